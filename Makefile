@@ -1,0 +1,41 @@
+# Betaalreis developer commands. `make demo` and `make test` do all set-up.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export BETAALREIS_HOME ?= $(CURDIR)/var
+
+.PHONY: install demo test test-sqlite test-postgres bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	mkdir -p "$(BETAALREIS_HOME)"
+	$(BIN)/betaalreis migrate --noinput -v 0
+	$(BIN)/betaalreis demo
+
+# The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "DATABASE_URL is not set: skipped the PostgreSQL run."; fi
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest -n 2 -q
+
+test-postgres: install
+	$(BIN)/pytest -n 2 -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

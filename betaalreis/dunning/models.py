@@ -1,0 +1,83 @@
+"""Dunning policy as data: ordered stages per creditor and debtor kind."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import MONEY, Creditor, DebtorKind
+
+
+class StageAction(models.TextChoices):
+    MESSAGE = "message", _("Bericht")
+    CALL_TASK = "call_task", _("Belopdracht")
+    HANDOVER = "handover", _("Uit handen geven")
+
+
+class Policy(models.Model):
+    """A creditor's dunning policy for one kind of debtor."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="policies")
+    debtor_kind = models.CharField(max_length=10, choices=DebtorKind.choices)
+    name = models.CharField(max_length=100)
+    source = models.CharField(max_length=300, blank=True, help_text="File it was seeded from.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "debtor_kind"], name="policy_per_kind"),
+        ]
+        verbose_name = _("aanmaningsbeleid")
+        verbose_name_plural = _("aanmaningsbeleid")
+
+    def __str__(self) -> str:
+        return f"{self.creditor.slug}: {self.name}"
+
+
+class Stage(models.Model):
+    """One step of a policy.
+
+    An invoice reaches the stage `offset_days` after its due date (negative
+    means before it), provided the previous stage was sent at least
+    `min_days_after_previous` days earlier. `channels` lists channel codes in
+    order of preference; the first one the debtor accepts is used.
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
+    code = models.CharField(max_length=40)
+    order = models.PositiveSmallIntegerField()
+    name_nl = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100)
+    offset_days = models.IntegerField()
+    min_days_after_previous = models.PositiveSmallIntegerField(default=0)
+    action = models.CharField(max_length=10, choices=StageAction.choices, default=StageAction.MESSAGE)
+    channels = models.JSONField(default=list)
+    min_amount = models.DecimalField(**MONEY, default=0)
+    attach_letter = models.BooleanField(
+        default=False, help_text="Attach the letter PDF to the email of this stage."
+    )
+    is_fourteen_day_letter = models.BooleanField(
+        default=False,
+        help_text="The statutory 14-day letter: collection costs only after its term passes.",
+    )
+    template = models.CharField(
+        max_length=40, blank=True, help_text="Template folder; defaults to the stage code."
+    )
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "code"], name="stage_unique_code"),
+            models.UniqueConstraint(fields=["policy", "order"], name="stage_unique_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.code} (+{self.offset_days}d)"
+
+    @property
+    def template_name(self) -> str:
+        return self.template or self.code
+
+    def name_for(self, language: str) -> str:
+        return self.name_nl if language == "nl" else self.name_en

@@ -1,0 +1,386 @@
+"""The ledger: creditors (tenants), their debtors, invoices and payments.
+
+Every row below `Creditor` carries a `creditor` foreign key, and every query
+in the services filters on it, so one tenant never sees another's data.
+Amounts are `Decimal` with an ISO 4217 currency beside them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.validators import validate_bic, validate_e164, validate_iban
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Language(models.TextChoices):
+    DUTCH = "nl", "Nederlands"
+    ENGLISH = "en", "English"
+
+
+class Channel(models.TextChoices):
+    """Channels a communication can go out on."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    LETTER = "letter", _("Brief")
+    PHONE = "phone", _("Belopdracht")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+
+
+class DebtorKind(models.TextChoices):
+    CONSUMER = "consumer", _("Consument")
+    BUSINESS = "business", _("Zakelijk")
+
+
+class Creditor(models.Model):
+    """The company owed money, and the tenant every other row belongs to."""
+
+    slug = models.SlugField(unique=True)
+    legal_name = models.CharField(_("statutaire naam"), max_length=200)
+    trade_name = models.CharField(_("handelsnaam"), max_length=200, blank=True)
+    kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
+    vat_id = models.CharField(_("btw-id"), max_length=20, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    street = models.CharField(_("straat en huisnummer"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postcode"), max_length=16, blank=True)
+    city = models.CharField(_("plaats"), max_length=100, blank=True)
+    country = models.CharField(_("land"), max_length=2, default="NL")
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("telefoon"), max_length=32, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    logo = models.CharField(
+        _("logo"), max_length=500, blank=True, help_text=_("Pad naar een PNG- of JPEG-bestand.")
+    )
+    brand_color = models.CharField(_("huisstijlkleur"), max_length=7, default="#1f4e79")
+    default_language = models.CharField(
+        _("standaardtaal"), max_length=2, choices=Language.choices, default=Language.DUTCH
+    )
+    is_collection_agency = models.BooleanField(_("incassobureau"), default=False)
+    vat_deductible = models.BooleanField(
+        _("btw aftrekbaar"),
+        default=True,
+        help_text=_("Alleen als de btw niet aftrekbaar is, komt btw op de incassokosten."),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("crediteur")
+        verbose_name_plural = _("crediteuren")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.trade_name or self.legal_name
+
+
+class Debtor(models.Model):
+    """A customer who owes a creditor money."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="debtors")
+    customer_number = models.CharField(_("klantnummer"), max_length=64)
+    kind = models.CharField(
+        _("soort"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.CONSUMER
+    )
+    name = models.CharField(_("naam"), max_length=200)
+    contact_person = models.CharField(_("contactpersoon"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    extra_emails = models.JSONField(
+        _("extra e-mailadressen"), default=list, blank=True,
+        help_text=_("Krijgen een kopie van elke e-mail."),
+    )
+    mobile = models.CharField(
+        _("mobiel nummer"), max_length=20, blank=True, validators=[validate_e164],
+        help_text=_("In E.164-notatie, bijvoorbeeld +31612345678."),
+    )
+    phone = models.CharField(_("telefoon"), max_length=20, blank=True, validators=[validate_e164])
+    street = models.CharField(_("straat en huisnummer"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postcode"), max_length=16, blank=True)
+    city = models.CharField(_("plaats"), max_length=100, blank=True)
+    country = models.CharField(_("land"), max_length=2, default="NL")
+    language = models.CharField(
+        _("taal"), max_length=2, choices=Language.choices, default=Language.DUTCH
+    )
+    preferred_channel = models.CharField(
+        _("voorkeurskanaal"), max_length=10, choices=Channel.choices, blank=True
+    )
+    opted_out_channels = models.JSONField(
+        _("afgemelde kanalen"), default=list, blank=True,
+        help_text=_("Kanalen waarop deze debiteur geen berichten wil ontvangen."),
+    )
+    vat_id = models.CharField(_("btw-id"), max_length=20, blank=True)
+    kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["creditor", "customer_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "customer_number"], name="debtor_unique_customer_number"
+            ),
+        ]
+        verbose_name = _("debiteur")
+        verbose_name_plural = _("debiteuren")
+
+    def __str__(self) -> str:
+        return f"{self.customer_number} {self.name}"
+
+    def clean(self) -> None:
+        unknown = set(self.opted_out_channels) - set(Channel.values)
+        if unknown:
+            raise ValidationError({"opted_out_channels": f"Unknown channels: {sorted(unknown)}"})
+
+    def accepts(self, channel: str) -> bool:
+        """Return whether a message on `channel` can reach this debtor."""
+        if channel in self.opted_out_channels:
+            return False
+        if channel == Channel.EMAIL:
+            return bool(self.email)
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            return bool(self.mobile)
+        if channel == Channel.LETTER:
+            return bool(self.street and self.postal_code and self.city)
+        if channel == Channel.PHONE:
+            return bool(self.phone or self.mobile)
+        return False
+
+
+class DebtorBankAccount(models.Model):
+    """An IBAN known to belong to a debtor, used to match bank payments."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="bank_accounts")
+    iban = models.CharField(max_length=34, validators=[validate_iban])
+    source = models.CharField(
+        max_length=20, default="import",
+        help_text="Where the link came from: import, manual match or portal.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "iban", "debtor"], name="bank_account_unique"),
+        ]
+        indexes = [models.Index(fields=["creditor", "iban"])]
+
+    def __str__(self) -> str:
+        return f"{self.iban} → {self.debtor_id}"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Factuur")
+    CREDIT_NOTE = "credit_note", _("Creditnota")
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", _("Openstaand")
+    PAID = "paid", _("Betaald")
+    CREDITED = "credited", _("Gecrediteerd")
+    DISPUTED = "disputed", _("Betwist")
+    PAYMENT_PLAN = "payment_plan", _("In betalingsregeling")
+    HANDED_OVER = "handed_over", _("Uit handen gegeven")
+    WRITTEN_OFF = "written_off", _("Afgeboekt")
+
+
+# Only these statuses take part in dunning; every other status is never chased.
+DUNNABLE_STATUSES = (InvoiceStatus.OPEN,)
+
+
+class Invoice(models.Model):
+    """An invoice or credit note, with what is still open of it.
+
+    A credit note has a negative total and open amount; it lowers the claim
+    of its debtor and is never chased itself.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="invoices")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(_("factuurnummer"), max_length=64)
+    kind = models.CharField(
+        _("soort"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
+    )
+    issue_date = models.DateField(_("factuurdatum"))
+    due_date = models.DateField(_("vervaldatum"))
+    currency = models.CharField(_("valuta"), max_length=3, default="EUR")
+    total = models.DecimalField(_("totaal"), **MONEY)
+    open_amount = models.DecimalField(_("openstaand"), **MONEY)
+    payment_reference = models.CharField(_("betalingskenmerk"), max_length=35, blank=True)
+    description = models.CharField(_("omschrijving"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
+        help_text=_("De factuur die deze creditnota corrigeert."),
+    )
+    # Dunning progress: the highest stage sent for this invoice and when.
+    dunning_stage = models.CharField(_("aanmaningsfase"), max_length=40, blank=True)
+    dunning_stage_date = models.DateField(_("fase sinds"), null=True, blank=True)
+    source = models.CharField(_("bron"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["creditor", "due_date", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "number"], name="invoice_unique_number"),
+        ]
+        indexes = [
+            models.Index(fields=["creditor", "status", "due_date"]),
+            models.Index(fields=["creditor", "payment_reference"]),
+            models.Index(fields=["debtor", "status"]),
+        ]
+        verbose_name = _("factuur")
+        verbose_name_plural = _("facturen")
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == InvoiceKind.CREDIT_NOTE
+
+
+class PaymentSource(models.TextChoices):
+    BANK = "bank", _("Bankafschrift")
+    PSP = "psp", _("Betaalprovider")
+    IMPORT = "import", _("Import")
+    MANUAL = "manual", _("Handmatig")
+
+
+class PaymentStatus(models.TextChoices):
+    NEW = "new", _("Nieuw")
+    MATCHED = "matched", _("Gematcht")
+    PARTLY_MATCHED = "partly_matched", _("Deels gematcht")
+    REVIEW = "review", _("Te beoordelen")
+    IGNORED = "ignored", _("Genegeerd")
+    REVERSED = "reversed", _("Teruggeboekt")
+
+
+class Payment(models.Model):
+    """Money received from (or returned to) a debtor.
+
+    `amount` is positive for money in. A reversal (storno, R-transaction) is
+    its own row with a negative amount that points at the payment it undoes.
+    `external_id` makes imports idempotent: the same bank entry or PSP payment
+    is stored once per creditor.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="payments")
+    debtor = models.ForeignKey(
+        Debtor, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    source = models.CharField(max_length=10, choices=PaymentSource.choices)
+    external_id = models.CharField(max_length=200)
+    booking_date = models.DateField(_("boekdatum"))
+    value_date = models.DateField(_("valutadatum"), null=True, blank=True)
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    currency = models.CharField(_("valuta"), max_length=3, default="EUR")
+    payer_name = models.CharField(_("naam betaler"), max_length=200, blank=True)
+    payer_iban = models.CharField(_("IBAN betaler"), max_length=34, blank=True)
+    structured_reference = models.CharField(_("gestructureerd kenmerk"), max_length=35, blank=True)
+    remittance_info = models.TextField(_("omschrijving"), blank=True)
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.NEW
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversals"
+    )
+    match_reason = models.CharField(_("reden match"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["creditor", "booking_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "source", "external_id"], name="payment_unique_external_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["creditor", "status"])]
+        verbose_name = _("betaling")
+        verbose_name_plural = _("betalingen")
+
+    def __str__(self) -> str:
+        return f"{self.booking_date} {self.currency} {self.amount}"
+
+
+class Allocation(models.Model):
+    """The part of a payment (or credit note) applied to one invoice."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+    )
+    credit_note = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="credit_allocations"
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payment__isnull=False) | models.Q(credit_note__isnull=False),
+                name="allocation_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.invoice_id}"
+
+
+class TimelineKind(models.TextChoices):
+    IMPORT = "import", _("Import")
+    INVOICE_CHANGED = "invoice_changed", _("Factuur gewijzigd")
+    COMMUNICATION = "communication", _("Bericht")
+    COMMUNICATION_CANCELLED = "communication_cancelled", _("Bericht vervallen")
+    PAYMENT = "payment", _("Betaling")
+    STAGE = "stage", _("Fase")
+    LEGAL = "legal", _("Wettelijke termijn")
+    HELD = "held", _("Tegengehouden")
+    NOTE = "note", _("Notitie")
+    PREFERENCE = "preference", _("Voorkeur")
+
+
+class TimelineEvent(models.Model):
+    """One thing that happened to a debtor, in order: the debtor's timeline.
+
+    Every state change (`do_*` action) writes one row, so the timeline is also
+    the audit log. `source` names what caused it (a file, a run, a person).
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline")
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline"
+    )
+    kind = models.CharField(max_length=24, choices=TimelineKind.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=300)
+    summary = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["debtor", "at", "id"]
+        indexes = [models.Index(fields=["debtor", "at"])]
+        verbose_name = _("tijdlijnregel")
+        verbose_name_plural = _("tijdlijn")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.summary}"
+
+
+ZERO = Decimal("0.00")

@@ -1,0 +1,49 @@
+"""Money: a Decimal amount with an ISO 4217 currency, never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency
+
+CENT = Decimal("0.01")
+
+
+def quantize(amount: Decimal) -> Decimal:
+    """Round to cents, half up, as Dutch invoices and the law round."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str = "EUR"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money amount must be a Decimal, got {type(self.amount).__name__}")
+        if len(self.currency) != 3 or not self.currency.isupper():
+            raise ValueError(f"Invalid ISO 4217 currency code: {self.currency!r}")
+
+    def __add__(self, other: Money) -> Money:
+        self._check_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._check_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _check_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"Cannot combine {self.currency} and {other.currency} amounts")
+
+    def format(self, locale: str = "nl_NL") -> str:
+        """Format for people, for example `€ 1.234,56` in nl_NL."""
+        return format_currency(self.amount, self.currency, locale=locale)
+
+
+def format_money(amount: Decimal, currency: str = "EUR", language: str = "nl") -> str:
+    """Format an amount for a message in the debtor's language."""
+    locale = "nl_NL" if language == "nl" else "en_GB"
+    return format_currency(amount, currency, locale=locale)

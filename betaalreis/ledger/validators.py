@@ -1,0 +1,60 @@
+"""Field validators for bank and contact data."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+
+def validate_iban(value: str) -> None:
+    try:
+        IBAN(value)
+    except SchwiftyException as exc:
+        raise ValidationError(f"Invalid IBAN {value!r}: {exc}. Check the digits.") from exc
+
+
+def validate_bic(value: str) -> None:
+    if not value:
+        return
+    try:
+        BIC(value)
+    except SchwiftyException as exc:
+        raise ValidationError(f"Invalid BIC {value!r}: {exc}.") from exc
+
+
+def validate_e164(value: str) -> None:
+    if not value:
+        return
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            f"Invalid phone number {value!r}: use E.164, for example +31612345678."
+        ) from exc
+    if not phonenumbers.is_valid_number(parsed) or value != phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.E164
+    ):
+        raise ValidationError(
+            f"Invalid phone number {value!r}: use E.164, for example +31612345678."
+        )
+
+
+def normalize_iban(value: str) -> str:
+    """Return the electronic form of an IBAN (no spaces, upper case), validated."""
+    return IBAN(value).compact
+
+
+def normalize_phone(value: str, region: str = "NL") -> str:
+    """Return `value` as E.164, reading national numbers in `region`.
+
+    Raises `ValueError` naming the value when it is not a valid number.
+    """
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"not a valid phone number: {value!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,109 @@
+"""The outbox: every communication is a row before it is a message.
+
+The dunning run writes a `Communication` in the same transaction as the stage
+change that caused it; dispatch reads the rows afterwards. The unique
+`idempotency_key` (creditor, debtor, stage, channel and the run's cycle) makes
+a second run of the same day a no-op, and the locked status machine in
+`betaalreis.outbox.dispatch` makes a crash mid-dispatch safe to resume.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import MONEY, Channel, Creditor, Debtor, Invoice
+
+
+class CommunicationStatus(models.TextChoices):
+    PENDING = "pending", _("Wacht op verzending")
+    HELD = "held", _("Tegengehouden")
+    SENDING = "sending", _("Wordt verzonden")
+    SENT = "sent", _("Verzonden")
+    FAILED = "failed", _("Mislukt")
+    CANCELLED = "cancelled", _("Vervallen")
+
+
+# Allowed moves of the status machine; `dispatch` refuses any other.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CommunicationStatus.PENDING: frozenset(
+        {CommunicationStatus.SENDING, CommunicationStatus.CANCELLED, CommunicationStatus.HELD}
+    ),
+    CommunicationStatus.HELD: frozenset(
+        {CommunicationStatus.PENDING, CommunicationStatus.CANCELLED}
+    ),
+    CommunicationStatus.SENDING: frozenset(
+        {
+            CommunicationStatus.SENT,
+            CommunicationStatus.FAILED,
+            CommunicationStatus.PENDING,
+            CommunicationStatus.CANCELLED,
+        }
+    ),
+    CommunicationStatus.FAILED: frozenset({CommunicationStatus.PENDING}),
+    CommunicationStatus.SENT: frozenset(),
+    CommunicationStatus.CANCELLED: frozenset(),
+}
+
+
+class Communication(models.Model):
+    """One message to one debtor on one channel, listing one or more invoices."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="communications")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    stage = models.CharField(max_length=40)
+    language = models.CharField(max_length=2)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=10, choices=CommunicationStatus.choices, default=CommunicationStatus.PENDING
+    )
+    run_date = models.DateField(help_text="The business day of the run that planned it.")
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="Earliest moment it may go out (contact rules)."
+    )
+    hold_reason = models.CharField(max_length=300, blank=True)
+    total_amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+    subject = models.CharField(max_length=300, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(max_length=60, blank=True)
+    provider_reference = models.CharField(max_length=500, blank=True)
+    last_error = models.TextField(blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["creditor", "run_date", "id"]
+        indexes = [
+            models.Index(fields=["status", "channel"]),
+            models.Index(fields=["creditor", "run_date"]),
+        ]
+        verbose_name = _("bericht")
+        verbose_name_plural = _("berichten")
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.stage} → {self.debtor_id} ({self.status})"
+
+
+class CommunicationInvoice(models.Model):
+    """An invoice listed in a communication, with its open amount when planned."""
+
+    communication = models.ForeignKey(
+        Communication, on_delete=models.CASCADE, related_name="items"
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="communication_items")
+    open_amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["communication", "invoice"], name="communication_invoice_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.communication_id}: {self.invoice_id}"

@@ -1,0 +1,187 @@
+"""Settings for Betaalreis, read from the environment.
+
+Every value has a safe default for the embedded demo: SQLite and the file
+outbox under `BETAALREIS_HOME` (default `./var`). Production sets
+`DATABASE_URL`, `BETAALREIS_SECRET_KEY` and `BETAALREIS_DEBUG=0`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+BASE_DIR = Path(__file__).resolve().parent
+BETAALREIS_HOME = Path(os.environ.get("BETAALREIS_HOME", "var")).resolve()
+OUTBOX_DIR = BETAALREIS_HOME / "outbox"
+
+DEBUG = _env_bool("BETAALREIS_DEBUG", False)
+
+# The demo and the tests run without a configured key; a deployment that
+# serves requests must set one, so a missing key fails at start-up there.
+_DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
+SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
+if SECRET_KEY == _DEMO_SECRET and _env_bool("BETAALREIS_PRODUCTION", False):
+    raise ImproperlyConfigured(
+        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production."
+    )
+
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("BETAALREIS_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
+    if host.strip()
+]
+
+# Public base address used in links inside messages (pay button, SMS link).
+BETAALREIS_BASE_URL = os.environ.get("BETAALREIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "anymail",
+    "betaalreis.ledger",
+    "betaalreis.legal",
+    "betaalreis.imports",
+    "betaalreis.banking",
+    "betaalreis.dunning",
+    "betaalreis.outbox",
+    "betaalreis.channels",
+    "betaalreis.portal",
+    "betaalreis.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "betaalreis.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "betaalreis.wsgi.application"
+
+_default_sqlite = f"sqlite:///{BETAALREIS_HOME / 'betaalreis.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the portal read while a run writes; a busy timeout instead of
+    # an immediate "database is locked" when two commands overlap.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Amsterdam"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BETAALREIS_HOME / "static"
+MEDIA_ROOT = BETAALREIS_HOME / "media"
+MEDIA_URL = "media/"
+
+# Email: the email channel writes .eml files to the outbox unless
+# BETAALREIS_EMAIL_DELIVERY=django, in which case Django's EMAIL_BACKEND
+# (SMTP by default, or an anymail backend) delivers it.
+EMAIL_BACKEND = os.environ.get(
+    "BETAALREIS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("BETAALREIS_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("BETAALREIS_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("BETAALREIS_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("BETAALREIS_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("BETAALREIS_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("BETAALREIS_FROM_EMAIL", "betaalreis@localhost")
+
+# Channel adapters, one per channel, chosen by dotted path.
+BETAALREIS_CHANNEL_BACKENDS = {
+    "email": os.environ.get(
+        "BETAALREIS_EMAIL_CHANNEL", "betaalreis.channels.backends.email.FileEmailBackend"
+    ),
+    "sms": os.environ.get(
+        "BETAALREIS_SMS_CHANNEL", "betaalreis.channels.backends.sms.FileSmsBackend"
+    ),
+    "letter": os.environ.get(
+        "BETAALREIS_LETTER_CHANNEL", "betaalreis.channels.backends.letter.FileLetterBackend"
+    ),
+    "phone": os.environ.get(
+        "BETAALREIS_PHONE_CHANNEL", "betaalreis.channels.backends.phone.FileCallTaskBackend"
+    ),
+}
+
+# A message claimed by a dispatcher that crashed is retried after this lease.
+BETAALREIS_DISPATCH_LEASE_SECONDS = int(os.environ.get("BETAALREIS_DISPATCH_LEASE_SECONDS", "300"))
+
+# Links in messages that sign a debtor in stay valid this long.
+BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS = int(os.environ.get("BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS", "60"))
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "loggers": {
+        "betaalreis": {
+            "handlers": ["console"],
+            "level": os.environ.get("BETAALREIS_LOG_LEVEL", "WARNING"),
+        },
+    },
+}
