@@ -158,6 +158,15 @@ BETAALREIS_CHANNEL_BACKENDS = {
     ),
 }
 
+# Importers tried in order by `betaalreis import`; the first whose detect()
+# accepts a file imports it.
+BETAALREIS_IMPORTERS = [
+    "betaalreis.banking.importers.Camt05xImporter",
+    "betaalreis.banking.importers.Mt940Importer",
+    "betaalreis.imports.ubl.UblImporter",
+    "betaalreis.imports.tabular.TabularInvoiceImporter",
+]
+
 # A message claimed by a dispatcher that crashed is retried after this lease.
 BETAALREIS_DISPATCH_LEASE_SECONDS = int(os.environ.get("BETAALREIS_DISPATCH_LEASE_SECONDS", "300"))
 

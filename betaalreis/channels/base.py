@@ -1,0 +1,103 @@
+"""The contract between the outbox and a channel adapter.
+
+Dispatch renders a communication into an `OutgoingMessage` and hands it to
+the adapter configured for its channel (`BETAALREIS_CHANNEL_BACKENDS`). One
+adapter class per vendor boundary; only that module talks to the vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from betaalreis.errors import BetaalreisError
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A rendered message, ready for one channel.
+
+    `idempotency_key` is the communication's key. An adapter passes it to the
+    provider where the provider supports one, and must treat a second call
+    with the same key as the same message (never a second delivery).
+    """
+
+    idempotency_key: str
+    channel: str
+    creditor_slug: str
+    debtor_id: int
+    language: str
+    recipient: str
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    sender_name: str = ""
+    sender_address: str = ""
+    reply_to: str = ""
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the adapter reports after a successful hand-over."""
+
+    provider: str
+    provider_reference: str
+    sent_at: dt.datetime
+    cost: Decimal | None = None
+    segments: int | None = None
+
+
+class ChannelError(BetaalreisError):
+    """A send failed. `permanent` tells dispatch whether a retry can help."""
+
+    code = "channel_error"
+
+    def __init__(self, message: str, *, permanent: bool, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.permanent = permanent
+
+
+class ChannelBackend:
+    """Base class of every channel adapter.
+
+    Subclasses set `channel` and `provider` and implement `send`. `send` must:
+    - deliver `message` or raise `ChannelError` (permanent=True for an invalid
+      recipient or a rejected message, False for timeouts, 429 and 5xx);
+    - be idempotent on `message.idempotency_key`: when the key was handed over
+      before, return the earlier result instead of sending again;
+    - never log the message body, a secret or a full IBAN.
+    """
+
+    channel: ClassVar[str]
+    provider: ClassVar[str]
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        raise NotImplementedError
+
+
+def get_backend(channel: str) -> ChannelBackend:
+    """Return an instance of the adapter configured for `channel`."""
+    try:
+        dotted = settings.BETAALREIS_CHANNEL_BACKENDS[channel]
+    except KeyError:
+        raise BetaalreisError(
+            f"No adapter configured for channel {channel!r}; "
+            "add it to BETAALREIS_CHANNEL_BACKENDS.",
+            code="channel_not_configured",
+        ) from None
+    return import_string(dotted)()

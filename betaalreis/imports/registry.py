@@ -1,0 +1,101 @@
+"""Importers and how `betaalreis import` picks one for a file.
+
+Each importer class in `BETAALREIS_IMPORTERS` says from the file's first
+bytes whether it reads that format; the first that does imports the whole
+file in one transaction, or raises `ImportRejected` and imports nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from betaalreis.errors import BetaalreisError
+from betaalreis.ledger.models import Creditor
+
+# How many bytes of a file `detect` gets to look at.
+HEAD_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in an input file: where it is, what it is and what to do."""
+
+    row: int | None
+    field: str
+    value: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        return f"{where}, field {self.field!r}, value {self.value!r}: {self.problem}"
+
+
+class ImportRejected(BetaalreisError):
+    """The file was not imported at all, for the reasons in `errors`."""
+
+    code = "import_rejected"
+
+    def __init__(self, path: Path, errors: list[RowError], summary: str = "") -> None:
+        self.path = path
+        self.errors = errors
+        lines = [f"{path}: rejected, nothing was imported. {summary}".rstrip()]
+        lines += [f"  {error}" for error in errors[:200]]
+        if len(errors) > 200:
+            lines.append(f"  … and {len(errors) - 200} more problems")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class ImportReport:
+    """What an importer did with one file, printed by `betaalreis import`."""
+
+    path: Path
+    format: str
+    counts: dict[str, int] = field(default_factory=dict)
+    amounts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Importer:
+    """Base class of an importer.
+
+    `detect` gets the path and up to HEAD_BYTES of the file and returns
+    whether this importer reads it; it must not raise on foreign input.
+    `run` imports the whole file atomically, returns an `ImportReport`, and
+    raises `ImportRejected` with every problem found when anything is wrong.
+    Importing the same file twice must change nothing the second time.
+    """
+
+    format: ClassVar[str]
+    needs_creditor: ClassVar[bool] = True
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        raise NotImplementedError
+
+    def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        raise NotImplementedError
+
+
+def importer_classes() -> list[type[Importer]]:
+    return [import_string(dotted) for dotted in settings.BETAALREIS_IMPORTERS]
+
+
+def find_importer(path: Path) -> type[Importer]:
+    """Return the importer class for `path`, or raise naming the file."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    for importer in importer_classes():
+        if importer.detect(path, head):
+            return importer
+    raise BetaalreisError(
+        f"{path}: unknown file format. Betaalreis reads invoice CSV/XLSX exports, "
+        "UBL 2.1 invoices and credit notes, camt.053/camt.054 and MT940 bank statements. "
+        "For another CSV layout, pass --mapping FILE.",
+        code="unknown_format",
+    )
