@@ -1,0 +1,274 @@
+"""State changes of the ledger: allocating payments and changing invoice status.
+
+Each `do_*` function is atomic, locks the rows it changes and writes a
+timeline row per debtor, so the timeline is the audit log of the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.models import (
+    ZERO,
+    Allocation,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    TimelineKind,
+)
+from betaalreis.ledger.money import format_money
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which an invoice can still receive money.
+PAYABLE_STATUSES = (
+    InvoiceStatus.OPEN,
+    InvoiceStatus.DISPUTED,
+    InvoiceStatus.PAYMENT_PLAN,
+    InvoiceStatus.HANDED_OVER,
+)
+
+
+def unallocated_amount(payment: Payment) -> Decimal:
+    """Return what of `payment` is not yet applied to an invoice (its credit)."""
+    allocated = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+    return payment.amount - allocated
+
+
+@transaction.atomic
+def do_allocate_payment(
+    payment: Payment,
+    invoices: Sequence[Invoice] | None = None,
+    *,
+    source: str,
+    reason: str,
+) -> list[Allocation]:
+    """Apply the unallocated part of `payment` to invoices and return the allocations.
+
+    With `invoices` given, they are paid in the order given; without, the
+    debtor's open invoices are paid oldest due date first. An invoice that
+    reaches zero becomes paid. What is left stays unallocated on the payment,
+    as a credit of the debtor. The payment must have a debtor or invoices.
+    """
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.amount <= ZERO:
+        raise InvalidInput(f"Payment {payment.pk} has amount {payment.amount}; only money in can be allocated.")
+
+    if invoices is None:
+        if payment.debtor_id is None:
+            raise InvalidInput(f"Payment {payment.pk} has no debtor and no invoices to allocate to.")
+        candidates = list(
+            Invoice.objects.select_for_update()
+            .filter(
+                creditor_id=payment.creditor_id,
+                debtor_id=payment.debtor_id,
+                kind=InvoiceKind.INVOICE,
+                status__in=PAYABLE_STATUSES,
+                open_amount__gt=0,
+            )
+            .order_by("due_date", "number")
+        )
+    else:
+        ids = [invoice.pk for invoice in invoices]
+        locked = Invoice.objects.select_for_update().in_bulk(ids)
+        candidates = [locked[pk] for pk in ids if pk in locked]
+        foreign = [inv.number for inv in candidates if inv.creditor_id != payment.creditor_id]
+        if foreign:
+            raise InvalidInput(f"Invoices {foreign} belong to another creditor than payment {payment.pk}.")
+
+    remaining = unallocated_amount(payment)
+    allocations: list[Allocation] = []
+    for invoice in candidates:
+        if remaining <= ZERO:
+            break
+        if invoice.open_amount <= ZERO or invoice.currency != payment.currency:
+            continue
+
+        amount = min(remaining, invoice.open_amount)
+        allocations.append(
+            Allocation.objects.create(
+                creditor_id=payment.creditor_id,
+                payment=payment,
+                invoice=invoice,
+                amount=amount,
+                reason=reason[:300],
+            )
+        )
+        remaining -= amount
+
+        invoice.open_amount -= amount
+        if invoice.open_amount == ZERO:
+            invoice.status = InvoiceStatus.PAID
+        invoice.save(update_fields=["open_amount", "status", "updated_at"])
+
+        timeline.record(
+            invoice.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Betaling {format_money(amount, invoice.currency)} op factuur {invoice.number}"
+            + (" (volledig betaald)" if invoice.status == InvoiceStatus.PAID else ""),
+            source=source,
+            creditor_id=invoice.creditor_id,
+            invoice=invoice,
+            data={
+                "payment_id": payment.pk,
+                "amount": str(amount),
+                "open_amount": str(invoice.open_amount),
+                "reason": reason,
+            },
+        )
+
+    if payment.debtor_id is None and allocations:
+        payment.debtor_id = allocations[0].invoice.debtor_id
+    if allocations:
+        payment.status = PaymentStatus.MATCHED
+        payment.match_reason = payment.match_reason or reason[:300]
+    payment.save(update_fields=["debtor", "status", "match_reason"])
+
+    if remaining > ZERO and payment.debtor_id is not None and allocations:
+        timeline.record(
+            payment.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open",
+            source=source,
+            creditor_id=payment.creditor_id,
+            data={"payment_id": payment.pk, "credit": str(remaining)},
+        )
+
+    logger.info(
+        "payment allocated",
+        extra={"payment_id": payment.pk, "allocations": len(allocations), "creditor_id": payment.creditor_id},
+    )
+    return allocations
+
+
+@transaction.atomic
+def do_reverse_payment(
+    original: Payment,
+    *,
+    reversal: Payment | None = None,
+    source: str,
+    reason: str,
+) -> list[Invoice]:
+    """Undo the allocations of `original` and reopen its invoices; return them.
+
+    `reversal` is the storno or refund row that caused it, kept for the record.
+    """
+    original = Payment.objects.select_for_update().get(pk=original.pk)
+    allocations = list(original.allocations.select_related("invoice"))
+    reopened: list[Invoice] = []
+
+    for allocation in allocations:
+        invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
+        invoice.open_amount += allocation.amount
+        if invoice.status == InvoiceStatus.PAID:
+            invoice.status = InvoiceStatus.OPEN
+        invoice.save(update_fields=["open_amount", "status", "updated_at"])
+        reopened.append(invoice)
+
+        timeline.record(
+            invoice.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Betaling teruggeboekt: {format_money(allocation.amount, invoice.currency)} "
+            f"op factuur {invoice.number} staat weer open",
+            source=source,
+            creditor_id=invoice.creditor_id,
+            invoice=invoice,
+            data={
+                "payment_id": original.pk,
+                "reversal_id": reversal.pk if reversal else None,
+                "amount": str(allocation.amount),
+                "reason": reason,
+            },
+        )
+
+    original.allocations.all().delete()
+    original.status = PaymentStatus.REVERSED
+    original.save(update_fields=["status"])
+    if reversal is not None:
+        Payment.objects.filter(pk=reversal.pk).update(
+            reverses=original, status=PaymentStatus.MATCHED, debtor_id=original.debtor_id
+        )
+
+    logger.info(
+        "payment reversed",
+        extra={"payment_id": original.pk, "invoices": len(reopened), "creditor_id": original.creditor_id},
+    )
+    return reopened
+
+
+@transaction.atomic
+def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str) -> Allocation | None:
+    """Apply what is open of a credit note to an invoice of the same debtor."""
+    credit_note = Invoice.objects.select_for_update().get(pk=credit_note.pk)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if credit_note.kind != InvoiceKind.CREDIT_NOTE:
+        raise InvalidInput(f"{credit_note.number} is not a credit note.")
+    if (credit_note.creditor_id, credit_note.debtor_id) != (invoice.creditor_id, invoice.debtor_id):
+        raise InvalidInput(f"Credit note {credit_note.number} and invoice {invoice.number} belong to different debtors.")
+
+    amount = min(-credit_note.open_amount, invoice.open_amount)
+    if amount <= ZERO:
+        return None
+
+    allocation = Allocation.objects.create(
+        creditor_id=invoice.creditor_id,
+        credit_note=credit_note,
+        invoice=invoice,
+        amount=amount,
+        reason=f"credit note {credit_note.number}",
+    )
+    credit_note.open_amount += amount
+    if credit_note.open_amount == ZERO:
+        credit_note.status = InvoiceStatus.CREDITED
+    credit_note.save(update_fields=["open_amount", "status", "updated_at"])
+
+    invoice.open_amount -= amount
+    if invoice.open_amount == ZERO:
+        invoice.status = InvoiceStatus.CREDITED
+    invoice.save(update_fields=["open_amount", "status", "updated_at"])
+
+    timeline.record(
+        invoice.debtor_id,
+        TimelineKind.PAYMENT,
+        f"Creditnota {credit_note.number} verrekend met factuur {invoice.number}: "
+        f"{format_money(amount, invoice.currency)}",
+        source=source,
+        creditor_id=invoice.creditor_id,
+        invoice=invoice,
+        data={"credit_note_id": credit_note.pk, "amount": str(amount)},
+    )
+    return allocation
+
+
+@transaction.atomic
+def do_set_invoice_status(invoice: Invoice, status: str, *, source: str, reason: str) -> Invoice:
+    """Move an invoice to `status` (dispute, payment plan, handover, write-off...)."""
+    if status not in InvoiceStatus.values:
+        raise InvalidInput(f"Unknown invoice status {status!r}; use one of {InvoiceStatus.values}.")
+
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    previous = invoice.status
+    if previous == status:
+        return invoice
+
+    invoice.status = status
+    invoice.save(update_fields=["status", "updated_at"])
+    timeline.record(
+        invoice.debtor_id,
+        TimelineKind.INVOICE_CHANGED,
+        f"Factuur {invoice.number}: {InvoiceStatus(previous).label} → {InvoiceStatus(status).label}",
+        source=source,
+        creditor_id=invoice.creditor_id,
+        invoice=invoice,
+        data={"from": previous, "to": status, "reason": reason},
+    )
+    return invoice
