@@ -1,0 +1,79 @@
+"""`betaalreis run`: the daily dunning job."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.table import Table
+
+from betaalreis.dunning.run import RunSummary, run_cycle
+from betaalreis.ledger.models import Creditor
+
+
+def parse_day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"Invalid --date {value!r}: use YYYY-MM-DD, for example 2026-12-04.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the daily dunning job: apply payments, plan the due stages, "
+        "write the outbox and dispatch it."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", type=parse_day, help="Business day to run for (default: today).")
+        parser.add_argument("--creditor", help="Slug of one creditor (default: all creditors).")
+        parser.add_argument(
+            "--no-dispatch", action="store_true", help="Write the outbox but send nothing."
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        day = options["date"] or dt.date.today()
+        creditor = None
+        if options["creditor"]:
+            creditor = Creditor.objects.filter(slug=options["creditor"]).first()
+            if creditor is None:
+                known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
+                raise CommandError(
+                    f"Creditor {options['creditor']!r} not found. Known creditors: {known}. "
+                    "Add one with `betaalreis creditor add`."
+                )
+
+        summary = run_cycle(day, creditor, dispatch_messages=not options["no_dispatch"])
+        print_summary(summary, Console(file=self.stdout, width=110))
+
+
+def print_summary(summary: RunSummary, console: Console) -> None:
+    """Print what a run did, per creditor and per channel and stage."""
+    console.print(f"[bold]Betaalreis run for {summary.day.isoformat()}[/bold]")
+    for creditor_run in summary.creditors:
+        plan = creditor_run.plan
+        written = creditor_run.written
+        payments = creditor_run.payments
+        console.print(
+            f"{creditor_run.creditor.slug}: {payments.matched} payments applied, "
+            f"{payments.to_review} to review; {plan.invoices_considered} open invoices checked; "
+            f"{len(written.created)} messages planned, {written.already_planned} already planned today, "
+            f"{written.unreachable} debtors unreachable, {plan.waiting_for_legal_term} invoices "
+            f"waiting for a 14-day term, {plan.paused} paused"
+        )
+
+    table = Table(title="Messages per channel and stage")
+    for column in ("channel", "stage", "planned", "sent", "cancelled", "failed", "retry"):
+        table.add_column(column, justify="right" if column not in ("channel", "stage") else "left")
+    planned = summary.planned_counts()
+    dispatched = summary.dispatched.counts if summary.dispatched else {}
+    keys = sorted(set(planned) | {(channel, stage) for channel, stage, _ in dispatched})
+    for channel, stage in keys:
+        table.add_row(
+            channel,
+            stage,
+            str(planned.get((channel, stage), 0)),
+            *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in ("sent", "cancelled", "failed", "retry")),
+        )
+    console.print(table)

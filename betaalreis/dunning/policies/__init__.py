@@ -1,0 +1,119 @@
+"""Dunning policies as data: loading TOML policy files into the database."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from betaalreis.dunning.models import Policy, Stage, StageAction
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import Channel, Creditor, DebtorKind
+
+DEFAULT_POLICY_DIR = Path(__file__).resolve().parent
+DEFAULT_POLICY_FILES = {
+    DebtorKind.CONSUMER: DEFAULT_POLICY_DIR / "consumer.toml",
+    DebtorKind.BUSINESS: DEFAULT_POLICY_DIR / "business.toml",
+}
+
+_STAGE_KEYS = {
+    "code", "name_nl", "name_en", "offset_days", "min_days_after_previous", "action",
+    "channels", "min_amount", "attach_letter", "is_fourteen_day_letter", "template",
+}
+
+
+def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
+    where = f"{path}: stage {index + 1}"
+    unknown = set(data) - _STAGE_KEYS
+    if unknown:
+        raise InvalidInput(f"{where}: unknown keys {sorted(unknown)}; allowed are {sorted(_STAGE_KEYS)}.")
+    for key in ("code", "name_nl", "name_en", "offset_days", "channels"):
+        if key not in data:
+            raise InvalidInput(f"{where}: missing key {key!r}.")
+
+    channels = data["channels"]
+    if not isinstance(channels, list) or not channels:
+        raise InvalidInput(f"{where}: 'channels' must be a non-empty list, got {channels!r}.")
+    bad = [channel for channel in channels if channel not in Channel.values]
+    if bad:
+        raise InvalidInput(f"{where}: unknown channels {bad}; use {Channel.values}.")
+
+    action = data.get("action", StageAction.MESSAGE)
+    if action not in StageAction.values:
+        raise InvalidInput(f"{where}: unknown action {action!r}; use {StageAction.values}.")
+
+    try:
+        min_amount = Decimal(str(data.get("min_amount", "0")))
+    except InvalidOperation:
+        raise InvalidInput(f"{where}: min_amount {data['min_amount']!r} is not an amount like \"50.00\".") from None
+
+    return Stage(
+        code=data["code"],
+        order=index + 1,
+        name_nl=data["name_nl"],
+        name_en=data["name_en"],
+        offset_days=int(data["offset_days"]),
+        min_days_after_previous=int(data.get("min_days_after_previous", 0)),
+        action=action,
+        channels=channels,
+        min_amount=min_amount,
+        attach_letter=bool(data.get("attach_letter", False)),
+        is_fourteen_day_letter=bool(data.get("is_fourteen_day_letter", False)),
+        template=data.get("template", ""),
+    )
+
+
+def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
+    """Parse and check a policy file; return its header and unsaved stages."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read policy file: {exc}") from exc
+
+    if data.get("debtor_kind") not in DebtorKind.values:
+        raise InvalidInput(f"{path}: debtor_kind must be one of {DebtorKind.values}.")
+    stages = [_stage_from_data(path, i, stage) for i, stage in enumerate(data.get("stages", []))]
+    if not stages:
+        raise InvalidInput(f"{path}: a policy needs at least one [[stages]] entry.")
+
+    codes = [stage.code for stage in stages]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput(f"{path}: stage codes must be unique, got {codes}.")
+    offsets = [stage.offset_days for stage in stages]
+    if offsets != sorted(offsets):
+        raise InvalidInput(f"{path}: stage offsets must not decrease, got {offsets}.")
+    return data, stages
+
+
+@transaction.atomic
+def load_policy(creditor: Creditor, path: Path) -> Policy:
+    """Create or replace the creditor's policy for the file's debtor kind."""
+    header, stages = read_policy_file(path)
+    policy, _ = Policy.objects.update_or_create(
+        creditor=creditor,
+        debtor_kind=header["debtor_kind"],
+        defaults={"name": header.get("name", path.stem), "source": str(path)},
+    )
+    policy.stages.all().delete()
+    for stage in stages:
+        stage.policy = policy
+    Stage.objects.bulk_create(stages)
+    return policy
+
+
+def seed_default_policies(creditor: Creditor, *, replace: bool = False) -> list[Policy]:
+    """Give a creditor the default consumer and business policies.
+
+    Existing policies are kept unless `replace` is set.
+    """
+    policies = []
+    for kind, path in DEFAULT_POLICY_FILES.items():
+        existing = Policy.objects.filter(creditor=creditor, debtor_kind=kind).first()
+        if existing is not None and not replace:
+            policies.append(existing)
+            continue
+        policies.append(load_policy(creditor, path))
+    return policies

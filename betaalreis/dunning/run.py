@@ -1,0 +1,129 @@
+"""The daily job: apply payments, plan the due stages, write the outbox, dispatch.
+
+`run_cycle` is what `betaalreis run` and the Celery task call. Running it
+twice for the same day creates nothing new the second time: the outbox keys
+include the day, and the invoices already carry the stage the first run gave
+them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from betaalreis.dunning.planner import Plan, plan_day
+from betaalreis.dunning.writer import WriteResult, write_plan
+from betaalreis.ledger.models import Creditor
+from betaalreis.outbox.dispatch import DispatchSummary, dispatch
+
+logger = logging.getLogger(__name__)
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# A run for a past or future day acts as if it ran at this local time, so a
+# replayed day gives the same result whatever the clock says.
+REPLAY_TIME = dt.time(9, 0)
+
+
+@dataclass(slots=True)
+class PaymentsApplied:
+    matched: int = 0
+    matched_amount: Decimal = Decimal("0.00")
+    to_review: int = 0
+
+
+@dataclass(slots=True)
+class CreditorRun:
+    creditor: Creditor
+    payments: PaymentsApplied
+    plan: Plan
+    written: WriteResult
+
+
+@dataclass(slots=True)
+class RunSummary:
+    day: dt.date
+    moment: dt.datetime
+    creditors: list[CreditorRun] = field(default_factory=list)
+    dispatched: DispatchSummary | None = None
+
+    def planned_counts(self) -> Counter[tuple[str, str]]:
+        """New outbox rows per (channel, stage) over all creditors."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for creditor_run in self.creditors:
+            for communication in creditor_run.written.created:
+                counts[(communication.channel, communication.stage)] += 1
+        return counts
+
+    @property
+    def planned(self) -> int:
+        return sum(len(creditor_run.written.created) for creditor_run in self.creditors)
+
+
+def run_moment(day: dt.date) -> dt.datetime:
+    """Return the moment a run for `day` acts at: now for today, else 09:00 that day."""
+    now = timezone.localtime(timezone.now(), AMSTERDAM)
+    if day == now.date():
+        return now
+    return dt.datetime.combine(day, REPLAY_TIME, tzinfo=AMSTERDAM)
+
+
+def apply_payments(creditor: Creditor) -> PaymentsApplied:
+    """Match the payments that came in since the last run to open invoices."""
+    from betaalreis.banking.matching import match_payments
+
+    report = match_payments(creditor)
+    return PaymentsApplied(
+        matched=getattr(report, "matched", 0) + getattr(report, "partly_matched", 0),
+        matched_amount=getattr(report, "matched_amount", Decimal("0.00")),
+        to_review=getattr(report, "review", 0),
+    )
+
+
+def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
+    """Return debtors whose dunning is paused (a promise to pay that has not lapsed)."""
+    try:
+        from betaalreis.portal.services import paused_debtor_ids
+    except ImportError:
+        return frozenset()
+    return frozenset(paused_debtor_ids(creditor.pk, day))
+
+
+def run_cycle(
+    day: dt.date,
+    creditor: Creditor | None = None,
+    *,
+    dispatch_messages: bool = True,
+) -> RunSummary:
+    """Run the daily job for `day`, for one creditor or all of them."""
+    moment = run_moment(day)
+    summary = RunSummary(day=day, moment=moment)
+    creditors = [creditor] if creditor is not None else list(Creditor.objects.order_by("slug"))
+    source = f"run {day.isoformat()}"
+
+    for current in creditors:
+        payments = apply_payments(current)
+        plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
+        written = write_plan(plan, source=source, moment=moment)
+        summary.creditors.append(
+            CreditorRun(creditor=current, payments=payments, plan=plan, written=written)
+        )
+        logger.info(
+            "dunning planned",
+            extra={
+                "creditor_id": current.pk,
+                "day": day.isoformat(),
+                "messages": len(written.created),
+                "invoices": plan.invoices_considered,
+            },
+        )
+
+    if dispatch_messages:
+        summary.dispatched = dispatch(due_by=moment, creditor=creditor, source=source)
+    return summary

@@ -1,0 +1,156 @@
+"""Writing a plan to the outbox, in one transaction with the stage changes.
+
+Either every communication of a creditor's run and the matching invoice
+stage changes are stored, or none are: a crash mid-write leaves the ledger
+as it was, and the next run plans the same messages again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from betaalreis.dunning.models import StageAction
+from betaalreis.dunning.planner import Plan, PlannedMessage
+from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline import record_many
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+
+_ID_CHUNK = 10000
+
+_CHANNEL_NAMES_NL = {
+    "email": "e-mail",
+    "sms": "sms",
+    "letter": "brief",
+    "phone": "belopdracht",
+    "whatsapp": "WhatsApp",
+}
+
+
+@dataclass(slots=True)
+class WriteResult:
+    created: list[Communication] = field(default_factory=list)
+    already_planned: int = 0
+    unreachable: int = 0
+    handed_over_invoices: int = 0
+
+
+def idempotency_key(creditor_slug: str, message: PlannedMessage, day: dt.date) -> str:
+    """Return the key that makes a message unique per debtor, stage, channel and day."""
+    key = f"{creditor_slug}:{message.debtor.id}:{message.stage.code}:{message.channel}:{day.isoformat()}"
+    if message.currency != "EUR":
+        key += f":{message.currency}"
+    return key
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _ID_CHUNK):
+        found.update(
+            Communication.objects.filter(idempotency_key__in=keys[start:start + _ID_CHUNK])
+            .values_list("idempotency_key", flat=True)
+        )
+    return found
+
+
+def _summary(message: PlannedMessage) -> str:
+    count = len(message.invoice_ids)
+    invoices = "1 factuur" if count == 1 else f"{count} facturen"
+    channel = _CHANNEL_NAMES_NL.get(message.channel or "", message.channel or "")
+    return (
+        f"{message.stage.name_nl} gepland per {channel}: {invoices}, "
+        f"{format_money(message.total, message.currency)}"
+    )
+
+
+@transaction.atomic
+def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
+    """Store the plan's messages in the outbox and move their invoices to the new stage."""
+    result = WriteResult()
+    creditor = plan.creditor
+    reachable = [message for message in plan.messages if message.channel is not None]
+    # NOTE: a debtor with no channel the stage offers gets nothing and keeps
+    # its stage, so it is planned again every day until its contact data is fixed.
+    result.unreachable = len(plan.messages) - len(reachable)
+
+    keyed = [(idempotency_key(creditor.slug, message, plan.day), message) for message in reachable]
+    existing = _existing_keys([key for key, _ in keyed])
+    result.already_planned = len(existing)
+    now = timezone.now()
+    not_before = None
+
+    communications: list[Communication] = []
+    fresh: list[PlannedMessage] = []
+    for key, message in keyed:
+        if key in existing:
+            continue
+        communications.append(
+            Communication(
+                creditor=creditor,
+                debtor_id=message.debtor.id,
+                channel=message.channel,
+                stage=message.stage.code,
+                language=message.debtor.language,
+                idempotency_key=key,
+                status=CommunicationStatus.PENDING,
+                run_date=plan.day,
+                not_before=not_before,
+                total_amount=message.total,
+                currency=message.currency,
+                created_at=now,
+            )
+        )
+        fresh.append(message)
+    Communication.objects.bulk_create(communications, batch_size=2000)
+
+    items: list[CommunicationInvoice] = []
+    invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
+    events: list[TimelineEvent] = []
+    for communication, message in zip(communications, fresh, strict=True):
+        for invoice_id, amount in zip(message.invoice_ids, message.open_amounts, strict=True):
+            items.append(
+                CommunicationInvoice(
+                    communication=communication, invoice_id=invoice_id, open_amount=amount
+                )
+            )
+        is_handover = message.stage.action == StageAction.HANDOVER
+        invoices_by_stage[(message.stage.code, is_handover)].extend(message.invoice_ids)
+        events.append(
+            TimelineEvent(
+                creditor=creditor,
+                debtor_id=message.debtor.id,
+                kind=TimelineKind.STAGE,
+                at=now,
+                source=source,
+                summary=_summary(message),
+                data={
+                    "communication_id": communication.pk,
+                    "stage": message.stage.code,
+                    "channel": message.channel,
+                    "invoice_ids": message.invoice_ids,
+                    "total": str(message.total),
+                    "currency": message.currency,
+                },
+            )
+        )
+    CommunicationInvoice.objects.bulk_create(items, batch_size=5000)
+
+    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
+        changes: dict[str, object] = {"dunning_stage": stage_code, "dunning_stage_date": plan.day}
+        if is_handover:
+            changes["status"] = InvoiceStatus.HANDED_OVER
+            result.handed_over_invoices += len(invoice_ids)
+        for start in range(0, len(invoice_ids), _ID_CHUNK):
+            Invoice.objects.filter(pk__in=invoice_ids[start:start + _ID_CHUNK]).update(
+                updated_at=now, **changes
+            )
+    record_many(events)
+
+    result.created = communications
+    return result
+

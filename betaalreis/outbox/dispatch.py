@@ -1,0 +1,289 @@
+"""Dispatch: send what the outbox holds, each message at most once.
+
+Status machine (see `TRANSITIONS`): pending → sending → sent | failed, with
+cancelled when no invoice of a message is still open. A dispatcher claims a
+batch by moving it to `sending` in one locked transaction, so two
+dispatchers never take the same row. A dispatcher that dies after claiming
+leaves rows in `sending`; once their lease has run out another dispatcher
+claims them again, and the adapter's idempotency on the communication's key
+turns that second hand-over into a no-op instead of a second message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
+from betaalreis.dunning.models import Stage
+from betaalreis.ledger.models import (
+    Creditor,
+    InvoiceStatus,
+    TimelineEvent,
+    TimelineKind,
+)
+from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline import record_many
+from betaalreis.outbox.models import (
+    TRANSITIONS,
+    Communication,
+    CommunicationInvoice,
+    CommunicationStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# After this many failed hand-overs with temporary errors a message is failed.
+MAX_ATTEMPTS = 5
+DEFAULT_BATCH_SIZE = 200
+
+# Invoice statuses in which an invoice stays in a planned message. A handover
+# notice lists invoices that the run moved to handed_over when it planned it.
+_STILL_DUE = {InvoiceStatus.OPEN, InvoiceStatus.HANDED_OVER}
+
+
+@dataclass(slots=True)
+class DispatchSummary:
+    """Counts per (channel, stage, outcome), outcome one of sent/failed/cancelled/retry."""
+
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    invoices_removed: int = 0
+
+    def add(self, communication: Communication, outcome: str) -> None:
+        self.counts[(communication.channel, communication.stage, outcome)] += 1
+
+    def total(self, outcome: str) -> int:
+        return sum(count for (_, _, result), count in self.counts.items() if result == outcome)
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+def check_transition(current: str, new: str) -> None:
+    if new not in TRANSITIONS[current]:
+        raise InvalidTransition(f"Communication cannot move from {current} to {new}.")
+
+
+def _claim_batch(
+    *, due_by: dt.datetime, creditor: Creditor | None, batch_size: int
+) -> list[Communication]:
+    """Move up to `batch_size` due messages to `sending` and return them."""
+    now = timezone.now()
+    lease = dt.timedelta(seconds=settings.BETAALREIS_DISPATCH_LEASE_SECONDS)
+    due = Q(status=CommunicationStatus.PENDING) & (
+        Q(not_before__isnull=True) | Q(not_before__lte=due_by)
+    )
+    abandoned = Q(status=CommunicationStatus.SENDING, claimed_at__lt=now - lease)
+
+    with transaction.atomic():
+        candidates = Communication.objects.filter(due | abandoned)
+        if creditor is not None:
+            candidates = candidates.filter(creditor=creditor)
+        candidates = candidates.order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return []
+        Communication.objects.filter(pk__in=ids).update(
+            status=CommunicationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+
+    return list(
+        Communication.objects.filter(pk__in=ids)
+        .select_related("creditor", "debtor")
+        .order_by("id")
+    )
+
+
+def _still_due_items(
+    batch: list[Communication],
+) -> tuple[dict[int, list[CommunicationInvoice]], list[CommunicationInvoice]]:
+    """Split the batch's invoice items into those still due and those paid since planning."""
+    keep: dict[int, list[CommunicationInvoice]] = {communication.pk: [] for communication in batch}
+    drop: list[CommunicationInvoice] = []
+    items = CommunicationInvoice.objects.filter(
+        communication_id__in=list(keep)
+    ).select_related("invoice").order_by("invoice__due_date", "invoice__number")
+    for item in items:
+        invoice = item.invoice
+        if invoice.status in _STILL_DUE and invoice.open_amount > 0:
+            keep[item.communication_id].append(item)
+        else:
+            drop.append(item)
+    return keep, drop
+
+
+def _stages_for(batch: list[Communication]) -> dict[tuple[int, str, str], Stage]:
+    """Return the stages used in the batch, keyed by (creditor id, debtor kind, code)."""
+    creditor_ids = {communication.creditor_id for communication in batch}
+    stages = Stage.objects.filter(policy__creditor_id__in=creditor_ids).select_related("policy")
+    return {(stage.policy.creditor_id, stage.policy.debtor_kind, stage.code): stage for stage in stages}
+
+
+def dispatch(
+    *,
+    due_by: dt.datetime | None = None,
+    creditor: Creditor | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    source: str = "dispatch",
+) -> DispatchSummary:
+    """Send every due message in the outbox and return what happened.
+
+    `due_by` is the moment up to which held-back messages (`not_before`) may
+    go; the default is now. Safe to run in parallel and to run again.
+    """
+    from betaalreis.outbox.render import render_communication
+
+    due_by = due_by or timezone.now()
+    summary = DispatchSummary()
+    backends: dict[str, ChannelBackend] = {}
+
+    while True:
+        batch = _claim_batch(due_by=due_by, creditor=creditor, batch_size=batch_size)
+        if not batch:
+            break
+
+        keep, drop = _still_due_items(batch)
+        stages = _stages_for(batch)
+        results: list[tuple[Communication, str, SendResult | None, str]] = []
+
+        for communication in batch:
+            items = keep[communication.pk]
+            if not items:
+                results.append((communication, CommunicationStatus.CANCELLED, None, ""))
+                continue
+
+            stage = stages.get((communication.creditor_id, communication.debtor.kind, communication.stage))
+            try:
+                message = render_communication(communication, items, stage)
+                backend = backends.get(communication.channel)
+                if backend is None:
+                    backend = backends[communication.channel] = get_backend(communication.channel)
+                result = backend.send(message)
+            except ChannelError as exc:
+                permanent = exc.permanent or communication.attempts >= MAX_ATTEMPTS
+                outcome = CommunicationStatus.FAILED if permanent else CommunicationStatus.PENDING
+                logger.warning(
+                    "communication send failed",
+                    extra={
+                        "communication_id": communication.pk,
+                        "error_code": exc.code,
+                        "permanent": permanent,
+                    },
+                )
+                results.append((communication, outcome, None, f"{exc.code}: {exc}"))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one broken message must not stop the rest
+                logger.exception(
+                    "communication render or send crashed",
+                    extra={"communication_id": communication.pk},
+                )
+                outcome = (
+                    CommunicationStatus.FAILED
+                    if communication.attempts >= MAX_ATTEMPTS
+                    else CommunicationStatus.PENDING
+                )
+                results.append((communication, outcome, None, f"{type(exc).__name__}: {exc}"))
+                continue
+
+            communication.total_amount = sum((item.invoice.open_amount for item in items), Decimal("0.00"))
+            results.append((communication, CommunicationStatus.SENT, result, ""))
+
+        _record_results(results, drop, summary, source=source)
+
+    return summary
+
+
+def _record_results(
+    results: list[tuple[Communication, str, SendResult | None, str]],
+    dropped: list[CommunicationInvoice],
+    summary: DispatchSummary,
+    *,
+    source: str,
+) -> None:
+    """Store the outcome of a batch and its timeline rows in one transaction."""
+    now = timezone.now()
+    events: list[TimelineEvent] = []
+
+    with transaction.atomic():
+        if dropped:
+            CommunicationInvoice.objects.filter(pk__in=[item.pk for item in dropped]).delete()
+            summary.invoices_removed += len(dropped)
+            for item in dropped:
+                events.append(
+                    TimelineEvent(
+                        creditor_id=item.invoice.creditor_id,
+                        debtor_id=item.invoice.debtor_id,
+                        invoice=item.invoice,
+                        kind=TimelineKind.COMMUNICATION_CANCELLED,
+                        at=now,
+                        source=source,
+                        summary=(
+                            f"Factuur {item.invoice.number} uit bericht gehaald: "
+                            f"{item.invoice.get_status_display().lower()} sinds de planning"
+                        ),
+                        data={"communication_id": item.communication_id},
+                    )
+                )
+
+        for communication, outcome, result, error in results:
+            check_transition(CommunicationStatus.SENDING, outcome)
+            changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
+            if result is not None:
+                changes.update(
+                    sent_at=result.sent_at,
+                    provider=result.provider,
+                    provider_reference=result.provider_reference[:500],
+                    cost=result.cost,
+                    total_amount=communication.total_amount,
+                )
+            # The status condition makes a stale dispatcher's late write a no-op.
+            Communication.objects.filter(
+                pk=communication.pk, status=CommunicationStatus.SENDING
+            ).update(**changes)
+
+            summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
+            event = _timeline_event(communication, outcome, error, now, source)
+            if event is not None:
+                events.append(event)
+
+        record_many(events)
+
+
+def _timeline_event(
+    communication: Communication, outcome: str, error: str, now: dt.datetime, source: str
+) -> TimelineEvent | None:
+    label = communication.get_channel_display()
+    if outcome == CommunicationStatus.SENT:
+        kind = TimelineKind.COMMUNICATION
+        summary = (
+            f"{label} verzonden ({communication.stage}): "
+            f"{format_money(communication.total_amount, communication.currency)}"
+        )
+    elif outcome == CommunicationStatus.CANCELLED:
+        kind = TimelineKind.COMMUNICATION_CANCELLED
+        summary = f"{label} ({communication.stage}) niet verzonden: alle facturen zijn betaald of gesloten"
+    elif outcome == CommunicationStatus.FAILED:
+        kind = TimelineKind.COMMUNICATION
+        summary = f"{label} ({communication.stage}) mislukt: {error[:300]}"
+    else:
+        return None
+    return TimelineEvent(
+        creditor_id=communication.creditor_id,
+        debtor_id=communication.debtor_id,
+        kind=kind,
+        at=now,
+        source=source,
+        summary=summary[:500],
+        data={"communication_id": communication.pk, "channel": communication.channel},
+    )
