@@ -1,0 +1,18 @@
+"""Celery tasks of the dunning app; thin wrappers around `run_cycle`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.models import Creditor
+
+
+@shared_task(name="betaalreis.dunning.run_daily")
+def run_daily(day: str | None = None, creditor_slug: str | None = None) -> int:
+    """Run the daily job; return how many messages it planned."""
+    run_day = dt.date.fromisoformat(day) if day else dt.date.today()
+    creditor = Creditor.objects.get(slug=creditor_slug) if creditor_slug else None
+    return run_cycle(run_day, creditor).planned

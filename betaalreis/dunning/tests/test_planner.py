@@ -1,0 +1,222 @@
+"""The planner and the outbox writer: which stage, which channel, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from betaalreis.dunning.planner import plan_day
+from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.dunning.run import run_moment
+from betaalreis.dunning.writer import write_plan
+from betaalreis.ledger.models import DebtorKind, Invoice, InvoiceStatus, TimelineEvent
+from betaalreis.outbox.models import Communication
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 12, 4)
+
+
+@pytest.fixture
+def creditor():
+    creditor = make_creditor()
+    seed_default_policies(creditor)
+    return creditor
+
+
+def plan_and_write(creditor, day=DAY):
+    plan = plan_day(day, creditor)
+    written = write_plan(plan, source="test", moment=run_moment(day))
+    return plan, written
+
+
+def stages_of(plan):
+    return sorted((message.debtor.id, message.stage.code, message.channel) for message in plan.messages)
+
+
+def test_friendly_reminder_after_due_date(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+
+    plan, written = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "friendly_reminder", "email")]
+    assert len(written.created) == 1
+
+
+def test_not_yet_due_invoice_gets_nothing(creditor):
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=2))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert plan.messages == []
+
+
+def test_second_run_same_day_creates_nothing(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=5))
+    plan_and_write(creditor)
+
+    plan, written = plan_and_write(creditor)
+
+    assert plan.messages == []
+    assert written.created == []
+    assert Communication.objects.count() == 1
+
+
+def test_gap_sends_only_stage_due_now(creditor):
+    debtor = make_debtor(creditor)
+    invoice = make_invoice(debtor, due=DAY - dt.timedelta(days=20))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "reminder", "sms")]
+    invoice.refresh_from_db()
+    assert invoice.dunning_stage == "reminder"
+    assert invoice.dunning_stage_date == DAY
+
+
+def test_fourteen_day_letter_never_skipped(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=65), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=40))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "fourteen_day_letter", "letter")]
+
+
+def test_final_notice_waits_for_fourteen_day_term(creditor):
+    debtor = make_debtor(creditor)
+    letter_day = dt.date(2026, 12, 4)
+    invoice = make_invoice(debtor, due=letter_day - dt.timedelta(days=40),
+                           dunning_stage="fourteen_day_letter", dunning_stage_date=letter_day)
+
+    # Posted Friday 4 December 2026: presumed received Tuesday 8 December, so
+    # the term runs 9 up to and including 22 December.
+    plan, _ = plan_and_write(creditor, dt.date(2026, 12, 22))
+    assert plan.messages == []
+    assert plan.waiting_for_legal_term == 1
+
+    plan, _ = plan_and_write(creditor, dt.date(2026, 12, 23))
+    assert stages_of(plan) == [(debtor.pk, "final_notice", "email")]
+    invoice.refresh_from_db()
+    assert invoice.dunning_stage == "final_notice"
+
+
+def test_invoices_of_one_debtor_share_one_message(creditor):
+    debtor = make_debtor(creditor)
+    first = make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=4))
+    second = make_invoice(debtor, "50.50", due=DAY - dt.timedelta(days=6))
+
+    plan, written = plan_and_write(creditor)
+
+    assert len(plan.messages) == 1
+    assert sorted(plan.messages[0].invoice_ids) == sorted([first.pk, second.pk])
+    communication = written.created[0]
+    assert communication.total_amount == Decimal("150.50")
+    assert sorted(communication.items.values_list("invoice_id", flat=True)) == sorted([first.pk, second.pk])
+
+
+@pytest.mark.parametrize(
+    "status",
+    [InvoiceStatus.PAID, InvoiceStatus.DISPUTED, InvoiceStatus.PAYMENT_PLAN,
+     InvoiceStatus.CREDITED, InvoiceStatus.WRITTEN_OFF, InvoiceStatus.HANDED_OVER],
+)
+def test_closed_statuses_never_chased(creditor, status):
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=10), status=status)
+
+    plan, _ = plan_and_write(creditor)
+
+    assert plan.messages == []
+
+
+def test_zero_open_amount_and_credit_note_never_chased(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "80.00", due=DAY - dt.timedelta(days=10), open_amount=Decimal("0.00"))
+    make_invoice(debtor, "-25.00", due=DAY - dt.timedelta(days=10))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert plan.messages == []
+
+
+def test_opt_out_and_preference_choose_channel(creditor):
+    opted_out = make_debtor(creditor, opted_out_channels=["email"])
+    prefers_letter = make_debtor(creditor, preferred_channel="letter")
+    post_only = make_debtor(creditor, email="", mobile="")
+    unreachable = make_debtor(creditor, email="", mobile="", street="")
+    for debtor in (opted_out, prefers_letter, post_only, unreachable):
+        make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+
+    plan, written = plan_and_write(creditor)
+
+    assert stages_of(plan) == sorted([
+        (opted_out.pk, "friendly_reminder", "sms"),
+        (prefers_letter.pk, "friendly_reminder", "letter"),
+        (post_only.pk, "friendly_reminder", "letter"),
+        (unreachable.pk, "friendly_reminder", None),
+    ])
+    assert written.unreachable == 1
+    assert len(written.created) == 3
+    assert not Invoice.objects.filter(debtor=unreachable, dunning_stage="friendly_reminder").exists()
+
+
+def test_call_task_needs_minimum_amount(creditor):
+    small = make_debtor(creditor)
+    large = make_debtor(creditor)
+    for debtor, amount in ((small, "20.00"), (large, "400.00")):
+        make_invoice(debtor, amount, due=DAY - dt.timedelta(days=57), dunning_stage="final_notice",
+                     dunning_stage_date=DAY - dt.timedelta(days=8))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(large.pk, "call_task", "phone")]
+    assert plan.below_minimum == 1
+
+
+def test_handover_marks_invoices_handed_over(creditor):
+    debtor = make_debtor(creditor)
+    invoice = make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=75), dunning_stage="call_task",
+                           dunning_stage_date=DAY - dt.timedelta(days=15))
+
+    _, written = plan_and_write(creditor)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.HANDED_OVER
+    assert written.handed_over_invoices == 1
+
+
+def test_business_gets_courtesy_reminder_before_due(creditor):
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS)
+    make_invoice(debtor, due=DAY + dt.timedelta(days=3))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "friendly_reminder", "email")]
+
+
+def test_other_creditor_invoices_untouched(creditor):
+    other = make_creditor("other")
+    seed_default_policies(other)
+    make_invoice(make_debtor(other), due=DAY - dt.timedelta(days=3))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert plan.messages == []
+    assert plan.invoices_considered == 0
+
+
+def test_stage_change_written_to_timeline(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "12.34", due=DAY - dt.timedelta(days=3))
+
+    _, written = plan_and_write(creditor)
+
+    event = TimelineEvent.objects.get(debtor=debtor)
+    assert event.kind == "stage"
+    assert event.data["communication_id"] == written.created[0].pk
+    assert "Vriendelijke herinnering" in event.summary

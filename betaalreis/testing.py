@@ -1,0 +1,66 @@
+"""Small factories for tests: valid creditors, debtors and invoices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
+
+_sequence = itertools.count(1)
+
+
+def make_creditor(slug: str = "acme", **fields: object) -> Creditor:
+    values: dict[str, object] = {
+        "legal_name": f"{slug.title()} B.V.",
+        "iban": "NL91ABNA0417164300",
+        "bic": "ABNANL2A",
+        "kvk_number": "12345678",
+        "street": "Keizersgracht 1",
+        "postal_code": "1015 CJ",
+        "city": "Amsterdam",
+        "email": f"debiteuren@{slug}.example",
+        "phone": "+31201234567",
+    }
+    values.update(fields)
+    return Creditor.objects.create(slug=slug, **values)
+
+
+def make_debtor(creditor: Creditor, **fields: object) -> Debtor:
+    number = next(_sequence)
+    values: dict[str, object] = {
+        "customer_number": f"D{number:05d}",
+        "kind": DebtorKind.CONSUMER,
+        "name": f"Debiteur {number}",
+        "email": f"debiteur{number}@example.nl",
+        "mobile": "+31612345678",
+        "street": "Dorpsstraat 1",
+        "postal_code": "1234 AB",
+        "city": "Utrecht",
+        "language": "nl",
+    }
+    values.update(fields)
+    return Debtor.objects.create(creditor=creditor, **values)
+
+
+def make_invoice(
+    debtor: Debtor,
+    amount: str | Decimal = "100.00",
+    *,
+    due: dt.date,
+    **fields: object,
+) -> Invoice:
+    number = next(_sequence)
+    amount = Decimal(amount)
+    values: dict[str, object] = {
+        "number": f"F{number:06d}",
+        "kind": InvoiceKind.INVOICE if amount >= 0 else InvoiceKind.CREDIT_NOTE,
+        "issue_date": due - dt.timedelta(days=14),
+        "due_date": due,
+        "total": amount,
+        "open_amount": amount,
+        "status": InvoiceStatus.OPEN,
+    }
+    values.update(fields)
+    return Invoice.objects.create(creditor=debtor.creditor, debtor=debtor, **values)
