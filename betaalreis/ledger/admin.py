@@ -1,0 +1,107 @@
+"""Back-office screens for the ledger, with each debtor's timeline."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from betaalreis.ledger.models import (
+    Allocation,
+    Creditor,
+    Debtor,
+    DebtorBankAccount,
+    Invoice,
+    Payment,
+    TimelineEvent,
+)
+
+
+@admin.register(Creditor)
+class CreditorAdmin(admin.ModelAdmin):
+    list_display = ("slug", "legal_name", "trade_name", "iban", "is_collection_agency")
+    search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEvent
+    fields = ("at", "kind", "summary", "source", "invoice")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-at", "-id")
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InvoiceInline(admin.TabularInline):
+    model = Invoice
+    fields = ("number", "kind", "due_date", "currency", "total", "open_amount", "status", "dunning_stage")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class BankAccountInline(admin.TabularInline):
+    model = DebtorBankAccount
+    fields = ("iban", "source", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+
+
+@admin.register(Debtor)
+class DebtorAdmin(admin.ModelAdmin):
+    list_display = ("customer_number", "name", "creditor", "kind", "email", "mobile", "language")
+    list_filter = ("creditor", "kind", "language", "preferred_channel")
+    search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
+    list_select_related = ("creditor",)
+    inlines = [InvoiceInline, BankAccountInline, TimelineInline]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "number", "debtor", "creditor", "kind", "due_date", "currency", "total", "open_amount",
+        "status", "dunning_stage", "dunning_stage_date",
+    )
+    list_filter = ("creditor", "status", "kind", "dunning_stage")
+    search_fields = ("number", "payment_reference", "debtor__name", "debtor__customer_number")
+    list_select_related = ("debtor", "creditor")
+    raw_id_fields = ("debtor", "corrects")
+    date_hierarchy = "due_date"
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    fk_name = "payment"
+    fields = ("invoice", "amount", "reason", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = (
+        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "match_reason",
+    )
+    list_filter = ("creditor", "status", "source")
+    search_fields = ("payer_name", "payer_iban", "remittance_info", "structured_reference")
+    raw_id_fields = ("debtor", "reverses")
+    inlines = [AllocationInline]
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "debtor", "kind", "summary", "source")
+    list_filter = ("creditor", "kind")
+    search_fields = ("summary", "debtor__name", "debtor__customer_number")
+    raw_id_fields = ("debtor", "invoice")
+    date_hierarchy = "at"
