@@ -1,0 +1,139 @@
+"""Django admin for bank statements and the review queue of unmatched payments.
+
+The review queue lists payments in status review with their candidates and
+scores. Each candidate has a confirm button; the admin action confirms the
+best candidate of each selected payment. Both call `do_confirm_candidate`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from betaalreis.banking.actions import do_confirm_candidate
+from betaalreis.banking.models import (
+    BankStatement,
+    BankTransaction,
+    MatchCandidate,
+    PaymentMatch,
+    ReviewPayment,
+)
+from betaalreis.errors import BetaalreisError
+from betaalreis.ledger.models import PaymentStatus
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(admin.ModelAdmin):
+    list_display = ("account", "statement_id", "format", "opening_balance", "closing_balance", "entry_count", "imported_at")
+    list_filter = ("creditor", "format")
+    search_fields = ("account", "statement_id", "file_name")
+
+
+@admin.register(BankTransaction)
+class BankTransactionAdmin(admin.ModelAdmin):
+    list_display = ("booking_date", "amount", "currency", "counterparty_name", "bank_transaction_code", "is_reversal", "payment")
+    list_filter = ("creditor", "is_reversal")
+    search_fields = ("counterparty_name", "end_to_end_id", "external_id")
+    raw_id_fields = ("payment", "statement")
+
+
+@admin.register(PaymentMatch)
+class PaymentMatchAdmin(admin.ModelAdmin):
+    list_display = ("payment", "rule", "score", "reason", "confirmed_by", "confirmed_at")
+    list_filter = ("creditor", "rule")
+    raw_id_fields = ("payment",)
+
+
+class MatchCandidateInline(admin.TabularInline):
+    model = MatchCandidate
+    fields = ("debtor", "score", "rule", "reason", "invoice_numbers", "confirm_button")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="facturen")
+    def invoice_numbers(self, candidate: MatchCandidate) -> str:
+        return ", ".join(invoice.number for invoice in candidate.invoices.all()) or "alle open facturen"
+
+    @admin.display(description="")
+    def confirm_button(self, candidate: MatchCandidate) -> str:
+        # The button submits a form of its own, rendered after the change form
+        # by the change_form.html template of this admin.
+        return format_html('<button type="submit" form="confirm-{}" class="button">Bevestig</button>', candidate.pk)
+
+
+@admin.register(ReviewPayment)
+class ReviewPaymentAdmin(admin.ModelAdmin):
+    list_display = ("booking_date", "amount", "currency", "payer_name", "remittance_info", "match_reason", "candidate_summary")
+    list_filter = ("creditor",)
+    search_fields = ("payer_name", "remittance_info", "structured_reference")
+    readonly_fields = (
+        "creditor", "booking_date", "amount", "currency", "payer_name", "payer_iban",
+        "structured_reference", "remittance_info", "match_reason",
+    )
+    fields = readonly_fields
+    inlines = [MatchCandidateInline]
+    actions = ["confirm_best_candidate"]
+    change_form_template = "admin/banking/reviewpayment/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReviewPayment]:
+        return super().get_queryset(request).filter(status=PaymentStatus.REVIEW).prefetch_related("match_candidates__debtor")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="kandidaten")
+    def candidate_summary(self, payment: ReviewPayment) -> str:
+        candidates = list(payment.match_candidates.all())[:3]
+        if not candidates:
+            return "—"
+        return format_html_join(", ", "{} ({})", ((candidate.debtor.name, candidate.score) for candidate in candidates))
+
+    @admin.action(description="Bevestig de beste kandidaat")
+    def confirm_best_candidate(self, request: HttpRequest, queryset: QuerySet[ReviewPayment]) -> None:
+        confirmed = skipped = 0
+        for payment in queryset:
+            candidates = list(payment.match_candidates.all())
+            best = candidates[0] if candidates else None
+            if best is None or (len(candidates) > 1 and candidates[1].score == best.score):
+                skipped += 1
+                continue
+            do_confirm_candidate(best, user=request.user)
+            confirmed += 1
+        self.message_user(request, f"{confirmed} betaling(en) gekoppeld.")
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} betaling(en) overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.",
+                level=messages.WARNING,
+            )
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        extra = [
+            path(
+                "confirm/<int:candidate_id>/",
+                self.admin_site.admin_view(require_POST(self.confirm_view)),
+                name="banking_reviewpayment_confirm",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def confirm_view(self, request: HttpRequest, candidate_id: int) -> HttpResponseRedirect:
+        candidate = get_object_or_404(MatchCandidate.objects.select_related("payment", "debtor"), pk=candidate_id)
+        if not self.has_change_permission(request, candidate.payment):
+            messages.error(request, "Geen recht om betalingen te koppelen.")
+        else:
+            try:
+                do_confirm_candidate(candidate, user=request.user)
+                messages.success(request, f"Betaling gekoppeld aan {candidate.debtor.name}.")
+            except BetaalreisError as exc:
+                messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))

@@ -1,0 +1,114 @@
+"""Bank statement importers for `betaalreis import`: camt.053/camt.054 and MT940.
+
+Each file is checked and stored in one transaction (see `store`), then its new
+payments are matched (see `matching`). Matching runs after the import has
+committed: if it fails, the payments stay new and the next run matches them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import ClassVar
+
+from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
+from betaalreis.banking.matching import MatchReport, match_payments
+from betaalreis.banking.mt940_reader import read_mt940
+from betaalreis.banking.statements import ParsedStatement, StatementFileError
+from betaalreis.banking.store import StoreResult, store_statements
+from betaalreis.imports.registry import Importer, ImportRejected, ImportReport
+from betaalreis.ledger.models import Creditor
+
+logger = logging.getLogger(__name__)
+
+MT940_HEAD = re.compile(rb"(^|[\r\n{])(:20:|\{1:F01|:940:)")
+XML_SUFFIXES = (".xml", ".053", ".054", ".camt")
+
+
+def build_report(path: Path, file_format: str, stored: StoreResult, matched: list[MatchReport]) -> ImportReport:
+    """Summarise one file: entries read, matched, partly matched, review and ignored, with amounts."""
+    def total(name: str) -> int:
+        return sum(getattr(report, name) for report in matched)
+
+    def amount(name: str) -> Decimal:
+        return sum((getattr(report, name) for report in matched), Decimal("0.00"))
+
+    report = ImportReport(path=path, format=file_format)
+    report.counts = {
+        "entries read": stored.entries,
+        "transactions": stored.transactions,
+        "already imported": stored.duplicates,
+        "new payments": sum(len(ids) for ids in stored.payments.values()),
+        "matched automatically": total("matched"),
+        "matched partly": total("partly"),
+        "reversed": total("reversed"),
+        "sent to review": total("review"),
+        "ignored": stored.ignored,
+    }
+    report.amounts = {
+        "matched automatically": str(amount("matched_amount")),
+        "matched partly": str(amount("partly_amount")),
+        "reversed": str(amount("reversed_amount")),
+        "sent to review": str(amount("review_amount")),
+        "ignored": str(stored.ignored_amount),
+        "credit left on payments": str(amount("credit_amount")),
+    }
+    report.notes = stored.notes
+    return report
+
+
+class _StatementImporter(Importer):
+    # The statement's own account IBAN names the creditor; --creditor overrides it.
+    needs_creditor: ClassVar[bool] = False
+
+    def read(self, path: Path) -> list[ParsedStatement]:
+        raise NotImplementedError
+
+    def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        try:
+            statements = self.read(path)
+        except StatementFileError as exc:
+            raise ImportRejected(path, exc.errors, exc.summary) from exc
+        except OSError as exc:
+            raise ImportRejected(path, [], f"cannot read the file: {exc.strerror}.") from exc
+
+        stored = store_statements(path, self.format, statements, creditor)
+
+        matched: list[MatchReport] = []
+        for creditor_id, payment_ids in stored.payments.items():
+            if payment_ids:
+                matched.append(match_payments(Creditor.objects.get(pk=creditor_id), payment_ids))
+        return build_report(path, self.format, stored, matched)
+
+
+class Camt05xImporter(_StatementImporter):
+    """ISO 20022 camt.053 statements (.001.02 to .001.13) and camt.054 notifications."""
+
+    format: ClassVar[str] = "camt.053/054"
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        if NAMESPACE_PATTERN.search(head) or b"BkToCstmrStmt" in head or b"BkToCstmrDbtCdtNtfctn" in head:
+            return True
+        # A file named .xml that is not XML at all (a CSV saved as .xml) is
+        # claimed here so that it is rejected with an explanation.
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        return path.suffix.lower() in XML_SUFFIXES and bool(stripped) and not stripped.startswith(b"<")
+
+    def read(self, path: Path) -> list[ParsedStatement]:
+        return read_camt(path)
+
+
+class Mt940Importer(_StatementImporter):
+    """SWIFT MT940 statements as ING, Rabobank, ABN AMRO, Triodos, bunq, Knab and ASN write them."""
+
+    format: ClassVar[str] = "MT940"
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        return bool(MT940_HEAD.search(head)) and (b":25:" in head or b":60F:" in head)
+
+    def read(self, path: Path) -> list[ParsedStatement]:
+        return read_mt940(path)

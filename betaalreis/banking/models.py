@@ -1,0 +1,156 @@
+"""Bank statements, their transactions and the match decisions on payments.
+
+Money in from a bank becomes a `ledger.Payment`. The bank's own data that the
+ledger does not keep (entry references, bank transaction code, charges, the
+original currency amount, batch id, return reason, balances) lives here, so a
+reconciled payment can always be traced back to the statement line it came from.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, Payment
+
+
+class BankStatement(models.Model):
+    """One statement (camt.053 Stmt, camt.054 Ntfctn or MT940 message) as imported."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="bank_statements")
+    format = models.CharField(max_length=20)
+    file_name = models.CharField(max_length=300)
+    file_sha256 = models.CharField(max_length=64)
+    index_in_file = models.PositiveIntegerField(default=0)
+    statement_id = models.CharField(_("afschriftnummer"), max_length=100, blank=True)
+    account = models.CharField(_("rekening"), max_length=40)
+    currency = models.CharField(max_length=3, blank=True)
+    opening_balance = models.DecimalField(null=True, blank=True, **MONEY)
+    opening_date = models.DateField(null=True, blank=True)
+    closing_balance = models.DecimalField(null=True, blank=True, **MONEY)
+    closing_date = models.DateField(null=True, blank=True)
+    entry_count = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "file_sha256", "index_in_file"], name="bank_statement_unique_file"
+            ),
+        ]
+        verbose_name = _("bankafschrift")
+        verbose_name_plural = _("bankafschriften")
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.statement_id}"
+
+
+class BankTransaction(models.Model):
+    """One transaction of a statement entry; a batch entry has one row per transaction.
+
+    `payment` is set for credits and reversals. Debits that are not reversals
+    are kept for the record with no payment.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="transactions")
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="bank_transaction"
+    )
+    external_id = models.CharField(max_length=200)
+    position = models.CharField(
+        max_length=40, help_text="Where the entry is in the file: line number or entry number."
+    )
+    booking_date = models.DateField()
+    value_date = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    is_reversal = models.BooleanField(default=False)
+    bank_transaction_code = models.CharField(max_length=60, blank=True)
+    entry_reference = models.CharField(max_length=100, blank=True)
+    bank_reference = models.CharField(max_length=100, blank=True)
+    end_to_end_id = models.CharField(max_length=100, blank=True)
+    mandate_id = models.CharField(max_length=100, blank=True)
+    batch_id = models.CharField(max_length=100, blank=True)
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
+    return_reason = models.CharField(max_length=10, blank=True)
+    charges = models.DecimalField(null=True, blank=True, **MONEY)
+    original_amount = models.DecimalField(
+        null=True, blank=True, max_digits=18, decimal_places=4,
+        help_text="Instructed amount in the payer's currency, when it differs.",
+    )
+    original_currency = models.CharField(max_length=3, blank=True)
+    counterparty_name = models.CharField(max_length=200, blank=True)
+    counterparty_iban = models.CharField(max_length=34, blank=True)
+    counterparty_bic = models.CharField(max_length=11, blank=True)
+    raw = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="bank_transaction_unique_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_date} {self.currency} {self.amount}"
+
+
+class MatchRule(models.TextChoices):
+    REVERSAL = "reversal", _("Terugboeking")
+    STRUCTURED_REFERENCE = "structured_reference", _("Betalingskenmerk")
+    INVOICE_NUMBER = "invoice_number", _("Factuurnummer")
+    INVOICE_NUMBER_TYPO = "invoice_number_typo", _("Factuurnummer met typfout")
+    PAYER_IBAN = "payer_iban", _("Bekende IBAN")
+    PAYER_NAME = "payer_name", _("Naam betaler")
+    MANUAL = "manual", _("Handmatig")
+    NONE = "none", _("Geen match")
+
+
+class PaymentMatch(models.Model):
+    """The matcher's decision on one payment: which rule, how sure, and who confirmed it."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="bank_match")
+    rule = models.CharField(max_length=30, choices=MatchRule.choices)
+    score = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=300, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.rule} ({self.score})"
+
+
+class MatchCandidate(models.Model):
+    """A possible debtor, and optionally invoices, for a payment in the review queue."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="match_candidates")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE)
+    invoices = models.ManyToManyField(Invoice, blank=True)
+    rule = models.CharField(max_length=30, choices=MatchRule.choices)
+    score = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["payment", "-score", "id"]
+        verbose_name = _("kandidaat")
+        verbose_name_plural = _("kandidaten")
+
+    def __str__(self) -> str:
+        return f"{self.debtor} ({self.score})"
+
+
+class ReviewPayment(Payment):
+    """Payments in the review queue, as the admin lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("te beoordelen betaling")
+        verbose_name_plural = _("te beoordelen betalingen")

@@ -1,0 +1,84 @@
+"""Bank statements as read from a file, before anything is stored.
+
+Both readers (camt.053/054 and MT940) produce these dataclasses, so checks,
+storage and matching do not depend on the file format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from betaalreis.imports.registry import RowError
+
+
+class StatementFileError(Exception):
+    """A statement file that cannot be read; `errors` name the positions."""
+
+    def __init__(self, errors: list[RowError], summary: str = "") -> None:
+        super().__init__(summary or str(errors[0]))
+        self.errors = errors
+        self.summary = summary
+
+
+@dataclass(slots=True)
+class ParsedTransaction:
+    """One underlying transaction of an entry. `amount` is signed: positive is money in."""
+
+    amount: Decimal
+    currency: str
+    counterparty_name: str = ""
+    counterparty_iban: str = ""
+    counterparty_bic: str = ""
+    end_to_end_id: str = ""
+    mandate_id: str = ""
+    structured_reference: str = ""
+    remittance_info: str = ""
+    return_reason: str = ""
+    charges: Decimal | None = None
+    original_amount: Decimal | None = None
+    original_currency: str = ""
+
+
+@dataclass(slots=True)
+class ParsedEntry:
+    """One booking line on the account: a single payment or a batch of them."""
+
+    position: str
+    booking_date: dt.date
+    value_date: dt.date | None
+    amount: Decimal
+    currency: str
+    is_reversal: bool = False
+    booked: bool = True
+    entry_reference: str = ""
+    bank_reference: str = ""
+    bank_transaction_code: str = ""
+    batch_id: str = ""
+    batch_size: int | None = None
+    additional_info: str = ""
+    charges: Decimal | None = None
+    raw: str = ""
+    transactions: list[ParsedTransaction] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedStatement:
+    """One statement: account, balances and entries, with the totals the file declares."""
+
+    position: str
+    statement_id: str
+    account: str
+    account_is_iban: bool
+    currency: str
+    opening_balance: Decimal | None = None
+    opening_date: dt.date | None = None
+    closing_balance: Decimal | None = None
+    closing_date: dt.date | None = None
+    declared_entry_count: int | None = None
+    declared_credit_count: int | None = None
+    declared_credit_sum: Decimal | None = None
+    declared_debit_count: int | None = None
+    declared_debit_sum: Decimal | None = None
+    entries: list[ParsedEntry] = field(default_factory=list)

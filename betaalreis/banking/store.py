@@ -1,0 +1,294 @@
+"""Check parsed statements and store them as payments, all or nothing per file.
+
+Deduplication: every transaction gets an `external_id` built from the bank's
+own references, so importing a file again, or a statement whose dates overlap
+an earlier one, creates no new payments:
+
+- with a bank reference (camt `AcctSvcrRef`, else `NtryRef`; MT940 `//` bank
+  reference): `<account>:<reference>:<transaction number within the entry>`;
+- without one: `<account>:<booking date>:<amount>:<digest>:<n>`, where the
+  digest covers counterparty IBAN, end-to-end id and remittance text, and `n`
+  counts identical transactions on that day in the statement. Two identical
+  transfers on one day stay two payments, and an overlapping statement that
+  covers the whole day yields the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+
+from betaalreis.banking.models import BankStatement, BankTransaction
+from betaalreis.banking.statements import ParsedEntry, ParsedStatement, ParsedTransaction
+from betaalreis.imports.registry import ImportRejected, RowError
+from betaalreis.ledger.models import Creditor, Payment, PaymentSource, PaymentStatus
+from betaalreis.ledger.money import CENT
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0")
+INSERT_BATCH = 5000
+
+
+class Kind:
+    """How a transaction is treated: a payment in, a reversal, or ignored."""
+
+    PAYMENT = "payment"
+    REVERSAL = "reversal"
+    IGNORED = "ignored"
+
+
+@dataclass
+class StoreResult:
+    """What storing one file created, per creditor."""
+
+    entries: int = 0
+    transactions: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    ignored_amount: Decimal = ZERO
+    payments: dict[int, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def classify(entry: ParsedEntry, item: ParsedTransaction) -> str:
+    """Return the Kind of a transaction.
+
+    A debit is a reversal when the entry carries the reversal indicator or the
+    transaction a return reason. A credit with a return reason is our own
+    outgoing payment coming back, so it is not money from a debtor.
+    """
+    if not entry.booked:
+        return Kind.IGNORED
+    if item.amount > 0:
+        return Kind.IGNORED if item.return_reason else Kind.PAYMENT
+    if entry.is_reversal or item.return_reason:
+        return Kind.REVERSAL
+    return Kind.IGNORED
+
+
+def _transactions(entry: ParsedEntry) -> list[ParsedTransaction]:
+    if entry.transactions:
+        return entry.transactions
+    # An entry without details (a collective booking with only NbOfTxs) is one payment.
+    return [ParsedTransaction(amount=entry.amount, currency=entry.currency, remittance_info=entry.additional_info)]
+
+
+def external_ids(statement: ParsedStatement) -> list[list[str]]:
+    """Return the external id of every transaction, per entry (see the module docstring)."""
+    seen: Counter[str] = Counter()
+    result: list[list[str]] = []
+    for entry in statement.entries:
+        reference = entry.bank_reference or entry.entry_reference
+        if reference.upper() in ("NONREF", "EREF", "PREF", "NOTPROVIDED"):
+            reference = ""
+        ids: list[str] = []
+        for number, item in enumerate(_transactions(entry), start=1):
+            if reference:
+                ids.append(f"{statement.account}:{reference}:{number}"[:200])
+                continue
+            text = "|".join((item.counterparty_iban, item.end_to_end_id, item.structured_reference, item.remittance_info, entry.raw))
+            digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+            key = f"{statement.account}:{entry.booking_date.isoformat()}:{item.amount}:{digest}"
+            seen[key] += 1
+            ids.append(f"{key}:{seen[key]}"[:200])
+        result.append(ids)
+    return result
+
+
+def check_statement(statement: ParsedStatement) -> list[RowError]:
+    """Return the problems that make a statement untrustworthy: sums, counts, sub-cent amounts."""
+    errors: list[RowError] = []
+    total = sum((entry.amount for entry in statement.entries), ZERO)
+
+    if statement.opening_balance is not None and statement.closing_balance is not None:
+        expected = statement.closing_balance - statement.opening_balance
+        if total != expected:
+            errors.append(RowError(
+                None, "balances", f"{statement.opening_balance} → {statement.closing_balance}",
+                f"statement {statement.statement_id or '?'} ({statement.position}): opening balance "
+                f"{statement.opening_balance} plus the {len(statement.entries)} entries ({total:+}) is "
+                f"{statement.opening_balance + total}, but the closing balance is {statement.closing_balance} "
+                f"(difference {statement.closing_balance - statement.opening_balance - total:+}). "
+                "Entries are missing or were read wrong; ask the bank for a complete export",
+            ))
+
+    if statement.declared_entry_count is not None and statement.declared_entry_count != len(statement.entries):
+        errors.append(RowError(
+            None, "TxsSummry/TtlNtries/NbOfNtries", str(statement.declared_entry_count),
+            f"statement {statement.statement_id or '?'} declares {statement.declared_entry_count} entries "
+            f"but contains {len(statement.entries)}",
+        ))
+    credits = [entry.amount for entry in statement.entries if entry.amount > 0]
+    if statement.declared_credit_count is not None and statement.declared_credit_count != len(credits):
+        errors.append(RowError(
+            None, "TxsSummry/TtlCdtNtries/NbOfNtries", str(statement.declared_credit_count),
+            f"statement declares {statement.declared_credit_count} credit entries but contains {len(credits)}",
+        ))
+    if statement.declared_credit_sum is not None and statement.declared_credit_sum != sum(credits, ZERO):
+        errors.append(RowError(
+            None, "TxsSummry/TtlCdtNtries/Sum", str(statement.declared_credit_sum),
+            f"statement declares credits of {statement.declared_credit_sum} but its credit entries add up to {sum(credits, ZERO)}",
+        ))
+
+    for entry in statement.entries:
+        for item in _transactions(entry):
+            if item.amount != item.amount.quantize(CENT):
+                errors.append(RowError(
+                    None, "amount", str(item.amount),
+                    f"{entry.position}: amount has more than two decimals and cannot be booked in cents",
+                ))
+    return errors
+
+
+def _find_creditor(statement: ParsedStatement, override: Creditor | None) -> Creditor | None:
+    if override is not None:
+        return override
+    return Creditor.objects.filter(iban__iexact=statement.account).first()
+
+
+def _new_transaction_rows(
+    creditor: Creditor,
+    bank_statement: BankStatement,
+    statement: ParsedStatement,
+    ids: list[list[str]],
+    existing: set[str],
+    result: StoreResult,
+) -> list[tuple[Payment | None, BankTransaction]]:
+    rows: list[tuple[Payment | None, BankTransaction]] = []
+    for entry, entry_ids in zip(statement.entries, ids, strict=True):
+        for item, external_id in zip(_transactions(entry), entry_ids, strict=True):
+            result.transactions += 1
+            if external_id in existing:
+                result.duplicates += 1
+                continue
+            existing.add(external_id)
+
+            kind = classify(entry, item)
+            payment = None
+            if kind == Kind.IGNORED:
+                result.ignored += 1
+                result.ignored_amount += item.amount
+            else:
+                payment = Payment(
+                    creditor=creditor,
+                    source=PaymentSource.BANK,
+                    external_id=external_id,
+                    booking_date=entry.booking_date,
+                    value_date=entry.value_date,
+                    amount=item.amount.quantize(CENT),
+                    currency=item.currency or entry.currency,
+                    payer_name=item.counterparty_name[:200],
+                    payer_iban=item.counterparty_iban[:34],
+                    structured_reference=item.structured_reference[:35],
+                    remittance_info=item.remittance_info,
+                    status=PaymentStatus.NEW,
+                )
+            rows.append((payment, BankTransaction(
+                creditor=creditor,
+                statement=bank_statement,
+                external_id=external_id,
+                position=entry.position[:40],
+                booking_date=entry.booking_date,
+                value_date=entry.value_date,
+                amount=item.amount.quantize(CENT),
+                currency=item.currency or entry.currency,
+                is_reversal=kind == Kind.REVERSAL,
+                bank_transaction_code=entry.bank_transaction_code[:60],
+                entry_reference=entry.entry_reference[:100],
+                bank_reference=entry.bank_reference[:100],
+                end_to_end_id=item.end_to_end_id[:100],
+                mandate_id=item.mandate_id[:100],
+                batch_id=entry.batch_id[:100],
+                batch_size=entry.batch_size,
+                return_reason=item.return_reason[:10],
+                charges=item.charges if item.charges is not None else (entry.charges if len(entry.transactions) <= 1 else None),
+                original_amount=item.original_amount,
+                original_currency=item.original_currency,
+                counterparty_name=item.counterparty_name[:200],
+                counterparty_iban=item.counterparty_iban[:34],
+                counterparty_bic=item.counterparty_bic[:11],
+                raw=entry.raw,
+            )))
+    return rows
+
+
+def _existing_ids(creditor: Creditor, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), INSERT_BATCH):
+        chunk = ids[start:start + INSERT_BATCH]
+        found.update(
+            BankTransaction.objects.filter(creditor=creditor, external_id__in=chunk).values_list("external_id", flat=True)
+        )
+    return found
+
+
+def store_statements(
+    path: Path, file_format: str, statements: list[ParsedStatement], creditor: Creditor | None
+) -> StoreResult:
+    """Check and store the statements of one file in one transaction.
+
+    Raise ImportRejected with every problem found, and store nothing, when a
+    statement does not add up, no creditor owns its account, or an amount
+    cannot be booked.
+    """
+    errors: list[RowError] = []
+    owners: list[Creditor] = []
+    for statement in statements:
+        errors += check_statement(statement)
+        owner = _find_creditor(statement, creditor)
+        if owner is None:
+            errors.append(RowError(
+                None, "account", statement.account,
+                f"no creditor has this account as its IBAN (statement {statement.statement_id or '?'}, "
+                f"{statement.position}); set the creditor's IBAN or pass --creditor SLUG",
+            ))
+        else:
+            owners.append(owner)
+    if errors:
+        raise ImportRejected(path, errors, f"{len(errors)} problem(s) found.")
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = StoreResult()
+    with transaction.atomic():
+        for index, (statement, owner) in enumerate(zip(statements, owners, strict=True)):
+            result.entries += len(statement.entries)
+            bank_statement, _ = BankStatement.objects.get_or_create(
+                creditor=owner,
+                file_sha256=digest,
+                index_in_file=index,
+                defaults={
+                    "format": file_format,
+                    "file_name": str(path)[-300:],
+                    "statement_id": statement.statement_id[:100],
+                    "account": statement.account[:40],
+                    "currency": statement.currency[:3],
+                    "opening_balance": statement.opening_balance,
+                    "opening_date": statement.opening_date,
+                    "closing_balance": statement.closing_balance,
+                    "closing_date": statement.closing_date,
+                    "entry_count": len(statement.entries),
+                },
+            )
+            ids = external_ids(statement)
+            existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
+            rows = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
+
+            payments = [payment for payment, _ in rows if payment is not None]
+            Payment.objects.bulk_create(payments, batch_size=INSERT_BATCH)
+            for payment, bank_transaction in rows:
+                bank_transaction.payment = payment
+            BankTransaction.objects.bulk_create([row for _, row in rows], batch_size=INSERT_BATCH)
+            result.payments.setdefault(owner.pk, []).extend(payment.pk for payment in payments)
+
+    logger.info(
+        "bank statement stored",
+        extra={"file": path.name, "entries": result.entries, "duplicates": result.duplicates},
+    )
+    return result
