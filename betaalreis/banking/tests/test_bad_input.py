@@ -1,0 +1,169 @@
+"""Damaged or hostile statement files are rejected with their position, and nothing is imported."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
+from betaalreis.banking.models import BankStatement, BankTransaction
+from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
+from betaalreis.ledger.models import Payment
+
+from .helpers import CREDITOR_IBAN, make_creditor
+
+pytestmark = pytest.mark.django_db
+
+CAMT_HEAD = '<?xml version="1.0"?>\n'
+NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+
+
+def _reject(path: Path) -> str:
+    make_creditor()
+    importer = find_importer(path)
+    with pytest.raises(ImportRejected) as rejected:
+        importer().run(path, None)
+    assert not Payment.objects.exists()
+    assert not BankStatement.objects.exists()
+    assert not BankTransaction.objects.exists()
+    message = str(rejected.value)
+    assert str(path) in message
+    return message
+
+
+def _good_camt(tmp_path: Path) -> Path:
+    return write_camt053(
+        tmp_path / "good.xml", CREDITOR_IBAN,
+        [SampleEntry(Decimal("10.00"), remittance="a", reference=f"R{number}") for number in range(5)],
+    )
+
+
+def test_truncated_xml(tmp_path: Path):
+    path = tmp_path / "truncated.xml"
+    text = _good_camt(tmp_path).read_text()
+    truncated = text[: len(text) * 2 // 3]
+    path.write_text(truncated)
+
+    message = _reject(path)
+
+    assert "malformed XML" in message
+    assert f"row {truncated.count(chr(10)) + 1}" in message
+
+
+def test_external_entity(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    path = tmp_path / "xxe.xml"
+    path.write_text(
+        f'{CAMT_HEAD}<!DOCTYPE Document [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        f'<Document xmlns="{NAMESPACE}"><BkToCstmrStmt><Stmt><Id>&xxe;</Id></Stmt></BkToCstmrStmt></Document>'
+    )
+
+    message = _reject(path)
+
+    assert "DTD" in message
+    assert "top secret" not in message
+
+
+def test_entity_bomb(tmp_path: Path):
+    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{n} "{("&a" + str(n - 1) + ";") * 10}">' for n in range(1, 10))
+    path = tmp_path / "bomb.xml"
+    path.write_text(
+        f"{CAMT_HEAD}<!DOCTYPE Document [{entities}]>\n"
+        f'<Document xmlns="{NAMESPACE}"><BkToCstmrStmt><Stmt><Id>&a9;</Id></Stmt></BkToCstmrStmt></Document>'
+    )
+
+    message = _reject(path)
+
+    assert "entity" in message
+
+
+def test_csv_saved_as_xml(tmp_path: Path, corpus: Path):
+    path = tmp_path / "export.xml"
+    path.write_bytes((corpus / "csv/ing-nl_betaalrekening_export-2023_semicolon.csv").read_bytes())
+
+    message = _reject(path)
+
+    assert "row 1" in message
+    assert "not XML" in message
+    assert '"Datum"' in message
+
+
+def test_broken_mt940_tag(tmp_path: Path, corpus: Path):
+    text = (corpus / "mt940/zilverline_triodos-iban_wrapped-eref.txt").read_text()
+    path = tmp_path / "broken.sta"
+    path.write_text(text.replace(":60F:C180222EUR0,00", ":60F:C18022XEUR0,00"))
+
+    message = _reject(path)
+
+    assert "row 4" in message
+    assert ":60F:" in message
+
+
+def test_mt940_without_balances(tmp_path: Path):
+    path = tmp_path / "nobalance.sta"
+    path.write_text(":20:X\n:25:NL91ABNA0417164300\n:28C:1\n:61:2612011201C10,00NTRFNONREF\n:86:test\n")
+
+    message = _reject(path)
+
+    assert "missing opening or closing balance" in message
+
+
+def test_balances_do_not_add_up(tmp_path: Path):
+    path = write_camt053(
+        tmp_path / "unbalanced.xml", CREDITOR_IBAN,
+        [SampleEntry(Decimal("10.00"), reference="R1"), SampleEntry(Decimal("5.00"), reference="R2")],
+        opening=Decimal("100.00"), closing=Decimal("120.00"),
+    )
+
+    message = _reject(path)
+
+    assert "opening balance 100.00" in message
+    assert "(+15.00)" in message
+    assert "closing balance is 120.00" in message
+    assert "difference +5.00" in message
+
+
+def test_batch_details_do_not_add_up(tmp_path: Path):
+    path = tmp_path / "batch.xml"
+    path.write_text(
+        f'{CAMT_HEAD}<Document xmlns="{NAMESPACE}"><BkToCstmrStmt><Stmt><Id>B</Id>'
+        f"<Acct><Id><IBAN>{CREDITOR_IBAN}</IBAN></Id></Acct>\n"
+        '<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt>'
+        '<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls></NtryDtls></Ntry>'
+        "</Stmt></BkToCstmrStmt></Document>"
+    )
+
+    message = _reject(path)
+
+    assert "row 3" in message
+    assert "add up to 20.00" in message
+
+
+def test_unknown_account_needs_creditor(tmp_path: Path):
+    path = write_camt053(tmp_path / "other.xml", "NL39RABO0300065264", [SampleEntry(Decimal("1.00"), reference="R")])
+
+    message = _reject(path)
+
+    assert "NL39RABO0300065264" in message
+    assert "--creditor" in message
+
+
+def test_bad_amount(tmp_path: Path):
+    path = _good_camt(tmp_path)
+    path.write_text(path.read_text().replace('<Amt Ccy="EUR">10.00</Amt><CdtDbtInd>', '<Amt Ccy="EUR">10,00</Amt><CdtDbtInd>', 1))
+
+    message = _reject(path)
+
+    assert "'10,00'" in message
+    assert "row 7" in message
+
+
+def test_detect_ignores_foreign_xml(tmp_path: Path, corpus: Path):
+    for path in (corpus / "ubl").iterdir():
+        head = path.read_bytes()[:HEAD_BYTES]
+        assert not Camt05xImporter.detect(path, head)
+        assert not Mt940Importer.detect(path, head)

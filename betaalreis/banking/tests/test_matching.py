@@ -1,0 +1,262 @@
+"""Matching cases: each rule, partial, over, batch, reversal, duplicates, ambiguity, nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from betaalreis.banking.matching import match_payments
+from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.samples import SampleEntry
+from betaalreis.ledger.actions import unallocated_amount
+from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
+from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
+
+from .helpers import OTHER_PAYER_IBAN, PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+KENMERK = make_betalingskenmerk(20260042)
+RF = make_rf_reference("20260042")
+
+
+@pytest.fixture
+def ledger():
+    creditor = make_creditor()
+    jansen = make_debtor(creditor, "D1", "Jansen Installatietechniek B.V.")
+    pietersen = make_debtor(creditor, "D2", "Bakkerij Pietersen")
+    invoices = {
+        "A": make_invoice(jansen, "2026-10042", "121.00", reference=KENMERK),
+        "B": make_invoice(jansen, "2026-10043", "50.00", reference=RF),
+        "C": make_invoice(pietersen, "F-77310", "80.00"),
+        "D": make_invoice(pietersen, "F-77311", "19.95"),
+    }
+    return creditor, jansen, pietersen, invoices
+
+
+def _payment() -> Payment:
+    return Payment.objects.get()
+
+
+def _open(invoice: Invoice) -> Decimal:
+    invoice.refresh_from_db()
+    return invoice.open_amount
+
+
+# Each case: one incoming payment, the invoices it must pay in full, and the rule.
+CASES = [
+    ("kenmerk", SampleEntry(Decimal("121.00"), structured_reference=KENMERK), ["A"], "structured_reference"),
+    ("kenmerk spaced in text", SampleEntry(Decimal("121.00"), remittance=f"betaling {KENMERK[:4]} {KENMERK[4:8]} {KENMERK[8:12]} {KENMERK[12:]}"), ["A"], "structured_reference"),
+    ("rf in text", SampleEntry(Decimal("50.00"), remittance=f"ref {RF.lower()}"), ["B"], "structured_reference"),
+    ("number with prefix", SampleEntry(Decimal("80.00"), remittance="Factuur nr. F 77310"), ["C"], "invoice_number"),
+    ("number with spaces", SampleEntry(Decimal("121.00"), remittance="fact 2026 10042"), ["A"], "invoice_number"),
+    ("two numbers", SampleEntry(Decimal("99.95"), remittance="F-77310 en F-77311"), ["C", "D"], "invoice_number"),
+    ("one wrong digit, amount confirms", SampleEntry(Decimal("80.00"), remittance="factuur 77319"), ["C"], "invoice_number_typo"),
+    ("iban and one invoice", SampleEntry(Decimal("19.95"), iban=PAYER_IBAN, remittance="bedankt"), ["D"], "payer_iban"),
+    ("iban and a set", SampleEntry(Decimal("171.00"), iban=OTHER_PAYER_IBAN, remittance="zie facturen"), ["A", "B"], "payer_iban"),
+    ("name and amount", SampleEntry(Decimal("50.00"), name="JANSEN INSTALLATIETECHNIEK BV", remittance="okt"), ["B"], "payer_name"),
+]
+
+
+@pytest.mark.parametrize("label,entry,paid,rule", CASES, ids=[case[0] for case in CASES])
+def test_rule_matches(tmp_path: Path, ledger, label, entry, paid, rule):
+    creditor, jansen, pietersen, invoices = ledger
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=pietersen, iban=PAYER_IBAN)
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=jansen, iban=OTHER_PAYER_IBAN)
+
+    report = import_entries(tmp_path, [entry])
+
+    payment = _payment()
+    assert report.counts["matched automatically"] == 1
+    assert payment.status == PaymentStatus.MATCHED
+    assert payment.bank_match.rule == rule
+    assert payment.match_reason
+    for key, invoice in invoices.items():
+        expected = Decimal("0.00") if key in paid else invoice.total
+        assert _open(invoice) == expected, key
+    assert unallocated_amount(payment) == Decimal("0.00")
+
+
+def test_invalid_check_digit_not_structured(tmp_path: Path, ledger):
+    wrong = KENMERK[:-1] + str((int(KENMERK[-1]) + 1) % 10)
+    import_entries(tmp_path, [SampleEntry(Decimal("121.00"), structured_reference=wrong)])
+
+    assert _payment().status == PaymentStatus.REVIEW
+
+
+def test_typo_without_amount_goes_to_review(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("75.00"), remittance="factuur 77319")])
+
+    assert _payment().status == PaymentStatus.REVIEW
+    assert _open(invoices["C"]) == Decimal("80.00")
+
+
+def test_partial_payment(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    report = import_entries(tmp_path, [SampleEntry(Decimal("21.00"), structured_reference=KENMERK)])
+
+    assert report.counts["matched partly"] == 1
+    assert report.amounts["matched partly"] == "21.00"
+    assert _payment().status == PaymentStatus.PARTLY_MATCHED
+    assert _open(invoices["A"]) == Decimal("100.00")
+    assert invoices["A"].status == InvoiceStatus.OPEN
+
+
+def test_overpayment_stays_credit(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    report = import_entries(tmp_path, [SampleEntry(Decimal("130.00"), structured_reference=KENMERK)])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.MATCHED
+    assert _open(invoices["A"]) == Decimal("0.00")
+    assert unallocated_amount(payment) == Decimal("9.00")
+    assert report.amounts["credit left on payments"] == "9.00"
+
+
+def test_payment_plan_invoice_allocated(tmp_path: Path, ledger):
+    _, jansen, _, _ = ledger
+    plan = make_invoice(jansen, "2026-20001", "300.00", status=InvoiceStatus.PAYMENT_PLAN)
+    import_entries(tmp_path, [SampleEntry(Decimal("100.00"), remittance="termijn 2026-20001")])
+
+    assert _open(plan) == Decimal("200.00")
+
+
+def test_batch_entry_split(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    path = tmp_path / "batch.xml"
+    path.write_text(
+        '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+        "<Stmt><Id>B1</Id><Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>"
+        '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>'
+        '<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">201.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>'
+        '<Ntry><Amt Ccy="EUR">201.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt>'
+        "<AcctSvcrRef>BATCH-1</AcctSvcrRef><NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>"
+        '<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">121.00</Amt></TxAmt></AmtDtls>'
+        f"<RmtInf><Strd><CdtrRefInf><Ref>{KENMERK}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls>"
+        '<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">80.00</Amt></TxAmt></AmtDtls><RmtInf><Ustrd>F-77310</Ustrd></RmtInf></TxDtls>'
+        "</NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>"
+    )
+    from betaalreis.banking.importers import Camt05xImporter
+
+    report = Camt05xImporter().run(path, None)
+
+    assert report.counts["new payments"] == 2
+    assert report.counts["matched automatically"] == 2
+    assert _open(invoices["A"]) == Decimal("0.00")
+    assert _open(invoices["C"]) == Decimal("0.00")
+
+
+def test_reversal_reopens_invoice(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("121.00"), iban=PAYER_IBAN, structured_reference=KENMERK, reference="IN-1", end_to_end_id="E2E-1")], name="day1.xml")
+    assert _open(invoices["A"]) == Decimal("0.00")
+
+    report = import_entries(
+        tmp_path,
+        [SampleEntry(Decimal("-121.00"), iban=PAYER_IBAN, reversal=True, return_reason="MD06", reference="RV-1", end_to_end_id="E2E-1")],
+        name="day2.xml",
+    )
+
+    original = Payment.objects.get(external_id__contains="IN-1")
+    reversal = Payment.objects.get(external_id__contains="RV-1")
+    assert report.counts["reversed"] == 1
+    assert original.status == PaymentStatus.REVERSED
+    assert reversal.reverses_id == original.pk
+    assert _open(invoices["A"]) == Decimal("121.00")
+    assert Invoice.objects.get(pk=invoices["A"].pk).status == InvoiceStatus.OPEN
+
+
+def test_unknown_reversal_goes_to_review(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [SampleEntry(Decimal("-10.00"), iban=PAYER_IBAN, reversal=True, reference="RV-9")])
+
+    assert report.counts["sent to review"] == 1
+    assert _payment().status == PaymentStatus.REVIEW
+
+
+def test_debit_ignored(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [SampleEntry(Decimal("-10.00"), name="Office supplies", reference="D-1")])
+
+    assert report.counts["ignored"] == 1
+    assert report.amounts["ignored"] == "-10.00"
+    assert not Payment.objects.exists()
+
+
+def test_duplicate_import_changes_nothing(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    entries = [SampleEntry(Decimal("21.00"), structured_reference=KENMERK)]
+    import_entries(tmp_path, entries)
+    again = import_entries(tmp_path, entries)
+
+    assert again.counts["already imported"] == 1
+    assert again.counts["new payments"] == 0
+    assert Payment.objects.count() == 1
+    assert _open(invoices["A"]) == Decimal("100.00")
+
+
+def test_overlapping_statements(tmp_path: Path, ledger):
+    first = SampleEntry(Decimal("121.00"), structured_reference=KENMERK, reference="R-1")
+    second = SampleEntry(Decimal("80.00"), remittance="F-77310", reference="R-2")
+    import_entries(tmp_path, [first], name="a.xml", statement_id="S1")
+    report = import_entries(tmp_path, [first, second], name="b.xml", statement_id="S2")
+
+    assert report.counts["already imported"] == 1
+    assert report.counts["new payments"] == 1
+    assert Payment.objects.count() == 2
+
+
+def test_overlap_without_bank_reference(tmp_path: Path, ledger):
+    same = SampleEntry(Decimal("5.00"), iban=PAYER_IBAN, remittance="koffie")
+    import_entries(tmp_path, [same, same], name="a.xml", statement_id="S1")
+    report = import_entries(tmp_path, [same, same], name="b.xml", statement_id="S2", opening=Decimal("1010.00"))
+
+    assert Payment.objects.count() == 2
+    assert report.counts["already imported"] == 2
+
+
+def test_ambiguous_goes_to_review(tmp_path: Path, ledger):
+    creditor, jansen, pietersen, _ = ledger
+    make_invoice(jansen, "2026-10099", "80.00")
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=jansen, iban=PAYER_IBAN)
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=pietersen, iban=PAYER_IBAN)
+
+    report = import_entries(tmp_path, [SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="betaling")])
+
+    payment = _payment()
+    candidates = list(MatchCandidate.objects.filter(payment=payment))
+    assert report.counts["sent to review"] == 1
+    assert payment.status == PaymentStatus.REVIEW
+    assert {candidate.debtor_id for candidate in candidates} == {jansen.pk, pietersen.pk}
+    assert {candidate.score for candidate in candidates} == {60}
+
+
+def test_nothing_matches(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [SampleEntry(Decimal("12.34"), name="Onbekend", remittance="gift")])
+
+    payment = _payment()
+    assert report.counts["sent to review"] == 1
+    assert report.amounts["sent to review"] == "12.34"
+    assert payment.status == PaymentStatus.REVIEW
+    assert PaymentMatch.objects.get(payment=payment).rule == "none"
+    assert not MatchCandidate.objects.exists()
+
+
+def test_match_payments_cheap_when_nothing_new(ledger, django_assert_num_queries):
+    creditor, _, _, _ = ledger
+
+    with django_assert_num_queries(1):
+        report = match_payments(creditor)
+
+    assert report.payments == 0
+
+
+def test_other_creditor_invoices_never_matched(tmp_path: Path, ledger):
+    other = make_creditor("other", iban="NL39RABO0300065264")
+    stranger = make_debtor(other, "X1", "Vreemde")
+    make_invoice(stranger, "X-55555", "40.00")
+
+    import_entries(tmp_path, [SampleEntry(Decimal("40.00"), remittance="X-55555")])
+
+    assert _payment().status == PaymentStatus.REVIEW

@@ -1,0 +1,94 @@
+"""Review queue: confirming a candidate in the admin allocates and teaches the matcher."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from betaalreis.banking.actions import do_confirm_match
+from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.samples import SampleEntry
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import DebtorBankAccount, Payment, PaymentStatus, TimelineEvent
+
+from .helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ambiguous(tmp_path: Path):
+    creditor = make_creditor()
+    jansen = make_debtor(creditor, "D1", "Jansen")
+    pietersen = make_debtor(creditor, "D2", "Pietersen")
+    first = make_invoice(jansen, "A-1001", "80.00")
+    second = make_invoice(pietersen, "B-2001", "80.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), name="Jan", iban=PAYER_IBAN, remittance="A-1001 B-2001")])
+    return Payment.objects.get(), jansen, first, second
+
+
+def test_admin_lists_and_confirms(client, ambiguous, tmp_path: Path):
+    payment, jansen, first, second = ambiguous
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    candidate = MatchCandidate.objects.get(payment=payment, debtor=jansen)
+
+    listing = client.get(reverse("admin:banking_reviewpayment_changelist"))
+    page = client.get(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+    response = client.post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]))
+
+    assert listing.status_code == 200
+    assert "Jansen (90)" in listing.content.decode()
+    assert f'form="confirm-{candidate.pk}"' in page.content.decode()
+    assert f'id="confirm-{candidate.pk}"' in page.content.decode()
+    assert response.status_code == 302
+    payment.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert payment.status == PaymentStatus.MATCHED
+    assert first.open_amount == Decimal("0.00")
+    assert second.open_amount == Decimal("80.00")
+    match = PaymentMatch.objects.get(payment=payment)
+    assert match.confirmed_by == admin
+    assert match.rule == "manual"
+    assert DebtorBankAccount.objects.filter(debtor=jansen, iban=PAYER_IBAN, source="manual match").exists()
+    assert TimelineEvent.objects.filter(debtor=jansen, summary__startswith="Betaling handmatig").exists()
+
+    # The next payment from that account matches on the IBAN without review.
+    make_invoice(jansen, "A-1002", "45.00")
+    report = import_entries(tmp_path, [SampleEntry(Decimal("45.00"), iban=PAYER_IBAN, remittance="dank")], name="next.xml")
+    assert report.counts["matched automatically"] == 1
+
+
+def test_confirm_view_rejects_get(client, ambiguous):
+    payment, jansen, _, _ = ambiguous
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    candidate = MatchCandidate.objects.get(payment=payment, debtor=jansen)
+
+    response = client.get(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]))
+
+    assert response.status_code == 405
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REVIEW
+
+
+def test_confirm_rejects_other_creditor(ambiguous):
+    payment, _, _, _ = ambiguous
+    other = make_creditor("other", iban="NL39RABO0300065264")
+    stranger = make_debtor(other, "X1", "Vreemde")
+
+    with pytest.raises(InvalidInput):
+        do_confirm_match(payment, stranger, user=None)
+
+
+def test_confirm_twice_rejected(ambiguous):
+    payment, jansen, _, _ = ambiguous
+    do_confirm_match(payment, jansen, user=None)
+
+    with pytest.raises(InvalidInput):
+        do_confirm_match(payment, jansen, user=None)
