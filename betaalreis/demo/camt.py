@@ -1,12 +1,12 @@
 """Writing camt.053.001.02 bank statements for the demo's incoming payments.
 
-The layout follows what Dutch banks deliver on corporate channels: one
-statement per account and day, opening (OPBD) and closing (CLBD) booked
-balances, and one booked SEPA credit transfer entry (PMNT/RCDT/ESCT) per
-payment with the payer, the payer's IBAN and BIC, and either a structured
-creditor reference (SCOR, issuer CUR for a Dutch betalingskenmerk or ISO for
-an RF reference) or unstructured remittance text. Elements appear in the
-order the camt.053.001.02 schema requires.
+The layout follows what Dutch banks deliver on corporate channels. There is
+one statement per account and day, with opening (OPBD) and closing (CLBD)
+booked balances. Each payment is one booked SEPA credit transfer entry
+(PMNT/RCDT/ESCT) with the payer's name, IBAN and BIC. Its remittance
+information is either a structured creditor reference (SCOR, issuer CUR for
+a Dutch betalingskenmerk or ISO for an RF reference) or unstructured text.
+Elements appear in the order the camt.053.001.02 schema requires.
 """
 
 from __future__ import annotations

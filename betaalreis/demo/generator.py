@@ -4,8 +4,8 @@
 their default dunning policies, and bulk-inserts debtors and the invoices
 issued up to the start day. Invoices issued later come back as
 `DemoLedger.future_invoices`, which the simulation inserts on their issue
-date. Every debtor gets a `PaymentBehaviour` that says when it pays, and
-invoices the debtor would have paid before the start day are stored as paid,
+date. Every debtor gets a `PaymentBehaviour` that sets when it pays.
+Invoices the debtor would have paid before the start day are stored as paid,
 with the bank payment and allocation that settled them.
 
 All contact data is invented: email addresses use the reserved domain
@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import random
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,7 +60,8 @@ BATCH_SIZE = 2000
 
 # Invoices due this many days or more before the start day are history: the
 # debtor paid them before the simulation begins. The window is longer than
-# the last stage offset (70 days), so open invoices reach every stage.
+# the last stage offset of the default consumer policy (70 days), so open
+# invoices reach every stage.
 HISTORY_DAYS = 80
 
 # Retail banks whose IBANs the demo payers use.
@@ -187,7 +189,7 @@ class DemoConfig:
 
 @dataclass
 class DemoLedger:
-    """What `build_ledger` created, and the input the simulation needs."""
+    """The rows `build_ledger` created and the input the simulation needs."""
 
     creditors: list[Creditor]
     behaviours: dict[int, PaymentBehaviour]
@@ -292,7 +294,7 @@ def _read_stage_orders(creditor: Creditor) -> dict[tuple[int, str, str], int]:
 
 
 def _vat_id_for(seed: int) -> str:
-    """Return a Dutch VAT id (NL, 9 digits, B01) that passes the official check."""
+    """Return a Dutch VAT id (NL, 9 digits, B01) that passes the check of `stdnum.nl.btw`."""
     rng = random.Random(seed)
     while True:
         candidate = f"NL{rng.randrange(10**8, 10**9)}B01"
@@ -301,7 +303,8 @@ def _vat_id_for(seed: int) -> str:
 
 
 def _mobile_number(rng: random.Random) -> str:
-    # Dutch mobile numbers are 06 followed by 1-5 and seven more digits.
+    # Dutch mobile numbers are 06 and eight digits. The demo uses 061 to 065,
+    # which phonenumbers classifies as mobile.
     number = f"+316{rng.randint(1, 5)}{rng.randrange(10**7):07d}"
     if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
         raise AssertionError(f"generated mobile number {number} is not valid")
@@ -322,9 +325,12 @@ def _postal_code(faker: Faker) -> str:
 
 
 def _email_local_part(name: str, rng: random.Random) -> str:
-    letters = "".join(ch for ch in name.lower() if ch.isalnum() or ch == " ")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    letters = "".join(ch for ch in ascii_name.lower() if ch.isalnum() or ch == " ")
     parts = letters.split()
-    local = ".".join(parts[-2:]) if len(parts) >= 2 else (parts[0] if parts else "klant")
+    if not parts:
+        parts = ["klant"]
+    local = ".".join(parts[-2:])
     return f"{local}{rng.randrange(100)}"
 
 
@@ -358,7 +364,7 @@ def historic_payment_date(
     """Return the day a debtor with `behaviour` pays an invoice in full, if no run interferes.
 
     `stage_offsets` lists the policy's stage offsets in stage order. Used for
-    invoices that fell due before the demo starts; PARTIAL debtors count as
+    invoices that fell due before the demo starts. PARTIAL debtors count as
     paying in full when the second instalment is due.
     """
     if behaviour.habit is PaymentHabit.ON_TIME:
@@ -563,8 +569,8 @@ class _CreditorBuilder:
             )
             overdue_days = (start - invoice.due_date).days
             if overdue_days >= HISTORY_DAYS and paid_on is None:
-                # Debtors who never pay were once new customers too; their
-                # oldest invoices were settled by direct debit.
+                # Debtors who never pay were once new customers too. Their
+                # oldest invoices count as settled by direct debit.
                 paid_on = invoice.due_date
             if paid_on is not None and paid_on < start:
                 paid.append((invoice, max(paid_on, invoice.issue_date)))

@@ -19,6 +19,7 @@ from betaalreis.demo.simulation import (
     Simulation,
     SimulationResult,
     invoice_status_counts,
+    payment_status_counts,
 )
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Channel, Debtor, InvoiceKind, InvoiceStatus
@@ -44,7 +45,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7); the same seed builds the same ledger.")
+        parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7). The same seed builds the same ledger.")
         parser.add_argument("--days", type=int, default=60, help="Number of days to simulate (default 60).")
         parser.add_argument("--debtors", type=int, default=2000, help="Number of debtors over both creditors (default 2000).")
         parser.add_argument("--invoices", type=int, default=10000, help="Number of invoices over both creditors (default 10000).")
@@ -137,11 +138,13 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
 
     payments = sum(report.payments for report in result.days)
     amount = sum((report.payments_amount for report in result.days), Decimal("0.00"))
-    matched = sum(report.matched for report in result.days)
-    review = sum(report.to_review for report in result.days)
+    by_status = payment_status_counts(ledger, result.days[0].day) if result.days else {}
+    statuses_text = ", ".join(
+        f"{status.replace('_', ' ')} {count}" for status, count in sorted(by_status.items())
+    )
     console.print(
-        f"Payments in: {payments} ({format_money(amount)}); the runs matched {matched}, "
-        f"{review} wait for review. Bank input: {result.bank_import}."
+        f"Payments in: {payments} ({format_money(amount)}), now {statuses_text or 'none'}. "
+        f"Bank input: {result.bank_import}."
     )
 
     status_table = Table(title="Invoices at the end", title_justify="left")
@@ -149,7 +152,7 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
     status_table.add_column("invoices", justify="right")
     status_table.add_column("open amount", justify="right")
     for status, (count, open_total) in sorted(invoice_status_counts(ledger).items()):
-        status_table.add_row(str(InvoiceStatus(status).label), str(count), format_money(open_total))
+        status_table.add_row(status.replace("_", " "), str(count), format_money(open_total))
     console.print(status_table)
 
     home = settings.BETAALREIS_HOME

@@ -1,0 +1,95 @@
+"""Recording benchmark results in docs/benchmarks.md, one section per benchmark.
+
+Each benchmark owns the text between `<!-- bench:NAME -->` and
+`<!-- /bench:NAME -->` and replaces only that, so benchmarks can run alone
+or in any order without removing each other's results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+PAGE_HEADER = """# Benchmarks
+
+Measured numbers from `make bench` (`python -m bench.run`). Each section
+names the machine, the command and the date of its run; numbers from
+another machine or day are not comparable without rerunning.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    cpu_model: str
+    cores: int
+    memory_gib: float
+    python: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.cpu_model}, {self.cores} cores, {self.memory_gib:.0f} GiB memory, "
+            f"Python {self.python}, {platform.system()} {platform.release()}"
+        )
+
+
+def machine() -> Machine:
+    """Return the CPU model (from lscpu), core count and memory of this machine."""
+    cpu_model = platform.processor() or "unknown CPU"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        lscpu = ""
+    for line in lscpu.splitlines():
+        if line.startswith("Model name:"):
+            cpu_model = line.split(":", 1)[1].strip()
+
+    memory_gib = 0.0
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        page_size = os.sysconf("SC_PAGE_SIZE")
+        memory_gib = pages * page_size / 2**30
+    except (ValueError, OSError):
+        pass
+    return Machine(
+        cpu_model=cpu_model,
+        cores=os.cpu_count() or 1,
+        memory_gib=memory_gib,
+        python=platform.python_version(),
+    )
+
+
+def run_header(command: str) -> str:
+    """Return the lines that state machine, command and date of a run."""
+    return (
+        f"- Machine: {machine().describe()}\n"
+        f"- Command: `{command}`\n"
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+    )
+
+
+def write_section(name: str, markdown: str, page: Path = RESULTS_PAGE) -> Path:
+    """Replace the section of benchmark `name` in the results page, or append it."""
+    if not re.fullmatch(r"[a-z0-9_-]+", name):
+        raise ValueError(f"Invalid benchmark name {name!r}: use lower-case letters, digits, - and _.")
+
+    begin = f"<!-- bench:{name} -->"
+    end = f"<!-- /bench:{name} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+
+    text = page.read_text(encoding="utf-8") if page.exists() else PAGE_HEADER
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text, encoding="utf-8")
+    return page
