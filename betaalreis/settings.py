@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "betaalreis.outbox",
     "betaalreis.channels",
     "betaalreis.portal",
+    "betaalreis.payments",
     "betaalreis.demo",
 ]
 
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "betaalreis.portal.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "betaalreis.urls"
@@ -172,6 +174,38 @@ BETAALREIS_DISPATCH_LEASE_SECONDS = int(os.environ.get("BETAALREIS_DISPATCH_LEAS
 
 # Links in messages that sign a debtor in stay valid this long.
 BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS = int(os.environ.get("BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS", "60"))
+
+# Payment providers for the debtor portal, by name; the default one is used
+# unless a creditor's portal settings name another.
+BETAALREIS_PAYMENT_PROVIDERS = {
+    "test": "betaalreis.payments.providers.test.provider.TestProvider",
+    "mollie": "betaalreis.payments.providers.mollie.provider.MollieProvider",
+    "stripe": "betaalreis.payments.providers.stripe.provider.StripeProvider",
+}
+BETAALREIS_PAYMENT_PROVIDER = os.environ.get("BETAALREIS_PAYMENT_PROVIDER", "test")
+MOLLIE_API_URL = os.environ.get("MOLLIE_API_URL", "https://api.mollie.com").rstrip("/")
+MOLLIE_API_KEY = os.environ.get("MOLLIE_API_KEY", "")
+STRIPE_API_URL = os.environ.get("STRIPE_API_URL", "https://api.stripe.com").rstrip("/")
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+# Comma-separated, so a new endpoint secret can be added before the old one goes.
+STRIPE_WEBHOOK_SECRETS = [
+    secret.strip() for secret in os.environ.get("STRIPE_WEBHOOK_SECRETS", "").split(",") if secret.strip()
+]
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
+# Checkout pages of the providers, which portal forms may redirect to.
+BETAALREIS_PAYMENT_CHECKOUT_ORIGINS = os.environ.get(
+    "BETAALREIS_PAYMENT_CHECKOUT_ORIGINS", "https://www.mollie.com https://checkout.stripe.com"
+).split()
+# Seconds a provider call may take before it counts as failed.
+BETAALREIS_PAYMENT_HTTP_TIMEOUT = float(os.environ.get("BETAALREIS_PAYMENT_HTTP_TIMEOUT", "10"))
+
+# One-time sign-in codes for the portal: validity in minutes, wrong guesses
+# allowed per code, and codes that may be sent to one debtor per hour.
+BETAALREIS_PORTAL_CODE_MINUTES = int(os.environ.get("BETAALREIS_PORTAL_CODE_MINUTES", "15"))
+BETAALREIS_PORTAL_CODE_MAX_ATTEMPTS = int(os.environ.get("BETAALREIS_PORTAL_CODE_MAX_ATTEMPTS", "5"))
+BETAALREIS_PORTAL_CODES_PER_HOUR = int(os.environ.get("BETAALREIS_PORTAL_CODES_PER_HOUR", "5"))
+# Failed sign-in attempts (bad links, wrong codes) allowed per client address per 15 minutes.
+BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_FAILURES_PER_ADDRESS", "20"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -38,6 +38,19 @@ def read_portal_token(token: str) -> int:
     return int(payload["d"])
 
 
+def read_expired_portal_token(token: str) -> int:
+    """Return the debtor id of a genuine link whatever its age; raise InvalidPortalToken when forged.
+
+    Only for offering a one-time code after a link expired: it proves which
+    debtor the link was sent to, never that the holder may sign in.
+    """
+    try:
+        payload = signing.loads(token, salt=_SALT)
+    except signing.BadSignature as exc:
+        raise InvalidPortalToken("This link is not valid.") from exc
+    return int(payload["d"])
+
+
 def portal_url(debtor: Debtor | int) -> str:
     """Return the absolute sign-in link for a debtor's payment page."""
     path = reverse("portal:account", kwargs={"token": make_portal_token(debtor)})

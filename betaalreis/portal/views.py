@@ -1,7 +1,477 @@
-"""Debtor portal views (minimal: the page a payment link opens)."""
+"""Debtor portal views: sign-in by link or code, the account, and what a debtor can arrange.
 
-from django.http import Http404, HttpRequest, HttpResponse
+Every view below the sign-in reads the signed-in debtors from the session
+and answers 404 for any id that is not theirs. State changes go through
+`betaalreis.portal.services`, `betaalreis.payments.services` and
+`betaalreis.payments.plans`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, TimelineKind
+from betaalreis.payments import plans as plan_services
+from betaalreis.payments import services as payment_services
+from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
+from betaalreis.payments.providers.base import ProviderError
+from betaalreis.portal import codes, services
+from betaalreis.portal.branding import brand_css_for
+from betaalreis.portal.forms import (
+    CodeForm,
+    CodeRequestForm,
+    DisputeForm,
+    PayForm,
+    PlanForm,
+    PreferencesForm,
+    PromiseForm,
+)
+from betaalreis.portal.links import InvalidPortalToken, read_expired_portal_token, read_portal_token
+from betaalreis.portal.models import ContactKind
+from betaalreis.portal.pdf import render_invoice_pdf, render_statement_pdf
+
+logger = logging.getLogger(__name__)
+
+SESSION_DEBTORS = "portal_debtor_ids"
+SESSION_PENDING = "portal_pending_debtor_id"
 
 
-def account(request: HttpRequest, token: str) -> HttpResponse:
-    raise Http404("Not implemented yet")
+def client_address(request: HttpRequest) -> str:
+    # NOTE: behind a reverse proxy REMOTE_ADDR is the proxy; configure it to pass the client address.
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return _render(request, "portal/blocked.html", status=429)
+
+
+def _sign_in(request: HttpRequest, debtor: Debtor, *, method: str) -> HttpResponse:
+    request.session.cycle_key()
+    request.session[SESSION_DEBTORS] = codes.linked_debtor_ids(debtor.pk)
+    request.session.pop(SESSION_PENDING, None)
+    timeline.record(
+        debtor, TimelineKind.NOTE, "Betaalpagina geopend", source="portal",
+        creditor_id=debtor.creditor_id, data={"channel": "portal", "method": method},
+    )
+
+    response = redirect("portal:overview")
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, debtor.language, samesite="Lax")
+    return response
+
+
+def _debtor_ids(request: HttpRequest) -> list[int]:
+    return list(request.session.get(SESSION_DEBTORS, []))
+
+
+def _debtor_or_404(request: HttpRequest, debtor_id: int) -> Debtor:
+    if debtor_id not in _debtor_ids(request):
+        raise Http404("No such account.")
+    return get_object_or_404(Debtor.objects.select_related("creditor"), pk=debtor_id)
+
+
+def _invoice_or_404(request: HttpRequest, invoice_id: int) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("debtor__creditor"),
+        pk=invoice_id,
+        debtor_id__in=_debtor_ids(request),
+        kind=InvoiceKind.INVOICE,
+    )
+
+
+def signed_in(view):
+    """Send visitors without a portal session to the page that explains how to sign in."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not _debtor_ids(request):
+            return _render(request, "portal/signed_out.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
+    """Render a portal page with the signed-in debtor's creditor as brand."""
+    context = dict(context or {})
+    context.setdefault("brand", _brand_creditor(request))
+    return render(request, template, context, status=status)
+
+
+def _brand_creditor(request: HttpRequest) -> Creditor | None:
+    ids = _debtor_ids(request) or [request.session.get(SESSION_PENDING)]
+    debtor = Debtor.objects.select_related("creditor").filter(pk__in=[pk for pk in ids if pk]).order_by("pk").first()
+    return debtor.creditor if debtor else None
+
+
+# ---- sign-in ----------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Sign the debtor in from the link in a message, or offer a code when it expired."""
+    address = client_address(request)
+    if codes.is_blocked(address):
+        return _too_many(request)
+
+    try:
+        debtor_id = read_portal_token(token)
+    except InvalidPortalToken as exc:
+        if exc.code != "portal_link_expired":
+            codes.note_failure(address)
+            raise Http404("Invalid link.") from None
+        request.session[SESSION_PENDING] = read_expired_portal_token(token)
+        return redirect("portal:code_request")
+
+    debtor = Debtor.objects.filter(pk=debtor_id).select_related("creditor").first()
+    if debtor is None:
+        raise Http404("Invalid link.")
+    return _sign_in(request, debtor, method="link")
+
+
+@require_http_methods(["GET", "POST"])
+def code_request(request: HttpRequest) -> HttpResponse:
+    """Let a debtor whose link expired choose where a one-time code goes."""
+    pending = request.session.get(SESSION_PENDING)
+    debtor = Debtor.objects.filter(pk=pending).select_related("creditor").first() if pending else None
+    if debtor is None:
+        return _render(request, "portal/signed_out.html", status=403)
+
+    kinds = []
+    if debtor.email:
+        kinds.append((ContactKind.EMAIL, _("e-mail naar %(address)s") % {"address": services.mask_contact(debtor.email)}))
+    if debtor.mobile:
+        kinds.append((ContactKind.PHONE, _("sms naar %(number)s") % {"number": services.mask_contact(debtor.mobile)}))
+
+    form = CodeRequestForm(request.POST or None, kinds=kinds)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes.send_sign_in_code(debtor, form.cleaned_data["kind"])
+        except codes.RateLimited:
+            return _too_many(request)
+        except codes.CodeError:
+            form.add_error(None, _("De code kon niet worden verstuurd. Kies een andere manier of probeer het later opnieuw."))
+        else:
+            return redirect("portal:code_verify")
+
+    return _render(request, "portal/code_request.html", {"form": form, "has_contact": bool(kinds)})
+
+
+@require_http_methods(["GET", "POST"])
+def code_verify(request: HttpRequest) -> HttpResponse:
+    """Check the one-time code and sign the debtor in."""
+    pending = request.session.get(SESSION_PENDING)
+    if not pending:
+        return _render(request, "portal/signed_out.html", status=403)
+    address = client_address(request)
+    if codes.is_blocked(address):
+        return _too_many(request)
+
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes.verify_sign_in_code(pending, form.cleaned_data["code"])
+        except codes.CodeError as exc:
+            codes.note_failure(address)
+            messages_by_code = {
+                "code_wrong": _("Deze code klopt niet."),
+                "code_expired": _("Deze code is verlopen. Vraag een nieuwe aan."),
+                "code_locked": _("Te vaak een verkeerde code. Vraag een nieuwe aan."),
+                "code_missing": _("Er staat geen code klaar. Vraag een nieuwe aan."),
+            }
+            form.add_error("code", messages_by_code.get(exc.code, _("Deze code klopt niet.")))
+        else:
+            debtor = get_object_or_404(Debtor.objects.select_related("creditor"), pk=pending)
+            return _sign_in(request, debtor, method="code")
+
+    return _render(request, "portal/code_verify.html", {"form": form})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return _render(request, "portal/signed_out.html", {"signed_out": True})
+
+
+# ---- account ----------------------------------------------------------------
+
+
+@signed_in
+def overview(request: HttpRequest) -> HttpResponse:
+    """Show open and paid invoices of every signed-in account, with pay buttons."""
+    day = timezone.localdate()
+    accounts = services.load_accounts(_debtor_ids(request), day)
+    plans = {
+        plan.debtor_id: plan
+        for plan in PaymentPlan.objects.filter(
+            debtor_id__in=_debtor_ids(request), status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
+        )
+    }
+    for account in accounts:
+        account.plan = plans.get(account.debtor.pk)
+        account.next_instalment = (
+            plan_services.next_instalment(account.plan)
+            if account.plan and account.plan.status == PlanStatus.ACTIVE
+            else None
+        )
+    return _render(request, "portal/overview.html", {"accounts": accounts, "today": day})
+
+
+@signed_in
+@require_POST
+def pay(request: HttpRequest) -> HttpResponse:
+    """Start a checkout for the chosen invoices of one account and send the debtor to it."""
+    debtor = _debtor_or_404(request, _int(request.POST.get("debtor")))
+    ids = [_int(value) for value in request.POST.getlist("invoices")]
+    form = PayForm(request.POST, invoice_ids=ids)
+    if not ids or not form.is_valid():
+        messages.error(request, _("Kies ten minste één factuur om te betalen."))
+        return redirect("portal:overview")
+
+    try:
+        invoices = payment_services.payable_invoices(debtor, form.cleaned_data["invoices"])
+    except InvalidInput as exc:
+        if exc.code == "invoice_not_found":
+            raise Http404("No such invoice.") from None
+        texts = {
+            "invoice_already_paid": _("Deze factuur is al betaald."),
+            "payment_in_progress": _("Voor deze factuur loopt al een betaling."),
+        }
+        messages.error(request, texts.get(exc.code, _("Deze facturen kunnen nu niet worden betaald.")))
+        return redirect("portal:overview")
+
+    return _start_checkout(request, debtor, invoices)
+
+
+def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice], **kwargs) -> HttpResponse:
+    def urls_for(checkout: CheckoutPayment) -> payment_services.CheckoutUrls:
+        return_url = request.build_absolute_uri(reverse("portal:payment_return", kwargs={"token": checkout.public_token}))
+        return payment_services.CheckoutUrls(
+            return_url=return_url,
+            cancel_url=return_url,
+            webhook_url=request.build_absolute_uri(reverse("payments:webhook", kwargs={"provider": checkout.provider})),
+        )
+
+    try:
+        checkout = payment_services.start_checkout(
+            debtor, invoices, urls_for=urls_for, language=translation.get_language() or "nl", **kwargs
+        )
+    except ProviderError:
+        messages.error(request, _("Betalen lukt nu even niet. Probeer het over een paar minuten opnieuw."))
+        return redirect("portal:overview")
+    return HttpResponseRedirect(checkout.checkout_url)
+
+
+def payment_return(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the state of a checkout after the provider sends the debtor back."""
+    checkout = get_object_or_404(CheckoutPayment.objects.select_related("creditor"), public_token=token)
+    return _render(request, "portal/payment_return.html", {
+        "checkout": checkout,
+        "invoices": checkout.invoices.order_by("due_date"),
+        "signed_in": checkout.debtor_id in _debtor_ids(request),
+        "brand": checkout.creditor,
+    })
+
+
+@signed_in
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice_or_404(request, invoice_id)
+    pdf = render_invoice_pdf(invoice, translation.get_language() or "nl")
+    timeline.record(invoice.debtor_id, TimelineKind.NOTE, f"Factuur {invoice.number} gedownload",
+                    source="portal", creditor_id=invoice.creditor_id, invoice=invoice, data={"channel": "portal"})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{_safe_name(invoice.number)}.pdf"'
+    return response
+
+
+@signed_in
+def statement_pdf(request: HttpRequest, debtor_id: int) -> HttpResponse:
+    debtor = _debtor_or_404(request, debtor_id)
+    day = timezone.localdate()
+    account = services.load_accounts([debtor.pk], day)[0]
+    pdf = render_statement_pdf(account, translation.get_language() or "nl", day)
+    timeline.record(debtor, TimelineKind.NOTE, "Rekeningoverzicht gedownload", source="portal",
+                    creditor_id=debtor.creditor_id, data={"channel": "portal"})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="overzicht-{day:%Y-%m-%d}.pdf"'
+    return response
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def dispute(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Let the debtor dispute or ask about one invoice, with an optional attachment."""
+    invoice = _invoice_or_404(request, invoice_id)
+    form = DisputeForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_open_dispute(
+                invoice.debtor, invoice,
+                reason=form.cleaned_data["reason"],
+                message=form.cleaned_data["message"],
+                attachment=form.cleaned_data.get("attachment"),
+            )
+        except InvalidInput as exc:
+            field = "attachment" if exc.code.startswith("attachment") else None
+            texts = {
+                "attachment_too_large": _("De bijlage is groter dan 5 MB."),
+                "attachment_type": _("De bijlage moet een PDF, PNG of JPEG zijn."),
+                "dispute_exists": _("Over deze factuur loopt al een vraag of geschil."),
+            }
+            form.add_error(field, texts.get(exc.code, _("Uw bericht kon niet worden opgeslagen.")))
+        else:
+            messages.success(request, _("Dank u. We nemen contact met u op; tot dan sturen we over deze factuur geen herinneringen."))
+            return redirect("portal:overview")
+    return _render(request, "portal/dispute.html", {"form": form, "invoice": invoice})
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
+    """Let the debtor promise to pay by a date within the creditor's maximum delay."""
+    debtor = _debtor_or_404(request, debtor_id)
+    today = timezone.localdate()
+    limits = services.portal_settings_for(debtor.creditor_id)
+    latest = today + dt.timedelta(days=limits.max_promise_days)
+    form = PromiseForm(request.POST or None)
+    form.fields["promised_date"].widget.attrs.update({"min": today.isoformat(), "max": latest.isoformat()})
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_make_promise(debtor, form.cleaned_data["promised_date"], today=today)
+        except InvalidInput as exc:
+            texts = {
+                "promise_date_past": _("Kies vandaag of een latere datum."),
+                "promise_date_too_late": _("Kies een datum uiterlijk %(date)s.") % {"date": latest.strftime("%d-%m-%Y")},
+                "promise_exists": _("U heeft al een betaalbelofte gedaan."),
+                "nothing_open": _("Er staat niets open."),
+            }
+            form.add_error("promised_date" if exc.code.startswith("promise_date") else None,
+                           texts.get(exc.code, _("De belofte kon niet worden opgeslagen.")))
+        else:
+            messages.success(request, _("Dank u. Tot de gekozen datum sturen we geen herinneringen."))
+            return redirect("portal:overview")
+    return _render(request, "portal/promise.html", {"form": form, "debtor": debtor, "latest": latest, "today": today})
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
+    """Let the debtor request a payment plan and show the resulting schedule."""
+    debtor = _debtor_or_404(request, debtor_id)
+    today = timezone.localdate()
+    limits = services.portal_settings_for(debtor.creditor_id)
+    current = PaymentPlan.objects.filter(
+        debtor=debtor, status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
+    ).first()
+    if current is not None:
+        return _render(request, "portal/plan_status.html", {
+            "plan": current, "debtor": debtor, "states": plan_services.instalment_states(current),
+            "next": plan_services.next_instalment(current) if current.status == PlanStatus.ACTIVE else None,
+        })
+
+    open_invoices = list(
+        Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, status="open", open_amount__gt=0)
+        .order_by("due_date")
+    )
+    choices = [(inv.pk, inv.number) for inv in open_invoices]
+    form = PlanForm(request.POST or None, invoice_choices=choices,
+                    initial={"terms": min(3, limits.max_plan_terms), "invoices": [pk for pk, _label in choices]})
+    if request.method == "POST" and form.is_valid():
+        chosen = [inv for inv in open_invoices if inv.pk in form.cleaned_data["invoices"]]
+        try:
+            plan_services.do_request_plan(debtor, chosen, form.cleaned_data["terms"], today=today)
+        except InvalidInput:
+            form.add_error(None, _("De regeling kon niet worden aangemaakt. Kies openstaande facturen."))
+        else:
+            return redirect("portal:plan", debtor_id=debtor.pk)
+    return _render(request, "portal/plan.html", {
+        "form": form, "debtor": debtor, "limits": limits, "invoices": open_invoices,
+    })
+
+
+@signed_in
+@require_POST
+def plan_pay(request: HttpRequest, debtor_id: int) -> HttpResponse:
+    """Start a checkout for the next unpaid instalment of the debtor's active plan."""
+    debtor = _debtor_or_404(request, debtor_id)
+    current = get_object_or_404(PaymentPlan, debtor=debtor, status=PlanStatus.ACTIVE)
+    state = plan_services.next_instalment(current)
+    if state is None:
+        return redirect("portal:plan", debtor_id=debtor.pk)
+    invoices = list(current.invoices.filter(open_amount__gt=0).order_by("due_date", "number"))
+    return _start_checkout(request, debtor, invoices, amount=state.outstanding, plan=current)
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
+    """Let the debtor change channel, language, contact details and opt-outs."""
+    debtor = _debtor_or_404(request, debtor_id)
+    initial = {
+        "email": debtor.email, "mobile": debtor.mobile, "language": debtor.language,
+        "preferred_channel": debtor.preferred_channel, "opted_out_channels": debtor.opted_out_channels,
+    }
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_update_preferences(debtor, services.Preferences(
+                email=data["email"], mobile=data["mobile"], language=data["language"],
+                preferred_channel=data["preferred_channel"],
+                opted_out_channels=tuple(data["opted_out_channels"]),
+            ))
+        except (InvalidInput, ValidationError):
+            form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
+        else:
+            messages.success(request, _("Uw voorkeuren zijn opgeslagen."))
+            response = redirect("portal:overview")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
+            return response
+    return _render(request, "portal/preferences.html", {"form": form, "debtor": debtor})
+
+
+# ---- branding ---------------------------------------------------------------
+
+
+def brand_css(request: HttpRequest, creditor_id: int) -> HttpResponse:
+    """Serve the creditor's colours as CSS, so pages need no inline style."""
+    creditor = get_object_or_404(Creditor, pk=creditor_id)
+    response = HttpResponse(brand_css_for(creditor), content_type="text/css")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def logo(request: HttpRequest, creditor_id: int) -> HttpResponse:
+    """Serve the creditor's logo file when it is a PNG or JPEG."""
+    creditor = get_object_or_404(Creditor, pk=creditor_id)
+    path = Path(creditor.logo) if creditor.logo else None
+    if path is None or path.suffix.lower() not in {".png", ".jpg", ".jpeg"} or not path.is_file():
+        raise Http404("No logo.")
+    content_type = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+    return FileResponse(path.open("rb"), content_type=content_type)
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise Http404("Not found.") from None
+
+
+def _safe_name(value: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in value)[:80]

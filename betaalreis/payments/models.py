@@ -1,0 +1,177 @@
+"""Online payments at a payment provider and the payment plans they pay.
+
+A `CheckoutPayment` is one attempt by a debtor to pay chosen invoices at a
+provider (Mollie, Stripe or the built-in test provider). When the provider
+reports it paid, a ledger `Payment` (source psp) is created and allocated to
+those invoices; a refund or chargeback reverses that ledger payment.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, Payment
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CheckoutStatus(models.TextChoices):
+    """Our payment vocabulary; every provider's statuses map onto it."""
+
+    CREATED = "created", _("Aangemaakt")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("In behandeling")
+    AUTHORIZED = "authorized", _("Geautoriseerd")
+    PAID = "paid", _("Betaald")
+    FAILED = "failed", _("Mislukt")
+    EXPIRED = "expired", _("Verlopen")
+    CANCELED = "canceled", _("Geannuleerd")
+    REFUNDED = "refunded", _("Terugbetaald")
+    CHARGED_BACK = "charged_back", _("Teruggeboekt (chargeback)")
+
+
+# Statuses after which nothing but a refund or chargeback can follow.
+FINAL_STATUSES = frozenset(
+    {
+        CheckoutStatus.PAID,
+        CheckoutStatus.FAILED,
+        CheckoutStatus.EXPIRED,
+        CheckoutStatus.CANCELED,
+        CheckoutStatus.REFUNDED,
+        CheckoutStatus.CHARGED_BACK,
+    }
+)
+
+
+class CheckoutPayment(models.Model):
+    """One payment a debtor started at a provider for chosen invoices."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="checkout_payments")
+    provider = models.CharField(max_length=20)
+    provider_id = models.CharField(max_length=200, blank=True)
+    # A second id some providers report events under (Stripe: the PaymentIntent).
+    provider_secondary_id = models.CharField(max_length=200, blank=True, db_index=True)
+    public_token = models.CharField(max_length=64, unique=True, default=new_public_token)
+    status = models.CharField(
+        max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.CREATED
+    )
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+    description = models.CharField(max_length=255)
+    invoices = models.ManyToManyField(Invoice, related_name="checkout_payments")
+    plan = models.ForeignKey(
+        "PaymentPlan", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    method = models.CharField(max_length=40, blank=True)
+    amount_refunded = models.DecimalField(**MONEY, default=0)
+    amount_charged_back = models.DecimalField(**MONEY, default=0)
+    ledger_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkouts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="checkout_unique_provider_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["debtor", "status"])]
+        verbose_name = _("online betaling")
+        verbose_name_plural = _("online betalingen")
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_id or self.pk} {self.status}"
+
+
+class WebhookOutcome(models.TextChoices):
+    APPLIED = "applied", _("Verwerkt")
+    IGNORED = "ignored", _("Genegeerd")
+    REJECTED = "rejected", _("Geweigerd")
+    FAILED = "failed", _("Mislukt")
+
+
+class WebhookEvent(models.Model):
+    """A webhook call as received, kept raw for the record and for replays."""
+
+    provider = models.CharField(max_length=20)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body = models.TextField()
+    headers = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    checkout = models.ForeignKey(
+        CheckoutPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class PlanStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Wacht op goedkeuring")
+    ACTIVE = "active", _("Actief")
+    COMPLETED = "completed", _("Afgerond")
+    BROKEN = "broken", _("Niet nagekomen")
+    REJECTED = "rejected", _("Afgewezen")
+
+
+class PaymentPlan(models.Model):
+    """A payment plan: the listed invoices are paid in monthly instalments.
+
+    While a plan is active its invoices have status payment_plan, so the
+    dunning run skips them. The plan counts as paid up to the amount by which
+    the open amounts of its invoices went down since it started.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="payment_plans")
+    invoices = models.ManyToManyField(Invoice, related_name="payment_plans")
+    status = models.CharField(max_length=20, choices=PlanStatus.choices)
+    total = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+    terms = models.PositiveSmallIntegerField()
+    first_instalment_now = models.BooleanField(default=True)
+    outside_limits_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["creditor", "status"])]
+        verbose_name = _("betalingsregeling")
+        verbose_name_plural = _("betalingsregelingen")
+
+    def __str__(self) -> str:
+        return f"plan {self.pk} ({self.terms} terms, {self.status})"
+
+
+class Instalment(models.Model):
+    """One term of a payment plan, due on its own date."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    number = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="instalment_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}#{self.number} {self.due_date} {self.amount}"

@@ -1,0 +1,253 @@
+"""Payment plans: a schedule of monthly instalments for chosen invoices.
+
+A debtor picks the number of terms. Within the creditor's limits (maximum
+terms, minimum instalment) the plan is active at once and its invoices get
+status payment_plan, which takes them out of dunning. Outside the limits the
+plan waits for a credit manager. A plan counts as paid up to the amount by
+which the open amounts of its invoices went down since it started; when an
+instalment stays unpaid past its grace days, the plan breaks and the
+invoices that are still open return to dunning.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.models import ZERO, Debtor, Invoice, InvoiceStatus, TimelineKind
+from betaalreis.ledger.money import format_money
+from betaalreis.payments.models import Instalment, PaymentPlan, PlanStatus
+from betaalreis.portal.services import portal_settings_for
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Return the same day `months` later, or the month's last day when it has fewer days."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def schedule(total: Decimal, terms: int, *, first_now: bool, today: dt.date) -> list[tuple[dt.date, Decimal]]:
+    """Split `total` into `terms` monthly instalments; the last one takes the rounding cents."""
+    if terms < 1:
+        raise InvalidInput(f"A payment plan needs at least 1 term, got {terms}.")
+
+    base = (total / terms).quantize(CENT, rounding=ROUND_DOWN)
+    amounts = [base] * (terms - 1) + [total - base * (terms - 1)]
+    start = today if first_now else add_months(today, 1)
+    return [(add_months(start, index), amount) for index, amount in enumerate(amounts)]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCheck:
+    """Whether a requested plan fits the creditor's limits, and if not, why."""
+
+    within_limits: bool
+    reason: str
+
+
+def check_limits(creditor_id: int, total: Decimal, terms: int) -> PlanCheck:
+    limits = portal_settings_for(creditor_id)
+    if terms > limits.max_plan_terms:
+        return PlanCheck(False, f"{terms} terms is more than the maximum of {limits.max_plan_terms}")
+
+    first_amount = (total / terms).quantize(CENT, rounding=ROUND_DOWN)
+    if terms > 1 and first_amount < limits.min_instalment:
+        return PlanCheck(False, f"instalment {first_amount} is less than the minimum of {limits.min_instalment}")
+    return PlanCheck(True, "")
+
+
+@transaction.atomic
+def do_request_plan(
+    debtor: Debtor, invoices: list[Invoice], terms: int, *, today: dt.date, channel: str = "portal"
+) -> PaymentPlan:
+    """Create a payment plan for `invoices`; active at once when within the creditor's limits.
+
+    A plan outside the limits waits for approval by a credit manager, and
+    its invoices stay in dunning meanwhile.
+    """
+    if not invoices:
+        raise InvalidInput("Choose at least one open invoice for the payment plan.")
+    locked = list(Invoice.objects.select_for_update().filter(pk__in=[inv.pk for inv in invoices]))
+    wrong = [inv.number for inv in locked if inv.debtor_id != debtor.pk or inv.status != InvoiceStatus.OPEN
+             or inv.open_amount <= ZERO]
+    if wrong or len(locked) != len(invoices):
+        raise InvalidInput(f"Invoices {wrong} are not open invoices of this account.", code="invoice_not_open")
+    if PaymentPlan.objects.filter(
+        debtor=debtor, status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
+    ).exists():
+        raise InvalidInput("This account already has a payment plan.", code="plan_exists")
+
+    total = sum((inv.open_amount for inv in locked), ZERO)
+    check = check_limits(debtor.creditor_id, total, terms)
+    limits = portal_settings_for(debtor.creditor_id)
+    plan = PaymentPlan.objects.create(
+        creditor_id=debtor.creditor_id,
+        debtor=debtor,
+        status=PlanStatus.ACTIVE if check.within_limits else PlanStatus.PENDING_APPROVAL,
+        total=total,
+        currency=locked[0].currency,
+        terms=terms,
+        first_instalment_now=limits.first_instalment_now,
+        outside_limits_reason=check.reason,
+        decided_at=timezone.now() if check.within_limits else None,
+        decided_by="limits" if check.within_limits else "",
+    )
+    plan.invoices.set(locked)
+    Instalment.objects.bulk_create(
+        Instalment(plan=plan, number=index + 1, due_date=due, amount=amount)
+        for index, (due, amount) in enumerate(
+            schedule(total, terms, first_now=limits.first_instalment_now, today=today)
+        )
+    )
+
+    if check.within_limits:
+        _put_invoices_in_plan(plan, source=channel)
+    timeline.record(
+        debtor,
+        TimelineKind.NOTE,
+        f"Betalingsregeling aangevraagd: {format_money(total, plan.currency)} in {terms} termijnen"
+        + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling"),
+        source=channel,
+        creditor_id=debtor.creditor_id,
+        data={"plan_id": plan.pk, "terms": terms, "status": plan.status, "reason": check.reason,
+              "channel": channel},
+    )
+    return plan
+
+
+def _put_invoices_in_plan(plan: PaymentPlan, *, source: str) -> None:
+    for invoice in plan.invoices.all():
+        do_set_invoice_status(invoice, InvoiceStatus.PAYMENT_PLAN, source=source, reason=f"payment plan {plan.pk}")
+
+
+@transaction.atomic
+def do_decide_plan(plan: PaymentPlan, *, approve: bool, by: str) -> PaymentPlan:
+    """Approve or reject a plan that waited for a credit manager."""
+    plan = PaymentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != PlanStatus.PENDING_APPROVAL:
+        raise InvalidInput(f"Payment plan {plan.pk} has status {plan.status}; only pending plans can be decided.")
+
+    plan.status = PlanStatus.ACTIVE if approve else PlanStatus.REJECTED
+    plan.decided_at = timezone.now()
+    plan.decided_by = by[:200]
+    plan.save(update_fields=["status", "decided_at", "decided_by"])
+    if approve:
+        _put_invoices_in_plan(plan, source=by)
+    timeline.record(
+        plan.debtor_id,
+        TimelineKind.NOTE,
+        f"Betalingsregeling {'goedgekeurd' if approve else 'afgewezen'}",
+        source=by,
+        creditor_id=plan.creditor_id,
+        data={"plan_id": plan.pk},
+    )
+    return plan
+
+
+def paid_so_far(plan: PaymentPlan) -> Decimal:
+    """Return how much of the plan is paid: the drop in open amount of its invoices."""
+    still_open = plan.invoices.aggregate(total=Sum("open_amount"))["total"] or ZERO
+    return max(plan.total - still_open, ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentState:
+    instalment: Instalment
+    paid: bool
+    outstanding: Decimal
+
+
+def instalment_states(plan: PaymentPlan) -> list[InstalmentState]:
+    """Return each instalment with whether payments so far cover it, filling the earliest first."""
+    paid = paid_so_far(plan)
+    states = []
+    for instalment in plan.instalments.order_by("number"):
+        covered = min(paid, instalment.amount)
+        paid -= covered
+        states.append(InstalmentState(instalment, covered == instalment.amount, instalment.amount - covered))
+    return states
+
+
+def next_instalment(plan: PaymentPlan) -> InstalmentState | None:
+    return next((state for state in instalment_states(plan) if not state.paid), None)
+
+
+@dataclass(slots=True)
+class PlanCheckSummary:
+    completed: int = 0
+    broken: int = 0
+
+
+def check_plans(creditor_id: int, day: dt.date) -> PlanCheckSummary:
+    """Complete fully paid plans and break plans with an instalment unpaid past its grace days.
+
+    A broken plan's open invoices go back to status open, so the next dunning
+    run chases them again.
+    """
+    summary = PlanCheckSummary()
+    grace = dt.timedelta(days=portal_settings_for(creditor_id).plan_grace_days)
+
+    for plan in PaymentPlan.objects.filter(creditor_id=creditor_id, status=PlanStatus.ACTIVE):
+        states = instalment_states(plan)
+        if all(state.paid for state in states):
+            _close_plan(plan, PlanStatus.COMPLETED, "Betalingsregeling volledig betaald")
+            summary.completed += 1
+            continue
+
+        missed = [state for state in states if not state.paid and state.instalment.due_date + grace < day]
+        if missed:
+            _close_plan(
+                plan,
+                PlanStatus.BROKEN,
+                f"Termijn {missed[0].instalment.number} van de betalingsregeling niet betaald; aanmanen hervat",
+            )
+            summary.broken += 1
+    return summary
+
+
+@transaction.atomic
+def _close_plan(plan: PaymentPlan, status: str, summary: str) -> None:
+    plan = PaymentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != PlanStatus.ACTIVE:
+        return
+
+    plan.status = status
+    plan.save(update_fields=["status"])
+    if status == PlanStatus.BROKEN:
+        for invoice in plan.invoices.filter(status=InvoiceStatus.PAYMENT_PLAN, open_amount__gt=0):
+            do_set_invoice_status(invoice, InvoiceStatus.OPEN, source="payment plan check",
+                                  reason=f"payment plan {plan.pk} broken")
+    timeline.record(
+        plan.debtor_id, TimelineKind.NOTE, summary, source="payment plan check",
+        creditor_id=plan.creditor_id, data={"plan_id": plan.pk, "status": status},
+    )
+    logger.info("payment plan closed", extra={"plan_id": plan.pk, "status": status})
+
+
+def instalments_to_remind(creditor_id: int, day: dt.date, *, days_before: int = 3) -> list[InstalmentState]:
+    """Return unpaid instalments of active plans due within `days_before` days and not yet reminded."""
+    result = []
+    horizon = day + dt.timedelta(days=days_before)
+    plans = PaymentPlan.objects.filter(creditor_id=creditor_id, status=PlanStatus.ACTIVE).prefetch_related("instalments")
+    for plan in plans:
+        for state in instalment_states(plan):
+            instalment = state.instalment
+            if not state.paid and instalment.reminded_at is None and instalment.due_date <= horizon:
+                result.append(state)
+    return result

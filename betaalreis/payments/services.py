@@ -1,0 +1,379 @@
+"""Online payments: start a checkout, apply what the provider reports.
+
+A paid checkout becomes a ledger `Payment` (source psp) allocated to the
+checkout's invoices. A refund or chargeback reverses that ledger payment and
+reopens the invoices; after a partial one, what the debtor still paid is
+booked again as a new ledger payment on the same invoices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment, do_reverse_payment
+from betaalreis.ledger.models import (
+    ZERO,
+    Debtor,
+    Invoice,
+    InvoiceKind,
+    Payment,
+    PaymentSource,
+    TimelineKind,
+)
+from betaalreis.ledger.money import format_money
+from betaalreis.payments.models import (
+    FINAL_STATUSES,
+    CheckoutPayment,
+    CheckoutStatus,
+    PaymentPlan,
+    WebhookEvent,
+    WebhookOutcome,
+)
+from betaalreis.payments.providers.base import (
+    CheckoutRequest,
+    PaymentUpdate,
+    ProviderError,
+    WebhookRejected,
+    get_provider,
+)
+
+logger = logging.getLogger(__name__)
+
+# Checkouts in these statuses may still turn into money, so their invoices
+# cannot be paid again until the provider reports the outcome.
+IN_PROGRESS_STATUSES = (CheckoutStatus.PENDING, CheckoutStatus.AUTHORIZED)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutUrls:
+    """Addresses the provider sends the debtor and its webhook calls to."""
+
+    return_url: str
+    cancel_url: str
+    webhook_url: str
+
+
+def invoices_in_progress(debtor_ids: Sequence[int]) -> set[int]:
+    """Return ids of invoices with a checkout that the provider has not settled yet."""
+    return set(
+        CheckoutPayment.invoices.through.objects.filter(
+            checkoutpayment__debtor_id__in=debtor_ids,
+            checkoutpayment__status__in=IN_PROGRESS_STATUSES,
+        ).values_list("invoice_id", flat=True)
+    )
+
+
+def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice]:
+    """Return the debtor's invoices with these ids that can be paid now, oldest first.
+
+    Raises InvalidInput when an id is not an open invoice of this debtor, is
+    already paid, or has a payment in progress.
+    """
+    invoices = list(
+        Invoice.objects.filter(
+            creditor_id=debtor.creditor_id, debtor=debtor, pk__in=invoice_ids, kind=InvoiceKind.INVOICE
+        ).order_by("due_date", "number")
+    )
+    if not invoices or len(invoices) != len(set(invoice_ids)):
+        raise InvalidInput("Choose one or more of your own open invoices.", code="invoice_not_found")
+
+    settled = [inv.number for inv in invoices if inv.open_amount <= ZERO or inv.status not in PAYABLE_STATUSES]
+    if settled:
+        raise InvalidInput(f"Invoices {settled} are already paid.", code="invoice_already_paid")
+
+    busy = invoices_in_progress([debtor.pk]) & {inv.pk for inv in invoices}
+    if busy:
+        numbers = [inv.number for inv in invoices if inv.pk in busy]
+        raise InvalidInput(
+            f"A payment for invoices {numbers} is still being processed.", code="payment_in_progress"
+        )
+
+    currencies = {inv.currency for inv in invoices}
+    if len(currencies) != 1:
+        raise InvalidInput(f"Pay invoices in {sorted(currencies)} separately, one currency at a time.")
+    return invoices
+
+
+def start_checkout(
+    debtor: Debtor,
+    invoices: Sequence[Invoice],
+    *,
+    urls_for: Callable[[CheckoutPayment], CheckoutUrls],
+    language: str,
+    amount: Decimal | None = None,
+    plan: PaymentPlan | None = None,
+    provider_name: str | None = None,
+    channel: str = "portal",
+) -> CheckoutPayment:
+    """Create a checkout at the provider for `invoices` and return it, with its checkout_url.
+
+    `amount` defaults to the sum of the open amounts. `urls_for(checkout)`
+    returns the `CheckoutUrls` for a saved checkout. Raises ProviderError
+    when the provider rejects or cannot be reached; the checkout is then
+    stored as failed.
+    """
+    total = sum((inv.open_amount for inv in invoices), ZERO) if amount is None else amount
+    if total <= ZERO:
+        raise InvalidInput(f"Nothing to pay: amount {total}.", code="nothing_to_pay")
+
+    provider = get_provider(provider_name)
+    currency = invoices[0].currency
+    numbers = ", ".join(inv.number for inv in invoices)
+    creditor = debtor.creditor
+    description = f"{creditor.display_name} factuur {numbers}"[:255]
+
+    with transaction.atomic():
+        checkout = CheckoutPayment.objects.create(
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            provider=provider.name,
+            amount=total,
+            currency=currency,
+            description=description,
+            plan=plan,
+        )
+        checkout.invoices.set(invoices)
+        timeline.record(
+            debtor,
+            TimelineKind.PAYMENT,
+            f"Online betaling gestart: {format_money(total, currency)} voor factuur {numbers}",
+            source=f"{channel}:{provider.name}",
+            creditor_id=debtor.creditor_id,
+            data={"checkout_id": checkout.pk, "channel": channel, "invoices": [inv.pk for inv in invoices]},
+        )
+
+    urls = urls_for(checkout)
+    request = CheckoutRequest(
+        reference=f"br-{checkout.pk}-{checkout.public_token[:8]}",
+        amount=total,
+        currency=currency,
+        description=description,
+        return_url=urls.return_url,
+        cancel_url=urls.cancel_url,
+        webhook_url=urls.webhook_url,
+        locale=language,
+        metadata={"checkout": str(checkout.pk), "creditor": creditor.slug},
+    )
+    try:
+        created = provider.create_checkout(request)
+    except ProviderError:
+        CheckoutPayment.objects.filter(pk=checkout.pk).update(status=CheckoutStatus.FAILED)
+        logger.warning("checkout creation failed", extra={"checkout_id": checkout.pk, "provider": provider.name})
+        raise
+
+    checkout.provider_id = created.provider_id
+    checkout.checkout_url = created.checkout_url
+    checkout.status = created.status
+    checkout.save(update_fields=["provider_id", "checkout_url", "status", "updated_at"])
+    logger.info("checkout created", extra={"checkout_id": checkout.pk, "provider": provider.name})
+    return checkout
+
+
+def handle_webhook(provider_name: str, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+    """Authenticate and apply one webhook call; return the stored event with its outcome.
+
+    Raises WebhookRejected for a call that is not authentic (after storing it
+    as rejected) and ProviderError when the provider could not be asked.
+    """
+    provider = get_provider(provider_name)
+    event = WebhookEvent(
+        provider=provider.name,
+        body=body.decode("utf-8", errors="replace")[:100_000],
+        headers={key: value for key, value in headers.items() if key.lower() in _KEPT_HEADERS},
+        outcome=WebhookOutcome.IGNORED,
+    )
+
+    try:
+        updates = provider.parse_webhook(body, headers)
+    except WebhookRejected as exc:
+        event.outcome = WebhookOutcome.REJECTED
+        event.detail = str(exc)[:500]
+        event.save()
+        logger.warning("webhook rejected", extra={"provider": provider.name, "webhook_event_id": event.pk})
+        raise
+    except ProviderError as exc:
+        event.outcome = WebhookOutcome.FAILED
+        event.detail = str(exc)[:500]
+        event.save()
+        raise
+
+    try:
+        for update in updates:
+            checkout = apply_update(provider.name, update)
+            if checkout is not None:
+                event.checkout = checkout
+                event.outcome = WebhookOutcome.APPLIED
+    except WebhookRejected as exc:
+        event.outcome = WebhookOutcome.REJECTED
+        event.detail = str(exc)[:500]
+        event.save()
+        logger.warning("webhook update rejected", extra={"provider": provider.name, "webhook_event_id": event.pk})
+        raise
+    if updates and event.checkout is None:
+        event.detail = "No checkout matches the payment in this event."
+    event.save()
+    return event
+
+
+_KEPT_HEADERS = frozenset({"content-type", "user-agent", "stripe-signature", "x-betaalreis-signature"})
+
+
+def _find_checkout(provider_name: str, update: PaymentUpdate) -> CheckoutPayment | None:
+    conditions = []
+    if update.provider_id:
+        conditions.append(Q(provider_id=update.provider_id))
+    if update.secondary_id:
+        conditions.append(Q(provider_secondary_id=update.secondary_id))
+    if not conditions:
+        return None
+
+    query = conditions[0]
+    for condition in conditions[1:]:
+        query |= condition
+    return (
+        CheckoutPayment.objects.select_for_update()
+        .filter(query, provider=provider_name)
+        .order_by("pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def apply_update(provider_name: str, update: PaymentUpdate) -> CheckoutPayment | None:
+    """Move a checkout to the reported state and book the money; safe to repeat.
+
+    Returns None when no checkout matches (an event for a payment that
+    Betaalreis did not start).
+    """
+    checkout = _find_checkout(provider_name, update)
+    if checkout is None:
+        logger.info("webhook for unknown payment", extra={"provider": provider_name})
+        return None
+
+    if update.secondary_id and not checkout.provider_secondary_id:
+        checkout.provider_secondary_id = update.secondary_id
+    if update.method:
+        checkout.method = update.method[:40]
+    if update.currency and update.currency != checkout.currency:
+        raise WebhookRejected(
+            f"Checkout {checkout.pk} is in {checkout.currency} but the provider reports {update.currency}."
+        )
+
+    previous = checkout.status
+    if update.status and previous not in FINAL_STATUSES:
+        checkout.status = update.status
+    checkout.save()
+
+    if checkout.status == CheckoutStatus.PAID and previous != CheckoutStatus.PAID:
+        _book_paid(checkout, update.amount or checkout.amount)
+    elif checkout.status != previous and checkout.status in FINAL_STATUSES:
+        timeline.record(
+            checkout.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Online betaling {CheckoutStatus(checkout.status).label.lower()}: "
+            f"{format_money(checkout.amount, checkout.currency)}",
+            source=f"provider:{provider_name}",
+            creditor_id=checkout.creditor_id,
+            data={"checkout_id": checkout.pk, "provider_id": checkout.provider_id, "status": checkout.status},
+        )
+
+    _apply_reversals(checkout, update)
+    return checkout
+
+
+def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
+    """Create the ledger payment for a paid checkout and allocate it to its invoices."""
+    now = timezone.now()
+    checkout.paid_at = now
+    payment, created = Payment.objects.get_or_create(
+        creditor_id=checkout.creditor_id,
+        source=PaymentSource.PSP,
+        external_id=f"{checkout.provider}:{checkout.provider_id}",
+        defaults={
+            "debtor_id": checkout.debtor_id,
+            "booking_date": timezone.localdate(now),
+            "value_date": timezone.localdate(now),
+            "amount": amount,
+            "currency": checkout.currency,
+            "payer_name": checkout.debtor.name[:200],
+            "remittance_info": checkout.description,
+        },
+    )
+    checkout.ledger_payment = payment
+    checkout.save(update_fields=["paid_at", "ledger_payment", "updated_at"])
+
+    if created:
+        invoices = list(checkout.invoices.order_by("due_date", "number"))
+        do_allocate_payment(
+            payment,
+            invoices,
+            source=f"provider:{checkout.provider}",
+            reason=f"online payment {checkout.provider_id}",
+        )
+    logger.info("checkout paid", extra={"checkout_id": checkout.pk, "payment_id": payment.pk})
+
+
+def _apply_reversals(checkout: CheckoutPayment, update: PaymentUpdate) -> None:
+    """Reverse the ledger payment when the refunded or charged-back total grew."""
+    refunded = max(checkout.amount_refunded, update.amount_refunded or ZERO)
+    charged_back = max(checkout.amount_charged_back, update.amount_charged_back or ZERO)
+    if (refunded, charged_back) == (checkout.amount_refunded, checkout.amount_charged_back):
+        return
+
+    added_refund = refunded - checkout.amount_refunded
+    added_chargeback = charged_back - checkout.amount_charged_back
+    checkout.amount_refunded = refunded
+    checkout.amount_charged_back = charged_back
+    checkout.status = CheckoutStatus.CHARGED_BACK if charged_back > ZERO else CheckoutStatus.REFUNDED
+    checkout.save()
+
+    original = checkout.ledger_payment
+    if original is None:
+        logger.warning("reversal of unbooked checkout", extra={"checkout_id": checkout.pk})
+        return
+
+    kind = "chargeback" if added_chargeback > ZERO else "refund"
+    reversal = Payment.objects.create(
+        creditor_id=checkout.creditor_id,
+        debtor_id=checkout.debtor_id,
+        source=PaymentSource.PSP,
+        external_id=f"{checkout.provider}:{checkout.provider_id}:{kind}:{refunded + charged_back}",
+        booking_date=timezone.localdate(),
+        amount=-(added_refund + added_chargeback),
+        currency=checkout.currency,
+        payer_name=original.payer_name,
+        remittance_info=f"{kind} of {checkout.description}"[:500],
+    )
+    do_reverse_payment(original, reversal=reversal, source=f"provider:{checkout.provider}", reason=kind)
+
+    remaining = original.amount - added_refund - added_chargeback
+    if remaining > ZERO:
+        rebooked = Payment.objects.create(
+            creditor_id=checkout.creditor_id,
+            debtor_id=checkout.debtor_id,
+            source=PaymentSource.PSP,
+            external_id=f"{checkout.provider}:{checkout.provider_id}:rest:{refunded + charged_back}",
+            booking_date=timezone.localdate(),
+            amount=remaining,
+            currency=checkout.currency,
+            payer_name=original.payer_name,
+            remittance_info=checkout.description,
+        )
+        do_allocate_payment(
+            rebooked,
+            list(checkout.invoices.order_by("due_date", "number")),
+            source=f"provider:{checkout.provider}",
+            reason=f"rest of online payment {checkout.provider_id} after partial {kind}",
+        )
+        checkout.ledger_payment = rebooked
+        checkout.save(update_fields=["ledger_payment", "updated_at"])
+    logger.info("checkout reversed", extra={"checkout_id": checkout.pk, "kind": kind})

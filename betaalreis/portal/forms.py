@@ -1,0 +1,78 @@
+"""Forms of the debtor portal; labels and errors in Dutch with English translations."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import Channel, Language
+from betaalreis.portal.models import ContactKind, DisputeReason
+
+
+class CodeRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Stuur de code naar"), choices=ContactKind.choices, widget=forms.RadioSelect)
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Code"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Vul de zes cijfers van de code in.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}),
+    )
+
+
+class PayForm(forms.Form):
+    debtor = forms.IntegerField(widget=forms.HiddenInput)
+    invoices = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Facturen"))
+
+    def __init__(self, *args, invoice_ids: list[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoices"].choices = [(pk, str(pk)) for pk in invoice_ids]
+
+
+class PromiseForm(forms.Form):
+    promised_date = forms.DateField(
+        label=_("Ik betaal uiterlijk op"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class PlanForm(forms.Form):
+    terms = forms.IntegerField(label=_("Aantal termijnen"), min_value=2, max_value=36)
+    invoices = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Facturen"),
+                                              widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, invoice_choices: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoices"].choices = invoice_choices
+
+
+class DisputeForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reden"), choices=DisputeReason.choices)
+    message = forms.CharField(label=_("Toelichting"), max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))
+    attachment = forms.FileField(
+        label=_("Bijlage (PDF, PNG of JPEG, maximaal 5 MB)"), required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
+    )
+
+
+class PreferencesForm(forms.Form):
+    email = forms.EmailField(label=_("E-mailadres"), required=False)
+    mobile = forms.CharField(
+        label=_("Mobiel nummer"), required=False, max_length=20,
+        help_text=_("Internationaal, bijvoorbeeld +31612345678."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    language = forms.ChoiceField(label=_("Taal"), choices=Language.choices)
+    preferred_channel = forms.ChoiceField(
+        label=_("Voorkeurskanaal"), required=False,
+        choices=[("", _("Geen voorkeur")), *Channel.choices],
+    )
+    opted_out_channels = forms.MultipleChoiceField(
+        label=_("Geen berichten via"), required=False, choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )

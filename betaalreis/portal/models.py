@@ -1,0 +1,161 @@
+"""Debtor portal records: creditor limits, promises, disputes and sign-in codes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice
+
+
+class PortalSettings(models.Model):
+    """A creditor's limits for what debtors may arrange in the portal themselves.
+
+    A creditor without a row gets the defaults below.
+    """
+
+    creditor = models.OneToOneField(Creditor, on_delete=models.CASCADE, related_name="portal_settings")
+    max_plan_terms = models.PositiveSmallIntegerField(_("maximum aantal termijnen"), default=6)
+    min_instalment = models.DecimalField(
+        _("minimaal termijnbedrag"), **MONEY, default=Decimal("25.00")
+    )
+    first_instalment_now = models.BooleanField(
+        _("eerste termijn direct"), default=True,
+        help_text=_("De eerste termijn wordt bij het afsluiten van de regeling betaald."),
+    )
+    max_promise_days = models.PositiveSmallIntegerField(
+        _("maximaal uitstel bij betaalbelofte (dagen)"), default=14
+    )
+    plan_grace_days = models.PositiveSmallIntegerField(
+        _("dagen na vervaldatum termijn voordat de regeling vervalt"), default=7
+    )
+
+    class Meta:
+        verbose_name = _("portaalinstelling")
+        verbose_name_plural = _("portaalinstellingen")
+
+    def __str__(self) -> str:
+        return f"portal settings of {self.creditor_id}"
+
+
+class PromiseStatus(models.TextChoices):
+    ACTIVE = "active", _("Actief")
+    KEPT = "kept", _("Nagekomen")
+    BROKEN = "broken", _("Niet nagekomen")
+    WITHDRAWN = "withdrawn", _("Ingetrokken")
+
+
+class Promise(models.Model):
+    """A debtor's promise to pay the open invoices by a date; dunning pauses until then."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="promises")
+    promised_date = models.DateField(_("beloofde betaaldatum"))
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+    status = models.CharField(max_length=10, choices=PromiseStatus.choices, default=PromiseStatus.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=20, default="portal")
+
+    class Meta:
+        indexes = [models.Index(fields=["creditor", "status", "promised_date"])]
+        verbose_name = _("betaalbelofte")
+        verbose_name_plural = _("betaalbeloftes")
+
+    def __str__(self) -> str:
+        return f"promise {self.debtor_id} by {self.promised_date}"
+
+
+class DisputeReason(models.TextChoices):
+    NOT_RECEIVED = "not_received", _("Product of dienst niet ontvangen")
+    WRONG_AMOUNT = "wrong_amount", _("Bedrag klopt niet")
+    ALREADY_PAID = "already_paid", _("Al betaald")
+    QUALITY = "quality", _("Ontevreden over product of dienst")
+    QUESTION = "question", _("Vraag over de factuur")
+    OTHER = "other", _("Anders")
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Afgehandeld")
+
+
+def dispute_upload_path(instance: Dispute, filename: str) -> str:
+    return f"disputes/{instance.creditor_id}/{instance.debtor_id}/{filename}"
+
+
+class Dispute(models.Model):
+    """A debtor's dispute or question about one invoice.
+
+    While open, the invoice has status disputed and leaves dunning.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="disputes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
+    reason = models.CharField(_("reden"), max_length=20, choices=DisputeReason.choices)
+    message = models.TextField(_("toelichting"), max_length=4000)
+    attachment = models.FileField(_("bijlage"), upload_to=dispute_upload_path, blank=True)
+    status = models.CharField(max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    previous_invoice_status = models.CharField(max_length=16)
+    resolution = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["creditor", "status"])]
+        verbose_name = _("geschil")
+        verbose_name_plural = _("geschillen")
+
+    def __str__(self) -> str:
+        return f"dispute {self.pk} on {self.invoice_id}"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Mobiel nummer")
+
+
+class VerifiedContact(models.Model):
+    """An email address or mobile number a debtor proved to own with a one-time code.
+
+    Debtors of different creditors that verified the same value are shown
+    together to whoever signs in with a code sent to that value.
+    """
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="verified_contacts")
+    kind = models.CharField(max_length=5, choices=ContactKind.choices)
+    value = models.CharField(max_length=254)
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["debtor", "kind", "value"], name="verified_contact_unique"),
+        ]
+        indexes = [models.Index(fields=["kind", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.debtor_id}"
+
+
+class SignInCode(models.Model):
+    """A one-time sign-in code sent by email or SMS; only its hash is stored."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="sign_in_codes")
+    purpose = models.CharField(max_length=20, default="sign_in")
+    kind = models.CharField(max_length=5, choices=ContactKind.choices)
+    sent_to = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["debtor", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"code {self.pk} for {self.debtor_id}"

@@ -1,0 +1,138 @@
+"""PDF copies of an invoice and an account statement, drawn with ReportLab."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from babel.dates import format_date
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from betaalreis.ledger.models import Invoice, InvoiceStatus
+from betaalreis.ledger.money import format_money
+
+LABELS = {
+    "nl": {
+        "invoice": "Factuur", "statement": "Rekeningoverzicht", "number": "Factuurnummer",
+        "issue_date": "Factuurdatum", "due_date": "Vervaldatum", "total": "Totaal", "open": "Openstaand",
+        "status": "Status", "reference": "Betalingskenmerk", "description": "Omschrijving",
+        "customer": "Klantnummer", "date": "Datum", "open_invoices": "Openstaande facturen",
+        "paid_invoices": "Betaalde facturen", "total_due": "Totaal te betalen", "copy": "Kopie voor de debiteur",
+        "iban": "Betaal op IBAN",
+    },
+    "en": {
+        "invoice": "Invoice", "statement": "Account statement", "number": "Invoice number",
+        "issue_date": "Invoice date", "due_date": "Due date", "total": "Total", "open": "Open",
+        "status": "Status", "reference": "Payment reference", "description": "Description",
+        "customer": "Customer number", "date": "Date", "open_invoices": "Open invoices",
+        "paid_invoices": "Paid invoices", "total_due": "Total due", "copy": "Copy for the debtor",
+        "iban": "Pay to IBAN",
+    },
+}
+STATUS_EN = {
+    "open": "Open", "paid": "Paid", "credited": "Credited", "disputed": "Disputed",
+    "payment_plan": "In payment plan", "handed_over": "Handed over", "written_off": "Written off",
+}
+
+
+def _labels(language: str) -> dict[str, str]:
+    return LABELS["en" if language == "en" else "nl"]
+
+
+def _date(value: dt.date, language: str) -> str:
+    return format_date(value, "d MMM y", locale="en_GB" if language == "en" else "nl_NL")
+
+
+def _status(invoice: Invoice, language: str) -> str:
+    return STATUS_EN.get(invoice.status, invoice.status) if language == "en" else InvoiceStatus(invoice.status).label
+
+
+def _table(rows: list[list[str]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+        ("ALIGN", (-2, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
+def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
+    """Return a one-page PDF with the invoice's data as the ledger holds it."""
+    labels = _labels(language)
+    creditor = invoice.creditor
+    debtor = invoice.debtor
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=A4, title=f"{labels['invoice']} {invoice.number}",
+                                 author=creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
+
+    rows = [
+        [labels["number"], invoice.number],
+        [labels["customer"], debtor.customer_number],
+        [labels["issue_date"], _date(invoice.issue_date, language)],
+        [labels["due_date"], _date(invoice.due_date, language)],
+        [labels["description"], invoice.description or "-"],
+        [labels["total"], format_money(invoice.total, invoice.currency, language)],
+        [labels["open"], format_money(invoice.open_amount, invoice.currency, language)],
+        [labels["status"], _status(invoice, language)],
+        [labels["reference"], invoice.payment_reference or invoice.number],
+        [labels["iban"], creditor.iban],
+    ]
+    story = [
+        Paragraph(creditor.legal_name, styles["Title"]),
+        Paragraph(f"{labels['invoice']} {invoice.number}", styles["Heading2"]),
+        Paragraph(debtor.name, styles["Normal"]),
+        Spacer(1, 6 * mm),
+        Table(rows, colWidths=[50 * mm, 110 * mm], hAlign="LEFT"),
+        Spacer(1, 8 * mm),
+        Paragraph(labels["copy"], styles["Italic"]),
+    ]
+    document.build(story)
+    return buffer.getvalue()
+
+
+def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
+    """Return a PDF statement of one account: open invoices with amounts due, then paid ones."""
+    labels = _labels(language)
+    debtor = account.debtor
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=A4, title=labels["statement"],
+                                 author=debtor.creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
+
+    header = [labels["number"], labels["due_date"], labels["status"], labels["open"]]
+    open_rows = [header] + [
+        [
+            line.invoice.number,
+            _date(line.invoice.due_date, language),
+            _status(line.invoice, language),
+            format_money(line.amount_due, line.invoice.currency, language),
+        ]
+        for line in account.open_lines
+    ]
+    open_rows.append(["", "", labels["total_due"], format_money(account.total_due, account.currency, language)])
+    paid_rows = [[labels["number"], labels["issue_date"], labels["status"], labels["total"]]] + [
+        [inv.number, _date(inv.issue_date, language), _status(inv, language),
+         format_money(inv.total, inv.currency, language)]
+        for inv in account.paid
+    ]
+    widths = [45 * mm, 35 * mm, 45 * mm, 40 * mm]
+    story = [
+        Paragraph(debtor.creditor.legal_name, styles["Title"]),
+        Paragraph(f"{labels['statement']} — {debtor.name} ({debtor.customer_number})", styles["Heading2"]),
+        Paragraph(f"{labels['date']}: {_date(day, language)}", styles["Normal"]),
+        Spacer(1, 6 * mm),
+        Paragraph(labels["open_invoices"], styles["Heading3"]),
+        _table(open_rows, widths),
+        Spacer(1, 8 * mm),
+        Paragraph(labels["paid_invoices"], styles["Heading3"]),
+        _table(paid_rows, widths),
+    ]
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,424 @@
+"""What a debtor can do in the portal: see the account, promise, dispute, set preferences.
+
+Views call these functions and nothing else changes state. Each `do_*`
+function is atomic and writes a timeline row that names the channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.models import (
+    DUNNABLE_STATUSES,
+    ZERO,
+    Channel,
+    Creditor,
+    Debtor,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Language,
+    TimelineKind,
+)
+from betaalreis.ledger.money import format_money
+from betaalreis.ledger.validators import validate_e164
+from betaalreis.portal.models import (
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    PortalSettings,
+    Promise,
+    PromiseStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+def portal_settings_for(creditor: Creditor | int) -> PortalSettings:
+    """Return the creditor's portal limits, or the defaults when it has none stored."""
+    creditor_id = creditor if isinstance(creditor, int) else creditor.pk
+    found = PortalSettings.objects.filter(creditor_id=creditor_id).first()
+    return found or PortalSettings(creditor_id=creditor_id)
+
+
+def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
+    """Return ids of the creditor's debtors whose dunning pauses on `day` for a promise to pay.
+
+    A promise pauses dunning up to and including its date. From the day
+    after, the debtor is no longer returned, so dunning resumes by itself
+    when the money has not come.
+    """
+    return set(
+        Promise.objects.filter(
+            creditor_id=creditor_id, status=PromiseStatus.ACTIVE, promised_date__gte=day
+        ).values_list("debtor_id", flat=True)
+    )
+
+
+@dataclass(slots=True)
+class InvoiceLine:
+    invoice: Invoice
+    costs: Decimal = ZERO
+    interest: Decimal = ZERO
+    in_progress: bool = False
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.invoice.open_amount + self.costs + self.interest
+
+
+@dataclass(slots=True)
+class Account:
+    """One debtor's account with one creditor, as the portal shows it."""
+
+    debtor: Debtor
+    open_lines: list[InvoiceLine] = field(default_factory=list)
+    paid: list[Invoice] = field(default_factory=list)
+    costs: Decimal = ZERO
+    interest: Decimal = ZERO
+    promise: Promise | None = None
+    open_disputes: dict[int, Dispute] = field(default_factory=dict)
+    # Filled in by the overview view from betaalreis.payments.plans.
+    plan: Any = None
+    next_instalment: Any = None
+
+    @property
+    def creditor(self) -> Creditor:
+        return self.debtor.creditor
+
+    @property
+    def principal(self) -> Decimal:
+        return sum((line.invoice.open_amount for line in self.open_lines), ZERO)
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.principal + self.costs + self.interest
+
+    @property
+    def currency(self) -> str:
+        return self.open_lines[0].invoice.currency if self.open_lines else "EUR"
+
+    @property
+    def payable_lines(self) -> list[InvoiceLine]:
+        return [line for line in self.open_lines if not line.in_progress]
+
+
+def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
+    """Load the accounts of these debtors with open and paid invoices, in a few queries."""
+    from betaalreis.payments.services import invoices_in_progress
+
+    debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
+    accounts = {debtor.pk: Account(debtor=debtor) for debtor in debtors}
+    busy = invoices_in_progress(debtor_ids)
+
+    invoices = Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE).order_by(
+        "due_date", "number"
+    )
+    for invoice in invoices:
+        account = accounts[invoice.debtor_id]
+        if invoice.open_amount > ZERO and invoice.status not in (
+            InvoiceStatus.CREDITED,
+            InvoiceStatus.WRITTEN_OFF,
+        ):
+            account.open_lines.append(InvoiceLine(invoice=invoice, in_progress=invoice.pk in busy))
+        elif invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
+            account.paid.append(invoice)
+
+    for promise in Promise.objects.filter(
+        debtor_id__in=debtor_ids, status=PromiseStatus.ACTIVE, promised_date__gte=day
+    ):
+        accounts[promise.debtor_id].promise = promise
+    for dispute in Dispute.objects.filter(debtor_id__in=debtor_ids, status=DisputeStatus.OPEN):
+        accounts[dispute.debtor_id].open_disputes[dispute.invoice_id] = dispute
+
+    for account in accounts.values():
+        add_claim_amounts(account, day)
+    return list(accounts.values())
+
+
+def add_claim_amounts(account: Account, day: dt.date) -> None:
+    """Fill in collection costs and statutory interest per invoice from the claim calculator."""
+    # TODO: call betaalreis.legal.claims once it exists; until then the amount
+    # due is the open amount, without collection costs or interest.
+    return None
+
+
+@transaction.atomic
+def do_make_promise(
+    debtor: Debtor, promised_date: dt.date, *, today: dt.date, channel: str = "portal"
+) -> Promise:
+    """Record a promise to pay the open invoices by `promised_date`; dunning pauses until then.
+
+    Raises InvalidInput for a date in the past, beyond the creditor's maximum
+    delay, or while another promise is still active.
+    """
+    limits = portal_settings_for(debtor.creditor_id)
+    latest = today + dt.timedelta(days=limits.max_promise_days)
+    if promised_date < today:
+        raise InvalidInput(f"Promise date {promised_date} is in the past; choose {today} or later.",
+                           code="promise_date_past")
+    if promised_date > latest:
+        raise InvalidInput(
+            f"Promise date {promised_date} is later than {latest}, the latest date this creditor allows.",
+            code="promise_date_too_late",
+        )
+
+    Debtor.objects.select_for_update().get(pk=debtor.pk)
+    if Promise.objects.filter(debtor=debtor, status=PromiseStatus.ACTIVE, promised_date__gte=today).exists():
+        raise InvalidInput("A promise to pay is already active for this account.", code="promise_exists")
+
+    open_total = (
+        Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, status__in=DUNNABLE_STATUSES)
+        .aggregate(total=Sum("open_amount"))["total"]
+        or ZERO
+    )
+    if open_total <= ZERO:
+        raise InvalidInput("There is nothing open to promise a payment for.", code="nothing_open")
+
+    promise = Promise.objects.create(
+        creditor_id=debtor.creditor_id,
+        debtor=debtor,
+        promised_date=promised_date,
+        amount=open_total,
+        channel=channel,
+    )
+    timeline.record(
+        debtor,
+        TimelineKind.NOTE,
+        f"Betaalbelofte: {format_money(open_total)} uiterlijk {promised_date:%d-%m-%Y}; aanmanen gepauzeerd",
+        source=channel,
+        creditor_id=debtor.creditor_id,
+        data={"promise_id": promise.pk, "promised_date": promised_date.isoformat(), "channel": channel},
+    )
+    return promise
+
+
+@transaction.atomic
+def settle_promises(creditor_id: int, day: dt.date) -> tuple[int, int]:
+    """Close the creditor's promises whose date passed before `day`; return (kept, broken).
+
+    A promise is kept when none of the debtor's invoices is still open for dunning.
+    """
+    due = list(
+        Promise.objects.select_for_update().filter(
+            creditor_id=creditor_id, status=PromiseStatus.ACTIVE, promised_date__lt=day
+        )
+    )
+    still_open = set(
+        Invoice.objects.filter(
+            creditor_id=creditor_id,
+            debtor_id__in=[promise.debtor_id for promise in due],
+            kind=InvoiceKind.INVOICE,
+            status__in=DUNNABLE_STATUSES,
+            open_amount__gt=0,
+        ).values_list("debtor_id", flat=True)
+    )
+
+    kept = broken = 0
+    for promise in due:
+        if promise.debtor_id in still_open:
+            promise.status = PromiseStatus.BROKEN
+            broken += 1
+            summary = f"Betaalbelofte van {promise.promised_date:%d-%m-%Y} niet nagekomen; aanmanen hervat"
+        else:
+            promise.status = PromiseStatus.KEPT
+            kept += 1
+            summary = f"Betaalbelofte van {promise.promised_date:%d-%m-%Y} nagekomen"
+        promise.save(update_fields=["status"])
+        timeline.record(
+            promise.debtor_id, TimelineKind.NOTE, summary, source="promise check",
+            creditor_id=creditor_id, data={"promise_id": promise.pk, "status": promise.status},
+        )
+    return kept, broken
+
+
+def check_attachment(upload: UploadedFile) -> None:
+    """Raise InvalidInput unless the upload is a PDF, PNG or JPEG of at most 5 MB."""
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            f"Attachment {upload.name!r} is {upload.size // 1024} KB; the maximum is 5 MB.",
+            code="attachment_too_large",
+        )
+
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return
+    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+        return
+    raise InvalidInput(
+        f"Attachment {upload.name!r} is not a PDF, PNG or JPEG file; attach one of those.",
+        code="attachment_type",
+    )
+
+
+@transaction.atomic
+def do_open_dispute(
+    debtor: Debtor,
+    invoice: Invoice,
+    *,
+    reason: str,
+    message: str,
+    attachment: UploadedFile | None = None,
+    channel: str = "portal",
+) -> Dispute:
+    """Record a dispute or question about one invoice; the invoice leaves dunning until resolved."""
+    if invoice.debtor_id != debtor.pk or invoice.creditor_id != debtor.creditor_id:
+        raise InvalidInput(f"Invoice {invoice.pk} is not an invoice of debtor {debtor.pk}.", code="invoice_not_found")
+    if reason not in DisputeReason.values:
+        raise InvalidInput(f"Unknown dispute reason {reason!r}; use one of {DisputeReason.values}.")
+    if not message.strip():
+        raise InvalidInput("Describe the dispute or question in the message field.", code="message_missing")
+    if Dispute.objects.filter(invoice=invoice, status=DisputeStatus.OPEN).exists():
+        raise InvalidInput(f"Invoice {invoice.number} already has an open dispute.", code="dispute_exists")
+    if attachment is not None:
+        check_attachment(attachment)
+
+    dispute = Dispute(
+        creditor_id=debtor.creditor_id,
+        debtor=debtor,
+        invoice=invoice,
+        reason=reason,
+        message=message.strip(),
+        previous_invoice_status=invoice.status,
+    )
+    if attachment is not None:
+        extension = ATTACHMENT_TYPES.get(attachment.content_type or "", "")
+        dispute.attachment.save(f"invoice-{invoice.pk}{extension}", attachment, save=False)
+    dispute.save()
+
+    if invoice.status in DUNNABLE_STATUSES:
+        do_set_invoice_status(invoice, InvoiceStatus.DISPUTED, source=channel, reason=f"dispute {dispute.pk}")
+    timeline.record(
+        debtor,
+        TimelineKind.NOTE,
+        f"Geschil over factuur {invoice.number}: {DisputeReason(reason).label}",
+        source=channel,
+        creditor_id=debtor.creditor_id,
+        invoice=invoice,
+        data={"dispute_id": dispute.pk, "reason": reason, "channel": channel,
+              "attachment": bool(dispute.attachment)},
+    )
+    return dispute
+
+
+@transaction.atomic
+def do_resolve_dispute(
+    dispute: Dispute, *, resolution: str, invoice_status: str | None = None, source: str
+) -> Dispute:
+    """Close a dispute; the invoice returns to its earlier status, or to `invoice_status`."""
+    dispute = Dispute.objects.select_for_update().select_related("invoice").get(pk=dispute.pk)
+    if dispute.status == DisputeStatus.RESOLVED:
+        return dispute
+
+    dispute.status = DisputeStatus.RESOLVED
+    dispute.resolution = resolution
+    dispute.resolved_at = timezone.now()
+    dispute.save(update_fields=["status", "resolution", "resolved_at"])
+
+    target = invoice_status or dispute.previous_invoice_status
+    if dispute.invoice.status == InvoiceStatus.DISPUTED:
+        do_set_invoice_status(dispute.invoice, target, source=source, reason=f"dispute {dispute.pk} resolved")
+    timeline.record(
+        dispute.debtor_id,
+        TimelineKind.NOTE,
+        f"Geschil over factuur {dispute.invoice.number} afgehandeld",
+        source=source,
+        creditor_id=dispute.creditor_id,
+        invoice=dispute.invoice,
+        data={"dispute_id": dispute.pk, "invoice_status": target},
+    )
+    return dispute
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """Contact preferences a debtor can change in the portal."""
+
+    email: str
+    mobile: str
+    language: str
+    preferred_channel: str
+    opted_out_channels: tuple[str, ...]
+
+
+def mask_contact(value: str) -> str:
+    """Shorten an email address or phone number for the timeline and for screens."""
+    if not value:
+        return ""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{value[:3]}****{value[-2:]}"
+
+
+@transaction.atomic
+def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "portal") -> list[str]:
+    """Save changed contact preferences and return the names of the changed fields."""
+    if new.language not in Language.values:
+        raise InvalidInput(f"Unknown language {new.language!r}; use one of {Language.values}.")
+    if new.preferred_channel and new.preferred_channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel {new.preferred_channel!r}; use one of {Channel.values}.")
+    unknown = set(new.opted_out_channels) - set(Channel.values)
+    if unknown:
+        raise InvalidInput(f"Unknown channels {sorted(unknown)}; use some of {Channel.values}.")
+    if new.mobile:
+        validate_e164(new.mobile)
+
+    debtor = Debtor.objects.select_for_update().get(pk=debtor.pk)
+    current = Preferences(
+        email=debtor.email,
+        mobile=debtor.mobile,
+        language=debtor.language,
+        preferred_channel=debtor.preferred_channel,
+        opted_out_channels=tuple(sorted(debtor.opted_out_channels)),
+    )
+    wanted = Preferences(
+        email=new.email.strip(),
+        mobile=new.mobile.strip(),
+        language=new.language,
+        preferred_channel=new.preferred_channel,
+        opted_out_channels=tuple(sorted(set(new.opted_out_channels))),
+    )
+    changed = [name for name in Preferences.__dataclass_fields__ if getattr(current, name) != getattr(wanted, name)]
+    if not changed:
+        return []
+
+    debtor.email = wanted.email
+    debtor.mobile = wanted.mobile
+    debtor.language = wanted.language
+    debtor.preferred_channel = wanted.preferred_channel
+    debtor.opted_out_channels = list(wanted.opted_out_channels)
+    debtor.save(update_fields=["email", "mobile", "language", "preferred_channel", "opted_out_channels", "updated_at"])
+
+    shown = {
+        "email": (mask_contact(current.email), mask_contact(wanted.email)),
+        "mobile": (mask_contact(current.mobile), mask_contact(wanted.mobile)),
+        "language": (current.language, wanted.language),
+        "preferred_channel": (current.preferred_channel, wanted.preferred_channel),
+        "opted_out_channels": (list(current.opted_out_channels), list(wanted.opted_out_channels)),
+    }
+    timeline.record(
+        debtor,
+        TimelineKind.PREFERENCE,
+        "Contactvoorkeuren gewijzigd: " + ", ".join(changed),
+        source=channel,
+        creditor_id=debtor.creditor_id,
+        data={"channel": channel, "changes": {name: shown[name] for name in changed}},
+    )
+    return changed

@@ -1,0 +1,176 @@
+"""The portal from a sign-in link to a paid invoice, with the test provider."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from betaalreis.ledger.models import InvoiceStatus, Payment, PaymentSource, TimelineEvent
+from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
+from betaalreis.portal.links import make_portal_token, portal_url
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client, debtor) -> None:
+    response = client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:overview")
+
+
+def test_link_signs_in_and_lists_invoices(client):
+    debtor = make_debtor(make_creditor())
+    make_invoice(debtor, "F-001", "121.00")
+    make_invoice(debtor, "F-002", "30.25")
+
+    sign_in(client, debtor)
+    page = client.get(reverse("portal:overview"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "F-001" in html
+    assert "F-002" in html
+    assert "151,25" in html
+    assert TimelineEvent.objects.filter(debtor=debtor, summary="Betaalpagina geopend").count() == 1
+
+
+def test_portal_url_is_absolute_link_to_sign_in(client, settings):
+    debtor = make_debtor(make_creditor())
+    url = portal_url(debtor)
+
+    assert url.startswith(settings.BETAALREIS_BASE_URL + "/p/")
+    response = client.get(url.removeprefix(settings.BETAALREIS_BASE_URL))
+    assert response.status_code == 302
+
+
+def test_pay_with_test_provider_allocates(client):
+    debtor = make_debtor(make_creditor())
+    first = make_invoice(debtor, "F-001", "121.00")
+    second = make_invoice(debtor, "F-002", "30.25", days_overdue=5)
+    untouched = make_invoice(debtor, "F-003", "10.00")
+    sign_in(client, debtor)
+
+    start = client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [first.pk, second.pk]})
+    assert start.status_code == 302
+    checkout = CheckoutPayment.objects.get()
+    assert start["Location"] == checkout.checkout_url
+    assert checkout.amount == Decimal("151.25")
+    assert checkout.status == CheckoutStatus.OPEN
+
+    pay_page = client.get(checkout.checkout_url)
+    assert pay_page.status_code == 200
+    done = client.post(checkout.checkout_url, {"outcome": "paid"})
+    assert done.status_code == 302
+
+    checkout.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    untouched.refresh_from_db()
+    assert checkout.status == CheckoutStatus.PAID
+    assert first.status == InvoiceStatus.PAID
+    assert first.open_amount == Decimal("0.00")
+    assert second.status == InvoiceStatus.PAID
+    assert untouched.status == InvoiceStatus.OPEN
+    payment = Payment.objects.get(source=PaymentSource.PSP)
+    assert payment.amount == Decimal("151.25")
+    assert payment.external_id == f"test:{checkout.provider_id}"
+
+    receipt = client.get(done["Location"])
+    assert "ontvangen" in receipt.content.decode()
+
+
+def test_paid_invoice_cannot_be_paid_again(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    checkout = CheckoutPayment.objects.get()
+    client.post(checkout.checkout_url, {"outcome": "paid"})
+
+    again = client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    page = client.get(reverse("portal:overview"))
+
+    assert again.status_code == 302
+    assert CheckoutPayment.objects.count() == 1
+    html = page.content.decode()
+    assert "geen openstaande facturen" in html
+    assert "Betaald" in html
+
+
+def test_repeated_paid_outcome_books_once(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    checkout = CheckoutPayment.objects.get()
+
+    from betaalreis.payments import services
+    from betaalreis.payments.providers.test.provider import build_webhook
+
+    for _ in range(3):
+        body, headers = build_webhook(checkout.provider_id, "paid")
+        services.handle_webhook("test", body, headers)
+
+    assert Payment.objects.count() == 1
+    assert invoice.allocations.count() == 1
+
+
+def test_failed_payment_leaves_invoice_open(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    checkout = CheckoutPayment.objects.get()
+
+    client.post(checkout.checkout_url, {"outcome": "failed"})
+
+    checkout.refresh_from_db()
+    invoice.refresh_from_db()
+    assert checkout.status == CheckoutStatus.FAILED
+    assert invoice.status == InvoiceStatus.OPEN
+    assert Payment.objects.count() == 0
+
+
+def test_pages_carry_strict_csp(client):
+    debtor = make_debtor(make_creditor())
+    make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+
+    response = client.get(reverse("portal:overview"))
+
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_pay_form_requires_csrf(client):
+    from django.test import Client
+
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "50.00")
+    strict = Client(enforce_csrf_checks=True)
+    sign_in(strict, debtor)
+
+    response = strict.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+
+    assert response.status_code == 403
+    assert CheckoutPayment.objects.count() == 0
+
+
+def test_english_page_after_language_switch(client):
+    debtor = make_debtor(make_creditor(), language="en")
+    make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+
+    page = client.get(reverse("portal:overview"))
+
+    html = page.content.decode()
+    assert '<html lang="en">' in html
+    assert "My invoices" in html
+    assert "€50.00" in html
