@@ -7,6 +7,7 @@ outbox under `BETAALREIS_HOME` (default `./var`). Production sets
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -227,4 +228,26 @@ LOGGING = {
             "level": os.environ.get("BETAALREIS_LOG_LEVEL", "WARNING"),
         },
     },
+}
+# Messaging provider accounts per creditor slug, with "*" for every creditor
+# without its own; see betaalreis.channels.accounts for the format. Given
+# as JSON; secrets are named by environment variable (`*_env`), never inline.
+BETAALREIS_PROVIDERS = json.loads(os.environ.get("BETAALREIS_PROVIDERS", "{}"))
+# Seconds to wait for a status report after a hand-over whose outcome is
+# unknown (a timeout after sending) before the message is handed over again.
+BETAALREIS_PROVIDER_UNCERTAIN_SECONDS = int(os.environ.get("BETAALREIS_PROVIDER_UNCERTAIN_SECONDS", "3600"))
+# Quick retries inside one send: attempts, first backoff and cap in seconds.
+BETAALREIS_PROVIDER_RETRY = {
+    "attempts": int(os.environ.get("BETAALREIS_PROVIDER_RETRY_ATTEMPTS", "3")),
+    "base_seconds": float(os.environ.get("BETAALREIS_PROVIDER_RETRY_BASE_SECONDS", "0.5")),
+    "max_seconds": float(os.environ.get("BETAALREIS_PROVIDER_RETRY_MAX_SECONDS", "8")),
+}
+# Basic-auth credentials ("user:password") that ESPs put in the tracking and
+# inbound webhook addresses; comma-separated so a new one can be added first.
+ANYMAIL = {
+    "WEBHOOK_SECRET": [
+        secret.strip()
+        for secret in os.environ.get("BETAALREIS_ANYMAIL_WEBHOOK_SECRET", "").split(",")
+        if secret.strip()
+    ],
 }
