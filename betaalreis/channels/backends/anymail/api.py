@@ -1,0 +1,207 @@
+"""The only module that hands email to a mail server or an ESP.
+
+A creditor's email account is either
+
+    {"provider": "smtp", "host": ..., "port": 587, "username": ...,
+     "password_env": ..., "use_tls": true, "from_email": ...}
+
+or, for any ESP django-anymail supports,
+
+    {"provider": "anymail", "esp": "postmark",
+     "esp_settings": {"server_token_env": ...}, "from_email": ...}
+
+where every `<name>_env` inside esp_settings is read from the environment
+and passed to the anymail backend as `<name>`.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailError,
+    AnymailRecipientsRefused,
+    AnymailRequestsAPIError,
+)
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from betaalreis.channels.accounts import ProviderAccount
+from betaalreis.channels.base import ChannelError, OutgoingMessage
+from betaalreis.channels.models import Delivery
+from betaalreis.channels.providers import (
+    RecipientInvalid,
+    Submission,
+    TemporaryFailure,
+    UncertainOutcome,
+    VendorBackend,
+)
+from betaalreis.errors import ConfigurationError
+
+# Metadata key carrying our idempotency key through the ESP, so tracking
+# events can be matched even before the ESP's message id is stored.
+METADATA_KEY = "betaalreis_key"
+
+
+def build_email(message: OutgoingMessage, account: ProviderAccount, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+    """Return the email for `message`, with a Message-ID of our own."""
+    from_address = message.sender_address or str(account.option("from_email", "")) or settings.DEFAULT_FROM_EMAIL
+    from_email = formataddr((message.sender_name, from_address)) if message.sender_name else from_address
+    domain = from_address.rpartition("@")[2] or "localhost"
+
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        from_email=from_email,
+        to=[message.recipient],
+        cc=list(message.cc),
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers={"Message-ID": make_msgid(domain=domain)},
+        connection=connection,
+    )
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return email
+
+
+class SmtpEmailBackend(VendorBackend):
+    """Email through the creditor's own SMTP server; the Message-ID is the reference.
+
+    An SMTP server reports a bad address while the message is handed over
+    (a 5xx reply to RCPT TO), so hard bounces found here mark the address
+    invalid at once. A bounce that arrives later as a delivery status
+    notification email is not read.
+    """
+
+    channel = "email"
+    provider = "smtp"
+    default_rate_per_second = 20.0
+
+    def submit(self, message: OutgoingMessage, account: ProviderAccount, delivery: Delivery) -> Submission:
+        connection = get_connection(
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=account.required("host"),
+            port=int(account.option("port", 25)),
+            username=str(account.option("username", "")),
+            password=account.secret("password") if account.option("password_env") else "",
+            use_tls=bool(account.option("use_tls", False)),
+            use_ssl=bool(account.option("use_ssl", False)),
+            timeout=float(account.option("timeout_seconds", 30)),
+            fail_silently=False,
+        )
+        email = build_email(message, account, connection)
+
+        try:
+            email.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+            if 500 <= code < 600:
+                raise RecipientInvalid(f"The mail server refused the address: {code} {text}",
+                                       code=f"smtp_{code}") from exc
+            raise TemporaryFailure(f"The mail server deferred the address: {code} {text}",
+                                   code=f"smtp_{code}") from exc
+        except (smtplib.SMTPConnectError, ConnectionRefusedError) as exc:
+            raise TemporaryFailure(f"Could not connect to the mail server: {exc}",
+                                   code="connect_failed") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise TemporaryFailure(f"The mail server answered {exc.smtp_code}.",
+                                       code=f"smtp_{exc.smtp_code}") from exc
+            raise ChannelError(f"The mail server rejected the message: {exc.smtp_code}.",
+                               permanent=True, code=f"smtp_{exc.smtp_code}") from exc
+        except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
+            raise UncertainOutcome(f"The mail server connection broke off: {type(exc).__name__}.") from exc
+
+        return Submission(provider_reference=email.extra_headers["Message-ID"].strip("<>"))
+
+
+def _esp_settings(account: ProviderAccount) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for name, value in dict(account.option("esp_settings", {})).items():
+        if name.endswith("_env"):
+            secret = os.environ.get(str(value), "")
+            if not secret:
+                raise ConfigurationError(
+                    f"Environment variable {value!r} for the {account.option('esp')} setting "
+                    f"{name.removesuffix('_env')!r} of creditor {account.creditor_slug!r} is empty.",
+                    code="provider_secret_missing",
+                )
+            resolved[name.removesuffix("_env")] = secret
+        else:
+            resolved[name] = value
+    return resolved
+
+
+class AnymailEmailBackend(VendorBackend):
+    """Email through an ESP's API via django-anymail; the ESP's message id is the reference."""
+
+    channel = "email"
+    provider = "anymail"
+    default_rate_per_second = 50.0
+
+    def submit(self, message: OutgoingMessage, account: ProviderAccount, delivery: Delivery) -> Submission:
+        esp = account.required("esp")
+        try:
+            connection = get_connection(f"anymail.backends.{esp}.EmailBackend", **_esp_settings(account))
+        except ImportError as exc:
+            raise ChannelError(f"django-anymail has no ESP named {esp!r}.", permanent=True,
+                               code="provider_unknown") from exc
+        except ConfigurationError as exc:
+            raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+
+        email = build_email(message, account, connection)
+        email.metadata = {METADATA_KEY: message.idempotency_key}  # type: ignore[attr-defined]
+
+        try:
+            email.send()
+        except AnymailRecipientsRefused as exc:
+            raise RecipientInvalid(f"{esp} refused the address: {exc}",
+                                   code="esp_recipient_refused") from exc
+        except AnymailRequestsAPIError as exc:
+            raise _classify_api_error(esp, exc) from exc
+        except AnymailAPIError as exc:
+            raise ChannelError(f"{esp} rejected the message: {exc}", permanent=True,
+                               code="esp_rejected") from exc
+        except AnymailError as exc:
+            raise ChannelError(f"{esp} is not set up correctly: {exc}", permanent=False,
+                               code="provider_configuration") from exc
+
+        status = email.anymail_status  # type: ignore[attr-defined]
+        recipient_status = status.recipients.get(message.recipient.lower()) or status.recipients.get(message.recipient)
+        if recipient_status is not None and recipient_status.status in ("rejected", "invalid"):
+            raise RecipientInvalid(f"{esp} rejected the address ({recipient_status.status}).",
+                                   code=f"esp_{recipient_status.status}")
+        message_id = status.message_id
+        if isinstance(message_id, set):
+            message_id = next(iter(message_id), "")
+        return Submission(provider_reference=str(message_id or ""))
+
+
+def _classify_api_error(esp: str, exc: AnymailRequestsAPIError) -> Exception:
+    status_code = exc.status_code
+    if status_code is None:
+        # No response: the request may have arrived.
+        return UncertainOutcome(f"{esp} did not answer: {type(exc).__name__}.")
+    if status_code == 429 or status_code >= 500:
+        retry_after = None
+        if exc.response is not None:
+            try:
+                retry_after = float(exc.response.headers.get("Retry-After", ""))
+            except ValueError:
+                retry_after = None
+        return TemporaryFailure(f"{esp} answered HTTP {status_code}.", code="provider_unavailable"
+                                if status_code >= 500 else "rate_limited", retry_after=retry_after)
+    if status_code in (401, 403):
+        return ChannelError(f"{esp} refused the credentials (HTTP {status_code}).", permanent=False,
+                            code="provider_auth_failed")
+    return ChannelError(f"{esp} rejected the message (HTTP {status_code}).", permanent=True,
+                        code=f"esp_{status_code}")

@@ -1,0 +1,5 @@
+"""CM.com Business Messaging (SMS)."""
+
+from betaalreis.channels.backends.cmcom.api import CmSmsBackend
+
+__all__ = ["CmSmsBackend"]

@@ -1,0 +1,5 @@
+"""Twilio Programmable Messaging (SMS)."""
+
+from betaalreis.channels.backends.twilio.api import TwilioSmsBackend
+
+__all__ = ["TwilioSmsBackend"]

@@ -1,0 +1,259 @@
+"""Provider-side records of the channels app: deliveries, their events,
+raw webhook payloads, consent, invalid addresses and per-creditor channel
+settings.
+
+Provider secrets are never stored here; they come from settings or the
+environment (`betaalreis.channels.accounts`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.models import Channel, Creditor, Debtor
+
+
+class DeliveryStatus(models.TextChoices):
+    """One delivery vocabulary for every provider and channel."""
+
+    QUEUED = "queued", _("In wachtrij bij provider")
+    SENT = "sent", _("Verzonden")
+    DEFERRED = "deferred", _("Vertraagd")
+    DELIVERED = "delivered", _("Afgeleverd")
+    OPENED = "opened", _("Geopend")
+    READ = "read", _("Gelezen")
+    CLICKED = "clicked", _("Link aangeklikt")
+    FAILED = "failed", _("Niet afgeleverd")
+    BOUNCED = "bounced", _("Gebounced")
+    REJECTED = "rejected", _("Geweigerd door provider")
+    COMPLAINED = "complained", _("Als spam gemeld")
+    UNSUBSCRIBED = "unsubscribed", _("Afgemeld")
+    UNKNOWN = "unknown", _("Onbekend")
+
+
+class SubmissionState(models.TextChoices):
+    """Where the hand-over of one message to its provider stands."""
+
+    SUBMITTING = "submitting", _("Wordt aangeboden")
+    ACCEPTED = "accepted", _("Aangenomen door provider")
+    REJECTED = "rejected", _("Geweigerd door provider")
+    # The request may or may not have reached the provider (a read timeout),
+    # so a retry could send the message twice.
+    UNCERTAIN = "uncertain", _("Uitkomst onbekend")
+    RETRYABLE = "retryable", _("Tijdelijke fout")
+
+
+class Delivery(models.Model):
+    """One message handed to one provider, keyed by the communication's key.
+
+    The unique `idempotency_key` is what makes a second `send` of the same
+    message return the first result instead of sending it again.
+    """
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="deliveries")
+    communication = models.ForeignKey(
+        "outbox.Communication", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    provider = models.CharField(max_length=60)
+    recipient = models.CharField(max_length=254)
+    state = models.CharField(
+        max_length=12, choices=SubmissionState.choices, default=SubmissionState.SUBMITTING
+    )
+    provider_reference = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    last_error = models.TextField(blank=True)
+    encoding = models.CharField(max_length=10, blank=True, help_text="gsm7 or ucs2 for SMS.")
+    segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["provider", "provider_reference"]),
+            models.Index(fields=["creditor", "channel", "created_at"]),
+        ]
+        verbose_name = _("aflevering")
+        verbose_name_plural = _("afleveringen")
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_reference or self.idempotency_key} ({self.state})"
+
+
+class WebhookLog(models.Model):
+    """A webhook request exactly as received, kept whether it was valid or not."""
+
+    class Outcome(models.TextChoices):
+        PROCESSED = "processed", _("Verwerkt")
+        DUPLICATE = "duplicate", _("Dubbel")
+        IGNORED = "ignored", _("Genegeerd")
+        UNMATCHED = "unmatched", _("Niet te koppelen")
+        REJECTED = "rejected", _("Afgewezen")
+        ERROR = "error", _("Fout")
+
+    provider = models.CharField(max_length=60)
+    creditor = models.ForeignKey(Creditor, null=True, blank=True, on_delete=models.CASCADE)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=1000)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    verified = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("webhookverzoek")
+        verbose_name_plural = _("webhookverzoeken")
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class DeliveryEvent(models.Model):
+    """One status report from a provider, mapped to `DeliveryStatus`.
+
+    `dedupe_key` is unique per provider, so a webhook delivered twice is
+    stored and acted on once.
+    """
+
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    provider = models.CharField(max_length=60)
+    provider_reference = models.CharField(max_length=500)
+    dedupe_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
+    vendor_status = models.CharField(max_length=60, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    webhook = models.ForeignKey(WebhookLog, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "dedupe_key"], name="delivery_event_once"),
+        ]
+        indexes = [models.Index(fields=["provider", "provider_reference"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_reference} {self.status}"
+
+
+class InvalidAddress(models.Model):
+    """An email address or phone number that a provider reported as unreachable."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invalid_addresses")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=254)
+    reason = models.CharField(max_length=300)
+    provider = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["debtor", "channel", "address"], name="invalid_address_once"
+            ),
+        ]
+        verbose_name = _("onbereikbaar adres")
+        verbose_name_plural = _("onbereikbare adressen")
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.debtor_id} ({self.reason})"
+
+
+class ConsentRecord(models.Model):
+    """A debtor's opt-in or opt-out for one channel, with its evidence.
+
+    The latest record per debtor and channel is the one in force.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    granted = models.BooleanField()
+    address = models.CharField(max_length=254, blank=True)
+    source = models.CharField(max_length=300)
+    evidence = models.CharField(
+        max_length=500, blank=True,
+        help_text="How the choice was made: form, inbound message text, provider event.",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["debtor", "channel", "at", "id"]
+        indexes = [models.Index(fields=["debtor", "channel", "at"])]
+        verbose_name = _("toestemming")
+        verbose_name_plural = _("toestemmingen")
+
+    def __str__(self) -> str:
+        return f"{self.debtor_id} {self.channel} {'in' if self.granted else 'out'}"
+
+
+class CreditorChannelSettings(models.Model):
+    """Per-creditor choices for provider channels."""
+
+    creditor = models.OneToOneField(
+        Creditor, on_delete=models.CASCADE, related_name="channel_settings"
+    )
+    whatsapp_enabled = models.BooleanField(_("WhatsApp aan"), default=False)
+    whatsapp_enabled_at = models.DateTimeField(null=True, blank=True)
+    sms_sender = models.CharField(
+        _("SMS-afzender"), max_length=16, blank=True,
+        help_text=_("Alfanumeriek (max. 11 tekens) of een nummer in E.164-notatie."),
+    )
+
+    class Meta:
+        verbose_name = _("kanaalinstellingen")
+        verbose_name_plural = _("kanaalinstellingen")
+
+    def __str__(self) -> str:
+        return f"channels for {self.creditor_id}"
+
+
+class WhatsAppTemplate(models.Model):
+    """A Meta-approved WhatsApp template a creditor uses for one stage and language."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="whatsapp_templates")
+    stage_code = models.CharField(max_length=40)
+    language = models.CharField(max_length=10, help_text="Meta's language code, e.g. nl or en_US.")
+    name = models.CharField(max_length=512)
+    body_parameters = models.JSONField(
+        default=list, blank=True,
+        help_text="Names of the values that fill the body variables in order: "
+        "debtor_name, invoice_numbers, total, due_date.",
+    )
+    has_payment_button = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, blank=True, help_text="Status reported by Meta.")
+    category = models.CharField(max_length=20, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "stage_code", "language"], name="whatsapp_template_per_stage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.verified_at is not None and self.status == "APPROVED" and self.category == "UTILITY"

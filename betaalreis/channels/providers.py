@@ -1,0 +1,373 @@
+"""The shared half of every vendor adapter: idempotent hand-over, retries,
+rate limits and per-creditor routing.
+
+A vendor adapter subclasses `VendorBackend` and implements `submit`, the
+one method that talks to the vendor. `send` around it:
+
+1. looks up the creditor's provider account;
+2. claims the message's `Delivery` row by idempotency key, returning the
+   earlier result when the provider already accepted it;
+3. waits for the account's rate limit;
+4. calls `submit`, retrying temporary errors with backoff and jitter;
+5. stores the outcome, marking an address the provider rejected as invalid.
+
+A read timeout leaves the outcome uncertain: the provider may have the
+message. Such a delivery is not submitted again until a status report
+settles it or `BETAALREIS_PROVIDER_UNCERTAIN_SECONDS` pass without one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from betaalreis.channels.accounts import ProviderAccount, provider_account
+from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
+from betaalreis.channels.consent import do_mark_address_invalid
+from betaalreis.channels.models import Delivery, SubmissionState
+from betaalreis.channels.ratelimit import bucket_for
+from betaalreis.channels.retry import backoff_seconds, retry_policy
+from betaalreis.errors import ConfigurationError
+from betaalreis.ledger.models import Creditor, Debtor
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_UNCERTAIN_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What a vendor returned for an accepted message."""
+
+    provider_reference: str
+    cost: Decimal | None = None
+    cost_currency: str = ""
+    segments: int | None = None
+    encoding: str = ""
+
+
+class TemporaryFailure(Exception):
+    """The provider did not take the message, and trying again later can work."""
+
+    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class UncertainOutcome(Exception):
+    """The request may have reached the provider; sending again risks a duplicate."""
+
+    def __init__(self, message: str, *, code: str = "outcome_uncertain") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RecipientInvalid(ChannelError):
+    """The provider rejected the recipient address itself (permanent)."""
+
+    def __init__(self, message: str, *, code: str = "recipient_invalid") -> None:
+        super().__init__(message, permanent=True, code=code)
+
+
+def parse_retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After", "")
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        return None
+
+
+class VendorBackend(ChannelBackend):
+    """Base class of adapters that hand messages to an external provider.
+
+    Subclasses set `channel`, `provider` and `default_rate_per_second`
+    (the provider's documented or usual per-account throughput; the account
+    option `rate_per_second` overrides it) and implement `submit`.
+    """
+
+    default_rate_per_second: ClassVar[float] = 10.0
+
+    def __init__(self) -> None:
+        self._clients: dict[float, httpx.Client] = {}
+
+    # Vendor hook.
+
+    def submit(self, message: OutgoingMessage, account: ProviderAccount, delivery: Delivery) -> Submission:
+        """Hand `message` to the vendor once and return what it reported.
+
+        Raise TemporaryFailure for timeouts before sending, 429 and 5xx,
+        UncertainOutcome when the request may have arrived, RecipientInvalid
+        for a bad address and ChannelError(permanent=True) for any other
+        rejection. Only this method talks to the vendor.
+        """
+        raise NotImplementedError
+
+    # Shared machinery.
+
+    def client(self, account: ProviderAccount) -> httpx.Client:
+        timeout = float(account.option("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+        client = self._clients.get(timeout)
+        if client is None:
+            client = self._clients[timeout] = httpx.Client(timeout=timeout)
+        return client
+
+    def request(self, account: ProviderAccount, method: str, url: str, **kwargs: object) -> httpx.Response:
+        """Send one HTTP request, turning transport failures and 429/5xx into typed errors."""
+        try:
+            response = self.client(account).request(method, url, **kwargs)  # type: ignore[arg-type]
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TemporaryFailure(
+                f"Could not connect to {self.provider}: {type(exc).__name__}.", code="connect_failed"
+            ) from exc
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise UncertainOutcome(
+                f"{self.provider} did not answer in time ({type(exc).__name__}); "
+                "the message may have been accepted."
+            ) from exc
+
+        if response.status_code == 429:
+            raise TemporaryFailure(
+                f"{self.provider} rate limit reached (HTTP 429).",
+                code="rate_limited",
+                retry_after=parse_retry_after(response),
+            )
+        if response.status_code >= 500:
+            raise TemporaryFailure(
+                f"{self.provider} server error (HTTP {response.status_code}).",
+                code="provider_unavailable",
+                retry_after=parse_retry_after(response),
+            )
+        return response
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            account = provider_account(message.creditor_slug, self.channel)
+        except ConfigurationError as exc:
+            raise ChannelError(str(exc), permanent=True, code=exc.code) from exc
+
+        claimed = self._claim(message, account)
+        if isinstance(claimed, SendResult):
+            return claimed
+        delivery = claimed
+
+        rate = float(account.option("rate_per_second", self.default_rate_per_second))
+        bucket = bucket_for(self.provider, _account_key(account), rate)
+        policy = retry_policy()
+        attempt = 0
+
+        while True:
+            attempt += 1
+            bucket.acquire()
+            try:
+                submission = self.submit(message, account, delivery)
+            except TemporaryFailure as exc:
+                if attempt < policy.attempts:
+                    wait = backoff_seconds(attempt, policy, retry_after=exc.retry_after)
+                    logger.info(
+                        "provider temporary error, retrying",
+                        extra={"provider": self.provider, "error_code": exc.code,
+                               "delivery_id": delivery.pk, "wait_seconds": round(wait, 3)},
+                    )
+                    time.sleep(wait)
+                    continue
+                self._settle(delivery, SubmissionState.RETRYABLE, error=exc, code=exc.code)
+                raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+            except UncertainOutcome as exc:
+                self._settle(delivery, SubmissionState.UNCERTAIN, error=exc, code=exc.code)
+                raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+            except ChannelError as exc:
+                state = SubmissionState.REJECTED if exc.permanent else SubmissionState.RETRYABLE
+                self._settle(delivery, state, error=exc, code=exc.code)
+                if isinstance(exc, RecipientInvalid):
+                    self._mark_invalid(delivery, str(exc))
+                raise
+            break
+
+        return self._accept(delivery, submission)
+
+    def _claim(self, message: OutgoingMessage, account: ProviderAccount) -> Delivery | SendResult:
+        with transaction.atomic():
+            delivery = Delivery.objects.select_for_update().filter(
+                idempotency_key=message.idempotency_key
+            ).first()
+            if delivery is None:
+                creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
+                delivery = Delivery.objects.create(
+                    idempotency_key=message.idempotency_key,
+                    creditor_id=creditor_id,
+                    debtor_id=message.debtor_id,
+                    channel=self.channel,
+                    provider=self.provider,
+                    recipient=message.recipient,
+                )
+                # Only one transaction can create the row, so a racing
+                # caller blocks above and then sees SUBMITTING.
+            else:
+                _check_resubmission(delivery, self.provider)
+                if delivery.state == SubmissionState.ACCEPTED:
+                    return _result_of(delivery)
+
+            delivery.state = SubmissionState.SUBMITTING
+            delivery.attempts += 1
+            delivery.submitted_at = timezone.now()
+            delivery.provider = self.provider
+            delivery.save(update_fields=["state", "attempts", "submitted_at", "provider"])
+        return delivery
+
+    def _settle(self, delivery: Delivery, state: str, *, error: Exception, code: str) -> None:
+        delivery.state = state
+        delivery.last_error = str(error)[:2000]
+        delivery.error_code = code[:60]
+        Delivery.objects.filter(pk=delivery.pk).exclude(state=SubmissionState.ACCEPTED).update(
+            state=state, last_error=delivery.last_error, error_code=delivery.error_code
+        )
+        logger.warning(
+            "provider hand-over failed",
+            extra={"provider": self.provider, "delivery_id": delivery.pk,
+                   "error_code": code, "state": state},
+        )
+
+    def _accept(self, delivery: Delivery, submission: Submission) -> SendResult:
+        now = timezone.now()
+        delivery.state = SubmissionState.ACCEPTED
+        delivery.provider_reference = submission.provider_reference
+        delivery.accepted_at = now
+        delivery.cost = submission.cost
+        delivery.cost_currency = submission.cost_currency
+        delivery.segments = submission.segments
+        delivery.encoding = submission.encoding
+        delivery.error_code = ""
+        delivery.last_error = ""
+        delivery.save(update_fields=[
+            "state", "provider_reference", "accepted_at", "cost", "cost_currency",
+            "segments", "encoding", "error_code", "last_error",
+        ])
+        return _result_of(delivery)
+
+    def _mark_invalid(self, delivery: Delivery, reason: str) -> None:
+        debtor = Debtor.objects.get(pk=delivery.debtor_id)
+        do_mark_address_invalid(
+            debtor, self.channel, delivery.recipient,
+            reason=reason, provider=self.provider, source=f"provider:{self.provider}",
+        )
+
+
+def _account_key(account: ProviderAccount) -> str:
+    """Return what identifies the vendor account, so creditors sharing one share its limit."""
+    for name in ("account_sid", "access_key_env", "producttoken_env", "phone_number_id", "host"):
+        value = account.option(name)
+        if value:
+            return f"{name}={value}"
+    return f"creditor={account.creditor_slug}"
+
+
+def _check_resubmission(delivery: Delivery, provider: str) -> None:
+    """Raise when handing `delivery` over again could send it twice."""
+    if delivery.state == SubmissionState.REJECTED:
+        raise ChannelError(
+            f"{provider} rejected this message before: {delivery.last_error}",
+            permanent=True, code=delivery.error_code or "rejected",
+        )
+
+    if delivery.state not in (SubmissionState.UNCERTAIN, SubmissionState.SUBMITTING):
+        return
+
+    wait = dt.timedelta(
+        seconds=getattr(settings, "BETAALREIS_PROVIDER_UNCERTAIN_SECONDS", DEFAULT_UNCERTAIN_SECONDS)
+    )
+    since = delivery.submitted_at or delivery.created_at
+    if timezone.now() - since < wait:
+        raise ChannelError(
+            f"The outcome of the earlier hand-over to {provider} is not known yet; "
+            "waiting for its status report before sending again.",
+            permanent=False, code="outcome_uncertain",
+        )
+    logger.warning(
+        "no status report for uncertain hand-over, submitting again",
+        extra={"provider": provider, "delivery_id": delivery.pk},
+    )
+
+
+def _result_of(delivery: Delivery) -> SendResult:
+    return SendResult(
+        provider=delivery.provider,
+        provider_reference=delivery.provider_reference,
+        sent_at=delivery.accepted_at or delivery.submitted_at or delivery.created_at,
+        cost=delivery.cost,
+        segments=delivery.segments,
+    )
+
+
+# Adapters per provider name, for the routers below.
+VENDOR_BACKENDS: dict[str, dict[str, str]] = {
+    "sms": {
+        "twilio": "betaalreis.channels.backends.twilio.TwilioSmsBackend",
+        "messagebird": "betaalreis.channels.backends.messagebird.MessageBirdSmsBackend",
+        "cmcom": "betaalreis.channels.backends.cmcom.CmSmsBackend",
+    },
+    "email": {
+        "smtp": "betaalreis.channels.backends.anymail.SmtpEmailBackend",
+        "anymail": "betaalreis.channels.backends.anymail.AnymailEmailBackend",
+    },
+    "whatsapp": {
+        "whatsapp_cloud": "betaalreis.channels.backends.whatsapp.WhatsAppCloudBackend",
+    },
+}
+
+
+class ProviderRouter(ChannelBackend):
+    """Sends each message through the provider its creditor's account names.
+
+    Set `BETAALREIS_CHANNEL_BACKENDS[channel]` to the router of that
+    channel to let each creditor choose a provider in BETAALREIS_PROVIDERS.
+    """
+
+    provider = "router"
+
+    def __init__(self) -> None:
+        self._backends: dict[str, ChannelBackend] = {}
+
+    def backend_for(self, creditor_slug: str) -> ChannelBackend:
+        try:
+            account = provider_account(creditor_slug, self.channel)
+        except ConfigurationError as exc:
+            raise ChannelError(str(exc), permanent=True, code=exc.code) from exc
+
+        backend = self._backends.get(account.provider)
+        if backend is None:
+            dotted = VENDOR_BACKENDS[self.channel].get(account.provider)
+            if dotted is None:
+                raise ChannelError(
+                    f"Unknown {self.channel} provider {account.provider!r} for creditor "
+                    f"{creditor_slug!r}; use one of {sorted(VENDOR_BACKENDS[self.channel])}.",
+                    permanent=True, code="provider_unknown",
+                )
+            backend = self._backends[account.provider] = import_string(dotted)()
+        return backend
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        return self.backend_for(message.creditor_slug).send(message)
+
+
+class SmsRouter(ProviderRouter):
+    channel = "sms"
+
+
+class EmailRouter(ProviderRouter):
+    channel = "email"
+
+
+class WhatsAppRouter(ProviderRouter):
+    channel = "whatsapp"

@@ -1,0 +1,29 @@
+"""Provider webhook endpoints, mounted under /channels/."""
+
+from django.urls import include, path
+
+# Importing connects the anymail tracking and inbound receivers.
+from betaalreis.channels.webhooks import email as _email_receivers  # noqa: F401
+from betaalreis.channels.webhooks.cmcom import CmWebhookView
+from betaalreis.channels.webhooks.messagebird import MessageBirdWebhookView
+from betaalreis.channels.webhooks.twilio import TwilioWebhookView
+from betaalreis.channels.webhooks.whatsapp import WhatsAppWebhookView
+
+app_name = "channels"
+
+urlpatterns = [
+    path("webhooks/twilio/<slug:creditor_slug>/status/", TwilioWebhookView.as_view(), name="twilio-status"),
+    path("webhooks/twilio/<slug:creditor_slug>/inbound/", TwilioWebhookView.as_view(), name="twilio-inbound"),
+    path(
+        "webhooks/messagebird/<slug:creditor_slug>/status/",
+        MessageBirdWebhookView.as_view(),
+        name="messagebird-status",
+    ),
+    path(
+        "webhooks/cmcom/<slug:creditor_slug>/<str:token>/status/",
+        CmWebhookView.as_view(),
+        name="cmcom-status",
+    ),
+    path("webhooks/whatsapp/<slug:creditor_slug>/", WhatsAppWebhookView.as_view(), name="whatsapp"),
+    path("anymail/", include("anymail.urls")),
+]

@@ -1,0 +1,1 @@
+"""Webhook endpoints, one module per provider on one shared base view."""

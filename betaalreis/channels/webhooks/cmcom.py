@@ -1,0 +1,93 @@
+"""CM.com status reports.
+
+CM does not sign its status reports, so the report address carries a
+secret token of our own (`webhook_token` in the provider account, with
+`webhook_token_previous` during rotation) that is compared in constant
+time. The JSON format is CM's documented one: messages.msg with received,
+to, reference, status.code, status.errorCode and status.errorDescription.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from betaalreis.channels.accounts import ProviderAccount
+from betaalreis.channels.delivery import StatusReport, dedupe_key_for
+from betaalreis.channels.models import DeliveryStatus
+from betaalreis.channels.webhooks.base import (
+    ParsedWebhook,
+    ProviderWebhookView,
+    WebhookNotConfigured,
+    WebhookRejected,
+    matches_any,
+)
+
+# NOTE: CM's status codes as commonly documented (0 accepted by the operator,
+# 1 rejected, 2 delivered, 3 failed); the code list was not confirmed on
+# CM's own page.
+STATUS_MAP: dict[str, str] = {
+    "0": DeliveryStatus.SENT,
+    "1": DeliveryStatus.REJECTED,
+    "2": DeliveryStatus.DELIVERED,
+    "3": DeliveryStatus.FAILED,
+}
+
+# Status error codes meaning the number is unknown or not a mobile number.
+# NOTE: unconfirmed list, from CM's error-code table as remembered.
+INVALID_NUMBER_CODES = frozenset({"5", "8", "39"})
+
+
+class CmWebhookView(ProviderWebhookView):
+    provider = "cmcom"
+    channel = "sms"
+    http_method_names = ["post"]
+
+    def verify(self, request: HttpRequest, account: ProviderAccount, **kwargs: Any) -> None:
+        tokens = account.secrets("webhook_token")
+        if not tokens:
+            raise WebhookNotConfigured("The CM.com webhook token is not configured.")
+        if not matches_any(tokens, str(kwargs.get("token", ""))):
+            raise WebhookRejected("The CM.com webhook token does not match.")
+
+    def parse(self, request: HttpRequest, account: ProviderAccount) -> ParsedWebhook:
+        try:
+            document = json.loads(request.body)
+            entries = document["messages"]["msg"]
+        except (ValueError, KeyError, TypeError):
+            raise WebhookRejected("The body is not a CM.com JSON status report.") from None
+        if isinstance(entries, dict):
+            entries = [entries]
+
+        reports = []
+        for entry in entries:
+            reference = str(entry.get("reference", ""))
+            status_block = entry.get("status") or {}
+            code = str(status_block.get("code", ""))
+            status = STATUS_MAP.get(code)
+            if not reference or status is None:
+                continue
+            error_code = str(status_block.get("errorCode", "") or "")
+            received = str(entry.get("received", ""))
+            occurred_at = parse_datetime(received) or timezone.now()
+            if timezone.is_naive(occurred_at):
+                # NOTE: CM's timestamps carry no zone; read as UTC, unconfirmed.
+                occurred_at = timezone.make_aware(occurred_at, dt.UTC)
+            reports.append(StatusReport(
+                provider=self.provider,
+                provider_reference=reference,
+                status=status,
+                occurred_at=occurred_at,
+                dedupe_key=dedupe_key_for(reference, code, error_code, received),
+                vendor_status=code,
+                error_code=error_code,
+                description=str(status_block.get("errorDescription", "") or ""),
+                address_invalid=error_code in INVALID_NUMBER_CODES,
+                idempotency_key=reference,
+            ))
+        return ParsedWebhook(reports=reports)

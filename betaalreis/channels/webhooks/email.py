@@ -1,0 +1,145 @@
+"""Email tracking events and inbound replies, received through django-anymail.
+
+Anymail's own webhook views (mounted under channels/anymail/) check the
+ESP's credentials or signature, normalise each ESP's events, and send the
+`tracking` and `inbound` signals handled here. The receivers connect when
+this module is imported, which betaalreis.channels.urls does before any
+anymail view can be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from email.utils import parseaddr
+
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
+from django.core import signing
+from django.dispatch import receiver
+from django.utils import timezone
+
+from betaalreis.channels.backends.anymail.api import METADATA_KEY
+from betaalreis.channels.delivery import StatusReport, dedupe_key_for, do_record_delivery_event
+from betaalreis.channels.inbound import do_record_inbound_message
+from betaalreis.channels.models import DeliveryStatus, WebhookLog
+from betaalreis.ledger.models import Debtor
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "anymail"
+
+EVENT_MAP: dict[str, str] = {
+    EventType.QUEUED: DeliveryStatus.QUEUED,
+    EventType.SENT: DeliveryStatus.SENT,
+    EventType.REJECTED: DeliveryStatus.REJECTED,
+    EventType.FAILED: DeliveryStatus.FAILED,
+    EventType.BOUNCED: DeliveryStatus.BOUNCED,
+    EventType.DEFERRED: DeliveryStatus.DEFERRED,
+    EventType.DELIVERED: DeliveryStatus.DELIVERED,
+    EventType.OPENED: DeliveryStatus.OPENED,
+    EventType.CLICKED: DeliveryStatus.CLICKED,
+    EventType.COMPLAINED: DeliveryStatus.COMPLAINED,
+    EventType.UNSUBSCRIBED: DeliveryStatus.UNSUBSCRIBED,
+}
+
+# Anymail reject reasons that mean the address itself is bad. Anymail
+# reports a hard bounce as event "bounced"; a soft bounce is "deferred".
+INVALID_ADDRESS_REASONS = frozenset({"invalid", "bounced"})
+
+_REPLY_SALT = "betaalreis.channels.reply-address"
+
+
+def reply_address(debtor: Debtor, inbound_domain: str) -> str:
+    """Return a reply-to address that identifies `debtor` when the reply comes back."""
+    token = signing.dumps(debtor.pk, salt=_REPLY_SALT, compress=True)
+    return f"reply+{token}@{inbound_domain}"
+
+
+def _debtor_from_reply_address(address: str) -> int | None:
+    local = address.partition("@")[0]
+    if not local.startswith("reply+"):
+        return None
+    try:
+        return int(signing.loads(local.removeprefix("reply+"), salt=_REPLY_SALT))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _raw(event: object) -> str:
+    return json.dumps(getattr(event, "esp_event", None), default=str)[:100_000]
+
+
+@receiver(tracking, dispatch_uid="betaalreis.channels.email.tracking")
+def handle_tracking(sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: object) -> None:
+    status = EVENT_MAP.get(event.event_type)
+    if status is None or not (event.message_id or event.metadata.get(METADATA_KEY)):
+        return
+
+    log = WebhookLog.objects.create(
+        provider=f"{PROVIDER}:{esp_name}", method="POST", path="", body=_raw(event),
+        verified=True, outcome=WebhookLog.Outcome.PROCESSED,
+    )
+    occurred_at = event.timestamp or timezone.now()
+    report = StatusReport(
+        provider=PROVIDER,
+        provider_reference=str(event.message_id or ""),
+        status=status,
+        occurred_at=occurred_at,
+        dedupe_key=event.event_id or dedupe_key_for(esp_name, event.message_id, event.event_type, occurred_at),
+        vendor_status=event.event_type,
+        error_code=str(event.reject_reason or ""),
+        description=str(event.description or event.mta_response or "")[:500],
+        address_invalid=status == DeliveryStatus.BOUNCED
+        or (status == DeliveryStatus.REJECTED and event.reject_reason in INVALID_ADDRESS_REASONS),
+        idempotency_key=str(event.metadata.get(METADATA_KEY, "")),
+    )
+    outcome = do_record_delivery_event(report, source=f"webhook:{esp_name}", webhook=log)
+    if outcome.duplicate or not outcome.matched:
+        log.outcome = WebhookLog.Outcome.DUPLICATE if outcome.duplicate else WebhookLog.Outcome.UNMATCHED
+        log.save(update_fields=["outcome"])
+
+
+@receiver(inbound, dispatch_uid="betaalreis.channels.email.inbound")
+def handle_inbound(sender: object, event: AnymailInboundEvent, esp_name: str, **kwargs: object) -> None:
+    message = event.message
+    log = WebhookLog.objects.create(
+        provider=f"{PROVIDER}:{esp_name}", method="POST", path="inbound",
+        body=str(message)[:100_000] if message is not None else "", verified=True,
+    )
+    if message is None:
+        log.outcome = WebhookLog.Outcome.IGNORED
+        log.save(update_fields=["outcome"])
+        return
+
+    debtor = _match_debtor(message)
+    if debtor is None:
+        logger.warning("inbound email from unknown sender", extra={"webhook_id": log.pk, "esp": esp_name})
+        log.outcome = WebhookLog.Outcome.UNMATCHED
+        log.save(update_fields=["outcome"])
+        return
+
+    log.creditor_id = debtor.creditor_id
+    log.outcome = WebhookLog.Outcome.PROCESSED
+    log.save(update_fields=["creditor", "outcome"])
+    subject = message.get("Subject", "") or ""
+    do_record_inbound_message(
+        debtor, "email", f"{subject}\n\n{message.text or ''}".strip(),
+        provider=PROVIDER, provider_reference=str(message.get("Message-ID", "") or event.event_id or ""),
+        received_at=event.timestamp or timezone.now(), source=f"webhook:{esp_name}",
+    )
+
+
+def _match_debtor(message: object) -> Debtor | None:
+    """Find the debtor by our signed reply address, else by a sender address only one debtor has."""
+    recipients = [address.addr_spec for address in (getattr(message, "to", None) or [])]
+    for address in recipients:
+        debtor_id = _debtor_from_reply_address(address)
+        if debtor_id is not None:
+            return Debtor.objects.filter(pk=debtor_id).first()
+
+    sender = getattr(message, "from_email", None)
+    sender_address = sender.addr_spec if sender is not None else parseaddr(message.get("From", ""))[1]
+    if not sender_address:
+        return None
+    matches = list(Debtor.objects.filter(email__iexact=sender_address)[:2])
+    return matches[0] if len(matches) == 1 else None
