@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import random
+import shutil
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -203,11 +204,13 @@ class DemoLedger:
     historic_payment_count: int = 0
 
 
-def reset_demo_data(home: Path | None = None) -> int:
-    """Delete the demo creditors with all their rows, and their bank statement files.
+def reset_demo_data() -> int:
+    """Delete the demo creditors with all their rows, bank statement files and outbox files.
 
-    Returns how many creditors were deleted. Creditors with other slugs are
-    never touched.
+    The file outbox keeps each creditor's messages under
+    `<OUTBOX_DIR>/<channel>/<creditor slug>/`, so only those folders of the
+    demo slugs are removed. Returns how many creditors were deleted.
+    Creditors with other slugs are never touched.
     """
     deleted = 0
     with transaction.atomic():
@@ -215,10 +218,14 @@ def reset_demo_data(home: Path | None = None) -> int:
             creditor.delete()
             deleted += 1
 
-    bank_dir = (home or Path(settings.BETAALREIS_HOME)) / "bank"
+    home = Path(settings.BETAALREIS_HOME)
+    outbox = Path(settings.OUTBOX_DIR)
+    channel_dirs = [path for path in outbox.iterdir() if path.is_dir()] if outbox.is_dir() else []
     for slug in DEMO_SLUGS:
-        for path in (bank_dir / slug).glob("camt053-*.xml"):
+        for path in (home / "bank" / slug).glob("camt053-*.xml"):
             path.unlink()
+        for channel_dir in channel_dirs:
+            shutil.rmtree(channel_dir / slug, ignore_errors=True)
     return deleted
 
 

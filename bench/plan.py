@@ -1,0 +1,475 @@
+"""Benchmark of the daily planning and outbox writing, and of dispatch to the file outbox.
+
+`python -m bench.plan [--large] [--invoices N]` measures, on SQLite and, when
+DATABASE_URL names a PostgreSQL database, on PostgreSQL too:
+
+- a plain SQL read of a creditor's open invoices joined with their debtors,
+  every row fetched: the floor any planner has to pay;
+- `plan_day` alone, and `run_cycle(dispatch_messages=False)` (payments,
+  planning and outbox writing) on a ledger in steady state, where each
+  invoice already carries the stage it reached before the run day;
+- the same run after clearing every invoice's stage, as on the first run
+  over an imported ledger, which writes a message for nearly every debtor;
+- dispatch of email-only and letter-only messages to the file outbox, in
+  one process, as messages per second per core.
+
+Each engine runs in its own child process on a new test database (created
+and dropped by Django's test database support, so no existing data is
+touched) under a temporary BETAALREIS_HOME. The results go to
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+SUPPORTS_LARGE = True
+
+DEFAULT_INVOICES = 100_000
+LARGE_INVOICES = 1_000_000
+INVOICES_PER_DEBTOR = 5
+DISPATCH_EMAILS = 2_000
+DISPATCH_LETTERS = 200
+BATCH_SIZE = 5_000
+RESULT_PREFIX = "BENCH-RESULT "
+TARGET_RATIO = 5
+TARGET_EMAILS_PER_SECOND = 1_000
+TARGET_LETTERS_PER_SECOND = 50
+
+# The run day of the benchmark. A fixed past date keeps runs comparable.
+RUN_DAY = dt.date(2026, 6, 15)
+# Due dates spread over this many days before the run day, so every stage of
+# the default policies has invoices that reach it on the run day.
+DUE_SPREAD_DAYS = 100
+
+PLAIN_READ_SQL = """
+SELECT i.id, i.number, i.due_date, i.open_amount, i.currency, i.dunning_stage,
+       i.dunning_stage_date, d.id, d.kind, d.language, d.email, d.mobile, d.phone,
+       d.street, d.postal_code, d.city, d.preferred_channel, d.opted_out_channels
+FROM ledger_invoice i
+JOIN ledger_debtor d ON d.id = i.debtor_id
+WHERE i.creditor_id = %s AND i.status = 'open'
+"""
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    invoices: int
+    debtors: int
+    build_seconds: float
+    plain_read_seconds: float
+    plan_seconds: float
+    daily_run_seconds: float
+    daily_messages: int
+    first_run_seconds: float
+    first_run_messages: int
+    emails: int
+    email_seconds: float | None
+    email_cpu_seconds: float | None
+    letters: int
+    letter_seconds: float | None
+    letter_cpu_seconds: float | None
+    dispatch_error: str = ""
+
+
+# --- child process: one engine ------------------------------------------------
+
+
+def _setup_django(home: Path) -> None:
+    os.environ["BETAALREIS_HOME"] = str(home)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betaalreis.settings")
+    import django
+
+    django.setup()
+
+
+def _create_test_database(home: Path) -> str:
+    from django.db import connection
+
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        # A file, not Django's default in-memory test database, so SQLite
+        # pays for disk writes as it does in a deployment.
+        test_settings["NAME"] = str(home / "bench.sqlite3")
+    else:
+        # Not pytest's test_<name>, so a test run beside the benchmark is safe.
+        test_settings["NAME"] = f"{connection.settings_dict['NAME']}_bench"
+    return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+
+
+def _stage_offsets() -> dict[str, list[tuple[str, int]]]:
+    from betaalreis.dunning.policies import DEFAULT_POLICY_FILES, read_policy_file
+
+    offsets = {}
+    for kind, path in DEFAULT_POLICY_FILES.items():
+        _, stages = read_policy_file(path)
+        offsets[kind] = [(stage.code, stage.offset_days) for stage in stages]
+    return offsets
+
+
+def _make_creditor(slug: str):
+    from betaalreis.dunning.policies import seed_default_policies
+    from betaalreis.ledger.models import Creditor
+
+    creditor = Creditor.objects.create(
+        slug=slug,
+        legal_name=f"Benchmark {slug} B.V.",
+        iban="NL36INGB0007654321",
+        bic="INGBNL2A",
+        street="Stationsplein 1",
+        postal_code="3511 ED",
+        city="Utrecht",
+        email="debiteuren@bench.example.com",
+    )
+    seed_default_policies(creditor)
+    return creditor
+
+
+def _make_debtors(creditor, count: int, *, email: bool, mobile: bool, address: bool) -> list[int]:
+    from betaalreis.ledger.models import Debtor
+
+    ids: list[int] = []
+    for start in range(0, count, BATCH_SIZE):
+        batch = []
+        for number in range(start, min(start + BATCH_SIZE, count)):
+            kind = "business" if number % 5 == 0 else "consumer"
+            batch.append(
+                Debtor(
+                    creditor=creditor,
+                    customer_number=f"B{number:08d}",
+                    kind=kind,
+                    name=f"Debiteur {number}",
+                    email=f"debiteur{number}@example.com" if email else "",
+                    mobile=f"+3161{number % 10**7:07d}" if mobile else "",
+                    street=f"Dorpsstraat {number % 300 + 1}" if address else "",
+                    postal_code="1234 AB" if address else "",
+                    city="Utrecht" if address else "",
+                    language="en" if number % 9 == 0 else "nl",
+                )
+            )
+        ids.extend(debtor.pk for debtor in Debtor.objects.bulk_create(batch))
+    return ids
+
+
+def _reached_stage(
+    offsets: list[tuple[str, int]], days_past_due: int
+) -> tuple[str, int] | tuple[str, None]:
+    """Return the last stage whose offset has passed, with its offset, or ("", None)."""
+    reached: tuple[str, int] | tuple[str, None] = ("", None)
+    for code, offset in offsets:
+        if offset <= days_past_due:
+            reached = (code, offset)
+    return reached
+
+
+def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state: bool) -> None:
+    """Insert `count` open invoices. In steady state each carries the stage it reached the day before."""
+    from betaalreis.legal.references import make_betalingskenmerk
+    from betaalreis.ledger.models import Invoice
+
+    offsets = _stage_offsets()
+    previous_day = RUN_DAY - dt.timedelta(days=1)
+
+    for start in range(0, count, BATCH_SIZE):
+        batch = []
+        for number in range(start, min(start + BATCH_SIZE, count)):
+            debtor_index = number % len(debtor_ids)
+            debtor_id = debtor_ids[debtor_index]
+            # The same rule as in _make_debtors, which numbers debtors in list order.
+            kind = "business" if debtor_index % 5 == 0 else "consumer"
+            due_date = RUN_DAY - dt.timedelta(days=number % (DUE_SPREAD_DAYS + 1))
+            amount = Decimal(25 + number % 900) + Decimal(number % 100) / 100
+
+            stage, stage_date = "", None
+            if steady_state:
+                stage, offset = _reached_stage(offsets[kind], (previous_day - due_date).days)
+                if offset is not None:
+                    stage_date = due_date + dt.timedelta(days=offset)
+            batch.append(
+                Invoice(
+                    creditor=creditor,
+                    debtor_id=debtor_id,
+                    number=f"{creditor.slug[:6].upper()}-{number:08d}",
+                    issue_date=due_date - dt.timedelta(days=14),
+                    due_date=due_date,
+                    total=amount,
+                    open_amount=amount,
+                    payment_reference=make_betalingskenmerk(number),
+                    dunning_stage=stage,
+                    dunning_stage_date=stage_date,
+                )
+            )
+        Invoice.objects.bulk_create(batch)
+
+
+def _time_plain_read(creditor_id: int) -> float:
+    from django.db import connection
+
+    timings = []
+    for _ in range(3):
+        began = time.perf_counter()
+        rows = 0
+        with connection.cursor() as cursor:
+            cursor.execute(PLAIN_READ_SQL, [creditor_id])
+            while chunk := cursor.fetchmany(10_000):
+                rows += len(chunk)
+        timings.append(time.perf_counter() - began)
+    return sorted(timings)[1]
+
+
+def _time_dispatch(creditor) -> tuple[int, float, float]:
+    """Plan the creditor's messages, time their dispatch, and return the count, wall and CPU seconds."""
+    from betaalreis.dunning.run import run_cycle, run_moment
+    from betaalreis.outbox.dispatch import dispatch
+
+    summary = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
+    began_wall = time.perf_counter()
+    began_cpu = time.process_time()
+    result = dispatch(due_by=run_moment(RUN_DAY), creditor=creditor)
+    wall = time.perf_counter() - began_wall
+    cpu = time.process_time() - began_cpu
+    sent = result.total("sent")
+    if sent != summary.planned:
+        raise RuntimeError(f"dispatch sent {sent} of {summary.planned} planned messages: {dict(result.counts)}")
+    return sent, wall, cpu
+
+
+def run_engine(invoice_count: int) -> EngineResult:
+    """Build the benchmark ledger on the configured database and measure it."""
+    from django.db import connection
+
+    from betaalreis.dunning.planner import plan_day
+    from betaalreis.dunning.run import run_cycle
+    from betaalreis.ledger.models import Invoice
+
+    debtor_count = max(invoice_count // INVOICES_PER_DEBTOR, 1)
+    began = time.perf_counter()
+    creditor = _make_creditor("bench-plan")
+    debtor_ids = _make_debtors(creditor, debtor_count, email=True, mobile=True, address=True)
+    _make_invoices(creditor, debtor_ids, invoice_count, steady_state=True)
+    build_seconds = time.perf_counter() - began
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    plain_read_seconds = _time_plain_read(creditor.pk)
+
+    began = time.perf_counter()
+    plan_day(RUN_DAY, creditor)
+    plan_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    daily = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
+    daily_run_seconds = time.perf_counter() - began
+
+    Invoice.objects.filter(creditor=creditor).update(dunning_stage="", dunning_stage_date=None)
+    next_day = RUN_DAY + dt.timedelta(days=1)
+    began = time.perf_counter()
+    first = run_cycle(next_day, creditor, dispatch_messages=False)
+    first_run_seconds = time.perf_counter() - began
+
+    result = EngineResult(
+        engine=connection.vendor,
+        invoices=invoice_count,
+        debtors=debtor_count,
+        build_seconds=build_seconds,
+        plain_read_seconds=plain_read_seconds,
+        plan_seconds=plan_seconds,
+        daily_run_seconds=daily_run_seconds,
+        daily_messages=daily.planned,
+        first_run_seconds=first_run_seconds,
+        first_run_messages=first.planned,
+        emails=0,
+        email_seconds=None,
+        email_cpu_seconds=None,
+        letters=0,
+        letter_seconds=None,
+        letter_cpu_seconds=None,
+    )
+
+    try:
+        _measure_dispatch(result)
+    except Exception as exc:  # noqa: BLE001 - planning numbers are still worth recording
+        result.dispatch_error = f"{type(exc).__name__}: {exc}"[:300]
+    return result
+
+
+def _measure_dispatch(result: EngineResult) -> None:
+    email_creditor = _make_creditor("bench-email")
+    email_debtors = _make_debtors(email_creditor, DISPATCH_EMAILS, email=True, mobile=False, address=False)
+    _make_dispatch_invoices(email_creditor, email_debtors)
+    result.emails, result.email_seconds, result.email_cpu_seconds = _time_dispatch(email_creditor)
+
+    letter_creditor = _make_creditor("bench-letter")
+    letter_debtors = _make_debtors(letter_creditor, DISPATCH_LETTERS, email=False, mobile=False, address=True)
+    _make_dispatch_invoices(letter_creditor, letter_debtors)
+    result.letters, result.letter_seconds, result.letter_cpu_seconds = _time_dispatch(letter_creditor)
+
+
+def _make_dispatch_invoices(creditor, debtor_ids: list[int]) -> None:
+    """Give each debtor one invoice that reaches its first stage on the run day."""
+    from betaalreis.legal.references import make_rf_reference
+    from betaalreis.ledger.models import Debtor, Invoice
+
+    first_offsets = {kind: offsets[0][1] for kind, offsets in _stage_offsets().items()}
+    kinds = dict(Debtor.objects.filter(pk__in=debtor_ids).values_list("pk", "kind"))
+    invoices = []
+    for number, debtor_id in enumerate(debtor_ids):
+        due_date = RUN_DAY - dt.timedelta(days=first_offsets[kinds[debtor_id]])
+        amount = Decimal("95.00") + Decimal(number % 50)
+        invoices.append(
+            Invoice(
+                creditor=creditor,
+                debtor_id=debtor_id,
+                number=f"{creditor.slug.upper()}-{number:06d}",
+                issue_date=due_date - dt.timedelta(days=14),
+                due_date=due_date,
+                total=amount,
+                open_amount=amount,
+                payment_reference=make_rf_reference(f"{creditor.pk}X{number}"),
+            )
+        )
+    Invoice.objects.bulk_create(invoices, batch_size=BATCH_SIZE)
+
+
+def child_main(invoice_count: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="betaalreis-bench-") as directory:
+        home = Path(directory)
+        _setup_django(home)
+        from django.db import connection
+
+        original_name = connection.settings_dict["NAME"]
+        _create_test_database(home)
+        try:
+            result = run_engine(invoice_count)
+        finally:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
+    print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+    return 0
+
+
+# --- parent process: both engines and the report ---------------------------------
+
+
+def _run_child(invoice_count: int, database_url: str | None) -> EngineResult:
+    environment = dict(os.environ)
+    environment.pop("DATABASE_URL", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.plan", "--child", "--invoices", str(invoice_count)],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    for line in completed.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return EngineResult(**json.loads(line.removeprefix(RESULT_PREFIX)))
+    raise RuntimeError(
+        f"benchmark child for {'PostgreSQL' if database_url else 'SQLite'} failed "
+        f"with exit status {completed.returncode}:\n{completed.stderr[-3000:]}"
+    )
+
+
+def _rate(count: int, seconds: float | None) -> str:
+    if not seconds:
+        return "not measured"
+    return f"{count / seconds:,.0f}/s ({count} in {seconds:.2f} s)"
+
+
+def render_report(results: list[EngineResult], command: str) -> str:
+    from bench.results import run_header
+
+    lines = [
+        "## Planning, outbox writing and dispatch (`bench/plan.py`)",
+        "",
+        run_header(command),
+        "The plain read is `SELECT` of the creditor's open invoices joined with their",
+        "debtors, every row fetched (median of 3). Planning is `plan_day`; the daily",
+        "run is `run_cycle(dispatch_messages=False)`: payments, planning and outbox",
+        f"writing. In the daily run every invoice already carries the stage it reached",
+        "the day before, so only invoices that reach a new stage get a message; the",
+        "first run clears all stages first, so nearly every debtor gets one. Targets:",
+        f"planning within {TARGET_RATIO}x the plain read; dispatch at",
+        f"{TARGET_EMAILS_PER_SECOND:,} emails/s and {TARGET_LETTERS_PER_SECOND} letters/s per core.",
+        "",
+        "| engine | open invoices | plain read | plan_day | ratio | daily run (messages) | ratio | first run (messages) | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        read = result.plain_read_seconds
+        lines.append(
+            f"| {result.engine} | {result.invoices:,} | {read:.2f} s | {result.plan_seconds:.2f} s "
+            f"| {result.plan_seconds / read:.1f}x "
+            f"| {result.daily_run_seconds:.2f} s ({result.daily_messages:,}) "
+            f"| {result.daily_run_seconds / read:.1f}x "
+            f"| {result.first_run_seconds:.2f} s ({result.first_run_messages:,}) "
+            f"| {result.first_run_seconds / read:.1f}x |"
+        )
+
+    lines += [
+        "",
+        "Dispatch to the file outbox, one process (so one core for Python; on",
+        "PostgreSQL the database server runs beside it), wall-clock rate with the",
+        "process CPU time in brackets:",
+        "",
+        "| engine | emails | letters (PDF) |",
+        "|---|---:|---:|",
+    ]
+    for result in results:
+        if result.dispatch_error:
+            lines.append(f"| {result.engine} | failed: {result.dispatch_error} | |")
+            continue
+        lines.append(
+            f"| {result.engine} | {_rate(result.emails, result.email_seconds)}, "
+            f"CPU {result.email_cpu_seconds or 0:.2f} s "
+            f"| {_rate(result.letters, result.letter_seconds)}, CPU {result.letter_cpu_seconds or 0:.2f} s |"
+        )
+    lines += ["", f"Building the ledger took {', '.join(f'{r.build_seconds:.0f} s on {r.engine}' for r in results)}."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--large", action="store_true", help=f"Use {LARGE_INVOICES:,} open invoices.")
+    parser.add_argument("--invoices", type=int, help=f"Number of open invoices (default {DEFAULT_INVOICES:,}).")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-record", action="store_true", help="Print the results without writing docs/benchmarks.md.")
+    options = parser.parse_args(argv)
+    invoice_count = options.invoices or (LARGE_INVOICES if options.large else DEFAULT_INVOICES)
+
+    if options.child:
+        return child_main(invoice_count)
+
+    results = [_run_child(invoice_count, None)]
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith(("postgres://", "postgresql://")):
+        results.append(_run_child(invoice_count, database_url))
+    else:
+        print("DATABASE_URL does not name a PostgreSQL database: measured SQLite only.")
+
+    command = "python -m bench.plan" + (" --large" if options.large else "") + (
+        f" --invoices {options.invoices}" if options.invoices else ""
+    )
+    report = render_report(results, command)
+    print(report)
+    if not options.no_record:
+        from bench.results import write_section
+
+        print(f"Recorded in {write_section('plan', report)}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
