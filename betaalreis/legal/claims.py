@@ -1,0 +1,545 @@
+"""The claim of one creditor against one debtor on a given day: principal, interest, costs.
+
+`compute_claim` is the one entry point that letters, emails, the portal, the
+exports and the dunning run call, so every place shows the same amounts. It
+is pure: no database, no clock. `claim_for_debtor` in
+`betaalreis.legal.ledger_claims` builds its input from the ledger.
+
+Rules applied (Dutch civil code, BW):
+- Interest per invoice, see `betaalreis.legal.interest`. Businesses owe the
+  commercial rate (6:119a) from the day after the due date. Consumers owe
+  the statutory rate (6:119) from the day set by the creditor's terms,
+  by default the day after the due date.
+- Collection costs over the summed principal of all invoices, see
+  `betaalreis.legal.costs`. A consumer owes them only after the term of a
+  14-day letter has passed unpaid (6:96 lid 6), and then only over the
+  principal still unpaid at the end of that term. A business owes them from
+  the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
+  or the scale, per the creditor's settings.
+- A payment goes to costs, then interest, then principal (6:44 lid 1), or in
+  the creditor's own order. A payment that names an invoice goes to that
+  invoice first (6:43 lid 1); the rest goes to the oldest invoices first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from betaalreis.errors import InvalidInput
+from betaalreis.legal.costs import CollectionCosts, collection_costs
+from betaalreis.legal.explain import explain_claim
+from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
+from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
+from betaalreis.legal.rates import RateKind
+
+ZERO = Decimal("0.00")
+ONE_DAY = dt.timedelta(days=1)
+
+
+class DebtorKind(enum.StrEnum):
+    """The same codes as `betaalreis.ledger.models.DebtorKind`."""
+
+    CONSUMER = "consumer"
+    BUSINESS = "business"
+
+
+class CostsStatus(enum.StrEnum):
+    """Whether collection costs are owed on the day of the claim."""
+
+    # Owed: the 14-day term passed unpaid (consumer) or a due date passed (business).
+    DUE = "due"
+    # A consumer's 14-day term is running; costs follow if it passes unpaid.
+    TERM_RUNNING = "term_running"
+    # A consumer got no 14-day letter yet, so no costs can be owed.
+    NO_LETTER = "no_letter"
+    # Nothing is overdue, or nothing is left unpaid.
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimItem:
+    """One unpaid invoice in a claim."""
+
+    invoice_number: str
+    # The amount owed on the invoice, before any payment passed to `compute_claim`.
+    principal: Decimal
+    due_date: dt.date
+    # First day of default when the creditor's terms set it; by default the
+    # interest start follows from the debtor kind and the settings.
+    default_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPayment:
+    """Money received on the claim."""
+
+    paid_on: dt.date
+    amount: Decimal
+    # The invoice the debtor named, if any.
+    invoice_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentApplication:
+    """The split of one payment over costs, interest and principal."""
+
+    paid_on: dt.date
+    amount: Decimal
+    invoice_number: str | None
+    to_costs: Decimal
+    to_interest: Decimal
+    to_principal: Decimal
+    # Remainder after every part was paid, which is a credit of the debtor.
+    unapplied: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBreakdown:
+    """The state of one invoice on the day of the claim."""
+
+    invoice_number: str
+    due_date: dt.date
+    interest_from: dt.date
+    principal: Decimal
+    principal_paid: Decimal
+    principal_outstanding: Decimal
+    interest: Decimal
+    interest_paid: Decimal
+    interest_outstanding: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CostsBreakdown:
+    """Collection costs of the whole claim."""
+
+    status: CostsStatus
+    # The principal the costs were computed over.
+    base: Decimal
+    costs: Decimal
+    vat: Decimal
+    vat_percent: Decimal | None
+    # First day the costs are owed; None when that is not yet known.
+    due_from: dt.date | None
+    paid: Decimal
+    # The costs (with VAT) over the principal unpaid today, as a 14-day letter
+    # must state them before they are owed.
+    if_unpaid: Decimal
+    # The VAT included in `if_unpaid`.
+    if_unpaid_vat: Decimal
+    is_fixed_minimum: bool
+
+    @property
+    def total(self) -> Decimal:
+        return self.costs + self.vat
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.total - self.paid
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBreakdown:
+    """Everything owed on one claim on one day, with how it was computed."""
+
+    debtor_kind: DebtorKind
+    on: dt.date
+    currency: str
+    interest_kind: RateKind
+    items: tuple[ItemBreakdown, ...]
+    interest_periods: tuple[InterestPeriod, ...]
+    capitalisations: tuple[Capitalisation, ...]
+    payments: tuple[PaymentApplication, ...]
+    costs: CostsBreakdown
+    principal: Decimal
+    principal_outstanding: Decimal
+    interest: Decimal
+    interest_outstanding: Decimal
+    total_outstanding: Decimal
+    unapplied_payments: Decimal
+    fourteen_day_term_end: dt.date | None
+    allocation_order: tuple[ClaimPart, ...]
+    # True when a period used a rate that no official or published notice confirmed.
+    uses_unconfirmed_rates: bool
+    explanation_nl: str = field(default="")
+    explanation_en: str = field(default="")
+
+    def explanation(self, language: str) -> str:
+        return self.explanation_nl if language == "nl" else self.explanation_en
+
+
+def compute_claim(
+    *,
+    debtor_kind: DebtorKind | str,
+    items: Sequence[ClaimItem],
+    on: dt.date,
+    payments: Sequence[ClaimPayment] = (),
+    fourteen_day_term_end: dt.date | None = None,
+    settings: LegalSettings | None = None,
+    currency: str = "EUR",
+) -> ClaimBreakdown:
+    """Compute the claim on `on`, counting interest up to and including that day.
+
+    `payments` are all payments on these invoices, including those before
+    their due dates; payments dated after `on` raise InvalidInput.
+    `fourteen_day_term_end` is the last day of the consumer's 14-day term
+    after the Atw extension (see `betaalreis.legal.fourteen_day`). The letter
+    of that term must have named all `items`. Businesses ignore it.
+    """
+    kind = DebtorKind(debtor_kind)
+    settings = settings or LegalSettings()
+    _validate(items, payments, on, currency)
+
+    interest_kind = RateKind.COMMERCIAL if kind is DebtorKind.BUSINESS else RateKind.STATUTORY
+    ordered_items = sorted(items, key=lambda item: (item.due_date, item.invoice_number))
+    accounts = {
+        item.invoice_number: InterestAccount(
+            item.invoice_number,
+            item.principal,
+            _interest_start(item, kind, settings),
+            interest_kind,
+            settings.day_count,
+        )
+        for item in ordered_items
+    }
+
+    run = _ClaimRun(kind, ordered_items, accounts, settings, fourteen_day_term_end, on)
+    run.run(sorted(payments, key=lambda payment: payment.paid_on))
+
+    return run.breakdown(currency)
+
+
+def allocate_payment(
+    amount: Decimal,
+    *,
+    costs: Decimal,
+    interest: Decimal,
+    principal: Decimal,
+    order: Sequence[ClaimPart],
+) -> dict[ClaimPart, Decimal]:
+    """Split `amount` over open costs, interest and principal, each part in full before the next.
+
+    Returns the amount applied per part; what exceeds all three parts is not
+    applied. BW 6:44 lid 1 sets the order costs, interest, principal.
+    """
+    open_amounts = {
+        ClaimPart.COSTS: costs,
+        ClaimPart.INTEREST: interest,
+        ClaimPart.PRINCIPAL: principal,
+    }
+    split = {part: ZERO for part in ClaimPart}
+    remaining = amount
+
+    for part in order:
+        applied = min(remaining, max(open_amounts[part], ZERO))
+        split[part] = applied
+        remaining -= applied
+
+    return split
+
+
+def _interest_start(item: ClaimItem, kind: DebtorKind, settings: LegalSettings) -> dt.date:
+    if item.default_date is not None:
+        return item.default_date
+    if kind is DebtorKind.BUSINESS:
+        return item.due_date + ONE_DAY
+    return item.due_date + dt.timedelta(days=settings.consumer_interest_start_offset_days)
+
+
+def _validate(
+    items: Sequence[ClaimItem], payments: Sequence[ClaimPayment], on: dt.date, currency: str
+) -> None:
+    if not items:
+        raise InvalidInput("A claim needs at least one invoice; none was given.")
+
+    numbers = [item.invoice_number for item in items]
+    repeated = sorted({number for number in numbers if numbers.count(number) > 1})
+    if repeated:
+        raise InvalidInput(f"Invoice numbers {repeated} appear more than once in the claim.")
+
+    for item in items:
+        if not isinstance(item.principal, Decimal) or item.principal <= 0:
+            raise InvalidInput(
+                f"Invoice {item.invoice_number}: principal {item.principal!r} is invalid. "
+                "Give a positive Decimal; leave paid invoices and credit notes out."
+            )
+
+    for payment in payments:
+        if not isinstance(payment.amount, Decimal) or payment.amount <= 0:
+            raise InvalidInput(
+                f"Payment of {payment.paid_on}: amount {payment.amount!r} is invalid. "
+                "Give a positive Decimal; subtract reversed payments before the claim."
+            )
+        if payment.paid_on > on:
+            raise InvalidInput(
+                f"Payment of {payment.paid_on} is after the claim date {on}. "
+                "Leave later payments out or compute the claim on a later day."
+            )
+        if payment.invoice_number is not None and payment.invoice_number not in numbers:
+            raise InvalidInput(
+                f"Payment of {payment.paid_on} names invoice {payment.invoice_number!r}, "
+                "which is not in the claim."
+            )
+
+    if len(currency) != 3 or not currency.isupper():
+        raise InvalidInput(f"Invalid ISO 4217 currency code {currency!r}.")
+
+
+class _ClaimRun:
+    """Moves all invoices of one claim through time, day ranges at a time."""
+
+    def __init__(
+        self,
+        kind: DebtorKind,
+        items: list[ClaimItem],
+        accounts: dict[str, InterestAccount],
+        settings: LegalSettings,
+        term_end: dt.date | None,
+        on: dt.date,
+    ) -> None:
+        self.kind = kind
+        self.items = items
+        self.accounts = accounts
+        self.settings = settings
+        self.term_end = term_end if kind is DebtorKind.CONSUMER else None
+        self.on = on
+
+        self.costs = CollectionCosts(ZERO, ZERO, ZERO, None)
+        self.costs_paid = ZERO
+        self.costs_due_from: dt.date | None = None
+        # Business: the principal of each invoice left unpaid when its due date passed.
+        self.overdue_principal: dict[str, Decimal] = {}
+        self.applications: list[PaymentApplication] = []
+
+    def run(self, payments: list[ClaimPayment]) -> None:
+        cost_days = self._cost_days()
+        day = min(
+            [account.first_day for account in self.accounts.values()]
+            + [payment.paid_on + ONE_DAY for payment in payments]
+            + list(cost_days)
+        )
+        end = self.on + ONE_DAY
+        pending = list(payments)
+
+        while day <= end:
+            # Events at the start of `day`: payments of the day before, costs
+            # falling due today, anniversaries today. Past the claim date only
+            # the payments of the claim date itself remain to be applied.
+            while pending and pending[0].paid_on + ONE_DAY == day:
+                self._apply_payment(pending.pop(0))
+            if day in cost_days and day <= self.on:
+                self._charge_costs(day)
+            if day == end:
+                break
+
+            for account in self.accounts.values():
+                account.close_year_if_due(day)
+
+            next_day = self._next_event_day(day, pending, cost_days, end)
+            for account in self.accounts.values():
+                account.accrue(day, next_day - ONE_DAY)
+            day = next_day
+
+    def _cost_days(self) -> set[dt.date]:
+        if self.kind is DebtorKind.CONSUMER:
+            return {self.term_end + ONE_DAY} if self.term_end is not None else set()
+        return {item.due_date + ONE_DAY for item in self.items}
+
+    def _next_event_day(
+        self, day: dt.date, pending: list[ClaimPayment], cost_days: set[dt.date], end: dt.date
+    ) -> dt.date:
+        candidates = [end]
+        if pending:
+            candidates.append(pending[0].paid_on + ONE_DAY)
+        candidates.extend(cost_day for cost_day in cost_days if cost_day > day)
+        for account in self.accounts.values():
+            boundary = account.next_boundary(day)
+            if boundary is not None:
+                candidates.append(boundary)
+        return min(candidate for candidate in candidates if candidate > day)
+
+    def _charge_costs(self, day: dt.date) -> None:
+        """Set the costs owed from `day` on; they only ever grow."""
+        if self.kind is DebtorKind.CONSUMER:
+            base = sum(
+                (
+                    account.principal_outstanding
+                    for account in self.accounts.values()
+                    if account.first_day <= day - ONE_DAY
+                ),
+                ZERO,
+            )
+        else:
+            for item in self.items:
+                if item.due_date + ONE_DAY == day:
+                    self.overdue_principal[item.invoice_number] = self.accounts[
+                        item.invoice_number
+                    ].principal_outstanding
+            base = sum(self.overdue_principal.values(), ZERO)
+
+        costs = collection_costs(
+            base,
+            fixed_minimum_only=self._fixed_minimum_only,
+            vat_deductible=self.settings.vat_deductible,
+            on=day,
+        )
+        if costs.total > self.costs.total:
+            self.costs = costs
+            if self.costs_due_from is None:
+                self.costs_due_from = day
+
+    @property
+    def _fixed_minimum_only(self) -> bool:
+        return (
+            self.kind is DebtorKind.BUSINESS
+            and self.settings.business_cost_mode is BusinessCostMode.FIXED_40
+        )
+
+    def _apply_payment(self, payment: ClaimPayment) -> None:
+        remaining = payment.amount
+        applied = {part: ZERO for part in ClaimPart}
+
+        if payment.invoice_number is not None:
+            named = [self.accounts[payment.invoice_number]]
+            remaining = self._apply_in_order(remaining, named, applied)
+        remaining = self._apply_in_order(remaining, list(self.accounts.values()), applied)
+
+        self.applications.append(
+            PaymentApplication(
+                paid_on=payment.paid_on,
+                amount=payment.amount,
+                invoice_number=payment.invoice_number,
+                to_costs=applied[ClaimPart.COSTS],
+                to_interest=applied[ClaimPart.INTEREST],
+                to_principal=applied[ClaimPart.PRINCIPAL],
+                unapplied=remaining,
+            )
+        )
+
+    def _apply_in_order(
+        self, remaining: Decimal, accounts: list[InterestAccount], applied: dict[ClaimPart, Decimal]
+    ) -> Decimal:
+        split = allocate_payment(
+            remaining,
+            costs=self.costs.total - self.costs_paid,
+            interest=sum((account.interest_outstanding for account in accounts), ZERO),
+            principal=sum((account.principal_outstanding for account in accounts), ZERO),
+            order=self.settings.allocation_order,
+        )
+
+        self.costs_paid += split[ClaimPart.COSTS]
+        interest_left = split[ClaimPart.INTEREST]
+        principal_left = split[ClaimPart.PRINCIPAL]
+        for account in accounts:
+            interest_left -= account.pay_interest(interest_left)
+            principal_left -= account.pay_principal(principal_left)
+
+        for part in ClaimPart:
+            applied[part] += split[part]
+        return remaining - sum(split.values(), ZERO)
+
+    def breakdown(self, currency: str) -> ClaimBreakdown:
+        item_rows = tuple(self._item_row(item) for item in self.items)
+        periods = tuple(
+            period for account in self.accounts.values() for period in account.periods
+        )
+        capitalisations = tuple(
+            entry for account in self.accounts.values() for entry in account.capitalisations
+        )
+        costs = self._costs_breakdown()
+
+        principal_outstanding = sum((row.principal_outstanding for row in item_rows), ZERO)
+        interest_outstanding = sum((row.interest_outstanding for row in item_rows), ZERO)
+
+        breakdown = ClaimBreakdown(
+            debtor_kind=self.kind,
+            on=self.on,
+            currency=currency,
+            interest_kind=(
+                RateKind.COMMERCIAL if self.kind is DebtorKind.BUSINESS else RateKind.STATUTORY
+            ),
+            items=item_rows,
+            interest_periods=periods,
+            capitalisations=capitalisations,
+            payments=tuple(self.applications),
+            costs=costs,
+            principal=sum((item.principal for item in self.items), ZERO),
+            principal_outstanding=principal_outstanding,
+            interest=sum((row.interest for row in item_rows), ZERO),
+            interest_outstanding=interest_outstanding,
+            total_outstanding=principal_outstanding + interest_outstanding + costs.outstanding,
+            unapplied_payments=sum((entry.unapplied for entry in self.applications), ZERO),
+            fourteen_day_term_end=self.term_end,
+            allocation_order=self.settings.allocation_order,
+            uses_unconfirmed_rates=any(
+                period.rate_status == "unconfirmed" for period in periods
+            ),
+        )
+        return _with_explanation(breakdown)
+
+    def _item_row(self, item: ClaimItem) -> ItemBreakdown:
+        account = self.accounts[item.invoice_number]
+        interest_outstanding = account.interest_outstanding
+        return ItemBreakdown(
+            invoice_number=item.invoice_number,
+            due_date=item.due_date,
+            interest_from=account.first_day,
+            principal=item.principal,
+            principal_paid=item.principal - account.principal_outstanding,
+            principal_outstanding=account.principal_outstanding,
+            interest=account.interest_total,
+            interest_paid=account.interest_total - interest_outstanding,
+            interest_outstanding=interest_outstanding,
+        )
+
+    def _costs_breakdown(self) -> CostsBreakdown:
+        unpaid_principal = sum(
+            (account.principal_outstanding for account in self.accounts.values()), ZERO
+        )
+        if_unpaid = collection_costs(
+            unpaid_principal,
+            fixed_minimum_only=self._fixed_minimum_only,
+            vat_deductible=self.settings.vat_deductible,
+            on=self.on,
+        )
+
+        if self.costs.total > 0:
+            status = CostsStatus.DUE
+            due_from = self.costs_due_from
+        elif self.kind is DebtorKind.CONSUMER and self.term_end is None and unpaid_principal > 0:
+            status = CostsStatus.NO_LETTER
+            due_from = None
+        elif (
+            self.kind is DebtorKind.CONSUMER
+            and self.term_end is not None
+            and self.on <= self.term_end
+        ):
+            status = CostsStatus.TERM_RUNNING
+            due_from = self.term_end + ONE_DAY
+        else:
+            status = CostsStatus.NONE
+            due_from = None
+
+        return CostsBreakdown(
+            status=status,
+            base=self.costs.principal,
+            costs=self.costs.costs,
+            vat=self.costs.vat,
+            vat_percent=self.costs.vat_percent,
+            due_from=due_from,
+            paid=self.costs_paid,
+            if_unpaid=if_unpaid.total,
+            if_unpaid_vat=if_unpaid.vat,
+            is_fixed_minimum=self._fixed_minimum_only,
+        )
+
+
+def _with_explanation(breakdown: ClaimBreakdown) -> ClaimBreakdown:
+    return replace(
+        breakdown,
+        explanation_nl=explain_claim(breakdown, "nl"),
+        explanation_en=explain_claim(breakdown, "en"),
+    )

@@ -1,0 +1,106 @@
+"""A short explanation of a claim in Dutch or English, for letters, messages and the portal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from babel.dates import format_date
+
+from betaalreis.ledger.money import format_money
+
+if TYPE_CHECKING:
+    from betaalreis.legal.claims import ClaimBreakdown
+
+_TEXTS = {
+    "nl": {
+        "principal": "Hoofdsom: {amount}.",
+        "statutory": "Wettelijke rente (art. 6:119 BW) vanaf {start} tot en met {end}: {amount}.",
+        "commercial": (
+            "Wettelijke handelsrente (art. 6:119a BW) vanaf {start} tot en met {end}: {amount}."
+        ),
+        "paid": "Ontvangen betalingen: {amount}, toegerekend in deze volgorde: {order}.",
+        "costs_scale": "Buitengerechtelijke incassokosten volgens de wettelijke staffel: {amount}.",
+        "costs_fixed": "Vaste vergoeding voor incassokosten (art. 6:96 lid 4 BW): {amount}.",
+        "vat": "Btw over de incassokosten ({percent}%): {amount}.",
+        "term_running": (
+            "Betaalt u niet binnen de termijn van de veertiendagenbrief, "
+            "dan komen er incassokosten van {amount} bij."
+        ),
+        "no_letter": "Er zijn nog geen incassokosten verschuldigd.",
+        "total": "Totaal openstaand: {amount}.",
+        "parts": {"costs": "kosten", "interest": "rente", "principal": "hoofdsom"},
+    },
+    "en": {
+        "principal": "Principal: {amount}.",
+        "statutory": (
+            "Statutory interest (art. 6:119 Dutch Civil Code) from {start} "
+            "up to and including {end}: {amount}."
+        ),
+        "commercial": (
+            "Commercial statutory interest (art. 6:119a Dutch Civil Code) from {start} "
+            "up to and including {end}: {amount}."
+        ),
+        "paid": "Payments received: {amount}, applied in this order: {order}.",
+        "costs_scale": "Extrajudicial collection costs per the statutory scale: {amount}.",
+        "costs_fixed": (
+            "Fixed compensation for collection costs (art. 6:96(4) Dutch Civil Code): {amount}."
+        ),
+        "vat": "VAT on the collection costs ({percent}%): {amount}.",
+        "term_running": (
+            "If you do not pay within the term of the fourteen-day letter, "
+            "collection costs of {amount} will be added."
+        ),
+        "no_letter": "No collection costs are owed yet.",
+        "total": "Total outstanding: {amount}.",
+        "parts": {"costs": "costs", "interest": "interest", "principal": "principal"},
+    },
+}
+
+
+def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
+    """Return a few plain sentences on how the claim's total is made up."""
+    from betaalreis.legal.claims import CostsStatus
+
+    texts = _TEXTS["nl" if language == "nl" else "en"]
+    locale = "nl_NL" if language == "nl" else "en_GB"
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, breakdown.currency, language)
+
+    lines = [texts["principal"].format(amount=money(breakdown.principal))]
+
+    if breakdown.interest_periods:
+        start = min(period.start for period in breakdown.interest_periods)
+        end = max(period.end for period in breakdown.interest_periods)
+        lines.append(
+            texts[str(breakdown.interest_kind)].format(
+                start=format_date(start, "short", locale=locale),
+                end=format_date(end, "short", locale=locale),
+                amount=money(breakdown.interest),
+            )
+        )
+
+    if breakdown.payments:
+        order = ", ".join(texts["parts"][str(part)] for part in breakdown.allocation_order)
+        paid = sum((payment.amount for payment in breakdown.payments), Decimal(0))
+        lines.append(texts["paid"].format(amount=money(paid), order=order))
+
+    costs = breakdown.costs
+    if costs.status is CostsStatus.DUE:
+        key = "costs_fixed" if costs.is_fixed_minimum else "costs_scale"
+        lines.append(texts[key].format(amount=money(costs.costs)))
+        if costs.vat:
+            percent = _percent(costs.vat_percent)
+            lines.append(texts["vat"].format(percent=percent, amount=money(costs.vat)))
+    elif costs.status is CostsStatus.TERM_RUNNING:
+        lines.append(texts["term_running"].format(amount=money(costs.if_unpaid)))
+    elif costs.status is CostsStatus.NO_LETTER:
+        lines.append(texts["no_letter"])
+
+    lines.append(texts["total"].format(amount=money(breakdown.total_outstanding)))
+    return " ".join(lines)
+
+
+def _percent(value: Decimal | None) -> str:
+    return format(value.normalize(), "f") if value is not None else ""

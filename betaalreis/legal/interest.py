@@ -1,0 +1,232 @@
+"""Statutory interest on one invoice: periods across rate changes, yearly compounding, payments.
+
+Rules (BW 6:119, 6:119a, 6:120):
+- Interest runs per day from the first day of default up to and including
+  the day of payment, so a payment lowers the base from the next day on.
+- After each full year, counted from the first day of interest (not the
+  calendar year), the interest of that year is added to the base and bears
+  interest itself.
+- A new rate applies to running interest from the day it takes effect.
+- Amount of a period: base x rate x year fraction of its days. The statute
+  sets no day count; the default is actual/365 (see `DayCount`).
+
+Rounding: a year's interest is rounded half up to cents when it is added to
+the base, and the last, partial year when the computation ends. Periods keep
+their exact amount, so rounding each period for display can differ by a cent
+from the rounded total.
+"""
+
+from __future__ import annotations
+
+import calendar as stdlib_calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from betaalreis.ledger.money import quantize
+from betaalreis.legal.policy import DayCount
+from betaalreis.legal.rates import RateKind, next_change_after, rate_on, weakest_status
+
+ZERO = Decimal("0.00")
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class InterestPeriod:
+    """Interest on one invoice over consecutive days with one rate and one base."""
+
+    invoice_number: str
+    start: dt.date
+    # Last day of the period, inclusive.
+    end: dt.date
+    days: int
+    percent: Decimal
+    base: Decimal
+    # Exact amount, not rounded; see `rounded_amount`.
+    amount: Decimal
+    rate_status: str
+
+    @property
+    def rounded_amount(self) -> Decimal:
+        return quantize(self.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Capitalisation:
+    """Unpaid interest of one year added to an invoice's interest base."""
+
+    invoice_number: str
+    # First day on which the added interest bears interest itself.
+    day: dt.date
+    amount: Decimal
+
+
+def year_fraction(first_day: dt.date, last_day: dt.date, day_count: DayCount) -> Decimal:
+    """Return the year fraction of the days `first_day` to `last_day`, both inclusive."""
+    if last_day < first_day:
+        return Decimal(0)
+
+    if day_count is DayCount.ACTUAL_365:
+        return Decimal((last_day - first_day).days + 1) / 365
+
+    fraction = Decimal(0)
+    day = first_day
+    while day <= last_day:
+        year_end = min(last_day, dt.date(day.year, 12, 31))
+        days_in_year = 366 if stdlib_calendar.isleap(day.year) else 365
+        fraction += Decimal((year_end - day).days + 1) / days_in_year
+        day = year_end + ONE_DAY
+    return fraction
+
+
+def anniversary(start: dt.date, years: int) -> dt.date:
+    """Return the day `years` years after `start`; 29 February moves to 28 February."""
+    return start + relativedelta(years=years)
+
+
+class InterestAccount:
+    """The running statutory interest on one invoice.
+
+    The account contains the unpaid principal, interest already added to the
+    base, and the interest of the current compounding year. The caller moves
+    it forward in steps that contain no rate change and no anniversary (see
+    `next_boundary`), and applies payments and anniversaries between steps.
+    """
+
+    def __init__(
+        self,
+        invoice_number: str,
+        principal: Decimal,
+        first_day: dt.date,
+        kind: RateKind,
+        day_count: DayCount,
+    ) -> None:
+        self.invoice_number = invoice_number
+        self.first_day = first_day
+        self.kind = kind
+        self.day_count = day_count
+
+        self.principal_outstanding = principal
+        self.capitalised_outstanding = ZERO
+        # Interest of the current compounding year: exact, and what was paid of it.
+        self.year_exact = Decimal(0)
+        self.year_paid = ZERO
+        # Rounded interest of the years already closed.
+        self.closed_years_interest = ZERO
+        self.years_closed = 0
+
+        self.periods: list[InterestPeriod] = []
+        self.capitalisations: list[Capitalisation] = []
+
+    @property
+    def base(self) -> Decimal:
+        return self.principal_outstanding + self.capitalised_outstanding
+
+    @property
+    def next_anniversary(self) -> dt.date:
+        return anniversary(self.first_day, self.years_closed + 1)
+
+    @property
+    def interest_total(self) -> Decimal:
+        """Return all interest accrued so far, each year rounded to cents."""
+        return self.closed_years_interest + quantize(self.year_exact)
+
+    @property
+    def interest_outstanding(self) -> Decimal:
+        return self.capitalised_outstanding + quantize(self.year_exact) - self.year_paid
+
+    def next_boundary(self, day: dt.date) -> dt.date | None:
+        """Return the first day after `day` on which the rate or the base may change by itself."""
+        if day < self.first_day:
+            return self.first_day
+
+        candidates = [self.next_anniversary]
+        rate_change = next_change_after(self.kind, day)
+        if rate_change is not None:
+            candidates.append(rate_change)
+        if self.day_count is DayCount.ACTUAL_ACTUAL:
+            candidates.append(dt.date(day.year + 1, 1, 1))
+        return min(candidate for candidate in candidates if candidate > day)
+
+    def accrue(self, first_day: dt.date, last_day: dt.date) -> None:
+        """Add the interest of `first_day` to `last_day` (inclusive).
+
+        The caller guarantees that the range contains no rate change and no
+        anniversary after its first day. Days before the account's first day
+        accrue nothing.
+        """
+        first_day = max(first_day, self.first_day)
+        if last_day < first_day or self.base <= 0:
+            return
+
+        rate = rate_on(self.kind, first_day)
+        amount = self.base * rate.fraction * year_fraction(first_day, last_day, self.day_count)
+        self.year_exact += amount
+        self._add_period(first_day, last_day, rate.percent, rate.status, amount)
+
+    def close_year_if_due(self, day: dt.date) -> None:
+        """Add the unpaid interest of the year to the base when `day` is an anniversary."""
+        if day != self.next_anniversary:
+            return
+
+        year_interest = quantize(self.year_exact)
+        unpaid = year_interest - self.year_paid
+        self.closed_years_interest += year_interest
+        self.capitalised_outstanding += unpaid
+        self.year_exact = Decimal(0)
+        self.year_paid = ZERO
+        self.years_closed += 1
+
+        if unpaid > 0:
+            self.capitalisations.append(Capitalisation(self.invoice_number, day, unpaid))
+
+    def pay_interest(self, amount: Decimal) -> Decimal:
+        """Apply up to `amount` to unpaid interest, older years first, and return it."""
+        from_capitalised = min(amount, self.capitalised_outstanding)
+        self.capitalised_outstanding -= from_capitalised
+
+        current_year_unpaid = quantize(self.year_exact) - self.year_paid
+        from_current_year = min(amount - from_capitalised, max(current_year_unpaid, ZERO))
+        self.year_paid += from_current_year
+
+        return from_capitalised + from_current_year
+
+    def pay_principal(self, amount: Decimal) -> Decimal:
+        """Apply up to `amount` to the unpaid principal and return the amount applied."""
+        applied = min(amount, self.principal_outstanding)
+        self.principal_outstanding -= applied
+        return applied
+
+    def _add_period(
+        self, first_day: dt.date, last_day: dt.date, percent: Decimal, status: str, amount: Decimal
+    ) -> None:
+        days = (last_day - first_day).days + 1
+        previous = self.periods[-1] if self.periods else None
+
+        # Steps split by another invoice's events continue the same period.
+        if (
+            previous is not None
+            and previous.end + ONE_DAY == first_day
+            and previous.percent == percent
+            and previous.base == self.base
+            and first_day != anniversary(self.first_day, self.years_closed)
+        ):
+            self.periods[-1] = InterestPeriod(
+                self.invoice_number,
+                previous.start,
+                last_day,
+                previous.days + days,
+                percent,
+                self.base,
+                previous.amount + amount,
+                weakest_status(previous.rate_status, status),
+            )
+            return
+
+        self.periods.append(
+            InterestPeriod(
+                self.invoice_number, first_day, last_day, days, percent, self.base, amount, status
+            )
+        )

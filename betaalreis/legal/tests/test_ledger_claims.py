@@ -1,0 +1,130 @@
+"""The database side: stored legal settings and claims built from the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import (
+    Allocation,
+    Creditor,
+    Debtor,
+    DebtorKind,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentSource,
+)
+from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.ledger_claims import claim_for_debtor
+from betaalreis.legal.models import CreditorLegalSettings, legal_settings_for
+from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
+
+pytestmark = pytest.mark.django_db
+
+d = dt.date
+D = Decimal
+
+
+@pytest.fixture
+def creditor() -> Creditor:
+    return Creditor.objects.create(slug="acme", legal_name="Acme B.V.", iban="NL91ABNA0417164300")
+
+
+def _debtor(creditor: Creditor, number: str, kind: str = DebtorKind.CONSUMER) -> Debtor:
+    return Debtor.objects.create(creditor=creditor, customer_number=number, name=f"Debtor {number}", kind=kind)
+
+
+def _invoice(debtor: Debtor, number: str, total: str, due: dt.date, **extra: object) -> Invoice:
+    return Invoice.objects.create(
+        creditor=debtor.creditor, debtor=debtor, number=number, issue_date=due - dt.timedelta(days=14),
+        due_date=due, total=D(total), open_amount=D(total), **extra,
+    )
+
+
+def test_defaults_without_row(creditor: Creditor) -> None:
+    settings = legal_settings_for(creditor)
+
+    assert settings == LegalSettings(vat_deductible=True)
+
+
+def test_stored_row_and_creditor_vat(creditor: Creditor) -> None:
+    creditor.vat_deductible = False
+    creditor.save()
+    CreditorLegalSettings.objects.create(
+        creditor=creditor,
+        business_cost_mode=BusinessCostMode.FIXED_40,
+        allocation_order="principal,interest,costs",
+        receipt_days_letter=3,
+        weekly_contact_maximum=5,
+        contact_start=dt.time(8, 0),
+    )
+
+    settings = legal_settings_for(creditor)
+
+    assert settings.business_cost_mode is BusinessCostMode.FIXED_40
+    assert settings.allocation_order == (ClaimPart.PRINCIPAL, ClaimPart.INTEREST, ClaimPart.COSTS)
+    assert settings.receipt_days["letter"] == 3
+    assert settings.weekly_contact_maximum == 5
+    assert settings.contact_start == dt.time(8, 0)
+    assert settings.vat_deductible is False
+
+
+def test_claim_from_ledger_with_payment_and_credit_note(creditor: Creditor) -> None:
+    debtor = _debtor(creditor, "C1")
+    invoice = _invoice(debtor, "2025-0001", "1200.00", d(2025, 9, 30))
+    _invoice(debtor, "2025-0002", "50.00", d(2025, 10, 31), status=InvoiceStatus.PAID)
+    credit_note = _invoice(debtor, "2025-C001", "-200.00", d(2025, 9, 30), kind=InvoiceKind.CREDIT_NOTE)
+    Allocation.objects.create(creditor=creditor, credit_note=credit_note, invoice=invoice, amount=D("200.00"))
+    payment = Payment.objects.create(
+        creditor=creditor, debtor=debtor, source=PaymentSource.BANK, external_id="b1",
+        booking_date=d(2025, 12, 31), amount=D("100.00"),
+    )
+    Allocation.objects.create(creditor=creditor, payment=payment, invoice=invoice, amount=D("100.00"))
+    invoice.open_amount = D("900.00")
+    invoice.save()
+
+    breakdown = claim_for_debtor(debtor, d(2026, 3, 31), fourteen_day_term_end=d(2026, 1, 20))
+
+    assert breakdown is not None
+    assert [row.invoice_number for row in breakdown.items] == ["2025-0001"]
+    assert breakdown.principal == D("1000.00")
+    # 92 days at 6 % on 1000 = 15.12 interest, paid first from the 100.
+    assert breakdown.payments[0].to_interest == D("15.12")
+    assert breakdown.principal_outstanding == D("915.12")
+    assert breakdown.costs.status is CostsStatus.DUE
+    assert breakdown.costs.costs == D("137.27")
+
+
+def test_claim_none_without_open_invoices(creditor: Creditor) -> None:
+    debtor = _debtor(creditor, "C2")
+    _invoice(debtor, "2025-0003", "10.00", d(2025, 9, 30), status=InvoiceStatus.PAID)
+
+    assert claim_for_debtor(debtor, d(2026, 3, 31)) is None
+
+
+def test_claim_uses_own_creditor_only(creditor: Creditor) -> None:
+    other = Creditor.objects.create(slug="other", legal_name="Other B.V.", iban="NL91ABNA0417164300")
+    debtor = _debtor(creditor, "C3", DebtorKind.BUSINESS)
+    _invoice(debtor, "2026-0001", "100.00", d(2026, 1, 31))
+    foreign_debtor = _debtor(other, "C3", DebtorKind.BUSINESS)
+    _invoice(foreign_debtor, "2026-0001", "999.00", d(2026, 1, 31))
+
+    breakdown = claim_for_debtor(debtor, d(2026, 3, 31))
+
+    assert breakdown is not None
+    assert breakdown.principal == D("100.00")
+    assert breakdown.interest_kind == "commercial"
+
+
+def test_mixed_currencies_rejected(creditor: Creditor) -> None:
+    debtor = _debtor(creditor, "C4")
+    _invoice(debtor, "2026-0010", "100.00", d(2026, 1, 31))
+    _invoice(debtor, "2026-0011", "100.00", d(2026, 1, 31), currency="USD")
+
+    with pytest.raises(InvalidInput, match="one currency"):
+        claim_for_debtor(debtor, d(2026, 3, 31))
