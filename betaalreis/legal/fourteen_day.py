@@ -45,6 +45,17 @@ class FourteenDayTerm:
         """Return the first day on which collection costs are owed if the claim is still unpaid."""
         return self.term_end + ONE_DAY
 
+    def as_data(self) -> dict[str, str]:
+        """Return the dates in ISO 8601, for the `data` of a timeline event."""
+        return {
+            "channel": self.channel,
+            "sent_on": self.sent_on.isoformat(),
+            "received_on": self.received_on.isoformat(),
+            "term_start": self.term_start.isoformat(),
+            "term_end": self.term_end.isoformat(),
+            "costs_due_from": self.costs_due_from.isoformat(),
+        }
+
     def has_passed(self, day: dt.date) -> bool:
         """Return whether the term is over on `day`, so costs may be charged from then on."""
         return day > self.term_end

@@ -23,8 +23,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
-
 from betaalreis.ledger.money import quantize
 from betaalreis.legal.policy import DayCount
 from betaalreis.legal.rates import RateKind, next_change_after, rate_on, weakest_status
@@ -82,8 +80,11 @@ def year_fraction(first_day: dt.date, last_day: dt.date, day_count: DayCount) ->
 
 
 def anniversary(start: dt.date, years: int) -> dt.date:
-    """Return the day `years` years after `start`; 29 February moves to 28 February."""
-    return start + relativedelta(years=years)
+    """Return the day `years` years after `start`, with 29 February moved to 28 February."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return dt.date(start.year + years, 2, 28)
 
 
 class InterestAccount:
@@ -116,6 +117,9 @@ class InterestAccount:
         # Rounded interest of the years already closed.
         self.closed_years_interest = ZERO
         self.years_closed = 0
+        # First day of the current compounding year, and of the next one.
+        self.year_start = first_day
+        self.next_anniversary = anniversary(first_day, 1)
 
         self.periods: list[InterestPeriod] = []
         self.capitalisations: list[Capitalisation] = []
@@ -123,10 +127,6 @@ class InterestAccount:
     @property
     def base(self) -> Decimal:
         return self.principal_outstanding + self.capitalised_outstanding
-
-    @property
-    def next_anniversary(self) -> dt.date:
-        return anniversary(self.first_day, self.years_closed + 1)
 
     @property
     def interest_total(self) -> Decimal:
@@ -178,6 +178,8 @@ class InterestAccount:
         self.year_exact = Decimal(0)
         self.year_paid = ZERO
         self.years_closed += 1
+        self.year_start = day
+        self.next_anniversary = anniversary(self.first_day, self.years_closed + 1)
 
         if unpaid > 0:
             self.capitalisations.append(Capitalisation(self.invoice_number, day, unpaid))
@@ -211,7 +213,7 @@ class InterestAccount:
             and previous.end + ONE_DAY == first_day
             and previous.percent == percent
             and previous.base == self.base
-            and first_day != anniversary(self.first_day, self.years_closed)
+            and first_day != self.year_start
         ):
             self.periods[-1] = InterestPeriod(
                 self.invoice_number,

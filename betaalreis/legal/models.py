@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from itertools import permutations
 from types import MappingProxyType
 
@@ -117,3 +118,24 @@ def legal_settings_for(creditor: Creditor) -> LegalSettings:
     if row is None:
         return LegalSettings(vat_deductible=creditor.vat_deductible)
     return row.to_settings(vat_deductible=creditor.vat_deductible)
+
+
+def legal_settings_by_creditor(creditors: Iterable[Creditor]) -> dict[int, LegalSettings]:
+    """Return the legal settings of several creditors by creditor id, in one query.
+
+    Meant for set-based callers such as the daily run. Creditors without a row get the defaults.
+    """
+    creditors = list(creditors)
+    rows = {
+        row.creditor_id: row
+        for row in CreditorLegalSettings.objects.filter(creditor__in=creditors)
+    }
+
+    result: dict[int, LegalSettings] = {}
+    for creditor in creditors:
+        row = rows.get(creditor.pk)
+        if row is None:
+            result[creditor.pk] = LegalSettings(vat_deductible=creditor.vat_deductible)
+        else:
+            result[creditor.pk] = row.to_settings(vat_deductible=creditor.vat_deductible)
+    return result

@@ -88,7 +88,7 @@ def test_extend_statutory_term_cases(last_day: dt.date, expected: dt.date) -> No
 
 def test_short_term_gets_two_working_days() -> None:
     # Three days from Thursday 2026-05-14 (Ascension) cover only holidays and a
-    # Saturday; Atw art. 2 extends the term until it holds two working days.
+    # Saturday, so Atw art. 2 extends the term until it contains two working days.
     assert statutory_term_end(d(2026, 5, 14), 3) == d(2026, 5, 19)
 
 

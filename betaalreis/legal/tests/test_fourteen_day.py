@@ -67,3 +67,11 @@ def test_receipt_days_configurable() -> None:
 def test_channel_without_receipt_days_rejected() -> None:
     with pytest.raises(InvalidInput, match="'sms'"):
         presumed_receipt_date(d(2026, 12, 4), "sms")
+
+
+def test_term_as_timeline_data() -> None:
+    data = fourteen_day_term(d(2026, 12, 10), "letter").as_data()
+
+    assert data["term_start"] == "2026-12-13"
+    assert data["term_end"] == "2026-12-28"
+    assert data["costs_due_from"] == "2026-12-29"

@@ -21,7 +21,11 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.legal.claims import CostsStatus
 from betaalreis.legal.ledger_claims import claim_for_debtor
-from betaalreis.legal.models import CreditorLegalSettings, legal_settings_for
+from betaalreis.legal.models import (
+    CreditorLegalSettings,
+    legal_settings_by_creditor,
+    legal_settings_for,
+)
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +132,15 @@ def test_mixed_currencies_rejected(creditor: Creditor) -> None:
 
     with pytest.raises(InvalidInput, match="one currency"):
         claim_for_debtor(debtor, d(2026, 3, 31))
+
+
+def test_settings_for_many_creditors(creditor: Creditor) -> None:
+    other = Creditor.objects.create(
+        slug="other", legal_name="Other B.V.", iban="NL91ABNA0417164300", vat_deductible=False
+    )
+    CreditorLegalSettings.objects.create(creditor=creditor, weekly_contact_maximum=7)
+
+    settings = legal_settings_by_creditor([creditor, other])
+
+    assert settings[creditor.pk].weekly_contact_maximum == 7
+    assert settings[other.pk] == LegalSettings(vat_deductible=False)
