@@ -12,7 +12,7 @@ from django.db import transaction
 
 from betaalreis.channels.consent import CHANNEL_NAMES_NL, do_opt_out
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Channel, Creditor, Debtor, TimelineKind
+from betaalreis.ledger.models import Channel, Creditor, Debtor, TimelineEvent, TimelineKind
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,16 @@ def do_record_inbound_message(
     received_at: dt.datetime,
     source: str,
 ) -> InboundOutcome:
-    """Put a debtor's reply on the timeline, or opt them out when it says STOP."""
+    """Put a debtor's reply on the timeline, or opt them out when it says STOP.
+
+    A message the provider delivers twice (same provider reference) is
+    recorded once.
+    """
+    if provider_reference and TimelineEvent.objects.filter(
+        debtor=debtor, kind=TimelineKind.COMMUNICATION, data__provider_reference=provider_reference
+    ).exists():
+        return InboundOutcome(matched=True, debtor_id=debtor.pk)
+
     if channel in (Channel.SMS, Channel.WHATSAPP) and is_opt_out(text):
         changed = do_opt_out(debtor, channel, source=source, evidence=f"{provider}: {text[:100]}")
         return InboundOutcome(matched=True, opted_out=changed, debtor_id=debtor.pk)

@@ -14,9 +14,9 @@ import logging
 from email.utils import parseaddr
 
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
-from django.core import signing
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from betaalreis.channels.backends.anymail.api import METADATA_KEY
 from betaalreis.channels.delivery import StatusReport, dedupe_key_for, do_record_delivery_event
@@ -49,20 +49,27 @@ INVALID_ADDRESS_REASONS = frozenset({"invalid", "bounced"})
 _REPLY_SALT = "betaalreis.channels.reply-address"
 
 
+def _reply_tag(debtor_id: int) -> str:
+    return salted_hmac(_REPLY_SALT, str(debtor_id)).hexdigest()[:20]
+
+
 def reply_address(debtor: Debtor, inbound_domain: str) -> str:
-    """Return a reply-to address that identifies `debtor` when the reply comes back."""
-    token = signing.dumps(debtor.pk, salt=_REPLY_SALT, compress=True)
-    return f"reply+{token}@{inbound_domain}"
+    """Return a reply-to address that identifies `debtor` when the reply comes back.
+
+    The tag is lower-case hex, because some mail servers change the case of
+    the local part.
+    """
+    return f"reply+{debtor.pk}-{_reply_tag(debtor.pk)}@{inbound_domain}"
 
 
 def _debtor_from_reply_address(address: str) -> int | None:
-    local = address.partition("@")[0]
+    local = address.partition("@")[0].lower()
     if not local.startswith("reply+"):
         return None
-    try:
-        return int(signing.loads(local.removeprefix("reply+"), salt=_REPLY_SALT))
-    except (signing.BadSignature, ValueError):
+    debtor_part, _, tag = local.removeprefix("reply+").partition("-")
+    if not debtor_part.isdigit() or not constant_time_compare(tag, _reply_tag(int(debtor_part))):
         return None
+    return int(debtor_part)
 
 
 def _raw(event: object) -> str:

@@ -1,0 +1,177 @@
+"""Email through a real SMTP server and through anymail's Postmark backend."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from betaalreis.channels.base import ChannelError
+from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress
+from betaalreis.channels.providers import EmailRouter
+from betaalreis.channels.tests.fakes.email import FakePostmark, SmtpServer
+from betaalreis.channels.tests.providers.conftest import message_for
+from betaalreis.channels.webhooks.email import reply_address
+from betaalreis.ledger.models import TimelineEvent, TimelineKind
+from betaalreis.outbox.models import Communication
+
+WEBHOOK_AUTH = "hook:s3cret-basic"
+
+
+@pytest.fixture
+def smtp(provider_settings, creditor):
+    server = SmtpServer().start()
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {
+        "provider": "smtp", "host": "127.0.0.1", "port": server.port, "from_email": "debiteuren@acme.nl",
+    }}}
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postmark(fake_factory, provider_settings, creditor, monkeypatch):
+    server = fake_factory(FakePostmark)
+    monkeypatch.setenv("ACME_POSTMARK_TOKEN", server.server_token)
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {
+        "provider": "anymail", "esp": "postmark", "from_email": "debiteuren@acme.nl",
+        "esp_settings": {"server_token_env": "ACME_POSTMARK_TOKEN", "api_url": server.url + "/"},
+    }}}
+    provider_settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
+    return server
+
+
+def email_message(communication, **extra):
+    return message_for(communication, subject="Herinnering factuur 2026-0001", text="Beste Jan, ...", **extra)
+
+
+def post_postmark(client, path, payload, auth=WEBHOOK_AUTH):
+    credentials = base64.b64encode(auth.encode()).decode()
+    return client.post(path, data=json.dumps(payload), content_type="application/json",
+                       headers={"Authorization": f"Basic {credentials}"})
+
+
+def test_smtp_delivers_message(smtp, make_communication):
+    communication = make_communication("email")
+
+    result = EmailRouter().send(email_message(communication, html="<p>Beste Jan</p>"))
+
+    assert len(smtp.messages) == 1
+    sent = smtp.messages[0]
+    assert sent["To"] == "jan@example.nl"
+    assert sent["From"] == "debiteuren@acme.nl"
+    assert sent["Subject"] == "Herinnering factuur 2026-0001"
+    assert sent["Message-ID"].strip("<>") == result.provider_reference
+    assert result.provider == "smtp"
+
+
+def test_smtp_same_key_once(smtp, make_communication):
+    communication = make_communication("email")
+
+    EmailRouter().send(email_message(communication))
+    EmailRouter().send(email_message(communication))
+
+    assert len(smtp.messages) == 1
+
+
+def test_smtp_550_marks_address_invalid(smtp, make_communication, debtor):
+    smtp.refused.add("jan@example.nl")
+    communication = make_communication("email")
+
+    with pytest.raises(ChannelError) as raised:
+        EmailRouter().send(email_message(communication))
+
+    assert raised.value.permanent is True
+    assert smtp.messages == []
+    assert InvalidAddress.objects.filter(debtor=debtor, channel="email", address="jan@example.nl").exists()
+
+
+def test_smtp_server_down_is_temporary(provider_settings, creditor, make_communication):
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {"provider": "smtp", "host": "127.0.0.1", "port": 1}}}
+
+    with pytest.raises(ChannelError) as raised:
+        EmailRouter().send(email_message(make_communication("email")))
+
+    assert raised.value.permanent is False
+
+
+def test_postmark_send_records_message_id(postmark, make_communication):
+    communication = make_communication("email")
+
+    result = EmailRouter().send(email_message(communication))
+
+    assert result.provider == "anymail"
+    assert result.provider_reference == postmark.accepted[0]["reference"]
+    assert postmark.accepted[0]["metadata"] == {"betaalreis_key": communication.idempotency_key}
+
+
+def test_postmark_inactive_recipient_invalid(postmark, make_communication, debtor):
+    postmark.inactive.add("jan@example.nl")
+
+    with pytest.raises(ChannelError) as raised:
+        EmailRouter().send(email_message(make_communication("email")))
+
+    assert raised.value.permanent is True
+    assert InvalidAddress.objects.filter(debtor=debtor, channel="email").exists()
+
+
+def test_postmark_5xx_then_success(postmark, make_communication):
+    postmark.fail_next("500")
+
+    EmailRouter().send(email_message(make_communication("email")))
+
+    assert len(postmark.accepted) == 1
+
+
+def test_hard_bounce_plans_fallback(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    bounce = postmark.bounce_event(result.provider_reference)
+
+    first = post_postmark(client, "/channels/anymail/postmark/tracking/", bounce)
+    second = post_postmark(client, "/channels/anymail/postmark/tracking/", bounce)
+
+    assert first.status_code == 200
+    assert second.status_code == 200
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.status == DeliveryStatus.BOUNCED
+    assert InvalidAddress.objects.filter(debtor=debtor, channel="email", address="jan@example.nl").exists()
+    fallback = Communication.objects.exclude(pk=communication.pk).get()
+    assert fallback.channel == "letter"
+
+
+def test_tracking_without_credentials_rejected(postmark, make_communication, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             postmark.delivery_event(result.provider_reference), auth="hook:wrong")
+
+    assert response.status_code == 400
+    assert Delivery.objects.get(idempotency_key=communication.idempotency_key).status == ""
+
+
+def test_delivery_event_on_timeline(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+
+    post_postmark(client, "/channels/anymail/postmark/tracking/", postmark.delivery_event(result.provider_reference))
+
+    row = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.COMMUNICATION)
+    assert row.data["status"] == "delivered"
+
+
+def test_inbound_reply_matched_by_address(postmark, debtor, client):
+    payload = {
+        "FromFull": {"Email": "iemand-anders@example.com", "Name": "Jan"},
+        "ToFull": [{"Email": reply_address(debtor, "reply.acme.nl"), "Name": ""}],
+        "Subject": "Re: Herinnering", "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+        "TextBody": "Ik betaal volgende week.", "Headers": [], "Date": "Fri, 4 Dec 2026 10:00:00 +0100",
+    }
+
+    response = post_postmark(client, "/channels/anymail/postmark/inbound/", payload)
+
+    assert response.status_code == 200
+    row = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.COMMUNICATION)
+    assert "Ik betaal volgende week." in row.data["text"]
+    assert row.data["channel"] == "email"
