@@ -45,6 +45,11 @@ class FourteenDayTerm:
         """Return the first day on which collection costs are owed if the claim is still unpaid."""
         return self.term_end + ONE_DAY
 
+    @property
+    def last_day(self) -> dt.date:
+        """Return the last day to pay, after the Atw extension (the same as `term_end`)."""
+        return self.term_end
+
     def as_data(self) -> dict[str, str]:
         """Return the dates in ISO 8601, for the `data` of a timeline event."""
         return {
@@ -107,3 +112,10 @@ def fourteen_day_term(
         nominal_end=nominal_end,
         term_end=statutory_term_end(term_start, TERM_DAYS),
     )
+
+
+def term_for_posted_letter(
+    posted_on: dt.date, settings: LegalSettings | None = None
+) -> FourteenDayTerm:
+    """Return the dates of a 14-day letter posted on `posted_on` as ordinary mail."""
+    return fourteen_day_term(posted_on, "letter", settings)

@@ -8,7 +8,11 @@ from types import MappingProxyType
 import pytest
 
 from betaalreis.errors import InvalidInput
-from betaalreis.legal.fourteen_day import fourteen_day_term, presumed_receipt_date
+from betaalreis.legal.fourteen_day import (
+    fourteen_day_term,
+    presumed_receipt_date,
+    term_for_posted_letter,
+)
 from betaalreis.legal.policy import LegalSettings
 
 d = dt.date
@@ -75,3 +79,10 @@ def test_term_as_timeline_data() -> None:
     assert data["term_start"] == "2026-12-13"
     assert data["term_end"] == "2026-12-28"
     assert data["costs_due_from"] == "2026-12-29"
+
+
+def test_posted_letter_shortcut() -> None:
+    term = term_for_posted_letter(d(2026, 4, 30))
+
+    assert term.channel == "letter"
+    assert term.last_day == d(2026, 5, 18)
