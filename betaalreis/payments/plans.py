@@ -49,8 +49,9 @@ def schedule(total: Decimal, terms: int, *, first_now: bool, today: dt.date) -> 
 
     base = (total / terms).quantize(CENT, rounding=ROUND_DOWN)
     amounts = [base] * (terms - 1) + [total - base * (terms - 1)]
-    start = today if first_now else add_months(today, 1)
-    return [(add_months(start, index), amount) for index, amount in enumerate(amounts)]
+    # Each date counts from `today`, so a plan started on the 31st keeps month ends.
+    offset = 0 if first_now else 1
+    return [(add_months(today, index + offset), amount) for index, amount in enumerate(amounts)]
 
 
 @dataclass(frozen=True, slots=True)

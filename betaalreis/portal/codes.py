@@ -115,13 +115,29 @@ def _deliver(debtor: Debtor, kind: str, destination: str, code: str, record: Sig
     logger.info("sign-in code sent", extra={"debtor_id": debtor.pk, "channel": channel})
 
 
-@transaction.atomic
+CODE_ERRORS = {
+    "code_missing": "No code is waiting; request a new one.",
+    "code_expired": "This code has expired; request a new one.",
+    "code_locked": "Too many wrong codes; request a new one.",
+    "code_wrong": "This code is not correct.",
+}
+
+
 def verify_sign_in_code(debtor_id: int, code: str, *, purpose: str = SIGN_IN) -> SignInCode:
     """Use the debtor's current code if `code` matches; raise CodeError otherwise.
 
     A matched code is spent, and its destination becomes a verified contact
-    of the debtor.
+    of the debtor. A wrong guess is counted before the error is raised, so
+    the count survives the failed request.
     """
+    record, error = _check_code(debtor_id, code, purpose)
+    if error:
+        raise CodeError(CODE_ERRORS[error], code=error)
+    return record
+
+
+@transaction.atomic
+def _check_code(debtor_id: int, code: str, purpose: str) -> tuple[SignInCode | None, str]:
     record = (
         SignInCode.objects.select_for_update()
         .filter(debtor_id=debtor_id, purpose=purpose, used_at__isnull=True)
@@ -129,16 +145,16 @@ def verify_sign_in_code(debtor_id: int, code: str, *, purpose: str = SIGN_IN) ->
         .first()
     )
     if record is None:
-        raise CodeError("No code is waiting; request a new one.", code="code_missing")
+        return None, "code_missing"
     if record.expires_at < timezone.now():
-        raise CodeError("This code has expired; request a new one.", code="code_expired")
+        return record, "code_expired"
     if record.failed_attempts >= settings.BETAALREIS_PORTAL_CODE_MAX_ATTEMPTS:
-        raise CodeError("Too many wrong codes; request a new one.", code="code_locked")
+        return record, "code_locked"
 
     if not hmac.compare_digest(record.code_hash, _hash(code.strip(), debtor_id, purpose)):
         record.failed_attempts += 1
         record.save(update_fields=["failed_attempts"])
-        raise CodeError("This code is not correct.", code="code_wrong")
+        return record, "code_wrong"
 
     record.used_at = timezone.now()
     record.save(update_fields=["used_at"])
@@ -149,7 +165,7 @@ def verify_sign_in_code(debtor_id: int, code: str, *, purpose: str = SIGN_IN) ->
         debtor_id, TimelineKind.NOTE, f"Ingelogd op het portaal met code via {record.kind}",
         source="portal", data={"channel": record.kind, "contact": mask_contact(record.sent_to)},
     )
-    return record
+    return record, ""
 
 
 def linked_debtor_ids(debtor_id: int) -> list[int]:

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from betaalreis.payments.tests.fakes import FakeMollie, FakeStripe
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def fake_mollie(settings):
+    with FakeMollie(api_key="test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM") as fake:
+        settings.MOLLIE_API_URL = fake.url
+        settings.MOLLIE_API_KEY = fake.state.api_key
+        yield fake
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    with FakeStripe(api_key="sk_test_fake_4eC39HqLyjWDarjtT1zdp7dc") as fake:
+        settings.STRIPE_API_URL = fake.url
+        settings.STRIPE_API_KEY = fake.state.api_key
+        settings.STRIPE_WEBHOOK_SECRETS = ["whsec_current_secret", "whsec_previous_secret"]
+        yield fake

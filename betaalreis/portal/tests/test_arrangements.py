@@ -1,0 +1,261 @@
+"""Promise to pay, dispute, payment plan and contact preferences, through the portal pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.payments import plans
+from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
+from betaalreis.portal import services
+from betaalreis.portal.links import make_portal_token
+from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings, Promise, PromiseStatus
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def debtor(client):
+    debtor = make_debtor(make_creditor())
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    return debtor
+
+
+def test_promise_pauses_until_date(client, debtor):
+    make_invoice(debtor, "F-001", "80.00")
+    today = timezone.localdate()
+    promised = today + dt.timedelta(days=10)
+
+    response = client.post(reverse("portal:promise", kwargs={"debtor_id": debtor.pk}), {"promised_date": promised.isoformat()})
+
+    assert response.status_code == 302
+    promise = Promise.objects.get()
+    assert promise.amount == Decimal("80.00")
+    assert services.paused_debtor_ids(debtor.creditor_id, today) == {debtor.pk}
+    assert services.paused_debtor_ids(debtor.creditor_id, promised) == {debtor.pk}
+    assert services.paused_debtor_ids(debtor.creditor_id, promised + dt.timedelta(days=1)) == set()
+    event = TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Betaalbelofte").get()
+    assert event.data["channel"] == "portal"
+
+
+def test_promise_beyond_maximum_rejected(client, debtor):
+    make_invoice(debtor, "F-001", "80.00")
+    PortalSettings.objects.create(creditor=debtor.creditor, max_promise_days=7)
+    too_late = timezone.localdate() + dt.timedelta(days=8)
+
+    response = client.post(reverse("portal:promise", kwargs={"debtor_id": debtor.pk}), {"promised_date": too_late.isoformat()})
+
+    assert response.status_code == 200
+    assert "Kies een datum uiterlijk" in response.content.decode()
+    assert not Promise.objects.exists()
+
+
+def test_second_promise_rejected(client, debtor):
+    make_invoice(debtor, "F-001", "80.00")
+    today = timezone.localdate()
+    services.do_make_promise(debtor, today + dt.timedelta(days=3), today=today)
+
+    response = client.post(reverse("portal:promise", kwargs={"debtor_id": debtor.pk}),
+                           {"promised_date": (today + dt.timedelta(days=5)).isoformat()})
+
+    assert "al een betaalbelofte" in response.content.decode()
+    assert Promise.objects.count() == 1
+
+
+def test_settle_promises_kept_and_broken(debtor):
+    other = make_debtor(debtor.creditor, "K002")
+    paid_invoice = make_invoice(debtor, "F-001", "10.00")
+    make_invoice(other, "F-002", "20.00")
+    today = timezone.localdate()
+    services.do_make_promise(debtor, today, today=today)
+    services.do_make_promise(other, today, today=today)
+    paid_invoice.open_amount = Decimal("0.00")
+    paid_invoice.status = InvoiceStatus.PAID
+    paid_invoice.save()
+
+    kept, broken = services.settle_promises(debtor.creditor_id, today + dt.timedelta(days=1))
+
+    assert (kept, broken) == (1, 1)
+    assert Promise.objects.get(debtor=debtor).status == PromiseStatus.KEPT
+    assert Promise.objects.get(debtor=other).status == PromiseStatus.BROKEN
+
+
+def test_dispute_takes_invoice_out_of_dunning(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "80.00")
+    upload = SimpleUploadedFile("bon.png", PNG, content_type="image/png")
+
+    response = client.post(
+        reverse("portal:dispute", kwargs={"invoice_id": invoice.pk}),
+        {"reason": "not_received", "message": "Nooit geleverd.", "attachment": upload},
+    )
+
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.DISPUTED
+    dispute = Dispute.objects.get()
+    assert dispute.attachment.read() == PNG
+    assert TimelineEvent.objects.filter(invoice=invoice, kind=TimelineKind.INVOICE_CHANGED).exists()
+
+
+def test_dispute_resolved_returns_to_dunning(debtor):
+    invoice = make_invoice(debtor, "F-001", "80.00")
+    dispute = services.do_open_dispute(debtor, invoice, reason="question", message="Waarom?")
+
+    services.do_resolve_dispute(dispute, resolution="Uitgelegd", source="user:credit-manager")
+
+    invoice.refresh_from_db()
+    dispute.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN
+    assert dispute.status == DisputeStatus.RESOLVED
+
+
+def test_dispute_attachment_type_checked(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "80.00")
+    upload = SimpleUploadedFile("script.png", b"<script>alert(1)</script>", content_type="image/png")
+
+    response = client.post(
+        reverse("portal:dispute", kwargs={"invoice_id": invoice.pk}),
+        {"reason": "other", "message": "Zie bijlage", "attachment": upload},
+    )
+
+    assert response.status_code == 200
+    assert "PDF, PNG of JPEG" in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN
+    assert not Dispute.objects.exists()
+
+
+def test_plan_within_limits_active_at_once(client, debtor):
+    first = make_invoice(debtor, "F-001", "200.00")
+    second = make_invoice(debtor, "F-002", "100.00")
+
+    response = client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}),
+                           {"terms": 3, "invoices": [first.pk, second.pk]})
+
+    assert response.status_code == 302
+    plan = PaymentPlan.objects.get()
+    assert plan.status == PlanStatus.ACTIVE
+    amounts = list(plan.instalments.values_list("amount", flat=True))
+    assert amounts == [Decimal("100.00")] * 3
+    assert plan.instalments.first().due_date == timezone.localdate()
+    first.refresh_from_db()
+    assert first.status == InvoiceStatus.PAYMENT_PLAN
+    page = client.get(reverse("portal:plan", kwargs={"debtor_id": debtor.pk})).content.decode()
+    assert "Betaal termijn 1" in page
+
+
+def test_plan_outside_limits_waits(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "100.00")
+    PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
+
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+
+    plan = PaymentPlan.objects.get()
+    assert plan.status == PlanStatus.PENDING_APPROVAL
+    assert "minimum" in plan.outside_limits_reason
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN
+
+    plans.do_decide_plan(plan, approve=True, by="user:credit-manager")
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAYMENT_PLAN
+
+
+def test_instalment_paid_online(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "300.00")
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 3, "invoices": [invoice.pk]})
+
+    start = client.post(reverse("portal:plan_pay", kwargs={"debtor_id": debtor.pk}))
+    checkout = CheckoutPayment.objects.get()
+    client.post(start["Location"], {"outcome": "paid"})
+
+    assert checkout.amount == Decimal("100.00")
+    invoice.refresh_from_db()
+    assert invoice.open_amount == Decimal("200.00")
+    assert invoice.status == InvoiceStatus.PAYMENT_PLAN
+    states = plans.instalment_states(PaymentPlan.objects.get())
+    assert [state.paid for state in states] == [True, False, False]
+
+
+def test_missed_instalment_revives_dunning(debtor):
+    invoice = make_invoice(debtor, "F-001", "300.00")
+    today = timezone.localdate()
+    plan = plans.do_request_plan(debtor, [invoice], 3, today=today)
+
+    summary = plans.check_plans(debtor.creditor_id, today + dt.timedelta(days=8))
+
+    assert summary.broken == 1
+    plan.refresh_from_db()
+    invoice.refresh_from_db()
+    assert plan.status == PlanStatus.BROKEN
+    assert invoice.status == InvoiceStatus.OPEN
+
+
+def test_instalment_reminders_due_soon(debtor):
+    invoice = make_invoice(debtor, "F-001", "300.00")
+    today = timezone.localdate()
+    plans.do_request_plan(debtor, [invoice], 3, today=today)
+
+    due = plans.instalments_to_remind(debtor.creditor_id, today)
+
+    assert [state.instalment.number for state in due] == [1]
+
+
+def test_schedule_puts_cents_on_last_term():
+    result = plans.schedule(Decimal("100.00"), 3, first_now=False, today=dt.date(2026, 1, 31))
+
+    assert [amount for _day, amount in result] == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
+    assert [day for day, _amount in result] == [dt.date(2026, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 4, 30)]
+
+
+def test_preferences_change_goes_on_timeline(client, debtor):
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "nieuw@example.nl", "mobile": "+31687654321", "language": "en",
+         "preferred_channel": "sms", "opted_out_channels": ["letter"]},
+    )
+
+    assert response.status_code == 302
+    debtor.refresh_from_db()
+    assert debtor.email == "nieuw@example.nl"
+    assert debtor.language == "en"
+    assert debtor.opted_out_channels == ["letter"]
+    event = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.PREFERENCE)
+    assert set(event.data["changes"]) == {"email", "mobile", "language", "preferred_channel", "opted_out_channels"}
+    assert "nieuw@example.nl" not in str(event.data)
+
+
+def test_preferences_reject_bad_mobile(client, debtor):
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "", "mobile": "0612", "language": "nl", "preferred_channel": ""},
+    )
+
+    assert response.status_code == 200
+    debtor.refresh_from_db()
+    assert debtor.mobile == "+31612345678"
+
+
+def test_statement_and_invoice_pdfs(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "80.00")
+
+    statement = client.get(reverse("portal:statement_pdf", kwargs={"debtor_id": debtor.pk}))
+    copy = client.get(reverse("portal:invoice_pdf", kwargs={"invoice_id": invoice.pk}))
+
+    assert statement["Content-Type"] == "application/pdf"
+    assert statement.content.startswith(b"%PDF-")
+    assert copy.content.startswith(b"%PDF-")
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(statement.content)[0].get_textpage().get_text_range()
+    assert "F-001" in text
+    assert "80,00" in text
