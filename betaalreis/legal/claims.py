@@ -346,6 +346,10 @@ class _ClaimRun:
     def _cost_days(self) -> set[dt.date]:
         if self.kind is DebtorKind.CONSUMER:
             return {self.term_end + ONE_DAY} if self.term_end is not None else set()
+
+        # NOTE: business costs run over the summed principal of the overdue
+        # invoices, as for consumers. No statute sums business claims, and
+        # charging each invoice separately (at least EUR 40 each) is not offered.
         return {item.due_date + ONE_DAY for item in self.items}
 
     def _next_event_day(

@@ -18,6 +18,8 @@ from decimal import Decimal
 from betaalreis.ledger.money import quantize
 from betaalreis.legal.rates import RateKind, rate_on
 
+# NOTE: the Wki limit on costs for small recurring instalments (from 1 October
+# 2024) is not applied, because its formula in the amended BIK was not read.
 MINIMUM_COSTS = Decimal("40.00")
 MAXIMUM_COSTS = Decimal("6775.00")
 

@@ -69,7 +69,9 @@ class LegalSettings:
     # notice of default first set a later day.
     consumer_interest_start_offset_days: int = 1
     allocation_order: tuple[ClaimPart, ...] = STATUTORY_ALLOCATION_ORDER
-    receipt_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RECEIPT_DAYS, hash=False)
+    receipt_days: Mapping[str, int] = field(
+        default_factory=lambda: DEFAULT_RECEIPT_DAYS, hash=False
+    )
     # Contacts are allowed from contact_start up to contact_end, Amsterdam time.
     # The defaults are the hours the Bki (art. 4.2) sets for collection agencies.
     contact_start: dt.time = dt.time(7, 0)

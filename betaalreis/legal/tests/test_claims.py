@@ -15,7 +15,13 @@ from betaalreis.legal.claims import (
     allocate_payment,
     compute_claim,
 )
-from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings, parse_allocation_order
+from betaalreis.legal.policy import (
+    BusinessCostMode,
+    ClaimPart,
+    DayCount,
+    LegalSettings,
+    parse_allocation_order,
+)
 
 d = dt.date
 D = Decimal
@@ -264,3 +270,60 @@ def test_explanation_in_both_languages() -> None:
     assert "€\xa024,99" in breakdown.explanation("nl")
     assert "€24.99" in breakdown.explanation("en")
     assert "Totaal openstaand: €\xa01.024,99." in breakdown.explanation_nl
+
+
+def test_actual_actual_day_count() -> None:
+    # 2024 is a leap year: 31 days of December count 31/366 of a year.
+    options = LegalSettings(day_count=DayCount.ACTUAL_ACTUAL)
+
+    breakdown = compute_claim(
+        debtor_kind="consumer",
+        items=[ClaimItem("F1", D("10000.00"), d(2024, 11, 30))],
+        on=d(2025, 1, 31),
+        settings=options,
+    )
+
+    first, second = breakdown.interest_periods
+    assert (first.end, first.days) == (d(2024, 12, 31), 31)
+    assert first.amount == D("10000.00") * D("0.07") * 31 / 366
+    assert second.amount == D("10000.00") * D("0.06") * 31 / 365
+
+
+def test_leap_day_anniversary_on_28_february() -> None:
+    breakdown = compute_claim(
+        debtor_kind="consumer",
+        items=[ClaimItem("F1", D("1000.00"), d(2024, 2, 28))],
+        on=d(2025, 3, 31),
+    )
+
+    assert breakdown.capitalisations[0].day == d(2025, 2, 28)
+
+
+def test_consumer_interest_start_offset() -> None:
+    options = LegalSettings(consumer_interest_start_offset_days=15)
+
+    breakdown = compute_claim(
+        debtor_kind="consumer",
+        items=[ClaimItem("F1", D("1000.00"), d(2026, 1, 31))],
+        on=d(2026, 3, 31),
+        settings=options,
+    )
+
+    assert breakdown.items[0].interest_from == d(2026, 2, 15)
+    assert breakdown.interest_periods[0].start == d(2026, 2, 15)
+
+
+def test_paid_interest_not_capitalised() -> None:
+    # Interest of the first year (2 % on 1000 = 20.00) is paid before the
+    # anniversary, so nothing is added to the base.
+    breakdown = compute_claim(
+        debtor_kind="consumer",
+        items=[ClaimItem("F1", D("1000.00"), d(2021, 2, 28), default_date=d(2021, 3, 1))],
+        on=d(2022, 6, 30),
+        payments=[ClaimPayment(d(2022, 2, 28), D("20.00"))],
+    )
+
+    assert breakdown.payments[0].to_interest == D("20.00")
+    assert breakdown.capitalisations == ()
+    assert breakdown.interest_periods[-1].base == D("1000.00")
+    assert breakdown.interest_outstanding == breakdown.interest - D("20.00")

@@ -20,7 +20,7 @@ from betaalreis.ledger.models import (
     PaymentSource,
 )
 from betaalreis.legal.claims import CostsStatus
-from betaalreis.legal.ledger_claims import claim_for_debtor
+from betaalreis.legal.ledger_claims import claim_for_debtor, claims_for_debtors
 from betaalreis.legal.models import (
     CreditorLegalSettings,
     legal_settings_by_creditor,
@@ -144,3 +144,26 @@ def test_settings_for_many_creditors(creditor: Creditor) -> None:
 
     assert settings[creditor.pk].weekly_contact_maximum == 7
     assert settings[other.pk] == LegalSettings(vat_deductible=False)
+
+
+def test_claims_for_many_debtors(creditor: Creditor) -> None:
+    consumer = _debtor(creditor, "M1")
+    business = _debtor(creditor, "M2", DebtorKind.BUSINESS)
+    idle = _debtor(creditor, "M3")
+    _invoice(consumer, "2026-0101", "150.00", d(2026, 10, 1))
+    _invoice(consumer, "2026-0102", "200.00", d(2026, 10, 15))
+    _invoice(business, "2026-0103", "1000.00", d(2026, 10, 1))
+
+    claims = claims_for_debtors(
+        creditor,
+        {consumer.pk: consumer.kind, business.pk: business.kind, idle.pk: idle.kind},
+        d(2026, 12, 23),
+        fourteen_day_term_ends={consumer.pk: d(2026, 12, 22)},
+    )
+
+    assert set(claims) == {consumer.pk, business.pk}
+    assert claims[consumer.pk].costs.costs == D("52.50")
+    assert claims[business.pk].costs.costs == D("150.00")
+    assert claims[business.pk].interest_kind == "commercial"
+    single = claim_for_debtor(consumer, d(2026, 12, 23), fourteen_day_term_end=d(2026, 12, 22))
+    assert single == claims[consumer.pk]
