@@ -61,6 +61,13 @@ class Stage(models.Model):
         default=False,
         help_text="The statutory 14-day letter: collection costs only after its term passes.",
     )
+    states_claim = models.BooleanField(
+        default=False,
+        help_text=(
+            "State the claim under Dutch law in this stage's messages: statutory "
+            "interest and the collection costs that are owed or will be charged."
+        ),
+    )
     template = models.CharField(
         max_length=40, blank=True, help_text="Template folder; defaults to the stage code."
     )

@@ -13,7 +13,8 @@ Rules, per invoice:
   the letter first;
 - a stage waits until `min_days_after_previous` days after the previous one,
   and nothing follows a 14-day letter before its statutory term has ended;
-- one message per debtor, stage and currency lists all its invoices.
+- one message per debtor, stage and currency lists all its invoices, and a
+  consumer's 14-day letter names every overdue invoice that had none yet.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
+from betaalreis.legal.models import legal_settings_for
+from betaalreis.legal.policy import LegalSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +110,6 @@ def load_stages(creditor: Creditor) -> dict[str, list[Stage]]:
     return stages
 
 
-def fourteen_day_term_end(letter_day: dt.date) -> dt.date:
-    """Return the last day of the statutory term of a 14-day letter posted on `letter_day`."""
-    from betaalreis.legal.fourteen_day import term_for_posted_letter
-
-    return term_for_posted_letter(letter_day).last_day
-
-
 _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
     "preferred_channel", "opted_out_channels",
@@ -145,7 +142,11 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
 
 
 def plan_day(
-    day: dt.date, creditor: Creditor, *, paused_debtor_ids: frozenset[int] = frozenset()
+    day: dt.date,
+    creditor: Creditor,
+    *,
+    paused_debtor_ids: frozenset[int] = frozenset(),
+    legal_settings: LegalSettings | None = None,
 ) -> Plan:
     """Decide what each debtor of `creditor` gets on `day`. Reads only."""
     plan = Plan(creditor=creditor, day=day)
@@ -156,8 +157,12 @@ def plan_day(
     order_by_kind = {
         kind: {stage.code: stage.order for stage in stages} for kind, stages in stages_by_kind.items()
     }
+    letter_order_by_kind = {
+        kind: next((stage.order for stage in stages if stage.is_fourteen_day_letter), None)
+        for kind, stages in stages_by_kind.items()
+    }
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
-    term_end_cache: dict[dt.date, dt.date] = {}
+    terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
 
     rows = (
         Invoice.objects.filter(
@@ -174,7 +179,11 @@ def plan_day(
         .iterator(chunk_size=5000)
     )
 
-    groups: dict[tuple[int, str, str], tuple[Stage, list[int], list[Decimal]]] = {}
+    groups: dict[tuple[int, str, str], _Group] = {}
+    # Overdue invoices that have not had a 14-day letter, per debtor: a
+    # consumer's letter must name all of them (art. 6:96 lid 7 BW).
+    before_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
+
     for invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind in rows:
         plan.invoices_considered += 1
         if debtor_id in paused_debtor_ids:
@@ -186,6 +195,10 @@ def plan_day(
 
         days_past_due = (day - due_date).days
         current_order = order_by_kind[kind].get(current_code, 0)
+        letter_order = letter_order_by_kind[kind]
+        if letter_order is not None and days_past_due > 0 and current_order < letter_order:
+            before_letter[debtor_id].append((invoice_id, open_amount, currency))
+
         target = None
         for stage in stages:
             if stage.offset_days <= days_past_due and stage.order > current_order:
@@ -202,38 +215,75 @@ def plan_day(
             if (day - current_date).days < target.min_days_after_previous:
                 plan.waiting_for_previous += 1
                 continue
-            current_stage = stages[current_order - 1] if current_order else None
-            if current_stage is not None and current_stage.is_fourteen_day_letter:
-                if current_date not in term_end_cache:
-                    term_end_cache[current_date] = fourteen_day_term_end(current_date)
-                if day <= term_end_cache[current_date]:
+            if letter_order is not None and current_order == letter_order:
+                term = terms.get(invoice_id)
+                # NOTE: a letter that was never sent (failed or still held)
+                # started no term, so the invoice waits here until someone acts.
+                if term is None or not term.has_passed(day):
                     plan.waiting_for_legal_term += 1
                     continue
 
         key = (debtor_id, target.code, currency)
         if key not in groups:
-            groups[key] = (target, [], [])
-        groups[key][1].append(invoice_id)
-        groups[key][2].append(open_amount)
+            groups[key] = _Group(target)
+        groups[key].add(invoice_id, open_amount)
+
+    _bundle_into_fourteen_day_letters(groups, before_letter)
 
     debtors = _load_debtors(creditor, {debtor_id for debtor_id, _, _ in groups})
-    for (debtor_id, _code, currency), (stage, invoice_ids, amounts) in groups.items():
+    for (debtor_id, _code, currency), group in groups.items():
+        if not group.invoice_ids:
+            continue
         message = PlannedMessage(
             debtor=debtors[debtor_id],
-            stage=stage,
+            stage=group.stage,
             channel=None,
             currency=currency,
-            invoice_ids=invoice_ids,
-            open_amounts=amounts,
+            invoice_ids=group.invoice_ids,
+            open_amounts=group.open_amounts,
         )
-        if message.total < stage.min_amount:
-            plan.below_minimum += len(invoice_ids)
+        if message.total < group.stage.min_amount:
+            plan.below_minimum += len(group.invoice_ids)
             continue
-        message.channel = choose_channel(message.debtor, stage.channels)
+        message.channel = choose_channel(message.debtor, group.stage.channels)
         plan.messages.append(message)
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+@dataclass(slots=True)
+class _Group:
+    stage: Stage
+    invoice_ids: list[int] = field(default_factory=list)
+    open_amounts: list[Decimal] = field(default_factory=list)
+
+    def add(self, invoice_id: int, open_amount: Decimal) -> None:
+        self.invoice_ids.append(invoice_id)
+        self.open_amounts.append(open_amount)
+
+    def remove(self, invoice_id: int) -> None:
+        index = self.invoice_ids.index(invoice_id)
+        del self.invoice_ids[index]
+        del self.open_amounts[index]
+
+
+def _bundle_into_fourteen_day_letters(
+    groups: dict[tuple[int, str, str], _Group],
+    before_letter: dict[int, list[tuple[int, Decimal, str]]],
+) -> None:
+    """Move every overdue invoice of a debtor who gets a 14-day letter into that letter."""
+    letters = [(key, group) for key, group in groups.items() if group.stage.is_fourteen_day_letter]
+    for (debtor_id, letter_code, currency), letter in letters:
+        in_letter = set(letter.invoice_ids)
+        for invoice_id, open_amount, invoice_currency in before_letter.get(debtor_id, ()):
+            if invoice_currency != currency or invoice_id in in_letter:
+                continue
+            for (other_debtor, other_code, other_currency), other in groups.items():
+                if other_debtor == debtor_id and other_code != letter_code and invoice_id in other.invoice_ids:
+                    other.remove(invoice_id)
+            letter.add(invoice_id, open_amount)
+            in_letter.add(invoice_id)
 
 
 def count_by(plan: Plan) -> dict[tuple[str, str], int]:

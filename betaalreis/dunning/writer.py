@@ -11,17 +11,23 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from zoneinfo import ZoneInfo
+
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from betaalreis.dunning.models import StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
-from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
+from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline import record_many
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 _ID_CHUNK = 10000
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 _CHANNEL_NAMES_NL = {
     "email": "e-mail",
@@ -36,8 +42,50 @@ _CHANNEL_NAMES_NL = {
 class WriteResult:
     created: list[Communication] = field(default_factory=list)
     already_planned: int = 0
+    held: int = 0
     unreachable: int = 0
     handed_over_invoices: int = 0
+
+
+_HOLD_REASONS_NL = {
+    HoldReason.OUTSIDE_CONTACT_HOURS: "buiten de contacturen",
+    HoldReason.SUNDAY: "zondag",
+    HoldReason.PUBLIC_HOLIDAY: "feestdag",
+    HoldReason.WEEKLY_MAXIMUM: "maximum aantal contacten deze week bereikt",
+}
+
+
+def describe_hold(decision: ContactDecision) -> str:
+    return ", ".join(_HOLD_REASONS_NL[reason] for reason in decision.reasons)
+
+
+class ContactRules:
+    """The creditor's contact rules for one run, with each debtor's contacts this week."""
+
+    def __init__(self, creditor: Creditor, moment: dt.datetime) -> None:
+        self.moment = moment
+        self.settings = legal_settings_for(creditor)
+        week_start = contact_week_start(moment).date()
+        # NOTE: counts by the run day a message was planned for, so a message
+        # held into next week still counts for the week it was planned in.
+        self.contacts: dict[int, int] = dict(
+            Communication.objects.filter(
+                creditor=creditor,
+                run_date__gte=week_start,
+                run_date__lt=week_start + dt.timedelta(days=7),
+            )
+            .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+            .values("debtor_id")
+            .annotate(count=Count("id"))
+            .values_list("debtor_id", "count")
+        )
+
+    def decide(self, debtor_id: int) -> ContactDecision:
+        """Decide when a new contact with the debtor may go out, and count it."""
+        count = self.contacts.get(debtor_id, 0)
+        decision = decide_contact(self.moment, count, self.settings)
+        self.contacts[debtor_id] = count + 1
+        return decision
 
 
 def idempotency_key(creditor_slug: str, message: PlannedMessage, day: dt.date) -> str:
@@ -82,13 +130,17 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     existing = _existing_keys([key for key, _ in keyed])
     result.already_planned = len(existing)
     now = timezone.now()
-    not_before = None
+    rules = ContactRules(creditor, moment)
 
     communications: list[Communication] = []
     fresh: list[PlannedMessage] = []
+    held: list[tuple[PlannedMessage, ContactDecision]] = []
     for key, message in keyed:
         if key in existing:
             continue
+        decision = rules.decide(message.debtor.id)
+        if decision.is_held:
+            held.append((message, decision))
         communications.append(
             Communication(
                 creditor=creditor,
@@ -99,7 +151,8 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
                 idempotency_key=key,
                 status=CommunicationStatus.PENDING,
                 run_date=plan.day,
-                not_before=not_before,
+                not_before=decision.allowed_at if decision.is_held else None,
+                hold_reason=describe_hold(decision) if decision.is_held else "",
                 total_amount=message.total,
                 currency=message.currency,
                 created_at=now,
@@ -139,6 +192,28 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
             )
         )
     CommunicationInvoice.objects.bulk_create(items, batch_size=5000)
+    result.held = len(held)
+    for communication, message in zip(communications, fresh, strict=True):
+        if communication.not_before is not None:
+            events.append(
+                TimelineEvent(
+                    creditor=creditor,
+                    debtor_id=message.debtor.id,
+                    kind=TimelineKind.HELD,
+                    at=now,
+                    source=source,
+                    summary=(
+                        f"{message.stage.name_nl} tegengehouden tot "
+                        f"{communication.not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
+                        f"{communication.hold_reason}"
+                    ),
+                    data={
+                        "communication_id": communication.pk,
+                        "not_before": communication.not_before.isoformat(),
+                        "reason": communication.hold_reason,
+                    },
+                )
+            )
 
     for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
         changes: dict[str, object] = {"dunning_stage": stage_code, "dunning_stage_date": plan.day}

@@ -21,7 +21,8 @@ DEFAULT_POLICY_FILES = {
 
 _STAGE_KEYS = {
     "code", "name_nl", "name_en", "offset_days", "min_days_after_previous", "action",
-    "channels", "min_amount", "attach_letter", "is_fourteen_day_letter", "template",
+    "channels", "min_amount", "attach_letter", "is_fourteen_day_letter", "states_claim",
+    "template",
 }
 
 
@@ -62,6 +63,7 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
         min_amount=min_amount,
         attach_letter=bool(data.get("attach_letter", False)),
         is_fourteen_day_letter=bool(data.get("is_fourteen_day_letter", False)),
+        states_claim=bool(data.get("states_claim", False)),
         template=data.get("template", ""),
     )
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.dunning.run import run_moment
 from betaalreis.dunning.writer import write_plan
 from betaalreis.ledger.models import DebtorKind, Invoice, InvoiceStatus, TimelineEvent
-from betaalreis.outbox.models import Communication
+from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
 DAY = dt.date(2026, 12, 4)
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture
@@ -27,9 +28,13 @@ def creditor():
     return creditor
 
 
-def plan_and_write(creditor, day=DAY):
+def at(day, hour=9, minute=0):
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=AMSTERDAM)
+
+
+def plan_and_write(creditor, day=DAY, moment=None):
     plan = plan_day(day, creditor)
-    written = write_plan(plan, source="test", moment=run_moment(day))
+    written = write_plan(plan, source="test", moment=moment or at(day))
     return plan, written
 
 
@@ -89,11 +94,21 @@ def test_fourteen_day_letter_never_skipped(creditor):
     assert stages_of(plan) == [(debtor.pk, "fourteen_day_letter", "letter")]
 
 
+def mark_sent(communications, day):
+    moment = at(day, 10)
+    Communication.objects.filter(pk__in=[c.pk for c in communications]).update(
+        status=CommunicationStatus.SENT, sent_at=moment
+    )
+
+
 def test_final_notice_waits_for_fourteen_day_term(creditor):
     debtor = make_debtor(creditor)
     letter_day = dt.date(2026, 12, 4)
-    invoice = make_invoice(debtor, due=letter_day - dt.timedelta(days=40),
-                           dunning_stage="fourteen_day_letter", dunning_stage_date=letter_day)
+    invoice = make_invoice(debtor, due=letter_day - dt.timedelta(days=35), dunning_stage="reminder",
+                           dunning_stage_date=letter_day - dt.timedelta(days=16))
+    plan, written = plan_and_write(creditor, letter_day)
+    assert stages_of(plan) == [(debtor.pk, "fourteen_day_letter", "letter")]
+    mark_sent(written.created, letter_day)
 
     # Posted Friday 4 December 2026: presumed received Tuesday 8 December, so
     # the term runs 9 up to and including 22 December.
@@ -105,6 +120,34 @@ def test_final_notice_waits_for_fourteen_day_term(creditor):
     assert stages_of(plan) == [(debtor.pk, "final_notice", "email")]
     invoice.refresh_from_db()
     assert invoice.dunning_stage == "final_notice"
+
+
+def test_unsent_fourteen_day_letter_holds_escalation(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=90), dunning_stage="fourteen_day_letter",
+                 dunning_stage_date=DAY - dt.timedelta(days=40))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert plan.messages == []
+    assert plan.waiting_for_legal_term == 1
+
+
+def test_fourteen_day_letter_names_all_overdue_invoices(creditor):
+    debtor = make_debtor(creditor)
+    old = make_invoice(debtor, "150.00", due=DAY - dt.timedelta(days=30), dunning_stage="reminder",
+                       dunning_stage_date=DAY - dt.timedelta(days=15))
+    recent = make_invoice(debtor, "200.00", due=DAY - dt.timedelta(days=4))
+    not_due = make_invoice(debtor, "75.00", due=DAY + dt.timedelta(days=5))
+
+    plan, written = plan_and_write(creditor)
+
+    assert [(m.stage.code, sorted(m.invoice_ids)) for m in plan.messages] == [
+        ("fourteen_day_letter", sorted([old.pk, recent.pk]))
+    ]
+    assert written.created[0].total_amount == Decimal("350.00")
+    not_due.refresh_from_db()
+    assert not_due.dunning_stage == ""
 
 
 def test_invoices_of_one_debtor_share_one_message(creditor):
@@ -220,3 +263,44 @@ def test_stage_change_written_to_timeline(creditor):
     assert event.kind == "stage"
     assert event.data["communication_id"] == written.created[0].pk
     assert "Vriendelijke herinnering" in event.summary
+
+
+def test_run_on_sunday_held_until_monday_morning(creditor):
+    sunday = dt.date(2026, 12, 6)
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=sunday - dt.timedelta(days=3))
+
+    _, written = plan_and_write(creditor, sunday)
+
+    communication = written.created[0]
+    assert communication.not_before == at(dt.date(2026, 12, 7), 7)
+    held = TimelineEvent.objects.get(debtor=debtor, kind="held")
+    assert "zondag" in held.summary
+    assert written.held == 1
+
+
+def test_evening_run_held_until_next_morning(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+
+    _, written = plan_and_write(creditor, DAY, moment=at(DAY, 21, 30))
+
+    assert written.created[0].not_before == at(DAY + dt.timedelta(days=1), 7)
+    assert "buiten de contacturen" in written.created[0].hold_reason
+
+
+def test_weekly_contact_maximum_holds_fourth_contact(creditor):
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS)
+    monday = dt.date(2026, 11, 30)
+    for offset in range(3):
+        Communication.objects.create(
+            creditor=creditor, debtor=debtor, channel="email", stage=f"earlier-{offset}",
+            language="nl", idempotency_key=f"earlier-{offset}", run_date=monday,
+            total_amount=Decimal("1.00"), status=CommunicationStatus.SENT,
+        )
+    make_invoice(debtor, due=DAY - dt.timedelta(days=1))
+
+    _, written = plan_and_write(creditor)
+
+    assert written.created[0].not_before == at(dt.date(2026, 12, 7), 7)
+    assert "maximum" in written.created[0].hold_reason

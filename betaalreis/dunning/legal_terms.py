@@ -1,0 +1,63 @@
+"""The 14-day terms that letters already sent have started.
+
+A term starts from the day a 14-day letter actually went out (its
+communication's `sent_at`, Amsterdam date) by the channel it went out on,
+so a letter that waited in the outbox never shortens the debtor's term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from betaalreis.dunning.models import Stage
+from betaalreis.ledger.models import Creditor
+from betaalreis.legal.fourteen_day import FourteenDayTerm, fourteen_day_term
+from betaalreis.legal.policy import LegalSettings
+from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def fourteen_day_stage_codes(creditor: Creditor) -> set[str]:
+    return set(
+        Stage.objects.filter(policy__creditor=creditor, is_fourteen_day_letter=True)
+        .values_list("code", flat=True)
+    )
+
+
+def sent_fourteen_day_terms(
+    creditor: Creditor,
+    settings: LegalSettings,
+    *,
+    invoice_ids: Iterable[int] | None = None,
+) -> dict[int, FourteenDayTerm]:
+    """Return, per invoice id, the term of the latest 14-day letter sent for it.
+
+    Without `invoice_ids`, covers every invoice of the creditor that is at a
+    14-day letter stage now. One query.
+    """
+    codes = fourteen_day_stage_codes(creditor)
+    if not codes:
+        return {}
+
+    rows = CommunicationInvoice.objects.filter(
+        communication__creditor=creditor,
+        communication__stage__in=codes,
+        communication__status=CommunicationStatus.SENT,
+    )
+    if invoice_ids is None:
+        rows = rows.filter(invoice__dunning_stage__in=codes)
+    else:
+        rows = rows.filter(invoice_id__in=list(invoice_ids))
+
+    terms: dict[int, FourteenDayTerm] = {}
+    cache: dict[tuple, FourteenDayTerm] = {}
+    for invoice_id, channel, sent_at in rows.values_list(
+        "invoice_id", "communication__channel", "communication__sent_at"
+    ).order_by("communication__sent_at"):
+        key = (sent_at.astimezone(AMSTERDAM).date(), channel)
+        if key not in cache:
+            cache[key] = fourteen_day_term(key[0], channel, settings)
+        terms[invoice_id] = cache[key]
+    return terms
