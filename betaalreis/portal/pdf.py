@@ -22,7 +22,7 @@ LABELS = {
         "status": "Status", "reference": "Betalingskenmerk", "description": "Omschrijving",
         "customer": "Klantnummer", "date": "Datum", "open_invoices": "Openstaande facturen",
         "paid_invoices": "Betaalde facturen", "total_due": "Totaal te betalen", "copy": "Kopie voor de debiteur",
-        "iban": "Betaal op IBAN",
+        "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
     },
     "en": {
         "invoice": "Invoice", "statement": "Account statement", "number": "Invoice number",
@@ -30,7 +30,7 @@ LABELS = {
         "status": "Status", "reference": "Payment reference", "description": "Description",
         "customer": "Customer number", "date": "Date", "open_invoices": "Open invoices",
         "paid_invoices": "Paid invoices", "total_due": "Total due", "copy": "Copy for the debtor",
-        "iban": "Pay to IBAN",
+        "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
     },
 }
 STATUS_EN = {
@@ -106,16 +106,18 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     document = SimpleDocTemplate(buffer, pagesize=A4, title=labels["statement"],
                                  author=debtor.creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
 
-    header = [labels["number"], labels["due_date"], labels["status"], labels["open"]]
+    header = [labels["number"], labels["due_date"], labels["open"], labels["interest"]]
     open_rows = [header] + [
         [
             line.invoice.number,
             _date(line.invoice.due_date, language),
-            _status(line.invoice, language),
-            format_money(line.amount_due, line.invoice.currency, language),
+            format_money(line.invoice.open_amount, line.invoice.currency, language),
+            format_money(line.interest, line.invoice.currency, language),
         ]
         for line in account.open_lines
     ]
+    if account.costs:
+        open_rows.append(["", "", labels["costs"], format_money(account.costs, account.currency, language)])
     open_rows.append(["", "", labels["total_due"], format_money(account.total_due, account.currency, language)])
     paid_rows = [[labels["number"], labels["issue_date"], labels["status"], labels["total"]]] + [
         [inv.number, _date(inv.issue_date, language), _status(inv, language),

@@ -34,6 +34,8 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
+from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.portal.models import (
     Dispute,
     DisputeReason,
@@ -73,13 +75,12 @@ def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
 @dataclass(slots=True)
 class InvoiceLine:
     invoice: Invoice
-    costs: Decimal = ZERO
     interest: Decimal = ZERO
     in_progress: bool = False
 
     @property
     def amount_due(self) -> Decimal:
-        return self.invoice.open_amount + self.costs + self.interest
+        return self.invoice.open_amount + self.interest
 
 
 @dataclass(slots=True)
@@ -152,10 +153,42 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
 
 
 def add_claim_amounts(account: Account, day: dt.date) -> None:
-    """Fill in collection costs and statutory interest per invoice from the claim calculator."""
-    # TODO: call betaalreis.legal.claims once it exists; until then the amount
-    # due is the open amount, without collection costs or interest.
-    return None
+    """Fill in statutory interest per invoice and the collection costs from the claim calculator.
+
+    Costs are owed on the claim as a whole, so they are part of the amount
+    due only when every open invoice is paid together (`Account.total_due`).
+    """
+    if not account.open_lines:
+        return
+
+    # TODO: pass fourteen_day_term_end from the 14-day letters the run sent;
+    # without it a consumer's costs count as not yet owed (status no_letter).
+    try:
+        claim = claim_for_debtor(account.debtor, day)
+    except InvalidInput:
+        logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
+        return
+    if claim is None:
+        return
+
+    by_number = {item.invoice_number: item for item in claim.items}
+    for line in account.open_lines:
+        item = by_number.get(line.invoice.number)
+        if item is not None:
+            line.interest = item.interest_outstanding
+    if claim.costs.status == CostsStatus.DUE:
+        account.costs = claim.costs.outstanding
+    account.interest = sum((line.interest for line in account.open_lines), ZERO)
+
+
+def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:
+    """Return what paying these open invoices costs: open amounts and interest, plus the
+    collection costs when every open invoice is included."""
+    lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
+    amount = sum((line.invoice.open_amount + line.interest for line in lines), ZERO)
+    if {line.invoice.pk for line in account.open_lines} <= invoice_ids:
+        amount += account.costs
+    return amount
 
 
 @transaction.atomic

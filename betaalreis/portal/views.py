@@ -254,7 +254,9 @@ def pay(request: HttpRequest) -> HttpResponse:
         messages.error(request, texts.get(exc.code, _("Deze facturen kunnen nu niet worden betaald.")))
         return redirect("portal:overview")
 
-    return _start_checkout(request, debtor, invoices)
+    account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+    amount = services.amount_to_charge(account, {inv.pk for inv in invoices})
+    return _start_checkout(request, debtor, invoices, amount=amount)
 
 
 def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice], **kwargs) -> HttpResponse:

@@ -27,8 +27,8 @@ def driver(request, client, settings):
 @pytest.fixture
 def debtor_with_invoices():
     debtor = make_debtor(make_creditor())
-    first = make_invoice(debtor, "F-001", "121.00", days_overdue=30)
-    second = make_invoice(debtor, "F-002", "30.25", days_overdue=10)
+    first = make_invoice(debtor, "F-001", "121.00", days_overdue=-3)
+    second = make_invoice(debtor, "F-002", "30.25", days_overdue=-10)
     return debtor, [first, second]
 
 

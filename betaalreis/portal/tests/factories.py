@@ -35,7 +35,7 @@ def make_debtor(creditor: Creditor, number: str = "K001", **fields) -> Debtor:
     return Debtor.objects.create(creditor=creditor, customer_number=number, **{**defaults, **fields})
 
 
-def make_invoice(debtor: Debtor, number: str, amount: str, *, days_overdue: int = 20, **fields) -> Invoice:
+def make_invoice(debtor: Debtor, number: str, amount: str, *, days_overdue: int = -5, **fields) -> Invoice:
     today = timezone.localdate()
     value = Decimal(amount)
     defaults = {

@@ -259,3 +259,31 @@ def test_statement_and_invoice_pdfs(client, debtor):
     text = pypdfium2.PdfDocument(statement.content)[0].get_textpage().get_text_range()
     assert "F-001" in text
     assert "80,00" in text
+
+
+def test_overdue_invoice_shows_and_charges_interest(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
+
+    page = client.get(reverse("portal:overview")).content.decode()
+    account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+
+    interest = account.open_lines[0].interest
+    assert interest > Decimal("0.00")
+    assert "Wettelijke rente" in page
+    checkout = CheckoutPayment.objects.get()
+    assert checkout.amount == Decimal("1000.00") + interest + account.costs
+
+
+def test_costs_charged_only_when_paying_all(debtor):
+    first = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
+    second = make_invoice(debtor, "F-002", "500.00", days_overdue=90)
+    account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+    account.costs = Decimal("40.00")
+    interest = {line.invoice.pk: line.interest for line in account.open_lines}
+
+    only_first = services.amount_to_charge(account, {first.pk})
+    both = services.amount_to_charge(account, {first.pk, second.pk})
+
+    assert only_first == Decimal("1000.00") + interest[first.pk]
+    assert both == Decimal("1540.00") + interest[first.pk] + interest[second.pk]

@@ -49,7 +49,7 @@ def test_portal_url_is_absolute_link_to_sign_in(client, settings):
 def test_pay_with_test_provider_allocates(client):
     debtor = make_debtor(make_creditor())
     first = make_invoice(debtor, "F-001", "121.00")
-    second = make_invoice(debtor, "F-002", "30.25", days_overdue=5)
+    second = make_invoice(debtor, "F-002", "30.25", days_overdue=-2)
     untouched = make_invoice(debtor, "F-003", "10.00")
     sign_in(client, debtor)
 
