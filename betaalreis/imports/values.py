@@ -1,0 +1,184 @@
+"""Reading amounts and dates as Dutch and English spreadsheets write them.
+
+Amounts come as `1.234,56` (decimal comma) or `1,234.56` (decimal point),
+with or without thousands separators. A single value like `1.234` does not
+show which one it is, so the separator is decided once per column from the
+values that show it. In a column where no value shows it, such values are
+rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from betaalreis.ledger.money import CENT
+
+COMMA = ","
+POINT = "."
+
+# Spaces, currency signs and codes that may stand around an amount.
+_AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f€$£]|EUR|USD|GBP", re.IGNORECASE)
+_AMOUNT_SHAPE = re.compile(r"^[+-]?[0-9][0-9.,]*$")
+# A separator followed by one or two digits at the end is a decimal separator.
+_DECIMAL_TAIL = re.compile(r"([.,])[0-9]{1,2}$")
+
+
+class ValueProblem(ValueError):
+    """A cell value that cannot be read. The message states the problem and the fix."""
+
+
+def _clean_amount(raw: str) -> tuple[str, bool]:
+    """Strip noise and the sign, and return the digits and whether the amount is negative."""
+    text = _AMOUNT_NOISE.sub("", raw)
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        text, negative = text[1:-1], True
+    if text.endswith("-"):
+        text, negative = text[:-1], True
+    if text.startswith(("-", "+")):
+        negative = text[0] == "-"
+        text = text[1:]
+    return text, negative
+
+
+def decimal_evidence(raw: str) -> str | None:
+    """Return COMMA or POINT when `raw` shows its decimal separator, else None.
+
+    `1.234,56`, `12,5` and `1.234.567` show a decimal comma; `1,234.56`,
+    `4965.8` and `1,234,567` show a decimal point. `1.234`, `1,234` and `12`
+    show nothing.
+    """
+    text, _ = _clean_amount(raw.strip())
+    if not _AMOUNT_SHAPE.match(text):
+        return None
+
+    has_comma = COMMA in text
+    has_point = POINT in text
+    if has_comma and has_point:
+        return COMMA if text.rfind(COMMA) > text.rfind(POINT) else POINT
+    if text.count(POINT) > 1:
+        return COMMA
+    if text.count(COMMA) > 1:
+        return POINT
+
+    tail = _DECIMAL_TAIL.search(text)
+    if tail:
+        return tail.group(1)
+    return None
+
+
+def decide_decimal_separator(values: Iterable[str]) -> str | None:
+    """Return the decimal separator that the values of one column show.
+
+    Returns None when no value shows it. Raises ValueProblem when some values
+    show a comma and others a point, naming one of each.
+    """
+    seen: dict[str, str] = {}
+    for raw in values:
+        evidence = decimal_evidence(raw)
+        if evidence is not None:
+            seen.setdefault(evidence, raw)
+    if len(seen) > 1:
+        raise ValueProblem(
+            f"the column mixes decimal comma ({seen[COMMA]!r}) and decimal point "
+            f"({seen[POINT]!r}); export all amounts in one format"
+        )
+    return next(iter(seen), None)
+
+
+def parse_amount(raw: str, decimal_separator: str | None) -> Decimal:
+    """Parse one amount cell as a Decimal in cents.
+
+    `decimal_separator` is the column's separator from
+    `decide_decimal_separator`, or None when the column never shows one.
+    Raises ValueProblem for text that is not an amount, for wrong thousands
+    grouping, for more than two decimals and for a value such as `1.234` in a
+    column whose separator is unknown.
+    """
+    text, negative = _clean_amount(raw.strip())
+    if not _AMOUNT_SHAPE.match(text):
+        raise ValueProblem("not an amount; write it like 1234,56 or 1.234,56")
+
+    if decimal_separator is None:
+        if COMMA in text or POINT in text:
+            raise ValueProblem(
+                "cannot tell whether the separator is a decimal or a thousands "
+                "separator; write the amount with two decimals (1.234,00 or 1,234.00)"
+            )
+        integer, fraction = text, ""
+    else:
+        thousands = POINT if decimal_separator == COMMA else COMMA
+        integer, _, fraction = text.partition(decimal_separator)
+        if decimal_separator in fraction or thousands in fraction:
+            raise ValueProblem("has more than one decimal separator")
+        if thousands in integer:
+            groups = integer.split(thousands)
+            if not (1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])):
+                raise ValueProblem(
+                    f"the thousands separator {thousands!r} is not between groups of three digits"
+                )
+            integer = "".join(groups)
+
+    try:
+        amount = Decimal(f"{integer}.{fraction or '0'}")
+    except InvalidOperation as exc:
+        raise ValueProblem("not an amount; write it like 1234,56 or 1.234,56") from exc
+    if amount != amount.quantize(CENT):
+        raise ValueProblem("has more than two decimals; amounts are in cents")
+
+    amount = amount.quantize(CENT)
+    return -amount if negative else amount
+
+
+def amount_from_number(value: int | float | Decimal) -> Decimal:
+    """Convert a spreadsheet number to cents, rejecting fractions of a cent.
+
+    Spreadsheet cells hold binary floats, so a computed 0.1 + 0.2 arrives as
+    0.30000000000000004; values within a millionth of a cent are taken as
+    that cent.
+    """
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    rounded = amount.quantize(CENT)
+    if abs(amount - rounded) > Decimal("0.00000001"):
+        raise ValueProblem("has more than two decimals; amounts are in cents")
+    return rounded
+
+
+_DATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.+\-Z]*)?$"), "ymd"),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "ymd"),
+    (re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?: [0-9:]*)?$"), "dmy"),
+)
+
+
+def parse_date(raw: str, date_format: str | None = None) -> dt.date:
+    """Parse a date cell: ISO, yyyymmdd, or day first (dd-mm-yyyy, d/m/yyyy, dd.mm.yyyy).
+
+    Slash dates are read day first, as Dutch Excel writes them; a file with
+    month-first dates needs `date_format` in a mapping file. Two-digit years
+    are rejected because they are ambiguous across centuries.
+    """
+    text = raw.strip()
+    if date_format:
+        try:
+            return dt.datetime.strptime(text, date_format).date()
+        except ValueError as exc:
+            raise ValueProblem(f"does not match the date format {date_format!r}") from exc
+
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        first, second, third = (int(part) for part in match.groups())
+        year, month, day = (first, second, third) if order == "ymd" else (third, second, first)
+        try:
+            return dt.date(year, month, day)
+        except ValueError as exc:
+            raise ValueProblem(f"is not a real date ({exc})") from exc
+
+    if re.match(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$", text):
+        raise ValueProblem("has a two-digit year; write the year in four digits (dd-mm-yyyy)")
+    raise ValueProblem("not a date; write it as dd-mm-yyyy or yyyy-mm-dd")
