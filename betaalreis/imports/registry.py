@@ -7,6 +7,8 @@ file in one transaction, or raises `ImportRejected` and imports nothing.
 
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +18,8 @@ from django.utils.module_loading import import_string
 
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Creditor
+
+logger = logging.getLogger(__name__)
 
 # How many bytes of a file `detect` gets to look at.
 HEAD_BYTES = 8192
@@ -69,6 +73,9 @@ class Importer:
     `run` imports the whole file atomically, returns an `ImportReport`, and
     raises `ImportRejected` with every problem found when anything is wrong.
     Importing the same file twice must change nothing the second time.
+    `describe` may return a sentence about a file this importer recognises
+    but does not import (for example a bank export given to the invoice
+    importer), which `find_importer` puts in its error.
     """
 
     format: ClassVar[str]
@@ -78,21 +85,49 @@ class Importer:
     def detect(cls, path: Path, head: bytes) -> bool:
         raise NotImplementedError
 
+    @classmethod
+    def describe(cls, path: Path, head: bytes) -> str | None:
+        return None
+
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
         raise NotImplementedError
 
 
 def importer_classes() -> list[type[Importer]]:
-    return [import_string(dotted) for dotted in settings.BETAALREIS_IMPORTERS]
+    """Return the importer classes of BETAALREIS_IMPORTERS that can be imported.
+
+    A dotted path whose own module or class does not exist (an importer not
+    written yet) is skipped with a warning, so the other formats keep
+    working. An import error inside an existing module is raised.
+    """
+    classes: list[type[Importer]] = []
+    for dotted in settings.BETAALREIS_IMPORTERS:
+        module_path = dotted.rpartition(".")[0]
+        try:
+            classes.append(import_string(dotted))
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_path.startswith(exc.name):
+                raise
+            logger.warning("importer module not found, skipped", extra={"importer": dotted})
+        except ImportError:
+            if module_path not in sys.modules:
+                raise
+            logger.warning("importer class not found, skipped", extra={"importer": dotted})
+    return classes
 
 
 def find_importer(path: Path) -> type[Importer]:
     """Return the importer class for `path`, or raise naming the file."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
-    for importer in importer_classes():
+    importers = importer_classes()
+    for importer in importers:
         if importer.detect(path, head):
             return importer
+
+    descriptions = [text for importer in importers if (text := importer.describe(path, head))]
+    if descriptions:
+        raise BetaalreisError(f"{path}: not imported. " + " ".join(descriptions), code="unknown_format")
     raise BetaalreisError(
         f"{path}: unknown file format. Betaalreis reads invoice CSV/XLSX exports, "
         "UBL 2.1 invoices and credit notes, camt.053/camt.054 and MT940 bank statements. "

@@ -1,0 +1,178 @@
+"""Checking and normalising debtor data read from a file.
+
+Each function returns the value in the form the ledger stores, or raises
+`ValueProblem` with a message that states what is wrong and what to write.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import phonenumbers
+from babel import Locale
+from babel.numbers import list_currencies
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.nl import postcode
+
+from betaalreis.imports.values import ValueProblem
+from betaalreis.ledger.models import DebtorKind, Language
+from betaalreis.ledger.validators import normalize_phone
+from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
+
+_KINDS = {
+    "particulier": DebtorKind.CONSUMER, "consument": DebtorKind.CONSUMER,
+    "consumer": DebtorKind.CONSUMER, "private": DebtorKind.CONSUMER, "person": DebtorKind.CONSUMER,
+    "prive": DebtorKind.CONSUMER, "privé": DebtorKind.CONSUMER, "b2c": DebtorKind.CONSUMER,
+    "p": DebtorKind.CONSUMER,
+    "zakelijk": DebtorKind.BUSINESS, "bedrijf": DebtorKind.BUSINESS,
+    "business": DebtorKind.BUSINESS, "company": DebtorKind.BUSINESS,
+    "organisatie": DebtorKind.BUSINESS, "b2b": DebtorKind.BUSINESS,
+    "z": DebtorKind.BUSINESS,
+}
+_LANGUAGES = {
+    "nl": Language.DUTCH, "nld": Language.DUTCH, "dut": Language.DUTCH,
+    "nederlands": Language.DUTCH, "dutch": Language.DUTCH, "nl nl": Language.DUTCH,
+    "nl be": Language.DUTCH, "vlaams": Language.DUTCH,
+    "en": Language.ENGLISH, "eng": Language.ENGLISH, "engels": Language.ENGLISH,
+    "english": Language.ENGLISH, "en gb": Language.ENGLISH, "en us": Language.ENGLISH,
+}
+_MAX_PAYMENT_REFERENCE_LENGTH = 35
+
+
+def parse_kind(raw: str) -> str:
+    kind = _KINDS.get(raw.strip().lower())
+    if kind is None:
+        raise ValueProblem("unknown debtor kind; write particulier (consumer) or zakelijk (business)")
+    return kind
+
+
+def parse_language(raw: str) -> str:
+    key = re.sub(r"[^a-z]+", " ", raw.strip().lower()).strip()
+    language = _LANGUAGES.get(key)
+    if language is None:
+        raise ValueProblem(
+            "unsupported language; Betaalreis writes to debtors in nl or en, so write nl or en"
+        )
+    return language
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for locale in ("nl", "en"):
+        for code, name in Locale(locale).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[name.lower()] = code
+                names[code.lower()] = code
+    names["holland"] = "NL"
+    return names
+
+
+def parse_country(raw: str) -> str:
+    code = _country_names().get(raw.strip().lower())
+    if code is None:
+        raise ValueProblem("unknown country; write an ISO code such as NL or BE")
+    return code
+
+
+def parse_currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if code == "€":
+        return "EUR"
+    if code not in _currency_codes():
+        raise ValueProblem("unknown currency; write an ISO 4217 code such as EUR")
+    return code
+
+
+@functools.cache
+def _currency_codes() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def parse_emails(raw: str) -> list[str]:
+    """Split a cell with one or more addresses (`;` or `,` between them) and check each."""
+    addresses = [part.strip() for part in re.split(r"[;,\s]+", raw) if part.strip()]
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise ValueProblem(f"{address!r} is not a valid email address") from exc
+    return addresses
+
+
+def parse_phone(raw: str, country: str, *, mobile: bool) -> str:
+    """Return the number as E.164; a national number is read in `country`."""
+    try:
+        number = normalize_phone(raw, country or "NL")
+    except ValueError as exc:
+        raise ValueProblem("not a valid phone number; write it like 06 12345678 or +31612345678") from exc
+
+    if mobile and not is_mobile(number):
+        raise ValueProblem("not a mobile number, so no SMS can reach it; put it in the phone column")
+    return number
+
+
+def is_mobile(e164: str) -> bool:
+    kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def parse_postal_code(raw: str, country: str) -> str:
+    """Return a Dutch postcode as `1234 AB`; other countries' codes are kept as written."""
+    if country not in ("", "NL"):
+        return raw.strip()
+    try:
+        return postcode.validate(raw)
+    except StdnumError as exc:
+        raise ValueProblem("not a Dutch postcode; write four digits and two letters, like 1234 AB") from exc
+
+
+def parse_kvk_number(raw: str) -> str:
+    digits = re.sub(r"[\s.]", "", raw)
+    if not re.fullmatch(r"[0-9]{8}", digits):
+        raise ValueProblem("a KvK number has 8 digits")
+    return digits
+
+
+def parse_vat_id(raw: str) -> str:
+    try:
+        return vat.validate(raw)
+    except StdnumError as exc:
+        raise ValueProblem(
+            "not a valid EU VAT id; write the country code and number, like NL123456789B01"
+        ) from exc
+
+
+def parse_iban(raw: str) -> str:
+    try:
+        return IBAN(raw).compact
+    except SchwiftyException as exc:
+        raise ValueProblem(f"not a valid IBAN ({exc}); check the digits") from exc
+
+
+def parse_payment_reference(raw: str) -> str:
+    """Check a betalingskenmerk or RF reference; keep other references as text.
+
+    A value of only digits in a betalingskenmerk length (7, 9 to 14, 16) or
+    starting with RF must carry a correct check digit, because a bank
+    rejects a wrong one.
+    """
+    text = raw.strip()
+    compact = text.replace(" ", "")
+    if compact.isdigit() and len(compact) in (7, 9, 10, 11, 12, 13, 14, 16):
+        if not is_valid_betalingskenmerk(compact):
+            raise ValueProblem("the betalingskenmerk check digit is wrong; copy it from the invoice")
+        return compact
+    if compact.upper().startswith("RF") and compact[2:4].isdigit():
+        if not is_valid_rf_reference(compact):
+            raise ValueProblem("the RF reference check digits are wrong; copy it from the invoice")
+        return compact.upper()
+    if len(text) > _MAX_PAYMENT_REFERENCE_LENGTH:
+        raise ValueProblem(f"longer than {_MAX_PAYMENT_REFERENCE_LENGTH} characters, the SEPA limit")
+    return text

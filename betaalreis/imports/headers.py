@@ -1,0 +1,176 @@
+"""Column headers of invoice exports, in Dutch and English, and bank-export signs.
+
+Headers are compared after `normalize_header`, so `Factuurnr.`, `factuur nr`
+and `FACTUURNR` are the same header. The field names on the left are also
+the keys of the `[columns]` table of a mapping file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+FIELD_LABELS: dict[str, str] = {
+    "invoice_number": "invoice number",
+    "customer_number": "customer number",
+    "name": "name",
+    "company_name": "company name",
+    "contact_person": "contact person",
+    "email": "email",
+    "mobile": "mobile",
+    "phone": "phone",
+    "street": "address",
+    "postal_code": "postal code",
+    "city": "city",
+    "country": "country",
+    "language": "language",
+    "kind": "consumer or business",
+    "kvk_number": "KvK number",
+    "vat_id": "VAT id",
+    "iban": "IBAN",
+    "issue_date": "invoice date",
+    "due_date": "due date",
+    "total": "total",
+    "open_amount": "open amount",
+    "currency": "currency",
+    "payment_reference": "payment reference",
+    "description": "description",
+    "status": "status",
+    "corrects_number": "corrected invoice",
+}
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "invoice_number": (
+        "factuurnummer", "factuurnr", "factuur nr", "factuur nummer", "fact nr", "factnr",
+        "invoice number", "invoice no", "invoice nr", "invoice #", "invoice", "document number",
+        "boekstuknummer", "boekstuk nr",
+    ),
+    "customer_number": (
+        "debiteurnummer", "debiteurnr", "debiteur nr", "deb nr", "debnr", "debiteur nummer",
+        "klantnummer", "klantnr", "klant nr", "relatienummer", "relatienr", "relatie nr",
+        "customer number", "customer id", "customer no", "customer nr", "debtor number",
+        "debtor id", "account code", "client number", "client id",
+    ),
+    "name": (
+        "naam", "name", "debiteur", "debiteurnaam", "naam debiteur", "klantnaam", "klant",
+        "relatie", "relatienaam", "customer name", "customer", "debtor name", "client name",
+    ),
+    "company_name": ("bedrijfsnaam", "company name", "company", "organisatie", "organisation"),
+    "contact_person": (
+        "contactpersoon", "contact persoon", "contact person", "contact", "t a v", "tav",
+        "attn", "attention",
+    ),
+    "email": (
+        "e mail", "email", "e mailadres", "emailadres", "e mail adres", "email address",
+        "e mail address", "mail", "mailadres",
+    ),
+    "mobile": (
+        "mobiel", "mobiel nummer", "mobielnummer", "mobiele telefoon", "mobile", "mobile phone",
+        "mobile number", "gsm", "06 nummer", "cell phone",
+    ),
+    "phone": (
+        "telefoon", "telefoonnummer", "telefoon nummer", "tel", "tel nr", "telnr", "phone",
+        "telephone", "phone number", "billing phone",
+    ),
+    "street": (
+        "adres", "straat", "straat en huisnummer", "straat huisnummer", "address", "street",
+        "street address", "billing address", "postadres",
+    ),
+    "postal_code": ("postcode", "zip", "zip code", "zipcode", "postal code", "billing code"),
+    "city": ("plaats", "woonplaats", "stad", "vestigingsplaats", "city", "town", "billing city"),
+    "country": ("land", "landcode", "country", "country code", "billing country"),
+    "language": ("taal", "language", "lang", "correspondentietaal"),
+    "kind": (
+        "soort", "soort debiteur", "type debiteur", "particulier zakelijk", "debtor type",
+        "customer type",
+    ),
+    "kvk_number": ("kvk", "kvk nummer", "kvknummer", "kvk nr", "coc", "coc number",
+                   "chamber of commerce number"),
+    "vat_id": ("btw", "btw nummer", "btwnummer", "btw id", "btw nr", "vat", "vat number", "vat id",
+               "vat no", "tax id"),
+    "iban": ("iban", "iban nr", "iban nummer", "rekeningnummer debiteur", "bank account",
+             "iban debiteur"),
+    "issue_date": (
+        "factuurdatum", "datum factuur", "boekstuk", "boekstukdatum", "boekstuk datum",
+        "datum boekstuk", "invoice date", "document date", "date of invoice", "boekstuk date",
+    ),
+    "due_date": (
+        "vervaldatum", "vervalt", "vervaldag", "verval datum", "uiterste betaaldatum",
+        "due date", "due", "payment due date", "date due",
+    ),
+    "total": (
+        "bedrag", "totaal", "totaalbedrag", "factuurbedrag", "bedrag incl btw", "totaal incl btw",
+        "total", "amount", "invoice amount", "invoice total", "total amount", "gross amount",
+    ),
+    "open_amount": (
+        "openstaand", "openstaand bedrag", "saldo", "open saldo", "restant", "nog te betalen",
+        "te betalen", "open amount", "open", "balance", "balance due", "amount due",
+        "outstanding", "outstanding amount",
+    ),
+    "currency": ("valuta", "munt", "valutacode", "currency", "currency code"),
+    "payment_reference": (
+        "betalingskenmerk", "betaalkenmerk", "kenmerk", "payment reference", "payment id",
+        "structured reference",
+    ),
+    "description": (
+        "omschrijving", "omschrijving factuur", "factuuromschrijving", "description", "subject",
+        "onderwerp",
+    ),
+    "status": ("status", "factuurstatus", "invoice status"),
+    "corrects_number": (
+        "originele factuur", "oorspronkelijke factuur", "gecrediteerde factuur",
+        "credit voor factuur", "original invoice", "corrects invoice", "credited invoice",
+    ),
+}
+
+# "Factuur" is the invoice number in some exports and the invoice amount in
+# others (next to a "Factuurnr." column). It is read as the total only when
+# another column already gives the invoice number.
+AMBIGUOUS_TOTAL_HEADERS = ("factuur",)
+
+HEADER_ALIASES: dict[str, str] = {
+    alias: field for field, aliases in _ALIASES.items() for alias in aliases
+}
+
+# Headers found only in bank account exports, never in an invoice list.
+_BANK_HEADERS = {
+    "af bij", "bij af", "af of bij", "debet credit", "tegenrekening", "tegenrekening iban",
+    "mutatiesoort", "saldo na mutatie", "saldo na boeking", "rentedatum", "valutadatum",
+    "transactiedatum", "boekdatum", "omschrijving 1", "naam tegenpartij", "operation number",
+    "counterparty", "counter account", "balance after", "value date", "booking date",
+    "transaction date",
+}
+# First cells of rows around the table in bank sheet exports.
+_BANK_PREAMBLE = re.compile(
+    r"^(bank code|account number|account name|balance at (end|start)|opening balance|"
+    r"closing balance|beginsaldo|eindsaldo|rekeningnummer|rekeninghouder)\b"
+)
+
+
+def normalize_header(text: str) -> str:
+    """Return a header in the form the alias tables use: lower case, no accents or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    plain = re.sub(r"[^0-9a-z#]+", " ", plain.lower())
+    return plain.strip()
+
+
+def bank_export_reason(rows: list[list[str]]) -> str | None:
+    """Return why these first rows look like a bank account export, or None.
+
+    The reason names the headers or preamble rows that gave it away, for the
+    message that asks the user to import a camt.053 or MT940 file instead.
+    """
+    signs: list[str] = []
+    for cells in rows:
+        normalized = [normalize_header(cell) for cell in cells]
+        signs += [cell for cell, key in zip(cells, normalized) if key in _BANK_HEADERS]
+        if {"debit", "credit"} <= set(normalized) or {"debet", "credit"} <= set(normalized):
+            signs.append("Debit/Credit columns")
+        if normalized and normalized[0] and _BANK_PREAMBLE.match(normalized[0]):
+            signs.append(cells[0].strip())
+    if not signs:
+        return None
+
+    unique = list(dict.fromkeys(signs))[:4]
+    return ", ".join(repr(sign) for sign in unique)

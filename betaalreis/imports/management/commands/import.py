@@ -1,0 +1,127 @@
+"""`betaalreis import FILE... [--creditor SLUG] [--mapping FILE] [--dry-run]`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.table import Table
+
+from betaalreis.errors import BetaalreisError, InvalidInput
+from betaalreis.imports.registry import ImportRejected, ImportReport, find_importer
+from betaalreis.imports.tables import load_mapping
+from betaalreis.imports.tabular import TabularInvoiceImporter
+from betaalreis.ledger.models import Creditor
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import invoice files (CSV/XLSX exports, UBL invoices and credit notes) and bank "
+        "statements. The format is detected per file; each file is imported whole or not at all."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+        parser.add_argument(
+            "--creditor", metavar="SLUG",
+            help="Creditor whose ledger receives the files; may be left out when there is only one.",
+        )
+        parser.add_argument(
+            "--mapping", type=Path, metavar="FILE",
+            help="TOML file that names the columns of a CSV/XLSX layout Betaalreis does not know.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true",
+            help="Check the files and print the report without saving anything.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        console = Console(file=self.stdout._out, width=120, highlight=False)
+        creditor = _creditor(options["creditor"])
+        mapping = None
+        if options["mapping"] is not None:
+            try:
+                mapping = load_mapping(options["mapping"])
+            except InvalidInput as exc:
+                raise CommandError(str(exc)) from exc
+
+        rejected = 0
+        for path in options["files"]:
+            try:
+                report = _import_one(path, creditor, mapping=mapping, dry_run=options["dry_run"])
+            except ImportRejected as exc:
+                rejected += 1
+                _print_rejection(console, exc)
+                continue
+            except BetaalreisError as exc:
+                rejected += 1
+                console.print(str(exc), style="bold red", markup=False, soft_wrap=True)
+                continue
+            _print_report(console, report)
+
+        if rejected:
+            total = len(options["files"])
+            outcome = "no file was imported" if rejected == total else "the others were imported"
+            self.stdout.flush()
+            raise CommandError(f"{rejected} of {total} files rejected; {outcome}.", returncode=1)
+
+
+def _creditor(slug: str | None) -> Creditor:
+    if slug:
+        creditor = Creditor.objects.filter(slug=slug).first()
+        if creditor is None:
+            known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
+            raise CommandError(f"Creditor {slug!r} not found; the creditors are: {known}.")
+        return creditor
+
+    creditors = list(Creditor.objects.all()[:2])
+    if len(creditors) == 1:
+        return creditors[0]
+    if not creditors:
+        raise CommandError("No creditor yet; add one with `betaalreis creditor add` first.")
+    raise CommandError("Several creditors exist; pass --creditor SLUG (see `betaalreis creditor list`).")
+
+
+def _import_one(path: Path, creditor: Creditor, *, mapping: object, dry_run: bool) -> ImportReport:
+    if not path.is_file():
+        raise BetaalreisError(f"{path}: file not found.", code="not_found")
+
+    try:
+        importer = find_importer(path)
+    except BetaalreisError:
+        # With a mapping file, a table whose headers are unknown is still an
+        # invoice table: the mapping names its columns.
+        if mapping is None:
+            raise
+        importer = TabularInvoiceImporter
+
+    logger.info("import started", extra={"file": path.name, "importer": importer.__name__})
+    return importer().run(path, creditor, mapping=mapping, dry_run=dry_run)
+
+
+def _print_report(console: Console, report: ImportReport) -> None:
+    console.print(f"[bold]{report.path.name}[/]: {report.format}")
+    table = Table()
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count))
+    for name, amount in report.amounts.items():
+        table.add_row(name, amount)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"  note: {note}", markup=False, soft_wrap=True)
+
+
+def _print_rejection(console: Console, error: ImportRejected) -> None:
+    # One plain line per problem, unwrapped, so it can be searched and copied.
+    console.print(f"[bold red]{error.path.name}: rejected, nothing was imported.[/]")
+    for row_error in error.errors[:200]:
+        console.print(f"  {row_error}", markup=False, soft_wrap=True)
+    if len(error.errors) > 200:
+        console.print(f"  … and {len(error.errors) - 200} more problems")

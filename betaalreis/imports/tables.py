@@ -1,0 +1,317 @@
+"""Reading CSV and XLSX files into rows of cells, and finding the header row.
+
+CSV files come in UTF-8 (with or without BOM), UTF-16 with BOM (Excel's
+"Unicode text") or Windows-1252, separated by `;`, `,`, tab or `|`. XLSX
+cells keep their types (numbers, dates, text); CSV cells are text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import tomllib
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+from betaalreis.errors import InvalidInput
+from betaalreis.imports.headers import (
+    AMBIGUOUS_TOTAL_HEADERS,
+    FIELD_LABELS,
+    HEADER_ALIASES,
+    normalize_header,
+)
+from betaalreis.imports import contacts
+from betaalreis.imports.values import COMMA, POINT, ValueProblem
+
+Cell = str | int | float | dt.datetime | dt.date | None
+
+DELIMITERS = (";", ",", "\t", "|")
+# The header row must be among the first rows; preambles are a few lines.
+HEADER_SEARCH_ROWS = 30
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A mapping file: which column contains which field, and how the file is written."""
+
+    path: Path | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    delimiter: str | None = None
+    encoding: str | None = None
+    decimal_separator: str | None = None
+    date_format: str | None = None
+    header_row: int | None = None
+    sheet: str | None = None
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+_FORMAT_KEYS = {"delimiter", "encoding", "decimal_separator", "date_format", "header_row", "sheet"}
+_DEFAULT_KEYS = {"currency", "kind", "language", "country"}
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read a mapping file (TOML) and check every key, naming the file in errors."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read the mapping file: {exc}") from exc
+
+    unknown_tables = set(data) - {"columns", "format", "defaults"}
+    if unknown_tables:
+        raise InvalidInput(
+            f"{path}: unknown tables {sorted(unknown_tables)}; use [columns], [format] and [defaults]."
+        )
+    columns = data.get("columns", {})
+    formats = data.get("format", {})
+    defaults = data.get("defaults", {})
+
+    unknown_fields = set(columns) - set(FIELD_LABELS)
+    if unknown_fields:
+        raise InvalidInput(
+            f"{path}: unknown fields in [columns]: {sorted(unknown_fields)}; "
+            f"the fields are {sorted(FIELD_LABELS)}."
+        )
+    if not all(isinstance(header, str) and header.strip() for header in columns.values()):
+        raise InvalidInput(f"{path}: every value in [columns] must be a column header in quotes.")
+    unknown_formats = set(formats) - _FORMAT_KEYS
+    if unknown_formats:
+        raise InvalidInput(
+            f"{path}: unknown keys in [format]: {sorted(unknown_formats)}; use {sorted(_FORMAT_KEYS)}."
+        )
+    unknown_defaults = set(defaults) - _DEFAULT_KEYS
+    if unknown_defaults:
+        raise InvalidInput(
+            f"{path}: unknown keys in [defaults]: {sorted(unknown_defaults)}; use {sorted(_DEFAULT_KEYS)}."
+        )
+    decimal = formats.get("decimal_separator")
+    if decimal not in (None, COMMA, POINT):
+        raise InvalidInput(f'{path}: decimal_separator must be "," or ".", not {decimal!r}.')
+    header_row = formats.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise InvalidInput(f"{path}: header_row must be a row number from 1, not {header_row!r}.")
+    if formats.get("encoding"):
+        try:
+            codecs.lookup(formats["encoding"])
+        except LookupError as exc:
+            raise InvalidInput(f"{path}: unknown encoding {formats['encoding']!r}.") from exc
+
+    parsers = {
+        "currency": contacts.parse_currency,
+        "kind": contacts.parse_kind,
+        "language": contacts.parse_language,
+        "country": contacts.parse_country,
+    }
+    parsed_defaults: dict[str, str] = {}
+    for name, value in defaults.items():
+        try:
+            parsed_defaults[name] = parsers[name](str(value))
+        except ValueProblem as exc:
+            raise InvalidInput(f"{path}: [defaults] {name} = {value!r}: {exc}.") from exc
+
+    return Mapping(
+        path=path,
+        columns={name: header.strip() for name, header in columns.items()},
+        delimiter=formats.get("delimiter"),
+        encoding=formats.get("encoding"),
+        decimal_separator=decimal,
+        date_format=formats.get("date_format"),
+        header_row=header_row,
+        sheet=formats.get("sheet"),
+        defaults=parsed_defaults,
+    )
+
+
+@dataclass
+class Table:
+    """The cells of a file, row by row, with how they were read."""
+
+    rows: list[list[Cell]]
+    description: str
+
+
+class UnreadableTable(ValueError):
+    """The file is not a table this module can read. The message states why."""
+
+
+def is_xlsx(head: bytes) -> bool:
+    return head.startswith(XLSX_MAGIC)
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode CSV bytes and return the text and the encoding used.
+
+    Without `encoding`: a BOM decides; otherwise UTF-8 if the bytes are valid
+    UTF-8, else Windows-1252, the encoding of Dutch Excel and most Dutch
+    accounting packages.
+    """
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise UnreadableTable(f"not valid {encoding} at byte {exc.start}") from exc
+
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "UTF-16"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as exc:
+        raise UnreadableTable(
+            f"neither UTF-8 nor Windows-1252 (byte {exc.start}); save the file as CSV UTF-8"
+        ) from exc
+
+
+def sniff_delimiter(text: str) -> str:
+    """Return the separator that splits the first lines into the most equal rows."""
+    lines = [line for line in text.splitlines()[:HEADER_SEARCH_ROWS * 2] if line.strip()]
+    sample = "\n".join(lines)
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        widths = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter)]
+        widths = [width for width in widths if width > 1]
+        if not widths:
+            continue
+        width, agreeing = Counter(widths).most_common(1)[0]
+        score = (agreeing, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_csv_text(text: str, delimiter: str | None) -> tuple[list[list[Cell]], str]:
+    delimiter = delimiter or sniff_delimiter(text)
+    try:
+        rows: list[list[Cell]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UnreadableTable(f"the CSV cannot be parsed: {exc}") from exc
+    return rows, delimiter
+
+
+def read_table(path: Path, mapping: Mapping | None = None, *, max_rows: int | None = None) -> Table:
+    """Read `path` as XLSX or CSV; with `max_rows`, only the first rows."""
+    mapping = mapping or Mapping()
+    with path.open("rb") as handle:
+        head = handle.read(len(XLSX_MAGIC))
+
+    if is_xlsx(head):
+        return _read_xlsx(path, mapping.sheet, max_rows)
+
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnreadableTable("a binary file, not CSV or XLSX")
+    text, encoding = decode_text(data, mapping.encoding)
+    if text.lstrip().startswith("<"):
+        raise UnreadableTable("an XML or HTML file, not CSV")
+    if max_rows is not None:
+        text = "\n".join(text.splitlines()[:max_rows])
+    rows, delimiter = read_csv_text(text, mapping.delimiter)
+    delimiter_name = {"\t": "tab"}.get(delimiter, delimiter)
+    return Table(rows=rows, description=f"CSV, {encoding}, separator {delimiter_name!r}")
+
+
+def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
+    try:
+        # openpyxl parses the XML parts with defusedxml when it is installed.
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise UnreadableTable(f"not a readable XLSX workbook ({exc})") from exc
+
+    try:
+        if sheet is not None:
+            if sheet not in workbook.sheetnames:
+                raise UnreadableTable(f"has no sheet {sheet!r}; its sheets are {workbook.sheetnames}")
+            worksheet = workbook[sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        rows: list[list[Cell]] = []
+        for values in worksheet.iter_rows(values_only=True, max_row=max_rows):
+            rows.append(list(values))
+        title = worksheet.title
+    finally:
+        workbook.close()
+    return Table(rows=rows, description=f"XLSX, sheet {title!r}")
+
+
+def cell_text(cell: Cell) -> str:
+    """Return a cell as text, writing whole numbers without `.0`."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, dt.datetime):
+        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat()
+    return str(cell).strip()
+
+
+def map_headers(headers: list[str]) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """Return field → column index for known headers, and clashes (field, first, second)."""
+    columns: dict[str, int] = {}
+    clashes: list[tuple[str, str, str]] = []
+    ambiguous: list[int] = []
+    for index, header in enumerate(headers):
+        key = normalize_header(header)
+        if key in AMBIGUOUS_TOTAL_HEADERS:
+            ambiguous.append(index)
+            continue
+        field_name = HEADER_ALIASES.get(key)
+        if field_name is None:
+            continue
+        if field_name in columns:
+            clashes.append((field_name, headers[columns[field_name]], header))
+            continue
+        columns[field_name] = index
+
+    for index in ambiguous:
+        if "invoice_number" in columns and "total" not in columns:
+            columns["total"] = index
+        elif "invoice_number" not in columns:
+            columns["invoice_number"] = index
+    return columns, clashes
+
+
+def find_header_row(rows: list[list[Cell]]) -> int | None:
+    """Return the index of the first row that reads as invoice headers, or None.
+
+    A header row names an invoice number column and at least one more known
+    field (an amount or a due date), so a preamble line never qualifies.
+    """
+    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        columns, _ = map_headers([cell_text(cell) for cell in cells])
+        if "invoice_number" in columns and {"open_amount", "total", "due_date"} & set(columns):
+            return index
+    return None
+
+
+def peek_rows(path: Path, head: bytes) -> tuple[list[list[Cell]], str]:
+    """Return the first rows of a CSV (from `head`) or XLSX file and how it was read."""
+    if is_xlsx(head):
+        table = _read_xlsx(path, None, HEADER_SEARCH_ROWS)
+        return table.rows, table.description
+
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnreadableTable("a binary file, not CSV or XLSX")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, encoding = head[: len(head) // 2 * 2].decode("utf-16", errors="ignore"), "UTF-16"
+        text = text[: text.rfind("\n") + 1] or text
+    else:
+        # Cut at the last line break, so a character split by the head limit is not read.
+        complete = head[: head.rfind(b"\n") + 1] or head
+        text, encoding = decode_text(complete)
+    if text.lstrip().startswith("<"):
+        raise UnreadableTable("an XML or HTML file, not CSV")
+    rows, delimiter = read_csv_text(text, None)
+    delimiter_name = {"\t": "tab"}.get(delimiter, delimiter)
+    return rows[:HEADER_SEARCH_ROWS], f"CSV, {encoding}, separator {delimiter_name!r}"

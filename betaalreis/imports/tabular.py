@@ -1,0 +1,541 @@
+"""Importing invoices and debtors from CSV and XLSX exports.
+
+Headers are recognised in Dutch and English (see `headers.py`); any other
+layout needs a mapping file. A file may list one row per invoice or one row
+per invoice line (as Zoho exports do): rows with the same invoice number are
+one invoice, and their invoice-level values must agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from betaalreis.imports import contacts
+from betaalreis.imports.headers import FIELD_LABELS, bank_export_reason, normalize_header
+from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
+from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.tables import (
+    Cell,
+    Mapping,
+    UnreadableTable,
+    cell_text,
+    find_header_row,
+    load_mapping,
+    map_headers,
+    peek_rows,
+    read_table,
+)
+from betaalreis.imports.values import (
+    ValueProblem,
+    amount_from_number,
+    decide_decimal_separator,
+    parse_amount,
+    parse_date,
+)
+from betaalreis.imports.writer import do_import
+from betaalreis.ledger.models import ZERO, Creditor, DebtorKind
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+AMOUNT_FIELDS = ("total", "open_amount")
+REQUIRED_FIELDS = ("invoice_number", "customer_number", "due_date")
+
+# Status values of invoices that were never sent or were cancelled: they
+# are not claims, so they are skipped (and counted in the report).
+_SKIPPED_STATUSES = {
+    "draft": "draft", "concept": "draft",
+    "void": "void", "voided": "void", "cancelled": "void", "canceled": "void",
+    "geannuleerd": "void", "ongeldig": "void",
+}
+# Rows that only sum up the others, at the end of many exports.
+_FOOTER_WORDS = ("totaal", "total", "subtotaal", "subtotal", "eindtotaal")
+_MAX_CONFLICT_NOTES = 20
+
+
+def _table_rows_as_text(rows: list[list[Cell]]) -> list[list[str]]:
+    return [[cell_text(cell) for cell in row] for row in rows]
+
+
+class TabularInvoiceImporter(Importer):
+    """Invoices and debtors from CSV or XLSX exports of accounting packages."""
+
+    format = "invoice table (CSV/XLSX)"
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        try:
+            rows, _ = peek_rows(path, head)
+        except UnreadableTable:
+            return False
+        if bank_export_reason(_table_rows_as_text(rows)):
+            return False
+        return find_header_row(rows) is not None
+
+    @classmethod
+    def describe(cls, path: Path, head: bytes) -> str | None:
+        try:
+            rows, read_as = peek_rows(path, head)
+        except UnreadableTable:
+            return None
+
+        text_rows = _table_rows_as_text(rows)
+        if find_header_row(rows) is not None:
+            return None
+        reason = bank_export_reason(text_rows)
+        if reason:
+            return (
+                f"It looks like a bank account export ({read_as}; {reason}), not a list of "
+                "invoices. Download the bank statement as camt.053 or MT940 and import that "
+                "file, so Betaalreis can match the payments to invoices."
+            )
+
+        headers = next((row for row in text_rows if sum(bool(cell) for cell in row) > 1), [])
+        if not headers:
+            return None
+        header_list = ", ".join(repr(header) for header in headers[:12] if header)
+        return (
+            f"It is a table ({read_as}) with the headers {header_list}, but none of them reads as an "
+            "invoice number with an amount or due date. Name the columns in a mapping file "
+            "and pass --mapping FILE (examples/mapping.toml shows the format)."
+        )
+
+    def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        if creditor is None:
+            raise ImportRejected(path, [RowError(None, "creditor", "", "pass --creditor SLUG")])
+
+        mapping_option = options.get("mapping")
+        if isinstance(mapping_option, Path):
+            mapping: Mapping | None = load_mapping(mapping_option)
+        elif isinstance(mapping_option, Mapping):
+            mapping = mapping_option
+        else:
+            mapping = None
+
+        batch = read_invoice_table(path, mapping)
+        return do_import(creditor, batch, path=path, dry_run=bool(options.get("dry_run")))
+
+
+def read_invoice_table(path: Path, mapping: Mapping | None = None) -> ImportBatch:
+    """Read a CSV or XLSX invoice export into an `ImportBatch`, collecting every problem."""
+    batch = ImportBatch(format=TabularInvoiceImporter.format)
+    try:
+        table = read_table(path, mapping)
+    except UnreadableTable as exc:
+        raise ImportRejected(path, [RowError(None, "file", path.name, f"the file is {exc}")]) from exc
+
+    if mapping is None or not mapping.columns:
+        reason = bank_export_reason(_table_rows_as_text(table.rows[:30]))
+        if reason:
+            raise ImportRejected(path, [RowError(
+                None, "file", path.name,
+                f"this is a bank account export ({reason}), not a list of invoices; import the "
+                "bank statement as camt.053 or MT940 instead",
+            )])
+
+    layout = _Layout.find(path, table.rows, mapping)
+    batch.format = f"{batch.format}: {table.description}"
+    batch.notes += layout.notes
+    _read_rows(table.rows, layout, batch)
+    logger.info("invoice table read", extra={"rows": batch.rows, "errors": len(batch.errors)})
+    return batch
+
+
+class _Layout:
+    """The header row's position and which column contains which field."""
+
+    def __init__(
+        self, header_index: int, headers: list[str], columns: dict[str, int], mapping: Mapping
+    ) -> None:
+        self.header_index = header_index
+        self.headers = headers
+        self.columns = columns
+        self.mapping = mapping
+        self.notes: list[str] = []
+        self.separators: dict[str, str | None] = {}
+
+    @classmethod
+    def find(cls, path: Path, rows: list[list[Cell]], mapping: Mapping | None) -> _Layout:
+        mapping = mapping or Mapping()
+        header_index = cls._header_index(path, rows, mapping)
+        headers = [cell_text(cell) for cell in rows[header_index]]
+        columns, clashes = map_headers(headers)
+        errors: list[RowError] = []
+
+        by_key = {normalize_header(header): index for index, header in enumerate(headers)}
+        for field_name, header in mapping.columns.items():
+            index = by_key.get(normalize_header(header))
+            if index is None:
+                errors.append(RowError(
+                    header_index + 1, FIELD_LABELS[field_name], header,
+                    f"the mapping file names this column, but the header row has no such "
+                    f"column; the headers are {[h for h in headers if h]}",
+                ))
+                continue
+            columns = {name: i for name, i in columns.items() if i != index}
+            columns[field_name] = index
+        for field_name, first, second in clashes:
+            if field_name not in mapping.columns:
+                errors.append(RowError(
+                    header_index + 1, FIELD_LABELS[field_name], second,
+                    f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
+                    "name the right one in a mapping file (--mapping)",
+                ))
+
+        missing = [name for name in REQUIRED_FIELDS if name not in columns]
+        if not {"open_amount", "total"} & set(columns):
+            missing.append("open_amount")
+        for field_name in missing:
+            errors.append(RowError(
+                header_index + 1, FIELD_LABELS[field_name], "",
+                f"no column for the {FIELD_LABELS[field_name]}; add one, or name it in a "
+                f"mapping file; the headers are {[h for h in headers if h]}",
+            ))
+        if errors:
+            raise ImportRejected(path, errors, "The header row does not fit an invoice list.")
+
+        layout = cls(header_index, headers, columns, mapping)
+        layout._note_unused_columns()
+        return layout
+
+    @staticmethod
+    def _header_index(path: Path, rows: list[list[Cell]], mapping: Mapping) -> int:
+        if mapping.header_row is not None:
+            if mapping.header_row > len(rows):
+                raise ImportRejected(path, [RowError(
+                    None, "header_row", str(mapping.header_row), f"the file has only {len(rows)} rows",
+                )])
+            return mapping.header_row - 1
+        if mapping.columns:
+            expected_headers = {normalize_header(header) for header in mapping.columns.values()}
+            for index, cells in enumerate(rows[:30]):
+                if expected_headers <= {normalize_header(cell_text(cell)) for cell in cells}:
+                    return index
+        index = find_header_row(rows)
+        if index is None:
+            raise ImportRejected(path, [RowError(
+                None, "header row", "",
+                "no row in the first 30 names an invoice number and an amount or due date; "
+                "name the columns in a mapping file (--mapping)",
+            )])
+        return index
+
+    def _note_unused_columns(self) -> None:
+        used = set(self.columns.values())
+        unused = [header for index, header in enumerate(self.headers) if header and index not in used]
+        if unused:
+            header_list = ", ".join(repr(header) for header in unused[:15])
+            more = f" and {len(unused) - 15} more" if len(unused) > 15 else ""
+            self.notes.append(f"Columns not used: {header_list}{more}.")
+        if "issue_date" not in self.columns:
+            self.notes.append("No invoice date column: the due date is stored as the invoice date.")
+        if "total" not in self.columns:
+            self.notes.append("No total column: the open amount is stored as the invoice total.")
+        if "open_amount" not in self.columns:
+            self.notes.append("No open amount column: every invoice is taken as wholly unpaid.")
+        if "kind" not in self.columns:
+            self.notes.append(
+                "No consumer/business column: new debtors without a company name, KvK number or "
+                "VAT id are stored as consumers, for whom the 14-day letter applies."
+            )
+
+    def header(self, field_name: str) -> str:
+        return self.headers[self.columns[field_name]] or FIELD_LABELS[field_name]
+
+
+class _Row:
+    """One data row: reads its cells by field and collects its problems."""
+
+    def __init__(self, number: int, cells: list[Cell], layout: _Layout, errors: list[RowError]) -> None:
+        self.number = number
+        self.cells = cells
+        self.layout = layout
+        self.errors = errors
+
+    def cell(self, field_name: str) -> Cell:
+        index = self.layout.columns.get(field_name)
+        if index is None or index >= len(self.cells):
+            return None
+        return self.cells[index]
+
+    def text(self, field_name: str) -> str:
+        return cell_text(self.cell(field_name))
+
+    def error(self, field_name: str, value: str, problem: str) -> None:
+        self.errors.append(RowError(self.number, self.layout.header(field_name), value, problem))
+
+    def parse(self, field_name: str, parser: Callable[[str], T]) -> T | None:
+        raw = self.text(field_name)
+        if not raw:
+            return None
+        try:
+            return parser(raw)
+        except ValueProblem as exc:
+            self.error(field_name, raw, str(exc))
+            return None
+
+    def required(self, field_name: str, what_to_do: str) -> bool:
+        if field_name in self.layout.columns and not self.text(field_name):
+            self.error(field_name, "", f"missing; {what_to_do}")
+            return False
+        return True
+
+    def amount(self, field_name: str) -> Decimal | None:
+        cell = self.cell(field_name)
+        raw = cell_text(cell)
+        if not raw:
+            return None
+        try:
+            if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                return amount_from_number(cell)
+            return parse_amount(raw, self.layout.separators.get(field_name))
+        except ValueProblem as exc:
+            self.error(field_name, raw, str(exc))
+            return None
+
+    def date(self, field_name: str) -> dt.date | None:
+        cell = self.cell(field_name)
+        if isinstance(cell, dt.datetime):
+            return cell.date()
+        if isinstance(cell, dt.date):
+            return cell
+        if isinstance(cell, (int, float)):
+            self.error(field_name, cell_text(cell), "a number, not a date; format the column as a date")
+            return None
+        return self.parse(field_name, lambda raw: parse_date(raw, self.layout.mapping.date_format))
+
+
+def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
+    for field_name in AMOUNT_FIELDS:
+        if field_name not in layout.columns:
+            continue
+        if layout.mapping.decimal_separator:
+            layout.separators[field_name] = layout.mapping.decimal_separator
+            continue
+        index = layout.columns[field_name]
+        texts = [row[index] for row in rows if index < len(row) and isinstance(row[index], str)]
+        try:
+            layout.separators[field_name] = decide_decimal_separator(texts)
+        except ValueProblem as exc:
+            batch.errors.append(RowError(None, layout.header(field_name), "", str(exc)))
+
+
+def _is_footer(cells: list[Cell]) -> bool:
+    first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
+    return normalize_header(first).startswith(_FOOTER_WORDS)
+
+
+def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
+    data_rows = rows[layout.header_index + 1 :]
+    _decide_separators(data_rows, layout, batch)
+    invoices: dict[str, InvoiceData] = {}
+    skipped: dict[str, dict[str, InvoiceData]] = {}
+    first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
+    conflicts: dict[tuple[str, str], list[int]] = {}
+
+    for offset, cells in enumerate(data_rows):
+        number = layout.header_index + offset + 2
+        if not any(cell_text(cell) for cell in cells):
+            continue
+        batch.rows += 1
+        row = _Row(number, cells, layout, batch.errors)
+
+        invoice_number = row.text("invoice_number")
+        if _is_footer(cells) and not row.text("customer_number"):
+            batch.notes.append(f"Row {number} is a totals row and was not imported.")
+            continue
+        if not invoice_number:
+            row.error("invoice_number", "", "missing; every row needs an invoice number")
+            continue
+
+        # Skipped invoices are still read and checked, so the report can
+        # show what was left out and a broken row is not hidden.
+        skip_reason = _SKIPPED_STATUSES.get(normalize_header(row.text("status")))
+        if skip_reason:
+            invoice = _read_invoice(row, invoice_number)
+            if invoice is not None:
+                _merge_invoice(row, invoice, skipped.setdefault(skip_reason, {}), first_rows)
+            continue
+
+        debtor = _read_debtor(row)
+        invoice = _read_invoice(row, invoice_number)
+        if debtor is None or invoice is None:
+            continue
+        _merge_debtor(batch, debtor, conflicts)
+        _merge_invoice(row, invoice, invoices, first_rows)
+
+    batch.invoices = list(invoices.values())
+    batch.skipped = {reason: list(found.values()) for reason, found in skipped.items()}
+    _note_debtor_conflicts(batch, conflicts)
+    for reason, skipped_invoices in batch.skipped.items():
+        numbers = [invoice.number for invoice in skipped_invoices]
+        number_list = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+        batch.notes.append(
+            f"Skipped {len(numbers)} {reason} invoices ({number_list}): they were never sent or were "
+            "cancelled, so they are not claims."
+        )
+
+
+def _read_debtor(row: _Row) -> DebtorData | None:
+    errors_before = len(row.errors)
+    customer_number = row.text("customer_number")
+    if not customer_number:
+        row.error("customer_number", "", "missing; every invoice needs the debtor's customer number")
+        return None
+
+    debtor = DebtorData(customer_number=customer_number, row=row.number)
+    country = row.parse("country", contacts.parse_country) or row.layout.mapping.defaults.get("country", "")
+    debtor.country = country
+
+    company = row.text("company_name")
+    person = row.text("name")
+    debtor.name = (company or person)[:200]
+    contact = row.text("contact_person") or (person if company and person != company else "")
+    debtor.contact_person = contact[:200]
+
+    emails = row.parse("email", contacts.parse_emails) or []
+    debtor.email = emails[0] if emails else ""
+    debtor.extra_emails = emails[1:]
+    debtor.mobile = row.parse("mobile", lambda raw: contacts.parse_phone(raw, country, mobile=True)) or ""
+    phone = row.parse("phone", lambda raw: contacts.parse_phone(raw, country, mobile=False)) or ""
+    debtor.phone = phone
+    if phone and not debtor.mobile and contacts.is_mobile(phone):
+        debtor.mobile = phone
+
+    debtor.street = row.text("street")[:200]
+    debtor.postal_code = row.parse("postal_code", lambda raw: contacts.parse_postal_code(raw, country)) or ""
+    debtor.city = row.text("city")[:100]
+    debtor.language = (
+        row.parse("language", contacts.parse_language)
+        or row.layout.mapping.defaults.get("language", "")
+    )
+    debtor.kvk_number = row.parse("kvk_number", contacts.parse_kvk_number) or ""
+    debtor.vat_id = row.parse("vat_id", contacts.parse_vat_id) or ""
+    iban = row.parse("iban", contacts.parse_iban)
+    debtor.ibans = [iban] if iban else []
+
+    kind = row.parse("kind", contacts.parse_kind) or row.layout.mapping.defaults.get("kind", "")
+    if not kind and (company or debtor.kvk_number or debtor.vat_id):
+        kind = DebtorKind.BUSINESS
+    debtor.kind = kind
+
+    return debtor if len(row.errors) == errors_before else None
+
+
+def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
+    errors_before = len(row.errors)
+    row.required("due_date", "write the due date as dd-mm-yyyy")
+    row.required("open_amount", "write 0 for a paid invoice")
+    row.required("total", "write the invoice total")
+    due_date = row.date("due_date")
+    issue_date = row.date("issue_date") or due_date
+    open_amount = row.amount("open_amount")
+    total = row.amount("total")
+    currency = (
+        row.parse("currency", contacts.parse_currency)
+        or row.layout.mapping.defaults.get("currency", "EUR")
+    )
+    payment_reference = row.parse("payment_reference", contacts.parse_payment_reference) or ""
+    if len(row.errors) > errors_before or due_date is None or issue_date is None:
+        return None
+
+    total = total if total is not None else open_amount
+    open_amount = open_amount if open_amount is not None else total
+    if total is None or open_amount is None:
+        return None
+
+    if total < ZERO < open_amount or open_amount < ZERO < total:
+        row.error(
+            "open_amount", str(open_amount),
+            f"has the opposite sign of the total {total}; a credit note has both negative, "
+            "an invoice both positive",
+        )
+        return None
+    if abs(open_amount) > abs(total):
+        row.error(
+            "open_amount", str(open_amount),
+            f"is more than the invoice total {total}; check that the columns are not swapped",
+        )
+        return None
+
+    return InvoiceData(
+        number=number[:64],
+        row=row.number,
+        customer_number=row.text("customer_number"),
+        issue_date=issue_date,
+        due_date=due_date,
+        total=total,
+        open_amount=open_amount,
+        currency=currency,
+        is_credit_note=total < ZERO,
+        payment_reference=payment_reference,
+        description=row.text("description")[:500],
+        corrects_number=row.text("corrects_number"),
+    )
+
+
+def _merge_invoice(
+    row: _Row,
+    invoice: InvoiceData,
+    invoices: dict[str, InvoiceData],
+    first_rows: dict[str, tuple[int, tuple[object, ...]]],
+) -> None:
+    """Keep the first row of each invoice; later rows (invoice lines) must agree with it."""
+    key = (invoice.customer_number, invoice.issue_date, invoice.due_date, invoice.total,
+           invoice.open_amount, invoice.currency)
+    first = first_rows.get(invoice.number)
+    if first is None:
+        invoices[invoice.number] = invoice
+        first_rows[invoice.number] = (row.number, key)
+        return
+
+    first_row, first_key = first
+    if key != first_key:
+        labels = ("customer number", "invoice date", "due date", "total", "open amount", "currency")
+        differing = [label for label, a, b in zip(labels, key, first_key) if a != b]
+        row.error(
+            "invoice_number", invoice.number,
+            f"also on row {first_row} with another {', '.join(differing)}; rows of one invoice "
+            "must agree, so correct the row or give it its own invoice number",
+        )
+        return
+    if not invoices[invoice.number].description and invoice.description:
+        invoices[invoice.number].description = invoice.description
+
+
+def _merge_debtor(
+    batch: ImportBatch, debtor: DebtorData, conflicts: dict[tuple[str, str], list[int]]
+) -> None:
+    """Combine rows of one debtor; a later non-empty value wins and the clash is noted."""
+    known = batch.debtors.get(debtor.customer_number)
+    if known is None:
+        batch.debtors[debtor.customer_number] = debtor
+        return
+
+    for name, value in debtor.given_values().items():
+        previous = getattr(known, name)
+        if previous and previous != value:
+            rows = conflicts.setdefault((debtor.customer_number, name), [known.row or 0])
+            rows.append(debtor.row or 0)
+        setattr(known, name, value)
+    for iban in debtor.ibans:
+        if iban not in known.ibans:
+            known.ibans.append(iban)
+
+
+def _note_debtor_conflicts(batch: ImportBatch, conflicts: dict[tuple[str, str], list[int]]) -> None:
+    for (customer_number, name), rows in list(conflicts.items())[:_MAX_CONFLICT_NOTES]:
+        value = getattr(batch.debtors[customer_number], name)
+        row_list = ", ".join(str(number) for number in sorted(set(rows)))
+        batch.notes.append(
+            f"Debtor {customer_number}: rows {row_list} give different values for "
+            f"{name.replace('_', ' ')}; stored {value!r} from the last row."
+        )
+    if len(conflicts) > _MAX_CONFLICT_NOTES:
+        batch.notes.append(f"… and {len(conflicts) - _MAX_CONFLICT_NOTES} more debtor fields that differ.")

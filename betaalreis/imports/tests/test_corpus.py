@@ -1,0 +1,168 @@
+"""Every CSV, XLSX and UBL file of the test corpus through `betaalreis import`.
+
+Each file either imports with the counts and totals checked here, or is
+rejected with a message that states what the file is and what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Sum
+
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind
+
+BANK_EXPORT_MESSAGE = ("looks like a bank account export", "camt.053 or MT940")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What importing one corpus file must do to an empty ledger."""
+
+    invoices: int = 0
+    credit_notes: int = 0
+    debtors: int = 0
+    open_total: str = "0"
+    currency: str = "EUR"
+    rejected_with: tuple[str, ...] = ()
+    output: tuple[str, ...] = ()
+    invoice: dict[str, object] = field(default_factory=dict)
+    debtor: dict[str, object] = field(default_factory=dict)
+
+
+EXPECTED: dict[str, Expected] = {
+    "csv/ing-nl_betaalrekening_export-2023_semicolon.csv": Expected(
+        rejected_with=BANK_EXPORT_MESSAGE + ("'Af Bij'",),
+    ),
+    "csv/oca_bank-sheet_metadata-header_debit-credit.csv": Expected(
+        rejected_with=BANK_EXPORT_MESSAGE + ("'Balance at end of period'",),
+    ),
+    "csv/oca_bank-sheet_metadata-header_debit-credit.xlsx": Expected(
+        rejected_with=BANK_EXPORT_MESSAGE + ("XLSX",),
+    ),
+    "csv/nl_openstaande-posten-debiteuren_export.csv": Expected(
+        invoices=4, debtors=1, open_total="103812.21",
+        output=("rows 2, 3, 4, 5 give different values for name",),
+        invoice={"number": "21004841", "total": Decimal("4965.80"), "issue_date": dt.date(2024, 2, 8),
+                 "due_date": dt.date(2024, 2, 22),
+                 "description": "Zorgverzekeringswet - 2024-01-01 / 2024-01-31"},
+        debtor={"customer_number": "3332", "name": "3335 Demo", "kind": "consumer"},
+    ),
+    # Every invoice in the Zoho export is a draft: read, grouped by invoice
+    # number (13 line rows, 3 invoices) and skipped, because a draft was
+    # never sent to the debtor.
+    "csv/zoho_invoices_export_one-row-per-line.csv": Expected(
+        output=("skipped: draft", "1339.75", "INV-000001, INV-000002, INV-000003"),
+    ),
+    "ubl/peppol-bis3_allowances-charges_tax-currency-sek.xml": Expected(
+        invoices=1, debtors=1, open_total="6125.00",
+        invoice={"number": "Snippet1", "total": Decimal("7125.00"), "due_date": dt.date(2017, 12, 1),
+                 "payment_reference": "Snippet1"},
+        debtor={"customer_number": "4598375937", "name": "Buyer Official Name", "country": "SE",
+                "contact_person": "Lisa Johnson", "email": "lj@buyer.se", "kind": "business",
+                "language": "en"},
+    ),
+    "ubl/peppol-bis3_creditnote-correction.xml": Expected(
+        credit_notes=1, debtors=1, open_total="-1656.25",
+        output=("refers to an invoice with its own number",),
+        invoice={"number": "Snippet1", "total": Decimal("-1656.25"), "due_date": dt.date(2017, 11, 13)},
+        debtor={"customer_number": "FR23342"},
+    ),
+    "ubl/peppol-bis3_multi-line_vat-category-s.xml": Expected(
+        invoices=1, debtors=1, open_total="8550.00",
+        invoice={"number": "Snippet1", "total": Decimal("8550.00")},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_creditnote-381_two-payment-means.xml": Expected(
+        credit_notes=1, debtors=1, open_total="-227.00",
+        invoice={"number": "12115118", "payment_reference": "Deb. 10202 / Fact. 12115118"},
+        debtor={"customer_number": "10202", "name": "Ontvanger", "kvk_number": "11111111",
+                "postal_code": "1111 AA", "street": "Teststraat 123", "city": "Grotestad"},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_document-allowance.xml": Expected(
+        invoices=1, debtors=1, open_total="106.00",
+        invoice={"number": "12115118", "total": Decimal("106.00"), "due_date": dt.date(2015, 1, 9)},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_full-nlcius-invoice.xml": Expected(
+        invoices=1, debtors=1, open_total="729.00",
+        output=("no due date", "'BE54321' not stored"),
+        invoice={"number": "TOSL108", "total": Decimal("1728.70"), "payment_reference": "Payref1"},
+        debtor={"customer_number": "88884444", "kvk_number": "87654321"},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_minimal-invoice.xml": Expected(
+        invoices=1, debtors=1, open_total="242.00",
+        debtor={"customer_number": "NL1234567890", "kind": "business"},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_negative-invoice.xml": Expected(
+        credit_notes=1, debtors=1, open_total="-121.00",
+        invoice={"number": "12115118", "kind": InvoiceKind.CREDIT_NOTE, "payment_reference": ""},
+    ),
+    "ubl/simplerinvoicing_si-ubl-2.0_supplier-oin-government.xml": Expected(
+        invoices=1, debtors=1, open_total="227.00",
+        invoice={"number": "12115118", "total": Decimal("227.00")},
+    ),
+}
+
+
+def test_every_corpus_file_has_an_expectation(corpus: Path) -> None:
+    files = {
+        f"{folder}/{path.name}"
+        for folder in ("csv", "ubl")
+        for path in (corpus / folder).iterdir()
+        if path.is_file()
+    }
+
+    assert files == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file(name: str, creditor: Creditor, corpus: Path) -> None:
+    expected = EXPECTED[name]
+    output = io.StringIO()
+    arguments = ["import", str(corpus / name), "--creditor", creditor.slug]
+
+    if expected.rejected_with:
+        with pytest.raises(CommandError):
+            call_command(*arguments, stdout=output)
+    else:
+        call_command(*arguments, stdout=output)
+
+    text = output.getvalue()
+    for fragment in expected.rejected_with + expected.output:
+        assert fragment in text
+    invoices = Invoice.objects.filter(creditor=creditor)
+    assert invoices.filter(kind=InvoiceKind.INVOICE).count() == expected.invoices
+    assert invoices.filter(kind=InvoiceKind.CREDIT_NOTE).count() == expected.credit_notes
+    assert Debtor.objects.filter(creditor=creditor).count() == expected.debtors
+    open_total = invoices.aggregate(total=Sum("open_amount"))["total"] or Decimal("0")
+    assert open_total == Decimal(expected.open_total)
+    assert all(invoice.currency == expected.currency for invoice in invoices)
+
+    if expected.invoice:
+        invoice = invoices.get(number=expected.invoice["number"])
+        for name_, value in expected.invoice.items():
+            assert getattr(invoice, name_) == value, name_
+    if expected.debtor:
+        debtor = Debtor.objects.get(creditor=creditor, customer_number=expected.debtor["customer_number"])
+        for name_, value in expected.debtor.items():
+            assert getattr(debtor, name_) == value, name_
+
+
+@pytest.mark.parametrize("name", sorted(name for name, e in EXPECTED.items() if not e.rejected_with))
+def test_corpus_reimport_changes_nothing(name: str, creditor: Creditor, corpus: Path) -> None:
+    arguments = ["import", str(corpus / name), "--creditor", creditor.slug]
+    call_command(*arguments, stdout=io.StringIO())
+    before = list(Invoice.objects.values_list("number", "open_amount", "status", "updated_at"))
+
+    output = io.StringIO()
+    call_command(*arguments, stdout=output)
+
+    assert list(Invoice.objects.values_list("number", "open_amount", "status", "updated_at")) == before
+    assert "invoices new" in output.getvalue()
+    assert Invoice.objects.filter(timeline__kind="invoice_changed").count() == 0

@@ -1,0 +1,536 @@
+"""CSV and XLSX invoice imports: formats, debtors, bad rows and re-imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from betaalreis.imports.registry import ImportRejected, ImportReport
+from betaalreis.imports.tables import load_mapping
+from betaalreis.imports.tabular import TabularInvoiceImporter
+from betaalreis.ledger.actions import do_allocate_payment
+from betaalreis.ledger.models import (
+    Creditor,
+    Debtor,
+    DebtorBankAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentSource,
+    TimelineEvent,
+    TimelineKind,
+)
+
+WriteFile = Callable[..., Path]
+
+DUTCH_HEADER = "Factuurnummer;Debiteurnummer;Naam;Factuurdatum;Vervaldatum;Totaal;Openstaand"
+
+
+def run(path: Path, creditor: Creditor, **options: object) -> ImportReport:
+    return TabularInvoiceImporter().run(path, creditor, **options)
+
+
+def rejected(path: Path, creditor: Creditor, **options: object) -> ImportRejected:
+    with pytest.raises(ImportRejected) as caught:
+        run(path, creditor, **options)
+    return caught.value
+
+
+def test_cp1252_semicolon_decimal_comma(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "openstaand.csv",
+        f"{DUTCH_HEADER}\r\n"
+        "F-1001;D-1;Café De Ster;01-03-2025;15-03-2025;€ 1.234,56;1.234,56\r\n"
+        "F-1002;D-2;Brasserie Noël;2-3-2025;16-3-2025;99,95;50\r\n",
+        encoding="cp1252",
+    )
+
+    report = run(path, creditor)
+
+    assert "Windows-1252" in report.format
+    assert report.counts["invoices new"] == 2
+    assert report.amounts["open in file (EUR)"] == "1284.56"
+    assert Debtor.objects.get(customer_number="D-1").name == "Café De Ster"
+    assert Debtor.objects.get(customer_number="D-2").name == "Brasserie Noël"
+    first = Invoice.objects.get(number="F-1001")
+    assert first.open_amount == Decimal("1234.56")
+    assert first.issue_date == dt.date(2025, 3, 1)
+    second = Invoice.objects.get(number="F-1002")
+    assert second.total == Decimal("99.95")
+    assert second.open_amount == Decimal("50.00")
+    assert second.due_date == dt.date(2025, 3, 16)
+
+
+def test_utf8_bom_english_headers_decimal_point(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "invoices.csv",
+        "\ufeffInvoice Number,Customer ID,Customer Name,Invoice Date,Due Date,Total,Balance,Currency\n"
+        'INV-1,C-1,"Smith & Sons, Ltd",2025-01-10,2025-02-09,"1,234.56","1,000.00",EUR\n'
+        "INV-2,C-1,\"Smith & Sons, Ltd\",2025-01-11,2025-02-10,250.5,0,EUR\n",
+    )
+
+    report = run(path, creditor)
+
+    assert "UTF-8 with BOM" in report.format
+    assert "separator ','" in report.format
+    assert report.counts["invoices new"] == 2
+    first = Invoice.objects.get(number="INV-1")
+    assert first.total == Decimal("1234.56")
+    assert first.open_amount == Decimal("1000.00")
+    paid = Invoice.objects.get(number="INV-2")
+    assert paid.status == InvoiceStatus.PAID
+    assert paid.total == Decimal("250.50")
+    assert Debtor.objects.get().name == "Smith & Sons, Ltd"
+
+
+def test_utf16_tab_separated(creditor: Creditor, write_file: WriteFile) -> None:
+    text = (
+        "Factuurnr.\tDeb.nr.\tNaam\tVervalt\tSaldo\r\n"
+        "7001\t42\tJansen Ĳzerhandel\t20250301\t12,50\r\n"
+    )
+    path = write_file("export.txt", text, encoding="utf-16")
+
+    report = run(path, creditor)
+
+    assert "UTF-16" in report.format
+    invoice = Invoice.objects.get(number="7001")
+    assert invoice.open_amount == Decimal("12.50")
+    assert invoice.due_date == dt.date(2025, 3, 1)
+    assert invoice.debtor.name == "Jansen Ĳzerhandel"
+
+
+def test_date_formats_mixed(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "dates.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        "A1;1;Een;31-12-2024;1,00\n"
+        "A2;1;Een;1-2-2025;1,00\n"
+        "A3;1;Een;20250315;1,00\n"
+        "A4;1;Een;2025-04-30;1,00\n"
+        "A5;1;Een;05/06/2025;1,00\n",
+    )
+
+    run(path, creditor)
+
+    due = dict(Invoice.objects.values_list("number", "due_date"))
+    assert due == {
+        "A1": dt.date(2024, 12, 31),
+        "A2": dt.date(2025, 2, 1),
+        "A3": dt.date(2025, 3, 15),
+        "A4": dt.date(2025, 4, 30),
+        "A5": dt.date(2025, 6, 5),
+    }
+
+
+def test_xlsx_with_preamble_and_typed_cells(creditor: Creditor, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Openstaande posten per 31-03-2025"])
+    sheet.append([])
+    sheet.append(["Factuurnr.", "Deb.nr.", "Naam", "Boekstuk", "Vervalt", "Factuur", "Saldo", "Soort"])
+    sheet.append([12300139, 3332, "Zorggroep Noord", dt.datetime(2024, 1, 23), dt.datetime(2024, 2, 6),
+                  25717.69, 25717.69, "zakelijk"])
+    sheet.append(["12300140", "3333", "Piet Jansen", "23-01-2024", "06-02-2024", "1.000,00", "400,00",
+                  "particulier"])
+    sheet.append(["Totaal", None, None, None, None, None, 26117.69])
+    path = tmp_path / "posten.xlsx"
+    workbook.save(path)
+
+    report = run(path, creditor)
+
+    assert "XLSX" in report.format
+    assert report.counts["invoices new"] == 2
+    assert any("totals row" in note for note in report.notes)
+    first = Invoice.objects.get(number="12300139")
+    assert first.total == Decimal("25717.69")
+    assert first.issue_date == dt.date(2024, 1, 23)
+    assert first.debtor.customer_number == "3332"
+    assert first.debtor.kind == "business"
+    second = Invoice.objects.get(number="12300140")
+    assert second.total == Decimal("1000.00")
+    assert second.open_amount == Decimal("400.00")
+    assert second.debtor.kind == "consumer"
+
+
+def test_debtor_contact_data(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "contact.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Bedrijfsnaam;E-mail;Mobiel;Telefoon;Adres;Postcode;"
+        "Plaats;Taal;KvK;BTW;IBAN;Vervaldatum;Openstaand\n"
+        "1;D1;Anna de Vries;;anna@example.nl;06-12345678;;Dorpsstraat 1;1234ab;Ede;nl;;;"
+        "NL91 ABNA 0417 1643 00;01-05-2025;10,00\n"
+        "2;D2;Jan Bakker;Bakker Bouw B.V.;info@bakker.example, admin@bakker.example;;"
+        "+32 470 12 34 56;Kerkweg 2;5678 CD;Oss;Engels;12345678;NL004495445B01;;01-05-2025;20,00\n"
+        "3;D3;Kees;;;;020-1234567;;;;;;;;01-05-2025;30,00\n",
+    )
+
+    report = run(path, creditor)
+
+    assert report.counts["bank accounts new"] == 1
+    anna = Debtor.objects.get(customer_number="D1")
+    assert anna.kind == "consumer"
+    assert anna.mobile == "+31612345678"
+    assert anna.postal_code == "1234 AB"
+    assert anna.language == "nl"
+    assert DebtorBankAccount.objects.get(debtor=anna).iban == "NL91ABNA0417164300"
+    bakker = Debtor.objects.get(customer_number="D2")
+    assert bakker.name == "Bakker Bouw B.V."
+    assert bakker.contact_person == "Jan Bakker"
+    assert bakker.kind == "business"
+    assert bakker.email == "info@bakker.example"
+    assert bakker.extra_emails == ["admin@bakker.example"]
+    assert bakker.phone == "+32470123456"
+    assert bakker.mobile == "+32470123456"
+    assert bakker.language == "en"
+    assert bakker.kvk_number == "12345678"
+    assert bakker.vat_id == "NL004495445B01"
+    kees = Debtor.objects.get(customer_number="D3")
+    assert kees.phone == "+31201234567"
+    assert kees.mobile == ""
+
+
+def test_bad_rows_reported_and_nothing_imported(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "fouten.csv",
+        f"{DUTCH_HEADER};E-mail;Mobiel\n"
+        "F1;D1;Goed;01-03-2025;15-03-2025;10,00;10,00;goed@example.nl;0612345678\n"
+        "F2;D2;Slechte datum;01-03-2025;31-02-2025;10,00;10,00;;\n"
+        "F3;D3;Slecht bedrag;01-03-2025;15-03-2025;tien;10,00;;\n"
+        "F4;D4;Slechte mail;01-03-2025;15-03-2025;10,00;10,00;geen-mail;\n"
+        "F5;D5;Vaste lijn;01-03-2025;15-03-2025;10,00;10,00;;020 1234567\n"
+        "F6;;Geen nummer;01-03-2025;15-03-2025;10,00;10,00;;\n"
+        "F7;D7;Te veel open;01-03-2025;15-03-2025;10,00;12,00;;\n"
+        ";D8;Geen factuur;01-03-2025;15-03-2025;10,00;10,00;;\n",
+    )
+
+    error = rejected(path, creditor)
+
+    found = {(e.row, e.field, e.value) for e in error.errors}
+    assert (3, "Vervaldatum", "31-02-2025") in found
+    assert (4, "Totaal", "tien") in found
+    assert (5, "E-mail", "geen-mail") in found
+    assert (6, "Mobiel", "020 1234567") in found
+    assert (7, "Debiteurnummer", "") in found
+    assert (8, "Openstaand", "12.00") in found
+    assert (9, "Factuurnummer", "") in found
+    assert len(error.errors) == 7
+    problems = {e.row: e.problem for e in error.errors}
+    assert "not a real date" in problems[3]
+    assert "not a mobile number" in problems[6]
+    assert "more than the invoice total" in problems[8]
+    assert "row 3, field 'Vervaldatum', value '31-02-2025'" in str(error)
+    assert Invoice.objects.count() == 0
+    assert Debtor.objects.count() == 0
+
+
+def test_ambiguous_amount_column_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "dubbelzinnig.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        "F1;D1;Een;01-03-2025;1.234\n"
+        "F2;D1;Een;01-03-2025;500\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(2, "Openstaand", "1.234")]
+    assert "cannot tell whether the separator" in error.errors[0].problem
+    assert Invoice.objects.count() == 0
+
+
+def test_mixed_decimal_formats_in_column_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "gemengd.csv",
+        "Factuurnummer,Debiteurnummer,Naam,Vervaldatum,Openstaand\n"
+        'F1,D1,Een,01-03-2025,"1.234,56"\n'
+        'F2,D1,Een,01-03-2025,"1,234.56"\n',
+    )
+
+    error = rejected(path, creditor)
+
+    assert any("mixes decimal comma" in e.problem and e.field == "Openstaand" for e in error.errors)
+
+
+def test_missing_required_columns_named(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("kort.csv", "Factuurnummer;Naam;Openstaand\nF1;Een;10,00\n")
+
+    error = rejected(path, creditor)
+
+    fields = {e.field for e in error.errors}
+    assert fields == {"customer number", "due date"}
+    assert all("the headers are ['Factuurnummer', 'Naam', 'Openstaand']" in e.problem for e in error.errors)
+
+
+def test_two_columns_for_one_field_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "dubbel.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Saldo\nF1;D1;Een;01-03-2025;1,00;1,00\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert error.errors[0].field == "open amount"
+    assert "both 'Openstaand' and 'Saldo'" in error.errors[0].problem
+
+
+def test_mapping_file_for_unknown_layout(creditor: Creditor, write_file: WriteFile) -> None:
+    mapping = write_file(
+        "mapping.toml",
+        '[columns]\ninvoice_number = "Docnr"\ncustomer_number = "Relatiecode"\nname = "Relatie"\n'
+        'due_date = "Uiterlijk"\nopen_amount = "Nog open"\n'
+        '[format]\ndelimiter = "|"\ndecimal_separator = ","\ndate_format = "%d.%m.%Y"\n'
+        '[defaults]\nkind = "zakelijk"\ncurrency = "EUR"\n',
+    )
+    path = write_file(
+        "vreemd.csv",
+        "Docnr|Relatiecode|Relatie|Uiterlijk|Nog open\nX-1|R9|Vreemd B.V.|31.01.2025|1.234\n",
+    )
+
+    assert not TabularInvoiceImporter.detect(path, path.read_bytes())
+    report = run(path, creditor, mapping=load_mapping(mapping))
+
+    assert report.counts["invoices new"] == 1
+    invoice = Invoice.objects.get(number="X-1")
+    assert invoice.open_amount == Decimal("1234.00")
+    assert invoice.due_date == dt.date(2025, 1, 31)
+    assert invoice.debtor.kind == "business"
+
+
+def test_mapping_naming_missing_column(creditor: Creditor, write_file: WriteFile) -> None:
+    mapping = write_file(
+        "mapping.toml",
+        '[columns]\ninvoice_number = "Docnr"\ncustomer_number = "Klant"\ndue_date = "Datum"\n'
+        'open_amount = "Bestaat niet"\n[format]\nheader_row = 1\n',
+    )
+    path = write_file("vreemd.csv", "Docnr;Klant;Datum;Bedrag\n1;2;01-01-2025;3\n")
+
+    error = rejected(path, creditor, mapping=load_mapping(mapping))
+
+    assert error.errors[0].value == "Bestaat niet"
+    assert "no such column" in error.errors[0].problem
+
+
+def test_reimport_changes_nothing(creditor: Creditor, write_file: WriteFile) -> None:
+    content = f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"
+    path = write_file("eerste.csv", content)
+    run(path, creditor)
+    before = list(Invoice.objects.values_list("number", "open_amount", "status", "updated_at"))
+    events = TimelineEvent.objects.count()
+
+    report = run(path, creditor)
+
+    assert report.counts["invoices new"] == 0
+    assert report.counts["invoices changed"] == 0
+    assert report.counts["invoices unchanged"] == 1
+    assert report.counts["debtors updated"] == 0
+    assert list(Invoice.objects.values_list("number", "open_amount", "status", "updated_at")) == before
+    assert TimelineEvent.objects.count() == events
+
+
+def test_import_writes_one_event_per_debtor(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "twee.csv",
+        f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"
+        "F2;D1;Een;01-03-2025;15-03-2025;50,00;50,00\n",
+    )
+
+    run(path, creditor)
+
+    event = TimelineEvent.objects.get()
+    assert event.kind == TimelineKind.IMPORT
+    assert event.data["invoices"] == ["F1", "F2"]
+    assert event.source == "import:twee.csv"
+    assert "F1, F2" in event.summary
+
+
+def test_changed_open_amount_updates_and_records(creditor: Creditor, write_file: WriteFile) -> None:
+    run(write_file("dag1.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"), creditor)
+
+    report = run(
+        write_file("dag2.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;60,00\n"), creditor
+    )
+
+    assert report.counts["invoices changed"] == 1
+    invoice = Invoice.objects.get(number="F1")
+    assert invoice.open_amount == Decimal("60.00")
+    assert invoice.status == InvoiceStatus.OPEN
+    event = TimelineEvent.objects.get(kind=TimelineKind.INVOICE_CHANGED)
+    assert event.invoice == invoice
+    assert event.data["changes"]["open_amount"] == {"old": "100.00", "new": "60.00"}
+    assert event.source == "import:dag2.csv"
+
+
+def test_open_amount_zero_marks_paid(creditor: Creditor, write_file: WriteFile) -> None:
+    run(write_file("dag1.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"), creditor)
+
+    run(write_file("dag2.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;0,00\n"), creditor)
+
+    invoice = Invoice.objects.get(number="F1")
+    assert invoice.status == InvoiceStatus.PAID
+    event = TimelineEvent.objects.get(kind=TimelineKind.INVOICE_CHANGED)
+    assert event.data["changes"]["status"] == {"old": "open", "new": "paid"}
+
+
+def test_old_file_does_not_reopen_paid_invoice(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("dag1.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n")
+    run(path, creditor)
+    invoice = Invoice.objects.get(number="F1")
+    payment = Payment.objects.create(
+        creditor=creditor, debtor=invoice.debtor, source=PaymentSource.BANK, external_id="bank-1",
+        booking_date=dt.date(2025, 3, 20), amount=Decimal("100.00"),
+    )
+    do_allocate_payment(payment, [invoice], source="test", reason="test")
+
+    run(path, creditor)
+    later = write_file("dag2.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;90,00\n")
+    report = run(later, creditor)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.open_amount == Decimal("0.00")
+    assert any("allocated payments" in note for note in report.notes)
+
+
+def test_credit_note_linked_and_applied(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "credit.csv",
+        f"{DUTCH_HEADER};Originele factuur\n"
+        "F1;D1;Een;01-03-2025;15-03-2025;100,00;100,00;\n"
+        "C1;D1;Een;05-03-2025;05-03-2025;-30,00;-30,00;F1\n",
+    )
+
+    report = run(path, creditor)
+
+    assert report.counts["credit notes new"] == 1
+    assert report.counts["credit notes applied"] == 1
+    credit_note = Invoice.objects.get(number="C1")
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.corrects.number == "F1"
+    assert credit_note.status == InvoiceStatus.CREDITED
+    assert Invoice.objects.get(number="F1").open_amount == Decimal("70.00")
+
+    again = run(path, creditor)
+    assert again.counts["invoices unchanged"] == 2
+    assert Invoice.objects.get(number="F1").open_amount == Decimal("70.00")
+
+
+def test_invoice_of_other_debtor_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    run(write_file("a.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"), creditor)
+
+    error = rejected(
+        write_file("b.csv", f"{DUTCH_HEADER}\nF1;D2;Twee;01-03-2025;15-03-2025;100,00;100,00\n"), creditor
+    )
+
+    assert error.errors[0].row == 2
+    assert "already belongs to debtor D1" in error.errors[0].problem
+    assert not Debtor.objects.filter(customer_number="D2").exists()
+
+
+def test_invoice_lines_grouped_by_number(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "regels.csv",
+        "Invoice Number,Invoice Status,Customer ID,Customer Name,Due Date,Item Total,Total,Balance\n"
+        "INV-1,Sent,C1,Highlander,2021-01-28,25.50,489.75,489.75\n"
+        "INV-1,Sent,C1,Highlander,2021-01-28,464.25,489.75,489.75\n"
+        "INV-2,Overdue,C2,Defenders,2021-01-28,460.00,460.00,100.00\n",
+    )
+
+    report = run(path, creditor)
+
+    assert report.counts["rows"] == 3
+    assert report.counts["invoices new"] == 2
+    assert Invoice.objects.get(number="INV-1").total == Decimal("489.75")
+    assert Invoice.objects.get(number="INV-2").open_amount == Decimal("100.00")
+
+
+def test_invoice_lines_that_disagree_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "regels.csv",
+        "Invoice Number,Customer ID,Customer Name,Due Date,Total,Balance\n"
+        "INV-1,C1,Highlander,2021-01-28,489.75,489.75\n"
+        "INV-1,C1,Highlander,2021-01-28,489.75,400.00\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert error.errors[0].row == 3
+    assert "also on row 2 with another open amount" in error.errors[0].problem
+
+
+def test_draft_invoices_skipped_and_counted(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "concept.csv",
+        "Factuurnummer;Status;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        "F1;Concept;D1;Een;01-03-2025;10,00\n"
+        "F2;Verstuurd;D2;Twee;01-03-2025;20,00\n",
+    )
+
+    report = run(path, creditor)
+
+    assert report.counts["skipped: draft"] == 1
+    assert report.amounts["skipped draft (EUR)"] == "10.00"
+    assert list(Invoice.objects.values_list("number", flat=True)) == ["F2"]
+    assert not Debtor.objects.filter(customer_number="D1").exists()
+
+
+def test_dry_run_saves_nothing(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("proef.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n")
+
+    report = run(path, creditor, dry_run=True)
+
+    assert report.counts["invoices new"] == 1
+    assert report.notes[0] == "Dry run: nothing was saved."
+    assert Invoice.objects.count() == 0
+    assert Debtor.objects.count() == 0
+
+
+def test_debtor_update_keeps_unlisted_fields(creditor: Creditor, write_file: WriteFile) -> None:
+    run(write_file(
+        "a.csv", f"{DUTCH_HEADER};E-mail\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00;een@example.nl\n"
+    ), creditor)
+
+    report = run(write_file(
+        "b.csv", f"{DUTCH_HEADER};Plaats\nF2;D1;Een B.V.;01-03-2025;15-03-2025;5,00;5,00;Delft\n"
+    ), creditor)
+
+    debtor = Debtor.objects.get()
+    assert report.counts["debtors updated"] == 1
+    assert debtor.email == "een@example.nl"
+    assert debtor.name == "Een B.V."
+    assert debtor.city == "Delft"
+    update = TimelineEvent.objects.get(kind=TimelineKind.IMPORT, data__has_key="changed_fields")
+    assert update.data["changed_fields"] == ["city", "name"]
+
+
+def test_large_file_uses_bulk_queries(creditor: Creditor, write_file: WriteFile) -> None:
+    lines = [f"{DUTCH_HEADER};E-mail"]
+    for number in range(10_000):
+        lines.append(
+            f"F{number:05d};D{number % 2500:04d};Debiteur {number % 2500};01-03-2025;15-03-2025;"
+            f"1.{number % 1000:03d},50;{number % 100},25;d{number % 2500}@example.nl"
+        )
+    path = write_file("groot.csv", "\n".join(lines) + "\n")
+
+    with CaptureQueriesContext(connection) as first:
+        report = run(path, creditor)
+    with CaptureQueriesContext(connection) as second:
+        again = run(path, creditor)
+
+    assert report.counts["invoices new"] == 10_000
+    assert report.counts["debtors new"] == 2_500
+    assert Invoice.objects.filter(creditor=creditor).count() == 10_000
+    assert TimelineEvent.objects.filter(kind=TimelineKind.IMPORT).count() == 2_500
+    assert again.counts["invoices unchanged"] == 10_000
+    # Django sends SQLite at most 999 parameters per statement, so a bulk
+    # insert of invoices carries about 50 rows there; a query per row would
+    # be over 10,000.
+    assert len(first.captured_queries) < 400
+    assert len(second.captured_queries) < 60

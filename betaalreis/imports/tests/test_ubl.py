@@ -1,0 +1,226 @@
+"""UBL 2.1 invoices and credit notes, and XML that must never be parsed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
+from betaalreis.imports.tabular import TabularInvoiceImporter
+from betaalreis.imports.ubl import UblImporter
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
+
+WriteFile = Callable[..., Path]
+
+
+def ubl(corpus: Path, name: str) -> str:
+    return (corpus / "ubl" / name).read_text(encoding="utf-8")
+
+
+def rejected(path: Path, creditor: Creditor) -> ImportRejected:
+    with pytest.raises(ImportRejected) as caught:
+        UblImporter().run(path, creditor)
+    return caught.value
+
+
+def test_full_nlcius_invoice(creditor: Creditor, corpus: Path) -> None:
+    report = UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_full-nlcius-invoice.xml", creditor)
+
+    invoice = Invoice.objects.get()
+    assert invoice.number == "TOSL108"
+    assert invoice.total == Decimal("1728.70")
+    assert invoice.open_amount == Decimal("729.00")
+    assert invoice.payment_reference == "Payref1"
+    assert invoice.issue_date == dt.date(2009, 12, 15)
+    assert invoice.due_date == invoice.issue_date
+    debtor = invoice.debtor
+    assert debtor.customer_number == "88884444"
+    assert debtor.name == "The buyercompany inc."
+    assert debtor.kind == "business"
+    assert debtor.kvk_number == "87654321"
+    assert debtor.email == "john@buyercompany.eu"
+    assert debtor.vat_id == ""
+    assert any("'BE54321' not stored" in note for note in report.notes)
+    assert any("no due date" in note for note in report.notes)
+
+
+def test_credit_note_document_stored_negative(creditor: Creditor, corpus: Path) -> None:
+    UblImporter().run(corpus / "ubl" / "peppol-bis3_creditnote-correction.xml", creditor)
+
+    credit_note = Invoice.objects.get()
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.total == Decimal("-1656.25")
+    assert credit_note.open_amount == Decimal("-1656.25")
+    assert credit_note.corrects is None
+
+
+def test_negative_invoice_becomes_credit_note(creditor: Creditor, corpus: Path) -> None:
+    UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_negative-invoice.xml", creditor)
+
+    credit_note = Invoice.objects.get()
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.open_amount == Decimal("-121.00")
+    assert credit_note.payment_reference == ""
+
+
+def test_credit_note_applied_to_referenced_invoice(
+    creditor: Creditor, corpus: Path, write_file: WriteFile
+) -> None:
+    UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_document-allowance.xml", creditor)
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_creditnote-381_two-payment-means.xml")
+    text = text.replace("<cbc:ID>12115118</cbc:ID>", "<cbc:ID>CN-7</cbc:ID>", 1)
+    text = text.replace("<cbc:ID>46568</cbc:ID>", "<cbc:ID>12115118</cbc:ID>")
+    path = write_file("creditnota.xml", text)
+
+    report = UblImporter().run(path, creditor)
+
+    assert report.counts["credit notes applied"] == 1
+    invoice = Invoice.objects.get(number="12115118")
+    credit_note = Invoice.objects.get(number="CN-7")
+    assert credit_note.corrects == invoice
+    assert invoice.open_amount == Decimal("0.00")
+    assert invoice.status == InvoiceStatus.CREDITED
+    assert credit_note.open_amount == Decimal("-121.00")
+
+
+def test_credit_note_reusing_invoice_number_rejected(creditor: Creditor, corpus: Path) -> None:
+    UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_document-allowance.xml", creditor)
+
+    error = rejected(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_creditnote-381_two-payment-means.xml", creditor)
+
+    assert "12115118 is stored as an invoice" in error.errors[0].problem
+
+
+def test_reimport_changes_nothing(creditor: Creditor, corpus: Path) -> None:
+    path = corpus / "ubl" / "peppol-bis3_multi-line_vat-category-s.xml"
+    UblImporter().run(path, creditor)
+
+    report = UblImporter().run(path, creditor)
+
+    assert report.counts["invoices unchanged"] == 1
+    assert report.counts["invoices new"] == 0
+    assert report.counts["debtors updated"] == 0
+
+
+def test_missing_and_bad_amounts_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml")
+    text = text.replace(
+        '<cbc:PayableAmount currencyID="EUR">242.00</cbc:PayableAmount>', ""
+    ).replace(
+        '<cbc:TaxInclusiveAmount currencyID="EUR">242.00</cbc:TaxInclusiveAmount>',
+        '<cbc:TaxInclusiveAmount currencyID="EUR">242.005</cbc:TaxInclusiveAmount>',
+    )
+    path = write_file("kapot.xml", text)
+
+    error = rejected(path, creditor)
+
+    fields = {e.field: e for e in error.errors}
+    assert "more than two decimals" in fields["cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount"].problem
+    assert "missing" in fields["cac:LegalMonetaryTotal/cbc:PayableAmount"].problem
+    assert Invoice.objects.count() == 0
+
+
+XXE = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE Invoice [<!ENTITY secret SYSTEM "file://{secret}">]>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>&secret;</cbc:ID>
+</Invoice>
+"""
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE Invoice [
+  <!ENTITY a "aaaaaaaaaa">
+  <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+  <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+  <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+  <!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">
+  <!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">
+  <!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">
+  <!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;">
+  <!ENTITY i "&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;">
+]>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>&i;</cbc:ID>
+</Invoice>
+"""
+
+
+def test_external_entity_rejected_unread(creditor: Creditor, write_file: WriteFile, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-4711")
+    path = write_file("xxe.xml", XXE.format(secret=secret))
+
+    assert find_importer(path) is UblImporter
+    error = rejected(path, creditor)
+
+    assert "declares a DTD or entities" in error.errors[0].problem
+    assert "TOPSECRET" not in str(error)
+    assert Invoice.objects.count() == 0
+
+
+def test_billion_laughs_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("laughs.xml", BILLION_LAUGHS)
+
+    error = rejected(path, creditor)
+
+    assert error.errors[0].value == "DTDForbidden"
+    assert Debtor.objects.count() == 0
+
+
+def test_external_dtd_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml").replace(
+        "<Invoice ", '<!DOCTYPE Invoice SYSTEM "http://127.0.0.1:9/invoice.dtd">\n<Invoice ', 1
+    )
+    path = write_file("dtd.xml", text)
+
+    error = rejected(path, creditor)
+
+    assert "declares a DTD" in error.errors[0].problem
+
+
+def test_malformed_xml_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml")
+    path = write_file("afgekapt.xml", text[: len(text) // 2])
+
+    error = rejected(path, creditor)
+
+    assert "not well-formed XML" in error.errors[0].problem
+
+
+def test_csv_saved_as_xml_not_read_as_ubl(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "factuur.xml",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\nF1;D1;Een;01-03-2025;10,00\n",
+    )
+    head = path.read_bytes()[:HEAD_BYTES]
+
+    assert not UblImporter.detect(path, head)
+    assert TabularInvoiceImporter.detect(path, head)
+    TabularInvoiceImporter().run(path, creditor)
+    assert Invoice.objects.get().open_amount == Decimal("10.00")
+
+
+def test_csv_saved_as_xml_via_command(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "factuur.xml",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\nF1;D1;Een;01-03-2025;10,00\n",
+    )
+    output = io.StringIO()
+
+    # The bank statement importer comes first and claims every .xml file that
+    # is not XML, to reject it with advice, so the command imports nothing.
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--creditor", creditor.slug, stdout=output)
+
+    assert "not XML" in output.getvalue()
+    assert "save it as .csv" in output.getvalue()
+    assert Invoice.objects.count() == 0

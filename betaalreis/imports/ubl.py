@@ -1,0 +1,343 @@
+"""Importing UBL 2.1 invoices and credit notes (Peppol BIS Billing 3.0, SI-UBL 2.0).
+
+The XML is parsed with defusedxml, which rejects a document as soon as it
+reaches a DOCTYPE, so no external entity, entity expansion ("billion
+laughs") or external DTD is ever loaded. The buyer (AccountingCustomerParty) becomes
+the debtor. An Invoice with a negative payable amount is stored as a credit
+note, like a CreditNote document, whose amounts the ledger keeps negative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeElementTree
+
+from betaalreis.imports import contacts
+from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
+from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.values import ValueProblem
+from betaalreis.imports.writer import do_import
+from betaalreis.ledger.models import ZERO, Creditor, DebtorKind, Language
+from betaalreis.ledger.money import CENT
+
+logger = logging.getLogger(__name__)
+
+INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+NS = {"cbc": CBC, "cac": CAC}
+
+# UNCL 1001 document type codes that mean a credit note.
+CREDIT_NOTE_TYPE_CODES = {"381", "396", "532"}
+# Party identifier scheme (ISO 6523 ICD) of the Dutch KvK number.
+KVK_SCHEME = "0106"
+
+
+def _root_namespace(head: bytes) -> str | None:
+    for namespace in (INVOICE_NS, CREDIT_NOTE_NS):
+        if namespace.encode() in head:
+            return namespace
+    return None
+
+
+class UblImporter(Importer):
+    """UBL 2.1 Invoice and CreditNote documents, one per file."""
+
+    format = "UBL 2.1"
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        return text.startswith(b"<") and _root_namespace(head) is not None
+
+    def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        if creditor is None:
+            raise ImportRejected(path, [RowError(None, "creditor", "", "pass --creditor SLUG")])
+        batch = read_ubl(path)
+        return do_import(creditor, batch, path=path, dry_run=bool(options.get("dry_run")))
+
+
+def _parse_xml(path: Path) -> Element:
+    """Parse without DTDs, entities or external references; raise ImportRejected otherwise."""
+    try:
+        tree = SafeElementTree.parse(
+            str(path), forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        logger.warning("UBL file with a DTD or entities rejected", extra={"file": path.name})
+        raise ImportRejected(path, [RowError(
+            None, "file", type(exc).__name__,
+            "the XML declares a DTD or entities, which UBL invoices never need and which can "
+            "read local files or exhaust memory; it was not parsed. Ask the sender for a plain "
+            "UBL file",
+        )]) from exc
+    except ParseError as exc:
+        raise ImportRejected(path, [RowError(
+            None, "file", path.name, f"not well-formed XML ({exc}); ask the sender for a valid file",
+        )]) from exc
+    return tree.getroot()
+
+
+class _Document:
+    """Reads fields of one UBL document and collects problems and notes."""
+
+    def __init__(self, root: Element, errors: list[RowError], notes: list[str]) -> None:
+        self.root = root
+        self.errors = errors
+        self.notes = notes
+
+    def text(self, path: str, element: Element | None = None) -> str:
+        found = (self.root if element is None else element).find(path, NS)
+        return (found.text or "").strip() if found is not None else ""
+
+    def required(self, path: str) -> str:
+        value = self.text(path)
+        if not value:
+            self.errors.append(RowError(None, path, "", "missing in the document; ask the sender to add it"))
+        return value
+
+    def date(self, path: str, *, required: bool = True) -> dt.date | None:
+        raw = self.required(path) if required else self.text(path)
+        if not raw:
+            return None
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            self.errors.append(RowError(None, path, raw, "not a date in the form yyyy-mm-dd"))
+            return None
+
+    def amount(self, path: str, currency: str) -> Decimal | None:
+        element = self.root.find(path, NS)
+        raw = (element.text or "").strip() if element is not None else ""
+        if not raw:
+            self.errors.append(RowError(None, path, "", "missing in the document; ask the sender to add it"))
+            return None
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            self.errors.append(RowError(None, path, raw, "not a decimal amount"))
+            return None
+        if amount != amount.quantize(CENT):
+            self.errors.append(RowError(None, path, raw, "has more than two decimals; amounts are in cents"))
+            return None
+        amount_currency = element.get("currencyID", currency) if element is not None else currency
+        if amount_currency != currency:
+            self.errors.append(RowError(
+                None, f"{path}/@currencyID", amount_currency,
+                f"differs from the document currency {currency}",
+            ))
+            return None
+        return amount.quantize(CENT)
+
+    def optional_contact(self, label: str, raw: str, parser: Callable[[str], str]) -> str:
+        """Check optional buyer contact data; a bad value is left out with a note."""
+        if not raw:
+            return ""
+        try:
+            return parser(raw)
+        except ValueProblem as exc:
+            self.notes.append(f"Buyer {label} {raw!r} not stored: {exc}.")
+            return ""
+
+
+def read_ubl(path: Path) -> ImportBatch:
+    """Read one UBL Invoice or CreditNote into an `ImportBatch`."""
+    root = _parse_xml(path)
+    namespace, _, local_name = root.tag[1:].partition("}")
+    if (namespace, local_name) not in ((INVOICE_NS, "Invoice"), (CREDIT_NOTE_NS, "CreditNote")):
+        raise ImportRejected(path, [RowError(
+            None, "root element", root.tag,
+            "not a UBL 2.1 Invoice or CreditNote; Betaalreis imports only those UBL documents",
+        )])
+
+    batch = ImportBatch(format=f"{UblImporter.format} {local_name}", rows=1)
+    document = _Document(root, batch.errors, batch.notes)
+    debtor = _read_buyer(document)
+    invoice = _read_invoice(document, is_credit_note_document=local_name == "CreditNote")
+    if debtor is not None and invoice is not None:
+        invoice.customer_number = debtor.customer_number
+        batch.debtors[debtor.customer_number] = debtor
+        batch.invoices.append(invoice)
+    return batch
+
+
+def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> InvoiceData | None:
+    errors_before = len(document.errors)
+    number = document.required("cbc:ID")
+    issue_date = document.date("cbc:IssueDate")
+    currency = document.required("cbc:DocumentCurrencyCode")
+    if currency:
+        try:
+            currency = contacts.parse_currency(currency)
+        except ValueProblem as exc:
+            document.errors.append(RowError(None, "cbc:DocumentCurrencyCode", currency, str(exc)))
+    total = document.amount("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", currency)
+    payable = document.amount("cac:LegalMonetaryTotal/cbc:PayableAmount", currency)
+    due_date = (
+        document.date("cbc:DueDate", required=False)
+        or document.date("cac:PaymentMeans/cbc:PaymentDueDate", required=False)
+        or document.date("cac:PaymentTerms/cbc:PaymentDueDate", required=False)
+    )
+    payment_reference = _payment_reference(document)
+    if len(document.errors) > errors_before or total is None or payable is None or issue_date is None:
+        return None
+
+    type_code = document.text("cbc:InvoiceTypeCode") or document.text("cbc:CreditNoteTypeCode")
+    if is_credit_note_document or type_code in CREDIT_NOTE_TYPE_CODES:
+        if payable < ZERO:
+            document.errors.append(RowError(
+                None, "cac:LegalMonetaryTotal/cbc:PayableAmount", str(payable),
+                "a credit note with a negative payable amount is a claim; ask the sender for an Invoice",
+            ))
+            return None
+        total, payable = -total, -payable
+    is_credit_note = total < ZERO or payable < ZERO
+    if total < ZERO < payable or payable < ZERO < total:
+        document.errors.append(RowError(
+            None, "cac:LegalMonetaryTotal/cbc:PayableAmount", str(payable),
+            f"has the opposite sign of TaxInclusiveAmount {total}; prepaid more than the total?",
+        ))
+        return None
+
+    if due_date is None:
+        due_date = issue_date
+        if not is_credit_note:
+            document.notes.append(
+                f"{number}: the document has no due date; the issue date {issue_date} is used."
+            )
+
+    return InvoiceData(
+        number=number[:64],
+        row=None,
+        customer_number="",
+        issue_date=issue_date,
+        due_date=due_date,
+        total=total,
+        open_amount=payable,
+        currency=currency,
+        is_credit_note=is_credit_note,
+        payment_reference=payment_reference,
+        corrects_number=document.text("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"),
+    )
+
+
+def _payment_reference(document: _Document) -> str:
+    ids = [
+        (element.text or "").strip()
+        for element in document.root.findall("cac:PaymentMeans/cbc:PaymentID", NS)
+        if (element.text or "").strip()
+    ]
+    if not ids:
+        return ""
+    if len(set(ids)) > 1:
+        document.notes.append(f"Several payment ids {ids}; the first, {ids[0]!r}, is stored.")
+    try:
+        return contacts.parse_payment_reference(ids[0])
+    except ValueProblem as exc:
+        document.errors.append(RowError(None, "cac:PaymentMeans/cbc:PaymentID", ids[0], str(exc)))
+        return ""
+
+
+def _read_buyer(document: _Document) -> DebtorData | None:
+    party = document.root.find("cac:AccountingCustomerParty/cac:Party", NS)
+    if party is None:
+        document.errors.append(RowError(
+            None, "cac:AccountingCustomerParty", "", "missing: the document names no buyer",
+        ))
+        return None
+
+    def text(path: str) -> str:
+        return document.text(path, party)
+
+    customer_number = (
+        text("cac:PartyIdentification/cbc:ID")
+        or text("cbc:EndpointID")
+        or text("cac:PartyLegalEntity/cbc:CompanyID")
+        or text("cac:PartyTaxScheme/cbc:CompanyID")
+    )
+    name = text("cac:PartyLegalEntity/cbc:RegistrationName") or text("cac:PartyName/cbc:Name")
+    if not customer_number:
+        document.errors.append(RowError(
+            None, "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", "",
+            "the buyer has no identifier (PartyIdentification, EndpointID or CompanyID), so "
+            "it cannot be matched to a debtor; ask the sender to add the customer number",
+        ))
+        return None
+
+    country = document.optional_contact(
+        "country", text("cac:PostalAddress/cac:Country/cbc:IdentificationCode"), contacts.parse_country
+    )
+    street = " ".join(
+        part for part in (text("cac:PostalAddress/cbc:StreetName"), text("cac:PostalAddress/cbc:BuildingNumber")) if part
+    )
+    additional = text("cac:PostalAddress/cbc:AdditionalStreetName")
+    debtor = DebtorData(customer_number=customer_number[:64], row=None, name=name[:200])
+    debtor.street = (f"{street}, {additional}" if street and additional else street or additional)[:200]
+    debtor.postal_code = document.optional_contact(
+        "postal code", text("cac:PostalAddress/cbc:PostalZone"),
+        lambda raw: contacts.parse_postal_code(raw, country),
+    )
+    debtor.city = text("cac:PostalAddress/cbc:CityName")[:100]
+    debtor.country = country
+    debtor.language = Language.DUTCH if country in ("", "NL") else Language.ENGLISH
+    debtor.contact_person = text("cac:Contact/cbc:Name")[:200]
+
+    emails = document.optional_contact(
+        "email", text("cac:Contact/cbc:ElectronicMail"), lambda raw: ";".join(contacts.parse_emails(raw))
+    )
+    debtor.email = emails.split(";")[0] if emails else ""
+    phone = document.optional_contact(
+        "phone", text("cac:Contact/cbc:Telephone"),
+        lambda raw: contacts.parse_phone(raw, country, mobile=False),
+    )
+    debtor.phone = phone
+    debtor.mobile = phone if phone and contacts.is_mobile(phone) else ""
+
+    debtor.kvk_number = document.optional_contact("KvK number", _kvk_number(party), contacts.parse_kvk_number)
+    debtor.vat_id = document.optional_contact("VAT id", _vat_id(party), contacts.parse_vat_id)
+    debtor.kind = DebtorKind.BUSINESS if _is_business(party) else DebtorKind.CONSUMER
+    return debtor
+
+
+def _kvk_number(party: Element) -> str:
+    for path in ("cac:PartyLegalEntity/cbc:CompanyID", "cac:PartyIdentification/cbc:ID", "cbc:EndpointID"):
+        for element in party.findall(path, NS):
+            if element.get("schemeID") == KVK_SCHEME and element.text:
+                return element.text.strip()
+    return ""
+
+
+def _vat_id(party: Element) -> str:
+    for scheme in party.findall("cac:PartyTaxScheme", NS):
+        tax = scheme.find("cac:TaxScheme/cbc:ID", NS)
+        company_id = scheme.find("cbc:CompanyID", NS)
+        if tax is not None and (tax.text or "").strip() == "VAT" and company_id is not None:
+            return (company_id.text or "").strip()
+    return ""
+
+
+def _is_business(party: Element) -> bool:
+    """Return whether the buyer is a business: anything but a party with only a person's name.
+
+    A company id (KvK, VAT or another registration), an electronic address
+    or an identifier with a scheme marks a business, because e-invoices go
+    to consumers only rarely. A party with none of these is taken as a
+    consumer, since a consumer read as a business would lose the 14-day letter.
+    """
+    marks = (
+        "cac:PartyLegalEntity/cbc:CompanyID",
+        "cac:PartyTaxScheme/cbc:CompanyID",
+        "cbc:EndpointID",
+    )
+    if any(party.find(path, NS) is not None for path in marks):
+        return True
+    return any(element.get("schemeID") for element in party.findall("cac:PartyIdentification/cbc:ID", NS))
+

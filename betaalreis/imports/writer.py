@@ -1,0 +1,641 @@
+"""Applying an `ImportBatch` to the ledger: set-based, atomic, idempotent.
+
+Lookups and writes go in batches (`IN` queries of at most CHUNK ids,
+bulk_create, bulk_update), so the number of queries grows with the number
+of chunks, not with the number of rows. The one exception is applying a new
+credit note to the invoice it corrects, which goes through
+`do_apply_credit_note` once per such credit note.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from betaalreis.imports.models import ImportedInvoice
+from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
+from betaalreis.imports.registry import ImportRejected, ImportReport, RowError
+from betaalreis.ledger.actions import do_apply_credit_note
+from betaalreis.ledger.models import (
+    ZERO,
+    Allocation,
+    Creditor,
+    Debtor,
+    DebtorBankAccount,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    TimelineEvent,
+    TimelineKind,
+)
+from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline import record_many
+
+logger = logging.getLogger(__name__)
+
+# Ids per IN (...) query, below the 999 parameters Django 5.2 allows a SQLite statement.
+CHUNK = 900
+BATCH_SIZE = 1000
+
+# Fields copied from the file to the invoice when the file changes them.
+_PLAIN_INVOICE_FIELDS = ("issue_date", "due_date", "total", "payment_reference", "description")
+
+# Statuses that become paid when the open amount reaches zero, and the one
+# that becomes open again when the source raises the open amount above zero.
+_SETTLES_AT_ZERO = (
+    InvoiceStatus.OPEN,
+    InvoiceStatus.DISPUTED,
+    InvoiceStatus.PAYMENT_PLAN,
+    InvoiceStatus.HANDED_OVER,
+    InvoiceStatus.WRITTEN_OFF,
+)
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+@dataclass
+class _Counts:
+    debtors_new: int = 0
+    debtors_updated: int = 0
+    invoices_new: int = 0
+    credit_notes_new: int = 0
+    invoices_changed: int = 0
+    invoices_unchanged: int = 0
+    credit_notes_applied: int = 0
+    bank_accounts_new: int = 0
+    notes: list[str] = field(default_factory=list)
+    new_open_by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+
+def do_import(
+    creditor: Creditor, batch: ImportBatch, *, path: Path, dry_run: bool = False
+) -> ImportReport:
+    """Apply `batch`, read from `path`, to the ledger of `creditor` in one transaction.
+
+    Raises ImportRejected, with nothing saved, when the batch has errors or
+    conflicts with the ledger (an invoice number that belongs to another
+    debtor, an invoice that turns into a credit note). With `dry_run` every
+    check runs and the report is complete, but the transaction is rolled back.
+    """
+    if batch.errors:
+        raise ImportRejected(path, batch.errors, f"{len(batch.errors)} problems found.")
+
+    source = f"import:{path.name}"
+    try:
+        with transaction.atomic():
+            # One import per creditor at a time, so two files with the same
+            # new debtor cannot both try to create it.
+            Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
+            counts = _apply(creditor, batch, path=path, source=source)
+            if dry_run:
+                transaction.set_rollback(True)
+    except IntegrityError as exc:
+        logger.warning("import failed on a constraint", extra={"creditor_id": creditor.pk})
+        raise ImportRejected(
+            path,
+            [RowError(None, "file", path.name, f"the database rejected the import ({exc}); retry "
+                      "when no other import for this creditor runs")],
+        ) from exc
+
+    report = _report(batch, counts, path=path)
+    if dry_run:
+        report.notes.insert(0, "Dry run: nothing was saved.")
+    logger.info(
+        "import applied",
+        extra={
+            "creditor_id": creditor.pk,
+            "invoices_new": counts.invoices_new + counts.credit_notes_new,
+            "invoices_changed": counts.invoices_changed,
+            "dry_run": dry_run,
+        },
+    )
+    return report
+
+
+def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -> _Counts:
+    counts = _Counts()
+    errors: list[RowError] = []
+
+    debtors = _existing_debtors(creditor, list(batch.debtors))
+    referenced = {invoice.number for invoice in batch.invoices}
+    referenced |= {invoice.corrects_number for invoice in batch.invoices if invoice.corrects_number}
+    existing = _existing_invoices(creditor, sorted(referenced))
+    states = _import_states([invoice.pk for invoice in existing.values()])
+
+    errors += _check_new_debtors(batch.debtors.values(), debtors)
+    errors += _check_invoice_conflicts(batch.invoices, existing)
+    if errors:
+        raise ImportRejected(path, errors, f"{len(errors)} conflicts with the ledger.")
+
+    debtor_events = _write_debtors(creditor, batch.debtors, debtors, counts, source=source)
+    debtors = _existing_debtors(creditor, list(batch.debtors))
+
+    new_invoices = _create_invoices(creditor, batch.invoices, existing, debtors, counts, source)
+    changed_events = _update_invoices(batch.invoices, existing, states, counts, source=source)
+    all_invoices = {**existing, **new_invoices}
+    _link_credit_notes(batch.invoices, new_invoices, all_invoices, counts)
+
+    _save_import_states(creditor, batch.invoices, all_invoices, states, source=source)
+    _save_bank_accounts(creditor, batch.debtors.values(), debtors, counts)
+
+    events = debtor_events + changed_events + _import_events(new_invoices, source=source)
+    record_many(events)
+
+    _apply_credit_notes(batch.invoices, new_invoices, all_invoices, counts, source=source)
+    return counts
+
+
+def _existing_debtors(creditor: Creditor, numbers: list[str]) -> dict[str, Debtor]:
+    found: dict[str, Debtor] = {}
+    for chunk in _chunks(numbers):
+        for debtor in Debtor.objects.filter(creditor=creditor, customer_number__in=chunk):
+            found[debtor.customer_number] = debtor
+    return found
+
+
+def _existing_invoices(creditor: Creditor, numbers: list[str]) -> dict[str, Invoice]:
+    found: dict[str, Invoice] = {}
+    for chunk in _chunks(numbers):
+        rows = Invoice.objects.filter(creditor=creditor, number__in=chunk).annotate(
+            debtor_number=F("debtor__customer_number")
+        )
+        for invoice in rows:
+            found[invoice.number] = invoice
+    return found
+
+
+def _import_states(invoice_ids: list[int]) -> dict[int, ImportedInvoice]:
+    found: dict[int, ImportedInvoice] = {}
+    for chunk in _chunks(invoice_ids):
+        for state in ImportedInvoice.objects.filter(invoice_id__in=chunk):
+            found[state.invoice_id] = state
+    return found
+
+
+def _check_new_debtors(
+    debtors: Iterable[DebtorData], existing: dict[str, Debtor]
+) -> list[RowError]:
+    return [
+        RowError(
+            debtor.row, "name", "",
+            f"debtor {debtor.customer_number} is new and has no name; add the name to the file",
+        )
+        for debtor in debtors
+        if debtor.customer_number not in existing and not debtor.name
+    ]
+
+
+def _check_invoice_conflicts(
+    invoices: Iterable[InvoiceData], existing: dict[str, Invoice]
+) -> list[RowError]:
+    errors: list[RowError] = []
+    for data in invoices:
+        invoice = existing.get(data.number)
+        if invoice is None:
+            continue
+
+        if invoice.debtor_number != data.customer_number:  # type: ignore[attr-defined]
+            errors.append(RowError(
+                data.row, "customer number", data.customer_number,
+                f"invoice {data.number} already belongs to debtor {invoice.debtor_number}; "  # type: ignore[attr-defined]
+                "an invoice number is unique per creditor, so correct the number or the debtor",
+            ))
+        if invoice.is_credit_note != data.is_credit_note:
+            stored = "a credit note" if invoice.is_credit_note else "an invoice"
+            errors.append(RowError(
+                data.row, "total", str(data.total),
+                f"{data.number} is stored as {stored}; a file cannot turn an invoice into a "
+                "credit note or back, so give the credit note its own number",
+            ))
+        if invoice.currency != data.currency:
+            errors.append(RowError(
+                data.row, "currency", data.currency,
+                f"invoice {data.number} is stored in {invoice.currency}; Betaalreis does not "
+                "convert currencies, so correct the currency in the file",
+            ))
+    return errors
+
+
+def _write_debtors(
+    creditor: Creditor,
+    debtors: dict[str, DebtorData],
+    existing: dict[str, Debtor],
+    counts: _Counts,
+    *,
+    source: str,
+) -> list[TimelineEvent]:
+    """Create new debtors and update the fields that changed; return timeline events."""
+    new: list[Debtor] = []
+    changed: list[Debtor] = []
+    changed_fields: set[str] = set()
+    events: list[TimelineEvent] = []
+
+    for number, data in debtors.items():
+        values = data.given_values()
+        debtor = existing.get(number)
+        if debtor is None:
+            new.append(Debtor(creditor=creditor, customer_number=number, **values))
+            continue
+
+        differences = {name: value for name, value in values.items() if getattr(debtor, name) != value}
+        if not differences:
+            continue
+        for name, value in differences.items():
+            setattr(debtor, name, value)
+        changed.append(debtor)
+        changed_fields |= set(differences)
+        events.append(TimelineEvent(
+            creditor=creditor,
+            debtor=debtor,
+            kind=TimelineKind.IMPORT,
+            source=source,
+            summary=f"Gegevens bijgewerkt uit import: {', '.join(sorted(differences))}"[:500],
+            data={"changed_fields": sorted(differences)},
+            at=timezone.now(),
+        ))
+
+    Debtor.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    if changed:
+        Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at"}), batch_size=BATCH_SIZE)
+    counts.debtors_new = len(new)
+    counts.debtors_updated = len(changed)
+    return events
+
+
+def _status_for_new(data: InvoiceData) -> str:
+    if data.open_amount != ZERO:
+        return InvoiceStatus.OPEN
+    return InvoiceStatus.CREDITED if data.is_credit_note else InvoiceStatus.PAID
+
+
+def _create_invoices(
+    creditor: Creditor,
+    invoices: list[InvoiceData],
+    existing: dict[str, Invoice],
+    debtors: dict[str, Debtor],
+    counts: _Counts,
+    source: str,
+) -> dict[str, Invoice]:
+    """Create the invoices the ledger does not have yet and return them by number."""
+    new = [
+        Invoice(
+            creditor=creditor,
+            debtor=debtors[data.customer_number],
+            number=data.number,
+            kind=InvoiceKind.CREDIT_NOTE if data.is_credit_note else InvoiceKind.INVOICE,
+            issue_date=data.issue_date,
+            due_date=data.due_date,
+            currency=data.currency,
+            total=data.total,
+            open_amount=data.open_amount,
+            payment_reference=data.payment_reference,
+            description=data.description[:500],
+            status=_status_for_new(data),
+            source=source[:300],
+        )
+        for data in invoices
+        if data.number not in existing
+    ]
+    Invoice.objects.bulk_create(new, batch_size=BATCH_SIZE)
+
+    for invoice in new:
+        if invoice.is_credit_note:
+            counts.credit_notes_new += 1
+        else:
+            counts.invoices_new += 1
+        counts.new_open_by_currency[invoice.currency] += invoice.open_amount
+
+    # Read the rows back for their ids: Django's bulk_create sets them on
+    # SQLite only from SQLite 3.35 on.
+    created = _existing_invoices(creditor, [invoice.number for invoice in new])
+    return created
+
+
+def _baseline(invoice: Invoice, state: ImportedInvoice | None) -> dict[str, str]:
+    """Return the source values of the last import, or the ledger values if never imported."""
+    if state is not None:
+        return state.values
+    return {
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "total": str(invoice.total),
+        "open_amount": str(invoice.open_amount),
+        "payment_reference": invoice.payment_reference,
+        "description": invoice.description,
+        "corrects_number": "",
+    }
+
+
+def _invoices_with_allocations(invoice_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(invoice_ids):
+        found |= set(
+            Allocation.objects.filter(invoice_id__in=chunk).values_list("invoice_id", flat=True)
+        )
+    return found
+
+
+def _update_invoices(
+    invoices: list[InvoiceData],
+    existing: dict[str, Invoice],
+    states: dict[int, ImportedInvoice],
+    counts: _Counts,
+    *,
+    source: str,
+) -> list[TimelineEvent]:
+    """Apply what changed in the source since its last import; return timeline events."""
+    candidates: list[tuple[InvoiceData, Invoice, dict[str, str]]] = []
+    for data in invoices:
+        invoice = existing.get(data.number)
+        if invoice is None:
+            continue
+        state = states.get(invoice.pk)
+        if state is not None and state.fingerprint == data.fingerprint():
+            counts.invoices_unchanged += 1
+            continue
+        candidates.append((data, invoice, _baseline(invoice, state)))
+
+    allocated = _invoices_with_allocations([invoice.pk for _, invoice, _ in candidates])
+    changed: list[Invoice] = []
+    events: list[TimelineEvent] = []
+    for data, invoice, baseline in candidates:
+        event = _apply_changes(data, invoice, baseline, invoice.pk in allocated, counts, source)
+        if event is None:
+            counts.invoices_unchanged += 1
+            continue
+        changed.append(invoice)
+        events.append(event)
+
+    fields = [*_PLAIN_INVOICE_FIELDS, "open_amount", "status", "updated_at"]
+    Invoice.objects.bulk_update(changed, fields, batch_size=BATCH_SIZE)
+    counts.invoices_changed = len(changed)
+    return events
+
+
+def _apply_changes(
+    data: InvoiceData,
+    invoice: Invoice,
+    baseline: dict[str, str],
+    has_allocations: bool,
+    counts: _Counts,
+    source: str,
+) -> TimelineEvent | None:
+    """Change `invoice` in memory where the source changed; return its timeline event."""
+    new_values = data.source_values()
+    changes: dict[str, dict[str, str]] = {}
+
+    for name in _PLAIN_INVOICE_FIELDS:
+        if new_values[name] == baseline.get(name):
+            continue
+        old = getattr(invoice, name)
+        setattr(invoice, name, getattr(data, name))
+        if str(old) != str(getattr(invoice, name)):
+            changes[name] = {"old": str(old), "new": str(getattr(invoice, name))}
+
+    if new_values["open_amount"] != baseline.get("open_amount"):
+        _change_open_amount(data, invoice, has_allocations, changes, counts)
+
+    if not changes:
+        return None
+
+    summary = f"Factuur {invoice.number} gewijzigd door import"
+    if "open_amount" in changes:
+        old_open = format_money(Decimal(changes["open_amount"]["old"]), invoice.currency)
+        new_open = format_money(invoice.open_amount, invoice.currency)
+        summary += f": openstaand {old_open} → {new_open}"
+    return TimelineEvent(
+        creditor_id=invoice.creditor_id,
+        debtor_id=invoice.debtor_id,
+        invoice=invoice,
+        kind=TimelineKind.INVOICE_CHANGED,
+        source=source[:300],
+        summary=summary[:500],
+        data={"changes": changes},
+        at=timezone.now(),
+    )
+
+
+def _change_open_amount(
+    data: InvoiceData,
+    invoice: Invoice,
+    has_allocations: bool,
+    changes: dict[str, dict[str, str]],
+    counts: _Counts,
+) -> None:
+    old_open, old_status = invoice.open_amount, invoice.status
+    new_open = data.open_amount
+
+    # Payments and credit notes applied in Betaalreis lowered the open amount.
+    # A source that has not booked them yet must not raise it again, because
+    # that would reopen an invoice the debtor already paid.
+    if has_allocations and abs(new_open) > abs(old_open):
+        counts.notes.append(
+            f"Invoice {invoice.number}: the file says {new_open} open, but Betaalreis has "
+            f"allocated payments and shows {old_open}; left at {old_open}. Check it by hand."
+        )
+        return
+
+    invoice.open_amount = new_open
+    if new_open == ZERO and invoice.status in _SETTLES_AT_ZERO:
+        invoice.status = InvoiceStatus.CREDITED if invoice.is_credit_note else InvoiceStatus.PAID
+    elif new_open != ZERO and invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
+        invoice.status = InvoiceStatus.OPEN
+
+    if new_open != old_open:
+        changes["open_amount"] = {"old": str(old_open), "new": str(new_open)}
+    if invoice.status != old_status:
+        changes["status"] = {"old": old_status, "new": invoice.status}
+
+
+def _corrected_invoice(data: InvoiceData, all_invoices: dict[str, Invoice]) -> Invoice | None:
+    """Return the ledger invoice a credit note corrects; never itself or another credit note."""
+    if not data.corrects_number or data.corrects_number == data.number:
+        return None
+    target = all_invoices.get(data.corrects_number)
+    return target if target is not None and not target.is_credit_note else None
+
+
+def _link_credit_notes(
+    invoices: list[InvoiceData],
+    new: dict[str, Invoice],
+    all_invoices: dict[str, Invoice],
+    counts: _Counts,
+) -> None:
+    """Point each new credit note at the invoice it corrects, when the ledger has it."""
+    linked: list[Invoice] = []
+    for data in invoices:
+        credit_note = new.get(data.number)
+        if credit_note is None or not credit_note.is_credit_note:
+            continue
+        if data.corrects_number == data.number:
+            counts.notes.append(
+                f"Credit note {data.number} refers to an invoice with its own number; the "
+                "ledger keeps one document per number, so it was not linked."
+            )
+            continue
+        target = _corrected_invoice(data, all_invoices)
+        if target is None:
+            continue
+        credit_note.corrects = target
+        linked.append(credit_note)
+    Invoice.objects.bulk_update(linked, ["corrects"], batch_size=BATCH_SIZE)
+
+
+def _apply_credit_notes(
+    invoices: list[InvoiceData],
+    new: dict[str, Invoice],
+    all_invoices: dict[str, Invoice],
+    counts: _Counts,
+    *,
+    source: str,
+) -> None:
+    """Apply each new credit note to the open invoice of the same debtor it corrects."""
+    for data in invoices:
+        credit_note = new.get(data.number)
+        target = _corrected_invoice(data, all_invoices)
+        if credit_note is None or target is None or not credit_note.is_credit_note:
+            continue
+        if target.debtor_id != credit_note.debtor_id:
+            counts.notes.append(
+                f"Credit note {data.number} corrects invoice {target.number} of another "
+                "debtor; it was linked but not applied."
+            )
+            continue
+        if do_apply_credit_note(credit_note, target, source=source) is not None:
+            counts.credit_notes_applied += 1
+
+
+def _save_import_states(
+    creditor: Creditor,
+    invoices: list[InvoiceData],
+    all_invoices: dict[str, Invoice],
+    states: dict[int, ImportedInvoice],
+    *,
+    source: str,
+) -> None:
+    now = timezone.now()
+    new: list[ImportedInvoice] = []
+    changed: list[ImportedInvoice] = []
+    for data in invoices:
+        invoice = all_invoices[data.number]
+        fingerprint = data.fingerprint()
+        state = states.get(invoice.pk)
+        if state is None:
+            new.append(ImportedInvoice(
+                creditor=creditor, invoice=invoice, fingerprint=fingerprint,
+                values=data.source_values(), source=source[:300], imported_at=now,
+            ))
+        elif state.fingerprint != fingerprint:
+            state.fingerprint = fingerprint
+            state.values = data.source_values()
+            state.source = source[:300]
+            state.imported_at = now
+            changed.append(state)
+
+    ImportedInvoice.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    ImportedInvoice.objects.bulk_update(
+        changed, ["fingerprint", "values", "source", "imported_at"], batch_size=BATCH_SIZE
+    )
+
+
+def _save_bank_accounts(
+    creditor: Creditor, debtors: Iterable[DebtorData], stored: dict[str, Debtor], counts: _Counts
+) -> None:
+    accounts = [(stored[data.customer_number], iban) for data in debtors for iban in data.ibans]
+    if not accounts:
+        return
+
+    known: set[tuple[int, str]] = set()
+    debtor_ids = sorted({debtor.pk for debtor, _ in accounts})
+    for chunk in _chunks(debtor_ids):
+        known |= set(
+            DebtorBankAccount.objects.filter(creditor=creditor, debtor_id__in=chunk).values_list(
+                "debtor_id", "iban"
+            )
+        )
+    new = [
+        DebtorBankAccount(creditor=creditor, debtor=debtor, iban=iban, source="import")
+        for debtor, iban in accounts
+        if (debtor.pk, iban) not in known
+    ]
+    DebtorBankAccount.objects.bulk_create(new, batch_size=BATCH_SIZE, ignore_conflicts=True)
+    counts.bank_accounts_new = len(new)
+
+
+def _import_events(new: dict[str, Invoice], *, source: str) -> list[TimelineEvent]:
+    """Return one timeline event per debtor that lists its new invoices."""
+    by_debtor: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in new.values():
+        by_debtor[invoice.debtor_id].append(invoice)
+
+    events: list[TimelineEvent] = []
+    now = timezone.now()
+    for debtor_id, invoices in by_debtor.items():
+        invoices.sort(key=lambda invoice: invoice.number)
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for invoice in invoices:
+            totals[invoice.currency] += invoice.open_amount
+        amounts = ", ".join(format_money(amount, currency) for currency, amount in totals.items())
+        numbers = ", ".join(invoice.number for invoice in invoices[:20])
+        if len(invoices) > 20:
+            numbers += f" en {len(invoices) - 20} meer"
+        events.append(TimelineEvent(
+            creditor_id=invoices[0].creditor_id,
+            debtor_id=debtor_id,
+            kind=TimelineKind.IMPORT,
+            source=source[:300],
+            summary=f"{len(invoices)} facturen geïmporteerd ({numbers}), openstaand {amounts}"[:500],
+            data={
+                "invoices": [invoice.number for invoice in invoices],
+                "open_amounts": {currency: str(amount) for currency, amount in totals.items()},
+            },
+            at=now,
+        ))
+    return events
+
+
+def _report(batch: ImportBatch, counts: _Counts, *, path: Path) -> ImportReport:
+    report = ImportReport(path=path, format=batch.format)
+    report.counts = {
+        "rows": batch.rows,
+        "invoices new": counts.invoices_new,
+        "credit notes new": counts.credit_notes_new,
+        "invoices changed": counts.invoices_changed,
+        "invoices unchanged": counts.invoices_unchanged,
+        "credit notes applied": counts.credit_notes_applied,
+        "debtors new": counts.debtors_new,
+        "debtors updated": counts.debtors_updated,
+        "bank accounts new": counts.bank_accounts_new,
+    }
+    for reason, skipped in batch.skipped.items():
+        report.counts[f"skipped: {reason}"] = len(skipped)
+        skipped_totals: dict[str, Decimal] = defaultdict(Decimal)
+        for invoice in skipped:
+            skipped_totals[invoice.currency] += invoice.open_amount
+        for currency, amount in sorted(skipped_totals.items()):
+            report.amounts[f"skipped {reason} ({currency})"] = str(amount)
+
+    file_totals: dict[str, Decimal] = defaultdict(Decimal)
+    for invoice in batch.invoices:
+        file_totals[invoice.currency] += invoice.open_amount
+    for currency, amount in sorted(file_totals.items()):
+        report.amounts[f"open in file ({currency})"] = str(amount)
+    for currency, amount in sorted(counts.new_open_by_currency.items()):
+        report.amounts[f"open in new invoices ({currency})"] = str(amount)
+
+    report.notes = [*batch.notes, *counts.notes]
+    return report
