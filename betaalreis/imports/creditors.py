@@ -1,0 +1,283 @@
+"""Setting up creditors (tenants) from the command line or a TOML file.
+
+`CreditorSpec` contains what a person typed or a file stated, and
+`validate_spec` returns every problem at once. `do_add_creditor` and
+`do_load_creditors` save validated specs. A file is loaded all or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email, validate_slug
+from django.db import transaction
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from betaalreis.errors import InvalidInput
+from betaalreis.imports import contacts
+from betaalreis.imports.values import ValueProblem
+from betaalreis.ledger.models import Creditor, Language
+from betaalreis.ledger.validators import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+# Records one problem: field name, the value given, what is wrong.
+_Problem = Callable[[str, object, str], None]
+
+
+@dataclass
+class CreditorSpec:
+    """A creditor as given on the command line or in a creditors file."""
+
+    slug: str
+    legal_name: str
+    iban: str
+    bic: str = ""
+    kvk: str = ""
+    vat_id: str = ""
+    trade_name: str = ""
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = "NL"
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    logo: str = ""
+    language: str = Language.DUTCH
+    brand_color: str = ""
+    collection_agency: bool = False
+    vat_deductible: bool = True
+
+
+SPEC_KEYS = tuple(spec_field.name for spec_field in fields(CreditorSpec))
+_REQUIRED_KEYS = ("slug", "legal_name", "iban")
+
+
+def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[dict[str, object], list[str]]:
+    """Check a spec and return the model field values and the problems found.
+
+    Each problem names the field, the value and what to write instead.
+    A relative logo path is read from `base_dir` (the creditors file's folder).
+    """
+    problems: list[str] = []
+    values: dict[str, object] = {}
+
+    def problem(name: str, value: object, text: str) -> None:
+        problems.append(f"{name} {value!r}: {text}")
+
+    for name in _REQUIRED_KEYS:
+        if not str(getattr(spec, name)).strip():
+            problem(name, "", "missing; it is required")
+    try:
+        validate_slug(spec.slug)
+        values["slug"] = spec.slug
+    except ValidationError:
+        problem("slug", spec.slug, "use only letters, digits, hyphens and underscores")
+    values["legal_name"] = spec.legal_name.strip()
+    values["trade_name"] = spec.trade_name.strip()
+
+    if spec.iban:
+        try:
+            iban = IBAN(spec.iban)
+            values["iban"] = iban.compact
+        except SchwiftyException as exc:
+            problem("iban", spec.iban, f"not a valid IBAN ({exc}); check the digits")
+    if spec.bic:
+        try:
+            values["bic"] = str(BIC(spec.bic))
+        except SchwiftyException as exc:
+            problem("bic", spec.bic, f"not a valid BIC ({exc})")
+    else:
+        values["bic"] = ""
+
+    _check_with(problem, values, "kvk", "kvk_number", spec.kvk, contacts.parse_kvk_number)
+    _check_with(problem, values, "vat_id", "vat_id", spec.vat_id, contacts.parse_vat_id)
+    _check_with(problem, values, "country", "country", spec.country or "NL", contacts.parse_country)
+    country = str(values.get("country", "NL"))
+    _check_with(
+        problem, values, "postal_code", "postal_code", spec.postal_code,
+        lambda raw: contacts.parse_postal_code(raw, country),
+    )
+    values["street"] = spec.street.strip()
+    values["city"] = spec.city.strip()
+
+    if spec.email:
+        try:
+            validate_email(spec.email)
+            values["email"] = spec.email.strip()
+        except ValidationError:
+            problem("email", spec.email, "not a valid email address")
+    else:
+        values["email"] = ""
+    if spec.phone:
+        try:
+            values["phone"] = normalize_phone(spec.phone, country)
+        except ValueError:
+            problem("phone", spec.phone, "not a valid phone number; write it like 020 1234567")
+    else:
+        values["phone"] = ""
+    if spec.website:
+        try:
+            URLValidator(schemes=["http", "https"])(spec.website)
+            values["website"] = spec.website
+        except ValidationError:
+            problem("website", spec.website, "not a web address; write it like https://example.nl")
+    else:
+        values["website"] = ""
+
+    values["logo"] = _check_logo(problem, spec.logo, base_dir)
+    if spec.language not in Language.values:
+        problem("language", spec.language, f"use one of {Language.values}")
+    values["default_language"] = spec.language
+    if spec.brand_color:
+        if re.fullmatch(r"#[0-9a-fA-F]{6}", spec.brand_color):
+            values["brand_color"] = spec.brand_color.lower()
+        else:
+            problem("brand_color", spec.brand_color, "write a colour as #rrggbb, like #1f4e79")
+    values["is_collection_agency"] = bool(spec.collection_agency)
+    values["vat_deductible"] = bool(spec.vat_deductible)
+    return values, problems
+
+
+def _check_with(
+    problem: _Problem,
+    values: dict[str, object],
+    name: str,
+    model_field: str,
+    raw: str,
+    parser: Callable[[str], str],
+) -> None:
+    if not raw:
+        values[model_field] = ""
+        return
+    try:
+        values[model_field] = parser(raw)
+    except ValueProblem as exc:
+        problem(name, raw, str(exc))
+
+
+def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
+    if not raw:
+        return ""
+    path = Path(raw).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        problem("logo", raw, f"cannot read the file ({exc.strerror}); give the path of a PNG or JPEG")
+        return ""
+    if not head.startswith(_IMAGE_MAGIC):
+        problem("logo", raw, "not a PNG or JPEG file")
+        return ""
+    return str(path.resolve())
+
+
+@transaction.atomic
+def do_add_creditor(spec: CreditorSpec) -> Creditor:
+    """Create a new creditor; raise InvalidInput listing every problem, or when the slug exists."""
+    values, problems = validate_spec(spec)
+    if problems:
+        raise InvalidInput("Creditor not added:\n  " + "\n  ".join(problems))
+    if Creditor.objects.filter(slug=spec.slug).exists():
+        raise InvalidInput(
+            f"Creditor {spec.slug!r} exists already; change it with `betaalreis creditor load FILE`."
+        )
+
+    creditor = Creditor.objects.create(**values)
+    logger.info("creditor added", extra={"creditor_id": creditor.pk})
+    return creditor
+
+
+def read_creditors_file(path: Path) -> list[CreditorSpec]:
+    """Read the `[[creditor]]` tables of a TOML file; raise InvalidInput naming file and key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read the creditors file: {exc}") from exc
+
+    tables = data.get("creditor")
+    if not isinstance(tables, list) or not tables:
+        raise InvalidInput(f"{path}: no [[creditor]] tables; see examples/creditors.toml.")
+    unknown_top = set(data) - {"creditor"}
+    if unknown_top:
+        raise InvalidInput(f"{path}: unknown keys {sorted(unknown_top)}; only [[creditor]] tables belong here.")
+
+    specs: list[CreditorSpec] = []
+    for number, table in enumerate(tables, start=1):
+        unknown = set(table) - set(SPEC_KEYS)
+        if unknown:
+            raise InvalidInput(
+                f"{path}: creditor {number}: unknown keys {sorted(unknown)}; the keys are {list(SPEC_KEYS)}."
+            )
+        missing = [key for key in _REQUIRED_KEYS if key not in table]
+        if missing:
+            raise InvalidInput(f"{path}: creditor {number}: missing {missing}.")
+        wrong_types = [
+            key for key, value in table.items()
+            if isinstance(value, bool) != (key in ("collection_agency", "vat_deductible"))
+            or not isinstance(value, (str, bool))
+        ]
+        if wrong_types:
+            raise InvalidInput(
+                f"{path}: creditor {number}: wrong type for {wrong_types}; collection_agency and "
+                "vat_deductible are true or false, every other key is text in quotes."
+            )
+        specs.append(CreditorSpec(**table))
+    return specs
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    creditor: Creditor
+    action: str  # "created", "updated" or "unchanged"
+
+
+@transaction.atomic
+def do_load_creditors(path: Path) -> list[LoadResult]:
+    """Create or update (by slug) every creditor in a TOML file, all or nothing.
+
+    The file describes each creditor whole: a key left out of a table gets
+    its default (empty, or NL, nl and VAT deductible), also on update.
+    """
+    specs = read_creditors_file(path)
+    problems: list[str] = []
+    checked: list[dict[str, object]] = []
+    for spec in specs:
+        values, spec_problems = validate_spec(spec, base_dir=path.parent)
+        problems += [f"creditor {spec.slug!r}: {text}" for text in spec_problems]
+        checked.append(values)
+    slugs = [spec.slug for spec in specs]
+    duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    if duplicates:
+        problems.append(f"slugs {duplicates} appear more than once; each creditor needs its own slug")
+    if problems:
+        raise InvalidInput(f"{path}: nothing loaded.\n  " + "\n  ".join(problems))
+
+    existing = {creditor.slug: creditor for creditor in Creditor.objects.select_for_update().filter(slug__in=slugs)}
+    results: list[LoadResult] = []
+    for values in checked:
+        creditor = existing.get(str(values["slug"]))
+        if creditor is None:
+            results.append(LoadResult(Creditor.objects.create(**values), "created"))
+            continue
+        changed = [name for name, value in values.items() if getattr(creditor, name) != value]
+        for name in changed:
+            setattr(creditor, name, values[name])
+        if changed:
+            creditor.save(update_fields=changed)
+        results.append(LoadResult(creditor, "updated" if changed else "unchanged"))
+
+    logger.info("creditors loaded", extra={"creditors": len(results)})
+    return results

@@ -1,0 +1,105 @@
+"""The `creditor` command: add, load and list creditors."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from betaalreis.ledger.models import Creditor
+
+WriteFile = Callable[..., Path]
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_creditor_add_and_list(db) -> None:
+    output = io.StringIO()
+
+    call_command(
+        "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "nl91 abna 0417 1643 00",
+        "--bic", "ABNANL2A", "--kvk", "1234 5678", "--vat-id", "NL 0044.95.445.B01",
+        "--postal-code", "9711ab", "--phone", "050 1234567", "--no-vat-deductible",
+        "--collection-agency", stdout=output,
+    )
+    call_command("creditor", "list", stdout=output)
+
+    creditor = Creditor.objects.get(slug="zon")
+    assert creditor.iban == "NL91ABNA0417164300"
+    assert creditor.kvk_number == "12345678"
+    assert creditor.vat_id == "NL004495445B01"
+    assert creditor.postal_code == "9711 AB"
+    assert creditor.phone == "+31501234567"
+    assert creditor.vat_deductible is False
+    assert creditor.is_collection_agency is True
+    assert "zon: added" in output.getvalue()
+    assert "Zon B.V." in output.getvalue()
+
+
+def test_creditor_add_lists_every_problem(db) -> None:
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "creditor", "add", "--slug", "bad slug", "--legal-name", "X", "--iban", "NL00ABNA0000000000",
+            "--bic", "NOTABIC", "--kvk", "123", "--vat-id", "NL123", "--email", "nope",
+            "--website", "ftp://x", "--logo", "/nonexistent/logo.png",
+        )
+
+    message = str(caught.value)
+    for field in ("slug", "iban", "bic", "kvk", "vat_id", "email", "website", "logo"):
+        assert f"\n  {field} " in message
+    assert Creditor.objects.count() == 0
+
+
+def test_creditor_add_existing_slug_rejected(creditor: Creditor) -> None:
+    with pytest.raises(CommandError, match="'acme' exists already"):
+        call_command("creditor", "add", "--slug", "acme", "--legal-name", "A", "--iban", "NL91ABNA0417164300")
+
+
+def test_creditor_load_example_file_twice(db) -> None:
+    output = io.StringIO()
+
+    call_command("creditor", "load", str(REPO / "examples" / "creditors.toml"), stdout=output)
+    call_command("creditor", "load", str(REPO / "examples" / "creditors.toml"), stdout=output)
+
+    lines = output.getvalue().splitlines()
+    assert lines == [
+        "zonnepanelen-noord: created", "incasso-west: created",
+        "zonnepanelen-noord: unchanged", "incasso-west: unchanged",
+    ]
+    agency = Creditor.objects.get(slug="incasso-west")
+    assert agency.is_collection_agency is True
+    assert agency.vat_deductible is False
+
+
+def test_creditor_load_updates_and_validates(db, write_file: WriteFile) -> None:
+    png = write_file("logo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    good = write_file(
+        "crediteuren.toml",
+        f'[[creditor]]\nslug = "a"\nlegal_name = "A B.V."\niban = "NL91ABNA0417164300"\nlogo = "{png.name}"\n',
+    )
+    call_command("creditor", "load", str(good), stdout=io.StringIO())
+    changed = write_file(
+        "crediteuren.toml",
+        '[[creditor]]\nslug = "a"\nlegal_name = "A Holding B.V."\niban = "NL91ABNA0417164300"\n'
+        '[[creditor]]\nslug = "b"\nlegal_name = "B"\niban = "NL00ABNA0000000000"\n',
+    )
+
+    with pytest.raises(CommandError, match="creditor 'b': iban 'NL00ABNA0000000000'"):
+        call_command("creditor", "load", str(changed))
+
+    creditor = Creditor.objects.get()
+    assert creditor.legal_name == "A B.V."
+    assert creditor.logo == str(png.resolve())
+
+
+def test_creditor_load_rejects_unknown_key(db, write_file: WriteFile) -> None:
+    path = write_file(
+        "crediteuren.toml", '[[creditor]]\nslug = "a"\nlegal_name = "A"\niban = "NL91ABNA0417164300"\nkleur = 1\n'
+    )
+
+    with pytest.raises(CommandError, match="unknown keys \\['kleur'\\]"):
+        call_command("creditor", "load", str(path))
