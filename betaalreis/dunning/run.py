@@ -80,18 +80,16 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
 
     report = match_payments(creditor)
     return PaymentsApplied(
-        matched=getattr(report, "matched", 0) + getattr(report, "partly_matched", 0),
-        matched_amount=getattr(report, "matched_amount", Decimal("0.00")),
-        to_review=getattr(report, "review", 0),
+        matched=report.matched + report.partly,
+        matched_amount=report.matched_amount + report.partly_amount,
+        to_review=report.review,
     )
 
 
 def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
     """Return debtors whose dunning is paused (a promise to pay that has not lapsed)."""
-    try:
-        from betaalreis.portal.services import paused_debtor_ids
-    except ImportError:
-        return frozenset()
+    from betaalreis.portal.services import paused_debtor_ids
+
     return frozenset(paused_debtor_ids(creditor.pk, day))
 
 
@@ -125,5 +123,8 @@ def run_cycle(
         )
 
     if dispatch_messages:
-        summary.dispatched = dispatch(due_by=moment, creditor=creditor, source=source)
+        replaying = day != timezone.localdate(timezone.now(), AMSTERDAM)
+        summary.dispatched = dispatch(
+            due_by=moment, creditor=creditor, source=source, clock=moment if replaying else None
+        )
     return summary

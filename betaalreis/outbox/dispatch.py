@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,6 +25,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
+from betaalreis.errors import BetaalreisError
+from betaalreis.legal.fourteen_day import fourteen_day_term
+from betaalreis.legal.models import legal_settings_for
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger.models import (
     Creditor,
@@ -40,6 +45,8 @@ from betaalreis.outbox.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # After this many failed hand-overs with temporary errors a message is failed.
 MAX_ATTEMPTS = 5
@@ -71,6 +78,16 @@ class InvalidTransition(Exception):
 def check_transition(current: str, new: str) -> None:
     if new not in TRANSITIONS[current]:
         raise InvalidTransition(f"Communication cannot move from {current} to {new}.")
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Return the wait before retry number `attempts`: exponential from 1 minute, with jitter.
+
+    The jitter (plus or minus 20 percent) keeps messages that failed together
+    from retrying together.
+    """
+    base = min(60 * 2 ** max(attempts - 1, 0), 3600)
+    return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
 def _claim_batch(
@@ -136,11 +153,14 @@ def dispatch(
     creditor: Creditor | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     source: str = "dispatch",
+    clock: dt.datetime | None = None,
 ) -> DispatchSummary:
     """Send every due message in the outbox and return what happened.
 
     `due_by` is the moment up to which held-back messages (`not_before`) may
-    go; the default is now. Safe to run in parallel and to run again.
+    go; the default is now. `clock` replaces the adapters' send time in the
+    record, for replaying past days (the demo); leave it None otherwise.
+    Safe to run in parallel and to run again.
     """
     from betaalreis.outbox.render import render_communication
 
@@ -170,8 +190,14 @@ def dispatch(
                 if backend is None:
                     backend = backends[communication.channel] = get_backend(communication.channel)
                 result = backend.send(message)
-            except ChannelError as exc:
-                permanent = exc.permanent or communication.attempts >= MAX_ATTEMPTS
+            except BetaalreisError as exc:
+                # Errors other than a channel's own (no address for the
+                # channel, a broken template) cannot heal by retrying.
+                permanent = (
+                    not isinstance(exc, ChannelError)
+                    or exc.permanent
+                    or communication.attempts >= MAX_ATTEMPTS
+                )
                 outcome = CommunicationStatus.FAILED if permanent else CommunicationStatus.PENDING
                 logger.warning(
                     "communication send failed",
@@ -197,9 +223,11 @@ def dispatch(
                 continue
 
             communication.total_amount = sum((item.invoice.open_amount for item in items), Decimal("0.00"))
+            if clock is not None:
+                result = replace(result, sent_at=clock)
             results.append((communication, CommunicationStatus.SENT, result, ""))
 
-        _record_results(results, drop, summary, source=source)
+        _record_results(results, drop, summary, stages=stages, source=source)
 
     return summary
 
@@ -209,6 +237,7 @@ def _record_results(
     dropped: list[CommunicationInvoice],
     summary: DispatchSummary,
     *,
+    stages: dict[tuple[int, str, str], Stage],
     source: str,
 ) -> None:
     """Store the outcome of a batch and its timeline rows in one transaction."""
@@ -239,6 +268,8 @@ def _record_results(
         for communication, outcome, result, error in results:
             check_transition(CommunicationStatus.SENDING, outcome)
             changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
+            if outcome == CommunicationStatus.PENDING:
+                changes["not_before"] = now + retry_delay(communication.attempts)
             if result is not None:
                 changes.update(
                     sent_at=result.sent_at,
@@ -256,8 +287,33 @@ def _record_results(
             event = _timeline_event(communication, outcome, error, now, source)
             if event is not None:
                 events.append(event)
+            stage = stages.get((communication.creditor_id, communication.debtor.kind, communication.stage))
+            if result is not None and stage is not None and stage.is_fourteen_day_letter:
+                events.append(_term_event(communication, result.sent_at, now, source))
 
         record_many(events)
+
+
+def _term_event(
+    communication: Communication, sent_at: dt.datetime, now: dt.datetime, source: str
+) -> TimelineEvent:
+    """Record when the 14-day term of a sent letter starts and ends."""
+    settings = legal_settings_for(communication.creditor)
+    sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
+    term = fourteen_day_term(sent_on, communication.channel, settings)
+    return TimelineEvent(
+        creditor_id=communication.creditor_id,
+        debtor_id=communication.debtor_id,
+        kind=TimelineKind.LEGAL,
+        at=now,
+        source=source,
+        summary=(
+            f"Veertiendagentermijn: ontvangst vermoed op {term.received_on:%d-%m-%Y}, "
+            f"termijn {term.term_start:%d-%m-%Y} t/m {term.term_end:%d-%m-%Y}; "
+            f"incassokosten verschuldigd vanaf {term.costs_due_from:%d-%m-%Y} bij niet betalen"
+        ),
+        data={"communication_id": communication.pk, **term.as_data()},
+    )
 
 
 def _timeline_event(

@@ -1,0 +1,283 @@
+"""The daily run end to end on the file outbox: plan, write, dispatch, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+from decimal import Decimal
+from email import policy
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
+from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.actions import do_allocate_payment
+from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, TimelineEvent
+from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
+from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def creditor():
+    creditor = make_creditor()
+    seed_default_policies(creditor)
+    return creditor
+
+
+def outbox_files(home: Path, channel: str) -> list[Path]:
+    folder = home / "outbox" / channel
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+
+
+def pay(invoice, amount=None):
+    payment = Payment.objects.create(
+        creditor=invoice.creditor, debtor=invoice.debtor, source=PaymentSource.MANUAL,
+        external_id=f"pay-{invoice.pk}", booking_date=DAY, amount=Decimal(amount or invoice.open_amount),
+    )
+    do_allocate_payment(payment, [invoice], source="test", reason="test payment")
+
+
+def test_run_writes_every_channel_to_file_outbox(creditor, betaalreis_home):
+    email_debtor = make_debtor(creditor)
+    sms_debtor = make_debtor(creditor, email="")
+    letter_debtor = make_debtor(creditor, email="", mobile="")
+    phone_debtor = make_debtor(creditor, phone="+31201234567")
+    make_invoice(email_debtor, "120.00", due=DAY - dt.timedelta(days=3))
+    make_invoice(sms_debtor, "80.00", due=DAY - dt.timedelta(days=3))
+    make_invoice(letter_debtor, "95.50", due=DAY - dt.timedelta(days=3))
+    make_invoice(phone_debtor, "300.00", due=DAY - dt.timedelta(days=57), dunning_stage="final_notice",
+                 dunning_stage_date=DAY - dt.timedelta(days=8))
+
+    summary = run_cycle(DAY, creditor)
+
+    assert summary.dispatched.total("sent") == 4
+    assert summary.dispatched.total("failed") == 0
+    emails = outbox_files(betaalreis_home, "email")
+    assert len(emails) == 1
+    parsed = email.message_from_bytes(emails[0].read_bytes(), policy=policy.default)
+    assert parsed["To"] == email_debtor.email
+    assert "/p/" in parsed.get_body(("plain",)).get_content()
+    sms = [json.loads(path.read_text()) for path in outbox_files(betaalreis_home, "sms")]
+    assert len(sms) == 1
+    assert outbox_files(betaalreis_home, "letter")[0].read_bytes().startswith(b"%PDF")
+    assert len(outbox_files(betaalreis_home, "phone")) == 1
+    assert set(Communication.objects.values_list("status", flat=True)) == {CommunicationStatus.SENT}
+
+
+def test_second_run_same_day_sends_nothing(creditor, betaalreis_home):
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor)
+    files_before = outbox_files(betaalreis_home, "email")
+
+    summary = run_cycle(DAY, creditor)
+
+    assert summary.planned == 0
+    assert summary.dispatched.total("sent") == 0
+    assert outbox_files(betaalreis_home, "email") == files_before
+    assert Communication.objects.count() == 1
+
+
+def test_invoice_paid_after_planning_leaves_message(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    paid = make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=4))
+    still_open = make_invoice(debtor, "40.00", due=DAY - dt.timedelta(days=5))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+
+    pay(paid)
+    dispatch(due_by=timezone.now())
+
+    communication = Communication.objects.get()
+    assert communication.status == CommunicationStatus.SENT
+    assert list(communication.items.values_list("invoice_id", flat=True)) == [still_open.pk]
+    assert communication.total_amount == Decimal("40.00")
+    body = outbox_files(betaalreis_home, "email")[0].read_text()
+    assert still_open.number in body
+    assert paid.number not in body
+    assert TimelineEvent.objects.filter(kind="communication_cancelled", invoice=paid).exists()
+
+
+def test_message_left_without_invoice_is_not_sent(creditor, betaalreis_home):
+    invoice = make_invoice(make_debtor(creditor), "60.00", due=DAY - dt.timedelta(days=4))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+
+    pay(invoice)
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("cancelled") == 1
+    assert Communication.objects.get().status == CommunicationStatus.CANCELLED
+    assert outbox_files(betaalreis_home, "email") == []
+
+
+def test_paid_invoice_never_in_later_message(creditor):
+    debtor = make_debtor(creditor)
+    paid = make_invoice(debtor, "70.00", due=DAY - dt.timedelta(days=3))
+    other = make_invoice(debtor, "30.00", due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor)
+    pay(paid)
+
+    for offset in range(1, 40):
+        run_cycle(DAY + dt.timedelta(days=offset), creditor)
+
+    later = Communication.objects.filter(run_date__gt=DAY)
+    assert later.exists()
+    assert not later.filter(items__invoice=paid).exists()
+    assert later.filter(items__invoice=other).exists()
+
+
+class CrashingBackend(ChannelBackend):
+    """Writes through to the file backend, but fails the first call with a timeout."""
+
+    channel = "email"
+    provider = "crashing"
+    calls: list[str] = []
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        from betaalreis.channels.backends.email import FileEmailBackend
+
+        CrashingBackend.calls.append(message.idempotency_key)
+        if len(CrashingBackend.calls) == 1:
+            raise ChannelError("provider timed out", permanent=False, code="timeout")
+        return FileEmailBackend().send(message)
+
+
+def test_temporary_error_retried_then_sent_once(creditor, settings, betaalreis_home):
+    settings.BETAALREIS_CHANNEL_BACKENDS = {**settings.BETAALREIS_CHANNEL_BACKENDS,
+                                            "email": f"{__name__}.CrashingBackend"}
+    CrashingBackend.calls = []
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+
+    first = dispatch(due_by=timezone.now())
+    too_early = dispatch(due_by=timezone.now())
+    retry = Communication.objects.get()
+    second = dispatch(due_by=retry.not_before)
+    third = dispatch(due_by=timezone.now() + dt.timedelta(hours=2))
+
+    assert first.total("retry") == 1
+    assert first.total("sent") == 0
+    assert too_early.total("sent") == 0
+    assert retry.status == CommunicationStatus.PENDING
+    assert "timeout" in retry.last_error
+    assert retry.not_before > timezone.now()
+    assert second.total("sent") == 1
+    assert third.total("sent") == 0
+    assert len(outbox_files(betaalreis_home, "email")) == 1
+    communication = Communication.objects.get()
+    assert communication.attempts == 2
+
+
+def test_crash_after_send_resumes_without_second_message(creditor, settings, betaalreis_home):
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor)
+    assert len(outbox_files(betaalreis_home, "email")) == 1
+
+    # A dispatcher that sent the message and died before recording it leaves
+    # the row in `sending`; after the lease another dispatcher takes it over.
+    settings.BETAALREIS_DISPATCH_LEASE_SECONDS = 0
+    Communication.objects.update(
+        status=CommunicationStatus.SENDING, claimed_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("sent") == 1
+    assert len(outbox_files(betaalreis_home, "email")) == 1
+    assert Communication.objects.get().status == CommunicationStatus.SENT
+
+
+def test_unreachable_channel_fails_permanently(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+    type(debtor).objects.filter(pk=debtor.pk).update(email="")
+
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("failed") == 1
+    communication = Communication.objects.get()
+    assert communication.status == CommunicationStatus.FAILED
+    assert communication.last_error
+
+
+def test_fourteen_day_letter_records_term_on_timeline(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "150.00", due=dt.date(2026, 11, 4) - dt.timedelta(days=30),
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+
+    run_cycle(dt.date(2026, 11, 4), creditor)
+
+    communication = Communication.objects.get()
+    assert communication.stage == "fourteen_day_letter"
+    assert communication.status == CommunicationStatus.SENT
+    event = TimelineEvent.objects.get(debtor=debtor, kind="legal")
+    # Posted Wednesday 4 November 2026: presumed received Friday 6 November,
+    # term 7 up to and including 20 November.
+    assert event.data["received_on"] == "2026-11-06"
+    assert event.data["term_start"] == "2026-11-07"
+    assert event.data["term_end"] == "2026-11-20"
+
+
+def pdf_text(path: Path) -> str:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    return "\n".join(page.get_textpage().get_text_range() for page in document)
+
+
+def test_final_notice_states_costs_after_term(creditor, betaalreis_home):
+    debtor = make_debtor(creditor, email="")
+    make_invoice(debtor, "1000.00", due=dt.date(2026, 10, 7), dunning_stage="reminder",
+                 dunning_stage_date=dt.date(2026, 10, 21))
+    run_cycle(dt.date(2026, 11, 4), creditor)
+    letter = Communication.objects.get(stage="fourteen_day_letter")
+    (letter_file,) = outbox_files(betaalreis_home, "letter")
+
+    run_cycle(dt.date(2026, 11, 25), creditor)
+
+    final = Communication.objects.get(stage="final_notice")
+    assert letter.channel == "letter"
+    assert final.status == CommunicationStatus.SENT
+    # The 14-day letter announces the statutory costs over EUR 1,000 (15
+    # percent), and the final notice after the term charges them.
+    assert "150,00" in pdf_text(letter_file)
+    (final_file,) = [path for path in outbox_files(betaalreis_home, "letter") if path != letter_file]
+    assert "150,00" in pdf_text(final_file)
+
+
+def test_business_debtor_reminded_before_due_date(creditor, betaalreis_home):
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS, contact_person="J. de Vries")
+    make_invoice(debtor, "2500.00", due=DAY + dt.timedelta(days=3))
+
+    summary = run_cycle(DAY, creditor)
+
+    assert summary.dispatched.total("sent") == 1
+    assert Communication.objects.get().stage == "friendly_reminder"
+
+
+def test_handover_invoice_stays_in_its_notice(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    invoice = make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=75), dunning_stage="call_task",
+                           dunning_stage_date=DAY - dt.timedelta(days=15))
+
+    summary = run_cycle(DAY, creditor)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.HANDED_OVER
+    assert summary.dispatched.total("sent") == 1
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [("sent", "pending"), ("cancelled", "pending"), ("pending", "sent"), ("sent", "failed")],
+)
+def test_status_machine_rejects_invalid_moves(current, new):
+    with pytest.raises(InvalidTransition):
+        check_transition(current, new)
