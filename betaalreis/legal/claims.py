@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
@@ -164,11 +164,18 @@ class ClaimBreakdown:
     allocation_order: tuple[ClaimPart, ...]
     # True when a period used a rate that no official or published notice confirmed.
     uses_unconfirmed_rates: bool
-    explanation_nl: str = field(default="")
-    explanation_en: str = field(default="")
 
     def explanation(self, language: str) -> str:
-        return self.explanation_nl if language == "nl" else self.explanation_en
+        """Return a few sentences on how the total is made up, in Dutch ("nl") or English."""
+        return explain_claim(self, language)
+
+    @property
+    def explanation_nl(self) -> str:
+        return explain_claim(self, "nl")
+
+    @property
+    def explanation_en(self) -> str:
+        return explain_claim(self, "en")
 
 
 def compute_claim(
@@ -458,7 +465,7 @@ class _ClaimRun:
         principal_outstanding = sum((row.principal_outstanding for row in item_rows), ZERO)
         interest_outstanding = sum((row.interest_outstanding for row in item_rows), ZERO)
 
-        breakdown = ClaimBreakdown(
+        return ClaimBreakdown(
             debtor_kind=self.kind,
             on=self.on,
             currency=currency,
@@ -482,7 +489,6 @@ class _ClaimRun:
                 period.rate_status == "unconfirmed" for period in periods
             ),
         )
-        return _with_explanation(breakdown)
 
     def _item_row(self, item: ClaimItem) -> ItemBreakdown:
         account = self.accounts[item.invoice_number]
@@ -539,11 +545,3 @@ class _ClaimRun:
             if_unpaid_vat=if_unpaid.vat,
             is_fixed_minimum=self._fixed_minimum_only,
         )
-
-
-def _with_explanation(breakdown: ClaimBreakdown) -> ClaimBreakdown:
-    return replace(
-        breakdown,
-        explanation_nl=explain_claim(breakdown, "nl"),
-        explanation_en=explain_claim(breakdown, "en"),
-    )

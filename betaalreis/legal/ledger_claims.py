@@ -12,10 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-
-from django.db.models import Prefetch
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
@@ -49,8 +47,8 @@ def claim_items_for_debtor(debtor: Debtor, on: dt.date) -> ClaimInput:
     Allocations booked after `on` are left out. Open invoices in more than
     one currency raise InvalidInput, because one claim has one currency.
     """
-    invoices = _open_invoices(debtor.creditor_id, [debtor.pk])
-    return _claim_input(debtor.pk, invoices, on)
+    invoices = _open_invoices(debtor.creditor_id, [debtor.pk], on)
+    return _claim_input(debtor.pk, invoices.get(debtor.pk, []))
 
 
 def claim_for_debtor(
@@ -100,12 +98,8 @@ def claims_for_debtors(
 
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start:start + ID_CHUNK]
-        invoices_by_debtor: dict[int, list[Invoice]] = defaultdict(list)
-        for invoice in _open_invoices(creditor.pk, chunk):
-            invoices_by_debtor[invoice.debtor_id].append(invoice)
-
-        for debtor_id, invoices in invoices_by_debtor.items():
-            claim_input = _claim_input(debtor_id, invoices, on)
+        for debtor_id, invoices in _open_invoices(creditor.pk, chunk, on).items():
+            claim_input = _claim_input(debtor_id, invoices)
             if not claim_input.items:
                 continue
             claims[debtor_id] = compute_claim(
@@ -121,42 +115,57 @@ def claims_for_debtors(
     return claims
 
 
-def _open_invoices(creditor_id: int, debtor_ids: list[int]) -> Iterable[Invoice]:
-    return (
-        Invoice.objects.filter(
-            creditor_id=creditor_id,
-            debtor_id__in=debtor_ids,
-            kind=InvoiceKind.INVOICE,
-            status__in=DUNNABLE_STATUSES,
-            open_amount__gt=0,
-        )
-        .order_by("debtor_id", "due_date", "number")
-        .prefetch_related(
-            Prefetch(
-                "allocations",
-                queryset=Allocation.objects.filter(creditor_id=creditor_id).select_related(
-                    "payment"
-                ),
-            )
-        )
-    )
+@dataclass(slots=True)
+class _OpenInvoice:
+    number: str
+    total: Decimal
+    due_date: dt.date
+    currency: str
+    credited: Decimal = Decimal(0)
+    paid_per_day: dict[dt.date, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
 
-def _claim_input(debtor_id: int, invoices: Iterable[Invoice], on: dt.date) -> ClaimInput:
+def _open_invoices(
+    creditor_id: int, debtor_ids: list[int], on: dt.date
+) -> dict[int, list[_OpenInvoice]]:
+    """Load the open invoices of `debtor_ids` with credit notes and payments, in two queries."""
+    rows = Invoice.objects.filter(
+        creditor_id=creditor_id,
+        debtor_id__in=debtor_ids,
+        kind=InvoiceKind.INVOICE,
+        status__in=DUNNABLE_STATUSES,
+        open_amount__gt=0,
+    ).order_by("debtor_id", "due_date", "number")
+
+    by_id: dict[int, _OpenInvoice] = {}
+    by_debtor: dict[int, list[_OpenInvoice]] = defaultdict(list)
+    for pk, debtor_id, number, total, due_date, currency in rows.values_list(
+        "pk", "debtor_id", "number", "total", "due_date", "currency"
+    ):
+        invoice = _OpenInvoice(number, total, due_date, currency)
+        by_id[pk] = invoice
+        by_debtor[debtor_id].append(invoice)
+
+    allocations = Allocation.objects.filter(
+        creditor_id=creditor_id, invoice__in=rows.values("pk")
+    ).values_list("invoice_id", "payment_id", "amount", "payment__booking_date")
+    for invoice_id, payment_id, amount, booked_on in allocations:
+        invoice = by_id[invoice_id]
+        if payment_id is None:
+            invoice.credited += amount
+        elif booked_on <= on:
+            invoice.paid_per_day[booked_on] += amount
+
+    return by_debtor
+
+
+def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput:
     items: list[ClaimItem] = []
     payments: list[ClaimPayment] = []
     currencies: set[str] = set()
 
     for invoice in invoices:
-        credited = Decimal(0)
-        paid_per_day: dict[dt.date, Decimal] = defaultdict(Decimal)
-        for allocation in invoice.allocations.all():
-            if allocation.payment_id is None:
-                credited += allocation.amount
-            elif allocation.payment.booking_date <= on:
-                paid_per_day[allocation.payment.booking_date] += allocation.amount
-
-        principal = invoice.total - credited
+        principal = invoice.total - invoice.credited
         if principal <= 0:
             continue
 
@@ -164,7 +173,7 @@ def _claim_input(debtor_id: int, invoices: Iterable[Invoice], on: dt.date) -> Cl
         items.append(ClaimItem(invoice.number, principal, invoice.due_date))
         payments.extend(
             ClaimPayment(paid_on=day, amount=amount, invoice_number=invoice.number)
-            for day, amount in sorted(paid_per_day.items())
+            for day, amount in sorted(invoice.paid_per_day.items())
             if amount > 0
         )
 

@@ -1,4 +1,4 @@
-"""Property tests of the claim engine: no negative interest, splits that add up, payments that balance."""
+"""Property tests: interest, split periods, payments, statutory terms and contact moments."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from betaalreis.legal.calendar import extend_statutory_term, is_working_day
 from betaalreis.legal.claims import ClaimItem, ClaimPayment, compute_claim
+from betaalreis.legal.contact import AMSTERDAM, is_contact_day, next_allowed_contact
 from betaalreis.legal.policy import DayCount, LegalSettings
 
 CENT = Decimal("0.01")
@@ -105,3 +107,23 @@ def test_payments_balance_the_claim(
     assert breakdown.costs.outstanding >= 0
     owed = breakdown.principal + breakdown.interest + breakdown.costs.total
     assert breakdown.total_outstanding == owed - applied
+
+
+@given(st.dates(min_value=dt.date(2014, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_extended_term_ends_on_working_day(last_day: dt.date) -> None:
+    extended = extend_statutory_term(last_day)
+
+    assert extended >= last_day
+    assert is_working_day(extended)
+    assert extended - last_day <= dt.timedelta(days=5)
+
+
+@given(st.datetimes(min_value=dt.datetime(2014, 1, 1), max_value=dt.datetime(2030, 12, 31)))
+def test_next_contact_is_allowed(naive: dt.datetime) -> None:
+    proposed = naive.replace(tzinfo=AMSTERDAM)
+
+    allowed = next_allowed_contact(proposed)
+
+    assert allowed >= proposed
+    assert is_contact_day(allowed.date())
+    assert dt.time(7, 0) <= allowed.time() < dt.time(20, 0)

@@ -222,6 +222,8 @@ def breakdown_to_json(breakdown: ClaimBreakdown) -> dict[str, Any]:
         return value
 
     data = convert(dataclasses.asdict(breakdown))
+    data["explanation_nl"] = breakdown.explanation_nl
+    data["explanation_en"] = breakdown.explanation_en
     for period, raw in zip(data["interest_periods"], breakdown.interest_periods):
         period["amount"] = str(raw.rounded_amount)
         period["exact_amount"] = str(raw.amount)
