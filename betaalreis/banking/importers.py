@@ -1,4 +1,4 @@
-"""Bank statement importers for `betaalreis import`: camt.053/camt.054 and MT940.
+"""Bank statement importers for `betaalreis import`: camt.053/054, MT940 and ING CSV.
 
 Each file is checked and stored in one transaction (see `store`), then its new
 payments are matched (see `matching`). Matching runs after the import has
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
+from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
 from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.statements import ParsedStatement, StatementFileError
@@ -112,3 +113,16 @@ class Mt940Importer(_StatementImporter):
 
     def read(self, path: Path) -> list[ParsedStatement]:
         return read_mt940(path)
+
+
+class IngCsvImporter(_StatementImporter):
+    """The ING Netherlands current-account CSV export, with or without balances."""
+
+    format: ClassVar[str] = "ING CSV"
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        return looks_like_ing_csv(head)
+
+    def read(self, path: Path) -> list[ParsedStatement]:
+        return read_ing_csv(path)

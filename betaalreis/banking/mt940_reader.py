@@ -67,7 +67,7 @@ class _Tag:
 
 @dataclass(slots=True)
 class Information:
-    """What the :86: text says about the counterparty and the payment."""
+    """Counterparty and payment fields read from a :86: text."""
 
     name: str = ""
     iban: str = ""

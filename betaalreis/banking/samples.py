@@ -36,6 +36,7 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
     incoming = (entry.amount > 0) != entry.reversal
     party, account = ("Dbtr", "DbtrAcct") if incoming else ("Cdtr", "CdtrAcct")
     amount = f"{abs(entry.amount):.2f}"
+
     handle.write(f'<Ntry><Amt Ccy="{currency}">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>')
     if entry.reversal:
         handle.write("<RvslInd>true</RvslInd>")
@@ -44,10 +45,12 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
     if entry.reference:
         handle.write(f"<AcctSvcrRef>{escape(entry.reference)}</AcctSvcrRef>")
     handle.write("<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>")
+
     handle.write("<NtryDtls><TxDtls>")
     if entry.end_to_end_id:
         handle.write(f"<Refs><EndToEndId>{escape(entry.end_to_end_id)}</EndToEndId></Refs>")
     handle.write(f'<AmtDtls><TxAmt><Amt Ccy="{currency}">{amount}</Amt></TxAmt></AmtDtls>')
+
     if entry.name or entry.iban:
         handle.write("<RltdPties>")
         if entry.name:
@@ -55,6 +58,7 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
         if entry.iban:
             handle.write(f"<{account}><Id><IBAN>{entry.iban}</IBAN></Id></{account}>")
         handle.write("</RltdPties>")
+
     if entry.structured_reference:
         handle.write(
             "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry><Issr>CUR</Issr></Tp>"
@@ -62,6 +66,7 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
         )
     elif entry.remittance:
         handle.write(f"<RmtInf><Ustrd>{escape(entry.remittance)}</Ustrd></RmtInf>")
+
     if entry.return_reason:
         handle.write(f"<RtrInf><Rsn><Cd>{entry.return_reason}</Cd></Rsn></RtrInf>")
     handle.write("</TxDtls></NtryDtls></Ntry>\n")

@@ -37,7 +37,7 @@ INSERT_BATCH = 5000
 
 
 class Kind:
-    """How a transaction is treated: a payment in, a reversal, or ignored."""
+    """Treatment of a transaction: a payment in, a reversal, or ignored."""
 
     PAYMENT = "payment"
     REVERSAL = "reversal"
@@ -46,7 +46,7 @@ class Kind:
 
 @dataclass
 class StoreResult:
-    """What storing one file created, per creditor."""
+    """Counts of one stored file, and the new payment ids per creditor."""
 
     entries: int = 0
     transactions: int = 0
@@ -190,6 +190,10 @@ def _new_transaction_rows(
                     remittance_info=item.remittance_info,
                     status=PaymentStatus.NEW,
                 )
+            charges = item.charges
+            if charges is None and len(entry.transactions) <= 1:
+                # Charges given on the entry belong to its only transaction.
+                charges = entry.charges
             rows.append((payment, BankTransaction(
                 creditor=creditor,
                 statement=bank_statement,
@@ -208,7 +212,7 @@ def _new_transaction_rows(
                 batch_id=entry.batch_id[:100],
                 batch_size=entry.batch_size,
                 return_reason=item.return_reason[:10],
-                charges=item.charges if item.charges is not None else (entry.charges if len(entry.transactions) <= 1 else None),
+                charges=charges,
                 original_amount=item.original_amount,
                 original_currency=item.original_currency,
                 counterparty_name=item.counterparty_name[:200],

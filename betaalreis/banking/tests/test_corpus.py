@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from betaalreis.banking.camt import read_camt
-from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
+from betaalreis.banking.importers import Camt05xImporter, IngCsvImporter, Mt940Importer
+from betaalreis.banking.ing_csv import read_ing_csv
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
-from betaalreis.ledger.models import Payment
+from betaalreis.ledger.models import Creditor, Payment
 
 from .helpers import make_creditor
 
@@ -149,3 +150,60 @@ def test_mt940_wrapped_values_joined(corpus: Path):
     assert abn.end_to_end_id == "012345678912361000"
     assert rabo.structured_reference == "1234567899874563"
     assert triodos.remittance_info == "Factuurnummer 201801-001"
+
+
+ING_CSV = "csv/ing-nl_betaalrekening_export-2023_semicolon.csv"
+
+
+def test_ing_csv_detected_only_for_ing(corpus: Path):
+    for path in sorted((corpus / "csv").iterdir()) + sorted((corpus / "ubl").iterdir()):
+        head = path.read_bytes()[:HEAD_BYTES]
+        assert IngCsvImporter.detect(path, head) == (path.name == Path(ING_CSV).name), path.name
+
+
+def test_ing_csv_balances_chain(corpus: Path):
+    statements = read_ing_csv(corpus / ING_CSV)
+
+    assert sorted(statement.account for statement in statements) == [
+        "NL54BKMG0378842587", "NL90KNAB0445266309", "NL94COBA0678011583",
+    ]
+    assert sum(len(statement.entries) for statement in statements) == 124
+    for statement in statements:
+        total = sum((entry.amount for entry in statement.entries), Decimal("0"))
+        assert statement.opening_balance + total == statement.closing_balance
+    knab = next(statement for statement in statements if statement.account == "NL90KNAB0445266309")
+    assert knab.closing_balance == Decimal("446.38")
+    assert knab.entries[-1].amount == Decimal("-2000.00")
+
+
+@pytest.mark.django_db
+def test_ing_csv_imports_once(corpus: Path):
+    creditor = make_creditor()
+    path = corpus / ING_CSV
+
+    report = IngCsvImporter().run(path, creditor)
+    again = IngCsvImporter().run(path, creditor)
+
+    credits = sum(
+        1 for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.split(";")[5] == '"Bij"'
+    )
+    assert report.counts["entries read"] == 124
+    assert report.counts["new payments"] == credits
+    assert again.counts["new payments"] == 0
+    assert again.counts["already imported"] == 124
+
+
+@pytest.mark.django_db
+def test_ing_csv_broken_chain_rejected(corpus: Path, tmp_path: Path):
+    lines = (corpus / ING_CSV).read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace('"1240,02"', '"1240,12"')
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    make_creditor()
+
+    with pytest.raises(ImportRejected) as rejected:
+        IngCsvImporter().run(path, Creditor.objects.get())
+
+    assert "row 4" in str(rejected.value)
+    assert "Saldo na mutatie" in str(rejected.value)
+    assert not Payment.objects.exists()

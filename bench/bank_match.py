@@ -1,0 +1,284 @@
+"""Benchmark of bank statement import: parse, store and match a large camt.053.
+
+`python -m bench.bank_match [--entries N] [--invoices N] [--no-record]` builds
+a ledger of open invoices (default 1,000,000) and a camt.053 with one entry
+per payment (default 100,000), then times separately:
+
+- parse: reading the XML into statements (`read_camt`);
+- store: checking balances and inserting payments (`store_statements`);
+- match: `match_payments`, which loads the open invoices once, decides in
+  memory and allocates per chunk of 2,000 payments.
+
+The run happens in a child process on SQLite under a temporary
+BETAALREIS_HOME, so no existing database is touched. The results go to
+docs/benchmarks-banking.md. The entry mix covers every matching rule plus
+partial payments and payments that match nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+DEFAULT_ENTRIES = 100_000
+DEFAULT_INVOICES = 1_000_000
+INVOICES_PER_DEBTOR = 5
+TARGET_ENTRIES_PER_SECOND = 20_000
+RESULT_PREFIX = "BENCH-RESULT "
+RESULTS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-banking.md"
+BATCH = 5_000
+CREDITOR_IBAN = "NL91ABNA0417164300"
+
+# Share of entries per kind; what is left over matches nothing.
+MIX = (
+    ("kenmerk", 0.35),
+    ("number", 0.25),
+    ("two numbers", 0.05),
+    ("iban", 0.10),
+    ("name", 0.05),
+    ("typo", 0.05),
+    ("partial", 0.05),
+)
+
+
+@dataclass
+class Result:
+    entries: int
+    invoices: int
+    setup_seconds: float
+    parse_seconds: float
+    store_seconds: float
+    match_seconds: float
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def _iban(number: int) -> str:
+    from schwifty import IBAN
+
+    return IBAN.generate("NL", bank_code="ABNA", account_code=f"{number:010d}").compact
+
+
+def _build_ledger(invoices: int):
+    """Insert debtors, invoices and known IBANs; return the creditor and lookup lists."""
+    from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice
+    from betaalreis.legal.references import make_betalingskenmerk
+
+    creditor = Creditor.objects.create(slug="bench", legal_name="Bench B.V.", iban=CREDITOR_IBAN)
+    debtor_count = invoices // INVOICES_PER_DEBTOR
+    rng = random.Random(7)
+    surnames = ["Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Bos"]
+
+    for start in range(0, debtor_count, BATCH):
+        Debtor.objects.bulk_create(
+            [
+                Debtor(
+                    creditor=creditor,
+                    customer_number=f"K{number:07d}",
+                    name=f"{rng.choice(surnames)} {number:07d} Installatie",
+                )
+                for number in range(start, min(start + BATCH, debtor_count))
+            ],
+            batch_size=BATCH,
+        )
+    debtor_ids = list(Debtor.objects.filter(creditor=creditor).order_by("id").values_list("id", flat=True))
+
+    DebtorBankAccount.objects.bulk_create(
+        [
+            DebtorBankAccount(creditor=creditor, debtor_id=debtor_id, iban=_iban(index), source="import")
+            for index, debtor_id in enumerate(debtor_ids[: debtor_count // 5])
+        ],
+        batch_size=BATCH,
+    )
+
+    due = dt.date(2026, 11, 1)
+    for start in range(0, invoices, BATCH):
+        rows = []
+        for number in range(start, min(start + BATCH, invoices)):
+            amount = Decimal(rng.randint(1_000, 250_000)) / 100
+            rows.append(
+                Invoice(
+                    creditor=creditor,
+                    debtor_id=debtor_ids[number // INVOICES_PER_DEBTOR],
+                    number=f"F2026-{number:07d}",
+                    issue_date=due - dt.timedelta(days=30),
+                    due_date=due - dt.timedelta(days=number % 60),
+                    total=amount,
+                    open_amount=amount,
+                    payment_reference=make_betalingskenmerk(number + 1) if number % 2 == 0 else "",
+                )
+            )
+        Invoice.objects.bulk_create(rows, batch_size=BATCH)
+    return creditor, debtor_ids
+
+
+def _write_statement(path: Path, creditor, debtor_ids: list[int], entries: int) -> None:
+    """Write a camt.053 whose entries pay distinct invoices in the MIX proportions."""
+    from betaalreis.banking.samples import SampleEntry, write_camt053
+    from betaalreis.ledger.models import Invoice
+
+    rng = random.Random(11)
+    invoice_rows = {
+        number: (amount, reference, debtor_id, name)
+        for number, amount, reference, debtor_id, name in Invoice.objects.filter(creditor=creditor).values_list(
+            "number", "open_amount", "payment_reference", "debtor_id", "debtor__name"
+        )
+    }
+    numbers = sorted(invoice_rows)
+    # Every fifth invoice is the only one of its debtor that a payment may
+    # touch, so IBAN and name rules see one exact amount per debtor.
+    pool = [number for index, number in enumerate(numbers) if index % INVOICES_PER_DEBTOR == 0]
+    rng.shuffle(pool)
+    known_debtors = {debtor_id: index for index, debtor_id in enumerate(debtor_ids[: len(debtor_ids) // 5])}
+
+    samples = []
+    for index in range(entries):
+        kind = _kind(index / entries)
+        number = pool.pop()
+        amount, reference, debtor_id, name = invoice_rows[number]
+        reference_text = f"R{index:08d}"
+        if kind == "kenmerk" and reference:
+            samples.append(SampleEntry(amount, structured_reference=reference, reference=reference_text))
+        elif kind in ("kenmerk", "number"):
+            samples.append(SampleEntry(amount, remittance=f"Factuur nr. {number[:5]} {number[6:]}", reference=reference_text))
+        elif kind == "two numbers":
+            second = pool.pop()
+            samples.append(SampleEntry(amount + invoice_rows[second][0], remittance=f"{number} en {second}", reference=reference_text))
+        elif kind == "iban" and debtor_id in known_debtors:
+            samples.append(SampleEntry(amount, iban=_iban(known_debtors[debtor_id]), remittance="bedankt", reference=reference_text))
+        elif kind in ("iban", "name"):
+            samples.append(SampleEntry(amount, name=name.upper(), remittance="betaling", reference=reference_text))
+        elif kind == "typo":
+            # Change a digit of the year, so the typo is no other invoice's number.
+            wrong = number[:3] + str((int(number[3]) + 3) % 10) + number[4:]
+            samples.append(SampleEntry(amount, remittance=f"factuur {wrong}", reference=reference_text))
+        elif kind == "partial":
+            samples.append(SampleEntry((amount / 2).quantize(Decimal("0.01")), remittance=number, reference=reference_text))
+        else:
+            samples.append(SampleEntry(Decimal(rng.randint(100, 9_999)) / 100, remittance=f"gift {rng.random()}", reference=reference_text))
+    write_camt053(path, CREDITOR_IBAN, samples, statement_id="BENCH-1")
+
+
+def _kind(position: float) -> str:
+    total = 0.0
+    for kind, share in MIX:
+        total += share
+        if position < total:
+            return kind
+    return "nothing"
+
+
+def child(entries: int, invoices: int) -> Result:
+    """Run the benchmark in this process; Django must not be set up yet."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from betaalreis.banking.camt import read_camt
+    from betaalreis.banking.matching import match_payments
+    from betaalreis.banking.models import PaymentMatch
+    from betaalreis.banking.store import store_statements
+
+    began = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    creditor, debtor_ids = _build_ledger(invoices)
+    path = Path(os.environ["BETAALREIS_HOME"]) / "statement.xml"
+    _write_statement(path, creditor, debtor_ids, entries)
+    setup_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    statements = read_camt(path)
+    parse_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    stored = store_statements(path, "camt.053", statements, None)
+    store_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    report = match_payments(creditor, stored.payments[creditor.pk])
+    match_seconds = time.perf_counter() - began
+
+    outcomes = {"matched": report.matched, "matched partly": report.partly, "review": report.review}
+    for rule in PaymentMatch.objects.values_list("rule", flat=True):
+        outcomes[f"rule {rule}"] = outcomes.get(f"rule {rule}", 0) + 1
+    return Result(entries, invoices, setup_seconds, parse_seconds, store_seconds, match_seconds, outcomes)
+
+
+def _markdown(result: Result, command: str) -> str:
+    from bench.results import run_header
+
+    def rate(seconds: float) -> str:
+        return f"{result.entries / seconds:,.0f}" if seconds else "n/a"
+
+    total = result.parse_seconds + result.store_seconds + result.match_seconds
+    lines = [
+        "## Bank statement import and matching",
+        "",
+        run_header(command).rstrip(),
+        "- Engine: SQLite (temporary BETAALREIS_HOME), one process",
+        f"- Ledger: {result.invoices:,} open invoices, {result.invoices // INVOICES_PER_DEBTOR:,} debtors; "
+        f"statement: one camt.053 with {result.entries:,} entries",
+        "",
+        "| step | seconds | entries per second |",
+        "|---|---:|---:|",
+        f"| parse (`read_camt`) | {result.parse_seconds:.1f} | {rate(result.parse_seconds)} |",
+        f"| store (`store_statements`) | {result.store_seconds:.1f} | {rate(result.store_seconds)} |",
+        f"| match and allocate (`match_payments`) | {result.match_seconds:.1f} | {rate(result.match_seconds)} |",
+        f"| parse + match | {result.parse_seconds + result.match_seconds:.1f} | "
+        f"{rate(result.parse_seconds + result.match_seconds)} |",
+        f"| all three | {total:.1f} | {rate(total)} |",
+        "",
+        f"Target: {TARGET_ENTRIES_PER_SECOND:,} entries per second for parse plus match on one core. "
+        f"Building the ledger and writing the file took {result.setup_seconds:.0f} s and is not counted.",
+        "",
+        "Outcomes: " + ", ".join(f"{key} {value:,}" for key, value in sorted(result.outcomes.items())) + ".",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bank_match", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES, help="Number of statement entries (payments).")
+    parser.add_argument("--invoices", type=int, default=DEFAULT_INVOICES, help="Number of open invoices in the ledger.")
+    parser.add_argument("--no-record", action="store_true", help="Print the results without writing docs/benchmarks-banking.md.")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+
+    if options.child:
+        result = child(options.entries, options.invoices)
+        print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="betaalreis-bench-bank-") as home:
+        env = dict(os.environ, BETAALREIS_HOME=home, DJANGO_SETTINGS_MODULE="betaalreis.settings")
+        env.pop("DATABASE_URL", None)
+        command = [sys.executable, "-m", "bench.bank_match", "--child", "--entries", str(options.entries), "--invoices", str(options.invoices)]
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if completed.returncode != 0:
+        print(completed.stdout + completed.stderr, file=sys.stderr)
+        return 1
+
+    line = next(text for text in completed.stdout.splitlines() if text.startswith(RESULT_PREFIX))
+    result = Result(**json.loads(line[len(RESULT_PREFIX):]))
+    command_line = " ".join(["python -m bench.bank_match", *(argv if argv is not None else sys.argv[1:])])
+    markdown = _markdown(result, command_line)
+    print(markdown)
+    if not options.no_record:
+        from bench.results import write_section
+
+        write_section("bank_match", markdown, page=RESULTS_PAGE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""allocate_in_bulk leaves the same ledger as do_allocate_payment, payment by payment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.ledger.actions import do_allocate_payment
+from betaalreis.ledger.models import Allocation, Invoice, Payment, PaymentSource, TimelineEvent
+
+from .helpers import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+# Each case: invoice amounts (currency EUR unless "USD:" prefix), payment amount, invoice order.
+CASES = {
+    "exact": (["100.00"], "100.00", [0]),
+    "partial": (["100.00"], "40.00", [0]),
+    "over": (["100.00"], "130.00", [0]),
+    "two invoices": (["60.00", "40.00"], "100.00", [1, 0]),
+    "second partly": (["60.00", "40.00"], "80.00", [0, 1]),
+    "other currency skipped": (["USD:50.00", "70.00"], "70.00", [0, 1]),
+    "paid invoice skipped": (["0.00", "25.00"], "25.00", [0, 1]),
+}
+
+
+def _ledger(slug: str, iban: str, amounts: list[str], payment_amount: str):
+    creditor = make_creditor(slug, iban=iban)
+    debtor = make_debtor(creditor, "D1", "Jansen")
+    invoices = []
+    for number, text in enumerate(amounts):
+        currency, _, amount = text.rpartition(":")
+        invoice = make_invoice(debtor, f"F-{number}", amount, due=dt.date(2026, 11, 1) + dt.timedelta(days=number))
+        if currency:
+            Invoice.objects.filter(pk=invoice.pk).update(currency=currency)
+        invoices.append(invoice)
+    payment = Payment.objects.create(
+        creditor=creditor, source=PaymentSource.BANK, external_id="X1",
+        booking_date=dt.date(2026, 12, 1), amount=Decimal(payment_amount),
+    )
+    return creditor, invoices, payment
+
+
+def _snapshot(creditor) -> dict:
+    return {
+        "allocations": sorted(
+            Allocation.objects.filter(creditor=creditor).values_list("invoice__number", "amount", "reason")
+        ),
+        "invoices": sorted(Invoice.objects.filter(creditor=creditor).values_list("number", "open_amount", "status")),
+        "payment": list(Payment.objects.filter(creditor=creditor).values_list("status", "debtor__customer_number", "match_reason")),
+        "timeline": sorted(
+            (event.kind, event.summary, event.source, event.invoice.number if event.invoice else "",
+             {key: value for key, value in event.data.items() if key != "payment_id"})
+            for event in TimelineEvent.objects.filter(creditor=creditor).select_related("invoice")
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bulk_equals_single(case: str):
+    amounts, payment_amount, order = CASES[case]
+    single_creditor, single_invoices, single_payment = _ledger("single", "NL91ABNA0417164300", amounts, payment_amount)
+    bulk_creditor, bulk_invoices, bulk_payment = _ledger("bulk", "NL39RABO0300065264", amounts, payment_amount)
+
+    do_allocate_payment(single_payment, [single_invoices[i] for i in order], source="test", reason="why")
+    outcomes = allocate_in_bulk(
+        bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [bulk_invoices[i].pk for i in order], "why")], source="test"
+    )
+
+    assert _snapshot(single_creditor) == _snapshot(bulk_creditor)
+    assert outcomes[bulk_payment.pk].allocated == sum(
+        Allocation.objects.filter(payment=bulk_payment).values_list("amount", flat=True), Decimal("0")
+    )
+
+
+def test_bulk_skips_payment_not_new():
+    creditor, invoices, payment = _ledger("bulk", "NL39RABO0300065264", ["10.00"], "10.00")
+    Payment.objects.filter(pk=payment.pk).update(status="review")
+
+    outcomes = allocate_in_bulk(creditor.pk, [PlannedAllocation(payment.pk, [invoices[0].pk], "why")], source="test")
+
+    assert outcomes == {}
+    assert not Allocation.objects.exists()
+
+
+def test_bulk_ignores_other_creditor_invoice():
+    creditor, _, payment = _ledger("bulk", "NL39RABO0300065264", ["10.00"], "10.00")
+    _, foreign, _ = _ledger("other", "NL91ABNA0417164300", ["10.00"], "10.00")
+
+    outcomes = allocate_in_bulk(creditor.pk, [PlannedAllocation(payment.pk, [foreign[0].pk], "why")], source="test")
+
+    assert outcomes[payment.pk].lines == []
+    assert not Allocation.objects.exists()
