@@ -166,6 +166,7 @@ BETAALREIS_CHANNEL_BACKENDS = {
 BETAALREIS_IMPORTERS = [
     "betaalreis.banking.importers.Camt05xImporter",
     "betaalreis.banking.importers.Mt940Importer",
+    "betaalreis.banking.importers.IngCsvImporter",
     "betaalreis.imports.ubl.UblImporter",
     "betaalreis.imports.tabular.TabularInvoiceImporter",
 ]
