@@ -142,7 +142,7 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
         raise ImportRejected(path, errors, f"{len(errors)} conflicts with the ledger.")
 
     debtor_events = _write_debtors(creditor, batch.debtors, debtors, counts, source=source)
-    debtors = _existing_debtors(creditor, list(batch.debtors))
+    debtors.update(_existing_debtors(creditor, [number for number in batch.debtors if number not in debtors]))
 
     new_invoices = _create_invoices(creditor, batch.invoices, existing, debtors, counts, source)
     changed_events = _update_invoices(batch.invoices, existing, states, counts, source=source)
@@ -179,11 +179,24 @@ def _existing_invoices(creditor: Creditor, numbers: list[str]) -> dict[str, Invo
 
 
 def _import_states(invoice_ids: list[int]) -> dict[int, ImportedInvoice]:
+    """Return the import state of each invoice without its values.
+
+    Most invoices of a re-import are unchanged, so only their fingerprints
+    are read here; `_load_state_values` reads the values of the others.
+    """
     found: dict[int, ImportedInvoice] = {}
     for chunk in _chunks(invoice_ids):
-        for state in ImportedInvoice.objects.filter(invoice_id__in=chunk):
-            found[state.invoice_id] = state
+        rows = ImportedInvoice.objects.filter(invoice_id__in=chunk).values_list("pk", "invoice_id", "fingerprint")
+        for pk, invoice_id, fingerprint in rows:
+            found[invoice_id] = ImportedInvoice(pk=pk, invoice_id=invoice_id, fingerprint=fingerprint, values={})
     return found
+
+
+def _load_state_values(states: list[ImportedInvoice]) -> None:
+    by_pk = {state.pk: state for state in states}
+    for chunk in _chunks(list(by_pk)):
+        for pk, values in ImportedInvoice.objects.filter(pk__in=chunk).values_list("pk", "values"):
+            by_pk[pk].values = values
 
 
 def _check_new_debtors(
@@ -256,6 +269,7 @@ def _write_debtors(
             continue
         for name, value in differences.items():
             setattr(debtor, name, value)
+        debtor.updated_at = timezone.now()
         changed.append(debtor)
         changed_fields |= set(differences)
         events.append(TimelineEvent(
@@ -358,7 +372,7 @@ def _update_invoices(
     source: str,
 ) -> list[TimelineEvent]:
     """Apply what changed in the source since its last import; return timeline events."""
-    candidates: list[tuple[InvoiceData, Invoice, dict[str, str]]] = []
+    candidates: list[tuple[InvoiceData, Invoice, ImportedInvoice | None]] = []
     for data in invoices:
         invoice = existing.get(data.number)
         if invoice is None:
@@ -367,16 +381,21 @@ def _update_invoices(
         if state is not None and state.fingerprint == data.fingerprint():
             counts.invoices_unchanged += 1
             continue
-        candidates.append((data, invoice, _baseline(invoice, state)))
+        candidates.append((data, invoice, state))
 
+    _load_state_values([state for _, _, state in candidates if state is not None])
     allocated = _invoices_with_allocations([invoice.pk for _, invoice, _ in candidates])
     changed: list[Invoice] = []
     events: list[TimelineEvent] = []
-    for data, invoice, baseline in candidates:
+    now = timezone.now()
+    for data, invoice, state in candidates:
+        baseline = _baseline(invoice, state)
         event = _apply_changes(data, invoice, baseline, invoice.pk in allocated, counts, source)
         if event is None:
             counts.invoices_unchanged += 1
             continue
+        # bulk_update does not run auto_now, so the time is set here.
+        invoice.updated_at = now
         changed.append(invoice)
         events.append(event)
 
