@@ -6,6 +6,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import Channel, Language
+
+# Channels in the words a debtor uses; the back office calls "phone" a call task.
+DEBTOR_CHANNELS = [
+    (Channel.EMAIL, _("E-mail")),
+    (Channel.SMS, _("SMS")),
+    (Channel.WHATSAPP, _("WhatsApp")),
+    (Channel.LETTER, _("Brief")),
+    (Channel.PHONE, _("Telefoon")),
+]
 from betaalreis.portal.models import ContactKind, DisputeReason
 
 
@@ -61,18 +70,20 @@ class DisputeForm(forms.Form):
 
 
 class PreferencesForm(forms.Form):
-    email = forms.EmailField(label=_("E-mailadres"), required=False)
+    email = forms.EmailField(
+        label=_("E-mailadres"), required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     mobile = forms.CharField(
         label=_("Mobiel nummer"), required=False, max_length=20,
         help_text=_("Internationaal, bijvoorbeeld +31612345678."),
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "aria-describedby": "id_mobile-help"}),
     )
     language = forms.ChoiceField(label=_("Taal"), choices=Language.choices)
     preferred_channel = forms.ChoiceField(
         label=_("Voorkeurskanaal"), required=False,
-        choices=[("", _("Geen voorkeur")), *Channel.choices],
+        choices=[("", _("Geen voorkeur")), *DEBTOR_CHANNELS],
     )
     opted_out_channels = forms.MultipleChoiceField(
-        label=_("Geen berichten via"), required=False, choices=Channel.choices,
+        label=_("Geen berichten via"), required=False, choices=DEBTOR_CHANNELS,
         widget=forms.CheckboxSelectMultiple,
     )

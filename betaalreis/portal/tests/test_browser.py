@@ -1,0 +1,229 @@
+"""The portal in Debian's chromium: a debtor's paths from link to paid, plan, promise, dispute, preferences.
+
+Each test drives a real browser against pytest-django's live server and
+saves screenshots at phone (390 px) and desktop (1280 px) width to
+docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.outbox.models import Communication
+from betaalreis.payments.models import PaymentPlan, PlanStatus
+from betaalreis.portal.links import make_portal_token
+from betaalreis.portal.models import Dispute, Promise
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls in
+# these tests are still plain synchronous calls between browser steps.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, settings, live_server):
+    settings.BETAALREIS_BASE_URL = live_server.url
+    context = browser.new_context(viewport=PHONE, locale="nl-NL")
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert not [error for error in console_errors if "Content Security Policy" in error], console_errors
+
+
+def shoot(page, name: str) -> None:
+    """Save the current page at phone and desktop width, then return to phone width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("390", PHONE), ("1280", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(SCREENSHOTS / f"portal-{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+
+
+def open_link(page, live_server, debtor) -> None:
+    page.goto(f"{live_server.url}/p/{make_portal_token(debtor)}/")
+    page.wait_for_url(re.compile(r".*/portal/$"))
+
+
+@pytest.fixture
+def creditor():
+    return make_creditor("zonnepaneel", legal_name="Zonnepaneel Service B.V.", trade_name="Zonnepaneel Service",
+                         brand_color="#f2a900", phone="+31301234567")
+
+
+def test_link_from_email_to_paid_and_run_sends_nothing(page, live_server, creditor, captured_messages):
+    seed_default_policies(creditor)
+    debtor = make_debtor(creditor, "Z-1001", name="Fatima el Amrani", email="fatima@example.nl")
+    first = make_invoice(debtor, "ZS-2026-0412", "249.00", days_overdue=4)
+    second = make_invoice(debtor, "ZS-2026-0455", "89.50", days_overdue=3)
+    # A run for a day other than today acts at 09:00, inside contact hours,
+    # so its email goes out whatever the time of this test.
+    run_day = timezone.localdate() + dt.timedelta(days=1)
+
+    run_cycle(run_day, creditor)
+    sent = Communication.objects.filter(debtor=debtor)
+    assert sent.exists()
+    emails = [message for message in captured_messages if message.debtor_id == debtor.pk]
+    assert emails, "the run handed no email to the email channel"
+    link = re.search(r"https?://\S+/p/[^\s/]+/", emails[-1].text).group(0)
+    assert link.startswith(live_server.url)
+
+    page.goto(link)
+    page.wait_for_url(re.compile(r".*/portal/$"))
+    assert page.get_by_text("Factuur ZS-2026-0412", exact=True).is_visible()
+    shoot(page, "overview")
+
+    page.get_by_role("button", name="Betaal de gekozen facturen").click()
+    page.wait_for_url(re.compile(r".*/test-checkout/.*"))
+    shoot(page, "test-checkout")
+    page.get_by_role("button", name="Betalen", exact=True).click()
+    page.wait_for_url(re.compile(r".*/portal/payments/.*"))
+    assert page.get_by_role("heading", name="Dank u, uw betaling is ontvangen").is_visible()
+    shoot(page, "paid")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == InvoiceStatus.PAID
+    assert second.status == InvoiceStatus.PAID
+    before = sent.count()
+    run_cycle(run_day + dt.timedelta(days=1), creditor)
+    run_cycle(run_day + dt.timedelta(days=20), creditor)
+    assert Communication.objects.filter(debtor=debtor).count() == before
+
+    page.goto(f"{live_server.url}/portal/")
+    assert page.get_by_text("U heeft geen openstaande facturen").is_visible()
+
+
+def test_payment_plan_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1002", name="Kees Bakker")
+    make_invoice(debtor, "ZS-2026-0501", "450.00", days_overdue=10)
+    open_link(page, live_server, debtor)
+
+    page.get_by_role("link", name="Betalen in termijnen").click()
+    shoot(page, "plan-form")
+    page.get_by_label("Aantal termijnen").fill("3")
+    page.get_by_role("button", name="Regeling aanvragen").click()
+    page.wait_for_url(re.compile(r".*/plan/$"))
+    assert page.get_by_text("Uw regeling is goedgekeurd").is_visible()
+    shoot(page, "plan-schedule")
+
+    plan = PaymentPlan.objects.get(debtor=debtor)
+    assert plan.status == PlanStatus.ACTIVE
+    assert plan.instalments.count() == 3
+
+
+def test_promise_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1003", name="Anna Visser")
+    make_invoice(debtor, "ZS-2026-0602", "120.00", days_overdue=8)
+    open_link(page, live_server, debtor)
+    promised = timezone.localdate() + dt.timedelta(days=7)
+
+    page.get_by_role("link", name="Later betalen (betaalbelofte)").click()
+    page.get_by_label("Ik betaal uiterlijk op").fill(promised.isoformat())
+    shoot(page, "promise")
+    page.get_by_role("button", name="Belofte vastleggen").click()
+    page.wait_for_url(re.compile(r".*/portal/$"))
+    assert page.get_by_text("Tot de gekozen datum sturen we geen herinneringen").is_visible()
+
+    assert Promise.objects.get(debtor=debtor).promised_date == promised
+
+
+def test_dispute_in_browser(page, live_server, creditor, tmp_path):
+    debtor = make_debtor(creditor, "Z-1004", name="Ruben de Graaf")
+    invoice = make_invoice(debtor, "ZS-2026-0703", "75.00", days_overdue=12)
+    receipt = tmp_path / "bon.pdf"
+    receipt.write_bytes(b"%PDF-1.4\n% test receipt\n")
+    open_link(page, live_server, debtor)
+
+    page.get_by_role("link", name="Vraag of geschil over factuur ZS-2026-0703").click()
+    page.get_by_label("Reden").select_option("wrong_amount")
+    page.get_by_label("Toelichting").fill("Er staan twee onderhoudsbeurten op, ik had er één.")
+    page.get_by_label("Bijlage (PDF, PNG of JPEG, maximaal 5 MB)").set_input_files(str(receipt))
+    shoot(page, "dispute")
+    page.get_by_role("button", name="Versturen").click()
+    page.wait_for_url(re.compile(r".*/portal/$"))
+    assert page.get_by_text("Vraag of geschil in behandeling").is_visible()
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.DISPUTED
+    assert Dispute.objects.get(invoice=invoice).attachment
+
+
+def test_preferences_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1005", name="Lotte Jansen")
+    make_invoice(debtor, "ZS-2026-0804", "60.00", days_overdue=2)
+    open_link(page, live_server, debtor)
+
+    page.get_by_role("link", name="Contactvoorkeuren").click()
+    page.get_by_label("Mobiel nummer").fill("+31687654321")
+    page.get_by_label("Voorkeurskanaal").select_option("sms")
+    page.get_by_label("Brief").check()
+    page.get_by_label("Taal").select_option("en")
+    shoot(page, "preferences")
+    page.get_by_role("button", name="Opslaan").click()
+    page.wait_for_url(re.compile(r".*/portal/$"))
+    assert page.get_by_role("heading", name="My invoices").is_visible()
+    shoot(page, "overview-en")
+
+    debtor.refresh_from_db()
+    assert debtor.mobile == "+31687654321"
+    assert debtor.preferred_channel == "sms"
+    assert debtor.opted_out_channels == ["letter"]
+    assert TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.PREFERENCE).count() == 1
+
+
+def test_keyboard_reaches_pay_button(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1006")
+    make_invoice(debtor, "ZS-2026-0905", "33.00", days_overdue=5)
+    open_link(page, live_server, debtor)
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent").strip() == "Betaal de gekozen facturen":
+            break
+    else:
+        pytest.fail("The pay button is not reachable with Tab.")
+    assert page.locator("main").get_attribute("id") == "main"
+    assert page.locator("nav").count() >= 1
+    assert Decimal("33.00") == debtor.invoices.get().open_amount
