@@ -20,9 +20,12 @@ from betaalreis.errors import BetaalreisError
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file sent with a message. With `content_id` set, an email embeds it inline."""
+
     filename: str
     content: bytes
     mimetype: str
+    content_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,145 @@
+"""Email: build a MIME message from an OutgoingMessage and hand it over.
+
+`FileEmailBackend` writes .eml files to the outbox (the default).
+`DjangoEmailBackend` sends through Django's configured EMAIL_BACKEND, so
+SMTP or an anymail provider works by setting. Both give the message a
+Message-ID derived from the idempotency key, so a mail client or archive
+that sees the same message twice can tell it is one message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import smtplib
+from email.mime.image import MIMEImage
+from pathlib import Path
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
+from betaalreis.channels.files import outbox_path, relative_to_outbox, write_once, written_at
+
+logger = logging.getLogger(__name__)
+
+
+def message_id_for(message: OutgoingMessage) -> str:
+    """Return a stable Message-ID for the message's idempotency key."""
+    digest = hashlib.sha256(message.idempotency_key.encode("utf-8")).hexdigest()[:32]
+    sender = message.sender_address or settings.DEFAULT_FROM_EMAIL
+    domain = sender.rpartition("@")[2] or "betaalreis.invalid"
+    return f"<{digest}@{domain}>"
+
+
+def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
+    """Build the email: text part, HTML alternative, attachments and inline images."""
+    if not message.recipient:
+        raise ChannelError("Email has no recipient address.", permanent=True, code="missing_recipient")
+
+    address = message.sender_address or settings.DEFAULT_FROM_EMAIL
+    from_email = formataddr((message.sender_name, address)) if message.sender_name else address
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        from_email=from_email,
+        to=[message.recipient],
+        cc=list(message.cc),
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers={
+            "Message-ID": message_id_for(message),
+            "Content-Language": message.language,
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+        # Inline images (the logo) must sit in multipart/related with the HTML.
+        if any(attachment.content_id for attachment in message.attachments):
+            email.mixed_subtype = "related"
+
+    for attachment in message.attachments:
+        if attachment.content_id:
+            image = MIMEImage(attachment.content, _subtype=attachment.mimetype.partition("/")[2])
+            image.add_header("Content-ID", f"<{attachment.content_id}>")
+            image.add_header("Content-Disposition", "inline", filename=attachment.filename)
+            email.attach(image)
+        else:
+            email.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return email
+
+
+class FileEmailBackend(ChannelBackend):
+    """Writes each email as an .eml file to `$OUTBOX_DIR/email/<creditor>/<date>/<key>.eml`.
+
+    A file that exists for the key means the email was handed over before:
+    the same result comes back and nothing is written.
+    """
+
+    channel = "email"
+    provider = "file"
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        path = outbox_path(message, "eml")
+        if not path.exists():
+            data = build_email(message).message().as_bytes(linesep="\r\n")
+            if write_once(path, data):
+                logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
+        return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),
+                          sent_at=written_at(path))
+
+
+class DjangoEmailBackend(ChannelBackend):
+    """Sends through Django's EMAIL_BACKEND (SMTP by default).
+
+    SMTP has no idempotency key, so this adapter keeps a receipt per key in
+    `$OUTBOX_DIR/email-sent/<creditor>/<date>/<key>.json` after the server
+    accepted the message, and returns that receipt for a repeated key.
+    NOTE: a crash between the server's acceptance and the receipt write
+    sends the email again on retry; it then carries the same Message-ID.
+    """
+
+    channel = "email"
+    provider = "smtp"
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        receipt = outbox_path(message, "json", folder="email-sent")
+        if receipt.exists():
+            return self._result(receipt)
+
+        email = build_email(message)
+        try:
+            with get_connection(fail_silently=False) as connection:
+                accepted = connection.send_messages([email])
+        except (OSError, ConnectionError) as exc:
+            # smtplib's errors derive from OSError: refused connections,
+            # timeouts and 4xx/5xx replies alike.
+            permanent = _is_permanent(exc)
+            logger.warning("email hand-over failed",
+                           extra={"debtor_id": message.debtor_id, "permanent": permanent,
+                                  "error": type(exc).__name__})
+            raise ChannelError(f"SMTP hand-over failed: {exc}", permanent=permanent,
+                               code="smtp_rejected" if permanent else "smtp_unavailable") from exc
+        if not accepted:
+            raise ChannelError("The email backend accepted no message.", permanent=False, code="smtp_not_sent")
+
+        document = {"message_id": email.extra_headers["Message-ID"], "recipient_count": len(email.recipients())}
+        write_once(receipt, json.dumps(document).encode("utf-8"))
+        logger.info("email sent", extra={"debtor_id": message.debtor_id})
+        return self._result(receipt)
+
+    def _result(self, receipt: Path) -> SendResult:
+        stored = json.loads(receipt.read_bytes())
+        return SendResult(provider=self.provider, provider_reference=stored["message_id"],
+                          sent_at=written_at(receipt))
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """Return whether an SMTP error is a 5xx rejection, which a retry cannot fix."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False

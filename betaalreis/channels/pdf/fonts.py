@@ -1,0 +1,77 @@
+"""Embedded TrueType fonts for letters, covering € and Dutch accents.
+
+The base-14 PDF fonts are not embedded, and print shops ask for embedded
+fonts, so letters use a TrueType font: the one set in
+BETAALREIS_LETTER_FONT (and _BOLD), else DejaVu Sans where the system has
+it, else Bitstream Vera, which ships with ReportLab. Vera has € and the
+accented letters of Dutch (ë, ï, é) but no "ĳ" ligature or Central
+European letters such as "ő"; DejaVu Sans has all of these.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import reportlab
+from django.conf import settings
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from betaalreis.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+_REPORTLAB_FONTS = Path(reportlab.__file__).resolve().parent / "fonts"
+
+_CANDIDATES = (
+    (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")),
+    (_REPORTLAB_FONTS / "Vera.ttf", _REPORTLAB_FONTS / "VeraBd.ttf"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LetterFonts:
+    regular: str
+    bold: str
+
+
+def _configured_paths() -> tuple[Path, Path] | None:
+    regular = getattr(settings, "BETAALREIS_LETTER_FONT", "")
+    bold = getattr(settings, "BETAALREIS_LETTER_FONT_BOLD", "") or regular
+    if not regular:
+        return None
+    paths = (Path(regular), Path(bold))
+    for path in paths:
+        if not path.is_file():
+            raise ConfigurationError(
+                f"Letter font {path} does not exist; set BETAALREIS_LETTER_FONT to a TrueType file "
+                "or leave it empty for the built-in font.",
+                code="letter_font_missing",
+            )
+    return paths
+
+
+@lru_cache(maxsize=4)
+def _register(regular: str, bold: str) -> LetterFonts:
+    names = LetterFonts(regular=f"Letter-{Path(regular).stem}", bold=f"Letter-{Path(bold).stem}-Bold")
+    pdfmetrics.registerFont(TTFont(names.regular, regular))
+    pdfmetrics.registerFont(TTFont(names.bold, bold))
+    pdfmetrics.registerFontFamily(names.regular, normal=names.regular, bold=names.bold,
+                                  italic=names.regular, boldItalic=names.bold)
+    logger.info("letter fonts registered", extra={"font": regular})
+    return names
+
+
+def letter_fonts() -> LetterFonts:
+    """Register the letter fonts with ReportLab once and return their names."""
+    paths = _configured_paths()
+    if paths is None:
+        paths = next(
+            (pair for pair in _CANDIDATES if pair[0].is_file() and pair[1].is_file()),
+            _CANDIDATES[-1],
+        )
+    return _register(str(paths[0]), str(paths[1]))

@@ -1,0 +1,507 @@
+"""The letter PDF: A4, print-ready, for a standard Dutch window envelope.
+
+Page one carries the sender block and logo at the top, the recipient's
+address inside the envelope window, the date and place, the subject and
+the body: an invoice table with a total, payment instructions in text and
+an EPC QR code. Longer letters flow onto further pages.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.doctemplate import NextPageTemplate
+from xml.sax.saxutils import escape
+
+from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
+from betaalreis.channels.qr import build_epc_payload, make_epc_qr
+from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
+from betaalreis.channels.render.templating import format_amount, format_long_date, format_short_date
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+LEFT = 20 * mm
+RIGHT = 20 * mm
+BOTTOM = 22 * mm
+BODY_WIDTH = PAGE_WIDTH - LEFT - RIGHT
+
+# The QR symbol without its quiet zone; EPC069-12 asks for at least 2 x 2 cm.
+QR_SIZE = 30 * mm
+QR_QUIET_MODULES = 4
+
+LABELS = {
+    "nl": {
+        "return": "Afz.",
+        "customer": "Klantnummer",
+        "reference": "Betalingskenmerk",
+        "subject": "Betreft",
+        "greeting": "Beste {name},",
+        "invoice": "Factuur",
+        "issue_date": "Factuurdatum",
+        "due_date": "Vervaldatum",
+        "open": "Openstaand",
+        "total": "Totaal",
+        "principal": "Totaal facturen",
+        "interest": "Wettelijke rente",
+        "costs": "Incassokosten",
+        "to_pay": "Totaal te betalen",
+        "pay_title": "Zo betaalt u",
+        "amount": "Bedrag",
+        "iban": "IBAN",
+        "beneficiary": "Ten name van",
+        "bic": "BIC",
+        "portal": "Of betaal online via uw persoonlijke betaalpagina:",
+        "qr_caption": "Scan deze code met uw bankapp. Bedrag en kenmerk staan er al in.",
+        "regards": "Met vriendelijke groet,",
+        "page": "Pagina {number}",
+        "kvk": "KvK",
+        "vat": "Btw",
+    },
+    "en": {
+        "return": "From",
+        "customer": "Customer number",
+        "reference": "Payment reference",
+        "subject": "Subject",
+        "greeting": "Dear {name},",
+        "invoice": "Invoice",
+        "issue_date": "Invoice date",
+        "due_date": "Due date",
+        "open": "Outstanding",
+        "total": "Total",
+        "principal": "Total of invoices",
+        "interest": "Statutory interest",
+        "costs": "Collection costs",
+        "to_pay": "Total to pay",
+        "pay_title": "How to pay",
+        "amount": "Amount",
+        "iban": "IBAN",
+        "beneficiary": "Account holder",
+        "bic": "BIC",
+        "portal": "Or pay online on your personal payment page:",
+        "qr_caption": "Scan this code with your banking app; amount and reference are filled in.",
+        "regards": "Kind regards,",
+        "page": "Page {number}",
+        "kvk": "Chamber of Commerce",
+        "vat": "VAT",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LetterContent:
+    """The rendered wording of a letter. `payment` replaces the payment box when set."""
+
+    subject: str
+    intro: list[str]
+    closing: list[str]
+    payment: list[str] | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddressWindow:
+    """Where the recipient's address goes, in millimetres from the page's top left."""
+
+    left: float = 20
+    top: float = 50
+    width: float = 85
+    height: float = 35
+    max_lines: int = 6
+
+
+def address_window() -> AddressWindow:
+    configured: dict[str, Any] = getattr(settings, "BETAALREIS_LETTER_ADDRESS_WINDOW", {}) or {}
+    return AddressWindow(**configured)
+
+
+class QrCode(Flowable):
+    """An EPC QR symbol drawn as vector squares, with a quiet zone and a caption."""
+
+    def __init__(self, payload: str, caption: str, font: str) -> None:
+        super().__init__()
+        self.matrix = make_epc_qr(payload).matrix
+        self.caption = caption
+        self.font = font
+        self.modules = len(self.matrix)
+        self.module = QR_SIZE / self.modules
+        self.quiet = QR_QUIET_MODULES * self.module
+        self.width = QR_SIZE + 2 * self.quiet
+        self.caption_lines = _wrap(caption, font, 7, self.width)
+        self.height = self.width + len(self.caption_lines) * 8.5
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        top = self.height
+        origin_y = top - self.quiet - QR_SIZE
+        canvas.setFillColor(colors.black)
+        path = canvas.beginPath()
+        for row_index, row in enumerate(self.matrix):
+            y = origin_y + (self.modules - 1 - row_index) * self.module
+            column = 0
+            # Runs of dark modules become one rectangle: fewer path operations.
+            while column < self.modules:
+                if row[column] & 1:
+                    start = column
+                    while column < self.modules and row[column] & 1:
+                        column += 1
+                    path.rect(self.quiet + start * self.module, y,
+                              (column - start) * self.module, self.module)
+                else:
+                    column += 1
+        canvas.drawPath(path, stroke=0, fill=1)
+
+        canvas.setFont(self.font, 7)
+        canvas.setFillColor(colors.HexColor("#444444"))
+        for index, line in enumerate(self.caption_lines):
+            canvas.drawCentredString(self.width / 2, origin_y - self.quiet + 2 - (index + 1) * 8.5, line)
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if stringWidth(candidate, font, size) <= width or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """Shorten `text` with an ellipsis until it fits `width` points."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+class _LetterDocument(BaseDocTemplate):
+    def __init__(self, buffer: io.BytesIO, painter: _PagePainter, **kwargs: Any) -> None:
+        super().__init__(buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT,
+                         topMargin=20 * mm, bottomMargin=BOTTOM, **kwargs)
+        first_top = PAGE_HEIGHT - (painter.window.top + painter.window.height + 5) * mm
+        first = Frame(LEFT, BOTTOM, BODY_WIDTH, first_top - BOTTOM, id="first",
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        later = Frame(LEFT, BOTTOM, BODY_WIDTH, PAGE_HEIGHT - 25 * mm - BOTTOM, id="later",
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        self.addPageTemplates([
+            PageTemplate(id="first", frames=[first], onPage=painter.first_page),
+            PageTemplate(id="later", frames=[later], onPage=painter.later_page),
+        ])
+
+
+class _PagePainter:
+    """Draws what sits at fixed places on the page: sender, window address, footer."""
+
+    def __init__(self, context: MessageContext, fonts: LetterFonts, window: AddressWindow,
+                 address: list[str]) -> None:
+        self.context = context
+        self.fonts = fonts
+        self.window = window
+        self.address = address
+        self.labels = LABELS.get(context.language, LABELS["en"])
+
+    def first_page(self, canvas: Canvas, document: BaseDocTemplate) -> None:
+        self._sender(canvas)
+        self._window(canvas)
+        self._meta(canvas)
+        self._footer(canvas, document)
+
+    def later_page(self, canvas: Canvas, document: BaseDocTemplate) -> None:
+        canvas.setFont(self.fonts.bold, 9)
+        canvas.drawString(LEFT, PAGE_HEIGHT - 15 * mm, self.context.creditor.name)
+        canvas.setFont(self.fonts.regular, 9)
+        canvas.drawRightString(PAGE_WIDTH - RIGHT, PAGE_HEIGHT - 15 * mm,
+                               f"{self.labels['customer']} {self.context.debtor.customer_number}")
+        self._footer(canvas, document)
+
+    def _sender(self, canvas: Canvas) -> None:
+        creditor = self.context.creditor
+        logo = creditor.logo_file
+        top = PAGE_HEIGHT - 15 * mm
+        if logo is not None:
+            canvas.drawImage(str(logo), LEFT, top - 20 * mm, width=60 * mm, height=20 * mm,
+                             preserveAspectRatio=True, anchor="nw", mask="auto")
+        else:
+            canvas.setFont(self.fonts.bold, 16)
+            canvas.setFillColor(colors.HexColor(_safe_colour(creditor.brand_color)))
+            canvas.drawString(LEFT, top - 7 * mm, _fit(creditor.name, self.fonts.bold, 16, 95 * mm))
+            canvas.setFillColor(colors.black)
+
+        lines = [
+            creditor.street,
+            f"{creditor.postal_code}  {creditor.city}".strip(),
+            creditor.phone,
+            creditor.email,
+            creditor.website,
+        ]
+        x = PAGE_WIDTH - RIGHT
+        canvas.setFont(self.fonts.bold, 9)
+        canvas.drawRightString(x, top - 3 * mm, creditor.legal_name)
+        canvas.setFont(self.fonts.regular, 8.5)
+        y = top - 7.5 * mm
+        for line in lines:
+            if line:
+                canvas.drawRightString(x, y, line)
+                y -= 4 * mm
+
+    def _window(self, canvas: Canvas) -> None:
+        window = self.window
+        creditor = self.context.creditor
+        left = window.left * mm
+        top = PAGE_HEIGHT - window.top * mm
+        width = window.width * mm
+
+        # A small return address on the first line of the window.
+        return_line = f"{self.labels['return']} {creditor.legal_name}, {creditor.street}, " \
+                      f"{creditor.postal_code} {creditor.city}"
+        canvas.setFont(self.fonts.regular, 6.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(left, top - 3 * mm, _fit(return_line, self.fonts.regular, 6.5, width))
+        canvas.setFillColor(colors.black)
+
+        size = 10
+        lines = self.address[: window.max_lines]
+        while size > 8 and any(stringWidth(line, self.fonts.regular, size) > width for line in lines):
+            size -= 0.5
+        leading = min(size * 1.25, (window.height * mm - 6 * mm) / max(len(lines), 1))
+        y = top - 6 * mm - size
+        canvas.setFont(self.fonts.regular, size)
+        for line in lines:
+            canvas.drawString(left, y, _fit(line, self.fonts.regular, size, width))
+            y -= leading
+
+    def _meta(self, canvas: Canvas) -> None:
+        context = self.context
+        labels = self.labels
+        rows = [
+            (labels["customer"], context.debtor.customer_number),
+            (labels["reference"], format_reference(context.payment_reference)),
+        ]
+        x_label = 125 * mm
+        x_value = 156 * mm
+        y = PAGE_HEIGHT - self.window.top * mm - 3 * mm
+        for label, value in rows:
+            canvas.setFont(self.fonts.regular, 8)
+            canvas.setFillColor(colors.HexColor("#555555"))
+            canvas.drawString(x_label, y, label)
+            canvas.setFillColor(colors.black)
+            canvas.setFont(self.fonts.regular, 9)
+            canvas.drawString(x_value, y, _fit(value, self.fonts.regular, 9, PAGE_WIDTH - RIGHT - x_value))
+            y -= 5 * mm
+
+    def _footer(self, canvas: Canvas, document: BaseDocTemplate) -> None:
+        creditor = self.context.creditor
+        labels = self.labels
+        parts = [creditor.legal_name]
+        if creditor.kvk_number:
+            parts.append(f"{labels['kvk']} {creditor.kvk_number}")
+        if creditor.vat_id:
+            parts.append(f"{labels['vat']} {creditor.vat_id}")
+        parts.append(f"IBAN {creditor.iban_display}")
+        canvas.setFont(self.fonts.regular, 7)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(LEFT, 12 * mm, _fit(" · ".join(parts), self.fonts.regular, 7, BODY_WIDTH - 20 * mm))
+        canvas.drawRightString(PAGE_WIDTH - RIGHT, 12 * mm, labels["page"].format(number=document.page))
+        canvas.setFillColor(colors.black)
+
+
+def _safe_colour(value: str) -> str:
+    if len(value) == 7 and value.startswith("#"):
+        try:
+            int(value[1:], 16)
+            return value
+        except ValueError:
+            pass
+    return "#1f4e79"
+
+
+def _styles(fonts: LetterFonts) -> dict[str, ParagraphStyle]:
+    body = ParagraphStyle("body", fontName=fonts.regular, fontSize=9.5, leading=13, spaceAfter=7)
+    return {
+        "body": body,
+        "place": ParagraphStyle("place", parent=body, spaceAfter=10),
+        "subject": ParagraphStyle("subject", parent=body, fontName=fonts.bold, fontSize=11, spaceAfter=12),
+        "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=11, spaceAfter=0),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11, spaceAfter=0),
+        "cell_right": ParagraphStyle("cell_right", parent=body, fontSize=9, leading=11, spaceAfter=0,
+                                     alignment=TA_RIGHT),
+        "heading": ParagraphStyle("heading", parent=body, fontName=fonts.bold, fontSize=10, spaceAfter=4),
+    }
+
+
+def _invoice_table(context: MessageContext, fonts: LetterFonts, styles: dict[str, ParagraphStyle]) -> Table:
+    labels = LABELS.get(context.language, LABELS["en"])
+    language = context.language
+    rows: list[list[Any]] = [[labels["invoice"], labels["issue_date"], labels["due_date"], labels["open"]]]
+    for line in context.invoices:
+        rows.append([
+            Paragraph(escape(line.number), styles["cell"]),
+            format_short_date(line.issue_date, language),
+            format_short_date(line.due_date, language),
+            format_amount(line.open_amount, line.currency, language),
+        ])
+    claim = context.claim
+    if claim is None:
+        rows.append([labels["total"], "", "", format_amount(context.total_due, context.currency, language)])
+    else:
+        rows.append([labels["principal"], "", "", format_amount(context.total_due, context.currency, language)])
+        if claim.interest > 0:
+            rows.append([labels["interest"], "", "", format_amount(claim.interest, claim.currency, language)])
+        if claim.costs_due:
+            rows.append([labels["costs"], "", "", format_amount(claim.costs, claim.currency, language)])
+        rows.append([labels["to_pay"], "", "", format_amount(context.amount_due, context.currency, language)])
+    extra_rows = len(rows) - len(context.invoices) - 2
+
+    table = Table(rows, colWidths=[BODY_WIDTH - 105 * mm, 33 * mm, 33 * mm, 39 * mm], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), fonts.regular, 9),
+        ("FONT", (0, 0), (-1, 0), fonts.bold, 9),
+        ("FONT", (0, -1), (-1, -1), fonts.bold, 9.5),
+        ("ALIGN", (3, 0), (3, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ("LINEBELOW", (0, 1), (-1, -2 - extra_rows), 0.25, colors.HexColor("#bbbbbb")),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return table
+
+
+def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, ParagraphStyle]) -> Any:
+    labels = LABELS.get(context.language, LABELS["en"])
+    creditor = context.creditor
+    rows = [
+        (labels["amount"], format_amount(context.amount_due, context.currency, context.language)),
+        (labels["iban"], creditor.iban_display),
+        (labels["beneficiary"], creditor.legal_name),
+        (labels["reference"], format_reference(context.payment_reference)),
+    ]
+    if creditor.bic:
+        rows.insert(2, (labels["bic"], creditor.bic))
+
+    details = Table(
+        [[Paragraph(escape(label), styles["small"]), Paragraph(f"<b>{escape(value)}</b>", styles["cell"])]
+         for label, value in rows],
+        colWidths=[32 * mm, 64 * mm],
+    )
+    details.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]))
+    text = [
+        Paragraph(escape(labels["pay_title"]), styles["heading"]),
+        details,
+        Spacer(1, 4 * mm),
+        Paragraph(escape(labels["portal"]), styles["small"]),
+        Paragraph(f'<font size="7.5">{escape(context.portal_url)}</font>', styles["small"]),
+    ]
+
+    cells: list[Any] = [text]
+    widths = [BODY_WIDTH]
+    if context.currency == "EUR" and context.amount_due > Decimal("0"):
+        payload = build_epc_payload(
+            name=creditor.legal_name,
+            iban=creditor.iban,
+            bic=creditor.bic,
+            amount=context.amount_due,
+            reference=context.payment_reference,
+        )
+        qr = QrCode(payload, labels["qr_caption"], fonts.regular)
+        cells.append(qr)
+        widths = [BODY_WIDTH - qr.width - 4 * mm, qr.width + 4 * mm]
+
+    box = Table([cells], colWidths=widths)
+    box.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor(_safe_colour(creditor.brand_color))),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ALIGN", (-1, 0), (-1, 0), "CENTER"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+    ]))
+    return KeepTogether([box])
+
+
+def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
+    """Render one letter to PDF bytes.
+
+    Raises InvalidInput (from the EPC QR builder) when the creditor's IBAN
+    or name cannot go into a payment QR code.
+    """
+    fonts = letter_fonts()
+    styles = _styles(fonts)
+    labels = LABELS.get(context.language, LABELS["en"])
+    painter = _PagePainter(context, fonts, address_window(), address_lines(context))
+
+    place = context.creditor.city
+    dated = format_long_date(context.date, context.language)
+    story: list[Any] = [
+        NextPageTemplate("later"),
+        Paragraph(escape(f"{place}, {dated}" if place else dated), styles["place"]),
+        Paragraph(escape(f"{labels['subject']}: {content.subject}"), styles["subject"]),
+        Paragraph(escape(labels["greeting"].format(name=context.debtor.greeting_name)), styles["body"]),
+    ]
+    story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.intro]
+    story += [Spacer(1, 1 * mm), _invoice_table(context, fonts, styles), Spacer(1, 5 * mm)]
+
+    if content.payment is None:
+        story += [_payment_box(context, fonts, styles), Spacer(1, 5 * mm)]
+    else:
+        story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.payment]
+
+    story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.closing]
+    story += [
+        Spacer(1, 2 * mm),
+        KeepTogether([
+            Paragraph(escape(labels["regards"]), styles["body"]),
+            Paragraph(escape(context.creditor.name), styles["body"]),
+        ]),
+    ]
+
+    buffer = io.BytesIO()
+    document = _LetterDocument(
+        buffer, painter,
+        title=content.subject,
+        author=context.creditor.legal_name,
+        subject=content.subject,
+        creator="Betaalreis",
+        invariant=True,
+    )
+    document.build(story)
+    return buffer.getvalue()

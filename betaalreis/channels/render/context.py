@@ -1,0 +1,343 @@
+"""What a message is about: the values a template may read.
+
+Templates see only these frozen dataclasses, never model instances, so a
+user-edited template cannot follow a relation to another debtor's data or
+call a method that writes to the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from babel import Locale
+from django.conf import settings
+from django.utils import timezone
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from betaalreis.channels.qr import is_structured_reference
+from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
+from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
+from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.references import make_rf_reference
+
+if TYPE_CHECKING:
+    from betaalreis.dunning.models import Stage
+    from betaalreis.outbox.models import Communication, CommunicationInvoice
+
+
+def format_iban(iban: str) -> str:
+    """Return `iban` in groups of four, as printed on paper; unchanged if invalid."""
+    try:
+        return IBAN(iban).formatted
+    except SchwiftyException:
+        return iban
+
+
+def format_reference(reference: str) -> str:
+    """Group a payment reference in fours for reading aloud or typing: RF18 5390 0754 7034."""
+    compact = reference.replace(" ", "")
+    if compact.upper().startswith("RF") or (compact.isdigit() and len(compact) == 16):
+        return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return reference
+
+
+@dataclass(frozen=True, slots=True)
+class CreditorInfo:
+    """The sender of a message, with its branding and bank details."""
+
+    slug: str
+    name: str
+    legal_name: str
+    iban: str
+    bic: str = ""
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = "NL"
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    kvk_number: str = ""
+    vat_id: str = ""
+    brand_color: str = "#1f4e79"
+    logo_path: str = ""
+
+    @classmethod
+    def from_model(cls, creditor: Creditor) -> CreditorInfo:
+        return cls(
+            slug=creditor.slug,
+            name=creditor.display_name,
+            legal_name=creditor.legal_name,
+            iban=creditor.iban.replace(" ", "").upper(),
+            bic=creditor.bic,
+            street=creditor.street,
+            postal_code=creditor.postal_code,
+            city=creditor.city,
+            country=creditor.country,
+            email=creditor.email,
+            phone=creditor.phone,
+            website=creditor.website,
+            kvk_number=creditor.kvk_number,
+            vat_id=creditor.vat_id,
+            brand_color=creditor.brand_color or "#1f4e79",
+            logo_path=creditor.logo,
+        )
+
+    @property
+    def iban_display(self) -> str:
+        return format_iban(self.iban)
+
+    @property
+    def logo_file(self) -> Path | None:
+        """The logo as an existing file; a relative path is read under BETAALREIS_HOME."""
+        if not self.logo_path:
+            return None
+        path = Path(self.logo_path)
+        if not path.is_absolute():
+            path = Path(settings.BETAALREIS_HOME) / path
+        return path if path.is_file() else None
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorInfo:
+    """The recipient of a message and the addresses it can be reached on."""
+
+    id: int
+    customer_number: str
+    name: str
+    is_consumer: bool
+    contact_person: str = ""
+    email: str = ""
+    extra_emails: tuple[str, ...] = ()
+    mobile: str = ""
+    phone: str = ""
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = "NL"
+
+    @classmethod
+    def from_model(cls, debtor: Debtor) -> DebtorInfo:
+        return cls(
+            id=debtor.pk,
+            customer_number=debtor.customer_number,
+            name=debtor.name,
+            is_consumer=debtor.kind == DebtorKind.CONSUMER,
+            contact_person=debtor.contact_person,
+            email=debtor.email,
+            extra_emails=tuple(debtor.extra_emails or ()),
+            mobile=debtor.mobile,
+            phone=debtor.phone,
+            street=debtor.street,
+            postal_code=debtor.postal_code,
+            city=debtor.city,
+            country=debtor.country,
+        )
+
+    @property
+    def greeting_name(self) -> str:
+        """The name to address: the contact person at a business, else the debtor."""
+        return self.contact_person or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One invoice listed in a message, with what is still open of it."""
+
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    open_amount: Decimal
+    currency: str = "EUR"
+    total: Decimal | None = None
+    description: str = ""
+    payment_reference: str = ""
+    days_overdue: int = 0
+
+    @classmethod
+    def from_model(cls, invoice: Invoice, on: dt.date) -> InvoiceLine:
+        """Snapshot `invoice`; `days_overdue` counts from its due date to `on` (negative before)."""
+        return cls(
+            days_overdue=(on - invoice.due_date).days,
+            number=invoice.number,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            open_amount=invoice.open_amount,
+            currency=invoice.currency,
+            total=invoice.total,
+            description=invoice.description,
+            payment_reference=invoice.payment_reference,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBreakdown:
+    """The claim as the legal engine computes it on the message date.
+
+    `total` is what is owed today: principal, interest and, when
+    `costs_due`, the costs. While the costs are not yet owed (a consumer's
+    14-day term), `costs` is the amount that will be charged if the term
+    passes unpaid, with `costs_vat` of VAT in it. `term_text` replaces the
+    templates' wording of the 14-day payment term when set.
+    """
+
+    principal: Decimal
+    interest: Decimal
+    costs: Decimal
+    total: Decimal
+    currency: str = "EUR"
+    costs_due: bool = False
+    costs_vat: Decimal = Decimal("0.00")
+    term_text: str = ""
+    costs_due_from: dt.date | None = None
+
+    @classmethod
+    def from_legal(cls, breakdown: LegalClaimBreakdown) -> ClaimBreakdown:
+        """Take the amounts a message shows from `betaalreis.legal.claims.compute_claim`'s result."""
+        costs = breakdown.costs
+        costs_due = costs.status == CostsStatus.DUE
+        return cls(
+            principal=breakdown.principal_outstanding,
+            interest=breakdown.interest_outstanding,
+            costs=costs.outstanding if costs_due else costs.if_unpaid,
+            costs_vat=costs.vat if costs_due else costs.if_unpaid_vat,
+            costs_due=costs_due,
+            total=breakdown.total_outstanding,
+            currency=breakdown.currency,
+            costs_due_from=costs.due_from,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """Everything one message to one debtor on one stage is rendered from.
+
+    `template` names the template folder (the stage's `template`, else its
+    code). `payment_reference` is the one reference for the whole message:
+    the debtor pays all listed invoices with one transfer.
+    """
+
+    creditor: CreditorInfo
+    debtor: DebtorInfo
+    stage_code: str
+    stage_name: str
+    language: str
+    invoices: tuple[InvoiceLine, ...]
+    total_due: Decimal
+    currency: str
+    payment_reference: str
+    portal_url: str
+    idempotency_key: str
+    date: dt.date
+    template: str = ""
+    short_url: str = ""
+    attach_letter: bool = False
+    is_fourteen_day_letter: bool = False
+    claim: ClaimBreakdown | None = None
+    communication_id: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def template_folder(self) -> str:
+        return self.template or self.stage_code
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What the debtor is asked to pay: the claim total when known, else the open invoices."""
+        return self.claim.total if self.claim is not None else self.total_due
+
+    @property
+    def is_overdue(self) -> bool:
+        """Whether any listed invoice is past its due date on the message date."""
+        return any(line.days_overdue > 0 for line in self.invoices)
+
+    @classmethod
+    def from_communication(
+        cls,
+        communication: Communication,
+        items: Sequence[CommunicationInvoice],
+        stage: Stage | None,
+        *,
+        portal_url: str,
+        claim: ClaimBreakdown | None = None,
+        short_url: str = "",
+    ) -> MessageContext:
+        """Build the context of a planned communication from its still-due items.
+
+        Uses each invoice's current open amount, which is never more than
+        what was planned. `stage` may be None when the policy no longer has
+        the stage; its code then stands in for the name.
+        """
+        day = communication.run_date or timezone.localdate()
+        invoices = [item.invoice for item in items]
+        lines = tuple(InvoiceLine.from_model(invoice, day) for invoice in invoices)
+        total = sum((line.open_amount for line in lines), Decimal("0.00"))
+        language = communication.language or communication.debtor.language
+
+        return cls(
+            creditor=CreditorInfo.from_model(communication.creditor),
+            debtor=DebtorInfo.from_model(communication.debtor),
+            stage_code=communication.stage,
+            stage_name=stage.name_for(language) if stage is not None else communication.stage,
+            language=language,
+            invoices=lines,
+            total_due=total,
+            currency=communication.currency,
+            payment_reference=message_payment_reference(communication.debtor, invoices),
+            portal_url=portal_url,
+            short_url=short_url,
+            idempotency_key=communication.idempotency_key,
+            date=day,
+            template=stage.template_name if stage is not None else "",
+            attach_letter=bool(stage and stage.attach_letter),
+            is_fourteen_day_letter=bool(stage and stage.is_fourteen_day_letter),
+            claim=claim,
+            communication_id=communication.pk,
+        )
+
+
+def debtor_payment_reference(debtor: Debtor | int) -> str:
+    """Return the debtor's RF reference, the same on every message: RF + check + "D" + id."""
+    debtor_id = debtor if isinstance(debtor, int) else debtor.pk
+    return make_rf_reference(f"D{debtor_id}")
+
+
+def message_payment_reference(debtor: Debtor | int, invoices: Iterable[Invoice]) -> str:
+    """Return the reference a debtor quotes to pay everything a message lists.
+
+    One invoice with a structured reference (RF or betalingskenmerk) keeps
+    its own reference, so the bank match finds that invoice directly.
+    Otherwise the debtor's RF reference is used and the payment is applied
+    to the debtor's open invoices, oldest due date first.
+    """
+    invoices = list(invoices)
+    if len(invoices) == 1 and invoices[0].payment_reference:
+        reference = invoices[0].payment_reference
+        if is_structured_reference(reference):
+            return reference.replace(" ", "").upper()
+    return debtor_payment_reference(debtor)
+
+
+def address_lines(context: MessageContext) -> list[str]:
+    """Return the postal address block: name, attention line, street, postcode and city, country."""
+    debtor = context.debtor
+    lines = [debtor.name]
+    if debtor.contact_person and debtor.contact_person != debtor.name:
+        attention = "t.a.v." if context.language == "nl" else "Attn."
+        lines.append(f"{attention} {debtor.contact_person}")
+    lines.append(debtor.street)
+    # Dutch practice puts two spaces between postcode and city.
+    lines.append(f"{debtor.postal_code}  {debtor.city}".strip())
+    if debtor.country and debtor.country != context.creditor.country:
+        # Post abroad names the destination country in capitals, in the
+        # language of the sending country.
+        sender_language = "nl" if context.creditor.country == "NL" else "en"
+        territories = Locale.parse(sender_language).territories
+        lines.append(territories.get(debtor.country, debtor.country).upper())
+    return [line for line in lines if line]

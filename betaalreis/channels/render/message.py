@@ -1,0 +1,319 @@
+"""Turn a `MessageContext` into an `OutgoingMessage` for one channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+import jinja2
+
+from betaalreis.channels.base import Attachment, OutgoingMessage
+from betaalreis.channels.gsm import measure_sms, to_gsm7
+from betaalreis.channels.pdf.letter import LetterContent, render_letter_pdf
+from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
+from betaalreis.channels.render.templating import (
+    TemplateError,
+    environment_for,
+    find_template,
+    render_block,
+    render_template,
+)
+from betaalreis.errors import InvalidInput
+
+CHANNELS = ("email", "sms", "letter", "phone")
+
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_DEFAULT_COLOUR = "#1f4e79"
+
+# The payment term of the fourteen-day letter when the claim breakdown
+# brings no wording of its own: it runs from the day after receipt.
+FOURTEEN_DAY_TERMS = {
+    "nl": "binnen veertien dagen na de dag waarop u deze brief heeft ontvangen",
+    "en": "within fourteen days after the day on which you received this letter",
+}
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Split rendered text on blank lines; lines inside a paragraph join with a space."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    return [" ".join(line.strip() for line in block.splitlines()) for block in blocks if block.strip()]
+
+
+def template_variables(context: MessageContext) -> dict[str, Any]:
+    """Return the variables every message template can use."""
+    claim = context.claim
+    language = context.language
+    brand_color = context.creditor.brand_color
+    if not _HEX_COLOUR.match(brand_color):
+        brand_color = _DEFAULT_COLOUR
+
+    return {
+        "creditor": context.creditor,
+        "debtor": context.debtor,
+        "stage_code": context.stage_code,
+        "stage_name": context.stage_name,
+        "language": language,
+        "invoices": context.invoices,
+        "invoice_count": len(context.invoices),
+        "total_due": context.total_due,
+        "amount_due": context.amount_due,
+        "currency": context.currency,
+        "principal": claim.principal if claim is not None else context.total_due,
+        "claim": claim,
+        "fourteen_day_term": (claim.term_text if claim and claim.term_text else
+                              FOURTEEN_DAY_TERMS.get(language, FOURTEEN_DAY_TERMS["en"])),
+        "payment_reference": context.payment_reference,
+        "payment_reference_display": format_reference(context.payment_reference),
+        "portal_url": context.portal_url,
+        "sms_url": context.short_url or context.portal_url,
+        "date": context.date,
+        "is_overdue": context.is_overdue,
+        "max_days_overdue": max((line.days_overdue for line in context.invoices), default=0),
+        "attach_letter": context.attach_letter,
+        "is_fourteen_day_letter": context.is_fourteen_day_letter,
+        "brand_color": brand_color,
+    }
+
+
+def _template(context: MessageContext, channel: str, part: str, *, html: bool = False) -> jinja2.Template:
+    env = environment_for(context.creditor.slug, html=html)
+    return find_template(env, context.template_folder, channel, context.language, part)
+
+
+def _metadata(context: MessageContext, **extra: Any) -> dict[str, Any]:
+    return {
+        "date": context.date.isoformat(),
+        "stage": context.stage_code,
+        "communication_id": context.communication_id,
+        "total_due": str(context.total_due),
+        "amount_due": str(context.amount_due),
+        "currency": context.currency,
+        "payment_reference": context.payment_reference,
+        "invoice_numbers": [line.number for line in context.invoices],
+        **extra,
+    }
+
+
+def _message(context: MessageContext, channel: str, **fields: Any) -> OutgoingMessage:
+    return OutgoingMessage(
+        idempotency_key=context.idempotency_key,
+        channel=channel,
+        creditor_slug=context.creditor.slug,
+        debtor_id=context.debtor.id,
+        language=context.language,
+        sender_name=context.creditor.name,
+        **fields,
+    )
+
+
+def _require_recipient(context: MessageContext, present: bool, missing: str) -> None:
+    if not present:
+        raise InvalidInput(
+            f"Debtor {context.debtor.customer_number} has no {missing}; "
+            "add it or choose another channel.",
+            code="missing_recipient",
+        )
+
+
+def _subject(template: jinja2.Template, variables: dict[str, Any]) -> str:
+    subject = " ".join(render_block(template, "subject", variables).split())
+    if not subject:
+        raise TemplateError(
+            f"Template {template.filename} has an empty subject block; add {{% block subject %}}.",
+            code="template_missing_subject",
+        )
+    return subject
+
+
+def letter_content(context: MessageContext) -> LetterContent:
+    """Render the letter template of the context into the pieces the PDF prints."""
+    variables = template_variables(context)
+    template = _template(context, "letter", "txt")
+    custom_payment = "payment" in template.blocks
+
+    return LetterContent(
+        subject=_subject(template, variables),
+        intro=_paragraphs(render_block(template, "intro", variables)),
+        closing=_paragraphs(render_block(template, "closing", variables)),
+        payment=_paragraphs(render_block(template, "payment", variables)) if custom_payment else None,
+        text=render_template(template, variables),
+    )
+
+
+def _letter_pdf(context: MessageContext, content: LetterContent) -> Attachment:
+    pdf = render_letter_pdf(context, content)
+    filename = f"{context.stage_code}-{context.debtor.customer_number or context.debtor.id}.pdf"
+    return Attachment(filename=re.sub(r"[^A-Za-z0-9._-]", "_", filename), content=pdf,
+                      mimetype="application/pdf")
+
+
+def _render_email(context: MessageContext) -> OutgoingMessage:
+    _require_recipient(context, bool(context.debtor.email), "email address")
+    variables = template_variables(context)
+    text_template = _template(context, "email", "txt")
+    subject = _subject(text_template, variables)
+    text = render_template(text_template, variables)
+
+    attachments: list[Attachment] = []
+    logo = context.creditor.logo_file
+    logo_cid = ""
+    if logo is not None:
+        logo_cid = "logo"
+        mimetype = "image/png" if logo.suffix.lower() == ".png" else "image/jpeg"
+        attachments.append(
+            Attachment(filename=logo.name, content=logo.read_bytes(), mimetype=mimetype, content_id=logo_cid)
+        )
+
+    custom_payment = "payment" in text_template.blocks
+    html_variables = {
+        **variables,
+        "subject": subject,
+        "logo_cid": logo_cid,
+        "intro_paragraphs": _paragraphs(render_block(text_template, "intro", variables)),
+        "closing_paragraphs": _paragraphs(render_block(text_template, "closing", variables)),
+        "payment_paragraphs": (
+            _paragraphs(render_block(text_template, "payment", variables)) if custom_payment else None
+        ),
+    }
+    html = render_template(_template(context, "email", "html", html=True), html_variables)
+
+    if context.attach_letter:
+        attachments.append(_letter_pdf(context, letter_content(context)))
+
+    return _message(
+        context,
+        "email",
+        recipient=context.debtor.email,
+        cc=context.debtor.extra_emails,
+        subject=subject,
+        text=text,
+        html=html,
+        reply_to=context.creditor.email,
+        attachments=tuple(attachments),
+        metadata=_metadata(context),
+    )
+
+
+def _render_sms(context: MessageContext) -> OutgoingMessage:
+    _require_recipient(context, bool(context.debtor.mobile), "mobile number")
+    variables = template_variables(context)
+    raw = render_template(_template(context, "sms", "txt"), variables)
+
+    # One line, GSM-7 where a plain stand-in exists: a single "ë" would
+    # otherwise make the whole message UCS-2 and double its parts.
+    text = to_gsm7(" ".join(raw.split()))
+    measured = measure_sms(text)
+
+    return _message(
+        context,
+        "sms",
+        recipient=context.debtor.mobile,
+        text=text,
+        metadata=_metadata(
+            context, encoding=measured.encoding, units=measured.units, segments=measured.segments
+        ),
+    )
+
+
+def _render_letter(context: MessageContext) -> OutgoingMessage:
+    debtor = context.debtor
+    _require_recipient(context, bool(debtor.street and debtor.postal_code and debtor.city),
+                       "complete postal address (street, postcode and city)")
+    content = letter_content(context)
+    attachment = _letter_pdf(context, content)
+
+    return _message(
+        context,
+        "letter",
+        recipient="\n".join(address_lines(context)),
+        subject=content.subject,
+        text=content.text,
+        attachments=(attachment,),
+        metadata=_metadata(context),
+    )
+
+
+def _money_text(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _render_phone(context: MessageContext) -> OutgoingMessage:
+    numbers = [number for number in (context.debtor.phone, context.debtor.mobile) if number]
+    _require_recipient(context, bool(numbers), "phone number")
+    variables = template_variables(context)
+    template = _template(context, "phone", "txt")
+    reason = " ".join(render_block(template, "reason", variables).split())
+    script = [line.strip() for line in render_block(template, "script", variables).splitlines() if line.strip()]
+
+    task = {
+        "creditor": context.creditor.slug,
+        "debtor": {
+            "id": context.debtor.id,
+            "customer_number": context.debtor.customer_number,
+            "name": context.debtor.name,
+            "contact_person": context.debtor.contact_person,
+            "is_consumer": context.debtor.is_consumer,
+        },
+        "phone_numbers": list(dict.fromkeys(numbers)),
+        "language": context.language,
+        "stage": context.stage_code,
+        "reason": reason,
+        "amount": _money_text(context.amount_due),
+        "currency": context.currency,
+        "payment_reference": context.payment_reference,
+        "invoices": [
+            {
+                "number": line.number,
+                "issue_date": line.issue_date.isoformat(),
+                "due_date": line.due_date.isoformat(),
+                "days_overdue": line.days_overdue,
+                "open_amount": _money_text(line.open_amount),
+                "currency": line.currency,
+            }
+            for line in context.invoices
+        ],
+        "script": script,
+        "portal_url": context.portal_url,
+    }
+
+    return _message(
+        context,
+        "phone",
+        recipient=numbers[0],
+        subject=reason,
+        text="\n".join(script),
+        metadata=_metadata(context, call_task=task),
+    )
+
+
+_RENDERERS = {
+    "email": _render_email,
+    "sms": _render_sms,
+    "letter": _render_letter,
+    "phone": _render_phone,
+}
+
+
+def render_message(context: MessageContext, channel: str) -> OutgoingMessage:
+    """Render `context` for `channel` into a message ready for `get_backend(channel).send`.
+
+    Raises InvalidInput (code missing_recipient) when the debtor cannot be
+    reached on the channel, and TemplateError when a template is missing,
+    unsafe or fails.
+    """
+    renderer = _RENDERERS.get(channel)
+    if renderer is None:
+        raise InvalidInput(
+            f"Channel {channel!r} has no renderer; use one of {', '.join(CHANNELS)}.",
+            code="unknown_channel",
+        )
+    if not context.invoices:
+        raise InvalidInput(
+            f"Message {context.idempotency_key} lists no invoices; a message without an invoice is not sent.",
+            code="empty_message",
+        )
+    return renderer(context)
+
+

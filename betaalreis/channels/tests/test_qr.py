@@ -1,0 +1,165 @@
+"""EPC QR payloads: building them, reading them back, and the corpus images."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from betaalreis.channels.qr import (
+    EpcPayment,
+    build_epc_payload,
+    make_epc_qr,
+    parse_epc_payload,
+)
+from betaalreis.errors import InvalidInput
+
+
+def decode_png(path: Path) -> bytes:
+    results = zxingcpp.read_barcodes(Image.open(path))
+    assert len(results) == 1, f"expected one QR code in {path.name}, found {len(results)}"
+    return results[0].bytes
+
+
+def test_payload_with_rf_reference() -> None:
+    payload = build_epc_payload(
+        name="Voorbeeld Incasso B.V.",
+        iban="NL91 ABNA 0417 1643 00",
+        amount=Decimal("425.00"),
+        reference="RF05 2026 0000 042",
+    )
+
+    assert payload == (
+        "BCD\n002\n1\nSCT\n\nVoorbeeld Incasso B.V.\nNL91ABNA0417164300\nEUR425.00\n\nRF0520260000042"
+    )
+
+
+def test_payload_with_betalingskenmerk_on_line_10() -> None:
+    payload = build_epc_payload(
+        name="Voorbeeld", iban="NL91ABNA0417164300", amount=Decimal("12.30"), reference="5000056789012345"
+    )
+
+    lines = payload.split("\n")
+    assert lines[7] == "EUR12.30"
+    assert lines[9] == "5000056789012345"
+    assert len(lines) == 10
+
+
+def test_free_text_reference_goes_to_line_11() -> None:
+    payload = build_epc_payload(
+        name="Café Zoë", iban="NL91ABNA0417164300", amount=Decimal("12.30"), reference="Factuur 2026-0042"
+    )
+
+    lines = payload.split("\n")
+    assert lines[9] == ""
+    assert lines[10] == "Factuur 2026-0042"
+
+
+def test_invalid_rf_is_not_structured() -> None:
+    payload = build_epc_payload(name="X", iban="NL91ABNA0417164300", amount=Decimal("1.00"), reference="RF00123")
+
+    assert payload.split("\n")[10] == "RF00123"
+
+
+def test_bic_and_information_lines() -> None:
+    payload = build_epc_payload(
+        name="X",
+        iban="NL91ABNA0417164300",
+        bic="ABNANL2A",
+        amount=Decimal("1.00"),
+        reference="RF0520260000042",
+        information="Betaal voor 18-12-2026",
+    )
+
+    lines = payload.split("\n")
+    assert lines[4] == "ABNANL2A"
+    assert lines[10] == ""
+    assert lines[11] == "Betaal voor 18-12-2026"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        ({"amount": Decimal("0.00")}, "epc_amount_out_of_range"),
+        ({"amount": Decimal("-5.00")}, "epc_amount_out_of_range"),
+        ({"amount": Decimal("1000000000.00")}, "epc_amount_out_of_range"),
+        ({"amount": Decimal("1.005")}, "epc_amount_precision"),
+        ({"iban": "NL91ABNA0417164301"}, "epc_invalid_iban"),
+        ({"name": ""}, "epc_missing_name"),
+        ({"name": "N" * 71}, "epc_field_too_long"),
+        ({"reference": "x" * 141}, "epc_field_too_long"),
+        ({"bic": "NOTABIC"}, "epc_invalid_bic"),
+        ({"name": "N" * 70, "reference": "€" * 140}, "epc_payload_too_long"),
+    ],
+)
+def test_payload_rejects_bad_values(arguments: dict, code: str) -> None:
+    values = {"name": "Voorbeeld", "iban": "NL91ABNA0417164300", "amount": Decimal("10.00"), "reference": ""}
+    values.update(arguments)
+
+    with pytest.raises(InvalidInput) as raised:
+        build_epc_payload(**values)
+
+    assert raised.value.code == code
+
+
+def test_symbol_is_level_m_within_version_13() -> None:
+    payload = build_epc_payload(
+        name="N" * 70, iban="NL91ABNA0417164300", amount=Decimal("999999999.99"), reference="x" * 140
+    )
+
+    qr = make_epc_qr(payload)
+
+    assert qr.error == "M"
+    assert qr.version <= 13
+
+
+def test_parse_round_trip() -> None:
+    payload = build_epc_payload(
+        name="Bakkerij Zoë B.V.", iban="NL91ABNA0417164300", amount=Decimal("1659.56"), reference="RF48D42"
+    )
+
+    parsed = parse_epc_payload(payload.encode("utf-8"))
+
+    assert parsed == EpcPayment(
+        name="Bakkerij Zoë B.V.",
+        iban="NL91ABNA0417164300",
+        amount=Decimal("1659.56"),
+        structured_reference="RF48D42",
+    )
+
+
+@pytest.mark.parametrize("stem", ["py-epc-qr_v001-with-bic", "py-epc-qr_v002-without-bic"])
+def test_corpus_images_match_text(corpus: Path, stem: str) -> None:
+    decoded = decode_png(corpus / "epc" / f"{stem}.png")
+    expected = (corpus / "epc" / f"{stem}.txt").read_bytes()
+
+    assert parse_epc_payload(decoded) == parse_epc_payload(expected)
+    assert parse_epc_payload(decoded).amount == Decimal("123.45")
+    assert parse_epc_payload(decoded).text == "Spende fuer Wikipedia"
+
+
+def test_corpus_segno_image_fields(corpus: Path) -> None:
+    parsed = parse_epc_payload(decode_png(corpus / "epc" / "segno_docs_spende-wikipedia.png"))
+
+    assert parsed.version == "002"
+    assert parsed.charset == "2"
+    assert parsed.bic == ""
+    assert parsed.name == "Wikimedia Foerdergesellschaft"
+    assert parsed.iban == "DE33100205000001194700"
+    assert parsed.amount == Decimal("20")
+    assert parsed.text == "Spende fuer Wikipedia"
+
+
+def test_corpus_v001_has_bic(corpus: Path) -> None:
+    parsed = parse_epc_payload(decode_png(corpus / "epc" / "py-epc-qr_v001-with-bic.png"))
+
+    assert parsed.version == "001"
+    assert parsed.bic == "BFSWDE33BER"
+
+
+def test_parse_rejects_other_qr_text() -> None:
+    with pytest.raises(InvalidInput):
+        parse_epc_payload("https://example.nl\n1\n2\n3\n4\n5\n6")

@@ -1,0 +1,342 @@
+"""Rendering messages from templates: languages, stages, overrides and the sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from betaalreis.channels.render import TemplateError, render_message
+from betaalreis.channels.tests.conftest import invoice
+from betaalreis.errors import InvalidInput
+
+STAGES = ["friendly_reminder", "reminder", "second_reminder", "fourteen_day_letter", "final_notice", "handover"]
+TERM_NL = "binnen veertien dagen na de dag waarop u deze brief heeft ontvangen"
+TERM_EN = "within fourteen days after the day on which you received this letter"
+
+
+def plain(text: str) -> str:
+    """Return `text` with no-break spaces as plain spaces; babel puts one after "€" in Dutch."""
+    return text.replace("\xa0", " ")
+
+
+def write_override(home: Path, slug: str, name: str, text: str) -> None:
+    path = home / "templates" / slug / "messages" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_email_dutch_formats(make_context) -> None:
+    message = render_message(make_context(), "email")
+
+    assert message.subject == "Herinnering: € 1.659,56 nog niet betaald"
+    assert message.text.startswith("Beste Zoë de Vries-Ëlberg,")
+    assert "€ 1.234,56" in plain(message.text)
+    assert "vervaldatum 15-11-2026" in message.text
+    assert "NL91 ABNA 0417 1643 00" in message.text
+    assert "Bakkerij Zoet B.V." in message.text
+    assert message.recipient == "zoe@example.nl"
+    assert message.cc == ("boekhouding@example.nl",)
+    assert message.reply_to == "debiteuren@bakkerijzoet.example"
+
+
+def test_email_english_formats(make_context) -> None:
+    message = render_message(make_context(language="en"), "email")
+
+    assert message.subject == "Reminder: €1,659.56 not yet paid"
+    assert message.text.startswith("Dear Zoë de Vries-Ëlberg,")
+    assert "due 15/11/2026" in message.text
+    assert "Herinnering" not in message.text
+
+
+def test_letter_text_has_long_date(make_context) -> None:
+    dutch = render_message(make_context(), "letter")
+    english = render_message(make_context(language="en"), "letter")
+
+    assert "Utrecht, 4 december 2026" in dutch.text
+    assert "Utrecht, 4 December 2026" in english.text
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("channel", ["email", "letter", "sms"])
+def test_every_stage_renders(make_context, stage: str, language: str, channel: str) -> None:
+    message = render_message(make_context(stage_code=stage, language=language), channel)
+
+    amount = "1.659,56" if language == "nl" else "1,659.56"
+    assert amount in message.text
+    assert make_context().portal_url in message.text
+
+
+def test_pay_button_links_portal(make_context) -> None:
+    context = make_context()
+
+    message = render_message(context, "email")
+
+    assert f'<a href="{context.portal_url}"' in message.html
+    assert "Nu betalen" in message.html
+    assert "#8a2be2" in message.html
+
+
+def test_html_escapes_debtor_data(make_context, debtor_info) -> None:
+    debtor = dataclasses.replace(debtor_info, name="<script>alert(1)</script> & Zn")
+
+    message = render_message(make_context(debtor=debtor), "email")
+
+    assert "<script>" not in message.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zn" in message.html
+    assert "<script>alert(1)</script> & Zn" in message.text
+
+
+def test_invalid_brand_colour_is_replaced(make_context, creditor_info) -> None:
+    creditor = dataclasses.replace(creditor_info, brand_color="red;background:url(x)")
+
+    message = render_message(make_context(creditor=creditor), "email")
+
+    assert "url(x)" not in message.html
+    assert "#1f4e79" in message.html
+
+
+def test_friendly_reminder_before_due_date(make_context) -> None:
+    not_due = (invoice("2026-0099", "80.00", dt.date(2026, 12, 7)),)
+
+    message = render_message(make_context(stage_code="friendly_reminder", invoices=not_due, total_due=Decimal("80.00")), "email")
+
+    assert "loopt binnenkort af" in message.text
+    assert "nog niet ontvangen" not in message.text
+
+
+def test_fourteen_day_letter_with_claim(make_context, claim) -> None:
+    context = make_context(stage_code="fourteen_day_letter", claim=claim)
+
+    letter = render_message(context, "letter")
+
+    assert TERM_NL in letter.text
+    assert "dagtekening" not in letter.text
+    assert "(de hoofdsom) is € 1.659,56" in plain(letter.text)
+    assert "Daarbij komt tot nu toe € 12,30 wettelijke rente." in plain(letter.text)
+    assert f"Wij vragen u € 1.671,86 te betalen {TERM_NL}." in plain(letter.text)
+    assert "Dan brengen wij € 248,93 incassokosten in rekening." in plain(letter.text)
+    assert "Totaal te betalen: € 1.671,86" in plain(letter.text)
+    assert "Incassokosten:" not in letter.text
+
+
+def test_fourteen_day_letter_without_claim(make_context) -> None:
+    letter = render_message(make_context(stage_code="fourteen_day_letter"), "letter")
+
+    assert TERM_NL in letter.text
+    assert "(de hoofdsom) is € 1.659,56" in plain(letter.text)
+    assert f"Wij vragen u € 1.659,56 te betalen {TERM_NL}." in plain(letter.text)
+    assert "incassokosten" not in letter.text
+
+
+def test_fourteen_day_letter_english(make_context, claim) -> None:
+    letter = render_message(make_context(stage_code="fourteen_day_letter", claim=claim, language="en"), "letter")
+
+    assert f"Please pay €1,671.86 {TERM_EN}." in letter.text
+    assert "we will charge €248.93 in collection costs." in letter.text
+
+
+def test_fourteen_day_term_from_claim(make_context, claim) -> None:
+    longer = dataclasses.replace(claim, term_text="binnen vijftien dagen nadat deze brief bij u is bezorgd")
+
+    letter = render_message(make_context(stage_code="fourteen_day_letter", claim=longer), "letter")
+
+    assert "binnen vijftien dagen nadat deze brief bij u is bezorgd" in letter.text
+
+
+def test_final_notice_with_costs_due(make_context, claim) -> None:
+    owed = dataclasses.replace(claim, costs_due=True, total=Decimal("1920.79"))
+
+    message = render_message(make_context(stage_code="final_notice", claim=owed), "email")
+
+    assert "Wilt u € 1.920,79 binnen zeven dagen betalen?" in plain(message.text)
+    assert "Incassokosten: € 248,93" in plain(message.text)
+    assert "Bedrag:           € 1.920,79" in plain(message.text)
+    assert "Totaal te betalen" in message.html
+
+
+def test_vat_on_costs_is_named(make_context, claim) -> None:
+    with_vat = dataclasses.replace(claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"))
+
+    letter = render_message(make_context(stage_code="fourteen_day_letter", claim=with_vat), "letter")
+
+    assert "€ 301,21 incassokosten in rekening, waarvan € 52,28 btw." in plain(letter.text)
+
+
+def test_email_attaches_letter_when_asked(make_context) -> None:
+    plain = render_message(make_context(stage_code="final_notice"), "email")
+    attached = render_message(make_context(stage_code="final_notice", attach_letter=True), "email")
+
+    assert plain.attachments == ()
+    assert [attachment.mimetype for attachment in attached.attachments] == ["application/pdf"]
+    assert attached.attachments[0].content.startswith(b"%PDF")
+
+
+def test_creditor_override_wins(make_context, betaalreis_home: Path) -> None:
+    write_override(
+        betaalreis_home,
+        "bakkerij-zoet",
+        "reminder/email.nl.txt.j2",
+        '{% extends "messages/layout/email.nl.txt.j2" %}'
+        "{% block subject %}Eigen onderwerp {{ total_due|money }}{% endblock %}"
+        "{% block intro %}Onze eigen tekst.{% endblock %}",
+    )
+
+    message = render_message(make_context(), "email")
+
+    assert message.subject == "Eigen onderwerp € 1.659,56"
+    assert "Onze eigen tekst." in message.text
+    assert "Onze eigen tekst." in message.html
+
+
+def test_override_of_other_creditor_is_ignored(make_context, betaalreis_home: Path) -> None:
+    write_override(
+        betaalreis_home, "someone-else", "reminder/email.nl.txt.j2",
+        "{% block subject %}Fout{% endblock %}",
+    )
+
+    message = render_message(make_context(), "email")
+
+    assert message.subject.startswith("Herinnering")
+
+
+def test_override_of_shared_layout(make_context, betaalreis_home: Path) -> None:
+    write_override(
+        betaalreis_home, "bakkerij-zoet", "layout/email.nl.txt.j2",
+        "Hallo {{ debtor.greeting_name }}!\n{% block intro %}{% endblock %}",
+    )
+
+    message = render_message(make_context(), "email")
+
+    assert message.text.startswith("Hallo Zoë de Vries-Ëlberg!")
+
+
+def test_unknown_stage_uses_default(make_context) -> None:
+    message = render_message(make_context(stage_code="extra_nudge", stage_name="Extra herinnering"), "email")
+
+    assert message.subject == "Extra herinnering: € 1.659,56 nog niet betaald"
+
+
+def test_stage_template_folder(make_context) -> None:
+    message = render_message(make_context(stage_code="custom", template="final_notice"), "email")
+
+    assert message.subject.startswith("Laatste aanmaning")
+
+
+def test_unknown_language_falls_back_to_english(make_context) -> None:
+    message = render_message(make_context(language="de"), "email")
+
+    assert message.subject.startswith("Reminder")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% block subject %}{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}",
+        "{% block subject %}{{ creditor.__class__.__init__.__globals__ }}{% endblock %}",
+        "{% block subject %}{% set found = [] %}{{ found.append(1) }}{% endblock %}",
+    ],
+)
+def test_sandbox_rejects_unsafe_code(make_context, betaalreis_home: Path, source: str) -> None:
+    write_override(betaalreis_home, "bakkerij-zoet", "reminder/email.nl.txt.j2", source)
+
+    with pytest.raises(TemplateError) as raised:
+        render_message(make_context(), "email")
+
+    assert raised.value.code == "template_unsafe"
+
+
+def test_unknown_variable_is_an_error(make_context, betaalreis_home: Path) -> None:
+    write_override(
+        betaalreis_home, "bakkerij-zoet", "reminder/email.nl.txt.j2",
+        "{% block subject %}{{ debtor.password }}{% endblock %}",
+    )
+
+    with pytest.raises(TemplateError) as raised:
+        render_message(make_context(), "email")
+
+    assert raised.value.code == "template_render"
+    assert "reminder/email.nl.txt.j2" in str(raised.value)
+
+
+def test_syntax_error_names_file(make_context, betaalreis_home: Path) -> None:
+    write_override(betaalreis_home, "bakkerij-zoet", "reminder/email.nl.txt.j2", "{% block subject %}{{ x ")
+
+    with pytest.raises(TemplateError) as raised:
+        render_message(make_context(), "email")
+
+    assert raised.value.code == "template_syntax"
+    assert "line 1" in str(raised.value)
+
+
+def test_sms_is_gsm7_with_link(make_context) -> None:
+    context = make_context(stage_code="friendly_reminder")
+
+    message = render_message(context, "sms")
+
+    assert message.recipient == "+31612345678"
+    assert message.text.endswith(context.portal_url)
+    assert "\n" not in message.text
+    assert message.metadata["encoding"] == "GSM-7"
+    assert message.metadata["segments"] == 2
+
+
+def test_sms_uses_short_link(make_context) -> None:
+    context = make_context(stage_code="friendly_reminder", short_url="https://bz.example/k7Q2")
+
+    message = render_message(context, "sms")
+
+    assert message.text.endswith("https://bz.example/k7Q2")
+    assert message.metadata["segments"] == 1
+
+
+def test_sms_replaces_non_gsm_name(make_context, creditor_info) -> None:
+    creditor = dataclasses.replace(creditor_info, name="Café Zoë")
+
+    message = render_message(make_context(creditor=creditor), "sms")
+
+    assert message.text.startswith("Café Zoe:")
+    assert message.metadata["encoding"] == "GSM-7"
+
+
+def test_call_task(make_context) -> None:
+    message = render_message(make_context(stage_code="call_task", stage_name="Telefonisch contact"), "phone")
+
+    task = message.metadata["call_task"]
+    assert task["phone_numbers"] == ["+31301234567", "+31612345678"]
+    assert task["amount"] == "1659.56"
+    assert plain(task["reason"]) == "Telefonisch contact: € 1.659,56 open, 33 dagen over de vervaldatum"
+    assert [item["number"] for item in task["invoices"]] == ["2026-0042", "2026-0057"]
+    assert task["script"][0].startswith("Goedendag")
+    assert task["portal_url"] == make_context().portal_url
+
+
+@pytest.mark.parametrize(
+    ("channel", "field"),
+    [("email", "email"), ("sms", "mobile"), ("letter", "street")],
+)
+def test_missing_recipient(make_context, debtor_info, channel: str, field: str) -> None:
+    debtor = dataclasses.replace(debtor_info, **{field: ""})
+
+    with pytest.raises(InvalidInput) as raised:
+        render_message(make_context(debtor=debtor), channel)
+
+    assert raised.value.code == "missing_recipient"
+
+
+def test_message_without_invoices(make_context) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        render_message(make_context(invoices=(), total_due=Decimal("0.00")), "email")
+
+    assert raised.value.code == "empty_message"
+
+
+def test_unknown_channel(make_context) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        render_message(make_context(), "pigeon")
+
+    assert raised.value.code == "unknown_channel"
