@@ -7,11 +7,12 @@ committed: if it fails, the payments stay new and the next run matches them.
 
 from __future__ import annotations
 
-import logging
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
+
+from django.db import transaction
 
 from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
 from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
@@ -21,8 +22,6 @@ from betaalreis.banking.statements import ParsedStatement, StatementFileError
 from betaalreis.banking.store import StoreResult, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport
 from betaalreis.ledger.models import Creditor
-
-logger = logging.getLogger(__name__)
 
 MT940_HEAD = re.compile(rb"(^|[\r\n{])(:20:|\{1:F01|:940:)")
 XML_SUFFIXES = (".xml", ".053", ".054", ".camt")
@@ -68,6 +67,11 @@ class _StatementImporter(Importer):
         raise NotImplementedError
 
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        """Import the file, match its new payments and return the report.
+
+        With `dry_run=True` everything runs, matching included, inside a
+        transaction that is rolled back, so the report previews the import.
+        """
         try:
             statements = self.read(path)
         except StatementFileError as exc:
@@ -75,6 +79,16 @@ class _StatementImporter(Importer):
         except OSError as exc:
             raise ImportRejected(path, [], f"cannot read the file: {exc.strerror}.") from exc
 
+        if not options.get("dry_run"):
+            return self._import(path, statements, creditor)
+
+        with transaction.atomic():
+            report = self._import(path, statements, creditor)
+            report.notes.append("dry run: nothing was saved")
+            transaction.set_rollback(True)
+        return report
+
+    def _import(self, path: Path, statements: list[ParsedStatement], creditor: Creditor | None) -> ImportReport:
         stored = store_statements(path, self.format, statements, creditor)
 
         matched: list[MatchReport] = []

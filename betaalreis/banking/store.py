@@ -243,10 +243,16 @@ def store_statements(
     cannot be booked.
     """
     errors: list[RowError] = []
+    notes: list[str] = []
     owners: list[Creditor] = []
     for statement in statements:
         errors += check_statement(statement)
         owner = _find_creditor(statement, creditor)
+        if owner is not None and statement.account_is_iban and statement.account != owner.iban.replace(" ", "").upper():
+            notes.append(
+                f"statement {statement.statement_id or '?'} is for account {statement.account}, "
+                f"not the creditor's IBAN {owner.iban}; it was imported for {owner.slug} as requested"
+            )
         if owner is None:
             errors.append(RowError(
                 None, "account", statement.account,
@@ -259,7 +265,7 @@ def store_statements(
         raise ImportRejected(path, errors, f"{len(errors)} problem(s) found.")
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    result = StoreResult()
+    result = StoreResult(notes=notes)
     with transaction.atomic():
         for index, (statement, owner) in enumerate(zip(statements, owners, strict=True)):
             result.entries += len(statement.entries)

@@ -1,0 +1,85 @@
+"""`betaalreis import` with bank statements: the printed report, dry runs and the account check."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.ledger.models import Payment
+
+from .helpers import CREDITOR_IBAN, make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def _statement(tmp_path: Path, account: str = CREDITOR_IBAN) -> Path:
+    return write_camt053(
+        tmp_path / "day.xml", account,
+        [
+            SampleEntry(Decimal("121.00"), remittance="factuur 2026-0042", reference="R1"),
+            SampleEntry(Decimal("20.00"), remittance="factuur 2026-0043", reference="R2"),
+            SampleEntry(Decimal("7.50"), remittance="gift", reference="R3"),
+            SampleEntry(Decimal("-15.00"), name="Kantoor", reference="R4"),
+        ],
+    )
+
+
+def _ledger():
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "D1", "Jansen")
+    make_invoice(debtor, "2026-0042", "121.00")
+    make_invoice(debtor, "2026-0043", "50.00")
+    return creditor
+
+
+def test_import_prints_report(tmp_path: Path):
+    _ledger()
+    output = StringIO()
+
+    call_command("import", str(_statement(tmp_path)), stdout=output)
+
+    text = output.getvalue()
+    assert "camt.053/054" in text
+    for line in ("entries read", "matched automatically", "matched partly", "sent to review", "ignored"):
+        assert line in text
+    assert "121.00" in text
+    assert "-15.00" in text
+    assert Payment.objects.count() == 3
+
+
+def test_import_dry_run_saves_nothing(tmp_path: Path):
+    _ledger()
+    output = StringIO()
+
+    call_command("import", str(_statement(tmp_path)), "--dry-run", stdout=output)
+
+    assert "dry run" in output.getvalue()
+    assert not Payment.objects.exists()
+
+
+def test_import_other_account_noted(tmp_path: Path):
+    _ledger()
+    output = StringIO()
+
+    call_command("import", str(_statement(tmp_path, "NL39RABO0300065264")), "--creditor", "acme", stdout=output)
+
+    assert "NL39RABO0300065264" in output.getvalue()
+    assert Payment.objects.count() == 3
+
+
+def test_import_rejection_exits_nonzero(tmp_path: Path):
+    _ledger()
+    path = tmp_path / "broken.xml"
+    path.write_text(_statement(tmp_path).read_text()[:500])
+    output = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(path), stdout=output)
+
+    assert "malformed XML" in output.getvalue()
+    assert not Payment.objects.exists()
