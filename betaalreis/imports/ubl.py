@@ -287,7 +287,9 @@ def _read_buyer(document: _Document) -> DebtorData | None:
     )
     debtor.city = text("cac:PostalAddress/cbc:CityName")[:100]
     debtor.country = country
-    debtor.language = Language.DUTCH if country in ("", "NL") else Language.ENGLISH
+    # Without a country, a new debtor gets the creditor's default language.
+    if country:
+        debtor.language = Language.DUTCH if country == "NL" else Language.ENGLISH
     debtor.contact_person = text("cac:Contact/cbc:Name")[:200]
 
     emails = document.optional_contact(

@@ -261,6 +261,7 @@ def _write_debtors(
         values = data.given_values()
         debtor = existing.get(number)
         if debtor is None:
+            values.setdefault("language", creditor.default_language)
             new.append(Debtor(creditor=creditor, customer_number=number, **values))
             continue
 

@@ -197,6 +197,22 @@ def test_debtor_contact_data(creditor: Creditor, write_file: WriteFile) -> None:
     assert kees.mobile == ""
 
 
+def test_new_debtor_gets_creditor_language(creditor: Creditor, write_file: WriteFile) -> None:
+    creditor.default_language = "en"
+    creditor.save()
+    path = write_file(
+        "taal.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Taal;Vervaldatum;Openstaand\n"
+        "F1;D1;Een;;01-03-2025;10,00\n"
+        "F2;D2;Twee;Nederlands;01-03-2025;10,00\n",
+    )
+
+    run(path, creditor)
+
+    assert Debtor.objects.get(customer_number="D1").language == "en"
+    assert Debtor.objects.get(customer_number="D2").language == "nl"
+
+
 def test_bad_rows_reported_and_nothing_imported(creditor: Creditor, write_file: WriteFile) -> None:
     path = write_file(
         "fouten.csv",
