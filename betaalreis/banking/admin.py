@@ -1,11 +1,15 @@
 """Django admin for bank statements and the review queue of unmatched payments.
 
 The review queue lists payments in status review with their candidates and
-scores. Each candidate has a confirm button; the admin action confirms the
-best candidate of each selected payment. Both call `do_confirm_candidate`.
+scores. Each candidate has a confirm button, and the admin action confirms
+the best candidate of each selected payment. A form below the candidates
+links the payment to any debtor by customer number. All three call
+`do_confirm_match`, which also links the payer IBAN to the debtor.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -15,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from betaalreis.banking.actions import do_confirm_candidate
+from betaalreis.banking.actions import do_confirm_candidate, do_confirm_match
 from betaalreis.banking.models import (
     BankStatement,
     BankTransaction,
@@ -24,7 +28,7 @@ from betaalreis.banking.models import (
     ReviewPayment,
 )
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.models import PaymentStatus
+from betaalreis.ledger.models import Debtor, Invoice, PaymentStatus
 
 
 @admin.register(BankStatement)
@@ -123,6 +127,11 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.confirm_view)),
                 name="banking_reviewpayment_confirm",
             ),
+            path(
+                "assign/<int:payment_id>/",
+                self.admin_site.admin_view(require_POST(self.assign_view)),
+                name="banking_reviewpayment_assign",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -136,4 +145,33 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
                 messages.success(request, f"Betaling gekoppeld aan {candidate.debtor.name}.")
             except BetaalreisError as exc:
                 messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+    def assign_view(self, request: HttpRequest, payment_id: int) -> HttpResponseRedirect:
+        """Link a reviewed payment to the debtor and invoices typed in by the user."""
+        payment = get_object_or_404(self.get_queryset(request), pk=payment_id)
+        back = HttpResponseRedirect(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+        if not self.has_change_permission(request, payment):
+            messages.error(request, "Geen recht om betalingen te koppelen.")
+            return back
+
+        customer_number = request.POST.get("customer_number", "").strip()
+        debtor = Debtor.objects.filter(creditor_id=payment.creditor_id, customer_number=customer_number).first()
+        if debtor is None:
+            messages.error(request, f"Klantnummer {customer_number!r} niet gevonden bij deze crediteur.")
+            return back
+
+        numbers = [number for number in re.split(r"[\s,;]+", request.POST.get("invoice_numbers", "")) if number]
+        invoices = list(Invoice.objects.filter(creditor_id=payment.creditor_id, debtor=debtor, number__in=numbers))
+        missing = sorted(set(numbers) - {invoice.number for invoice in invoices})
+        if missing:
+            messages.error(request, f"Facturen {', '.join(missing)} niet gevonden bij klant {customer_number}.")
+            return back
+
+        try:
+            do_confirm_match(payment, debtor, invoices or None, user=request.user)
+        except BetaalreisError as exc:
+            messages.error(request, str(exc))
+            return back
+        messages.success(request, f"Betaling gekoppeld aan {debtor.name}.")
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))

@@ -92,3 +92,48 @@ def test_confirm_twice_rejected(ambiguous):
 
     with pytest.raises(InvalidInput):
         do_confirm_match(payment, jansen, user=None)
+
+
+def test_admin_assign_without_candidate(client, tmp_path: Path):
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "K-900", "Onbekend Bedrijf")
+    invoice = make_invoice(debtor, "Z-1", "12.34")
+    import_entries(tmp_path, [SampleEntry(Decimal("12.34"), iban=PAYER_IBAN, remittance="gift")])
+    payment = Payment.objects.get()
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    url = reverse("admin:banking_reviewpayment_assign", args=[payment.pk])
+
+    wrong = client.post(url, {"customer_number": "K-901"})
+    payment.refresh_from_db()
+    assert wrong.status_code == 302
+    assert payment.status == PaymentStatus.REVIEW
+
+    missing = client.post(url, {"customer_number": "K-900", "invoice_numbers": "Z-2"})
+    payment.refresh_from_db()
+    assert missing.status_code == 302
+    assert payment.status == PaymentStatus.REVIEW
+
+    done = client.post(url, {"customer_number": "K-900", "invoice_numbers": "Z-1"})
+    payment.refresh_from_db()
+    invoice.refresh_from_db()
+    assert done.status_code == 302
+    assert payment.status == PaymentStatus.MATCHED
+    assert invoice.open_amount == Decimal("0.00")
+    assert DebtorBankAccount.objects.filter(debtor=debtor, iban=PAYER_IBAN).exists()
+
+
+def test_admin_best_candidate_action(client, ambiguous):
+    payment, jansen, first, _ = ambiguous
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:banking_reviewpayment_changelist"),
+        {"action": "confirm_best_candidate", "_selected_action": [payment.pk]},
+    )
+
+    payment.refresh_from_db()
+    assert response.status_code == 302
+    # Both candidates score 90, so the action skips the payment.
+    assert payment.status == PaymentStatus.REVIEW
