@@ -56,14 +56,12 @@ class DayReport:
     new_invoices: int = 0
     payments: int = 0
     payments_amount: Decimal = Decimal("0.00")
-    # Outbox rows planned for the day, per (channel, stage) and per status.
+    # Outbox rows planned for the day per (channel, stage), and their
+    # statuses right after the day's dispatch. A message held for contact
+    # hours is pending then and goes out with the next day's dispatch.
     planned: Counter[tuple[str, str]] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     statement_files: list[Path] = field(default_factory=list)
-
-    @property
-    def sent(self) -> int:
-        return self.statuses.get(CommunicationStatus.SENT, 0)
 
 
 @dataclass(slots=True)
@@ -313,6 +311,16 @@ def payment_status_counts(ledger: DemoLedger, since: dt.date) -> dict[str, int]:
         Payment.objects.filter(
             creditor__in=ledger.creditors, source=PaymentSource.BANK, booking_date__gte=since
         )
+        .values_list("status")
+        .annotate(count=Count("pk"))
+    )
+    return dict(rows)
+
+
+def outbox_status_counts(ledger: DemoLedger) -> dict[str, int]:
+    """Return how many of the demo creditors' outbox messages have each status now."""
+    rows = (
+        Communication.objects.filter(creditor__in=ledger.creditors)
         .values_list("status")
         .annotate(count=Count("pk"))
     )

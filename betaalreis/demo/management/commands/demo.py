@@ -19,11 +19,13 @@ from betaalreis.demo.simulation import (
     Simulation,
     SimulationResult,
     invoice_status_counts,
+    outbox_status_counts,
     payment_status_counts,
 )
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Channel, Debtor, InvoiceKind, InvoiceStatus
 from betaalreis.ledger.money import format_money
+from betaalreis.outbox.models import CommunicationStatus
 
 CHANNEL_COLUMNS = (Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE)
 
@@ -118,10 +120,8 @@ def _print_day(console: Console, report: DayReport) -> None:
 
 def _print_summary(console: Console, ledger: Any, result: SimulationResult, seconds: float) -> None:
     totals: Counter[tuple[str, str]] = Counter()
-    statuses: Counter[str] = Counter()
     for report in result.days:
         totals.update(report.planned)
-        statuses.update(report.statuses)
 
     stage_table = Table(title="Messages per stage and channel", title_justify="left")
     stage_table.add_column("stage")
@@ -131,10 +131,16 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
         stage_table.add_row(stage, *(str(totals[(channel, stage)]) for channel in CHANNEL_COLUMNS))
     console.print()
     console.print(stage_table)
+    statuses = outbox_status_counts(ledger)
     console.print(
         "Outbox status: "
         + (", ".join(f"{status} {count}" for status, count in sorted(statuses.items())) or "empty")
     )
+    if statuses.get(CommunicationStatus.PENDING):
+        console.print(
+            "Pending messages are held until the time in their not_before field, for "
+            "example the start of contact hours. The next `betaalreis run` sends them."
+        )
 
     payments = sum(report.payments for report in result.days)
     amount = sum((report.payments_amount for report in result.days), Decimal("0.00"))

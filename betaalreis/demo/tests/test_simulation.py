@@ -1,0 +1,120 @@
+"""End-to-end tests: a small demo of 50 debtors over 10 days, with the real
+camt import, matching, planning, rendering and file outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Max
+
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.models import Allocation, Debtor, Invoice, InvoiceStatus, Payment
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+
+START = dt.date(2026, 3, 2)
+SMALL = ("--debtors", "50", "--invoices", "250", "--days", "10", "--start", START.isoformat())
+
+
+def _run_demo(*arguments: str) -> str:
+    output = StringIO()
+    call_command("demo", *arguments, stdout=output)
+    return output.getvalue()
+
+
+def _outbox_files(outbox: Path) -> list[Path]:
+    return sorted(path for path in outbox.rglob("*") if path.is_file())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_outbox_has_every_channel(settings) -> None:
+    output = _run_demo(*SMALL)
+
+    sent = Communication.objects.filter(status=CommunicationStatus.SENT)
+    channels = set(sent.values_list("channel", flat=True))
+    assert {"email", "sms", "letter", "phone"} <= channels
+    for channel in ("email", "sms", "letter", "phone"):
+        assert _outbox_files(settings.OUTBOX_DIR / channel), f"no {channel} files in the outbox"
+    assert "Outbox:" in output
+    assert "/p/" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_outbox_files_are_well_formed(settings) -> None:
+    _run_demo(*SMALL)
+
+    for path in _outbox_files(settings.OUTBOX_DIR / "email"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["Subject"], path
+        assert message["To"], path
+        assert message.get_body(preferencelist=("plain",)) is not None, path
+    for path in _outbox_files(settings.OUTBOX_DIR / "letter"):
+        assert path.read_bytes().startswith(b"%PDF-"), path
+    for channel in ("sms", "phone"):
+        for path in _outbox_files(settings.OUTBOX_DIR / channel):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            assert data["idempotency_key"], path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_settles_invoices_by_bank(settings) -> None:
+    _run_demo(*SMALL)
+
+    statements = sorted((Path(settings.BETAALREIS_HOME) / "bank").rglob("camt053-*.xml"))
+    assert statements
+    run_payments = Payment.objects.filter(booking_date__gte=START)
+    assert run_payments.exists()
+    allocated_in_run = Allocation.objects.filter(payment__booking_date__gte=START)
+    assert allocated_in_run.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_rerun_same_day_creates_nothing(settings) -> None:
+    _run_demo(*SMALL)
+    last_day = START + dt.timedelta(days=9)
+    communications = Communication.objects.count()
+    files = _outbox_files(settings.OUTBOX_DIR)
+
+    summary = run_cycle(last_day, creditor=None, dispatch_messages=True)
+
+    assert summary.planned == 0
+    assert Communication.objects.count() == communications
+    assert _outbox_files(settings.OUTBOX_DIR) == files
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_paid_invoice_not_chased() -> None:
+    _run_demo(*SMALL)
+
+    paid_on = dict(
+        Allocation.objects.filter(invoice__status=InvoiceStatus.PAID)
+        .values("invoice_id")
+        .annotate(last=Max("payment__booking_date"))
+        .values_list("invoice_id", "last")
+    )
+    assert paid_on
+    later_items = [
+        (item.invoice_id, item.communication.run_date)
+        for item in CommunicationInvoice.objects.filter(
+            invoice_id__in=paid_on, communication__status=CommunicationStatus.SENT
+        ).select_related("communication")
+        if item.communication.run_date >= paid_on[item.invoice_id]
+    ]
+    assert later_items == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_twice_rebuilds() -> None:
+    _run_demo(*SMALL)
+    first = (Debtor.objects.count(), Invoice.objects.count())
+
+    output = _run_demo(*SMALL)
+
+    assert (Debtor.objects.count(), Invoice.objects.count()) == first
+    assert "Deleted the previous demo data (2 creditors)" in output
