@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from betaalreis.errors import BetaalreisError
-from betaalreis.imports.registry import find_importer, importer_classes
+from betaalreis.imports.registry import Importer, ImportReport, find_importer, importer_classes
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.imports.ubl import UblImporter
 from betaalreis.ledger.models import Creditor, Invoice
@@ -56,8 +56,10 @@ def test_single_creditor_needs_no_option(creditor: Creditor, write_file: WriteFi
 def test_creditor_required_when_several(creditor: Creditor, write_file: WriteFile) -> None:
     Creditor.objects.create(slug="other", legal_name="Other B.V.", iban="NL91ABNA0417164300")
 
-    with pytest.raises(CommandError, match="pass --creditor SLUG"):
-        call_command("import", str(write_file("goed.csv", GOOD)), stdout=io.StringIO())
+    output = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import", str(write_file("goed.csv", GOOD)), stdout=output)
+    assert "several creditors exist; pass --creditor SLUG" in output.getvalue()
     with pytest.raises(CommandError, match="'nope' not found; the creditors are: acme, other"):
         call_command("import", str(write_file("goed.csv", GOOD)), "--creditor", "nope")
 
@@ -132,3 +134,30 @@ def test_broken_importer_module_raises(settings, tmp_path: Path, monkeypatch: py
 
     with pytest.raises(ModuleNotFoundError, match="module_that_does_not_exist"):
         importer_classes()
+
+
+class _AccountNamesCreditor(Importer):
+    """A stand-in for a bank statement importer, which finds the creditor itself."""
+
+    format = "test statement"
+    needs_creditor = False
+    seen: list[Creditor | None] = []
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        return head.startswith(b"STATEMENT")
+
+    def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
+        self.seen.append(creditor)
+        return ImportReport(path=path, format=self.format)
+
+
+def test_importer_without_creditor_gets_none(creditor: Creditor, settings, write_file: WriteFile) -> None:
+    Creditor.objects.create(slug="other", legal_name="Other B.V.", iban="NL91ABNA0417164300")
+    settings.BETAALREIS_IMPORTERS = [f"{__name__}._AccountNamesCreditor"]
+    _AccountNamesCreditor.seen.clear()
+
+    call_command("import", str(write_file("day.txt", "STATEMENT 1\n")), stdout=io.StringIO())
+    call_command("import", str(write_file("day.txt", "STATEMENT 1\n")), "--creditor", "acme", stdout=io.StringIO())
+
+    assert _AccountNamesCreditor.seen == [None, creditor]

@@ -29,7 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
         parser.add_argument(
             "--creditor", metavar="SLUG",
-            help="Creditor whose ledger receives the files; may be left out when there is only one.",
+            help=(
+                "Creditor whose ledger receives the files. May be left out when there is only "
+                "one creditor, and for bank statements, whose account names the creditor."
+            ),
         )
         parser.add_argument(
             "--mapping", type=Path, metavar="FILE",
@@ -42,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout._out, width=120, highlight=False)
-        creditor = _creditor(options["creditor"])
+        creditor = _named_creditor(options["creditor"]) if options["creditor"] else None
         mapping = None
         if options["mapping"] is not None:
             try:
@@ -71,23 +74,30 @@ class Command(BaseCommand):
             raise CommandError(f"{rejected} of {total} files rejected; {outcome}.", returncode=1)
 
 
-def _creditor(slug: str | None) -> Creditor:
-    if slug:
-        creditor = Creditor.objects.filter(slug=slug).first()
-        if creditor is None:
-            known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
-            raise CommandError(f"Creditor {slug!r} not found; the creditors are: {known}.")
-        return creditor
+def _named_creditor(slug: str) -> Creditor:
+    creditor = Creditor.objects.filter(slug=slug).first()
+    if creditor is None:
+        known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
+        raise CommandError(f"Creditor {slug!r} not found; the creditors are: {known}.")
+    return creditor
 
+
+def _only_creditor(path: Path) -> Creditor:
+    """Return the one creditor for a file that needs one, when --creditor was not given."""
     creditors = list(Creditor.objects.all()[:2])
     if len(creditors) == 1:
         return creditors[0]
     if not creditors:
-        raise CommandError("No creditor yet; add one with `betaalreis creditor add` first.")
-    raise CommandError("Several creditors exist; pass --creditor SLUG (see `betaalreis creditor list`).")
+        raise BetaalreisError(f"{path}: no creditor yet; add one with `betaalreis creditor add` first.")
+    raise BetaalreisError(
+        f"{path}: several creditors exist; pass --creditor SLUG (see `betaalreis creditor list`)."
+    )
 
 
-def _import_one(path: Path, creditor: Creditor, *, mapping: object, dry_run: bool) -> ImportReport:
+def _import_one(
+    path: Path, creditor: Creditor | None, *, mapping: object, dry_run: bool
+) -> ImportReport:
+    """Import one file; a bank statement without --creditor finds its creditor by account."""
     if not path.is_file():
         raise BetaalreisError(f"{path}: file not found.", code="not_found")
 
@@ -99,6 +109,9 @@ def _import_one(path: Path, creditor: Creditor, *, mapping: object, dry_run: boo
         if mapping is None:
             raise
         importer = TabularInvoiceImporter
+
+    if creditor is None and importer.needs_creditor:
+        creditor = _only_creditor(path)
 
     logger.info("import started", extra={"file": path.name, "importer": importer.__name__})
     return importer().run(path, creditor, mapping=mapping, dry_run=dry_run)
