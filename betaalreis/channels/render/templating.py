@@ -53,16 +53,21 @@ def locale_for(language: str) -> str:
     return LOCALES.get(language, LOCALES["en"])
 
 
+# Formatting with babel dominates rendering time, and one message repeats
+# the same amounts and dates, so results are cached.
+@lru_cache(maxsize=8192)
 def format_amount(amount: Decimal, currency: str, language: str) -> str:
     """Format money for a reader of `language`: € 1.234,56 in Dutch, €1,234.56 in English."""
     return format_currency(amount, currency, locale=locale_for(language))
 
 
+@lru_cache(maxsize=2048)
 def format_long_date(value: dt.date, language: str) -> str:
     """Format a date in words: 4 december 2026, or 4 December 2026."""
     return format_date(value, format="long", locale=locale_for(language))
 
 
+@lru_cache(maxsize=2048)
 def format_short_date(value: dt.date, language: str) -> str:
     """Format a date in digits: 04-12-2026 in Dutch, 04/12/2026 in English."""
     pattern = "dd-MM-yyyy" if language == "nl" else "dd/MM/yyyy"
