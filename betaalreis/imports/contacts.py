@@ -43,6 +43,16 @@ _LANGUAGES = {
     "english": Language.ENGLISH, "en gb": Language.ENGLISH, "en us": Language.ENGLISH,
 }
 _MAX_PAYMENT_REFERENCE_LENGTH = 35
+# Column lengths of the ledger: longer numbers would be cut and could collide.
+MAX_NUMBER_LENGTH = 64
+_MAX_POSTAL_CODE_LENGTH = 16
+
+
+def check_number_length(raw: str) -> str:
+    """Return an invoice or customer number, or raise when the ledger cannot store it whole."""
+    if len(raw) > MAX_NUMBER_LENGTH:
+        raise ValueProblem(f"longer than {MAX_NUMBER_LENGTH} characters; shorten the number in the source")
+    return raw
 
 
 def parse_kind(raw: str) -> str:
@@ -132,6 +142,8 @@ def is_mobile(e164: str) -> bool:
 def parse_postal_code(raw: str, country: str) -> str:
     """Return a Dutch postcode as `1234 AB`; other countries' codes are kept as written."""
     if country not in ("", "NL"):
+        if len(raw.strip()) > _MAX_POSTAL_CODE_LENGTH:
+            raise ValueProblem(f"longer than {_MAX_POSTAL_CODE_LENGTH} characters, so not a postal code")
         return raw.strip()
     try:
         return postcode.validate(raw)

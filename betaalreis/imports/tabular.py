@@ -346,12 +346,13 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         batch.rows += 1
         row = _Row(number, cells, layout, batch.errors)
 
-        invoice_number = row.text("invoice_number")
+        invoice_number = row.parse("invoice_number", contacts.check_number_length) or ""
         if _is_footer(cells) and not row.text("customer_number"):
             batch.notes.append(f"Row {number} is a totals row and was not imported.")
             continue
         if not invoice_number:
-            row.error("invoice_number", "", "missing; every row needs an invoice number")
+            if not row.text("invoice_number"):
+                row.error("invoice_number", "", "missing; every row needs an invoice number")
             continue
 
         # Skipped invoices are still read and checked, so the report can
@@ -387,6 +388,8 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     customer_number = row.text("customer_number")
     if not customer_number:
         row.error("customer_number", "", "missing; every invoice needs the debtor's customer number")
+        return None
+    if row.parse("customer_number", contacts.check_number_length) is None:
         return None
 
     debtor = DebtorData(customer_number=customer_number, row=row.number)
@@ -465,7 +468,7 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         return None
 
     return InvoiceData(
-        number=number[:64],
+        number=number,
         row=row.number,
         customer_number=row.text("customer_number"),
         issue_date=issue_date,

@@ -172,6 +172,10 @@ def read_ubl(path: Path) -> ImportBatch:
 def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> InvoiceData | None:
     errors_before = len(document.errors)
     number = document.required("cbc:ID")
+    if len(number) > contacts.MAX_NUMBER_LENGTH:
+        document.errors.append(RowError(
+            None, "cbc:ID", number, f"longer than {contacts.MAX_NUMBER_LENGTH} characters, the ledger's limit",
+        ))
     issue_date = document.date("cbc:IssueDate")
     currency = document.required("cbc:DocumentCurrencyCode")
     if currency:
@@ -215,7 +219,7 @@ def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> Invo
             )
 
     return InvoiceData(
-        number=number[:64],
+        number=number,
         row=None,
         customer_number="",
         issue_date=issue_date,
@@ -279,7 +283,14 @@ def _read_buyer(document: _Document) -> DebtorData | None:
         part for part in (text("cac:PostalAddress/cbc:StreetName"), text("cac:PostalAddress/cbc:BuildingNumber")) if part
     )
     additional = text("cac:PostalAddress/cbc:AdditionalStreetName")
-    debtor = DebtorData(customer_number=customer_number[:64], row=None, name=name[:200])
+    if len(customer_number) > contacts.MAX_NUMBER_LENGTH:
+        document.errors.append(RowError(
+            None, "cac:AccountingCustomerParty/cac:Party", customer_number,
+            f"the buyer identifier is longer than {contacts.MAX_NUMBER_LENGTH} characters, "
+            "so it cannot be stored as a customer number",
+        ))
+        return None
+    debtor = DebtorData(customer_number=customer_number, row=None, name=name[:200])
     debtor.street = (f"{street}, {additional}" if street and additional else street or additional)[:200]
     debtor.postal_code = document.optional_contact(
         "postal code", text("cac:PostalAddress/cbc:PostalZone"),

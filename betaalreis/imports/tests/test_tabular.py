@@ -247,6 +247,21 @@ def test_bad_rows_reported_and_nothing_imported(creditor: Creditor, write_file: 
     assert Debtor.objects.count() == 0
 
 
+def test_overlong_numbers_rejected_not_cut(creditor: Creditor, write_file: WriteFile) -> None:
+    long_number = "F" + "1" * 64
+    path = write_file(
+        "lang.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        f"{long_number};D1;Een;01-03-2025;1,00\n"
+        f"F2;{'D' * 65};Twee;01-03-2025;1,00\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field) for e in error.errors] == [(2, "Factuurnummer"), (3, "Debiteurnummer")]
+    assert all("longer than 64 characters" in e.problem for e in error.errors)
+
+
 def test_ambiguous_amount_column_rejected(creditor: Creditor, write_file: WriteFile) -> None:
     path = write_file(
         "dubbelzinnig.csv",
