@@ -20,9 +20,11 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateField, DateTimeField, DecimalField, Model
 
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import ParsedEntry, ParsedStatement, ParsedTransaction
@@ -160,8 +162,10 @@ def _new_transaction_rows(
     ids: list[list[str]],
     existing: set[str],
     result: StoreResult,
-) -> list[tuple[Payment | None, BankTransaction]]:
-    rows: list[tuple[Payment | None, BankTransaction]] = []
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Return the field values of the new payments and of the new bank transactions."""
+    payments: list[dict[str, object]] = []
+    transactions: list[dict[str, object]] = []
     for entry, entry_ids in zip(statement.entries, ids, strict=True):
         for item, external_id in zip(_transactions(entry), entry_ids, strict=True):
             result.transactions += 1
@@ -171,56 +175,110 @@ def _new_transaction_rows(
             existing.add(external_id)
 
             kind = classify(entry, item)
-            payment = None
+            amount = item.amount.quantize(CENT)
+            currency = item.currency or entry.currency
             if kind == Kind.IGNORED:
                 result.ignored += 1
                 result.ignored_amount += item.amount
             else:
-                payment = Payment(
-                    creditor=creditor,
-                    source=PaymentSource.BANK,
-                    external_id=external_id,
-                    booking_date=entry.booking_date,
-                    value_date=entry.value_date,
-                    amount=item.amount.quantize(CENT),
-                    currency=item.currency or entry.currency,
-                    payer_name=item.counterparty_name[:200],
-                    payer_iban=item.counterparty_iban[:34],
-                    structured_reference=item.structured_reference[:35],
-                    remittance_info=item.remittance_info,
-                    status=PaymentStatus.NEW,
-                )
+                payments.append({
+                    "creditor_id": creditor.pk,
+                    "source": PaymentSource.BANK,
+                    "external_id": external_id,
+                    "booking_date": entry.booking_date,
+                    "value_date": entry.value_date,
+                    "amount": amount,
+                    "currency": currency,
+                    "payer_name": item.counterparty_name[:200],
+                    "payer_iban": item.counterparty_iban[:34],
+                    "structured_reference": item.structured_reference[:35],
+                    "remittance_info": item.remittance_info,
+                    "status": PaymentStatus.NEW,
+                })
+
             charges = item.charges
             if charges is None and len(entry.transactions) <= 1:
                 # Charges given on the entry belong to its only transaction.
                 charges = entry.charges
-            rows.append((payment, BankTransaction(
-                creditor=creditor,
-                statement=bank_statement,
-                external_id=external_id,
-                position=entry.position[:40],
-                booking_date=entry.booking_date,
-                value_date=entry.value_date,
-                amount=item.amount.quantize(CENT),
-                currency=item.currency or entry.currency,
-                is_reversal=kind == Kind.REVERSAL,
-                bank_transaction_code=entry.bank_transaction_code[:60],
-                entry_reference=entry.entry_reference[:100],
-                bank_reference=entry.bank_reference[:100],
-                end_to_end_id=item.end_to_end_id[:100],
-                mandate_id=item.mandate_id[:100],
-                batch_id=entry.batch_id[:100],
-                batch_size=entry.batch_size,
-                return_reason=item.return_reason[:10],
-                charges=charges,
-                original_amount=item.original_amount,
-                original_currency=item.original_currency,
-                counterparty_name=item.counterparty_name[:200],
-                counterparty_iban=item.counterparty_iban[:34],
-                counterparty_bic=item.counterparty_bic[:11],
-                raw=entry.raw,
-            )))
-    return rows
+            transactions.append({
+                "creditor_id": creditor.pk,
+                "statement_id": bank_statement.pk,
+                "external_id": external_id,
+                "position": entry.position[:40],
+                "booking_date": entry.booking_date,
+                "value_date": entry.value_date,
+                "amount": amount,
+                "currency": currency,
+                "is_reversal": kind == Kind.REVERSAL,
+                "bank_transaction_code": entry.bank_transaction_code[:60],
+                "entry_reference": entry.entry_reference[:100],
+                "bank_reference": entry.bank_reference[:100],
+                "end_to_end_id": item.end_to_end_id[:100],
+                "mandate_id": item.mandate_id[:100],
+                "batch_id": entry.batch_id[:100],
+                "batch_size": entry.batch_size,
+                "return_reason": item.return_reason[:10],
+                "charges": charges,
+                "original_amount": item.original_amount,
+                "original_currency": item.original_currency,
+                "counterparty_name": item.counterparty_name[:200],
+                "counterparty_iban": item.counterparty_iban[:34],
+                "counterparty_bic": item.counterparty_bic[:11],
+                "raw": entry.raw,
+            })
+    return payments, transactions
+
+
+def _insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
+    """Insert rows given as {attname: value}, with executemany, filling in field defaults.
+
+    This writes what bulk_create writes (neither calls save() nor sends
+    signals) without building a model instance per row, which made storing
+    a 100,000-entry statement take several times longer.
+    """
+    if not rows:
+        return
+    fields = [model_field for model_field in model._meta.concrete_fields if not model_field.primary_key]
+    defaults = {model_field.attname: model_field.get_default() for model_field in fields}
+    adapters = []
+    for model_field in fields:
+        if isinstance(model_field, DateTimeField):
+            adapters.append(connection.ops.adapt_datetimefield_value)
+        elif isinstance(model_field, DateField):
+            adapters.append(connection.ops.adapt_datefield_value)
+        elif isinstance(model_field, DecimalField):
+            adapters.append(partial(
+                connection.ops.adapt_decimalfield_value,
+                max_digits=model_field.max_digits,
+                decimal_places=model_field.decimal_places,
+            ))
+        else:
+            adapters.append(None)
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model_field.column) for model_field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_BATCH):
+            params = []
+            for row in rows[start:start + INSERT_BATCH]:
+                values = []
+                for model_field, adapt in zip(fields, adapters, strict=True):
+                    value = row.get(model_field.attname, defaults.get(model_field.attname))
+                    values.append(adapt(value) if adapt is not None and value is not None else value)
+                params.append(values)
+            cursor.executemany(sql, params)
+
+
+def _payment_ids(creditor: Creditor, external_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), INSERT_BATCH):
+        chunk = external_ids[start:start + INSERT_BATCH]
+        found.update(
+            Payment.objects.filter(creditor=creditor, source=PaymentSource.BANK, external_id__in=chunk).values_list("external_id", "id")
+        )
+    return found
 
 
 def _existing_ids(creditor: Creditor, ids: list[str]) -> set[str]:
@@ -288,14 +346,14 @@ def store_statements(
             )
             ids = external_ids(statement)
             existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
-            rows = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
+            payments, transactions = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
 
-            payments = [payment for payment, _ in rows if payment is not None]
-            Payment.objects.bulk_create(payments, batch_size=INSERT_BATCH)
-            for payment, bank_transaction in rows:
-                bank_transaction.payment = payment
-            BankTransaction.objects.bulk_create([row for _, row in rows], batch_size=INSERT_BATCH)
-            result.payments.setdefault(owner.pk, []).extend(payment.pk for payment in payments)
+            _insert_rows(Payment, payments)
+            payment_ids = _payment_ids(owner, [str(payment["external_id"]) for payment in payments])
+            for row in transactions:
+                row["payment_id"] = payment_ids.get(str(row["external_id"]))
+            _insert_rows(BankTransaction, transactions)
+            result.payments.setdefault(owner.pk, []).extend(payment_ids.values())
 
     logger.info(
         "bank statement stored",
