@@ -338,6 +338,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     skipped: dict[str, dict[str, InvoiceData]] = {}
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
     conflicts: dict[tuple[str, str], list[int]] = {}
+    skip_reasons: dict[str, tuple[int, str | None]] = {}
 
     for offset, cells in enumerate(data_rows):
         number = layout.header_index + offset + 2
@@ -358,6 +359,14 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         # Skipped invoices are still read and checked, so the report can
         # show what was left out and a broken row is not hidden.
         skip_reason = _SKIPPED_STATUSES.get(normalize_header(row.text("status")))
+        first_row, first_reason = skip_reasons.setdefault(invoice_number, (number, skip_reason))
+        if first_reason != skip_reason:
+            row.error(
+                "status", row.text("status"),
+                f"invoice {invoice_number} has another status on row {first_row}; rows of one "
+                "invoice must agree, so correct the status",
+            )
+            continue
         if skip_reason:
             invoice = _read_invoice(row, invoice_number)
             if invoice is not None:

@@ -34,6 +34,7 @@ CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 NS = {"cbc": CBC, "cac": CAC}
+CII_NS = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
 # UNCL 1001 document type codes that mean a credit note.
 CREDIT_NOTE_TYPE_CODES = {"381", "396", "532"}
@@ -57,6 +58,21 @@ class UblImporter(Importer):
     def detect(cls, path: Path, head: bytes) -> bool:
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         return text.startswith(b"<") and _root_namespace(head) is not None
+
+    @classmethod
+    def describe(cls, path: Path, head: bytes) -> str | None:
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not text.startswith(b"<"):
+            return None
+        if CII_NS.encode() in head:
+            return (
+                "It is a UN/CEFACT CII invoice (as in Factur-X and ZUGFeRD), which Betaalreis "
+                "does not import. Ask the sender for UBL 2.1 (Peppol BIS 3.0 or SI-UBL 2.0)."
+            )
+        return (
+            "It is an XML file, but not a UBL 2.1 Invoice or CreditNote nor a camt.053/054 "
+            "statement. Check that the right file was chosen."
+        )
 
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
         if creditor is None:

@@ -512,6 +512,20 @@ def test_draft_invoices_skipped_and_counted(creditor: Creditor, write_file: Writ
     assert not Debtor.objects.filter(customer_number="D1").exists()
 
 
+def test_draft_and_sent_rows_of_one_invoice_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "status.csv",
+        "Factuurnummer;Status;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        "F1;Concept;D1;Een;01-03-2025;10,00\n"
+        "F1;Verstuurd;D1;Een;01-03-2025;10,00\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(3, "Status", "Verstuurd")]
+    assert "another status on row 2" in error.errors[0].problem
+
+
 def test_dry_run_saves_nothing(creditor: Creditor, write_file: WriteFile) -> None:
     path = write_file("proef.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n")
 

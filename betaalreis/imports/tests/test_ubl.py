@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from betaalreis.errors import BetaalreisError
 from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.imports.ubl import UblImporter
@@ -224,3 +225,21 @@ def test_csv_saved_as_xml_via_command(creditor: Creditor, write_file: WriteFile)
     assert "not XML" in output.getvalue()
     assert "save it as .csv" in output.getvalue()
     assert Invoice.objects.count() == 0
+
+
+def test_cii_invoice_named_in_error(write_file: WriteFile) -> None:
+    path = write_file(
+        "factur-x.xml",
+        '<?xml version="1.0"?>\n<rsm:CrossIndustryInvoice '
+        'xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>\n',
+    )
+
+    with pytest.raises(BetaalreisError, match="UN/CEFACT CII invoice"):
+        find_importer(path)
+
+
+def test_other_xml_named_in_error(write_file: WriteFile) -> None:
+    path = write_file("order.xml", '<?xml version="1.0"?>\n<Order xmlns="urn:example:order"/>\n')
+
+    with pytest.raises(BetaalreisError, match="not a UBL 2.1 Invoice or CreditNote"):
+        find_importer(path)
