@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 
 
+_TOLERANCE = 1e-9
+
+
 class TokenBucket:
     """Allows `rate` acquisitions per second on average, with bursts up to `burst`."""
 
@@ -40,8 +43,10 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # The tolerance stops a float remainder such as 0.9999999999
+                # from asking for a sleep too short to move the clock.
+                if self._tokens >= 1 - _TOLERANCE:
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return waited
                 shortfall = (1 - self._tokens) / self.rate
             self._sleep(shortfall)
