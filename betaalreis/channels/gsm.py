@@ -1,10 +1,11 @@
 """SMS encoding and segment count per GSM 03.38.
 
 A text whose characters all appear in the GSM 7-bit default alphabet (or
-its extension table) goes out as GSM-7: 160 septets in one message, 153 per
-part when concatenated, and every extension character costs two septets
-because it is sent as ESC plus a code. Any other character switches the
-whole message to UCS-2: 70 UTF-16 code units in one message, 67 per part.
+its extension table) goes out as GSM-7. That allows 160 septets in one
+message and 153 per part when concatenated. Every extension character
+costs two septets because it is sent as ESC plus a code. Any other
+character switches the whole message to UCS-2, with 70 UTF-16 code units
+in one message and 67 per part.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ _PUNCTUATION = {
 
 @dataclass(frozen=True, slots=True)
 class SmsEncoding:
-    """How an SMS text is sent: the encoding, its length in units and the parts."""
+    """Encoding of one SMS text, with its length in units and its number of parts."""
 
     encoding: str
     units: int

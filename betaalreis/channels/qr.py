@@ -3,9 +3,9 @@
 The payload follows EPC069-12: twelve lines separated by LF, version 002
 (BIC optional), character set 1 (UTF-8), identification SCT. The amount is
 written with exactly two decimals. A structured reference (ISO 11649 RF or a
-Dutch betalingskenmerk) goes on line 10, any other reference on line 11;
-the two lines are mutually exclusive. The symbol uses error correction
-level M, at most QR version 13, and at most 331 payload bytes.
+Dutch betalingskenmerk) goes on line 10 and any other reference on line 11,
+because the two lines are mutually exclusive. The symbol uses error
+correction level M, at most QR version 13, and at most 331 payload bytes.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 `DjangoEmailBackend` sends through Django's configured EMAIL_BACKEND, so
 SMTP or an anymail provider works by setting. Both give the message a
 Message-ID derived from the idempotency key, so a mail client or archive
-that sees the same message twice can tell it is one message.
+that receives the same message twice can recognise it as one message.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Embedded TrueType fonts for letters, covering € and Dutch accents.
 
-The base-14 PDF fonts are not embedded, and print shops ask for embedded
-fonts, so letters use a TrueType font: the one set in
+Print shops expect embedded fonts, and the base-14 PDF fonts are not
+embedded. Letters therefore use a TrueType font: the one set in
 BETAALREIS_LETTER_FONT (and _BOLD), else DejaVu Sans where the system has
 it, else Bitstream Vera, which ships with ReportLab. Vera has € and the
-accented letters of Dutch (ë, ï, é) but no "ĳ" ligature or Central
-European letters such as "ő"; DejaVu Sans has all of these.
+accented letters of Dutch (ë, ï, é) but lacks the "ĳ" ligature and Central
+European letters such as "ő". DejaVu Sans has all of these.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The letter PDF: A4, print-ready, for a standard Dutch window envelope.
 
-Page one carries the sender block and logo at the top, the recipient's
-address inside the envelope window, the date and place, the subject and
-the body: an invoice table with a total, payment instructions in text and
-an EPC QR code. Longer letters flow onto further pages.
+Page one carries the sender block and logo at the top and the recipient's
+address inside the envelope window. Below follow the place and date, the
+subject and the body. The body has an invoice table with a total, payment
+instructions in text and an EPC QR code. Longer letters flow onto further
+pages.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ RIGHT = 20 * mm
 BOTTOM = 22 * mm
 BODY_WIDTH = PAGE_WIDTH - LEFT - RIGHT
 
-# The QR symbol without its quiet zone; EPC069-12 asks for at least 2 x 2 cm.
+# Size of the QR symbol without its quiet zone. EPC069-12 requires at least 2 x 2 cm.
 QR_SIZE = 30 * mm
 QR_QUIET_MODULES = 4
 
@@ -121,7 +122,7 @@ class LetterContent:
 
 @dataclass(frozen=True, slots=True)
 class AddressWindow:
-    """Where the recipient's address goes, in millimetres from the page's top left."""
+    """Position and size of the address window in millimetres from the page's top left, and its line limit."""
 
     left: float = 20
     top: float = 50
@@ -162,7 +163,7 @@ class QrCode(Flowable):
         for row_index, row in enumerate(self.matrix):
             y = origin_y + (self.modules - 1 - row_index) * self.module
             column = 0
-            # Runs of dark modules become one rectangle: fewer path operations.
+            # Each run of dark modules becomes one rectangle, which keeps the path short.
             while column < self.modules:
                 if row[column] & 1:
                     start = column
@@ -204,6 +205,29 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
+def _fit_address(address: list[str], font: str, width: float, max_lines: int) -> tuple[float, list[str]]:
+    """Choose a font size and line breaks so the address fits the window.
+
+    A line too wide at 10 pt is tried smaller, down to 8 pt, and else
+    wrapped onto a second line when the line limit allows. With too many
+    lines the attention line is dropped first. The caller cuts what still
+    does not fit with an ellipsis.
+    """
+    lines = list(address)
+    if len(lines) > max_lines and len(lines) > 1 and lines[1].startswith(("t.a.v. ", "Attn. ")):
+        del lines[1]
+
+    for size in (10, 9.5, 9, 8.5, 8):
+        if all(stringWidth(line, font, size) <= width for line in lines):
+            return size, lines[:max_lines]
+
+    for size in (10, 9):
+        wrapped = [part for line in lines for part in _wrap(line, font, size, width)]
+        if len(wrapped) <= max_lines:
+            return size, wrapped
+    return 8, lines[:max_lines]
+
+
 class _LetterDocument(BaseDocTemplate):
     def __init__(self, buffer: io.BytesIO, painter: _PagePainter, **kwargs: Any) -> None:
         super().__init__(buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT,
@@ -220,7 +244,7 @@ class _LetterDocument(BaseDocTemplate):
 
 
 class _PagePainter:
-    """Draws what sits at fixed places on the page: sender, window address, footer."""
+    """Painter of the fixed parts of a page: sender block, window address, reference lines and footer."""
 
     def __init__(self, context: MessageContext, fonts: LetterFonts, window: AddressWindow,
                  address: list[str]) -> None:
@@ -289,10 +313,7 @@ class _PagePainter:
         canvas.drawString(left, top - 3 * mm, _fit(return_line, self.fonts.regular, 6.5, width))
         canvas.setFillColor(colors.black)
 
-        size = 10
-        lines = self.address[: window.max_lines]
-        while size > 8 and any(stringWidth(line, self.fonts.regular, size) > width for line in lines):
-            size -= 0.5
+        size, lines = _fit_address(self.address, self.fonts.regular, width, window.max_lines)
         leading = min(size * 1.25, (window.height * mm - 6 * mm) / max(len(lines), 1))
         y = top - 6 * mm - size
         canvas.setFont(self.fonts.regular, size)

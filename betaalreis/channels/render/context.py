@@ -1,4 +1,4 @@
-"""What a message is about: the values a template may read.
+"""Message context: the values a template may read about one message.
 
 Templates see only these frozen dataclasses, never model instances, so a
 user-edited template cannot follow a relation to another debtor's data or
@@ -272,7 +272,7 @@ class MessageContext:
 
         Uses each invoice's current open amount, which is never more than
         what was planned. `stage` may be None when the policy no longer has
-        the stage; its code then stands in for the name.
+        the stage, and the code is then used as the name.
         """
         day = communication.run_date or timezone.localdate()
         invoices = [item.invoice for item in items]

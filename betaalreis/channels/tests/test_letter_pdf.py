@@ -175,3 +175,25 @@ def test_letter_language(make_context, language: str) -> None:
 
     assert ("Betalingskenmerk" in text) == (language == "nl")
     assert ("Payment reference" in text) == (language == "en")
+
+
+def test_long_name_wraps_in_window(make_context, debtor_info) -> None:
+    name = "Van den Heuvel-Oosterbroek Installatietechniek en Zonen B.V."
+    debtor = dataclasses.replace(debtor_info, name=name, contact_person="A. Jansen")
+
+    window = text_in_box(letter_pdf(make_context(debtor=debtor)), 20, 50, 85, 35)
+
+    assert " ".join(window.split()).startswith("Afz. Bakkerij Zoet B.V., Dorpsstraat 12, 1234 AB Utrecht " + name)
+    assert "…" not in window
+    assert "t.a.v. A. Jansen" in window
+
+
+def test_line_limit_drops_attention_line(make_context, debtor_info, settings) -> None:
+    settings.BETAALREIS_LETTER_ADDRESS_WINDOW = {"max_lines": 4}
+    debtor = dataclasses.replace(debtor_info, contact_person="A. Jansen", country="DE")
+
+    window = text_in_box(letter_pdf(make_context(debtor=debtor)), 20, 50, 85, 35)
+
+    assert "A. Jansen" not in window
+    assert "DUITSLAND" in window
+    assert "Kerkstraat 1 bis" in window
