@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # A run for a past or future day acts as if it ran at this local time, so a
-# replayed day gives the same result whatever the clock says.
+# replayed day gives the same result at any wall-clock time.
 REPLAY_TIME = dt.time(9, 0)
 
 

@@ -1,12 +1,13 @@
-"""Dispatch: send what the outbox holds, each message at most once.
+"""Dispatch: send what the outbox holds, each message once.
 
 Status machine (see `TRANSITIONS`): pending → sending → sent | failed, with
 cancelled when no invoice of a message is still open. A dispatcher claims a
 batch by moving it to `sending` in one locked transaction, so two
 dispatchers never take the same row. A dispatcher that dies after claiming
 leaves rows in `sending`; once their lease has run out another dispatcher
-claims them again, and the adapter's idempotency on the communication's key
-turns that second hand-over into a no-op instead of a second message.
+claims them again. Every adapter must treat a second hand-over with the same
+idempotency key as the first (see `ChannelBackend`), so that retry sends no
+second message.
 """
 
 from __future__ import annotations
