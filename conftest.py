@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parent.parent / "shared" / "corpus"
+# The corpus of real files lives in shared/corpus beside the repository;
+# BETAALREIS_CORPUS points elsewhere, for a checkout in another place.
+CORPUS = Path(
+    os.environ.get(
+        "BETAALREIS_CORPUS", Path(__file__).resolve().parent.parent / "shared" / "corpus"
+    )
+)
 
 
 @pytest.fixture(autouse=True)
@@ -23,5 +30,8 @@ def betaalreis_home(settings, tmp_path: Path) -> Path:
 def corpus() -> Path:
     """The shared corpus of real bank statements, e-invoices and CSV files."""
     if not CORPUS.is_dir():
-        pytest.fail(f"Corpus not found at {CORPUS}; it is expected beside the repository.")
+        pytest.fail(
+            f"Corpus not found at {CORPUS}: put shared/corpus beside the repository "
+            "or set BETAALREIS_CORPUS to its path."
+        )
     return CORPUS
