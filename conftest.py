@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# The corpus of real files lives in shared/corpus beside the repository;
-# BETAALREIS_CORPUS points elsewhere, for a checkout in another place.
-CORPUS = Path(
-    os.environ.get(
-        "BETAALREIS_CORPUS", Path(__file__).resolve().parent.parent / "shared" / "corpus"
-    )
-)
+from betaalreis.testing import CORPUS_DIR as CORPUS
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from decimal import Decimal
+from pathlib import Path
 
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
 
 _sequence = itertools.count(1)
+
+# The corpus of real files lives in shared/corpus beside the repository;
+# BETAALREIS_CORPUS points elsewhere, for a checkout in another place.
+CORPUS_DIR = Path(
+    os.environ.get(
+        "BETAALREIS_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
+)
 
 
 def make_creditor(slug: str = "acme", **fields: object) -> Creditor:
