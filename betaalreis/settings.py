@@ -176,6 +176,18 @@ BETAALREIS_DISPATCH_LEASE_SECONDS = int(os.environ.get("BETAALREIS_DISPATCH_LEAS
 
 # Links in messages that sign a debtor in stay valid this long.
 BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS = int(os.environ.get("BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS", "60"))
+# Letters: where the recipient address goes for the window envelope in use
+# (millimetres from the top left of A4, and the maximum number of lines),
+# and an optional TrueType font that replaces the built-in one.
+BETAALREIS_LETTER_ADDRESS_WINDOW = {
+    "left": float(os.environ.get("BETAALREIS_LETTER_WINDOW_LEFT_MM", "20")),
+    "top": float(os.environ.get("BETAALREIS_LETTER_WINDOW_TOP_MM", "50")),
+    "width": float(os.environ.get("BETAALREIS_LETTER_WINDOW_WIDTH_MM", "85")),
+    "height": float(os.environ.get("BETAALREIS_LETTER_WINDOW_HEIGHT_MM", "35")),
+    "max_lines": int(os.environ.get("BETAALREIS_LETTER_WINDOW_MAX_LINES", "6")),
+}
+BETAALREIS_LETTER_FONT = os.environ.get("BETAALREIS_LETTER_FONT", "")
+BETAALREIS_LETTER_FONT_BOLD = os.environ.get("BETAALREIS_LETTER_FONT_BOLD", "")
 
 # Payment providers for the debtor portal, by name; the default one is used
 # unless a creditor's portal settings name another.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -241,7 +241,6 @@ class MessageContext:
     is_fourteen_day_letter: bool = False
     claim: ClaimBreakdown | None = None
     communication_id: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def template_folder(self) -> str:

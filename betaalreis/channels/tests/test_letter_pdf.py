@@ -197,3 +197,19 @@ def test_line_limit_drops_attention_line(make_context, debtor_info, settings) ->
     assert "A. Jansen" not in window
     assert "DUITSLAND" in window
     assert "Kerkstraat 1 bis" in window
+
+
+def test_logo_is_drawn(make_context, creditor_info, betaalreis_home) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (300, 100), (200, 30, 30)).save(betaalreis_home / "logo.png")
+    creditor = dataclasses.replace(creditor_info, logo_path="logo.png")
+
+    pdf = letter_pdf(make_context(creditor=creditor))
+    image = pdfium.PdfDocument(pdf)[0].render(scale=100 / 72).to_pil().convert("RGB")
+
+    # The logo's red fills the top left corner, where the name would stand without it.
+    red = image.getpixel((int(30 * 100 / 25.4), int(20 * 100 / 25.4)))
+    assert red[0] > 150
+    assert red[1] < 80
+    assert b"/Subtype /Image" in pdf
