@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from betaalreis.imports.registry import ImportRejected, ImportReport
 from betaalreis.imports.tables import load_mapping
-from betaalreis.imports.tabular import TabularInvoiceImporter
+from betaalreis.imports.tabular import TabularInvoiceImporter, read_invoice_table
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import (
     Creditor,
@@ -579,3 +584,79 @@ def test_large_file_uses_bulk_queries(creditor: Creditor, write_file: WriteFile)
     # be over 10,000.
     assert len(first.captured_queries) < 400
     assert len(second.captured_queries) < 60
+
+
+_HEADERS = {
+    "nl": ("Factuurnummer", "Debiteurnummer", "Naam", "Factuurdatum", "Vervaldatum", "Totaal", "Openstaand"),
+    "en": ("Invoice Number", "Customer ID", "Customer Name", "Invoice Date", "Due Date", "Total", "Balance"),
+}
+_DATE_STYLES = {
+    "dd-mm-yyyy": lambda day: day.strftime("%d-%m-%Y"),
+    "d-m-yyyy": lambda day: f"{day.day}-{day.month}-{day.year}",
+    "yyyymmdd": lambda day: day.strftime("%Y%m%d"),
+    "iso": lambda day: day.isoformat(),
+}
+
+
+def _format_amount(amount: Decimal, decimal_separator: str, grouped: bool) -> str:
+    text = f"{amount:,.2f}" if grouped else f"{amount:.2f}"
+    if decimal_separator == ",":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
+
+
+_invoice_rows = st.lists(
+    st.tuples(
+        st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)),
+        st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999.99"), places=2),
+        st.integers(min_value=0, max_value=100),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=_invoice_rows,
+    language=st.sampled_from(sorted(_HEADERS)),
+    delimiter=st.sampled_from([";", ",", "\t"]),
+    decimal_separator=st.sampled_from([",", "."]),
+    grouped=st.booleans(),
+    date_style=st.sampled_from(sorted(_DATE_STYLES)),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+)
+def test_reader_round_trip(
+    tmp_path: Path,
+    rows: list[tuple[dt.date, Decimal, int]],
+    language: str,
+    delimiter: str,
+    decimal_separator: str,
+    grouped: bool,
+    date_style: str,
+    encoding: str,
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(_HEADERS[language])
+    for index, (due, total, percent_open) in enumerate(rows):
+        open_amount = (total * percent_open / 100).quantize(Decimal("0.01"))
+        writer.writerow([
+            f"F-{index}", f"D{index % 3}", f"Débiteur {index % 3}",
+            _DATE_STYLES[date_style](due), _DATE_STYLES[date_style](due),
+            _format_amount(total, decimal_separator, grouped),
+            _format_amount(open_amount, decimal_separator, grouped),
+        ])
+    path = tmp_path / f"round-trip-{encoding}.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+
+    batch = read_invoice_table(path)
+
+    assert batch.errors == []
+    assert [invoice.number for invoice in batch.invoices] == [f"F-{index}" for index in range(len(rows))]
+    for invoice, (due, total, percent_open) in zip(batch.invoices, rows):
+        assert invoice.due_date == due
+        assert invoice.issue_date == due
+        assert invoice.total == total
+        assert invoice.open_amount == (total * percent_open / 100).quantize(Decimal("0.01"))
+    assert batch.debtors["D0"].name == "Débiteur 0"
