@@ -165,6 +165,29 @@ def test_xlsx_with_preamble_and_typed_cells(creditor: Creditor, tmp_path: Path) 
     assert second.debtor.kind == "consumer"
 
 
+def test_xlsx_sheet_chosen_by_mapping(creditor: Creditor, tmp_path: Path, write_file: WriteFile) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Toelichting"
+    workbook.active.append(["Deze werkmap bevat de openstaande posten op het tweede blad."])
+    sheet = workbook.create_sheet("Posten")
+    sheet.append(["Nr", "Klant", "Naam klant", "Uiterlijk", "Nog open"])
+    sheet.append(["P-1", "K-1", "Een", dt.date(2025, 5, 1), 12.5])
+    path = tmp_path / "werkmap.xlsx"
+    workbook.save(path)
+    mapping = write_file(
+        "mapping.toml",
+        '[columns]\ninvoice_number = "Nr"\ncustomer_number = "Klant"\nname = "Naam klant"\n'
+        'due_date = "Uiterlijk"\nopen_amount = "Nog open"\n[format]\nsheet = "Posten"\n',
+    )
+
+    report = run(path, creditor, mapping=load_mapping(mapping))
+
+    assert "sheet 'Posten'" in report.format
+    invoice = Invoice.objects.get()
+    assert invoice.open_amount == Decimal("12.50")
+    assert invoice.due_date == dt.date(2025, 5, 1)
+
+
 def test_debtor_contact_data(creditor: Creditor, write_file: WriteFile) -> None:
     path = write_file(
         "contact.csv",

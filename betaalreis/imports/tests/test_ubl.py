@@ -52,6 +52,19 @@ def test_full_nlcius_invoice(creditor: Creditor, corpus: Path) -> None:
     assert any("no due date" in note for note in report.notes)
 
 
+def test_due_date_from_payment_means(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_full-nlcius-invoice.xml").replace(
+        "<cbc:PaymentID>Payref1</cbc:PaymentID>",
+        "<cbc:PaymentDueDate>2010-01-14</cbc:PaymentDueDate><cbc:PaymentID>Payref1</cbc:PaymentID>",
+    )
+    path = write_file("vervaldatum.xml", text)
+
+    report = UblImporter().run(path, creditor)
+
+    assert Invoice.objects.get().due_date == dt.date(2010, 1, 14)
+    assert not any("no due date" in note for note in report.notes)
+
+
 def test_credit_note_document_stored_negative(creditor: Creditor, corpus: Path) -> None:
     UblImporter().run(corpus / "ubl" / "peppol-bis3_creditnote-correction.xml", creditor)
 
