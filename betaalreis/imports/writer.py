@@ -90,6 +90,11 @@ def do_import(
     conflicts with the ledger (an invoice number that belongs to another
     debtor, an invoice that turns into a credit note). With `dry_run` every
     check runs and the report is complete, but the transaction is rolled back.
+
+    NOTE: ledger invoices that a file leaves out are not touched. An
+    open-items export that drops an invoice once it is paid therefore does
+    not mark it paid here; the bank statement import or a later file with
+    open amount 0 does.
     """
     if batch.errors:
         raise ImportRejected(path, batch.errors, f"{len(batch.errors)} problems found.")
