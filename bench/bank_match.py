@@ -69,7 +69,8 @@ def _iban(number: int) -> str:
 
 
 def _build_ledger(invoices: int):
-    """Insert debtors, invoices and known IBANs; return the creditor and lookup lists."""
+    """Insert debtors, invoices and known IBANs; return the creditor and the debtor ids."""
+    from betaalreis.banking.store import insert_rows
     from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice
     from betaalreis.legal.references import make_betalingskenmerk
 
@@ -78,46 +79,33 @@ def _build_ledger(invoices: int):
     rng = random.Random(7)
     surnames = ["Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Bos"]
 
-    for start in range(0, debtor_count, BATCH):
-        Debtor.objects.bulk_create(
-            [
-                Debtor(
-                    creditor=creditor,
-                    customer_number=f"K{number:07d}",
-                    name=f"{rng.choice(surnames)} {number:07d} Installatie",
-                )
-                for number in range(start, min(start + BATCH, debtor_count))
-            ],
-            batch_size=BATCH,
-        )
+    insert_rows(Debtor, [
+        {"creditor_id": creditor.pk, "customer_number": f"K{number:07d}", "name": f"{rng.choice(surnames)} {number:07d} Installatie"}
+        for number in range(debtor_count)
+    ])
     debtor_ids = list(Debtor.objects.filter(creditor=creditor).order_by("id").values_list("id", flat=True))
 
-    DebtorBankAccount.objects.bulk_create(
-        [
-            DebtorBankAccount(creditor=creditor, debtor_id=debtor_id, iban=_iban(index), source="import")
-            for index, debtor_id in enumerate(debtor_ids[: debtor_count // 5])
-        ],
-        batch_size=BATCH,
-    )
+    insert_rows(DebtorBankAccount, [
+        {"creditor_id": creditor.pk, "debtor_id": debtor_id, "iban": _iban(index), "source": "import"}
+        for index, debtor_id in enumerate(debtor_ids[: debtor_count // 5])
+    ])
 
     due = dt.date(2026, 11, 1)
-    for start in range(0, invoices, BATCH):
+    for start in range(0, invoices, BATCH * 10):
         rows = []
-        for number in range(start, min(start + BATCH, invoices)):
+        for number in range(start, min(start + BATCH * 10, invoices)):
             amount = Decimal(rng.randint(1_000, 250_000)) / 100
-            rows.append(
-                Invoice(
-                    creditor=creditor,
-                    debtor_id=debtor_ids[number // INVOICES_PER_DEBTOR],
-                    number=f"F2026-{number:07d}",
-                    issue_date=due - dt.timedelta(days=30),
-                    due_date=due - dt.timedelta(days=number % 60),
-                    total=amount,
-                    open_amount=amount,
-                    payment_reference=make_betalingskenmerk(number + 1) if number % 2 == 0 else "",
-                )
-            )
-        Invoice.objects.bulk_create(rows, batch_size=BATCH)
+            rows.append({
+                "creditor_id": creditor.pk,
+                "debtor_id": debtor_ids[number // INVOICES_PER_DEBTOR],
+                "number": f"F2026-{number:07d}",
+                "issue_date": due - dt.timedelta(days=30),
+                "due_date": due - dt.timedelta(days=number % 60),
+                "total": amount,
+                "open_amount": amount,
+                "payment_reference": make_betalingskenmerk(number + 1) if number % 2 == 0 else "",
+            })
+        insert_rows(Invoice, rows)
     return creditor, debtor_ids
 
 

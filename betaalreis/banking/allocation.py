@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from betaalreis.banking.bulk import insert_rows, update_many
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
@@ -35,7 +36,6 @@ from betaalreis.ledger.models import (
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline import record_many
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ class AllocationOutcome:
 
 
 @dataclass(slots=True)
+class _PaymentState:
+    id: int
+    amount: Decimal
+    currency: str
+    debtor_id: int | None
+    match_reason: str
+
+
+@dataclass(slots=True)
 class _InvoiceState:
     open_amount: Decimal
     status: str
@@ -68,16 +77,6 @@ class _InvoiceState:
     debtor_id: int
     number: str
     changed: bool = False
-
-
-def _update_many(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Run one UPDATE per row (`columns` = values, last item = id) with executemany."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {quote(table)} SET {assignments} WHERE {quote('id')} = %s", rows)
 
 
 @transaction.atomic
@@ -90,10 +89,10 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     """
     payment_ids = [plan.payment_id for plan in plans]
     payments = {
-        payment.pk: payment
-        for payment in Payment.objects.select_for_update()
+        row[0]: _PaymentState(*row)
+        for row in Payment.objects.select_for_update()
         .filter(creditor_id=creditor_id, pk__in=payment_ids, status=PaymentStatus.NEW, amount__gt=0)
-        .only("id", "amount", "currency", "debtor_id", "match_reason", "status", "creditor_id")
+        .values_list("id", "amount", "currency", "debtor_id", "match_reason")
     }
     allocated_before = dict(
         Allocation.objects.filter(payment_id__in=list(payments))
@@ -110,8 +109,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     }
 
     now = timezone.now()
-    allocations: list[Allocation] = []
-    events: list[TimelineEvent] = []
+    allocations: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
     payment_rows: list[tuple] = []
     outcomes: dict[int, AllocationOutcome] = {}
     for plan in plans:
@@ -120,7 +119,7 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             continue
 
         outcome = AllocationOutcome(plan.payment_id)
-        remaining = payment.amount - allocated_before.get(payment.pk, ZERO)
+        remaining = payment.amount - allocated_before.get(payment.id, ZERO)
         for invoice_id in plan.invoice_ids:
             state = invoices.get(invoice_id)
             if remaining <= ZERO:
@@ -135,45 +134,49 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
                 state.status = InvoiceStatus.PAID
             state.changed = True
             outcome.lines.append((invoice_id, amount, state.open_amount))
-            allocations.append(Allocation(
-                creditor_id=creditor_id, payment_id=payment.pk, invoice_id=invoice_id,
-                amount=amount, reason=plan.reason[:300], created_at=now,
-            ))
-            events.append(TimelineEvent(
-                creditor_id=creditor_id,
-                debtor_id=state.debtor_id,
-                invoice_id=invoice_id,
-                kind=TimelineKind.PAYMENT,
-                summary=(
+            allocations.append({
+                "creditor_id": creditor_id,
+                "payment_id": payment.id,
+                "invoice_id": invoice_id,
+                "amount": amount,
+                "reason": plan.reason[:300],
+                "created_at": now,
+            })
+            events.append({
+                "creditor_id": creditor_id,
+                "debtor_id": state.debtor_id,
+                "invoice_id": invoice_id,
+                "kind": TimelineKind.PAYMENT,
+                "summary": (
                     f"Betaling {format_money(amount, state.currency)} op factuur {state.number}"
                     + (" (volledig betaald)" if state.status == InvoiceStatus.PAID else "")
                 )[:500],
-                source=source[:300],
-                data={"payment_id": payment.pk, "amount": str(amount), "open_amount": str(state.open_amount), "reason": plan.reason},
-                at=now,
-            ))
+                "source": source[:300],
+                "data": {"payment_id": payment.id, "amount": str(amount), "open_amount": str(state.open_amount), "reason": plan.reason},
+                "at": now,
+            })
 
         outcome.allocated = sum((line[1] for line in outcome.lines), ZERO)
         outcome.remaining = remaining
-        outcomes[payment.pk] = outcome
+        outcomes[payment.id] = outcome
         if not outcome.lines:
             continue
 
         debtor_id = payment.debtor_id or invoices[outcome.lines[0][0]].debtor_id
-        payment_rows.append((PaymentStatus.MATCHED, (payment.match_reason or plan.reason)[:300], debtor_id, payment.pk))
+        payment_rows.append((PaymentStatus.MATCHED, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
         if remaining > ZERO:
-            events.append(TimelineEvent(
-                creditor_id=creditor_id,
-                debtor_id=debtor_id,
-                kind=TimelineKind.PAYMENT,
-                summary=f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open",
-                source=source[:300],
-                data={"payment_id": payment.pk, "credit": str(remaining)},
-                at=now,
-            ))
+            events.append({
+                "creditor_id": creditor_id,
+                "debtor_id": debtor_id,
+                "kind": TimelineKind.PAYMENT,
+                "summary": f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open",
+                "source": source[:300],
+                "data": {"payment_id": payment.id, "credit": str(remaining)},
+                "at": now,
+            })
 
-    Allocation.objects.bulk_create(allocations, batch_size=2000)
-    _update_many(
+    insert_rows(Allocation, allocations)
+    update_many(
         Invoice._meta.db_table,
         ("open_amount", "status", "updated_at"),
         [
@@ -187,8 +190,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             if state.changed
         ],
     )
-    _update_many(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
-    record_many(events)
+    update_many(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
+    insert_rows(TimelineEvent, events)
 
     logger.info(
         "payments allocated in bulk",

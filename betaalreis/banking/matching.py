@@ -27,6 +27,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.bulk import insert_rows, update_many
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
@@ -86,21 +87,19 @@ def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> li
     return [PendingPayment(*row) for row in rows.iterator(chunk_size=10000) if wanted is None or row[0] in wanted]
 
 
-def _record(creditor: Creditor, decisions: dict[int, Decision], extra: dict[int, str] | None = None) -> None:
+def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:
     """Write one PaymentMatch per payment, replacing an earlier one."""
-    rows = [
-        PaymentMatch(
-            creditor=creditor,
-            payment_id=payment_id,
-            rule=decision.rule,
-            score=decision.score,
-            reason=((extra or {}).get(payment_id) or decision.reason)[:300],
-        )
+    PaymentMatch.objects.filter(payment_id__in=list(decisions)).delete()
+    insert_rows(PaymentMatch, [
+        {
+            "creditor_id": creditor.pk,
+            "payment_id": payment_id,
+            "rule": decision.rule,
+            "score": decision.score,
+            "reason": decision.reason[:300],
+        }
         for payment_id, decision in decisions.items()
-    ]
-    PaymentMatch.objects.bulk_create(
-        rows, batch_size=2000, update_conflicts=True, unique_fields=["payment"], update_fields=["rule", "score", "reason", "decided_at"]
-    )
+    ])
 
 
 def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments: dict[int, PendingPayment], report: MatchReport) -> None:
@@ -108,8 +107,12 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         return
 
     ids = list(reviews)
-    for payment_id, decision in reviews.items():
-        Payment.objects.filter(pk=payment_id).update(status=PaymentStatus.REVIEW, match_reason=decision.reason[:300])
+    update_many(
+        Payment._meta.db_table,
+        ("status", "match_reason"),
+        [(PaymentStatus.REVIEW, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
+    )
+    for payment_id in ids:
         report.review += 1
         report.review_amount += payments[payment_id].amount
     _record(creditor, reviews)
