@@ -1,8 +1,9 @@
 """The letter PDF: A4, print-ready, for a standard Dutch window envelope.
 
 Page one carries the sender block and logo at the top and the recipient's
-address inside the envelope window. Below follow the place and date, the
-subject and the body. The body has an invoice table with a total, payment
+address inside the envelope window. Beside the window are the place and
+date, the customer number and the payment reference. Below follow the
+subject and the body, which has an invoice table with a total, payment
 instructions in text and an EPC QR code. Longer letters flow onto further
 pages.
 """
@@ -48,7 +49,7 @@ BOTTOM = 22 * mm
 BODY_WIDTH = PAGE_WIDTH - LEFT - RIGHT
 
 # Size of the QR symbol without its quiet zone. EPC069-12 requires at least 2 x 2 cm.
-QR_SIZE = 30 * mm
+QR_SIZE = 27 * mm
 QR_QUIET_MODULES = 4
 
 LABELS = {
@@ -324,20 +325,26 @@ class _PagePainter:
     def _meta(self, canvas: Canvas) -> None:
         context = self.context
         labels = self.labels
+        place = context.creditor.city
+        dated = format_long_date(context.date, context.language)
         rows = [
+            ("", f"{place}, {dated}" if place else dated),
             (labels["customer"], context.debtor.customer_number),
             (labels["reference"], format_reference(context.payment_reference)),
         ]
-        x_label = 125 * mm
-        x_value = 156 * mm
+        # The reference lines go beside the window, on the side it leaves free.
+        x_label = 125 * mm if self.window.left < 100 else LEFT
+        x_value = x_label + 31 * mm
+        right = x_label + 65 * mm
         y = PAGE_HEIGHT - self.window.top * mm - 3 * mm
         for label, value in rows:
+            x = x_value if label else x_label
             canvas.setFont(self.fonts.regular, 8)
             canvas.setFillColor(colors.HexColor("#555555"))
             canvas.drawString(x_label, y, label)
             canvas.setFillColor(colors.black)
             canvas.setFont(self.fonts.regular, 9)
-            canvas.drawString(x_value, y, _fit(value, self.fonts.regular, 9, PAGE_WIDTH - RIGHT - x_value))
+            canvas.drawString(x, y, _fit(value, self.fonts.regular, 9, right - x))
             y -= 5 * mm
 
     def _footer(self, canvas: Canvas, document: BaseDocTemplate) -> None:
@@ -367,10 +374,9 @@ def _safe_colour(value: str) -> str:
 
 
 def _styles(fonts: LetterFonts) -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName=fonts.regular, fontSize=9.5, leading=13, spaceAfter=7)
+    body = ParagraphStyle("body", fontName=fonts.regular, fontSize=9.5, leading=12.8, spaceAfter=6)
     return {
         "body": body,
-        "place": ParagraphStyle("place", parent=body, spaceAfter=10),
         "subject": ParagraphStyle("subject", parent=body, fontName=fonts.bold, fontSize=11, spaceAfter=12),
         "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=11, spaceAfter=0),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11, spaceAfter=0),
@@ -413,8 +419,8 @@ def _invoice_table(context: MessageContext, fonts: LetterFonts, styles: dict[str
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
         ("LINEBELOW", (0, 1), (-1, -2 - extra_rows), 0.25, colors.HexColor("#bbbbbb")),
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
         ("LEFTPADDING", (0, 0), (-1, -1), 2),
         ("RIGHTPADDING", (0, 0), (-1, -1), 2),
     ]))
@@ -449,7 +455,7 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
         details,
         Spacer(1, 4 * mm),
         Paragraph(escape(labels["portal"]), styles["small"]),
-        Paragraph(f'<font size="7.5">{escape(context.portal_url)}</font>', styles["small"]),
+        Paragraph(f'<font size="6.5">{escape(context.portal_url)}</font>', styles["small"]),
     ]
 
     cells: list[Any] = [text]
@@ -473,8 +479,8 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
         ("ALIGN", (-1, 0), (-1, 0), "CENTER"),
         ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm),
         ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
-        ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
     ]))
     return KeepTogether([box])
 
@@ -490,11 +496,8 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     labels = LABELS.get(context.language, LABELS["en"])
     painter = _PagePainter(context, fonts, address_window(), address_lines(context))
 
-    place = context.creditor.city
-    dated = format_long_date(context.date, context.language)
     story: list[Any] = [
         NextPageTemplate("later"),
-        Paragraph(escape(f"{place}, {dated}" if place else dated), styles["place"]),
         Paragraph(escape(f"{labels['subject']}: {content.subject}"), styles["subject"]),
         Paragraph(escape(labels["greeting"].format(name=context.debtor.greeting_name)), styles["body"]),
     ]
