@@ -10,8 +10,8 @@ without its own entry) to one account per channel::
         },
     }
 
-An option whose name ends in `_env` names an environment variable that holds
-the secret; the secret itself never sits in settings, logs or the database.
+An option whose name ends in `_env` names an environment variable that contains
+the secret, so the secret itself is not in settings, logs or the database.
 A secret can rotate: `<name>_previous_env` names the one still accepted on
 incoming webhooks while the provider switches over.
 """

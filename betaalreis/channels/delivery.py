@@ -1,9 +1,9 @@
 """Delivery events from providers, and the fallback to a stage's next channel.
 
 Webhook views parse vendor payloads into `StatusReport`s and hand them to
-`do_record_delivery_event`, which stores each event once, moves the delivery
-forward (never backward: events arrive out of order), writes the timeline,
-and on a terminal failure plans the stage's next channel.
+`do_record_delivery_event`. It stores each event once and moves the delivery
+forward, never backward, because events arrive out of order. It also writes
+the timeline, and on a terminal failure it plans the stage's next channel.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class StatusReport:
 
     `dedupe_key` identifies the event at the provider (its event id, or a
     hash of reference, status and time), so a repeated webhook is recognised.
-    `address_invalid` is true when the provider says the recipient address
+    `address_invalid` is true when the provider reports the recipient address
     itself is bad (hard bounce, unknown or unreachable number).
     `idempotency_key` is our own key when the provider echoes it back.
     """
@@ -102,7 +102,7 @@ class StatusReport:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
-    """What `do_record_delivery_event` did with one report."""
+    """The result of `do_record_delivery_event` for one report."""
 
     matched: bool
     duplicate: bool = False
@@ -138,7 +138,7 @@ def do_record_delivery_event(
 
     Idempotent: a report with a `dedupe_key` seen before changes nothing.
     A report for an unknown message is kept (delivery empty) and returns
-    matched=False, so the webhook can answer 200 without losing it.
+    matched=False, so the webhook can return 200 without losing it.
     """
     delivery = _find_delivery(report)
 

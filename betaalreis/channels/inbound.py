@@ -28,7 +28,7 @@ MAX_REPLY_CHARS = 1000
 
 @dataclass(frozen=True, slots=True)
 class InboundOutcome:
-    """What happened to one inbound message."""
+    """The result of handling one inbound message."""
 
     matched: bool
     opted_out: bool = False
@@ -73,7 +73,7 @@ def do_record_inbound_message(
     received_at: dt.datetime,
     source: str,
 ) -> InboundOutcome:
-    """Put a debtor's reply on the timeline, or opt them out when it says STOP.
+    """Put a debtor's reply on the timeline, or opt them out when it starts with an opt-out keyword such as STOP.
 
     A message the provider delivers twice (same provider reference) is
     recorded once.

@@ -34,7 +34,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 class SubmissionState(models.TextChoices):
-    """Where the hand-over of one message to its provider stands."""
+    """State of the hand-over of one message to its provider."""
 
     SUBMITTING = "submitting", _("Wordt aangeboden")
     ACCEPTED = "accepted", _("Aangenomen door provider")

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -48,7 +48,7 @@ DEFAULT_UNCERTAIN_SECONDS = 3600
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """What a vendor returned for an accepted message."""
+    """A vendor's result for an accepted message."""
 
     provider_reference: str
     cost: Decimal | None = None
@@ -133,7 +133,7 @@ class VendorBackend(ChannelBackend):
             ) from exc
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise UncertainOutcome(
-                f"{self.provider} did not answer in time ({type(exc).__name__}); "
+                f"The request to {self.provider} timed out ({type(exc).__name__}); "
                 "the message may have been accepted."
             ) from exc
 
@@ -203,17 +203,7 @@ class VendorBackend(ChannelBackend):
                 idempotency_key=message.idempotency_key
             ).first()
             if delivery is None:
-                creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
-                delivery = Delivery.objects.create(
-                    idempotency_key=message.idempotency_key,
-                    creditor_id=creditor_id,
-                    debtor_id=message.debtor_id,
-                    channel=self.channel,
-                    provider=self.provider,
-                    recipient=message.recipient,
-                )
-                # Only one transaction can create the row, so a racing
-                # caller blocks above and then sees SUBMITTING.
+                delivery = self._create_delivery(message)
             else:
                 _check_resubmission(delivery, self.provider)
                 if delivery.state == SubmissionState.ACCEPTED:
@@ -225,6 +215,26 @@ class VendorBackend(ChannelBackend):
             delivery.provider = self.provider
             delivery.save(update_fields=["state", "attempts", "submitted_at", "provider"])
         return delivery
+
+    def _create_delivery(self, message: OutgoingMessage) -> Delivery:
+        creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
+        try:
+            # The unique key makes a second caller racing for the same
+            # message fail here instead of sending it twice.
+            with transaction.atomic():
+                return Delivery.objects.create(
+                    idempotency_key=message.idempotency_key,
+                    creditor_id=creditor_id,
+                    debtor_id=message.debtor_id,
+                    channel=self.channel,
+                    provider=self.provider,
+                    recipient=message.recipient,
+                )
+        except IntegrityError:
+            raise ChannelError(
+                f"Another dispatcher is handing this message to {self.provider} right now.",
+                permanent=False, code="outcome_uncertain",
+            ) from None
 
     def _settle(self, delivery: Delivery, state: str, *, error: Exception, code: str) -> None:
         delivery.state = state

@@ -1,8 +1,8 @@
 """Backoff with jitter for temporary provider errors.
 
 Two time scales: `backoff_seconds` spaces the few quick retries an adapter
-makes inside one `send` call; `next_attempt_at` tells dispatch when a
-message whose send failed with a temporary error may be tried again.
+makes inside one `send` call; `next_attempt_at` returns the moment a
+message whose send failed with a temporary error may be tried again, for dispatch to store as `not_before`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.conf import settings
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How an adapter retries inside one `send` call."""
+    """Retry settings for the quick retries inside one `send` call."""
 
     attempts: int = 3
     base_seconds: float = 0.5

@@ -1,4 +1,4 @@
-"""What every SMS vendor adapter shares: sender, encoding, segments and cost."""
+"""Shared parts of the SMS vendor adapters: sender, encoding, segments and cost."""
 
 from __future__ import annotations
 

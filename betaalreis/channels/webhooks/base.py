@@ -1,9 +1,9 @@
 """The base of every provider webhook view.
 
-Each request is kept raw in `WebhookLog` before anything else, then checked
-by the vendor's `verify` (signature or credentials, compared in constant
-time against every current and previous secret, so secrets can rotate),
-then parsed into delivery reports and inbound messages.
+Each request is kept raw in `WebhookLog` before anything else. The vendor's
+`verify` then checks its signature or credentials in constant time against
+the current and the previous secret, so secrets can rotate. Last, `parse`
+turns it into delivery reports and inbound messages.
 
 Answers follow what providers do with them: 200 for processed, duplicate
 and ignored events (a retry would change nothing), 400 for a bad signature
@@ -40,11 +40,11 @@ _UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"}
 
 
 class WebhookRejected(Exception):
-    """The request failed verification or could not be parsed (answer 400)."""
+    """The request failed verification or could not be parsed (respond with 400)."""
 
 
 class WebhookNotConfigured(Exception):
-    """Our side lacks the secret to verify the request (answer 500, so the provider retries)."""
+    """Our side lacks the secret to verify the request (respond with 500, so the provider retries)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from betaalreis.channels.webhooks.base import (
     matches_any,
 )
 
-# NOTE: CM's status codes as commonly documented (0 accepted by the operator,
-# 1 rejected, 2 delivered, 3 failed); the code list was not confirmed on
-# CM's own page.
+# NOTE: CM's status codes as commonly documented: 0 accepted by the
+# operator, 1 rejected, 2 delivered, 3 failed. CM's own page was not
+# checked for this list.
 STATUS_MAP: dict[str, str] = {
     "0": DeliveryStatus.SENT,
     "1": DeliveryStatus.REJECTED,

@@ -59,7 +59,7 @@ class WhatsAppWebhookView(ProviderWebhookView):
     channel = "whatsapp"
 
     def get(self, request: HttpRequest, creditor_slug: str, **kwargs: Any) -> HttpResponse:
-        """Answer Meta's subscription check with the challenge when the verify token matches."""
+        """Respond to Meta's subscription check with the challenge when the verify token matches."""
         if request.GET.get("hub.mode") != "subscribe":
             return HttpResponse(status=400)
         if not Creditor.objects.filter(slug=creditor_slug).exists():

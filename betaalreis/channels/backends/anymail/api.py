@@ -105,7 +105,7 @@ class SmtpEmailBackend(VendorBackend):
             code, reply = next(iter(exc.recipients.values()))
             text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
             if 500 <= code < 600:
-                raise RecipientInvalid(f"The mail server refused the address: {code} {text}",
+                raise RecipientInvalid(f"The mail server rejected the address: {code} {text}",
                                        code=f"smtp_{code}") from exc
             raise TemporaryFailure(f"The mail server deferred the address: {code} {text}",
                                    code=f"smtp_{code}") from exc
@@ -114,7 +114,7 @@ class SmtpEmailBackend(VendorBackend):
                                    code="connect_failed") from exc
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
-                raise TemporaryFailure(f"The mail server answered {exc.smtp_code}.",
+                raise TemporaryFailure(f"The mail server responded {exc.smtp_code}.",
                                        code=f"smtp_{exc.smtp_code}") from exc
             raise ChannelError(f"The mail server rejected the message: {exc.smtp_code}.",
                                permanent=True, code=f"smtp_{exc.smtp_code}") from exc
@@ -164,7 +164,7 @@ class AnymailEmailBackend(VendorBackend):
         try:
             email.send()
         except AnymailRecipientsRefused as exc:
-            raise RecipientInvalid(f"{esp} refused the address: {exc}",
+            raise RecipientInvalid(f"{esp} rejected the address: {exc}",
                                    code="esp_recipient_refused") from exc
         except AnymailRequestsAPIError as exc:
             raise _classify_api_error(esp, exc) from exc
@@ -201,7 +201,7 @@ def _classify_api_error(esp: str, exc: AnymailRequestsAPIError) -> Exception:
         return TemporaryFailure(f"{esp} answered HTTP {status_code}.", code="provider_unavailable"
                                 if status_code >= 500 else "rate_limited", retry_after=retry_after)
     if status_code in (401, 403):
-        return ChannelError(f"{esp} refused the credentials (HTTP {status_code}).", permanent=False,
+        return ChannelError(f"{esp} rejected the credentials (HTTP {status_code}).", permanent=False,
                             code="provider_auth_failed")
     return ChannelError(f"{esp} rejected the message (HTTP {status_code}).", permanent=True,
                         code=f"esp_{status_code}")

@@ -89,7 +89,7 @@ def _rejection(status_code: int, body: dict) -> ChannelError:
         return RecipientInvalid(f"CM.com rejected the number: {detail} (code {code}).",
                                 code=f"cmcom_{code}")
     if code in AUTH_CODES:
-        return ChannelError(f"CM.com refused the product token: {detail}.",
+        return ChannelError(f"CM.com rejected the product token: {detail}.",
                             permanent=False, code="provider_auth_failed")
     if code == BALANCE_CODE:
         return ChannelError(f"CM.com balance too low: {detail}. Top up the account.",

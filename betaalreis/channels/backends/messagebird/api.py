@@ -75,7 +75,7 @@ def _rejection(response) -> ChannelError:
         return RecipientInvalid(f"MessageBird rejected the number: {detail}.",
                                 code="messagebird_recipient")
     if code == ERROR_NOT_ALLOWED or response.status_code == 401:
-        return ChannelError(f"MessageBird refused the access key: {detail}.",
+        return ChannelError(f"MessageBird rejected the access key: {detail}.",
                             permanent=False, code="provider_auth_failed")
     if code == ERROR_BALANCE:
         return ChannelError(f"MessageBird balance too low: {detail}. Top up the account.",

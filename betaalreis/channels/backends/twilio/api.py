@@ -86,7 +86,7 @@ def _rejection(status_code: int, body: dict) -> ChannelError:
                             permanent=True, code="recipient_unsubscribed")
     if status_code in (401, 403):
         # A wrong token is fixed in configuration; the message itself is fine.
-        return ChannelError(f"Twilio refused the credentials: {detail}. Check the auth token.",
+        return ChannelError(f"Twilio rejected the credentials: {detail}. Check the auth token.",
                             permanent=False, code="provider_auth_failed")
     return ChannelError(f"Twilio rejected the message: {detail} (error {code}).",
                         permanent=True, code=f"twilio_{code or status_code}")

@@ -7,10 +7,10 @@ reminder is a utility template. Wire format: POST
 of messaging_product, recipient_type, to, type "template" and template
 (name, language.code, components with body parameters and a URL button).
 
-Before a message goes out, the adapter checks that the creditor switched
-WhatsApp on and is not a collection agency, that the debtor opted in for
-their current number, and that the stage's template was verified as
-approved at Meta (`do_verify_template`).
+Before a message goes out, the adapter checks three things. The creditor
+switched WhatsApp on and is not a collection agency. The debtor opted in for
+their current number. The stage's template was verified as an approved
+utility template at Meta (`do_verify_template`).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def _rejection(status_code: int, body: dict) -> Exception:
         return RecipientInvalid(f"WhatsApp cannot deliver to this number: {detail}.",
                                 code="whatsapp_undeliverable")
     if code == AUTH_CODE or status_code == 401:
-        return ChannelError(f"Meta refused the access token: {detail}. Renew it.",
+        return ChannelError(f"Meta rejected the access token: {detail}. Renew it.",
                             permanent=False, code="provider_auth_failed")
     return ChannelError(f"WhatsApp rejected the message: {detail} (error {code}).",
                         permanent=True, code=f"whatsapp_{code or status_code}")
