@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # Failure modes a test can queue with `fail_next`:
-# - "429": answer Too Many Requests without taking the message;
-# - "500": answer Internal Server Error without taking the message;
-# - "timeout": take the message, then answer only after the client gave up.
+# - "429": respond Too Many Requests without taking the message;
+# - "500": respond Internal Server Error without taking the message;
+# - "timeout": take the message, then respond only after the client gave up.
 FAILURE_MODES = ("429", "500", "timeout")
 
 
@@ -54,7 +54,7 @@ class WebhookCall:
 class FakeServer:
     """Base of the fakes: subclasses implement `route` for their API."""
 
-    # How long a "timeout" answer is held back; tests set the client
+    # Seconds a "timeout" response is held back. Tests set the client
     # timeout well below it.
     stall_seconds = 1.5
 

@@ -1,8 +1,9 @@
 """One suite that every SMS adapter must pass, each against its fake provider.
 
-After every injected failure the fake must hold each message at most once,
-and every message must end accepted or with an error that says whether a
-retry can help: none sent twice, none lost.
+After every injected failure the fake must contain each message at most
+once. Every message must end accepted, or with an error whose `permanent`
+flag tells dispatch whether a retry can help. So none is sent twice and
+none is lost.
 """
 
 from __future__ import annotations
@@ -200,8 +201,9 @@ def test_timeout_resent_after_wait(fake, backend, make_communication, provider_s
         backend.send(message_for(communication))
     backend.send(message_for(communication))
 
-    # Without a status report the adapter cannot know, so after the wait it
-    # hands the message over again; this is the one case that can duplicate.
+    # Without a status report the adapter cannot know the outcome, so after
+    # the wait it hands the message over again. This is the one case that can
+    # send a message twice.
     assert len(fake.accepted) == 2
 
 
