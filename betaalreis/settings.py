@@ -159,6 +159,11 @@ BETAALREIS_CHANNEL_BACKENDS = {
     "phone": os.environ.get(
         "BETAALREIS_PHONE_CHANNEL", "betaalreis.channels.backends.phone.FileCallTaskBackend"
     ),
+    # Sends only for creditors that switched WhatsApp on and configured an
+    # account in BETAALREIS_PROVIDERS; for the others it fails permanently.
+    "whatsapp": os.environ.get(
+        "BETAALREIS_WHATSAPP_CHANNEL", "betaalreis.channels.providers.WhatsAppRouter"
+    ),
 }
 
 # Importers tried in order by `betaalreis import`; the first whose detect()
