@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -261,3 +262,24 @@ def test_letter_without_pdf_is_rejected(make_context) -> None:
         FileLetterBackend().send(bare)
 
     assert raised.value.permanent is True
+
+
+def test_racing_senders_write_one_file(make_context, settings) -> None:
+    message = render_message(make_context(), "email")
+    barrier = threading.Barrier(4)
+    results = []
+
+    def send() -> None:
+        barrier.wait()
+        results.append(FileEmailBackend().send(message))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    files = outbox_files(Path(settings.OUTBOX_DIR))
+    assert len(files) == 1
+    assert not files[0].name.startswith(".tmp-")
+    assert len({result.provider_reference for result in results}) == 1

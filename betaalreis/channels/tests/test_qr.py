@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from betaalreis.channels.qr import (
@@ -16,6 +19,7 @@ from betaalreis.channels.qr import (
     parse_epc_payload,
 )
 from betaalreis.errors import InvalidInput
+from betaalreis.legal.references import make_rf_reference
 
 
 def decode_png(path: Path) -> bytes:
@@ -163,3 +167,30 @@ def test_corpus_v001_has_bic(corpus: Path) -> None:
 def test_parse_rejects_other_qr_text() -> None:
     with pytest.raises(InvalidInput):
         parse_epc_payload("https://example.nl\n1\n2\n3\n4\n5\n6")
+
+
+NAME_CHARACTERS = st.characters(codec="utf-8", categories=("L", "N", "Zs"), include_characters="&.-'€")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    # At most 50 characters, so even four-byte letters stay within the 331-byte payload.
+    name=st.text(NAME_CHARACTERS, min_size=1, max_size=50).filter(lambda value: value.strip() == value and value),
+    cents=st.integers(min_value=1, max_value=99_999_999_999),
+    reference_body=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=21),
+)
+def test_payload_survives_scanning(name: str, cents: int, reference_body: str) -> None:
+    amount = Decimal(cents) / 100
+    reference = make_rf_reference(reference_body)
+    payload = build_epc_payload(name=name, iban="NL91ABNA0417164300", amount=amount, reference=reference)
+    image = make_epc_qr(payload)
+    buffer = io.BytesIO()
+    image.save(buffer, kind="png", scale=4, border=4)
+
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
+
+    assert len(decoded) == 1
+    parsed = parse_epc_payload(decoded[0].bytes)
+    assert parsed.name == name
+    assert parsed.amount == amount
+    assert parsed.structured_reference == reference
