@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import smtplib
 import socket
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from typing import Any
 
 from anymail.exceptions import (
@@ -28,11 +28,11 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
     AnymailRequestsAPIError,
 )
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 from betaalreis.channels.accounts import ProviderAccount
+from betaalreis.channels.backends.email import build_email as build_rendered_email
 from betaalreis.channels.base import ChannelError, OutgoingMessage
 from betaalreis.channels.models import Delivery
 from betaalreis.channels.providers import (
@@ -50,25 +50,16 @@ METADATA_KEY = "betaalreis_key"
 
 
 def build_email(message: OutgoingMessage, account: ProviderAccount, connection: BaseEmailBackend) -> EmailMultiAlternatives:
-    """Return the email for `message`, with a Message-ID of our own."""
-    from_address = message.sender_address or str(account.option("from_email", "")) or settings.DEFAULT_FROM_EMAIL
-    from_email = formataddr((message.sender_name, from_address)) if message.sender_name else from_address
-    domain = from_address.rpartition("@")[2] or "localhost"
+    """Return the rendered email for `message`, sent from the account's address when the message names none.
 
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=message.text,
-        from_email=from_email,
-        to=[message.recipient],
-        cc=list(message.cc),
-        reply_to=[message.reply_to] if message.reply_to else None,
-        headers={"Message-ID": make_msgid(domain=domain)},
-        connection=connection,
-    )
-    if message.html:
-        email.attach_alternative(message.html, "text/html")
-    for attachment in message.attachments:
-        email.attach(attachment.filename, attachment.content, attachment.mimetype)
+    The Message-ID is derived from the idempotency key, so a message handed
+    over twice carries the same id.
+    """
+    email = build_rendered_email(message)
+    account_address = str(account.option("from_email", ""))
+    if account_address and not message.sender_address:
+        email.from_email = formataddr((message.sender_name, account_address)) if message.sender_name else account_address
+    email.connection = connection
     return email
 
 
