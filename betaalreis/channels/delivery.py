@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 
 from betaalreis.channels.consent import (
     CHANNEL_NAMES_NL,
-    address_for,
     do_mark_address_invalid,
     do_opt_out,
     has_opt_in,
