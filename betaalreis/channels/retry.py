@@ -1,13 +1,12 @@
-"""Backoff with jitter for temporary provider errors.
+"""Backoff with jitter for the quick retries an adapter makes inside one `send` call.
 
-Two time scales: `backoff_seconds` spaces the few quick retries an adapter
-makes inside one `send` call; `next_attempt_at` returns the moment a
-message whose send failed with a temporary error may be tried again, for dispatch to store as `not_before`.
+A message whose `send` still fails with a temporary error goes back to
+dispatch, which waits minutes before the next attempt
+(`betaalreis.outbox.dispatch.retry_delay`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from dataclasses import dataclass
 
@@ -44,23 +43,3 @@ def backoff_seconds(
     draw = (rng or random).uniform(0, policy.base_seconds * 2 ** (attempt - 1))
     wait = max(draw, retry_after or 0.0)
     return min(wait, policy.max_seconds)
-
-
-# Dispatch waits at least this long before retrying a message, doubling per
-# attempt up to the cap.
-REQUEUE_BASE = dt.timedelta(minutes=2)
-REQUEUE_MAX = dt.timedelta(hours=2)
-
-
-def next_attempt_at(
-    attempts: int, now: dt.datetime, *, rng: random.Random | None = None
-) -> dt.datetime:
-    """Return the earliest moment to retry a message after `attempts` failed hand-overs.
-
-    The delay doubles per attempt from REQUEUE_BASE up to REQUEUE_MAX, and a
-    jitter of up to half the delay spreads messages that failed together.
-    """
-    exponent = max(attempts - 1, 0)
-    delay = min(REQUEUE_BASE * 2**exponent, REQUEUE_MAX)
-    jitter = delay * (rng or random).uniform(0, 0.5)
-    return now + delay + jitter

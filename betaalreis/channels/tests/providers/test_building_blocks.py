@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import pytest
@@ -11,7 +10,7 @@ from betaalreis.channels.accounts import provider_account, redact
 from betaalreis.channels.consent import do_enable_whatsapp, do_opt_in, do_opt_out
 from betaalreis.channels.delivery import do_plan_fallback, fallback_channel_for
 from betaalreis.channels.ratelimit import TokenBucket
-from betaalreis.channels.retry import RetryPolicy, backoff_seconds, next_attempt_at
+from betaalreis.channels.retry import RetryPolicy, backoff_seconds
 from betaalreis.channels.webhooks.messagebird import messagebird_signature
 from betaalreis.channels.webhooks.twilio import twilio_signature
 from betaalreis.errors import ConfigurationError
@@ -78,18 +77,6 @@ def test_backoff_honours_retry_after():
 
     assert backoff_seconds(1, policy, retry_after=12.0, rng=random.Random(1)) == 12.0
     assert backoff_seconds(1, policy, retry_after=120.0, rng=random.Random(1)) == 30.0
-
-
-def test_next_attempt_doubles_and_caps():
-    now = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
-
-    first = next_attempt_at(1, now, rng=random.Random(0)) - now
-    third = next_attempt_at(3, now, rng=random.Random(0)) - now
-    tenth = next_attempt_at(10, now, rng=random.Random(0)) - now
-
-    assert dt.timedelta(minutes=2) <= first <= dt.timedelta(minutes=3)
-    assert dt.timedelta(minutes=8) <= third <= dt.timedelta(minutes=12)
-    assert dt.timedelta(hours=2) <= tenth <= dt.timedelta(hours=3)
 
 
 def test_token_bucket_limits_rate():
