@@ -28,8 +28,8 @@ OUTBOX_DIR = BETAALREIS_HOME / "outbox"
 
 DEBUG = _env_bool("BETAALREIS_DEBUG", False)
 
-# The demo and the tests run without a configured key; a deployment that
-# serves requests must set one, so a missing key fails at start-up there.
+# The demo and the tests run without a configured key. With
+# BETAALREIS_PRODUCTION=1 a missing key fails at start-up.
 _DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
 SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
 if SECRET_KEY == _DEMO_SECRET and _env_bool("BETAALREIS_PRODUCTION", False):
@@ -132,8 +132,8 @@ MEDIA_ROOT = BETAALREIS_HOME / "media"
 MEDIA_URL = "media/"
 
 # Email: the email channel writes .eml files to the outbox unless
-# BETAALREIS_EMAIL_DELIVERY=django, in which case Django's EMAIL_BACKEND
-# (SMTP by default, or an anymail backend) delivers it.
+# BETAALREIS_EMAIL_CHANNEL names betaalreis.channels.backends.email.DjangoEmailBackend,
+# which delivers through Django's EMAIL_BACKEND (SMTP by default, or anymail).
 EMAIL_BACKEND = os.environ.get(
     "BETAALREIS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
@@ -247,6 +247,7 @@ LOGGING = {
         },
     },
 }
+
 # Messaging provider accounts per creditor slug, with "*" for every creditor
 # without its own; see betaalreis.channels.accounts for the format. Given
 # as JSON; secrets are named by environment variable (`*_env`), never inline.
