@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,7 +43,11 @@ ZERO = Decimal("0.00")
 # The subset search for rule 3 and 4 tries every combination of a debtor's
 # open invoices up to this many invoices (2^12 = 4096 sums).
 MAX_SUBSET_INVOICES = 12
+# difflib ratio from which a payer name counts as a debtor's name, and the
+# margin within which two names count as equally close.
 NAME_SIMILARITY = 0.85
+NAME_TIE = 0.02
+MAX_NAME_COMPARISONS = 50
 # A name token shared by more debtors than this ("bv", "holding") does not
 # narrow the search, so the name index skips it.
 COMMON_NAME_TOKEN = 500
@@ -174,7 +178,11 @@ class InvoiceIndex:
         return self._debtors_by_iban
 
     def name_candidates(self, name: str) -> list[tuple[int, float]]:
-        """Return debtors whose normalised name is close to `name`, with the similarity."""
+        """Return the debtors whose names are closest to `name`, with their similarity.
+
+        Only names at least NAME_SIMILARITY alike count, and only those within
+        NAME_TIE of the best, so one clearly closer name wins on its own.
+        """
         if self._names is None:
             self._names = {}
             self._name_tokens = defaultdict(set)
@@ -191,17 +199,31 @@ class InvoiceIndex:
         wanted = normalise_name(name)
         if not wanted:
             return []
-        pool: set[int] = set()
+
+        # Only debtors that share the most name tokens with the payer are
+        # compared, because difflib costs tens of microseconds per pair.
+        shared: Counter[int] = Counter()
         for token in set(wanted.split()):
             holders = self._name_tokens.get(token, set())
             if len(holders) <= COMMON_NAME_TOKEN:
-                pool |= holders
+                shared.update(holders)
+        if not shared:
+            return []
+        most = max(shared.values())
+        pool = sorted(pk for pk, count in shared.items() if count == most)[:MAX_NAME_COMPARISONS]
+
         scored = []
         for pk in pool:
-            ratio = difflib.SequenceMatcher(None, wanted, self._names[pk]).ratio()
+            matcher = difflib.SequenceMatcher(None, wanted, self._names[pk])
+            if matcher.quick_ratio() < NAME_SIMILARITY:
+                continue
+            ratio = matcher.ratio()
             if ratio >= NAME_SIMILARITY:
                 scored.append((pk, ratio))
-        return sorted(scored, key=lambda item: -item[1])
+        if not scored:
+            return []
+        best = max(ratio for _, ratio in scored)
+        return sorted((item for item in scored if item[1] >= best - NAME_TIE), key=lambda item: -item[1])
 
     def settle(self, invoice_id: int, open_amount: Decimal) -> None:
         """Record a new open amount of an invoice, as an allocation left it."""
