@@ -158,7 +158,8 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     Costs are owed on the claim as a whole, so they are part of the amount
     due only when every open invoice is paid together (`Account.total_due`).
     """
-    if not account.open_lines:
+    if not any(line.invoice.due_date < day for line in account.open_lines):
+        # Nothing is overdue, so neither interest nor collection costs can be owed.
         return
 
     # TODO: pass fourteen_day_term_end from the 14-day letters the run sent;

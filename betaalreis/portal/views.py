@@ -228,7 +228,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             if account.plan and account.plan.status == PlanStatus.ACTIVE
             else None
         )
-    return _render(request, "portal/overview.html", {"accounts": accounts, "today": day})
+    brand = accounts[0].creditor if accounts else None
+    return _render(request, "portal/overview.html", {"accounts": accounts, "today": day, "brand": brand})
 
 
 @signed_in
