@@ -287,3 +287,31 @@ def test_costs_charged_only_when_paying_all(debtor):
 
     assert only_first == Decimal("1000.00") + interest[first.pk]
     assert both == Decimal("1540.00") + interest[first.pk] + interest[second.pk]
+
+
+def test_portal_check_command_breaks_lapsed(debtor):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    invoice = make_invoice(debtor, "F-001", "300.00")
+    today = timezone.localdate()
+    plans.do_request_plan(debtor, [invoice], 3, today=today)
+    output = StringIO()
+
+    call_command("portal_check", "--day", (today + dt.timedelta(days=30)).isoformat(), stdout=output)
+
+    assert "plans completed 0, broken 1" in output.getvalue()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN
+
+
+def test_admin_pages_load(admin_client, debtor):
+    invoice = make_invoice(debtor, "F-001", "100.00")
+    plans.do_request_plan(debtor, [invoice], 2, today=timezone.localdate())
+    services.do_open_dispute(debtor, make_invoice(debtor, "F-002", "10.00"), reason="question", message="?")
+
+    for url in ["/admin/payments/paymentplan/", "/admin/payments/checkoutpayment/", "/admin/payments/webhookevent/",
+                "/admin/portal/dispute/", "/admin/portal/promise/", "/admin/portal/portalsettings/",
+                f"/admin/payments/paymentplan/{PaymentPlan.objects.get().pk}/change/"]:
+        assert admin_client.get(url).status_code == 200, url

@@ -1,0 +1,59 @@
+"""Back-office screens for online payments, webhook calls and payment plans."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.payments.models import CheckoutPayment, Instalment, PaymentPlan, PlanStatus, WebhookEvent
+from betaalreis.payments.plans import do_decide_plan
+
+
+@admin.register(CheckoutPayment)
+class CheckoutPaymentAdmin(admin.ModelAdmin):
+    list_display = ["provider_id", "provider", "debtor", "amount", "status", "created_at", "paid_at"]
+    list_filter = ["provider", "status", "creditor"]
+    search_fields = ["provider_id", "provider_secondary_id"]
+    readonly_fields = [field.name for field in CheckoutPayment._meta.fields]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["provider", "received_at", "outcome", "checkout", "detail"]
+    list_filter = ["provider", "outcome"]
+    readonly_fields = [field.name for field in WebhookEvent._meta.fields]
+
+
+class InstalmentInline(admin.TabularInline):
+    model = Instalment
+    extra = 0
+    readonly_fields = ["number", "due_date", "amount", "reminded_at"]
+
+
+@admin.register(PaymentPlan)
+class PaymentPlanAdmin(admin.ModelAdmin):
+    list_display = ["debtor", "creditor", "total", "terms", "status", "outside_limits_reason", "created_at"]
+    list_filter = ["status", "creditor"]
+    inlines = [InstalmentInline]
+    readonly_fields = ["creditor", "debtor", "total", "currency", "terms", "first_instalment_now",
+                       "outside_limits_reason", "created_at", "decided_at", "decided_by", "status"]
+    actions = ["approve", "reject"]
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[PaymentPlan], approve: bool) -> int:
+        decided = 0
+        for plan in queryset.filter(status=PlanStatus.PENDING_APPROVAL):
+            do_decide_plan(plan, approve=approve, by=f"user:{request.user.get_username()}")
+            decided += 1
+        return decided
+
+    @admin.action(description=_("Goedkeuren"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
+        count = self._decide(request, queryset, approve=True)
+        self.message_user(request, _("%(count)d regelingen goedgekeurd.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Afwijzen"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
+        count = self._decide(request, queryset, approve=False)
+        self.message_user(request, _("%(count)d regelingen afgewezen.") % {"count": count}, messages.SUCCESS)
