@@ -1,8 +1,8 @@
 """Allocate many matched payments at once, with the rows `do_allocate_payment` writes.
 
 Calling `ledger.actions.do_allocate_payment` once per payment costs about ten
-queries each, which limits a statement of 100,000 entries to a few hundred
-payments per second. This module applies a whole chunk of decisions with a
+queries per payment. bench/bank_match.py measured under 300 payments per
+second that way. This module applies a whole chunk of decisions with a
 fixed number of queries. It writes the same rows: Allocation, the invoice's
 open amount and status, and the payment's status, debtor and match reason.
 It also writes one timeline event per allocation and one per overpayment.

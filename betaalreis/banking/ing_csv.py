@@ -33,9 +33,9 @@ HEADER_START = ("Datum", "Naam / Omschrijving", "Rekening", "Tegenrekening", "Co
 BALANCE_COLUMN = "Saldo na mutatie"
 # Labels inside "Mededelingen" of SEPA transfers, in the order ING writes them.
 NOTE_LABELS = re.compile(r"\b(Naam|Omschrijving|IBAN|Kenmerk|Machtiging ID|Incassant ID|Valutadatum|Pasvolgnr|Transactie|Term):\s*")
-# NOTE: the export has no reversal flag. A debit whose note says it returns a
-# payment ("Terugboeking", "Storno", "Retour") is read as a reversal; the
-# wording is taken from ING exports seen so far, not from a specification.
+# NOTE: the export has no reversal flag, so a debit whose note contains
+# "Terugboeking", "Storno" or "Retour" is read as a reversal. These words are
+# an assumption: no ING export with a returned payment was available to check.
 REVERSAL_WORDS = re.compile(r"\b(terugboeking|storno|retour)\b", re.IGNORECASE)
 
 

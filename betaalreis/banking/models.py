@@ -1,9 +1,9 @@
 """Bank statements, their transactions and the match decisions on payments.
 
 Money in from a bank becomes a `ledger.Payment`. The bank's own data that the
-ledger does not keep (entry references, bank transaction code, charges, the
-original currency amount, batch id, return reason, balances) lives here, so a
-reconciled payment can always be traced back to the statement line it came from.
+ledger does not keep is stored here: entry references, bank transaction code,
+charges, the original currency amount, batch id, return reason and balances.
+Each payment from a statement links back to the line it came from.
 """
 
 from __future__ import annotations

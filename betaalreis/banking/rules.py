@@ -12,8 +12,9 @@ or candidates decides:
    or to exactly one set of that debtor's open invoices (score 60);
 4. payer name close to a debtor's name, and the amount as in rule 3 (score 50).
 
-When a rule finds several answers of the same score, the Decision lists them
-as candidates for the review queue instead of invoices to pay.
+When a rule finds several debtors or invoice sets of the same score, the
+Decision lists them as candidates for the review queue instead of invoices
+to pay.
 
 The creditor's open invoices are loaded once into dictionaries (by
 reference, by normalised number, by digits, by debtor), so deciding costs
@@ -22,6 +23,7 @@ no query per payment.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import itertools
 import re
@@ -67,8 +69,9 @@ LEGAL_FORMS = re.compile(
 
 def normalise_number(value: str) -> str:
     """Return an invoice number without spaces, dashes or dots, in upper case."""
-    # str.translate handles the usual separators several times faster than a
-    # regular expression; the expression handles whatever else is left.
+    # str.translate removes the usual separators without a regular expression,
+    # which matters for the million numbers a run may load. The expression
+    # handles whatever else is left.
     key = value.translate(_DROP_SEPARATORS).upper()
     if key.isascii() and key.isalnum():
         return key
@@ -78,8 +81,8 @@ def normalise_number(value: str) -> str:
 def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
     """Yield the rows of a values_list query as the database driver returns them.
 
-    Skipping Django's per-value converters makes loading a million open
-    invoices several times faster; callers convert the few values that need it.
+    This skips Django's per-value converters on the million rows a run may
+    load. Callers convert the few values that need it.
     """
     sql, params = queryset.query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
@@ -112,7 +115,7 @@ class OpenInvoice:
     debtor_id: int
     open_amount: Decimal
     currency: str
-    due_date: object
+    due_date: dt.date
 
 
 @dataclass
@@ -143,7 +146,8 @@ class InvoiceIndex:
 
         # NOTE: invoices in a payment plan are allocated like any other. When
         # payment plans exist, an allocation to such an invoice must also count
-        # towards the plan's next instalment; that hook belongs in do_allocate_payment.
+        # towards the plan's next instalment. That hook belongs in do_allocate_payment
+        # and in allocation.allocate_in_bulk.
         queryset = Invoice.objects.filter(
             creditor=creditor,
             kind=InvoiceKind.INVOICE,
@@ -152,7 +156,8 @@ class InvoiceIndex:
         ).values_list("id", "number", "debtor_id", "open_amount", "currency", "due_date", "payment_reference")
         for pk, number, debtor_id, open_amount, currency, due_date, reference in _raw_rows(queryset):
             if not isinstance(open_amount, Decimal):
-                # SQLite returns the NUMERIC column as int or float; its repr is exact to the cent.
+                # SQLite returns the NUMERIC column as int or float. str() of such a
+                # float gives back its two decimals exactly.
                 open_amount = Decimal(str(open_amount)).quantize(CENT)
             self.by_id[pk] = OpenInvoice(pk, number, debtor_id, open_amount, currency, due_date)
             self.by_amount[(currency, open_amount)].add(pk)
@@ -201,7 +206,7 @@ class InvoiceIndex:
             return []
 
         # Only debtors that share the most name tokens with the payer are
-        # compared, because difflib costs tens of microseconds per pair.
+        # compared, because difflib compares the names character by character in Python.
         shared: Counter[int] = Counter()
         for token in set(wanted.split()):
             holders = self._name_tokens.get(token, set())

@@ -14,7 +14,7 @@ from betaalreis.imports.registry import RowError
 
 
 class StatementFileError(Exception):
-    """A statement file that cannot be read; `errors` name the positions."""
+    """A statement file that cannot be read. Each of `errors` names its position."""
 
     def __init__(self, errors: list[RowError], summary: str = "") -> None:
         super().__init__(summary or str(errors[0]))
