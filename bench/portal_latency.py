@@ -11,9 +11,9 @@ PDF in turn until it has made its share of the requests (default 2,000 in
 total). Latency is measured per request on the client, from sending to the
 last byte, and reported per page as p50, p95 and max.
 
-After an unmeasured warm-up round it runs twice. With think time, each debtor pauses a random 0.5 to 1.5 s
-between pages, as a person reading the page does; this is the figure the
-target applies to. Without think time, every debtor sends its next request
+After an unmeasured warm-up round it runs twice. With think time, each
+debtor pauses a random 0.5 to 1.5 s between pages, as a person reading the
+page does. The target applies to this figure. Without think time, every debtor sends its next request
 as soon as the last one returns, which measures the server saturated: there
 the latency is roughly the number of debtors divided by the throughput.
 
@@ -134,7 +134,7 @@ async def _debtor(
         response = await client.get(debtor["path"])
         timings["sign-in link"].append((time.perf_counter() - began) * 1000)
         if response.status_code != 302:
-            raise RuntimeError(f"Sign-in for debtor {debtor['id']} answered {response.status_code}, expected 302.")
+            raise RuntimeError(f"Sign-in for debtor {debtor['id']} returned HTTP {response.status_code}, expected 302.")
 
         pauses = random.Random(debtor["id"])
         for index in range(requests):
@@ -145,7 +145,7 @@ async def _debtor(
             response = await client.get(urls[page])
             timings[page].append((time.perf_counter() - began) * 1000)
             if response.status_code != 200:
-                raise RuntimeError(f"{urls[page]} answered {response.status_code} for debtor {debtor['id']}.")
+                raise RuntimeError(f"{urls[page]} returned HTTP {response.status_code} for debtor {debtor['id']}, expected 200.")
 
 
 async def _load(

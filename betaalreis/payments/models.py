@@ -3,7 +3,7 @@
 A `CheckoutPayment` is one attempt by a debtor to pay chosen invoices at a
 provider (Mollie, Stripe or the built-in test provider). When the provider
 reports it paid, a ledger `Payment` (source psp) is created and allocated to
-those invoices; a refund or chargeback reverses that ledger payment.
+those invoices. A refund or chargeback reverses that ledger payment.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A debtor picks the number of terms. Within the creditor's limits (maximum
 terms, minimum instalment) the plan is active at once and its invoices get
 status payment_plan, which takes them out of dunning. Outside the limits the
 plan waits for a credit manager. A plan counts as paid up to the amount by
-which the open amounts of its invoices went down since it started; when an
-instalment stays unpaid past its grace days, the plan breaks and the
+which the open amounts of its invoices went down since it started. When an
+instalment stays unpaid past its grace days, the plan breaks, and the
 invoices that are still open return to dunning.
 """
 

@@ -2,8 +2,8 @@
 
 A paid checkout becomes a ledger `Payment` (source psp) allocated to the
 checkout's invoices. A refund or chargeback reverses that ledger payment and
-reopens the invoices; after a partial one, what the debtor still paid is
-booked again as a new ledger payment on the same invoices.
+reopens the invoices. After a partial refund or chargeback, what the debtor
+still paid is booked again as a new ledger payment on the same invoices.
 """
 
 from __future__ import annotations

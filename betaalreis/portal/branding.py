@@ -1,6 +1,6 @@
 """The creditor's colour in the portal, adjusted to meet WCAG 2.1 AA contrast.
 
-WCAG 2.1 asks for a contrast ratio of at least 4.5:1 for normal text. The
+WCAG 2.1 requires a contrast ratio of at least 4.5:1 for normal text. The
 brand colour is used for buttons (with white or near-black text) and for
 links and headings on white, so a too-light colour is darkened for text use.
 """

@@ -123,7 +123,7 @@ class VerifiedContact(models.Model):
     """An email address or mobile number a debtor proved to own with a one-time code.
 
     Debtors of different creditors that verified the same value are shown
-    together to whoever signs in with a code sent to that value.
+    together after a sign-in by any of them.
     """
 
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="verified_contacts")

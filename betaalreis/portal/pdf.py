@@ -63,7 +63,7 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
 
 
 def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
-    """Return a one-page PDF with the invoice's data as the ledger holds it."""
+    """Return a one-page PDF with the invoice's data as the ledger stores it."""
     labels = _labels(language)
     creditor = invoice.creditor
     debtor = invoice.debtor

@@ -1,4 +1,4 @@
-"""What a debtor can do in the portal: see the account, promise, dispute, set preferences.
+"""Debtor actions in the portal: the account view, promises, disputes and contact preferences.
 
 Views call these functions and nothing else changes state. Each `do_*`
 function is atomic and writes a timeline row that names the channel.

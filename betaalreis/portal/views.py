@@ -1,7 +1,7 @@
 """Debtor portal views: sign-in by link or code, the account, and what a debtor can arrange.
 
 Every view below the sign-in reads the signed-in debtors from the session
-and answers 404 for any id that is not theirs. State changes go through
+and returns 404 for any id that is not theirs. State changes go through
 `betaalreis.portal.services`, `betaalreis.payments.services` and
 `betaalreis.payments.plans`.
 """

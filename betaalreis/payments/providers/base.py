@@ -1,6 +1,6 @@
 """The contract between the portal and a payment provider adapter.
 
-The portal asks an adapter to start a checkout and sends the debtor to the
+The portal calls an adapter to start a checkout and sends the debtor to the
 returned address. The provider later reports the outcome through its
 webhook. The adapter turns that call into `PaymentUpdate` values in our own
 status vocabulary (`CheckoutStatus`), and `betaalreis.payments.services`
@@ -22,7 +22,7 @@ from betaalreis.errors import BetaalreisError, ConfigurationError
 
 @dataclass(frozen=True, slots=True)
 class CheckoutRequest:
-    """What to charge: an amount for chosen invoices of one debtor."""
+    """A charge request: an amount for chosen invoices of one debtor."""
 
     reference: str
     amount: Decimal
@@ -49,7 +49,7 @@ class PaymentUpdate:
     """The state of one provider payment, as the provider reported it.
 
     `amount_refunded` and `amount_charged_back` are cumulative totals, None when
-    the event does not say.
+    the event does not contain them.
     An update names the payment by `provider_id`, or, for events about a
     provider's underlying object, by `secondary_id` alone. A status of None
     leaves the stored status as it is. `raw` is the vendor's payload.
@@ -68,7 +68,7 @@ class PaymentUpdate:
 
 
 class ProviderError(BetaalreisError):
-    """A call to the provider failed; `retryable` says whether trying again can help."""
+    """A call to the provider failed. `retryable` is True when trying again can help."""
 
     code = "provider_error"
 
@@ -96,9 +96,9 @@ class PaymentProvider:
       returns the updates it carries, or an empty list for events we ignore.
       It raises `WebhookRejected` for a call that is not authentic or not
       understood, and `ProviderError` when the provider must be asked for the
-      state and cannot be reached (the view then asks for a retry). Where the
-      payload cannot be trusted on its own, the adapter fetches the payment
-      from the provider's API.
+      state and cannot be reached. The view then responds with 503, so the
+      provider retries. Where the payload cannot be trusted on its own, the
+      adapter fetches the payment from the provider's API.
 
     Adapters never log a secret, a full IBAN or a payload body.
     """

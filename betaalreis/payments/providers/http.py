@@ -32,7 +32,7 @@ def request_json(
     """Send one authenticated request and return the JSON body.
 
     Raises ProviderError: retryable for network errors, 429 and 5xx, not
-    retryable for other 4xx answers.
+    retryable for other 4xx responses.
     """
     all_headers = {"Authorization": f"Bearer {api_key}", **(headers or {})}
     try:
@@ -53,7 +53,7 @@ def request_json(
             extra={"provider": vendor, "path": path, "status_code": response.status_code, "detail": detail},
         )
         raise ProviderError(
-            f"{vendor} answered {response.status_code} to {method} {path}: {detail}",
+            f"{vendor} returned HTTP {response.status_code} to {method} {path}: {detail}",
             retryable=retryable,
             code="provider_http_error",
         )

@@ -1,9 +1,9 @@
 """Local fakes of the Mollie and Stripe APIs on 127.0.0.1, checking the documented wire format.
 
-Each fake is a threaded HTTP server that keeps payments in memory, rejects
-requests that break the format the provider documents (HTTP 422 for Mollie,
-400 for Stripe, as those APIs do), and lets a test move a payment to another
-status, as the provider would after the payer acts.
+Each fake is a threaded HTTP server that keeps payments in memory. It
+rejects requests that break the format the provider documents, with HTTP
+422 for Mollie and 400 for Stripe, as those APIs do. A test moves a payment
+to another status, as the provider would after the payer acts.
 """
 
 from __future__ import annotations

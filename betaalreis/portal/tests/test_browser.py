@@ -90,7 +90,7 @@ def creditor():
                          brand_color="#f2a900", phone="+31301234567")
 
 
-def test_link_from_email_to_paid_and_run_sends_nothing(page, live_server, creditor, captured_messages):
+def test_email_link_pay_then_no_reminder(page, live_server, creditor, captured_messages):
     seed_default_policies(creditor)
     debtor = make_debtor(creditor, "Z-1001", name="Fatima el Amrani", email="fatima@example.nl")
     first = make_invoice(debtor, "ZS-2026-0412", "249.00", days_overdue=4)

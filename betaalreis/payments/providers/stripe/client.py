@@ -1,7 +1,7 @@
 """HTTP calls to the Stripe API; the only module that addresses Stripe.
 
 Stripe takes form-encoded requests with bracketed keys for nested values
-(`line_items[0][price_data][currency]=eur`) and answers JSON.
+(`line_items[0][price_data][currency]=eur`) and returns JSON.
 """
 
 from __future__ import annotations
