@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from betaalreis.banking.actions import do_confirm_candidate, do_confirm_match
@@ -63,15 +65,15 @@ class MatchCandidateInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="facturen")
+    @admin.display(description=gettext_lazy("facturen"))
     def invoice_numbers(self, candidate: MatchCandidate) -> str:
-        return ", ".join(invoice.number for invoice in candidate.invoices.all()) or "alle open facturen"
+        return ", ".join(invoice.number for invoice in candidate.invoices.all()) or _("alle open facturen")
 
     @admin.display(description="")
     def confirm_button(self, candidate: MatchCandidate) -> str:
         # The button submits a form of its own, rendered after the change form
         # by the change_form.html template of this admin.
-        return format_html('<button type="submit" form="confirm-{}" class="button">Bevestig</button>', candidate.pk)
+        return format_html('<button type="submit" form="confirm-{}" class="button">{}</button>', candidate.pk, _("Bevestig"))
 
 
 @admin.register(ReviewPayment)
@@ -94,14 +96,14 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="kandidaten")
+    @admin.display(description=gettext_lazy("kandidaten"))
     def candidate_summary(self, payment: ReviewPayment) -> str:
         candidates = list(payment.match_candidates.all())[:3]
         if not candidates:
             return "—"
         return format_html_join(", ", "{} ({})", ((candidate.debtor.name, candidate.score) for candidate in candidates))
 
-    @admin.action(description="Bevestig de beste kandidaat")
+    @admin.action(description=gettext_lazy("Bevestig de beste kandidaat"))
     def confirm_best_candidate(self, request: HttpRequest, queryset: QuerySet[ReviewPayment]) -> None:
         confirmed = skipped = 0
         for payment in queryset:
@@ -112,11 +114,12 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
                 continue
             do_confirm_candidate(best, user=request.user)
             confirmed += 1
-        self.message_user(request, f"{confirmed} betaling(en) gekoppeld.")
+        self.message_user(request, _("%(count)d betaling(en) gekoppeld.") % {"count": confirmed})
         if skipped:
             self.message_user(
                 request,
-                f"{skipped} betaling(en) overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.",
+                _("%(count)d betaling(en) overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.")
+                % {"count": skipped},
                 level=messages.WARNING,
             )
 
@@ -138,11 +141,11 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
     def confirm_view(self, request: HttpRequest, candidate_id: int) -> HttpResponseRedirect:
         candidate = get_object_or_404(MatchCandidate.objects.select_related("payment", "debtor"), pk=candidate_id)
         if not self.has_change_permission(request, candidate.payment):
-            messages.error(request, "Geen recht om betalingen te koppelen.")
+            messages.error(request, _("Geen recht om betalingen te koppelen."))
         else:
             try:
                 do_confirm_candidate(candidate, user=request.user)
-                messages.success(request, f"Betaling gekoppeld aan {candidate.debtor.name}.")
+                messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": candidate.debtor.name})
             except BetaalreisError as exc:
                 messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
@@ -152,20 +155,24 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         payment = get_object_or_404(self.get_queryset(request), pk=payment_id)
         back = HttpResponseRedirect(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
         if not self.has_change_permission(request, payment):
-            messages.error(request, "Geen recht om betalingen te koppelen.")
+            messages.error(request, _("Geen recht om betalingen te koppelen."))
             return back
 
         customer_number = request.POST.get("customer_number", "").strip()
         debtor = Debtor.objects.filter(creditor_id=payment.creditor_id, customer_number=customer_number).first()
         if debtor is None:
-            messages.error(request, f"Klantnummer {customer_number!r} niet gevonden bij deze crediteur.")
+            messages.error(request, _("Klantnummer %(number)r niet gevonden bij deze crediteur.") % {"number": customer_number})
             return back
 
         numbers = [number for number in re.split(r"[\s,;]+", request.POST.get("invoice_numbers", "")) if number]
         invoices = list(Invoice.objects.filter(creditor_id=payment.creditor_id, debtor=debtor, number__in=numbers))
         missing = sorted(set(numbers) - {invoice.number for invoice in invoices})
         if missing:
-            messages.error(request, f"Facturen {', '.join(missing)} niet gevonden bij klant {customer_number}.")
+            messages.error(
+                request,
+                _("Facturen %(numbers)s niet gevonden bij klant %(customer)s.")
+                % {"numbers": ", ".join(missing), "customer": customer_number},
+            )
             return back
 
         try:
@@ -173,5 +180,5 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         except BetaalreisError as exc:
             messages.error(request, str(exc))
             return back
-        messages.success(request, f"Betaling gekoppeld aan {debtor.name}.")
+        messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": debtor.name})
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))

@@ -33,8 +33,9 @@ from betaalreis.imports.registry import RowError
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.001\.\d\d")
 # A DOCTYPE can only appear before the root element, so the head of the file
-# is enough to find one. Bank statements never need a DTD, and refusing any
-# DTD rules out external entities and entity expansion bombs.
+# is enough to find one. ISO 20022 messages are defined by XML Schema and
+# carry no DTD, and refusing any DTD rules out external entities and entity
+# expansion bombs.
 DOCTYPE_PATTERN = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 OPENING_CODES = ("OPBD", "PRCD")
 CLOSING_CODES = ("CLBD",)
@@ -252,13 +253,14 @@ class _EntryReader:
             amount, currency = read
         signed = amount if tx_indicator == "CRDT" else -amount
 
-        # The counterparty of money in is the debtor; of money out, the creditor.
-        # A reversal is booked in the opposite direction of the original payment,
-        # so the party who paid us is still named as Dbtr on a reversed credit.
+        # The counterparty of money in is the debtor, and of money out the creditor.
+        # A reversal is booked opposite to the payment it undoes, so on a
+        # reversed credit the payer is looked for as Dbtr, as on the original.
         incoming = (indicator == "CRDT") != entry.is_reversal
         party, account, agent = ("Dbtr", "DbtrAcct", "DbtrAgt") if incoming else ("Cdtr", "CdtrAcct", "CdtrAgt")
         if details.first(f"RltdPties/{party}") is None and details.first(f"RltdPties/{account}") is None:
-            # Some banks name the other side on a reversal; use it rather than nothing.
+            # Some banks (an ABN AMRO-style camt.053.001.02) name the payer as Cdtr on a
+            # reversal, so the other side is read rather than nothing.
             party, account, agent = ("Cdtr", "CdtrAcct", "CdtrAgt") if incoming else ("Dbtr", "DbtrAcct", "DbtrAgt")
 
         parsed = ParsedTransaction(

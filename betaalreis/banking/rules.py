@@ -50,7 +50,7 @@ MAX_SUBSET_INVOICES = 12
 NAME_SIMILARITY = 0.85
 NAME_TIE = 0.02
 MAX_NAME_COMPARISONS = 50
-# A name token shared by more debtors than this ("bv", "holding") does not
+# A name token shared by more debtors than this ("van", "de") does not
 # narrow the search, so the name index skips it.
 COMMON_NAME_TOKEN = 500
 
