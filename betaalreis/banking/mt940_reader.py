@@ -206,6 +206,11 @@ def _parse_code_words(text: str, info: Information) -> None:
 def _parse_labels(text: str, info: Information) -> None:
     matches = list(LABEL_PATTERN.finditer(text))
     if not matches:
+        # Free text, as bunq writes it, may start with the counterparty IBAN.
+        first, _, rest = text.strip().partition(" ")
+        if _is_iban(first):
+            info.iban = first
+            text = rest
         info.remittance = _clean(text)
         return
 
@@ -224,6 +229,14 @@ def _parse_labels(text: str, info: Information) -> None:
     )
     pieces = [before, values.get("OMSCHRIJVING", ""), values.get("KENMERK", "")]
     info.remittance = _clean(" ".join(piece for piece in pieces if piece))
+
+
+def _is_iban(value: str) -> bool:
+    try:
+        IBAN(value)
+    except SchwiftyException:
+        return False
+    return True
 
 
 def _parse_triodos_subfields(text: str, info: Information) -> None:

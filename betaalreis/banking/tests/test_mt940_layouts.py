@@ -1,0 +1,77 @@
+"""MT940 layouts without a corpus file: ASN's structured and labelled :86:, and bunq's preamble."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from betaalreis.banking.importers import Mt940Importer
+from betaalreis.banking.mt940_reader import parse_information, read_mt940
+from betaalreis.imports.registry import HEAD_BYTES
+
+ASN = """{1:F01ASNBNL21XXXX0000000000}{2:I940ASNBNL21XXXXN}{4:
+:20:0000000000
+:25:NL81ASNB0708491429
+:28C:1/1
+:60F:C261130EUR100,00
+:61:2612011201C25,50N541NONREF
+:86:/TRTP/SEPA OVERBOEKING/IBAN/NL91ABNA0417164300/BIC/ABNANL2A/NAME/
+J. DE VRIES/REMI/FACTUUR 2026-0042/EREF/NOTPROVIDED
+:61:2612011201C4,50N541NONREF
+:86:BETALING KLANT 88 REK: NL02ABNA0123456789/NAAM: P. BAKKER
+:62F:C261201EUR130,00
+-}
+"""
+
+BUNQ = """BUNQ
+:20:BUNQ1
+:25:NL31BUNQ2025391463
+:28C:12
+:60F:C261130EUR0,00
+:61:2612011201C12,00NTRFNONREF
+:86:NL02ABNA0123456789 M. Jansen Factuur 2026-0043
+:62F:C261201EUR12,00
+"""
+
+
+def test_asn_structured_and_labels(tmp_path: Path):
+    path = tmp_path / "asn.sta"
+    path.write_text(ASN)
+
+    assert Mt940Importer.detect(path, path.read_bytes()[:HEAD_BYTES])
+    (statement,) = read_mt940(path)
+    structured, labelled = (entry.transactions[0] for entry in statement.entries)
+
+    assert statement.account == "NL81ASNB0708491429"
+    assert structured.counterparty_name == "J. DE VRIES"
+    assert structured.counterparty_iban == "NL91ABNA0417164300"
+    assert structured.remittance_info == "FACTUUR 2026-0042"
+    assert structured.end_to_end_id == ""
+    assert labelled.counterparty_iban == "NL02ABNA0123456789"
+    assert labelled.counterparty_name == "P. BAKKER"
+    assert labelled.remittance_info == "BETALING KLANT 88"
+    assert statement.closing_balance == Decimal("130.00")
+
+
+def test_bunq_preamble_and_free_text(tmp_path: Path):
+    path = tmp_path / "bunq.sta"
+    path.write_text(BUNQ)
+
+    assert Mt940Importer.detect(path, path.read_bytes()[:HEAD_BYTES])
+    (statement,) = read_mt940(path)
+    (entry,) = statement.entries
+
+    assert statement.account == "NL31BUNQ2025391463"
+    assert entry.amount == Decimal("12.00")
+    assert entry.transactions[0].counterparty_iban == "NL02ABNA0123456789"
+    assert entry.transactions[0].remittance_info == "M. Jansen Factuur 2026-0043"
+
+
+def test_information_cntp_layout():
+    info = parse_information("/EREF/E2E-9//CNTP/NL02ABNA0123456789/ABNANL2A/Bakker BV/Utrecht///REMI/STRD/CUR/5000056789012345/")
+
+    assert info.iban == "NL02ABNA0123456789"
+    assert info.bic == "ABNANL2A"
+    assert info.name == "Bakker BV"
+    assert info.structured_reference == "5000056789012345"
+    assert info.end_to_end_id == "E2E-9"
