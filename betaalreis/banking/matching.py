@@ -138,8 +138,12 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
     )
 
 
-def _reverse(creditor: Creditor, pending: PendingPayment, report: MatchReport) -> Decision | None:
-    """Undo the payment that a reversal (negative amount) reverses; return a review decision if none is found."""
+def _reverse(creditor: Creditor, pending: PendingPayment, index: InvoiceIndex, report: MatchReport) -> Decision | None:
+    """Undo the payment that a reversal (negative amount) reverses, or return a review decision.
+
+    The original is the latest payment of the opposite amount with the same
+    end-to-end id or, failing that, the same payer IBAN.
+    """
     payment = Payment.objects.get(pk=pending.id)
     end_to_end_id = BankTransaction.objects.filter(payment=payment).values_list("end_to_end_id", flat=True).first()
     originals = (
@@ -154,7 +158,8 @@ def _reverse(creditor: Creditor, pending: PendingPayment, report: MatchReport) -
         return Decision(MatchRule.REVERSAL, 0, "reversal: the payment it reverses was not found")
 
     reason = f"reversal of payment {original.pk}"
-    do_reverse_payment(original, reversal=payment, source=SOURCE, reason=reason)
+    for invoice in do_reverse_payment(original, reversal=payment, source=SOURCE, reason=reason):
+        index.settle(invoice.pk, invoice.open_amount)
     Payment.objects.filter(pk=payment.pk).update(match_reason=reason)
     _record(creditor, {payment.pk: Decision(MatchRule.REVERSAL, 100, reason)})
     report.reversed += 1
@@ -224,11 +229,10 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
         with transaction.atomic():
             decided: dict[int, Decision] = {}
             reviews: dict[int, Decision] = {}
+            reversals: list[PendingPayment] = []
             for payment in chunk.values():
                 if payment.amount < 0:
-                    review = _reverse(creditor, payment, report)
-                    if review is not None:
-                        reviews[payment.id] = review
+                    reversals.append(payment)
                     continue
                 decision = matcher.decide(payment)
                 if decision.invoices:
@@ -239,6 +243,12 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
                     reviews[payment.id] = decision
 
             reviews.update(_allocate(creditor, decided, chunk, index, report))
+            # Reversals come after the allocations, so a payment and its
+            # reversal in one file end with the invoices open again.
+            for payment in reversals:
+                review = _reverse(creditor, payment, index, report)
+                if review is not None:
+                    reviews[payment.id] = review
             _queue_for_review(creditor, reviews, chunk, report)
 
     logger.info(

@@ -231,7 +231,12 @@ class InvoiceIndex:
         return sorted((item for item in scored if item[1] >= best - NAME_TIE), key=lambda item: -item[1])
 
     def settle(self, invoice_id: int, open_amount: Decimal) -> None:
-        """Record a new open amount of an invoice, as an allocation left it."""
+        """Record a new open amount of an invoice, as an allocation or a reversal left it.
+
+        NOTE: an invoice that was not open when the index was loaded (paid
+        before this run, then reopened by a reversal) stays unknown to the
+        index until the next run.
+        """
         invoice = self.by_id.get(invoice_id)
         if invoice is None:
             return

@@ -29,6 +29,7 @@ class SampleEntry:
     reversal: bool = False
     return_reason: str = ""
     booking_date: dt.date = dt.date(2026, 12, 1)
+    status: str = "BOOK"
 
 
 def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
@@ -40,7 +41,7 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
     handle.write(f'<Ntry><Amt Ccy="{currency}">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>')
     if entry.reversal:
         handle.write("<RvslInd>true</RvslInd>")
-    handle.write(f"<Sts>BOOK</Sts><BookgDt><Dt>{entry.booking_date.isoformat()}</Dt></BookgDt>")
+    handle.write(f"<Sts>{entry.status}</Sts><BookgDt><Dt>{entry.booking_date.isoformat()}</Dt></BookgDt>")
     handle.write(f"<ValDt><Dt>{entry.booking_date.isoformat()}</Dt></ValDt>")
     if entry.reference:
         handle.write(f"<AcctSvcrRef>{escape(entry.reference)}</AcctSvcrRef>")
@@ -83,10 +84,10 @@ def write_camt053(
     currency: str = "EUR",
     day: dt.date = dt.date(2026, 12, 1),
 ) -> Path:
-    """Write a camt.053.001.02 file; `closing` defaults to opening plus the entries."""
+    """Write a camt.053.001.02 file; `closing` defaults to opening plus the booked entries."""
     items = list(entries)
     if closing is None:
-        closing = opening + sum((entry.amount for entry in items), Decimal("0"))
+        closing = opening + sum((entry.amount for entry in items if entry.status == "BOOK"), Decimal("0"))
 
     def balance(code: str, amount: Decimal) -> str:
         indicator = "CRDT" if amount >= 0 else "DBIT"

@@ -106,7 +106,8 @@ def external_ids(statement: ParsedStatement) -> list[list[str]]:
 def check_statement(statement: ParsedStatement) -> list[RowError]:
     """Return the problems that make a statement untrustworthy: sums, counts, sub-cent amounts."""
     errors: list[RowError] = []
-    total = sum((entry.amount for entry in statement.entries), ZERO)
+    # Pending and information-only entries do not move the booked balance.
+    total = sum((entry.amount for entry in statement.entries if entry.booked), ZERO)
 
     if statement.opening_balance is not None and statement.closing_balance is not None:
         expected = statement.closing_balance - statement.opening_balance
@@ -168,6 +169,12 @@ def _new_transaction_rows(
     for entry, entry_ids in zip(statement.entries, ids, strict=True):
         for item, external_id in zip(_transactions(entry), entry_ids, strict=True):
             result.transactions += 1
+            if not entry.booked:
+                # Not stored at all, so the booked entry of a later statement,
+                # with the same reference, still becomes a payment.
+                result.ignored += 1
+                result.ignored_amount += item.amount
+                continue
             if external_id in existing:
                 result.duplicates += 1
                 continue

@@ -260,3 +260,29 @@ def test_other_creditor_invoices_never_matched(tmp_path: Path, ledger):
     import_entries(tmp_path, [SampleEntry(Decimal("40.00"), remittance="X-55555")])
 
     assert _payment().status == PaymentStatus.REVIEW
+
+
+def test_reversal_in_same_file(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    report = import_entries(tmp_path, [
+        SampleEntry(Decimal("121.00"), iban=PAYER_IBAN, structured_reference=KENMERK, reference="IN-1", end_to_end_id="E2E-1"),
+        SampleEntry(Decimal("-121.00"), iban=PAYER_IBAN, reversal=True, reference="RV-1", end_to_end_id="E2E-1"),
+    ])
+
+    assert report.counts["matched automatically"] == 1
+    assert report.counts["reversed"] == 1
+    assert Payment.objects.get(external_id__contains="IN-1").status == PaymentStatus.REVERSED
+    assert _open(invoices["A"]) == Decimal("121.00")
+
+
+def test_pending_entry_ignored(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [
+        SampleEntry(Decimal("10.00"), remittance="a", reference="B-1"),
+        SampleEntry(Decimal("5.00"), remittance="b", reference="P-1", status="PDNG"),
+    ], closing=Decimal("1010.00"))
+
+    assert report.counts["ignored"] == 1
+    assert report.counts["new payments"] == 1
+
+    booked = import_entries(tmp_path, [SampleEntry(Decimal("5.00"), remittance="b", reference="P-1")], name="next.xml", opening=Decimal("1010.00"))
+    assert booked.counts["new payments"] == 1
