@@ -22,6 +22,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -63,24 +64,58 @@ WHERE i.creditor_id = %s AND i.status = 'open'
 
 
 @dataclass
+class Timing:
+    """Wall-clock and process CPU seconds of one measured step.
+
+    CPU time counts only the benchmark's Python process. On PostgreSQL the
+    database server works in other processes, so there CPU time is lower
+    than the work done.
+    """
+
+    wall: float
+    cpu: float
+
+
+@dataclass
 class EngineResult:
     engine: str
     invoices: int
     debtors: int
-    build_seconds: float
-    plain_read_seconds: float
-    plan_seconds: float
-    daily_run_seconds: float
+    build: Timing
+    plain_read: Timing
+    plan: Timing
+    daily_run: Timing
     daily_messages: int
-    first_run_seconds: float
+    first_run: Timing
     first_run_messages: int
-    emails: int
-    email_seconds: float | None
-    email_cpu_seconds: float | None
-    letters: int
-    letter_seconds: float | None
-    letter_cpu_seconds: float | None
+    load_average: tuple[float, float]
+    emails: int = 0
+    email_dispatch: Timing | None = None
+    letters: int = 0
+    letter_dispatch: Timing | None = None
     dispatch_error: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> EngineResult:
+        for name in ("build", "plain_read", "plan", "daily_run", "first_run", "email_dispatch", "letter_dispatch"):
+            if data.get(name) is not None:
+                data[name] = Timing(**data[name])
+        data["load_average"] = tuple(data["load_average"])
+        return cls(**data)
+
+
+class _Stopwatch:
+    """Measure wall-clock and process CPU time of a `with` block."""
+
+    def __enter__(self) -> _Stopwatch:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.timing = Timing(
+            wall=time.perf_counter() - self._wall, cpu=time.process_time() - self._cpu
+        )
 
 
 # --- child process: one engine ------------------------------------------------
@@ -213,36 +248,32 @@ def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state:
         Invoice.objects.bulk_create(batch)
 
 
-def _time_plain_read(creditor_id: int) -> float:
+def _time_plain_read(creditor_id: int) -> Timing:
+    """Run the plain read three times and return the run with the median wall time."""
     from django.db import connection
 
     timings = []
     for _ in range(3):
-        began = time.perf_counter()
-        rows = 0
-        with connection.cursor() as cursor:
+        with _Stopwatch() as stopwatch, connection.cursor() as cursor:
             cursor.execute(PLAIN_READ_SQL, [creditor_id])
-            while chunk := cursor.fetchmany(10_000):
-                rows += len(chunk)
-        timings.append(time.perf_counter() - began)
-    return sorted(timings)[1]
+            while cursor.fetchmany(10_000):
+                pass
+        timings.append(stopwatch.timing)
+    return sorted(timings, key=lambda timing: timing.wall)[1]
 
 
-def _time_dispatch(creditor) -> tuple[int, float, float]:
-    """Plan the creditor's messages, time their dispatch, and return the count, wall and CPU seconds."""
+def _time_dispatch(creditor) -> tuple[int, Timing]:
+    """Plan the creditor's messages, time their dispatch, and return the count sent and the timing."""
     from betaalreis.dunning.run import run_cycle, run_moment
     from betaalreis.outbox.dispatch import dispatch
 
     summary = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
-    began_wall = time.perf_counter()
-    began_cpu = time.process_time()
-    result = dispatch(due_by=run_moment(RUN_DAY), creditor=creditor)
-    wall = time.perf_counter() - began_wall
-    cpu = time.process_time() - began_cpu
+    with _Stopwatch() as stopwatch:
+        result = dispatch(due_by=run_moment(RUN_DAY), creditor=creditor)
     sent = result.total("sent")
     if sent != summary.planned:
         raise RuntimeError(f"dispatch sent {sent} of {summary.planned} planned messages: {dict(result.counts)}")
-    return sent, wall, cpu
+    return sent, stopwatch.timing
 
 
 def run_engine(invoice_count: int) -> EngineResult:
@@ -253,55 +284,47 @@ def run_engine(invoice_count: int) -> EngineResult:
     from betaalreis.dunning.run import run_cycle
     from betaalreis.ledger.models import Invoice
 
+    load_before = os.getloadavg()[0]
     debtor_count = max(invoice_count // INVOICES_PER_DEBTOR, 1)
-    began = time.perf_counter()
-    creditor = _make_creditor("bench-plan")
-    debtor_ids = _make_debtors(creditor, debtor_count, email=True, mobile=True, address=True)
-    _make_invoices(creditor, debtor_ids, invoice_count, steady_state=True)
-    build_seconds = time.perf_counter() - began
+    with _Stopwatch() as build:
+        creditor = _make_creditor("bench-plan")
+        debtor_ids = _make_debtors(creditor, debtor_count, email=True, mobile=True, address=True)
+        _make_invoices(creditor, debtor_ids, invoice_count, steady_state=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
-    plain_read_seconds = _time_plain_read(creditor.pk)
+    plain_read = _time_plain_read(creditor.pk)
 
-    began = time.perf_counter()
-    plan_day(RUN_DAY, creditor)
-    plan_seconds = time.perf_counter() - began
+    with _Stopwatch() as plan:
+        plan_day(RUN_DAY, creditor)
 
-    began = time.perf_counter()
-    daily = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
-    daily_run_seconds = time.perf_counter() - began
+    with _Stopwatch() as daily_run:
+        daily = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
 
     Invoice.objects.filter(creditor=creditor).update(dunning_stage="", dunning_stage_date=None)
-    next_day = RUN_DAY + dt.timedelta(days=1)
-    began = time.perf_counter()
-    first = run_cycle(next_day, creditor, dispatch_messages=False)
-    first_run_seconds = time.perf_counter() - began
+    with _Stopwatch() as first_run:
+        first = run_cycle(RUN_DAY + dt.timedelta(days=1), creditor, dispatch_messages=False)
 
     result = EngineResult(
         engine=connection.vendor,
         invoices=invoice_count,
         debtors=debtor_count,
-        build_seconds=build_seconds,
-        plain_read_seconds=plain_read_seconds,
-        plan_seconds=plan_seconds,
-        daily_run_seconds=daily_run_seconds,
+        build=build.timing,
+        plain_read=plain_read,
+        plan=plan.timing,
+        daily_run=daily_run.timing,
         daily_messages=daily.planned,
-        first_run_seconds=first_run_seconds,
+        first_run=first_run.timing,
         first_run_messages=first.planned,
-        emails=0,
-        email_seconds=None,
-        email_cpu_seconds=None,
-        letters=0,
-        letter_seconds=None,
-        letter_cpu_seconds=None,
+        load_average=(load_before, 0.0),
     )
 
     try:
         _measure_dispatch(result)
     except Exception as exc:  # noqa: BLE001 - planning numbers are still worth recording
         result.dispatch_error = f"{type(exc).__name__}: {exc}"[:300]
+    result.load_average = (load_before, os.getloadavg()[0])
     return result
 
 
@@ -309,12 +332,12 @@ def _measure_dispatch(result: EngineResult) -> None:
     email_creditor = _make_creditor("bench-email")
     email_debtors = _make_debtors(email_creditor, DISPATCH_EMAILS, email=True, mobile=False, address=False)
     _make_dispatch_invoices(email_creditor, email_debtors)
-    result.emails, result.email_seconds, result.email_cpu_seconds = _time_dispatch(email_creditor)
+    result.emails, result.email_dispatch = _time_dispatch(email_creditor)
 
     letter_creditor = _make_creditor("bench-letter")
     letter_debtors = _make_debtors(letter_creditor, DISPATCH_LETTERS, email=False, mobile=False, address=True)
     _make_dispatch_invoices(letter_creditor, letter_debtors)
-    result.letters, result.letter_seconds, result.letter_cpu_seconds = _time_dispatch(letter_creditor)
+    result.letters, result.letter_dispatch = _time_dispatch(letter_creditor)
 
 
 def _make_dispatch_invoices(creditor, debtor_ids: list[int]) -> None:
@@ -344,7 +367,7 @@ def _make_dispatch_invoices(creditor, debtor_ids: list[int]) -> None:
 
 
 def child_main(invoice_count: int) -> int:
-    with tempfile.TemporaryDirectory(prefix="betaalreis-bench-") as directory:
+    with tempfile.TemporaryDirectory(prefix="br-plan-bench-", ignore_cleanup_errors=True) as directory:
         home = Path(directory)
         _setup_django(home)
         from django.db import connection
@@ -353,9 +376,12 @@ def child_main(invoice_count: int) -> int:
         _create_test_database(home)
         try:
             result = run_engine(invoice_count)
+            print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
         finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
-    print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
+            # Other processes on a shared machine may clean temporary files
+            # during a long run, so a database file that is gone is no error.
+            with contextlib.suppress(FileNotFoundError):
+                connection.creation.destroy_test_db(original_name, verbosity=0)
     return 0
 
 
@@ -375,17 +401,21 @@ def _run_child(invoice_count: int, database_url: str | None) -> EngineResult:
     )
     for line in completed.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
-            return EngineResult(**json.loads(line.removeprefix(RESULT_PREFIX)))
+            return EngineResult.from_json(json.loads(line.removeprefix(RESULT_PREFIX)))
     raise RuntimeError(
         f"benchmark child for {'PostgreSQL' if database_url else 'SQLite'} failed "
         f"with exit status {completed.returncode}:\n{completed.stderr[-3000:]}"
     )
 
 
-def _rate(count: int, seconds: float | None) -> str:
-    if not seconds:
+def _step(timing: Timing, read: Timing) -> str:
+    return f"{timing.wall:.2f} s ({timing.cpu:.2f} s) | {timing.wall / read.wall:.1f}x ({timing.cpu / read.cpu:.1f}x)"
+
+
+def _rate(count: int, timing: Timing | None) -> str:
+    if timing is None or not timing.wall:
         return "not measured"
-    return f"{count / seconds:,.0f}/s ({count} in {seconds:.2f} s)"
+    return f"{count / timing.wall:,.0f}/s ({count / timing.cpu:,.0f}/s), {count} in {timing.wall:.2f} s"
 
 
 def render_report(results: list[EngineResult], command: str) -> str:
@@ -396,47 +426,52 @@ def render_report(results: list[EngineResult], command: str) -> str:
         "",
         run_header(command),
         "The plain read is `SELECT` of the creditor's open invoices joined with their",
-        "debtors, every row fetched (median of 3). Planning is `plan_day`; the daily",
-        "run is `run_cycle(dispatch_messages=False)`: payments, planning and outbox",
-        f"writing. In the daily run every invoice already carries the stage it reached",
-        "the day before, so only invoices that reach a new stage get a message; the",
-        "first run clears all stages first, so nearly every debtor gets one. Targets:",
-        f"planning within {TARGET_RATIO}x the plain read; dispatch at",
-        f"{TARGET_EMAILS_PER_SECOND:,} emails/s and {TARGET_LETTERS_PER_SECOND} letters/s per core.",
+        "debtors, every row fetched (median of 3). Planning is `plan_day`. The daily",
+        "run is `run_cycle(dispatch_messages=False)`, which applies payments, plans",
+        "and writes the outbox. In the daily run every invoice already carries the",
+        "stage it reached the day before, so only invoices that reach a new stage",
+        "get a message. The first run clears all stages first, so nearly every",
+        f"debtor gets one. Targets: planning within {TARGET_RATIO}x the plain read, and dispatch",
+        f"at {TARGET_EMAILS_PER_SECOND:,} emails/s and {TARGET_LETTERS_PER_SECOND} letters/s per core.",
         "",
-        "| engine | open invoices | plain read | plan_day | ratio | daily run (messages) | ratio | first run (messages) | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Each cell gives wall-clock time, with the benchmark process's CPU time in",
+        "brackets, and the ratio to the plain read. CPU time leaves out other",
+        "processes: on PostgreSQL it does not count the database server, and on a",
+        "busy machine the wall-clock time includes waiting for a core.",
+        "",
+        "| engine | open invoices | load average | plain read | plan_day | ratio | daily run | ratio | messages | first run | ratio | messages |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
-        read = result.plain_read_seconds
+        read = result.plain_read
+        load = f"{result.load_average[0]:.1f} to {result.load_average[1]:.1f}"
         lines.append(
-            f"| {result.engine} | {result.invoices:,} | {read:.2f} s | {result.plan_seconds:.2f} s "
-            f"| {result.plan_seconds / read:.1f}x "
-            f"| {result.daily_run_seconds:.2f} s ({result.daily_messages:,}) "
-            f"| {result.daily_run_seconds / read:.1f}x "
-            f"| {result.first_run_seconds:.2f} s ({result.first_run_messages:,}) "
-            f"| {result.first_run_seconds / read:.1f}x |"
+            f"| {result.engine} | {result.invoices:,} | {load} "
+            f"| {read.wall:.2f} s ({read.cpu:.2f} s) "
+            f"| {_step(result.plan, read)} "
+            f"| {_step(result.daily_run, read)} | {result.daily_messages:,} "
+            f"| {_step(result.first_run, read)} | {result.first_run_messages:,} |"
         )
 
     lines += [
         "",
-        "Dispatch to the file outbox, one process (so one core for Python; on",
-        "PostgreSQL the database server runs beside it), wall-clock rate with the",
-        "process CPU time in brackets:",
+        "Dispatch to the file outbox in one process, as messages per second of",
+        "wall-clock time, with messages per second of the process's CPU time",
+        "(one core) in brackets:",
         "",
         "| engine | emails | letters (PDF) |",
-        "|---|---:|---:|",
+        "|---|---|---|",
     ]
     for result in results:
         if result.dispatch_error:
             lines.append(f"| {result.engine} | failed: {result.dispatch_error} | |")
             continue
         lines.append(
-            f"| {result.engine} | {_rate(result.emails, result.email_seconds)}, "
-            f"CPU {result.email_cpu_seconds or 0:.2f} s "
-            f"| {_rate(result.letters, result.letter_seconds)}, CPU {result.letter_cpu_seconds or 0:.2f} s |"
+            f"| {result.engine} | {_rate(result.emails, result.email_dispatch)} "
+            f"| {_rate(result.letters, result.letter_dispatch)} |"
         )
-    lines += ["", f"Building the ledger took {', '.join(f'{r.build_seconds:.0f} s on {r.engine}' for r in results)}."]
+    builds = ", ".join(f"{result.build.wall:.0f} s on {result.engine}" for result in results)
+    lines += ["", f"Building the benchmark ledger took {builds}."]
     return "\n".join(lines)
 
 
@@ -462,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.plan" + (" --large" if options.large else "") + (
         f" --invoices {options.invoices}" if options.invoices else ""
     )
+    if len(results) > 1:
+        # The URL may carry a password, so the record names only its kind.
+        command = "DATABASE_URL=<PostgreSQL URL> " + command
     report = render_report(results, command)
     print(report)
     if not options.no_record:

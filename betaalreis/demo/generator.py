@@ -511,13 +511,17 @@ class _CreditorBuilder:
         for _ in range(invoice_count - len(debtors)):
             counts[self.rng.randrange(len(debtors))] += 1
 
-        sequence = 0
+        drafts = []
         for debtor, count in zip(debtors, counts, strict=True):
             typical_amount = self._typical_amount(debtor)
             for _ in range(count):
-                sequence += 1
                 issue_date = first_issue + dt.timedelta(days=self.rng.randrange(window_days + 1))
-                yield self._make_invoice(debtor, sequence, issue_date, typical_amount)
+                drafts.append((issue_date, debtor.customer_number, debtor, typical_amount))
+
+        # Number invoices in issue order, as an accounting package does.
+        drafts.sort(key=lambda draft: (draft[0], draft[1]))
+        for sequence, (issue_date, _, debtor, typical_amount) in enumerate(drafts, start=1):
+            yield self._make_invoice(debtor, sequence, issue_date, typical_amount)
 
     def _typical_amount(self, debtor: Debtor) -> Decimal:
         if self.spec.slug == "demo-energie" and debtor.kind == DebtorKind.CONSUMER:
