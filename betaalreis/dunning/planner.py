@@ -210,6 +210,10 @@ def plan_day(
             if current_order < stage.order < target.order and stage.is_fourteen_day_letter:
                 target = stage
                 break
+        if target.is_fourteen_day_letter and days_past_due < 1:
+            # Before the due date has passed the debtor is not in default, and
+            # a 14-day letter sent then does not make the costs owed.
+            continue
 
         if current_date is not None:
             if (day - current_date).days < target.min_days_after_previous:

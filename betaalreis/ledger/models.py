@@ -67,7 +67,10 @@ class Creditor(models.Model):
     vat_deductible = models.BooleanField(
         _("btw aftrekbaar"),
         default=True,
-        help_text=_("Alleen als de btw niet aftrekbaar is, komt btw op de incassokosten."),
+        help_text=_(
+            "Zet dit alleen uit als een incassodienst btw rekent die u niet kunt aftrekken, "
+            "en u dat aan de debiteur meldt: alleen dan komt btw op de incassokosten."
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -68,6 +68,34 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
     )
 
 
+# Channels whose day of receipt the claim law can presume (see
+# betaalreis.legal.fourteen_day): only these can carry a 14-day letter.
+FOURTEEN_DAY_CHANNELS = {Channel.LETTER, Channel.EMAIL}
+
+
+def _check_fourteen_day_stage(path: Path, debtor_kind: str, stage: Stage) -> None:
+    """Reject a 14-day letter stage that could void the collection costs."""
+    where = f"{path}: stage {stage.code!r}"
+    if debtor_kind != DebtorKind.CONSUMER:
+        raise InvalidInput(f"{where}: a 14-day letter is for consumers; remove is_fourteen_day_letter.")
+    if stage.offset_days < 1:
+        raise InvalidInput(
+            f"{where}: a 14-day letter may only go out once the debtor is in default, "
+            f"after the due date; set offset_days to 1 or more, not {stage.offset_days}."
+        )
+    bad = [channel for channel in stage.channels if channel not in FOURTEEN_DAY_CHANNELS]
+    if bad:
+        raise InvalidInput(
+            f"{where}: a 14-day letter needs a channel with a provable day of receipt; "
+            f"use letter or email, not {bad}."
+        )
+    if not stage.states_claim:
+        raise InvalidInput(
+            f"{where}: a 14-day letter must state the costs that will be charged; "
+            "set states_claim = true."
+        )
+
+
 def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     """Parse and check a policy file; return its header and unsaved stages."""
     try:
@@ -80,6 +108,10 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     stages = [_stage_from_data(path, i, stage) for i, stage in enumerate(data.get("stages", []))]
     if not stages:
         raise InvalidInput(f"{path}: a policy needs at least one [[stages]] entry.")
+
+    for stage in stages:
+        if stage.is_fourteen_day_letter:
+            _check_fourteen_day_stage(path, data["debtor_kind"], stage)
 
     codes = [stage.code for stage in stages]
     if len(set(codes)) != len(codes):

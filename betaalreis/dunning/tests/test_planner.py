@@ -304,3 +304,29 @@ def test_weekly_contact_maximum_holds_fourth_contact(creditor):
 
     assert written.created[0].not_before == at(dt.date(2026, 12, 7), 7)
     assert "maximum" in written.created[0].hold_reason
+
+
+def write_policy(tmp_path, stage_lines: str) -> "Path":
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        'name = "Test"\ndebtor_kind = "consumer"\n\n[[stages]]\ncode = "letter"\n'
+        'name_nl = "Brief"\nname_en = "Letter"\nis_fourteen_day_letter = true\n' + stage_lines,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("stage_lines", "problem"),
+    [
+        ('offset_days = 0\nchannels = ["letter"]\nstates_claim = true\n', "in default"),
+        ('offset_days = 14\nchannels = ["sms"]\nstates_claim = true\n', "day of receipt"),
+        ('offset_days = 14\nchannels = ["letter"]\n', "states_claim"),
+    ],
+)
+def test_policy_rejects_unlawful_fourteen_day_stage(tmp_path, stage_lines, problem):
+    from betaalreis.dunning.policies import read_policy_file
+    from betaalreis.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=problem):
+        read_policy_file(write_policy(tmp_path, stage_lines))

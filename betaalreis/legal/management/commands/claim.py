@@ -82,8 +82,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--vat-deductible", action=argparse.BooleanOptionalAction, default=True,
             help=(
-                "Whether the creditor can deduct VAT. With --no-vat-deductible, VAT is added "
-                "to the collection costs. Default: deductible."
+                "Whether the creditor can deduct the VAT an outside collection service "
+                "charged it. Use --no-vat-deductible only when such a service charged VAT, "
+                "the creditor cannot deduct it and states both facts to the debtor (BIK "
+                "art. 2 lid 3); VAT is then added to the collection costs. Default: deductible."
             ),
         )
         parser.add_argument(
