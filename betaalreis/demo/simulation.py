@@ -6,8 +6,8 @@ Each simulated day:
    dunning stage their invoices reached, writes those payments as a
    camt.053 statement per creditor under `$BETAALREIS_HOME/bank/<slug>/`
    and imports it with the banking importer;
-3. runs the daily job (`run_cycle`), which matches the payments, plans the
-   due stages, writes the outbox and dispatches it;
+3. runs the daily job (`run_cycle`) for each demo creditor, which matches
+   the payments, plans the due stages, writes the outbox and dispatches it;
 4. reports what went out and what came in.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -100,7 +100,7 @@ class Simulation:
         self.state = _PaymentState()
         self.importer = _camt_importer()
         self.bank_dir = Path(settings.BETAALREIS_HOME) / "bank"
-        self.pending_invoices = list(ledger.future_invoices)
+        self.pending_invoices = deque(ledger.future_invoices)
 
     @property
     def bank_import(self) -> str:
@@ -133,7 +133,11 @@ class Simulation:
             report.payments_amount += sum((entry.amount for entry in entries), Decimal("0.00"))
             report.statement_files.append(self._book_payments(creditor, day, entries))
 
-        run_cycle(day, creditor=None, dispatch_messages=True)
+        # One run per demo creditor, never creditor=None: a run for all
+        # creditors would plan and send other tenants' reminders for the
+        # simulated days.
+        for creditor in self.ledger.creditors:
+            run_cycle(day, creditor=creditor, dispatch_messages=True)
 
         self._count_outbox(day, report)
         return report
@@ -141,7 +145,7 @@ class Simulation:
     def _insert_issued_invoices(self, day: dt.date) -> int:
         issued = []
         while self.pending_invoices and self.pending_invoices[0].issue_date <= day:
-            issued.append(self.pending_invoices.pop(0))
+            issued.append(self.pending_invoices.popleft())
         if issued:
             Invoice.objects.bulk_create(issued, batch_size=BATCH_SIZE)
             self.ledger.invoice_count += len(issued)

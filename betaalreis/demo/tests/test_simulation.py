@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -14,8 +15,16 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Max
 
+from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.run import run_cycle
-from betaalreis.ledger.models import Allocation, Debtor, Invoice, InvoiceStatus, Payment
+from betaalreis.ledger.models import (
+    Allocation,
+    Creditor,
+    Debtor,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+)
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 START = dt.date(2026, 3, 2)
@@ -118,3 +127,30 @@ def test_demo_twice_rebuilds() -> None:
 
     assert (Debtor.objects.count(), Invoice.objects.count()) == first
     assert "Deleted the previous demo data (2 creditors)" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_leaves_other_creditors_alone() -> None:
+    other = Creditor.objects.create(
+        slug="other-tenant", legal_name="Other Tenant B.V.", iban="NL20INGB0001234567"
+    )
+    seed_default_policies(other)
+    debtor = Debtor.objects.create(
+        creditor=other, customer_number="X1", name="A. Debtor", email="a.debtor@example.com"
+    )
+    invoice = Invoice.objects.create(
+        creditor=other,
+        debtor=debtor,
+        number="X-1",
+        issue_date=START - dt.timedelta(days=60),
+        due_date=START - dt.timedelta(days=30),
+        total=Decimal("100.00"),
+        open_amount=Decimal("100.00"),
+    )
+
+    _run_demo(*SMALL)
+
+    invoice.refresh_from_db()
+    assert Communication.objects.filter(creditor=other).count() == 0
+    assert invoice.dunning_stage == ""
+    assert Creditor.objects.filter(slug="other-tenant").exists()
