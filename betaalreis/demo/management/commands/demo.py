@@ -41,9 +41,9 @@ class Command(BaseCommand):
     help = (
         "Build a demo ledger (two creditors, Dutch consumers and businesses, invoices, "
         "payment history) and simulate daily runs in which bank payments settle part of "
-        "the invoices. Deletes the data of the demo creditors "
-        f"({', '.join(DEMO_SLUGS)}) and their bank statement files first; other "
-        "creditors are never touched."
+        "the invoices. First deletes the demo creditors "
+        f"({', '.join(DEMO_SLUGS)}) with their data, bank statement files and outbox "
+        "files, so it can run again. Other creditors are never touched."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
