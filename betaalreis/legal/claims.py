@@ -16,9 +16,12 @@ Rules applied (Dutch civil code, BW):
   principal still unpaid at the end of that term. A business owes them from
   the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
   or the scale, per the creditor's settings.
-- A payment goes to costs, then interest, then principal (6:44 lid 1), or in
-  the creditor's own order. A payment that names an invoice goes to that
-  invoice first (6:43 lid 1); the rest goes to the oldest invoices first.
+- A payment pays one invoice at a time. The invoice the debtor named comes
+  first (6:43 lid 1). The others follow 6:43 lid 2: invoices that are due,
+  then those bearing interest, then the oldest. Within an invoice the
+  payment goes to costs, then interest, then principal (6:44 lid 1), or in
+  the order `LegalSettings.allocation_order` sets. The costs of the whole
+  claim are paid with the first invoice in line.
 """
 
 from __future__ import annotations
@@ -413,10 +416,8 @@ class _ClaimRun:
         remaining = payment.amount
         applied = {part: ZERO for part in ClaimPart}
 
-        if payment.invoice_number is not None:
-            named = [self.accounts[payment.invoice_number]]
-            remaining = self._apply_in_order(remaining, named, applied)
-        remaining = self._apply_in_order(remaining, list(self.accounts.values()), applied)
+        for account in self._payment_line(payment):
+            remaining = self._apply_to_invoice(remaining, account, applied)
 
         self.applications.append(
             PaymentApplication(
@@ -430,23 +431,54 @@ class _ClaimRun:
             )
         )
 
-    def _apply_in_order(
-        self, remaining: Decimal, accounts: list[InterestAccount], applied: dict[ClaimPart, Decimal]
+    def _payment_line(self, payment: ClaimPayment) -> list[InterestAccount]:
+        """Order the invoices in which `payment` pays them.
+
+        The invoice the debtor named comes first (BW 6:43 lid 1). The others
+        follow BW 6:43 lid 2: invoices due on the day of payment, then those
+        that bear interest on that day (the more burdensome debt), then the
+        oldest due date.
+        """
+        # NOTE: "most burdensome" is reduced to "bears interest on the day of
+        # payment", because all invoices of one claim run at the same rate.
+        def rank(item: ClaimItem) -> tuple[bool, bool, dt.date, str]:
+            account = self.accounts[item.invoice_number]
+            return (
+                item.due_date > payment.paid_on,
+                account.first_day > payment.paid_on,
+                item.due_date,
+                item.invoice_number,
+            )
+
+        line = [
+            self.accounts[item.invoice_number]
+            for item in sorted(self.items, key=rank)
+            if item.invoice_number != payment.invoice_number
+        ]
+        if payment.invoice_number is not None:
+            line.insert(0, self.accounts[payment.invoice_number])
+        return line
+
+    def _apply_to_invoice(
+        self, remaining: Decimal, account: InterestAccount, applied: dict[ClaimPart, Decimal]
     ) -> Decimal:
+        """Apply `remaining` to one invoice in the settings' order (BW 6:44 by default).
+
+        The collection costs belong to the whole claim, because they are
+        computed over the summed principal. So they take their turn with the
+        first invoice in line that still has money left for them.
+        """
         split = allocate_payment(
             remaining,
             costs=self.costs.total - self.costs_paid,
-            interest=sum((account.interest_outstanding for account in accounts), ZERO),
-            principal=sum((account.principal_outstanding for account in accounts), ZERO),
+            interest=account.interest_outstanding,
+            principal=account.principal_outstanding,
             order=self.settings.allocation_order,
         )
 
         self.costs_paid += split[ClaimPart.COSTS]
-        interest_left = split[ClaimPart.INTEREST]
-        principal_left = split[ClaimPart.PRINCIPAL]
-        for account in accounts:
-            interest_left -= account.pay_interest(interest_left)
-            principal_left -= account.pay_principal(principal_left)
+        account.pay_interest(split[ClaimPart.INTEREST])
+        account.pay_principal(split[ClaimPart.PRINCIPAL])
 
         for part in ClaimPart:
             applied[part] += split[part]
