@@ -10,10 +10,16 @@ Rules (BW 6:119, 6:119a, 6:120):
 - Amount of a period: base x rate x year fraction of its days. The statute
   sets no day count; the default is actual/365 (see `DayCount`).
 
-Rounding: a year's interest is rounded half up to cents when it is added to
-the base, and the last, partial year when the computation ends. Periods keep
-their exact amount, so rounding each period for display can differ by a cent
-from the rounded total.
+Rounding: amounts are kept as exact fractions, so splitting a period into
+steps never changes them. A year's interest is rounded half up to cents once,
+when it is added to the base, and the last, partial year when the
+computation ends. Each period shows its share of that rounded year: the
+rounded running total of the year at its end minus the rounded running total
+at its start. The shown periods therefore add up to the total, and each one
+differs by at most a cent from its own amount rounded alone.
+
+A compounding year that starts on 29 February ends on 28 February of a
+common year, so the next year starts on 1 March (see `anniversary`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ import calendar as stdlib_calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
-from betaalreis.ledger.money import quantize
 from betaalreis.legal.policy import DayCount
 from betaalreis.legal.rates import RateKind, next_change_after, rate_on, weakest_status
 
@@ -42,13 +48,11 @@ class InterestPeriod:
     days: int
     percent: Decimal
     base: Decimal
-    # Exact amount, not rounded; see `rounded_amount`.
+    # Amount before rounding, to 28 significant digits.
     amount: Decimal
     rate_status: str
-
-    @property
-    def rounded_amount(self) -> Decimal:
-        return quantize(self.amount)
+    # The period's share of its year's rounded interest, see the module docstring.
+    rounded_amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,30 +65,51 @@ class Capitalisation:
     amount: Decimal
 
 
-def year_fraction(first_day: dt.date, last_day: dt.date, day_count: DayCount) -> Decimal:
-    """Return the year fraction of the days `first_day` to `last_day`, both inclusive."""
+def exact_interest(
+    base: Decimal, percent: Decimal, first_day: dt.date, last_day: dt.date, day_count: DayCount
+) -> Fraction:
+    """Return the interest on `base` at `percent` over `first_day` to `last_day` (inclusive), unrounded."""
     if last_day < first_day:
-        return Decimal(0)
+        return Fraction(0)
 
     if day_count is DayCount.ACTUAL_365:
-        return Decimal((last_day - first_day).days + 1) / 365
+        year_part = Fraction((last_day - first_day).days + 1, 365)
+    else:
+        year_part = Fraction(0)
+        day = first_day
+        while day <= last_day:
+            year_end = min(last_day, dt.date(day.year, 12, 31))
+            days_in_year = 366 if stdlib_calendar.isleap(day.year) else 365
+            year_part += Fraction((year_end - day).days + 1, days_in_year)
+            day = year_end + ONE_DAY
 
-    fraction = Decimal(0)
-    day = first_day
-    while day <= last_day:
-        year_end = min(last_day, dt.date(day.year, 12, 31))
-        days_in_year = 366 if stdlib_calendar.isleap(day.year) else 365
-        fraction += Decimal((year_end - day).days + 1) / days_in_year
-        day = year_end + ONE_DAY
-    return fraction
+    return Fraction(base) * Fraction(percent) / 100 * year_part
+
+
+def round_cents(amount: Fraction) -> Decimal:
+    """Round an exact amount half up (away from zero) to cents, as `quantize` does."""
+    cents = abs(amount) * 100
+    rounded = int(cents) + (1 if cents - int(cents) >= Fraction(1, 2) else 0)
+    return (Decimal(rounded if amount >= 0 else -rounded) / 100).quantize(Decimal("0.01"))
+
+
+def to_decimal(amount: Fraction) -> Decimal:
+    """Return an exact amount as a Decimal to 28 significant digits, for display."""
+    return Decimal(amount.numerator) / Decimal(amount.denominator)
 
 
 def anniversary(start: dt.date, years: int) -> dt.date:
-    """Return the day `years` years after `start`, with 29 February moved to 28 February."""
+    """Return the first day of the compounding year that begins `years` years after `start`.
+
+    A year that starts on 29 February ends on 28 February of a common year,
+    so the next one starts on 1 March. The statute does not settle this case.
+    This reading never capitalises interest before a full year has passed,
+    and BW 6:119 lid 2 adds interest to the base only after each full year.
+    """
     try:
         return start.replace(year=start.year + years)
     except ValueError:
-        return dt.date(start.year + years, 2, 28)
+        return dt.date(start.year + years, 3, 1)
 
 
 class InterestAccount:
@@ -112,7 +137,7 @@ class InterestAccount:
         self.principal_outstanding = principal
         self.capitalised_outstanding = ZERO
         # Interest of the current compounding year: exact, and what was paid of it.
-        self.year_exact = Decimal(0)
+        self.year_exact = Fraction(0)
         self.year_paid = ZERO
         # Rounded interest of the years already closed.
         self.closed_years_interest = ZERO
@@ -123,6 +148,9 @@ class InterestAccount:
 
         self.periods: list[InterestPeriod] = []
         self.capitalisations: list[Capitalisation] = []
+        # Exact amount of the last period, and the year's exact interest before it.
+        self._last_period_exact = Fraction(0)
+        self._year_exact_before_last_period = Fraction(0)
 
     @property
     def base(self) -> Decimal:
@@ -131,11 +159,11 @@ class InterestAccount:
     @property
     def interest_total(self) -> Decimal:
         """Return all interest accrued so far, each year rounded to cents."""
-        return self.closed_years_interest + quantize(self.year_exact)
+        return self.closed_years_interest + round_cents(self.year_exact)
 
     @property
     def interest_outstanding(self) -> Decimal:
-        return self.capitalised_outstanding + quantize(self.year_exact) - self.year_paid
+        return self.capitalised_outstanding + round_cents(self.year_exact) - self.year_paid
 
     def next_boundary(self, day: dt.date) -> dt.date | None:
         """Return the first day after `day` on which the rate or the base may change by itself."""
@@ -162,7 +190,7 @@ class InterestAccount:
             return
 
         rate = rate_on(self.kind, first_day)
-        amount = self.base * rate.fraction * year_fraction(first_day, last_day, self.day_count)
+        amount = exact_interest(self.base, rate.percent, first_day, last_day, self.day_count)
         self.year_exact += amount
         self._add_period(first_day, last_day, rate.percent, rate.status, amount)
 
@@ -171,11 +199,11 @@ class InterestAccount:
         if day != self.next_anniversary:
             return
 
-        year_interest = quantize(self.year_exact)
+        year_interest = round_cents(self.year_exact)
         unpaid = year_interest - self.year_paid
         self.closed_years_interest += year_interest
         self.capitalised_outstanding += unpaid
-        self.year_exact = Decimal(0)
+        self.year_exact = Fraction(0)
         self.year_paid = ZERO
         self.years_closed += 1
         self.year_start = day
@@ -189,7 +217,7 @@ class InterestAccount:
         from_capitalised = min(amount, self.capitalised_outstanding)
         self.capitalised_outstanding -= from_capitalised
 
-        current_year_unpaid = quantize(self.year_exact) - self.year_paid
+        current_year_unpaid = round_cents(self.year_exact) - self.year_paid
         from_current_year = min(amount - from_capitalised, max(current_year_unpaid, ZERO))
         self.year_paid += from_current_year
 
@@ -202,8 +230,9 @@ class InterestAccount:
         return applied
 
     def _add_period(
-        self, first_day: dt.date, last_day: dt.date, percent: Decimal, status: str, amount: Decimal
+        self, first_day: dt.date, last_day: dt.date, percent: Decimal, status: str, amount: Fraction
     ) -> None:
+        """Record `amount`, which `accrue` already added to `year_exact`, as a period row."""
         days = (last_day - first_day).days + 1
         previous = self.periods[-1] if self.periods else None
 
@@ -215,20 +244,27 @@ class InterestAccount:
             and previous.base == self.base
             and first_day != self.year_start
         ):
-            self.periods[-1] = InterestPeriod(
-                self.invoice_number,
-                previous.start,
-                last_day,
-                previous.days + days,
-                percent,
-                self.base,
-                previous.amount + amount,
-                weakest_status(previous.rate_status, status),
-            )
-            return
+            self._last_period_exact += amount
+            start = previous.start
+            days += previous.days
+            status = weakest_status(previous.rate_status, status)
+            self.periods.pop()
+        else:
+            self._last_period_exact = amount
+            self._year_exact_before_last_period = self.year_exact - amount
+            start = first_day
 
+        rounded = round_cents(self.year_exact) - round_cents(self._year_exact_before_last_period)
         self.periods.append(
             InterestPeriod(
-                self.invoice_number, first_day, last_day, days, percent, self.base, amount, status
+                self.invoice_number,
+                start,
+                last_day,
+                days,
+                percent,
+                self.base,
+                to_decimal(self._last_period_exact),
+                status,
+                rounded,
             )
         )

@@ -289,16 +289,6 @@ def test_actual_actual_day_count() -> None:
     assert second.amount == D("10000.00") * D("0.06") * 31 / 365
 
 
-def test_leap_day_anniversary_on_28_february() -> None:
-    breakdown = compute_claim(
-        debtor_kind="consumer",
-        items=[ClaimItem("F1", D("1000.00"), d(2024, 2, 28))],
-        on=d(2025, 3, 31),
-    )
-
-    assert breakdown.capitalisations[0].day == d(2025, 2, 28)
-
-
 def test_consumer_interest_start_offset() -> None:
     options = LegalSettings(consumer_interest_start_offset_days=15)
 
