@@ -54,7 +54,6 @@ MAX_NAME_COMPARISONS = 50
 # narrow the search, so the name index skips it.
 COMMON_NAME_TOKEN = 500
 
-CENT = Decimal("0.01")
 _DROP_SEPARATORS = str.maketrans("", "", " -./_:#")
 _DROP_LETTERS = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -157,12 +156,14 @@ class InvoiceIndex:
         for pk, number, debtor_id, open_amount, currency, due_date, reference in _raw_rows(queryset):
             if not isinstance(open_amount, Decimal):
                 # SQLite returns the NUMERIC column as int or float. str() of such a
-                # float gives back its two decimals exactly.
-                open_amount = Decimal(str(open_amount)).quantize(CENT)
+                # float gives back its two decimals exactly, and a Decimal without
+                # trailing zeros compares and hashes equal to one with them.
+                open_amount = Decimal(str(open_amount))
             self.by_id[pk] = OpenInvoice(pk, number, debtor_id, open_amount, currency, due_date)
             self.by_amount[(currency, open_amount)].add(pk)
             if reference:
-                self.by_reference[normalise_number(reference)].append(pk)
+                compact = reference if reference.isascii() and reference.isalnum() else normalise_number(reference)
+                self.by_reference[compact.upper()].append(pk)
             key = normalise_number(number)
             self.by_number[key].append(pk)
             digits = key.translate(_DROP_LETTERS)
