@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,6 +38,7 @@ from betaalreis.legal.explain import explain_claim
 from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
 from betaalreis.legal.rates import RateKind
+from betaalreis.legal.validation import validate_claim_input
 
 ZERO = Decimal("0.00")
 ONE_DAY = dt.timedelta(days=1)
@@ -184,9 +185,9 @@ class ClaimBreakdown:
 def compute_claim(
     *,
     debtor_kind: DebtorKind | str,
-    items: Sequence[ClaimItem],
+    items: Iterable[ClaimItem],
     on: dt.date,
-    payments: Sequence[ClaimPayment] = (),
+    payments: Iterable[ClaimPayment] = (),
     fourteen_day_term_end: dt.date | None = None,
     settings: LegalSettings | None = None,
     currency: str = "EUR",
@@ -198,10 +199,19 @@ def compute_claim(
     `fourteen_day_term_end` is the last day of the consumer's 14-day term
     after the Atw extension (see `betaalreis.legal.fourteen_day`). The letter
     of that term must have named all `items`. Businesses ignore it.
+    Invalid input raises InvalidInput (see `betaalreis.legal.validation`),
+    and so does any currency but EUR, because the statutory costs are in euro.
     """
-    kind = DebtorKind(debtor_kind)
+    try:
+        kind = DebtorKind(debtor_kind)
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid debtor kind {debtor_kind!r}: use one of {[str(k) for k in DebtorKind]}."
+        ) from None
     settings = settings or LegalSettings()
-    _validate(items, payments, on, currency)
+    items = tuple(items)
+    payments = tuple(payments)
+    validate_claim_input(items, payments, on, fourteen_day_term_end, currency)
 
     interest_kind = RateKind.COMMERCIAL if kind is DebtorKind.BUSINESS else RateKind.STATUTORY
     ordered_items = sorted(items, key=lambda item: (item.due_date, item.invoice_number))
@@ -257,45 +267,6 @@ def _interest_start(item: ClaimItem, kind: DebtorKind, settings: LegalSettings) 
     if kind is DebtorKind.BUSINESS:
         return item.due_date + ONE_DAY
     return item.due_date + dt.timedelta(days=settings.consumer_interest_start_offset_days)
-
-
-def _validate(
-    items: Sequence[ClaimItem], payments: Sequence[ClaimPayment], on: dt.date, currency: str
-) -> None:
-    if not items:
-        raise InvalidInput("A claim needs at least one invoice; none was given.")
-
-    numbers = [item.invoice_number for item in items]
-    repeated = sorted({number for number in numbers if numbers.count(number) > 1})
-    if repeated:
-        raise InvalidInput(f"Invoice numbers {repeated} appear more than once in the claim.")
-
-    for item in items:
-        if not isinstance(item.principal, Decimal) or item.principal <= 0:
-            raise InvalidInput(
-                f"Invoice {item.invoice_number}: principal {item.principal!r} is invalid. "
-                "Give a positive Decimal; leave paid invoices and credit notes out."
-            )
-
-    for payment in payments:
-        if not isinstance(payment.amount, Decimal) or payment.amount <= 0:
-            raise InvalidInput(
-                f"Payment of {payment.paid_on}: amount {payment.amount!r} is invalid. "
-                "Give a positive Decimal; subtract reversed payments before the claim."
-            )
-        if payment.paid_on > on:
-            raise InvalidInput(
-                f"Payment of {payment.paid_on} is after the claim date {on}. "
-                "Leave later payments out or compute the claim on a later day."
-            )
-        if payment.invoice_number is not None and payment.invoice_number not in numbers:
-            raise InvalidInput(
-                f"Payment of {payment.paid_on} names invoice {payment.invoice_number!r}, "
-                "which is not in the claim."
-            )
-
-    if len(currency) != 3 or not currency.isupper():
-        raise InvalidInput(f"Invalid ISO 4217 currency code {currency!r}.")
 
 
 class _ClaimRun:
