@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
+from betaalreis.channels.delivery import do_plan_fallback
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
@@ -283,6 +284,11 @@ def _record_results(
             Communication.objects.filter(
                 pk=communication.pk, status=CommunicationStatus.SENDING
             ).update(**changes)
+
+            if outcome == CommunicationStatus.FAILED:
+                # The same message goes out on the stage's next channel the
+                # debtor can receive, if there is one; that is recorded too.
+                do_plan_fallback(communication, reason=error, source=source)
 
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             event = _timeline_event(communication, outcome, error, now, source)

@@ -193,7 +193,7 @@ def test_crash_after_send_resumes_without_second_message(creditor, settings, bet
     assert Communication.objects.get().status == CommunicationStatus.SENT
 
 
-def test_unreachable_channel_fails_permanently(creditor):
+def test_unreachable_channel_falls_back_to_next_channel(creditor, betaalreis_home):
     debtor = make_debtor(creditor)
     make_invoice(debtor, due=DAY - dt.timedelta(days=3))
     run_cycle(DAY, creditor, dispatch_messages=False)
@@ -202,9 +202,27 @@ def test_unreachable_channel_fails_permanently(creditor):
     summary = dispatch(due_by=timezone.now())
 
     assert summary.total("failed") == 1
-    communication = Communication.objects.get()
-    assert communication.status == CommunicationStatus.FAILED
-    assert communication.last_error
+    assert summary.total("sent") == 1
+    failed = Communication.objects.get(channel="email")
+    assert failed.status == CommunicationStatus.FAILED
+    assert failed.last_error
+    fallback = Communication.objects.get(channel="sms")
+    assert fallback.status == CommunicationStatus.SENT
+    assert len(outbox_files(betaalreis_home, "sms")) == 1
+
+
+def test_no_channel_left_fails_without_message(creditor, betaalreis_home):
+    debtor = make_debtor(creditor, mobile="", street="")
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+    type(debtor).objects.filter(pk=debtor.pk).update(email="")
+
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("failed") == 1
+    assert summary.total("sent") == 0
+    assert Communication.objects.count() == 1
+    assert TimelineEvent.objects.filter(debtor=debtor, summary__contains="geen ander kanaal").exists()
 
 
 def test_fourteen_day_letter_records_term_on_timeline(creditor, betaalreis_home):
