@@ -13,11 +13,20 @@ to the next working day.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from betaalreis.errors import InvalidInput
-from betaalreis.legal.calendar import is_atw_holiday, statutory_term_end
+from betaalreis.legal.calendar import (
+    FIRST_YEAR,
+    declared_days,
+    is_atw_holiday,
+    statutory_term_end,
+)
 from betaalreis.legal.policy import POSTAL_CHANNELS, LegalSettings
+from betaalreis.legal.validation import LAST_CLAIM_DATE
+
+logger = logging.getLogger(__name__)
 
 TERM_DAYS = 14
 ONE_DAY = dt.timedelta(days=1)
@@ -39,6 +48,9 @@ class FourteenDayTerm:
     nominal_end: dt.date
     # Last day to pay, after the Atw extension.
     term_end: dt.date
+    # False when the term reaches a year after the last decree of declared Atw
+    # days on file, so a declared day may be missing from the computation.
+    declared_days_on_file: bool = True
 
     @property
     def costs_due_from(self) -> dt.date:
@@ -99,10 +111,30 @@ def presumed_receipt_date(
 def fourteen_day_term(
     sent_on: dt.date, channel: str, settings: LegalSettings | None = None
 ) -> FourteenDayTerm:
-    """Return the dates of a 14-day letter sent on `sent_on` by `channel`."""
+    """Return the dates of a 14-day letter sent on `sent_on` by `channel`.
+
+    Raises InvalidInput for a day outside the years the Atw calendar covers.
+    A term that reaches past the last year of declared Atw days on file is
+    still computed, with `declared_days_on_file` False and a logged warning.
+    """
+    if not dt.date(FIRST_YEAR, 1, 1) <= sent_on <= LAST_CLAIM_DATE:
+        raise InvalidInput(
+            f"Invalid 14-day letter date {sent_on}: the Atw calendar covers "
+            f"{FIRST_YEAR}-01-01 to {LAST_CLAIM_DATE}. Compute older terms by hand."
+        )
+
     received_on = presumed_receipt_date(sent_on, channel, settings)
     term_start = received_on + ONE_DAY
     nominal_end = term_start + dt.timedelta(days=TERM_DAYS - 1)
+    term_end = statutory_term_end(term_start, TERM_DAYS)
+
+    declared_through = declared_days().declared_through
+    on_file = term_end.year <= declared_through
+    if not on_file:
+        logger.warning(
+            "14-day term runs past the declared Atw days on file",
+            extra={"sent_on": sent_on.isoformat(), "declared_through": declared_through},
+        )
 
     return FourteenDayTerm(
         channel=channel,
@@ -110,7 +142,8 @@ def fourteen_day_term(
         received_on=received_on,
         term_start=term_start,
         nominal_end=nominal_end,
-        term_end=statutory_term_end(term_start, TERM_DAYS),
+        term_end=term_end,
+        declared_days_on_file=on_file,
     )
 
 

@@ -86,3 +86,18 @@ def test_posted_letter_shortcut() -> None:
 
     assert term.channel == "letter"
     assert term.last_day == d(2026, 5, 18)
+
+
+def test_term_past_declared_years_flagged() -> None:
+    from betaalreis.legal.calendar import declared_days
+
+    last_year = declared_days().declared_through
+
+    assert fourteen_day_term(dt.date(last_year, 6, 1), "letter").declared_days_on_file
+    assert not fourteen_day_term(dt.date(last_year + 1, 6, 1), "letter").declared_days_on_file
+    assert not fourteen_day_term(dt.date(last_year, 12, 30), "letter").declared_days_on_file
+
+
+def test_term_before_atw_calendar_rejected() -> None:
+    with pytest.raises(InvalidInput, match="2013-04-01"):
+        fourteen_day_term(dt.date(2013, 4, 1), "letter")
