@@ -29,6 +29,7 @@ _TEXTS = {
         ),
         "no_letter": "Er zijn nog geen incassokosten verschuldigd.",
         "total": "Totaal openstaand: {amount}.",
+        "credit": "U heeft {amount} meer betaald dan u verschuldigd was. Dat bedrag is uw tegoed.",
         "parts": {"costs": "kosten", "interest": "rente", "principal": "hoofdsom"},
     },
     "en": {
@@ -53,6 +54,7 @@ _TEXTS = {
         ),
         "no_letter": "No collection costs are owed yet.",
         "total": "Total outstanding: {amount}.",
+        "credit": "You paid {amount} more than you owed, which is your credit.",
         "parts": {"costs": "costs", "interest": "interest", "principal": "principal"},
     },
 }
@@ -99,6 +101,8 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
         lines.append(texts["no_letter"])
 
     lines.append(texts["total"].format(amount=money(breakdown.total_outstanding)))
+    if breakdown.unapplied_payments > 0:
+        lines.append(texts["credit"].format(amount=money(breakdown.unapplied_payments)))
     return " ".join(lines)
 
 

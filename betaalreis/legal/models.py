@@ -50,7 +50,7 @@ class CreditorLegalSettings(models.Model):
     consumer_interest_start_offset_days = models.PositiveSmallIntegerField(
         _("rente consument vanaf dag na vervaldatum"),
         default=1,
-        validators=[MaxValueValidator(365)],
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_(
             "1 = de dag na de vervaldatum. Hoger als uw voorwaarden eerst een "
             "ingebrekestelling vragen."

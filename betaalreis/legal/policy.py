@@ -90,11 +90,11 @@ class LegalSettings:
                 f"Invalid payment allocation order {[str(p) for p in self.allocation_order]}: "
                 "name costs, interest and principal once each."
             )
-        if self.consumer_interest_start_offset_days < 0:
+        if self.consumer_interest_start_offset_days < 1:
             raise InvalidInput(
                 "Invalid consumer interest start offset "
-                f"{self.consumer_interest_start_offset_days}: "
-                "use 0 or more days after the due date."
+                f"{self.consumer_interest_start_offset_days}: use 1 or more days, because "
+                "the due date is the last day to pay and interest starts the day after it."
             )
         for channel, days in self.receipt_days.items():
             if not 0 <= days <= 30:

@@ -56,3 +56,74 @@ def test_payment_option() -> None:
 def test_payment_after_claim_date_rejected() -> None:
     with pytest.raises(CommandError, match="after the claim date"):
         _run("--principal", "100", "--due", "2026-01-31", "--on", "2026-03-31", "--paid", "2026-04-01=5")
+
+
+def _run_with_stderr(*args: str) -> tuple[str, str]:
+    output, errors = StringIO(), StringIO()
+    call_command("claim", *args, stdout=output, stderr=errors)
+    return output.getvalue(), errors.getvalue()
+
+
+def test_table_shows_credit_and_payment_split() -> None:
+    output = _run("--principal", "100", "--due", "2026-08-01", "--on", "2026-11-01",
+                  "--paid", "2026-09-01=10", "--paid", "2026-10-01=500")
+
+    assert "credit (paid more than owed)" in output
+    assert "409.36" in output
+    assert "to principal" in output
+    assert "9.66" in output
+    assert "You paid €409.36 more than you owed" in " ".join(output.split())
+
+
+def test_table_period_rows_show_total() -> None:
+    output = _run("--principal", "1000", "--due", "2025-09-30", "--on", "2026-03-31")
+
+    assert "15.12" in output
+    assert "9.87" in output
+    assert "total" in output
+    assert "24.99" in output
+
+
+def test_business_table_has_no_letter_row() -> None:
+    output = _run("--principal", "1000", "--due", "2026-01-01", "--on", "2026-04-01", "--business")
+
+    assert "14-day" not in output
+    assert "collection costs (due)" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--due", "2026-03-01", "--on", "2026-02-01"), "Invalid --due 2026-03-01"),
+        (("--due", "2026-03-01", "--on", "2026-04-01", "--letter-sent", "2026-05-05"), "Invalid --letter-sent"),
+        (("--due", "2026-03-01", "--on", "2026-04-01", "--business", "--letter-sent", "2026-03-05"), "consumers only"),
+        (("--due", "2026-03-01", "--on", "2026-04-01", "--business", "--term-end", "2026-03-20"), "consumers only"),
+        (("--due", "2013-03-01", "--on", "2013-08-01", "--letter-sent", "2013-04-01"), "Atw calendar covers"),
+        (("--due", "2026-03-01", "--on", "9999-12-31"), "9999-12-31"),
+        (("--due", "2026-03-01", "--on", "9999-12-31", "--letter-sent", "9999-12-31"), "9999-12-31"),
+    ],
+)
+def test_contradicting_dates_rejected(args, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match=message):
+        _run("--principal", "100", *args)
+
+
+@pytest.mark.parametrize(("principal", "message"), [("1e26", "above the maximum"), ("100.005", "two decimals")])
+def test_extreme_principal_rejected(principal, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match=message):
+        _run("--principal", principal, "--due", "2026-01-01", "--on", "2026-02-01", "--business")
+
+
+def test_term_past_declared_days_warns() -> None:
+    output, errors = _run_with_stderr("--principal", "100", "--due", "2029-03-01", "--on", "2029-05-01",
+                                      "--letter-sent", "2029-03-10")
+
+    assert "declared Atw holidays" in errors
+    assert "collection costs (due)" in output
+
+
+def test_term_within_declared_days_silent() -> None:
+    _, errors = _run_with_stderr("--principal", "100", "--due", "2026-03-01", "--on", "2026-05-01",
+                                 "--letter-sent", "2026-03-10")
+
+    assert errors == ""

@@ -317,3 +317,20 @@ def test_paid_interest_not_capitalised() -> None:
     assert breakdown.capitalisations == ()
     assert breakdown.interest_periods[-1].base == D("1000.00")
     assert breakdown.interest_outstanding == breakdown.interest - D("20.00")
+
+
+def test_interest_start_offset_zero_rejected() -> None:
+    with pytest.raises(InvalidInput, match="offset 0"):
+        LegalSettings(consumer_interest_start_offset_days=0)
+
+
+def test_credit_named_in_explanation() -> None:
+    breakdown = compute_claim(
+        debtor_kind="consumer",
+        items=[ClaimItem("F1", D("100.00"), d(2026, 6, 1))],
+        on=d(2026, 6, 1),
+        payments=[ClaimPayment(d(2026, 5, 1), D("150.00"))],
+    )
+
+    assert "€\xa050,00 meer betaald" in breakdown.explanation_nl
+    assert "paid €50.00 more than you owed" in breakdown.explanation_en

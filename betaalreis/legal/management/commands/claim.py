@@ -17,7 +17,13 @@ from rich.table import Table
 
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.money import quantize
-from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, compute_claim
+from betaalreis.legal.claims import (
+    ClaimBreakdown,
+    ClaimItem,
+    ClaimPayment,
+    DebtorKind,
+    compute_claim,
+)
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import BusinessCostMode, LegalSettings, parse_allocation_order
 
@@ -152,59 +158,126 @@ class Command(BaseCommand):
             vat_deductible=options["vat_deductible"],
         )
 
+        on = options["on"] or timezone.localdate()
+        self._check_dates(options, on)
+
         term_end = options["term_end"]
         if options["letter_sent"] is not None:
-            if term_end is not None:
-                raise CommandError("Give --term-end or --letter-sent, not both.")
             term = fourteen_day_term(options["letter_sent"], options["letter_channel"], settings)
             term_end = term.term_end
+            if not term.declared_days_on_file:
+                self.stderr.write(
+                    f"Warning: the 14-day term ends on {term_end}, after the last year of "
+                    "declared Atw holidays on file (betaalreis/legal/data/atw_holidays.toml). "
+                    "Check the Staatscourant for declared days and add them to that file."
+                )
 
         return compute_claim(
             debtor_kind="business" if options["business"] else "consumer",
             items=[ClaimItem("invoice", options["principal"], options["due"])],
-            on=options["on"] or timezone.localdate(),
+            on=on,
             payments=options["paid"],
             fourteen_day_term_end=term_end,
             settings=settings,
         )
 
+    def _check_dates(self, options: dict[str, Any], on: dt.date) -> None:
+        """Reject options that contradict each other before computing anything."""
+        letter_options = [
+            name for name in ("term_end", "letter_sent") if options[name] is not None
+        ]
+        if options["business"] and letter_options:
+            given = " and ".join(f"--{name.replace('_', '-')}" for name in letter_options)
+            raise CommandError(
+                f"{given} applies to consumers only: a business owes collection costs "
+                "without a 14-day letter. Leave out --business or the letter option."
+            )
+        if len(letter_options) == 2:
+            raise CommandError("Give --term-end or --letter-sent, not both.")
+
+        if options["due"] > on:
+            raise CommandError(
+                f"Invalid --due {options['due']}: it is after the claim date {on}, so nothing "
+                "is overdue yet. Give a later --on or check the due date."
+            )
+        if options["letter_sent"] is not None and options["letter_sent"] > on:
+            raise CommandError(
+                f"Invalid --letter-sent {options['letter_sent']}: it is after the claim date "
+                f"{on}. Give a later --on or leave the letter out."
+            )
+
     def _print_table(self, breakdown: ClaimBreakdown) -> None:
         console = Console(file=self.stdout, highlight=False)
 
-        periods = Table(
-            title=f"Interest ({breakdown.interest_kind}) up to and including {breakdown.on}"
-        )
-        periods.add_column("from")
-        periods.add_column("to")
-        for column in ("days", "rate %", "base", "amount"):
-            periods.add_column(column, justify="right")
-        for period in breakdown.interest_periods:
-            marker = " *" if period.rate_status == "unconfirmed" else ""
-            periods.add_row(
-                str(period.start), str(period.end), str(period.days), f"{period.percent}{marker}",
-                f"{period.base:.2f}", f"{period.rounded_amount:.2f}",
-            )
-        console.print(periods)
-
-        totals = Table(title="Claim")
-        totals.add_column("part")
-        totals.add_column(breakdown.currency, justify="right")
-        totals.add_row("principal", f"{breakdown.principal:.2f}")
-        totals.add_row("principal outstanding", f"{breakdown.principal_outstanding:.2f}")
-        totals.add_row("interest", f"{breakdown.interest:.2f}")
-        totals.add_row("interest outstanding", f"{breakdown.interest_outstanding:.2f}")
-        costs = breakdown.costs
-        totals.add_row(f"collection costs ({costs.status})", f"{costs.costs:.2f}")
-        totals.add_row("VAT on collection costs", f"{costs.vat:.2f}")
-        totals.add_row("costs if unpaid after the 14-day term", f"{costs.if_unpaid:.2f}")
-        totals.add_row("total outstanding", f"{quantize(breakdown.total_outstanding):.2f}")
-        console.print(totals)
+        console.print(_periods_table(breakdown))
+        if breakdown.payments:
+            console.print(_payments_table(breakdown))
+        console.print(_totals_table(breakdown))
 
         if breakdown.uses_unconfirmed_rates:
             console.print(
                 "* Rate not confirmed by an official source. See betaalreis/legal/data/statutory_rates.toml."
             )
         console.print(breakdown.explanation_en)
+
+
+def _periods_table(breakdown: ClaimBreakdown) -> Table:
+    periods = Table(
+        title=f"Interest ({breakdown.interest_kind}) up to and including {breakdown.on}",
+        caption=(
+            "Each amount is the period's share of its year's interest rounded to cents, "
+            "so the amounts add up to the total."
+        ),
+    )
+    periods.add_column("from")
+    periods.add_column("to")
+    for column in ("days", "rate %", "base", "amount"):
+        periods.add_column(column, justify="right")
+
+    for period in breakdown.interest_periods:
+        marker = " *" if period.rate_status == "unconfirmed" else ""
+        periods.add_row(
+            str(period.start), str(period.end), str(period.days), f"{period.percent}{marker}",
+            f"{period.base:.2f}", f"{period.rounded_amount:.2f}",
+        )
+    periods.add_row("total", "", "", "", "", f"{breakdown.interest:.2f}")
+    return periods
+
+
+def _payments_table(breakdown: ClaimBreakdown) -> Table:
+    payments = Table(title=f"Payments, applied in the order {', '.join(breakdown.allocation_order)}")
+    payments.add_column("paid on")
+    for column in ("amount", "to costs", "to interest", "to principal", "credit"):
+        payments.add_column(column, justify="right")
+
+    for payment in breakdown.payments:
+        payments.add_row(
+            str(payment.paid_on), f"{payment.amount:.2f}", f"{payment.to_costs:.2f}",
+            f"{payment.to_interest:.2f}", f"{payment.to_principal:.2f}", f"{payment.unapplied:.2f}",
+        )
+    return payments
+
+
+def _totals_table(breakdown: ClaimBreakdown) -> Table:
+    totals = Table(title="Claim")
+    totals.add_column("part")
+    totals.add_column(breakdown.currency, justify="right")
+
+    totals.add_row("principal", f"{breakdown.principal:.2f}")
+    totals.add_row("principal outstanding", f"{breakdown.principal_outstanding:.2f}")
+    totals.add_row("interest", f"{breakdown.interest:.2f}")
+    totals.add_row("interest outstanding", f"{breakdown.interest_outstanding:.2f}")
+
+    costs = breakdown.costs
+    totals.add_row(f"collection costs ({costs.status})", f"{costs.costs:.2f}")
+    totals.add_row("VAT on collection costs", f"{costs.vat:.2f}")
+    if breakdown.debtor_kind is DebtorKind.CONSUMER:
+        totals.add_row("costs if unpaid after the 14-day term", f"{costs.if_unpaid:.2f}")
+
+    totals.add_row("total outstanding", f"{quantize(breakdown.total_outstanding):.2f}")
+    if breakdown.unapplied_payments > 0:
+        totals.add_row("credit (paid more than owed)", f"{breakdown.unapplied_payments:.2f}")
+    return totals
 
 
 def breakdown_to_json(breakdown: ClaimBreakdown) -> dict[str, Any]:
