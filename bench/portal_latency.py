@@ -16,6 +16,8 @@ debtor pauses a random 0.5 to 1.5 s between pages, as a person reading the
 page does. The target applies to this figure. Without think time, every debtor sends its next request
 as soon as the last one returns, which measures the server saturated: there
 the latency is roughly the number of debtors divided by the throughput.
+A last run with one debtor and no think time gives the time the server
+needs for one request when nothing else waits.
 
 The results go to docs/benchmarks-portal.md and to the portal section of
 docs/benchmarks.md. The target is a p95 under 100 ms for the invoice list.
@@ -212,6 +214,8 @@ def _report(
         + f"\nThe invoice list's p95 of {p95_list:.1f} ms {verdict} the target of {TARGET_P95_MS:.0f} ms.\n\n"
         + "### Without think time (server saturated)\n\n"
         + _table(*runs["saturated"])
+        + "\n### One debtor, no think time (time per request without queueing)\n\n"
+        + _table(*runs["single"])
     )
 
 
@@ -241,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             for mode in ("think", "saturated"):
                 print(f"Loading the portal ({mode}) ...", flush=True)
                 runs[mode] = asyncio.run(_load(base, debtors, options.requests, think=mode == "think"))
+            print("Loading the portal (one debtor) ...", flush=True)
+            runs["single"] = asyncio.run(_load(base, debtors[:1], 150, think=False))
         except httpx.HTTPError:
             print((home / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
             raise

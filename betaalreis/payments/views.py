@@ -38,7 +38,11 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def test_checkout(request: HttpRequest, provider_id: str) -> HttpResponse:
-    """Show the test provider's checkout page, and report the chosen outcome by webhook."""
+    """Show the test provider's checkout page, and report the chosen outcome by webhook.
+
+    Anyone with the page's address can mark its payment paid, so production
+    must not make "test" its BETAALREIS_PAYMENT_PROVIDER.
+    """
     if "test" not in settings.BETAALREIS_PAYMENT_PROVIDERS:
         raise Http404("The test provider is not enabled.")
     checkout = get_object_or_404(CheckoutPayment, provider="test", provider_id=provider_id)

@@ -177,6 +177,9 @@ def linked_debtor_ids(debtor_id: int) -> list[int]:
     return sorted(ids)
 
 
+# NOTE: the per-address count lives in Django's cache. With the default
+# local-memory cache each server process counts on its own, so production
+# needs a shared cache (database or Redis) for the limit to hold.
 def _failure_key(address: str) -> str:
     return f"portal-failures:{address}"
 
