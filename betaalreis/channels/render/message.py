@@ -6,8 +6,11 @@ import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+from django.conf import settings
+from django.urls import Resolver404, resolve
 
 from betaalreis.channels.base import Attachment, OutgoingMessage
 from betaalreis.channels.gsm import measure_sms, to_gsm7
@@ -17,12 +20,14 @@ from betaalreis.channels.render.templating import (
     TemplateError,
     environment_for,
     find_template,
+    format_amount,
+    format_short_date,
     render_block,
     render_template,
 )
 from betaalreis.errors import InvalidInput
 
-CHANNELS = ("email", "sms", "letter", "phone")
+CHANNELS = ("email", "sms", "letter", "phone", "whatsapp")
 
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _DEFAULT_COLOUR = "#1f4e79"
@@ -217,6 +222,77 @@ def _render_sms(context: MessageContext) -> OutgoingMessage:
     )
 
 
+def whatsapp_template_values(context: MessageContext) -> dict[str, str]:
+    """Return the values an approved WhatsApp template can put in its body variables, by name.
+
+    `WhatsAppTemplate.body_parameters` picks from these names. Meta approves
+    a template per language, so amounts and dates use the message language.
+    """
+    language = context.language
+    first_due_date = min(line.due_date for line in context.invoices)
+
+    return {
+        "debtor_name": context.debtor.name,
+        "invoice_numbers": ", ".join(line.number for line in context.invoices),
+        "total": format_amount(context.amount_due, context.currency, language),
+        "due_date": format_short_date(first_due_date, language),
+        "creditor_name": context.creditor.name,
+    }
+
+
+def portal_link_suffix(portal_url: str) -> str:
+    """Return the end of a portal sign-in link after `/p/`: the token and the closing slash.
+
+    A WhatsApp template's URL button is approved once at Meta as
+    `<BETAALREIS_BASE_URL>/p/{{1}}`, and each message fills in this suffix.
+    Raises InvalidInput when `portal_url` is not a portal sign-in link.
+    """
+    base_url = settings.BETAALREIS_BASE_URL.rstrip("/")
+    if portal_url.startswith(base_url + "/"):
+        path = portal_url.removeprefix(base_url)
+    else:
+        path = urlsplit(portal_url).path
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        match = None
+    if match is None or match.view_name != "portal:account":
+        # The error leaves the link out because the link signs the debtor in.
+        raise InvalidInput(
+            "The message's portal link is not a portal sign-in link (/p/<token>/), so a "
+            "WhatsApp payment button cannot point to it. Build it with portal_url(debtor).",
+            code="invalid_portal_link",
+        )
+    return f"{match.kwargs['token']}/"
+
+
+def _render_whatsapp(context: MessageContext) -> OutgoingMessage:
+    # Opt-in, the creditor's WhatsApp switch and the approved template are
+    # checked by the WhatsApp adapter at send time, because they can change
+    # between rendering and sending.
+    _require_recipient(context, bool(context.debtor.mobile), "mobile number")
+    variables = template_variables(context)
+    raw = render_template(_template(context, "whatsapp", "txt"), variables)
+
+    # The text is the record of the message in the outbox and on the
+    # timeline. WhatsApp itself shows the approved template filled with
+    # `template_values`, never this text.
+    text = "\n".join(line.strip() for line in raw.strip().splitlines())
+
+    return _message(
+        context,
+        "whatsapp",
+        recipient=context.debtor.mobile,
+        text=text,
+        metadata=_metadata(
+            context,
+            template_values=whatsapp_template_values(context),
+            payment_link_suffix=portal_link_suffix(context.portal_url),
+        ),
+    )
+
+
 def _render_letter(context: MessageContext) -> OutgoingMessage:
     debtor = context.debtor
     _require_recipient(context, bool(debtor.street and debtor.postal_code and debtor.city),
@@ -293,6 +369,7 @@ _RENDERERS = {
     "sms": _render_sms,
     "letter": _render_letter,
     "phone": _render_phone,
+    "whatsapp": _render_whatsapp,
 }
 
 

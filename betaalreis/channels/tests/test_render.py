@@ -62,7 +62,7 @@ def test_letter_text_has_long_date(make_context) -> None:
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("channel", ["email", "letter", "sms"])
+@pytest.mark.parametrize("channel", ["email", "letter", "sms", "whatsapp"])
 def test_every_stage_renders(make_context, stage: str, language: str, channel: str) -> None:
     message = render_message(make_context(stage_code=stage, language=language), channel)
 
@@ -317,7 +317,7 @@ def test_call_task(make_context) -> None:
 
 @pytest.mark.parametrize(
     ("channel", "field"),
-    [("email", "email"), ("sms", "mobile"), ("letter", "street")],
+    [("email", "email"), ("sms", "mobile"), ("letter", "street"), ("whatsapp", "mobile")],
 )
 def test_missing_recipient(make_context, debtor_info, channel: str, field: str) -> None:
     debtor = dataclasses.replace(debtor_info, **{field: ""})
