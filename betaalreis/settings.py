@@ -270,3 +270,7 @@ ANYMAIL = {
         if secret.strip()
     ],
 }
+# Domain whose mail the ESP's inbound route delivers to us. When set, each
+# email's Reply-To is a signed address on it that identifies the debtor, so
+# a reply lands on their timeline; when empty, replies go to the creditor.
+BETAALREIS_INBOUND_EMAIL_DOMAIN = os.environ.get("BETAALREIS_INBOUND_EMAIL_DOMAIN", "").strip()

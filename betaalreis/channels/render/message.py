@@ -25,7 +25,9 @@ from betaalreis.channels.render.templating import (
     render_block,
     render_template,
 )
+from betaalreis.channels.webhooks.email import reply_address
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import Debtor
 
 CHANNELS = ("email", "sms", "letter", "phone", "whatsapp")
 
@@ -154,6 +156,17 @@ def _letter_pdf(context: MessageContext, content: LetterContent) -> Attachment:
                       mimetype="application/pdf")
 
 
+def _reply_to(context: MessageContext) -> str:
+    """Return the Reply-To: the debtor's inbound address if a domain is set, else the creditor."""
+    domain = settings.BETAALREIS_INBOUND_EMAIL_DOMAIN
+    if not domain:
+        return context.creditor.email
+
+    # reply_address reads only the primary key, so an unsaved instance with
+    # the debtor's key is enough and rendering needs no query.
+    return reply_address(Debtor(pk=context.debtor.id), domain)
+
+
 def _render_email(context: MessageContext) -> OutgoingMessage:
     _require_recipient(context, bool(context.debtor.email), "email address")
     variables = template_variables(context)
@@ -195,7 +208,7 @@ def _render_email(context: MessageContext) -> OutgoingMessage:
         subject=subject,
         text=text,
         html=html,
-        reply_to=context.creditor.email,
+        reply_to=_reply_to(context),
         attachments=tuple(attachments),
         metadata=_metadata(context),
     )

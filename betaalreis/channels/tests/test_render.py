@@ -11,7 +11,9 @@ import pytest
 
 from betaalreis.channels.render import TemplateError, render_message
 from betaalreis.channels.tests.conftest import invoice
+from betaalreis.channels.webhooks.email import reply_address
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import Debtor
 
 STAGES = ["friendly_reminder", "reminder", "second_reminder", "fourteen_day_letter", "final_notice", "handover"]
 TERM_NL = "binnen veertien dagen na de dag waarop u deze brief heeft ontvangen"
@@ -40,6 +42,24 @@ def test_email_dutch_formats(make_context) -> None:
     assert "Bakkerij Zoet B.V." in message.text
     assert message.recipient == "zoe@example.nl"
     assert message.cc == ("boekhouding@example.nl",)
+    assert message.reply_to == "debiteuren@bakkerijzoet.example"
+
+
+def test_email_reply_to_inbound_address(make_context, settings) -> None:
+    settings.BETAALREIS_INBOUND_EMAIL_DOMAIN = "antwoord.bakkerijzoet.example"
+
+    message = render_message(make_context(), "email")
+
+    assert message.reply_to == reply_address(Debtor(pk=42), "antwoord.bakkerijzoet.example")
+    assert message.reply_to.startswith("reply+42-")
+    assert message.reply_to.endswith("@antwoord.bakkerijzoet.example")
+
+
+def test_email_reply_to_creditor_without_domain(make_context, settings) -> None:
+    settings.BETAALREIS_INBOUND_EMAIL_DOMAIN = ""
+
+    message = render_message(make_context(), "email")
+
     assert message.reply_to == "debiteuren@bakkerijzoet.example"
 
 
