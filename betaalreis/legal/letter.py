@@ -19,6 +19,9 @@ from betaalreis.ledger.money import format_money
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus, DebtorKind
 from betaalreis.legal.fourteen_day import FourteenDayTerm
 
+# NOTE: open for legal review: courts are known to accept "vanaf de dag nadat
+# deze brief bij u is bezorgd" and "vijftien dagen nadat"; whether the "term"
+# wording below counts as the same has not been checked against case law.
 _SENTENCES = {
     "nl": {
         "term": (

@@ -62,6 +62,9 @@ POSTAL_CHANNELS = frozenset({"letter"})
 class LegalSettings:
     """The settings of one creditor that the claim law depends on."""
 
+    # NOTE: open for legal review: with the scale as default a business owes the
+    # full scale from the first day late, with no reminder or proof of
+    # collection work. BW 6:96 lid 4 grants only the EUR 40 without those.
     business_cost_mode: BusinessCostMode = BusinessCostMode.SCALE
     # Days after the due date on which a consumer's statutory interest starts.
     # 1 means the day after the due date, because a fixed payment date puts
