@@ -403,7 +403,7 @@ class _ClaimRun:
         )
 
     def _payment_line(self, payment: ClaimPayment) -> list[InterestAccount]:
-        """Order the invoices in which `payment` pays them.
+        """Return the invoices in the order in which `payment` pays them.
 
         The invoice the debtor named comes first (BW 6:43 lid 1). The others
         follow BW 6:43 lid 2: invoices due on the day of payment, then those
