@@ -218,6 +218,16 @@ def child(entries: int, invoices: int) -> Result:
     return result
 
 
+def _verdict(result: Result) -> str:
+    rate = result.entries / (result.cpu["parse"] + result.cpu["match"])
+    if rate >= TARGET_ENTRIES_PER_SECOND:
+        return f"Parse plus match reached the target: {rate:,.0f} entries per second of CPU time."
+    return (
+        f"Parse plus match missed the target: {rate:,.0f} entries per second of CPU time, "
+        f"{TARGET_ENTRIES_PER_SECOND / rate:.1f} times too slow."
+    )
+
+
 def _markdown(result: Result, command: str) -> str:
     from bench.results import run_header
 
@@ -248,6 +258,8 @@ def _markdown(result: Result, command: str) -> str:
         "on a busy machine; wall time includes it and SQLite's disk writes. "
         f"Target: {TARGET_ENTRIES_PER_SECOND:,} entries per second for parse plus match on one core. "
         f"Building the ledger and writing the file took {result.setup_seconds:.0f} s (wall) and is not counted.",
+        "",
+        _verdict(result),
         "",
         "Outcomes: " + ", ".join(f"{key} {value:,}" for key, value in sorted(result.outcomes.items())) + ".",
     ]
