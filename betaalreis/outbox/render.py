@@ -34,6 +34,10 @@ def claim_for_message(
     """Return the claim over the message's invoices on `on`, for stages that state it."""
     if stage is None or not stage.states_claim:
         return None
+    if communication.currency != "EUR":
+        # NOTE: the statutory cost amounts are in euro and the claim engine
+        # rejects other currencies, so such a message lists open amounts only.
+        return None
 
     debtor = communication.debtor
     settings = legal_settings_for(communication.creditor)

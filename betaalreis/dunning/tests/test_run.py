@@ -299,3 +299,22 @@ def test_handover_invoice_stays_in_its_notice(creditor, betaalreis_home):
 def test_status_machine_rejects_invalid_moves(current, new):
     with pytest.raises(InvalidTransition):
         check_transition(current, new)
+
+
+def test_foreign_currency_final_notice_lists_open_amounts(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "500.00", due=DAY - dt.timedelta(days=50), currency="USD",
+                 dunning_stage="fourteen_day_letter", dunning_stage_date=DAY - dt.timedelta(days=30))
+    Communication.objects.create(
+        creditor=creditor, debtor=debtor, channel="letter", stage="fourteen_day_letter",
+        language="nl", idempotency_key="earlier-letter", run_date=DAY - dt.timedelta(days=30),
+        total_amount=Decimal("500.00"), currency="USD", status=CommunicationStatus.SENT,
+        sent_at=dt.datetime(2026, 10, 21, 10, 0, tzinfo=dt.timezone.utc),
+    ).items.create(invoice=debtor.invoices.get(), open_amount=Decimal("500.00"))
+
+    summary = run_cycle(DAY + dt.timedelta(days=5), creditor)
+
+    final = Communication.objects.get(stage="final_notice")
+    assert final.currency == "USD"
+    assert final.status == CommunicationStatus.SENT
+    assert summary.dispatched.total("failed") == 0
