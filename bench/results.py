@@ -20,12 +20,9 @@ RESULTS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 PAGE_HEADER = """# Benchmarks
 
 Measured numbers from `make bench` (`python -m bench.run`). Each benchmark
-rewrites its own section when it runs. `python -m bench.run --only plan
---large` runs the planning benchmark with 1,000,000 open invoices. Set
-DATABASE_URL to a PostgreSQL database to measure PostgreSQL beside SQLite.
-Each section names the machine, the command and the date of its run.
-Numbers from another machine or another load are not comparable without
-rerunning.
+rewrites its own section when it runs. Each section names the machine, the
+command and the date of its run. Numbers from another machine or another
+load are not comparable without rerunning.
 """
 
 
