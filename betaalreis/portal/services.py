@@ -7,11 +7,13 @@ function is atomic and writes a timeline row that names the channel.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
@@ -34,7 +36,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
-from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.portal.models import (
     Dispute,
@@ -164,11 +166,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
 
     # TODO: pass fourteen_day_term_end from the 14-day letters the run sent;
     # without it a consumer's costs count as not yet owed (status no_letter).
-    try:
-        claim = claim_for_debtor(account.debtor, day)
-    except InvalidInput:
-        logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
-        return
+    claim = _cached_claim(account, day)
     if claim is None:
         return
 
@@ -180,6 +178,33 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     if claim.costs.status == CostsStatus.DUE:
         account.costs = claim.costs.outstanding
     account.interest = sum((line.interest for line in account.open_lines), ZERO)
+
+
+# Seconds a computed claim is reused. The key changes with the day and with
+# every change to an open invoice, so only a change of the creditor's legal
+# settings can show late, by at most this long.
+CLAIM_CACHE_SECONDS = 300
+
+
+def _cached_claim(account: Account, day: dt.date) -> ClaimBreakdown | None:
+    """Return the debtor's claim on `day` from the cache, computing it when missing."""
+    signature = ",".join(
+        f"{line.invoice.pk}:{line.invoice.open_amount}:{line.invoice.updated_at.timestamp()}"
+        for line in account.open_lines
+    )
+    key = "portal-claim:" + hashlib.sha256(f"{account.debtor.pk}|{day}|{signature}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+
+    try:
+        claim = claim_for_debtor(account.debtor, day)
+    except InvalidInput:
+        logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
+        return None
+    if claim is not None:
+        cache.set(key, claim, CLAIM_CACHE_SECONDS)
+    return claim
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:
