@@ -278,14 +278,26 @@ def _bundle_into_fourteen_day_letters(
 ) -> None:
     """Move every overdue invoice of a debtor who gets a 14-day letter into that letter."""
     letters = [(key, group) for key, group in groups.items() if group.stage.is_fourteen_day_letter]
-    for (debtor_id, letter_code, currency), letter in letters:
+    if not letters:
+        return
+
+    letter_debtors = {debtor_id for (debtor_id, _, _), _ in letters}
+    # Which other group of such a debtor holds an invoice now, so moving it
+    # into the letter costs one lookup instead of a scan of every group.
+    group_of_invoice: dict[int, _Group] = {}
+    for (debtor_id, _, _), group in groups.items():
+        if debtor_id in letter_debtors and not group.stage.is_fourteen_day_letter:
+            for invoice_id in group.invoice_ids:
+                group_of_invoice[invoice_id] = group
+
+    for (debtor_id, _, currency), letter in letters:
         in_letter = set(letter.invoice_ids)
         for invoice_id, open_amount, invoice_currency in before_letter.get(debtor_id, ()):
             if invoice_currency != currency or invoice_id in in_letter:
                 continue
-            for (other_debtor, other_code, other_currency), other in groups.items():
-                if other_debtor == debtor_id and other_code != letter_code and invoice_id in other.invoice_ids:
-                    other.remove(invoice_id)
+            other = group_of_invoice.pop(invoice_id, None)
+            if other is not None:
+                other.remove(invoice_id)
             letter.add(invoice_id, open_amount)
             in_letter.add(invoice_id)
 

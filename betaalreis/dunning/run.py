@@ -1,4 +1,5 @@
-"""The daily job: apply payments, plan the due stages, write the outbox, dispatch.
+"""The daily job: apply payments, settle promises and plans, plan the due stages,
+write the outbox, dispatch.
 
 `run_cycle` is what `betaalreis run` and the Celery task call. Running it
 twice for the same day creates nothing new the second time: the outbox keys
@@ -86,6 +87,19 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
     )
 
 
+def settle_arrangements(creditor: Creditor, day: dt.date) -> None:
+    """Close lapsed promises to pay and check payment plans, before planning.
+
+    A broken promise or a missed instalment puts the invoices back in
+    dunning, so today's plan already chases them.
+    """
+    from betaalreis.payments.plans import check_plans
+    from betaalreis.portal.services import settle_promises
+
+    settle_promises(creditor.pk, day)
+    check_plans(creditor.pk, day)
+
+
 def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
     """Return debtors whose dunning is paused (a promise to pay that has not lapsed)."""
     from betaalreis.portal.services import paused_debtor_ids
@@ -107,6 +121,7 @@ def run_cycle(
 
     for current in creditors:
         payments = apply_payments(current)
+        settle_arrangements(current, day)
         plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
         written = write_plan(plan, source=source, moment=moment)
         summary.creditors.append(

@@ -318,3 +318,19 @@ def test_foreign_currency_final_notice_lists_open_amounts(creditor, betaalreis_h
     assert final.currency == "USD"
     assert final.status == CommunicationStatus.SENT
     assert summary.dispatched.total("failed") == 0
+
+
+def test_promise_pauses_dunning_until_it_lapses(creditor, betaalreis_home):
+    from betaalreis.portal.services import do_make_promise
+
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "90.00", due=DAY - dt.timedelta(days=1))
+    do_make_promise(debtor, DAY + dt.timedelta(days=5), today=DAY)
+
+    paused = run_cycle(DAY + dt.timedelta(days=3), creditor)
+    resumed = run_cycle(DAY + dt.timedelta(days=6), creditor)
+
+    assert paused.planned == 0
+    assert paused.creditors[0].plan.paused == 1
+    assert resumed.planned == 1
+    assert Communication.objects.get().run_date == DAY + dt.timedelta(days=6)
