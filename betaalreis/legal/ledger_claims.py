@@ -121,8 +121,20 @@ class _OpenInvoice:
     total: Decimal
     due_date: dt.date
     currency: str
+    open_amount: Decimal
     credited: Decimal = Decimal(0)
+    paid_in_ledger: Decimal = Decimal(0)
     paid_per_day: dict[dt.date, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    @property
+    def paid_elsewhere(self) -> Decimal:
+        """Return what was paid outside the ledger: the total less credits, payments and the open amount.
+
+        An imported open amount below the total, with no payment in the
+        ledger to explain it, was paid before the import (in the creditor's
+        own books), so it is no part of the claim.
+        """
+        return max(self.total - self.credited - self.paid_in_ledger - self.open_amount, Decimal(0))
 
 
 def _open_invoices(
@@ -139,10 +151,10 @@ def _open_invoices(
 
     by_id: dict[int, _OpenInvoice] = {}
     by_debtor: dict[int, list[_OpenInvoice]] = defaultdict(list)
-    for pk, debtor_id, number, total, due_date, currency in rows.values_list(
-        "pk", "debtor_id", "number", "total", "due_date", "currency"
+    for pk, debtor_id, number, total, due_date, currency, open_amount in rows.values_list(
+        "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount"
     ):
-        invoice = _OpenInvoice(number, total, due_date, currency)
+        invoice = _OpenInvoice(number, total, due_date, currency, open_amount)
         by_id[pk] = invoice
         by_debtor[debtor_id].append(invoice)
 
@@ -153,7 +165,9 @@ def _open_invoices(
         invoice = by_id[invoice_id]
         if payment_id is None:
             invoice.credited += amount
-        elif booked_on <= on:
+            continue
+        invoice.paid_in_ledger += amount
+        if booked_on <= on:
             invoice.paid_per_day[booked_on] += amount
 
     return by_debtor
@@ -165,7 +179,9 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
     currencies: set[str] = set()
 
     for invoice in invoices:
-        principal = invoice.total - invoice.credited
+        # NOTE: the date of a payment made outside the ledger is unknown, so
+        # it counts as paid before the due date and bears no interest.
+        principal = invoice.total - invoice.credited - invoice.paid_elsewhere
         if principal <= 0:
             continue
 
