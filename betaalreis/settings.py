@@ -98,6 +98,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "betaalreis.wsgi.application"
 
 _default_sqlite = f"sqlite:///{BETAALREIS_HOME / 'betaalreis.sqlite3'}"
+if "DATABASE_URL" not in os.environ:
+    # SQLite creates the file but not its folder.
+    BETAALREIS_HOME.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=60

@@ -163,7 +163,7 @@ def parse_vat_id(raw: str) -> str:
         return vat.validate(raw)
     except StdnumError as exc:
         raise ValueProblem(
-            "not a valid EU VAT id; write the country code and number, like NL123456789B01"
+            "not a valid EU VAT id; write the country code and number, like NL004495445B01"
         ) from exc
 
 

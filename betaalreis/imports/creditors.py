@@ -20,6 +20,7 @@ from django.db import transaction
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
 from betaalreis.imports.values import ValueProblem
@@ -83,6 +84,9 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
         values["slug"] = spec.slug
     except ValidationError:
         problem("slug", spec.slug, "use only letters, digits, hyphens and underscores")
+    if spec.slug != spec.slug.lower():
+        # Slugs that differ only in case would name two tenants the same way.
+        problem("slug", spec.slug, f"use lower case, for example {spec.slug.lower()!r}")
     values["legal_name"] = spec.legal_name.strip()
     values["trade_name"] = spec.trade_name.strip()
 
@@ -184,9 +188,23 @@ def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
     return str(path.resolve())
 
 
+def _check_iban_unused(iban: str, slug: str) -> None:
+    """Raise InvalidInput when another creditor has this IBAN already."""
+    other = Creditor.objects.filter(iban=iban).exclude(slug=slug).values_list("slug", flat=True).first()
+    if other is not None:
+        raise InvalidInput(
+            f"IBAN {iban} belongs to creditor {other!r} already; bank statements find their "
+            "creditor by IBAN, so each creditor needs its own account."
+        )
+
+
 @transaction.atomic
 def do_add_creditor(spec: CreditorSpec) -> Creditor:
-    """Create a new creditor; raise InvalidInput listing every problem, or when the slug exists."""
+    """Create a new creditor with the default dunning policies.
+
+    Raises InvalidInput listing every problem, or when the slug or the IBAN
+    is taken.
+    """
     values, problems = validate_spec(spec)
     if problems:
         raise InvalidInput("Creditor not added:\n  " + "\n  ".join(problems))
@@ -194,8 +212,10 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
         raise InvalidInput(
             f"Creditor {spec.slug!r} exists already; change it with `betaalreis creditor load FILE`."
         )
+    _check_iban_unused(str(values["iban"]), spec.slug)
 
     creditor = Creditor.objects.create(**values)
+    seed_default_policies(creditor)
     logger.info("creditor added", extra={"creditor_id": creditor.pk})
     return creditor
 
@@ -265,12 +285,24 @@ def do_load_creditors(path: Path) -> list[LoadResult]:
     if problems:
         raise InvalidInput(f"{path}: nothing loaded.\n  " + "\n  ".join(problems))
 
+    ibans = [str(values["iban"]) for values in checked]
+    shared = sorted({iban for iban in ibans if ibans.count(iban) > 1})
+    if shared:
+        raise InvalidInput(
+            f"{path}: nothing loaded. IBANs {shared} appear more than once; bank statements find "
+            "their creditor by IBAN, so each creditor needs its own account."
+        )
+    for values in checked:
+        _check_iban_unused(str(values["iban"]), str(values["slug"]))
+
     existing = {creditor.slug: creditor for creditor in Creditor.objects.select_for_update().filter(slug__in=slugs)}
     results: list[LoadResult] = []
     for values in checked:
         creditor = existing.get(str(values["slug"]))
         if creditor is None:
-            results.append(LoadResult(Creditor.objects.create(**values), "created"))
+            creditor = Creditor.objects.create(**values)
+            seed_default_policies(creditor)
+            results.append(LoadResult(creditor, "created"))
             continue
         changed = [name for name, value in values.items() if getattr(creditor, name) != value]
         for name in changed:

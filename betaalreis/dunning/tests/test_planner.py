@@ -330,3 +330,24 @@ def test_policy_rejects_unlawful_fourteen_day_stage(tmp_path, stage_lines, probl
 
     with pytest.raises(InvalidInput, match=problem):
         read_policy_file(write_policy(tmp_path, stage_lines))
+
+
+def test_policy_command_loads_and_shows(tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    creditor = make_creditor("zon")
+    path = tmp_path / "consumer.toml"
+    path.write_text(
+        'name = "Kort"\ndebtor_kind = "consumer"\n\n[[stages]]\ncode = "only"\n'
+        'name_nl = "Enige"\nname_en = "Only"\noffset_days = 5\nchannels = ["email"]\n',
+        encoding="utf-8",
+    )
+    output = io.StringIO()
+
+    call_command("policy", "load", str(path), "--creditor", "zon", stdout=output)
+
+    assert list(creditor.policies.get().stages.values_list("code", flat=True)) == ["only"]
+    assert "Kort" in output.getvalue()
+    assert "only (Enige)" in output.getvalue()

@@ -103,3 +103,35 @@ def test_creditor_load_rejects_unknown_key(db, write_file: WriteFile) -> None:
 
     with pytest.raises(CommandError, match="unknown keys \\['kleur'\\]"):
         call_command("creditor", "load", str(path))
+
+
+def test_creditor_add_seeds_default_policies(db) -> None:
+    call_command("creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "NL20INGB0001234567")
+
+    kinds = set(Creditor.objects.get(slug="zon").policies.values_list("debtor_kind", flat=True))
+    assert kinds == {"consumer", "business"}
+
+
+def test_creditor_add_taken_iban_rejected(creditor: Creditor) -> None:
+    with pytest.raises(CommandError, match="belongs to creditor 'acme'"):
+        call_command("creditor", "add", "--slug", "other", "--legal-name", "O", "--iban", creditor.iban)
+
+    assert Creditor.objects.count() == 1
+
+
+def test_creditor_add_upper_case_slug_rejected(db) -> None:
+    with pytest.raises(CommandError, match="use lower case"):
+        call_command("creditor", "add", "--slug", "ACME", "--legal-name", "A", "--iban", "NL20INGB0001234567")
+
+
+def test_creditor_load_shared_iban_rejected(db, write_file: WriteFile) -> None:
+    path = write_file(
+        "creditors.toml",
+        '[[creditor]]\nslug = "a"\nlegal_name = "A"\niban = "NL20INGB0001234567"\n\n'
+        '[[creditor]]\nslug = "b"\nlegal_name = "B"\niban = "NL20INGB0001234567"\n',
+    )
+
+    with pytest.raises(CommandError, match="appear more than once"):
+        call_command("creditor", "load", str(path))
+
+    assert Creditor.objects.count() == 0

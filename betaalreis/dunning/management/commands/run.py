@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,7 +17,9 @@ def parse_day(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"Invalid --date {value!r}: use YYYY-MM-DD, for example 2026-12-04.") from None
+        raise argparse.ArgumentTypeError(
+            f"invalid date {value!r}: use YYYY-MM-DD, for example 2026-12-04"
+        ) from None
 
 
 class Command(BaseCommand):

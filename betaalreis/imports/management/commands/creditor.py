@@ -27,7 +27,7 @@ class Command(BaseCommand):
         add.add_argument("--iban", required=True, help="Account the debtors pay to.")
         add.add_argument("--bic", default="")
         add.add_argument("--kvk", default="", help="KvK number, 8 digits.")
-        add.add_argument("--vat-id", default="", help="VAT id, like NL123456789B01.")
+        add.add_argument("--vat-id", default="", help="VAT id, like NL004495445B01.")
         add.add_argument("--trade-name", default="", help="Name shown to debtors, if not the legal name.")
         add.add_argument("--street", default="", help="Street and house number.")
         add.add_argument("--postal-code", default="")
