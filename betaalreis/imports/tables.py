@@ -159,7 +159,13 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             raise UnreadableTable(f"not valid {encoding} at byte {exc.start}") from exc
 
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+        try:
+            return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+        except UnicodeDecodeError as exc:
+            raise UnreadableTable(
+                f"starts with a UTF-8 byte order mark but is not UTF-8 at byte {exc.start + 3}; "
+                "save the file again as CSV UTF-8"
+            ) from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "UTF-16"
     try:

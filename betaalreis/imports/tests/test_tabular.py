@@ -683,3 +683,12 @@ def test_reader_round_trip(
         assert invoice.total == total
         assert invoice.open_amount == (total * percent_open / 100).quantize(Decimal("0.01"))
     assert batch.debtors["D0"].name == "Débiteur 0"
+
+
+def test_bom_with_windows_1252_rejected_clearly(tmp_path) -> None:
+    from betaalreis.imports.tables import UnreadableTable, decode_text
+
+    data = b"\xef\xbb\xbffactuurnummer;naam\n1;Caf\xe9\n"
+
+    with pytest.raises(UnreadableTable, match="byte order mark"):
+        decode_text(data)
