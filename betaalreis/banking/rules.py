@@ -143,10 +143,10 @@ class InvoiceIndex:
         self._names: dict[int, str] | None = None
         self._name_tokens: dict[str, set[int]] | None = None
 
-        # NOTE: invoices in a payment plan are allocated like any other. When
-        # payment plans exist, an allocation to such an invoice must also count
-        # towards the plan's next instalment. That hook belongs in do_allocate_payment
-        # and in allocation.allocate_in_bulk.
+        # Invoices in a payment plan (status payment_plan) are allocated like any
+        # other. payments.plans.paid_so_far counts a plan as paid by how far the
+        # open amounts of its invoices went down, so an allocation counts towards
+        # the plan without a further step.
         queryset = Invoice.objects.filter(
             creditor=creditor,
             kind=InvoiceKind.INVOICE,

@@ -13,6 +13,8 @@ from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
 from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
+from betaalreis.payments.models import PaymentPlan, PlanStatus
+from betaalreis.payments.plans import paid_so_far
 
 from .helpers import OTHER_PAYER_IBAN, PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
@@ -116,12 +118,18 @@ def test_overpayment_stays_credit(tmp_path: Path, ledger):
     assert report.amounts["credit left on payments"] == "9.00"
 
 
-def test_payment_plan_invoice_allocated(tmp_path: Path, ledger):
-    _, jansen, _, _ = ledger
-    plan = make_invoice(jansen, "2026-20001", "300.00", status=InvoiceStatus.PAYMENT_PLAN)
+def test_payment_plan_counts_payment(tmp_path: Path, ledger):
+    creditor, jansen, _, _ = ledger
+    invoice = make_invoice(jansen, "2026-20001", "300.00", status=InvoiceStatus.PAYMENT_PLAN)
+    plan = PaymentPlan.objects.create(
+        creditor=creditor, debtor=jansen, status=PlanStatus.ACTIVE, total=Decimal("300.00"), terms=3,
+    )
+    plan.invoices.add(invoice)
+
     import_entries(tmp_path, [SampleEntry(Decimal("100.00"), remittance="termijn 2026-20001")])
 
-    assert _open(plan) == Decimal("200.00")
+    assert _open(invoice) == Decimal("200.00")
+    assert paid_so_far(plan) == Decimal("100.00")
 
 
 def test_batch_entry_split(tmp_path: Path, ledger):
