@@ -334,9 +334,28 @@ class Matcher:
         references = _references_in(payment)
         invoices = self.index.open(pk for reference in references for pk in self.index.by_reference.get(reference, ()))
         if not invoices:
+            invoices = self._debtor_reference_invoices(references)
+        if not invoices:
             return None
         reason = "structured reference " + ", ".join(references)
         return self._choose(MatchRule.STRUCTURED_REFERENCE, 100, payment, _by_debtor(invoices), reason)
+
+    def _debtor_reference_invoices(self, references: list[str]) -> list[OpenInvoice]:
+        """Return the open invoices of the debtor a message reference names.
+
+        A message that lists several invoices asks the debtor to quote one RF
+        reference for all of them, with body "D" plus the debtor id (see
+        `betaalreis.channels.render.context.debtor_payment_reference`). Only
+        this creditor's debtors are in the index, so another creditor's
+        reference finds nothing.
+        """
+        for reference in references:
+            body = reference[4:]
+            if reference.startswith("RF") and body[:1] == "D" and body[1:].isdigit():
+                invoices = self.index.open(self.index.by_debtor.get(int(body[1:]), ()))
+                if invoices:
+                    return invoices
+        return []
 
     def invoice_numbers(self, payment: PaymentFacts) -> Decision | None:
         text = payment.remittance_info or ""

@@ -294,3 +294,39 @@ def test_pending_entry_ignored(tmp_path: Path, ledger):
 
     booked = import_entries(tmp_path, [SampleEntry(Decimal("5.00"), remittance="b", reference="P-1")], name="next.xml", opening=Decimal("1010.00"))
     assert booked.counts["new payments"] == 1
+
+
+def test_message_reference_pays_debtor_invoices(tmp_path: Path, ledger):
+    from betaalreis.channels.render.context import debtor_payment_reference
+
+    _, _, pietersen, invoices = ledger
+    reference = debtor_payment_reference(pietersen)
+
+    import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=reference)])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.MATCHED
+    assert payment.bank_match.rule == "structured_reference"
+    assert _open(invoices["C"]) == Decimal("0.00")
+    assert _open(invoices["D"]) == Decimal("0.00")
+    assert _open(invoices["A"]) == invoices["A"].total
+
+
+def test_message_reference_in_text_pays_oldest_first(tmp_path: Path, ledger):
+    from betaalreis.channels.render.context import debtor_payment_reference
+
+    _, _, pietersen, invoices = ledger
+    spaced = " ".join(debtor_payment_reference(pietersen)[i:i + 4] for i in range(0, 12, 4))
+
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance=f"betaling {spaced}")])
+
+    assert _payment().status == PaymentStatus.MATCHED
+    assert _open(invoices["C"]) + _open(invoices["D"]) == Decimal("19.95")
+
+
+def test_other_creditor_message_reference_not_matched(tmp_path: Path, ledger):
+    from betaalreis.channels.render.context import debtor_payment_reference
+
+    import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=debtor_payment_reference(999999))])
+
+    assert _payment().status == PaymentStatus.REVIEW
