@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("channels/", include("betaalreis.channels.urls")),
     path("", include("betaalreis.portal.urls")),
     path("", include("betaalreis.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
