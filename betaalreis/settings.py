@@ -205,6 +205,11 @@ BETAALREIS_PAYMENT_PROVIDERS = {
     "stripe": "betaalreis.payments.providers.stripe.provider.StripeProvider",
 }
 BETAALREIS_PAYMENT_PROVIDER = os.environ.get("BETAALREIS_PAYMENT_PROVIDER", "test")
+if BETAALREIS_PAYMENT_PROVIDER == "test" and _env_bool("BETAALREIS_PRODUCTION", False):
+    # The test provider's pay page marks a payment paid for anyone who opens it.
+    raise ImproperlyConfigured(
+        "BETAALREIS_PAYMENT_PROVIDER is 'test' in production. Set it to mollie or stripe."
+    )
 MOLLIE_API_URL = os.environ.get("MOLLIE_API_URL", "https://api.mollie.com").rstrip("/")
 MOLLIE_API_KEY = os.environ.get("MOLLIE_API_KEY", "")
 STRIPE_API_URL = os.environ.get("STRIPE_API_URL", "https://api.stripe.com").rstrip("/")
