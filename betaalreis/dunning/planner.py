@@ -1,7 +1,7 @@
 """Deciding, per debtor, which dunning stage is due today and on which channel.
 
-The planner reads a creditor's open invoices and their debtors in two queries
-and decides in memory, so its cost grows with the number of invoices, not
+The planner reads a creditor's stages, letter terms, open invoices and their
+debtors in a fixed number of queries and decides in memory, so its cost grows with the number of invoices, not
 with the number of queries. It writes nothing; `betaalreis.dunning.outbox`
 turns a `Plan` into outbox rows.
 
@@ -282,7 +282,7 @@ def _bundle_into_fourteen_day_letters(
         return
 
     letter_debtors = {debtor_id for (debtor_id, _, _), _ in letters}
-    # Which other group of such a debtor holds an invoice now, so moving it
+    # Which other group of such a debtor contains an invoice now, so moving it
     # into the letter costs one lookup instead of a scan of every group.
     group_of_invoice: dict[int, _Group] = {}
     for (debtor_id, _, _), group in groups.items():

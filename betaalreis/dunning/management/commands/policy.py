@@ -60,13 +60,18 @@ class Command(BaseCommand):
             for column in ("#", "stage", "days after due date", "channels", "min. amount", "claim", "action"):
                 table.add_column(column)
             for stage in policy.stages.all():
+                claim = ""
+                if stage.is_fourteen_day_letter:
+                    claim = "14-day letter"
+                elif stage.states_claim:
+                    claim = "yes"
                 table.add_row(
                     str(stage.order),
                     f"{stage.code} ({stage.name_nl})",
                     str(stage.offset_days),
                     ", ".join(stage.channels),
                     str(stage.min_amount),
-                    "14-day letter" if stage.is_fourteen_day_letter else ("yes" if stage.states_claim else ""),
+                    claim,
                     stage.action,
                 )
             console.print(table)
