@@ -1,9 +1,9 @@
 """Deciding, per debtor, which dunning stage is due today and on which channel.
 
 The planner reads a creditor's stages, letter terms, open invoices and their
-debtors in a fixed number of queries and decides in memory, so its cost grows with the number of invoices, not
-with the number of queries. It writes nothing; `betaalreis.dunning.outbox`
-turns a `Plan` into outbox rows.
+debtors in a fixed number of queries and decides in memory, so the number of
+queries does not grow with the number of invoices. It writes nothing;
+`betaalreis.dunning.writer` turns a `Plan` into outbox rows.
 
 Rules, per invoice:
 - its due stage is the last stage whose `offset_days` since the due date has
