@@ -164,8 +164,6 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
         # Nothing is overdue, so neither interest nor collection costs can be owed.
         return
 
-    # TODO: pass fourteen_day_term_end from the 14-day letters the run sent;
-    # without it a consumer's costs count as not yet owed (status no_letter).
     claim = _cached_claim(account, day)
     if claim is None:
         return
@@ -198,13 +196,33 @@ def _cached_claim(account: Account, day: dt.date) -> ClaimBreakdown | None:
         return cached
 
     try:
-        claim = claim_for_debtor(account.debtor, day)
+        claim = claim_for_debtor(account.debtor, day, fourteen_day_term_end=_term_end(account))
     except InvalidInput:
         logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
         return None
     if claim is not None:
         cache.set(key, claim, CLAIM_CACHE_SECONDS)
     return claim
+
+
+def _term_end(account: Account) -> dt.date | None:
+    """Return the last day of the 14-day term that covers every open invoice, or None.
+
+    The claim law charges a consumer's costs over all invoices the letter
+    named, so a term counts only when each open invoice was in a sent 14-day
+    letter; with a newer invoice outside it, no costs show, never too many.
+    """
+    from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+    from betaalreis.legal.models import legal_settings_for
+
+    invoice_ids = [line.invoice.pk for line in account.open_lines]
+    if not invoice_ids:
+        return None
+    creditor = account.debtor.creditor
+    terms = sent_fourteen_day_terms(creditor, legal_settings_for(creditor), invoice_ids=invoice_ids)
+    if set(terms) != set(invoice_ids):
+        return None
+    return max(term.term_end for term in terms.values())
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:

@@ -334,3 +334,22 @@ def test_promise_pauses_dunning_until_it_lapses(creditor, betaalreis_home):
     assert paused.creditors[0].plan.paused == 1
     assert resumed.planned == 1
     assert Communication.objects.get().run_date == DAY + dt.timedelta(days=6)
+
+
+def test_portal_shows_costs_after_fourteen_day_term(creditor, betaalreis_home):
+    from django.core.cache import cache
+
+    from betaalreis.portal.services import load_accounts
+
+    debtor = make_debtor(creditor, email="")
+    make_invoice(debtor, "1000.00", due=dt.date(2026, 10, 7), dunning_stage="reminder",
+                 dunning_stage_date=dt.date(2026, 10, 21))
+    run_cycle(dt.date(2026, 11, 4), creditor)
+    cache.clear()
+
+    (during_term,) = load_accounts([debtor.pk], dt.date(2026, 11, 20))
+    cache.clear()
+    (after_term,) = load_accounts([debtor.pk], dt.date(2026, 11, 21))
+
+    assert during_term.costs == Decimal("0.00")
+    assert after_term.costs == Decimal("150.00")
