@@ -7,9 +7,14 @@ pointed at another debtor.
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+import string
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Debtor
@@ -55,3 +60,41 @@ def portal_url(debtor: Debtor | int) -> str:
     """Return the absolute sign-in link for a debtor's payment page."""
     path = reverse("portal:account", kwargs={"token": make_portal_token(debtor)})
     return settings.BETAALREIS_BASE_URL + path
+
+
+# 10 characters of 62 possible each: about 8 * 10**17 codes, so guessing one
+# is hopeless even before the portal's failure throttle blocks the address.
+SHORT_CODE_LENGTH = 10
+_SHORT_ALPHABET = string.ascii_letters + string.digits
+
+
+def short_portal_url(debtor: Debtor | int) -> str:
+    """Return a short sign-in link for a debtor, reusing one that is still valid for a week."""
+    from betaalreis.portal.models import ShortLink
+
+    debtor_id = debtor if isinstance(debtor, int) else debtor.pk
+    now = timezone.now()
+    link = (
+        ShortLink.objects.filter(debtor_id=debtor_id, expires_at__gt=now + dt.timedelta(days=7))
+        .order_by("-expires_at")
+        .first()
+    )
+    if link is None:
+        code = "".join(secrets.choice(_SHORT_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+        link = ShortLink.objects.create(
+            code=code,
+            debtor_id=debtor_id,
+            expires_at=now + dt.timedelta(days=settings.BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS),
+        )
+    return settings.BETAALREIS_BASE_URL + reverse("portal:short", kwargs={"code": link.code})
+
+
+def read_short_code(code: str) -> int | None:
+    """Return the debtor id of a valid, unexpired short code, or None."""
+    from betaalreis.portal.models import ShortLink
+
+    return (
+        ShortLink.objects.filter(code=code, expires_at__gt=timezone.now())
+        .values_list("debtor_id", flat=True)
+        .first()
+    )

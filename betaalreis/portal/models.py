@@ -159,3 +159,24 @@ class SignInCode(models.Model):
 
     def __str__(self) -> str:
         return f"code {self.pk} for {self.debtor_id}"
+
+
+class ShortLink(models.Model):
+    """A short code that stands for a debtor's sign-in link, for SMS and WhatsApp.
+
+    A full signed link is about 90 characters, which makes most SMS two
+    parts; `/b/<code>/` is about 30. The code is random, not derived from
+    the debtor, and expires like the signed link does.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="short_links")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("korte link")
+        verbose_name_plural = _("korte links")
+
+    def __str__(self) -> str:
+        return self.code

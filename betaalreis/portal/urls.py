@@ -8,6 +8,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("p/<str:token>/", views.sign_in_link, name="account"),
+    path("b/<str:code>/", views.short_link, name="short"),
     path("portal/", views.overview, name="overview"),
     path("portal/code/", views.code_request, name="code_request"),
     path("portal/code/check/", views.code_verify, name="code_verify"),

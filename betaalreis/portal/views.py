@@ -41,7 +41,12 @@ from betaalreis.portal.forms import (
     PreferencesForm,
     PromiseForm,
 )
-from betaalreis.portal.links import InvalidPortalToken, read_expired_portal_token, read_portal_token
+from betaalreis.portal.links import (
+    InvalidPortalToken,
+    read_expired_portal_token,
+    read_portal_token,
+    read_short_code,
+)
 from betaalreis.portal.models import ContactKind
 from betaalreis.portal.pdf import render_invoice_pdf, render_statement_pdf
 
@@ -141,6 +146,24 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     if debtor is None:
         raise Http404("Invalid link.")
     return _sign_in(request, debtor, method="link")
+
+
+@require_http_methods(["GET"])
+def short_link(request: HttpRequest, code: str) -> HttpResponse:
+    """Sign the debtor in from the short link in an SMS; unknown or expired codes answer 404."""
+    address = client_address(request)
+    if codes.is_blocked(address):
+        return _too_many(request)
+
+    debtor_id = read_short_code(code)
+    if debtor_id is None:
+        codes.note_failure(address)
+        raise Http404("Invalid link.")
+
+    debtor = Debtor.objects.filter(pk=debtor_id).select_related("creditor").first()
+    if debtor is None:
+        raise Http404("Invalid link.")
+    return _sign_in(request, debtor, method="short_link")
 
 
 @require_http_methods(["GET", "POST"])
