@@ -20,7 +20,7 @@ from betaalreis.legal.claims import compute_claim
 from betaalreis.legal.ledger_claims import claim_items_for_debtor
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.outbox.models import Communication, CommunicationInvoice
-from betaalreis.portal.links import portal_url
+from betaalreis.portal.links import portal_url, short_portal_url
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -80,6 +80,7 @@ def render_communication(
         items,
         stage,
         portal_url=portal_url(communication.debtor),
+        short_url=short_portal_url(communication.debtor) if communication.channel == "sms" else "",
         claim=claim,
     )
     return render_message(context, communication.channel)

@@ -68,6 +68,8 @@ def test_run_writes_every_channel_to_file_outbox(creditor, betaalreis_home):
     assert "/p/" in parsed.get_body(("plain",)).get_content()
     sms = [json.loads(path.read_text()) for path in outbox_files(betaalreis_home, "sms")]
     assert len(sms) == 1
+    assert "/b/" in sms[0]["text"]
+    assert sms[0]["segments"] == 1
     assert outbox_files(betaalreis_home, "letter")[0].read_bytes().startswith(b"%PDF")
     assert len(outbox_files(betaalreis_home, "phone")) == 1
     assert set(Communication.objects.values_list("status", flat=True)) == {CommunicationStatus.SENT}
