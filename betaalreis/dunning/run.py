@@ -22,6 +22,7 @@ from betaalreis.dunning.planner import Plan, plan_day
 from betaalreis.dunning.writer import WriteResult, write_plan
 from betaalreis.ledger.models import Creditor
 from betaalreis.outbox.dispatch import DispatchSummary, dispatch
+from betaalreis.payments.reminders import plan_instalment_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def run_cycle(
     for current in creditors:
         payments = apply_payments(current)
         settle_arrangements(current, day)
+        plan_instalment_reminders(current, day, moment, source=source)
         plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
         written = write_plan(plan, source=source, moment=moment)
         summary.creditors.append(

@@ -166,6 +166,14 @@ class Instalment(models.Model):
     due_date = models.DateField()
     amount = models.DecimalField(**MONEY)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder = models.OneToOneField(
+        "outbox.Communication",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="instalment",
+        help_text="The outbox message that reminded the debtor of this instalment.",
+    )
 
     class Meta:
         ordering = ["plan", "number"]

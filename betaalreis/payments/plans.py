@@ -243,8 +243,6 @@ def _close_plan(plan: PaymentPlan, status: str, summary: str) -> None:
 
 def instalments_to_remind(creditor_id: int, day: dt.date, *, days_before: int = 3) -> list[InstalmentState]:
     """Return unpaid instalments of active plans due within `days_before` days and not yet reminded."""
-    # NOTE: nothing sends these reminders yet; the run's outbox writer is the
-    # place to turn them into messages and set `reminded_at`.
     result = []
     horizon = day + dt.timedelta(days=days_before)
     plans = PaymentPlan.objects.filter(creditor_id=creditor_id, status=PlanStatus.ACTIVE).prefetch_related("instalments")

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from betaalreis.outbox.models import Communication, CommunicationInvoice
 
 
+# The stage code of a payment plan instalment reminder. Such a message requests
+# the instalment amount, so its context carries the instalment.
+INSTALMENT_REMINDER_STAGE = "instalment_reminder"
+
+
 def format_iban(iban: str) -> str:
     """Return `iban` in groups of four, as printed on paper; unchanged if invalid."""
     try:
@@ -215,6 +220,16 @@ class ClaimBreakdown:
 
 
 @dataclass(frozen=True, slots=True)
+class InstalmentInfo:
+    """The payment plan instalment a message requests, in place of the whole open amount."""
+
+    number: int
+    terms: int
+    amount: Decimal
+    due_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class MessageContext:
     """Everything one message to one debtor on one stage is rendered from.
 
@@ -241,6 +256,7 @@ class MessageContext:
     is_fourteen_day_letter: bool = False
     claim: ClaimBreakdown | None = None
     communication_id: int | None = None
+    instalment: InstalmentInfo | None = None
 
     @property
     def template_folder(self) -> str:
@@ -248,7 +264,9 @@ class MessageContext:
 
     @property
     def amount_due(self) -> Decimal:
-        """What the debtor is asked to pay: the claim total when known, else the open invoices."""
+        """What the debtor is asked to pay: the instalment, else the claim total, else the open invoices."""
+        if self.instalment is not None:
+            return self.instalment.amount
         return self.claim.total if self.claim is not None else self.total_due
 
     @property
@@ -278,6 +296,11 @@ class MessageContext:
         lines = tuple(InvoiceLine.from_model(invoice, day) for invoice in invoices)
         total = sum((line.open_amount for line in lines), Decimal("0.00"))
         language = communication.language or communication.debtor.language
+        instalment = None
+        if communication.stage == INSTALMENT_REMINDER_STAGE:
+            from betaalreis.payments.reminders import instalment_for_communication
+
+            instalment = instalment_for_communication(communication)
 
         return cls(
             creditor=CreditorInfo.from_model(communication.creditor),
@@ -298,6 +321,7 @@ class MessageContext:
             is_fourteen_day_letter=bool(stage and stage.is_fourteen_day_letter),
             claim=claim,
             communication_id=communication.pk,
+            instalment=instalment,
         )
 
 

@@ -81,6 +81,7 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "attach_letter": context.attach_letter,
         "is_fourteen_day_letter": context.is_fourteen_day_letter,
         "brand_color": brand_color,
+        "instalment": context.instalment,
     }
 
 
