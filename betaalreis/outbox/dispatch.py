@@ -267,24 +267,9 @@ def _record_results(
                     )
                 )
 
-        for communication, outcome, result, error in results:
-            check_transition(CommunicationStatus.SENDING, outcome)
-            changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
-            if outcome == CommunicationStatus.PENDING:
-                changes["not_before"] = now + retry_delay(communication.attempts)
-            if result is not None:
-                changes.update(
-                    sent_at=result.sent_at,
-                    provider=result.provider,
-                    provider_reference=result.provider_reference[:500],
-                    cost=result.cost,
-                    total_amount=communication.total_amount,
-                )
-            # The status condition makes a stale dispatcher's late write a no-op.
-            Communication.objects.filter(
-                pk=communication.pk, status=CommunicationStatus.SENDING
-            ).update(**changes)
+        _store_outcomes(results, now)
 
+        for communication, outcome, result, error in results:
             if outcome == CommunicationStatus.FAILED:
                 # The same message goes out on the stage's next channel the
                 # debtor can receive, if there is one; that is recorded too.
@@ -299,6 +284,49 @@ def _record_results(
                 events.append(_term_event(communication, result.sent_at, now, source))
 
         record_many(events)
+
+
+def _store_outcomes(
+    results: list[tuple[Communication, str, SendResult | None, str]], now: dt.datetime
+) -> None:
+    """Write the new status and send details of a batch, one executemany() per set of changed fields.
+
+    An ORM update() per row costs about 0.4 ms of CPU, and bulk_update()
+    with its CASE expressions was slower still on SQLite. One prepared
+    UPDATE per field set costs a fraction of either.
+    """
+    rows_by_fields: dict[tuple[str, ...], list[tuple[object, ...]]] = {}
+
+    for communication, outcome, result, error in results:
+        check_transition(CommunicationStatus.SENDING, outcome)
+        changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
+        if outcome == CommunicationStatus.PENDING:
+            changes["not_before"] = now + retry_delay(communication.attempts)
+        if result is not None:
+            changes.update(
+                sent_at=result.sent_at,
+                provider=result.provider,
+                provider_reference=result.provider_reference[:500],
+                cost=result.cost,
+                total_amount=communication.total_amount,
+            )
+        values = tuple(
+            Communication._meta.get_field(name).get_db_prep_save(value, connection)
+            for name, value in changes.items()
+        )
+        rows_by_fields.setdefault(tuple(changes), []).append(values + (communication.pk,))
+
+    meta = Communication._meta
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for fields, rows in rows_by_fields.items():
+            assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+            # The status condition makes a stale dispatcher's late write a no-op.
+            sql = (
+                f"UPDATE {quote(meta.db_table)} SET {assignments} "
+                f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} = %s"
+            )
+            cursor.executemany(sql, [row + (CommunicationStatus.SENDING,) for row in rows])
 
 
 def _term_event(
