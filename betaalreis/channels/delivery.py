@@ -31,6 +31,7 @@ from betaalreis.channels.models import (
     SubmissionState,
     WebhookLog,
 )
+from betaalreis.channels.whatsapp_templates import template_ready
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Channel, Debtor, TimelineKind
@@ -284,20 +285,28 @@ def _handle_failure(
     return fallback.pk if fallback else None
 
 
-def channel_reachable(debtor: Debtor, channel: str) -> bool:
+def channel_reachable(
+    debtor: Debtor, channel: str, *, stage_code: str | None = None, language: str = ""
+) -> bool:
     """Return whether a message on `channel` can go to the debtor now.
 
     Checks the debtor's own opt-outs and addresses, addresses a provider
     reported as unreachable, and for WhatsApp the creditor's switch and the
-    debtor's opt-in.
+    debtor's opt-in. With `stage_code`, WhatsApp also needs the stage's
+    verified template in `language` (default: the debtor's language).
     """
     if not debtor.accepts(channel):
         return False
     if is_address_invalid(debtor, channel):
         return False
-    if channel == Channel.WHATSAPP:
-        return whatsapp_allowed(debtor.creditor) and has_opt_in(debtor, channel)
-    return True
+    if channel != Channel.WHATSAPP:
+        return True
+
+    if not (whatsapp_allowed(debtor.creditor) and has_opt_in(debtor, channel)):
+        return False
+    if stage_code is None:
+        return True
+    return template_ready(debtor.creditor_id, stage_code, language or debtor.language)
 
 
 # Separates the channels of a fallback chain inside an idempotency key.
@@ -315,7 +324,8 @@ def fallback_channel_for(communication: Communication) -> str | None:
     """Return the stage's next channel the debtor can receive, or None.
 
     The candidates are the stage's channels after the one that failed, in
-    the stage's order, skipping every channel this message already tried.
+    the stage's order, skipping every channel this message already tried
+    and WhatsApp when the stage has no verified template in the message's language.
     Without a stage (a message planned by hand) there is no fallback.
     """
     debtor = communication.debtor
@@ -337,7 +347,11 @@ def fallback_channel_for(communication: Communication) -> str | None:
     tried = _tried_channels(communication)
 
     for channel in channels:
-        if channel not in tried and channel_reachable(debtor, channel):
+        if channel in tried:
+            continue
+        if channel_reachable(
+            debtor, channel, stage_code=communication.stage, language=communication.language
+        ):
             return channel
     return None
 

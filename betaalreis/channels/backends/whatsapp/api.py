@@ -28,8 +28,10 @@ from betaalreis.channels.providers import (
     RecipientInvalid,
     Submission,
     TemporaryFailure,
+    UncertainOutcome,
     VendorBackend,
 )
+from betaalreis.channels.whatsapp_templates import find_template
 from betaalreis.ledger.models import Creditor, Debtor
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.models import Communication
@@ -119,9 +121,7 @@ class WhatsAppCloudBackend(VendorBackend):
 
 
 def _usable_template(creditor: Creditor, stage: str, language: str) -> WhatsAppTemplate:
-    template = WhatsAppTemplate.objects.filter(
-        creditor=creditor, stage_code=stage, language__startswith=language
-    ).first()
+    template = find_template(creditor.pk, stage, language)
     if template is None:
         raise ChannelError(
             f"No WhatsApp template for stage {stage!r} in language {language!r} of creditor "
@@ -215,7 +215,7 @@ def do_verify_template(template: WhatsAppTemplate, account: ProviderAccount) -> 
             params={"name": template.name, "fields": "name,language,status,category"},
             headers={"Authorization": f"Bearer {account.secret('access_token')}"},
         )
-    except TemporaryFailure as exc:
+    except (TemporaryFailure, UncertainOutcome) as exc:
         raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
     if response.status_code != 200:
         raise _as_channel_error(_rejection(response.status_code, _json(response)))

@@ -155,3 +155,16 @@ def test_no_mobile_fails_before_send(fake, templates, opted_in, make_communicati
     assert communication.last_error.startswith("missing_recipient:")
     assert "D-1" in communication.last_error
     assert fake.accepted == []
+
+
+def test_missing_template_falls_back(fake, opted_in, make_communication):
+    communication = make_communication("whatsapp")
+
+    dispatch()
+
+    communication.refresh_from_db()
+    assert communication.status == CommunicationStatus.FAILED
+    assert communication.last_error.startswith("whatsapp_template_missing:")
+    assert fake.accepted == []
+    fallback = Communication.objects.get(channel="sms")
+    assert fallback.status == CommunicationStatus.SENT
