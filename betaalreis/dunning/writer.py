@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from zoneinfo import ZoneInfo
 
@@ -17,13 +19,13 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from betaalreis.dunning.bulk import insert_rows, saved_instances
 from betaalreis.dunning.models import StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline import record_many
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 _ID_CHUNK = 10000
@@ -106,14 +108,35 @@ def _existing_keys(keys: list[str]) -> set[str]:
     return found
 
 
-def _summary(message: PlannedMessage) -> str:
+def _summary(message: PlannedMessage, formatted_total: str) -> str:
     count = len(message.invoice_ids)
     invoices = "1 factuur" if count == 1 else f"{count} facturen"
     channel = _CHANNEL_NAMES_NL.get(message.channel or "", message.channel or "")
     return (
         f"{message.stage.name_nl} gepland per {channel}: {invoices}, "
-        f"{format_money(message.total, message.currency)}"
+        f"{formatted_total}"
     )
+
+
+def _timeline_row(
+    creditor_id: int,
+    debtor_id: int,
+    kind: str,
+    at: dt.datetime,
+    source: str,
+    summary: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "creditor_id": creditor_id,
+        "debtor_id": debtor_id,
+        "invoice_id": None,
+        "kind": kind,
+        "at": at,
+        "source": source,
+        "summary": summary,
+        "data": data,
+    }
 
 
 @transaction.atomic
@@ -132,88 +155,92 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     now = timezone.now()
     rules = ContactRules(creditor, moment)
 
-    communications: list[Communication] = []
+    communication_rows: list[dict[str, Any]] = []
     fresh: list[PlannedMessage] = []
-    held: list[tuple[PlannedMessage, ContactDecision]] = []
     for key, message in keyed:
         if key in existing:
             continue
         decision = rules.decide(message.debtor.id)
-        if decision.is_held:
-            held.append((message, decision))
-        communications.append(
-            Communication(
-                creditor=creditor,
-                debtor_id=message.debtor.id,
-                channel=message.channel,
-                stage=message.stage.code,
-                language=message.debtor.language,
-                idempotency_key=key,
-                status=CommunicationStatus.PENDING,
-                run_date=plan.day,
-                not_before=decision.allowed_at if decision.is_held else None,
-                hold_reason=describe_hold(decision) if decision.is_held else "",
-                total_amount=message.total,
-                currency=message.currency,
-                created_at=now,
-            )
+        communication_rows.append(
+            {
+                "creditor_id": creditor.pk,
+                "debtor_id": message.debtor.id,
+                "channel": message.channel,
+                "stage": message.stage.code,
+                "language": message.debtor.language,
+                "idempotency_key": key,
+                "status": CommunicationStatus.PENDING,
+                "run_date": plan.day,
+                "not_before": decision.allowed_at if decision.is_held else None,
+                "hold_reason": describe_hold(decision) if decision.is_held else "",
+                "total_amount": message.total,
+                "currency": message.currency,
+                "created_at": now,
+            }
         )
         fresh.append(message)
-    Communication.objects.bulk_create(communications, batch_size=2000)
+    communication_ids = insert_rows(Communication, communication_rows)
 
-    items: list[CommunicationInvoice] = []
+    item_rows: list[dict[str, Any]] = []
     invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
-    events: list[TimelineEvent] = []
-    for communication, message in zip(communications, fresh, strict=True):
+    event_rows: list[dict[str, Any]] = []
+    held_rows: list[dict[str, Any]] = []
+    formatted_totals: dict[tuple[Decimal, str], str] = {}
+    for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):
         for invoice_id, amount in zip(message.invoice_ids, message.open_amounts, strict=True):
-            items.append(
-                CommunicationInvoice(
-                    communication=communication, invoice_id=invoice_id, open_amount=amount
-                )
+            item_rows.append(
+                {"communication_id": communication_id, "invoice_id": invoice_id, "open_amount": amount}
             )
         is_handover = message.stage.action == StageAction.HANDOVER
         invoices_by_stage[(message.stage.code, is_handover)].extend(message.invoice_ids)
-        events.append(
-            TimelineEvent(
-                creditor=creditor,
-                debtor_id=message.debtor.id,
-                kind=TimelineKind.STAGE,
-                at=now,
-                source=source,
-                summary=_summary(message),
-                data={
-                    "communication_id": communication.pk,
+
+        total = row["total_amount"]
+        if (total, message.currency) not in formatted_totals:
+            formatted_totals[(total, message.currency)] = format_money(total, message.currency)
+        event_rows.append(
+            _timeline_row(
+                creditor.pk,
+                message.debtor.id,
+                TimelineKind.STAGE,
+                now,
+                source,
+                _summary(message, formatted_totals[(total, message.currency)]),
+                {
+                    "communication_id": communication_id,
                     "stage": message.stage.code,
                     "channel": message.channel,
                     "invoice_ids": message.invoice_ids,
-                    "total": str(message.total),
+                    "total": str(total),
                     "currency": message.currency,
                 },
             )
         )
-    CommunicationInvoice.objects.bulk_create(items, batch_size=5000)
-    result.held = len(held)
-    for communication, message in zip(communications, fresh, strict=True):
-        if communication.not_before is not None:
-            events.append(
-                TimelineEvent(
-                    creditor=creditor,
-                    debtor_id=message.debtor.id,
-                    kind=TimelineKind.HELD,
-                    at=now,
-                    source=source,
-                    summary=(
+
+        not_before = row["not_before"]
+        if not_before is not None:
+            held_rows.append(
+                _timeline_row(
+                    creditor.pk,
+                    message.debtor.id,
+                    TimelineKind.HELD,
+                    now,
+                    source,
+                    (
                         f"{message.stage.name_nl} tegengehouden tot "
-                        f"{communication.not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
-                        f"{communication.hold_reason}"
+                        f"{not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
+                        f"{row['hold_reason']}"
                     ),
-                    data={
-                        "communication_id": communication.pk,
-                        "not_before": communication.not_before.isoformat(),
-                        "reason": communication.hold_reason,
+                    {
+                        "communication_id": communication_id,
+                        "not_before": not_before.isoformat(),
+                        "reason": row["hold_reason"],
                     },
                 )
             )
+    insert_rows(CommunicationInvoice, item_rows)
+    result.held = len(held_rows)
+    # All stage rows come before the hold rows, so the timeline ids keep that order.
+    event_rows.extend(held_rows)
 
     for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
         changes: dict[str, object] = {"dunning_stage": stage_code, "dunning_stage_date": plan.day}
@@ -224,8 +251,8 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
             Invoice.objects.filter(pk__in=invoice_ids[start:start + _ID_CHUNK]).update(
                 updated_at=now, **changes
             )
-    record_many(events)
+    insert_rows(TimelineEvent, event_rows)
 
-    result.created = communications
+    result.created = saved_instances(Communication, communication_ids, communication_rows)
     return result
 
