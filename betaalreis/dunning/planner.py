@@ -164,7 +164,7 @@ def plan_day(
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
     terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
 
-    rows = (
+    rows = list(
         Invoice.objects.filter(
             creditor=creditor,
             kind=InvoiceKind.INVOICE,
@@ -172,19 +172,27 @@ def plan_day(
             open_amount__gt=0,
             due_date__lte=day - dt.timedelta(days=earliest_offset),
         )
+        .order_by()
         .values_list(
             "id", "debtor_id", "due_date", "open_amount", "currency", "dunning_stage",
-            "dunning_stage_date", "debtor__kind",
+            "dunning_stage_date", "debtor__kind", "number",
         )
-        .iterator(chunk_size=5000)
     )
+    # Invoices are handled in the model's order (due date, then number), which
+    # sets the order of the invoices in each message. In bench.plan, sorting
+    # the fetched rows here was faster on PostgreSQL than the model's ORDER BY,
+    # which also joins the creditor for its slug. All rows stay in memory for it.
+    # NOTE: numbers compare by code point, as in SQLite and a PostgreSQL
+    # database with the C collation. Other collations may order them otherwise.
+    rows.sort(key=lambda row: (row[2], row[8]))
 
     groups: dict[tuple[int, str, str], _Group] = {}
     # Overdue invoices that have not had a 14-day letter, per debtor: a
     # consumer's letter must name all of them (art. 6:96 lid 7 BW).
     before_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
 
-    for invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind in rows:
+    for (invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind,
+         _number) in rows:
         plan.invoices_considered += 1
         if debtor_id in paused_debtor_ids:
             plan.paused += 1
