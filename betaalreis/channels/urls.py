@@ -4,7 +4,7 @@ from django.urls import include, path
 
 # Importing connects the anymail tracking and inbound receivers.
 from betaalreis.channels.webhooks import email as _email_receivers  # noqa: F401
-from betaalreis.channels.webhooks.cmcom import CmWebhookView
+from betaalreis.channels.webhooks.cmcom import CmInboundWebhookView, CmWebhookView
 from betaalreis.channels.webhooks.messagebird import MessageBirdWebhookView
 from betaalreis.channels.webhooks.twilio import TwilioWebhookView
 from betaalreis.channels.webhooks.whatsapp import WhatsAppWebhookView
@@ -20,9 +20,19 @@ urlpatterns = [
         name="messagebird-status",
     ),
     path(
+        "webhooks/messagebird/<slug:creditor_slug>/inbound/",
+        MessageBirdWebhookView.as_view(),
+        name="messagebird-inbound",
+    ),
+    path(
         "webhooks/cmcom/<slug:creditor_slug>/<str:token>/status/",
         CmWebhookView.as_view(),
         name="cmcom-status",
+    ),
+    path(
+        "webhooks/cmcom/<slug:creditor_slug>/<str:token>/inbound/",
+        CmInboundWebhookView.as_view(),
+        name="cmcom-inbound",
     ),
     path("webhooks/whatsapp/<slug:creditor_slug>/", WhatsAppWebhookView.as_view(), name="whatsapp"),
     path("anymail/", include("anymail.urls")),

@@ -1,10 +1,14 @@
-"""CM.com status reports.
+"""CM.com status reports and inbound messages.
 
 CM does not sign its status reports, so the report address carries a
 secret token of our own (`webhook_token` in the provider account, with
 `webhook_token_previous` during rotation) that is compared in constant
 time. The JSON format is CM's documented one: messages.msg with received,
 to, reference, status.code, status.errorCode and status.errorDescription.
+
+Inbound messages go to their own address with the same token. Their JSON
+body is read as reference, from.number, to.number, message.text, timeUtc
+and channel (unconfirmed, see `CmInboundWebhookView.parse`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.delivery import StatusReport, dedupe_key_for
 from betaalreis.channels.models import DeliveryStatus
 from betaalreis.channels.webhooks.base import (
+    InboundText,
     ParsedWebhook,
     ProviderWebhookView,
     WebhookNotConfigured,
@@ -91,3 +96,49 @@ class CmWebhookView(ProviderWebhookView):
                 idempotency_key=reference,
             ))
         return ParsedWebhook(reports=reports)
+
+
+# CM channel names of inbound messages that we record, mapped to our channels.
+INBOUND_CHANNELS: dict[str, str] = {"sms": "sms", "whatsapp": "whatsapp"}
+
+
+class CmInboundWebhookView(CmWebhookView):
+    """Messages debtors send to the creditor's CM.com number, authenticated like status reports."""
+
+    def parse(self, request: HttpRequest, account: ProviderAccount) -> ParsedWebhook:
+        # NOTE: this body format is as remembered from CM's Business Messaging
+        # documentation and could not be checked against it. A request in
+        # another format gets 400 and stays in WebhookLog.
+        try:
+            document = json.loads(request.body)
+            sender = _number(document["from"])
+        except (ValueError, KeyError, TypeError):
+            raise WebhookRejected("The body is not a CM.com JSON inbound message.") from None
+        if not sender:
+            raise WebhookRejected("The CM.com inbound message has no from.number.")
+
+        channel = INBOUND_CHANNELS.get(str(document.get("channel") or "SMS").lower())
+        if channel is None:
+            return ParsedWebhook()
+
+        message = document.get("message") or {}
+        text = str(message.get("text", "") or "") if isinstance(message, dict) else ""
+        sent_at = str(document.get("timeUtc") or "")
+        received_at = parse_datetime(sent_at) or timezone.now()
+        if timezone.is_naive(received_at):
+            received_at = timezone.make_aware(received_at, dt.UTC)
+
+        return ParsedWebhook(inbound=[InboundText(
+            sender=sender,
+            text=text,
+            provider_reference=str(document.get("reference") or "") or dedupe_key_for(sender, sent_at, text),
+            received_at=received_at,
+            channel=channel,
+        )])
+
+
+def _number(party: object) -> str:
+    """Return the phone number of a CM from or to field, given as an object or a plain string."""
+    if isinstance(party, dict):
+        return str(party.get("number", "") or "")
+    return str(party or "")

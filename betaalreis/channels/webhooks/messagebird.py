@@ -1,4 +1,4 @@
-"""MessageBird status reports (legacy SMS API).
+"""MessageBird status reports and inbound SMS (legacy SMS API).
 
 MessageBird calls reportUrl with GET and the report in the query string,
 signed in MessageBird-Signature: the Base64 HMAC-SHA256, keyed with the
@@ -6,6 +6,10 @@ account's signing key, of three lines — the MessageBird-Request-Timestamp
 value, the query parameters sorted by name and URL-encoded, and the raw
 SHA-256 digest of the body (empty for GET). Source: the signed-request code
 in MessageBird's own REST API libraries.
+
+An SMS sent to the creditor's virtual mobile number is expected the same
+way, with GET and the message in the query string: id, recipient,
+originator, body and createdDatetime (unconfirmed, see `_parse_inbound`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.delivery import StatusReport, dedupe_key_for
 from betaalreis.channels.models import DeliveryStatus
 from betaalreis.channels.webhooks.base import (
+    InboundText,
     ParsedWebhook,
     ProviderWebhookView,
     WebhookNotConfigured,
     WebhookRejected,
     matches_any,
 )
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 STATUS_MAP: dict[str, str] = {
     "scheduled": DeliveryStatus.QUEUED,
@@ -87,6 +92,9 @@ class MessageBirdWebhookView(ProviderWebhookView):
 
     def parse(self, request: HttpRequest, account: ProviderAccount) -> ParsedWebhook:
         query = request.GET
+        if "originator" in query and "status" not in query:
+            return _parse_inbound(query)
+
         message_id = query.get("id", "")
         vendor_status = query.get("status", "")
         if not message_id or not vendor_status:
@@ -110,3 +118,23 @@ class MessageBirdWebhookView(ProviderWebhookView):
             address_invalid=reason.lower() in INVALID_NUMBER_REASONS,
             idempotency_key=query.get("reference", ""),
         )])
+
+
+def _parse_inbound(query: QueryDict) -> ParsedWebhook:
+    """Return the inbound SMS a virtual mobile number forward contains."""
+    # NOTE: these field names come from a third-party MessageBird client,
+    # not from MessageBird's own documentation, which could not be checked.
+    # Whether MessageBird signs these forwards like status reports is also
+    # unconfirmed. An unsigned forward gets 400 but stays in WebhookLog.
+    message_id = query.get("id", "")
+    sender = query.get("originator", "")
+    if not message_id or not sender:
+        raise WebhookRejected("A MessageBird inbound message needs id and originator.")
+
+    received_at = parse_datetime(query.get("createdDatetime", "")) or timezone.now()
+    return ParsedWebhook(inbound=[InboundText(
+        sender=sender,
+        text=query.get("body", ""),
+        provider_reference=message_id,
+        received_at=received_at,
+    )])

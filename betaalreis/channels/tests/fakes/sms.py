@@ -195,6 +195,19 @@ class FakeMessageBird(FakeServer):
                    "MessageBird-Request-Timestamp": stamp}
         return WebhookCall("GET", path, b"", "", headers)
 
+    def inbound_webhook(self, path: str, sender: str, text: str, *, message_id: str | None = None,
+                        key: str | None = None) -> WebhookCall:
+        """Build the signed GET that forwards an SMS sent to the creditor's virtual mobile number."""
+        # NOTE: the field names are unconfirmed against MessageBird's documentation.
+        query = {
+            "id": message_id or uuid.uuid4().hex, "recipient": "3197010000000",
+            "originator": sender.lstrip("+"), "body": text, "createdDatetime": "2026-12-04T10:00:00+00:00",
+        }
+        stamp = str(int(time.time()))
+        headers = {"MessageBird-Signature": self.sign(stamp, query, b"", key),
+                   "MessageBird-Request-Timestamp": stamp}
+        return WebhookCall("GET", path + "?" + urlencode(query), b"", "", headers)
+
 
 class FakeCm(FakeServer):
     """CM.com Business Messaging gateway: JSON POST /v1.0/message, token in the body."""
@@ -276,4 +289,17 @@ class FakeCm(FakeServer):
             "operator": "20408",
         }}}
         path = f"/channels/webhooks/cmcom/{creditor_slug}/{token or self.webhook_token}/status/"
+        return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})
+
+    def inbound_webhook(self, sender: str, text: str, *, reference: str | None = None, channel: str = "SMS",
+                        token: str | None = None, creditor_slug: str = "acme") -> WebhookCall:
+        """Build the JSON POST that forwards a message sent to the creditor's CM number."""
+        # NOTE: the body format is unconfirmed against CM's documentation.
+        document = {
+            "reference": reference if reference is not None else uuid.uuid4().hex,
+            "messageContext": "", "from": {"number": sender.replace("+", "00", 1), "name": ""},
+            "to": {"number": "0031970100000"}, "message": {"text": text, "media": {}, "custom": {}},
+            "groupings": [], "time": "2026-12-04 11:00:00", "timeUtc": "2026-12-04T10:00:00", "channel": channel,
+        }
+        path = f"/channels/webhooks/cmcom/{creditor_slug}/{token or self.webhook_token}/inbound/"
         return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})
