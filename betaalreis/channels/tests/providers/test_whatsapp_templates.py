@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from betaalreis.channels.accounts import provider_account
 from betaalreis.channels.backends.whatsapp import do_verify_template
+from betaalreis.channels.base import ChannelError
 from betaalreis.channels.consent import do_enable_whatsapp, do_opt_in
 from betaalreis.channels.delivery import channel_reachable, fallback_channel_for
 from betaalreis.channels.models import WhatsAppTemplate
@@ -239,3 +240,16 @@ def test_command_without_whatsapp_account(provider_settings, creditor, stage):
         run_verify()
 
     assert "No whatsapp provider configured" in str(raised.value)
+
+
+def test_verify_timeout_raises_channel_error(fake, provider_settings, creditor):
+    template = make_template(creditor)
+    options = {**fake.account_options(), "timeout_seconds": 0.3}
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"whatsapp": options}}
+    fake.fail_next("timeout")
+
+    with pytest.raises(ChannelError) as raised:
+        verify(template)
+
+    assert raised.value.code == "outcome_uncertain"
+    assert raised.value.permanent is False
