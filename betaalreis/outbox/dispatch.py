@@ -58,6 +58,10 @@ DEFAULT_BATCH_SIZE = 200
 # Invoice statuses in which an invoice stays in a planned message. A handover
 # notice lists invoices that the run moved to handed_over when it planned it.
 _STILL_DUE = {InvoiceStatus.OPEN, InvoiceStatus.HANDED_OVER}
+# An instalment reminder lists the invoices of a payment plan, which stay in
+# status payment_plan, and asks for the instalment, not their open amounts.
+INSTALMENT_STAGE = "instalment_reminder"
+_STILL_DUE_IN_PLAN = {InvoiceStatus.PAYMENT_PLAN}
 
 
 @dataclass(slots=True)
@@ -130,13 +134,17 @@ def _still_due_items(
 ) -> tuple[dict[int, list[CommunicationInvoice]], list[CommunicationInvoice]]:
     """Split the batch's invoice items into those still due and those paid since planning."""
     keep: dict[int, list[CommunicationInvoice]] = {communication.pk: [] for communication in batch}
+    still_due = {
+        communication.pk: _STILL_DUE_IN_PLAN if communication.stage == INSTALMENT_STAGE else _STILL_DUE
+        for communication in batch
+    }
     drop: list[CommunicationInvoice] = []
     items = CommunicationInvoice.objects.filter(
         communication_id__in=list(keep)
     ).select_related("invoice").order_by("invoice__due_date", "invoice__number")
     for item in items:
         invoice = item.invoice
-        if invoice.status in _STILL_DUE and invoice.open_amount > 0:
+        if invoice.status in still_due[item.communication_id] and invoice.open_amount > 0:
             keep[item.communication_id].append(item)
         else:
             drop.append(item)
@@ -225,7 +233,10 @@ def dispatch(
                 results.append((communication, outcome, None, f"{type(exc).__name__}: {exc}"))
                 continue
 
-            communication.total_amount = sum((item.invoice.open_amount for item in items), Decimal("0.00"))
+            if communication.stage != INSTALMENT_STAGE:
+                communication.total_amount = sum(
+                    (item.invoice.open_amount for item in items), Decimal("0.00")
+                )
             if clock is not None:
                 result = replace(result, sent_at=clock)
             results.append((communication, CommunicationStatus.SENT, result, ""))
