@@ -59,7 +59,7 @@ DEFAULT_BATCH_SIZE = 200
 # notice lists invoices that the run moved to handed_over when it planned it.
 _STILL_DUE = {InvoiceStatus.OPEN, InvoiceStatus.HANDED_OVER}
 # An instalment reminder lists the invoices of a payment plan, which stay in
-# status payment_plan, and asks for the instalment, not their open amounts.
+# status payment_plan, and requests the instalment, not their open amounts.
 INSTALMENT_STAGE = "instalment_reminder"
 _STILL_DUE_IN_PLAN = {InvoiceStatus.PAYMENT_PLAN}
 

@@ -210,7 +210,8 @@ def _term_end(account: Account) -> dt.date | None:
 
     The claim law charges a consumer's costs over all invoices the letter
     named, so a term counts only when each open invoice was in a sent 14-day
-    letter; with a newer invoice outside it, no costs show, never too many.
+    letter. With a newer invoice outside the letter, no costs show, so the
+    portal never shows too many.
     """
     from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
     from betaalreis.legal.models import legal_settings_for
