@@ -141,6 +141,58 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
     return debtors
 
 
+@dataclass(frozen=True, slots=True)
+class WhatsAppReadiness:
+    """What a WhatsApp message needs besides a mobile number, loaded once per plan.
+
+    The creditor must have WhatsApp switched on (never for a collection
+    agency), the stage a verified template in the debtor's language, and
+    the debtor a standing opt-in for their current number.
+    """
+
+    ready_stage_languages: frozenset[tuple[str, str]] = frozenset()
+    opted_in: frozenset[int] = frozenset()
+
+    @classmethod
+    def load(
+        cls, creditor: Creditor, stages_by_kind: dict[str, list[Stage]], debtor_ids: set[int]
+    ) -> WhatsAppReadiness:
+        from betaalreis.channels.consent import whatsapp_allowed
+        from betaalreis.channels.models import ConsentRecord
+        from betaalreis.channels.whatsapp_templates import ready_stage_languages
+
+        uses_whatsapp = any(
+            "whatsapp" in stage.channels for stages in stages_by_kind.values() for stage in stages
+        )
+        if not uses_whatsapp or not debtor_ids or not whatsapp_allowed(creditor):
+            return cls()
+
+        # The latest record per debtor decides; rows come oldest first.
+        latest: dict[int, tuple[bool, str]] = {}
+        rows = (
+            ConsentRecord.objects.filter(creditor=creditor, channel="whatsapp")
+            .order_by("debtor_id", "at", "id")
+            .values_list("debtor_id", "granted", "address")
+        )
+        for debtor_id, granted, address in rows:
+            latest[debtor_id] = (granted, address)
+        mobiles = dict(
+            Debtor.objects.filter(creditor=creditor, pk__in=list(latest)).values_list("id", "mobile")
+        )
+        opted_in = frozenset(
+            debtor_id
+            for debtor_id, (granted, address) in latest.items()
+            if granted and debtor_id in debtor_ids and (not address or address == mobiles.get(debtor_id))
+        )
+        return cls(ready_stage_languages(creditor.pk), opted_in)
+
+    def allows(self, stage_code: str, debtor: DebtorContact) -> bool:
+        return (
+            debtor.id in self.opted_in
+            and (stage_code, debtor.language) in self.ready_stage_languages
+        )
+
+
 def plan_day(
     day: dt.date,
     creditor: Creditor,
@@ -243,6 +295,7 @@ def plan_day(
     _bundle_into_fourteen_day_letters(groups, before_letter)
 
     debtors = _load_debtors(creditor, {debtor_id for debtor_id, _, _ in groups})
+    whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
     for (debtor_id, _code, currency), group in groups.items():
         if not group.invoice_ids:
             continue
@@ -257,7 +310,10 @@ def plan_day(
         if message.total < group.stage.min_amount:
             plan.below_minimum += len(group.invoice_ids)
             continue
-        message.channel = choose_channel(message.debtor, group.stage.channels)
+        channels = group.stage.channels
+        if "whatsapp" in channels and not whatsapp.allows(group.stage.code, message.debtor):
+            channels = [channel for channel in channels if channel != "whatsapp"]
+        message.channel = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))

@@ -351,3 +351,51 @@ def test_policy_command_loads_and_shows(tmp_path):
     assert list(creditor.policies.get().stages.values_list("code", flat=True)) == ["only"]
     assert "Kort" in output.getvalue()
     assert "only (Enige)" in output.getvalue()
+
+
+@pytest.fixture
+def whatsapp_creditor(creditor):
+    from django.utils import timezone
+
+    from betaalreis.channels.consent import do_enable_whatsapp
+    from betaalreis.channels.models import WhatsAppTemplate
+    from betaalreis.dunning.models import Stage
+
+    Stage.objects.filter(policy__creditor=creditor, code="friendly_reminder").update(
+        channels=["whatsapp", "email"]
+    )
+    do_enable_whatsapp(creditor, source="test")
+    WhatsAppTemplate.objects.create(
+        creditor=creditor, stage_code="friendly_reminder", language="nl", name="herinnering_v1",
+        status="APPROVED", category="UTILITY", verified_at=timezone.now(),
+    )
+    return creditor
+
+
+def test_whatsapp_chosen_when_ready_and_opted_in(whatsapp_creditor):
+    from betaalreis.channels.consent import do_opt_in
+
+    debtor = make_debtor(whatsapp_creditor)
+    do_opt_in(debtor, "whatsapp", source="test", evidence="portal checkbox")
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+
+    plan, _ = plan_and_write(whatsapp_creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "friendly_reminder", "whatsapp")]
+
+
+def test_whatsapp_skipped_without_opt_in_or_template(whatsapp_creditor):
+    from betaalreis.channels.consent import do_opt_in
+
+    no_opt_in = make_debtor(whatsapp_creditor)
+    english = make_debtor(whatsapp_creditor, language="en")
+    do_opt_in(english, "whatsapp", source="test", evidence="portal checkbox")
+    for debtor in (no_opt_in, english):
+        make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+
+    plan, _ = plan_and_write(whatsapp_creditor)
+
+    assert stages_of(plan) == sorted([
+        (no_opt_in.pk, "friendly_reminder", "email"),
+        (english.pk, "friendly_reminder", "email"),
+    ])
