@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export BETAALREIS_HOME ?= $(CURDIR)/var
 
-.PHONY: install demo test test-sqlite test-postgres bench lint clean
+.PHONY: install chromium demo test test-sqlite test-postgres bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ demo: install
 	$(BIN)/betaalreis migrate --noinput -v 0
 	$(BIN)/betaalreis demo
 
+# The browser tests drive Debian's chromium; as root it is installed here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: install it (apt-get install chromium) for the browser tests."; fi; }
+
 # The suite runs on SQLite, then again on PostgreSQL when DATABASE_URL names one.
-test: install
+test: install chromium
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "DATABASE_URL is not set: skipped the PostgreSQL run."; fi
