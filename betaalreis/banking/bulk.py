@@ -8,8 +8,9 @@ signals, and bulk_create does not either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 from django.db import connection
 from django.db.models import DateField, DateTimeField, DecimalField, JSONField, Model
@@ -33,9 +34,9 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
     adapters = []
     for model_field in fields:
         if isinstance(model_field, DateTimeField):
-            adapters.append(connection.ops.adapt_datetimefield_value)
+            adapters.append(_memoised(connection.ops.adapt_datetimefield_value))
         elif isinstance(model_field, DateField):
-            adapters.append(connection.ops.adapt_datefield_value)
+            adapters.append(_memoised(connection.ops.adapt_datefield_value))
         elif isinstance(model_field, DecimalField):
             adapters.append(partial(
                 connection.ops.adapt_decimalfield_value,
@@ -47,6 +48,13 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
         else:
             adapters.append(None)
 
+    # A field missing from a row gets its default, adapted once here.
+    columns_to_fill = []
+    for model_field, adapt in zip(fields, adapters, strict=True):
+        default = defaults.get(model_field.attname)
+        adapted_default = adapt(default) if adapt is not None and default is not None else default
+        columns_to_fill.append((model_field.attname, adapt, adapted_default))
+
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model_field.column) for model_field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -56,11 +64,31 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
             params = []
             for row in rows[start:start + INSERT_BATCH]:
                 values = []
-                for model_field, adapt in zip(fields, adapters, strict=True):
-                    value = row.get(model_field.attname, defaults.get(model_field.attname))
+                for attname, adapt, default in columns_to_fill:
+                    if attname not in row:
+                        values.append(default)
+                        continue
+                    value = row[attname]
                     values.append(adapt(value) if adapt is not None and value is not None else value)
                 params.append(values)
             cursor.executemany(sql, params)
+
+
+def _memoised(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a date or datetime adapter so insert_rows adapts each distinct value once.
+
+    The rows of one call usually share a few timestamps, and the SQLite
+    adapter converts every aware datetime to the connection's time zone.
+    """
+    cache: dict[Any, Any] = {}
+
+    def adapt_once(value: Any) -> Any:
+        adapted = cache.get(value)
+        if adapted is None:
+            adapted = cache[value] = adapt(value)
+        return adapted
+
+    return adapt_once
 
 
 def update_many(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
