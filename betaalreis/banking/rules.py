@@ -343,7 +343,7 @@ class Matcher:
     def _debtor_reference_invoices(self, references: list[str]) -> list[OpenInvoice]:
         """Return the open invoices of the debtor a message reference names.
 
-        A message that lists several invoices asks the debtor to quote one RF
+        A message that lists several invoices tells the debtor to quote one RF
         reference for all of them, with body "D" plus the debtor id (see
         `betaalreis.channels.render.context.debtor_payment_reference`). Only
         this creditor's debtors are in the index, so another creditor's
