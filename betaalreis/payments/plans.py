@@ -79,8 +79,9 @@ def do_request_plan(
 ) -> PaymentPlan:
     """Create a payment plan for `invoices`; active at once when within the creditor's limits.
 
-    A plan outside the limits waits for approval by a credit manager, and
-    its invoices stay in dunning meanwhile.
+    A plan outside the limits waits for approval by a credit manager; the
+    daily run pauses the debtor's dunning meanwhile (see
+    `betaalreis.portal.services.paused_debtor_ids`).
     """
     if not invoices:
         raise InvalidInput("Choose at least one open invoice for the payment plan.")

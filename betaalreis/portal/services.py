@@ -61,17 +61,22 @@ def portal_settings_for(creditor: Creditor | int) -> PortalSettings:
 
 
 def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
-    """Return ids of the creditor's debtors whose dunning pauses on `day` for a promise to pay.
+    """Return ids of the creditor's debtors whose dunning pauses on `day`.
 
     A promise pauses dunning up to and including its date. From the day
     after, the debtor is no longer returned, so dunning resumes by itself
-    when the money has not come.
+    when the money has not come. A payment plan that waits for the credit
+    manager's approval pauses dunning until it is approved or rejected.
     """
-    return set(
-        Promise.objects.filter(
-            creditor_id=creditor_id, status=PromiseStatus.ACTIVE, promised_date__gte=day
-        ).values_list("debtor_id", flat=True)
-    )
+    from betaalreis.payments.models import PaymentPlan, PlanStatus
+
+    promised = Promise.objects.filter(
+        creditor_id=creditor_id, status=PromiseStatus.ACTIVE, promised_date__gte=day
+    ).values_list("debtor_id", flat=True)
+    awaiting_plan = PaymentPlan.objects.filter(
+        creditor_id=creditor_id, status=PlanStatus.PENDING_APPROVAL
+    ).values_list("debtor_id", flat=True)
+    return set(promised) | set(awaiting_plan)
 
 
 @dataclass(slots=True)
