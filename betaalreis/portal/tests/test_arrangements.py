@@ -6,8 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
-from betaalreis.portal.services import paused_debtor_ids
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -166,7 +164,7 @@ def test_plan_outside_limits_waits(client, debtor):
     assert "minimum" in plan.outside_limits_reason
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.OPEN
-    assert debtor.pk in paused_debtor_ids(debtor.creditor_id, dt.date.today())
+    assert debtor.pk in services.paused_debtor_ids(debtor.creditor_id, dt.date.today())
 
     plans.do_decide_plan(plan, approve=True, by="user:credit-manager")
     invoice.refresh_from_db()
