@@ -355,3 +355,19 @@ def test_portal_shows_costs_after_fourteen_day_term(creditor, betaalreis_home):
 
     assert during_term.costs == Decimal("0.00")
     assert after_term.costs == Decimal("150.00")
+
+
+def test_run_command_names_unreachable_debtors(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    unreachable = make_debtor(creditor, email="", mobile="", street="", customer_number="NOWAY-1")
+    make_invoice(unreachable, due=DAY - dt.timedelta(days=3))
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "1 debtors unreachable" in text
+    assert "Unreachable (add an email address, mobile number or postal address): NOWAY-1" in text

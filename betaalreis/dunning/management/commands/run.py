@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.dunning.run import RunSummary, run_cycle
-from betaalreis.ledger.models import Creditor
+from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
+from betaalreis.ledger.models import Creditor, Debtor
 
 
 def parse_day(value: str) -> dt.date:
@@ -65,6 +65,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             f"{written.unreachable} debtors unreachable, {plan.waiting_for_legal_term} invoices "
             f"waiting for a 14-day term, {plan.paused} paused"
         )
+        _print_unreachable(creditor_run, console)
 
     table = Table(title="Messages per channel and stage")
     for column in ("channel", "stage", "planned", "sent", "cancelled", "failed", "retry"):
@@ -80,3 +81,24 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in ("sent", "cancelled", "failed", "retry")),
         )
     console.print(table)
+
+
+# How many unreachable debtors the summary names; the rest are counted.
+MAX_NAMED_UNREACHABLE = 10
+
+
+def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the debtors that no channel of their stage can reach, so someone can fix their data."""
+    debtor_ids = [message.debtor.id for message in creditor_run.plan.messages if message.channel is None]
+    if not debtor_ids:
+        return
+
+    numbers = dict(
+        Debtor.objects.filter(pk__in=debtor_ids[:MAX_NAMED_UNREACHABLE]).values_list("id", "customer_number")
+    )
+    named = ", ".join(numbers[debtor_id] for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE])
+    more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
+    suffix = f" and {more} more" if more > 0 else ""
+    console.print(
+        f"  Unreachable (add an email address, mobile number or postal address): {named}{suffix}"
+    )
