@@ -1,7 +1,7 @@
 """Typed errors shared by every app.
 
 Each error has a stable `code` for machines and a message for people that
-says what failed, on which value, and what to do.
+names what failed, on which value, and what to do.
 """
 
 from __future__ import annotations

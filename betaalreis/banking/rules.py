@@ -343,8 +343,8 @@ class Matcher:
     def _debtor_reference_invoices(self, references: list[str]) -> list[OpenInvoice]:
         """Return the open invoices of the debtor a message reference names.
 
-        A message that lists several invoices tells the debtor to quote one RF
-        reference for all of them, with body "D" plus the debtor id (see
+        A message that lists several invoices gives the debtor one RF
+        reference to quote for all of them, with body "D" plus the debtor id (see
         `betaalreis.channels.render.context.debtor_payment_reference`). Only
         this creditor's debtors are in the index, so another creditor's
         reference finds nothing.

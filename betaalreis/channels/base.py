@@ -56,7 +56,7 @@ class OutgoingMessage:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """What the adapter reports after a successful hand-over."""
+    """The outcome an adapter returns after a successful hand-over."""
 
     provider: str
     provider_reference: str
@@ -66,7 +66,7 @@ class SendResult:
 
 
 class ChannelError(BetaalreisError):
-    """A send failed. `permanent` tells dispatch whether a retry can help."""
+    """A failed send. `permanent` is False when a retry can succeed."""
 
     code = "channel_error"
 

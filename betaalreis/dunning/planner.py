@@ -143,7 +143,7 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
 
 @dataclass(frozen=True, slots=True)
 class WhatsAppReadiness:
-    """What a WhatsApp message needs besides a mobile number, loaded once per plan.
+    """The WhatsApp preconditions besides a mobile number, loaded once per plan.
 
     The creditor must have WhatsApp switched on (never for a collection
     agency), the stage a verified template in the debtor's language, and

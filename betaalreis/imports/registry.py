@@ -1,7 +1,7 @@
 """Importers and how `betaalreis import` picks one for a file.
 
-Each importer class in `BETAALREIS_IMPORTERS` says from the file's first
-bytes whether it reads that format; the first that does imports the whole
+Each importer class in `BETAALREIS_IMPORTERS` decides from the file's first
+bytes whether it reads that format. The first that does imports the whole
 file in one transaction, or raises `ImportRejected` and imports nothing.
 """
 
@@ -56,7 +56,7 @@ class ImportRejected(BetaalreisError):
 
 @dataclass
 class ImportReport:
-    """What an importer did with one file, printed by `betaalreis import`."""
+    """The result of importing one file, printed by `betaalreis import`."""
 
     path: Path
     format: str

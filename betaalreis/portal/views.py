@@ -150,7 +150,7 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
-    """Sign the debtor in from the short link in an SMS; unknown or expired codes answer 404."""
+    """Sign the debtor in from the short link in an SMS; unknown or expired codes return 404."""
     address = client_address(request)
     if codes.is_blocked(address):
         return _too_many(request)
