@@ -12,6 +12,7 @@ class StageInline(admin.TabularInline):
     fields = (
         "order", "code", "name_nl", "name_en", "offset_days", "min_days_after_previous", "action",
         "channels", "min_amount", "attach_letter", "is_fourteen_day_letter",
+        "required",
     )
     extra = 0
 

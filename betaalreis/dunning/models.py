@@ -71,6 +71,13 @@ class Stage(models.Model):
     template = models.CharField(
         max_length=40, blank=True, help_text="Template folder; defaults to the stage code."
     )
+    required = models.BooleanField(
+        default=False,
+        help_text=(
+            "Never skipped: an invoice that has not had this stage gets it before "
+            "any later stage, even after a gap in the runs."
+        ),
+    )
 
     class Meta:
         ordering = ["policy", "order"]

@@ -7,10 +7,11 @@ queries does not grow with the number of invoices. It writes nothing;
 
 Rules, per invoice:
 - its due stage is the last stage whose `offset_days` since the due date has
-  passed, provided that stage comes after the one it already had;
+  passed, provided that stage comes after the one it already had and the
+  debtor can receive it on one of its channels (see `choose_stage`);
 - a run after a gap therefore sends only the stage due now, once, except that
-  a 14-day letter is never skipped: a consumer's invoice that is past it gets
-  the letter first;
+  a 14-day letter or a `required` stage is never skipped: an invoice that is
+  past it gets that stage first;
 - a stage waits until `min_days_after_previous` days after the previous one,
   and nothing follows a 14-day letter before its statutory term has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
-from betaalreis.dunning.models import Policy, Stage
+from betaalreis.dunning.models import Policy, Stage, StageAction
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -69,6 +70,8 @@ class PlannedMessage:
     currency: str
     invoice_ids: list[int] = field(default_factory=list)
     open_amounts: list[Decimal] = field(default_factory=list)
+    # What the debtor's contact data lacks for this stage, set when `channel` is None.
+    unreachable_reason: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -237,6 +240,9 @@ def plan_day(
     # NOTE: numbers compare by code point, as in SQLite and a PostgreSQL
     # database with the C collation. Other collations may order them otherwise.
     rows.sort(key=lambda row: (row[2], row[8]))
+    # The stage choice depends on the channels each debtor can receive.
+    debtors = _load_debtors(creditor, {row[1] for row in rows if row[1] not in paused_debtor_ids})
+    whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
 
     groups: dict[tuple[int, str, str], _Group] = {}
     # Overdue invoices that have not had a 14-day letter, per debtor: a
@@ -259,17 +265,9 @@ def plan_day(
         if letter_order is not None and days_past_due > 0 and current_order < letter_order:
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
 
-        target = None
-        for stage in stages:
-            if stage.offset_days <= days_past_due and stage.order > current_order:
-                target = stage
+        target = choose_stage(stages, current_order, days_past_due, debtors[debtor_id], whatsapp)
         if target is None:
             continue
-
-        for stage in stages:
-            if current_order < stage.order < target.order and stage.is_fourteen_day_letter:
-                target = stage
-                break
         if target.is_fourteen_day_letter and days_past_due < 1:
             # Before the due date has passed the debtor is not in default, and
             # a 14-day letter sent then does not make the costs owed.
@@ -294,8 +292,6 @@ def plan_day(
 
     _bundle_into_fourteen_day_letters(groups, before_letter)
 
-    debtors = _load_debtors(creditor, {debtor_id for debtor_id, _, _ in groups})
-    whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
     for (debtor_id, _code, currency), group in groups.items():
         if not group.invoice_ids:
             continue
@@ -310,14 +306,92 @@ def plan_day(
         if message.total < group.stage.min_amount:
             plan.below_minimum += len(group.invoice_ids)
             continue
-        channels = group.stage.channels
-        if "whatsapp" in channels and not whatsapp.allows(group.stage.code, message.debtor):
-            channels = [channel for channel in channels if channel != "whatsapp"]
+        channels = _offered_channels(group.stage, message.debtor, whatsapp)
         message.channel = choose_channel(message.debtor, channels)
+        if message.channel is None:
+            message.unreachable_reason = describe_unreachable(message.debtor, group.stage.channels)
         plan.messages.append(message)
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _offered_channels(stage: Stage, debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> list[str]:
+    """Return the stage's channels, without WhatsApp unless it is ready for this debtor."""
+    if "whatsapp" in stage.channels and not whatsapp.allows(stage.code, debtor):
+        return [channel for channel in stage.channels if channel != "whatsapp"]
+    return list(stage.channels)
+
+
+def choose_stage(
+    stages: list[Stage],
+    current_order: int,
+    days_past_due: int,
+    debtor: DebtorContact,
+    whatsapp: WhatsAppReadiness,
+) -> Stage | None:
+    """Return the stage an invoice is due for, or None when no new stage is due.
+
+    The due stages come after the invoice's current stage and their offset
+    has passed. The first 14-day letter or `required` stage among them ends
+    the list, so escalation never jumps past it. From that list the highest
+    stage the debtor can receive on one of its channels wins, so a call task
+    for a debtor without a phone gives way to the stage before it. When the
+    debtor can receive none of them, the highest message stage is returned
+    and the run reports the debtor as unreachable. A call task is our own
+    work, not a message, so when only call tasks are due and the debtor has
+    no phone, nothing is due: the invoice waits for the next stage.
+
+    NOTE: an invoice has had a stage once the writer gave it that stage, so a
+    required message that later failed to send does not stop the next stage.
+    """
+    due: list[Stage] = []
+    for stage in stages:
+        if stage.order <= current_order or stage.offset_days > days_past_due:
+            continue
+        due.append(stage)
+        if stage.is_fourteen_day_letter or stage.required:
+            break
+    if not due:
+        return None
+
+    for stage in reversed(due):
+        if choose_channel(debtor, _offered_channels(stage, debtor, whatsapp)) is not None:
+            return stage
+    for stage in reversed(due):
+        if stage.action != StageAction.CALL_TASK:
+            return stage
+    return None
+
+
+# Contact data each channel needs, as the unreachable report names it.
+_CHANNEL_NEEDS = {
+    "email": "email address",
+    "sms": "mobile number",
+    "whatsapp": "mobile number with a WhatsApp opt-in",
+    "letter": "postal address",
+    "phone": "phone number",
+}
+
+
+def describe_unreachable(debtor: DebtorContact, channels: list[str]) -> str:
+    """Say what the debtor lacks for every one of `channels`, for example "add a postal address"."""
+    needs: list[str] = []
+    opted_out: list[str] = []
+    for channel in channels:
+        if channel in debtor.opted_out_channels:
+            opted_out.append(channel)
+        elif _CHANNEL_NEEDS.get(channel, channel) not in needs:
+            needs.append(_CHANNEL_NEEDS.get(channel, channel))
+
+    parts: list[str] = []
+    if needs:
+        article = "an" if needs[0][0] in "aeiou" else "a"
+        listed = needs[0] if len(needs) == 1 else f"{', '.join(needs[:-1])} or {needs[-1]}"
+        parts.append(f"add {article} {listed}")
+    if opted_out:
+        parts.append(f"opted out of {', '.join(opted_out)}")
+    return ", ".join(parts)
 
 
 @dataclass(slots=True)

@@ -179,6 +179,17 @@ def test_final_notice_with_costs_due(make_context, claim) -> None:
     assert "Totaal te betalen" in message.html
 
 
+@pytest.mark.parametrize(
+    ("language", "phrase"),
+    [("nl", "ook na onze laatste aanmaning niet betaald"), ("en", "Even after our final notice,")],
+)
+def test_handover_cites_final_notice(make_context, language: str, phrase: str) -> None:
+    for channel in ("email", "letter"):
+        message = render_message(make_context(stage_code="handover", language=language), channel)
+
+        assert phrase in message.text
+
+
 def test_vat_on_costs_is_named(make_context, claim) -> None:
     with_vat = dataclasses.replace(claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"))
 

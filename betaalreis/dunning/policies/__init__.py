@@ -22,7 +22,7 @@ DEFAULT_POLICY_FILES = {
 _STAGE_KEYS = {
     "code", "name_nl", "name_en", "offset_days", "min_days_after_previous", "action",
     "channels", "min_amount", "attach_letter", "is_fourteen_day_letter", "states_claim",
-    "template",
+    "template", "required",
 }
 
 
@@ -46,6 +46,10 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
     if action not in StageAction.values:
         raise InvalidInput(f"{where}: unknown action {action!r}; use {StageAction.values}.")
 
+    required = data.get("required", False)
+    if not isinstance(required, bool):
+        raise InvalidInput(f"{where}: 'required' must be true or false, got {required!r}.")
+
     try:
         min_amount = Decimal(str(data.get("min_amount", "0")))
     except InvalidOperation:
@@ -65,6 +69,7 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
         is_fourteen_day_letter=bool(data.get("is_fourteen_day_letter", False)),
         states_claim=bool(data.get("states_claim", False)),
         template=data.get("template", ""),
+        required=required,
     )
 
 
@@ -96,6 +101,31 @@ def _check_fourteen_day_stage(path: Path, debtor_kind: str, stage: Stage) -> Non
         )
 
 
+def _check_required_stages(path: Path, stages: list[Stage]) -> None:
+    """Reject a required stage that some debtors could never get, and a handover without one.
+
+    The planner keeps back every later stage until an invoice has had its required
+    stages, so a required call task would stop dunning for a debtor without a
+    phone. The handover message tells the debtor that our final notice went
+    unanswered, which is only true when a required message stage comes first.
+    """
+    for stage in stages:
+        if stage.required and stage.action != StageAction.MESSAGE:
+            raise InvalidInput(
+                f"{path}: stage {stage.code!r}: only a message stage can be required, "
+                f"not a {stage.action} stage; remove required = true."
+            )
+
+    for stage in stages:
+        if stage.action != StageAction.HANDOVER:
+            continue
+        if not any(earlier.required for earlier in stages if earlier.order < stage.order):
+            raise InvalidInput(
+                f"{path}: stage {stage.code!r}: a handover needs a final notice first; "
+                "set required = true on an earlier message stage."
+            )
+
+
 def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     """Parse and check a policy file; return its header and unsaved stages."""
     try:
@@ -112,6 +142,8 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     for stage in stages:
         if stage.is_fourteen_day_letter:
             _check_fourteen_day_stage(path, data["debtor_kind"], stage)
+
+    _check_required_stages(path, stages)
 
     codes = [stage.code for stage in stages]
     if len(set(codes)) != len(codes):

@@ -221,6 +221,65 @@ def test_call_task_needs_minimum_amount(creditor):
     assert plan.below_minimum == 1
 
 
+def test_call_task_skipped_without_phone(creditor):
+    debtor = make_debtor(creditor, mobile="", phone="")
+    invoice = make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=57), dunning_stage="final_notice",
+                           dunning_stage_date=DAY - dt.timedelta(days=8))
+
+    plan, written = plan_and_write(creditor)
+
+    assert plan.messages == []
+    assert written.unreachable == 0
+    invoice.refresh_from_db()
+    assert invoice.dunning_stage == "final_notice"
+
+
+def test_handover_follows_final_notice_without_phone(creditor):
+    debtor = make_debtor(creditor, mobile="", phone="")
+    make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=72), dunning_stage="final_notice",
+                 dunning_stage_date=DAY - dt.timedelta(days=23))
+
+    plan, _ = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "handover", "letter")]
+
+
+def test_gap_never_skips_required_final_notice(creditor):
+    consumer = make_debtor(creditor, mobile="", phone="")
+    business = make_debtor(creditor, kind=DebtorKind.BUSINESS, mobile="", phone="")
+    make_invoice(consumer, "300.00", due=DAY - dt.timedelta(days=35), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=16))
+    make_invoice(business, "300.00", due=DAY - dt.timedelta(days=80), dunning_stage="second_reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=50))
+    plan, written = plan_and_write(creditor)
+    assert stages_of(plan) == [
+        (consumer.pk, "fourteen_day_letter", "letter"),
+        (business.pk, "final_notice", "letter"),
+    ]
+    mark_sent(written.created, DAY)
+
+    # 60 days later the handover offset has passed for both invoices, but
+    # only the business invoice has had its final notice.
+    plan, _ = plan_and_write(creditor, DAY + dt.timedelta(days=60))
+
+    assert stages_of(plan) == [
+        (consumer.pk, "final_notice", "email"),
+        (business.pk, "handover", "email"),
+    ]
+
+
+def test_unreachable_reason_names_missing_data(creditor):
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS, email="", street="", phone="")
+    make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=80), dunning_stage="second_reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=50))
+
+    plan, written = plan_and_write(creditor)
+
+    assert stages_of(plan) == [(debtor.pk, "final_notice", None)]
+    assert plan.messages[0].unreachable_reason == "add a postal address or email address"
+    assert written.unreachable == 1
+
+
 def test_handover_marks_invoices_handed_over(creditor):
     debtor = make_debtor(creditor)
     invoice = make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=75), dunning_stage="call_task",
@@ -399,3 +458,36 @@ def test_whatsapp_skipped_without_opt_in_or_template(whatsapp_creditor):
         (no_opt_in.pk, "friendly_reminder", "email"),
         (english.pk, "friendly_reminder", "email"),
     ])
+
+
+@pytest.mark.parametrize(
+    ("extra_stage", "problem"),
+    [
+        ('code = "call"\nname_nl = "Bellen"\nname_en = "Call"\noffset_days = 30\n'
+         'channels = ["phone"]\naction = "call_task"\nrequired = true\n', "only a message stage"),
+        ('code = "handover"\nname_nl = "Overdracht"\nname_en = "Handover"\noffset_days = 30\n'
+         'channels = ["letter"]\naction = "handover"\n', "final notice first"),
+        ('code = "final"\nname_nl = "Laatste"\nname_en = "Final"\noffset_days = 30\n'
+         'channels = ["letter"]\nrequired = "yes"\n', "true or false"),
+    ],
+)
+def test_policy_rejects_misused_required_stage(tmp_path, extra_stage, problem):
+    from betaalreis.dunning.policies import read_policy_file
+    from betaalreis.errors import InvalidInput
+
+    path = write_policy(tmp_path, 'offset_days = 14\nchannels = ["letter"]\nstates_claim = true\n')
+    path.write_text(path.read_text(encoding="utf-8") + "\n[[stages]]\n" + extra_stage, encoding="utf-8")
+
+    with pytest.raises(InvalidInput, match=problem):
+        read_policy_file(path)
+
+
+def test_default_policies_require_final_notice(creditor):
+    from betaalreis.dunning.models import Stage
+
+    required = Stage.objects.filter(policy__creditor=creditor, required=True)
+
+    assert sorted(required.values_list("policy__debtor_kind", "code")) == [
+        ("business", "final_notice"),
+        ("consumer", "final_notice"),
+    ]

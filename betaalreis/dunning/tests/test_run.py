@@ -370,4 +370,7 @@ def test_run_command_names_unreachable_debtors(creditor):
 
     text = " ".join(output.getvalue().split())
     assert "1 debtors unreachable" in text
-    assert "Unreachable (add an email address, mobile number or postal address): NOWAY-1" in text
+    assert (
+        "Unreachable for friendly_reminder (add an email address, mobile number or postal address): NOWAY-1"
+        in text
+    )

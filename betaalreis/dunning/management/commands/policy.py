@@ -72,6 +72,6 @@ class Command(BaseCommand):
                     ", ".join(stage.channels),
                     str(stage.min_amount),
                     claim,
-                    stage.action,
+                    f"{stage.action} (required)" if stage.required else stage.action,
                 )
             console.print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections import defaultdict
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
@@ -88,17 +89,21 @@ MAX_NAMED_UNREACHABLE = 10
 
 
 def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
-    """Name the debtors that no channel of their stage can reach, so someone can fix their data."""
-    debtor_ids = [message.debtor.id for message in creditor_run.plan.messages if message.channel is None]
-    if not debtor_ids:
+    """Name the debtors that no channel of any due stage can reach, per stage and reason.
+
+    One line per stage and reason, so the reader can see which contact data to fix.
+    """
+    by_reason: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for message in creditor_run.plan.messages:
+        if message.channel is None:
+            by_reason[(message.stage.code, message.unreachable_reason)].append(message.debtor.id)
+    if not by_reason:
         return
 
-    numbers = dict(
-        Debtor.objects.filter(pk__in=debtor_ids[:MAX_NAMED_UNREACHABLE]).values_list("id", "customer_number")
-    )
-    named = ", ".join(numbers[debtor_id] for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE])
-    more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
-    suffix = f" and {more} more" if more > 0 else ""
-    console.print(
-        f"  Unreachable (add an email address, mobile number or postal address): {named}{suffix}"
-    )
+    named_ids = [debtor_id for debtor_ids in by_reason.values() for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE]]
+    numbers = dict(Debtor.objects.filter(pk__in=named_ids).values_list("id", "customer_number"))
+    for (stage_code, reason), debtor_ids in by_reason.items():
+        named = ", ".join(numbers[debtor_id] for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE])
+        more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
+        suffix = f" and {more} more" if more > 0 else ""
+        console.print(f"  Unreachable for {stage_code} ({reason}): {named}{suffix}")
