@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from betaalreis.banking.review import note_review_pauses
 from betaalreis.dunning.planner import Plan, plan_day
 from betaalreis.dunning.writer import WriteResult, write_plan
 from betaalreis.ledger.models import Creditor
@@ -46,6 +47,8 @@ class CreditorRun:
     payments: PaymentsApplied
     plan: Plan
     written: WriteResult
+    # Debtors paused because a payment they may have made waits in bank review.
+    paused_for_review: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -102,7 +105,7 @@ def settle_arrangements(creditor: Creditor, day: dt.date) -> None:
 
 
 def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
-    """Return debtors whose dunning is paused (a promise to pay that has not lapsed)."""
+    """Return debtors whose dunning is paused: a promise, a plan or a payment awaiting a decision."""
     from betaalreis.portal.services import paused_debtor_ids
 
     return frozenset(paused_debtor_ids(creditor.pk, day))
@@ -124,10 +127,14 @@ def run_cycle(
         payments = apply_payments(current)
         settle_arrangements(current, day)
         plan_instalment_reminders(current, day, moment, source=source)
+        paused_for_review = note_review_pauses(current.pk, moment, source)
         plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
         written = write_plan(plan, source=source, moment=moment)
         summary.creditors.append(
-            CreditorRun(creditor=current, payments=payments, plan=plan, written=written)
+            CreditorRun(
+                creditor=current, payments=payments, plan=plan, written=written,
+                paused_for_review=paused_for_review,
+            )
         )
         logger.info(
             "dunning planned",

@@ -66,8 +66,11 @@ def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
     A promise pauses dunning up to and including its date. From the day
     after, the debtor is no longer returned, so dunning resumes by itself
     when the money has not come. A payment plan that waits for the credit
-    manager's approval pauses dunning until it is approved or rejected.
+    manager's approval pauses dunning until it is approved or rejected, and
+    so does an incoming payment in the bank review queue for which the debtor
+    is a candidate, until the payment is confirmed or ignored.
     """
+    from betaalreis.banking.review import debtor_ids_with_payment_in_review
     from betaalreis.payments.models import PaymentPlan, PlanStatus
 
     promised = Promise.objects.filter(
@@ -76,7 +79,7 @@ def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
     awaiting_plan = PaymentPlan.objects.filter(
         creditor_id=creditor_id, status=PlanStatus.PENDING_APPROVAL
     ).values_list("debtor_id", flat=True)
-    return set(promised) | set(awaiting_plan)
+    return set(promised) | set(awaiting_plan) | debtor_ids_with_payment_in_review(creditor_id)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessa
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
-from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, TimelineEvent
+from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, PaymentStatus, TimelineEvent
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
@@ -374,3 +374,59 @@ def test_run_command_names_unreachable_debtors(creditor):
         "Unreachable for friendly_reminder (add an email address, mobile number or postal address): NOWAY-1"
         in text
     )
+
+
+def put_in_review(creditor, *debtors, amount="100.00"):
+    from betaalreis.banking.models import MatchCandidate, MatchRule
+
+    payment = Payment.objects.create(
+        creditor=creditor, source=PaymentSource.BANK, external_id=f"review-{debtors[0].pk}",
+        booking_date=DAY, amount=Decimal(amount), status=PaymentStatus.REVIEW,
+    )
+    for debtor in debtors:
+        MatchCandidate.objects.create(
+            creditor=creditor, payment=payment, debtor=debtor, rule=MatchRule.PAYER_NAME, score=60
+        )
+    return payment
+
+
+def test_payment_in_review_pauses_candidates(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    jansen = make_debtor(creditor, customer_number="REVIEW-1")
+    pietersen = make_debtor(creditor, customer_number="REVIEW-2")
+    other = make_debtor(creditor)
+    for debtor in (jansen, pietersen, other):
+        make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=30), dunning_stage="reminder",
+                     dunning_stage_date=DAY - dt.timedelta(days=16))
+    put_in_review(creditor, jansen, pietersen)
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+    run_cycle(DAY + dt.timedelta(days=1), creditor)
+
+    text = " ".join(output.getvalue().split())
+    assert "2 paused" in text
+    assert "Paused until a payment in bank review is decided: REVIEW-1, REVIEW-2" in text
+    assert list(Communication.objects.values_list("debtor_id", "stage")) == [(other.pk, "fourteen_day_letter")]
+    pauses = TimelineEvent.objects.filter(summary__startswith="Aanmaningen gepauzeerd")
+    assert sorted(pauses.values_list("debtor_id", flat=True)) == [jansen.pk, pietersen.pk]
+    assert "€ 100,00 wacht op beoordeling" in pauses.first().summary.replace("\xa0", " ")
+
+
+def test_decided_review_resumes_dunning(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=30), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=16))
+    payment = put_in_review(creditor, debtor)
+    paused = run_cycle(DAY, creditor)
+    Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.IGNORED)
+
+    resumed = run_cycle(DAY + dt.timedelta(days=1), creditor)
+
+    assert paused.creditors[0].paused_for_review == frozenset({debtor.pk})
+    assert paused.planned == 0
+    assert resumed.creditors[0].paused_for_review == frozenset()
+    assert [c.stage for c in Communication.objects.filter(debtor=debtor)] == ["fourteen_day_letter"]

@@ -67,6 +67,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             f"waiting for a 14-day term, {plan.paused} paused"
         )
         _print_unreachable(creditor_run, console)
+        _print_paused_for_review(creditor_run, console)
 
     table = Table(title="Messages per channel and stage")
     for column in ("channel", "stage", "planned", "sent", "cancelled", "failed", "retry"):
@@ -84,8 +85,24 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     console.print(table)
 
 
-# How many unreachable debtors the summary names; the rest are counted.
+def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the debtors paused until a payment in the bank review queue is decided."""
+    if creditor_run.paused_for_review:
+        named = _name_debtors(sorted(creditor_run.paused_for_review))
+        console.print(f"  Paused until a payment in bank review is decided: {named}")
+
+
+# How many debtors each summary line names; the rest are counted.
 MAX_NAMED_UNREACHABLE = 10
+
+
+def _name_debtors(debtor_ids: list[int]) -> str:
+    """Return the customer numbers of the first debtors, and how many more there are."""
+    shown = debtor_ids[:MAX_NAMED_UNREACHABLE]
+    numbers = dict(Debtor.objects.filter(pk__in=shown).values_list("id", "customer_number"))
+    named = ", ".join(numbers[debtor_id] for debtor_id in shown)
+    more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
+    return f"{named} and {more} more" if more > 0 else named
 
 
 def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
@@ -97,13 +114,6 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
     for message in creditor_run.plan.messages:
         if message.channel is None:
             by_reason[(message.stage.code, message.unreachable_reason)].append(message.debtor.id)
-    if not by_reason:
-        return
 
-    named_ids = [debtor_id for debtor_ids in by_reason.values() for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE]]
-    numbers = dict(Debtor.objects.filter(pk__in=named_ids).values_list("id", "customer_number"))
     for (stage_code, reason), debtor_ids in by_reason.items():
-        named = ", ".join(numbers[debtor_id] for debtor_id in debtor_ids[:MAX_NAMED_UNREACHABLE])
-        more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
-        suffix = f" and {more} more" if more > 0 else ""
-        console.print(f"  Unreachable for {stage_code} ({reason}): {named}{suffix}")
+        console.print(f"  Unreachable for {stage_code} ({reason}): {_name_debtors(debtor_ids)}")
