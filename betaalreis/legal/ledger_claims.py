@@ -23,6 +23,7 @@ from betaalreis.ledger.models import (
     Debtor,
     Invoice,
     InvoiceKind,
+    InvoiceStatus,
 )
 from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, compute_claim
 from betaalreis.legal.models import legal_settings_for
@@ -30,6 +31,11 @@ from betaalreis.legal.policy import LegalSettings
 
 # Debtor ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
 ID_CHUNK = 10000
+
+# Invoices whose claim is computed: the dunned ones, and handed-over ones,
+# because the collection agency collects the same claim with its interest
+# and costs. The handover message and the portal state it.
+CLAIM_STATUSES = (*DUNNABLE_STATUSES, InvoiceStatus.HANDED_OVER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +151,7 @@ def _open_invoices(
         creditor_id=creditor_id,
         debtor_id__in=debtor_ids,
         kind=InvoiceKind.INVOICE,
-        status__in=DUNNABLE_STATUSES,
+        status__in=CLAIM_STATUSES,
         open_amount__gt=0,
     ).order_by("debtor_id", "due_date", "number")
 

@@ -276,6 +276,33 @@ def test_overdue_invoice_shows_and_charges_interest(client, debtor):
     assert checkout.amount == Decimal("1000.00") + interest + account.costs
 
 
+def test_handed_over_invoice_shows_full_claim(client, debtor):
+    import pypdfium2
+
+    from betaalreis.ledger.money import format_money
+    from betaalreis.legal.ledger_claims import claim_for_debtor
+
+    debtor.kind = "business"
+    debtor.save(update_fields=["kind"])
+    make_invoice(debtor, "F-001", "500.00", days_overdue=90, status=InvoiceStatus.HANDED_OVER)
+    today = timezone.localdate()
+
+    account = services.load_accounts([debtor.pk], today)[0]
+    page = client.get(reverse("portal:overview")).content.decode()
+    statement = client.get(reverse("portal:statement_pdf", kwargs={"debtor_id": debtor.pk}))
+
+    claim = claim_for_debtor(debtor, today)
+    assert claim is not None
+    assert claim.interest > Decimal("0.00")
+    assert claim.costs.outstanding > Decimal("0.00")
+    assert account.interest == claim.interest_outstanding
+    assert account.costs == claim.costs.outstanding
+    assert account.total_due == claim.total_outstanding
+    assert format_money(claim.total_outstanding, "EUR") in page
+    text = pypdfium2.PdfDocument(statement.content)[0].get_textpage().get_text_range()
+    assert format_money(account.interest, "EUR").replace("\xa0", " ") in text.replace("\xa0", " ")
+
+
 def test_costs_charged_only_when_paying_all(debtor):
     first = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
     second = make_invoice(debtor, "F-002", "500.00", days_overdue=90)
