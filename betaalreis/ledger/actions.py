@@ -51,13 +51,15 @@ def do_allocate_payment(
     *,
     source: str,
     reason: str,
+    excess_summary: str = "Teveel betaald: {amount} staat als tegoed open",
 ) -> list[Allocation]:
     """Apply the unallocated part of `payment` to invoices and return the allocations.
 
     With `invoices` given, they are paid in the order given; without, the
     debtor's open invoices are paid oldest due date first. An invoice that
     reaches zero becomes paid. What is left stays unallocated on the payment,
-    as a credit of the debtor. The payment must have a debtor or invoices.
+    as a credit of the debtor, and `excess_summary` (with `{amount}` filled
+    in) is its timeline line. The payment must have a debtor or invoices.
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.amount <= ZERO:
@@ -137,7 +139,7 @@ def do_allocate_payment(
         timeline.record(
             payment.debtor_id,
             TimelineKind.PAYMENT,
-            f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open",
+            excess_summary.format(amount=format_money(remaining, payment.currency)),
             source=source,
             creditor_id=payment.creditor_id,
             data={"payment_id": payment.pk, "credit": str(remaining)},

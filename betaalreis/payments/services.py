@@ -8,6 +8,7 @@ still paid is booked again as a new ledger payment on the same invoices.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from betaalreis.ledger.models import (
     InvoiceKind,
     Payment,
     PaymentSource,
+    PaymentStatus,
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
@@ -101,6 +103,40 @@ def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice
     if len(currencies) != 1:
         raise InvalidInput(f"Pay invoices in {sorted(currencies)} separately, one currency at a time.")
     return invoices
+
+
+# How long an open checkout is offered again for the same invoices and
+# amount. NOTE: providers expire unpaid checkouts on their own schedules,
+# which this guess does not check, so an expired one may still be offered.
+REUSE_CHECKOUT_WINDOW = dt.timedelta(minutes=10)
+
+
+def reusable_checkout(debtor: Debtor, invoices: Sequence[Invoice], amount: Decimal) -> CheckoutPayment | None:
+    """Return the debtor's recent open checkout for exactly these invoices and amount, or None.
+
+    A debtor who starts paying twice, for example in two browser tabs, is
+    sent to the checkout that is already open, so one payment is made.
+    """
+    invoice_ids = {invoice.pk for invoice in invoices}
+    candidates = (
+        CheckoutPayment.objects.filter(
+            creditor_id=debtor.creditor_id,
+            debtor=debtor,
+            status__in=(CheckoutStatus.CREATED, CheckoutStatus.OPEN),
+            plan__isnull=True,
+            amount=amount,
+            created_at__gte=timezone.now() - REUSE_CHECKOUT_WINDOW,
+            invoices__in=invoice_ids,
+        )
+        .exclude(checkout_url="")
+        .distinct()
+        .order_by("-created_at", "-pk")
+        .prefetch_related("invoices")
+    )
+    for checkout in candidates:
+        if {invoice.pk for invoice in checkout.invoices.all()} == invoice_ids:
+            return checkout
+    return None
 
 
 def start_checkout(
@@ -313,13 +349,45 @@ def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
 
     if created:
         invoices = list(checkout.invoices.order_by("due_date", "number"))
-        do_allocate_payment(
+        allocations = do_allocate_payment(
             payment,
             invoices,
             source=f"provider:{checkout.provider}",
             reason=f"online payment {checkout.provider_id}",
+            excess_summary=(
+                "Online betaling: {amount} meer betaald dan de open facturen "
+                "(rente en incassokosten), geboekt als tegoed van de debiteur"
+            ),
         )
+        if not allocations:
+            _book_as_credit(checkout, payment)
     logger.info("checkout paid", extra={"checkout_id": checkout.pk, "payment_id": payment.pk})
+
+
+def _book_as_credit(checkout: CheckoutPayment, payment: Payment) -> None:
+    """Keep a checkout payment whose invoices were already paid as a credit of the debtor.
+
+    Without this the payment would stay new, and the bank matcher would put
+    it in review as if its payer were unknown.
+    """
+    numbers = ", ".join(checkout.invoices.order_by("due_date", "number").values_list("number", flat=True))
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PaymentStatus.MATCHED,
+        match_reason=f"online payment {checkout.provider_id} for invoices already paid: credit"[:300],
+    )
+    timeline.record(
+        checkout.debtor_id,
+        TimelineKind.PAYMENT,
+        f"Online betaling van {format_money(payment.amount, payment.currency)} voor factuur {numbers}, "
+        "die al betaald was: het bedrag staat als tegoed open",
+        source=f"provider:{checkout.provider}",
+        creditor_id=checkout.creditor_id,
+        data={"checkout_id": checkout.pk, "payment_id": payment.pk, "credit": str(payment.amount)},
+    )
+    logger.warning(
+        "checkout paid for settled invoices",
+        extra={"checkout_id": checkout.pk, "payment_id": payment.pk, "debtor_id": checkout.debtor_id},
+    )
 
 
 def _apply_reversals(checkout: CheckoutPayment, update: PaymentUpdate) -> None:

@@ -280,6 +280,9 @@ def pay(request: HttpRequest) -> HttpResponse:
 
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
     amount = services.amount_to_charge(account, {inv.pk for inv in invoices})
+    open_checkout = payment_services.reusable_checkout(debtor, invoices, amount)
+    if open_checkout is not None:
+        return HttpResponseRedirect(open_checkout.checkout_url)
     return _start_checkout(request, debtor, invoices, amount=amount)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -174,3 +175,60 @@ def test_english_page_after_language_switch(client):
     assert '<html lang="en">' in html
     assert "My invoices" in html
     assert "€50.00" in html
+
+
+def test_second_pay_reuses_open_checkout(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "100.00", days_overdue=60)
+    sign_in(client, debtor)
+
+    first = client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    second = client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+
+    checkout = CheckoutPayment.objects.get()
+    assert first["Location"] == checkout.checkout_url
+    assert second["Location"] == checkout.checkout_url
+
+
+def test_interest_paid_online_shown_as_credit(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "100.00", days_overdue=60)
+    sign_in(client, debtor)
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    checkout = CheckoutPayment.objects.get()
+
+    client.post(checkout.checkout_url, {"outcome": "paid"})
+
+    interest = checkout.amount - Decimal("100.00")
+    assert interest > Decimal("0.00")
+    payment = Payment.objects.get(source=PaymentSource.PSP)
+    assert payment.amount == checkout.amount
+    assert sum(payment.allocations.values_list("amount", flat=True)) == Decimal("100.00")
+    line = TimelineEvent.objects.get(debtor=debtor, data__credit=str(interest))
+    assert "rente en incassokosten" in line.summary
+    assert "Teveel betaald" not in line.summary
+
+
+def test_paying_paid_invoice_again_books_credit(client):
+    debtor = make_debtor(make_creditor())
+    invoice = make_invoice(debtor, "F-001", "50.00")
+    sign_in(client, debtor)
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    first = CheckoutPayment.objects.get()
+    # A second checkout for the same invoice, as after the reuse window has passed.
+    CheckoutPayment.objects.filter(pk=first.pk).update(created_at=first.created_at - dt.timedelta(hours=1))
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
+    second = CheckoutPayment.objects.exclude(pk=first.pk).get()
+
+    client.post(first.checkout_url, {"outcome": "paid"})
+    client.post(second.checkout_url, {"outcome": "paid"})
+
+    from betaalreis.banking.matching import match_payments
+    from betaalreis.ledger.models import PaymentStatus
+
+    match_payments(debtor.creditor)
+    payments = Payment.objects.filter(source=PaymentSource.PSP).order_by("pk")
+    assert [p.status for p in payments] == [PaymentStatus.MATCHED, PaymentStatus.MATCHED]
+    assert payments[1].allocations.count() == 0
+    credit = TimelineEvent.objects.get(debtor=debtor, data__credit="50.00")
+    assert "die al betaald was" in credit.summary
