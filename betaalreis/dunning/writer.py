@@ -108,6 +108,22 @@ def _existing_keys(keys: list[str]) -> set[str]:
     return found
 
 
+def count_planned_on(creditor: Creditor, day: dt.date) -> int:
+    """Count the dunning messages an earlier run already planned for `day`.
+
+    A second run on the same day plans nothing new for them, because their
+    invoices already carry the stage, so the count comes from the outbox.
+    Instalment reminders are not dunning stages and are left out.
+    """
+    from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
+
+    return (
+        Communication.objects.filter(creditor=creditor, run_date=day)
+        .exclude(stage=INSTALMENT_REMINDER_STAGE)
+        .count()
+    )
+
+
 def _summary(message: PlannedMessage, formatted_total: str) -> str:
     count = len(message.invoice_ids)
     invoices = "1 factuur" if count == 1 else f"{count} facturen"
@@ -151,7 +167,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
 
     keyed = [(idempotency_key(creditor.slug, message, plan.day), message) for message in reachable]
     existing = _existing_keys([key for key, _ in keyed])
-    result.already_planned = len(existing)
+    result.already_planned = count_planned_on(creditor, plan.day)
     now = timezone.now()
     rules = ContactRules(creditor, moment)
 

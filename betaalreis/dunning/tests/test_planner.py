@@ -72,6 +72,19 @@ def test_second_run_same_day_creates_nothing(creditor):
     assert Communication.objects.count() == 1
 
 
+def test_second_run_counts_already_planned(creditor):
+    for _ in range(2):
+        make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=5))
+
+    _, first = plan_and_write(creditor)
+    _, second = plan_and_write(creditor)
+    _, next_day = plan_and_write(creditor, DAY + dt.timedelta(days=1))
+
+    assert first.already_planned == 0
+    assert second.already_planned == 2
+    assert next_day.already_planned == 0
+
+
 def test_gap_sends_only_stage_due_now(creditor):
     debtor = make_debtor(creditor)
     invoice = make_invoice(debtor, due=DAY - dt.timedelta(days=20))
