@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from babel.dates import format_date
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -14,6 +13,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from betaalreis.ledger.models import Invoice, InvoiceStatus
 from betaalreis.ledger.money import format_money
+from betaalreis.portal.dates import format_medium_date
 
 LABELS = {
     "nl": {
@@ -44,7 +44,7 @@ def _labels(language: str) -> dict[str, str]:
 
 
 def _date(value: dt.date, language: str) -> str:
-    return format_date(value, "d MMM y", locale="en_GB" if language == "en" else "nl_NL")
+    return format_medium_date(value, language)
 
 
 def _status(invoice: Invoice, language: str) -> str:

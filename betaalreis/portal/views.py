@@ -32,6 +32,7 @@ from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.payments.providers.base import ProviderError
 from betaalreis.portal import codes, services
 from betaalreis.portal.branding import brand_css_for
+from betaalreis.portal.dates import format_long_date
 from betaalreis.portal.forms import (
     CodeForm,
     CodeRequestForm,
@@ -385,7 +386,7 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
         except InvalidInput as exc:
             texts = {
                 "promise_date_past": _("Kies vandaag of een latere datum."),
-                "promise_date_too_late": _("Kies een datum uiterlijk %(date)s.") % {"date": latest.strftime("%d-%m-%Y")},
+                "promise_date_too_late": _("Kies een datum uiterlijk %(date)s.") % {"date": format_long_date(latest, translation.get_language() or "nl")},
                 "promise_exists": _("U heeft al een betaalbelofte gedaan."),
                 "nothing_open": _("Er staat niets open."),
             }

@@ -144,6 +144,26 @@ def test_fourteen_day_letter_with_claim(make_context, claim) -> None:
     assert "Incassokosten:" not in letter.text
 
 
+@pytest.mark.parametrize(
+    ("language", "singular", "plural"),
+    [
+        ("nl", "Het bedrag van de factuur (de hoofdsom)", "Het bedrag van de facturen"),
+        ("en", "The amount of the invoice (the principal)", "The amount of the invoices"),
+    ],
+)
+def test_fourteen_day_letter_one_invoice_singular(make_context, language, singular, plural) -> None:
+    single_invoice = (invoice("2026-0042", "425.00", dt.date(2026, 11, 1)),)
+    context = make_context(stage_code="fourteen_day_letter", language=language, invoices=single_invoice,
+                           total_due=Decimal("425.00"))
+
+    for channel in ("email", "letter"):
+        text = render_message(context, channel).text
+
+        assert singular in text
+        assert plural not in text
+    assert plural in render_message(make_context(stage_code="fourteen_day_letter", language=language), "letter").text
+
+
 def test_fourteen_day_letter_without_claim(make_context) -> None:
     letter = render_message(make_context(stage_code="fourteen_day_letter"), "letter")
 

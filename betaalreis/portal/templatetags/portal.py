@@ -1,11 +1,13 @@
 """Template helpers of the debtor portal."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django import template
 from django.utils import translation
 
 from betaalreis.ledger.money import format_money
+from betaalreis.portal.dates import format_long_date, format_medium_date
 
 register = template.Library()
 
@@ -19,3 +21,15 @@ def money(amount: Decimal, currency: str = "EUR") -> str:
 @register.filter
 def money_text(amount: Decimal, currency: str = "EUR") -> str:
     return format_money(amount, currency, translation.get_language() or "nl")
+
+
+@register.filter
+def medium_date(value: dt.date) -> str:
+    """Format a date in the active language with an abbreviated month, for example `9 okt 2026`."""
+    return format_medium_date(value, translation.get_language() or "nl")
+
+
+@register.filter
+def long_date(value: dt.date) -> str:
+    """Format a date in the active language with the month in full, for example `9 oktober 2026`."""
+    return format_long_date(value, translation.get_language() or "nl")

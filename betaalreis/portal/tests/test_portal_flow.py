@@ -232,3 +232,21 @@ def test_paying_paid_invoice_again_books_credit(client):
     assert payments[1].allocations.count() == 0
     credit = TimelineEvent.objects.get(debtor=debtor, data__credit="50.00")
     assert "die al betaald was" in credit.summary
+
+
+def test_overview_dates_use_babel_dutch(client):
+    from betaalreis.portal.dates import format_long_date, format_medium_date
+
+    debtor = make_debtor(make_creditor())
+    make_invoice(debtor, "F-001", "50.00", due_date=dt.date(2026, 10, 9))
+    make_invoice(debtor, "F-002", "50.00", due_date=dt.date(2027, 3, 4))
+    sign_in(client, debtor)
+
+    html = client.get(reverse("portal:overview")).content.decode()
+
+    assert "9 okt 2026" in html
+    assert "4 mrt 2027" in html
+    assert "Okt" not in html
+    assert "Mrt" not in html
+    assert format_medium_date(dt.date(2026, 10, 9), "en") == "9 Oct 2026"
+    assert format_long_date(dt.date(2027, 3, 4), "nl") == "4 maart 2027"
