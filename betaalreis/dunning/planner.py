@@ -241,7 +241,9 @@ def plan_day(
     # database with the C collation. Other collations may order them otherwise.
     rows.sort(key=lambda row: (row[2], row[8]))
     # The stage choice depends on the channels each debtor can receive.
-    debtors = _load_debtors(creditor, {row[1] for row in rows if row[1] not in paused_debtor_ids})
+    debtors = _load_debtors(
+        creditor, _debtors_with_due_stage(rows, stages_by_kind, order_by_kind, day, paused_debtor_ids)
+    )
     whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
 
     groups: dict[tuple[int, str, str], _Group] = {}
@@ -265,7 +267,11 @@ def plan_day(
         if letter_order is not None and days_past_due > 0 and current_order < letter_order:
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
 
-        target = choose_stage(stages, current_order, days_past_due, debtors[debtor_id], whatsapp)
+        debtor = debtors.get(debtor_id)
+        if debtor is None:
+            # Not loaded because none of the debtor's invoices has a stage due.
+            continue
+        target = choose_stage(stages, current_order, days_past_due, debtor, whatsapp)
         if target is None:
             continue
         if target.is_fourteen_day_letter and days_past_due < 1:
@@ -314,6 +320,34 @@ def plan_day(
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _debtors_with_due_stage(
+    rows: list[tuple],
+    stages_by_kind: dict[str, list[Stage]],
+    order_by_kind: dict[str, dict[str, int]],
+    day: dt.date,
+    paused_debtor_ids: frozenset[int],
+) -> set[int]:
+    """Return the debtors with an invoice whose next stage's offset has passed on `day`.
+
+    Only they can get a stage today, so only their contact data is loaded.
+    """
+    # Per debtor kind: the offset of the first stage after each stage order.
+    next_offsets: dict[str, dict[int, int]] = {}
+    for kind, stages in stages_by_kind.items():
+        next_offsets[kind] = {0: stages[0].offset_days}
+        for stage, following in zip(stages, stages[1:]):
+            next_offsets[kind][stage.order] = following.offset_days
+
+    debtor_ids: set[int] = set()
+    for _invoice_id, debtor_id, due_date, _amount, _currency, current_code, _date, kind, _number in rows:
+        if debtor_id in paused_debtor_ids or debtor_id in debtor_ids or kind not in next_offsets:
+            continue
+        next_offset = next_offsets[kind].get(order_by_kind[kind].get(current_code, 0))
+        if next_offset is not None and next_offset <= (day - due_date).days:
+            debtor_ids.add(debtor_id)
+    return debtor_ids
 
 
 def _offered_channels(stage: Stage, debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> list[str]:
