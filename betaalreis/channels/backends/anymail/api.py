@@ -90,6 +90,7 @@ class SmtpEmailBackend(VendorBackend):
         )
         email = build_email(message, account, connection)
 
+        _open_smtp(connection, account)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -111,8 +112,35 @@ class SmtpEmailBackend(VendorBackend):
                                permanent=True, code=f"smtp_{exc.smtp_code}") from exc
         except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
             raise UncertainOutcome(f"The mail server connection broke off: {type(exc).__name__}.") from exc
+        finally:
+            connection.close()
 
         return Submission(provider_reference=email.extra_headers["Message-ID"].strip("<>"))
+
+
+def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
+    """Connect and sign in to the mail server before any message data is sent.
+
+    Nothing has been handed over when this fails, so every error here is a
+    temporary failure that the outbox retries later. That includes a login
+    the server does not support or rejects, because it is a wrong setting
+    that someone can fix without losing the message.
+    """
+    try:
+        connection.open()
+    except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+        connection.close()
+        raise TemporaryFailure(
+            f"Signing in to the mail server {account.required('host')} failed ({exc}); check the "
+            f"username, password and TLS settings of creditor {account.creditor_slug!r}.",
+            code="smtp_login_failed",
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        connection.close()
+        raise TemporaryFailure(
+            f"Could not connect to the mail server {account.required('host')}: {type(exc).__name__}: {exc}",
+            code="connect_failed",
+        ) from exc
 
 
 def _esp_settings(account: ProviderAccount) -> dict[str, Any]:
