@@ -198,7 +198,7 @@ class FakeMessageBird(FakeServer):
     def inbound_webhook(self, path: str, sender: str, text: str, *, message_id: str | None = None,
                         key: str | None = None) -> WebhookCall:
         """Build the signed GET that forwards an SMS sent to the creditor's virtual mobile number."""
-        # NOTE: the field names are unconfirmed against MessageBird's documentation.
+        # NOTE: the field names are unconfirmed; see `_parse_inbound` in the webhook view.
         query = {
             "id": message_id or uuid.uuid4().hex, "recipient": "3197010000000",
             "originator": sender.lstrip("+"), "body": text, "createdDatetime": "2026-12-04T10:00:00+00:00",
@@ -292,14 +292,25 @@ class FakeCm(FakeServer):
         return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})
 
     def inbound_webhook(self, sender: str, text: str, *, reference: str | None = None, channel: str = "SMS",
-                        token: str | None = None, creditor_slug: str = "acme") -> WebhookCall:
-        """Build the JSON POST that forwards a message sent to the creditor's CM number."""
-        # NOTE: the body format is unconfirmed against CM's documentation.
-        document = {
-            "reference": reference if reference is not None else uuid.uuid4().hex,
-            "messageContext": "", "from": {"number": sender.replace("+", "00", 1), "name": ""},
-            "to": {"number": "0031970100000"}, "message": {"text": text, "media": {}, "custom": {}},
-            "groupings": [], "time": "2026-12-04 11:00:00", "timeUtc": "2026-12-04T10:00:00", "channel": channel,
-        }
+                        token: str | None = None, creditor_slug: str = "acme", time_utc: str = "2026-12-04T10:00:00",
+                        gateway_format: bool = False) -> WebhookCall:
+        """Build the JSON POST that forwards a message sent to the creditor's CM number.
+
+        The Business Messaging format follows CM's page "Incoming Messages";
+        `gateway_format` builds the older gateway's flat one (from, to, body).
+        """
+        document: dict[str, Any]
+        if gateway_format:
+            document = {
+                "reference": reference or "", "from": sender.replace("+", "00", 1),
+                "to": "0031970100000", "body": text, "groupings": ["", "", ""],
+            }
+        else:
+            document = {
+                "reference": reference if reference is not None else uuid.uuid4().hex,
+                "messageContext": "", "from": {"number": sender.replace("+", "00", 1), "name": ""},
+                "to": {"number": "0031970100000"}, "message": {"text": text, "media": {}, "custom": {}},
+                "groupings": ["", "", ""], "timeUtc": time_utc, "channel": channel,
+            }
         path = f"/channels/webhooks/cmcom/{creditor_slug}/{token or self.webhook_token}/inbound/"
         return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})
