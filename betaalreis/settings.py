@@ -282,3 +282,9 @@ ANYMAIL = {
 # email's Reply-To is a signed address on it that identifies the debtor, so
 # a reply lands on their timeline; when empty, replies go to the creditor.
 BETAALREIS_INBOUND_EMAIL_DOMAIN = os.environ.get("BETAALREIS_INBOUND_EMAIL_DOMAIN", "").strip()
+# Email over SMTP: bounces go to bounces+<delivery id>-<tag>@BETAALREIS_BOUNCE_DOMAIN
+# (empty: to the From address), and `betaalreis read_bounces` reads them from
+# the Maildir BETAALREIS_BOUNCE_MAILDIR. A provider account may set its own
+# `bounce_domain` and `bounce_maildir`.
+BETAALREIS_BOUNCE_DOMAIN = os.environ.get("BETAALREIS_BOUNCE_DOMAIN", "").strip()
+BETAALREIS_BOUNCE_MAILDIR = os.environ.get("BETAALREIS_BOUNCE_MAILDIR", "").strip()

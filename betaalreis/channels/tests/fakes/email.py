@@ -72,6 +72,7 @@ class _RecordingHandler:
     def __init__(self, refused: set[str]) -> None:
         self.refused = refused
         self.messages: list[Message] = []
+        self.envelope_senders: list[str] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd hook name
         if address in self.refused:
@@ -81,6 +82,7 @@ class _RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
         self.messages.append(message_from_bytes(envelope.content))
+        self.envelope_senders.append(envelope.mail_from)
         return "250 Message accepted for delivery"
 
 
@@ -111,3 +113,8 @@ class SmtpServer:
     @property
     def messages(self) -> list[Message]:
         return self.handler.messages
+
+    @property
+    def envelope_senders(self) -> list[str]:
+        """The MAIL FROM address of each accepted message, where its bounces go."""
+        return self.handler.envelope_senders
