@@ -234,6 +234,11 @@ BETAALREIS_PORTAL_CODES_PER_HOUR = int(os.environ.get("BETAALREIS_PORTAL_CODES_P
 # Failed sign-in attempts (bad links, wrong codes) allowed per client address per 15 minutes.
 BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_FAILURES_PER_ADDRESS", "20"))
 
+# With REDIS_URL set, provider send rate limits are shared by every worker
+# through Redis, under keys that start with BETAALREIS_RATE_LIMIT_PREFIX.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+BETAALREIS_RATE_LIMIT_PREFIX = os.environ.get("BETAALREIS_RATE_LIMIT_PREFIX", "betaalreis:")
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
