@@ -68,6 +68,13 @@ class FakePostmark(FakeServer):
                 "Metadata": record["metadata"], "MessageStream": "outbound", "ServerID": 23}
 
 
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class _RecordingHandler:
     def __init__(self, refused: set[str]) -> None:
         self.refused = refused
@@ -94,9 +101,7 @@ class SmtpServer:
         self.handler = _RecordingHandler(self.refused)
         # aiosmtpd's start-up check connects to the configured port, so it
         # needs a real one: take a free port from the kernel first.
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self._port = probe.getsockname()[1]
+        self._port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self._port)
 
     def start(self) -> SmtpServer:

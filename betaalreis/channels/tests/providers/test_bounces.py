@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import io
 import mailbox
+import smtplib
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from betaalreis.channels.bounces import bounce_address, delivery_id_from_bounce_address, read_maildir
 from betaalreis.channels.models import Delivery, DeliveryEvent, DeliveryStatus, InvalidAddress
 from betaalreis.channels.providers import EmailRouter
-from betaalreis.channels.tests.fakes.email import SmtpServer
+from betaalreis.channels.tests.fakes.email import SmtpServer, free_port
 from betaalreis.channels.tests.providers.conftest import message_for
 from betaalreis.ledger.models import TimelineEvent, TimelineKind
 from betaalreis.outbox.models import Communication
@@ -100,6 +103,28 @@ def test_postfix_hard_bounce_falls_back(smtp, make_communication, debtor, maildi
     assert "5.1.1" in row.summary
     assert not file.exists()
     assert [path.name for path in (maildir / "cur").iterdir()] == ["1796378523.M1P1.mail:2,S"]
+
+
+def test_bounce_delivered_by_smtp(smtp, make_communication, debtor, tmp_path):
+    # The bounce travels like a real one: over SMTP to the envelope sender,
+    # into a Maildir written by aiosmtpd's Mailbox handler.
+    delivery = send_email(make_communication("email"))
+    bounce_to = smtp.envelope_senders[0]
+    folder = tmp_path / "bounce-mailbox"
+    controller = Controller(Mailbox(folder), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", controller.port) as client:
+            client.sendmail("", [bounce_to], sample("postfix_550.eml", bounce_to=bounce_to,
+                                                    message_id=delivery.provider_reference))
+    finally:
+        controller.stop()
+
+    summary = read_maildir(folder)
+
+    assert summary.counts == {"hard": 1}
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.BOUNCED
 
 
 def test_same_dsn_twice_changes_nothing(smtp, make_communication, debtor, maildir):
