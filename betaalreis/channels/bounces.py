@@ -116,7 +116,7 @@ def _report_blocks(message: Message) -> list[Message] | None:
     """Return the header blocks of the message/delivery-status part, or None when there is none."""
     if message.get_content_type() != "multipart/report":
         return None
-    if message.get_param("report-type", "").lower() != "delivery-status":
+    if str(message.get_param("report-type", "")).lower() != "delivery-status":
         return None
     for part in message.walk():
         if part.get_content_type() == "message/delivery-status":
@@ -152,7 +152,11 @@ def _delivery_id_from_headers(message: Message) -> int | None:
 
 
 def parse_dsn(message: Message, raw: bytes = b"") -> Dsn | None:
-    """Parse a delivery status notification; return None for any other message, such as an auto-reply."""
+    """Parse a delivery status notification; return None for any other message, such as an auto-reply.
+
+    NOTE: only RFC 3464 reports are read. Plain-text bounces, such as
+    qmail's, come back as None and are left for a person.
+    """
     blocks = _report_blocks(message)
     if blocks is None:
         return None
