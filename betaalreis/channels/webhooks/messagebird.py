@@ -126,8 +126,11 @@ def _parse_inbound(query: QueryDict) -> ParsedWebhook:
     # describe no forward of the legacy SMS API. Bird's Channels API page
     # "Receiving messages" shows a different JSON shape (sender.contact.
     # identifierValue, body.text.text), which this view does not read.
-    # Whether the forward is signed is also unknown. A request in another
-    # format, or unsigned, gets 400 and stays in WebhookLog.
+    # Zendesk's Sunshine Conversations guide configures the forward in a
+    # Flow Builder step "Forward to URL" whose method and content type the
+    # user picks, so the format may depend on that step. Whether the
+    # forward is signed is also unknown. A request in another format, or
+    # unsigned, gets 400 and stays in WebhookLog.
     message_id = query.get("id", "")
     sender = query.get("originator", "")
     if not message_id or not sender:
