@@ -34,6 +34,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.backends.email import build_email as build_rendered_email
 from betaalreis.channels.base import ChannelError, OutgoingMessage
+from betaalreis.channels.bounces import bounce_address, bounce_domain
 from betaalreis.channels.models import Delivery
 from betaalreis.channels.providers import (
     RecipientInvalid,
@@ -68,8 +69,10 @@ class SmtpEmailBackend(VendorBackend):
 
     An SMTP server reports a bad address while the message is handed over
     (a 5xx reply to RCPT TO), so hard bounces found here mark the address
-    invalid at once. A bounce that arrives later as a delivery status
-    notification email is not read.
+    invalid at once. A bounce that arrives later as an email goes to the
+    envelope sender: with a bounce domain (account option `bounce_domain`
+    or BETAALREIS_BOUNCE_DOMAIN) that is an address naming this delivery,
+    which `betaalreis read_bounces` matches.
     """
 
     channel = "email"
@@ -89,6 +92,12 @@ class SmtpEmailBackend(VendorBackend):
             fail_silently=False,
         )
         email = build_email(message, account, connection)
+        domain = bounce_domain(str(account.option("bounce_domain", "")))
+        if domain:
+            # The From header keeps the creditor's address; only the envelope
+            # sender, where bounces go, changes.
+            email.extra_headers["From"] = email.from_email
+            email.from_email = bounce_address(delivery.pk, domain)
 
         _open_smtp(connection, account)
         try:
