@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
@@ -114,30 +115,28 @@ _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
     "preferred_channel", "opted_out_channels",
 )
-# Ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
-_ID_CHUNK = 10000
 
 
 def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorContact]:
     debtors = {}
-    ids = sorted(debtor_ids)
-    for start in range(0, len(ids), _ID_CHUNK):
-        rows = Debtor.objects.filter(
-            creditor=creditor, pk__in=ids[start:start + _ID_CHUNK]
-        ).values_list(*_DEBTOR_FIELDS)
-        for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
-             opted_out) in rows:
-            debtors[pk] = DebtorContact(
-                id=pk,
-                kind=kind,
-                language=language,
-                email=email,
-                mobile=mobile,
-                phone=phone,
-                has_postal_address=bool(street and postal_code and city),
-                preferred_channel=preferred,
-                opted_out_channels=tuple(opted_out or ()),
-            )
+    rows = (
+        Debtor.objects.filter(creditor=creditor, pk__in=values_subquery(sorted(debtor_ids), array_type="bigint"))
+        .order_by()
+        .values_list(*_DEBTOR_FIELDS)
+    )
+    for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
+         opted_out) in rows:
+        debtors[pk] = DebtorContact(
+            id=pk,
+            kind=kind,
+            language=language,
+            email=email,
+            mobile=mobile,
+            phone=phone,
+            has_postal_address=bool(street and postal_code and city),
+            preferred_channel=preferred,
+            opted_out_channels=tuple(opted_out or ()),
+        )
     return debtors
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from betaalreis.dunning.bulk import insert_rows, saved_instances
+from betaalreis.dunning.bulk import SavedInstances, insert_rows, values_subquery
 from betaalreis.dunning.models import StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
@@ -28,7 +29,6 @@ from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
-_ID_CHUNK = 10000
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 _CHANNEL_NAMES_NL = {
@@ -42,7 +42,7 @@ _CHANNEL_NAMES_NL = {
 
 @dataclass(slots=True)
 class WriteResult:
-    created: list[Communication] = field(default_factory=list)
+    created: Sequence[Communication] = field(default_factory=list)
     already_planned: int = 0
     held: int = 0
     unreachable: int = 0
@@ -99,13 +99,11 @@ def idempotency_key(creditor_slug: str, message: PlannedMessage, day: dt.date) -
 
 
 def _existing_keys(keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), _ID_CHUNK):
-        found.update(
-            Communication.objects.filter(idempotency_key__in=keys[start:start + _ID_CHUNK])
-            .values_list("idempotency_key", flat=True)
-        )
-    return found
+    return set(
+        Communication.objects.filter(idempotency_key__in=values_subquery(keys, array_type="text"))
+        .order_by()
+        .values_list("idempotency_key", flat=True)
+    )
 
 
 def _summary(message: PlannedMessage, formatted_total: str) -> str:
@@ -247,12 +245,11 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         if is_handover:
             changes["status"] = InvoiceStatus.HANDED_OVER
             result.handed_over_invoices += len(invoice_ids)
-        for start in range(0, len(invoice_ids), _ID_CHUNK):
-            Invoice.objects.filter(pk__in=invoice_ids[start:start + _ID_CHUNK]).update(
-                updated_at=now, **changes
-            )
+        Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
+            updated_at=now, **changes
+        )
     insert_rows(TimelineEvent, event_rows)
 
-    result.created = saved_instances(Communication, communication_ids, communication_rows)
+    result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
 
