@@ -36,11 +36,23 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     """
     if not rows:
         return []
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns = [_column(field) for field in fields]
     if connection.vendor == "postgresql":
-        return _copy_rows(model, fields, columns, rows)
-    return _execute_many(model, fields, columns, rows)
+        return _copy_rows(model, rows, with_ids=True)
+    return _execute_many(model, rows)
+
+
+def insert_rows_without_ids(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` as `insert_rows` does, for callers that need no ids.
+
+    On PostgreSQL the database then numbers the rows itself, which saves
+    fetching one sequence value per row first.
+    """
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_rows(model, rows, with_ids=False)
+    else:
+        _execute_many(model, rows)
 
 
 class SavedInstances(Sequence[ModelT]):
@@ -171,35 +183,37 @@ def _row_values(columns: Sequence[_Column], row: dict[str, Any]) -> list[Any]:
     return values
 
 
-def _copy_rows(
-    model: type[models.Model],
-    fields: Sequence[models.Field],
-    columns: Sequence[_Column],
-    rows: Sequence[dict[str, Any]],
-) -> list[int]:
+def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, with_ids: bool) -> list[int]:
     meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = [_column(field) for field in fields]
+    names = [field.column for field in fields]
     quote = connection.ops.quote_name
-    column_names = ", ".join(quote(name) for name in [meta.pk.column, *(field.column for field in fields)])
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
+        ids: list[int] = []
+        if with_ids:
+            names.insert(0, meta.pk.column)
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
 
+        column_names = ", ".join(quote(name) for name in names)
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({column_names}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row([pk, *_row_values(columns, row)])
+            if with_ids:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row([pk, *_row_values(columns, row)])
+            else:
+                for row in rows:
+                    copy.write_row(_row_values(columns, row))
     return ids
 
 
-def _execute_many(
-    model: type[models.Model],
-    fields: Sequence[models.Field],
-    columns: Sequence[_Column],
-    rows: Sequence[dict[str, Any]],
-) -> list[int]:
+def _execute_many(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = [_column(field) for field in fields]
     quote = connection.ops.quote_name
     column_names = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from betaalreis.dunning.bulk import SavedInstances, insert_rows, values_subquery
+from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_rows_without_ids, values_subquery
 from betaalreis.dunning.models import StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
@@ -235,7 +235,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
                     },
                 )
             )
-    insert_rows(CommunicationInvoice, item_rows)
+    insert_rows_without_ids(CommunicationInvoice, item_rows)
     result.held = len(held_rows)
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
@@ -248,7 +248,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
             updated_at=now, **changes
         )
-    insert_rows(TimelineEvent, event_rows)
+    insert_rows_without_ids(TimelineEvent, event_rows)
 
     result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
