@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from operator import itemgetter
 from typing import Any, TypeVar, overload
 
 from django.db import connection, models, transaction
@@ -20,13 +21,6 @@ from django.db.models.expressions import RawSQL
 from betaalreis.banking.bulk import adapt_each_value_once
 
 ModelT = TypeVar("ModelT", bound=models.Model)
-
-# A column of an INSERT, as (attname, adapter, default, field). The adapter
-# converts a present value and is None when the driver takes values as they
-# are. The default is the adapted value for a missing key. The field is set
-# only when its default is callable, so that it is called once per row.
-_Column = tuple[str, Callable[[Any], Any] | None, Any, models.Field | None]
-
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert `rows` (field attnames to values) and return their new ids, in row order.
@@ -109,11 +103,11 @@ def _build_instances(
     model: type[ModelT], ids: Sequence[int], rows: Sequence[dict[str, Any]]
 ) -> list[ModelT]:
     fields = model._meta.concrete_fields
-    columns = [(field.attname, None, _constant_default(field), _callable_default(field)) for field in fields]
+    row_values = _RowValues(fields, adapt=False)
     primary_key_index = next(index for index, field in enumerate(fields) if field.primary_key)
     instances = []
     for pk, row in zip(ids, rows, strict=True):
-        values = _row_values(columns, row)
+        values = row_values(row)
         values[primary_key_index] = pk
         instances.append(model.from_db(connection.alias, None, values))
     return instances
@@ -133,60 +127,72 @@ def values_subquery(values: Sequence[int] | Sequence[str], *, array_type: str) -
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(values))])
 
 
-def _constant_default(field: models.Field) -> Any:
-    return None if field.primary_key or _callable_default(field) else field.get_default()
+class _RowValues:
+    """A converter of row dicts to value lists in field order, as the driver takes them.
+
+    A missing key gets the field's default. `adapt` converts values the way
+    Django would for the connection; without it, values stay Python objects.
+    """
+
+    def __init__(self, fields: Sequence[models.Field], *, adapt: bool) -> None:
+        self._defaults: dict[str, Any] = {}
+        self._callable_defaults: list[models.Field] = []
+        for field in fields:
+            if field.has_default() and callable(field.default):
+                self._callable_defaults.append(field)
+            else:
+                self._defaults[field.attname] = None if field.primary_key else field.get_default()
+
+        attnames = [field.attname for field in fields]
+        self._get = itemgetter(*attnames) if len(attnames) > 1 else lambda row: (row[attnames[0]],)
+        self._adapters = [
+            (index, adapter)
+            for index, adapter in enumerate(_adapter(field) if adapt else None for field in fields)
+            if adapter is not None
+        ]
+
+    def __call__(self, row: dict[str, Any]) -> list[Any]:
+        complete = {**self._defaults, **row}
+        for field in self._callable_defaults:
+            if field.attname not in row:
+                complete[field.attname] = field.get_default()
+
+        values = list(self._get(complete))
+        for index, adapter in self._adapters:
+            value = values[index]
+            if value is not None:
+                values[index] = adapter(value)
+        return values
 
 
-def _callable_default(field: models.Field) -> models.Field | None:
-    return field if field.has_default() and callable(field.default) else None
-
-
-def _column(field: models.Field) -> _Column:
-    default = _constant_default(field)
+def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     if isinstance(field, models.JSONField):
         # Django stores JSON as the encoder's text too, so the stored document is the same.
-        adapt: Callable[[Any], Any] | None = partial(_dump_json, encoder=field.encoder)
-    elif connection.vendor == "postgresql":
+        return partial(_dump_json, encoder=field.encoder)
+    if connection.vendor == "postgresql":
         # psycopg's COPY adapts dates, datetimes and decimals itself.
-        adapt = None
-    elif isinstance(field, models.DateTimeField):
-        adapt = adapt_each_value_once(connection.ops.adapt_datetimefield_value)
-    elif isinstance(field, models.DateField):
-        adapt = adapt_each_value_once(connection.ops.adapt_datefield_value)
-    elif isinstance(field, models.DecimalField):
-        adapt = partial(
+        return None
+    if isinstance(field, models.DateTimeField):
+        return adapt_each_value_once(connection.ops.adapt_datetimefield_value)
+    if isinstance(field, models.DateField):
+        return adapt_each_value_once(connection.ops.adapt_datefield_value)
+    if isinstance(field, models.DecimalField):
+        return partial(
             connection.ops.adapt_decimalfield_value,
             max_digits=field.max_digits,
             decimal_places=field.decimal_places,
         )
-    else:
-        adapt = None
-    adapted_default = adapt(default) if adapt is not None and default is not None else default
-    return field.attname, adapt, adapted_default, _callable_default(field)
+    return None
 
 
 def _dump_json(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str:
     return json.dumps(value, cls=encoder)
 
 
-def _row_values(columns: Sequence[_Column], row: dict[str, Any]) -> list[Any]:
-    values = []
-    for attname, adapt, default, callable_default in columns:
-        if attname in row:
-            value = row[attname]
-        elif callable_default is None:
-            values.append(default)
-            continue
-        else:
-            value = callable_default.get_default()
-        values.append(adapt(value) if adapt is not None and value is not None else value)
-    return values
-
-
 def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, with_ids: bool) -> list[int]:
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns = [_column(field) for field in fields]
+    row_values = _RowValues(fields, adapt=True)
     names = [field.column for field in fields]
     quote = connection.ops.quote_name
 
@@ -204,16 +210,16 @@ def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, wit
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({column_names}) FROM STDIN") as copy:
             if with_ids:
                 for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row([pk, *_row_values(columns, row)])
+                    copy.write_row([pk, *row_values(row)])
             else:
                 for row in rows:
-                    copy.write_row(_row_values(columns, row))
+                    copy.write_row(row_values(row))
     return ids
 
 
 def _execute_many(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns = [_column(field) for field in fields]
+    row_values = _RowValues(fields, adapt=True)
     quote = connection.ops.quote_name
     column_names = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -224,7 +230,7 @@ def _execute_many(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
     # new row the next id after the largest one (Django declares the key
     # AUTOINCREMENT), so the ids of the rows are consecutive, in row order.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, [_row_values(columns, row) for row in rows])
+        cursor.executemany(sql, [row_values(row) for row in rows])
         cursor.execute("SELECT last_insert_rowid()")
         last_id = cursor.fetchone()[0]
     return list(range(last_id - len(rows) + 1, last_id + 1))
