@@ -67,6 +67,7 @@ class ContactRules:
     def __init__(self, creditor: Creditor, moment: dt.datetime) -> None:
         self.moment = moment
         self.settings = legal_settings_for(creditor)
+        self._decisions: dict[int, ContactDecision] = {}
         week_start = contact_week_start(moment).date()
         # NOTE: counts by the run day a message was planned for, so a message
         # held into next week still counts for the week it was planned in.
@@ -85,7 +86,10 @@ class ContactRules:
     def decide(self, debtor_id: int) -> ContactDecision:
         """Decide when a new contact with the debtor may go out, and count it."""
         count = self.contacts.get(debtor_id, 0)
-        decision = decide_contact(self.moment, count, self.settings)
+        # For one run the decision depends only on the count, and it is immutable.
+        decision = self._decisions.get(count)
+        if decision is None:
+            decision = self._decisions[count] = decide_contact(self.moment, count, self.settings)
         self.contacts[debtor_id] = count + 1
         return decision
 
