@@ -1,10 +1,11 @@
 """Inserting many rows of one model from plain dicts, and filtering by many ids.
 
 On PostgreSQL the rows go in with one `COPY ... FROM STDIN` per table, with
-no model instance per row. Their ids come from the table's sequence first,
-because COPY cannot return them. On SQLite the rows go in with one
-`executemany` of a plain INSERT, also without a model instance or a compiled
-query per row, which took most of the time of `bulk_create` in profiles.
+no model instance per row. When the caller needs the ids, they come from the
+table's sequence first, because COPY cannot return them. On SQLite the rows
+go in with one `executemany` of a plain INSERT, also without a model
+instance or a compiled query per row, which took most of the time of
+`bulk_create` in profiles.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models.expressions import RawSQL
 from betaalreis.banking.bulk import adapt_each_value_once
 
 ModelT = TypeVar("ModelT", bound=models.Model)
+
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert `rows` (field attnames to values) and return their new ids, in row order.
