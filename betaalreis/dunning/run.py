@@ -10,8 +10,11 @@ them.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -108,6 +111,24 @@ def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
     return frozenset(paused_debtor_ids(creditor.pk, day))
 
 
+@contextmanager
+def garbage_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, then restore its state.
+
+    Planning and writing keep a few objects per invoice alive until the write
+    ends, and each full collection traverses all of them. In bench.plan's
+    first run over 100,000 invoices those collections took a quarter of the
+    CPU time. Reference cycles made in the block are collected after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_cycle(
     day: dt.date,
     creditor: Creditor | None = None,
@@ -124,8 +145,9 @@ def run_cycle(
         payments = apply_payments(current)
         settle_arrangements(current, day)
         plan_instalment_reminders(current, day, moment, source=source)
-        plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
-        written = write_plan(plan, source=source, moment=moment)
+        with garbage_collection_paused():
+            plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
+            written = write_plan(plan, source=source, moment=moment)
         summary.creditors.append(
             CreditorRun(creditor=current, payments=payments, plan=plan, written=written)
         )
