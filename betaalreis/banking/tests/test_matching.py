@@ -330,3 +330,67 @@ def test_other_creditor_message_reference_not_matched(tmp_path: Path, ledger):
     import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=debtor_payment_reference(999999))])
 
     assert _payment().status == PaymentStatus.REVIEW
+
+
+@pytest.fixture
+def short_numbers():
+    """Invoices whose numbers also occur in descriptions as years, dates or member numbers."""
+    creditor = make_creditor()
+    debtors = {
+        "veel": make_debtor(creditor, "D80", "Veel Nummers"),
+        "jaar": make_debtor(creditor, "D83", "Jaar Factuur"),
+        "elf": make_debtor(creditor, "D82", "Korte Elf"),
+        "keulen": make_debtor(creditor, "D84", "Keulen Klant"),
+        "ander": make_debtor(creditor, "D85", "Andere Klant"),
+    }
+    invoices = {
+        "1090": make_invoice(debtors["veel"], "2026-1090", "50.00"),
+        "2026": make_invoice(debtors["jaar"], "2026", "99.00"),
+        "11": make_invoice(debtors["elf"], "11", "25.00"),
+        "4711": make_invoice(debtors["keulen"], "4711", "99.00"),
+        "4712": make_invoice(debtors["ander"], "4712", "40.00"),
+        "2000": make_invoice(debtors["ander"], "2026-2000", "70.00"),
+    }
+    return creditor, debtors, invoices
+
+
+# Each case: description, amount, payer name, the payment status, and the
+# invoices it pays (in full or in part); no invoices means review.
+SHORT_NUMBER_CASES = [
+    ("number inside a longer reference", "factuur 2026-1091", "45.00", "Iemand Anders", "review", []),
+    ("reference among other numbers", "ordernr 2026-1099 factuur 2026-1090 tel 0612345678", "50.00", "V. Nummers", "matched", ["1090"]),
+    ("year and member number, no amount", "Contributie 2026 lid 11", "20.00", "Vereniging X", "review", []),
+    ("member number confirmed by amount", "Contributie 2026 lid 11", "25.00", "Vereniging X", "matched", ["11"]),
+    ("year of a date ignored", "Betaling 4711 van 15-10-2026", "99.00", "Keulen Klant", "matched", ["4711"]),
+    ("day of a date ignored", "betaling 11-11-2026 klant 99", "25.00", "Onbekend", "review", []),
+    ("short number confirmed by name", "betaling 4711", "60.00", "Keulen Klant", "partly_matched", ["4711"]),
+    ("short number unconfirmed", "klant 4711", "60.00", "Onbekend", "review", []),
+    ("payer name breaks a tie", "2026-1090 2026-2000", "30.00", "Andere Klant", "partly_matched", ["2000"]),
+]
+
+
+@pytest.mark.parametrize(
+    "label,remittance,amount,name,status,paid", SHORT_NUMBER_CASES, ids=[case[0] for case in SHORT_NUMBER_CASES]
+)
+def test_short_numbers(tmp_path: Path, short_numbers, label, remittance, amount, name, status, paid):
+    _, _, invoices = short_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal(amount), name=name, remittance=remittance)])
+
+    payment = _payment()
+    assert payment.status == status, payment.match_reason
+    for key, invoice in invoices.items():
+        if key in paid:
+            assert _open(invoice) < invoice.total, key
+        else:
+            assert _open(invoice) == invoice.total, key
+
+
+def test_unconfirmed_short_number_lists_candidate(tmp_path: Path, short_numbers):
+    _, debtors, invoices = short_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal("60.00"), name="Onbekend", remittance="klant 4711")])
+
+    candidate = MatchCandidate.objects.get(payment=_payment())
+    assert candidate.debtor == debtors["keulen"]
+    assert list(candidate.invoices.all()) == [invoices["4711"]]
