@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
-from betaalreis.banking.models import MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.confirmation import record_confirmation
+from betaalreis.banking.models import MatchCandidate, MatchRule
+from betaalreis.banking.reversals import do_confirm_reversal
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_allocate_payment
@@ -69,18 +70,7 @@ def do_confirm_match(
             creditor_id=payment.creditor_id, debtor=debtor, iban=iban, defaults={"source": "manual match"}
         )
 
-    PaymentMatch.objects.update_or_create(
-        payment=payment,
-        defaults={
-            "creditor_id": payment.creditor_id,
-            "rule": MatchRule.MANUAL,
-            "score": 100,
-            "reason": reason[:300],
-            "confirmed_by": user if user is not None and user.pk else None,
-            "confirmed_at": timezone.now(),
-        },
-    )
-    MatchCandidate.objects.filter(payment=payment).delete()
+    record_confirmation(payment, MatchRule.MANUAL, reason, user)
 
     timeline.record(
         debtor,
@@ -97,6 +87,13 @@ def do_confirm_match(
 
 
 def do_confirm_candidate(candidate: MatchCandidate, *, user: AbstractBaseUser | None) -> list[Allocation]:
-    """Confirm one candidate of the review queue: its debtor and, if it lists any, its invoices."""
+    """Confirm one candidate of the review queue: its debtor and, if it lists any, its invoices.
+
+    A reversal's candidate names the earlier payment it undoes, and
+    confirming it reverses that payment, which allocates nothing.
+    """
+    if candidate.original_payment_id is not None:
+        do_confirm_reversal(candidate.payment, candidate.original_payment, user=user)
+        return []
     invoices = list(candidate.invoices.all())
     return do_confirm_match(candidate.payment, candidate.debtor, invoices or None, user=user)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from betaalreis.banking.actions import do_confirm_candidate, do_confirm_match
+from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
     BankStatement,
     BankTransaction,
@@ -31,6 +32,7 @@ from betaalreis.banking.models import (
 )
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Debtor, Invoice, PaymentStatus
+from betaalreis.ledger.money import format_money
 
 
 @admin.register(BankStatement)
@@ -57,6 +59,7 @@ class PaymentMatchAdmin(admin.ModelAdmin):
 
 class MatchCandidateInline(admin.TabularInline):
     model = MatchCandidate
+    fk_name = "payment"
     fields = ("debtor", "score", "rule", "reason", "invoice_numbers", "confirm_button")
     readonly_fields = fields
     extra = 0
@@ -145,9 +148,10 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         else:
             try:
                 do_confirm_candidate(candidate, user=request.user)
-                messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": candidate.debtor.name})
             except BetaalreisError as exc:
                 messages.error(request, str(exc))
+            else:
+                messages.success(request, confirmed_message(candidate))
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
 
     def assign_view(self, request: HttpRequest, payment_id: int) -> HttpResponseRedirect:
@@ -163,6 +167,9 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         if debtor is None:
             messages.error(request, _("Klantnummer %(number)r niet gevonden bij deze crediteur.") % {"number": customer_number})
             return back
+
+        if payment.amount < 0:
+            return self._assign_reversal(request, payment, debtor, back)
 
         numbers = [number for number in re.split(r"[\s,;]+", request.POST.get("invoice_numbers", "")) if number]
         invoices = list(Invoice.objects.filter(creditor_id=payment.creditor_id, debtor=debtor, number__in=numbers))
@@ -182,3 +189,40 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
             return back
         messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": debtor.name})
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+    def _assign_reversal(
+        self, request: HttpRequest, payment: ReviewPayment, debtor: Debtor, back: HttpResponseRedirect
+    ) -> HttpResponseRedirect:
+        """Link a reversal to the one earlier payment of this debtor that it can undo."""
+        originals = [original for original, _, _ in reversal_candidates(payment) if original.debtor_id == debtor.pk]
+        if len(originals) != 1:
+            messages.error(
+                request,
+                _(
+                    "Dit is een terugboeking. Klant %(customer)s heeft %(count)d gekoppelde betalingen van "
+                    "%(amount)s; kies de betaling bij de kandidaten hierboven."
+                )
+                % {"customer": debtor.customer_number, "count": len(originals), "amount": format_money(-payment.amount, payment.currency)},
+            )
+            return back
+        try:
+            do_confirm_reversal(payment, originals[0], user=request.user)
+        except BetaalreisError as exc:
+            messages.error(request, str(exc))
+            return back
+        messages.success(
+            request,
+            _("Terugboeking gekoppeld aan de betaling van %(date)s van %(name)s; de facturen staan weer open.")
+            % {"date": originals[0].booking_date.isoformat(), "name": debtor.name},
+        )
+        return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+
+def confirmed_message(candidate: MatchCandidate) -> str:
+    """Return the admin message after confirming a candidate, naming what was linked."""
+    if candidate.original_payment_id is not None:
+        return _("Terugboeking gekoppeld aan betaling %(payment)d van %(name)s; de facturen staan weer open.") % {
+            "payment": candidate.original_payment_id,
+            "name": candidate.debtor.name,
+        }
+    return _("Betaling gekoppeld aan %(name)s.") % {"name": candidate.debtor.name}

@@ -29,6 +29,7 @@ from django.db import transaction
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.reversals import add_reversal_candidates
 from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
@@ -250,6 +251,7 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
                 if review is not None:
                     reviews[payment.id] = review
             _queue_for_review(creditor, reviews, chunk, report)
+            add_reversal_candidates(creditor, [payment.id for payment in reversals if payment.id in reviews])
 
     logger.info(
         "payments matched",

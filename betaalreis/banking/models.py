@@ -134,6 +134,10 @@ class MatchCandidate(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="match_candidates")
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE)
     invoices = models.ManyToManyField(Invoice, blank=True)
+    # Set for a reversal in review: the earlier payment it may reverse.
+    original_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     rule = models.CharField(max_length=30, choices=MatchRule.choices)
     score = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=300, blank=True)

@@ -137,3 +137,73 @@ def test_admin_best_candidate_action(client, ambiguous):
     assert response.status_code == 302
     # Both candidates score 90, so the action skips the payment.
     assert payment.status == PaymentStatus.REVIEW
+
+
+@pytest.fixture
+def unlinked_reversal(tmp_path: Path):
+    """A paid invoice and a reversal of that payment with no end-to-end id and no payer IBAN."""
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "D40", "Storno Klant")
+    invoice = make_invoice(debtor, "2026-1040", "210.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("210.00"), name="Storno Klant", remittance="2026-1040", reference="IN-40")], name="in.xml")
+    import_entries(
+        tmp_path,
+        [SampleEntry(Decimal("-210.00"), reversal=True, remittance="2026-1040", reference="RV-40")],
+        name="storno.xml",
+    )
+    original = Payment.objects.get(external_id__contains="IN-40")
+    reversal = Payment.objects.get(external_id__contains="RV-40")
+    return debtor, invoice, original, reversal
+
+
+def test_reversal_review_lists_original(unlinked_reversal):
+    _, _, original, reversal = unlinked_reversal
+
+    candidate = MatchCandidate.objects.get(payment=reversal)
+
+    assert reversal.status == PaymentStatus.REVIEW
+    assert candidate.original_payment == original
+    assert candidate.rule == "reversal"
+    assert "zelfde omschrijving" in candidate.reason
+
+
+def test_admin_confirms_reversal(client, unlinked_reversal):
+    debtor, invoice, original, reversal = unlinked_reversal
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    candidate = MatchCandidate.objects.get(payment=reversal)
+
+    page = client.get(reverse("admin:banking_reviewpayment_change", args=[reversal.pk]))
+    response = client.post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]), follow=True)
+
+    assert f'form="confirm-{candidate.pk}"' in page.content.decode()
+    assert "Terugboeking gekoppeld aan betaling" in response.content.decode()
+    original.refresh_from_db()
+    reversal.refresh_from_db()
+    invoice.refresh_from_db()
+    assert original.status == PaymentStatus.REVERSED
+    assert reversal.reverses_id == original.pk
+    assert reversal.status == PaymentStatus.MATCHED
+    assert invoice.open_amount == Decimal("210.00")
+    assert invoice.status == "open"
+    assert PaymentMatch.objects.get(payment=reversal).confirmed_by == admin
+    assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Terugboeking").exists()
+    assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Betaling teruggeboekt").exists()
+
+
+def test_admin_assign_reversal_by_customer(client, unlinked_reversal):
+    _, invoice, original, reversal = unlinked_reversal
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:banking_reviewpayment_assign", args=[reversal.pk]), {"customer_number": "D40"}, follow=True
+    )
+
+    content = response.content.decode()
+    assert "only money in" not in content
+    assert "Terugboeking gekoppeld" in content
+    original.refresh_from_db()
+    invoice.refresh_from_db()
+    assert original.status == PaymentStatus.REVERSED
+    assert invoice.open_amount == Decimal("210.00")
