@@ -291,6 +291,18 @@ def _references_in(payment: PaymentFacts) -> list[str]:
     return found
 
 
+def split_candidate(
+    rule: str, score: int, reason: str, groups: dict[int, list[OpenInvoice]]
+) -> tuple[int, list[OpenInvoice], str, int, str]:
+    """Return a review candidate that pays the named invoices of every debtor in `groups`, oldest due first.
+
+    The debtor of the oldest invoice is the candidate's debtor, who keeps any
+    rest of the payment as credit.
+    """
+    invoices = _sorted([invoice for group in groups.values() for invoice in group])
+    return (invoices[0].debtor_id, invoices, rule, score, f"{reason}, split over {len(groups)} debtors")
+
+
 def _one_digit_apart(left: str, right: str) -> bool:
     return sum(1 for a, b in zip(left, right, strict=True) if a != b) == 1
 
@@ -332,11 +344,15 @@ class Matcher:
         payers = payer_debtors(payment, groups, self.index)
         if len(payers) == 1:
             (debtor_id,) = payers
-            return Decision(rule, score, reason + ", payer IBAN or name picks one debtor", invoices=_sorted(groups[debtor_id]))
-        return Decision(
-            rule, score, f"{reason}, but on invoices of {len(groups)} debtors",
-            candidates=[(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()],
-        )
+            # Only when the payer's own invoices take the whole payment: a
+            # larger payment may also pay the other debtors' invoices.
+            if sum((invoice.open_amount for invoice in groups[debtor_id]), ZERO) >= payment.amount:
+                return Decision(rule, score, reason + ", payer IBAN or name picks one debtor", invoices=_sorted(groups[debtor_id]))
+        candidates = [(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()]
+        if all(sum((invoice.open_amount for invoice in invoices), ZERO) < payment.amount for invoices in groups.values()):
+            # No single debtor's invoices take the whole payment, so it may pay for several.
+            candidates.append(split_candidate(rule, score, reason, groups))
+        return Decision(rule, score, f"{reason}, but on invoices of {len(groups)} debtors", candidates=candidates)
 
     def structured_reference(self, payment: PaymentFacts) -> Decision | None:
         references = _references_in(payment)
