@@ -28,6 +28,7 @@ from django.db import transaction
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import add_reversal_candidates
 from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
@@ -235,7 +236,7 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
                 if payment.amount < 0:
                     reversals.append(payment)
                     continue
-                decision = matcher.decide(payment)
+                decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment))
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.

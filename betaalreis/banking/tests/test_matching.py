@@ -394,3 +394,25 @@ def test_unconfirmed_short_number_lists_candidate(tmp_path: Path, short_numbers)
     candidate = MatchCandidate.objects.get(payment=_payment())
     assert candidate.debtor == debtors["keulen"]
     assert list(candidate.invoices.all()) == [invoices["4711"]]
+
+
+def test_large_overpayment_goes_to_review(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    report = import_entries(tmp_path, [SampleEntry(Decimal("5000.00"), remittance="2026-10043")])
+
+    payment = _payment()
+    candidate = MatchCandidate.objects.get(payment=payment)
+    assert report.counts["sent to review"] == 1
+    assert payment.status == PaymentStatus.REVIEW
+    assert "large overpayment" in payment.match_reason
+    assert list(candidate.invoices.all()) == [invoices["B"]]
+    assert _open(invoices["B"]) == Decimal("50.00")
+
+
+def test_small_surplus_on_small_invoice_matched(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    # EUR 60 over an EUR 50 invoice: more than the open amount, but below the absolute minimum.
+    import_entries(tmp_path, [SampleEntry(Decimal("110.00"), remittance="2026-10043")])
+
+    assert _payment().status == PaymentStatus.MATCHED
+    assert _open(invoices["B"]) == Decimal("0.00")
