@@ -191,7 +191,7 @@ def _allocate(
             # No longer new: another run or a person handled it meanwhile.
             continue
         if not outcome.lines:
-            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + ", but its invoices are no longer open")
+            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + _unpaid_reason(decision, payments[payment_id]))
             continue
 
         for invoice_id, _, open_amount in outcome.lines:
@@ -211,6 +211,14 @@ def _allocate(
         Payment.objects.filter(pk__in=partly).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
+
+
+def _unpaid_reason(decision: Decision, payment: PendingPayment) -> str:
+    """Return why a decided payment paid none of its invoices: another currency, or nothing open any more."""
+    currencies = sorted({invoice.currency for invoice in decision.invoices})
+    if payment.currency not in currencies:
+        return f", but the payment is in {payment.currency} and its invoices in {', '.join(currencies)}"
+    return ", but its invoices are no longer open"
 
 
 def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:

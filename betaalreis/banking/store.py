@@ -8,7 +8,9 @@ an earlier one, creates no new payments:
   reference): `<account>:<reference>:<transaction number within the entry>`;
 - without one: `<account>:<booking date>:<amount>:<digest>:<n>`, where the
   digest covers counterparty IBAN, end-to-end id and remittance text, and `n`
-  counts identical transactions on that day in the statement. Two identical
+  counts identical transactions on that day in the statement. A transaction
+  in another currency than the statement's gets `:<currency>` before `:<n>`,
+  so EUR 95 and USD 95 from the same payer stay two payments. Two identical
   transfers on one day stay two payments, and an overlapping statement that
   covers the whole day yields the same ids.
 """
@@ -97,6 +99,11 @@ def external_ids(statement: ParsedStatement) -> list[list[str]]:
             text = "|".join((item.counterparty_iban, item.end_to_end_id, item.structured_reference, item.remittance_info, entry.raw))
             digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
             key = f"{statement.account}:{entry.booking_date.isoformat()}:{item.amount}:{digest}"
+            currency = item.currency or entry.currency
+            if currency and statement.currency and currency != statement.currency:
+                # Ids of entries in the account's own currency stay as earlier
+                # versions built them, so importing an old file again adds nothing.
+                key += f":{currency}"
             seen[key] += 1
             ids.append(f"{key}:{seen[key]}"[:200])
         result.append(ids)

@@ -416,3 +416,39 @@ def test_small_surplus_on_small_invoice_matched(tmp_path: Path, ledger):
 
     assert _payment().status == PaymentStatus.MATCHED
     assert _open(invoices["B"]) == Decimal("0.00")
+
+
+def _usd_statement(tmp_path: Path, name: str, entry: SampleEntry) -> Path:
+    """Write an EUR account statement whose one entry is in USD."""
+    from betaalreis.banking.samples import write_camt053
+
+    from .helpers import CREDITOR_IBAN
+
+    path = write_camt053(tmp_path / name, CREDITOR_IBAN, [entry])
+    amount = f"{entry.amount:.2f}"
+    path.write_text(path.read_text().replace(f'Ccy="EUR">{amount}<', f'Ccy="USD">{amount}<'))
+    return path
+
+
+def test_usd_payment_names_currency_mismatch(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", SampleEntry(Decimal("80.00"), remittance="F-77310")), None)
+
+    payment = _payment()
+    assert payment.currency == "USD"
+    assert payment.status == PaymentStatus.REVIEW
+    assert "in USD and its invoices in EUR" in payment.match_reason
+    assert "no longer open" not in payment.match_reason
+
+
+def test_same_entry_in_usd_not_duplicate(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    entry = SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="F-77310")
+    import_entries(tmp_path, [entry], name="eur.xml")
+    report = Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", entry), None)
+
+    assert report.counts["already imported"] == 0
+    assert report.counts["new payments"] == 1
+    assert sorted(Payment.objects.values_list("currency", flat=True)) == ["EUR", "USD"]
