@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -156,10 +157,38 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
     return errors
 
 
+# A Dutch domestic account number (BBAN) as old MT940 files write it in
+# :25:, maybe after a BIC and a slash or before a currency code:
+# "534334164", "0534334164", "ABNANL2A/0534334164", "0534334164EUR".
+DUTCH_ACCOUNT_NUMBER = re.compile(r"^(?:[A-Z]{6}[A-Z0-9]{2,5}/)?(\d{1,10})(?:[A-Z]{3})?$")
+
+
 def _find_creditor(statement: ParsedStatement, override: Creditor | None) -> Creditor | None:
     if override is not None:
         return override
-    return Creditor.objects.filter(iban__iexact=statement.account).first()
+    found = Creditor.objects.filter(iban__iexact=statement.account).first()
+    if found is None and not statement.account_is_iban:
+        found = creditor_for_dutch_account(statement.account)
+    return found
+
+
+def creditor_for_dutch_account(account: str) -> Creditor | None:
+    """Return the one creditor whose Dutch IBAN ends in this domestic account number, or None.
+
+    The last 10 characters of a Dutch IBAN are the account number, padded
+    with leading zeros. When several creditors fit (the same number at two
+    banks), the statement names none of them for sure, so this returns None.
+    """
+    match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
+    if match is None or int(match.group(1)) == 0:
+        return None
+    padded = match.group(1).zfill(10)
+    fitting = [
+        creditor
+        for creditor in Creditor.objects.filter(iban__istartswith="NL")
+        if creditor.iban.replace(" ", "").upper().endswith(padded) and len(creditor.iban.replace(" ", "")) == 18
+    ]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def _new_transaction_rows(
