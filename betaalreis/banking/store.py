@@ -17,6 +17,7 @@ an earlier one, creates no new payments:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -48,10 +49,25 @@ class Kind:
     IGNORED = "ignored"
 
 
+@dataclass(frozen=True, slots=True)
+class StoredStatement:
+    """Which creditor, account and booking dates one stored statement covers."""
+
+    statement_id: str
+    creditor_slug: str
+    account: str
+    currency: str
+    first_booking: dt.date | None
+    last_booking: dt.date | None
+
+
 @dataclass
 class StoreResult:
-    """Counts of one stored file, and the new payment ids per creditor."""
+    """Counts of one stored file, its statements, and the new payment ids per creditor."""
 
+    statements: list[StoredStatement] = field(default_factory=list)
+    # Currencies of the new payments, so the report can label its amounts.
+    currencies: set[str] = field(default_factory=set)
     entries: int = 0
     transactions: int = 0
     duplicates: int = 0
@@ -111,6 +127,10 @@ def external_ids(statement: ParsedStatement) -> list[list[str]]:
     return result
 
 
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
 def check_statement(statement: ParsedStatement) -> list[RowError]:
     """Return the problems that make a statement untrustworthy: sums, counts, sub-cent amounts."""
     errors: list[RowError] = []
@@ -123,7 +143,7 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
             errors.append(RowError(
                 None, "balances", f"{statement.opening_balance} → {statement.closing_balance}",
                 f"statement {statement.statement_id or '?'} ({statement.position}): opening balance "
-                f"{statement.opening_balance} plus the {len(statement.entries)} entries ({total:+}) is "
+                f"{statement.opening_balance} plus {_entries(len(statement.entries))} ({total:+}) is "
                 f"{statement.opening_balance + total}, but the closing balance is {statement.closing_balance} "
                 f"(difference {statement.closing_balance - statement.opening_balance - total:+}). "
                 "Entries are missing or were read wrong; ask the bank for a complete export",
@@ -132,7 +152,7 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
     if statement.declared_entry_count is not None and statement.declared_entry_count != len(statement.entries):
         errors.append(RowError(
             None, "TxsSummry/TtlNtries/NbOfNtries", str(statement.declared_entry_count),
-            f"statement {statement.statement_id or '?'} declares {statement.declared_entry_count} entries "
+            f"statement {statement.statement_id or '?'} declares {_entries(statement.declared_entry_count)} "
             f"but contains {len(statement.entries)}",
         ))
     credits = [entry.amount for entry in statement.entries if entry.amount > 0]
@@ -348,6 +368,12 @@ def store_statements(
             existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
             payments, transactions = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
 
+            dates = [entry.booking_date for entry in statement.entries]
+            result.statements.append(StoredStatement(
+                statement.statement_id, owner.slug, statement.account, statement.currency,
+                min(dates, default=None), max(dates, default=None),
+            ))
+            result.currencies.update(str(payment["currency"]) for payment in payments)
             insert_rows(Payment, payments)
             payment_ids = _payment_ids(owner, [str(payment["external_id"]) for payment in payments])
             for row in transactions:

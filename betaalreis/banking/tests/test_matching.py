@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
-from betaalreis.banking.samples import SampleEntry
+from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
 from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
@@ -101,7 +102,7 @@ def test_partial_payment(tmp_path: Path, ledger):
     report = import_entries(tmp_path, [SampleEntry(Decimal("21.00"), structured_reference=KENMERK)])
 
     assert report.counts["matched partly"] == 1
-    assert report.amounts["matched partly"] == "21.00"
+    assert report.amounts["matched partly (EUR)"] == "21.00"
     assert _payment().status == PaymentStatus.PARTLY_MATCHED
     assert _open(invoices["A"]) == Decimal("100.00")
     assert invoices["A"].status == InvoiceStatus.OPEN
@@ -115,7 +116,7 @@ def test_overpayment_stays_credit(tmp_path: Path, ledger):
     assert payment.status == PaymentStatus.MATCHED
     assert _open(invoices["A"]) == Decimal("0.00")
     assert unallocated_amount(payment) == Decimal("9.00")
-    assert report.amounts["credit left on payments"] == "9.00"
+    assert report.amounts["credit left on payments (EUR)"] == "9.00"
 
 
 def test_payment_plan_counts_payment(tmp_path: Path, ledger):
@@ -188,7 +189,7 @@ def test_debit_ignored(tmp_path: Path, ledger):
     report = import_entries(tmp_path, [SampleEntry(Decimal("-10.00"), name="Office supplies", reference="D-1")])
 
     assert report.counts["ignored"] == 1
-    assert report.amounts["ignored"] == "-10.00"
+    assert report.amounts["ignored (EUR)"] == "-10.00"
     assert not Payment.objects.exists()
 
 
@@ -245,7 +246,7 @@ def test_nothing_matches(tmp_path: Path, ledger):
 
     payment = _payment()
     assert report.counts["sent to review"] == 1
-    assert report.amounts["sent to review"] == "12.34"
+    assert report.amounts["sent to review (EUR)"] == "12.34"
     assert payment.status == PaymentStatus.REVIEW
     assert PaymentMatch.objects.get(payment=payment).rule == "none"
     assert not MatchCandidate.objects.exists()
@@ -452,3 +453,43 @@ def test_same_entry_in_usd_not_duplicate(tmp_path: Path, ledger):
     assert report.counts["already imported"] == 0
     assert report.counts["new payments"] == 1
     assert sorted(Payment.objects.values_list("currency", flat=True)) == ["EUR", "USD"]
+
+
+def test_report_names_statement_and_review(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [
+        SampleEntry(Decimal("121.00"), structured_reference=KENMERK, reference="R-1"),
+        SampleEntry(Decimal("12.34"), name="Onbekend", remittance="gift", reference="R-2", booking_date=dt.date(2026, 12, 3)),
+    ], statement_id="S-7")
+
+    assert report.header == ["statement S-7: creditor acme, account NL91ABNA0417164300, period 2026-12-01..2026-12-03"]
+    assert len(report.details) == 1
+    assert report.details[0].startswith("review: 2026-12-03, EUR 12.34, Onbekend: no rule matched")
+    assert report.amounts["matched automatically (EUR)"] == "121.00"
+
+
+def test_report_review_lines_capped(tmp_path: Path, ledger):
+    from betaalreis.banking.report import MAX_REVIEW_LINES
+
+    entries = [SampleEntry(Decimal("1.00") + number, remittance="gift", reference=f"G-{number}") for number in range(MAX_REVIEW_LINES + 2)]
+    report = import_entries(tmp_path, entries)
+
+    assert len(report.details) == MAX_REVIEW_LINES + 1
+    assert report.details[-1].startswith("… and 2 more payments in review")
+
+
+def test_report_amounts_per_currency(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    path = _usd_statement(tmp_path, "mixed.xml", SampleEntry(Decimal("7.00"), remittance="gift", reference="U-1"))
+    text = path.read_text().replace("</Stmt>", "", 1)
+    # Add an EUR entry that pays invoice C after the USD one, and balance the statement again.
+    eur = write_camt053(tmp_path / "eur.xml", "NL91ABNA0417164300", [SampleEntry(Decimal("80.00"), remittance="F-77310", reference="E-1")])
+    eur_entry = eur.read_text().split("<Ntry>", 1)[1].split("</Ntry>", 1)[0]
+    text = text.replace("</BkToCstmrStmt>", f"<Ntry>{eur_entry}</Ntry></Stmt></BkToCstmrStmt>")
+    path.write_text(text.replace('Ccy="EUR">1007.00<', 'Ccy="EUR">1087.00<'))
+
+    report = Camt05xImporter().run(path, None)
+
+    assert report.amounts["matched automatically (EUR)"] == "80.00"
+    assert report.amounts["sent to review (USD)"] == "7.00"
+    assert "sent to review (EUR)" not in report.amounts
