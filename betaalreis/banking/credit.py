@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 
 from betaalreis.banking.rules import Decision, OpenInvoice
@@ -70,14 +70,16 @@ class CreditApplied:
 def apply_credit(creditor: Creditor) -> CreditApplied:
     """Pay the creditor's open invoices from their debtors' credit, oldest due date first."""
     result = CreditApplied()
-    debtors_with_open = set(
-        Invoice.objects.filter(
-            creditor=creditor, kind=InvoiceKind.INVOICE, status__in=PAYABLE_STATUSES, open_amount__gt=0
-        ).values_list("debtor_id", flat=True)
+    open_invoices = Invoice.objects.filter(
+        creditor=creditor,
+        debtor_id=OuterRef("debtor_id"),
+        kind=InvoiceKind.INVOICE,
+        status__in=PAYABLE_STATUSES,
+        open_amount__gt=0,
     )
-    if not debtors_with_open:
-        return result
-
+    # NOTE: this sums the allocations of every matched payment of the
+    # creditor on each run, because credit is not stored as a column. A
+    # creditor with millions of payments may want a stored credit amount.
     with_credit = (
         Payment.objects.filter(
             creditor=creditor,
@@ -85,13 +87,12 @@ def apply_credit(creditor: Creditor) -> CreditApplied:
             status__in=(PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED),
             amount__gt=0,
         )
+        .filter(Exists(open_invoices))
         .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField()))
         .filter(amount__gt=F("allocated"))
         .order_by("booking_date", "id")
     )
     for payment in with_credit:
-        if payment.debtor_id not in debtors_with_open:
-            continue
         credit = payment.amount - payment.allocated
         reason = f"credit of payment {payment.pk} applied"
         allocations = do_allocate_payment(payment, None, source=SOURCE, reason=reason)

@@ -5,9 +5,10 @@ dates and years. `number_tokens` splits it into words and returns:
 
 - the normalised words, each compared whole with invoice numbers, so the
   `2026` in `2026-1091` or in `15-10-2026` is never read on its own;
-- digit runs: a word's digits ("F-77310" gives 77310) and the joined digits
-  of numbers written with spaces ("2026 10042" gives 202610042, 2026 and
-  10042). A date gives no digit run;
+- digit runs: a word's digits ("F-77310" gives 77310, "2026-1090" gives
+  20261090 but never 2026) and the joined digits of numbers written with
+  spaces ("2026 10042" gives 202610042, 2026 and 10042). A date gives no
+  digit run;
 - the weak keys among both: bare numbers of at most WEAK_NUMBER_DIGITS digits
   (which include every year) and words shaped like a date.
 
@@ -77,6 +78,18 @@ def _is_weak_number(key: str) -> bool:
     return key.isdigit() and len(key) <= WEAK_NUMBER_DIGITS
 
 
+def _digits_of(word: str) -> str:
+    """Return the digits a word contributes as an invoice number: all of "2026-1090", the number of "F-77310"."""
+    if word.isdigit():
+        return word
+    if _DIGITS_WITH_SEPARATORS.match(word):
+        return re.sub(r"\D", "", word)
+    prefixed = _PREFIXED_DIGITS.match(word)
+    if prefixed is not None:
+        return re.sub(r"\D", "", prefixed.group(1))
+    return ""
+
+
 def number_tokens(text: str) -> NumberTokens:
     """Split a remittance text into invoice number keys and digit runs (see the module docstring)."""
     tokens = NumberTokens()
@@ -97,7 +110,8 @@ def number_tokens(text: str) -> NumberTokens:
 
     for match in _WORDS.finditer(text):
         word = match.group(0).strip(_EDGE_PUNCTUATION)
-        # Numbers written with spaces join only across whitespace: "2026, 11" are two numbers.
+        # Numbers written with spaces ("F2026 0000123", "2026 10042") join
+        # only across whitespace: "2026, 11" are two numbers.
         if previous_end < 0 or not text[previous_end:match.start()].isspace():
             close_spaced_run()
         previous_end = match.end()
@@ -107,28 +121,18 @@ def number_tokens(text: str) -> NumberTokens:
         key = _compact(word)
         if key:
             tokens.number_keys.add(key)
-        if word.isdigit():
-            spaced.append(word)
             if _is_weak_number(key):
                 tokens.weak_keys.add(key)
-            continue
-        close_spaced_run()
-
         if is_date(word):
             # The whole date may still equal an invoice number, but only as a weak key.
+            close_spaced_run()
             tokens.weak_keys.add(key)
             continue
-        digits = ""
-        if _DIGITS_WITH_SEPARATORS.match(word):
-            digits = re.sub(r"\D", "", word)
-        else:
-            prefixed = _PREFIXED_DIGITS.match(word)
-            if prefixed is not None:
-                digits = re.sub(r"\D", "", prefixed.group(1))
+        digits = _digits_of(word)
         if digits:
-            tokens.digit_runs.append(digits)
-            if _is_weak_number(digits):
-                tokens.weak_keys.add(digits)
+            spaced.append(digits)
+        else:
+            close_spaced_run()
     close_spaced_run()
     return tokens
 

@@ -55,6 +55,7 @@ CASES = [
     ("rf in text", SampleEntry(Decimal("50.00"), remittance=f"ref {RF.lower()}"), ["B"], "structured_reference"),
     ("number with prefix", SampleEntry(Decimal("80.00"), remittance="Factuur nr. F 77310"), ["C"], "invoice_number"),
     ("number with spaces", SampleEntry(Decimal("121.00"), remittance="fact 2026 10042"), ["A"], "invoice_number"),
+    ("prefixed number with spaces", SampleEntry(Decimal("121.00"), remittance="Factuur nr. F2026 10042"), ["A"], "invoice_number"),
     ("two numbers", SampleEntry(Decimal("99.95"), remittance="F-77310 en F-77311"), ["C", "D"], "invoice_number"),
     ("one wrong digit, amount confirms", SampleEntry(Decimal("80.00"), remittance="factuur 77319"), ["C"], "invoice_number_typo"),
     ("iban and one invoice", SampleEntry(Decimal("19.95"), iban=PAYER_IBAN, remittance="bedankt"), ["D"], "payer_iban"),

@@ -58,3 +58,10 @@ def test_spaced_run_stops_at_comma():
 ])
 def test_is_date(word, expected):
     assert is_date(word) is expected
+
+
+def test_digit_runs_join_prefixed_and_spaced():
+    tokens = number_tokens("Factuur nr. F2026 0000123")
+
+    assert "20260000123" in tokens.digit_runs
+    assert "2026" in tokens.weak_keys
