@@ -41,6 +41,8 @@ class PaymentsApplied:
     matched: int = 0
     matched_amount: Decimal = Decimal("0.00")
     to_review: int = 0
+    # Debtor credit (overpaid rests of earlier payments) used to pay open invoices.
+    credit_applied: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -80,14 +82,17 @@ def run_moment(day: dt.date) -> dt.datetime:
 
 
 def apply_payments(creditor: Creditor) -> PaymentsApplied:
-    """Match the payments that came in since the last run to open invoices."""
+    """Match the payments that came in since the last run to open invoices, then apply debtor credit."""
+    from betaalreis.banking.credit import apply_credit
     from betaalreis.banking.matching import match_payments
 
     report = match_payments(creditor)
+    credit = apply_credit(creditor)
     return PaymentsApplied(
         matched=report.matched + report.partly,
         matched_amount=report.matched_amount + report.partly_amount,
         to_review=report.review,
+        credit_applied=credit.amounts,
     )
 
 
