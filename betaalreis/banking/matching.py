@@ -28,7 +28,9 @@ from django.db import transaction
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.reversals import add_reversal_candidates
 from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
@@ -189,7 +191,7 @@ def _allocate(
             # No longer new: another run or a person handled it meanwhile.
             continue
         if not outcome.lines:
-            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + ", but its invoices are no longer open")
+            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + _unpaid_reason(decision, payments[payment_id]))
             continue
 
         for invoice_id, _, open_amount in outcome.lines:
@@ -209,6 +211,14 @@ def _allocate(
         Payment.objects.filter(pk__in=partly).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
+
+
+def _unpaid_reason(decision: Decision, payment: PendingPayment) -> str:
+    """Return why a decided payment paid none of its invoices: another currency, or nothing open any more."""
+    currencies = sorted({invoice.currency for invoice in decision.invoices})
+    if payment.currency not in currencies:
+        return f", but the payment is in {payment.currency} and its invoices in {', '.join(currencies)}"
+    return ", but its invoices are no longer open"
 
 
 def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:
@@ -234,7 +244,7 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
                 if payment.amount < 0:
                     reversals.append(payment)
                     continue
-                decision = matcher.decide(payment)
+                decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment))
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.
@@ -250,6 +260,7 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
                 if review is not None:
                     reviews[payment.id] = review
             _queue_for_review(creditor, reviews, chunk, report)
+            add_reversal_candidates(creditor, [payment.id for payment in reversals if payment.id in reviews])
 
     logger.info(
         "payments matched",

@@ -24,7 +24,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage, StageAction
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
@@ -117,30 +119,28 @@ _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
     "preferred_channel", "opted_out_channels",
 )
-# Ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
-_ID_CHUNK = 10000
 
 
 def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorContact]:
     debtors = {}
-    ids = sorted(debtor_ids)
-    for start in range(0, len(ids), _ID_CHUNK):
-        rows = Debtor.objects.filter(
-            creditor=creditor, pk__in=ids[start:start + _ID_CHUNK]
-        ).values_list(*_DEBTOR_FIELDS)
-        for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
-             opted_out) in rows:
-            debtors[pk] = DebtorContact(
-                id=pk,
-                kind=kind,
-                language=language,
-                email=email,
-                mobile=mobile,
-                phone=phone,
-                has_postal_address=bool(street and postal_code and city),
-                preferred_channel=preferred,
-                opted_out_channels=tuple(opted_out or ()),
-            )
+    rows = (
+        Debtor.objects.filter(creditor=creditor, pk__in=values_subquery(sorted(debtor_ids), array_type="bigint"))
+        .order_by()
+        .values_list(*_DEBTOR_FIELDS)
+    )
+    for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
+         opted_out) in rows:
+        debtors[pk] = DebtorContact(
+            id=pk,
+            kind=kind,
+            language=language,
+            email=email,
+            mobile=mobile,
+            phone=phone,
+            has_postal_address=bool(street and postal_code and city),
+            preferred_channel=preferred,
+            opted_out_channels=tuple(opted_out or ()),
+        )
     return debtors
 
 
@@ -239,7 +239,8 @@ def plan_day(
     # which also joins the creditor for its slug. All rows stay in memory for it.
     # NOTE: numbers compare by code point, as in SQLite and a PostgreSQL
     # database with the C collation. Other collations may order them otherwise.
-    rows.sort(key=lambda row: (row[2], row[8]))
+    rows.sort(key=itemgetter(2, 8))
+    plan.invoices_considered = len(rows)
     # The stage choice depends on the channels each debtor can receive.
     debtors = _load_debtors(
         creditor, _debtors_with_due_stage(rows, stages_by_kind, order_by_kind, day, paused_debtor_ids)
@@ -250,10 +251,12 @@ def plan_day(
     # Overdue invoices that have not had a 14-day letter, per debtor: a
     # consumer's letter must name all of them (art. 6:96 lid 7 BW).
     before_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
+    # The due stage depends only on (debtor kind, current stage, days past
+    # due), which repeat across many invoices, so each is worked out once.
+    due_stages: dict[tuple[str, str, int], tuple[Stage, ...]] = {}
 
     for (invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind,
          _number) in rows:
-        plan.invoices_considered += 1
         if debtor_id in paused_debtor_ids:
             plan.paused += 1
             continue
@@ -267,13 +270,19 @@ def plan_day(
         if letter_order is not None and days_past_due > 0 and current_order < letter_order:
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
 
+        due_stage_key = (kind, current_code, days_past_due)
+        if due_stage_key in due_stages:
+            due = due_stages[due_stage_key]
+        else:
+            due = due_stages[due_stage_key] = _due_stages(stages, current_order, days_past_due)
         debtor = debtors.get(debtor_id)
-        if debtor is None:
-            # Not loaded because none of the debtor's invoices has a stage due.
+        if not due or debtor is None:
+            # A debtor is loaded only when one of its invoices has a stage due.
             continue
-        target = choose_stage(stages, current_order, days_past_due, debtor, whatsapp)
+        target = choose_stage(due, debtor, whatsapp)
         if target is None:
             continue
+
         if target.is_fourteen_day_letter and days_past_due < 1:
             # Before the due date has passed the debtor is not in default, and
             # a 14-day letter sent then does not make the costs owed.
@@ -357,19 +366,31 @@ def _offered_channels(stage: Stage, debtor: DebtorContact, whatsapp: WhatsAppRea
     return list(stage.channels)
 
 
+def _due_stages(stages: list[Stage], current_order: int, days_past_due: int) -> tuple[Stage, ...]:
+    """Return the stages an invoice at `current_order` may get now, in order.
+
+    They come after the current stage and their offset has passed. The first
+    14-day letter or `required` stage among them ends the list, so escalation
+    never jumps past it.
+    """
+    due: list[Stage] = []
+    for stage in stages:
+        if stage.order <= current_order or stage.offset_days > days_past_due:
+            continue
+        due.append(stage)
+        if stage.is_fourteen_day_letter or stage.required:
+            break
+    return tuple(due)
+
+
 def choose_stage(
-    stages: list[Stage],
-    current_order: int,
-    days_past_due: int,
+    due: tuple[Stage, ...],
     debtor: DebtorContact,
     whatsapp: WhatsAppReadiness,
 ) -> Stage | None:
-    """Return the stage an invoice is due for, or None when no new stage is due.
+    """Return which of the `due` stages (see `_due_stages`) the invoice gets, or None.
 
-    The due stages come after the invoice's current stage and their offset
-    has passed. The first 14-day letter or `required` stage among them ends
-    the list, so escalation never jumps past it. From that list the highest
-    stage the debtor can receive on one of its channels wins, so a call task
+    The highest stage the debtor can receive on one of its channels wins, so a call task
     for a debtor without a phone gives way to the stage before it. When the
     debtor can receive none of them, the highest message stage is returned
     and the run reports the debtor as unreachable. A call task is our own
@@ -379,16 +400,6 @@ def choose_stage(
     NOTE: an invoice has had a stage once the writer gave it that stage, so a
     required message that later failed to send does not stop the next stage.
     """
-    due: list[Stage] = []
-    for stage in stages:
-        if stage.order <= current_order or stage.offset_days > days_past_due:
-            continue
-        due.append(stage)
-        if stage.is_fourteen_day_letter or stage.required:
-            break
-    if not due:
-        return None
-
     for stage in reversed(due):
         if choose_channel(debtor, _offered_channels(stage, debtor, whatsapp)) is not None:
             return stage

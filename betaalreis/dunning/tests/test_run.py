@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import gc
 import json
 from decimal import Decimal
 from email import policy
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.dunning.run import run_cycle
+from betaalreis.dunning.run import garbage_collection_paused, run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, PaymentStatus, TimelineEvent
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
@@ -430,3 +431,23 @@ def test_decided_review_resumes_dunning(creditor):
     assert paused.planned == 0
     assert resumed.creditors[0].paused_for_review == frozenset()
     assert [c.stage for c in Communication.objects.filter(debtor=debtor)] == ["fourteen_day_letter"]
+
+
+def test_paused_collector_resumes_after_error():
+    assert gc.isenabled()
+
+    with pytest.raises(RuntimeError), garbage_collection_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("fails inside the block")
+
+    assert gc.isenabled()
+
+
+def test_paused_collector_stays_off_if_it_was():
+    gc.disable()
+    try:
+        with garbage_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
