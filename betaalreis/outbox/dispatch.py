@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
 from betaalreis.channels.delivery import do_plan_fallback
+from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
@@ -173,6 +174,21 @@ def dispatch(
     record, for replaying past days (the demo); leave it None otherwise.
     Safe to run in parallel and to run again.
     """
+    # A run renders every message from the same few templates, so each is loaded once.
+    with templates_unchanged():
+        return _dispatch_batches(
+            due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock
+        )
+
+
+def _dispatch_batches(
+    *,
+    due_by: dt.datetime | None,
+    creditor: Creditor | None,
+    batch_size: int,
+    source: str,
+    clock: dt.datetime | None,
+) -> DispatchSummary:
     from betaalreis.outbox.render import render_communication
 
     due_by = due_by or timezone.now()
