@@ -193,12 +193,20 @@ def _header_value(name: str, value: object, encoding: str) -> str:
 _ADDRESS_EXTRAS = {"from", "to", "cc", "reply-to"}
 
 
+_SHORT_LINE = RFC5322_EMAIL_LINE_LENGTH_LIMIT // 4
+
+
 def _text_part_bytes(content: str, subtype: str, linesep: str) -> bytes | None:
     """Return a UTF-8 text part as SafeMIMEText serialises it, or None when it would use quoted-printable."""
     body = content.encode("utf-8")
     lines = _NEWLINE.split(content)
-    # Django switches to quoted-printable when a line exceeds RFC 5322's 998 bytes.
-    if any(len(line.encode("utf-8")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in lines):
+    # Django switches to quoted-printable when a line exceeds RFC 5322's 998
+    # bytes. A line of at most a quarter as many characters cannot, because
+    # UTF-8 takes at most 4 bytes per character, so only longer ones are encoded.
+    if any(
+        len(line) > _SHORT_LINE and len(line.encode("utf-8")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        for line in lines
+    ):
         return None
 
     transfer_encoding = "7bit" if body.isascii() else "8bit"

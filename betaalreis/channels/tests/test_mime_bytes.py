@@ -39,6 +39,8 @@ CASES = {
     "no reply-to": {"reply_to": ""},
     "mixed line endings": {"text": "een\r\ntwee\rdrie\nvier", "html": "<p>een</p>\r\n<p>twee</p>\r\n"},
     "long line": {"html": "<p>" + "x" * 1200 + "</p>"},
+    "long multibyte line": {"text": "€" * 340},
+    "multibyte line at limit": {"text": "€" * 332},
     "attachment": {"attachments": (Attachment(filename="a.pdf", content=b"%PDF-1.4", mimetype="application/pdf"),)},
     "no html": {"html": ""},
 }
@@ -57,7 +59,7 @@ def test_direct_bytes_match_standard(case: str) -> None:
 
     direct = alternative_email_bytes(build_email(message), date=date, boundary=boundary)
 
-    if case in {"long line", "attachment", "no html"}:
+    if case in {"long line", "long multibyte line", "attachment", "no html"}:
         # These take the standard path, which the backend falls back to.
         assert direct is None
     else:
