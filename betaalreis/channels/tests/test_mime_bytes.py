@@ -9,9 +9,10 @@ from email.generator import BytesGenerator
 from io import BytesIO
 
 import pytest
+from django.core.mail.message import forbid_multi_line_headers
 
 from betaalreis.channels.backends.email import build_email
-from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, message_bytes
+from betaalreis.channels.backends.mime_bytes import _header_value, alternative_email_bytes, message_bytes
 from betaalreis.channels.base import Attachment, OutgoingMessage
 
 BASE = OutgoingMessage(
@@ -64,6 +65,25 @@ def test_direct_bytes_match_standard(case: str) -> None:
         assert direct is None
     else:
         assert direct == expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Herinnering",
+        "=?utf-8?q?Herinnering?=",
+        "Factuur 2026-0042; 2026-0043, 2026-0044",
+        "Herinnering\tfactuur",
+        " Herinnering",
+        "Herinnering ",
+        "x" * 69,
+        "x" * 70,
+    ],
+)
+def test_subject_value_matches_django(subject: str) -> None:
+    expected = forbid_multi_line_headers("Subject", subject, "utf-8")[1]
+
+    assert _header_value("Subject", subject, "utf-8") == expected
 
 
 def test_short_boundary_not_folded() -> None:
