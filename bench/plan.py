@@ -328,6 +328,30 @@ def run_engine(invoice_count: int) -> EngineResult:
     return result
 
 
+def run_dispatch_engine() -> EngineResult:
+    """Measure only dispatch, on a database without the planning ledger."""
+    from django.db import connection
+
+    unmeasured = Timing(wall=0.0, cpu=0.0)
+    load_before = os.getloadavg()[0]
+    result = EngineResult(
+        engine=connection.vendor,
+        invoices=0,
+        debtors=0,
+        build=unmeasured,
+        plain_read=unmeasured,
+        plan=unmeasured,
+        daily_run=unmeasured,
+        daily_messages=0,
+        first_run=unmeasured,
+        first_run_messages=0,
+        load_average=(load_before, 0.0),
+    )
+    _measure_dispatch(result)
+    result.load_average = (load_before, os.getloadavg()[0])
+    return result
+
+
 def _measure_dispatch(result: EngineResult) -> None:
     email_creditor = _make_creditor("bench-email")
     email_debtors = _make_debtors(email_creditor, DISPATCH_EMAILS, email=True, mobile=False, address=False)
@@ -366,7 +390,7 @@ def _make_dispatch_invoices(creditor, debtor_ids: list[int]) -> None:
     Invoice.objects.bulk_create(invoices, batch_size=BATCH_SIZE)
 
 
-def child_main(invoice_count: int) -> int:
+def child_main(invoice_count: int, *, only_dispatch: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="br-plan-bench-", ignore_cleanup_errors=True) as directory:
         home = Path(directory)
         _setup_django(home)
@@ -375,7 +399,7 @@ def child_main(invoice_count: int) -> int:
         original_name = connection.settings_dict["NAME"]
         _create_test_database(home)
         try:
-            result = run_engine(invoice_count)
+            result = run_dispatch_engine() if only_dispatch else run_engine(invoice_count)
             print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
         finally:
             # Other processes on a shared machine may clean temporary files
@@ -388,13 +412,14 @@ def child_main(invoice_count: int) -> int:
 # --- parent process: both engines and the report ---------------------------------
 
 
-def _run_child(invoice_count: int, database_url: str | None) -> EngineResult:
+def _run_child(invoice_count: int, database_url: str | None, *, only_dispatch: bool = False) -> EngineResult:
     environment = dict(os.environ)
     environment.pop("DATABASE_URL", None)
     if database_url:
         environment["DATABASE_URL"] = database_url
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.plan", "--child", "--invoices", str(invoice_count)],
+        [sys.executable, "-m", "bench.plan", "--child", "--invoices", str(invoice_count)]
+        + (["--only-dispatch"] if only_dispatch else []),
         env=environment,
         capture_output=True,
         text=True,
@@ -456,8 +481,15 @@ def render_report(results: list[EngineResult], command: str) -> str:
             f"| {_step(result.first_run, read)} | {result.first_run_messages:,} |"
         )
 
-    lines += [
-        "",
+    lines += ["", *render_dispatch_table(results)]
+    builds = ", ".join(f"{result.build.wall:.0f} s on {result.engine}" for result in results)
+    lines += ["", f"Building the benchmark ledger took {builds}."]
+    return "\n".join(lines)
+
+
+def render_dispatch_table(results: list[EngineResult]) -> list[str]:
+    """Return the lines of the dispatch table, with the sentence that introduces it."""
+    lines = [
         "Dispatch to the file outbox in one process, as messages per second of",
         "wall-clock time, with messages per second of the process's CPU time",
         "(one core) in brackets:",
@@ -473,9 +505,7 @@ def render_report(results: list[EngineResult], command: str) -> str:
             f"| {result.engine} | {_rate(result.emails, result.email_dispatch)} "
             f"| {_rate(result.letters, result.letter_dispatch)} |"
         )
-    builds = ", ".join(f"{result.build.wall:.0f} s on {result.engine}" for result in results)
-    lines += ["", f"Building the benchmark ledger took {builds}."]
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -484,18 +514,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invoices", type=int, help=f"Number of open invoices (default {DEFAULT_INVOICES:,}).")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-record", action="store_true", help="Print the results without writing docs/benchmarks.md.")
+    parser.add_argument(
+        "--only-dispatch",
+        action="store_true",
+        help=(
+            f"Measure only dispatch ({DISPATCH_EMAILS:,} emails and {DISPATCH_LETTERS} letters per engine) "
+            "and print its table, without building the planning ledger or writing docs/benchmarks.md."
+        ),
+    )
     options = parser.parse_args(argv)
     invoice_count = options.invoices or (LARGE_INVOICES if options.large else DEFAULT_INVOICES)
 
     if options.child:
-        return child_main(invoice_count)
+        return child_main(invoice_count, only_dispatch=options.only_dispatch)
 
-    results = [_run_child(invoice_count, None)]
+    results = [_run_child(invoice_count, None, only_dispatch=options.only_dispatch)]
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith(("postgres://", "postgresql://")):
-        results.append(_run_child(invoice_count, database_url))
+        results.append(_run_child(invoice_count, database_url, only_dispatch=options.only_dispatch))
     else:
         print("DATABASE_URL does not name a PostgreSQL database: measured SQLite only.")
+
+    if options.only_dispatch:
+        print("\n".join(render_dispatch_table(results)))
+        for result in results:
+            print(f"Load average on {result.engine}: {result.load_average[0]:.1f} to {result.load_average[1]:.1f}.")
+        return 0
 
     command = "python -m bench.plan" + (" --large" if options.large else "") + (
         f" --invoices {options.invoices}" if options.invoices else ""

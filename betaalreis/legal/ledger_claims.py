@@ -57,6 +57,31 @@ def claim_items_for_debtor(debtor: Debtor, on: dt.date) -> ClaimInput:
     return _claim_input(debtor.pk, invoices.get(debtor.pk, []))
 
 
+def claim_items_for_debtors(
+    creditor_id: int, debtor_ids: Iterable[int], on: dt.date
+) -> dict[int, ClaimInput | InvalidInput]:
+    """Return what `claim_items_for_debtor` returns for many debtors of one creditor, by debtor id.
+
+    Loads invoices and allocations in two queries per chunk of debtors. A
+    debtor with open invoices in more than one currency gets the InvalidInput
+    that `claim_items_for_debtor` raises, so the caller can fail that debtor
+    alone.
+    """
+    ids = sorted(set(debtor_ids))
+    inputs: dict[int, ClaimInput | InvalidInput] = {}
+
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start:start + ID_CHUNK]
+        invoices = _open_invoices(creditor_id, chunk, on)
+        for debtor_id in chunk:
+            try:
+                inputs[debtor_id] = _claim_input(debtor_id, invoices.get(debtor_id, []))
+            except InvalidInput as exc:
+                inputs[debtor_id] = exc
+
+    return inputs
+
+
 def claim_for_debtor(
     debtor: Debtor,
     on: dt.date,

@@ -26,11 +26,14 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from betaalreis.banking.bulk import insert_rows
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
 from betaalreis.channels.delivery import do_plan_fallback
+from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
+from betaalreis.legal.policy import LegalSettings
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger.models import (
     Creditor,
@@ -39,7 +42,6 @@ from betaalreis.ledger.models import (
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline import record_many
 from betaalreis.outbox.models import (
     TRANSITIONS,
     Communication,
@@ -158,6 +160,10 @@ def _stages_for(batch: list[Communication]) -> dict[tuple[int, str, str], Stage]
     return {(stage.policy.creditor_id, stage.policy.debtor_kind, stage.code): stage for stage in stages}
 
 
+def _stage_of(communication: Communication, stages: dict[tuple[int, str, str], Stage]) -> Stage | None:
+    return stages.get((communication.creditor_id, communication.debtor.kind, communication.stage))
+
+
 def dispatch(
     *,
     due_by: dt.datetime | None = None,
@@ -173,7 +179,22 @@ def dispatch(
     record, for replaying past days (the demo); leave it None otherwise.
     Safe to run in parallel and to run again.
     """
-    from betaalreis.outbox.render import render_communication
+    # A run renders every message from the same few templates, so each is loaded once.
+    with templates_unchanged():
+        return _dispatch_batches(
+            due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock
+        )
+
+
+def _dispatch_batches(
+    *,
+    due_by: dt.datetime | None,
+    creditor: Creditor | None,
+    batch_size: int,
+    source: str,
+    clock: dt.datetime | None,
+) -> DispatchSummary:
+    from betaalreis.outbox.render import load_batch_claim_data, render_communication
 
     due_by = due_by or timezone.now()
     summary = DispatchSummary()
@@ -186,6 +207,11 @@ def dispatch(
 
         keep, drop = _still_due_items(batch)
         stages = _stages_for(batch)
+        claim_data = load_batch_claim_data([
+            (communication, keep[communication.pk], _stage_of(communication, stages))
+            for communication in batch
+            if keep[communication.pk]
+        ])
         results: list[tuple[Communication, str, SendResult | None, str]] = []
 
         for communication in batch:
@@ -194,9 +220,9 @@ def dispatch(
                 results.append((communication, CommunicationStatus.CANCELLED, None, ""))
                 continue
 
-            stage = stages.get((communication.creditor_id, communication.debtor.kind, communication.stage))
+            stage = _stage_of(communication, stages)
             try:
-                message = render_communication(communication, items, stage)
+                message = render_communication(communication, items, stage, batch_data=claim_data)
                 backend = backends.get(communication.channel)
                 if backend is None:
                     backend = backends[communication.channel] = get_backend(communication.channel)
@@ -257,6 +283,8 @@ def _record_results(
     """Store the outcome of a batch and its timeline rows in one transaction."""
     now = timezone.now()
     events: list[TimelineEvent] = []
+    # Legal settings by creditor id, loaded once per batch for the 14-day letters.
+    legal_settings: dict[int, LegalSettings] = {}
 
     with transaction.atomic():
         if dropped:
@@ -291,11 +319,22 @@ def _record_results(
             event = _timeline_event(communication, outcome, error, now, source)
             if event is not None:
                 events.append(event)
-            stage = stages.get((communication.creditor_id, communication.debtor.kind, communication.stage))
+            stage = _stage_of(communication, stages)
             if result is not None and stage is not None and stage.is_fourteen_day_letter:
-                events.append(_term_event(communication, result.sent_at, now, source))
+                events.append(_term_event(communication, result.sent_at, now, source, legal_settings))
 
-        record_many(events)
+        _insert_events(events)
+
+
+def _insert_events(events: list[TimelineEvent]) -> None:
+    """Insert the batch's timeline events with one executemany().
+
+    In the dispatch benchmark (bench/plan.py) this halved the CPU time of
+    recording a batch compared with bulk_create(). Like bulk_create(), it
+    sends no signals, but it leaves the events' primary keys unset.
+    """
+    names = [field.attname for field in TimelineEvent._meta.concrete_fields if not field.primary_key]
+    insert_rows(TimelineEvent, [{name: getattr(event, name) for name in names} for event in events])
 
 
 def _store_outcomes(
@@ -342,10 +381,19 @@ def _store_outcomes(
 
 
 def _term_event(
-    communication: Communication, sent_at: dt.datetime, now: dt.datetime, source: str
+    communication: Communication,
+    sent_at: dt.datetime,
+    now: dt.datetime,
+    source: str,
+    legal_settings: dict[int, LegalSettings],
 ) -> TimelineEvent:
-    """Record when the 14-day term of a sent letter starts and ends."""
-    settings = legal_settings_for(communication.creditor)
+    """Record when the 14-day term of a sent letter starts and ends.
+
+    `legal_settings` caches the creditors' legal settings by creditor id and is filled as needed.
+    """
+    settings = legal_settings.get(communication.creditor_id)
+    if settings is None:
+        settings = legal_settings[communication.creditor_id] = legal_settings_for(communication.creditor)
     sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
     term = fourteen_day_term(sent_on, communication.channel, settings)
     return TimelineEvent(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from betaalreis.errors import BetaalreisError
@@ -58,8 +59,24 @@ def read_expired_portal_token(token: str) -> int:
 
 def portal_url(debtor: Debtor | int) -> str:
     """Return the absolute sign-in link for a debtor's payment page."""
-    path = reverse("portal:account", kwargs={"token": make_portal_token(debtor)})
-    return settings.BETAALREIS_BASE_URL + path
+    before, after = _sign_in_path_parts(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return settings.BETAALREIS_BASE_URL + before + make_portal_token(debtor) + after
+
+
+# A signed token contains only URL-safe base64 characters, "." and ":", which
+# reverse() leaves unquoted, so the reversed path is the same with any token.
+_TOKEN_MARKER = "token-marker"
+
+
+@lru_cache(maxsize=16)
+def _sign_in_path_parts(script_prefix: str, urlconf: str) -> tuple[str, str]:
+    """Split the sign-in path around its token once, because dispatch builds one link per message.
+
+    `script_prefix` is part of the cache key because reverse() puts it in front of the path.
+    """
+    path = reverse("portal:account", kwargs={"token": _TOKEN_MARKER}, urlconf=urlconf)
+    before, _, after = path.partition(_TOKEN_MARKER)
+    return before, after
 
 
 # 10 characters of 62 possible each: about 8 * 10**17 codes, so guessing one

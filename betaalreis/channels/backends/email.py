@@ -20,7 +20,7 @@ from email.utils import formataddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from betaalreis.channels.backends.mime_bytes import message_bytes
+from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, message_bytes
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.channels.files import outbox_path, relative_to_outbox, write_once, written_at
 
@@ -85,7 +85,8 @@ class FileEmailBackend(ChannelBackend):
     def send(self, message: OutgoingMessage) -> SendResult:
         path = outbox_path(message, "eml")
         if not path.exists():
-            data = message_bytes(build_email(message).message())
+            email = build_email(message)
+            data = alternative_email_bytes(email) or message_bytes(email.message())
             if write_once(path, data):
                 logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
         return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),

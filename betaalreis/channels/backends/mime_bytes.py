@@ -15,21 +15,35 @@ shortens both:
   expression would reject, and some more, so the boundary stays safe.
 
 Checked against CPython 3.11's `email` package.
+
+`alternative_email_bytes` goes further for the common email of a text part
+and one HTML alternative: it writes the same bytes without building the
+MIME tree at all, and returns None for every other email.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import sys
 from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import Compat32
+from email.policy import Compat32, compat32
+from email.utils import formatdate, make_msgid
 from io import BytesIO
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers
+from django.core.mail.utils import DNS_NAME
 
 # RFC 5322 recommends lines of at most 78 characters, and compat32 folds there.
 _FOLD_WIDTH = 78
 
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+# The line endings `email.generator` recognises when it rewrites them to `linesep`.
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def _needs_folding(name: str, value: object, max_line_length: int | None) -> bool:
@@ -76,3 +90,130 @@ def message_bytes(message: Message, *, linesep: str = "\r\n") -> bytes:
     buffer = BytesIO()
     FastBytesGenerator(buffer, mangle_from_=False).flatten(message, linesep=linesep)
     return buffer.getvalue()
+
+
+def alternative_email_bytes(
+    email: EmailMultiAlternatives,
+    *,
+    date: str | None = None,
+    boundary: str | None = None,
+    linesep: str = "\r\n",
+) -> bytes | None:
+    """Serialise a text email with one HTML alternative and no attachments, or return None.
+
+    The bytes are those of `message_bytes(email.message())` for the same
+    Date header and boundary, without building the MIME tree: the headers
+    go through Django's own header check and encoding, and each body part
+    gets the headers Django's `SafeMIMEText` gives it. Any other email
+    (attachments, more alternatives, a line over 998 bytes, a non-text
+    alternative) returns None, and the caller builds it the standard way.
+    `date` and `boundary` exist for tests that compare both outputs.
+    """
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    if email.attachments or not email.body or len(email.alternatives) != 1 or encoding != "utf-8":
+        return None
+    html, mimetype = email.alternatives[0]
+    if mimetype != "text/html" or not isinstance(html, str) or not isinstance(email.body, str):
+        return None
+
+    text_part = _text_part_bytes(email.body, "plain", linesep)
+    html_part = _text_part_bytes(html, "html", linesep)
+    if text_part is None or html_part is None:
+        return None
+
+    if boundary is None:
+        boundary = FastBytesGenerator._make_boundary(text_part + linesep.encode("ascii") + html_part)
+    policy = compat32.clone(linesep=linesep)
+    newline = linesep.encode("ascii")
+    delimiter = b"--" + boundary.encode("ascii")
+    buffer = BytesIO()
+    buffer.write(_content_type_header(email.alternative_subtype, boundary, policy))
+    for name, value in [("MIME-Version", "1.0"), *_outer_headers(email, date, encoding)]:
+        if _needs_folding(name, value, policy.max_line_length):
+            buffer.write(policy.fold_binary(name, value))
+        else:
+            buffer.write(f"{name}: {value}{linesep}".encode("ascii"))
+    buffer.write(newline)
+    buffer.write(delimiter + newline + text_part)
+    buffer.write(newline + delimiter + newline + html_part)
+    buffer.write(newline + delimiter + b"--" + newline)
+    return buffer.getvalue()
+
+
+def _content_type_header(subtype: str, boundary: str, policy: Compat32) -> bytes:
+    """Return the multipart Content-Type header line as compat32 folds it."""
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    linesep = policy.linesep
+    if not _needs_folding("Content-Type", value, policy.max_line_length):
+        return f"Content-Type: {value}{linesep}".encode("ascii")
+
+    # compat32 breaks a long Content-Type after the "; ". With a boundary of
+    # plain characters each half fits in a line, and the result is known.
+    first = f"Content-Type: multipart/{subtype};"
+    second = f' boundary="{boundary}"'
+    if _PLAIN_BOUNDARY.fullmatch(boundary) and max(len(first), len(second)) <= _FOLD_WIDTH:
+        return f"{first}{linesep}{second}{linesep}".encode("ascii")
+    return policy.fold_binary("Content-Type", value)
+
+
+_PLAIN_BOUNDARY = re.compile(r"[A-Za-z0-9=._-]+")
+
+
+def _outer_headers(email: EmailMultiAlternatives, date: str | None, encoding: str) -> list[tuple[str, str]]:
+    """Return the top-level headers in the order and form `EmailMessage.message()` sets them."""
+    extra = email.extra_headers
+    raw: list[tuple[str, object]] = [
+        ("Subject", email.subject),
+        ("From", extra.get("From", email.from_email)),
+    ]
+    for name, values in (("To", email.to), ("Cc", email.cc), ("Reply-To", email.reply_to)):
+        if values:
+            raw.append((name, extra.get(name, ", ".join(str(value) for value in values))))
+
+    extra_names = {name.lower() for name in extra}
+    if "date" not in extra_names:
+        raw.append(("Date", date or formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
+    if "message-id" not in extra_names:
+        raw.append(("Message-ID", make_msgid(domain=DNS_NAME)))
+    raw.extend((name, value) for name, value in extra.items() if name.lower() not in _ADDRESS_EXTRAS)
+
+    return [(name, _header_value(name, value, encoding)) for name, value in raw]
+
+
+def _header_value(name: str, value: object, encoding: str) -> str:
+    """Return the header value Django's MIME classes store for `value`."""
+    # Django passes every ASCII subject through email.header.Header, which
+    # leaves a short one without tabs or repeated blanks as it is.
+    if name == "Subject" and not _needs_folding(name, value, _FOLD_WIDTH):
+        return value
+    return forbid_multi_line_headers(name, value, encoding)[1]
+
+
+# Extra headers that EmailMessage.message() does not copy, because it sets them itself.
+_ADDRESS_EXTRAS = {"from", "to", "cc", "reply-to"}
+
+
+_SHORT_LINE = RFC5322_EMAIL_LINE_LENGTH_LIMIT // 4
+
+
+def _text_part_bytes(content: str, subtype: str, linesep: str) -> bytes | None:
+    """Return a UTF-8 text part as SafeMIMEText serialises it, or None when it would use quoted-printable."""
+    body = content.encode("utf-8")
+    lines = _NEWLINE.split(content)
+    # Django switches to quoted-printable when a line exceeds RFC 5322's 998
+    # bytes. A line of at most a quarter as many characters cannot, because
+    # UTF-8 takes at most 4 bytes per character, so only longer ones are encoded.
+    if any(
+        len(line) > _SHORT_LINE and len(line.encode("utf-8")) > RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        for line in lines
+    ):
+        return None
+
+    transfer_encoding = "7bit" if body.isascii() else "8bit"
+    head = (
+        f'Content-Type: text/{subtype}; charset="utf-8"{linesep}'
+        f"MIME-Version: 1.0{linesep}"
+        f"Content-Transfer-Encoding: {transfer_encoding}{linesep}{linesep}"
+    )
+    # The standard generator writes every line ending as `linesep` and adds none at the end.
+    return head.encode("ascii") + linesep.join(lines).encode("utf-8")

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 INSTALMENT_REMINDER_STAGE = "instalment_reminder"
 
 
+# A batch repeats the creditor's IBAN in every message, and parsing it is slow.
+@lru_cache(maxsize=1024)
 def format_iban(iban: str) -> str:
     """Return `iban` in groups of four, as printed on paper; unchanged if invalid."""
     try:

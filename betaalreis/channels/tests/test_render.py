@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from betaalreis.channels.render import TemplateError, render_message
+from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.channels.tests.conftest import invoice
 from betaalreis.channels.webhooks.email import reply_address
 from betaalreis.errors import InvalidInput
@@ -264,6 +266,36 @@ def test_override_of_shared_layout(make_context, betaalreis_home: Path) -> None:
     message = render_message(make_context(), "email")
 
     assert message.text.startswith("Hallo Zoë de Vries-Ëlberg!")
+
+
+def test_edited_override_waits_for_block_end(make_context, betaalreis_home: Path) -> None:
+    layout = '{% extends "messages/layout/email.nl.txt.j2" %}'
+    name = "reminder/email.nl.txt.j2"
+    write_override(betaalreis_home, "bakkerij-zoet", name, layout + "{% block subject %}Eerste{% endblock %}")
+
+    with templates_unchanged():
+        before = render_message(make_context(), "email")
+        write_override(betaalreis_home, "bakkerij-zoet", name, layout + "{% block subject %}Tweede{% endblock %}")
+        # A later modification time, so Jinja2's reload check sees the edit.
+        path = betaalreis_home / "templates" / "bakkerij-zoet" / "messages" / name
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))
+        during = render_message(make_context(), "email")
+    after = render_message(make_context(), "email")
+
+    assert before.subject == "Eerste"
+    assert during.subject == "Eerste"
+    assert after.subject == "Tweede"
+
+
+def test_missing_template_inside_unchanged_block(make_context) -> None:
+    context = make_context(stage_code="extra_nudge", template="no_such_folder")
+
+    with templates_unchanged():
+        first = render_message(context, "email")
+        second = render_message(context, "email")
+
+    assert first.subject == second.subject
+    assert first.subject.startswith("Herinnering")
 
 
 def test_unknown_stage_uses_default(make_context) -> None:

@@ -246,6 +246,26 @@ def test_fourteen_day_letter_records_term_on_timeline(creditor, betaalreis_home)
     assert event.data["term_end"] == "2026-11-20"
 
 
+def test_mixed_currency_claim_fails_only_its_message(creditor, betaalreis_home):
+    run_day = dt.date(2026, 11, 4)
+    single = make_debtor(creditor)
+    mixed = make_debtor(creditor)
+    for debtor in (single, mixed):
+        make_invoice(debtor, "150.00", due=run_day - dt.timedelta(days=30),
+                     dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    # Open but not yet due, so no message lists it, yet one claim cannot cover both currencies.
+    make_invoice(mixed, "80.00", due=run_day + dt.timedelta(days=20), currency="USD")
+
+    run_cycle(run_day, creditor)
+
+    sent = Communication.objects.get(debtor=single, stage="fourteen_day_letter")
+    assert sent.status == CommunicationStatus.SENT
+    failed = Communication.objects.filter(debtor=mixed, stage="fourteen_day_letter")
+    assert failed.exists()
+    assert not failed.filter(status=CommunicationStatus.SENT).exists()
+    assert all("one currency" in communication.last_error for communication in failed)
+
+
 def pdf_text(path: Path) -> str:
     import pypdfium2
 

@@ -20,7 +20,12 @@ from betaalreis.ledger.models import (
     PaymentSource,
 )
 from betaalreis.legal.claims import CostsStatus
-from betaalreis.legal.ledger_claims import claim_for_debtor, claims_for_debtors
+from betaalreis.legal.ledger_claims import (
+    claim_for_debtor,
+    claim_items_for_debtor,
+    claim_items_for_debtors,
+    claims_for_debtors,
+)
 from betaalreis.legal.models import (
     CreditorLegalSettings,
     legal_settings_by_creditor,
@@ -132,6 +137,29 @@ def test_mixed_currencies_rejected(creditor: Creditor) -> None:
 
     with pytest.raises(InvalidInput, match="one currency"):
         claim_for_debtor(debtor, d(2026, 3, 31))
+
+
+def test_claim_items_for_many_debtors(creditor: Creditor) -> None:
+    paying = _debtor(creditor, "C5")
+    mixed = _debtor(creditor, "C6")
+    idle = _debtor(creditor, "C7")
+    first = _invoice(paying, "2026-0020", "100.00", d(2026, 1, 31))
+    _invoice(paying, "2026-0021", "250.00", d(2026, 2, 28))
+    _invoice(mixed, "2026-0022", "100.00", d(2026, 1, 31))
+    _invoice(mixed, "2026-0023", "100.00", d(2026, 1, 31), currency="USD")
+    payment = Payment.objects.create(
+        creditor=creditor, debtor=paying, source=PaymentSource.MANUAL, external_id="p-c5",
+        booking_date=d(2026, 3, 2), amount=Decimal("40.00"),
+    )
+    Allocation.objects.create(creditor=creditor, payment=payment, invoice=first, amount=Decimal("40.00"))
+    on = d(2026, 3, 31)
+
+    inputs = claim_items_for_debtors(creditor.pk, [paying.pk, mixed.pk, idle.pk], on)
+
+    assert inputs[paying.pk] == claim_items_for_debtor(paying, on)
+    assert inputs[idle.pk] == claim_items_for_debtor(idle, on)
+    assert isinstance(inputs[mixed.pk], InvalidInput)
+    assert "one currency" in str(inputs[mixed.pk])
 
 
 def test_settings_for_many_creditors(creditor: Creditor) -> None:

@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 
 from betaalreis.ledger.models import InvoiceStatus, Payment, PaymentSource, TimelineEvent
 from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
-from betaalreis.portal.links import make_portal_token, portal_url
+from betaalreis.portal.links import make_portal_token, portal_url, read_portal_token
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,28 @@ def test_portal_url_is_absolute_link_to_sign_in(client, settings):
     assert url.startswith(settings.BETAALREIS_BASE_URL + "/p/")
     response = client.get(url.removeprefix(settings.BETAALREIS_BASE_URL))
     assert response.status_code == 302
+
+
+def test_portal_url_matches_reverse(settings):
+    debtor = make_debtor(make_creditor())
+
+    url = portal_url(debtor)
+
+    token = url.removeprefix(settings.BETAALREIS_BASE_URL).split("/")[2]
+    assert read_portal_token(token) == debtor.pk
+    expected = settings.BETAALREIS_BASE_URL + reverse("portal:account", kwargs={"token": token})
+    assert url == expected
+
+
+def test_portal_url_keeps_script_prefix(settings):
+    debtor = make_debtor(make_creditor())
+    set_script_prefix("/betaalreis/")
+    try:
+        url = portal_url(debtor)
+    finally:
+        set_script_prefix("/")
+
+    assert url.startswith(settings.BETAALREIS_BASE_URL + "/betaalreis/p/")
 
 
 def test_pay_with_test_provider_allocates(client):
