@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from betaalreis.channels.consent import (
     CHANNEL_NAMES_NL,
@@ -35,6 +36,8 @@ from betaalreis.channels.whatsapp_templates import template_ready
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Channel, Debtor, TimelineKind
+from betaalreis.legal.contact import next_allowed_contact
+from betaalreis.legal.models import legal_settings_for
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 logger = logging.getLogger(__name__)
@@ -366,13 +369,15 @@ def _fallback_key(communication: Communication, channel: str) -> str:
 
 @transaction.atomic
 def do_plan_fallback(
-    communication: Communication, *, reason: str, source: str
+    communication: Communication, *, reason: str, source: str, at: dt.datetime | None = None
 ) -> Communication | None:
     """Queue the same message on the stage's next channel; return it, or None.
 
-    Safe to call twice for the same failure: the new message's idempotency
-    key is derived from the failed one, so the second call finds the first
-    message instead of planning another.
+    The new message may go out from `at` (default now), or from the next
+    moment the creditor's contact hours allow. Safe to call twice for the
+    same failure: the new message's idempotency key is derived from the
+    failed one, so the second call finds the first message instead of
+    planning another.
     """
     channel = fallback_channel_for(communication)
     if channel is None:
@@ -392,6 +397,10 @@ def do_plan_fallback(
     if existing is not None:
         return existing
 
+    # The fallback replaces a message that never reached the debtor, so it
+    # does not count as a second contact this week. It does wait for the
+    # creditor's contact hours, because a bounce can arrive at any time.
+    not_before = next_allowed_contact(at or timezone.now(), legal_settings_for(communication.creditor))
     fallback = Communication.objects.create(
         creditor_id=communication.creditor_id,
         debtor_id=communication.debtor_id,
@@ -400,6 +409,7 @@ def do_plan_fallback(
         language=communication.language,
         idempotency_key=key,
         status=CommunicationStatus.PENDING,
+        not_before=not_before,
         run_date=communication.run_date,
         total_amount=communication.total_amount,
         currency=communication.currency,

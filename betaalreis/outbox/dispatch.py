@@ -31,6 +31,7 @@ from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, g
 from betaalreis.channels.delivery import do_plan_fallback
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
+from betaalreis.legal.contact import next_allowed_contact
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -267,7 +268,7 @@ def _dispatch_batches(
                 result = replace(result, sent_at=clock)
             results.append((communication, CommunicationStatus.SENT, result, ""))
 
-        _record_results(results, drop, summary, stages=stages, source=source)
+        _record_results(results, drop, summary, stages=stages, source=source, clock=clock)
 
     return summary
 
@@ -279,8 +280,13 @@ def _record_results(
     *,
     stages: dict[tuple[int, str, str], Stage],
     source: str,
+    clock: dt.datetime | None = None,
 ) -> None:
-    """Store the outcome of a batch and its timeline rows in one transaction."""
+    """Store the outcome of a batch and its timeline rows in one transaction.
+
+    `clock` is the replayed moment of a past day, if any; a fallback message
+    planned here may go out from then.
+    """
     now = timezone.now()
     events: list[TimelineEvent] = []
     # Legal settings by creditor id, loaded once per batch for the 14-day letters.
@@ -307,13 +313,13 @@ def _record_results(
                     )
                 )
 
-        _store_outcomes(results, now)
+        _store_outcomes(results, now, legal_settings)
 
         for communication, outcome, result, error in results:
             if outcome == CommunicationStatus.FAILED:
                 # The same message goes out on the stage's next channel the
                 # debtor can receive, if there is one; that is recorded too.
-                do_plan_fallback(communication, reason=error, source=source)
+                do_plan_fallback(communication, reason=error, source=source, at=clock or now)
 
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             event = _timeline_event(communication, outcome, error, now, source)
@@ -338,7 +344,9 @@ def _insert_events(events: list[TimelineEvent]) -> None:
 
 
 def _store_outcomes(
-    results: list[tuple[Communication, str, SendResult | None, str]], now: dt.datetime
+    results: list[tuple[Communication, str, SendResult | None, str]],
+    now: dt.datetime,
+    legal_settings: dict[int, LegalSettings],
 ) -> None:
     """Write the new status and send details of a batch, one executemany() per set of changed fields.
 
@@ -352,7 +360,11 @@ def _store_outcomes(
         check_transition(CommunicationStatus.SENDING, outcome)
         changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
         if outcome == CommunicationStatus.PENDING:
-            changes["not_before"] = now + retry_delay(communication.attempts)
+            # A retry keeps to the creditor's contact hours, so a message that
+            # failed at 19:55 does not go out at 20:05 or on a Sunday.
+            changes["not_before"] = next_allowed_contact(
+                now + retry_delay(communication.attempts), _settings_of(communication, legal_settings)
+            )
         if result is not None:
             changes.update(
                 sent_at=result.sent_at,
@@ -380,6 +392,14 @@ def _store_outcomes(
             cursor.executemany(sql, [row + (CommunicationStatus.SENDING,) for row in rows])
 
 
+def _settings_of(communication: Communication, legal_settings: dict[int, LegalSettings]) -> LegalSettings:
+    """Return the legal settings of the communication's creditor, through the `legal_settings` cache."""
+    settings = legal_settings.get(communication.creditor_id)
+    if settings is None:
+        settings = legal_settings[communication.creditor_id] = legal_settings_for(communication.creditor)
+    return settings
+
+
 def _term_event(
     communication: Communication,
     sent_at: dt.datetime,
@@ -391,9 +411,7 @@ def _term_event(
 
     `legal_settings` caches the creditors' legal settings by creditor id and is filled as needed.
     """
-    settings = legal_settings.get(communication.creditor_id)
-    if settings is None:
-        settings = legal_settings[communication.creditor_id] = legal_settings_for(communication.creditor)
+    settings = _settings_of(communication, legal_settings)
     sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
     term = fourteen_day_term(sent_on, communication.channel, settings)
     return TimelineEvent(

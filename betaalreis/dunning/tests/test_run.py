@@ -9,6 +9,8 @@ import json
 from decimal import Decimal
 from email import policy
 from pathlib import Path
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -25,6 +27,7 @@ from betaalreis.testing import make_creditor, make_debtor, make_invoice
 pytestmark = pytest.mark.django_db
 
 DAY = dt.date(2026, 11, 20)
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture
@@ -178,6 +181,25 @@ def test_temporary_error_retried_then_sent_once(creditor, settings, betaalreis_h
     assert communication.attempts == 2
 
 
+def test_retry_waits_for_contact_hours(creditor, settings, betaalreis_home):
+    settings.BETAALREIS_CHANNEL_BACKENDS = {**settings.BETAALREIS_CHANNEL_BACKENDS,
+                                            "email": f"{__name__}.CrashingBackend"}
+    CrashingBackend.calls = []
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+    # Saturday 19:59:30: the first retry delay (48 to 72 seconds) ends after
+    # 20:00, and Sunday has no contact, so the retry waits for Monday.
+    late = dt.datetime(2026, 11, 21, 19, 59, 30, tzinfo=AMSTERDAM)
+    Communication.objects.update(not_before=None)
+
+    with mock.patch("betaalreis.outbox.dispatch.timezone.now", return_value=late):
+        dispatch(due_by=late)
+
+    retry = Communication.objects.get()
+    assert retry.status == CommunicationStatus.PENDING
+    assert retry.not_before == dt.datetime(2026, 11, 23, 7, 0, tzinfo=AMSTERDAM)
+
+
 def test_crash_after_send_resumes_without_second_message(creditor, settings, betaalreis_home):
     make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
     run_cycle(DAY, creditor)
@@ -201,8 +223,10 @@ def test_unreachable_channel_falls_back_to_next_channel(creditor, betaalreis_hom
     make_invoice(debtor, due=DAY - dt.timedelta(days=3))
     run_cycle(DAY, creditor, dispatch_messages=False)
     type(debtor).objects.filter(pk=debtor.pk).update(email="")
+    # Inside contact hours, so the fallback goes out in the same dispatch run.
+    monday_morning = dt.datetime(2026, 11, 23, 10, 0, tzinfo=AMSTERDAM)
 
-    summary = dispatch(due_by=timezone.now())
+    summary = dispatch(due_by=monday_morning, clock=monday_morning)
 
     assert summary.total("failed") == 1
     assert summary.total("sent") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import resolve
 
@@ -17,6 +20,10 @@ from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.portal.links import read_portal_token
 
 BODY_PARAMETERS = ["debtor_name", "invoice_numbers", "total", "due_date"]
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# A Monday morning inside contact hours, so a fallback may go out in the same
+# dispatch run whatever the time at which the tests run.
+MONDAY_MORNING = dt.datetime(2026, 12, 7, 10, 0, tzinfo=AMSTERDAM)
 
 
 @pytest.fixture
@@ -131,7 +138,7 @@ def test_status_report_after_dispatch(fake, templates, opted_in, make_communicat
 def test_no_opt_in_fails_and_falls_back(fake, templates, switched_on, make_communication):
     communication = make_communication("whatsapp")
 
-    dispatch()
+    dispatch(due_by=MONDAY_MORNING, clock=MONDAY_MORNING)
 
     communication.refresh_from_db()
     assert communication.status == CommunicationStatus.FAILED
@@ -160,7 +167,7 @@ def test_no_mobile_fails_before_send(fake, templates, opted_in, make_communicati
 def test_missing_template_falls_back(fake, opted_in, make_communication):
     communication = make_communication("whatsapp")
 
-    dispatch()
+    dispatch(due_by=MONDAY_MORNING, clock=MONDAY_MORNING)
 
     communication.refresh_from_db()
     assert communication.status == CommunicationStatus.FAILED
@@ -168,3 +175,16 @@ def test_missing_template_falls_back(fake, opted_in, make_communication):
     assert fake.accepted == []
     fallback = Communication.objects.get(channel="sms")
     assert fallback.status == CommunicationStatus.SENT
+
+
+def test_fallback_waits_for_contact_hours(fake, opted_in, make_communication):
+    communication = make_communication("whatsapp")
+    evening = dt.datetime(2026, 12, 7, 21, 30, tzinfo=AMSTERDAM)
+
+    dispatch(due_by=evening, clock=evening)
+
+    communication.refresh_from_db()
+    assert communication.status == CommunicationStatus.FAILED
+    fallback = Communication.objects.get(channel="sms")
+    assert fallback.status == CommunicationStatus.PENDING
+    assert fallback.not_before == dt.datetime(2026, 12, 8, 7, 0, tzinfo=AMSTERDAM)
