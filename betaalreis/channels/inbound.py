@@ -33,6 +33,8 @@ class InboundOutcome:
     matched: bool
     opted_out: bool = False
     debtor_id: int | None = None
+    # The provider delivered this message before; nothing was recorded again.
+    duplicate: bool = False
 
 
 def is_opt_out(text: str) -> bool:
@@ -81,7 +83,7 @@ def do_record_inbound_message(
     if provider_reference and TimelineEvent.objects.filter(
         debtor=debtor, kind=TimelineKind.COMMUNICATION, data__provider_reference=provider_reference
     ).exists():
-        return InboundOutcome(matched=True, debtor_id=debtor.pk)
+        return InboundOutcome(matched=True, debtor_id=debtor.pk, duplicate=True)
 
     if channel in (Channel.SMS, Channel.WHATSAPP) and is_opt_out(text):
         changed = do_opt_out(debtor, channel, source=source, evidence=f"{provider}: {text[:100]}")

@@ -187,12 +187,12 @@ class ProviderWebhookView(View):
                 )
                 results.append(WebhookLog.Outcome.UNMATCHED)
                 continue
-            do_record_inbound_message(
+            inbound = do_record_inbound_message(
                 debtor, message.channel, message.text,
                 provider=self.provider, provider_reference=message.provider_reference,
                 received_at=message.received_at, source=source,
             )
-            results.append(WebhookLog.Outcome.PROCESSED)
+            results.append(WebhookLog.Outcome.DUPLICATE if inbound.duplicate else WebhookLog.Outcome.PROCESSED)
 
         return _overall(results)
 

@@ -65,6 +65,8 @@ def test_same_inbound_twice_one_row(fake, debtor, client):
     deliver(client, call)
 
     assert TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.COMMUNICATION).count() == 1
+    outcomes = list(WebhookLog.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == [WebhookLog.Outcome.PROCESSED, WebhookLog.Outcome.DUPLICATE]
 
 
 def test_unknown_sender_kept_unmatched(fake, debtor, client):
@@ -184,6 +186,8 @@ def test_cm_reply_without_reference_once(cm, debtor, client):
     deliver(client, call)
 
     assert TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.COMMUNICATION).count() == 1
+    outcomes = list(WebhookLog.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == [WebhookLog.Outcome.PROCESSED, WebhookLog.Outcome.DUPLICATE]
 
 
 def test_cm_inbound_wrong_token(cm, debtor, client):
