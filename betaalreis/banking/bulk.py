@@ -25,6 +25,7 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
         return
 
     fields = [model_field for model_field in model._meta.concrete_fields if not model_field.primary_key]
+    rows = _with_derived_values(fields, rows)
     defaults = {model_field.attname: model_field.get_default() for model_field in fields}
     now = timezone.now()
     for model_field in fields:
@@ -72,6 +73,14 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
                     values.append(adapt(value) if adapt is not None and value is not None else value)
                 params.append(values)
             cursor.executemany(sql, params)
+
+
+def _with_derived_values(fields: list[Any], rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Fill the fields that compute their value from other columns of the row (see ledger.match_keys.NormalisedKeyField)."""
+    derived = [model_field for model_field in fields if hasattr(model_field, "value_for_row")]
+    if not derived:
+        return rows
+    return [{**row, **{model_field.attname: model_field.value_for_row(row) for model_field in derived}} for row in rows]
 
 
 def _memoised(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -1,9 +1,10 @@
 """Match a creditor's new bank payments to open invoices and record every decision.
 
-`match_payments` loads the creditor's open invoices once (`rules.InvoiceIndex`)
-and decides each payment in memory with the rules in `rules.py`, in order of
-certainty: structured reference, invoice numbers, known payer IBAN, payer
-name. Then, per chunk of payments and in one transaction per chunk:
+`match_payments` works per chunk of payments. It fetches the open invoices
+that the chunk's payments name (`rules.InvoiceIndex.prefetch`) and decides
+each payment in memory with the rules in `rules.py`, in order of certainty:
+structured reference, invoice numbers, known payer IBAN, payer name. Then,
+in one transaction per chunk:
 
 - matched payments are allocated in bulk (`allocation.allocate_in_bulk`);
   a payment smaller than its invoices becomes partly matched, a larger one
@@ -229,12 +230,10 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
         with transaction.atomic():
             decided: dict[int, Decision] = {}
             reviews: dict[int, Decision] = {}
-            reversals: list[PendingPayment] = []
-            for payment in chunk.values():
-                if payment.amount < 0:
-                    reversals.append(payment)
-                    continue
-                decision = matcher.decide(payment)
+            reversals = [payment for payment in chunk.values() if payment.amount < 0]
+            incoming = [payment for payment in chunk.values() if payment.amount >= 0]
+            for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
+                decision = matcher.decide(payment, keys)
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.

@@ -16,9 +16,10 @@ When a rule finds several debtors or invoice sets of the same score, the
 Decision lists them as candidates for the review queue instead of invoices
 to pay.
 
-The creditor's open invoices are loaded once into dictionaries (by
-reference, by normalised number, by digits, by debtor), so deciding costs
-no query per payment.
+The rules read the creditor's open invoices from an InvoiceIndex, which
+fetches per chunk of payments only the invoices they name (by normalised
+reference, number or digits, by debtor or by amount), so deciding costs no
+query per payment and no run loads every open invoice.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ import difflib
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from betaalreis.banking.models import MatchRule
 from betaalreis.ledger.actions import PAYABLE_STATUSES
+from betaalreis.ledger.match_keys import key_digits, normalise_name, normalise_number
 from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
 from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
 
@@ -54,33 +56,22 @@ MAX_NAME_COMPARISONS = 50
 # narrow the search, so the name index skips it.
 COMMON_NAME_TOKEN = 500
 
-_DROP_SEPARATORS = str.maketrans("", "", " -./_:#")
-_DROP_LETTERS = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Keys per IN (...) query, below SQLite's default limit of 999 parameters.
+FETCH_BATCH = 900
+_PAYABLE = frozenset(status.value for status in PAYABLE_STATUSES)
+_FETCHED_COLUMNS = ("id", "creditor_id", "number", "debtor_id", "open_amount", "currency", "due_date", "kind", "status")
 
 RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
 DIGIT_GROUPS = re.compile(r"\d+(?:[ \-./]\d+)*")
+_DIGITS = re.compile(r"\d+")
+_NON_DIGITS = re.compile(r"\D")
 TOKENS = re.compile(r"[A-Za-z0-9]+(?:[\-_/.][A-Za-z0-9]+)*")
-LEGAL_FORMS = re.compile(
-    r"\b(b\.?v\.?|n\.?v\.?|v\.?o\.?f\.?|c\.?v\.?|bvba|gmbh|ltd|holding|h\.?o\.?o\.?d\.?n\.?|i\.?o\.?|"
-    r"inzake|en/of|eo|dhr|mw|mevr|hr|de heer|mevrouw|fa|firma)\b"
-)
-
-
-def normalise_number(value: str) -> str:
-    """Return an invoice number without spaces, dashes or dots, in upper case."""
-    # str.translate removes the usual separators without a regular expression,
-    # which matters for the million numbers a run may load. The expression
-    # handles whatever else is left.
-    key = value.translate(_DROP_SEPARATORS).upper()
-    if key.isascii() and key.isalnum():
-        return key
-    return re.sub(r"[^0-9A-Z]", "", key)
 
 
 def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
     """Yield the rows of a values_list query as the database driver returns them.
 
-    This skips Django's per-value converters on the million rows a run may
+    This skips Django's per-value converters on the many rows a run may
     load. Callers convert the few values that need it.
     """
     sql, params = queryset.query.sql_with_params()
@@ -88,12 +79,6 @@ def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(20000):
             yield from rows
-
-
-def normalise_name(value: str) -> str:
-    """Return a name in lower case without legal forms, titles and punctuation."""
-    lowered = LEGAL_FORMS.sub(" ", value.lower())
-    return " ".join(re.sub(r"[^a-z0-9à-ÿ ]", " ", lowered).split())
 
 
 class PaymentFacts(Protocol):
@@ -128,52 +113,181 @@ class Decision:
     candidates: list[tuple[int, list[OpenInvoice], str, int, str]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class PaymentKeys:
+    """The references, normalised tokens and digit runs in a payment's text that could name an invoice."""
+
+    references: list[str]
+    number_keys: set[str]
+    digit_runs: list[str]
+
+
+def payment_keys(payment: PaymentFacts) -> PaymentKeys:
+    """Return the valid references, normalised tokens and digit runs of a payment."""
+    text = payment.remittance_info or ""
+    number_keys = {normalise_number(token) for token in TOKENS.findall(text)} if text else set()
+    groups: list[str] = []
+    runs: list[str] = []
+    for match in DIGIT_GROUPS.finditer(text):
+        group = match.group(0)
+        if group.isdigit():
+            groups.append(group)
+            runs.append(group)
+            continue
+        joined = _NON_DIGITS.sub("", group)
+        groups.append(joined)
+        parts = _DIGITS.findall(group)
+        runs += [joined, *parts] if len(parts) > 1 else [joined]
+    return PaymentKeys(_references_in(payment, groups), number_keys, runs)
+
+
 class InvoiceIndex:
-    """The open invoices of one creditor, loaded once, and the lookups the rules need."""
+    """The creditor's open invoices that payments name, fetched by key, and the lookups the rules need.
+
+    Each lookup (reference, number, digits, debtor, amount) fetches the keys
+    it has not seen with one query. `prefetch` collects the keys of a whole
+    chunk of payments first, so deciding a chunk costs a few queries in all
+    and never loads invoices that no payment names. A fetched key stays
+    complete for the run: invoices paid meanwhile keep their place with the
+    lower open amount that `settle` records, and `open` leaves them out.
+    """
 
     def __init__(self, creditor: Creditor) -> None:
         self.creditor = creditor
         self.by_id: dict[int, OpenInvoice] = {}
-        self.by_reference: dict[str, list[int]] = defaultdict(list)
-        self.by_number: dict[str, list[int]] = defaultdict(list)
-        self.by_digits: dict[str, list[int]] = defaultdict(list)
-        self.by_debtor: dict[int, list[int]] = defaultdict(list)
+        self.by_reference: dict[str, list[int]] = {}
+        self.by_number: dict[str, list[int]] = {}
+        self.by_digits: dict[str, list[int]] = {}
+        self.by_debtor: dict[int, list[int]] = {}
         self.by_amount: dict[tuple[str, Decimal], set[int]] = defaultdict(set)
+        self._amounts_fetched: set[tuple[str, Decimal]] = set()
         self._debtors_by_iban: dict[str, set[int]] | None = None
         self._names: dict[int, str] | None = None
         self._name_tokens: dict[str, set[int]] | None = None
+        self._close_names: dict[str, list[tuple[int, float]]] = {}
 
-        # Invoices in a payment plan (status payment_plan) are allocated like any
-        # other. payments.plans.paid_so_far counts a plan as paid by how far the
-        # open amounts of its invoices went down, so an allocation counts towards
-        # the plan without a further step.
-        queryset = Invoice.objects.filter(
-            creditor=creditor,
+    def _open_invoices(self) -> QuerySet:
+        return Invoice.objects.filter(
+            creditor=self.creditor,
             kind=InvoiceKind.INVOICE,
             status__in=PAYABLE_STATUSES,
             open_amount__gt=0,
-        ).values_list("id", "number", "debtor_id", "open_amount", "currency", "due_date", "payment_reference")
-        for pk, number, debtor_id, open_amount, currency, due_date, reference in _raw_rows(queryset):
-            if not isinstance(open_amount, Decimal):
-                # SQLite returns the NUMERIC column as int or float. str() of such a
-                # float gives back its two decimals exactly, and a Decimal without
-                # trailing zeros compares and hashes equal to one with them.
-                open_amount = Decimal(str(open_amount))
-            self.by_id[pk] = OpenInvoice(pk, number, debtor_id, open_amount, currency, due_date)
-            self.by_amount[(currency, open_amount)].add(pk)
-            if reference:
-                compact = reference if reference.isascii() and reference.isalnum() else normalise_number(reference)
-                self.by_reference[compact.upper()].append(pk)
-            key = normalise_number(number)
-            self.by_number[key].append(pk)
-            digits = key.translate(_DROP_LETTERS)
-            if len(digits) >= 4:
-                self.by_digits[digits].append(pk)
-            self.by_debtor[debtor_id].append(pk)
+        )
+
+    def _fetch(self, column: str, keys: list, target: dict | None) -> None:
+        """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
+
+        The query filters on the creditor and `column` only, so the database
+        uses the (creditor, column) index. Given the whole filter, SQLite
+        would rather scan the (creditor, open_amount) index. The rows that are
+        not open are dropped here instead. By debtor, even the creditor is
+        checked here, because SQLite prefers any (creditor, ...) index to the
+        debtor index, and a debtor id from a payment's reference may belong to
+        another creditor.
+        """
+        if target is not None:
+            for key in keys:
+                target[key] = []
+        quote = connection.ops.quote_name
+        table = Invoice._meta.db_table
+        columns = ", ".join(quote(name) for name in (*_FETCHED_COLUMNS, column))
+        scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
+        scope_params = [] if column == "debtor_id" else [self.creditor.pk]
+        for start in range(0, len(keys), FETCH_BATCH):
+            batch = keys[start:start + FETCH_BATCH]
+            sql = (
+                f"SELECT {columns} FROM {quote(table)} WHERE {scope}"
+                f"{quote(column)} IN ({', '.join(['%s'] * len(batch))}) "
+                f"ORDER BY {quote('due_date')}, {quote('number')}"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*scope_params, *batch])
+                rows = cursor.fetchall()
+            for pk, creditor_id, number, debtor_id, open_amount, currency, due_date, kind, status, key in rows:
+                # Invoices in a payment plan (status payment_plan) are allocated like any
+                # other. payments.plans.paid_so_far counts a plan as paid by how far the
+                # open amounts of its invoices went down, so an allocation counts towards
+                # the plan without a further step.
+                if creditor_id != self.creditor.pk or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
+                    continue
+                if pk not in self.by_id:
+                    self._add(pk, number, debtor_id, open_amount, currency, due_date)
+                if target is not None:
+                    target[key].append(pk)
+
+    def _add(self, pk: int, number: str, debtor_id: int, open_amount: object, currency: str, due_date: object) -> None:
+        if not isinstance(open_amount, Decimal):
+            # SQLite returns the NUMERIC column as int or float. str() of such a
+            # float gives back its two decimals exactly, and a Decimal without
+            # trailing zeros compares and hashes equal to one with them.
+            open_amount = Decimal(str(open_amount))
+        if not isinstance(due_date, dt.date):
+            due_date = dt.date.fromisoformat(str(due_date))
+        self.by_id[pk] = OpenInvoice(pk, number, debtor_id, open_amount, currency, due_date)
+        self.by_amount[(currency, open_amount)].add(pk)
+
+    def fetch_references(self, references: Iterable[str]) -> None:
+        missing = sorted({reference for reference in references if reference not in self.by_reference})
+        if missing:
+            self._fetch("reference_key", missing, self.by_reference)
+
+    def fetch_numbers(self, keys: Iterable[str]) -> None:
+        missing = sorted({key for key in keys if key and key not in self.by_number})
+        if missing:
+            self._fetch("number_key", missing, self.by_number)
+
+    def fetch_digits(self, runs: Iterable[str]) -> None:
+        missing = sorted({run for run in runs if len(run) >= 4 and run not in self.by_digits})
+        if missing:
+            self._fetch("number_digits", missing, self.by_digits)
+
+    def fetch_debtors(self, debtor_ids: Iterable[int]) -> None:
+        missing = sorted({pk for pk in debtor_ids if pk not in self.by_debtor})
+        if missing:
+            self._fetch("debtor_id", missing, self.by_debtor)
+
+    def fetch_amounts(self, amounts: Iterable[tuple[str, Decimal]]) -> None:
+        """Fetch the open invoices of the given (currency, open amount) pairs into `by_amount`."""
+        # Open invoices have an open amount above zero, and the query must not
+        # fetch every paid invoice for a payment of zero.
+        missing = sorted({amount for amount in amounts if amount not in self._amounts_fetched and amount[1] > 0})
+        if not missing:
+            return
+        # The query ignores the currency, so every currency's bucket of these
+        # amounts is complete afterwards. The invoices land in by_amount
+        # through _add, and an invoice already in by_id keeps its bucket.
+        amounts_only = sorted({amount for _, amount in missing})
+        self._amounts_fetched.update(missing)
+        self._fetch("open_amount", amounts_only, None)
 
     def open(self, ids: Iterable[int]) -> list[OpenInvoice]:
         found = (self.by_id.get(pk) for pk in ids)
         return [invoice for invoice in found if invoice is not None and invoice.open_amount > 0]
+
+    def references(self, references: list[str]) -> Iterator[int]:
+        self.fetch_references(references)
+        for reference in references:
+            yield from self.by_reference[reference]
+
+    def numbers(self, keys: PaymentKeys) -> set[int]:
+        """Return the ids of invoices whose number or digits a payment quotes."""
+        self.fetch_numbers(keys.number_keys)
+        self.fetch_digits(keys.digit_runs)
+        hits: set[int] = set()
+        for key in keys.number_keys:
+            hits.update(self.by_number.get(key, ()))
+        for run in keys.digit_runs:
+            if len(run) >= 4:
+                hits.update(self.by_digits[run])
+        return hits
+
+    def debtor_invoices(self, debtor_id: int) -> list[OpenInvoice]:
+        self.fetch_debtors((debtor_id,))
+        return self.open(self.by_debtor[debtor_id])
+
+    def same_amount(self, currency: str, amount: Decimal) -> set[int]:
+        self.fetch_amounts(((currency, amount),))
+        return self.by_amount.get((currency, amount), set())
 
     @property
     def debtors_by_iban(self) -> dict[str, set[int]]:
@@ -183,36 +297,98 @@ class InvoiceIndex:
                 self._debtors_by_iban[iban.replace(" ", "").upper()].add(debtor_id)
         return self._debtors_by_iban
 
+    def prefetch(self, payments: Sequence[PaymentFacts]) -> list[PaymentKeys]:
+        """Fetch what the rules may need for `payments` in a few queries; return their keys in order.
+
+        The first round fetches what the payments quote. The second fetches,
+        for the payments that quote no open invoice, what the later rules
+        compare: invoices of the same amount, and the invoices of debtors known
+        by IBAN or name. A payment whose invoices an earlier payment of the
+        chunk pays may still need a key that is not fetched, and the lookups
+        then fetch it on their own.
+        """
+        keys = [payment_keys(payment) for payment in payments]
+        self.fetch_references(reference for item in keys for reference in item.references)
+        self.fetch_numbers(key for item in keys for key in item.number_keys)
+        self.fetch_digits(run for item in keys for run in item.digit_runs)
+        self.fetch_debtors(
+            debtor_id for item in keys for reference in item.references
+            if (debtor_id := _debtor_in_reference(reference)) is not None
+        )
+
+        amounts: set[tuple[str, Decimal]] = set()
+        debtor_ids: set[int] = set()
+        named: list[str] = []
+        for payment, item in zip(payments, keys, strict=True):
+            if self.open(self.references(item.references)) or self.open(self.numbers(item)):
+                continue
+            if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
+                amounts.add((payment.currency, payment.amount))
+            iban = (payment.payer_iban or "").replace(" ", "").upper()
+            known = self.debtors_by_iban.get(iban, ()) if iban else ()
+            debtor_ids.update(known)
+            if not known and payment.payer_name:
+                named.append(payment.payer_name)
+        self.fetch_amounts(amounts)
+        # The name rule needs the invoices of every debtor that shares a name
+        # token with a payer, to know whether the debtor has any open.
+        self.fetch_debtors(debtor_ids.union(*(self.name_holders(name) for name in named)))
+        return keys
+
     def name_candidates(self, name: str) -> list[tuple[int, float]]:
         """Return the debtors whose names are closest to `name`, with their similarity.
 
         Only names at least NAME_SIMILARITY alike count, and only those within
         NAME_TIE of the best, so one clearly closer name wins on its own.
+        The result is kept per name for the run, because `prefetch` and the
+        rule both ask.
         """
-        if self._names is None:
+        found = self._close_names.get(name)
+        if found is None:
+            found = self._close_names[name] = self._name_candidates(name)
+        return found
+
+    def _load_names(self) -> dict[str, set[int]]:
+        """Load the normalised names of all the creditor's debtors, by name token."""
+        if self._name_tokens is None:
             self._names = {}
             self._name_tokens = defaultdict(set)
-            debtor_ids = set(self.by_debtor)
-            for pk, debtor_name in Debtor.objects.filter(creditor=self.creditor).values_list("id", "name").iterator(chunk_size=20000):
-                if pk not in debtor_ids:
-                    continue
-                normalised = normalise_name(debtor_name)
-                self._names[pk] = normalised
-                for token in set(normalised.split()):
+            queryset = Debtor.objects.filter(creditor=self.creditor).order_by().values_list("id", "name_key")
+            for pk, name_key in _raw_rows(queryset):
+                self._names[pk] = name_key
+                for token in set(name_key.split()):
                     self._name_tokens[token].add(pk)
-        assert self._name_tokens is not None
+        return self._name_tokens
 
+    def name_holders(self, name: str) -> set[int]:
+        """Return the debtors that share a name token with `name`, leaving out tokens common to many debtors."""
+        name_tokens = self._load_names()
+        holders: set[int] = set()
+        for token in set(normalise_name(name).split()):
+            found = name_tokens.get(token, ())
+            if len(found) <= COMMON_NAME_TOKEN:
+                holders.update(found)
+        return holders
+
+    def _name_candidates(self, name: str) -> list[tuple[int, float]]:
+        name_tokens = self._load_names()
+        assert self._names is not None
         wanted = normalise_name(name)
         if not wanted:
             return []
 
         # Only debtors that share the most name tokens with the payer are
         # compared, because difflib compares the names character by character in Python.
+        # NOTE: a token counts as common by the number of all the creditor's
+        # debtors that have it, also those without an open invoice.
         shared: Counter[int] = Counter()
         for token in set(wanted.split()):
-            holders = self._name_tokens.get(token, set())
+            holders = name_tokens.get(token, ())
             if len(holders) <= COMMON_NAME_TOKEN:
                 shared.update(holders)
+        # Only debtors with an open invoice can be paid by name.
+        self.fetch_debtors(shared)
+        shared = Counter({pk: count for pk, count in shared.items() if self.by_debtor[pk]})
         if not shared:
             return []
         most = max(shared.values())
@@ -234,9 +410,9 @@ class InvoiceIndex:
     def settle(self, invoice_id: int, open_amount: Decimal) -> None:
         """Record a new open amount of an invoice, as an allocation or a reversal left it.
 
-        NOTE: an invoice that was not open when the index was loaded (paid
-        before this run, then reopened by a reversal) stays unknown to the
-        index until the next run.
+        NOTE: an invoice that a reversal reopens, but that was not open when
+        one of its keys was fetched, stays unknown under that key until the
+        next run.
         """
         invoice = self.by_id.get(invoice_id)
         if invoice is None:
@@ -269,13 +445,18 @@ def _amount_sets(invoices: list[OpenInvoice], amount: Decimal, currency: str) ->
     return found
 
 
-def _references_in(payment: PaymentFacts) -> list[str]:
-    """Return the structured references of a payment whose check digits are valid."""
+def _references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:
+    """Return the structured references of a payment whose check digits are valid.
+
+    `digit_groups` are the digit groups of its remittance text with the
+    separators removed.
+    """
     found: list[str] = []
     candidates = [payment.structured_reference] if payment.structured_reference else []
     text = payment.remittance_info or ""
-    candidates += [match.group(0) for match in RF_PATTERN.finditer(text)]
-    candidates += [group for group in (re.sub(r"\D", "", match.group(0)) for match in DIGIT_GROUPS.finditer(text)) if len(group) == 16]
+    if "RF" in text.upper():
+        candidates += [match.group(0) for match in RF_PATTERN.finditer(text)]
+    candidates += [group for group in digit_groups if len(group) == 16]
     for candidate in candidates:
         compact = normalise_number(candidate)
         if compact.startswith("RF"):
@@ -285,6 +466,14 @@ def _references_in(payment: PaymentFacts) -> list[str]:
         if valid and compact not in found:
             found.append(compact)
     return found
+
+
+def _debtor_in_reference(reference: str) -> int | None:
+    """Return the debtor id of a message reference (RF, check digits, "D", debtor id), or None."""
+    body = reference[4:]
+    if reference.startswith("RF") and body[:1] == "D" and body[1:].isdigit():
+        return int(body[1:])
+    return None
 
 
 def _one_digit_apart(left: str, right: str) -> bool:
@@ -304,11 +493,15 @@ class Matcher:
     def __init__(self, index: InvoiceIndex) -> None:
         self.index = index
 
-    def decide(self, payment: PaymentFacts) -> Decision:
-        for rule in (self.structured_reference, self.invoice_numbers, self.payer_iban, self.payer_name):
-            decision = rule(payment)
-            if decision is not None:
-                return decision
+    def decide(self, payment: PaymentFacts, keys: PaymentKeys | None = None) -> Decision:
+        """Apply the rules in order; `keys` are the payment's `payment_keys`, computed here when not given."""
+        if keys is None:
+            keys = payment_keys(payment)
+        decision = self.structured_reference(payment, keys) or self.invoice_numbers(payment, keys)
+        if decision is None:
+            decision = self.payer_iban(payment) or self.payer_name(payment)
+        if decision is not None:
+            return decision
         return Decision(MatchRule.NONE, 0, "no rule matched: no valid reference, invoice number, known IBAN or name")
 
     def _choose(self, rule: str, score: int, payment: PaymentFacts, groups: dict[int, list[OpenInvoice]], reason: str) -> Decision:
@@ -330,9 +523,11 @@ class Matcher:
             candidates=[(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()],
         )
 
-    def structured_reference(self, payment: PaymentFacts) -> Decision | None:
-        references = _references_in(payment)
-        invoices = self.index.open(pk for reference in references for pk in self.index.by_reference.get(reference, ()))
+    def structured_reference(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
+        references = keys.references
+        if not references:
+            return None
+        invoices = self.index.open(self.index.references(references))
         if not invoices:
             invoices = self._debtor_reference_invoices(references)
         if not invoices:
@@ -350,35 +545,23 @@ class Matcher:
         reference finds nothing.
         """
         for reference in references:
-            body = reference[4:]
-            if reference.startswith("RF") and body[:1] == "D" and body[1:].isdigit():
-                invoices = self.index.open(self.index.by_debtor.get(int(body[1:]), ()))
+            debtor_id = _debtor_in_reference(reference)
+            if debtor_id is not None:
+                invoices = self.index.debtor_invoices(debtor_id)
                 if invoices:
                     return invoices
         return []
 
-    def invoice_numbers(self, payment: PaymentFacts) -> Decision | None:
-        text = payment.remittance_info or ""
-        if not text:
+    def invoice_numbers(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
+        if not payment.remittance_info:
             return None
 
-        hits: set[int] = set()
-        for token in TOKENS.findall(text):
-            hits.update(self.index.by_number.get(normalise_number(token), ()))
-        runs: list[str] = []
-        for match in DIGIT_GROUPS.finditer(text):
-            joined = re.sub(r"\D", "", match.group(0))
-            parts = re.findall(r"\d+", match.group(0))
-            runs += [joined, *parts] if len(parts) > 1 else [joined]
-        for run in runs:
-            if len(run) >= 4:
-                hits.update(self.index.by_digits.get(run, ()))
-        invoices = self.index.open(hits)
+        invoices = self.index.open(self.index.numbers(keys))
         if invoices:
             numbers = ", ".join(invoice.number for invoice in _sorted(invoices))
             return self._choose(MatchRule.INVOICE_NUMBER, 90, payment, _by_debtor(invoices), f"invoice number {numbers} in the description")
 
-        return self.invoice_number_typo(payment, runs)
+        return self.invoice_number_typo(payment, keys.digit_runs)
 
     def invoice_number_typo(self, payment: PaymentFacts, runs: list[str]) -> Decision | None:
         """Accept one wrong digit in an invoice number when the amount equals its open amount.
@@ -386,13 +569,15 @@ class Matcher:
         Only invoices whose open amount equals the payment are compared, so
         the amount index keeps this cheap even with a million open invoices.
         """
-        same_amount = self.index.by_amount.get((payment.currency, payment.amount))
+        lengths = {len(run) for run in runs if len(run) >= 5}
+        if not lengths:
+            return None
+        same_amount = self.index.same_amount(payment.currency, payment.amount)
         if not same_amount:
             return None
-        lengths = {len(run) for run in runs if len(run) >= 5}
         found: list[OpenInvoice] = []
         for invoice in self.index.open(same_amount):
-            digits = normalise_number(invoice.number).translate(_DROP_LETTERS)
+            digits = key_digits(normalise_number(invoice.number))
             if len(digits) not in lengths:
                 continue
             if any(len(run) == len(digits) and _one_digit_apart(run, digits) for run in runs):
@@ -410,7 +595,7 @@ class Matcher:
     def _amount_decision(self, rule: str, score: int, payment: PaymentFacts, debtor_ids: list[int], reason: str) -> Decision | None:
         options: list[tuple[int, list[OpenInvoice]]] = []
         for debtor_id in debtor_ids:
-            invoices = self.index.open(self.index.by_debtor.get(debtor_id, ()))
+            invoices = self.index.debtor_invoices(debtor_id)
             for subset in _amount_sets(invoices, payment.amount, payment.currency):
                 options.append((debtor_id, subset))
         if len(options) == 1:

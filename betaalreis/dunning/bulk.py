@@ -48,6 +48,9 @@ def saved_instances(
 
 
 def _python_value(field: models.Field, row: dict[str, Any]) -> Any:
+    if hasattr(field, "value_for_row"):
+        # A column derived from others (ledger.match_keys.NormalisedKeyField).
+        return field.value_for_row(row)
     return row[field.attname] if field.attname in row else field.get_default()
 
 

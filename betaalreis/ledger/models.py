@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.validators import validate_bic, validate_e164, validate_iban
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -96,6 +97,8 @@ class Debtor(models.Model):
         _("soort"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.CONSUMER
     )
     name = models.CharField(_("naam"), max_length=200)
+    # Derived from `name` on save; bank matching compares payer names with it.
+    name_key = NormalisedKeyField(source="name", normaliser="name", max_length=200)
     contact_person = models.CharField(_("contactpersoon"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     extra_emails = models.JSONField(
@@ -210,6 +213,11 @@ class Invoice(models.Model):
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="invoices")
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices")
     number = models.CharField(_("factuurnummer"), max_length=64)
+    # Derived from `number` and `payment_reference` on save; bank matching
+    # looks invoices up by these (see ledger.match_keys).
+    number_key = NormalisedKeyField()
+    number_digits = NormalisedKeyField(normaliser="digits")
+    reference_key = NormalisedKeyField(source="payment_reference", max_length=35)
     kind = models.CharField(
         _("soort"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
     )
@@ -243,6 +251,10 @@ class Invoice(models.Model):
             models.Index(fields=["creditor", "status", "due_date"]),
             models.Index(fields=["creditor", "payment_reference"]),
             models.Index(fields=["debtor", "status"]),
+            models.Index(fields=["creditor", "number_key"]),
+            models.Index(fields=["creditor", "number_digits"]),
+            models.Index(fields=["creditor", "reference_key"]),
+            models.Index(fields=["creditor", "open_amount"]),
         ]
         verbose_name = _("factuur")
         verbose_name_plural = _("facturen")
