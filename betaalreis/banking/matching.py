@@ -29,6 +29,7 @@ from django.db import transaction
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
@@ -40,7 +41,7 @@ ZERO = Decimal("0.00")
 SOURCE = "bank matching"
 # Decisions are written per chunk, each in one transaction, so a crash loses
 # at most one chunk and the database commits once per chunk, not per payment.
-CHUNK = 2000
+CHUNK = 10000
 
 
 @dataclass
@@ -218,6 +219,11 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
     With nothing new this costs one query and loads no invoices, so the
     daily run can call it first thing.
     """
+    with cyclic_gc_paused():
+        return _match(creditor, payments)
+
+
+def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> MatchReport:
     pending = _pending(creditor, payments)
     report = MatchReport(payments=len(pending))
     if not pending:
