@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -104,6 +105,9 @@ def update_many(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """Run one UPDATE per row (`columns` = values, last item = id) with executemany."""
     if not rows:
         return
+    # In id order consecutive rows share B-tree pages. The sort is stable, so
+    # two updates of one row still run in the given order.
+    rows = sorted(rows, key=itemgetter(-1))
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
     with connection.cursor() as cursor:
