@@ -340,8 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for engine_url in engines:
         result = _run_child(options.entries, options.invoices, engine_url)
-        if result is None:
+        if result is None and engine_url is None:
             return 1
+        if result is None:
+            # The SQLite result is still worth recording; the child's output is printed above.
+            print("The PostgreSQL run failed: recording SQLite only.", file=sys.stderr)
+            engines.remove(engine_url)
+            break
         results.append(result)
 
     command_line = " ".join(["python -m bench.bank_match", *(argv if argv is not None else sys.argv[1:])])
