@@ -1,7 +1,7 @@
 """Match a creditor's new bank payments to open invoices and record every decision.
 
 `match_payments` works per chunk of payments. It fetches the open invoices
-that the chunk's payments name (`rules.InvoiceIndex.prefetch`) and decides
+that the chunk's payments name (`invoice_index.InvoiceIndex.prefetch`) and decides
 each payment in memory with the rules in `rules.py`, in order of certainty:
 structured reference, invoice numbers, known payer IBAN, payer name. Then,
 in one transaction per chunk:
@@ -31,7 +31,8 @@ from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
-from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
+from betaalreis.banking.invoice_index import InvoiceIndex
+from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
 
