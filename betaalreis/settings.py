@@ -237,6 +237,11 @@ BETAALREIS_PORTAL_CODES_PER_HOUR = int(os.environ.get("BETAALREIS_PORTAL_CODES_P
 # Failed sign-in attempts (bad links, wrong codes) allowed per client address per 15 minutes.
 BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_FAILURES_PER_ADDRESS", "20"))
 
+# With REDIS_URL set, provider send rate limits are shared by every worker
+# through Redis, under keys that start with BETAALREIS_RATE_LIMIT_PREFIX.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+BETAALREIS_RATE_LIMIT_PREFIX = os.environ.get("BETAALREIS_RATE_LIMIT_PREFIX", "betaalreis:")
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -246,7 +251,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "betaalreis.logformat.FieldsFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -285,3 +293,9 @@ ANYMAIL = {
 # email's Reply-To is a signed address on it that identifies the debtor, so
 # a reply lands on their timeline; when empty, replies go to the creditor.
 BETAALREIS_INBOUND_EMAIL_DOMAIN = os.environ.get("BETAALREIS_INBOUND_EMAIL_DOMAIN", "").strip()
+# Email over SMTP: bounces go to bounces+<delivery id>-<tag>@BETAALREIS_BOUNCE_DOMAIN
+# (empty: to the From address), and `betaalreis read_bounces` reads them from
+# the Maildir BETAALREIS_BOUNCE_MAILDIR. A provider account may set its own
+# `bounce_domain` and `bounce_maildir`.
+BETAALREIS_BOUNCE_DOMAIN = os.environ.get("BETAALREIS_BOUNCE_DOMAIN", "").strip()
+BETAALREIS_BOUNCE_MAILDIR = os.environ.get("BETAALREIS_BOUNCE_MAILDIR", "").strip()

@@ -14,6 +14,9 @@ one method that talks to the vendor. `send` around it:
 A read timeout leaves the outcome uncertain: the provider may have the
 message. Such a delivery is not submitted again until a status report
 settles it or `BETAALREIS_PROVIDER_UNCERTAIN_SECONDS` pass without one.
+Then the adapter's `find_submitted` looks the message up at the provider
+first, where the provider's API allows it, and the message is submitted
+again only when the provider does not have it.
 """
 
 from __future__ import annotations
@@ -114,6 +117,16 @@ class VendorBackend(ChannelBackend):
         """
         raise NotImplementedError
 
+    def find_submitted(self, message: OutgoingMessage, account: ProviderAccount,
+                       delivery: Delivery) -> Submission | None:
+        """Look up a message whose hand-over had no known outcome; return it, or None when the provider lacks it.
+
+        Called before such a message is submitted again. The default, for
+        providers whose API has no lookup, finds nothing. Raise
+        TemporaryFailure or UncertainOutcome when the lookup itself failed.
+        """
+        return None
+
     # Shared machinery.
 
     def client(self, account: ProviderAccount) -> httpx.Client:
@@ -160,10 +173,16 @@ class VendorBackend(ChannelBackend):
         claimed = self._claim(message, account)
         if isinstance(claimed, SendResult):
             return claimed
-        delivery = claimed
+        delivery, in_doubt = claimed
 
         rate = float(account.option("rate_per_second", self.default_rate_per_second))
         bucket = bucket_for(self.provider, _account_key(account), rate)
+        if in_doubt:
+            bucket.acquire()
+            earlier = self._find_earlier_submission(message, account, delivery)
+            if earlier is not None:
+                return self._accept(delivery, earlier)
+
         policy = retry_policy()
         attempt = 0
 
@@ -197,7 +216,9 @@ class VendorBackend(ChannelBackend):
 
         return self._accept(delivery, submission)
 
-    def _claim(self, message: OutgoingMessage, account: ProviderAccount) -> Delivery | SendResult:
+    def _claim(self, message: OutgoingMessage, account: ProviderAccount) -> tuple[Delivery, bool] | SendResult:
+        """Claim the message's delivery row; return it with whether an earlier hand-over is in doubt."""
+        in_doubt = False
         with transaction.atomic():
             delivery = Delivery.objects.select_for_update().filter(
                 idempotency_key=message.idempotency_key
@@ -208,13 +229,32 @@ class VendorBackend(ChannelBackend):
                 _check_resubmission(delivery, self.provider)
                 if delivery.state == SubmissionState.ACCEPTED:
                     return _result_of(delivery)
+                in_doubt = delivery.state in (SubmissionState.UNCERTAIN, SubmissionState.SUBMITTING)
 
             delivery.state = SubmissionState.SUBMITTING
             delivery.attempts += 1
             delivery.submitted_at = timezone.now()
             delivery.provider = self.provider
             delivery.save(update_fields=["state", "attempts", "submitted_at", "provider"])
-        return delivery
+        return delivery, in_doubt
+
+    def _find_earlier_submission(self, message: OutgoingMessage, account: ProviderAccount,
+                                 delivery: Delivery) -> Submission | None:
+        """Return the provider's record of the hand-over in doubt, or None; a failed lookup counts as none."""
+        try:
+            found = self.find_submitted(message, account, delivery)
+        except (TemporaryFailure, UncertainOutcome, ChannelError) as exc:
+            logger.warning(
+                "provider lookup of uncertain hand-over failed, submitting again",
+                extra={"provider": self.provider, "delivery_id": delivery.pk, "error": str(exc)[:200]},
+            )
+            return None
+        if found is not None:
+            logger.info(
+                "provider has the message of the uncertain hand-over, not submitting again",
+                extra={"provider": self.provider, "delivery_id": delivery.pk},
+            )
+        return found
 
     def _create_delivery(self, message: OutgoingMessage) -> Delivery:
         creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
@@ -305,7 +345,7 @@ def _check_resubmission(delivery: Delivery, provider: str) -> None:
             permanent=False, code="outcome_uncertain",
         )
     logger.warning(
-        "no status report for uncertain hand-over, submitting again",
+        "no status report for uncertain hand-over after the wait",
         extra={"provider": provider, "delivery_id": delivery.pk},
     )
 

@@ -13,7 +13,7 @@ from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.base import ChannelError, OutgoingMessage
 from betaalreis.channels.gsm import SmsEncoding, measure_sms
 from betaalreis.channels.models import CreditorChannelSettings
-from betaalreis.channels.providers import VendorBackend
+from betaalreis.channels.providers import Submission, VendorBackend
 
 # An alphanumeric sender ID: 1 to 11 letters, digits or spaces, with at
 # least one letter (a sender of only digits is read as a phone number).
@@ -69,6 +69,18 @@ class SmsVendorBackend(VendorBackend):
         """Return segments × the account's `price_per_segment`, or None when no price is set."""
         price = account.decimal("price_per_segment")
         return None if price is None else price * segments
+
+    def submission(self, account: ProviderAccount, reference: str, measured: SmsEncoding,
+                   segments: int | None = None) -> Submission:
+        """Return the accepted message's record, priced by `segments` (default: our own count)."""
+        count = segments or measured.segments
+        return Submission(
+            provider_reference=reference,
+            segments=count,
+            encoding=measured.encoding,
+            cost=self.cost_of(account, count),
+            cost_currency=str(account.option("currency", "EUR")),
+        )
 
     def callback_url(self, name: str, **kwargs: str) -> str:
         """Return the public address of one of our webhook endpoints."""

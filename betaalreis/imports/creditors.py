@@ -25,7 +25,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
 from betaalreis.imports.values import ValueProblem
 from betaalreis.ledger.models import Creditor, Language
-from betaalreis.ledger.validators import normalize_phone
+from betaalreis.ledger.validators import bic_mismatch, normalize_phone
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,10 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
             problem("bic", spec.bic, f"not a valid BIC ({exc})")
     else:
         values["bic"] = ""
+    if values.get("iban") and values.get("bic"):
+        mismatch = bic_mismatch(str(values["iban"]), str(values["bic"]))
+        if mismatch:
+            problem("bic", spec.bic, f"{mismatch}; correct the BIC or leave it out")
 
     _check_with(problem, values, "kvk", "kvk_number", spec.kvk, contacts.parse_kvk_number)
     _check_with(problem, values, "vat_id", "vat_id", spec.vat_id, contacts.parse_vat_id)

@@ -76,10 +76,13 @@ class Importer:
     `describe` may return a sentence about a file this importer recognises
     but does not import (for example a bank export given to the invoice
     importer), which `find_importer` puts in its error.
+    `lists_open_items` is true for formats that can carry a creditor's whole
+    list of open items; only those take the `open_items` option.
     """
 
     format: ClassVar[str]
     needs_creditor: ClassVar[bool] = True
+    lists_open_items: ClassVar[bool] = False
 
     @classmethod
     def detect(cls, path: Path, head: bytes) -> bool:

@@ -67,6 +67,7 @@ class TabularInvoiceImporter(Importer):
     """Invoices and debtors from CSV or XLSX exports of accounting packages."""
 
     format = "invoice table (CSV/XLSX)"
+    lists_open_items = True
 
     @classmethod
     def detect(cls, path: Path, head: bytes) -> bool:
@@ -119,7 +120,13 @@ class TabularInvoiceImporter(Importer):
             mapping = None
 
         batch = read_invoice_table(path, mapping)
-        return do_import(creditor, batch, path=path, dry_run=bool(options.get("dry_run")))
+        return do_import(
+            creditor,
+            batch,
+            path=path,
+            dry_run=bool(options.get("dry_run")),
+            open_items=bool(options.get("open_items")),
+        )
 
 
 def read_invoice_table(path: Path, mapping: Mapping | None = None) -> ImportBatch:

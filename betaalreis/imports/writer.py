@@ -60,6 +60,13 @@ _SETTLES_AT_ZERO = (
     InvoiceStatus.WRITTEN_OFF,
 )
 
+# Statuses an open-items import settles when the file leaves the invoice out,
+# and statuses it only names in the notes, because a payment plan or a
+# collection agency follows those invoices outside the books.
+_SETTLED_WHEN_MISSING = (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)
+_NAMED_WHEN_MISSING = (InvoiceStatus.PAYMENT_PLAN, InvoiceStatus.HANDED_OVER)
+_MAX_NAMED_NOTES = 20
+
 T = TypeVar("T")
 
 
@@ -78,12 +85,19 @@ class _Counts:
     invoices_unchanged: int = 0
     credit_notes_applied: int = 0
     bank_accounts_new: int = 0
+    invoices_settled: int = 0
+    settled_by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     notes: list[str] = field(default_factory=list)
     new_open_by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
 
 def do_import(
-    creditor: Creditor, batch: ImportBatch, *, path: Path, dry_run: bool = False
+    creditor: Creditor,
+    batch: ImportBatch,
+    *,
+    path: Path,
+    dry_run: bool = False,
+    open_items: bool = False,
 ) -> ImportReport:
     """Apply `batch`, read from `path`, to the ledger of `creditor` in one transaction.
 
@@ -92,10 +106,12 @@ def do_import(
     debtor, an invoice that turns into a credit note). With `dry_run` every
     check runs and the report is complete, but the transaction is rolled back.
 
-    NOTE: ledger invoices that a file leaves out are not touched. An
-    open-items export that drops an invoice once it is paid therefore does
-    not mark it paid here; the bank statement import or a later file with
-    open amount 0 does.
+    Without `open_items`, ledger invoices that the file leaves out are not
+    touched. With it, the file is the creditor's complete list of open items
+    (an accounting package's "openstaande posten" export), so open and
+    disputed invoices missing from it were settled in the books: they are
+    marked paid outside Betaalreis, each with a timeline event. Invoices in a
+    payment plan or handed over are left as they are and named in the notes.
     """
     if batch.errors:
         raise ImportRejected(path, batch.errors, f"{len(batch.errors)} problems found.")
@@ -107,6 +123,8 @@ def do_import(
             # new debtor cannot both try to create it.
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
             counts = _apply(creditor, batch, path=path, source=source)
+            if open_items:
+                _settle_missing_open_items(creditor, batch, counts, source=source)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:
@@ -126,6 +144,7 @@ def do_import(
             "creditor_id": creditor.pk,
             "invoices_new": counts.invoices_new + counts.credit_notes_new,
             "invoices_changed": counts.invoices_changed,
+            "invoices_settled": counts.invoices_settled,
             "dry_run": dry_run,
         },
     )
@@ -163,6 +182,76 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
 
     _apply_credit_notes(batch.invoices, new_invoices, all_invoices, counts, source=source)
     return counts
+
+
+def _settle_missing_open_items(
+    creditor: Creditor, batch: ImportBatch, counts: _Counts, *, source: str
+) -> None:
+    """Mark paid the open invoices of `creditor` that an open-items file leaves out."""
+    listed = {invoice.number for invoice in batch.invoices}
+    listed |= {invoice.number for skipped in batch.skipped.values() for invoice in skipped}
+
+    candidates = Invoice.objects.filter(
+        creditor=creditor, status__in=_SETTLED_WHEN_MISSING + _NAMED_WHEN_MISSING
+    ).exclude(open_amount=ZERO)
+    missing_ids = [pk for pk, number in candidates.values_list("pk", "number") if number not in listed]
+    missing: list[Invoice] = []
+    for chunk in _chunks(missing_ids):
+        missing += Invoice.objects.filter(pk__in=chunk)
+    missing.sort(key=lambda invoice: invoice.number)
+    left_alone = [invoice for invoice in missing if invoice.status in _NAMED_WHEN_MISSING]
+    settled = [invoice for invoice in missing if invoice.status in _SETTLED_WHEN_MISSING]
+
+    for invoice in left_alone[:_MAX_NAMED_NOTES]:
+        counts.notes.append(
+            f"Invoice {invoice.number} is not in the open items but has status "
+            f"{invoice.get_status_display()}; left unchanged. Check it by hand."
+        )
+    if len(left_alone) > _MAX_NAMED_NOTES:
+        counts.notes.append(f"… and {len(left_alone) - _MAX_NAMED_NOTES} more such invoices.")
+
+    now = timezone.now()
+    events: list[TimelineEvent] = []
+    for invoice in settled:
+        old_open, old_status = invoice.open_amount, invoice.status
+        invoice.open_amount = ZERO
+        invoice.status = InvoiceStatus.CREDITED if invoice.is_credit_note else InvoiceStatus.PAID
+        invoice.updated_at = now
+        counts.settled_by_currency[invoice.currency] += old_open
+        events.append(TimelineEvent(
+            creditor_id=creditor.pk,
+            debtor_id=invoice.debtor_id,
+            invoice=invoice,
+            kind=TimelineKind.INVOICE_CHANGED,
+            source=source[:300],
+            summary=(
+                f"Factuur {invoice.number} staat niet meer in de openstaande posten: "
+                f"voldaan buiten Betaalreis (was {format_money(old_open, invoice.currency)} open)"
+            )[:500],
+            data={
+                "changes": {
+                    "open_amount": {"old": str(old_open), "new": str(ZERO)},
+                    "status": {"old": old_status, "new": invoice.status},
+                },
+                "reason": "missing_from_open_items",
+            },
+            at=now,
+        ))
+
+    Invoice.objects.bulk_update(settled, ["open_amount", "status", "updated_at"], batch_size=BATCH_SIZE)
+    _forget_import_states([invoice.pk for invoice in settled])
+    record_many(events)
+    counts.invoices_settled = len(settled)
+
+
+def _forget_import_states(invoice_ids: list[int]) -> None:
+    """Drop the last-import baseline, so a file that lists the invoice again reopens it.
+
+    Without a baseline the next import compares with the ledger, whose open
+    amount is now zero, and applies the file's open amount as a change.
+    """
+    for chunk in _chunks(invoice_ids):
+        ImportedInvoice.objects.filter(invoice_id__in=chunk).delete()
 
 
 def _existing_debtors(creditor: Creditor, numbers: list[str]) -> dict[str, Debtor]:
@@ -648,6 +737,10 @@ def _report(batch: ImportBatch, counts: _Counts, *, path: Path) -> ImportReport:
         "debtors updated": counts.debtors_updated,
         "bank accounts new": counts.bank_accounts_new,
     }
+    if counts.invoices_settled:
+        report.counts["invoices settled (not in open items)"] = counts.invoices_settled
+    for currency, amount in sorted(counts.settled_by_currency.items()):
+        report.amounts[f"settled, not in open items ({currency})"] = str(amount)
     for reason, skipped in batch.skipped.items():
         report.counts[f"skipped: {reason}"] = len(skipped)
         skipped_totals: dict[str, Decimal] = defaultdict(Decimal)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.match_keys import NormalisedKeyField
-from betaalreis.ledger.validators import validate_bic, validate_e164, validate_iban
+from betaalreis.ledger.validators import bic_mismatch, validate_bic, validate_e164, validate_iban
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -82,6 +82,12 @@ class Creditor(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        if self.iban and self.bic:
+            mismatch = bic_mismatch(self.iban, self.bic)
+            if mismatch:
+                raise ValidationError({"bic": f"{mismatch}. Correct the BIC or leave it empty."})
 
     @property
     def display_name(self) -> str:

@@ -24,6 +24,23 @@ def validate_bic(value: str) -> None:
         raise ValidationError(f"Invalid BIC {value!r}: {exc}.") from exc
 
 
+def bic_mismatch(iban: str, bic: str) -> str | None:
+    """Return why `bic` cannot belong to the bank of `iban`, or None when it can or is unknown.
+
+    The bank and country part of a BIC (its first six characters) must equal
+    those of the BIC that schwifty's bank registry lists for the IBAN's bank
+    code. An IBAN whose bank the registry does not list is not checked.
+    """
+    try:
+        expected = IBAN(iban).bic
+        given = BIC(bic)
+    except SchwiftyException:
+        return None
+    if expected is None or str(expected)[:6] == str(given)[:6]:
+        return None
+    return f"BIC {given} does not belong to the bank of IBAN {IBAN(iban).formatted}, whose BIC is {expected}"
+
+
 def validate_e164(value: str) -> None:
     if not value:
         return

@@ -6,9 +6,16 @@ secret token of our own (`webhook_token` in the provider account, with
 time. The JSON format is CM's documented one: messages.msg with received,
 to, reference, status.code, status.errorCode and status.errorDescription.
 
-Inbound messages go to their own address with the same token. Their JSON
-body is read as reference, from.number, to.number, message.text, timeUtc
-and channel (unconfirmed, see `CmInboundWebhookView.parse`).
+Inbound messages go to their own address with the same token. CM's page
+"Incoming Messages" (https://developers.cm.com/messaging/docs/incoming-messages)
+documents them as an HTTP POST with Content-Type application/json in UTF-8,
+retried every 5 minutes until we respond with 200. The top-level fields are from,
+to, message, reference, groupings, timeUtc (yyyy-MM-ddTHH:mm:ss in UTC),
+channel and messageContext. `reference` is the reference of the outgoing
+message that the debtor replies to, so it does not identify the reply itself.
+The older CM gateway format ("MO Webhooks" at
+https://docs.cmtelecom.com/en/api/mo-webhooks/1.0/index/) has reference,
+from, to, body and groupings, with plain strings as numbers, and is read too.
 """
 
 from __future__ import annotations
@@ -106,9 +113,9 @@ class CmInboundWebhookView(CmWebhookView):
     """Messages debtors send to the creditor's CM.com number, authenticated like status reports."""
 
     def parse(self, request: HttpRequest, account: ProviderAccount) -> ParsedWebhook:
-        # NOTE: this body format is as remembered from CM's Business Messaging
-        # documentation and could not be checked against it. A request in
-        # another format gets 400 and stays in WebhookLog.
+        # NOTE: the stored copy of CM's page shows the top-level fields but not
+        # the members of from and message, which are read as from.number and
+        # message.text. A request in another shape gets 400 and stays in WebhookLog.
         try:
             document = json.loads(request.body)
             sender = _number(document["from"])
@@ -121,20 +128,30 @@ class CmInboundWebhookView(CmWebhookView):
         if channel is None:
             return ParsedWebhook()
 
-        message = document.get("message") or {}
-        text = str(message.get("text", "") or "") if isinstance(message, dict) else ""
+        text = _message_text(document)
         sent_at = str(document.get("timeUtc") or "")
         received_at = parse_datetime(sent_at) or timezone.now()
         if timezone.is_naive(received_at):
             received_at = timezone.make_aware(received_at, dt.UTC)
 
+        # CM sends no id of its own for the reply. Two replies to one outgoing
+        # message share `reference`, so the key also covers sender, time and text.
+        reply_to = str(document.get("reference") or "")
         return ParsedWebhook(inbound=[InboundText(
             sender=sender,
             text=text,
-            provider_reference=str(document.get("reference") or "") or dedupe_key_for(sender, sent_at, text),
+            provider_reference=dedupe_key_for(reply_to, sender, sent_at, text),
             received_at=received_at,
             channel=channel,
         )])
+
+
+def _message_text(document: dict[str, Any]) -> str:
+    """Return the text of a CM inbound message: message.text, or body in the older gateway format."""
+    message = document.get("message")
+    if isinstance(message, dict):
+        return str(message.get("text", "") or "")
+    return str(document.get("body", "") or "")
 
 
 def _number(party: object) -> str:

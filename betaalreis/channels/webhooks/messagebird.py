@@ -122,10 +122,15 @@ class MessageBirdWebhookView(ProviderWebhookView):
 
 def _parse_inbound(query: QueryDict) -> ParsedWebhook:
     """Return the inbound SMS a virtual mobile number forward contains."""
-    # NOTE: these field names come from a third-party MessageBird client,
-    # not from MessageBird's own documentation, which could not be checked.
-    # Whether MessageBird signs these forwards like status reports is also
-    # unconfirmed. An unsigned forward gets 400 but stays in WebhookLog.
+    # NOTE: unconfirmed. The stored copies of MessageBird's and Bird's pages
+    # describe no forward of the legacy SMS API. Bird's Channels API page
+    # "Receiving messages" shows a different JSON shape (sender.contact.
+    # identifierValue, body.text.text), which this view does not read.
+    # Zendesk's Sunshine Conversations guide configures the forward in a
+    # Flow Builder step "Forward to URL" whose method and content type the
+    # user picks, so the format may depend on that step. Whether the
+    # forward is signed is also unknown. A request in another format, or
+    # unsigned, gets 400 and stays in WebhookLog.
     message_id = query.get("id", "")
     sender = query.get("originator", "")
     if not message_id or not sender:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -52,6 +53,36 @@ def test_creditor_add_lists_every_problem(db) -> None:
     for field in ("slug", "iban", "bic", "kvk", "vat_id", "email", "website", "logo"):
         assert f"\n  {field} " in message
     assert Creditor.objects.count() == 0
+
+
+def test_bic_of_other_bank_rejected(db) -> None:
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.",
+            "--iban", "NL91ABNA0417164300", "--bic", "INGBNL2A",
+        )
+
+    assert "BIC INGBNL2A does not belong to the bank of IBAN NL91 ABNA 0417 1643 00" in str(caught.value)
+    assert "whose BIC is ABNANL2A" in str(caught.value)
+    assert Creditor.objects.count() == 0
+
+
+def test_bic_with_branch_code_accepted(db) -> None:
+    call_command(
+        "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.",
+        "--iban", "NL91ABNA0417164300", "--bic", "ABNANL2AXXX", stdout=io.StringIO(),
+    )
+
+    assert Creditor.objects.get().bic == "ABNANL2AXXX"
+
+
+def test_creditor_clean_checks_bic(db) -> None:
+    creditor = Creditor(slug="zon", legal_name="Zon B.V.", iban="NL91ABNA0417164300", bic="RABONL2U")
+
+    with pytest.raises(ValidationError) as caught:
+        creditor.full_clean()
+
+    assert "bic" in caught.value.message_dict
 
 
 def test_creditor_add_existing_slug_rejected(creditor: Creditor) -> None:

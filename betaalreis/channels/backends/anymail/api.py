@@ -34,6 +34,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.backends.email import build_email as build_rendered_email
 from betaalreis.channels.base import ChannelError, OutgoingMessage
+from betaalreis.channels.bounces import bounce_address, bounce_domain
 from betaalreis.channels.models import Delivery
 from betaalreis.channels.providers import (
     RecipientInvalid,
@@ -68,8 +69,10 @@ class SmtpEmailBackend(VendorBackend):
 
     An SMTP server reports a bad address while the message is handed over
     (a 5xx reply to RCPT TO), so hard bounces found here mark the address
-    invalid at once. A bounce that arrives later as a delivery status
-    notification email is not read.
+    invalid at once. A bounce that arrives later as an email goes to the
+    envelope sender: with a bounce domain (account option `bounce_domain`
+    or BETAALREIS_BOUNCE_DOMAIN) that is an address naming this delivery,
+    which `betaalreis read_bounces` matches.
     """
 
     channel = "email"
@@ -89,7 +92,14 @@ class SmtpEmailBackend(VendorBackend):
             fail_silently=False,
         )
         email = build_email(message, account, connection)
+        domain = bounce_domain(str(account.option("bounce_domain", "")))
+        if domain:
+            # The From header keeps the creditor's address; only the envelope
+            # sender, where bounces go, changes.
+            email.extra_headers["From"] = email.from_email
+            email.from_email = bounce_address(delivery.pk, domain)
 
+        _open_smtp(connection, account)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -111,8 +121,35 @@ class SmtpEmailBackend(VendorBackend):
                                permanent=True, code=f"smtp_{exc.smtp_code}") from exc
         except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
             raise UncertainOutcome(f"The mail server connection broke off: {type(exc).__name__}.") from exc
+        finally:
+            connection.close()
 
         return Submission(provider_reference=email.extra_headers["Message-ID"].strip("<>"))
+
+
+def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
+    """Connect and sign in to the mail server before any message data is sent.
+
+    Nothing has been handed over when this fails, so every error here is a
+    temporary failure that the outbox retries later. That includes a login
+    the server does not support or rejects, because it is a wrong setting
+    that someone can fix without losing the message.
+    """
+    try:
+        connection.open()
+    except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+        connection.close()
+        raise TemporaryFailure(
+            f"Signing in to the mail server {account.required('host')} failed ({exc}); check the "
+            f"username, password and TLS settings of creditor {account.creditor_slug!r}.",
+            code="smtp_login_failed",
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        connection.close()
+        raise TemporaryFailure(
+            f"Could not connect to the mail server {account.required('host')}: {type(exc).__name__}: {exc}",
+            code="connect_failed",
+        ) from exc
 
 
 def _esp_settings(account: ProviderAccount) -> dict[str, Any]:

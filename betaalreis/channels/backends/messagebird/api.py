@@ -4,6 +4,8 @@ Wire format: the legacy REST API — a JSON POST to /messages with the header
 `Authorization: AccessKey <key>` and the fields originator, recipients,
 body, reference, reportUrl and datacoding (plain for GSM-7, unicode for
 UCS-2). Status reports come back to reportUrl as signed GET requests.
+Before a message whose hand-over timed out is sent again, a GET of
+/messages filtered by recipient looks for our reference among the results.
 
 NOTE: Bird is moving customers to its Channels API; this adapter speaks the
 legacy API, whose end-of-life date was not confirmed.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.base import ChannelError, OutgoingMessage
 from betaalreis.channels.models import Delivery
-from betaalreis.channels.providers import RecipientInvalid, Submission
+from betaalreis.channels.providers import RecipientInvalid, Submission, TemporaryFailure
 from betaalreis.channels.sms_vendor import SmsVendorBackend
 
 DEFAULT_API_BASE = "https://rest.messagebird.com"
@@ -25,6 +27,9 @@ DEFAULT_API_BASE = "https://rest.messagebird.com"
 ERROR_NOT_ALLOWED = 2
 ERROR_PARAMETER = 9
 ERROR_BALANCE = 25
+
+# A lookup reads this many of the recipient's most recent messages.
+LOOKUP_LIMIT = 50
 
 
 class MessageBirdSmsBackend(SmsVendorBackend):
@@ -49,16 +54,29 @@ class MessageBirdSmsBackend(SmsVendorBackend):
         )
 
         if response.status_code in (200, 201):
-            body = response.json()
-            return Submission(
-                provider_reference=str(body["id"]),
-                segments=measured.segments,
-                encoding=measured.encoding,
-                cost=self.cost_of(account, measured.segments),
-                cost_currency=str(account.option("currency", "EUR")),
-            )
+            return self.submission(account, str(response.json()["id"]), measured)
 
         raise _rejection(response)
+
+    def find_submitted(self, message: OutgoingMessage, account: ProviderAccount,
+                       delivery: Delivery) -> Submission | None:
+        # NOTE: the list filters recipient, direction and limit come from a
+        # third-party client (the messagebird-async crate on docs.rs), not
+        # from MessageBird's own page. Matching on `reference` is exact.
+        base = str(account.option("api_base", DEFAULT_API_BASE)).rstrip("/")
+        response = self.request(
+            account, "GET", f"{base}/messages",
+            params={"recipient": message.recipient.lstrip("+"), "direction": "mt", "limit": str(LOOKUP_LIMIT)},
+            headers={"Authorization": f"AccessKey {account.secret('access_key')}"},
+        )
+        if response.status_code != 200:
+            raise TemporaryFailure(f"MessageBird message lookup failed (HTTP {response.status_code}).",
+                                   code="lookup_failed")
+
+        for item in response.json().get("items") or []:
+            if item.get("reference") == message.idempotency_key:
+                return self.submission(account, str(item["id"]), self.measure(message))
+        return None
 
 
 def _rejection(response) -> ChannelError:

@@ -4,16 +4,25 @@ Wire format: Twilio Message resource, API version 2010-04-01 — a form POST
 to /Accounts/{AccountSid}/Messages.json with HTTP Basic auth (account SID
 and auth token) and the fields To, From or MessagingServiceSid, Body and
 StatusCallback. Twilio picks GSM-7 or UCS-2 itself.
+
+Before a message whose hand-over timed out is sent again, a GET of the
+same Messages.json list filtered by To looks for it (Twilio's guide
+"Retrieve and Modify Message History",
+https://twilio.com/docs/messaging/tutorials/how-to-retrieve-and-modify-message-history).
+Twilio stores no reference of ours, so a message counts as ours when it is
+outbound with the same body and was created after our delivery row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.base import ChannelError, OutgoingMessage
 from betaalreis.channels.models import Delivery
-from betaalreis.channels.providers import RecipientInvalid, Submission
+from betaalreis.channels.providers import RecipientInvalid, Submission, TemporaryFailure
 from betaalreis.channels.sms_vendor import SmsVendorBackend
 
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -23,6 +32,11 @@ DEFAULT_API_BASE = "https://api.twilio.com"
 INVALID_RECIPIENT_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21612, 21614})
 # The recipient replied STOP to this sender at Twilio.
 RECIPIENT_UNSUBSCRIBED_CODE = 21610
+
+# A lookup reads this many of the recipient's most recent messages.
+LOOKUP_PAGE_SIZE = 50
+# Allowed difference between our clock and Twilio's when comparing creation times.
+LOOKUP_CLOCK_MARGIN = dt.timedelta(minutes=2)
 
 
 class TwilioSmsBackend(SmsVendorBackend):
@@ -55,16 +69,37 @@ class TwilioSmsBackend(SmsVendorBackend):
 
         if response.status_code in (200, 201):
             body = response.json()
-            segments = int(body.get("num_segments") or measured.segments)
-            return Submission(
-                provider_reference=str(body["sid"]),
-                segments=segments,
-                encoding=measured.encoding,
-                cost=self.cost_of(account, segments),
-                cost_currency=str(account.option("currency", "EUR")),
-            )
+            return self.submission(account, str(body["sid"]), measured, int(body.get("num_segments") or 0))
 
         raise _rejection(response.status_code, _error_body(response))
+
+    def find_submitted(self, message: OutgoingMessage, account: ProviderAccount,
+                       delivery: Delivery) -> Submission | None:
+        account_sid = account.required("account_sid")
+        base = str(account.option("api_base", DEFAULT_API_BASE)).rstrip("/")
+        response = self.request(
+            account, "GET", f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json",
+            params={"To": message.recipient, "PageSize": str(LOOKUP_PAGE_SIZE)},
+            auth=(account_sid, account.secret("auth_token")),
+        )
+        if response.status_code != 200:
+            raise TemporaryFailure(f"Twilio message lookup failed (HTTP {response.status_code}).",
+                                   code="lookup_failed")
+
+        since = delivery.created_at - LOOKUP_CLOCK_MARGIN
+        for item in response.json().get("messages") or []:
+            if not str(item.get("direction", "")).startswith("outbound") or item.get("body") != message.text:
+                continue
+            try:
+                created = parsedate_to_datetime(str(item.get("date_created") or ""))
+            except (TypeError, ValueError):
+                continue
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=dt.UTC)
+            if created >= since:
+                return self.submission(account, str(item["sid"]), self.measure(message),
+                                       int(item.get("num_segments") or 0))
+        return None
 
 
 def _error_body(response) -> dict:

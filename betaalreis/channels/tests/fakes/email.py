@@ -68,10 +68,18 @@ class FakePostmark(FakeServer):
                 "Metadata": record["metadata"], "MessageStream": "outbound", "ServerID": 23}
 
 
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class _RecordingHandler:
     def __init__(self, refused: set[str]) -> None:
         self.refused = refused
         self.messages: list[Message] = []
+        self.envelope_senders: list[str] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd hook name
         if address in self.refused:
@@ -81,6 +89,7 @@ class _RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
         self.messages.append(message_from_bytes(envelope.content))
+        self.envelope_senders.append(envelope.mail_from)
         return "250 Message accepted for delivery"
 
 
@@ -92,9 +101,7 @@ class SmtpServer:
         self.handler = _RecordingHandler(self.refused)
         # aiosmtpd's start-up check connects to the configured port, so it
         # needs a real one: take a free port from the kernel first.
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self._port = probe.getsockname()[1]
+        self._port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self._port)
 
     def start(self) -> SmtpServer:
@@ -111,3 +118,8 @@ class SmtpServer:
     @property
     def messages(self) -> list[Message]:
         return self.handler.messages
+
+    @property
+    def envelope_senders(self) -> list[str]:
+        """The MAIL FROM address of each accepted message, where its bounces go."""
+        return self.handler.envelope_senders

@@ -15,6 +15,8 @@ import re
 import time
 import uuid
 from typing import Any
+import datetime
+from email.utils import format_datetime
 from urllib.parse import urlencode, urlsplit
 
 from betaalreis.channels.gsm import is_gsm7, measure_sms
@@ -42,12 +44,14 @@ class FakeTwilio(FakeServer):
         }
 
     def route(self, request: Request) -> Response:
-        if request.method != "POST" or request.path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
+        if request.method not in ("GET", "POST") or request.path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
             return Response(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
 
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.headers.get("authorization") != expected:
             return Response(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if request.method == "GET":
+            return self._list(request)
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return Response(400, {"code": 20001, "message": "Unsupported content type", "status": 400})
 
@@ -69,11 +73,27 @@ class FakeTwilio(FakeServer):
         sid = "SM" + uuid.uuid4().hex
         segments = measure_sms(body).segments
         self.accept({"reference": sid, "to": to, "sender": sender, "text": body,
-                     "status_callback": form.get("StatusCallback", ""), "segments": segments})
+                     "status_callback": form.get("StatusCallback", ""), "segments": segments,
+                     "date_created": format_datetime(datetime.datetime.now(datetime.UTC))})
         return Response(201, {
             "sid": sid, "account_sid": self.account_sid, "to": to, "from": sender, "body": body,
             "status": "queued", "num_segments": str(segments), "price": None, "price_unit": "EUR",
             "error_code": None, "error_message": None, "api_version": "2010-04-01",
+        })
+
+    def _list(self, request: Request) -> Response:
+        """Read the Messages list, newest first, filtered by To and limited to PageSize."""
+        to = request.query.get("To", "")
+        page_size = int(request.query.get("PageSize", "50"))
+        records = [record for record in reversed(self.accepted) if not to or record["to"] == to][:page_size]
+        return Response(200, {
+            "messages": [{
+                "sid": record["reference"], "account_sid": self.account_sid, "to": record["to"],
+                "from": record["sender"], "body": record["text"], "direction": "outbound-api",
+                "status": "sent", "num_segments": str(record["segments"]), "date_created": record["date_created"],
+                "date_sent": None, "api_version": "2010-04-01",
+            } for record in records],
+            "page": 0, "page_size": page_size, "next_page_uri": None,
         })
 
     def sign(self, url: str, params: list[tuple[str, str]], token: str | None = None) -> str:
@@ -127,10 +147,12 @@ class FakeMessageBird(FakeServer):
         }
 
     def route(self, request: Request) -> Response:
-        if request.method != "POST" or request.path != "/messages":
+        if request.method not in ("GET", "POST") or request.path != "/messages":
             return Response(404, {"errors": [{"code": 20, "description": "message not found", "parameter": None}]})
         if request.headers.get("authorization") != f"AccessKey {self.access_key}":
             return Response(401, {"errors": [{"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}]})
+        if request.method == "GET":
+            return self._list(request)
         if not request.headers.get("content-type", "").startswith("application/json"):
             return Response(422, {"errors": [{"code": 9, "description": "body must be JSON", "parameter": "body"}]})
 
@@ -153,6 +175,20 @@ class FakeMessageBird(FakeServer):
                            "items": [{"recipient": int(recipient), "status": "sent",
                                       "statusDatetime": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}]},
         })
+
+    def _list(self, request: Request) -> Response:
+        """List sent messages, newest first, filtered by recipient (digits only) and limited to `limit`."""
+        recipient = request.query.get("recipient", "")
+        limit = int(request.query.get("limit", "20"))
+        records = [record for record in reversed(self.accepted)
+                   if not recipient or record["to"] == "+" + recipient][:limit]
+        items = [{
+            "id": record["reference"], "href": f"{self.url}/messages/{record['reference']}", "direction": "mt",
+            "type": "sms", "originator": record["sender"], "body": record["text"],
+            "reference": record["our_reference"] or None, "datacoding": record["datacoding"],
+        } for record in records]
+        return Response(200, {"offset": 0, "limit": limit, "count": len(items), "totalCount": len(items),
+                              "items": items})
 
     def _check(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         originator = str(payload.get("originator", ""))
@@ -198,7 +234,7 @@ class FakeMessageBird(FakeServer):
     def inbound_webhook(self, path: str, sender: str, text: str, *, message_id: str | None = None,
                         key: str | None = None) -> WebhookCall:
         """Build the signed GET that forwards an SMS sent to the creditor's virtual mobile number."""
-        # NOTE: the field names are unconfirmed against MessageBird's documentation.
+        # NOTE: the field names are unconfirmed; see `_parse_inbound` in the webhook view.
         query = {
             "id": message_id or uuid.uuid4().hex, "recipient": "3197010000000",
             "originator": sender.lstrip("+"), "body": text, "createdDatetime": "2026-12-04T10:00:00+00:00",
@@ -292,14 +328,25 @@ class FakeCm(FakeServer):
         return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})
 
     def inbound_webhook(self, sender: str, text: str, *, reference: str | None = None, channel: str = "SMS",
-                        token: str | None = None, creditor_slug: str = "acme") -> WebhookCall:
-        """Build the JSON POST that forwards a message sent to the creditor's CM number."""
-        # NOTE: the body format is unconfirmed against CM's documentation.
-        document = {
-            "reference": reference if reference is not None else uuid.uuid4().hex,
-            "messageContext": "", "from": {"number": sender.replace("+", "00", 1), "name": ""},
-            "to": {"number": "0031970100000"}, "message": {"text": text, "media": {}, "custom": {}},
-            "groupings": [], "time": "2026-12-04 11:00:00", "timeUtc": "2026-12-04T10:00:00", "channel": channel,
-        }
+                        token: str | None = None, creditor_slug: str = "acme", time_utc: str = "2026-12-04T10:00:00",
+                        gateway_format: bool = False) -> WebhookCall:
+        """Build the JSON POST that forwards a message sent to the creditor's CM number.
+
+        The Business Messaging format follows CM's page "Incoming Messages";
+        `gateway_format` builds the older gateway's flat one (from, to, body).
+        """
+        document: dict[str, Any]
+        if gateway_format:
+            document = {
+                "reference": reference or "", "from": sender.replace("+", "00", 1),
+                "to": "0031970100000", "body": text, "groupings": ["", "", ""],
+            }
+        else:
+            document = {
+                "reference": reference if reference is not None else uuid.uuid4().hex,
+                "messageContext": "", "from": {"number": sender.replace("+", "00", 1), "name": ""},
+                "to": {"number": "0031970100000"}, "message": {"text": text, "media": {}, "custom": {}},
+                "groupings": ["", "", ""], "timeUtc": time_utc, "channel": channel,
+            }
         path = f"/channels/webhooks/cmcom/{creditor_slug}/{token or self.webhook_token}/inbound/"
         return WebhookCall("POST", path, json.dumps(document).encode(), "application/json", {})

@@ -25,6 +25,9 @@ def provider_settings(settings) -> Any:
     settings.BETAALREIS_BASE_URL = "http://testserver"
     settings.BETAALREIS_PROVIDER_RETRY = {"attempts": 3, "base_seconds": 0.0, "max_seconds": 0.0}
     settings.BETAALREIS_PROVIDERS = {}
+    # In-process buckets, so one test's sends do not slow another's; the
+    # shared Redis buckets have tests of their own.
+    settings.REDIS_URL = ""
     reset_buckets()
     return settings
 

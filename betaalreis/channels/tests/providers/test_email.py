@@ -8,7 +8,7 @@ import json
 import pytest
 
 from betaalreis.channels.base import ChannelError
-from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress
+from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress, SubmissionState
 from betaalreis.channels.providers import EmailRouter
 from betaalreis.channels.tests.fakes.email import FakePostmark, SmtpServer
 from betaalreis.channels.tests.providers.conftest import message_for
@@ -93,6 +93,29 @@ def test_smtp_server_down_is_temporary(provider_settings, creditor, make_communi
         EmailRouter().send(email_message(make_communication("email")))
 
     assert raised.value.permanent is False
+
+
+def test_smtp_login_unsupported_is_retried(smtp, provider_settings, make_communication, monkeypatch):
+    monkeypatch.setenv("ACME_SMTP_PASSWORD", "secret")
+    account = provider_settings.BETAALREIS_PROVIDERS["acme"]["email"]
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {
+        **account, "username": "betaalreis", "password_env": "ACME_SMTP_PASSWORD",
+    }}}
+    communication = make_communication("email")
+
+    with pytest.raises(ChannelError) as raised:
+        EmailRouter().send(email_message(communication))
+
+    assert raised.value.permanent is False
+    assert raised.value.code == "smtp_login_failed"
+    assert "check the username, password and TLS settings" in str(raised.value)
+    assert Delivery.objects.get().state == SubmissionState.RETRYABLE
+    assert smtp.messages == []
+
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": account}}
+    EmailRouter().send(email_message(communication))
+
+    assert len(smtp.messages) == 1
 
 
 def test_postmark_send_records_message_id(postmark, make_communication):

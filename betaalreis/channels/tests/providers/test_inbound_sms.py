@@ -157,7 +157,24 @@ def test_cm_reply_on_timeline_once(cm, debtor, client):
     row = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.COMMUNICATION)
     assert row.data["text"] == "Ik bel morgen"
     assert row.data["provider"] == "cmcom"
-    assert row.data["provider_reference"] == "cm-ref-1"
+
+
+def test_cm_two_replies_same_reference(cm, debtor, client):
+    # CM's reference names the outgoing message replied to, not the reply.
+    deliver(client, cm.inbound_webhook("+31612345678", "Ik bel morgen", reference="cm-ref-1"))
+    deliver(client, cm.inbound_webhook("+31612345678", "Of overmorgen", reference="cm-ref-1",
+                                       time_utc="2026-12-04T10:05:00"))
+
+    rows = TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.COMMUNICATION).order_by("pk")
+    assert [row.data["text"] for row in rows] == ["Ik bel morgen", "Of overmorgen"]
+
+
+def test_cm_gateway_format_reply(cm, debtor, client):
+    response = deliver(client, cm.inbound_webhook("+31612345678", "Stoppen", gateway_format=True))
+
+    assert response.status_code == 200
+    debtor.refresh_from_db()
+    assert debtor.opted_out_channels == ["sms"]
 
 
 def test_cm_reply_without_reference_once(cm, debtor, client):

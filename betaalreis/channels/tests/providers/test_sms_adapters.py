@@ -43,6 +43,8 @@ class Vendor:
     sent: Callable[[Any, str], WebhookCall]
     failed_invalid_number: Callable[[Any, str], WebhookCall]
     signed_with: Callable[[Any, str, str], WebhookCall]
+    # Whether the provider's API can find a sent message before it is sent again.
+    has_lookup: bool
 
 
 VENDORS = [
@@ -54,6 +56,7 @@ VENDORS = [
         sent=lambda fake, ref: fake.status_webhook(ref, "sent"),
         failed_invalid_number=lambda fake, ref: fake.status_webhook(ref, "undelivered", error_code="30005"),
         signed_with=lambda fake, ref, secret: fake.status_webhook(ref, "delivered", token=secret),
+        has_lookup=True,
     ),
     Vendor(
         name="messagebird",
@@ -65,6 +68,7 @@ VENDORS = [
             ref, "delivery_failed", reason="unknown subscriber", error_code="1"
         ),
         signed_with=lambda fake, ref, secret: fake.status_webhook(ref, "delivered", key=secret),
+        has_lookup=True,
     ),
     Vendor(
         name="cmcom",
@@ -76,6 +80,7 @@ VENDORS = [
             ref, "3", error_code="5", description="Unknown subscriber"
         ),
         signed_with=lambda fake, ref, secret: fake.status_webhook(ref, "2", token=secret),
+        has_lookup=False,
     ),
 ]
 
@@ -192,18 +197,57 @@ def test_timeout_is_not_resent_before_report(fake, backend, make_communication, 
     assert result.provider_reference == provider_reference(fake)
 
 
-def test_timeout_resent_after_wait(fake, backend, make_communication, provider_settings):
+def test_timeout_after_wait_looks_up(fake, backend, make_communication, provider_settings, vendor):
     provider_settings.BETAALREIS_PROVIDER_UNCERTAIN_SECONDS = 0
     communication = make_communication()
     fake.fail_next("timeout")
 
     with pytest.raises(ChannelError):
         backend.send(message_for(communication))
+    first_reference = provider_reference(fake)
+    result = backend.send(message_for(communication))
+
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.state == SubmissionState.ACCEPTED
+    if vendor.has_lookup:
+        # The provider's list shows the message, so it is not sent again.
+        assert len(fake.accepted) == 1
+        assert result.provider_reference == first_reference
+        assert delivery.provider_reference == first_reference
+    else:
+        # Without a status report or a lookup the adapter cannot know the
+        # outcome, so after the wait it hands the message over again. This
+        # is the one case that can send a message twice.
+        assert len(fake.accepted) == 2
+
+
+def test_timeout_lost_message_resent(fake, backend, make_communication, provider_settings):
+    provider_settings.BETAALREIS_PROVIDER_UNCERTAIN_SECONDS = 0
+    communication = make_communication()
+    fake.fail_next("timeout")
+    with pytest.raises(ChannelError):
+        backend.send(message_for(communication))
+    # The provider lost the message after all, so the lookup finds nothing.
+    fake.accepted.clear()
+
+    result = backend.send(message_for(communication))
+
+    assert len(fake.accepted) == 1
+    assert result.provider_reference == provider_reference(fake)
+
+
+def test_lookup_failure_resends(fake, backend, make_communication, provider_settings, vendor):
+    provider_settings.BETAALREIS_PROVIDER_UNCERTAIN_SECONDS = 0
+    communication = make_communication()
+    fake.fail_next("timeout")
+    with pytest.raises(ChannelError):
+        backend.send(message_for(communication))
+    if vendor.has_lookup:
+        # The lookup gets a 500, so the adapter submits the message again.
+        fake.fail_next("500")
+
     backend.send(message_for(communication))
 
-    # Without a status report the adapter cannot know the outcome, so after
-    # the wait it hands the message over again. This is the one case that can
-    # send a message twice.
     assert len(fake.accepted) == 2
 
 

@@ -1,4 +1,4 @@
-"""`betaalreis import FILE... [--creditor SLUG] [--mapping FILE] [--dry-run]`."""
+"""`betaalreis import FILE... [--creditor SLUG] [--mapping FILE] [--dry-run] [--open-items]`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ class Command(BaseCommand):
             "--dry-run", action="store_true",
             help="Check the files and print the report without saving anything.",
         )
+        parser.add_argument(
+            "--open-items", action="store_true",
+            help=(
+                "The one CSV/XLSX file lists all open items of the creditor: open and disputed "
+                "invoices that it leaves out are marked paid outside Betaalreis. Try it with "
+                "--dry-run first."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout._out, width=120, highlight=False)
@@ -53,10 +61,19 @@ class Command(BaseCommand):
             except InvalidInput as exc:
                 raise CommandError(str(exc)) from exc
 
+        if options["open_items"] and len(options["files"]) != 1:
+            raise CommandError(
+                "--open-items takes exactly one file, because each file would mark the invoices "
+                "of the others paid; combine the open items into one file."
+            )
+
         rejected = 0
         for path in options["files"]:
             try:
-                report = _import_one(path, creditor, mapping=mapping, dry_run=options["dry_run"])
+                report = _import_one(
+                    path, creditor, mapping=mapping, dry_run=options["dry_run"],
+                    open_items=options["open_items"],
+                )
             except ImportRejected as exc:
                 rejected += 1
                 _print_rejection(console, exc)
@@ -95,7 +112,7 @@ def _only_creditor(path: Path) -> Creditor:
 
 
 def _import_one(
-    path: Path, creditor: Creditor | None, *, mapping: object, dry_run: bool
+    path: Path, creditor: Creditor | None, *, mapping: object, dry_run: bool, open_items: bool = False
 ) -> ImportReport:
     """Import one file; a bank statement without --creditor finds its creditor by account."""
     if not path.is_file():
@@ -110,11 +127,20 @@ def _import_one(
             raise
         importer = TabularInvoiceImporter
 
+    if open_items and not importer.lists_open_items:
+        raise InvalidInput(
+            f"{path}: --open-items needs a CSV/XLSX list of all open items, but this file is "
+            f"read as {importer.format}. Import it without --open-items."
+        )
+
     if creditor is None and importer.needs_creditor:
         creditor = _only_creditor(path)
 
     logger.info("import started", extra={"file": path.name, "importer": importer.__name__})
-    return importer().run(path, creditor, mapping=mapping, dry_run=dry_run)
+    options: dict[str, object] = {"mapping": mapping, "dry_run": dry_run}
+    if open_items:
+        options["open_items"] = True
+    return importer().run(path, creditor, **options)
 
 
 def _print_report(console: Console, report: ImportReport) -> None:

@@ -1,0 +1,159 @@
+"""`import --open-items`: a complete open-items list settles what it leaves out."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.testing import CORPUS_DIR
+
+WriteFile = Callable[..., Path]
+
+HEADER = "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+THREE_OPEN = HEADER + (
+    "F1;D1;Een;01-03-2025;10,00\n"
+    "F2;D1;Een;01-03-2025;20,00\n"
+    "F3;D2;Twee;01-03-2025;30,00\n"
+)
+F1_AND_F3 = HEADER + "F1;D1;Een;01-03-2025;10,00\nF3;D2;Twee;01-03-2025;30,00\n"
+
+
+def _import(path: Path, *options: str) -> str:
+    output = io.StringIO()
+    call_command("import", str(path), "--creditor", "acme", *options, stdout=output)
+    return output.getvalue()
+
+
+def _status(number: str) -> tuple[str, Decimal]:
+    invoice = Invoice.objects.get(number=number)
+    return invoice.status, invoice.open_amount
+
+
+def test_missing_invoice_settled(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+
+    output = _import(write_file("week2.csv", F1_AND_F3), "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.PAID, Decimal("0.00"))
+    assert _status("F1") == (InvoiceStatus.OPEN, Decimal("10.00"))
+    assert _status("F3") == (InvoiceStatus.OPEN, Decimal("30.00"))
+    assert "invoices settled (not in open items)" in output
+    assert "settled, not in open items (EUR)" in output
+    event = TimelineEvent.objects.get(invoice__number="F2", kind=TimelineKind.INVOICE_CHANGED)
+    assert event.data["reason"] == "missing_from_open_items"
+    assert event.data["changes"]["open_amount"] == {"old": "20.00", "new": "0.00"}
+    assert "niet meer in de openstaande posten" in event.summary
+
+
+def test_without_option_nothing_settled(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+
+    _import(write_file("week2.csv", F1_AND_F3))
+
+    assert _status("F2") == (InvoiceStatus.OPEN, Decimal("20.00"))
+
+
+def test_dry_run_settles_nothing(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+
+    output = _import(write_file("week2.csv", F1_AND_F3), "--open-items", "--dry-run")
+
+    assert "invoices settled (not in open items)" in output
+    assert _status("F2") == (InvoiceStatus.OPEN, Decimal("20.00"))
+    assert not TimelineEvent.objects.filter(kind=TimelineKind.INVOICE_CHANGED).exists()
+
+
+def test_same_list_twice_changes_nothing(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    week2 = write_file("week2.csv", F1_AND_F3)
+    _import(week2, "--open-items")
+    events = TimelineEvent.objects.count()
+
+    output = _import(week2, "--open-items")
+
+    assert "invoices settled" not in output
+    assert TimelineEvent.objects.count() == events
+
+
+def test_listed_again_reopens(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    _import(write_file("week2.csv", F1_AND_F3), "--open-items")
+
+    _import(write_file("week3.csv", THREE_OPEN), "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.OPEN, Decimal("20.00"))
+
+
+def test_plan_and_handover_kept(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    Invoice.objects.filter(number="F2").update(status=InvoiceStatus.PAYMENT_PLAN)
+    Invoice.objects.filter(number="F3").update(status=InvoiceStatus.HANDED_OVER)
+    only_f1 = HEADER + "F1;D1;Een;01-03-2025;10,00\n"
+
+    output = _import(write_file("week2.csv", only_f1), "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.PAYMENT_PLAN, Decimal("20.00"))
+    assert _status("F3") == (InvoiceStatus.HANDED_OVER, Decimal("30.00"))
+    assert "Invoice F2 is not in the open items but has status" in output
+    assert "Invoice F3 is not in the open items but has status" in output
+
+
+def test_disputed_invoice_settled(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    Invoice.objects.filter(number="F2").update(status=InvoiceStatus.DISPUTED)
+
+    _import(write_file("week2.csv", F1_AND_F3), "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.PAID, Decimal("0.00"))
+
+
+def test_other_creditor_untouched(creditor: Creditor, write_file: WriteFile) -> None:
+    other = Creditor.objects.create(slug="other", legal_name="Other B.V.", iban="NL20INGB0001234567")
+    call_command(
+        "import", str(write_file("other.csv", THREE_OPEN)), "--creditor", "other", stdout=io.StringIO()
+    )
+    _import(write_file("week1.csv", THREE_OPEN))
+
+    _import(write_file("week2.csv", F1_AND_F3), "--open-items")
+
+    other_f2 = Invoice.objects.get(creditor=other, number="F2")
+    assert other_f2.status == InvoiceStatus.OPEN
+    assert other_f2.open_amount == Decimal("20.00")
+
+
+def test_rejected_file_settles_nothing(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    bad = write_file("week2.csv", HEADER + "F1;D1;Een;31-02-2025;10,00\n")
+
+    with pytest.raises(CommandError):
+        _import(bad, "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.OPEN, Decimal("20.00"))
+
+
+def test_two_files_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    first = write_file("a.csv", THREE_OPEN)
+    second = write_file("b.csv", F1_AND_F3)
+
+    with pytest.raises(CommandError, match="--open-items takes exactly one file"):
+        call_command("import", str(first), str(second), "--open-items", stdout=io.StringIO())
+
+    assert not Invoice.objects.exists()
+
+
+def test_ubl_file_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    ubl = sorted((CORPUS_DIR / "ubl").glob("*.xml"))[0]
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(ubl), "--creditor", "acme", "--open-items", stdout=output)
+
+    assert "--open-items needs a CSV/XLSX list of all open items" in output.getvalue()
+    assert not Invoice.objects.exists()
