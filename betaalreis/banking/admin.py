@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from betaalreis.banking.actions import do_confirm_candidate, do_confirm_match
+from betaalreis.banking.actions import Confirmation, do_confirm_candidate, do_confirm_match, is_split
+from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
     BankStatement,
     BankTransaction,
@@ -31,6 +32,7 @@ from betaalreis.banking.models import (
 )
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Debtor, Invoice, PaymentStatus
+from betaalreis.ledger.money import format_money
 
 
 @admin.register(BankStatement)
@@ -57,6 +59,7 @@ class PaymentMatchAdmin(admin.ModelAdmin):
 
 class MatchCandidateInline(admin.TabularInline):
     model = MatchCandidate
+    fk_name = "payment"
     fields = ("debtor", "score", "rule", "reason", "invoice_numbers", "confirm_button")
     readonly_fields = fields
     extra = 0
@@ -67,7 +70,11 @@ class MatchCandidateInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("facturen"))
     def invoice_numbers(self, candidate: MatchCandidate) -> str:
-        return ", ".join(invoice.number for invoice in candidate.invoices.all()) or _("alle open facturen")
+        invoices = list(candidate.invoices.select_related("debtor"))
+        if is_split(candidate):
+            # A split pays invoices of several debtors, so each gets its debtor's name.
+            return ", ".join(f"{invoice.number} ({invoice.debtor.name})" for invoice in invoices)
+        return ", ".join(invoice.number for invoice in invoices) or _("alle open facturen")
 
     @admin.display(description="")
     def confirm_button(self, candidate: MatchCandidate) -> str:
@@ -144,10 +151,11 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
             messages.error(request, _("Geen recht om betalingen te koppelen."))
         else:
             try:
-                do_confirm_candidate(candidate, user=request.user)
-                messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": candidate.debtor.name})
+                confirmation = do_confirm_candidate(candidate, user=request.user)
             except BetaalreisError as exc:
                 messages.error(request, str(exc))
+            else:
+                messages.success(request, confirmed_message(candidate, confirmation))
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
 
     def assign_view(self, request: HttpRequest, payment_id: int) -> HttpResponseRedirect:
@@ -164,21 +172,84 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
             messages.error(request, _("Klantnummer %(number)r niet gevonden bij deze crediteur.") % {"number": customer_number})
             return back
 
+        if payment.amount < 0:
+            return self._assign_reversal(request, payment, debtor, back)
+
         numbers = [number for number in re.split(r"[\s,;]+", request.POST.get("invoice_numbers", "")) if number]
         invoices = list(Invoice.objects.filter(creditor_id=payment.creditor_id, debtor=debtor, number__in=numbers))
         missing = sorted(set(numbers) - {invoice.number for invoice in invoices})
         if missing:
             messages.error(
                 request,
-                _("Facturen %(numbers)s niet gevonden bij klant %(customer)s.")
-                % {"numbers": ", ".join(missing), "customer": customer_number},
+                _("Niets gekoppeld: factuur %(numbers)s niet gevonden bij klant %(customer)s (%(name)s) van deze crediteur.")
+                % {"numbers": ", ".join(missing), "customer": customer_number, "name": debtor.name},
             )
             return back
 
         try:
-            do_confirm_match(payment, debtor, invoices or None, user=request.user)
+            confirmation = do_confirm_match(payment, debtor, invoices or None, user=request.user)
         except BetaalreisError as exc:
             messages.error(request, str(exc))
             return back
-        messages.success(request, _("Betaling gekoppeld aan %(name)s.") % {"name": debtor.name})
+        messages.success(request, confirmation_message(confirmation))
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+    def _assign_reversal(
+        self, request: HttpRequest, payment: ReviewPayment, debtor: Debtor, back: HttpResponseRedirect
+    ) -> HttpResponseRedirect:
+        """Link a reversal to the one earlier payment of this debtor that it can undo."""
+        originals = [original for original, _, _ in reversal_candidates(payment) if original.debtor_id == debtor.pk]
+        if len(originals) != 1:
+            messages.error(
+                request,
+                _(
+                    "Dit is een terugboeking. Klant %(customer)s heeft %(count)d gekoppelde betalingen van "
+                    "%(amount)s; kies de betaling bij de kandidaten hierboven."
+                )
+                % {"customer": debtor.customer_number, "count": len(originals), "amount": format_money(-payment.amount, payment.currency)},
+            )
+            return back
+        try:
+            do_confirm_reversal(payment, originals[0], user=request.user)
+        except BetaalreisError as exc:
+            messages.error(request, str(exc))
+            return back
+        messages.success(
+            request,
+            _("Terugboeking gekoppeld aan de betaling van %(date)s van %(name)s; de facturen staan weer open.")
+            % {"date": originals[0].booking_date.isoformat(), "name": debtor.name},
+        )
+        return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+
+def confirmed_message(candidate: MatchCandidate, confirmation: Confirmation | None) -> str:
+    """Return the admin message after confirming a candidate, naming what was linked."""
+    if confirmation is None:
+        return _("Terugboeking gekoppeld aan betaling %(payment)d van %(name)s; de facturen staan weer open.") % {
+            "payment": candidate.original_payment_id,
+            "name": candidate.debtor.name,
+        }
+    return confirmation_message(confirmation)
+
+
+def confirmation_message(confirmation: Confirmation) -> str:
+    """Say what a confirmation paid and what stays as credit, in the admin's language."""
+    paid = [
+        _("%(amount)s op %(number)s") % {"amount": format_money(allocation.amount, confirmation.currency), "number": allocation.invoice.number}
+        for allocation in confirmation.allocations
+    ]
+    parts = [_("Betaling gekoppeld aan %(name)s.") % {"name": confirmation.debtor.name}]
+    if confirmation.fell_back and paid:
+        parts.append(_("De gekozen facturen stonden niet meer open, dus de oudste open facturen van deze klant zijn betaald."))
+    elif confirmation.fell_back:
+        parts.append(_("De gekozen facturen stonden niet meer open en de klant heeft geen andere open facturen."))
+    if paid:
+        parts.append(_("Betaald: %(lines)s.") % {"lines": ", ".join(paid)})
+    else:
+        parts.append(_("Niets toegewezen."))
+    if confirmation.credit > 0:
+        parts.append(
+            _("%(amount)s staat als tegoed bij %(name)s.")
+            % {"amount": format_money(confirmation.credit, confirmation.currency), "name": confirmation.debtor.name}
+        )
+    return " ".join(parts)

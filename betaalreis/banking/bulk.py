@@ -36,9 +36,9 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
     adapters = []
     for model_field in fields:
         if isinstance(model_field, DateTimeField):
-            adapters.append(_memoised(connection.ops.adapt_datetimefield_value))
+            adapters.append(adapt_each_value_once(connection.ops.adapt_datetimefield_value))
         elif isinstance(model_field, DateField):
-            adapters.append(_memoised(connection.ops.adapt_datefield_value))
+            adapters.append(adapt_each_value_once(connection.ops.adapt_datefield_value))
         elif isinstance(model_field, DecimalField):
             adapters.append(partial(
                 connection.ops.adapt_decimalfield_value,
@@ -84,8 +84,8 @@ def _with_derived_values(fields: list[Any], rows: list[dict[str, object]]) -> li
     return [{**row, **{model_field.attname: model_field.value_for_row(row) for model_field in derived}} for row in rows]
 
 
-def _memoised(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap a date or datetime adapter so insert_rows adapts each distinct value once.
+def adapt_each_value_once(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a date or datetime adapter so an insert adapts each distinct value once.
 
     The rows of one call usually share a few timestamps, and the SQLite
     adapter converts every aware datetime to the connection's time zone.

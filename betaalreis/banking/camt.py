@@ -391,13 +391,33 @@ def _check_root(root: etree._Element | None) -> None:
         )
 
 
+def _looks_binary(data: bytes) -> bool:
+    """Return whether `data` holds control bytes or invalid UTF-8, so printing it would show garbage."""
+    if any(byte < 0x20 and byte not in b"\t\r\n" for byte in data):
+        return True
+    for end in range(len(data), max(len(data) - 4, -1), -1):
+        # The 80-byte cut may split a multi-byte character, so up to 3 bytes at the end may be incomplete.
+        try:
+            data[:end].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return False
+    return True
+
+
 def check_head(path: Path, head: bytes) -> None:
     """Raise StatementFileError when the start of the file is not a safe camt document."""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped.startswith(b"<"):
-        first_line = stripped.split(b"\n", 1)[0][:80].decode("utf-8", "replace")
+        first_line = stripped.split(b"\n", 1)[0][:80]
+        if _looks_binary(first_line):
+            raise StatementFileError(
+                [RowError(None, "file", f"{path.stat().st_size} bytes of binary data", "not XML and not text: the file is binary "
+                          "(an archive, PDF or damaged download). Export the statement as camt.053 XML")],
+                "not a camt.053/camt.054 XML file.",
+            )
         raise StatementFileError(
-            [RowError(1, "file", first_line, "not XML: the file does not start with '<'. "
+            [RowError(1, "file", first_line.decode("utf-8", "replace"), "not XML: the file does not start with '<'. "
                       "If it is a CSV export, save it as .csv or export the statement as camt.053 XML")],
             "not a camt.053/camt.054 XML file.",
         )
@@ -456,8 +476,10 @@ def _read_camt(path: Path) -> list[ParsedStatement]:
         _check_root(context.root)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, 0)
+        # libxml2 ends its message with the position, which the value already gives.
+        message = re.sub(r"(, line \d+, column \d+)+$", "", exc.msg)
         raise StatementFileError(
-            [RowError(line, "XML", f"column {column}", f"malformed XML: {exc.msg}. The file may be truncated or damaged; download it again")],
+            [RowError(line, "XML", f"column {column}", f"malformed XML: {message}. The file may be truncated or damaged; download it again")],
             "malformed XML.",
         ) from exc
 

@@ -18,6 +18,7 @@ from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
 from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
 from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
+from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines
 from betaalreis.banking.statements import ParsedStatement, StatementFileError
 from betaalreis.banking.store import StoreResult, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport
@@ -36,6 +37,7 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
         return sum((getattr(report, name) for report in matched), Decimal("0.00"))
 
     report = ImportReport(path=path, format=file_format)
+    report.header = statement_lines(stored.statements)
     report.counts = {
         "entries read": stored.entries,
         "transactions": stored.transactions,
@@ -47,14 +49,26 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
         "sent to review": total("review"),
         "ignored": stored.ignored,
     }
-    report.amounts = {
-        "matched automatically": str(amount("matched_amount")),
-        "matched partly": str(amount("partly_amount")),
-        "reversed": str(amount("reversed_amount")),
-        "sent to review": str(amount("review_amount")),
-        "ignored": str(stored.ignored_amount),
-        "credit left on payments": str(amount("credit_amount")),
-    }
+    payment_ids = [pk for ids in stored.payments.values() for pk in ids]
+    statement_currencies = sorted({statement.currency for statement in stored.statements if statement.currency})
+    currencies = sorted(stored.currencies) or statement_currencies or ["EUR"]
+    if len(currencies) == 1:
+        (currency,) = currencies
+        report.amounts = {
+            f"matched automatically ({currency})": str(amount("matched_amount")),
+            f"matched partly ({currency})": str(amount("partly_amount")),
+            f"reversed ({currency})": str(amount("reversed_amount")),
+            f"sent to review ({currency})": str(amount("review_amount")),
+            f"credit left on payments ({currency})": str(amount("credit_amount")),
+        }
+    else:
+        # The matching report adds up amounts of every currency, so each row is taken from the payments.
+        for row, per_currency in amounts_per_currency(payment_ids).items():
+            for currency, value in sorted(per_currency.items()):
+                report.amounts[f"{row} ({currency})"] = str(value)
+    ignored_currency = "/".join(statement_currencies) or currencies[0]
+    report.amounts[f"ignored ({ignored_currency})"] = str(stored.ignored_amount)
+    report.details = review_lines(payment_ids) if total("review") else []
     report.notes = stored.notes
     return report
 

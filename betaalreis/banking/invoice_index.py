@@ -21,6 +21,7 @@ from typing import Protocol
 from django.db import connection, connections
 from django.db.models import QuerySet
 
+from betaalreis.banking.remittance import number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
 from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
@@ -41,9 +42,7 @@ _FETCHED_COLUMNS = ("id", "creditor_id", "number", "debtor_id", "open_amount", "
 
 RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
 DIGIT_GROUPS = re.compile(r"\d+(?:[ \-./]\d+)*")
-_DIGITS = re.compile(r"\d+")
 _NON_DIGITS = re.compile(r"\D")
-TOKENS = re.compile(r"[A-Za-z0-9]+(?:[\-_/.][A-Za-z0-9]+)*")
 
 
 def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
@@ -79,32 +78,32 @@ class OpenInvoice:
     currency: str
     due_date: dt.date
 
+
 @dataclass(slots=True)
 class PaymentKeys:
-    """The references, normalised tokens and digit runs in a payment's text that could name an invoice."""
+    """The references, normalised words and digit runs in a payment's text that could name an invoice.
+
+    `weak_keys` are the words and runs that name an invoice only when the
+    payment confirms it (see remittance.number_tokens).
+    """
 
     references: list[str]
     number_keys: set[str]
     digit_runs: list[str]
+    weak_keys: set[str]
 
 
 def payment_keys(payment: PaymentFacts) -> PaymentKeys:
-    """Return the valid references, normalised tokens and digit runs of a payment."""
+    """Return the valid references, normalised words, digit runs and weak keys of a payment."""
     text = payment.remittance_info or ""
-    number_keys = {normalise_number(token) for token in TOKENS.findall(text)} if text else set()
-    groups: list[str] = []
-    runs: list[str] = []
-    for match in DIGIT_GROUPS.finditer(text):
-        group = match.group(0)
-        if group.isdigit():
-            groups.append(group)
-            runs.append(group)
-            continue
-        joined = _NON_DIGITS.sub("", group)
-        groups.append(joined)
-        parts = _DIGITS.findall(group)
-        runs += [joined, *parts] if len(parts) > 1 else [joined]
-    return PaymentKeys(references_in(payment, groups), number_keys, runs)
+    if not text:
+        return PaymentKeys(references_in(payment, []), set(), [], set())
+
+    # Structured references are looked for in every digit group, also in
+    # those that number_tokens splits or leaves out (dates, long references).
+    groups = [group if group.isdigit() else _NON_DIGITS.sub("", group) for group in DIGIT_GROUPS.findall(text)]
+    tokens = number_tokens(text)
+    return PaymentKeys(references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys)
 
 
 class InvoiceIndex:
@@ -227,17 +226,22 @@ class InvoiceIndex:
         for reference in references:
             yield from self.by_reference[reference]
 
-    def numbers(self, keys: PaymentKeys) -> set[int]:
-        """Return the ids of invoices whose number or digits a payment quotes."""
+    def numbers(self, keys: PaymentKeys) -> tuple[set[int], set[int]]:
+        """Return the ids of invoices whose number or digits a payment quotes, as (strong, weak).
+
+        An invoice is weak when only a weak key of the payment names it. An
+        invoice named by both kinds of key is in both sets.
+        """
         self.fetch_numbers(keys.number_keys)
         self.fetch_digits(keys.digit_runs)
-        hits: set[int] = set()
+        strong: set[int] = set()
+        weak: set[int] = set()
         for key in keys.number_keys:
-            hits.update(self.by_number.get(key, ()))
+            (weak if key in keys.weak_keys else strong).update(self.by_number.get(key, ()))
         for run in keys.digit_runs:
             if len(run) >= 4:
-                hits.update(self.by_digits[run])
-        return hits
+                (weak if run in keys.weak_keys else strong).update(self.by_digits[run])
+        return strong, weak
 
     def debtor_invoices(self, debtor_id: int) -> list[OpenInvoice]:
         self.fetch_debtors((debtor_id,))
@@ -278,7 +282,8 @@ class InvoiceIndex:
         debtor_ids: set[int] = set()
         named: list[str] = []
         for payment, item in zip(payments, keys, strict=True):
-            if self.open(self.references(item.references)) or self.open(self.numbers(item)):
+            strong, weak = self.numbers(item)
+            if self.open(self.references(item.references)) or self.open(strong | weak):
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))
@@ -379,6 +384,7 @@ class InvoiceIndex:
         invoice.open_amount = open_amount
         if open_amount > 0:
             self.by_amount[(invoice.currency, open_amount)].add(invoice_id)
+
 
 def references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:
     """Return the structured references of a payment whose check digits are valid.

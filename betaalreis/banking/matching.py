@@ -29,9 +29,11 @@ from django.db import transaction
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
-from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.invoice_index import InvoiceIndex
+from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.reversals import add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
@@ -192,7 +194,7 @@ def _allocate(
             # No longer new: another run or a person handled it meanwhile.
             continue
         if not outcome.lines:
-            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + ", but its invoices are no longer open")
+            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + _unpaid_reason(decision, payments[payment_id]))
             continue
 
         for invoice_id, _, open_amount in outcome.lines:
@@ -212,6 +214,14 @@ def _allocate(
         Payment.objects.filter(pk__in=partly).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
+
+
+def _unpaid_reason(decision: Decision, payment: PendingPayment) -> str:
+    """Return why a decided payment paid none of its invoices: another currency, or nothing open any more."""
+    currencies = sorted({invoice.currency for invoice in decision.invoices})
+    if payment.currency not in currencies:
+        return f", but the payment is in {payment.currency} and its invoices in {', '.join(currencies)}"
+    return ", but its invoices are no longer open"
 
 
 def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:
@@ -240,7 +250,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
             reversals = [payment for payment in chunk.values() if payment.amount < 0]
             incoming = [payment for payment in chunk.values() if payment.amount >= 0]
             for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
-                decision = matcher.decide(payment, keys)
+                decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.
@@ -256,6 +266,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
                 if review is not None:
                     reviews[payment.id] = review
             _queue_for_review(creditor, reviews, chunk, report)
+            add_reversal_candidates(creditor, [payment.id for payment in reversals if payment.id in reviews])
 
     logger.info(
         "payments matched",

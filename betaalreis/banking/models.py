@@ -19,20 +19,20 @@ from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, Payment
 class BankStatement(models.Model):
     """One statement (camt.053 Stmt, camt.054 Ntfctn or MT940 message) as imported."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="bank_statements")
-    format = models.CharField(max_length=20)
-    file_name = models.CharField(max_length=300)
-    file_sha256 = models.CharField(max_length=64)
-    index_in_file = models.PositiveIntegerField(default=0)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="bank_statements", verbose_name=_("crediteur"))
+    format = models.CharField(_("formaat"), max_length=20)
+    file_name = models.CharField(_("bestandsnaam"), max_length=300)
+    file_sha256 = models.CharField(_("SHA-256 van het bestand"), max_length=64)
+    index_in_file = models.PositiveIntegerField(_("volgnummer in het bestand"), default=0)
     statement_id = models.CharField(_("afschriftnummer"), max_length=100, blank=True)
     account = models.CharField(_("rekening"), max_length=40)
-    currency = models.CharField(max_length=3, blank=True)
-    opening_balance = models.DecimalField(null=True, blank=True, **MONEY)
-    opening_date = models.DateField(null=True, blank=True)
-    closing_balance = models.DecimalField(null=True, blank=True, **MONEY)
-    closing_date = models.DateField(null=True, blank=True)
-    entry_count = models.PositiveIntegerField(default=0)
-    imported_at = models.DateTimeField(default=timezone.now)
+    currency = models.CharField(_("valuta"), max_length=3, blank=True)
+    opening_balance = models.DecimalField(_("beginsaldo"), null=True, blank=True, **MONEY)
+    opening_date = models.DateField(_("datum beginsaldo"), null=True, blank=True)
+    closing_balance = models.DecimalField(_("eindsaldo"), null=True, blank=True, **MONEY)
+    closing_date = models.DateField(_("datum eindsaldo"), null=True, blank=True)
+    entry_count = models.PositiveIntegerField(_("aantal posten"), default=0)
+    imported_at = models.DateTimeField(_("geïmporteerd op"), default=timezone.now)
 
     class Meta:
         constraints = [
@@ -54,38 +54,40 @@ class BankTransaction(models.Model):
     are kept for the record with no payment.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="transactions")
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.CASCADE, related_name="transactions", verbose_name=_("afschrift")
+    )
     payment = models.OneToOneField(
-        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="bank_transaction"
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="bank_transaction", verbose_name=_("betaling")
     )
-    external_id = models.CharField(max_length=200)
+    external_id = models.CharField(_("extern id"), max_length=200)
     position = models.CharField(
-        max_length=40, help_text="Where the entry is in the file: line number or entry number."
+        _("positie"), max_length=40, help_text=_("Plaats van de post in het bestand: regelnummer of postnummer.")
     )
-    booking_date = models.DateField()
-    value_date = models.DateField(null=True, blank=True)
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3)
-    is_reversal = models.BooleanField(default=False)
-    bank_transaction_code = models.CharField(max_length=60, blank=True)
-    entry_reference = models.CharField(max_length=100, blank=True)
-    bank_reference = models.CharField(max_length=100, blank=True)
-    end_to_end_id = models.CharField(max_length=100, blank=True)
-    mandate_id = models.CharField(max_length=100, blank=True)
-    batch_id = models.CharField(max_length=100, blank=True)
-    batch_size = models.PositiveIntegerField(null=True, blank=True)
-    return_reason = models.CharField(max_length=10, blank=True)
-    charges = models.DecimalField(null=True, blank=True, **MONEY)
+    booking_date = models.DateField(_("boekdatum"))
+    value_date = models.DateField(_("valutadatum"), null=True, blank=True)
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    currency = models.CharField(_("valuta"), max_length=3)
+    is_reversal = models.BooleanField(_("terugboeking"), default=False)
+    bank_transaction_code = models.CharField(_("transactiecode bank"), max_length=60, blank=True)
+    entry_reference = models.CharField(_("referentie post"), max_length=100, blank=True)
+    bank_reference = models.CharField(_("referentie bank"), max_length=100, blank=True)
+    end_to_end_id = models.CharField(_("end-to-end-id"), max_length=100, blank=True)
+    mandate_id = models.CharField(_("machtigingskenmerk"), max_length=100, blank=True)
+    batch_id = models.CharField(_("batch-id"), max_length=100, blank=True)
+    batch_size = models.PositiveIntegerField(_("aantal in batch"), null=True, blank=True)
+    return_reason = models.CharField(_("reden terugboeking"), max_length=10, blank=True)
+    charges = models.DecimalField(_("kosten"), null=True, blank=True, **MONEY)
     original_amount = models.DecimalField(
-        null=True, blank=True, max_digits=18, decimal_places=4,
-        help_text="Instructed amount in the payer's currency, when it differs.",
+        _("oorspronkelijk bedrag"), null=True, blank=True, max_digits=18, decimal_places=4,
+        help_text=_("Opgedragen bedrag in de valuta van de betaler, als die afwijkt."),
     )
-    original_currency = models.CharField(max_length=3, blank=True)
-    counterparty_name = models.CharField(max_length=200, blank=True)
-    counterparty_iban = models.CharField(max_length=34, blank=True)
-    counterparty_bic = models.CharField(max_length=11, blank=True)
-    raw = models.TextField(blank=True)
+    original_currency = models.CharField(_("oorspronkelijke valuta"), max_length=3, blank=True)
+    counterparty_name = models.CharField(_("naam tegenpartij"), max_length=200, blank=True)
+    counterparty_iban = models.CharField(_("IBAN tegenpartij"), max_length=34, blank=True)
+    counterparty_bic = models.CharField(_("BIC tegenpartij"), max_length=11, blank=True)
+    raw = models.TextField(_("ruwe tekst"), blank=True)
 
     class Meta:
         constraints = [
@@ -93,6 +95,8 @@ class BankTransaction(models.Model):
                 fields=["creditor", "external_id"], name="bank_transaction_unique_external_id"
             ),
         ]
+        verbose_name = _("banktransactie")
+        verbose_name_plural = _("banktransacties")
 
     def __str__(self) -> str:
         return f"{self.booking_date} {self.currency} {self.amount}"
@@ -112,16 +116,20 @@ class MatchRule(models.TextChoices):
 class PaymentMatch(models.Model):
     """The matcher's decision on one payment: which rule, how sure, and who confirmed it."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="bank_match")
-    rule = models.CharField(max_length=30, choices=MatchRule.choices)
-    score = models.PositiveSmallIntegerField(default=0)
-    reason = models.CharField(max_length=300, blank=True)
-    decided_at = models.DateTimeField(default=timezone.now)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="bank_match", verbose_name=_("betaling"))
+    rule = models.CharField(_("regel"), max_length=30, choices=MatchRule.choices)
+    score = models.PositiveSmallIntegerField(_("score"), default=0)
+    reason = models.CharField(_("reden"), max_length=300, blank=True)
+    decided_at = models.DateTimeField(_("besloten op"), default=timezone.now)
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("bevestigd door")
     )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("bevestigd op"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("betalingskoppeling")
+        verbose_name_plural = _("betalingskoppelingen")
 
     def __str__(self) -> str:
         return f"{self.payment_id}: {self.rule} ({self.score})"
@@ -130,13 +138,17 @@ class PaymentMatch(models.Model):
 class MatchCandidate(models.Model):
     """A possible debtor, and optionally invoices, for a payment in the review queue."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="match_candidates")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE)
-    invoices = models.ManyToManyField(Invoice, blank=True)
-    rule = models.CharField(max_length=30, choices=MatchRule.choices)
-    score = models.PositiveSmallIntegerField()
-    reason = models.CharField(max_length=300, blank=True)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="match_candidates", verbose_name=_("betaling"))
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, verbose_name=_("debiteur"))
+    invoices = models.ManyToManyField(Invoice, blank=True, verbose_name=_("facturen"))
+    # Set for a reversal in review: the earlier payment it may reverse.
+    original_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("teruggeboekte betaling")
+    )
+    rule = models.CharField(_("regel"), max_length=30, choices=MatchRule.choices)
+    score = models.PositiveSmallIntegerField(_("score"))
+    reason = models.CharField(_("reden"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["payment", "-score", "id"]

@@ -6,14 +6,17 @@ or candidates decides:
 1. structured reference: an ISO 11649 RF reference or a Dutch betalingskenmerk
    with valid check digits, equal to an invoice's payment reference (score 100);
 2. invoice numbers in the remittance text, several per payment, ignoring
-   spaces, dashes and prefixes (score 90). One wrong digit is accepted only
-   when the amount equals that invoice's open amount (score 70);
+   spaces, dashes and prefixes (score 90). A number inside a longer
+   reference or a date does not count (see `remittance`), and a bare number
+   of up to four digits counts only when the amount, payer IBAN or payer name
+   confirms it. One wrong digit is accepted only when the amount equals that
+   invoice's open amount (score 70);
 3. payer IBAN linked to a debtor, and the amount equal to one open invoice
    or to exactly one set of that debtor's open invoices (score 60);
 4. payer name close to a debtor's name, and the amount as in rule 3 (score 50).
 
-When a rule finds several debtors or invoice sets of the same score, the
-Decision lists them as candidates for the review queue instead of invoices
+When a rule finds several debtors or invoice sets of the same score, and
+neither the amount nor the payer IBAN or name picks one, the Decision lists them as candidates for the review queue instead of invoices
 to pay.
 
 The rules read the creditor's open invoices from an InvoiceIndex
@@ -37,6 +40,7 @@ from betaalreis.banking.invoice_index import (
     payment_keys,
 )
 from betaalreis.banking.models import MatchRule
+from betaalreis.banking.remittance import confirmed_invoices, payer_debtors
 from betaalreis.ledger.match_keys import key_digits, normalise_number
 
 ZERO = Decimal("0.00")
@@ -54,6 +58,7 @@ class Decision:
     reason: str
     invoices: list[OpenInvoice] = field(default_factory=list)
     candidates: list[tuple[int, list[OpenInvoice], str, int, str]] = field(default_factory=list)
+
 
 def _sorted(invoices: list[OpenInvoice]) -> list[OpenInvoice]:
     return sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.number))
@@ -75,6 +80,20 @@ def _amount_sets(invoices: list[OpenInvoice], amount: Decimal, currency: str) ->
                 if len(found) > 1:
                     return found
     return found
+
+
+
+def split_candidate(
+    rule: str, score: int, reason: str, groups: dict[int, list[OpenInvoice]]
+) -> tuple[int, list[OpenInvoice], str, int, str]:
+    """Return a review candidate that pays the named invoices of every debtor in `groups`, oldest due first.
+
+    The debtor of the oldest invoice is the candidate's debtor, who keeps any
+    rest of the payment as credit.
+    """
+    invoices = _sorted([invoice for group in groups.values() for invoice in group])
+    return (invoices[0].debtor_id, invoices, rule, score, f"{reason}, split over {len(groups)} debtors")
+
 
 def _one_digit_apart(left: str, right: str) -> bool:
     return sum(1 for a, b in zip(left, right, strict=True) if a != b) == 1
@@ -118,10 +137,18 @@ class Matcher:
         if len(fitting) == 1:
             (invoices,) = fitting.values()
             return Decision(rule, score, reason + ", amount picks one debtor", invoices=_sorted(invoices))
-        return Decision(
-            rule, score, f"{reason}, but on invoices of {len(groups)} debtors",
-            candidates=[(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()],
-        )
+        payers = payer_debtors(payment, groups, self.index)
+        if len(payers) == 1:
+            (debtor_id,) = payers
+            # Only when the payer's own invoices take the whole payment: a
+            # larger payment may also pay the other debtors' invoices.
+            if sum((invoice.open_amount for invoice in groups[debtor_id]), ZERO) >= payment.amount:
+                return Decision(rule, score, reason + ", payer IBAN or name picks one debtor", invoices=_sorted(groups[debtor_id]))
+        candidates = [(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()]
+        if all(sum((invoice.open_amount for invoice in invoices), ZERO) < payment.amount for invoices in groups.values()):
+            # No single debtor's invoices take the whole payment, so it may pay for several.
+            candidates.append(split_candidate(rule, score, reason, groups))
+        return Decision(rule, score, f"{reason}, but on invoices of {len(groups)} debtors", candidates=candidates)
 
     def structured_reference(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
         references = keys.references
@@ -156,12 +183,33 @@ class Matcher:
         if not payment.remittance_info:
             return None
 
-        invoices = self.index.open(self.index.numbers(keys))
+        strong_hits, weak_hits = self.index.numbers(keys)
+        strong = self.index.open(strong_hits)
+        weak = self.index.open(weak_hits - strong_hits)
+        confirmed = confirmed_invoices(payment, weak, strong, self.index)
+        invoices = strong + confirmed
+        if not invoices and weak:
+            return self._unconfirmed_numbers(weak)
         if invoices:
             numbers = ", ".join(invoice.number for invoice in _sorted(invoices))
-            return self._choose(MatchRule.INVOICE_NUMBER, 90, payment, _by_debtor(invoices), f"invoice number {numbers} in the description")
+            reason = f"invoice number {numbers} in the description"
+            if confirmed:
+                reason += " (short number, confirmed by amount, payer IBAN or name)"
+            return self._choose(MatchRule.INVOICE_NUMBER, 90, payment, _by_debtor(invoices), reason)
 
         return self.invoice_number_typo(payment, keys.digit_runs)
+
+    def _unconfirmed_numbers(self, weak: list[OpenInvoice]) -> Decision:
+        """Send a payment that names only short numbers, which nothing confirms, to review."""
+        numbers = ", ".join(invoice.number for invoice in _sorted(weak))
+        reason = f"short number {numbers} in the description, not confirmed by amount, payer IBAN or name"
+        return Decision(
+            MatchRule.INVOICE_NUMBER, 30, reason,
+            candidates=[
+                (debtor_id, _sorted(invoices), MatchRule.INVOICE_NUMBER, 30, reason)
+                for debtor_id, invoices in _by_debtor(weak).items()
+            ],
+        )
 
     def invoice_number_typo(self, payment: PaymentFacts, runs: list[str]) -> Decision | None:
         """Accept one wrong digit in an invoice number when the amount equals its open amount.

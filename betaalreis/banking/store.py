@@ -8,15 +8,19 @@ an earlier one, creates no new payments:
   reference): `<account>:<reference>:<transaction number within the entry>`;
 - without one: `<account>:<booking date>:<amount>:<digest>:<n>`, where the
   digest covers counterparty IBAN, end-to-end id and remittance text, and `n`
-  counts identical transactions on that day in the statement. Two identical
+  counts identical transactions on that day in the statement. A transaction
+  in another currency than the statement's gets `:<currency>` before `:<n>`,
+  so EUR 95 and USD 95 from the same payer stay two payments. Two identical
   transfers on one day stay two payments, and an overlapping statement that
   covers the whole day yields the same ids.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -46,10 +50,25 @@ class Kind:
     IGNORED = "ignored"
 
 
+@dataclass(frozen=True, slots=True)
+class StoredStatement:
+    """Which creditor, account and booking dates one stored statement covers."""
+
+    statement_id: str
+    creditor_slug: str
+    account: str
+    currency: str
+    first_booking: dt.date | None
+    last_booking: dt.date | None
+
+
 @dataclass
 class StoreResult:
-    """Counts of one stored file, and the new payment ids per creditor."""
+    """Counts of one stored file, its statements, and the new payment ids per creditor."""
 
+    statements: list[StoredStatement] = field(default_factory=list)
+    # Currencies of the new payments, so the report can label its amounts.
+    currencies: set[str] = field(default_factory=set)
     entries: int = 0
     transactions: int = 0
     duplicates: int = 0
@@ -98,10 +117,19 @@ def external_ids(statement: ParsedStatement) -> list[list[str]]:
             text = "|".join((item.counterparty_iban, item.end_to_end_id, item.structured_reference, item.remittance_info, entry.raw))
             digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
             key = f"{statement.account}:{entry.booking_date.isoformat()}:{item.amount}:{digest}"
+            currency = item.currency or entry.currency
+            if currency and statement.currency and currency != statement.currency:
+                # Ids of entries in the account's own currency stay as earlier
+                # versions built them, so importing an old file again adds nothing.
+                key += f":{currency}"
             seen[key] += 1
             ids.append(f"{key}:{seen[key]}"[:200])
         result.append(ids)
     return result
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
 
 
 def check_statement(statement: ParsedStatement) -> list[RowError]:
@@ -116,7 +144,7 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
             errors.append(RowError(
                 None, "balances", f"{statement.opening_balance} → {statement.closing_balance}",
                 f"statement {statement.statement_id or '?'} ({statement.position}): opening balance "
-                f"{statement.opening_balance} plus the {len(statement.entries)} entries ({total:+}) is "
+                f"{statement.opening_balance} plus {_entries(len(statement.entries))} ({total:+}) is "
                 f"{statement.opening_balance + total}, but the closing balance is {statement.closing_balance} "
                 f"(difference {statement.closing_balance - statement.opening_balance - total:+}). "
                 "Entries are missing or were read wrong; ask the bank for a complete export",
@@ -125,7 +153,7 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
     if statement.declared_entry_count is not None and statement.declared_entry_count != len(statement.entries):
         errors.append(RowError(
             None, "TxsSummry/TtlNtries/NbOfNtries", str(statement.declared_entry_count),
-            f"statement {statement.statement_id or '?'} declares {statement.declared_entry_count} entries "
+            f"statement {statement.statement_id or '?'} declares {_entries(statement.declared_entry_count)} "
             f"but contains {len(statement.entries)}",
         ))
     credits = [entry.amount for entry in statement.entries if entry.amount > 0]
@@ -150,10 +178,38 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
     return errors
 
 
+# A Dutch domestic account number (BBAN) as old MT940 files write it in
+# :25:, maybe after a BIC and a slash or before a currency code:
+# "534334164", "0534334164", "ABNANL2A/0534334164", "0534334164EUR".
+DUTCH_ACCOUNT_NUMBER = re.compile(r"^(?:[A-Z]{6}[A-Z0-9]{2,5}/)?(\d{1,10})(?:[A-Z]{3})?$")
+
+
 def _find_creditor(statement: ParsedStatement, override: Creditor | None) -> Creditor | None:
     if override is not None:
         return override
-    return Creditor.objects.filter(iban__iexact=statement.account).first()
+    found = Creditor.objects.filter(iban__iexact=statement.account).first()
+    if found is None and not statement.account_is_iban:
+        found = creditor_for_dutch_account(statement.account)
+    return found
+
+
+def creditor_for_dutch_account(account: str) -> Creditor | None:
+    """Return the one creditor whose Dutch IBAN ends in this domestic account number, or None.
+
+    The last 10 characters of a Dutch IBAN are the account number, padded
+    with leading zeros. When several creditors fit (the same number at two
+    banks), the statement names none of them for sure, so this returns None.
+    """
+    match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
+    if match is None or int(match.group(1)) == 0:
+        return None
+    padded = match.group(1).zfill(10)
+    fitting = [
+        creditor
+        for creditor in Creditor.objects.filter(iban__istartswith="NL")
+        if creditor.iban.replace(" ", "").upper().endswith(padded) and len(creditor.iban.replace(" ", "")) == 18
+    ]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def _new_transaction_rows(
@@ -320,6 +376,12 @@ def _store_statements(
             existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
             payments, transactions = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
 
+            dates = [entry.booking_date for entry in statement.entries]
+            result.statements.append(StoredStatement(
+                statement.statement_id, owner.slug, statement.account, statement.currency,
+                min(dates, default=None), max(dates, default=None),
+            ))
+            result.currencies.update(str(payment["currency"]) for payment in payments)
             insert_rows(Payment, payments)
             payment_ids = _payment_ids(owner, [str(payment["external_id"]) for payment in payments])
             for row in transactions:

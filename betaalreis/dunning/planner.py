@@ -23,7 +23,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
@@ -114,30 +116,28 @@ _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
     "preferred_channel", "opted_out_channels",
 )
-# Ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
-_ID_CHUNK = 10000
 
 
 def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorContact]:
     debtors = {}
-    ids = sorted(debtor_ids)
-    for start in range(0, len(ids), _ID_CHUNK):
-        rows = Debtor.objects.filter(
-            creditor=creditor, pk__in=ids[start:start + _ID_CHUNK]
-        ).values_list(*_DEBTOR_FIELDS)
-        for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
-             opted_out) in rows:
-            debtors[pk] = DebtorContact(
-                id=pk,
-                kind=kind,
-                language=language,
-                email=email,
-                mobile=mobile,
-                phone=phone,
-                has_postal_address=bool(street and postal_code and city),
-                preferred_channel=preferred,
-                opted_out_channels=tuple(opted_out or ()),
-            )
+    rows = (
+        Debtor.objects.filter(creditor=creditor, pk__in=values_subquery(sorted(debtor_ids), array_type="bigint"))
+        .order_by()
+        .values_list(*_DEBTOR_FIELDS)
+    )
+    for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
+         opted_out) in rows:
+        debtors[pk] = DebtorContact(
+            id=pk,
+            kind=kind,
+            language=language,
+            email=email,
+            mobile=mobile,
+            phone=phone,
+            has_postal_address=bool(street and postal_code and city),
+            preferred_channel=preferred,
+            opted_out_channels=tuple(opted_out or ()),
+        )
     return debtors
 
 
@@ -236,16 +236,19 @@ def plan_day(
     # which also joins the creditor for its slug. All rows stay in memory for it.
     # NOTE: numbers compare by code point, as in SQLite and a PostgreSQL
     # database with the C collation. Other collations may order them otherwise.
-    rows.sort(key=lambda row: (row[2], row[8]))
+    rows.sort(key=itemgetter(2, 8))
+    plan.invoices_considered = len(rows)
 
     groups: dict[tuple[int, str, str], _Group] = {}
     # Overdue invoices that have not had a 14-day letter, per debtor: a
     # consumer's letter must name all of them (art. 6:96 lid 7 BW).
     before_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
+    # The due stage depends only on (debtor kind, current stage, days past
+    # due), which repeat across many invoices, so each is worked out once.
+    due_stages: dict[tuple[str, str, int], Stage | None] = {}
 
     for (invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind,
          _number) in rows:
-        plan.invoices_considered += 1
         if debtor_id in paused_debtor_ids:
             plan.paused += 1
             continue
@@ -259,17 +262,14 @@ def plan_day(
         if letter_order is not None and days_past_due > 0 and current_order < letter_order:
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
 
-        target = None
-        for stage in stages:
-            if stage.offset_days <= days_past_due and stage.order > current_order:
-                target = stage
+        due_stage_key = (kind, current_code, days_past_due)
+        if due_stage_key in due_stages:
+            target = due_stages[due_stage_key]
+        else:
+            target = due_stages[due_stage_key] = _due_stage(stages, current_order, days_past_due)
         if target is None:
             continue
 
-        for stage in stages:
-            if current_order < stage.order < target.order and stage.is_fourteen_day_letter:
-                target = stage
-                break
         if target.is_fourteen_day_letter and days_past_due < 1:
             # Before the due date has passed the debtor is not in default, and
             # a 14-day letter sent then does not make the costs owed.
@@ -318,6 +318,25 @@ def plan_day(
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _due_stage(stages: list[Stage], current_order: int, days_past_due: int) -> Stage | None:
+    """Return the stage an invoice at `current_order` is due for, or None.
+
+    That is the last stage after the current one whose offset has passed,
+    except that a 14-day letter between the two comes first.
+    """
+    target = None
+    for stage in stages:
+        if stage.offset_days <= days_past_due and stage.order > current_order:
+            target = stage
+    if target is None:
+        return None
+
+    for stage in stages:
+        if current_order < stage.order < target.order and stage.is_fourteen_day_letter:
+            return stage
+    return target
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from betaalreis.dunning.bulk import insert_rows, saved_instances
+from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_rows_without_ids, values_subquery
 from betaalreis.dunning.models import StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
@@ -28,7 +29,6 @@ from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
-_ID_CHUNK = 10000
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 _CHANNEL_NAMES_NL = {
@@ -42,7 +42,7 @@ _CHANNEL_NAMES_NL = {
 
 @dataclass(slots=True)
 class WriteResult:
-    created: list[Communication] = field(default_factory=list)
+    created: Sequence[Communication] = field(default_factory=list)
     already_planned: int = 0
     held: int = 0
     unreachable: int = 0
@@ -67,6 +67,7 @@ class ContactRules:
     def __init__(self, creditor: Creditor, moment: dt.datetime) -> None:
         self.moment = moment
         self.settings = legal_settings_for(creditor)
+        self._decisions: dict[int, ContactDecision] = {}
         week_start = contact_week_start(moment).date()
         # NOTE: counts by the run day a message was planned for, so a message
         # held into next week still counts for the week it was planned in.
@@ -85,7 +86,10 @@ class ContactRules:
     def decide(self, debtor_id: int) -> ContactDecision:
         """Decide when a new contact with the debtor may go out, and count it."""
         count = self.contacts.get(debtor_id, 0)
-        decision = decide_contact(self.moment, count, self.settings)
+        # For one run the decision depends only on the count, and it is immutable.
+        decision = self._decisions.get(count)
+        if decision is None:
+            decision = self._decisions[count] = decide_contact(self.moment, count, self.settings)
         self.contacts[debtor_id] = count + 1
         return decision
 
@@ -99,13 +103,11 @@ def idempotency_key(creditor_slug: str, message: PlannedMessage, day: dt.date) -
 
 
 def _existing_keys(keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), _ID_CHUNK):
-        found.update(
-            Communication.objects.filter(idempotency_key__in=keys[start:start + _ID_CHUNK])
-            .values_list("idempotency_key", flat=True)
-        )
-    return found
+    return set(
+        Communication.objects.filter(idempotency_key__in=values_subquery(keys, array_type="text"))
+        .order_by()
+        .values_list("idempotency_key", flat=True)
+    )
 
 
 def _summary(message: PlannedMessage, formatted_total: str) -> str:
@@ -237,7 +239,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
                     },
                 )
             )
-    insert_rows(CommunicationInvoice, item_rows)
+    insert_rows_without_ids(CommunicationInvoice, item_rows)
     result.held = len(held_rows)
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
@@ -247,12 +249,11 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         if is_handover:
             changes["status"] = InvoiceStatus.HANDED_OVER
             result.handed_over_invoices += len(invoice_ids)
-        for start in range(0, len(invoice_ids), _ID_CHUNK):
-            Invoice.objects.filter(pk__in=invoice_ids[start:start + _ID_CHUNK]).update(
-                updated_at=now, **changes
-            )
-    insert_rows(TimelineEvent, event_rows)
+        Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
+            updated_at=now, **changes
+        )
+    insert_rows_without_ids(TimelineEvent, event_rows)
 
-    result.created = saved_instances(Communication, communication_ids, communication_rows)
+    result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
 

@@ -63,6 +63,10 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     amounts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Lines printed above the counts: what the file covers (creditor, account, period).
+    header: list[str] = field(default_factory=list)
+    # Lines printed below the counts, such as the payments sent to review and why.
+    details: list[str] = field(default_factory=list)
 
 
 class Importer:
@@ -123,6 +127,13 @@ def find_importer(path: Path) -> type[Importer]:
     """Return the importer class for `path`, or raise naming the file."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        size = path.stat().st_size
+        raise BetaalreisError(
+            f"{path}: the file is empty ({size} bytes{', only spaces and line breaks' if size else ''}). "
+            "Export or download it again.",
+            code="empty_file",
+        )
     importers = importer_classes()
     for importer in importers:
         if importer.detect(path, head):

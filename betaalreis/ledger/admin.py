@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import (
     Allocation,
@@ -11,8 +17,10 @@ from betaalreis.ledger.models import (
     DebtorBankAccount,
     Invoice,
     Payment,
+    PaymentStatus,
     TimelineEvent,
 )
+from betaalreis.ledger.money import format_money
 
 
 @admin.register(Creditor)
@@ -90,12 +98,23 @@ class AllocationInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
-        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "match_reason",
+        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", "match_reason",
     )
     list_filter = ("creditor", "status", "source")
     search_fields = ("payer_name", "payer_iban", "remittance_info", "structured_reference")
     raw_id_fields = ("debtor", "reverses")
     inlines = [AllocationInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
+        return super().get_queryset(request).annotate(allocated=Coalesce(Sum("allocations__amount"), Decimal("0.00")))
+
+    @admin.display(description=_("tegoed"))
+    def credit(self, payment: Payment) -> str:
+        """Show the part of a matched payment that pays no invoice and stays as the debtor's credit."""
+        if payment.status not in (PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED) or payment.amount <= 0:
+            return ""
+        rest = payment.amount - payment.allocated
+        return format_money(rest, payment.currency) if rest > 0 else ""
 
 
 @admin.register(TimelineEvent)

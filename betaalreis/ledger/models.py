@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -216,8 +217,13 @@ class Invoice(models.Model):
     of its debtor and is never chased itself.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="invoices")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices")
+    # No index of their own: the indexes in Meta start with these columns.
+    # The daily run updates up to every open invoice, and each index costs
+    # an entry per updated row.
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, related_name="invoices", db_index=False
+    )
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices", db_index=False)
     number = models.CharField(_("factuurnummer"), max_length=64)
     # Derived from `number` and `payment_reference` on save; bank matching
     # looks invoices up by these (see ledger.match_keys).
@@ -239,7 +245,7 @@ class Invoice(models.Model):
     )
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
-        help_text=_("De factuur die deze creditnota corrigeert."),
+        help_text=_("De factuur die deze creditnota corrigeert."), db_index=False,
     )
     # Dunning progress: the highest stage sent for this invoice and when.
     dunning_stage = models.CharField(_("aanmaningsfase"), max_length=40, blank=True)
@@ -261,6 +267,10 @@ class Invoice(models.Model):
             models.Index(fields=["creditor", "number_digits"]),
             models.Index(fields=["creditor", "reference_key"]),
             models.Index(fields=["creditor", "open_amount"]),
+            # Only credit notes set it, so the index leaves out the other rows.
+            models.Index(
+                fields=["corrects"], condition=Q(corrects__isnull=False), name="invoice_corrects_idx"
+            ),
         ]
         verbose_name = _("factuur")
         verbose_name_plural = _("facturen")
@@ -384,9 +394,11 @@ class TimelineEvent(models.Model):
     """
 
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline")
+    # Indexed by the indexes in Meta only: (debtor, at) serves lookups by
+    # debtor, and most events (each planned message has one) name no invoice.
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline", db_index=False)
     invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline"
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline", db_index=False
     )
     kind = models.CharField(max_length=24, choices=TimelineKind.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -396,7 +408,12 @@ class TimelineEvent(models.Model):
 
     class Meta:
         ordering = ["debtor", "at", "id"]
-        indexes = [models.Index(fields=["debtor", "at"])]
+        indexes = [
+            models.Index(fields=["debtor", "at"]),
+            models.Index(
+                fields=["invoice"], condition=Q(invoice__isnull=False), name="timeline_invoice_idx"
+            ),
+        ]
         verbose_name = _("tijdlijnregel")
         verbose_name_plural = _("tijdlijn")
 

@@ -50,7 +50,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 class Communication(models.Model):
     """One message to one debtor on one channel, listing one or more invoices."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
+    # The (creditor, run_date) index in Meta serves lookups by creditor.
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_index=False)
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="communications")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     stage = models.CharField(max_length=40)
@@ -92,8 +93,9 @@ class Communication(models.Model):
 class CommunicationInvoice(models.Model):
     """An invoice listed in a communication, with its open amount when planned."""
 
+    # The unique (communication, invoice) constraint serves lookups by communication.
     communication = models.ForeignKey(
-        Communication, on_delete=models.CASCADE, related_name="items"
+        Communication, on_delete=models.CASCADE, related_name="items", db_index=False
     )
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="communication_items")
     open_amount = models.DecimalField(**MONEY)

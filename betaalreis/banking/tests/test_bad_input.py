@@ -167,3 +167,35 @@ def test_detect_ignores_foreign_xml(tmp_path: Path, corpus: Path):
         head = path.read_bytes()[:HEAD_BYTES]
         assert not Camt05xImporter.detect(path, head)
         assert not Mt940Importer.detect(path, head)
+
+
+def test_binary_file_value_not_printed(tmp_path: Path):
+    path = tmp_path / "binary.xml"
+    path.write_bytes(b"\x00\x01\xff\xfe" * 100)
+
+    message = _reject(path)
+
+    assert "400 bytes of binary data" in message
+    assert "\x00" not in message
+    assert "\ufffd" not in message
+
+
+def test_truncated_xml_position_once(tmp_path: Path):
+    path = tmp_path / "truncated.xml"
+    text = _good_camt(tmp_path).read_text()
+    path.write_text(text[: len(text) * 2 // 3])
+
+    message = _reject(path)
+
+    assert message.count("column") == 1
+
+
+def test_one_entry_unbalanced_singular(tmp_path: Path):
+    path = write_camt053(
+        tmp_path / "unbalanced.xml", CREDITOR_IBAN, [SampleEntry(Decimal("96.00"), remittance="a")], closing=Decimal("1095.00")
+    )
+
+    message = _reject(path)
+
+    assert "plus 1 entry (+96.00)" in message
+    assert "1 entries" not in message

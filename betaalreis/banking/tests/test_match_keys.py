@@ -10,11 +10,13 @@ import pytest
 from babel.numbers import format_currency
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import PaymentMatch
 from betaalreis.banking.samples import SampleEntry
+from betaalreis.dunning import bulk as dunning_bulk
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
 from betaalreis.ledger.models import Debtor, Invoice, Payment, PaymentStatus
@@ -24,7 +26,7 @@ from betaalreis.legal.references import make_betalingskenmerk
 from .helpers import CREDITOR_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
 KENMERK = make_betalingskenmerk(20260042)
-BEFORE_KEYS = ("ledger", "0002_creditor_vat_help")
+BEFORE_KEYS = ("ledger", "0003_drop_covered_indexes")
 
 
 def _keys(invoice: Invoice) -> tuple[str, str, str]:
@@ -63,6 +65,29 @@ def test_keys_set_by_bulk_inserts() -> None:
 
     assert _keys(Invoice.objects.get(number="a-1")) == ("A1", "1", "RF18539007547034")
     assert _keys(Invoice.objects.get(number="b.2")) == ("B2", "2", "")
+
+
+@pytest.mark.django_db
+def test_keys_set_by_dunning_bulk_inserts() -> None:
+    creditor = make_creditor()
+    # These helpers call no pre_save, so the caller sets the auto_now columns.
+    stamps = {"created_at": timezone.now(), "updated_at": timezone.now()}
+    debtor_row = {**stamps, "creditor_id": creditor.pk, "customer_number": "D2", "name": "Pietersen V.O.F."}
+    invoice_row = {
+        **stamps, "creditor_id": creditor.pk, "issue_date": dt.date(2026, 10, 1), "due_date": dt.date(2026, 11, 1),
+        "total": Decimal("5.00"), "open_amount": Decimal("5.00"),
+    }
+
+    (debtor_id,) = dunning_bulk.insert_rows(Debtor, [debtor_row])
+    rows = [{**invoice_row, "debtor_id": debtor_id, "number": "c/3", "payment_reference": "1234 5678 9012 3456"}]
+    (invoice_id,) = dunning_bulk.insert_rows(Invoice, rows)
+    dunning_bulk.insert_rows_without_ids(Invoice, [{**invoice_row, "debtor_id": debtor_id, "number": "d 4"}])
+    (built,) = dunning_bulk.SavedInstances(Invoice, [invoice_id], rows)
+
+    assert Debtor.objects.get(pk=debtor_id).name_key == "pietersen"
+    assert _keys(Invoice.objects.get(pk=invoice_id)) == ("C3", "3", "1234567890123456")
+    assert _keys(Invoice.objects.get(number="d 4")) == ("D4", "4", "")
+    assert (built.number_key, built.number_digits, built.reference_key) == ("C3", "3", "1234567890123456")
 
 
 @pytest.mark.django_db

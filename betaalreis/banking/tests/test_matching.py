@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
-from betaalreis.banking.samples import SampleEntry
+from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
 from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
@@ -54,6 +55,7 @@ CASES = [
     ("rf in text", SampleEntry(Decimal("50.00"), remittance=f"ref {RF.lower()}"), ["B"], "structured_reference"),
     ("number with prefix", SampleEntry(Decimal("80.00"), remittance="Factuur nr. F 77310"), ["C"], "invoice_number"),
     ("number with spaces", SampleEntry(Decimal("121.00"), remittance="fact 2026 10042"), ["A"], "invoice_number"),
+    ("prefixed number with spaces", SampleEntry(Decimal("121.00"), remittance="Factuur nr. F2026 10042"), ["A"], "invoice_number"),
     ("two numbers", SampleEntry(Decimal("99.95"), remittance="F-77310 en F-77311"), ["C", "D"], "invoice_number"),
     ("one wrong digit, amount confirms", SampleEntry(Decimal("80.00"), remittance="factuur 77319"), ["C"], "invoice_number_typo"),
     ("iban and one invoice", SampleEntry(Decimal("19.95"), iban=PAYER_IBAN, remittance="bedankt"), ["D"], "payer_iban"),
@@ -101,7 +103,7 @@ def test_partial_payment(tmp_path: Path, ledger):
     report = import_entries(tmp_path, [SampleEntry(Decimal("21.00"), structured_reference=KENMERK)])
 
     assert report.counts["matched partly"] == 1
-    assert report.amounts["matched partly"] == "21.00"
+    assert report.amounts["matched partly (EUR)"] == "21.00"
     assert _payment().status == PaymentStatus.PARTLY_MATCHED
     assert _open(invoices["A"]) == Decimal("100.00")
     assert invoices["A"].status == InvoiceStatus.OPEN
@@ -115,7 +117,7 @@ def test_overpayment_stays_credit(tmp_path: Path, ledger):
     assert payment.status == PaymentStatus.MATCHED
     assert _open(invoices["A"]) == Decimal("0.00")
     assert unallocated_amount(payment) == Decimal("9.00")
-    assert report.amounts["credit left on payments"] == "9.00"
+    assert report.amounts["credit left on payments (EUR)"] == "9.00"
 
 
 def test_payment_plan_counts_payment(tmp_path: Path, ledger):
@@ -188,7 +190,7 @@ def test_debit_ignored(tmp_path: Path, ledger):
     report = import_entries(tmp_path, [SampleEntry(Decimal("-10.00"), name="Office supplies", reference="D-1")])
 
     assert report.counts["ignored"] == 1
-    assert report.amounts["ignored"] == "-10.00"
+    assert report.amounts["ignored (EUR)"] == "-10.00"
     assert not Payment.objects.exists()
 
 
@@ -245,7 +247,7 @@ def test_nothing_matches(tmp_path: Path, ledger):
 
     payment = _payment()
     assert report.counts["sent to review"] == 1
-    assert report.amounts["sent to review"] == "12.34"
+    assert report.amounts["sent to review (EUR)"] == "12.34"
     assert payment.status == PaymentStatus.REVIEW
     assert PaymentMatch.objects.get(payment=payment).rule == "none"
     assert not MatchCandidate.objects.exists()
@@ -330,3 +332,165 @@ def test_other_creditor_message_reference_not_matched(tmp_path: Path, ledger):
     import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=debtor_payment_reference(999999))])
 
     assert _payment().status == PaymentStatus.REVIEW
+
+
+@pytest.fixture
+def short_numbers():
+    """Invoices whose numbers also occur in descriptions as years, dates or member numbers."""
+    creditor = make_creditor()
+    debtors = {
+        "veel": make_debtor(creditor, "D80", "Veel Nummers"),
+        "jaar": make_debtor(creditor, "D83", "Jaar Factuur"),
+        "elf": make_debtor(creditor, "D82", "Korte Elf"),
+        "keulen": make_debtor(creditor, "D84", "Keulen Klant"),
+        "ander": make_debtor(creditor, "D85", "Andere Klant"),
+    }
+    invoices = {
+        "1090": make_invoice(debtors["veel"], "2026-1090", "50.00"),
+        "2026": make_invoice(debtors["jaar"], "2026", "99.00"),
+        "11": make_invoice(debtors["elf"], "11", "25.00"),
+        "4711": make_invoice(debtors["keulen"], "4711", "99.00"),
+        "4712": make_invoice(debtors["ander"], "4712", "40.00"),
+        "2000": make_invoice(debtors["ander"], "2026-2000", "70.00"),
+    }
+    return creditor, debtors, invoices
+
+
+# Each case: description, amount, payer name, the payment status, and the
+# invoices it pays (in full or in part); no invoices means review.
+SHORT_NUMBER_CASES = [
+    ("number inside a longer reference", "factuur 2026-1091", "45.00", "Iemand Anders", "review", []),
+    ("reference among other numbers", "ordernr 2026-1099 factuur 2026-1090 tel 0612345678", "50.00", "V. Nummers", "matched", ["1090"]),
+    ("year and member number, no amount", "Contributie 2026 lid 11", "20.00", "Vereniging X", "review", []),
+    ("member number confirmed by amount", "Contributie 2026 lid 11", "25.00", "Vereniging X", "matched", ["11"]),
+    ("year of a date ignored", "Betaling 4711 van 15-10-2026", "99.00", "Keulen Klant", "matched", ["4711"]),
+    ("day of a date ignored", "betaling 11-11-2026 klant 99", "25.00", "Onbekend", "review", []),
+    ("short number confirmed by name", "betaling 4711", "60.00", "Keulen Klant", "partly_matched", ["4711"]),
+    ("short number unconfirmed", "klant 4711", "60.00", "Onbekend", "review", []),
+    ("payer name breaks a tie", "2026-1090 2026-2000", "30.00", "Andere Klant", "partly_matched", ["2000"]),
+]
+
+
+@pytest.mark.parametrize(
+    "label,remittance,amount,name,status,paid", SHORT_NUMBER_CASES, ids=[case[0] for case in SHORT_NUMBER_CASES]
+)
+def test_short_numbers(tmp_path: Path, short_numbers, label, remittance, amount, name, status, paid):
+    _, _, invoices = short_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal(amount), name=name, remittance=remittance)])
+
+    payment = _payment()
+    assert payment.status == status, payment.match_reason
+    for key, invoice in invoices.items():
+        if key in paid:
+            assert _open(invoice) < invoice.total, key
+        else:
+            assert _open(invoice) == invoice.total, key
+
+
+def test_unconfirmed_short_number_lists_candidate(tmp_path: Path, short_numbers):
+    _, debtors, invoices = short_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal("60.00"), name="Onbekend", remittance="klant 4711")])
+
+    candidate = MatchCandidate.objects.get(payment=_payment())
+    assert candidate.debtor == debtors["keulen"]
+    assert list(candidate.invoices.all()) == [invoices["4711"]]
+
+
+def test_large_overpayment_goes_to_review(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    report = import_entries(tmp_path, [SampleEntry(Decimal("5000.00"), remittance="2026-10043")])
+
+    payment = _payment()
+    candidate = MatchCandidate.objects.get(payment=payment)
+    assert report.counts["sent to review"] == 1
+    assert payment.status == PaymentStatus.REVIEW
+    assert "large overpayment" in payment.match_reason
+    assert list(candidate.invoices.all()) == [invoices["B"]]
+    assert _open(invoices["B"]) == Decimal("50.00")
+
+
+def test_small_surplus_on_small_invoice_matched(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    # EUR 60 over an EUR 50 invoice: more than the open amount, but below the absolute minimum.
+    import_entries(tmp_path, [SampleEntry(Decimal("110.00"), remittance="2026-10043")])
+
+    assert _payment().status == PaymentStatus.MATCHED
+    assert _open(invoices["B"]) == Decimal("0.00")
+
+
+def _usd_statement(tmp_path: Path, name: str, entry: SampleEntry) -> Path:
+    """Write an EUR account statement whose one entry is in USD."""
+    from betaalreis.banking.samples import write_camt053
+
+    from .helpers import CREDITOR_IBAN
+
+    path = write_camt053(tmp_path / name, CREDITOR_IBAN, [entry])
+    amount = f"{entry.amount:.2f}"
+    path.write_text(path.read_text().replace(f'Ccy="EUR">{amount}<', f'Ccy="USD">{amount}<'))
+    return path
+
+
+def test_usd_payment_names_currency_mismatch(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", SampleEntry(Decimal("80.00"), remittance="F-77310")), None)
+
+    payment = _payment()
+    assert payment.currency == "USD"
+    assert payment.status == PaymentStatus.REVIEW
+    assert "in USD and its invoices in EUR" in payment.match_reason
+    assert "no longer open" not in payment.match_reason
+
+
+def test_same_entry_in_usd_not_duplicate(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    entry = SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="F-77310")
+    import_entries(tmp_path, [entry], name="eur.xml")
+    report = Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", entry), None)
+
+    assert report.counts["already imported"] == 0
+    assert report.counts["new payments"] == 1
+    assert sorted(Payment.objects.values_list("currency", flat=True)) == ["EUR", "USD"]
+
+
+def test_report_names_statement_and_review(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [
+        SampleEntry(Decimal("121.00"), structured_reference=KENMERK, reference="R-1"),
+        SampleEntry(Decimal("12.34"), name="Onbekend", remittance="gift", reference="R-2", booking_date=dt.date(2026, 12, 3)),
+    ], statement_id="S-7")
+
+    assert report.header == ["statement S-7: creditor acme, account NL91ABNA0417164300, period 2026-12-01..2026-12-03"]
+    assert len(report.details) == 1
+    assert report.details[0].startswith("review: 2026-12-03, EUR 12.34, Onbekend: no rule matched")
+    assert report.amounts["matched automatically (EUR)"] == "121.00"
+
+
+def test_report_review_lines_capped(tmp_path: Path, ledger):
+    from betaalreis.banking.report import MAX_REVIEW_LINES
+
+    entries = [SampleEntry(Decimal("1.00") + number, remittance="gift", reference=f"G-{number}") for number in range(MAX_REVIEW_LINES + 2)]
+    report = import_entries(tmp_path, entries)
+
+    assert len(report.details) == MAX_REVIEW_LINES + 1
+    assert report.details[-1].startswith("… and 2 more payments in review")
+
+
+def test_report_amounts_per_currency(tmp_path: Path, ledger):
+    from betaalreis.banking.importers import Camt05xImporter
+
+    path = _usd_statement(tmp_path, "mixed.xml", SampleEntry(Decimal("7.00"), remittance="gift", reference="U-1"))
+    text = path.read_text().replace("</Stmt>", "", 1)
+    # Add an EUR entry that pays invoice C after the USD one, and balance the statement again.
+    eur = write_camt053(tmp_path / "eur.xml", "NL91ABNA0417164300", [SampleEntry(Decimal("80.00"), remittance="F-77310", reference="E-1")])
+    eur_entry = eur.read_text().split("<Ntry>", 1)[1].split("</Ntry>", 1)[0]
+    text = text.replace("</BkToCstmrStmt>", f"<Ntry>{eur_entry}</Ntry></Stmt></BkToCstmrStmt>")
+    path.write_text(text.replace('Ccy="EUR">1007.00<', 'Ccy="EUR">1087.00<'))
+
+    report = Camt05xImporter().run(path, None)
+
+    assert report.amounts["matched automatically (EUR)"] == "80.00"
+    assert report.amounts["sent to review (USD)"] == "7.00"
+    assert "sent to review (EUR)" not in report.amounts

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from betaalreis.banking.importers import Mt940Importer
 from betaalreis.banking.mt940_reader import parse_information, read_mt940
 from betaalreis.imports.registry import HEAD_BYTES
@@ -75,3 +77,61 @@ def test_information_cntp_layout():
     assert info.name == "Bakker BV"
     assert info.structured_reference == "5000056789012345"
     assert info.end_to_end_id == "E2E-9"
+
+
+ABN_DOMESTIC = """ABNANL2A
+940
+ABNANL2A
+:20:ABN AMRO BANK NV
+:25:534334164
+:28:19321/1
+:60F:C261130EUR100,00
+:61:2612011201C25,50N541NONREF
+:86:/TRTP/SEPA OVERBOEKING/IBAN/NL91ABNA0417164300/BIC/ABNANL2A/NAME/
+J. DE VRIES/REMI/FACTUUR 2026-0042/EREF/NOTPROVIDED
+:62F:C261201EUR125,50
+-
+"""
+
+
+@pytest.mark.django_db
+def test_domestic_account_finds_creditor(tmp_path: Path):
+    from betaalreis.ledger.models import Creditor, Payment
+
+    path = tmp_path / "abn.sta"
+    path.write_text(ABN_DOMESTIC)
+    creditor = Creditor.objects.create(slug="abn", legal_name="ABN klant B.V.", iban="NL87ABNA0534334164")
+    Creditor.objects.create(slug="other", legal_name="Ander B.V.", iban="NL91ABNA0417164300")
+
+    report = Mt940Importer().run(path, None)
+
+    assert report.counts["new payments"] == 1
+    assert Payment.objects.get().creditor == creditor
+
+
+@pytest.mark.django_db
+def test_domestic_account_two_creditors_rejected(tmp_path: Path):
+    from betaalreis.imports.registry import ImportRejected
+    from betaalreis.ledger.models import Creditor
+
+    path = tmp_path / "abn.sta"
+    path.write_text(ABN_DOMESTIC)
+    Creditor.objects.create(slug="abn", legal_name="ABN klant B.V.", iban="NL87ABNA0534334164")
+    # The same account number at another bank: the statement names neither for sure.
+    Creditor.objects.create(slug="rabo", legal_name="Rabo klant B.V.", iban="NL12RABO0534334164")
+
+    with pytest.raises(ImportRejected):
+        Mt940Importer().run(path, None)
+
+
+@pytest.mark.django_db
+def test_creditor_for_dutch_account_forms():
+    from betaalreis.banking.store import creditor_for_dutch_account
+    from betaalreis.ledger.models import Creditor
+
+    creditor = Creditor.objects.create(slug="abn", legal_name="ABN klant B.V.", iban="NL87ABNA0534334164")
+
+    for written in ("534334164", "0534334164", "ABNANL2A/0534334164", "0534334164EUR", "53.43.34.164"):
+        assert creditor_for_dutch_account(written) == creditor, written
+    for written in ("34164", "1534334164", "0", "NL87ABNA0534334164"):
+        assert creditor_for_dutch_account(written) is None, written

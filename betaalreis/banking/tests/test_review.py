@@ -13,7 +13,8 @@ from betaalreis.banking.actions import do_confirm_match
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.errors import InvalidInput
-from betaalreis.ledger.models import DebtorBankAccount, Payment, PaymentStatus, TimelineEvent
+from betaalreis.ledger.actions import unallocated_amount
+from betaalreis.ledger.models import DebtorBankAccount, Invoice, Payment, PaymentStatus, TimelineEvent
 
 from .helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
@@ -137,3 +138,187 @@ def test_admin_best_candidate_action(client, ambiguous):
     assert response.status_code == 302
     # Both candidates score 90, so the action skips the payment.
     assert payment.status == PaymentStatus.REVIEW
+
+
+@pytest.fixture
+def unlinked_reversal(tmp_path: Path):
+    """A paid invoice and a reversal of that payment with no end-to-end id and no payer IBAN."""
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "D40", "Storno Klant")
+    invoice = make_invoice(debtor, "2026-1040", "210.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("210.00"), name="Storno Klant", remittance="2026-1040", reference="IN-40")], name="in.xml")
+    import_entries(
+        tmp_path,
+        [SampleEntry(Decimal("-210.00"), reversal=True, remittance="2026-1040", reference="RV-40")],
+        name="storno.xml",
+    )
+    original = Payment.objects.get(external_id__contains="IN-40")
+    reversal = Payment.objects.get(external_id__contains="RV-40")
+    return debtor, invoice, original, reversal
+
+
+def test_reversal_review_lists_original(unlinked_reversal):
+    _, _, original, reversal = unlinked_reversal
+
+    candidate = MatchCandidate.objects.get(payment=reversal)
+
+    assert reversal.status == PaymentStatus.REVIEW
+    assert candidate.original_payment == original
+    assert candidate.rule == "reversal"
+    assert "zelfde omschrijving" in candidate.reason
+
+
+def test_admin_confirms_reversal(client, unlinked_reversal):
+    debtor, invoice, original, reversal = unlinked_reversal
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    candidate = MatchCandidate.objects.get(payment=reversal)
+
+    page = client.get(reverse("admin:banking_reviewpayment_change", args=[reversal.pk]))
+    response = client.post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]), follow=True)
+
+    assert f'form="confirm-{candidate.pk}"' in page.content.decode()
+    assert "Terugboeking gekoppeld aan betaling" in response.content.decode()
+    original.refresh_from_db()
+    reversal.refresh_from_db()
+    invoice.refresh_from_db()
+    assert original.status == PaymentStatus.REVERSED
+    assert reversal.reverses_id == original.pk
+    assert reversal.status == PaymentStatus.MATCHED
+    assert invoice.open_amount == Decimal("210.00")
+    assert invoice.status == "open"
+    assert PaymentMatch.objects.get(payment=reversal).confirmed_by == admin
+    assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Terugboeking").exists()
+    assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Betaling teruggeboekt").exists()
+
+
+def test_admin_assign_reversal_by_customer(client, unlinked_reversal):
+    _, invoice, original, reversal = unlinked_reversal
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:banking_reviewpayment_assign", args=[reversal.pk]), {"customer_number": "D40"}, follow=True
+    )
+
+    content = response.content.decode()
+    assert "only money in" not in content
+    assert "Terugboeking gekoppeld" in content
+    original.refresh_from_db()
+    invoice.refresh_from_db()
+    assert original.status == PaymentStatus.REVERSED
+    assert invoice.open_amount == Decimal("210.00")
+
+
+@pytest.fixture
+def two_debtor_transfer(tmp_path: Path):
+    """One transfer that names an invoice of each of two debtors and pays both in full."""
+    creditor = make_creditor()
+    jansen = make_debtor(creditor, "D1", "Jan Jansen")
+    visser = make_debtor(creditor, "D4", "Sophie Visser")
+    first = make_invoice(jansen, "2026-1004", "60.00")
+    second = make_invoice(visser, "2026-1005", "99.95")
+    import_entries(tmp_path, [SampleEntry(Decimal("159.95"), name="Jan Jansen", remittance="facturen 2026-1004 en 2026-1005")])
+    return Payment.objects.get(), jansen, visser, first, second
+
+
+def _superuser_client(client):
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    return client
+
+
+def _messages(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"])
+
+
+def test_split_candidate_pays_both_debtors(client, two_debtor_transfer):
+    payment, jansen, visser, first, second = two_debtor_transfer
+    split = [candidate for candidate in MatchCandidate.objects.filter(payment=payment) if candidate.invoices.count() == 2]
+    assert len(split) == 1
+
+    page = _superuser_client(client).get(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+    response = client.post(reverse("admin:banking_reviewpayment_confirm", args=[split[0].pk]), follow=True)
+
+    assert "2026-1005 (Sophie Visser)" in page.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.open_amount == Decimal("0.00")
+    assert second.open_amount == Decimal("0.00")
+    assert unallocated_amount(Payment.objects.get(pk=payment.pk)) == Decimal("0.00")
+    assert "2026-1004" in _messages(response)
+    assert "2026-1005" in _messages(response)
+    assert "tegoed" not in _messages(response)
+
+
+def test_confirm_one_debtor_reports_credit(client, two_debtor_transfer):
+    payment, jansen, visser, first, second = two_debtor_transfer
+    (candidate,) = [
+        candidate for candidate in MatchCandidate.objects.filter(payment=payment, debtor=jansen)
+        if list(candidate.invoices.all()) == [first]
+    ]
+
+    response = _superuser_client(client).post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]), follow=True)
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.MATCHED
+    assert unallocated_amount(payment) == Decimal("99.95")
+    assert "€\xa099,95 staat als tegoed bij Jan Jansen" in _messages(response)
+    assert TimelineEvent.objects.filter(debtor=jansen, summary__startswith="Teveel betaald").exists()
+
+
+def test_confirm_paid_candidate_pays_oldest_open(client, ambiguous):
+    payment, jansen, first, _ = ambiguous
+    later = make_invoice(jansen, "A-1003", "30.00")
+    candidate = MatchCandidate.objects.get(payment=payment, debtor=jansen)
+    Invoice.objects.filter(pk=first.pk).update(open_amount=Decimal("0.00"), status="paid")
+
+    response = _superuser_client(client).post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]), follow=True)
+
+    later.refresh_from_db()
+    payment.refresh_from_db()
+    assert later.open_amount == Decimal("0.00")
+    assert unallocated_amount(payment) == Decimal("50.00")
+    assert "niet meer open" in _messages(response)
+    assert "€\xa050,00 staat als tegoed bij Jansen" in _messages(response)
+
+
+def test_confirm_paid_candidate_without_open_is_credit(client, ambiguous):
+    payment, jansen, first, _ = ambiguous
+    candidate = MatchCandidate.objects.get(payment=payment, debtor=jansen)
+    Invoice.objects.filter(pk=first.pk).update(open_amount=Decimal("0.00"), status="paid")
+
+    response = _superuser_client(client).post(reverse("admin:banking_reviewpayment_confirm", args=[candidate.pk]), follow=True)
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.MATCHED
+    assert unallocated_amount(payment) == Decimal("80.00")
+    assert "Niets toegewezen" in _messages(response)
+    assert "€\xa080,00 staat als tegoed bij Jansen" in _messages(response)
+    assert TimelineEvent.objects.filter(debtor=jansen, summary__contains="staat als tegoed open").exists()
+
+
+def test_assign_foreign_invoice_links_nothing(client, ambiguous):
+    payment, jansen, _, _ = ambiguous
+    other = make_creditor("other", iban="NL39RABO0300065264")
+    make_invoice(make_debtor(other, "D1", "Vreemde"), "2026-1060", "80.00")
+
+    response = _superuser_client(client).post(
+        reverse("admin:banking_reviewpayment_assign", args=[payment.pk]),
+        {"customer_number": "D1", "invoice_numbers": "2026-1060"},
+        follow=True,
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REVIEW
+    assert "Niets gekoppeld" in _messages(response)
+    assert "gekoppeld aan" not in _messages(response)
+
+
+def test_payment_admin_shows_credit(client, two_debtor_transfer):
+    payment, jansen, _, first, _ = two_debtor_transfer
+    do_confirm_match(payment, jansen, [first], user=None)
+
+    listing = _superuser_client(client).get(reverse("admin:ledger_payment_changelist"))
+
+    assert "€\xa099,95" in listing.content.decode()

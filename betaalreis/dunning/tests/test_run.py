@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import gc
 import json
 from decimal import Decimal
 from email import policy
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.dunning.run import run_cycle
+from betaalreis.dunning.run import garbage_collection_paused, run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, TimelineEvent
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
@@ -371,3 +372,24 @@ def test_run_command_names_unreachable_debtors(creditor):
     text = " ".join(output.getvalue().split())
     assert "1 debtors unreachable" in text
     assert "Unreachable (add an email address, mobile number or postal address): NOWAY-1" in text
+
+
+
+def test_paused_collector_resumes_after_error():
+    assert gc.isenabled()
+
+    with pytest.raises(RuntimeError), garbage_collection_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("fails inside the block")
+
+    assert gc.isenabled()
+
+
+def test_paused_collector_stays_off_if_it_was():
+    gc.disable()
+    try:
+        with garbage_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

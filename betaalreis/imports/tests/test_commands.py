@@ -161,3 +161,26 @@ def test_importer_without_creditor_gets_none(creditor: Creditor, settings, write
     call_command("import", str(write_file("day.txt", "STATEMENT 1\n")), "--creditor", "acme", stdout=io.StringIO())
 
     assert _AccountNamesCreditor.seen == [None, creditor]
+
+
+def test_dry_run_rejection_says_nothing_saved(creditor: Creditor, write_file: WriteFile) -> None:
+    good = write_file("goed.csv", GOOD)
+    bad = write_file("fout.csv", BAD)
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import", "--dry-run", str(bad), str(good), "--creditor", "acme", stdout=io.StringIO())
+
+    assert "1 of 2 files rejected; dry run, so nothing was saved" in str(caught.value)
+    assert "the others were imported" not in str(caught.value)
+    assert not Invoice.objects.exists()
+
+
+def test_empty_file_named_empty(creditor: Creditor, write_file: WriteFile) -> None:
+    empty = write_file("leeg.xml", "")
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(empty), "--creditor", "acme", stdout=output)
+
+    assert "the file is empty (0 bytes)" in output.getvalue()
+    assert "unknown file format" not in output.getvalue()

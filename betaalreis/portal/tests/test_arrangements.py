@@ -164,7 +164,7 @@ def test_plan_outside_limits_waits(client, debtor):
     assert "minimum" in plan.outside_limits_reason
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.OPEN
-    assert debtor.pk in services.paused_debtor_ids(debtor.creditor_id, dt.date.today())
+    assert debtor.pk in services.paused_debtor_ids(debtor.creditor_id, timezone.localdate())
 
     plans.do_decide_plan(plan, approve=True, by="user:credit-manager")
     invoice.refresh_from_db()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
 from betaalreis.ledger.models import Creditor, Debtor
+from betaalreis.ledger.money import format_money
 
 
 def parse_day(value: str) -> dt.date:
@@ -60,7 +62,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         payments = creditor_run.payments
         console.print(
             f"{creditor_run.creditor.slug}: {payments.matched} payments applied, "
-            f"{payments.to_review} to review; {plan.invoices_considered} open invoices checked; "
+            f"{payments.to_review} to review, {_credit_text(payments.credit_applied)} of debtor credit applied; "
+            f"{plan.invoices_considered} open invoices checked; "
             f"{len(written.created)} messages planned, {written.already_planned} already planned today, "
             f"{written.unreachable} debtors unreachable, {plan.waiting_for_legal_term} invoices "
             f"waiting for a 14-day term, {plan.paused} paused"
@@ -102,3 +105,8 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
     console.print(
         f"  Unreachable (add an email address, mobile number or postal address): {named}{suffix}"
     )
+
+
+def _credit_text(amounts: dict[str, Decimal]) -> str:
+    """Return the debtor credit a run applied, per currency, as "€ 5,00" or "none"."""
+    return " + ".join(format_money(amount, currency) for currency, amount in sorted(amounts.items())) or "none"

@@ -86,7 +86,12 @@ class Command(BaseCommand):
 
         if rejected:
             total = len(options["files"])
-            outcome = "no file was imported" if rejected == total else "the others were imported"
+            if options["dry_run"]:
+                outcome = "dry run, so nothing was saved"
+            elif rejected == total:
+                outcome = "no file was imported"
+            else:
+                outcome = "the others were imported"
             self.stdout.flush()
             raise CommandError(f"{rejected} of {total} files rejected; {outcome}.", returncode=1)
 
@@ -145,6 +150,8 @@ def _import_one(
 
 def _print_report(console: Console, report: ImportReport) -> None:
     console.print(f"[bold]{report.path.name}[/]: {report.format}")
+    for line in report.header:
+        console.print(f"  {line}", markup=False, soft_wrap=True)
     table = Table()
     table.add_column("what")
     table.add_column("value", justify="right")
@@ -153,6 +160,8 @@ def _print_report(console: Console, report: ImportReport) -> None:
     for name, amount in report.amounts.items():
         table.add_row(name, amount)
     console.print(table)
+    for line in report.details:
+        console.print(f"  {line}", markup=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"  note: {note}", markup=False, soft_wrap=True)
 

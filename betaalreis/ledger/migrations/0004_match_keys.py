@@ -41,7 +41,7 @@ def fill_match_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0002_creditor_vat_help'),
+        ('ledger', '0003_drop_covered_indexes'),
     ]
 
     operations = [

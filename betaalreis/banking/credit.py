@@ -1,0 +1,123 @@
+"""Debtor credit: the unallocated rest of matched payments, and when an overpayment needs a person.
+
+A payment larger than the invoices it pays keeps the rest unallocated, and
+that rest is the debtor's credit (see `ledger.actions.unallocated_amount`).
+`apply_credit` pays the debtor's open invoices from it, oldest due date
+first, so a reminder requests only what is still open. The daily run calls
+it right after matching new payments.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import DecimalField, Exists, F, OuterRef, Sum, Value
+from django.db.models.functions import Coalesce
+
+from betaalreis.banking.invoice_index import OpenInvoice
+from betaalreis.banking.rules import Decision
+from betaalreis.ledger import timeline
+from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment
+from betaalreis.ledger.models import Creditor, Invoice, InvoiceKind, Payment, PaymentStatus, TimelineKind
+from betaalreis.ledger.money import format_money
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+SOURCE = "credit"
+# A payment goes to review instead of being matched when its surplus is
+# larger than the open amount of the invoices it pays (so it is over twice
+# what was due) and also larger than this many units of its currency. A few
+# euros too much stays as credit. EUR 5000 on an EUR 50 invoice is more likely
+# a typo or a payment meant for something else.
+LARGE_SURPLUS_MINIMUM = Decimal("100.00")
+
+
+def is_large_overpayment(amount: Decimal, open_amount: Decimal) -> bool:
+    """Return whether paying `amount` on invoices with `open_amount` open leaves a surplus large enough for review."""
+    surplus = amount - open_amount
+    return surplus > open_amount and surplus > LARGE_SURPLUS_MINIMUM
+
+
+def review_large_overpayment(amount: Decimal, currency: str, decision: Decision) -> Decision:
+    """Return `decision`, or a review decision with its invoices as candidates when the surplus is large."""
+    open_amount = sum((invoice.open_amount for invoice in decision.invoices if invoice.currency == currency), ZERO)
+    if not decision.invoices or not is_large_overpayment(amount, open_amount):
+        return decision
+    reason = (
+        f"{decision.reason}, but the payment of {currency} {amount} is more than twice the {currency} {open_amount} "
+        "open: large overpayment"
+    )
+    by_debtor: dict[int, list[OpenInvoice]] = {}
+    for invoice in decision.invoices:
+        by_debtor.setdefault(invoice.debtor_id, []).append(invoice)
+    return Decision(
+        decision.rule, decision.score, reason,
+        candidates=[(debtor_id, invoices, decision.rule, decision.score, reason) for debtor_id, invoices in by_debtor.items()],
+    )
+
+
+@dataclass
+class CreditApplied:
+    """Credit used by one `apply_credit` call: payments drawn on, invoices paid and the amount per currency."""
+
+    payments: int = 0
+    allocations: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+
+def apply_credit(creditor: Creditor) -> CreditApplied:
+    """Pay the creditor's open invoices from their debtors' credit, oldest due date first."""
+    result = CreditApplied()
+    open_invoices = Invoice.objects.filter(
+        creditor=creditor,
+        debtor_id=OuterRef("debtor_id"),
+        kind=InvoiceKind.INVOICE,
+        status__in=PAYABLE_STATUSES,
+        open_amount__gt=0,
+    )
+    # NOTE: this sums the allocations of every matched payment of the
+    # creditor on each run, because credit is not stored as a column. A
+    # creditor with millions of payments may want a stored credit amount.
+    with_credit = (
+        Payment.objects.filter(
+            creditor=creditor,
+            debtor_id__isnull=False,
+            status__in=(PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED),
+            amount__gt=0,
+        )
+        .filter(Exists(open_invoices))
+        .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField()))
+        .filter(amount__gt=F("allocated"))
+        .order_by("booking_date", "id")
+    )
+    for payment in with_credit:
+        credit = payment.amount - payment.allocated
+        reason = f"credit of payment {payment.pk} applied"
+        allocations = do_allocate_payment(payment, None, source=SOURCE, reason=reason)
+        if not allocations:
+            continue
+
+        used = sum((allocation.amount for allocation in allocations), ZERO)
+        timeline.record(
+            payment.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Tegoed {format_money(used, payment.currency)} van de betaling van {payment.booking_date.isoformat()} "
+            f"verrekend met {', '.join(allocation.invoice.number for allocation in allocations)}; "
+            f"{format_money(credit - used, payment.currency)} tegoed over",
+            source=SOURCE,
+            creditor_id=creditor.pk,
+            data={"payment_id": payment.pk, "amount": str(used), "credit_left": str(credit - used)},
+        )
+        result.payments += 1
+        result.allocations += len(allocations)
+        result.amounts[payment.currency] = result.amounts.get(payment.currency, ZERO) + used
+
+    if result.payments:
+        logger.info(
+            "debtor credit applied",
+            extra={"creditor_id": creditor.pk, "payments": result.payments, "allocations": result.allocations},
+        )
+    return result

@@ -1,0 +1,206 @@
+"""Read the words of a remittance text that may be invoice numbers, and check the weak ones.
+
+A bank description mixes invoice numbers with order numbers, phone numbers,
+dates and years. `number_tokens` splits it into words and returns:
+
+- the normalised words, each compared whole with invoice numbers, so the
+  `2026` in `2026-1091` or in `15-10-2026` is never read on its own;
+- digit runs: a word's digits ("F-77310" gives 77310, "2026-1090" gives
+  20261090 but never 2026) and the joined digits of numbers written with
+  spaces ("2026 10042" gives 202610042, 2026 and 10042). A date gives no
+  digit run;
+- the weak keys among both: bare numbers of at most WEAK_NUMBER_DIGITS digits
+  (which include every year) and words shaped like a date.
+
+An invoice found only through a weak key counts as paid only when
+`confirmed_invoices` finds the amount, the payer IBAN or the payer name
+pointing at its debtor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+# A bare number of up to this many digits ("11", "4711", "2026") is as likely
+# a member number, house number or year as an invoice number.
+WEAK_NUMBER_DIGITS = 4
+
+_WORDS = re.compile(r"[^\s,;()\[\]{}<>\"']+")
+_EDGE_PUNCTUATION = ".:#*!?-/_+="
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
+_YEAR_MONTH_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+# A word that is an invoice number written with a prefix: letters, then
+# digits with separators ("F-77310", "nr.2026-1090", "INV2026/0042").
+_PREFIXED_DIGITS = re.compile(r"^[A-Za-z]+[-./:#_]*(\d+(?:[-./_]\d+)*)$")
+_DIGITS_WITH_SEPARATORS = re.compile(r"^\d+(?:[-./_]\d+)+$")
+_KEEP_ALPHANUMERIC = re.compile(r"[^0-9A-Z]")
+
+
+@dataclass(slots=True)
+class NumberTokens:
+    """Words and digit runs of a remittance text, with the weak ones marked."""
+
+    number_keys: set[str] = field(default_factory=set)
+    digit_runs: list[str] = field(default_factory=list)
+    weak_keys: set[str] = field(default_factory=set)
+
+
+def _compact(word: str) -> str:
+    return _KEEP_ALPHANUMERIC.sub("", word.upper())
+
+
+def is_date(word: str) -> bool:
+    """Return whether `word` is a calendar date as 15-10-2026, 15/10/26 or 2026-10-15."""
+    match = _DAY_MONTH_YEAR.match(word)
+    if match is not None:
+        day, month, year = (int(part) for part in match.groups())
+    else:
+        match = _YEAR_MONTH_DAY.match(word)
+        if match is None:
+            return False
+        year, month, day = (int(part) for part in match.groups())
+    if year < 100:
+        year += 2000
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_weak_number(key: str) -> bool:
+    return key.isdigit() and len(key) <= WEAK_NUMBER_DIGITS
+
+
+def _digits_of(word: str) -> str:
+    """Return the digits a word contributes as an invoice number: all of "2026-1090", the number of "F-77310"."""
+    if word.isdigit():
+        return word
+    if _DIGITS_WITH_SEPARATORS.match(word):
+        return re.sub(r"\D", "", word)
+    prefixed = _PREFIXED_DIGITS.match(word)
+    if prefixed is not None:
+        return re.sub(r"\D", "", prefixed.group(1))
+    return ""
+
+
+def number_tokens(text: str) -> NumberTokens:
+    """Split a remittance text into invoice number keys and digit runs (see the module docstring)."""
+    tokens = NumberTokens()
+    spaced: list[str] = []
+    previous_end = -1
+
+    def close_spaced_run() -> None:
+        if len(spaced) > 1:
+            joined = "".join(spaced)
+            tokens.digit_runs.append(joined)
+            if _is_weak_number(joined):
+                tokens.weak_keys.add(joined)
+        for part in spaced:
+            tokens.digit_runs.append(part)
+            if _is_weak_number(part):
+                tokens.weak_keys.add(part)
+        spaced.clear()
+
+    for match in _WORDS.finditer(text):
+        word = match.group(0).strip(_EDGE_PUNCTUATION)
+        # Numbers written with spaces ("F2026 0000123", "2026 10042") join
+        # only across whitespace: "2026, 11" are two numbers.
+        if previous_end < 0 or not text[previous_end:match.start()].isspace():
+            close_spaced_run()
+        previous_end = match.end()
+        if not word:
+            continue
+
+        key = _compact(word)
+        if key:
+            tokens.number_keys.add(key)
+            if _is_weak_number(key):
+                tokens.weak_keys.add(key)
+        if is_date(word):
+            # The whole date may still equal an invoice number, but only as a weak key.
+            close_spaced_run()
+            tokens.weak_keys.add(key)
+            continue
+        digits = _digits_of(word)
+        if digits:
+            spaced.append(digits)
+        else:
+            close_spaced_run()
+    close_spaced_run()
+    return tokens
+
+
+class CandidateInvoice(Protocol):
+    """The invoice fields the checks below read; invoice_index.OpenInvoice has them."""
+
+    debtor_id: int
+    open_amount: Decimal
+    currency: str
+
+
+InvoiceT = TypeVar("InvoiceT", bound=CandidateInvoice)
+
+
+class PayerLookup(Protocol):
+    """The debtor lookups the checks below need; invoice_index.InvoiceIndex has them."""
+
+    @property
+    def debtors_by_iban(self) -> dict[str, set[int]]: ...
+
+    def name_candidates(self, name: str) -> list[tuple[int, float]]: ...
+
+
+class PaymentParty(Protocol):
+    amount: Decimal
+    currency: str
+    payer_name: str
+    payer_iban: str
+
+
+def payer_debtors(payment: PaymentParty, debtor_ids: Iterable[int], index: PayerLookup) -> set[int]:
+    """Return those of `debtor_ids` that the payer IBAN is linked to, else those whose name is close to the payer's."""
+    allowed = set(debtor_ids)
+    iban = (payment.payer_iban or "").replace(" ", "").upper()
+    by_iban = allowed & index.debtors_by_iban.get(iban, set()) if iban else set()
+    if by_iban:
+        return by_iban
+    if not payment.payer_name:
+        return set()
+    return allowed & {debtor_id for debtor_id, _ in index.name_candidates(payment.payer_name)}
+
+
+def confirmed_invoices(
+    payment: PaymentParty,
+    weak: list[InvoiceT],
+    strong: list[InvoiceT],
+    index: PayerLookup,
+) -> list[InvoiceT]:
+    """Return the weakly named invoices that the payment confirms.
+
+    An invoice is confirmed when its open amount equals the payment, when
+    the named invoices of its debtor (weak and strong) add up to the
+    payment, or when the payer IBAN or payer name points at its debtor.
+    """
+    if not weak:
+        return []
+    named: dict[int, list[CandidateInvoice]] = defaultdict(list)
+    for invoice in [*weak, *strong]:
+        if invoice.currency == payment.currency:
+            named[invoice.debtor_id].append(invoice)
+    payers = payer_debtors(payment, {invoice.debtor_id for invoice in weak}, index)
+
+    confirmed: list[InvoiceT] = []
+    for invoice in weak:
+        if invoice.currency != payment.currency:
+            continue
+        debtor_total = sum((item.open_amount for item in named[invoice.debtor_id]), Decimal("0.00"))
+        if invoice.open_amount == payment.amount or debtor_total == payment.amount or invoice.debtor_id in payers:
+            confirmed.append(invoice)
+    return confirmed

@@ -1,0 +1,85 @@
+"""Parts of the bank import report: what each file covers, amounts per currency, and the review lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import DecimalField, Sum, Value
+from django.db.models.functions import Coalesce
+
+from betaalreis.banking.store import StoredStatement
+from betaalreis.ledger.models import Payment, PaymentStatus
+
+ZERO = Decimal("0.00")
+# The report lists at most this many payments sent to review; the admin's
+# review queue lists them all.
+MAX_REVIEW_LINES = 20
+# Payment ids per IN (...) query, below SQLite's default limit of 999 parameters.
+ID_BATCH = 900
+
+
+def statement_lines(statements: list[StoredStatement]) -> list[str]:
+    """Return one line per statement: creditor, account and booking period."""
+    lines = []
+    for statement in statements:
+        if statement.first_booking is None or statement.last_booking is None:
+            period = "no entries"
+        else:
+            period = f"{statement.first_booking.isoformat()}..{statement.last_booking.isoformat()}"
+        lines.append(
+            f"statement {statement.statement_id or '?'}: creditor {statement.creditor_slug}, "
+            f"account {statement.account}, period {period}"
+        )
+    return lines
+
+
+def _batches(payment_ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(payment_ids), ID_BATCH):
+        yield payment_ids[start:start + ID_BATCH]
+
+
+def review_lines(payment_ids: list[int]) -> list[str]:
+    """Return a line per payment of `payment_ids` in review (date, amount, payer, reason), at most MAX_REVIEW_LINES."""
+    in_review: list[Payment] = []
+    total = 0
+    for batch in _batches(payment_ids):
+        found = Payment.objects.filter(pk__in=batch, status=PaymentStatus.REVIEW).order_by("booking_date", "id")
+        total += found.count()
+        if len(in_review) < MAX_REVIEW_LINES:
+            in_review += list(found[:MAX_REVIEW_LINES - len(in_review)])
+    lines = [
+        f"review: {payment.booking_date.isoformat()}, {payment.currency} {payment.amount}, "
+        f"{payment.payer_name or 'payer unknown'}: {payment.match_reason or 'no reason recorded'}"
+        for payment in in_review
+    ]
+    if total > len(in_review):
+        rest = total - len(in_review)
+        lines.append(f"… and {rest} more {'payment' if rest == 1 else 'payments'} in review; see the admin's review queue")
+    return lines
+
+
+def amounts_per_currency(payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:
+    """Return, per report row and currency, the amounts of the new payments after matching.
+
+    Used when one file contains payments in several currencies, where the
+    matching report's totals would add up different currencies.
+    """
+    rows: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for batch in _batches(payment_ids):
+        payments = Payment.objects.filter(pk__in=batch).annotate(
+            allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField())
+        )
+        for payment in payments:
+            if payment.amount < 0:
+                row = "reversed" if payment.status == PaymentStatus.MATCHED else "sent to review"
+            elif payment.status == PaymentStatus.MATCHED:
+                row = "matched automatically"
+                rows["credit left on payments"][payment.currency] += payment.amount - payment.allocated
+            elif payment.status == PaymentStatus.PARTLY_MATCHED:
+                row = "matched partly"
+            else:
+                row = "sent to review"
+            rows[row][payment.currency] += payment.amount
+    return rows

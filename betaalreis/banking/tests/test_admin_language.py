@@ -1,0 +1,58 @@
+"""The banking admin shows Dutch names like the rest of the back office, and English ones in the en locale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import translation
+
+from betaalreis.banking.models import BankTransaction, MatchCandidate, PaymentMatch
+from betaalreis.banking.samples import SampleEntry
+from betaalreis.ledger.models import Payment
+
+from .helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
+    client.force_login(admin)
+    return client
+
+
+def test_banking_admin_dutch(admin_client, tmp_path: Path):
+    creditor = make_creditor()
+    make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
+    make_invoice(make_debtor(creditor, "D2", "Pietersen"), "B-2001", "80.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="A-1001 B-2001")])
+    payment = Payment.objects.get()
+
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    transactions = admin_client.get(reverse("admin:banking_banktransaction_changelist")).content.decode()
+    review = admin_client.get(reverse("admin:banking_reviewpayment_change", args=[payment.pk])).content.decode()
+
+    assert "Banktransacties" in index
+    assert "Betalingskoppelingen" in index
+    assert "Payment matchs" not in index
+    assert "Bank transactions" not in index
+    assert "Boekdatum" in transactions
+    assert "Naam tegenpartij" in transactions
+    for header in ("Debiteur", "Score", "Regel", "Reden"):
+        assert header in review, header
+    assert ">Debtor<" not in review
+    assert ">Rule<" not in review
+
+
+def test_banking_names_english_in_en_locale():
+    with translation.override("en"):
+        assert str(BankTransaction._meta.verbose_name_plural) == "bank transactions"
+        assert str(PaymentMatch._meta.verbose_name_plural) == "payment matches"
+        assert str(MatchCandidate._meta.get_field("debtor").verbose_name) == "debtor"
+    with translation.override("nl"):
+        assert str(PaymentMatch._meta.verbose_name_plural) == "betalingskoppelingen"

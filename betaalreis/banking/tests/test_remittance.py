@@ -1,0 +1,67 @@
+"""Reading invoice numbers, digit runs and dates from remittance texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from betaalreis.banking.remittance import is_date, number_tokens
+
+# Each case: text, keys that must be found, keys that must not, weak keys.
+TOKEN_CASES = [
+    ("factuur 2026-1091", {"20261091"}, {"2026", "1091"}, set()),
+    ("Betaling 4711 van 15-10-2026", {"4711"}, {"2026", "15", "10"}, {"4711", "15102026"}),
+    ("Factuur nr. F 77310", {"F", "77310"}, set(), set()),
+    ("F-77310, F-77311", {"F77310", "F77311"}, {"77310"}, set()),
+    ("lid 11", {"11"}, set(), {"11"}),
+]
+
+
+@pytest.mark.parametrize("text,keys,absent,weak", TOKEN_CASES, ids=[case[0] for case in TOKEN_CASES])
+def test_number_tokens_keys(text, keys, absent, weak):
+    tokens = number_tokens(text)
+
+    assert keys <= tokens.number_keys
+    assert not absent & tokens.number_keys
+    assert weak <= tokens.weak_keys
+
+
+def test_digit_runs_skip_dates():
+    tokens = number_tokens("Betaling 4711 van 15-10-2026")
+
+    assert tokens.digit_runs == ["4711"]
+
+
+def test_digit_runs_join_spaced_numbers():
+    tokens = number_tokens("fact 2026 10042")
+
+    assert "202610042" in tokens.digit_runs
+    assert "2026" in tokens.weak_keys
+    assert "202610042" not in tokens.weak_keys
+
+
+def test_digit_runs_of_prefixed_number():
+    tokens = number_tokens("nr.2026-1090 F77310")
+
+    assert "20261090" in tokens.digit_runs
+    assert "77310" in tokens.digit_runs
+    assert "2026" not in tokens.digit_runs
+
+
+def test_spaced_run_stops_at_comma():
+    tokens = number_tokens("2026, 11")
+
+    assert "202611" not in tokens.digit_runs
+
+
+@pytest.mark.parametrize("word,expected", [
+    ("15-10-2026", True), ("2026-10-15", True), ("15/10/26", True), ("31-02-2026", False), ("2026-1090", False), ("12.11.2026", True),
+])
+def test_is_date(word, expected):
+    assert is_date(word) is expected
+
+
+def test_digit_runs_join_prefixed_and_spaced():
+    tokens = number_tokens("Factuur nr. F2026 0000123")
+
+    assert "20260000123" in tokens.digit_runs
+    assert "2026" in tokens.weak_keys
