@@ -6,13 +6,15 @@ per payment (default 100,000), then times separately:
 
 - parse: reading the XML into statements (`read_camt`);
 - store: checking balances and inserting payments (`store_statements`);
-- match: `match_payments`, which loads the open invoices once, decides in
-  memory and allocates per chunk of 2,000 payments.
+- match: `match_payments`, which per chunk of 10,000 payments fetches the
+  open invoices they name, decides in memory and allocates in bulk.
 
 The run happens in a child process on SQLite under a temporary
-BETAALREIS_HOME, so no existing database is touched. The results go to
-docs/benchmarks-banking.md. The entry mix covers every matching rule plus
-partial payments and payments that match nothing.
+BETAALREIS_HOME, so no existing database is touched. When DATABASE_URL
+names a PostgreSQL database, a second child repeats the run on PostgreSQL
+in a new database `<name>_bench`, which it drops afterwards. The results go
+to docs/benchmarks-banking.md. The entry mix covers every matching rule
+plus partial payments and payments that match nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ MIX = (
 class Result:
     """Seconds per step, as CPU time of the process and as wall-clock time."""
 
+    engine: str
     entries: int
     invoices: int
     setup_seconds: float
@@ -188,7 +191,24 @@ def child(entries: int, invoices: int) -> Result:
     import django
 
     django.setup()
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return _run(entries, invoices)
+
+    from bench.plan import _create_test_database
+
+    original_name = connection.settings_dict["NAME"]
+    _create_test_database(Path(os.environ["BETAALREIS_HOME"]))
+    try:
+        return _run(entries, invoices)
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+def _run(entries: int, invoices: int) -> Result:
     from django.core.management import call_command
+    from django.db import connection
 
     from betaalreis.banking.camt import read_camt
     from betaalreis.banking.matching import match_payments
@@ -198,11 +218,15 @@ def child(entries: int, invoices: int) -> Result:
     began = time.perf_counter()
     call_command("migrate", verbosity=0)
     creditor, debtor_ids = _build_ledger(invoices)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     path = Path(os.environ["BETAALREIS_HOME"]) / "statement.xml"
     _write_statement(path, creditor, debtor_ids, entries)
     setup_seconds = time.perf_counter() - began
 
-    result = Result(entries, invoices, setup_seconds)
+    engine = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+    result = Result(engine, entries, invoices, setup_seconds)
     load_before = os.getloadavg()[0]
     with _Timer(result, "parse"):
         statements = read_camt(path)
@@ -228,22 +252,38 @@ def _verdict(result: Result) -> str:
     )
 
 
-def _markdown(result: Result, command: str) -> str:
+def _markdown(results: list[Result], command: str) -> str:
     from bench.results import run_header
 
+    first = results[0]
+    lines = [
+        "## Bank statement import and matching",
+        "",
+        run_header(command).rstrip(),
+        f"- Ledger: {first.invoices:,} open invoices, {first.invoices // INVOICES_PER_DEBTOR:,} debtors; "
+        f"statement: one camt.053 with {first.entries:,} entries",
+        "",
+        "CPU time is the process's own (time.process_time), so it leaves out time spent waiting for a core "
+        "on a busy machine, and on PostgreSQL the server's work; wall time includes both and the disk writes. "
+        f"Target: {TARGET_ENTRIES_PER_SECOND:,} entries per second for parse plus match on one core.",
+    ]
+    for result in results:
+        lines += ["", *_engine_markdown(result)]
+    return "\n".join(lines)
+
+
+def _engine_markdown(result: Result) -> list[str]:
     def row(label: str, steps: tuple[str, ...]) -> str:
         cpu = sum(result.cpu[step] for step in steps)
         wall = sum(result.wall[step] for step in steps)
         return f"| {label} | {cpu:.1f} | {result.entries / cpu:,.0f} | {wall:.1f} | {result.entries / wall:,.0f} |"
 
-    both = row("parse + match", ("parse", "match"))
-    lines = [
-        "## Bank statement import and matching",
+    return [
+        f"### {result.engine}",
         "",
-        run_header(command).rstrip(),
-        "- Engine: SQLite (temporary BETAALREIS_HOME), one process",
-        f"- Ledger: {result.invoices:,} open invoices, {result.invoices // INVOICES_PER_DEBTOR:,} debtors; "
-        f"statement: one camt.053 with {result.entries:,} entries",
+        f"- Engine: {result.engine}"
+        + (" (temporary BETAALREIS_HOME)" if result.engine == "SQLite" else " (a new database, dropped afterwards)")
+        + ", one process",
         f"- Load average (1 min) before and after the timed steps: {result.load_average[0]:.1f}, {result.load_average[1]:.1f}",
         "",
         "| step | CPU s | entries/s (CPU) | wall s | entries/s (wall) |",
@@ -251,19 +291,33 @@ def _markdown(result: Result, command: str) -> str:
         row("parse (`read_camt`)", ("parse",)),
         row("store (`store_statements`)", ("store",)),
         row("match and allocate (`match_payments`)", ("match",)),
-        both,
+        row("parse + match", ("parse", "match")),
         row("all three", ("parse", "store", "match")),
         "",
-        "CPU time is the process's own (time.process_time), so it leaves out time spent waiting for a core "
-        "on a busy machine; wall time includes it and SQLite's disk writes. "
-        f"Target: {TARGET_ENTRIES_PER_SECOND:,} entries per second for parse plus match on one core. "
-        f"Building the ledger and writing the file took {result.setup_seconds:.0f} s (wall) and is not counted.",
-        "",
-        _verdict(result),
+        f"Building the ledger and writing the file took {result.setup_seconds:.0f} s (wall) and is not counted. "
+        + _verdict(result),
         "",
         "Outcomes: " + ", ".join(f"{key} {value:,}" for key, value in sorted(result.outcomes.items())) + ".",
     ]
-    return "\n".join(lines)
+
+
+def _run_child(entries: int, invoices: int, database_url: str | None) -> Result | None:
+    """Run the benchmark in a child process on SQLite, or on PostgreSQL when `database_url` is given."""
+    with tempfile.TemporaryDirectory(prefix="betaalreis-bench-bank-") as home:
+        env = dict(os.environ, BETAALREIS_HOME=home, DJANGO_SETTINGS_MODULE="betaalreis.settings")
+        env.pop("DATABASE_URL", None)
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "bench.bank_match", "--child", "--entries", str(entries), "--invoices", str(invoices)]
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if completed.returncode != 0:
+        print(completed.stdout + completed.stderr, file=sys.stderr)
+        return None
+
+    line = next(text for text in completed.stdout.splitlines() if text.startswith(RESULT_PREFIX))
+    values = json.loads(line[len(RESULT_PREFIX):])
+    values["load_average"] = tuple(values["load_average"])
+    return Result(**values)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,21 +333,26 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(asdict(result)), flush=True)
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="betaalreis-bench-bank-") as home:
-        env = dict(os.environ, BETAALREIS_HOME=home, DJANGO_SETTINGS_MODULE="betaalreis.settings")
-        env.pop("DATABASE_URL", None)
-        command = [sys.executable, "-m", "bench.bank_match", "--child", "--entries", str(options.entries), "--invoices", str(options.invoices)]
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
-    if completed.returncode != 0:
-        print(completed.stdout + completed.stderr, file=sys.stderr)
-        return 1
+    database_url = os.environ.get("DATABASE_URL", "")
+    engines: list[str | None] = [None]
+    if database_url.startswith(("postgres://", "postgresql://")):
+        engines.append(database_url)
+    results = []
+    for engine_url in engines:
+        result = _run_child(options.entries, options.invoices, engine_url)
+        if result is None and engine_url is None:
+            return 1
+        if result is None:
+            # The SQLite result is still worth recording; the child's output is printed above.
+            print("The PostgreSQL run failed: recording SQLite only.", file=sys.stderr)
+            engines.remove(engine_url)
+            break
+        results.append(result)
 
-    line = next(text for text in completed.stdout.splitlines() if text.startswith(RESULT_PREFIX))
-    values = json.loads(line[len(RESULT_PREFIX):])
-    values["load_average"] = tuple(values["load_average"])
-    result = Result(**values)
     command_line = " ".join(["python -m bench.bank_match", *(argv if argv is not None else sys.argv[1:])])
-    markdown = _markdown(result, command_line)
+    if len(engines) > 1:
+        command_line = "DATABASE_URL=<PostgreSQL URL> " + command_line
+    markdown = _markdown(results, command_line)
     print(markdown)
     if not options.no_record:
         from bench.results import write_section

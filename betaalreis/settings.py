@@ -109,10 +109,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the portal read while a run writes; a busy timeout instead of
     # an immediate "database is locked" when two commands overlap.
+    # cache_size=-65536 lets each connection cache up to 64 MiB of pages
+    # (SQLite's default is 2 MiB), which speeds up bank matching's random
+    # updates in a table of a million invoices. Pages are allocated as used.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -25,6 +26,7 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
         return
 
     fields = [model_field for model_field in model._meta.concrete_fields if not model_field.primary_key]
+    rows = _with_derived_values(fields, rows)
     defaults = {model_field.attname: model_field.get_default() for model_field in fields}
     now = timezone.now()
     for model_field in fields:
@@ -74,6 +76,14 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
             cursor.executemany(sql, params)
 
 
+def _with_derived_values(fields: list[Any], rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Fill the fields that compute their value from other columns of the row (see ledger.match_keys.NormalisedKeyField)."""
+    derived = [model_field for model_field in fields if hasattr(model_field, "value_for_row")]
+    if not derived:
+        return rows
+    return [{**row, **{model_field.attname: model_field.value_for_row(row) for model_field in derived}} for row in rows]
+
+
 def adapt_each_value_once(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Wrap a date or datetime adapter so an insert adapts each distinct value once.
 
@@ -95,6 +105,9 @@ def update_many(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """Run one UPDATE per row (`columns` = values, last item = id) with executemany."""
     if not rows:
         return
+    # In id order consecutive rows share B-tree pages. The sort is stable, so
+    # two updates of one row still run in the given order.
+    rows = sorted(rows, key=itemgetter(-1))
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
     with connection.cursor() as cursor:

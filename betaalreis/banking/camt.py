@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.statements import (
     ParsedEntry,
     ParsedStatement,
@@ -433,6 +434,11 @@ def read_camt(path: Path) -> list[ParsedStatement]:
 
     Raise StatementFileError with every problem found, each with its line.
     """
+    with cyclic_gc_paused():
+        return _read_camt(path)
+
+
+def _read_camt(path: Path) -> list[ParsedStatement]:
     with path.open("rb") as handle:
         check_head(path, handle.read(65536))
 

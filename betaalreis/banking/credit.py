@@ -16,7 +16,8 @@ from decimal import Decimal
 from django.db.models import DecimalField, Exists, F, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 
-from betaalreis.banking.rules import Decision, OpenInvoice
+from betaalreis.banking.invoice_index import OpenInvoice
+from betaalreis.banking.rules import Decision
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceKind, Payment, PaymentStatus, TimelineKind

@@ -1,9 +1,10 @@
 """Match a creditor's new bank payments to open invoices and record every decision.
 
-`match_payments` loads the creditor's open invoices once (`rules.InvoiceIndex`)
-and decides each payment in memory with the rules in `rules.py`, in order of
-certainty: structured reference, invoice numbers, known payer IBAN, payer
-name. Then, per chunk of payments and in one transaction per chunk:
+`match_payments` works per chunk of payments. It fetches the open invoices
+that the chunk's payments name (`invoice_index.InvoiceIndex.prefetch`) and decides
+each payment in memory with the rules in `rules.py`, in order of certainty:
+structured reference, invoice numbers, known payer IBAN, payer name. Then,
+in one transaction per chunk:
 
 - matched payments are allocated in bulk (`allocation.allocate_in_bulk`);
   a payment smaller than its invoices becomes partly matched, a larger one
@@ -29,9 +30,11 @@ from django.db import transaction
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_rows, update_many
 from betaalreis.banking.credit import review_large_overpayment
+from betaalreis.banking.gc_pause import cyclic_gc_paused
+from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import add_reversal_candidates
-from betaalreis.banking.rules import Decision, InvoiceIndex, Matcher
+from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
 
@@ -41,7 +44,7 @@ ZERO = Decimal("0.00")
 SOURCE = "bank matching"
 # Decisions are written per chunk, each in one transaction, so a crash loses
 # at most one chunk and the database commits once per chunk, not per payment.
-CHUNK = 2000
+CHUNK = 10000
 
 
 @dataclass
@@ -227,6 +230,11 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
     With nothing new this costs one query and loads no invoices, so the
     daily run can call it first thing.
     """
+    with cyclic_gc_paused():
+        return _match(creditor, payments)
+
+
+def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> MatchReport:
     pending = _pending(creditor, payments)
     report = MatchReport(payments=len(pending))
     if not pending:
@@ -239,12 +247,10 @@ def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None 
         with transaction.atomic():
             decided: dict[int, Decision] = {}
             reviews: dict[int, Decision] = {}
-            reversals: list[PendingPayment] = []
-            for payment in chunk.values():
-                if payment.amount < 0:
-                    reversals.append(payment)
-                    continue
-                decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment))
+            reversals = [payment for payment in chunk.values() if payment.amount < 0]
+            incoming = [payment for payment in chunk.values() if payment.amount >= 0]
+            for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
+                decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.

@@ -138,7 +138,7 @@ def number_tokens(text: str) -> NumberTokens:
 
 
 class CandidateInvoice(Protocol):
-    """The invoice fields the checks below read; rules.OpenInvoice has them."""
+    """The invoice fields the checks below read; invoice_index.OpenInvoice has them."""
 
     debtor_id: int
     open_amount: Decimal
@@ -149,7 +149,7 @@ InvoiceT = TypeVar("InvoiceT", bound=CandidateInvoice)
 
 
 class PayerLookup(Protocol):
-    """The debtor lookups the checks below need; rules.InvoiceIndex has them."""
+    """The debtor lookups the checks below need; invoice_index.InvoiceIndex has them."""
 
     @property
     def debtors_by_iban(self) -> dict[str, set[int]]: ...

@@ -29,6 +29,7 @@ from pathlib import Path
 from django.db import transaction
 
 from betaalreis.banking.bulk import insert_rows
+from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import ParsedEntry, ParsedStatement, ParsedTransaction
 from betaalreis.imports.registry import ImportRejected, RowError
@@ -320,6 +321,13 @@ def store_statements(
     statement does not add up, no creditor owns its account, or an amount
     cannot be booked.
     """
+    with cyclic_gc_paused():
+        return _store_statements(path, file_format, statements, creditor)
+
+
+def _store_statements(
+    path: Path, file_format: str, statements: list[ParsedStatement], creditor: Creditor | None
+) -> StoreResult:
     errors: list[RowError] = []
     notes: list[str] = []
     owners: list[Creditor] = []

@@ -132,15 +132,20 @@ def values_subquery(values: Sequence[int] | Sequence[str], *, array_type: str) -
 class _RowValues:
     """A converter of row dicts to value lists in field order, as the driver takes them.
 
-    A missing key gets the field's default. `adapt` converts values the way
-    Django would for the connection; without it, values stay Python objects.
+    A missing key gets the field's default. A column derived from others
+    (ledger.match_keys.NormalisedKeyField) is computed from the row, as
+    `pre_save` would on save(). `adapt` converts values the way Django would
+    for the connection; without it, values stay Python objects.
     """
 
     def __init__(self, fields: Sequence[models.Field], *, adapt: bool) -> None:
         self._defaults: dict[str, Any] = {}
         self._callable_defaults: list[models.Field] = []
+        self._derived: list[Any] = []
         for field in fields:
-            if field.has_default() and callable(field.default):
+            if hasattr(field, "value_for_row"):
+                self._derived.append(field)
+            elif field.has_default() and callable(field.default):
                 self._callable_defaults.append(field)
             else:
                 self._defaults[field.attname] = None if field.primary_key else field.get_default()
@@ -158,6 +163,8 @@ class _RowValues:
         for field in self._callable_defaults:
             if field.attname not in row:
                 complete[field.attname] = field.get_default()
+        for field in self._derived:
+            complete[field.attname] = field.value_for_row(complete)
 
         values = list(self._get(complete))
         for index, adapter in self._adapters:

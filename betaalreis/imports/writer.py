@@ -37,6 +37,7 @@ from betaalreis.ledger.models import (
     TimelineEvent,
     TimelineKind,
 )
+from betaalreis.ledger.match_keys import fill_derived_keys
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline import record_many
 
@@ -379,7 +380,8 @@ def _write_debtors(
 
     Debtor.objects.bulk_create(new, batch_size=BATCH_SIZE)
     if changed:
-        Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at"}), batch_size=BATCH_SIZE)
+        derived = fill_derived_keys(changed, changed_fields)
+        Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at", *derived}), batch_size=BATCH_SIZE)
     counts.debtors_new = len(new)
     counts.debtors_updated = len(changed)
     return events

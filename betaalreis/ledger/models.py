@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.validators import bic_mismatch, validate_bic, validate_e164, validate_iban
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -103,6 +104,8 @@ class Debtor(models.Model):
         _("soort"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.CONSUMER
     )
     name = models.CharField(_("naam"), max_length=200)
+    # Derived from `name` on save; bank matching compares payer names with it.
+    name_key = NormalisedKeyField(source="name", normaliser="name", max_length=200)
     contact_person = models.CharField(_("contactpersoon"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     extra_emails = models.JSONField(
@@ -222,6 +225,11 @@ class Invoice(models.Model):
     )
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices", db_index=False)
     number = models.CharField(_("factuurnummer"), max_length=64)
+    # Derived from `number` and `payment_reference` on save; bank matching
+    # looks invoices up by these (see ledger.match_keys).
+    number_key = NormalisedKeyField()
+    number_digits = NormalisedKeyField(normaliser="digits")
+    reference_key = NormalisedKeyField(source="payment_reference", max_length=35)
     kind = models.CharField(
         _("soort"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
     )
@@ -255,6 +263,10 @@ class Invoice(models.Model):
             models.Index(fields=["creditor", "status", "due_date"]),
             models.Index(fields=["creditor", "payment_reference"]),
             models.Index(fields=["debtor", "status"]),
+            models.Index(fields=["creditor", "number_key"]),
+            models.Index(fields=["creditor", "number_digits"]),
+            models.Index(fields=["creditor", "reference_key"]),
+            models.Index(fields=["creditor", "open_amount"]),
             # Only credit notes set it, so the index leaves out the other rows.
             models.Index(
                 fields=["corrects"], condition=Q(corrects__isnull=False), name="invoice_corrects_idx"

@@ -43,7 +43,15 @@ class Money:
         return format_currency(self.amount, self.currency, locale=locale)
 
 
+_DUTCH_SEPARATORS = str.maketrans(",.", ".,")
+
+
 def format_money(amount: Decimal, currency: str = "EUR", language: str = "nl") -> str:
     """Format an amount for a message in the debtor's language."""
+    if currency == "EUR" and language == "nl" and amount.is_finite() and not amount.is_signed() and amount.as_tuple().exponent >= -2:
+        # The common case without Babel, which costs about 60 µs a call and
+        # bank matching formats one amount per allocation. Babel 2.x gives the
+        # same text for nl_NL: "€", a no-break space, "." for thousands.
+        return "€\xa0" + f"{amount:,.2f}".translate(_DUTCH_SEPARATORS)
     locale = "nl_NL" if language == "nl" else "en_GB"
     return format_currency(amount, currency, locale=locale)

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.dunning.run import garbage_collection_paused, run_cycle
+from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, PaymentStatus, TimelineEvent
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
@@ -480,7 +481,7 @@ def test_decided_review_resumes_dunning(creditor):
 def test_paused_collector_resumes_after_error():
     assert gc.isenabled()
 
-    with pytest.raises(RuntimeError), garbage_collection_paused():
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
         assert not gc.isenabled()
         raise RuntimeError("fails inside the block")
 
@@ -490,7 +491,7 @@ def test_paused_collector_resumes_after_error():
 def test_paused_collector_stays_off_if_it_was():
     gc.disable()
     try:
-        with garbage_collection_paused():
+        with cyclic_gc_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     finally:

@@ -1,0 +1,417 @@
+"""The open invoices and debtors that bank payments name, fetched by key for the matching rules.
+
+InvoiceIndex fetches per chunk of payments only the invoices they quote:
+by normalised payment reference, invoice number or its digits (the columns
+that ledger.match_keys keeps), then by debtor or by open amount for the
+payments that quote nothing open. The rules in rules.py read it in memory,
+so deciding costs no query per payment and no run loads every open invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from django.db import connection, connections
+from django.db.models import QuerySet
+
+from betaalreis.banking.remittance import number_tokens
+from betaalreis.ledger.actions import PAYABLE_STATUSES
+from betaalreis.ledger.match_keys import normalise_name, normalise_number
+from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
+from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
+
+# difflib ratio from which a payer name counts as a debtor's name, and the
+# margin within which two names count as equally close.
+NAME_SIMILARITY = 0.85
+NAME_TIE = 0.02
+MAX_NAME_COMPARISONS = 50
+# A name token shared by more debtors than this ("van", "de") does not
+# narrow the search, so the name index skips it.
+COMMON_NAME_TOKEN = 500
+# Keys per IN (...) query, below SQLite's default limit of 999 parameters.
+FETCH_BATCH = 900
+_PAYABLE = frozenset(status.value for status in PAYABLE_STATUSES)
+_FETCHED_COLUMNS = ("id", "creditor_id", "number", "debtor_id", "open_amount", "currency", "due_date", "kind", "status")
+
+RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
+DIGIT_GROUPS = re.compile(r"\d+(?:[ \-./]\d+)*")
+_NON_DIGITS = re.compile(r"\D")
+
+
+def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
+    """Yield the rows of a values_list query as the database driver returns them.
+
+    This skips Django's per-value converters on the many rows a run may
+    load. Callers convert the few values that need it.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(20000):
+            yield from rows
+
+
+class PaymentFacts(Protocol):
+    """Payment fields the rules read. A ledger Payment has all of them."""
+
+    amount: Decimal
+    currency: str
+    payer_name: str
+    payer_iban: str
+    structured_reference: str
+    remittance_info: str
+
+
+@dataclass(slots=True)
+class OpenInvoice:
+    id: int
+    number: str
+    debtor_id: int
+    open_amount: Decimal
+    currency: str
+    due_date: dt.date
+
+
+@dataclass(slots=True)
+class PaymentKeys:
+    """The references, normalised words and digit runs in a payment's text that could name an invoice.
+
+    `weak_keys` are the words and runs that name an invoice only when the
+    payment confirms it (see remittance.number_tokens).
+    """
+
+    references: list[str]
+    number_keys: set[str]
+    digit_runs: list[str]
+    weak_keys: set[str]
+
+
+def payment_keys(payment: PaymentFacts) -> PaymentKeys:
+    """Return the valid references, normalised words, digit runs and weak keys of a payment."""
+    text = payment.remittance_info or ""
+    if not text:
+        return PaymentKeys(references_in(payment, []), set(), [], set())
+
+    # Structured references are looked for in every digit group, also in
+    # those that number_tokens splits or leaves out (dates, long references).
+    groups = [group if group.isdigit() else _NON_DIGITS.sub("", group) for group in DIGIT_GROUPS.findall(text)]
+    tokens = number_tokens(text)
+    return PaymentKeys(references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys)
+
+
+class InvoiceIndex:
+    """The creditor's open invoices that payments name, fetched by key, and the lookups the rules need.
+
+    Each lookup (reference, number, digits, debtor, amount) fetches the keys
+    it has not seen with one query. `prefetch` collects the keys of a whole
+    chunk of payments first, so deciding a chunk costs a few queries in all
+    and never loads invoices that no payment names. A fetched key stays
+    complete for the run: invoices paid meanwhile keep their place with the
+    lower open amount that `settle` records, and `open` leaves them out.
+    """
+
+    def __init__(self, creditor: Creditor) -> None:
+        self.creditor = creditor
+        self.by_id: dict[int, OpenInvoice] = {}
+        self.by_reference: dict[str, list[int]] = {}
+        self.by_number: dict[str, list[int]] = {}
+        self.by_digits: dict[str, list[int]] = {}
+        self.by_debtor: dict[int, list[int]] = {}
+        self.by_amount: dict[tuple[str, Decimal], set[int]] = defaultdict(set)
+        self._amounts_fetched: set[tuple[str, Decimal]] = set()
+        self._debtors_by_iban: dict[str, set[int]] | None = None
+        self._names: dict[int, str] | None = None
+        self._name_tokens: dict[str, set[int]] | None = None
+        self._close_names: dict[str, list[tuple[int, float]]] = {}
+
+    def _fetch(self, column: str, keys: list, target: dict | None) -> None:
+        """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
+
+        The query filters on the creditor and `column` only, so the database
+        uses the (creditor, column) index. Given the whole filter, SQLite
+        would rather scan the (creditor, open_amount) index. The rows that are
+        not open are dropped here instead. By debtor, even the creditor is
+        checked here, because SQLite prefers any (creditor, ...) index to the
+        debtor index, and a debtor id from a payment's reference may belong to
+        another creditor.
+        """
+        if target is not None:
+            for key in keys:
+                target[key] = []
+        quote = connection.ops.quote_name
+        table = Invoice._meta.db_table
+        columns = ", ".join(quote(name) for name in (*_FETCHED_COLUMNS, column))
+        scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
+        scope_params = [] if column == "debtor_id" else [self.creditor.pk]
+        for start in range(0, len(keys), FETCH_BATCH):
+            batch = keys[start:start + FETCH_BATCH]
+            sql = (
+                f"SELECT {columns} FROM {quote(table)} WHERE {scope}"
+                f"{quote(column)} IN ({', '.join(['%s'] * len(batch))}) "
+                f"ORDER BY {quote('due_date')}, {quote('number')}"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*scope_params, *batch])
+                rows = cursor.fetchall()
+            for pk, creditor_id, number, debtor_id, open_amount, currency, due_date, kind, status, key in rows:
+                # Invoices in a payment plan (status payment_plan) are allocated like any
+                # other. payments.plans.paid_so_far counts a plan as paid by how far the
+                # open amounts of its invoices went down, so an allocation counts towards
+                # the plan without a further step.
+                if creditor_id != self.creditor.pk or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
+                    continue
+                if pk not in self.by_id:
+                    self._add(pk, number, debtor_id, open_amount, currency, due_date)
+                if target is not None:
+                    target[key].append(pk)
+
+    def _add(self, pk: int, number: str, debtor_id: int, open_amount: object, currency: str, due_date: object) -> None:
+        if not isinstance(open_amount, Decimal):
+            # SQLite returns the NUMERIC column as int or float. str() of such a
+            # float gives back its two decimals exactly, and a Decimal without
+            # trailing zeros compares and hashes equal to one with them.
+            open_amount = Decimal(str(open_amount))
+        if not isinstance(due_date, dt.date):
+            due_date = dt.date.fromisoformat(str(due_date))
+        self.by_id[pk] = OpenInvoice(pk, number, debtor_id, open_amount, currency, due_date)
+        self.by_amount[(currency, open_amount)].add(pk)
+
+    def fetch_references(self, references: Iterable[str]) -> None:
+        missing = sorted({reference for reference in references if reference not in self.by_reference})
+        if missing:
+            self._fetch("reference_key", missing, self.by_reference)
+
+    def fetch_numbers(self, keys: Iterable[str]) -> None:
+        missing = sorted({key for key in keys if key and key not in self.by_number})
+        if missing:
+            self._fetch("number_key", missing, self.by_number)
+
+    def fetch_digits(self, runs: Iterable[str]) -> None:
+        missing = sorted({run for run in runs if len(run) >= 4 and run not in self.by_digits})
+        if missing:
+            self._fetch("number_digits", missing, self.by_digits)
+
+    def fetch_debtors(self, debtor_ids: Iterable[int]) -> None:
+        missing = sorted({pk for pk in debtor_ids if pk not in self.by_debtor})
+        if missing:
+            self._fetch("debtor_id", missing, self.by_debtor)
+
+    def fetch_amounts(self, amounts: Iterable[tuple[str, Decimal]]) -> None:
+        """Fetch the open invoices of the given (currency, open amount) pairs into `by_amount`."""
+        # Open invoices have an open amount above zero, and the query must not
+        # fetch every paid invoice for a payment of zero.
+        missing = sorted({amount for amount in amounts if amount not in self._amounts_fetched and amount[1] > 0})
+        if not missing:
+            return
+        # The query ignores the currency, so every currency's bucket of these
+        # amounts is complete afterwards. The invoices land in by_amount
+        # through _add, and an invoice already in by_id keeps its bucket.
+        amounts_only = sorted({amount for _, amount in missing})
+        self._amounts_fetched.update(missing)
+        self._fetch("open_amount", amounts_only, None)
+
+    def open(self, ids: Iterable[int]) -> list[OpenInvoice]:
+        found = (self.by_id.get(pk) for pk in ids)
+        return [invoice for invoice in found if invoice is not None and invoice.open_amount > 0]
+
+    def references(self, references: list[str]) -> Iterator[int]:
+        self.fetch_references(references)
+        for reference in references:
+            yield from self.by_reference[reference]
+
+    def numbers(self, keys: PaymentKeys) -> tuple[set[int], set[int]]:
+        """Return the ids of invoices whose number or digits a payment quotes, as (strong, weak).
+
+        An invoice is weak when only a weak key of the payment names it. An
+        invoice named by both kinds of key is in both sets.
+        """
+        self.fetch_numbers(keys.number_keys)
+        self.fetch_digits(keys.digit_runs)
+        strong: set[int] = set()
+        weak: set[int] = set()
+        for key in keys.number_keys:
+            (weak if key in keys.weak_keys else strong).update(self.by_number.get(key, ()))
+        for run in keys.digit_runs:
+            if len(run) >= 4:
+                (weak if run in keys.weak_keys else strong).update(self.by_digits[run])
+        return strong, weak
+
+    def debtor_invoices(self, debtor_id: int) -> list[OpenInvoice]:
+        self.fetch_debtors((debtor_id,))
+        return self.open(self.by_debtor[debtor_id])
+
+    def same_amount(self, currency: str, amount: Decimal) -> set[int]:
+        self.fetch_amounts(((currency, amount),))
+        return self.by_amount.get((currency, amount), set())
+
+    @property
+    def debtors_by_iban(self) -> dict[str, set[int]]:
+        if self._debtors_by_iban is None:
+            self._debtors_by_iban = defaultdict(set)
+            for iban, debtor_id in DebtorBankAccount.objects.filter(creditor=self.creditor).values_list("iban", "debtor_id"):
+                self._debtors_by_iban[iban.replace(" ", "").upper()].add(debtor_id)
+        return self._debtors_by_iban
+
+    def prefetch(self, payments: Sequence[PaymentFacts]) -> list[PaymentKeys]:
+        """Fetch what the rules may need for `payments` in a few queries; return their keys in order.
+
+        The first round fetches what the payments quote. The second fetches,
+        for the payments that quote no open invoice, what the later rules
+        compare: invoices of the same amount, and the invoices of debtors known
+        by IBAN or name. A payment whose invoices an earlier payment of the
+        chunk pays may still need a key that is not fetched, and the lookups
+        then fetch it on their own.
+        """
+        keys = [payment_keys(payment) for payment in payments]
+        self.fetch_references(reference for item in keys for reference in item.references)
+        self.fetch_numbers(key for item in keys for key in item.number_keys)
+        self.fetch_digits(run for item in keys for run in item.digit_runs)
+        self.fetch_debtors(
+            debtor_id for item in keys for reference in item.references
+            if (debtor_id := debtor_in_reference(reference)) is not None
+        )
+
+        amounts: set[tuple[str, Decimal]] = set()
+        debtor_ids: set[int] = set()
+        named: list[str] = []
+        for payment, item in zip(payments, keys, strict=True):
+            strong, weak = self.numbers(item)
+            if self.open(self.references(item.references)) or self.open(strong | weak):
+                continue
+            if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
+                amounts.add((payment.currency, payment.amount))
+            iban = (payment.payer_iban or "").replace(" ", "").upper()
+            known = self.debtors_by_iban.get(iban, ()) if iban else ()
+            debtor_ids.update(known)
+            if not known and payment.payer_name:
+                named.append(payment.payer_name)
+        self.fetch_amounts(amounts)
+        # The name rule needs the invoices of every debtor that shares a name
+        # token with a payer, to know whether the debtor has any open.
+        self.fetch_debtors(debtor_ids.union(*(self.name_holders(name) for name in named)))
+        return keys
+
+    def name_candidates(self, name: str) -> list[tuple[int, float]]:
+        """Return the debtors whose names are closest to `name`, with their similarity.
+
+        Only names at least NAME_SIMILARITY alike count, and only those within
+        NAME_TIE of the best, so one clearly closer name wins on its own.
+        The result is kept per name for the run, because `prefetch` and the
+        rule both ask.
+        """
+        found = self._close_names.get(name)
+        if found is None:
+            found = self._close_names[name] = self._name_candidates(name)
+        return found
+
+    def _load_names(self) -> dict[str, set[int]]:
+        """Load the normalised names of all the creditor's debtors, by name token."""
+        if self._name_tokens is None:
+            self._names = {}
+            self._name_tokens = defaultdict(set)
+            queryset = Debtor.objects.filter(creditor=self.creditor).order_by().values_list("id", "name_key")
+            for pk, name_key in _raw_rows(queryset):
+                self._names[pk] = name_key
+                for token in set(name_key.split()):
+                    self._name_tokens[token].add(pk)
+        return self._name_tokens
+
+    def name_holders(self, name: str) -> set[int]:
+        """Return the debtors that share a name token with `name`, leaving out tokens common to many debtors."""
+        name_tokens = self._load_names()
+        holders: set[int] = set()
+        for token in set(normalise_name(name).split()):
+            found = name_tokens.get(token, ())
+            if len(found) <= COMMON_NAME_TOKEN:
+                holders.update(found)
+        return holders
+
+    def _name_candidates(self, name: str) -> list[tuple[int, float]]:
+        name_tokens = self._load_names()
+        assert self._names is not None
+        wanted = normalise_name(name)
+        if not wanted:
+            return []
+
+        # Only debtors that share the most name tokens with the payer are
+        # compared, because difflib compares the names character by character in Python.
+        # NOTE: a token counts as common by the number of all the creditor's
+        # debtors that have it, also those without an open invoice.
+        shared: Counter[int] = Counter()
+        for token in set(wanted.split()):
+            holders = name_tokens.get(token, ())
+            if len(holders) <= COMMON_NAME_TOKEN:
+                shared.update(holders)
+        # Only debtors with an open invoice can be paid by name.
+        self.fetch_debtors(shared)
+        shared = Counter({pk: count for pk, count in shared.items() if self.by_debtor[pk]})
+        if not shared:
+            return []
+        most = max(shared.values())
+        pool = sorted(pk for pk, count in shared.items() if count == most)[:MAX_NAME_COMPARISONS]
+
+        scored = []
+        for pk in pool:
+            matcher = difflib.SequenceMatcher(None, wanted, self._names[pk])
+            if matcher.quick_ratio() < NAME_SIMILARITY:
+                continue
+            ratio = matcher.ratio()
+            if ratio >= NAME_SIMILARITY:
+                scored.append((pk, ratio))
+        if not scored:
+            return []
+        best = max(ratio for _, ratio in scored)
+        return sorted((item for item in scored if item[1] >= best - NAME_TIE), key=lambda item: -item[1])
+
+    def settle(self, invoice_id: int, open_amount: Decimal) -> None:
+        """Record a new open amount of an invoice, as an allocation or a reversal left it.
+
+        NOTE: an invoice that a reversal reopens, but that was not open when
+        one of its keys was fetched, stays unknown under that key until the
+        next run.
+        """
+        invoice = self.by_id.get(invoice_id)
+        if invoice is None:
+            return
+        self.by_amount[(invoice.currency, invoice.open_amount)].discard(invoice_id)
+        invoice.open_amount = open_amount
+        if open_amount > 0:
+            self.by_amount[(invoice.currency, open_amount)].add(invoice_id)
+
+
+def references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:
+    """Return the structured references of a payment whose check digits are valid.
+
+    `digit_groups` are the digit groups of its remittance text with the
+    separators removed.
+    """
+    found: list[str] = []
+    candidates = [payment.structured_reference] if payment.structured_reference else []
+    text = payment.remittance_info or ""
+    if "RF" in text.upper():
+        candidates += [match.group(0) for match in RF_PATTERN.finditer(text)]
+    candidates += [group for group in digit_groups if len(group) == 16]
+    for candidate in candidates:
+        compact = normalise_number(candidate)
+        if compact.startswith("RF"):
+            valid = is_valid_rf_reference(compact)
+        else:
+            valid = compact.isdigit() and is_valid_betalingskenmerk(compact)
+        if valid and compact not in found:
+            found.append(compact)
+    return found
+
+
+def debtor_in_reference(reference: str) -> int | None:
+    """Return the debtor id of a message reference (RF, check digits, "D", debtor id), or None."""
+    body = reference[4:]
+    if reference.startswith("RF") and body[:1] == "D" and body[1:].isdigit():
+        return int(body[1:])
+    return None
