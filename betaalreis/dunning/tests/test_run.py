@@ -21,6 +21,7 @@ from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, PaymentStatus, TimelineEvent
+from betaalreis.legal.contact import is_contact_day
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
@@ -199,6 +200,23 @@ def test_retry_waits_for_contact_hours(creditor, settings, betaalreis_home):
     retry = Communication.objects.get()
     assert retry.status == CommunicationStatus.PENDING
     assert retry.not_before == dt.datetime(2026, 11, 23, 7, 0, tzinfo=AMSTERDAM)
+
+
+def test_run_for_later_day_tries_once(creditor, settings, betaalreis_home):
+    settings.BETAALREIS_CHANNEL_BACKENDS = {**settings.BETAALREIS_CHANNEL_BACKENDS,
+                                            "email": f"{__name__}.CrashingBackend"}
+    CrashingBackend.calls = []
+    later_day = timezone.localdate() + dt.timedelta(days=30)
+    while not is_contact_day(later_day):
+        later_day += dt.timedelta(days=1)
+    make_invoice(make_debtor(creditor), due=later_day - dt.timedelta(days=3))
+
+    run_cycle(later_day, creditor)
+
+    communication = Communication.objects.get()
+    assert len(CrashingBackend.calls) == 1
+    assert communication.status == CommunicationStatus.PENDING
+    assert communication.attempts == 1
 
 
 def test_crash_after_send_resumes_without_second_message(creditor, settings, betaalreis_home):
