@@ -66,6 +66,8 @@ _SETTLES_AT_ZERO = (
 _SETTLED_WHEN_MISSING = (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)
 _NAMED_WHEN_MISSING = (InvoiceStatus.PAYMENT_PLAN, InvoiceStatus.HANDED_OVER)
 _MAX_NAMED_NOTES = 20
+# The skip reason of rows whose status says the invoice was cancelled.
+_VOID_REASON = "void"
 
 T = TypeVar("T")
 
@@ -124,7 +126,7 @@ def do_import(
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
-                _settle_missing_open_items(creditor, batch, counts, source=source)
+                _settle_missing_open_items(creditor, batch, counts, path=path, source=source)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:
@@ -185,11 +187,23 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
 
 
 def _settle_missing_open_items(
-    creditor: Creditor, batch: ImportBatch, counts: _Counts, *, source: str
+    creditor: Creditor, batch: ImportBatch, counts: _Counts, *, path: Path, source: str
 ) -> None:
-    """Mark paid the open invoices of `creditor` that an open-items file leaves out."""
+    """Mark paid the open invoices of `creditor` that an open-items file leaves out.
+
+    An invoice the file lists as cancelled (void) is written off instead.
+    Raises ImportRejected when the file would settle invoices while it
+    lists none that the ledger already had: that is an empty export or a
+    file of another creditor, not a list of open items.
+    """
+    cancelled = {invoice.number for invoice in batch.skipped.get(_VOID_REASON, [])}
     listed = {invoice.number for invoice in batch.invoices}
-    listed |= {invoice.number for skipped in batch.skipped.values() for invoice in skipped}
+    listed |= {
+        invoice.number
+        for reason, skipped in batch.skipped.items()
+        if reason != _VOID_REASON
+        for invoice in skipped
+    }
 
     candidates = Invoice.objects.filter(
         creditor=creditor, status__in=_SETTLED_WHEN_MISSING + _NAMED_WHEN_MISSING
@@ -201,6 +215,17 @@ def _settle_missing_open_items(
     missing.sort(key=lambda invoice: invoice.number)
     left_alone = [invoice for invoice in missing if invoice.status in _NAMED_WHEN_MISSING]
     settled = [invoice for invoice in missing if invoice.status in _SETTLED_WHEN_MISSING]
+
+    known_in_file = counts.invoices_changed + counts.invoices_unchanged
+    if settled and known_in_file == 0:
+        raise ImportRejected(
+            path,
+            [RowError(None, "file", "", (
+                f"--open-items would settle all {len(settled)} open invoices of creditor "
+                f"{creditor.slug!r}, because the file lists none of them; check --creditor and "
+                "that the export is complete, or import it without --open-items"
+            ))],
+        )
 
     for invoice in left_alone[:_MAX_NAMED_NOTES]:
         counts.notes.append(
@@ -214,9 +239,20 @@ def _settle_missing_open_items(
     events: list[TimelineEvent] = []
     for invoice in settled:
         old_open, old_status = invoice.open_amount, invoice.status
+        was_open = format_money(old_open, invoice.currency)
         invoice.open_amount = ZERO
-        invoice.status = InvoiceStatus.CREDITED if invoice.is_credit_note else InvoiceStatus.PAID
         invoice.updated_at = now
+        if invoice.number in cancelled:
+            invoice.status = InvoiceStatus.WRITTEN_OFF
+            summary = f"Factuur {invoice.number} is in de boekhouding geannuleerd: afgeboekt (was {was_open} open)"
+            reason = "cancelled_in_open_items"
+        else:
+            invoice.status = InvoiceStatus.CREDITED if invoice.is_credit_note else InvoiceStatus.PAID
+            summary = (
+                f"Factuur {invoice.number} staat niet meer in de openstaande posten: "
+                f"voldaan buiten Betaalreis (was {was_open} open)"
+            )
+            reason = "missing_from_open_items"
         counts.settled_by_currency[invoice.currency] += old_open
         events.append(TimelineEvent(
             creditor_id=creditor.pk,
@@ -224,19 +260,21 @@ def _settle_missing_open_items(
             invoice=invoice,
             kind=TimelineKind.INVOICE_CHANGED,
             source=source[:300],
-            summary=(
-                f"Factuur {invoice.number} staat niet meer in de openstaande posten: "
-                f"voldaan buiten Betaalreis (was {format_money(old_open, invoice.currency)} open)"
-            )[:500],
+            summary=summary[:500],
             data={
                 "changes": {
                     "open_amount": {"old": str(old_open), "new": str(ZERO)},
                     "status": {"old": old_status, "new": invoice.status},
                 },
-                "reason": "missing_from_open_items",
+                "reason": reason,
             },
             at=now,
         ))
+
+    if settled:
+        numbers = ", ".join(invoice.number for invoice in settled[:_MAX_NAMED_NOTES])
+        more = f" and {len(settled) - _MAX_NAMED_NOTES} more" if len(settled) > _MAX_NAMED_NOTES else ""
+        counts.notes.append(f"Settled because the open items leave them out or cancel them: {numbers}{more}.")
 
     Invoice.objects.bulk_update(settled, ["open_amount", "status", "updated_at"], batch_size=BATCH_SIZE)
     _forget_import_states([invoice.pk for invoice in settled])

@@ -157,3 +157,45 @@ def test_ubl_file_rejected(creditor: Creditor, write_file: WriteFile) -> None:
 
     assert "--open-items needs a CSV/XLSX list of all open items" in output.getvalue()
     assert not Invoice.objects.exists()
+
+
+def test_cancelled_row_written_off(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    with_status = (
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Status\n"
+        "F1;D1;Een;01-03-2025;10,00;open\n"
+        "F2;D1;Een;01-03-2025;20,00;Geannuleerd\n"
+        "F3;D2;Twee;01-03-2025;30,00;open\n"
+    )
+
+    output = _import(write_file("week2.csv", with_status), "--open-items")
+
+    assert _status("F2") == (InvoiceStatus.WRITTEN_OFF, Decimal("0.00"))
+    assert _status("F1") == (InvoiceStatus.OPEN, Decimal("10.00"))
+    event = TimelineEvent.objects.get(invoice__number="F2", kind=TimelineKind.INVOICE_CHANGED)
+    assert event.data["reason"] == "cancelled_in_open_items"
+    assert "Settled because the open items leave them out or cancel them: F2." in output
+
+
+def test_file_without_known_invoices_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+    other_ledger = HEADER + "X9;D9;Negen;01-03-2025;90,00\n"
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command(
+            "import", str(write_file("other.csv", other_ledger)), "--creditor", "acme",
+            "--open-items", stdout=output,
+        )
+
+    assert "would settle all 3 open invoices of creditor 'acme'" in output.getvalue()
+    assert _status("F2") == (InvoiceStatus.OPEN, Decimal("20.00"))
+    assert not Invoice.objects.filter(number="X9").exists()
+
+
+def test_settled_numbers_named(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", THREE_OPEN))
+
+    output = _import(write_file("week2.csv", F1_AND_F3), "--open-items", "--dry-run")
+
+    assert "Settled because the open items leave them out or cancel them: F2." in output
