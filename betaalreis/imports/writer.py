@@ -66,7 +66,7 @@ _SETTLES_AT_ZERO = (
 _SETTLED_WHEN_MISSING = (InvoiceStatus.OPEN, InvoiceStatus.DISPUTED)
 _NAMED_WHEN_MISSING = (InvoiceStatus.PAYMENT_PLAN, InvoiceStatus.HANDED_OVER)
 _MAX_NAMED_NOTES = 20
-# The skip reason of rows whose status says the invoice was cancelled.
+# The skip reason of rows whose status marks the invoice as cancelled.
 _VOID_REASON = "void"
 
 T = TypeVar("T")
