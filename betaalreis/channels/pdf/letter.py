@@ -66,6 +66,7 @@ LABELS = {
         "total": "Totaal",
         "principal": "Totaal facturen",
         "interest": "Wettelijke rente",
+        "interest_commercial": "Wettelijke handelsrente",
         "costs": "Incassokosten",
         "to_pay": "Totaal te betalen",
         "pay_title": "Zo betaalt u",
@@ -93,6 +94,7 @@ LABELS = {
         "total": "Total",
         "principal": "Total of invoices",
         "interest": "Statutory interest",
+        "interest_commercial": "Statutory commercial interest",
         "costs": "Collection costs",
         "to_pay": "Total to pay",
         "pay_title": "How to pay",
@@ -403,7 +405,8 @@ def _invoice_table(context: MessageContext, fonts: LetterFonts, styles: dict[str
     else:
         rows.append([labels["principal"], "", "", format_amount(context.total_due, context.currency, language)])
         if claim.interest > 0:
-            rows.append([labels["interest"], "", "", format_amount(claim.interest, claim.currency, language)])
+            interest_label = labels["interest_commercial" if claim.commercial_interest else "interest"]
+            rows.append([interest_label, "", "", format_amount(claim.interest, claim.currency, language)])
         if claim.costs_due:
             rows.append([labels["costs"], "", "", format_amount(claim.costs, claim.currency, language)])
         rows.append([labels["to_pay"], "", "", format_amount(context.amount_due, context.currency, language)])

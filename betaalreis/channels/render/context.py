@@ -25,6 +25,7 @@ from betaalreis.channels.qr import is_structured_reference
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.rates import RateKind
 from betaalreis.legal.references import make_rf_reference
 
 if TYPE_CHECKING:
@@ -204,6 +205,8 @@ class ClaimBreakdown:
     costs_vat: Decimal = Decimal("0.00")
     term_text: str = ""
     costs_due_from: dt.date | None = None
+    # Business claims carry the statutory commercial rate (wettelijke handelsrente).
+    commercial_interest: bool = False
 
     @classmethod
     def from_legal(cls, breakdown: LegalClaimBreakdown) -> ClaimBreakdown:
@@ -219,6 +222,7 @@ class ClaimBreakdown:
             total=breakdown.total_outstanding,
             currency=breakdown.currency,
             costs_due_from=costs.due_from,
+            commercial_interest=breakdown.interest_kind == RateKind.COMMERCIAL,
         )
 
 

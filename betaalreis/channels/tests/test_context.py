@@ -132,3 +132,16 @@ def test_legal_claim_in_fourteen_day_letter(ledger: dict) -> None:
     assert claim.total == claim.principal + claim.interest
     assert "we will charge €52.50 in collection costs" in letter.text
     assert "within fourteen days after the day on which you received this letter" in letter.text
+
+
+@pytest.mark.parametrize(("debtor_kind", "commercial"), [("consumer", False), ("business", True)])
+def test_claim_names_interest_rate(debtor_kind: str, commercial: bool) -> None:
+    breakdown = compute_claim(
+        debtor_kind=debtor_kind,
+        items=[ClaimItem(invoice_number="F-100", principal=Decimal("1000.00"), due_date=dt.date(2026, 7, 15))],
+        on=RUN_DATE,
+    )
+
+    claim = ClaimBreakdown.from_legal(breakdown)
+
+    assert claim.commercial_interest is commercial

@@ -202,6 +202,25 @@ def test_final_notice_with_costs_due(make_context, claim) -> None:
 
 
 @pytest.mark.parametrize(
+    ("language", "commercial", "label"),
+    [
+        ("nl", False, "Wettelijke rente: € 12,30"),
+        ("nl", True, "Wettelijke handelsrente: € 12,30"),
+        ("en", False, "Statutory interest: €12.30"),
+        ("en", True, "Statutory commercial interest: €12.30"),
+    ],
+)
+def test_interest_label_by_rate(make_context, claim, language: str, commercial: bool, label: str) -> None:
+    owed = dataclasses.replace(claim, costs_due=True, commercial_interest=commercial)
+    context = make_context(stage_code="final_notice", claim=owed, language=language)
+
+    for channel in ("email", "letter"):
+        message = render_message(context, channel)
+
+        assert label in plain(message.text)
+
+
+@pytest.mark.parametrize(
     ("language", "phrase"),
     [("nl", "ook na onze laatste aanmaning niet betaald"), ("en", "Even after our final notice,")],
 )
