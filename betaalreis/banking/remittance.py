@@ -40,6 +40,8 @@ _YEAR_MONTH_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _PREFIXED_DIGITS = re.compile(r"^[A-Za-z]+[-./:#_]*(\d+(?:[-./_]\d+)*)$")
 _DIGITS_WITH_SEPARATORS = re.compile(r"^\d+(?:[-./_]\d+)+$")
 _KEEP_ALPHANUMERIC = re.compile(r"[^0-9A-Z]")
+# Separators between invoice numbers listed in one word: "F1+F2", "2026-0201/2026-0202".
+_LIST_SEPARATORS = re.compile(r"[+/]")
 
 
 @dataclass(slots=True)
@@ -128,6 +130,7 @@ def number_tokens(text: str) -> NumberTokens:
             close_spaced_run()
             tokens.weak_keys.add(key)
             continue
+        _add_listed_parts(word, tokens)
         digits = _digits_of(word)
         if digits:
             spaced.append(digits)
@@ -137,9 +140,32 @@ def number_tokens(text: str) -> NumberTokens:
     return tokens
 
 
+def _add_listed_parts(word: str, tokens: NumberTokens) -> None:
+    """Add the parts of numbers listed with "+" or "/" ("2026-0201/2026-0202") as keys of their own.
+
+    The whole word stays a key too, because "/" also occurs inside one
+    invoice number ("INV2026/0042"). A part of at most WEAK_NUMBER_DIGITS
+    digits is a weak key.
+    """
+    parts = [part.strip(_EDGE_PUNCTUATION) for part in _LIST_SEPARATORS.split(word)]
+    if len(parts) < 2:
+        return
+    for part in parts:
+        key = _compact(part)
+        if not key or is_date(part):
+            continue
+        tokens.number_keys.add(key)
+        digits = _digits_of(part)
+        if digits:
+            tokens.digit_runs.append(digits)
+        if _is_weak_number(key):
+            tokens.weak_keys.add(key)
+
+
 class CandidateInvoice(Protocol):
     """The invoice fields the checks below read; invoice_index.OpenInvoice has them."""
 
+    number: str
     debtor_id: int
     open_amount: Decimal
     currency: str
@@ -200,7 +226,19 @@ def confirmed_invoices(
     for invoice in weak:
         if invoice.currency != payment.currency:
             continue
+        if invoice.debtor_id in payers:
+            confirmed.append(invoice)
+            continue
+        # A year in a description ("december 2027") is so common that an
+        # amount alone, which other invoices may share, does not confirm it.
+        if _is_year(invoice.number):
+            continue
         debtor_total = sum((item.open_amount for item in named[invoice.debtor_id]), Decimal("0.00"))
-        if invoice.open_amount == payment.amount or debtor_total == payment.amount or invoice.debtor_id in payers:
+        if invoice.open_amount == payment.amount or debtor_total == payment.amount:
             confirmed.append(invoice)
     return confirmed
+
+
+def _is_year(number: str) -> bool:
+    """Return whether an invoice number reads as a year from 1900 to 2099."""
+    return len(number) == 4 and number.isdigit() and 1900 <= int(number) <= 2099

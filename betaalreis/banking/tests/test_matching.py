@@ -368,6 +368,8 @@ SHORT_NUMBER_CASES = [
     ("short number confirmed by name", "betaling 4711", "60.00", "Keulen Klant", "partly_matched", ["4711"]),
     ("short number unconfirmed", "klant 4711", "60.00", "Onbekend", "review", []),
     ("payer name breaks a tie", "2026-1090 2026-2000", "30.00", "Andere Klant", "partly_matched", ["2000"]),
+    ("year not confirmed by amount", "betaling december 2026", "99.00", "Onbekend", "review", []),
+    ("year confirmed by payer name", "betaling december 2026", "99.00", "Jaar Factuur", "matched", ["2026"]),
 ]
 
 
@@ -386,6 +388,16 @@ def test_short_numbers(tmp_path: Path, short_numbers, label, remittance, amount,
             assert _open(invoice) < invoice.total, key
         else:
             assert _open(invoice) == invoice.total, key
+
+
+def test_numbers_listed_with_slash_found(tmp_path: Path, short_numbers):
+    _, _, invoices = short_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal("120.00"), name="Onbekend", remittance="2026-1090/2026-2000")])
+
+    listed = {invoice.pk for candidate in MatchCandidate.objects.filter(payment=_payment()) for invoice in candidate.invoices.all()}
+    assert invoices["1090"].pk in listed
+    assert invoices["2000"].pk in listed
 
 
 def test_unconfirmed_short_number_lists_candidate(tmp_path: Path, short_numbers):
