@@ -14,7 +14,8 @@ dates and years. `number_tokens` splits it into words and returns:
 
 An invoice found only through a weak key counts as paid only when
 `confirmed_invoices` finds the amount, the payer IBAN or the payer name
-pointing at its debtor.
+pointing at its debtor. For a number that reads as a year, only the payer
+counts.
 """
 
 from __future__ import annotations
@@ -210,9 +211,10 @@ def confirmed_invoices(
 ) -> list[InvoiceT]:
     """Return the weakly named invoices that the payment confirms.
 
-    An invoice is confirmed when its open amount equals the payment, when
-    the named invoices of its debtor (weak and strong) add up to the
-    payment, or when the payer IBAN or payer name points at its debtor.
+    An invoice is confirmed when the payer IBAN or payer name points at its
+    debtor. Unless its number reads as a year, it is also confirmed when its
+    open amount equals the payment or when the named invoices of its debtor
+    (weak and strong) add up to the payment.
     """
     if not weak:
         return []
