@@ -184,15 +184,6 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
 DUTCH_ACCOUNT_NUMBER = re.compile(r"^(?:[A-Z]{6}[A-Z0-9]{2,5}/)?(\d{1,10})(?:[A-Z]{3})?$")
 
 
-def _find_creditor(statement: ParsedStatement, override: Creditor | None) -> Creditor | None:
-    if override is not None:
-        return override
-    found = Creditor.objects.filter(iban__iexact=statement.account).first()
-    if found is None and not statement.account_is_iban:
-        found = creditor_for_dutch_account(statement.account)
-    return found
-
-
 def creditor_for_dutch_account(account: str) -> Creditor | None:
     """Return the one creditor whose Dutch IBAN ends in this domestic account number, or None.
 
@@ -200,16 +191,61 @@ def creditor_for_dutch_account(account: str) -> Creditor | None:
     with leading zeros. When several creditors fit (the same number at two
     banks), the statement names none of them for sure, so this returns None.
     """
+    fitting = creditors_for_dutch_account(account)
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def creditors_for_dutch_account(account: str) -> list[Creditor]:
+    """Return every creditor whose Dutch IBAN ends in this domestic account number."""
     match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
     if match is None or int(match.group(1)) == 0:
-        return None
+        return []
     padded = match.group(1).zfill(10)
-    fitting = [
+    return [
         creditor
-        for creditor in Creditor.objects.filter(iban__istartswith="NL")
+        for creditor in Creditor.objects.filter(iban__istartswith="NL").order_by("slug")
         if creditor.iban.replace(" ", "").upper().endswith(padded) and len(creditor.iban.replace(" ", "")) == 18
     ]
-    return fitting[0] if len(fitting) == 1 else None
+
+
+def _account_owners(statement: ParsedStatement) -> list[Creditor]:
+    """Return the creditors whose IBAN is the statement's account, or ends in its domestic number."""
+    if statement.account_is_iban:
+        return list(Creditor.objects.filter(iban__iexact=statement.account))
+    return creditors_for_dutch_account(statement.account)
+
+
+def _check_owner(statement: ParsedStatement, override: Creditor | None) -> tuple[Creditor | None, RowError | None, str]:
+    """Return the creditor that receives `statement`, or the error that names why none does, and a note."""
+    where = f"statement {statement.statement_id or '?'}, {statement.position}"
+    owners = _account_owners(statement)
+    if override is not None:
+        others = [owner for owner in owners if owner.pk != override.pk]
+        if others and override not in owners:
+            return None, RowError(
+                None, "account", statement.account,
+                f"this account belongs to creditor {others[0].slug!r}, not {override.slug!r} ({where}); "
+                f"import it without --creditor or with --creditor {others[0].slug}",
+            ), ""
+        if override not in owners:
+            return override, None, (
+                f"statement {statement.statement_id or '?'} is for account {statement.account}, "
+                f"not the creditor's IBAN {override.iban}; it was imported for {override.slug} as requested"
+            )
+        return override, None, ""
+    if len(owners) == 1:
+        return owners[0], None, ""
+    if len(owners) > 1:
+        names = ", ".join(owner.slug for owner in owners)
+        return None, RowError(
+            None, "account", statement.account,
+            f"the IBANs of several creditors ({names}) end in this account number ({where}); "
+            "pass --creditor SLUG",
+        ), ""
+    return None, RowError(
+        None, "account", statement.account,
+        f"no creditor has this account as its IBAN ({where}); set the creditor's IBAN or pass --creditor SLUG",
+    ), ""
 
 
 def _new_transaction_rows(
@@ -333,18 +369,11 @@ def _store_statements(
     owners: list[Creditor] = []
     for statement in statements:
         errors += check_statement(statement)
-        owner = _find_creditor(statement, creditor)
-        if owner is not None and statement.account_is_iban and statement.account != owner.iban.replace(" ", "").upper():
-            notes.append(
-                f"statement {statement.statement_id or '?'} is for account {statement.account}, "
-                f"not the creditor's IBAN {owner.iban}; it was imported for {owner.slug} as requested"
-            )
-        if owner is None:
-            errors.append(RowError(
-                None, "account", statement.account,
-                f"no creditor has this account as its IBAN (statement {statement.statement_id or '?'}, "
-                f"{statement.position}); set the creditor's IBAN or pass --creditor SLUG",
-            ))
+        owner, error, note = _check_owner(statement, creditor)
+        if note:
+            notes.append(note)
+        if error is not None:
+            errors.append(error)
         else:
             owners.append(owner)
     if errors:

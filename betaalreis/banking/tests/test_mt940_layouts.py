@@ -120,8 +120,27 @@ def test_domestic_account_two_creditors_rejected(tmp_path: Path):
     # The same account number at another bank: the statement names neither for sure.
     Creditor.objects.create(slug="rabo", legal_name="Rabo klant B.V.", iban="NL12RABO0534334164")
 
-    with pytest.raises(ImportRejected):
+    with pytest.raises(ImportRejected) as rejected:
         Mt940Importer().run(path, None)
+
+    assert "the IBANs of several creditors (abn, rabo) end in this account number" in str(rejected.value.errors[0])
+
+
+@pytest.mark.django_db
+def test_other_creditors_account_rejected(tmp_path: Path):
+    from betaalreis.imports.registry import ImportRejected
+    from betaalreis.ledger.models import Creditor, Payment
+
+    path = tmp_path / "abn.sta"
+    path.write_text(ABN_DOMESTIC)
+    Creditor.objects.create(slug="abn", legal_name="ABN klant B.V.", iban="NL87ABNA0534334164")
+    other = Creditor.objects.create(slug="other", legal_name="Ander B.V.", iban="NL91ABNA0417164300")
+
+    with pytest.raises(ImportRejected) as rejected:
+        Mt940Importer().run(path, other)
+
+    assert "this account belongs to creditor 'abn', not 'other'" in str(rejected.value.errors[0])
+    assert not Payment.objects.exists()
 
 
 @pytest.mark.django_db
