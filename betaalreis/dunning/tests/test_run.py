@@ -472,7 +472,7 @@ def test_payment_in_review_pauses_candidates(creditor):
     run_cycle(DAY + dt.timedelta(days=1), creditor)
 
     text = " ".join(output.getvalue().split())
-    assert "2 paused" in text
+    assert "2 open invoices of paused debtors" in text
     assert "Paused until a payment in bank review is decided: REVIEW-1, REVIEW-2" in text
     assert list(Communication.objects.values_list("debtor_id", "stage")) == [(other.pk, "fourteen_day_letter")]
     pauses = TimelineEvent.objects.filter(summary__startswith="Aanmaningen gepauzeerd")

@@ -67,7 +67,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             f"{plan.invoices_considered} open invoices checked; "
             f"{len(written.created)} messages planned, {written.already_planned} already planned today, "
             f"{written.unreachable} debtors unreachable, {plan.waiting_for_legal_term} invoices "
-            f"waiting for a 14-day term, {plan.paused} paused"
+            f"waiting for a 14-day term, {plan.paused} open invoices of paused debtors"
         )
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
