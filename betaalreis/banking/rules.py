@@ -42,6 +42,7 @@ from betaalreis.banking.invoice_index import (
 from betaalreis.banking.models import MatchRule
 from betaalreis.banking.remittance import confirmed_invoices, payer_debtors
 from betaalreis.ledger.match_keys import key_digits, normalise_number
+from betaalreis.ledger.models import Debtor
 
 ZERO = Decimal("0.00")
 # The subset search for rule 3 and 4 tries every combination of a debtor's
@@ -121,7 +122,26 @@ class Matcher:
             decision = self.payer_iban(payment) or self.payer_name(payment)
         if decision is not None:
             return decision
+        settled_debtor = self._debtor_without_open_invoices(keys.references)
+        if settled_debtor is not None:
+            debtor_id, reference = settled_debtor
+            reason = (
+                f"structured reference {reference} names a debtor without open invoices; "
+                "paid twice or paid late, so keep it as credit or refund it"
+            )
+            return Decision(
+                MatchRule.NONE, 0, reason,
+                candidates=[(debtor_id, [], MatchRule.STRUCTURED_REFERENCE, 100, reason)],
+            )
         return Decision(MatchRule.NONE, 0, "no rule matched: no valid reference, invoice number, known IBAN or name")
+
+    def _debtor_without_open_invoices(self, references: list[str]) -> tuple[int, str] | None:
+        """Return the debtor of this creditor that a message reference names, with the reference, or None."""
+        for reference in references:
+            debtor_id = debtor_in_reference(reference)
+            if debtor_id is not None and Debtor.objects.filter(creditor=self.index.creditor, pk=debtor_id).exists():
+                return debtor_id, reference
+        return None
 
     def _choose(self, rule: str, score: int, payment: PaymentFacts, groups: dict[int, list[OpenInvoice]], reason: str) -> Decision:
         """Decide between the debtors in `groups`: one debtor matches, several go to review."""

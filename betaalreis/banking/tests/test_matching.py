@@ -332,6 +332,21 @@ def test_other_creditor_message_reference_not_matched(tmp_path: Path, ledger):
     import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=debtor_payment_reference(999999))])
 
     assert _payment().status == PaymentStatus.REVIEW
+    assert not MatchCandidate.objects.exists()
+
+
+def test_reference_of_settled_debtor_reviewed(tmp_path: Path, ledger):
+    from betaalreis.channels.render.context import debtor_payment_reference
+
+    _, _, pietersen, invoices = ledger
+    Invoice.objects.filter(debtor=pietersen).update(open_amount=Decimal("0.00"), status=InvoiceStatus.PAID)
+
+    import_entries(tmp_path, [SampleEntry(Decimal("99.95"), structured_reference=debtor_payment_reference(pietersen))])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.REVIEW
+    assert "names a debtor without open invoices" in payment.match_reason
+    assert MatchCandidate.objects.get(payment=payment).debtor == pietersen
 
 
 @pytest.fixture
