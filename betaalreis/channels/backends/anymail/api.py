@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import smtplib
 import socket
+import time
+from dataclasses import dataclass
 from email.utils import formataddr
 from typing import Any
 
@@ -133,23 +135,55 @@ def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
     Nothing has been handed over when this fails, so every error here is a
     temporary failure that the outbox retries later. That includes a login
     the server does not support or rejects, because it is a wrong setting
-    that someone can fix without losing the message.
+    that someone can fix without losing the message. After a failure the
+    same server is not tried again for SMTP_PAUSE_AFTER_FAILURE_SECONDS, so
+    a dispatch run does not wait for the connection timeout once per message.
     """
+    server = (account.required("host"), int(account.option("port", 25)), str(account.option("username", "")))
+    earlier = _failed_servers.get(server)
+    if earlier is not None and time.monotonic() - earlier.at < SMTP_PAUSE_AFTER_FAILURE_SECONDS:
+        raise ChannelError(
+            f"{earlier.message} Not tried again for {SMTP_PAUSE_AFTER_FAILURE_SECONDS:.0f} seconds; "
+            "the message waits in the outbox.",
+            permanent=False,
+            code=earlier.code,
+        )
+
     try:
         connection.open()
     except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
         connection.close()
-        raise TemporaryFailure(
-            f"Signing in to the mail server {account.required('host')} failed ({exc}); check the "
+        failure = TemporaryFailure(
+            f"Signing in to the mail server {server[0]} failed ({exc}); check the "
             f"username, password and TLS settings of creditor {account.creditor_slug!r}.",
             code="smtp_login_failed",
-        ) from exc
+        )
+        _failed_servers[server] = _ServerFailure(time.monotonic(), failure.code, str(failure))
+        raise failure from exc
     except (smtplib.SMTPException, OSError) as exc:
         connection.close()
-        raise TemporaryFailure(
-            f"Could not connect to the mail server {account.required('host')}: {type(exc).__name__}: {exc}",
+        failure = TemporaryFailure(
+            f"Could not connect to the mail server {server[0]}: {type(exc).__name__}: {exc}",
             code="connect_failed",
-        ) from exc
+        )
+        _failed_servers[server] = _ServerFailure(time.monotonic(), failure.code, str(failure))
+        raise failure from exc
+    _failed_servers.pop(server, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _ServerFailure:
+    """The last failed connection or sign-in to one mail server, at a monotonic time."""
+
+    at: float
+    code: str
+    message: str
+
+
+# How long this process leaves a mail server alone after a failed connection or sign-in.
+SMTP_PAUSE_AFTER_FAILURE_SECONDS = 60.0
+# The last failure per (host, port, username), for this process.
+_failed_servers: dict[tuple[str, int, str], _ServerFailure] = {}
 
 
 def _esp_settings(account: ProviderAccount) -> dict[str, Any]:

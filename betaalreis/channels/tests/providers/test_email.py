@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
 
 import pytest
 
+from betaalreis.channels.backends.anymail import api as smtp_api
 from betaalreis.channels.base import ChannelError
 from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress, SubmissionState
 from betaalreis.channels.providers import EmailRouter
@@ -17,6 +20,12 @@ from betaalreis.ledger.models import TimelineEvent, TimelineKind
 from betaalreis.outbox.models import Communication
 
 WEBHOOK_AUTH = "hook:s3cret-basic"
+
+
+@pytest.fixture(autouse=True)
+def fresh_server_failures(monkeypatch):
+    """Forget mail server failures of earlier tests, which this process would otherwise keep."""
+    monkeypatch.setattr(smtp_api, "_failed_servers", {})
 
 
 @pytest.fixture
@@ -116,6 +125,52 @@ def test_smtp_login_unsupported_is_retried(smtp, provider_settings, make_communi
     EmailRouter().send(email_message(communication))
 
     assert len(smtp.messages) == 1
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers, like a hung mail server."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+def test_hung_server_tried_once_per_minute(provider_settings, creditor, make_communication, monkeypatch):
+    server = SilentServer()
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {
+        "provider": "smtp", "host": "127.0.0.1", "port": server.port, "timeout_seconds": 0.3,
+        "from_email": "debiteuren@acme.nl",
+    }}}
+    try:
+        errors = []
+        for _ in range(3):
+            with pytest.raises(ChannelError) as raised:
+                EmailRouter().send(email_message(make_communication("email")))
+            errors.append(raised.value)
+    finally:
+        server.close()
+
+    assert len(server.accepted) == 1
+    assert [error.permanent for error in errors] == [False, False, False]
+    assert [error.code for error in errors] == ["connect_failed"] * 3
+    assert "Not tried again for 60 seconds" in str(errors[2])
+    assert set(Delivery.objects.values_list("state", flat=True)) == {SubmissionState.RETRYABLE}
 
 
 def test_postmark_send_records_message_id(postmark, make_communication):
