@@ -33,7 +33,7 @@ from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
-from betaalreis.banking.reversals import add_reversal_candidates
+from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
@@ -144,23 +144,11 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
 
 
 def _reverse(creditor: Creditor, pending: PendingPayment, index: InvoiceIndex, report: MatchReport) -> Decision | None:
-    """Undo the payment that a reversal (negative amount) reverses, or return a review decision.
-
-    The original is the latest payment of the opposite amount with the same
-    end-to-end id or, failing that, the same payer IBAN.
-    """
+    """Undo the payment that a reversal (negative amount) reverses, or return a review decision."""
     payment = Payment.objects.get(pk=pending.id)
-    end_to_end_id = BankTransaction.objects.filter(payment=payment).values_list("end_to_end_id", flat=True).first()
-    originals = (
-        Payment.objects.filter(creditor=creditor, amount=-payment.amount, currency=payment.currency, amount__gt=0)
-        .exclude(status=PaymentStatus.REVERSED)
-        .order_by("-booking_date", "-id")
-    )
-    original = originals.filter(bank_transaction__end_to_end_id=end_to_end_id).first() if end_to_end_id else None
-    if original is None and payment.payer_iban:
-        original = originals.filter(payer_iban=payment.payer_iban).first()
+    original, why_not = _find_original(creditor, payment)
     if original is None:
-        return Decision(MatchRule.REVERSAL, 0, "reversal: the payment it reverses was not found")
+        return Decision(MatchRule.REVERSAL, 0, why_not)
 
     reason = f"reversal of payment {original.pk}"
     for invoice in do_reverse_payment(original, reversal=payment, source=SOURCE, reason=reason):
@@ -170,6 +158,47 @@ def _reverse(creditor: Creditor, pending: PendingPayment, index: InvoiceIndex, r
     report.reversed += 1
     report.reversed_amount += payment.amount
     return None
+
+
+def _find_original(creditor: Creditor, reversal: Payment) -> tuple[Payment | None, str]:
+    """Find the one earlier payment that `reversal` undoes; return it, or None and the review reason.
+
+    The original is the only payment of the opposite amount with the
+    reversal's end-to-end id. Failing that, it is the only one from the payer
+    IBAN, or, when the IBAN paid this amount several times, the only one of
+    those under the same payer name. Anything less certain goes to review,
+    because undoing the wrong payment reopens another debtor's invoice.
+    """
+    originals = (
+        Payment.objects.filter(creditor=creditor, amount=-reversal.amount, currency=reversal.currency, amount__gt=0)
+        .exclude(status=PaymentStatus.REVERSED)
+        .order_by("-booking_date", "-id")
+    )
+
+    transactions = BankTransaction.objects.filter(payment=reversal)
+    end_to_end_id = transactions.values_list("end_to_end_id", flat=True).first() or ""
+    if end_to_end_id.upper() not in EMPTY_END_TO_END_IDS:
+        same_id = list(originals.filter(bank_transaction__end_to_end_id=end_to_end_id)[:2])
+        if len(same_id) == 1:
+            return same_id[0], ""
+        if same_id:
+            return None, f"reversal: several earlier payments have its end-to-end id {end_to_end_id}"
+
+    same_payer = list(originals.filter(payer_iban=reversal.payer_iban)) if reversal.payer_iban else []
+    if len(same_payer) == 1:
+        return same_payer[0], ""
+    if not same_payer:
+        return None, "reversal: no earlier payment of this amount has its end-to-end id or payer IBAN"
+
+    name = _comparable_name(reversal.payer_name)
+    same_name = [original for original in same_payer if name and _comparable_name(original.payer_name) == name]
+    if len(same_name) == 1:
+        return same_name[0], ""
+    return None, f"reversal: {len(same_payer)} earlier payments of this amount from payer IBAN {reversal.payer_iban}"
+
+
+def _comparable_name(name: str) -> str:
+    return " ".join(name.casefold().split())
 
 
 def _allocate(

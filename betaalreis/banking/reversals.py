@@ -1,7 +1,7 @@
 """Reversals (storno, R-transactions) that matching could not link to the payment they undo.
 
 Matching links a reversal by end-to-end id or payer IBAN (`matching._reverse`).
-When neither finds the original, the reversal goes to review.
+When neither finds exactly one original, the reversal goes to review.
 `add_reversal_candidates` then lists the earlier payments it may undo, which
 are matched payments of the opposite amount in the same currency. Those that
 share the end-to-end id, the payer IBAN or the description come first. Confirming one
@@ -93,7 +93,7 @@ def add_reversal_candidates(creditor: Creditor, reversal_ids: Iterable[int]) -> 
             candidate.invoices.set(original.allocations.values_list("invoice_id", flat=True))
         if candidates:
             listed = "1 earlier payment" if len(candidates) == 1 else f"{len(candidates)} earlier payments"
-            reason = f"reversal: not linked by end-to-end id or payer IBAN; {listed} of this amount listed as candidates"
+            reason = f"{reversal.match_reason}; {listed} of this amount listed as candidates"
             Payment.objects.filter(pk=reversal.pk).update(match_reason=reason[:300])
             PaymentMatch.objects.filter(payment=reversal).update(reason=reason[:300])
 

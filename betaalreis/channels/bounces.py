@@ -7,7 +7,9 @@ Each SMTP message therefore gets its own envelope sender,
 delivery id keyed with SECRET_KEY: a bounce names its delivery, and a forged
 or guessed address matches none. A DSN that arrives at another address is
 matched by the Message-ID of the original message it quotes, and then only
-for a recipient block that names the address we sent to.
+for a recipient block that names the address we sent to. A DSN sent to a
+bounce address with a wrong tag matches nothing, whatever Message-ID it
+quotes, because a real bounce to that address would carry the right tag.
 
 Reading goes through `do_record_delivery_event`, so the same DSN read twice
 changes nothing.
@@ -62,15 +64,23 @@ def bounce_address(delivery_id: int, domain: str) -> str:
     return f"{BOUNCE_LOCAL_PREFIX}{delivery_id}-{_bounce_tag(delivery_id)}@{domain}"
 
 
-def delivery_id_from_bounce_address(address: str) -> int | None:
-    """Return the delivery id in a bounce address, or None when it is not one or its tag is wrong."""
+def _split_bounce_address(address: str) -> tuple[int, str] | None:
+    """Return the delivery id and tag of an address `bounces+<id>-<tag>@...`, valid tag or not."""
     local = address.strip().strip("<>").partition("@")[0].lower()
     if not local.startswith(BOUNCE_LOCAL_PREFIX):
         return None
     id_part, _, tag = local.removeprefix(BOUNCE_LOCAL_PREFIX).partition("-")
-    if not id_part.isdigit() or not constant_time_compare(tag, _bounce_tag(int(id_part))):
+    if not id_part.isdigit() or not tag:
         return None
-    return int(id_part)
+    return int(id_part), tag
+
+
+def delivery_id_from_bounce_address(address: str) -> int | None:
+    """Return the delivery id in a bounce address, or None when it is not one or its tag is wrong."""
+    parts = _split_bounce_address(address)
+    if parts is None or not constant_time_compare(parts[1], _bounce_tag(parts[0])):
+        return None
+    return parts[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,8 @@ class Dsn:
     delivery_id: int | None
     dsn_key: str
     arrived_at: dt.datetime | None = None
+    # A bounce address in the envelope headers whose tag is invalid, when no valid one is there.
+    forged_bounce_address: str = ""
 
 
 def _address_field(value: str) -> str:
@@ -142,13 +154,21 @@ def _original_message_id(message: Message) -> str:
     return ""
 
 
-def _delivery_id_from_headers(message: Message) -> int | None:
+def _delivery_id_from_headers(message: Message) -> tuple[int | None, str]:
+    """Return the id of the first valid bounce address in the envelope headers, or None and a forged one.
+
+    A forged address has the form of a bounce address but a wrong tag; it is
+    "" when there is none.
+    """
+    forged = ""
     for header in _ENVELOPE_HEADERS:
         for _, address in getaddresses(message.get_all(header, [])):
             delivery_id = delivery_id_from_bounce_address(address)
             if delivery_id is not None:
-                return delivery_id
-    return None
+                return delivery_id, ""
+            if not forged and _split_bounce_address(address) is not None:
+                forged = address
+    return None, forged
 
 
 def parse_dsn(message: Message, raw: bytes = b"") -> Dsn | None:
@@ -183,12 +203,14 @@ def parse_dsn(message: Message, raw: bytes = b"") -> Dsn | None:
         arrived_at = None
     if arrived_at is not None and timezone.is_naive(arrived_at):
         arrived_at = timezone.make_aware(arrived_at, dt.UTC)
+    delivery_id, forged_bounce_address = _delivery_id_from_headers(message)
     return Dsn(
         recipients=recipients,
         original_message_id=_original_message_id(message),
-        delivery_id=_delivery_id_from_headers(message),
+        delivery_id=delivery_id,
         dsn_key=dsn_key,
         arrived_at=arrived_at,
+        forged_bounce_address=forged_bounce_address,
     )
 
 
@@ -235,13 +257,22 @@ def do_read_bounce(message: Message, *, raw: bytes = b"", creditor_id: int | Non
     """Apply one bounce email to its delivery: hard bounce, soft bounce or delivery report.
 
     Returns kind `not_dsn` for a message that is no DSN (an auto-reply, a
-    reply from a person), `unmatched` when no delivery of ours fits, `duplicate` when
-    every recipient event was recorded before, and otherwise the strongest
-    event recorded: `hard`, `failed`, `soft` or `delivered`.
+    reply from a person), `unmatched` when no delivery of ours fits or the
+    bounce address has a wrong tag, `duplicate` when every recipient event
+    was recorded before, and otherwise the strongest event recorded:
+    `hard`, `failed`, `soft` or `delivered`.
     """
     dsn = parse_dsn(message, raw)
     if dsn is None:
         return BounceOutcome("not_dsn")
+
+    if dsn.forged_bounce_address:
+        # The quoted Message-ID is not tried, because anyone who saw one of
+        # our messages can quote it.
+        logger.warning(
+            "bounce address tag invalid", extra={"address": dsn.forged_bounce_address, "dsn_key": dsn.dsn_key}
+        )
+        return BounceOutcome("unmatched")
 
     delivery, proven = _find_delivery(dsn, creditor_id)
     if delivery is None:

@@ -11,6 +11,7 @@ import pytest
 from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
 from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.imports.registry import ImportReport
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
 from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
@@ -521,3 +522,57 @@ def test_report_amounts_per_currency(tmp_path: Path, ledger):
     assert report.amounts["matched automatically (EUR)"] == "80.00"
     assert report.amounts["sent to review (USD)"] == "7.00"
     assert "sent to review (EUR)" not in report.amounts
+
+
+def _pay_twice_from_one_iban(tmp_path: Path, ledger, names: tuple[str, str]) -> tuple[Invoice, Invoice]:
+    """Pay two invoices of 60.00 with two payments from PAYER_IBAN, under the payer names `names`."""
+    creditor, jansen, pietersen, _ = ledger
+    first = make_invoice(jansen, "2026-0600", "60.00")
+    second = make_invoice(pietersen, "2026-0601", "60.00")
+    import_entries(tmp_path, [
+        SampleEntry(Decimal("60.00"), name=names[0], iban=PAYER_IBAN, remittance="2026-0600", reference="IN-60"),
+        SampleEntry(Decimal("60.00"), name=names[1], iban=PAYER_IBAN, remittance="2026-0601", reference="IN-61"),
+    ], name="day1.xml")
+    assert _open(first) == Decimal("0.00")
+    assert _open(second) == Decimal("0.00")
+    return first, second
+
+
+def _import_reversal(tmp_path: Path, payer_name: str) -> tuple[ImportReport, Payment]:
+    """Import a reversal of 60.00 to PAYER_IBAN under `payer_name`; return the report and the reversal."""
+    report = import_entries(
+        tmp_path,
+        [SampleEntry(Decimal("-60.00"), name=payer_name, iban=PAYER_IBAN, reversal=True, remittance="storno", reference="RV-60")],
+        name="day2.xml",
+    )
+    return report, Payment.objects.get(external_id__contains="RV-60")
+
+
+def test_ambiguous_reversal_goes_to_review(tmp_path: Path, ledger):
+    first, second = _pay_twice_from_one_iban(tmp_path, ledger, ("E Evers", "E Evers"))
+
+    report, reversal = _import_reversal(tmp_path, "E Evers")
+
+    originals = {Payment.objects.get(external_id__contains=reference).pk for reference in ("IN-60", "IN-61")}
+    listed = set(MatchCandidate.objects.filter(payment=reversal).values_list("original_payment_id", flat=True))
+    assert report.counts["reversed"] == 0
+    assert report.counts["sent to review"] == 1
+    assert reversal.status == PaymentStatus.REVIEW
+    assert "2 earlier payments" in reversal.match_reason
+    assert listed == originals
+    assert not Payment.objects.filter(status=PaymentStatus.REVERSED).exists()
+    assert _open(first) == Decimal("0.00")
+    assert _open(second) == Decimal("0.00")
+
+
+def test_reversal_payer_name_picks_original(tmp_path: Path, ledger):
+    first, second = _pay_twice_from_one_iban(tmp_path, ledger, ("Onbekend Persoon", "E Evers"))
+
+    report, reversal = _import_reversal(tmp_path, "Onbekend Persoon")
+
+    assert report.counts["reversed"] == 1
+    assert report.counts["sent to review"] == 0
+    assert reversal.reverses == Payment.objects.get(external_id__contains="IN-60")
+    assert Payment.objects.get(external_id__contains="IN-61").status == PaymentStatus.MATCHED
+    assert _open(first) == Decimal("60.00")
+    assert _open(second) == Decimal("0.00")

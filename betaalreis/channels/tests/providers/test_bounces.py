@@ -207,6 +207,25 @@ def test_forged_bounce_address_unmatched(smtp, make_communication, debtor, maild
     assert not InvalidAddress.objects.exists()
 
 
+def test_forged_tag_skips_message_id(smtp, make_communication, debtor, maildir):
+    # The quoted Message-ID names a real delivery, but a bounce sent to one
+    # of our bounce addresses must prove itself by the tag alone.
+    communication = make_communication("email")
+    delivery = send_email(communication)
+    forged = f"bounces+{delivery.pk}-{'0' * 20}@{BOUNCE_DOMAIN}"
+    drop(maildir, "forged.mail", sample("postfix_550.eml", bounce_to=forged, message_id=delivery.provider_reference))
+
+    summary = read_maildir(maildir)
+
+    assert summary.counts == {"unmatched": 1}
+    delivery.refresh_from_db()
+    assert delivery.status == ""
+    assert not DeliveryEvent.objects.exists()
+    assert not InvalidAddress.objects.exists()
+    assert not Communication.objects.exclude(pk=communication.pk).exists()
+    assert [path.name for path in (maildir / "cur").iterdir()] == ["forged.mail:2,F"]
+
+
 def test_policy_rejection_keeps_address(smtp, make_communication, debtor, maildir):
     communication = make_communication("email")
     delivery = send_email(communication)
