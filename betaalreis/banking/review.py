@@ -8,13 +8,18 @@ reminded until someone confirms or ignores the payment.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Max
+
 from betaalreis.banking.models import MatchCandidate
-from betaalreis.ledger.models import Payment, PaymentStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.models import Invoice, Payment, PaymentStatus, TimelineEvent, TimelineKind
 from betaalreis.ledger.money import format_money
+
+logger = logging.getLogger(__name__)
 
 # Key in a timeline event's data that names the payment the pause waits for.
 REVIEW_PAYMENT_KEY = "review_payment_id"
@@ -83,3 +88,29 @@ def note_review_pauses(creditor_id: int, at: dt.datetime, source: str) -> frozen
     ]
     TimelineEvent.objects.bulk_create(events, batch_size=2000)
     return frozenset(by_debtor)
+
+
+def reopen_reviews_after_new_invoices(creditor_id: int) -> int:
+    """Put back to new the incoming payments in review that were decided before the newest invoice.
+
+    A payment often arrives before its invoice is imported. Once an invoice
+    newer than the review decision exists, the next `match_payments` tries
+    the payment again: it is matched now, or goes back to review with fresh
+    candidates and a new decision time, so it is not tried again until
+    another invoice arrives. Payments a person confirmed are left alone.
+    Returns how many payments were reopened.
+    """
+    newest_invoice = Invoice.objects.filter(creditor_id=creditor_id).aggregate(newest=Max("created_at"))["newest"]
+    if newest_invoice is None:
+        return 0
+
+    reopened = Payment.objects.filter(
+        creditor_id=creditor_id,
+        status=PaymentStatus.REVIEW,
+        amount__gt=0,
+        bank_match__decided_at__lt=newest_invoice,
+        bank_match__confirmed_by__isnull=True,
+    ).update(status=PaymentStatus.NEW)
+    if reopened:
+        logger.info("review payments reopened", extra={"creditor_id": creditor_id, "payments": reopened})
+    return reopened

@@ -86,7 +86,10 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
     """Match the payments that came in since the last run to open invoices, then apply debtor credit."""
     from betaalreis.banking.credit import apply_credit
     from betaalreis.banking.matching import match_payments
+    from betaalreis.banking.review import reopen_reviews_after_new_invoices
 
+    # A payment that found no invoice may find one imported since.
+    reopen_reviews_after_new_invoices(creditor.pk)
     report = match_payments(creditor)
     credit = apply_credit(creditor)
     return PaymentsApplied(

@@ -576,3 +576,33 @@ def test_reversal_payer_name_picks_original(tmp_path: Path, ledger):
     assert Payment.objects.get(external_id__contains="IN-61").status == PaymentStatus.MATCHED
     assert _open(first) == Decimal("60.00")
     assert _open(second) == Decimal("0.00")
+
+
+def test_review_payment_matched_after_invoice_import(tmp_path: Path, ledger):
+    from betaalreis.dunning.run import apply_payments
+
+    creditor, _, pietersen, _ = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001")])
+    assert _payment().status == PaymentStatus.REVIEW
+    PaymentMatch.objects.update(decided_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+
+    late = make_invoice(pietersen, "F-88001", "45.00")
+    applied = apply_payments(creditor)
+
+    assert applied.matched == 1
+    assert _payment().status == PaymentStatus.MATCHED
+    assert _open(late) == Decimal("0.00")
+
+
+def test_review_payment_kept_without_new_invoice(tmp_path: Path, ledger):
+    from betaalreis.dunning.run import apply_payments
+
+    creditor, _, _, _ = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001")])
+    decided_at = PaymentMatch.objects.get().decided_at
+
+    applied = apply_payments(creditor)
+
+    assert applied.to_review == 0
+    assert _payment().status == PaymentStatus.REVIEW
+    assert PaymentMatch.objects.get().decided_at == decided_at
