@@ -84,6 +84,13 @@ def do_confirm_match(
         raise InvalidInput(f"Een factuur hoort bij een andere crediteur dan betaling {payment.pk}.")
     if not split and any(invoice.debtor_id != debtor.pk for invoice in chosen):
         raise InvalidInput(f"Elke factuur moet bij klant {debtor.customer_number} horen.")
+    other_currency = [invoice for invoice in chosen if invoice.currency != payment.currency]
+    if other_currency:
+        raise InvalidInput(
+            f"Betaling {payment.pk} is in {payment.currency}, factuur {other_currency[0].number} in "
+            f"{other_currency[0].currency}. Betaalreis rekent niet om: boek de betaling in uw "
+            "boekhouding en pas daarna het openstaande bedrag van de factuur aan."
+        )
 
     open_ids = _open_invoice_ids(chosen)
     open_chosen = [invoice for invoice in chosen if invoice.pk in open_ids]

@@ -472,6 +472,21 @@ def test_usd_payment_names_currency_mismatch(tmp_path: Path, ledger):
     assert "no longer open" not in payment.match_reason
 
 
+def test_confirm_usd_payment_on_eur_invoice_rejected(tmp_path: Path, ledger):
+    from betaalreis.banking.actions import do_confirm_match
+    from betaalreis.banking.importers import Camt05xImporter
+    from betaalreis.errors import InvalidInput
+
+    _, _, pietersen, invoices = ledger
+    Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", SampleEntry(Decimal("80.00"), remittance="F-77310")), None)
+
+    with pytest.raises(InvalidInput, match="is in USD, factuur F-77310 in EUR"):
+        do_confirm_match(_payment(), pietersen, [invoices["C"]], user=None)
+
+    assert _payment().status == PaymentStatus.REVIEW
+    assert _open(invoices["C"]) == Decimal("80.00")
+
+
 def test_same_entry_in_usd_not_duplicate(tmp_path: Path, ledger):
     from betaalreis.banking.importers import Camt05xImporter
 
