@@ -392,7 +392,7 @@ def _check_root(root: etree._Element | None) -> None:
 
 
 def _looks_binary(data: bytes) -> bool:
-    """Return whether `data` holds control bytes or invalid UTF-8, so printing it would show garbage."""
+    """Return whether `data` contains control bytes or invalid UTF-8, so printing it would show garbage."""
     if any(byte < 0x20 and byte not in b"\t\r\n" for byte in data):
         return True
     for end in range(len(data), max(len(data) - 4, -1), -1):

@@ -28,10 +28,10 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 SOURCE = "credit"
 # A payment goes to review instead of being matched when its surplus is
-# larger than the open amount of the invoices it pays (so it is over twice
-# what was due) and also larger than this many units of its currency. A few
-# euros too much stays as credit. EUR 5000 on an EUR 50 invoice is more likely
-# a typo or a payment meant for something else.
+# larger than the open amount of the invoices it pays, so it is over twice
+# what was due. The surplus must also exceed this many units of its currency,
+# because a few euros too much stays as credit. EUR 5000 on an EUR 50 invoice
+# is more likely a typo or a payment meant for something else.
 LARGE_SURPLUS_MINIMUM = Decimal("100.00")
 
 

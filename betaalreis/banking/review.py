@@ -95,9 +95,9 @@ def reopen_reviews_after_new_invoices(creditor_id: int) -> int:
 
     A payment often arrives before its invoice is imported. Once an invoice
     newer than the review decision exists, the next `match_payments` tries
-    the payment again: it is matched now, or goes back to review with fresh
-    candidates and a new decision time, so it is not tried again until
-    another invoice arrives. Payments a person confirmed are left alone.
+    the payment again. It is then matched, or it goes back to review with
+    fresh candidates and a new decision time. So it is not tried again
+    until another invoice arrives. Payments a person confirmed are left alone.
     Returns how many payments were reopened.
     """
     newest_invoice = Invoice.objects.filter(creditor_id=creditor_id).aggregate(newest=Max("created_at"))["newest"]

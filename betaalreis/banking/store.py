@@ -52,7 +52,7 @@ class Kind:
 
 @dataclass(frozen=True, slots=True)
 class StoredStatement:
-    """Which creditor, account and booking dates one stored statement covers."""
+    """The creditor, account and booking dates of one stored statement."""
 
     statement_id: str
     creditor_slug: str
@@ -184,19 +184,13 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
 DUTCH_ACCOUNT_NUMBER = re.compile(r"^(?:[A-Z]{6}[A-Z0-9]{2,5}/)?(\d{1,10})(?:[A-Z]{3})?$")
 
 
-def creditor_for_dutch_account(account: str) -> Creditor | None:
-    """Return the one creditor whose Dutch IBAN ends in this domestic account number, or None.
+def creditors_for_dutch_account(account: str) -> list[Creditor]:
+    """Return every creditor whose Dutch IBAN ends in this domestic account number.
 
     The last 10 characters of a Dutch IBAN are the account number, padded
-    with leading zeros. When several creditors fit (the same number at two
-    banks), the statement names none of them for sure, so this returns None.
+    with leading zeros. Several creditors fit when the same number exists at
+    two banks, and then the statement names none of them for sure.
     """
-    fitting = creditors_for_dutch_account(account)
-    return fitting[0] if len(fitting) == 1 else None
-
-
-def creditors_for_dutch_account(account: str) -> list[Creditor]:
-    """Return every creditor whose Dutch IBAN ends in this domestic account number."""
     match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
     if match is None or int(match.group(1)) == 0:
         return []

@@ -256,10 +256,11 @@ def do_read_bounce(message: Message, *, raw: bytes = b"", creditor_id: int | Non
                    source: str = "bounces") -> BounceOutcome:
     """Apply one bounce email to its delivery: hard bounce, soft bounce or delivery report.
 
-    Returns kind `not_dsn` for a message that is no DSN (an auto-reply, a
-    reply from a person), `unmatched` when no delivery of ours fits or the
-    bounce address has a wrong tag, `duplicate` when every recipient event
-    was recorded before, and otherwise the strongest event recorded:
+    The returned kind is `not_dsn` for a message that is no DSN (an
+    auto-reply, a reply from a person). It is `unmatched` when no delivery
+    of ours fits or the bounce address has a wrong tag, and `duplicate` when
+    every recipient event was recorded before. Otherwise it is the strongest
+    event recorded:
     `hard`, `failed`, `soft` or `delivered`.
     """
     dsn = parse_dsn(message, raw)

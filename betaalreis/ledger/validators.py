@@ -32,13 +32,14 @@ def bic_mismatch(iban: str, bic: str) -> str | None:
     code. An IBAN whose bank the registry does not list is not checked.
     """
     try:
-        expected = IBAN(iban).bic
-        given = BIC(bic)
+        parsed_iban = IBAN(iban)
+        expected = parsed_iban.bic
+        parsed_bic = BIC(bic)
     except SchwiftyException:
         return None
-    if expected is None or str(expected)[:6] == str(given)[:6]:
+    if expected is None or str(expected)[:6] == str(parsed_bic)[:6]:
         return None
-    return f"BIC {given} does not belong to the bank of IBAN {IBAN(iban).formatted}, whose BIC is {expected}"
+    return f"BIC {parsed_bic} does not belong to the bank of IBAN {parsed_iban.formatted}, whose BIC is {expected}"
 
 
 def validate_e164(value: str) -> None:

@@ -145,12 +145,12 @@ def test_other_creditors_account_rejected(tmp_path: Path):
 
 @pytest.mark.django_db
 def test_creditor_for_dutch_account_forms():
-    from betaalreis.banking.store import creditor_for_dutch_account
+    from betaalreis.banking.store import creditors_for_dutch_account
     from betaalreis.ledger.models import Creditor
 
     creditor = Creditor.objects.create(slug="abn", legal_name="ABN klant B.V.", iban="NL87ABNA0534334164")
 
     for written in ("534334164", "0534334164", "ABNANL2A/0534334164", "0534334164EUR", "53.43.34.164"):
-        assert creditor_for_dutch_account(written) == creditor, written
+        assert creditors_for_dutch_account(written) == [creditor], written
     for written in ("34164", "1534334164", "0", "NL87ABNA0534334164"):
-        assert creditor_for_dutch_account(written) is None, written
+        assert creditors_for_dutch_account(written) == [], written

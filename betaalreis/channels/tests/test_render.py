@@ -295,7 +295,7 @@ def test_edited_override_waits_for_block_end(make_context, betaalreis_home: Path
     with templates_unchanged():
         before = render_message(make_context(), "email")
         write_override(betaalreis_home, "bakkerij-zoet", name, layout + "{% block subject %}Tweede{% endblock %}")
-        # A later modification time, so Jinja2's reload check sees the edit.
+        # A later modification time, so Jinja2's reload check detects the edit.
         path = betaalreis_home / "templates" / "bakkerij-zoet" / "messages" / name
         os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))
         during = render_message(make_context(), "email")

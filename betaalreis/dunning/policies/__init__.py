@@ -106,7 +106,7 @@ def _check_required_stages(path: Path, stages: list[Stage]) -> None:
 
     The planner keeps back every later stage until an invoice has had its required
     stages, so a required call task would stop dunning for a debtor without a
-    phone. The handover message tells the debtor that our final notice went
+    phone. The handover message states that our final notice went
     unanswered, which is only true when a required message stage comes first.
     """
     for stage in stages:

@@ -128,7 +128,7 @@ def test_smtp_login_unsupported_is_retried(smtp, provider_settings, make_communi
 
 
 class SilentServer:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers, like a hung mail server."""
+    """A TCP server on 127.0.0.1 that accepts connections and never replies, like a hung mail server."""
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
