@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import ImportRejected, ImportReport, RowError
@@ -124,6 +125,7 @@ def do_import(
             # One import per creditor at a time, so two files with the same
             # new debtor cannot both try to create it.
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
+            restore_leading_zeros(creditor, batch)
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
                 _settle_missing_open_items(creditor, batch, counts, path=path, source=source)
