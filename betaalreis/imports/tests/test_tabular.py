@@ -135,6 +135,26 @@ def test_date_formats_mixed(creditor: Creditor, write_file: WriteFile) -> None:
     }
 
 
+SLASH_HEADER = "Invoice number,Customer number,Name,Due date,Amount\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "noted"),
+    [
+        ("U-1,K1,Klant,10/11/2026,1.00\nU-2,K1,Klant,12/01/2026,1.00\n", True),
+        ("U-1,K1,Klant,10/11/2026,1.00\nU-2,K1,Klant,25/01/2026,1.00\n", False),
+        ("U-1,K1,Klant,10-11-2026,1.00\n", False),
+    ],
+)
+def test_ambiguous_slash_dates_noted(write_file: WriteFile, rows: str, noted: bool) -> None:
+    batch = read_invoice_table(write_file("dates.csv", SLASH_HEADER + rows))
+
+    notes = [note for note in batch.notes if "read day first" in note]
+    assert bool(notes) is noted
+    if noted:
+        assert "10/11/2026" in notes[0]
+
+
 def test_xlsx_with_preamble_and_typed_cells(creditor: Creditor, tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
