@@ -81,8 +81,10 @@ def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:
 _MISSING = object()
 
 
-def _column_values(rows: list[dict[str, object]], attname: str, adapt: Callable[[Any], Any] | None, default: object) -> list[object]:
-    """Return the value of one column for every row: the adapted value, None, or the adapted default when the row lacks it."""
+def _column_values(
+    rows: list[dict[str, object]], attname: str, adapt: Callable[[Any], Any] | None, default: object
+) -> list[object]:
+    """Return one column of every row: the adapted value, None, or the adapted default when the row lacks it."""
     values = [row.get(attname, _MISSING) for row in rows]
     if adapt is not None:
         values = [value if value is None or value is _MISSING else adapt(value) for value in values]

@@ -53,7 +53,6 @@ READ_PATHS = frozenset((
 PARENT_PATHS = frozenset(path.rsplit("/", depth)[0] for path in READ_PATHS for depth in range(1, path.count("/") + 1))
 
 
-
 class _Node(dict):
     """The trie of child paths below one path, by tag: tag -> Step."""
 
@@ -127,7 +126,7 @@ def _flatten(
 
 
 def _amount(element: etree._Element | None) -> tuple[Decimal, str] | None:
-    """Return the amount and currency of `element`, as the full reader does; raise Fallback where it reports an error."""
+    """Return the amount and currency of `element`; raise Fallback where the full reader reports an error."""
     if element is None:
         return None
     text = element.text
@@ -240,7 +239,9 @@ class FastEntryReader:
         return found
 
 
-def _charges(elements: dict[str, etree._Element], repeats: list[tuple[str, etree._Element]], prefix: str) -> Decimal | None:
+def _charges(
+    elements: dict[str, etree._Element], repeats: list[tuple[str, etree._Element]], prefix: str
+) -> Decimal | None:
     total = _amount(elements.get(prefix + "TtlChrgsAndTaxAmt"))
     if total is not None:
         return total[0]
@@ -298,7 +299,8 @@ def _transaction(
     unstructured = _texts(texts, repeats, TRANSACTION + "RmtInf/Ustrd")
     references = _texts(texts, repeats, TRANSACTION + "RmtInf/Strd/CdtrRefInf/Ref")
     parsed.structured_reference = references[0] if references else ""
-    parsed.remittance_info = " ".join(unstructured + references[1:]) or text(TRANSACTION + "AddtlTxInf", "") or entry.additional_info
+    additional = text(TRANSACTION + "AddtlTxInf", "")
+    parsed.remittance_info = " ".join(unstructured + references[1:]) or additional or entry.additional_info
 
     instructed = _amount(elements.get(TRANSACTION + "AmtDtls/InstdAmt/Amt"))
     if instructed is not None and (instructed[1] != currency or instructed[0] != amount):

@@ -351,7 +351,9 @@ def _rows_by_external_id(
     if source is not None:
         conditions.append(f"{quote(model._meta.get_field('source').column)} = %s")
         params.append(source)
-    sql = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {' AND '.join(conditions)} AND {quote(model._meta.get_field('external_id').column)} "
+    external_id = quote(model._meta.get_field("external_id").column)
+    # The external_id condition ends differently per engine, below.
+    sql = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {' AND '.join(conditions)} AND {external_id} "
     found: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
