@@ -7,7 +7,9 @@ name is `Dbtr/Nm` or `Dbtr/Pty/Nm`. The transaction amount is
 `AmtDtls/TxAmt` or `TxDtls/Amt`, and a BIC is `BIC` or `BICFI`.
 
 Entries are read with `iterparse` and dropped once read, so a statement with
-100,000 entries does not keep its whole tree in memory.
+100,000 entries does not keep its whole tree in memory. Most entries are read
+by `camt_fast.FastEntryReader`. `_EntryReader` here reads the others (batches,
+several transactions) and every entry with a value that is an error.
 """
 
 from __future__ import annotations

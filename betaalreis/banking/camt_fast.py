@@ -109,9 +109,9 @@ def _flatten(
             continue
         tag = child.tag
         try:
-            path, children, kept = node[tag]
+            path, children, keeps_element = node[tag]
         except KeyError:
-            path, children, kept = _add_step(node, tag)
+            path, children, keeps_element = _add_step(node, tag)
         if not path:
             continue
         if path in texts:
@@ -119,7 +119,7 @@ def _flatten(
         else:
             text = child.text
             texts[path] = text.strip() if text else ""
-            if kept:
+            if keeps_element:
                 elements[path] = child
         if children is not None:
             nodes[child] = children
