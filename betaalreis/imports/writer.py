@@ -492,10 +492,14 @@ def _baseline(invoice: Invoice, state: ImportedInvoice | None) -> dict[str, str]
 
 
 def _invoices_with_allocations(invoice_ids: list[int]) -> set[int]:
+    """Return the invoices that received money and the credit notes that paid invoices."""
     found: set[int] = set()
     for chunk in _chunks(invoice_ids):
         found |= set(
             Allocation.objects.filter(invoice_id__in=chunk).values_list("invoice_id", flat=True)
+        )
+        found |= set(
+            Allocation.objects.filter(credit_note_id__in=chunk).values_list("credit_note_id", flat=True)
         )
     return found
 
@@ -601,7 +605,7 @@ def _change_open_amount(
     if has_allocations and abs(new_open) > abs(old_open):
         counts.notes.append(
             f"Invoice {invoice.number}: the file says {new_open} open, but Betaalreis has "
-            f"allocated payments and shows {old_open}; left at {old_open}. Check it by hand."
+            f"allocated payments or credit notes and shows {old_open}; left at {old_open}. Check it by hand."
         )
         return
 

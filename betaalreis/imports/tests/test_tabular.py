@@ -712,3 +712,20 @@ def test_bom_with_windows_1252_rejected_clearly(tmp_path) -> None:
 
     with pytest.raises(UnreadableTable, match="byte order mark"):
         decode_text(data)
+
+
+def test_reimport_keeps_applied_credit_note_closed(creditor: Creditor, write_file: WriteFile) -> None:
+    from betaalreis.ledger.credit_notes import apply_unlinked_credit_notes
+
+    rows = "F1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\nC1;D1;Een;05-03-2025;05-03-2025;-40,00;-40,00\n"
+    run(write_file("dag1.csv", f"{DUTCH_HEADER}\n{rows}"), creditor)
+    apply_unlinked_credit_notes(creditor)
+
+    changed = rows.replace("-40,00;-40,00", "-50,00;-50,00")
+    report = run(write_file("dag2.csv", f"{DUTCH_HEADER}\n{changed}"), creditor)
+
+    credit_note = Invoice.objects.get(number="C1")
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.open_amount == Decimal("0.00")
+    assert credit_note.status == InvoiceStatus.CREDITED
+    assert any("Invoice C1" in note for note in report.notes)
