@@ -69,7 +69,10 @@ _STILL_DUE_IN_PLAN = {InvoiceStatus.PAYMENT_PLAN}
 
 @dataclass(slots=True)
 class DispatchSummary:
-    """Counts per (channel, stage, outcome), outcome one of sent/failed/cancelled/retry."""
+    """Counts per (channel, stage, outcome), outcome one of sent/failed/cancelled/retry/fallback.
+
+    "fallback" counts the messages planned on another channel because a send failed.
+    """
 
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     invoices_removed: int = 0
@@ -319,7 +322,9 @@ def _record_results(
             if outcome == CommunicationStatus.FAILED:
                 # The same message goes out on the stage's next channel the
                 # debtor can receive, if there is one; that is recorded too.
-                do_plan_fallback(communication, reason=error, source=source, at=clock or now)
+                fallback = do_plan_fallback(communication, reason=error, source=source, at=clock or now)
+                if fallback is not None:
+                    summary.add(fallback, "fallback")
 
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             event = _timeline_event(communication, outcome, error, now, source)
