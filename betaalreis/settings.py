@@ -35,7 +35,8 @@ _DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
 SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
 if SECRET_KEY == _DEMO_SECRET and _env_bool("BETAALREIS_PRODUCTION", False):
     raise ImproperlyConfigured(
-        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production."
+        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production, for example "
+        "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
 ALLOWED_HOSTS = [
