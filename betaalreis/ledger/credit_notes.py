@@ -1,8 +1,9 @@
 """Credit notes without an original invoice: their amount pays the debtor's open invoices.
 
 A credit note that names the invoice it corrects is applied to that invoice
-when it is imported (`imports.writer`). A credit note without one still
-lowers what the debtor owes, so `apply_unlinked_credit_notes` applies it to
+when it is imported (`imports.writer`). A credit note without one, or
+naming an invoice the ledger does not have, is not linked but still lowers
+what the debtor owes, so `apply_unlinked_credit_notes` applies it to
 the debtor's open invoices in the same currency, oldest due date first, as
 `banking.credit.apply_credit` does with the rest of an overpayment. The daily
 run calls both before it plans messages, so no reminder requests money the
@@ -51,6 +52,9 @@ def apply_unlinked_credit_notes(creditor: Creditor) -> CreditNotesApplied:
     """Apply the open credit notes that correct no invoice to the debtor's open invoices."""
     result = CreditNotesApplied()
     open_invoices = _open_invoices(creditor).filter(debtor_id=OuterRef("debtor_id"), currency=OuterRef("currency"))
+    # NOTE: a credit note imported before the invoice it names stays unlinked,
+    # because the import links only new credit notes, so it pays the oldest
+    # open invoice here rather than the one it corrects.
     credit_notes = (
         Invoice.objects.filter(
             creditor=creditor,
