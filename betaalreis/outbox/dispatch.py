@@ -43,6 +43,7 @@ from betaalreis.ledger.models import (
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline import event_row
 from betaalreis.outbox.models import (
     TRANSITIONS,
     Communication,
@@ -300,7 +301,7 @@ def _record_results(
             summary.invoices_removed += len(dropped)
             for item in dropped:
                 events.append(
-                    _event_row(
+                    event_row(
                         creditor_id=item.invoice.creditor_id,
                         debtor_id=item.invoice.debtor_id,
                         invoice_id=item.invoice.pk,
@@ -334,36 +335,8 @@ def _record_results(
         _insert_events(events)
 
 
-def _event_row(
-    *,
-    creditor_id: int,
-    debtor_id: int,
-    kind: str,
-    at: dt.datetime,
-    source: str,
-    summary: str,
-    data: dict[str, object],
-    invoice_id: int | None = None,
-) -> dict[str, object]:
-    """Return a timeline event as a row for `_insert_events`, by field attname.
-
-    Building the row directly skips the TimelineEvent instance, whose
-    __init__ cost more than the rest of recording a message.
-    """
-    return {
-        "creditor_id": creditor_id,
-        "debtor_id": debtor_id,
-        "invoice_id": invoice_id,
-        "kind": kind,
-        "at": at,
-        "source": source,
-        "summary": summary,
-        "data": data,
-    }
-
-
 def _insert_events(events: list[dict[str, object]]) -> None:
-    """Insert the batch's timeline events, given as `_event_row` rows, with one executemany().
+    """Insert the batch's timeline events, given as `event_row` rows, with one executemany().
 
     In the dispatch benchmark (bench/plan.py) this halved the CPU time of
     recording a batch compared with bulk_create(). Like bulk_create(), it
@@ -442,14 +415,14 @@ def _term_event(
     source: str,
     legal_settings: dict[int, LegalSettings],
 ) -> dict[str, object]:
-    """Record when the 14-day term of a sent letter starts and ends, as an `_event_row`.
+    """Record when the 14-day term of a sent letter starts and ends, as an `event_row`.
 
     `legal_settings` caches the creditors' legal settings by creditor id and is filled as needed.
     """
     settings = _settings_of(communication, legal_settings)
     sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
     term = fourteen_day_term(sent_on, communication.channel, settings)
-    return _event_row(
+    return event_row(
         creditor_id=communication.creditor_id,
         debtor_id=communication.debtor_id,
         kind=TimelineKind.LEGAL,
@@ -483,7 +456,7 @@ def _channel_label(channel: str) -> str:
 def _timeline_event(
     communication: Communication, outcome: str, error: str, now: dt.datetime, source: str
 ) -> dict[str, object] | None:
-    """Return the `_event_row` that records the outcome of a message, or None for a retry."""
+    """Return the `event_row` that records the outcome of a message, or None for a retry."""
     label = _channel_label(communication.channel)
     if outcome == CommunicationStatus.SENT:
         kind = TimelineKind.COMMUNICATION
@@ -499,7 +472,7 @@ def _timeline_event(
         summary = f"{label} ({communication.stage}) mislukt: {error[:300]}"
     else:
         return None
-    return _event_row(
+    return event_row(
         creditor_id=communication.creditor_id,
         debtor_id=communication.debtor_id,
         kind=kind,

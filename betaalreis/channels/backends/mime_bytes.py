@@ -224,10 +224,11 @@ def fold_plain_subject(subject: str, linesep: str = "\r\n") -> bytes | None:
     if len(subject) + len("Subject: ") <= _FOLD_WIDTH:
         return f"Subject: {subject}{linesep}".encode("ascii")
 
-    stored = _fold_words([subject.split(" ")], 0)
+    split_after = tuple(character for character in _SPLIT_AFTER if character in subject)
+    stored = _fold_words([subject.split(" ")], 0, split_after)
     if stored is None:
         return None
-    folded = _fold_words([line.lstrip(" ").split(" ") for line in stored], len("Subject: "))
+    folded = _fold_words([line.lstrip(" ").split(" ") for line in stored], len("Subject: "), split_after)
     if folded is None:
         return None
     return ("Subject: " + linesep.join(folded) + linesep).encode("ascii")
@@ -237,7 +238,7 @@ def fold_plain_subject(subject: str, linesep: str = "\r\n") -> bytes | None:
 _SPLIT_AFTER = (";", ",")
 
 
-def _fold_words(lines: list[list[str]], header_length: int) -> list[str] | None:
+def _fold_words(lines: list[list[str]], header_length: int, split_after: tuple[str, ...]) -> list[str] | None:
     """Fold lines of words at 78 characters as `Header.encode()` folds us-ascii text.
 
     `lines` are the input lines, each a list of non-empty words that were
@@ -245,9 +246,11 @@ def _fold_words(lines: list[list[str]], header_length: int) -> list[str] | None:
     output line, as `Header.encode()` keeps existing line breaks. When a
     word makes the current line too long, the line breaks after the last
     word ending in ";", else after the last word ending in ",", else before
-    the new word. Returns the output lines, continuation lines with their
-    leading space, or None when a single word overflows a line, which
-    `Header.encode()` treats in a way this function does not copy.
+    the new word. `split_after` lists which of ";" and "," occur in the
+    text, so the search skips the others. Returns the output lines,
+    continuation lines with their leading space, or None when a single
+    word overflows a line, which `Header.encode()` treats in a way this
+    function does not copy.
     """
     output: list[str] = []
     for line_index, words in enumerate(lines):
@@ -261,7 +264,7 @@ def _fold_words(lines: list[list[str]], header_length: int) -> list[str] | None:
                 continue
             if len(parts) < 2:
                 return None
-            split = _split_point(parts)
+            split = _split_point(parts, split_after)
             output.append("".join(parts[:split]))
             parts = parts[split:]
             length = sum(map(len, parts))
@@ -269,9 +272,9 @@ def _fold_words(lines: list[list[str]], header_length: int) -> list[str] | None:
     return output
 
 
-def _split_point(parts: list[str]) -> int:
+def _split_point(parts: list[str], split_after: tuple[str, ...]) -> int:
     """Return the index of the part that starts the next line, as `_ValueFormatter._append_chunk` chooses it."""
-    for character in _SPLIT_AFTER:
+    for character in split_after:
         for index in range(len(parts) - 1, 0, -1):
             if parts[index - 1].endswith(character):
                 return index
