@@ -382,7 +382,7 @@ def _store_outcomes(
                 total_amount=communication.total_amount,
             )
         values = tuple(
-            Communication._meta.get_field(name).get_db_prep_save(value, connection)
+            value if name in _TEXT_FIELDS and isinstance(value, str) else _prepared(name, value)
             for name, value in changes.items()
         )
         rows_by_fields.setdefault(tuple(changes), []).append(values + (communication.pk,))
@@ -398,6 +398,14 @@ def _store_outcomes(
                 f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} = %s"
             )
             cursor.executemany(sql, [row + (CommunicationStatus.SENDING,) for row in rows])
+
+
+# CharField and TextField store a str as it is, so their values skip get_db_prep_save().
+_TEXT_FIELDS = frozenset({"status", "last_error", "provider", "provider_reference"})
+
+
+def _prepared(name: str, value: object) -> object:
+    return Communication._meta.get_field(name).get_db_prep_save(value, connection)
 
 
 def _settings_of(communication: Communication, legal_settings: dict[int, LegalSettings]) -> LegalSettings:
