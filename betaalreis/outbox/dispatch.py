@@ -127,8 +127,8 @@ def _claim_batch(
         )
 
     batch = list(Communication.objects.filter(pk__in=ids).select_related("debtor").order_by("id"))
-    # A batch nearly always belongs to one creditor, so one instance per
-    # creditor replaces the copy that select_related() builds for every row.
+    # One instance per creditor replaces the copy of the creditor that
+    # select_related() would build for every row.
     creditors = Creditor.objects.in_bulk({communication.creditor_id for communication in batch})
     for communication in batch:
         communication.creditor = creditors[communication.creditor_id]

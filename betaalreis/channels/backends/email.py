@@ -96,7 +96,9 @@ class FileEmailBackend(ChannelBackend):
             data = alternative_email_bytes(email) or message_bytes(email.message())
             if write_once(path, data):
                 logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
-        return SendResult(provider=self.provider, provider_reference=relative_path, sent_at=written_at(path))
+        return SendResult(
+            provider=self.provider, provider_reference=relative_path, sent_at=written_at(path)
+        )
 
 
 class DjangoEmailBackend(ChannelBackend):

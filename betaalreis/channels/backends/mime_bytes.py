@@ -180,7 +180,9 @@ def _outer_headers(email: EmailMultiAlternatives, date: str | None, encoding: st
     raw.extend((name, value) for name, value in extra.items() if name.lower() not in _ADDRESS_EXTRAS)
 
     # The Subject stays as given, because `_subject_line` encodes and folds it in one step.
-    return [(name, value if name == "Subject" else _header_value(name, value, encoding)) for name, value in raw]
+    return [
+        (name, value if name == "Subject" else _header_value(name, value, encoding)) for name, value in raw
+    ]
 
 
 def _header_value(name: str, value: object, encoding: str) -> str:
@@ -228,7 +230,8 @@ def fold_plain_subject(subject: str, linesep: str = "\r\n") -> bytes | None:
     stored = _fold_words([subject.split(" ")], 0, split_after)
     if stored is None:
         return None
-    folded = _fold_words([line.lstrip(" ").split(" ") for line in stored], len("Subject: "), split_after)
+    continued = [line.lstrip(" ").split(" ") for line in stored]
+    folded = _fold_words(continued, len("Subject: "), split_after)
     if folded is None:
         return None
     return ("Subject: " + linesep.join(folded) + linesep).encode("ascii")
@@ -238,7 +241,9 @@ def fold_plain_subject(subject: str, linesep: str = "\r\n") -> bytes | None:
 _SPLIT_AFTER = (";", ",")
 
 
-def _fold_words(lines: list[list[str]], header_length: int, split_after: tuple[str, ...]) -> list[str] | None:
+def _fold_words(
+    lines: list[list[str]], header_length: int, split_after: tuple[str, ...]
+) -> list[str] | None:
     """Fold lines of words at 78 characters as `Header.encode()` folds us-ascii text.
 
     `lines` are the input lines, each a list of non-empty words that were
@@ -273,7 +278,7 @@ def _fold_words(lines: list[list[str]], header_length: int, split_after: tuple[s
 
 
 def _split_point(parts: list[str], split_after: tuple[str, ...]) -> int:
-    """Return the index of the part that starts the next line, as `_ValueFormatter._append_chunk` chooses it."""
+    """Return the index of the part that starts the next line, as `_ValueFormatter` chooses it."""
     for character in split_after:
         for index in range(len(parts) - 1, 0, -1):
             if parts[index - 1].endswith(character):
@@ -290,7 +295,8 @@ _SHORT_LINE = RFC5322_EMAIL_LINE_LENGTH_LIMIT // 4
 
 def _text_part_bytes(content: str, subtype: str, linesep: str) -> bytes | None:
     """Return a UTF-8 text part as SafeMIMEText serialises it, or None when it would use quoted-printable."""
-    # str.split() is several times faster than the expression, and enough without "\r".
+    # str.split() is several times faster than the regular expression, and
+    # splits the same lines when the text has no "\r".
     lines = _NEWLINE.split(content) if "\r" in content else content.split("\n")
     # Django switches to quoted-printable when a line exceeds RFC 5322's 998
     # bytes. A line of at most a quarter as many characters cannot, because

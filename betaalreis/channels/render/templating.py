@@ -148,8 +148,8 @@ class MessageTemplateEnvironment(ImmutableSandboxedEnvironment):
         """Return `obj.attribute` as the sandbox does, with a shortcut for attributes checked before.
 
         An attribute already found safe on this type returns its value at
-        once, unless the value is a method: the sandbox wraps str.format and
-        str.format_map, so methods take the full path.
+        once. Methods still take the full path, because the sandbox wraps
+        str.format and str.format_map.
         """
         if self._safe_attributes.get((type(obj), attribute)):
             try:
@@ -314,7 +314,7 @@ def _new_context(template: jinja2.Template, variables: dict[str, Any]) -> jinja2
     """Return the context `template.render(variables)` would build, at less cost.
 
     Jinja2 (3.1) merges the template's globals, a ChainMap, into a new dict
-    for every context. A message renders four or five contexts, so the
+    for every context. An email renders five contexts or more, so the
     globals are copied into a plain dict once per template and merged here.
     """
     return template.new_context({**_template_globals(template), **variables}, shared=True)
@@ -327,7 +327,8 @@ def render_template(template: jinja2.Template, variables: dict[str, Any]) -> str
         try:
             return template.environment.concat(template.root_render_func(context))
         except Exception:
-            # As Template.render does: re-raise with the template's lines in the traceback.
+            # As in Template.render, handle_exception() re-raises the error
+            # with the template's lines in its traceback.
             template.environment.handle_exception()
     except jinja2.TemplateError as exc:
         raise _render_error(template, exc) from exc
