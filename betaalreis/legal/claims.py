@@ -10,6 +10,11 @@ Rules applied (Dutch civil code, BW):
   commercial rate (6:119a) from the day after the due date. Consumers owe
   the statutory rate (6:119) from the day set by the creditor's terms,
   by default the day after the due date.
+- Interest is claimed only from the first day of the rate table in
+  `data/statutory_rates.toml`. An invoice in default before that day gets
+  no interest for the days before it, and the breakdown says so
+  (`interest_not_claimed_before`), because no rate for those days was read
+  in a source.
 - Collection costs over the summed principal of all invoices, see
   `betaalreis.legal.costs`. A consumer owes them only after the term of a
   14-day letter has passed unpaid (6:96 lid 6), and then only over the
@@ -34,10 +39,10 @@ from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.costs import CollectionCosts, collection_costs
-from betaalreis.legal.explain import explain_claim
+from betaalreis.legal.explain import claim_notices, explain_claim
 from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
-from betaalreis.legal.rates import RateKind
+from betaalreis.legal.rates import RateKind, first_rate_day
 from betaalreis.legal.validation import validate_claim_input
 
 ZERO = Decimal("0.00")
@@ -107,6 +112,8 @@ class ItemBreakdown:
 
     invoice_number: str
     due_date: dt.date
+    # First day interest is counted: the first day of default, or the first
+    # day of the rate table when default began before it.
     interest_from: dt.date
     principal: Decimal
     principal_paid: Decimal
@@ -114,6 +121,14 @@ class ItemBreakdown:
     interest: Decimal
     interest_paid: Decimal
     interest_outstanding: Decimal
+    # The first day of default when it lies before the rate table, so that
+    # interest over the days up to `interest_from` is not claimed.
+    default_before_rate_table: dt.date | None = None
+
+    @property
+    def amount_outstanding(self) -> Decimal:
+        """Return the unpaid principal and interest of the invoice, the amount of its line."""
+        return self.principal_outstanding + self.interest_outstanding
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +183,13 @@ class ClaimBreakdown:
     allocation_order: tuple[ClaimPart, ...]
     # True when a period used a rate that no official or published notice confirmed.
     uses_unconfirmed_rates: bool
+    # The first day of the rate table when an invoice was in default before
+    # it; interest over the days before it is not claimed.
+    interest_not_claimed_before: dt.date | None = None
+
+    def notices(self, language: str) -> tuple[str, ...]:
+        """Return sentences on limits of the computation, in Dutch ("nl") or English."""
+        return claim_notices(self, language)
 
     def explanation(self, language: str) -> str:
         """Return a few sentences on how the total is made up, in Dutch ("nl") or English."""
@@ -214,17 +236,19 @@ def compute_claim(
     validate_claim_input(items, payments, on, fourteen_day_term_end, currency)
 
     interest_kind = RateKind.COMMERCIAL if kind is DebtorKind.BUSINESS else RateKind.STATUTORY
+    table_start = first_rate_day(interest_kind)
     ordered_items = sorted(items, key=lambda item: (item.due_date, item.invoice_number))
-    accounts = {
-        item.invoice_number: InterestAccount(
+    accounts: dict[str, InterestAccount] = {}
+    for item in ordered_items:
+        default_start = _interest_start(item, kind, settings)
+        accounts[item.invoice_number] = InterestAccount(
             item.invoice_number,
             item.principal,
-            _interest_start(item, kind, settings),
+            max(default_start, table_start),
             interest_kind,
             settings.day_count,
+            compounding_from=default_start,
         )
-        for item in ordered_items
-    }
 
     run = _ClaimRun(kind, ordered_items, accounts, settings, fourteen_day_term_end, on)
     run.run(sorted(payments, key=lambda payment: payment.paid_on))
@@ -491,6 +515,10 @@ class _ClaimRun:
             uses_unconfirmed_rates=any(
                 period.rate_status == "unconfirmed" for period in periods
             ),
+            interest_not_claimed_before=min(
+                (row.interest_from for row in item_rows if row.default_before_rate_table),
+                default=None,
+            ),
         )
 
     def _item_row(self, item: ClaimItem) -> ItemBreakdown:
@@ -506,6 +534,9 @@ class _ClaimRun:
             interest=account.interest_total,
             interest_paid=account.interest_total - interest_outstanding,
             interest_outstanding=interest_outstanding,
+            default_before_rate_table=(
+                account.compounding_from if account.compounding_from < account.first_day else None
+            ),
         )
 
     def _costs_breakdown(self) -> CostsBreakdown:

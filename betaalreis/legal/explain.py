@@ -31,6 +31,10 @@ _TEXTS = {
         "total": "Totaal openstaand: {amount}.",
         "credit": "U heeft {amount} meer betaald dan u verschuldigd was. Dat bedrag is uw tegoed.",
         "parts": {"costs": "kosten", "interest": "rente", "principal": "hoofdsom"},
+        "interest_limited": (
+            "Factuur {invoices} is al sinds {default} niet betaald. Wij rekenen rente pas vanaf "
+            "{start}, omdat onze rentetabel op die dag begint."
+        ),
     },
     "en": {
         "principal": "Principal: {amount}.",
@@ -56,6 +60,10 @@ _TEXTS = {
         "total": "Total outstanding: {amount}.",
         "credit": "You paid {amount} more than you owed, which is your credit.",
         "parts": {"costs": "costs", "interest": "interest", "principal": "principal"},
+        "interest_limited": (
+            "Invoice {invoices} has been unpaid since {default}. We charge interest only from "
+            "{start}, because our interest rate table starts on that day."
+        ),
     },
 }
 
@@ -100,10 +108,30 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
     elif costs.status is CostsStatus.NO_LETTER:
         lines.append(texts["no_letter"])
 
+    lines.extend(claim_notices(breakdown, language))
     lines.append(texts["total"].format(amount=money(breakdown.total_outstanding)))
     if breakdown.unapplied_payments > 0:
         lines.append(texts["credit"].format(amount=money(breakdown.unapplied_payments)))
     return " ".join(lines)
+
+
+def claim_notices(breakdown: ClaimBreakdown, language: str) -> tuple[str, ...]:
+    """Return one sentence per invoice whose interest starts later than its default, because
+    the rate table starts later."""
+    texts = _TEXTS["nl" if language == "nl" else "en"]
+    locale = "nl_NL" if language == "nl" else "en_GB"
+    notices = []
+    for item in breakdown.items:
+        if item.default_before_rate_table is None:
+            continue
+        notices.append(
+            texts["interest_limited"].format(
+                invoices=item.invoice_number,
+                default=format_date(item.default_before_rate_table, "short", locale=locale),
+                start=format_date(item.interest_from, "short", locale=locale),
+            )
+        )
+    return tuple(notices)
 
 
 def _percent(value: Decimal | None) -> str:

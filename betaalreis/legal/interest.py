@@ -128,11 +128,20 @@ class InterestAccount:
         first_day: dt.date,
         kind: RateKind,
         day_count: DayCount,
+        *,
+        compounding_from: dt.date | None = None,
     ) -> None:
+        """Open the account with interest from `first_day`.
+
+        `compounding_from` is the day from which the compounding years are
+        counted when it differs from `first_day`: the real first day of
+        default of an invoice whose interest is claimed only from a later day.
+        """
         self.invoice_number = invoice_number
         self.first_day = first_day
         self.kind = kind
         self.day_count = day_count
+        self.compounding_from = compounding_from or first_day
 
         self.principal_outstanding = principal
         self.capitalised_outstanding = ZERO
@@ -142,9 +151,13 @@ class InterestAccount:
         # Rounded interest of the years already closed.
         self.closed_years_interest = ZERO
         self.years_closed = 0
+        # Anniversaries of `compounding_from` that passed before `first_day`.
+        self.years_skipped = 0
+        while anniversary(self.compounding_from, self.years_skipped + 1) <= first_day:
+            self.years_skipped += 1
         # First day of the current compounding year, and of the next one.
         self.year_start = first_day
-        self.next_anniversary = anniversary(first_day, 1)
+        self.next_anniversary = anniversary(self.compounding_from, self.years_skipped + 1)
 
         self.periods: list[InterestPeriod] = []
         self.capitalisations: list[Capitalisation] = []
@@ -207,7 +220,9 @@ class InterestAccount:
         self.year_paid = ZERO
         self.years_closed += 1
         self.year_start = day
-        self.next_anniversary = anniversary(self.first_day, self.years_closed + 1)
+        self.next_anniversary = anniversary(
+            self.compounding_from, self.years_skipped + self.years_closed + 1
+        )
 
         if unpaid > 0:
             self.capitalisations.append(Capitalisation(self.invoice_number, day, unpaid))

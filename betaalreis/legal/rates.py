@@ -84,6 +84,11 @@ def weakest_status(*statuses: str) -> str:
     return max(statuses, key=RATE_STATUSES.index)
 
 
+def first_rate_day(kind: RateKind) -> dt.date:
+    """Return the first day for which the table has a rate of `kind`."""
+    return rate_table(kind)[0].valid_from
+
+
 def rate_on(kind: RateKind, day: dt.date) -> Rate:
     """Return the rate of `kind` in force on `day`.
 
