@@ -42,8 +42,14 @@ def safe_key(key: str) -> str:
 
 
 def message_date(message: OutgoingMessage) -> dt.date:
-    """Return the date a message belongs to: its `date` metadata, else today in Amsterdam."""
-    value = message.metadata.get("date")
+    """Return the date a message belongs to, else today in Amsterdam.
+
+    That is the run date that planned it (`planned_on` metadata), which stays
+    the same when a retry on a later day renders the message again, so the
+    retry finds the file of the first attempt. Messages from elsewhere fall
+    back to their `date` metadata.
+    """
+    value = message.metadata.get("planned_on") or message.metadata.get("date")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and value:

@@ -77,6 +77,8 @@ class DispatchSummary:
 
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     invoices_removed: int = 0
+    # Limits of the claims in the sent messages, once each: (Dutch, English).
+    claim_notices: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, communication: Communication, outcome: str) -> None:
         self.counts[(communication.channel, communication.stage, outcome)] += 1
@@ -204,6 +206,8 @@ def _dispatch_batches(
     from betaalreis.outbox.render import load_batch_claim_data, render_communication
 
     due_by = due_by or timezone.now()
+    # Messages are dated, and their claims computed, on the day they go out.
+    today = timezone.localdate(clock or timezone.now(), AMSTERDAM)
     summary = DispatchSummary()
     backends: dict[str, ChannelBackend] = {}
 
@@ -218,7 +222,7 @@ def _dispatch_batches(
             (communication, keep[communication.pk], _stage_of(communication, stages))
             for communication in batch
             if keep[communication.pk]
-        ])
+        ], today)
         results: list[tuple[Communication, str, SendResult | None, str]] = []
 
         for communication in batch:
@@ -229,7 +233,9 @@ def _dispatch_batches(
 
             stage = _stage_of(communication, stages)
             try:
-                message = render_communication(communication, items, stage, batch_data=claim_data)
+                message = render_communication(
+                    communication, items, stage, batch_data=claim_data, today=today
+                )
                 backend = backends.get(communication.channel)
                 if backend is None:
                     backend = backends[communication.channel] = get_backend(communication.channel)
@@ -267,9 +273,9 @@ def _dispatch_batches(
                 continue
 
             if communication.stage != INSTALMENT_STAGE:
-                communication.total_amount = sum(
-                    (item.invoice.open_amount for item in items), Decimal("0.00")
-                )
+                # The record of the message keeps the amount it asked for.
+                communication.total_amount = Decimal(message.metadata["amount_due"])
+            _collect_claim_notices(message.metadata, summary)
             if clock is not None:
                 result = replace(result, sent_at=clock)
             results.append((communication, CommunicationStatus.SENT, result, ""))
@@ -277,6 +283,16 @@ def _dispatch_batches(
         _record_results(results, drop, summary, stages=stages, source=source, clock=clock)
 
     return summary
+
+
+def _collect_claim_notices(metadata: dict[str, object], summary: DispatchSummary) -> None:
+    claim = metadata.get("claim")
+    if not isinstance(claim, dict):
+        return
+    notices = claim["notices"]
+    for pair in zip(notices["nl"], notices["en"], strict=True):
+        if pair not in summary.claim_notices:
+            summary.claim_notices.append(pair)
 
 
 def _record_results(
@@ -442,11 +458,16 @@ def _term_event(
         at=now,
         source=source,
         summary=(
-            f"Veertiendagentermijn: ontvangst vermoed op {term.received_on:%d-%m-%Y}, "
+            f"Veertiendagentermijn: {format_money(communication.total_amount, communication.currency)} "
+            f"gevraagd, ontvangst vermoed op {term.received_on:%d-%m-%Y}, "
             f"termijn {term.term_start:%d-%m-%Y} t/m {term.term_end:%d-%m-%Y}; "
             f"incassokosten verschuldigd vanaf {term.costs_due_from:%d-%m-%Y} bij niet betalen"
         ),
-        data={"communication_id": communication.pk, **term.as_data()},
+        data={
+            "communication_id": communication.pk,
+            "amount_demanded": str(communication.total_amount),
+            **term.as_data(),
+        },
     )
 
 

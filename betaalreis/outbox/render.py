@@ -1,8 +1,10 @@
 """Turning a planned communication into a message for its channel.
 
 This is where the outbox meets the channels and the claim law: the claim is
-computed here, at dispatch, over the invoices still due, so a message never
-states an amount that a payment since planning has changed.
+computed here, at dispatch, over the invoices still due and on the day the
+message goes out (`message_date`), so a message never states an amount that
+a payment since planning has changed. A letter held over a Sunday is dated
+and computed on the Monday it is sent.
 """
 
 from __future__ import annotations
@@ -46,10 +48,25 @@ class BatchClaimData:
     fourteen_day_terms: dict[int, FourteenDayTerm] = field(default_factory=dict)
 
 
+def message_date(communication: Communication, today: dt.date | None) -> dt.date:
+    """Return the date a message carries and computes its claim on: the day it goes out.
+
+    `today` is the dispatch day in Amsterdam; a message is never dated
+    before the run that planned it.
+    """
+    if today is None:
+        return communication.run_date
+    return max(communication.run_date, today)
+
+
 def load_batch_claim_data(
     messages: Sequence[tuple[Communication, Sequence[CommunicationInvoice], Stage | None]],
+    today: dt.date | None = None,
 ) -> BatchClaimData:
-    """Load the legal data for every message of a batch that states a claim."""
+    """Load the legal data for every message of a batch that states a claim.
+
+    `today` is the dispatch day, as `render_communication` gets it.
+    """
     data = BatchClaimData()
     stating = [
         (communication, items, stage)
@@ -65,7 +82,9 @@ def load_batch_claim_data(
     debtors_by_day: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
     term_invoices: dict[int, set[int]] = defaultdict(set)
     for communication, items, stage in stating:
-        debtors_by_day[(communication.creditor_id, communication.run_date)].add(communication.debtor_id)
+        debtors_by_day[(communication.creditor_id, message_date(communication, today))].add(
+            communication.debtor_id
+        )
         if not stage.is_fourteen_day_letter:
             term_invoices[communication.creditor_id].update(item.invoice_id for item in items)
 
@@ -146,9 +165,16 @@ def render_communication(
     stage: Stage | None,
     *,
     batch_data: BatchClaimData | None = None,
+    today: dt.date | None = None,
 ) -> OutgoingMessage:
-    """Render a communication with its still-due invoices for its channel."""
-    claim = claim_for_message(communication, items, stage, communication.run_date, batch_data=batch_data)
+    """Render a communication with its still-due invoices for its channel.
+
+    `today` is the dispatch day in Amsterdam. The message is dated and its
+    claim computed on `message_date`, so every amount in it comes from the
+    ledger as it is when the message goes out.
+    """
+    on = message_date(communication, today)
+    claim = claim_for_message(communication, items, stage, on, batch_data=batch_data)
     context = MessageContext.from_communication(
         communication,
         items,
@@ -156,5 +182,6 @@ def render_communication(
         portal_url=portal_url(communication.debtor),
         short_url=short_portal_url(communication.debtor) if communication.channel == "sms" else "",
         claim=claim,
+        on=on,
     )
     return render_message(context, communication.channel)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -187,12 +187,15 @@ class InvoiceLine:
 
 @dataclass(frozen=True, slots=True)
 class ClaimBreakdown:
-    """The claim as the legal engine computes it on the message date.
+    """The claim as the legal engine computes it on the day the message goes out.
 
-    `total` is what is owed today: principal, interest and, when
-    `costs_due`, the costs. While the costs are not yet owed (a consumer's
-    14-day term), `costs` is the amount that will be charged if the term
-    passes unpaid, with `costs_vat` of VAT in it. `term_text` replaces the
+    Every amount a message shows comes from here: `principals` gives each
+    invoice's line, with payments imputed to costs, then interest, then
+    principal (BW 6:44). `total` is the sum of the printed lines: the
+    principals, the interest and, when `costs_due`, the costs. While the
+    costs are not yet owed (a consumer's 14-day term), `costs` is the amount
+    that will be charged if the term passes unpaid, with `costs_vat` of VAT
+    in it, and it is not part of `total`. `term_text` replaces the
     templates' wording of the 14-day payment term when set.
     """
 
@@ -207,23 +210,43 @@ class ClaimBreakdown:
     costs_due_from: dt.date | None = None
     # Business claims carry the statutory commercial rate (wettelijke handelsrente).
     commercial_interest: bool = False
+    # Unpaid principal per invoice number, in the claim's invoice order.
+    principals: tuple[tuple[str, Decimal], ...] = ()
+    # Limits of the computation, such as interest that starts at the rate
+    # table, as sentences in Dutch and in English.
+    notices_nl: tuple[str, ...] = ()
+    notices_en: tuple[str, ...] = ()
 
     @classmethod
     def from_legal(cls, breakdown: LegalClaimBreakdown) -> ClaimBreakdown:
         """Take the amounts a message shows from `betaalreis.legal.claims.compute_claim`'s result."""
         costs = breakdown.costs
         costs_due = costs.status == CostsStatus.DUE
+        principals = tuple((item.invoice_number, item.principal_outstanding) for item in breakdown.items)
+        principal = sum((amount for _, amount in principals), Decimal("0.00"))
+        interest = sum((item.interest_outstanding for item in breakdown.items), Decimal("0.00"))
+        costs_line = costs.outstanding if costs_due else costs.if_unpaid
         return cls(
-            principal=breakdown.principal_outstanding,
-            interest=breakdown.interest_outstanding,
-            costs=costs.outstanding if costs_due else costs.if_unpaid,
+            principal=principal,
+            interest=interest,
+            costs=costs_line,
             costs_vat=costs.vat if costs_due else costs.if_unpaid_vat,
             costs_due=costs_due,
-            total=breakdown.total_outstanding,
+            total=principal + interest + (costs_line if costs_due else Decimal("0.00")),
             currency=breakdown.currency,
             costs_due_from=costs.due_from,
             commercial_interest=breakdown.interest_kind == RateKind.COMMERCIAL,
+            principals=principals,
+            notices_nl=breakdown.notices("nl"),
+            notices_en=breakdown.notices("en"),
         )
+
+    def principal_of(self, invoice_number: str) -> Decimal | None:
+        """Return the unpaid principal of one invoice, or None when the claim does not list it."""
+        for number, amount in self.principals:
+            if number == invoice_number:
+                return amount
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +287,8 @@ class MessageContext:
     claim: ClaimBreakdown | None = None
     communication_id: int | None = None
     instalment: InstalmentInfo | None = None
+    # The run date of the planned communication, when it differs from `date`.
+    planned_on: dt.date | None = None
 
     @property
     def template_folder(self) -> str:
@@ -291,16 +316,20 @@ class MessageContext:
         portal_url: str,
         claim: ClaimBreakdown | None = None,
         short_url: str = "",
+        on: dt.date | None = None,
     ) -> MessageContext:
         """Build the context of a planned communication from its still-due items.
 
-        Uses each invoice's current open amount, which is never more than
-        what was planned. `stage` may be None when the policy no longer has
-        the stage, and the code is then used as the name.
+        With a `claim`, each invoice line shows the claim's unpaid principal
+        of that invoice. Without one it shows the invoice's current open
+        amount, which is never more than what was planned. `on` is the date
+        the message carries, by default the run date. `stage` may be None
+        when the policy no longer has the stage, and the code is then used
+        as the name.
         """
-        day = communication.run_date or timezone.localdate()
+        day = on or communication.run_date or timezone.localdate()
         invoices = [item.invoice for item in items]
-        lines = tuple(InvoiceLine.from_model(invoice, day) for invoice in invoices)
+        lines = tuple(_claim_line(InvoiceLine.from_model(invoice, day), claim) for invoice in invoices)
         total = sum((line.open_amount for line in lines), Decimal("0.00"))
         language = communication.language or communication.debtor.language
         instalment = None
@@ -329,7 +358,16 @@ class MessageContext:
             claim=claim,
             communication_id=communication.pk,
             instalment=instalment,
+            planned_on=communication.run_date,
         )
+
+
+def _claim_line(line: InvoiceLine, claim: ClaimBreakdown | None) -> InvoiceLine:
+    """Return `line` with the claim's unpaid principal of the invoice as its open amount."""
+    principal = claim.principal_of(line.number) if claim is not None else None
+    if principal is None:
+        return line
+    return replace(line, open_amount=principal)
 
 
 def debtor_payment_reference(debtor: Debtor | int) -> str:

@@ -91,7 +91,7 @@ def _template(context: MessageContext, channel: str, part: str, *, html: bool = 
 
 
 def _metadata(context: MessageContext, **extra: Any) -> dict[str, Any]:
-    return {
+    metadata = {
         "date": context.date.isoformat(),
         "stage": context.stage_code,
         "communication_id": context.communication_id,
@@ -101,6 +101,27 @@ def _metadata(context: MessageContext, **extra: Any) -> dict[str, Any]:
         "payment_reference": context.payment_reference,
         "invoice_numbers": [line.number for line in context.invoices],
         **extra,
+    }
+    if context.planned_on is not None:
+        metadata["planned_on"] = context.planned_on.isoformat()
+    if context.claim is not None:
+        metadata["claim"] = _claim_metadata(context)
+    return metadata
+
+
+def _claim_metadata(context: MessageContext) -> dict[str, Any]:
+    """Return the claim's printed lines and notices: the record of what the message demanded."""
+    claim = context.claim
+    assert claim is not None
+    return {
+        "principal": str(claim.principal),
+        "interest": str(claim.interest),
+        "costs": str(claim.costs),
+        "costs_vat": str(claim.costs_vat),
+        "costs_due": claim.costs_due,
+        "total": str(claim.total),
+        "principals": {number: str(amount) for number, amount in claim.principals},
+        "notices": {"nl": list(claim.notices_nl), "en": list(claim.notices_en)},
     }
 
 

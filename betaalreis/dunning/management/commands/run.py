@@ -14,6 +14,7 @@ from rich.table import Table
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
 from betaalreis.ledger.models import Creditor, Debtor
 from betaalreis.ledger.money import format_money
+from betaalreis.outbox.dispatch import DispatchSummary
 
 
 def parse_day(value: str) -> dt.date:
@@ -95,6 +96,15 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in outcomes),
         )
     console.print(table)
+    if summary.dispatched is not None:
+        _print_dispatch_notes(summary.dispatched, console)
+
+
+def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
+    """Print the claim notices of the sent messages in Dutch and English."""
+    for dutch, english in dispatched.claim_notices:
+        console.print(f"  note: {english}", markup=False)
+        console.print(f"  let op: {dutch}", markup=False)
 
 
 def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> None:
