@@ -36,6 +36,7 @@ from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 from betaalreis.dunning.models import Stage
+from betaalreis.dunning.stage_revert import revert_failed_stage
 from betaalreis.ledger.models import (
     Creditor,
     InvoiceStatus,
@@ -79,6 +80,8 @@ class DispatchSummary:
     invoices_removed: int = 0
     # Limits of the claims in the sent messages, once each: (Dutch, English).
     claim_notices: list[tuple[str, str]] = field(default_factory=list)
+    # Invoices moved back from a stage whose message failed for good.
+    stages_reverted: int = 0
 
     def add(self, communication: Communication, outcome: str) -> None:
         self.counts[(communication.channel, communication.stage, outcome)] += 1
@@ -344,6 +347,10 @@ def _record_results(
                 fallback = do_plan_fallback(communication, reason=error, source=source, at=clock or now)
                 if fallback is not None:
                     summary.add(fallback, "fallback")
+                else:
+                    summary.stages_reverted += revert_failed_stage(
+                        communication, reason=error, source=source, at=now
+                    )
 
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             event = _timeline_event(communication, outcome, error, now, source)

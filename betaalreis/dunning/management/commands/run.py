@@ -101,10 +101,15 @@ def print_summary(summary: RunSummary, console: Console) -> None:
 
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
-    """Print the claim notices of the sent messages in Dutch and English."""
+    """Print the claim notices of the sent messages in Dutch and English, and the reverted stages."""
     for dutch, english in dispatched.claim_notices:
         console.print(f"  note: {english}", markup=False)
         console.print(f"  let op: {dutch}", markup=False)
+    if dispatched.stages_reverted:
+        console.print(
+            f"  {dispatched.stages_reverted} invoices moved back to their previous stage because "
+            "their message failed; the next run plans it again (see the debtor timeline)."
+        )
 
 
 def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> None:

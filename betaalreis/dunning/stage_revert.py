@@ -1,0 +1,106 @@
+"""Undo the stage change of a message that failed for good.
+
+The run moves an invoice to a stage when it plans the stage's message, in
+the same transaction. When that message fails permanently and no other
+channel can carry it, the debtor never got the stage. Leaving the invoice
+there would start a 14-day term that no letter started, or hand over an
+invoice whose final notice never went out. So the invoice goes back to the
+last stage whose message was sent, and the next run plans the stage again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from betaalreis.dunning.models import Stage, StageAction
+from betaalreis.ledger import timeline
+from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineKind
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+
+# A message in one of these statuses was sent or may still be sent, so its
+# invoices keep the stage.
+_LIVE_STATUSES = (
+    CommunicationStatus.SENT,
+    CommunicationStatus.PENDING,
+    CommunicationStatus.SENDING,
+    CommunicationStatus.HELD,
+)
+
+
+def revert_failed_stage(
+    communication: Communication, *, reason: str, source: str, at: dt.datetime
+) -> int:
+    """Move the invoices of `communication` back to the stage they last got, and return their count.
+
+    Only invoices still at the communication's stage move, and only when no
+    other message of that stage for them was sent or is still waiting. A
+    failed handover also puts the invoice back from handed_over to open.
+    Each moved invoice gets a timeline event with `reason`.
+    """
+    invoice_ids = list(communication.items.values_list("invoice_id", flat=True))
+    live = set(
+        CommunicationInvoice.objects.filter(
+            invoice_id__in=invoice_ids,
+            communication__stage=communication.stage,
+            communication__status__in=_LIVE_STATUSES,
+        )
+        .exclude(communication_id=communication.pk)
+        .values_list("invoice_id", flat=True)
+    )
+    invoices = list(
+        Invoice.objects.filter(pk__in=invoice_ids, dunning_stage=communication.stage).exclude(pk__in=live)
+    )
+    if not invoices:
+        return 0
+
+    is_handover = Stage.objects.filter(
+        policy__creditor_id=communication.creditor_id,
+        policy__debtor_kind=communication.debtor.kind,
+        code=communication.stage,
+        action=StageAction.HANDOVER,
+    ).exists()
+    previous = _previous_stages([invoice.pk for invoice in invoices], communication.stage)
+
+    for invoice in invoices:
+        stage_code, stage_date = previous.get(invoice.pk, ("", None))
+        invoice.dunning_stage = stage_code
+        invoice.dunning_stage_date = stage_date
+        fields = ["dunning_stage", "dunning_stage_date", "updated_at"]
+        if is_handover and invoice.status == InvoiceStatus.HANDED_OVER:
+            invoice.status = InvoiceStatus.OPEN
+            fields.append("status")
+        invoice.save(update_fields=fields)
+
+        timeline.record(
+            communication.debtor_id,
+            TimelineKind.STAGE,
+            (
+                f"Fase {communication.stage} van factuur {invoice.number} teruggezet naar "
+                f"{stage_code or 'geen fase'}: het bericht is niet verzonden ({reason[:200]}). "
+                "De volgende run plant de fase opnieuw."
+            ),
+            source=source,
+            creditor_id=communication.creditor_id,
+            invoice=invoice,
+            data={
+                "communication_id": communication.pk,
+                "from_stage": communication.stage,
+                "to_stage": stage_code,
+                "reason": reason[:500],
+            },
+            at=at,
+        )
+    return len(invoices)
+
+
+def _previous_stages(invoice_ids: list[int], failed_stage: str) -> dict[int, tuple[str, dt.date]]:
+    """Return per invoice the stage and run date of the latest other message sent for it."""
+    rows = (
+        CommunicationInvoice.objects.filter(
+            invoice_id__in=invoice_ids, communication__status=CommunicationStatus.SENT
+        )
+        .exclude(communication__stage=failed_stage)
+        .order_by("communication__sent_at", "communication_id")
+        .values_list("invoice_id", "communication__stage", "communication__run_date")
+    )
+    return {invoice_id: (stage, run_date) for invoice_id, stage, run_date in rows}

@@ -1,0 +1,108 @@
+"""A message that fails for good moves its invoices back to the stage they last got."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
+from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.models import DebtorKind, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 11, 20)
+
+
+class RejectingBackend(ChannelBackend):
+    """Rejects every email for good, as a provider does for a blocked address."""
+
+    channel = "email"
+    provider = "rejecting"
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        raise ChannelError("address blocked by the provider", permanent=True, code="rejected")
+
+
+@pytest.fixture
+def creditor():
+    creditor = make_creditor()
+    seed_default_policies(creditor)
+    return creditor
+
+
+@pytest.fixture
+def rejecting_email(settings):
+    backends = settings.BETAALREIS_CHANNEL_BACKENDS
+    settings.BETAALREIS_CHANNEL_BACKENDS = {**backends, "email": f"{__name__}.RejectingBackend"}
+    return backends
+
+
+def email_only_business(creditor):
+    return make_debtor(creditor, kind=DebtorKind.BUSINESS, mobile="", street="", postal_code="", city="")
+
+
+def test_failed_final_notice_reverts_stage(creditor, rejecting_email, betaalreis_home):
+    invoice = make_invoice(email_only_business(creditor), due=DAY - dt.timedelta(days=40))
+
+    run_cycle(DAY, creditor)
+
+    invoice.refresh_from_db()
+    communication = Communication.objects.get()
+    assert communication.stage == "final_notice"
+    assert communication.status == CommunicationStatus.FAILED
+    assert invoice.dunning_stage == ""
+    assert invoice.dunning_stage_date is None
+    event = TimelineEvent.objects.get(invoice=invoice, kind=TimelineKind.STAGE, data__to_stage="")
+    assert "final_notice" in event.summary
+    assert "address blocked" in event.summary
+
+
+def test_final_notice_planned_again_after_revert(creditor, rejecting_email, settings, betaalreis_home):
+    invoice = make_invoice(email_only_business(creditor), due=DAY - dt.timedelta(days=40))
+    run_cycle(DAY, creditor)
+    settings.BETAALREIS_CHANNEL_BACKENDS = rejecting_email
+
+    run_cycle(DAY + dt.timedelta(days=3), creditor)
+
+    invoice.refresh_from_db()
+    sent = Communication.objects.get(status=CommunicationStatus.SENT)
+    assert sent.stage == "final_notice"
+    assert invoice.dunning_stage == "final_notice"
+
+
+def test_failed_handover_reopens_invoice(creditor, rejecting_email, settings, betaalreis_home):
+    settings.BETAALREIS_CHANNEL_BACKENDS = rejecting_email
+    invoice = make_invoice(email_only_business(creditor), due=DAY - dt.timedelta(days=40))
+    run_cycle(DAY, creditor)
+    settings.BETAALREIS_CHANNEL_BACKENDS = {**rejecting_email, "email": f"{__name__}.RejectingBackend"}
+
+    later = DAY + dt.timedelta(days=32)
+    run_cycle(later, creditor)
+
+    invoice.refresh_from_db()
+    handover = Communication.objects.get(stage="handover")
+    assert handover.status == CommunicationStatus.FAILED
+    assert invoice.status == InvoiceStatus.OPEN
+    assert invoice.dunning_stage == "final_notice"
+    assert invoice.dunning_stage_date == DAY
+
+
+def test_sent_sibling_keeps_stage(creditor, settings, betaalreis_home):
+    # A consumer's 14-day letter goes by email and by post; the letter is sent,
+    # so a failed email does not undo the stage.
+    settings.BETAALREIS_CHANNEL_BACKENDS = {
+        **settings.BETAALREIS_CHANNEL_BACKENDS, "email": f"{__name__}.RejectingBackend"
+    }
+    invoice = make_invoice(make_debtor(creditor, mobile=""), due=DAY - dt.timedelta(days=20))
+
+    run_cycle(DAY, creditor)
+
+    invoice.refresh_from_db()
+    statuses = dict(Communication.objects.values_list("channel", "status"))
+    assert statuses.get("letter") == CommunicationStatus.SENT
+    assert invoice.dunning_stage == Communication.objects.get(channel="letter").stage
