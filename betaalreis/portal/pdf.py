@@ -115,7 +115,7 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
         [
             line.invoice.number,
             _date(line.invoice.due_date, language),
-            format_money(line.invoice.open_amount, line.invoice.currency, language),
+            format_money(line.open_amount, line.invoice.currency, language),
             format_money(line.interest, line.invoice.currency, language),
         ]
         for line in account.open_lines

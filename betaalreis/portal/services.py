@@ -84,13 +84,24 @@ def paused_debtor_ids(creditor_id: int, day: dt.date) -> set[int]:
 
 @dataclass(slots=True)
 class InvoiceLine:
+    """One open invoice on the portal, with the claim's amounts when a claim was computed."""
+
     invoice: Invoice
     interest: Decimal = ZERO
     in_progress: bool = False
+    # The claim's unpaid principal of the invoice. Payments go to costs and
+    # interest before principal (BW 6:44), so it can be more than the
+    # invoice's open amount in the ledger.
+    principal: Decimal | None = None
+
+    @property
+    def open_amount(self) -> Decimal:
+        """Return the unpaid principal: the claim's, else the ledger's open amount."""
+        return self.principal if self.principal is not None else self.invoice.open_amount
 
     @property
     def amount_due(self) -> Decimal:
-        return self.invoice.open_amount + self.interest
+        return self.open_amount + self.interest
 
 
 @dataclass(slots=True)
@@ -131,7 +142,7 @@ class Account:
 
     @property
     def principal(self) -> Decimal:
-        return sum((line.invoice.open_amount for line in self.open_lines), ZERO)
+        return sum((line.open_amount for line in self.open_lines), ZERO)
 
     @property
     def total_due(self) -> Decimal:
@@ -190,10 +201,12 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
 
 
 def add_claim_amounts(account: Account, day: dt.date) -> None:
-    """Fill in statutory interest per invoice and the collection costs from the claim calculator.
+    """Fill in the unpaid principal and interest per invoice and the collection costs from the claim.
 
-    Costs are owed on the claim as a whole, so they are part of the amount
-    due only when every open invoice is paid together (`Account.total_due`).
+    These are the amounts the messages state: one claim computation with
+    payments imputed to costs, interest, then principal. Costs are owed on
+    the claim as a whole, so they are part of the amount due only when every
+    open invoice is paid together (`Account.total_due`).
     """
     if not any(line.invoice.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
@@ -207,6 +220,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     for line in account.open_lines:
         item = by_number.get(line.invoice.number)
         if item is not None:
+            line.principal = item.principal_outstanding
             line.interest = item.interest_outstanding
     if claim.costs.status == CostsStatus.DUE:
         account.costs = claim.costs.outstanding
@@ -265,7 +279,7 @@ def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:
     """Return what paying these open invoices costs: open amounts and interest, plus the
     collection costs when every open invoice is included."""
     lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
-    amount = sum((line.invoice.open_amount + line.interest for line in lines), ZERO)
+    amount = sum((line.amount_due for line in lines), ZERO)
     if {line.invoice.pk for line in account.open_lines} <= invoice_ids:
         amount += account.costs
     return amount
