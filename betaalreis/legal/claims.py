@@ -12,7 +12,7 @@ Rules applied (Dutch civil code, BW):
   by default the day after the due date.
 - Interest is claimed only from the first day of the rate table in
   `data/statutory_rates.toml`. An invoice in default before that day gets
-  no interest for the days before it, and the breakdown says so
+  no interest for the days before it, and the breakdown states it
   (`interest_not_claimed_before`), because no rate for those days was read
   in a source.
 - Collection costs over the summed principal of all invoices, see

@@ -50,7 +50,7 @@ def test_held_letter_states_claim_after_partial_payment(betaalreis_home):
     demanded = claim.principal_outstanding + claim.interest_outstanding
     assert letter.status == CommunicationStatus.SENT
     assert letter.total_amount == demanded
-    # The interest up to the payment was paid first, so the letter asks more
+    # The interest up to the payment was paid first, so the letter requests more
     # than the ledger's open amount of 57.50.
     assert demanded == Decimal("57.96")
 
