@@ -349,6 +349,9 @@ class _ClaimRun:
             day = next_day
 
     def _cost_days(self) -> set[dt.date]:
+        # NOTE: BIK art. 3 excludes the scale when default began before
+        # 1 July 2012, but such claims still get the scale and minimum here.
+        # Costs with VAT (not deductible) on a day before the VAT table raise.
         if self.kind is DebtorKind.CONSUMER:
             return {self.term_end + ONE_DAY} if self.term_end is not None else set()
 
