@@ -78,7 +78,7 @@ class DispatchSummary:
 
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     invoices_removed: int = 0
-    # Limits of the claims in the sent messages, once each: (Dutch, English).
+    # Notices on the limits of the sent claims, each once, as (Dutch, English) pairs.
     claim_notices: list[tuple[str, str]] = field(default_factory=list)
     # Invoices moved back from a stage whose message failed for good.
     stages_reverted: int = 0
@@ -227,6 +227,8 @@ def _dispatch_batches(
             if keep[communication.pk]
         ], today)
         results: list[tuple[Communication, str, SendResult | None, str]] = []
+        # The claim each 14-day letter stated, by communication id, for its term record.
+        letter_claims: dict[int, dict[str, object]] = {}
 
         for communication in batch:
             items = keep[communication.pk]
@@ -276,14 +278,18 @@ def _dispatch_batches(
                 continue
 
             if communication.stage != INSTALMENT_STAGE:
-                # The record of the message keeps the amount it asked for.
+                # The record of the message keeps the amount it requested.
                 communication.total_amount = Decimal(message.metadata["amount_due"])
             _collect_claim_notices(message.metadata, summary)
+            if stage is not None and stage.is_fourteen_day_letter and "claim" in message.metadata:
+                letter_claims[communication.pk] = message.metadata["claim"]
             if clock is not None:
                 result = replace(result, sent_at=clock)
             results.append((communication, CommunicationStatus.SENT, result, ""))
 
-        _record_results(results, drop, summary, stages=stages, source=source, clock=clock)
+        _record_results(
+            results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims
+        )
 
     return summary
 
@@ -306,11 +312,14 @@ def _record_results(
     stages: dict[tuple[int, str, str], Stage],
     source: str,
     clock: dt.datetime | None = None,
+    letter_claims: dict[int, dict[str, object]] | None = None,
 ) -> None:
     """Store the outcome of a batch and its timeline rows in one transaction.
 
     `clock` is the replayed moment of a past day, if any; a fallback message
-    planned here may go out from then.
+    planned here may go out from then. `letter_claims` gives, by
+    communication id, the claim a sent 14-day letter stated, for the record
+    of its term.
     """
     now = timezone.now()
     events: list[dict[str, object]] = []
@@ -358,7 +367,10 @@ def _record_results(
                 events.append(event)
             stage = _stage_of(communication, stages)
             if result is not None and stage is not None and stage.is_fourteen_day_letter:
-                events.append(_term_event(communication, result.sent_at, now, source, legal_settings))
+                events.append(_term_event(
+                    communication, result.sent_at, now, source, legal_settings,
+                    (letter_claims or {}).get(communication.pk),
+                ))
 
         _insert_events(events)
 
@@ -450,10 +462,14 @@ def _term_event(
     now: dt.datetime,
     source: str,
     legal_settings: dict[int, LegalSettings],
+    claim: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """Record when the 14-day term of a sent letter starts and ends, as an `event_row`.
+    """Record when a sent letter's 14-day term starts and ends, and what it requested, as an `event_row`.
 
-    `legal_settings` caches the creditors' legal settings by creditor id and is filled as needed.
+    `legal_settings` caches the creditors' legal settings by creditor id and
+    is filled as needed. `claim` is the claim the letter stated, as in its
+    message metadata: principal per invoice, interest, the costs charged if
+    the term passes unpaid, and the total.
     """
     settings = _settings_of(communication, legal_settings)
     sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
@@ -473,6 +489,7 @@ def _term_event(
         data={
             "communication_id": communication.pk,
             "amount_demanded": str(communication.total_amount),
+            **({"claim": claim} if claim is not None else {}),
             **term.as_data(),
         },
     )

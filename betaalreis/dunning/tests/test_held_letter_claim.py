@@ -68,4 +68,7 @@ def test_held_letter_states_claim_after_partial_payment(betaalreis_home):
 
     term = TimelineEvent.objects.get(kind=TimelineKind.LEGAL, data__communication_id=letter.pk)
     assert term.data["amount_demanded"] == str(demanded)
+    assert term.data["claim"]["principals"] == {invoice.number: str(claim.principal_outstanding)}
+    assert term.data["claim"]["costs"] == str(claim.costs.if_unpaid)
+    assert term.data["claim"]["total"] == str(demanded)
     assert term.data["sent_on"] == MONDAY.isoformat()
