@@ -216,6 +216,8 @@ class ClaimBreakdown:
     # table, as sentences in Dutch and in English.
     notices_nl: tuple[str, ...] = ()
     notices_en: tuple[str, ...] = ()
+    # Whether payments on these invoices were received, so part is already paid.
+    partly_paid: bool = False
 
     @classmethod
     def from_legal(cls, breakdown: LegalClaimBreakdown) -> ClaimBreakdown:
@@ -239,6 +241,7 @@ class ClaimBreakdown:
             principals=principals,
             notices_nl=breakdown.notices("nl"),
             notices_en=breakdown.notices("en"),
+            partly_paid=any(payment.amount > 0 for payment in breakdown.payments),
         )
 
     def principal_of(self, invoice_number: str) -> Decimal | None:

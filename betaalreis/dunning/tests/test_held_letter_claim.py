@@ -61,6 +61,9 @@ def test_held_letter_states_claim_after_partial_payment(betaalreis_home):
     assert f"Totaal te betalen {money(demanded)}" in text
     assert f"Bedrag {money(demanded)}" in text
     assert "16 november 2026" in text
+    words = " ".join(text.split())
+    assert "nog niet volledig ontvangen" in words
+    assert f"Het nog openstaande bedrag van de factuur (de hoofdsom) is {money(demanded)}" in words
     assert money(Decimal("107.95")) not in text
     image = document[0].render(scale=200 / 72).to_pil()
     (code,) = [result.bytes for result in zxingcpp.read_barcodes(image)]
