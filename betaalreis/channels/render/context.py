@@ -290,7 +290,7 @@ class MessageContext:
     claim: ClaimBreakdown | None = None
     communication_id: int | None = None
     instalment: InstalmentInfo | None = None
-    # The run date of the planned communication, when it differs from `date`.
+    # The run date that planned the communication; `date` is the day it goes out.
     planned_on: dt.date | None = None
 
     @property
