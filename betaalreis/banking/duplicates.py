@@ -8,15 +8,15 @@ differs, so this module compares the transactions themselves. A new
 transaction repeats a stored one when all of these hold:
 
 - the stored one came from a file of another kind: a notification against a
-  statement, or another format. Two statements of one kind never describe
-  the same booking twice, so a debtor who pays the same amount on two days
-  keeps two payments;
+  statement, or another format. Files of one kind carry the same bank
+  reference for the same booking, which the external id already compares,
+  so a debtor who pays the same amount on two days keeps two payments;
 - the same creditor account (an IBAN and the Dutch account number that ends
   it count as the same), the same signed amount and the same currency;
 - a booking or value date of one is at most one day from a booking or value
   date of the other. ISO 20022 makes both dates optional in a camt.054
-  entry, and an intraday notification may carry another day than the
-  statement;
+  entry (BookgDt and ValDt are both 0..1 in camt.054.001.11), and an
+  intraday notification may carry another day than the statement;
 - the same end-to-end id when both carry one ("NOTPROVIDED" counts as none),
   else the same payer IBAN and the same description (structured reference,
   else the remittance text, compared without spaces or case).
@@ -120,8 +120,8 @@ def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
     if new.end_to_end_id and stored.end_to_end_id:
         return new.end_to_end_id == stored.end_to_end_id
     # NOTE: a transaction with no end-to-end id, payer IBAN or description
-    # is never taken for a duplicate, because nothing tells two such
-    # transfers of one amount apart; it is booked and goes to review.
+    # is never treated as a duplicate, because nothing distinguishes two such
+    # transfers of one amount. It is booked as a new payment.
     if not new.payer_iban and not new.description:
         return False
     return new.payer_iban == stored.payer_iban and new.description == stored.description
@@ -170,12 +170,12 @@ def set_aside_duplicates(
 ) -> Duplicates:
     """Remove from `payments` those that an earlier file of another kind booked, and link their rows to it.
 
-    `payments` and `transactions` are the rows `store` is about to insert for
-    `bank_statement`, which is not in the database yet; each payment has the
-    transaction row of the same external id. A repeat loses its payment and
-    its transaction row gets `duplicate_of_id`. `already_imported` holds the
+    `payments` and `transactions` are the rows that `store` is about to insert
+    for `bank_statement`, and none of them is in the database yet. Each
+    payment has the transaction row of the same external id. A repeat loses
+    its payment and its transaction row gets `duplicate_of_id`. `already_imported` holds the
     external ids of this statement that are stored already, so the stored
-    rows they name are not taken a second time. Runs one query per
+    rows they name are not claimed a second time. Runs one query per
     QUERY_BATCH payments, and none when the creditor has no statements of
     another kind.
     """
@@ -186,24 +186,24 @@ def set_aside_duplicates(
         return found
 
     rows_by_id = {str(row["external_id"]): row for row in transactions}
-    kept: list[dict[str, object]] = []
+    remaining: list[dict[str, object]] = []
     positions: dict[str, list[str]] = defaultdict(list)
-    taken: set[int] = set()
+    claimed: set[int] = set()
     for start in range(0, len(payments), QUERY_BATCH):
         chunk = payments[start:start + QUERY_BATCH]
         new = [(payment, rows_by_id[str(payment["external_id"])]) for payment in chunk]
-        matches = _match_chunk(creditor, bank_statement, new, already_imported, taken)
+        matches = _match_chunk(creditor, bank_statement, new, already_imported, claimed)
         for payment, row in new:
             earlier = matches.get(id(payment))
             if earlier is None:
-                kept.append(payment)
+                remaining.append(payment)
                 continue
             stored_id, source = earlier
             row["duplicate_of_id"] = stored_id
             positions[source].append(str(row["position"]))
             found.count += 1
 
-    payments[:] = kept
+    payments[:] = remaining
     for source, listed in sorted(positions.items()):
         found.notes.append(
             f"already imported from {source}: {_plural(len(listed))} with another bank reference but the same "
@@ -236,7 +236,7 @@ def _match_chunk(
     bank_statement: BankStatement,
     new: list[tuple[dict[str, object], dict[str, object]]],
     already_imported: set[str],
-    taken: set[int],
+    claimed: set[int],
 ) -> dict[int, tuple[int, str]]:
     """Return, per id() of a new payment, the stored row it repeats and that row's file, in one query.
 
@@ -285,7 +285,7 @@ def _match_chunk(
         by_payer[(amount, currency, transaction.payer_iban, transaction.description)].append(entry)
 
     matches: dict[int, tuple[int, str]] = {}
-    for wanted_distance in range(DATE_TOLERANCE.days + 1):
+    for distance_days in range(DATE_TOLERANCE.days + 1):
         for payment, transaction in candidates:
             if id(payment) in matches:
                 continue
@@ -300,11 +300,11 @@ def _match_chunk(
             else:
                 pool = by_payer.get((amount, currency, transaction.payer_iban, transaction.description), [])
             for row_id, stored_transaction, source in sorted(pool, key=lambda entry: entry[0]):
-                if row_id in taken or not is_same_transaction(transaction, stored_transaction):
+                if row_id in claimed or not is_same_transaction(transaction, stored_transaction):
                     continue
-                if _date_distance(transaction.dates, stored_transaction.dates) != wanted_distance:
+                if _date_distance(transaction.dates, stored_transaction.dates) != distance_days:
                     continue
-                taken.add(row_id)
+                claimed.add(row_id)
                 matches[id(payment)] = (row_id, source)
                 break
     return matches
