@@ -30,6 +30,7 @@ points to the stored one (`duplicate_of`), so it is not matched again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -127,6 +128,7 @@ def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
     return new.payer_iban == stored.payer_iban and new.description == stored.description
 
 
+@functools.lru_cache(maxsize=256)
 def _source(file_name: str, statement_id: str, is_notification: bool) -> str:
     kind = "notification" if is_notification else "statement"
     return f"{kind} {statement_id or '?'} in {PurePath(file_name).name}"
@@ -262,8 +264,9 @@ def _match_chunk(
         )
         .order_by("id")
     )
-    by_end_to_end: dict[tuple[Decimal, str, str], list[tuple[int, _Transaction, str]]] = defaultdict(list)
-    by_payer: dict[tuple[Decimal, str, str, str], list[tuple[int, _Transaction, str]]] = defaultdict(list)
+    # Each stored row as (id, transaction, (file name, statement id, is notification)).
+    by_end_to_end: dict[tuple[Decimal, str, str], list[tuple[int, _Transaction, tuple[str, str, bool]]]] = defaultdict(list)
+    by_payer: dict[tuple[Decimal, str, str, str], list[tuple[int, _Transaction, tuple[str, str, bool]]]] = defaultdict(list)
     for (
         row_id, external_id, amount, currency, booking_date, value_date, end_to_end_id,
         payer_iban, structured_reference, remittance_info, account, file_name, statement_id, is_notification,
@@ -278,7 +281,7 @@ def _match_chunk(
             payer_iban=payer_iban.replace(" ", "").upper(),
             description=_description(structured_reference, remittance_info),
         )
-        entry = (row_id, transaction, _source(file_name, statement_id, is_notification))
+        entry = (row_id, transaction, (file_name, statement_id, is_notification))
         amount = Decimal(amount).quantize(CENT)
         if transaction.end_to_end_id:
             by_end_to_end[(amount, currency, transaction.end_to_end_id)].append(entry)
@@ -305,6 +308,6 @@ def _match_chunk(
                 if _date_distance(transaction.dates, stored_transaction.dates) != distance_days:
                     continue
                 claimed.add(row_id)
-                matches[id(payment)] = (row_id, source)
+                matches[id(payment)] = (row_id, _source(*source))
                 break
     return matches
