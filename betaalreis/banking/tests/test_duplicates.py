@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -14,7 +15,7 @@ from schwifty import IBAN
 from betaalreis.banking.camt import read_camt
 from betaalreis.banking.duplicates import same_account
 from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
-from betaalreis.banking.models import BankTransaction
+from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.samples import SampleEntry, write_camt053, write_camt054
 from betaalreis.banking.statements import ParsedStatement
@@ -412,3 +413,25 @@ def test_corpus_camt053_then_mt940(tmp_path: Path, name: str, account: str, paym
     assert report.counts["new payments"] == 0
     assert report.counts["already imported"] == payments
     assert Payment.objects.count() == payments
+
+
+def test_migration_marks_old_notifications():
+    from django.apps import apps
+
+    migration = importlib.import_module("betaalreis.banking.migrations.0004_transaction_duplicate_of")
+    creditor = make_creditor()
+    fields = {"creditor": creditor, "account": CREDITOR_IBAN, "file_sha256": "0" * 64}
+    notification = BankStatement.objects.create(format="camt.053/054", index_in_file=0, **fields)
+    statement = BankStatement.objects.create(
+        format="camt.053/054", index_in_file=1, opening_balance=Decimal("0.00"), closing_balance=Decimal("600.00"), **fields
+    )
+    mt940 = BankStatement.objects.create(format="MT940", index_in_file=2, **fields)
+
+    migration.mark_notifications(apps, None)
+
+    notification.refresh_from_db()
+    statement.refresh_from_db()
+    mt940.refresh_from_db()
+    assert notification.is_notification
+    assert not statement.is_notification
+    assert not mt940.is_notification
