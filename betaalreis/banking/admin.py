@@ -73,7 +73,7 @@ class BankTransactionAdmin(EvidenceAdmin):
     list_display = ("booking_date", "amount", "currency", "counterparty_name", "bank_transaction_code", "is_reversal", "payment")
     list_filter = ("creditor", "is_reversal")
     search_fields = ("counterparty_name", "end_to_end_id", "external_id")
-    raw_id_fields = ("payment", "statement")
+    raw_id_fields = ("payment", "statement", "duplicate_of")
 
 
 @admin.register(PaymentMatch)

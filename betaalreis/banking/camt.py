@@ -359,6 +359,7 @@ def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _Ent
         account=iban or other,
         account_is_iban=bool(iban),
         currency=_text(element, "Acct", "Ccy"),
+        is_notification=_local(element.tag) == "Ntfctn",
         entries=entries,
     )
     if not statement.account:

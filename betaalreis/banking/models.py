@@ -32,6 +32,10 @@ class BankStatement(models.Model):
     closing_balance = models.DecimalField(_("eindsaldo"), null=True, blank=True, **MONEY)
     closing_date = models.DateField(_("datum eindsaldo"), null=True, blank=True)
     entry_count = models.PositiveIntegerField(_("aantal posten"), default=0)
+    is_notification = models.BooleanField(
+        _("melding"), default=False,
+        help_text=_("Een camt.054-melding (debit/credit notification) in plaats van een afschrift."),
+    )
     imported_at = models.DateTimeField(_("geïmporteerd op"), default=timezone.now)
 
     class Meta:
@@ -50,8 +54,9 @@ class BankStatement(models.Model):
 class BankTransaction(models.Model):
     """One transaction of a statement entry; a batch entry has one row per transaction.
 
-    `payment` is set for credits and reversals. Debits that are not reversals
-    are kept for the record with no payment.
+    `payment` is set for credits and reversals, except on a row that repeats
+    a transaction imported earlier from another file (`duplicate_of`).
+    Debits that are not reversals are kept for the record with no payment.
     """
 
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
@@ -88,6 +93,13 @@ class BankTransaction(models.Model):
     counterparty_iban = models.CharField(_("IBAN tegenpartij"), max_length=34, blank=True)
     counterparty_bic = models.CharField(_("BIC tegenpartij"), max_length=11, blank=True)
     raw = models.TextField(_("ruwe tekst"), blank=True)
+    # Set when a file of another kind (camt.054 against camt.053 or MT940)
+    # contained this transaction before; such a row has no payment of its own.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates",
+        verbose_name=_("dubbel met"),
+        help_text=_("De eerder ingelezen banktransactie met dezelfde betaling uit een ander bestand."),
+    )
 
     class Meta:
         constraints = [

@@ -1,7 +1,8 @@
-"""Write camt.053.001.02 statements for tests, demos and the benchmark.
+"""Write camt.053.001.02 statements and camt.054.001.02 notifications for tests, demos and the benchmark.
 
-The output follows the Dutch implementation guideline's shape: one Stmt with
-OPBD and CLBD balances that the entries add up to, one TxDtls per entry.
+The statements follow the Dutch implementation guideline's shape: one Stmt
+with OPBD and CLBD balances that the entries add up to, one TxDtls per
+entry. A notification has the same entries in one Ntfctn, without balances.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class SampleEntry:
     reversal: bool = False
     return_reason: str = ""
     booking_date: dt.date = dt.date(2026, 12, 1)
+    # None writes the booking date as the value date.
+    value_date: dt.date | None = None
     status: str = "BOOK"
 
 
@@ -42,7 +45,7 @@ def _entry(handle: TextIO, entry: SampleEntry, currency: str) -> None:
     if entry.reversal:
         handle.write("<RvslInd>true</RvslInd>")
     handle.write(f"<Sts>{entry.status}</Sts><BookgDt><Dt>{entry.booking_date.isoformat()}</Dt></BookgDt>")
-    handle.write(f"<ValDt><Dt>{entry.booking_date.isoformat()}</Dt></ValDt>")
+    handle.write(f"<ValDt><Dt>{(entry.value_date or entry.booking_date).isoformat()}</Dt></ValDt>")
     if entry.reference:
         handle.write(f"<AcctSvcrRef>{escape(entry.reference)}</AcctSvcrRef>")
     handle.write("<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>")
@@ -107,4 +110,26 @@ def write_camt053(
         for entry in items:
             _entry(handle, entry, currency)
         handle.write("</Stmt></BkToCstmrStmt></Document>\n")
+    return path
+
+
+def write_camt054(
+    path: Path,
+    account: str,
+    entries: Iterable[SampleEntry],
+    *,
+    notification_id: str = "NTF-1",
+    currency: str = "EUR",
+    day: dt.date = dt.date(2026, 12, 1),
+) -> Path:
+    """Write a camt.054.001.02 debit/credit notification, which has no balances."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        handle.write('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>\n')
+        handle.write(f"<GrpHdr><MsgId>{notification_id}</MsgId><CreDtTm>{day.isoformat()}T10:00:00</CreDtTm></GrpHdr>\n")
+        handle.write(f"<Ntfctn><Id>{notification_id}</Id><CreDtTm>{day.isoformat()}T10:00:00</CreDtTm>")
+        handle.write(f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>{currency}</Ccy></Acct>\n")
+        for entry in entries:
+            _entry(handle, entry, currency)
+        handle.write("</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n")
     return path

@@ -72,6 +72,9 @@ class ParsedStatement:
     account: str
     account_is_iban: bool
     currency: str
+    # A camt.054 notification, which banks may send before the statement
+    # (camt.053 or MT940) that books the same transactions again.
+    is_notification: bool = False
     opening_balance: Decimal | None = None
     opening_date: dt.date | None = None
     closing_balance: Decimal | None = None

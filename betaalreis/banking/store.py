@@ -13,6 +13,10 @@ an earlier one, creates no new payments:
   so EUR 95 and USD 95 from the same payer stay two payments. Two identical
   transfers on one day stay two payments, and an overlapping statement that
   covers the whole day yields the same ids.
+
+A file of another kind books the same transaction under other references (a
+camt.054 notification, then the camt.053 or MT940 statement); `duplicates`
+recognises those, and they are stored without a payment.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from betaalreis.banking.bulk import insert_rows
+from betaalreis.banking.duplicates import set_aside_duplicates
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import ParsedEntry, ParsedStatement, ParsedTransaction
@@ -417,11 +422,16 @@ def _store_statements(
                     "closing_balance": statement.closing_balance,
                     "closing_date": statement.closing_date,
                     "entry_count": len(statement.entries),
+                    "is_notification": statement.is_notification,
                 },
             )
             ids = external_ids(statement)
             existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
+            already_imported = set(existing)
             payments, transactions = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
+            repeats = set_aside_duplicates(owner, bank_statement, payments, transactions, already_imported)
+            result.duplicates += repeats.count
+            result.notes += repeats.notes
 
             dates = [entry.booking_date for entry in statement.entries]
             result.statements.append(StoredStatement(
