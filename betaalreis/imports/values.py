@@ -177,6 +177,11 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
         try:
             return dt.date(year, month, day)
         except ValueError as exc:
+            if order == "dmy" and month > 12 and day <= 12:
+                raise ValueProblem(
+                    "is not a real date when read day first (dd-mm-yyyy); if the file writes the month "
+                    "first, set date_format = \"%m/%d/%Y\" under [format] in a mapping file"
+                ) from exc
             raise ValueProblem(f"is not a real date ({exc})") from exc
 
     if re.match(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$", text):

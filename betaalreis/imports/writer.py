@@ -126,7 +126,7 @@ def do_import(
             # One import per creditor at a time, so two files with the same
             # new debtor cannot both try to create it.
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
-            restore_leading_zeros(creditor, batch)
+            restore_leading_zeros(creditor, batch, path=path)
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
                 _settle_missing_open_items(creditor, batch, counts, path=path, source=source)

@@ -235,3 +235,29 @@ def test_both_forms_stay_apart(creditor: Creditor, write_file: WriteFile) -> Non
 
     assert _status("0012") == (InvoiceStatus.OPEN, Decimal("10.00"))
     assert _status("12") == (InvoiceStatus.OPEN, Decimal("5.00"))
+
+
+def test_ambiguous_dropped_zeros_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", ZERO_PADDED + "012;000481;Een;01-03-2025;7,00\n"))
+
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command(
+            "import", str(write_file("week2.csv", ZEROS_DROPPED)), "--creditor", "acme",
+            "--open-items", stdout=output,
+        )
+
+    assert "equals ledger invoices 0012 and 012" in output.getvalue()
+    assert _status("0012") == (InvoiceStatus.OPEN, Decimal("10.00"))
+    assert not Invoice.objects.filter(number="12").exists()
+
+
+def test_other_name_keeps_customers_apart(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", ZERO_PADDED))
+
+    output = _import(write_file("week2.csv", HEADER + "N1;481;Totaal Ander;01-03-2025;5,00\n"))
+
+    assert Creditor.objects.get().debtors.get(customer_number="000481").name == "Een"
+    assert Creditor.objects.get().debtors.get(customer_number="481").name == "Totaal Ander"
+    assert "but the names differ" in output

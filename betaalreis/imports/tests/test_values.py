@@ -136,6 +136,7 @@ def test_parse_date(raw: str, expected: dt.date) -> None:
         ("31-02-2024", "not a real date"),
         ("next week", "not a date"),
         ("2024-13-01", "not a real date"),
+        ("10/15/2026", "if the file writes the month first, set date_format"),
     ],
 )
 def test_parse_date_rejects(raw: str, problem: str) -> None:
