@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from betaalreis.channels.pdf.fonts import letter_fonts
 from betaalreis.ledger.models import Invoice, InvoiceStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.portal.dates import format_medium_date
@@ -55,14 +57,36 @@ def _status(invoice: Invoice, language: str) -> str:
     return STATUS_EN.get(invoice.status, invoice.status) if language == "en" else InvoiceStatus(invoice.status).label
 
 
+def _styles() -> StyleSheet1:
+    """Return ReportLab's sample styles drawn in the embedded letter fonts.
+
+    The base-14 fonts of the samples draw letters such as "ł" and "ğ" as
+    boxes. The letter fonts cover them, and leave out what they cannot draw.
+    """
+    fonts = letter_fonts()
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        if hasattr(style, "fontName"):
+            style.fontName = fonts.bold if "Bold" in style.fontName else fonts.regular
+    return styles
+
+
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
+    fonts = letter_fonts()
     table = Table(rows, colWidths=widths, hAlign="LEFT")
     table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTNAME", (0, 0), (-1, -1), fonts.regular),
+        ("FONTNAME", (0, 0), (-1, 0), fonts.bold),
         ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
         ("ALIGN", (-2, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
+    return table
+
+
+def _plain_table(rows: list[list[str]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), letter_fonts().regular)]))
     return table
 
 
@@ -71,7 +95,7 @@ def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
     labels = _labels(language)
     creditor = invoice.creditor
     debtor = invoice.debtor
-    styles = getSampleStyleSheet()
+    styles = _styles()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, title=f"{labels['invoice']} {invoice.number}",
                                  author=creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
@@ -89,11 +113,11 @@ def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
         [labels["iban"], creditor.iban],
     ]
     story = [
-        Paragraph(creditor.legal_name, styles["Title"]),
-        Paragraph(f"{labels['invoice']} {invoice.number}", styles["Heading2"]),
-        Paragraph(debtor.name, styles["Normal"]),
+        Paragraph(escape(creditor.legal_name), styles["Title"]),
+        Paragraph(escape(f"{labels['invoice']} {invoice.number}"), styles["Heading2"]),
+        Paragraph(escape(debtor.name), styles["Normal"]),
         Spacer(1, 6 * mm),
-        Table(rows, colWidths=[50 * mm, 110 * mm], hAlign="LEFT"),
+        _plain_table(rows, [50 * mm, 110 * mm]),
         Spacer(1, 8 * mm),
         Paragraph(labels["copy"], styles["Italic"]),
     ]
@@ -105,7 +129,7 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     """Return a PDF statement of one account: open invoices with amounts due, paid ones, then credit notes."""
     labels = _labels(language)
     debtor = account.debtor
-    styles = getSampleStyleSheet()
+    styles = _styles()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, title=labels["statement"],
                                  author=debtor.creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
@@ -130,8 +154,8 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     ]
     widths = [45 * mm, 35 * mm, 45 * mm, 40 * mm]
     story = [
-        Paragraph(debtor.creditor.legal_name, styles["Title"]),
-        Paragraph(f"{labels['statement']} — {debtor.name} ({debtor.customer_number})", styles["Heading2"]),
+        Paragraph(escape(debtor.creditor.legal_name), styles["Title"]),
+        Paragraph(escape(f"{labels['statement']} — {debtor.name} ({debtor.customer_number})"), styles["Heading2"]),
         Paragraph(f"{labels['date']}: {_date(day, language)}", styles["Normal"]),
         Spacer(1, 6 * mm),
         Paragraph(labels["open_invoices"], styles["Heading3"]),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,11 @@ _CANDIDATES = (
 
 
 _SPACES = re.compile(r" {2,}")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" +(?=[,.;:!?)])")
+# Bidirectional classes of right-to-left letters (Hebrew, Arabic). ReportLab
+# draws them left to right and unshaped without a shaping engine, which is not installed,
+# so such a name would be unreadable.
+_RIGHT_TO_LEFT = {"R", "AL"}
 
 
 class _LetterFont(TTFont):
@@ -51,7 +57,17 @@ class _LetterFont(TTFont):
         if all(ord(character) in glyphs or character in " \xa0\n" for character in text):
             return text
         drawable = "".join(character for character in text if ord(character) in glyphs or character in " \xa0\n")
-        return _SPACES.sub(" ", drawable)
+        return _SPACE_BEFORE_PUNCTUATION.sub("", _SPACES.sub(" ", drawable))
+
+    def unprintable_letters(self, text: str) -> str:
+        """Return the letters and digits of `text` that this font cannot draw readably."""
+        glyphs = self.face.charToGlyph
+        return "".join(
+            character
+            for character in text
+            if unicodedata.category(character)[0] in "LN"
+            and (ord(character) not in glyphs or unicodedata.bidirectional(character) in _RIGHT_TO_LEFT)
+        )
 
     def splitString(self, text: str, doc: object, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
         if isinstance(text, bytes):

@@ -21,6 +21,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -37,6 +38,7 @@ from reportlab.platypus import (
 from reportlab.platypus.doctemplate import NextPageTemplate
 from xml.sax.saxutils import escape
 
+from betaalreis.channels.base import ChannelError
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
 from betaalreis.channels.qr import build_epc_payload, make_epc_qr
 from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
@@ -488,16 +490,38 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
     return KeepTogether([box])
 
 
+def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
+    """Raise a permanent ChannelError when a name or address line would lose letters in print.
+
+    A letter with a blank addressee or greeting must not reach the post.
+    Failing it lets the next channel of the stage take over, and the error
+    names the font setting that would print it.
+    """
+    font = pdfmetrics.getFont(fonts.regular)
+    missing = "".join(font.unprintable_letters(line) for line in lines)
+    if missing:
+        raise ChannelError(
+            f"The letter font cannot print {missing[:20]!r} in the debtor's name or address. Set "
+            "BETAALREIS_LETTER_FONT (and BETAALREIS_LETTER_FONT_BOLD) to a TrueType font that has "
+            "these letters, or enter the name in Latin letters.",
+            permanent=True,
+            code="letter_unprintable_name",
+        )
+
+
 def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     """Render one letter to PDF bytes.
 
     Raises InvalidInput (from the EPC QR builder) when the creditor's IBAN
-    or name cannot go into a payment QR code.
+    or name cannot go into a payment QR code, and a permanent ChannelError
+    when the letter font cannot draw the debtor's name or address.
     """
     fonts = letter_fonts()
     styles = _styles(fonts)
     labels = LABELS.get(context.language, LABELS["en"])
-    painter = _PagePainter(context, fonts, address_window(), address_lines(context))
+    address = address_lines(context)
+    _check_printable([context.debtor.greeting_name, *address], fonts)
+    painter = _PagePainter(context, fonts, address_window(), address)
 
     story: list[Any] = [
         NextPageTemplate("later"),

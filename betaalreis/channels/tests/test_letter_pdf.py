@@ -10,6 +10,8 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
+from betaalreis.channels.base import ChannelError
+from betaalreis.channels.base import ChannelError
 from betaalreis.channels.qr import parse_epc_payload
 from betaalreis.channels.render import render_message
 from betaalreis.channels.tests.conftest import invoice
@@ -223,3 +225,23 @@ def test_emoji_left_out_of_letter(make_context, debtor_info) -> None:
     assert "Bakkerij De Vries" in window
     assert "🍞" not in window
     assert "\x00" not in window
+
+
+@pytest.mark.parametrize("name", ["王小明", "محمد علي"])
+def test_unprintable_name_fails_letter(make_context, debtor_info, name: str) -> None:
+    debtor = dataclasses.replace(debtor_info, name=name, contact_person="")
+
+    with pytest.raises(ChannelError) as failed:
+        letter_pdf(make_context(debtor=debtor))
+
+    assert failed.value.permanent
+    assert failed.value.code == "letter_unprintable_name"
+    assert "BETAALREIS_LETTER_FONT" in str(failed.value)
+
+
+def test_dropped_emoji_leaves_no_space_before_comma(make_context, debtor_info) -> None:
+    debtor = dataclasses.replace(debtor_info, name="Klaas Klaassen 🍞", contact_person="")
+
+    text = page_text(letter_pdf(make_context(debtor=debtor)))
+
+    assert "Klaas Klaassen," in text

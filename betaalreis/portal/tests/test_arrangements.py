@@ -343,3 +343,18 @@ def test_admin_pages_load(admin_client, debtor):
                 "/admin/portal/dispute/", "/admin/portal/promise/", "/admin/portal/portalsettings/",
                 f"/admin/payments/paymentplan/{PaymentPlan.objects.get().pk}/change/"]:
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_pdfs_draw_names_in_letter_font(client, debtor):
+    debtor.name = "Łukasz Ğül <b>&"
+    debtor.save()
+    invoice = make_invoice(debtor, "F-002", "80.00")
+
+    statement = client.get(reverse("portal:statement_pdf", kwargs={"debtor_id": debtor.pk}))
+    copy = client.get(reverse("portal:invoice_pdf", kwargs={"invoice_id": invoice.pk}))
+
+    import pypdfium2
+
+    for pdf in (statement.content, copy.content):
+        text = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
+        assert "Łukasz Ğül <b>&" in text
