@@ -31,6 +31,7 @@ from betaalreis.banking.statements import (
     ParsedStatement,
     ParsedTransaction,
     StatementFileError,
+    join_remittance,
 )
 from betaalreis.imports.registry import RowError
 
@@ -287,7 +288,7 @@ class _EntryReader:
         references = details.texts("RmtInf/Strd/CdtrRefInf/Ref")
         additional = details.text("AddtlTxInf")
         parsed.structured_reference = references[0] if references else ""
-        parsed.remittance_info = " ".join(unstructured + references[1:]) or additional or entry.additional_info
+        parsed.remittance_info = join_remittance(unstructured, references[1:]) or additional or entry.additional_info
 
         instructed_element = details.first("AmtDtls/InstdAmt/Amt")
         instructed = self.amount(instructed_element, "AmtDtls/InstdAmt") if instructed_element is not None else None

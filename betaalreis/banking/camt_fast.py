@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from betaalreis.banking.statements import ParsedEntry, ParsedTransaction
+from betaalreis.banking.statements import ParsedEntry, ParsedTransaction, join_remittance
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ZERO = Decimal("0")
@@ -300,7 +300,7 @@ def _transaction(
     references = _texts(texts, repeats, TRANSACTION + "RmtInf/Strd/CdtrRefInf/Ref")
     parsed.structured_reference = references[0] if references else ""
     additional = text(TRANSACTION + "AddtlTxInf", "")
-    parsed.remittance_info = " ".join(unstructured + references[1:]) or additional or entry.additional_info
+    parsed.remittance_info = join_remittance(unstructured, references[1:]) or additional or entry.additional_info
 
     instructed = _amount(elements.get(TRANSACTION + "AmtDtls/InstdAmt/Amt"))
     if instructed is not None and (instructed[1] != currency or instructed[0] != amount):

@@ -85,3 +85,24 @@ class ParsedStatement:
     declared_debit_count: int | None = None
     declared_debit_sum: Decimal | None = None
     entries: list[ParsedEntry] = field(default_factory=list)
+
+
+# ISO 20022 limits each unstructured remittance line (Ustrd) to 140 characters.
+USTRD_LENGTH = 140
+
+
+def join_remittance(lines: list[str], references: list[str]) -> str:
+    """Return the remittance text of a transaction's Ustrd lines and extra creditor references.
+
+    A bank that splits a longer description over several lines fills each
+    line to the 140-character limit, so a full line goes on without a space.
+    Shorter lines are separate items and are joined with a space.
+    """
+    text = ""
+    previous_full = False
+    for line in lines:
+        if text and not previous_full:
+            text += " "
+        text += line
+        previous_full = len(line) >= USTRD_LENGTH
+    return " ".join(part for part in (text, *references) if part)

@@ -10,7 +10,7 @@ import pytest
 from betaalreis.banking import camt_fast
 from betaalreis.banking.camt import read_camt
 from betaalreis.banking.samples import SampleEntry, write_camt053
-from betaalreis.banking.statements import StatementFileError
+from betaalreis.banking.statements import StatementFileError, join_remittance
 
 from .helpers import CREDITOR_IBAN
 
@@ -50,6 +50,10 @@ ENTRIES = (
     "<NtryDtls><Btch><PmtInfId>B1</PmtInfId><NbOfTxs>2</NbOfTxs></Btch>"
     "<TxDtls><AmtDtls><TxAmt><Amt Ccy='EUR'>1.00</Amt></TxAmt></AmtDtls></TxDtls>"
     "<TxDtls><AmtDtls><TxAmt><Amt Ccy='EUR'>2.00</Amt></TxAmt></AmtDtls></TxDtls></NtryDtls></Ntry>",
+    # A description split over two Ustrd lines at the 140-character limit.
+    "<Ntry><Amt Ccy='EUR'>2.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-12-01</Dt></BookgDt>"
+    "<NtryDtls><TxDtls><RmtInf><Ustrd>" + "x" * 138 + "F0</Ustrd><Ustrd>02 rest</Ustrd></RmtInf></TxDtls>"
+    "</NtryDtls></Ntry>",
     # Two details blocks of one transaction each.
     "<Ntry><Amt Ccy='EUR'>3.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-12-01</Dt></BookgDt>"
     "<NtryDtls><TxDtls><Amt Ccy='EUR'>1.00</Amt></TxDtls></NtryDtls>"
@@ -129,3 +133,17 @@ def test_fast_reader_matches_full_on_samples(tmp_path: Path, monkeypatch: pytest
 def test_fast_reader_matches_full_on_corpus(corpus: Path, monkeypatch: pytest.MonkeyPatch, name: str):
     fast, full = _read_both(corpus / "camt053" / name, monkeypatch)
     assert fast == full
+
+
+@pytest.mark.parametrize(
+    ("lines", "references", "expected"),
+    [
+        (["one", "two"], [], "one two"),
+        (["x" * 138 + "F0", "02"], [], "x" * 138 + "F002"),
+        (["x" * 140, "y" * 140, "z"], ["RF18"], "x" * 140 + "y" * 140 + "z RF18"),
+        ([], ["1111"], "1111"),
+        ([], [], ""),
+    ],
+)
+def test_join_remittance_lines(lines: list[str], references: list[str], expected: str):
+    assert join_remittance(lines, references) == expected

@@ -20,7 +20,7 @@ from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.samples import SampleEntry, write_camt053, write_camt054
 from betaalreis.banking.statements import ParsedStatement
 from betaalreis.banking.store import Kind, _transactions, classify
-from betaalreis.imports.registry import ImportReport
+from betaalreis.imports.registry import ImportRejected, ImportReport
 from betaalreis.ledger.models import Creditor, Payment
 
 from .helpers import CREDITOR_IBAN, PAYER_IBAN, make_creditor, make_debtor, make_invoice
@@ -209,14 +209,14 @@ def test_duplicate_rules(tmp_path: Path, case: Case):
     assert Payment.objects.count() == sum(new for new, _ in case.expected)
 
 
-def test_other_account_not_duplicate(tmp_path: Path):
+def test_other_account_rejected_not_duplicate(tmp_path: Path):
     creditor = make_creditor()
     _import(_write(tmp_path, 1, File("camt054", [PAID])))
 
-    report = _import(_write(tmp_path, 2, File("camt053", [PAID], account=OTHER_IBAN)), creditor)
+    with pytest.raises(ImportRejected, match="not the IBAN of creditor"):
+        _import(_write(tmp_path, 2, File("camt053", [PAID], account=OTHER_IBAN)), creditor)
 
-    assert report.counts["new payments"] == 1
-    assert report.counts["already imported"] == 0
+    assert BankTransaction.objects.count() == 1
 
 
 def test_other_creditor_not_duplicate(tmp_path: Path):
