@@ -30,6 +30,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     A field missing from a row gets its model default, as `Model(**row)` would.
     Like `bulk_create`, this calls no `save()` and sends no signals.
     """
+    if model._meta.auto_field is None:
+        raise ValueError(f"{model.__name__} has no auto-incremented key, so use insert_rows_without_ids")
     if not rows:
         return []
     if connection.vendor == "postgresql":
@@ -198,9 +200,14 @@ def _dump_json(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str:
     return json.dumps(value, cls=encoder)
 
 
+def _inserted_fields(model: type[models.Model]) -> list[models.Field]:
+    """Return the fields an INSERT names: all but a key the database numbers itself."""
+    return [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+
+
 def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, with_ids: bool) -> list[int]:
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    fields = _inserted_fields(model)
     row_values = _RowValues(fields, adapt=True)
     names = [field.column for field in fields]
     quote = connection.ops.quote_name
@@ -227,7 +234,7 @@ def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, wit
 
 
 def _execute_many(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = _inserted_fields(model)
     row_values = _RowValues(fields, adapt=True)
     quote = connection.ops.quote_name
     column_names = ", ".join(quote(field.column) for field in fields)

@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_rows_without_ids, values_subquery
-from betaalreis.dunning.models import StageAction
+from betaalreis.dunning.models import InvoiceStage, StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
@@ -260,16 +260,35 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
 
-    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
-        changes: dict[str, object] = {"dunning_stage": stage_code, "dunning_stage_date": plan.day}
-        if is_handover:
-            changes["status"] = InvoiceStatus.HANDED_OVER
-            result.handed_over_invoices += len(invoice_ids)
-        Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
-            updated_at=now, **changes
-        )
+    result.handed_over_invoices = _move_to_stages(invoices_by_stage, plan, now)
     insert_rows_without_ids(TimelineEvent, event_rows)
 
     result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
 
+
+def _move_to_stages(
+    invoices_by_stage: dict[tuple[str, bool], list[int]], plan: Plan, now: dt.datetime
+) -> int:
+    """Give the invoices their new stage, hand over those of a handover stage, and count those."""
+    new_rows: list[dict[str, Any]] = []
+    handed_over = 0
+    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
+        staged = [invoice_id for invoice_id in invoice_ids if invoice_id in plan.staged_invoice_ids]
+        if staged:
+            InvoiceStage.objects.filter(pk__in=values_subquery(staged, array_type="bigint")).update(
+                stage=stage_code, stage_date=plan.day
+            )
+        if len(staged) < len(invoice_ids):
+            new_rows.extend(
+                {"invoice_id": invoice_id, "stage": stage_code, "stage_date": plan.day}
+                for invoice_id in invoice_ids
+                if invoice_id not in plan.staged_invoice_ids
+            )
+        if is_handover:
+            Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
+                status=InvoiceStatus.HANDED_OVER, updated_at=now
+            )
+            handed_over += len(invoice_ids)
+    insert_rows_without_ids(InvoiceStage, new_rows)
+    return handed_over
