@@ -53,6 +53,30 @@ def insert_rows_without_ids(model: type[models.Model], rows: Sequence[dict[str, 
         _execute_many(model, rows)
 
 
+def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert `rows` of values for the fields `attnames`, in that order, without ids.
+
+    Faster than `insert_rows_without_ids` for many narrow rows, because it
+    neither fills defaults nor converts values. So every other column must
+    have a database default or allow NULL, and each value must be one the
+    driver takes as it is: int, str, bool, Decimal, date or None.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(attname).column for attname in attnames]
+    column_names = ", ".join(quote(column) for column in columns)
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({column_names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({column_names}) VALUES ({placeholders})", rows)
+
+
 class SavedInstances(Sequence[ModelT]):
     """Instances of rows that `insert_rows` stored, built as a query would load them.
 

@@ -1,4 +1,4 @@
-"""The stage each invoice reached, kept in dunning.InvoiceStage: written by runs, read by the screens."""
+"""The rows a run writes per invoice: its stage (dunning.InvoiceStage), read by the screens, and its outbox links."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.writer import write_plan
 from betaalreis.ledger.models import Invoice
+from betaalreis.outbox.models import Communication, CommunicationInvoice
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 DAY = dt.date(2026, 12, 4)
@@ -107,6 +108,21 @@ def test_deleting_invoice_deletes_stage(creditor):
     invoice.delete()
 
     assert not InvoiceStage.objects.exists()
+
+
+def test_deleting_communication_or_invoice_deletes_links(creditor):
+    debtor = make_debtor(creditor)
+    first = make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    second = make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    run(creditor)
+    communication = Communication.objects.get()
+    assert CommunicationInvoice.objects.count() == 2
+
+    first.delete()
+    assert list(CommunicationInvoice.objects.values_list("invoice_id", flat=True)) == [second.pk]
+
+    communication.delete()
+    assert not CommunicationInvoice.objects.exists()
 
 
 @pytest.fixture
