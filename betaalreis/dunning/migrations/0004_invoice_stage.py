@@ -7,6 +7,8 @@ ledger 0006, which runs after this migration.
 import django.db.models.deletion
 from django.db import migrations, models
 
+import betaalreis.dunning.models
+
 COPY_TO_TABLE = """
 INSERT INTO dunning_invoicestage (invoice_id, stage, stage_date)
 SELECT id, dunning_stage, dunning_stage_date FROM ledger_invoice WHERE dunning_stage <> ''
@@ -33,7 +35,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "invoice",
-                    models.OneToOneField(
+                    betaalreis.dunning.models.RowidOneToOneField(
                         db_constraint=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         primary_key=True,

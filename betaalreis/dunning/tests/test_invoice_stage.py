@@ -110,6 +110,23 @@ def test_deleting_invoice_deletes_stage(creditor):
     assert not InvoiceStage.objects.exists()
 
 
+@pytest.mark.django_db
+def test_stage_key_column_type():
+    # On SQLite an INTEGER primary key is the rowid, which saves an index.
+    expected = "integer" if connection.vendor == "sqlite" else "bigint"
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT type FROM pragma_table_info('dunning_invoicestage') WHERE name = 'invoice_id'")
+        else:
+            cursor.execute(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = 'dunning_invoicestage' AND column_name = 'invoice_id'"
+            )
+        (declared,) = cursor.fetchone()
+    assert declared.lower() == expected
+
+
 def test_deleting_communication_or_invoice_deletes_links(creditor):
     debtor = make_debtor(creditor)
     first = make_invoice(debtor, due=DAY - dt.timedelta(days=3))
