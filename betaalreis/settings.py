@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -34,7 +35,8 @@ _DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
 SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
 if SECRET_KEY == _DEMO_SECRET and _env_bool("BETAALREIS_PRODUCTION", False):
     raise ImproperlyConfigured(
-        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production."
+        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production, for example "
+        "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
 ALLOWED_HOSTS = [
@@ -52,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles, so `runserver` serves /static/ through WhiteNoise
+    # as the production server does, with any BETAALREIS_DEBUG.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "anymail",
     "betaalreis.ledger",
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,8 +138,16 @@ TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
 
+# WhiteNoise serves /static/ in every web server (`betaalreis runserver`,
+# gunicorn) straight from the installed apps, so no `collectstatic` step is
+# needed. `betaalreis collectstatic` copies the files to STATIC_ROOT for a
+# reverse proxy or CDN that serves them itself.
 STATIC_URL = "static/"
-STATIC_ROOT = BETAALREIS_HOME / "static"
+STATIC_ROOT = Path(os.environ.get("BETAALREIS_STATIC_ROOT", BETAALREIS_HOME / "static")).resolve()
+WHITENOISE_USE_FINDERS = True
+# WhiteNoise warns at start-up when STATIC_ROOT does not exist, which is
+# the normal case here because the finders serve the files.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 MEDIA_ROOT = BETAALREIS_HOME / "media"
 MEDIA_URL = "media/"
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
@@ -81,3 +85,28 @@ def make_invoice(
     if dunning_stage:
         InvoiceStage.objects.create(invoice=invoice, stage=dunning_stage, stage_date=dunning_stage_date)
     return invoice
+
+
+# Debian's chromium, which the browser tests drive through Playwright.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Start headless chromium for a browser test and close it afterwards; fail the test without it."""
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium`.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

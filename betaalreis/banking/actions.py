@@ -1,4 +1,4 @@
-"""State changes made by a person on bank payments: confirming a match from the review queue."""
+"""State changes made by a person on bank payments: confirming or ignoring a payment in the review queue."""
 
 from __future__ import annotations
 
@@ -131,6 +131,60 @@ def do_confirm_match(
         extra={"payment_id": payment.pk, "debtor_id": debtor.pk, "creditor_id": payment.creditor_id},
     )
     return Confirmation(debtor, allocations, credit, payment.currency, fell_back)
+
+
+@transaction.atomic
+def do_ignore_payment(
+    payment: Payment, *, reason: str, user: AbstractBaseUser | None, source: str = "review queue"
+) -> list[int]:
+    """Take a payment out of the review queue without booking it; return the ids of debtors that waited for it.
+
+    The payment gets status ignored and stays stored with its bank
+    transaction. Its PaymentMatch records who ignored it and why, and each
+    candidate debtor (and the linked debtor, if any) gets a timeline line,
+    because their dunning no longer waits for this payment. Raise
+    InvalidInput when the reason is empty or the payment is not in review.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput(
+            "Geef een reden op waarom de betaling wordt genegeerd, bijvoorbeeld "
+            "'terugbetaling leverancier, geen debiteur'."
+        )
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != PaymentStatus.REVIEW:
+        raise InvalidInput(
+            f"Betaling {payment.pk} heeft status {payment.get_status_display()}; "
+            "alleen te beoordelen betalingen kunnen worden genegeerd."
+        )
+
+    debtor_ids = sorted(
+        set(MatchCandidate.objects.filter(payment=payment).values_list("debtor_id", flat=True))
+        | ({payment.debtor_id} if payment.debtor_id is not None else set())
+    )
+    username = getattr(user, "get_username", lambda: "system")()
+    decision = f"ignored by {username}: {reason}"
+    payment.status = PaymentStatus.IGNORED
+    payment.match_reason = decision[:300]
+    payment.save(update_fields=["status", "match_reason"])
+    record_confirmation(payment, MatchRule.NONE, decision, user, score=0)
+
+    amount = format_money(payment.amount, payment.currency)
+    summary = f"Betaling van {amount} van {payment.booking_date:%d-%m-%Y} genegeerd door {username}: {reason}"
+    for debtor_id in debtor_ids:
+        timeline.record(
+            debtor_id,
+            TimelineKind.PAYMENT,
+            summary,
+            source=source,
+            creditor_id=payment.creditor_id,
+            data={"payment_id": payment.pk, "ignored": True, "reason": reason},
+        )
+    logger.info(
+        "payment ignored",
+        extra={"payment_id": payment.pk, "creditor_id": payment.creditor_id, "debtors": len(debtor_ids)},
+    )
+    return debtor_ids
 
 
 def _open_invoice_ids(invoices: Sequence[Invoice]) -> set[int]:

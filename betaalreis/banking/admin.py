@@ -4,7 +4,12 @@ The review queue lists payments in status review with their candidates and
 scores. Each candidate has a confirm button, and the admin action confirms
 the best candidate of each selected payment. A form below the candidates
 links the payment to any debtor by customer number. All three call
-`do_confirm_match`, which also links the payer IBAN to the debtor.
+`do_confirm_match`, which also links the payer IBAN to the debtor. Another
+form ignores the payment with a reason (`do_ignore_payment`).
+
+Bank statements, transactions and match decisions are evidence of what the
+bank reported and who decided what, so this admin shows them but never lets
+anyone delete them.
 """
 
 from __future__ import annotations
@@ -17,11 +22,19 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from betaalreis.banking.actions import Confirmation, do_confirm_candidate, do_confirm_match, is_split
+from betaalreis.banking.actions import (
+    Confirmation,
+    do_confirm_candidate,
+    do_confirm_match,
+    do_ignore_payment,
+    is_split,
+)
+from betaalreis.banking.candidate_plan import DebtorShare, plan_candidate
 from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
     BankStatement,
@@ -31,19 +44,32 @@ from betaalreis.banking.models import (
     ReviewPayment,
 )
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.models import Debtor, Invoice, PaymentStatus
+from betaalreis.ledger.models import Allocation, Debtor, Invoice, PaymentStatus
 from betaalreis.ledger.money import format_money
 
 
+class EvidenceAdmin(admin.ModelAdmin):
+    """Bank data and match decisions: viewable, never changed or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(BankStatement)
-class BankStatementAdmin(admin.ModelAdmin):
+class BankStatementAdmin(EvidenceAdmin):
     list_display = ("account", "statement_id", "format", "opening_balance", "closing_balance", "entry_count", "imported_at")
     list_filter = ("creditor", "format")
     search_fields = ("account", "statement_id", "file_name")
 
 
 @admin.register(BankTransaction)
-class BankTransactionAdmin(admin.ModelAdmin):
+class BankTransactionAdmin(EvidenceAdmin):
     list_display = ("booking_date", "amount", "currency", "counterparty_name", "bank_transaction_code", "is_reversal", "payment")
     list_filter = ("creditor", "is_reversal")
     search_fields = ("counterparty_name", "end_to_end_id", "external_id")
@@ -51,7 +77,7 @@ class BankTransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentMatch)
-class PaymentMatchAdmin(admin.ModelAdmin):
+class PaymentMatchAdmin(EvidenceAdmin):
     list_display = ("payment", "rule", "score", "reason", "confirmed_by", "confirmed_at")
     list_filter = ("creditor", "rule")
     raw_id_fields = ("payment",)
@@ -60,7 +86,7 @@ class PaymentMatchAdmin(admin.ModelAdmin):
 class MatchCandidateInline(admin.TabularInline):
     model = MatchCandidate
     fk_name = "payment"
-    fields = ("debtor", "score", "rule", "reason", "invoice_numbers", "confirm_button")
+    fields = ("debtors", "score", "rule", "reason", "booking_plan", "confirm_button")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -68,13 +94,33 @@ class MatchCandidateInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description=gettext_lazy("facturen"))
-    def invoice_numbers(self, candidate: MatchCandidate) -> str:
-        invoices = list(candidate.invoices.select_related("debtor"))
-        if is_split(candidate):
-            # A split pays invoices of several debtors, so each gets its debtor's name.
-            return ", ".join(f"{invoice.number} ({invoice.debtor.name})" for invoice in invoices)
-        return ", ".join(invoice.number for invoice in invoices) or _("alle open facturen")
+    @admin.display(description=gettext_lazy("debiteur(en)"))
+    def debtors(self, candidate: MatchCandidate) -> str:
+        plan = plan_candidate(candidate)
+        if not plan.is_split:
+            return debtor_label(candidate.debtor)
+        return format_html(
+            "<strong>{}</strong><br>{}",
+            _("Verdeeld over %(count)d debiteuren") % {"count": len(plan.shares)},
+            format_html_join(mark_safe("<br>"), "{}", ((debtor_label(share.debtor),) for share in plan.shares)),
+        )
+
+    @admin.display(description=gettext_lazy("wordt geboekt"))
+    def booking_plan(self, candidate: MatchCandidate) -> str:
+        if candidate.original_payment_id is not None:
+            return _("Draait betaling %(payment)d terug; de facturen gaan weer open.") % {
+                "payment": candidate.original_payment_id
+            }
+        plan = plan_candidate(candidate)
+        lines = [share_line(share, plan.currency) for share in plan.shares]
+        if plan.credit > 0:
+            lines.append(
+                _("Tegoed %(amount)s bij %(debtor)s")
+                % {"amount": format_money(plan.credit, plan.currency), "debtor": debtor_label(plan.credit_debtor)}
+            )
+        if not plan.shares:
+            lines.insert(0, _("Geen open facturen."))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     @admin.display(description="")
     def confirm_button(self, candidate: MatchCandidate) -> str:
@@ -98,9 +144,15 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
     change_form_template = "admin/banking/reviewpayment/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReviewPayment]:
-        return super().get_queryset(request).filter(status=PaymentStatus.REVIEW).prefetch_related("match_candidates__debtor")
+        return super().get_queryset(request).filter(status=PaymentStatus.REVIEW).prefetch_related(
+            "match_candidates__debtor", "match_candidates__invoices__debtor"
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Deleting would remove the bank transaction with the payment, so the page offers ignore instead.
         return False
 
     @admin.display(description=gettext_lazy("kandidaten"))
@@ -108,7 +160,7 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         candidates = list(payment.match_candidates.all())[:3]
         if not candidates:
             return "—"
-        return format_html_join(", ", "{} ({})", ((candidate.debtor.name, candidate.score) for candidate in candidates))
+        return format_html_join(", ", "{} ({})", ((candidate_label(candidate), candidate.score) for candidate in candidates))
 
     @admin.action(description=gettext_lazy("Bevestig de beste kandidaat"))
     def confirm_best_candidate(self, request: HttpRequest, queryset: QuerySet[ReviewPayment]) -> None:
@@ -142,6 +194,11 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.assign_view)),
                 name="banking_reviewpayment_assign",
             ),
+            path(
+                "ignore/<int:payment_id>/",
+                self.admin_site.admin_view(require_POST(self.ignore_view)),
+                name="banking_reviewpayment_ignore",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -156,6 +213,24 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
                 messages.error(request, str(exc))
             else:
                 messages.success(request, confirmed_message(candidate, confirmation))
+        return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
+
+    def ignore_view(self, request: HttpRequest, payment_id: int) -> HttpResponseRedirect:
+        """Take a reviewed payment out of the queue with the reason typed in by the user."""
+        payment = get_object_or_404(self.get_queryset(request), pk=payment_id)
+        if not self.has_change_permission(request, payment):
+            messages.error(request, _("Geen recht om betalingen te negeren."))
+            return HttpResponseRedirect(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+        try:
+            debtor_ids = do_ignore_payment(payment, reason=request.POST.get("reason", ""), user=request.user)
+        except BetaalreisError as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+        messages.success(
+            request,
+            _("Betaling van %(amount)s genegeerd; de bankgegevens blijven bewaard. De aanmaningen van %(count)d debiteur(en) wachten niet meer op deze betaling.")
+            % {"amount": format_money(payment.amount, payment.currency), "count": len(debtor_ids)},
+        )
         return HttpResponseRedirect(reverse("admin:banking_reviewpayment_changelist"))
 
     def assign_view(self, request: HttpRequest, payment_id: int) -> HttpResponseRedirect:
@@ -233,19 +308,28 @@ def confirmed_message(candidate: MatchCandidate, confirmation: Confirmation | No
 
 
 def confirmation_message(confirmation: Confirmation) -> str:
-    """Say what a confirmation paid and what stays as credit, in the admin's language."""
-    paid = [
-        _("%(amount)s op %(number)s") % {"amount": format_money(allocation.amount, confirmation.currency), "number": allocation.invoice.number}
-        for allocation in confirmation.allocations
-    ]
-    parts = [_("Betaling gekoppeld aan %(name)s.") % {"name": confirmation.debtor.name}]
-    if confirmation.fell_back and paid:
+    """Say what a confirmation paid, per debtor, and what stays as credit, in the admin's language."""
+    by_debtor: dict[int, list[Allocation]] = {}
+    for allocation in confirmation.allocations:
+        by_debtor.setdefault(allocation.invoice.debtor_id, []).append(allocation)
+
+    parts: list[str] = []
+    if len(by_debtor) > 1:
+        parts.append(_("Betaling verdeeld over %(count)d debiteuren.") % {"count": len(by_debtor)})
+        for allocations in by_debtor.values():
+            parts.append(
+                _("%(debtor)s: %(lines)s.")
+                % {"debtor": debtor_label(allocations[0].invoice.debtor), "lines": _paid_lines(allocations, confirmation.currency)}
+            )
+    else:
+        parts.append(_("Betaling gekoppeld aan %(name)s.") % {"name": confirmation.debtor.name})
+    if confirmation.fell_back and confirmation.allocations:
         parts.append(_("De gekozen facturen stonden niet meer open, dus de oudste open facturen van deze klant zijn betaald."))
     elif confirmation.fell_back:
         parts.append(_("De gekozen facturen stonden niet meer open en de klant heeft geen andere open facturen."))
-    if paid:
-        parts.append(_("Betaald: %(lines)s.") % {"lines": ", ".join(paid)})
-    else:
+    if len(by_debtor) == 1:
+        parts.append(_("Betaald: %(lines)s.") % {"lines": _paid_lines(confirmation.allocations, confirmation.currency)})
+    elif not by_debtor:
         parts.append(_("Niets toegewezen."))
     if confirmation.credit > 0:
         parts.append(
@@ -253,3 +337,32 @@ def confirmation_message(confirmation: Confirmation) -> str:
             % {"amount": format_money(confirmation.credit, confirmation.currency), "name": confirmation.debtor.name}
         )
     return " ".join(parts)
+
+
+def _paid_lines(allocations: list[Allocation], currency: str) -> str:
+    return ", ".join(
+        _("%(amount)s op %(number)s") % {"amount": format_money(allocation.amount, currency), "number": allocation.invoice.number}
+        for allocation in allocations
+    )
+
+
+def debtor_label(debtor: Debtor) -> str:
+    return f"{debtor.customer_number} {debtor.name}"
+
+
+def candidate_label(candidate: MatchCandidate) -> str:
+    """Name a candidate in the queue listing: its debtor, or every debtor of a split."""
+    if not is_split(candidate):
+        return candidate.debtor.name
+    names = sorted({invoice.debtor.name for invoice in candidate.invoices.all()})
+    return _("verdeeld over %(names)s") % {"names": " + ".join(names)}
+
+
+def share_line(share: DebtorShare, currency: str) -> str:
+    """Describe one debtor's part of a planned booking: each invoice and amount, and their sum."""
+    invoices = ", ".join(f"{line.number} {format_money(line.amount, currency)}" for line in share.invoices)
+    return _("%(debtor)s: %(invoices)s (samen %(total)s)") % {
+        "debtor": debtor_label(share.debtor),
+        "invoices": invoices,
+        "total": format_money(share.total, currency),
+    }

@@ -7,7 +7,9 @@ name is `Dbtr/Nm` or `Dbtr/Pty/Nm`. The transaction amount is
 `AmtDtls/TxAmt` or `TxDtls/Amt`, and a BIC is `BIC` or `BICFI`.
 
 Entries are read with `iterparse` and dropped once read, so a statement with
-100,000 entries does not keep its whole tree in memory.
+100,000 entries does not keep its whole tree in memory. Most entries are read
+by `camt_fast.FastEntryReader`. `_EntryReader` here reads the others (batches,
+several transactions) and every entry with a value that is an error.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from betaalreis.banking.camt_fast import Fallback, FastEntryReader
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.statements import (
     ParsedEntry,
@@ -443,9 +446,11 @@ def _read_camt(path: Path) -> list[ParsedStatement]:
         check_head(path, handle.read(65536))
 
     reader = _EntryReader(path)
+    fast_reader = FastEntryReader()
     statements: list[ParsedStatement] = []
     entries: list[ParsedEntry] = []
     number = 0
+    entry_tags: dict[str, bool] = {}
     context = etree.iterparse(
         str(path),
         events=("end",),
@@ -460,15 +465,24 @@ def _read_camt(path: Path) -> list[ParsedStatement]:
         for _, element in context:
             if number == 0 and not statements:
                 _check_root(element.getroottree().getroot())
-            if _local(element.tag) == "Ntry":
+            tag = element.tag
+            is_entry = entry_tags.get(tag)
+            if is_entry is None:
+                is_entry = entry_tags[tag] = _local(tag) == "Ntry"
+            if is_entry:
                 number += 1
-                parsed = reader.read(element, number)
+                try:
+                    parsed = fast_reader.read(element, number)
+                except Fallback:
+                    parsed = reader.read(element, number)
                 if parsed is not None:
                     entries.append(parsed)
                 # Drop the entry and the ones before it, which are read.
                 element.clear()
-                while element.getprevious() is not None and _local(element.getprevious().tag) == "Ntry":
-                    del element.getparent()[element.getparent().index(element.getprevious())]
+                previous = element.getprevious()
+                while previous is not None and previous.tag == tag:
+                    element.getparent().remove(previous)
+                    previous = element.getprevious()
             else:
                 statements.append(_statement(element, entries, reader))
                 entries = []

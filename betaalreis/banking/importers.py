@@ -20,8 +20,8 @@ from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines
 from betaalreis.banking.statements import ParsedStatement, StatementFileError
-from betaalreis.banking.store import StoreResult, store_statements
-from betaalreis.imports.registry import Importer, ImportRejected, ImportReport
+from betaalreis.banking.store import StoreResult, creditors_for_dutch_account, store_statements
+from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
 from betaalreis.ledger.models import Creditor
 
 MT940_HEAD = re.compile(rb"(^|[\r\n{])(:20:|\{1:F01|:940:)")
@@ -73,8 +73,55 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
     return report
 
 
+def statement_account_owners(statement: ParsedStatement) -> list[Creditor]:
+    """Return the creditors whose IBAN is the statement's account, or ends in its domestic account number.
+
+    The account is compared with the IBAN as written even when the reader did
+    not take it for one, because a camt file may carry the IBAN under
+    Acct/Id/Othr/Id instead of Acct/Id/IBAN.
+    """
+    owners = list(Creditor.objects.filter(iban__iexact=statement.account.replace(" ", "")))
+    if owners or statement.account_is_iban:
+        return owners
+    return creditors_for_dutch_account(statement.account)
+
+
+def reject_foreign_accounts(path: Path, statements: list[ParsedStatement], creditor: Creditor) -> None:
+    """Raise ImportRejected when a statement's account is not the IBAN of `creditor`.
+
+    A statement belongs to the creditor that owns its account. --creditor
+    only chooses between creditors that own it (two banks can share a
+    domestic account number), so a statement of someone else's account is
+    rejected instead of being booked for the wrong creditor.
+    """
+    errors: list[RowError] = []
+    for statement in statements:
+        owners = statement_account_owners(statement)
+        if creditor in owners:
+            continue
+        where = f"statement {statement.statement_id or '?'} ({statement.position})"
+        if owners:
+            advice = (
+                f"The account belongs to creditor {owners[0].slug!r}: import the file without --creditor "
+                f"or with --creditor {owners[0].slug}."
+            )
+        else:
+            advice = (
+                f"No creditor has this account. If it is {creditor.slug}'s, make it the IBAN of {creditor.slug} "
+                "with `betaalreis creditor load`. Otherwise add the creditor that owns it and import the file "
+                "without --creditor."
+            )
+        errors.append(RowError(
+            None, "account", statement.account,
+            f"{where} is for this account, but creditor {creditor.slug!r} has IBAN {creditor.iban}. {advice}",
+        ))
+    if errors:
+        raise ImportRejected(path, errors, f"{len(errors)} statement(s) are for an account that is not the IBAN of creditor {creditor.slug!r}.")
+
+
 class _StatementImporter(Importer):
-    # The statement's own account IBAN names the creditor; --creditor overrides it.
+    # The statement's own account IBAN names the creditor. --creditor only
+    # picks one of the creditors that own the account (see reject_foreign_accounts).
     needs_creditor: ClassVar[bool] = False
 
     def read(self, path: Path) -> list[ParsedStatement]:
@@ -92,6 +139,8 @@ class _StatementImporter(Importer):
             raise ImportRejected(path, exc.errors, exc.summary) from exc
         except OSError as exc:
             raise ImportRejected(path, [], f"cannot read the file: {exc.strerror}.") from exc
+        if creditor is not None:
+            reject_foreign_accounts(path, statements, creditor)
 
         if not options.get("dry_run"):
             return self._import(path, statements, creditor)

@@ -45,6 +45,9 @@ CODE_WORD_PATTERN = re.compile(r"/(" + "|".join(CODE_WORDS) + r")/")
 LABEL_PATTERN = re.compile(
     r"(IBAN|BIC|NAAM|OMSCHRIJVING|KENMERK|BETALINGSKENM\.|BETALINGSKENMERK|REK|MACHTIGING|INCASSANT)\s*:\s*"
 )
+REMITTANCE_KIND_PATTERN = re.compile(r"^/?(USTD|STRD)/+")
+TRIODOS_SUBFIELD_PATTERN = re.compile(r">\d{2}")
+IBAN_SHAPE_PATTERN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}")
 STRUCTURED_REFERENCE_PATTERNS = (
     re.compile(r"CDTRREF/([A-Z0-9 ]+?)(?:/|$)"),
     re.compile(r"STRD/(?:CUR|ISO)?/?([A-Z0-9]+)"),
@@ -95,7 +98,8 @@ def _tags(text: str) -> list[_Tag]:
     tags: list[_Tag] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.rstrip("\r")
-        while True:
+        # Every SWIFT block header starts with "{".
+        while stripped.startswith("{"):
             block = SWIFT_BLOCKS.match(stripped)
             if not block:
                 break
@@ -163,7 +167,8 @@ def _split_code_words(text: str) -> dict[str, str]:
 
 
 def _clean(value: str) -> str:
-    return re.sub(r"\s+", " ", value.strip().strip("/")).strip()
+    # split() cuts at the same whitespace as the regular expression \s+.
+    return " ".join(value.strip().strip("/").split())
 
 
 def _structured_reference(text: str) -> str:
@@ -190,7 +195,7 @@ def _parse_code_words(text: str, info: Information) -> None:
 
     remittance = parts.get("REMI", "")
     info.structured_reference = _structured_reference(remittance)
-    remittance = re.sub(r"^/?(USTD|STRD)/+", "", remittance.lstrip("/"))
+    remittance = REMITTANCE_KIND_PATTERN.sub("", remittance.lstrip("/"), count=1)
     if info.structured_reference:
         info.remittance = ""
     else:
@@ -253,12 +258,12 @@ def parse_information(text: str) -> Information:
     info = Information()
     if CODE_WORD_PATTERN.search(text):
         _parse_code_words(text, info)
-    elif re.search(r">\d{2}", text):
+    elif TRIODOS_SUBFIELD_PATTERN.search(text):
         _parse_triodos_subfields(text, info)
     else:
         _parse_labels(text, info)
 
-    if info.iban and not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}", info.iban.replace(" ", "")):
+    if info.iban and not IBAN_SHAPE_PATTERN.fullmatch(info.iban.replace(" ", "")):
         # Old domestic account numbers and dummy counter-accounts ("0000000000").
         info.iban = ""
     info.iban = info.iban.replace(" ", "").upper()
@@ -337,7 +342,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         details = values.get("transaction_details") or ""
         info = parse_information(details)
         extra = values.get("extra_details") or ""
-        if not info.iban and re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}", extra.strip()):
+        if not info.iban and IBAN_SHAPE_PATTERN.fullmatch(extra.strip()):
             # Rabobank puts the counterparty IBAN on the :61: supplementary line.
             info.iban = extra.strip()
         status = values.get("status", "")

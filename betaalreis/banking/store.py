@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.banking.gc_pause import cyclic_gc_paused
@@ -253,6 +253,8 @@ def _new_transaction_rows(
     """Return the field values of the new payments and of the new bank transactions."""
     payments: list[dict[str, object]] = []
     transactions: list[dict[str, object]] = []
+    creditor_id = creditor.pk
+    statement_id = bank_statement.pk
     for entry, entry_ids in zip(statement.entries, ids, strict=True):
         for item, external_id in zip(_transactions(entry), entry_ids, strict=True):
             result.transactions += 1
@@ -275,7 +277,7 @@ def _new_transaction_rows(
                 result.ignored_amount += item.amount
             else:
                 payments.append({
-                    "creditor_id": creditor.pk,
+                    "creditor_id": creditor_id,
                     "source": PaymentSource.BANK,
                     "external_id": external_id,
                     "booking_date": entry.booking_date,
@@ -294,8 +296,8 @@ def _new_transaction_rows(
                 # Charges given on the entry belong to its only transaction.
                 charges = entry.charges
             transactions.append({
-                "creditor_id": creditor.pk,
-                "statement_id": bank_statement.pk,
+                "creditor_id": creditor_id,
+                "statement_id": statement_id,
                 "external_id": external_id,
                 "position": entry.position[:40],
                 "booking_date": entry.booking_date,
@@ -323,22 +325,44 @@ def _new_transaction_rows(
 
 
 def _payment_ids(creditor: Creditor, external_ids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(external_ids), INSERT_BATCH):
-        chunk = external_ids[start:start + INSERT_BATCH]
-        found.update(
-            Payment.objects.filter(creditor=creditor, source=PaymentSource.BANK, external_id__in=chunk).values_list("external_id", "id")
-        )
-    return found
+    return dict(_rows_by_external_id(Payment, creditor, external_ids, ("external_id", "id"), source=PaymentSource.BANK))
 
 
 def _existing_ids(creditor: Creditor, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), INSERT_BATCH):
-        chunk = ids[start:start + INSERT_BATCH]
-        found.update(
-            BankTransaction.objects.filter(creditor=creditor, external_id__in=chunk).values_list("external_id", flat=True)
-        )
+    return {external_id for (external_id,) in _rows_by_external_id(BankTransaction, creditor, ids, ("external_id",))}
+
+
+def _rows_by_external_id(
+    model: type[Payment] | type[BankTransaction],
+    creditor: Creditor,
+    external_ids: list[str],
+    columns: tuple[str, ...],
+    source: str | None = None,
+) -> list[tuple]:
+    """Return `columns` of the creditor's rows of `model` whose external_id is in `external_ids`.
+
+    Plain SQL, because building an ORM lookup of 5,000 values took longer
+    than running it. PostgreSQL takes the whole list as one array.
+    """
+    quote = connection.ops.quote_name
+    selected = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
+    conditions = [f"{quote(model._meta.get_field('creditor').column)} = %s"]
+    params: list[object] = [creditor.pk]
+    if source is not None:
+        conditions.append(f"{quote(model._meta.get_field('source').column)} = %s")
+        params.append(source)
+    external_id = quote(model._meta.get_field("external_id").column)
+    # The external_id condition ends differently per engine, below.
+    sql = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {' AND '.join(conditions)} AND {external_id} "
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(sql + "= ANY(%s)", [*params, external_ids])
+            return list(cursor.fetchall())
+        for start in range(0, len(external_ids), INSERT_BATCH):
+            chunk = external_ids[start:start + INSERT_BATCH]
+            cursor.execute(sql + f"IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
+            found += cursor.fetchall()
     return found
 
 

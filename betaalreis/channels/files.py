@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -52,34 +53,68 @@ def message_date(message: OutgoingMessage) -> dt.date:
 
 def outbox_path(message: OutgoingMessage, extension: str, *, folder: str = "") -> Path:
     """Return where the file outbox keeps `message`: under its channel, or `folder` when given."""
-    root = Path(settings.OUTBOX_DIR) / (folder or message.channel)
+    return Path(settings.OUTBOX_DIR) / outbox_relative_path(message, extension, folder=folder)
+
+
+def outbox_relative_path(message: OutgoingMessage, extension: str, *, folder: str = "") -> str:
+    """Return the path of `message` inside the outbox, as `relative_to_outbox(outbox_path(...))` does.
+
+    Dispatch builds one path per message, and this string form costs a
+    fraction of building and relativising a `Path`.
+    """
     day = message_date(message).isoformat()
-    return root / safe_key(message.creditor_slug) / day / f"{safe_key(message.idempotency_key)}.{extension}"
+    return (
+        f"{folder or message.channel}/{_safe_slug(message.creditor_slug)}/{day}/"
+        f"{safe_key(message.idempotency_key)}.{extension}"
+    )
+
+
+@lru_cache(maxsize=256)
+def _safe_slug(creditor_slug: str) -> str:
+    return safe_key(creditor_slug)
 
 
 def relative_to_outbox(path: Path) -> str:
     return str(path.relative_to(Path(settings.OUTBOX_DIR)))
 
 
-def write_once(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` unless the file exists; return whether this call wrote it."""
-    if path.exists():
+def write_once(path: Path | str, data: bytes) -> bool:
+    """Write `data` to `path` unless the file exists; return whether this call wrote it.
+
+    Creates the missing folders of `path`.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path):
         return False
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    directory = os.path.dirname(path)
+    suffix = os.path.splitext(path)[1]
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    except FileNotFoundError:
+        # Only the first file of a creditor and day needs its folders made.
+        os.makedirs(directory, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    try:
+        try:
+            _write_all(descriptor, data)
+        finally:
+            os.close(descriptor)
         try:
             os.link(temporary, path)
         except FileExistsError:
-            logger.info("outbox file already written by another sender", extra={"path": str(path)})
+            logger.info("outbox file already written by another sender", extra={"path": path})
             return False
     finally:
         os.unlink(temporary)
     return True
 
 
-def written_at(path: Path) -> dt.datetime:
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view):]
+
+
+def written_at(path: Path | str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(os.stat(path).st_mtime, tz=dt.timezone.utc)

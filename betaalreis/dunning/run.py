@@ -42,6 +42,8 @@ class PaymentsApplied:
     to_review: int = 0
     # Debtor credit (overpaid rests of earlier payments) used to pay open invoices.
     credit_applied: dict[str, Decimal] = field(default_factory=dict)
+    # Credit notes without an original invoice used to pay open invoices.
+    credit_notes_applied: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -83,20 +85,27 @@ def run_moment(day: dt.date) -> dt.datetime:
 
 
 def apply_payments(creditor: Creditor) -> PaymentsApplied:
-    """Match the payments that came in since the last run to open invoices, then apply debtor credit."""
+    """Match the payments that came in since the last run to open invoices, then apply debtor credit.
+
+    Debtor credit is the rest of overpayments and the open amount of credit
+    notes that correct no invoice.
+    """
     from betaalreis.banking.credit import apply_credit
     from betaalreis.banking.matching import match_payments
     from betaalreis.banking.review import reopen_reviews_after_new_invoices
+    from betaalreis.ledger.credit_notes import apply_unlinked_credit_notes
 
     # A payment that found no invoice may find one imported since.
     reopen_reviews_after_new_invoices(creditor.pk)
     report = match_payments(creditor)
     credit = apply_credit(creditor)
+    credit_notes = apply_unlinked_credit_notes(creditor)
     return PaymentsApplied(
         matched=report.matched + report.partly,
         matched_amount=report.matched_amount + report.partly_amount,
         to_review=report.review,
         credit_applied=credit.amounts,
+        credit_notes_applied=credit_notes.amounts,
     )
 
 

@@ -33,6 +33,7 @@ from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineE
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline import event_row
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -142,27 +143,6 @@ def _summary(message: PlannedMessage, formatted_total: str) -> str:
     )
 
 
-def _timeline_row(
-    creditor_id: int,
-    debtor_id: int,
-    kind: str,
-    at: dt.datetime,
-    source: str,
-    summary: str,
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "creditor_id": creditor_id,
-        "debtor_id": debtor_id,
-        "invoice_id": None,
-        "kind": kind,
-        "at": at,
-        "source": source,
-        "summary": summary,
-        "data": data,
-    }
-
-
 @transaction.atomic
 def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     """Store the plan's messages in the outbox and move their invoices to the new stage."""
@@ -222,7 +202,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         if (total, message.currency) not in formatted_totals:
             formatted_totals[(total, message.currency)] = format_money(total, message.currency)
         event_rows.append(
-            _timeline_row(
+            event_row(
                 creditor.pk,
                 message.debtor.id,
                 TimelineKind.STAGE,
@@ -243,7 +223,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         not_before = row["not_before"]
         if not_before is not None:
             held_rows.append(
-                _timeline_row(
+                event_row(
                     creditor.pk,
                     message.debtor.id,
                     TimelineKind.HELD,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -333,6 +334,42 @@ def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBat
             batch.errors.append(RowError(None, layout.header(field_name), "", str(exc)))
 
 
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
+
+
+def _note_day_first_dates(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
+    """Add a note when every slash date of the file could also be read month first.
+
+    Dutch files write 12/01/2026 for 12 January, American ones for
+    1 December. A single date with a day above 12 settles the order, so the
+    note only appears when no date in the file does.
+    """
+    if layout.mapping.date_format:
+        return
+
+    example = ""
+    for field_name in ("issue_date", "due_date"):
+        index = layout.columns.get(field_name)
+        if index is None:
+            continue
+        for row in rows:
+            cell = row[index] if index < len(row) else None
+            match = _SLASH_DATE.match(cell) if isinstance(cell, str) else None
+            if match is None:
+                continue
+            day, month = int(match.group(1)), int(match.group(2))
+            if day > 12:
+                return
+            if not example and day != month and month <= 12:
+                example = cell.strip()
+    if example:
+        batch.notes.append(
+            f"Dates such as {example} were read day first (dd/mm/yyyy). If the file writes the "
+            "month first, set date_format = \"%m/%d/%Y\" under [format] in a mapping file "
+            "(see examples/mapping.toml) and import it again."
+        )
+
+
 def _is_footer(cells: list[Cell]) -> bool:
     first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
     return normalize_header(first).startswith(_FOOTER_WORDS)
@@ -341,6 +378,7 @@ def _is_footer(cells: list[Cell]) -> bool:
 def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
     data_rows = rows[layout.header_index + 1 :]
     _decide_separators(data_rows, layout, batch)
+    _note_day_first_dates(data_rows, layout, batch)
     invoices: dict[str, InvoiceData] = {}
     skipped: dict[str, dict[str, InvoiceData]] = {}
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}

@@ -3,7 +3,7 @@
 The XML is parsed with defusedxml, which rejects a document as soon as it
 reaches a DOCTYPE, so no external entity, entity expansion ("billion
 laughs") or external DTD is ever loaded. The buyer (AccountingCustomerParty) becomes
-the debtor. An Invoice with a negative payable amount is stored as a credit
+the debtor, and the supplier (AccountingSupplierParty) must be the creditor. An Invoice with a negative payable amount is stored as a credit
 note, like a CreditNote document, whose amounts the ledger keeps negative.
 """
 
@@ -22,6 +22,8 @@ from defusedxml import ElementTree as SafeElementTree
 from betaalreis.imports import contacts
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.ubl_names import KVK_SCHEME, NS
+from betaalreis.imports.ubl_supplier import check_supplier, read_supplier
 from betaalreis.imports.values import ValueProblem
 from betaalreis.imports.writer import do_import
 from betaalreis.ledger.models import ZERO, Creditor, DebtorKind, Language
@@ -31,15 +33,10 @@ logger = logging.getLogger(__name__)
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-NS = {"cbc": CBC, "cac": CAC}
 CII_NS = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
 # UNCL 1001 document type codes that mean a credit note.
 CREDIT_NOTE_TYPE_CODES = {"381", "396", "532"}
-# Party identifier scheme (ISO 6523 ICD) of the Dutch KvK number.
-KVK_SCHEME = "0106"
 
 
 def _root_namespace(head: bytes) -> str | None:
@@ -77,7 +74,7 @@ class UblImporter(Importer):
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
         if creditor is None:
             raise ImportRejected(path, [RowError(None, "creditor", "", "pass --creditor SLUG")])
-        batch = read_ubl(path)
+        batch = read_ubl(path, creditor)
         return do_import(creditor, batch, path=path, dry_run=bool(options.get("dry_run")))
 
 
@@ -164,8 +161,12 @@ class _Document:
             return ""
 
 
-def read_ubl(path: Path) -> ImportBatch:
-    """Read one UBL Invoice or CreditNote into an `ImportBatch`."""
+def read_ubl(path: Path, creditor: Creditor | None = None) -> ImportBatch:
+    """Read one UBL Invoice or CreditNote into an `ImportBatch`.
+
+    With `creditor`, raise ImportRejected when the document's supplier is
+    clearly another company (see `ubl_supplier`).
+    """
     root = _parse_xml(path)
     namespace, _, local_name = root.tag[1:].partition("}")
     if (namespace, local_name) not in ((INVOICE_NS, "Invoice"), (CREDIT_NOTE_NS, "CreditNote")):
@@ -175,6 +176,12 @@ def read_ubl(path: Path) -> ImportBatch:
         )])
 
     batch = ImportBatch(format=f"{UblImporter.format} {local_name}", rows=1)
+    if creditor is not None:
+        supplier_check = check_supplier(read_supplier(root), creditor)
+        if supplier_check.error is not None:
+            raise ImportRejected(path, [supplier_check.error])
+        if supplier_check.note:
+            batch.notes.append(supplier_check.note)
     document = _Document(root, batch.errors, batch.notes)
     debtor = _read_buyer(document)
     invoice = _read_invoice(document, is_credit_note_document=local_name == "CreditNote")

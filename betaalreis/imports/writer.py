@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import ImportRejected, ImportReport, RowError
@@ -86,6 +87,7 @@ class _Counts:
     invoices_changed: int = 0
     invoices_unchanged: int = 0
     credit_notes_applied: int = 0
+    credit_notes_changed: int = 0
     bank_accounts_new: int = 0
     invoices_settled: int = 0
     settled_by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
@@ -124,6 +126,7 @@ def do_import(
             # One import per creditor at a time, so two files with the same
             # new debtor cannot both try to create it.
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
+            restore_leading_zeros(creditor, batch)
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
                 _settle_missing_open_items(creditor, batch, counts, path=path, source=source)
@@ -490,10 +493,14 @@ def _baseline(invoice: Invoice, state: ImportedInvoice | None) -> dict[str, str]
 
 
 def _invoices_with_allocations(invoice_ids: list[int]) -> set[int]:
+    """Return the invoices that received money and the credit notes that paid invoices."""
     found: set[int] = set()
     for chunk in _chunks(invoice_ids):
         found |= set(
             Allocation.objects.filter(invoice_id__in=chunk).values_list("invoice_id", flat=True)
+        )
+        found |= set(
+            Allocation.objects.filter(credit_note_id__in=chunk).values_list("credit_note_id", flat=True)
         )
     return found
 
@@ -566,11 +573,20 @@ def _apply_changes(
     if not changes:
         return None
 
-    summary = f"Factuur {invoice.number} gewijzigd door import"
+    details: list[str] = []
+    if invoice.is_credit_note:
+        _note_credit_note_change(invoice, changes, counts)
+        if "total" in changes:
+            old_total = format_money(Decimal(changes["total"]["old"]), invoice.currency)
+            details.append(f"totaal {old_total} → {format_money(invoice.total, invoice.currency)}")
     if "open_amount" in changes:
         old_open = format_money(Decimal(changes["open_amount"]["old"]), invoice.currency)
         new_open = format_money(invoice.open_amount, invoice.currency)
-        summary += f": openstaand {old_open} → {new_open}"
+        details.append(f"openstaand {old_open} → {new_open}")
+    document = "Creditnota" if invoice.is_credit_note else "Factuur"
+    summary = f"{document} {invoice.number} gewijzigd door import"
+    if details:
+        summary += ": " + ", ".join(details)
     return TimelineEvent(
         creditor_id=invoice.creditor_id,
         debtor_id=invoice.debtor_id,
@@ -581,6 +597,26 @@ def _apply_changes(
         data={"changes": changes},
         at=timezone.now(),
     )
+
+
+def _note_credit_note_change(invoice: Invoice, changes: dict[str, dict[str, str]], counts: _Counts) -> None:
+    """Count a change to an existing credit note, and name its amounts in the import report.
+
+    A credit note lowers what its debtor owes, so a file that changes its
+    amounts changes the claim. The report names it, because a document with
+    the same number from another source would otherwise change it unseen.
+    """
+    counts.credit_notes_changed += 1
+    amounts = [
+        f"{label} {changes[name]['old']} -> {changes[name]['new']}"
+        for name, label in (("total", "total"), ("open_amount", "open amount"))
+        if name in changes
+    ]
+    if amounts:
+        counts.notes.append(
+            f"Credit note {invoice.number} changed by this file: {', '.join(amounts)}. "
+            "Check that the file corrects this credit note; a different document needs its own number."
+        )
 
 
 def _change_open_amount(
@@ -599,7 +635,7 @@ def _change_open_amount(
     if has_allocations and abs(new_open) > abs(old_open):
         counts.notes.append(
             f"Invoice {invoice.number}: the file says {new_open} open, but Betaalreis has "
-            f"allocated payments and shows {old_open}; left at {old_open}. Check it by hand."
+            f"allocated payments or credit notes and shows {old_open}; left at {old_open}. Check it by hand."
         )
         return
 
@@ -775,6 +811,8 @@ def _report(batch: ImportBatch, counts: _Counts, *, path: Path) -> ImportReport:
         "debtors updated": counts.debtors_updated,
         "bank accounts new": counts.bank_accounts_new,
     }
+    if counts.credit_notes_changed:
+        report.counts["credit notes changed"] = counts.credit_notes_changed
     if counts.invoices_settled:
         report.counts["invoices settled (not in open items)"] = counts.invoices_settled
     for currency, amount in sorted(counts.settled_by_currency.items()):

@@ -118,6 +118,20 @@ class PaymentAdmin(admin.ModelAdmin):
     search_fields = ("payer_name", "payer_iban", "remittance_info", "structured_reference")
     raw_id_fields = ("debtor", "reverses")
     inlines = [AllocationInline]
+    # Who paid what to whom, and the payment's state, change only through the
+    # actions (matching, the review queue, reversals), which keep allocations,
+    # credit and the timeline in step. An edit by hand would leave them out of step.
+    locked_fields = (
+        "creditor", "debtor", "source", "external_id", "booking_date", "value_date", "amount", "currency",
+        "payer_name", "payer_iban", "structured_reference", "status", "reverses",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Payment | None = None) -> tuple[str, ...]:
+        return self.locked_fields if obj is not None else ("status",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Payment | None = None) -> bool:
+        # Deleting a payment would delete its allocations, and for a bank payment its bank transaction.
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
         return super().get_queryset(request).annotate(allocated=Coalesce(Sum("allocations__amount"), Decimal("0.00")))

@@ -23,6 +23,8 @@ LABELS = {
         "customer": "Klantnummer", "date": "Datum", "open_invoices": "Openstaande facturen",
         "paid_invoices": "Betaalde facturen", "total_due": "Totaal te betalen", "copy": "Kopie voor de debiteur",
         "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
+        "credit_notes": "Creditnota's", "credit_note_number": "Creditnotanummer",
+        "applied_to": "Verrekend met", "not_applied": "Nog niet verrekend",
     },
     "en": {
         "invoice": "Invoice", "statement": "Account statement", "number": "Invoice number",
@@ -31,6 +33,8 @@ LABELS = {
         "customer": "Customer number", "date": "Date", "open_invoices": "Open invoices",
         "paid_invoices": "Paid invoices", "total_due": "Total due", "copy": "Copy for the debtor",
         "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
+        "credit_notes": "Credit notes", "credit_note_number": "Credit note number",
+        "applied_to": "Applied to", "not_applied": "Not yet applied",
     },
 }
 STATUS_EN = {
@@ -98,7 +102,7 @@ def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
 
 
 def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
-    """Return a PDF statement of one account: open invoices with amounts due, then paid ones."""
+    """Return a PDF statement of one account: open invoices with amounts due, paid ones, then credit notes."""
     labels = _labels(language)
     debtor = account.debtor
     styles = getSampleStyleSheet()
@@ -136,5 +140,16 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
         Paragraph(labels["paid_invoices"], styles["Heading3"]),
         _table(paid_rows, widths),
     ]
+    if account.credit_notes:
+        credit_rows = [[labels["credit_note_number"], labels["applied_to"], labels["not_applied"], labels["total"]]] + [
+            [
+                line.credit_note.number,
+                ", ".join(line.applied_to) or "-",
+                format_money(line.left, line.credit_note.currency, language),
+                format_money(line.credit_note.total, line.credit_note.currency, language),
+            ]
+            for line in account.credit_notes
+        ]
+        story += [Spacer(1, 8 * mm), Paragraph(labels["credit_notes"], styles["Heading3"]), _table(credit_rows, widths)]
     document.build(story)
     return buffer.getvalue()

@@ -94,12 +94,29 @@ class InvoiceLine:
 
 
 @dataclass(slots=True)
+class CreditNoteLine:
+    """A credit note with the invoices it was applied to; `credit_note.open_amount` is the rest, negative."""
+
+    credit_note: Invoice
+    applied_to: list[str] = field(default_factory=list)
+
+    @property
+    def applied(self) -> Decimal:
+        return -self.credit_note.total + self.credit_note.open_amount
+
+    @property
+    def left(self) -> Decimal:
+        return -self.credit_note.open_amount
+
+
+@dataclass(slots=True)
 class Account:
     """One debtor's account with one creditor, as the portal shows it."""
 
     debtor: Debtor
     open_lines: list[InvoiceLine] = field(default_factory=list)
     paid: list[Invoice] = field(default_factory=list)
+    credit_notes: list[CreditNoteLine] = field(default_factory=list)
     costs: Decimal = ZERO
     interest: Decimal = ZERO
     promise: Promise | None = None
@@ -149,6 +166,16 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
             account.open_lines.append(InvoiceLine(invoice=invoice, in_progress=invoice.pk in busy))
         elif invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
             account.paid.append(invoice)
+
+    credit_notes = (
+        Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.CREDIT_NOTE)
+        .exclude(status=InvoiceStatus.WRITTEN_OFF)
+        .prefetch_related("credit_allocations__invoice")
+        .order_by("issue_date", "number")
+    )
+    for credit_note in credit_notes:
+        applied_to = sorted({allocation.invoice.number for allocation in credit_note.credit_allocations.all()})
+        accounts[credit_note.debtor_id].credit_notes.append(CreditNoteLine(credit_note, applied_to))
 
     for promise in Promise.objects.filter(
         debtor_id__in=debtor_ids, status=PromiseStatus.ACTIVE, promised_date__gte=day

@@ -6,8 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from betaalreis.banking.importers import Camt05xImporter
+from betaalreis.banking.importers import Camt05xImporter, statement_account_owners
 from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.banking.statements import ParsedStatement
+from betaalreis.banking.store import DUTCH_ACCOUNT_NUMBER
 from betaalreis.imports.registry import ImportReport
 from betaalreis.ledger.models import Creditor, Debtor, Invoice
 
@@ -43,3 +45,23 @@ def make_invoice(
 def import_entries(tmp_path: Path, entries: list[SampleEntry], name: str = "statement.xml", **options: object) -> ImportReport:
     path = write_camt053(tmp_path / name, CREDITOR_IBAN, entries, **options)
     return Camt05xImporter().run(path, None)
+
+
+def make_account_owners(statements: list[ParsedStatement]) -> list[Creditor]:
+    """Return the owner of each statement's account, and create a creditor for an account that has none.
+
+    An old Dutch domestic account number gets an NL IBAN that ends in it,
+    which is how statements with such numbers find their creditor. An
+    IBAN-shaped account with a bad checksum, as test files have, is stored
+    as written, because `objects.create` does not validate it.
+    """
+    owners: list[Creditor] = []
+    for statement in statements:
+        found = statement_account_owners(statement)
+        if found:
+            owners.append(found[0])
+            continue
+        match = DUTCH_ACCOUNT_NUMBER.match(statement.account.replace(" ", "").replace(".", "").upper())
+        iban = f"NL00ABNA{match.group(1).zfill(10)}" if match else statement.account
+        owners.append(make_creditor(f"owner-{len(owners) + 1}", iban=iban))
+    return owners

@@ -62,14 +62,22 @@ def test_import_dry_run_saves_nothing(tmp_path: Path):
     assert not Payment.objects.exists()
 
 
-def test_import_other_account_noted(tmp_path: Path):
+def test_import_other_account_rejected(tmp_path: Path):
     _ledger()
     output = StringIO()
+    path = _statement(tmp_path, "NL39RABO0300065264")
 
-    call_command("import", str(_statement(tmp_path, "NL39RABO0300065264")), "--creditor", "acme", stdout=output)
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--creditor", "acme", stdout=output)
 
-    assert "NL39RABO0300065264" in output.getvalue()
-    assert Payment.objects.count() == 3
+    text = " ".join(output.getvalue().split())
+    assert f"{path.name}: rejected, nothing was imported" in text
+    assert "value 'NL39RABO0300065264'" in text
+    assert "creditor 'acme' has IBAN" in text
+    assert "No creditor has this account" in text
+    assert "betaalreis creditor load" in text
+    assert "import the file without --creditor" in text
+    assert not Payment.objects.exists()
 
 
 def test_import_rejection_exits_nonzero(tmp_path: Path):

@@ -16,7 +16,7 @@ from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
 from betaalreis.ledger.models import Creditor, Payment
 
-from .helpers import make_creditor
+from .helpers import make_account_owners, make_creditor
 
 # Files whose own closing balance is not the opening balance plus their
 # entries, with the difference the rejection must name. The others import.
@@ -72,7 +72,10 @@ def test_corpus_file_parses(corpus: Path, name: str):
 @pytest.mark.django_db
 def test_corpus_file_imports_or_names_mismatch(corpus: Path, name: str):
     path = corpus / name
-    creditor = make_creditor()
+    owners = set(make_account_owners(_read(path)))
+    # With one account, --creditor names its owner. That is needed for a test
+    # IBAN with a bad checksum, which only an exact match on the IBAN finds.
+    creditor = owners.pop() if len(owners) == 1 else None
     importer = find_importer(path)
     assert importer in (Camt05xImporter, Mt940Importer)
 
@@ -118,8 +121,9 @@ def test_detect_claims_only_statements(corpus: Path):
 
 @pytest.mark.django_db
 def test_six_ch_batch_split_and_charges(corpus: Path):
-    creditor = make_creditor()
-    Camt05xImporter().run(corpus / "camt053/viafintech_six-ch_charges_camt053v04.xml", creditor)
+    path = corpus / "camt053/viafintech_six-ch_charges_camt053v04.xml"
+    make_account_owners(read_camt(path))
+    Camt05xImporter().run(path, None)
 
     batch = BankTransaction.objects.filter(batch_size=10)
     assert batch.count() == 10
@@ -178,11 +182,11 @@ def test_ing_csv_balances_chain(corpus: Path):
 
 @pytest.mark.django_db
 def test_ing_csv_imports_once(corpus: Path):
-    creditor = make_creditor()
     path = corpus / ING_CSV
+    make_account_owners(read_ing_csv(path))
 
-    report = IngCsvImporter().run(path, creditor)
-    again = IngCsvImporter().run(path, creditor)
+    report = IngCsvImporter().run(path, None)
+    again = IngCsvImporter().run(path, None)
 
     credits = sum(
         1 for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.split(";")[5] == '"Bij"'

@@ -139,7 +139,8 @@ def test_other_creditors_account_rejected(tmp_path: Path):
     with pytest.raises(ImportRejected) as rejected:
         Mt940Importer().run(path, other)
 
-    assert "this account belongs to creditor 'abn', not 'other'" in str(rejected.value.errors[0])
+    assert "creditor 'other' has IBAN NL91ABNA0417164300" in str(rejected.value.errors[0])
+    assert "The account belongs to creditor 'abn'" in str(rejected.value.errors[0])
     assert not Payment.objects.exists()
 
 

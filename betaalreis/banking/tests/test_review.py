@@ -10,26 +10,17 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from betaalreis.banking.actions import do_confirm_match
+from betaalreis.banking.candidate_plan import plan_candidate
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, Payment, PaymentStatus, TimelineEvent
 
+from .conftest import superuser_client
 from .helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ambiguous(tmp_path: Path):
-    creditor = make_creditor()
-    jansen = make_debtor(creditor, "D1", "Jansen")
-    pietersen = make_debtor(creditor, "D2", "Pietersen")
-    first = make_invoice(jansen, "A-1001", "80.00")
-    second = make_invoice(pietersen, "B-2001", "80.00")
-    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), name="Jan", iban=PAYER_IBAN, remittance="A-1001 B-2001")])
-    return Payment.objects.get(), jansen, first, second
 
 
 def test_admin_lists_and_confirms(client, ambiguous, tmp_path: Path):
@@ -223,9 +214,7 @@ def two_debtor_transfer(tmp_path: Path):
 
 
 def _superuser_client(client):
-    admin = get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12)
-    client.force_login(admin)
-    return client
+    return superuser_client(client)
 
 
 def _messages(response) -> str:
@@ -240,14 +229,19 @@ def test_split_candidate_pays_both_debtors(client, two_debtor_transfer):
     page = _superuser_client(client).get(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
     response = client.post(reverse("admin:banking_reviewpayment_confirm", args=[split[0].pk]), follow=True)
 
-    assert "2026-1005 (Sophie Visser)" in page.content.decode()
+    content = page.content.decode()
+    assert "Verdeeld over 2 debiteuren" in content
+    assert "D1 Jan Jansen: 2026-1004 €\xa060,00 (samen €\xa060,00)" in content
+    assert "D4 Sophie Visser: 2026-1005 €\xa099,95 (samen €\xa099,95)" in content
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.open_amount == Decimal("0.00")
     assert second.open_amount == Decimal("0.00")
     assert unallocated_amount(Payment.objects.get(pk=payment.pk)) == Decimal("0.00")
-    assert "2026-1004" in _messages(response)
-    assert "2026-1005" in _messages(response)
+    assert "Betaling verdeeld over 2 debiteuren." in _messages(response)
+    assert "D1 Jan Jansen: €\xa060,00 op 2026-1004." in _messages(response)
+    assert "D4 Sophie Visser: €\xa099,95 op 2026-1005." in _messages(response)
+    assert "gekoppeld aan Jan Jansen" not in _messages(response)
     assert "tegoed" not in _messages(response)
 
 
@@ -265,6 +259,28 @@ def test_confirm_one_debtor_reports_credit(client, two_debtor_transfer):
     assert unallocated_amount(payment) == Decimal("99.95")
     assert "€\xa099,95 staat als tegoed bij Jan Jansen" in _messages(response)
     assert TimelineEvent.objects.filter(debtor=jansen, summary__startswith="Teveel betaald").exists()
+
+
+def test_single_candidate_shows_credit(client, two_debtor_transfer):
+    payment, jansen, visser, first, second = two_debtor_transfer
+    (candidate,) = [
+        candidate for candidate in MatchCandidate.objects.filter(payment=payment, debtor=jansen)
+        if list(candidate.invoices.all()) == [first]
+    ]
+
+    page = _superuser_client(client).get(reverse("admin:banking_reviewpayment_change", args=[payment.pk]))
+    listing = client.get(reverse("admin:banking_reviewpayment_changelist"))
+
+    content = page.content.decode()
+    assert "Tegoed €\xa099,95 bij D1 Jan Jansen" in content
+    assert "verdeeld over Jan Jansen + Sophie Visser" in listing.content.decode()
+    plans = {candidate.pk: plan_candidate(candidate) for candidate in MatchCandidate.objects.filter(payment=payment)}
+    assert plans[candidate.pk].credit == Decimal("99.95")
+    assert not plans[candidate.pk].is_split
+    (split,) = [plan for plan in plans.values() if plan.is_split]
+    assert [share.debtor for share in split.shares] == [jansen, visser]
+    assert [share.total for share in split.shares] == [Decimal("60.00"), Decimal("99.95")]
+    assert split.credit == Decimal("0.00")
 
 
 def test_confirm_paid_candidate_pays_oldest_open(client, ambiguous):

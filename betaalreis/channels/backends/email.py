@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import smtplib
 from email.mime.image import MIMEImage
 from pathlib import Path
@@ -22,7 +23,12 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 
 from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, message_bytes
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
-from betaalreis.channels.files import outbox_path, relative_to_outbox, write_once, written_at
+from betaalreis.channels.files import (
+    outbox_path,
+    outbox_relative_path,
+    write_once,
+    written_at,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +89,16 @@ class FileEmailBackend(ChannelBackend):
     provider = "file"
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        path = outbox_path(message, "eml")
-        if not path.exists():
+        relative_path = outbox_relative_path(message, "eml")
+        path = os.path.join(settings.OUTBOX_DIR, relative_path)
+        if not os.path.exists(path):
             email = build_email(message)
             data = alternative_email_bytes(email) or message_bytes(email.message())
             if write_once(path, data):
                 logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
-        return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),
-                          sent_at=written_at(path))
+        return SendResult(
+            provider=self.provider, provider_reference=relative_path, sent_at=written_at(path)
+        )
 
 
 class DjangoEmailBackend(ChannelBackend):

@@ -11,6 +11,7 @@ European letters such as "ő". DejaVu Sans has all of these.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,36 @@ _CANDIDATES = (
      Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")),
     (_REPORTLAB_FONTS / "Vera.ttf", _REPORTLAB_FONTS / "VeraBd.ttf"),
 )
+
+
+_SPACES = re.compile(r" {2,}")
+
+
+class _LetterFont(TTFont):
+    """A TrueType font that leaves out characters it has no glyph for.
+
+    ReportLab draws such a character, an emoji in a debtor's name for
+    example, as an empty box. This font drops it, from the drawn text and
+    from the width that line breaking measures, so both agree.
+    """
+
+    def printable(self, text: str) -> str:
+        """Return `text` without the characters this font cannot draw."""
+        glyphs = self.face.charToGlyph
+        if all(ord(character) in glyphs or character in " \xa0\n" for character in text):
+            return text
+        drawable = "".join(character for character in text if ord(character) in glyphs or character in " \xa0\n")
+        return _SPACES.sub(" ", drawable)
+
+    def splitString(self, text: str, doc: object, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
+        if isinstance(text, bytes):
+            text = text.decode(encoding)
+        return super().splitString(self.printable(text), doc, encoding)
+
+    def stringWidth(self, text: str, size: float, encoding: str = "utf-8") -> float:
+        if isinstance(text, bytes):
+            text = text.decode(encoding)
+        return super().stringWidth(self.printable(text), size, encoding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +89,8 @@ def _configured_paths() -> tuple[Path, Path] | None:
 @lru_cache(maxsize=4)
 def _register(regular: str, bold: str) -> LetterFonts:
     names = LetterFonts(regular=f"Letter-{Path(regular).stem}", bold=f"Letter-{Path(bold).stem}-Bold")
-    pdfmetrics.registerFont(TTFont(names.regular, regular))
-    pdfmetrics.registerFont(TTFont(names.bold, bold))
+    pdfmetrics.registerFont(_LetterFont(names.regular, regular))
+    pdfmetrics.registerFont(_LetterFont(names.bold, bold))
     pdfmetrics.registerFontFamily(names.regular, normal=names.regular, bold=names.bold,
                                   italic=names.regular, boldItalic=names.bold)
     logger.info("letter fonts registered", extra={"font": regular})

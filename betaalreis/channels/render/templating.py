@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -97,6 +98,9 @@ def _number_filter(context: jinja2.runtime.Context, value: Decimal) -> str:
     return format_decimal(value, locale=locale_for(context["language"]))
 
 
+_METHOD_TYPES = (types.MethodType, types.BuiltinMethodType)
+
+
 class MessageTemplateEnvironment(ImmutableSandboxedEnvironment):
     """An immutable sandbox that remembers its attribute checks per type and name.
 
@@ -140,6 +144,23 @@ class MessageTemplateEnvironment(ImmutableSandboxedEnvironment):
             raise jinja2.TemplateNotFound(name)
         return template
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Return `obj.attribute` as the sandbox does, with a shortcut for attributes checked before.
+
+        An attribute already found safe on this type returns its value at
+        once. Methods still take the full path, because the sandbox wraps
+        str.format and str.format_map.
+        """
+        if self._safe_attributes.get((type(obj), attribute)):
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if not isinstance(value, _METHOD_TYPES):
+                    return value
+        return super().getattr(obj, attribute)
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
         safe = self._safe_attributes.get(key)
@@ -151,8 +172,9 @@ class MessageTemplateEnvironment(ImmutableSandboxedEnvironment):
         return safe
 
 
-# Templates loaded inside `templates_unchanged()`, keyed by environment, name and parent.
-_loaded_templates: ContextVar[dict[tuple[Any, str, str | None], Any] | None] = ContextVar(
+# Templates loaded inside `templates_unchanged()`, keyed by environment, name and parent,
+# and the results of `find_template`, keyed by "chain", environment and its arguments.
+_loaded_templates: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar(
     "loaded_message_templates", default=None
 )
 _NOT_FOUND = object()
@@ -237,13 +259,20 @@ def find_template(
 
     Within one language a creditor's stage template comes first, then the
     built-in stage template, then the creditor's default and the built-in
-    default. Raises TemplateError listing every name tried.
+    default. Raises TemplateError listing every name tried. Inside
+    `templates_unchanged()` the template found is remembered, so the
+    missing names before it are not tried again.
     """
+    loaded = _loaded_templates.get()
+    key = ("chain", env, folder, channel, language, part)
+    if loaded is not None and key in loaded:
+        return loaded[key]
+
     tried = []
     for name in _candidate_names(folder, channel, language, part):
         tried.append(name)
         try:
-            return env.get_template(name)
+            template = env.get_template(name)
         except jinja2.TemplateNotFound:
             continue
         except jinja2.TemplateSyntaxError as exc:
@@ -252,6 +281,9 @@ def find_template(
                 f"{exc.message}. Correct the template.",
                 code="template_syntax",
             ) from exc
+        if loaded is not None:
+            loaded[key] = template
+        return template
     raise TemplateError(
         f"No template found for stage folder {folder!r}, channel {channel!r}, language "
         f"{language!r}, part {part!r}. Tried: {', '.join(tried)}. Add one of these files.",
@@ -273,10 +305,31 @@ def _render_error(template: jinja2.Template, exc: Exception) -> TemplateError:
     )
 
 
+@lru_cache(maxsize=256)
+def _template_globals(template: jinja2.Template) -> dict[str, Any]:
+    return dict(template.globals)
+
+
+def _new_context(template: jinja2.Template, variables: dict[str, Any]) -> jinja2.runtime.Context:
+    """Return the context `template.render(variables)` would build, at less cost.
+
+    Jinja2 (3.1) merges the template's globals, a ChainMap, into a new dict
+    for every context. An email renders five contexts or more, so the
+    globals are copied into a plain dict once per template and merged here.
+    """
+    return template.new_context({**_template_globals(template), **variables}, shared=True)
+
+
 def render_template(template: jinja2.Template, variables: dict[str, Any]) -> str:
     """Render a whole template; raise TemplateError naming the file on any failure."""
+    context = _new_context(template, variables)
     try:
-        return template.render(variables)
+        try:
+            return template.environment.concat(template.root_render_func(context))
+        except Exception:
+            # As in Template.render, handle_exception() re-raises the error
+            # with the template's lines in its traceback.
+            template.environment.handle_exception()
     except jinja2.TemplateError as exc:
         raise _render_error(template, exc) from exc
     except (TypeError, ValueError, ArithmeticError) as exc:
@@ -289,7 +342,7 @@ def render_block(template: jinja2.Template, block: str, variables: dict[str, Any
     if render is None:
         return ""
     try:
-        return "".join(render(template.new_context(variables))).strip()
+        return "".join(render(_new_context(template, variables))).strip()
     except jinja2.TemplateError as exc:
         raise _render_error(template, exc) from exc
     except (TypeError, ValueError, ArithmeticError) as exc:

@@ -213,3 +213,13 @@ def test_logo_is_drawn(make_context, creditor_info, betaalreis_home) -> None:
     assert red[0] > 150
     assert red[1] < 80
     assert b"/Subtype /Image" in pdf
+
+
+def test_emoji_left_out_of_letter(make_context, debtor_info) -> None:
+    debtor = dataclasses.replace(debtor_info, name="Bakkerij 🍞 De Vries")
+
+    window = text_in_box(letter_pdf(make_context(debtor=debtor)), 20, 50, 85, 35)
+
+    assert "Bakkerij De Vries" in window
+    assert "🍞" not in window
+    assert "\x00" not in window

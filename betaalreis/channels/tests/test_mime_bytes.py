@@ -10,9 +10,17 @@ from io import BytesIO
 
 import pytest
 from django.core.mail.message import forbid_multi_line_headers
+from email.policy import compat32
+from hypothesis import given
+from hypothesis import strategies as st
 
 from betaalreis.channels.backends.email import build_email
-from betaalreis.channels.backends.mime_bytes import _header_value, alternative_email_bytes, message_bytes
+from betaalreis.channels.backends.mime_bytes import (
+    _header_value,
+    alternative_email_bytes,
+    fold_plain_subject,
+    message_bytes,
+)
 from betaalreis.channels.base import Attachment, OutgoingMessage
 
 BASE = OutgoingMessage(
@@ -84,6 +92,48 @@ def test_subject_value_matches_django(subject: str) -> None:
     expected = forbid_multi_line_headers("Subject", subject, "utf-8")[1]
 
     assert _header_value("Subject", subject, "utf-8") == expected
+
+
+# Words of letters, digits and the split characters, from short to longer than a line.
+_WORDS = st.lists(
+    st.text(alphabet="abXY09-.:;,()", min_size=1, max_size=80), min_size=1, max_size=30
+)
+
+
+@given(_WORDS)
+def test_plain_subject_fold_matches_standard(words: list[str]) -> None:
+    subject = " ".join(words)
+    expected = compat32.clone(linesep="\r\n").fold_binary(
+        "Subject", forbid_multi_line_headers("Subject", subject, "utf-8")[1]
+    )
+
+    folded = fold_plain_subject(subject)
+
+    if folded is not None:
+        assert folded == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "fast"),
+    [
+        ("Herinnering: factuur 2026-0042", True),
+        ("Aanmaning: " + ", ".join(f"factuur 2026-{n:04d}" for n in range(12)), True),
+        ("Factuur 2026-0042; " * 6, False),
+        ("Herinnering van Bakkerij Zoët", False),
+        ("Herinnering  factuur", False),
+        ("Herinnering\tfactuur", False),
+        ("x" * 70, False),
+    ],
+)
+def test_plain_subject_fold_cases(subject: str, fast: bool) -> None:
+    folded = fold_plain_subject(subject)
+
+    assert (folded is not None) == fast
+    if folded is not None:
+        expected = compat32.clone(linesep="\r\n").fold_binary(
+            "Subject", forbid_multi_line_headers("Subject", subject, "utf-8")[1]
+        )
+        assert folded == expected
 
 
 def test_short_boundary_not_folded() -> None:

@@ -341,6 +341,8 @@ def test_unknown_language_falls_back_to_english(make_context) -> None:
         "{% block subject %}{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}",
         "{% block subject %}{{ creditor.__class__.__init__.__globals__ }}{% endblock %}",
         "{% block subject %}{% set found = [] %}{{ found.append(1) }}{% endblock %}",
+        # format() stays sandboxed after the first call made str.format a known attribute.
+        "{% block subject %}{{ '{0}'.format(1) }}{{ '{0.__class__}'.format(debtor) }}{% endblock %}",
     ],
 )
 def test_sandbox_rejects_unsafe_code(make_context, betaalreis_home: Path, source: str) -> None:

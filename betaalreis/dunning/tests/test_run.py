@@ -249,6 +249,7 @@ def test_unreachable_channel_falls_back_to_next_channel(creditor, betaalreis_hom
 
     assert summary.total("failed") == 1
     assert summary.total("sent") == 1
+    assert summary.counts[("sms", "friendly_reminder", "fallback")] == 1
     failed = Communication.objects.get(channel="email")
     assert failed.status == CommunicationStatus.FAILED
     assert failed.last_error
@@ -267,6 +268,7 @@ def test_no_channel_left_fails_without_message(creditor, betaalreis_home):
 
     assert summary.total("failed") == 1
     assert summary.total("sent") == 0
+    assert summary.total("fallback") == 0
     assert Communication.objects.count() == 1
     assert TimelineEvent.objects.filter(debtor=debtor, summary__contains="geen ander kanaal").exists()
 
@@ -433,7 +435,7 @@ def test_run_command_names_unreachable_debtors(creditor):
     call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
 
     text = " ".join(output.getvalue().split())
-    assert "1 debtors unreachable" in text
+    assert "1 debtor unreachable" in text
     assert (
         "Unreachable for friendly_reminder (add an email address, mobile number or postal address): NOWAY-1"
         in text

@@ -17,6 +17,18 @@ def creditor(db) -> Creditor:
     )
 
 
+def make_corpus_supplier(creditor: Creditor) -> Creditor:
+    """Give `creditor` the details by which the corpus UBL files name their supplier, and return it.
+
+    The SimplerInvoicing examples match on their VAT id and the Peppol
+    examples on their trade name, so the supplier check accepts both.
+    """
+    creditor.vat_id = "NL111111111B01"
+    creditor.trade_name = "SupplierTradingName Ltd."
+    creditor.save(update_fields=["vat_id", "trade_name"])
+    return creditor
+
+
 @pytest.fixture
 def write_file(tmp_path: Path) -> Callable[..., Path]:
     """Write text (in `encoding`) or bytes to a file under tmp_path and return its path."""

@@ -23,6 +23,8 @@ from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.imports.ubl import UblImporter
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind
 
+from .conftest import make_corpus_supplier
+
 BANK_EXPORT_MESSAGE = ("looks like a bank account export", "camt.053 or MT940")
 
 
@@ -142,6 +144,8 @@ def test_bank_export_not_read_as_invoices(name: str, corpus: Path) -> None:
 def test_corpus_file(name: str, creditor: Creditor, corpus: Path) -> None:
     expected = EXPECTED[name]
     output = io.StringIO()
+    if name.startswith("ubl/"):
+        make_corpus_supplier(creditor)
     arguments = ["import", str(corpus / name), "--creditor", creditor.slug]
     bank_importer_takes_it = expected.bank_export and _bank_importer_detects(corpus / name)
 
@@ -195,6 +199,8 @@ def _bank_importer_detects(path: Path) -> bool:
 
 @pytest.mark.parametrize("name", sorted(name for name, e in EXPECTED.items() if not e.rejected_with))
 def test_corpus_reimport_changes_nothing(name: str, creditor: Creditor, corpus: Path) -> None:
+    if name.startswith("ubl/"):
+        make_corpus_supplier(creditor)
     arguments = ["import", str(corpus / name), "--creditor", creditor.slug]
     call_command(*arguments, stdout=io.StringIO())
     before = list(Invoice.objects.values_list("number", "open_amount", "status", "updated_at"))

@@ -199,3 +199,39 @@ def test_settled_numbers_named(creditor: Creditor, write_file: WriteFile) -> Non
     output = _import(write_file("week2.csv", F1_AND_F3), "--open-items", "--dry-run")
 
     assert "Settled because the open items leave them out or cancel them: F2." in output
+
+
+ZERO_PADDED = HEADER + "0012;000481;Een;01-03-2025;10,00\n0013;000481;Een;01-03-2025;20,00\n"
+# The same list after a round trip through Excel, which reads both columns as numbers.
+ZEROS_DROPPED = HEADER + "12;481;Een;01-03-2025;10,00\n"
+
+
+def test_dropped_zeros_match_ledger(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", ZERO_PADDED))
+
+    output = _import(write_file("week2.csv", ZEROS_DROPPED), "--open-items")
+
+    assert _status("0012") == (InvoiceStatus.OPEN, Decimal("10.00"))
+    assert _status("0013") == (InvoiceStatus.PAID, Decimal("0.00"))
+    assert not Invoice.objects.filter(number="12").exists()
+    assert Invoice.objects.get(number="0012").debtor.customer_number == "000481"
+    assert "Invoice number 12 in the file is read as invoice 0012" in output
+    assert "Customer number 481 in the file is read as debtor 000481" in output
+
+
+def test_padded_file_matches_ledger(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", ZEROS_DROPPED))
+
+    _import(write_file("week2.csv", ZERO_PADDED))
+
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == ["0013", "12"]
+    assert Invoice.objects.get(number="0013").debtor.customer_number == "481"
+
+
+def test_both_forms_stay_apart(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("week1.csv", ZERO_PADDED))
+
+    _import(write_file("week2.csv", ZERO_PADDED + "12;000481;Een;01-03-2025;5,00\n"), "--open-items")
+
+    assert _status("0012") == (InvoiceStatus.OPEN, Decimal("10.00"))
+    assert _status("12") == (InvoiceStatus.OPEN, Decimal("5.00"))

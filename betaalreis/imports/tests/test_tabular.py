@@ -135,6 +135,26 @@ def test_date_formats_mixed(creditor: Creditor, write_file: WriteFile) -> None:
     }
 
 
+SLASH_HEADER = "Invoice number,Customer number,Name,Due date,Amount\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "noted"),
+    [
+        ("U-1,K1,Klant,10/11/2026,1.00\nU-2,K1,Klant,12/01/2026,1.00\n", True),
+        ("U-1,K1,Klant,10/11/2026,1.00\nU-2,K1,Klant,25/01/2026,1.00\n", False),
+        ("U-1,K1,Klant,10-11-2026,1.00\n", False),
+    ],
+)
+def test_ambiguous_slash_dates_noted(write_file: WriteFile, rows: str, noted: bool) -> None:
+    batch = read_invoice_table(write_file("dates.csv", SLASH_HEADER + rows))
+
+    notes = [note for note in batch.notes if "read day first" in note]
+    assert bool(notes) is noted
+    if noted:
+        assert "10/11/2026" in notes[0]
+
+
 def test_xlsx_with_preamble_and_typed_cells(creditor: Creditor, tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -692,3 +712,20 @@ def test_bom_with_windows_1252_rejected_clearly(tmp_path) -> None:
 
     with pytest.raises(UnreadableTable, match="byte order mark"):
         decode_text(data)
+
+
+def test_reimport_keeps_applied_credit_note_closed(creditor: Creditor, write_file: WriteFile) -> None:
+    from betaalreis.ledger.credit_notes import apply_unlinked_credit_notes
+
+    rows = "F1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\nC1;D1;Een;05-03-2025;05-03-2025;-40,00;-40,00\n"
+    run(write_file("dag1.csv", f"{DUTCH_HEADER}\n{rows}"), creditor)
+    apply_unlinked_credit_notes(creditor)
+
+    changed = rows.replace("-40,00;-40,00", "-50,00;-50,00")
+    report = run(write_file("dag2.csv", f"{DUTCH_HEADER}\n{changed}"), creditor)
+
+    credit_note = Invoice.objects.get(number="C1")
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.open_amount == Decimal("0.00")
+    assert credit_note.status == InvoiceStatus.CREDITED
+    assert any("Invoice C1" in note for note in report.notes)

@@ -16,9 +16,16 @@ from betaalreis.errors import BetaalreisError
 from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.imports.ubl import UblImporter
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, TimelineEvent, TimelineKind
+
+from .conftest import make_corpus_supplier
 
 WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def creditor(creditor: Creditor) -> Creditor:
+    return make_corpus_supplier(creditor)
 
 
 def ubl(corpus: Path, name: str) -> str:
@@ -256,3 +263,83 @@ def test_other_xml_named_in_error(write_file: WriteFile) -> None:
 
     with pytest.raises(BetaalreisError, match="not a UBL 2.1 Invoice or CreditNote"):
         find_importer(path)
+
+
+def other_creditor(**fields: object) -> Creditor:
+    values: dict[str, object] = {"legal_name": "Zon B.V.", "iban": "NL20INGB0001234567", "kvk_number": "87654321"}
+    values.update(fields)
+    return Creditor.objects.create(slug="zon", **values)
+
+
+def test_other_supplier_rejected(creditor: Creditor, corpus: Path) -> None:
+    zon = other_creditor()
+
+    error = rejected(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_negative-invoice.xml", zon)
+
+    assert len(error.errors) == 1
+    assert error.errors[0].field == "cac:AccountingSupplierParty"
+    assert "'SimplerInvoicing', KvK SITEST00000, VAT NL111111111B01" in error.errors[0].value
+    assert "not creditor 'zon' ('Zon B.V.', KvK 87654321, IBAN NL20INGB0001234567)" in error.errors[0].problem
+    assert "--creditor" in error.errors[0].problem
+    assert "simplerinvoicing_si-ubl-2.0_negative-invoice.xml: rejected" in str(error)
+    assert not Invoice.objects.exists()
+
+
+def test_other_supplier_rejected_by_iban_and_name(creditor: Creditor, corpus: Path) -> None:
+    zon = other_creditor(kvk_number="")
+
+    error = rejected(corpus / "ubl" / "peppol-bis3_multi-line_vat-category-s.xml", zon)
+
+    assert "'SupplierOfficialName Ltd', VAT GB1232434, IBAN IBAN32423940" in error.errors[0].value
+    assert not Invoice.objects.exists()
+
+
+def test_supplier_matching_name_noted(creditor: Creditor, corpus: Path) -> None:
+    zon = other_creditor(legal_name="SIMPLERINVOICING B.V.")
+
+    report = UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml", zon)
+
+    assert Invoice.objects.filter(creditor=zon).count() == 1
+    assert any("has another KvK number than creditor zon" in note for note in report.notes)
+
+
+def test_supplier_without_details_noted(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    zon = other_creditor(kvk_number="")
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_negative-invoice.xml")
+    start = text.index("<cac:AccountingSupplierParty>")
+    end = text.index("</cac:AccountingSupplierParty>") + len("</cac:AccountingSupplierParty>")
+    path = write_file("zonder-leverancier.xml", text[:start] + text[end:])
+
+    report = UblImporter().run(path, zon)
+
+    assert Invoice.objects.filter(creditor=zon).count() == 1
+    assert any("could not be compared with creditor zon" in note for note in report.notes)
+
+
+def test_collection_agency_supplier_not_checked(creditor: Creditor, corpus: Path) -> None:
+    agency = other_creditor(is_collection_agency=True)
+
+    report = UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml", agency)
+
+    assert Invoice.objects.filter(creditor=agency).count() == 1
+    assert any("not checked: zon is a collection agency" in note for note in report.notes)
+
+
+def test_credit_note_change_reported(creditor: Creditor, corpus: Path) -> None:
+    UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_creditnote-381_two-payment-means.xml", creditor)
+
+    report = UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_negative-invoice.xml", creditor)
+
+    credit_note = Invoice.objects.get()
+    assert credit_note.kind == InvoiceKind.CREDIT_NOTE
+    assert credit_note.total == Decimal("-121.00")
+    assert report.counts["credit notes changed"] == 1
+    assert (
+        "Credit note 12115118 changed by this file: total -227.00 -> -121.00, open amount -227.00 -> -121.00."
+        in " ".join(report.notes)
+    )
+    event = TimelineEvent.objects.get(kind=TimelineKind.INVOICE_CHANGED)
+    assert event.summary == (
+        "Creditnota 12115118 gewijzigd door import: totaal €\xa0-227,00 → €\xa0-121,00, "
+        "openstaand €\xa0-227,00 → €\xa0-121,00"
+    )

@@ -62,18 +62,27 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         written = creditor_run.written
         payments = creditor_run.payments
         console.print(
-            f"{creditor_run.creditor.slug}: {payments.matched} payments applied, "
-            f"{payments.to_review} to review, {_credit_text(payments.credit_applied)} of debtor credit applied; "
-            f"{plan.invoices_considered} open invoices checked; "
-            f"{len(written.created)} messages planned, {written.already_planned} already planned today, "
-            f"{written.unreachable} debtors unreachable, {plan.waiting_for_legal_term} invoices "
-            f"waiting for a 14-day term, {plan.paused} open invoices of paused debtors"
+            f"{creditor_run.creditor.slug}: {_count(payments.matched, 'payment')} applied, "
+            f"{payments.to_review} to review, {_credit_text(payments.credit_applied)} of debtor credit and "
+            f"{_credit_text(payments.credit_notes_applied)} of credit notes without an original invoice applied; "
+            f"{_count(plan.invoices_considered, 'open invoice')} checked; "
+            f"{_count(len(written.created), 'message')} planned, {written.already_planned} already planned today, "
+            f"{_count(written.unreachable, 'debtor')} unreachable, "
+            f"{_count(plan.waiting_for_legal_term, 'invoice')} waiting for a 14-day term, "
+            f"{_count(plan.paused, 'open invoice')} of paused debtors"
         )
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
 
+    if summary.dispatched is not None and summary.dispatched.total("fallback"):
+        console.print(
+            f"{_count(summary.dispatched.total('fallback'), 'message')} planned on another channel "
+            "because a send failed"
+        )
+
+    outcomes = ("fallback", "sent", "cancelled", "failed", "retry")
     table = Table(title="Messages per channel and stage")
-    for column in ("channel", "stage", "planned", "sent", "cancelled", "failed", "retry"):
+    for column in ("channel", "stage", "planned", *outcomes):
         table.add_column(column, justify="right" if column not in ("channel", "stage") else "left")
     planned = summary.planned_counts()
     dispatched = summary.dispatched.counts if summary.dispatched else {}
@@ -83,7 +92,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             channel,
             stage,
             str(planned.get((channel, stage), 0)),
-            *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in ("sent", "cancelled", "failed", "retry")),
+            *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in outcomes),
         )
     console.print(table)
 
@@ -120,6 +129,11 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
 
     for (stage_code, reason), debtor_ids in by_reason.items():
         console.print(f"  Unreachable for {stage_code} ({reason}): {_name_debtors(debtor_ids)}")
+
+
+def _count(number: int, noun: str) -> str:
+    """Return `number` with `noun` in the singular or plural form: "1 message", "2 messages"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _credit_text(amounts: dict[str, Decimal]) -> str:
