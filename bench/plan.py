@@ -3,8 +3,9 @@
 `python -m bench.plan [--large] [--invoices N]` measures, on SQLite and, when
 DATABASE_URL names a PostgreSQL database, on PostgreSQL too:
 
-- a plain SQL read of a creditor's open invoices joined with their debtors,
-  every row fetched: the floor any planner has to pay;
+- a plain SQL read of a creditor's open invoices joined with their debtors
+  and the stage each reached (dunning.InvoiceStage), every row fetched: the
+  floor any planner has to pay;
 - `plan_day` alone, and `run_cycle(dispatch_messages=False)` (payments,
   planning and outbox writing) on a ledger in steady state, where each
   invoice already carries the stage it reached before the run day;
@@ -54,11 +55,12 @@ RUN_DAY = dt.date(2026, 6, 15)
 DUE_SPREAD_DAYS = 100
 
 PLAIN_READ_SQL = """
-SELECT i.id, i.number, i.due_date, i.open_amount, i.currency, i.dunning_stage,
-       i.dunning_stage_date, d.id, d.kind, d.language, d.email, d.mobile, d.phone,
+SELECT i.id, i.number, i.due_date, i.open_amount, i.currency, s.stage,
+       s.stage_date, d.id, d.kind, d.language, d.email, d.mobile, d.phone,
        d.street, d.postal_code, d.city, d.preferred_channel, d.opted_out_channels
 FROM ledger_invoice i
 JOIN ledger_debtor d ON d.id = i.debtor_id
+LEFT JOIN dunning_invoicestage s ON s.invoice_id = i.id
 WHERE i.creditor_id = %s AND i.status = 'open'
 """
 
@@ -210,6 +212,7 @@ def _reached_stage(
 
 def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state: bool) -> None:
     """Insert `count` open invoices. In steady state each carries the stage it reached the day before."""
+    from betaalreis.dunning.models import InvoiceStage
     from betaalreis.legal.references import make_betalingskenmerk
     from betaalreis.ledger.models import Invoice
 
@@ -218,6 +221,7 @@ def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state:
 
     for start in range(0, count, BATCH_SIZE):
         batch = []
+        stages: list[tuple[int, str, dt.date]] = []
         for number in range(start, min(start + BATCH_SIZE, count)):
             debtor_index = number % len(debtor_ids)
             debtor_id = debtor_ids[debtor_index]
@@ -226,11 +230,10 @@ def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state:
             due_date = RUN_DAY - dt.timedelta(days=number % (DUE_SPREAD_DAYS + 1))
             amount = Decimal(25 + number % 900) + Decimal(number % 100) / 100
 
-            stage, stage_date = "", None
             if steady_state:
                 stage, offset = _reached_stage(offsets[kind], (previous_day - due_date).days)
                 if offset is not None:
-                    stage_date = due_date + dt.timedelta(days=offset)
+                    stages.append((len(batch), stage, due_date + dt.timedelta(days=offset)))
             batch.append(
                 Invoice(
                     creditor=creditor,
@@ -241,11 +244,20 @@ def _make_invoices(creditor, debtor_ids: list[int], count: int, *, steady_state:
                     total=amount,
                     open_amount=amount,
                     payment_reference=make_betalingskenmerk(number),
-                    dunning_stage=stage,
-                    dunning_stage_date=stage_date,
                 )
             )
         Invoice.objects.bulk_create(batch)
+        InvoiceStage.objects.bulk_create(
+            InvoiceStage(invoice_id=batch[index].pk, stage=stage, stage_date=stage_date)
+            for index, stage, stage_date in stages
+        )
+
+
+def clear_stages(creditor) -> None:
+    """Take every stage off the creditor's invoices, as before the first run over an imported ledger."""
+    from betaalreis.dunning.models import InvoiceStage
+
+    InvoiceStage.objects.filter(invoice__creditor=creditor).delete()
 
 
 def _time_plain_read(creditor_id: int) -> Timing:
@@ -302,7 +314,7 @@ def run_engine(invoice_count: int) -> EngineResult:
     with _Stopwatch() as daily_run:
         daily = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
 
-    Invoice.objects.filter(creditor=creditor).update(dunning_stage="", dunning_stage_date=None)
+    clear_stages(creditor)
     with _Stopwatch() as first_run:
         first = run_cycle(RUN_DAY + dt.timedelta(days=1), creditor, dispatch_messages=False)
 
@@ -451,7 +463,7 @@ def render_report(results: list[EngineResult], command: str) -> str:
         "",
         run_header(command),
         "The plain read is `SELECT` of the creditor's open invoices joined with their",
-        "debtors, every row fetched (median of 3). Planning is `plan_day`. The daily",
+        "debtors and stages, every row fetched (median of 3). Planning is `plan_day`. The daily",
         "run is `run_cycle(dispatch_messages=False)`, which applies payments, plans",
         "and writes the outbox. In the daily run every invoice already carries the",
         "stage it reached the day before, so only invoices that reach a new stage",

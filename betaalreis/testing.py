@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
 
 _sequence = itertools.count(1)
@@ -63,8 +64,11 @@ def make_invoice(
     amount: str | Decimal = "100.00",
     *,
     due: dt.date,
+    dunning_stage: str = "",
+    dunning_stage_date: dt.date | None = None,
     **fields: object,
 ) -> Invoice:
+    """Create an open invoice, at the stage `dunning_stage` when one is given."""
     number = next(_sequence)
     amount = Decimal(amount)
     values: dict[str, object] = {
@@ -77,7 +81,10 @@ def make_invoice(
         "status": InvoiceStatus.OPEN,
     }
     values.update(fields)
-    return Invoice.objects.create(creditor=debtor.creditor, debtor=debtor, **values)
+    invoice = Invoice.objects.create(creditor=debtor.creditor, debtor=debtor, **values)
+    if dunning_stage:
+        InvoiceStage.objects.create(invoice=invoice, stage=dunning_stage, stage_date=dunning_stage_date)
+    return invoice
 
 
 # Debian's chromium, which the browser tests drive through Playwright.

@@ -157,7 +157,7 @@ class Simulation:
             creditor=creditor, kind=InvoiceKind.INVOICE, status=InvoiceStatus.OPEN
         ).values_list(
             "pk", "debtor_id", "debtor__kind", "debtor__name", "number", "due_date",
-            "open_amount", "payment_reference", "dunning_stage", "dunning_stage_date",
+            "open_amount", "payment_reference", "dunning_progress__stage", "dunning_progress__stage_date",
         ).order_by("debtor_id", "pk")
 
         entries = []
@@ -185,7 +185,7 @@ class Simulation:
         kind: str,
         due_date: dt.date,
         open_amount: Decimal,
-        stage: str,
+        stage: str | None,
         stage_date: dt.date | None,
         day: dt.date,
     ) -> Decimal | None:

@@ -30,6 +30,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     A field missing from a row gets its model default, as `Model(**row)` would.
     Like `bulk_create`, this calls no `save()` and sends no signals.
     """
+    if model._meta.auto_field is None:
+        raise ValueError(f"{model.__name__} has no auto-incremented key, so use insert_rows_without_ids")
     if not rows:
         return []
     if connection.vendor == "postgresql":
@@ -49,6 +51,30 @@ def insert_rows_without_ids(model: type[models.Model], rows: Sequence[dict[str, 
         _copy_rows(model, rows, with_ids=False)
     else:
         _execute_many(model, rows)
+
+
+def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert `rows` of values for the fields `attnames`, in that order, without ids.
+
+    Faster than `insert_rows_without_ids` for many narrow rows, because it
+    neither fills defaults nor converts values. So every other column must
+    have a database default or allow NULL, and each value must be one the
+    driver takes as it is: int, str, bool, Decimal, date or None.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(attname).column for attname in attnames]
+    column_names = ", ".join(quote(column) for column in columns)
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({column_names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({column_names}) VALUES ({placeholders})", rows)
 
 
 class SavedInstances(Sequence[ModelT]):
@@ -198,9 +224,14 @@ def _dump_json(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str:
     return json.dumps(value, cls=encoder)
 
 
+def _inserted_fields(model: type[models.Model]) -> list[models.Field]:
+    """Return the fields an INSERT names: all but a key the database numbers itself."""
+    return [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+
+
 def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, with_ids: bool) -> list[int]:
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    fields = _inserted_fields(model)
     row_values = _RowValues(fields, adapt=True)
     names = [field.column for field in fields]
     quote = connection.ops.quote_name
@@ -227,7 +258,7 @@ def _copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, wit
 
 
 def _execute_many(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = _inserted_fields(model)
     row_values = _RowValues(fields, adapt=True)
     quote = connection.ops.quote_name
     column_names = ", ".join(quote(field.column) for field in fields)

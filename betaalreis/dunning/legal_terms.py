@@ -47,7 +47,7 @@ def sent_fourteen_day_terms(
         communication__status=CommunicationStatus.SENT,
     )
     if invoice_ids is None:
-        rows = rows.filter(invoice__dunning_stage__in=codes)
+        rows = rows.filter(invoice__dunning_progress__stage__in=codes)
     else:
         rows = rows.filter(invoice_id__in=list(invoice_ids))
 

@@ -90,6 +90,9 @@ class Plan:
     waiting_for_legal_term: int = 0
     below_minimum: int = 0
     paused: int = 0
+    # The invoices this plan may give a stage that already have one (a
+    # dunning.InvoiceStage row): the writer updates their rows and inserts the rest.
+    staged_invoice_ids: set[int] = field(default_factory=set)
 
 
 def choose_channel(debtor: DebtorContact, stage_channels: list[str]) -> str | None:
@@ -229,8 +232,8 @@ def plan_day(
         )
         .order_by()
         .values_list(
-            "id", "debtor_id", "due_date", "open_amount", "currency", "dunning_stage",
-            "dunning_stage_date", "debtor__kind", "number",
+            "id", "debtor_id", "due_date", "open_amount", "currency", "dunning_progress__stage",
+            "dunning_progress__stage_date", "debtor__kind", "number",
         )
     )
     # Invoices are handled in the model's order (due date, then number), which
@@ -269,6 +272,8 @@ def plan_day(
         letter_order = letter_order_by_kind[kind]
         if letter_order is not None and days_past_due > 0 and current_order < letter_order:
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
+            if current_code is not None:
+                plan.staged_invoice_ids.add(invoice_id)
 
         due_stage_key = (kind, current_code, days_past_due)
         if due_stage_key in due_stages:
@@ -304,6 +309,8 @@ def plan_day(
         if key not in groups:
             groups[key] = _Group(target)
         groups[key].add(invoice_id, open_amount)
+        if current_code is not None:
+            plan.staged_invoice_ids.add(invoice_id)
 
     _bundle_into_fourteen_day_letters(groups, before_letter)
 

@@ -20,8 +20,14 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_rows_without_ids, values_subquery
-from betaalreis.dunning.models import StageAction
+from betaalreis.dunning.bulk import (
+    SavedInstances,
+    insert_rows,
+    insert_rows_without_ids,
+    insert_values,
+    values_subquery,
+)
+from betaalreis.dunning.models import InvoiceStage, StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
@@ -179,16 +185,16 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         fresh.append(message)
     communication_ids = insert_rows(Communication, communication_rows)
 
-    item_rows: list[dict[str, Any]] = []
+    item_rows: list[tuple[int, int, Decimal]] = []
     invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
     event_rows: list[dict[str, Any]] = []
     held_rows: list[dict[str, Any]] = []
     formatted_totals: dict[tuple[Decimal, str], str] = {}
     for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):
-        for invoice_id, amount in zip(message.invoice_ids, message.open_amounts, strict=True):
-            item_rows.append(
-                {"communication_id": communication_id, "invoice_id": invoice_id, "open_amount": amount}
-            )
+        item_rows.extend(
+            (communication_id, invoice_id, amount)
+            for invoice_id, amount in zip(message.invoice_ids, message.open_amounts, strict=True)
+        )
         is_handover = message.stage.action == StageAction.HANDOVER
         invoices_by_stage[(message.stage.code, is_handover)].extend(message.invoice_ids)
 
@@ -235,21 +241,40 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
                     },
                 )
             )
-    insert_rows_without_ids(CommunicationInvoice, item_rows)
+    insert_values(CommunicationInvoice, ("communication_id", "invoice_id", "open_amount"), item_rows)
     result.held = len(held_rows)
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
 
-    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
-        changes: dict[str, object] = {"dunning_stage": stage_code, "dunning_stage_date": plan.day}
-        if is_handover:
-            changes["status"] = InvoiceStatus.HANDED_OVER
-            result.handed_over_invoices += len(invoice_ids)
-        Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
-            updated_at=now, **changes
-        )
+    result.handed_over_invoices = _move_to_stages(invoices_by_stage, plan, now)
     insert_rows_without_ids(TimelineEvent, event_rows)
 
     result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
 
+
+def _move_to_stages(
+    invoices_by_stage: dict[tuple[str, bool], list[int]], plan: Plan, now: dt.datetime
+) -> int:
+    """Give the invoices their new stage, hand over those of a handover stage, and count those."""
+    new_rows: list[tuple[int, str, dt.date]] = []
+    handed_over = 0
+    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
+        staged = [invoice_id for invoice_id in invoice_ids if invoice_id in plan.staged_invoice_ids]
+        if staged:
+            InvoiceStage.objects.filter(pk__in=values_subquery(staged, array_type="bigint")).update(
+                stage=stage_code, stage_date=plan.day
+            )
+        if len(staged) < len(invoice_ids):
+            new_rows.extend(
+                (invoice_id, stage_code, plan.day)
+                for invoice_id in invoice_ids
+                if invoice_id not in plan.staged_invoice_ids
+            )
+        if is_handover:
+            Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
+                status=InvoiceStatus.HANDED_OVER, updated_at=now
+            )
+            handed_over += len(invoice_ids)
+    insert_values(InvoiceStage, ("invoice_id", "stage", "stage_date"), new_rows)
+    return handed_over

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.contrib import admin
@@ -42,13 +43,26 @@ class TimelineInline(admin.TabularInline):
         return False
 
 
+@admin.display(description=_("aanmaningsfase"), ordering="dunning_progress__stage")
+def dunning_stage(invoice: Invoice) -> str:
+    return invoice.dunning_stage
+
+
+@admin.display(description=_("fase sinds"), ordering="dunning_progress__stage_date")
+def dunning_stage_date(invoice: Invoice) -> dt.date | None:
+    return invoice.dunning_stage_date
+
+
 class InvoiceInline(admin.TabularInline):
     model = Invoice
-    fields = ("number", "kind", "due_date", "currency", "total", "open_amount", "status", "dunning_stage")
+    fields = ("number", "kind", "due_date", "currency", "total", "open_amount", "status", dunning_stage)
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return super().get_queryset(request).select_related("dunning_progress")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -74,11 +88,11 @@ class DebtorAdmin(admin.ModelAdmin):
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = (
         "number", "debtor", "creditor", "kind", "due_date", "currency", "total", "open_amount",
-        "status", "dunning_stage", "dunning_stage_date",
+        "status", dunning_stage, dunning_stage_date,
     )
-    list_filter = ("creditor", "status", "kind", "dunning_stage")
+    list_filter = ("creditor", "status", "kind", "dunning_progress__stage")
     search_fields = ("number", "payment_reference", "debtor__name", "debtor__customer_number")
-    list_select_related = ("debtor", "creditor")
+    list_select_related = ("debtor", "creditor", "dunning_progress")
     raw_id_fields = ("debtor", "corrects")
     date_hierarchy = "due_date"
 

@@ -7,9 +7,10 @@ Amounts are `Decimal` with an ISO 4217 currency beside them.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -247,9 +248,6 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
         help_text=_("De factuur die deze creditnota corrigeert."), db_index=False,
     )
-    # Dunning progress: the highest stage sent for this invoice and when.
-    dunning_stage = models.CharField(_("aanmaningsfase"), max_length=40, blank=True)
-    dunning_stage_date = models.DateField(_("fase sinds"), null=True, blank=True)
     source = models.CharField(_("bron"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -281,6 +279,24 @@ class Invoice(models.Model):
     @property
     def is_credit_note(self) -> bool:
         return self.kind == InvoiceKind.CREDIT_NOTE
+
+    # Dunning progress lives in its own table (dunning.InvoiceStage). These read
+    # it, one query per invoice unless the query selected `dunning_progress`.
+    @property
+    def dunning_stage(self) -> str:
+        """The code of the highest dunning stage given, or "" before the first."""
+        try:
+            return self.dunning_progress.stage
+        except ObjectDoesNotExist:
+            return ""
+
+    @property
+    def dunning_stage_date(self) -> dt.date | None:
+        """The run day that gave the current dunning stage, or None before the first."""
+        try:
+            return self.dunning_progress.stage_date
+        except ObjectDoesNotExist:
+            return None
 
 
 class PaymentSource(models.TextChoices):

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from betaalreis.dunning.bulk import SavedInstances, insert_rows, values_subquery
+from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_values, values_subquery
+from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Debtor, TimelineEvent, TimelineKind
-from betaalreis.testing import make_creditor, make_debtor
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +56,26 @@ def test_insert_rows_fills_model_defaults():
     assert event.data == {}
     assert event.at is not None
     assert event.invoice_id is None
+
+
+def test_insert_values_stores_rows():
+    debtor = make_debtor(make_creditor())
+    day = dt.date(2026, 12, 4)
+    invoices = [make_invoice(debtor, due=day) for _ in range(3)]
+
+    insert_values(
+        InvoiceStage,
+        ("invoice_id", "stage", "stage_date"),
+        [(invoice.pk, f"stage\t{number}", day) for number, invoice in enumerate(invoices)],
+    )
+
+    stored = sorted(InvoiceStage.objects.values_list("invoice_id", "stage", "stage_date"))
+    assert stored == [(invoice.pk, f"stage\t{number}", day) for number, invoice in enumerate(invoices)]
+
+
+def test_insert_rows_rejects_model_without_auto_key():
+    with pytest.raises(ValueError, match="InvoiceStage has no auto-incremented key"):
+        insert_rows(InvoiceStage, [{"invoice_id": 1, "stage": "reminder"}])
 
 
 def test_saved_instances_match_loaded_rows():

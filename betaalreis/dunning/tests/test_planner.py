@@ -218,7 +218,7 @@ def test_opt_out_and_preference_choose_channel(creditor):
     ])
     assert written.unreachable == 1
     assert len(written.created) == 3
-    assert not Invoice.objects.filter(debtor=unreachable, dunning_stage="friendly_reminder").exists()
+    assert not Invoice.objects.filter(debtor=unreachable, dunning_progress__stage="friendly_reminder").exists()
 
 
 def test_call_task_needs_minimum_amount(creditor):
