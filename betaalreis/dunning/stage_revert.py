@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from betaalreis.dunning.models import Stage, StageAction
+from betaalreis.dunning.models import InvoiceStage, Stage, StageAction
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineKind
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
@@ -48,7 +48,7 @@ def revert_failed_stage(
         .values_list("invoice_id", flat=True)
     )
     invoices = list(
-        Invoice.objects.filter(pk__in=invoice_ids, dunning_stage=communication.stage).exclude(pk__in=live)
+        Invoice.objects.filter(pk__in=invoice_ids, dunning_progress__stage=communication.stage).exclude(pk__in=live)
     )
     if not invoices:
         return 0
@@ -63,13 +63,13 @@ def revert_failed_stage(
 
     for invoice in invoices:
         stage_code, stage_date = previous.get(invoice.pk, ("", None))
-        invoice.dunning_stage = stage_code
-        invoice.dunning_stage_date = stage_date
-        fields = ["dunning_stage", "dunning_stage_date", "updated_at"]
+        if stage_code:
+            InvoiceStage.objects.filter(invoice_id=invoice.pk).update(stage=stage_code, stage_date=stage_date)
+        else:
+            InvoiceStage.objects.filter(invoice_id=invoice.pk).delete()
         if is_handover and invoice.status == InvoiceStatus.HANDED_OVER:
             invoice.status = InvoiceStatus.OPEN
-            fields.append("status")
-        invoice.save(update_fields=fields)
+            invoice.save(update_fields=["status", "updated_at"])
 
         timeline.record(
             communication.debtor_id,
