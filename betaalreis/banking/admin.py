@@ -35,6 +35,7 @@ from betaalreis.banking.actions import (
     is_split,
 )
 from betaalreis.banking.candidate_plan import DebtorShare, plan_candidate
+from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
     BankStatement,
@@ -44,7 +45,7 @@ from betaalreis.banking.models import (
     ReviewPayment,
 )
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.models import Allocation, Debtor, Invoice, PaymentStatus
+from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, PaymentStatus
 from betaalreis.ledger.money import format_money
 
 
@@ -76,9 +77,21 @@ class BankTransactionAdmin(EvidenceAdmin):
     raw_id_fields = ("payment", "statement", "duplicate_of")
 
 
+@admin.display(description=gettext_lazy("reden"))
+def reason(record: PaymentMatch | MatchCandidate) -> str:
+    """The stored reason of a match decision or candidate, in Dutch."""
+    return reason_in_dutch(record.reason)
+
+
+@admin.display(description=gettext_lazy("reden van de koppeling"))
+def match_reason(payment: Payment) -> str:
+    """The stored reason of a payment's match decision, in Dutch."""
+    return reason_in_dutch(payment.match_reason)
+
+
 @admin.register(PaymentMatch)
 class PaymentMatchAdmin(EvidenceAdmin):
-    list_display = ("payment", "rule", "score", "reason", "confirmed_by", "confirmed_at")
+    list_display = ("payment", "rule", "score", reason, "confirmed_by", "confirmed_at")
     list_filter = ("creditor", "rule")
     raw_id_fields = ("payment",)
 
@@ -86,7 +99,7 @@ class PaymentMatchAdmin(EvidenceAdmin):
 class MatchCandidateInline(admin.TabularInline):
     model = MatchCandidate
     fk_name = "payment"
-    fields = ("debtors", "score", "rule", "reason", "booking_plan", "confirm_button")
+    fields = ("debtors", "score", "rule", reason, "booking_plan", "confirm_button")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -131,12 +144,12 @@ class MatchCandidateInline(admin.TabularInline):
 
 @admin.register(ReviewPayment)
 class ReviewPaymentAdmin(admin.ModelAdmin):
-    list_display = ("booking_date", "amount", "currency", "payer_name", "remittance_info", "match_reason", "candidate_summary")
+    list_display = ("booking_date", "amount", "currency", "payer_name", "remittance_info", match_reason, "candidate_summary")
     list_filter = ("creditor",)
     search_fields = ("payer_name", "remittance_info", "structured_reference")
     readonly_fields = (
         "creditor", "booking_date", "amount", "currency", "payer_name", "payer_iban",
-        "structured_reference", "remittance_info", "match_reason",
+        "structured_reference", "remittance_info", match_reason,
     )
     fields = readonly_fields
     inlines = [MatchCandidateInline]

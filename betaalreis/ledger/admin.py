@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.ledger.models import (
     Allocation,
     Creditor,
@@ -97,10 +98,22 @@ class InvoiceAdmin(admin.ModelAdmin):
     date_hierarchy = "due_date"
 
 
+@admin.display(description=_("reden"))
+def allocation_reason(allocation: Allocation) -> str:
+    """The stored reason of an allocation, in Dutch."""
+    return reason_in_dutch(allocation.reason)
+
+
+@admin.display(description=_("reden van de koppeling"))
+def payment_match_reason(payment: Payment) -> str:
+    """The stored reason of a payment's match decision, in Dutch."""
+    return reason_in_dutch(payment.match_reason)
+
+
 class AllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "payment"
-    fields = ("invoice", "amount", "reason", "created_at")
+    fields = ("invoice", "amount", allocation_reason, "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -112,7 +125,7 @@ class AllocationInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
-        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", "match_reason",
+        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", payment_match_reason,
     )
     list_filter = ("creditor", "status", "source")
     search_fields = ("payer_name", "payer_iban", "remittance_info", "structured_reference")

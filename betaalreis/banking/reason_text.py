@@ -1,0 +1,69 @@
+"""Show the stored reasons of bank matching in Dutch.
+
+Matching stores why it matched a payment as English text (PaymentMatch.reason,
+Payment.match_reason, Allocation.reason, MatchCandidate.reason), built from
+a fixed set of phrases with numbers, names and IBANs between them. Logs and
+the import report keep that text. The back office is Dutch, so its admin
+pages show the reason through `reason_in_dutch`, which replaces each known
+phrase and leaves the values as they are.
+
+Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`
+and `actions.py` write needs a row in `_PHRASES`. test_reason_text.py
+builds the reasons of the matching test table and checks that no English
+phrase is left.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (English pattern, Dutch replacement), tried in this order. Longer phrases
+# come before the shorter ones they contain.
+_PHRASES: tuple[tuple[str, str], ...] = (
+    (r"no rule matched: no valid reference, invoice number, known IBAN or name",
+     "geen regel past: geen geldig betalingskenmerk, factuurnummer, bekend IBAN of bekende naam"),
+    (r"structured reference (\S+) names a debtor without open invoices; paid twice or paid late, "
+     r"so keep it as credit or refund it",
+     r"betalingskenmerk \1 hoort bij een debiteur zonder openstaande facturen; dubbel of te laat "
+     r"betaald, dus laat het als tegoed staan of betaal het terug"),
+    (r"short number (.+?) in the description, not confirmed by amount, payer IBAN or name",
+     r"kort nummer \1 in de omschrijving, niet bevestigd door bedrag, IBAN of naam van de betaler"),
+    (r" \(short number, confirmed by amount, payer IBAN or name\)",
+     " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
+    (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
+    (r"invoice number (.+?) in the description", r"factuurnummer \1 in de omschrijving"),
+    (r"structured reference ", "betalingskenmerk "),
+    (r"payer IBAN known, amount fits no set of open invoices",
+     "IBAN van de betaler bekend, het bedrag past bij geen combinatie van openstaande facturen"),
+    (r"payer IBAN known", "IBAN van de betaler bekend"),
+    (r"payer name close to debtor name", "naam van de betaler lijkt op de naam van de debiteur"),
+    (r", amount equals open amount of ", ", bedrag gelijk aan het openstaande bedrag van "),
+    (r", amount fits (\d+) invoice sets", r", bedrag past bij \1 combinaties van facturen"),
+    (r", amount picks one debtor", ", het bedrag wijst één debiteur aan"),
+    (r", payer IBAN or name picks one debtor", ", IBAN of naam van de betaler wijst één debiteur aan"),
+    (r", but on invoices of (\d+) debtors", r", maar op facturen van \1 debiteuren"),
+    (r", split over (\d+) debtors", r", verdeeld over \1 debiteuren"),
+    (r", but the payment is in (\S+) and its invoices in ", r", maar de betaling is in \1 en de facturen in "),
+    (r", but its invoices are no longer open", ", maar de facturen staan niet meer open"),
+    (r", but the payment of (\S+) (\S+) is more than twice the (\S+) (\S+) open: large overpayment",
+     r", maar de betaling van \1 \2 is meer dan twee keer de \3 \4 die openstaat: grote overbetaling"),
+    (r"reversal of payment (\d+), confirmed by ", r"terugboeking van betaling \1, bevestigd door "),
+    (r"reversal of payment (\d+)", r"terugboeking van betaling \1"),
+    (r"reversal: several earlier payments have its end-to-end id ",
+     "terugboeking: meerdere eerdere betalingen hebben dezelfde end-to-end-id "),
+    (r"reversal: no earlier payment of this amount has its end-to-end id or payer IBAN",
+     "terugboeking: geen eerdere betaling van dit bedrag heeft dezelfde end-to-end-id of hetzelfde IBAN"),
+    (r"reversal: (\d+) earlier payments of this amount from payer IBAN ",
+     r"terugboeking: \1 eerdere betalingen van dit bedrag van IBAN "),
+    (r"credit of payment (\d+) applied", r"tegoed van betaling \1 verrekend"),
+    (r"ignored by (.+?): ", r"genegeerd door \1: "),
+    (r"confirmed by ", "bevestigd door "),
+)
+_COMPILED = tuple((re.compile(pattern), replacement) for pattern, replacement in _PHRASES)
+
+
+def reason_in_dutch(reason: str) -> str:
+    """Return a stored matching reason with its English phrases in Dutch."""
+    for pattern, replacement in _COMPILED:
+        reason = pattern.sub(replacement, reason)
+    return reason

@@ -1,0 +1,67 @@
+"""Matching reasons shown in Dutch: every reason the matcher writes is translated."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.samples import SampleEntry
+from betaalreis.ledger.models import Allocation, DebtorBankAccount, Payment
+
+from .helpers import OTHER_PAYER_IBAN, PAYER_IBAN, import_entries
+from .test_matching import CASES, KENMERK, ledger  # noqa: F401 - ledger is a fixture
+
+pytestmark = pytest.mark.django_db
+
+# Words of the English phrases; none may be left after translation.
+ENGLISH = re.compile(
+    r"\b(invoice|invoices|payer|amount|reference|reversal|debtor|debtors|confirmed|rule|but|open|"
+    r"description|number|known|close|split|applied|credit|payment|ignored|short|wrong|equal|fits)\b"
+)
+
+# Payments that go to review or are matched in other ways than the rule table.
+MORE_ENTRIES = [
+    SampleEntry(Decimal("33.33"), remittance="geen idee"),
+    SampleEntry(Decimal("121.00"), remittance="factuur 42"),
+    SampleEntry(Decimal("75.00"), remittance="factuur 77319"),
+    SampleEntry(Decimal("500.00"), structured_reference=KENMERK),
+    SampleEntry(Decimal("999.00"), iban=PAYER_IBAN, remittance="bedankt"),
+    SampleEntry(Decimal("50.00"), name="Bakkerij Pietersen", remittance="okt"),
+]
+
+
+def test_known_phrases_translated() -> None:
+    assert reason_in_dutch("invoice number 2026-0042 in the description, amount equals open amount of 2026-0042") == (
+        "factuurnummer 2026-0042 in de omschrijving, bedrag gelijk aan het openstaande bedrag van 2026-0042"
+    )
+    assert reason_in_dutch("payer name close to debtor name (JANSEN BV)") == (
+        "naam van de betaler lijkt op de naam van de debiteur (JANSEN BV)"
+    )
+
+
+ENTRIES = [case[1] for case in CASES] + MORE_ENTRIES
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[str(index) for index in range(len(ENTRIES))])
+def test_every_stored_reason_translated(tmp_path: Path, ledger, entry: SampleEntry) -> None:  # noqa: F811
+    creditor, jansen, pietersen, _ = ledger
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=pietersen, iban=PAYER_IBAN)
+    DebtorBankAccount.objects.create(creditor=creditor, debtor=jansen, iban=OTHER_PAYER_IBAN)
+
+    import_entries(tmp_path, [entry])
+
+    reasons = {
+        *PaymentMatch.objects.values_list("reason", flat=True),
+        *MatchCandidate.objects.values_list("reason", flat=True),
+        *Payment.objects.values_list("match_reason", flat=True),
+        *Allocation.objects.values_list("reason", flat=True),
+    } - {""}
+    assert reasons
+    for reason in reasons:
+        dutch = reason_in_dutch(reason)
+        assert not ENGLISH.search(dutch), (reason, dutch)
