@@ -43,8 +43,13 @@ def is_large_overpayment(amount: Decimal, open_amount: Decimal) -> bool:
 
 def review_large_overpayment(amount: Decimal, currency: str, decision: Decision) -> Decision:
     """Return `decision`, or a review decision with its invoices as candidates when the surplus is large."""
-    open_amount = sum((invoice.open_amount for invoice in decision.invoices if invoice.currency == currency), ZERO)
-    if not decision.invoices or not is_large_overpayment(amount, open_amount):
+    same_currency = [invoice for invoice in decision.invoices if invoice.currency == currency]
+    # Invoices only in other currencies are no overpayment: allocation pays
+    # none of them and names the currency mismatch in the review reason.
+    if not same_currency:
+        return decision
+    open_amount = sum((invoice.open_amount for invoice in same_currency), ZERO)
+    if not is_large_overpayment(amount, open_amount):
         return decision
     reason = (
         f"{decision.reason}, but the payment of {currency} {amount} is more than twice the {currency} {open_amount} "

@@ -460,16 +460,19 @@ def _usd_statement(tmp_path: Path, name: str, entry: SampleEntry) -> Path:
     return path
 
 
-def test_usd_payment_names_currency_mismatch(tmp_path: Path, ledger):
+@pytest.mark.parametrize("amount", ["80.00", "500.00"])
+def test_usd_payment_names_currency_mismatch(tmp_path: Path, ledger, amount: str):
     from betaalreis.banking.importers import Camt05xImporter
 
-    Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", SampleEntry(Decimal("80.00"), remittance="F-77310")), None)
+    entry = SampleEntry(Decimal(amount), remittance="F-77310")
+    Camt05xImporter().run(_usd_statement(tmp_path, "usd.xml", entry), None)
 
     payment = _payment()
     assert payment.currency == "USD"
     assert payment.status == PaymentStatus.REVIEW
     assert "in USD and its invoices in EUR" in payment.match_reason
     assert "no longer open" not in payment.match_reason
+    assert "overpayment" not in payment.match_reason
 
 
 def test_confirm_usd_payment_on_eur_invoice_rejected(tmp_path: Path, ledger):
