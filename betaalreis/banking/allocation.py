@@ -101,11 +101,15 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
         .values_list("payment_id", "total")
     )
     invoice_ids = {pk for plan in plans for pk in plan.invoice_ids}
+    # The creditor is checked here and not in the query: with it, SQLite
+    # scans the creditor's invoices by a (creditor, ...) index instead of
+    # looking up the ids by primary key.
     invoices = {
         pk: _InvoiceState(open_amount, status, currency, debtor_id, number)
-        for pk, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
-        .filter(creditor_id=creditor_id, pk__in=invoice_ids)
-        .values_list("id", "open_amount", "status", "currency", "debtor_id", "number")
+        for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
+        .filter(pk__in=invoice_ids)
+        .values_list("id", "creditor_id", "open_amount", "status", "currency", "debtor_id", "number")
+        if invoice_creditor_id == creditor_id
     }
 
     now = timezone.now()
