@@ -25,10 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
-from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.invoice_index import InvoiceIndex
@@ -95,16 +96,15 @@ def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> li
 def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:
     """Write one PaymentMatch per payment, replacing an earlier one."""
     PaymentMatch.objects.filter(payment_id__in=list(decisions)).delete()
-    insert_rows(PaymentMatch, [
-        {
-            "creditor_id": creditor.pk,
-            "payment_id": payment_id,
-            "rule": decision.rule,
-            "score": decision.score,
-            "reason": decision.reason[:300],
-        }
-        for payment_id, decision in decisions.items()
-    ])
+    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_values(
+        PaymentMatch._meta.db_table,
+        ("creditor_id", "payment_id", "rule", "score", "reason", "decided_at"),
+        [
+            (creditor.pk, payment_id, decision.rule, decision.score, decision.reason[:300], decided_at)
+            for payment_id, decision in decisions.items()
+        ],
+    )
 
 
 def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments: dict[int, PendingPayment], report: MatchReport) -> None:
@@ -112,10 +112,10 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         return
 
     ids = list(reviews)
-    update_many(
+    update_values(
         Payment._meta.db_table,
         ("status", "match_reason"),
-        [(PaymentStatus.REVIEW, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
+        [(PaymentStatus.REVIEW.value, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
     )
     for payment_id in ids:
         report.review += 1
