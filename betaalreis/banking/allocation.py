@@ -26,6 +26,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from betaalreis.banking.bulk import insert_values, update_values
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
@@ -98,11 +99,11 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     payments = {
         row[0]: _PaymentState(*row)
         for row in Payment.objects.select_for_update()
-        .filter(creditor_id=creditor_id, pk__in=payment_ids, status=PaymentStatus.NEW, amount__gt=0)
+        .filter(creditor_id=creditor_id, pk__in=values_subquery(payment_ids, array_type="bigint"), status=PaymentStatus.NEW, amount__gt=0)
         .values_list("id", "amount", "currency", "debtor_id", "match_reason")
     }
     allocated_before = dict(
-        Allocation.objects.filter(payment_id__in=list(payments))
+        Allocation.objects.filter(payment_id__in=values_subquery(list(payments), array_type="bigint"))
         .values("payment_id")
         .annotate(total=Sum("amount"))
         .values_list("payment_id", "total")
@@ -114,7 +115,7 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     invoices = {
         pk: _InvoiceState(open_amount, status, currency, debtor_id, number)
         for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
-        .filter(pk__in=invoice_ids)
+        .filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
         .values_list("id", "creditor_id", "open_amount", "status", "currency", "debtor_id", "number")
         if invoice_creditor_id == creditor_id
     }

@@ -34,6 +34,8 @@ from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.ledger.actions import do_reverse_payment
@@ -95,7 +97,7 @@ def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> li
 
 def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:
     """Write one PaymentMatch per payment, replacing an earlier one."""
-    PaymentMatch.objects.filter(payment_id__in=list(decisions)).delete()
+    PaymentMatch.objects.filter(payment_id__in=values_subquery(list(decisions), array_type="bigint")).delete()
     decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
     insert_values(
         PaymentMatch._meta.db_table,
@@ -122,24 +124,25 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         report.review_amount += payments[payment_id].amount
     _record(creditor, reviews)
 
-    MatchCandidate.objects.filter(payment_id__in=ids).delete()
-    candidates: list[MatchCandidate] = []
+    MatchCandidate.objects.filter(payment_id__in=values_subquery(ids, array_type="bigint")).delete()
+    candidate_rows: list[dict[str, object]] = []
     invoice_lists: list[list[int]] = []
     for payment_id, decision in reviews.items():
         for debtor_id, invoices, rule, score, reason in decision.candidates:
-            candidates.append(MatchCandidate(
-                creditor=creditor, payment_id=payment_id, debtor_id=debtor_id, rule=rule, score=score, reason=reason[:300],
-            ))
+            candidate_rows.append({
+                "creditor_id": creditor.pk, "payment_id": payment_id, "debtor_id": debtor_id,
+                "rule": rule, "score": score, "reason": reason[:300],
+            })
             invoice_lists.append([invoice.id for invoice in invoices])
-    MatchCandidate.objects.bulk_create(candidates, batch_size=2000)
-    through = MatchCandidate.invoices.through
-    through.objects.bulk_create(
+    candidate_ids = insert_rows_with_ids(MatchCandidate, candidate_rows)
+    insert_values(
+        MatchCandidate.invoices.through._meta.db_table,
+        ("matchcandidate_id", "invoice_id"),
         [
-            through(matchcandidate_id=candidate.pk, invoice_id=invoice_id)
-            for candidate, invoice_ids in zip(candidates, invoice_lists, strict=True)
+            (candidate_id, invoice_id)
+            for candidate_id, invoice_ids in zip(candidate_ids, invoice_lists, strict=True)
             for invoice_id in invoice_ids
         ],
-        batch_size=2000,
     )
 
 
@@ -240,7 +243,7 @@ def _allocate(
         report.by_rule[decision.rule] = report.by_rule.get(decision.rule, 0) + 1
 
     if partly:
-        Payment.objects.filter(pk__in=partly).update(status=PaymentStatus.PARTLY_MATCHED)
+        Payment.objects.filter(pk__in=values_subquery(partly, array_type="bigint")).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
 

@@ -55,11 +55,17 @@ class NumberTokens:
 
 
 def _compact(word: str) -> str:
-    return _KEEP_ALPHANUMERIC.sub("", word.upper())
+    upper = word.upper()
+    if upper.isascii() and upper.isalnum():
+        return upper
+    return _KEEP_ALPHANUMERIC.sub("", upper)
 
 
 def is_date(word: str) -> bool:
     """Return whether `word` is a calendar date as 15-10-2026, 15/10/26 or 2026-10-15."""
+    # Both patterns start with a digit and need a separator; most words fail this cheaper test.
+    if not word[:1].isdigit() or ("-" not in word and "/" not in word and "." not in word):
+        return False
     match = _DAY_MONTH_YEAR.match(word)
     if match is not None:
         day, month, year = (int(part) for part in match.groups())
@@ -148,6 +154,8 @@ def _add_listed_parts(word: str, tokens: NumberTokens) -> None:
     invoice number ("INV2026/0042"). A part of at most WEAK_NUMBER_DIGITS
     digits is a weak key.
     """
+    if "+" not in word and "/" not in word:
+        return
     parts = [part.strip(_EDGE_PUNCTUATION) for part in _LIST_SEPARATORS.split(word)]
     if len(parts) < 2:
         return
