@@ -42,8 +42,10 @@ from betaalreis.ledger.money import format_money
 logger = logging.getLogger(__name__)
 
 # The columns written per allocation and per timeline event, in the order
-# of the tuples built below. The JSON of the event's data is stored as
-# Django's JSONField (without an encoder) stores it.
+# of the tuples built below. The event's data is written as the JSON text
+# that json.dumps gives, as Django's JSONField (without an encoder) writes
+# it: the amounts are strings and the ids integers, so only the reason
+# needs escaping.
 ALLOCATION_COLUMNS = ("creditor_id", "payment_id", "invoice_id", "amount", "reason", "created_at")
 TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "source", "summary", "data")
 
@@ -137,6 +139,7 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
 
         outcome = AllocationOutcome(plan.payment_id)
         reason = plan.reason[:300]
+        reason_json = json.dumps(plan.reason)
         remaining = payment.amount - allocated_before.get(payment.id, ZERO)
         for invoice_id in plan.invoice_ids:
             state = invoices.get(invoice_id)
@@ -156,8 +159,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             summary = f"Betaling {format_money(amount, state.currency)} op factuur {state.number}"
             if state.status == paid:
                 summary += " (volledig betaald)"
-            data = {"payment_id": payment.id, "amount": str(amount), "open_amount": str(state.open_amount), "reason": plan.reason}
-            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, stamp, source, summary[:500], json.dumps(data)))
+            data = f'{{"payment_id": {payment.id}, "amount": "{amount}", "open_amount": "{state.open_amount}", "reason": {reason_json}}}'
+            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, stamp, source, summary[:500], data))
 
         outcome.allocated = sum((line[1] for line in outcome.lines), ZERO)
         outcome.remaining = remaining
@@ -169,8 +172,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
         payment_rows.append((PaymentStatus.MATCHED.value, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
         if remaining > ZERO:
             summary = f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open"
-            data = {"payment_id": payment.id, "credit": str(remaining)}
-            events.append((creditor_id, debtor_id, None, payment_kind, stamp, source, summary, json.dumps(data)))
+            data = f'{{"payment_id": {payment.id}, "credit": "{remaining}"}}'
+            events.append((creditor_id, debtor_id, None, payment_kind, stamp, source, summary, data))
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
     update_values(

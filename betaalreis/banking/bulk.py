@@ -13,7 +13,7 @@ multi-row statements on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from operator import itemgetter
 from typing import Any
@@ -184,3 +184,16 @@ def update_values(table: str, columns: Sequence[str], rows: list[tuple]) -> None
 def _rows_per_statement(columns: int) -> int:
     limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     return max(1, min(SQLITE_ROWS_PER_INSERT, limit // columns))
+
+
+def postgres_array_literal(values: Iterable[object]) -> str:
+    """Return the text form of a PostgreSQL array of `values`, to pass as one parameter with a cast.
+
+    psycopg adapts a list parameter element by element in Python, which took
+    longer than the query for lists of 10,000 ids. Integers go in bare and
+    anything else as a quoted string, which every array type accepts.
+    """
+    items = list(values)
+    if all(type(item) is int for item in items):
+        return "{" + ",".join(map(str, items)) + "}"
+    return "{" + ",".join('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"

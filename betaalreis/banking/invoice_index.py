@@ -21,6 +21,7 @@ from typing import Protocol
 from django.db import connection, connections
 from django.db.models import QuerySet
 
+from betaalreis.banking.bulk import postgres_array_literal
 from betaalreis.banking.remittance import number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
@@ -38,6 +39,8 @@ COMMON_NAME_TOKEN = 500
 # Keys per IN (...) query, below SQLite's default limit of 999 parameters.
 FETCH_BATCH = 900
 _PAYABLE = frozenset(status.value for status in PAYABLE_STATUSES)
+# PostgreSQL array types of the key columns that are not text.
+_ARRAY_TYPES = {"debtor_id": "bigint", "open_amount": "numeric"}
 _FETCHED_COLUMNS = ("id", "creditor_id", "number", "debtor_id", "open_amount", "currency", "due_date", "kind", "status")
 
 RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
@@ -152,14 +155,16 @@ class InvoiceIndex:
         table = Invoice._meta.db_table
         columns = ", ".join(quote(name) for name in (*_FETCHED_COLUMNS, column))
         scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
-        scope_params = [] if column == "debtor_id" else [self.creditor.pk]
+        own_creditor_id = self.creditor.pk
+        scope_params = [] if column == "debtor_id" else [own_creditor_id]
         # PostgreSQL takes all keys as one array parameter, which the driver
         # quotes much faster than thousands of separate parameters.
         batch_size = len(keys) if connection.vendor == "postgresql" else FETCH_BATCH
         for start in range(0, len(keys), batch_size):
             batch = keys[start:start + batch_size]
             if connection.vendor == "postgresql":
-                condition, params = f"{quote(column)} = ANY(%s)", [*scope_params, batch]
+                array_type = _ARRAY_TYPES.get(column, "text")
+                condition, params = f"{quote(column)} = ANY(%s::{array_type}[])", [*scope_params, postgres_array_literal(batch)]
             else:
                 condition, params = f"{quote(column)} IN ({', '.join(['%s'] * len(batch))})", [*scope_params, *batch]
             sql = (
@@ -174,7 +179,7 @@ class InvoiceIndex:
                 # other. payments.plans.paid_so_far counts a plan as paid by how far the
                 # open amounts of its invoices went down, so an allocation counts towards
                 # the plan without a further step.
-                if creditor_id != self.creditor.pk or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
+                if creditor_id != own_creditor_id or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
                     continue
                 if pk not in self.by_id:
                     self._add(pk, number, debtor_id, open_amount, currency, due_date)
@@ -371,6 +376,11 @@ class InvoiceIndex:
 
         scored = []
         for pk in pool:
+            if self._names[pk] == wanted and len(wanted) < 200:
+                # difflib's ratio of two equal strings is 1.0. From 200
+                # characters on, its autojunk heuristic may give less.
+                scored.append((pk, 1.0))
+                continue
             matcher = difflib.SequenceMatcher(None, wanted, self._names[pk])
             if matcher.quick_ratio() < NAME_SIMILARITY:
                 continue
