@@ -248,8 +248,11 @@ class InvoiceIndex:
         """
         if keys.named_invoices is not None:
             return keys.named_invoices
-        self.fetch_numbers(keys.number_keys)
-        self.fetch_digits(keys.digit_runs)
+        # After `prefetch` every key is known, and the fetch calls would only check that.
+        if not all(key in self.by_number for key in keys.number_keys):
+            self.fetch_numbers(keys.number_keys)
+        if not all(run in self.by_digits for run in keys.digit_runs if len(run) >= 4):
+            self.fetch_digits(keys.digit_runs)
         strong: set[int] = set()
         weak: set[int] = set()
         for key in keys.number_keys:
@@ -334,10 +337,11 @@ class InvoiceIndex:
             self._names = {}
             self._name_tokens = defaultdict(set)
             queryset = Debtor.objects.filter(creditor=self.creditor).order_by().values_list("id", "name_key")
+            names, name_tokens = self._names, self._name_tokens
             for pk, name_key in _raw_rows(queryset):
-                self._names[pk] = name_key
-                for token in set(name_key.split()):
-                    self._name_tokens[token].add(pk)
+                names[pk] = name_key
+                for token in name_key.split():
+                    name_tokens[token].add(pk)
         return self._name_tokens
 
     def name_holders(self, name: str) -> set[int]:
