@@ -404,7 +404,8 @@ class InvoiceIndex:
         next run.
         """
         invoice = self.by_id.get(invoice_id)
-        if invoice is None:
+        if invoice is None or invoice.open_amount == open_amount:
+            # Unchanged, as when an allocation confirms what matching reserved.
             return
         self.by_amount[(invoice.currency, invoice.open_amount)].discard(invoice_id)
         invoice.open_amount = open_amount
