@@ -157,8 +157,8 @@ class InvoiceIndex:
         scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
         own_creditor_id = self.creditor.pk
         scope_params = [] if column == "debtor_id" else [own_creditor_id]
-        # PostgreSQL takes all keys as one array parameter, which the driver
-        # quotes much faster than thousands of separate parameters.
+        # PostgreSQL takes all keys as one array parameter, because psycopg
+        # splits and quotes thousands of separate parameters in Python.
         batch_size = len(keys) if connection.vendor == "postgresql" else FETCH_BATCH
         for start in range(0, len(keys), batch_size):
             batch = keys[start:start + batch_size]

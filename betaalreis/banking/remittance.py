@@ -63,7 +63,7 @@ def _compact(word: str) -> str:
 
 def is_date(word: str) -> bool:
     """Return whether `word` is a calendar date as 15-10-2026, 15/10/26 or 2026-10-15."""
-    # Both patterns start with a digit and need a separator; most words fail this cheaper test.
+    # Both patterns start with a digit and need a separator, and most words fail this cheaper test.
     if not word[:1].isdigit() or ("-" not in word and "/" not in word and "." not in word):
         return False
     match = _DAY_MONTH_YEAR.match(word)
