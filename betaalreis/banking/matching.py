@@ -34,10 +34,10 @@ from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
-from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
-from betaalreis.dunning.bulk import values_subquery
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
+from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
 
