@@ -232,8 +232,13 @@ class InvoiceIndex:
         self._fetch("open_amount", amounts_only, None)
 
     def open(self, ids: Iterable[int]) -> list[OpenInvoice]:
-        found = (self.by_id.get(pk) for pk in ids)
-        return [invoice for invoice in found if invoice is not None and invoice.open_amount > 0]
+        by_id = self.by_id
+        found: list[OpenInvoice] = []
+        for pk in ids:
+            invoice = by_id.get(pk)
+            if invoice is not None and invoice.open_amount > 0:
+                found.append(invoice)
+        return found
 
     def references(self, references: list[str]) -> Iterator[int]:
         self.fetch_references(references)
@@ -303,7 +308,9 @@ class InvoiceIndex:
         named: list[str] = []
         for payment, item in zip(payments, keys, strict=True):
             strong, weak = self.numbers(item)
-            if self.open(self.references(item.references)) or self.open(strong | weak):
+            if item.references and self.open(self.references(item.references)):
+                continue
+            if (strong or weak) and self.open(strong | weak):
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))

@@ -24,6 +24,14 @@ def test_array_literal_quotes_text():
     assert postgres_array_literal(['a"b', "c\\d", "e,f"]) == '{"a\\"b","c\\\\d","e,f"}'
 
 
+def test_array_literal_leaves_plain_words_bare():
+    assert postgres_array_literal(["F2026", "0042"]) == "{F2026,0042}"
+
+
+def test_array_literal_quotes_null_word():
+    assert postgres_array_literal(["F1", "null"]) == '{"F1","null"}'
+
+
 def test_array_literal_of_decimals():
     assert postgres_array_literal([Decimal("1.50"), 2]) == '{"1.50","2"}'
 
