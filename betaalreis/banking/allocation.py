@@ -98,11 +98,15 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     A payment that is no longer new, or has no money in, is skipped.
     """
     payment_ids = [plan.payment_id for plan in plans]
+    # As for the invoices below, the query filters on the ids only. With
+    # the creditor and status in it too, and statistics from before the
+    # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        row[0]: _PaymentState(*row)
-        for row in Payment.objects.select_for_update()
-        .filter(creditor_id=creditor_id, pk__in=values_subquery(payment_ids, array_type="bigint"), status=PaymentStatus.NEW, amount__gt=0)
-        .values_list("id", "amount", "currency", "debtor_id", "match_reason")
+        pk: _PaymentState(pk, amount, currency, debtor_id, match_reason)
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason in Payment.objects.select_for_update()
+        .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
+        .values_list("id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason")
+        if payment_creditor_id == creditor_id and status == PaymentStatus.NEW and amount > ZERO
     }
     allocated_before = dict(
         Allocation.objects.filter(payment_id__in=values_subquery(list(payments), array_type="bigint"))
