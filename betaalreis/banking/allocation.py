@@ -15,6 +15,7 @@ the ledger app.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.bulk import insert_values, update_values
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
@@ -38,6 +40,14 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money
 
 logger = logging.getLogger(__name__)
+
+# The columns written per allocation and per timeline event, in the order
+# of the tuples built below. The event's data is written as the JSON text
+# that json.dumps gives, as Django's JSONField (without an encoder) writes
+# it: the amounts are strings and the ids integers, so only the reason
+# needs escaping.
+ALLOCATION_COLUMNS = ("creditor_id", "payment_id", "invoice_id", "amount", "reason", "created_at")
+TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "source", "summary", "data")
 
 
 @dataclass(slots=True)
@@ -88,29 +98,42 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     A payment that is no longer new, or has no money in, is skipped.
     """
     payment_ids = [plan.payment_id for plan in plans]
+    # As for the invoices below, the query filters on the ids only. With
+    # the creditor and status in it too, and statistics from before the
+    # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        row[0]: _PaymentState(*row)
-        for row in Payment.objects.select_for_update()
-        .filter(creditor_id=creditor_id, pk__in=payment_ids, status=PaymentStatus.NEW, amount__gt=0)
-        .values_list("id", "amount", "currency", "debtor_id", "match_reason")
+        pk: _PaymentState(pk, amount, currency, debtor_id, match_reason)
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason in Payment.objects.select_for_update()
+        .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
+        .values_list("id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason")
+        if payment_creditor_id == creditor_id and status == PaymentStatus.NEW and amount > ZERO
     }
     allocated_before = dict(
-        Allocation.objects.filter(payment_id__in=list(payments))
+        Allocation.objects.filter(payment_id__in=values_subquery(list(payments), array_type="bigint"))
         .values("payment_id")
         .annotate(total=Sum("amount"))
         .values_list("payment_id", "total")
     )
     invoice_ids = {pk for plan in plans for pk in plan.invoice_ids}
+    # The creditor is checked here and not in the query: with it, SQLite
+    # scans the creditor's invoices by a (creditor, ...) index instead of
+    # looking up the ids by primary key.
     invoices = {
         pk: _InvoiceState(open_amount, status, currency, debtor_id, number)
-        for pk, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
-        .filter(creditor_id=creditor_id, pk__in=invoice_ids)
-        .values_list("id", "open_amount", "status", "currency", "debtor_id", "number")
+        for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
+        .filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
+        .values_list("id", "creditor_id", "open_amount", "status", "currency", "debtor_id", "number")
+        if invoice_creditor_id == creditor_id
     }
 
     now = timezone.now()
-    allocations: list[dict[str, object]] = []
-    events: list[dict[str, object]] = []
+    # Every row of the chunk shares these values, so they are adapted once.
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    source = source[:300]
+    paid = InvoiceStatus.PAID.value
+    payment_kind = TimelineKind.PAYMENT.value
+    allocations: list[tuple] = []
+    events: list[tuple] = []
     payment_rows: list[tuple] = []
     outcomes: dict[int, AllocationOutcome] = {}
     for plan in plans:
@@ -119,6 +142,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             continue
 
         outcome = AllocationOutcome(plan.payment_id)
+        reason = plan.reason[:300]
+        reason_json = json.dumps(plan.reason)
         remaining = payment.amount - allocated_before.get(payment.id, ZERO)
         for invoice_id in plan.invoice_ids:
             state = invoices.get(invoice_id)
@@ -131,30 +156,15 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             remaining -= amount
             state.open_amount -= amount
             if state.open_amount == ZERO:
-                state.status = InvoiceStatus.PAID
+                state.status = paid
             state.changed = True
             outcome.lines.append((invoice_id, amount, state.open_amount))
-            allocations.append({
-                "creditor_id": creditor_id,
-                "payment_id": payment.id,
-                "invoice_id": invoice_id,
-                "amount": amount,
-                "reason": plan.reason[:300],
-                "created_at": now,
-            })
-            events.append({
-                "creditor_id": creditor_id,
-                "debtor_id": state.debtor_id,
-                "invoice_id": invoice_id,
-                "kind": TimelineKind.PAYMENT,
-                "summary": (
-                    f"Betaling {format_money(amount, state.currency)} op factuur {state.number}"
-                    + (" (volledig betaald)" if state.status == InvoiceStatus.PAID else "")
-                )[:500],
-                "source": source[:300],
-                "data": {"payment_id": payment.id, "amount": str(amount), "open_amount": str(state.open_amount), "reason": plan.reason},
-                "at": now,
-            })
+            allocations.append((creditor_id, payment.id, invoice_id, amount, reason, stamp))
+            summary = f"Betaling {format_money(amount, state.currency)} op factuur {state.number}"
+            if state.status == paid:
+                summary += " (volledig betaald)"
+            data = f'{{"payment_id": {payment.id}, "amount": "{amount}", "open_amount": "{state.open_amount}", "reason": {reason_json}}}'
+            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, stamp, source, summary[:500], data))
 
         outcome.allocated = sum((line[1] for line in outcome.lines), ZERO)
         outcome.remaining = remaining
@@ -163,35 +173,20 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             continue
 
         debtor_id = payment.debtor_id or invoices[outcome.lines[0][0]].debtor_id
-        payment_rows.append((PaymentStatus.MATCHED, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
+        payment_rows.append((PaymentStatus.MATCHED.value, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
         if remaining > ZERO:
-            events.append({
-                "creditor_id": creditor_id,
-                "debtor_id": debtor_id,
-                "kind": TimelineKind.PAYMENT,
-                "summary": f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open",
-                "source": source[:300],
-                "data": {"payment_id": payment.id, "credit": str(remaining)},
-                "at": now,
-            })
+            summary = f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open"
+            data = f'{{"payment_id": {payment.id}, "credit": "{remaining}"}}'
+            events.append((creditor_id, debtor_id, None, payment_kind, stamp, source, summary, data))
 
-    insert_rows(Allocation, allocations)
-    update_many(
+    insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
+    update_values(
         Invoice._meta.db_table,
         ("open_amount", "status", "updated_at"),
-        [
-            (
-                connection.ops.adapt_decimalfield_value(state.open_amount, 14, 2),
-                state.status,
-                connection.ops.adapt_datetimefield_value(now),
-                pk,
-            )
-            for pk, state in invoices.items()
-            if state.changed
-        ],
+        [(state.open_amount, state.status, stamp, pk) for pk, state in invoices.items() if state.changed],
     )
-    update_many(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
-    insert_rows(TimelineEvent, events)
+    update_values(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
+    insert_values(TimelineEvent._meta.db_table, TIMELINE_COLUMNS, events)
 
     logger.info(
         "payments allocated in bulk",

@@ -21,6 +21,7 @@ from typing import Protocol
 from django.db import connection, connections
 from django.db.models import QuerySet
 
+from betaalreis.banking.bulk import postgres_array_literal
 from betaalreis.banking.remittance import number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
@@ -38,6 +39,8 @@ COMMON_NAME_TOKEN = 500
 # Keys per IN (...) query, below SQLite's default limit of 999 parameters.
 FETCH_BATCH = 900
 _PAYABLE = frozenset(status.value for status in PAYABLE_STATUSES)
+# PostgreSQL array types of the key columns that are not text.
+_ARRAY_TYPES = {"debtor_id": "bigint", "open_amount": "numeric"}
 _FETCHED_COLUMNS = ("id", "creditor_id", "number", "debtor_id", "open_amount", "currency", "due_date", "kind", "status")
 
 RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
@@ -91,6 +94,9 @@ class PaymentKeys:
     number_keys: set[str]
     digit_runs: list[str]
     weak_keys: set[str]
+    # The ids that `InvoiceIndex.numbers` found for these keys, kept because
+    # a fetched key's invoices do not change within a run.
+    named_invoices: tuple[set[int], set[int]] | None = None
 
 
 def payment_keys(payment: PaymentFacts) -> PaymentKeys:
@@ -149,23 +155,31 @@ class InvoiceIndex:
         table = Invoice._meta.db_table
         columns = ", ".join(quote(name) for name in (*_FETCHED_COLUMNS, column))
         scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
-        scope_params = [] if column == "debtor_id" else [self.creditor.pk]
-        for start in range(0, len(keys), FETCH_BATCH):
-            batch = keys[start:start + FETCH_BATCH]
+        own_creditor_id = self.creditor.pk
+        scope_params = [] if column == "debtor_id" else [own_creditor_id]
+        # PostgreSQL takes all keys as one array parameter, because psycopg
+        # splits and quotes thousands of separate parameters in Python.
+        batch_size = len(keys) if connection.vendor == "postgresql" else FETCH_BATCH
+        for start in range(0, len(keys), batch_size):
+            batch = keys[start:start + batch_size]
+            if connection.vendor == "postgresql":
+                array_type = _ARRAY_TYPES.get(column, "text")
+                condition, params = f"{quote(column)} = ANY(%s::{array_type}[])", [*scope_params, postgres_array_literal(batch)]
+            else:
+                condition, params = f"{quote(column)} IN ({', '.join(['%s'] * len(batch))})", [*scope_params, *batch]
             sql = (
-                f"SELECT {columns} FROM {quote(table)} WHERE {scope}"
-                f"{quote(column)} IN ({', '.join(['%s'] * len(batch))}) "
+                f"SELECT {columns} FROM {quote(table)} WHERE {scope}{condition} "
                 f"ORDER BY {quote('due_date')}, {quote('number')}"
             )
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*scope_params, *batch])
+                cursor.execute(sql, params)
                 rows = cursor.fetchall()
             for pk, creditor_id, number, debtor_id, open_amount, currency, due_date, kind, status, key in rows:
                 # Invoices in a payment plan (status payment_plan) are allocated like any
                 # other. payments.plans.paid_so_far counts a plan as paid by how far the
                 # open amounts of its invoices went down, so an allocation counts towards
                 # the plan without a further step.
-                if creditor_id != self.creditor.pk or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
+                if creditor_id != own_creditor_id or kind != InvoiceKind.INVOICE.value or status not in _PAYABLE or not open_amount > 0:
                     continue
                 if pk not in self.by_id:
                     self._add(pk, number, debtor_id, open_amount, currency, due_date)
@@ -218,8 +232,13 @@ class InvoiceIndex:
         self._fetch("open_amount", amounts_only, None)
 
     def open(self, ids: Iterable[int]) -> list[OpenInvoice]:
-        found = (self.by_id.get(pk) for pk in ids)
-        return [invoice for invoice in found if invoice is not None and invoice.open_amount > 0]
+        by_id = self.by_id
+        found: list[OpenInvoice] = []
+        for pk in ids:
+            invoice = by_id.get(pk)
+            if invoice is not None and invoice.open_amount > 0:
+                found.append(invoice)
+        return found
 
     def references(self, references: list[str]) -> Iterator[int]:
         self.fetch_references(references)
@@ -232,8 +251,13 @@ class InvoiceIndex:
         An invoice is weak when only a weak key of the payment names it. An
         invoice named by both kinds of key is in both sets.
         """
-        self.fetch_numbers(keys.number_keys)
-        self.fetch_digits(keys.digit_runs)
+        if keys.named_invoices is not None:
+            return keys.named_invoices
+        # After `prefetch` every key is known, and the fetch calls would only check that.
+        if not all(key in self.by_number for key in keys.number_keys):
+            self.fetch_numbers(keys.number_keys)
+        if not all(run in self.by_digits for run in keys.digit_runs if len(run) >= 4):
+            self.fetch_digits(keys.digit_runs)
         strong: set[int] = set()
         weak: set[int] = set()
         for key in keys.number_keys:
@@ -241,6 +265,7 @@ class InvoiceIndex:
         for run in keys.digit_runs:
             if len(run) >= 4:
                 (weak if run in keys.weak_keys else strong).update(self.by_digits[run])
+        keys.named_invoices = (strong, weak)
         return strong, weak
 
     def debtor_invoices(self, debtor_id: int) -> list[OpenInvoice]:
@@ -283,7 +308,9 @@ class InvoiceIndex:
         named: list[str] = []
         for payment, item in zip(payments, keys, strict=True):
             strong, weak = self.numbers(item)
-            if self.open(self.references(item.references)) or self.open(strong | weak):
+            if item.references and self.open(self.references(item.references)):
+                continue
+            if (strong or weak) and self.open(strong | weak):
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))
@@ -317,10 +344,11 @@ class InvoiceIndex:
             self._names = {}
             self._name_tokens = defaultdict(set)
             queryset = Debtor.objects.filter(creditor=self.creditor).order_by().values_list("id", "name_key")
+            names, name_tokens = self._names, self._name_tokens
             for pk, name_key in _raw_rows(queryset):
-                self._names[pk] = name_key
-                for token in set(name_key.split()):
-                    self._name_tokens[token].add(pk)
+                names[pk] = name_key
+                for token in name_key.split():
+                    name_tokens[token].add(pk)
         return self._name_tokens
 
     def name_holders(self, name: str) -> set[int]:
@@ -359,6 +387,11 @@ class InvoiceIndex:
 
         scored = []
         for pk in pool:
+            if self._names[pk] == wanted and len(wanted) < 200:
+                # difflib's ratio of two equal strings is 1.0. From 200
+                # characters on, its autojunk heuristic may give less.
+                scored.append((pk, 1.0))
+                continue
             matcher = difflib.SequenceMatcher(None, wanted, self._names[pk])
             if matcher.quick_ratio() < NAME_SIMILARITY:
                 continue
@@ -378,7 +411,8 @@ class InvoiceIndex:
         next run.
         """
         invoice = self.by_id.get(invoice_id)
-        if invoice is None:
+        if invoice is None or invoice.open_amount == open_amount:
+            # Unchanged, as when an allocation confirms what matching reserved.
             return
         self.by_amount[(invoice.currency, invoice.open_amount)].discard(invoice_id)
         invoice.open_amount = open_amount

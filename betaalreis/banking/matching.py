@@ -25,16 +25,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
-from betaalreis.banking.bulk import insert_rows, update_many
+from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
+from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.actions import do_reverse_payment
 from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
 
@@ -94,17 +97,16 @@ def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> li
 
 def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:
     """Write one PaymentMatch per payment, replacing an earlier one."""
-    PaymentMatch.objects.filter(payment_id__in=list(decisions)).delete()
-    insert_rows(PaymentMatch, [
-        {
-            "creditor_id": creditor.pk,
-            "payment_id": payment_id,
-            "rule": decision.rule,
-            "score": decision.score,
-            "reason": decision.reason[:300],
-        }
-        for payment_id, decision in decisions.items()
-    ])
+    PaymentMatch.objects.filter(payment_id__in=values_subquery(list(decisions), array_type="bigint")).delete()
+    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_values(
+        PaymentMatch._meta.db_table,
+        ("creditor_id", "payment_id", "rule", "score", "reason", "decided_at"),
+        [
+            (creditor.pk, payment_id, decision.rule, decision.score, decision.reason[:300], decided_at)
+            for payment_id, decision in decisions.items()
+        ],
+    )
 
 
 def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments: dict[int, PendingPayment], report: MatchReport) -> None:
@@ -112,34 +114,35 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         return
 
     ids = list(reviews)
-    update_many(
+    update_values(
         Payment._meta.db_table,
         ("status", "match_reason"),
-        [(PaymentStatus.REVIEW, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
+        [(PaymentStatus.REVIEW.value, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
     )
     for payment_id in ids:
         report.review += 1
         report.review_amount += payments[payment_id].amount
     _record(creditor, reviews)
 
-    MatchCandidate.objects.filter(payment_id__in=ids).delete()
-    candidates: list[MatchCandidate] = []
+    MatchCandidate.objects.filter(payment_id__in=values_subquery(ids, array_type="bigint")).delete()
+    candidate_rows: list[dict[str, object]] = []
     invoice_lists: list[list[int]] = []
     for payment_id, decision in reviews.items():
         for debtor_id, invoices, rule, score, reason in decision.candidates:
-            candidates.append(MatchCandidate(
-                creditor=creditor, payment_id=payment_id, debtor_id=debtor_id, rule=rule, score=score, reason=reason[:300],
-            ))
+            candidate_rows.append({
+                "creditor_id": creditor.pk, "payment_id": payment_id, "debtor_id": debtor_id,
+                "rule": rule, "score": score, "reason": reason[:300],
+            })
             invoice_lists.append([invoice.id for invoice in invoices])
-    MatchCandidate.objects.bulk_create(candidates, batch_size=2000)
-    through = MatchCandidate.invoices.through
-    through.objects.bulk_create(
+    candidate_ids = insert_rows_with_ids(MatchCandidate, candidate_rows)
+    insert_values(
+        MatchCandidate.invoices.through._meta.db_table,
+        ("matchcandidate_id", "invoice_id"),
         [
-            through(matchcandidate_id=candidate.pk, invoice_id=invoice_id)
-            for candidate, invoice_ids in zip(candidates, invoice_lists, strict=True)
+            (candidate_id, invoice_id)
+            for candidate_id, invoice_ids in zip(candidate_ids, invoice_lists, strict=True)
             for invoice_id in invoice_ids
         ],
-        batch_size=2000,
     )
 
 
@@ -240,7 +243,7 @@ def _allocate(
         report.by_rule[decision.rule] = report.by_rule.get(decision.rule, 0) + 1
 
     if partly:
-        Payment.objects.filter(pk__in=partly).update(status=PaymentStatus.PARTLY_MATCHED)
+        Payment.objects.filter(pk__in=values_subquery(partly, array_type="bigint")).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
 

@@ -55,11 +55,17 @@ class NumberTokens:
 
 
 def _compact(word: str) -> str:
-    return _KEEP_ALPHANUMERIC.sub("", word.upper())
+    upper = word.upper()
+    if upper.isascii() and upper.isalnum():
+        return upper
+    return _KEEP_ALPHANUMERIC.sub("", upper)
 
 
 def is_date(word: str) -> bool:
     """Return whether `word` is a calendar date as 15-10-2026, 15/10/26 or 2026-10-15."""
+    # Both patterns start with a digit and need a separator, and most words fail this cheaper test.
+    if not word[:1].isdigit() or ("-" not in word and "/" not in word and "." not in word):
+        return False
     match = _DAY_MONTH_YEAR.match(word)
     if match is not None:
         day, month, year = (int(part) for part in match.groups())
@@ -85,6 +91,9 @@ def _digits_of(word: str) -> str:
     """Return the digits a word contributes as an invoice number: all of "2026-1090", the number of "F-77310"."""
     if word.isdigit():
         return word
+    if word.isalpha():
+        # Both patterns below need a digit.
+        return ""
     if _DIGITS_WITH_SEPARATORS.match(word):
         return re.sub(r"\D", "", word)
     prefixed = _PREFIXED_DIGITS.match(word)
@@ -115,7 +124,7 @@ def number_tokens(text: str) -> NumberTokens:
         word = match.group(0).strip(_EDGE_PUNCTUATION)
         # Numbers written with spaces ("F2026 0000123", "2026 10042") join
         # only across whitespace: "2026, 11" are two numbers.
-        if previous_end < 0 or not text[previous_end:match.start()].isspace():
+        if spaced and (previous_end < 0 or not text[previous_end:match.start()].isspace()):
             close_spaced_run()
         previous_end = match.end()
         if not word:
@@ -128,16 +137,18 @@ def number_tokens(text: str) -> NumberTokens:
                 tokens.weak_keys.add(key)
         if is_date(word):
             # The whole date may still equal an invoice number, but only as a weak key.
-            close_spaced_run()
+            if spaced:
+                close_spaced_run()
             tokens.weak_keys.add(key)
             continue
         _add_listed_parts(word, tokens)
         digits = _digits_of(word)
         if digits:
             spaced.append(digits)
-        else:
+        elif spaced:
             close_spaced_run()
-    close_spaced_run()
+    if spaced:
+        close_spaced_run()
     return tokens
 
 
@@ -148,6 +159,8 @@ def _add_listed_parts(word: str, tokens: NumberTokens) -> None:
     invoice number ("INV2026/0042"). A part of at most WEAK_NUMBER_DIGITS
     digits is a weak key.
     """
+    if "+" not in word and "/" not in word:
+        return
     parts = [part.strip(_EDGE_PUNCTUATION) for part in _LIST_SEPARATORS.split(word)]
     if len(parts) < 2:
         return

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 
-from betaalreis.banking.bulk import adapt_each_value_once
+from betaalreis.banking.bulk import adapt_each_value_once, postgres_array_literal
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -151,7 +151,7 @@ def values_subquery(values: Sequence[int] | Sequence[str], *, array_type: str) -
     saves building and parsing a list of 100,000 literals on PostgreSQL.
     """
     if connection.vendor == "postgresql":
-        return RawSQL(f"SELECT unnest(%s::{array_type}[])", [list(values)])
+        return RawSQL(f"SELECT unnest(%s::{array_type}[])", [postgres_array_literal(values)])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(values))])
 
 

@@ -94,3 +94,18 @@ def test_bulk_ignores_other_creditor_invoice():
 
     assert outcomes[payment.pk].lines == []
     assert not Allocation.objects.exists()
+
+
+def test_bulk_equals_single_with_quoted_reason():
+    # The bulk path writes the event's JSON text itself, so the reason must be escaped as json.dumps does.
+    reason = 'ref "F-0" \\ café\nnieuwe regel'
+    single_creditor, single_invoices, single_payment = _ledger("single", "NL91ABNA0417164300", ["100.00"], "130.00")
+    bulk_creditor, bulk_invoices, bulk_payment = _ledger("bulk", "NL39RABO0300065264", ["100.00"], "130.00")
+
+    do_allocate_payment(single_payment, single_invoices, source="test", reason=reason)
+    allocate_in_bulk(bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [bulk_invoices[0].pk], reason)], source="test")
+
+    assert _snapshot(single_creditor) == _snapshot(bulk_creditor)
+    event = TimelineEvent.objects.get(creditor=bulk_creditor, invoice__isnull=False)
+    assert event.data["payment_id"] == bulk_payment.pk
+    assert event.data["reason"] == reason
