@@ -6,10 +6,9 @@ most of the time of those paths in profiles. None calls save() or sends
 signals, and bulk_create does not either.
 
 `insert_rows` takes dicts and fills in defaults (COPY on PostgreSQL,
-executemany on SQLite). `insert_values` and
-`update_values` take tuples of values that the caller has already made
-ready for the driver, and write them set-based: with COPY on PostgreSQL and
-multi-row statements on SQLite.
+executemany on SQLite). `insert_values` and `update_values` take tuples of
+values that the caller has already made ready for the driver, and write them
+set-based: with COPY on PostgreSQL and multi-row statements on SQLite.
 """
 
 from __future__ import annotations
