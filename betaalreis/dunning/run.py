@@ -42,7 +42,7 @@ class PaymentsApplied:
     to_review: int = 0
     # Debtor credit (overpaid rests of earlier payments) used to pay open invoices.
     credit_applied: dict[str, Decimal] = field(default_factory=dict)
-    # Credit notes without an original invoice used to pay open invoices.
+    # Open credit notes (unlinked ones, and the rest of linked ones) used to pay open invoices.
     credit_notes_applied: dict[str, Decimal] = field(default_factory=dict)
 
 

@@ -247,6 +247,15 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
         help_text=_("De factuur die deze creditnota corrigeert."), db_index=False,
     )
+    # Set on a credit note whose allocations Betaalreis undid because an
+    # import showed different open amounts on the invoices it had paid,
+    # while the file did not list the credit note itself. The books may
+    # already have used it, so the daily run leaves it alone until an import
+    # lists the credit note and so states what is still open of it.
+    allocation_held = models.BooleanField(
+        _("niet zelf verrekenen"), default=False,
+        help_text=_("Betaalreis verrekent deze creditnota pas weer als een import het openstaande bedrag ervan noemt."),
+    )
     # Dunning progress: the highest stage sent for this invoice and when.
     dunning_stage = models.CharField(_("aanmaningsfase"), max_length=40, blank=True)
     dunning_stage_date = models.DateField(_("fase sinds"), null=True, blank=True)
