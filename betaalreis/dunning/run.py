@@ -88,7 +88,7 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
     """Match the payments that came in since the last run to open invoices, then apply debtor credit.
 
     Debtor credit is the rest of overpayments and the open amount of credit
-    notes that correct no invoice.
+    notes that are not held (see `ledger.credit_notes`).
     """
     from betaalreis.banking.credit import apply_credit
     from betaalreis.banking.matching import match_payments

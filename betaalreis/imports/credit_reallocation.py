@@ -93,8 +93,9 @@ def undo_for_import(
 ) -> Reallocation:
     """Undo the credit note allocations that the file contradicts, before its values are applied.
 
-    `existing` holds the ledger invoices the file names; `changes` holds, per
-    invoice number, the fields whose file value differs from the last import.
+    `existing` maps the numbers the file names to ledger invoices, and
+    `changes` maps an invoice number to the fields whose file value differs
+    from the last import.
     """
     numbers_in_file = {data.number for data in invoices}
     invoice_numbers = {data.number for data in invoices if not data.is_credit_note}

@@ -225,12 +225,12 @@ def _file_changes(
 
 def _release_held_credit_notes(invoices: list[InvoiceData], existing: dict[str, Invoice]) -> None:
     """Let the daily run apply held credit notes again, now that the file states their open amount."""
-    held = [
+    held_ids = [
         existing[data.number].pk
         for data in invoices
         if data.is_credit_note and data.number in existing and existing[data.number].allocation_held
     ]
-    for chunk in _chunks(held):
+    for chunk in _chunks(held_ids):
         Invoice.objects.filter(pk__in=chunk).update(allocation_held=False)
 
 

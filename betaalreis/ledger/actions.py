@@ -257,9 +257,10 @@ def do_undo_credit_note_allocations(
 ) -> list[Allocation]:
     """Take back what Betaalreis applied of a credit note to invoices other than the one it corrects.
 
-    Each such invoice gets the amount back and a credited invoice opens
-    again; the credit note's open amount grows by the total. The allocation
-    to the corrected invoice (made when the credit note was imported) stays.
+    Each such invoice gets its amount back, and a credited or paid invoice
+    opens again. The credit note's open amount moves away from zero by the
+    sum. The allocation to the corrected invoice (made when the credit note
+    was imported) stays.
     With `hold`, the daily run leaves the credit note alone until an import
     lists it again. Returns the removed allocations, with their invoices.
     """

@@ -1,12 +1,13 @@
 """Open credit notes: what is left of them pays the debtor's open invoices.
 
 A credit note that names the invoice it corrects is applied to that invoice
-when it is imported (`imports.writer`). A credit note without one, naming
-an invoice the ledger does not have, or with more credit than its invoice
-had open, still lowers what the debtor owes, so `apply_unlinked_credit_notes`
-applies its open amount to the debtor's open invoices in the same currency,
-oldest due date first, as `banking.credit.apply_credit` does with the rest
-of an overpayment. The daily run calls both before it plans messages, so no
+when it is imported (`imports.writer`). Some credit notes stay open after
+that: those without an original invoice, those naming an invoice the ledger
+does not have, and those with more credit than their invoice had open. They
+still lower what the debtor owes. So `apply_unlinked_credit_notes` applies
+their open amount to the debtor's open invoices in the same currency, oldest
+due date first, as `banking.credit.apply_credit` does with the rest of an
+overpayment. The daily run calls both before it plans messages, so no
 reminder requests money the debtor was credited.
 
 These allocations are Betaalreis's own guess. An import that shows the
@@ -58,7 +59,7 @@ def apply_unlinked_credit_notes(creditor: Creditor) -> CreditNotesApplied:
     result = CreditNotesApplied()
     open_invoices = _open_invoices(creditor).filter(debtor_id=OuterRef("debtor_id"), currency=OuterRef("currency"))
     # A credit note imported before the invoice it names pays the oldest open
-    # invoice here; the import that brings that invoice undoes this and links it.
+    # invoice here. The import that brings that invoice undoes this and links it.
     credit_notes = (
         Invoice.objects.filter(
             creditor=creditor,

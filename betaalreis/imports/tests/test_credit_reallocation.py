@@ -52,7 +52,7 @@ class Import:
 class Case:
     steps: list[Import | str]
     open_amounts: dict[str, str]
-    held: set[str] = field(default_factory=set)
+    held_credit_notes: set[str] = field(default_factory=set)
     # Fragments the last import's notes must contain, and the number of
     # credit notes it re-allocated.
     notes: list[str] = field(default_factory=list)
@@ -91,7 +91,7 @@ CASES = {
     "invoice changed, credit note not listed": Case(
         steps=[Import(FIRST), RUN, Import([F002.format(open="50,00")]), RUN],
         open_amounts={"F001": "100.00", "F002": "50.00", "C001": "-150.00"},
-        held={"C001"},
+        held_credit_notes={"C001"},
         notes=["applies it again only after an import lists it"],
         reallocated=1,
     ),
@@ -172,7 +172,7 @@ def test_credit_note_reallocation(name: str, creditor: Creditor, write_file: Cal
     for number, expected in case.open_amounts.items():
         assert invoices[number].open_amount == Decimal(expected), number
     for number, invoice in invoices.items():
-        assert invoice.allocation_held == (number in case.held), number
+        assert invoice.allocation_held == (number in case.held_credit_notes), number
         if invoice.open_amount != 0:
             assert invoice.status == InvoiceStatus.OPEN, number
     for number, target in case.corrects.items():
