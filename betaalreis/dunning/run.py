@@ -42,7 +42,7 @@ class PaymentsApplied:
     to_review: int = 0
     # Debtor credit (overpaid rests of earlier payments) used to pay open invoices.
     credit_applied: dict[str, Decimal] = field(default_factory=dict)
-    # Credit notes without an original invoice used to pay open invoices.
+    # Open credit notes (unlinked ones, and the rest of linked ones) used to pay open invoices.
     credit_notes_applied: dict[str, Decimal] = field(default_factory=dict)
 
 
@@ -88,7 +88,7 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
     """Match the payments that came in since the last run to open invoices, then apply debtor credit.
 
     Debtor credit is the rest of overpayments and the open amount of credit
-    notes that correct no invoice.
+    notes that are not held (see `ledger.credit_notes`).
     """
     from betaalreis.banking.credit import apply_credit
     from betaalreis.banking.matching import match_payments

@@ -2,9 +2,10 @@
 
 Lookups and writes go in batches (`IN` queries of at most CHUNK ids,
 bulk_create, bulk_update), so the number of queries grows with the number
-of chunks, not with the number of rows. The one exception is applying a new
-credit note to the invoice it corrects, which goes through
-`do_apply_credit_note` once per such credit note.
+of chunks, not with the number of rows. The exceptions go through `do_*`
+actions once per credit note: applying a new (or newly linked) credit note
+to the invoice it corrects, and undoing the allocations of a credit note
+that the file contradicts (`imports.credit_reallocation`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
@@ -88,6 +90,8 @@ class _Counts:
     invoices_unchanged: int = 0
     credit_notes_applied: int = 0
     credit_notes_changed: int = 0
+    credit_notes_linked_later: int = 0
+    credit_notes_reallocated: int = 0
     bank_accounts_new: int = 0
     invoices_settled: int = 0
     settled_by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
@@ -174,10 +178,20 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
     debtor_events = _write_debtors(creditor, batch.debtors, debtors, counts, source=source)
     debtors.update(_existing_debtors(creditor, [number for number in batch.debtors if number not in debtors]))
 
+    # Credit note allocations the file contradicts are undone first, so the
+    # file's values below apply to the amounts as they were before them.
+    reallocation = undo_for_import(
+        batch.invoices, existing, _file_changes(batch.invoices, existing, states), source=source
+    )
+    _count_reallocation(reallocation, counts)
+    if reallocation.credit_notes:
+        existing = _existing_invoices(creditor, sorted(referenced))
+
     new_invoices = _create_invoices(creditor, batch.invoices, existing, debtors, counts, source)
     changed_events = _update_invoices(batch.invoices, existing, states, counts, source=source)
     all_invoices = {**existing, **new_invoices}
-    _link_credit_notes(batch.invoices, new_invoices, all_invoices, counts)
+    linked_later = _link_credit_notes(batch.invoices, new_invoices, existing, all_invoices, counts)
+    _release_held_credit_notes(batch.invoices, existing)
 
     _save_import_states(creditor, batch.invoices, all_invoices, states, source=source)
     _save_bank_accounts(creditor, batch.debtors.values(), debtors, counts)
@@ -185,8 +199,39 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
     events = debtor_events + changed_events + _import_events(new_invoices, source=source)
     record_many(events)
 
-    _apply_credit_notes(batch.invoices, new_invoices, all_invoices, counts, source=source)
+    _apply_credit_notes(batch.invoices, {**new_invoices, **linked_later}, all_invoices, counts, source=source)
     return counts
+
+
+def _count_reallocation(reallocation: Reallocation, counts: _Counts) -> None:
+    counts.credit_notes_reallocated += reallocation.credit_notes
+    counts.notes += reallocation.notes
+
+
+def _file_changes(
+    invoices: list[InvoiceData], existing: dict[str, Invoice], states: dict[int, ImportedInvoice]
+) -> dict[str, set[str]]:
+    """Return, per invoice number, the source fields whose file value differs from the last import."""
+    candidates, _ = _changed_in_source(invoices, existing, states)
+    _load_state_values([state for _, _, state in candidates if state is not None])
+    changes: dict[str, set[str]] = {}
+    for data, invoice, state in candidates:
+        baseline = _baseline(invoice, state)
+        changes[data.number] = {
+            name for name, value in data.source_values().items() if value != baseline.get(name, value)
+        }
+    return changes
+
+
+def _release_held_credit_notes(invoices: list[InvoiceData], existing: dict[str, Invoice]) -> None:
+    """Let the daily run apply held credit notes again, now that the file states their open amount."""
+    held_ids = [
+        existing[data.number].pk
+        for data in invoices
+        if data.is_credit_note and data.number in existing and existing[data.number].allocation_held
+    ]
+    for chunk in _chunks(held_ids):
+        Invoice.objects.filter(pk__in=chunk).update(allocation_held=False)
 
 
 def _settle_missing_open_items(
@@ -207,6 +252,7 @@ def _settle_missing_open_items(
         if reason != _VOID_REASON
         for invoice in skipped
     }
+    _count_reallocation(undo_for_missing_credit_notes(creditor, listed, source=source), counts)
 
     candidates = Invoice.objects.filter(
         creditor=creditor, status__in=_SETTLED_WHEN_MISSING + _NAMED_WHEN_MISSING
@@ -329,7 +375,7 @@ def _import_states(invoice_ids: list[int]) -> dict[int, ImportedInvoice]:
 
 
 def _load_state_values(states: list[ImportedInvoice]) -> None:
-    by_pk = {state.pk: state for state in states}
+    by_pk = {state.pk: state for state in states if not state.values}
     for chunk in _chunks(list(by_pk)):
         for pk, values in ImportedInvoice.objects.filter(pk__in=chunk).values_list("pk", "values"):
             by_pk[pk].values = values
@@ -505,6 +551,24 @@ def _invoices_with_allocations(invoice_ids: list[int]) -> set[int]:
     return found
 
 
+def _changed_in_source(
+    invoices: list[InvoiceData], existing: dict[str, Invoice], states: dict[int, ImportedInvoice]
+) -> tuple[list[tuple[InvoiceData, Invoice, ImportedInvoice | None]], int]:
+    """Return the file rows of ledger invoices whose fingerprint changed, and how many did not change."""
+    candidates: list[tuple[InvoiceData, Invoice, ImportedInvoice | None]] = []
+    unchanged = 0
+    for data in invoices:
+        invoice = existing.get(data.number)
+        if invoice is None:
+            continue
+        state = states.get(invoice.pk)
+        if state is not None and state.fingerprint == data.fingerprint():
+            unchanged += 1
+            continue
+        candidates.append((data, invoice, state))
+    return candidates, unchanged
+
+
 def _update_invoices(
     invoices: list[InvoiceData],
     existing: dict[str, Invoice],
@@ -514,16 +578,8 @@ def _update_invoices(
     source: str,
 ) -> list[TimelineEvent]:
     """Apply what changed in the source since its last import; return timeline events."""
-    candidates: list[tuple[InvoiceData, Invoice, ImportedInvoice | None]] = []
-    for data in invoices:
-        invoice = existing.get(data.number)
-        if invoice is None:
-            continue
-        state = states.get(invoice.pk)
-        if state is not None and state.fingerprint == data.fingerprint():
-            counts.invoices_unchanged += 1
-            continue
-        candidates.append((data, invoice, state))
+    candidates, unchanged = _changed_in_source(invoices, existing, states)
+    counts.invoices_unchanged += unchanged
 
     _load_state_values([state for _, _, state in candidates if state is not None])
     allocated = _invoices_with_allocations([invoice.pk for _, invoice, _ in candidates])
@@ -662,16 +718,31 @@ def _corrected_invoice(data: InvoiceData, all_invoices: dict[str, Invoice]) -> I
 def _link_credit_notes(
     invoices: list[InvoiceData],
     new: dict[str, Invoice],
+    existing: dict[str, Invoice],
     all_invoices: dict[str, Invoice],
     counts: _Counts,
-) -> None:
-    """Point each new credit note at the invoice it corrects, when the ledger has it."""
+) -> dict[str, Invoice]:
+    """Point each new or unlinked credit note at the invoice it corrects, when the ledger has it.
+
+    Returns the credit notes from earlier imports that this file links, so
+    they are applied to their invoice like new ones.
+    """
     linked: list[Invoice] = []
+    linked_later: dict[str, Invoice] = {}
     for data in invoices:
         credit_note = new.get(data.number)
-        if credit_note is None or not credit_note.is_credit_note:
+        if credit_note is None:
+            credit_note = existing.get(data.number)
+            if credit_note is None or credit_note.corrects_id is not None:
+                continue
+            is_new = False
+        else:
+            is_new = True
+        if not credit_note.is_credit_note:
             continue
         if data.corrects_number == data.number:
+            if not is_new:
+                continue
             counts.notes.append(
                 f"Credit note {data.number} refers to an invoice with its own number; the "
                 "ledger keeps one document per number, so it was not linked."
@@ -682,20 +753,25 @@ def _link_credit_notes(
             continue
         credit_note.corrects = target
         linked.append(credit_note)
+        if not is_new:
+            linked_later[data.number] = credit_note
+            counts.notes.append(f"Credit note {data.number} is now linked to invoice {target.number}.")
     Invoice.objects.bulk_update(linked, ["corrects"], batch_size=BATCH_SIZE)
+    counts.credit_notes_linked_later = len(linked_later)
+    return linked_later
 
 
 def _apply_credit_notes(
     invoices: list[InvoiceData],
-    new: dict[str, Invoice],
+    credit_notes: dict[str, Invoice],
     all_invoices: dict[str, Invoice],
     counts: _Counts,
     *,
     source: str,
 ) -> None:
-    """Apply each new credit note to the open invoice of the same debtor it corrects."""
+    """Apply each credit note in `credit_notes` to the open invoice of the same debtor it corrects."""
     for data in invoices:
-        credit_note = new.get(data.number)
+        credit_note = credit_notes.get(data.number)
         target = _corrected_invoice(data, all_invoices)
         if credit_note is None or target is None or not credit_note.is_credit_note:
             continue
@@ -813,6 +889,10 @@ def _report(batch: ImportBatch, counts: _Counts, *, path: Path) -> ImportReport:
     }
     if counts.credit_notes_changed:
         report.counts["credit notes changed"] = counts.credit_notes_changed
+    if counts.credit_notes_linked_later:
+        report.counts["credit notes linked to an earlier import"] = counts.credit_notes_linked_later
+    if counts.credit_notes_reallocated:
+        report.counts["credit notes re-allocated"] = counts.credit_notes_reallocated
     if counts.invoices_settled:
         report.counts["invoices settled (not in open items)"] = counts.invoices_settled
     for currency, amount in sorted(counts.settled_by_currency.items()):

@@ -252,6 +252,75 @@ def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str)
 
 
 @transaction.atomic
+def do_undo_credit_note_allocations(
+    credit_note: Invoice, *, source: str, reason: str, hold: bool = False
+) -> list[Allocation]:
+    """Take back what Betaalreis applied of a credit note to invoices other than the one it corrects.
+
+    Each such invoice gets its amount back, and a credited or paid invoice
+    opens again. The credit note's open amount moves away from zero by the
+    sum. The allocation to the corrected invoice (made when the credit note
+    was imported) stays.
+    With `hold`, the daily run leaves the credit note alone until an import
+    lists it again. Returns the removed allocations, with their invoices.
+    """
+    credit_note = Invoice.objects.select_for_update().get(pk=credit_note.pk)
+    if credit_note.kind != InvoiceKind.CREDIT_NOTE:
+        raise InvalidInput(f"{credit_note.number} is not a credit note.")
+
+    allocations = list(
+        Allocation.objects.filter(credit_note=credit_note)
+        .exclude(invoice_id=credit_note.corrects_id)
+        .select_related("invoice")
+        .order_by("pk")
+    )
+    undone = ZERO
+    for allocation in allocations:
+        invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
+        invoice.open_amount += allocation.amount
+        if invoice.status in (InvoiceStatus.CREDITED, InvoiceStatus.PAID):
+            invoice.status = InvoiceStatus.OPEN
+        invoice.save(update_fields=["open_amount", "status", "updated_at"])
+        allocation.invoice = invoice
+        undone += allocation.amount
+
+        timeline.record(
+            invoice.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Verrekening creditnota {credit_note.number} teruggedraaid: "
+            f"{format_money(allocation.amount, invoice.currency)} op factuur {invoice.number} staat weer open",
+            source=source,
+            creditor_id=invoice.creditor_id,
+            invoice=invoice,
+            data={
+                "credit_note_id": credit_note.pk,
+                "amount": str(allocation.amount),
+                "open_amount": str(invoice.open_amount),
+                "reason": reason,
+            },
+        )
+
+    Allocation.objects.filter(pk__in=[allocation.pk for allocation in allocations]).delete()
+    credit_note.open_amount -= undone
+    if credit_note.open_amount != ZERO and credit_note.status == InvoiceStatus.CREDITED:
+        credit_note.status = InvoiceStatus.OPEN
+    credit_note.allocation_held = hold
+    credit_note.save(update_fields=["open_amount", "status", "allocation_held", "updated_at"])
+
+    if allocations:
+        logger.info(
+            "credit note allocations undone",
+            extra={
+                "credit_note_id": credit_note.pk,
+                "allocations": len(allocations),
+                "creditor_id": credit_note.creditor_id,
+                "reason": reason,
+            },
+        )
+    return allocations
+
+
+@transaction.atomic
 def do_set_invoice_status(invoice: Invoice, status: str, *, source: str, reason: str) -> Invoice:
     """Move an invoice to `status` (dispute, payment plan, handover, write-off...)."""
     if status not in InvoiceStatus.values:

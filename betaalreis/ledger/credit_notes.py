@@ -1,13 +1,19 @@
-"""Credit notes without an original invoice: their amount pays the debtor's open invoices.
+"""Open credit notes: what is left of them pays the debtor's open invoices.
 
 A credit note that names the invoice it corrects is applied to that invoice
-when it is imported (`imports.writer`). A credit note without one, or
-naming an invoice the ledger does not have, is not linked but still lowers
-what the debtor owes, so `apply_unlinked_credit_notes` applies it to
-the debtor's open invoices in the same currency, oldest due date first, as
-`banking.credit.apply_credit` does with the rest of an overpayment. The daily
-run calls both before it plans messages, so no reminder requests money the
-debtor was credited.
+when it is imported (`imports.writer`). Some credit notes stay open after
+that: those without an original invoice, those naming an invoice the ledger
+does not have, and those with more credit than their invoice had open. They
+still lower what the debtor owes. So `apply_unlinked_credit_notes` applies
+their open amount to the debtor's open invoices in the same currency, oldest
+due date first, as `banking.credit.apply_credit` does with the rest of an
+overpayment. The daily run calls both before it plans messages, so no
+reminder requests money the debtor was credited.
+
+These allocations are Betaalreis's own guess. An import that shows the
+books allocated the credit note differently undoes them
+(`imports.credit_reallocation`). A credit note held there
+(`allocation_held`) is skipped until an import lists it again.
 """
 
 from __future__ import annotations
@@ -49,17 +55,16 @@ def _open_invoices(creditor: Creditor) -> QuerySet[Invoice]:
 
 
 def apply_unlinked_credit_notes(creditor: Creditor) -> CreditNotesApplied:
-    """Apply the open credit notes that correct no invoice to the debtor's open invoices."""
+    """Apply what is open of the debtor's credit notes to the debtor's open invoices."""
     result = CreditNotesApplied()
     open_invoices = _open_invoices(creditor).filter(debtor_id=OuterRef("debtor_id"), currency=OuterRef("currency"))
-    # NOTE: a credit note imported before the invoice it names stays unlinked,
-    # because the import links only new credit notes, so it pays the oldest
-    # open invoice here rather than the one it corrects.
+    # A credit note imported before the invoice it names pays the oldest open
+    # invoice here. The import that brings that invoice undoes this and links it.
     credit_notes = (
         Invoice.objects.filter(
             creditor=creditor,
             kind=InvoiceKind.CREDIT_NOTE,
-            corrects__isnull=True,
+            allocation_held=False,
             status=InvoiceStatus.OPEN,
             open_amount__lt=0,
         )
@@ -83,6 +88,13 @@ def apply_unlinked_credit_notes(creditor: Creditor) -> CreditNotesApplied:
     return result
 
 
+def _label(credit_note: Invoice) -> str:
+    """Return why the credit note pays other invoices, for its timeline line."""
+    if credit_note.corrects_id is None:
+        return " zonder originele factuur"
+    return " (rest na de gecorrigeerde factuur)"
+
+
 @transaction.atomic
 def _apply_one(creditor: Creditor, credit_note: Invoice) -> list[Allocation]:
     """Apply one credit note to its debtor's open invoices and record what it paid and what is left."""
@@ -102,7 +114,7 @@ def _apply_one(creditor: Creditor, credit_note: Invoice) -> list[Allocation]:
     used = sum((allocation.amount for allocation in allocations), ZERO)
     left = -credit_note.open_amount
     summary = (
-        f"Creditnota {credit_note.number} zonder originele factuur: {format_money(used, credit_note.currency)} "
+        f"Creditnota {credit_note.number}{_label(credit_note)}: {format_money(used, credit_note.currency)} "
         f"verrekend met {', '.join(allocation.invoice.number for allocation in allocations)}"
     )
     if left > ZERO:

@@ -248,6 +248,15 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
         help_text=_("De factuur die deze creditnota corrigeert."), db_index=False,
     )
+    # Set on a credit note whose allocations Betaalreis undid because an
+    # import showed different open amounts on the invoices it had paid,
+    # while the file did not list the credit note itself. The books may
+    # already have used it, so the daily run leaves it alone until an import
+    # lists the credit note and so states what is still open of it.
+    allocation_held = models.BooleanField(
+        _("niet zelf verrekenen"), default=False,
+        help_text=_("Betaalreis verrekent deze creditnota pas weer als een import het openstaande bedrag ervan noemt."),
+    )
     source = models.CharField(_("bron"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,4 @@
-"""Credit notes without an original invoice pay the debtor's open invoices in the daily run."""
+"""Open credit notes pay the debtor's other open invoices in the daily run."""
 
 from __future__ import annotations
 
@@ -94,17 +94,32 @@ def test_unlinked_credit_note_skips_closed_invoices(creditor):
     assert refreshed(disputed).open_amount == Decimal("200.00")
 
 
-def test_linked_credit_note_left_alone(creditor):
+def test_linked_credit_note_rest_pays_other_invoices(creditor):
     debtor = make_debtor(creditor)
     corrected = make_invoice(debtor, "45.00", due=dt.date(2026, 9, 1), open_amount=Decimal("0.00"),
                              status=InvoiceStatus.CREDITED)
     other = make_invoice(debtor, "300.00", due=dt.date(2026, 10, 1))
-    make_invoice(debtor, "-100.00", due=dt.date(2026, 10, 24), open_amount=Decimal("-55.00"), corrects=corrected)
+    credit_note = make_invoice(debtor, "-100.00", due=dt.date(2026, 10, 24), open_amount=Decimal("-55.00"),
+                               corrects=corrected)
+
+    result = apply_unlinked_credit_notes(creditor)
+
+    assert result.amounts == {"EUR": Decimal("55.00")}
+    assert refreshed(other).open_amount == Decimal("245.00")
+    assert refreshed(credit_note).status == InvoiceStatus.CREDITED
+    summary = TimelineEvent.objects.get(source="credit note", invoice=credit_note).summary
+    assert "rest na de gecorrigeerde factuur" in summary
+
+
+def test_held_credit_note_left_alone(creditor):
+    debtor = make_debtor(creditor)
+    invoice = make_invoice(debtor, "300.00", due=dt.date(2026, 10, 1))
+    make_invoice(debtor, "-100.00", due=dt.date(2026, 10, 24), allocation_held=True)
 
     result = apply_unlinked_credit_notes(creditor)
 
     assert result.credit_notes == 0
-    assert refreshed(other).open_amount == Decimal("300.00")
+    assert refreshed(invoice).open_amount == Decimal("300.00")
 
 
 def test_run_lowers_reminder_by_credit_note(creditor, betaalreis_home):
@@ -130,7 +145,7 @@ def test_run_command_reports_credit_notes(creditor, betaalreis_home):
     call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", stdout=output)
 
     text = " ".join(output.getvalue().split())
-    assert "€ 50,00 of credit notes without an original invoice applied" in text
+    assert "€ 50,00 of open credit notes applied to other invoices" in text
     assert "0 payments applied" in text
     assert "1 open invoice checked" in text
     assert "1 message planned" in text

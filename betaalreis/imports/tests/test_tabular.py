@@ -714,7 +714,7 @@ def test_bom_with_windows_1252_rejected_clearly(tmp_path) -> None:
         decode_text(data)
 
 
-def test_reimport_keeps_applied_credit_note_closed(creditor: Creditor, write_file: WriteFile) -> None:
+def test_reimport_reallocates_changed_credit_note(creditor: Creditor, write_file: WriteFile) -> None:
     from betaalreis.ledger.credit_notes import apply_unlinked_credit_notes
 
     rows = "F1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\nC1;D1;Een;05-03-2025;05-03-2025;-40,00;-40,00\n"
@@ -726,6 +726,11 @@ def test_reimport_keeps_applied_credit_note_closed(creditor: Creditor, write_fil
 
     credit_note = Invoice.objects.get(number="C1")
     assert credit_note.kind == InvoiceKind.CREDIT_NOTE
-    assert credit_note.open_amount == Decimal("0.00")
-    assert credit_note.status == InvoiceStatus.CREDITED
-    assert any("Invoice C1" in note for note in report.notes)
+    assert credit_note.open_amount == Decimal("-50.00")
+    assert credit_note.status == InvoiceStatus.OPEN
+    assert Invoice.objects.get(number="F1").open_amount == Decimal("100.00")
+    assert any("Credit note C1 re-allocated" in note for note in report.notes)
+
+    apply_unlinked_credit_notes(creditor)
+
+    assert Invoice.objects.get(number="F1").open_amount == Decimal("50.00")

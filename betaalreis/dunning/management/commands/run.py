@@ -65,7 +65,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         console.print(
             f"{creditor_run.creditor.slug}: {_count(payments.matched, 'payment')} applied, "
             f"{payments.to_review} to review, {_credit_text(payments.credit_applied)} of debtor credit and "
-            f"{_credit_text(payments.credit_notes_applied)} of credit notes without an original invoice applied; "
+            f"{_credit_text(payments.credit_notes_applied)} of open credit notes applied to other invoices; "
             f"{_count(plan.invoices_considered, 'open invoice')} checked; "
             f"{_count(len(written.created), 'message')} planned, {written.already_planned} already planned today, "
             f"{_count(written.unreachable, 'debtor')} unreachable, "

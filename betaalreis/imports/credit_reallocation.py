@@ -1,0 +1,193 @@
+"""Undo Betaalreis's own credit note allocations where an import shows the books decided otherwise.
+
+The daily run applies open credit notes to the debtor's oldest open invoices
+(`ledger.credit_notes`). That is a guess until the accounting package books
+the credit note. The file is the truth for the open amounts of the invoices
+and credit notes it lists, so an import undoes the whole guess for a credit
+note when the file shows the books allocated it differently:
+
+- the file changes the credit note's total or open amount (booked elsewhere,
+  corrected or withdrawn), or names an invoice for it that the ledger now has;
+- the file changes the open amount of an invoice the credit note paid;
+- an open-items file leaves out a credit note that paid invoices.
+
+Undoing all of the credit note's allocations (not only those on listed
+invoices) is what keeps one credit note from being deducted twice: the file
+does not say where the books used it. Invoices outside the file that open
+again are named in the import report. A credit note that the file does not
+list is held (`Invoice.allocation_held`), because its open amount in the
+books is unknown, until an import lists it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q
+
+from betaalreis.imports.records import InvoiceData
+from betaalreis.ledger.actions import do_undo_credit_note_allocations
+from betaalreis.ledger.models import Allocation, Creditor, Invoice
+from betaalreis.ledger.money import format_money
+
+# Ids per IN (...) query, as in `imports.writer`.
+CHUNK = 900
+MAX_NOTES = 20
+
+# The file fields that show the books booked, corrected or withdrew a credit note.
+CREDIT_NOTE_FIELDS = {"total": "total", "open_amount": "open amount", "corrects_number": "original invoice"}
+
+
+@dataclass
+class Reallocation:
+    """Credit notes whose allocations one import undid, with the report notes."""
+
+    credit_notes: int = 0
+    invoice_ids: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _own_allocations() -> Q:
+    """Match credit note allocations to any invoice but the one the credit note corrects."""
+    return Q(credit_note__isnull=False) & (
+        Q(credit_note__corrects__isnull=True) | ~Q(invoice_id=F("credit_note__corrects_id"))
+    )
+
+
+def _credit_notes_paying(invoice_ids: list[int]) -> dict[int, set[int]]:
+    """Return, per credit note id, which of `invoice_ids` it paid by Betaalreis's own allocation."""
+    found: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(invoice_ids):
+        rows = Allocation.objects.filter(_own_allocations(), invoice_id__in=chunk).values_list(
+            "credit_note_id", "invoice_id"
+        )
+        for credit_note_id, invoice_id in rows:
+            found[credit_note_id].add(invoice_id)
+    return found
+
+
+def _with_own_allocations(credit_note_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(credit_note_ids):
+        found |= set(
+            Allocation.objects.filter(_own_allocations(), credit_note_id__in=chunk).values_list(
+                "credit_note_id", flat=True
+            )
+        )
+    return found
+
+
+def undo_for_import(
+    invoices: list[InvoiceData],
+    existing: dict[str, Invoice],
+    changes: dict[str, set[str]],
+    *,
+    source: str,
+) -> Reallocation:
+    """Undo the credit note allocations that the file contradicts, before its values are applied.
+
+    `existing` maps the numbers the file names to ledger invoices, and
+    `changes` maps an invoice number to the fields whose file value differs
+    from the last import.
+    """
+    numbers_in_file = {data.number for data in invoices}
+    invoice_numbers = {data.number for data in invoices if not data.is_credit_note}
+    invoice_numbers |= {number for number, invoice in existing.items() if not invoice.is_credit_note}
+    reasons: dict[int, list[str]] = defaultdict(list)
+
+    listed_credit_notes = [
+        (data, existing[data.number])
+        for data in invoices
+        if data.is_credit_note and data.number in existing
+    ]
+    for data, credit_note in listed_credit_notes:
+        changed = [label for name, label in CREDIT_NOTE_FIELDS.items() if name in changes.get(data.number, ())]
+        if changed:
+            reasons[credit_note.pk].append(f"the file changes its {' and '.join(changed)}")
+        elif (
+            credit_note.corrects_id is None
+            and data.corrects_number in invoice_numbers
+            and data.corrects_number != data.number
+        ):
+            reasons[credit_note.pk].append(f"the file names its original invoice {data.corrects_number}")
+    with_allocations = _with_own_allocations(list(reasons))
+
+    changed_invoices = {
+        existing[data.number].pk: data.number
+        for data in invoices
+        if not data.is_credit_note and data.number in existing and "open_amount" in changes.get(data.number, ())
+    }
+    for credit_note_id, invoice_ids in _credit_notes_paying(sorted(changed_invoices)).items():
+        with_allocations.add(credit_note_id)
+        for invoice_id in sorted(invoice_ids):
+            reasons[credit_note_id].append(f"the file changes the open amount of invoice {changed_invoices[invoice_id]}")
+
+    result = Reallocation()
+    for credit_note in Invoice.objects.filter(pk__in=sorted(with_allocations)).order_by("number"):
+        hold = credit_note.number not in numbers_in_file
+        _undo(credit_note, "; ".join(reasons[credit_note.pk]), numbers_in_file, result, hold=hold, source=source)
+    return result
+
+
+def undo_for_missing_credit_notes(
+    creditor: Creditor, listed: Collection[str], *, source: str
+) -> Reallocation:
+    """Undo the allocations of credit notes that an open-items file leaves out.
+
+    The books no longer have them open: used elsewhere, or withdrawn. Run
+    this before the missing invoices are settled, so the invoices that open
+    again and are missing too are settled with them.
+    """
+    result = Reallocation()
+    credit_note_ids = set(
+        Allocation.objects.filter(_own_allocations(), creditor=creditor).values_list("credit_note_id", flat=True)
+    )
+    missing = [
+        credit_note
+        for credit_note in Invoice.objects.filter(pk__in=sorted(credit_note_ids)).order_by("number")
+        if credit_note.number not in listed
+    ]
+    for credit_note in missing:
+        _undo(credit_note, "the open items leave it out", listed, result, hold=False, source=source)
+    return result
+
+
+def _undo(
+    credit_note: Invoice,
+    reason: str,
+    numbers_in_file: Collection[str],
+    result: Reallocation,
+    *,
+    hold: bool,
+    source: str,
+) -> None:
+    allocations = do_undo_credit_note_allocations(credit_note, source=source, reason=reason, hold=hold)
+    if not allocations:
+        return
+
+    result.credit_notes += 1
+    result.invoice_ids |= {allocation.invoice_id for allocation in allocations}
+    if len(result.notes) >= MAX_NOTES:
+        return
+
+    undone = ", ".join(
+        f"{allocation.invoice.number} ({format_money(allocation.amount, allocation.invoice.currency)})"
+        for allocation in allocations
+    )
+    note = (
+        f"Credit note {credit_note.number} re-allocated because {reason}: undid what Betaalreis "
+        f"had applied of it to {undone}."
+    )
+    outside = sorted({a.invoice.number for a in allocations if a.invoice.number not in numbers_in_file})
+    if outside:
+        note += f" Open again but not in this file: {', '.join(outside)}; check them in the books."
+    if hold:
+        note += " The file does not list the credit note, so Betaalreis applies it again only after an import lists it."
+    result.notes.append(note)

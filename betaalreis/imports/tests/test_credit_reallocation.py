@@ -1,0 +1,208 @@
+"""Imports undo the daily run's credit note allocations when the books allocated the credit note otherwise.
+
+Each case is a list of steps (an import of CSV rows, or the daily run's
+payment step) and the ledger expected after the last one. The file is the
+truth for the open amounts it lists, and no credit note may be deducted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from betaalreis.dunning.run import apply_payments
+from betaalreis.imports.registry import ImportReport
+from betaalreis.imports.tabular import TabularInvoiceImporter
+from betaalreis.ledger.actions import do_undo_credit_note_allocations
+from betaalreis.ledger.models import Allocation, Creditor, Invoice, InvoiceStatus, TimelineEvent
+
+HEADER = "Factuurnummer;Klantnummer;Naam;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Valuta;Originele factuur"
+
+F001 = "F001;D1;Jan Jansen;01-10-2026;15-10-2026;100,00;{open};EUR;"
+F002 = "F002;D1;Jan Jansen;05-10-2026;20-10-2026;200,00;{open};EUR;"
+F003_USD = "F003;D1;Jan Jansen;06-10-2026;21-10-2026;50,00;{open};USD;"
+C001 = "C001;D1;Jan Jansen;10-10-2026;10-10-2026;-150,00;{open};EUR;"
+C002_USD = "C002;D1;Jan Jansen;10-10-2026;10-10-2026;-80,00;{open};USD;"
+F020 = "F020;D3;Klaas Klaassen;01-10-2026;15-10-2026;100,00;{open};EUR;"
+C020 = "C020;D3;Klaas Klaassen;10-10-2026;10-10-2026;-40,00;{open};EUR;F020"
+F029 = "F029;D4;Anna de Vries;01-10-2026;15-10-2026;100,00;{open};EUR;"
+F030 = "F030;D4;Anna de Vries;18-11-2026;02-12-2026;100,00;{open};EUR;"
+C030 = "C030;D4;Anna de Vries;20-11-2026;20-11-2026;-40,00;{open};EUR;F030"
+F040 = "F040;D5;Bram Bos;01-10-2026;15-10-2026;100,00;{open};EUR;"
+F041 = "F041;D5;Bram Bos;02-10-2026;16-10-2026;100,00;{open};EUR;"
+C040 = "C040;D5;Bram Bos;10-10-2026;10-10-2026;-150,00;{open};EUR;F040"
+
+RUN = "run"
+FIRST = [F001.format(open="100,00"), F002.format(open="200,00"), C001.format(open="-150,00")]
+
+
+@dataclass
+class Import:
+    """One import step: file rows, and whether the file lists all open items."""
+
+    rows: list[str]
+    open_items: bool = False
+
+
+@dataclass
+class Case:
+    steps: list[Import | str]
+    open_amounts: dict[str, str]
+    held_credit_notes: set[str] = field(default_factory=set)
+    # Fragments the last import's notes must contain, and the number of
+    # credit notes it re-allocated.
+    notes: list[str] = field(default_factory=list)
+    reallocated: int = 0
+    corrects: dict[str, str] = field(default_factory=dict)
+
+
+CASES = {
+    "booked on another invoice": Case(
+        steps=[Import(FIRST), RUN, Import([F001.format(open="100,00"), F002.format(open="50,00"),
+                                           C001.format(open="0,00")])],
+        open_amounts={"F001": "100.00", "F002": "50.00", "C001": "0.00"},
+        notes=["Credit note C001 re-allocated", "applied of it to F001 (", "100,00), F002 (", "50,00)."],
+        reallocated=1,
+    ),
+    "withdrawn, left out of open items": Case(
+        steps=[Import(FIRST), RUN,
+               Import([F001.format(open="100,00"), F002.format(open="200,00")], open_items=True)],
+        open_amounts={"F001": "100.00", "F002": "200.00", "C001": "0.00"},
+        notes=["Credit note C001 re-allocated because the open items leave it out"],
+        reallocated=1,
+    ),
+    "withdrawn, open amount corrected": Case(
+        steps=[Import(FIRST), RUN, Import([C001.format(open="-50,00")])],
+        open_amounts={"F001": "100.00", "F002": "200.00", "C001": "-50.00"},
+        notes=["Open again but not in this file: F001, F002"],
+        reallocated=1,
+    ),
+    "invoice changed, credit note listed": Case(
+        steps=[Import(FIRST), RUN, Import([F001.format(open="100,00"), F002.format(open="50,00"),
+                                           C001.format(open="-150,00")]), RUN],
+        open_amounts={"F001": "0.00", "F002": "0.00", "C001": "0.00"},
+        notes=["the file changes the open amount of invoice F002"],
+        reallocated=1,
+    ),
+    "invoice changed, credit note not listed": Case(
+        steps=[Import(FIRST), RUN, Import([F002.format(open="50,00")]), RUN],
+        open_amounts={"F001": "100.00", "F002": "50.00", "C001": "-150.00"},
+        held_credit_notes={"C001"},
+        notes=["applies it again only after an import lists it"],
+        reallocated=1,
+    ),
+    "held credit note listed again": Case(
+        steps=[Import(FIRST), RUN, Import([F002.format(open="50,00")]), Import([C001.format(open="-30,00")]), RUN],
+        open_amounts={"F001": "70.00", "F002": "50.00", "C001": "0.00"},
+    ),
+    "partial use stays until the books book it": Case(
+        steps=[Import(FIRST), RUN],
+        open_amounts={"F001": "0.00", "F002": "150.00", "C001": "0.00"},
+    ),
+    "re-import of the same file": Case(
+        steps=[Import(FIRST), RUN, Import(FIRST)],
+        open_amounts={"F001": "0.00", "F002": "150.00", "C001": "0.00"},
+    ),
+    "other currency": Case(
+        steps=[Import([F001.format(open="100,00"), F003_USD.format(open="50,00"), C002_USD.format(open="-80,00")]),
+               RUN, Import([C002_USD.format(open="-30,00")]), RUN],
+        open_amounts={"F001": "100.00", "F003": "20.00", "C002": "0.00"},
+        notes=["applied of it to F003 ("],
+        reallocated=1,
+    ),
+    "linked later, books not yet booked": Case(
+        steps=[Import([F029.format(open="100,00"), C030.format(open="-40,00")]), RUN,
+               Import([F029.format(open="100,00"), F030.format(open="100,00"), C030.format(open="-40,00")])],
+        open_amounts={"F029": "100.00", "F030": "60.00", "C030": "0.00"},
+        notes=["because the file names its original invoice F030", "C030 is now linked to invoice F030"],
+        reallocated=1,
+        corrects={"C030": "F030"},
+    ),
+    "linked later, books booked": Case(
+        steps=[Import([F029.format(open="100,00"), C030.format(open="-40,00")]), RUN,
+               Import([F029.format(open="100,00"), F030.format(open="60,00"), C030.format(open="0,00")])],
+        open_amounts={"F029": "100.00", "F030": "60.00", "C030": "0.00"},
+        reallocated=1,
+        corrects={"C030": "F030"},
+    ),
+    "rest of a linked credit note": Case(
+        steps=[Import([F040.format(open="100,00"), F041.format(open="100,00"), C040.format(open="-150,00")]), RUN],
+        open_amounts={"F040": "0.00", "F041": "50.00", "C040": "0.00"},
+        corrects={"C040": "F040"},
+    ),
+    "rest of a linked credit note booked": Case(
+        steps=[Import([F040.format(open="100,00"), F041.format(open="100,00"), C040.format(open="-150,00")]), RUN,
+               Import([F040.format(open="0,00"), F041.format(open="50,00"), C040.format(open="0,00")])],
+        open_amounts={"F040": "0.00", "F041": "50.00", "C040": "0.00"},
+        reallocated=1,
+        corrects={"C040": "F040"},
+    ),
+    "linked at import": Case(
+        steps=[Import([F020.format(open="100,00"), C020.format(open="-40,00")]), RUN,
+               Import([F020.format(open="100,00"), C020.format(open="-40,00")])],
+        open_amounts={"F020": "60.00", "C020": "0.00"},
+        corrects={"C020": "F020"},
+    ),
+}
+
+
+def play(case: Case, creditor: Creditor, write_file: Callable[..., Path]) -> ImportReport | None:
+    report = None
+    for number, step in enumerate(case.steps):
+        if step == RUN:
+            apply_payments(creditor)
+            continue
+        assert isinstance(step, Import)
+        path = write_file(f"export{number}.csv", "\n".join([HEADER, *step.rows]) + "\n")
+        report = TabularInvoiceImporter().run(path, creditor, open_items=step.open_items)
+    return report
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_credit_note_reallocation(name: str, creditor: Creditor, write_file: Callable[..., Path]) -> None:
+    case = CASES[name]
+
+    report = play(case, creditor, write_file)
+
+    invoices = {invoice.number: invoice for invoice in Invoice.objects.filter(creditor=creditor)}
+    for number, expected in case.open_amounts.items():
+        assert invoices[number].open_amount == Decimal(expected), number
+    for number, invoice in invoices.items():
+        assert invoice.allocation_held == (number in case.held_credit_notes), number
+        if invoice.open_amount != 0:
+            assert invoice.status == InvoiceStatus.OPEN, number
+    for number, target in case.corrects.items():
+        assert invoices[number].corrects_id == invoices[target].pk, number
+    assert report is not None
+    for fragment in case.notes:
+        assert any(fragment in note for note in report.notes), (fragment, report.notes)
+    assert report.counts.get("credit notes re-allocated", 0) == case.reallocated
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_credit_note_never_exceeds_its_total(name: str, creditor: Creditor, write_file: Callable[..., Path]) -> None:
+    play(CASES[name], creditor, write_file)
+
+    for credit_note in Invoice.objects.filter(creditor=creditor, kind="credit_note"):
+        applied = sum((allocation.amount for allocation in credit_note.credit_allocations.all()), Decimal("0"))
+        assert applied + (-credit_note.open_amount) <= -credit_note.total, credit_note.number
+
+
+def test_undo_writes_timeline_and_keeps_corrected_invoice(
+    creditor: Creditor, write_file: Callable[..., Path]
+) -> None:
+    play(CASES["rest of a linked credit note"], creditor, write_file)
+    credit_note = Invoice.objects.get(number="C040")
+
+    undone = do_undo_credit_note_allocations(credit_note, source="test", reason="test")
+
+    assert [allocation.invoice.number for allocation in undone] == ["F041"]
+    assert Allocation.objects.get(credit_note=credit_note).invoice.number == "F040"
+    assert Invoice.objects.get(number="C040").open_amount == Decimal("-50.00")
+    assert Invoice.objects.get(number="F041").open_amount == Decimal("100.00")
+    event = TimelineEvent.objects.get(invoice__number="F041", source="test")
+    assert "Verrekening creditnota C040 teruggedraaid" in event.summary
