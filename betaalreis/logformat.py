@@ -35,7 +35,7 @@ class FieldsFormatter(logging.Formatter):
         return f"{first_line} {pairs}{newline}{rest}"
 
 
-# Hosts remembered by DisallowedHostFilter per process; past this, counting starts over.
+# Hosts counted by DisallowedHostFilter per process. Past this number, counting starts over.
 _MAX_COUNTED_HOSTS = 1000
 
 

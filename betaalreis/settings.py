@@ -97,22 +97,24 @@ BETAALREIS_PROXY_COUNT = _env_int("BETAALREIS_PROXY_COUNT", 0)
 if BETAALREIS_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# With an https base address, cookies travel over https only and browsers
-# are told to use https for this host (HSTS) for BETAALREIS_HSTS_SECONDS.
+# With an https base address, cookies travel over https only, and https
+# responses carry HSTS for BETAALREIS_HSTS_SECONDS.
 SESSION_COOKIE_SECURE = _BASE_URL_IS_HTTPS
 CSRF_COOKIE_SECURE = _BASE_URL_IS_HTTPS
 SECURE_HSTS_SECONDS = _env_int("BETAALREIS_HSTS_SECONDS", 31_536_000 if _BASE_URL_IS_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # The reverse proxy that terminates TLS usually redirects http to https.
-# BETAALREIS_SSL_REDIRECT=1 makes Django redirect instead. Behind a proxy
-# that needs BETAALREIS_PROXY_COUNT, or every request redirects again.
+# BETAALREIS_SSL_REDIRECT=1 makes Django redirect instead. Behind a proxy,
+# Django sees https only through a trusted X-Forwarded-Proto (from
+# BETAALREIS_PROXY_COUNT, or gunicorn's forwarded_allow_ips, which trusts
+# 127.0.0.1 by default). Without it, every request is redirected again.
 SECURE_SSL_REDIRECT = _env_bool("BETAALREIS_SSL_REDIRECT", False)
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a choice for the whole parent domain, not for the portal's host.
     "security.W021",
 ]
 if _BASE_URL_IS_HTTPS and not SECURE_SSL_REDIRECT:
-    # See BETAALREIS_SSL_REDIRECT above: the proxy redirects.
+    # The proxy redirects, as the comment on SECURE_SSL_REDIRECT explains.
     SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 INSTALLED_APPS = [

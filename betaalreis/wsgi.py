@@ -8,8 +8,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betaalreis.settings")
 
-# Exit code 4 is gunicorn's "application failed to load", which makes its
-# master stop with the reason instead of booting new workers.
+# Exit code 4 is APP_LOAD_ERROR in gunicorn's arbiter (checked in 27.0),
+# which makes its master stop with the reason instead of booting new workers.
 APP_LOAD_ERROR = 4
 
 try:

@@ -1,4 +1,4 @@
-"""Production start-up refuses the demo's unsafe defaults, and the deploy settings follow the base address."""
+"""Production start-up rejects unsafe settings, and the deploy settings follow the base address."""
 
 from __future__ import annotations
 
@@ -89,20 +89,20 @@ def test_allowed_hosts_adds_to_base_url_host(tmp_path):
 
 
 def test_https_base_url_secures_cookies(tmp_path):
-    shown = show_settings(**production(tmp_path))
+    deploy_settings = show_settings(**production(tmp_path))
 
-    assert shown["session_secure"] is True
-    assert shown["csrf_secure"] is True
-    assert shown["hsts"] == 31_536_000
-    assert shown["origins"] == ["https://betalen.acme.example"]
+    assert deploy_settings["session_secure"] is True
+    assert deploy_settings["csrf_secure"] is True
+    assert deploy_settings["hsts"] == 31_536_000
+    assert deploy_settings["origins"] == ["https://betalen.acme.example"]
 
 
 def test_http_base_url_keeps_plain_cookies(tmp_path):
-    shown = show_settings(BETAALREIS_HOME=str(tmp_path), BETAALREIS_BASE_URL="http://127.0.0.1:8000")
+    deploy_settings = show_settings(BETAALREIS_HOME=str(tmp_path), BETAALREIS_BASE_URL="http://127.0.0.1:8000")
 
-    assert shown["session_secure"] is False
-    assert shown["csrf_secure"] is False
-    assert shown["hsts"] == 0
+    assert deploy_settings["session_secure"] is False
+    assert deploy_settings["csrf_secure"] is False
+    assert deploy_settings["hsts"] == 0
 
 
 def test_proxy_header_trusted_only_with_proxy_count(tmp_path):

@@ -1,4 +1,4 @@
-"""System checks for `betaalreis check --deploy` on the payment settings."""
+"""System checks for `betaalreis check --deploy` on the payment provider and the base address."""
 
 from __future__ import annotations
 

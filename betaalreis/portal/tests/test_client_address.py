@@ -29,7 +29,7 @@ def test_forwarded_for_ignored_by_default(settings):
 def test_one_proxy_uses_last_entry(settings):
     settings.BETAALREIS_PROXY_COUNT = 1
 
-    # A client may send its own X-Forwarded-For; the proxy appends the real address.
+    # A client may send its own X-Forwarded-For, and the proxy appends the real address.
     assert client_address(request_from(PROXY, "198.51.100.1, 203.0.113.7")) == "203.0.113.7"
 
 
