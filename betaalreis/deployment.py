@@ -36,7 +36,9 @@ def base_url_host(base_url: str) -> str:
 
 def allowed_hosts(base_url: str, extra_hosts: str) -> list[str]:
     """Return the host of `base_url` followed by the comma-separated `extra_hosts`, without repeats."""
-    hosts = [base_url_host(base_url)]
+    host = base_url_host(base_url)
+    # Django compares an IPv6 Host header with its brackets.
+    hosts = [f"[{host}]" if ":" in host else host]
     for host in extra_hosts.split(","):
         host = host.strip()
         if host and host not in hosts:
