@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 
-# Variables that a developer's shell may set and that these tests set themselves.
+# Variables that a developer's shell may set and that these tests set themselves. The browser
+# tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process, and the deploy check reports it.
 _CLEARED = (
-    "DATABASE_URL", "BETAALREIS_SECRET_KEY", "BETAALREIS_PRODUCTION", "BETAALREIS_DEBUG", "BETAALREIS_BASE_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "BETAALREIS_SECRET_KEY", "BETAALREIS_PRODUCTION", "BETAALREIS_DEBUG", "BETAALREIS_BASE_URL",
     "BETAALREIS_ALLOWED_HOSTS", "BETAALREIS_PAYMENT_PROVIDER", "MOLLIE_API_KEY", "BETAALREIS_PROXY_COUNT",
     "BETAALREIS_HSTS_SECONDS", "BETAALREIS_SSL_REDIRECT",
 )
