@@ -2,7 +2,8 @@
 
 Every value has a safe default for the embedded demo: SQLite and the file
 outbox under `BETAALREIS_HOME` (default `./var`). Production sets
-`DATABASE_URL`, `BETAALREIS_SECRET_KEY` and `BETAALREIS_DEBUG=0`.
+`BETAALREIS_PRODUCTION=1`, `DATABASE_URL`, `BETAALREIS_SECRET_KEY` and
+`BETAALREIS_BASE_URL`; see the README's production section.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import json
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from betaalreis import deployment
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -23,30 +27,95 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is {value!r}, not a whole number; set it to a number such as {default}.")
+
+
+# With BETAALREIS_PRODUCTION=1 start-up raises ImproperlyConfigured on the
+# demo's unsafe defaults; `betaalreis check --deploy` reports the same problems.
+PRODUCTION = _env_bool("BETAALREIS_PRODUCTION", False)
+
 BASE_DIR = Path(__file__).resolve().parent
 BETAALREIS_HOME = Path(os.environ.get("BETAALREIS_HOME", "var")).resolve()
 OUTBOX_DIR = BETAALREIS_HOME / "outbox"
 
 DEBUG = _env_bool("BETAALREIS_DEBUG", False)
-
-# The demo and the tests run without a configured key. With
-# BETAALREIS_PRODUCTION=1 a missing key fails at start-up.
-_DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
-SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
-if SECRET_KEY == _DEMO_SECRET and _env_bool("BETAALREIS_PRODUCTION", False):
+if DEBUG and PRODUCTION:
     raise ImproperlyConfigured(
-        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production, for example "
-        "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        "BETAALREIS_DEBUG is on in production, which shows settings and code to anyone who causes an error. "
+        "Set BETAALREIS_DEBUG=0 or remove it."
     )
 
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("BETAALREIS_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
-    if host.strip()
-]
+# The demo and the tests run without a configured key. With
+# BETAALREIS_PRODUCTION=1 a missing or weak key fails at start-up.
+_DEMO_SECRET = "betaalreis-insecure-demo-key-change-me"
+SECRET_KEY = os.environ.get("BETAALREIS_SECRET_KEY", _DEMO_SECRET)
+if SECRET_KEY == _DEMO_SECRET and PRODUCTION:
+    raise ImproperlyConfigured(
+        "BETAALREIS_SECRET_KEY is missing. Set it to a long random string in production, for example "
+        f"the output of: {deployment.NEW_SECRET_KEY_COMMAND}"
+    )
+if PRODUCTION and (_secret_key_problem := deployment.secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(_secret_key_problem)
 
 # Public base address used in links inside messages (pay button, SMS link).
-BETAALREIS_BASE_URL = os.environ.get("BETAALREIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not os.environ.get("BETAALREIS_BASE_URL", "").strip():
+    raise ImproperlyConfigured(
+        "BETAALREIS_BASE_URL is missing, so links in messages would point to this machine. "
+        "Set it to the public address of the portal, for example https://betalen.example.nl"
+    )
+BETAALREIS_BASE_URL = (os.environ.get("BETAALREIS_BASE_URL", "").strip() or "http://127.0.0.1:8000").rstrip("/")
+_BASE_URL_IS_HTTPS = BETAALREIS_BASE_URL.startswith("https://")
+
+# Requests must name the host of BETAALREIS_BASE_URL or one of the
+# comma-separated BETAALREIS_ALLOWED_HOSTS; any other gets a 400 page and
+# one log line from the django.security.DisallowedHost logger.
+try:
+    ALLOWED_HOSTS = deployment.allowed_hosts(
+        BETAALREIS_BASE_URL, os.environ.get("BETAALREIS_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
+# The portal's forms post from the address in the links, which may be an
+# https address that a reverse proxy forwards as http.
+CSRF_TRUSTED_ORIGINS = [urlunsplit(urlsplit(BETAALREIS_BASE_URL)[:2] + ("", "", ""))]
+
+# Number of reverse proxies in front of Betaalreis that each append the
+# address they received from to X-Forwarded-For. With 0 (the default) that
+# header is ignored and the client address is REMOTE_ADDR. With 1 or more,
+# the portal's rate limits use the entry this many places from the right,
+# and a request counts as https when the proxy sets X-Forwarded-Proto: https.
+# Set it only when every request passes through those proxies, because a
+# client can put any address in the header.
+BETAALREIS_PROXY_COUNT = _env_int("BETAALREIS_PROXY_COUNT", 0)
+if BETAALREIS_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# With an https base address, cookies travel over https only, and https
+# responses carry HSTS for BETAALREIS_HSTS_SECONDS.
+SESSION_COOKIE_SECURE = _BASE_URL_IS_HTTPS
+CSRF_COOKIE_SECURE = _BASE_URL_IS_HTTPS
+SECURE_HSTS_SECONDS = _env_int("BETAALREIS_HSTS_SECONDS", 31_536_000 if _BASE_URL_IS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# The reverse proxy that terminates TLS usually redirects http to https.
+# BETAALREIS_SSL_REDIRECT=1 makes Django redirect instead. Behind a proxy,
+# Django sees https only through a trusted X-Forwarded-Proto (from
+# BETAALREIS_PROXY_COUNT, or gunicorn's forwarded_allow_ips, which trusts
+# 127.0.0.1 by default). Without it, every request is redirected again.
+SECURE_SSL_REDIRECT = _env_bool("BETAALREIS_SSL_REDIRECT", False)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a choice for the whole parent domain, not for the portal's host.
+    "security.W021",
+]
+if _BASE_URL_IS_HTTPS and not SECURE_SSL_REDIRECT:
+    # The proxy redirects, as the comment on SECURE_SSL_REDIRECT explains.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -106,12 +175,26 @@ WSGI_APPLICATION = "betaalreis.wsgi.application"
 _default_sqlite = f"sqlite:///{BETAALREIS_HOME / 'betaalreis.sqlite3'}"
 if "DATABASE_URL" not in os.environ:
     # SQLite creates the file but not its folder.
-    BETAALREIS_HOME.mkdir(parents=True, exist_ok=True)
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=60
-    )
-}
+    try:
+        BETAALREIS_HOME.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _reason = "it is a file" if BETAALREIS_HOME.is_file() else error.strerror
+        raise ImproperlyConfigured(
+            f"BETAALREIS_HOME {BETAALREIS_HOME} cannot be used as a folder: {_reason}. "
+            "Set BETAALREIS_HOME to a folder this user can write to, or set DATABASE_URL."
+        ) from error
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=60
+        )
+    }
+except ValueError as error:
+    # The message of dj_database_url would repeat the address, password included.
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not a database address that Betaalreis can use. Set it to "
+        "postgres://USER:PASSWORD@HOST:5432/NAME, or remove it to use SQLite in BETAALREIS_HOME."
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the portal read while a run writes; a busy timeout instead of
     # an immediate "database is locked" when two commands overlap.
@@ -222,11 +305,13 @@ BETAALREIS_PAYMENT_PROVIDERS = {
     "stripe": "betaalreis.payments.providers.stripe.provider.StripeProvider",
 }
 BETAALREIS_PAYMENT_PROVIDER = os.environ.get("BETAALREIS_PAYMENT_PROVIDER", "test")
-if BETAALREIS_PAYMENT_PROVIDER == "test" and _env_bool("BETAALREIS_PRODUCTION", False):
+if BETAALREIS_PAYMENT_PROVIDER == "test" and PRODUCTION:
     # The test provider's pay page marks a payment paid for anyone who opens it.
     raise ImproperlyConfigured(
         "BETAALREIS_PAYMENT_PROVIDER is 'test' in production. Set it to mollie or stripe."
     )
+if PRODUCTION and (_provider_keys_problem := deployment.provider_keys_problem(BETAALREIS_PAYMENT_PROVIDER, os.environ)):
+    raise ImproperlyConfigured(_provider_keys_problem)
 MOLLIE_API_URL = os.environ.get("MOLLIE_API_URL", "https://api.mollie.com").rstrip("/")
 MOLLIE_API_KEY = os.environ.get("MOLLIE_API_KEY", "")
 STRIPE_API_URL = os.environ.get("STRIPE_API_URL", "https://api.stripe.com").rstrip("/")
@@ -270,13 +355,25 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
+    "filters": {
+        "disallowed_host": {"()": "betaalreis.logformat.DisallowedHostFilter"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "disallowed_host": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["disallowed_host"]
+        },
     },
     "loggers": {
         "betaalreis": {
             "handlers": ["console"],
             "level": os.environ.get("BETAALREIS_LOG_LEVEL", "WARNING"),
+        },
+        # A request for a host outside ALLOWED_HOSTS; Django logs it nowhere when DEBUG is off.
+        "django.security.DisallowedHost": {
+            "handlers": ["disallowed_host"],
+            "level": "ERROR",
+            "propagate": False,
         },
     },
 }

@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("betaalreis.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "betaalreis.portal.error_views.bad_request"

@@ -48,3 +48,42 @@ def test_settings_use_fields_formatter(settings) -> None:
     formatter = settings.LOGGING["formatters"]["plain"]
 
     assert formatter["()"] == "betaalreis.logformat.FieldsFormatter"
+
+
+class _Request:
+    def __init__(self, host: str) -> None:
+        self.META = {"HTTP_HOST": host}
+
+
+def _disallowed_host_record(host: str) -> logging.LogRecord:
+    record = logging.LogRecord(
+        "django.security.DisallowedHost", logging.ERROR, __file__, 1, "Invalid HTTP_HOST header: %r.", (host,), None
+    )
+    record.request = _Request(host)
+    record.status_code = 400
+    return record
+
+
+def test_disallowed_host_one_line_with_host() -> None:
+    from betaalreis.logformat import DisallowedHostFilter
+
+    record = _disallowed_host_record("other.example")
+    record.exc_info = (ValueError, ValueError("x"), None)
+
+    assert DisallowedHostFilter().filter(record)
+    text = FieldsFormatter("%(levelname)s %(message)s").format(record)
+    assert len(text.splitlines()) == 1
+    assert text.startswith("ERROR Request rejected with 400 because its host is not allowed")
+    assert text.endswith("count=1 host='other.example'")
+
+
+def test_disallowed_host_repeats_logged_by_tens() -> None:
+    from betaalreis.logformat import DisallowedHostFilter
+
+    host_filter = DisallowedHostFilter()
+
+    passed = [count for count in range(1, 101) if host_filter.filter(_disallowed_host_record("other.example"))]
+    other_host = host_filter.filter(_disallowed_host_record("third.example"))
+
+    assert passed == [1, 10, 100]
+    assert other_host

@@ -443,7 +443,9 @@ class TimelineEvent(models.Model):
         verbose_name_plural = _("tijdlijn")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.summary}"
+        # The admin shows this beside each row of a debtor's timeline, so it
+        # uses the local time zone and the kind's Dutch label.
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}: {self.summary}"
 
 
 ZERO = Decimal("0.00")

@@ -58,8 +58,22 @@ SESSION_PENDING = "portal_pending_debtor_id"
 
 
 def client_address(request: HttpRequest) -> str:
-    # NOTE: behind a reverse proxy REMOTE_ADDR is the proxy; configure it to pass the client address.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    """Return the address the portal's rate limits count for, by BETAALREIS_PROXY_COUNT.
+
+    With N trusted proxies the client is the Nth entry from the right of
+    X-Forwarded-For, because each proxy appends the address it received
+    from. A header with fewer entries did not pass all proxies, so
+    REMOTE_ADDR counts then, as it does with N = 0.
+    """
+    remote_address = request.META.get("REMOTE_ADDR", "unknown")
+    proxy_count = settings.BETAALREIS_PROXY_COUNT
+    if proxy_count <= 0:
+        return remote_address
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [entry for entry in forwarded if entry]
+    if len(forwarded) < proxy_count:
+        return remote_address
+    return forwarded[-proxy_count]
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,74 @@
+"""Checks on deployment settings, shared by settings.py and `betaalreis check --deploy`.
+
+Plain functions without Django, because settings.py calls them before
+Django is set up. Each problem is one line that names the setting and what
+to set instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+# Django's own deploy check (security.W009) requires the same length and variety.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+
+# The environment variables each payment provider needs to take payments.
+PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
+    "mollie": ("MOLLIE_API_KEY",),
+    "stripe": ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRETS"),
+}
+
+NEW_SECRET_KEY_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def base_url_host(base_url: str) -> str:
+    """Return the host name of BETAALREIS_BASE_URL, or raise ValueError with a one-line reason."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"BETAALREIS_BASE_URL {base_url!r} is not an http or https address; "
+            "set it to the public address of the portal, for example https://betalen.example.nl"
+        )
+    return parts.hostname
+
+
+def allowed_hosts(base_url: str, extra_hosts: str) -> list[str]:
+    """Return the host of `base_url` followed by the comma-separated `extra_hosts`, without repeats."""
+    host = base_url_host(base_url)
+    # Django compares an IPv6 Host header with its brackets.
+    hosts = [f"[{host}]" if ":" in host else host]
+    for host in extra_hosts.split(","):
+        host = host.strip()
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def secret_key_problem(secret_key: str) -> str | None:
+    """Return why `secret_key` is too weak for production, or None when it is long and varied enough."""
+    if len(secret_key) < SECRET_KEY_MIN_LENGTH or len(set(secret_key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return (
+            f"BETAALREIS_SECRET_KEY is too weak: it needs at least {SECRET_KEY_MIN_LENGTH} characters "
+            f"of which {SECRET_KEY_MIN_UNIQUE_CHARACTERS} differ. Set it to a long random string, "
+            f"for example the output of: {NEW_SECRET_KEY_COMMAND}"
+        )
+    return None
+
+
+def missing_provider_keys(provider: str, environment: Mapping[str, str]) -> list[str]:
+    """Return the variables that payment provider `provider` needs but `environment` leaves empty."""
+    return [name for name in PROVIDER_KEYS.get(provider, ()) if not environment.get(name, "").strip()]
+
+
+def provider_keys_problem(provider: str, environment: Mapping[str, str]) -> str | None:
+    """Return a one-line error when `provider` lacks its keys in `environment`, else None."""
+    missing = missing_provider_keys(provider, environment)
+    if not missing:
+        return None
+    names = " and ".join(missing)
+    return (
+        f"BETAALREIS_PAYMENT_PROVIDER is '{provider}' but {names} {'is' if len(missing) == 1 else 'are'} "
+        f"empty. Set {names} from the provider's dashboard."
+    )
