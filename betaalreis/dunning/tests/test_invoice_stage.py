@@ -219,3 +219,22 @@ def test_migration_moves_stages_and_back():
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.parametrize("threshold, analyzed", [(1, True), (2, False)])
+def test_large_plan_analyzes_tables(creditor, monkeypatch, threshold: int, analyzed: bool):
+    from django.test.utils import CaptureQueriesContext
+
+    from betaalreis.dunning import writer
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL keeps statistics that ANALYZE refreshes")
+    monkeypatch.setattr(writer, "ANALYZE_AFTER_MESSAGES", threshold)
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+
+    with CaptureQueriesContext(connection) as queries:
+        run(creditor)
+
+    statements = [query["sql"] for query in queries if query["sql"].startswith("ANALYZE")]
+    assert (len(statements) == 4) is analyzed
+    assert any("outbox_communication" in statement for statement in statements) is analyzed
