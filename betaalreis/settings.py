@@ -105,7 +105,7 @@ SECURE_HSTS_SECONDS = _env_int("BETAALREIS_HSTS_SECONDS", 31_536_000 if _BASE_UR
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # The reverse proxy that terminates TLS usually redirects http to https.
 # BETAALREIS_SSL_REDIRECT=1 makes Django redirect instead. Behind a proxy,
-# Django sees https only through a trusted X-Forwarded-Proto (from
+# Django detects https only through a trusted X-Forwarded-Proto (from
 # BETAALREIS_PROXY_COUNT, or gunicorn's forwarded_allow_ips, which trusts
 # 127.0.0.1 by default). Without it, every request is redirected again.
 SECURE_SSL_REDIRECT = _env_bool("BETAALREIS_SSL_REDIRECT", False)

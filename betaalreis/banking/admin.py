@@ -79,13 +79,13 @@ class BankTransactionAdmin(EvidenceAdmin):
 
 @admin.display(description=gettext_lazy("reden"))
 def reason(record: PaymentMatch | MatchCandidate) -> str:
-    """The stored reason of a match decision or candidate, in Dutch."""
+    """Return the stored reason of a match decision or candidate in Dutch."""
     return reason_in_dutch(record.reason)
 
 
 @admin.display(description=gettext_lazy("reden van de koppeling"))
 def match_reason(payment: Payment) -> str:
-    """The stored reason of a payment's match decision, in Dutch."""
+    """Return the stored reason of a payment's match decision in Dutch."""
     return reason_in_dutch(payment.match_reason)
 
 

@@ -1,4 +1,4 @@
-"""What confirming a review candidate would book, per debtor, before anyone confirms it.
+"""The booking plan of a review candidate: what confirming it would book per debtor.
 
 The review page shows this plan next to each candidate, so a split over the
 invoices of several debtors is not mistaken for a candidate of one debtor.

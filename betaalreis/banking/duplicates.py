@@ -175,11 +175,11 @@ def set_aside_duplicates(
     `payments` and `transactions` are the rows that `store` is about to insert
     for `bank_statement`, and none of them is in the database yet. Each
     payment has the transaction row of the same external id. A repeat loses
-    its payment and its transaction row gets `duplicate_of_id`. `already_imported` holds the
-    external ids of this statement that are stored already, so the stored
-    rows they name are not claimed a second time. Runs one query per
-    QUERY_BATCH payments, and none when the creditor has no statements of
-    another kind.
+    its payment and its transaction row gets `duplicate_of_id`.
+    `already_imported` contains the external ids of this statement that are
+    stored already, so the stored rows they name are not claimed a second
+    time. Runs one query per QUERY_BATCH payments, and none when the
+    creditor has no statements of another kind.
     """
     found = Duplicates()
     if already_imported:

@@ -100,13 +100,13 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 @admin.display(description=_("reden"))
 def allocation_reason(allocation: Allocation) -> str:
-    """The stored reason of an allocation, in Dutch."""
+    """Return the stored reason of an allocation in Dutch."""
     return reason_in_dutch(allocation.reason)
 
 
 @admin.display(description=_("reden van de koppeling"))
 def payment_match_reason(payment: Payment) -> str:
-    """The stored reason of a payment's match decision, in Dutch."""
+    """Return the stored reason of a payment's match decision in Dutch."""
     return reason_in_dutch(payment.match_reason)
 
 
