@@ -32,10 +32,11 @@ from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
-from betaalreis.banking.invoice_index import InvoiceIndex
+from betaalreis.banking.invoice_index import InvoiceIndex, PaymentKeys
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
+from betaalreis.banking.settled_invoices import name_settled_invoices
 from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.actions import do_reverse_payment
@@ -281,6 +282,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
             reviews: dict[int, Decision] = {}
             reversals = [payment for payment in chunk.values() if payment.amount < 0]
             incoming = [payment for payment in chunk.values() if payment.amount >= 0]
+            unmatched: list[tuple[int, PaymentKeys]] = []
             for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
                 decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
                 if decision.invoices:
@@ -289,6 +291,9 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
                     _reserve(index, payment, decision)
                 else:
                     reviews[payment.id] = decision
+                    if decision.rule == MatchRule.NONE and not decision.candidates:
+                        unmatched.append((payment.id, keys))
+            name_settled_invoices(creditor, unmatched, reviews)
 
             reviews.update(_allocate(creditor, decided, chunk, index, report))
             # Reversals come after the allocations, so a payment and its

@@ -7,8 +7,8 @@ the import report keep that text. The back office is Dutch, so its admin
 pages show the reason through `reason_in_dutch`, which replaces each known
 phrase and leaves the values as they are.
 
-Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`
-and `actions.py` write needs a row in `_PHRASES`. test_reason_text.py
+Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`,
+`settled_invoices.py` and `actions.py` write needs a row in `_PHRASES`. test_reason_text.py
 builds the reasons of the matching test table and checks that no English
 phrase is left.
 """
@@ -31,6 +31,13 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
+    (r"invoice number (.+?) in the description, but no longer open; paid twice or paid late, "
+     r"so keep it as credit or refund it",
+     r"factuurnummer \1 in de omschrijving, maar niet meer openstaand; dubbel of te laat "
+     r"betaald, dus laat het als tegoed staan of betaal het terug"),
+    (r"\(paid\)", "(betaald)"),
+    (r"\(credited\)", "(gecrediteerd)"),
+    (r"\(written off\)", "(afgeboekt)"),
     (r"invoice number (.+?) in the description", r"factuurnummer \1 in de omschrijving"),
     (r"structured reference ", "betalingskenmerk "),
     (r"payer IBAN known, amount fits no set of open invoices",

@@ -624,3 +624,32 @@ def test_review_payment_kept_without_new_invoice(tmp_path: Path, ledger):
     assert applied.to_review == 0
     assert _payment().status == PaymentStatus.REVIEW
     assert PaymentMatch.objects.get().decided_at == decided_at
+
+
+@pytest.mark.parametrize("status, word", [(InvoiceStatus.PAID, "paid"), (InvoiceStatus.CREDITED, "credited")])
+def test_settled_invoice_named_in_review(tmp_path: Path, ledger, status: str, word: str):
+    creditor, _, pietersen, _ = ledger
+    settled = make_invoice(pietersen, "F-77400", "60.00", status=status)
+    Invoice.objects.filter(pk=settled.pk).update(open_amount=Decimal("0.00"))
+
+    import_entries(tmp_path, [SampleEntry(Decimal("60.00"), remittance="factuur F-77400")])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.REVIEW
+    assert f"F-77400 ({word})" in payment.match_reason
+    assert "no rule matched" not in payment.match_reason
+    candidate = MatchCandidate.objects.get(payment=payment)
+    assert candidate.debtor_id == pietersen.pk
+    assert list(candidate.invoices.all()) == []
+
+
+def test_settled_invoices_of_two_debtors_not_named(tmp_path: Path, ledger):
+    _, jansen, pietersen, _ = ledger
+    for debtor, number in ((jansen, "F-77500"), (pietersen, "F-77501")):
+        settled = make_invoice(debtor, number, "10.00", status=InvoiceStatus.PAID)
+        Invoice.objects.filter(pk=settled.pk).update(open_amount=Decimal("0.00"))
+
+    import_entries(tmp_path, [SampleEntry(Decimal("20.00"), remittance="F-77500 F-77501")])
+
+    assert _payment().match_reason.startswith("no rule matched")
+    assert not MatchCandidate.objects.exists()

@@ -42,6 +42,11 @@ def test_known_phrases_translated() -> None:
     assert reason_in_dutch("payer name close to debtor name (JANSEN BV)") == (
         "naam van de betaler lijkt op de naam van de debiteur (JANSEN BV)"
     )
+    settled = (
+        "invoice number F-1 (paid), F-2 (credited) in the description, but no longer open; "
+        "paid twice or paid late, so keep it as credit or refund it"
+    )
+    assert not ENGLISH.search(reason_in_dutch(settled)), reason_in_dutch(settled)
 
 
 ENTRIES = [case[1] for case in CASES] + MORE_ENTRIES

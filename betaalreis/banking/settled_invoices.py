@@ -1,0 +1,64 @@
+"""Name the settled invoice that an unmatched payment quotes, instead of "no rule matched".
+
+A payment that quotes an invoice that is already paid, credited or written
+off finds no open invoice, so no rule matches it. Usually the debtor paid
+twice or paid a credited invoice, and the reviewer must refund the money or
+keep it as credit. `name_settled_invoices` looks up, with one query per
+chunk, the settled invoices that such payments quote by number. When the
+numbers point to one debtor, the review reason names the invoices and their
+status, and that debtor becomes the candidate without invoices, so one
+click keeps the money as the debtor's credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from betaalreis.banking.invoice_index import PaymentKeys
+from betaalreis.banking.models import MatchRule
+from betaalreis.banking.rules import Decision
+from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus
+
+# Settled statuses as the stored English reason names them.
+_STATUS_WORDS = {
+    InvoiceStatus.PAID: "paid",
+    InvoiceStatus.CREDITED: "credited",
+    InvoiceStatus.WRITTEN_OFF: "written off",
+}
+# Keys looked up per query, well below SQLite's parameter limit.
+_QUERY_KEYS = 900
+
+
+def name_settled_invoices(
+    creditor: Creditor, unmatched: Iterable[tuple[int, PaymentKeys]], reviews: dict[int, Decision]
+) -> None:
+    """Replace the review decision of each payment that quotes settled invoices of one debtor."""
+    quoted = [(payment_id, keys.number_keys) for payment_id, keys in unmatched if keys.number_keys]
+    keys_to_find = sorted({key for _, number_keys in quoted for key in number_keys})
+    if not keys_to_find:
+        return
+
+    settled: dict[str, list[tuple[str, int, str]]] = {}
+    for start in range(0, len(keys_to_find), _QUERY_KEYS):
+        rows = Invoice.objects.filter(
+            creditor=creditor,
+            number_key__in=keys_to_find[start:start + _QUERY_KEYS],
+            status__in=list(_STATUS_WORDS),
+        ).values_list("number_key", "number", "debtor_id", "status")
+        for key, number, debtor_id, status in rows:
+            settled.setdefault(key, []).append((number, debtor_id, status))
+
+    for payment_id, number_keys in quoted:
+        found = sorted(invoice for key in number_keys for invoice in settled.get(key, []))
+        debtors = {debtor_id for _, debtor_id, _ in found}
+        if len(debtors) != 1:
+            continue
+        (debtor_id,) = debtors
+        described = ", ".join(f"{number} ({_STATUS_WORDS[status]})" for number, _, status in found)
+        reason = (
+            f"invoice number {described} in the description, but no longer open; "
+            "paid twice or paid late, so keep it as credit or refund it"
+        )
+        reviews[payment_id] = Decision(
+            MatchRule.NONE, 0, reason, candidates=[(debtor_id, [], MatchRule.INVOICE_NUMBER, 50, reason)]
+        )
