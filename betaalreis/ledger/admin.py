@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.ledger.models import (
     Allocation,
@@ -104,12 +105,6 @@ def allocation_reason(allocation: Allocation) -> str:
     return reason_in_dutch(allocation.reason)
 
 
-@admin.display(description=_("reden van de koppeling"))
-def payment_match_reason(payment: Payment) -> str:
-    """Return the stored reason of a payment's match decision in Dutch."""
-    return reason_in_dutch(payment.match_reason)
-
-
 class AllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "payment"
@@ -125,7 +120,7 @@ class AllocationInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
-        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", payment_match_reason,
+        "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", match_reason,
     )
     list_filter = ("creditor", "status", "source")
     search_fields = ("payer_name", "payer_iban", "remittance_info", "structured_reference")

@@ -18,7 +18,7 @@ from .test_matching import CASES, KENMERK, ledger  # noqa: F401 - ledger is a fi
 
 pytestmark = pytest.mark.django_db
 
-# Words of the English phrases; none may be left after translation.
+# Words of the English phrases. None may be left after translation.
 ENGLISH = re.compile(
     r"\b(invoice|invoices|payer|amount|reference|reversal|debtor|debtors|confirmed|rule|but|open|"
     r"description|number|known|close|split|applied|credit|payment|ignored|short|wrong|equal|fits)\b"
