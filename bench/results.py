@@ -11,7 +11,10 @@ import datetime as dt
 import os
 import platform
 import re
+import sqlite3
+import statistics
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +69,33 @@ def machine() -> Machine:
     )
 
 
+def python_speed_probe(rounds: int = 3) -> float:
+    """Return the median CPU seconds of a fixed pure-Python workload.
+
+    Two hosts that report the same CPU model can differ by a factor of two
+    in speed, and so can CPython builds with and without profile-guided
+    optimisation. The probe measures both effects, so that runs on different
+    hosts can be compared.
+    """
+    timings = []
+    for _ in range(rounds):
+        began = time.process_time()
+        table: dict[int, str] = {}
+        total = 0
+        for number in range(2_000_000):
+            total += number % 7
+            if number % 64 == 0:
+                table[number] = str(number)
+        timings.append(time.process_time() - began)
+    return statistics.median(timings)
+
+
 def run_header(command: str) -> str:
     """Return the lines that state machine, command and date of a run."""
     return (
-        f"- Machine: {machine().describe()}\n"
+        f"- Machine: {machine().describe()}, SQLite {sqlite3.sqlite_version}\n"
+        f"- Python speed probe: {python_speed_probe():.2f} s CPU for a fixed pure-Python loop "
+        "(`bench.results.python_speed_probe`; lower is faster)\n"
         f"- Command: `{command}`\n"
         f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
     )
