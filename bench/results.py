@@ -90,6 +90,33 @@ def python_speed_probe(rounds: int = 3) -> float:
     return statistics.median(timings)
 
 
+def database_server_cpu() -> float | None:
+    """Return the CPU seconds that this connection's PostgreSQL server process has used so far.
+
+    The server runs on the same host in the benchmarks, so its process is
+    read from /proc. Returns None on SQLite (its work is in the process's
+    own CPU time) and where /proc does not show the server process. Work
+    of other server processes (WAL writer, checkpointer, autovacuum) is
+    not counted.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+
+    # Fields after the command name in brackets start at field 3, so utime
+    # (field 14) and stime (field 15) are at positions 11 and 12.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_header(command: str) -> str:
     """Return the lines that state machine, command and date of a run."""
     return (
