@@ -104,9 +104,13 @@ class _LetterFont(TTFont):
         # Instance attributes replace the face's methods for this font only.
         face.makeSubset = make_cached_subset
         face.addSubsetObjects = add_cached_subset_objects
+        self._draws_ascii = all(code in face.charToGlyph for code in range(0x20, 0x7F))
 
     def printable(self, text: str) -> str:
         """Return `text` without the characters this font cannot draw."""
+        # Line breaking measures every word, nearly always plain ASCII.
+        if text.isascii() and text.isprintable() and self._draws_ascii:
+            return text
         glyphs = self.face.charToGlyph
         if all(ord(character) in glyphs or character in " \xa0\n" for character in text):
             return text
