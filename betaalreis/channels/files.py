@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -96,11 +96,11 @@ def write_once(path: Path | str, data: bytes) -> bool:
     directory = os.path.dirname(path)
     suffix = os.path.splitext(path)[1]
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+        descriptor, temporary = _create_temporary(directory, suffix)
     except FileNotFoundError:
         # Only the first file of a creditor and day needs its folders made.
         os.makedirs(directory, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+        descriptor, temporary = _create_temporary(directory, suffix)
     try:
         try:
             _write_all(descriptor, data)
@@ -114,6 +114,29 @@ def write_once(path: Path | str, data: bytes) -> bool:
     finally:
         os.unlink(temporary)
     return True
+
+
+_temporary_numbers = itertools.count()
+
+
+def _create_temporary(directory: str, suffix: str) -> tuple[int, str]:
+    """Create a new file in `directory` that only this user can read, and return it open for writing.
+
+    The name holds the process id and a counter, and O_EXCL makes the
+    creation fail on a name that exists, a file left by a crashed process
+    for example, so the next number is tried. tempfile.mkstemp() does the
+    same with random names, at about 20 us more per file.
+    """
+    process_id = os.getpid()
+    while True:
+        temporary = os.path.join(directory, f".tmp-{process_id}-{next(_temporary_numbers)}{suffix}")
+        try:
+            return os.open(temporary, _CREATE_FLAGS, 0o600), temporary
+        except FileExistsError:
+            continue
+
+
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

@@ -17,6 +17,15 @@ import segno
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from betaalreis.channels.qr_masking import (
+    MaskRows,
+    best_mask,
+    function_rows,
+    remasked_rows,
+    rows_to_matrix,
+    symbol_layout,
+    unmasked_rows,
+)
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
 
@@ -177,13 +186,49 @@ def build_epc_payload(
 def make_epc_qr(payload: str) -> segno.QRCode:
     """Encode an EPC payload as a QR symbol at error level M, version 13 at most."""
     qr = segno.make_qr(payload.encode("utf-8"), error="m", boost_error=False, mode="byte")
-    if qr.version > EPC_MAX_VERSION:
+    _check_version(qr.version)
+    return qr
+
+
+# The modules outside the data area of finished symbols, by (version, mask),
+# at error level M. They do not depend on the payload.
+_FUNCTION_ROWS: dict[tuple[int, int], MaskRows] = {}
+
+
+def epc_qr_matrix(payload: str) -> tuple[bytes, ...]:
+    """Return the rows of the symbol `make_epc_qr(payload)` has, one byte per module, 1 for dark.
+
+    It encodes the payload once with mask 0 and chooses the mask with
+    `best_mask`, which takes a fraction of the time segno needs to try all
+    eight. Raises InvalidInput as `make_epc_qr` does.
+    """
+    data = payload.encode("utf-8")
+    first = segno.make_qr(data, error="m", boost_error=False, mode="byte", mask=0)
+    _check_version(first.version)
+    layout = symbol_layout(len(first.matrix))
+    unmasked = unmasked_rows(first.matrix, 0, layout)
+    mask = best_mask(unmasked, layout)
+    if mask == 0:
+        return tuple(bytes(row) for row in first.matrix)
+
+    functions = _FUNCTION_ROWS.get((first.version, mask))
+    if functions is None:
+        # The first symbol of a version and mask comes from segno, which
+        # also gives the format and version modules for the next ones.
+        symbol = segno.make_qr(data, error="m", boost_error=False, mode="byte", mask=mask, version=first.version)
+        _FUNCTION_ROWS[(first.version, mask)] = function_rows(symbol.matrix, layout)
+        return tuple(bytes(row) for row in symbol.matrix)
+    data_rows = remasked_rows(unmasked, mask, layout)
+    return rows_to_matrix([row | fixed for row, fixed in zip(data_rows, functions, strict=True)], layout.size)
+
+
+def _check_version(version: int) -> None:
+    if version > EPC_MAX_VERSION:
         raise InvalidInput(
-            f"EPC QR symbol needs version {qr.version}, the maximum is {EPC_MAX_VERSION}; "
+            f"EPC QR symbol needs version {version}, the maximum is {EPC_MAX_VERSION}; "
             "shorten the payload.",
             code="epc_symbol_too_large",
         )
-    return qr
 
 
 def parse_epc_payload(data: str | bytes) -> EpcPayment:

@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 
 from betaalreis.channels.base import ChannelError
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
-from betaalreis.channels.qr import build_epc_payload, make_epc_qr
+from betaalreis.channels.qr import build_epc_payload, epc_qr_matrix
 from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
 from betaalreis.channels.render.templating import format_amount, format_long_date, format_short_date
 
@@ -146,7 +146,7 @@ class QrCode(Flowable):
 
     def __init__(self, payload: str, caption: str, font: str) -> None:
         super().__init__()
-        self.matrix = make_epc_qr(payload).matrix
+        self.matrix = epc_qr_matrix(payload)
         self.caption = caption
         self.font = font
         self.modules = len(self.matrix)

@@ -133,6 +133,19 @@ def test_fonts_are_embedded(make_context) -> None:
     assert pdf.startswith(b"%PDF")
 
 
+def test_cached_font_subsets_give_same_pdf(make_context, debtor_info) -> None:
+    # The letter in between uses other characters, so it needs another font subset.
+    other = dataclasses.replace(debtor_info, name="Łukasz Ğül Şahin")
+
+    first = letter_pdf(make_context())
+    between = letter_pdf(make_context(debtor=other))
+    again = letter_pdf(make_context())
+
+    assert again == first
+    assert "Łukasz Ğül Şahin" in text_in_box(between, 20, 50, 85, 35)
+    assert "Łukasz Ğül Şahin" not in page_text(again)
+
+
 def test_page_is_a4(make_context) -> None:
     page = pdfium.PdfDocument(letter_pdf(make_context()))[0]
 

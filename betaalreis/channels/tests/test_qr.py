@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from betaalreis.channels.qr import (
+    EPC_MAX_BYTES,
     EpcPayment,
     build_epc_payload,
+    epc_qr_matrix,
     make_epc_qr,
     parse_epc_payload,
 )
@@ -194,3 +197,36 @@ def test_payload_survives_scanning(name: str, cents: int, reference_body: str) -
     assert parsed.name == name
     assert parsed.amount == amount
     assert parsed.structured_reference == reference
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    # From a few bytes up to the 331-byte maximum, so versions 2 to 13 and all eight masks occur.
+    text=st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs")), min_size=1, max_size=80),
+    repeat=st.integers(min_value=1, max_value=4),
+)
+def test_matrix_equals_segno_symbol(text: str, repeat: int) -> None:
+    payload = (text * repeat).encode("utf-8")[:EPC_MAX_BYTES].decode("utf-8", "ignore")
+
+    expected = tuple(bytes(row) for row in make_epc_qr(payload).matrix)
+
+    assert epc_qr_matrix(payload) == expected
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_matrix_equals_segno_for_each_mask(mask: int) -> None:
+    # A seeded search for a payload for which segno chooses `mask`.
+    rng = random.Random(mask)
+    for _ in range(500):
+        payload = "".join(rng.choice("ABCDEFGHIJ0123456789 \n.") for _ in range(rng.randint(20, 300)))
+        symbol = make_epc_qr(payload)
+        if symbol.mask == mask:
+            break
+    else:
+        pytest.fail(f"no payload among 500 makes segno choose mask {mask}")
+
+    expected = tuple(bytes(row) for row in symbol.matrix)
+
+    assert epc_qr_matrix(payload) == expected
+    # The second call takes the format and version modules from the cache.
+    assert epc_qr_matrix(payload) == expected
