@@ -41,6 +41,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import Coalesce
 
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.ledger.models import Creditor
@@ -93,6 +94,8 @@ class _Stored:
     """A stored transaction row that a new one may repeat, and the statement it came from."""
 
     row_id: int
+    # The row with the payment: this row, or the earlier one it repeats.
+    original_id: int
     transaction: _Transaction
     source: tuple[str, str, bool]
     same_kind: bool
@@ -370,28 +373,32 @@ def _match_chunk(
     first, last = min(dates) - DATE_TOLERANCE, max(dates) + DATE_TOLERANCE
     amounts = sorted({Decimal(str(payment["amount"])) for payment, _ in candidates})
 
+    # A row of another kind counts once, so it must not be a repeat or have
+    # one. A row of an overlapping statement of this kind counts even when a
+    # file of another kind repeated it, or when it repeats one itself.
+    other_kind = Q(payment__isnull=False, duplicate_of__isnull=True, duplicates__isnull=True) & ~Q(
+        statement__format=bank_statement.format, statement__is_notification=bank_statement.is_notification
+    )
+    same_kind = Q(statement_id__in=overlapping) & (Q(payment__isnull=False) | Q(duplicate_of__isnull=False))
     stored = (
-        BankTransaction.objects.filter(
-            creditor=creditor, payment__isnull=False, duplicate_of__isnull=True, duplicates__isnull=True,
-            amount__in=amounts,
-        )
+        BankTransaction.objects.filter(creditor=creditor, amount__in=amounts)
         .filter(Q(booking_date__range=(first, last)) | Q(value_date__range=(first, last)))
-        .filter(
-            ~Q(statement__format=bank_statement.format, statement__is_notification=bank_statement.is_notification)
-            | Q(statement_id__in=overlapping)
-        )
+        .filter(other_kind | same_kind)
         .values_list(
-            "id", "external_id", "amount", "currency", "booking_date", "value_date", "end_to_end_id",
-            "counterparty_iban", "payment__structured_reference", "payment__remittance_info",
+            "id", "duplicate_of_id", "external_id", "amount", "currency", "booking_date", "value_date",
+            "end_to_end_id", "counterparty_iban",
+            Coalesce("payment__structured_reference", "duplicate_of__payment__structured_reference"),
+            Coalesce("payment__remittance_info", "duplicate_of__payment__remittance_info"),
             "statement_id", "statement__account", "statement__file_name", "statement__statement_id",
             "statement__is_notification",
         )
         .order_by("id")
+        .distinct()
     )
     by_end_to_end: dict[tuple[Decimal, str, str], list[_Stored]] = defaultdict(list)
     by_payer: dict[tuple[Decimal, str, str, str], list[_Stored]] = defaultdict(list)
     for (
-        row_id, external_id, amount, currency, booking_date, value_date, end_to_end_id, payer_iban,
+        row_id, original_id, external_id, amount, currency, booking_date, value_date, end_to_end_id, payer_iban,
         structured_reference, remittance_info, stored_statement_id, account, file_name, statement_id, is_notification,
     ) in stored:
         if external_id in already_imported:
@@ -405,7 +412,10 @@ def _match_chunk(
             payer_iban=payer_iban.replace(" ", "").upper(),
             description=_description(structured_reference, remittance_info),
         )
-        entry = _Stored(row_id, transaction, (file_name, statement_id, is_notification), stored_statement_id in overlapping)
+        entry = _Stored(
+            row_id, original_id or row_id, transaction, (file_name, statement_id, is_notification),
+            stored_statement_id in overlapping,
+        )
         amount = Decimal(amount).quantize(CENT)
         if transaction.end_to_end_id:
             by_end_to_end[(amount, currency, transaction.end_to_end_id)].append(entry)
@@ -432,6 +442,6 @@ def _match_chunk(
                 if not is_same_transaction(transaction, entry.transaction):
                     continue
                 claimed.add(entry.row_id)
-                matches[id(payment)] = (entry.row_id, _source(*entry.source))
+                matches[id(payment)] = (entry.original_id, _source(*entry.source))
                 break
     return matches

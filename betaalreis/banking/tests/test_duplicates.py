@@ -207,6 +207,12 @@ CASES = {
     "issued again, other end-to-end id": Case(
         [File("camt053", [PAID]), File("camt053", [replace(PAID, end_to_end_id="E2E-2")])], [(1, 0), (1, 0)],
     ),
+    "notification, statement, statement issued again": Case(
+        [File("camt054", [PAID]), File("camt053", [PAID]), File("camt053", [PAID])], [(1, 0), (0, 1), (0, 1)],
+    ),
+    "statement, notification, statement issued again": Case(
+        [File("camt053", [PAID]), File("camt054", [PAID]), File("camt053", [PAID])], [(1, 0), (0, 1), (0, 1)],
+    ),
     "next statement of the same day": Case(
         [File("camt053", [PAID]), File("camt053", [PAID], opening=Decimal("1600.00"))], [(1, 0), (1, 0)],
     ),
