@@ -25,10 +25,13 @@ themselves. A new transaction repeats a stored one when all of these hold:
   else the same payer IBAN and the same description (structured reference,
   else the remittance text, compared without spaces or case).
 
-Each stored transaction stands for one repeat at most, so a file that
-repeats two identical transfers finds two duplicates only when two were
-stored. A repeat is kept as a bank transaction row without a payment that
-points to the stored one (`duplicate_of`), so it is not matched again.
+Each stored transaction stands for one repeat per file at most, so a file
+that repeats two identical transfers finds two duplicates only when two were
+stored. Across files, a stored row of another kind stands for one repeat in
+all, but a row of an overlapping statement of the same kind may also be
+repeated by a reissued statement. A repeat is kept as a bank transaction row
+without a payment that points to the row with the payment (`duplicate_of`),
+so it is not matched again.
 """
 
 from __future__ import annotations
