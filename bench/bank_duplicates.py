@@ -9,6 +9,9 @@ under other bank references, then times `store_statements` for each:
 - statement: every transaction is recognised as already imported, which
   runs the duplicate query of `banking.duplicates` on every chunk.
 
+With `--reissue` the first file is a camt.053 statement of the same period
+too, as when a bank issues a statement again with new references.
+
 The run happens in a child process on SQLite under a temporary
 BETAALREIS_HOME. When DATABASE_URL names a PostgreSQL database, a second
 child repeats it in a new database `<name>_bench`, dropped afterwards. The
@@ -50,7 +53,7 @@ def _samples(entries: int, prefix: str) -> list:
     return samples
 
 
-def _run(entries: int) -> dict[str, object]:
+def _run(entries: int, reissue: bool = False) -> dict[str, object]:
     from django.core.management import call_command
 
     from betaalreis.banking.camt import read_camt
@@ -61,13 +64,15 @@ def _run(entries: int) -> dict[str, object]:
     call_command("migrate", verbosity=0)
     Creditor.objects.create(slug="bench", legal_name="Bench B.V.", iban=CREDITOR_IBAN)
     home = Path(os.environ["BETAALREIS_HOME"])
-    notification = write_camt054(home / "notification.xml", CREDITOR_IBAN, _samples(entries, "N"))
+    write_first = write_camt053 if reissue else write_camt054
+    first_file = write_first(home / "first.xml", CREDITOR_IBAN, _samples(entries, "N"))
     statement = write_camt053(home / "statement.xml", CREDITOR_IBAN, _samples(entries, "S"))
 
     cpu: dict[str, float] = {}
     counts: dict[str, int] = {}
     load_before = os.getloadavg()[0]
-    for step, path in (("notification", notification), ("statement", statement)):
+    first_step = "first statement" if reissue else "notification"
+    for step, path in ((first_step, first_file), ("statement", statement)):
         statements = read_camt(path)
         began = time.process_time()
         result = store_statements(path, "camt.053/054", statements, None)
@@ -77,7 +82,7 @@ def _run(entries: int) -> dict[str, object]:
     return {"cpu": cpu, "counts": counts, "load_average": [load_before, os.getloadavg()[0]]}
 
 
-def child(entries: int) -> dict[str, object]:
+def child(entries: int, reissue: bool = False) -> dict[str, object]:
     """Run the benchmark in this process; Django must not be set up yet."""
     import django
 
@@ -86,25 +91,27 @@ def child(entries: int) -> dict[str, object]:
 
     result = {"engine": "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"}
     if connection.vendor == "sqlite":
-        return result | _run(entries)
+        return result | _run(entries, reissue)
 
     from bench.plan import _create_test_database
 
     original_name = connection.settings_dict["NAME"]
     _create_test_database(Path(os.environ["BETAALREIS_HOME"]))
     try:
-        return result | _run(entries)
+        return result | _run(entries, reissue)
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
 
 
-def _run_child(entries: int, database_url: str | None) -> dict[str, object] | None:
+def _run_child(entries: int, database_url: str | None, reissue: bool = False) -> dict[str, object] | None:
     with tempfile.TemporaryDirectory(prefix="betaalreis-bench-duplicates-") as home:
         env = dict(os.environ, BETAALREIS_HOME=home, DJANGO_SETTINGS_MODULE="betaalreis.settings")
         env.pop("DATABASE_URL", None)
         if database_url:
             env["DATABASE_URL"] = database_url
         command = [sys.executable, "-m", "bench.bank_duplicates", "--child", "--entries", str(entries)]
+        if reissue:
+            command.append("--reissue")
         completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if completed.returncode != 0:
         print(completed.stdout + completed.stderr, file=sys.stderr)
@@ -116,11 +123,14 @@ def _run_child(entries: int, database_url: str | None) -> dict[str, object] | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bank_duplicates", description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES, help="Number of credits in each file.")
+    parser.add_argument(
+        "--reissue", action="store_true", help="Import a camt.053 statement first instead of a camt.054 notification."
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
 
     if options.child:
-        print(RESULT_PREFIX + json.dumps(child(options.entries)), flush=True)
+        print(RESULT_PREFIX + json.dumps(child(options.entries, options.reissue)), flush=True)
         return 0
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -129,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         engines.append(database_url)
     failed = False
     for engine_url in engines:
-        result = _run_child(options.entries, engine_url)
+        result = _run_child(options.entries, engine_url, options.reissue)
         if result is None:
             failed = True
             continue

@@ -1,30 +1,37 @@
-"""Recognise a bank transaction that an earlier file of another kind already booked.
+"""Recognise a bank transaction that an earlier file already booked under another bank reference.
 
 Banks send a camt.054 notification during the day and book the same
 transaction again in the end-of-day statement (camt.053 or MT940), and they
 do not promise the same AcctSvcrRef in both. A creditor may also import the
-MT940 and the camt.053 of one day. The external id (see `store`) then
-differs, so this module compares the transactions themselves. A new
-transaction repeats a stored one when all of these hold:
+MT940 and the camt.053 of one day, and a bank may issue a statement again
+for a period it covered before, with new entry references. The external id
+(see `store`) then differs, so this module compares the transactions
+themselves. A new transaction repeats a stored one when all of these hold:
 
-- the stored one came from a file of another kind: a notification against a
-  statement, or another format. Files of one kind carry the same bank
-  reference for the same booking, which the external id already compares,
-  so a debtor who pays the same amount on two days keeps two payments;
+- the stored one came from a file of another kind (a notification against
+  a statement, or another format), or from a statement of the same kind
+  whose period overlaps the new statement's (see `statements_overlap`). A
+  debtor who pays the same amount twice in one statement, or on one day in
+  two consecutive statements, keeps two payments;
 - the same creditor account (an IBAN and the Dutch account number that ends
   it count as the same), the same signed amount and the same currency;
-- a booking or value date of one is at most one day from a booking or value
-  date of the other. ISO 20022 makes both dates optional in a camt.054
-  entry (BookgDt and ValDt are both 0..1 in camt.054.001.11), and an
-  intraday notification may carry another day than the statement;
+- for a stored row of another kind, a booking or value date of one is at
+  most one day from a booking or value date of the other. ISO 20022 makes
+  both dates optional in a camt.054 entry (BookgDt and ValDt are both 0..1
+  in camt.054.001.11), and an intraday notification may carry another day
+  than the statement. For a statement of the same kind, the booking dates
+  are equal;
 - the same end-to-end id when both carry one ("NOTPROVIDED" counts as none),
   else the same payer IBAN and the same description (structured reference,
   else the remittance text, compared without spaces or case).
 
-Each stored transaction stands for one repeat at most, so a file that
-repeats two identical transfers finds two duplicates only when two were
-stored. A repeat is kept as a bank transaction row without a payment that
-points to the stored one (`duplicate_of`), so it is not matched again.
+Each stored transaction stands for one repeat per file at most, so a file
+that repeats two identical transfers finds two duplicates only when two were
+stored. Across files, a stored row of another kind stands for one repeat in
+all, but a row of an overlapping statement of the same kind may also be
+repeated by a reissued statement. A repeat is kept as a bank transaction row
+without a payment that points to the row with the payment (`duplicate_of`),
+so it is not matched again.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import Coalesce
 
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.ledger.models import Creditor
@@ -66,10 +74,67 @@ class _Transaction:
     """The fields that identify one transaction, new or stored."""
 
     account: str
+    booking_date: dt.date | None
     dates: tuple[dt.date, ...]
     end_to_end_id: str
     payer_iban: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPeriod:
+    """The booking dates and balances of a statement, which tell whether two statements of one kind overlap."""
+
+    first_booking: dt.date | None
+    last_booking: dt.date | None
+    opening_balance: Decimal | None
+    opening_date: dt.date | None
+    closing_balance: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored transaction row that a new one may repeat, and the statement it came from."""
+
+    row_id: int
+    # The row with the payment: this row, or the earlier one it repeats.
+    original_id: int
+    transaction: _Transaction
+    source: tuple[str, str, bool]
+    same_kind: bool
+
+
+def statements_overlap(new: StatementPeriod, stored: StatementPeriod) -> bool:
+    """Return whether two statements of one account and kind cover some of the same bookings.
+
+    Their booking periods must share a day. Two that share a day still do
+    not overlap when one continues the other, as intraday statements of one
+    day do (see `_continues`).
+    """
+    if new.first_booking is None or new.last_booking is None:
+        return False
+    if stored.first_booking is None or stored.last_booking is None:
+        return False
+    if new.last_booking < stored.first_booking or stored.last_booking < new.first_booking:
+        return False
+    return not (_continues(new, stored) or _continues(stored, new))
+
+
+def _continues(later: StatementPeriod, earlier: StatementPeriod) -> bool:
+    """Return whether `later` starts at the closing balance of `earlier`, after its last booking.
+
+    A statement issued again starts at the same opening balance and date as
+    the one it replaces, so it never continues that one, even when the
+    replaced statement's bookings add up to zero.
+    """
+    if later.opening_balance is None or earlier.closing_balance is None:
+        return False
+    if later.opening_balance != earlier.closing_balance:
+        return False
+    assert later.first_booking is not None and earlier.last_booking is not None
+    if later.first_booking < earlier.last_booking:
+        return False
+    return (later.opening_balance, later.opening_date) != (earlier.opening_balance, earlier.opening_date)
 
 
 def _real_end_to_end_id(value: str) -> str:
@@ -112,11 +177,17 @@ def _date_distance(first: tuple[dt.date, ...], second: tuple[dt.date, ...]) -> i
     return distance if distance <= DATE_TOLERANCE.days else None
 
 
+def _stored_distance(new: _Transaction, stored: _Stored) -> int | None:
+    """Return the days between `new` and a stored row as the date rule of its kind counts them, or None beyond it."""
+    if stored.same_kind:
+        same_day = new.booking_date is not None and new.booking_date == stored.transaction.booking_date
+        return 0 if same_day else None
+    return _date_distance(new.dates, stored.transaction.dates)
+
+
 def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
-    """Return whether `new` and `stored`, of equal amount and currency, are one transaction (see the module docstring)."""
+    """Return whether `new` and `stored`, of equal amount, currency and dates, are one transaction (see the module docstring)."""
     if not same_account(new.account, stored.account):
-        return False
-    if _date_distance(new.dates, stored.dates) is None:
         return False
     if new.end_to_end_id and stored.end_to_end_id:
         return new.end_to_end_id == stored.end_to_end_id
@@ -169,8 +240,9 @@ def set_aside_duplicates(
     payments: list[dict[str, object]],
     transactions: list[dict[str, object]],
     already_imported: set[str],
+    booking_period: tuple[dt.date, dt.date] | None = None,
 ) -> Duplicates:
-    """Remove from `payments` those that an earlier file of another kind booked, and link their rows to it.
+    """Remove from `payments` those that an earlier file booked under another reference, and link their rows to it.
 
     `payments` and `transactions` are the rows that `store` is about to insert
     for `bank_statement`, and none of them is in the database yet. Each
@@ -178,13 +250,18 @@ def set_aside_duplicates(
     its payment and its transaction row gets `duplicate_of_id`.
     `already_imported` contains the external ids of this statement that are
     stored already, so the stored rows they name are not claimed a second
-    time. Runs one query per QUERY_BATCH payments, and none when the
-    creditor has no statements of another kind.
+    time. `booking_period` is the first and last booking date of the
+    statement's entries; without it, only files of another kind count.
+    Runs a few queries per QUERY_BATCH payments, and none when the creditor
+    has no statement of another kind or overlapping one of this kind.
     """
     found = Duplicates()
     if already_imported:
         found.notes += describe_already_imported(creditor, already_imported)
-    if not payments or not _has_other_kinds(creditor, bank_statement):
+    if not payments:
+        return found
+    overlapping = _overlapping_statements(creditor, bank_statement, booking_period)
+    if not overlapping and not _has_other_kinds(creditor, bank_statement):
         return found
 
     rows_by_id = {str(row["external_id"]): row for row in transactions}
@@ -194,7 +271,7 @@ def set_aside_duplicates(
     for start in range(0, len(payments), QUERY_BATCH):
         chunk = payments[start:start + QUERY_BATCH]
         new = [(payment, rows_by_id[str(payment["external_id"])]) for payment in chunk]
-        matches = _match_chunk(creditor, bank_statement, new, already_imported, claimed)
+        matches = _match_chunk(creditor, bank_statement, new, already_imported, claimed, overlapping)
         for payment, row in new:
             earlier = matches.get(id(payment))
             if earlier is None:
@@ -222,10 +299,56 @@ def _has_other_kinds(creditor: Creditor, bank_statement: BankStatement) -> bool:
     )
 
 
+def _overlapping_statements(
+    creditor: Creditor, bank_statement: BankStatement, booking_period: tuple[dt.date, dt.date] | None
+) -> set[int]:
+    """Return the ids of the creditor's stored statements of this kind and account whose period overlaps this one's.
+
+    Only statements count: notifications of one kind are not compared,
+    because they carry no balances that tell consecutive ones apart.
+    NOTE: a stored statement's booking period comes from its stored rows,
+    which leave out the entries an even earlier file had stored already.
+    """
+    if booking_period is None or bank_statement.is_notification:
+        return set()
+    first, last = booking_period
+    new_period = StatementPeriod(
+        first, last, bank_statement.opening_balance, bank_statement.opening_date, bank_statement.closing_balance
+    )
+    candidates = {
+        pk: account
+        for pk, account in BankStatement.objects.filter(
+            creditor=creditor, format=bank_statement.format, is_notification=False,
+            transactions__booking_date__range=(first, last),
+        )
+        .exclude(pk=bank_statement.pk)
+        .values_list("pk", "account")
+        .distinct()
+        if same_account(bank_statement.account, account)
+    }
+    if not candidates:
+        return set()
+
+    periods = (
+        BankStatement.objects.filter(pk__in=candidates)
+        .annotate(first_booking=Min("transactions__booking_date"), last_booking=Max("transactions__booking_date"))
+        .values_list("pk", "first_booking", "last_booking", "opening_balance", "opening_date", "closing_balance")
+    )
+    return {
+        pk
+        for pk, first_booking, last_booking, opening_balance, opening_date, closing_balance in periods
+        if statements_overlap(
+            new_period, StatementPeriod(first_booking, last_booking, opening_balance, opening_date, closing_balance)
+        )
+    }
+
+
 def _new_transaction(account: str, payment: dict[str, object], row: dict[str, object]) -> _Transaction:
     dates = tuple(day for day in (payment["booking_date"], payment["value_date"]) if isinstance(day, dt.date))
+    booking_date = payment["booking_date"]
     return _Transaction(
         account=account,
+        booking_date=booking_date if isinstance(booking_date, dt.date) else None,
         dates=dates,
         end_to_end_id=_real_end_to_end_id(str(row["end_to_end_id"])),
         payer_iban=str(payment["payer_iban"]).replace(" ", "").upper(),
@@ -239,49 +362,63 @@ def _match_chunk(
     new: list[tuple[dict[str, object], dict[str, object]]],
     already_imported: set[str],
     claimed: set[int],
+    overlapping: set[int],
 ) -> dict[int, tuple[int, str]]:
     """Return, per id() of a new payment, the stored row it repeats and that row's file, in one query.
 
-    Exact date matches are paired first, so a transfer one day later does
-    not take the stored row that an exact repeat needs.
+    Stored rows come from files of another kind and from the `overlapping`
+    statements of this kind. Exact date matches are paired first, so a
+    transfer one day later does not take the stored row that an exact
+    repeat needs.
     """
     candidates = [(payment, _new_transaction(bank_statement.account, payment, row)) for payment, row in new]
     dates = [day for _, transaction in candidates for day in transaction.dates]
     first, last = min(dates) - DATE_TOLERANCE, max(dates) + DATE_TOLERANCE
     amounts = sorted({Decimal(str(payment["amount"])) for payment, _ in candidates})
 
+    # A row of another kind counts once, so it must not be a repeat or have
+    # one. A row of an overlapping statement of this kind counts even when a
+    # file of another kind repeated it, or when it repeats one itself.
+    other_kind = Q(payment__isnull=False, duplicate_of__isnull=True, duplicates__isnull=True) & ~Q(
+        statement__format=bank_statement.format, statement__is_notification=bank_statement.is_notification
+    )
+    same_kind = Q(statement_id__in=overlapping) & (Q(payment__isnull=False) | Q(duplicate_of__isnull=False))
     stored = (
-        BankTransaction.objects.filter(
-            creditor=creditor, payment__isnull=False, duplicate_of__isnull=True, duplicates__isnull=True,
-            amount__in=amounts,
-        )
+        BankTransaction.objects.filter(creditor=creditor, amount__in=amounts)
         .filter(Q(booking_date__range=(first, last)) | Q(value_date__range=(first, last)))
-        .exclude(statement__format=bank_statement.format, statement__is_notification=bank_statement.is_notification)
+        .filter(other_kind | same_kind)
         .values_list(
-            "id", "external_id", "amount", "currency", "booking_date", "value_date", "end_to_end_id",
-            "counterparty_iban", "payment__structured_reference", "payment__remittance_info",
-            "statement__account", "statement__file_name", "statement__statement_id", "statement__is_notification",
+            "id", "duplicate_of_id", "external_id", "amount", "currency", "booking_date", "value_date",
+            "end_to_end_id", "counterparty_iban",
+            Coalesce("payment__structured_reference", "duplicate_of__payment__structured_reference"),
+            Coalesce("payment__remittance_info", "duplicate_of__payment__remittance_info"),
+            "statement_id", "statement__account", "statement__file_name", "statement__statement_id",
+            "statement__is_notification",
         )
         .order_by("id")
+        .distinct()
     )
-    # Each stored row as (id, transaction, (file name, statement id, is notification)).
-    by_end_to_end: dict[tuple[Decimal, str, str], list[tuple[int, _Transaction, tuple[str, str, bool]]]] = defaultdict(list)
-    by_payer: dict[tuple[Decimal, str, str, str], list[tuple[int, _Transaction, tuple[str, str, bool]]]] = defaultdict(list)
+    by_end_to_end: dict[tuple[Decimal, str, str], list[_Stored]] = defaultdict(list)
+    by_payer: dict[tuple[Decimal, str, str, str], list[_Stored]] = defaultdict(list)
     for (
-        row_id, external_id, amount, currency, booking_date, value_date, end_to_end_id,
-        payer_iban, structured_reference, remittance_info, account, file_name, statement_id, is_notification,
+        row_id, original_id, external_id, amount, currency, booking_date, value_date, end_to_end_id, payer_iban,
+        structured_reference, remittance_info, stored_statement_id, account, file_name, statement_id, is_notification,
     ) in stored:
         if external_id in already_imported:
             # This statement repeats that row with the same bank reference.
             continue
         transaction = _Transaction(
             account=account,
+            booking_date=booking_date,
             dates=tuple(day for day in (booking_date, value_date) if day is not None),
             end_to_end_id=_real_end_to_end_id(end_to_end_id),
             payer_iban=payer_iban.replace(" ", "").upper(),
             description=_description(structured_reference, remittance_info),
         )
-        entry = (row_id, transaction, (file_name, statement_id, is_notification))
+        entry = _Stored(
+            row_id, original_id or row_id, transaction, (file_name, statement_id, is_notification),
+            stored_statement_id in overlapping,
+        )
         amount = Decimal(amount).quantize(CENT)
         if transaction.end_to_end_id:
             by_end_to_end[(amount, currency, transaction.end_to_end_id)].append(entry)
@@ -298,16 +435,16 @@ def _match_chunk(
                 pool = by_end_to_end.get((amount, currency, transaction.end_to_end_id), []) + [
                     entry
                     for entry in by_payer.get((amount, currency, transaction.payer_iban, transaction.description), [])
-                    if not entry[1].end_to_end_id
+                    if not entry.transaction.end_to_end_id
                 ]
             else:
                 pool = by_payer.get((amount, currency, transaction.payer_iban, transaction.description), [])
-            for row_id, stored_transaction, source in sorted(pool, key=lambda entry: entry[0]):
-                if row_id in claimed or not is_same_transaction(transaction, stored_transaction):
+            for entry in sorted(pool, key=lambda entry: entry.row_id):
+                if entry.row_id in claimed or _stored_distance(transaction, entry) != distance_days:
                     continue
-                if _date_distance(transaction.dates, stored_transaction.dates) != distance_days:
+                if not is_same_transaction(transaction, entry.transaction):
                     continue
-                claimed.add(row_id)
-                matches[id(payment)] = (row_id, _source(*source))
+                claimed.add(entry.row_id)
+                matches[id(payment)] = (entry.original_id, _source(*entry.source))
                 break
     return matches

@@ -14,7 +14,7 @@ import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
@@ -94,9 +94,26 @@ class PaymentKeys:
     number_keys: set[str]
     digit_runs: list[str]
     weak_keys: set[str]
-    # The ids that `InvoiceIndex.numbers` found for these keys, kept because
-    # a fetched key's invoices do not change within a run.
-    named_invoices: tuple[set[int], set[int]] | None = None
+    # Tails of longer numbers, mapped to the keys of their whole word (see remittance.NumberTokens).
+    tail_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What `InvoiceIndex.numbers` found for these keys, kept because a
+    # fetched key's invoices do not change within a run.
+    named_invoices: NamedInvoices | None = None
+
+
+@dataclass(slots=True)
+class NamedInvoices:
+    """The ids of the invoices a payment's text names, by how sure the naming is.
+
+    `strong`: a whole word or digit run names the invoice. `weak`: only a weak
+    key names it, or a tail that names several invoices. `tails`: only the
+    tail of a longer number names it, as the one invoice with that tail. An
+    invoice named in several ways is in each of those sets.
+    """
+
+    strong: set[int]
+    weak: set[int]
+    tails: set[int]
 
 
 def payment_keys(payment: PaymentFacts) -> PaymentKeys:
@@ -109,7 +126,9 @@ def payment_keys(payment: PaymentFacts) -> PaymentKeys:
     # those that number_tokens splits or leaves out (dates, long references).
     groups = [group if group.isdigit() else _NON_DIGITS.sub("", group) for group in DIGIT_GROUPS.findall(text)]
     tokens = number_tokens(text)
-    return PaymentKeys(references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys)
+    return PaymentKeys(
+        references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys, tokens.tail_keys
+    )
 
 
 class InvoiceIndex:
@@ -245,12 +264,8 @@ class InvoiceIndex:
         for reference in references:
             yield from self.by_reference[reference]
 
-    def numbers(self, keys: PaymentKeys) -> tuple[set[int], set[int]]:
-        """Return the ids of invoices whose number or digits a payment quotes, as (strong, weak).
-
-        An invoice is weak when only a weak key of the payment names it. An
-        invoice named by both kinds of key is in both sets.
-        """
+    def numbers(self, keys: PaymentKeys) -> NamedInvoices:
+        """Return the ids of invoices whose number or digits a payment quotes, by how sure the naming is."""
         if keys.named_invoices is not None:
             return keys.named_invoices
         # After `prefetch` every key is known, and the fetch calls would only check that.
@@ -258,15 +273,23 @@ class InvoiceIndex:
             self.fetch_numbers(keys.number_keys)
         if not all(run in self.by_digits for run in keys.digit_runs if len(run) >= 4):
             self.fetch_digits(keys.digit_runs)
-        strong: set[int] = set()
-        weak: set[int] = set()
+        if keys.tail_keys and not all(tail in self.by_number and tail in self.by_digits for tail in keys.tail_keys):
+            self.fetch_numbers(keys.tail_keys)
+            self.fetch_digits(keys.tail_keys)
+        named = NamedInvoices(set(), set(), set())
         for key in keys.number_keys:
-            (weak if key in keys.weak_keys else strong).update(self.by_number.get(key, ()))
+            (named.weak if key in keys.weak_keys else named.strong).update(self.by_number.get(key, ()))
         for run in keys.digit_runs:
             if len(run) >= 4:
-                (weak if run in keys.weak_keys else strong).update(self.by_digits[run])
-        keys.named_invoices = (strong, weak)
-        return strong, weak
+                (named.weak if run in keys.weak_keys else named.strong).update(self.by_digits[run])
+        for tail, whole in keys.tail_keys.items():
+            if any(self.by_number.get(key) or self.by_digits.get(key) for key in whole):
+                # The whole word is an invoice number, so its tail is part of it.
+                continue
+            found = {*self.by_number[tail], *self.by_digits[tail]}
+            (named.tails if len(found) == 1 else named.weak).update(found)
+        keys.named_invoices = named
+        return named
 
     def debtor_invoices(self, debtor_id: int) -> list[OpenInvoice]:
         self.fetch_debtors((debtor_id,))
@@ -296,8 +319,8 @@ class InvoiceIndex:
         """
         keys = [payment_keys(payment) for payment in payments]
         self.fetch_references(reference for item in keys for reference in item.references)
-        self.fetch_numbers(key for item in keys for key in item.number_keys)
-        self.fetch_digits(run for item in keys for run in item.digit_runs)
+        self.fetch_numbers(key for item in keys for key in (*item.number_keys, *item.tail_keys))
+        self.fetch_digits(run for item in keys for run in (*item.digit_runs, *item.tail_keys))
         self.fetch_debtors(
             debtor_id for item in keys for reference in item.references
             if (debtor_id := debtor_in_reference(reference)) is not None
@@ -307,10 +330,10 @@ class InvoiceIndex:
         debtor_ids: set[int] = set()
         named: list[str] = []
         for payment, item in zip(payments, keys, strict=True):
-            strong, weak = self.numbers(item)
+            quoted = self.numbers(item)
             if item.references and self.open(self.references(item.references)):
                 continue
-            if (strong or weak) and self.open(strong | weak):
+            if self.open(quoted.strong | quoted.weak | quoted.tails):
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))

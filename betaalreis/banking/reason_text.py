@@ -26,8 +26,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
      r"so keep it as credit or refund it",
      r"betalingskenmerk \1 hoort bij een debiteur zonder openstaande facturen; dubbel of te laat "
      r"betaald, dus laat het als tegoed staan of betaal het terug"),
-    (r"short number (.+?) in the description, not confirmed by amount, payer IBAN or name",
-     r"kort nummer \1 in de omschrijving, niet bevestigd door bedrag, IBAN of naam van de betaler"),
+    (r"short or ambiguous number (.+?) in the description, not confirmed by amount, payer IBAN or name",
+     r"kort of meerduidig nummer \1 in de omschrijving, niet bevestigd door bedrag, IBAN of naam van de betaler"),
+    (r" \(at the end of a longer number\)", " (aan het eind van een langer nummer)"),
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),

@@ -10,7 +10,12 @@ dates and years. `number_tokens` splits it into words and returns:
   spaces ("2026 10042" gives 202610042, 2026 and 10042). A date gives no
   digit run;
 - the weak keys among both: bare numbers of at most WEAK_NUMBER_DIGITS digits
-  (which include every year) and words shaped like a date.
+  (which include every year) and words shaped like a date;
+- tail keys: the digits of the last two or more groups of a word of three or
+  more digit groups ("1501-2026-0301" gives 20260301), because an order or
+  customer number often comes before the invoice number. A tail counts only
+  when the whole word names no invoice (see InvoiceIndex.numbers). The first
+  group of such a word is a weak key when it is short ("1501").
 
 An invoice found only through a weak key counts as paid only when
 `confirmed_invoices` finds the amount, the payer IBAN or the payer name
@@ -36,9 +41,10 @@ _WORDS = re.compile(r"[^\s,;()\[\]{}<>\"']+")
 _EDGE_PUNCTUATION = ".:#*!?-/_+="
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
 _YEAR_MONTH_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-# A word that is an invoice number written with a prefix: letters, then
-# digits with separators ("F-77310", "nr.2026-1090", "INV2026/0042").
-_PREFIXED_DIGITS = re.compile(r"^[A-Za-z]+[-./:#_]*(\d+(?:[-./_]\d+)*)$")
+# A word that is an invoice number written with a prefix: one or more groups
+# of letters, then digits with separators ("F-77310", "nr.2026-1090",
+# "INV2026/0042", "fact.nr.2026/0301").
+_PREFIXED_DIGITS = re.compile(r"^[A-Za-z]+(?:[-./:#_]+[A-Za-z]+)*[-./:#_]*(\d+(?:[-./_]\d+)*)$")
 _DIGITS_WITH_SEPARATORS = re.compile(r"^\d+(?:[-./_]\d+)+$")
 _KEEP_ALPHANUMERIC = re.compile(r"[^0-9A-Z]")
 # Separators between invoice numbers listed in one word: "F1+F2", "2026-0201/2026-0202".
@@ -52,6 +58,9 @@ class NumberTokens:
     number_keys: set[str] = field(default_factory=set)
     digit_runs: list[str] = field(default_factory=list)
     weak_keys: set[str] = field(default_factory=set)
+    # Tail digits ("20260301") mapped to the keys of the whole word they end
+    # ("150120260301"), which must name no invoice for the tail to count.
+    tail_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _compact(word: str) -> str:
@@ -143,6 +152,9 @@ def number_tokens(text: str) -> NumberTokens:
             continue
         _add_listed_parts(word, tokens)
         digits = _digits_of(word)
+        # A head of one digit or more and a tail of more than WEAK_NUMBER_DIGITS digits need six digits at least.
+        if len(digits) > WEAK_NUMBER_DIGITS + 1:
+            _add_tail_parts(word, key, digits, tokens)
         if digits:
             spaced.append(digits)
         elif spaced:
@@ -172,8 +184,47 @@ def _add_listed_parts(word: str, tokens: NumberTokens) -> None:
         digits = _digits_of(part)
         if digits:
             tokens.digit_runs.append(digits)
+            # The digits of "INV2026" in "INV2026/0042" are as weak as a bare 2026.
+            if _is_weak_number(digits):
+                tokens.weak_keys.add(digits)
         if _is_weak_number(key):
             tokens.weak_keys.add(key)
+
+
+def _digit_groups(word: str) -> list[str]:
+    """Return the digit groups of a number word ("1501-2026-0301", "F1501-2026-0301"), else []."""
+    if _DIGITS_WITH_SEPARATORS.match(word):
+        return re.findall(r"\d+", word)
+    prefixed = _PREFIXED_DIGITS.match(word)
+    if prefixed is not None:
+        return re.findall(r"\d+", prefixed.group(1))
+    return []
+
+
+def _add_tail_parts(word: str, key: str, digits: str, tokens: NumberTokens) -> None:
+    """Add the tails of a word of three or more digit groups as tail keys, and a short first group as a weak key.
+
+    A tail is the last two or more groups, so "2026-1091" gives none and its
+    1091 is never read on its own. A tail of at most WEAK_NUMBER_DIGITS
+    digits is left out.
+    """
+    # Three groups need two separators, and most words have fewer.
+    if word.count("-") + word.count(".") + word.count("/") + word.count("_") < 2:
+        return
+    groups = _digit_groups(word)
+    if len(groups) < 3:
+        return
+    # A word that ends in a date ("1501-15-10-2026") has no invoice number at its end.
+    if not is_date("-".join(groups[-3:])):
+        whole = (key, digits)
+        for start in range(1, len(groups) - 1):
+            tail_digits = "".join(groups[start:])
+            if len(tail_digits) > WEAK_NUMBER_DIGITS:
+                tokens.tail_keys.setdefault(tail_digits, whole)
+    # The day of a date at the start ("15-10-2026-0301") is no number of its own.
+    if _is_weak_number(groups[0]) and not is_date("-".join(groups[:3])):
+        tokens.number_keys.add(groups[0])
+        tokens.weak_keys.add(groups[0])
 
 
 class CandidateInvoice(Protocol):

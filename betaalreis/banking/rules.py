@@ -9,8 +9,11 @@ or candidates decides:
    spaces, dashes and prefixes (score 90). A number inside a longer
    reference or a date does not count (see `remittance`), and a bare number
    of up to four digits counts only when the amount, payer IBAN or payer name
-   confirms it. One wrong digit is accepted only when the amount equals that
-   invoice's open amount (score 70);
+   confirms it. An invoice number at the end of a longer number
+   ("ordernr 1501-2026-0301") counts when the whole number names no invoice
+   and the tail names only one (score 80). A tail that names several counts
+   as a short number does. One wrong digit is accepted only when the amount
+   equals that invoice's open amount (score 70);
 3. payer IBAN linked to a debtor, and the amount equal to one open invoice
    or to exactly one set of that debtor's open invoices (score 60);
 4. payer name close to a debtor's name, and the amount as in rule 3 (score 50).
@@ -203,26 +206,31 @@ class Matcher:
         if not payment.remittance_info:
             return None
 
-        strong_hits, weak_hits = self.index.numbers(keys)
-        strong = self.index.open(strong_hits)
-        weak = self.index.open(weak_hits - strong_hits)
-        confirmed = confirmed_invoices(payment, weak, strong, self.index)
-        invoices = strong + confirmed
+        named = self.index.numbers(keys)
+        strong = self.index.open(named.strong)
+        tails = self.index.open(named.tails - named.strong)
+        weak = self.index.open(named.weak - named.strong - named.tails)
+        confirmed = confirmed_invoices(payment, weak, strong + tails, self.index)
+        invoices = strong + tails + confirmed
         if not invoices and weak:
             return self._unconfirmed_numbers(weak)
         if invoices:
             numbers = ", ".join(invoice.number for invoice in _sorted(invoices))
             reason = f"invoice number {numbers} in the description"
+            if tails:
+                reason += " (at the end of a longer number)"
             if confirmed:
                 reason += " (short number, confirmed by amount, payer IBAN or name)"
-            return self._choose(MatchRule.INVOICE_NUMBER, 90, payment, _by_debtor(invoices), reason)
+            # A tail alone is less sure than a whole number.
+            score = 80 if tails and not strong else 90
+            return self._choose(MatchRule.INVOICE_NUMBER, score, payment, _by_debtor(invoices), reason)
 
         return self.invoice_number_typo(payment, keys.digit_runs)
 
     def _unconfirmed_numbers(self, weak: list[OpenInvoice]) -> Decision:
-        """Send a payment that names only short numbers, which nothing confirms, to review."""
+        """Send a payment that names only short or ambiguous numbers, which nothing confirms, to review."""
         numbers = ", ".join(invoice.number for invoice in _sorted(weak))
-        reason = f"short number {numbers} in the description, not confirmed by amount, payer IBAN or name"
+        reason = f"short or ambiguous number {numbers} in the description, not confirmed by amount, payer IBAN or name"
         return Decision(
             MatchRule.INVOICE_NUMBER, 30, reason,
             candidates=[

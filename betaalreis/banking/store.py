@@ -429,7 +429,10 @@ def _store_statements(
             existing = _existing_ids(owner, [external_id for entry_ids in ids for external_id in entry_ids])
             already_imported = set(existing)
             payments, transactions = _new_transaction_rows(owner, bank_statement, statement, ids, existing, result)
-            repeats = set_aside_duplicates(owner, bank_statement, payments, transactions, already_imported)
+
+            booked = [entry.booking_date for entry in statement.entries if entry.booked]
+            booking_period = (min(booked), max(booked)) if booked else None
+            repeats = set_aside_duplicates(owner, bank_statement, payments, transactions, already_imported, booking_period)
             result.duplicates += repeats.count
             result.notes += repeats.notes
 

@@ -13,7 +13,7 @@ import pytest
 from schwifty import IBAN
 
 from betaalreis.banking.camt import read_camt
-from betaalreis.banking.duplicates import same_account
+from betaalreis.banking.duplicates import StatementPeriod, same_account, statements_overlap
 from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.mt940_reader import read_mt940
@@ -38,6 +38,10 @@ PAID = SampleEntry(
     end_to_end_id="E2E-1", booking_date=MONDAY,
 )
 
+OTHER_DAY = SampleEntry(
+    Decimal("75.00"), name="K. Bos", iban=OTHER_IBAN, remittance="F2026-002", end_to_end_id="E2E-9", booking_date=TUESDAY,
+)
+
 
 @dataclass(frozen=True)
 class File:
@@ -47,6 +51,7 @@ class File:
     entries: list[SampleEntry]
     drop: tuple[str, ...] = ()
     account: str = CREDITOR_IBAN
+    opening: Decimal = Decimal("1000.00")
 
 
 def _with_references(entries: list[SampleEntry], prefix: str) -> list[SampleEntry]:
@@ -60,7 +65,7 @@ def _write(tmp_path: Path, number: int, file: File) -> Path:
     if file.kind == "camt054":
         write_camt054(path, file.account, entries, notification_id=f"NTF-{number}")
     else:
-        write_camt053(path, file.account, entries, statement_id=f"STMT-{number}")
+        write_camt053(path, file.account, entries, statement_id=f"STMT-{number}", opening=file.opening)
     text = path.read_text()
     for element in file.drop:
         text = re.sub(rf"<{element}>.*?</{element}>", "", text)
@@ -185,6 +190,31 @@ CASES = {
             File("camt053", [replace(PAID, booking_date=TUESDAY)]),
         ],
         [(1, 0), (0, 1), (1, 0)],
+    ),
+    "statement issued again": Case(
+        [File("camt053", [PAID]), File("camt053", [PAID, OTHER_DAY])], [(1, 0), (1, 1)],
+    ),
+    "statement issued again, no end-to-end id": Case(
+        [File("camt053", [replace(PAID, end_to_end_id="")]), File("camt053", [replace(PAID, end_to_end_id="")])],
+        [(1, 0), (0, 1)],
+    ),
+    "issued again with two equal transfers": Case(
+        [File("camt053", [PAID, PAID]), File("camt053", [PAID, PAID])], [(2, 0), (0, 2)],
+    ),
+    "issued again with one more equal transfer": Case(
+        [File("camt053", [PAID]), File("camt053", [PAID, PAID])], [(1, 0), (1, 1)],
+    ),
+    "issued again, other end-to-end id": Case(
+        [File("camt053", [PAID]), File("camt053", [replace(PAID, end_to_end_id="E2E-2")])], [(1, 0), (1, 0)],
+    ),
+    "notification, statement, statement issued again": Case(
+        [File("camt054", [PAID]), File("camt053", [PAID]), File("camt053", [PAID])], [(1, 0), (0, 1), (0, 1)],
+    ),
+    "statement, notification, statement issued again": Case(
+        [File("camt053", [PAID]), File("camt054", [PAID]), File("camt053", [PAID])], [(1, 0), (0, 1), (0, 1)],
+    ),
+    "next statement of the same day": Case(
+        [File("camt053", [PAID]), File("camt053", [PAID], opening=Decimal("1600.00"))], [(1, 0), (1, 0)],
     ),
     "exact date preferred": Case(
         [
@@ -435,3 +465,81 @@ def test_migration_marks_old_notifications():
     assert notification.is_notification
     assert not statement.is_notification
     assert not mt940.is_notification
+
+
+
+def _mt940(path: Path, opening: str, bookings: list[tuple[dt.date, str]]) -> Path:
+    """Write an MT940 statement of J. Muller's transfers of 600.00, one per (booking date, bank reference)."""
+    lines = [":20:STMT", f":25:{CREDITOR_IBAN}", ":28C:1/1", f":60F:C261113EUR{opening}"]
+    for day, reference in bookings:
+        lines.append(f":61:{day:%y%m%d}{day:%m%d}C600,00NTRFNONREF//{reference}")
+        lines.append(
+            ":86:/TRTP/SEPA OVERBOEKING/IBAN/NL02ABNA0123456789/BIC/ABNANL2A/NAME/J. MULLER/REMI/F2026-001/EREF/E2E-1"
+        )
+    closing = Decimal(opening.replace(",", ".")) + 600 * len(bookings)
+    lines.append(f":62F:C{bookings[-1][0]:%y%m%d}EUR{closing:.2f}".replace(".", ","))
+    path.write_text("\n".join([*lines, "-", ""]))
+    return path
+
+
+def test_mt940_issued_again_booked_once(tmp_path: Path):
+    make_creditor()
+    Mt940Importer().run(_mt940(tmp_path / "monday.sta", "1000,00", [(MONDAY, "BANK-1")]), None)
+
+    report = Mt940Importer().run(
+        _mt940(tmp_path / "monday-tuesday.sta", "1000,00", [(MONDAY, "BANK-7"), (TUESDAY, "BANK-8")]), None
+    )
+
+    assert report.counts["new payments"] == 1
+    assert report.counts["already imported"] == 1
+    assert Payment.objects.count() == 2
+    assert any("statement STMT/1 in monday.sta" in note for note in report.notes), report.notes
+
+
+def test_mt940_next_statement_keeps_equal_transfer(tmp_path: Path):
+    make_creditor()
+    Mt940Importer().run(_mt940(tmp_path / "morning.sta", "1000,00", [(MONDAY, "BANK-1")]), None)
+
+    report = Mt940Importer().run(_mt940(tmp_path / "afternoon.sta", "1600,00", [(MONDAY, "BANK-2")]), None)
+
+    assert report.counts["new payments"] == 1
+    assert report.counts["already imported"] == 0
+    assert Payment.objects.count() == 2
+
+
+def test_statement_issued_again_names_file(tmp_path: Path):
+    make_creditor()
+    _import(_write(tmp_path, 1, File("camt053", [PAID])))
+
+    report = _import(_write(tmp_path, 2, File("camt053", [PAID, OTHER_DAY])))
+
+    repeated = BankTransaction.objects.get(statement__statement_id="STMT-2", amount=Decimal("600.00"))
+    assert repeated.payment is None
+    assert repeated.duplicate_of == BankTransaction.objects.get(statement__statement_id="STMT-1")
+    assert any(
+        note.startswith("already imported from statement STMT-1 in 1_camt053.xml: 1 transaction") for note in report.notes
+    ), report.notes
+
+
+def _period(first: dt.date, last: dt.date, opening: str, closing: str, opening_date: dt.date = MONDAY) -> StatementPeriod:
+    return StatementPeriod(first, last, Decimal(opening), opening_date, Decimal(closing))
+
+
+# Each case: the stored statement, the new one, and whether they overlap.
+OVERLAP_CASES = {
+    "issued again": (_period(MONDAY, MONDAY, "100", "700"), _period(MONDAY, TUESDAY, "100", "775"), True),
+    "next day": (_period(MONDAY, MONDAY, "100", "700"), _period(TUESDAY, TUESDAY, "700", "775"), False),
+    "next part of one day": (_period(MONDAY, MONDAY, "100", "700"), _period(MONDAY, MONDAY, "700", "1300"), False),
+    "earlier part imported last": (_period(MONDAY, MONDAY, "700", "1300"), _period(MONDAY, MONDAY, "100", "700"), False),
+    "issued again, bookings add up to zero": (
+        _period(MONDAY, MONDAY, "100", "100"), _period(MONDAY, MONDAY, "100", "100"), True,
+    ),
+    "continues but starts before the end": (
+        _period(MONDAY, TUESDAY, "100", "700"), _period(MONDAY, WEDNESDAY, "700", "900", TUESDAY), True,
+    ),
+}
+
+
+@pytest.mark.parametrize(("stored", "new", "overlap"), list(OVERLAP_CASES.values()), ids=list(OVERLAP_CASES))
+def test_statements_overlap(stored: StatementPeriod, new: StatementPeriod, overlap: bool):
+    assert statements_overlap(new, stored) is overlap

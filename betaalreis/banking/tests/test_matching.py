@@ -49,6 +49,15 @@ def _open(invoice: Invoice) -> Decimal:
     return invoice.open_amount
 
 
+def _assert_paid_only(invoices: dict[str, Invoice], paid: list[str]) -> None:
+    """Assert that the invoices keyed in `paid` are paid in full or in part, and the others untouched."""
+    for key, invoice in invoices.items():
+        if key in paid:
+            assert _open(invoice) < invoice.total, key
+        else:
+            assert _open(invoice) == invoice.total, key
+
+
 # Each case: one incoming payment, the invoices it must pay in full, and the rule.
 CASES = [
     ("kenmerk", SampleEntry(Decimal("121.00"), structured_reference=KENMERK), ["A"], "structured_reference"),
@@ -58,6 +67,7 @@ CASES = [
     ("number with spaces", SampleEntry(Decimal("121.00"), remittance="fact 2026 10042"), ["A"], "invoice_number"),
     ("prefixed number with spaces", SampleEntry(Decimal("121.00"), remittance="Factuur nr. F2026 10042"), ["A"], "invoice_number"),
     ("two numbers", SampleEntry(Decimal("99.95"), remittance="F-77310 en F-77311"), ["C", "D"], "invoice_number"),
+    ("number at the end of an order number", SampleEntry(Decimal("121.00"), remittance="ordernr 1501-2026-10042"), ["A"], "invoice_number"),
     ("one wrong digit, amount confirms", SampleEntry(Decimal("80.00"), remittance="factuur 77319"), ["C"], "invoice_number_typo"),
     ("iban and one invoice", SampleEntry(Decimal("19.95"), iban=PAYER_IBAN, remittance="bedankt"), ["D"], "payer_iban"),
     ("iban and a set", SampleEntry(Decimal("171.00"), iban=OTHER_PAYER_IBAN, remittance="zie facturen"), ["A", "B"], "payer_iban"),
@@ -386,6 +396,7 @@ SHORT_NUMBER_CASES = [
     ("payer name breaks a tie", "2026-1090 2026-2000", "30.00", "Andere Klant", "partly_matched", ["2000"]),
     ("year not confirmed by amount", "betaling december 2026", "99.00", "Onbekend", "review", []),
     ("year confirmed by payer name", "betaling december 2026", "99.00", "Jaar Factuur", "matched", ["2026"]),
+    ("prefixed year in a list", "factuur INV2026/0042", "99.00", "Onbekend", "review", []),
 ]
 
 
@@ -399,11 +410,78 @@ def test_short_numbers(tmp_path: Path, short_numbers, label, remittance, amount,
 
     payment = _payment()
     assert payment.status == status, payment.match_reason
-    for key, invoice in invoices.items():
-        if key in paid:
-            assert _open(invoice) < invoice.total, key
-        else:
-            assert _open(invoice) == invoice.total, key
+    _assert_paid_only(invoices, paid)
+
+
+@pytest.fixture
+def order_numbers():
+    """Invoices that descriptions quote after an order or customer number."""
+    creditor = make_creditor()
+    alfa = make_debtor(creditor, "D90", "Alfa Handel")
+    bravo = make_debtor(creditor, "D91", "Bravo Winkel")
+    invoices = {
+        "0301": make_invoice(alfa, "2026-0301", "150.00"),
+        "0302": make_invoice(alfa, "2026-0302", "50.00"),
+        "1501": make_invoice(bravo, "1501", "75.00"),
+    }
+    return creditor, {"alfa": alfa, "bravo": bravo}, invoices
+
+
+# Each case: description, amount, the payment status, and the invoices it
+# pays (in full or in part); no invoices means review.
+ORDER_NUMBER_CASES = [
+    ("tail after order number", "ordernr 1501-2026-0301", "150.00", "matched", ["0301"]),
+    ("tail, amount below", "ordernr 1501-2026-0301", "40.00", "partly_matched", ["0301"]),
+    ("order number confirmed by amount", "ordernr 1501-2026-0301", "75.00", "matched", ["1501"]),
+    ("prefix of several words", "fact.nr.2026/0301", "150.00", "matched", ["0301"]),
+    ("two numbers with a plus", "F2026-0301 + 2026-0302", "200.00", "matched", ["0301", "0302"]),
+    ("digits without dash", "inv 20260301", "150.00", "matched", ["0301"]),
+]
+
+
+@pytest.mark.parametrize(
+    "label,remittance,amount,status,paid", ORDER_NUMBER_CASES, ids=[case[0] for case in ORDER_NUMBER_CASES]
+)
+def test_order_numbers(tmp_path: Path, order_numbers, label, remittance, amount, status, paid):
+    _, _, invoices = order_numbers
+
+    import_entries(tmp_path, [SampleEntry(Decimal(amount), name="Onbekend", remittance=remittance)])
+
+    payment = _payment()
+    assert payment.status == status, payment.match_reason
+    _assert_paid_only(invoices, paid)
+
+
+def test_tail_match_scored_below_whole_number(tmp_path: Path, order_numbers):
+    import_entries(tmp_path, [SampleEntry(Decimal("150.00"), name="Onbekend", remittance="ordernr 1501-2026-0301")])
+
+    match = _payment().bank_match
+    assert match.rule == "invoice_number"
+    assert match.score == 80
+    assert "at the end of a longer number" in match.reason
+
+
+def test_whole_number_wins_over_tail(tmp_path: Path, order_numbers):
+    _, debtors, invoices = order_numbers
+    whole = make_invoice(debtors["bravo"], "1501-2026-0301", "60.00")
+
+    import_entries(tmp_path, [SampleEntry(Decimal("60.00"), name="Onbekend", remittance="ordernr 1501-2026-0301")])
+
+    assert _open(whole) == Decimal("0.00")
+    assert _open(invoices["0301"]) == invoices["0301"].total
+
+
+@pytest.mark.parametrize("amount,paid", [("60.00", None), ("99.00", "other")])
+def test_ambiguous_tail_needs_amount(tmp_path: Path, order_numbers, amount, paid):
+    creditor, _, invoices = order_numbers
+    other = make_invoice(make_debtor(creditor, "D92", "Charlie Groothandel"), "F2026-0301", "99.00")
+
+    import_entries(tmp_path, [SampleEntry(Decimal(amount), name="Onbekend", remittance="ordernr 1501-2026-0301")])
+
+    assert _open(invoices["0301"]) == invoices["0301"].total
+    assert (_open(other) == Decimal("0.00")) is (paid == "other")
+    if paid is None:
+        assert _payment().status == PaymentStatus.REVIEW
 
 
 def test_numbers_listed_with_slash_found(tmp_path: Path, short_numbers):

@@ -17,6 +17,8 @@ TOKEN_CASES = [
     ("2026-0201+2026-0202", {"20260201", "20260202"}, set(), set()),
     ("INV2026/0042", {"INV20260042", "INV2026"}, set(), {"0042"}),
     ("betaald 15/10/2026", {"15102026"}, {"15", "10", "2026"}, {"15102026"}),
+    ("ordernr 1501-2026-0301", {"150120260301", "1501"}, {"20260301", "2026", "0301"}, {"1501"}),
+    ("fact.nr.2026/0301", {"FACTNR20260301"}, set(), {"2026", "0301"}),
 ]
 
 
@@ -69,3 +71,43 @@ def test_digit_runs_join_prefixed_and_spaced():
 
     assert "20260000123" in tokens.digit_runs
     assert "2026" in tokens.weak_keys
+
+
+def test_tail_of_order_number():
+    tokens = number_tokens("ordernr 1501-2026-0301")
+
+    assert tokens.tail_keys == {"20260301": ("150120260301", "150120260301")}
+
+
+def test_tail_of_prefixed_number():
+    tokens = number_tokens("F1501-2026-0301")
+
+    assert "20260301" in tokens.tail_keys
+
+
+@pytest.mark.parametrize("text", ["2026-1091", "15-10-2026", "ref 1-2-301", "1501-15-10-2026"])
+def test_no_tail_keys(text):
+    tokens = number_tokens(text)
+
+    assert not tokens.tail_keys
+
+
+def test_date_at_start_gives_no_weak_day():
+    tokens = number_tokens("15-10-2026-0301")
+
+    assert "15" not in tokens.weak_keys
+    assert "15" not in tokens.number_keys
+
+
+def test_prefix_of_several_words_gives_digits():
+    tokens = number_tokens("fact.nr.2026/0301")
+
+    assert "20260301" in tokens.digit_runs
+    assert "20260301" not in tokens.weak_keys
+
+
+def test_listed_prefixed_year_is_weak():
+    tokens = number_tokens("INV2026/0042")
+
+    assert "2026" in tokens.weak_keys
+    assert "20260042" not in tokens.weak_keys
