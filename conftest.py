@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from betaalreis.testing import CORPUS_DIR as CORPUS
 
@@ -28,3 +29,11 @@ def corpus() -> Path:
             "or set BETAALREIS_CORPUS to its path."
         )
     return CORPUS
+
+
+@pytest.fixture
+def english_reports(settings):
+    """Print command reports and import errors in English, for tests that check the English wording."""
+    settings.BETAALREIS_LANGUAGE = "en"
+    with translation.override("en"):
+        yield
