@@ -49,6 +49,8 @@ REPORT_MODULES = [
     "imports/management/commands/import.py",
     "imports/registry.py",
     "imports/report_labels.py",
+    "imports/tabular.py",
+    "imports/writer.py",
     "banking/report.py",
     "banking/importers.py",
     "dunning/management/commands/run.py",

@@ -57,7 +57,7 @@ def review_lines(payment_ids: list[int]) -> list[str]:
         total += found.count()
         if len(in_review) < MAX_REVIEW_LINES:
             in_review += list(found[:MAX_REVIEW_LINES - len(in_review)])
-    # Matching stores its reason in English; a Dutch report shows it through reason_in_dutch.
+    # Matching stores its reason in English, so a Dutch report shows it through reason_in_dutch.
     dutch = translation.get_language() == "nl"
     lines = [
         _("te beoordelen: %(date)s, %(currency)s %(amount)s, %(payer)s: %(reason)s") % {

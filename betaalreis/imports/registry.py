@@ -33,9 +33,11 @@ MAX_LISTED_ERRORS = 200
 class RowError:
     """One problem in an input file: where it is, what it is and what to do.
 
-    The problem is written in the language that was active when the error was
-    made, and `str()` frames it in the language active when it is printed.
+    `str()` frames the problem in the language active when it is printed.
     """
+
+    # TODO: the importers still write `problem`, and part of the notes of a
+    # report, in English only, so a Dutch report frames English problem texts.
 
     row: int | None
     field: str

@@ -44,7 +44,7 @@ ROW_LABELS: dict[str, Promise] = {
     "ignored": _("genegeerd"),
 }
 
-# Why a tabular importer skipped an invoice, by the reason in `ImportBatch.skipped`.
+# Labels of the reasons for which a tabular importer skips an invoice, keyed as in `ImportBatch.skipped`.
 SKIP_REASONS: dict[str, Promise] = {
     "draft": _("concept"),
     "void": _("geannuleerd"),

@@ -34,7 +34,7 @@ CHANNEL_COLUMNS = (Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE)
 
 
 def _start_date(value: str) -> dt.date:
-    """Parse --start; called in handle, so the error is in the report language."""
+    """Parse --start inside handle, so that its error is in the report language."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
