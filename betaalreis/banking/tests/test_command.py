@@ -54,7 +54,7 @@ def test_import_prints_report(tmp_path: Path):
 
 
 def test_import_prints_report_in_dutch(settings, tmp_path: Path):
-    # This module reports in English; the Dutch default is restored for this test.
+    # This module reports in English, so this test sets the Dutch default back.
     settings.BETAALREIS_LANGUAGE = "nl"
     _ledger()
     output = StringIO()
