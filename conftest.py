@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from betaalreis.testing import CORPUS_DIR as CORPUS
@@ -35,3 +36,11 @@ def corpus() -> Path:
             "or set BETAALREIS_CORPUS to its path."
         )
     return CORPUS
+
+
+@pytest.fixture
+def english_reports(settings):
+    """Print command reports and import errors in English, for tests that check the English wording."""
+    settings.BETAALREIS_LANGUAGE = "en"
+    with translation.override("en"):
+        yield

@@ -217,6 +217,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Language of the reports that `betaalreis import`, `run` and `demo` print when
+# their --lang option is left out.
+BETAALREIS_LANGUAGE = os.environ.get("BETAALREIS_LANGUAGE", "").strip().lower() or LANGUAGE_CODE
+if BETAALREIS_LANGUAGE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"BETAALREIS_LANGUAGE is {BETAALREIS_LANGUAGE!r}; set it to nl or en, or leave it unset for nl."
+    )
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True

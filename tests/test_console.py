@@ -61,6 +61,15 @@ def test_production_without_secret_key_is_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_unknown_report_language_is_one_line(tmp_path):
+    result = betaalreis_with("check", BETAALREIS_HOME=str(tmp_path), BETAALREIS_LANGUAGE="de")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "betaalreis: invalid configuration: BETAALREIS_LANGUAGE is 'de'; set it to nl or en, or leave it unset for nl."
+    )
+
+
 def test_traceback_option_keeps_traceback(tmp_path):
     result = betaalreis_with(
         "check", "--traceback", BETAALREIS_HOME=str(tmp_path), BETAALREIS_PRODUCTION="1",

@@ -12,6 +12,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "betaalreis"
 PO_FILES = sorted(PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po"))
 
 
+def as_tuple(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Return a message id or string as a tuple, so plural forms (a list or tuple) compare like singular ones."""
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
 def test_translation_files_found():
     assert len(PO_FILES) >= 3
 
@@ -21,7 +26,7 @@ def test_every_string_translated(po_path: Path):
     with po_path.open("rb") as handle:
         catalog = read_po(handle)
 
-    untranslated = [message.id for message in catalog if message.id and not message.string]
+    untranslated = [message.id for message in catalog if message.id and not all(as_tuple(message.string))]
     fuzzy = [message.id for message in catalog if message.id and message.fuzzy]
 
     assert untranslated == []
@@ -32,8 +37,38 @@ def test_every_string_translated(po_path: Path):
 def test_compiled_file_matches_source(po_path: Path):
     mo_path = po_path.with_suffix(".mo")
     with po_path.open("rb") as handle:
-        source = {message.id: message.string for message in read_po(handle) if message.id}
+        source = {as_tuple(message.id): as_tuple(message.string) for message in read_po(handle) if message.id}
     with mo_path.open("rb") as handle:
-        compiled = {message.id: message.string for message in read_mo(handle) if message.id}
+        compiled = {as_tuple(message.id): as_tuple(message.string) for message in read_mo(handle) if message.id}
 
     assert compiled == source
+
+
+# Modules whose Dutch report and error texts `--lang en` prints in English.
+REPORT_MODULES = [
+    "imports/management/commands/import.py",
+    "imports/registry.py",
+    "imports/report_labels.py",
+    "imports/tabular.py",
+    "imports/writer.py",
+    "banking/report.py",
+    "banking/importers.py",
+    "dunning/management/commands/run.py",
+    "demo/management/commands/demo.py",
+    "demo/simulation.py",
+]
+
+
+@pytest.mark.parametrize("module", REPORT_MODULES)
+def test_report_strings_have_english(module: str):
+    from babel.messages.extract import extract_from_file
+
+    english_ids: set[str] = set()
+    for po_path in PO_FILES:
+        with po_path.open("rb") as handle:
+            english_ids |= {as_tuple(message.id)[0] for message in read_po(handle) if message.id}
+    keywords = {"_": None, "gettext": None, "gettext_lazy": None, "ngettext": (1, 2)}
+    found = [as_tuple(message)[0] for _, message, _, _ in extract_from_file("python", str(PACKAGE / module), keywords=keywords)]
+
+    assert found
+    assert [message for message in found if message not in english_ids] == []

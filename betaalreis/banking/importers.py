@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
 from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
@@ -147,7 +148,7 @@ class _StatementImporter(Importer):
 
         with transaction.atomic():
             report = self._import(path, statements, creditor)
-            report.notes.append("dry run: nothing was saved")
+            report.notes.append(_("proefdraai: er is niets opgeslagen"))
             transaction.set_rollback(True)
         return report
 

@@ -3,9 +3,9 @@
 Matching stores why it matched a payment as English text (PaymentMatch.reason,
 Payment.match_reason, Allocation.reason, MatchCandidate.reason), built from
 a fixed set of phrases with numbers, names and IBANs between them. Logs and
-the import report keep that text. The back office is Dutch, so its admin
-pages show the reason through `reason_in_dutch`, which replaces each known
-phrase and leaves the values as they are.
+the English import report keep that text. The back office and the Dutch
+import report show the reason through `reason_in_dutch`, which replaces each
+known phrase and leaves the values as they are.
 
 Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`,
 `settled_invoices.py` and `actions.py` write needs a row in `_PHRASES`. test_reason_text.py

@@ -8,7 +8,11 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.banking.store import StoredStatement
 from betaalreis.ledger.models import Payment, PaymentStatus
 
@@ -25,12 +29,16 @@ def statement_lines(statements: list[StoredStatement]) -> list[str]:
     lines = []
     for statement in statements:
         if statement.first_booking is None or statement.last_booking is None:
-            period = "no entries"
+            period = _("geen posten")
         else:
             period = f"{statement.first_booking.isoformat()}..{statement.last_booking.isoformat()}"
         lines.append(
-            f"statement {statement.statement_id or '?'}: creditor {statement.creditor_slug}, "
-            f"account {statement.account}, period {period}"
+            _("afschrift %(statement)s: crediteur %(creditor)s, rekening %(account)s, periode %(period)s") % {
+                "statement": statement.statement_id or "?",
+                "creditor": statement.creditor_slug,
+                "account": statement.account,
+                "period": period,
+            }
         )
     return lines
 
@@ -49,14 +57,26 @@ def review_lines(payment_ids: list[int]) -> list[str]:
         total += found.count()
         if len(in_review) < MAX_REVIEW_LINES:
             in_review += list(found[:MAX_REVIEW_LINES - len(in_review)])
+    # Matching stores its reason in English, so a Dutch report shows it through reason_in_dutch.
+    dutch = translation.get_language() == "nl"
     lines = [
-        f"review: {payment.booking_date.isoformat()}, {payment.currency} {payment.amount}, "
-        f"{payment.payer_name or 'payer unknown'}: {payment.match_reason or 'no reason recorded'}"
+        _("te beoordelen: %(date)s, %(currency)s %(amount)s, %(payer)s: %(reason)s") % {
+            "date": payment.booking_date.isoformat(),
+            "currency": payment.currency,
+            "amount": payment.amount,
+            "payer": payment.payer_name or _("betaler onbekend"),
+            "reason": (reason_in_dutch(payment.match_reason) if dutch else payment.match_reason)
+            or _("geen reden vastgelegd"),
+        }
         for payment in in_review
     ]
     if total > len(in_review):
         rest = total - len(in_review)
-        lines.append(f"… and {rest} more {'payment' if rest == 1 else 'payments'} in review; see the admin's review queue")
+        lines.append(ngettext(
+            "… en nog %(count)d te beoordelen betaling; zie de beoordelingslijst in de backoffice",
+            "… en nog %(count)d te beoordelen betalingen; zie de beoordelingslijst in de backoffice",
+            rest,
+        ) % {"count": rest})
     return lines
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from schwifty import IBAN
 
 from betaalreis.demo.camt import Statement, StatementEntry, write_statement
@@ -105,8 +106,8 @@ class Simulation:
     @property
     def bank_import(self) -> str:
         if self.importer is None:
-            return "payment rows (betaalreis.banking.importers.Camt05xImporter is not available)"
-        return "camt.053 files imported with Camt05xImporter"
+            return _("betalingsregels (betaalreis.banking.importers.Camt05xImporter is niet beschikbaar)")
+        return _("camt.053-bestanden geïmporteerd met Camt05xImporter")
 
     def run(self, on_day: Callable[[DayReport], None] | None = None) -> SimulationResult:
         """Simulate every configured day, calling `on_day` after each one."""

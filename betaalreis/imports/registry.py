@@ -15,6 +15,8 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Creditor
@@ -23,11 +25,19 @@ logger = logging.getLogger(__name__)
 
 # How many bytes of a file `detect` gets to look at.
 HEAD_BYTES = 8192
+# A rejection lists this many problems and counts the rest.
+MAX_LISTED_ERRORS = 200
 
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One problem in an input file: where it is, what it is and what to do."""
+    """One problem in an input file: where it is, what it is and what to do.
+
+    `str()` frames the problem in the language active when it is printed.
+    """
+
+    # TODO: the importers still write `problem`, and part of the notes of a
+    # report, in English only, so a Dutch report frames English problem texts.
 
     row: int | None
     field: str
@@ -35,8 +45,15 @@ class RowError:
     problem: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}" if self.row is not None else "file"
-        return f"{where}, field {self.field!r}, value {self.value!r}: {self.problem}"
+        where = _("rij %(row)d") % {"row": self.row} if self.row is not None else _("bestand")
+        return _("%(where)s, veld %(field)r, waarde %(value)r: %(problem)s") % {
+            "where": where, "field": self.field, "value": self.value, "problem": self.problem,
+        }
+
+
+def more_problems_line(count: int) -> str:
+    """Return the line that counts the problems a rejection does not list."""
+    return ngettext("… en nog %(count)d probleem", "… en nog %(count)d problemen", count) % {"count": count}
 
 
 class ImportRejected(BetaalreisError):
@@ -47,10 +64,10 @@ class ImportRejected(BetaalreisError):
     def __init__(self, path: Path, errors: list[RowError], summary: str = "") -> None:
         self.path = path
         self.errors = errors
-        lines = [f"{path}: rejected, nothing was imported. {summary}".rstrip()]
-        lines += [f"  {error}" for error in errors[:200]]
-        if len(errors) > 200:
-            lines.append(f"  … and {len(errors) - 200} more problems")
+        lines = [(_("%(path)s: geweigerd, er is niets geïmporteerd.") % {"path": path} + f" {summary}").rstrip()]
+        lines += [f"  {error}" for error in errors[:MAX_LISTED_ERRORS]]
+        if len(errors) > MAX_LISTED_ERRORS:
+            lines.append(f"  {more_problems_line(len(errors) - MAX_LISTED_ERRORS)}")
         super().__init__("\n".join(lines))
 
 
@@ -129,11 +146,14 @@ def find_importer(path: Path) -> type[Importer]:
         head = handle.read(HEAD_BYTES)
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         size = path.stat().st_size
-        raise BetaalreisError(
-            f"{path}: the file is empty ({size} bytes{', only spaces and line breaks' if size else ''}). "
-            "Export or download it again.",
-            code="empty_file",
-        )
+        if size:
+            message = _(
+                "%(path)s: het bestand is leeg (%(size)d bytes, alleen spaties en regeleinden). "
+                "Exporteer of download het opnieuw."
+            )
+        else:
+            message = _("%(path)s: het bestand is leeg (0 bytes). Exporteer of download het opnieuw.")
+        raise BetaalreisError(message % {"path": path, "size": size}, code="empty_file")
     importers = importer_classes()
     for importer in importers:
         if importer.detect(path, head):
@@ -141,10 +161,13 @@ def find_importer(path: Path) -> type[Importer]:
 
     descriptions = [text for importer in importers if (text := importer.describe(path, head))]
     if descriptions:
-        raise BetaalreisError(f"{path}: not imported. " + " ".join(descriptions), code="unknown_format")
+        not_imported = _("%(path)s: niet geïmporteerd.") % {"path": path}
+        raise BetaalreisError(" ".join([not_imported, *descriptions]), code="unknown_format")
     raise BetaalreisError(
-        f"{path}: unknown file format. Betaalreis reads invoice CSV/XLSX exports, "
-        "UBL 2.1 invoices and credit notes, camt.053/camt.054 and MT940 bank statements. "
-        "For another CSV layout, pass --mapping FILE.",
+        _(
+            "%(path)s: onbekend bestandsformaat. Betaalreis leest CSV/XLSX-exports van facturen, "
+            "UBL 2.1-facturen en -creditnota's, camt.053/camt.054- en MT940-rekeningafschriften. "
+            "Geef voor een andere CSV-indeling --mapping FILE op."
+        ) % {"path": path},
         code="unknown_format",
     )

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from django.utils.translation import gettext
+
 from betaalreis.imports import contacts
 from betaalreis.imports.headers import FIELD_LABELS, bank_export_reason, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
@@ -239,19 +241,20 @@ class _Layout:
         unused = [header for index, header in enumerate(self.headers) if header and index not in used]
         if unused:
             header_list = ", ".join(repr(header) for header in unused[:15])
-            more = f" and {len(unused) - 15} more" if len(unused) > 15 else ""
-            self.notes.append(f"Columns not used: {header_list}{more}.")
+            if len(unused) > 15:
+                header_list = gettext("%(headers)s en nog %(more)d") % {"headers": header_list, "more": len(unused) - 15}
+            self.notes.append(gettext("Niet gebruikte kolommen: %(headers)s.") % {"headers": header_list})
         if "issue_date" not in self.columns:
-            self.notes.append("No invoice date column: the due date is stored as the invoice date.")
+            self.notes.append(gettext("Geen kolom factuurdatum: de vervaldatum is opgeslagen als factuurdatum."))
         if "total" not in self.columns:
-            self.notes.append("No total column: the open amount is stored as the invoice total.")
+            self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag is opgeslagen als factuurtotaal."))
         if "open_amount" not in self.columns:
-            self.notes.append("No open amount column: every invoice is taken as wholly unpaid.")
+            self.notes.append(gettext("Geen kolom openstaand bedrag: elke factuur geldt als geheel onbetaald."))
         if "kind" not in self.columns:
-            self.notes.append(
-                "No consumer/business column: new debtors without a company name, KvK number or "
-                "VAT id are stored as consumers, for whom the 14-day letter applies."
-            )
+            self.notes.append(gettext(
+                "Geen kolom consument/zakelijk: nieuwe debiteuren zonder bedrijfsnaam, KvK-nummer of "
+                "btw-nummer zijn opgeslagen als consument, voor wie de veertiendagenbrief geldt."
+            ))
 
     def header(self, field_name: str) -> str:
         return self.headers[self.columns[field_name]] or FIELD_LABELS[field_name]

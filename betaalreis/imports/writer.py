@@ -21,6 +21,7 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -146,7 +147,7 @@ def do_import(
 
     report = _report(batch, counts, path=path)
     if dry_run:
-        report.notes.insert(0, "Dry run: nothing was saved.")
+        report.notes.insert(0, gettext("Proefdraai: er is niets opgeslagen."))
     logger.info(
         "import applied",
         extra={

@@ -15,7 +15,8 @@ from betaalreis.ledger.models import Payment
 
 from .helpers import CREDITOR_IBAN, make_creditor
 
-pytestmark = pytest.mark.django_db
+# These tests check the English wording of reports and errors.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_reports")]
 
 CAMT_HEAD = '<?xml version="1.0"?>\n'
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"

@@ -14,7 +14,8 @@ from betaalreis.ledger.models import Payment
 
 from .helpers import CREDITOR_IBAN, make_creditor, make_debtor, make_invoice
 
-pytestmark = pytest.mark.django_db
+# These tests check the English wording of reports and errors.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_reports")]
 
 
 def _statement(tmp_path: Path, account: str = CREDITOR_IBAN) -> Path:
@@ -50,6 +51,22 @@ def test_import_prints_report(tmp_path: Path):
     assert "121.00" in text
     assert "-15.00" in text
     assert Payment.objects.count() == 3
+
+
+def test_import_prints_report_in_dutch(settings, tmp_path: Path):
+    # This module reports in English, so this test sets the Dutch default back.
+    settings.BETAALREIS_LANGUAGE = "nl"
+    _ledger()
+    output = StringIO()
+
+    call_command("import", str(_statement(tmp_path)), stdout=output)
+
+    text = output.getvalue()
+    for line in ("posten gelezen", "automatisch gematcht", "deels gematcht", "te beoordelen", "genegeerd"):
+        assert line in text
+    assert f"crediteur acme, rekening {CREDITOR_IBAN}, periode" in text
+    assert "entries read" not in text
+    assert "121.00" in text
 
 
 def test_import_dry_run_saves_nothing(tmp_path: Path):

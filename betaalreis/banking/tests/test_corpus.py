@@ -18,6 +18,9 @@ from betaalreis.ledger.models import Creditor, Payment
 
 from .helpers import make_account_owners, make_creditor
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 # Files whose own closing balance is not the opening balance plus their
 # entries, with the difference the rejection must name. The others import.
 UNBALANCED = {

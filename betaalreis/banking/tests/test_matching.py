@@ -20,7 +20,8 @@ from betaalreis.payments.plans import paid_so_far
 
 from .helpers import OTHER_PAYER_IBAN, PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
-pytestmark = pytest.mark.django_db
+# These tests check the English wording of reports and errors.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_reports")]
 
 KENMERK = make_betalingskenmerk(20260042)
 RF = make_rf_reference("20260042")

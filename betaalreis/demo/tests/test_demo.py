@@ -163,4 +163,4 @@ def test_demo_rejects_bad_start() -> None:
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="Invalid --start '2026-13-01'"):
-        _run_demo("--start", "2026-13-01")
+        _run_demo("--start", "2026-13-01", "--lang", "en")

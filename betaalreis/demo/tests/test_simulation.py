@@ -50,8 +50,12 @@ def test_small_demo_outbox_has_every_channel(settings) -> None:
     assert {"email", "sms", "letter", "phone"} <= channels
     for channel in ("email", "sms", "letter", "phone"):
         assert _outbox_files(settings.OUTBOX_DIR / channel), f"no {channel} files in the outbox"
-    assert "Outbox:" in output
+    assert "Uitbak:" in output
     assert "/p/" in output
+    assert "Demogrootboek gebouwd in" in output
+    assert "betalingen binnen" in output
+    assert "Berichten per fase en kanaal" in output
+    assert "Klantportaal:" in output
 
 
 @pytest.mark.django_db(transaction=True)
@@ -123,7 +127,7 @@ def test_demo_twice_rebuilds() -> None:
     _run_demo(*SMALL)
     first = (Debtor.objects.count(), Invoice.objects.count())
 
-    output = _run_demo(*SMALL)
+    output = _run_demo(*SMALL, "--lang", "en")
 
     assert (Debtor.objects.count(), Invoice.objects.count()) == first
     assert "Deleted the previous demo data (2 creditors)" in output

@@ -142,7 +142,7 @@ def test_run_command_reports_credit_notes(creditor, betaalreis_home):
     make_invoice(debtor, "-50.00", due=DAY)
     output = io.StringIO()
 
-    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", stdout=output)
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", "--lang", "en", stdout=output)
 
     text = " ".join(output.getvalue().split())
     assert "€ 50,00 of open credit notes applied to other invoices" in text
@@ -151,7 +151,7 @@ def test_run_command_reports_credit_notes(creditor, betaalreis_home):
     assert "1 message planned" in text
 
 
-def test_run_summary_counts_fallback_messages():
+def test_run_summary_counts_fallback_messages(english_reports):
     from rich.console import Console
 
     from betaalreis.dunning.management.commands.run import print_summary

@@ -432,7 +432,7 @@ def test_run_command_names_unreachable_debtors(creditor):
     make_invoice(unreachable, due=DAY - dt.timedelta(days=3))
     output = io.StringIO()
 
-    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--lang", "en", stdout=output)
 
     text = " ".join(output.getvalue().split())
     assert "1 debtor unreachable" in text
@@ -440,6 +440,25 @@ def test_run_command_names_unreachable_debtors(creditor):
         "Unreachable for friendly_reminder (add an email address, mobile number or postal address): NOWAY-1"
         in text
     )
+
+
+def test_run_command_reports_in_dutch_by_default(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    unreachable = make_debtor(creditor, email="", mobile="", street="", customer_number="NOWAY-1")
+    make_invoice(unreachable, due=DAY - dt.timedelta(days=3))
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert f"Betaalreis-run van {DAY.isoformat()}" in text
+    assert "1 debiteur onbereikbaar" in text
+    assert "1 openstaande factuur gecontroleerd" in text
+    assert "Onbereikbaar voor friendly_reminder" in text
+    assert "Berichten per kanaal en fase" in text
 
 
 def put_in_review(creditor, *debtors, amount="100.00"):
@@ -470,7 +489,7 @@ def test_payment_in_review_pauses_candidates(creditor):
     put_in_review(creditor, jansen, pietersen)
     output = io.StringIO()
 
-    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--lang", "en", stdout=output)
     run_cycle(DAY + dt.timedelta(days=1), creditor)
 
     text = " ".join(output.getvalue().split())

@@ -17,6 +17,9 @@ from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.imports.ubl import UblImporter
 from betaalreis.ledger.models import Creditor, Invoice
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 REPO = Path(__file__).resolve().parents[3]

@@ -25,6 +25,9 @@ from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind
 
 from .conftest import make_corpus_supplier
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 BANK_EXPORT_MESSAGE = ("looks like a bank account export", "camt.053 or MT940")
 
 

@@ -14,6 +14,9 @@ from django.core.management.base import CommandError
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.testing import CORPUS_DIR
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 HEADER = "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"

@@ -34,6 +34,9 @@ from betaalreis.ledger.models import (
     TimelineKind,
 )
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 DUTCH_HEADER = "Factuurnummer;Debiteurnummer;Naam;Factuurdatum;Vervaldatum;Totaal;Openstaand"

@@ -20,6 +20,9 @@ from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, Inv
 
 from .conftest import make_corpus_supplier
 
+# These tests check the English wording of reports and errors.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 

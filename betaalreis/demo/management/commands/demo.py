@@ -10,9 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.demo.generator import DEMO_SLUGS, DemoConfig, build_ledger, reset_demo_data
 from betaalreis.demo.simulation import (
     DayReport,
@@ -23,18 +26,21 @@ from betaalreis.demo.simulation import (
     payment_status_counts,
 )
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.models import Channel, Debtor, InvoiceKind, InvoiceStatus
+from betaalreis.ledger.models import Channel, Debtor, InvoiceKind, InvoiceStatus, PaymentStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.models import CommunicationStatus
 
 CHANNEL_COLUMNS = (Channel.EMAIL, Channel.SMS, Channel.LETTER, Channel.PHONE)
 
 
-def _date(value: str) -> dt.date:
+def _start_date(value: str) -> dt.date:
+    """Parse --start inside handle, so that its error is in the report language."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"Invalid --start {value!r}: use YYYY-MM-DD, for example 2026-01-05.") from None
+        raise CommandError(
+            _("Ongeldige --start %(value)r: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-01-05.") % {"value": value}
+        ) from None
 
 
 class Command(BaseCommand):
@@ -53,15 +59,22 @@ class Command(BaseCommand):
         parser.add_argument("--invoices", type=int, default=10000, help="Number of invoices over both creditors (default 10000).")
         parser.add_argument(
             "--start",
-            type=_date,
             default=None,
             help="First simulated day, YYYY-MM-DD (default: the day that makes the last simulated day today).",
         )
+        add_language_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._run_demo(options)
+
+    def _run_demo(self, options: dict[str, Any]) -> None:
         console = Console(highlight=False, soft_wrap=True, file=self.stdout)
         days = options["days"]
-        start = options["start"] or dt.date.today() - dt.timedelta(days=max(days, 1) - 1)
+        if options["start"]:
+            start = _start_date(options["start"])
+        else:
+            start = dt.date.today() - dt.timedelta(days=max(days, 1) - 1)
         try:
             config = DemoConfig(
                 seed=options["seed"],
@@ -76,17 +89,25 @@ class Command(BaseCommand):
         began = time.monotonic()
         deleted = reset_demo_data()
         if deleted:
-            console.print(f"Deleted the previous demo data ({deleted} creditors).")
+            console.print(_("De vorige demogegevens zijn verwijderd (%(count)d crediteuren).") % {"count": deleted})
 
         ledger = build_ledger(config)
-        console.print(
-            f"Built the demo ledger in {time.monotonic() - began:.1f} s: "
-            f"{len(ledger.creditors)} creditors, {ledger.debtor_count} debtors, "
-            f"{ledger.invoice_count} invoices issued by {config.start} "
-            f"({ledger.historic_payment_count} paid before it), "
-            f"{len(ledger.future_invoices)} more issued during the simulation."
-        )
-        console.print(f"Simulating {config.days} days, {config.start} to {config.end}.\n")
+        console.print(_(
+            "Demogrootboek gebouwd in %(seconds).1f s: %(creditors)d crediteuren, %(debtors)d debiteuren, "
+            "%(invoices)d facturen uitgegeven tot en met %(start)s (%(paid)d daarvoor betaald), "
+            "nog %(future)d uitgegeven tijdens de simulatie."
+        ) % {
+            "seconds": time.monotonic() - began,
+            "creditors": len(ledger.creditors),
+            "debtors": ledger.debtor_count,
+            "invoices": ledger.invoice_count,
+            "start": config.start,
+            "paid": ledger.historic_payment_count,
+            "future": len(ledger.future_invoices),
+        })
+        console.print(_("Simulatie van %(days)d dagen, %(start)s tot en met %(end)s.") % {
+            "days": config.days, "start": config.start, "end": config.end,
+        } + "\n")
 
         simulation = Simulation(ledger, config)
         _print_day_header(console)
@@ -96,9 +117,10 @@ class Command(BaseCommand):
 
 
 def _print_day_header(console: Console) -> None:
+    day, new, email, sms = _("dag"), _("nieuw"), _("e-mail"), _("sms")
+    letter, phone, payments, stages = _("brief"), _("bellen"), _("betalingen binnen"), _("verzonden fasen")
     console.print(
-        f"[bold]{'day':<10}  {'new':>5}  {'email':>5} {'sms':>5} {'letter':>6} {'phone':>5}  "
-        f"{'payments in':>24}  stages sent[/bold]"
+        f"[bold]{day:<10}  {new:>5}  {email:>6} {sms:>5} {letter:>6} {phone:>6}  {payments:>24}  {stages}[/bold]"
     )
 
 
@@ -112,8 +134,8 @@ def _print_day(console: Console, report: DayReport) -> None:
     payments = f"{report.payments} {format_money(report.payments_amount)}"
     console.print(
         f"{report.day.isoformat():<10}  {report.new_invoices:>5}  "
-        f"{per_channel[Channel.EMAIL]:>5} {per_channel[Channel.SMS]:>5} "
-        f"{per_channel[Channel.LETTER]:>6} {per_channel[Channel.PHONE]:>5}  "
+        f"{per_channel[Channel.EMAIL]:>6} {per_channel[Channel.SMS]:>5} "
+        f"{per_channel[Channel.LETTER]:>6} {per_channel[Channel.PHONE]:>6}  "
         f"{payments:>24}  {stages}"
     )
 
@@ -123,52 +145,55 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
     for report in result.days:
         totals.update(report.planned)
 
-    stage_table = Table(title="Messages per stage and channel", title_justify="left")
-    stage_table.add_column("stage")
+    stage_table = Table(title=_("Berichten per fase en kanaal"), title_justify="left")
+    stage_table.add_column(_("fase"))
     for channel in CHANNEL_COLUMNS:
-        stage_table.add_column(channel, justify="right")
+        stage_table.add_column(channel.label.lower(), justify="right")
     for stage in sorted({stage for _, stage in totals}):
         stage_table.add_row(stage, *(str(totals[(channel, stage)]) for channel in CHANNEL_COLUMNS))
     console.print()
     console.print(stage_table)
     statuses = outbox_status_counts(ledger)
-    console.print(
-        "Outbox status: "
-        + (", ".join(f"{status} {count}" for status, count in sorted(statuses.items())) or "empty")
+    status_counts = ", ".join(
+        f"{_label(CommunicationStatus, status)} {count}" for status, count in sorted(statuses.items())
     )
+    console.print(_("Status van de uitbak: %(statuses)s") % {"statuses": status_counts or _("leeg")})
     if statuses.get(CommunicationStatus.PENDING):
-        console.print(
-            "Pending messages are held until the time in their not_before field, for "
-            "example the start of contact hours. The next `betaalreis run` sends them."
-        )
+        console.print(_(
+            "Wachtende berichten blijven staan tot de tijd in hun veld not_before, bijvoorbeeld het "
+            "begin van de contacturen. De volgende `betaalreis run` verstuurt ze."
+        ))
 
     payments = sum(report.payments for report in result.days)
     amount = sum((report.payments_amount for report in result.days), Decimal("0.00"))
     by_status = payment_status_counts(ledger, result.days[0].day) if result.days else {}
     statuses_text = ", ".join(
-        f"{status.replace('_', ' ')} {count}" for status, count in sorted(by_status.items())
+        f"{_label(PaymentStatus, status)} {count}" for status, count in sorted(by_status.items())
     )
-    console.print(
-        f"Payments in: {payments} ({format_money(amount)}), now {statuses_text or 'none'}. "
-        f"Bank input: {result.bank_import}."
-    )
+    console.print(_("Betalingen binnen: %(count)d (%(amount)s), nu %(statuses)s. Bankinvoer: %(bank)s.") % {
+        "count": payments,
+        "amount": format_money(amount),
+        "statuses": statuses_text or _("geen"),
+        "bank": result.bank_import,
+    })
 
-    status_table = Table(title="Invoices at the end", title_justify="left")
-    status_table.add_column("status")
-    status_table.add_column("invoices", justify="right")
-    status_table.add_column("open amount", justify="right")
+    status_table = Table(title=_("Facturen aan het eind"), title_justify="left")
+    status_table.add_column(_("status"))
+    status_table.add_column(_("facturen"), justify="right")
+    status_table.add_column(_("openstaand bedrag"), justify="right")
     for status, (count, open_total) in sorted(invoice_status_counts(ledger).items()):
-        status_table.add_row(status.replace("_", " "), str(count), format_money(open_total))
+        status_table.add_row(_label(InvoiceStatus, status), str(count), format_money(open_total))
     console.print(status_table)
 
     home = settings.BETAALREIS_HOME
-    console.print(f"\nDone in {seconds:.1f} s.")
-    console.print(f"Outbox:           {settings.OUTBOX_DIR}/<channel>/")
-    console.print(f"Bank statements:  {home}/bank/<creditor>/camt053-*.xml")
-    console.print(
-        f"Admin:            {settings.BETAALREIS_BASE_URL}/admin/ "
-        "(first `betaalreis createsuperuser`, then `betaalreis runserver`)"
-    )
+    channel, creditor = _("kanaal"), _("crediteur")
+    console.print("\n" + _("Klaar in %(seconds).1f s.") % {"seconds": seconds})
+    console.print(_where(_("Uitbak:"), f"{settings.OUTBOX_DIR}/<{channel}>/"))
+    console.print(_where(_("Rekeningafschriften:"), f"{home}/bank/<{creditor}>/camt053-*.xml"))
+    console.print(_where(
+        _("Backoffice:"),
+        f"{settings.BETAALREIS_BASE_URL}/admin/ " + _("(eerst `betaalreis createsuperuser`, dan `betaalreis runserver`)"),
+    ))
     sample = (
         Debtor.objects.filter(
             creditor__in=ledger.creditors,
@@ -181,8 +206,22 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
     if sample is not None:
         from betaalreis.portal.links import portal_url
 
-        console.print(
-            f"Debtor portal:    {portal_url(sample)}\n"
-            f"                  ({sample.customer_number} {sample.name}; with `betaalreis runserver` "
-            "running. Every message in the outbox carries such a link.)"
-        )
+        console.print(_where(_("Klantportaal:"), portal_url(sample)))
+        console.print(_where("", _(
+            "(%(customer)s %(name)s; terwijl `betaalreis runserver` draait. Elk bericht in de uitbak "
+            "bevat zo'n link.)"
+        ) % {"customer": sample.customer_number, "name": sample.name}))
+
+
+# Width of the labels before the paths and links that end the demo output.
+_LABEL_WIDTH = 22
+
+
+def _where(label: str, location: str) -> str:
+    """Return `label` padded to a fixed width, followed by the path or link it names."""
+    return f"{label:<{_LABEL_WIDTH}}{location}"
+
+
+def _label(choices: Any, value: str) -> str:
+    """Return the label of status `value` of a TextChoices class in the active language, in lower case."""
+    return str(choices(value).label).lower()

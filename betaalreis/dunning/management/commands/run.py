@@ -8,9 +8,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
 from betaalreis.ledger.models import Creditor, Debtor
 from betaalreis.ledger.money import format_money
@@ -38,17 +42,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-dispatch", action="store_true", help="Write the outbox but send nothing."
         )
+        add_language_option(parser)
 
     def handle(self, *args: object, **options: object) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._run(options)
+
+    def _run(self, options: dict[str, object]) -> None:
         day = options["date"] or dt.date.today()
         creditor = None
         if options["creditor"]:
             creditor = Creditor.objects.filter(slug=options["creditor"]).first()
             if creditor is None:
-                known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
+                known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
                 raise CommandError(
-                    f"Creditor {options['creditor']!r} not found. Known creditors: {known}. "
-                    "Add one with `betaalreis creditor add`."
+                    _(
+                        "Crediteur %(slug)r niet gevonden. Bekende crediteuren: %(known)s. "
+                        "Voeg er een toe met `betaalreis creditor add`."
+                    ) % {"slug": options["creditor"], "known": known}
                 )
 
         summary = run_cycle(day, creditor, dispatch_messages=not options["no_dispatch"])
@@ -57,34 +68,34 @@ class Command(BaseCommand):
 
 def print_summary(summary: RunSummary, console: Console) -> None:
     """Print what a run did, per creditor and per channel and stage."""
-    console.print(f"[bold]Betaalreis run for {summary.day.isoformat()}[/bold]")
+    console.print("[bold]" + _("Betaalreis-run van %(day)s") % {"day": summary.day.isoformat()} + "[/bold]")
     for creditor_run in summary.creditors:
-        plan = creditor_run.plan
-        written = creditor_run.written
-        payments = creditor_run.payments
-        console.print(
-            f"{creditor_run.creditor.slug}: {_count(payments.matched, 'payment')} applied, "
-            f"{payments.to_review} to review, {_credit_text(payments.credit_applied)} of debtor credit and "
-            f"{_credit_text(payments.credit_notes_applied)} of open credit notes applied to other invoices; "
-            f"{_count(plan.invoices_considered, 'open invoice')} checked; "
-            f"{_count(len(written.created), 'message')} planned, {written.already_planned} already planned today, "
-            f"{_count(written.unreachable, 'debtor')} unreachable, "
-            f"{_count(plan.waiting_for_legal_term, 'invoice')} waiting for a 14-day term, "
-            f"{_count(plan.paused, 'open invoice')} of paused debtors"
-        )
+        console.print(_creditor_line(creditor_run), markup=False)
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
-        console.print(
-            f"{_count(summary.dispatched.total('fallback'), 'message')} planned on another channel "
-            "because a send failed"
-        )
+        fallback = summary.dispatched.total("fallback")
+        console.print(ngettext(
+            "%(count)d bericht via een ander kanaal gepland omdat verzenden mislukte",
+            "%(count)d berichten via een ander kanaal gepland omdat verzenden mislukte",
+            fallback,
+        ) % {"count": fallback})
 
     outcomes = ("fallback", "sent", "cancelled", "failed", "retry")
-    table = Table(title="Messages per channel and stage")
+    headings = {
+        "channel": _("kanaal"),
+        "stage": _("fase"),
+        "planned": _("gepland"),
+        "fallback": _("ander kanaal"),
+        "sent": _("verzonden"),
+        "cancelled": _("vervallen"),
+        "failed": _("mislukt"),
+        "retry": _("opnieuw"),
+    }
+    table = Table(title=_("Berichten per kanaal en fase"))
     for column in ("channel", "stage", "planned", *outcomes):
-        table.add_column(column, justify="right" if column not in ("channel", "stage") else "left")
+        table.add_column(headings[column], justify="right" if column not in ("channel", "stage") else "left")
     planned = summary.planned_counts()
     dispatched = summary.dispatched.counts if summary.dispatched else {}
     keys = sorted(set(planned) | {(channel, stage) for channel, stage, _ in dispatched})
@@ -102,21 +113,24 @@ def print_summary(summary: RunSummary, console: Console) -> None:
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
     """Print the claim notices of the sent messages in Dutch and English, and the reverted stages."""
+    english_report = translation.get_language() == "en"
     for dutch, english in dispatched.claim_notices:
-        console.print(f"  note: {english}", markup=False)
-        console.print(f"  let op: {dutch}", markup=False)
+        console.print(f"  note: {english}" if english_report else f"  let op: {dutch}", markup=False)
     if dispatched.stages_reverted:
-        console.print(
-            f"  {dispatched.stages_reverted} invoices moved back to their previous stage because "
-            "their message failed; the next run plans it again (see the debtor timeline)."
-        )
+        console.print("  " + ngettext(
+            "%(count)d factuur terug naar de vorige fase omdat het bericht mislukte; de volgende run "
+            "plant die fase opnieuw (zie de tijdlijn van de debiteur).",
+            "%(count)d facturen terug naar hun vorige fase omdat hun bericht mislukte; de volgende run "
+            "plant die fase opnieuw (zie de tijdlijn van de debiteur).",
+            dispatched.stages_reverted,
+        ) % {"count": dispatched.stages_reverted})
 
 
 def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> None:
     """Name the debtors paused until a payment in the bank review queue is decided."""
     if creditor_run.paused_for_review:
         named = _name_debtors(sorted(creditor_run.paused_for_review))
-        console.print(f"  Paused until a payment in bank review is decided: {named}")
+        console.print("  " + _("Gepauzeerd tot over een te beoordelen betaling is beslist: %(debtors)s") % {"debtors": named})
 
 
 # How many debtors each summary line names; the rest are counted.
@@ -129,7 +143,9 @@ def _name_debtors(debtor_ids: list[int]) -> str:
     numbers = dict(Debtor.objects.filter(pk__in=shown).values_list("id", "customer_number"))
     named = ", ".join(numbers[debtor_id] for debtor_id in shown)
     more = len(debtor_ids) - MAX_NAMED_UNREACHABLE
-    return f"{named} and {more} more" if more > 0 else named
+    if more <= 0:
+        return named
+    return _("%(named)s en nog %(more)d") % {"named": named, "more": more}
 
 
 def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
@@ -143,14 +159,51 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
             by_reason[(message.stage.code, message.unreachable_reason)].append(message.debtor.id)
 
     for (stage_code, reason), debtor_ids in by_reason.items():
-        console.print(f"  Unreachable for {stage_code} ({reason}): {_name_debtors(debtor_ids)}")
+        console.print("  " + _("Onbereikbaar voor %(stage)s (%(reason)s): %(debtors)s") % {
+            "stage": stage_code, "reason": reason, "debtors": _name_debtors(debtor_ids),
+        }, markup=False)
 
 
-def _count(number: int, noun: str) -> str:
-    """Return `number` with `noun` in the singular or plural form: "1 message", "2 messages"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def _creditor_line(creditor_run: CreditorRun) -> str:
+    """Return the one-line summary of what the run did for one creditor."""
+    plan = creditor_run.plan
+    written = creditor_run.written
+    payments = creditor_run.payments
+    values = {
+        "creditor": creditor_run.creditor.slug,
+        "payments": payments.matched,
+        "review": payments.to_review,
+        "debtor_credit": _credit_text(payments.credit_applied),
+        "credit_notes": _credit_text(payments.credit_notes_applied),
+        "checked": plan.invoices_considered,
+        "planned": len(written.created),
+        "already_planned": written.already_planned,
+        "unreachable": written.unreachable,
+        "waiting": plan.waiting_for_legal_term,
+        "paused": plan.paused,
+    }
+    parts = [
+        ngettext("%(payments)d betaling verwerkt", "%(payments)d betalingen verwerkt", payments.matched),
+        _("%(review)d te beoordelen"),
+        _(
+            "%(debtor_credit)s aan tegoed van debiteuren en %(credit_notes)s aan open creditnota's "
+            "verrekend met andere facturen"
+        ),
+        ngettext("%(checked)d openstaande factuur gecontroleerd", "%(checked)d openstaande facturen gecontroleerd",
+                 plan.invoices_considered),
+        ngettext("%(planned)d bericht gepland", "%(planned)d berichten gepland", len(written.created)),
+        _("%(already_planned)d vandaag al gepland"),
+        ngettext("%(unreachable)d debiteur onbereikbaar", "%(unreachable)d debiteuren onbereikbaar",
+                 written.unreachable),
+        ngettext("%(waiting)d factuur wacht op een termijn van 14 dagen",
+                 "%(waiting)d facturen wachten op een termijn van 14 dagen", plan.waiting_for_legal_term),
+        ngettext("%(paused)d openstaande factuur van gepauzeerde debiteuren",
+                 "%(paused)d openstaande facturen van gepauzeerde debiteuren", plan.paused),
+    ]
+    text = ", ".join(parts[:3]) + "; " + parts[3] + "; " + ", ".join(parts[4:])
+    return f"{values['creditor']}: " + text % values
 
 
 def _credit_text(amounts: dict[str, Decimal]) -> str:
-    """Return the debtor credit a run applied, per currency, as "€ 5,00" or "none"."""
-    return " + ".join(format_money(amount, currency) for currency, amount in sorted(amounts.items())) or "none"
+    """Return the debtor credit a run applied, per currency, as "€ 5,00" or "none" in the report language."""
+    return " + ".join(format_money(amount, currency) for currency, amount in sorted(amounts.items())) or _("geen")

@@ -1,4 +1,4 @@
-"""`betaalreis import FILE... [--creditor SLUG] [--mapping FILE] [--dry-run] [--open-items]`."""
+"""`betaalreis import FILE... [--creditor SLUG] [--mapping FILE] [--dry-run] [--open-items] [--lang nl|en]`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.errors import BetaalreisError, InvalidInput
-from betaalreis.imports.registry import ImportRejected, ImportReport, find_importer
+from betaalreis.imports.registry import (
+    MAX_LISTED_ERRORS,
+    ImportRejected,
+    ImportReport,
+    find_importer,
+    more_problems_line,
+)
+from betaalreis.imports.report_labels import row_label
 from betaalreis.imports.tables import load_mapping
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.ledger.models import Creditor
@@ -50,8 +61,13 @@ class Command(BaseCommand):
                 "--dry-run first."
             ),
         )
+        add_language_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._import_files(options)
+
+    def _import_files(self, options: dict[str, Any]) -> None:
         console = Console(file=self.stdout._out, width=120, highlight=False)
         creditor = _named_creditor(options["creditor"]) if options["creditor"] else None
         mapping = None
@@ -62,10 +78,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
 
         if options["open_items"] and len(options["files"]) != 1:
-            raise CommandError(
-                "--open-items takes exactly one file, because each file would mark the invoices "
-                "of the others paid; combine the open items into one file."
-            )
+            raise CommandError(_(
+                "--open-items neemt precies één bestand, omdat elk bestand de facturen van de "
+                "andere als betaald zou markeren; voeg de openstaande posten samen in één bestand."
+            ))
 
         rejected = 0
         for path in options["files"]:
@@ -87,20 +103,27 @@ class Command(BaseCommand):
         if rejected:
             total = len(options["files"])
             if options["dry_run"]:
-                outcome = "dry run, so nothing was saved"
+                outcome = _("proefdraai, dus er is niets opgeslagen")
             elif rejected == total:
-                outcome = "no file was imported"
+                outcome = _("geen bestand is geïmporteerd")
             else:
-                outcome = "the others were imported"
+                outcome = _("de andere zijn geïmporteerd")
             self.stdout.flush()
-            raise CommandError(f"{rejected} of {total} files rejected; {outcome}.", returncode=1)
+            message = ngettext(
+                "%(rejected)d van %(total)d bestand geweigerd; %(outcome)s.",
+                "%(rejected)d van %(total)d bestanden geweigerd; %(outcome)s.",
+                total,
+            ) % {"rejected": rejected, "total": total, "outcome": outcome}
+            raise CommandError(message, returncode=1)
 
 
 def _named_creditor(slug: str) -> Creditor:
     creditor = Creditor.objects.filter(slug=slug).first()
     if creditor is None:
-        known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or "none yet"
-        raise CommandError(f"Creditor {slug!r} not found; the creditors are: {known}.")
+        known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
+        raise CommandError(
+            _("Crediteur %(slug)r niet gevonden; de crediteuren zijn: %(known)s.") % {"slug": slug, "known": known}
+        )
     return creditor
 
 
@@ -110,9 +133,12 @@ def _only_creditor(path: Path) -> Creditor:
     if len(creditors) == 1:
         return creditors[0]
     if not creditors:
-        raise BetaalreisError(f"{path}: no creditor yet; add one with `betaalreis creditor add` first.")
+        raise BetaalreisError(
+            _("%(path)s: nog geen crediteur; voeg er eerst een toe met `betaalreis creditor add`.") % {"path": path}
+        )
     raise BetaalreisError(
-        f"{path}: several creditors exist; pass --creditor SLUG (see `betaalreis creditor list`)."
+        _("%(path)s: er zijn meerdere crediteuren; geef --creditor SLUG op (zie `betaalreis creditor list`).")
+        % {"path": path}
     )
 
 
@@ -121,7 +147,7 @@ def _import_one(
 ) -> ImportReport:
     """Import one file; a bank statement without --creditor finds its creditor by account."""
     if not path.is_file():
-        raise BetaalreisError(f"{path}: file not found.", code="not_found")
+        raise BetaalreisError(_("%(path)s: bestand niet gevonden.") % {"path": path}, code="not_found")
 
     try:
         importer = find_importer(path)
@@ -134,8 +160,10 @@ def _import_one(
 
     if open_items and not importer.lists_open_items:
         raise InvalidInput(
-            f"{path}: --open-items needs a CSV/XLSX list of all open items, but this file is "
-            f"read as {importer.format}. Import it without --open-items."
+            _(
+                "%(path)s: --open-items vraagt een CSV/XLSX-lijst van alle openstaande posten, maar dit "
+                "bestand wordt gelezen als %(format)s. Importeer het zonder --open-items."
+            ) % {"path": path, "format": importer.format}
         )
 
     if creditor is None and importer.needs_creditor:
@@ -153,23 +181,25 @@ def _print_report(console: Console, report: ImportReport) -> None:
     for line in report.header:
         console.print(f"  {line}", markup=False, soft_wrap=True)
     table = Table()
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    table.add_column(_("wat"))
+    table.add_column(_("waarde"), justify="right")
     for name, count in report.counts.items():
-        table.add_row(name, str(count))
+        table.add_row(row_label(name), str(count))
     for name, amount in report.amounts.items():
-        table.add_row(name, amount)
+        table.add_row(row_label(name), amount)
     console.print(table)
     for line in report.details:
         console.print(f"  {line}", markup=False, soft_wrap=True)
+    note_prefix = _("let op")
     for note in report.notes:
-        console.print(f"  note: {note}", markup=False, soft_wrap=True)
+        console.print(f"  {note_prefix}: {note}", markup=False, soft_wrap=True)
 
 
 def _print_rejection(console: Console, error: ImportRejected) -> None:
     # One plain line per problem, unwrapped, so it can be searched and copied.
-    console.print(f"[bold red]{error.path.name}: rejected, nothing was imported.[/]")
-    for row_error in error.errors[:200]:
+    rejected = _("%(name)s: geweigerd, er is niets geïmporteerd.") % {"name": error.path.name}
+    console.print(rejected, style="bold red", markup=False)
+    for row_error in error.errors[:MAX_LISTED_ERRORS]:
         console.print(f"  {row_error}", markup=False, soft_wrap=True)
-    if len(error.errors) > 200:
-        console.print(f"  … and {len(error.errors) - 200} more problems")
+    if len(error.errors) > MAX_LISTED_ERRORS:
+        console.print(f"  {more_problems_line(len(error.errors) - MAX_LISTED_ERRORS)}")
