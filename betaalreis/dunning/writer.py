@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from zoneinfo import ZoneInfo
@@ -197,10 +198,8 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     held_rows: list[dict[str, Any]] = []
     formatted_totals: dict[tuple[Decimal, str], str] = {}
     for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):
-        item_rows.extend(
-            (communication_id, invoice_id, amount)
-            for invoice_id, amount in zip(message.invoice_ids, message.open_amounts, strict=True)
-        )
+        communication_column = repeat(communication_id, len(message.invoice_ids))
+        item_rows.extend(zip(communication_column, message.invoice_ids, message.open_amounts, strict=True))
         is_handover = message.stage.action == StageAction.HANDOVER
         invoices_by_stage[(message.stage.code, is_handover)].extend(message.invoice_ids)
 
@@ -252,7 +251,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
 
-    result.handed_over_invoices = _move_to_stages(invoices_by_stage, plan, now)
+    result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now)
     insert_rows_without_ids(TimelineEvent, event_rows)
     if len(communication_rows) >= ANALYZE_AFTER_MESSAGES:
         _analyze_written_tables()
@@ -266,12 +265,14 @@ def _analyze_written_tables() -> None:
 
     Autovacuum analyzes a table some time after it changed a lot. Dispatch
     runs right after planning, and with statistics from before a first run
-    the planner misjudges the new outbox rows. SQLite keeps no statistics
-    that this would change.
+    the planner misjudges the new outbox rows. The timeline is left to
+    autovacuum because dispatch only inserts into it, and analyzing its JSON
+    column took about as long as the other three tables together. SQLite
+    keeps no statistics that this would change.
     """
     if connection.vendor != "postgresql":
         return
-    tables = (Communication, CommunicationInvoice, InvoiceStage, TimelineEvent)
+    tables = (Communication, CommunicationInvoice, InvoiceStage)
     with connection.cursor() as cursor:
         for model in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
@@ -279,12 +280,34 @@ def _analyze_written_tables() -> None:
 
 
 def _move_to_stages(
-    invoices_by_stage: dict[tuple[str, bool], list[int]], plan: Plan, now: dt.datetime
+    invoices_by_stage: dict[tuple[str, bool], list[int]],
+    communication_ids: Sequence[int],
+    plan: Plan,
+    now: dt.datetime,
 ) -> int:
     """Give the invoices their new stage, hand over those of a handover stage, and count those."""
+    if connection.vendor == "sqlite":
+        _copy_stages_from_outbox(communication_ids)
+    else:
+        _write_stage_rows(invoices_by_stage, plan)
+
+    handover_invoice_ids = [
+        invoice_id
+        for (_stage_code, is_handover), invoice_ids in invoices_by_stage.items()
+        if is_handover
+        for invoice_id in invoice_ids
+    ]
+    if handover_invoice_ids:
+        Invoice.objects.filter(pk__in=values_subquery(handover_invoice_ids, array_type="bigint")).update(
+            status=InvoiceStatus.HANDED_OVER, updated_at=now
+        )
+    return len(handover_invoice_ids)
+
+
+def _write_stage_rows(invoices_by_stage: dict[tuple[str, bool], list[int]], plan: Plan) -> None:
+    """Update the stage rows of the invoices that have one, and COPY new rows for the rest."""
     new_rows: list[tuple[int, str, dt.date]] = []
-    handed_over = 0
-    for (stage_code, is_handover), invoice_ids in invoices_by_stage.items():
+    for (stage_code, _is_handover), invoice_ids in invoices_by_stage.items():
         staged = [invoice_id for invoice_id in invoice_ids if invoice_id in plan.staged_invoice_ids]
         if staged:
             InvoiceStage.objects.filter(pk__in=values_subquery(staged, array_type="bigint")).update(
@@ -296,10 +319,31 @@ def _move_to_stages(
                 for invoice_id in invoice_ids
                 if invoice_id not in plan.staged_invoice_ids
             )
-        if is_handover:
-            Invoice.objects.filter(pk__in=values_subquery(invoice_ids, array_type="bigint")).update(
-                status=InvoiceStatus.HANDED_OVER, updated_at=now
-            )
-            handed_over += len(invoice_ids)
     insert_values(InvoiceStage, ("invoice_id", "stage", "stage_date"), new_rows)
-    return handed_over
+
+
+def _copy_stages_from_outbox(communication_ids: Sequence[int]) -> None:
+    """Give each invoice listed in the new communications the stage and run day of its communication.
+
+    SQLite copies them from the outbox link rows just written, with one
+    upsert. In bench.plan's first run this took 0.1 s of CPU time for
+    100,000 invoices, where inserting the 103,000 link rows from Python took
+    0.75 s. PostgreSQL takes the other way (`_write_stage_rows`), because
+    there the upsert of 103,000 rows took 2.0 s of server time against 0.8 s
+    for COPY (PostgreSQL 15, timed with psycopg).
+    """
+    if not communication_ids:
+        return
+    quote = connection.ops.quote_name
+    communications = values_subquery(communication_ids, array_type="bigint")
+    # SQLite needs the WHERE clause, or it reads ON CONFLICT as part of the join.
+    sql = (
+        f"INSERT INTO {quote(InvoiceStage._meta.db_table)} (invoice_id, stage, stage_date) "
+        f"SELECT item.invoice_id, communication.stage, communication.run_date "
+        f"FROM {quote(CommunicationInvoice._meta.db_table)} item "
+        f"JOIN {quote(Communication._meta.db_table)} communication ON communication.id = item.communication_id "
+        f"WHERE item.communication_id IN ({communications.sql}) "
+        f"ON CONFLICT (invoice_id) DO UPDATE SET stage = excluded.stage, stage_date = excluded.stage_date"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, communications.params)
