@@ -173,10 +173,10 @@ class _Layout:
         mapping = mapping or Mapping()
         header_index = cls._header_index(path, rows, mapping)
         headers = [cell_text(cell) for cell in rows[header_index]]
-        columns, clashes = map_headers(headers)
         errors: list[RowError] = []
 
         by_key = {normalize_header(header): index for index, header in enumerate(headers)}
+        mapped: dict[str, int] = {}
         for field_name, header in mapping.columns.items():
             index = by_key.get(normalize_header(header))
             if index is None:
@@ -186,17 +186,26 @@ class _Layout:
                     f"column; the headers are {[h for h in headers if h]}",
                 ))
                 continue
-            columns = {name: i for name, i in columns.items() if i != index}
-            columns[field_name] = index
+            mapped[field_name] = index
+
+        columns, clashes, undecided = map_headers(headers, mapped)
         for field_name, first, second in clashes:
-            if field_name not in mapping.columns:
-                errors.append(RowError(
-                    header_index + 1, FIELD_LABELS[field_name], second,
-                    f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
-                    "name the right one in a mapping file (--mapping)",
-                ))
+            errors.append(RowError(
+                header_index + 1, FIELD_LABELS[field_name], second,
+                f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
+                f'name the right one in a mapping file (--mapping), such as {field_name} = "{first}"',
+            ))
+        for header in undecided:
+            errors.append(RowError(
+                header_index + 1, FIELD_LABELS["customer_number"], header,
+                f"{header!r} may be the customer number or the name, and no other column tells "
+                f'which; name it in a mapping file (--mapping): customer_number = "{header}" '
+                f'or name = "{header}"',
+            ))
 
         missing = [name for name in REQUIRED_FIELDS if name not in columns]
+        if undecided:
+            missing = [name for name in missing if name != "customer_number"]
         if not {"open_amount", "total"} & set(columns):
             missing.append("open_amount")
         for field_name in missing:

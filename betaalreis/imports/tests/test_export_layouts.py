@@ -1,0 +1,133 @@
+"""Headers and rows of Dutch accounting package exports (Exact, Twinfield, Moneybird, AFAS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from betaalreis.imports.headers import _ALIASES, HEADER_ALIASES
+from betaalreis.imports.tables import load_mapping, map_headers
+from betaalreis.imports.tests.test_tabular import rejected, run
+from betaalreis.ledger.models import Creditor, Debtor
+
+WriteFile = Callable[..., Path]
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RELATIE_HEADER = "Relatie;Naam;Factuur;Factuurdatum;Vervaldatum;Bedrag;Openstaand"
+RELATIE_ROW = "1001;Bakkerij Jansen;20260101;01-10-2026;31-10-2026;100,00;100,00"
+
+
+def test_aliases_name_one_field_each() -> None:
+    listed = sum(len(aliases) for aliases in _ALIASES.values())
+
+    assert len(HEADER_ALIASES) == listed
+
+
+def test_mapped_column_not_guessed_again(creditor: Creditor, write_file: WriteFile) -> None:
+    mapping = write_file("map.toml", '[columns]\ncustomer_number = "Relatie"\n')
+    path = write_file("exact.csv", f"{RELATIE_HEADER}\n{RELATIE_ROW}\n")
+
+    report = run(path, creditor, mapping=load_mapping(mapping))
+
+    assert report.counts["invoices new"] == 1
+    debtor = Debtor.objects.get()
+    assert debtor.customer_number == "1001"
+    assert debtor.name == "Bakkerij Jansen"
+
+
+def test_mapped_field_not_guessed_elsewhere() -> None:
+    headers = ["Factuurnummer", "Klantnummer", "Naam", "Klantnaam", "Vervaldatum", "Bedrag"]
+
+    match = map_headers(headers, {"name": 3})
+
+    assert match.columns["name"] == 3
+    assert match.clashes == []
+
+
+def test_relatie_next_to_naam_is_number(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("exact.csv", f"{RELATIE_HEADER}\n{RELATIE_ROW}\n")
+
+    run(path, creditor)
+
+    debtor = Debtor.objects.get()
+    assert debtor.customer_number == "1001"
+    assert debtor.name == "Bakkerij Jansen"
+
+
+def test_relatie_next_to_relatiecode_is_name(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "export.csv",
+        "Relatiecode;Relatie;Factuurnummer;Vervaldatum;Openstaand\nR7;Bakkerij Jansen;F1;31-10-2026;5,00\n",
+    )
+
+    run(path, creditor)
+
+    debtor = Debtor.objects.get()
+    assert debtor.customer_number == "R7"
+    assert debtor.name == "Bakkerij Jansen"
+
+
+def test_debiteur_next_to_number_stays_name() -> None:
+    headers = ["Factuurnummer", "Debiteurnummer", "Debiteur", "Contact", "Openstaand"]
+
+    columns = map_headers(headers).columns
+
+    assert columns["name"] == 2
+    assert columns["contact_person"] == 3
+
+
+def test_lone_relatie_rejected_naming_options(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("export.csv", "Relatie;Factuurnummer;Vervaldatum;Openstaand\n1001;F1;31-10-2026;5,00\n")
+
+    error = rejected(path, creditor)
+
+    assert len(error.errors) == 1
+    assert error.errors[0].value == "Relatie"
+    assert 'customer_number = "Relatie" or name = "Relatie"' in error.errors[0].problem
+
+
+def test_moneybird_contact_is_name(creditor: Creditor) -> None:
+    report = run(FIXTURES / "moneybird.csv", creditor)
+
+    assert report.counts["debtors new"] == 2
+    assert Debtor.objects.get(customer_number="3001").name == "Bakker, J."
+    assert Debtor.objects.get(customer_number="3002").name == "De Groot"
+    assert Debtor.objects.get(customer_number="3002").contact_person == ""
+
+
+def test_contact_next_to_name_is_person() -> None:
+    headers = ["Factuurnummer", "Klantnummer", "Bedrijfsnaam", "Contact", "Openstaand"]
+
+    columns = map_headers(headers).columns
+
+    assert columns["company_name"] == 2
+    assert columns["contact_person"] == 3
+    assert "name" not in columns
+
+
+def test_afas_debtor_headers(creditor: Creditor) -> None:
+    report = run(FIXTURES / "afas.csv", creditor)
+
+    assert report.counts["invoices new"] == 2
+    assert Debtor.objects.get(customer_number="2001").name == "Pietersen Installatie"
+
+
+@pytest.mark.parametrize(
+    ("header", "field_name"),
+    [
+        ("Relatiecode", "customer_number"),
+        ("Nummer debiteur", "customer_number"),
+        ("Naam debiteur", "name"),
+        ("Naam relatie", "name"),
+        ("Openstaand saldo", "open_amount"),
+        ("Bedrag openstaand", "open_amount"),
+        ("Factuurbedrag incl. btw", "total"),
+        ("Valuta code", "currency"),
+    ],
+)
+def test_package_header_recognised(header: str, field_name: str) -> None:
+    columns = map_headers(["Factuurnummer", header]).columns
+
+    assert columns.get(field_name) == 1
