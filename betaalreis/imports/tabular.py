@@ -34,6 +34,7 @@ from betaalreis.imports.tables import (
 from betaalreis.imports.values import (
     ValueProblem,
     amount_from_number,
+    check_date_range,
     decide_decimal_separator,
     parse_amount,
     parse_date,
@@ -318,10 +319,13 @@ class _Row:
 
     def date(self, field_name: str) -> dt.date | None:
         cell = self.cell(field_name)
-        if isinstance(cell, dt.datetime):
-            return cell.date()
         if isinstance(cell, dt.date):
-            return cell
+            day = cell.date() if isinstance(cell, dt.datetime) else cell
+            try:
+                return check_date_range(day)
+            except ValueProblem as exc:
+                self.error(field_name, cell_text(cell), str(exc))
+                return None
         if isinstance(cell, (int, float)):
             self.error(field_name, cell_text(cell), "a number, not a date; format the column as a date")
             return None

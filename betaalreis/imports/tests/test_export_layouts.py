@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from betaalreis.imports.headers import _ALIASES, HEADER_ALIASES
@@ -131,3 +133,36 @@ def test_package_header_recognised(header: str, field_name: str) -> None:
     columns = map_headers(["Factuurnummer", header]).columns
 
     assert columns.get(field_name) == 1
+
+
+@pytest.mark.parametrize("column", ["Bedrag", "Openstaand"])
+def test_overlong_amount_is_row_error(creditor: Creditor, write_file: WriteFile, column: str) -> None:
+    amounts = {"Bedrag": "1,00", "Openstaand": "1,00", column: "99999999999999,99"}
+    path = write_file(
+        "big.csv",
+        "Factuurnummer;Klantnummer;Naam;Vervaldatum;Bedrag;Openstaand\n"
+        f"BIG-1;5009;Big;15-10-2026;{amounts['Bedrag']};{amounts['Openstaand']}\n",
+    )
+
+    error = rejected(path, creditor, dry_run=True)
+
+    assert len(error.errors) == 1
+    assert error.errors[0].row == 2
+    assert error.errors[0].field == column
+    assert error.errors[0].value == "99999999999999,99"
+    assert "maximum amount" in error.errors[0].problem
+    assert "big.csv" in str(error)
+
+
+def test_xlsx_date_out_of_range_is_row_error(creditor: Creditor, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Factuurnummer", "Klantnummer", "Naam", "Vervaldatum", "Openstaand"])
+    sheet.append(["F1", "K1", "Een", dt.datetime(2999, 1, 31), 10.0])
+    path = tmp_path / "datum.xlsx"
+    workbook.save(path)
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(2, "Vervaldatum", "2999-01-31")]
+    assert "outside the years 1900 to 2199" in error.errors[0].problem
