@@ -20,6 +20,7 @@ from betaalreis.imports import contacts
 from betaalreis.imports.headers import FIELD_LABELS, bank_export_reason, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.totals_rows import RowSums, is_totals_row
 from betaalreis.imports.tables import (
     Cell,
     Mapping,
@@ -56,8 +57,6 @@ _SKIPPED_STATUSES = {
     "void": "void", "voided": "void", "cancelled": "void", "canceled": "void",
     "geannuleerd": "void", "ongeldig": "void",
 }
-# Rows that only sum up the others, at the end of many exports.
-_FOOTER_WORDS = ("totaal", "total", "subtotaal", "subtotal", "eindtotaal")
 _MAX_CONFLICT_NOTES = 20
 
 
@@ -383,11 +382,6 @@ def _note_day_first_dates(rows: list[list[Cell]], layout: _Layout, batch: Import
         )
 
 
-def _is_footer(cells: list[Cell]) -> bool:
-    first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
-    return normalize_header(first).startswith(_FOOTER_WORDS)
-
-
 def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
     data_rows = rows[layout.header_index + 1 :]
     _decide_separators(data_rows, layout, batch)
@@ -397,17 +391,20 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
     conflicts: dict[tuple[str, str], list[int]] = {}
     skip_reasons: dict[str, tuple[int, str | None]] = {}
+    sums = RowSums()
+    last_row: _Row | None = None
+    totals_row: _Row | None = None
 
     for offset, cells in enumerate(data_rows):
         number = layout.header_index + offset + 2
         if not any(cell_text(cell) for cell in cells):
             continue
         batch.rows += 1
-        row = _Row(number, cells, layout, batch.errors)
+        row = last_row = _Row(number, cells, layout, batch.errors)
 
         invoice_number = row.parse("invoice_number", contacts.check_number_length) or ""
-        if _is_footer(cells) and not row.text("customer_number"):
-            batch.notes.append(f"Row {number} is a totals row and was not imported.")
+        if is_totals_row(cells, row.text("invoice_number"), row.text("customer_number")):
+            totals_row = row
             continue
         if not invoice_number:
             if not row.text("invoice_number"):
@@ -428,6 +425,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         if skip_reason:
             invoice = _read_invoice(row, invoice_number)
             if invoice is not None:
+                sums.add(invoice)
                 _merge_invoice(row, invoice, skipped.setdefault(skip_reason, {}), first_rows)
             continue
 
@@ -435,11 +433,14 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         invoice = _read_invoice(row, invoice_number)
         if debtor is None or invoice is None:
             continue
+        sums.add(invoice)
         _merge_debtor(batch, debtor, conflicts)
         _merge_invoice(row, invoice, invoices, first_rows)
 
     batch.invoices = list(invoices.values())
     batch.skipped = {reason: list(found.values()) for reason, found in skipped.items()}
+    if totals_row is not None:
+        _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, conflicts)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
@@ -448,6 +449,41 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             f"Skipped {len(numbers)} {reason} invoices ({number_list}): they were never sent or were "
             "cancelled, so they are not claims."
         )
+
+
+def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatch) -> None:
+    """Note the skipped totals row, and when it closes the file, compare its sums with the rows.
+
+    Only the last totals row is compared: earlier ones are subtotals of a
+    part of the file. The comparison is left out when rows have errors,
+    because their amounts are not in the sums, or when the file mixes
+    currencies, because their sum means nothing.
+    """
+    note = f"Row {row.number} is a totals row and was not imported."
+    stated = {
+        field_name: amount
+        for field_name in AMOUNT_FIELDS
+        if field_name in row.layout.columns and (amount := row.amount(field_name)) is not None
+    }
+    if not is_last or not stated or batch.errors:
+        batch.notes.append(note)
+        return
+    if len(sums.currencies) > 1:
+        batch.notes.append(f"{note} Its sums were not checked, because the rows have several currencies.")
+        return
+
+    invoices = batch.invoices + [invoice for found in batch.skipped.values() for invoice in found]
+    for field_name, amount in stated.items():
+        if not sums.matches(field_name, amount, invoices):
+            row.error(
+                field_name, row.text(field_name),
+                f"the totals row gives {amount}, but the rows above add up to "
+                f"{sums.by_row[field_name]}; a row was misread or is missing, so check the "
+                "amounts and the decimal separator of each row",
+            )
+    if not batch.errors:
+        checked = ", ".join(f"{row.layout.header(name)} {amount}" for name, amount in stated.items())
+        batch.notes.append(f"{note} Its sums ({checked}) equal the rows above it.")
 
 
 def _read_debtor(row: _Row) -> DebtorData | None:

@@ -166,3 +166,72 @@ def test_xlsx_date_out_of_range_is_row_error(creditor: Creditor, tmp_path: Path)
 
     assert [(e.row, e.field, e.value) for e in error.errors] == [(2, "Vervaldatum", "2999-01-31")]
     assert "outside the years 1900 to 2199" in error.errors[0].problem
+
+
+def test_exact_totals_row_skipped_and_checked(creditor: Creditor) -> None:
+    report = run(FIXTURES / "exact_openstaand.csv", creditor)
+
+    assert report.counts["invoices new"] == 4
+    assert report.counts["credit notes new"] == 1
+    assert (
+        "Row 8 is a totals row and was not imported. Its sums (Bedrag 4512.09, Openstaand 4012.09) "
+        "equal the rows above it."
+    ) in report.notes
+    assert Debtor.objects.get(customer_number="1003").name == "Müller GmbH"
+
+
+TOTALS_HEADER = "Relatie;Naam;Factuur;Vervaldatum;Valuta;Bedrag;Openstaand"
+TOTALS_ROWS = "1;Een;F1;31-10-2026;EUR;100,00;60,00\n2;Twee;F2;31-10-2026;EUR;50,50;50,50\n"
+
+
+@pytest.mark.parametrize("word", ["Totaal", "Total", "Totalen", "Subtotaal", "TOTAAL EUR"])
+def test_totals_row_words(creditor: Creditor, write_file: WriteFile, word: str) -> None:
+    path = write_file("totaal.csv", f"{TOTALS_HEADER}\n{TOTALS_ROWS}{word};;;;;150,50;110,50\n")
+
+    report = run(path, creditor)
+
+    assert report.counts["invoices new"] == 2
+    assert any(note.startswith("Row 4 is a totals row") for note in report.notes)
+
+
+def test_totals_row_that_differs_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("totaal.csv", f"{TOTALS_HEADER}\n{TOTALS_ROWS}Totaal;;;;;150,50;1.105,00\n")
+
+    error = rejected(path, creditor)
+
+    assert len(error.errors) == 1
+    assert (error.errors[0].row, error.errors[0].field, error.errors[0].value) == (4, "Openstaand", "1.105,00")
+    assert "the totals row gives 1105.00, but the rows above add up to 110.50" in error.errors[0].problem
+
+
+def test_subtotal_row_inside_file_not_checked(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "totaal.csv",
+        f"{TOTALS_HEADER}\n1;Een;F1;31-10-2026;EUR;100,00;60,00\nSubtotaal 1;;;;;999,00;999,00\n"
+        "2;Twee;F2;31-10-2026;EUR;50,50;50,50\n",
+    )
+
+    report = run(path, creditor)
+
+    assert report.counts["invoices new"] == 2
+    assert "Row 3 is a totals row and was not imported." in report.notes
+
+
+def test_totals_row_with_currencies_noted(creditor: Creditor, write_file: WriteFile) -> None:
+    rows = TOTALS_ROWS.replace("F2;31-10-2026;EUR", "F2;31-10-2026;USD")
+    path = write_file("totaal.csv", f"{TOTALS_HEADER}\n{rows}Totaal;;;;;1,00;1,00\n")
+
+    report = run(path, creditor)
+
+    assert report.counts["invoices new"] == 2
+    assert any("were not checked, because the rows have several currencies" in note for note in report.notes)
+
+
+def test_debtor_named_totaal_is_no_totals_row(creditor: Creditor, write_file: WriteFile) -> None:
+    row = "Totaal Installatie;Totaal Installatie;;31-10-2026;EUR;5,00;5,00"
+    path = write_file("totaal.csv", f"{TOTALS_HEADER}\n{row}\n")
+
+    error = rejected(path, creditor)
+
+    assert error.errors[0].field == "Factuur"
+    assert "every row needs an invoice number" in error.errors[0].problem
