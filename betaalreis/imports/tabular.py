@@ -258,8 +258,9 @@ class _Layout:
             self.notes.append("No open amount column: every invoice is taken as wholly unpaid.")
         if "kind" not in self.columns:
             self.notes.append(
-                "No consumer/business column: new debtors without a company name, KvK number or "
-                "VAT id are stored as consumers, for whom the 14-day letter applies."
+                "No consumer/business column: new debtors without a company name, KvK number, "
+                "VAT id or legal form at the end of the name (such as B.V. or GmbH) are stored "
+                "as consumers, for whom the 14-day letter applies."
             )
 
     def header(self, field_name: str) -> str:
@@ -529,6 +530,9 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     kind = row.parse("kind", contacts.parse_kind) or row.layout.mapping.defaults.get("kind", "")
     if not kind and (company or debtor.kvk_number or debtor.vat_id):
         kind = DebtorKind.BUSINESS
+    if not kind:
+        debtor.legal_form = contacts.legal_form(debtor.name)
+        kind = DebtorKind.BUSINESS if debtor.legal_form else ""
     debtor.kind = kind
 
     return debtor if len(row.errors) == errors_before else None
@@ -630,6 +634,8 @@ def _merge_debtor(
             rows = conflicts.setdefault((debtor.customer_number, name), [known.row or 0])
             rows.append(debtor.row or 0)
         setattr(known, name, value)
+    if debtor.kind:
+        known.legal_form = debtor.legal_form
     for iban in debtor.ibans:
         if iban not in known.ibans:
             known.ibans.append(iban)

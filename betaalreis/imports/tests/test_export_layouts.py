@@ -9,10 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from betaalreis.imports import contacts
 from betaalreis.imports.headers import _ALIASES, HEADER_ALIASES
 from betaalreis.imports.tables import load_mapping, map_headers
 from betaalreis.imports.tests.test_tabular import rejected, run
-from betaalreis.ledger.models import Creditor, Debtor
+from betaalreis.ledger.models import Creditor, Debtor, DebtorKind
 
 WriteFile = Callable[..., Path]
 
@@ -235,3 +236,50 @@ def test_debtor_named_totaal_is_no_totals_row(creditor: Creditor, write_file: Wr
 
     assert error.errors[0].field == "Factuur"
     assert "every row needs an invoice number" in error.errors[0].problem
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("Café Zoë B.V.", "B.V."),
+        ("Bakkerij Jansen bv", "B.V."),
+        ("Holding B. V.", "B.V."),
+        ("Philips N.V.", "N.V."),
+        ("De Vries en Zn. VOF", "V.O.F."),
+        ("Beheer C.V.", "C.V."),
+        ("Müller GmbH", "GmbH"),
+        ("Smith Ltd.", "Ltd"),
+        ("Dupont S.A.", "S.A."),
+        ("Peeters BVBA", "B.V.B.A."),
+        ("Jan Bakker", ""),
+        ("BV de Toekomst", ""),
+        ("Bavo", ""),
+    ],
+)
+def test_legal_form_at_end_of_name(name: str, form: str) -> None:
+    assert contacts.legal_form(name) == form
+
+
+def test_legal_form_makes_new_debtor_business(creditor: Creditor) -> None:
+    report = run(FIXTURES / "exact_openstaand.csv", creditor)
+
+    assert Debtor.objects.get(customer_number="1001").kind == DebtorKind.BUSINESS
+    assert Debtor.objects.get(customer_number="1003").kind == DebtorKind.BUSINESS
+    assert Debtor.objects.get(customer_number="1004").kind == DebtorKind.CONSUMER
+    assert (
+        "New debtors stored as businesses because their name ends in a legal form: 2 (B.V. 1, GmbH 1). "
+        "The file has no consumer/business column."
+    ) in report.notes
+
+
+def test_legal_form_keeps_stored_consumer(creditor: Creditor, write_file: WriteFile) -> None:
+    Debtor.objects.create(creditor=creditor, customer_number="1", name="Jansen", kind=DebtorKind.CONSUMER)
+    path = write_file("vof.csv", f"{TOTALS_HEADER}\n1;Jansen VOF;F1;31-10-2026;EUR;10,00;10,00\n")
+
+    report = run(path, creditor)
+
+    assert Debtor.objects.get(customer_number="1").kind == DebtorKind.CONSUMER
+    assert any(
+        note.startswith("Stored as consumers, although the name ends in a legal form such as B.V.: debtors 1.")
+        for note in report.notes
+    )
