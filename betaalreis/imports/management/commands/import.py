@@ -82,7 +82,9 @@ class Command(BaseCommand):
                 rejected += 1
                 console.print(str(exc), style="bold red", markup=False, soft_wrap=True)
                 continue
-            _print_report(console, report)
+            # Verbosity 0 prints only the problems; 1 and up add each file's report.
+            if options["verbosity"] >= 1:
+                _print_report(console, report)
 
         if rejected:
             total = len(options["files"])
