@@ -266,7 +266,7 @@ def cell_text(cell: Cell) -> str:
 
 
 class HeaderMatch(NamedTuple):
-    """Which column contains which field, as far as the header texts tell."""
+    """The fields that a header row's texts match, with the clashes and open questions."""
 
     columns: dict[str, int]
     # (field, first header, second header) for two columns that read as one field.
@@ -283,13 +283,13 @@ def map_headers(headers: list[str], fixed: dict[str, int] | None = None) -> Head
     its fields are not looked for in other columns.
     """
     columns = dict(fixed or {})
-    taken = set(columns.values())
+    fixed_indexes = set(columns.values())
     clashes: list[tuple[str, str, str]] = []
     ambiguous_total: list[int] = []
     name_or_number: list[int] = []
     name_or_contact: list[int] = []
     for index, header in enumerate(headers):
-        if index in taken:
+        if index in fixed_indexes:
             continue
         key = normalize_header(header)
         if key in AMBIGUOUS_TOTAL_HEADERS:

@@ -82,7 +82,7 @@ class Command(BaseCommand):
                 rejected += 1
                 console.print(str(exc), style="bold red", markup=False, soft_wrap=True)
                 continue
-            # Verbosity 0 prints only the problems; 1 and up add each file's report.
+            # Verbosity 0 prints only rejected files and errors, and 1 (the default) adds each report.
             if options["verbosity"] >= 1:
                 _print_report(console, report)
 
