@@ -62,6 +62,25 @@ def parse_kind(raw: str) -> str:
     return kind
 
 
+# Legal forms of companies, by their letters without dots. Only companies
+# have them, so a name ending in one is a business debtor.
+_LEGAL_FORMS = {
+    "bv": "B.V.", "nv": "N.V.", "vof": "V.O.F.", "cv": "C.V.", "bvba": "B.V.B.A.",
+    "sa": "S.A.", "gmbh": "GmbH", "ltd": "Ltd",
+}
+# The last word of a name, with or without dots or spaces between its letters ("B.V.", "B. V.", "BV").
+_LAST_WORD = re.compile(r"(?:^|[\s,])((?:[a-z]\.?\s?){2,4})$", re.IGNORECASE)
+
+
+def legal_form(name: str) -> str:
+    """Return the legal form a debtor's name ends in ("B.V.", "GmbH"), or "" when it has none."""
+    match = _LAST_WORD.search(name.strip())
+    if match is None:
+        return ""
+    letters = re.sub(r"[^a-z]", "", match.group(1).lower())
+    return _LEGAL_FORMS.get(letters, "")
+
+
 def parse_language(raw: str) -> str:
     key = re.sub(r"[^a-z]+", " ", raw.strip().lower()).strip()
     language = _LANGUAGES.get(key)

@@ -48,16 +48,17 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "customer_number": (
         "debiteurnummer", "debiteurnr", "debiteur nr", "deb nr", "debnr", "debiteur nummer",
         "klantnummer", "klantnr", "klant nr", "relatienummer", "relatienr", "relatie nr",
-        "customer number", "customer id", "customer no", "customer nr", "debtor number",
-        "debtor id", "account code", "client number", "client id",
+        "relatiecode", "relatie code", "debiteurcode", "debiteur code", "klantcode",
+        "nummer debiteur", "nummer relatie", "customer number", "customer id", "customer no",
+        "customer nr", "debtor number", "debtor id", "account code", "client number", "client id",
     ),
     "name": (
-        "naam", "name", "debiteur", "debiteurnaam", "naam debiteur", "klantnaam", "klant",
-        "relatie", "relatienaam", "customer name", "customer", "debtor name", "client name",
+        "naam", "name", "debiteurnaam", "naam debiteur", "klantnaam", "naam klant",
+        "relatienaam", "naam relatie", "customer name", "customer", "debtor name", "client name",
     ),
     "company_name": ("bedrijfsnaam", "company name", "company", "organisatie", "organisation"),
     "contact_person": (
-        "contactpersoon", "contact persoon", "contact person", "contact", "t a v", "tav",
+        "contactpersoon", "contact persoon", "contact person", "t a v", "tav",
         "attn", "attention",
     ),
     "email": (
@@ -100,14 +101,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "total": (
         "bedrag", "totaal", "totaalbedrag", "factuurbedrag", "bedrag incl btw", "totaal incl btw",
+        "factuurbedrag incl btw", "totaalbedrag incl btw", "bedrag factuur",
         "total", "amount", "invoice amount", "invoice total", "total amount", "gross amount",
     ),
     "open_amount": (
-        "openstaand", "openstaand bedrag", "saldo", "open saldo", "restant", "nog te betalen",
+        "openstaand", "openstaand bedrag", "openstaand saldo", "bedrag openstaand",
+        "saldo openstaand", "saldo", "open saldo", "restant", "nog te betalen",
         "te betalen", "open amount", "open", "balance", "balance due", "amount due",
         "outstanding", "outstanding amount",
     ),
-    "currency": ("valuta", "munt", "valutacode", "currency", "currency code"),
+    "currency": ("valuta", "munt", "valutacode", "valuta code", "currency", "currency code"),
     "payment_reference": (
         "betalingskenmerk", "betaalkenmerk", "kenmerk", "payment reference", "payment id",
         "structured reference",
@@ -127,6 +130,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 # others (next to a "Factuurnr." column). It is read as the total only when
 # another column already gives the invoice number.
 AMBIGUOUS_TOTAL_HEADERS = ("factuur",)
+
+# Headers that are the customer number in some exports and the name in
+# others: one package writes "Relatie" for the code next to a "Naam" column,
+# another for the name next to a "Relatiecode" column. Such a header takes
+# whichever of the two fields no other column gives.
+NAME_OR_NUMBER_HEADERS = ("relatie", "debiteur", "klant")
+
+# Moneybird writes the customer's name under "Contact". Next to a name or
+# company name column, "Contact" is the contact person.
+NAME_OR_CONTACT_HEADERS = ("contact",)
 
 HEADER_ALIASES: dict[str, str] = {
     alias: field for field, aliases in _ALIASES.items() for alias in aliases

@@ -56,6 +56,9 @@ class DebtorData:
     kvk_number: str = ""
     vat_id: str = ""
     ibans: list[str] = field(default_factory=list)
+    # The legal form at the end of the name ("B.V.") when `kind` was inferred
+    # from it because the file has no kind column; "" otherwise.
+    legal_form: str = ""
 
     def given_values(self) -> dict[str, object]:
         """Return the debtor fields this file fills in, leaving out empty ones."""

@@ -16,6 +16,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -25,6 +26,8 @@ from betaalreis.imports.headers import (
     AMBIGUOUS_TOTAL_HEADERS,
     FIELD_LABELS,
     HEADER_ALIASES,
+    NAME_OR_CONTACT_HEADERS,
+    NAME_OR_NUMBER_HEADERS,
     normalize_header,
 )
 from betaalreis.imports import contacts
@@ -262,30 +265,81 @@ def cell_text(cell: Cell) -> str:
     return str(cell).strip()
 
 
-def map_headers(headers: list[str]) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
-    """Return field → column index for known headers, and clashes (field, first, second)."""
-    columns: dict[str, int] = {}
+class HeaderMatch(NamedTuple):
+    """The fields that a header row's texts match, with the clashes and open questions."""
+
+    columns: dict[str, int]
+    # (field, first header, second header) for two columns that read as one field.
+    clashes: list[tuple[str, str, str]]
+    # Headers such as "Relatie" that may be the customer number or the name,
+    # where no other column settles which.
+    undecided: list[str]
+
+
+def map_headers(headers: list[str], fixed: dict[str, int] | None = None) -> HeaderMatch:
+    """Match headers to fields, keeping the columns in `fixed` (field → index) as given.
+
+    `fixed` comes from a mapping file: its columns are not guessed again, and
+    its fields are not looked for in other columns.
+    """
+    columns = dict(fixed or {})
+    fixed_indexes = set(columns.values())
     clashes: list[tuple[str, str, str]] = []
-    ambiguous: list[int] = []
+    ambiguous_total: list[int] = []
+    name_or_number: list[int] = []
+    name_or_contact: list[int] = []
     for index, header in enumerate(headers):
+        if index in fixed_indexes:
+            continue
         key = normalize_header(header)
         if key in AMBIGUOUS_TOTAL_HEADERS:
-            ambiguous.append(index)
+            ambiguous_total.append(index)
+            continue
+        if key in NAME_OR_NUMBER_HEADERS:
+            name_or_number.append(index)
+            continue
+        if key in NAME_OR_CONTACT_HEADERS:
+            name_or_contact.append(index)
             continue
         field_name = HEADER_ALIASES.get(key)
         if field_name is None:
             continue
         if field_name in columns:
-            clashes.append((field_name, headers[columns[field_name]], header))
+            if field_name not in (fixed or {}):
+                clashes.append((field_name, headers[columns[field_name]], header))
             continue
         columns[field_name] = index
 
-    for index in ambiguous:
+    for index in ambiguous_total:
         if "invoice_number" in columns and "total" not in columns:
             columns["total"] = index
         elif "invoice_number" not in columns:
             columns["invoice_number"] = index
-    return columns, clashes
+
+    # A name-or-number header that the other columns settle is placed first,
+    # so that "Contact" next to "Debiteurnummer;Debiteur" stays the contact person.
+    undecided = [index for index in name_or_number if not _place_name_or_number(columns, index)]
+    for index in name_or_contact:
+        if "name" not in columns and "company_name" not in columns:
+            columns["name"] = index
+        elif "contact_person" not in columns:
+            columns["contact_person"] = index
+    undecided = [index for index in undecided if not _place_name_or_number(columns, index)]
+    return HeaderMatch(columns, clashes, [headers[index] for index in undecided])
+
+
+def _place_name_or_number(columns: dict[str, int], index: int) -> bool:
+    """Give the column the customer number or the name, whichever the others leave open.
+
+    Returns False when no other column gives either, so the headers do not tell.
+    """
+    if "customer_number" not in columns:
+        if "name" not in columns and "company_name" not in columns:
+            return False
+        columns["customer_number"] = index
+    elif "name" not in columns:
+        columns["name"] = index
+    return True
 
 
 def find_header_row(rows: list[list[Cell]]) -> int | None:
@@ -295,7 +349,7 @@ def find_header_row(rows: list[list[Cell]]) -> int | None:
     field (an amount or a due date), so a preamble line never qualifies.
     """
     for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns, _ = map_headers([cell_text(cell) for cell in cells])
+        columns = map_headers([cell_text(cell) for cell in cells]).columns
         if "invoice_number" in columns and {"open_amount", "total", "due_date"} & set(columns):
             return index
     return None

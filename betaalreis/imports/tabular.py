@@ -22,6 +22,7 @@ from betaalreis.imports import contacts
 from betaalreis.imports.headers import FIELD_LABELS, bank_export_reason, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.totals_rows import RowSums, is_totals_row
 from betaalreis.imports.tables import (
     Cell,
     Mapping,
@@ -36,6 +37,7 @@ from betaalreis.imports.tables import (
 from betaalreis.imports.values import (
     ValueProblem,
     amount_from_number,
+    check_date_range,
     decide_decimal_separator,
     parse_amount,
     parse_date,
@@ -57,8 +59,6 @@ _SKIPPED_STATUSES = {
     "void": "void", "voided": "void", "cancelled": "void", "canceled": "void",
     "geannuleerd": "void", "ongeldig": "void",
 }
-# Rows that only sum up the others, at the end of many exports.
-_FOOTER_WORDS = ("totaal", "total", "subtotaal", "subtotal", "eindtotaal")
 _MAX_CONFLICT_NOTES = 20
 
 
@@ -175,10 +175,10 @@ class _Layout:
         mapping = mapping or Mapping()
         header_index = cls._header_index(path, rows, mapping)
         headers = [cell_text(cell) for cell in rows[header_index]]
-        columns, clashes = map_headers(headers)
         errors: list[RowError] = []
 
         by_key = {normalize_header(header): index for index, header in enumerate(headers)}
+        mapped: dict[str, int] = {}
         for field_name, header in mapping.columns.items():
             index = by_key.get(normalize_header(header))
             if index is None:
@@ -188,17 +188,26 @@ class _Layout:
                     f"column; the headers are {[h for h in headers if h]}",
                 ))
                 continue
-            columns = {name: i for name, i in columns.items() if i != index}
-            columns[field_name] = index
+            mapped[field_name] = index
+
+        columns, clashes, undecided = map_headers(headers, mapped)
         for field_name, first, second in clashes:
-            if field_name not in mapping.columns:
-                errors.append(RowError(
-                    header_index + 1, FIELD_LABELS[field_name], second,
-                    f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
-                    "name the right one in a mapping file (--mapping)",
-                ))
+            errors.append(RowError(
+                header_index + 1, FIELD_LABELS[field_name], second,
+                f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
+                f'name the right one in a mapping file (--mapping), such as {field_name} = "{first}"',
+            ))
+        for header in undecided:
+            errors.append(RowError(
+                header_index + 1, FIELD_LABELS["customer_number"], header,
+                f"{header!r} may be the customer number or the name, and no other column tells "
+                f'which; name it in a mapping file (--mapping): customer_number = "{header}" '
+                f'or name = "{header}"',
+            ))
 
         missing = [name for name in REQUIRED_FIELDS if name not in columns]
+        if undecided:
+            missing = [name for name in missing if name != "customer_number"]
         if not {"open_amount", "total"} & set(columns):
             missing.append("open_amount")
         for field_name in missing:
@@ -252,8 +261,9 @@ class _Layout:
             self.notes.append(gettext("Geen kolom openstaand bedrag: elke factuur geldt als geheel onbetaald."))
         if "kind" not in self.columns:
             self.notes.append(gettext(
-                "Geen kolom consument/zakelijk: nieuwe debiteuren zonder bedrijfsnaam, KvK-nummer of "
-                "btw-nummer zijn opgeslagen als consument, voor wie de veertiendagenbrief geldt."
+                "Geen kolom consument/zakelijk: nieuwe debiteuren zonder bedrijfsnaam, KvK-nummer, "
+                "btw-nummer of rechtsvorm aan het eind van de naam (zoals B.V. of GmbH) zijn opgeslagen "
+                "als consument, voor wie de veertiendagenbrief geldt."
             ))
 
     def header(self, field_name: str) -> str:
@@ -312,10 +322,13 @@ class _Row:
 
     def date(self, field_name: str) -> dt.date | None:
         cell = self.cell(field_name)
-        if isinstance(cell, dt.datetime):
-            return cell.date()
         if isinstance(cell, dt.date):
-            return cell
+            day = cell.date() if isinstance(cell, dt.datetime) else cell
+            try:
+                return check_date_range(day)
+            except ValueProblem as exc:
+                self.error(field_name, cell_text(cell), str(exc))
+                return None
         if isinstance(cell, (int, float)):
             self.error(field_name, cell_text(cell), "a number, not a date; format the column as a date")
             return None
@@ -373,11 +386,6 @@ def _note_day_first_dates(rows: list[list[Cell]], layout: _Layout, batch: Import
         )
 
 
-def _is_footer(cells: list[Cell]) -> bool:
-    first = next((cell_text(cell) for cell in cells if cell_text(cell)), "")
-    return normalize_header(first).startswith(_FOOTER_WORDS)
-
-
 def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
     data_rows = rows[layout.header_index + 1 :]
     _decide_separators(data_rows, layout, batch)
@@ -387,17 +395,20 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
     conflicts: dict[tuple[str, str], list[int]] = {}
     skip_reasons: dict[str, tuple[int, str | None]] = {}
+    sums = RowSums()
+    last_row: _Row | None = None
+    totals_row: _Row | None = None
 
     for offset, cells in enumerate(data_rows):
         number = layout.header_index + offset + 2
         if not any(cell_text(cell) for cell in cells):
             continue
         batch.rows += 1
-        row = _Row(number, cells, layout, batch.errors)
+        row = last_row = _Row(number, cells, layout, batch.errors)
 
         invoice_number = row.parse("invoice_number", contacts.check_number_length) or ""
-        if _is_footer(cells) and not row.text("customer_number"):
-            batch.notes.append(f"Row {number} is a totals row and was not imported.")
+        if is_totals_row(cells, row.text("invoice_number"), row.text("customer_number")):
+            totals_row = row
             continue
         if not invoice_number:
             if not row.text("invoice_number"):
@@ -418,6 +429,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         if skip_reason:
             invoice = _read_invoice(row, invoice_number)
             if invoice is not None:
+                sums.add(invoice)
                 _merge_invoice(row, invoice, skipped.setdefault(skip_reason, {}), first_rows)
             continue
 
@@ -425,11 +437,14 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         invoice = _read_invoice(row, invoice_number)
         if debtor is None or invoice is None:
             continue
+        sums.add(invoice)
         _merge_debtor(batch, debtor, conflicts)
         _merge_invoice(row, invoice, invoices, first_rows)
 
     batch.invoices = list(invoices.values())
     batch.skipped = {reason: list(found.values()) for reason, found in skipped.items()}
+    if totals_row is not None:
+        _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, conflicts)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
@@ -438,6 +453,41 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             f"Skipped {len(numbers)} {reason} invoices ({number_list}): they were never sent or were "
             "cancelled, so they are not claims."
         )
+
+
+def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatch) -> None:
+    """Note the skipped totals row, and when it closes the file, compare its sums with the rows.
+
+    Only the last totals row is compared: earlier ones are subtotals of a
+    part of the file. The comparison is left out when rows have errors,
+    because their amounts are not in the sums, or when the file mixes
+    currencies, because their sum means nothing.
+    """
+    note = f"Row {row.number} is a totals row and was not imported."
+    stated = {
+        field_name: amount
+        for field_name in AMOUNT_FIELDS
+        if field_name in row.layout.columns and (amount := row.amount(field_name)) is not None
+    }
+    if not is_last or not stated or batch.errors:
+        batch.notes.append(note)
+        return
+    if len(sums.currencies) > 1:
+        batch.notes.append(f"{note} Its sums were not checked, because the rows have several currencies.")
+        return
+
+    invoices = batch.invoices + [invoice for found in batch.skipped.values() for invoice in found]
+    for field_name, amount in stated.items():
+        if not sums.matches(field_name, amount, invoices):
+            row.error(
+                field_name, row.text(field_name),
+                f"the totals row gives {amount}, but the rows above add up to "
+                f"{sums.by_row[field_name]}; a row was misread or is missing, so check the "
+                "amounts and the decimal separator of each row",
+            )
+    if not batch.errors:
+        checked = ", ".join(f"{row.layout.header(name)} {amount}" for name, amount in stated.items())
+        batch.notes.append(f"{note} Its sums ({checked}) equal the rows above it.")
 
 
 def _read_debtor(row: _Row) -> DebtorData | None:
@@ -483,6 +533,9 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     kind = row.parse("kind", contacts.parse_kind) or row.layout.mapping.defaults.get("kind", "")
     if not kind and (company or debtor.kvk_number or debtor.vat_id):
         kind = DebtorKind.BUSINESS
+    if not kind:
+        debtor.legal_form = contacts.legal_form(debtor.name)
+        kind = DebtorKind.BUSINESS if debtor.legal_form else ""
     debtor.kind = kind
 
     return debtor if len(row.errors) == errors_before else None
@@ -584,6 +637,8 @@ def _merge_debtor(
             rows = conflicts.setdefault((debtor.customer_number, name), [known.row or 0])
             rows.append(debtor.row or 0)
         setattr(known, name, value)
+    if debtor.kind:
+        known.legal_form = debtor.legal_form
     for iban in debtor.ibans:
         if iban not in known.ibans:
             known.ibans.append(iban)

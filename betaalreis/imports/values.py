@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from betaalreis.ledger.models import MONEY
 from betaalreis.ledger.money import CENT
 
 COMMA = ","
@@ -26,8 +27,35 @@ _AMOUNT_SHAPE = re.compile(r"^[+-]?[0-9][0-9.,]*$")
 _DECIMAL_TAIL = re.compile(r"([.,])[0-9]{1,2}$")
 
 
+# The largest amount the ledger's money columns store (decimal with 14 digits, 2 after the point).
+MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - CENT
+# Dates outside these years are typing errors (0226 for 2026), and a date
+# near 9999-12-31 overflows when a payment term is added to it.
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2199, 12, 31)
+
+
 class ValueProblem(ValueError):
     """A cell value that cannot be read. The message states the problem and the fix."""
+
+
+def check_amount_size(amount: Decimal) -> Decimal:
+    """Return `amount`, or raise ValueProblem when the ledger cannot store it."""
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueProblem(
+            f"is more than the maximum amount of {MAX_AMOUNT:,.2f}; check that this column "
+            "holds amounts and that the decimal separator was read right"
+        )
+    return amount
+
+
+def check_date_range(date: dt.date) -> dt.date:
+    """Return `date`, or raise ValueProblem when it lies outside MIN_DATE to MAX_DATE."""
+    if not MIN_DATE <= date <= MAX_DATE:
+        raise ValueProblem(
+            f"is outside the years {MIN_DATE.year} to {MAX_DATE.year}; correct the year"
+        )
+    return date
 
 
 def _clean_amount(raw: str) -> tuple[str, bool]:
@@ -126,6 +154,7 @@ def parse_amount(raw: str, decimal_separator: str | None) -> Decimal:
         amount = Decimal(f"{integer}.{fraction or '0'}")
     except InvalidOperation as exc:
         raise ValueProblem("not an amount; write it like 1234,56 or 1.234,56") from exc
+    check_amount_size(amount)
     if amount != amount.quantize(CENT):
         raise ValueProblem("has more than two decimals; amounts are in cents")
 
@@ -141,7 +170,9 @@ def amount_from_number(value: int | float | Decimal) -> Decimal:
     that cent.
     """
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    rounded = amount.quantize(CENT)
+    if not amount.is_finite():
+        raise ValueProblem("not an amount; write it like 1234,56")
+    rounded = check_amount_size(amount).quantize(CENT)
     if abs(amount - rounded) > Decimal("0.00000001"):
         raise ValueProblem("has more than two decimals; amounts are in cents")
     return rounded
@@ -164,9 +195,10 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
     text = raw.strip()
     if date_format:
         try:
-            return dt.datetime.strptime(text, date_format).date()
+            parsed = dt.datetime.strptime(text, date_format).date()
         except ValueError as exc:
             raise ValueProblem(f"does not match the date format {date_format!r}") from exc
+        return check_date_range(parsed)
 
     for pattern, order in _DATE_PATTERNS:
         match = pattern.match(text)
@@ -175,7 +207,7 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
         first, second, third = (int(part) for part in match.groups())
         year, month, day = (first, second, third) if order == "ymd" else (third, second, first)
         try:
-            return dt.date(year, month, day)
+            parsed = dt.date(year, month, day)
         except ValueError as exc:
             if order == "dmy" and month > 12 and day <= 12:
                 raise ValueProblem(
@@ -183,6 +215,7 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
                     "first, set date_format = \"%m/%d/%Y\" under [format] in a mapping file"
                 ) from exc
             raise ValueProblem(f"is not a real date ({exc})") from exc
+        return check_date_range(parsed)
 
     if re.match(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$", text):
         raise ValueProblem("has a two-digit year; write the year in four digits (dd-mm-yyyy)")

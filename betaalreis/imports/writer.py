@@ -11,7 +11,7 @@ that the file contradicts (`imports.credit_reallocation`).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +35,7 @@ from betaalreis.ledger.models import (
     Creditor,
     Debtor,
     DebtorBankAccount,
+    DebtorKind,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -440,14 +441,25 @@ def _write_debtors(
     changed_fields: set[str] = set()
     events: list[TimelineEvent] = []
 
+    inferred: Counter[str] = Counter()
+    kept_consumers: list[str] = []
+
     for number, data in debtors.items():
         values = data.given_values()
         debtor = existing.get(number)
         if debtor is None:
             values.setdefault("language", creditor.default_language)
             new.append(Debtor(creditor=creditor, customer_number=number, **values))
+            if data.legal_form:
+                inferred[data.legal_form] += 1
             continue
 
+        # A kind guessed from the name never overrides the stored kind,
+        # which a user may have set on purpose.
+        if data.legal_form:
+            del values["kind"]
+            if debtor.kind == DebtorKind.CONSUMER:
+                kept_consumers.append(number)
         differences = {name: value for name, value in values.items() if getattr(debtor, name) != value}
         if not differences:
             continue
@@ -472,7 +484,26 @@ def _write_debtors(
         Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at", *derived}), batch_size=BATCH_SIZE)
     counts.debtors_new = len(new)
     counts.debtors_updated = len(changed)
+    counts.notes += _legal_form_notes(inferred, kept_consumers)
     return events
+
+
+def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str]) -> list[str]:
+    notes: list[str] = []
+    if inferred:
+        forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
+        notes.append(
+            f"New debtors stored as businesses because their name ends in a legal form: "
+            f"{inferred.total()} ({forms}). The file has no consumer/business column."
+        )
+    if kept_consumers:
+        numbers = ", ".join(kept_consumers[:_MAX_NAMED_NOTES])
+        more = f" and {len(kept_consumers) - _MAX_NAMED_NOTES} more" if len(kept_consumers) > _MAX_NAMED_NOTES else ""
+        notes.append(
+            f"Stored as consumers, although the name ends in a legal form such as B.V.: debtors "
+            f"{numbers}{more}. If they are businesses, change their kind in the back office."
+        )
+    return notes
 
 
 def _status_for_new(data: InvoiceData) -> str:

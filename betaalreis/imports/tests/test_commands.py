@@ -187,3 +187,37 @@ def test_empty_file_named_empty(creditor: Creditor, write_file: WriteFile) -> No
 
     assert "the file is empty (0 bytes)" in output.getvalue()
     assert "unknown file format" not in output.getvalue()
+
+
+def test_verbosity_zero_prints_only_errors(creditor: Creditor, write_file: WriteFile) -> None:
+    good = write_file("goed.csv", GOOD)
+    bad = write_file("fout.csv", BAD)
+    output = io.StringIO()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import", str(good), str(bad), verbosity=0, stdout=output)
+
+    assert caught.value.returncode == 1
+    assert "fout.csv: rejected, nothing was imported." in output.getvalue()
+    assert "row 2, field 'Vervaldatum', value '31-02-2025'" in output.getvalue()
+    assert "goed.csv" not in output.getvalue()
+    assert "invoices new" not in output.getvalue()
+    assert Invoice.objects.count() == 1
+
+
+def test_verbosity_zero_silent_on_success(creditor: Creditor, write_file: WriteFile) -> None:
+    output = io.StringIO()
+
+    call_command("import", str(write_file("goed.csv", GOOD)), verbosity=0, stdout=output)
+
+    assert output.getvalue() == ""
+    assert Invoice.objects.count() == 1
+
+
+def test_verbosity_one_prints_report(creditor: Creditor, write_file: WriteFile) -> None:
+    output = io.StringIO()
+
+    call_command("import", str(write_file("goed.csv", GOOD)), verbosity=1, stdout=output)
+
+    assert "goed.csv" in output.getvalue()
+    assert "invoices new" in output.getvalue()

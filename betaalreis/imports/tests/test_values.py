@@ -148,3 +148,30 @@ def test_parse_date_with_mapping_format() -> None:
     assert parse_date("02/06/2024", "%m/%d/%Y") == dt.date(2024, 2, 6)
     with pytest.raises(ValueProblem, match="does not match the date format"):
         parse_date("2024-02-06", "%m/%d/%Y")
+
+
+@pytest.mark.parametrize("raw", ["99999999999999,99", "1.000.000.000.000,00", "-1000000000000", "1" * 40])
+def test_amount_beyond_ledger_rejected(raw: str) -> None:
+    with pytest.raises(ValueProblem, match="maximum amount of 999,999,999,999.99"):
+        parse_amount(raw, COMMA)
+
+
+def test_largest_ledger_amount_read() -> None:
+    assert parse_amount("999.999.999.999,99", COMMA) == Decimal("999999999999.99")
+
+
+@pytest.mark.parametrize("value", [1e15, -1e30, Decimal("1E+40")])
+def test_number_beyond_ledger_rejected(value: float | Decimal) -> None:
+    with pytest.raises(ValueProblem, match="maximum amount"):
+        amount_from_number(value)
+
+
+@pytest.mark.parametrize("raw", ["31-12-9999", "0001-01-01", "01-01-1899", "2200-01-01"])
+def test_date_out_of_range_rejected(raw: str) -> None:
+    with pytest.raises(ValueProblem, match="outside the years 1900 to 2199"):
+        parse_date(raw)
+
+
+def test_date_format_out_of_range_rejected() -> None:
+    with pytest.raises(ValueProblem, match="outside the years"):
+        parse_date("31.12.9999", "%d.%m.%Y")

@@ -98,7 +98,9 @@ class Command(BaseCommand):
                 rejected += 1
                 console.print(str(exc), style="bold red", markup=False, soft_wrap=True)
                 continue
-            _print_report(console, report)
+            # Verbosity 0 prints only rejected files and errors, and 1 (the default) adds each report.
+            if options["verbosity"] >= 1:
+                _print_report(console, report)
 
         if rejected:
             total = len(options["files"])
