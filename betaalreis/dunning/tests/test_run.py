@@ -516,3 +516,26 @@ def test_paused_collector_stays_off_if_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_other_currency_review_pauses_quoted_debtor(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    dekker = make_debtor(creditor, customer_number="DEKKER")
+    invoice = make_invoice(dekker, "250.00", due=DAY - dt.timedelta(days=30), currency="GBP", number="77003",
+                           dunning_stage="friendly_reminder", dunning_stage_date=DAY - dt.timedelta(days=16))
+    Payment.objects.create(
+        creditor=creditor, source=PaymentSource.BANK, external_id="eur-for-gbp", booking_date=DAY,
+        amount=Decimal("250.00"), currency="EUR", remittance_info="77003",
+    )
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "Paused until a payment in bank review is decided: DEKKER" in text
+    assert not Communication.objects.filter(debtor=dekker).exists()
+    invoice.refresh_from_db()
+    assert invoice.open_amount == Decimal("250.00")
