@@ -539,3 +539,30 @@ def test_other_currency_review_pauses_quoted_debtor(creditor):
     assert not Communication.objects.filter(debtor=dekker).exists()
     invoice.refresh_from_db()
     assert invoice.open_amount == Decimal("250.00")
+
+
+def test_foreign_currency_letter_claims_no_costs(creditor, betaalreis_home):
+    import io
+
+    from betaalreis.dunning.management.commands.run import print_summary
+    from rich.console import Console
+
+    debtor = make_debtor(creditor, email="")
+    make_invoice(debtor, "250.00", due=dt.date(2026, 10, 4), currency="GBP",
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    output = io.StringIO()
+
+    summary = run_cycle(dt.date(2026, 11, 4), creditor)
+    print_summary(summary, Console(file=output, width=200))
+
+    letter = Communication.objects.get(stage="fourteen_day_letter")
+    assert letter.currency == "GBP"
+    assert letter.status == CommunicationStatus.SENT
+    event = TimelineEvent.objects.get(debtor=debtor, kind="legal")
+    assert "incassokosten verschuldigd" not in event.summary
+    assert "geen incassokosten of rente berekend" in event.summary
+    assert "costs_due_from" not in event.data
+    assert event.data["term_end"] == "2026-11-20"
+    text = " ".join(output.getvalue().split())
+    assert "no statutory interest or collection costs computed for 1 invoice in GBP" in text
+    assert "geen wettelijke rente of incassokosten berekend voor 1 factuur in GBP" in text

@@ -74,6 +74,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         )
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
+        _print_invoices_without_claim(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         console.print(
@@ -117,6 +118,26 @@ def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> Non
     if creditor_run.paused_for_review:
         named = _name_debtors(sorted(creditor_run.paused_for_review))
         console.print(f"  Paused until a payment in bank review is decided: {named}")
+
+
+def _print_invoices_without_claim(creditor_run: CreditorRun, console: Console) -> None:
+    """Print, in English and Dutch, how many invoices in another currency got no interest or costs computed."""
+    counts = creditor_run.invoices_without_claim()
+    if not counts:
+        return
+    total = sum(counts.values())
+    currencies = ", ".join(counts)
+    console.print(
+        f"  note: no statutory interest or collection costs computed for {_count(total, 'invoice')} in "
+        f"{currencies}, because they are computed in EUR only; handle these claims by hand.",
+        markup=False,
+    )
+    console.print(
+        f"  let op: geen wettelijke rente of incassokosten berekend voor {total} "
+        f"{'factuur' if total == 1 else 'facturen'} in {currencies}, want die worden alleen in euro berekend; "
+        "behandel deze vorderingen zelf.",
+        markup=False,
+    )
 
 
 # How many debtors each summary line names; the rest are counted.
