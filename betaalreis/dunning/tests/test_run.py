@@ -566,3 +566,27 @@ def test_foreign_currency_letter_claims_no_costs(creditor, betaalreis_home):
     text = " ".join(output.getvalue().split())
     assert "no statutory interest or collection costs computed for 1 invoice in GBP" in text
     assert "geen wettelijke rente of incassokosten berekend voor 1 factuur in GBP" in text
+
+
+def test_every_channel_opted_out_gets_letter(creditor, betaalreis_home):
+    import io
+
+    from django.core.management import call_command
+
+    everything = ["email", "sms", "whatsapp", "letter", "phone"]
+    nowhere = make_debtor(creditor, customer_number="NOWHERE", opted_out_channels=everything)
+    make_invoice(nowhere, "150.00", due=dt.date(2026, 10, 4),
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    no_letter = make_debtor(creditor, customer_number="NOLETTER", email="", opted_out_channels=["letter"])
+    make_invoice(no_letter, "150.00", due=dt.date(2026, 10, 4),
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    output = io.StringIO()
+
+    call_command("run", "--date", "2026-11-04", "--creditor", creditor.slug, stdout=output)
+
+    letter = Communication.objects.get(debtor=nowhere)
+    assert letter.channel == "letter"
+    assert letter.status == CommunicationStatus.SENT
+    assert not Communication.objects.filter(debtor=no_letter, channel="letter").exists()
+    text = " ".join(output.getvalue().split())
+    assert "Opted out of every channel, so messages go by letter only: NOWHERE" in text

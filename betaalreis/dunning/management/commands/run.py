@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
-from betaalreis.ledger.models import Creditor, Debtor
+from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.dispatch import DispatchSummary
 
@@ -75,6 +75,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
         _print_invoices_without_claim(creditor_run, console)
+        _print_opted_out_of_every_channel(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         console.print(
@@ -138,6 +139,17 @@ def _print_invoices_without_claim(creditor_run: CreditorRun, console: Console) -
         "behandel deze vorderingen zelf.",
         markup=False,
     )
+
+
+def _print_opted_out_of_every_channel(creditor_run: CreditorRun, console: Console) -> None:
+    """Print the debtors who opted out of every channel, whose messages today can only go by post."""
+    debtor_ids = sorted({
+        message.debtor.id
+        for message in creditor_run.plan.messages
+        if opted_out_of_every_channel(message.debtor.opted_out_channels)
+    })
+    if debtor_ids:
+        console.print(f"  Opted out of every channel, so messages go by letter only: {_name_debtors(debtor_ids)}")
 
 
 # How many debtors each summary line names; the rest are counted.
