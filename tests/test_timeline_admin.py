@@ -41,3 +41,15 @@ def test_debtor_admin_timeline_shows_local_time(client: Client) -> None:
     assert "2026-12-05 02:37 Betaling: € 12,50 ontvangen" in page
     assert "01:37" not in page
     assert "payment:" not in page
+
+
+def test_debtor_admin_flags_no_channel_left(client: Client) -> None:
+    creditor = make_creditor()
+    make_debtor(creditor, "NOWHERE", opted_out_channels=["email", "sms", "whatsapp", "letter", "phone"])
+    make_debtor(creditor, "NOLETTER", opted_out_channels=["letter"])
+    client.force_login(User.objects.create_superuser("beheer", "beheer@example.nl", "geheim-wachtwoord"))
+
+    page = client.get(reverse("admin:ledger_debtor_changelist"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+
+    assert "afgemeld voor alle kanalen" in page.lower()
+    assert page.count('alt="True"') == 1

@@ -23,6 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lxml import etree
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from betaalreis.banking.camt_fast import Fallback, FastEntryReader
 from betaalreis.banking.gc_pause import cyclic_gc_paused
@@ -351,9 +353,20 @@ def _summary(statement: etree._Element, name: str) -> tuple[int | None, Decimal 
         return (int(count) if count.isdigit() else None), None
 
 
+def _valid_iban(value: str) -> str:
+    """Return `value` as a compact IBAN when it is a valid one, else an empty string."""
+    try:
+        return IBAN(value).compact
+    except SchwiftyException:
+        return ""
+
+
 def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _EntryReader) -> ParsedStatement:
     iban = _text(element, "Acct", "Id", "IBAN").replace(" ", "").upper()
     other = _text(element, "Acct", "Id", "Othr", "Id")
+    if not iban:
+        # Some banks put the IBAN under Othr/Id, which may contain any account id.
+        iban = _valid_iban(other)
     statement = ParsedStatement(
         position=f"line {element.sourceline}",
         statement_id=_text(element, "Id"),

@@ -36,7 +36,7 @@ from betaalreis.banking.invoice_index import InvoiceIndex, PaymentKeys
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
-from betaalreis.banking.settled_invoices import name_settled_invoices
+from betaalreis.banking.settled_invoices import name_settled_invoices, name_unpaid_invoices
 from betaalreis.dunning.bulk import insert_rows as insert_rows_with_ids
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.actions import do_reverse_payment
@@ -227,7 +227,7 @@ def _allocate(
             # No longer new: another run or a person handled it meanwhile.
             continue
         if not outcome.lines:
-            leftovers[payment_id] = Decision(decision.rule, 0, decision.reason + _unpaid_reason(decision, payments[payment_id]))
+            leftovers[payment_id] = name_unpaid_invoices(decision, payments[payment_id].currency)
             continue
 
         for invoice_id, _, open_amount in outcome.lines:
@@ -247,14 +247,6 @@ def _allocate(
         Payment.objects.filter(pk__in=values_subquery(partly, array_type="bigint")).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
-
-
-def _unpaid_reason(decision: Decision, payment: PendingPayment) -> str:
-    """Return why a decided payment paid none of its invoices: another currency, or nothing open any more."""
-    currencies = sorted({invoice.currency for invoice in decision.invoices})
-    if payment.currency not in currencies:
-        return f", but the payment is in {payment.currency} and its invoices in {', '.join(currencies)}"
-    return ", but its invoices are no longer open"
 
 
 def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:

@@ -1,4 +1,4 @@
-"""Name the settled invoice that an unmatched payment quotes, instead of "no rule matched".
+"""Name the invoices that a payment quotes but cannot pay, and make their debtor the candidate.
 
 A payment that quotes an invoice that is already paid, credited or written
 off finds no open invoice, so no rule matches it. Usually the debtor paid
@@ -8,6 +8,13 @@ chunk, the settled invoices that such payments quote by number. When the
 numbers point to one debtor, the review reason names the invoices and their
 status, and that debtor becomes the candidate without invoices, so one
 click keeps the money as the debtor's credit.
+
+A payment that the rules matched to open invoices can still pay none of
+them, because the invoices are in another currency or an earlier payment
+of the same chunk paid them. `name_unpaid_invoices` makes the debtors of those
+invoices the candidates. The rules already loaded the invoices, so this
+needs no query. Either way the run pauses the dunning of the candidates
+while the payment waits in review.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections.abc import Iterable
 
 from betaalreis.banking.invoice_index import PaymentKeys
 from betaalreis.banking.models import MatchRule
+from betaalreis.banking.invoice_index import OpenInvoice
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus
 
@@ -59,6 +67,28 @@ def name_settled_invoices(
             f"invoice number {described} in the description, but no longer open; "
             "paid twice or paid late, so keep it as credit or refund it"
         )
-        reviews[payment_id] = Decision(
-            MatchRule.NONE, 0, reason, candidates=[(debtor_id, [], MatchRule.INVOICE_NUMBER, 50, reason)]
-        )
+        reviews[payment_id] = Decision(MatchRule.NONE, 0, reason, candidates=[_debtor_candidate(debtor_id, reason)])
+
+
+def name_unpaid_invoices(decision: Decision, payment_currency: str) -> Decision:
+    """Return the review decision for a matched payment that paid none of `decision.invoices`.
+
+    The reason names the cause, which is another currency or invoices that
+    are no longer open. Each debtor of the invoices becomes a candidate without
+    invoices, because confirming the payment on them would fail again.
+    """
+    reason = decision.reason + _unpaid_reason(decision.invoices, payment_currency)
+    debtor_ids = sorted({invoice.debtor_id for invoice in decision.invoices})
+    return Decision(decision.rule, 0, reason, candidates=[_debtor_candidate(debtor_id, reason) for debtor_id in debtor_ids])
+
+
+def _unpaid_reason(invoices: list[OpenInvoice], payment_currency: str) -> str:
+    currencies = sorted({invoice.currency for invoice in invoices})
+    if payment_currency not in currencies:
+        return f", but the payment is in {payment_currency} and its invoices in {', '.join(currencies)}"
+    return ", but its invoices are no longer open"
+
+
+def _debtor_candidate(debtor_id: int, reason: str) -> tuple[int, list[OpenInvoice], str, int, str]:
+    """Return a candidate that names the debtor but no invoices, so confirming keeps the money as credit."""
+    return (debtor_id, [], MatchRule.INVOICE_NUMBER, 50, reason)

@@ -241,6 +241,12 @@ def _check_owner(statement: ParsedStatement, override: Creditor | None) -> tuple
             f"the IBANs of several creditors ({names}) end in this account number ({where}); "
             "pass --creditor SLUG",
         ), ""
+    if not statement.account_is_iban:
+        return None, RowError(
+            None, "account", statement.account,
+            f"the statement identifies its account by {statement.account!r}, which is not an IBAN, and no "
+            f"creditor's IBAN ends in it ({where}); pass --creditor SLUG to choose the creditor",
+        ), ""
     return None, RowError(
         None, "account", statement.account,
         f"no creditor has this account as its IBAN ({where}); set the creditor's IBAN or pass --creditor SLUG",

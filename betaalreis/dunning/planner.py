@@ -29,7 +29,7 @@ from operator import itemgetter
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage, StageAction
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
@@ -49,7 +49,7 @@ class DebtorContact:
     opted_out_channels: tuple[str, ...]
 
     def accepts(self, channel: str) -> bool:
-        if channel in self.opted_out_channels:
+        if opt_out_blocks(channel, self.opted_out_channels):
             return False
         if channel == "email":
             return bool(self.email)
@@ -465,7 +465,7 @@ def describe_unreachable(debtor: DebtorContact, channels: list[str]) -> str:
     needs: list[str] = []
     opted_out: list[str] = []
     for channel in channels:
-        if channel in debtor.opted_out_channels:
+        if opt_out_blocks(channel, debtor.opted_out_channels):
             opted_out.append(channel)
         elif _CHANNEL_NEEDS.get(channel, channel) not in needs:
             needs.append(_CHANNEL_NEEDS.get(channel, channel))

@@ -23,6 +23,7 @@ from betaalreis.banking.review import note_review_pauses
 from betaalreis.dunning.planner import Plan, plan_day
 from betaalreis.dunning.writer import WriteResult, write_plan
 from betaalreis.ledger.models import Creditor
+from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.outbox.dispatch import DispatchSummary, dispatch
 from betaalreis.payments.reminders import plan_instalment_reminders
 
@@ -54,6 +55,19 @@ class CreditorRun:
     written: WriteResult
     # Debtors paused because a payment they may have made waits in bank review.
     paused_for_review: frozenset[int] = frozenset()
+
+    def invoices_without_claim(self) -> dict[str, int]:
+        """Count the invoices of today's messages per currency in which no interest or costs are computed.
+
+        The legal engine computes statutory interest and collection costs in
+        euro only (see `betaalreis.legal.validation.validate_currency`), so
+        messages in another currency state the open amounts alone.
+        """
+        counts: Counter[str] = Counter()
+        for message in self.plan.messages:
+            if message.channel is not None and message.currency != CLAIM_CURRENCY:
+                counts[message.currency] += len(message.invoice_ids)
+        return dict(sorted(counts.items()))
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from betaalreis.ledger.models import (
     Payment,
     PaymentStatus,
     TimelineEvent,
+    opted_out_of_every_channel,
 )
 from betaalreis.ledger.money import format_money
 
@@ -79,11 +80,16 @@ class BankAccountInline(admin.TabularInline):
 
 @admin.register(Debtor)
 class DebtorAdmin(admin.ModelAdmin):
-    list_display = ("customer_number", "name", "creditor", "kind", "email", "mobile", "language")
+    list_display = ("customer_number", "name", "creditor", "kind", "email", "mobile", "language", "no_channel_left")
     list_filter = ("creditor", "kind", "language", "preferred_channel")
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
     list_select_related = ("creditor",)
     inlines = [InvoiceInline, BankAccountInline, TimelineInline]
+
+    @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
+    def no_channel_left(self, debtor: Debtor) -> bool:
+        """Flag debtors whose dunning goes by post only, because they opted out of every channel."""
+        return opted_out_of_every_channel(debtor.opted_out_channels)
 
 
 @admin.register(Invoice)

@@ -8,6 +8,7 @@ Amounts are `Decimal` with an ISO 4217 currency beside them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -35,6 +36,25 @@ class Channel(models.TextChoices):
     LETTER = "letter", _("Brief")
     PHONE = "phone", _("Belopdracht")
     WHATSAPP = "whatsapp", _("WhatsApp")
+
+
+def opted_out_of_every_channel(opted_out_channels: Iterable[str]) -> bool:
+    """Return whether the opt-outs name every channel of `Channel`."""
+    return set(opted_out_channels) >= set(Channel.values)
+
+
+def opt_out_blocks(channel: str, opted_out_channels: Iterable[str]) -> bool:
+    """Return whether the debtor's opt-outs rule out messages on `channel`.
+
+    An opt-out of every channel still leaves the letter by post, because a
+    dunning letter by post about an unpaid invoice remains lawful, and with
+    no channel at all dunning would stop without anyone noticing. The portal
+    explains this to the debtor, and the timeline and the run summary flag such
+    debtors for the credit manager.
+    """
+    if channel not in opted_out_channels:
+        return False
+    return not (channel == Channel.LETTER and opted_out_of_every_channel(opted_out_channels))
 
 
 class DebtorKind(models.TextChoices):
@@ -157,7 +177,7 @@ class Debtor(models.Model):
 
     def accepts(self, channel: str) -> bool:
         """Return whether a message on `channel` can reach this debtor."""
-        if channel in self.opted_out_channels:
+        if opt_out_blocks(channel, self.opted_out_channels):
             return False
         if channel == Channel.EMAIL:
             return bool(self.email)

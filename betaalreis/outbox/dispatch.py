@@ -35,6 +35,7 @@ from betaalreis.legal.contact import next_allowed_contact
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
+from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.dunning.models import Stage
 from betaalreis.dunning.stage_revert import revert_failed_stage
 from betaalreis.ledger.models import (
@@ -474,6 +475,14 @@ def _term_event(
     settings = _settings_of(communication, legal_settings)
     sent_on = timezone.localtime(sent_at, AMSTERDAM).date()
     term = fourteen_day_term(sent_on, communication.channel, settings)
+    term_data = term.as_data()
+    if communication.currency == CLAIM_CURRENCY:
+        costs = f"incassokosten verschuldigd vanaf {term.costs_due_from:%d-%m-%Y} bij niet betalen"
+    else:
+        # The legal engine computes costs and interest in euro only, so the
+        # letter stated none and the timeline must not announce them.
+        costs = f"geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in {communication.currency})"
+        del term_data["costs_due_from"]
     return event_row(
         creditor_id=communication.creditor_id,
         debtor_id=communication.debtor_id,
@@ -483,14 +492,13 @@ def _term_event(
         summary=(
             f"Veertiendagentermijn: {format_money(communication.total_amount, communication.currency)} "
             f"gevraagd, ontvangst vermoed op {term.received_on:%d-%m-%Y}, "
-            f"termijn {term.term_start:%d-%m-%Y} t/m {term.term_end:%d-%m-%Y}; "
-            f"incassokosten verschuldigd vanaf {term.costs_due_from:%d-%m-%Y} bij niet betalen"
+            f"termijn {term.term_start:%d-%m-%Y} t/m {term.term_end:%d-%m-%Y}; {costs}"
         ),
         data={
             "communication_id": communication.pk,
             "amount_demanded": str(communication.total_amount),
             **({"claim": claim} if claim is not None else {}),
-            **term.as_data(),
+            **term_data,
         },
     )
 

@@ -85,5 +85,16 @@ class PreferencesForm(forms.Form):
     )
     opted_out_channels = forms.MultipleChoiceField(
         label=_("Geen berichten via"), required=False, choices=DEBTOR_CHANNELS,
+        help_text=_("Meldt u zich voor alle kanalen af, dan schrijven wij u over openstaande facturen alleen nog per brief."),
         widget=forms.CheckboxSelectMultiple,
     )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        preferred = cleaned.get("preferred_channel")
+        if preferred and preferred in cleaned.get("opted_out_channels", []):
+            self.add_error(
+                "preferred_channel",
+                _("U hebt zich voor dit kanaal afgemeld. Kies een ander voorkeurskanaal of geen voorkeur."),
+            )
+        return cleaned

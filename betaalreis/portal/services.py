@@ -33,6 +33,7 @@ from betaalreis.ledger.models import (
     InvoiceStatus,
     Language,
     TimelineKind,
+    opted_out_of_every_channel,
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
@@ -504,6 +505,10 @@ def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "p
     unknown = set(new.opted_out_channels) - set(Channel.values)
     if unknown:
         raise InvalidInput(f"Unknown channels {sorted(unknown)}; use some of {Channel.values}.")
+    if new.preferred_channel and new.preferred_channel in new.opted_out_channels:
+        raise InvalidInput(
+            f"Preferred channel {new.preferred_channel!r} is also opted out. Choose another channel or no preference."
+        )
     if new.mobile:
         validate_e164(new.mobile)
 
@@ -543,9 +548,37 @@ def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "p
     timeline.record(
         debtor,
         TimelineKind.PREFERENCE,
-        "Contactvoorkeuren gewijzigd: " + ", ".join(changed),
+        "Contactvoorkeuren gewijzigd: " + "; ".join(
+            f"{_PREFERENCE_LABELS[name]} {_shown_value(shown[name][0])} → {_shown_value(shown[name][1])}" for name in changed
+        ),
         source=channel,
         creditor_id=debtor.creditor_id,
         data={"channel": channel, "changes": {name: shown[name] for name in changed}},
     )
+    if opted_out_of_every_channel(wanted.opted_out_channels) and not opted_out_of_every_channel(current.opted_out_channels):
+        timeline.record(
+            debtor,
+            TimelineKind.PREFERENCE,
+            "Let op: afgemeld voor alle kanalen. Aanmaningen gaan alleen nog per brief; "
+            "neem zo nodig contact op over de openstaande facturen.",
+            source=channel,
+            creditor_id=debtor.creditor_id,
+            data={"channel": channel, "opted_out_of_every_channel": True},
+        )
     return changed
+
+
+# Dutch field names for the timeline line of a preference change.
+_PREFERENCE_LABELS = {
+    "email": "e-mailadres",
+    "mobile": "mobiel nummer",
+    "language": "taal",
+    "preferred_channel": "voorkeurskanaal",
+    "opted_out_channels": "afgemelde kanalen",
+}
+
+
+def _shown_value(value: str | list[str]) -> str:
+    """Return a preference value for the timeline, with "(leeg)" for an empty one."""
+    text = ", ".join(value) if isinstance(value, list) else value
+    return text or "(leeg)"

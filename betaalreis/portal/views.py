@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, TimelineKind
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, TimelineKind, opted_out_of_every_channel
 from betaalreis.payments import plans as plan_services
 from betaalreis.payments import services as payment_services
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
@@ -483,6 +483,12 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
             form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
         else:
             messages.success(request, _("Uw voorkeuren zijn opgeslagen."))
+            if opted_out_of_every_channel(data["opted_out_channels"]):
+                messages.warning(request, _(
+                    "U hebt zich voor alle kanalen afgemeld. U krijgt van ons geen e-mail, sms, WhatsApp of "
+                    "telefoontje meer. Over openstaande facturen kunnen wij u wel per brief blijven schrijven, "
+                    "want dat mag ook na een afmelding."
+                ))
             response = redirect("portal:overview")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
             return response

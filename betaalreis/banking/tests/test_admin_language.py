@@ -56,3 +56,48 @@ def test_banking_names_english_in_en_locale():
         assert str(MatchCandidate._meta.get_field("debtor").verbose_name) == "debtor"
     with translation.override("nl"):
         assert str(PaymentMatch._meta.verbose_name_plural) == "betalingskoppelingen"
+
+
+APP_NAMES = {
+    "banking": ("Bank", "Banking"),
+    "dunning": ("Aanmaningen", "Dunning"),
+    "ledger": ("Debiteurenadministratie", "Ledger"),
+    "outbox": ("Uitbak", "Outbox"),
+    "payments": ("Betalingen", "Payments"),
+    "portal": ("Debiteurenportaal", "Portal"),
+}
+
+
+@pytest.mark.parametrize("label", sorted(APP_NAMES))
+def test_app_name_follows_language(label: str):
+    from django.apps import apps
+
+    dutch, english = APP_NAMES[label]
+    config = apps.get_app_config(label)
+    with translation.override("nl"):
+        assert str(config.verbose_name) == dutch
+    with translation.override("en"):
+        assert str(config.verbose_name) == english
+
+
+@pytest.mark.parametrize("language, heading, other", [
+    ("nl", "Koppel aan een andere debiteur", "Link to another debtor"),
+    ("en", "Link to another debtor", "Koppel aan een andere debiteur"),
+])
+def test_review_link_form_one_language(admin_client, tmp_path: Path, language: str, heading: str, other: str):
+    creditor = make_creditor()
+    make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance="onbekend")])
+    payment = Payment.objects.get()
+
+    review = admin_client.get(
+        reverse("admin:banking_reviewpayment_change", args=[payment.pk]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    index = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert heading in review
+    assert other not in review
+    assert " / " not in review.split(heading)[1].split("</form>")[0]
+    if language == "nl":
+        assert "Aanmaningen" in index
+        assert ">Dunning<" not in index

@@ -108,3 +108,36 @@ def test_import_rejection_exits_nonzero(tmp_path: Path):
 
     assert "malformed XML" in output.getvalue()
     assert not Payment.objects.exists()
+
+
+def _statement_with_other_id(tmp_path: Path, account_id: str) -> Path:
+    """Write a statement whose account is given as Acct/Id/Othr/Id, as some banks do."""
+    path = _statement(tmp_path)
+    text = path.read_text().replace(f"<Acct><Id><IBAN>{CREDITOR_IBAN}</IBAN></Id>", f"<Acct><Id><Othr><Id>{account_id}</Id></Othr></Id>")
+    assert "<Othr>" in text
+    path.write_text(text)
+    return path
+
+
+def test_import_othr_iban_finds_creditor(tmp_path: Path):
+    _ledger()
+    output = StringIO()
+
+    call_command("import", str(_statement_with_other_id(tmp_path, "nl91 abna 0417 1643 00")), stdout=output)
+
+    assert Payment.objects.count() == 3
+    assert "matched automatically" in output.getvalue()
+
+
+def test_import_othr_other_id_names_it(tmp_path: Path):
+    _ledger()
+    output = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(_statement_with_other_id(tmp_path, "FP-98765-01")), stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "identifies its account by 'FP-98765-01', which is not an IBAN" in text
+    assert "--creditor SLUG" in text
+    assert "no creditor has this account as its IBAN" not in text
+    assert not Payment.objects.exists()

@@ -732,3 +732,20 @@ def test_settled_invoices_of_two_debtors_not_named(tmp_path: Path, ledger):
 
     assert _payment().match_reason.startswith("no rule matched")
     assert not MatchCandidate.objects.exists()
+
+
+def test_other_currency_invoice_debtor_is_candidate(tmp_path: Path, ledger):
+    creditor, _, pietersen, _ = ledger
+    Invoice.objects.create(
+        creditor=creditor, debtor=pietersen, number="77003", issue_date=dt.date(2026, 10, 1),
+        due_date=dt.date(2026, 10, 31), total=Decimal("250.00"), open_amount=Decimal("250.00"), currency="GBP",
+    )
+
+    import_entries(tmp_path, [SampleEntry(Decimal("250.00"), remittance="77003")])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.REVIEW
+    assert "in EUR and its invoices in GBP" in payment.match_reason
+    candidate = MatchCandidate.objects.get(payment=payment)
+    assert candidate.debtor_id == pietersen.pk
+    assert list(candidate.invoices.all()) == []

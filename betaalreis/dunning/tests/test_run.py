@@ -13,7 +13,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
@@ -535,3 +535,81 @@ def test_paused_collector_stays_off_if_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_other_currency_review_pauses_quoted_debtor(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    dekker = make_debtor(creditor, customer_number="DEKKER")
+    invoice = make_invoice(dekker, "250.00", due=DAY - dt.timedelta(days=30), currency="GBP", number="77003",
+                           dunning_stage="friendly_reminder", dunning_stage_date=DAY - dt.timedelta(days=16))
+    Payment.objects.create(
+        creditor=creditor, source=PaymentSource.BANK, external_id="eur-for-gbp", booking_date=DAY,
+        amount=Decimal("250.00"), currency="EUR", remittance_info="77003",
+    )
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--lang", "en", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "Paused until a payment in bank review is decided: DEKKER" in text
+    assert not Communication.objects.filter(debtor=dekker).exists()
+    invoice.refresh_from_db()
+    assert invoice.open_amount == Decimal("250.00")
+
+
+def test_foreign_currency_letter_claims_no_costs(creditor, betaalreis_home):
+    import io
+
+    from betaalreis.dunning.management.commands.run import print_summary
+    from rich.console import Console
+
+    debtor = make_debtor(creditor, email="")
+    make_invoice(debtor, "250.00", due=dt.date(2026, 10, 4), currency="GBP",
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    output = io.StringIO()
+
+    summary = run_cycle(dt.date(2026, 11, 4), creditor)
+    print_summary(summary, Console(file=output, width=200))
+    english = io.StringIO()
+    with translation.override("en"):
+        print_summary(summary, Console(file=english, width=200))
+
+    letter = Communication.objects.get(stage="fourteen_day_letter")
+    assert letter.currency == "GBP"
+    assert letter.status == CommunicationStatus.SENT
+    event = TimelineEvent.objects.get(debtor=debtor, kind="legal")
+    assert "incassokosten verschuldigd" not in event.summary
+    assert "geen incassokosten of rente berekend" in event.summary
+    assert "costs_due_from" not in event.data
+    assert event.data["term_end"] == "2026-11-20"
+    text = " ".join(output.getvalue().split())
+    assert "geen wettelijke rente of incassokosten berekend voor 1 factuur in GBP" in text
+    english_text = " ".join(english.getvalue().split())
+    assert "no statutory interest or collection costs computed for 1 invoice in GBP" in english_text
+
+
+def test_every_channel_opted_out_gets_letter(creditor, betaalreis_home):
+    import io
+
+    from django.core.management import call_command
+
+    everything = ["email", "sms", "whatsapp", "letter", "phone"]
+    nowhere = make_debtor(creditor, customer_number="NOWHERE", opted_out_channels=everything)
+    make_invoice(nowhere, "150.00", due=dt.date(2026, 10, 4),
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    no_letter = make_debtor(creditor, customer_number="NOLETTER", email="", opted_out_channels=["letter"])
+    make_invoice(no_letter, "150.00", due=dt.date(2026, 10, 4),
+                 dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    output = io.StringIO()
+
+    call_command("run", "--date", "2026-11-04", "--creditor", creditor.slug, "--lang", "en", stdout=output)
+
+    letter = Communication.objects.get(debtor=nowhere)
+    assert letter.channel == "letter"
+    assert letter.status == CommunicationStatus.SENT
+    assert not Communication.objects.filter(debtor=no_letter, channel="letter").exists()
+    text = " ".join(output.getvalue().split())
+    assert "Opted out of every channel, so messages go by letter only: NOWHERE" in text

@@ -358,3 +358,49 @@ def test_pdfs_draw_names_in_letter_font(client, debtor):
     for pdf in (statement.content, copy.content):
         text = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
         assert "Łukasz Ğül <b>&" in text
+
+
+def test_preferences_reject_opted_out_preferred(client, debtor):
+    from django.utils import translation
+
+    from betaalreis.portal.forms import PreferencesForm
+
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "", "mobile": "+31612345678", "language": "nl", "preferred_channel": "whatsapp",
+         "opted_out_channels": ["whatsapp", "sms"]},
+    )
+
+    assert response.status_code == 200
+    assert "U hebt zich voor dit kanaal afgemeld" in response.content.decode()
+    debtor.refresh_from_db()
+    assert debtor.opted_out_channels == []
+    assert debtor.email != ""
+    with translation.override("en"):
+        form = PreferencesForm({"language": "en", "preferred_channel": "sms", "opted_out_channels": ["sms"]})
+        assert not form.is_valid()
+        assert form.errors["preferred_channel"] == [
+            "You have opted out of this channel. Choose another preferred channel or no preference."
+        ]
+
+
+def test_preferences_every_channel_opted_out(client, debtor):
+    everything = ["email", "sms", "whatsapp", "letter", "phone"]
+
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "", "mobile": "+31612345678", "language": "nl", "preferred_channel": "",
+         "opted_out_channels": everything},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "U hebt zich voor alle kanalen afgemeld" in response.content.decode()
+    debtor.refresh_from_db()
+    assert sorted(debtor.opted_out_channels) == sorted(everything)
+    changed, flagged = TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.PREFERENCE).order_by("id")
+    assert "e-mailadres " in changed.summary
+    assert "→ (leeg)" in changed.summary
+    assert "afgemelde kanalen (leeg) → email, letter, phone, sms, whatsapp" in changed.summary
+    assert flagged.summary.startswith("Let op: afgemeld voor alle kanalen")
+    assert flagged.data["opted_out_of_every_channel"] is True

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from betaalreis.command_language import add_language_option, report_language
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
-from betaalreis.ledger.models import Creditor, Debtor
+from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.dispatch import DispatchSummary
 
@@ -73,6 +73,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         console.print(_creditor_line(creditor_run), markup=False)
         _print_unreachable(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
+        _print_invoices_without_claim(creditor_run, console)
+        _print_opted_out_of_every_channel(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -131,6 +133,37 @@ def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> Non
     if creditor_run.paused_for_review:
         named = _name_debtors(sorted(creditor_run.paused_for_review))
         console.print("  " + _("Gepauzeerd tot over een te beoordelen betaling is beslist: %(debtors)s") % {"debtors": named})
+
+
+def _print_invoices_without_claim(creditor_run: CreditorRun, console: Console) -> None:
+    """Print how many invoices in another currency got no interest or costs computed."""
+    counts = creditor_run.invoices_without_claim()
+    if not counts:
+        return
+    total = sum(counts.values())
+    currencies = ", ".join(counts)
+    text = ngettext(
+        "let op: geen wettelijke rente of incassokosten berekend voor %(count)d factuur in %(currencies)s, "
+        "want die worden alleen in euro berekend; behandel deze vordering zelf.",
+        "let op: geen wettelijke rente of incassokosten berekend voor %(count)d facturen in %(currencies)s, "
+        "want die worden alleen in euro berekend; behandel deze vorderingen zelf.",
+        total,
+    ) % {"count": total, "currencies": currencies}
+    console.print("  " + text, markup=False)
+
+
+def _print_opted_out_of_every_channel(creditor_run: CreditorRun, console: Console) -> None:
+    """Print the debtors who opted out of every channel, whose messages today can only go by post."""
+    debtor_ids = sorted({
+        message.debtor.id
+        for message in creditor_run.plan.messages
+        if opted_out_of_every_channel(message.debtor.opted_out_channels)
+    })
+    if debtor_ids:
+        text = _("Afgemeld voor alle kanalen, dus berichten gaan alleen per brief: %(debtors)s") % {
+            "debtors": _name_debtors(debtor_ids)
+        }
+        console.print("  " + text, markup=False)
 
 
 # How many debtors each summary line names; the rest are counted.
