@@ -133,7 +133,10 @@ class PaymentPlan(models.Model):
 
     While a plan is active its invoices have status payment_plan, so the
     dunning run skips them. The plan counts as paid up to the amount by which
-    the open amounts of its invoices went down since it started.
+    the open amounts of its invoices went down since it started. It covers
+    the principal only: the interest and collection costs the portal showed
+    beyond it are stored, waived when the plan is completed, and owed again
+    when it breaks, because its invoices then return to the claim.
     """
 
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
@@ -145,6 +148,9 @@ class PaymentPlan(models.Model):
     terms = models.PositiveSmallIntegerField()
     first_instalment_now = models.BooleanField(default=True)
     outside_limits_reason = models.CharField(max_length=300, blank=True)
+    # The claim beyond the principal when the plan was requested, left out of it.
+    interest_excluded = models.DecimalField(**MONEY, default=0)
+    costs_excluded = models.DecimalField(**MONEY, default=0)
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=200, blank=True)

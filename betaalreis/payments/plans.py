@@ -7,6 +7,15 @@ plan waits for a credit manager. A plan counts as paid up to the amount by
 which the open amounts of its invoices went down since it started. When an
 instalment stays unpaid past its grace days, the plan breaks, and the
 invoices that are still open return to dunning.
+
+A plan covers the principal, the ledger's open amounts. The interest and
+collection costs that the portal shows beyond it are stored on the plan
+and stated on the plan pages: they are waived when every instalment is
+paid, which matches the waiver once the principal is paid
+(`betaalreis.legal.charges`). When the plan breaks they are owed again,
+because its invoices return to the claim and its interest runs from their
+due dates. Covering them in the instalments would need the plan's
+progress to count interest and costs paid, which it does not.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import ZERO, Debtor, Invoice, InvoiceStatus, TimelineKind
 from betaalreis.ledger.money import format_money
 from betaalreis.payments.models import Instalment, PaymentPlan, PlanStatus
-from betaalreis.portal.services import portal_settings_for
+from betaalreis.portal.services import load_accounts, portal_settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +82,32 @@ def check_limits(creditor_id: int, total: Decimal, terms: int) -> PlanCheck:
     return PlanCheck(True, "")
 
 
+@dataclass(frozen=True, slots=True)
+class ExcludedClaim:
+    """The interest and collection costs beyond the principal of a plan's invoices."""
+
+    interest: Decimal
+    costs: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.interest + self.costs
+
+
+def claim_outside_plan(debtor: Debtor, invoice_ids: set[int], today: dt.date) -> ExcludedClaim:
+    """Return what the portal shows as due on these open invoices beyond their principal in the ledger.
+
+    The interest includes what earlier payments paid to interest before
+    principal. The costs count only when the plan takes every open invoice,
+    because otherwise they stay owed on the claim over the others.
+    """
+    (account,) = load_accounts([debtor.pk], today)
+    lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
+    interest = sum((line.amount_due - line.invoice.open_amount for line in lines), ZERO)
+    all_open = {line.invoice.pk for line in account.open_lines} <= invoice_ids
+    return ExcludedClaim(max(interest, ZERO), account.costs if all_open else ZERO)
+
+
 @transaction.atomic
 def do_request_plan(
     debtor: Debtor, invoices: list[Invoice], terms: int, *, today: dt.date, channel: str = "portal"
@@ -96,6 +131,7 @@ def do_request_plan(
         raise InvalidInput("This account already has a payment plan.", code="plan_exists")
 
     total = sum((inv.open_amount for inv in locked), ZERO)
+    excluded = claim_outside_plan(debtor, {inv.pk for inv in locked}, today)
     check = check_limits(debtor.creditor_id, total, terms)
     limits = portal_settings_for(debtor.creditor_id)
     plan = PaymentPlan.objects.create(
@@ -107,6 +143,8 @@ def do_request_plan(
         terms=terms,
         first_instalment_now=limits.first_instalment_now,
         outside_limits_reason=check.reason,
+        interest_excluded=excluded.interest,
+        costs_excluded=excluded.costs,
         decided_at=timezone.now() if check.within_limits else None,
         decided_by="limits" if check.within_limits else "",
     )
@@ -120,15 +158,25 @@ def do_request_plan(
 
     if check.within_limits:
         _put_invoices_in_plan(plan, source=channel)
+    summary = (
+        f"Betalingsregeling aangevraagd: {format_money(total, plan.currency)} in {terms} termijnen"
+        + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling")
+    )
+    if excluded.total > ZERO:
+        summary += (
+            f". Rente {format_money(excluded.interest, plan.currency)} en incassokosten "
+            f"{format_money(excluded.costs, plan.currency)} vallen erbuiten en vervallen als de regeling "
+            "wordt nagekomen"
+        )
     timeline.record(
         debtor,
         TimelineKind.NOTE,
-        f"Betalingsregeling aangevraagd: {format_money(total, plan.currency)} in {terms} termijnen"
-        + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling"),
+        summary,
         source=channel,
         creditor_id=debtor.creditor_id,
         data={"plan_id": plan.pk, "terms": terms, "status": plan.status, "reason": check.reason,
-              "channel": channel},
+              "channel": channel, "interest_excluded": str(excluded.interest),
+              "costs_excluded": str(excluded.costs)},
     )
     return plan
 
@@ -208,7 +256,14 @@ def check_plans(creditor_id: int, day: dt.date) -> PlanCheckSummary:
     for plan in PaymentPlan.objects.filter(creditor_id=creditor_id, status=PlanStatus.ACTIVE):
         states = instalment_states(plan)
         if all(state.paid for state in states):
-            _close_plan(plan, PlanStatus.COMPLETED, "Betalingsregeling volledig betaald")
+            summary_text = "Betalingsregeling volledig betaald"
+            if plan.interest_excluded + plan.costs_excluded > ZERO:
+                summary_text += (
+                    f". Rente {format_money(plan.interest_excluded, plan.currency)} en incassokosten "
+                    f"{format_money(plan.costs_excluded, plan.currency)} kwijtgescholden, zoals bij de "
+                    "regeling vermeld"
+                )
+            _close_plan(plan, PlanStatus.COMPLETED, summary_text)
             summary.completed += 1
             continue
 
@@ -235,9 +290,12 @@ def _close_plan(plan: PaymentPlan, status: str, summary: str) -> None:
         for invoice in plan.invoices.filter(status=InvoiceStatus.PAYMENT_PLAN, open_amount__gt=0):
             do_set_invoice_status(invoice, InvoiceStatus.OPEN, source="payment plan check",
                                   reason=f"payment plan {plan.pk} broken")
+    data = {"plan_id": plan.pk, "status": status}
+    if status == PlanStatus.COMPLETED:
+        data.update(waived_interest=str(plan.interest_excluded), waived_costs=str(plan.costs_excluded))
     timeline.record(
         plan.debtor_id, TimelineKind.NOTE, summary, source="payment plan check",
-        creditor_id=plan.creditor_id, data={"plan_id": plan.pk, "status": status},
+        creditor_id=plan.creditor_id, data=data,
     )
     logger.info("payment plan closed", extra={"plan_id": plan.pk, "status": status})
 

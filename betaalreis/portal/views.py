@@ -443,8 +443,9 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
             form.add_error(None, _("De regeling kon niet worden aangemaakt. Kies openstaande facturen."))
         else:
             return redirect("portal:plan", debtor_id=debtor.pk)
+    excluded = plan_services.claim_outside_plan(debtor, {inv.pk for inv in open_invoices}, today)
     return _render(request, "portal/plan.html", {
-        "form": form, "debtor": debtor, "limits": limits, "invoices": open_invoices,
+        "form": form, "debtor": debtor, "limits": limits, "invoices": open_invoices, "excluded": excluded,
     })
 
 

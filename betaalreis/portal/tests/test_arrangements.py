@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.payments import plans
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.portal import services
@@ -404,3 +404,59 @@ def test_preferences_every_channel_opted_out(client, debtor):
     assert "afgemelde kanalen (leeg) → email, letter, phone, sms, whatsapp" in changed.summary
     assert flagged.summary.startswith("Let op: afgemeld voor alle kanalen")
     assert flagged.data["opted_out_of_every_channel"] is True
+
+
+def test_plan_states_interest_and_costs_left_out(client):
+    # A business owes collection costs (the scale's minimum of EUR 40 here) and
+    # commercial interest from the day after the due date, without a 14-day letter.
+    debtor = make_debtor(make_creditor(), kind="business")
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    invoice = make_invoice(debtor, "F-001", "60.50", days_overdue=30)
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+    assert account.costs == Decimal("40.00")
+    assert account.interest > 0
+    url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
+
+    form_page = client.get(url).content.decode().replace("\xa0", " ")
+    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+
+    plan = PaymentPlan.objects.get()
+    assert plan.total == Decimal("60.50")
+    assert plan.interest_excluded == account.interest
+    assert plan.costs_excluded == account.costs
+    interest_text = f"€ {account.interest}".replace(".", ",")
+    assert f"De rente van {interest_text} en de incassokosten van € 40,00 die nu openstaan" in form_page
+    status_page = client.get(url).content.decode().replace("\xa0", " ")
+    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder" in status_page
+    assert "dan schelden wij deze kwijt" in status_page
+    request_line = TimelineEvent.objects.get(debtor=debtor, data__plan_id=plan.pk, data__channel="portal")
+    assert request_line.data["costs_excluded"] == "40.00"
+    assert "vervallen als de regeling wordt nagekomen" in request_line.summary
+
+
+def test_plan_page_in_english_states_waiver(client):
+    debtor = make_debtor(make_creditor(), kind="business", language="en")
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    invoice = make_invoice(debtor, "F-001", "60.50", days_overdue=30)
+    url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
+
+    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+    page = client.get(url).content.decode()
+
+    assert "If you pay every instalment on time, we waive them." in page
+    assert "the collection costs of €40.00 are not part of it" in page.replace("\xa0", " ")
+
+
+def test_completed_plan_records_waiver(debtor):
+    invoice = make_invoice(debtor, "F-001", "300.00", days_overdue=30)
+    today = timezone.localdate()
+    plan = plans.do_request_plan(debtor, [invoice], 1, today=today)
+    assert plan.interest_excluded > 0
+    Invoice.objects.filter(pk=invoice.pk).update(open_amount=Decimal("0.00"), status=InvoiceStatus.PAID)
+
+    summary = plans.check_plans(debtor.creditor_id, today)
+
+    assert summary.completed == 1
+    line = TimelineEvent.objects.get(debtor=debtor, data__status=PlanStatus.COMPLETED)
+    assert line.data["waived_interest"] == str(plan.interest_excluded)
+    assert "kwijtgescholden" in line.summary
