@@ -425,10 +425,10 @@ def test_plan_states_interest_and_costs_left_out(client):
     assert plan.interest_excluded == account.interest
     assert plan.costs_excluded == account.costs
     interest_text = f"€ {account.interest}".replace(".", ",")
-    assert f"De rente van {interest_text} en de incassokosten van € 40,00 die nu openstaan" in form_page
+    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in form_page
     status_page = client.get(url).content.decode().replace("\xa0", " ")
-    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder" in status_page
-    assert "dan schelden wij deze kwijt" in status_page
+    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in status_page
+    assert "Betaalt u alle termijnen op tijd, dan schelden wij dat kwijt." in status_page
     request_line = TimelineEvent.objects.get(debtor=debtor, data__plan_id=plan.pk, data__channel="portal")
     assert request_line.data["costs_excluded"] == "40.00"
     assert "vervallen als de regeling wordt nagekomen" in request_line.summary
@@ -443,15 +443,19 @@ def test_plan_page_in_english_states_waiver(client):
     client.post(url, {"terms": 3, "invoices": [invoice.pk]})
     page = client.get(url).content.decode()
 
-    assert "If you pay every instalment on time, we waive them." in page
-    assert "the collection costs of €40.00 are not part of it" in page.replace("\xa0", " ")
+    assert "If you pay every instalment on time, we waive it." in page
+    assert "the collection costs of €40.00 are not part of it." in page.replace("\xa0", " ")
 
 
-def test_completed_plan_records_waiver(debtor):
+def test_completed_plan_records_waiver(client, debtor):
     invoice = make_invoice(debtor, "F-001", "300.00", days_overdue=30)
     today = timezone.localdate()
     plan = plans.do_request_plan(debtor, [invoice], 1, today=today)
     assert plan.interest_excluded > 0
+    # A consumer without a 14-day letter owes no costs, so the page names interest only.
+    page = client.get(reverse("portal:plan", kwargs={"debtor_id": debtor.pk})).content.decode()
+    assert "valt er niet onder." in page
+    assert "incassokosten van" not in page
     Invoice.objects.filter(pk=invoice.pk).update(open_amount=Decimal("0.00"), status=InvoiceStatus.PAID)
 
     summary = plans.check_plans(debtor.creditor_id, today)
