@@ -61,9 +61,6 @@ class Stage(models.Model):
         default=False,
         help_text="The statutory 14-day letter: collection costs only after its term passes.",
     )
-    # NOTE: every euro message now takes its amounts from the claim, whatever
-    # this flag says (`outbox.render.claim_for_message`), so that messages and
-    # the portal agree. The flag is still required on a 14-day letter stage.
     states_claim = models.BooleanField(
         default=False,
         help_text=(

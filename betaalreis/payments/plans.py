@@ -11,8 +11,7 @@ invoices that are still open return to dunning.
 A plan covers the principal, the ledger's open amounts. The interest and
 collection costs that the portal shows beyond it are stored on the plan
 and stated on the plan pages: they are waived when every instalment is
-paid, which matches the waiver once the principal is paid
-(`betaalreis.legal.charges`). When the plan breaks they are owed again,
+paid. When the plan breaks they are owed again,
 because its invoices return to the claim and its interest runs from their
 due dates. Covering them in the instalments would need the plan's
 progress to count interest and costs paid, which it does not.
