@@ -122,7 +122,7 @@ _temporary_numbers = itertools.count()
 def _create_temporary(directory: str, suffix: str) -> tuple[int, str]:
     """Create a new file in `directory` that only this user can read, and return it open for writing.
 
-    The name holds the process id and a counter, and O_EXCL makes the
+    The name contains the process id and a counter, and O_EXCL makes the
     creation fail on a name that exists, a file left by a crashed process
     for example, so the next number is tried. tempfile.mkstemp() does the
     same with random names, at about 20 us more per file.
