@@ -114,7 +114,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
 
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
-    """Print the claim notices of the sent messages in Dutch and English, and the reverted stages."""
+    """Print the claim notices of the sent messages in the report language, and the reverted stages."""
     english_report = translation.get_language() == "en"
     for dutch, english in dispatched.claim_notices:
         console.print(f"  note: {english}" if english_report else f"  let op: {dutch}", markup=False)
