@@ -2,6 +2,7 @@
 
 Each function returns the value in the form the ledger stores, or raises
 `ValueProblem` with a message that states what is wrong and what to write.
+The messages are our own, translated, and never a library's exception text.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from babel import Locale
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from schwifty.exceptions import (
+    InvalidBBANChecksum,
+    InvalidChecksumDigits,
+    InvalidCountryCode,
+    InvalidLength,
+    SchwiftyException,
+)
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.nl import postcode
@@ -51,14 +59,16 @@ _MAX_POSTAL_CODE_LENGTH = 16
 def check_number_length(raw: str) -> str:
     """Return an invoice or customer number, or raise when the ledger cannot store it whole."""
     if len(raw) > MAX_NUMBER_LENGTH:
-        raise ValueProblem(f"longer than {MAX_NUMBER_LENGTH} characters; shorten the number in the source")
+        raise ValueProblem(gettext(
+            "is langer dan %(maximum)d tekens; maak het nummer in de boekhouding korter"
+        ) % {"maximum": MAX_NUMBER_LENGTH})
     return raw
 
 
 def parse_kind(raw: str) -> str:
     kind = _KINDS.get(raw.strip().lower())
     if kind is None:
-        raise ValueProblem("unknown debtor kind; write particulier (consumer) or zakelijk (business)")
+        raise ValueProblem(gettext("onbekende soort debiteur; schrijf particulier of zakelijk"))
     return kind
 
 
@@ -85,9 +95,9 @@ def parse_language(raw: str) -> str:
     key = re.sub(r"[^a-z]+", " ", raw.strip().lower()).strip()
     language = _LANGUAGES.get(key)
     if language is None:
-        raise ValueProblem(
-            "unsupported language; Betaalreis writes to debtors in nl or en, so write nl or en"
-        )
+        raise ValueProblem(gettext(
+            "onbekende taal; Betaalreis schrijft debiteuren in het Nederlands of Engels, dus schrijf nl of en"
+        ))
     return language
 
 
@@ -106,7 +116,7 @@ def _country_names() -> dict[str, str]:
 def parse_country(raw: str) -> str:
     code = _country_names().get(raw.strip().lower())
     if code is None:
-        raise ValueProblem("unknown country; write an ISO code such as NL or BE")
+        raise ValueProblem(gettext("onbekend land; schrijf een ISO-landcode zoals NL of BE"))
     return code
 
 
@@ -115,7 +125,7 @@ def parse_currency(raw: str) -> str:
     if code == "€":
         return "EUR"
     if code not in _currency_codes():
-        raise ValueProblem("unknown currency; write an ISO 4217 code such as EUR")
+        raise ValueProblem(gettext("onbekende valuta; schrijf een ISO 4217-code zoals EUR"))
     return code
 
 
@@ -131,7 +141,9 @@ def parse_emails(raw: str) -> list[str]:
         try:
             validate_email(address)
         except ValidationError as exc:
-            raise ValueProblem(f"{address!r} is not a valid email address") from exc
+            raise ValueProblem(
+                gettext("%(address)r is geen geldig e-mailadres; verbeter het adres") % {"address": address}
+            ) from exc
     return addresses
 
 
@@ -140,10 +152,14 @@ def parse_phone(raw: str, country: str, *, mobile: bool) -> str:
     try:
         number = _normalize_phone_cached(raw, country or "NL")
     except ValueError as exc:
-        raise ValueProblem("not a valid phone number; write it like 06 12345678 or +31612345678") from exc
+        raise ValueProblem(
+            gettext("geen geldig telefoonnummer; schrijf het als 06 12345678 of +31612345678")
+        ) from exc
 
     if mobile and not is_mobile(number):
-        raise ValueProblem("not a mobile number, so no SMS can reach it; put it in the phone column")
+        raise ValueProblem(gettext(
+            "geen mobiel nummer, dus een sms komt niet aan; zet het in de kolom telefoon"
+        ))
     return number
 
 
@@ -162,18 +178,22 @@ def parse_postal_code(raw: str, country: str) -> str:
     """Return a Dutch postcode as `1234 AB`; other countries' codes are kept as written."""
     if country not in ("", "NL"):
         if len(raw.strip()) > _MAX_POSTAL_CODE_LENGTH:
-            raise ValueProblem(f"longer than {_MAX_POSTAL_CODE_LENGTH} characters, so not a postal code")
+            raise ValueProblem(gettext(
+                "is langer dan %(maximum)d tekens, dus geen postcode; verbeter de postcode"
+            ) % {"maximum": _MAX_POSTAL_CODE_LENGTH})
         return raw.strip()
     try:
         return postcode.validate(raw)
     except StdnumError as exc:
-        raise ValueProblem("not a Dutch postcode; write four digits and two letters, like 1234 AB") from exc
+        raise ValueProblem(gettext(
+            "geen Nederlandse postcode; schrijf vier cijfers en twee letters, zoals 1234 AB"
+        )) from exc
 
 
 def parse_kvk_number(raw: str) -> str:
     digits = re.sub(r"[\s.]", "", raw)
     if not re.fullmatch(r"[0-9]{8}", digits):
-        raise ValueProblem("a KvK number has 8 digits")
+        raise ValueProblem(gettext("een KvK-nummer heeft 8 cijfers; verbeter het nummer"))
     return digits
 
 
@@ -181,16 +201,33 @@ def parse_vat_id(raw: str) -> str:
     try:
         return vat.validate(raw)
     except StdnumError as exc:
-        raise ValueProblem(
-            "not a valid EU VAT id; write the country code and number, like NL004495445B01"
-        ) from exc
+        raise ValueProblem(gettext(
+            "geen geldig btw-nummer uit de EU; schrijf de landcode en het nummer, zoals NL004495445B01"
+        )) from exc
 
 
 def parse_iban(raw: str) -> str:
     try:
         return IBAN(raw).compact
     except SchwiftyException as exc:
-        raise ValueProblem(f"not a valid IBAN ({exc}); check the digits") from exc
+        raise ValueProblem(iban_problem(exc)) from exc
+
+
+def iban_problem(exc: SchwiftyException) -> str:
+    """Return our own text for why schwifty rejected an IBAN, in the active language."""
+    if isinstance(exc, InvalidCountryCode):
+        return gettext("geen geldig IBAN: het begint niet met een bekende landcode zoals NL; controleer het begin")
+    if isinstance(exc, InvalidLength):
+        return gettext(
+            "geen geldig IBAN: het aantal tekens past niet bij het land; controleer of er een teken "
+            "ontbreekt of te veel is"
+        )
+    if isinstance(exc, (InvalidChecksumDigits, InvalidBBANChecksum)):
+        return gettext("geen geldig IBAN: de controlecijfers kloppen niet; controleer de cijfers")
+    return gettext(
+        "geen geldig IBAN: de opbouw klopt niet voor dit land; schrijf alleen letters en cijfers, "
+        "zoals NL91ABNA0417164300"
+    )
 
 
 def parse_payment_reference(raw: str) -> str:
@@ -204,12 +241,18 @@ def parse_payment_reference(raw: str) -> str:
     compact = text.replace(" ", "")
     if compact.isdigit() and len(compact) in (7, 9, 10, 11, 12, 13, 14, 16):
         if not is_valid_betalingskenmerk(compact):
-            raise ValueProblem("the betalingskenmerk check digit is wrong; copy it from the invoice")
+            raise ValueProblem(gettext(
+                "het controlecijfer van het betalingskenmerk klopt niet; neem het kenmerk over van de factuur"
+            ))
         return compact
     if compact.upper().startswith("RF") and compact[2:4].isdigit():
         if not is_valid_rf_reference(compact):
-            raise ValueProblem("the RF reference check digits are wrong; copy it from the invoice")
+            raise ValueProblem(gettext(
+                "de controlecijfers van de RF-referentie kloppen niet; neem de referentie over van de factuur"
+            ))
         return compact.upper()
     if len(text) > _MAX_PAYMENT_REFERENCE_LENGTH:
-        raise ValueProblem(f"longer than {_MAX_PAYMENT_REFERENCE_LENGTH} characters, the SEPA limit")
+        raise ValueProblem(gettext(
+            "is langer dan %(maximum)d tekens, het maximum van SEPA; maak het betalingskenmerk korter"
+        ) % {"maximum": _MAX_PAYMENT_REFERENCE_LENGTH})
     return text

@@ -10,34 +10,45 @@ from __future__ import annotations
 import re
 import unicodedata
 
-FIELD_LABELS: dict[str, str] = {
-    "invoice_number": "invoice number",
-    "customer_number": "customer number",
-    "name": "name",
-    "company_name": "company name",
-    "contact_person": "contact person",
-    "email": "email",
-    "mobile": "mobile",
-    "phone": "phone",
-    "street": "address",
-    "postal_code": "postal code",
-    "city": "city",
-    "country": "country",
-    "language": "language",
-    "kind": "consumer or business",
-    "kvk_number": "KvK number",
-    "vat_id": "VAT id",
-    "iban": "IBAN",
-    "issue_date": "invoice date",
-    "due_date": "due date",
-    "total": "total",
-    "open_amount": "open amount",
-    "currency": "currency",
-    "payment_reference": "payment reference",
-    "description": "description",
-    "status": "status",
-    "corrects_number": "corrected invoice",
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+# The name of each field in problem texts, for a file that has no column header for it.
+FIELD_LABELS: dict[str, Promise] = {
+    "invoice_number": _("factuurnummer"),
+    "customer_number": _("debiteurnummer"),
+    "name": _("naam"),
+    "company_name": _("bedrijfsnaam"),
+    "contact_person": _("contactpersoon"),
+    "email": _("e-mailadres"),
+    "mobile": _("mobiel nummer"),
+    "phone": _("telefoonnummer"),
+    "street": _("adres"),
+    "postal_code": _("postcode"),
+    "city": _("plaats"),
+    "country": _("land"),
+    "language": _("taal"),
+    "kind": _("particulier of zakelijk"),
+    "kvk_number": _("KvK-nummer"),
+    "vat_id": _("btw-nummer"),
+    "iban": _("IBAN"),
+    "issue_date": _("factuurdatum"),
+    "due_date": _("vervaldatum"),
+    "total": _("totaalbedrag"),
+    "open_amount": _("openstaand bedrag"),
+    "currency": _("valuta"),
+    "payment_reference": _("betalingskenmerk"),
+    "description": _("omschrijving"),
+    "status": _("status"),
+    "corrects_number": _("gecrediteerde factuur"),
 }
+
+
+def field_label(field_name: str) -> str:
+    """Return the name of a field in the active language, such as "vervaldatum"."""
+    return str(FIELD_LABELS[field_name])
+
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "invoice_number": (
@@ -179,7 +190,7 @@ def bank_export_reason(rows: list[list[str]]) -> str | None:
         normalized = [normalize_header(cell) for cell in cells]
         signs += [cell for cell, key in zip(cells, normalized) if key in _BANK_HEADERS]
         if {"debit", "credit"} <= set(normalized) or {"debet", "credit"} <= set(normalized):
-            signs.append("Debit/Credit columns")
+            signs.append(gettext("kolommen Debit/Credit"))
         if normalized and normalized[0] and _BANK_PREAMBLE.match(normalized[0]):
             signs.append(cells[0].strip())
     if not signs:

@@ -11,7 +11,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import tomllib
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import openpyxl
+from django.utils.translation import gettext
 from openpyxl.utils.exceptions import InvalidFileException
 
 from betaalreis.errors import InvalidInput
@@ -31,6 +31,7 @@ from betaalreis.imports.headers import (
     normalize_header,
 )
 from betaalreis.imports import contacts
+from betaalreis.imports.toml_files import read_toml
 from betaalreis.imports.values import COMMA, POINT, ValueProblem
 
 Cell = str | int | float | dt.datetime | dt.date | None
@@ -62,49 +63,49 @@ _DEFAULT_KEYS = {"currency", "kind", "language", "country"}
 
 def load_mapping(path: Path) -> Mapping:
     """Read a mapping file (TOML) and check every key, naming the file in errors."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read the mapping file: {exc}") from exc
+    data = read_toml(path, gettext("mappingbestand"))
 
     unknown_tables = set(data) - {"columns", "format", "defaults"}
     if unknown_tables:
-        raise InvalidInput(
-            f"{path}: unknown tables {sorted(unknown_tables)}; use [columns], [format] and [defaults]."
-        )
+        raise InvalidInput(gettext(
+            "%(path)s: onbekende tabellen %(tables)s; gebruik [columns], [format] en [defaults]."
+        ) % {"path": path, "tables": sorted(unknown_tables)})
     columns = data.get("columns", {})
     formats = data.get("format", {})
     defaults = data.get("defaults", {})
 
     unknown_fields = set(columns) - set(FIELD_LABELS)
     if unknown_fields:
-        raise InvalidInput(
-            f"{path}: unknown fields in [columns]: {sorted(unknown_fields)}; "
-            f"the fields are {sorted(FIELD_LABELS)}."
-        )
+        raise InvalidInput(gettext(
+            "%(path)s: onbekende velden in [columns]: %(unknown)s; de velden zijn %(fields)s."
+        ) % {"path": path, "unknown": sorted(unknown_fields), "fields": sorted(FIELD_LABELS)})
     if not all(isinstance(header, str) and header.strip() for header in columns.values()):
-        raise InvalidInput(f"{path}: every value in [columns] must be a column header in quotes.")
+        raise InvalidInput(gettext(
+            "%(path)s: elke waarde in [columns] moet een kolomkop tussen aanhalingstekens zijn."
+        ) % {"path": path})
     unknown_formats = set(formats) - _FORMAT_KEYS
     if unknown_formats:
-        raise InvalidInput(
-            f"{path}: unknown keys in [format]: {sorted(unknown_formats)}; use {sorted(_FORMAT_KEYS)}."
-        )
+        raise InvalidInput(_unknown_keys(path, "[format]", unknown_formats, _FORMAT_KEYS))
     unknown_defaults = set(defaults) - _DEFAULT_KEYS
     if unknown_defaults:
-        raise InvalidInput(
-            f"{path}: unknown keys in [defaults]: {sorted(unknown_defaults)}; use {sorted(_DEFAULT_KEYS)}."
-        )
+        raise InvalidInput(_unknown_keys(path, "[defaults]", unknown_defaults, _DEFAULT_KEYS))
     decimal = formats.get("decimal_separator")
     if decimal not in (None, COMMA, POINT):
-        raise InvalidInput(f'{path}: decimal_separator must be "," or ".", not {decimal!r}.')
+        raise InvalidInput(gettext(
+            '%(path)s: decimal_separator moet "," of "." zijn, niet %(value)r.'
+        ) % {"path": path, "value": decimal})
     header_row = formats.get("header_row")
     if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
-        raise InvalidInput(f"{path}: header_row must be a row number from 1, not {header_row!r}.")
+        raise InvalidInput(gettext(
+            "%(path)s: header_row moet een rijnummer vanaf 1 zijn, niet %(value)r."
+        ) % {"path": path, "value": header_row})
     if formats.get("encoding"):
         try:
             codecs.lookup(formats["encoding"])
         except LookupError as exc:
-            raise InvalidInput(f"{path}: unknown encoding {formats['encoding']!r}.") from exc
+            raise InvalidInput(gettext(
+                "%(path)s: onbekende tekenset %(encoding)r; gebruik bijvoorbeeld utf-8 of cp1252."
+            ) % {"path": path, "encoding": formats["encoding"]}) from exc
 
     parsers = {
         "currency": contacts.parse_currency,
@@ -117,7 +118,10 @@ def load_mapping(path: Path) -> Mapping:
         try:
             parsed_defaults[name] = parsers[name](str(value))
         except ValueProblem as exc:
-            raise InvalidInput(f"{path}: [defaults] {name} = {value!r}: {exc}.") from exc
+            raise InvalidInput(
+                gettext("%(path)s: [defaults] %(name)s = %(value)r: %(problem)s.")
+                % {"path": path, "name": name, "value": value, "problem": exc}
+            ) from exc
 
     return Mapping(
         path=path,
@@ -132,6 +136,12 @@ def load_mapping(path: Path) -> Mapping:
     )
 
 
+def _unknown_keys(path: Path, table: str, unknown: set[str], known: set[str]) -> str:
+    return gettext("%(path)s: onbekende sleutels in %(table)s: %(unknown)s; gebruik %(known)s.") % {
+        "path": path, "table": table, "unknown": sorted(unknown), "known": sorted(known),
+    }
+
+
 @dataclass
 class Table:
     """The cells of a file, row by row, with how they were read."""
@@ -141,7 +151,7 @@ class Table:
 
 
 class UnreadableTable(ValueError):
-    """The file is not a table this module can read. The message states why."""
+    """The file is not a table this module can read. The message, in the active language, states why and what to do."""
 
 
 def is_xlsx(head: bytes) -> bool:
@@ -159,16 +169,19 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise UnreadableTable(f"not valid {encoding} at byte {exc.start}") from exc
+            raise UnreadableTable(gettext(
+                "het bestand is geen geldige %(encoding)s bij byte %(byte)d; verbeter encoding in het "
+                "mappingbestand of sla het bestand op als CSV UTF-8"
+            ) % {"encoding": encoding, "byte": exc.start}) from exc
 
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "UTF-8 with BOM"
         except UnicodeDecodeError as exc:
-            raise UnreadableTable(
-                f"starts with a UTF-8 byte order mark but is not UTF-8 at byte {exc.start + 3}; "
-                "save the file again as CSV UTF-8"
-            ) from exc
+            raise UnreadableTable(gettext(
+                "het bestand begint met een UTF-8-bytevolgordeteken (BOM), maar is bij byte %(byte)d geen "
+                "UTF-8; sla het bestand opnieuw op als CSV UTF-8"
+            ) % {"byte": exc.start + 3}) from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "UTF-16"
     try:
@@ -178,9 +191,9 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        raise UnreadableTable(
-            f"neither UTF-8 nor Windows-1252 (byte {exc.start}); save the file as CSV UTF-8"
-        ) from exc
+        raise UnreadableTable(gettext(
+            "het bestand is geen UTF-8 en geen Windows-1252 (byte %(byte)d); sla het op als CSV UTF-8"
+        ) % {"byte": exc.start}) from exc
 
 
 def sniff_delimiter(text: str) -> str:
@@ -205,7 +218,10 @@ def read_csv_text(text: str, delimiter: str | None) -> tuple[list[list[Cell]], s
     try:
         rows: list[list[Cell]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise UnreadableTable(f"the CSV cannot be parsed: {exc}") from exc
+        raise UnreadableTable(gettext(
+            "het CSV-bestand is niet te lezen, bijvoorbeeld door een aanhalingsteken dat niet wordt "
+            "gesloten; exporteer het bestand opnieuw"
+        )) from exc
     return rows, delimiter
 
 
@@ -220,15 +236,30 @@ def read_table(path: Path, mapping: Mapping | None = None, *, max_rows: int | No
 
     data = path.read_bytes()
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise UnreadableTable("a binary file, not CSV or XLSX")
+        raise UnreadableTable(_binary_file())
     text, encoding = decode_text(data, mapping.encoding)
     if text.lstrip().startswith("<"):
-        raise UnreadableTable("an XML or HTML file, not CSV")
+        raise UnreadableTable(_markup_file())
     if max_rows is not None:
         text = "\n".join(text.splitlines()[:max_rows])
     rows, delimiter = read_csv_text(text, mapping.delimiter)
+    return Table(rows=rows, description=_csv_description(encoding, delimiter))
+
+
+def _csv_description(encoding: str, delimiter: str) -> str:
+    """Return how a CSV file was read, for the report and for messages about the file."""
     delimiter_name = {"\t": "tab"}.get(delimiter, delimiter)
-    return Table(rows=rows, description=f"CSV, {encoding}, separator {delimiter_name!r}")
+    return gettext("CSV, %(encoding)s, scheidingsteken %(delimiter)r") % {
+        "encoding": encoding, "delimiter": delimiter_name,
+    }
+
+
+def _binary_file() -> str:
+    return gettext("het bestand is binair, geen CSV of XLSX; exporteer de facturen als CSV of XLSX")
+
+
+def _markup_file() -> str:
+    return gettext("het bestand is XML of HTML, geen CSV; exporteer de facturen als CSV of XLSX")
 
 
 def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
@@ -236,12 +267,17 @@ def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
         # openpyxl parses the XML parts with defusedxml when it is installed.
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise UnreadableTable(f"not a readable XLSX workbook ({exc})") from exc
+        raise UnreadableTable(gettext(
+            "het bestand is geen leesbare XLSX-werkmap; open het in Excel en sla het opnieuw op als XLSX"
+        )) from exc
 
     try:
         if sheet is not None:
             if sheet not in workbook.sheetnames:
-                raise UnreadableTable(f"has no sheet {sheet!r}; its sheets are {workbook.sheetnames}")
+                raise UnreadableTable(gettext(
+                    "het bestand heeft geen werkblad %(sheet)r; de werkbladen zijn %(sheets)s, dus "
+                    "verbeter sheet in het mappingbestand"
+                ) % {"sheet": sheet, "sheets": workbook.sheetnames})
             worksheet = workbook[sheet]
         else:
             worksheet = workbook.worksheets[0]
@@ -251,7 +287,7 @@ def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
         title = worksheet.title
     finally:
         workbook.close()
-    return Table(rows=rows, description=f"XLSX, sheet {title!r}")
+    return Table(rows=rows, description=gettext("XLSX, werkblad %(sheet)r") % {"sheet": title})
 
 
 def cell_text(cell: Cell) -> str:
@@ -362,7 +398,7 @@ def peek_rows(path: Path, head: bytes) -> tuple[list[list[Cell]], str]:
         return table.rows, table.description
 
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise UnreadableTable("a binary file, not CSV or XLSX")
+        raise UnreadableTable(_binary_file())
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text, encoding = head[: len(head) // 2 * 2].decode("utf-16", errors="ignore"), "UTF-16"
         text = text[: text.rfind("\n") + 1] or text
@@ -371,7 +407,6 @@ def peek_rows(path: Path, head: bytes) -> tuple[list[list[Cell]], str]:
         complete = head[: head.rfind(b"\n") + 1] or head
         text, encoding = decode_text(complete)
     if text.lstrip().startswith("<"):
-        raise UnreadableTable("an XML or HTML file, not CSV")
+        raise UnreadableTable(_markup_file())
     rows, delimiter = read_csv_text(text, None)
-    delimiter_name = {"\t": "tab"}.get(delimiter, delimiter)
-    return rows[:HEADER_SEARCH_ROWS], f"CSV, {encoding}, separator {delimiter_name!r}"
+    return rows[:HEADER_SEARCH_ROWS], _csv_description(encoding, delimiter)

@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 from betaalreis.ledger.models import MONEY
 from betaalreis.ledger.money import CENT
 
@@ -36,25 +39,38 @@ MAX_DATE = dt.date(2199, 12, 31)
 
 
 class ValueProblem(ValueError):
-    """A cell value that cannot be read. The message states the problem and the fix."""
+    """A cell value that cannot be read. The message states the problem and the fix.
+
+    Messages are translated when raised, so they are in the language of the report.
+    """
+
+
+def format_amount(amount: Decimal) -> str:
+    """Return an amount as the active language writes it: 1234,56 in Dutch, 1234.56 in English."""
+    return number_format(amount, 2, use_l10n=True)
 
 
 def check_amount_size(amount: Decimal) -> Decimal:
     """Return `amount`, or raise ValueProblem when the ledger cannot store it."""
     if abs(amount) > MAX_AMOUNT:
-        raise ValueProblem(
-            f"is more than the maximum amount of {MAX_AMOUNT:,.2f}; check that this column "
-            "holds amounts and that the decimal separator was read right"
-        )
+        maximum = number_format(MAX_AMOUNT, 2, use_l10n=True, force_grouping=True)
+        raise ValueProblem(gettext(
+            "is meer dan het hoogste bedrag, %(maximum)s; controleer of deze kolom bedragen bevat "
+            "en of het decimaalteken goed is gelezen"
+        ) % {"maximum": maximum})
     return amount
+
+
+def _outside_years() -> str:
+    return gettext("valt buiten de jaren %(first)d tot en met %(last)d; verbeter het jaartal") % {
+        "first": MIN_DATE.year, "last": MAX_DATE.year,
+    }
 
 
 def check_date_range(date: dt.date) -> dt.date:
     """Return `date`, or raise ValueProblem when it lies outside MIN_DATE to MAX_DATE."""
     if not MIN_DATE <= date <= MAX_DATE:
-        raise ValueProblem(
-            f"is outside the years {MIN_DATE.year} to {MAX_DATE.year}; correct the year"
-        )
+        raise ValueProblem(_outside_years())
     return date
 
 
@@ -110,10 +126,10 @@ def decide_decimal_separator(values: Iterable[str]) -> str | None:
         if evidence is not None:
             seen.setdefault(evidence, raw)
     if len(seen) > 1:
-        raise ValueProblem(
-            f"the column mixes decimal comma ({seen[COMMA]!r}) and decimal point "
-            f"({seen[POINT]!r}); export all amounts in one format"
-        )
+        raise ValueProblem(gettext(
+            "de kolom heeft bedragen met een decimale komma (%(comma)r) en met een decimale punt "
+            "(%(point)r); exporteer alle bedragen in één notatie"
+        ) % {"comma": seen[COMMA], "point": seen[POINT]})
     return next(iter(seen), None)
 
 
@@ -128,38 +144,50 @@ def parse_amount(raw: str, decimal_separator: str | None) -> Decimal:
     """
     text, negative = _clean_amount(raw.strip())
     if not _AMOUNT_SHAPE.match(text):
-        raise ValueProblem("not an amount; write it like 1234,56 or 1.234,56")
+        raise ValueProblem(_not_an_amount())
 
     if decimal_separator is None:
         if COMMA in text or POINT in text:
-            raise ValueProblem(
-                "cannot tell whether the separator is a decimal or a thousands "
-                "separator; write the amount with two decimals (1.234,00 or 1,234.00)"
-            )
+            raise ValueProblem(gettext(
+                "het is niet te zien of het scheidingsteken een decimaalteken of een "
+                "duizendtalscheiding is; schrijf het bedrag met twee decimalen (1.234,00 of 1,234.00)"
+            ))
         integer, fraction = text, ""
     else:
         thousands = POINT if decimal_separator == COMMA else COMMA
         integer, _, fraction = text.partition(decimal_separator)
         if decimal_separator in fraction or thousands in fraction:
-            raise ValueProblem("has more than one decimal separator")
+            raise ValueProblem(gettext(
+                "heeft meer dan één decimaalteken; schrijf het bedrag als 1234,56 of 1.234,56"
+            ))
         if thousands in integer:
             groups = integer.split(thousands)
             if not (1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])):
-                raise ValueProblem(
-                    f"the thousands separator {thousands!r} is not between groups of three digits"
-                )
+                raise ValueProblem(gettext(
+                    "het scheidingsteken %(separator)r voor duizendtallen staat niet tussen groepen "
+                    "van drie cijfers; controleer het bedrag en schrijf het als 1234,56 of 1.234,56"
+                ) % {"separator": thousands})
             integer = "".join(groups)
 
     try:
         amount = Decimal(f"{integer}.{fraction or '0'}")
     except InvalidOperation as exc:
-        raise ValueProblem("not an amount; write it like 1234,56 or 1.234,56") from exc
+        raise ValueProblem(_not_an_amount()) from exc
     check_amount_size(amount)
     if amount != amount.quantize(CENT):
-        raise ValueProblem("has more than two decimals; amounts are in cents")
+        raise ValueProblem(too_many_decimals())
 
     amount = amount.quantize(CENT)
     return -amount if negative else amount
+
+
+def _not_an_amount() -> str:
+    return gettext("geen bedrag; schrijf het als 1234,56 of 1.234,56")
+
+
+def too_many_decimals() -> str:
+    """Return the problem text of an amount with fractions of a cent."""
+    return gettext("heeft meer dan twee decimalen; rond het bedrag af op hele centen")
 
 
 def amount_from_number(value: int | float | Decimal) -> Decimal:
@@ -171,10 +199,10 @@ def amount_from_number(value: int | float | Decimal) -> Decimal:
     """
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not amount.is_finite():
-        raise ValueProblem("not an amount; write it like 1234,56")
+        raise ValueProblem(_not_an_amount())
     rounded = check_amount_size(amount).quantize(CENT)
     if abs(amount - rounded) > Decimal("0.00000001"):
-        raise ValueProblem("has more than two decimals; amounts are in cents")
+        raise ValueProblem(too_many_decimals())
     return rounded
 
 
@@ -197,7 +225,10 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
         try:
             parsed = dt.datetime.strptime(text, date_format).date()
         except ValueError as exc:
-            raise ValueProblem(f"does not match the date format {date_format!r}") from exc
+            raise ValueProblem(gettext(
+                "past niet bij de datumnotatie %(format)r van het mappingbestand; verbeter de datum "
+                "of date_format in het mappingbestand"
+            ) % {"format": date_format}) from exc
         return check_date_range(parsed)
 
     for pattern, order in _DATE_PATTERNS:
@@ -210,13 +241,28 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
             parsed = dt.date(year, month, day)
         except ValueError as exc:
             if order == "dmy" and month > 12 and day <= 12:
-                raise ValueProblem(
-                    "is not a real date when read day first (dd-mm-yyyy); if the file writes the month "
-                    "first, set date_format = \"%m/%d/%Y\" under [format] in a mapping file"
-                ) from exc
-            raise ValueProblem(f"is not a real date ({exc})") from exc
+                raise ValueProblem(gettext(
+                    "bestaat niet als de dag vooraan staat (dd-mm-jjjj); schrijft het bestand de "
+                    "maand vooraan, zet dan date_format = \"%m/%d/%Y\" onder [format] in een mappingbestand"
+                )) from exc
+            raise ValueProblem(_impossible_date(year, month, day)) from exc
         return check_date_range(parsed)
 
     if re.match(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$", text):
-        raise ValueProblem("has a two-digit year; write the year in four digits (dd-mm-yyyy)")
-    raise ValueProblem("not a date; write it as dd-mm-yyyy or yyyy-mm-dd")
+        raise ValueProblem(gettext(
+            "heeft een jaartal van twee cijfers; schrijf het jaar in vier cijfers (dd-mm-jjjj)"
+        ))
+    raise ValueProblem(gettext("geen datum; schrijf de datum als dd-mm-jjjj of jjjj-mm-dd"))
+
+
+def _impossible_date(year: int, month: int, day: int) -> str:
+    """Return the problem text of a date whose year, month or day does not exist."""
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return _outside_years()
+    if not 1 <= month <= 12:
+        return gettext("is geen bestaande datum: maand %(month)d bestaat niet; verbeter de datum") % {
+            "month": month,
+        }
+    return gettext(
+        "is geen bestaande datum: maand %(month)d van %(year)d heeft geen dag %(day)d; verbeter de datum"
+    ) % {"month": month, "year": year, "day": day}

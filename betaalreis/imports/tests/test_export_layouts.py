@@ -15,6 +15,9 @@ from betaalreis.imports.tables import load_mapping, map_headers
 from betaalreis.imports.tests.test_tabular import rejected, run
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind
 
+# These tests check the English wording of problem texts and notes.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -20,6 +20,9 @@ from betaalreis.imports.values import (
     parse_date,
 )
 
+# These tests check the English wording of problem texts and notes.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
