@@ -26,6 +26,9 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from betaalreis.imports.records import InvoiceData
 from betaalreis.ledger.actions import do_undo_credit_note_allocations
@@ -36,8 +39,21 @@ from betaalreis.ledger.money import format_money
 CHUNK = 900
 MAX_NOTES = 20
 
-# The file fields that show the books booked, corrected or withdrew a credit note.
-CREDIT_NOTE_FIELDS = {"total": "total", "open_amount": "open amount", "corrects_number": "original invoice"}
+# The file fields that show the books booked, corrected or withdrew a credit note. Each has
+# an English name for the stored reason and a Dutch one, with its article, for the report.
+CREDIT_NOTE_FIELDS: dict[str, tuple[str, Promise]] = {
+    "total": ("total", _("het totaalbedrag")),
+    "open_amount": ("open amount", _("het openstaand bedrag")),
+    "corrects_number": ("original invoice", _("de oorspronkelijke factuur")),
+}
+
+
+@dataclass(frozen=True)
+class _Reason:
+    """Why a credit note is re-allocated: in English for the timeline data and log, translated for the report."""
+
+    stored: str
+    translated: str
 
 
 @dataclass
@@ -100,7 +116,7 @@ def undo_for_import(
     numbers_in_file = {data.number for data in invoices}
     invoice_numbers = {data.number for data in invoices if not data.is_credit_note}
     invoice_numbers |= {number for number, invoice in existing.items() if not invoice.is_credit_note}
-    reasons: dict[int, list[str]] = defaultdict(list)
+    reasons: dict[int, list[_Reason]] = defaultdict(list)
 
     listed_credit_notes = [
         (data, existing[data.number])
@@ -108,15 +124,22 @@ def undo_for_import(
         if data.is_credit_note and data.number in existing
     ]
     for data, credit_note in listed_credit_notes:
-        changed = [label for name, label in CREDIT_NOTE_FIELDS.items() if name in changes.get(data.number, ())]
+        changed = [labels for name, labels in CREDIT_NOTE_FIELDS.items() if name in changes.get(data.number, ())]
         if changed:
-            reasons[credit_note.pk].append(f"the file changes its {' and '.join(changed)}")
+            stored = " and ".join(english for english, _dutch in changed)
+            translated = gettext(" en ").join(str(dutch) for _english, dutch in changed)
+            reasons[credit_note.pk].append(_Reason(
+                f"the file changes its {stored}", gettext("het bestand wijzigt %(fields)s") % {"fields": translated},
+            ))
         elif (
             credit_note.corrects_id is None
             and data.corrects_number in invoice_numbers
             and data.corrects_number != data.number
         ):
-            reasons[credit_note.pk].append(f"the file names its original invoice {data.corrects_number}")
+            reasons[credit_note.pk].append(_Reason(
+                f"the file names its original invoice {data.corrects_number}",
+                gettext("het bestand noemt de oorspronkelijke factuur %(number)s") % {"number": data.corrects_number},
+            ))
     with_allocations = _with_own_allocations(list(reasons))
 
     changed_invoices = {
@@ -127,12 +150,20 @@ def undo_for_import(
     for credit_note_id, invoice_ids in _credit_notes_paying(sorted(changed_invoices)).items():
         with_allocations.add(credit_note_id)
         for invoice_id in sorted(invoice_ids):
-            reasons[credit_note_id].append(f"the file changes the open amount of invoice {changed_invoices[invoice_id]}")
+            number = changed_invoices[invoice_id]
+            reasons[credit_note_id].append(_Reason(
+                f"the file changes the open amount of invoice {number}",
+                gettext("het bestand wijzigt het openstaand bedrag van factuur %(number)s") % {"number": number},
+            ))
 
     result = Reallocation()
     for credit_note in Invoice.objects.filter(pk__in=sorted(with_allocations)).order_by("number"):
         hold = credit_note.number not in numbers_in_file
-        _undo(credit_note, "; ".join(reasons[credit_note.pk]), numbers_in_file, result, hold=hold, source=source)
+        reason = _Reason(
+            "; ".join(reason.stored for reason in reasons[credit_note.pk]),
+            "; ".join(reason.translated for reason in reasons[credit_note.pk]),
+        )
+        _undo(credit_note, reason, numbers_in_file, result, hold=hold, source=source)
     return result
 
 
@@ -155,20 +186,21 @@ def undo_for_missing_credit_notes(
         if credit_note.number not in listed
     ]
     for credit_note in missing:
-        _undo(credit_note, "the open items leave it out", listed, result, hold=False, source=source)
+        reason = _Reason("the open items leave it out", gettext("de openstaande posten noemen haar niet meer"))
+        _undo(credit_note, reason, listed, result, hold=False, source=source)
     return result
 
 
 def _undo(
     credit_note: Invoice,
-    reason: str,
+    reason: _Reason,
     numbers_in_file: Collection[str],
     result: Reallocation,
     *,
     hold: bool,
     source: str,
 ) -> None:
-    allocations = do_undo_credit_note_allocations(credit_note, source=source, reason=reason, hold=hold)
+    allocations = do_undo_credit_note_allocations(credit_note, source=source, reason=reason.stored, hold=hold)
     if not allocations:
         return
 
@@ -178,16 +210,22 @@ def _undo(
         return
 
     undone = ", ".join(
-        f"{allocation.invoice.number} ({format_money(allocation.amount, allocation.invoice.currency)})"
+        f"{allocation.invoice.number} "
+        f"({format_money(allocation.amount, allocation.invoice.currency, language=get_language() or 'nl')})"
         for allocation in allocations
     )
-    note = (
-        f"Credit note {credit_note.number} re-allocated because {reason}: undid what Betaalreis "
-        f"had applied of it to {undone}."
-    )
+    sentences = [gettext(
+        "Creditnota %(number)s opnieuw verdeeld, want %(reason)s: wat Betaalreis ervan had verrekend "
+        "met %(undone)s is teruggedraaid."
+    ) % {"number": credit_note.number, "reason": reason.translated, "undone": undone}]
     outside = sorted({a.invoice.number for a in allocations if a.invoice.number not in numbers_in_file})
     if outside:
-        note += f" Open again but not in this file: {', '.join(outside)}; check them in the books."
+        sentences.append(gettext(
+            "Weer open maar niet in dit bestand: %(numbers)s; controleer ze in de boekhouding."
+        ) % {"numbers": ", ".join(outside)})
     if hold:
-        note += " The file does not list the credit note, so Betaalreis applies it again only after an import lists it."
-    result.notes.append(note)
+        sentences.append(gettext(
+            "Het bestand noemt de creditnota niet, dus Betaalreis verrekent haar pas weer als een "
+            "import haar noemt."
+        ))
+    result.notes.append(" ".join(sentences))

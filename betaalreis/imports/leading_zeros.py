@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db.models import Model
+from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports.records import ImportBatch, InvoiceData
 from betaalreis.imports.registry import ImportRejected, RowError
@@ -105,21 +106,25 @@ def _all_invoices(batch: ImportBatch) -> list[InvoiceData]:
     return [*batch.invoices, *(invoice for skipped in batch.skipped.values() for invoice in skipped)]
 
 
+def _and_list(numbers: list[str]) -> str:
+    return gettext(" en ").join(numbers)
+
+
 def _ambiguity_errors(invoices: list[InvoiceData], batch: ImportBatch, invoice_aliases: _Aliases,
                       debtor_aliases: _Aliases) -> list[RowError]:
     errors: list[RowError] = []
     for invoice in invoices:
         forms = invoice_aliases.ambiguous.get(invoice.number)
         if forms:
-            errors.append(RowError(invoice.row, "invoice number", invoice.number, (
-                f"equals ledger invoices {' and '.join(forms)} once leading zeros are ignored; "
-                "write the number as the ledger has it"
-            )))
+            errors.append(RowError(invoice.row, batch.field_name("invoice_number"), invoice.number, gettext(
+                "is zonder voorloopnullen gelijk aan de facturen %(numbers)s in Betaalreis; schrijf het "
+                "nummer zoals Betaalreis het heeft"
+            ) % {"numbers": _and_list(forms)}))
     for number, forms in debtor_aliases.ambiguous.items():
-        errors.append(RowError(batch.debtors[number].row, "customer number", number, (
-            f"equals ledger debtors {' and '.join(forms)} once leading zeros are ignored; "
-            "write the number as the ledger has it"
-        )))
+        errors.append(RowError(batch.debtors[number].row, batch.field_name("customer_number"), number, gettext(
+            "is zonder voorloopnullen gelijk aan de debiteuren %(numbers)s in Betaalreis; schrijf het "
+            "nummer zoals Betaalreis het heeft"
+        ) % {"numbers": _and_list(forms)}))
     return errors
 
 
@@ -136,11 +141,11 @@ def _drop_other_names(creditor: Creditor, batch: ImportBatch, aliases: _Aliases,
         if not file_name or normalise_name(file_name) == normalise_name(ledger_name):
             continue
         del aliases.found[file_number]
-        notes.append(
-            f"Customer number {file_number} in the file could be debtor {ledger_number} of the ledger "
-            f"without leading zeros, but the names differ ({file_name!r}, {ledger_name!r}); it is "
-            "imported as another customer."
-        )
+        notes.append(gettext(
+            "Debiteurnummer %(file)s in het bestand kan zonder voorloopnullen debiteur %(ledger)s in "
+            "Betaalreis zijn, maar de namen verschillen (%(file_name)r, %(ledger_name)r); het is "
+            "geïmporteerd als een andere debiteur."
+        ) % {"file": file_number, "ledger": ledger_number, "file_name": file_name, "ledger_name": ledger_name})
 
 
 def restore_leading_zeros(creditor: Creditor, batch: ImportBatch, *, path: Path) -> None:
@@ -159,7 +164,10 @@ def restore_leading_zeros(creditor: Creditor, batch: ImportBatch, *, path: Path)
     debtor_aliases = _aliases(Debtor, "customer_number", creditor, batch.debtors)
     errors = _ambiguity_errors(invoices, batch, invoice_aliases, debtor_aliases)
     if errors:
-        raise ImportRejected(path, errors, f"{len(errors)} numbers are ambiguous.")
+        summary = ngettext(
+            "%(count)d nummer is niet eenduidig.", "%(count)d nummers zijn niet eenduidig.", len(errors)
+        )
+        raise ImportRejected(path, errors, summary % {"count": len(errors)})
 
     notes: list[str] = []
     _drop_other_names(creditor, batch, debtor_aliases, notes)
@@ -175,12 +183,23 @@ def restore_leading_zeros(creditor: Creditor, batch: ImportBatch, *, path: Path)
         debtor.customer_number = ledger_number
         batch.debtors[ledger_number] = debtor
 
+    invoice_note = gettext(
+        "Factuurnummer %(file)s in het bestand is gelezen als factuur %(ledger)s in Betaalreis "
+        "(voorloopnullen weggevallen)."
+    )
+    debtor_note = gettext(
+        "Debiteurnummer %(file)s in het bestand is gelezen als debiteur %(ledger)s in Betaalreis "
+        "(voorloopnullen weggevallen)."
+    )
     notes += [
-        *(f"Invoice number {file} in the file is read as invoice {ledger} of the ledger (leading zeros dropped)."
-          for file, ledger in sorted(invoice_aliases.found.items())),
-        *(f"Customer number {file} in the file is read as debtor {ledger} of the ledger (leading zeros dropped)."
-          for file, ledger in sorted(debtor_aliases.found.items())),
+        *(invoice_note % {"file": file, "ledger": ledger} for file, ledger in sorted(invoice_aliases.found.items())),
+        *(debtor_note % {"file": file, "ledger": ledger} for file, ledger in sorted(debtor_aliases.found.items())),
     ]
     batch.notes.extend(notes[:_MAX_NAMED])
     if len(notes) > _MAX_NAMED:
-        batch.notes.append(f"… and {len(notes) - _MAX_NAMED} more numbers read without their dropped leading zeros.")
+        more = len(notes) - _MAX_NAMED
+        batch.notes.append(ngettext(
+            "… en nog %(count)d nummer gelezen zonder de weggevallen voorloopnullen.",
+            "… en nog %(count)d nummers gelezen zonder de weggevallen voorloopnullen.",
+            more,
+        ) % {"count": more})

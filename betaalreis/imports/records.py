@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from betaalreis.imports.headers import field_label
 from betaalreis.imports.registry import RowError
 
 # Debtor fields a file can set. An empty value leaves the stored value alone,
@@ -118,3 +119,9 @@ class ImportBatch:
     # Invoices read but not imported, by reason (draft, void).
     skipped: dict[str, list[InvoiceData]] = field(default_factory=dict)
     rows: int = 0
+    # How the file names a field (its column header, or an XML path), for problem texts.
+    field_names: dict[str, str] = field(default_factory=dict)
+
+    def field_name(self, name: str) -> str:
+        """Return the file's own name of field `name`, else the field's name in the active language."""
+        return self.field_names.get(name) or field_label(name)

@@ -29,15 +29,20 @@ HEAD_BYTES = 8192
 MAX_LISTED_ERRORS = 200
 
 
+# The field of a problem with the whole file, in Dutch and English. The bank
+# statement readers still pass the English one in either language.
+_FILE_FIELDS = frozenset({"bestand", "file"})
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """One problem in an input file: where it is, what it is and what to do.
 
-    `str()` frames the problem in the language active when it is printed.
+    `field` is the file's own name for the field where it has one (a column
+    header), and `problem` is written in the language active when the
+    importer found it. `str()` frames the problem in the language active when
+    it is printed.
     """
-
-    # TODO: the importers still write `problem`, and part of the notes of a
-    # report, in English only, so a Dutch report frames English problem texts.
 
     row: int | None
     field: str
@@ -45,10 +50,32 @@ class RowError:
     problem: str
 
     def __str__(self) -> str:
-        where = _("rij %(row)d") % {"row": self.row} if self.row is not None else _("bestand")
+        if self.row is None and self.field in _FILE_FIELDS:
+            # A problem with the whole file: its field would only repeat "file".
+            if not self.value:
+                return _("bestand: %(problem)s") % {"problem": self.problem}
+            return _("bestand %(value)r: %(problem)s") % {"value": self.value, "problem": self.problem}
+        where = _("rij %(row)d") % {"row": self.row} if self.row is not None else file_field()
         return _("%(where)s, veld %(field)r, waarde %(value)r: %(problem)s") % {
             "where": where, "field": self.field, "value": self.value, "problem": self.problem,
         }
+
+
+def file_field() -> str:
+    """Return the field name of a problem with the file as a whole."""
+    return _("bestand")
+
+
+def creditor_required(path: Path) -> ImportRejected:
+    """Return the rejection of a file that an importer got without a creditor."""
+    return ImportRejected(path, [RowError(
+        None, _("crediteur"), "", _("geen crediteur gekozen; geef --creditor SLUG op"),
+    )])
+
+
+def more_items(item_list: str, more: int) -> str:
+    """Return a shortened, comma-separated list followed by how many items it leaves out."""
+    return _("%(items)s en nog %(more)d") % {"items": item_list, "more": more}
 
 
 def more_problems_line(count: int) -> str:

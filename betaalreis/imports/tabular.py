@@ -16,12 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports import contacts
-from betaalreis.imports.headers import FIELD_LABELS, bank_export_reason, normalize_header
+from betaalreis.imports.headers import bank_export_reason, field_label, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
-from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.registry import (
+    Importer,
+    ImportRejected,
+    ImportReport,
+    RowError,
+    creditor_required,
+    file_field,
+    more_items,
+)
+from betaalreis.imports.report_labels import SKIP_REASONS
 from betaalreis.imports.totals_rows import RowSums, is_totals_row
 from betaalreis.imports.tables import (
     Cell,
@@ -39,6 +48,7 @@ from betaalreis.imports.values import (
     amount_from_number,
     check_date_range,
     decide_decimal_separator,
+    format_amount,
     parse_amount,
     parse_date,
 )
@@ -94,25 +104,25 @@ class TabularInvoiceImporter(Importer):
             return None
         reason = bank_export_reason(text_rows)
         if reason:
-            return (
-                f"It looks like a bank account export ({read_as}; {reason}), not a list of "
-                "invoices. Download the bank statement as camt.053 or MT940 and import that "
-                "file, so Betaalreis can match the payments to invoices."
-            )
+            return gettext(
+                "Het lijkt een export van een bankrekening (%(read_as)s; %(reason)s), geen lijst met "
+                "facturen. Download het rekeningafschrift als camt.053 of MT940 en importeer dat "
+                "bestand, zodat Betaalreis de betalingen aan facturen kan koppelen."
+            ) % {"read_as": read_as, "reason": reason}
 
         headers = next((row for row in text_rows if sum(bool(cell) for cell in row) > 1), [])
         if not headers:
             return None
         header_list = ", ".join(repr(header) for header in headers[:12] if header)
-        return (
-            f"It is a table ({read_as}) with the headers {header_list}, but none of them reads as an "
-            "invoice number with an amount or due date. Name the columns in a mapping file "
-            "and pass --mapping FILE (examples/mapping.toml shows the format)."
-        )
+        return gettext(
+            "Het is een tabel (%(read_as)s) met de kolomkoppen %(headers)s, maar geen daarvan is te "
+            "lezen als factuurnummer met een bedrag of vervaldatum. Noem de kolommen in een "
+            "mappingbestand en geef --mapping FILE op (examples/mapping.toml laat de opbouw zien)."
+        ) % {"read_as": read_as, "headers": header_list}
 
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
         if creditor is None:
-            raise ImportRejected(path, [RowError(None, "creditor", "", "pass --creditor SLUG")])
+            raise creditor_required(path)
 
         mapping_option = options.get("mapping")
         if isinstance(mapping_option, Path):
@@ -138,20 +148,23 @@ def read_invoice_table(path: Path, mapping: Mapping | None = None) -> ImportBatc
     try:
         table = read_table(path, mapping)
     except UnreadableTable as exc:
-        raise ImportRejected(path, [RowError(None, "file", path.name, f"the file is {exc}")]) from exc
+        raise ImportRejected(path, [RowError(None, file_field(), path.name, str(exc))]) from exc
 
     if mapping is None or not mapping.columns:
         reason = bank_export_reason(_table_rows_as_text(table.rows[:30]))
         if reason:
             raise ImportRejected(path, [RowError(
-                None, "file", path.name,
-                f"this is a bank account export ({reason}), not a list of invoices; import the "
-                "bank statement as camt.053 or MT940 instead",
+                None, file_field(), path.name,
+                gettext(
+                    "dit is een export van een bankrekening (%(reason)s), geen lijst met facturen; "
+                    "importeer in plaats daarvan het rekeningafschrift als camt.053 of MT940"
+                ) % {"reason": reason},
             )])
 
     layout = _Layout.find(path, table.rows, mapping)
-    batch.format = f"{batch.format}: {table.description}"
+    batch.format = f"{gettext('facturentabel (CSV/XLSX)')}: {table.description}"
     batch.notes += layout.notes
+    batch.field_names = {name: layout.header(name) for name in layout.columns}
     _read_rows(table.rows, layout, batch)
     logger.info("invoice table read", extra={"rows": batch.rows, "errors": len(batch.errors)})
     return batch
@@ -176,6 +189,7 @@ class _Layout:
         header_index = cls._header_index(path, rows, mapping)
         headers = [cell_text(cell) for cell in rows[header_index]]
         errors: list[RowError] = []
+        header_list = ", ".join(repr(header) for header in headers if header)
 
         by_key = {normalize_header(header): index for index, header in enumerate(headers)}
         mapped: dict[str, int] = {}
@@ -183,9 +197,11 @@ class _Layout:
             index = by_key.get(normalize_header(header))
             if index is None:
                 errors.append(RowError(
-                    header_index + 1, FIELD_LABELS[field_name], header,
-                    f"the mapping file names this column, but the header row has no such "
-                    f"column; the headers are {[h for h in headers if h]}",
+                    header_index + 1, field_label(field_name), header,
+                    gettext(
+                        "het mappingbestand noemt deze kolom, maar de kopregel heeft geen kolom met die "
+                        "naam; verbeter de naam in het mappingbestand. De kolomkoppen zijn %(headers)s"
+                    ) % {"headers": header_list},
                 ))
                 continue
             mapped[field_name] = index
@@ -193,16 +209,20 @@ class _Layout:
         columns, clashes, undecided = map_headers(headers, mapped)
         for field_name, first, second in clashes:
             errors.append(RowError(
-                header_index + 1, FIELD_LABELS[field_name], second,
-                f"both {first!r} and {second!r} read as the {FIELD_LABELS[field_name]}; "
-                f'name the right one in a mapping file (--mapping), such as {field_name} = "{first}"',
+                header_index + 1, field_label(field_name), second,
+                gettext(
+                    "zowel %(first)r als %(second)r wordt gelezen als dit veld; noem de juiste kolom "
+                    "in een mappingbestand (--mapping), bijvoorbeeld %(field)s = \"%(first)s\""
+                ) % {"first": first, "second": second, "field": field_name},
             ))
         for header in undecided:
             errors.append(RowError(
-                header_index + 1, FIELD_LABELS["customer_number"], header,
-                f"{header!r} may be the customer number or the name, and no other column tells "
-                f'which; name it in a mapping file (--mapping): customer_number = "{header}" '
-                f'or name = "{header}"',
+                header_index + 1, field_label("customer_number"), header,
+                gettext(
+                    "%(header)r kan het debiteurnummer of de naam zijn, en geen andere kolom maakt "
+                    "duidelijk welke van de twee; noem de kolom in een mappingbestand (--mapping): "
+                    "customer_number = \"%(header)s\" of name = \"%(header)s\""
+                ) % {"header": header},
             ))
 
         missing = [name for name in REQUIRED_FIELDS if name not in columns]
@@ -212,12 +232,14 @@ class _Layout:
             missing.append("open_amount")
         for field_name in missing:
             errors.append(RowError(
-                header_index + 1, FIELD_LABELS[field_name], "",
-                f"no column for the {FIELD_LABELS[field_name]}; add one, or name it in a "
-                f"mapping file; the headers are {[h for h in headers if h]}",
+                header_index + 1, field_label(field_name), "",
+                gettext(
+                    "het bestand heeft geen kolom voor dit veld; voeg de kolom toe of noem hem in een "
+                    "mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+                ) % {"headers": header_list},
             ))
         if errors:
-            raise ImportRejected(path, errors, "The header row does not fit an invoice list.")
+            raise ImportRejected(path, errors, gettext("De kopregel past niet bij een lijst met facturen."))
 
         layout = cls(header_index, headers, columns, mapping)
         layout._note_unused_columns()
@@ -228,7 +250,12 @@ class _Layout:
         if mapping.header_row is not None:
             if mapping.header_row > len(rows):
                 raise ImportRejected(path, [RowError(
-                    None, "header_row", str(mapping.header_row), f"the file has only {len(rows)} rows",
+                    None, "header_row", str(mapping.header_row),
+                    ngettext(
+                        "het bestand heeft maar %(count)d rij; verbeter header_row in het mappingbestand",
+                        "het bestand heeft maar %(count)d rijen; verbeter header_row in het mappingbestand",
+                        len(rows),
+                    ) % {"count": len(rows)},
                 )])
             return mapping.header_row - 1
         if mapping.columns:
@@ -239,9 +266,11 @@ class _Layout:
         index = find_header_row(rows)
         if index is None:
             raise ImportRejected(path, [RowError(
-                None, "header row", "",
-                "no row in the first 30 names an invoice number and an amount or due date; "
-                "name the columns in a mapping file (--mapping)",
+                None, gettext("kopregel"), "",
+                gettext(
+                    "geen van de eerste 30 rijen noemt een factuurnummer en een bedrag of vervaldatum; "
+                    "noem de kolommen in een mappingbestand (--mapping)"
+                ),
             )])
         return index
 
@@ -251,7 +280,7 @@ class _Layout:
         if unused:
             header_list = ", ".join(repr(header) for header in unused[:15])
             if len(unused) > 15:
-                header_list = gettext("%(headers)s en nog %(more)d") % {"headers": header_list, "more": len(unused) - 15}
+                header_list = more_items(header_list, len(unused) - 15)
             self.notes.append(gettext("Niet gebruikte kolommen: %(headers)s.") % {"headers": header_list})
         if "issue_date" not in self.columns:
             self.notes.append(gettext("Geen kolom factuurdatum: de vervaldatum is opgeslagen als factuurdatum."))
@@ -267,7 +296,10 @@ class _Layout:
             ))
 
     def header(self, field_name: str) -> str:
-        return self.headers[self.columns[field_name]] or FIELD_LABELS[field_name]
+        """Return the file's header of a field, or the field's name when the file has no such column."""
+        if field_name not in self.columns:
+            return field_label(field_name)
+        return self.headers[self.columns[field_name]] or field_label(field_name)
 
 
 class _Row:
@@ -301,9 +333,9 @@ class _Row:
             self.error(field_name, raw, str(exc))
             return None
 
-    def required(self, field_name: str, what_to_do: str) -> bool:
+    def required(self, field_name: str, problem: str) -> bool:
         if field_name in self.layout.columns and not self.text(field_name):
-            self.error(field_name, "", f"missing; {what_to_do}")
+            self.error(field_name, "", problem)
             return False
         return True
 
@@ -330,7 +362,9 @@ class _Row:
                 self.error(field_name, cell_text(cell), str(exc))
                 return None
         if isinstance(cell, (int, float)):
-            self.error(field_name, cell_text(cell), "a number, not a date; format the column as a date")
+            self.error(
+                field_name, cell_text(cell), gettext("een getal, geen datum; geef de kolom de opmaak datum")
+            )
             return None
         return self.parse(field_name, lambda raw: parse_date(raw, self.layout.mapping.date_format))
 
@@ -379,11 +413,11 @@ def _note_day_first_dates(rows: list[list[Cell]], layout: _Layout, batch: Import
             if not example and day != month and month <= 12:
                 example = cell.strip()
     if example:
-        batch.notes.append(
-            f"Dates such as {example} were read day first (dd/mm/yyyy). If the file writes the "
-            "month first, set date_format = \"%m/%d/%Y\" under [format] in a mapping file "
-            "(see examples/mapping.toml) and import it again."
-        )
+        batch.notes.append(gettext(
+            "Datums zoals %(example)s zijn gelezen met de dag vooraan (dd/mm/jjjj). Schrijft het "
+            "bestand de maand vooraan, zet dan date_format = \"%%m/%%d/%%Y\" onder [format] in een "
+            "mappingbestand (zie examples/mapping.toml) en importeer het opnieuw."
+        ) % {"example": example})
 
 
 def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
@@ -412,7 +446,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             continue
         if not invoice_number:
             if not row.text("invoice_number"):
-                row.error("invoice_number", "", "missing; every row needs an invoice number")
+                row.error("invoice_number", "", gettext("ontbreekt; vul op elke rij een factuurnummer in"))
             continue
 
         # Skipped invoices are still read and checked, so the report can
@@ -422,8 +456,10 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         if first_reason != skip_reason:
             row.error(
                 "status", row.text("status"),
-                f"invoice {invoice_number} has another status on row {first_row}; rows of one "
-                "invoice must agree, so correct the status",
+                gettext(
+                    "factuur %(number)s heeft op rij %(row)d een andere status; de rijen van één "
+                    "factuur moeten overeenkomen, dus verbeter de status"
+                ) % {"number": invoice_number, "row": first_row},
             )
             continue
         if skip_reason:
@@ -445,14 +481,19 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     batch.skipped = {reason: list(found.values()) for reason, found in skipped.items()}
     if totals_row is not None:
         _check_totals_row(totals_row, totals_row is last_row, sums, batch)
-    _note_debtor_conflicts(batch, conflicts)
+    _note_debtor_conflicts(batch, layout, conflicts)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
-        number_list = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
-        batch.notes.append(
-            f"Skipped {len(numbers)} {reason} invoices ({number_list}): they were never sent or were "
-            "cancelled, so they are not claims."
-        )
+        number_list = ", ".join(numbers[:10])
+        if len(numbers) > 10:
+            number_list = more_items(number_list, len(numbers) - 10)
+        batch.notes.append(ngettext(
+            "%(count)d factuur met status %(reason)s overgeslagen (%(numbers)s): die is nooit "
+            "verstuurd of is geannuleerd, dus het is geen vordering.",
+            "%(count)d facturen met status %(reason)s overgeslagen (%(numbers)s): die zijn nooit "
+            "verstuurd of zijn geannuleerd, dus het zijn geen vorderingen.",
+            len(numbers),
+        ) % {"count": len(numbers), "reason": SKIP_REASONS.get(reason, reason), "numbers": number_list})
 
 
 def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatch) -> None:
@@ -463,7 +504,7 @@ def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatc
     because their amounts are not in the sums, or when the file mixes
     currencies, because their sum means nothing.
     """
-    note = f"Row {row.number} is a totals row and was not imported."
+    note = gettext("Rij %(row)d is een totaalregel en is niet geïmporteerd.") % {"row": row.number}
     stated = {
         field_name: amount
         for field_name in AMOUNT_FIELDS
@@ -473,7 +514,8 @@ def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatc
         batch.notes.append(note)
         return
     if len(sums.currencies) > 1:
-        batch.notes.append(f"{note} Its sums were not checked, because the rows have several currencies.")
+        unchecked = gettext("De sommen zijn niet gecontroleerd, omdat de rijen verschillende valuta hebben.")
+        batch.notes.append(f"{note} {unchecked}")
         return
 
     invoices = batch.invoices + [invoice for found in batch.skipped.values() for invoice in found]
@@ -481,20 +523,23 @@ def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatc
         if not sums.matches(field_name, amount, invoices):
             row.error(
                 field_name, row.text(field_name),
-                f"the totals row gives {amount}, but the rows above add up to "
-                f"{sums.by_row[field_name]}; a row was misread or is missing, so check the "
-                "amounts and the decimal separator of each row",
+                gettext(
+                    "de totaalregel geeft %(stated)s, maar de rijen erboven tellen op tot %(sum)s; een "
+                    "rij is verkeerd gelezen of ontbreekt, dus controleer de bedragen en het "
+                    "decimaalteken van elke rij"
+                ) % {"stated": format_amount(amount), "sum": format_amount(sums.by_row[field_name])},
             )
     if not batch.errors:
-        checked = ", ".join(f"{row.layout.header(name)} {amount}" for name, amount in stated.items())
-        batch.notes.append(f"{note} Its sums ({checked}) equal the rows above it.")
+        checked = ", ".join(f"{row.layout.header(name)} {format_amount(amount)}" for name, amount in stated.items())
+        equal = gettext("De sommen (%(checked)s) zijn gelijk aan de rijen erboven.") % {"checked": checked}
+        batch.notes.append(f"{note} {equal}")
 
 
 def _read_debtor(row: _Row) -> DebtorData | None:
     errors_before = len(row.errors)
     customer_number = row.text("customer_number")
     if not customer_number:
-        row.error("customer_number", "", "missing; every invoice needs the debtor's customer number")
+        row.error("customer_number", "", gettext("ontbreekt; vul bij elke factuur het debiteurnummer in"))
         return None
     if row.parse("customer_number", contacts.check_number_length) is None:
         return None
@@ -543,9 +588,9 @@ def _read_debtor(row: _Row) -> DebtorData | None:
 
 def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     errors_before = len(row.errors)
-    row.required("due_date", "write the due date as dd-mm-yyyy")
-    row.required("open_amount", "write 0 for a paid invoice")
-    row.required("total", "write the invoice total")
+    row.required("due_date", gettext("ontbreekt; vul de vervaldatum in als dd-mm-jjjj"))
+    row.required("open_amount", gettext("ontbreekt; vul 0 in voor een betaalde factuur"))
+    row.required("total", gettext("ontbreekt; vul het totaalbedrag van de factuur in"))
     due_date = row.date("due_date")
     issue_date = row.date("issue_date") or due_date
     open_amount = row.amount("open_amount")
@@ -566,14 +611,19 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     if total < ZERO < open_amount or open_amount < ZERO < total:
         row.error(
             "open_amount", str(open_amount),
-            f"has the opposite sign of the total {total}; a credit note has both negative, "
-            "an invoice both positive",
+            gettext(
+                "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
+                "negatief, bij een factuur beide positief, dus verbeter het teken"
+            ) % {"total": format_amount(total)},
         )
         return None
     if abs(open_amount) > abs(total):
         row.error(
             "open_amount", str(open_amount),
-            f"is more than the invoice total {total}; check that the columns are not swapped",
+            gettext(
+                "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
+                "niet verwisseld zijn"
+            ) % {"total": format_amount(total)},
         )
         return None
 
@@ -610,12 +660,17 @@ def _merge_invoice(
 
     first_row, first_key = first
     if key != first_key:
-        labels = ("customer number", "invoice date", "due date", "total", "open amount", "currency")
-        differing = [label for label, a, b in zip(labels, key, first_key) if a != b]
+        names = ("customer_number", "issue_date", "due_date", "total", "open_amount", "currency")
+        differing_names = [name for name, a, b in zip(names, key, first_key) if a != b]
+        # A field without a column (no total, no invoice date) copies another, so only that one is named.
+        in_file = [name for name in differing_names if name in row.layout.columns] or differing_names
+        differing = [row.layout.header(name) for name in in_file]
         row.error(
             "invoice_number", invoice.number,
-            f"also on row {first_row} with another {', '.join(differing)}; rows of one invoice "
-            "must agree, so correct the row or give it its own invoice number",
+            gettext(
+                "staat ook op rij %(row)d, met een andere waarde voor %(fields)s; de rijen van één "
+                "factuur moeten overeenkomen, dus verbeter de rij of geef die een eigen factuurnummer"
+            ) % {"row": first_row, "fields": ", ".join(repr(label) for label in differing)},
         )
         return
     if not invoices[invoice.number].description and invoice.description:
@@ -644,13 +699,22 @@ def _merge_debtor(
             known.ibans.append(iban)
 
 
-def _note_debtor_conflicts(batch: ImportBatch, conflicts: dict[tuple[str, str], list[int]]) -> None:
+def _note_debtor_conflicts(
+    batch: ImportBatch, layout: _Layout, conflicts: dict[tuple[str, str], list[int]]
+) -> None:
     for (customer_number, name), rows in list(conflicts.items())[:_MAX_CONFLICT_NOTES]:
         value = getattr(batch.debtors[customer_number], name)
         row_list = ", ".join(str(number) for number in sorted(set(rows)))
-        batch.notes.append(
-            f"Debtor {customer_number}: rows {row_list} give different values for "
-            f"{name.replace('_', ' ')}; stored {value!r} from the last row."
-        )
+        # The second and later addresses of an email cell are stored apart, as extra_emails.
+        header = layout.header("email" if name == "extra_emails" else name)
+        batch.notes.append(gettext(
+            "Debiteur %(number)s: de rijen %(rows)s geven verschillende waarden voor %(field)r; "
+            "%(value)r van de laatste rij is opgeslagen."
+        ) % {"number": customer_number, "rows": row_list, "field": header, "value": value})
     if len(conflicts) > _MAX_CONFLICT_NOTES:
-        batch.notes.append(f"… and {len(conflicts) - _MAX_CONFLICT_NOTES} more debtor fields that differ.")
+        more = len(conflicts) - _MAX_CONFLICT_NOTES
+        batch.notes.append(ngettext(
+            "… en nog %(count)d debiteurveld met verschillende waarden.",
+            "… en nog %(count)d debiteurvelden met verschillende waarden.",
+            more,
+        ) % {"count": more})

@@ -21,13 +21,15 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
+from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
-from betaalreis.imports.registry import ImportRejected, ImportReport, RowError
+from betaalreis.imports.registry import ImportRejected, ImportReport, RowError, file_field, more_items
+from betaalreis.imports.values import format_amount
 from betaalreis.ledger.actions import do_apply_credit_note
 from betaalreis.ledger.models import (
     ZERO,
@@ -124,7 +126,8 @@ def do_import(
     payment plan or handed over are left as they are and named in the notes.
     """
     if batch.errors:
-        raise ImportRejected(path, batch.errors, f"{len(batch.errors)} problems found.")
+        found = ngettext("%(count)d probleem gevonden.", "%(count)d problemen gevonden.", len(batch.errors))
+        raise ImportRejected(path, batch.errors, found % {"count": len(batch.errors)})
 
     source = f"import:{path.name}"
     try:
@@ -139,11 +142,13 @@ def do_import(
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:
-        logger.warning("import failed on a constraint", extra={"creditor_id": creditor.pk})
+        logger.warning("import failed on a constraint", extra={"creditor_id": creditor.pk, "error": str(exc)})
         raise ImportRejected(
             path,
-            [RowError(None, "file", path.name, f"the database rejected the import ({exc}); retry "
-                      "when no other import for this creditor runs")],
+            [RowError(None, file_field(), path.name, gettext(
+                "de database heeft de import geweigerd, waarschijnlijk omdat een andere import voor "
+                "deze crediteur tegelijk liep; importeer het bestand opnieuw als die klaar is"
+            ))],
         ) from exc
 
     report = _report(batch, counts, path=path)
@@ -172,10 +177,14 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
     existing = _existing_invoices(creditor, sorted(referenced))
     states = _import_states([invoice.pk for invoice in existing.values()])
 
-    errors += _check_new_debtors(batch.debtors.values(), debtors)
-    errors += _check_invoice_conflicts(batch.invoices, existing)
+    errors += _check_new_debtors(batch, debtors)
+    errors += _check_invoice_conflicts(batch, existing)
     if errors:
-        raise ImportRejected(path, errors, f"{len(errors)} conflicts with the ledger.")
+        conflicts = ngettext(
+            "%(count)d conflict met de gegevens in Betaalreis.", "%(count)d conflicten met de gegevens in Betaalreis.",
+            len(errors),
+        )
+        raise ImportRejected(path, errors, conflicts % {"count": len(errors)})
 
     debtor_events = _write_debtors(creditor, batch.debtors, debtors, counts, source=source)
     debtors.update(_existing_debtors(creditor, [number for number in batch.debtors if number not in debtors]))
@@ -269,22 +278,27 @@ def _settle_missing_open_items(
 
     known_in_file = counts.invoices_changed + counts.invoices_unchanged
     if settled and known_in_file == 0:
-        raise ImportRejected(
-            path,
-            [RowError(None, "file", "", (
-                f"--open-items would settle all {len(settled)} open invoices of creditor "
-                f"{creditor.slug!r}, because the file lists none of them; check --creditor and "
-                "that the export is complete, or import it without --open-items"
-            ))],
-        )
+        problem = ngettext(
+            "--open-items zou de enige openstaande factuur van crediteur %(creditor)r als betaald "
+            "markeren, omdat het bestand die niet noemt; controleer --creditor en of de export "
+            "volledig is, of importeer het bestand zonder --open-items",
+            "--open-items zou alle %(count)d openstaande facturen van crediteur %(creditor)r als "
+            "betaald markeren, omdat het bestand er geen van noemt; controleer --creditor en of de "
+            "export volledig is, of importeer het bestand zonder --open-items",
+            len(settled),
+        ) % {"count": len(settled), "creditor": creditor.slug}
+        raise ImportRejected(path, [RowError(None, file_field(), "", problem)])
 
     for invoice in left_alone[:_MAX_NAMED_NOTES]:
-        counts.notes.append(
-            f"Invoice {invoice.number} is not in the open items but has status "
-            f"{invoice.get_status_display()}; left unchanged. Check it by hand."
-        )
+        counts.notes.append(gettext(
+            "Factuur %(number)s staat niet in de openstaande posten, maar heeft de status "
+            "%(status)s; ongewijzigd gelaten. Controleer de factuur zelf."
+        ) % {"number": invoice.number, "status": invoice.get_status_display()})
     if len(left_alone) > _MAX_NAMED_NOTES:
-        counts.notes.append(f"… and {len(left_alone) - _MAX_NAMED_NOTES} more such invoices.")
+        more = len(left_alone) - _MAX_NAMED_NOTES
+        counts.notes.append(ngettext(
+            "… en nog %(count)d zo'n factuur.", "… en nog %(count)d van zulke facturen.", more,
+        ) % {"count": more})
 
     now = timezone.now()
     events: list[TimelineEvent] = []
@@ -324,8 +338,12 @@ def _settle_missing_open_items(
 
     if settled:
         numbers = ", ".join(invoice.number for invoice in settled[:_MAX_NAMED_NOTES])
-        more = f" and {len(settled) - _MAX_NAMED_NOTES} more" if len(settled) > _MAX_NAMED_NOTES else ""
-        counts.notes.append(f"Settled because the open items leave them out or cancel them: {numbers}{more}.")
+        if len(settled) > _MAX_NAMED_NOTES:
+            numbers = more_items(numbers, len(settled) - _MAX_NAMED_NOTES)
+        counts.notes.append(gettext(
+            "Als betaald of afgeboekt gemarkeerd, omdat de openstaande posten ze weglaten of annuleren: "
+            "%(numbers)s."
+        ) % {"numbers": numbers})
 
     Invoice.objects.bulk_update(settled, ["open_amount", "status", "updated_at"], batch_size=BATCH_SIZE)
     _forget_import_states([invoice.pk for invoice in settled])
@@ -383,46 +401,54 @@ def _load_state_values(states: list[ImportedInvoice]) -> None:
             by_pk[pk].values = values
 
 
-def _check_new_debtors(
-    debtors: Iterable[DebtorData], existing: dict[str, Debtor]
-) -> list[RowError]:
+def _check_new_debtors(batch: ImportBatch, existing: dict[str, Debtor]) -> list[RowError]:
     return [
         RowError(
-            debtor.row, "name", "",
-            f"debtor {debtor.customer_number} is new and has no name; add the name to the file",
+            debtor.row, batch.field_name("name"), "",
+            gettext("debiteur %(number)s is nieuw en heeft geen naam; vul de naam in het bestand in")
+            % {"number": debtor.customer_number},
         )
-        for debtor in debtors
+        for debtor in batch.debtors.values()
         if debtor.customer_number not in existing and not debtor.name
     ]
 
 
-def _check_invoice_conflicts(
-    invoices: Iterable[InvoiceData], existing: dict[str, Invoice]
-) -> list[RowError]:
+def _check_invoice_conflicts(batch: ImportBatch, existing: dict[str, Invoice]) -> list[RowError]:
     errors: list[RowError] = []
-    for data in invoices:
+    for data in batch.invoices:
         invoice = existing.get(data.number)
         if invoice is None:
             continue
 
         if invoice.debtor_number != data.customer_number:  # type: ignore[attr-defined]
             errors.append(RowError(
-                data.row, "customer number", data.customer_number,
-                f"invoice {data.number} already belongs to debtor {invoice.debtor_number}; "  # type: ignore[attr-defined]
-                "an invoice number is unique per creditor, so correct the number or the debtor",
+                data.row, batch.field_name("customer_number"), data.customer_number,
+                gettext(
+                    "factuur %(number)s hoort al bij debiteur %(debtor)s; een factuurnummer is uniek "
+                    "per crediteur, dus verbeter het factuurnummer of de debiteur"
+                ) % {"number": data.number, "debtor": invoice.debtor_number},  # type: ignore[attr-defined]
             ))
         if invoice.is_credit_note != data.is_credit_note:
-            stored = "a credit note" if invoice.is_credit_note else "an invoice"
+            if invoice.is_credit_note:
+                problem = gettext(
+                    "%(number)s is opgeslagen als creditnota; een bestand kan een creditnota niet in een "
+                    "factuur veranderen, dus geef de factuur een eigen nummer"
+                )
+            else:
+                problem = gettext(
+                    "%(number)s is opgeslagen als factuur; een bestand kan een factuur niet in een "
+                    "creditnota veranderen, dus geef de creditnota een eigen nummer"
+                )
             errors.append(RowError(
-                data.row, "total", str(data.total),
-                f"{data.number} is stored as {stored}; a file cannot turn an invoice into a "
-                "credit note or back, so give the credit note its own number",
+                data.row, batch.field_name("total"), str(data.total), problem % {"number": data.number},
             ))
         if invoice.currency != data.currency:
             errors.append(RowError(
-                data.row, "currency", data.currency,
-                f"invoice {data.number} is stored in {invoice.currency}; Betaalreis does not "
-                "convert currencies, so correct the currency in the file",
+                data.row, batch.field_name("currency"), data.currency,
+                gettext(
+                    "factuur %(number)s is opgeslagen in %(currency)s; Betaalreis rekent geen valuta "
+                    "om, dus verbeter de valuta in het bestand"
+                ) % {"number": data.number, "currency": invoice.currency},
             ))
     return errors
 
@@ -492,17 +518,18 @@ def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str]) -> list
     notes: list[str] = []
     if inferred:
         forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
-        notes.append(
-            f"New debtors stored as businesses because their name ends in a legal form: "
-            f"{inferred.total()} ({forms}). The file has no consumer/business column."
-        )
+        notes.append(gettext(
+            "Nieuwe debiteuren als bedrijf opgeslagen omdat hun naam eindigt op een rechtsvorm: "
+            "%(count)d (%(forms)s). Het bestand heeft geen kolom consument/zakelijk."
+        ) % {"count": inferred.total(), "forms": forms})
     if kept_consumers:
         numbers = ", ".join(kept_consumers[:_MAX_NAMED_NOTES])
-        more = f" and {len(kept_consumers) - _MAX_NAMED_NOTES} more" if len(kept_consumers) > _MAX_NAMED_NOTES else ""
-        notes.append(
-            f"Stored as consumers, although the name ends in a legal form such as B.V.: debtors "
-            f"{numbers}{more}. If they are businesses, change their kind in the back office."
-        )
+        if len(kept_consumers) > _MAX_NAMED_NOTES:
+            numbers = more_items(numbers, len(kept_consumers) - _MAX_NAMED_NOTES)
+        notes.append(gettext(
+            "Als consument opgeslagen, hoewel de naam eindigt op een rechtsvorm zoals B.V.: debiteuren "
+            "%(numbers)s. Zijn het bedrijven, verander dan hun soort in de backoffice."
+        ) % {"numbers": numbers})
     return notes
 
 
@@ -696,15 +723,16 @@ def _note_credit_note_change(invoice: Invoice, changes: dict[str, dict[str, str]
     """
     counts.credit_notes_changed += 1
     amounts = [
-        f"{label} {changes[name]['old']} -> {changes[name]['new']}"
-        for name, label in (("total", "total"), ("open_amount", "open amount"))
+        f"{field_label(name)} {format_amount(Decimal(changes[name]['old']))} -> "
+        f"{format_amount(Decimal(changes[name]['new']))}"
+        for name in ("total", "open_amount")
         if name in changes
     ]
     if amounts:
-        counts.notes.append(
-            f"Credit note {invoice.number} changed by this file: {', '.join(amounts)}. "
-            "Check that the file corrects this credit note; a different document needs its own number."
-        )
+        counts.notes.append(gettext(
+            "Creditnota %(number)s is door dit bestand gewijzigd: %(amounts)s. Controleer of het "
+            "bestand deze creditnota verbetert; een ander document heeft een eigen nummer nodig."
+        ) % {"number": invoice.number, "amounts": ", ".join(amounts)})
 
 
 def _change_open_amount(
@@ -721,10 +749,11 @@ def _change_open_amount(
     # A source that has not booked them yet must not raise it again, because
     # that would reopen an invoice the debtor already paid.
     if has_allocations and abs(new_open) > abs(old_open):
-        counts.notes.append(
-            f"Invoice {invoice.number}: the file says {new_open} open, but Betaalreis has "
-            f"allocated payments or credit notes and shows {old_open}; left at {old_open}. Check it by hand."
-        )
+        counts.notes.append(gettext(
+            "Factuur %(number)s: volgens het bestand staat %(new)s open, maar Betaalreis heeft "
+            "betalingen of creditnota's verrekend en toont %(old)s; op %(old)s gelaten. Controleer "
+            "de factuur zelf."
+        ) % {"number": invoice.number, "new": format_amount(new_open), "old": format_amount(old_open)})
         return
 
     invoice.open_amount = new_open
@@ -775,10 +804,10 @@ def _link_credit_notes(
         if data.corrects_number == data.number:
             if not is_new:
                 continue
-            counts.notes.append(
-                f"Credit note {data.number} refers to an invoice with its own number; the "
-                "ledger keeps one document per number, so it was not linked."
-            )
+            counts.notes.append(gettext(
+                "Creditnota %(number)s verwijst naar een factuur met haar eigen nummer; Betaalreis "
+                "houdt één document per nummer bij, dus is ze niet gekoppeld."
+            ) % {"number": data.number})
             continue
         target = _corrected_invoice(data, all_invoices)
         if target is None:
@@ -787,7 +816,10 @@ def _link_credit_notes(
         linked.append(credit_note)
         if not is_new:
             linked_later[data.number] = credit_note
-            counts.notes.append(f"Credit note {data.number} is now linked to invoice {target.number}.")
+            counts.notes.append(
+                gettext("Creditnota %(number)s is nu gekoppeld aan factuur %(invoice)s.")
+                % {"number": data.number, "invoice": target.number}
+            )
     Invoice.objects.bulk_update(linked, ["corrects"], batch_size=BATCH_SIZE)
     counts.credit_notes_linked_later = len(linked_later)
     return linked_later
@@ -808,10 +840,10 @@ def _apply_credit_notes(
         if credit_note is None or target is None or not credit_note.is_credit_note:
             continue
         if target.debtor_id != credit_note.debtor_id:
-            counts.notes.append(
-                f"Credit note {data.number} corrects invoice {target.number} of another "
-                "debtor; it was linked but not applied."
-            )
+            counts.notes.append(gettext(
+                "Creditnota %(number)s hoort bij factuur %(invoice)s van een andere debiteur; ze is "
+                "gekoppeld maar niet verrekend."
+            ) % {"number": data.number, "invoice": target.number})
             continue
         if do_apply_credit_note(credit_note, target, source=source) is not None:
             counts.credit_notes_applied += 1

@@ -59,7 +59,7 @@ EXPECTED: dict[str, Expected] = {
     ),
     "csv/nl_openstaande-posten-debiteuren_export.csv": Expected(
         invoices=4, debtors=1, open_total="103812.21",
-        output=("rows 2, 3, 4, 5 give different values for name",),
+        output=("rows 2, 3, 4, 5 give different values for 'Naam'",),
         invoice={"number": "21004841", "total": Decimal("4965.80"), "issue_date": dt.date(2024, 2, 8),
                  "due_date": dt.date(2024, 2, 22),
                  "description": "Zorgverzekeringswet - 2024-01-01 / 2024-01-31"},

@@ -20,6 +20,9 @@ from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.ledger.actions import do_undo_credit_note_allocations
 from betaalreis.ledger.models import Allocation, Creditor, Invoice, InvoiceStatus, TimelineEvent
 
+# These tests check the English wording of problem texts and notes.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 HEADER = "Factuurnummer;Klantnummer;Naam;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Valuta;Originele factuur"
 
 F001 = "F001;D1;Jan Jansen;01-10-2026;15-10-2026;100,00;{open};EUR;"
@@ -65,7 +68,7 @@ CASES = {
         steps=[Import(FIRST), RUN, Import([F001.format(open="100,00"), F002.format(open="50,00"),
                                            C001.format(open="0,00")])],
         open_amounts={"F001": "100.00", "F002": "50.00", "C001": "0.00"},
-        notes=["Credit note C001 re-allocated", "applied of it to F001 (", "100,00), F002 (", "50,00)."],
+        notes=["Credit note C001 re-allocated", "applied of it to F001 (€100.00), F002 (€50.00)."],
         reallocated=1,
     ),
     "withdrawn, left out of open items": Case(

@@ -348,7 +348,7 @@ def test_missing_required_columns_named(creditor: Creditor, write_file: WriteFil
 
     fields = {e.field for e in error.errors}
     assert fields == {"customer number", "due date"}
-    assert all("the headers are ['Factuurnummer', 'Naam', 'Openstaand']" in e.problem for e in error.errors)
+    assert all("The headers are 'Factuurnummer', 'Naam', 'Openstaand'" in e.problem for e in error.errors)
 
 
 def test_two_columns_for_one_field_rejected(creditor: Creditor, write_file: WriteFile) -> None:
@@ -544,7 +544,7 @@ def test_invoice_lines_that_disagree_rejected(creditor: Creditor, write_file: Wr
     error = rejected(path, creditor)
 
     assert error.errors[0].row == 3
-    assert "also on row 2 with another open amount" in error.errors[0].problem
+    assert "also on row 2 with another value for 'Balance'" in error.errors[0].problem
 
 
 def test_draft_invoices_skipped_and_counted(creditor: Creditor, write_file: WriteFile) -> None:
