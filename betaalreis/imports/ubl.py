@@ -18,10 +18,19 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
+from django.utils.translation import gettext
 
 from betaalreis.imports import contacts
+from betaalreis.imports.headers import field_label
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
-from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.imports.registry import (
+    Importer,
+    ImportRejected,
+    ImportReport,
+    RowError,
+    creditor_required,
+    file_field,
+)
 from betaalreis.imports.ubl_names import KVK_SCHEME, NS
 from betaalreis.imports.ubl_supplier import check_supplier, read_supplier
 from betaalreis.imports.values import ValueProblem
@@ -37,6 +46,18 @@ CII_NS = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
 # UNCL 1001 document type codes that mean a credit note.
 CREDIT_NOTE_TYPE_CODES = {"381", "396", "532"}
+
+BUYER_ID = "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID"
+TOTAL = "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount"
+PAYABLE = "cac:LegalMonetaryTotal/cbc:PayableAmount"
+# The XML paths that problem texts of the writer name for a UBL document's fields.
+FIELD_PATHS = {
+    "invoice_number": "cbc:ID",
+    "customer_number": BUYER_ID,
+    "name": "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+    "total": TOTAL,
+    "currency": "cbc:DocumentCurrencyCode",
+}
 
 
 def _root_namespace(head: bytes) -> str | None:
@@ -62,18 +83,18 @@ class UblImporter(Importer):
         if not text.startswith(b"<"):
             return None
         if CII_NS.encode() in head:
-            return (
-                "It is a UN/CEFACT CII invoice (as in Factur-X and ZUGFeRD), which Betaalreis "
-                "does not import. Ask the sender for UBL 2.1 (Peppol BIS 3.0 or SI-UBL 2.0)."
+            return gettext(
+                "Het is een UN/CEFACT CII-factuur (zoals in Factur-X en ZUGFeRD), die Betaalreis "
+                "niet importeert. Vraag de afzender om UBL 2.1 (Peppol BIS 3.0 of SI-UBL 2.0)."
             )
-        return (
-            "It is an XML file, but not a UBL 2.1 Invoice or CreditNote nor a camt.053/054 "
-            "statement. Check that the right file was chosen."
+        return gettext(
+            "Het is een XML-bestand, maar geen UBL 2.1-factuur of -creditnota en geen "
+            "camt.053/054-afschrift. Controleer of het juiste bestand is gekozen."
         )
 
     def run(self, path: Path, creditor: Creditor | None, **options: object) -> ImportReport:
         if creditor is None:
-            raise ImportRejected(path, [RowError(None, "creditor", "", "pass --creditor SLUG")])
+            raise creditor_required(path)
         batch = read_ubl(path, creditor)
         return do_import(creditor, batch, path=path, dry_run=bool(options.get("dry_run")))
 
@@ -85,16 +106,25 @@ def _parse_xml(path: Path) -> Element:
             str(path), forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
     except DefusedXmlException as exc:
-        logger.warning("UBL file with a DTD or entities rejected", extra={"file": path.name})
+        logger.warning(
+            "UBL file with a DTD or entities rejected", extra={"file": path.name, "error": type(exc).__name__}
+        )
         raise ImportRejected(path, [RowError(
-            None, "file", type(exc).__name__,
-            "the XML declares a DTD or entities, which UBL invoices never need and which can "
-            "read local files or exhaust memory; it was not parsed. Ask the sender for a plain "
-            "UBL file",
+            None, file_field(), path.name,
+            gettext(
+                "de XML declareert een DTD of entiteiten, die UBL-facturen nooit nodig hebben en "
+                "waarmee lokale bestanden gelezen of het geheugen uitgeput kunnen worden; het bestand "
+                "is niet verwerkt. Vraag de afzender om een gewoon UBL-bestand"
+            ),
         )]) from exc
     except ParseError as exc:
+        line, column = exc.position
         raise ImportRejected(path, [RowError(
-            None, "file", path.name, f"not well-formed XML ({exc}); ask the sender for a valid file",
+            None, file_field(), path.name,
+            gettext(
+                "geen geldige XML (fout op regel %(line)d, kolom %(column)d); vraag de afzender om "
+                "een geldig bestand"
+            ) % {"line": line, "column": column + 1},
         )]) from exc
     return tree.getroot()
 
@@ -111,10 +141,15 @@ class _Document:
         found = (self.root if element is None else element).find(path, NS)
         return (found.text or "").strip() if found is not None else ""
 
+    def missing(self, path: str) -> None:
+        self.errors.append(RowError(
+            None, path, "", gettext("ontbreekt in het document; vraag de afzender om het toe te voegen"),
+        ))
+
     def required(self, path: str) -> str:
         value = self.text(path)
         if not value:
-            self.errors.append(RowError(None, path, "", "missing in the document; ask the sender to add it"))
+            self.missing(path)
         return value
 
     def date(self, path: str, *, required: bool = True) -> dt.date | None:
@@ -124,40 +159,56 @@ class _Document:
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            self.errors.append(RowError(None, path, raw, "not a date in the form yyyy-mm-dd"))
+            self.errors.append(RowError(
+                None, path, raw,
+                gettext("geen datum in de vorm jjjj-mm-dd; vraag de afzender om een geldige datum"),
+            ))
             return None
 
     def amount(self, path: str, currency: str) -> Decimal | None:
         element = self.root.find(path, NS)
         raw = (element.text or "").strip() if element is not None else ""
         if not raw:
-            self.errors.append(RowError(None, path, "", "missing in the document; ask the sender to add it"))
+            self.missing(path)
             return None
         try:
             amount = Decimal(raw)
         except InvalidOperation:
-            self.errors.append(RowError(None, path, raw, "not a decimal amount"))
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            self.errors.append(RowError(
+                None, path, raw,
+                gettext("geen bedrag; UBL schrijft bedragen als 1234.56, vraag de afzender om een geldig bedrag"),
+            ))
             return None
         if amount != amount.quantize(CENT):
-            self.errors.append(RowError(None, path, raw, "has more than two decimals; amounts are in cents"))
+            self.errors.append(RowError(
+                None, path, raw,
+                gettext("heeft meer dan twee decimalen; vraag de afzender om bedragen in hele centen"),
+            ))
             return None
         amount_currency = element.get("currencyID", currency) if element is not None else currency
         if amount_currency != currency:
             self.errors.append(RowError(
                 None, f"{path}/@currencyID", amount_currency,
-                f"differs from the document currency {currency}",
+                gettext(
+                    "wijkt af van de valuta %(currency)s van het document; vraag de afzender om één "
+                    "valuta in het hele document"
+                ) % {"currency": currency},
             ))
             return None
         return amount.quantize(CENT)
 
-    def optional_contact(self, label: str, raw: str, parser: Callable[[str], str]) -> str:
+    def optional_contact(self, field_name: str, raw: str, parser: Callable[[str], str]) -> str:
         """Check optional buyer contact data; a bad value is left out with a note."""
         if not raw:
             return ""
         try:
             return parser(raw)
         except ValueProblem as exc:
-            self.notes.append(f"Buyer {label} {raw!r} not stored: {exc}.")
+            self.notes.append(gettext("Koper: %(field)s %(value)r niet opgeslagen: %(problem)s.") % {
+                "field": field_label(field_name), "value": raw, "problem": exc,
+            })
             return ""
 
 
@@ -171,11 +222,14 @@ def read_ubl(path: Path, creditor: Creditor | None = None) -> ImportBatch:
     namespace, _, local_name = root.tag[1:].partition("}")
     if (namespace, local_name) not in ((INVOICE_NS, "Invoice"), (CREDIT_NOTE_NS, "CreditNote")):
         raise ImportRejected(path, [RowError(
-            None, "root element", root.tag,
-            "not a UBL 2.1 Invoice or CreditNote; Betaalreis imports only those UBL documents",
+            None, gettext("hoofdelement"), root.tag,
+            gettext(
+                "geen UBL 2.1-factuur (Invoice) of -creditnota (CreditNote); Betaalreis importeert "
+                "alleen die UBL-documenten, dus vraag de afzender om een van beide"
+            ),
         )])
 
-    batch = ImportBatch(format=f"{UblImporter.format} {local_name}", rows=1)
+    batch = ImportBatch(format=f"{UblImporter.format} {local_name}", rows=1, field_names=dict(FIELD_PATHS))
     if creditor is not None:
         supplier_check = check_supplier(read_supplier(root), creditor)
         if supplier_check.error is not None:
@@ -197,7 +251,11 @@ def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> Invo
     number = document.required("cbc:ID")
     if len(number) > contacts.MAX_NUMBER_LENGTH:
         document.errors.append(RowError(
-            None, "cbc:ID", number, f"longer than {contacts.MAX_NUMBER_LENGTH} characters, the ledger's limit",
+            None, "cbc:ID", number,
+            gettext(
+                "is langer dan %(maximum)d tekens, het maximum van Betaalreis; vraag de afzender om "
+                "een korter factuurnummer"
+            ) % {"maximum": contacts.MAX_NUMBER_LENGTH},
         ))
     issue_date = document.date("cbc:IssueDate")
     currency = document.required("cbc:DocumentCurrencyCode")
@@ -206,8 +264,8 @@ def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> Invo
             currency = contacts.parse_currency(currency)
         except ValueProblem as exc:
             document.errors.append(RowError(None, "cbc:DocumentCurrencyCode", currency, str(exc)))
-    total = document.amount("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", currency)
-    payable = document.amount("cac:LegalMonetaryTotal/cbc:PayableAmount", currency)
+    total = document.amount(TOTAL, currency)
+    payable = document.amount(PAYABLE, currency)
     due_date = (
         document.date("cbc:DueDate", required=False)
         or document.date("cac:PaymentMeans/cbc:PaymentDueDate", required=False)
@@ -221,16 +279,22 @@ def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> Invo
     if is_credit_note_document or type_code in CREDIT_NOTE_TYPE_CODES:
         if payable < ZERO:
             document.errors.append(RowError(
-                None, "cac:LegalMonetaryTotal/cbc:PayableAmount", str(payable),
-                "a credit note with a negative payable amount is a claim; ask the sender for an Invoice",
+                None, PAYABLE, str(payable),
+                gettext(
+                    "een creditnota met een negatief te betalen bedrag is een vordering; vraag de "
+                    "afzender om een factuur (Invoice)"
+                ),
             ))
             return None
         total, payable = -total, -payable
     is_credit_note = total < ZERO or payable < ZERO
     if total < ZERO < payable or payable < ZERO < total:
         document.errors.append(RowError(
-            None, "cac:LegalMonetaryTotal/cbc:PayableAmount", str(payable),
-            f"has the opposite sign of TaxInclusiveAmount {total}; prepaid more than the total?",
+            None, PAYABLE, str(payable),
+            gettext(
+                "heeft een ander teken dan TaxInclusiveAmount %(total)s, alsof er meer is vooruitbetaald "
+                "dan het totaal; vraag de afzender om het document te verbeteren"
+            ) % {"total": total},
         ))
         return None
 
@@ -238,7 +302,8 @@ def _read_invoice(document: _Document, *, is_credit_note_document: bool) -> Invo
         due_date = issue_date
         if not is_credit_note:
             document.notes.append(
-                f"{number}: the document has no due date; the issue date {issue_date} is used."
+                gettext("%(number)s: het document heeft geen vervaldatum; de factuurdatum %(date)s is gebruikt.")
+                % {"number": number, "date": issue_date}
             )
 
     return InvoiceData(
@@ -265,7 +330,10 @@ def _payment_reference(document: _Document) -> str:
     if not ids:
         return ""
     if len(set(ids)) > 1:
-        document.notes.append(f"Several payment ids {ids}; the first, {ids[0]!r}, is stored.")
+        document.notes.append(
+            gettext("Meerdere betalingskenmerken %(ids)s; het eerste, %(first)r, is opgeslagen.")
+            % {"ids": ids, "first": ids[0]}
+        )
     try:
         return contacts.parse_payment_reference(ids[0])
     except ValueProblem as exc:
@@ -277,7 +345,8 @@ def _read_buyer(document: _Document) -> DebtorData | None:
     party = document.root.find("cac:AccountingCustomerParty/cac:Party", NS)
     if party is None:
         document.errors.append(RowError(
-            None, "cac:AccountingCustomerParty", "", "missing: the document names no buyer",
+            None, "cac:AccountingCustomerParty", "",
+            gettext("ontbreekt: het document noemt geen koper; vraag de afzender om de koper toe te voegen"),
         ))
         return None
 
@@ -293,9 +362,12 @@ def _read_buyer(document: _Document) -> DebtorData | None:
     name = text("cac:PartyLegalEntity/cbc:RegistrationName") or text("cac:PartyName/cbc:Name")
     if not customer_number:
         document.errors.append(RowError(
-            None, "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", "",
-            "the buyer has no identifier (PartyIdentification, EndpointID or CompanyID), so "
-            "it cannot be matched to a debtor; ask the sender to add the customer number",
+            None, BUYER_ID, "",
+            gettext(
+                "de koper heeft geen identificatie (PartyIdentification, EndpointID of CompanyID), dus "
+                "hij kan niet aan een debiteur worden gekoppeld; vraag de afzender om het "
+                "debiteurnummer toe te voegen"
+            ),
         ))
         return None
 
@@ -309,14 +381,16 @@ def _read_buyer(document: _Document) -> DebtorData | None:
     if len(customer_number) > contacts.MAX_NUMBER_LENGTH:
         document.errors.append(RowError(
             None, "cac:AccountingCustomerParty/cac:Party", customer_number,
-            f"the buyer identifier is longer than {contacts.MAX_NUMBER_LENGTH} characters, "
-            "so it cannot be stored as a customer number",
+            gettext(
+                "de identificatie van de koper is langer dan %(maximum)d tekens, dus die kan niet als "
+                "debiteurnummer worden opgeslagen; vraag de afzender om een korter nummer"
+            ) % {"maximum": contacts.MAX_NUMBER_LENGTH},
         ))
         return None
     debtor = DebtorData(customer_number=customer_number, row=None, name=name[:200])
     debtor.street = (f"{street}, {additional}" if street and additional else street or additional)[:200]
     debtor.postal_code = document.optional_contact(
-        "postal code", text("cac:PostalAddress/cbc:PostalZone"),
+        "postal_code", text("cac:PostalAddress/cbc:PostalZone"),
         lambda raw: contacts.parse_postal_code(raw, country),
     )
     debtor.city = text("cac:PostalAddress/cbc:CityName")[:100]
@@ -337,8 +411,8 @@ def _read_buyer(document: _Document) -> DebtorData | None:
     debtor.phone = phone
     debtor.mobile = phone if phone and contacts.is_mobile(phone) else ""
 
-    debtor.kvk_number = document.optional_contact("KvK number", _kvk_number(party), contacts.parse_kvk_number)
-    debtor.vat_id = document.optional_contact("VAT id", _vat_id(party), contacts.parse_vat_id)
+    debtor.kvk_number = document.optional_contact("kvk_number", _kvk_number(party), contacts.parse_kvk_number)
+    debtor.vat_id = document.optional_contact("vat_id", _vat_id(party), contacts.parse_vat_id)
     debtor.kind = DebtorKind.BUSINESS if _is_business(party) else DebtorKind.CONSUMER
     return debtor
 

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
+from django.utils.translation import gettext
+
 from betaalreis.imports.registry import RowError
 from betaalreis.imports.ubl_names import KVK_SCHEME, NL_VAT_SCHEME, NS
 from betaalreis.ledger.models import Creditor
@@ -34,9 +36,9 @@ class Supplier:
     ibans: set[str] = field(default_factory=set)
 
     def describe(self) -> str:
-        parts = [repr(self.names[0]) if self.names else "no name"]
+        parts = [repr(self.names[0]) if self.names else gettext("geen naam")]
         parts += [f"KvK {number}" for number in sorted(self.kvk_numbers)]
-        parts += [f"VAT {vat_id}" for vat_id in sorted(self.vat_ids)]
+        parts += [_vat(vat_id) for vat_id in sorted(self.vat_ids)]
         parts += [f"IBAN {iban}" for iban in sorted(self.ibans)]
         return ", ".join(parts)
 
@@ -87,7 +89,9 @@ def check_supplier(supplier: Supplier, creditor: Creditor) -> SupplierCheck:
     """
     if creditor.is_collection_agency:
         # A collection agency imports the invoices of its clients, so the supplier is another company.
-        return SupplierCheck(note=f"Supplier {supplier.describe()} not checked: {creditor.slug} is a collection agency.")
+        return SupplierCheck(note=gettext(
+            "Leverancier %(supplier)s niet gecontroleerd: %(creditor)s is een incassobureau."
+        ) % {"supplier": supplier.describe(), "creditor": creditor.slug})
 
     kvk = _compared({_compact(creditor.kvk_number)} - {""}, supplier.kvk_numbers)
     vat = _compared({_compact(creditor.vat_id)} - {""}, supplier.vat_ids)
@@ -96,25 +100,41 @@ def check_supplier(supplier: Supplier, creditor: Creditor) -> SupplierCheck:
     name = _compared(creditor_names - {""}, {_name_key(name) for name in supplier.names} - {""})
 
     if True in (kvk, vat, iban, name):
-        differing = [label for label, result in (("KvK number", kvk), ("VAT id", vat)) if result is False]
-        if not differing:
+        if kvk is False and vat is False:
+            note = gettext(
+                "Leverancier %(supplier)s heeft een ander KvK-nummer en btw-nummer dan crediteur "
+                "%(creditor)s; toch geïmporteerd, omdat andere gegevens overeenkomen. Controleer de "
+                "gegevens van de crediteur."
+            )
+        elif kvk is False:
+            note = gettext(
+                "Leverancier %(supplier)s heeft een ander KvK-nummer dan crediteur %(creditor)s; toch "
+                "geïmporteerd, omdat andere gegevens overeenkomen. Controleer de gegevens van de crediteur."
+            )
+        elif vat is False:
+            note = gettext(
+                "Leverancier %(supplier)s heeft een ander btw-nummer dan crediteur %(creditor)s; toch "
+                "geïmporteerd, omdat andere gegevens overeenkomen. Controleer de gegevens van de crediteur."
+            )
+        else:
             return SupplierCheck()
-        return SupplierCheck(note=(
-            f"Supplier {supplier.describe()} has another {' and '.join(differing)} than creditor "
-            f"{creditor.slug}; imported because other details match. Check the creditor's details."
-        ))
+        return SupplierCheck(note=note % {"supplier": supplier.describe(), "creditor": creditor.slug})
 
     if kvk is False or vat is False or (iban is False and name is False):
         return SupplierCheck(error=RowError(
             None, SUPPLIER_FIELD, supplier.describe(),
-            f"the supplier of this document is not creditor {creditor.slug!r} ({_describe_creditor(creditor)}). "
-            "Import it with --creditor set to the creditor that sent it. If it is this creditor's "
-            "invoice, correct the creditor's KvK number, VAT id or IBAN with `betaalreis creditor load`",
+            gettext(
+                "de leverancier van dit document is niet crediteur %(creditor)r (%(details)s). Importeer "
+                "het met --creditor voor de crediteur die het stuurde. Is het wel een factuur van deze "
+                "crediteur, verbeter dan het KvK-nummer, btw-nummer of IBAN van de crediteur met "
+                "`betaalreis creditor load`"
+            ) % {"creditor": creditor.slug, "details": _describe_creditor(creditor)},
         ))
-    return SupplierCheck(note=(
-        f"Supplier {supplier.describe()} could not be compared with creditor {creditor.slug}: "
-        "the document and the creditor share no KvK number, VAT id or IBAN. Check that it is the right creditor."
-    ))
+    return SupplierCheck(note=gettext(
+        "Leverancier %(supplier)s kon niet worden vergeleken met crediteur %(creditor)s: het document "
+        "en de crediteur hebben geen KvK-nummer, btw-nummer of IBAN gemeen. Controleer of het de "
+        "juiste crediteur is."
+    ) % {"supplier": supplier.describe(), "creditor": creditor.slug})
 
 
 def _compared(ours: set[str], theirs: set[str]) -> bool | None:
@@ -133,11 +153,15 @@ def _name_key(name: str) -> str:
     return " ".join(word for word in words if word not in LEGAL_FORM_WORDS)
 
 
+def _vat(vat_id: str) -> str:
+    return gettext("btw %(number)s") % {"number": vat_id}
+
+
 def _describe_creditor(creditor: Creditor) -> str:
     parts = [repr(creditor.legal_name)]
     if creditor.kvk_number:
         parts.append(f"KvK {creditor.kvk_number}")
     if creditor.vat_id:
-        parts.append(f"VAT {creditor.vat_id}")
+        parts.append(_vat(creditor.vat_id))
     parts.append(f"IBAN {creditor.iban}")
     return ", ".join(parts)

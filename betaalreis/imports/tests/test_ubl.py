@@ -196,7 +196,8 @@ def test_billion_laughs_rejected(creditor: Creditor, write_file: WriteFile) -> N
 
     error = rejected(path, creditor)
 
-    assert error.errors[0].value == "DTDForbidden"
+    assert error.errors[0].value == "laughs.xml"
+    assert "declares a DTD or entities" in error.errors[0].problem
     assert Debtor.objects.count() == 0
 
 
