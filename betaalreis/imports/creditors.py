@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -17,12 +16,14 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email, validate_slug
 from django.db import transaction
+from django.utils.translation import gettext
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
+from betaalreis.imports.toml_files import read_toml
 from betaalreis.imports.values import ValueProblem
 from betaalreis.ledger.models import Creditor, Language
 from betaalreis.ledger.validators import bic_mismatch, normalize_phone
@@ -67,8 +68,8 @@ _REQUIRED_KEYS = ("slug", "legal_name", "iban")
 def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[dict[str, object], list[str]]:
     """Check a spec and return the model field values and the problems found.
 
-    Each problem names the field, the value and what to write instead.
-    A relative logo path is read from `base_dir` (the creditors file's folder).
+    Each problem names the field, the value and what to write instead, in the
+    active language. A relative logo path is read from `base_dir` (the creditors file's folder).
     """
     problems: list[str] = []
     values: dict[str, object] = {}
@@ -78,15 +79,15 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
 
     for name in _REQUIRED_KEYS:
         if not str(getattr(spec, name)).strip():
-            problem(name, "", "missing; it is required")
+            problem(name, "", gettext("ontbreekt; dit veld is verplicht"))
     try:
         validate_slug(spec.slug)
         values["slug"] = spec.slug
     except ValidationError:
-        problem("slug", spec.slug, "use only letters, digits, hyphens and underscores")
+        problem("slug", spec.slug, gettext("gebruik alleen letters, cijfers, koppeltekens en liggende streepjes"))
     if spec.slug != spec.slug.lower():
         # Slugs that differ only in case would name two tenants the same way.
-        problem("slug", spec.slug, f"use lower case, for example {spec.slug.lower()!r}")
+        problem("slug", spec.slug, gettext("gebruik kleine letters, bijvoorbeeld %(slug)r") % {"slug": spec.slug.lower()})
     values["legal_name"] = spec.legal_name.strip()
     values["trade_name"] = spec.trade_name.strip()
 
@@ -95,18 +96,22 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
             iban = IBAN(spec.iban)
             values["iban"] = iban.compact
         except SchwiftyException as exc:
-            problem("iban", spec.iban, f"not a valid IBAN ({exc}); check the digits")
+            problem("iban", spec.iban, contacts.iban_problem(exc))
     if spec.bic:
         try:
             values["bic"] = str(BIC(spec.bic))
-        except SchwiftyException as exc:
-            problem("bic", spec.bic, f"not a valid BIC ({exc})")
+        except SchwiftyException:
+            problem("bic", spec.bic, gettext(
+                "geen geldige BIC; een BIC heeft 8 of 11 letters en cijfers, zoals ABNANL2A"
+            ))
     else:
         values["bic"] = ""
-    if values.get("iban") and values.get("bic"):
-        mismatch = bic_mismatch(str(values["iban"]), str(values["bic"]))
-        if mismatch:
-            problem("bic", spec.bic, f"{mismatch}; correct the BIC or leave it out")
+    if values.get("iban") and values.get("bic") and bic_mismatch(str(values["iban"]), str(values["bic"])):
+        iban = IBAN(str(values["iban"]))
+        problem("bic", spec.bic, gettext(
+            "BIC %(bic)s hoort niet bij de bank van IBAN %(iban)s, die BIC %(expected)s heeft; "
+            "verbeter de BIC of laat hem weg"
+        ) % {"bic": values["bic"], "iban": iban.formatted, "expected": iban.bic})
 
     _check_with(problem, values, "kvk", "kvk_number", spec.kvk, contacts.parse_kvk_number)
     _check_with(problem, values, "vat_id", "vat_id", spec.vat_id, contacts.parse_vat_id)
@@ -124,14 +129,14 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
             validate_email(spec.email)
             values["email"] = spec.email.strip()
         except ValidationError:
-            problem("email", spec.email, "not a valid email address")
+            problem("email", spec.email, gettext("geen geldig e-mailadres; verbeter het adres"))
     else:
         values["email"] = ""
     if spec.phone:
         try:
             values["phone"] = normalize_phone(spec.phone, country)
         except ValueError:
-            problem("phone", spec.phone, "not a valid phone number; write it like 020 1234567")
+            problem("phone", spec.phone, gettext("geen geldig telefoonnummer; schrijf het als 020 1234567"))
     else:
         values["phone"] = ""
     if spec.website:
@@ -139,19 +144,19 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
             URLValidator(schemes=["http", "https"])(spec.website)
             values["website"] = spec.website
         except ValidationError:
-            problem("website", spec.website, "not a web address; write it like https://example.nl")
+            problem("website", spec.website, gettext("geen webadres; schrijf het als https://example.nl"))
     else:
         values["website"] = ""
 
     values["logo"] = _check_logo(problem, spec.logo, base_dir)
     if spec.language not in Language.values:
-        problem("language", spec.language, f"use one of {Language.values}")
+        problem("language", spec.language, gettext("gebruik een van %(languages)s") % {"languages": Language.values})
     values["default_language"] = spec.language
     if spec.brand_color:
         if re.fullmatch(r"#[0-9a-fA-F]{6}", spec.brand_color):
             values["brand_color"] = spec.brand_color.lower()
         else:
-            problem("brand_color", spec.brand_color, "write a colour as #rrggbb, like #1f4e79")
+            problem("brand_color", spec.brand_color, gettext("schrijf een kleur als #rrggbb, zoals #1f4e79"))
     values["is_collection_agency"] = bool(spec.collection_agency)
     values["vat_deductible"] = bool(spec.vat_deductible)
     return values, problems
@@ -183,11 +188,17 @@ def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
-    except OSError as exc:
-        problem("logo", raw, f"cannot read the file ({exc.strerror}); give the path of a PNG or JPEG")
+    except FileNotFoundError:
+        problem("logo", raw, gettext("bestand niet gevonden; geef het pad van een PNG- of JPEG-bestand"))
+        return ""
+    except OSError:
+        problem("logo", raw, gettext(
+            "het bestand kan niet worden gelezen; controleer de leesrechten, of geef het pad van een "
+            "ander PNG- of JPEG-bestand"
+        ))
         return ""
     if not head.startswith(_IMAGE_MAGIC):
-        problem("logo", raw, "not a PNG or JPEG file")
+        problem("logo", raw, gettext("geen PNG- of JPEG-bestand; geef het pad van een PNG- of JPEG-logo"))
         return ""
     return str(path.resolve())
 
@@ -196,10 +207,10 @@ def _check_iban_unused(iban: str, slug: str) -> None:
     """Raise InvalidInput when another creditor has this IBAN already."""
     other = Creditor.objects.filter(iban=iban).exclude(slug=slug).values_list("slug", flat=True).first()
     if other is not None:
-        raise InvalidInput(
-            f"IBAN {iban} belongs to creditor {other!r} already; bank statements find their "
-            "creditor by IBAN, so each creditor needs its own account."
-        )
+        raise InvalidInput(gettext(
+            "IBAN %(iban)s hoort al bij crediteur %(other)r; rekeningafschriften vinden hun crediteur "
+            "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+        ) % {"iban": iban, "other": other})
 
 
 @transaction.atomic
@@ -211,11 +222,11 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
     """
     values, problems = validate_spec(spec)
     if problems:
-        raise InvalidInput("Creditor not added:\n  " + "\n  ".join(problems))
+        raise InvalidInput(gettext("Crediteur niet toegevoegd:") + "\n  " + "\n  ".join(problems))
     if Creditor.objects.filter(slug=spec.slug).exists():
-        raise InvalidInput(
-            f"Creditor {spec.slug!r} exists already; change it with `betaalreis creditor load FILE`."
-        )
+        raise InvalidInput(gettext(
+            "Crediteur %(slug)r bestaat al; wijzig die met `betaalreis creditor load FILE`."
+        ) % {"slug": spec.slug})
     _check_iban_unused(str(values["iban"]), spec.slug)
 
     creditor = Creditor.objects.create(**values)
@@ -226,38 +237,41 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
 
 def read_creditors_file(path: Path) -> list[CreditorSpec]:
     """Read the `[[creditor]]` tables of a TOML file; raise InvalidInput naming file and key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read the creditors file: {exc}") from exc
+    data = read_toml(path, gettext("crediteurenbestand"))
 
     tables = data.get("creditor")
     if not isinstance(tables, list) or not tables:
-        raise InvalidInput(f"{path}: no [[creditor]] tables; see examples/creditors.toml.")
+        raise InvalidInput(gettext(
+            "%(path)s: geen [[creditor]]-tabellen; zie examples/creditors.toml voor de opbouw."
+        ) % {"path": path})
     unknown_top = set(data) - {"creditor"}
     if unknown_top:
-        raise InvalidInput(f"{path}: unknown keys {sorted(unknown_top)}; only [[creditor]] tables belong here.")
+        raise InvalidInput(gettext(
+            "%(path)s: onbekende sleutels %(keys)s; alleen [[creditor]]-tabellen horen hier."
+        ) % {"path": path, "keys": sorted(unknown_top)})
 
     specs: list[CreditorSpec] = []
     for number, table in enumerate(tables, start=1):
         unknown = set(table) - set(SPEC_KEYS)
         if unknown:
-            raise InvalidInput(
-                f"{path}: creditor {number}: unknown keys {sorted(unknown)}; the keys are {list(SPEC_KEYS)}."
-            )
+            raise InvalidInput(gettext(
+                "%(path)s: crediteur %(number)d: onbekende sleutels %(unknown)s; de sleutels zijn %(keys)s."
+            ) % {"path": path, "number": number, "unknown": sorted(unknown), "keys": list(SPEC_KEYS)})
         missing = [key for key in _REQUIRED_KEYS if key not in table]
         if missing:
-            raise InvalidInput(f"{path}: creditor {number}: missing {missing}.")
+            raise InvalidInput(gettext(
+                "%(path)s: crediteur %(number)d: ontbrekende sleutels %(missing)s; vul ze in."
+            ) % {"path": path, "number": number, "missing": missing})
         wrong_types = [
             key for key, value in table.items()
             if isinstance(value, bool) != (key in ("collection_agency", "vat_deductible"))
             or not isinstance(value, (str, bool))
         ]
         if wrong_types:
-            raise InvalidInput(
-                f"{path}: creditor {number}: wrong type for {wrong_types}; collection_agency and "
-                "vat_deductible are true or false, every other key is text in quotes."
-            )
+            raise InvalidInput(gettext(
+                "%(path)s: crediteur %(number)d: verkeerd type voor %(keys)s; collection_agency en "
+                "vat_deductible zijn true of false, elke andere sleutel is tekst tussen aanhalingstekens."
+            ) % {"path": path, "number": number, "keys": wrong_types})
         specs.append(CreditorSpec(**table))
     return specs
 
@@ -280,22 +294,28 @@ def do_load_creditors(path: Path) -> list[LoadResult]:
     checked: list[dict[str, object]] = []
     for spec in specs:
         values, spec_problems = validate_spec(spec, base_dir=path.parent)
-        problems += [f"creditor {spec.slug!r}: {text}" for text in spec_problems]
+        problems += [
+            gettext("crediteur %(slug)r: %(problem)s") % {"slug": spec.slug, "problem": text}
+            for text in spec_problems
+        ]
         checked.append(values)
     slugs = [spec.slug for spec in specs]
     duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if duplicates:
-        problems.append(f"slugs {duplicates} appear more than once; each creditor needs its own slug")
+        problems.append(gettext(
+            "de slugs %(slugs)s komen meer dan eens voor; elke crediteur heeft een eigen slug nodig"
+        ) % {"slugs": duplicates})
+    nothing_loaded = gettext("%(path)s: er is niets geladen.") % {"path": path}
     if problems:
-        raise InvalidInput(f"{path}: nothing loaded.\n  " + "\n  ".join(problems))
+        raise InvalidInput(nothing_loaded + "\n  " + "\n  ".join(problems))
 
     ibans = [str(values["iban"]) for values in checked]
     shared = sorted({iban for iban in ibans if ibans.count(iban) > 1})
     if shared:
-        raise InvalidInput(
-            f"{path}: nothing loaded. IBANs {shared} appear more than once; bank statements find "
-            "their creditor by IBAN, so each creditor needs its own account."
-        )
+        raise InvalidInput(nothing_loaded + " " + gettext(
+            "De IBAN's %(ibans)s komen meer dan eens voor; rekeningafschriften vinden hun crediteur "
+            "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+        ) % {"ibans": shared})
     for values in checked:
         _check_iban_unused(str(values["iban"]), str(values["slug"]))
 

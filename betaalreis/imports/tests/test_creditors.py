@@ -13,6 +13,9 @@ from django.core.management.base import CommandError
 
 from betaalreis.ledger.models import Creditor
 
+# These tests check the English wording of problem texts and notes.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 WriteFile = Callable[..., Path]
 
 REPO = Path(__file__).resolve().parents[3]
@@ -166,3 +169,27 @@ def test_creditor_load_shared_iban_rejected(db, write_file: WriteFile) -> None:
         call_command("creditor", "load", str(path))
 
     assert Creditor.objects.count() == 0
+
+
+def test_creditor_command_dutch_with_lang(db) -> None:
+    output = io.StringIO()
+
+    call_command(
+        "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "NL91ABNA0417164300",
+        "--lang", "nl", stdout=output,
+    )
+    call_command("creditor", "list", "--lang", "nl", stdout=output)
+
+    assert "zon: toegevoegd (Zon B.V., NL91ABNA0417164300)" in output.getvalue()
+    assert "statutaire naam" in output.getvalue()
+
+
+def test_creditor_problems_dutch_with_lang(db) -> None:
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "NL91ABNA0417164301",
+            "--lang", "nl",
+        )
+
+    assert "Crediteur niet toegevoegd:" in str(caught.value)
+    assert "iban 'NL91ABNA0417164301': geen geldig IBAN: de controlecijfers kloppen niet" in str(caught.value)

@@ -1,4 +1,4 @@
-"""`betaalreis creditor add|load|list`: set up the creditors (tenants)."""
+"""`betaalreis creditor add|load|list [--lang nl|en]`: set up the creditors (tenants)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ from typing import Any
 
 from django.db.models import Count
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rich.console import Console
 from rich.table import Table
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.errors import InvalidInput
 from betaalreis.imports.creditors import CreditorSpec, do_add_creditor, do_load_creditors
 from betaalreis.ledger.models import Creditor
+
+# Labels of the outcome of `creditor load` for one creditor, keyed as in `LoadResult.action`.
+LOAD_ACTIONS: dict[str, Promise] = {
+    "created": _("aangemaakt"),
+    "updated": _("bijgewerkt"),
+    "unchanged": _("ongewijzigd"),
+}
 
 
 class Command(BaseCommand):
@@ -48,16 +60,22 @@ class Command(BaseCommand):
         load = actions.add_parser("load", help="Create or update the creditors in a TOML file.")
         load.add_argument("file", type=Path, metavar="FILE")
 
-        actions.add_parser("list", help="List the creditors.")
+        list_parser = actions.add_parser("list", help="List the creditors.")
+        for action_parser in (add, load, list_parser):
+            add_language_option(action_parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with translation.override(report_language(options.get("lang"))):
+            self._run(options)
+
+    def _run(self, options: dict[str, Any]) -> None:
         console = Console(file=self.stdout._out, width=120, highlight=False)
         try:
             if options["action"] == "add":
                 self._add(console, options)
             elif options["action"] == "load":
                 for result in do_load_creditors(options["file"]):
-                    console.print(f"{result.creditor.slug}: {result.action}")
+                    console.print(f"{result.creditor.slug}: {LOAD_ACTIONS[result.action]}")
             else:
                 _list(console)
         except InvalidInput as exc:
@@ -86,12 +104,17 @@ class Command(BaseCommand):
             vat_deductible=not options["no_vat_deductible"],
         )
         creditor = do_add_creditor(spec)
-        console.print(f"{creditor.slug}: added ({creditor.legal_name}, {creditor.iban})")
+        added = gettext("%(slug)s: toegevoegd (%(name)s, %(iban)s)")
+        console.print(added % {"slug": creditor.slug, "name": creditor.legal_name, "iban": creditor.iban})
 
 
 def _list(console: Console) -> None:
     table = Table()
-    for column in ("slug", "legal name", "trade name", "KvK", "IBAN", "city", "debtors"):
+    columns = (
+        "slug", gettext("statutaire naam"), gettext("handelsnaam"), "KvK", "IBAN", gettext("plaats"),
+        gettext("debiteuren"),
+    )
+    for column in columns:
         table.add_column(column)
     for creditor in Creditor.objects.annotate(debtor_count=Count("debtors")):
         table.add_row(
