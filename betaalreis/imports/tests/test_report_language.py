@@ -112,3 +112,120 @@ def test_skip_labels_english_is_key(reason: str) -> None:
     with translation.override("en"):
         assert row_label(f"skipped: {reason}") == f"skipped: {reason}"
         assert row_label(f"skipped {reason} (EUR)") == f"skipped {reason} (EUR)"
+
+
+HEADER = "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+
+# One bad file per kind of problem, with the problem line that a Dutch and an English report print.
+PROBLEM_CASES = {
+    "bad date": (
+        HEADER + "F2;D2;Twee;31-02-2026;10,00\n",
+        "rij 2, veld 'Vervaldatum', waarde '31-02-2026': is geen bestaande datum: maand 2 van 2026 "
+        "heeft geen dag 31; verbeter de datum",
+        "row 2, field 'Vervaldatum', value '31-02-2026': is not a real date: month 2 of 2026 has no "
+        "day 31; correct the date",
+    ),
+    "bad amount": (
+        HEADER + "F3;D3;Drie;01-03-2026;tien\n",
+        "rij 2, veld 'Openstaand', waarde 'tien': geen bedrag; schrijf het als 1234,56 of 1.234,56",
+        "row 2, field 'Openstaand', value 'tien': not an amount; write it like 1234,56 or 1.234,56",
+    ),
+    "missing column": (
+        "Factuurnummer;Debiteurnummer;Naam;Openstaand\nF4;D4;Vier;10,00\n",
+        "rij 1, veld 'vervaldatum', waarde '': het bestand heeft geen kolom voor dit veld; voeg de "
+        "kolom toe of noem hem in een mappingbestand (--mapping). De kolomkoppen zijn "
+        "'Factuurnummer', 'Debiteurnummer', 'Naam', 'Openstaand'",
+        "row 1, field 'due date', value '': the file has no column for this field; add one, or name "
+        "it in a mapping file (--mapping). The headers are 'Factuurnummer', 'Debiteurnummer', "
+        "'Naam', 'Openstaand'",
+    ),
+    "duplicate invoice number": (
+        HEADER + "F5;D5;Vijf;01-03-2026;10,00\nF5;D5;Vijf;01-03-2026;12,00\n",
+        "rij 3, veld 'Factuurnummer', waarde 'F5': staat ook op rij 2, met een andere waarde voor "
+        "'Openstaand'; de rijen van één factuur moeten overeenkomen, dus verbeter de rij of geef die "
+        "een eigen factuurnummer",
+        "row 3, field 'Factuurnummer', value 'F5': also on row 2 with another value for "
+        "'Openstaand'; rows of one invoice must agree, so correct the row or give it its own invoice "
+        "number",
+    ),
+}
+
+
+def _rejected_output(path: Path, *options: str) -> str:
+    output = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--creditor", "acme", *options, stdout=output)
+    return output.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(PROBLEM_CASES))
+def test_problem_text_dutch_by_default(case: str, creditor: Creditor, write_file: WriteFile) -> None:
+    content, dutch, english = PROBLEM_CASES[case]
+
+    text = _rejected_output(write_file("fout.csv", content))
+
+    assert "fout.csv: geweigerd, er is niets geïmporteerd." in text
+    assert dutch in text
+    assert english not in text
+
+
+@pytest.mark.parametrize("case", sorted(PROBLEM_CASES))
+def test_problem_text_english_with_lang(case: str, creditor: Creditor, write_file: WriteFile) -> None:
+    content, dutch, english = PROBLEM_CASES[case]
+
+    text = _rejected_output(write_file("fout.csv", content), "--lang", "en")
+
+    assert "fout.csv: rejected, nothing was imported." in text
+    assert english in text
+    assert dutch not in text
+
+
+SKIPPED_DRAFT = (
+    "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Status\n"
+    "F6;D6;Zes;01-03-2026;10,00;open\n"
+    "F7;D6;Zes;01-03-2026;20,00;concept\n"
+)
+
+
+def test_note_dutch_by_default(creditor: Creditor, write_file: WriteFile) -> None:
+    text = _import(str(write_file("concept.csv", SKIPPED_DRAFT)), "--creditor", "acme")
+
+    assert (
+        "let op: 1 factuur met status concept overgeslagen (F7): die is nooit verstuurd of is "
+        "geannuleerd, dus het is geen vordering."
+    ) in text
+
+
+def test_note_english_with_lang(creditor: Creditor, write_file: WriteFile) -> None:
+    text = _import(str(write_file("concept.csv", SKIPPED_DRAFT)), "--creditor", "acme", "--lang", "en")
+
+    assert "note: Skipped 1 draft invoice (F7): it was never sent or was cancelled, so it is not a claim." in text
+
+
+def test_library_messages_replaced_by_dutch(write_file: WriteFile) -> None:
+    from betaalreis.errors import InvalidInput
+    from betaalreis.imports import contacts
+    from betaalreis.imports.tables import load_mapping
+    from betaalreis.imports.values import ValueProblem
+
+    mapping = write_file("kapot.toml", "[columns]\ninvoice_number = \n")
+
+    with translation.override("nl"):
+        with pytest.raises(ValueProblem) as iban:
+            contacts.parse_iban("NL91ABNA0417164301")
+        with pytest.raises(ValueProblem) as vat_id:
+            contacts.parse_vat_id("NL123")
+        with pytest.raises(InvalidInput) as toml:
+            load_mapping(mapping)
+
+    assert str(iban.value) == "geen geldig IBAN: de controlecijfers kloppen niet; controleer de cijfers"
+    assert "Invalid" not in str(iban.value)
+    assert str(vat_id.value).startswith("geen geldig btw-nummer uit de EU")
+    assert "mappingbestand niet gelezen: geen geldige TOML op regel 2, kolom 18" in str(toml.value)
+
+
+def test_file_problem_named_once() -> None:
+    error = RowError(None, "bestand", "kapot.xml", "geen geldige XML")
+
+    with translation.override("nl"):
+        assert str(error) == "bestand 'kapot.xml': geen geldige XML"
