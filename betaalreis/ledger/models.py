@@ -391,8 +391,22 @@ class Payment(models.Model):
         return f"{self.booking_date} {self.currency} {self.amount}"
 
 
+class AllocationPart(models.TextChoices):
+    """The part of an invoice's claim that an allocation pays."""
+
+    PRINCIPAL = "principal", _("Hoofdsom")
+    COSTS = "costs", _("Incassokosten")
+    INTEREST = "interest", _("Rente")
+
+
 class Allocation(models.Model):
-    """The part of a payment (or credit note) applied to one invoice."""
+    """The part of a payment (or credit note) applied to one invoice.
+
+    Only allocations to the principal lower the invoice's open amount. Money
+    beyond the principal pays the collection costs and interest of the
+    invoice's claim (see `betaalreis.dunning.charges`), with `part` set to
+    match.
+    """
 
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
     payment = models.ForeignKey(
@@ -403,6 +417,12 @@ class Allocation(models.Model):
     )
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
     amount = models.DecimalField(**MONEY)
+    # The database default lets the bulk inserts of banking.allocation leave
+    # the column out for allocations to the principal.
+    part = models.CharField(
+        _("deel"), max_length=10, choices=AllocationPart.choices,
+        default=AllocationPart.PRINCIPAL, db_default=AllocationPart.PRINCIPAL,
+    )
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

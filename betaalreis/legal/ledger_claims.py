@@ -4,14 +4,16 @@ The principal of an invoice is its total less credit notes applied to it,
 because credited amounts were never owed. Payments come from the ledger's
 allocations, dated by the payment's booking date and naming the invoice.
 The claim law then applies them to costs, interest and principal, so its
-unpaid principal can differ from the ledger's open amount.
+unpaid principal can differ from the ledger's open amount. The ledger books
+a payment to the principal first and only money beyond it to costs and
+interest (`Allocation.part`), but the claim's total is the same either way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Allocation,
+    AllocationPart,
     Creditor,
     Debtor,
     Invoice,
@@ -45,15 +48,20 @@ class ClaimInput:
     items: list[ClaimItem]
     payments: list[ClaimPayment]
     currency: str
+    # What the ledger booked to collection costs or interest, by (invoice number, part).
+    charges_paid: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
 
-def claim_items_for_debtor(debtor: Debtor, on: dt.date) -> ClaimInput:
+def claim_items_for_debtor(
+    debtor: Debtor, on: dt.date, *, invoice_ids: Collection[int] | None = None
+) -> ClaimInput:
     """Return the debtor's open invoices as claim items, their payments, and the currency.
 
-    Allocations booked after `on` are left out. Open invoices in more than
-    one currency raise InvalidInput, because one claim has one currency.
+    With `invoice_ids`, only those of the open invoices count. Allocations
+    booked after `on` are left out. Open invoices in more than one currency
+    raise InvalidInput, because one claim has one currency.
     """
-    invoices = _open_invoices(debtor.creditor_id, [debtor.pk], on)
+    invoices = _open_invoices(debtor.creditor_id, [debtor.pk], on, invoice_ids=invoice_ids)
     return _claim_input(debtor.pk, invoices.get(debtor.pk, []))
 
 
@@ -88,12 +96,14 @@ def claim_for_debtor(
     *,
     fourteen_day_term_end: dt.date | None = None,
     settings: LegalSettings | None = None,
+    invoice_ids: Collection[int] | None = None,
 ) -> ClaimBreakdown | None:
     """Return the debtor's claim on `on`, or None when no invoice of the debtor is open.
 
+    With `invoice_ids`, the claim covers only those of the open invoices.
     Without `settings`, the creditor's stored legal settings apply.
     """
-    claim_input = claim_items_for_debtor(debtor, on)
+    claim_input = claim_items_for_debtor(debtor, on, invoice_ids=invoice_ids)
     if not claim_input.items:
         return None
 
@@ -148,18 +158,22 @@ def claims_for_debtors(
 
 @dataclass(slots=True)
 class _OpenInvoice:
+    pk: int
     number: str
     total: Decimal
     due_date: dt.date
     currency: str
     open_amount: Decimal
     credited: Decimal = Decimal(0)
+    # Payments the ledger booked to the principal.
     paid_in_ledger: Decimal = Decimal(0)
+    # Payments the ledger booked to collection costs or interest, by part.
+    charges_paid: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     paid_per_day: dict[dt.date, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     @property
     def paid_elsewhere(self) -> Decimal:
-        """Return what was paid outside the ledger: the total less credits, payments and the open amount.
+        """Return what was paid outside the ledger: the total less credits, principal payments and the open amount.
 
         An imported open amount below the total, with no payment in the
         ledger to explain it, was paid before the import (in the creditor's
@@ -169,9 +183,12 @@ class _OpenInvoice:
 
 
 def _open_invoices(
-    creditor_id: int, debtor_ids: list[int], on: dt.date
+    creditor_id: int, debtor_ids: list[int], on: dt.date, *, invoice_ids: Collection[int] | None = None
 ) -> dict[int, list[_OpenInvoice]]:
-    """Load the open invoices of `debtor_ids` with credit notes and payments, in two queries."""
+    """Load the open invoices of `debtor_ids` with credit notes and payments, in two queries.
+
+    With `invoice_ids`, only those of the open invoices are loaded.
+    """
     rows = Invoice.objects.filter(
         creditor_id=creditor_id,
         debtor_id__in=debtor_ids,
@@ -179,25 +196,30 @@ def _open_invoices(
         status__in=CLAIM_STATUSES,
         open_amount__gt=0,
     ).order_by("debtor_id", "due_date", "number")
+    if invoice_ids is not None:
+        rows = rows.filter(pk__in=list(invoice_ids))
 
     by_id: dict[int, _OpenInvoice] = {}
     by_debtor: dict[int, list[_OpenInvoice]] = defaultdict(list)
     for pk, debtor_id, number, total, due_date, currency, open_amount in rows.values_list(
         "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount"
     ):
-        invoice = _OpenInvoice(number, total, due_date, currency, open_amount)
+        invoice = _OpenInvoice(pk, number, total, due_date, currency, open_amount)
         by_id[pk] = invoice
         by_debtor[debtor_id].append(invoice)
 
     allocations = Allocation.objects.filter(
         creditor_id=creditor_id, invoice__in=rows.values("pk")
-    ).values_list("invoice_id", "payment_id", "amount", "payment__booking_date")
-    for invoice_id, payment_id, amount, booked_on in allocations:
+    ).values_list("invoice_id", "payment_id", "amount", "part", "payment__booking_date")
+    for invoice_id, payment_id, amount, part, booked_on in allocations:
         invoice = by_id[invoice_id]
         if payment_id is None:
             invoice.credited += amount
             continue
-        invoice.paid_in_ledger += amount
+        if part == AllocationPart.PRINCIPAL:
+            invoice.paid_in_ledger += amount
+        else:
+            invoice.charges_paid[part] += amount
         if booked_on <= on:
             invoice.paid_per_day[booked_on] += amount
 
@@ -207,6 +229,7 @@ def _open_invoices(
 def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput:
     items: list[ClaimItem] = []
     payments: list[ClaimPayment] = []
+    charges_paid: dict[tuple[str, str], Decimal] = {}
     currencies: set[str] = set()
 
     for invoice in invoices:
@@ -218,6 +241,8 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
 
         currencies.add(invoice.currency)
         items.append(ClaimItem(invoice.number, principal, invoice.due_date))
+        for part, amount in invoice.charges_paid.items():
+            charges_paid[(invoice.number, part)] = amount
         payments.extend(
             ClaimPayment(paid_on=day, amount=amount, invoice_number=invoice.number)
             for day, amount in sorted(invoice.paid_per_day.items())
@@ -230,4 +255,4 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
             "A claim has one currency: settle or convert the other invoices first."
         )
 
-    return ClaimInput(items, payments, currencies.pop() if currencies else "EUR")
+    return ClaimInput(items, payments, currencies.pop() if currencies else "EUR", charges_paid)
