@@ -6,6 +6,8 @@ second that way. This module applies a whole chunk of decisions with a
 fixed number of queries. It writes the same rows: Allocation, the invoice's
 open amount and status, and the payment's status, debtor and match reason.
 It also writes one timeline event per allocation and one per overpayment.
+Money beyond the principal of a charged invoice that a payment closes pays
+its collection costs and interest (`allocation_charges`).
 `test_allocation.py` checks that both paths leave the same ledger.
 
 NOTE: this mirrors do_allocate_payment (ledger/actions.py). A change to the
@@ -25,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from betaalreis.banking.allocation_charges import book_charges_in_bulk
 from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.models import (
@@ -48,6 +51,9 @@ logger = logging.getLogger(__name__)
 # needs escaping.
 ALLOCATION_COLUMNS = ("creditor_id", "payment_id", "invoice_id", "amount", "reason", "created_at")
 TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "source", "summary", "data")
+# Allocations to collection costs or interest name their part. The others
+# get the column's database default, the principal.
+CHARGE_ALLOCATION_COLUMNS = (*ALLOCATION_COLUMNS, "part")
 
 
 @dataclass(slots=True)
@@ -135,6 +141,7 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     allocations: list[tuple] = []
     events: list[tuple] = []
     payment_rows: list[tuple] = []
+    allocated_payments: list[tuple[_PaymentState, int, str]] = []
     outcomes: dict[int, AllocationOutcome] = {}
     for plan in plans:
         payment = payments.get(plan.payment_id)
@@ -174,12 +181,18 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
 
         debtor_id = payment.debtor_id or invoices[outcome.lines[0][0]].debtor_id
         payment_rows.append((PaymentStatus.MATCHED.value, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
+        allocated_payments.append((payment, debtor_id, reason))
+
+    charge_allocations = book_charges_in_bulk(creditor_id, allocated_payments, outcomes, events, source=source, stamp=stamp)
+    for payment, debtor_id, _ in allocated_payments:
+        remaining = outcomes[payment.id].remaining
         if remaining > ZERO:
             summary = f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open"
             data = f'{{"payment_id": {payment.id}, "credit": "{remaining}"}}'
             events.append((creditor_id, debtor_id, None, payment_kind, stamp, source, summary, data))
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
+    insert_values(Allocation._meta.db_table, CHARGE_ALLOCATION_COLUMNS, charge_allocations)
     update_values(
         Invoice._meta.db_table,
         ("open_amount", "status", "updated_at"),

@@ -6,26 +6,34 @@ timeline row per debtor, so the timeline is the audit log of the ledger.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
+    AllocationPart,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
     Payment,
     PaymentStatus,
+    TimelineEvent,
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
+
+if TYPE_CHECKING:
+    from betaalreis.dunning.charges import InvoiceCharges
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +96,7 @@ def do_allocate_payment(
             raise InvalidInput(f"Invoices {foreign} belong to another creditor than payment {payment.pk}.")
 
     remaining = unallocated_amount(payment)
+    charges = _charges_of_closing_invoices(payment, candidates, remaining)
     allocations: list[Allocation] = []
     for invoice in candidates:
         if remaining <= ZERO:
@@ -128,6 +137,10 @@ def do_allocate_payment(
             },
         )
 
+    if charges:
+        charge_allocations, remaining = _book_charges(payment, charges, remaining, source=source, reason=reason)
+        allocations += charge_allocations
+
     if payment.debtor_id is None and allocations:
         payment.debtor_id = allocations[0].invoice.debtor_id
     if allocations:
@@ -152,6 +165,72 @@ def do_allocate_payment(
     return allocations
 
 
+def _charges_of_closing_invoices(
+    payment: Payment, candidates: Sequence[Invoice], remaining: Decimal
+) -> dict[int, InvoiceCharges]:
+    """Return the unpaid costs and interest of the charged invoices that `payment` will close.
+
+    Walks `candidates` as the allocation loop does, without writing, so the
+    claim is computed while the invoices are still open.
+    """
+    from betaalreis.dunning.charges import unpaid_charges
+
+    closing: dict[int, dt.date] = {}
+    for invoice in candidates:
+        if remaining <= ZERO:
+            break
+        if invoice.open_amount <= ZERO or invoice.currency != payment.currency:
+            continue
+        if remaining >= invoice.open_amount:
+            closing[invoice.pk] = payment.booking_date
+        remaining -= min(remaining, invoice.open_amount)
+
+    if not closing:
+        return {}
+    return unpaid_charges(payment.creditor_id, closing)
+
+
+def _book_charges(
+    payment: Payment, charges: dict[int, InvoiceCharges], remaining: Decimal, *, source: str, reason: str
+) -> tuple[list[Allocation], Decimal]:
+    """Book `remaining` to the costs and interest of the invoices `payment` closed, and return the allocations and what is left.
+
+    The costs and interest left unpaid are waived, with a timeline event per invoice.
+    """
+    from betaalreis.dunning.charges import charge_payment_summary, split_over_charges, waived_charges_events
+
+    bookings, remaining = split_over_charges(remaining, list(charges.values()))
+    allocations: list[Allocation] = []
+    paid: dict[tuple[int, str], Decimal] = {}
+
+    for booking in bookings:
+        invoice_charges = charges[booking.invoice_id]
+        allocation = Allocation.objects.create(
+            creditor_id=payment.creditor_id,
+            payment=payment,
+            invoice_id=booking.invoice_id,
+            amount=booking.amount,
+            part=booking.part,
+            reason=reason[:300],
+        )
+        allocations.append(allocation)
+        paid[(booking.invoice_id, booking.part)] = booking.amount
+        timeline.record(
+            invoice_charges.debtor_id,
+            TimelineKind.PAYMENT,
+            charge_payment_summary(booking, invoice_charges.number, invoice_charges.currency),
+            source=source,
+            creditor_id=payment.creditor_id,
+            invoice=allocation.invoice,
+            data={"payment_id": payment.pk, "amount": str(booking.amount), "part": booking.part, "reason": reason},
+        )
+
+    timeline.record_many(
+        waived_charges_events(charges, paid, closed_by="payment", source=source, creditor_id=payment.creditor_id)
+    )
+    return allocations, remaining
+
+
 @transaction.atomic
 def do_reverse_payment(
     original: Payment,
@@ -170,8 +249,9 @@ def do_reverse_payment(
 
     for allocation in allocations:
         invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
-        invoice.open_amount += allocation.amount
-        if invoice.status == InvoiceStatus.PAID:
+        if allocation.part == AllocationPart.PRINCIPAL:
+            invoice.open_amount += allocation.amount
+        if invoice.status == InvoiceStatus.PAID and invoice.open_amount > ZERO:
             invoice.status = InvoiceStatus.OPEN
         invoice.save(update_fields=["open_amount", "status", "updated_at"])
         reopened.append(invoice)
@@ -220,6 +300,7 @@ def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str)
     amount = min(-credit_note.open_amount, invoice.open_amount)
     if amount <= ZERO:
         return None
+    waived = _waived_when_closed(invoice, amount, closed_by="credit_note", source=source)
 
     allocation = Allocation.objects.create(
         creditor_id=invoice.creditor_id,
@@ -248,7 +329,21 @@ def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str)
         invoice=invoice,
         data={"credit_note_id": credit_note.pk, "amount": str(amount)},
     )
+    timeline.record_many(waived)
     return allocation
+
+
+def _waived_when_closed(invoice: Invoice, amount: Decimal, *, closed_by: str, source: str) -> list[TimelineEvent]:
+    """Return the timeline events for the costs and interest that closing `invoice` with `amount` waives.
+
+    Call it before the invoice is saved closed. An invoice that stays open waives nothing.
+    """
+    from betaalreis.dunning.charges import unpaid_charges, waived_charges_events
+
+    if amount < invoice.open_amount:
+        return []
+    charges = unpaid_charges(invoice.creditor_id, {invoice.pk: timezone.localdate()})
+    return waived_charges_events(charges, {}, closed_by=closed_by, source=source, creditor_id=invoice.creditor_id)
 
 
 @transaction.atomic

@@ -355,8 +355,8 @@ def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
             source=f"provider:{checkout.provider}",
             reason=f"online payment {checkout.provider_id}",
             excess_summary=(
-                "Online betaling: {amount} meer betaald dan de open facturen "
-                "(rente en incassokosten), geboekt als tegoed van de debiteur"
+                "Online betaling: {amount} meer betaald dan de vordering op de open facturen "
+                "(hoofdsom, rente en incassokosten), geboekt als tegoed van de debiteur"
             ),
         )
         if not allocations:

@@ -47,7 +47,7 @@ def _ledger(slug: str, iban: str, amounts: list[str], payment_amount: str):
 def _snapshot(creditor) -> dict:
     return {
         "allocations": sorted(
-            Allocation.objects.filter(creditor=creditor).values_list("invoice__number", "amount", "reason")
+            Allocation.objects.filter(creditor=creditor).values_list("invoice__number", "amount", "part", "reason")
         ),
         "invoices": sorted(Invoice.objects.filter(creditor=creditor).values_list("number", "open_amount", "status")),
         "payment": list(Payment.objects.filter(creditor=creditor).values_list("status", "debtor__customer_number", "match_reason")),
@@ -71,6 +71,43 @@ def test_bulk_equals_single(case: str):
     )
 
     assert _snapshot(single_creditor) == _snapshot(bulk_creditor)
+    assert outcomes[bulk_payment.pk].allocated == sum(
+        Allocation.objects.filter(payment=bulk_payment).values_list("amount", flat=True), Decimal("0")
+    )
+
+
+@pytest.mark.parametrize(
+    ("payment_amount", "parts"),
+    [
+        ("150.00", {"principal"}),
+        ("170.00", {"principal", "costs"}),
+        ("260.00", {"principal", "costs", "interest"}),
+    ],
+)
+def test_bulk_equals_single_with_charges(payment_amount: str, parts: set[str]):
+    from betaalreis.dunning.models import InvoiceStage
+    from betaalreis.dunning.policies import seed_default_policies
+
+    ledgers = []
+    for slug, iban in (("single", "NL91ABNA0417164300"), ("bulk", "NL39RABO0300065264")):
+        creditor, invoices, payment = _ledger(slug, iban, ["100.00", "50.00"], payment_amount)
+        seed_default_policies(creditor)
+        Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(due_date=dt.date(2026, 9, 1))
+        invoices[0].debtor.__class__.objects.filter(pk=invoices[0].debtor_id).update(kind="business")
+        for invoice in invoices:
+            InvoiceStage.objects.create(invoice=invoice, stage="final_notice", stage_date=dt.date(2026, 10, 9))
+        ledgers.append((creditor, invoices, payment))
+    (single_creditor, single_invoices, single_payment), (bulk_creditor, bulk_invoices, bulk_payment) = ledgers
+
+    do_allocate_payment(single_payment, single_invoices, source="test", reason="why")
+    outcomes = allocate_in_bulk(
+        bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [invoice.pk for invoice in bulk_invoices], "why")],
+        source="test",
+    )
+
+    snapshot = _snapshot(bulk_creditor)
+    assert _snapshot(single_creditor) == snapshot
+    assert {part for _, _, part, _ in snapshot["allocations"]} == parts
     assert outcomes[bulk_payment.pk].allocated == sum(
         Allocation.objects.filter(payment=bulk_payment).values_list("amount", flat=True), Decimal("0")
     )
