@@ -38,6 +38,7 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
+from betaalreis.dunning.charges import charged_invoice_ids, fourteen_day_term_end
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.portal.models import (
     Dispute,
@@ -205,15 +206,22 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     """Fill in the unpaid principal and interest per invoice and the collection costs from the claim.
 
     These are the amounts the messages state: one claim computation with
-    payments imputed to costs, interest, then principal. Costs are owed on
-    the claim as a whole, so they are part of the amount due only when every
-    open invoice is paid together (`Account.total_due`).
+    payments imputed to costs, interest, then principal. The claim covers
+    only the invoices that carry costs and interest
+    (`betaalreis.dunning.charges.charged_invoice_ids`); the others show
+    their open amount, as their reminders do. Costs are owed on the claim as
+    a whole, so they are part of the amount due only when every open invoice
+    is paid together (`Account.total_due`).
     """
     if not any(line.invoice.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
         return
 
-    claim = _cached_claim(account, day)
+    charged = charged_invoice_ids(account.debtor.creditor_id, [line.invoice.pk for line in account.open_lines])
+    if not charged:
+        return
+
+    claim = _cached_claim(account, day, charged)
     if claim is None:
         return
 
@@ -234,11 +242,12 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
 CLAIM_CACHE_SECONDS = 300
 
 
-def _cached_claim(account: Account, day: dt.date) -> ClaimBreakdown | None:
-    """Return the debtor's claim on `day` from the cache, computing it when missing."""
+def _cached_claim(account: Account, day: dt.date, charged: set[int]) -> ClaimBreakdown | None:
+    """Return the debtor's claim over the `charged` invoices on `day` from the cache, computing it when missing."""
     signature = ",".join(
         f"{line.invoice.pk}:{line.invoice.open_amount}:{line.invoice.updated_at.timestamp()}"
         for line in account.open_lines
+        if line.invoice.pk in charged
     )
     key = "portal-claim:" + hashlib.sha256(f"{account.debtor.pk}|{day}|{signature}".encode()).hexdigest()
     cached = cache.get(key)
@@ -246,7 +255,9 @@ def _cached_claim(account: Account, day: dt.date) -> ClaimBreakdown | None:
         return cached
 
     try:
-        claim = claim_for_debtor(account.debtor, day, fourteen_day_term_end=_term_end(account))
+        claim = claim_for_debtor(
+            account.debtor, day, fourteen_day_term_end=_term_end(account, charged), invoice_ids=charged
+        )
     except InvalidInput:
         logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
         return None
@@ -255,25 +266,12 @@ def _cached_claim(account: Account, day: dt.date) -> ClaimBreakdown | None:
     return claim
 
 
-def _term_end(account: Account) -> dt.date | None:
-    """Return the last day of the 14-day term that covers every open invoice, or None.
-
-    The claim law charges a consumer's costs over all invoices the letter
-    named, so a term counts only when each open invoice was in a sent 14-day
-    letter. With a newer invoice outside the letter, no costs show, so the
-    portal never shows too many.
-    """
-    from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+def _term_end(account: Account, charged: set[int]) -> dt.date | None:
+    """Return the last day of the 14-day term that covers every charged open invoice, or None."""
     from betaalreis.legal.models import legal_settings_for
 
-    invoice_ids = [line.invoice.pk for line in account.open_lines]
-    if not invoice_ids:
-        return None
     creditor = account.debtor.creditor
-    terms = sent_fourteen_day_terms(creditor, legal_settings_for(creditor), invoice_ids=invoice_ids)
-    if set(terms) != set(invoice_ids):
-        return None
-    return max(term.term_end for term in terms.values())
+    return fourteen_day_term_end(creditor, legal_settings_for(creditor), charged)
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:

@@ -50,6 +50,19 @@ def make_invoice(debtor: Debtor, number: str, amount: str, *, days_overdue: int 
     )
 
 
+def give_claim_stage(invoice: Invoice, stage: str = "final_notice") -> Invoice:
+    """Put `invoice` at a dunning stage that states the claim, so it carries costs and interest."""
+    from betaalreis.dunning.models import InvoiceStage, Policy
+    from betaalreis.dunning.policies import seed_default_policies
+
+    if not Policy.objects.filter(creditor_id=invoice.creditor_id).exists():
+        seed_default_policies(invoice.creditor)
+    InvoiceStage.objects.update_or_create(
+        invoice=invoice, defaults={"stage": stage, "stage_date": timezone.localdate()}
+    )
+    return invoice
+
+
 class CapturingBackend(ChannelBackend):
     """A channel adapter that keeps messages in memory, for reading codes in tests."""
 

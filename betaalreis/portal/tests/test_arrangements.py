@@ -16,7 +16,7 @@ from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings, Promise, PromiseStatus
-from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,8 @@ def test_statement_and_invoice_pdfs(client, debtor):
 
 
 def test_overdue_invoice_shows_and_charges_interest(client, debtor):
-    invoice = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
+    # Interest shows once the invoice reached a stage that states the claim.
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", "1000.00", days_overdue=120))
 
     page = client.get(reverse("portal:overview")).content.decode()
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
@@ -274,6 +275,16 @@ def test_overdue_invoice_shows_and_charges_interest(client, debtor):
     assert "Wettelijke rente" in page
     checkout = CheckoutPayment.objects.get()
     assert checkout.amount == Decimal("1000.00") + interest + account.costs
+
+
+def test_friendly_stage_invoice_shows_no_interest(client, debtor):
+    give_claim_stage(make_invoice(debtor, "F-001", "1000.00", days_overdue=20), "reminder")
+
+    account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+
+    assert account.interest == Decimal("0.00")
+    assert account.costs == Decimal("0.00")
+    assert account.total_due == Decimal("1000.00")
 
 
 def test_handed_over_invoice_shows_full_claim(client, debtor):
@@ -411,7 +422,7 @@ def test_plan_states_interest_and_costs_left_out(client):
     # commercial interest from the day after the due date, without a 14-day letter.
     debtor = make_debtor(make_creditor(), kind="business")
     client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
-    invoice = make_invoice(debtor, "F-001", "60.50", days_overdue=30)
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", "60.50", days_overdue=30))
     (account,) = services.load_accounts([debtor.pk], timezone.localdate())
     assert account.costs == Decimal("40.00")
     assert account.interest > 0
@@ -437,7 +448,7 @@ def test_plan_states_interest_and_costs_left_out(client):
 def test_plan_page_in_english_states_waiver(client):
     debtor = make_debtor(make_creditor(), kind="business", language="en")
     client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
-    invoice = make_invoice(debtor, "F-001", "60.50", days_overdue=30)
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", "60.50", days_overdue=30))
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
     client.post(url, {"terms": 3, "invoices": [invoice.pk]})
@@ -448,7 +459,7 @@ def test_plan_page_in_english_states_waiver(client):
 
 
 def test_completed_plan_records_waiver(client, debtor):
-    invoice = make_invoice(debtor, "F-001", "300.00", days_overdue=30)
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", "300.00", days_overdue=30))
     today = timezone.localdate()
     plan = plans.do_request_plan(debtor, [invoice], 1, today=today)
     assert plan.interest_excluded > 0

@@ -11,7 +11,7 @@ from django.urls import reverse, set_script_prefix
 from betaalreis.ledger.models import InvoiceStatus, Payment, PaymentSource, TimelineEvent
 from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
 from betaalreis.portal.links import make_portal_token, portal_url, read_portal_token
-from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -212,9 +212,9 @@ def test_second_pay_reuses_open_checkout(client):
     assert second["Location"] == checkout.checkout_url
 
 
-def test_interest_paid_online_shown_as_credit(client):
+def test_interest_paid_online_booked_to_interest(client):
     debtor = make_debtor(make_creditor())
-    invoice = make_invoice(debtor, "F-001", "100.00", days_overdue=60)
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", "100.00", days_overdue=60))
     sign_in(client, debtor)
     client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
     checkout = CheckoutPayment.objects.get()
@@ -225,10 +225,10 @@ def test_interest_paid_online_shown_as_credit(client):
     assert interest > Decimal("0.00")
     payment = Payment.objects.get(source=PaymentSource.PSP)
     assert payment.amount == checkout.amount
-    assert sum(payment.allocations.values_list("amount", flat=True)) == Decimal("100.00")
-    line = TimelineEvent.objects.get(debtor=debtor, data__credit=str(interest))
-    assert "rente en incassokosten" in line.summary
-    assert "Teveel betaald" not in line.summary
+    parts = dict(payment.allocations.values_list("part", "amount"))
+    assert parts == {"principal": Decimal("100.00"), "interest": interest}
+    assert not TimelineEvent.objects.filter(debtor=debtor, data__has_key="credit").exists()
+    assert not TimelineEvent.objects.filter(debtor=debtor, data__reason="charges_waived").exists()
 
 
 def test_paying_paid_invoice_again_books_credit(client):
