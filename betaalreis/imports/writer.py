@@ -345,10 +345,28 @@ def _settle_missing_open_items(
             "%(numbers)s."
         ) % {"numbers": numbers})
 
+    events += _waived_charges([invoice for invoice in settled if not invoice.is_credit_note], source=source)
     Invoice.objects.bulk_update(settled, ["open_amount", "status", "updated_at"], batch_size=BATCH_SIZE)
     _forget_import_states([invoice.pk for invoice in settled])
     record_many(events)
     counts.invoices_settled = len(settled)
+
+
+def _waived_charges(closed: list[Invoice], *, source: str) -> list[TimelineEvent]:
+    """Return timeline events for the costs and interest of charged invoices that this import closes.
+
+    Call it before the closing is written, while the ledger still has the
+    invoices open. The creditor's books closed the invoice, so Betaalreis
+    stops claiming its costs and interest and records what it waives.
+    """
+    from betaalreis.dunning.charges import unpaid_charges, waived_charges_events
+
+    if not closed:
+        return []
+    creditor_id = closed[0].creditor_id
+    today = timezone.localdate()
+    charges = unpaid_charges(creditor_id, {invoice.pk: today for invoice in closed})
+    return waived_charges_events(charges, {}, closed_by="import", source=source, creditor_id=creditor_id)
 
 
 def _forget_import_states(invoice_ids: list[int]) -> None:
@@ -645,8 +663,10 @@ def _update_invoices(
     changed: list[Invoice] = []
     events: list[TimelineEvent] = []
     now = timezone.now()
+    closed: list[Invoice] = []
     for data, invoice, state in candidates:
         baseline = _baseline(invoice, state)
+        was_open = invoice.open_amount > ZERO
         event = _apply_changes(data, invoice, baseline, invoice.pk in allocated, counts, source)
         if event is None:
             counts.invoices_unchanged += 1
@@ -655,7 +675,10 @@ def _update_invoices(
         invoice.updated_at = now
         changed.append(invoice)
         events.append(event)
+        if was_open and invoice.open_amount == ZERO:
+            closed.append(invoice)
 
+    events += _waived_charges(closed, source=source)
     fields = [*_PLAIN_INVOICE_FIELDS, "open_amount", "status", "updated_at"]
     Invoice.objects.bulk_update(changed, fields, batch_size=BATCH_SIZE)
     counts.invoices_changed = len(changed)

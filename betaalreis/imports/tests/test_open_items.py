@@ -264,3 +264,21 @@ def test_other_name_keeps_customers_apart(creditor: Creditor, write_file: WriteF
     assert Creditor.objects.get().debtors.get(customer_number="000481").name == "Een"
     assert Creditor.objects.get().debtors.get(customer_number="481").name == "Totaal Ander"
     assert "but the names differ" in output
+
+
+def test_missing_charged_invoice_records_waiver(creditor: Creditor, write_file: WriteFile) -> None:
+    from betaalreis.dunning.models import InvoiceStage
+    from betaalreis.dunning.policies import seed_default_policies
+
+    _import(write_file("week1.csv", THREE_OPEN))
+    seed_default_policies(creditor)
+    f2 = Invoice.objects.get(number="F2")
+    # F2 has been overdue since March 2025, so its final notice states interest.
+    InvoiceStage.objects.create(invoice=f2, stage="final_notice", stage_date=f2.due_date)
+
+    _import(write_file("week2.csv", F1_AND_F3), "--open-items")
+
+    waived = TimelineEvent.objects.get(invoice=f2, data__reason="charges_waived")
+    assert waived.data["closed_by"] == "import"
+    assert Decimal(waived.data["interest"]) > Decimal("0.00")
+    assert not TimelineEvent.objects.filter(invoice__number="F1", data__reason="charges_waived").exists()
