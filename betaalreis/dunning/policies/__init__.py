@@ -126,6 +126,25 @@ def _check_required_stages(path: Path, stages: list[Stage]) -> None:
             )
 
 
+def _check_claim_stages(path: Path, stages: list[Stage]) -> None:
+    """Reject a stage that does not state the claim after one that does.
+
+    From the first stage that states the claim on, an invoice carries
+    collection costs and interest, and the portal shows them (see
+    `betaalreis.dunning.charges`). A later message without them would ask
+    a different amount than the portal on the same day.
+    """
+    stated = None
+    for stage in sorted(stages, key=lambda stage: stage.order):
+        if stage.states_claim and stated is None:
+            stated = stage
+        elif stated is not None and not stage.states_claim:
+            raise InvalidInput(
+                f"{path}: stage {stage.code!r} comes after {stated.code!r}, which states the claim; "
+                "set states_claim = true on it too, so its messages ask the amount the portal shows."
+            )
+
+
 def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     """Parse and check a policy file; return its header and unsaved stages."""
     try:
@@ -144,6 +163,7 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
             _check_fourteen_day_stage(path, data["debtor_kind"], stage)
 
     _check_required_stages(path, stages)
+    _check_claim_stages(path, stages)
 
     codes = [stage.code for stage in stages]
     if len(set(codes)) != len(codes):

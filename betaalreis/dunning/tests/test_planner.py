@@ -404,6 +404,20 @@ def test_policy_rejects_unlawful_fourteen_day_stage(tmp_path, stage_lines, probl
         read_policy_file(write_policy(tmp_path, stage_lines))
 
 
+def test_policy_rejects_stage_without_claim_after_claim(tmp_path):
+    from betaalreis.dunning.policies import read_policy_file
+    from betaalreis.errors import InvalidInput
+
+    path = write_policy(
+        tmp_path,
+        'offset_days = 14\nchannels = ["letter"]\nstates_claim = true\n\n[[stages]]\ncode = "nudge"\n'
+        'name_nl = "Duwtje"\nname_en = "Nudge"\noffset_days = 30\nchannels = ["email"]\n',
+    )
+
+    with pytest.raises(InvalidInput, match="set states_claim = true on it too"):
+        read_policy_file(path)
+
+
 def test_policy_command_loads_and_shows(tmp_path):
     import io
 
