@@ -94,8 +94,9 @@ def _book_payment_charges(
         paid[(booking.invoice_id, booking.part)] = booking.amount
         outcome.lines.append((booking.invoice_id, booking.amount, ZERO))
         outcome.allocated += booking.amount
-        rows.append((creditor_id, payment_id, booking.invoice_id, booking.amount, reason, stamp, booking.part))
-        data = {"payment_id": payment_id, "amount": str(booking.amount), "part": booking.part, "reason": reason}
+        part = str(booking.part)
+        rows.append((creditor_id, payment_id, booking.invoice_id, booking.amount, reason, stamp, part))
+        data = {"payment_id": payment_id, "amount": str(booking.amount), "part": part, "reason": reason}
         events.append((
             creditor_id, invoice_charges.debtor_id, booking.invoice_id, TimelineKind.PAYMENT.value, stamp, source,
             charge_payment_summary(booking, invoice_charges.number, invoice_charges.currency)[:500], json.dumps(data),
@@ -103,7 +104,7 @@ def _book_payment_charges(
 
     for event in waived_charges_events(charges, paid, closed_by="payment", source=source, creditor_id=creditor_id):
         events.append((
-            creditor_id, event.debtor_id, event.invoice_id, event.kind, stamp, event.source, event.summary,
+            creditor_id, event.debtor_id, event.invoice_id, str(event.kind), stamp, event.source, event.summary,
             json.dumps(event.data),
         ))
     return rows

@@ -213,22 +213,26 @@ def _debtor_charges(
     charged_open = charged_invoice_ids(creditor.pk, open_ids) | (set(closing_ids) & open_ids)
     try:
         claim_input = claim_items_for_debtor(debtor, on, invoice_ids=charged_open)
-    except InvalidInput:
-        # Open invoices in more than one currency: no claim, so nothing is booked or waived.
-        logger.warning("charges not computed", extra={"creditor_id": creditor.pk, "debtor_id": debtor.pk})
+        if not claim_input.items or claim_input.currency != "EUR":
+            return {}
+        claim = compute_claim(
+            debtor_kind=debtor.kind,
+            items=claim_input.items,
+            on=on,
+            payments=claim_input.payments,
+            fourteen_day_term_end=fourteen_day_term_end(creditor, settings, charged_open),
+            settings=settings,
+            currency=claim_input.currency,
+        )
+    except InvalidInput as exc:
+        # No claim (open invoices in more than one currency, or a day the
+        # claim law cannot compute), so the payment pays principal only and
+        # nothing is waived.
+        logger.warning(
+            "charges not computed",
+            extra={"creditor_id": creditor.pk, "debtor_id": debtor.pk, "error": str(exc)},
+        )
         return {}
-    if not claim_input.items or claim_input.currency != "EUR":
-        return {}
-
-    claim = compute_claim(
-        debtor_kind=debtor.kind,
-        items=claim_input.items,
-        on=on,
-        payments=claim_input.payments,
-        fourteen_day_term_end=fourteen_day_term_end(creditor, settings, charged_open),
-        settings=settings,
-        currency=claim_input.currency,
-    )
 
     numbers = dict(Invoice.objects.filter(pk__in=closing_ids).values_list("pk", "number"))
     interest_by_number = {item.invoice_number: item.interest for item in claim.items}
