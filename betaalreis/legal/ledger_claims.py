@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
@@ -66,7 +67,7 @@ def claim_items_for_debtor(
 
 
 def claim_items_for_debtors(
-    creditor_id: int, debtor_ids: Iterable[int], on: dt.date
+    creditor_id: int, debtor_ids: Iterable[int], on: dt.date, *, invoice_ids: Collection[int] | None = None
 ) -> dict[int, ClaimInput | InvalidInput]:
     """Return what `claim_items_for_debtor` returns for many debtors of one creditor, by debtor id.
 
@@ -80,7 +81,7 @@ def claim_items_for_debtors(
 
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start:start + ID_CHUNK]
-        invoices = _open_invoices(creditor_id, chunk, on)
+        invoices = _open_invoices(creditor_id, chunk, on, invoice_ids=invoice_ids)
         for debtor_id in chunk:
             try:
                 inputs[debtor_id] = _claim_input(debtor_id, invoices.get(debtor_id, []))
@@ -197,7 +198,7 @@ def _open_invoices(
         open_amount__gt=0,
     ).order_by("debtor_id", "due_date", "number")
     if invoice_ids is not None:
-        rows = rows.filter(pk__in=list(invoice_ids))
+        rows = rows.filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
 
     by_id: dict[int, _OpenInvoice] = {}
     by_debtor: dict[int, list[_OpenInvoice]] = defaultdict(list)
