@@ -11,6 +11,10 @@ full reader, so results and error messages are the same on both paths.
 The full reader walks each transaction a second time and reads every field
 through a helper call. With bench/bank_parse.py on 100,000 entries, this
 reader brought `read_camt` from about 32 to about 21 µs of CPU per entry.
+Building each field's path once per process instead of once per entry,
+skipping blocks that the walk did not see (charges, bank transaction code)
+and parsing an amount once when TxAmt repeats the entry amount took it from
+29 to 25 µs on a faster host.
 """
 
 from __future__ import annotations
@@ -139,6 +143,31 @@ def _amount(element: etree._Element | None) -> tuple[Decimal, str] | None:
     return value, element.get("Ccy", "")
 
 
+# The paths of the counterparty per side: name, name under Pty, IBAN, BIC and BICFI,
+# then the party and the account element, whose presence picks the side.
+_PARTY = TRANSACTION + "RltdPties/"
+_AGENT = TRANSACTION + "RltdAgts/"
+_SIDES = {
+    side: (
+        f"{_PARTY}{party}/Nm", f"{_PARTY}{party}/Pty/Nm", f"{_PARTY}{account}/Id/IBAN",
+        f"{_AGENT}{agent}/FinInstnId/BIC", f"{_AGENT}{agent}/FinInstnId/BICFI",
+        f"{_PARTY}{party}", f"{_PARTY}{account}",
+    )
+    for side, (party, account, agent) in (("debtor", ("Dbtr", "DbtrAcct", "DbtrAgt")), ("creditor", ("Cdtr", "CdtrAcct", "CdtrAgt")))
+}
+_TX_AMOUNT = TRANSACTION + "AmtDtls/TxAmt/Amt"
+_TX_PLAIN_AMOUNT = TRANSACTION + "Amt"
+_INSTRUCTED = TRANSACTION + "AmtDtls/InstdAmt/Amt"
+_END_TO_END = TRANSACTION + "Refs/EndToEndId"
+_MANDATE = TRANSACTION + "Refs/MndtId"
+_RETURN_CODE = TRANSACTION + "RtrInf/Rsn/Cd"
+_RETURN_PROPRIETARY = TRANSACTION + "RtrInf/Rsn/Prtry"
+_TX_CHARGES = TRANSACTION + "Chrgs"
+_UNSTRUCTURED = TRANSACTION + "RmtInf/Ustrd"
+_REFERENCE = TRANSACTION + "RmtInf/Strd/CdtrRefInf/Ref"
+_ADDITIONAL = TRANSACTION + "AddtlTxInf"
+
+
 class FastEntryReader:
     """Read the common shape of `Ntry` elements into ParsedEntry values; raise Fallback otherwise.
 
@@ -162,12 +191,14 @@ class FastEntryReader:
             if path == "NtryDtls" or path == "NtryDtls/TxDtls":
                 raise Fallback
 
-        read_amount = _amount(elements.get("Amt"))
-        if read_amount is None:
+        element = elements.get("Amt")
+        read_amount = _amount(element)
+        if element is None or read_amount is None:
             raise Fallback
         amount, currency = read_amount
-        text = texts.get
-        indicator = text("CdtDbtInd", "")
+
+        get = texts.get
+        indicator = get("CdtDbtInd", "")
         if indicator == "CRDT":
             signed = amount
         elif indicator == "DBIT":
@@ -175,35 +206,34 @@ class FastEntryReader:
         else:
             raise Fallback
 
-        status = text("Sts", "") or text("Sts/Cd", "")
-        value_date = self.date(texts, "ValDt")
-        booking_date = self.date(texts, "BookgDt") or value_date
+        status = get("Sts", "") or get("Sts/Cd", "")
+        value_date = self.date(texts, "ValDt/Dt", "ValDt/DtTm") if "ValDt" in texts else None
+        booking_date = (self.date(texts, "BookgDt/Dt", "BookgDt/DtTm") if "BookgDt" in texts else None) or value_date
         if booking_date is None:
             raise Fallback
 
+        reversal = get("RvslInd")
         parsed = ParsedEntry(
-            position=f"line {entry.sourceline}, entry {number}",
-            booking_date=booking_date,
-            value_date=value_date,
-            amount=signed,
-            currency=currency,
-            is_reversal=text("RvslInd", "").lower() in ("true", "1"),
-            booked=status in ("", "BOOK"),
-            entry_reference=text("NtryRef", ""),
-            bank_reference=text("AcctSvcrRef", ""),
-            bank_transaction_code=self.bank_transaction_code(texts),
-            additional_info=text("AddtlNtryInf", ""),
-            charges=_charges(elements, repeats, "Chrgs/"),
+            f"line {entry.sourceline}, entry {number}",
+            booking_date,
+            value_date,
+            signed,
+            currency,
+            reversal is not None and reversal.lower() in ("true", "1"),
+            status == "" or status == "BOOK",
+            get("NtryRef", ""),
+            get("AcctSvcrRef", ""),
+            self.bank_transaction_code(texts) if "BkTxCd" in texts else "",
+            additional_info=get("AddtlNtryInf", ""),
+            charges=_charges(elements, repeats, "Chrgs/") if "Chrgs" in texts else None,
         )
         if "NtryDtls/TxDtls" in texts:
-            parsed.transactions.append(_transaction(texts, elements, repeats, parsed, indicator))
+            parsed.transactions.append(_transaction(texts, elements, repeats, parsed, indicator, element.text))
         return parsed
 
-    def date(self, texts: dict[str, str], name: str) -> dt.date | None:
-        """Read `<name>/Dt` or `<name>/DtTm` as the full reader does; raise Fallback where it reports an error."""
-        if name not in texts:
-            return None
-        day = texts.get(name + "/Dt")
+    def date(self, texts: dict[str, str], day_path: str, stamp_path: str) -> dt.date:
+        """Read a present `Dt` or `DtTm` as the full reader does; raise Fallback where it reports an error."""
+        day = texts.get(day_path)
         if day:
             found = self.dates.get(day)
             if found is None:
@@ -212,7 +242,7 @@ class FastEntryReader:
                 except ValueError:
                     raise Fallback from None
             return found
-        stamp = texts.get(name + "/DtTm")
+        stamp = texts.get(stamp_path)
         if not stamp:
             raise Fallback
         try:
@@ -262,47 +292,63 @@ def _transaction(
     repeats: list[tuple[str, etree._Element]],
     entry: ParsedEntry,
     indicator: str,
+    entry_amount_text: str | None,
 ) -> ParsedTransaction:
-    """Read the only TxDtls of an entry, as the full reader's `transaction` and `fit_transaction_amounts` do."""
-    tx_amount = elements.get(TRANSACTION + "AmtDtls/TxAmt/Amt")
+    """Read the only TxDtls of an entry, as the full reader's `transaction` and `fit_transaction_amounts` do.
+
+    `entry_amount_text` is the text of the entry's Amt, so a transaction
+    amount with the same text is not parsed again.
+    """
+    tx_amount = elements.get(_TX_AMOUNT)
     if tx_amount is None:
-        tx_amount = elements.get(TRANSACTION + "Amt")
-    read = _amount(tx_amount)
-    if read is None:
+        tx_amount = elements.get(_TX_PLAIN_AMOUNT)
+    if tx_amount is None:
         amount, currency = abs(entry.amount), entry.currency
+    elif tx_amount.text == entry_amount_text:
+        # The entry amount with this text was valid, so only the currency may differ.
+        amount, currency = abs(entry.amount), tx_amount.get("Ccy", "")
     else:
-        amount, currency = read
+        read = _amount(tx_amount)
+        amount, currency = read if read is not None else (abs(entry.amount), entry.currency)
 
+    get = texts.get
     incoming = (indicator == "CRDT") != entry.is_reversal
-    party, account, agent = ("Dbtr", "DbtrAcct", "DbtrAgt") if incoming else ("Cdtr", "CdtrAcct", "CdtrAgt")
-    if TRANSACTION + "RltdPties/" + party not in texts and TRANSACTION + "RltdPties/" + account not in texts:
-        party, account, agent = ("Cdtr", "CdtrAcct", "CdtrAgt") if incoming else ("Dbtr", "DbtrAcct", "DbtrAgt")
+    side = _SIDES["debtor" if incoming else "creditor"]
+    if side[5] not in texts and side[6] not in texts:
+        side = _SIDES["creditor" if incoming else "debtor"]
+    name, party_name, iban, bic, bicfi = side[:5]
 
-    text = texts.get
-    parties = TRANSACTION + "RltdPties/"
-    agents = TRANSACTION + "RltdAgts/"
+    end_to_end_id = get(_END_TO_END, "")
+    if end_to_end_id and end_to_end_id.upper() == "NOTPROVIDED":
+        end_to_end_id = ""
+    iban_text = get(iban, "")
     # A single transaction carries the entry amount, as fit_transaction_amounts sets it.
     parsed = ParsedTransaction(
-        amount=entry.amount,
-        currency=entry.currency,
-        counterparty_name=text(f"{parties}{party}/Nm", "") or text(f"{parties}{party}/Pty/Nm", ""),
-        counterparty_iban=text(f"{parties}{account}/Id/IBAN", "").replace(" ", "").upper(),
-        counterparty_bic=text(f"{agents}{agent}/FinInstnId/BIC", "") or text(f"{agents}{agent}/FinInstnId/BICFI", ""),
-        end_to_end_id=text(TRANSACTION + "Refs/EndToEndId", ""),
-        mandate_id=text(TRANSACTION + "Refs/MndtId", ""),
-        return_reason=text(TRANSACTION + "RtrInf/Rsn/Cd", "") or text(TRANSACTION + "RtrInf/Rsn/Prtry", ""),
-        charges=_charges(elements, repeats, TRANSACTION + "Chrgs/"),
+        entry.amount,
+        entry.currency,
+        get(name, "") or get(party_name, ""),
+        iban_text.replace(" ", "").upper() if iban_text else "",
+        get(bic, "") or get(bicfi, ""),
+        end_to_end_id,
+        get(_MANDATE, ""),
+        return_reason=get(_RETURN_CODE, "") or get(_RETURN_PROPRIETARY, ""),
+        charges=_charges(elements, repeats, _TX_CHARGES + "/") if _TX_CHARGES in texts else None,
     )
-    if parsed.end_to_end_id.upper() == "NOTPROVIDED":
-        parsed.end_to_end_id = ""
 
-    unstructured = _texts(texts, repeats, TRANSACTION + "RmtInf/Ustrd")
-    references = _texts(texts, repeats, TRANSACTION + "RmtInf/Strd/CdtrRefInf/Ref")
-    parsed.structured_reference = references[0] if references else ""
-    additional = text(TRANSACTION + "AddtlTxInf", "")
-    parsed.remittance_info = join_remittance(unstructured, references[1:]) or additional or entry.additional_info
+    unstructured = get(_UNSTRUCTURED)
+    reference = get(_REFERENCE)
+    if repeats:
+        unstructured_lines = _texts(texts, repeats, _UNSTRUCTURED)
+        references = _texts(texts, repeats, _REFERENCE)
+        parsed.structured_reference = references[0] if references else ""
+        remittance = join_remittance(unstructured_lines, references[1:])
+    else:
+        # With one Ustrd and at most one reference, join_remittance would return the Ustrd text.
+        parsed.structured_reference = reference or ""
+        remittance = unstructured or ""
+    parsed.remittance_info = remittance or get(_ADDITIONAL, "") or entry.additional_info
 
-    instructed = _amount(elements.get(TRANSACTION + "AmtDtls/InstdAmt/Amt"))
+    instructed = _amount(elements.get(_INSTRUCTED))
     if instructed is not None and (instructed[1] != currency or instructed[0] != amount):
         parsed.original_amount, parsed.original_currency = instructed
     return parsed
