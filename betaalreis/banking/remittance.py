@@ -37,7 +37,8 @@ from typing import Protocol, TypeVar
 # a member number, house number or year as an invoice number.
 WEAK_NUMBER_DIGITS = 4
 
-_WORDS = re.compile(r"[^\s,;()\[\]{}<>\"']+")
+# A word and the separators before it. Only whitespace between two numbers joins them.
+_GAPS_AND_WORDS = re.compile(r"([\s,;()\[\]{}<>\"']*)([^\s,;()\[\]{}<>\"']+)")
 _EDGE_PUNCTUATION = ".:#*!?-/_+="
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
 _YEAR_MONTH_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
@@ -114,41 +115,58 @@ def _digits_of(word: str) -> str:
 def number_tokens(text: str) -> NumberTokens:
     """Split a remittance text into invoice number keys and digit runs (see the module docstring)."""
     tokens = NumberTokens()
+    number_keys = tokens.number_keys
+    weak_keys = tokens.weak_keys
     spaced: list[str] = []
-    previous_end = -1
 
     def close_spaced_run() -> None:
         if len(spaced) > 1:
             joined = "".join(spaced)
             tokens.digit_runs.append(joined)
             if _is_weak_number(joined):
-                tokens.weak_keys.add(joined)
+                weak_keys.add(joined)
         for part in spaced:
             tokens.digit_runs.append(part)
             if _is_weak_number(part):
-                tokens.weak_keys.add(part)
+                weak_keys.add(part)
         spaced.clear()
 
-    for match in _WORDS.finditer(text):
-        word = match.group(0).strip(_EDGE_PUNCTUATION)
+    for gap, raw in _GAPS_AND_WORDS.findall(text):
+        word = raw.strip(_EDGE_PUNCTUATION)
         # Numbers written with spaces ("F2026 0000123", "2026 10042") join
         # only across whitespace: "2026, 11" are two numbers.
-        if spaced and (previous_end < 0 or not text[previous_end:match.start()].isspace()):
+        if spaced and not gap.isspace():
             close_spaced_run()
-        previous_end = match.end()
         if not word:
+            continue
+
+        if word.isascii() and word.isalnum():
+            # Most words are letters and digits only. Such a word is no date,
+            # lists no numbers and has no tail, so only its key and digits count.
+            key = word.upper()
+            number_keys.add(key)
+            if word.isdigit():
+                if len(word) <= WEAK_NUMBER_DIGITS:
+                    weak_keys.add(key)
+                spaced.append(word)
+                continue
+            digits = "" if word.isalpha() else _digits_of(word)
+            if digits:
+                spaced.append(digits)
+            elif spaced:
+                close_spaced_run()
             continue
 
         key = _compact(word)
         if key:
-            tokens.number_keys.add(key)
+            number_keys.add(key)
             if _is_weak_number(key):
-                tokens.weak_keys.add(key)
+                weak_keys.add(key)
         if is_date(word):
             # The whole date may still equal an invoice number, but only as a weak key.
             if spaced:
                 close_spaced_run()
-            tokens.weak_keys.add(key)
+            weak_keys.add(key)
             continue
         _add_listed_parts(word, tokens)
         digits = _digits_of(word)
