@@ -65,6 +65,9 @@ class Decision:
 
 
 def _sorted(invoices: list[OpenInvoice]) -> list[OpenInvoice]:
+    if len(invoices) < 2:
+        # Most payments pay one invoice, which needs no sort key.
+        return list(invoices)
     return sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.number))
 
 
@@ -208,10 +211,14 @@ class Matcher:
 
         named = self.index.numbers(keys)
         strong = self.index.open(named.strong)
-        tails = self.index.open(named.tails - named.strong)
-        weak = self.index.open(named.weak - named.strong - named.tails)
-        confirmed = confirmed_invoices(payment, weak, strong + tails, self.index)
-        invoices = strong + tails + confirmed
+        if named.tails or named.weak:
+            tails = self.index.open(named.tails - named.strong)
+            weak = self.index.open(named.weak - named.strong - named.tails)
+            confirmed = confirmed_invoices(payment, weak, strong + tails, self.index)
+            invoices = strong + tails + confirmed
+        else:
+            # Only whole numbers name invoices, as in most payments.
+            tails, weak, confirmed, invoices = [], [], [], strong
         if not invoices and weak:
             return self._unconfirmed_numbers(weak)
         if invoices:
