@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+from betaalreis.banking.camt import read_camt
 from betaalreis.banking.importers import Camt05xImporter, statement_account_owners
 from betaalreis.banking.samples import SampleEntry, write_camt053
-from betaalreis.banking.statements import ParsedStatement
+from betaalreis.banking.statements import ParsedStatement, StatementFileError
 from betaalreis.banking.store import DUTCH_ACCOUNT_NUMBER
 from betaalreis.imports.registry import ImportReport
 from betaalreis.ledger.models import Creditor, Debtor, Invoice
@@ -65,3 +66,11 @@ def make_account_owners(statements: list[ParsedStatement]) -> list[Creditor]:
         iban = f"NL00ABNA{match.group(1).zfill(10)}" if match else statement.account
         owners.append(make_creditor(f"owner-{len(owners) + 1}", iban=iban))
     return owners
+
+
+def camt_outcome(path: Path) -> str:
+    """Return the repr of the statements that read_camt reads from `path`, or of its errors."""
+    try:
+        return repr(read_camt(path))
+    except StatementFileError as exc:
+        return repr(exc.errors)

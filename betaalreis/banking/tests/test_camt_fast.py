@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from betaalreis.banking import camt_fast
-from betaalreis.banking.camt import read_camt
 from betaalreis.banking.samples import SampleEntry, write_camt053
-from betaalreis.banking.statements import StatementFileError, join_remittance
+from betaalreis.banking.statements import join_remittance
 
-from .helpers import CREDITOR_IBAN
+from .helpers import CREDITOR_IBAN, camt_outcome
 
 NAMESPACE_V08 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 
@@ -85,17 +84,10 @@ def _statement(path: Path, entries: tuple[str, ...]) -> Path:
 
 def _read_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """Return the statements or errors of `path` as read with and without the fast reader."""
-
-    def read() -> str:
-        try:
-            return repr(read_camt(path))
-        except StatementFileError as exc:
-            return repr(exc.errors)
-
-    fast = read()
+    fast = camt_outcome(path)
     with monkeypatch.context() as patch:
         patch.setattr(camt_fast.FastEntryReader, "read", _always_fall_back)
-        full = read()
+        full = camt_outcome(path)
     return fast, full
 
 
