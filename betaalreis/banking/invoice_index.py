@@ -275,6 +275,15 @@ class InvoiceIndex:
                 found.append(invoice)
         return found
 
+    def any_open(self, ids: Iterable[int]) -> bool:
+        """Return whether any of `ids` is a known invoice with an open amount, as `open` would list it."""
+        by_id = self.by_id
+        for pk in ids:
+            invoice = by_id.get(pk)
+            if invoice is not None and invoice.open_amount > _ZERO:
+                return True
+        return False
+
     def references(self, references: list[str]) -> Iterator[int]:
         self.fetch_references(references)
         for reference in references:
@@ -357,9 +366,9 @@ class InvoiceIndex:
         named: list[str] = []
         for payment, item in zip(payments, keys, strict=True):
             quoted = self.numbers(item)
-            if item.references and self.open(self.references(item.references)):
+            if item.references and self.any_open(self.references(item.references)):
                 continue
-            if self.open(quoted.strong | quoted.weak | quoted.tails):
+            if self.any_open(quoted.strong) or self.any_open(quoted.weak) or self.any_open(quoted.tails):
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))
