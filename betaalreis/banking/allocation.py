@@ -96,12 +96,17 @@ class _InvoiceState:
 
 
 @transaction.atomic
-def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, source: str) -> dict[int, AllocationOutcome]:
+def allocate_in_bulk(
+    creditor_id: int, plans: Sequence[PlannedAllocation], *, source: str, mark_partly: bool = False
+) -> dict[int, AllocationOutcome]:
     """Apply every plan and return the outcome per payment id.
 
     Payments and invoices are locked first (select_for_update) and read
     fresh, so amounts changed since the matcher loaded them are respected.
-    A payment that is no longer new, or has no money in, is skipped.
+    A payment that is no longer new, or has no money in, is skipped. An
+    allocated payment gets status matched, or with `mark_partly` status
+    partly matched when an invoice it paid stays open, so the caller need
+    not update the payment a second time.
     """
     payment_ids = [plan.payment_id for plan in plans]
     # As for the invoices below, the query filters on the ids only. With
@@ -137,6 +142,8 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
     stamp = connection.ops.adapt_datetimefield_value(now)
     source = source[:300]
     paid = InvoiceStatus.PAID.value
+    matched = PaymentStatus.MATCHED.value
+    partly_matched = PaymentStatus.PARTLY_MATCHED.value
     payment_kind = TimelineKind.PAYMENT.value
     allocations: list[tuple] = []
     events: list[tuple] = []
@@ -180,7 +187,10 @@ def allocate_in_bulk(creditor_id: int, plans: Sequence[PlannedAllocation], *, so
             continue
 
         debtor_id = payment.debtor_id or invoices[outcome.lines[0][0]].debtor_id
-        payment_rows.append((PaymentStatus.MATCHED.value, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
+        status = matched
+        if mark_partly and any(open_amount > ZERO for _, _, open_amount in outcome.lines):
+            status = partly_matched
+        payment_rows.append((status, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
         allocated_payments.append((payment, debtor_id, reason))
 
     charge_allocations = book_charges_in_bulk(creditor_id, allocated_payments, outcomes, events, source=source, stamp=stamp)

@@ -217,9 +217,8 @@ def _allocate(
         PlannedAllocation(payment_id, [invoice.id for invoice in decision.invoices], decision.reason)
         for payment_id, decision in decided.items()
     ]
-    outcomes = allocate_in_bulk(creditor.pk, plans, source=SOURCE)
+    outcomes = allocate_in_bulk(creditor.pk, plans, source=SOURCE, mark_partly=True)
 
-    partly: list[int] = []
     leftovers: dict[int, Decision] = {}
     for payment_id, decision in decided.items():
         outcome = outcomes.get(payment_id)
@@ -234,7 +233,6 @@ def _allocate(
             index.settle(invoice_id, open_amount)
         amount = payments[payment_id].amount
         if any(open_amount > 0 for _, _, open_amount in outcome.lines):
-            partly.append(payment_id)
             report.partly += 1
             report.partly_amount += amount
         else:
@@ -243,8 +241,6 @@ def _allocate(
             report.credit_amount += outcome.remaining
         report.by_rule[decision.rule] = report.by_rule.get(decision.rule, 0) + 1
 
-    if partly:
-        Payment.objects.filter(pk__in=values_subquery(partly, array_type="bigint")).update(status=PaymentStatus.PARTLY_MATCHED)
     _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
     return leftovers
 
