@@ -59,7 +59,8 @@ class BankTransaction(models.Model):
     Debits that are not reversals are kept for the record with no payment.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    # No index of its own: the unique constraint in Meta starts with this column.
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_index=False)
     statement = models.ForeignKey(
         BankStatement, on_delete=models.CASCADE, related_name="transactions", verbose_name=_("afschrift")
     )

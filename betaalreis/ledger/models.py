@@ -288,7 +288,6 @@ class Invoice(models.Model):
         ]
         indexes = [
             models.Index(fields=["creditor", "status", "due_date"]),
-            models.Index(fields=["creditor", "payment_reference"]),
             models.Index(fields=["debtor", "status"]),
             models.Index(fields=["creditor", "number_key"]),
             models.Index(fields=["creditor", "number_digits"]),
@@ -353,7 +352,10 @@ class Payment(models.Model):
     is stored once per creditor.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="payments")
+    # No index of its own: the unique constraint and the index in Meta start
+    # with this column, and an import writes every new payment twice (insert,
+    # then the matching outcome).
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="payments", db_index=False)
     debtor = models.ForeignKey(
         Debtor, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
