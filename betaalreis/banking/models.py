@@ -59,8 +59,12 @@ class BankTransaction(models.Model):
     Debits that are not reversals are kept for the record with no payment.
     """
 
-    # No index of its own: the unique constraint in Meta starts with this column.
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_index=False)
+    # No index of its own: the unique constraint in Meta starts with this
+    # column. No foreign key constraint in the database, for the reason
+    # given at ledger.models.Payment.creditor.
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_index=False, db_constraint=False
+    )
     statement = models.ForeignKey(
         BankStatement, on_delete=models.CASCADE, related_name="transactions", verbose_name=_("afschrift")
     )
@@ -129,7 +133,8 @@ class MatchRule(models.TextChoices):
 class PaymentMatch(models.Model):
     """The matcher's decision on one payment: which rule, how sure, and who confirmed it."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    # No foreign key constraint in the database, for the reason given at ledger.models.Payment.creditor.
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_constraint=False)
     payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="bank_match", verbose_name=_("betaling"))
     rule = models.CharField(_("regel"), max_length=30, choices=MatchRule.choices)
     score = models.PositiveSmallIntegerField(_("score"), default=0)
@@ -151,7 +156,8 @@ class PaymentMatch(models.Model):
 class MatchCandidate(models.Model):
     """A possible debtor, and optionally invoices, for a payment in the review queue."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    # No foreign key constraint in the database, for the reason given at ledger.models.Payment.creditor.
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_constraint=False)
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="match_candidates", verbose_name=_("betaling"))
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, verbose_name=_("debiteur"))
     invoices = models.ManyToManyField(Invoice, blank=True, verbose_name=_("facturen"))
