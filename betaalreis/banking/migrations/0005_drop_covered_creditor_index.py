@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('banking', '0004_transaction_duplicate_of'),
-        ('ledger', '0008_drop_unused_indexes'),
+        ('ledger', '0009_drop_unused_indexes'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('banking', '0005_drop_covered_creditor_index'),
-        ('ledger', '0009_bank_rows_without_creditor_constraint'),
+        ('ledger', '0010_bank_rows_without_creditor_constraint'),
     ]
 
     operations = [

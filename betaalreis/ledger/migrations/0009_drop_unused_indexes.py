@@ -19,7 +19,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0007_invoice_allocation_held'),
+        ('ledger', '0008_allocation_part'),
     ]
 
     operations = [

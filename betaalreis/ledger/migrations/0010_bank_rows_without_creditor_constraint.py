@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0008_drop_unused_indexes'),
+        ('ledger', '0009_drop_unused_indexes'),
     ]
 
     operations = [
