@@ -37,6 +37,8 @@ from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, Inv
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
+_ZERO = Decimal("0.00")
+
 
 @dataclass(frozen=True, slots=True)
 class DebtorContact:
@@ -81,7 +83,7 @@ class PlannedMessage:
 
     @property
     def total(self) -> Decimal:
-        return sum(self.open_amounts, Decimal("0.00"))
+        return sum(self.open_amounts, _ZERO)
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -44,6 +44,15 @@ logger = logging.getLogger(__name__)
 # it wrote (see `_analyze_written_tables`). In bench.plan, a daily run of
 # 100,000 invoices writes about 4,900 messages and a first run about 22,500.
 ANALYZE_AFTER_MESSAGES = 10_000
+
+# The columns that `_analyze_written_tables` refreshes, per table.
+_ANALYZED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
+    Communication: (
+        "id", "creditor_id", "debtor_id", "status", "channel", "stage", "run_date", "not_before", "claimed_at",
+    ),
+    CommunicationInvoice: ("communication_id", "invoice_id"),
+    InvoiceStage: ("invoice_id", "stage"),
+}
 
 _CHANNEL_NAMES_NL = {
     "email": "e-mail",
@@ -269,14 +278,21 @@ def _analyze_written_tables() -> None:
     autovacuum because dispatch only inserts into it, and analyzing its JSON
     column took about as long as the other three tables together. SQLite
     keeps no statistics that this would change.
+
+    Only the columns that dispatch and the next plan filter, join or sort on
+    are analyzed (`_ANALYZED_FIELDS`). In bench.plan's first run, on a busy
+    2-core machine, that took 0.06 s of server CPU time in place of 0.14 s.
+    PostgreSQL (15) keeps the table's count of changes after an ANALYZE of
+    some columns, so autovacuum still analyzes every column later.
     """
     if connection.vendor != "postgresql":
         return
-    tables = (Communication, CommunicationInvoice, InvoiceStage)
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for model in tables:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-    logger.info("outbox tables analyzed", extra={"tables": len(tables)})
+        for model, attnames in _ANALYZED_FIELDS.items():
+            columns = ", ".join(quote(model._meta.get_field(attname).column) for attname in attnames)
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({columns})")
+    logger.info("outbox tables analyzed", extra={"tables": len(_ANALYZED_FIELDS)})
 
 
 def _move_to_stages(
