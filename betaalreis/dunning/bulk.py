@@ -77,6 +77,16 @@ def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequ
             cursor.executemany(f"INSERT INTO {table} ({column_names}) VALUES ({placeholders})", rows)
 
 
+def value_adapter(model: type[models.Model], attname: str) -> Callable[[Any], Any] | None:
+    """Return the function that turns a value of field `attname` into one `insert_values` takes, or None.
+
+    None means the driver takes the value as it is. The conversion is the
+    one `insert_rows` applies: JSON to text, and on SQLite datetimes, dates
+    and decimals to the text Django stores.
+    """
+    return _adapter(model._meta.get_field(attname))
+
+
 class SavedInstances(Sequence[ModelT]):
     """Instances of rows that `insert_rows` stored, built as a query would load them.
 

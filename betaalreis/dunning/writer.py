@@ -25,8 +25,8 @@ from django.utils import timezone
 from betaalreis.dunning.bulk import (
     SavedInstances,
     insert_rows,
-    insert_rows_without_ids,
     insert_values,
+    value_adapter,
     values_subquery,
 )
 from betaalreis.dunning.models import InvoiceStage, StageAction
@@ -35,7 +35,6 @@ from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineE
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline import event_row
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -203,8 +202,11 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
 
     item_rows: list[tuple[int, int, Decimal]] = []
     invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
-    event_rows: list[dict[str, Any]] = []
-    held_rows: list[dict[str, Any]] = []
+    # Timeline rows as `_EVENT_FIELDS` values, built without a dict per row.
+    event_rows: list[tuple[Any, ...]] = []
+    held_rows: list[tuple[Any, ...]] = []
+    at = _adapted(TimelineEvent, "at", now)
+    dump_data = value_adapter(TimelineEvent, "data") or (lambda data: data)
     formatted_totals: dict[tuple[Decimal, str], str] = {}
     for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):
         communication_column = repeat(communication_id, len(message.invoice_ids))
@@ -216,43 +218,47 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         if (total, message.currency) not in formatted_totals:
             formatted_totals[(total, message.currency)] = format_money(total, message.currency)
         event_rows.append(
-            event_row(
+            (
                 creditor.pk,
                 message.debtor.id,
                 TimelineKind.STAGE,
-                now,
+                at,
                 source,
                 _summary(message, formatted_totals[(total, message.currency)]),
-                {
-                    "communication_id": communication_id,
-                    "stage": message.stage.code,
-                    "channel": message.channel,
-                    "invoice_ids": message.invoice_ids,
-                    "total": str(total),
-                    "currency": message.currency,
-                },
+                dump_data(
+                    {
+                        "communication_id": communication_id,
+                        "stage": message.stage.code,
+                        "channel": message.channel,
+                        "invoice_ids": message.invoice_ids,
+                        "total": str(total),
+                        "currency": message.currency,
+                    }
+                ),
             )
         )
 
         not_before = row["not_before"]
         if not_before is not None:
             held_rows.append(
-                event_row(
+                (
                     creditor.pk,
                     message.debtor.id,
                     TimelineKind.HELD,
-                    now,
+                    at,
                     source,
                     (
                         f"{message.stage.name_nl} tegengehouden tot "
                         f"{not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
                         f"{row['hold_reason']}"
                     ),
-                    {
-                        "communication_id": communication_id,
-                        "not_before": not_before.isoformat(),
-                        "reason": row["hold_reason"],
-                    },
+                    dump_data(
+                        {
+                            "communication_id": communication_id,
+                            "not_before": not_before.isoformat(),
+                            "reason": row["hold_reason"],
+                        }
+                    ),
                 )
             )
     insert_values(CommunicationInvoice, ("communication_id", "invoice_id", "open_amount"), item_rows)
@@ -261,12 +267,22 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     event_rows.extend(held_rows)
 
     result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now)
-    insert_rows_without_ids(TimelineEvent, event_rows)
+    insert_values(TimelineEvent, _EVENT_FIELDS, event_rows)
     if len(communication_rows) >= ANALYZE_AFTER_MESSAGES:
         _analyze_written_tables()
 
     result.created = SavedInstances(Communication, communication_ids, communication_rows)
     return result
+
+
+# The timeline fields that `write_plan` fills. The event names no invoice,
+# because it lists the invoices in its data.
+_EVENT_FIELDS = ("creditor_id", "debtor_id", "kind", "at", "source", "summary", "data")
+
+
+def _adapted(model: type[models.Model], attname: str, value: Any) -> Any:
+    adapter = value_adapter(model, attname)
+    return value if adapter is None else adapter(value)
 
 
 def _analyze_written_tables() -> None:
