@@ -177,6 +177,23 @@ def test_invoices_of_one_debtor_share_one_message(creditor):
     assert sorted(communication.items.values_list("invoice_id", flat=True)) == sorted([first.pk, second.pk])
 
 
+def test_message_lists_invoices_by_due_date_and_number(creditor):
+    debtor = make_debtor(creditor)
+    due = DAY - dt.timedelta(days=5)
+    lower_b = make_invoice(debtor, "10.00", due=due, number="b-1")
+    upper_b = make_invoice(debtor, "20.00", due=due, number="B-2")
+    lower_a = make_invoice(debtor, "30.00", due=due, number="a-3")
+    oldest = make_invoice(debtor, "40.00", due=due - dt.timedelta(days=1), number="z-4")
+
+    plan, _ = plan_and_write(creditor)
+
+    # Numbers compare by code point on both engines, so "B" sorts before "a".
+    assert plan.messages[0].invoice_ids == [oldest.pk, upper_b.pk, lower_a.pk, lower_b.pk]
+    assert plan.messages[0].open_amounts == [
+        Decimal("40.00"), Decimal("20.00"), Decimal("30.00"), Decimal("10.00"),
+    ]
+
+
 @pytest.mark.parametrize(
     "status",
     [InvoiceStatus.PAID, InvoiceStatus.DISPUTED, InvoiceStatus.PAYMENT_PLAN,
@@ -333,7 +350,12 @@ def test_stage_change_written_to_timeline(creditor):
 
     event = TimelineEvent.objects.get(debtor=debtor)
     assert event.kind == "stage"
+    assert event.source == "test"
+    assert event.invoice_id is None
+    assert event.at == written.created[0].created_at
     assert event.data["communication_id"] == written.created[0].pk
+    assert event.data["invoice_ids"] == [written.created[0].items.get().invoice_id]
+    assert event.data["total"] == "12.34"
     assert "Vriendelijke herinnering" in event.summary
 
 
