@@ -123,17 +123,18 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
     )
 
 
-def settle_arrangements(creditor: Creditor, day: dt.date) -> None:
+def settle_arrangements(creditor: Creditor, day: dt.date, moment: dt.datetime) -> None:
     """Close lapsed promises to pay and check payment plans, before planning.
 
     A broken promise or a missed instalment puts the invoices back in
-    dunning, so today's plan already chases them.
+    dunning, so today's plan already chases them. Their timeline events are
+    dated `moment`, the run's moment.
     """
     from betaalreis.payments.plans import check_plans
     from betaalreis.portal.services import settle_promises
 
-    settle_promises(creditor.pk, day)
-    check_plans(creditor.pk, day)
+    settle_promises(creditor.pk, day, at=moment)
+    check_plans(creditor.pk, day, at=moment)
 
 
 def paused_debtors(creditor: Creditor, day: dt.date) -> frozenset[int]:
@@ -157,7 +158,7 @@ def run_cycle(
 
     for current in creditors:
         payments = apply_payments(current)
-        settle_arrangements(current, day)
+        settle_arrangements(current, day, moment)
         plan_instalment_reminders(current, day, moment, source=source)
         paused_for_review = note_review_pauses(current.pk, moment, source)
         # Planning and writing keep a few objects per invoice alive until the

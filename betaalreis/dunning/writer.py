@@ -160,7 +160,11 @@ def _summary(message: PlannedMessage, formatted_total: str) -> str:
 
 @transaction.atomic
 def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
-    """Store the plan's messages in the outbox and move their invoices to the new stage."""
+    """Store the plan's messages in the outbox and move their invoices to the new stage.
+
+    The timeline events are dated `moment`, the run's moment, so a run for a
+    past day dates them on that day. Row creation times stay the real time.
+    """
     result = WriteResult()
     creditor = plan.creditor
     reachable = [message for message in plan.messages if message.channel is not None]
@@ -205,7 +209,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     # Timeline rows as `_EVENT_FIELDS` values, built without a dict per row.
     event_rows: list[tuple[Any, ...]] = []
     held_rows: list[tuple[Any, ...]] = []
-    at = _adapted(TimelineEvent, "at", now)
+    at = _adapted(TimelineEvent, "at", moment)
     dump_data = value_adapter(TimelineEvent, "data") or (lambda data: data)
     formatted_totals: dict[tuple[Decimal, str], str] = {}
     for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):

@@ -416,8 +416,13 @@ def do_undo_credit_note_allocations(
 
 
 @transaction.atomic
-def do_set_invoice_status(invoice: Invoice, status: str, *, source: str, reason: str) -> Invoice:
-    """Move an invoice to `status` (dispute, payment plan, handover, write-off...)."""
+def do_set_invoice_status(
+    invoice: Invoice, status: str, *, source: str, reason: str, at: dt.datetime | None = None
+) -> Invoice:
+    """Move an invoice to `status` (dispute, payment plan, handover, write-off...).
+
+    `at` dates the timeline event (default now).
+    """
     if status not in InvoiceStatus.values:
         raise InvalidInput(f"Unknown invoice status {status!r}; use one of {InvoiceStatus.values}.")
 
@@ -436,5 +441,6 @@ def do_set_invoice_status(invoice: Invoice, status: str, *, source: str, reason:
         creditor_id=invoice.creditor_id,
         invoice=invoice,
         data={"from": previous, "to": status, "reason": reason},
+        at=at,
     )
     return invoice

@@ -323,6 +323,9 @@ def _record_results(
     of its term.
     """
     now = timezone.now()
+    # Timeline events of a replayed day carry its moment, like the rest of
+    # that run's events, so the timeline keeps the order of the days.
+    event_at = clock or now
     events: list[dict[str, object]] = []
     # Legal settings by creditor id, loaded once per batch for the 14-day letters.
     legal_settings: dict[int, LegalSettings] = {}
@@ -338,7 +341,7 @@ def _record_results(
                         debtor_id=item.invoice.debtor_id,
                         invoice_id=item.invoice.pk,
                         kind=TimelineKind.COMMUNICATION_CANCELLED,
-                        at=now,
+                        at=event_at,
                         source=source,
                         summary=(
                             f"Factuur {item.invoice.number} uit bericht gehaald: "
@@ -354,22 +357,22 @@ def _record_results(
             if outcome == CommunicationStatus.FAILED:
                 # The same message goes out on the stage's next channel the
                 # debtor can receive, if there is one; that is recorded too.
-                fallback = do_plan_fallback(communication, reason=error, source=source, at=clock or now)
+                fallback = do_plan_fallback(communication, reason=error, source=source, at=event_at)
                 if fallback is not None:
                     summary.add(fallback, "fallback")
                 else:
                     summary.stages_reverted += revert_failed_stage(
-                        communication, reason=error, source=source, at=now
+                        communication, reason=error, source=source, at=event_at
                     )
 
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
-            event = _timeline_event(communication, outcome, error, now, source)
+            stage = _stage_of(communication, stages)
+            event = _timeline_event(communication, outcome, error, event_at, source, stage)
             if event is not None:
                 events.append(event)
-            stage = _stage_of(communication, stages)
             if result is not None and stage is not None and stage.is_fourteen_day_letter:
                 events.append(_term_event(
-                    communication, result.sent_at, now, source, legal_settings,
+                    communication, result.sent_at, event_at, source, legal_settings,
                     (letter_claims or {}).get(communication.pk),
                 ))
 
@@ -520,29 +523,39 @@ def _channel_label(channel: str) -> str:
 
 
 def _timeline_event(
-    communication: Communication, outcome: str, error: str, now: dt.datetime, source: str
+    communication: Communication,
+    outcome: str,
+    error: str,
+    at: dt.datetime,
+    source: str,
+    stage: Stage | None = None,
 ) -> dict[str, object] | None:
-    """Return the `event_row` that records the outcome of a message, or None for a retry."""
+    """Return the `event_row` that records the outcome of a message, or None for a retry.
+
+    The summary names the stage by its Dutch name, or by its code when the
+    policy no longer has it (instalment reminders have no stage).
+    """
     label = _channel_label(communication.channel)
+    stage_label = stage.name_nl if stage is not None else communication.stage
     if outcome == CommunicationStatus.SENT:
         kind = TimelineKind.COMMUNICATION
         summary = (
-            f"{label} verzonden ({communication.stage}): "
+            f"{label} verzonden ({stage_label}): "
             f"{format_money(communication.total_amount, communication.currency)}"
         )
     elif outcome == CommunicationStatus.CANCELLED:
         kind = TimelineKind.COMMUNICATION_CANCELLED
-        summary = f"{label} ({communication.stage}) niet verzonden: alle facturen zijn betaald of gesloten"
+        summary = f"{label} ({stage_label}) niet verzonden: alle facturen zijn betaald of gesloten"
     elif outcome == CommunicationStatus.FAILED:
         kind = TimelineKind.COMMUNICATION
-        summary = f"{label} ({communication.stage}) mislukt: {error[:300]}"
+        summary = f"{label} ({stage_label}) mislukt: {error[:300]}"
     else:
         return None
     return event_row(
         creditor_id=communication.creditor_id,
         debtor_id=communication.debtor_id,
         kind=kind,
-        at=now,
+        at=at,
         source=source,
         summary=summary[:500],
         data={"communication_id": communication.pk, "channel": communication.channel},

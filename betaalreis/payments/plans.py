@@ -243,11 +243,12 @@ class PlanCheckSummary:
     broken: int = 0
 
 
-def check_plans(creditor_id: int, day: dt.date) -> PlanCheckSummary:
+def check_plans(creditor_id: int, day: dt.date, *, at: dt.datetime | None = None) -> PlanCheckSummary:
     """Complete fully paid plans and break plans with an instalment unpaid past its grace days.
 
     A broken plan's open invoices go back to status open, so the next dunning
-    run chases them again.
+    run chases them again. `at` dates the timeline events (default now), so a
+    run for a past day can date them on that day.
     """
     summary = PlanCheckSummary()
     grace = dt.timedelta(days=portal_settings_for(creditor_id).plan_grace_days)
@@ -262,7 +263,7 @@ def check_plans(creditor_id: int, day: dt.date) -> PlanCheckSummary:
                     f"{format_money(plan.costs_excluded, plan.currency)} kwijtgescholden, zoals bij de "
                     "regeling vermeld"
                 )
-            _close_plan(plan, PlanStatus.COMPLETED, summary_text)
+            _close_plan(plan, PlanStatus.COMPLETED, summary_text, at=at)
             summary.completed += 1
             continue
 
@@ -272,13 +273,14 @@ def check_plans(creditor_id: int, day: dt.date) -> PlanCheckSummary:
                 plan,
                 PlanStatus.BROKEN,
                 f"Termijn {missed[0].instalment.number} van de betalingsregeling niet betaald; aanmanen hervat",
+                at=at,
             )
             summary.broken += 1
     return summary
 
 
 @transaction.atomic
-def _close_plan(plan: PaymentPlan, status: str, summary: str) -> None:
+def _close_plan(plan: PaymentPlan, status: str, summary: str, *, at: dt.datetime | None = None) -> None:
     plan = PaymentPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status != PlanStatus.ACTIVE:
         return
@@ -288,13 +290,13 @@ def _close_plan(plan: PaymentPlan, status: str, summary: str) -> None:
     if status == PlanStatus.BROKEN:
         for invoice in plan.invoices.filter(status=InvoiceStatus.PAYMENT_PLAN, open_amount__gt=0):
             do_set_invoice_status(invoice, InvoiceStatus.OPEN, source="payment plan check",
-                                  reason=f"payment plan {plan.pk} broken")
+                                  reason=f"payment plan {plan.pk} broken", at=at)
     data = {"plan_id": plan.pk, "status": status}
     if status == PlanStatus.COMPLETED:
         data.update(waived_interest=str(plan.interest_excluded), waived_costs=str(plan.costs_excluded))
     timeline.record(
         plan.debtor_id, TimelineKind.NOTE, summary, source="payment plan check",
-        creditor_id=plan.creditor_id, data=data,
+        creditor_id=plan.creditor_id, data=data, at=at,
     )
     logger.info("payment plan closed", extra={"plan_id": plan.pk, "status": status})
 

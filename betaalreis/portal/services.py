@@ -335,10 +335,12 @@ def do_make_promise(
 
 
 @transaction.atomic
-def settle_promises(creditor_id: int, day: dt.date) -> tuple[int, int]:
+def settle_promises(creditor_id: int, day: dt.date, *, at: dt.datetime | None = None) -> tuple[int, int]:
     """Close the creditor's promises whose date passed before `day`; return (kept, broken).
 
-    A promise is kept when none of the debtor's invoices is still open for dunning.
+    A promise is kept when none of the debtor's invoices is still open for
+    dunning. `at` dates the timeline events (default now), so a run for a past
+    day can date them on that day.
     """
     due = list(
         Promise.objects.select_for_update().filter(
@@ -368,7 +370,7 @@ def settle_promises(creditor_id: int, day: dt.date) -> tuple[int, int]:
         promise.save(update_fields=["status"])
         timeline.record(
             promise.debtor_id, TimelineKind.NOTE, summary, source="promise check",
-            creditor_id=creditor_id, data={"promise_id": promise.pk, "status": promise.status},
+            creditor_id=creditor_id, data={"promise_id": promise.pk, "status": promise.status}, at=at,
         )
     return kept, broken
 

@@ -121,7 +121,7 @@ def test_sent_message_on_timeline(fake, templates, opted_in, make_communication)
     row = TimelineEvent.objects.get(
         data__communication_id=communication.pk, data__channel="whatsapp"
     )
-    assert row.summary.startswith("WhatsApp verzonden (reminder)")
+    assert row.summary.startswith("WhatsApp verzonden (Herinnering)")
 
 
 def test_status_report_after_dispatch(fake, templates, opted_in, make_communication, client):
