@@ -66,6 +66,7 @@ REPORT_MODULES = [
     "banking/report.py",
     "banking/importers.py",
     "dunning/management/commands/run.py",
+    "dunning/planner.py",
     "demo/management/commands/demo.py",
     "demo/simulation.py",
 ]

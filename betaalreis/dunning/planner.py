@@ -30,6 +30,9 @@ from django.db import connection
 from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast, Collate
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.models import Policy, Stage, StageAction
@@ -78,12 +81,17 @@ class PlannedMessage:
     currency: str
     invoice_ids: list[int] = field(default_factory=list)
     open_amounts: list[Decimal] = field(default_factory=list)
-    # What the debtor's contact data lacks for this stage, set when `channel` is None.
-    unreachable_reason: str = ""
 
     @property
     def total(self) -> Decimal:
         return sum(self.open_amounts, _ZERO)
+
+    @property
+    def unreachable_reason(self) -> str:
+        """What the debtor's contact data lacks for this stage, in the active language; empty when reachable."""
+        if self.channel is not None:
+            return ""
+        return describe_unreachable(self.debtor, self.stage.channels)
 
 
 @dataclass(slots=True)
@@ -340,8 +348,6 @@ def plan_day(
         else:
             channels = _offered_channels(group.stage, message.debtor, whatsapp)
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
-        if message.channel is None:
-            message.unreachable_reason = describe_unreachable(message.debtor, group.stage.channels)
         plan.messages.append(message)
 
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
@@ -503,33 +509,51 @@ def choose_stage(
     return None
 
 
-# Contact data each channel needs, as the unreachable report names it.
+# Contact data each channel needs, as the unreachable report names it. The
+# first item has its article, so the list reads "an email address or postal address".
 _CHANNEL_NEEDS = {
-    "email": "email address",
-    "sms": "mobile number",
-    "whatsapp": "mobile number with a WhatsApp opt-in",
-    "letter": "postal address",
-    "phone": "phone number",
+    "email": (_("een e-mailadres"), _("e-mailadres")),
+    "sms": (_("een mobiel nummer"), _("mobiel nummer")),
+    "whatsapp": (_("een mobiel nummer met WhatsApp-toestemming"), _("mobiel nummer met WhatsApp-toestemming")),
+    "letter": (_("een postadres"), _("postadres")),
+    "phone": (_("een telefoonnummer"), _("telefoonnummer")),
+}
+
+CHANNEL_NAMES = {
+    "email": _("e-mail"),
+    "sms": _("sms"),
+    "whatsapp": _("WhatsApp"),
+    "letter": _("brief"),
+    "phone": _("telefoon"),
 }
 
 
 def describe_unreachable(debtor: DebtorContact, channels: list[str]) -> str:
-    """Say what the debtor lacks for every one of `channels`, for example "add a postal address"."""
-    needs: list[str] = []
+    """Say in the active language what the debtor lacks for every one of `channels`.
+
+    For example "voeg een postadres of e-mailadres toe" in Dutch and "add a
+    postal address or email address" in English.
+    """
+    needs: list[tuple[str, str]] = []
     opted_out: list[str] = []
     for channel in channels:
         if opt_out_blocks(channel, debtor.opted_out_channels):
-            opted_out.append(channel)
-        elif _CHANNEL_NEEDS.get(channel, channel) not in needs:
-            needs.append(_CHANNEL_NEEDS.get(channel, channel))
+            opted_out.append(str(CHANNEL_NAMES.get(channel, channel)))
+            continue
+        with_article, bare = _CHANNEL_NEEDS.get(channel, (channel, channel))
+        need = (str(with_article), str(bare))
+        if need not in needs:
+            needs.append(need)
 
     parts: list[str] = []
     if needs:
-        article = "an" if needs[0][0] in "aeiou" else "a"
-        listed = needs[0] if len(needs) == 1 else f"{', '.join(needs[:-1])} or {needs[-1]}"
-        parts.append(f"add {article} {listed}")
+        names = [needs[0][0]] + [bare for _with_article, bare in needs[1:]]
+        listed = names[0]
+        if len(names) > 1:
+            listed = gettext("%(first)s of %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
+        parts.append(gettext("voeg %(contact_data)s toe") % {"contact_data": listed})
     if opted_out:
-        parts.append(f"opted out of {', '.join(opted_out)}")
+        parts.append(gettext("afgemeld voor %(channels)s") % {"channels": ", ".join(opted_out)})
     return ", ".join(parts)
 
 

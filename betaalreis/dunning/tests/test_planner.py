@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.policies import seed_default_policies
@@ -306,7 +307,9 @@ def test_unreachable_reason_names_missing_data(creditor):
     plan, written = plan_and_write(creditor)
 
     assert stages_of(plan) == [(debtor.pk, "final_notice", None)]
-    assert plan.messages[0].unreachable_reason == "add a postal address or email address"
+    assert plan.messages[0].unreachable_reason == "voeg een postadres of e-mailadres toe"
+    with translation.override("en"):
+        assert plan.messages[0].unreachable_reason == "add a postal address or email address"
     assert written.unreachable == 1
 
 

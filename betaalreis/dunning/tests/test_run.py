@@ -437,7 +437,7 @@ def test_run_command_names_unreachable_debtors(creditor):
     text = " ".join(output.getvalue().split())
     assert "1 debtor unreachable" in text
     assert (
-        "Unreachable for friendly_reminder (add an email address, mobile number or postal address): NOWAY-1"
+        "Unreachable for Friendly reminder (add an email address, mobile number or postal address): NOWAY-1"
         in text
     )
 
@@ -457,7 +457,11 @@ def test_run_command_reports_in_dutch_by_default(creditor):
     assert f"Betaalreis-run van {DAY.isoformat()}" in text
     assert "1 debiteur onbereikbaar" in text
     assert "1 openstaande factuur gecontroleerd" in text
-    assert "Onbereikbaar voor friendly_reminder" in text
+    assert (
+        "Onbereikbaar voor Vriendelijke herinnering (voeg een e-mailadres, mobiel nummer of postadres toe): "
+        "NOWAY-1"
+    ) in text
+    assert "friendly_reminder" not in text
     assert "Berichten per kanaal en fase" in text
 
 

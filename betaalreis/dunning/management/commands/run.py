@@ -15,6 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from betaalreis.command_language import add_language_option, report_language
+from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
+from betaalreis.dunning.models import Stage
+from betaalreis.dunning.planner import CHANNEL_NAMES
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
@@ -101,16 +104,37 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     planned = summary.planned_counts()
     dispatched = summary.dispatched.counts if summary.dispatched else {}
     keys = sorted(set(planned) | {(channel, stage) for channel, stage, _ in dispatched})
+    stage_names = stage_names_of(summary)
     for channel, stage in keys:
         table.add_row(
-            channel,
-            stage,
+            str(CHANNEL_NAMES.get(channel, channel)),
+            stage_names.get(stage, stage),
             str(planned.get((channel, stage), 0)),
             *(str(dispatched.get((channel, stage, outcome), 0)) for outcome in outcomes),
         )
     console.print(table)
     if summary.dispatched is not None:
         _print_dispatch_notes(summary.dispatched, console)
+
+
+def stage_names_of(summary: RunSummary) -> dict[str, str]:
+    """Return the name of each stage code of the run's creditors, in the report language.
+
+    The table counts messages per stage code over all creditors, so when two
+    policies name the same code differently, the names are joined with " / ".
+    """
+    language = "en" if translation.get_language() == "en" else "nl"
+    names: dict[str, list[str]] = defaultdict(list)
+    stages = Stage.objects.filter(
+        policy__creditor__in=[creditor_run.creditor for creditor_run in summary.creditors]
+    ).order_by("policy__debtor_kind", "order")
+    for stage in stages:
+        name = stage.name_for(language)
+        if name not in names[stage.code]:
+            names[stage.code].append(name)
+    joined = {code: " / ".join(stage_names) for code, stage_names in names.items()}
+    joined.setdefault(INSTALMENT_REMINDER_STAGE, _("Herinnering termijn betalingsregeling"))
+    return joined
 
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
@@ -186,14 +210,15 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
 
     One line per stage and reason, so the reader can see which contact data to fix.
     """
+    language = "en" if translation.get_language() == "en" else "nl"
     by_reason: dict[tuple[str, str], list[int]] = defaultdict(list)
     for message in creditor_run.plan.messages:
         if message.channel is None:
-            by_reason[(message.stage.code, message.unreachable_reason)].append(message.debtor.id)
+            by_reason[(message.stage.name_for(language), message.unreachable_reason)].append(message.debtor.id)
 
-    for (stage_code, reason), debtor_ids in by_reason.items():
+    for (stage_name, reason), debtor_ids in by_reason.items():
         console.print("  " + _("Onbereikbaar voor %(stage)s (%(reason)s): %(debtors)s") % {
-            "stage": stage_code, "reason": reason, "debtors": _name_debtors(debtor_ids),
+            "stage": stage_name, "reason": reason, "debtors": _name_debtors(debtor_ids),
         }, markup=False)
 
 
