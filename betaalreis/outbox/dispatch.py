@@ -46,6 +46,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline import event_row
+from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import (
     TRANSITIONS,
     Communication,
@@ -227,6 +228,7 @@ def _dispatch_batches(
             for communication in batch
             if keep[communication.pk]
         ], today)
+        reminded = reminded_before([(communication, keep[communication.pk]) for communication in batch])
         results: list[tuple[Communication, str, SendResult | None, str]] = []
         # The claim each 14-day letter stated, by communication id, for its term record.
         letter_claims: dict[int, dict[str, object]] = {}
@@ -240,7 +242,8 @@ def _dispatch_batches(
             stage = _stage_of(communication, stages)
             try:
                 message = render_communication(
-                    communication, items, stage, batch_data=claim_data, today=today
+                    communication, items, stage, batch_data=claim_data, today=today,
+                    reminded=communication.pk in reminded,
                 )
                 backend = backends.get(communication.channel)
                 if backend is None:

@@ -26,6 +26,7 @@ from betaalreis.legal.fourteen_day import FourteenDayTerm
 from betaalreis.legal.ledger_claims import ClaimInput, claim_items_for_debtor, claim_items_for_debtors
 from betaalreis.legal.models import legal_settings_by_creditor, legal_settings_for
 from betaalreis.legal.policy import LegalSettings
+from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import Communication, CommunicationInvoice
 from betaalreis.portal.links import portal_url, short_portal_url
 
@@ -166,13 +167,18 @@ def render_communication(
     *,
     batch_data: BatchClaimData | None = None,
     today: dt.date | None = None,
+    reminded: bool | None = None,
 ) -> OutgoingMessage:
     """Render a communication with its still-due invoices for its channel.
 
     `today` is the dispatch day in Amsterdam. The message is dated and its
     claim computed on `message_date`, so every amount in it comes from the
-    ledger as it is when the message goes out.
+    ledger as it is when the message goes out. `reminded` says whether every
+    invoice was in an earlier sent message (see `reminded_before`); when it
+    is None, it is looked up.
     """
+    if reminded is None:
+        reminded = communication.pk in reminded_before([(communication, items)])
     on = message_date(communication, today)
     claim = claim_for_message(communication, items, stage, on, batch_data=batch_data)
     context = MessageContext.from_communication(
@@ -183,5 +189,6 @@ def render_communication(
         short_url=short_portal_url(communication.debtor) if communication.channel == "sms" else "",
         claim=claim,
         on=on,
+        reminded_before=reminded,
     )
     return render_message(context, communication.channel)

@@ -292,6 +292,9 @@ class MessageContext:
     instalment: InstalmentInfo | None = None
     # The run date that planned the communication; `date` is the day it goes out.
     planned_on: dt.date | None = None
+    # Whether every listed invoice was in an earlier message the debtor was
+    # sent, so the text may say that we asked before.
+    reminded_before: bool = False
 
     @property
     def template_folder(self) -> str:
@@ -320,6 +323,7 @@ class MessageContext:
         claim: ClaimBreakdown | None = None,
         short_url: str = "",
         on: dt.date | None = None,
+        reminded_before: bool = False,
     ) -> MessageContext:
         """Build the context of a planned communication from its still-due items.
 
@@ -328,7 +332,8 @@ class MessageContext:
         amount, which is never more than what was planned. `on` is the date
         the message carries, by default the run date. `stage` may be None
         when the policy no longer has the stage, and the code is then used
-        as the name.
+        as the name. `reminded_before` comes from
+        `betaalreis.outbox.history.reminded_before`.
         """
         day = on or communication.run_date or timezone.localdate()
         invoices = [item.invoice for item in items]
@@ -362,6 +367,7 @@ class MessageContext:
             communication_id=communication.pk,
             instalment=instalment,
             planned_on=communication.run_date,
+            reminded_before=reminded_before,
         )
 
 

@@ -82,6 +82,7 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "is_fourteen_day_letter": context.is_fourteen_day_letter,
         "brand_color": brand_color,
         "instalment": context.instalment,
+        "reminded_before": context.reminded_before,
     }
 
 

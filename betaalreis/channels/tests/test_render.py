@@ -226,9 +226,11 @@ def test_interest_label_by_rate(make_context, claim, language: str, commercial: 
 )
 def test_handover_cites_final_notice(make_context, language: str, phrase: str) -> None:
     for channel in ("email", "letter"):
-        message = render_message(make_context(stage_code="handover", language=language), channel)
+        reminded = render_message(make_context(stage_code="handover", language=language, reminded_before=True), channel)
+        first = render_message(make_context(stage_code="handover", language=language), channel)
 
-        assert phrase in message.text
+        assert phrase in reminded.text
+        assert phrase not in first.text
 
 
 def test_vat_on_costs_is_named(make_context, claim) -> None:
