@@ -42,7 +42,7 @@ from betaalreis.legal.costs import CollectionCosts, collection_costs
 from betaalreis.legal.explain import claim_notices, explain_claim
 from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
-from betaalreis.legal.rates import RateKind, first_rate_day
+from betaalreis.legal.rates import Rate, RateKind, first_rate_day, unconfirmed_rates
 from betaalreis.legal.validation import validate_claim_input
 
 ZERO = Decimal("0.00")
@@ -186,6 +186,15 @@ class ClaimBreakdown:
     # The first day of the rate table when an invoice was in default before
     # it; interest over the days before it is not claimed.
     interest_not_claimed_before: dt.date | None = None
+
+    def unconfirmed_rates(self) -> tuple[Rate, ...]:
+        """Return the rate table rows marked unconfirmed that the interest periods used."""
+        if not self.uses_unconfirmed_rates:
+            return ()
+        periods = [
+            (period.start, period.end) for period in self.interest_periods if period.rate_status == "unconfirmed"
+        ]
+        return unconfirmed_rates(self.interest_kind, periods)
 
     def notices(self, language: str) -> tuple[str, ...]:
         """Return sentences on limits of the computation, in Dutch ("nl") or English."""

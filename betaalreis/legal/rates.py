@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -82,6 +83,20 @@ def check_contiguous(rows: tuple[Rate, ...]) -> None:
 def weakest_status(*statuses: str) -> str:
     """Return the least checked of `statuses`, for a result built from several rows."""
     return max(statuses, key=RATE_STATUSES.index)
+
+
+def unconfirmed_rates(kind: RateKind, periods: Iterable[tuple[dt.date, dt.date]]) -> tuple[Rate, ...]:
+    """Return the unconfirmed rows of `kind` in force on a day of any (first, last) period, in date order."""
+    periods = list(periods)
+    return tuple(
+        rate
+        for rate in rate_table(kind)
+        if rate.status == "unconfirmed"
+        and any(
+            rate.valid_from <= last and (rate.valid_until is None or first <= rate.valid_until)
+            for first, last in periods
+        )
+    )
 
 
 def first_rate_day(kind: RateKind) -> dt.date:

@@ -84,6 +84,10 @@ class DispatchSummary:
     claim_notices: list[tuple[str, str]] = field(default_factory=list)
     # Invoices moved back from a stage whose message failed for good.
     stages_reverted: int = 0
+    # Interest rate table rows marked unconfirmed that a sent claim used, each
+    # once, as (kind, first day, last day or None, percent), with the number
+    # of messages that used each.
+    unconfirmed_rates: Counter[tuple[str, str, str | None, str]] = field(default_factory=Counter)
 
     def add(self, communication: Communication, outcome: str) -> None:
         self.counts[(communication.channel, communication.stage, outcome)] += 1
@@ -306,6 +310,8 @@ def _collect_claim_notices(metadata: dict[str, object], summary: DispatchSummary
     for pair in zip(notices["nl"], notices["en"], strict=True):
         if pair not in summary.claim_notices:
             summary.claim_notices.append(pair)
+    for rate in claim.get("unconfirmed_rates", ()):
+        summary.unconfirmed_rates[(rate["kind"], rate["from"], rate["until"], rate["percent"])] += 1
 
 
 def _record_results(

@@ -25,7 +25,7 @@ from betaalreis.channels.qr import is_structured_reference
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
-from betaalreis.legal.rates import RateKind
+from betaalreis.legal.rates import Rate, RateKind
 from betaalreis.legal.references import make_rf_reference
 
 if TYPE_CHECKING:
@@ -218,6 +218,9 @@ class ClaimBreakdown:
     notices_en: tuple[str, ...] = ()
     # Whether payments on these invoices were received, so part is already paid.
     partly_paid: bool = False
+    # The interest rate table rows marked unconfirmed that the interest used.
+    # They go to the run summary for the credit manager, never into the text.
+    unconfirmed_rates: tuple[Rate, ...] = ()
 
     @classmethod
     def from_legal(cls, breakdown: LegalClaimBreakdown) -> ClaimBreakdown:
@@ -242,6 +245,7 @@ class ClaimBreakdown:
             notices_nl=breakdown.notices("nl"),
             notices_en=breakdown.notices("en"),
             partly_paid=any(payment.amount > 0 for payment in breakdown.payments),
+            unconfirmed_rates=breakdown.unconfirmed_rates(),
         )
 
     def principal_of(self, invoice_number: str) -> Decimal | None:

@@ -123,6 +123,15 @@ def _claim_metadata(context: MessageContext) -> dict[str, Any]:
         "total": str(claim.total),
         "principals": {number: str(amount) for number, amount in claim.principals},
         "notices": {"nl": list(claim.notices_nl), "en": list(claim.notices_en)},
+        "unconfirmed_rates": [
+            {
+                "kind": str(rate.kind),
+                "from": rate.valid_from.isoformat(),
+                "until": rate.valid_until.isoformat() if rate.valid_until else None,
+                "percent": str(rate.percent),
+            }
+            for rate in claim.unconfirmed_rates
+        ],
     }
 
 

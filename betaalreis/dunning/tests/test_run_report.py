@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pypdfium2 as pdfium
 import pytest
 from django.core.management import call_command
 
@@ -55,3 +56,45 @@ def test_unreachable_line_names_opt_out_in_language(creditor):
 
     assert "Onbereikbaar voor Herinnering (voeg een postadres toe, afgemeld voor e-mail): OPTOUT-1" in dutch
     assert "Unreachable for Reminder (add a postal address, opted out of email): OPTOUT-1" in english
+
+
+# A day on which the open-ended 2026-H2 rates, marked unconfirmed, are in force.
+DAY_2027 = dt.date(2027, 1, 7)
+
+
+def test_unconfirmed_rate_named_once_per_run(creditor, betaalreis_home):
+    for number in ("RATE-1", "RATE-2"):
+        debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS, customer_number=number)
+        make_invoice(debtor, "1000.00", due=DAY_2027 - dt.timedelta(days=45))
+
+    text = run_report(creditor, day=DAY_2027)
+
+    assert text.count("geen officiële bron bevestigt") == 1
+    assert "wettelijke handelsrente 10,40 % vanaf 01-07-2026 (2 berichten)" in text
+    letters = sorted((betaalreis_home / "outbox" / "letter").rglob("*.pdf"))
+    assert len(letters) == 2
+    for letter in letters:
+        document = pdfium.PdfDocument(str(letter))
+        letter_text = " ".join(page.get_textpage().get_text_range() for page in document)
+        assert "bevestig" not in letter_text
+
+
+def test_unconfirmed_rate_in_english(creditor):
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS)
+    make_invoice(debtor, "1000.00", due=DAY_2027 - dt.timedelta(days=45))
+
+    text = run_report(creditor, "--lang", "en", day=DAY_2027)
+
+    assert "claims in this run use an interest rate that no official source confirms" in text
+    assert "statutory commercial interest 10.40 % from 2026-07-01 (1 message)" in text
+
+
+def test_confirmed_rates_print_no_rate_note(creditor):
+    day = dt.date(2024, 5, 1)
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS)
+    make_invoice(debtor, "1000.00", due=day - dt.timedelta(days=45))
+
+    text = run_report(creditor, day=day)
+
+    assert "Laatste aanmaning" in text
+    assert "geen officiële bron bevestigt" not in text

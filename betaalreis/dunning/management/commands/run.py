@@ -142,6 +142,16 @@ def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None
     english_report = translation.get_language() == "en"
     for dutch, english in dispatched.claim_notices:
         console.print(f"  note: {english}" if english_report else f"  let op: {dutch}", markup=False)
+    if dispatched.unconfirmed_rates:
+        rates = "; ".join(
+            _describe_rate(kind, first, last, percent, count)
+            for (kind, first, last, percent), count in sorted(dispatched.unconfirmed_rates.items())
+        )
+        console.print("  " + _(
+            "let op: vorderingen in deze run gebruiken een rente die geen officiële bron bevestigt: %(rates)s. "
+            "Controleer het tarief en werk zo nodig betaalreis/legal/data/statutory_rates.toml bij; de berichten "
+            "aan debiteuren noemen dit niet."
+        ) % {"rates": rates}, markup=False)
     if dispatched.stages_reverted:
         console.print("  " + ngettext(
             "%(count)d factuur terug naar de vorige fase omdat het bericht mislukte; de volgende run "
@@ -150,6 +160,23 @@ def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None
             "plant die fase opnieuw (zie de tijdlijn van de debiteur).",
             dispatched.stages_reverted,
         ) % {"count": dispatched.stages_reverted})
+
+
+def _describe_rate(kind: str, first: str, last: str | None, percent: str, messages: int) -> str:
+    """Return one unconfirmed rate row as "wettelijke handelsrente 10,40 % vanaf 01-07-2026 (2 berichten)"."""
+    english_report = translation.get_language() == "en"
+    name = _("wettelijke handelsrente") if kind == "commercial" else _("wettelijke rente")
+    shown_percent = percent if english_report else percent.replace(".", ",")
+
+    def shown(day: str) -> str:
+        return day if english_report else dt.date.fromisoformat(day).strftime("%d-%m-%Y")
+
+    if last is None:
+        period = _("vanaf %(first)s") % {"first": shown(first)}
+    else:
+        period = _("van %(first)s t/m %(last)s") % {"first": shown(first), "last": shown(last)}
+    count = ngettext("%(count)d bericht", "%(count)d berichten", messages) % {"count": messages}
+    return f"{name} {shown_percent} % {period} ({count})"
 
 
 def _print_paused_for_review(creditor_run: CreditorRun, console: Console) -> None:
