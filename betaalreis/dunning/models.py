@@ -147,3 +147,27 @@ class InvoiceStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.stage} ({self.stage_date})"
+
+
+class LimitationRelease(models.Model):
+    """A credit manager's decision to chase an invoice that may be time-barred.
+
+    The run holds invoices whose limitation period (art. 3:307 BW) may have
+    ended by what Betaalreis knows (see `betaalreis.legal.limitation`). An
+    invoice with this row is chased again, for example because a reminder
+    outside Betaalreis interrupted the period. Deleting the row holds it again.
+    """
+
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.CASCADE, related_name="limitation_release", verbose_name=_("factuur")
+    )
+    released_by = models.CharField(_("vrijgegeven door"), max_length=200)
+    released_at = models.DateTimeField(_("vrijgegeven op"), default=timezone.now)
+    reason = models.CharField(_("reden"), max_length=500)
+
+    class Meta:
+        verbose_name = _("vrijgave bij mogelijke verjaring")
+        verbose_name_plural = _("vrijgaven bij mogelijke verjaring")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.reason}"

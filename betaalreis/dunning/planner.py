@@ -15,7 +15,9 @@ Rules, per invoice:
 - a stage waits until `min_days_after_previous` days after the previous one,
   and nothing follows a 14-day letter before its statutory term has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
-  consumer's 14-day letter names every overdue invoice that had none yet.
+  consumer's 14-day letter names every overdue invoice that had none yet;
+- an invoice whose claim may be time-barred (five years without a reminder
+  or payment on record) is held until a credit manager releases it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
 from betaalreis.dunning.models import Policy, Stage, StageAction
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.models import legal_settings_for
@@ -104,6 +107,9 @@ class Plan:
     waiting_for_legal_term: int = 0
     below_minimum: int = 0
     paused: int = 0
+    # Open invoices the run does not chase because their claim may be
+    # time-barred, by invoice id (see `betaalreis.dunning.limitation_holds`).
+    limitation_holds: dict[int, LimitationHold] = field(default_factory=dict)
     # The invoices this plan may give a stage that already have one (a
     # dunning.InvoiceStage row). On PostgreSQL the writer updates their rows
     # and inserts the rest. On SQLite it upserts all rows in the database.
@@ -242,6 +248,11 @@ def plan_day(
 
     rows = _open_invoice_rows(creditor, day - dt.timedelta(days=earliest_offset))
     plan.invoices_considered = len(rows)
+    plan.limitation_holds = find_limitation_holds(
+        day, ((row[0], row[1], row[2], row[8]) for row in rows if row[1] not in paused_debtor_ids)
+    )
+    if plan.limitation_holds:
+        rows = [row for row in rows if row[0] not in plan.limitation_holds]
     # The stage choice depends on the channels each debtor can receive.
     debtors = _load_debtors(
         creditor, _debtors_with_due_stage(rows, stages_by_kind, order_by_kind, day, paused_debtor_ids)

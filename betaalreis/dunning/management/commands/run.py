@@ -78,6 +78,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_paused_for_review(creditor_run, console)
         _print_invoices_without_claim(creditor_run, console)
         _print_opted_out_of_every_channel(creditor_run, console)
+        _print_limitation_holds(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -215,6 +216,42 @@ def _print_opted_out_of_every_channel(creditor_run: CreditorRun, console: Consol
             "debtors": _name_debtors(debtor_ids)
         }
         console.print("  " + text, markup=False)
+
+
+def _print_limitation_holds(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the invoices held because their claim may be time-barred, and how to release them."""
+    holds = sorted(creditor_run.plan.limitation_holds.values(), key=lambda hold: (hold.due_date, hold.number))
+    if not holds:
+        return
+
+    english_report = translation.get_language() == "en"
+    date_format = "%Y-%m-%d" if english_report else "%d-%m-%Y"
+    listed = []
+    for hold in holds[:MAX_NAMED_UNREACHABLE]:
+        if hold.last_interruption is None:
+            detail = _("vervaldatum %(due)s") % {"due": hold.due_date.strftime(date_format)}
+        else:
+            detail = _("vervaldatum %(due)s, laatste aanmaning of betaling %(last)s") % {
+                "due": hold.due_date.strftime(date_format), "last": hold.last_interruption.strftime(date_format),
+            }
+        listed.append(f"{hold.number} ({detail})")
+    invoices = ", ".join(listed)
+    if len(holds) > MAX_NAMED_UNREACHABLE:
+        invoices = _("%(named)s en nog %(more)d") % {"named": invoices, "more": len(holds) - MAX_NAMED_UNREACHABLE}
+
+    text = ngettext(
+        "let op: %(count)d factuur niet aangemaand wegens mogelijke verjaring: meer dan 5 jaar na de "
+        "vervaldatum zonder schriftelijke aanmaning of betaling in Betaalreis (art. 3:307 BW): %(invoices)s.",
+        "let op: %(count)d facturen niet aangemaand wegens mogelijke verjaring: meer dan 5 jaar na de "
+        "vervaldatum zonder schriftelijke aanmaning of betaling in Betaalreis (art. 3:307 BW): %(invoices)s.",
+        len(holds),
+    ) % {"count": len(holds), "invoices": invoices}
+    advice = _(
+        "Een aanmaning buiten Betaalreis of een erkenning door de debiteur kan de verjaring hebben gestuit "
+        "(art. 3:317 en 3:318 BW). Controleer het dossier en geef een factuur vrij met "
+        "`betaalreis limitation release FACTUURNUMMER --creditor %(creditor)s --reason TEKST`."
+    ) % {"creditor": creditor_run.creditor.slug}
+    console.print(f"  {text} {advice}", markup=False)
 
 
 # How many debtors each summary line names; the rest are counted.

@@ -1,0 +1,131 @@
+"""Holding invoices that may be time-barred, and releasing them after review.
+
+The planner calls `find_limitation_holds`; `do_release_limitation_hold` and
+`do_restore_limitation_hold` are the credit manager's actions, each with a
+timeline row as the audit record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max
+
+from betaalreis.dunning.models import LimitationRelease
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
+from betaalreis.ledger.models import Allocation, Invoice, TimelineKind
+from betaalreis.legal.limitation import barred_due_dates_before, check_limitation
+from betaalreis.outbox.history import invoice_histories
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitationHold:
+    """An open invoice the run does not chase because its claim may be time-barred."""
+
+    invoice_id: int
+    debtor_id: int
+    number: str
+    due_date: dt.date
+    # The latest written reminder or payment on record, if any.
+    last_interruption: dt.date | None
+    barred_from: dt.date
+
+
+def find_limitation_holds(
+    day: dt.date, rows: Iterable[tuple[int, int, dt.date, str]]
+) -> dict[int, LimitationHold]:
+    """Return, by invoice id, the invoices of `rows` to hold on `day`.
+
+    `rows` are (invoice id, debtor id, due date, number) of open invoices.
+    An invoice is held when five years passed since its due date, its
+    latest written reminder (letter or email) and its latest payment, and
+    no one released it. Only invoices due more than five years ago are
+    looked up, with three queries, so a ledger without them costs none.
+    """
+    before = barred_due_dates_before(day)
+    candidates = [row for row in rows if row[2] < before]
+    if not candidates:
+        return {}
+
+    invoice_ids = [invoice_id for invoice_id, _debtor_id, _due, _number in candidates]
+    released = set(
+        LimitationRelease.objects.filter(invoice_id__in=invoice_ids).values_list("invoice_id", flat=True)
+    )
+    histories = invoice_histories(invoice_ids)
+    payments = dict(
+        Allocation.objects.filter(invoice_id__in=invoice_ids, payment__isnull=False, amount__gt=0)
+        .values("invoice_id")
+        .annotate(last=Max("payment__booking_date"))
+        .values_list("invoice_id", "last")
+    )
+
+    holds: dict[int, LimitationHold] = {}
+    for invoice_id, debtor_id, due_date, number in candidates:
+        if invoice_id in released:
+            continue
+        history = histories.get(invoice_id)
+        reminded_at = history.last_written_reminder_at if history is not None else None
+        reminded_on = reminded_at.astimezone(AMSTERDAM).date() if reminded_at is not None else None
+        check = check_limitation(due_date, [reminded_on, payments.get(invoice_id)])
+        if check.is_possibly_barred(day):
+            holds[invoice_id] = LimitationHold(
+                invoice_id, debtor_id, number, due_date, check.last_interruption, check.barred_from
+            )
+    return holds
+
+
+def _invoice(creditor_id: int, number: str) -> Invoice:
+    invoice = Invoice.objects.filter(creditor_id=creditor_id, number=number).first()
+    if invoice is None:
+        raise InvalidInput(f"Invoice {number!r} not found for this creditor.", code="invoice_not_found")
+    return invoice
+
+
+@transaction.atomic
+def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason: str) -> LimitationRelease:
+    """Let the run chase invoice `number` again although its claim may be time-barred."""
+    if not reason.strip():
+        raise InvalidInput(
+            "A reason is required, for example the date of the reminder or acknowledgement that "
+            "interrupted the limitation period.",
+            code="reason_missing",
+        )
+    invoice = _invoice(creditor_id, number)
+    release, _created = LimitationRelease.objects.update_or_create(
+        invoice=invoice, defaults={"released_by": by[:200], "reason": reason[:500]}
+    )
+    timeline.record(
+        invoice.debtor_id,
+        TimelineKind.NOTE,
+        f"Factuur {invoice.number} vrijgegeven ondanks mogelijke verjaring: {reason[:300]}",
+        source=by,
+        creditor_id=creditor_id,
+        invoice=invoice,
+        data={"limitation_release": True, "reason": reason[:500]},
+    )
+    return release
+
+
+@transaction.atomic
+def do_restore_limitation_hold(creditor_id: int, number: str, *, by: str) -> bool:
+    """Hold invoice `number` again if it may be time-barred; return whether a release was removed."""
+    invoice = _invoice(creditor_id, number)
+    deleted, _per_model = LimitationRelease.objects.filter(invoice=invoice).delete()
+    if deleted:
+        timeline.record(
+            invoice.debtor_id,
+            TimelineKind.NOTE,
+            f"Vrijgave van factuur {invoice.number} bij mogelijke verjaring ingetrokken",
+            source=by,
+            creditor_id=creditor_id,
+            invoice=invoice,
+            data={"limitation_release": False},
+        )
+    return bool(deleted)

@@ -1,0 +1,51 @@
+"""`betaalreis limitation`: release an invoice the run holds for possible limitation, or hold it again."""
+
+from __future__ import annotations
+
+import getpass
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from betaalreis.dunning.limitation_holds import do_release_limitation_hold, do_restore_limitation_hold
+from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import Creditor
+
+
+class Command(BaseCommand):
+    help = (
+        "The run holds open invoices whose claim may be time-barred (five years after the due date "
+        "without a written reminder or payment on record, art. 3:307 BW). Release one after checking "
+        "that the limitation period was interrupted, or hold it again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        release = actions.add_parser("release", help="Let the run chase the invoice again.")
+        release.add_argument("number", help="Invoice number.")
+        release.add_argument("--creditor", required=True, help="Creditor slug.")
+        release.add_argument(
+            "--reason", required=True,
+            help="Why the claim is not time-barred, for example the date of a reminder sent outside Betaalreis.",
+        )
+        release.add_argument("--by", default=getpass.getuser(), help="Who decided (default: the system user).")
+        hold = actions.add_parser("hold", help="Undo a release, so the run holds the invoice again.")
+        hold.add_argument("number", help="Invoice number.")
+        hold.add_argument("--creditor", required=True, help="Creditor slug.")
+        hold.add_argument("--by", default=getpass.getuser(), help="Who decided (default: the system user).")
+
+    def handle(self, *args: object, **options: object) -> None:
+        creditor = Creditor.objects.filter(slug=options["creditor"]).first()
+        if creditor is None:
+            raise CommandError(f"Creditor {options['creditor']!r} not found; see `betaalreis creditor list`.")
+
+        by = f"limitation command ({options['by']})"
+        try:
+            if options["action"] == "release":
+                do_release_limitation_hold(creditor.pk, options["number"], by=by, reason=options["reason"])
+                self.stdout.write(f"{options['number']}: released; the next run chases it again.")
+            elif do_restore_limitation_hold(creditor.pk, options["number"], by=by):
+                self.stdout.write(f"{options['number']}: held again while its claim may be time-barred.")
+            else:
+                self.stdout.write(f"{options['number']}: was not released; nothing changed.")
+        except InvalidInput as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,0 +1,150 @@
+"""The run holds invoices whose claim may be time-barred, names them, and chases them after release."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from betaalreis.dunning.planner import plan_day
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.actions import do_allocate_payment
+from betaalreis.ledger.models import DebtorKind, Payment, PaymentSource, TimelineEvent
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+from betaalreis.testing import make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DAY = dt.date(2027, 1, 7)
+OLD_DUE = dt.date(2015, 1, 9)
+
+
+@pytest.fixture
+def debtor(creditor):
+    return make_debtor(creditor, kind=DebtorKind.BUSINESS, customer_number="OLD-1")
+
+
+def run_report(creditor, *options: str, day: dt.date = DAY) -> str:
+    output = io.StringIO()
+    call_command("run", "--date", day.isoformat(), "--creditor", creditor.slug, "--no-dispatch", *options,
+                 stdout=output)
+    return " ".join(output.getvalue().split())
+
+
+def test_old_invoice_held_and_named(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+    recent = make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=45))
+
+    plan = plan_day(DAY, creditor)
+
+    assert set(plan.limitation_holds) == {old.pk}
+    planned = [invoice_id for message in plan.messages for invoice_id in message.invoice_ids]
+    assert planned == [recent.pk]
+
+
+def test_run_summary_warns_in_dutch_and_english(creditor, debtor):
+    make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+
+    dutch = run_report(creditor)
+    english = run_report(creditor, "--lang", "en", day=DAY + dt.timedelta(days=1))
+
+    assert "let op: 1 factuur niet aangemaand wegens mogelijke verjaring" in dutch
+    assert "F2015-001 (vervaldatum 09-01-2015)" in dutch
+    assert "art. 3:317 en 3:318 BW" in dutch
+    assert f"betaalreis limitation release FACTUURNUMMER --creditor {creditor.slug}" in dutch
+    assert "note: 1 invoice not chased because its claim may be time-barred" in english
+    assert "F2015-001 (due 2015-01-09)" in english
+    assert Communication.objects.count() == 0
+
+
+def test_release_and_hold_again(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+    output = io.StringIO()
+
+    call_command("limitation", "release", "F2015-001", "--creditor", creditor.slug,
+                 "--reason", "aanmaning per brief van 2022-03-01 in het dossier", "--by", "tester", stdout=output)
+    released = plan_day(DAY, creditor)
+    call_command("limitation", "hold", "F2015-001", "--creditor", creditor.slug, "--by", "tester", stdout=output)
+    held_again = plan_day(DAY, creditor)
+
+    assert released.limitation_holds == {}
+    assert [message.invoice_ids for message in released.messages] == [[old.pk]]
+    assert set(held_again.limitation_holds) == {old.pk}
+    notes = TimelineEvent.objects.filter(invoice=old).values_list("summary", flat=True)
+    assert any("vrijgegeven ondanks mogelijke verjaring: aanmaning per brief" in note for note in notes)
+    assert any("ingetrokken" in note for note in notes)
+
+
+def test_release_needs_a_known_invoice(creditor):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not found"):
+        call_command("limitation", "release", "NOPE", "--creditor", creditor.slug, "--reason", "x")
+
+
+def record_sent_message(creditor, debtor, invoice, channel: str, stage: str) -> None:
+    sent_at = dt.datetime(2023, 5, 1, 9, 0, tzinfo=AMSTERDAM)
+    communication = Communication.objects.create(
+        creditor=creditor, debtor=debtor, channel=channel, stage=stage, language="nl",
+        idempotency_key=f"old-{channel}", status=CommunicationStatus.SENT, run_date=sent_at.date(),
+        sent_at=sent_at, total_amount=invoice.open_amount,
+    )
+    CommunicationInvoice.objects.create(communication=communication, invoice=invoice, open_amount=invoice.open_amount)
+
+
+def test_recent_written_reminder_interrupts(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE, dunning_stage="second_reminder",
+                       dunning_stage_date=dt.date(2023, 5, 1))
+    record_sent_message(creditor, debtor, old, "letter", "second_reminder")
+
+    plan = plan_day(DAY, creditor)
+
+    assert plan.limitation_holds == {}
+
+
+def test_sms_reminder_does_not_interrupt(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE)
+    record_sent_message(creditor, debtor, old, "sms", "reminder")
+
+    plan = plan_day(DAY, creditor)
+
+    assert set(plan.limitation_holds) == {old.pk}
+
+
+def test_partial_payment_interrupts(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE)
+    payment = Payment.objects.create(
+        creditor=creditor, debtor=debtor, source=PaymentSource.MANUAL, external_id="old-part",
+        booking_date=dt.date(2024, 2, 1), amount=Decimal("50.00"),
+    )
+    do_allocate_payment(payment, [old], source="test", reason="partial payment")
+
+    plan = plan_day(DAY, creditor)
+
+    assert plan.limitation_holds == {}
+
+
+def test_invoice_due_less_than_five_years_ago_is_chased(creditor, debtor):
+    due = dt.date(2022, 1, 8)
+    invoice = make_invoice(debtor, "100.00", due=due)
+
+    plan = plan_day(DAY, creditor)
+
+    assert plan.limitation_holds == {}
+    assert [message.invoice_ids for message in plan.messages] == [[invoice.pk]]
+
+
+def test_run_cycle_sends_nothing_for_held_invoice(creditor, debtor):
+    make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+
+    summary = run_cycle(DAY, creditor)
+
+    assert summary.planned == 0
+    holds = list(summary.creditors[0].plan.limitation_holds.values())
+    assert [hold.number for hold in holds] == ["F2015-001"]
+    assert holds[0].barred_from == dt.date(2020, 1, 10)
