@@ -9,7 +9,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 PACKAGE = Path(__file__).resolve().parent.parent / "betaalreis"
-PO_FILES = sorted(PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po"))
+# The apps' English catalogs, and the project's Dutch texts for Django's own admin.
+PO_FILES = sorted(
+    [*PACKAGE.glob("*/locale/*/LC_MESSAGES/django.po"), *PACKAGE.glob("locale/*/LC_MESSAGES/django.po")]
+)
 
 
 def as_tuple(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -18,11 +18,20 @@ class StageAction(models.TextChoices):
 class Policy(models.Model):
     """A creditor's dunning policy for one kind of debtor."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="policies")
-    debtor_kind = models.CharField(max_length=10, choices=DebtorKind.choices)
-    name = models.CharField(max_length=100)
-    source = models.CharField(max_length=300, blank=True, help_text="File it was seeded from.")
-    created_at = models.DateTimeField(default=timezone.now)
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, related_name="policies", verbose_name=_("crediteur")
+    )
+    debtor_kind = models.CharField(
+        max_length=10, choices=DebtorKind.choices, verbose_name=_("soort debiteur")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("naam"))
+    source = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_("Bestand waaruit het beleid is geladen."),
+        verbose_name=_("bron"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         constraints = [
@@ -44,39 +53,53 @@ class Stage(models.Model):
     order of preference; the first one the debtor accepts is used.
     """
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
-    code = models.CharField(max_length=40)
-    order = models.PositiveSmallIntegerField()
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
-    offset_days = models.IntegerField()
-    min_days_after_previous = models.PositiveSmallIntegerField(default=0)
-    action = models.CharField(max_length=10, choices=StageAction.choices, default=StageAction.MESSAGE)
-    channels = models.JSONField(default=list)
-    min_amount = models.DecimalField(**MONEY, default=0)
+    policy = models.ForeignKey(
+        Policy, on_delete=models.CASCADE, related_name="stages", verbose_name=_("aanmaningsbeleid")
+    )
+    code = models.CharField(max_length=40, verbose_name=_("code"))
+    order = models.PositiveSmallIntegerField(verbose_name=_("volgorde"))
+    name_nl = models.CharField(max_length=100, verbose_name=_("naam (Nederlands)"))
+    name_en = models.CharField(max_length=100, verbose_name=_("naam (Engels)"))
+    offset_days = models.IntegerField(verbose_name=_("dagen na vervaldatum"))
+    min_days_after_previous = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("minimaal dagen na vorige fase")
+    )
+    action = models.CharField(
+        max_length=10,
+        choices=StageAction.choices,
+        default=StageAction.MESSAGE,
+        verbose_name=_("actie"),
+    )
+    channels = models.JSONField(default=list, verbose_name=_("kanalen"))
+    min_amount = models.DecimalField(**MONEY, default=0, verbose_name=_("minimumbedrag"))
     attach_letter = models.BooleanField(
-        default=False, help_text="Attach the letter PDF to the email of this stage."
+        default=False, help_text=_("Voeg de brief als PDF toe aan de e-mail van deze fase."),
+        verbose_name=_("brief als bijlage")
     )
     is_fourteen_day_letter = models.BooleanField(
         default=False,
-        help_text="The statutory 14-day letter: collection costs only after its term passes.",
+        help_text=_("De wettelijke veertiendagenbrief: incassokosten pas na afloop van de termijn."),
+        verbose_name=_("veertiendagenbrief"),
     )
     states_claim = models.BooleanField(
         default=False,
-        help_text=(
-            "State the claim under Dutch law in this stage's messages: statutory "
-            "interest and the collection costs that are owed or will be charged."
+        help_text=_(
+            "Noem in de berichten van deze fase de vordering naar Nederlands recht: wettelijke "
+            "rente en de incassokosten die verschuldigd zijn of in rekening worden gebracht."
         ),
+        verbose_name=_("vermeldt vordering"),
     )
     template = models.CharField(
-        max_length=40, blank=True, help_text="Template folder; defaults to the stage code."
+        max_length=40, blank=True, help_text=_("Map met sjablonen; standaard de code van de fase."),
+        verbose_name=_("sjabloonmap")
     )
     required = models.BooleanField(
         default=False,
-        help_text=(
-            "Never skipped: an invoice that has not had this stage gets it before "
-            "any later stage, even after a gap in the runs."
+        help_text=_(
+            "Wordt nooit overgeslagen: een factuur die deze fase nog niet had, krijgt haar "
+            "vóór elke latere fase, ook na een onderbreking van de runs."
         ),
+        verbose_name=_("verplicht"),
     )
 
     class Meta:
@@ -85,6 +108,8 @@ class Stage(models.Model):
             models.UniqueConstraint(fields=["policy", "code"], name="stage_unique_code"),
             models.UniqueConstraint(fields=["policy", "order"], name="stage_unique_order"),
         ]
+        verbose_name = _("aanmaningsfase")
+        verbose_name_plural = _("aanmaningsfasen")
 
     def __str__(self) -> str:
         return f"{self.order}. {self.code} (+{self.offset_days}d)"
@@ -134,6 +159,7 @@ class InvoiceStage(models.Model):
         primary_key=True,
         related_name="dunning_progress",
         db_constraint=False,
+        verbose_name=_("factuur"),
     )
     # The stage code, as in Stage.code and Communication.stage.
     stage = models.CharField(_("aanmaningsfase"), max_length=40)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger.models import (
     Allocation,
     Creditor,
@@ -48,7 +49,15 @@ class TimelineInline(admin.TabularInline):
 
 @admin.display(description=_("aanmaningsfase"), ordering="dunning_progress__stage")
 def dunning_stage(invoice: Invoice) -> str:
-    return invoice.dunning_stage
+    """Return the name of the invoice's stage when the queryset has it (see `with_stage_names`), else its code."""
+    return getattr(invoice, "stage_label", None) or invoice.dunning_stage
+
+
+def with_stage_names(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Add the name of each invoice's dunning stage, as `stage_label`."""
+    return invoices.annotate(
+        stage_label=stage_name_subquery("creditor_id", "debtor__kind", "dunning_progress__stage")
+    )
 
 
 @admin.display(description=_("fase sinds"), ordering="dunning_progress__stage_date")
@@ -65,7 +74,7 @@ class InvoiceInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
-        return super().get_queryset(request).select_related("dunning_progress")
+        return with_stage_names(super().get_queryset(request).select_related("dunning_progress"))
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -98,11 +107,14 @@ class InvoiceAdmin(admin.ModelAdmin):
         "number", "debtor", "creditor", "kind", "due_date", "currency", "total", "open_amount",
         "status", dunning_stage, dunning_stage_date,
     )
-    list_filter = ("creditor", "status", "kind", "dunning_progress__stage")
+    list_filter = ("creditor", "status", "kind", stage_filter("dunning_progress__stage"))
     search_fields = ("number", "payment_reference", "debtor__name", "debtor__customer_number")
     list_select_related = ("debtor", "creditor", "dunning_progress")
     raw_id_fields = ("debtor", "corrects")
     date_hierarchy = "due_date"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return with_stage_names(super().get_queryset(request))
 
 
 @admin.display(description=_("reden"))

@@ -65,7 +65,7 @@ class DebtorKind(models.TextChoices):
 class Creditor(models.Model):
     """The company owed money, and the tenant every other row belongs to."""
 
-    slug = models.SlugField(unique=True)
+    slug = models.SlugField(unique=True, verbose_name=_("korte naam"))
     legal_name = models.CharField(_("statutaire naam"), max_length=200)
     trade_name = models.CharField(_("handelsnaam"), max_length=200, blank=True)
     kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
@@ -95,7 +95,7 @@ class Creditor(models.Model):
             "en u dat aan de debiteur meldt: alleen dan komt btw op de incassokosten."
         ),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         ordering = ["slug"]
@@ -119,14 +119,18 @@ class Creditor(models.Model):
 class Debtor(models.Model):
     """A customer who owes a creditor money."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="debtors")
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, related_name="debtors", verbose_name=_("crediteur")
+    )
     customer_number = models.CharField(_("klantnummer"), max_length=64)
     kind = models.CharField(
         _("soort"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.CONSUMER
     )
     name = models.CharField(_("naam"), max_length=200)
     # Derived from `name` on save; bank matching compares payer names with it.
-    name_key = NormalisedKeyField(source="name", normaliser="name", max_length=200)
+    name_key = NormalisedKeyField(
+        source="name", normaliser="name", max_length=200, verbose_name=_("zoeksleutel naam")
+    )
     contact_person = models.CharField(_("contactpersoon"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     extra_emails = models.JSONField(
@@ -154,8 +158,8 @@ class Debtor(models.Model):
     )
     vat_id = models.CharField(_("btw-id"), max_length=20, blank=True)
     kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("gewijzigd op"))
 
     class Meta:
         ordering = ["creditor", "customer_number"]
@@ -193,20 +197,25 @@ class Debtor(models.Model):
 class DebtorBankAccount(models.Model):
     """An IBAN known to belong to a debtor, used to match bank payments."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="bank_accounts")
-    iban = models.CharField(max_length=34, validators=[validate_iban])
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.CASCADE, related_name="bank_accounts", verbose_name=_("debiteur")
+    )
+    iban = models.CharField(max_length=34, validators=[validate_iban], verbose_name=_("IBAN"))
     source = models.CharField(
         max_length=20, default="import",
-        help_text="Where the link came from: import, manual match or portal.",
+        help_text=_("Herkomst van de koppeling: import, handmatige koppeling of portaal."),
+        verbose_name=_("bron"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["creditor", "iban", "debtor"], name="bank_account_unique"),
         ]
         indexes = [models.Index(fields=["creditor", "iban"])]
+        verbose_name = _("bankrekening van debiteur")
+        verbose_name_plural = _("bankrekeningen van debiteuren")
 
     def __str__(self) -> str:
         return f"{self.iban} → {self.debtor_id}"
@@ -242,15 +251,26 @@ class Invoice(models.Model):
     # The daily run updates up to every open invoice, and each index costs
     # an entry per updated row.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.CASCADE, related_name="invoices", db_index=False
+        Creditor, on_delete=models.CASCADE, related_name="invoices", db_index=False,
+        verbose_name=_("crediteur")
     )
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invoices", db_index=False)
+    debtor = models.ForeignKey(
+        Debtor,
+        on_delete=models.CASCADE,
+        related_name="invoices",
+        db_index=False,
+        verbose_name=_("debiteur"),
+    )
     number = models.CharField(_("factuurnummer"), max_length=64)
     # Derived from `number` and `payment_reference` on save; bank matching
     # looks invoices up by these (see ledger.match_keys).
-    number_key = NormalisedKeyField()
-    number_digits = NormalisedKeyField(normaliser="digits")
-    reference_key = NormalisedKeyField(source="payment_reference", max_length=35)
+    number_key = NormalisedKeyField(verbose_name=_("zoeksleutel factuurnummer"))
+    number_digits = NormalisedKeyField(
+        normaliser="digits", verbose_name=_("cijfers van het factuurnummer")
+    )
+    reference_key = NormalisedKeyField(
+        source="payment_reference", max_length=35, verbose_name=_("zoeksleutel betalingskenmerk")
+    )
     kind = models.CharField(
         _("soort"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
     )
@@ -267,6 +287,7 @@ class Invoice(models.Model):
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes",
         help_text=_("De factuur die deze creditnota corrigeert."), db_index=False,
+        verbose_name=_("corrigeert factuur"),
     )
     # Set on a credit note whose allocations Betaalreis undid because an
     # import showed different open amounts on the invoices it had paid,
@@ -278,8 +299,8 @@ class Invoice(models.Model):
         help_text=_("Betaalreis verrekent deze creditnota pas weer als een import het openstaande bedrag ervan noemt."),
     )
     source = models.CharField(_("bron"), max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("gewijzigd op"))
 
     class Meta:
         ordering = ["creditor", "due_date", "number"]
@@ -365,13 +386,15 @@ class Payment(models.Model):
     # creditor, and every query selects rows by an existing creditor, so a
     # row left behind by a raw SQL delete is never read.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.CASCADE, related_name="payments", db_index=False, db_constraint=False
+        Creditor, on_delete=models.CASCADE, related_name="payments", db_index=False, db_constraint=False,
+        verbose_name=_("crediteur"),
     )
     debtor = models.ForeignKey(
-        Debtor, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+        Debtor, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments",
+        verbose_name=_("debiteur")
     )
-    source = models.CharField(max_length=10, choices=PaymentSource.choices)
-    external_id = models.CharField(max_length=200)
+    source = models.CharField(max_length=10, choices=PaymentSource.choices, verbose_name=_("bron"))
+    external_id = models.CharField(max_length=200, verbose_name=_("externe id"))
     booking_date = models.DateField(_("boekdatum"))
     value_date = models.DateField(_("valutadatum"), null=True, blank=True)
     amount = models.DecimalField(_("bedrag"), **MONEY)
@@ -381,13 +404,15 @@ class Payment(models.Model):
     structured_reference = models.CharField(_("gestructureerd kenmerk"), max_length=35, blank=True)
     remittance_info = models.TextField(_("omschrijving"), blank=True)
     status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.NEW
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.NEW,
+        verbose_name=_("status")
     )
     reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversals"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversals",
+        verbose_name=_("draait terug")
     )
     match_reason = models.CharField(_("reden match"), max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         ordering = ["creditor", "booking_date", "id"]
@@ -422,23 +447,27 @@ class Allocation(models.Model):
     """
 
     # No foreign key constraint in the database, for the reason given at Payment.creditor.
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_constraint=False)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_constraint=False, verbose_name=_("crediteur"))
     payment = models.ForeignKey(
-        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations",
+        verbose_name=_("betaling")
     )
     credit_note = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="credit_allocations"
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="credit_allocations",
+        verbose_name=_("creditnota")
     )
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="allocations")
-    amount = models.DecimalField(**MONEY)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("factuur")
+    )
+    amount = models.DecimalField(**MONEY, verbose_name=_("bedrag"))
     # The database default lets the bulk inserts of banking.allocation leave
     # the column out for allocations to the principal.
     part = models.CharField(
         _("deel"), max_length=10, choices=AllocationPart.choices,
         default=AllocationPart.PRINCIPAL, db_default=AllocationPart.PRINCIPAL,
     )
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reden"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         constraints = [
@@ -447,6 +476,8 @@ class Allocation(models.Model):
                 name="allocation_has_source",
             ),
         ]
+        verbose_name = _("toewijzing")
+        verbose_name_plural = _("toewijzingen")
 
     def __str__(self) -> str:
         return f"{self.amount} → {self.invoice_id}"
@@ -473,18 +504,25 @@ class TimelineEvent(models.Model):
     """
 
     # No foreign key constraint in the database, for the reason given at Payment.creditor.
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_constraint=False)
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_constraint=False, verbose_name=_("crediteur"))
     # Indexed by the indexes in Meta only: (debtor, at) serves lookups by
     # debtor, and most events (each planned message has one) name no invoice.
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="timeline", db_index=False)
-    invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline", db_index=False
+    debtor = models.ForeignKey(
+        Debtor,
+        on_delete=models.CASCADE,
+        related_name="timeline",
+        db_index=False,
+        verbose_name=_("debiteur"),
     )
-    kind = models.CharField(max_length=24, choices=TimelineKind.choices)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    source = models.CharField(max_length=300)
-    summary = models.CharField(max_length=500)
-    data = models.JSONField(default=dict, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline",
+        db_index=False, verbose_name=_("factuur"),
+    )
+    kind = models.CharField(max_length=24, choices=TimelineKind.choices, verbose_name=_("soort"))
+    at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("tijdstip"))
+    source = models.CharField(max_length=300, verbose_name=_("bron"))
+    summary = models.CharField(max_length=500, verbose_name=_("samenvatting"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("gegevens"))
 
     class Meta:
         ordering = ["debtor", "at", "id"]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.outbox.models import Communication, CommunicationInvoice
 
 
@@ -21,10 +25,20 @@ class ItemInline(admin.TabularInline):
 @admin.register(Communication)
 class CommunicationAdmin(admin.ModelAdmin):
     list_display = (
-        "run_date", "creditor", "debtor", "channel", "stage", "status", "total_amount", "sent_at",
+        "run_date", "creditor", "debtor", "channel", "stage_name", "status", "total_amount", "sent_at",
     )
-    list_filter = ("creditor", "channel", "stage", "status")
+    list_filter = ("creditor", "channel", stage_filter("stage"), "status")
     search_fields = ("idempotency_key", "debtor__name", "provider_reference")
     raw_id_fields = ("debtor",)
     readonly_fields = ("idempotency_key", "claimed_at", "attempts", "sent_at", "provider", "provider_reference")
     inlines = [ItemInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Communication]:
+        return super().get_queryset(request).annotate(
+            stage_label=stage_name_subquery("creditor_id", "debtor__kind", "stage")
+        )
+
+    @admin.display(description=_("aanmaningsfase"), ordering="stage")
+    def stage_name(self, communication: Communication) -> str:
+        """Return the stage's name in the policy, or its code when the policy no longer has it."""
+        return communication.stage_label or communication.stage

@@ -51,31 +51,47 @@ class Communication(models.Model):
     """One message to one debtor on one channel, listing one or more invoices."""
 
     # The (creditor, run_date) index in Meta serves lookups by creditor.
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, db_index=False)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="communications")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    stage = models.CharField(max_length=40)
-    language = models.CharField(max_length=2)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, db_index=False, verbose_name=_("crediteur")
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.CASCADE, related_name="communications", verbose_name=_("debiteur")
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("kanaal"))
+    stage = models.CharField(max_length=40, verbose_name=_("aanmaningsfase"))
+    language = models.CharField(max_length=2, verbose_name=_("taal"))
+    idempotency_key = models.CharField(
+        max_length=200, unique=True, verbose_name=_("idempotentiesleutel")
+    )
     status = models.CharField(
-        max_length=10, choices=CommunicationStatus.choices, default=CommunicationStatus.PENDING
+        max_length=10, choices=CommunicationStatus.choices, default=CommunicationStatus.PENDING,
+        verbose_name=_("status")
     )
-    run_date = models.DateField(help_text="The business day of the run that planned it.")
+    run_date = models.DateField(
+        help_text=_("De werkdag van de run die het bericht plande."), verbose_name=_("rundatum")
+    )
     not_before = models.DateTimeField(
-        null=True, blank=True, help_text="Earliest moment it may go out (contact rules)."
+        null=True,
+        blank=True,
+        help_text=_("Vroegste moment waarop het bericht weg mag (contactregels)."),
+        verbose_name=_("niet voor")
     )
-    hold_reason = models.CharField(max_length=300, blank=True)
-    total_amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3, default="EUR")
-    subject = models.CharField(max_length=300, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    provider = models.CharField(max_length=60, blank=True)
-    provider_reference = models.CharField(max_length=500, blank=True)
-    last_error = models.TextField(blank=True)
-    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    hold_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reden tegenhouden"))
+    total_amount = models.DecimalField(**MONEY, verbose_name=_("totaalbedrag"))
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("valuta"))
+    subject = models.CharField(max_length=300, blank=True, verbose_name=_("onderwerp"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opgepakt op"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("pogingen"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verzonden op"))
+    provider = models.CharField(max_length=60, blank=True, verbose_name=_("provider"))
+    provider_reference = models.CharField(
+        max_length=500, blank=True, verbose_name=_("referentie provider")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("laatste fout"))
+    cost = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, verbose_name=_("kosten")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
         ordering = ["creditor", "run_date", "id"]
@@ -101,12 +117,14 @@ class CommunicationInvoice(models.Model):
     # with their communication or invoice, and readers reach them through
     # inner joins, so a row left behind by a raw SQL delete is never read.
     communication = models.ForeignKey(
-        Communication, on_delete=models.CASCADE, related_name="items", db_index=False, db_constraint=False
+        Communication, on_delete=models.CASCADE, related_name="items", db_index=False,
+        db_constraint=False, verbose_name=_("bericht"),
     )
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.CASCADE, related_name="communication_items", db_constraint=False
+        Invoice, on_delete=models.CASCADE, related_name="communication_items", db_constraint=False,
+        verbose_name=_("factuur")
     )
-    open_amount = models.DecimalField(**MONEY)
+    open_amount = models.DecimalField(**MONEY, verbose_name=_("openstaand bedrag"))
 
     class Meta:
         constraints = [
@@ -114,6 +132,8 @@ class CommunicationInvoice(models.Model):
                 fields=["communication", "invoice"], name="communication_invoice_unique"
             ),
         ]
+        verbose_name = _("factuur in bericht")
+        verbose_name_plural = _("facturen in berichten")
 
     def __str__(self) -> str:
         return f"{self.communication_id}: {self.invoice_id}"

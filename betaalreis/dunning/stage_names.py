@@ -1,0 +1,49 @@
+"""Stage names for screens that store only a stage code (the outbox, an invoice's stage)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from betaalreis.dunning.models import Stage
+
+
+def stage_name_subquery(creditor: str, debtor_kind: str, code: str) -> Subquery:
+    """Return a subquery for the name of the stage `code` in the creditor's policy for `debtor_kind`.
+
+    The three arguments name the outer query's fields. The name is in the
+    active language (Dutch unless English is active). It is None when the
+    policy no longer has the stage, so callers fall back to the code.
+    """
+    name_field = "name_en" if translation.get_language() == "en" else "name_nl"
+    stages = Stage.objects.filter(
+        policy__creditor=OuterRef(creditor),
+        policy__debtor_kind=OuterRef(debtor_kind),
+        code=OuterRef(code),
+    ).values(name_field)[:1]
+    return Subquery(stages)
+
+
+def stage_filter(field: str) -> type[admin.SimpleListFilter]:
+    """Return an admin list filter on the stage code in `field` that lists the stages by name."""
+
+    class StageFilter(admin.SimpleListFilter):
+        title = _("aanmaningsfase")
+        parameter_name = field
+
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+            name_field = "name_en" if translation.get_language() == "en" else "name_nl"
+            names: dict[str, str] = {}
+            for code, name in Stage.objects.order_by("policy__debtor_kind", "order").values_list("code", name_field):
+                names.setdefault(code, name)
+            return list(names.items())
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            if self.value():
+                return queryset.filter(**{field: self.value()})
+            return queryset
+
+    return StageFilter
