@@ -70,6 +70,7 @@ REPORT_MODULES = [
     "banking/importers.py",
     "dunning/management/commands/run.py",
     "dunning/planner.py",
+    "dunning/limitation_holds.py",
     "demo/management/commands/demo.py",
     "demo/simulation.py",
 ]

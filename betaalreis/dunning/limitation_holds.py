@@ -14,15 +14,18 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext, ngettext
 
 from betaalreis.dunning.models import LimitationRelease
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Allocation, Invoice, TimelineKind
+from betaalreis.ledger.models import Allocation, Invoice, InvoiceKind, InvoiceStatus, TimelineKind
 from betaalreis.legal.limitation import barred_due_dates_before, check_limitation
 from betaalreis.outbox.history import invoice_histories
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# How many invoice numbers a note names; the rest are counted.
+MAX_NAMED_HOLDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,42 @@ def find_limitation_holds(
                 invoice_id, debtor_id, number, due_date, check.last_interruption, check.barred_from
             )
     return holds
+
+
+def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> str:
+    """Return a sentence in the active language naming the open invoices of `numbers` the run will hold.
+
+    It is empty when there are none. Import reports add it, so the credit
+    manager sees a possibly time-barred claim before the first run.
+    """
+    rows = (
+        Invoice.objects.filter(
+            creditor_id=creditor_id,
+            number__in=list(numbers),
+            kind=InvoiceKind.INVOICE,
+            status=InvoiceStatus.OPEN,
+            open_amount__gt=0,
+        )
+        .order_by("due_date", "number")
+        .values_list("id", "debtor_id", "due_date", "number")
+    )
+    holds = find_limitation_holds(day, rows)
+    if not holds:
+        return ""
+
+    named = [hold.number for hold in holds.values()][:MAX_NAMED_HOLDS]
+    listed = ", ".join(named)
+    if len(holds) > MAX_NAMED_HOLDS:
+        listed = gettext("%(named)s en nog %(more)d") % {"named": listed, "more": len(holds) - MAX_NAMED_HOLDS}
+    return ngettext(
+        "%(count)d factuur is meer dan 5 jaar over de vervaldatum zonder aanmaning of betaling in "
+        "Betaalreis en kan verjaard zijn (art. 3:307 BW): %(invoices)s. De run houdt haar aan tot u "
+        "haar vrijgeeft met `betaalreis limitation release`.",
+        "%(count)d facturen zijn meer dan 5 jaar over de vervaldatum zonder aanmaning of betaling in "
+        "Betaalreis en kunnen verjaard zijn (art. 3:307 BW): %(invoices)s. De run houdt ze aan tot u "
+        "ze vrijgeeft met `betaalreis limitation release`.",
+        len(holds),
+    ) % {"count": len(holds), "invoices": listed}
 
 
 def _invoice(creditor_id: int, number: str) -> Invoice:

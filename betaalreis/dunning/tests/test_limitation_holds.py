@@ -148,3 +148,22 @@ def test_run_cycle_sends_nothing_for_held_invoice(creditor, debtor):
     holds = list(summary.creditors[0].plan.limitation_holds.values())
     assert [hold.number for hold in holds] == ["F2015-001"]
     assert holds[0].barred_from == dt.date(2020, 1, 10)
+
+
+def test_import_note_names_old_invoices(creditor, debtor):
+    from django.utils import translation
+
+    from betaalreis.dunning.limitation_holds import limitation_note
+
+    make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+    make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=45), number="F2026-001")
+
+    dutch = limitation_note(creditor.pk, ["F2015-001", "F2026-001"], DAY)
+    with translation.override("en"):
+        english = limitation_note(creditor.pk, ["F2015-001"], DAY)
+
+    assert dutch.startswith("1 factuur is meer dan 5 jaar over de vervaldatum")
+    assert "kan verjaard zijn (art. 3:307 BW): F2015-001." in dutch
+    assert "F2026-001" not in dutch
+    assert "may be time-barred (art. 3:307 BW): F2015-001." in english
+    assert limitation_note(creditor.pk, ["F2026-001"], DAY) == ""
