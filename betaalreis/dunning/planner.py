@@ -40,6 +40,7 @@ from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
 from betaalreis.dunning.models import Policy, Stage, StageAction
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
+from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
@@ -248,9 +249,16 @@ def plan_day(
 
     rows = _open_invoice_rows(creditor, day - dt.timedelta(days=earliest_offset))
     plan.invoices_considered = len(rows)
-    plan.limitation_holds = find_limitation_holds(
-        day, ((row[0], row[1], row[2], row[8]) for row in rows if row[1] not in paused_debtor_ids)
-    )
+    # Only invoices due more than five years ago can be held, so the others
+    # are skipped here without building a tuple per row.
+    barred_before = barred_due_dates_before(day)
+    old_rows = [
+        (row[0], row[1], row[2], row[8])
+        for row in rows
+        if row[2] < barred_before and row[1] not in paused_debtor_ids
+    ]
+    if old_rows:
+        plan.limitation_holds = find_limitation_holds(day, old_rows)
     if plan.limitation_holds:
         rows = [row for row in rows if row[0] not in plan.limitation_holds]
     # The stage choice depends on the channels each debtor can receive.
