@@ -87,8 +87,12 @@ def find_limitation_holds(
 def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> str:
     """Return a sentence in the active language naming the open invoices of `numbers` the run will hold.
 
-    It is empty when there are none. Import reports add it, so the credit
-    manager sees a possibly time-barred claim before the first run.
+    It is empty when there are none. It is meant for the import report, so
+    the credit manager learns of a possibly time-barred claim before the
+    first run.
+
+    TODO: `betaalreis.imports.writer.do_import` does not call it yet; the
+    import module is being translated on another branch.
     """
     rows = (
         Invoice.objects.filter(
