@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dunning', '0005_limitation_release'),
-        ('ledger', '0008_dutch_field_labels'),
+        ('ledger', '0010_bank_rows_without_creditor_constraint'),
     ]
 
     operations = [

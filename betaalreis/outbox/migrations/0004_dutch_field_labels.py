@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0008_dutch_field_labels'),
+        ('ledger', '0010_bank_rows_without_creditor_constraint'),
         ('outbox', '0003_link_without_constraints'),
     ]
 
