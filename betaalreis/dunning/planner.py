@@ -45,6 +45,8 @@ from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
 _ZERO = Decimal("0.00")
+# Ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
+ID_CHUNK = 10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,12 +255,15 @@ def plan_day(
     # are skipped here without building a tuple per row.
     barred_before = barred_due_dates_before(day)
     old_rows = [
-        (row[0], row[1], row[2], row[8])
+        (row[0], row[1], row[2])
         for row in rows
         if row[2] < barred_before and row[1] not in paused_debtor_ids
     ]
     if old_rows:
-        plan.limitation_holds = find_limitation_holds(day, old_rows)
+        numbers = _invoice_numbers(creditor, [invoice_id for invoice_id, _, _ in old_rows])
+        plan.limitation_holds = find_limitation_holds(
+            day, [(invoice_id, debtor_id, due_date, numbers[invoice_id]) for invoice_id, debtor_id, due_date in old_rows]
+        )
     if plan.limitation_holds:
         rows = [row for row in rows if row[0] not in plan.limitation_holds]
     # The stage choice depends on the channels each debtor can receive.
@@ -401,6 +406,15 @@ def _open_invoice_rows(creditor: Creditor, due_by: dt.date) -> list[tuple]:
         .values_list(*_INVOICE_FIELDS)
     )
     return _fetch_rows(queryset)
+
+
+def _invoice_numbers(creditor: Creditor, invoice_ids: list[int]) -> dict[int, str]:
+    """Return the numbers of the creditor's invoices `invoice_ids`, by id."""
+    numbers: dict[int, str] = {}
+    for start in range(0, len(invoice_ids), ID_CHUNK):
+        chunk = invoice_ids[start:start + ID_CHUNK]
+        numbers.update(Invoice.objects.filter(creditor=creditor, id__in=chunk).values_list("id", "number"))
+    return numbers
 
 
 def _fetch_rows(queryset: QuerySet) -> list[tuple]:

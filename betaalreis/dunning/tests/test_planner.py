@@ -355,7 +355,7 @@ def test_stage_change_written_to_timeline(creditor):
     assert event.kind == "stage"
     assert event.source == "test"
     assert event.invoice_id is None
-    assert event.at == written.created[0].created_at
+    assert event.at == at(DAY)
     assert event.data["communication_id"] == written.created[0].pk
     assert event.data["invoice_ids"] == [written.created[0].items.get().invoice_id]
     assert event.data["total"] == "12.34"

@@ -339,7 +339,7 @@ def test_credit_note_change_reported(creditor: Creditor, corpus: Path) -> None:
     assert credit_note.total == Decimal("-121.00")
     assert report.counts["credit notes changed"] == 1
     assert (
-        "Credit note 12115118 changed by this file: total -227.00 -> -121.00, open amount -227.00 -> -121.00."
+        "Credit note 12115118 changed by this file: total amount -227.00 -> -121.00, open amount -227.00 -> -121.00."
         in " ".join(report.notes)
     )
     event = TimelineEvent.objects.get(kind=TimelineKind.INVOICE_CHANGED)
