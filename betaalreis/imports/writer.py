@@ -696,6 +696,7 @@ def _apply_changes(
     """Change `invoice` in memory where the source changed; return its timeline event."""
     new_values = data.source_values()
     changes: dict[str, dict[str, str]] = {}
+    old_total = invoice.total
 
     for name in _PLAIN_INVOICE_FIELDS:
         if new_values[name] == baseline.get(name):
@@ -705,8 +706,9 @@ def _apply_changes(
         if str(old) != str(getattr(invoice, name)):
             changes[name] = {"old": str(old), "new": str(getattr(invoice, name))}
 
-    if new_values["open_amount"] != baseline.get("open_amount"):
-        _change_open_amount(data, invoice, has_allocations, changes, counts)
+    # With allocations, a new total alone changes what is open: total less what was received.
+    if new_values["open_amount"] != baseline.get("open_amount") or (has_allocations and "total" in changes):
+        _change_open_amount(data, invoice, old_total, has_allocations, changes, counts)
 
     if not changes:
         return None
@@ -714,13 +716,15 @@ def _apply_changes(
     details: list[str] = []
     if invoice.is_credit_note:
         _note_credit_note_change(invoice, changes, counts)
-        if "total" in changes:
-            old_total = format_money(Decimal(changes["total"]["old"]), invoice.currency)
-            details.append(f"totaal {old_total} → {format_money(invoice.total, invoice.currency)}")
+    if "total" in changes:
+        was_total = format_money(Decimal(changes["total"]["old"]), invoice.currency)
+        details.append(f"totaal {was_total} → {format_money(invoice.total, invoice.currency)}")
     if "open_amount" in changes:
         old_open = format_money(Decimal(changes["open_amount"]["old"]), invoice.currency)
         new_open = format_money(invoice.open_amount, invoice.currency)
         details.append(f"openstaand {old_open} → {new_open}")
+    if changes.get("status", {}).get("new") == InvoiceStatus.OPEN:
+        details.append("weer open")
     document = "Creditnota" if invoice.is_credit_note else "Factuur"
     summary = f"{document} {invoice.number} gewijzigd door import"
     if details:
@@ -761,23 +765,15 @@ def _note_credit_note_change(invoice: Invoice, changes: dict[str, dict[str, str]
 def _change_open_amount(
     data: InvoiceData,
     invoice: Invoice,
+    old_total: Decimal,
     has_allocations: bool,
     changes: dict[str, dict[str, str]],
     counts: _Counts,
 ) -> None:
     old_open, old_status = invoice.open_amount, invoice.status
     new_open = data.open_amount
-
-    # Payments and credit notes applied in Betaalreis lowered the open amount.
-    # A source that has not booked them yet must not raise it again, because
-    # that would reopen an invoice the debtor already paid.
-    if has_allocations and abs(new_open) > abs(old_open):
-        counts.notes.append(gettext(
-            "Factuur %(number)s: volgens het bestand staat %(new)s open, maar Betaalreis heeft "
-            "betalingen of creditnota's verrekend en toont %(old)s; op %(old)s gelaten. Controleer "
-            "de factuur zelf."
-        ) % {"number": invoice.number, "new": format_amount(new_open), "old": format_amount(old_open)})
-        return
+    if has_allocations:
+        new_open = _open_after_allocations(data, invoice, old_total, counts)
 
     invoice.open_amount = new_open
     if new_open == ZERO and invoice.status in _SETTLES_AT_ZERO:
@@ -789,6 +785,61 @@ def _change_open_amount(
         changes["open_amount"] = {"old": str(old_open), "new": str(new_open)}
     if invoice.status != old_status:
         changes["status"] = {"old": old_status, "new": invoice.status}
+        if invoice.status == InvoiceStatus.OPEN and not invoice.is_credit_note:
+            counts.notes.append(gettext(
+                "Factuur %(number)s staat weer open (%(open)s). De volgende run verrekent eerst het "
+                "tegoed van de debiteur en maant daarna aan wat overblijft."
+            ) % {"number": invoice.number, "open": format_amount(new_open)})
+
+
+def _document_word(invoice: Invoice) -> str:
+    return gettext("Creditnota") if invoice.is_credit_note else gettext("Factuur")
+
+
+def _open_after_allocations(data: InvoiceData, invoice: Invoice, old_total: Decimal, counts: _Counts) -> Decimal:
+    """Return what is open of an invoice with allocations, now that the file states new amounts.
+
+    The file's total less its open amount is what the books have received.
+    The stored total less the stored open amount is what Betaalreis counts
+    as received: the payments and credit notes it allocated, and what earlier
+    imports stated the books had received. Both usually saw the same bank
+    payments, so the larger of the two counts as received, and the file's
+    new total less that stays open. That way a total raised after payment
+    leaves the difference open, and a payment the books have not booked yet
+    does not reopen the invoice. Amounts are compared without their sign, so
+    a credit note follows the same rule.
+    """
+    total = abs(data.total)
+    received_by_books = total - abs(data.open_amount)
+    received_here = abs(old_total) - abs(invoice.open_amount)
+    received = max(received_by_books, received_here)
+    left = total - received
+    sign = -1 if data.is_credit_note else 1
+    document = _document_word(invoice)
+
+    if left < ZERO:
+        # NOTE: the allocations stay as they are, so the excess does not become
+        # credit of the debtor that the daily run could apply elsewhere.
+        counts.notes.append(gettext(
+            "%(document)s %(number)s: Betaalreis heeft %(received)s ontvangen of verrekend, %(excess)s "
+            "meer dan het nieuwe totaal %(total)s uit het bestand. Het openstaand bedrag is 0,00; het "
+            "verschil is geen tegoed geworden, dus beslis zelf of u het terugbetaalt of verrekent."
+        ) % {
+            "document": document, "number": invoice.number, "received": format_amount(received_here),
+            "excess": format_amount(-left), "total": format_amount(total),
+        })
+        return ZERO
+    if received_here > received_by_books:
+        counts.notes.append(gettext(
+            "%(document)s %(number)s: het bestand geeft totaal %(total)s met %(file_open)s open, maar "
+            "Betaalreis heeft %(received)s ontvangen of verrekend, waarvan de boekhouding %(unbooked)s nog "
+            "niet heeft geboekt. Openstaand is nu %(open)s: het totaal min wat ontvangen is."
+        ) % {
+            "document": document, "number": invoice.number, "total": format_amount(total),
+            "file_open": format_amount(abs(data.open_amount)), "received": format_amount(received_here),
+            "unbooked": format_amount(received_here - received_by_books), "open": format_amount(left),
+        })
+    return sign * left
 
 
 def _corrected_invoice(data: InvoiceData, all_invoices: dict[str, Invoice]) -> Invoice | None:

@@ -478,7 +478,7 @@ def test_old_file_does_not_reopen_paid_invoice(creditor: Creditor, write_file: W
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     assert invoice.open_amount == Decimal("0.00")
-    assert any("allocated payments" in note for note in report.notes)
+    assert any("of which the books have not booked 90.00 yet" in note for note in report.notes)
 
 
 def test_credit_note_linked_and_applied(creditor: Creditor, write_file: WriteFile) -> None:
