@@ -7,12 +7,18 @@ invoice for the same claim, and with `--open-items` it would settle the
 original as paid while it is still open.
 
 `restore_leading_zeros` runs before the import is applied. A digits-only
-number of the file that is not in the ledger, and equals exactly one ledger
-number once leading zeros are ignored, is read as that ledger number, with a
-note in the report. When the file contains both forms ("12" and "0012"),
-nothing is changed. When the ledger contains more than one, the file is
-rejected. A customer number is read as the ledger's only when the file gives
-no name or the same name, so another customer's details are never overwritten.
+invoice number of the file that is not in the ledger, and equals exactly one
+ledger number once leading zeros are ignored, is read as that ledger number,
+with a note in the report. When the file contains both forms of an invoice
+number ("12" and "0012"), nothing is changed and they stay two invoices.
+When the ledger contains more than one, the file is rejected.
+
+Customer numbers are stricter, because two debtors for one customer mean
+two dunning tracks and collection costs charged twice. All forms of a
+customer number in the file and in the ledger are one debtor: the stored
+one, or else the longest form in the file, because Excel drops zeros and
+never adds them. The file is rejected when those forms give different names,
+or when the ledger already stores two of the forms and the file gives a third.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext, ngettext
 
-from betaalreis.imports.records import ImportBatch, InvoiceData
+from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import ImportRejected, RowError
 from betaalreis.ledger.match_keys import normalise_name
 from betaalreis.ledger.models import Creditor, Debtor, Invoice
@@ -56,22 +63,34 @@ class _Aliases:
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _aliases(model: type[Model], column: str, creditor: Creditor, numbers: Iterable[str]) -> _Aliases:
-    """Find the ledger numbers that each file number missing from the ledger equals without leading zeros."""
-    result = _Aliases()
+def _group_by_canonical(numbers: Iterable[str]) -> dict[str, set[str]]:
+    """Group the digits-only numbers by their value without leading zeros."""
     by_canonical: dict[str, set[str]] = defaultdict(set)
     for number in numbers:
         canonical = _canonical(number)
         if canonical is not None:
             by_canonical[canonical].add(number)
-    if not by_canonical:
-        return result
+    return by_canonical
 
-    ledger = model._default_manager.filter(creditor=creditor)
+
+def _stored_numbers(ledger: QuerySet[Any], column: str, by_canonical: dict[str, set[str]]) -> set[str]:
+    """Return the numbers of the groups that the ledger stores exactly as written."""
     file_numbers = sorted({number for group in by_canonical.values() for number in group})
     known: set[str] = set()
     for chunk in _chunks(file_numbers):
         known.update(ledger.filter(**{f"{column}__in": chunk}).values_list(column, flat=True))
+    return known
+
+
+def _aliases(model: type[Model], column: str, creditor: Creditor, numbers: Iterable[str]) -> _Aliases:
+    """Find the ledger numbers that each file number missing from the ledger equals without leading zeros."""
+    result = _Aliases()
+    by_canonical = _group_by_canonical(numbers)
+    if not by_canonical:
+        return result
+
+    ledger = model._default_manager.filter(creditor=creditor)
+    known = _stored_numbers(ledger, column, by_canonical)
 
     # The file dropped zeros: "12" refers to a ledger "0012". Only ledger
     # numbers that start with a zero can be such a number.
@@ -110,50 +129,181 @@ def _and_list(numbers: list[str]) -> str:
     return gettext(" en ").join(numbers)
 
 
-def _ambiguity_errors(invoices: list[InvoiceData], batch: ImportBatch, invoice_aliases: _Aliases,
-                      debtor_aliases: _Aliases) -> list[RowError]:
+def _invoice_errors(invoices: list[InvoiceData], batch: ImportBatch, aliases: _Aliases) -> list[RowError]:
     errors: list[RowError] = []
     for invoice in invoices:
-        forms = invoice_aliases.ambiguous.get(invoice.number)
+        forms = aliases.ambiguous.get(invoice.number)
         if forms:
             errors.append(RowError(invoice.row, batch.field_name("invoice_number"), invoice.number, gettext(
                 "is zonder voorloopnullen gelijk aan de facturen %(numbers)s in Betaalreis; schrijf het "
                 "nummer zoals Betaalreis het heeft"
             ) % {"numbers": _and_list(forms)}))
-    for number, forms in debtor_aliases.ambiguous.items():
-        errors.append(RowError(batch.debtors[number].row, batch.field_name("customer_number"), number, gettext(
-            "is zonder voorloopnullen gelijk aan de debiteuren %(numbers)s in Betaalreis; schrijf het "
-            "nummer zoals Betaalreis het heeft"
-        ) % {"numbers": _and_list(forms)}))
     return errors
 
 
-def _drop_other_names(creditor: Creditor, batch: ImportBatch, aliases: _Aliases, notes: list[str]) -> None:
-    """Keep a customer number alias only when the file gives no name or the debtor's own name."""
-    names: dict[str, str] = {}
-    for chunk in _chunks(sorted(aliases.found.values())):
-        names.update(
+@dataclass
+class _CustomerAliases:
+    """File customer numbers read as another number, the reports of it, and the conflicts that stop the file."""
+
+    found: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _customer_groups(creditor: Creditor, numbers: Iterable[str]) -> dict[str, tuple[list[str], set[str]]]:
+    """Return, per number without leading zeros, its forms in the file and in the ledger.
+
+    Only groups that need a decision are returned: more than one form in the
+    file, or a form the ledger does not store under that exact number.
+    """
+    by_canonical = _group_by_canonical(numbers)
+    if not by_canonical:
+        return {}
+
+    ledger = Debtor.objects.filter(creditor=creditor)
+    known = _stored_numbers(ledger, "customer_number", by_canonical)
+    open_groups = {
+        canonical: group for canonical, group in by_canonical.items() if len(group) > 1 or not group <= known
+    }
+    if not open_groups:
+        return {}
+
+    ledger_forms: dict[str, set[str]] = defaultdict(set)
+    for canonical, group in open_groups.items():
+        ledger_forms[canonical] |= group & known
+    for chunk in _chunks(sorted(open_groups)):
+        for number in ledger.filter(customer_number__in=chunk).values_list("customer_number", flat=True):
+            ledger_forms[number].add(number)
+    for candidate in ledger.filter(customer_number__startswith="0").values_list("customer_number", flat=True).iterator():
+        canonical = _canonical(candidate)
+        if canonical in open_groups:
+            ledger_forms[canonical].add(candidate)
+    return {canonical: (sorted(group), ledger_forms[canonical]) for canonical, group in open_groups.items()}
+
+
+def _customer_aliases(creditor: Creditor, batch: ImportBatch) -> _CustomerAliases:
+    """Decide which customer number each form of the file is read as, or why the file is rejected."""
+    result = _CustomerAliases()
+    groups = _customer_groups(creditor, batch.debtors)
+    stored_names: dict[str, str] = {}
+    stored = sorted({number for _, forms in groups.values() for number in forms})
+    for chunk in _chunks(stored):
+        stored_names.update(
             Debtor.objects.filter(creditor=creditor, customer_number__in=chunk).values_list("customer_number", "name")
         )
-    for file_number, ledger_number in list(aliases.found.items()):
-        file_name = batch.debtors[file_number].name
-        ledger_name = names.get(ledger_number, "")
-        if not file_name or normalise_name(file_name) == normalise_name(ledger_name):
+
+    for file_forms, ledger_forms in groups.values():
+        field_name = batch.field_name("customer_number")
+        if len(ledger_forms) > 1:
+            for number in file_forms:
+                if number not in ledger_forms:
+                    result.errors.append(RowError(batch.debtors[number].row, field_name, number, gettext(
+                        "is zonder voorloopnullen gelijk aan de debiteuren %(numbers)s in Betaalreis; schrijf "
+                        "het nummer zoals Betaalreis het heeft"
+                    ) % {"numbers": _and_list(sorted(ledger_forms))}))
             continue
-        del aliases.found[file_number]
-        notes.append(gettext(
-            "Debiteurnummer %(file)s in het bestand kan zonder voorloopnullen debiteur %(ledger)s in "
-            "Betaalreis zijn, maar de namen verschillen (%(file_name)r, %(ledger_name)r); het is "
-            "geïmporteerd als een andere debiteur."
-        ) % {"file": file_number, "ledger": ledger_number, "file_name": file_name, "ledger_name": ledger_name})
+
+        if ledger_forms:
+            (target,) = ledger_forms
+        elif len(file_forms) > 1:
+            target = max(file_forms, key=lambda number: (len(number), number))
+        else:
+            continue
+
+        conflict = _name_conflict(batch, file_forms, target, stored_names.get(target))
+        if conflict is not None:
+            result.errors.append(conflict)
+            continue
+        for number in file_forms:
+            if number == target:
+                continue
+            result.found[number] = target
+            if ledger_forms:
+                result.notes.append(gettext(
+                    "Debiteurnummer %(file)s in het bestand is gelezen als debiteur %(ledger)s in Betaalreis "
+                    "(voorloopnullen weggevallen)."
+                ) % {"file": number, "ledger": target})
+            else:
+                result.notes.append(gettext(
+                    "Debiteurnummer %(file)s in het bestand is gelezen als debiteurnummer %(number)s uit "
+                    "hetzelfde bestand: ze verschillen alleen in voorloopnullen en hebben dezelfde naam."
+                ) % {"file": number, "number": target})
+    return result
+
+
+def _name_conflict(batch: ImportBatch, file_forms: list[str], target: str, stored_name: str | None) -> RowError | None:
+    """Return the error for a form of one customer number whose name differs from the target's, or None.
+
+    The target's name is the one the file gives under the target number, else
+    the stored one. Rows without a name never conflict.
+    """
+    field_name = batch.field_name("customer_number")
+    others = sorted(
+        (batch.debtors[number] for number in file_forms if number != target and batch.debtors[number].name),
+        key=lambda debtor: debtor.row or 0,
+    )
+    in_file = batch.debtors.get(target)
+    if in_file is not None and in_file.name:
+        reference: DebtorData | None = in_file
+    elif stored_name:
+        reference = None
+    elif others:
+        reference = others.pop(0)
+    else:
+        return None
+
+    for debtor in others:
+        if reference is None:
+            if normalise_name(debtor.name) != normalise_name(stored_name or ""):
+                return RowError(debtor.row, field_name, debtor.customer_number, gettext(
+                    "is zonder voorloopnullen gelijk aan debiteur %(ledger)s in Betaalreis, maar de naam "
+                    "verschilt (%(name)r in het bestand, %(ledger_name)r in Betaalreis). Excel laat "
+                    "voorloopnullen weg: schrijf het nummer zoals Betaalreis het heeft, of verbeter de naam"
+                ) % {"ledger": target, "name": debtor.name, "ledger_name": stored_name})
+        elif normalise_name(debtor.name) != normalise_name(reference.name):
+            return RowError(debtor.row, field_name, debtor.customer_number, gettext(
+                "is zonder voorloopnullen gelijk aan debiteurnummer %(other)s op rij %(row)s, maar de naam "
+                "verschilt (%(name)r, %(other_name)r). Excel laat voorloopnullen weg: importeer de export "
+                "zonder hem in Excel op te slaan, of verbeter het nummer of de naam"
+            ) % {
+                "other": reference.customer_number, "row": reference.row, "name": debtor.name,
+                "other_name": reference.name,
+            })
+    return None
+
+
+def _merge_debtors(batch: ImportBatch, aliases: dict[str, str]) -> None:
+    """Combine the file's debtors that are one customer under the number each is read as.
+
+    Rows are combined in file order, so a later non-empty value wins, as it
+    does for rows with the same customer number.
+    """
+    by_target: dict[str, list[DebtorData]] = defaultdict(list)
+    for number in list(batch.debtors):
+        target = aliases.get(number, number)
+        if target != number or target in aliases.values():
+            by_target[target].append(batch.debtors.pop(number))
+
+    for target, debtors in by_target.items():
+        debtors.sort(key=lambda debtor: debtor.row or 0)
+        combined = debtors[0]
+        combined.customer_number = target
+        for other in debtors[1:]:
+            for name, value in other.given_values().items():
+                setattr(combined, name, value)
+            if other.kind:
+                combined.legal_form = other.legal_form
+            combined.ibans += [iban for iban in other.ibans if iban not in combined.ibans]
+        batch.debtors[target] = combined
 
 
 def restore_leading_zeros(creditor: Creditor, batch: ImportBatch, *, path: Path) -> None:
-    """Rewrite the batch's invoice and customer numbers to the ledger numbers they refer to, with notes.
+    """Rewrite the batch's invoice and customer numbers to the numbers they refer to, with notes.
 
     Raises ImportRejected when a file number equals more than one ledger
     number once leading zeros are ignored, because either reading could
-    settle or duplicate the wrong invoice.
+    settle or duplicate the wrong invoice, and when forms of one customer
+    number give different names, because they may be different customers.
     """
     invoices = _all_invoices(batch)
     invoice_aliases = _aliases(
@@ -161,39 +311,29 @@ def restore_leading_zeros(creditor: Creditor, batch: ImportBatch, *, path: Path)
         [invoice.number for invoice in invoices]
         + [invoice.corrects_number for invoice in invoices if invoice.corrects_number],
     )
-    debtor_aliases = _aliases(Debtor, "customer_number", creditor, batch.debtors)
-    errors = _ambiguity_errors(invoices, batch, invoice_aliases, debtor_aliases)
+    customer_aliases = _customer_aliases(creditor, batch)
+    errors = _invoice_errors(invoices, batch, invoice_aliases) + customer_aliases.errors
     if errors:
         summary = ngettext(
             "%(count)d nummer is niet eenduidig.", "%(count)d nummers zijn niet eenduidig.", len(errors)
         )
         raise ImportRejected(path, errors, summary % {"count": len(errors)})
-
-    notes: list[str] = []
-    _drop_other_names(creditor, batch, debtor_aliases, notes)
-    if not invoice_aliases.found and not debtor_aliases.found and not notes:
+    if not invoice_aliases.found and not customer_aliases.found:
         return
 
     for invoice in invoices:
         invoice.number = invoice_aliases.found.get(invoice.number, invoice.number)
         invoice.corrects_number = invoice_aliases.found.get(invoice.corrects_number, invoice.corrects_number)
-        invoice.customer_number = debtor_aliases.found.get(invoice.customer_number, invoice.customer_number)
-    for file_number, ledger_number in debtor_aliases.found.items():
-        debtor = batch.debtors.pop(file_number)
-        debtor.customer_number = ledger_number
-        batch.debtors[ledger_number] = debtor
+        invoice.customer_number = customer_aliases.found.get(invoice.customer_number, invoice.customer_number)
+    _merge_debtors(batch, customer_aliases.found)
 
     invoice_note = gettext(
         "Factuurnummer %(file)s in het bestand is gelezen als factuur %(ledger)s in Betaalreis "
         "(voorloopnullen weggevallen)."
     )
-    debtor_note = gettext(
-        "Debiteurnummer %(file)s in het bestand is gelezen als debiteur %(ledger)s in Betaalreis "
-        "(voorloopnullen weggevallen)."
-    )
-    notes += [
+    notes = [
         *(invoice_note % {"file": file, "ledger": ledger} for file, ledger in sorted(invoice_aliases.found.items())),
-        *(debtor_note % {"file": file, "ledger": ledger} for file, ledger in sorted(debtor_aliases.found.items())),
+        *sorted(customer_aliases.notes),
     ]
     batch.notes.extend(notes[:_MAX_NAMED])
     if len(notes) > _MAX_NAMED:

@@ -256,14 +256,19 @@ def test_ambiguous_dropped_zeros_rejected(creditor: Creditor, write_file: WriteF
     assert not Invoice.objects.filter(number="12").exists()
 
 
-def test_other_name_keeps_customers_apart(creditor: Creditor, write_file: WriteFile) -> None:
+def test_other_name_rejected(creditor: Creditor, write_file: WriteFile) -> None:
     _import(write_file("week1.csv", ZERO_PADDED))
+    output = io.StringIO()
 
-    output = _import(write_file("week2.csv", HEADER + "N1;481;Totaal Ander;01-03-2025;5,00\n"))
+    with pytest.raises(CommandError):
+        call_command(
+            "import", str(write_file("week2.csv", HEADER + "N1;481;Totaal Ander;01-03-2025;5,00\n")),
+            "--creditor", "acme", stdout=output,
+        )
 
-    assert Creditor.objects.get().debtors.get(customer_number="000481").name == "Een"
-    assert Creditor.objects.get().debtors.get(customer_number="481").name == "Totaal Ander"
-    assert "but the names differ" in output
+    assert "is equal to debtor 000481 in Betaalreis without leading zeros" in output.getvalue()
+    assert list(Creditor.objects.get().debtors.values_list("customer_number", flat=True)) == ["000481"]
+    assert not Invoice.objects.filter(number="N1").exists()
 
 
 def test_missing_charged_invoice_records_waiver(creditor: Creditor, write_file: WriteFile) -> None:
