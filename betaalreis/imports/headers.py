@@ -152,6 +152,13 @@ NAME_OR_NUMBER_HEADERS = ("relatie", "debiteur", "klant")
 # company name column, "Contact" is the contact person.
 NAME_OR_CONTACT_HEADERS = ("contact",)
 
+# A plain "Datum" or "Date" next to a due date column is the invoice date.
+# It is read as such only when no other column is the invoice date: next to
+# "Factuurdatum" it may be a booking or print date, so it stays unused and the
+# report names it. NOTE: no package documentation at hand confirmed which
+# exports write it; an e-Boekhouden export seen in use does.
+DATE_OR_OTHER_HEADERS = ("datum", "date")
+
 HEADER_ALIASES: dict[str, str] = {
     alias: field for field, aliases in _ALIASES.items() for alias in aliases
 }

@@ -24,6 +24,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from betaalreis.errors import InvalidInput
 from betaalreis.imports.headers import (
     AMBIGUOUS_TOTAL_HEADERS,
+    DATE_OR_OTHER_HEADERS,
     FIELD_LABELS,
     HEADER_ALIASES,
     NAME_OR_CONTACT_HEADERS,
@@ -324,6 +325,7 @@ def map_headers(headers: list[str], fixed: dict[str, int] | None = None) -> Head
     ambiguous_total: list[int] = []
     name_or_number: list[int] = []
     name_or_contact: list[int] = []
+    plain_dates: list[int] = []
     for index, header in enumerate(headers):
         if index in fixed_indexes:
             continue
@@ -337,6 +339,9 @@ def map_headers(headers: list[str], fixed: dict[str, int] | None = None) -> Head
         if key in NAME_OR_CONTACT_HEADERS:
             name_or_contact.append(index)
             continue
+        if key in DATE_OR_OTHER_HEADERS:
+            plain_dates.append(index)
+            continue
         field_name = HEADER_ALIASES.get(key)
         if field_name is None:
             continue
@@ -345,6 +350,9 @@ def map_headers(headers: list[str], fixed: dict[str, int] | None = None) -> Head
                 clashes.append((field_name, headers[columns[field_name]], header))
             continue
         columns[field_name] = index
+
+    if len(plain_dates) == 1 and "due_date" in columns and "issue_date" not in columns:
+        columns["issue_date"] = plain_dates[0]
 
     for index in ambiguous_total:
         if "invoice_number" in columns and "total" not in columns:

@@ -182,6 +182,8 @@ class _Layout:
         self.mapping = mapping
         self.notes: list[str] = []
         self.separators: dict[str, str | None] = {}
+        # Invoices whose invoice date cell is empty, so the due date was stored in its place.
+        self.without_issue_date: list[str] = []
 
     @classmethod
     def find(cls, path: Path, rows: list[list[Cell]], mapping: Mapping | None) -> _Layout:
@@ -231,13 +233,22 @@ class _Layout:
         if not {"open_amount", "total"} & set(columns):
             missing.append("open_amount")
         for field_name in missing:
-            errors.append(RowError(
-                header_index + 1, field_label(field_name), "",
-                gettext(
+            name_column = columns.get("name", columns.get("company_name"))
+            if field_name == "customer_number" and name_column is not None:
+                # A name, or a name with an email address, is no debtor key: it changes,
+                # and two customers can share it, so invoices would move between debtors.
+                problem = gettext(
+                    "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per "
+                    "debiteurnummer één debiteur bij, omdat een naam of e-mailadres kan veranderen en twee "
+                    "klanten dezelfde naam kunnen hebben. Neem het klantnummer op in de export, of noem de "
+                    "kolom in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+                ) % {"header": headers[name_column], "headers": header_list}
+            else:
+                problem = gettext(
                     "het bestand heeft geen kolom voor dit veld; voeg de kolom toe of noem hem in een "
                     "mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
-                ) % {"headers": header_list},
-            ))
+                ) % {"headers": header_list}
+            errors.append(RowError(header_index + 1, field_label(field_name), "", problem))
         if errors:
             raise ImportRejected(path, errors, gettext("De kopregel past niet bij een lijst met facturen."))
 
@@ -283,7 +294,11 @@ class _Layout:
                 header_list = more_items(header_list, len(unused) - 15)
             self.notes.append(gettext("Niet gebruikte kolommen: %(headers)s.") % {"headers": header_list})
         if "issue_date" not in self.columns:
-            self.notes.append(gettext("Geen kolom factuurdatum: de vervaldatum is opgeslagen als factuurdatum."))
+            self.notes.append(gettext(
+                "Geen kolom factuurdatum: de vervaldatum is opgeslagen als factuurdatum, en brieven en het "
+                "portaal tonen die als factuurdatum. Voeg de kolom toe, of noem hem in een mappingbestand "
+                "(issue_date = \"...\")."
+            ))
         if "total" not in self.columns:
             self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag is opgeslagen als factuurtotaal."))
         if "open_amount" not in self.columns:
@@ -482,6 +497,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     if totals_row is not None:
         _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, layout, conflicts)
+    _note_missing_issue_dates(batch, layout)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
         number_list = ", ".join(numbers[:10])
@@ -494,6 +510,24 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             "verstuurd of zijn geannuleerd, dus het zijn geen vorderingen.",
             len(numbers),
         ) % {"count": len(numbers), "reason": SKIP_REASONS.get(reason, reason), "numbers": number_list})
+
+
+def _note_missing_issue_dates(batch: ImportBatch, layout: _Layout) -> None:
+    numbers = layout.without_issue_date
+    if not numbers:
+        return
+    number_list = ", ".join(numbers[:10])
+    if len(numbers) > 10:
+        number_list = more_items(number_list, len(numbers) - 10)
+    batch.notes.append(ngettext(
+        "%(count)d factuur zonder factuurdatum (%(numbers)s): de vervaldatum is opgeslagen als "
+        "factuurdatum, en brieven en het portaal tonen die als factuurdatum. Vul de factuurdatum in en "
+        "importeer het bestand opnieuw.",
+        "%(count)d facturen zonder factuurdatum (%(numbers)s): de vervaldatum is opgeslagen als "
+        "factuurdatum, en brieven en het portaal tonen die als factuurdatum. Vul de factuurdatum in en "
+        "importeer het bestand opnieuw.",
+        len(numbers),
+    ) % {"count": len(numbers), "numbers": number_list})
 
 
 def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatch) -> None:
@@ -592,7 +626,11 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     row.required("open_amount", gettext("ontbreekt; vul 0 in voor een betaalde factuur"))
     row.required("total", gettext("ontbreekt; vul het totaalbedrag van de factuur in"))
     due_date = row.date("due_date")
-    issue_date = row.date("issue_date") or due_date
+    issue_date = row.date("issue_date")
+    if issue_date is None and not row.text("issue_date"):
+        issue_date = due_date
+        if "issue_date" in row.layout.columns and number not in row.layout.without_issue_date:
+            row.layout.without_issue_date.append(number)
     open_amount = row.amount("open_amount")
     total = row.amount("total")
     currency = (
