@@ -278,11 +278,11 @@ def _merge_debtors(batch: ImportBatch, aliases: dict[str, str]) -> None:
     Rows are combined in file order, so a later non-empty value wins, as it
     does for rows with the same customer number.
     """
+    targets = set(aliases.values())
     by_target: dict[str, list[DebtorData]] = defaultdict(list)
     for number in list(batch.debtors):
-        target = aliases.get(number, number)
-        if target != number or target in aliases.values():
-            by_target[target].append(batch.debtors.pop(number))
+        if number in aliases or number in targets:
+            by_target[aliases.get(number, number)].append(batch.debtors.pop(number))
 
     for target, debtors in by_target.items():
         debtors.sort(key=lambda debtor: debtor.row or 0)

@@ -161,3 +161,18 @@ def test_consumer_gets_one_dunning_track(creditor: Creditor, tmp_path: Path, bet
     assert letter.stage == "fourteen_day_letter"
     # One 14-day letter covers both invoices, where two debtors would each have had their own.
     assert letter.total_amount == Decimal("150.00")
+
+
+def test_three_forms_merge_contact_data(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("open.csv", (
+        "Factuurnummer;Debiteurnummer;Naam;E-mail;Factuurdatum;Vervaldatum;Openstaand\n"
+        "9001;10;Café De Hoek;;01-11-2026;30-11-2026;100,00\n"
+        "9002;010;;hoek@example.nl;01-11-2026;30-11-2026;50,00\n"
+        "9003;0010;Café De Hoek;;01-11-2026;30-11-2026;25,00\n"
+    )))
+
+    debtor = Debtor.objects.get()
+    assert debtor.customer_number == "0010"
+    assert debtor.name == "Café De Hoek"
+    assert debtor.email == "hoek@example.nl"
+    assert debtor.invoices.count() == 3
