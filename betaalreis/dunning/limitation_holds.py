@@ -26,6 +26,8 @@ from betaalreis.outbox.history import invoice_histories
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # How many invoice numbers a note names; the rest are counted.
 MAX_NAMED_HOLDS = 10
+# Invoice ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
+ID_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +52,18 @@ def find_limitation_holds(
     An invoice is held when five years passed since its due date, its
     latest written reminder (letter or email) and its latest payment, and
     no one released it. Only invoices due more than five years ago are
-    looked up, with three queries, so a ledger without them costs none.
+    looked up, with three queries per ID_CHUNK of them, so a ledger without
+    them costs none.
     """
     before = barred_due_dates_before(day)
     candidates = [row for row in rows if row[2] < before]
-    if not candidates:
-        return {}
+    holds: dict[int, LimitationHold] = {}
+    for start in range(0, len(candidates), ID_CHUNK):
+        holds.update(_holds_among(day, candidates[start:start + ID_CHUNK]))
+    return holds
 
+
+def _holds_among(day: dt.date, candidates: list[tuple[int, int, dt.date, str]]) -> dict[int, LimitationHold]:
     invoice_ids = [invoice_id for invoice_id, _debtor_id, _due, _number in candidates]
     released = set(
         LimitationRelease.objects.filter(invoice_id__in=invoice_ids).values_list("invoice_id", flat=True)
@@ -90,21 +97,24 @@ def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> s
     It is empty when there are none. It is meant for the import report, so
     the credit manager learns of a possibly time-barred claim before the
     first run.
-
-    TODO: `betaalreis.imports.writer.do_import` does not call it yet; the
-    import module is being translated on another branch.
     """
-    rows = (
-        Invoice.objects.filter(
+    # Only invoices due more than five years ago can be held, so the query
+    # selects those and the file's numbers are checked in Python; a file of
+    # any size then costs one query.
+    wanted = set(numbers)
+    rows = [
+        row
+        for row in Invoice.objects.filter(
             creditor_id=creditor_id,
-            number__in=list(numbers),
             kind=InvoiceKind.INVOICE,
             status=InvoiceStatus.OPEN,
             open_amount__gt=0,
+            due_date__lt=barred_due_dates_before(day),
         )
         .order_by("due_date", "number")
         .values_list("id", "debtor_id", "due_date", "number")
-    )
+        if row[3] in wanted
+    ]
     holds = find_limitation_holds(day, rows)
     if not holds:
         return ""

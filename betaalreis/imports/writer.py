@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -139,6 +140,12 @@ def do_import(
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
                 _settle_missing_open_items(creditor, batch, counts, path=path, source=source)
+            # Inside the transaction, so a dry run also names the new invoices.
+            note = limitation_note(
+                creditor.pk, [data.number for data in batch.invoices], timezone.localdate()
+            )
+            if note:
+                counts.notes.append(note)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:

@@ -167,3 +167,20 @@ def test_import_note_names_old_invoices(creditor, debtor):
     assert "F2026-001" not in dutch
     assert "may be time-barred (art. 3:307 BW): F2015-001." in english
     assert limitation_note(creditor.pk, ["F2026-001"], DAY) == ""
+
+
+def test_import_report_names_old_invoice(creditor, tmp_path):
+    path = tmp_path / "oud.csv"
+    path.write_text(
+        "factuurnummer;klantnummer;naam;factuurdatum;vervaldatum;openstaand\n"
+        "F2015-009;K1;Bakkerij Oud B.V.;10-12-2014;09-01-2015;282,00\n"
+        f"F2026-009;K1;Bakkerij Oud B.V.;01-11-2026;{(dt.date.today() - dt.timedelta(days=10)):%d-%m-%Y};50,00\n",
+        encoding="utf-8",
+    )
+    output = io.StringIO()
+
+    call_command("import", str(path), "--creditor", creditor.slug, stdout=output)
+
+    printed = " ".join(output.getvalue().split())
+    assert "kan verjaard zijn (art. 3:307 BW): F2015-009." in printed
+    assert "F2026-009." not in printed
