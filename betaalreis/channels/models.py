@@ -52,32 +52,42 @@ class Delivery(models.Model):
     message return the first result instead of sending it again.
     """
 
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="deliveries")
+    idempotency_key = models.CharField(_("idempotentiesleutel"), max_length=200, unique=True)
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     communication = models.ForeignKey(
-        "outbox.Communication", null=True, blank=True, on_delete=models.SET_NULL,
+        "outbox.Communication", verbose_name=_("bericht"),
+        null=True, blank=True, on_delete=models.SET_NULL,
         related_name="deliveries",
     )
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    provider = models.CharField(max_length=60)
-    recipient = models.CharField(max_length=254)
+    channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
+    provider = models.CharField(_("provider"), max_length=60)
+    recipient = models.CharField(_("ontvanger"), max_length=254)
     state = models.CharField(
-        max_length=12, choices=SubmissionState.choices, default=SubmissionState.SUBMITTING
+        _("aanbiedstatus"),
+        max_length=12,
+        choices=SubmissionState.choices,
+        default=SubmissionState.SUBMITTING,
     )
-    provider_reference = models.CharField(max_length=500, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=12, choices=DeliveryStatus.choices, blank=True)
-    status_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(max_length=60, blank=True)
-    last_error = models.TextField(blank=True)
-    encoding = models.CharField(max_length=10, blank=True, help_text="gsm7 or ucs2 for SMS.")
-    segments = models.PositiveSmallIntegerField(null=True, blank=True)
-    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
-    cost_currency = models.CharField(max_length=3, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    provider_reference = models.CharField(_("referentie provider"), max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(_("pogingen"), default=0)
+    submitted_at = models.DateTimeField(_("aangeboden op"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("aangenomen op"), null=True, blank=True)
+    status = models.CharField(
+        _("afleverstatus"), max_length=12, choices=DeliveryStatus.choices, blank=True
+    )
+    status_at = models.DateTimeField(_("afleverstatus op"), null=True, blank=True)
+    error_code = models.CharField(_("foutcode"), max_length=60, blank=True)
+    last_error = models.TextField(_("laatste fout"), blank=True)
+    encoding = models.CharField(
+        _("codering"), max_length=10, blank=True, help_text=_("gsm7 of ucs2, bij sms.")
+    )
+    segments = models.PositiveSmallIntegerField(_("sms-delen"), null=True, blank=True)
+    cost = models.DecimalField(_("kosten"), max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(_("valuta kosten"), max_length=3, blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
 
     class Meta:
         indexes = [
@@ -102,16 +112,18 @@ class WebhookLog(models.Model):
         REJECTED = "rejected", _("Afgewezen")
         ERROR = "error", _("Fout")
 
-    provider = models.CharField(max_length=60)
-    creditor = models.ForeignKey(Creditor, null=True, blank=True, on_delete=models.CASCADE)
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=1000)
-    headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True)
-    verified = models.BooleanField(default=False)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
+    provider = models.CharField(_("provider"), max_length=60)
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("crediteur"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    received_at = models.DateTimeField(_("ontvangen op"), default=timezone.now, db_index=True)
+    method = models.CharField(_("HTTP-methode"), max_length=8)
+    path = models.CharField(_("pad"), max_length=1000)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    body = models.TextField(_("inhoud"), blank=True)
+    verified = models.BooleanField(_("geverifieerd"), default=False)
+    outcome = models.CharField(_("uitkomst"), max_length=10, choices=Outcome.choices, blank=True)
+    detail = models.CharField(_("details"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -130,18 +142,22 @@ class DeliveryEvent(models.Model):
     """
 
     delivery = models.ForeignKey(
-        Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Delivery, verbose_name=_("aflevering"),
+        null=True, blank=True, on_delete=models.CASCADE, related_name="events"
     )
-    provider = models.CharField(max_length=60)
-    provider_reference = models.CharField(max_length=500)
-    dedupe_key = models.CharField(max_length=200)
-    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
-    vendor_status = models.CharField(max_length=60, blank=True)
-    error_code = models.CharField(max_length=60, blank=True)
-    description = models.CharField(max_length=500, blank=True)
-    occurred_at = models.DateTimeField()
-    received_at = models.DateTimeField(default=timezone.now)
-    webhook = models.ForeignKey(WebhookLog, null=True, blank=True, on_delete=models.SET_NULL)
+    provider = models.CharField(_("provider"), max_length=60)
+    provider_reference = models.CharField(_("referentie provider"), max_length=500)
+    dedupe_key = models.CharField(_("ontdubbelsleutel"), max_length=200)
+    status = models.CharField(_("status"), max_length=12, choices=DeliveryStatus.choices)
+    vendor_status = models.CharField(_("status bij provider"), max_length=60, blank=True)
+    error_code = models.CharField(_("foutcode"), max_length=60, blank=True)
+    description = models.CharField(_("omschrijving"), max_length=500, blank=True)
+    occurred_at = models.DateTimeField(_("tijdstip bij provider"))
+    received_at = models.DateTimeField(_("ontvangen op"), default=timezone.now)
+    webhook = models.ForeignKey(
+        WebhookLog, verbose_name=_("webhookverzoek"),
+        null=True, blank=True, on_delete=models.SET_NULL
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -149,6 +165,8 @@ class DeliveryEvent(models.Model):
             models.UniqueConstraint(fields=["provider", "dedupe_key"], name="delivery_event_once"),
         ]
         indexes = [models.Index(fields=["provider", "provider_reference"])]
+        verbose_name = _("afleverstatusmelding")
+        verbose_name_plural = _("afleverstatusmeldingen")
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_reference} {self.status}"
@@ -157,13 +175,16 @@ class DeliveryEvent(models.Model):
 class InvalidAddress(models.Model):
     """An email address or phone number that a provider reported as unreachable."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="invalid_addresses")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    address = models.CharField(max_length=254)
-    reason = models.CharField(max_length=300)
-    provider = models.CharField(max_length=60, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"),
+        on_delete=models.CASCADE, related_name="invalid_addresses"
+    )
+    channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
+    address = models.CharField(_("adres"), max_length=254)
+    reason = models.CharField(_("reden"), max_length=300)
+    provider = models.CharField(_("provider"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
 
     class Meta:
         constraints = [
@@ -184,17 +205,22 @@ class ConsentRecord(models.Model):
     The latest record per debtor and channel is the one in force.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="consents")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    granted = models.BooleanField()
-    address = models.CharField(max_length=254, blank=True)
-    source = models.CharField(max_length=300)
-    evidence = models.CharField(
-        max_length=500, blank=True,
-        help_text="How the choice was made: form, inbound message text, provider event.",
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="consents"
     )
-    at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
+    granted = models.BooleanField(_("toestemming gegeven"))
+    address = models.CharField(_("adres"), max_length=254, blank=True)
+    source = models.CharField(_("bron"), max_length=300)
+    evidence = models.CharField(
+        _("bewijs"), max_length=500, blank=True,
+        help_text=_(
+            "Hoe de keuze is gemaakt: formulier, tekst van een inkomend bericht, "
+            "melding van de provider."
+        ),
+    )
+    at = models.DateTimeField(_("tijdstip"), default=timezone.now)
 
     class Meta:
         ordering = ["debtor", "channel", "at", "id"]
@@ -210,10 +236,11 @@ class CreditorChannelSettings(models.Model):
     """Per-creditor choices for provider channels."""
 
     creditor = models.OneToOneField(
-        Creditor, on_delete=models.CASCADE, related_name="channel_settings"
+        Creditor, verbose_name=_("crediteur"),
+        on_delete=models.CASCADE, related_name="channel_settings"
     )
     whatsapp_enabled = models.BooleanField(_("WhatsApp aan"), default=False)
-    whatsapp_enabled_at = models.DateTimeField(null=True, blank=True)
+    whatsapp_enabled_at = models.DateTimeField(_("WhatsApp aangezet op"), null=True, blank=True)
     sms_sender = models.CharField(
         _("SMS-afzender"), max_length=16, blank=True,
         help_text=_("Alfanumeriek (max. 11 tekens) of een nummer in E.164-notatie."),
@@ -230,19 +257,28 @@ class CreditorChannelSettings(models.Model):
 class WhatsAppTemplate(models.Model):
     """A Meta-approved WhatsApp template a creditor uses for one stage and language."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="whatsapp_templates")
-    stage_code = models.CharField(max_length=40)
-    language = models.CharField(max_length=10, help_text="Meta's language code, e.g. nl or en_US.")
-    name = models.CharField(max_length=512)
-    body_parameters = models.JSONField(
-        default=list, blank=True,
-        help_text="Names of the values that fill the body variables in order: "
-        "debtor_name, invoice_numbers, total, due_date.",
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("crediteur"),
+        on_delete=models.CASCADE, related_name="whatsapp_templates"
     )
-    has_payment_button = models.BooleanField(default=True)
-    status = models.CharField(max_length=20, blank=True, help_text="Status reported by Meta.")
-    category = models.CharField(max_length=20, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    stage_code = models.CharField(_("aanmaningsfase"), max_length=40)
+    language = models.CharField(
+        _("taal"), max_length=10, help_text=_("Taalcode van Meta, bijvoorbeeld nl of en_US.")
+    )
+    name = models.CharField(_("naam"), max_length=512)
+    body_parameters = models.JSONField(
+        _("parameters van de tekst"), default=list, blank=True,
+        help_text=_(
+            "Namen van de waarden die de variabelen in de tekst op volgorde vullen: "
+            "debtor_name, invoice_numbers, total, due_date."
+        ),
+    )
+    has_payment_button = models.BooleanField(_("met betaalknop"), default=True)
+    status = models.CharField(
+        _("status"), max_length=20, blank=True, help_text=_("Status zoals Meta die meldt.")
+    )
+    category = models.CharField(_("categorie"), max_length=20, blank=True)
+    verified_at = models.DateTimeField(_("geverifieerd op"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -250,6 +286,8 @@ class WhatsAppTemplate(models.Model):
                 fields=["creditor", "stage_code", "language"], name="whatsapp_template_per_stage"
             ),
         ]
+        verbose_name = _("WhatsApp-sjabloon")
+        verbose_name_plural = _("WhatsApp-sjablonen")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"

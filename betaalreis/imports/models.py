@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import Creditor, Invoice
 
@@ -16,15 +17,19 @@ class ImportedInvoice(models.Model):
     allocated since: only what changed in the source is applied.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="import_state")
-    fingerprint = models.CharField(max_length=64)
-    values = models.JSONField(default=dict)
-    source = models.CharField(max_length=300)
-    imported_at = models.DateTimeField(default=timezone.now)
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    invoice = models.OneToOneField(
+        Invoice, verbose_name=_("factuur"), on_delete=models.CASCADE, related_name="import_state"
+    )
+    fingerprint = models.CharField(_("vingerafdruk"), max_length=64)
+    values = models.JSONField(_("waarden"), default=dict)
+    source = models.CharField(_("bron"), max_length=300)
+    imported_at = models.DateTimeField(_("geïmporteerd op"), default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["creditor", "invoice"])]
+        verbose_name = _("geïmporteerde factuur")
+        verbose_name_plural = _("geïmporteerde facturen")
 
     def __str__(self) -> str:
         return f"{self.invoice_id} from {self.source}"

@@ -35,7 +35,8 @@ class CreditorLegalSettings(models.Model):
     """Claim law settings of one creditor. A creditor without a row gets the defaults."""
 
     creditor = models.OneToOneField(
-        Creditor, on_delete=models.CASCADE, related_name="legal_settings"
+        Creditor, verbose_name=_("crediteur"),
+        on_delete=models.CASCADE, related_name="legal_settings"
     )
     business_cost_mode = models.CharField(
         _("incassokosten zakelijk"),

@@ -52,33 +52,44 @@ FINAL_STATUSES = frozenset(
 class CheckoutPayment(models.Model):
     """One payment a debtor started at a provider for chosen invoices."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="checkout_payments")
-    provider = models.CharField(max_length=20)
-    provider_id = models.CharField(max_length=200, blank=True)
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"),
+        on_delete=models.CASCADE, related_name="checkout_payments"
+    )
+    provider = models.CharField(_("provider"), max_length=20)
+    provider_id = models.CharField(_("id bij provider"), max_length=200, blank=True)
     # A second id some providers report events under (Stripe: the PaymentIntent).
-    provider_secondary_id = models.CharField(max_length=200, blank=True, db_index=True)
-    public_token = models.CharField(max_length=64, unique=True, default=new_public_token)
+    provider_secondary_id = models.CharField(
+        _("tweede id bij provider"), max_length=200, blank=True, db_index=True
+    )
+    public_token = models.CharField(
+        _("openbaar token"), max_length=64, unique=True, default=new_public_token
+    )
     status = models.CharField(
-        max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.CREATED
+        _("status"), max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.CREATED
     )
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3, default="EUR")
-    description = models.CharField(max_length=255)
-    invoices = models.ManyToManyField(Invoice, related_name="checkout_payments")
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    currency = models.CharField(_("valuta"), max_length=3, default="EUR")
+    description = models.CharField(_("omschrijving"), max_length=255)
+    invoices = models.ManyToManyField(
+        Invoice, verbose_name=_("facturen"), related_name="checkout_payments"
+    )
     plan = models.ForeignKey(
-        "PaymentPlan", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+        "PaymentPlan", verbose_name=_("betalingsregeling"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
-    checkout_url = models.URLField(max_length=1000, blank=True)
-    method = models.CharField(max_length=40, blank=True)
-    amount_refunded = models.DecimalField(**MONEY, default=0)
-    amount_charged_back = models.DecimalField(**MONEY, default=0)
+    checkout_url = models.URLField(_("URL betaalpagina"), max_length=1000, blank=True)
+    method = models.CharField(_("betaalmethode"), max_length=40, blank=True)
+    amount_refunded = models.DecimalField(_("terugbetaald bedrag"), **MONEY, default=0)
+    amount_charged_back = models.DecimalField(_("teruggeboekt bedrag"), **MONEY, default=0)
     ledger_payment = models.ForeignKey(
-        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkouts"
+        Payment, verbose_name=_("betaling in debiteurenadministratie"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="checkouts"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+    paid_at = models.DateTimeField(_("betaald op"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -106,15 +117,20 @@ class WebhookOutcome(models.TextChoices):
 class WebhookEvent(models.Model):
     """A webhook call as received, kept raw for the record and for replays."""
 
-    provider = models.CharField(max_length=20)
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    body = models.TextField()
-    headers = models.JSONField(default=dict)
-    outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices)
-    detail = models.CharField(max_length=500, blank=True)
+    provider = models.CharField(_("provider"), max_length=20)
+    received_at = models.DateTimeField(_("ontvangen op"), default=timezone.now, db_index=True)
+    body = models.TextField(_("inhoud"))
+    headers = models.JSONField(_("headers"), default=dict)
+    outcome = models.CharField(_("uitkomst"), max_length=10, choices=WebhookOutcome.choices)
+    detail = models.CharField(_("details"), max_length=500, blank=True)
     checkout = models.ForeignKey(
-        CheckoutPayment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
+        CheckoutPayment, verbose_name=_("online betaling"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
     )
+
+    class Meta:
+        verbose_name = _("webhookverzoek van betaalprovider")
+        verbose_name_plural = _("webhookverzoeken van betaalproviders")
 
     def __str__(self) -> str:
         return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
@@ -139,21 +155,25 @@ class PaymentPlan(models.Model):
     when it breaks, because its invoices then return to the claim.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="payment_plans")
-    invoices = models.ManyToManyField(Invoice, related_name="payment_plans")
-    status = models.CharField(max_length=20, choices=PlanStatus.choices)
-    total = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3, default="EUR")
-    terms = models.PositiveSmallIntegerField()
-    first_instalment_now = models.BooleanField(default=True)
-    outside_limits_reason = models.CharField(max_length=300, blank=True)
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="payment_plans"
+    )
+    invoices = models.ManyToManyField(
+        Invoice, verbose_name=_("facturen"), related_name="payment_plans"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=PlanStatus.choices)
+    total = models.DecimalField(_("totaal"), **MONEY)
+    currency = models.CharField(_("valuta"), max_length=3, default="EUR")
+    terms = models.PositiveSmallIntegerField(_("aantal termijnen"))
+    first_instalment_now = models.BooleanField(_("eerste termijn direct"), default=True)
+    outside_limits_reason = models.CharField(_("reden buiten limieten"), max_length=300, blank=True)
     # The claim beyond the principal when the plan was requested, left out of it.
-    interest_excluded = models.DecimalField(**MONEY, default=0)
-    costs_excluded = models.DecimalField(**MONEY, default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.CharField(max_length=200, blank=True)
+    interest_excluded = models.DecimalField(_("rente buiten regeling"), **MONEY, default=0)
+    costs_excluded = models.DecimalField(_("incassokosten buiten regeling"), **MONEY, default=0)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    decided_at = models.DateTimeField(_("besloten op"), null=True, blank=True)
+    decided_by = models.CharField(_("besloten door"), max_length=200, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["creditor", "status"])]
@@ -167,18 +187,21 @@ class PaymentPlan(models.Model):
 class Instalment(models.Model):
     """One term of a payment plan, due on its own date."""
 
-    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
-    number = models.PositiveSmallIntegerField()
-    due_date = models.DateField()
-    amount = models.DecimalField(**MONEY)
-    reminded_at = models.DateTimeField(null=True, blank=True)
+    plan = models.ForeignKey(
+        PaymentPlan, verbose_name=_("betalingsregeling"),
+        on_delete=models.CASCADE, related_name="instalments"
+    )
+    number = models.PositiveSmallIntegerField(_("termijnnummer"))
+    due_date = models.DateField(_("vervaldatum"))
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    reminded_at = models.DateTimeField(_("herinnerd op"), null=True, blank=True)
     reminder = models.OneToOneField(
-        "outbox.Communication",
+        "outbox.Communication", verbose_name=_("herinnering"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="instalment",
-        help_text="The outbox message that reminded the debtor of this instalment.",
+        help_text=_("Het bericht in de uitbak dat de debiteur aan deze termijn herinnerde."),
     )
 
     class Meta:
@@ -186,6 +209,8 @@ class Instalment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="instalment_unique_number"),
         ]
+        verbose_name = _("termijn")
+        verbose_name_plural = _("termijnen")
 
     def __str__(self) -> str:
         return f"{self.plan_id}#{self.number} {self.due_date} {self.amount}"

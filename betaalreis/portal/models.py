@@ -17,7 +17,9 @@ class PortalSettings(models.Model):
     A creditor without a row gets the defaults below.
     """
 
-    creditor = models.OneToOneField(Creditor, on_delete=models.CASCADE, related_name="portal_settings")
+    creditor = models.OneToOneField(
+        Creditor, on_delete=models.CASCADE, related_name="portal_settings"
+    )
     max_plan_terms = models.PositiveSmallIntegerField(_("maximum aantal termijnen"), default=6)
     min_instalment = models.DecimalField(
         _("minimaal termijnbedrag"), **MONEY, default=Decimal("25.00")
@@ -51,14 +53,18 @@ class PromiseStatus(models.TextChoices):
 class Promise(models.Model):
     """A debtor's promise to pay the open invoices by a date; dunning pauses until then."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="promises")
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="promises"
+    )
     promised_date = models.DateField(_("beloofde betaaldatum"))
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3, default="EUR")
-    status = models.CharField(max_length=10, choices=PromiseStatus.choices, default=PromiseStatus.ACTIVE)
-    created_at = models.DateTimeField(default=timezone.now)
-    channel = models.CharField(max_length=20, default="portal")
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    currency = models.CharField(_("valuta"), max_length=3, default="EUR")
+    status = models.CharField(
+        _("status"), max_length=10, choices=PromiseStatus.choices, default=PromiseStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    channel = models.CharField(_("kanaal"), max_length=20, default="portal")
 
     class Meta:
         indexes = [models.Index(fields=["creditor", "status", "promised_date"])]
@@ -93,17 +99,23 @@ class Dispute(models.Model):
     While open, the invoice has status disputed and leaves dunning.
     """
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="disputes")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
+    creditor = models.ForeignKey(Creditor, verbose_name=_("crediteur"), on_delete=models.CASCADE)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="disputes"
+    )
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("factuur"), on_delete=models.CASCADE, related_name="disputes"
+    )
     reason = models.CharField(_("reden"), max_length=20, choices=DisputeReason.choices)
     message = models.TextField(_("toelichting"), max_length=4000)
     attachment = models.FileField(_("bijlage"), upload_to=dispute_upload_path, blank=True)
-    status = models.CharField(max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
-    previous_invoice_status = models.CharField(max_length=16)
-    resolution = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    previous_invoice_status = models.CharField(_("vorige factuurstatus"), max_length=16)
+    resolution = models.TextField(_("afhandeling"), blank=True)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("afgehandeld op"), null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["creditor", "status"])]
@@ -126,16 +138,21 @@ class VerifiedContact(models.Model):
     together after a sign-in by any of them.
     """
 
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="verified_contacts")
-    kind = models.CharField(max_length=5, choices=ContactKind.choices)
-    value = models.CharField(max_length=254)
-    verified_at = models.DateTimeField(default=timezone.now)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"),
+        on_delete=models.CASCADE, related_name="verified_contacts"
+    )
+    kind = models.CharField(_("soort"), max_length=5, choices=ContactKind.choices)
+    value = models.CharField(_("waarde"), max_length=254)
+    verified_at = models.DateTimeField(_("geverifieerd op"), default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["debtor", "kind", "value"], name="verified_contact_unique"),
         ]
         indexes = [models.Index(fields=["kind", "value"])]
+        verbose_name = _("geverifieerd contactgegeven")
+        verbose_name_plural = _("geverifieerde contactgegevens")
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.debtor_id}"
@@ -144,18 +161,22 @@ class VerifiedContact(models.Model):
 class SignInCode(models.Model):
     """A one-time sign-in code sent by email or SMS; only its hash is stored."""
 
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="sign_in_codes")
-    purpose = models.CharField(max_length=20, default="sign_in")
-    kind = models.CharField(max_length=5, choices=ContactKind.choices)
-    sent_to = models.CharField(max_length=254)
-    code_hash = models.CharField(max_length=128)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="sign_in_codes"
+    )
+    purpose = models.CharField(_("doel"), max_length=20, default="sign_in")
+    kind = models.CharField(_("soort"), max_length=5, choices=ContactKind.choices)
+    sent_to = models.CharField(_("verstuurd naar"), max_length=254)
+    code_hash = models.CharField(_("hash van de code"), max_length=128)
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    expires_at = models.DateTimeField(_("verloopt op"))
+    used_at = models.DateTimeField(_("gebruikt op"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("mislukte pogingen"), default=0)
 
     class Meta:
         indexes = [models.Index(fields=["debtor", "purpose", "created_at"])]
+        verbose_name = _("inlogcode")
+        verbose_name_plural = _("inlogcodes")
 
     def __str__(self) -> str:
         return f"code {self.pk} for {self.debtor_id}"
@@ -169,10 +190,12 @@ class ShortLink(models.Model):
     the debtor, and expires like the signed link does.
     """
 
-    code = models.CharField(max_length=16, unique=True)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="short_links")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="short_links"
+    )
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
+    expires_at = models.DateTimeField(_("verloopt op"))
 
     class Meta:
         verbose_name = _("korte link")
