@@ -85,8 +85,8 @@ class Delivery(models.Model):
         _("codering"), max_length=10, blank=True, help_text=_("gsm7 of ucs2, bij sms.")
     )
     segments = models.PositiveSmallIntegerField(_("sms-delen"), null=True, blank=True)
-    cost = models.DecimalField(_("kosten"), max_digits=10, decimal_places=4, null=True, blank=True)
-    cost_currency = models.CharField(_("valuta kosten"), max_length=3, blank=True)
+    cost = models.DecimalField(_("verzendkosten"), max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(_("valuta verzendkosten"), max_length=3, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
 
     class Meta:

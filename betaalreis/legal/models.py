@@ -9,7 +9,10 @@ from types import MappingProxyType
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from betaalreis.ledger.models import Creditor
 from betaalreis.legal.policy import (
@@ -19,14 +22,19 @@ from betaalreis.legal.policy import (
     parse_allocation_order,
 )
 
-_PART_NAMES_NL = {"costs": "kosten", "interest": "rente", "principal": "hoofdsom"}
+# The context keeps "kosten" apart from the outbox's sending cost, which has the same Dutch word.
+_PART_NAMES = {
+    "costs": pgettext_lazy("toerekening", "kosten"),
+    "interest": pgettext_lazy("toerekening", "rente"),
+    "principal": pgettext_lazy("toerekening", "hoofdsom"),
+}
 
 
-def _order_choices() -> list[tuple[str, str]]:
+def _order_choices() -> list[tuple[str, Promise]]:
     choices = []
     for order in permutations(STATUTORY_ALLOCATION_ORDER):
         value = ",".join(order)
-        label = " → ".join(_PART_NAMES_NL[part] for part in order)
+        label = format_lazy("{} → {} → {}", *(_PART_NAMES[part] for part in order))
         choices.append((value, label))
     return choices
 
