@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import Channel, Creditor, Debtor
@@ -85,7 +86,9 @@ class Delivery(models.Model):
         _("codering"), max_length=10, blank=True, help_text=_("gsm7 of ucs2, bij sms.")
     )
     segments = models.PositiveSmallIntegerField(_("sms-delen"), null=True, blank=True)
-    cost = models.DecimalField(_("verzendkosten"), max_digits=10, decimal_places=4, null=True, blank=True)
+    cost = models.DecimalField(
+        _("verzendkosten"), max_digits=10, decimal_places=4, null=True, blank=True
+    )
     cost_currency = models.CharField(_("valuta verzendkosten"), max_length=3, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
 
@@ -229,7 +232,8 @@ class ConsentRecord(models.Model):
         verbose_name_plural = _("toestemmingen")
 
     def __str__(self) -> str:
-        return f"{self.debtor_id} {self.channel} {'in' if self.granted else 'out'}"
+        choice = gettext("aangemeld") if self.granted else gettext("afgemeld")
+        return f"{self.debtor_id} {self.get_channel_display()} {choice}"
 
 
 class CreditorChannelSettings(models.Model):
@@ -251,7 +255,7 @@ class CreditorChannelSettings(models.Model):
         verbose_name_plural = _("kanaalinstellingen")
 
     def __str__(self) -> str:
-        return f"channels for {self.creditor_id}"
+        return gettext("kanalen van crediteur %(creditor)s") % {"creditor": self.creditor_id}
 
 
 class WhatsAppTemplate(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import Creditor, Invoice
@@ -32,4 +33,6 @@ class ImportedInvoice(models.Model):
         verbose_name_plural = _("geïmporteerde facturen")
 
     def __str__(self) -> str:
-        return f"{self.invoice_id} from {self.source}"
+        return gettext("factuur %(invoice)s uit %(source)s") % {
+            "invoice": self.invoice_id, "source": self.source
+        }

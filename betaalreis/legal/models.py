@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -100,7 +101,9 @@ class CreditorLegalSettings(models.Model):
         verbose_name_plural = _("juridische instellingen")
 
     def __str__(self) -> str:
-        return f"{self.creditor_id}: legal settings"
+        return gettext("juridische instellingen van crediteur %(creditor)s") % {
+            "creditor": self.creditor_id
+        }
 
     def to_settings(self, *, vat_deductible: bool) -> LegalSettings:
         """Return these settings as the value the claim law takes."""

@@ -12,6 +12,7 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, Payment
@@ -181,7 +182,9 @@ class PaymentPlan(models.Model):
         verbose_name_plural = _("betalingsregelingen")
 
     def __str__(self) -> str:
-        return f"plan {self.pk} ({self.terms} terms, {self.status})"
+        return gettext("regeling %(pk)s (%(terms)s termijnen, %(status)s)") % {
+            "pk": self.pk, "terms": self.terms, "status": self.get_status_display()
+        }
 
 
 class Instalment(models.Model):

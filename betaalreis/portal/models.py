@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice
@@ -40,7 +41,9 @@ class PortalSettings(models.Model):
         verbose_name_plural = _("portaalinstellingen")
 
     def __str__(self) -> str:
-        return f"portal settings of {self.creditor_id}"
+        return gettext("portaalinstellingen van crediteur %(creditor)s") % {
+            "creditor": self.creditor_id
+        }
 
 
 class PromiseStatus(models.TextChoices):
@@ -72,7 +75,9 @@ class Promise(models.Model):
         verbose_name_plural = _("betaalbeloftes")
 
     def __str__(self) -> str:
-        return f"promise {self.debtor_id} by {self.promised_date}"
+        return gettext("betaalbelofte van debiteur %(debtor)s voor %(date)s") % {
+            "debtor": self.debtor_id, "date": self.promised_date
+        }
 
 
 class DisputeReason(models.TextChoices):
@@ -123,7 +128,9 @@ class Dispute(models.Model):
         verbose_name_plural = _("geschillen")
 
     def __str__(self) -> str:
-        return f"dispute {self.pk} on {self.invoice_id}"
+        return gettext("geschil %(pk)s over factuur %(invoice)s") % {
+            "pk": self.pk, "invoice": self.invoice_id
+        }
 
 
 class ContactKind(models.TextChoices):
@@ -155,7 +162,9 @@ class VerifiedContact(models.Model):
         verbose_name_plural = _("geverifieerde contactgegevens")
 
     def __str__(self) -> str:
-        return f"{self.kind} of {self.debtor_id}"
+        return gettext("%(kind)s van debiteur %(debtor)s") % {
+            "kind": self.get_kind_display(), "debtor": self.debtor_id
+        }
 
 
 class SignInCode(models.Model):
@@ -179,7 +188,9 @@ class SignInCode(models.Model):
         verbose_name_plural = _("inlogcodes")
 
     def __str__(self) -> str:
-        return f"code {self.pk} for {self.debtor_id}"
+        return gettext("code %(pk)s voor debiteur %(debtor)s") % {
+            "pk": self.pk, "debtor": self.debtor_id
+        }
 
 
 class ShortLink(models.Model):
