@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from betaalreis.channels.models import (
     ConsentRecord,
@@ -137,7 +137,10 @@ def creditor() -> Creditor:
 
 
 def page_text(client: Client, url: str, language: str) -> str:
-    response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+    # LocaleMiddleware leaves the request's language active in this thread. The override puts
+    # the previous one back, so later tests on the same worker keep Dutch.
+    with translation.override(language):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 200, url
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
