@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
@@ -36,6 +37,18 @@ def corpus() -> Path:
             "or set BETAALREIS_CORPUS to its path."
         )
     return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Start each test in the default language.
+
+    A request through LocaleMiddleware leaves its language active in the
+    thread, so without this a test would run in the language of the last
+    admin or portal request of an earlier test.
+    """
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

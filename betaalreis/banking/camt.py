@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
 from lxml import etree
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -37,8 +38,10 @@ from betaalreis.banking.statements import (
     ParsedTransaction,
     StatementFileError,
     join_remittance,
+    position_text,
+    problems_in_statement,
 )
-from betaalreis.imports.registry import RowError
+from betaalreis.imports.registry import RowError, file_field
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.001\.\d\d")
@@ -47,6 +50,8 @@ NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.0
 # carry no DTD, and refusing any DTD rules out external entities and entity
 # expansion bombs.
 DOCTYPE_PATTERN = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+# libxml2's error code for a file that ends inside an element (XML_ERR_TAG_NOT_FINISHED).
+PREMATURE_END = 77
 OPENING_CODES = ("OPBD", "PRCD")
 CLOSING_CODES = ("CLBD",)
 
@@ -153,10 +158,10 @@ class _EntryReader:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            self.error(element, field, text, "invalid amount; expected digits with a '.' decimal point")
+            self.error(element, field, text, _("ongeldig bedrag; verwacht cijfers met een punt als decimaalteken"))
             return None
         if not value.is_finite() or value < 0:
-            self.error(element, field, text, "invalid amount; camt amounts are positive numbers")
+            self.error(element, field, text, _("ongeldig bedrag; bedragen in camt zijn positief, het teken staat in CdtDbtInd"))
             return None
         return value, element.get("Ccy", "")
 
@@ -176,16 +181,16 @@ class _EntryReader:
                     return moment.date()
                 return moment.astimezone(AMSTERDAM).date()
         except ValueError:
-            self.error(element, field, day or stamp, "invalid date; expected YYYY-MM-DD")
+            self.error(element, field, day or stamp, _("ongeldige datum; verwacht JJJJ-MM-DD"))
             return None
-        self.error(element, field, "", "missing date: neither Dt nor DtTm is given")
+        self.error(element, field, "", _("datum ontbreekt: Dt en DtTm zijn allebei leeg"))
         return None
 
     def read(self, entry: etree._Element, number: int) -> ParsedEntry | None:
         flat = _Flat(entry, stop=("NtryDtls",))
         amount_element = flat.first("Amt")
         if amount_element is None:
-            self.error(entry, "Ntry/Amt", "", "missing entry amount")
+            self.error(entry, "Ntry/Amt", "", _("bedrag van de boeking ontbreekt"))
             return None
         read_amount = self.amount(amount_element, "Ntry/Amt")
         if read_amount is None:
@@ -194,7 +199,7 @@ class _EntryReader:
 
         indicator = flat.text("CdtDbtInd")
         if indicator not in ("CRDT", "DBIT"):
-            self.error(entry, "Ntry/CdtDbtInd", indicator, "expected CRDT or DBIT")
+            self.error(entry, "Ntry/CdtDbtInd", indicator, _("verwacht CRDT (bij) of DBIT (af)"))
             return None
         signed = amount if indicator == "CRDT" else -amount
 
@@ -323,8 +328,16 @@ class _EntryReader:
                 element,
                 "Ntry/NtryDtls/TxDtls",
                 str(total),
-                f"the {len(entry.transactions)} transactions of this batch add up to {total}, "
-                f"but the entry amount is {entry.amount}; the file is inconsistent, ask the bank for a new export",
+                _(
+                    "%(position)s: de %(count)d transacties van deze verzamelboeking tellen op tot %(total)s, "
+                    "maar het bedrag van de boeking is %(amount)s; het bestand klopt niet, vraag de bank om een "
+                    "nieuwe export"
+                ) % {
+                    "position": position_text(entry.position),
+                    "count": len(entry.transactions),
+                    "total": total,
+                    "amount": entry.amount,
+                },
             )
 
 
@@ -380,7 +393,9 @@ def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _Ent
         entries=entries,
     )
     if not statement.account:
-        reader.error(element, "Acct/Id", "", "missing account: neither Acct/Id/IBAN nor Acct/Id/Othr/Id is given")
+        reader.error(element, "Acct/Id", "", _(
+            "rekening ontbreekt: Acct/Id/IBAN en Acct/Id/Othr/Id zijn allebei leeg"
+        ))
 
     opening = _balance(element, OPENING_CODES, reader)
     closing = _balance(element, CLOSING_CODES, reader)
@@ -396,7 +411,7 @@ def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _Ent
     if not statement.currency and entries:
         statement.currency = entries[0].currency
 
-    statement.declared_entry_count, _ = _summary(element, "TtlNtries")
+    statement.declared_entry_count, _entry_sum = _summary(element, "TtlNtries")
     statement.declared_credit_count, statement.declared_credit_sum = _summary(element, "TtlCdtNtries")
     statement.declared_debit_count, statement.declared_debit_sum = _summary(element, "TtlDbtNtries")
     return statement
@@ -407,8 +422,10 @@ def _check_root(root: etree._Element | None) -> None:
         name = _local(root.tag) if root is not None else ""
         line = root.sourceline if root is not None else None
         raise StatementFileError(
-            [RowError(line, "root element", name, "expected a camt.053 or camt.054 Document")],
-            "not a camt.053/camt.054 file.",
+            [RowError(line, _("hoofdelement"), name, _(
+                "verwacht een camt.053- of camt.054-Document; exporteer het rekeningafschrift als camt.053"
+            ))],
+            _("geen camt.053/camt.054-bestand."),
         )
 
 
@@ -432,21 +449,28 @@ def check_head(path: Path, head: bytes) -> None:
     if not stripped.startswith(b"<"):
         first_line = stripped.split(b"\n", 1)[0][:80]
         if _looks_binary(first_line):
+            size = _("%(size)d bytes binaire gegevens") % {"size": path.stat().st_size}
             raise StatementFileError(
-                [RowError(None, "file", f"{path.stat().st_size} bytes of binary data", "not XML and not text: the file is binary "
-                          "(an archive, PDF or damaged download). Export the statement as camt.053 XML")],
-                "not a camt.053/camt.054 XML file.",
+                [RowError(None, file_field(), size, _(
+                    "geen XML en geen tekst: het bestand is binair (een archief, een pdf of een beschadigde "
+                    "download). Exporteer het rekeningafschrift als camt.053-XML"
+                ))],
+                _("geen camt.053/camt.054-XML-bestand."),
             )
         raise StatementFileError(
-            [RowError(1, "file", first_line.decode("utf-8", "replace"), "not XML: the file does not start with '<'. "
-                      "If it is a CSV export, save it as .csv or export the statement as camt.053 XML")],
-            "not a camt.053/camt.054 XML file.",
+            [RowError(1, file_field(), first_line.decode("utf-8", "replace"), _(
+                "geen XML: het bestand begint niet met '<'. Is het een CSV-export, sla het dan op als .csv "
+                "of exporteer het rekeningafschrift als camt.053-XML"
+            ))],
+            _("geen camt.053/camt.054-XML-bestand."),
         )
     if DOCTYPE_PATTERN.search(head):
         raise StatementFileError(
-            [RowError(None, "DOCTYPE", "<!DOCTYPE", "a bank statement must not contain a DTD or entity "
-                      "declarations; they can read local files or expand without limit. Ask the bank for the original export")],
-            "unsafe XML.",
+            [RowError(None, "DOCTYPE", "<!DOCTYPE", _(
+                "een rekeningafschrift mag geen DTD of entity-declaraties bevatten, omdat die lokale bestanden "
+                "kunnen lezen of onbeperkt kunnen uitdijen. Vraag de bank om de oorspronkelijke export"
+            ))],
+            _("onveilige XML."),
         )
 
 
@@ -485,7 +509,7 @@ def _parse(path: Path, source: ReadableFile) -> list[ParsedStatement]:
         remove_comments=True,
     )
     try:
-        for _, element in context:
+        for _event, element in context:
             if number == 0 and not statements:
                 _check_root(element.getroottree().getroot())
             tag = element.tag
@@ -512,19 +536,49 @@ def _parse(path: Path, source: ReadableFile) -> list[ParsedStatement]:
                 element.clear()
         _check_root(context.root)
     except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (exc.lineno, 0)
-        # libxml2 ends its message with the position, which the value already gives.
-        message = re.sub(r"(, line \d+, column \d+)+$", "", exc.msg)
-        raise StatementFileError(
-            [RowError(line, "XML", f"column {column}", f"malformed XML: {message}. The file may be truncated or damaged; download it again")],
-            "malformed XML.",
-        ) from exc
+        raise _malformed(path, exc) from exc
 
     if not statements and not reader.errors:
-        reader.errors.append(RowError(None, "Stmt", "", "no Stmt (camt.053) or Ntfctn (camt.054) element found"))
+        reader.errors.append(RowError(None, "Stmt", "", _(
+            "geen Stmt-element (camt.053) of Ntfctn-element (camt.054) gevonden; het bestand bevat geen "
+            "rekeningafschrift"
+        )))
     if reader.errors:
-        raise StatementFileError(reader.errors, f"{len(reader.errors)} problem(s) in the statement.")
+        raise StatementFileError(reader.errors, problems_in_statement(len(reader.errors)))
     return statements
+
+
+def _line_count(path: Path) -> int:
+    """Return the number of lines of `path`, counting a last line without a line break."""
+    count = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count if last == b"\n" else count + 1
+
+
+def _malformed(path: Path, exc: etree.XMLSyntaxError) -> StatementFileError:
+    """Return the rejection of a file that is not well-formed XML, at the line and column where libxml2 stopped.
+
+    libxml2's message is English and technical, so the problem text is our
+    own. The row and value of the error give the line and column. A file
+    that ends inside an element, or whose error is on its last line, is
+    called cut off, and any other file damaged.
+    """
+    line, column = exc.position if exc.position else (exc.lineno, 0)
+    if exc.code == PREMATURE_END or (line and line >= _line_count(path)):
+        problem = _(
+            "ongeldige XML: het bestand houdt midden in de XML op, dus het is afgebroken; download het "
+            "rekeningafschrift opnieuw bij de bank"
+        )
+    else:
+        problem = _(
+            "ongeldige XML: het bestand is beschadigd; download het rekeningafschrift opnieuw bij de bank"
+        )
+    column_text = _("kolom %(column)s") % {"column": column}
+    return StatementFileError([RowError(line, "XML", column_text, problem)], _("ongeldige XML."))
 
 
 def iter_entries(statements: list[ParsedStatement]) -> Iterator[tuple[ParsedStatement, ParsedEntry]]:

@@ -37,7 +37,6 @@ so it is not matched again.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,8 +44,11 @@ from pathlib import PurePath
 
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from betaalreis.banking.models import BankStatement, BankTransaction
+from betaalreis.banking.statements import position_text
 from betaalreis.ledger.models import Creditor
 from betaalreis.ledger.money import CENT
 
@@ -199,20 +201,22 @@ def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
     return new.payer_iban == stored.payer_iban and new.description == stored.description
 
 
-@functools.lru_cache(maxsize=256)
 def _source(file_name: str, statement_id: str, is_notification: bool) -> str:
-    kind = "notification" if is_notification else "statement"
-    return f"{kind} {statement_id or '?'} in {PurePath(file_name).name}"
+    """Return how a report line names the earlier statement, in the active language."""
+    values = {"statement": statement_id or "?", "file": PurePath(file_name).name}
+    if is_notification:
+        return _("notificatie %(statement)s in %(file)s") % values
+    return _("rekeningafschrift %(statement)s in %(file)s") % values
 
 
 def _plural(count: int) -> str:
-    return "1 transaction" if count == 1 else f"{count} transactions"
+    return ngettext("%(count)d transactie", "%(count)d transacties", count) % {"count": count}
 
 
 def _positions(positions: list[str]) -> str:
-    listed = "; ".join(positions[:MAX_POSITIONS])
+    listed = "; ".join(position_text(position) for position in positions[:MAX_POSITIONS])
     if len(positions) > MAX_POSITIONS:
-        listed += f"; and {len(positions) - MAX_POSITIONS} more"
+        listed += "; " + _("en nog %(count)d") % {"count": len(positions) - MAX_POSITIONS}
     return listed
 
 
@@ -229,7 +233,9 @@ def describe_already_imported(creditor: Creditor, external_ids: set[str]) -> lis
         for file_name, statement_id, is_notification, count in rows:
             counts[_source(file_name, statement_id, is_notification)] += count
     return [
-        f"already imported from {source}: {_plural(count)} with the same bank reference"
+        _("al geïmporteerd uit %(source)s: %(transactions)s met hetzelfde bankkenmerk") % {
+            "source": source, "transactions": _plural(count),
+        }
         for source, count in sorted(counts.items())
     ]
 
@@ -284,10 +290,10 @@ def set_aside_duplicates(
 
     payments[:] = remaining
     for source, listed in sorted(positions.items()):
-        found.notes.append(
-            f"already imported from {source}: {_plural(len(listed))} with another bank reference but the same "
-            f"account, amount, date and payer, not booked again ({_positions(listed)})"
-        )
+        found.notes.append(_(
+            "al geïmporteerd uit %(source)s: %(transactions)s met een ander bankkenmerk maar dezelfde "
+            "rekening, hetzelfde bedrag, dezelfde datum en dezelfde betaler, niet opnieuw geboekt (%(positions)s)"
+        ) % {"source": source, "transactions": _plural(len(listed)), "positions": _positions(listed)})
     return found
 
 

@@ -14,13 +14,14 @@ from typing import ClassVar
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
 from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
 from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines
-from betaalreis.banking.statements import ParsedStatement, StatementFileError
+from betaalreis.banking.statements import ParsedStatement, StatementFileError, statement_name
 from betaalreis.banking.store import StoreResult, creditors_for_dutch_account, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
 from betaalreis.ledger.models import Creditor
@@ -100,24 +101,32 @@ def reject_foreign_accounts(path: Path, statements: list[ParsedStatement], credi
         owners = statement_account_owners(statement)
         if creditor in owners:
             continue
-        where = f"statement {statement.statement_id or '?'} ({statement.position})"
         if owners:
-            advice = (
-                f"The account belongs to creditor {owners[0].slug!r}: import the file without --creditor "
-                f"or with --creditor {owners[0].slug}."
-            )
+            advice = _(
+                "De rekening hoort bij crediteur %(owner)r: importeer het bestand zonder --creditor of met "
+                "--creditor %(owner_slug)s."
+            ) % {"owner": owners[0].slug, "owner_slug": owners[0].slug}
         else:
-            advice = (
-                f"No creditor has this account. If it is {creditor.slug}'s, make it the IBAN of {creditor.slug} "
-                "with `betaalreis creditor load`. Otherwise add the creditor that owns it and import the file "
-                "without --creditor."
-            )
+            advice = _(
+                "Geen crediteur heeft deze rekening. Is het de rekening van %(creditor)s, stel haar dan in als IBAN "
+                "van %(creditor)s met `betaalreis creditor load`. Voeg anders de crediteur toe die de rekening "
+                "heeft en importeer het bestand zonder --creditor."
+            ) % {"creditor": creditor.slug}
         errors.append(RowError(
-            None, "account", statement.account,
-            f"{where} is for this account, but creditor {creditor.slug!r} has IBAN {creditor.iban}. {advice}",
+            None, _("rekening"), statement.account,
+            _("%(statement)s is van deze rekening, maar crediteur %(creditor)r heeft IBAN %(iban)s. %(advice)s") % {
+                "statement": statement_name(statement),
+                "creditor": creditor.slug,
+                "iban": creditor.iban,
+                "advice": advice,
+            },
         ))
     if errors:
-        raise ImportRejected(path, errors, f"{len(errors)} statement(s) are for an account that is not the IBAN of creditor {creditor.slug!r}.")
+        raise ImportRejected(path, errors, ngettext(
+            "%(count)d rekeningafschrift is van een rekening die niet de IBAN van crediteur %(creditor)r is.",
+            "%(count)d rekeningafschriften zijn van een rekening die niet de IBAN van crediteur %(creditor)r is.",
+            len(errors),
+        ) % {"count": len(errors), "creditor": creditor.slug})
 
 
 class _StatementImporter(Importer):
@@ -139,7 +148,9 @@ class _StatementImporter(Importer):
         except StatementFileError as exc:
             raise ImportRejected(path, exc.errors, exc.summary) from exc
         except OSError as exc:
-            raise ImportRejected(path, [], f"cannot read the file: {exc.strerror}.") from exc
+            raise ImportRejected(path, [], _(
+                "het bestand kan niet worden gelezen: %(reason)s. Controleer het pad en de leesrechten."
+            ) % {"reason": exc.strerror or exc}) from exc
         if creditor is not None:
             reject_foreign_accounts(path, statements, creditor)
 

@@ -21,11 +21,15 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from betaalreis.banking.statements import (
     ParsedEntry,
     ParsedStatement,
     ParsedTransaction,
     StatementFileError,
+    position_text,
 )
 from betaalreis.imports.registry import RowError
 
@@ -67,16 +71,18 @@ def _entry(row: dict[str, str], line: int, errors: list[RowError]) -> tuple[Pars
     try:
         booked = dt.datetime.strptime(row["Datum"].strip(), "%Y%m%d").date()
     except ValueError:
-        errors.append(RowError(line, "Datum", row["Datum"], "invalid date; expected YYYYMMDD"))
+        errors.append(RowError(line, "Datum", row["Datum"], _("ongeldige datum; verwacht JJJJMMDD")))
         return None
     try:
         amount = _amount(row["Bedrag (EUR)"])
     except InvalidOperation:
-        errors.append(RowError(line, "Bedrag (EUR)", row["Bedrag (EUR)"], "invalid amount; expected digits with a decimal comma"))
+        errors.append(RowError(line, "Bedrag (EUR)", row["Bedrag (EUR)"], _(
+            "ongeldig bedrag; verwacht cijfers met een komma als decimaalteken, zoals 1234,56"
+        )))
         return None
     direction = row["Af Bij"].strip()
     if direction not in ("Af", "Bij"):
-        errors.append(RowError(line, "Af Bij", direction, "expected 'Af' (debit) or 'Bij' (credit)"))
+        errors.append(RowError(line, "Af Bij", direction, _("verwacht 'Af' of 'Bij'")))
         return None
     signed = amount if direction == "Bij" else -amount
 
@@ -85,7 +91,9 @@ def _entry(row: dict[str, str], line: int, errors: list[RowError]) -> tuple[Pars
         try:
             balance = _amount(row[BALANCE_COLUMN])
         except InvalidOperation:
-            errors.append(RowError(line, BALANCE_COLUMN, row[BALANCE_COLUMN], "invalid balance; expected digits with a decimal comma"))
+            errors.append(RowError(line, BALANCE_COLUMN, row[BALANCE_COLUMN], _(
+                "ongeldig saldo; verwacht cijfers met een komma als decimaalteken, zoals 1234,56"
+            )))
             return None
 
     notes = _notes(row.get("Mededelingen", ""))
@@ -134,7 +142,9 @@ def read_ing_csv(path: Path) -> list[ParsedStatement]:
     rows_by_account: dict[str, list[tuple[ParsedEntry, Decimal | None]]] = defaultdict(list)
     for line, row in enumerate(reader, start=2):
         if None in row or any(value is None for value in row.values()):
-            errors.append(RowError(line, "row", str(len(row)), f"expected {len(reader.fieldnames or [])} columns"))
+            errors.append(RowError(line, _("rij"), str(len(row)), _(
+                "verwacht %(expected)d kolommen; exporteer de rekening opnieuw zonder de regels te bewerken"
+            ) % {"expected": len(reader.fieldnames or [])}))
             continue
         parsed = _entry(row, line, errors)
         if parsed is not None:
@@ -150,9 +160,9 @@ def read_ing_csv(path: Path) -> list[ParsedStatement]:
             account=account,
             account_is_iban=True,
             currency="EUR",
-            entries=[entry for entry, _ in rows],
+            entries=[entry for entry, _balance in rows],
         )
-        balances = [balance for _, balance in rows]
+        balances = [balance for _entry, balance in rows]
         if all(balance is not None for balance in balances):
             statement.opening_balance = balances[0] - rows[0][0].amount
             statement.opening_date = rows[0][0].booking_date
@@ -162,11 +172,21 @@ def read_ing_csv(path: Path) -> list[ParsedStatement]:
                 if before + entry.amount != after:
                     errors.append(RowError(
                         int(entry.position.removeprefix("line ")), BALANCE_COLUMN, str(after),
-                        f"balance {before} ({previous.position}) plus {entry.amount} is {before + entry.amount}, "
-                        f"not {after}; rows are missing or out of order, export the account again",
+                        _(
+                            "saldo %(before)s (%(position)s) plus %(amount)s is %(expected)s, niet %(after)s; "
+                            "er ontbreken rijen of ze staan in de verkeerde volgorde, exporteer de rekening opnieuw"
+                        ) % {
+                            "before": before,
+                            "position": position_text(previous.position),
+                            "amount": entry.amount,
+                            "expected": before + entry.amount,
+                            "after": after,
+                        },
                     ))
         statements.append(statement)
 
     if errors:
-        raise StatementFileError(errors, f"{len(errors)} problem(s) in the export.")
+        raise StatementFileError(errors, ngettext(
+            "%(count)d probleem in de export.", "%(count)d problemen in de export.", len(errors)
+        ) % {"count": len(errors)})
     return statements

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import mt940
+from django.utils.translation import gettext as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -26,8 +27,9 @@ from betaalreis.banking.statements import (
     ParsedStatement,
     ParsedTransaction,
     StatementFileError,
+    problems_in_statement,
 )
-from betaalreis.imports.registry import RowError
+from betaalreis.imports.registry import RowError, file_field
 
 TAG_PATTERN = re.compile(r"^:(\d{2}[A-Z]?):")
 SWIFT_BLOCKS = re.compile(r"^\{[1-3]:[^}]*\}|^\{4:")
@@ -312,7 +314,10 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         tag_name = getattr(exc.args[1], "id", "?") if len(exc.args) > 1 else "?"
         value = str(exc.args[0]) if exc.args else ""
         line = next((tag.number for tag in tags if tag.name.startswith(str(tag_name))), tags[0].number)
-        errors.append(RowError(line, f":{tag_name}:", value[:120], "invalid MT940 tag; the file is damaged or not MT940"))
+        errors.append(RowError(line, f":{tag_name}:", value[:120], _(
+            "ongeldige MT940-tag; het bestand is beschadigd of geen MT940. Download het rekeningafschrift "
+            "opnieuw bij de bank"
+        )))
         return None
 
     data = transactions.data
@@ -321,7 +326,10 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
     closing = _balance(data, "final_closing_balance")
 
     if opening is None or closing is None:
-        errors.append(RowError(tags[0].number, ":60F:/:62F:", "", "missing opening or closing balance"))
+        errors.append(RowError(tags[0].number, ":60F:/:62F:", "", _(
+            "beginsaldo (:60F:) of eindsaldo (:62F:) ontbreekt; zonder beide saldi is niet te controleren "
+            "of het rekeningafschrift compleet is. Vraag de bank om een volledige export"
+        )))
 
     statement = ParsedStatement(
         position=f"line {tags[0].number}",
@@ -331,9 +339,9 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         currency=opening[1] if opening else "",
     )
     if opening:
-        statement.opening_balance, _, statement.opening_date = opening
+        statement.opening_balance, _currency, statement.opening_date = opening
     if closing:
-        statement.closing_balance, _, statement.closing_date = closing
+        statement.closing_balance, _currency, statement.closing_date = closing
 
     for index, transaction in enumerate(transactions):
         values = transaction.data
@@ -381,7 +389,10 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
     if len(statement.entries) != len(lines_61):
         errors.append(RowError(
             tags[0].number, ":61:", str(len(lines_61)),
-            f"the statement has {len(lines_61)} :61: lines but {len(statement.entries)} were read",
+            _(
+                "het rekeningafschrift heeft %(lines)d :61:-regels, maar er zijn %(read)d boekingen gelezen; "
+                "het bestand is beschadigd, download het opnieuw bij de bank"
+            ) % {"lines": len(lines_61), "read": len(statement.entries)},
         ))
     return statement
 
@@ -392,7 +403,12 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
     tags = _tags(text)
     errors: list[RowError] = []
     if not tags:
-        raise StatementFileError([RowError(1, "file", "", "no MT940 tags (:20:, :25:, :60F:) found")], "not an MT940 file.")
+        raise StatementFileError(
+            [RowError(1, file_field(), "", _(
+                "geen MT940-tags (:20:, :25:, :60F:) gevonden; exporteer het rekeningafschrift als MT940"
+            ))],
+            _("geen MT940-bestand."),
+        )
 
     groups: list[list[_Tag]] = []
     for tag in tags:
@@ -405,12 +421,14 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
         names = {tag.name for tag in group}
         missing = [name for name in ("20", "25") if name not in names]
         if missing:
-            errors.append(RowError(group[0].number, f":{missing[0]}:", "", "missing tag; every statement needs :20:, :25:, :60F: and :62F:"))
+            errors.append(RowError(group[0].number, f":{missing[0]}:", "", _(
+                "tag ontbreekt; elk rekeningafschrift heeft :20:, :25:, :60F: en :62F: nodig"
+            )))
             continue
         statement = _parse_statement(path, group, errors)
         if statement is not None:
             statements.append(statement)
 
     if errors:
-        raise StatementFileError(errors, f"{len(errors)} problem(s) in the statement.")
+        raise StatementFileError(errors, problems_in_statement(len(errors)))
     return statements

@@ -7,10 +7,18 @@ storage and matching do not depend on the file format.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from betaalreis.imports.registry import RowError
+
+# The position of a statement or entry as the readers write it and
+# BankTransaction.position stores it: "line 12" or "line 12, entry 3".
+_POSITION = re.compile(r"^line (?P<line>\d+)(?:, entry (?P<entry>\d+))?$")
 
 
 class StatementFileError(Exception):
@@ -20,6 +28,34 @@ class StatementFileError(Exception):
         super().__init__(summary or str(errors[0]))
         self.errors = errors
         self.summary = summary
+
+
+def position_text(position: str) -> str:
+    """Return a stored position such as "line 12, entry 3" in the active language.
+
+    A position in another form is returned unchanged.
+    """
+    match = _POSITION.match(position)
+    if match is None:
+        return position
+    if match["entry"] is None:
+        return _("regel %(line)s") % {"line": match["line"]}
+    return _("regel %(line)s, boeking %(entry)s") % {"line": match["line"], "entry": match["entry"]}
+
+
+def problems_in_statement(count: int) -> str:
+    """Return the summary line of a rejected statement file with `count` problems."""
+    return ngettext(
+        "%(count)d probleem in het rekeningafschrift.", "%(count)d problemen in het rekeningafschrift.", count
+    ) % {"count": count}
+
+
+def statement_name(statement: ParsedStatement) -> str:
+    """Return how a problem text names `statement`: its id and position in the file."""
+    return _("rekeningafschrift %(statement)s (%(position)s)") % {
+        "statement": statement.statement_id or "?",
+        "position": position_text(statement.position),
+    }
 
 
 @dataclass(slots=True)

@@ -31,12 +31,20 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.banking.duplicates import set_aside_duplicates
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.models import BankStatement, BankTransaction
-from betaalreis.banking.statements import ParsedEntry, ParsedStatement, ParsedTransaction
+from betaalreis.banking.statements import (
+    ParsedEntry,
+    ParsedStatement,
+    ParsedTransaction,
+    position_text,
+    statement_name,
+)
 from betaalreis.imports.registry import ImportRejected, RowError
 from betaalreis.ledger.models import Creditor, Payment, PaymentSource, PaymentStatus
 from betaalreis.ledger.money import CENT
@@ -134,7 +142,7 @@ def external_ids(statement: ParsedStatement) -> list[list[str]]:
 
 
 def _entries(count: int) -> str:
-    return "1 entry" if count == 1 else f"{count} entries"
+    return ngettext("%(count)d boeking", "%(count)d boekingen", count) % {"count": count}
 
 
 def check_statement(statement: ParsedStatement) -> list[RowError]:
@@ -147,38 +155,69 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
         expected = statement.closing_balance - statement.opening_balance
         if total != expected:
             errors.append(RowError(
-                None, "balances", f"{statement.opening_balance} → {statement.closing_balance}",
-                f"statement {statement.statement_id or '?'} ({statement.position}): opening balance "
-                f"{statement.opening_balance} plus {_entries(len(statement.entries))} ({total:+}) is "
-                f"{statement.opening_balance + total}, but the closing balance is {statement.closing_balance} "
-                f"(difference {statement.closing_balance - statement.opening_balance - total:+}). "
-                "Entries are missing or were read wrong; ask the bank for a complete export",
+                None, _("saldi"), f"{statement.opening_balance} → {statement.closing_balance}",
+                _(
+                    "%(statement)s: beginsaldo %(opening)s plus %(entries)s (%(total)s) is %(expected)s, maar het "
+                    "eindsaldo is %(closing)s (verschil %(difference)s). Er ontbreken boekingen of ze zijn verkeerd "
+                    "gelezen; vraag de bank om een volledige export"
+                ) % {
+                    "statement": statement_name(statement),
+                    "opening": statement.opening_balance,
+                    "entries": _entries(len(statement.entries)),
+                    "total": f"{total:+}",
+                    "expected": statement.opening_balance + total,
+                    "closing": statement.closing_balance,
+                    "difference": f"{statement.closing_balance - statement.opening_balance - total:+}",
+                },
             ))
 
     if statement.declared_entry_count is not None and statement.declared_entry_count != len(statement.entries):
         errors.append(RowError(
             None, "TxsSummry/TtlNtries/NbOfNtries", str(statement.declared_entry_count),
-            f"statement {statement.statement_id or '?'} declares {_entries(statement.declared_entry_count)} "
-            f"but contains {len(statement.entries)}",
+            _(
+                "%(statement)s vermeldt %(declared)s, maar bevat er %(found)d; het bestand is onvolledig, "
+                "vraag de bank om een volledige export"
+            ) % {
+                "statement": statement_name(statement),
+                "declared": _entries(statement.declared_entry_count),
+                "found": len(statement.entries),
+            },
         ))
     credits = [entry.amount for entry in statement.entries if entry.amount > 0]
     if statement.declared_credit_count is not None and statement.declared_credit_count != len(credits):
         errors.append(RowError(
             None, "TxsSummry/TtlCdtNtries/NbOfNtries", str(statement.declared_credit_count),
-            f"statement declares {statement.declared_credit_count} credit entries but contains {len(credits)}",
+            _(
+                "%(statement)s vermeldt %(declared)d bijschrijvingen, maar bevat er %(found)d; het bestand is "
+                "onvolledig, vraag de bank om een volledige export"
+            ) % {
+                "statement": statement_name(statement),
+                "declared": statement.declared_credit_count,
+                "found": len(credits),
+            },
         ))
     if statement.declared_credit_sum is not None and statement.declared_credit_sum != sum(credits, ZERO):
         errors.append(RowError(
             None, "TxsSummry/TtlCdtNtries/Sum", str(statement.declared_credit_sum),
-            f"statement declares credits of {statement.declared_credit_sum} but its credit entries add up to {sum(credits, ZERO)}",
+            _(
+                "%(statement)s vermeldt %(declared)s aan bijschrijvingen, maar de bijschrijvingen tellen op tot "
+                "%(found)s; het bestand is onvolledig, vraag de bank om een volledige export"
+            ) % {
+                "statement": statement_name(statement),
+                "declared": statement.declared_credit_sum,
+                "found": sum(credits, ZERO),
+            },
         ))
 
     for entry in statement.entries:
         for item in _transactions(entry):
             if item.amount != item.amount.quantize(CENT):
                 errors.append(RowError(
-                    None, "amount", str(item.amount),
-                    f"{entry.position}: amount has more than two decimals and cannot be booked in cents",
+                    None, _("bedrag"), str(item.amount),
+                    _(
+                        "%(position)s: het bedrag heeft meer dan twee decimalen en kan niet in centen worden "
+                        "geboekt; vraag de bank om een correcte export"
+                    ) % {"position": position_text(entry.position)},
                 ))
     return errors
 
@@ -216,40 +255,50 @@ def _account_owners(statement: ParsedStatement) -> list[Creditor]:
 
 def _check_owner(statement: ParsedStatement, override: Creditor | None) -> tuple[Creditor | None, RowError | None, str]:
     """Return the creditor that receives `statement`, or the error that names why none does, and a note."""
-    where = f"statement {statement.statement_id or '?'}, {statement.position}"
+    where = statement_name(statement)
+    account_field = _("rekening")
     owners = _account_owners(statement)
     if override is not None:
         others = [owner for owner in owners if owner.pk != override.pk]
         if others and override not in owners:
             return None, RowError(
-                None, "account", statement.account,
-                f"this account belongs to creditor {others[0].slug!r}, not {override.slug!r} ({where}); "
-                f"import it without --creditor or with --creditor {others[0].slug}",
+                None, account_field, statement.account,
+                _(
+                    "deze rekening hoort bij crediteur %(owner)r, niet bij %(chosen)r (%(where)s); importeer het "
+                    "bestand zonder --creditor of met --creditor %(owner_slug)s"
+                ) % {"owner": others[0].slug, "chosen": override.slug, "where": where, "owner_slug": others[0].slug},
             ), ""
         if override not in owners:
-            return override, None, (
-                f"statement {statement.statement_id or '?'} is for account {statement.account}, "
-                f"not the creditor's IBAN {override.iban}; it was imported for {override.slug} as requested"
-            )
+            return override, None, _(
+                "%(statement)s is van rekening %(account)s, niet van de IBAN %(iban)s van de crediteur; het is "
+                "zoals gevraagd geïmporteerd voor %(creditor)s"
+            ) % {"statement": where, "account": statement.account, "iban": override.iban, "creditor": override.slug}
         return override, None, ""
     if len(owners) == 1:
         return owners[0], None, ""
     if len(owners) > 1:
         names = ", ".join(owner.slug for owner in owners)
         return None, RowError(
-            None, "account", statement.account,
-            f"the IBANs of several creditors ({names}) end in this account number ({where}); "
-            "pass --creditor SLUG",
+            None, account_field, statement.account,
+            _(
+                "de IBAN's van meerdere crediteuren (%(names)s) eindigen op dit rekeningnummer (%(where)s); "
+                "kies er een met --creditor SLUG"
+            ) % {"names": names, "where": where},
         ), ""
     if not statement.account_is_iban:
         return None, RowError(
-            None, "account", statement.account,
-            f"the statement identifies its account by {statement.account!r}, which is not an IBAN, and no "
-            f"creditor's IBAN ends in it ({where}); pass --creditor SLUG to choose the creditor",
+            None, account_field, statement.account,
+            _(
+                "het rekeningafschrift noemt de rekening %(account)r, wat geen IBAN is, en geen IBAN van een "
+                "crediteur eindigt daarop (%(where)s); kies de crediteur met --creditor SLUG"
+            ) % {"account": statement.account, "where": where},
         ), ""
     return None, RowError(
-        None, "account", statement.account,
-        f"no creditor has this account as its IBAN ({where}); set the creditor's IBAN or pass --creditor SLUG",
+        None, account_field, statement.account,
+        _(
+            "geen crediteur heeft deze rekening als IBAN (%(where)s); stel de IBAN van de crediteur in met "
+            "`betaalreis creditor load` of kies de crediteur met --creditor SLUG"
+        ) % {"where": where},
     ), ""
 
 
@@ -406,14 +455,16 @@ def _store_statements(
         else:
             owners.append(owner)
     if errors:
-        raise ImportRejected(path, errors, f"{len(errors)} problem(s) found.")
+        raise ImportRejected(path, errors, ngettext(
+            "%(count)d probleem gevonden.", "%(count)d problemen gevonden.", len(errors)
+        ) % {"count": len(errors)})
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     result = StoreResult(notes=notes)
     with transaction.atomic():
         for index, (statement, owner) in enumerate(zip(statements, owners, strict=True)):
             result.entries += len(statement.entries)
-            bank_statement, _ = BankStatement.objects.get_or_create(
+            bank_statement, _created = BankStatement.objects.get_or_create(
                 creditor=owner,
                 file_sha256=digest,
                 index_in_file=index,

@@ -29,8 +29,7 @@ HEAD_BYTES = 8192
 MAX_LISTED_ERRORS = 200
 
 
-# The field of a problem with the whole file, in Dutch and English. The bank
-# statement readers still pass the English one in either language.
+# The field of a problem with the whole file (`file_field()`) in Dutch and English.
 _FILE_FIELDS = frozenset({"bestand", "file"})
 
 

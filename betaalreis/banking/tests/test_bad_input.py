@@ -110,7 +110,7 @@ def test_mt940_without_balances(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "missing opening or closing balance" in message
+    assert "missing opening balance (:60F:) or closing balance (:62F:)" in message
 
 
 def test_balances_do_not_add_up(tmp_path: Path):

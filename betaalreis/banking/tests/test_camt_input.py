@@ -86,5 +86,6 @@ def test_truncated_file_same_position(tmp_path: Path, monkeypatch: pytest.Monkey
 
     without, with_namespace = _read_both(path, monkeypatch)
 
-    assert "malformed XML" in without
+    assert "field='XML'" in without
+    assert "afgebroken" in without
     assert without == with_namespace

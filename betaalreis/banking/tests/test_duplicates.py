@@ -243,7 +243,7 @@ def test_other_account_rejected_not_duplicate(tmp_path: Path):
     creditor = make_creditor()
     _import(_write(tmp_path, 1, File("camt054", [PAID])))
 
-    with pytest.raises(ImportRejected, match="not the IBAN of creditor"):
+    with pytest.raises(ImportRejected, match="niet de IBAN van crediteur"):
         _import(_write(tmp_path, 2, File("camt053", [PAID], account=OTHER_IBAN)), creditor)
 
     assert BankTransaction.objects.count() == 1
@@ -270,7 +270,7 @@ def test_statement_after_notification_pays_invoice_once(tmp_path: Path):
     invoice.refresh_from_db()
     assert invoice.open_amount == Decimal("634.56")
     assert Payment.objects.count() == 1
-    assert any("notification NTF-1 in 1_camt054.xml" in note for note in report.notes), report.notes
+    assert any("notificatie NTF-1 in 1_camt054.xml" in note for note in report.notes), report.notes
 
 
 def test_repeat_stored_without_payment(tmp_path: Path):
@@ -296,7 +296,7 @@ def test_statement_imported_again_names_file(tmp_path: Path):
 
     assert report.counts["already imported"] == 1
     assert report.counts["new payments"] == 0
-    assert any("statement STMT-2 in 2_camt053.xml" in note for note in report.notes), report.notes
+    assert any("rekeningafschrift STMT-2 in 2_camt053.xml" in note for note in report.notes), report.notes
 
 
 @pytest.mark.parametrize(
@@ -493,7 +493,7 @@ def test_mt940_issued_again_booked_once(tmp_path: Path):
     assert report.counts["new payments"] == 1
     assert report.counts["already imported"] == 1
     assert Payment.objects.count() == 2
-    assert any("statement STMT/1 in monday.sta" in note for note in report.notes), report.notes
+    assert any("rekeningafschrift STMT/1 in monday.sta" in note for note in report.notes), report.notes
 
 
 def test_mt940_next_statement_keeps_equal_transfer(tmp_path: Path):
@@ -517,7 +517,8 @@ def test_statement_issued_again_names_file(tmp_path: Path):
     assert repeated.payment is None
     assert repeated.duplicate_of == BankTransaction.objects.get(statement__statement_id="STMT-1")
     assert any(
-        note.startswith("already imported from statement STMT-1 in 1_camt053.xml: 1 transaction") for note in report.notes
+        note.startswith("al geïmporteerd uit rekeningafschrift STMT-1 in 1_camt053.xml: 1 transactie")
+        for note in report.notes
     ), report.notes
 
 

@@ -110,6 +110,7 @@ def test_domestic_account_finds_creditor(tmp_path: Path):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english_reports")
 def test_domestic_account_two_creditors_rejected(tmp_path: Path):
     from betaalreis.imports.registry import ImportRejected
     from betaalreis.ledger.models import Creditor
@@ -127,6 +128,7 @@ def test_domestic_account_two_creditors_rejected(tmp_path: Path):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english_reports")
 def test_other_creditors_account_rejected(tmp_path: Path):
     from betaalreis.imports.registry import ImportRejected
     from betaalreis.ledger.models import Creditor, Payment
