@@ -310,10 +310,17 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
     try:
         transactions.parse(text)
     except (RuntimeError, ValueError, KeyError) as exc:
-        # mt-940 raises RuntimeError("Unable to parse <tag> from '<value>'").
+        # mt-940 raises RuntimeError("Unable to parse <tag> from '<value>'", tag, value).
+        # Its English message is not shown: the value is the tag's own text.
         tag_name = getattr(exc.args[1], "id", "?") if len(exc.args) > 1 else "?"
-        value = str(exc.args[0]) if exc.args else ""
-        line = next((tag.number for tag in tags if tag.name.startswith(str(tag_name))), tags[0].number)
+        broken = next((tag for tag in tags if tag.name.startswith(str(tag_name))), None)
+        line = broken.number if broken is not None else tags[0].number
+        if len(exc.args) > 2 and isinstance(exc.args[2], str):
+            value = exc.args[2]
+        elif broken is not None:
+            value = " ".join(broken.lines)
+        else:
+            value = ""
         errors.append(RowError(line, f":{tag_name}:", value[:120], _(
             "ongeldige MT940-tag; het bestand is beschadigd of geen MT940. Download het rekeningafschrift "
             "opnieuw bij de bank"
