@@ -29,11 +29,11 @@ def statement_lines(statements: list[StoredStatement]) -> list[str]:
     lines = []
     for statement in statements:
         if statement.first_booking is None or statement.last_booking is None:
-            period = _("geen posten")
+            period = _("geen boekingen")
         else:
             period = f"{statement.first_booking.isoformat()}..{statement.last_booking.isoformat()}"
         lines.append(
-            _("afschrift %(statement)s: crediteur %(creditor)s, rekening %(account)s, periode %(period)s") % {
+            _("rekeningafschrift %(statement)s: crediteur %(creditor)s, rekening %(account)s, periode %(period)s") % {
                 "statement": statement.statement_id or "?",
                 "creditor": statement.creditor_slug,
                 "account": statement.account,

@@ -32,7 +32,7 @@ ROW_LABELS: dict[str, Promise] = {
     "open in file": _("openstaand in bestand"),
     "open in new invoices": _("openstaand in nieuwe facturen"),
     # Bank statements.
-    "entries read": _("posten gelezen"),
+    "entries read": _("boekingen gelezen"),
     "transactions": _("transacties"),
     "already imported": _("al geïmporteerd"),
     "new payments": _("nieuwe betalingen"),

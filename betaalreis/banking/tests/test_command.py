@@ -62,7 +62,7 @@ def test_import_prints_report_in_dutch(settings, tmp_path: Path):
     call_command("import", str(_statement(tmp_path)), stdout=output)
 
     text = output.getvalue()
-    for line in ("posten gelezen", "automatisch gematcht", "deels gematcht", "te beoordelen", "genegeerd"):
+    for line in ("boekingen gelezen", "automatisch gematcht", "deels gematcht", "te beoordelen", "genegeerd"):
         assert line in text
     assert f"crediteur acme, rekening {CREDITOR_IBAN}, periode" in text
     assert "entries read" not in text
