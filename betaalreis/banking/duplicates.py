@@ -37,6 +37,7 @@ so it is not matched again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,7 @@ from pathlib import PurePath
 
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -203,6 +205,13 @@ def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
 
 def _source(file_name: str, statement_id: str, is_notification: bool) -> str:
     """Return how a report line names the earlier statement, in the active language."""
+    return _cached_source(file_name, statement_id, is_notification, translation.get_language())
+
+
+# Called once per repeated transaction, so the text is cached per file,
+# statement and language.
+@functools.lru_cache(maxsize=256)
+def _cached_source(file_name: str, statement_id: str, is_notification: bool, language: str) -> str:
     values = {"statement": statement_id or "?", "file": PurePath(file_name).name}
     if is_notification:
         return _("notificatie %(statement)s in %(file)s") % values
