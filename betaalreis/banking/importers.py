@@ -7,6 +7,7 @@ committed: if it fails, the payments stay new and the next run matches them.
 
 from __future__ import annotations
 
+import errno
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -73,6 +74,17 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
     report.details = review_lines(payment_ids) if total("review") else []
     report.notes = stored.notes
     return report
+
+
+def os_error_text(exc: OSError) -> str:
+    """Return why a file cannot be read in the active language, or the system's English text for a rarer error."""
+    if exc.errno == errno.ENOENT:
+        return _("het bestand bestaat niet")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return _("geen leesrechten")
+    if exc.errno == errno.EISDIR:
+        return _("dit is een map, geen bestand")
+    return exc.strerror or str(exc)
 
 
 def statement_account_owners(statement: ParsedStatement) -> list[Creditor]:
@@ -150,7 +162,7 @@ class _StatementImporter(Importer):
         except OSError as exc:
             raise ImportRejected(path, [], _(
                 "het bestand kan niet worden gelezen: %(reason)s. Controleer het pad en de leesrechten."
-            ) % {"reason": exc.strerror or exc}) from exc
+            ) % {"reason": os_error_text(exc)}) from exc
         if creditor is not None:
             reject_foreign_accounts(path, statements, creditor)
 

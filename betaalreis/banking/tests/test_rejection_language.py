@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
+from betaalreis.banking.importers import Camt05xImporter
 from betaalreis.banking.models import BankStatement
 from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.imports.registry import ImportRejected
 from betaalreis.ledger.models import Payment
 
 from .helpers import CREDITOR_IBAN, make_creditor
@@ -125,3 +128,17 @@ def test_rejection_in_report_language(tmp_path: Path, corpus: Path, case: str):
     else:
         for word in ENGLISH_WORDS:
             assert word not in output, word
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "het bestand kan niet worden gelezen: het bestand bestaat niet. Controleer het pad en de leesrechten."),
+    ("en", "cannot read the file: the file does not exist. Check the path and the read permissions."),
+])
+def test_missing_file_reason_translated(tmp_path: Path, language: str, expected: str):
+    make_creditor()
+
+    with translation.override(language), pytest.raises(ImportRejected) as rejected:
+        Camt05xImporter().run(tmp_path / "weg.xml", None)
+
+    assert expected in str(rejected.value)
+    assert "No such file" not in str(rejected.value)
