@@ -342,6 +342,11 @@ class InvoiceIndex:
                 self._debtors_by_iban[iban.replace(" ", "").upper()].add(debtor_id)
         return self._debtors_by_iban
 
+    def add_bank_account(self, iban: str, debtor_id: int) -> None:
+        """Record a new link of a compact IBAN to a debtor, when the links are loaded (a later load reads it from the database)."""
+        if self._debtors_by_iban is not None:
+            self._debtors_by_iban[iban].add(debtor_id)
+
     def prefetch(self, payments: Sequence[PaymentFacts]) -> list[PaymentKeys]:
         """Fetch what the rules may need for `payments` in a few queries; return their keys in order.
 

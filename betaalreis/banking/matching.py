@@ -9,6 +9,10 @@ in one transaction per chunk:
 - matched payments are allocated in bulk (`allocation.allocate_in_bulk`);
   a payment smaller than its invoices becomes partly matched, a larger one
   keeps the rest as credit;
+- the payer IBAN of an allocated payment that quotes a structured
+  reference or whole invoice numbers of one debtor is linked to that debtor
+  (`iban_learning`), and reviewed payments of the chunk from that IBAN are
+  decided again;
 - reversals (storno, R-transactions) undo the payment they reverse through
   `ledger.actions.do_reverse_payment`;
 - payments that no rule matches, or that several candidates of the same
@@ -32,6 +36,7 @@ from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
+from betaalreis.banking.iban_learning import LearnedIban, compact_iban, link_ibans, plan_links
 from betaalreis.banking.invoice_index import InvoiceIndex, PaymentKeys
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
@@ -65,6 +70,8 @@ class MatchReport:
     reversed: int = 0
     reversed_amount: Decimal = ZERO
     credit_amount: Decimal = ZERO
+    # Payer IBANs linked to a debtor because a payment named the debtor for certain.
+    ibans_linked: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -211,8 +218,8 @@ def _allocate(
     payments: dict[int, PendingPayment],
     index: InvoiceIndex,
     report: MatchReport,
-) -> dict[int, Decision]:
-    """Allocate the decided payments; return the ones that found nothing open to pay, for review."""
+) -> tuple[dict[int, Decision], list[int]]:
+    """Allocate the decided payments; return the ones that found nothing open to pay, for review, and the allocated ids."""
     plans = [
         PlannedAllocation(payment_id, [invoice.id for invoice in decision.invoices], decision.reason)
         for payment_id, decision in decided.items()
@@ -220,6 +227,7 @@ def _allocate(
     outcomes = allocate_in_bulk(creditor.pk, plans, source=SOURCE, mark_partly=True)
 
     leftovers: dict[int, Decision] = {}
+    allocated: list[int] = []
     for payment_id, decision in decided.items():
         outcome = outcomes.get(payment_id)
         if outcome is None:
@@ -228,6 +236,7 @@ def _allocate(
         if not outcome.lines:
             leftovers[payment_id] = name_unpaid_invoices(decision, payments[payment_id].currency)
             continue
+        allocated.append(payment_id)
 
         for invoice_id, _, open_amount in outcome.lines:
             index.settle(invoice_id, open_amount)
@@ -241,8 +250,8 @@ def _allocate(
             report.credit_amount += outcome.remaining
         report.by_rule[decision.rule] = report.by_rule.get(decision.rule, 0) + 1
 
-    _record(creditor, {payment_id: decided[payment_id] for payment_id in decided if payment_id in outcomes and payment_id not in leftovers})
-    return leftovers
+    _record(creditor, {payment_id: decided[payment_id] for payment_id in allocated})
+    return leftovers, allocated
 
 
 def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:
@@ -271,6 +280,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
             reversals = [payment for payment in chunk.values() if payment.amount < 0]
             incoming = [payment for payment in chunk.values() if payment.amount >= 0]
             unmatched: list[tuple[int, PaymentKeys]] = []
+            review_keys: dict[int, PaymentKeys] = {}
             for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
                 decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
                 if decision.invoices:
@@ -279,11 +289,18 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
                     _reserve(index, payment, decision)
                 else:
                     reviews[payment.id] = decision
+                    review_keys[payment.id] = keys
                     if decision.rule == MatchRule.NONE and not decision.candidates:
                         unmatched.append((payment.id, keys))
             name_settled_invoices(creditor, unmatched, reviews)
 
-            reviews.update(_allocate(creditor, decided, chunk, index, report))
+            leftovers, allocated = _allocate(creditor, decided, chunk, index, report)
+            reviews.update(leftovers)
+            learned = plan_links(index, payer_ibans(chunk, allocated), ((payment_id, decided[payment_id]) for payment_id in allocated))
+            if learned:
+                link_ibans(creditor, index, learned, source=SOURCE)
+                report.ibans_linked += len(learned)
+                reviews.update(_redecide_from_learned(creditor, matcher, learned, reviews, review_keys, chunk, index, report))
             # Reversals come after the allocations, so a payment and its
             # reversal in one file end with the invoices open again.
             for payment in reversals:
@@ -304,6 +321,53 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
         },
     )
     return report
+
+
+def payer_ibans(chunk: dict[int, PendingPayment], payment_ids: list[int]) -> dict[int, str]:
+    """Return the payer IBANs of those payments that have one, by payment id."""
+    return {payment_id: iban for payment_id in payment_ids if (iban := chunk[payment_id].payer_iban)}
+
+
+def _redecide_from_learned(
+    creditor: Creditor,
+    matcher: Matcher,
+    learned: list[LearnedIban],
+    reviews: dict[int, Decision],
+    review_keys: dict[int, PaymentKeys],
+    chunk: dict[int, PendingPayment],
+    index: InvoiceIndex,
+    report: MatchReport,
+) -> dict[int, Decision]:
+    """Decide again the reviewed payments of this chunk from a just linked IBAN; return their new review decisions.
+
+    Another payment from the same account may quote a garbled number. With
+    the link, the payer IBAN rule pays it when the amount fits, or makes the
+    debtor its candidate. The new decision replaces the review only when it
+    pays invoices or lists candidates where the old one had none. Payments
+    that it pays are allocated here and removed from `reviews`.
+    """
+    ibans = {link.iban for link in learned}
+    decided: dict[int, Decision] = {}
+    changed: dict[int, Decision] = {}
+    for payment_id, old in reviews.items():
+        payment = chunk.get(payment_id)
+        keys = review_keys.get(payment_id)
+        if payment is None or keys is None or not payment.payer_iban or compact_iban(payment.payer_iban) not in ibans:
+            continue
+        decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
+        if decision.invoices:
+            decided[payment_id] = decision
+            _reserve(index, payment, decision)
+        elif decision.candidates and not old.candidates:
+            changed[payment_id] = decision
+    if not decided:
+        return changed
+
+    for payment_id in decided:
+        del reviews[payment_id]
+    leftovers, _ = _allocate(creditor, decided, chunk, index, report)
+    changed.update(leftovers)
+    return changed
 
 
 def _reserve(index: InvoiceIndex, payment: PendingPayment, decision: Decision) -> None:

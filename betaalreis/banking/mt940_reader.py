@@ -30,6 +30,7 @@ from betaalreis.banking.statements import (
     problems_in_statement,
 )
 from betaalreis.imports.registry import RowError, file_field
+from betaalreis.ledger.validators import is_valid_iban
 
 TAG_PATTERN = re.compile(r"^:(\d{2}[A-Z]?):")
 SWIFT_BLOCKS = re.compile(r"^\{[1-3]:[^}]*\}|^\{4:")
@@ -215,7 +216,7 @@ def _parse_labels(text: str, info: Information) -> None:
     if not matches:
         # Free text, as bunq writes it, may start with the counterparty IBAN.
         first, _, rest = text.strip().partition(" ")
-        if _is_iban(first):
+        if is_valid_iban(first):
             info.iban = first
             text = rest
         info.remittance = _clean(text)
@@ -236,14 +237,6 @@ def _parse_labels(text: str, info: Information) -> None:
     )
     pieces = [before, values.get("OMSCHRIJVING", ""), values.get("KENMERK", "")]
     info.remittance = _clean(" ".join(piece for piece in pieces if piece))
-
-
-def _is_iban(value: str) -> bool:
-    try:
-        IBAN(value)
-    except SchwiftyException:
-        return False
-    return True
 
 
 def _parse_triodos_subfields(text: str, info: Information) -> None:

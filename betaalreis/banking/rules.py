@@ -62,6 +62,10 @@ class Decision:
     reason: str
     invoices: list[OpenInvoice] = field(default_factory=list)
     candidates: list[tuple[int, list[OpenInvoice], str, int, str]] = field(default_factory=list)
+    # True when the payment quotes a structured reference or whole invoice
+    # numbers, all of one debtor, so its payer account is that debtor's
+    # (see `iban_learning`). Weaker rules leave it False.
+    names_debtor: bool = False
 
 
 def _sorted(invoices: list[OpenInvoice]) -> list[OpenInvoice]:
@@ -186,7 +190,10 @@ class Matcher:
         if not invoices:
             return None
         reason = "structured reference " + ", ".join(references)
-        return self._choose(MatchRule.STRUCTURED_REFERENCE, 100, payment, _by_debtor(invoices), reason)
+        groups = _by_debtor(invoices)
+        decision = self._choose(MatchRule.STRUCTURED_REFERENCE, 100, payment, groups, reason)
+        decision.names_debtor = len(groups) == 1
+        return decision
 
     def _debtor_reference_invoices(self, references: list[str]) -> list[OpenInvoice]:
         """Return the open invoices of the debtor a message reference names.
@@ -230,7 +237,11 @@ class Matcher:
                 reason += " (short number, confirmed by amount, payer IBAN or name)"
             # A tail alone is less sure than a whole number.
             score = 80 if tails and not strong else 90
-            return self._choose(MatchRule.INVOICE_NUMBER, score, payment, _by_debtor(invoices), reason)
+            groups = _by_debtor(invoices)
+            decision = self._choose(MatchRule.INVOICE_NUMBER, score, payment, groups, reason)
+            # A tail or a confirmed short number may be another number by chance.
+            decision.names_debtor = len(groups) == 1 and not tails and not confirmed
+            return decision
 
         return self.invoice_number_typo(payment, keys.digit_runs)
 

@@ -15,6 +15,15 @@ def validate_iban(value: str) -> None:
         raise ValidationError(f"Invalid IBAN {value!r}: {exc}. Check the digits.") from exc
 
 
+def is_valid_iban(value: str) -> bool:
+    """Return whether `value` is an IBAN with a valid country, length and check digits."""
+    try:
+        IBAN(value)
+    except SchwiftyException:
+        return False
+    return True
+
+
 def validate_bic(value: str) -> None:
     if not value:
         return
