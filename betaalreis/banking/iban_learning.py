@@ -50,22 +50,17 @@ def compact_iban(value: str) -> str:
     return value.replace(" ", "").upper()
 
 
-def plan_links(
-    index: InvoiceIndex, payer_ibans: dict[int, str], decisions: Iterable[tuple[int, Decision]]
-) -> list[LearnedIban]:
-    """Return the new links that the allocated `decisions` (payment id, decision) teach, at most one per IBAN.
+def plan_links(index: InvoiceIndex, allocated: Iterable[tuple[int, str, Decision]]) -> list[LearnedIban]:
+    """Return the new links that allocated payments teach, at most one per IBAN.
 
-    `payer_ibans` maps payment ids to their payer IBAN as the bank gave it.
-    Payments without one, and those the rules did not tie to one debtor for
-    certain, are skipped before any IBAN is compared, so the common payment
-    costs a dictionary lookup and an attribute read.
+    `allocated` lists each payment's id, payer IBAN as the bank gave it, and
+    decision. Payments that the rules did not tie to one debtor for
+    certain, and those without a payer IBAN, are skipped before any IBAN is
+    compared, so the common payment costs two attribute reads.
     """
     debtors_per_iban: dict[str, dict[int, tuple[int, str]]] = {}
-    for payment_id, decision in decisions:
-        if not decision.names_debtor:
-            continue
-        raw = payer_ibans.get(payment_id)
-        if not raw:
+    for payment_id, raw, decision in allocated:
+        if not decision.names_debtor or not raw:
             continue
         debtor_id = decision.invoices[0].debtor_id
         debtors_per_iban.setdefault(compact_iban(raw), {}).setdefault(debtor_id, (payment_id, decision.rule))

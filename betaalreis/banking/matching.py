@@ -296,7 +296,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
 
             leftovers, allocated = _allocate(creditor, decided, chunk, index, report)
             reviews.update(leftovers)
-            learned = plan_links(index, payer_ibans(chunk, allocated), ((payment_id, decided[payment_id]) for payment_id in allocated))
+            learned = plan_links(index, ((payment_id, chunk[payment_id].payer_iban, decided[payment_id]) for payment_id in allocated))
             if learned:
                 link_ibans(creditor, index, learned, source=SOURCE)
                 report.ibans_linked += len(learned)
@@ -321,11 +321,6 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
         },
     )
     return report
-
-
-def payer_ibans(chunk: dict[int, PendingPayment], payment_ids: list[int]) -> dict[int, str]:
-    """Return the payer IBANs of those payments that have one, by payment id."""
-    return {payment_id: iban for payment_id in payment_ids if (iban := chunk[payment_id].payer_iban)}
 
 
 def _redecide_from_learned(
