@@ -54,28 +54,31 @@ def plan_links(index: InvoiceIndex, allocated: Iterable[tuple[int, str, Decision
     """Return the new links that allocated payments teach, at most one per IBAN.
 
     `allocated` lists each payment's id, payer IBAN as the bank gave it, and
-    decision. Payments that the rules did not tie to one debtor for
-    certain, and those without a payer IBAN, are skipped before any IBAN is
-    compared, so the common payment costs two attribute reads.
+    decision. A payment that the rules did not tie to one debtor for
+    certain, or that has no payer IBAN, costs two attribute reads, and one
+    whose IBAN is already linked to its debtor one dictionary lookup more.
     """
+    linked: dict[str, set[int]] | None = None
     debtors_per_iban: dict[str, dict[int, tuple[int, str]]] = {}
     for payment_id, raw, decision in allocated:
         if not decision.names_debtor or not raw:
             continue
+        if linked is None:
+            linked = index.debtors_by_iban
+        iban = compact_iban(raw)
         debtor_id = decision.invoices[0].debtor_id
-        debtors_per_iban.setdefault(compact_iban(raw), {}).setdefault(debtor_id, (payment_id, decision.rule))
-    if not debtors_per_iban:
+        known = linked.get(iban)
+        if known and debtor_id in known:
+            # Already linked to this debtor, the usual case once a debtor has paid before.
+            continue
+        debtors_per_iban.setdefault(iban, {}).setdefault(debtor_id, (payment_id, decision.rule))
+    if linked is None or not debtors_per_iban:
         return []
 
-    linked = index.debtors_by_iban
     links: list[LearnedIban] = []
     shared = 0
     for iban, payers in debtors_per_iban.items():
-        known = linked.get(iban, ())
-        if known and payers.keys() <= known:
-            # Already linked to this debtor, the usual case once a debtor has paid before.
-            continue
-        if known or len(payers) > 1:
+        if linked.get(iban) or len(payers) > 1:
             # NOTE: a shared account gets no new link, but a link learned
             # before the account paid for a second debtor stays. A person
             # removes it in the admin if it misleads the payer IBAN rule.
