@@ -9,6 +9,7 @@ import pytest
 
 from betaalreis.banking.iban_learning import ACCOUNT_SOURCE
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.review import debtor_ids_with_payment_in_review
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, Payment, PaymentStatus, TimelineEvent
 from betaalreis.legal.references import make_betalingskenmerk
@@ -75,7 +76,7 @@ def test_garbled_number_matches_by_learned_iban(tmp_path: Path, fatma):
 
 
 def test_garbled_number_lists_debtor_as_candidate(tmp_path: Path, fatma):
-    _, debtor, _, _ = fatma
+    creditor, debtor, _, _ = fatma
     import_entries(tmp_path, [SampleEntry(Decimal("100.00"), iban=PAYER_IBAN, structured_reference=KENMERK, reference="P1")], name="first.xml")
 
     # 150.00 is not the 200.00 still open, so a person decides, with Fatma as candidate.
@@ -85,6 +86,8 @@ def test_garbled_number_lists_debtor_as_candidate(tmp_path: Path, fatma):
     assert second.status == PaymentStatus.REVIEW
     candidates = list(MatchCandidate.objects.filter(payment=second).values_list("debtor_id", "rule"))
     assert candidates == [(debtor.pk, "payer_iban")]
+    # A candidate's reminders wait for the review.
+    assert debtor.pk in debtor_ids_with_payment_in_review(creditor.pk)
 
 
 def test_same_file_second_payment_matches(tmp_path: Path, fatma):
