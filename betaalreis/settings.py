@@ -376,6 +376,10 @@ LOGGING = {
             "handlers": ["console"],
             "level": os.environ.get("BETAALREIS_LOG_LEVEL", "WARNING"),
         },
+        # The mt-940 library logs each tag it cannot parse with its whole
+        # regular expression. Our reader reports that tag as a rejected row
+        # itself, so the library's own log lines are dropped.
+        "mt940": {"level": "CRITICAL", "propagate": False},
         # A request for a host outside ALLOWED_HOSTS; Django logs it nowhere when DEBUG is off.
         "django.security.DisallowedHost": {
             "handlers": ["disallowed_host"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -142,3 +143,20 @@ def test_missing_file_reason_translated(tmp_path: Path, language: str, expected:
 
     assert expected in str(rejected.value)
     assert "No such file" not in str(rejected.value)
+
+
+
+def test_broken_transaction_named_without_library_log(tmp_path: Path, corpus: Path):
+    make_creditor()
+    text = (corpus / "mt940/zilverline_triodos-iban_wrapped-eref.txt").read_text()
+    broken = text.replace(":61:180222C4383,23NET0NONREF", ":61:1802XXC4383,23NET0NONREF")
+    assert broken != text
+    path = tmp_path / "broken61.sta"
+    path.write_text(broken)
+
+    output = _import(path)
+
+    assert "':61:'" in output
+    # The library logs the tag with its whole regular expression at ERROR;
+    # the console of `betaalreis import` must not show that.
+    assert not logging.getLogger("mt940.tags.61").isEnabledFor(logging.ERROR)
