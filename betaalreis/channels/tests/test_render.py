@@ -233,6 +233,19 @@ def test_handover_cites_final_notice(make_context, language: str, phrase: str) -
         assert phrase not in first.text
 
 
+@pytest.mark.parametrize(
+    ("language", "phrase"),
+    [("nl", "geen volledige betaling ontvangen"), ("en", "not received full payment yet")],
+)
+def test_final_notice_holds_after_partial_payment(make_context, language: str, phrase: str) -> None:
+    # A debtor who paid part of the amount must not read that nothing came in.
+    for reminded_before in (True, False):
+        for channel in ("email", "letter"):
+            context = make_context(stage_code="final_notice", language=language, reminded_before=reminded_before)
+
+            assert phrase in render_message(context, channel).text
+
+
 def test_vat_on_costs_is_named(make_context, claim) -> None:
     with_vat = dataclasses.replace(claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"))
 
