@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext, ngettext
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import LimitationRelease
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
@@ -26,8 +27,6 @@ from betaalreis.outbox.history import invoice_histories
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # How many invoice numbers a note names; the rest are counted.
 MAX_NAMED_HOLDS = 10
-# Invoice ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
-ID_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +51,23 @@ def find_limitation_holds(
     An invoice is held when five years passed since its due date, its
     latest written reminder (letter or email) and its latest payment, and
     no one released it. Only invoices due more than five years ago are
-    looked up, with three queries per ID_CHUNK of them, so a ledger without
-    them costs none.
+    looked up, with three queries, so a ledger without them costs none.
     """
     before = barred_due_dates_before(day)
     candidates = [row for row in rows if row[2] < before]
-    holds: dict[int, LimitationHold] = {}
-    for start in range(0, len(candidates), ID_CHUNK):
-        holds.update(_holds_among(day, candidates[start:start + ID_CHUNK]))
-    return holds
+    if not candidates:
+        return {}
 
-
-def _holds_among(day: dt.date, candidates: list[tuple[int, int, dt.date, str]]) -> dict[int, LimitationHold]:
     invoice_ids = [invoice_id for invoice_id, _debtor_id, _due, _number in candidates]
+    # One parameter for all ids, so SQLite's limit of 32,766 parameters per
+    # statement does not bound how many old invoices a run can look up.
+    selected = values_subquery(invoice_ids, array_type="bigint")
     released = set(
-        LimitationRelease.objects.filter(invoice_id__in=invoice_ids).values_list("invoice_id", flat=True)
+        LimitationRelease.objects.filter(invoice_id__in=selected).values_list("invoice_id", flat=True)
     )
     histories = invoice_histories(invoice_ids)
     payments = dict(
-        Allocation.objects.filter(invoice_id__in=invoice_ids, payment__isnull=False, amount__gt=0)
+        Allocation.objects.filter(invoice_id__in=selected, payment__isnull=False, amount__gt=0)
         .values("invoice_id")
         .annotate(last=Max("payment__booking_date"))
         .values_list("invoice_id", "last")
@@ -99,9 +96,9 @@ def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> s
     first run.
     """
     # Only invoices due more than five years ago can be held, so the query
-    # selects those and the file's numbers are checked in Python; a file of
-    # any size then costs one query.
-    wanted = set(numbers)
+    # selects those and Python keeps the ones the file lists. A file of any
+    # size then costs one query.
+    file_numbers = set(numbers)
     rows = [
         row
         for row in Invoice.objects.filter(
@@ -113,7 +110,7 @@ def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> s
         )
         .order_by("due_date", "number")
         .values_list("id", "debtor_id", "due_date", "number")
-        if row[3] in wanted
+        if row[3] in file_numbers
     ]
     holds = find_limitation_holds(day, rows)
     if not holds:

@@ -45,8 +45,6 @@ from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
 _ZERO = Decimal("0.00")
-# Ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
-ID_CHUNK = 10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,11 +408,11 @@ def _open_invoice_rows(creditor: Creditor, due_by: dt.date) -> list[tuple]:
 
 def _invoice_numbers(creditor: Creditor, invoice_ids: list[int]) -> dict[int, str]:
     """Return the numbers of the creditor's invoices `invoice_ids`, by id."""
-    numbers: dict[int, str] = {}
-    for start in range(0, len(invoice_ids), ID_CHUNK):
-        chunk = invoice_ids[start:start + ID_CHUNK]
-        numbers.update(Invoice.objects.filter(creditor=creditor, id__in=chunk).values_list("id", "number"))
-    return numbers
+    return dict(
+        Invoice.objects.filter(
+            creditor=creditor, id__in=values_subquery(invoice_ids, array_type="bigint")
+        ).values_list("id", "number")
+    )
 
 
 def _fetch_rows(queryset: QuerySet) -> list[tuple]:
