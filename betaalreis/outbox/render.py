@@ -173,8 +173,8 @@ def render_communication(
 
     `today` is the dispatch day in Amsterdam. The message is dated and its
     claim computed on `message_date`, so every amount in it comes from the
-    ledger as it is when the message goes out. `reminded` says whether every
-    invoice was in an earlier sent message (see `reminded_before`); when it
+    ledger as it is when the message goes out. `reminded` is True when every
+    invoice was in an earlier sent message (see `reminded_before`). When it
     is None, it is looked up.
     """
     if reminded is None:

@@ -296,8 +296,8 @@ class MessageContext:
     instalment: InstalmentInfo | None = None
     # The run date that planned the communication; `date` is the day it goes out.
     planned_on: dt.date | None = None
-    # Whether every listed invoice was in an earlier message the debtor was
-    # sent, so the text may say that we asked before.
+    # True when every listed invoice was in an earlier message sent to the
+    # debtor, so the text may state that we asked before.
     reminded_before: bool = False
 
     @property
