@@ -5,7 +5,7 @@ statutory interest come from the claim law (`betaalreis.legal.claims`), and
 only for invoices that carry them (`charged_invoice_ids`). An invoice carries
 them once it reached a dunning stage that states the claim (or a later stage
 of the same policy), once a sent 14-day letter named it, or once it was
-handed over. Every other invoice is claimed at its open amount, so a
+handed over. After a dunning restart only stages and letters since count. Every other invoice is claimed at its open amount, so a
 friendly reminder and the portal request the same amount and neither
 requests interest.
 
@@ -122,6 +122,7 @@ def charged_invoice_ids(creditor_id: int, invoice_ids: Collection[int]) -> set[i
 
     Two queries: the creditor's stages, and the invoices.
     """
+    from betaalreis.dunning.reopening import counted_message_items
     from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
 
     if not invoice_ids:
@@ -132,11 +133,11 @@ def charged_invoice_ids(creditor_id: int, invoice_ids: Collection[int]) -> set[i
     if codes:
         charged_by |= Q(dunning_progress__stage__in=set().union(*codes.values()))
     if letter_codes:
-        sent_letters = CommunicationInvoice.objects.filter(
+        sent_letters = counted_message_items(CommunicationInvoice.objects.filter(
             communication__creditor_id=creditor_id,
             communication__stage__in=letter_codes,
             communication__status=CommunicationStatus.SENT,
-        )
+        ))
         charged_by |= Q(Exists(sent_letters.filter(invoice_id=OuterRef("pk"))))
 
     rows = (

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from betaalreis.dunning.models import Stage
+from betaalreis.dunning.reopening import counted_message_items
 from betaalreis.ledger.models import Creditor
 from betaalreis.legal.fourteen_day import FourteenDayTerm, fourteen_day_term
 from betaalreis.legal.policy import LegalSettings
@@ -41,11 +42,12 @@ def sent_fourteen_day_terms(
     if not codes:
         return {}
 
-    rows = CommunicationInvoice.objects.filter(
+    # A letter from before the invoice's dunning restarted named another amount, so it no longer counts.
+    rows = counted_message_items(CommunicationInvoice.objects.filter(
         communication__creditor=creditor,
         communication__stage__in=codes,
         communication__status=CommunicationStatus.SENT,
-    )
+    ))
     if invoice_ids is None:
         rows = rows.filter(invoice__dunning_progress__stage__in=codes)
     else:

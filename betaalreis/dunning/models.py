@@ -197,3 +197,45 @@ class LimitationRelease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.reason}"
+
+
+class ReopenCause(models.TextChoices):
+    """Cause of a reopening that started an invoice's dunning and claim again."""
+
+    IMPORT = "import", _("Import")
+    CREDIT_NOTE_UNDONE = "credit_note_undone", _("Verrekening creditnota teruggedraaid")
+
+
+class DunningRestart(models.Model):
+    """The latest reopening that started an invoice's dunning and claim again.
+
+    Since the restart the invoice is claimed as `principal` falling due on
+    `due_date`, so interest runs from that date. Only allocations and
+    message lines with an id above the ones stored here count for it, so
+    payments, stages and 14-day letters of the earlier cycle no longer do.
+    What the earlier cycle paid, claimed or waived stays with it (see
+    `betaalreis.dunning.reopening`). Ids and not times mark the cut, because
+    ids grow with every row while a run replaying a past day stamps its rows
+    with the wall clock.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.CASCADE, related_name="dunning_restart", verbose_name=_("factuur")
+    )
+    cause = models.CharField(_("oorzaak"), max_length=24, choices=ReopenCause.choices)
+    restarted_at = models.DateTimeField(_("opnieuw gestart op"))
+    # The open amount when the invoice reopened.
+    principal = models.DecimalField(**MONEY, verbose_name=_("hoofdsom"))
+    due_date = models.DateField(_("vervaldatum heropend bedrag"))
+    # The highest Allocation id and CommunicationInvoice id of the invoice at the restart, 0 for none.
+    last_allocation_id = models.BigIntegerField(_("laatste toewijzing vóór herstart"), default=0)
+    last_message_item_id = models.BigIntegerField(_("laatste berichtregel vóór herstart"), default=0)
+    source = models.CharField(_("bron"), max_length=300)
+
+    class Meta:
+        verbose_name = _("herstart van aanmaningen")
+        verbose_name_plural = _("herstarts van aanmaningen")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.principal} due {self.due_date} ({self.cause})"

@@ -17,7 +17,9 @@ Rules, per invoice:
 - one message per debtor, stage and currency lists all its invoices, and a
   consumer's 14-day letter names every overdue invoice that had none yet;
 - an invoice whose claim may be time-barred (five years without a reminder
-  or payment on record) is held until a credit manager releases it.
+  or payment on record) is held until a credit manager releases it;
+- an invoice whose dunning restarted when it reopened counts its stages from
+  the due date of the reopened amount (see `betaalreis.dunning.reopening`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
-from betaalreis.dunning.models import Policy, Stage, StageAction
+from betaalreis.dunning.models import DunningRestart, Policy, Stage, StageAction
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
@@ -247,7 +249,8 @@ def plan_day(
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
     terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
 
-    rows = _open_invoice_rows(creditor, day - dt.timedelta(days=earliest_offset))
+    due_by = day - dt.timedelta(days=earliest_offset)
+    rows = _with_restart_due_dates(creditor, _open_invoice_rows(creditor, due_by), due_by)
     plan.invoices_considered = len(rows)
     # Only invoices due more than five years ago can be held, so the others
     # are skipped here without building a tuple per row.
@@ -404,6 +407,29 @@ def _open_invoice_rows(creditor: Creditor, due_by: dt.date) -> list[tuple]:
         .values_list(*_INVOICE_FIELDS)
     )
     return _fetch_rows(queryset)
+
+
+def _with_restart_due_dates(creditor: Creditor, rows: list[tuple], due_by: dt.date) -> list[tuple]:
+    """Give each invoice whose dunning restarted the due date of its reopened amount.
+
+    Its stages count from that date (see `betaalreis.dunning.reopening`), so
+    an invoice whose reopened amount is due after `due_by` is left out.
+    """
+    restart_due = dict(
+        DunningRestart.objects.filter(creditor=creditor, invoice__status=InvoiceStatus.OPEN)
+        .values_list("invoice_id", "due_date")
+    )
+    if not restart_due:
+        return rows
+
+    adjusted = []
+    for row in rows:
+        due_date = restart_due.get(row[0])
+        if due_date is None:
+            adjusted.append(row)
+        elif due_date <= due_by:
+            adjusted.append((*row[:2], due_date, *row[3:]))
+    return adjusted
 
 
 def _invoice_numbers(creditor: Creditor, invoice_ids: list[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from betaalreis.dunning.models import InvoiceStage, Stage, StageAction
+from betaalreis.dunning.reopening import counted_message_items
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineKind
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
@@ -95,10 +96,11 @@ def revert_failed_stage(
 
 def _previous_stages(invoice_ids: list[int], failed_stage: str) -> dict[int, tuple[str, dt.date]]:
     """Return per invoice the stage and run date of the latest other message sent for it."""
+    # Messages from before an invoice's dunning restarted gave stages of the earlier cycle.
     rows = (
-        CommunicationInvoice.objects.filter(
+        counted_message_items(CommunicationInvoice.objects.filter(
             invoice_id__in=invoice_ids, communication__status=CommunicationStatus.SENT
-        )
+        ))
         .exclude(communication__stage=failed_stage)
         .order_by("communication__sent_at", "communication_id")
         .values_list("invoice_id", "communication__stage", "communication__run_date")

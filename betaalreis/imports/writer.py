@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.dunning.limitation_holds import limitation_note
+from betaalreis.dunning.models import ReopenCause
+from betaalreis.dunning.reopening import do_restart_dunning
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -671,6 +673,7 @@ def _update_invoices(
     events: list[TimelineEvent] = []
     now = timezone.now()
     closed: list[Invoice] = []
+    reopened: list[Invoice] = []
     for data, invoice, state in candidates:
         baseline = _baseline(invoice, state)
         was_open = invoice.open_amount > ZERO
@@ -684,11 +687,16 @@ def _update_invoices(
         events.append(event)
         if was_open and invoice.open_amount == ZERO:
             closed.append(invoice)
+        if event.data["changes"].get("status", {}).get("new") == InvoiceStatus.OPEN:
+            reopened.append(invoice)
 
     events += _waived_charges(closed, source=source)
     fields = [*_PLAIN_INVOICE_FIELDS, "open_amount", "status", "updated_at"]
     Invoice.objects.bulk_update(changed, fields, batch_size=BATCH_SIZE)
     counts.invoices_changed = len(changed)
+    # The file requests money of an invoice that was closed, which the debtor
+    # had no reason to pay, so its dunning and claim start again.
+    do_restart_dunning(reopened, cause=ReopenCause.IMPORT, source=source)
     return events
 
 

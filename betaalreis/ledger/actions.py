@@ -242,10 +242,16 @@ def do_reverse_payment(
     """Undo the allocations of `original` and reopen its invoices; return them.
 
     `reversal` is the storno or refund row that caused it, kept for the record.
+    The debtor did not pay after all, so the invoices keep their dunning
+    history, and costs and interest waived when this payment closed them are
+    claimed again, with a timeline event (see `betaalreis.dunning.reopening`).
     """
+    from betaalreis.dunning.reopening import lapsed_waiver_events
+
     original = Payment.objects.select_for_update().get(pk=original.pk)
     allocations = list(original.allocations.select_related("invoice"))
     reopened: list[Invoice] = []
+    closed_before: dict[int, Invoice] = {}
 
     for allocation in allocations:
         invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
@@ -253,6 +259,7 @@ def do_reverse_payment(
             invoice.open_amount += allocation.amount
         if invoice.status == InvoiceStatus.PAID and invoice.open_amount > ZERO:
             invoice.status = InvoiceStatus.OPEN
+            closed_before[invoice.pk] = invoice
         invoice.save(update_fields=["open_amount", "status", "updated_at"])
         reopened.append(invoice)
 
@@ -273,6 +280,7 @@ def do_reverse_payment(
         )
 
     original.allocations.all().delete()
+    timeline.record_many(lapsed_waiver_events(list(closed_before.values()), source=source))
     original.status = PaymentStatus.REVERSED
     original.save(update_fields=["status"])
     if reversal is not None:
@@ -358,7 +366,13 @@ def do_undo_credit_note_allocations(
     was imported) stays.
     With `hold`, the daily run leaves the credit note alone until an import
     lists it again. Returns the removed allocations, with their invoices.
+    An invoice this opens again starts its dunning and claim again, because
+    the creditor now asks money it had settled itself (see
+    `betaalreis.dunning.reopening`).
     """
+    from betaalreis.dunning.models import ReopenCause
+    from betaalreis.dunning.reopening import do_restart_dunning
+
     credit_note = Invoice.objects.select_for_update().get(pk=credit_note.pk)
     if credit_note.kind != InvoiceKind.CREDIT_NOTE:
         raise InvalidInput(f"{credit_note.number} is not a credit note.")
@@ -370,11 +384,13 @@ def do_undo_credit_note_allocations(
         .order_by("pk")
     )
     undone = ZERO
+    reopened: set[int] = set()
     for allocation in allocations:
         invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
         invoice.open_amount += allocation.amount
         if invoice.status in (InvoiceStatus.CREDITED, InvoiceStatus.PAID):
             invoice.status = InvoiceStatus.OPEN
+            reopened.add(invoice.pk)
         invoice.save(update_fields=["open_amount", "status", "updated_at"])
         allocation.invoice = invoice
         undone += allocation.amount
@@ -401,6 +417,10 @@ def do_undo_credit_note_allocations(
         credit_note.status = InvoiceStatus.OPEN
     credit_note.allocation_held = hold
     credit_note.save(update_fields=["open_amount", "status", "allocation_held", "updated_at"])
+    # Read back, because two allocations to one invoice each raised its open amount.
+    do_restart_dunning(
+        list(Invoice.objects.filter(pk__in=reopened)), cause=ReopenCause.CREDIT_NOTE_UNDONE, source=source
+    )
 
     if allocations:
         logger.info(

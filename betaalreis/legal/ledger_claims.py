@@ -7,6 +7,8 @@ The claim law then applies them to costs, interest and principal, so its
 unpaid principal can differ from the ledger's open amount. The ledger books
 a payment to the principal first and only money beyond it to costs and
 interest (`Allocation.part`), but the claim's total is the same either way.
+After a dunning restart the reopened amount takes the place of the total,
+with its own due date (see `betaalreis.dunning.reopening`).
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def claims_for_debtors(
 class _OpenInvoice:
     pk: int
     number: str
+    # The invoice's total, or the reopened amount after a dunning restart.
     total: Decimal
     due_date: dt.date
     currency: str
@@ -202,17 +205,30 @@ def _open_invoices(
 
     by_id: dict[int, _OpenInvoice] = {}
     by_debtor: dict[int, list[_OpenInvoice]] = defaultdict(list)
-    for pk, debtor_id, number, total, due_date, currency, open_amount in rows.values_list(
-        "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount"
+    # An invoice whose dunning restarted is claimed as the amount that
+    # reopened, due on the restart's due date, with only the allocations
+    # made since (see `betaalreis.dunning.reopening`).
+    restart_cut: dict[int, int] = {}
+    for (
+        pk, debtor_id, number, total, due_date, currency, open_amount,
+        restart_principal, restart_due_date, restart_last_allocation,
+    ) in rows.values_list(
+        "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount",
+        "dunning_restart__principal", "dunning_restart__due_date", "dunning_restart__last_allocation_id",
     ):
+        if restart_principal is not None:
+            total, due_date = restart_principal, restart_due_date
+            restart_cut[pk] = restart_last_allocation
         invoice = _OpenInvoice(pk, number, total, due_date, currency, open_amount)
         by_id[pk] = invoice
         by_debtor[debtor_id].append(invoice)
 
     allocations = Allocation.objects.filter(
         creditor_id=creditor_id, invoice__in=rows.values("pk")
-    ).values_list("invoice_id", "payment_id", "amount", "part", "payment__booking_date")
-    for invoice_id, payment_id, amount, part, booked_on in allocations:
+    ).values_list("pk", "invoice_id", "payment_id", "amount", "part", "payment__booking_date")
+    for allocation_id, invoice_id, payment_id, amount, part, booked_on in allocations:
+        if allocation_id <= restart_cut.get(invoice_id, 0):
+            continue
         invoice = by_id[invoice_id]
         if payment_id is None:
             invoice.credited += amount
