@@ -25,7 +25,8 @@ WRITTEN_REMINDER_CHANNELS = ("email", "letter")
 class InvoiceHistory:
     """The sent dunning messages of one invoice."""
 
-    # The id of the first sent message to the debtor that listed the invoice.
+    # The id of the first sent message to the debtor that listed the invoice,
+    # since its latest dunning restart (see `betaalreis.dunning.reopening`).
     first_message_id: int | None = None
     # When the latest written reminder (letter or email) that listed it was sent.
     last_written_reminder_at: dt.datetime | None = None
@@ -46,12 +47,18 @@ def invoice_histories(invoice_ids: Iterable[int]) -> dict[int, InvoiceHistory]:
         # An instalment reminder requests an instalment, not the invoice.
         .exclude(communication__stage=INSTALMENT_REMINDER_STAGE)
         .order_by()
-        .values_list("invoice_id", "communication_id", "communication__channel", "communication__sent_at")
+        .values_list(
+            "pk", "invoice_id", "communication_id", "communication__channel", "communication__sent_at",
+            "invoice__dunning_restart__last_message_item_id",
+        )
     )
     first_ids: dict[int, int] = {}
     last_written: dict[int, dt.datetime] = {}
-    for invoice_id, communication_id, channel, sent_at in rows:
-        if invoice_id not in first_ids or communication_id < first_ids[invoice_id]:
+    for item_id, invoice_id, communication_id, channel, sent_at, restart_cut in rows:
+        # A message of the earlier cycle never requested the reopened amount,
+        # but it still interrupts the limitation period.
+        counts_for_cycle = restart_cut is None or item_id > restart_cut
+        if counts_for_cycle and (invoice_id not in first_ids or communication_id < first_ids[invoice_id]):
             first_ids[invoice_id] = communication_id
         if channel in WRITTEN_REMINDER_CHANNELS and sent_at is not None:
             if invoice_id not in last_written or sent_at > last_written[invoice_id]:

@@ -34,6 +34,7 @@ from betaalreis.ledger.models import (
 from betaalreis.legal.claims import ClaimItem, compute_claim
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
+from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_creditor
 
@@ -145,6 +146,10 @@ def test_raised_total_sends_new_letter_first(creditor, tmp_path):
     expected = claim_on(creditor, "consumer", "50.00", REOPENED_DUE, dt.date(2026, 12, 18))
     assert expected.costs.total == Decimal("0.00")
     assert sent[2].total_amount == expected.total_outstanding
+    # Only messages of the new cycle count as asking before.
+    reminded = reminded_before([(message, list(message.items.all())) for message in sent])
+    assert sent[0].pk not in reminded
+    assert sent[1].pk in reminded
 
 
 def test_raised_total_costs_after_new_letter(creditor, tmp_path):
