@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from betaalreis.dunning.models import DunningRestart, ReopenCause
 from betaalreis.dunning.run import apply_payments
 from betaalreis.imports.registry import ImportReport
 from betaalreis.imports.tabular import TabularInvoiceImporter
@@ -209,3 +210,16 @@ def test_undo_writes_timeline_and_keeps_corrected_invoice(
     assert Invoice.objects.get(number="F041").open_amount == Decimal("100.00")
     event = TimelineEvent.objects.get(invoice__number="F041", source="test")
     assert "Verrekening creditnota C040 teruggedraaid" in event.summary
+
+
+def test_undo_restarts_dunning_of_closed_invoice(creditor: Creditor, write_file: Callable[..., Path]) -> None:
+    play(CASES["withdrawn, open amount corrected"], creditor, write_file)
+
+    # The run closed F001 with the credit note and left F002 open, so only F001 restarts.
+    restart = DunningRestart.objects.get()
+    assert restart.invoice.number == "F001"
+    assert restart.cause == ReopenCause.CREDIT_NOTE_UNDONE
+    assert restart.principal == Decimal("100.00")
+    event = TimelineEvent.objects.get(invoice__number="F001", data__reason="dunning_restarted")
+    assert "teruggedraaid" in event.summary
+    assert "credit note allocation was undone" in event.data["summary_en"]
