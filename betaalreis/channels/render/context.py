@@ -171,7 +171,11 @@ class InvoiceLine:
 
     @classmethod
     def from_model(cls, invoice: Invoice, on: dt.date) -> InvoiceLine:
-        """Snapshot `invoice`; `days_overdue` counts from its due date to `on` (negative before)."""
+        """Snapshot `invoice`; `days_overdue` counts from its due date to `on` (negative before).
+
+        NOTE: an invoice whose dunning restarted (`betaalreis.dunning.reopening`)
+        shows its own due date here, not the later due date of the reopened amount.
+        """
         return cls(
             days_overdue=(on - invoice.due_date).days,
             number=invoice.number,
