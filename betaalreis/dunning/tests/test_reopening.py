@@ -20,6 +20,7 @@ from django.core.management import call_command
 from betaalreis.banking.reversals import do_confirm_reversal
 from betaalreis.dunning.models import DunningRestart, InvoiceStage
 from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.dunning.reopening import reopened_due_date
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import (
@@ -243,3 +244,20 @@ def test_reversed_payment_keeps_history(creditor, tmp_path):
     # 15 % of the first 2,500 euro of principal (BIK art. 2).
     assert expected.costs.total == Decimal("45.00")
     assert notice.total_amount == expected.total_outstanding
+
+
+@pytest.mark.parametrize(
+    ("issue", "due", "expected"),
+    [
+        # The invoice's own term of 31 days, counted from the reopening day.
+        (dt.date(2026, 8, 1), dt.date(2026, 9, 1), dt.date(2026, 11, 20)),
+        # No term on the invoice: 30 days.
+        (dt.date(2026, 9, 1), dt.date(2026, 9, 1), dt.date(2026, 11, 19)),
+        # Never before the invoice's own due date.
+        (dt.date(2026, 12, 31), dt.date(2026, 12, 31), dt.date(2026, 12, 31)),
+    ],
+)
+def test_reopened_due_date(issue, due, expected):
+    reopened = Invoice(issue_date=issue, due_date=due)
+
+    assert reopened_due_date(reopened, dt.date(2026, 10, 20)) == expected
