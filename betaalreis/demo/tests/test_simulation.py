@@ -158,3 +158,17 @@ def test_small_demo_leaves_other_creditors_alone() -> None:
     assert Communication.objects.filter(creditor=other).count() == 0
     assert invoice.dunning_stage == ""
     assert Creditor.objects.filter(slug="other-tenant").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_names_stages_like_run() -> None:
+    dutch = _run_demo(*SMALL)
+    english = _run_demo(*SMALL, "--lang", "en")
+
+    for code in ("friendly_reminder", "fourteen_day_letter", "final_notice", "call_task"):
+        assert code not in dutch, code
+        assert code not in english, code
+    assert "Vriendelijke herinnering" in dutch
+    assert "Veertiendagenbrief" in dutch
+    assert "Friendly reminder" in english
+    assert "Fourteen-day letter" in english
