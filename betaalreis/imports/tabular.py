@@ -303,12 +303,6 @@ class _Layout:
             self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag is opgeslagen als factuurtotaal."))
         if "open_amount" not in self.columns:
             self.notes.append(gettext("Geen kolom openstaand bedrag: elke factuur geldt als geheel onbetaald."))
-        if "kind" not in self.columns:
-            self.notes.append(gettext(
-                "Geen kolom consument/zakelijk: nieuwe debiteuren zonder bedrijfsnaam, KvK-nummer, "
-                "btw-nummer of rechtsvorm aan het eind van de naam (zoals B.V. of GmbH) zijn opgeslagen "
-                "als consument, voor wie de veertiendagenbrief geldt."
-            ))
 
     def header(self, field_name: str) -> str:
         """Return the file's header of a field, or the field's name when the file has no such column."""

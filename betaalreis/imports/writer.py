@@ -494,6 +494,9 @@ def _write_debtors(
 
     inferred: Counter[str] = Counter()
     kept_consumers: list[str] = []
+    # New debtors stored with the model's default kind, consumer, because
+    # the file gives no kind and nothing in it points to a business.
+    default_consumers = 0
 
     for number, data in debtors.items():
         values = data.given_values()
@@ -503,6 +506,8 @@ def _write_debtors(
             new.append(Debtor(creditor=creditor, customer_number=number, **values))
             if data.legal_form:
                 inferred[data.legal_form] += 1
+            if not data.kind:
+                default_consumers += 1
             continue
 
         # A kind guessed from the name never overrides the stored kind,
@@ -535,12 +540,22 @@ def _write_debtors(
         Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at", *derived}), batch_size=BATCH_SIZE)
     counts.debtors_new = len(new)
     counts.debtors_updated = len(changed)
-    counts.notes += _legal_form_notes(inferred, kept_consumers)
+    counts.notes += _legal_form_notes(inferred, kept_consumers, default_consumers)
     return events
 
 
-def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str]) -> list[str]:
+def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str], default_consumers: int) -> list[str]:
     notes: list[str] = []
+    if default_consumers:
+        notes.append(ngettext(
+            "%(count)d nieuwe debiteur als consument opgeslagen, voor wie de veertiendagenbrief geldt: het "
+            "bestand noemt geen soort (consument/zakelijk) en geen bedrijfsnaam, KvK-nummer, btw-nummer of "
+            "rechtsvorm aan het eind van de naam (zoals B.V. of GmbH).",
+            "%(count)d nieuwe debiteuren als consument opgeslagen, voor wie de veertiendagenbrief geldt: het "
+            "bestand noemt geen soort (consument/zakelijk) en geen bedrijfsnaam, KvK-nummer, btw-nummer of "
+            "rechtsvorm aan het eind van de naam (zoals B.V. of GmbH).",
+            default_consumers,
+        ) % {"count": default_consumers})
     if inferred:
         forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
         notes.append(gettext(
