@@ -627,7 +627,7 @@ def _baseline(invoice: Invoice, state: ImportedInvoice | None) -> dict[str, str]
     if state is not None:
         return state.values
     return {
-        "issue_date": invoice.issue_date.isoformat(),
+        "issue_date": invoice.issue_date.isoformat() if invoice.issue_date is not None else "",
         "due_date": invoice.due_date.isoformat(),
         "total": str(invoice.total),
         "open_amount": str(invoice.open_amount),
@@ -722,6 +722,9 @@ def _apply_changes(
 
     for name in _PLAIN_INVOICE_FIELDS:
         if new_values[name] == baseline.get(name):
+            continue
+        # A file without the invoice date keeps the stored one.
+        if name == "issue_date" and data.issue_date is None:
             continue
         old = getattr(invoice, name)
         setattr(invoice, name, getattr(data, name))
