@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q, Value
-from django.utils import timezone
 
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import Stage
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
     AllocationPart,
@@ -344,7 +344,7 @@ def waived_charges_events(
     names the cause for the record: "payment", "credit_note", "import", or
     for a status set by hand "write_off" or "status".
     """
-    at = at or timezone.now()
+    at = at or timeline.event_time()
     events: list[TimelineEvent] = []
 
     for invoice_id, invoice_charges in charges.items():

@@ -172,3 +172,21 @@ def test_demo_names_stages_like_run() -> None:
     assert "Veertiendagenbrief" in dutch
     assert "Friendly reminder" in english
     assert "Fourteen-day letter" in english
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_dates_payment_events_on_simulated_days() -> None:
+    from zoneinfo import ZoneInfo
+
+    from betaalreis.ledger.models import TimelineEvent, TimelineKind
+
+    _run_demo(*SMALL)
+
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    last_day = START + dt.timedelta(days=9)
+    payment_days = [
+        event.at.astimezone(amsterdam).date()
+        for event in TimelineEvent.objects.filter(kind=TimelineKind.PAYMENT, source__startswith="bank")
+    ]
+    assert payment_days
+    assert [day for day in payment_days if not START <= day <= last_day] == []
