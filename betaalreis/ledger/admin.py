@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
+from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import (
     Allocation,
