@@ -92,3 +92,27 @@ def test_labels_english_in_en_locale():
         assert str(Stage._meta.get_field("offset_days").verbose_name) == "days after due date"
     with translation.override("nl"):
         assert str(Stage._meta.verbose_name_plural) == "aanmaningsfasen"
+
+
+def permission_options(client, url: str, **headers: str) -> list[str]:
+    html = client.get(url, **headers).content.decode()
+    return re.findall(r"<option[^>]*>([^<]*)</option>", html)
+
+
+@pytest.mark.parametrize("url_name", ["admin:auth_group_add", "admin:auth_user_change"])
+def test_permission_names_dutch(admin_client, url_name):
+    user = get_user_model().objects.get(username="beheer")
+    url = reverse(url_name) if url_name.endswith("_add") else reverse(url_name, args=[user.pk])
+
+    options = permission_options(admin_client, url)
+
+    assert "Debiteurenadministratie | factuur | Kan factuur toevoegen" in options
+    assert "Debiteurenadministratie | factuur | Kan factuur bekijken" in options
+    assert [option for option in options if "Can " in option] == []
+
+
+def test_permission_names_english(admin_client):
+    options = permission_options(admin_client, reverse("admin:auth_group_add"), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "Ledger | invoice | Can add invoice" in options
+    assert [option for option in options if "Kan " in option] == []

@@ -30,6 +30,7 @@ from django.utils import timezone
 from betaalreis.banking.allocation_charges import book_charges_in_bulk
 from betaalreis.banking.bulk import insert_values, update_values
 from betaalreis.dunning.bulk import values_subquery
+from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
@@ -139,7 +140,9 @@ def allocate_in_bulk(
 
     now = timezone.now()
     # Every row of the chunk shares these values, so they are adapted once.
+    # The timeline events carry the replayed day inside `timeline.dated_at`.
     stamp = connection.ops.adapt_datetimefield_value(now)
+    event_stamp = connection.ops.adapt_datetimefield_value(timeline.event_time())
     source = source[:300]
     paid = InvoiceStatus.PAID.value
     matched = PaymentStatus.MATCHED.value
@@ -178,7 +181,7 @@ def allocate_in_bulk(
             if state.status == paid:
                 summary += " (volledig betaald)"
             data = f'{{"payment_id": {payment.id}, "amount": "{amount}", "open_amount": "{state.open_amount}", "reason": {reason_json}}}'
-            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, stamp, source, summary[:500], data))
+            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, event_stamp, source, summary[:500], data))
 
         outcome.allocated = sum((line[1] for line in outcome.lines), ZERO)
         outcome.remaining = remaining
@@ -193,13 +196,15 @@ def allocate_in_bulk(
         payment_rows.append((status, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
         allocated_payments.append((payment, debtor_id, reason))
 
-    charge_allocations = book_charges_in_bulk(creditor_id, allocated_payments, outcomes, events, source=source, stamp=stamp)
+    charge_allocations = book_charges_in_bulk(
+        creditor_id, allocated_payments, outcomes, events, source=source, stamp=stamp, event_stamp=event_stamp
+    )
     for payment, debtor_id, _ in allocated_payments:
         remaining = outcomes[payment.id].remaining
         if remaining > ZERO:
             summary = f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open"
             data = f'{{"payment_id": {payment.id}, "credit": "{remaining}"}}'
-            events.append((creditor_id, debtor_id, None, payment_kind, stamp, source, summary, data))
+            events.append((creditor_id, debtor_id, None, payment_kind, event_stamp, source, summary, data))
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
     insert_values(Allocation._meta.db_table, CHARGE_ALLOCATION_COLUMNS, charge_allocations)

@@ -37,6 +37,7 @@ def book_charges_in_bulk(
     *,
     source: str,
     stamp: Any,
+    event_stamp: Any,
 ) -> list[tuple]:
     """Book the money left on each payment to the costs and interest of the charged invoices it closed.
 
@@ -44,7 +45,8 @@ def book_charges_in_bulk(
     payment that paid some principal. Updates each outcome's lines,
     `allocated` and `remaining`, appends timeline rows (in the column order
     of `allocation.TIMELINE_COLUMNS`) to `events`, and returns the
-    allocation rows for `allocation.CHARGE_ALLOCATION_COLUMNS`. Costs two
+    allocation rows for `allocation.CHARGE_ALLOCATION_COLUMNS`. `stamp` dates
+    the allocation rows and `event_stamp` the timeline rows. Costs two
     queries per call when no closed invoice carries charges, and about a
     dozen more when some do.
     """
@@ -81,7 +83,7 @@ def book_charges_in_bulk(
         if payment_charges:
             rows += _book_payment_charges(
                 creditor_id, payment.id, payment_charges, outcomes[payment.id], events,
-                reason=reason, source=source, stamp=stamp,
+                reason=reason, source=source, stamp=stamp, event_stamp=event_stamp,
             )
     return rows
 
@@ -96,6 +98,7 @@ def _book_payment_charges(
     reason: str,
     source: str,
     stamp: Any,
+    event_stamp: Any,
 ) -> list[tuple]:
     bookings, outcome.remaining = split_over_charges(outcome.remaining, list(charges.values()))
     rows: list[tuple] = []
@@ -110,13 +113,13 @@ def _book_payment_charges(
         rows.append((creditor_id, payment_id, booking.invoice_id, booking.amount, reason, stamp, part))
         data = {"payment_id": payment_id, "amount": str(booking.amount), "part": part, "reason": reason}
         events.append((
-            creditor_id, invoice_charges.debtor_id, booking.invoice_id, TimelineKind.PAYMENT.value, stamp, source,
+            creditor_id, invoice_charges.debtor_id, booking.invoice_id, TimelineKind.PAYMENT.value, event_stamp, source,
             charge_payment_summary(booking, invoice_charges.number, invoice_charges.currency)[:500], json.dumps(data),
         ))
 
     for event in waived_charges_events(charges, paid, closed_by="payment", source=source, creditor_id=creditor_id):
         events.append((
-            creditor_id, event.debtor_id, event.invoice_id, str(event.kind), stamp, event.source, event.summary,
+            creditor_id, event.debtor_id, event.invoice_id, str(event.kind), event_stamp, event.source, event.summary,
             json.dumps(event.data),
         ))
     return rows

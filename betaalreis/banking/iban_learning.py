@@ -111,6 +111,7 @@ def link_ibans(creditor: Creditor, index: InvoiceIndex, links: list[LearnedIban]
         ignore_conflicts=True,
     )
 
+    event_at = timeline.event_time()
     timeline.record_many(
         TimelineEvent(
             creditor=creditor,
@@ -119,7 +120,7 @@ def link_ibans(creditor: Creditor, index: InvoiceIndex, links: list[LearnedIban]
             summary=f"Rekening {IBAN(link.iban).formatted} onthouden: betaling herkend aan {_rule_label(link.rule)}",
             source=source,
             data={"payment_id": link.payment_id, "iban": link.iban, "rule": link.rule, "iban_linked": True},
-            at=now,
+            at=event_at,
         )
         for link in links
     )

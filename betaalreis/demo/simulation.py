@@ -30,7 +30,8 @@ from schwifty import IBAN
 
 from betaalreis.demo.camt import Statement, StatementEntry, write_statement
 from betaalreis.demo.generator import BATCH_SIZE, DemoConfig, DemoLedger, PaymentHabit
-from betaalreis.dunning.run import run_cycle
+from betaalreis.dunning.run import replay_moment, run_cycle
+from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     Creditor,
     Invoice,
@@ -262,7 +263,10 @@ class Simulation:
         path = write_statement(statement, self.bank_dir / creditor.slug, created_at)
 
         if self.importer is not None:
-            self.importer().run(path, creditor)
+            # The import matches the payments at once, so its timeline
+            # events carry the simulated day, as the day's run does.
+            with timeline.dated_at(replay_moment(day)):
+                self.importer().run(path, creditor)
         else:
             _create_payments(creditor, entries)
         return path

@@ -14,8 +14,8 @@ same. Money beyond the principal of an invoice it closes pays that
 invoice's costs and interest as the claim states them on the booking day
 (`unpaid_charges`, `split_over_charges`). Only what is left after that is a
 credit of the debtor. When the ledger closes a charged invoice (payment,
-credit note, import) and some of its costs or interest stay unpaid, the rest
-is waived: Betaalreis stops claiming it and writes the amounts on the
+credit note, import, or a status set by hand such as a write-off) and some
+of its costs or interest stay unpaid, the rest is waived: Betaalreis stops claiming it and writes the amounts on the
 debtor's timeline (`waived_charges_events`).
 
 The claim is computed only for charged invoices that close, so paying an
@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q, Value
-from django.utils import timezone
 
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import Stage
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
     AllocationPart,
@@ -342,9 +342,10 @@ def waived_charges_events(
     """Return unsaved timeline events for the costs and interest left unpaid when invoices close.
 
     `paid` is what the closing booked per (invoice id, part). `closed_by`
-    names the cause for the record: "payment", "credit_note" or "import".
+    names the cause for the record: "payment", "credit_note", "import", or
+    for a status set by hand "write_off" or "status".
     """
-    at = at or timezone.now()
+    at = at or timeline.event_time()
     events: list[TimelineEvent] = []
 
     for invoice_id, invoice_charges in charges.items():

@@ -134,23 +134,33 @@ def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> s
 def _invoice(creditor_id: int, number: str) -> Invoice:
     invoice = Invoice.objects.filter(creditor_id=creditor_id, number=number).first()
     if invoice is None:
-        raise InvalidInput(f"Invoice {number!r} not found for this creditor.", code="invoice_not_found")
+        raise InvalidInput(
+            gettext("Factuur %(number)r niet gevonden bij deze crediteur.") % {"number": number},
+            code="invoice_not_found",
+        )
     return invoice
 
 
 @transaction.atomic
-def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason: str) -> LimitationRelease:
-    """Let the run chase invoice `number` again although its claim may be time-barred."""
+def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason: str) -> bool:
+    """Let the run chase invoice `number` again although its claim may be time-barred.
+
+    Returns False, and writes nothing, when the invoice was already released.
+    """
     if not reason.strip():
         raise InvalidInput(
-            "A reason is required, for example the date of the reminder or acknowledgement that "
-            "interrupted the limitation period.",
+            gettext(
+                "Een reden is verplicht, bijvoorbeeld de datum van de aanmaning of erkenning die de "
+                "verjaring heeft gestuit."
+            ),
             code="reason_missing",
         )
     invoice = _invoice(creditor_id, number)
-    release, _created = LimitationRelease.objects.update_or_create(
+    _release, created = LimitationRelease.objects.get_or_create(
         invoice=invoice, defaults={"released_by": by[:200], "reason": reason[:500]}
     )
+    if not created:
+        return False
     timeline.record(
         invoice.debtor_id,
         TimelineKind.NOTE,
@@ -160,7 +170,7 @@ def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason
         invoice=invoice,
         data={"limitation_release": True, "reason": reason[:500]},
     )
-    return release
+    return True
 
 
 @transaction.atomic

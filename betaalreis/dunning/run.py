@@ -22,6 +22,7 @@ from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.review import note_review_pauses
 from betaalreis.dunning.planner import Plan, plan_day
 from betaalreis.dunning.writer import WriteResult, write_plan
+from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Creditor
 from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.outbox.dispatch import DispatchSummary, dispatch
@@ -92,9 +93,13 @@ class RunSummary:
 
 def run_moment(day: dt.date) -> dt.datetime:
     """Return the moment a run for `day` acts at: now for today, else 09:00 that day."""
-    now = timezone.localtime(timezone.now(), AMSTERDAM)
-    if day == now.date():
-        return now
+    return replay_moment(day) or timezone.localtime(timezone.now(), AMSTERDAM)
+
+
+def replay_moment(day: dt.date) -> dt.datetime | None:
+    """Return 09:00 on `day` when `day` is not today, else None because today runs at the real time."""
+    if day == timezone.localdate(timezone.now(), AMSTERDAM):
+        return None
     return dt.datetime.combine(day, REPLAY_TIME, tzinfo=AMSTERDAM)
 
 
@@ -156,8 +161,12 @@ def run_cycle(
     creditors = [creditor] if creditor is not None else list(Creditor.objects.order_by("slug"))
     source = f"run {day.isoformat()}"
 
+    replayed = replay_moment(day)
     for current in creditors:
-        payments = apply_payments(current)
+        # Matching and credit serve live imports too, so they date their
+        # timeline events through `timeline.dated_at`.
+        with timeline.dated_at(replayed):
+            payments = apply_payments(current)
         settle_arrangements(current, day, moment)
         plan_instalment_reminders(current, day, moment, source=source)
         paused_for_review = note_review_pauses(current.pk, moment, source)
@@ -184,8 +193,5 @@ def run_cycle(
         )
 
     if dispatch_messages:
-        replaying = day != timezone.localdate(timezone.now(), AMSTERDAM)
-        summary.dispatched = dispatch(
-            due_by=moment, creditor=creditor, source=source, clock=moment if replaying else None
-        )
+        summary.dispatched = dispatch(due_by=moment, creditor=creditor, source=source, clock=replayed)
     return summary

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from betaalreis.dunning.models import Stage
+from betaalreis.ledger.models import Creditor
 
 
 def stage_name_subquery(creditor: str, debtor_kind: str, code: str) -> Subquery:
@@ -25,6 +29,28 @@ def stage_name_subquery(creditor: str, debtor_kind: str, code: str) -> Subquery:
         code=OuterRef(code),
     ).values(name_field)[:1]
     return Subquery(stages)
+
+
+def stage_names_by_code(creditors: Iterable[Creditor]) -> dict[str, str]:
+    """Return the name of each stage code of the creditors' policies, in the active language.
+
+    Reports count messages per stage code over several creditors, so when two
+    policies name the same code differently, the names are joined with " / ".
+    The instalment reminder of a payment plan, which no policy has, is named
+    too. A code missing from the result has no stage any more.
+    """
+    from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
+
+    language = "en" if translation.get_language() == "en" else "nl"
+    names: dict[str, list[str]] = defaultdict(list)
+    stages = Stage.objects.filter(policy__creditor__in=list(creditors)).order_by("policy__debtor_kind", "order")
+    for stage in stages:
+        name = stage.name_for(language)
+        if name not in names[stage.code]:
+            names[stage.code].append(name)
+    joined = {code: " / ".join(stage_names) for code, stage_names in names.items()}
+    joined.setdefault(INSTALMENT_REMINDER_STAGE, gettext("Herinnering termijn betalingsregeling"))
+    return joined
 
 
 def stage_filter(field: str) -> type[admin.SimpleListFilter]:

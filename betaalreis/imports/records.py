@@ -77,7 +77,8 @@ class InvoiceData:
     number: str
     row: int | None
     customer_number: str
-    issue_date: dt.date
+    # None when the file gives no invoice date.
+    issue_date: dt.date | None
     due_date: dt.date
     total: Decimal
     open_amount: Decimal
@@ -92,7 +93,7 @@ class InvoiceData:
         return {
             "customer_number": self.customer_number,
             "kind": "credit_note" if self.is_credit_note else "invoice",
-            "issue_date": self.issue_date.isoformat(),
+            "issue_date": self.issue_date.isoformat() if self.issue_date is not None else "",
             "due_date": self.due_date.isoformat(),
             "currency": self.currency,
             "total": str(self.total),

@@ -295,20 +295,14 @@ class _Layout:
             self.notes.append(gettext("Niet gebruikte kolommen: %(headers)s.") % {"headers": header_list})
         if "issue_date" not in self.columns:
             self.notes.append(gettext(
-                "Geen kolom factuurdatum: de vervaldatum is opgeslagen als factuurdatum, en brieven en het "
-                "portaal tonen die als factuurdatum. Voeg de kolom toe, of noem hem in een mappingbestand "
+                "Geen kolom factuurdatum: de facturen zijn zonder factuurdatum opgeslagen, en brieven en het "
+                "portaal laten die weg. Voeg de kolom toe, of noem hem in een mappingbestand "
                 "(issue_date = \"...\")."
             ))
         if "total" not in self.columns:
             self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag is opgeslagen als factuurtotaal."))
         if "open_amount" not in self.columns:
             self.notes.append(gettext("Geen kolom openstaand bedrag: elke factuur geldt als geheel onbetaald."))
-        if "kind" not in self.columns:
-            self.notes.append(gettext(
-                "Geen kolom consument/zakelijk: nieuwe debiteuren zonder bedrijfsnaam, KvK-nummer, "
-                "btw-nummer of rechtsvorm aan het eind van de naam (zoals B.V. of GmbH) zijn opgeslagen "
-                "als consument, voor wie de veertiendagenbrief geldt."
-            ))
 
     def header(self, field_name: str) -> str:
         """Return the file's header of a field, or the field's name when the file has no such column."""
@@ -520,12 +514,10 @@ def _note_missing_issue_dates(batch: ImportBatch, layout: _Layout) -> None:
     if len(numbers) > 10:
         number_list = more_items(number_list, len(numbers) - 10)
     batch.notes.append(ngettext(
-        "%(count)d factuur zonder factuurdatum (%(numbers)s): de vervaldatum is opgeslagen als "
-        "factuurdatum, en brieven en het portaal tonen die als factuurdatum. Vul de factuurdatum in en "
-        "importeer het bestand opnieuw.",
-        "%(count)d facturen zonder factuurdatum (%(numbers)s): de vervaldatum is opgeslagen als "
-        "factuurdatum, en brieven en het portaal tonen die als factuurdatum. Vul de factuurdatum in en "
-        "importeer het bestand opnieuw.",
+        "%(count)d factuur zonder factuurdatum (%(numbers)s): brieven en het portaal laten de "
+        "factuurdatum weg. Vul de factuurdatum in en importeer het bestand opnieuw.",
+        "%(count)d facturen zonder factuurdatum (%(numbers)s): brieven en het portaal laten de "
+        "factuurdatum weg. Vul de factuurdatum in en importeer het bestand opnieuw.",
         len(numbers),
     ) % {"count": len(numbers), "numbers": number_list})
 
@@ -628,7 +620,6 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     due_date = row.date("due_date")
     issue_date = row.date("issue_date")
     if issue_date is None and not row.text("issue_date"):
-        issue_date = due_date
         if "issue_date" in row.layout.columns and number not in row.layout.without_issue_date:
             row.layout.without_issue_date.append(number)
     open_amount = row.amount("open_amount")
@@ -638,7 +629,7 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         or row.layout.mapping.defaults.get("currency", "EUR")
     )
     payment_reference = row.parse("payment_reference", contacts.parse_payment_reference) or ""
-    if len(row.errors) > errors_before or due_date is None or issue_date is None:
+    if len(row.errors) > errors_before or due_date is None:
         return None
 
     total = total if total is not None else open_amount

@@ -496,6 +496,9 @@ def _write_debtors(
 
     inferred: Counter[str] = Counter()
     kept_consumers: list[str] = []
+    # New debtors stored with the model's default kind, consumer, because
+    # the file gives no kind and nothing in it points to a business.
+    default_consumers = 0
 
     for number, data in debtors.items():
         values = data.given_values()
@@ -505,6 +508,8 @@ def _write_debtors(
             new.append(Debtor(creditor=creditor, customer_number=number, **values))
             if data.legal_form:
                 inferred[data.legal_form] += 1
+            if not data.kind:
+                default_consumers += 1
             continue
 
         # A kind guessed from the name never overrides the stored kind,
@@ -537,12 +542,22 @@ def _write_debtors(
         Debtor.objects.bulk_update(changed, sorted(changed_fields | {"updated_at", *derived}), batch_size=BATCH_SIZE)
     counts.debtors_new = len(new)
     counts.debtors_updated = len(changed)
-    counts.notes += _legal_form_notes(inferred, kept_consumers)
+    counts.notes += _legal_form_notes(inferred, kept_consumers, default_consumers)
     return events
 
 
-def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str]) -> list[str]:
+def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str], default_consumers: int) -> list[str]:
     notes: list[str] = []
+    if default_consumers:
+        notes.append(ngettext(
+            "%(count)d nieuwe debiteur als consument opgeslagen, voor wie de veertiendagenbrief geldt: het "
+            "bestand noemt geen soort (consument/zakelijk) en geen bedrijfsnaam, KvK-nummer, btw-nummer of "
+            "rechtsvorm aan het eind van de naam (zoals B.V. of GmbH).",
+            "%(count)d nieuwe debiteuren als consument opgeslagen, voor wie de veertiendagenbrief geldt: het "
+            "bestand noemt geen soort (consument/zakelijk) en geen bedrijfsnaam, KvK-nummer, btw-nummer of "
+            "rechtsvorm aan het eind van de naam (zoals B.V. of GmbH).",
+            default_consumers,
+        ) % {"count": default_consumers})
     if inferred:
         forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
         notes.append(gettext(
@@ -614,7 +629,7 @@ def _baseline(invoice: Invoice, state: ImportedInvoice | None) -> dict[str, str]
     if state is not None:
         return state.values
     return {
-        "issue_date": invoice.issue_date.isoformat(),
+        "issue_date": invoice.issue_date.isoformat() if invoice.issue_date is not None else "",
         "due_date": invoice.due_date.isoformat(),
         "total": str(invoice.total),
         "open_amount": str(invoice.open_amount),
@@ -715,6 +730,9 @@ def _apply_changes(
 
     for name in _PLAIN_INVOICE_FIELDS:
         if new_values[name] == baseline.get(name):
+            continue
+        # A file without the invoice date keeps the stored one.
+        if name == "issue_date" and data.issue_date is None:
             continue
         old = getattr(invoice, name)
         setattr(invoice, name, getattr(data, name))

@@ -341,17 +341,23 @@ def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str)
     return allocation
 
 
-def _waived_when_closed(invoice: Invoice, amount: Decimal, *, closed_by: str, source: str) -> list[TimelineEvent]:
+def _waived_when_closed(
+    invoice: Invoice, amount: Decimal, *, closed_by: str, source: str, at: dt.datetime | None = None
+) -> list[TimelineEvent]:
     """Return the timeline events for the costs and interest that closing `invoice` with `amount` waives.
 
-    Call it before the invoice is saved closed. An invoice that stays open waives nothing.
+    Call it before the invoice is saved closed. An invoice that stays open
+    waives nothing. `at` is the moment of the closing (default now).
     """
     from betaalreis.dunning.charges import unpaid_charges, waived_charges_events
 
     if amount < invoice.open_amount:
         return []
-    charges = unpaid_charges(invoice.creditor_id, {invoice.pk: timezone.localdate()})
-    return waived_charges_events(charges, {}, closed_by=closed_by, source=source, creditor_id=invoice.creditor_id)
+    day = timezone.localdate(at) if at is not None else timezone.localdate()
+    charges = unpaid_charges(invoice.creditor_id, {invoice.pk: day})
+    return waived_charges_events(
+        charges, {}, closed_by=closed_by, source=source, creditor_id=invoice.creditor_id, at=at
+    )
 
 
 @transaction.atomic
@@ -441,8 +447,12 @@ def do_set_invoice_status(
 ) -> Invoice:
     """Move an invoice to `status` (dispute, payment plan, handover, write-off...).
 
-    `at` dates the timeline event (default now).
+    `at` dates the timeline events (default now). Closing a claimed invoice
+    this way (written off, paid or credited by hand) waives its unpaid costs
+    and interest and records them, as a closing payment does.
     """
+    from betaalreis.legal.ledger_claims import CLAIM_STATUSES
+
     if status not in InvoiceStatus.values:
         raise InvalidInput(f"Unknown invoice status {status!r}; use one of {InvoiceStatus.values}.")
 
@@ -450,6 +460,12 @@ def do_set_invoice_status(
     previous = invoice.status
     if previous == status:
         return invoice
+
+    waived: list[TimelineEvent] = []
+    if previous in CLAIM_STATUSES and status in _CLOSED_BY_HAND:
+        waived = _waived_when_closed(
+            invoice, invoice.open_amount, closed_by=_CLOSED_BY_HAND[status], source=source, at=at
+        )
 
     invoice.status = status
     invoice.save(update_fields=["status", "updated_at"])
@@ -463,4 +479,14 @@ def do_set_invoice_status(
         data={"from": previous, "to": status, "reason": reason},
         at=at,
     )
+    timeline.record_many(waived)
     return invoice
+
+
+# Statuses that close an invoice when set by hand, with the cause
+# `waived_charges_events` records for the costs and interest they waive.
+_CLOSED_BY_HAND = {
+    InvoiceStatus.WRITTEN_OFF: "write_off",
+    InvoiceStatus.PAID: "status",
+    InvoiceStatus.CREDITED: "status",
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet, Sum
@@ -14,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
+from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
+from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import (
     Allocation,
     Creditor,
@@ -115,6 +118,19 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request))
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        """Save the form, and set a changed status with `do_set_invoice_status` for its timeline and waiver."""
+        if not change or "status" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        new_status = obj.status
+        obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        updated = do_set_invoice_status(
+            obj, new_status, source=f"admin ({request.user.get_username()})", reason="status set in the admin"
+        )
+        obj.status = updated.status
 
 
 @admin.display(description=_("reden"))

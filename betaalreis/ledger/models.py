@@ -274,7 +274,8 @@ class Invoice(models.Model):
     kind = models.CharField(
         _("soort"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
     )
-    issue_date = models.DateField(_("factuurdatum"))
+    # None when the source gives no invoice date. Letters and the portal then show no invoice date.
+    issue_date = models.DateField(_("factuurdatum"), null=True, blank=True)
     due_date = models.DateField(_("vervaldatum"))
     currency = models.CharField(_("valuta"), max_length=3, default="EUR")
     total = models.DecimalField(_("totaal"), **MONEY)

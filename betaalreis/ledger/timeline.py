@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils import timezone
 
 from betaalreis.ledger.models import Debtor, Invoice, TimelineEvent
+
+# The moment of a replayed day (`run --date`, the demo), set by `dated_at`.
+_replayed_moment: ContextVar[dt.datetime | None] = ContextVar("replayed_moment", default=None)
+
+
+@contextmanager
+def dated_at(moment: dt.datetime | None) -> Iterator[None]:
+    """Date the timeline events written inside the block at `moment`, or at the real time when it is None.
+
+    A run for a past day matches payments and applies credit with code that
+    also serves live imports and the admin. Inside this block their events
+    carry the replayed day, like the run's own events. Only the timeline
+    is dated this way: rows keep their real creation times.
+    """
+    token = _replayed_moment.set(moment)
+    try:
+        yield
+    finally:
+        _replayed_moment.reset(token)
+
+
+def event_time() -> dt.datetime:
+    """Return the moment a new timeline event is dated: the replayed moment inside `dated_at`, else now."""
+    return _replayed_moment.get() or timezone.now()
 
 
 def record(
@@ -36,7 +62,7 @@ def record(
         summary=summary[:500],
         source=source[:300],
         data=data or {},
-        at=at or timezone.now(),
+        at=at or event_time(),
     )
 
 

@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from betaalreis.channels.pdf.fonts import letter_fonts
+from betaalreis.channels.render.templating import MISSING_DATE
 from betaalreis.ledger.models import Invoice, InvoiceStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.portal.dates import format_medium_date
@@ -49,7 +50,10 @@ def _labels(language: str) -> dict[str, str]:
     return LABELS["en" if language == "en" else "nl"]
 
 
-def _date(value: dt.date, language: str) -> str:
+def _date(value: dt.date | None, language: str) -> str:
+    # Babel formats None as today's date, so a missing invoice date is caught here.
+    if value is None:
+        return MISSING_DATE
     return format_medium_date(value, language)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from betaalreis.errors import InvalidInput
@@ -184,7 +184,7 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
         Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.CREDIT_NOTE)
         .exclude(status=InvoiceStatus.WRITTEN_OFF)
         .prefetch_related("credit_allocations__invoice")
-        .order_by("issue_date", "number")
+        .order_by(F("issue_date").asc(nulls_last=True), "number")
     )
     for credit_note in credit_notes:
         applied_to = sorted({allocation.invoice.number for allocation in credit_note.credit_allocations.all()})

@@ -160,7 +160,8 @@ class InvoiceLine:
     """One invoice listed in a message, with what is still open of it."""
 
     number: str
-    issue_date: dt.date
+    # None when the invoice has no invoice date on record.
+    issue_date: dt.date | None
     due_date: dt.date
     open_amount: Decimal
     currency: str = "EUR"

@@ -387,7 +387,7 @@ def _render_phone(context: MessageContext) -> OutgoingMessage:
         "invoices": [
             {
                 "number": line.number,
-                "issue_date": line.issue_date.isoformat(),
+                "issue_date": line.issue_date.isoformat() if line.issue_date is not None else None,
                 "due_date": line.due_date.isoformat(),
                 "days_overdue": line.days_overdue,
                 "open_amount": _money_text(line.open_amount),

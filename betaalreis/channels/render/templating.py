@@ -71,9 +71,16 @@ def format_long_date(value: dt.date, language: str) -> str:
     return format_date(value, format="long", locale=locale_for(language))
 
 
+# Shown in place of a date the ledger does not have, such as a missing invoice date.
+MISSING_DATE = "—"
+
+
 @lru_cache(maxsize=2048)
-def format_short_date(value: dt.date, language: str) -> str:
-    """Format a date in digits: 04-12-2026 in Dutch, 04/12/2026 in English."""
+def format_short_date(value: dt.date | None, language: str) -> str:
+    """Format a date in digits: 04-12-2026 in Dutch, 04/12/2026 in English, or MISSING_DATE for None."""
+    # Babel formats None as today's date, so None is caught here.
+    if value is None:
+        return MISSING_DATE
     pattern = "dd-MM-yyyy" if language == "nl" else "dd/MM/yyyy"
     return format_date(value, format=pattern, locale=locale_for(language))
 
@@ -89,7 +96,7 @@ def _date_filter(context: jinja2.runtime.Context, value: dt.date) -> str:
 
 
 @jinja2.pass_context
-def _short_date_filter(context: jinja2.runtime.Context, value: dt.date) -> str:
+def _short_date_filter(context: jinja2.runtime.Context, value: dt.date | None) -> str:
     return format_short_date(value, context["language"])
 
 

@@ -258,3 +258,20 @@ def test_dropped_emoji_leaves_no_space_before_comma(make_context, debtor_info) -
     text = page_text(letter_pdf(make_context(debtor=debtor)))
 
     assert "Klaas Klaassen," in text
+
+
+@pytest.mark.parametrize(("language", "dated"), [("nl", "factuurdatum"), ("en", "dated")])
+def test_letter_without_invoice_date(make_context, language, dated) -> None:
+    undated = dataclasses.replace(invoice("2026-0042", "425.00", dt.date(2026, 11, 1)), issue_date=None)
+    context = make_context(invoices=(undated,), total_due=Decimal("425.00"), language=language)
+
+    message = render_message(context, "letter")
+    text = page_text(message.attachments[0].content)
+    invoice_line = next(line for line in message.text.splitlines() if line.startswith("- "))
+    table_row = next(line for line in text.splitlines() if line.startswith("2026-0042 "))
+
+    assert dated not in invoice_line
+    assert "01-11-2026" in invoice_line or "01/11/2026" in invoice_line
+    assert table_row.count("2026-0042") == 1
+    assert "—" in table_row
+    assert table_row.count("11-2026") + table_row.count("11/2026") == 1

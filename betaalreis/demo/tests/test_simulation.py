@@ -158,3 +158,35 @@ def test_small_demo_leaves_other_creditors_alone() -> None:
     assert Communication.objects.filter(creditor=other).count() == 0
     assert invoice.dunning_stage == ""
     assert Creditor.objects.filter(slug="other-tenant").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_names_stages_like_run() -> None:
+    dutch = _run_demo(*SMALL)
+    english = _run_demo(*SMALL, "--lang", "en")
+
+    for code in ("friendly_reminder", "fourteen_day_letter", "final_notice", "call_task"):
+        assert code not in dutch, code
+        assert code not in english, code
+    assert "Vriendelijke herinnering" in dutch
+    assert "Veertiendagenbrief" in dutch
+    assert "Friendly reminder" in english
+    assert "Fourteen-day letter" in english
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_demo_dates_payment_events_on_simulated_days() -> None:
+    from zoneinfo import ZoneInfo
+
+    from betaalreis.ledger.models import TimelineEvent, TimelineKind
+
+    _run_demo(*SMALL)
+
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    last_day = START + dt.timedelta(days=9)
+    payment_days = [
+        event.at.astimezone(amsterdam).date()
+        for event in TimelineEvent.objects.filter(kind=TimelineKind.PAYMENT, source__startswith="bank")
+    ]
+    assert payment_days
+    assert [day for day in payment_days if not START <= day <= last_day] == []

@@ -11,7 +11,12 @@ import pytest
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
 from betaalreis.dunning.models import InvoiceStage, Stage
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.ledger.actions import do_allocate_payment, do_apply_credit_note, unallocated_amount
+from betaalreis.ledger.actions import (
+    do_allocate_payment,
+    do_apply_credit_note,
+    do_set_invoice_status,
+    unallocated_amount,
+)
 from betaalreis.ledger.models import (
     Allocation,
     Invoice,
@@ -197,3 +202,69 @@ def test_closing_invoice_without_charges_records_nothing(debtor):
     pay(debtor, invoice, Decimal("300.00"), LATER, "single")
 
     assert not waived_events(debtor).exists()
+
+
+def test_write_off_records_waiver(debtor):
+    invoice = make_invoice(debtor, "300.00", due=DUE)
+    send_letter(debtor, invoice)
+    written_off_at = dt.datetime.combine(LATER, dt.time(11), tzinfo=AMSTERDAM)
+    claim = claim_for_debtor(debtor, LATER, fourteen_day_term_end=dt.date(2026, 10, 9))
+
+    do_set_invoice_status(invoice, InvoiceStatus.WRITTEN_OFF, source="test", reason="oninbaar", at=written_off_at)
+
+    (waived,) = waived_events(debtor)
+    assert waived.invoice_id == invoice.pk
+    assert waived.data["closed_by"] == "write_off"
+    assert Decimal(waived.data["costs"]) == claim.costs.total
+    assert Decimal(waived.data["interest"]) == claim.interest_outstanding
+    assert waived.at == written_off_at
+
+
+def test_dispute_waives_nothing(debtor):
+    invoice = make_invoice(debtor, "300.00", due=DUE)
+    send_letter(debtor, invoice)
+
+    do_set_invoice_status(invoice, InvoiceStatus.DISPUTED, source="test", reason="betwist")
+
+    assert not waived_events(debtor).exists()
+
+
+def change_form_data(form) -> dict[str, object]:
+    """Return the POST data of an unchanged admin form, with split widgets as their parts."""
+    from django.forms import MultiWidget
+
+    data: dict[str, object] = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name)
+        if value is None:
+            continue
+        if isinstance(field.widget, MultiWidget):
+            for index, part in enumerate(field.widget.decompress(value)):
+                data[f"{name}_{index}"] = part
+        else:
+            data[name] = value
+    return data
+
+
+def test_admin_write_off_records_waiver(debtor, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    invoice = make_invoice(debtor, "300.00", due=DUE)
+    send_letter(debtor, invoice)
+    client.force_login(get_user_model().objects.create_superuser("beheer", "beheer@example.nl", "x" * 12))
+    url = reverse("admin:ledger_invoice_change", args=[invoice.pk])
+    form = client.get(url).context["adminform"].form
+    data = change_form_data(form)
+    data["status"] = InvoiceStatus.WRITTEN_OFF
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.WRITTEN_OFF
+    (waived,) = waived_events(debtor)
+    assert waived.data["closed_by"] == "write_off"
+    assert waived.source == "admin (beheer)"
+    status_event = TimelineEvent.objects.get(debtor=debtor, data__to=InvoiceStatus.WRITTEN_OFF)
+    assert status_event.data["from"] == InvoiceStatus.OPEN

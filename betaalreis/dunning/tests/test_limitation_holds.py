@@ -83,8 +83,47 @@ def test_release_and_hold_again(creditor, debtor):
 def test_release_needs_a_known_invoice(creditor):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="not found"):
+    with pytest.raises(CommandError, match="niet gevonden"):
         call_command("limitation", "release", "NOPE", "--creditor", creditor.slug, "--reason", "x")
+    with pytest.raises(CommandError, match="not found"):
+        call_command("limitation", "release", "NOPE", "--creditor", creditor.slug, "--reason", "x", "--lang", "en")
+
+
+def limitation_command(*arguments: str) -> str:
+    output = io.StringIO()
+    call_command("limitation", *arguments, stdout=output)
+    return output.getvalue()
+
+
+def test_second_release_writes_nothing(creditor, debtor):
+    old = make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+    release = ("release", "F2015-001", "--creditor", creditor.slug, "--by", "tester")
+
+    first = limitation_command(*release, "--reason", "aanmaning per brief van 2022-03-01")
+    second = limitation_command(*release, "--reason", "erkenning per e-mail")
+
+    assert "F2015-001: vrijgegeven" in first
+    assert "F2015-001: was al vrijgegeven; er is niets gewijzigd." in second
+    notes = list(TimelineEvent.objects.filter(invoice=old).values_list("summary", flat=True))
+    assert len(notes) == 1
+    assert "aanmaning per brief van 2022-03-01" in notes[0]
+    assert old.limitation_release.reason == "aanmaning per brief van 2022-03-01"
+
+
+def test_limitation_command_speaks_dutch_and_english(creditor, debtor):
+    make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001")
+    release = ("release", "F2015-001", "--creditor", creditor.slug, "--reason", "erkenning")
+    hold = ("hold", "F2015-001", "--creditor", creditor.slug)
+
+    released = limitation_command(*release, "--lang", "en")
+    released_again = limitation_command(*release, "--lang", "en")
+    held = limitation_command(*hold)
+    held_again = limitation_command(*hold, "--lang", "en")
+
+    assert released == "F2015-001: released; the next run chases this invoice again.\n"
+    assert released_again == "F2015-001: was already released; nothing changed.\n"
+    assert held == "F2015-001: weer aangehouden zolang de vordering verjaard kan zijn.\n"
+    assert held_again == "F2015-001: was not released; nothing changed.\n"
 
 
 def record_sent_message(creditor, debtor, invoice, channel: str, stage: str) -> None:

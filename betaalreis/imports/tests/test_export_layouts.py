@@ -286,3 +286,27 @@ def test_legal_form_keeps_stored_consumer(creditor: Creditor, write_file: WriteF
         note.startswith("Stored as consumers, although the name ends in a legal form such as B.V.: debtors 1.")
         for note in report.notes
     )
+
+
+def test_new_consumers_counted_in_note(creditor: Creditor) -> None:
+    report = run(FIXTURES / "exact_openstaand.csv", creditor)
+
+    consumer_notes = [note for note in report.notes if "14-day letter" in note]
+    assert consumer_notes == [
+        "2 new debtors stored as consumers, for whom the 14-day letter applies: the file gives no kind "
+        "(consumer/business) and no company name, KvK number, VAT id or legal form at the end of the name "
+        "(such as B.V. or GmbH)."
+    ]
+
+
+def test_no_consumer_note_without_new_consumers(creditor: Creditor, write_file: WriteFile) -> None:
+    Debtor.objects.create(creditor=creditor, customer_number="1", name="Jansen", kind=DebtorKind.CONSUMER)
+    path = write_file(
+        "known.csv",
+        f"{TOTALS_HEADER}\n1;Jansen;F1;31-10-2026;EUR;10,00;10,00\n2;Bakker B.V.;F2;31-10-2026;EUR;20,00;20,00\n",
+    )
+
+    report = run(path, creditor)
+
+    assert Debtor.objects.get(customer_number="2").kind == DebtorKind.BUSINESS
+    assert [note for note in report.notes if "14-day letter" in note] == []

@@ -89,8 +89,9 @@ def test_empty_invoice_date_noted(creditor: Creditor, write_file: WriteFile) -> 
         "30001;Bloemist Roos;EB-2;1-10-2026;31-10-2026;10,00\n"
     )))
 
-    assert Invoice.objects.get(number="EB-1").issue_date == dt.date(2026, 10, 31)
-    assert "1 invoice without an invoice date (EB-1): the due date is stored as the invoice date" in output
+    assert Invoice.objects.get(number="EB-1").issue_date is None
+    assert Invoice.objects.get(number="EB-2").issue_date == dt.date(2026, 10, 1)
+    assert "1 invoice without an invoice date (EB-1): letters and the portal leave the invoice date out" in output
 
 
 def test_missing_invoice_date_column_noted(creditor: Creditor, write_file: WriteFile) -> None:
@@ -99,9 +100,22 @@ def test_missing_invoice_date_column_noted(creditor: Creditor, write_file: Write
         "30001;Bloemist Roos;EB-1;31-10-2026;125,50\n"
     )))
 
-    assert Invoice.objects.get(number="EB-1").issue_date == dt.date(2026, 10, 31)
-    assert "No invoice date column: the due date is stored as the invoice date, and letters" in output
+    assert Invoice.objects.get(number="EB-1").issue_date is None
+    assert "No invoice date column: the invoices are stored without an invoice date" in output
     assert "invoice without an invoice date" not in output
+
+
+def test_file_without_invoice_date_keeps_stored_one(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(write_file("dated.csv", (
+        "Relatiecode;Relatie;Factuurnummer;Factuurdatum;Vervaldatum;Bedrag\n"
+        "30001;Bloemist Roos;EB-1;1-10-2026;31-10-2026;125,50\n"
+    )))
+    _import(write_file("undated.csv", (
+        "Relatiecode;Relatie;Factuurnummer;Vervaldatum;Bedrag\n"
+        "30001;Bloemist Roos;EB-1;31-10-2026;125,50\n"
+    )))
+
+    assert Invoice.objects.get(number="EB-1").issue_date == dt.date(2026, 10, 1)
 
 
 MONEYBIRD = (

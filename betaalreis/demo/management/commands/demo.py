@@ -25,6 +25,7 @@ from betaalreis.demo.simulation import (
     outbox_status_counts,
     payment_status_counts,
 )
+from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.models import Channel, Debtor, InvoiceKind, InvoiceStatus, PaymentStatus
 from betaalreis.ledger.money import format_money
@@ -109,11 +110,13 @@ class Command(BaseCommand):
             "days": config.days, "start": config.start, "end": config.end,
         } + "\n")
 
+        # The stages are named as `betaalreis run` names them, in the report language.
+        stage_names = stage_names_by_code(ledger.creditors)
         simulation = Simulation(ledger, config)
         _print_day_header(console)
-        result = simulation.run(on_day=lambda report: _print_day(console, report))
+        result = simulation.run(on_day=lambda report: _print_day(console, report, stage_names))
 
-        _print_summary(console, ledger, result, time.monotonic() - began)
+        _print_summary(console, ledger, result, stage_names, time.monotonic() - began)
 
 
 def _print_day_header(console: Console) -> None:
@@ -124,13 +127,15 @@ def _print_day_header(console: Console) -> None:
     )
 
 
-def _print_day(console: Console, report: DayReport) -> None:
+def _print_day(console: Console, report: DayReport, stage_names: dict[str, str]) -> None:
     per_channel: Counter[str] = Counter()
     per_stage: Counter[str] = Counter()
     for (channel, stage), count in report.planned.items():
         per_channel[channel] += count
         per_stage[stage] += count
-    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(per_stage.items())) or "-"
+    stages = ", ".join(
+        f"{stage_names.get(stage, stage)} {count}" for stage, count in _by_stage_order(per_stage, stage_names)
+    ) or "-"
     payments = f"{report.payments} {format_money(report.payments_amount)}"
     console.print(
         f"{report.day.isoformat():<10}  {report.new_invoices:>5}  "
@@ -140,7 +145,15 @@ def _print_day(console: Console, report: DayReport) -> None:
     )
 
 
-def _print_summary(console: Console, ledger: Any, result: SimulationResult, seconds: float) -> None:
+def _by_stage_order(counts: Counter[str], stage_names: dict[str, str]) -> list[tuple[str, int]]:
+    """Return the (stage code, count) pairs in the order of the policies' stages, unknown codes last."""
+    order = {code: position for position, code in enumerate(stage_names)}
+    return sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _print_summary(
+    console: Console, ledger: Any, result: SimulationResult, stage_names: dict[str, str], seconds: float
+) -> None:
     totals: Counter[tuple[str, str]] = Counter()
     for report in result.days:
         totals.update(report.planned)
@@ -149,8 +162,13 @@ def _print_summary(console: Console, ledger: Any, result: SimulationResult, seco
     stage_table.add_column(_("fase"))
     for channel in CHANNEL_COLUMNS:
         stage_table.add_column(channel.label.lower(), justify="right")
-    for stage in sorted({stage for _, stage in totals}):
-        stage_table.add_row(stage, *(str(totals[(channel, stage)]) for channel in CHANNEL_COLUMNS))
+    per_stage: Counter[str] = Counter()
+    for (_channel, stage), count in totals.items():
+        per_stage[stage] += count
+    for stage, _count in _by_stage_order(per_stage, stage_names):
+        stage_table.add_row(
+            stage_names.get(stage, stage), *(str(totals[(channel, stage)]) for channel in CHANNEL_COLUMNS)
+        )
     console.print()
     console.print(stage_table)
     statuses = outbox_status_counts(ledger)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import getpass
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.dunning.limitation_holds import do_release_limitation_hold, do_restore_limitation_hold
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import Creditor
@@ -28,24 +31,36 @@ class Command(BaseCommand):
             help="Why the claim is not time-barred, for example the date of a reminder sent outside Betaalreis.",
         )
         release.add_argument("--by", default=getpass.getuser(), help="Who decided (default: the system user).")
+        add_language_option(release)
         hold = actions.add_parser("hold", help="Undo a release, so the run holds the invoice again.")
         hold.add_argument("number", help="Invoice number.")
         hold.add_argument("--creditor", required=True, help="Creditor slug.")
         hold.add_argument("--by", default=getpass.getuser(), help="Who decided (default: the system user).")
+        add_language_option(hold)
 
     def handle(self, *args: object, **options: object) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._decide(options)
+
+    def _decide(self, options: dict[str, object]) -> None:
         creditor = Creditor.objects.filter(slug=options["creditor"]).first()
         if creditor is None:
-            raise CommandError(f"Creditor {options['creditor']!r} not found; see `betaalreis creditor list`.")
+            raise CommandError(
+                _("Crediteur %(slug)r niet gevonden; zie `betaalreis creditor list`.") % {"slug": options["creditor"]}
+            )
 
         by = f"limitation command ({options['by']})"
+        values = {"number": options["number"]}
         try:
             if options["action"] == "release":
-                do_release_limitation_hold(creditor.pk, options["number"], by=by, reason=options["reason"])
-                self.stdout.write(f"{options['number']}: released; the next run chases it again.")
+                if do_release_limitation_hold(creditor.pk, options["number"], by=by, reason=options["reason"]):
+                    message = _("%(number)s: vrijgegeven; de volgende run maant deze factuur weer aan.")
+                else:
+                    message = _("%(number)s: was al vrijgegeven; er is niets gewijzigd.")
             elif do_restore_limitation_hold(creditor.pk, options["number"], by=by):
-                self.stdout.write(f"{options['number']}: held again while its claim may be time-barred.")
+                message = _("%(number)s: weer aangehouden zolang de vordering verjaard kan zijn.")
             else:
-                self.stdout.write(f"{options['number']}: was not released; nothing changed.")
+                message = _("%(number)s: was niet vrijgegeven; er is niets gewijzigd.")
         except InvalidInput as exc:
             raise CommandError(str(exc)) from exc
+        self.stdout.write(message % values)

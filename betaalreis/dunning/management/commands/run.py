@@ -15,10 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from betaalreis.command_language import add_language_option, report_language
-from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
-from betaalreis.dunning.models import Stage
 from betaalreis.dunning.planner import CHANNEL_NAMES
 from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
+from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.dispatch import DispatchSummary
@@ -119,23 +118,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
 
 
 def stage_names_of(summary: RunSummary) -> dict[str, str]:
-    """Return the name of each stage code of the run's creditors, in the report language.
-
-    The table counts messages per stage code over all creditors, so when two
-    policies name the same code differently, the names are joined with " / ".
-    """
-    language = "en" if translation.get_language() == "en" else "nl"
-    names: dict[str, list[str]] = defaultdict(list)
-    stages = Stage.objects.filter(
-        policy__creditor__in=[creditor_run.creditor for creditor_run in summary.creditors]
-    ).order_by("policy__debtor_kind", "order")
-    for stage in stages:
-        name = stage.name_for(language)
-        if name not in names[stage.code]:
-            names[stage.code].append(name)
-    joined = {code: " / ".join(stage_names) for code, stage_names in names.items()}
-    joined.setdefault(INSTALMENT_REMINDER_STAGE, _("Herinnering termijn betalingsregeling"))
-    return joined
+    """Return the name of each stage code of the run's creditors, in the report language."""
+    return stage_names_by_code(creditor_run.creditor for creditor_run in summary.creditors)
 
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
