@@ -28,7 +28,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from betaalreis.banking.allocation_charges import book_charges_in_bulk
-from betaalreis.banking.bulk import insert_values, update_values
+from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
@@ -110,15 +110,18 @@ def allocate_in_bulk(
     not update the payment a second time.
     """
     payment_ids = [plan.payment_id for plan in plans]
+    new = PaymentStatus.NEW.value
     # As for the invoices below, the query filters on the ids only. With
     # the creditor and status in it too, and statistics from before the
     # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        pk: _PaymentState(pk, amount, currency, debtor_id, match_reason)
-        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason in Payment.objects.select_for_update()
-        .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
-        .values_list("id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason")
-        if payment_creditor_id == creditor_id and status == PaymentStatus.NEW and amount > ZERO
+        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, match_reason)
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason in raw_rows(
+            Payment.objects.select_for_update()
+            .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
+            .values_list("id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason")
+        )
+        if payment_creditor_id == creditor_id and status == new and amount > 0
     }
     allocated_before = dict(
         Allocation.objects.filter(payment_id__in=values_subquery(list(payments), array_type="bigint"))
@@ -131,10 +134,12 @@ def allocate_in_bulk(
     # scans the creditor's invoices by a (creditor, ...) index instead of
     # looking up the ids by primary key.
     invoices = {
-        pk: _InvoiceState(open_amount, status, currency, debtor_id, number)
-        for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in Invoice.objects.select_for_update()
-        .filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
-        .values_list("id", "creditor_id", "open_amount", "status", "currency", "debtor_id", "number")
+        pk: _InvoiceState(money_from_db(open_amount), status, currency, debtor_id, number)
+        for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in raw_rows(
+            Invoice.objects.select_for_update()
+            .filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
+            .values_list("id", "creditor_id", "open_amount", "status", "currency", "debtor_id", "number")
+        )
         if invoice_creditor_id == creditor_id
     }
 

@@ -19,10 +19,9 @@ from decimal import Decimal
 from itertools import chain
 from typing import Protocol
 
-from django.db import connection, connections
-from django.db.models import QuerySet
+from django.db import connection
 
-from betaalreis.banking.bulk import postgres_array_literal
+from betaalreis.banking.bulk import postgres_array_literal, raw_rows
 from betaalreis.banking.remittance import number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
@@ -51,19 +50,6 @@ KENMERK_DIGITS = 16
 RF_PATTERN = re.compile(r"\bRF\s?\d{2}(?:\s?[A-Z0-9]){1,21}\b", re.IGNORECASE)
 DIGIT_GROUPS = re.compile(r"\d+(?:[ \-./]\d+)*")
 _NON_DIGITS = re.compile(r"\D")
-
-
-def _raw_rows(queryset: QuerySet) -> Iterator[tuple]:
-    """Yield the rows of a values_list query as the database driver returns them.
-
-    This skips Django's per-value converters on the many rows a run may
-    load. Callers convert the few values that need it.
-    """
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(20000):
-            yield from rows
 
 
 class PaymentFacts(Protocol):
@@ -408,7 +394,7 @@ class InvoiceIndex:
             self._name_tokens = defaultdict(set)
             queryset = Debtor.objects.filter(creditor=self.creditor).order_by().values_list("id", "name_key")
             names, name_tokens = self._names, self._name_tokens
-            for pk, name_key in _raw_rows(queryset):
+            for pk, name_key in raw_rows(queryset):
                 names[pk] = name_key
                 for token in name_key.split():
                     name_tokens[token].add(pk)

@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
-from betaalreis.banking.bulk import insert_values, update_values
+from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.iban_learning import LearnedIban, compact_iban, link_ibans, plan_links
@@ -100,7 +100,11 @@ def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> li
     )
     # Filtering in Python keeps the query small when the import hands over
     # 100,000 ids, which would exceed SQLite's limit on query parameters.
-    return [PendingPayment(*row) for row in rows.iterator(chunk_size=10000) if wanted is None or row[0] in wanted]
+    return [
+        PendingPayment(pk, money_from_db(amount), *texts)
+        for pk, amount, *texts in raw_rows(rows)
+        if wanted is None or pk in wanted
+    ]
 
 
 def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:

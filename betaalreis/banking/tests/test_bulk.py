@@ -8,7 +8,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from betaalreis.banking.bulk import SQLITE_ROWS_PER_INSERT, insert_values, postgres_array_literal, update_values
+from betaalreis.banking.bulk import (
+    SQLITE_ROWS_PER_INSERT,
+    insert_values,
+    money_from_db,
+    postgres_array_literal,
+    raw_rows,
+    update_values,
+)
 from betaalreis.banking.models import MatchRule, PaymentMatch
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.models import Debtor, Invoice, Payment, PaymentSource
@@ -34,6 +41,26 @@ def test_array_literal_quotes_null_word():
 
 def test_array_literal_of_decimals():
     assert postgres_array_literal([Decimal("1.50"), 2]) == '{"1.50","2"}'
+
+
+@pytest.mark.django_db
+def test_raw_amounts_equal_orm_amounts():
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "K1", "Jansen")
+    amounts = ["12.50", "100.00", "0.07", "123456789.99"]
+    for number, amount in enumerate(amounts):
+        make_invoice(debtor, f"F{number}", amount)
+    queryset = Invoice.objects.filter(creditor=creditor).order_by("number").values_list("open_amount", flat=True)
+
+    raw = [str(money_from_db(value)) for (value,) in raw_rows(queryset.values_list("open_amount"))]
+
+    assert raw == [str(value) for value in queryset]
+    assert raw == amounts
+
+
+def test_money_from_db_keeps_decimals():
+    assert money_from_db(Decimal("5.10")) == Decimal("5.10")
+    assert str(money_from_db(Decimal("5.10"))) == "5.10"
 
 
 @pytest.mark.django_db
