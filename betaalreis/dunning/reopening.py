@@ -71,10 +71,12 @@ def reopened_due_date(invoice: Invoice, day: dt.date) -> dt.date:
     """Return the day the amount of `invoice`, reopened on `day`, falls due.
 
     That is the invoice's own payment term (issue date to due date) counted
-    from `day`, or `DEFAULT_TERM_DAYS` when it has none, and never before the
-    invoice's own due date.
+    from `day`, or `DEFAULT_TERM_DAYS` when it has none or no issue date is
+    known, and never before the invoice's own due date.
     """
-    term_days = (invoice.due_date - invoice.issue_date).days
+    term_days = 0
+    if invoice.issue_date is not None:
+        term_days = (invoice.due_date - invoice.issue_date).days
     if term_days <= 0:
         term_days = DEFAULT_TERM_DAYS
     return max(invoice.due_date, day + dt.timedelta(days=term_days))

@@ -255,6 +255,8 @@ def test_reversed_payment_keeps_history(creditor, tmp_path):
         (dt.date(2026, 9, 1), dt.date(2026, 9, 1), dt.date(2026, 11, 19)),
         # Never before the invoice's own due date.
         (dt.date(2026, 12, 31), dt.date(2026, 12, 31), dt.date(2026, 12, 31)),
+        # No issue date known: 30 days.
+        (None, dt.date(2026, 9, 1), dt.date(2026, 11, 19)),
     ],
 )
 def test_reopened_due_date(issue, due, expected):
