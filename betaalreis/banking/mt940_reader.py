@@ -317,7 +317,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         errors.append(RowError(line, f":{tag_name}:", value[:120], _(
             "ongeldige MT940-tag; het bestand is beschadigd of geen MT940. Download het rekeningafschrift "
             "opnieuw bij de bank"
-        )))
+        ), line_based=True))
         return None
 
     data = transactions.data
@@ -329,7 +329,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         errors.append(RowError(tags[0].number, ":60F:/:62F:", "", _(
             "beginsaldo (:60F:) of eindsaldo (:62F:) ontbreekt; zonder beide saldi is niet te controleren "
             "of het rekeningafschrift compleet is. Vraag de bank om een volledige export"
-        )))
+        ), line_based=True))
 
     statement = ParsedStatement(
         position=f"line {tags[0].number}",
@@ -393,6 +393,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
                 "het rekeningafschrift heeft %(lines)d :61:-regels, maar er zijn %(read)d boekingen gelezen; "
                 "het bestand is beschadigd, download het opnieuw bij de bank"
             ) % {"lines": len(lines_61), "read": len(statement.entries)},
+            line_based=True,
         ))
     return statement
 
@@ -406,7 +407,7 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
         raise StatementFileError(
             [RowError(1, file_field(), "", _(
                 "geen MT940-tags (:20:, :25:, :60F:) gevonden; exporteer het rekeningafschrift als MT940"
-            ))],
+            ), line_based=True)],
             _("geen MT940-bestand."),
         )
 
@@ -423,7 +424,7 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
         if missing:
             errors.append(RowError(group[0].number, f":{missing[0]}:", "", _(
                 "tag ontbreekt; elk rekeningafschrift heeft :20:, :25:, :60F: en :62F: nodig"
-            )))
+            ), line_based=True))
             continue
         statement = _parse_statement(path, group, errors)
         if statement is not None:

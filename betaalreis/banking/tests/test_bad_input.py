@@ -51,7 +51,7 @@ def test_truncated_xml(tmp_path: Path):
     message = _reject(path)
 
     assert "malformed XML" in message
-    assert f"row {truncated.count(chr(10)) + 1}" in message
+    assert f"line {truncated.count(chr(10)) + 1}" in message
 
 
 def test_external_entity(tmp_path: Path):
@@ -88,7 +88,7 @@ def test_csv_saved_as_xml(tmp_path: Path, corpus: Path):
 
     message = _reject(path)
 
-    assert "row 1" in message
+    assert "line 1" in message
     assert "not XML" in message
     assert '"Datum"' in message
 
@@ -100,7 +100,7 @@ def test_broken_mt940_tag(tmp_path: Path, corpus: Path):
 
     message = _reject(path)
 
-    assert "row 4" in message
+    assert "line 4" in message
     assert ":60F:" in message
 
 
@@ -140,7 +140,7 @@ def test_batch_details_do_not_add_up(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "row 3" in message
+    assert "line 3" in message
     assert "add up to 20.00" in message
 
 
@@ -160,7 +160,7 @@ def test_bad_amount(tmp_path: Path):
     message = _reject(path)
 
     assert "'10,00'" in message
-    assert "row 7" in message
+    assert "line 7" in message
 
 
 def test_detect_ignores_foreign_xml(tmp_path: Path, corpus: Path):

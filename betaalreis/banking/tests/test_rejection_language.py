@@ -67,24 +67,26 @@ def _unbalanced_camt(tmp_path: Path) -> Path:
 CASES = {
     "truncated camt.053, Dutch": ("truncated", (), (
         "truncated.xml: geweigerd, er is niets geïmporteerd.",
-        "veld 'XML', waarde 'kolom ",
+        ", kolom ",
+        ", veld 'XML': ongeldige XML",
         "ongeldige XML: het bestand houdt midden in de XML op, dus het is afgebroken",
         "download het rekeningafschrift opnieuw bij de bank",
     )),
     "truncated camt.053, English": ("truncated", ("--lang", "en"), (
         "truncated.xml: rejected, nothing was imported.",
-        "field 'XML', value 'column ",
+        ", column ",
+        ", field 'XML': malformed XML",
         "malformed XML: the file ends in the middle of the XML, so it is truncated",
         "download the bank statement from the bank again",
     )),
     "broken MT940 tag, Dutch": ("mt940", (), (
         "broken.sta: geweigerd, er is niets geïmporteerd.",
-        "rij 4, veld ':60F:', waarde 'C18022XEUR0,00': ",
+        "regel 4, veld ':60F:', waarde 'C18022XEUR0,00': ",
         "ongeldige MT940-tag; het bestand is beschadigd of geen MT940",
     )),
     "broken MT940 tag, English": ("mt940", ("--lang", "en"), (
         "broken.sta: rejected, nothing was imported.",
-        "row 4, field ':60F:', value 'C18022XEUR0,00': ",
+        "line 4, field ':60F:', value 'C18022XEUR0,00': ",
         "invalid MT940 tag; the file is damaged or not MT940",
     )),
     "balances do not add up, Dutch": ("unbalanced", (), (
@@ -126,9 +128,13 @@ def test_rejection_in_report_language(tmp_path: Path, corpus: Path, case: str):
     assert "Unable to parse" not in output
     if arguments:
         assert "geweigerd" not in output
+        assert "row " not in output
     else:
         for word in ENGLISH_WORDS:
             assert word not in output, word
+        # "rij" (row) and "waarde 'kolom" belong to tables, not to XML and MT940 files.
+        assert "rij " not in output
+        assert "waarde 'kolom" not in output
 
 
 @pytest.mark.parametrize(("language", "expected"), [
@@ -160,3 +166,19 @@ def test_broken_transaction_named_without_library_log(tmp_path: Path, corpus: Pa
     # The library logs the tag with its whole regular expression at ERROR;
     # the console of `betaalreis import` must not show that.
     assert not logging.getLogger("mt940.tags.61").isEnabledFor(logging.ERROR)
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    ((), "rij 4, veld 'Saldo na mutatie', waarde "),
+    (("--lang", "en"), "row 4, field 'Saldo na mutatie', value "),
+])
+def test_csv_problem_names_row(tmp_path: Path, corpus: Path, arguments: tuple[str, ...], expected: str):
+    lines = (corpus / "csv/ing-nl_betaalrekening_export-2023_semicolon.csv").read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace('"1240,02"', '"1240,12"')
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    make_creditor()
+
+    output = _import(path, *arguments)
+
+    assert expected in output
