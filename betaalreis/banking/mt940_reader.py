@@ -32,7 +32,18 @@ from betaalreis.banking.statements import (
 from betaalreis.imports.registry import RowError, file_field
 from betaalreis.ledger.validators import is_valid_iban
 
-TAG_PATTERN = re.compile(r"^:(\d{2}[A-Z]?):")
+# A line that starts with a colon, two or three letters or digits (at least
+# one digit) and a colon is a tag, also a mistyped one such as ":6X:". The
+# digit keeps free text such as ":REK:" out.
+TAG_PATTERN = re.compile(r"^:(?=[0-9A-Za-z]{0,2}\d)([0-9A-Za-z]{2,3}):")
+# Tags of MT940 (:20: to :86:), the older :28: and the MT942 tags :13D:,
+# :34F:, :90D: and :90C: that some banks also write in MT940 exports. The
+# reader and the mt-940 package read these tags or skip them on purpose. Any
+# other tag is rejected, because mt-940 would drop it without a word.
+MT940_TAGS = frozenset({
+    "13D", "20", "21", "25", "25P", "28", "28C", "34F", "60F", "60M", "61",
+    "62F", "62M", "64", "65", "86", "90C", "90D",
+})
 SWIFT_BLOCKS = re.compile(r"^\{[1-3]:[^}]*\}|^\{4:")
 
 # Code words of the structured :86: layouts of ING, Rabobank, ABN AMRO,
@@ -398,6 +409,15 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
     return statement
 
 
+def _unknown_tag_error(tag: _Tag) -> RowError:
+    known = ", ".join(f":{name}:" for name in sorted(MT940_TAGS))
+    return RowError(tag.number, f":{tag.name}:", tag.lines[0][:120], _(
+        "onbekende MT940-tag; een rekeningafschrift kan alleen %(known)s bevatten. Is het bestand bewerkt, "
+        "download het rekeningafschrift dan opnieuw bij de bank. Schrijft de bank deze tag zelf, meld dan de "
+        "tag en de bank aan de beheerder van Betaalreis"
+    ) % {"known": known}, line_based=True)
+
+
 def read_mt940(path: Path) -> list[ParsedStatement]:
     """Read every statement in an MT940 file; raise StatementFileError naming the lines."""
     text = _decode(path.read_bytes())
@@ -410,6 +430,10 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
             ), line_based=True)],
             _("geen MT940-bestand."),
         )
+
+    unknown = [tag for tag in tags if tag.name not in MT940_TAGS]
+    if unknown:
+        raise StatementFileError([_unknown_tag_error(tag) for tag in unknown], problems_in_statement(len(unknown)))
 
     groups: list[list[_Tag]] = []
     for tag in tags:

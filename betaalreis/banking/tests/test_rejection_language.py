@@ -54,6 +54,13 @@ def _broken_mt940(tmp_path: Path, corpus: Path) -> Path:
     return path
 
 
+def _mistyped_mt940_tag(tmp_path: Path, corpus: Path) -> Path:
+    text = (corpus / "mt940/zilverline_triodos-iban_wrapped-eref.txt").read_text()
+    path = tmp_path / "typo.sta"
+    path.write_text(text.replace(":62F:", ":6X:"))
+    return path
+
+
 def _unbalanced_camt(tmp_path: Path) -> Path:
     return write_camt053(
         tmp_path / "afwijkend.xml", CREDITOR_IBAN,
@@ -89,6 +96,16 @@ CASES = {
         "line 4, field ':60F:', value 'C18022XEUR0,00': ",
         "invalid MT940 tag; the file is damaged or not MT940",
     )),
+    "unknown MT940 tag, Dutch": ("typo", (), (
+        "typo.sta: geweigerd, er is niets geïmporteerd.",
+        "regel 22, veld ':6X:', waarde 'C180228EUR7728,78': onbekende MT940-tag",
+        "Is het bestand bewerkt, download het rekeningafschrift dan opnieuw bij de bank.",
+    )),
+    "unknown MT940 tag, English": ("typo", ("--lang", "en"), (
+        "typo.sta: rejected, nothing was imported.",
+        "line 22, field ':6X:', value 'C180228EUR7728,78': unknown MT940 tag",
+        "If the file was edited, download the bank statement from the bank again.",
+    )),
     "balances do not add up, Dutch": ("unbalanced", (), (
         "afwijkend.xml: geweigerd, er is niets geïmporteerd.",
         "bestand, veld 'saldi', waarde '1000.00 → 1095.00'",
@@ -116,6 +133,8 @@ def test_rejection_in_report_language(tmp_path: Path, corpus: Path, case: str):
         path = _truncated_camt(tmp_path)
     elif kind == "mt940":
         path = _broken_mt940(tmp_path, corpus)
+    elif kind == "typo":
+        path = _mistyped_mt940_tag(tmp_path, corpus)
     else:
         path = _unbalanced_camt(tmp_path)
 
