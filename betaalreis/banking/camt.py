@@ -42,6 +42,7 @@ from betaalreis.banking.statements import (
     problems_in_statement,
 )
 from betaalreis.imports.registry import RowError, file_field
+from betaalreis.ledger.money import format_report_money
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.001\.\d\d")
@@ -335,8 +336,8 @@ class _EntryReader:
                 ) % {
                     "position": position_text(entry.position),
                     "count": len(entry.transactions),
-                    "total": total,
-                    "amount": entry.amount,
+                    "total": format_report_money(total, entry.currency),
+                    "amount": format_report_money(entry.amount, entry.currency),
                 },
             )
 

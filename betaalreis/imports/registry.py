@@ -125,6 +125,9 @@ class ImportReport:
     format: str
     counts: dict[str, int] = field(default_factory=dict)
     amounts: dict[str, str] = field(default_factory=dict)
+    # Whether `betaalreis import` prints `amounts` as money in the report
+    # language ("€ 1.234,56") instead of as written ("1234.56").
+    amounts_as_money: bool = False
     notes: list[str] = field(default_factory=list)
     # Lines printed above the counts: what the file covers (creditor, account, period).
     header: list[str] = field(default_factory=list)

@@ -159,10 +159,10 @@ def test_balances_do_not_add_up(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "opening balance 100.00" in message
-    assert "(+15.00)" in message
-    assert "closing balance is 120.00" in message
-    assert "difference +5.00" in message
+    assert "opening balance €100.00" in message
+    assert "(+€15.00)" in message
+    assert "closing balance is €120.00" in message
+    assert "difference +€5.00" in message
 
 
 def test_batch_details_do_not_add_up(tmp_path: Path):
@@ -178,7 +178,7 @@ def test_batch_details_do_not_add_up(tmp_path: Path):
     message = _reject(path)
 
     assert "line 3" in message
-    assert "add up to 20.00" in message
+    assert "add up to €20.00" in message
 
 
 def test_unknown_account_needs_creditor(tmp_path: Path):
@@ -235,5 +235,5 @@ def test_one_entry_unbalanced_singular(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "plus 1 entry (+96.00)" in message
+    assert "plus 1 entry (+€96.00)" in message
     assert "1 entries" not in message

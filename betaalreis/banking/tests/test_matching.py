@@ -589,7 +589,7 @@ def test_report_names_statement_and_review(tmp_path: Path, ledger):
 
     assert report.header == ["statement S-7: creditor acme, account NL91ABNA0417164300, period 2026-12-01..2026-12-03"]
     assert len(report.details) == 1
-    assert report.details[0].startswith("review: 2026-12-03, EUR 12.34, Onbekend: no rule matched")
+    assert report.details[0].startswith("review: 2026-12-03, €12.34, Onbekend: no rule matched")
     assert report.amounts["matched automatically (EUR)"] == "121.00"
 
 
