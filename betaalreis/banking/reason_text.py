@@ -32,6 +32,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
+    (r"invoice number (.+?) written with the letter O for a zero",
+     r"factuurnummer \1 geschreven met de letter O voor een nul"),
+    (r", not confirmed by the amount", ", niet bevestigd door het bedrag"),
     (r"invoice number (.+?) in the description, but no longer open; paid twice or paid late, "
      r"so keep it as credit or refund it",
      r"factuurnummer \1 in de omschrijving, maar niet meer openstaand; dubbel of te laat "

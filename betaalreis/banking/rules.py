@@ -12,8 +12,10 @@ or candidates decides:
    confirms it. An invoice number at the end of a longer number
    ("ordernr 1501-2026-0301") counts when the whole number names no invoice
    and the tail names only one (score 80). A tail that names several counts
-   as a short number does. One wrong digit is accepted only when the amount
-   equals that invoice's open amount (score 70);
+   as a short number does. One wrong digit, or the letter O typed for a zero
+   ("INV-2O24-0012"), is accepted only when the amount equals that invoice's
+   open amount (score 70). An O-for-zero number that the amount does not
+   confirm goes to review as a candidate (score 30);
 3. payer IBAN linked to a debtor, and the amount equal to one open invoice
    or to exactly one set of that debtor's open invoices (score 60);
 4. payer name close to a debtor's name, and the amount as in rule 3 (score 50).
@@ -243,7 +245,7 @@ class Matcher:
             decision.names_debtor = len(groups) == 1 and not tails and not confirmed
             return decision
 
-        return self.invoice_number_typo(payment, keys.digit_runs)
+        return self.invoice_number_typo(payment, keys.digit_runs) or self.letter_o_for_zero(payment, keys)
 
     def _unconfirmed_numbers(self, weak: list[OpenInvoice]) -> Decision:
         """Send a payment that names only short or ambiguous numbers, which nothing confirms, to review."""
@@ -284,6 +286,39 @@ class Matcher:
         return Decision(
             MatchRule.INVOICE_NUMBER_TYPO, 70, reason,
             candidates=[(invoice.debtor_id, [invoice], MatchRule.INVOICE_NUMBER_TYPO, 70, reason) for invoice in found],
+        )
+
+    def letter_o_for_zero(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
+        """Offer the invoices that the text names with the letter O for a zero ("INV-2O24-0012").
+
+        As with one wrong digit, the payment pays them only when the amount
+        confirms it: it equals the open amount of one such invoice, or of all
+        of them when they are one debtor's. Otherwise they go to review as
+        candidates.
+        """
+        if keys.letter_o is None:
+            return None
+        invoices = _sorted(self.index.open(self.index.numbers(keys.letter_o).strong))
+        if not invoices:
+            return None
+        numbers = ", ".join(invoice.number for invoice in invoices)
+        reason = f"invoice number {numbers} written with the letter O for a zero"
+        rule = MatchRule.INVOICE_NUMBER_TYPO
+        same_currency = [invoice for invoice in invoices if invoice.currency == payment.currency]
+        single = [invoice for invoice in same_currency if invoice.open_amount == payment.amount]
+        if len(single) == 1:
+            paid = single
+        elif len(_by_debtor(same_currency)) == 1 and sum((invoice.open_amount for invoice in same_currency), ZERO) == payment.amount:
+            paid = same_currency
+        else:
+            paid = []
+        if paid:
+            paid_numbers = ", ".join(invoice.number for invoice in paid)
+            return Decision(rule, 70, f"{reason}, amount equals open amount of {paid_numbers}", invoices=paid)
+        reason += ", not confirmed by the amount"
+        return Decision(
+            rule, 30, reason,
+            candidates=[(debtor_id, group, rule, 30, reason) for debtor_id, group in _by_debtor(invoices).items()],
         )
 
     def _amount_decision(self, rule: str, score: int, payment: PaymentFacts, debtor_ids: list[int], reason: str) -> Decision | None:

@@ -32,6 +32,7 @@ MORE_ENTRIES = [
     SampleEntry(Decimal("500.00"), structured_reference=KENMERK),
     SampleEntry(Decimal("999.00"), iban=PAYER_IBAN, remittance="bedankt"),
     SampleEntry(Decimal("50.00"), name="Bakkerij Pietersen", remittance="okt"),
+    SampleEntry(Decimal("30.00"), remittance="INV 2O26-1OO43"),
 ]
 
 
