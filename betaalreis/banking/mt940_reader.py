@@ -62,6 +62,14 @@ LABEL_PATTERN = re.compile(
 REMITTANCE_KIND_PATTERN = re.compile(r"^/?(USTD|STRD)/+")
 TRIODOS_SUBFIELD_PATTERN = re.compile(r">\d{2}")
 IBAN_SHAPE_PATTERN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}")
+# ABN AMRO's layout from before SEPA starts the :86: text with the
+# counterparty's domestic account, dotted ("54.49.42.108") or as "GIRO" and
+# a giro number, followed on the same line by the counterparty's name.
+# NOTE: the samples seen show only the name on that line. Other old ABN AMRO
+# lines pad columns with spaces, so the name is cut at two or more spaces in
+# case a second column follows.
+LEGACY_ACCOUNT_NAME_PATTERN = re.compile(r"^(?:\d{2}\.\d{2}\.\d{2}\.\d{3}|GIRO\s+\d{1,9})\s+(\S.*)$")
+LEGACY_COLUMN_GAP = re.compile(r"\s{2,}")
 STRUCTURED_REFERENCE_PATTERNS = (
     re.compile(r"CDTRREF/([A-Z0-9 ]+?)(?:/|$)"),
     re.compile(r"STRD/(?:CUR|ISO)?/?([A-Z0-9]+)"),
@@ -145,10 +153,15 @@ def _join_61(lines: list[str]) -> str:
     return first + "\n" + "".join(part.strip() for part in rest)
 
 
-def _statement_text(tags: list[_Tag]) -> tuple[str, list[int]]:
-    """Return the cleaned text of one statement and the line of each :61:."""
+def _statement_text(tags: list[_Tag]) -> tuple[str, list[int], list[str]]:
+    """Return the cleaned text of one statement, the line of each :61:, and the first line of the :86: after each :61:.
+
+    The :86: value is joined without line breaks, so the first line is
+    returned apart for layouts that give it a meaning of its own.
+    """
     out: list[str] = []
     lines_61: list[int] = []
+    first_lines_86: list[str] = []
     closed = False
     for tag in tags:
         if tag.name in ("62F", "62M"):
@@ -159,13 +172,16 @@ def _statement_text(tags: list[_Tag]) -> tuple[str, list[int]]:
             continue
         if tag.name == "61":
             lines_61.append(tag.number)
+            first_lines_86.append("")
             value = _join_61(tag.lines)
         elif tag.name == "86":
             value = "".join(tag.lines)
+            if first_lines_86 and not first_lines_86[-1]:
+                first_lines_86[-1] = tag.lines[0]
         else:
             value = "".join(part.strip() for part in tag.lines)
         out.append(f":{tag.name}:{value}")
-    return "\n".join(out) + "\n", lines_61
+    return "\n".join(out) + "\n", lines_61, first_lines_86
 
 
 def _split_code_words(text: str) -> dict[str, str]:
@@ -259,6 +275,18 @@ def _parse_triodos_subfields(text: str, info: Information) -> None:
     info.name = _clean(fields.get("32", "") + fields.get("33", ""))
 
 
+def legacy_counterparty_name(first_line: str) -> str:
+    """Return the counterparty name of a :86: in ABN AMRO's layout from before SEPA, or "" for other layouts.
+
+    `first_line` is the first line of the :86: text, such as
+    "54.49.42.108 ABC BOOM KK" or "GIRO 1234567 J. JANSEN".
+    """
+    match = LEGACY_ACCOUNT_NAME_PATTERN.match(first_line.strip())
+    if match is None:
+        return ""
+    return LEGACY_COLUMN_GAP.split(match.group(1), maxsplit=1)[0].strip()
+
+
 def parse_information(text: str) -> Information:
     """Read a :86: text (already joined) into counterparty and remittance fields."""
     info = Information()
@@ -309,7 +337,7 @@ def _balance(data: dict, key: str) -> tuple[Decimal, str, dt.date] | None:
 
 
 def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> ParsedStatement | None:
-    text, lines_61 = _statement_text(tags)
+    text, lines_61, first_lines_86 = _statement_text(tags)
     transactions = mt940.models.Transactions()
     try:
         transactions.parse(text)
@@ -360,6 +388,8 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         amount = Decimal(str(values["amount"].amount))
         details = values.get("transaction_details") or ""
         info = parse_information(details)
+        if not info.name and index < len(first_lines_86):
+            info.name = legacy_counterparty_name(first_lines_86[index])
         extra = values.get("extra_details") or ""
         if not info.iban and IBAN_SHAPE_PATTERN.fullmatch(extra.strip()):
             # Rabobank puts the counterparty IBAN on the :61: supplementary line.
