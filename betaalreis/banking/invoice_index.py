@@ -23,7 +23,7 @@ from django.db import connection, connections
 from django.db.models import QuerySet
 
 from betaalreis.banking.bulk import postgres_array_literal
-from betaalreis.banking.remittance import letter_o_tokens, number_tokens
+from betaalreis.banking.remittance import letter_o_tokens, may_have_letter_o_for_zero, number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
 from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
@@ -142,9 +142,10 @@ def payment_keys(payment: PaymentFacts) -> PaymentKeys:
     keys = PaymentKeys(
         references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys, tokens.tail_keys
     )
-    letter_o = letter_o_tokens(text, tokens)
-    if letter_o is not None:
-        keys.letter_o = PaymentKeys([], letter_o.number_keys, letter_o.digit_runs, set())
+    if may_have_letter_o_for_zero(text) is not None:
+        letter_o = letter_o_tokens(text, tokens)
+        if letter_o is not None:
+            keys.letter_o = PaymentKeys([], letter_o.number_keys, letter_o.digit_runs, set())
     return keys
 
 

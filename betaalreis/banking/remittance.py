@@ -54,6 +54,11 @@ _LIST_SEPARATORS = re.compile(r"[+/]")
 # letter on the other ("2O24", "INV-2O24-0012", "2OO1"). The O of "PO1234"
 # or "NO 12" stays a letter.
 _LETTER_O_FOR_ZERO = re.compile(r"(?<=\d)[Oo]+(?![A-Za-z])|(?<![A-Za-z])[Oo]+(?=\d)")
+# Whether a text may have a letter O next to a digit, which most texts lack.
+# It also matches "PO1234", so _LETTER_O_FOR_ZERO decides. On texts without
+# such an O it took a quarter of the time of _LETTER_O_FOR_ZERO (CPU time of
+# both on benchmark-like texts), and the bound method saves a Python call.
+may_have_letter_o_for_zero = re.compile(r"[Oo](?:(?<=\d[Oo])|(?=\d))").search
 
 
 @dataclass(slots=True)
@@ -188,6 +193,9 @@ def number_tokens(text: str) -> NumberTokens:
 
 def letter_o_tokens(text: str, tokens: NumberTokens) -> NumberTokens | None:
     """Return the keys that `text` gives with each letter O typed for a zero read as 0, or None when it has no such O.
+
+    Callers check `may_have_letter_o_for_zero(text)` first, so texts without
+    an O next to a digit cost no more than that check.
 
     Only keys and digit runs that `tokens` (the tokens of `text` as written)
     lacks are returned, and no weak ones, because a year or short number
