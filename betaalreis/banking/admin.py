@@ -35,7 +35,7 @@ from betaalreis.banking.actions import (
     is_split,
 )
 from betaalreis.banking.candidate_plan import DebtorShare, plan_candidate
-from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
     BankStatement,
@@ -79,14 +79,14 @@ class BankTransactionAdmin(EvidenceAdmin):
 
 @admin.display(description=gettext_lazy("reden"))
 def reason(record: PaymentMatch | MatchCandidate) -> str:
-    """Return the stored reason of a match decision or candidate in Dutch."""
-    return reason_in_dutch(record.reason)
+    """Return the stored reason of a match decision or candidate in the user's language."""
+    return reason_in_language(record.reason)
 
 
 @admin.display(description=gettext_lazy("reden van de koppeling"))
 def match_reason(payment: Payment) -> str:
-    """Return the stored reason of a payment's match decision in Dutch."""
-    return reason_in_dutch(payment.match_reason)
+    """Return the stored reason of a payment's match decision in the user's language."""
+    return reason_in_language(payment.match_reason)
 
 
 @admin.register(PaymentMatch)

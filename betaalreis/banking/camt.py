@@ -42,6 +42,7 @@ from betaalreis.banking.statements import (
     problems_in_statement,
 )
 from betaalreis.imports.registry import RowError, file_field
+from betaalreis.ledger.money import format_report_money
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.001\.\d\d")
@@ -149,7 +150,7 @@ class _EntryReader:
 
     def error(self, element: etree._Element | None, field: str, value: str, problem: str) -> None:
         line = element.sourceline if element is not None else None
-        self.errors.append(RowError(line, field, value, problem))
+        self.errors.append(RowError(line, field, value, problem, line_based=True))
 
     def amount(self, element: etree._Element | None, field: str) -> tuple[Decimal, str] | None:
         if element is None:
@@ -335,8 +336,8 @@ class _EntryReader:
                 ) % {
                     "position": position_text(entry.position),
                     "count": len(entry.transactions),
-                    "total": total,
-                    "amount": entry.amount,
+                    "total": format_report_money(total, entry.currency),
+                    "amount": format_report_money(entry.amount, entry.currency),
                 },
             )
 
@@ -424,7 +425,7 @@ def _check_root(root: etree._Element | None) -> None:
         raise StatementFileError(
             [RowError(line, _("hoofdelement"), name, _(
                 "verwacht een camt.053- of camt.054-Document; exporteer het rekeningafschrift als camt.053"
-            ))],
+            ), line_based=True)],
             _("geen camt.053/camt.054-bestand."),
         )
 
@@ -461,7 +462,7 @@ def check_head(path: Path, head: bytes) -> None:
             [RowError(1, file_field(), first_line.decode("utf-8", "replace"), _(
                 "geen XML: het bestand begint niet met '<'. Is het een CSV-export, sla het dan op als .csv "
                 "of exporteer het rekeningafschrift als camt.053-XML"
-            ))],
+            ), line_based=True)],
             _("geen camt.053/camt.054-XML-bestand."),
         )
     if DOCTYPE_PATTERN.search(head):
@@ -563,7 +564,7 @@ def _malformed(path: Path, exc: etree.XMLSyntaxError) -> StatementFileError:
     """Return the rejection of a file that is not well-formed XML, at the line and column where libxml2 stopped.
 
     libxml2's message is English and technical, so the problem text is our
-    own. The row and value of the error give the line and column. A file
+    own. The error names the line and column where parsing stopped. A file
     that ends inside an element, or whose error is on its last line, is
     called cut off, and any other file damaged.
     """
@@ -577,8 +578,8 @@ def _malformed(path: Path, exc: etree.XMLSyntaxError) -> StatementFileError:
         problem = _(
             "ongeldige XML: het bestand is beschadigd; download het rekeningafschrift opnieuw bij de bank"
         )
-    column_text = _("kolom %(column)s") % {"column": column}
-    return StatementFileError([RowError(line, "XML", column_text, problem)], _("ongeldige XML."))
+    error = RowError(line, "XML", "", problem, line_based=True, column=column)
+    return StatementFileError([error], _("ongeldige XML."))
 
 
 def iter_entries(statements: list[ParsedStatement]) -> Iterator[tuple[ParsedStatement, ParsedEntry]]:

@@ -32,6 +32,7 @@ from betaalreis.banking.statements import (
     position_text,
 )
 from betaalreis.imports.registry import RowError
+from betaalreis.ledger.money import format_report_money
 
 HEADER_START = ("Datum", "Naam / Omschrijving", "Rekening", "Tegenrekening", "Code", "Af Bij", "Bedrag (EUR)")
 BALANCE_COLUMN = "Saldo na mutatie"
@@ -176,11 +177,11 @@ def read_ing_csv(path: Path) -> list[ParsedStatement]:
                             "saldo %(before)s (%(position)s) plus %(amount)s is %(expected)s, niet %(after)s; "
                             "er ontbreken rijen of ze staan in de verkeerde volgorde, exporteer de rekening opnieuw"
                         ) % {
-                            "before": before,
+                            "before": format_report_money(before, statement.currency),
                             "position": position_text(previous.position),
-                            "amount": entry.amount,
-                            "expected": before + entry.amount,
-                            "after": after,
+                            "amount": format_report_money(entry.amount, statement.currency, signed=True),
+                            "expected": format_report_money(before + entry.amount, statement.currency),
+                            "after": format_report_money(after, statement.currency),
                         },
                     ))
         statements.append(statement)

@@ -22,7 +22,7 @@ from typing import Protocol
 from django.db import connection
 
 from betaalreis.banking.bulk import postgres_array_literal, raw_rows
-from betaalreis.banking.remittance import number_tokens
+from betaalreis.banking.remittance import letter_o_tokens, may_have_letter_o_for_zero, number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
 from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
@@ -90,6 +90,9 @@ class PaymentKeys:
     # What `InvoiceIndex.numbers` found for these keys, kept because a
     # fetched key's invoices do not change within a run.
     named_invoices: NamedInvoices | None = None
+    # The keys that the text gives with letters O typed for zeros read as 0
+    # ("INV-2O24-0012"), or None when it has no such O (see remittance.letter_o_tokens).
+    letter_o: PaymentKeys | None = None
 
 
 @dataclass(slots=True)
@@ -122,9 +125,14 @@ def payment_keys(payment: PaymentFacts) -> PaymentKeys:
         if len(group) >= KENMERK_DIGITS
     ]
     tokens = number_tokens(text)
-    return PaymentKeys(
+    keys = PaymentKeys(
         references_in(payment, groups), tokens.number_keys, tokens.digit_runs, tokens.weak_keys, tokens.tail_keys
     )
+    if may_have_letter_o_for_zero(text) is not None:
+        letter_o = letter_o_tokens(text, tokens)
+        if letter_o is not None:
+            keys.letter_o = PaymentKeys([], letter_o.number_keys, letter_o.digit_runs, set())
+    return keys
 
 
 class InvoiceIndex:

@@ -32,7 +32,18 @@ from betaalreis.banking.statements import (
 from betaalreis.imports.registry import RowError, file_field
 from betaalreis.ledger.validators import is_valid_iban
 
-TAG_PATTERN = re.compile(r"^:(\d{2}[A-Z]?):")
+# A line that starts with a colon, two or three letters or digits (at least
+# one digit) and a colon is a tag, also a mistyped one such as ":6X:". The
+# digit keeps free text such as ":REK:" out.
+TAG_PATTERN = re.compile(r"^:(?=[0-9A-Za-z]{0,2}\d)([0-9A-Za-z]{2,3}):")
+# Tags of MT940 (:20: to :86:), the older :28: and the MT942 tags :13D:,
+# :34F:, :90D: and :90C: that some banks also write in MT940 exports. The
+# reader and the mt-940 package read these tags or skip them on purpose. Any
+# other tag is rejected, because mt-940 would drop it without a word.
+MT940_TAGS = frozenset({
+    "13D", "20", "21", "25", "25P", "28", "28C", "34F", "60F", "60M", "61",
+    "62F", "62M", "64", "65", "86", "90C", "90D",
+})
 SWIFT_BLOCKS = re.compile(r"^\{[1-3]:[^}]*\}|^\{4:")
 
 # Code words of the structured :86: layouts of ING, Rabobank, ABN AMRO,
@@ -51,6 +62,14 @@ LABEL_PATTERN = re.compile(
 REMITTANCE_KIND_PATTERN = re.compile(r"^/?(USTD|STRD)/+")
 TRIODOS_SUBFIELD_PATTERN = re.compile(r">\d{2}")
 IBAN_SHAPE_PATTERN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}")
+# ABN AMRO's layout from before SEPA starts the :86: text with the
+# counterparty's domestic account, dotted ("54.49.42.108") or as "GIRO" and
+# a giro number, followed on the same line by the counterparty's name.
+# NOTE: the samples seen show only the name on that line. Other old ABN AMRO
+# lines pad columns with spaces, so the name is cut at two or more spaces in
+# case a second column follows.
+LEGACY_ACCOUNT_NAME_PATTERN = re.compile(r"^(?:\d{2}\.\d{2}\.\d{2}\.\d{3}|GIRO\s+\d{1,9})\s+(\S.*)$")
+LEGACY_COLUMN_GAP = re.compile(r"\s{2,}")
 STRUCTURED_REFERENCE_PATTERNS = (
     re.compile(r"CDTRREF/([A-Z0-9 ]+?)(?:/|$)"),
     re.compile(r"STRD/(?:CUR|ISO)?/?([A-Z0-9]+)"),
@@ -134,10 +153,15 @@ def _join_61(lines: list[str]) -> str:
     return first + "\n" + "".join(part.strip() for part in rest)
 
 
-def _statement_text(tags: list[_Tag]) -> tuple[str, list[int]]:
-    """Return the cleaned text of one statement and the line of each :61:."""
+def _statement_text(tags: list[_Tag]) -> tuple[str, list[int], list[str]]:
+    """Return the cleaned text of one statement, the line of each :61:, and the first line of the :86: after each :61:.
+
+    The :86: value is joined without line breaks, so the first line is
+    returned apart for layouts that give it a meaning of its own.
+    """
     out: list[str] = []
     lines_61: list[int] = []
+    first_lines_86: list[str] = []
     closed = False
     for tag in tags:
         if tag.name in ("62F", "62M"):
@@ -148,13 +172,16 @@ def _statement_text(tags: list[_Tag]) -> tuple[str, list[int]]:
             continue
         if tag.name == "61":
             lines_61.append(tag.number)
+            first_lines_86.append("")
             value = _join_61(tag.lines)
         elif tag.name == "86":
             value = "".join(tag.lines)
+            if first_lines_86 and not first_lines_86[-1]:
+                first_lines_86[-1] = tag.lines[0]
         else:
             value = "".join(part.strip() for part in tag.lines)
         out.append(f":{tag.name}:{value}")
-    return "\n".join(out) + "\n", lines_61
+    return "\n".join(out) + "\n", lines_61, first_lines_86
 
 
 def _split_code_words(text: str) -> dict[str, str]:
@@ -248,6 +275,18 @@ def _parse_triodos_subfields(text: str, info: Information) -> None:
     info.name = _clean(fields.get("32", "") + fields.get("33", ""))
 
 
+def legacy_counterparty_name(first_line: str) -> str:
+    """Return the counterparty name of a :86: in ABN AMRO's layout from before SEPA, or "" for other layouts.
+
+    `first_line` is the first line of the :86: text, such as
+    "54.49.42.108 ABC BOOM KK" or "GIRO 1234567 J. JANSEN".
+    """
+    match = LEGACY_ACCOUNT_NAME_PATTERN.match(first_line.strip())
+    if match is None:
+        return ""
+    return LEGACY_COLUMN_GAP.split(match.group(1), maxsplit=1)[0].strip()
+
+
 def parse_information(text: str) -> Information:
     """Read a :86: text (already joined) into counterparty and remittance fields."""
     info = Information()
@@ -298,7 +337,7 @@ def _balance(data: dict, key: str) -> tuple[Decimal, str, dt.date] | None:
 
 
 def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> ParsedStatement | None:
-    text, lines_61 = _statement_text(tags)
+    text, lines_61, first_lines_86 = _statement_text(tags)
     transactions = mt940.models.Transactions()
     try:
         transactions.parse(text)
@@ -317,7 +356,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         errors.append(RowError(line, f":{tag_name}:", value[:120], _(
             "ongeldige MT940-tag; het bestand is beschadigd of geen MT940. Download het rekeningafschrift "
             "opnieuw bij de bank"
-        )))
+        ), line_based=True))
         return None
 
     data = transactions.data
@@ -329,7 +368,7 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         errors.append(RowError(tags[0].number, ":60F:/:62F:", "", _(
             "beginsaldo (:60F:) of eindsaldo (:62F:) ontbreekt; zonder beide saldi is niet te controleren "
             "of het rekeningafschrift compleet is. Vraag de bank om een volledige export"
-        )))
+        ), line_based=True))
 
     statement = ParsedStatement(
         position=f"line {tags[0].number}",
@@ -349,6 +388,8 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
         amount = Decimal(str(values["amount"].amount))
         details = values.get("transaction_details") or ""
         info = parse_information(details)
+        if not info.name and index < len(first_lines_86):
+            info.name = legacy_counterparty_name(first_lines_86[index])
         extra = values.get("extra_details") or ""
         if not info.iban and IBAN_SHAPE_PATTERN.fullmatch(extra.strip()):
             # Rabobank puts the counterparty IBAN on the :61: supplementary line.
@@ -393,8 +434,18 @@ def _parse_statement(path: Path, tags: list[_Tag], errors: list[RowError]) -> Pa
                 "het rekeningafschrift heeft %(lines)d :61:-regels, maar er zijn %(read)d boekingen gelezen; "
                 "het bestand is beschadigd, download het opnieuw bij de bank"
             ) % {"lines": len(lines_61), "read": len(statement.entries)},
+            line_based=True,
         ))
     return statement
+
+
+def _unknown_tag_error(tag: _Tag) -> RowError:
+    known = ", ".join(f":{name}:" for name in sorted(MT940_TAGS))
+    return RowError(tag.number, f":{tag.name}:", tag.lines[0][:120], _(
+        "onbekende MT940-tag; een rekeningafschrift kan alleen %(known)s bevatten. Is het bestand bewerkt, "
+        "download het rekeningafschrift dan opnieuw bij de bank. Schrijft de bank deze tag zelf, meld dan de "
+        "tag en de bank aan de beheerder van Betaalreis"
+    ) % {"known": known}, line_based=True)
 
 
 def read_mt940(path: Path) -> list[ParsedStatement]:
@@ -406,9 +457,13 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
         raise StatementFileError(
             [RowError(1, file_field(), "", _(
                 "geen MT940-tags (:20:, :25:, :60F:) gevonden; exporteer het rekeningafschrift als MT940"
-            ))],
+            ), line_based=True)],
             _("geen MT940-bestand."),
         )
+
+    unknown = [tag for tag in tags if tag.name not in MT940_TAGS]
+    if unknown:
+        raise StatementFileError([_unknown_tag_error(tag) for tag in unknown], problems_in_statement(len(unknown)))
 
     groups: list[list[_Tag]] = []
     for tag in tags:
@@ -423,7 +478,7 @@ def read_mt940(path: Path) -> list[ParsedStatement]:
         if missing:
             errors.append(RowError(group[0].number, f":{missing[0]}:", "", _(
                 "tag ontbreekt; elk rekeningafschrift heeft :20:, :25:, :60F: en :62F: nodig"
-            )))
+            ), line_based=True))
             continue
         statement = _parse_statement(path, group, errors)
         if statement is not None:

@@ -1,14 +1,17 @@
-"""Show the stored reasons of bank matching in Dutch.
+"""Show the stored reasons of bank matching in the reader's language.
 
 Matching stores why it matched a payment as English text (PaymentMatch.reason,
 Payment.match_reason, Allocation.reason, MatchCandidate.reason), built from
-a fixed set of phrases with numbers, names and IBANs between them. Logs and
-the English import report keep that text. The back office and the Dutch
-import report show the reason through `reason_in_dutch`, which replaces each
-known phrase and leaves the values as they are.
+a fixed set of phrases with numbers, names and IBANs between them. Logs keep
+that text. The back office and the import report show the reason through
+`reason_in_language`: in Dutch through `reason_in_dutch`, which replaces each
+known phrase and leaves the values as they are, and in English as stored.
+Rows stored before a phrase was added need no migration, because the
+translation happens when the reason is shown.
 
 Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`,
-`settled_invoices.py` and `actions.py` write needs a row in `_PHRASES`. test_reason_text.py
+`settled_invoices.py`, `actions.py`, `payments/services.py` and
+`ledger/actions.py` write needs a row in `_PHRASES`. test_reason_text.py
 builds the reasons of the matching test table and checks that no English
 phrase is left.
 """
@@ -16,6 +19,8 @@ phrase is left.
 from __future__ import annotations
 
 import re
+
+from django.utils import translation
 
 # (English pattern, Dutch replacement), tried in this order. Longer phrases
 # come before the shorter ones they contain.
@@ -32,6 +37,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
+    (r"invoice number (.+?) written with the letter O for a zero",
+     r"factuurnummer \1 geschreven met de letter O voor een nul"),
+    (r", not confirmed by the amount", ", niet bevestigd door het bedrag"),
     (r"invoice number (.+?) in the description, but no longer open; paid twice or paid late, "
      r"so keep it as credit or refund it",
      r"factuurnummer \1 in de omschrijving, maar niet meer openstaand; dubbel of te laat "
@@ -64,6 +72,17 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"reversal: (\d+) earlier payments of this amount from payer IBAN ",
      r"terugboeking: \1 eerdere betalingen van dit bedrag van IBAN "),
     (r"credit of payment (\d+) applied", r"tegoed van betaling \1 verrekend"),
+    (r"; 1 earlier payment of this amount listed as candidates",
+     "; 1 eerdere betaling van dit bedrag als kandidaat voorgesteld"),
+    (r"; (\d+) earlier payments of this amount listed as candidates",
+     r"; \1 eerdere betalingen van dit bedrag als kandidaten voorgesteld"),
+    (r"online payment (\S+) for invoices already paid: credit",
+     r"online betaling \1 voor facturen die al betaald waren: tegoed"),
+    (r"rest of online payment (\S+) after partial refund", r"rest van online betaling \1 na gedeeltelijke terugbetaling"),
+    (r"rest of online payment (\S+) after partial chargeback",
+     r"rest van online betaling \1 na gedeeltelijke terugvordering (chargeback)"),
+    (r"online payment (\S+)", r"online betaling \1"),
+    (r"credit note (\S+)", r"creditnota \1"),
     (r"ignored by (.+?): ", r"genegeerd door \1: "),
     (r"confirmed by ", "bevestigd door "),
 )
@@ -75,3 +94,10 @@ def reason_in_dutch(reason: str) -> str:
     for pattern, replacement in _COMPILED:
         reason = pattern.sub(replacement, reason)
     return reason
+
+
+def reason_in_language(reason: str) -> str:
+    """Return a stored matching reason in the active language: Dutch unless English is active."""
+    if (translation.get_language() or "").startswith("en"):
+        return reason
+    return reason_in_dutch(reason)

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.banking.store import StoredStatement
 from betaalreis.ledger.models import Payment, PaymentStatus
+from betaalreis.ledger.money import format_report_money
 
 ZERO = Decimal("0.00")
 # The report lists at most this many payments sent to review; the admin's
@@ -57,16 +57,12 @@ def review_lines(payment_ids: list[int]) -> list[str]:
         total += found.count()
         if len(in_review) < MAX_REVIEW_LINES:
             in_review += list(found[:MAX_REVIEW_LINES - len(in_review)])
-    # Matching stores its reason in English, so a Dutch report shows it through reason_in_dutch.
-    dutch = translation.get_language() == "nl"
     lines = [
-        _("te beoordelen: %(date)s, %(currency)s %(amount)s, %(payer)s: %(reason)s") % {
+        _("te beoordelen: %(date)s, %(amount)s, %(payer)s: %(reason)s") % {
             "date": payment.booking_date.isoformat(),
-            "currency": payment.currency,
-            "amount": payment.amount,
+            "amount": format_report_money(payment.amount, payment.currency),
             "payer": payment.payer_name or _("betaler onbekend"),
-            "reason": (reason_in_dutch(payment.match_reason) if dutch else payment.match_reason)
-            or _("geen reden vastgelegd"),
+            "reason": reason_in_language(payment.match_reason) or _("geen reden vastgelegd"),
         }
         for payment in in_review
     ]

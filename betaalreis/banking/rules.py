@@ -12,11 +12,14 @@ or candidates decides:
    confirms it. An invoice number at the end of a longer number
    ("ordernr 1501-2026-0301") counts when the whole number names no invoice
    and the tail names only one (score 80). A tail that names several counts
-   as a short number does. One wrong digit is accepted only when the amount
-   equals that invoice's open amount (score 70);
+   as a short number does. One wrong digit, or the letter O typed for a zero
+   ("INV-2O24-0012"), is accepted only when the amount equals that invoice's
+   open amount (score 70);
 3. payer IBAN linked to a debtor, and the amount equal to one open invoice
    or to exactly one set of that debtor's open invoices (score 60);
-4. payer name close to a debtor's name, and the amount as in rule 3 (score 50).
+4. payer name close to a debtor's name, and the amount as in rule 3 (score 50);
+5. an invoice number typed with the letter O for a zero that the amount did
+   not confirm: a candidate for review (score 30).
 
 When a rule finds several debtors or invoice sets of the same score, and
 neither the amount nor the payer IBAN or name picks one, the Decision lists them as candidates for the review queue instead of invoices
@@ -129,7 +132,7 @@ class Matcher:
             keys = payment_keys(payment)
         decision = self.structured_reference(payment, keys) or self.invoice_numbers(payment, keys)
         if decision is None:
-            decision = self.payer_iban(payment) or self.payer_name(payment)
+            decision = self.payer_iban(payment) or self.payer_name(payment) or self.letter_o_candidates(keys)
         if decision is not None:
             return decision
         settled_debtor = self._debtor_without_open_invoices(keys.references)
@@ -243,7 +246,7 @@ class Matcher:
             decision.names_debtor = len(groups) == 1 and not tails and not confirmed
             return decision
 
-        return self.invoice_number_typo(payment, keys.digit_runs)
+        return self.invoice_number_typo(payment, keys.digit_runs) or self.letter_o_for_zero(payment, keys)
 
     def _unconfirmed_numbers(self, weak: list[OpenInvoice]) -> Decision:
         """Send a payment that names only short or ambiguous numbers, which nothing confirms, to review."""
@@ -284,6 +287,47 @@ class Matcher:
         return Decision(
             MatchRule.INVOICE_NUMBER_TYPO, 70, reason,
             candidates=[(invoice.debtor_id, [invoice], MatchRule.INVOICE_NUMBER_TYPO, 70, reason) for invoice in found],
+        )
+
+    def _letter_o_invoices(self, keys: PaymentKeys) -> list[OpenInvoice]:
+        if keys.letter_o is None:
+            return []
+        return _sorted(self.index.open(self.index.numbers(keys.letter_o).strong))
+
+    def letter_o_for_zero(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
+        """Pay the invoices that the text names with the letter O for a zero ("INV-2O24-0012"), if the amount confirms it.
+
+        As with one wrong digit, the amount must equal the open amount of one
+        such invoice, or of all of them when they are one debtor's. Otherwise
+        `letter_o_candidates` offers them for review once the payer rules
+        have found nothing.
+        """
+        invoices = self._letter_o_invoices(keys)
+        if not invoices:
+            return None
+        same_currency = [invoice for invoice in invoices if invoice.currency == payment.currency]
+        single = [invoice for invoice in same_currency if invoice.open_amount == payment.amount]
+        if len(single) == 1:
+            paid = single
+        elif len(_by_debtor(same_currency)) == 1 and sum((invoice.open_amount for invoice in same_currency), ZERO) == payment.amount:
+            paid = same_currency
+        else:
+            return None
+        numbers = ", ".join(invoice.number for invoice in paid)
+        reason = f"invoice number {numbers} written with the letter O for a zero, amount equals open amount of {numbers}"
+        return Decision(MatchRule.INVOICE_NUMBER_TYPO, 70, reason, invoices=paid)
+
+    def letter_o_candidates(self, keys: PaymentKeys) -> Decision | None:
+        """Send a payment whose text names invoices with the letter O for a zero, not confirmed by the amount, to review."""
+        invoices = self._letter_o_invoices(keys)
+        if not invoices:
+            return None
+        numbers = ", ".join(invoice.number for invoice in invoices)
+        reason = f"invoice number {numbers} written with the letter O for a zero, not confirmed by the amount"
+        rule = MatchRule.INVOICE_NUMBER_TYPO
+        return Decision(
+            rule, 30, reason,
+            candidates=[(debtor_id, group, rule, 30, reason) for debtor_id, group in _by_debtor(invoices).items()],
         )
 
     def _amount_decision(self, rule: str, score: int, payment: PaymentFacts, debtor_ids: list[int], reason: str) -> Decision | None:

@@ -47,7 +47,7 @@ from betaalreis.banking.statements import (
 )
 from betaalreis.imports.registry import ImportRejected, RowError
 from betaalreis.ledger.models import Creditor, Payment, PaymentSource, PaymentStatus
-from betaalreis.ledger.money import CENT
+from betaalreis.ledger.money import CENT, format_report_money
 
 logger = logging.getLogger(__name__)
 
@@ -162,12 +162,14 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
                     "gelezen; vraag de bank om een volledige export"
                 ) % {
                     "statement": statement_name(statement),
-                    "opening": statement.opening_balance,
+                    "opening": format_report_money(statement.opening_balance, statement.currency),
                     "entries": _entries(len(statement.entries)),
-                    "total": f"{total:+}",
-                    "expected": statement.opening_balance + total,
-                    "closing": statement.closing_balance,
-                    "difference": f"{statement.closing_balance - statement.opening_balance - total:+}",
+                    "total": format_report_money(total, statement.currency, signed=True),
+                    "expected": format_report_money(statement.opening_balance + total, statement.currency),
+                    "closing": format_report_money(statement.closing_balance, statement.currency),
+                    "difference": format_report_money(
+                        statement.closing_balance - statement.opening_balance - total, statement.currency, signed=True
+                    ),
                 },
             ))
 
@@ -204,8 +206,8 @@ def check_statement(statement: ParsedStatement) -> list[RowError]:
                 "%(found)s; het bestand is onvolledig, vraag de bank om een volledige export"
             ) % {
                 "statement": statement_name(statement),
-                "declared": statement.declared_credit_sum,
-                "found": sum(credits, ZERO),
+                "declared": format_report_money(statement.declared_credit_sum, statement.currency),
+                "found": format_report_money(sum(credits, ZERO), statement.currency),
             },
         ))
 

@@ -41,12 +41,18 @@ class RowError:
     header), and `problem` is written in the language active when the
     importer found it. `str()` frames the problem in the language active when
     it is printed.
+
+    `row` is a row of a table (CSV, XLSX), unless `line_based` is true: then
+    it is a line of a text file (XML, MT940), and `column` may give the
+    character column on that line.
     """
 
     row: int | None
     field: str
     value: str
     problem: str
+    line_based: bool = False
+    column: int | None = None
 
     def __str__(self) -> str:
         if self.row is None and self.field in _FILE_FIELDS:
@@ -54,7 +60,21 @@ class RowError:
             if not self.value:
                 return _("bestand: %(problem)s") % {"problem": self.problem}
             return _("bestand %(value)r: %(problem)s") % {"value": self.value, "problem": self.problem}
-        where = _("rij %(row)d") % {"row": self.row} if self.row is not None else file_field()
+        if not self.line_based:
+            where = _("rij %(row)d") % {"row": self.row} if self.row is not None else file_field()
+            return _("%(where)s, veld %(field)r, waarde %(value)r: %(problem)s") % {
+                "where": where, "field": self.field, "value": self.value, "problem": self.problem,
+            }
+        return self._line_text()
+
+    def _line_text(self) -> str:
+        where = _("regel %(line)d") % {"line": self.row} if self.row is not None else file_field()
+        if self.column is not None:
+            where = _("%(line)s, kolom %(column)d") % {"line": where, "column": self.column}
+        if not self.value:
+            return _("%(where)s, veld %(field)r: %(problem)s") % {
+                "where": where, "field": self.field, "problem": self.problem,
+            }
         return _("%(where)s, veld %(field)r, waarde %(value)r: %(problem)s") % {
             "where": where, "field": self.field, "value": self.value, "problem": self.problem,
         }
@@ -105,6 +125,9 @@ class ImportReport:
     format: str
     counts: dict[str, int] = field(default_factory=dict)
     amounts: dict[str, str] = field(default_factory=dict)
+    # Whether `betaalreis import` prints `amounts` as money in the report
+    # language ("€ 1.234,56") instead of as written ("1234.56").
+    amounts_as_money: bool = False
     notes: list[str] = field(default_factory=list)
     # Lines printed above the counts: what the file covers (creditor, account, period).
     header: list[str] = field(default_factory=list)

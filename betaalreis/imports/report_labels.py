@@ -8,10 +8,13 @@ language. An amount key ends in the currency, as in "ignored (EUR)".
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from betaalreis.ledger.money import format_report_money
 
 ROW_LABELS: dict[str, Promise] = {
     # Invoice files.
@@ -70,3 +73,13 @@ def row_label(key: str) -> str:
 
     label = ROW_LABELS.get(key)
     return (str(label) if label is not None else key) + currency
+
+
+def amount_text(key: str, amount: str) -> str:
+    """Return the amount of report row `key` formatted for the active language, in the currency that ends the key.
+
+    A row of several currencies ("ignored (EUR/USD)") gets the number without a currency sign.
+    """
+    match = _CURRENCY_SUFFIX.match(key)
+    currency = match["currency"] if match is not None and "/" not in match["currency"] else ""
+    return format_report_money(Decimal(amount), currency)

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
-from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_set_invoice_status
@@ -135,8 +135,8 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 @admin.display(description=_("reden"))
 def allocation_reason(allocation: Allocation) -> str:
-    """Return the stored reason of an allocation in Dutch."""
-    return reason_in_dutch(allocation.reason)
+    """Return the stored reason of an allocation in the user's language."""
+    return reason_in_language(allocation.reason)
 
 
 class AllocationInline(admin.TabularInline):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, get_minus_sign_symbol, get_plus_sign_symbol
+from django.utils import translation
 
 CENT = Decimal("0.01")
 
@@ -55,3 +56,24 @@ def format_money(amount: Decimal, currency: str = "EUR", language: str = "nl") -
         return "€\xa0" + f"{amount:,.2f}".translate(_DUTCH_SEPARATORS)
     locale = "nl_NL" if language == "nl" else "en_GB"
     return format_currency(amount, currency, locale=locale)
+
+
+def format_report_money(amount: Decimal, currency: str, *, signed: bool = False) -> str:
+    """Format an amount for a report or problem text in the active language: "€ 1.234,56" in Dutch.
+
+    Digits beyond the currency's cents are kept, so a difference of a tenth of
+    a cent still shows. With `signed`, a positive amount gets a plus sign
+    where a negative one has its minus ("€ +5,00", "+€5.00"). Without a
+    currency the amount is formatted as a number with two decimals.
+    """
+    language = translation.get_language() or ""
+    locale = "en_GB" if language.startswith("en") else "nl_NL"
+    positive_signed = signed and amount > 0
+    value = -amount if positive_signed else amount
+    if currency:
+        text = format_currency(value, currency, locale=locale, decimal_quantization=False)
+    else:
+        text = format_decimal(value, format="#,##0.00", locale=locale, decimal_quantization=False)
+    if positive_signed:
+        text = text.replace(get_minus_sign_symbol(locale), get_plus_sign_symbol(locale), 1)
+    return text

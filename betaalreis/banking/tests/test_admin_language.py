@@ -26,6 +26,11 @@ def admin_client(client):
     return client
 
 
+def _page(client, url: str, language: str) -> str:
+    """Return the HTML of an admin page requested in `language`."""
+    return client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+
 def test_banking_admin_dutch(admin_client, tmp_path: Path):
     creditor = make_creditor()
     make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
@@ -90,10 +95,8 @@ def test_review_link_form_one_language(admin_client, tmp_path: Path, language: s
     import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance="onbekend")])
     payment = Payment.objects.get()
 
-    review = admin_client.get(
-        reverse("admin:banking_reviewpayment_change", args=[payment.pk]), HTTP_ACCEPT_LANGUAGE=language
-    ).content.decode()
-    index = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    review = _page(admin_client, reverse("admin:banking_reviewpayment_change", args=[payment.pk]), language)
+    index = _page(admin_client, reverse("admin:index"), language)
 
     assert heading in review
     assert other not in review
@@ -101,3 +104,25 @@ def test_review_link_form_one_language(admin_client, tmp_path: Path, language: s
     if language == "nl":
         assert "Aanmaningen" in index
         assert ">Dunning<" not in index
+
+
+@pytest.mark.parametrize(("language", "expected", "other"), [
+    ("nl", "factuurnummer A-1001, B-2001 in de omschrijving, maar op facturen van 2 debiteuren",
+     "invoice number A-1001"),
+    ("en", "invoice number A-1001, B-2001 in the description, but on invoices of 2 debtors",
+     "factuurnummer A-1001"),
+])
+def test_review_reason_in_user_language(admin_client, tmp_path: Path, language: str, expected: str, other: str):
+    creditor = make_creditor()
+    make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
+    make_invoice(make_debtor(creditor, "D2", "Pietersen"), "B-2001", "80.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance="A-1001 B-2001")])
+    payment = Payment.objects.get()
+
+    review = _page(admin_client, reverse("admin:banking_reviewpayment_change", args=[payment.pk]), language)
+    matches = _page(admin_client, reverse("admin:banking_paymentmatch_changelist"), language)
+
+    assert expected in review
+    assert other not in review
+    assert expected in matches
+    assert other not in matches

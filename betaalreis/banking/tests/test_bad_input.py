@@ -9,6 +9,7 @@ import pytest
 
 from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
 from betaalreis.banking.models import BankStatement, BankTransaction
+from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.imports.registry import HEAD_BYTES, ImportRejected, find_importer
 from betaalreis.ledger.models import Payment
@@ -51,7 +52,7 @@ def test_truncated_xml(tmp_path: Path):
     message = _reject(path)
 
     assert "malformed XML" in message
-    assert f"row {truncated.count(chr(10)) + 1}" in message
+    assert f"line {truncated.count(chr(10)) + 1}" in message
 
 
 def test_external_entity(tmp_path: Path):
@@ -88,7 +89,7 @@ def test_csv_saved_as_xml(tmp_path: Path, corpus: Path):
 
     message = _reject(path)
 
-    assert "row 1" in message
+    assert "line 1" in message
     assert "not XML" in message
     assert '"Datum"' in message
 
@@ -100,8 +101,44 @@ def test_broken_mt940_tag(tmp_path: Path, corpus: Path):
 
     message = _reject(path)
 
-    assert "row 4" in message
+    assert "line 4" in message
     assert ":60F:" in message
+
+
+@pytest.mark.parametrize(("original", "changed", "tag", "line"), [
+    (":62F:", ":6X:", ":6X:", 22),
+    ("\n:61:180227C3456,29", "\n:99:EXTRA\n:61:180227C3456,29", ":99:", 8),
+])
+def test_unknown_mt940_tag_rejected(tmp_path: Path, corpus: Path, original: str, changed: str, tag: str, line: int):
+    text = (corpus / "mt940/zilverline_triodos-iban_wrapped-eref.txt").read_text()
+    edited = text.replace(original, changed, 1)
+    assert edited != text
+    path = tmp_path / "typo.sta"
+    path.write_text(edited)
+
+    message = _reject(path)
+
+    assert f"line {line}, field '{tag}'" in message
+    assert "unknown MT940 tag" in message
+    assert "download the bank statement from the bank again" in message
+    assert "difference" not in message
+
+
+def test_mt942_and_optional_tags_accepted(tmp_path: Path):
+    path = tmp_path / "tags.sta"
+    path.write_text(
+        ":20:STMT1\n:21:NONREF\n:25:NL91ABNA0417164300\n:28C:1/1\n:13D:2612011200+0100\n:34F:EURD0,\n"
+        ":60F:C261130EUR100,00\n:61:2612011201C25,50N541NONREF\n:86:/TRTP/SEPA OVERBOEKING/NAME/J. DE VRIES/REMI/A\n"
+        ":90D:0EUR0,00\n:90C:1EUR25,50\n:62F:C261201EUR125,50\n:64:C261201EUR125,50\n:65:C261202EUR125,50\n"
+        ":86:/SUM/0/1/0,00/25,50/\n"
+    )
+
+    (statement,) = read_mt940(path)
+
+    assert statement.opening_balance == Decimal("100.00")
+    assert statement.closing_balance == Decimal("125.50")
+    assert [entry.amount for entry in statement.entries] == [Decimal("25.50")]
+    assert statement.entries[0].transactions[0].counterparty_name == "J. DE VRIES"
 
 
 def test_mt940_without_balances(tmp_path: Path):
@@ -122,10 +159,10 @@ def test_balances_do_not_add_up(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "opening balance 100.00" in message
-    assert "(+15.00)" in message
-    assert "closing balance is 120.00" in message
-    assert "difference +5.00" in message
+    assert "opening balance €100.00" in message
+    assert "(+€15.00)" in message
+    assert "closing balance is €120.00" in message
+    assert "difference +€5.00" in message
 
 
 def test_batch_details_do_not_add_up(tmp_path: Path):
@@ -140,8 +177,8 @@ def test_batch_details_do_not_add_up(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "row 3" in message
-    assert "add up to 20.00" in message
+    assert "line 3" in message
+    assert "add up to €20.00" in message
 
 
 def test_unknown_account_needs_creditor(tmp_path: Path):
@@ -160,7 +197,7 @@ def test_bad_amount(tmp_path: Path):
     message = _reject(path)
 
     assert "'10,00'" in message
-    assert "row 7" in message
+    assert "line 7" in message
 
 
 def test_detect_ignores_foreign_xml(tmp_path: Path, corpus: Path):
@@ -198,5 +235,5 @@ def test_one_entry_unbalanced_singular(tmp_path: Path):
 
     message = _reject(path)
 
-    assert "plus 1 entry (+96.00)" in message
+    assert "plus 1 entry (+€96.00)" in message
     assert "1 entries" not in message

@@ -48,8 +48,8 @@ def test_import_prints_report(tmp_path: Path):
     assert "camt.053/054" in text
     for line in ("entries read", "matched automatically", "matched partly", "sent to review", "ignored"):
         assert line in text
-    assert "121.00" in text
-    assert "-15.00" in text
+    assert "€121.00" in text
+    assert "-€15.00" in text
     assert Payment.objects.count() == 3
 
 
@@ -66,7 +66,11 @@ def test_import_prints_report_in_dutch(settings, tmp_path: Path):
         assert line in text
     assert f"crediteur acme, rekening {CREDITOR_IBAN}, periode" in text
     assert "entries read" not in text
-    assert "121.00" in text
+    # Amounts in the table and the review lines are formatted the Dutch way.
+    assert "€\xa0121,00" in text
+    assert "€\xa0-15,00" in text
+    assert "te beoordelen: 2026-12-01, €\xa07,50, betaler onbekend" in text
+    assert "121.00" not in text
 
 
 def test_import_dry_run_saves_nothing(tmp_path: Path):

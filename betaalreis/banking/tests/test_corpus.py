@@ -24,15 +24,15 @@ pytestmark = pytest.mark.usefixtures("english_reports")
 # Files whose own closing balance is not the opening balance plus their
 # entries, with the difference the rejection must name. The others import.
 UNBALANCED = {
-    "camt053/genkgo_three-decimal-amounts_camt053v02.xml": "+0.050",
-    "camt053/oca_abn-style_batch-reversal-return_camt053v02.xml": "-434.16",
-    "camt053/oca_bookgdt-datetime_camt053v02.xml": "+307.10",
-    "camt053/viafintech_ing-nl_batch_camt053v02.xml": "+12774.14",
-    "camt053/viafintech_instdamt-vs-txamt_camt053v02.xml": "-100.00",
-    "mt940/fruitl00p_rabobank_pref-batch-entries.txt": "+19477.78",
-    "mt940/jejik_triodos-legacy_subfields_crlf.txt": "+111.40",
-    "mt940/zilverline_abnamro_acceptgiro-betalingskenmerk.txt": "-0.50",
-    "mt940/zilverline_abnamro_mixed-legacy-and-sepa_multi-statement.txt": "+5.1",
+    "camt053/genkgo_three-decimal-amounts_camt053v02.xml": "+€0.05",
+    "camt053/oca_abn-style_batch-reversal-return_camt053v02.xml": "-€434.16",
+    "camt053/oca_bookgdt-datetime_camt053v02.xml": "+€307.10",
+    "camt053/viafintech_ing-nl_batch_camt053v02.xml": "+€12,774.14",
+    "camt053/viafintech_instdamt-vs-txamt_camt053v02.xml": "-CHF100.00",
+    "mt940/fruitl00p_rabobank_pref-batch-entries.txt": "+€19,477.78",
+    "mt940/jejik_triodos-legacy_subfields_crlf.txt": "+€111.40",
+    "mt940/zilverline_abnamro_acceptgiro-betalingskenmerk.txt": "-€0.50",
+    "mt940/zilverline_abnamro_mixed-legacy-and-sepa_multi-statement.txt": "+€5.10",
 }
 
 CORPUS_FILES = [

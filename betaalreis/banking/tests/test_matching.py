@@ -70,6 +70,9 @@ CASES = [
     ("two numbers", SampleEntry(Decimal("99.95"), remittance="F-77310 en F-77311"), ["C", "D"], "invoice_number"),
     ("number at the end of an order number", SampleEntry(Decimal("121.00"), remittance="ordernr 1501-2026-10042"), ["A"], "invoice_number"),
     ("one wrong digit, amount confirms", SampleEntry(Decimal("80.00"), remittance="factuur 77319"), ["C"], "invoice_number_typo"),
+    ("letter O for a zero, amount confirms", SampleEntry(Decimal("121.00"), remittance="factuur 2O26-1OO42"), ["A"], "invoice_number_typo"),
+    ("letter O for a zero, no separators", SampleEntry(Decimal("50.00"), remittance="fact 2O261OO43 okt"), ["B"], "invoice_number_typo"),
+    ("letter O for a zero in two numbers", SampleEntry(Decimal("171.00"), remittance="2O26-1OO42 en 2O26-1OO43"), ["A", "B"], "invoice_number_typo"),
     ("iban and one invoice", SampleEntry(Decimal("19.95"), iban=PAYER_IBAN, remittance="bedankt"), ["D"], "payer_iban"),
     ("iban and a set", SampleEntry(Decimal("171.00"), iban=OTHER_PAYER_IBAN, remittance="zie facturen"), ["A", "B"], "payer_iban"),
     ("name and amount", SampleEntry(Decimal("50.00"), name="JANSEN INSTALLATIETECHNIEK BV", remittance="okt"), ["B"], "payer_name"),
@@ -108,6 +111,20 @@ def test_typo_without_amount_goes_to_review(tmp_path: Path, ledger):
 
     assert _payment().status == PaymentStatus.REVIEW
     assert _open(invoices["C"]) == Decimal("80.00")
+
+
+def test_letter_o_without_amount_goes_to_review(tmp_path: Path, ledger):
+    _, jansen, _, invoices = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("30.00"), remittance="INV 2O26-1OO43")])
+
+    payment = _payment()
+    assert payment.status == PaymentStatus.REVIEW
+    assert _open(invoices["B"]) == Decimal("50.00")
+    (candidate,) = MatchCandidate.objects.filter(payment=payment)
+    assert candidate.debtor == jansen
+    assert candidate.rule == "invoice_number_typo"
+    assert list(candidate.invoices.values_list("number", flat=True)) == ["2026-10043"]
+    assert "2026-10043 written with the letter O for a zero, not confirmed by the amount" in payment.match_reason
 
 
 def test_partial_payment(tmp_path: Path, ledger):
@@ -589,7 +606,7 @@ def test_report_names_statement_and_review(tmp_path: Path, ledger):
 
     assert report.header == ["statement S-7: creditor acme, account NL91ABNA0417164300, period 2026-12-01..2026-12-03"]
     assert len(report.details) == 1
-    assert report.details[0].startswith("review: 2026-12-03, EUR 12.34, Onbekend: no rule matched")
+    assert report.details[0].startswith("review: 2026-12-03, €12.34, Onbekend: no rule matched")
     assert report.amounts["matched automatically (EUR)"] == "121.00"
 
 

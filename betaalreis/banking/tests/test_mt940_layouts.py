@@ -1,4 +1,4 @@
-"""MT940 layouts without a corpus file: ASN's structured and labelled :86:, and bunq's preamble."""
+"""MT940 layouts: ASN's structured and labelled :86:, bunq's preamble, and ABN AMRO's layout from before SEPA."""
 
 from __future__ import annotations
 
@@ -157,3 +157,44 @@ def test_creditor_for_dutch_account_forms():
         assert creditors_for_dutch_account(written) == [creditor], written
     for written in ("34164", "1534334164", "0", "NL87ABNA0534334164"):
         assert creditors_for_dutch_account(written) == [], written
+
+
+def test_abn_amro_legacy_account_and_name(corpus: Path):
+    statements = read_mt940(corpus / "mt940/zilverline_abnamro_mixed-legacy-and-sepa_multi-statement.txt")
+    names = {entry.raw: entry.transactions[0].counterparty_name for statement in statements for entry in statement.entries}
+
+    assert names["54.49.42.108 ABC BOOM KK"] == "ABC BOOM KK"
+    # Card payments (BEA) name the shop in a layout of their own, which is not read.
+    card = next(raw for raw in names if raw.startswith("BEA   NR:MA1402"))
+    assert names[card] == ""
+    # The structured and labelled layouts keep their own name fields.
+    structured = next(raw for raw in names if raw.startswith("/TRTP/SEPA OVERBOEKING"))
+    assert names[structured] == "FOOBAR"
+    labelled = next(raw for raw in names if raw.startswith("SEPA IDEAL"))
+    assert names[labelled] == "NS GROEP INZAKE NSR IDEA"
+
+
+LEGACY_GIRO = """ABNANL2A
+940
+ABNANL2A
+:20:ABN AMRO BANK NV
+:25:534334164
+:28:1301/1
+:60F:C140112EUR100,00
+:61:1401130113C25,00N658NONREF
+:86:GIRO 1234567 J. JANSEN
+FACTUUR 2026-0042
+:62F:C140113EUR125,00
+-
+"""
+
+
+def test_abn_amro_legacy_giro_name(tmp_path: Path):
+    path = tmp_path / "giro.sta"
+    path.write_text(LEGACY_GIRO)
+
+    (statement,) = read_mt940(path)
+    (transaction,) = statement.entries[0].transactions
+
+    assert transaction.counterparty_name == "J. JANSEN"
+    assert "FACTUUR 2026-0042" in transaction.remittance_info

@@ -7,9 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from betaalreis.banking.models import MatchCandidate, PaymentMatch
-from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.reason_text import reason_in_dutch, reason_in_language
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.models import Allocation, DebtorBankAccount, Payment
 
@@ -32,6 +33,7 @@ MORE_ENTRIES = [
     SampleEntry(Decimal("500.00"), structured_reference=KENMERK),
     SampleEntry(Decimal("999.00"), iban=PAYER_IBAN, remittance="bedankt"),
     SampleEntry(Decimal("50.00"), name="Bakkerij Pietersen", remittance="okt"),
+    SampleEntry(Decimal("30.00"), remittance="INV 2O26-1OO43"),
 ]
 
 
@@ -47,6 +49,37 @@ def test_known_phrases_translated() -> None:
         "paid twice or paid late, so keep it as credit or refund it"
     )
     assert not ENGLISH.search(reason_in_dutch(settled)), reason_in_dutch(settled)
+
+
+# Reasons that reversals, online payments and credit notes write, and their Dutch.
+OTHER_REASONS = [
+    ("payer IBAN known; 1 earlier payment of this amount listed as candidates",
+     "IBAN van de betaler bekend; 1 eerdere betaling van dit bedrag als kandidaat voorgesteld"),
+    ("payer IBAN known; 3 earlier payments of this amount listed as candidates",
+     "IBAN van de betaler bekend; 3 eerdere betalingen van dit bedrag als kandidaten voorgesteld"),
+    ("online payment tr_8Ab2 for invoices already paid: credit",
+     "online betaling tr_8Ab2 voor facturen die al betaald waren: tegoed"),
+    ("rest of online payment tr_8Ab2 after partial refund",
+     "rest van online betaling tr_8Ab2 na gedeeltelijke terugbetaling"),
+    ("rest of online payment tr_8Ab2 after partial chargeback",
+     "rest van online betaling tr_8Ab2 na gedeeltelijke terugvordering (chargeback)"),
+    ("online payment tr_8Ab2", "online betaling tr_8Ab2"),
+    ("credit note CN-2026-0007", "creditnota CN-2026-0007"),
+]
+
+
+@pytest.mark.parametrize(("reason", "expected"), OTHER_REASONS)
+def test_other_reasons_translated(reason: str, expected: str) -> None:
+    assert reason_in_dutch(reason) == expected
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "factuurnummer F-1 in de omschrijving"),
+    ("en", "invoice number F-1 in the description"),
+])
+def test_reason_in_active_language(language: str, expected: str) -> None:
+    with translation.override(language):
+        assert reason_in_language("invoice number F-1 in the description") == expected
 
 
 ENTRIES = [case[1] for case in CASES] + MORE_ENTRIES

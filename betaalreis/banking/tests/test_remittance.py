@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from betaalreis.banking.remittance import is_date, number_tokens
+from betaalreis.banking.remittance import is_date, letter_o_tokens, number_tokens
 
 # Each case: text, keys that must be found, keys that must not, weak keys.
 TOKEN_CASES = [
@@ -111,3 +111,29 @@ def test_listed_prefixed_year_is_weak():
 
     assert "2026" in tokens.weak_keys
     assert "20260042" not in tokens.weak_keys
+
+
+@pytest.mark.parametrize(("text", "keys", "runs"), [
+    ("INV-2O24-0012", {"INV20240012"}, ["20240012"]),
+    ("2O240012", {"20240012"}, ["20240012"]),
+    ("factuur 2o26-1oo42", {"202610042"}, ["202610042"]),
+])
+def test_letter_o_read_as_zero(text: str, keys: set[str], runs: list[str]):
+    found = letter_o_tokens(text, number_tokens(text))
+
+    assert found is not None
+    assert found.number_keys == keys
+    assert found.digit_runs == runs
+
+
+@pytest.mark.parametrize("text", ["factuur 2026-0012", "PO12345 oktober", "NO 1234", "bedankt"])
+def test_letter_o_tokens_none_without_o_by_digit(text: str):
+    assert letter_o_tokens(text, number_tokens(text)) is None
+
+
+def test_letter_o_year_not_a_key():
+    found = letter_o_tokens("betaling 2O26", number_tokens("betaling 2O26"))
+
+    assert found is not None
+    assert found.number_keys == set()
+    assert found.digit_runs == []

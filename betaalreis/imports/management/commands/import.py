@@ -22,7 +22,7 @@ from betaalreis.imports.registry import (
     find_importer,
     more_problems_line,
 )
-from betaalreis.imports.report_labels import row_label
+from betaalreis.imports.report_labels import amount_text, row_label
 from betaalreis.imports.tables import load_mapping
 from betaalreis.imports.tabular import TabularInvoiceImporter
 from betaalreis.ledger.models import Creditor
@@ -188,7 +188,7 @@ def _print_report(console: Console, report: ImportReport) -> None:
     for name, count in report.counts.items():
         table.add_row(row_label(name), str(count))
     for name, amount in report.amounts.items():
-        table.add_row(row_label(name), amount)
+        table.add_row(row_label(name), amount_text(name, amount) if report.amounts_as_money else amount)
     console.print(table)
     for line in report.details:
         console.print(f"  {line}", markup=False, soft_wrap=True)
