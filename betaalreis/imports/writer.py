@@ -25,7 +25,7 @@ from django.utils.translation import gettext, ngettext
 
 from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.dunning.models import ReopenCause
-from betaalreis.dunning.reopening import do_restart_dunning
+from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -674,6 +674,7 @@ def _update_invoices(
     now = timezone.now()
     closed: list[Invoice] = []
     reopened: list[Invoice] = []
+    raised: list[tuple[Invoice, Decimal]] = []
     for data, invoice, state in candidates:
         baseline = _baseline(invoice, state)
         was_open = invoice.open_amount > ZERO
@@ -687,8 +688,11 @@ def _update_invoices(
         events.append(event)
         if was_open and invoice.open_amount == ZERO:
             closed.append(invoice)
-        if event.data["changes"].get("status", {}).get("new") == InvoiceStatus.OPEN:
+        changes = event.data["changes"]
+        if changes.get("status", {}).get("new") == InvoiceStatus.OPEN:
             reopened.append(invoice)
+        elif was_open and "open_amount" in changes:
+            raised.append((invoice, invoice.open_amount - Decimal(changes["open_amount"]["old"])))
 
     events += _waived_charges(closed, source=source)
     fields = [*_PLAIN_INVOICE_FIELDS, "open_amount", "status", "updated_at"]
@@ -697,6 +701,12 @@ def _update_invoices(
     # The file requests money of an invoice that was closed, which the debtor
     # had no reason to pay, so its dunning and claim start again.
     do_restart_dunning(reopened, cause=ReopenCause.IMPORT, source=source)
+    for record in do_record_raises(raised, source=source):
+        counts.notes.append(gettext(
+            "Factuur %(number)s is na de veertiendagenbrief verhoogd (%(open)s open). De volgende aanmaning "
+            "is een nieuwe veertiendagenbrief; tot de termijn daarvan verstrijkt, gelden incassokosten alleen "
+            "over het bedrag dat de vorige brief noemde."
+        ) % {"number": record.invoice.number, "open": format_amount(record.invoice.open_amount)})
     return events
 
 
