@@ -20,12 +20,12 @@ from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.dunning.models import ReopenCause
-from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning
+from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning, reopened_due_date
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -811,10 +811,13 @@ def _change_open_amount(
     if invoice.status != old_status:
         changes["status"] = {"old": old_status, "new": invoice.status}
         if invoice.status == InvoiceStatus.OPEN and not invoice.is_credit_note:
+            # The restart in `_update_invoices` gives the amount this due date.
+            due = reopened_due_date(invoice, timezone.localdate())
             counts.notes.append(gettext(
-                "Factuur %(number)s staat weer open (%(open)s). De volgende run verrekent eerst het "
-                "tegoed van de debiteur en maant daarna aan wat overblijft."
-            ) % {"number": invoice.number, "open": format_amount(new_open)})
+                "Factuur %(number)s staat weer open (%(open)s). De aanmaningen beginnen opnieuw: het bedrag "
+                "vervalt op %(due)s. De volgende run verrekent eerst het tegoed van de debiteur en maant "
+                "daarna aan wat overblijft."
+            ) % {"number": invoice.number, "open": format_amount(new_open), "due": formats.date_format(due)})
 
 
 def _document_word(invoice: Invoice) -> str:

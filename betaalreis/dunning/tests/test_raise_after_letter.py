@@ -215,3 +215,25 @@ def test_claim_rejects_unnamed_above_principal():
             items=[ClaimItem("F301", Decimal("350.00"), DUE, unnamed_principal=Decimal("400.00"))],
             on=dt.date(2026, 10, 20),
         )
+
+
+def reopen_after_payment(creditor, tmp_path) -> str:
+    """Import F301, pay it, and return the report of a file that raises its total by 50,00."""
+    import_file(tmp_path, "first.csv", CONSUMER_ROW.format(total="300,00", open="300,00"))
+    pay("F301", Decimal("300.00"), dt.date(2026, 9, 10))
+    return import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="50,00"), at=RAISED_AT)
+
+
+def test_reopen_report_names_restart(creditor, tmp_path):
+    report = reopen_after_payment(creditor, tmp_path)
+
+    assert "Factuur F301 staat weer open (50,00)." in report
+    # The invoice's own term of 31 days, counted from 20 October.
+    assert "De aanmaningen beginnen opnieuw: het bedrag vervalt op 20 november 2026." in report
+
+
+def test_reopen_report_in_english(creditor, tmp_path, english_reports):
+    report = reopen_after_payment(creditor, tmp_path)
+
+    assert "Invoice F301 is open again (50.00)." in report
+    assert "Dunning starts again: the amount falls due on Nov. 20, 2026." in report
