@@ -32,6 +32,9 @@ the whole amount, and the invoice goes back to the stage before its letter so
 that the next run sends that letter. A business owes costs without a letter
 (art. 6:96 lid 4 BW), so its costs follow the raised principal. Lowering an
 amount changes neither, because it never makes the cost base larger.
+
+A message planned before a restart or a raise is no longer what the run would
+plan now, so dispatch takes the invoice out of it (`stale_item_reason`).
 """
 
 from __future__ import annotations
@@ -412,3 +415,20 @@ def unnamed_amounts(creditor_id: int, invoice_ids: Collection[int]) -> dict[int,
         .exclude(Exists(later_letters))
         .values_list("invoice_id", "unnamed_amount")
     )
+
+
+def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
+    """Return why message line `item_id` of `invoice` no longer fits it, in Dutch and English, or None.
+
+    A line planned before the invoice's dunning restarted, or before a raise
+    after its 14-day letter, belongs to a stage the run would not plan now.
+    Load `invoice` with `dunning_restart` and `raise_after_letter` selected,
+    so this reads no rows.
+    """
+    restart = getattr(invoice, "dunning_restart", None)
+    if restart is not None and item_id <= restart.last_message_item_id:
+        return ("de aanmaningen zijn opnieuw begonnen", "dunning started again")
+    raise_record = getattr(invoice, "raise_after_letter", None)
+    if raise_record is not None and item_id <= raise_record.last_message_item_id:
+        return ("het bedrag is na de veertiendagenbrief verhoogd", "the amount was raised after the 14-day letter")
+    return None

@@ -237,3 +237,53 @@ def test_reopen_report_in_english(creditor, tmp_path, english_reports):
 
     assert "Invoice F301 is open again (50.00)." in report
     assert "Dunning starts again: the amount falls due on Nov. 20, 2026." in report
+
+
+def dispatch_on(day: dt.date, creditor) -> None:
+    moment = run_moment(day)
+    dispatch(due_by=moment, creditor=creditor, source=f"dispatch {day}", clock=moment)
+
+
+def test_planned_notice_dropped_after_raise(creditor, tmp_path):
+    letter_sent(tmp_path)
+    run_cycle(NEXT_RUN, creditor, dispatch_messages=False)
+    (planned,) = Communication.objects.filter(items__invoice__number="F301", status=CommunicationStatus.PENDING)
+    assert planned.stage == "final_notice"
+
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
+    dispatch_on(NEXT_RUN, creditor)
+
+    planned.refresh_from_db()
+    assert planned.status == CommunicationStatus.CANCELLED
+    dropped = TimelineEvent.objects.get(
+        invoice__number="F301", data__communication_id=planned.pk, summary__contains="uit bericht gehaald"
+    )
+    assert "verhoogd" in dropped.summary
+    assert "raised after the 14-day letter" in dropped.data["summary_en"]
+    # The next run plans the new letter over the whole amount.
+    run_cycle(dt.date(2026, 10, 22), creditor)
+    assert messages("F301")[-1].stage == "fourteen_day_letter"
+
+
+def test_planned_letter_dropped_after_restart(creditor, tmp_path):
+    import_file(tmp_path, "first.csv", CONSUMER_ROW.format(total="300,00", open="300,00"))
+    for day in CONSUMER_RUNS[:2]:
+        run_cycle(day, creditor)
+    run_cycle(LETTER_DAY, creditor, dispatch_messages=False)
+    (planned,) = Communication.objects.filter(items__invoice__number="F301", status=CommunicationStatus.PENDING)
+    assert planned.stage == "fourteen_day_letter"
+    pay("F301", Decimal("300.00"), LETTER_DAY)
+
+    # The file raises the paid invoice before the letter goes: its dunning restarts.
+    reopened_at = dt.datetime(2026, 9, 29, 10, 0, tzinfo=AMSTERDAM)
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="50,00"), at=reopened_at)
+    assert DunningRestart.objects.filter(invoice__number="F301").exists()
+    dispatch_on(LETTER_DAY, creditor)
+
+    planned.refresh_from_db()
+    # The letter named an amount of the earlier cycle that is not even due yet.
+    assert planned.status == CommunicationStatus.CANCELLED
+    assert messages("F301", after=0)[-1].stage == "reminder"
+    dropped = TimelineEvent.objects.get(invoice__number="F301", data__communication_id=planned.pk)
+    assert "opnieuw begonnen" in dropped.summary
+    assert "dunning started again" in dropped.data["summary_en"]
