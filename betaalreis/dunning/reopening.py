@@ -432,3 +432,17 @@ def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
     if raise_record is not None and item_id <= raise_record.last_message_item_id:
         return ("het bedrag is na de veertiendagenbrief verhoogd", "the amount was raised after the 14-day letter")
     return None
+
+
+def do_follow_admin_edit(invoice: Invoice, *, was_status: str, was_open: Decimal, source: str) -> None:
+    """Restart dunning, or record a raise, after a credit manager edited `invoice` by hand in the admin.
+
+    Call it after the edit was saved, with the status and open amount from
+    before it. A paid or credited invoice set open again restarts like one
+    an import reopens, and a raised open invoice is recorded like a raise by
+    an import.
+    """
+    if was_status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED) and invoice.status == InvoiceStatus.OPEN:
+        do_restart_dunning([invoice], cause=ReopenCause.ADMIN, source=source)
+    elif was_status == InvoiceStatus.OPEN and invoice.status == InvoiceStatus.OPEN and invoice.open_amount > was_open:
+        do_record_raises([(invoice, invoice.open_amount - was_open)], source=source)

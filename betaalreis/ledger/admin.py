@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib import admin
 from django.db.models import QuerySet, Sum
+from django.forms import ModelForm
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -115,6 +116,18 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request))
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: ModelForm, change: bool) -> None:
+        """Save the invoice, then restart its dunning or record a raise as an import would."""
+        from betaalreis.dunning.reopening import do_follow_admin_edit
+
+        before = Invoice.objects.filter(pk=obj.pk).values_list("status", "open_amount").first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            was_status, was_open = before
+            do_follow_admin_edit(
+                obj, was_status=was_status, was_open=was_open, source=f"admin:{request.user.get_username()}"
+            )
 
 
 @admin.display(description=_("reden"))

@@ -287,3 +287,51 @@ def test_planned_letter_dropped_after_restart(creditor, tmp_path):
     dropped = TimelineEvent.objects.get(invoice__number="F301", data__communication_id=planned.pk)
     assert "opnieuw begonnen" in dropped.summary
     assert "dunning started again" in dropped.data["summary_en"]
+
+
+def edit_in_admin(admin_client, number: str, **changes: object) -> None:
+    """Post the admin change form of invoice `number` with `changes`, and check it saved."""
+    target = invoice(number)
+    data: dict[str, object] = {}
+    for name, value in model_to_dict(target).items():
+        if isinstance(value, dt.datetime):
+            # The admin shows a date and a time field for a moment.
+            local = timezone.localtime(value)
+            data[f"{name}_0"], data[f"{name}_1"] = local.date().isoformat(), local.time().isoformat("seconds")
+        elif value is not None:
+            data[name] = value
+    data.update(changes)
+    response = admin_client.post(reverse("admin:ledger_invoice_change", args=[target.pk]), data)
+    errors = response.context["adminform"].form.errors if response.status_code == 200 else None
+    assert response.status_code == 302, errors
+
+
+def test_admin_reopen_restarts_dunning(creditor, tmp_path, admin_client):
+    letter_sent(tmp_path)
+    pay("F301", Decimal("300.00"), dt.date(2026, 10, 6))
+    before = last_message_id()
+
+    with mock.patch("django.utils.timezone.now", return_value=RAISED_AT):
+        edit_in_admin(admin_client, "F301", status=InvoiceStatus.OPEN, open_amount="50.00", total="350.00")
+    run_cycle(NEXT_RUN, creditor)
+
+    restart = DunningRestart.objects.get(invoice__number="F301")
+    assert restart.cause == ReopenCause.ADMIN
+    assert restart.principal == Decimal("50.00")
+    # pytest-django logs its admin_client in as "admin".
+    assert restart.source == "admin:admin"
+    event = TimelineEvent.objects.get(invoice__number="F301", data__reason="dunning_restarted")
+    assert "door een wijziging in het beheer" in event.summary
+    # The reopened amount falls due on 20 November, so no final notice goes now.
+    assert messages("F301", after=before) == []
+
+
+def test_admin_raise_recorded(creditor, tmp_path, admin_client):
+    letter_sent(tmp_path)
+
+    with mock.patch("django.utils.timezone.now", return_value=RAISED_AT):
+        edit_in_admin(admin_client, "F301", open_amount="350.00", total="350.00")
+
+    record = RaiseAfterLetter.objects.get(invoice__number="F301")
+    assert record.unnamed_amount == Decimal("50.00")
+    assert InvoiceStage.objects.get(invoice__number="F301").stage == "reminder"
