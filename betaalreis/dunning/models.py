@@ -204,6 +204,7 @@ class ReopenCause(models.TextChoices):
 
     IMPORT = "import", _("Import")
     CREDIT_NOTE_UNDONE = "credit_note_undone", _("Verrekening creditnota teruggedraaid")
+    ADMIN = "admin", _("Handmatig in het beheer")
 
 
 class DunningRestart(models.Model):
@@ -239,3 +240,33 @@ class DunningRestart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.principal} due {self.due_date} ({self.cause})"
+
+
+class RaiseAfterLetter(models.Model):
+    """The part of an open consumer invoice's principal that its latest 14-day letter did not name.
+
+    An import or an edit raised the open amount after the letter was sent.
+    A consumer owes collection costs only over an amount that a 14-day letter
+    named (art. 6:96 lid 6 BW), so the claim leaves `unnamed_amount` out of
+    the cost base until a 14-day letter sent after the raise names it: a
+    letter whose message line has an id above `last_message_item_id` (see
+    `betaalreis.dunning.reopening`).
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.CASCADE, related_name="raise_after_letter", verbose_name=_("factuur")
+    )
+    raised_at = models.DateTimeField(_("verhoogd op"))
+    # The sum of the raises since the latest 14-day letter.
+    unnamed_amount = models.DecimalField(**MONEY, verbose_name=_("niet in brief genoemd bedrag"))
+    # The highest CommunicationInvoice id of the invoice at the latest raise, 0 for none.
+    last_message_item_id = models.BigIntegerField(_("laatste berichtregel vóór verhoging"), default=0)
+    source = models.CharField(_("bron"), max_length=300)
+
+    class Meta:
+        verbose_name = _("verhoging na veertiendagenbrief")
+        verbose_name_plural = _("verhogingen na veertiendagenbrief")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.unnamed_amount} not named since {self.raised_at:%Y-%m-%d}"

@@ -23,29 +23,40 @@ of reopening has its rule:
   only because that payment closed the invoice are claimed again, and the
   timeline records it (`lapsed_waiver_events`).
 
-NOTE: an import that raises the total of an invoice that is still open does
-not reopen it, so nothing restarts, and a 14-day letter sent before the raise
-still counts for the higher amount.
+An import or an edit that raises the open amount of an invoice that is still
+open restarts nothing, because the history of what was named stays valid.
+For a consumer whose 14-day letter was sent before the raise, that letter did
+not name the raise (`do_record_raises`): the claim charges costs only over
+the amount the letter named, until a 14-day letter sent after the raise names
+the whole amount, and the invoice goes back to the stage before its letter so
+that the next run sends that letter. A business owes costs without a letter
+(art. 6:96 lid 4 BW), so its costs follow the raised principal. Lowering an
+amount changes neither, because it never makes the cost base larger.
+
+A message planned before a restart or a raise is no longer what the run would
+plan now, so dispatch takes the invoice out of it (`stale_item_reason`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from betaalreis.dunning.models import DunningRestart, InvoiceStage, ReopenCause
+from betaalreis.dunning.models import DunningRestart, InvoiceStage, RaiseAfterLetter, ReopenCause, Stage
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
     Allocation,
+    Creditor,
     DebtorKind,
     Invoice,
+    InvoiceStatus,
     TimelineEvent,
     TimelineKind,
 )
@@ -64,6 +75,7 @@ _CAUSE_TEXT = {
         "doordat een verrekening met een creditnota is teruggedraaid",
         "because a credit note allocation was undone",
     ),
+    ReopenCause.ADMIN: ("door een wijziging in het beheer", "by an edit in the admin"),
 }
 
 
@@ -113,6 +125,8 @@ def do_restart_dunning(
 
     InvoiceStage.objects.filter(invoice_id__in=ids).delete()
     DunningRestart.objects.filter(invoice_id__in=ids).delete()
+    # The 14-day letters before the restart no longer count, so neither does what they did not name.
+    RaiseAfterLetter.objects.filter(invoice_id__in=ids).delete()
     restarts = [
         DunningRestart(
             creditor_id=invoice.creditor_id,
@@ -245,3 +259,192 @@ def lapsed_waiver_events(invoices: Sequence[Invoice], *, source: str, at: dt.dat
             at=at,
         ))
     return events
+
+
+@transaction.atomic
+def do_record_raises(
+    raises: Sequence[tuple[Invoice, Decimal]], *, source: str, at: dt.datetime | None = None
+) -> list[RaiseAfterLetter]:
+    """Record the raises that a consumer's latest 14-day letter did not name, and return the records.
+
+    `raises` pairs invoices of one creditor, saved with their new open
+    amount, with how much that amount rose. A raise counts when the invoice
+    is open, its debtor is a consumer and a 14-day letter that still counts
+    for it was sent (see `counted_message_items`). Each such invoice gets the
+    amount no letter named, added to an earlier one that no letter named yet.
+    It goes back to the stage before the 14-day letter, so the next run sends
+    a new letter over the whole open amount. The timeline records both in
+    Dutch and in English.
+
+    NOTE: once the new letter is sent, the claim counts costs from the end of
+    its term only, so costs owed over the named amount since the earlier
+    letter's term are not claimed while the new term runs.
+    """
+    from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+    from betaalreis.legal.models import legal_settings_for
+    from betaalreis.outbox.models import CommunicationInvoice
+
+    at = at or timezone.now()
+    raised = {
+        invoice.pk: (invoice, amount)
+        for invoice, amount in raises
+        if not invoice.is_credit_note and invoice.status == InvoiceStatus.OPEN
+        and invoice.open_amount > ZERO and amount > ZERO
+    }
+    if not raised:
+        return []
+    creditor = Creditor.objects.get(pk=next(iter(raised.values()))[0].creditor_id)
+    consumers = list(
+        Invoice.objects.filter(creditor=creditor, pk__in=list(raised), debtor__kind=DebtorKind.CONSUMER)
+        .values_list("pk", flat=True)
+    )
+    lettered = set(sent_fourteen_day_terms(creditor, legal_settings_for(creditor), invoice_ids=consumers))
+    if not lettered:
+        return []
+    ids = sorted(lettered)
+
+    earlier = unnamed_amounts(creditor.pk, ids)
+    last_items = _max_id_per_invoice(CommunicationInvoice.objects.filter(invoice_id__in=ids))
+    RaiseAfterLetter.objects.filter(invoice_id__in=ids).delete()
+    records = [
+        RaiseAfterLetter(
+            creditor=creditor,
+            invoice=raised[invoice_id][0],
+            raised_at=at,
+            unnamed_amount=min(earlier.get(invoice_id, ZERO) + raised[invoice_id][1], raised[invoice_id][0].open_amount),
+            last_message_item_id=last_items.get(invoice_id, 0),
+            source=source[:300],
+        )
+        for invoice_id in ids
+    ]
+    RaiseAfterLetter.objects.bulk_create(records)
+
+    stages = _stages_before_letter(creditor.pk, ids)
+    timeline.record_many(
+        _raise_event(record, raised[record.invoice_id][1], stages.get(record.invoice_id, ("", "")), at)
+        for record in records
+    )
+    logger.info("raise after 14-day letter recorded", extra={"creditor_id": creditor.pk, "invoices": len(records)})
+    return records
+
+
+def _stages_before_letter(creditor_id: int, invoice_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Move invoices at or past the consumer 14-day letter back to the stage before it.
+
+    Returns (old stage, new stage) by invoice id for the invoices it moved.
+    The new stage is empty when the letter is the policy's first stage.
+    """
+    stages = list(
+        Stage.objects.filter(policy__creditor_id=creditor_id, policy__debtor_kind=DebtorKind.CONSUMER)
+        .order_by("order")
+        .values_list("code", "order", "is_fourteen_day_letter")
+    )
+    letter_order = next((order for _code, order, is_letter in stages if is_letter), None)
+    if letter_order is None:
+        return {}
+    before = [code for code, order, _is_letter in stages if order < letter_order]
+    target = before[-1] if before else ""
+    from_letter_on = [code for code, order, _is_letter in stages if order >= letter_order]
+
+    rows = InvoiceStage.objects.filter(invoice_id__in=invoice_ids, stage__in=from_letter_on)
+    moved = {invoice_id: (stage, target) for invoice_id, stage in rows.values_list("invoice_id", "stage")}
+    if target:
+        rows.update(stage=target)
+    else:
+        rows.delete()
+    return moved
+
+
+def _raise_event(
+    record: RaiseAfterLetter, raised_by: Decimal, stages: tuple[str, str], at: dt.datetime
+) -> TimelineEvent:
+    invoice = record.invoice
+    currency = invoice.currency
+    raised_text = format_money(raised_by, currency)
+    open_text = format_money(invoice.open_amount, currency)
+    unnamed_text = format_money(record.unnamed_amount, currency)
+    summary_nl = (
+        f"Factuur {invoice.number} is na de veertiendagenbrief verhoogd met {raised_text} tot {open_text}. "
+        f"Die brief noemde {unnamed_text} niet, dus daarover zijn geen incassokosten verschuldigd "
+        "totdat een nieuwe veertiendagenbrief het hele bedrag noemt en de termijn daarvan onbetaald verstrijkt. "
+        "De volgende aanmaning is die nieuwe veertiendagenbrief."
+    )
+    summary_en = (
+        f"Invoice {invoice.number} was raised by {raised_text} to {open_text} after its 14-day letter. "
+        f"That letter did not name {unnamed_text}, so no collection costs are owed over it until a new "
+        "14-day letter names the whole amount and its term passes unpaid. "
+        "The next reminder is that new 14-day letter."
+    )
+    from_stage, to_stage = stages
+    return TimelineEvent(
+        creditor_id=invoice.creditor_id,
+        debtor_id=invoice.debtor_id,
+        invoice_id=invoice.pk,
+        kind=TimelineKind.STAGE,
+        source=record.source,
+        summary=summary_nl[:500],
+        data={
+            "reason": "raised_after_letter",
+            "raised_by": str(raised_by),
+            "unnamed": str(record.unnamed_amount),
+            "open_amount": str(invoice.open_amount),
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "summary_en": summary_en,
+        },
+        at=at,
+    )
+
+
+def unnamed_amounts(creditor_id: int, invoice_ids: Collection[int]) -> dict[int, Decimal]:
+    """Return, by invoice id, what was raised after the invoice's 14-day letter and no letter named yet.
+
+    A 14-day letter sent after the raise states the whole open amount,
+    because messages are rendered at dispatch, so its invoice is left out.
+    One query.
+    """
+    from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+    letter_codes = Stage.objects.filter(policy__creditor_id=creditor_id, is_fourteen_day_letter=True).values("code")
+    later_letters = CommunicationInvoice.objects.filter(
+        invoice_id=OuterRef("invoice_id"),
+        pk__gt=OuterRef("last_message_item_id"),
+        communication__status=CommunicationStatus.SENT,
+        communication__stage__in=letter_codes,
+    )
+    return dict(
+        RaiseAfterLetter.objects.filter(creditor_id=creditor_id, invoice_id__in=list(invoice_ids))
+        .exclude(Exists(later_letters))
+        .values_list("invoice_id", "unnamed_amount")
+    )
+
+
+def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
+    """Return why message line `item_id` of `invoice` no longer fits it, in Dutch and English, or None.
+
+    A line planned before the invoice's dunning restarted, or before a raise
+    after its 14-day letter, belongs to a stage the run would not plan now.
+    Load `invoice` with `dunning_restart` and `raise_after_letter` selected,
+    so this reads no rows.
+    """
+    restart = getattr(invoice, "dunning_restart", None)
+    if restart is not None and item_id <= restart.last_message_item_id:
+        return ("de aanmaningen zijn opnieuw begonnen", "dunning started again")
+    raise_record = getattr(invoice, "raise_after_letter", None)
+    if raise_record is not None and item_id <= raise_record.last_message_item_id:
+        return ("het bedrag is na de veertiendagenbrief verhoogd", "the amount was raised after the 14-day letter")
+    return None
+
+
+def do_follow_admin_edit(invoice: Invoice, *, was_status: str, was_open: Decimal, source: str) -> None:
+    """Restart dunning, or record a raise, after a credit manager edited `invoice` by hand in the admin.
+
+    Call it after the edit was saved, with the status and open amount from
+    before it. A paid or credited invoice set open again restarts like one
+    an import reopens, and a raised open invoice is recorded like a raise by
+    an import.
+    """
+    if was_status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED) and invoice.status == InvoiceStatus.OPEN:
+        do_restart_dunning([invoice], cause=ReopenCause.ADMIN, source=source)
+    elif was_status == InvoiceStatus.OPEN and invoice.status == InvoiceStatus.OPEN and invoice.open_amount > was_open:
+        do_record_raises([(invoice, invoice.open_amount - was_open)], source=source)

@@ -20,12 +20,12 @@ from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.dunning.models import ReopenCause
-from betaalreis.dunning.reopening import do_restart_dunning
+from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning, reopened_due_date
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
@@ -689,6 +689,7 @@ def _update_invoices(
     now = timezone.now()
     closed: list[Invoice] = []
     reopened: list[Invoice] = []
+    raised: list[tuple[Invoice, Decimal]] = []
     for data, invoice, state in candidates:
         baseline = _baseline(invoice, state)
         was_open = invoice.open_amount > ZERO
@@ -702,8 +703,11 @@ def _update_invoices(
         events.append(event)
         if was_open and invoice.open_amount == ZERO:
             closed.append(invoice)
-        if event.data["changes"].get("status", {}).get("new") == InvoiceStatus.OPEN:
+        changes = event.data["changes"]
+        if changes.get("status", {}).get("new") == InvoiceStatus.OPEN:
             reopened.append(invoice)
+        elif was_open and "open_amount" in changes:
+            raised.append((invoice, invoice.open_amount - Decimal(changes["open_amount"]["old"])))
 
     events += _waived_charges(closed, source=source)
     fields = [*_PLAIN_INVOICE_FIELDS, "open_amount", "status", "updated_at"]
@@ -712,6 +716,12 @@ def _update_invoices(
     # The file requests money of an invoice that was closed, which the debtor
     # had no reason to pay, so its dunning and claim start again.
     do_restart_dunning(reopened, cause=ReopenCause.IMPORT, source=source)
+    for record in do_record_raises(raised, source=source):
+        counts.notes.append(gettext(
+            "Factuur %(number)s is na de veertiendagenbrief verhoogd (%(open)s open). De volgende aanmaning "
+            "is een nieuwe veertiendagenbrief; tot de termijn daarvan verstrijkt, gelden incassokosten alleen "
+            "over het bedrag dat de vorige brief noemde."
+        ) % {"number": record.invoice.number, "open": format_amount(record.invoice.open_amount)})
     return events
 
 
@@ -819,10 +829,13 @@ def _change_open_amount(
     if invoice.status != old_status:
         changes["status"] = {"old": old_status, "new": invoice.status}
         if invoice.status == InvoiceStatus.OPEN and not invoice.is_credit_note:
+            # The restart in `_update_invoices` gives the amount this due date.
+            due = reopened_due_date(invoice, timezone.localdate())
             counts.notes.append(gettext(
-                "Factuur %(number)s staat weer open (%(open)s). De volgende run verrekent eerst het "
-                "tegoed van de debiteur en maant daarna aan wat overblijft."
-            ) % {"number": invoice.number, "open": format_amount(new_open)})
+                "Factuur %(number)s staat weer open (%(open)s). De aanmaningen beginnen opnieuw: het bedrag "
+                "vervalt op %(due)s. De volgende run verrekent eerst het tegoed van de debiteur en maant "
+                "daarna aan wat overblijft."
+            ) % {"number": invoice.number, "open": format_amount(new_open), "due": formats.date_format(due)})
 
 
 def _document_word(invoice: Invoice) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet, Sum
+from django.forms import ModelForm
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -119,18 +119,31 @@ class InvoiceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request))
 
-    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
-        """Save the form, and set a changed status with `do_set_invoice_status` for its timeline and waiver."""
+    def save_model(self, request: HttpRequest, obj: Invoice, form: ModelForm, change: bool) -> None:
+        """Save the invoice and record what the edit means for its claim and dunning.
+
+        A changed status goes through `do_set_invoice_status`, which writes the
+        timeline and waives the charges of a closed claim. A paid or credited
+        invoice set open again then restarts its dunning, and a raised open
+        invoice is recorded as a raise, as an import would do.
+        """
+        from betaalreis.dunning.reopening import do_follow_admin_edit
+
+        source = f"admin ({request.user.get_username()})"
+        before = Invoice.objects.filter(pk=obj.pk).values_list("status", "open_amount").first() if change else None
+
         if not change or "status" not in form.changed_data:
             super().save_model(request, obj, form, change)
-            return
-        new_status = obj.status
-        obj.status = form.initial["status"]
-        super().save_model(request, obj, form, change)
-        updated = do_set_invoice_status(
-            obj, new_status, source=f"admin ({request.user.get_username()})", reason="status set in the admin"
-        )
-        obj.status = updated.status
+        else:
+            new_status = obj.status
+            obj.status = form.initial["status"]
+            super().save_model(request, obj, form, change)
+            updated = do_set_invoice_status(obj, new_status, source=source, reason="status set in the admin")
+            obj.status = updated.status
+
+        if before is not None:
+            was_status, was_open = before
+            do_follow_admin_edit(obj, was_status=was_status, was_open=was_open, source=source)
 
 
 @admin.display(description=_("reden"))

@@ -18,7 +18,8 @@ Rules applied (Dutch civil code, BW):
 - Collection costs over the summed principal of all invoices, see
   `betaalreis.legal.costs`. A consumer owes them only after the term of a
   14-day letter has passed unpaid (6:96 lid 6), and then only over the
-  principal still unpaid at the end of that term. A business owes them from
+  principal still unpaid at the end of that term that the letter named
+  (`ClaimItem.unnamed_principal` is left out). A business owes them from
   the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
   or the scale, per the creditor's settings.
 - A payment pays one invoice at a time. The invoice the debtor named comes
@@ -80,6 +81,10 @@ class ClaimItem:
     # First day of default when the creditor's terms set it; by default the
     # interest start follows from the debtor kind and the settings.
     default_date: dt.date | None = None
+    # The part of `principal` that the 14-day letter of the claim's term did
+    # not name, because the invoice was raised after it. A consumer owes no
+    # collection costs over it.
+    unnamed_principal: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,9 +392,9 @@ class _ClaimRun:
         if self.kind is DebtorKind.CONSUMER:
             base = sum(
                 (
-                    account.principal_outstanding
-                    for account in self.accounts.values()
-                    if account.first_day <= day - ONE_DAY
+                    self._named_outstanding(item)
+                    for item in self.items
+                    if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
                 ),
                 ZERO,
             )
@@ -411,6 +416,16 @@ class _ClaimRun:
             self.costs = costs
             if self.costs_due_from is None:
                 self.costs_due_from = day
+
+    def _named_outstanding(self, item: ClaimItem) -> Decimal:
+        """Return the unpaid principal of `item` that its 14-day letter named.
+
+        Payments count against the named part first. That is the lower
+        reading of the cost base, so the claim never states costs over money
+        the letter did not name.
+        """
+        outstanding = self.accounts[item.invoice_number].principal_outstanding
+        return max(outstanding - item.unnamed_principal, ZERO)
 
     @property
     def _fixed_minimum_only(self) -> bool:

@@ -8,7 +8,8 @@ unpaid principal can differ from the ledger's open amount. The ledger books
 a payment to the principal first and only money beyond it to costs and
 interest (`Allocation.part`), but the claim's total is the same either way.
 After a dunning restart the reopened amount takes the place of the total,
-with its own due date (see `betaalreis.dunning.reopening`).
+with its own due date. An amount raised after the latest 14-day letter is
+marked as not named by it (see `betaalreis.dunning.reopening`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from betaalreis.dunning.bulk import values_subquery
+from betaalreis.dunning.reopening import unnamed_amounts
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
@@ -169,6 +171,8 @@ class _OpenInvoice:
     currency: str
     open_amount: Decimal
     credited: Decimal = Decimal(0)
+    # What was raised after the latest 14-day letter and no letter named yet.
+    unnamed: Decimal = Decimal(0)
     # Payments the ledger booked to the principal.
     paid_in_ledger: Decimal = Decimal(0)
     # Payments the ledger booked to collection costs or interest, by part.
@@ -209,19 +213,28 @@ def _open_invoices(
     # reopened, due on the restart's due date, with only the allocations
     # made since (see `betaalreis.dunning.reopening`).
     restart_cut: dict[int, int] = {}
+    raised: list[int] = []
     for (
         pk, debtor_id, number, total, due_date, currency, open_amount,
-        restart_principal, restart_due_date, restart_last_allocation,
+        restart_principal, restart_due_date, restart_last_allocation, raise_id,
     ) in rows.values_list(
         "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount",
         "dunning_restart__principal", "dunning_restart__due_date", "dunning_restart__last_allocation_id",
+        "raise_after_letter__id",
     ):
         if restart_principal is not None:
             total, due_date = restart_principal, restart_due_date
             restart_cut[pk] = restart_last_allocation
+        if raise_id is not None:
+            raised.append(pk)
         invoice = _OpenInvoice(pk, number, total, due_date, currency, open_amount)
         by_id[pk] = invoice
         by_debtor[debtor_id].append(invoice)
+
+    # Most claims have no raised invoice, so this query runs only for those that do.
+    if raised:
+        for invoice_id, amount in unnamed_amounts(creditor_id, raised).items():
+            by_id[invoice_id].unnamed = amount
 
     allocations = Allocation.objects.filter(
         creditor_id=creditor_id, invoice__in=rows.values("pk")
@@ -257,7 +270,9 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
             continue
 
         currencies.add(invoice.currency)
-        items.append(ClaimItem(invoice.number, principal, invoice.due_date))
+        items.append(ClaimItem(
+            invoice.number, principal, invoice.due_date, unnamed_principal=min(invoice.unnamed, principal)
+        ))
         for part, amount in invoice.charges_paid.items():
             charges_paid[(invoice.number, part)] = amount
         payments.extend(

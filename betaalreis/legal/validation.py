@@ -16,6 +16,8 @@ from babel.numbers import is_currency
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.money import CENT
 
+ZERO = Decimal("0.00")
+
 if TYPE_CHECKING:
     from betaalreis.legal.claims import ClaimItem, ClaimPayment
 
@@ -61,6 +63,11 @@ def validate_claim_input(
             "leave paid invoices and credit notes out",
         )
         validate_date(f"Invoice {item.invoice_number}: due date", item.due_date)
+        if not ZERO <= item.unnamed_principal <= item.principal:
+            raise InvalidInput(
+                f"Invoice {item.invoice_number}: unnamed principal {item.unnamed_principal} is outside "
+                f"0 to its principal {item.principal}; pass the part of the principal raised after the letter."
+            )
         if item.default_date is not None:
             validate_date(f"Invoice {item.invoice_number}: default date", item.default_date)
 

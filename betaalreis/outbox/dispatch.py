@@ -37,6 +37,7 @@ from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.dunning.models import Stage
+from betaalreis.dunning.reopening import stale_item_reason
 from betaalreis.dunning.stage_revert import revert_failed_stage
 from betaalreis.ledger.models import (
     Creditor,
@@ -152,7 +153,12 @@ def _claim_batch(
 def _still_due_items(
     batch: list[Communication],
 ) -> tuple[dict[int, list[CommunicationInvoice]], list[CommunicationInvoice]]:
-    """Split the batch's invoice items into those still due and those paid since planning."""
+    """Split the batch's invoice items into those still due and those to take out.
+
+    An item is taken out when its invoice was paid since planning, or when its
+    dunning restarted or it was raised after its 14-day letter since planning
+    (see `stale_item_reason`), because the run would plan another stage now.
+    """
     keep: dict[int, list[CommunicationInvoice]] = {communication.pk: [] for communication in batch}
     still_due = {
         communication.pk: _STILL_DUE_IN_PLAN if communication.stage == INSTALMENT_STAGE else _STILL_DUE
@@ -161,10 +167,16 @@ def _still_due_items(
     drop: list[CommunicationInvoice] = []
     items = CommunicationInvoice.objects.filter(
         communication_id__in=list(keep)
-    ).select_related("invoice").order_by("invoice__due_date", "invoice__number")
+    ).select_related(
+        "invoice", "invoice__dunning_restart", "invoice__raise_after_letter"
+    ).order_by("invoice__due_date", "invoice__number")
     for item in items:
         invoice = item.invoice
-        if invoice.status in still_due[item.communication_id] and invoice.open_amount > 0:
+        if (
+            invoice.status in still_due[item.communication_id]
+            and invoice.open_amount > 0
+            and stale_item_reason(invoice, item.pk) is None
+        ):
             keep[item.communication_id].append(item)
         else:
             drop.append(item)
@@ -344,21 +356,7 @@ def _record_results(
             CommunicationInvoice.objects.filter(pk__in=[item.pk for item in dropped]).delete()
             summary.invoices_removed += len(dropped)
             for item in dropped:
-                events.append(
-                    event_row(
-                        creditor_id=item.invoice.creditor_id,
-                        debtor_id=item.invoice.debtor_id,
-                        invoice_id=item.invoice.pk,
-                        kind=TimelineKind.COMMUNICATION_CANCELLED,
-                        at=event_at,
-                        source=source,
-                        summary=(
-                            f"Factuur {item.invoice.number} uit bericht gehaald: "
-                            f"{item.invoice.get_status_display().lower()} sinds de planning"
-                        ),
-                        data={"communication_id": item.communication_id},
-                    )
-                )
+                events.append(_dropped_item_event(item, event_at, source))
 
         _store_outcomes(results, now, legal_settings, retry_from=clock or now)
 
@@ -386,6 +384,28 @@ def _record_results(
                 ))
 
         _insert_events(events)
+
+
+def _dropped_item_event(item: CommunicationInvoice, at: dt.datetime, source: str) -> dict[str, object]:
+    """Return the timeline row that records why an invoice was taken out of a planned message."""
+    invoice = item.invoice
+    data: dict[str, object] = {"communication_id": item.communication_id}
+    stale = stale_item_reason(invoice, item.pk)
+    if stale is None:
+        reason = invoice.get_status_display().lower()
+    else:
+        reason = stale[0]
+        data["summary_en"] = f"Invoice {invoice.number} taken out of a message: {stale[1]} since it was planned"
+    return event_row(
+        creditor_id=invoice.creditor_id,
+        debtor_id=invoice.debtor_id,
+        invoice_id=invoice.pk,
+        kind=TimelineKind.COMMUNICATION_CANCELLED,
+        at=at,
+        source=source,
+        summary=f"Factuur {invoice.number} uit bericht gehaald: {reason} sinds de planning",
+        data=data,
+    )
 
 
 def _insert_events(events: list[dict[str, object]]) -> None:

@@ -63,15 +63,17 @@ def creditor() -> Creditor:
     return creditor
 
 
-def import_file(tmp_path: Path, name: str, row: str, *, at: dt.datetime | None = None) -> None:
+def import_file(tmp_path: Path, name: str, row: str, *, at: dt.datetime | None = None) -> str:
+    """Import `row` as file `name`, at the moment `at` if given, and return the import report."""
     path = tmp_path / name
     path.write_text(HEADER + row, encoding="utf-8")
     output = io.StringIO()
     if at is None:
         call_command("import", str(path), "--creditor", "acme", stdout=output)
-        return
+        return output.getvalue()
     with mock.patch("django.utils.timezone.now", return_value=at):
         call_command("import", str(path), "--creditor", "acme", stdout=output)
+    return output.getvalue()
 
 
 def invoice(number: str) -> Invoice:
