@@ -129,7 +129,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         """
         from betaalreis.dunning.reopening import do_follow_admin_edit
 
-        source = f"admin ({request.user.get_username()})"
+        source = f"admin:{request.user.get_username()}"
         before = Invoice.objects.filter(pk=obj.pk).values_list("status", "open_amount").first() if change else None
 
         if not change or "status" not in form.changed_data:

@@ -265,6 +265,6 @@ def test_admin_write_off_records_waiver(debtor, client):
     assert invoice.status == InvoiceStatus.WRITTEN_OFF
     (waived,) = waived_events(debtor)
     assert waived.data["closed_by"] == "write_off"
-    assert waived.source == "admin (beheer)"
+    assert waived.source == "admin:beheer"
     status_event = TimelineEvent.objects.get(debtor=debtor, data__to=InvoiceStatus.WRITTEN_OFF)
     assert status_event.data["from"] == InvoiceStatus.OPEN
