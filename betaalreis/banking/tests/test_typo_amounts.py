@@ -109,3 +109,18 @@ def test_new_reasons_in_dutch():
     for reason in reasons:
         dutch = reason_in_dutch(reason)
         assert not ENGLISH.search(dutch), dutch
+
+
+def test_spaced_number_names_paid_invoice(tmp_path: Path, ledger):
+    """A number with a space for its dash names the invoice also once it is paid, so review names the debtor."""
+    _, jansen, _, invoices = ledger
+
+    import_entries(tmp_path, [SampleEntry(Decimal("121.00"), remittance="2026 10042", end_to_end_id="E1")])
+    import_entries(tmp_path, [SampleEntry(Decimal("121.00"), remittance="2026 10042", end_to_end_id="E2")], name="next.xml")
+
+    first, second = Payment.objects.order_by("id")
+    assert first.status == PaymentStatus.MATCHED
+    assert _open(invoices["A"]) == Decimal("0.00")
+    assert second.status == PaymentStatus.REVIEW
+    assert "2026-10042 (paid)" in second.match_reason
+    assert list(second.match_candidates.values_list("debtor_id", flat=True)) == [jansen.pk]
