@@ -124,3 +124,20 @@ def test_spaced_number_names_paid_invoice(tmp_path: Path, ledger):
     assert second.status == PaymentStatus.REVIEW
     assert "2026-10042 (paid)" in second.match_reason
     assert list(second.match_candidates.values_list("debtor_id", flat=True)) == [jansen.pk]
+
+
+def test_spaced_number_paid_in_same_file(tmp_path: Path, ledger):
+    """A payment that quotes an invoice an earlier payment of the same file pays in full names it as paid."""
+    _, jansen, _, invoices = ledger
+
+    import_entries(tmp_path, [
+        SampleEntry(Decimal("121.00"), remittance="betaling 2O26-1OO42", end_to_end_id="E1"),
+        SampleEntry(Decimal("121.00"), remittance="2026 10042", end_to_end_id="E2"),
+    ])
+
+    first, second = Payment.objects.order_by("id")
+    assert first.status == PaymentStatus.MATCHED
+    assert _open(invoices["A"]) == Decimal("0.00")
+    assert second.status == PaymentStatus.REVIEW
+    assert "2026-10042 (paid)" in second.match_reason
+    assert list(second.match_candidates.values_list("debtor_id", flat=True)) == [jansen.pk]
