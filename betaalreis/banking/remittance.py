@@ -7,8 +7,8 @@ dates and years. `number_tokens` splits it into words and returns:
   `2026` in `2026-1091` or in `15-10-2026` is never read on its own;
 - digit runs: a word's digits ("F-77310" gives 77310, "2026-1090" gives
   20261090 but never 2026) and the joined digits of numbers written with
-  spaces ("2026 10042" gives 202610042, 2026 and 10042). Two such groups
-  joined are a normalised word too. A date gives no digit run;
+  spaces ("2026 10042" gives 202610042, 2026 and 10042). A date gives no
+  digit run;
 - the weak keys among both: bare numbers of at most WEAK_NUMBER_DIGITS digits
   (which include every year) and words shaped like a date;
 - tail keys: the digits of the last two or more groups of a word of three or
@@ -134,10 +134,6 @@ def number_tokens(text: str) -> NumberTokens:
             tokens.digit_runs.append(joined)
             if _is_weak_number(joined):
                 weak_keys.add(joined)
-            elif len(spaced) == 2:
-                # "2027 0010" for 2027-0010: as a key too, because a paid
-                # invoice is looked up by key only (settled_invoices).
-                number_keys.add(joined)
         for part in spaced:
             tokens.digit_runs.append(part)
             if _is_weak_number(part):

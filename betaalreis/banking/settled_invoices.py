@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable
 
 from betaalreis.banking.invoice_index import PaymentKeys
 from betaalreis.banking.models import MatchRule
+from betaalreis.banking.remittance import WEAK_NUMBER_DIGITS
 from betaalreis.banking.invoice_index import OpenInvoice
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus
@@ -49,7 +50,13 @@ def name_settled_invoices(
     chunk pay in full. They still read as open in the database, because the
     chunk is allocated after this call, so they count as paid here.
     """
-    quoted = [(payment_id, keys.number_keys) for payment_id, keys in unmatched if keys.number_keys]
+    # Long digit runs count as keys too, so "2027 0010" (a space for the
+    # dash) names 2027-0010. The matcher's own lookups of them find only open invoices.
+    quoted = [
+        (payment_id, keys.number_keys | {run for run in keys.digit_runs if len(run) > WEAK_NUMBER_DIGITS})
+        for payment_id, keys in unmatched
+    ]
+    quoted = [(payment_id, number_keys) for payment_id, number_keys in quoted if number_keys]
     keys_to_find = sorted({key for _, number_keys in quoted for key in number_keys})
     if not keys_to_find:
         return
