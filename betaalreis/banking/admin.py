@@ -34,7 +34,7 @@ from betaalreis.banking.actions import (
     do_ignore_payment,
     is_split,
 )
-from betaalreis.banking.candidate_plan import DebtorShare, plan_candidate
+from betaalreis.banking.candidate_plan import DebtorShare, PlannedInvoice, plan_candidate
 from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.banking.reversals import do_confirm_reversal, reversal_candidates
 from betaalreis.banking.models import (
@@ -126,6 +126,10 @@ class MatchCandidateInline(admin.TabularInline):
             }
         plan = plan_candidate(candidate)
         lines = [share_line(share, plan.currency) for share in plan.shares]
+        for share in plan.shares:
+            lines += [
+                waived_line(line, plan.currency) for line in share.invoices if line.waived_costs > 0 or line.waived_interest > 0
+            ]
         if plan.credit > 0:
             lines.append(
                 _("Tegoed %(amount)s bij %(debtor)s")
@@ -372,10 +376,29 @@ def candidate_label(candidate: MatchCandidate) -> str:
 
 
 def share_line(share: DebtorShare, currency: str) -> str:
-    """Describe one debtor's part of a planned booking: each invoice and amount, and their sum."""
-    invoices = ", ".join(f"{line.number} {format_money(line.amount, currency)}" for line in share.invoices)
+    """Describe one debtor's part of a planned booking: each invoice with its principal, costs and interest, and their sum."""
+    invoices = ", ".join(_planned_invoice_text(line, currency) for line in share.invoices)
     return _("%(debtor)s: %(invoices)s (samen %(total)s)") % {
         "debtor": debtor_label(share.debtor),
         "invoices": invoices,
         "total": format_money(share.total, currency),
     }
+
+
+def _planned_invoice_text(line: PlannedInvoice, currency: str) -> str:
+    text = f"{line.number} {format_money(line.amount, currency)}"
+    if line.costs > 0:
+        text += _(" + incassokosten %(amount)s") % {"amount": format_money(line.costs, currency)}
+    if line.interest > 0:
+        text += _(" + rente %(amount)s") % {"amount": format_money(line.interest, currency)}
+    return text
+
+
+def waived_line(line: PlannedInvoice, currency: str) -> str:
+    """Describe the costs and interest of an invoice that confirming leaves unpaid and waives."""
+    parts = []
+    if line.waived_costs > 0:
+        parts.append(_("incassokosten %(amount)s") % {"amount": format_money(line.waived_costs, currency)})
+    if line.waived_interest > 0:
+        parts.append(_("rente %(amount)s") % {"amount": format_money(line.waived_interest, currency)})
+    return _("Kwijtgescholden op %(number)s: %(parts)s") % {"number": line.number, "parts": ", ".join(parts)}

@@ -163,6 +163,7 @@ class InvoiceIndex:
         self._names: dict[int, str] | None = None
         self._name_tokens: dict[str, set[int]] | None = None
         self._close_names: dict[str, list[tuple[int, float]]] = {}
+        self._requested_totals: dict[frozenset[int], set[tuple[str, Decimal]]] = {}
 
     def _fetch(self, column: str, keys: list, target: dict | None) -> None:
         """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
@@ -327,6 +328,38 @@ class InvoiceIndex:
     def same_amount(self, currency: str, amount: Decimal) -> set[int]:
         self.fetch_amounts(((currency, amount),))
         return self.by_amount.get((currency, float(amount)), set())
+
+    def requested_totals(self, invoice_ids: Iterable[int]) -> set[tuple[str, Decimal]]:
+        """Return the (currency, total) pairs that sent messages requested for exactly the invoices `invoice_ids`.
+
+        A message counts only when it listed these invoices and no others,
+        and only when it was sent since each invoice's latest dunning restart.
+        Its total is the claim as the message stated it: principal, interest
+        and costs. Two queries per set of invoices, kept for the run.
+        """
+        from betaalreis.dunning.reopening import counted_message_items
+        from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+        wanted = frozenset(invoice_ids)
+        found = self._requested_totals.get(wanted)
+        if found is not None:
+            return found
+        naming = counted_message_items(CommunicationInvoice.objects.filter(
+            communication__creditor=self.creditor,
+            communication__status=CommunicationStatus.SENT,
+            invoice_id__in=list(wanted),
+        )).values("communication_id")
+        rows = CommunicationInvoice.objects.filter(communication_id__in=naming).values_list(
+            "communication_id", "invoice_id", "communication__currency", "communication__total_amount"
+        )
+        listed: dict[int, set[int]] = defaultdict(set)
+        totals: dict[int, tuple[str, Decimal]] = {}
+        for communication_id, invoice_id, currency, total in rows:
+            listed[communication_id].add(invoice_id)
+            totals[communication_id] = (currency, total)
+        found = {totals[pk] for pk, ids in listed.items() if ids == wanted}
+        self._requested_totals[wanted] = found
+        return found
 
     @property
     def debtors_by_iban(self) -> dict[str, set[int]]:

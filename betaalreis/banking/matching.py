@@ -296,7 +296,11 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> Matc
                     review_keys[payment.id] = keys
                     if decision.rule == MatchRule.NONE and not decision.candidates:
                         unmatched.append((payment.id, keys))
-            name_settled_invoices(creditor, unmatched, reviews)
+            if unmatched:
+                paid_in_chunk = {
+                    invoice.id for decision in decided.values() for invoice in decision.invoices if invoice.open_amount <= 0
+                }
+                name_settled_invoices(creditor, unmatched, reviews, paid_in_chunk)
 
             leftovers, allocated = _allocate(creditor, decided, chunk, index, report)
             reviews.update(leftovers)

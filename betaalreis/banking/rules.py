@@ -14,7 +14,11 @@ or candidates decides:
    and the tail names only one (score 80). A tail that names several counts
    as a short number does. One wrong digit, or the letter O typed for a zero
    ("INV-2O24-0012"), is accepted only when the amount equals that invoice's
-   open amount (score 70);
+   open amount or the total that a sent message requested for it (score 70).
+   A number with one wrong digit beside whole numbers of the same debtor
+   ("2026-1003 en 2026-0104") counts when the amount equals the open amount
+   of all these invoices together, or the total a sent message requested for
+   exactly them (score 70);
 3. payer IBAN linked to a debtor, and the amount equal to one open invoice
    or to exactly one set of that debtor's open invoices (score 60);
 4. payer name close to a debtor's name, and the amount as in rule 3 (score 50);
@@ -240,6 +244,10 @@ class Matcher:
                 reason += " (short number, confirmed by amount, payer IBAN or name)"
             # A tail alone is less sure than a whole number.
             score = 80 if tails and not strong else 90
+            if strong and not tails and not confirmed:
+                typo = self.typo_beside_numbers(payment, keys, strong)
+                if typo is not None:
+                    return typo
             groups = _by_debtor(invoices)
             decision = self._choose(MatchRule.INVOICE_NUMBER, score, payment, groups, reason)
             # A tail or a confirmed short number may be another number by chance.
@@ -247,6 +255,68 @@ class Matcher:
             return decision
 
         return self.invoice_number_typo(payment, keys.digit_runs) or self.letter_o_for_zero(payment, keys)
+
+    def _amount_confirmation(self, payment: PaymentFacts, invoices: list[OpenInvoice]) -> str | None:
+        """Return the reason phrase when the payment equals what `invoices` together are due, else None.
+
+        Due is their open amount (the principal left), or the total of a sent
+        message that requested exactly these invoices: principal, interest
+        and costs as the message stated them.
+        """
+        if any(invoice.currency != payment.currency for invoice in invoices):
+            return None
+        if sum((invoice.open_amount for invoice in invoices), ZERO) == payment.amount:
+            return "amount equals their open amount"
+        if (payment.currency, payment.amount) in self.index.requested_totals(invoice.id for invoice in invoices):
+            return "amount equals the total a sent message requested for them"
+        return None
+
+    def typo_beside_numbers(self, payment: PaymentFacts, keys: PaymentKeys, named: list[OpenInvoice]) -> Decision | None:
+        """Pay whole-number invoices and a number with one wrong digit beside them, when the amount confirms the set.
+
+        The debtor paid "factuur 2026-1003 en 2026-0104" for 2026-0103 and
+        2026-0104. The typo candidates are the other open invoices of the one
+        debtor that `named` belong to, one digit away from a digit run that
+        names no invoice. Exactly one choice of candidates, one per such run,
+        must make the amount equal what the invoices together are due
+        (`_amount_confirmation`). Otherwise the whole numbers decide alone.
+        """
+        if len(_by_debtor(named)) != 1 or payment.amount <= sum((invoice.open_amount for invoice in named), ZERO):
+            return None
+        by_digits = self.index.by_digits
+        unnamed = [run for run in dict.fromkeys(keys.digit_runs) if len(run) >= 5 and not by_digits.get(run)]
+        if not unnamed:
+            return None
+        named_ids = {invoice.id for invoice in named}
+        others = [
+            (invoice, key_digits(normalise_number(invoice.number)))
+            for invoice in self.index.debtor_invoices(named[0].debtor_id)
+            if invoice.id not in named_ids
+        ]
+        choices: list[list[tuple[str, OpenInvoice]]] = []
+        for run in unnamed:
+            near = [(run, invoice) for invoice, digits in others if len(digits) == len(run) and _one_digit_apart(run, digits)]
+            if near:
+                choices.append(near)
+        if not choices:
+            return None
+
+        confirmed: list[tuple[list[tuple[str, OpenInvoice]], str]] = []
+        for choice in itertools.product(*choices):
+            typo_invoices = [invoice for _, invoice in choice]
+            if len({invoice.id for invoice in typo_invoices}) != len(typo_invoices):
+                continue
+            phrase = self._amount_confirmation(payment, named + typo_invoices)
+            if phrase is not None:
+                confirmed.append((list(choice), phrase))
+        if len(confirmed) != 1:
+            return None
+
+        choice, phrase = confirmed[0]
+        numbers = ", ".join(invoice.number for invoice in _sorted(named))
+        written = ", ".join(f"{invoice.number} written as {run}" for run, invoice in choice)
+        reason = f"invoice number {numbers} in the description, and {written} with one wrong digit, {phrase}"
+        return Decision(MatchRule.INVOICE_NUMBER_TYPO, 70, reason, invoices=_sorted(named + [invoice for _, invoice in choice]))
 
     def _unconfirmed_numbers(self, weak: list[OpenInvoice]) -> Decision:
         """Send a payment that names only short or ambiguous numbers, which nothing confirms, to review."""
@@ -266,6 +336,10 @@ class Matcher:
         Only invoices whose open amount equals the payment are compared, so
         the amount index keeps this cheap even with a million open invoices.
         """
+        # TODO: a payment of the total that a message requested (principal
+        # plus interest and costs) does not confirm a lone typo here, because
+        # no index finds invoices by that total. Beside whole numbers of the
+        # same debtor it does (`typo_beside_numbers`).
         lengths = {len(run) for run in runs if len(run) >= 5}
         if not lengths:
             return None
@@ -297,8 +371,9 @@ class Matcher:
     def letter_o_for_zero(self, payment: PaymentFacts, keys: PaymentKeys) -> Decision | None:
         """Pay the invoices that the text names with the letter O for a zero ("INV-2O24-0012"), if the amount confirms it.
 
-        As with one wrong digit, the amount must equal the open amount of one
-        such invoice, or of all of them when they are one debtor's. Otherwise
+        The amount must equal the open amount of one such invoice, or of all
+        of them when they are one debtor's, or the total that a sent message
+        requested for one of them or for all of them. Otherwise
         `letter_o_candidates` offers them for review once the payer rules
         have found nothing.
         """
@@ -312,9 +387,28 @@ class Matcher:
         elif len(_by_debtor(same_currency)) == 1 and sum((invoice.open_amount for invoice in same_currency), ZERO) == payment.amount:
             paid = same_currency
         else:
-            return None
+            return self._letter_o_requested(payment, same_currency)
         numbers = ", ".join(invoice.number for invoice in paid)
         reason = f"invoice number {numbers} written with the letter O for a zero, amount equals open amount of {numbers}"
+        return Decision(MatchRule.INVOICE_NUMBER_TYPO, 70, reason, invoices=paid)
+
+    def _letter_o_requested(self, payment: PaymentFacts, invoices: list[OpenInvoice]) -> Decision | None:
+        """Pay O-for-zero invoices when the amount equals what a sent message requested for one of them or all of them."""
+        options = [[invoice] for invoice in invoices]
+        if len(invoices) > 1 and len(_by_debtor(invoices)) == 1:
+            options.append(invoices)
+        requested = [
+            option for option in options
+            if (payment.currency, payment.amount) in self.index.requested_totals(invoice.id for invoice in option)
+        ]
+        if len(requested) != 1:
+            return None
+        paid = requested[0]
+        numbers = ", ".join(invoice.number for invoice in paid)
+        reason = (
+            f"invoice number {numbers} written with the letter O for a zero, "
+            f"amount equals the total a sent message requested for {numbers}"
+        )
         return Decision(MatchRule.INVOICE_NUMBER_TYPO, 70, reason, invoices=paid)
 
     def letter_o_candidates(self, keys: PaymentKeys) -> Decision | None:

@@ -19,10 +19,11 @@ while the payment waits in review.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from betaalreis.banking.invoice_index import PaymentKeys
 from betaalreis.banking.models import MatchRule
+from betaalreis.banking.remittance import WEAK_NUMBER_DIGITS
 from betaalreis.banking.invoice_index import OpenInvoice
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus
@@ -38,10 +39,24 @@ _QUERY_KEYS = 900
 
 
 def name_settled_invoices(
-    creditor: Creditor, unmatched: Iterable[tuple[int, PaymentKeys]], reviews: dict[int, Decision]
+    creditor: Creditor,
+    unmatched: Iterable[tuple[int, PaymentKeys]],
+    reviews: dict[int, Decision],
+    paid_in_chunk: Collection[int] = (),
 ) -> None:
-    """Replace the review decision of each payment that quotes settled invoices of one debtor."""
-    quoted = [(payment_id, keys.number_keys) for payment_id, keys in unmatched if keys.number_keys]
+    """Replace the review decision of each payment that quotes settled invoices of one debtor.
+
+    `paid_in_chunk` are the ids of invoices that earlier payments of the same
+    chunk pay in full. They still read as open in the database, because the
+    chunk is allocated after this call, so they count as paid here.
+    """
+    # Long digit runs count as keys too, so "2027 0010" (a space for the
+    # dash) names 2027-0010. The matcher's own lookups of them find only open invoices.
+    quoted = [
+        (payment_id, keys.number_keys | {run for run in keys.digit_runs if len(run) > WEAK_NUMBER_DIGITS})
+        for payment_id, keys in unmatched
+    ]
+    quoted = [(payment_id, number_keys) for payment_id, number_keys in quoted if number_keys]
     keys_to_find = sorted({key for _, number_keys in quoted for key in number_keys})
     if not keys_to_find:
         return
@@ -55,8 +70,10 @@ def name_settled_invoices(
         rows = Invoice.objects.filter(
             creditor=creditor,
             number_key__in=keys_to_find[start:start + _QUERY_KEYS],
-        ).order_by().values_list("number_key", "number", "debtor_id", "status")
-        for key, number, debtor_id, status in rows:
+        ).order_by().values_list("number_key", "id", "number", "debtor_id", "status")
+        for key, pk, number, debtor_id, status in rows:
+            if pk in paid_in_chunk:
+                status = InvoiceStatus.PAID
             if status in _STATUS_WORDS:
                 settled.setdefault(key, []).append((number, debtor_id, status))
 

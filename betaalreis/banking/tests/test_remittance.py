@@ -45,6 +45,13 @@ def test_digit_runs_join_spaced_numbers():
     assert "202610042" not in tokens.weak_keys
 
 
+def test_digit_runs_join_space_for_dash():
+    tokens = number_tokens("2027 0010")
+
+    assert "20270010" in tokens.digit_runs
+    assert "20270010" not in tokens.weak_keys
+
+
 def test_digit_runs_of_prefixed_number():
     tokens = number_tokens("nr.2026-1090 F77310")
 
