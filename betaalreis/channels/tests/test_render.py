@@ -241,9 +241,45 @@ def test_final_notice_holds_after_partial_payment(make_context, language: str, p
     # A debtor who paid part of the amount must not read that nothing came in.
     for reminded_before in (True, False):
         for channel in ("email", "letter"):
-            context = make_context(stage_code="final_notice", language=language, reminded_before=reminded_before)
+            context = make_context(
+                stage_code="final_notice", language=language, reminded_before=reminded_before,
+                invoices=PARTLY_PAID_INVOICES,
+            )
 
             assert phrase in render_message(context, channel).text
+
+
+# 2026-0042 was 500.00, of which 75.00 is paid.
+PARTLY_PAID_INVOICES = (
+    dataclasses.replace(invoice("2026-0042", "425.00", dt.date(2026, 11, 1)), total=Decimal("500.00")),
+    invoice("2026-0057", "1234.56", dt.date(2026, 11, 15)),
+)
+
+# Per stage and language: the text when part is paid, and the text when nothing is paid.
+PAYMENT_PHRASES = {
+    ("reminder", "nl"): ("Wij hebben uw betaling nog niet volledig ontvangen.", "Wij hebben nog geen betaling van u ontvangen."),
+    ("reminder", "en"): ("We have not yet received your full payment.", "We have not yet received your payment."),
+    ("second_reminder", "nl"): ("hieronder nog niet volledig ontvangen.", "hieronder nog niet ontvangen."),
+    ("second_reminder", "en"): ("We have not yet received full payment of the", "We have not yet received payment of the"),
+    ("final_notice", "nl"): ("nog geen volledige betaling ontvangen.", "nog geen betaling ontvangen."),
+    ("final_notice", "en"): ("not received full payment yet.", "not received payment yet."),
+}
+
+
+@pytest.mark.parametrize(("stage", "language"), sorted(PAYMENT_PHRASES))
+def test_full_payment_named_only_after_partial(make_context, stage: str, language: str) -> None:
+    partial_phrase, unpaid_phrase = PAYMENT_PHRASES[stage, language]
+
+    for channel in ("email", "letter"):
+        partly_paid = plain(render_message(
+            make_context(stage_code=stage, language=language, invoices=PARTLY_PAID_INVOICES), channel
+        ).text)
+        unpaid = plain(render_message(make_context(stage_code=stage, language=language), channel).text)
+
+        assert partial_phrase in partly_paid, (channel, partly_paid)
+        assert unpaid_phrase in unpaid, (channel, unpaid)
+        assert "volledig" not in unpaid, (channel, unpaid)
+        assert "full" not in unpaid, (channel, unpaid)
 
 
 def test_vat_on_costs_is_named(make_context, claim) -> None:
