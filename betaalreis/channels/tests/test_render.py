@@ -471,6 +471,24 @@ def test_call_task(make_context) -> None:
 
 
 @pytest.mark.parametrize(
+    ("language", "question", "next_line"),
+    [("nl", "Weet u daarvan?", "Lukt het"), ("en", "Did you receive them?", "Would you be able")],
+)
+def test_call_script_one_suggestion_per_line(make_context, language: str, question: str, next_line: str) -> None:
+    for reminded_before in (True, False):
+        context = make_context(
+            stage_code="call_task", stage_name="Telefonisch contact", language=language, reminded_before=reminded_before
+        )
+
+        script = render_message(context, "phone").metadata["call_task"]["script"]
+
+        assert len(script) == 6, script
+        assert script[3].startswith(next_line), script
+        if reminded_before:
+            assert script[2].endswith(question), script
+
+
+@pytest.mark.parametrize(
     ("channel", "field"),
     [("email", "email"), ("sms", "mobile"), ("letter", "street"), ("whatsapp", "mobile")],
 )
