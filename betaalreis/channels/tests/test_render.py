@@ -65,12 +65,26 @@ def test_email_reply_to_creditor_without_domain(make_context, settings) -> None:
     assert message.reply_to == "debiteuren@bakkerijzoet.example"
 
 
+def test_english_dates_name_the_month(make_context) -> None:
+    # 01/10/2026 reads as 10 January to an American reader.
+    october = (invoice("2026-0042", "425.00", dt.date(2026, 10, 1), issued=dt.date(2026, 9, 17)),)
+    context = make_context(language="en", invoices=october, total_due=Decimal("425.00"))
+
+    email_text = render_message(context, "email").text
+    letter_text = render_message(context, "letter").text
+
+    assert "due 1 Oct 2026" in email_text
+    assert "dated 17 Sept 2026, due 1 Oct 2026" in letter_text
+    assert "01/10/2026" not in email_text + letter_text
+
+
 def test_email_english_formats(make_context) -> None:
     message = render_message(make_context(language="en"), "email")
 
     assert message.subject == "Reminder: €1,659.56 not yet paid"
     assert message.text.startswith("Dear Zoë de Vries-Ëlberg,")
-    assert "due 15/11/2026" in message.text
+    assert "due 15 Nov 2026" in message.text
+    assert "15/11/2026" not in message.text
     assert "Herinnering" not in message.text
 
 
