@@ -53,3 +53,31 @@ def test_debtor_admin_flags_no_channel_left(client: Client) -> None:
 
     assert "afgemeld voor alle kanalen" in page.lower()
     assert page.count('alt="True"') == 1
+
+
+@pytest.mark.parametrize(("language", "shown", "hidden"), [
+    ("nl", ("beoordelingslijst", "afletteren bank", "backoffice:beheer"), ("review queue", "bank matching")),
+    ("en", ("review queue", "bank matching", "back office:beheer"), ("beoordelingslijst", "afletteren bank")),
+])
+def test_timeline_source_follows_language(
+    client: Client, language: str, shown: tuple[str, ...], hidden: tuple[str, ...]
+) -> None:
+    debtor = make_debtor(make_creditor())
+    for number, source in enumerate(("review queue", "bank matching", "admin:beheer")):
+        TimelineEvent.objects.create(
+            creditor=debtor.creditor, debtor=debtor, kind=TimelineKind.PAYMENT, at=MOMENT,
+            source=source, summary=f"betaling {number}",
+        )
+    client.force_login(User.objects.create_superuser("beheer", "beheer@example.nl", "geheim-wachtwoord"))
+
+    pages = {
+        "list": client.get(reverse("admin:ledger_timelineevent_changelist"), HTTP_ACCEPT_LANGUAGE=language),
+        "debtor": client.get(reverse("admin:ledger_debtor_change", args=[debtor.pk]), HTTP_ACCEPT_LANGUAGE=language),
+    }
+
+    for name, response in pages.items():
+        page = response.content.decode()
+        for text in shown:
+            assert text in page, (name, text)
+        for text in hidden:
+            assert text not in page, (name, text)

@@ -36,6 +36,11 @@ from betaalreis.ledger.validators import is_valid_iban
 # one digit) and a colon is a tag, also a mistyped one such as ":6X:". The
 # digit keeps free text such as ":REK:" out.
 TAG_PATTERN = re.compile(r"^:(?=[0-9A-Za-z]{0,2}\d)([0-9A-Za-z]{2,3}):")
+# Only the :61: supplementary line and the :86: text are free text that can
+# wrap. A line such as ":NS:" under any other tag is therefore an unknown tag,
+# not a continuation of the tag above it.
+FREE_TEXT_TAGS = frozenset({"61", "86"})
+LETTER_TAG_PATTERN = re.compile(r"^:([A-Za-z]{2,3}):")
 # Tags of MT940 (:20: to :86:), the older :28: and the MT942 tags :13D:,
 # :34F:, :90D: and :90C: that some banks also write in MT940 exports. The
 # reader and the mt-940 package read these tags or skip them on purpose. Any
@@ -129,6 +134,8 @@ def _tags(text: str) -> list[_Tag]:
         if stripped.strip() in ("-", "-}", "}", ""):
             continue
         match = TAG_PATTERN.match(stripped)
+        if match is None and tags and tags[-1].name not in FREE_TEXT_TAGS:
+            match = LETTER_TAG_PATTERN.match(stripped)
         if match:
             tags.append(_Tag(match.group(1), number, [stripped[match.end():]]))
         elif tags:

@@ -107,8 +107,8 @@ class Simulation:
     @property
     def bank_import(self) -> str:
         if self.importer is None:
-            return _("betalingsregels (betaalreis.banking.importers.Camt05xImporter is niet beschikbaar)")
-        return _("camt.053-bestanden geïmporteerd met Camt05xImporter")
+            return _("betalingen rechtstreeks geboekt, want de import van camt.053 is niet beschikbaar")
+        return _("camt.053-rekeningafschriften")
 
     def run(self, on_day: Callable[[DayReport], None] | None = None) -> SimulationResult:
         """Simulate every configured day, calling `on_day` after each one."""

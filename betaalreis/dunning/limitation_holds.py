@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -141,11 +142,26 @@ def _invoice(creditor_id: int, number: str) -> Invoice:
     return invoice
 
 
-@transaction.atomic
-def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason: str) -> bool:
-    """Let the run chase invoice `number` again although its claim may be time-barred.
+class ReleaseOutcome(StrEnum):
+    """What `do_release_limitation_hold` did."""
 
-    Returns False, and writes nothing, when the invoice was already released.
+    RELEASED = "released"
+    ALREADY_RELEASED = "already_released"
+    # The invoice is paid, credited or otherwise closed, so the run does not chase it anyway.
+    NOT_OPEN = "not_open"
+    # The invoice is open, but the run does not hold it because it may not be time-barred.
+    NOT_HELD = "not_held"
+
+
+@transaction.atomic
+def do_release_limitation_hold(
+    creditor_id: int, number: str, *, by: str, reason: str, day: dt.date
+) -> ReleaseOutcome:
+    """Let the run chase invoice `number` again although its claim may be time-barred on `day`.
+
+    Writes nothing unless the outcome is RELEASED. A release of an invoice
+    that is not held would stop the run from holding it later, so only a
+    held invoice is released.
     """
     if not reason.strip():
         raise InvalidInput(
@@ -156,11 +172,15 @@ def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason
             code="reason_missing",
         )
     invoice = _invoice(creditor_id, number)
-    _release, created = LimitationRelease.objects.get_or_create(
-        invoice=invoice, defaults={"released_by": by[:200], "reason": reason[:500]}
-    )
-    if not created:
-        return False
+    if LimitationRelease.objects.filter(invoice=invoice).exists():
+        return ReleaseOutcome.ALREADY_RELEASED
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status != InvoiceStatus.OPEN or invoice.open_amount <= 0:
+        return ReleaseOutcome.NOT_OPEN
+    holds = find_limitation_holds(day, [(invoice.pk, invoice.debtor_id, invoice.due_date, invoice.number)])
+    if invoice.pk not in holds:
+        return ReleaseOutcome.NOT_HELD
+
+    LimitationRelease.objects.create(invoice=invoice, released_by=by[:200], reason=reason[:500])
     timeline.record(
         invoice.debtor_id,
         TimelineKind.NOTE,
@@ -170,7 +190,7 @@ def do_release_limitation_hold(creditor_id: int, number: str, *, by: str, reason
         invoice=invoice,
         data={"limitation_release": True, "reason": reason[:500]},
     )
-    return True
+    return ReleaseOutcome.RELEASED
 
 
 @transaction.atomic

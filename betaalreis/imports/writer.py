@@ -1043,12 +1043,14 @@ def _import_events(new: dict[str, Invoice], *, source: str) -> list[TimelineEven
         numbers = ", ".join(invoice.number for invoice in invoices[:20])
         if len(invoices) > 20:
             numbers += f" en {len(invoices) - 20} meer"
+        # The timeline is written in Dutch whatever the report language, so no ngettext.
+        invoice_noun = "factuur" if len(invoices) == 1 else "facturen"
         events.append(TimelineEvent(
             creditor_id=invoices[0].creditor_id,
             debtor_id=debtor_id,
             kind=TimelineKind.IMPORT,
             source=source[:300],
-            summary=f"{len(invoices)} facturen geïmporteerd ({numbers}), openstaand {amounts}"[:500],
+            summary=f"{len(invoices)} {invoice_noun} geïmporteerd ({numbers}), openstaand {amounts}"[:500],
             data={
                 "invoices": [invoice.number for invoice in invoices],
                 "open_amounts": {currency: str(amount) for currency, amount in totals.items()},

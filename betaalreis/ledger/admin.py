@@ -29,6 +29,7 @@ from betaalreis.ledger.models import (
     opted_out_of_every_channel,
 )
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.source_labels import source_label
 
 
 @admin.register(Creditor)
@@ -37,9 +38,15 @@ class CreditorAdmin(admin.ModelAdmin):
     search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
 
 
+@admin.display(description=_("bron"), ordering="source")
+def timeline_source(event: TimelineEvent) -> str:
+    """Show the event's source in the active language."""
+    return source_label(event.source)
+
+
 class TimelineInline(admin.TabularInline):
     model = TimelineEvent
-    fields = ("at", "kind", "summary", "source", "invoice")
+    fields = ("at", "kind", "summary", timeline_source, "invoice")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -202,7 +209,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "debtor", "kind", "summary", "source")
+    list_display = ("at", "debtor", "kind", "summary", timeline_source)
     list_filter = ("creditor", "kind")
     search_fields = ("summary", "debtor__name", "debtor__customer_number")
     raw_id_fields = ("debtor", "invoice")

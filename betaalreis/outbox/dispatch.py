@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
@@ -537,9 +537,10 @@ def _term_event(
 
 @lru_cache(maxsize=None)
 def _channel_labels() -> dict[str, str]:
-    # NOTE: the channel choices are plain Dutch strings. Lazy translations
-    # here would be fixed to the language active at the first call.
-    return {value: str(label) for value, label in Communication._meta.get_field("channel").flatchoices}
+    # The labels are lazy translations. Timeline summaries are Dutch, so the
+    # labels are read in Dutch, also when a run reports in English.
+    with translation.override("nl"):
+        return {value: str(label) for value, label in Communication._meta.get_field("channel").flatchoices}
 
 
 def _channel_label(channel: str) -> str:

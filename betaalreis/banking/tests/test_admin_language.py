@@ -67,7 +67,7 @@ APP_NAMES = {
     "banking": ("Bank", "Banking"),
     "dunning": ("Aanmaningen", "Dunning"),
     "ledger": ("Debiteurenadministratie", "Ledger"),
-    "outbox": ("Uitbak", "Outbox"),
+    "outbox": ("Berichten", "Outbox"),
     "payments": ("Betalingen", "Payments"),
     "portal": ("Debiteurenportaal", "Portal"),
 }

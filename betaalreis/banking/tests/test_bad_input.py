@@ -108,6 +108,8 @@ def test_broken_mt940_tag(tmp_path: Path, corpus: Path):
 @pytest.mark.parametrize(("original", "changed", "tag", "line"), [
     (":62F:", ":6X:", ":6X:", 22),
     ("\n:61:180227C3456,29", "\n:99:EXTRA\n:61:180227C3456,29", ":99:", 8),
+    # A tag of letters only is not taken for a continuation of :28C:.
+    ("\n:28C:1\n", "\n:28C:1\n:NS:22extra\n", ":NS:", 4),
 ])
 def test_unknown_mt940_tag_rejected(tmp_path: Path, corpus: Path, original: str, changed: str, tag: str, line: int):
     text = (corpus / "mt940/zilverline_triodos-iban_wrapped-eref.txt").read_text()

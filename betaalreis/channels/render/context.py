@@ -317,6 +317,18 @@ class MessageContext:
         return self.claim.total if self.claim is not None else self.total_due
 
     @property
+    def partly_paid(self) -> bool:
+        """Whether part of the listed invoices is already paid, so the text may say "not paid in full".
+
+        With a claim, this is whether payments were booked on its invoices.
+        Without one, an invoice whose open amount is below its total counts,
+        which also includes an amount reduced by a credit note.
+        """
+        if self.claim is not None:
+            return self.claim.partly_paid
+        return any(line.total is not None and line.open_amount < line.total for line in self.invoices)
+
+    @property
     def is_overdue(self) -> bool:
         """Whether any listed invoice is past its due date on the message date."""
         return any(line.days_overdue > 0 for line in self.invoices)

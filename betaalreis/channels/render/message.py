@@ -83,6 +83,7 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "brand_color": brand_color,
         "instalment": context.instalment,
         "reminded_before": context.reminded_before,
+        "partly_paid": context.partly_paid,
     }
 
 

@@ -77,11 +77,14 @@ MISSING_DATE = "—"
 
 @lru_cache(maxsize=2048)
 def format_short_date(value: dt.date | None, language: str) -> str:
-    """Format a date in digits: 04-12-2026 in Dutch, 04/12/2026 in English, or MISSING_DATE for None."""
+    """Format a date briefly: 04-12-2026 in Dutch, 4 Dec 2026 in English, or MISSING_DATE for None.
+
+    English readers in the US read 04/12/2026 as 12 April, so English names the month.
+    """
     # Babel formats None as today's date, so None is caught here.
     if value is None:
         return MISSING_DATE
-    pattern = "dd-MM-yyyy" if language == "nl" else "dd/MM/yyyy"
+    pattern = "dd-MM-yyyy" if language == "nl" else "d MMM y"
     return format_date(value, format=pattern, locale=locale_for(language))
 
 

@@ -65,12 +65,26 @@ def test_email_reply_to_creditor_without_domain(make_context, settings) -> None:
     assert message.reply_to == "debiteuren@bakkerijzoet.example"
 
 
+def test_english_dates_name_the_month(make_context) -> None:
+    # 01/10/2026 reads as 10 January to an American reader.
+    october = (invoice("2026-0042", "425.00", dt.date(2026, 10, 1), issued=dt.date(2026, 9, 17)),)
+    context = make_context(language="en", invoices=october, total_due=Decimal("425.00"))
+
+    email_text = render_message(context, "email").text
+    letter_text = render_message(context, "letter").text
+
+    assert "due 1 Oct 2026" in email_text
+    assert "dated 17 Sept 2026, due 1 Oct 2026" in letter_text
+    assert "01/10/2026" not in email_text + letter_text
+
+
 def test_email_english_formats(make_context) -> None:
     message = render_message(make_context(language="en"), "email")
 
     assert message.subject == "Reminder: €1,659.56 not yet paid"
     assert message.text.startswith("Dear Zoë de Vries-Ëlberg,")
-    assert "due 15/11/2026" in message.text
+    assert "due 15 Nov 2026" in message.text
+    assert "15/11/2026" not in message.text
     assert "Herinnering" not in message.text
 
 
@@ -241,9 +255,45 @@ def test_final_notice_holds_after_partial_payment(make_context, language: str, p
     # A debtor who paid part of the amount must not read that nothing came in.
     for reminded_before in (True, False):
         for channel in ("email", "letter"):
-            context = make_context(stage_code="final_notice", language=language, reminded_before=reminded_before)
+            context = make_context(
+                stage_code="final_notice", language=language, reminded_before=reminded_before,
+                invoices=PARTLY_PAID_INVOICES,
+            )
 
             assert phrase in render_message(context, channel).text
+
+
+# 2026-0042 was 500.00, of which 75.00 is paid.
+PARTLY_PAID_INVOICES = (
+    dataclasses.replace(invoice("2026-0042", "425.00", dt.date(2026, 11, 1)), total=Decimal("500.00")),
+    invoice("2026-0057", "1234.56", dt.date(2026, 11, 15)),
+)
+
+# Per stage and language: the text when part is paid, and the text when nothing is paid.
+PAYMENT_PHRASES = {
+    ("reminder", "nl"): ("Wij hebben uw betaling nog niet volledig ontvangen.", "Wij hebben nog geen betaling van u ontvangen."),
+    ("reminder", "en"): ("We have not yet received your full payment.", "We have not yet received your payment."),
+    ("second_reminder", "nl"): ("hieronder nog niet volledig ontvangen.", "hieronder nog niet ontvangen."),
+    ("second_reminder", "en"): ("We have not yet received full payment of the", "We have not yet received payment of the"),
+    ("final_notice", "nl"): ("nog geen volledige betaling ontvangen.", "nog geen betaling ontvangen."),
+    ("final_notice", "en"): ("not received full payment yet.", "not received payment yet."),
+}
+
+
+@pytest.mark.parametrize(("stage", "language"), sorted(PAYMENT_PHRASES))
+def test_full_payment_named_only_after_partial(make_context, stage: str, language: str) -> None:
+    partial_phrase, unpaid_phrase = PAYMENT_PHRASES[stage, language]
+
+    for channel in ("email", "letter"):
+        partly_paid = plain(render_message(
+            make_context(stage_code=stage, language=language, invoices=PARTLY_PAID_INVOICES), channel
+        ).text)
+        unpaid = plain(render_message(make_context(stage_code=stage, language=language), channel).text)
+
+        assert partial_phrase in partly_paid, (channel, partly_paid)
+        assert unpaid_phrase in unpaid, (channel, unpaid)
+        assert "volledig" not in unpaid, (channel, unpaid)
+        assert "full" not in unpaid, (channel, unpaid)
 
 
 def test_vat_on_costs_is_named(make_context, claim) -> None:
@@ -432,6 +482,24 @@ def test_call_task(make_context) -> None:
     assert [item["number"] for item in task["invoices"]] == ["2026-0042", "2026-0057"]
     assert task["script"][0].startswith("Goedendag")
     assert task["portal_url"] == make_context().portal_url
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "next_line"),
+    [("nl", "Weet u daarvan?", "Lukt het"), ("en", "Did you receive them?", "Would you be able")],
+)
+def test_call_script_one_suggestion_per_line(make_context, language: str, question: str, next_line: str) -> None:
+    for reminded_before in (True, False):
+        context = make_context(
+            stage_code="call_task", stage_name="Telefonisch contact", language=language, reminded_before=reminded_before
+        )
+
+        script = render_message(context, "phone").metadata["call_task"]["script"]
+
+        assert len(script) == 6, script
+        assert script[3].startswith(next_line), script
+        if reminded_before:
+            assert script[2].endswith(question), script
 
 
 @pytest.mark.parametrize(

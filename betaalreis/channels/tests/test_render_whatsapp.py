@@ -36,7 +36,7 @@ def test_english_template_values(make_context) -> None:
 
     values = message.metadata["template_values"]
     assert values["total"] == "€1,659.56"
-    assert values["due_date"] == "01/11/2026"
+    assert values["due_date"] == "1 Nov 2026"
     assert message.language == "en"
 
 

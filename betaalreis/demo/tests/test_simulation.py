@@ -54,6 +54,8 @@ def test_small_demo_outbox_has_every_channel(settings) -> None:
     assert "/p/" in output
     assert "Demogrootboek gebouwd in" in output
     assert "betalingen binnen" in output
+    assert "Bankinvoer: camt.053-rekeningafschriften." in " ".join(output.split())
+    assert "Importer" not in output
     assert "Berichten per fase en kanaal" in output
     assert "Klantportaal:" in output
 

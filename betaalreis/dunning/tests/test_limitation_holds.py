@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
+from betaalreis.dunning.models import LimitationRelease
 from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
-from betaalreis.ledger.models import DebtorKind, Payment, PaymentSource, TimelineEvent
+from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, PaymentSource, TimelineEvent
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 from betaalreis.testing import make_debtor, make_invoice
 
@@ -55,7 +56,9 @@ def test_run_summary_warns_in_dutch_and_english(creditor, debtor):
 
     assert "let op: 1 factuur niet aangemaand wegens mogelijke verjaring" in dutch
     assert "F2015-001 (vervaldatum 09-01-2015)" in dutch
-    assert "art. 3:317 en 3:318 BW" in dutch
+    assert "aanmaning buiten Betaalreis (art. 3:317 BW)" in dutch
+    assert "erkenning door de debiteur (art. 3:318 BW)" in dutch
+    assert "nieuwe termijn van 5 jaar (art. 3:319 BW)" in dutch
     assert f"betaalreis limitation release FACTUURNUMMER --creditor {creditor.slug}" in dutch
     assert "note: 1 invoice not chased because its claim may be time-barred" in english
     assert "F2015-001 (due 2015-01-09)" in english
@@ -124,6 +127,37 @@ def test_limitation_command_speaks_dutch_and_english(creditor, debtor):
     assert released_again == "F2015-001: was already released; nothing changed.\n"
     assert held == "F2015-001: weer aangehouden zolang de vordering verjaard kan zijn.\n"
     assert held_again == "F2015-001: was not released; nothing changed.\n"
+
+
+def test_release_of_paid_invoice_changes_nothing(creditor, debtor):
+    paid = make_invoice(debtor, "282.00", due=OLD_DUE, number="F2015-001", status=InvoiceStatus.PAID,
+                        open_amount=Decimal("0.00"))
+    release = ("release", "F2015-001", "--creditor", creditor.slug, "--reason", "erkenning")
+
+    dutch = limitation_command(*release)
+    english = limitation_command(*release, "--lang", "en")
+
+    assert dutch == (
+        "F2015-001: niet vrijgegeven, want de factuur staat niet open (betaald) en de run maant haar niet aan; "
+        "er is niets gewijzigd.\n"
+    )
+    assert english == (
+        "F2015-001: not released, because the invoice is not open (paid) and the run does not chase it; "
+        "nothing changed.\n"
+    )
+    assert not LimitationRelease.objects.filter(invoice=paid).exists()
+    assert not TimelineEvent.objects.filter(invoice=paid).exists()
+
+
+def test_release_of_invoice_not_held_changes_nothing(creditor, debtor):
+    recent = make_invoice(debtor, "100.00", due=dt.date.today() - dt.timedelta(days=45), number="F2026-001")
+
+    output = limitation_command("release", "F2026-001", "--creditor", creditor.slug, "--reason", "erkenning")
+
+    assert output.startswith("F2026-001: niet vrijgegeven, want de run houdt deze factuur niet aan")
+    assert output.endswith("er is niets gewijzigd.\n")
+    assert not LimitationRelease.objects.filter(invoice=recent).exists()
+    assert not TimelineEvent.objects.filter(invoice=recent).exists()
 
 
 def record_sent_message(creditor, debtor, invoice, channel: str, stage: str) -> None:

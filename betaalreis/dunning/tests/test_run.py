@@ -617,3 +617,22 @@ def test_every_channel_opted_out_gets_letter(creditor, betaalreis_home):
     assert not Communication.objects.filter(debtor=no_letter, channel="letter").exists()
     text = " ".join(output.getvalue().split())
     assert "Opted out of every channel, so messages go by letter only: NOWHERE" in text
+
+
+def test_english_run_writes_dutch_timeline(creditor, betaalreis_home):
+    import io
+
+    from django.core.management import call_command
+
+    from betaalreis.outbox.dispatch import _channel_labels
+
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "120.00", due=DAY - dt.timedelta(days=3))
+    # The labels are cached, so an earlier Dutch run would hide an English first call.
+    _channel_labels.cache_clear()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--lang", "en", stdout=io.StringIO())
+
+    summaries = list(TimelineEvent.objects.filter(debtor=debtor).values_list("summary", flat=True))
+    assert any(summary.startswith("E-mail verzonden (") for summary in summaries), summaries
+    assert not any(summary.startswith("Email") for summary in summaries), summaries

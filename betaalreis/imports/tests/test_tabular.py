@@ -431,6 +431,14 @@ def test_import_writes_one_event_per_debtor(creditor: Creditor, write_file: Writ
     assert event.data["invoices"] == ["F1", "F2"]
     assert event.source == "import:twee.csv"
     assert "F1, F2" in event.summary
+    assert event.summary.startswith("2 facturen geïmporteerd (")
+
+
+def test_import_event_singular_for_one_invoice(creditor: Creditor, write_file: WriteFile) -> None:
+    run(write_file("een.csv", f"{DUTCH_HEADER}\nF1;D1;Een;01-03-2025;15-03-2025;100,00;100,00\n"), creditor)
+
+    event = TimelineEvent.objects.get()
+    assert event.summary.startswith("1 factuur geïmporteerd (F1)"), event.summary
 
 
 def test_changed_open_amount_updates_and_records(creditor: Creditor, write_file: WriteFile) -> None:

@@ -110,7 +110,7 @@ def test_dispatch_sends_english_template(fake, templates, opted_in, make_communi
     sent = fake.accepted[0]
     assert sent["template"] == ("payment_reminder_v2", "en")
     values = [parameter["text"] for parameter in sent["components"][0]["parameters"]]
-    assert values[2:] == ["€425.00", "15/11/2026"]
+    assert values[2:] == ["€425.00", "15 Nov 2026"]
 
 
 def test_sent_message_on_timeline(fake, templates, opted_in, make_communication):

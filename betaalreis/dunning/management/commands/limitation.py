@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from betaalreis.command_language import add_language_option, report_language
-from betaalreis.dunning.limitation_holds import do_release_limitation_hold, do_restore_limitation_hold
+from betaalreis.dunning.limitation_holds import (
+    ReleaseOutcome,
+    do_release_limitation_hold,
+    do_restore_limitation_hold,
+)
 from betaalreis.errors import InvalidInput
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, Invoice
+
+# Functions, so that each message is translated in the language of the command.
+RELEASE_MESSAGES: dict[ReleaseOutcome, Callable[[], str]] = {
+    ReleaseOutcome.RELEASED: lambda: _("%(number)s: vrijgegeven; de volgende run maant deze factuur weer aan."),
+    ReleaseOutcome.ALREADY_RELEASED: lambda: _("%(number)s: was al vrijgegeven; er is niets gewijzigd."),
+    ReleaseOutcome.NOT_OPEN: lambda: _(
+        "%(number)s: niet vrijgegeven, want de factuur staat niet open (%(status)s) en de run maant haar niet "
+        "aan; er is niets gewijzigd."
+    ),
+    ReleaseOutcome.NOT_HELD: lambda: _(
+        "%(number)s: niet vrijgegeven, want de run houdt deze factuur niet aan: er is een schriftelijke "
+        "aanmaning of betaling in de laatste 5 jaar, of de vervaldatum is minder dan 5 jaar geleden; er is "
+        "niets gewijzigd."
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -53,10 +73,13 @@ class Command(BaseCommand):
         values = {"number": options["number"]}
         try:
             if options["action"] == "release":
-                if do_release_limitation_hold(creditor.pk, options["number"], by=by, reason=options["reason"]):
-                    message = _("%(number)s: vrijgegeven; de volgende run maant deze factuur weer aan.")
-                else:
-                    message = _("%(number)s: was al vrijgegeven; er is niets gewijzigd.")
+                outcome = do_release_limitation_hold(
+                    creditor.pk, options["number"], by=by, reason=options["reason"], day=timezone.localdate()
+                )
+                message = RELEASE_MESSAGES[outcome]()
+                if outcome == ReleaseOutcome.NOT_OPEN:
+                    invoice = Invoice.objects.get(creditor=creditor, number=options["number"])
+                    values["status"] = invoice.get_status_display().lower()
             elif do_restore_limitation_hold(creditor.pk, options["number"], by=by):
                 message = _("%(number)s: weer aangehouden zolang de vordering verjaard kan zijn.")
             else:

@@ -231,8 +231,9 @@ def _print_limitation_holds(creditor_run: CreditorRun, console: Console) -> None
         len(holds),
     ) % {"count": len(holds), "invoices": invoices}
     advice = _(
-        "Een aanmaning buiten Betaalreis of een erkenning door de debiteur kan de verjaring hebben gestuit "
-        "(art. 3:317 en 3:318 BW). Controleer het dossier en geef een factuur vrij met "
+        "Een schriftelijke aanmaning buiten Betaalreis (art. 3:317 BW) of een erkenning door de debiteur "
+        "(art. 3:318 BW) kan de verjaring hebben gestuit, en dan loopt vanaf de volgende dag een nieuwe termijn "
+        "van 5 jaar (art. 3:319 BW). Controleer het dossier en geef een factuur vrij met "
         "`betaalreis limitation release FACTUURNUMMER --creditor %(creditor)s --reason TEKST`."
     ) % {"creditor": creditor_run.creditor.slug}
     console.print(f"  {text} {advice}", markup=False)
