@@ -17,6 +17,7 @@ from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.models import (
     Allocation,
     Creditor,
@@ -119,6 +120,13 @@ class InvoiceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        # Deleting an invoice deletes its payment allocations and the lines of
+        # the messages that named it, which prove a 14-day letter's amount.
+        if obj is not None and has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Invoice, form: ModelForm, change: bool) -> None:
         """Save the invoice and record what the edit means for its claim and dunning.
 
@@ -144,6 +152,15 @@ class InvoiceAdmin(admin.ModelAdmin):
         if before is not None:
             was_status, was_open = before
             do_follow_admin_edit(obj, was_status=was_status, was_open=was_open, source=source)
+
+
+def has_history(invoice: Invoice) -> bool:
+    """Return whether a payment or credit note was applied to `invoice` or a message named it."""
+    return (
+        invoice.allocations.exists()
+        or invoice.credit_allocations.exists()
+        or invoice.communication_items.exists()
+    )
 
 
 @admin.display(description=_("reden"))
@@ -201,7 +218,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
+class TimelineEventAdmin(EvidenceAdmin):
+    """The timeline is the audit log and proves which message went out when, so it is read-only."""
+
     list_display = ("at", "debtor", "kind", "summary", "source")
     list_filter = ("creditor", "kind")
     search_fields = ("summary", "debtor__name", "debtor__customer_number")
