@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.forms.models import model_to_dict
+from django.db.models import Model
 from django.urls import reverse
 
 from betaalreis.dunning.run import run_cycle
@@ -25,7 +25,7 @@ from betaalreis.dunning.tests.test_reopening import (
 )
 from betaalreis.ledger.models import TimelineEvent, TimelineKind
 from betaalreis.outbox.models import Communication, CommunicationStatus
-from betaalreis.testing import make_debtor, make_invoice
+from betaalreis.testing import admin_form_data, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,9 @@ def letter_event(creditor, tmp_path) -> TimelineEvent:  # noqa: F811 - the impor
     return TimelineEvent.objects.get(debtor=invoice("F301").debtor, kind=TimelineKind.LEGAL)
 
 
-def form_data(record: object) -> dict[str, object]:
+def form_data(record: Model) -> dict[str, object]:
     """Return a record's fields as change form data, with a changed summary or subject to try to save."""
-    data = {name: value for name, value in model_to_dict(record).items() if value is not None}
+    data = admin_form_data(record)
     data["summary"] = data["subject"] = "Gewijzigd"
     return data
 
