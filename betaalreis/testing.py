@@ -12,6 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Model
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
 from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
 
@@ -85,6 +89,19 @@ def make_invoice(
     if dunning_stage:
         InvoiceStage.objects.create(invoice=invoice, stage=dunning_stage, stage_date=dunning_stage_date)
     return invoice
+
+
+def admin_form_data(record: Model) -> dict[str, object]:
+    """Return the fields of `record` as the POST data of its unchanged admin change form."""
+    data: dict[str, object] = {}
+    for name, value in model_to_dict(record).items():
+        if isinstance(value, dt.datetime):
+            # The admin shows a date and a time field for a moment.
+            local = timezone.localtime(value)
+            data[f"{name}_0"], data[f"{name}_1"] = local.date().isoformat(), local.time().isoformat("seconds")
+        elif value is not None:
+            data[name] = value
+    return data
 
 
 # Debian's chromium, which the browser tests drive through Playwright.

@@ -45,21 +45,9 @@ from betaalreis.banking.models import (
     ReviewPayment,
 )
 from betaalreis.errors import BetaalreisError
+from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, PaymentStatus
 from betaalreis.ledger.money import format_money
-
-
-class EvidenceAdmin(admin.ModelAdmin):
-    """Bank data and match decisions: viewable, never changed or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(BankStatement)

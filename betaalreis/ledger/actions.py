@@ -483,6 +483,65 @@ def do_set_invoice_status(
     return invoice
 
 
+@transaction.atomic
+def do_edit_invoice_amounts(
+    invoice: Invoice, *, total: Decimal, open_amount: Decimal, source: str, reason: str
+) -> Invoice:
+    """Set an invoice's total and open amount by hand and record the change on the debtor's timeline.
+
+    Raises InvalidInput when the amounts break a rule of
+    `betaalreis.ledger.invoice_amounts` for the invoice's kind and status,
+    so set a new status first (`do_set_invoice_status`). Returns the saved
+    invoice, unchanged and with no event when both amounts stay the same.
+    """
+    from betaalreis.ledger.invoice_amounts import amount_problems
+
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    problems = amount_problems(invoice.kind, invoice.status, total, open_amount, invoice.currency)
+    if problems:
+        raise InvalidInput(" ".join(problem.message for problem in problems), code=problems[0].code)
+
+    changed = {
+        field: (old, new)
+        for field, old, new in (("total", invoice.total, total), ("open_amount", invoice.open_amount, open_amount))
+        if old != new
+    }
+    if not changed:
+        return invoice
+
+    invoice.total, invoice.open_amount = total, open_amount
+    invoice.save(update_fields=["total", "open_amount", "updated_at"])
+
+    data: dict[str, str] = {"reason": "amounts_edited", "note": reason}
+    for field, (old, new) in changed.items():
+        data[f"{field}_from"], data[f"{field}_to"] = str(old), str(new)
+    data["summary_en"] = f"Invoice {invoice.number} edited by hand: " + _amount_changes(changed, invoice.currency, "en")
+    timeline.record(
+        invoice.debtor_id,
+        TimelineKind.INVOICE_CHANGED,
+        f"Factuur {invoice.number} handmatig gewijzigd: " + _amount_changes(changed, invoice.currency, "nl"),
+        source=source,
+        creditor_id=invoice.creditor_id,
+        invoice=invoice,
+        data=data,
+    )
+    return invoice
+
+
+_AMOUNT_LABELS = {
+    "nl": {"total": "totaal", "open_amount": "openstaand"},
+    "en": {"total": "total", "open_amount": "open amount"},
+}
+
+
+def _amount_changes(changed: dict[str, tuple[Decimal, Decimal]], currency: str, language: str) -> str:
+    """Describe changed amounts for a timeline summary, such as "openstaand € 100,00 → € 50,00"."""
+    return ", ".join(
+        f"{_AMOUNT_LABELS[language][field]} {format_money(old, currency, language)} → {format_money(new, currency, language)}"
+        for field, (old, new) in changed.items()
+    )
+
+
 # Statuses that close an invoice when set by hand, with the cause
 # `waived_charges_events` records for the costs and interest they waive.
 _CLOSED_BY_HAND = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet, Sum
 from django.forms import ModelForm
@@ -16,8 +18,11 @@ from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
-from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.actions import do_edit_invoice_amounts, do_set_invoice_status
+from betaalreis.ledger.evidence_admin import EvidenceAdmin
+from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
+    ZERO,
     Allocation,
     Creditor,
     Debtor,
@@ -111,6 +116,40 @@ class DebtorAdmin(admin.ModelAdmin):
         return opted_out_of_every_channel(debtor.opted_out_channels)
 
 
+class InvoiceAdminForm(forms.ModelForm):
+    """The invoice change form, which rejects amounts that contradict each other or the status.
+
+    Setting status Betaald or Gecrediteerd while leaving Openstaand as it
+    was marks the whole open amount settled, so Openstaand becomes 0,00.
+    """
+
+    class Meta:
+        model = Invoice
+        fields = "__all__"
+        help_texts = {
+            "status": _(
+                "Betaald of Gecrediteerd zet Openstaand op 0,00 als u Openstaand niet wijzigt. "
+                "Afgeboekt laat het openstaande bedrag staan. Voor een deelbetaling verlaagt u alleen Openstaand."
+            ),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        status, total, open_amount = cleaned.get("status"), cleaned.get("total"), cleaned.get("open_amount")
+        if status is None or total is None or open_amount is None:
+            return cleaned
+
+        settled_now = "status" in self.changed_data and status in SETTLED_STATUSES
+        if settled_now and "open_amount" not in self.changed_data:
+            open_amount = cleaned["open_amount"] = ZERO
+
+        kind = cleaned.get("kind") or self.instance.kind
+        currency = cleaned.get("currency") or self.instance.currency
+        for problem in amount_problems(kind, status, total, open_amount, currency):
+            self.add_error(problem.field, forms.ValidationError(problem.message, code=problem.code))
+        return cleaned
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = (
@@ -122,35 +161,58 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ("debtor", "creditor", "dunning_progress")
     raw_id_fields = ("debtor", "corrects")
     date_hierarchy = "due_date"
+    form = InvoiceAdminForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        # Deleting an invoice deletes its payment allocations and the lines of
+        # the messages that named it, which prove a 14-day letter's amount.
+        if obj is not None and has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Invoice, form: ModelForm, change: bool) -> None:
         """Save the invoice and record what the edit means for its claim and dunning.
 
         A changed status goes through `do_set_invoice_status`, which writes the
-        timeline and waives the charges of a closed claim. A paid or credited
+        timeline and waives the charges of a closed claim over the amount open
+        before the edit. Changed amounts then go through
+        `do_edit_invoice_amounts`, which records them. A paid or credited
         invoice set open again then restarts its dunning, and a raised open
         invoice is recorded as a raise, as an import would do.
         """
         from betaalreis.dunning.reopening import do_follow_admin_edit
 
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+
         source = f"admin:{request.user.get_username()}"
-        before = Invoice.objects.filter(pk=obj.pk).values_list("status", "open_amount").first() if change else None
+        was_status, was_open, was_total = Invoice.objects.values_list("status", "open_amount", "total").get(pk=obj.pk)
+        status, open_amount, total = obj.status, obj.open_amount, obj.total
 
-        if not change or "status" not in form.changed_data:
-            super().save_model(request, obj, form, change)
-        else:
-            new_status = obj.status
-            obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            updated = do_set_invoice_status(obj, new_status, source=source, reason="status set in the admin")
-            obj.status = updated.status
+        # The other fields save here, and the status and amounts through the actions below.
+        obj.status, obj.open_amount, obj.total = was_status, was_open, was_total
+        super().save_model(request, obj, form, change)
+        if status != was_status:
+            obj.status = do_set_invoice_status(obj, status, source=source, reason="status set in the admin").status
+        updated = do_edit_invoice_amounts(
+            obj, total=total, open_amount=open_amount, source=source, reason="amounts set in the admin"
+        )
+        obj.open_amount, obj.total = updated.open_amount, updated.total
 
-        if before is not None:
-            was_status, was_open = before
-            do_follow_admin_edit(obj, was_status=was_status, was_open=was_open, source=source)
+        do_follow_admin_edit(obj, was_status=was_status, was_open=was_open, source=source)
+
+
+def has_history(invoice: Invoice) -> bool:
+    """Return whether a payment or credit note was applied to `invoice` or a message named it."""
+    return (
+        invoice.allocations.exists()
+        or invoice.credit_allocations.exists()
+        or invoice.communication_items.exists()
+    )
 
 
 @admin.display(description=_("reden"))
@@ -208,7 +270,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
+class TimelineEventAdmin(EvidenceAdmin):
+    """The timeline is the audit log and proves which message went out when, so it is read-only."""
+
     list_display = ("at", "debtor", "kind", "summary", timeline_source)
     list_filter = ("creditor", "kind")
     search_fields = ("summary", "debtor__name", "debtor__customer_number")

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
+from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.outbox.models import Communication, CommunicationInvoice
 
 
@@ -23,14 +24,18 @@ class ItemInline(admin.TabularInline):
 
 
 @admin.register(Communication)
-class CommunicationAdmin(admin.ModelAdmin):
+class CommunicationAdmin(EvidenceAdmin):
+    """Messages, read-only: a sent message and its invoice lines prove what the debtor was told.
+
+    Statuses change only through the run and dispatch, which keep the status
+    machine and the timeline in step.
+    """
+
     list_display = (
         "run_date", "creditor", "debtor", "channel", "stage_name", "status", "total_amount", "sent_at",
     )
     list_filter = ("creditor", "channel", stage_filter("stage"), "status")
     search_fields = ("idempotency_key", "debtor__name", "provider_reference")
-    raw_id_fields = ("debtor",)
-    readonly_fields = ("idempotency_key", "claimed_at", "attempts", "sent_at", "provider", "provider_reference")
     inlines = [ItemInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Communication]:

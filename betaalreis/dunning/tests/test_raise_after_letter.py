@@ -14,9 +14,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.forms.models import model_to_dict
 from django.urls import reverse
-from django.utils import timezone
 
 from betaalreis.dunning.models import DunningRestart, InvoiceStage, RaiseAfterLetter, ReopenCause
 from betaalreis.dunning.reopening import unnamed_amounts
@@ -42,6 +40,7 @@ from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.outbox.dispatch import dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -292,14 +291,7 @@ def test_planned_letter_dropped_after_restart(creditor, tmp_path):
 def edit_in_admin(admin_client, number: str, **changes: object) -> None:
     """Post the admin change form of invoice `number` with `changes`, and check it saved."""
     target = invoice(number)
-    data: dict[str, object] = {}
-    for name, value in model_to_dict(target).items():
-        if isinstance(value, dt.datetime):
-            # The admin shows a date and a time field for a moment.
-            local = timezone.localtime(value)
-            data[f"{name}_0"], data[f"{name}_1"] = local.date().isoformat(), local.time().isoformat("seconds")
-        elif value is not None:
-            data[name] = value
+    data = admin_form_data(target)
     data.update(changes)
     response = admin_client.post(reverse("admin:ledger_invoice_change", args=[target.pk]), data)
     errors = response.context["adminform"].form.errors if response.status_code == 200 else None
