@@ -7,7 +7,10 @@ fixed number of queries. It writes the same rows: Allocation, the invoice's
 open amount and status, and the payment's status, debtor and match reason.
 It also writes one timeline event per allocation and one per overpayment.
 Money beyond the principal of a charged invoice that a payment closes pays
-its collection costs and interest (`allocation_charges`).
+its collection costs and interest (`allocation_charges`). Those come from
+the debtor's claim in the database, so when one debtor has several
+payments on charged invoices in a chunk, the chunk is booked in rounds and
+each round is written before the next (`_rounds`).
 `test_allocation.py` checks that both paths leave the same ledger.
 
 NOTE: this mirrors do_allocate_payment (ledger/actions.py). A change to the
@@ -30,6 +33,7 @@ from django.utils import timezone
 from betaalreis.banking.allocation_charges import book_charges_in_bulk
 from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.dunning.bulk import values_subquery
+from betaalreis.dunning.charges import charged_invoice_ids
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
@@ -149,6 +153,86 @@ def allocate_in_bulk(
     stamp = connection.ops.adapt_datetimefield_value(now)
     event_stamp = connection.ops.adapt_datetimefield_value(timeline.event_time())
     source = source[:300]
+    # The invoices with collection costs and interest (two queries): money
+    # beyond their principal pays those (`allocation_charges`).
+    charged = charged_invoice_ids(creditor_id, list(invoices))
+    outcomes: dict[int, AllocationOutcome] = {}
+    written = [0, 0]
+    for round_plans in _rounds(plans, invoices, charged):
+        payment_count, allocation_count = _allocate_round(
+            creditor_id, round_plans, payments, allocated_before, invoices, charged, outcomes,
+            source=source, stamp=stamp, event_stamp=event_stamp, mark_partly=mark_partly,
+        )
+        written[0] += payment_count
+        written[1] += allocation_count
+
+    logger.info(
+        "payments allocated in bulk",
+        extra={"creditor_id": creditor_id, "payments": written[0], "allocations": written[1]},
+    )
+    return outcomes
+
+
+def _rounds(
+    plans: Sequence[PlannedAllocation], invoices: dict[int, _InvoiceState], charged: set[int]
+) -> list[list[PlannedAllocation]]:
+    """Split the plans into rounds, booked one after the other, so a payment's claim counts the payments before it.
+
+    `allocation_charges` reads a debtor's claim from the database. A payment
+    that pays a charged invoice (`charged`, one with costs and interest)
+    therefore goes in a round after the earlier payments on charged invoices
+    of the same debtor. Plans that share a debtor keep their order. Usually
+    no debtor has two payments on charged invoices in one chunk: then there
+    is one round. Each further round costs about twenty queries (a write of
+    each kind and the claims), however many payments it has.
+    """
+    if not charged:
+        return [list(plans)]
+    charged_debtors = [{invoices[pk].debtor_id for pk in plan.invoice_ids if pk in charged} for plan in plans]
+    seen: set[int] = set()
+    for debtor_ids in charged_debtors:
+        if seen & debtor_ids:
+            break
+        seen |= debtor_ids
+    else:
+        return [list(plans)]
+
+    rounds: list[list[PlannedAllocation]] = []
+    # The last round of a plan on the debtor, and the first round after the last plan on a charged invoice of it.
+    last_round: dict[int, int] = {}
+    next_charged_round: dict[int, int] = {}
+    for plan, plan_charged_debtors in zip(plans, charged_debtors, strict=True):
+        debtor_ids = {invoices[pk].debtor_id for pk in plan.invoice_ids if pk in invoices}
+        number = max(
+            [last_round.get(debtor_id, 0) for debtor_id in debtor_ids]
+            + [next_charged_round.get(debtor_id, 0) for debtor_id in plan_charged_debtors],
+            default=0,
+        )
+        for debtor_id in debtor_ids:
+            last_round[debtor_id] = number
+        for debtor_id in plan_charged_debtors:
+            next_charged_round[debtor_id] = number + 1
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(plan)
+    return rounds
+
+
+def _allocate_round(
+    creditor_id: int,
+    plans: Sequence[PlannedAllocation],
+    payments: dict[int, _PaymentState],
+    allocated_before: dict[int, Decimal],
+    invoices: dict[int, _InvoiceState],
+    charged: set[int],
+    outcomes: dict[int, AllocationOutcome],
+    *,
+    source: str,
+    stamp: object,
+    event_stamp: object,
+    mark_partly: bool,
+) -> tuple[int, int]:
+    """Apply and write the plans of one round; add their outcomes and return the count of payments and allocations."""
     paid = InvoiceStatus.PAID.value
     matched = PaymentStatus.MATCHED.value
     partly_matched = PaymentStatus.PARTLY_MATCHED.value
@@ -157,7 +241,6 @@ def allocate_in_bulk(
     events: list[tuple] = []
     payment_rows: list[tuple] = []
     allocated_payments: list[tuple[_PaymentState, int, str]] = []
-    outcomes: dict[int, AllocationOutcome] = {}
     for plan in plans:
         payment = payments.get(plan.payment_id)
         if payment is None:
@@ -202,7 +285,8 @@ def allocate_in_bulk(
         allocated_payments.append((payment, debtor_id, reason))
 
     charge_allocations = book_charges_in_bulk(
-        creditor_id, allocated_payments, outcomes, events, source=source, stamp=stamp, event_stamp=event_stamp
+        creditor_id, allocated_payments, outcomes, events, charged,
+        source=source, stamp=stamp, event_stamp=event_stamp,
     )
     for payment, debtor_id, _ in allocated_payments:
         remaining = outcomes[payment.id].remaining
@@ -213,16 +297,15 @@ def allocate_in_bulk(
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
     insert_values(Allocation._meta.db_table, CHARGE_ALLOCATION_COLUMNS, charge_allocations)
+    changed = [(pk, state) for pk, state in invoices.items() if state.changed]
     update_values(
         Invoice._meta.db_table,
         ("open_amount", "status", "updated_at"),
-        [(state.open_amount, state.status, stamp, pk) for pk, state in invoices.items() if state.changed],
+        [(state.open_amount, state.status, stamp, pk) for pk, state in changed],
     )
+    # A later round writes only what it changes itself.
+    for _, state in changed:
+        state.changed = False
     update_values(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
     insert_values(TimelineEvent._meta.db_table, TIMELINE_COLUMNS, events)
-
-    logger.info(
-        "payments allocated in bulk",
-        extra={"creditor_id": creditor_id, "payments": len(payment_rows), "allocations": len(allocations)},
-    )
-    return outcomes
+    return len(payment_rows), len(allocations)

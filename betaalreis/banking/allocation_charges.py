@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from betaalreis.dunning.charges import (
     InvoiceCharges,
     charge_payment_summary,
-    charged_invoice_ids,
     split_over_charges,
     unpaid_charges,
     waived_charges_events,
@@ -34,6 +33,7 @@ def book_charges_in_bulk(
     allocated_payments: Sequence[tuple[Any, int, str]],
     outcomes: dict[int, AllocationOutcome],
     events: list[tuple],
+    charged: set[int],
     *,
     source: str,
     stamp: Any,
@@ -54,8 +54,7 @@ def book_charges_in_bulk(
         payment.id: [invoice_id for invoice_id, _, open_after in outcomes[payment.id].lines if open_after == ZERO]
         for payment, _, _ in allocated_payments
     }
-    closed_ids = [invoice_id for invoice_ids in closed_by_payment.values() for invoice_id in invoice_ids]
-    charged = charged_invoice_ids(creditor_id, closed_ids)
+    charged = {invoice_id for invoice_ids in closed_by_payment.values() for invoice_id in invoice_ids} & charged
     if not charged:
         return []
 
@@ -70,9 +69,6 @@ def book_charges_in_bulk(
         for invoice_id in invoice_ids
         if invoice_id in charged
     }
-    # NOTE: the claims are read from the database as it was before this
-    # chunk, so an earlier payment of the same chunk on the same debtor is
-    # not in them.
     charges = unpaid_charges(creditor_id, closing, charged=charged)
 
     rows: list[tuple] = []

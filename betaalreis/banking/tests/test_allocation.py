@@ -146,3 +146,47 @@ def test_bulk_equals_single_with_quoted_reason():
     event = TimelineEvent.objects.get(creditor=bulk_creditor, invoice__isnull=False)
     assert event.data["payment_id"] == bulk_payment.pk
     assert event.data["reason"] == reason
+
+
+def test_bulk_equals_single_one_debtor_paying_thrice():
+    # Three payments of one debtor on charged invoices and one of another
+    # debtor, in one chunk: the bulk path books them in rounds, in order.
+    from betaalreis.dunning.models import InvoiceStage
+    from betaalreis.dunning.policies import seed_default_policies
+
+    ledgers = []
+    for slug, iban in (("single", "NL91ABNA0417164300"), ("bulk", "NL39RABO0300065264")):
+        creditor = make_creditor(slug, iban=iban)
+        seed_default_policies(creditor)
+        debtors = [make_debtor(creditor, "D1", "Jansen"), make_debtor(creditor, "D2", "Pietersen")]
+        invoices = [
+            make_invoice(debtors[0], "F-0", "100.00", due=dt.date(2026, 9, 1)),
+            make_invoice(debtors[0], "F-1", "50.00", due=dt.date(2026, 9, 1)),
+            make_invoice(debtors[1], "F-2", "50.00", due=dt.date(2026, 9, 1)),
+        ]
+        debtors[0].__class__.objects.filter(creditor=creditor).update(kind="business")
+        for invoice in invoices:
+            InvoiceStage.objects.create(invoice=invoice, stage="final_notice", stage_date=dt.date(2026, 10, 9))
+        payments = [
+            Payment.objects.create(
+                creditor=creditor, source=PaymentSource.BANK, external_id=f"X{index}",
+                booking_date=dt.date(2026, 11, 1) + dt.timedelta(days=index * 10), amount=Decimal(amount),
+            )
+            for index, amount in enumerate(["40.00", "75.00", "60.00", "110.00"])
+        ]
+        plans = [(payments[0], [invoices[0]]), (payments[1], [invoices[0]]), (payments[2], [invoices[2]]),
+                 (payments[3], [invoices[0], invoices[1]])]
+        ledgers.append((creditor, plans))
+    (single_creditor, single_plans), (bulk_creditor, bulk_plans) = ledgers
+
+    for payment, invoices in single_plans:
+        do_allocate_payment(payment, invoices, source="test", reason="why")
+    allocate_in_bulk(
+        bulk_creditor.pk,
+        [PlannedAllocation(payment.pk, [invoice.pk for invoice in invoices], "why") for payment, invoices in bulk_plans],
+        source="test",
+    )
+
+    snapshot = _snapshot(bulk_creditor)
+    assert _snapshot(single_creditor) == snapshot
+    assert {part for _, _, part, _ in snapshot["allocations"]} == {"principal", "costs", "interest"}

@@ -1,0 +1,199 @@
+"""Two payments of one debtor in one statement book the same costs and interest as in two statements.
+
+The bulk matcher allocates a whole chunk of payments at once. A payment
+that closes a charged invoice pays its costs and interest as the claim
+states them after the earlier payments, also those of the same chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from betaalreis.banking.importers import Camt05xImporter
+from betaalreis.banking.samples import SampleEntry, write_camt053
+from betaalreis.dunning.models import InvoiceStage
+from betaalreis.dunning.policies import seed_default_policies
+from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, TimelineEvent
+from betaalreis.legal.ledger_claims import claim_for_debtor
+from betaalreis.legal.references import make_betalingskenmerk
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DUE = dt.date(2026, 9, 1)
+LETTER_DAY = dt.date(2026, 9, 21)
+# The letter's term (with receipt days) has ended by then, so costs are owed.
+PAY_DAY = dt.date(2026, 11, 20)
+TERM_END = dt.date(2026, 10, 9)
+PAYER_IBAN = "NL02ABNA0123456789"
+IBANS = {"together": "NL91ABNA0417164300", "apart": "NL39RABO0300065264"}
+
+
+def _ledger(slug: str, amounts: list[str]) -> tuple[Debtor, list[Invoice]]:
+    """Return a consumer debtor with an invoice per amount, all named by one sent 14-day letter."""
+    creditor = make_creditor(slug, iban=IBANS[slug])
+    seed_default_policies(creditor)
+    debtor = make_debtor(creditor, name="J. de Vries")
+    invoices = [
+        make_invoice(
+            debtor, amount, due=DUE, number=f"F-{index + 1}", payment_reference=make_betalingskenmerk(2026100 + index)
+        )
+        for index, amount in enumerate(amounts)
+    ]
+    letter = Communication.objects.create(
+        creditor=creditor, debtor=debtor, channel="letter", stage="fourteen_day_letter", language="nl",
+        idempotency_key=f"letter-{slug}", status=CommunicationStatus.SENT, run_date=LETTER_DAY,
+        sent_at=dt.datetime.combine(LETTER_DAY, dt.time(10), tzinfo=AMSTERDAM),
+        total_amount=sum((invoice.open_amount for invoice in invoices), Decimal("0.00")),
+    )
+    for invoice in invoices:
+        CommunicationInvoice.objects.create(communication=letter, invoice=invoice, open_amount=invoice.open_amount)
+        InvoiceStage.objects.create(invoice=invoice, stage="fourteen_day_letter", stage_date=LETTER_DAY)
+    return debtor, invoices
+
+
+def _entry(invoice: Invoice, amount: Decimal, key: str, booked: dt.date = PAY_DAY) -> SampleEntry:
+    return SampleEntry(
+        amount, name="J. de Vries", iban=PAYER_IBAN, structured_reference=invoice.payment_reference,
+        reference=key, end_to_end_id=key, booking_date=booked,
+    )
+
+
+def _import(tmp_path: Path, slug: str, statements: list[list[SampleEntry]]) -> None:
+    for number, entries in enumerate(statements, start=1):
+        day = max(entry.booking_date for entry in entries)
+        path = write_camt053(
+            tmp_path / f"{slug}-{number}.xml", IBANS[slug], entries, statement_id=f"{slug}-{number}", day=day
+        )
+        Camt05xImporter().run(path, None)
+
+
+def _booked(debtor: Debtor) -> dict:
+    """Return what the payments booked and what the ledger says about it, comparable across creditors."""
+    return {
+        "allocations": sorted(
+            (external_id.split(":")[1], *rest)
+            for external_id, *rest in Allocation.objects.filter(creditor=debtor.creditor, payment__isnull=False)
+            .values_list("payment__external_id", "invoice__number", "part", "amount")
+        ),
+        "invoices": sorted(Invoice.objects.filter(debtor=debtor).values_list("number", "open_amount", "status")),
+        "payments": sorted(
+            (external_id.split(":")[1], status)
+            for external_id, status in Payment.objects.filter(creditor=debtor.creditor).values_list("external_id", "status")
+        ),
+        "events": sorted(
+            (event.invoice.number if event.invoice else "", event.summary,
+             {key: value for key, value in event.data.items() if key != "payment_id"})
+            for event in TimelineEvent.objects.filter(debtor=debtor, kind__in=("payment", "invoice_changed"))
+            .select_related("invoice")
+        ),
+    }
+
+
+def _parts(debtor: Debtor) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for part, amount in Allocation.objects.filter(creditor=debtor.creditor, payment__isnull=False).values_list(
+        "part", "amount"
+    ):
+        totals[part] = totals.get(part, Decimal("0.00")) + amount
+    return totals
+
+
+def _credit(debtor: Debtor) -> Decimal:
+    return sum(
+        (Decimal(event.data["credit"]) for event in TimelineEvent.objects.filter(debtor=debtor, data__has_key="credit")),
+        Decimal("0.00"),
+    )
+
+
+def _waived(debtor: Debtor) -> list[dict]:
+    return sorted(
+        (event.data for event in TimelineEvent.objects.filter(debtor=debtor, data__reason="charges_waived")),
+        key=str,
+    )
+
+
+def test_invoices_paid_with_charges_together(tmp_path):
+    ledgers = {slug: _ledger(slug, ["300.00", "200.00"]) for slug in IBANS}
+    debtor, (first, second) = ledgers["apart"]
+    stated = claim_for_debtor(debtor, LETTER_DAY)
+    claim = claim_for_debtor(debtor, PAY_DAY, fourteen_day_term_end=TERM_END)
+    interest = {item.invoice_number: item.interest for item in claim.items}
+    # The letter charged the costs on the principal of both invoices together.
+    assert stated.costs.if_unpaid == claim.costs.total == Decimal("75.00")
+    # Each invoice is paid with its interest; the second payment also pays the costs.
+    amounts = [Decimal("300.00") + interest["F-1"], Decimal("200.00") + interest["F-2"] + claim.costs.total]
+    assert sum(amounts) == claim.total_outstanding
+
+    for slug, (_, invoices) in ledgers.items():
+        entries = [_entry(invoice, amount, f"P{index}") for index, (invoice, amount) in enumerate(zip(invoices, amounts, strict=True))]
+        _import(tmp_path, slug, [entries] if slug == "together" else [[entry] for entry in entries])
+
+    together, apart = ledgers["together"][0], ledgers["apart"][0]
+    booked = _parts(apart)
+    assert booked["principal"] == Decimal("500.00")
+    assert booked["interest"] == claim.interest_outstanding
+    # What the costs did not take is a credit (see the xfail test below).
+    assert booked["costs"] + _credit(apart) == stated.costs.if_unpaid
+    assert _waived(apart) == []
+    assert _booked(together) == _booked(apart)
+
+
+def test_principal_only_payments_waive_alike(tmp_path):
+    ledgers = {slug: _ledger(slug, ["300.00", "200.00"]) for slug in IBANS}
+    for slug, (_, invoices) in ledgers.items():
+        entries = [_entry(invoice, invoice.total, f"P{index}") for index, invoice in enumerate(invoices)]
+        _import(tmp_path, slug, [entries] if slug == "together" else [[entry] for entry in entries])
+
+    together, apart = ledgers["together"][0], ledgers["apart"][0]
+    waived = _waived(apart)
+    # Each closing waives what its payment left: the interest of the first
+    # invoice, then the costs (which go with the last invoice) and its interest.
+    assert [(item["costs"] != "0.00", item["interest"] != "0.00") for item in waived] == [(False, True), (True, True)]
+    assert _parts(apart) == {"principal": Decimal("500.00")}
+    assert _booked(together) == _booked(apart)
+
+
+def test_invoice_paid_in_two_parts_together(tmp_path):
+    ledgers = {slug: _ledger(slug, ["300.00"]) for slug in IBANS}
+    debtor, (invoice,) = ledgers["apart"]
+    first_day = PAY_DAY - dt.timedelta(days=10)
+    claim = claim_for_debtor(debtor, PAY_DAY, fourteen_day_term_end=TERM_END)
+    # The rest of the claim after a first part of 100.00; paid later, so
+    # interest ran on less principal than the claim of PAY_DAY assumes.
+    rest = claim.total_outstanding - Decimal("100.00")
+
+    for slug, (_, (slug_invoice,)) in ledgers.items():
+        entries = [
+            _entry(slug_invoice, Decimal("100.00"), "P0", first_day),
+            _entry(slug_invoice, rest, "P1"),
+        ]
+        _import(tmp_path, slug, [entries] if slug == "together" else [[entry] for entry in entries])
+
+    together, apart = ledgers["together"][0], ledgers["apart"][0]
+    booked = _parts(apart)
+    assert booked["principal"] == Decimal("300.00")
+    assert booked["costs"] == claim.costs.total
+    # Less interest than on the full principal, and the difference is a credit.
+    assert booked["interest"] < claim.interest_outstanding
+    assert _credit(apart) == claim.interest_outstanding - booked["interest"]
+    assert _waived(apart) == []
+    assert _booked(together) == _booked(apart)
+
+
+@pytest.mark.xfail(strict=True, reason="costs of an invoice closed last are computed on its own principal, not the letter's")
+def test_costs_closed_apart_match_letter(tmp_path):
+    debtor, invoices = _ledger("apart", ["300.00", "200.00"])
+    stated = claim_for_debtor(debtor, LETTER_DAY)
+    claim = claim_for_debtor(debtor, PAY_DAY, fourteen_day_term_end=TERM_END)
+
+    _import(tmp_path, "apart", [[_entry(invoice, claim.total_outstanding, f"P{index}")] for index, invoice in enumerate(invoices)])
+
+    assert _parts(debtor)["costs"] == stated.costs.if_unpaid
