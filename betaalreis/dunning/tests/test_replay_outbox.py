@@ -40,3 +40,26 @@ def test_held_messages_filed_on_send_day(betaalreis_home: Path):
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed["Date"] == "Thu, 15 Oct 2026 09:00:00 +0200"
     assert (outbox / held[1].provider_reference).suffix == ".pdf"
+
+
+def test_next_stage_waits_after_held_send(betaalreis_home: Path):
+    creditor = make_creditor()
+    seed_default_policies(creditor)
+    debtor = make_debtor(creditor, mobile="")
+    make_invoice(debtor, "100.00", due=SUNDAY - dt.timedelta(days=3))
+
+    run_cycle(SUNDAY, creditor)
+    # The reminder is due 14 days after the due date, but its 7 days after
+    # the friendly reminder count from when that went out on SENT_ON.
+    run_cycle(SENT_ON, creditor)
+    assert list(Communication.objects.values_list("stage", "status")) == [
+        ("friendly_reminder", CommunicationStatus.SENT),
+    ]
+    run_cycle(SENT_ON + dt.timedelta(days=6), creditor)
+    assert Communication.objects.count() == 1
+
+    run_cycle(SENT_ON + dt.timedelta(days=7), creditor)
+
+    reminder = Communication.objects.get(stage="reminder")
+    assert reminder.status == CommunicationStatus.SENT
+    assert reminder.run_date == SENT_ON + dt.timedelta(days=7)
