@@ -130,12 +130,12 @@ def allocate_in_bulk(
     """
     payment_ids = [plan.payment_id for plan in plans]
     new = PaymentStatus.NEW.value
-    # As for the invoices below, the query filters on the ids only. With
-    # the creditor and status in it too, and statistics from before the
-    # import, PostgreSQL scanned the id list once per new payment.
     # The timeline events carry the replayed day inside `timeline.dated_at`,
     # moved back to the booking day of a payment booked before it.
     event_stamps = _EventStamps(timeline.event_time())
+    # As for the invoices below, the query filters on the ids only. With
+    # the creditor and status in it too, and statistics from before the
+    # import, PostgreSQL scanned the id list once per new payment.
     payments = {
         pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, match_reason, event_stamps.on(booking_date))
         for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason, booking_date in raw_rows(

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
