@@ -20,11 +20,13 @@ the ledger app.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -88,6 +90,23 @@ class _PaymentState:
     currency: str
     debtor_id: int | None
     match_reason: str
+    # The moment its timeline events carry, adapted for the database (`timeline.payment_event_time`).
+    event_stamp: Any
+
+
+class _EventStamps:
+    """The database values of `timeline.payment_event_time` per booking date, for one moment."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+        self.by_date: dict[dt.date, Any] = {}
+
+    def on(self, booking_date: dt.date) -> Any:
+        stamp = self.by_date.get(booking_date)
+        if stamp is None:
+            stamp = connection.ops.adapt_datetimefield_value(timeline.payment_event_time(booking_date, self.moment))
+            self.by_date[booking_date] = stamp
+        return stamp
 
 
 @dataclass(slots=True)
@@ -115,15 +134,20 @@ def allocate_in_bulk(
     """
     payment_ids = [plan.payment_id for plan in plans]
     new = PaymentStatus.NEW.value
+    # The timeline events carry the replayed day inside `timeline.dated_at`,
+    # moved back to the booking day of a payment booked before it.
+    event_stamps = _EventStamps(timeline.event_time())
     # As for the invoices below, the query filters on the ids only. With
     # the creditor and status in it too, and statistics from before the
     # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, match_reason)
-        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason in raw_rows(
+        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, match_reason, event_stamps.on(booking_date))
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason, booking_date in raw_rows(
             Payment.objects.select_for_update()
             .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
-            .values_list("id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason")
+            .values_list(
+                "id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason", "booking_date"
+            )
         )
         if payment_creditor_id == creditor_id and status == new and amount > 0
     }
@@ -148,10 +172,8 @@ def allocate_in_bulk(
     }
 
     now = timezone.now()
-    # Every row of the chunk shares these values, so they are adapted once.
-    # The timeline events carry the replayed day inside `timeline.dated_at`.
+    # Every row of the chunk shares this value, so it is adapted once.
     stamp = connection.ops.adapt_datetimefield_value(now)
-    event_stamp = connection.ops.adapt_datetimefield_value(timeline.event_time())
     source = source[:300]
     # The invoices with collection costs and interest (two queries): money
     # beyond their principal pays those (`allocation_charges`).
@@ -161,7 +183,7 @@ def allocate_in_bulk(
     for round_plans in _rounds(plans, invoices, charged):
         payment_count, allocation_count = _allocate_round(
             creditor_id, round_plans, payments, allocated_before, invoices, charged, outcomes,
-            source=source, stamp=stamp, event_stamp=event_stamp, mark_partly=mark_partly,
+            source=source, stamp=stamp, mark_partly=mark_partly,
         )
         written[0] += payment_count
         written[1] += allocation_count
@@ -229,7 +251,6 @@ def _allocate_round(
     *,
     source: str,
     stamp: object,
-    event_stamp: object,
     mark_partly: bool,
 ) -> tuple[int, int]:
     """Apply and write the plans of one round; add their outcomes and return the count of payments and allocations."""
@@ -269,7 +290,9 @@ def _allocate_round(
             if state.status == paid:
                 summary += " (volledig betaald)"
             data = f'{{"payment_id": {payment.id}, "amount": "{amount}", "open_amount": "{state.open_amount}", "reason": {reason_json}}}'
-            events.append((creditor_id, state.debtor_id, invoice_id, payment_kind, event_stamp, source, summary[:500], data))
+            events.append(
+                (creditor_id, state.debtor_id, invoice_id, payment_kind, payment.event_stamp, source, summary[:500], data)
+            )
 
         outcome.allocated = sum((line[1] for line in outcome.lines), ZERO)
         outcome.remaining = remaining
@@ -285,15 +308,14 @@ def _allocate_round(
         allocated_payments.append((payment, debtor_id, reason))
 
     charge_allocations = book_charges_in_bulk(
-        creditor_id, allocated_payments, outcomes, events, charged,
-        source=source, stamp=stamp, event_stamp=event_stamp,
+        creditor_id, allocated_payments, outcomes, events, charged, source=source, stamp=stamp
     )
     for payment, debtor_id, _ in allocated_payments:
         remaining = outcomes[payment.id].remaining
         if remaining > ZERO:
             summary = f"Teveel betaald: {format_money(remaining, payment.currency)} staat als tegoed open"
             data = f'{{"payment_id": {payment.id}, "credit": "{remaining}"}}'
-            events.append((creditor_id, debtor_id, None, payment_kind, event_stamp, source, summary, data))
+            events.append((creditor_id, debtor_id, None, payment_kind, payment.event_stamp, source, summary, data))
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
     insert_values(Allocation._meta.db_table, CHARGE_ALLOCATION_COLUMNS, charge_allocations)

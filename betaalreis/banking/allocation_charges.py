@@ -37,7 +37,6 @@ def book_charges_in_bulk(
     *,
     source: str,
     stamp: Any,
-    event_stamp: Any,
 ) -> list[tuple]:
     """Book the money left on each payment to the costs and interest of the charged invoices it closed.
 
@@ -46,9 +45,9 @@ def book_charges_in_bulk(
     `allocated` and `remaining`, appends timeline rows (in the column order
     of `allocation.TIMELINE_COLUMNS`) to `events`, and returns the
     allocation rows for `allocation.CHARGE_ALLOCATION_COLUMNS`. `stamp` dates
-    the allocation rows and `event_stamp` the timeline rows. Costs two
-    queries per call when no closed invoice carries charges, and about a
-    dozen more when some do.
+    the allocation rows, and each payment's `event_stamp` its timeline rows.
+    Costs two queries per call when no closed invoice carries charges, and
+    about a dozen more when some do.
     """
     closed_by_payment = {
         payment.id: [invoice_id for invoice_id, _, open_after in outcomes[payment.id].lines if open_after == ZERO]
@@ -79,7 +78,7 @@ def book_charges_in_bulk(
         if payment_charges:
             rows += _book_payment_charges(
                 creditor_id, payment.id, payment_charges, outcomes[payment.id], events,
-                reason=reason, source=source, stamp=stamp, event_stamp=event_stamp,
+                reason=reason, source=source, stamp=stamp, event_stamp=payment.event_stamp,
             )
     return rows
 

@@ -24,6 +24,7 @@ the reason is also stored in Payment.match_reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -88,8 +89,10 @@ class PendingPayment:
     remittance_info: str
 
 
-def _pending(creditor: Creditor, payments: Iterable[Payment | int] | None) -> list[PendingPayment]:
-    queryset = Payment.objects.filter(creditor=creditor, status=PaymentStatus.NEW)
+def _pending(
+    creditor: Creditor, payments: Iterable[Payment | int] | None, booked_by: dt.date
+) -> list[PendingPayment]:
+    queryset = Payment.objects.filter(creditor=creditor, status=PaymentStatus.NEW, booking_date__lte=booked_by)
     wanted: set[int] | None = None
     if payments is not None:
         wanted = {item if isinstance(item, int) else item.pk for item in payments}
@@ -258,18 +261,23 @@ def _allocate(
     return leftovers, allocated
 
 
-def match_payments(creditor: Creditor, payments: Iterable[Payment | int] | None = None) -> MatchReport:
+def match_payments(
+    creditor: Creditor, payments: Iterable[Payment | int] | None = None, *, booked_by: dt.date | None = None
+) -> MatchReport:
     """Match the creditor's new payments (or those of `payments` still new) and return a report.
 
-    With nothing new this costs one query and loads no invoices, so the
-    daily run can call it first thing.
+    Only payments booked on or before `booked_by` (by default today in
+    Amsterdam) are matched, so a run for a past day (`run --date`) never
+    applies money that arrived after that day. Later ones stay new until a
+    run for their booking day or after. With nothing new this costs one
+    query and loads no invoices, so the daily run can call it first thing.
     """
     with cyclic_gc_paused():
-        return _match(creditor, payments)
+        return _match(creditor, payments, booked_by or timezone.localdate())
 
 
-def _match(creditor: Creditor, payments: Iterable[Payment | int] | None) -> MatchReport:
-    pending = _pending(creditor, payments)
+def _match(creditor: Creditor, payments: Iterable[Payment | int] | None, booked_by: dt.date) -> MatchReport:
+    pending = _pending(creditor, payments, booked_by)
     report = MatchReport(payments=len(pending))
     if not pending:
         return report

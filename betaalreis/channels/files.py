@@ -1,8 +1,8 @@
 """The file outbox: one file per message under settings.OUTBOX_DIR.
 
 Layout: `<OUTBOX_DIR>/<channel>/<creditor slug>/<YYYY-MM-DD>/<key>.<ext>`,
-where the date is the message date and `<key>` the idempotency key made
-safe for file names. A file is written under a temporary name and then
+where the date is the message date (the day it was sent) and `<key>` the
+idempotency key made safe for file names. A file is written under a temporary name and then
 hard-linked to its final name, which fails when the name exists: two
 dispatchers racing on one key leave exactly one file, and a readable file
 is always complete.
@@ -42,19 +42,21 @@ def safe_key(key: str) -> str:
 
 
 def message_date(message: OutgoingMessage) -> dt.date:
-    """Return the date a message belongs to, else today in Amsterdam.
+    """Return the date a message carries (`date` metadata), else today in Amsterdam.
 
-    That is the run date that planned it (`planned_on` metadata), which stays
-    the same when a retry on a later day renders the message again, so the
-    retry finds the file of the first attempt. Messages from elsewhere fall
-    back to their `date` metadata.
+    That is the day dispatch sent it, which is also the date printed in it,
+    also in a replayed run (`run --date`).
     """
-    value = message.metadata.get("planned_on") or message.metadata.get("date")
+    return _metadata_date(message, "date") or timezone.localdate()
+
+
+def _metadata_date(message: OutgoingMessage, key: str) -> dt.date | None:
+    value = message.metadata.get(key)
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and value:
         return dt.date.fromisoformat(value)
-    return timezone.localdate()
+    return None
 
 
 def outbox_path(message: OutgoingMessage, extension: str, *, folder: str = "") -> Path:
@@ -65,14 +67,25 @@ def outbox_path(message: OutgoingMessage, extension: str, *, folder: str = "") -
 def outbox_relative_path(message: OutgoingMessage, extension: str, *, folder: str = "") -> str:
     """Return the path of `message` inside the outbox, as `relative_to_outbox(outbox_path(...))` does.
 
+    The folder is the message date. A retry on a later day renders the
+    message with a later date, so when the message was planned before its
+    date (`planned_on` metadata), the folders from that day on are searched
+    for a file of an earlier attempt, and its path is returned if one exists.
     Dispatch builds one path per message, and this string form costs a
     fraction of building and relativising a `Path`.
     """
-    day = message_date(message).isoformat()
-    return (
-        f"{folder or message.channel}/{_safe_slug(message.creditor_slug)}/{day}/"
-        f"{safe_key(message.idempotency_key)}.{extension}"
-    )
+    prefix = f"{folder or message.channel}/{_safe_slug(message.creditor_slug)}/"
+    name = f"{safe_key(message.idempotency_key)}.{extension}"
+    day = message_date(message)
+    planned_on = _metadata_date(message, "planned_on")
+    if planned_on is not None:
+        earlier = planned_on
+        while earlier < day:
+            relative_path = f"{prefix}{earlier.isoformat()}/{name}"
+            if os.path.exists(os.path.join(settings.OUTBOX_DIR, relative_path)):
+                return relative_path
+            earlier += dt.timedelta(days=1)
+    return f"{prefix}{day.isoformat()}/{name}"
 
 
 @lru_cache(maxsize=256)

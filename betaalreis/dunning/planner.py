@@ -12,8 +12,9 @@ Rules, per invoice:
 - a run after a gap therefore sends only the stage due now, once, except that
   a 14-day letter or a `required` stage is never skipped: an invoice that is
   past it gets that stage first;
-- a stage waits until `min_days_after_previous` days after the previous one,
-  and nothing follows a 14-day letter before its statutory term has ended;
+- a stage waits until `min_days_after_previous` days after the message of the
+  previous one went out (see `betaalreis.dunning.previous_stage`), and
+  nothing follows a 14-day letter before its statutory term has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
   consumer's 14-day letter names every overdue invoice that had none yet;
 - an invoice whose claim may be time-barred (five years without a reminder
@@ -41,6 +42,7 @@ from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
 from betaalreis.dunning.models import DunningRestart, Policy, Stage, StageAction
+from betaalreis.dunning.previous_stage import late_stage_send_dates
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
@@ -249,6 +251,9 @@ def plan_day(
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
     terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
 
+    max_gap_days = max(stage.min_days_after_previous for stages in stages_by_kind.values() for stage in stages)
+    late_send_dates = late_stage_send_dates(creditor, day, max_gap_days) if max_gap_days else {}
+
     due_by = day - dt.timedelta(days=earliest_offset)
     rows = _with_restart_due_dates(creditor, _open_invoice_rows(creditor, due_by), due_by)
     plan.invoices_considered = len(rows)
@@ -330,7 +335,9 @@ def plan_day(
             continue
 
         if current_date is not None:
-            if (day - current_date).days < target.min_days_after_previous:
+            # The gap counts from the day the previous stage's message went out.
+            previous_sent_on = late_send_dates.get(invoice_id, current_date)
+            if (day - previous_sent_on).days < target.min_days_after_previous:
                 plan.waiting_for_previous += 1
                 continue
             if letter_order is not None and current_order == letter_order:

@@ -419,6 +419,27 @@ def unnamed_amounts(creditor_id: int, invoice_ids: Collection[int]) -> dict[int,
     )
 
 
+def dunning_due_dates(invoices: Collection[Invoice]) -> dict[int, dt.date]:
+    """Return, by invoice id, the due date that messages state and interest counts from.
+
+    That is the due date of the reopened amount for an invoice whose dunning
+    restarted, else the invoice's own due date. Invoices loaded with
+    `dunning_restart` selected cost no query, and the others one query together.
+    """
+    due_dates = {invoice.pk: invoice.due_date for invoice in invoices}
+    unloaded = []
+    for invoice in invoices:
+        if not Invoice.dunning_restart.is_cached(invoice):
+            unloaded.append(invoice.pk)
+            continue
+        restart = getattr(invoice, "dunning_restart", None)
+        if restart is not None:
+            due_dates[invoice.pk] = restart.due_date
+    if unloaded:
+        due_dates.update(DunningRestart.objects.filter(invoice_id__in=unloaded).values_list("invoice_id", "due_date"))
+    return due_dates
+
+
 def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
     """Return why message line `item_id` of `invoice` no longer fits it, in Dutch and English, or None.
 

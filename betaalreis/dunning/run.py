@@ -103,8 +103,10 @@ def replay_moment(day: dt.date) -> dt.datetime | None:
     return dt.datetime.combine(day, REPLAY_TIME, tzinfo=AMSTERDAM)
 
 
-def apply_payments(creditor: Creditor) -> PaymentsApplied:
+def apply_payments(creditor: Creditor, day: dt.date | None = None) -> PaymentsApplied:
     """Match the payments that came in since the last run to open invoices, then apply debtor credit.
+
+    Only payments booked on or before `day` (by default today) are matched.
 
     Debtor credit is the rest of overpayments and the open amount of credit
     notes that are not held (see `ledger.credit_notes`).
@@ -116,7 +118,7 @@ def apply_payments(creditor: Creditor) -> PaymentsApplied:
 
     # A payment that found no invoice may find one imported since.
     reopen_reviews_after_new_invoices(creditor.pk)
-    report = match_payments(creditor)
+    report = match_payments(creditor, booked_by=day)
     credit = apply_credit(creditor)
     credit_notes = apply_unlinked_credit_notes(creditor)
     return PaymentsApplied(
@@ -166,7 +168,7 @@ def run_cycle(
         # Matching and credit serve live imports too, so they date their
         # timeline events through `timeline.dated_at`.
         with timeline.dated_at(replayed):
-            payments = apply_payments(current)
+            payments = apply_payments(current, day)
         settle_arrangements(current, day, moment)
         plan_instalment_reminders(current, day, moment, source=source)
         paused_for_review = note_review_pauses(current.pk, moment, source)

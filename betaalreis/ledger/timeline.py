@@ -7,10 +7,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from betaalreis.ledger.models import Debtor, Invoice, TimelineEvent
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # The moment of a replayed day (`run --date`, the demo), set by `dated_at`.
 _replayed_moment: ContextVar[dt.datetime | None] = ContextVar("replayed_moment", default=None)
@@ -35,6 +38,18 @@ def dated_at(moment: dt.datetime | None) -> Iterator[None]:
 def event_time() -> dt.datetime:
     """Return the moment a new timeline event is dated: the replayed moment inside `dated_at`, else now."""
     return _replayed_moment.get() or timezone.now()
+
+
+def payment_event_time(booking_date: dt.date, moment: dt.datetime) -> dt.datetime:
+    """Return when the timeline dates a payment booked on `booking_date` and applied at `moment`.
+
+    That is `moment`, or the last microsecond of the booking day in
+    Amsterdam when `moment` is later. A statement imported days after its
+    bookings then shows each payment on the day the money arrived, after the
+    messages sent that day, and not at the import's clock time.
+    """
+    next_day = dt.datetime.combine(booking_date + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
+    return min(moment, next_day - dt.timedelta(microseconds=1))
 
 
 def record(

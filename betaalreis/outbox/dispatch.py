@@ -261,6 +261,9 @@ def _dispatch_batches(
                     communication, items, stage, batch_data=claim_data, today=today,
                     reminded=communication.pk in reminded,
                 )
+                if clock is not None:
+                    # The email Date header states the replayed moment, not the real time.
+                    message.metadata["sent_at"] = clock.isoformat()
                 backend = backends.get(communication.channel)
                 if backend is None:
                     backend = backends[communication.channel] = get_backend(communication.channel)

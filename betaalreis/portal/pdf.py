@@ -142,7 +142,7 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     open_rows = [header] + [
         [
             line.invoice.number,
-            _date(line.invoice.due_date, language),
+            _date(line.due_date, language),
             format_money(line.open_amount, line.invoice.currency, language),
             format_money(line.interest, line.invoice.currency, language),
         ]

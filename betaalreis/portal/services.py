@@ -39,6 +39,7 @@ from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
 from betaalreis.dunning.charges import charged_invoice_ids, fourteen_day_term_end
+from betaalreis.dunning.reopening import dunning_due_dates
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.portal.models import (
     Dispute,
@@ -89,6 +90,8 @@ class InvoiceLine:
     """One open invoice on the portal, with the claim's amounts when a claim was computed."""
 
     invoice: Invoice
+    # The due date the messages state: that of the reopened amount once dunning restarted.
+    due_date: dt.date
     interest: Decimal = ZERO
     in_progress: bool = False
     # The claim's unpaid principal of the invoice. Payments go to costs and
@@ -167,16 +170,21 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     accounts = {debtor.pk: Account(debtor=debtor) for debtor in debtors}
     busy = invoices_in_progress(debtor_ids)
 
-    invoices = Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE).order_by(
-        "due_date", "number"
+    invoices = list(
+        Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE)
+        .select_related("dunning_restart")
+        .order_by("due_date", "number")
     )
+    due_dates = dunning_due_dates(invoices)
     for invoice in invoices:
         account = accounts[invoice.debtor_id]
         if invoice.open_amount > ZERO and invoice.status not in (
             InvoiceStatus.CREDITED,
             InvoiceStatus.WRITTEN_OFF,
         ):
-            account.open_lines.append(InvoiceLine(invoice=invoice, in_progress=invoice.pk in busy))
+            account.open_lines.append(
+                InvoiceLine(invoice=invoice, due_date=due_dates[invoice.pk], in_progress=invoice.pk in busy)
+            )
         elif invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
             account.paid.append(invoice)
 
@@ -213,7 +221,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     a whole, so they are part of the amount due only when every open invoice
     is paid together (`Account.total_due`).
     """
-    if not any(line.invoice.due_date < day for line in account.open_lines):
+    if not any(line.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
         return
 

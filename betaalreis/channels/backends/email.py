@@ -9,6 +9,7 @@ that receives the same message twice can recognise it as one message.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import os
 import smtplib
 from email.mime.image import MIMEImage
 from pathlib import Path
-from email.utils import formataddr
+from email.utils import formataddr, format_datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -61,6 +62,10 @@ def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
             "Auto-Submitted": "auto-generated",
         },
     )
+    sent_at = message.metadata.get("sent_at")
+    if sent_at:
+        # Set by dispatch in a replayed run, so the header states the replayed moment.
+        email.extra_headers["Date"] = format_datetime(dt.datetime.fromisoformat(sent_at))
     if message.html:
         email.attach_alternative(message.html, "text/html")
         # Inline images (the logo) must sit in multipart/related with the HTML.

@@ -171,17 +171,18 @@ class InvoiceLine:
     days_overdue: int = 0
 
     @classmethod
-    def from_model(cls, invoice: Invoice, on: dt.date) -> InvoiceLine:
-        """Snapshot `invoice`; `days_overdue` counts from its due date to `on` (negative before).
+    def from_model(cls, invoice: Invoice, on: dt.date, due_date: dt.date | None = None) -> InvoiceLine:
+        """Snapshot `invoice`; `days_overdue` counts from the due date to `on` (negative before).
 
-        NOTE: an invoice whose dunning restarted (`betaalreis.dunning.reopening`)
-        shows its own due date here, not the later due date of the reopened amount.
+        `due_date` replaces the invoice's own due date, as for an invoice whose
+        dunning restarted (see `betaalreis.dunning.reopening.dunning_due_dates`).
         """
+        due_date = due_date or invoice.due_date
         return cls(
-            days_overdue=(on - invoice.due_date).days,
+            days_overdue=(on - due_date).days,
             number=invoice.number,
             issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
+            due_date=due_date,
             open_amount=invoice.open_amount,
             currency=invoice.currency,
             total=invoice.total,
@@ -350,15 +351,21 @@ class MessageContext:
 
         With a `claim`, each invoice line shows the claim's unpaid principal
         of that invoice. Without one it shows the invoice's current open
-        amount, which is never more than what was planned. `on` is the date
+        amount, which is never more than what was planned. An invoice whose
+        dunning restarted shows the due date of its reopened amount. `on` is the date
         the message carries, by default the run date. `stage` may be None
         when the policy no longer has the stage, and the code is then used
         as the name. `reminded_before` comes from
         `betaalreis.outbox.history.reminded_before`.
         """
+        from betaalreis.dunning.reopening import dunning_due_dates
+
         day = on or communication.run_date or timezone.localdate()
         invoices = [item.invoice for item in items]
-        lines = tuple(_claim_line(InvoiceLine.from_model(invoice, day), claim) for invoice in invoices)
+        due_dates = dunning_due_dates(invoices)
+        lines = tuple(
+            _claim_line(InvoiceLine.from_model(invoice, day, due_dates[invoice.pk]), claim) for invoice in invoices
+        )
         total = sum((line.open_amount for line in lines), Decimal("0.00"))
         language = communication.language or communication.debtor.language
         instalment = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import email.policy
 import json
@@ -283,3 +284,36 @@ def test_racing_senders_write_one_file(make_context, settings) -> None:
     assert len(files) == 1
     assert not files[0].name.startswith(".tmp-")
     assert len({result.provider_reference for result in results}) == 1
+
+
+def test_held_letter_filed_under_send_day(make_context, settings) -> None:
+    planned_on = dt.date(2026, 11, 29)
+    message = render_message(make_context(planned_on=planned_on), "letter")
+
+    result = FileLetterBackend().send(message)
+
+    path = Path(settings.OUTBOX_DIR) / result.provider_reference
+    assert path.parent == Path(settings.OUTBOX_DIR) / "letter" / "bakkerij-zoet" / "2026-12-04"
+
+
+def test_retry_on_later_day_finds_first_file(make_context, settings) -> None:
+    planned_on = dt.date(2026, 11, 29)
+    first = FileLetterBackend().send(
+        render_message(make_context(planned_on=planned_on, date=dt.date(2026, 11, 30)), "letter")
+    )
+
+    retry = FileLetterBackend().send(render_message(make_context(planned_on=planned_on), "letter"))
+
+    assert retry.provider_reference == first.provider_reference
+    assert "/2026-11-30/" in first.provider_reference
+    assert len(outbox_files(Path(settings.OUTBOX_DIR))) == 1
+
+
+def test_email_date_header_from_sent_at(make_context, settings) -> None:
+    message = render_message(make_context(), "email")
+    message.metadata["sent_at"] = "2026-12-04T09:00:00+01:00"
+
+    result = FileEmailBackend().send(message)
+
+    parsed = parse_eml((Path(settings.OUTBOX_DIR) / result.provider_reference).read_bytes())
+    assert parsed["Date"] == "Fri, 04 Dec 2026 09:00:00 +0100"

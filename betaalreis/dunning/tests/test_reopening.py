@@ -8,23 +8,30 @@ bank reverses the payment, and the run goes on.
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
+import pypdfium2 as pdfium
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from betaalreis.banking.reversals import do_confirm_reversal
-from betaalreis.dunning.models import DunningRestart, InvoiceStage
+from betaalreis.channels.files import safe_key
+from betaalreis.dunning.models import DunningRestart, InvoiceStage, Stage
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.reopening import reopened_due_date
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import (
     Creditor,
+    Debtor,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -36,7 +43,9 @@ from betaalreis.legal.claims import ClaimItem, compute_claim
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.outbox.history import reminded_before
-from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+from betaalreis.outbox.render import render_communication
+from betaalreis.portal.services import load_accounts
 from betaalreis.testing import make_creditor
 
 pytestmark = pytest.mark.django_db
@@ -130,13 +139,20 @@ def paid_within_letter_term(creditor: Creditor, tmp_path: Path) -> Payment:
     return payment
 
 
-def test_raised_total_sends_new_letter_first(creditor, tmp_path):
+def reopen_and_run(creditor: Creditor, tmp_path: Path, days: Sequence[dt.date]) -> int:
+    """Raise the paid F301 to 350,00 by an import, run on `days`, and return the last message id before."""
     paid_within_letter_term(creditor, tmp_path)
     before = last_message_id()
-
     import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="50,00"), at=REOPENED_AT)
-    for day in (dt.date(2026, 10, 21), dt.date(2026, 11, 23), dt.date(2026, 12, 4), dt.date(2026, 12, 18)):
+    for day in days:
         run_cycle(day, creditor)
+    return before
+
+
+def test_raised_total_sends_new_letter_first(creditor, tmp_path):
+    before = reopen_and_run(
+        creditor, tmp_path, (dt.date(2026, 10, 21), dt.date(2026, 11, 23), dt.date(2026, 12, 4), dt.date(2026, 12, 18))
+    )
 
     reopened = invoice("F301")
     assert reopened.status == InvoiceStatus.OPEN
@@ -265,3 +281,63 @@ def test_reopened_due_date(issue, due, expected):
     reopened = Invoice(issue_date=issue, due_date=due)
 
     assert reopened_due_date(reopened, dt.date(2026, 10, 20)) == expected
+
+
+def outbox_text(message: Communication) -> str:
+    """Return the text of the email that the file outbox holds for `message`."""
+    (path,) = Path(settings.OUTBOX_DIR).glob(f"email/**/{safe_key(message.idempotency_key)}.eml")
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return parsed.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_restarted_messages_state_new_due(creditor, tmp_path):
+    before = reopen_and_run(
+        creditor, tmp_path, (dt.date(2026, 11, 23), dt.date(2026, 12, 4), dt.date(2026, 12, 18), dt.date(2027, 1, 15))
+    )
+
+    sent = messages("F301", after=before)
+    assert [message.stage for message in sent] == [
+        "friendly_reminder", "reminder", "fourteen_day_letter", "final_notice",
+    ]
+    for message in sent:
+        text = outbox_text(message)
+        assert "20-11-2026" in text, message.stage
+        assert "01-09-2026" not in text, message.stage
+
+
+def test_restarted_letter_and_portal_state_new_due(creditor, tmp_path):
+    paid_within_letter_term(creditor, tmp_path)
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="50,00"), at=REOPENED_AT)
+    reopened = invoice("F301")
+    Debtor.objects.filter(pk=reopened.debtor_id).update(
+        street="Damrak 1", postal_code="1012 LG", city="Amsterdam", phone="+31201234567"
+    )
+    reopened = invoice("F301")
+    day = dt.date(2027, 1, 15)
+    stage = Stage.objects.get(policy__creditor=creditor, policy__debtor_kind="consumer", code="final_notice")
+
+    rendered = {}
+    for channel in ("letter", "phone"):
+        communication = Communication.objects.create(
+            creditor=creditor, debtor=reopened.debtor, channel=channel, stage="final_notice", language="nl",
+            idempotency_key=f"restart-{channel}", run_date=day, total_amount=reopened.open_amount,
+        )
+        items = [CommunicationInvoice.objects.create(
+            communication=communication, invoice=reopened, open_amount=reopened.open_amount
+        )]
+        rendered[channel] = render_communication(communication, items, stage, today=day)
+
+    letter = rendered["letter"]
+    pdf = "\n".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(letter.attachments[0].content))
+    assert "20-11-2026" in pdf
+    assert "01-09-2026" not in pdf
+    assert "vervaldatum 20-11-2026" in letter.text
+    # 56 days from the reopened amount's due date, not 136 from the invoice's own.
+    assert "56 dagen over de vervaldatum" in rendered["phone"].subject
+    (task_line,) = rendered["phone"].metadata["call_task"]["invoices"]
+    assert task_line["due_date"] == "2026-11-20"
+    assert task_line["days_overdue"] == 56
+
+    (account,) = load_accounts([reopened.debtor_id], day)
+    (line,) = account.open_lines
+    assert line.due_date == REOPENED_DUE

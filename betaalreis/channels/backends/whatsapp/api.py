@@ -32,6 +32,7 @@ from betaalreis.channels.providers import (
     VendorBackend,
 )
 from betaalreis.channels.whatsapp_templates import find_template
+from betaalreis.dunning.reopening import dunning_due_dates
 from betaalreis.ledger.models import Creditor, Debtor
 from betaalreis.ledger.money import format_money
 from betaalreis.outbox.models import Communication
@@ -57,9 +58,11 @@ TEMPLATE_VALUE_NAMES = ("debtor_name", "invoice_numbers", "total", "due_date", "
 def template_values_for(communication: Communication) -> dict[str, str]:
     """Return the named values a WhatsApp template can show for a communication."""
     items = list(
-        communication.items.select_related("invoice").order_by("invoice__due_date", "invoice__number")
+        communication.items.select_related("invoice", "invoice__dunning_restart").order_by(
+            "invoice__due_date", "invoice__number"
+        )
     )
-    due_dates = [item.invoice.due_date for item in items]
+    due_dates = list(dunning_due_dates([item.invoice for item in items]).values())
     return {
         "debtor_name": communication.debtor.name,
         "invoice_numbers": ", ".join(item.invoice.number for item in items),
