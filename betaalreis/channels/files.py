@@ -78,14 +78,27 @@ def outbox_relative_path(message: OutgoingMessage, extension: str, *, folder: st
     name = f"{safe_key(message.idempotency_key)}.{extension}"
     day = message_date(message)
     planned_on = _metadata_date(message, "planned_on")
-    if planned_on is not None:
-        earlier = planned_on
-        while earlier < day:
-            relative_path = f"{prefix}{earlier.isoformat()}/{name}"
+    if planned_on is not None and planned_on < day:
+        for folder_day in _day_folders_between(prefix, planned_on, day):
+            relative_path = f"{prefix}{folder_day}/{name}"
             if os.path.exists(os.path.join(settings.OUTBOX_DIR, relative_path)):
                 return relative_path
-            earlier += dt.timedelta(days=1)
     return f"{prefix}{day.isoformat()}/{name}"
+
+
+def _day_folders_between(prefix: str, first: dt.date, before: dt.date) -> list[str]:
+    """Return the names of the existing day folders under `prefix` from `first` up to `before`, oldest first.
+
+    One directory listing, so a message planned long before its send day
+    costs no check per day in between.
+    """
+    first_name, before_name = first.isoformat(), before.isoformat()
+    try:
+        with os.scandir(os.path.join(settings.OUTBOX_DIR, prefix)) as entries:
+            # ISO dates sort and compare as strings.
+            return sorted(entry.name for entry in entries if first_name <= entry.name < before_name)
+    except FileNotFoundError:
+        return []
 
 
 @lru_cache(maxsize=256)
