@@ -143,7 +143,7 @@ def _invoice(creditor_id: int, number: str) -> Invoice:
 
 
 class ReleaseOutcome(StrEnum):
-    """What `do_release_limitation_hold` did."""
+    """Outcome of `do_release_limitation_hold`."""
 
     RELEASED = "released"
     ALREADY_RELEASED = "already_released"

@@ -7,8 +7,8 @@ costs and interest that Betaalreis waived when the invoice closed (see
 of reopening has its rule:
 
 - An import that opens a paid or credited invoice again (the creditor
-  raised its total, or its books show money open again), and an undone
-  credit note allocation: the creditor now requests money that the debtor
+  raised its total, or its books show money open again), or an undone
+  credit note allocation. The creditor now requests money that the debtor
   had no reason to pay. Dunning restarts (`do_restart_dunning`). The invoice
   loses its stage, the open amount falls due after the invoice's own
   payment term counted from the reopening day, and interest runs from that

@@ -25,7 +25,7 @@ class ItemInline(admin.TabularInline):
 
 @admin.register(Communication)
 class CommunicationAdmin(EvidenceAdmin):
-    """Messages, read-only: a sent message and its invoice lines prove what the debtor was told.
+    """Messages, read-only, because a sent message and its invoice lines prove what the debtor received.
 
     Statuses change only through the run and dispatch, which keep the status
     machine and the timeline in step.

@@ -76,7 +76,7 @@ def _import(tmp_path: Path, slug: str, statements: list[list[SampleEntry]]) -> N
 
 
 def _booked(debtor: Debtor) -> dict:
-    """Return what the payments booked and what the ledger says about it, comparable across creditors."""
+    """Return the payments' bookings and the ledger state after them, comparable across creditors."""
     return {
         "allocations": sorted(
             (external_id.split(":")[1], *rest)

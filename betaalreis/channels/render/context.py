@@ -319,7 +319,7 @@ class MessageContext:
 
     @property
     def partly_paid(self) -> bool:
-        """Whether part of the listed invoices is already paid, so the text may say "not paid in full".
+        """Whether part of the listed invoices is already paid, so the text may state "not paid in full".
 
         With a claim, this is whether payments were booked on its invoices.
         Without one, an invoice whose open amount is below its total counts,
