@@ -34,6 +34,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, Value
 
 from betaalreis.dunning.bulk import values_subquery
+from betaalreis.dunning.letter_costs import LetterCosts, letter_costs
 from betaalreis.dunning.models import Stage
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
@@ -42,6 +43,7 @@ from betaalreis.ledger.models import (
     AllocationPart,
     Creditor,
     Debtor,
+    DebtorKind,
     Invoice,
     InvoiceStatus,
     TimelineEvent,
@@ -169,6 +171,20 @@ def fourteen_day_term_end(creditor: Creditor, settings: LegalSettings, invoice_i
     return _term_end(sent_fourteen_day_terms(creditor, settings, invoice_ids=invoice_ids), set(invoice_ids))
 
 
+def claim_letters(
+    creditor: Creditor, settings: LegalSettings, debtor: Debtor, numbers: Mapping[int, str]
+) -> LetterCosts:
+    """Return the 14-day letters behind the claim over the debtor's open invoices `numbers` (id to number).
+
+    A consumer's claim gets its letters from `betaalreis.dunning.letter_costs`.
+    A business owes costs without a letter, so its claim gets only the term
+    end that `fourteen_day_term_end` returns. Four queries at most.
+    """
+    if debtor.kind != DebtorKind.CONSUMER:
+        return LetterCosts(term_end=fourteen_day_term_end(creditor, settings, list(numbers)))
+    return letter_costs(creditor, settings, {debtor.pk: (debtor.pk, list(numbers))}, numbers)[debtor.pk]
+
+
 def unpaid_charges(
     creditor_id: int, closing: Mapping[int, dt.date], *, charged: set[int] | None = None
 ) -> dict[int, InvoiceCharges]:
@@ -211,6 +227,16 @@ def unpaid_charges(
         open_by_debtor[debtor_id].add(pk)
     all_open = set().union(*open_by_debtor.values())
     charged_open = charged_invoice_ids(creditor_id, all_open) | (set(closing_rows) & all_open)
+    charged_by_debtor = {debtor_id: open_by_debtor[debtor_id] & charged_open for debtor_id in debtor_ids}
+    numbers = dict(
+        Invoice.objects.filter(pk__in=values_subquery(sorted(charged_open), array_type="bigint"))
+        .values_list("pk", "number")
+    )
+    letters = letter_costs(
+        creditor, settings,
+        {debtor_id: (debtor_id, ids) for debtor_id, ids in charged_by_debtor.items() if kinds[debtor_id] == DebtorKind.CONSUMER},
+        numbers,
+    )
     terms = sent_fourteen_day_terms(creditor, settings, invoice_ids=charged_open)
 
     inputs: dict[dt.date, dict[int, ClaimInput | InvalidInput]] = {}
@@ -222,13 +248,20 @@ def unpaid_charges(
 
     charges: dict[int, InvoiceCharges] = {}
     for (debtor_id, day), invoice_ids in groups.items():
-        debtor_charged = open_by_debtor[debtor_id] & charged_open
+        debtor_charged = charged_by_debtor[debtor_id]
         claim_input = inputs[day].get(debtor_id)
-        claim = _claim_or_none(creditor_id, debtor_id, kinds[debtor_id], claim_input, day, settings, _term_end(terms, debtor_charged))
+        debtor_letters = letters.get(debtor_id)
+        term_end = debtor_letters.term_end if debtor_letters is not None else _term_end(terms, debtor_charged)
+        claim = _claim_or_none(
+            creditor_id, debtor_id, kinds[debtor_id], claim_input, day, settings, term_end, debtor_letters
+        )
         if claim is None:
             continue
-        numbers = {invoice_id: closing_rows[invoice_id][1] for invoice_id in invoice_ids}
-        charges.update(_invoice_charges(claim, claim_input, debtor_id, numbers, debtor_charged, settings))
+        closing_numbers = {invoice_id: closing_rows[invoice_id][1] for invoice_id in invoice_ids}
+        charges.update(_invoice_charges(
+            claim, claim_input, debtor_id, closing_numbers, debtor_charged, settings,
+            debtor_letters.costs_paid_before if debtor_letters is not None else ZERO,
+        ))
     return charges
 
 
@@ -247,6 +280,7 @@ def _claim_or_none(
     on: dt.date,
     settings: LegalSettings,
     term_end: dt.date | None,
+    letters: LetterCosts | None = None,
 ) -> ClaimBreakdown | None:
     try:
         if isinstance(claim_input, InvalidInput):
@@ -261,6 +295,8 @@ def _claim_or_none(
             fourteen_day_term_end=term_end,
             settings=settings,
             currency=claim_input.currency,
+            letter_terms=letters.letter_terms if letters is not None else (),
+            costs_paid_before=letters.costs_paid_before if letters is not None else ZERO,
         )
     except InvalidInput as exc:
         # No claim (open invoices in more than one currency, or a day the
@@ -280,20 +316,24 @@ def _invoice_charges(
     numbers: dict[int, str],
     debtor_charged: set[int],
     settings: LegalSettings,
+    costs_paid_before: Decimal = ZERO,
 ) -> dict[int, InvoiceCharges]:
-    """Return the charges of the closing invoices `numbers` (id to number) from the debtor's claim."""
+    """Return the charges of the closing invoices `numbers` (id to number) from the debtor's claim.
+
+    `costs_paid_before` are the costs booked on invoices of the same 14-day
+    letters that closed earlier (see `betaalreis.dunning.letter_costs`).
+    """
     interest_by_number = {item.invoice_number: item.interest for item in claim.items}
 
-    # The costs belong to the whole claim, so they close with its last invoice.
-    # NOTE: the claim covers only the invoices still open, so when the
-    # invoices of one 14-day letter close one by one, the last one carries
-    # the costs on its own principal, less than the letter stated
-    # (banking/tests/test_chunk_charges.py, the xfail test).
+    # The costs belong to the whole claim, so they close with its last
+    # invoice. A consumer's claim counts the invoices of its 14-day letters
+    # that closed earlier, so that last invoice carries the costs over the
+    # letter's summed principal less what was paid of them.
     costs_left = ZERO
     if debtor_charged <= set(numbers):
         costs_paid = sum(
             (amount for (_, part), amount in claim_input.charges_paid.items() if part == AllocationPart.COSTS),
-            ZERO,
+            costs_paid_before,
         )
         costs_left = max(claim.costs.total - costs_paid, ZERO)
     order = tuple(str(part) for part in settings.allocation_order if part is not ClaimPart.PRINCIPAL)

@@ -19,7 +19,10 @@ Rules applied (Dutch civil code, BW):
   `betaalreis.legal.costs`. A consumer owes them only after the term of a
   14-day letter has passed unpaid (6:96 lid 6), and then only over the
   principal still unpaid at the end of that term that the letter named
-  (`ClaimItem.unnamed_principal` is left out). A business owes them from
+  (`ClaimItem.unnamed_principal` is left out). With several letters
+  (`LetterTerm`), each term that passes sets the costs over its own summed
+  principal, and the consumer owes the highest of these, never their sum
+  (see `_ClaimRun._charge_costs`). A business owes them from
   the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
   or the scale, per the creditor's settings.
 - A payment pays one invoice at a time. The invoice the debtor named comes
@@ -85,6 +88,23 @@ class ClaimItem:
     # not name, because the invoice was raised after it. A consumer owes no
     # collection costs over it.
     unnamed_principal: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class LetterTerm:
+    """The term of one 14-day letter to a consumer, and what its cost base is made of.
+
+    When the term passes, the costs are computed over the principal the
+    letter named and the debtor left unpaid at its end (art. 6:96 lid 6 and
+    lid 7 BW). That is the unpaid named principal of the claim items
+    `invoice_numbers` (None for every item) plus `closed_principal`. The
+    latter is the part that invoices named by the same letter left unpaid at
+    the end of its term, for invoices paid since and so no longer claim items.
+    """
+
+    term_end: dt.date
+    invoice_numbers: frozenset[str] | None = None
+    closed_principal: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +247,8 @@ def compute_claim(
     fourteen_day_term_end: dt.date | None = None,
     settings: LegalSettings | None = None,
     currency: str = "EUR",
+    letter_terms: Sequence[LetterTerm] = (),
+    costs_paid_before: Decimal = ZERO,
 ) -> ClaimBreakdown:
     """Compute the claim on `on`, counting interest up to and including that day.
 
@@ -234,7 +256,12 @@ def compute_claim(
     their due dates; payments dated after `on` raise InvalidInput.
     `fourteen_day_term_end` is the last day of the consumer's 14-day term
     after the Atw extension (see `betaalreis.legal.fourteen_day`). The letter
-    of that term must have named all `items`. Businesses ignore it.
+    of that term must have named all `items`. Without `letter_terms` the
+    costs are set once, when that term passes, over every item.
+    `letter_terms` replaces that with one cost base per letter, for a
+    consumer whose letters named different invoices or invoices that are
+    paid since. `costs_paid_before` are the costs already paid with such paid
+    invoices. Businesses ignore all three.
     Invalid input raises InvalidInput (see `betaalreis.legal.validation`),
     and so does any currency but EUR, because the statutory costs are in euro.
     """
@@ -264,7 +291,11 @@ def compute_claim(
             compounding_from=default_start,
         )
 
-    run = _ClaimRun(kind, ordered_items, accounts, settings, fourteen_day_term_end, on)
+    if kind is DebtorKind.CONSUMER and not letter_terms and fourteen_day_term_end is not None:
+        letter_terms = (LetterTerm(fourteen_day_term_end),)
+    run = _ClaimRun(
+        kind, ordered_items, accounts, settings, fourteen_day_term_end, on, tuple(letter_terms), costs_paid_before
+    )
     run.run(sorted(payments, key=lambda payment: payment.paid_on))
 
     return run.breakdown(currency)
@@ -318,16 +349,19 @@ class _ClaimRun:
         settings: LegalSettings,
         term_end: dt.date | None,
         on: dt.date,
+        letter_terms: tuple[LetterTerm, ...] = (),
+        costs_paid_before: Decimal = ZERO,
     ) -> None:
         self.kind = kind
         self.items = items
         self.accounts = accounts
         self.settings = settings
         self.term_end = term_end if kind is DebtorKind.CONSUMER else None
+        self.letter_terms = letter_terms if kind is DebtorKind.CONSUMER else ()
         self.on = on
 
         self.costs = CollectionCosts(ZERO, ZERO, ZERO, None)
-        self.costs_paid = ZERO
+        self.costs_paid = costs_paid_before if kind is DebtorKind.CONSUMER else ZERO
         self.costs_due_from: dt.date | None = None
         # Business: the principal of each invoice left unpaid when its due date passed.
         self.overdue_principal: dict[str, Decimal] = {}
@@ -367,7 +401,7 @@ class _ClaimRun:
         # 1 July 2012, but such claims still get the scale and minimum here.
         # Costs with VAT (not deductible) on a day before the VAT table raise.
         if self.kind is DebtorKind.CONSUMER:
-            return {self.term_end + ONE_DAY} if self.term_end is not None else set()
+            return {letter.term_end + ONE_DAY for letter in self.letter_terms}
 
         # NOTE: business costs run over the summed principal of the overdue
         # invoices, as for consumers. No statute sums business claims, and
@@ -390,22 +424,44 @@ class _ClaimRun:
     def _charge_costs(self, day: dt.date) -> None:
         """Set the costs owed from `day` on; they only ever grow."""
         if self.kind is DebtorKind.CONSUMER:
-            base = sum(
-                (
-                    self._named_outstanding(item)
-                    for item in self.items
-                    if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
-                ),
-                ZERO,
-            )
-        else:
-            for item in self.items:
-                if item.due_date + ONE_DAY == day:
-                    self.overdue_principal[item.invoice_number] = self.accounts[
-                        item.invoice_number
-                    ].principal_outstanding
-            base = sum(self.overdue_principal.values(), ZERO)
+            # Each letter whose term ends today sets costs over its own summed
+            # principal (art. 6:96 lid 7 BW). A later letter that names the
+            # same invoices again raises the costs to its own amount but never
+            # adds a second amount on top. So the costs of one principal
+            # are never counted twice, and no second EUR 40 minimum is stacked
+            # on costs already owed.
+            # NOTE: no source read covers a second letter after costs were
+            # owed. Of the readings found, this one claims the least: when
+            # part of an invoice was paid between the two letters, the second
+            # letter counts only the part still unpaid, so its costs can stay
+            # below those of the first letter plus the new invoice.
+            for letter in self.letter_terms:
+                if letter.term_end + ONE_DAY == day:
+                    self._raise_costs(day, self._letter_base(letter, day))
+            return
 
+        for item in self.items:
+            if item.due_date + ONE_DAY == day:
+                self.overdue_principal[item.invoice_number] = self.accounts[
+                    item.invoice_number
+                ].principal_outstanding
+        self._raise_costs(day, sum(self.overdue_principal.values(), ZERO))
+
+    def _letter_base(self, letter: LetterTerm, day: dt.date) -> Decimal:
+        """Return the principal that `letter` named and that is unpaid when its term passes on `day`."""
+        named = sum(
+            (
+                self._named_outstanding(item)
+                for item in self.items
+                if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
+                and (letter.invoice_numbers is None or item.invoice_number in letter.invoice_numbers)
+            ),
+            ZERO,
+        )
+        return named + letter.closed_principal
+
+    def _raise_costs(self, day: dt.date, base: Decimal) -> None:
+        """Set the costs over `base` from `day` on, when they exceed the costs owed so far."""
         costs = collection_costs(
             base,
             fixed_minimum_only=self._fixed_minimum_only,

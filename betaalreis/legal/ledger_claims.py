@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,7 +33,7 @@ from betaalreis.ledger.models import (
     InvoiceKind,
     InvoiceStatus,
 )
-from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, compute_claim
+from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, LetterTerm, compute_claim
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
@@ -102,11 +102,15 @@ def claim_for_debtor(
     fourteen_day_term_end: dt.date | None = None,
     settings: LegalSettings | None = None,
     invoice_ids: Collection[int] | None = None,
+    letter_terms: Sequence[LetterTerm] = (),
+    costs_paid_before: Decimal = Decimal("0.00"),
 ) -> ClaimBreakdown | None:
     """Return the debtor's claim on `on`, or None when no invoice of the debtor is open.
 
     With `invoice_ids`, the claim covers only those of the open invoices.
     Without `settings`, the creditor's stored legal settings apply.
+    `letter_terms` and `costs_paid_before` go to `compute_claim` (see
+    `betaalreis.dunning.letter_costs`).
     """
     claim_input = claim_items_for_debtor(debtor, on, invoice_ids=invoice_ids)
     if not claim_input.items:
@@ -120,6 +124,8 @@ def claim_for_debtor(
         fourteen_day_term_end=fourteen_day_term_end,
         settings=settings or legal_settings_for(debtor.creditor),
         currency=claim_input.currency,
+        letter_terms=letter_terms,
+        costs_paid_before=costs_paid_before,
     )
 
 

@@ -19,8 +19,10 @@ from betaalreis.channels.base import OutgoingMessage
 from betaalreis.channels.render.context import ClaimBreakdown, MessageContext
 from betaalreis.channels.render.message import render_message
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+from betaalreis.dunning.letter_costs import LetterCosts, letter_costs
 from betaalreis.dunning.models import Stage
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger.models import DebtorKind
 from betaalreis.legal.claims import compute_claim
 from betaalreis.legal.fourteen_day import FourteenDayTerm
 from betaalreis.legal.ledger_claims import ClaimInput, claim_items_for_debtor, claim_items_for_debtors
@@ -47,6 +49,8 @@ class BatchClaimData:
     claim_inputs: dict[tuple[int, dt.date], ClaimInput | InvalidInput] = field(default_factory=dict)
     # By invoice id: the term of the latest 14-day letter sent for the invoice.
     fourteen_day_terms: dict[int, FourteenDayTerm] = field(default_factory=dict)
+    # By communication id: the 14-day letters behind a consumer's claim.
+    letters: dict[int, LetterCosts] = field(default_factory=dict)
 
 
 def message_date(communication: Communication, today: dt.date | None) -> dt.date:
@@ -82,12 +86,18 @@ def load_batch_claim_data(
 
     debtors_by_day: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
     term_invoices: dict[int, set[int]] = defaultdict(set)
+    lettered_claims: dict[int, dict[int, tuple[int, list[int]]]] = defaultdict(dict)
+    numbers: dict[int, str] = {}
     for communication, items, stage in stating:
         debtors_by_day[(communication.creditor_id, message_date(communication, today))].add(
             communication.debtor_id
         )
         if not stage.is_fourteen_day_letter:
             term_invoices[communication.creditor_id].update(item.invoice_id for item in items)
+            lettered_claims[communication.creditor_id][communication.pk] = (
+                communication.debtor_id, [item.invoice_id for item in items]
+            )
+            numbers.update((item.invoice_id, item.invoice.number) for item in items)
 
     for (creditor_id, on), debtor_ids in debtors_by_day.items():
         for debtor_id, claim_input in claim_items_for_debtors(creditor_id, debtor_ids, on).items():
@@ -95,6 +105,9 @@ def load_batch_claim_data(
     for creditor_id, invoice_ids in term_invoices.items():
         data.fourteen_day_terms.update(
             sent_fourteen_day_terms(creditors[creditor_id], data.settings[creditor_id], invoice_ids=invoice_ids)
+        )
+        data.letters.update(
+            letter_costs(creditors[creditor_id], data.settings[creditor_id], lettered_claims[creditor_id], numbers)
         )
     return data
 
@@ -139,15 +152,25 @@ def claim_for_message(
         return None
 
     term_end = None
+    letters = LetterCosts()
     if not stage.is_fourteen_day_letter:
         if batch_data is None:
             terms = sent_fourteen_day_terms(communication.creditor, settings, invoice_ids=invoice_ids)
+            if debtor.kind == DebtorKind.CONSUMER:
+                letters = letter_costs(
+                    communication.creditor, settings, {debtor.pk: (debtor.pk, invoice_ids)},
+                    {item.invoice_id: item.invoice.number for item in items},
+                )[debtor.pk]
         else:
             all_terms = batch_data.fourteen_day_terms
             terms = {invoice_id: all_terms[invoice_id] for invoice_id in invoice_ids if invoice_id in all_terms}
+            letters = batch_data.letters.get(communication.pk, letters)
         if terms:
             term_end = max(term.term_end for term in terms.values())
 
+    # A consumer's costs follow the letters behind the claim, so that the
+    # invoices of a letter paid since still count in its cost base, and a
+    # later letter never adds costs on top of an earlier one.
     breakdown = compute_claim(
         debtor_kind=debtor.kind,
         items=claim_items,
@@ -156,6 +179,8 @@ def claim_for_message(
         fourteen_day_term_end=term_end,
         settings=settings,
         currency=claim_input.currency,
+        letter_terms=letters.letter_terms,
+        costs_paid_before=letters.costs_paid_before,
     )
     return ClaimBreakdown.from_legal(breakdown)
 

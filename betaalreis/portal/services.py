@@ -38,7 +38,8 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import validate_e164
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
-from betaalreis.dunning.charges import charged_invoice_ids, fourteen_day_term_end
+from betaalreis.dunning.charges import charged_invoice_ids, claim_letters
+from betaalreis.dunning.letter_costs import LetterCosts
 from betaalreis.dunning.reopening import dunning_due_dates
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.portal.models import (
@@ -263,8 +264,10 @@ def _cached_claim(account: Account, day: dt.date, charged: set[int]) -> ClaimBre
         return cached
 
     try:
+        letters = _claim_letters(account, charged)
         claim = claim_for_debtor(
-            account.debtor, day, fourteen_day_term_end=_term_end(account, charged), invoice_ids=charged
+            account.debtor, day, fourteen_day_term_end=letters.term_end, invoice_ids=charged,
+            letter_terms=letters.letter_terms, costs_paid_before=letters.costs_paid_before,
         )
     except InvalidInput:
         logger.warning("claim not computed", extra={"debtor_id": account.debtor.pk})
@@ -274,12 +277,17 @@ def _cached_claim(account: Account, day: dt.date, charged: set[int]) -> ClaimBre
     return claim
 
 
-def _term_end(account: Account, charged: set[int]) -> dt.date | None:
-    """Return the last day of the 14-day term that covers every charged open invoice, or None."""
+def _claim_letters(account: Account, charged: set[int]) -> LetterCosts:
+    """Return the 14-day letters behind the claim over the charged open invoices.
+
+    The term end covers every charged open invoice. A consumer's claim also
+    counts the invoices of the same letters that were paid after the term.
+    """
     from betaalreis.legal.models import legal_settings_for
 
     creditor = account.debtor.creditor
-    return fourteen_day_term_end(creditor, legal_settings_for(creditor), charged)
+    numbers = {line.invoice.pk: line.invoice.number for line in account.open_lines if line.invoice.pk in charged}
+    return claim_letters(creditor, legal_settings_for(creditor), account.debtor, numbers)
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:

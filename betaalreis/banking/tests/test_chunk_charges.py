@@ -140,8 +140,8 @@ def test_invoices_paid_with_charges_together(tmp_path):
     booked = _parts(apart)
     assert booked["principal"] == Decimal("500.00")
     assert booked["interest"] == claim.interest_outstanding
-    # What the costs did not take is a credit (see the xfail test below).
-    assert booked["costs"] + _credit(apart) == stated.costs.if_unpaid
+    assert booked["costs"] == stated.costs.if_unpaid
+    assert _credit(apart) == Decimal("0.00")
     assert _waived(apart) == []
     assert _booked(together) == _booked(apart)
 
@@ -188,12 +188,19 @@ def test_invoice_paid_in_two_parts_together(tmp_path):
     assert _booked(together) == _booked(apart)
 
 
-@pytest.mark.xfail(strict=True, reason="costs of an invoice closed last are computed on its own principal, not the letter's")
 def test_costs_closed_apart_match_letter(tmp_path):
-    debtor, invoices = _ledger("apart", ["300.00", "200.00"])
+    debtor, (first, second) = _ledger("apart", ["300.00", "200.00"])
     stated = claim_for_debtor(debtor, LETTER_DAY)
     claim = claim_for_debtor(debtor, PAY_DAY, fourteen_day_term_end=TERM_END)
+    interest = {item.invoice_number: item.interest for item in claim.items}
+    # The first payment pays F-1 with its interest, the second the rest of the claim.
+    amounts = [Decimal("300.00") + interest["F-1"], claim.total_outstanding - Decimal("300.00") - interest["F-1"]]
 
-    _import(tmp_path, "apart", [[_entry(invoice, claim.total_outstanding, f"P{index}")] for index, invoice in enumerate(invoices)])
+    _import(tmp_path, "apart", [[_entry(invoice, amount, f"P{index}")] for index, (invoice, amount) in enumerate(zip((first, second), amounts, strict=True))])
 
-    assert _parts(debtor)["costs"] == stated.costs.if_unpaid
+    booked = _parts(debtor)
+    # The invoice closed last carries the costs over both principals, as the letter stated them.
+    assert booked["costs"] == stated.costs.if_unpaid == Decimal("75.00")
+    assert booked["principal"] == Decimal("500.00")
+    assert _credit(debtor) == Decimal("0.00")
+    assert _waived(debtor) == []
