@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger.models import ZERO, Allocation, AllocationPart, Creditor, Invoice, InvoiceStatus
-from betaalreis.legal.claims import LetterTerm
+from betaalreis.legal.claims import ClaimItem, ClaimPayment, LetterTerm, compute_claim
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import LegalSettings
 
@@ -73,19 +73,32 @@ class _Letter:
 
 @dataclass(slots=True)
 class _ClosedInvoice:
+    number: str
     principal: Decimal
-    # The ledger's principal payments as (booking date, amount).
-    payments: list[tuple[dt.date, Decimal]] = field(default_factory=list)
-    paid: Decimal = ZERO
+    due_date: dt.date
+    # Every payment booked on the invoice, by booking date, whatever part it paid.
+    payments: dict[dt.date, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    principal_paid: Decimal = ZERO
     costs_paid: Decimal = ZERO
 
-    def unpaid_after(self, term_end: dt.date) -> Decimal:
-        """Return the principal not paid by the end of the day `term_end`."""
-        if self.paid < self.principal:
+    def unpaid_after(self, term_end: dt.date, settings: LegalSettings) -> Decimal:
+        """Return the principal not paid by the end of the day `term_end`.
+
+        The payments are applied as the claim of an open invoice applies
+        them (interest before principal, BW 6:44), so the base is the same
+        before and after the invoice closed.
+        """
+        if self.principal_paid < self.principal:
             # Part was paid outside the ledger on an unknown day.
             return ZERO
-        in_time = sum((amount for day, amount in self.payments if day <= term_end), ZERO)
-        return max(self.principal - in_time, ZERO)
+        claim = compute_claim(
+            debtor_kind="consumer",
+            items=[ClaimItem(self.number, self.principal, self.due_date)],
+            on=term_end,
+            payments=[ClaimPayment(day, amount) for day, amount in self.payments.items() if day <= term_end],
+            settings=settings,
+        )
+        return claim.items[0].principal_outstanding
 
 
 def letter_costs(
@@ -148,6 +161,7 @@ def letter_costs(
         result[key] = _claim_letters(
             chosen, letters_of_invoice, letters[claims[key][0]], set(open_ids), numbers,
             {invoice_id: closed_invoices[invoice_id] for invoice_id in closed if invoice_id in closed_invoices},
+            settings,
         )
     return result
 
@@ -177,6 +191,7 @@ def _claim_letters(
     open_ids: set[int],
     numbers: Mapping[int, str],
     closed: Mapping[int, _ClosedInvoice],
+    settings: LegalSettings,
 ) -> LetterCosts:
     """Build the letter terms of one claim from its linked letters."""
     # The latest letter per invoice, as `sent_fourteen_day_terms` returns it.
@@ -196,7 +211,11 @@ def _claim_letters(
         terms.append(LetterTerm(
             letter.term_end,
             frozenset(numbers[invoice_id] for invoice_id in letter.invoice_ids & open_ids),
-            sum((closed[invoice_id].unpaid_after(letter.term_end) for invoice_id in letter.invoice_ids if invoice_id in closed), ZERO),
+            sum(
+                (closed[invoice_id].unpaid_after(letter.term_end, settings)
+                 for invoice_id in letter.invoice_ids if invoice_id in closed),
+                ZERO,
+            ),
         ))
     if term_end is not None:
         # The latest term covers every open invoice, as a claim without
@@ -204,7 +223,7 @@ def _claim_letters(
         terms.append(LetterTerm(
             term_end,
             None,
-            sum((invoice.unpaid_after(latest_term[invoice_id]) for invoice_id, invoice in closed.items()), ZERO),
+            sum((invoice.unpaid_after(latest_term[invoice_id], settings) for invoice_id, invoice in closed.items()), ZERO),
         ))
     return LetterCosts(
         term_end=term_end,
@@ -221,10 +240,15 @@ def _closed_invoices(creditor_id: int, invoice_ids: set[int]) -> dict[int, _Clos
     ids = values_subquery(sorted(invoice_ids), array_type="bigint")
     invoices: dict[int, _ClosedInvoice] = {}
     cuts: dict[int, int] = {}
-    for pk, total, restart_principal, restart_cut in Invoice.objects.filter(creditor_id=creditor_id, pk__in=ids).values_list(
-        "pk", "total", "dunning_restart__principal", "dunning_restart__last_allocation_id"
-    ):
-        invoices[pk] = _ClosedInvoice(total if restart_principal is None else restart_principal)
+    rows = Invoice.objects.filter(creditor_id=creditor_id, pk__in=ids).values_list(
+        "pk", "number", "total", "due_date",
+        "dunning_restart__principal", "dunning_restart__due_date", "dunning_restart__last_allocation_id",
+    )
+    for pk, number, total, due_date, restart_principal, restart_due_date, restart_cut in rows:
+        if restart_principal is None:
+            invoices[pk] = _ClosedInvoice(number, total, due_date)
+        else:
+            invoices[pk] = _ClosedInvoice(number, restart_principal, restart_due_date)
         cuts[pk] = restart_cut or 0
 
     allocations = Allocation.objects.filter(creditor_id=creditor_id, invoice_id__in=ids).values_list(
@@ -237,9 +261,10 @@ def _closed_invoices(creditor_id: int, invoice_ids: set[int]) -> dict[int, _Clos
         if payment_id is None:
             # A credit note: that part was never owed.
             invoice.principal -= amount
-        elif part == AllocationPart.PRINCIPAL:
-            invoice.paid += amount
-            invoice.payments.append((booked_on, amount))
+            continue
+        invoice.payments[booked_on] += amount
+        if part == AllocationPart.PRINCIPAL:
+            invoice.principal_paid += amount
         elif part == AllocationPart.COSTS:
             invoice.costs_paid += amount
     return invoices

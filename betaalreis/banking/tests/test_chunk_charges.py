@@ -3,6 +3,9 @@
 The bulk matcher allocates a whole chunk of payments at once. A payment
 that closes a charged invoice pays its costs and interest as the claim
 states them after the earlier payments, also those of the same chunk.
+The costs of a consumer's 14-day letter are over the summed principal of
+the invoices it named that were not paid within its term, however and in
+whatever order they are paid.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import pytest
 
 from betaalreis.banking.importers import Camt05xImporter
 from betaalreis.banking.samples import SampleEntry, write_camt053
-from betaalreis.dunning.models import InvoiceStage
+from betaalreis.dunning.models import InvoiceStage, Stage
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, TimelineEvent
+from betaalreis.ledger.actions import do_allocate_payment, do_apply_credit_note
+from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, PaymentSource, TimelineEvent
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.legal.references import make_betalingskenmerk
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+from betaalreis.outbox.render import claim_for_message, load_batch_claim_data
+from betaalreis.portal.services import amount_to_charge, load_accounts
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +210,97 @@ def test_costs_closed_apart_match_letter(tmp_path):
     assert booked["principal"] == Decimal("500.00")
     assert _credit(debtor) == Decimal("0.00")
     assert _waived(debtor) == []
+
+
+# The letter's term ends on 2026-10-07, so these days are inside and after it.
+IN_TERM = dt.date(2026, 10, 1)
+AFTER_TERM = PAY_DAY - dt.timedelta(days=5)
+
+
+def _portal_amount(debtor: Debtor, invoice: Invoice, day: dt.date) -> Decimal:
+    """Return what the portal asks on `day` to pay `invoice` alone, with the costs when it is the last one open."""
+    (account,) = load_accounts([debtor.pk], day)
+    return amount_to_charge(account, {invoice.pk})
+
+
+@pytest.mark.parametrize(
+    ("payments", "credited", "costs"),
+    [
+        # Both paid within the term: no costs.
+        pytest.param([(0, None, IN_TERM), (1, None, IN_TERM)], False, "0.00", id="paid-in-term"),
+        # F-1 paid within the term: costs over the 200.00 of F-2 only.
+        pytest.param([(0, None, IN_TERM), (1, None, PAY_DAY)], False, "40.00", id="one-in-term"),
+        # 100.00 of F-1 within the term (less the interest it pays first): costs over the rest.
+        pytest.param([(0, "100.00", IN_TERM), (0, None, AFTER_TERM), (1, None, PAY_DAY)], False, "60.15", id="part-in-term"),
+        pytest.param([(0, None, AFTER_TERM), (1, None, PAY_DAY)], False, "75.00", id="apart-first-then-second"),
+        pytest.param([(1, None, AFTER_TERM), (0, None, PAY_DAY)], False, "75.00", id="apart-second-then-first"),
+        pytest.param([(1, None, PAY_DAY), (0, None, PAY_DAY)], False, "75.00", id="apart-same-day"),
+        # A credit note takes F-1 out after the term; it was never owed, so only F-2 counts.
+        pytest.param([(1, None, PAY_DAY)], True, "40.00", id="one-credited"),
+    ],
+)
+def test_letter_costs_over_payments(tmp_path, payments, credited, costs):
+    debtor, invoices = _ledger("apart", ["300.00", "200.00"])
+    stated = claim_for_debtor(debtor, LETTER_DAY).costs.if_unpaid
+    if credited:
+        credit_note = make_invoice(debtor, "-300.00", due=DUE, number="C-1")
+        do_apply_credit_note(credit_note, invoices[0], source="test")
+
+    portal_costs = []
+    for index, (position, amount, day) in enumerate(payments):
+        invoice = Invoice.objects.get(pk=invoices[position].pk)
+        if day > TERM_END:
+            (account,) = load_accounts([debtor.pk], day)
+            portal_costs.append(account.costs)
+        paid = Decimal(amount) if amount else _portal_amount(debtor, invoice, day)
+        _import(tmp_path, "apart", [[_entry(invoice, paid, f"P{index}", day)]])
+
+    booked = _parts(debtor)
+    assert booked.get("costs", Decimal("0.00")) == Decimal(costs)
+    # The portal stated the same costs after the term, before and between the payments.
+    assert portal_costs == [Decimal(costs)] * len(portal_costs)
+    # Never more than the letter announced, and paying what the portal asked leaves nothing over or unpaid.
+    assert Decimal(costs) <= stated
+    assert _credit(debtor) == Decimal("0.00")
+    # Only a credit note waives something: the interest of the invoice it closed.
+    assert [item["costs"] for item in _waived(debtor)] == (["0.00"] if credited else [])
+    assert set(Invoice.objects.filter(debtor=debtor, kind="invoice").values_list("status", flat=True)) <= {"paid", "credited"}
+
+
+def test_single_and_bulk_paths_book_letter_costs_alike(tmp_path):
+    ledgers = {slug: _ledger(slug, ["300.00", "200.00"]) for slug in IBANS}
+    for slug, (debtor, invoices) in ledgers.items():
+        for index, (invoice, day) in enumerate(zip(invoices, (AFTER_TERM, PAY_DAY), strict=True)):
+            amount = _portal_amount(debtor, invoice, day)
+            if slug == "apart":
+                _import(tmp_path, slug, [[_entry(invoice, amount, f"P{index}", day)]])
+                continue
+            payment = Payment.objects.create(
+                creditor=debtor.creditor, debtor=debtor, source=PaymentSource.BANK,
+                external_id=f"single-{index}", booking_date=day, amount=amount,
+            )
+            do_allocate_payment(payment, [invoice], source="test", reason="invoice number in remittance")
+
+    assert _parts(ledgers["apart"][0]) == _parts(ledgers["together"][0])
+    assert _parts(ledgers["apart"][0])["costs"] == Decimal("75.00")
+
+
+def test_notice_after_first_closed_states_letter_costs(tmp_path):
+    debtor, (first, second) = _ledger("apart", ["300.00", "200.00"])
+    _import(tmp_path, "apart", [[_entry(first, _portal_amount(debtor, first, AFTER_TERM), "P0", AFTER_TERM)]])
+
+    notice = Communication.objects.create(
+        creditor=debtor.creditor, debtor=debtor, channel="email", stage="final_notice", language="nl",
+        idempotency_key="notice", status=CommunicationStatus.PENDING, run_date=PAY_DAY, total_amount=Decimal("200.00"),
+    )
+    item = CommunicationInvoice.objects.create(communication=notice, invoice=second, open_amount=Decimal("200.00"))
+    stage = Stage.objects.get(policy__creditor=debtor.creditor, policy__debtor_kind="consumer", code="final_notice")
+    alone = claim_for_message(notice, [item], stage, PAY_DAY)
+    batch = claim_for_message(
+        notice, [item], stage, PAY_DAY, batch_data=load_batch_claim_data([(notice, [item], stage)], PAY_DAY)
+    )
+    (account,) = load_accounts([debtor.pk], PAY_DAY)
+
+    # The notice for the invoice left states the letter's costs over both principals, as the portal does.
+    assert alone.costs == batch.costs == account.costs == Decimal("75.00")
+    assert alone.total == batch.total == amount_to_charge(account, {second.pk})
