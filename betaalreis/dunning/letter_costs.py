@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Hashable, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from betaalreis.dunning.bulk import values_subquery
@@ -61,8 +61,6 @@ class LetterCosts:
     letter_terms: tuple[LetterTerm, ...] = ()
     # Costs the ledger booked on the closed invoices of the letters.
     costs_paid_before: Decimal = ZERO
-    # The closed invoices whose principal is in a letter's cost base.
-    closed_invoice_ids: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -229,7 +227,6 @@ def _claim_letters(
         term_end=term_end,
         letter_terms=tuple(terms),
         costs_paid_before=sum((invoice.costs_paid for invoice in closed.values()), ZERO),
-        closed_invoice_ids=frozenset(closed),
     )
 
 

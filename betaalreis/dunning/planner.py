@@ -16,7 +16,9 @@ Rules, per invoice:
   previous one went out (see `betaalreis.dunning.previous_stage`), and
   nothing follows a 14-day letter before its statutory term has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
-  consumer's 14-day letter names every overdue invoice that had none yet;
+  consumer's 14-day letter names every overdue invoice of the debtor. Those
+  that had no letter yet move to the letter's stage, and those past an
+  earlier letter are named but keep their stage (`PlannedMessage.named_only`);
 - an invoice whose claim may be time-barred (five years without a reminder
   or payment on record) is held until a credit manager releases it;
 - an invoice whose dunning restarted when it reopened counts its stages from
@@ -89,6 +91,9 @@ class PlannedMessage:
     currency: str
     invoice_ids: list[int] = field(default_factory=list)
     open_amounts: list[Decimal] = field(default_factory=list)
+    # Invoices of `invoice_ids` that a 14-day letter names again after an
+    # earlier letter. The writer leaves their stage as it is.
+    named_only: frozenset[int] = frozenset()
 
     @property
     def total(self) -> Decimal:
@@ -279,9 +284,10 @@ def plan_day(
     whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
 
     groups: dict[tuple[int, str, str], _Group] = {}
-    # Overdue invoices that have not had a 14-day letter, per debtor: a
-    # consumer's letter must name all of them (art. 6:96 lid 7 BW).
+    # Overdue invoices that have not had a 14-day letter, and those that had
+    # one, per debtor: a consumer's letter must name all of them (art. 6:96 lid 7 BW).
     before_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
+    after_letter: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
     # The due stage depends only on (debtor kind, current stage, days past
     # due), which repeat across many invoices, so each is worked out once.
     due_stages: dict[tuple[str, str, int], tuple[Stage, ...]] = {}
@@ -311,6 +317,8 @@ def plan_day(
             before_letter[debtor_id].append((invoice_id, open_amount, currency))
             if current_code is not None:
                 plan.staged_invoice_ids.add(invoice_id)
+        elif letter_order is not None and days_past_due > 0:
+            after_letter[debtor_id].append((invoice_id, open_amount, currency))
 
         due_stage_key = (kind, current_code, days_past_due)
         if due_stage_key in due_stages:
@@ -357,7 +365,7 @@ def plan_day(
         if current_code is not None:
             plan.staged_invoice_ids.add(invoice_id)
 
-    _bundle_into_fourteen_day_letters(groups, before_letter)
+    _bundle_into_fourteen_day_letters(groups, before_letter, after_letter)
 
     chosen_channels: dict[tuple[int, int], str | None] = {}
     for (debtor_id, _code, currency), group in groups.items():
@@ -370,6 +378,7 @@ def plan_day(
             currency=currency,
             invoice_ids=group.invoice_ids,
             open_amounts=group.open_amounts,
+            named_only=frozenset(group.named_only),
         )
         if message.total < group.stage.min_amount:
             plan.below_minimum += len(group.invoice_ids)
@@ -626,6 +635,7 @@ class _Group:
     stage: Stage
     invoice_ids: list[int] = field(default_factory=list)
     open_amounts: list[Decimal] = field(default_factory=list)
+    named_only: set[int] = field(default_factory=set)
 
     def add(self, invoice_id: int, open_amount: Decimal) -> None:
         self.invoice_ids.append(invoice_id)
@@ -640,8 +650,18 @@ class _Group:
 def _bundle_into_fourteen_day_letters(
     groups: dict[tuple[int, str, str], _Group],
     before_letter: dict[int, list[tuple[int, Decimal, str]]],
+    after_letter: dict[int, list[tuple[int, Decimal, str]]],
 ) -> None:
-    """Move every overdue invoice of a debtor who gets a 14-day letter into that letter."""
+    """Move every overdue invoice of a debtor who gets a 14-day letter into that letter.
+
+    The invoices in `after_letter` already had a letter. The new letter
+    names them too, because art. 6:96 lid 7 BW requires one reminder for all
+    claims against a consumer with the costs over the summed principal. So
+    the new letter announces the costs over that sum and not a second
+    minimum on top of the costs they already carry (see
+    `betaalreis.dunning.letter_costs`). They keep their stage, so their
+    dunning goes on where it was.
+    """
     letters = [(key, group) for key, group in groups.items() if group.stage.is_fourteen_day_letter]
     if not letters:
         return
@@ -657,7 +677,10 @@ def _bundle_into_fourteen_day_letters(
 
     for (debtor_id, _, currency), letter in letters:
         in_letter = set(letter.invoice_ids)
-        for invoice_id, open_amount, invoice_currency in before_letter.get(debtor_id, ()):
+        earlier = [(row, True) for row in after_letter.get(debtor_id, ())]
+        for (invoice_id, open_amount, invoice_currency), named_only in [
+            *((row, False) for row in before_letter.get(debtor_id, ())), *earlier
+        ]:
             if invoice_currency != currency or invoice_id in in_letter:
                 continue
             other = group_of_invoice.pop(invoice_id, None)
@@ -665,6 +688,8 @@ def _bundle_into_fourteen_day_letters(
                 other.remove(invoice_id)
             letter.add(invoice_id, open_amount)
             in_letter.add(invoice_id)
+            if named_only:
+                letter.named_only.add(invoice_id)
 
 
 def count_by(plan: Plan) -> dict[tuple[str, str], int]:

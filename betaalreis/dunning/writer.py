@@ -206,6 +206,8 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
 
     item_rows: list[tuple[int, int, Decimal]] = []
     invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
+    # Invoices that a 14-day letter names again. They keep their stage.
+    named_only: set[int] = set()
     # Timeline rows as `_EVENT_FIELDS` values, built without a dict per row.
     event_rows: list[tuple[Any, ...]] = []
     held_rows: list[tuple[Any, ...]] = []
@@ -216,7 +218,10 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         communication_column = repeat(communication_id, len(message.invoice_ids))
         item_rows.extend(zip(communication_column, message.invoice_ids, message.open_amounts, strict=True))
         is_handover = message.stage.action == StageAction.HANDOVER
-        invoices_by_stage[(message.stage.code, is_handover)].extend(message.invoice_ids)
+        invoices_by_stage[(message.stage.code, is_handover)].extend(
+            invoice_id for invoice_id in message.invoice_ids if invoice_id not in message.named_only
+        )
+        named_only.update(message.named_only)
 
         total = row["total_amount"]
         if (total, message.currency) not in formatted_totals:
@@ -270,7 +275,7 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     # All stage rows come before the hold rows, so the timeline ids keep that order.
     event_rows.extend(held_rows)
 
-    result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now)
+    result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now, named_only)
     insert_values(TimelineEvent, _EVENT_FIELDS, event_rows)
     if len(communication_rows) >= ANALYZE_AFTER_MESSAGES:
         _analyze_written_tables()
@@ -320,10 +325,14 @@ def _move_to_stages(
     communication_ids: Sequence[int],
     plan: Plan,
     now: dt.datetime,
+    named_only: set[int],
 ) -> int:
-    """Give the invoices their new stage, hand over those of a handover stage, and count those."""
+    """Give the invoices their new stage, hand over those of a handover stage, and count those.
+
+    The invoices in `named_only` keep their stage.
+    """
     if connection.vendor == "sqlite":
-        _copy_stages_from_outbox(communication_ids)
+        _copy_stages_from_outbox(communication_ids, named_only)
     else:
         _write_stage_rows(invoices_by_stage, plan)
 
@@ -358,8 +367,8 @@ def _write_stage_rows(invoices_by_stage: dict[tuple[str, bool], list[int]], plan
     insert_values(InvoiceStage, ("invoice_id", "stage", "stage_date"), new_rows)
 
 
-def _copy_stages_from_outbox(communication_ids: Sequence[int]) -> None:
-    """Give each invoice listed in the new communications the stage and run day of its communication.
+def _copy_stages_from_outbox(communication_ids: Sequence[int], named_only: set[int]) -> None:
+    """Give each invoice listed in the new communications, except those of `named_only`, the stage and run day of its communication.
 
     SQLite copies them from the outbox link rows just written, with one
     upsert. In bench.plan's first run this took 0.1 s of CPU time for
@@ -372,14 +381,15 @@ def _copy_stages_from_outbox(communication_ids: Sequence[int]) -> None:
         return
     quote = connection.ops.quote_name
     communications = values_subquery(communication_ids, array_type="bigint")
+    named_only_ids = values_subquery(sorted(named_only), array_type="bigint")
     # SQLite needs the WHERE clause, or it reads ON CONFLICT as part of the join.
     sql = (
         f"INSERT INTO {quote(InvoiceStage._meta.db_table)} (invoice_id, stage, stage_date) "
         f"SELECT item.invoice_id, communication.stage, communication.run_date "
         f"FROM {quote(CommunicationInvoice._meta.db_table)} item "
         f"JOIN {quote(Communication._meta.db_table)} communication ON communication.id = item.communication_id "
-        f"WHERE item.communication_id IN ({communications.sql}) "
+        f"WHERE item.communication_id IN ({communications.sql}) AND item.invoice_id NOT IN ({named_only_ids.sql}) "
         f"ON CONFLICT (invoice_id) DO UPDATE SET stage = excluded.stage, stage_date = excluded.stage_date"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, communications.params)
+        cursor.execute(sql, [*communications.params, *named_only_ids.params])

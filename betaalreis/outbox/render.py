@@ -151,6 +151,11 @@ def claim_for_message(
     if not claim_items:
         return None
 
+    # A 14-day letter states no costs as owed. It announces those over the
+    # principal of every invoice it names, if its term passes unpaid.
+    # NOTE: costs an earlier letter made owed on an invoice it names again are
+    # left out of its amount. They are part of the announced costs, and paying
+    # the letter's amount in its term closes the invoices and waives them.
     term_end = None
     letters = LetterCosts()
     if not stage.is_fourteen_day_letter:

@@ -218,7 +218,7 @@ AFTER_TERM = PAY_DAY - dt.timedelta(days=5)
 
 
 def _portal_amount(debtor: Debtor, invoice: Invoice, day: dt.date) -> Decimal:
-    """Return what the portal asks on `day` to pay `invoice` alone, with the costs when it is the last one open."""
+    """Return what the portal requests on `day` to pay `invoice` alone, with the costs when it is the last one open."""
     (account,) = load_accounts([debtor.pk], day)
     return amount_to_charge(account, {invoice.pk})
 
@@ -235,7 +235,7 @@ def _portal_amount(debtor: Debtor, invoice: Invoice, day: dt.date) -> Decimal:
         pytest.param([(0, None, AFTER_TERM), (1, None, PAY_DAY)], False, "75.00", id="apart-first-then-second"),
         pytest.param([(1, None, AFTER_TERM), (0, None, PAY_DAY)], False, "75.00", id="apart-second-then-first"),
         pytest.param([(1, None, PAY_DAY), (0, None, PAY_DAY)], False, "75.00", id="apart-same-day"),
-        # A credit note takes F-1 out after the term; it was never owed, so only F-2 counts.
+        # A credit note takes F-1 out after the term. It was never owed, so only F-2 counts.
         pytest.param([(1, None, PAY_DAY)], True, "40.00", id="one-credited"),
     ],
 )
@@ -259,7 +259,7 @@ def test_letter_costs_over_payments(tmp_path, payments, credited, costs):
     assert booked.get("costs", Decimal("0.00")) == Decimal(costs)
     # The portal stated the same costs after the term, before and between the payments.
     assert portal_costs == [Decimal(costs)] * len(portal_costs)
-    # Never more than the letter announced, and paying what the portal asked leaves nothing over or unpaid.
+    # Never more than the letter announced, and paying what the portal requested leaves nothing over or unpaid.
     assert Decimal(costs) <= stated
     assert _credit(debtor) == Decimal("0.00")
     # Only a credit note waives something: the interest of the invoice it closed.
