@@ -35,6 +35,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.source_labels import source_label
+from betaalreis.ledger.timeline_text import summary_in_language
 
 
 @admin.register(Creditor)
@@ -49,9 +50,15 @@ def timeline_source(event: TimelineEvent) -> str:
     return source_label(event.source)
 
 
+@admin.display(description=_("samenvatting"), ordering="summary")
+def timeline_summary(event: TimelineEvent) -> str:
+    """Show the event's summary in the active language."""
+    return summary_in_language(event.summary, event.data)
+
+
 class TimelineInline(admin.TabularInline):
     model = TimelineEvent
-    fields = ("at", "kind", "summary", timeline_source, "invoice")
+    fields = ("at", "kind", timeline_summary, timeline_source, "invoice")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -282,7 +289,7 @@ class PaymentAdmin(admin.ModelAdmin):
 class TimelineEventAdmin(EvidenceAdmin):
     """The timeline is the audit log and proves which message went out when, so it is read-only."""
 
-    list_display = ("at", "debtor", "kind", "summary", timeline_source)
+    list_display = ("at", "debtor", "kind", timeline_summary, timeline_source)
     list_filter = ("creditor", "kind")
     search_fields = ("summary", "debtor__name", "debtor__customer_number")
     raw_id_fields = ("debtor", "invoice")
