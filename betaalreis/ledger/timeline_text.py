@@ -154,15 +154,17 @@ PHRASES: tuple[str, ...] = (
     N_("afgemelde kanalen %(from)s → %(to)s"),
 )
 
-# Values that writers store in Dutch and that no app catalog has as a message id.
+# Values that writers store in Dutch, for the ledger catalog to translate. A value that
+# another catalog translates otherwise stays out, because the first catalog in
+# INSTALLED_APPS wins for every app ("sms" and "geannuleerd" are found capitalised).
 LABELS: tuple[str, ...] = (
     # Channels, as consent, delivery and planning name them, and sign-in code kinds.
-    N_("e-mail"), N_("sms"), N_("Sms"), N_("brief"), N_("telefoon"), N_("Telefoon"), N_("belopdracht"),
+    N_("e-mail"), N_("Sms"), N_("brief"), N_("telefoon"), N_("Telefoon"), N_("belopdracht"),
     N_("email"), N_("phone"),
     # Invoice statuses and online payment statuses, in lower case.
     N_("openstaand"), N_("betaald"), N_("gecrediteerd"), N_("betwist"), N_("in betalingsregeling"),
     N_("uit handen gegeven"), N_("afgeboekt"), N_("aangemaakt"), N_("in behandeling"), N_("geautoriseerd"),
-    N_("mislukt"), N_("verlopen"), N_("geannuleerd"), N_("terugbetaald"), N_("teruggeboekt (chargeback)"),
+    N_("mislukt"), N_("verlopen"), N_("terugbetaald"), N_("teruggeboekt (chargeback)"),
     # Match rules, in lower case.
     N_("terugboeking"), N_("betalingskenmerk"), N_("factuurnummer"), N_("factuurnummer met typfout"),
     N_("bekende iban"), N_("naam betaler"), N_("handmatig"),
@@ -251,6 +253,11 @@ def _translate_value(value: str) -> str:
     translated = translation.gettext(value)
     if translated != value:
         return translated
+    # Writers lower-case status and channel labels, such as "geannuleerd" for "Geannuleerd".
+    capitalised = value[:1].upper() + value[1:]
+    translated = translation.gettext(capitalised)
+    if translated != capitalised:
+        return translated[:1].lower() + translated[1:] if translated[1:2].islower() else translated
     stage = default_stage_names().get(value)
     if stage is not None:
         return stage
