@@ -185,8 +185,14 @@ def test_admin_pages_show_dutch_labels(admin_client: Client, creditor: Creditor)
     assert "Vorige factuurstatus" in disputes
 
 
+def without_online_payments(creditor: Creditor) -> Creditor:
+    """Delete the creditor's online payments, which are read-only evidence that blocks deleting the creditor."""
+    CheckoutPayment.objects.filter(creditor=creditor).delete()
+    return creditor
+
+
 def test_delete_page_names_related_models_dutch(admin_client: Client, creditor: Creditor):
-    url = reverse("admin:ledger_creditor_delete", args=[creditor.pk])
+    url = reverse("admin:ledger_creditor_delete", args=[without_online_payments(creditor).pk])
 
     text = page_text(admin_client, url, "nl")
 
@@ -199,7 +205,7 @@ def test_delete_page_names_related_models_dutch(admin_client: Client, creditor: 
 
 
 def test_delete_page_english_in_en(admin_client: Client, creditor: Creditor):
-    url = reverse("admin:ledger_creditor_delete", args=[creditor.pk])
+    url = reverse("admin:ledger_creditor_delete", args=[without_online_payments(creditor).pk])
 
     text = page_text(admin_client, url, "en")
 
@@ -208,6 +214,15 @@ def test_delete_page_english_in_en(admin_client: Client, creditor: Creditor):
         "Legal settings", "Imported invoice", "Channel settings", "Payment provider webhook request",
     ):
         assert english in text, english
+
+
+@pytest.mark.parametrize(("language", "blocked"), [("nl", "online betaling"), ("en", "online payment")])
+def test_delete_page_names_evidence(admin_client: Client, creditor: Creditor, language: str, blocked: str):
+    url = reverse("admin:ledger_creditor_delete", args=[creditor.pk])
+
+    text = page_text(admin_client, url, language)
+
+    assert blocked in text
 
 
 def test_admin_pages_english_in_en(admin_client: Client, creditor: Creditor):

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from betaalreis.dunning.tests.test_charges import send_letter
 from betaalreis.errors import InvalidInput
-from betaalreis.ledger.actions import do_edit_invoice_amounts
+from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts
 from betaalreis.ledger.models import Debtor, Invoice, InvoiceStatus, TimelineEvent
 from betaalreis.testing import admin_form_data, make_creditor, make_debtor, make_invoice
 
@@ -243,3 +243,62 @@ def test_form_error_english(admin_client, debtor):
         "Open amount is €100.00, but with status Paid nothing is open any more. "
         "Set the open amount to 0.00, or choose another status if something is still open."
     )
+
+
+def post_add(client: Client, debtor: Debtor, **fields: object):
+    """Post the admin's add form for a new invoice of `debtor`, in Dutch, and return the response."""
+    data: dict[str, object] = {
+        "creditor": debtor.creditor_id, "debtor": debtor.pk, "number": "H-001", "kind": "invoice",
+        "issue_date": "2026-08-18", "due_date": DUE.isoformat(), "currency": "EUR",
+        "total": "250.00", "open_amount": "250.00", "status": InvoiceStatus.OPEN,
+        # The add form shows the creation moment, filled with now, as a date and a time field.
+        "created_at_0": "2026-08-18", "created_at_1": "10:00:00",
+    }
+    data.update(fields)
+    with translation.override("nl"):
+        return client.post(reverse("admin:ledger_invoice_add"), data, HTTP_ACCEPT_LANGUAGE="nl")
+
+
+def test_added_invoice_recorded(admin_client, debtor):
+    response = post_add(admin_client, debtor)
+
+    assert saved(response), form_errors(response)
+    invoice = Invoice.objects.get(number="H-001")
+    (event,) = TimelineEvent.objects.filter(invoice=invoice)
+    assert event.source == "admin:admin"
+    assert event.debtor_id == debtor.pk
+    assert event.data["reason"] == "added_by_hand"
+    assert event.data["open_amount"] == "250.00"
+    assert plain(event.summary) == "Factuur H-001 handmatig toegevoegd: totaal € 250,00, openstaand € 250,00"
+    assert plain(event.data["summary_en"]) == "Invoice H-001 added by hand: total €250.00, open amount €250.00"
+
+
+def test_added_credit_note_recorded(admin_client, debtor):
+    response = post_add(admin_client, debtor, number="H-002", kind="credit_note", total="-40.00", open_amount="-40.00")
+
+    assert saved(response), form_errors(response)
+    (event,) = TimelineEvent.objects.filter(invoice__number="H-002")
+    assert plain(event.summary) == "Creditnota H-002 handmatig toegevoegd: totaal € -40,00, openstaand € -40,00"
+
+
+def test_added_invoice_other_creditor_rejected(admin_client, debtor):
+    other = make_creditor("ander")
+
+    response = post_add(admin_client, debtor, creditor=other.pk)
+
+    assert response.status_code == 200
+    assert "debtor" in form_errors(response)
+    assert not Invoice.objects.filter(number="H-001").exists()
+    assert not TimelineEvent.objects.exists()
+
+
+def test_add_action_rejects_other_creditor(debtor):
+    other = make_creditor("ander")
+    invoice = Invoice(creditor=other, debtor=debtor, number="H-003", due_date=DUE, total=Decimal("10.00"),
+                      open_amount=Decimal("10.00"))
+
+    with pytest.raises(InvalidInput) as raised:
+        do_add_invoice(invoice, source="admin:test")
+
+    assert raised.value.code == "debtor_of_other_creditor"
+    assert invoice.pk is None

@@ -89,3 +89,16 @@ def test_report_strings_have_english(module: str):
 
     assert found
     assert [message for message in found if message not in english_ids] == []
+
+
+def test_dutch_texts_avoid_uitbak():
+    # Credit managers do not say "uitbak". The admin names the outbox "Berichten"
+    # and the Dutch docs call its folder the "berichtenmap".
+    texts = {"README.nl.md": (PACKAGE.parent / "README.nl.md").read_text(encoding="utf-8")}
+    for po_path in PO_FILES:
+        with po_path.open("rb") as handle:
+            texts[str(po_path.relative_to(PACKAGE))] = "\n".join(
+                as_tuple(message.id)[0] for message in read_po(handle) if message.id
+            )
+
+    assert [name for name, text in texts.items() if "uitbak" in text.lower()] == []

@@ -7,6 +7,7 @@ committed: if it fails, the payments stay new and the next run matches them.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import re
 from decimal import Decimal
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -21,7 +23,7 @@ from betaalreis.banking.camt import NAMESPACE_PATTERN, read_camt
 from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
 from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
-from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines
+from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines, waiting_lines
 from betaalreis.banking.statements import ParsedStatement, StatementFileError, statement_name
 from betaalreis.banking.store import StoreResult, creditors_for_dutch_account, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
@@ -31,8 +33,14 @@ MT940_HEAD = re.compile(rb"(^|[\r\n{])(:20:|\{1:F01|:940:)")
 XML_SUFFIXES = (".xml", ".053", ".054", ".camt")
 
 
-def build_report(path: Path, file_format: str, stored: StoreResult, matched: list[MatchReport]) -> ImportReport:
-    """Summarise one file: entries read, matched, partly matched, review and ignored, with amounts."""
+def build_report(
+    path: Path, file_format: str, stored: StoreResult, matched: list[MatchReport], *, matched_on: dt.date
+) -> ImportReport:
+    """Summarise one file: entries read, matched, partly matched, review and ignored, with amounts.
+
+    `matched_on` is the day matching ran for. The notes name the payments
+    booked after it, which matching left new for a later run.
+    """
     def total(name: str) -> int:
         return sum(getattr(report, name) for report in matched)
 
@@ -72,7 +80,7 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
     ignored_currency = "/".join(statement_currencies) or currencies[0]
     report.amounts[f"ignored ({ignored_currency})"] = str(stored.ignored_amount)
     report.details = review_lines(payment_ids) if total("review") else []
-    report.notes = stored.notes
+    report.notes = stored.notes + waiting_lines(payment_ids, matched_on)
     return report
 
 
@@ -178,11 +186,12 @@ class _StatementImporter(Importer):
     def _import(self, path: Path, statements: list[ParsedStatement], creditor: Creditor | None) -> ImportReport:
         stored = store_statements(path, self.format, statements, creditor)
 
+        today = timezone.localdate()
         matched: list[MatchReport] = []
         for creditor_id, payment_ids in stored.payments.items():
             if payment_ids:
-                matched.append(match_payments(Creditor.objects.get(pk=creditor_id), payment_ids))
-        return build_report(path, self.format, stored, matched)
+                matched.append(match_payments(Creditor.objects.get(pk=creditor_id), payment_ids, booked_by=today))
+        return build_report(path, self.format, stored, matched, matched_on=today)
 
 
 class Camt05xImporter(_StatementImporter):

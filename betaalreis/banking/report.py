@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import DecimalField, Sum, Value
+from django.db.models import Count, DecimalField, Max, Min, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -74,6 +75,35 @@ def review_lines(payment_ids: list[int]) -> list[str]:
             rest,
         ) % {"count": rest})
     return lines
+
+
+def waiting_lines(payment_ids: list[int], today: dt.date) -> list[str]:
+    """Return a line naming how many of `payment_ids` are still new because they are booked after `today`, and when.
+
+    Matching leaves such payments new (see `match_payments`), so they are in
+    no other row of the report until a run on or after their booking date.
+    """
+    count = 0
+    first: dt.date | None = None
+    last: dt.date | None = None
+    for batch in _batches(payment_ids):
+        found = Payment.objects.filter(pk__in=batch, status=PaymentStatus.NEW, booking_date__gt=today).aggregate(
+            count=Count("id"), first=Min("booking_date"), last=Max("booking_date")
+        )
+        if not found["count"]:
+            continue
+        count += found["count"]
+        first = found["first"] if first is None else min(first, found["first"])
+        last = found["last"] if last is None else max(last, found["last"])
+    if first is None or last is None:
+        return []
+
+    dates = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+    return [ngettext(
+        "%(count)d betaling is geboekt op %(date)s, na vandaag, en wacht op een run op of na die datum",
+        "%(count)d betalingen zijn geboekt op %(date)s, na vandaag, en wachten op een run op of na die datum",
+        count,
+    ) % {"count": count, "date": dates}]
 
 
 def amounts_per_currency(payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:

@@ -484,6 +484,57 @@ def do_set_invoice_status(
 
 
 @transaction.atomic
+def do_add_invoice(invoice: Invoice, *, source: str) -> Invoice:
+    """Save a new invoice or credit note entered by hand and record it on the debtor's timeline.
+
+    Raises InvalidInput when the debtor belongs to another creditor or the
+    amounts break a rule of `betaalreis.ledger.invoice_amounts`.
+    """
+    from betaalreis.ledger.invoice_amounts import amount_problems
+
+    if invoice.pk is not None:
+        raise InvalidInput(f"Invoice {invoice.number} is already saved. Edit it instead of adding it.")
+    if invoice.debtor.creditor_id != invoice.creditor_id:
+        raise InvalidInput(
+            f"Debtor {invoice.debtor.customer_number} belongs to another creditor than invoice {invoice.number}. "
+            "Choose a debtor of the invoice's creditor.",
+            code="debtor_of_other_creditor",
+        )
+    problems = amount_problems(invoice.kind, invoice.status, invoice.total, invoice.open_amount, invoice.currency)
+    if problems:
+        raise InvalidInput(" ".join(problem.message for problem in problems), code=problems[0].code)
+
+    invoice.save()
+    document = {"nl": "Creditnota", "en": "Credit note"} if invoice.is_credit_note else {"nl": "Factuur", "en": "Invoice"}
+    amounts = {language: _amount_list(invoice, language) for language in ("nl", "en")}
+    timeline.record(
+        invoice.debtor_id,
+        TimelineKind.INVOICE_CHANGED,
+        f"{document['nl']} {invoice.number} handmatig toegevoegd: {amounts['nl']}",
+        source=source,
+        creditor_id=invoice.creditor_id,
+        invoice=invoice,
+        data={
+            "reason": "added_by_hand",
+            "total": str(invoice.total),
+            "open_amount": str(invoice.open_amount),
+            "status": invoice.status,
+            "summary_en": f"{document['en']} {invoice.number} added by hand: {amounts['en']}",
+        },
+    )
+    return invoice
+
+
+def _amount_list(invoice: Invoice, language: str) -> str:
+    """List an invoice's total and open amount for a timeline summary, such as "totaal € 100,00, openstaand € 40,00"."""
+    labels = _AMOUNT_LABELS[language]
+    return ", ".join(
+        f"{labels[field]} {format_money(amount, invoice.currency, language)}"
+        for field, amount in (("total", invoice.total), ("open_amount", invoice.open_amount))
+    )
+
+
+@transaction.atomic
 def do_edit_invoice_amounts(
     invoice: Invoice, *, total: Decimal, open_amount: Decimal, source: str, reason: str
 ) -> Invoice:

@@ -18,7 +18,7 @@ from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
-from betaalreis.ledger.actions import do_edit_invoice_amounts, do_set_invoice_status
+from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts, do_set_invoice_status
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
@@ -35,6 +35,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.source_labels import source_label
+from betaalreis.ledger.timeline_text import summary_in_language
 
 
 @admin.register(Creditor)
@@ -49,9 +50,15 @@ def timeline_source(event: TimelineEvent) -> str:
     return source_label(event.source)
 
 
+@admin.display(description=_("samenvatting"), ordering="summary")
+def timeline_summary(event: TimelineEvent) -> str:
+    """Show the event's summary in the active language."""
+    return summary_in_language(event.summary, event.data)
+
+
 class TimelineInline(admin.TabularInline):
     model = TimelineEvent
-    fields = ("at", "kind", "summary", timeline_source, "invoice")
+    fields = ("at", "kind", timeline_summary, timeline_source, "invoice")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -143,6 +150,14 @@ class InvoiceAdminForm(forms.ModelForm):
         if settled_now and "open_amount" not in self.changed_data:
             open_amount = cleaned["open_amount"] = ZERO
 
+        creditor, debtor = cleaned.get("creditor"), cleaned.get("debtor")
+        if creditor is not None and debtor is not None and debtor.creditor_id != creditor.pk:
+            self.add_error("debtor", forms.ValidationError(
+                _("Debiteur %(debtor)s hoort bij een andere crediteur. Kies een debiteur van %(creditor)s.")
+                % {"debtor": debtor.customer_number, "creditor": creditor.slug},
+                code="debtor_of_other_creditor",
+            ))
+
         kind = cleaned.get("kind") or self.instance.kind
         currency = cleaned.get("currency") or self.instance.currency
         for problem in amount_problems(kind, status, total, open_amount, currency):
@@ -181,15 +196,16 @@ class InvoiceAdmin(admin.ModelAdmin):
         before the edit. Changed amounts then go through
         `do_edit_invoice_amounts`, which records them. A paid or credited
         invoice set open again then restarts its dunning, and a raised open
-        invoice is recorded as a raise, as an import would do.
+        invoice is recorded as a raise, as an import would do. A new invoice
+        goes through `do_add_invoice`, which records it.
         """
         from betaalreis.dunning.reopening import do_follow_admin_edit
 
+        source = f"admin:{request.user.get_username()}"
         if not change:
-            super().save_model(request, obj, form, change)
+            do_add_invoice(obj, source=source)
             return
 
-        source = f"admin:{request.user.get_username()}"
         was_status, was_open, was_total = Invoice.objects.values_list("status", "open_amount", "total").get(pk=obj.pk)
         status, open_amount, total = obj.status, obj.open_amount, obj.total
 
@@ -273,7 +289,7 @@ class PaymentAdmin(admin.ModelAdmin):
 class TimelineEventAdmin(EvidenceAdmin):
     """The timeline is the audit log and proves which message went out when, so it is read-only."""
 
-    list_display = ("at", "debtor", "kind", "summary", timeline_source)
+    list_display = ("at", "debtor", "kind", timeline_summary, timeline_source)
     list_filter = ("creditor", "kind")
     search_fields = ("summary", "debtor__name", "debtor__customer_number")
     raw_id_fields = ("debtor", "invoice")

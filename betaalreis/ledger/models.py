@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.match_keys import NormalisedKeyField
+from betaalreis.ledger.timeline_text import summary_in_language
 from betaalreis.ledger.validators import bic_mismatch, validate_bic, validate_e164, validate_iban
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -538,8 +539,9 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         # The admin shows this beside each row of a debtor's timeline, so it
-        # uses the local time zone and the kind's Dutch label.
-        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}: {self.summary}"
+        # uses the local time zone, and the kind and summary in the active language.
+        summary = summary_in_language(self.summary, self.data)
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}: {summary}"
 
 
 ZERO = Decimal("0.00")

@@ -112,3 +112,8 @@ def event_row(
 def record_many(events: Iterable[TimelineEvent]) -> None:
     """Insert unsaved timeline events in batches, for set-based callers."""
     TimelineEvent.objects.bulk_create(list(events), batch_size=2000)
+
+
+def named_in_timeline(debtor_id: int, key: str, value: int) -> bool:
+    """Return whether an event on the debtor's timeline stores `value` under `key` in its data, such as a plan id."""
+    return TimelineEvent.objects.filter(debtor_id=debtor_id, **{f"data__{key}": value}).exists()

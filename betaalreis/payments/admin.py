@@ -7,29 +7,50 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.ledger.evidence_admin import EvidenceAdmin
+from betaalreis.ledger.timeline import named_in_timeline
 from betaalreis.payments.models import CheckoutPayment, Instalment, PaymentPlan, PlanStatus, WebhookEvent
 from betaalreis.payments.plans import do_decide_plan
 
 
 @admin.register(CheckoutPayment)
-class CheckoutPaymentAdmin(admin.ModelAdmin):
+class CheckoutPaymentAdmin(EvidenceAdmin):
+    """Online payments record what the provider reported and back ledger payments, so they are read-only."""
+
     list_display = ["provider_id", "provider", "debtor", "amount", "status", "created_at", "paid_at"]
     list_filter = ["provider", "status", "creditor"]
     search_fields = ["provider_id", "provider_secondary_id"]
+    # With every field read-only, the view page builds no form field for checkout_url,
+    # whose URLField warns about its default scheme in Django 5.2.
     readonly_fields = [field.name for field in CheckoutPayment._meta.fields]
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(EvidenceAdmin):
+    """Webhook calls are kept as received, for the record and for replays, so they are read-only."""
+
     list_display = ["provider", "received_at", "outcome", "checkout", "detail"]
     list_filter = ["provider", "outcome"]
-    readonly_fields = [field.name for field in WebhookEvent._meta.fields]
 
 
 class InstalmentInline(admin.TabularInline):
     model = Instalment
     extra = 0
     readonly_fields = ["number", "due_date", "amount", "reminded_at"]
+    # The schedule was agreed with the debtor, so the admin neither adds nor removes terms.
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: PaymentPlan | None = None) -> bool:
+        return False
+
+
+def plan_has_history(plan: PaymentPlan) -> bool:
+    """Return whether the plan is on the debtor's timeline, was paid online or reminded the debtor of a term."""
+    return (
+        named_in_timeline(plan.debtor_id, "plan_id", plan.pk)
+        or plan.payments.exists()
+        or plan.instalments.filter(reminded_at__isnull=False).exists()
+    )
 
 
 @admin.register(PaymentPlan)
@@ -40,6 +61,12 @@ class PaymentPlanAdmin(admin.ModelAdmin):
     readonly_fields = ["creditor", "debtor", "total", "currency", "terms", "first_instalment_now",
                        "outside_limits_reason", "created_at", "decided_at", "decided_by", "status"]
     actions = ["approve", "reject"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: PaymentPlan | None = None) -> bool:
+        # The plan's timeline events, payments and reminders would then name a plan that no longer exists.
+        if obj is not None and plan_has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[PaymentPlan], approve: bool) -> int:
         decided = 0

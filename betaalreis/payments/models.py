@@ -204,7 +204,7 @@ class Instalment(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="instalment",
-        help_text=_("Het bericht in de uitbak dat de debiteur aan deze termijn herinnerde."),
+        help_text=_("Het bericht dat de debiteur aan deze termijn herinnerde."),
     )
 
     class Meta:

@@ -9,6 +9,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.banking.tests.helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
@@ -81,3 +82,44 @@ def test_run_waits_for_booking_date(invoice, tmp_path):
     assert invoice.status == InvoiceStatus.PAID
     (event,) = payment_events(invoice)
     assert event.at == dt.datetime(2027, 4, 25, 9, 0, tzinfo=AMSTERDAM)
+
+
+def import_report(tmp_path: Path, booked: list[dt.date], language: str) -> list[str]:
+    """Import a statement at `IMPORTED_AT` with one payment per date of `booked`, and return its report notes."""
+    entries = [
+        SampleEntry(Decimal("80.00"), name="Jan de Vries", iban=PAYER_IBAN, remittance="Factuur 2027-0020",
+                    booking_date=day)
+        for day in booked
+    ]
+    with mock.patch("django.utils.timezone.now", return_value=IMPORTED_AT), translation.override(language):
+        return import_entries(tmp_path, entries, day=max(booked)).notes
+
+
+@pytest.mark.parametrize(("language", "note"), [
+    ("nl", "1 betaling is geboekt op 2027-04-25, na vandaag, en wacht op een run op of na die datum"),
+    ("en", "1 payment is booked on 2027-04-25, after today, and waits for a run on or after that date"),
+])
+def test_report_names_waiting_payment(invoice, tmp_path, language, note):
+    notes = import_report(tmp_path, [dt.date(2027, 4, 25)], language)
+
+    assert note in notes
+    assert Payment.objects.get().status == PaymentStatus.NEW
+
+
+@pytest.mark.parametrize(("language", "note"), [
+    ("nl", "2 betalingen zijn geboekt op 2027-04-25..2027-04-28, na vandaag, en wachten op een run op of na die datum"),
+    ("en", "2 payments are booked on 2027-04-25..2027-04-28, after today, and wait for a run on or after that date"),
+])
+def test_report_names_waiting_dates(invoice, tmp_path, language, note):
+    booked = [dt.date(2026, 12, 1), dt.date(2027, 4, 25), dt.date(2027, 4, 28)]
+
+    notes = import_report(tmp_path, booked, language)
+
+    assert note in notes
+    assert Payment.objects.filter(status=PaymentStatus.NEW).count() == 2
+
+
+def test_report_silent_without_waiting(invoice, tmp_path):
+    notes = import_report(tmp_path, [dt.date(2026, 12, 1)], "nl")
+
+    assert [note for note in notes if "na vandaag" in note] == []

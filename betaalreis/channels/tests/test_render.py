@@ -196,6 +196,31 @@ def test_fourteen_day_letter_english(make_context, claim) -> None:
     assert "we will charge €248.93 in collection costs." in letter.text
 
 
+@pytest.mark.parametrize(
+    ("language", "cost_sentence_end", "list_heading"),
+    [
+        ("nl", "de wettelijke regels voor incassokosten.", "Het gaat om deze facturen:"),
+        ("en", "the statutory rules for collection costs.", "These are the invoices:"),
+    ],
+)
+def test_fourteen_day_email_one_blank_line(make_context, claim, language, cost_sentence_end, list_heading) -> None:
+    text = render_message(make_context(stage_code="fourteen_day_letter", claim=claim, language=language), "email").text
+
+    assert f"{cost_sentence_end}\n\n{list_heading}\n" in text
+    assert "\n\n\n" not in text
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("with_claim", [False, True])
+def test_email_text_no_double_blank_lines(make_context, claim, stage: str, language: str, with_claim: bool) -> None:
+    context = make_context(stage_code=stage, language=language, claim=claim if with_claim else None)
+
+    text = render_message(context, "email").text
+
+    assert "\n\n\n" not in text
+
+
 def test_fourteen_day_term_from_claim(make_context, claim) -> None:
     longer = dataclasses.replace(claim, term_text="binnen vijftien dagen nadat deze brief bij u is bezorgd")
 

@@ -50,7 +50,8 @@ def test_small_demo_outbox_has_every_channel(settings) -> None:
     assert {"email", "sms", "letter", "phone"} <= channels
     for channel in ("email", "sms", "letter", "phone"):
         assert _outbox_files(settings.OUTBOX_DIR / channel), f"no {channel} files in the outbox"
-    assert "Uitbak:" in output
+    assert "Berichtenmap:" in output
+    assert "uitbak" not in output.lower()
     assert "/p/" in output
     assert "Demogrootboek gebouwd in" in output
     assert "betalingen binnen" in output

@@ -175,7 +175,7 @@ def _print_summary(
     status_counts = ", ".join(
         f"{_label(CommunicationStatus, status)} {count}" for status, count in sorted(statuses.items())
     )
-    console.print(_("Status van de uitbak: %(statuses)s") % {"statuses": status_counts or _("leeg")})
+    console.print(_("Status van de berichten: %(statuses)s") % {"statuses": status_counts or _("leeg")})
     if statuses.get(CommunicationStatus.PENDING):
         console.print(_(
             "Wachtende berichten blijven staan tot de tijd in hun veld not_before, bijvoorbeeld het "
@@ -206,7 +206,7 @@ def _print_summary(
     home = settings.BETAALREIS_HOME
     channel, creditor = _("kanaal"), _("crediteur")
     console.print("\n" + _("Klaar in %(seconds).1f s.") % {"seconds": seconds})
-    console.print(_where(_("Uitbak:"), f"{settings.OUTBOX_DIR}/<{channel}>/"))
+    console.print(_where(_("Berichtenmap:"), f"{settings.OUTBOX_DIR}/<{channel}>/"))
     console.print(_where(_("Rekeningafschriften:"), f"{home}/bank/<{creditor}>/camt053-*.xml"))
     console.print(_where(
         _("Backoffice:"),
@@ -226,7 +226,7 @@ def _print_summary(
 
         console.print(_where(_("Klantportaal:"), portal_url(sample)))
         console.print(_where("", _(
-            "(%(customer)s %(name)s; terwijl `betaalreis runserver` draait. Elk bericht in de uitbak "
+            "(%(customer)s %(name)s; terwijl `betaalreis runserver` draait. Elk verstuurd bericht "
             "bevat zo'n link.)"
         ) % {"customer": sample.customer_number, "name": sample.name}))
 
