@@ -161,6 +161,42 @@ class Account:
     def payable_lines(self) -> list[InvoiceLine]:
         return [line for line in self.open_lines if not line.in_progress]
 
+    @property
+    def arrangeable_lines(self) -> list[InvoiceLine]:
+        """Open lines a promise or a new payment plan can cover: those still in dunning."""
+        return [line for line in self.open_lines if line.invoice.status in DUNNABLE_STATUSES]
+
+    @property
+    def arrangement_blocker(self) -> str:
+        """Return why no promise or new plan can be made, or "" when one can.
+
+        One of `ARRANGEMENT_BLOCKERS`: the open invoices are all handed over
+        for collection, in a payment plan, or disputed.
+        """
+        if self.arrangeable_lines or not self.open_lines:
+            return ""
+        return arrangement_blocker([line.invoice for line in self.open_lines])
+
+
+# Reasons that block a promise or a new plan for a debtor with open invoices, checked in this order.
+ARRANGEMENT_BLOCKERS = ("handed_over", "payment_plan", "disputed")
+
+
+def arrangement_blocker(open_invoices: list[Invoice]) -> str:
+    """Return why none of these open invoices can get a promise or plan, or "" when one can.
+
+    Returns "handed_over", "payment_plan" or "disputed" for the first of
+    these statuses that an invoice has, and "nothing_open" when no invoice is
+    open at all.
+    """
+    open_invoices = [invoice for invoice in open_invoices if invoice.open_amount > ZERO]
+    if not open_invoices:
+        return "nothing_open"
+    if any(invoice.status in DUNNABLE_STATUSES for invoice in open_invoices):
+        return ""
+    statuses = {invoice.status for invoice in open_invoices}
+    return next((status for status in ARRANGEMENT_BLOCKERS if status in statuses), "nothing_open")
+
 
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
@@ -322,7 +358,13 @@ def do_make_promise(
         or ZERO
     )
     if open_total <= ZERO:
-        raise InvalidInput("There is nothing open to promise a payment for.", code="nothing_open")
+        blocker = arrangement_blocker(
+            list(Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, open_amount__gt=0))
+        )
+        raise InvalidInput(
+            f"No invoice of debtor {debtor.pk} is open for dunning ({blocker}), so there is nothing to promise.",
+            code="nothing_open" if blocker == "nothing_open" else f"promise_{blocker}",
+        )
 
     promise = Promise.objects.create(
         creditor_id=debtor.creditor_id,

@@ -25,7 +25,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, TimelineKind, opted_out_of_every_channel
+from betaalreis.ledger.models import (
+    DUNNABLE_STATUSES,
+    Creditor,
+    Debtor,
+    Invoice,
+    InvoiceKind,
+    TimelineKind,
+    opted_out_of_every_channel,
+)
 from betaalreis.payments import plans as plan_services
 from betaalreis.payments import services as payment_services
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
@@ -391,6 +399,9 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
     today = timezone.localdate()
     limits = services.portal_settings_for(debtor.creditor_id)
     latest = today + dt.timedelta(days=limits.max_promise_days)
+    blocker = _arrangement_blocker(debtor)
+    if blocker:
+        return _render(request, "portal/promise.html", {"debtor": debtor, "blocker": blocker})
     form = PromiseForm(request.POST or None)
     form.fields["promised_date"].widget.attrs.update({"min": today.isoformat(), "max": latest.isoformat()})
 
@@ -403,6 +414,9 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
                 "promise_date_too_late": _("Kies een datum uiterlijk %(date)s.") % {"date": format_long_date(latest, translation.get_language() or "nl")},
                 "promise_exists": _("U heeft al een betaalbelofte gedaan."),
                 "nothing_open": _("Er staat niets open."),
+                "promise_handed_over": _("Uw openstaande facturen zijn uit handen gegeven voor incasso."),
+                "promise_payment_plan": _("U betaalt al in termijnen."),
+                "promise_disputed": _("Over uw openstaande facturen loopt een vraag of geschil."),
             }
             form.add_error("promised_date" if exc.code.startswith("promise_date") else None,
                            texts.get(exc.code, _("De belofte kon niet worden opgeslagen.")))
@@ -429,9 +443,12 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
         })
 
     open_invoices = list(
-        Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, status="open", open_amount__gt=0)
-        .order_by("due_date")
+        Invoice.objects.filter(
+            debtor=debtor, kind=InvoiceKind.INVOICE, status__in=DUNNABLE_STATUSES, open_amount__gt=0
+        ).order_by("due_date")
     )
+    if not open_invoices:
+        return _render(request, "portal/plan.html", {"debtor": debtor, "blocker": _arrangement_blocker(debtor)})
     choices = [(inv.pk, inv.number) for inv in open_invoices]
     form = PlanForm(request.POST or None, invoice_choices=choices,
                     initial={"terms": min(3, limits.max_plan_terms), "invoices": [pk for pk, _label in choices]})
@@ -447,6 +464,13 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
     return _render(request, "portal/plan.html", {
         "form": form, "debtor": debtor, "limits": limits, "invoices": open_invoices, "excluded": excluded,
     })
+
+
+def _arrangement_blocker(debtor: Debtor) -> str:
+    """Return why the debtor can make no promise or new plan, or "" (see `services.arrangement_blocker`)."""
+    return services.arrangement_blocker(
+        list(Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, open_amount__gt=0))
+    )
 
 
 @signed_in
