@@ -35,6 +35,9 @@ class CheckoutStatus(models.TextChoices):
     CANCELED = "canceled", _("Geannuleerd")
     REFUNDED = "refunded", _("Terugbetaald")
     CHARGED_BACK = "charged_back", _("Teruggeboekt (chargeback)")
+    # Closed by Betaalreis because an invoice it covers was paid another way.
+    # The provider was not notified, so a later report from it still applies.
+    SUPERSEDED = "superseded", _("Vervallen: factuur al betaald")
 
 
 # Statuses after which nothing but a refund or chargeback can follow.
@@ -106,6 +109,11 @@ class CheckoutPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_id or self.pk} {self.status}"
+
+    @property
+    def invoice_numbers(self) -> str:
+        """Comma-separated numbers of the invoices this checkout pays."""
+        return ", ".join(sorted(invoice.number for invoice in self.invoices.all()))
 
 
 class WebhookOutcome(models.TextChoices):

@@ -137,6 +137,8 @@ class Account:
     interest: Decimal = ZERO
     promise: Promise | None = None
     open_disputes: dict[int, Dispute] = field(default_factory=dict)
+    # Checkouts the debtor started and can still pay (`payments.services.open_checkouts`).
+    open_checkouts: list[Any] = field(default_factory=list)
     # Filled in by the overview view from betaalreis.payments.plans.
     plan: Any = None
     next_instalment: Any = None
@@ -200,11 +202,13 @@ def arrangement_blocker(open_invoices: list[Invoice]) -> str:
 
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
-    from betaalreis.payments.services import invoices_in_progress
+    from betaalreis.payments.services import invoices_in_progress, open_checkouts
 
     debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
     accounts = {debtor.pk: Account(debtor=debtor) for debtor in debtors}
     busy = invoices_in_progress(debtor_ids)
+    for checkout in open_checkouts(debtor_ids):
+        accounts[checkout.debtor_id].open_checkouts.append(checkout)
 
     invoices = list(
         Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE)

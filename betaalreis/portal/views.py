@@ -322,6 +322,14 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
         checkout = payment_services.start_checkout(
             debtor, invoices, urls_for=urls_for, language=translation.get_language() or "nl", **kwargs
         )
+    except InvalidInput as exc:
+        if exc.code != "checkout_open":
+            raise
+        messages.error(request, _(
+            "Voor een of meer van deze facturen staat al een betaling open. Maak die betaling af of "
+            "breek haar af via de link hieronder, of kies alleen de andere facturen."
+        ))
+        return redirect("portal:overview")
     except ProviderError:
         messages.error(request, _("Betalen lukt nu even niet. Probeer het over een paar minuten opnieuw."))
         return redirect("portal:overview")
@@ -483,6 +491,9 @@ def plan_pay(request: HttpRequest, debtor_id: int) -> HttpResponse:
     if state is None:
         return redirect("portal:plan", debtor_id=debtor.pk)
     invoices = list(current.invoices.filter(open_amount__gt=0).order_by("due_date", "number"))
+    open_checkout = payment_services.reusable_checkout(debtor, invoices, state.outstanding, plan=current)
+    if open_checkout is not None:
+        return HttpResponseRedirect(open_checkout.checkout_url)
     return _start_checkout(request, debtor, invoices, amount=state.outstanding, plan=current)
 
 
