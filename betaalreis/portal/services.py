@@ -22,6 +22,7 @@ from django.utils import timezone
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.credit import debtor_credit
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     ZERO,
@@ -139,6 +140,8 @@ class Account:
     open_disputes: dict[int, Dispute] = field(default_factory=dict)
     # Checkouts the debtor started and can still pay (`payments.services.open_checkouts`).
     open_checkouts: list[Any] = field(default_factory=list)
+    # Money paid beyond the invoices and not yet used or refunded, per currency.
+    credit: dict[str, Decimal] = field(default_factory=dict)
     # Filled in by the overview view from betaalreis.payments.plans.
     plan: Any = None
     next_instalment: Any = None
@@ -209,6 +212,8 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     busy = invoices_in_progress(debtor_ids)
     for checkout in open_checkouts(debtor_ids):
         accounts[checkout.debtor_id].open_checkouts.append(checkout)
+    for debtor_id, by_currency in debtor_credit(debtor_ids).items():
+        accounts[debtor_id].credit = by_currency
 
     invoices = list(
         Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE)

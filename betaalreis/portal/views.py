@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
+from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Creditor,
@@ -338,9 +339,14 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
 
 def payment_return(request: HttpRequest, token: str) -> HttpResponse:
     """Show the state of a checkout after the provider sends the debtor back."""
-    checkout = get_object_or_404(CheckoutPayment.objects.select_related("creditor"), public_token=token)
+    checkout = get_object_or_404(
+        CheckoutPayment.objects.select_related("creditor", "ledger_payment"), public_token=token
+    )
+    payment = checkout.ledger_payment
+    credit = unallocated_amount(payment) if payment is not None and payment.amount > 0 else None
     return _render(request, "portal/payment_return.html", {
         "checkout": checkout,
+        "credit": credit if credit and credit > 0 else None,
         "invoices": checkout.invoices.order_by("due_date"),
         "signed_in": checkout.debtor_id in _debtor_ids(request),
         "brand": checkout.creditor,
