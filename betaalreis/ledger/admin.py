@@ -109,13 +109,42 @@ class DebtorAdmin(admin.ModelAdmin):
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
     list_select_related = ("creditor",)
     inlines = [InvoiceInline, BankAccountInline, TimelineInline]
-    readonly_fields = ("credit",)
+    readonly_fields = ("claim", "credit")
     actions = ["record_credit_refund"]
 
     @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
     def no_channel_left(self, debtor: Debtor) -> bool:
         """Flag debtors whose dunning goes by post only, because they opted out of every channel."""
         return opted_out_of_every_channel(debtor.opted_out_channels)
+
+    @admin.display(description=_("vordering volgens de wet"))
+    def claim(self, debtor: Debtor) -> str:
+        """Show the claim as the portal and the letters state it, beside the ledger's open amount.
+
+        Payments go to costs and interest before principal (BW 6:44), so the
+        claim's principal can exceed the open amounts the ledger booked.
+        """
+        from betaalreis.portal.services import load_accounts
+
+        if debtor.pk is None:
+            return ""
+        (account,) = load_accounts([debtor.pk], timezone.localdate())
+        if not account.open_lines:
+            return "-"
+        currency = account.currency
+        ledger_open = sum((line.invoice.open_amount for line in account.open_lines), ZERO)
+        parts = [f"hoofdsom {format_money(account.principal, currency)}"]
+        if account.principal != ledger_open:
+            parts[0] += (
+                f" (openstaand in de administratie {format_money(ledger_open, currency)}; "
+                f"{format_money(account.principal - ledger_open, currency)} van betalingen ging eerst "
+                "naar rente en kosten, art. 6:44 BW)"
+            )
+        parts.append(f"rente {format_money(account.interest, currency)}")
+        if account.costs:
+            parts.append(f"incassokosten {format_money(account.costs, currency)}")
+        parts.append(f"totaal {format_money(account.total_due, currency)}")
+        return " · ".join(parts)
 
     @admin.display(description=_("tegoed"))
     def credit(self, debtor: Debtor) -> str:

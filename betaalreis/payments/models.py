@@ -177,9 +177,11 @@ class PaymentPlan(models.Model):
     terms = models.PositiveSmallIntegerField(_("aantal termijnen"))
     first_instalment_now = models.BooleanField(_("eerste termijn direct"), default=True)
     outside_limits_reason = models.CharField(_("reden buiten limieten"), max_length=300, blank=True)
-    # The claim beyond the principal when the plan was requested, left out of it.
+    # The claim beyond the ledger's open amounts when the plan was requested, left out of it.
     interest_excluded = models.DecimalField(_("rente buiten regeling"), **MONEY, default=0)
     costs_excluded = models.DecimalField(_("incassokosten buiten regeling"), **MONEY, default=0)
+    # Principal the claim still counts because earlier payments went to interest and costs first (BW 6:44).
+    principal_excluded = models.DecimalField(_("hoofdsom buiten regeling (art. 6:44 BW)"), **MONEY, default=0)
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
     decided_at = models.DateTimeField(_("besloten op"), null=True, blank=True)
     decided_by = models.CharField(_("besloten door"), max_length=200, blank=True)

@@ -28,7 +28,7 @@ LABELS = {
         "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
         "credit_notes": "Creditnota's", "credit_note_number": "Creditnotanummer",
         "applied_to": "Verrekend met", "not_applied": "Nog niet verrekend",
-        "credit": "Uw tegoed",
+        "credit": "Uw tegoed", "principal": "Hoofdsom",
         "credit_text": (
             "U heeft {amount} meer betaald dan u verschuldigd was. Dit tegoed verrekenen wij met uw "
             "volgende factuur, of wij betalen het op verzoek terug."
@@ -43,7 +43,7 @@ LABELS = {
         "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
         "credit_notes": "Credit notes", "credit_note_number": "Credit note number",
         "applied_to": "Applied to", "not_applied": "Not yet applied",
-        "credit": "Your credit",
+        "credit": "Your credit", "principal": "Principal",
         "credit_text": (
             "You paid {amount} more than you owed. We set this credit off against your next invoice, "
             "or pay it back on request."
@@ -148,7 +148,8 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     document = SimpleDocTemplate(buffer, pagesize=A4, title=labels["statement"],
                                  author=debtor.creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
 
-    header = [labels["number"], labels["due_date"], labels["open"], labels["interest"]]
+    # The claim's principal: payments went to interest and costs first (BW 6:44).
+    header = [labels["number"], labels["due_date"], labels["principal"], labels["interest"]]
     open_rows = [header] + [
         [
             line.invoice.number,

@@ -99,6 +99,8 @@ class InvoiceLine:
     # interest before principal (BW 6:44), so it can be more than the
     # invoice's open amount in the ledger.
     principal: Decimal | None = None
+    # What payments paid of this invoice's interest, before its principal (BW 6:44).
+    interest_paid: Decimal = ZERO
 
     @property
     def open_amount(self) -> Decimal:
@@ -135,6 +137,8 @@ class Account:
     paid: list[Invoice] = field(default_factory=list)
     credit_notes: list[CreditNoteLine] = field(default_factory=list)
     costs: Decimal = ZERO
+    # What payments paid of the collection costs, before any principal (BW 6:44).
+    costs_paid: Decimal = ZERO
     interest: Decimal = ZERO
     promise: Promise | None = None
     open_disputes: dict[int, Dispute] = field(default_factory=dict)
@@ -157,6 +161,10 @@ class Account:
     @property
     def total_due(self) -> Decimal:
         return self.principal + self.costs + self.interest
+
+    @property
+    def interest_paid(self) -> Decimal:
+        return sum((line.interest_paid for line in self.open_lines), ZERO)
 
     @property
     def currency(self) -> str:
@@ -284,8 +292,10 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
         if item is not None:
             line.principal = item.principal_outstanding
             line.interest = item.interest_outstanding
+            line.interest_paid = item.interest_paid
     if claim.costs.status == CostsStatus.DUE:
         account.costs = claim.costs.outstanding
+    account.costs_paid = claim.costs.paid
     account.interest = sum((line.interest for line in account.open_lines), ZERO)
 
 
