@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 
 from betaalreis.banking.invoice_index import OpenInvoice
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment
+from betaalreis.ledger.credit import with_credit
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceKind, Payment, PaymentStatus, TimelineKind
 from betaalreis.ledger.money import format_money
 
@@ -86,20 +86,16 @@ def apply_credit(creditor: Creditor) -> CreditApplied:
     # NOTE: this sums the allocations of every matched payment of the
     # creditor on each run, because credit is not stored as a column. A
     # creditor with millions of payments may want a stored credit amount.
-    with_credit = (
+    payments = with_credit(
         Payment.objects.filter(
             creditor=creditor,
             debtor_id__isnull=False,
             status__in=(PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED),
             amount__gt=0,
-        )
-        .filter(Exists(open_invoices))
-        .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField()))
-        .filter(amount__gt=F("allocated"))
-        .order_by("booking_date", "id")
+        ).filter(Exists(open_invoices))
     )
-    for payment in with_credit:
-        credit = payment.amount - payment.allocated
+    for payment in payments.filter(credit__gt=0).order_by("booking_date", "id"):
+        credit = payment.credit
         reason = f"credit of payment {payment.pk} applied"
         allocations = do_allocate_payment(payment, None, source=SOURCE, reason=reason)
         if not allocations:

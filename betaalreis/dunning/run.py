@@ -115,12 +115,15 @@ def apply_payments(creditor: Creditor, day: dt.date | None = None) -> PaymentsAp
     from betaalreis.banking.matching import match_payments
     from betaalreis.banking.review import reopen_reviews_after_new_invoices
     from betaalreis.ledger.credit_notes import apply_unlinked_credit_notes
+    from betaalreis.payments.services import supersede_settled_checkouts_of_creditor
 
     # A payment that found no invoice may find one imported since.
     reopen_reviews_after_new_invoices(creditor.pk)
     report = match_payments(creditor, booked_by=day)
     credit = apply_credit(creditor)
     credit_notes = apply_unlinked_credit_notes(creditor)
+    # Invoices paid by bank or credit may still be on an unpaid online checkout.
+    supersede_settled_checkouts_of_creditor(creditor.pk, source="run")
     return PaymentsApplied(
         matched=report.matched + report.partly,
         matched_amount=report.matched_amount + report.partly_amount,

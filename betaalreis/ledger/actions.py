@@ -47,9 +47,17 @@ PAYABLE_STATUSES = (
 
 
 def unallocated_amount(payment: Payment) -> Decimal:
-    """Return what of `payment` is not yet applied to an invoice (its credit)."""
+    """Return what of `payment` is not yet applied to an invoice or refunded (its credit).
+
+    Refunds of credit are rows that reverse a payment that is still matched
+    (see `betaalreis.ledger.credit`). A reversed payment keeps its full
+    amount here, as before refunds existed.
+    """
     allocated = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
-    return payment.amount - allocated
+    refunded = ZERO
+    if payment.status != PaymentStatus.REVERSED:
+        refunded = payment.reversals.aggregate(total=Sum("amount"))["total"] or ZERO
+    return payment.amount - allocated + refunded
 
 
 @transaction.atomic

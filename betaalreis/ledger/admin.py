@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.db.models import QuerySet, Sum
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
@@ -19,6 +18,7 @@ from betaalreis.banking.reason_text import reason_in_language
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts, do_set_invoice_status
+from betaalreis.ledger.credit import debtor_credit, do_refund_credit, with_credit
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
@@ -116,11 +116,67 @@ class DebtorAdmin(admin.ModelAdmin):
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
     list_select_related = ("creditor",)
     inlines = [InvoiceInline, BankAccountInline, TimelineInline]
+    readonly_fields = ("claim", "credit")
+    actions = ["record_credit_refund"]
 
     @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
     def no_channel_left(self, debtor: Debtor) -> bool:
         """Flag debtors whose dunning goes by post only, because they opted out of every channel."""
         return opted_out_of_every_channel(debtor.opted_out_channels)
+
+    @admin.display(description=_("vordering volgens de wet"))
+    def claim(self, debtor: Debtor) -> str:
+        """Show the claim as the portal and the letters state it, beside the ledger's open amount.
+
+        Payments go to costs and interest before principal (BW 6:44), so the
+        claim's principal can exceed the open amounts the ledger booked.
+        """
+        from betaalreis.portal.services import load_accounts
+
+        if debtor.pk is None:
+            return ""
+        (account,) = load_accounts([debtor.pk], timezone.localdate())
+        if not account.open_lines:
+            return "-"
+        currency = account.currency
+        ledger_open = sum((line.invoice.open_amount for line in account.open_lines), ZERO)
+        parts = [f"hoofdsom {format_money(account.principal, currency)}"]
+        if account.principal != ledger_open:
+            parts[0] += (
+                f" (openstaand in de administratie {format_money(ledger_open, currency)}; "
+                f"{format_money(account.principal - ledger_open, currency)} van betalingen ging eerst "
+                "naar rente en kosten, art. 6:44 BW)"
+            )
+        parts.append(f"rente {format_money(account.interest, currency)}")
+        if account.costs:
+            parts.append(f"incassokosten {format_money(account.costs, currency)}")
+        parts.append(f"totaal {format_money(account.total_due, currency)}")
+        return " · ".join(parts)
+
+    @admin.display(description=_("tegoed"))
+    def credit(self, debtor: Debtor) -> str:
+        """Show the money the debtor paid beyond its invoices, which the daily run uses for later invoices."""
+        if debtor.pk is None:
+            return ""
+        by_currency = debtor_credit([debtor.pk]).get(debtor.pk, {})
+        if not by_currency:
+            return format_money(ZERO)
+        return ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
+
+    @admin.action(description=_("Tegoed terugbetaald: vastleggen voor de gekozen debiteuren"))
+    def record_credit_refund(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
+        """Record that the whole credit of each chosen debtor was transferred back to them today."""
+        today = timezone.localdate()
+        source = f"user:{request.user.get_username()}"
+        recorded = 0
+        for debtor in queryset.select_related("creditor"):
+            for currency in debtor_credit([debtor.pk]).get(debtor.pk, {}):
+                do_refund_credit(debtor, currency=currency, refunded_on=today, source=source)
+                recorded += 1
+        if recorded:
+            self.message_user(request, _("%(count)d terugbetaling(en) van tegoed vastgelegd.") % {"count": recorded})
+        else:
+            self.message_user(request, _("De gekozen debiteuren hebben geen tegoed."), level=messages.WARNING)
 
 
 class InvoiceAdminForm(forms.ModelForm):
@@ -274,15 +330,14 @@ class PaymentAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
-        return super().get_queryset(request).annotate(allocated=Coalesce(Sum("allocations__amount"), Decimal("0.00")))
+        return with_credit(super().get_queryset(request))
 
     @admin.display(description=_("tegoed"))
     def credit(self, payment: Payment) -> str:
-        """Show the part of a matched payment that pays no invoice and stays as the debtor's credit."""
+        """Show the part of a matched payment that pays no invoice, is not refunded and stays as the debtor's credit."""
         if payment.status not in (PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED) or payment.amount <= 0:
             return ""
-        rest = payment.amount - payment.allocated
-        return format_money(rest, payment.currency) if rest > 0 else ""
+        return format_money(payment.credit, payment.currency) if payment.credit > 0 else ""
 
 
 @admin.register(TimelineEvent)

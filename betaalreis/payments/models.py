@@ -35,6 +35,9 @@ class CheckoutStatus(models.TextChoices):
     CANCELED = "canceled", _("Geannuleerd")
     REFUNDED = "refunded", _("Terugbetaald")
     CHARGED_BACK = "charged_back", _("Teruggeboekt (chargeback)")
+    # Closed by Betaalreis because an invoice it covers was paid another way.
+    # The provider was not notified, so a later report from it still applies.
+    SUPERSEDED = "superseded", _("Vervallen: factuur al betaald")
 
 
 # Statuses after which nothing but a refund or chargeback can follow.
@@ -107,6 +110,11 @@ class CheckoutPayment(models.Model):
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_id or self.pk} {self.status}"
 
+    @property
+    def invoice_numbers(self) -> str:
+        """Comma-separated numbers of the invoices this checkout pays."""
+        return ", ".join(sorted(invoice.number for invoice in self.invoices.all()))
+
 
 class WebhookOutcome(models.TextChoices):
     APPLIED = "applied", _("Verwerkt")
@@ -169,9 +177,11 @@ class PaymentPlan(models.Model):
     terms = models.PositiveSmallIntegerField(_("aantal termijnen"))
     first_instalment_now = models.BooleanField(_("eerste termijn direct"), default=True)
     outside_limits_reason = models.CharField(_("reden buiten limieten"), max_length=300, blank=True)
-    # The claim beyond the principal when the plan was requested, left out of it.
+    # The claim beyond the ledger's open amounts when the plan was requested, left out of it.
     interest_excluded = models.DecimalField(_("rente buiten regeling"), **MONEY, default=0)
     costs_excluded = models.DecimalField(_("incassokosten buiten regeling"), **MONEY, default=0)
+    # Principal the claim still counts because earlier payments went to interest and costs first (BW 6:44).
+    principal_excluded = models.DecimalField(_("hoofdsom buiten regeling (art. 6:44 BW)"), **MONEY, default=0)
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now)
     decided_at = models.DateTimeField(_("besloten op"), null=True, blank=True)
     decided_by = models.CharField(_("besloten door"), max_length=200, blank=True)

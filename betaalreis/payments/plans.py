@@ -83,28 +83,36 @@ def check_limits(creditor_id: int, total: Decimal, terms: int) -> PlanCheck:
 
 @dataclass(frozen=True, slots=True)
 class ExcludedClaim:
-    """The interest and collection costs beyond the principal of a plan's invoices."""
+    """The part of the portal's claim on a plan's invoices beyond the ledger's open amounts.
+
+    `interest` is unpaid interest. `principal` is the claim's principal
+    beyond the ledger's open amount: earlier payments went to interest and
+    costs first (BW 6:44), so the claim counts that much principal as
+    unpaid while the ledger booked those payments to principal.
+    """
 
     interest: Decimal
     costs: Decimal
+    principal: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return self.interest + self.costs
+        return self.interest + self.costs + self.principal
 
 
 def claim_outside_plan(debtor: Debtor, invoice_ids: set[int], today: dt.date) -> ExcludedClaim:
-    """Return what the portal shows as due on these open invoices beyond their principal in the ledger.
+    """Return what the portal shows as due on these open invoices beyond their open amount in the ledger.
 
-    The interest includes what earlier payments paid to interest before
-    principal. The costs count only when the plan takes every open invoice,
-    because otherwise they stay owed on the claim over the others.
+    Interest already paid is not in it. The costs count only when the plan
+    takes every open invoice, because otherwise they stay owed on the
+    claim over the others.
     """
     (account,) = load_accounts([debtor.pk], today)
     lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
-    interest = sum((line.amount_due - line.invoice.open_amount for line in lines), ZERO)
+    interest = sum((line.interest for line in lines), ZERO)
+    principal = sum((max(line.open_amount - line.invoice.open_amount, ZERO) for line in lines), ZERO)
     all_open = {line.invoice.pk for line in account.open_lines} <= invoice_ids
-    return ExcludedClaim(max(interest, ZERO), account.costs if all_open else ZERO)
+    return ExcludedClaim(max(interest, ZERO), account.costs if all_open else ZERO, principal)
 
 
 @transaction.atomic
@@ -144,6 +152,7 @@ def do_request_plan(
         outside_limits_reason=check.reason,
         interest_excluded=excluded.interest,
         costs_excluded=excluded.costs,
+        principal_excluded=excluded.principal,
         decided_at=timezone.now() if check.within_limits else None,
         decided_by="limits" if check.within_limits else "",
     )
@@ -162,11 +171,8 @@ def do_request_plan(
         + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling")
     )
     if excluded.total > ZERO:
-        summary += (
-            f". Rente {format_money(excluded.interest, plan.currency)} en incassokosten "
-            f"{format_money(excluded.costs, plan.currency)} vallen erbuiten en vervallen als de regeling "
-            "wordt nagekomen"
-        )
+        summary += f". {_excluded_text(excluded.interest, excluded.costs, excluded.principal, plan.currency)} " \
+            "vallen erbuiten en vervallen als de regeling wordt nagekomen"
     timeline.record(
         debtor,
         TimelineKind.NOTE,
@@ -175,9 +181,20 @@ def do_request_plan(
         creditor_id=debtor.creditor_id,
         data={"plan_id": plan.pk, "terms": terms, "status": plan.status, "reason": check.reason,
               "channel": channel, "interest_excluded": str(excluded.interest),
-              "costs_excluded": str(excluded.costs)},
+              "costs_excluded": str(excluded.costs), "principal_excluded": str(excluded.principal)},
     )
     return plan
+
+
+def _excluded_text(interest: Decimal, costs: Decimal, principal: Decimal, currency: str) -> str:
+    """Return the Dutch timeline words for the claim a plan leaves out, for example "Rente € 2,48 en ..."."""
+    text = f"Rente {format_money(interest, currency)} en incassokosten {format_money(costs, currency)}"
+    if principal > ZERO:
+        text += (
+            f" en hoofdsom {format_money(principal, currency)} die eerdere betalingen aan rente en kosten "
+            "gaven (art. 6:44 BW)"
+        )
+    return text
 
 
 def _put_invoices_in_plan(plan: PaymentPlan, *, source: str) -> None:
@@ -257,12 +274,11 @@ def check_plans(creditor_id: int, day: dt.date, *, at: dt.datetime | None = None
         states = instalment_states(plan)
         if all(state.paid for state in states):
             summary_text = "Betalingsregeling volledig betaald"
-            if plan.interest_excluded + plan.costs_excluded > ZERO:
-                summary_text += (
-                    f". Rente {format_money(plan.interest_excluded, plan.currency)} en incassokosten "
-                    f"{format_money(plan.costs_excluded, plan.currency)} kwijtgescholden, zoals bij de "
-                    "regeling vermeld"
+            if plan.interest_excluded + plan.costs_excluded + plan.principal_excluded > ZERO:
+                excluded = _excluded_text(
+                    plan.interest_excluded, plan.costs_excluded, plan.principal_excluded, plan.currency
                 )
+                summary_text += f". {excluded} kwijtgescholden, zoals bij de regeling vermeld"
             _close_plan(plan, PlanStatus.COMPLETED, summary_text, at=at)
             summary.completed += 1
             continue
@@ -293,7 +309,8 @@ def _close_plan(plan: PaymentPlan, status: str, summary: str, *, at: dt.datetime
                                   reason=f"payment plan {plan.pk} broken", at=at)
     data = {"plan_id": plan.pk, "status": status}
     if status == PlanStatus.COMPLETED:
-        data.update(waived_interest=str(plan.interest_excluded), waived_costs=str(plan.costs_excluded))
+        data.update(waived_interest=str(plan.interest_excluded), waived_costs=str(plan.costs_excluded),
+                    waived_principal=str(plan.principal_excluded))
     timeline.record(
         plan.debtor_id, TimelineKind.NOTE, summary, source="payment plan check",
         creditor_id=plan.creditor_id, data=data, at=at,

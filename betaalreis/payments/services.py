@@ -54,6 +54,19 @@ logger = logging.getLogger(__name__)
 # cannot be paid again until the provider reports the outcome.
 IN_PROGRESS_STATUSES = (CheckoutStatus.PENDING, CheckoutStatus.AUTHORIZED)
 
+# Checkouts whose payment page the debtor can still pay on. While one is
+# open, no other checkout may cover its invoices, or the debtor could pay
+# both and the second payment would become credit.
+OPEN_STATUSES = (CheckoutStatus.CREATED, CheckoutStatus.OPEN)
+
+# How long an open checkout blocks new checkouts for its invoices. Providers
+# report an expired payment by webhook (Stripe Checkout Sessions expire after
+# 24 hours by default, Mollie payments sooner), which ends the block earlier.
+# NOTE: the adapter interface has no call to cancel a payment at the
+# provider, so a page older than this that the provider never reported
+# expired can still be paid next to a newer one. That money becomes credit.
+OPEN_CHECKOUT_BLOCKS_FOR = dt.timedelta(hours=24)
+
 
 @dataclass(frozen=True, slots=True)
 class CheckoutUrls:
@@ -105,14 +118,86 @@ def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice
     return invoices
 
 
+def open_checkouts(debtor_ids: Sequence[int]) -> list[CheckoutPayment]:
+    """Return the debtors' checkouts that can still be paid on the provider's page, newest first."""
+    return list(
+        CheckoutPayment.objects.filter(
+            debtor_id__in=debtor_ids,
+            status__in=OPEN_STATUSES,
+            created_at__gte=timezone.now() - OPEN_CHECKOUT_BLOCKS_FOR,
+        )
+        .exclude(checkout_url="")
+        .order_by("-created_at", "-pk")
+        .prefetch_related("invoices")
+    )
+
+
+def blocking_checkout(debtor: Debtor, invoices: Sequence[Invoice]) -> CheckoutPayment | None:
+    """Return the debtor's newest open checkout that covers any of `invoices`, or None."""
+    wanted = {invoice.pk for invoice in invoices}
+    for checkout in open_checkouts([debtor.pk]):
+        if wanted & {invoice.pk for invoice in checkout.invoices.all()}:
+            return checkout
+    return None
+
+
+@transaction.atomic
+def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> list[CheckoutPayment]:
+    """Close the debtors' open checkouts that cover an invoice no longer payable, and return them.
+
+    Such a checkout would charge again for an invoice that was paid (or
+    credited) another way. It gets status superseded and a timeline row.
+    The provider is not notified, because the adapters have no cancel call, so
+    `apply_update` still books money the provider reports for it later.
+    """
+    closed = []
+    for checkout in CheckoutPayment.objects.select_for_update().filter(
+        debtor_id__in=debtor_ids, status__in=OPEN_STATUSES
+    ).order_by("pk"):
+        settled = [
+            invoice.number
+            for invoice in checkout.invoices.order_by("due_date", "number")
+            if invoice.open_amount <= ZERO or invoice.status not in PAYABLE_STATUSES
+        ]
+        if not settled:
+            continue
+        checkout.status = CheckoutStatus.SUPERSEDED
+        checkout.save(update_fields=["status", "updated_at"])
+        timeline.record(
+            checkout.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Online betaling van {format_money(checkout.amount, checkout.currency)} vervallen, "
+            f"want factuur {', '.join(settled)} is al betaald",
+            source=source,
+            creditor_id=checkout.creditor_id,
+            data={"checkout_id": checkout.pk, "provider_id": checkout.provider_id, "settled": settled},
+        )
+        closed.append(checkout)
+    if closed:
+        logger.info("open checkouts superseded", extra={"checkouts": [checkout.pk for checkout in closed]})
+    return closed
+
+
+def supersede_settled_checkouts_of_creditor(creditor_id: int, *, source: str) -> list[CheckoutPayment]:
+    """Run `supersede_settled_checkouts` for every debtor of the creditor with an open checkout."""
+    debtor_ids = (
+        CheckoutPayment.objects.filter(creditor_id=creditor_id, status__in=OPEN_STATUSES)
+        .values_list("debtor_id", flat=True)
+        .distinct()
+    )
+    return supersede_settled_checkouts(list(debtor_ids), source=source)
+
+
 # How long an open checkout is offered again for the same invoices and
 # amount. NOTE: providers expire unpaid checkouts on their own schedules,
 # which this guess does not check, so an expired one may still be offered.
 REUSE_CHECKOUT_WINDOW = dt.timedelta(minutes=10)
 
 
-def reusable_checkout(debtor: Debtor, invoices: Sequence[Invoice], amount: Decimal) -> CheckoutPayment | None:
-    """Return the debtor's recent open checkout for exactly these invoices and amount, or None.
+def reusable_checkout(
+    debtor: Debtor, invoices: Sequence[Invoice], amount: Decimal, *, plan: PaymentPlan | None = None
+) -> CheckoutPayment | None:
+    """Return the debtor's recent open checkout for exactly these invoices, amount and plan, or None.
 
     A debtor who starts paying twice, for example in two browser tabs, is
     sent to the checkout that is already open, so one payment is made.
@@ -122,8 +207,8 @@ def reusable_checkout(debtor: Debtor, invoices: Sequence[Invoice], amount: Decim
         CheckoutPayment.objects.filter(
             creditor_id=debtor.creditor_id,
             debtor=debtor,
-            status__in=(CheckoutStatus.CREATED, CheckoutStatus.OPEN),
-            plan__isnull=True,
+            status__in=OPEN_STATUSES,
+            plan=plan,
             amount=amount,
             created_at__gte=timezone.now() - REUSE_CHECKOUT_WINDOW,
             invoices__in=invoice_ids,
@@ -153,9 +238,11 @@ def start_checkout(
     """Create a checkout at the provider for `invoices` and return it, with its checkout_url.
 
     `amount` defaults to the sum of the open amounts. `urls_for(checkout)`
-    returns the `CheckoutUrls` for a saved checkout. Raises ProviderError
-    when the provider rejects or cannot be reached; the checkout is then
-    stored as failed.
+    returns the `CheckoutUrls` for a saved checkout. Raises InvalidInput
+    (code checkout_open) while another open checkout covers one of the
+    invoices (see `blocking_checkout`). Raises ProviderError when the
+    provider rejects or cannot be reached; the checkout is then stored as
+    failed.
     """
     total = sum((inv.open_amount for inv in invoices), ZERO) if amount is None else amount
     if total <= ZERO:
@@ -168,6 +255,19 @@ def start_checkout(
     description = f"{creditor.display_name} factuur {numbers}"[:255]
 
     with transaction.atomic():
+        # The lock on the debtor makes a second request, say from another
+        # browser tab, wait here and then see the checkout this one creates.
+        Debtor.objects.select_for_update().filter(pk=debtor.pk).first()
+        supersede_settled_checkouts([debtor.pk], source=f"{channel}:{provider.name}")
+        blocking = blocking_checkout(debtor, invoices)
+        if blocking is not None:
+            covered = {invoice.pk for invoice in blocking.invoices.all()}
+            numbers_open = [inv.number for inv in invoices if inv.pk in covered]
+            raise InvalidInput(
+                f"Checkout {blocking.pk} for invoices {numbers_open} is still open; "
+                "pay or cancel it first, or choose other invoices.",
+                code="checkout_open",
+            )
         checkout = CheckoutPayment.objects.create(
             creditor_id=debtor.creditor_id,
             debtor=debtor,
@@ -305,6 +405,8 @@ def apply_update(provider_name: str, update: PaymentUpdate) -> CheckoutPayment |
         )
 
     previous = checkout.status
+    # A superseded checkout is not final: the provider was never notified, so
+    # its report, even paid, is what happened to the money.
     if update.status and previous not in FINAL_STATUSES:
         checkout.status = update.status
     checkout.save()
@@ -361,6 +463,7 @@ def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
         )
         if not allocations:
             _book_as_credit(checkout, payment)
+        supersede_settled_checkouts([checkout.debtor_id], source=f"provider:{checkout.provider}")
     logger.info("checkout paid", extra={"checkout_id": checkout.pk, "payment_id": payment.pk})
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from betaalreis.payments import services
-from betaalreis.payments.models import FINAL_STATUSES, CheckoutPayment
+from betaalreis.payments.models import FINAL_STATUSES, CheckoutPayment, CheckoutStatus
 from betaalreis.payments.providers.base import ProviderError, WebhookRejected
 from betaalreis.payments.providers.test.provider import OUTCOMES, build_webhook
 
@@ -47,7 +47,9 @@ def test_checkout(request: HttpRequest, provider_id: str) -> HttpResponse:
         raise Http404("The test provider is not enabled.")
     checkout = get_object_or_404(CheckoutPayment, provider="test", provider_id=provider_id)
 
-    if request.method == "POST" and checkout.status not in FINAL_STATUSES:
+    # A superseded checkout is closed here, as a real provider closes a canceled payment.
+    closed = checkout.status in FINAL_STATUSES or checkout.status == CheckoutStatus.SUPERSEDED
+    if request.method == "POST" and not closed:
         outcome = request.POST.get("outcome", "")
         if outcome not in OUTCOMES:
             return HttpResponse("Unknown outcome.", status=400, content_type="text/plain")
@@ -56,5 +58,5 @@ def test_checkout(request: HttpRequest, provider_id: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("portal:payment_return", kwargs={"token": checkout.public_token}))
 
     return render(request, "payments/test_checkout.html", {
-        "checkout": checkout, "final": checkout.status in FINAL_STATUSES, "brand": checkout.creditor,
+        "checkout": checkout, "final": closed, "brand": checkout.creditor,
     })

@@ -28,6 +28,11 @@ LABELS = {
         "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
         "credit_notes": "Creditnota's", "credit_note_number": "Creditnotanummer",
         "applied_to": "Verrekend met", "not_applied": "Nog niet verrekend",
+        "credit": "Uw tegoed", "principal": "Hoofdsom",
+        "credit_text": (
+            "U heeft {amount} meer betaald dan u verschuldigd was. Dit tegoed verrekenen wij met uw "
+            "volgende factuur, of wij betalen het op verzoek terug."
+        ),
     },
     "en": {
         "invoice": "Invoice", "statement": "Account statement", "number": "Invoice number",
@@ -38,6 +43,11 @@ LABELS = {
         "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
         "credit_notes": "Credit notes", "credit_note_number": "Credit note number",
         "applied_to": "Applied to", "not_applied": "Not yet applied",
+        "credit": "Your credit", "principal": "Principal",
+        "credit_text": (
+            "You paid {amount} more than you owed. We set this credit off against your next invoice, "
+            "or pay it back on request."
+        ),
     },
 }
 STATUS_EN = {
@@ -138,7 +148,8 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     document = SimpleDocTemplate(buffer, pagesize=A4, title=labels["statement"],
                                  author=debtor.creditor.display_name, leftMargin=20 * mm, rightMargin=20 * mm)
 
-    header = [labels["number"], labels["due_date"], labels["open"], labels["interest"]]
+    # The claim's principal: payments went to interest and costs first (BW 6:44).
+    header = [labels["number"], labels["due_date"], labels["principal"], labels["interest"]]
     open_rows = [header] + [
         [
             line.invoice.number,
@@ -162,6 +173,15 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
         Paragraph(escape(f"{labels['statement']} — {debtor.name} ({debtor.customer_number})"), styles["Heading2"]),
         Paragraph(f"{labels['date']}: {_date(day, language)}", styles["Normal"]),
         Spacer(1, 6 * mm),
+    ]
+    for currency, amount in sorted(account.credit.items()):
+        story += [
+            Paragraph(labels["credit"], styles["Heading3"]),
+            Paragraph(escape(labels["credit_text"].format(amount=format_money(amount, currency, language))),
+                      styles["Normal"]),
+            Spacer(1, 6 * mm),
+        ]
+    story += [
         Paragraph(labels["open_invoices"], styles["Heading3"]),
         _table(open_rows, widths),
         Spacer(1, 8 * mm),

@@ -22,6 +22,7 @@ from django.utils import timezone
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_set_invoice_status
+from betaalreis.ledger.credit import debtor_credit
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     ZERO,
@@ -99,6 +100,8 @@ class InvoiceLine:
     # interest before principal (BW 6:44), so it can be more than the
     # invoice's open amount in the ledger.
     principal: Decimal | None = None
+    # What payments paid of this invoice's interest, before its principal (BW 6:44).
+    interest_paid: Decimal = ZERO
 
     @property
     def open_amount(self) -> Decimal:
@@ -135,9 +138,15 @@ class Account:
     paid: list[Invoice] = field(default_factory=list)
     credit_notes: list[CreditNoteLine] = field(default_factory=list)
     costs: Decimal = ZERO
+    # What payments paid of the collection costs, before any principal (BW 6:44).
+    costs_paid: Decimal = ZERO
     interest: Decimal = ZERO
     promise: Promise | None = None
     open_disputes: dict[int, Dispute] = field(default_factory=dict)
+    # Checkouts the debtor started and can still pay (`payments.services.open_checkouts`).
+    open_checkouts: list[Any] = field(default_factory=list)
+    # Money paid beyond the invoices and not yet used or refunded, per currency.
+    credit: dict[str, Decimal] = field(default_factory=dict)
     # Filled in by the overview view from betaalreis.payments.plans.
     plan: Any = None
     next_instalment: Any = None
@@ -155,6 +164,10 @@ class Account:
         return self.principal + self.costs + self.interest
 
     @property
+    def interest_paid(self) -> Decimal:
+        return sum((line.interest_paid for line in self.open_lines), ZERO)
+
+    @property
     def currency(self) -> str:
         return self.open_lines[0].invoice.currency if self.open_lines else "EUR"
 
@@ -162,14 +175,54 @@ class Account:
     def payable_lines(self) -> list[InvoiceLine]:
         return [line for line in self.open_lines if not line.in_progress]
 
+    @property
+    def arrangeable_lines(self) -> list[InvoiceLine]:
+        """Open lines a promise or a new payment plan can cover: those still in dunning."""
+        return [line for line in self.open_lines if line.invoice.status in DUNNABLE_STATUSES]
+
+    @property
+    def arrangement_blocker(self) -> str:
+        """Return why no promise or new plan can be made, or "" when one can.
+
+        One of `ARRANGEMENT_BLOCKERS`: the open invoices are all handed over
+        for collection, in a payment plan, or disputed.
+        """
+        if self.arrangeable_lines or not self.open_lines:
+            return ""
+        return arrangement_blocker([line.invoice for line in self.open_lines])
+
+
+# Reasons that block a promise or a new plan for a debtor with open invoices, checked in this order.
+ARRANGEMENT_BLOCKERS = ("handed_over", "payment_plan", "disputed")
+
+
+def arrangement_blocker(open_invoices: list[Invoice]) -> str:
+    """Return why none of these open invoices can get a promise or plan, or "" when one can.
+
+    Returns "handed_over", "payment_plan" or "disputed" for the first of
+    these statuses that an invoice has, and "nothing_open" when no invoice is
+    open at all.
+    """
+    open_invoices = [invoice for invoice in open_invoices if invoice.open_amount > ZERO]
+    if not open_invoices:
+        return "nothing_open"
+    if any(invoice.status in DUNNABLE_STATUSES for invoice in open_invoices):
+        return ""
+    statuses = {invoice.status for invoice in open_invoices}
+    return next((status for status in ARRANGEMENT_BLOCKERS if status in statuses), "nothing_open")
+
 
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
-    from betaalreis.payments.services import invoices_in_progress
+    from betaalreis.payments.services import invoices_in_progress, open_checkouts
 
     debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
     accounts = {debtor.pk: Account(debtor=debtor) for debtor in debtors}
     busy = invoices_in_progress(debtor_ids)
+    for checkout in open_checkouts(debtor_ids):
+        accounts[checkout.debtor_id].open_checkouts.append(checkout)
+    for debtor_id, by_currency in debtor_credit(debtor_ids).items():
+        accounts[debtor_id].credit = by_currency
 
     invoices = list(
         Invoice.objects.filter(debtor_id__in=debtor_ids, kind=InvoiceKind.INVOICE)
@@ -240,8 +293,10 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
         if item is not None:
             line.principal = item.principal_outstanding
             line.interest = item.interest_outstanding
+            line.interest_paid = item.interest_paid
     if claim.costs.status == CostsStatus.DUE:
         account.costs = claim.costs.outstanding
+    account.costs_paid = claim.costs.paid
     account.interest = sum((line.interest for line in account.open_lines), ZERO)
 
 
@@ -330,7 +385,13 @@ def do_make_promise(
         or ZERO
     )
     if open_total <= ZERO:
-        raise InvalidInput("There is nothing open to promise a payment for.", code="nothing_open")
+        blocker = arrangement_blocker(
+            list(Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, open_amount__gt=0))
+        )
+        raise InvalidInput(
+            f"No invoice of debtor {debtor.pk} is open for dunning ({blocker}), so there is nothing to promise.",
+            code="nothing_open" if blocker == "nothing_open" else f"promise_{blocker}",
+        )
 
     promise = Promise.objects.create(
         creditor_id=debtor.creditor_id,

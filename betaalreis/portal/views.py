@@ -25,7 +25,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, TimelineKind, opted_out_of_every_channel
+from betaalreis.ledger.actions import unallocated_amount
+from betaalreis.ledger.models import (
+    DUNNABLE_STATUSES,
+    Creditor,
+    Debtor,
+    Invoice,
+    InvoiceKind,
+    TimelineKind,
+    opted_out_of_every_channel,
+)
 from betaalreis.payments import plans as plan_services
 from betaalreis.payments import services as payment_services
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
@@ -314,6 +323,14 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
         checkout = payment_services.start_checkout(
             debtor, invoices, urls_for=urls_for, language=translation.get_language() or "nl", **kwargs
         )
+    except InvalidInput as exc:
+        if exc.code != "checkout_open":
+            raise
+        messages.error(request, _(
+            "Voor een of meer van deze facturen staat al een betaling open. Maak die betaling af of "
+            "breek haar af via de link hieronder, of kies alleen de andere facturen."
+        ))
+        return redirect("portal:overview")
     except ProviderError:
         messages.error(request, _("Betalen lukt nu even niet. Probeer het over een paar minuten opnieuw."))
         return redirect("portal:overview")
@@ -322,9 +339,14 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
 
 def payment_return(request: HttpRequest, token: str) -> HttpResponse:
     """Show the state of a checkout after the provider sends the debtor back."""
-    checkout = get_object_or_404(CheckoutPayment.objects.select_related("creditor"), public_token=token)
+    checkout = get_object_or_404(
+        CheckoutPayment.objects.select_related("creditor", "ledger_payment"), public_token=token
+    )
+    payment = checkout.ledger_payment
+    credit = unallocated_amount(payment) if payment is not None and payment.amount > 0 else None
     return _render(request, "portal/payment_return.html", {
         "checkout": checkout,
+        "credit": credit if credit and credit > 0 else None,
         "invoices": checkout.invoices.order_by("due_date"),
         "signed_in": checkout.debtor_id in _debtor_ids(request),
         "brand": checkout.creditor,
@@ -391,6 +413,9 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
     today = timezone.localdate()
     limits = services.portal_settings_for(debtor.creditor_id)
     latest = today + dt.timedelta(days=limits.max_promise_days)
+    blocker = _arrangement_blocker(debtor)
+    if blocker:
+        return _render(request, "portal/promise.html", {"debtor": debtor, "blocker": blocker})
     form = PromiseForm(request.POST or None)
     form.fields["promised_date"].widget.attrs.update({"min": today.isoformat(), "max": latest.isoformat()})
 
@@ -403,6 +428,9 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
                 "promise_date_too_late": _("Kies een datum uiterlijk %(date)s.") % {"date": format_long_date(latest, translation.get_language() or "nl")},
                 "promise_exists": _("U heeft al een betaalbelofte gedaan."),
                 "nothing_open": _("Er staat niets open."),
+                "promise_handed_over": _("Uw openstaande facturen zijn uit handen gegeven voor incasso."),
+                "promise_payment_plan": _("U betaalt al in termijnen."),
+                "promise_disputed": _("Over uw openstaande facturen loopt een vraag of geschil."),
             }
             form.add_error("promised_date" if exc.code.startswith("promise_date") else None,
                            texts.get(exc.code, _("De belofte kon niet worden opgeslagen.")))
@@ -429,9 +457,12 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
         })
 
     open_invoices = list(
-        Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, status="open", open_amount__gt=0)
-        .order_by("due_date")
+        Invoice.objects.filter(
+            debtor=debtor, kind=InvoiceKind.INVOICE, status__in=DUNNABLE_STATUSES, open_amount__gt=0
+        ).order_by("due_date")
     )
+    if not open_invoices:
+        return _render(request, "portal/plan.html", {"debtor": debtor, "blocker": _arrangement_blocker(debtor)})
     choices = [(inv.pk, inv.number) for inv in open_invoices]
     form = PlanForm(request.POST or None, invoice_choices=choices,
                     initial={"terms": min(3, limits.max_plan_terms), "invoices": [pk for pk, _label in choices]})
@@ -449,6 +480,13 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
     })
 
 
+def _arrangement_blocker(debtor: Debtor) -> str:
+    """Return why the debtor can make no promise or new plan, or "" (see `services.arrangement_blocker`)."""
+    return services.arrangement_blocker(
+        list(Invoice.objects.filter(debtor=debtor, kind=InvoiceKind.INVOICE, open_amount__gt=0))
+    )
+
+
 @signed_in
 @require_POST
 def plan_pay(request: HttpRequest, debtor_id: int) -> HttpResponse:
@@ -459,6 +497,9 @@ def plan_pay(request: HttpRequest, debtor_id: int) -> HttpResponse:
     if state is None:
         return redirect("portal:plan", debtor_id=debtor.pk)
     invoices = list(current.invoices.filter(open_amount__gt=0).order_by("due_date", "number"))
+    open_checkout = payment_services.reusable_checkout(debtor, invoices, state.outstanding, plan=current)
+    if open_checkout is not None:
+        return HttpResponseRedirect(open_checkout.checkout_url)
     return _start_checkout(request, debtor, invoices, amount=state.outstanding, plan=current)
 
 

@@ -224,6 +224,11 @@ class ClaimBreakdown:
     notices_en: tuple[str, ...] = ()
     # Whether payments on these invoices were received, so part is already paid.
     partly_paid: bool = False
+    # What those payments total, and the parts of it the claim applied to
+    # interest and to collection costs before the principal (BW 6:44).
+    paid: Decimal = Decimal("0.00")
+    paid_to_interest: Decimal = Decimal("0.00")
+    paid_to_costs: Decimal = Decimal("0.00")
     # The interest rate table rows marked unconfirmed that the interest used.
     # They go to the run summary for the credit manager, never into the text.
     unconfirmed_rates: tuple[Rate, ...] = ()
@@ -251,8 +256,16 @@ class ClaimBreakdown:
             notices_nl=breakdown.notices("nl"),
             notices_en=breakdown.notices("en"),
             partly_paid=any(payment.amount > 0 for payment in breakdown.payments),
+            paid=sum((payment.amount for payment in breakdown.payments), Decimal("0.00")),
+            paid_to_interest=sum((payment.to_interest for payment in breakdown.payments), Decimal("0.00")),
+            paid_to_costs=sum((payment.to_costs for payment in breakdown.payments), Decimal("0.00")),
             unconfirmed_rates=breakdown.unconfirmed_rates(),
         )
+
+    @property
+    def paid_to_charges(self) -> Decimal:
+        """Return what payments paid of interest and collection costs instead of principal."""
+        return self.paid_to_interest + self.paid_to_costs
 
     def principal_of(self, invoice_number: str) -> Decimal | None:
         """Return the unpaid principal of one invoice, or None when the claim does not list it."""

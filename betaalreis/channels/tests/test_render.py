@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from betaalreis.channels.render import TemplateError, render_message
+from betaalreis.channels.render import ClaimBreakdown, TemplateError, render_message
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.channels.tests.conftest import invoice
 from betaalreis.channels.webhooks.email import reply_address
@@ -552,3 +552,26 @@ def test_unknown_channel(make_context) -> None:
         render_message(make_context(), "pigeon")
 
     assert raised.value.code == "unknown_channel"
+
+
+@pytest.mark.parametrize(("language", "phrase"), [
+    ("nl", "Van uw betalingen van € 50,00 ging € 0,61 naar rente, omdat de wet (art. 6:44 BW)"),
+    ("en", "Of your payments of €50.00, €0.61 went to interest, because the law (art. 6:44 Dutch Civil Code)"),
+])
+def test_fourteen_day_letter_says_paid_to_interest(make_context, language, phrase):
+    claim = ClaimBreakdown(
+        principal=Decimal("150.61"), interest=Decimal("0.90"), costs=Decimal("40.00"), total=Decimal("151.51"),
+        partly_paid=True, paid=Decimal("50.00"), paid_to_interest=Decimal("0.61"),
+    )
+    unpaid = dataclasses.replace(claim, partly_paid=False, paid=Decimal("0.00"), paid_to_interest=Decimal("0.00"))
+
+    for channel in ("letter", "email"):
+        text = plain(render_message(
+            make_context(stage_code="fourteen_day_letter", language=language, claim=claim), channel
+        ).text)
+        without = plain(render_message(
+            make_context(stage_code="fourteen_day_letter", language=language, claim=unpaid), channel
+        ).text)
+
+        assert phrase in text, (channel, text)
+        assert "6:44" not in without, channel

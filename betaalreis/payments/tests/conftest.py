@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from betaalreis.payments.tests.drivers import BuiltInDriver, MollieDriver, StripeDriver
 from betaalreis.payments.tests.fakes import FakeMollie, FakeStripe
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -30,3 +31,14 @@ def fake_stripe(settings):
         settings.STRIPE_API_KEY = fake.state.api_key
         settings.STRIPE_WEBHOOK_SECRETS = ["whsec_current_secret", "whsec_previous_secret"]
         yield fake
+
+
+@pytest.fixture(params=["test", "mollie", "stripe"])
+def driver(request, client, settings):
+    """Drive each provider in turn: the built-in one, then Mollie and Stripe against their fakes."""
+    settings.BETAALREIS_PAYMENT_PROVIDER = request.param
+    if request.param == "mollie":
+        return MollieDriver(client, request.getfixturevalue("fake_mollie"))
+    if request.param == "stripe":
+        return StripeDriver(client, request.getfixturevalue("fake_stripe"))
+    return BuiltInDriver(client)

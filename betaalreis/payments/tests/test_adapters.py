@@ -8,20 +8,9 @@ import pytest
 
 from betaalreis.ledger.models import InvoiceStatus, Payment, PaymentStatus
 from betaalreis.payments.models import CheckoutStatus, WebhookEvent, WebhookOutcome
-from betaalreis.payments.tests.drivers import MollieDriver, StripeDriver, BuiltInDriver
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["test", "mollie", "stripe"])
-def driver(request, client, settings):
-    settings.BETAALREIS_PAYMENT_PROVIDER = request.param
-    if request.param == "mollie":
-        return MollieDriver(client, request.getfixturevalue("fake_mollie"))
-    if request.param == "stripe":
-        return StripeDriver(client, request.getfixturevalue("fake_stripe"))
-    return BuiltInDriver(client)
 
 
 @pytest.fixture

@@ -436,9 +436,9 @@ def test_plan_states_interest_and_costs_left_out(client):
     assert plan.interest_excluded == account.interest
     assert plan.costs_excluded == account.costs
     interest_text = f"€ {account.interest}".replace(".", ",")
-    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in form_page
+    assert f"De nog onbetaalde rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in form_page
     status_page = client.get(url).content.decode().replace("\xa0", " ")
-    assert f"De rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in status_page
+    assert f"De nog onbetaalde rente van {interest_text} en de incassokosten van € 40,00 vallen er niet onder." in status_page
     assert "Betaalt u alle termijnen op tijd, dan schelden wij dat kwijt." in status_page
     request_line = TimelineEvent.objects.get(debtor=debtor, data__plan_id=plan.pk, data__channel="portal")
     assert request_line.data["costs_excluded"] == "40.00"

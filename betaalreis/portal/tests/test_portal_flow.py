@@ -10,6 +10,8 @@ from django.urls import reverse, set_script_prefix
 
 from betaalreis.ledger.models import InvoiceStatus, Payment, PaymentSource, TimelineEvent
 from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
+from betaalreis.payments.providers.test.provider import build_webhook
+from betaalreis.payments.services import OPEN_CHECKOUT_BLOCKS_FOR, handle_webhook
 from betaalreis.portal.links import make_portal_token, portal_url, read_portal_token
 from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 
@@ -237,13 +239,18 @@ def test_paying_paid_invoice_again_books_credit(client):
     sign_in(client, debtor)
     client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
     first = CheckoutPayment.objects.get()
-    # A second checkout for the same invoice, as after the reuse window has passed.
-    CheckoutPayment.objects.filter(pk=first.pk).update(created_at=first.created_at - dt.timedelta(hours=1))
+    # A second checkout for the same invoice, as after an open checkout stopped blocking.
+    CheckoutPayment.objects.filter(pk=first.pk).update(
+        created_at=first.created_at - OPEN_CHECKOUT_BLOCKS_FOR - dt.timedelta(hours=1)
+    )
     client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [invoice.pk]})
     second = CheckoutPayment.objects.exclude(pk=first.pk).get()
 
     client.post(first.checkout_url, {"outcome": "paid"})
-    client.post(second.checkout_url, {"outcome": "paid"})
+    # Paying the first made the second lapse here, but a real provider was not
+    # told and can still report it paid.
+    body, headers = build_webhook(second.provider_id, "paid")
+    handle_webhook("test", body, headers)
 
     from betaalreis.banking.matching import match_payments
     from betaalreis.ledger.models import PaymentStatus
