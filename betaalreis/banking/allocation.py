@@ -59,12 +59,13 @@ logger = logging.getLogger(__name__)
 # needs escaping.
 ALLOCATION_COLUMNS = ("creditor_id", "payment_id", "invoice_id", "amount", "reason", "created_at")
 TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "source", "summary", "data")
-# The columns of an allocated payment: its status, debtor and the matching
-# decision (see banking.matching.DECISION_COLUMNS), which no person confirmed.
-PAYMENT_COLUMNS = (
-    "status", "debtor_id", "match_reason", "match_rule", "match_score", "match_decided_at",
-    "match_confirmed_by_id", "match_confirmed_at",
+# The match decision's columns on the payment row. Matching writes them
+# with the payment's status: here for an allocated payment, which also gets
+# its debtor, and in banking.matching for a payment in review.
+DECISION_COLUMNS = (
+    "match_reason", "match_rule", "match_score", "match_decided_at", "match_confirmed_by_id", "match_confirmed_at",
 )
+PAYMENT_COLUMNS = ("status", "debtor_id", *DECISION_COLUMNS)
 # Allocations to collection costs or interest name their part. The others
 # get the column's database default, the principal.
 CHARGE_ALLOCATION_COLUMNS = (*ALLOCATION_COLUMNS, "part")

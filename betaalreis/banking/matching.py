@@ -34,7 +34,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.allocation import DECISION_COLUMNS, PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
@@ -111,13 +111,6 @@ def _pending(
     ]
 
 
-# The match decision's columns on the payment row, after the status and in
-# the order of the tuples that `_decision_values` returns.
-DECISION_COLUMNS = (
-    "match_reason", "match_rule", "match_score", "match_decided_at", "match_confirmed_by_id", "match_confirmed_at",
-)
-
-
 def _decision_values(decision: Decision, decided_at: object) -> tuple:
     """Return the values of DECISION_COLUMNS for a decision of matching, which no person has confirmed."""
     return (decision.reason[:300], decision.rule, decision.score, decided_at, None, None)
@@ -171,9 +164,8 @@ def _reverse(creditor: Creditor, pending: PendingPayment, index: InvoiceIndex, r
     reason = f"reversal of payment {original.pk}"
     for invoice in do_reverse_payment(original, reversal=payment, source=SOURCE, reason=reason):
         index.settle(invoice.pk, invoice.open_amount)
-    Payment.objects.filter(pk=payment.pk).update(
-        **dict(zip(DECISION_COLUMNS, _decision_values(Decision(MatchRule.REVERSAL, 100, reason), timezone.now()), strict=True))
-    )
+    decision = _decision_values(Decision(MatchRule.REVERSAL, 100, reason), timezone.now())
+    Payment.objects.filter(pk=payment.pk).update(**dict(zip(DECISION_COLUMNS, decision, strict=True)))
     report.reversed += 1
     report.reversed_amount += payment.amount
     return None
