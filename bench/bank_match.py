@@ -225,8 +225,8 @@ def _run(entries: int, invoices: int) -> Result:
 
     from betaalreis.banking.camt import read_camt
     from betaalreis.banking.matching import match_payments
-    from betaalreis.banking.models import PaymentMatch
     from betaalreis.banking.store import store_statements
+    from betaalreis.ledger.models import Payment
 
     began = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -250,7 +250,7 @@ def _run(entries: int, invoices: int) -> Result:
     result.load_average = (load_before, os.getloadavg()[0])
 
     result.outcomes = {"matched": report.matched, "matched partly": report.partly, "review": report.review}
-    for rule in PaymentMatch.objects.values_list("rule", flat=True):
+    for rule in Payment.objects.exclude(match_rule="").values_list("match_rule", flat=True):
         result.outcomes[f"rule {rule}"] = result.outcomes.get(f"rule {rule}", 0) + 1
     return result
 

@@ -63,7 +63,7 @@ def do_confirm_match(
     With `split`, `invoices` may belong to several debtors of the creditor,
     and `debtor` receives the credit. The payer IBAN is linked to `debtor`,
     so the next payment from that account matches by rule 3. Who confirmed
-    is kept on the PaymentMatch. Raise InvalidInput when the payment is not
+    is kept with the payment's match decision. Raise InvalidInput when the payment is not
     in review or the debtor or an invoice belongs elsewhere.
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -140,7 +140,7 @@ def do_ignore_payment(
     """Take a payment out of the review queue without booking it; return the ids of debtors that waited for it.
 
     The payment gets status ignored and stays stored with its bank
-    transaction. Its PaymentMatch records who ignored it and why, and each
+    transaction. Its match decision records who ignored it and why, and each
     candidate debtor (and the linked debtor, if any) gets a timeline line,
     because their dunning no longer waits for this payment. Raise
     InvalidInput when the reason is empty or the payment is not in review.

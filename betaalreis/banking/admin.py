@@ -41,7 +41,7 @@ from betaalreis.banking.models import (
     BankStatement,
     BankTransaction,
     MatchCandidate,
-    PaymentMatch,
+    MatchDecision,
     ReviewPayment,
 )
 from betaalreis.errors import BetaalreisError
@@ -66,8 +66,8 @@ class BankTransactionAdmin(EvidenceAdmin):
 
 
 @admin.display(description=gettext_lazy("reden"))
-def reason(record: PaymentMatch | MatchCandidate) -> str:
-    """Return the stored reason of a match decision or candidate in the user's language."""
+def reason(record: MatchCandidate) -> str:
+    """Return the stored reason of a review candidate in the user's language."""
     return reason_in_language(record.reason)
 
 
@@ -77,11 +77,14 @@ def match_reason(payment: Payment) -> str:
     return reason_in_language(payment.match_reason)
 
 
-@admin.register(PaymentMatch)
-class PaymentMatchAdmin(EvidenceAdmin):
-    list_display = ("payment", "rule", "score", reason, "confirmed_by", "confirmed_at")
-    list_filter = ("creditor", "rule")
-    raw_id_fields = ("payment",)
+@admin.register(MatchDecision)
+class MatchDecisionAdmin(EvidenceAdmin):
+    list_display = ("__str__", "match_rule", "match_score", match_reason, "match_confirmed_by", "match_confirmed_at")
+    list_filter = ("creditor", "match_rule")
+    raw_id_fields = ("debtor", "reverses")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MatchDecision]:
+        return super().get_queryset(request).exclude(match_rule="")
 
 
 class MatchCandidateInline(admin.TabularInline):

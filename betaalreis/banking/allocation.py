@@ -4,7 +4,8 @@ Calling `ledger.actions.do_allocate_payment` once per payment costs about ten
 queries per payment. bench/bank_match.py measured under 300 payments per
 second that way. This module applies a whole chunk of decisions with a
 fixed number of queries. It writes the same rows: Allocation, the invoice's
-open amount and status, and the payment's status, debtor and match reason.
+open amount and status, and the payment's status, debtor and match reason,
+with the rule and score of the matching decision beside the reason.
 It also writes one timeline event per allocation and one per overpayment.
 Money beyond the principal of a charged invoice that a payment closes pays
 its collection costs and interest (`allocation_charges`). Those come from
@@ -58,6 +59,13 @@ logger = logging.getLogger(__name__)
 # needs escaping.
 ALLOCATION_COLUMNS = ("creditor_id", "payment_id", "invoice_id", "amount", "reason", "created_at")
 TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "source", "summary", "data")
+# The match decision's columns on the payment row. Matching writes them
+# with the payment's status: here for an allocated payment, which also gets
+# its debtor, and in banking.matching for a payment in review.
+DECISION_COLUMNS = (
+    "match_reason", "match_rule", "match_score", "match_decided_at", "match_confirmed_by_id", "match_confirmed_at",
+)
+PAYMENT_COLUMNS = ("status", "debtor_id", *DECISION_COLUMNS)
 # Allocations to collection costs or interest name their part. The others
 # get the column's database default, the principal.
 CHARGE_ALLOCATION_COLUMNS = (*ALLOCATION_COLUMNS, "part")
@@ -65,11 +73,14 @@ CHARGE_ALLOCATION_COLUMNS = (*ALLOCATION_COLUMNS, "part")
 
 @dataclass(slots=True)
 class PlannedAllocation:
-    """A payment and the invoices it should pay, in order, with the reason for the record."""
+    """A payment and the invoices it should pay, in order, with the matching decision for the record."""
 
     payment_id: int
     invoice_ids: list[int]
     reason: str
+    # The MatchRule and score of the decision, stored on the allocated payment.
+    rule: str
+    score: int
 
 
 @dataclass(slots=True)
@@ -89,7 +100,6 @@ class _PaymentState:
     amount: Decimal
     currency: str
     debtor_id: int | None
-    match_reason: str
     # The moment its timeline events carry, adapted for the database (`timeline.payment_event_time`).
     event_stamp: Any
 
@@ -141,12 +151,12 @@ def allocate_in_bulk(
     # the creditor and status in it too, and statistics from before the
     # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, match_reason, event_stamps.on(booking_date))
-        for pk, payment_creditor_id, status, amount, currency, debtor_id, match_reason, booking_date in raw_rows(
+        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, event_stamps.on(booking_date))
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, booking_date in raw_rows(
             Payment.objects.select_for_update()
             .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
             .values_list(
-                "id", "creditor_id", "status", "amount", "currency", "debtor_id", "match_reason", "booking_date"
+                "id", "creditor_id", "status", "amount", "currency", "debtor_id", "booking_date"
             )
         )
         if payment_creditor_id == creditor_id and status == new and amount > 0
@@ -304,7 +314,8 @@ def _allocate_round(
         status = matched
         if mark_partly and any(open_amount > ZERO for _, _, open_amount in outcome.lines):
             status = partly_matched
-        payment_rows.append((status, (payment.match_reason or plan.reason)[:300], debtor_id, payment.id))
+        # The decision replaces any earlier one, like that of a payment reopened from review.
+        payment_rows.append((status, debtor_id, reason, plan.rule, plan.score, stamp, None, None, payment.id))
         allocated_payments.append((payment, debtor_id, reason))
 
     charge_allocations = book_charges_in_bulk(
@@ -328,6 +339,6 @@ def _allocate_round(
     # A later round writes only what it changes itself.
     for _, state in changed:
         state.changed = False
-    update_values(Payment._meta.db_table, ("status", "match_reason", "debtor_id"), payment_rows)
+    update_values(Payment._meta.db_table, PAYMENT_COLUMNS, payment_rows)
     insert_values(TimelineEvent._meta.db_table, TIMELINE_COLUMNS, events)
     return len(payment_rows), len(allocations)

@@ -1,27 +1,28 @@
-"""The PaymentMatch row that records who confirmed or ignored a payment from the review queue."""
+"""The match decision that records who confirmed or ignored a payment from the review queue."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.models import MatchCandidate
 from betaalreis.ledger.models import Payment
 
 
 def record_confirmation(
     payment: Payment, rule: str, reason: str, user: AbstractBaseUser | None, *, score: int = 100
 ) -> None:
-    """Replace the payment's PaymentMatch with one decided by `user` and drop its review candidates."""
-    PaymentMatch.objects.update_or_create(
-        payment=payment,
-        defaults={
-            "creditor_id": payment.creditor_id,
-            "rule": rule,
-            "score": score,
-            "reason": reason[:300],
-            "confirmed_by": user if user is not None and user.pk else None,
-            "confirmed_at": timezone.now(),
-        },
+    """Store on the payment a match decision made by `user` and drop its review candidates."""
+    now = timezone.now()
+    Payment.objects.filter(pk=payment.pk).update(
+        match_rule=rule,
+        match_score=score,
+        match_reason=reason[:300],
+        # A payment that matching decided keeps the time of that decision.
+        match_decided_at=Coalesce("match_decided_at", Value(now, output_field=DateTimeField())),
+        match_confirmed_by=user if user is not None and user.pk else None,
+        match_confirmed_at=now,
     )
     MatchCandidate.objects.filter(payment=payment).delete()

@@ -18,8 +18,9 @@ in one transaction per chunk:
 - payments that no rule matches, or that several candidates of the same
   score match, go to the review queue (status review) with the candidates.
 
-Every decided payment gets a PaymentMatch with rule, score and reason, and
-the reason is also stored in Payment.match_reason.
+Every decided payment gets the rule, score, reason and time of the decision
+on its own row (Payment.match_rule and the fields beside it), written with
+the update of its status.
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.allocation import DECISION_COLUMNS, PlannedAllocation, allocate_in_bulk
 from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.iban_learning import LearnedIban, compact_iban, link_ibans, plan_links
 from betaalreis.banking.invoice_index import InvoiceIndex, PaymentKeys
-from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule
 from betaalreis.banking.reversals import EMPTY_END_TO_END_IDS, add_reversal_candidates
 from betaalreis.banking.rules import Decision, Matcher
 from betaalreis.banking.settled_invoices import name_settled_invoices, name_unpaid_invoices
@@ -110,18 +111,9 @@ def _pending(
     ]
 
 
-def _record(creditor: Creditor, decisions: dict[int, Decision]) -> None:
-    """Write one PaymentMatch per payment, replacing an earlier one."""
-    PaymentMatch.objects.filter(payment_id__in=values_subquery(list(decisions), array_type="bigint")).delete()
-    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    insert_values(
-        PaymentMatch._meta.db_table,
-        ("creditor_id", "payment_id", "rule", "score", "reason", "decided_at"),
-        [
-            (creditor.pk, payment_id, decision.rule, decision.score, decision.reason[:300], decided_at)
-            for payment_id, decision in decisions.items()
-        ],
-    )
+def _decision_values(decision: Decision, decided_at: object) -> tuple:
+    """Return the values of DECISION_COLUMNS for a decision of matching, which no person has confirmed."""
+    return (decision.reason[:300], decision.rule, decision.score, decided_at, None, None)
 
 
 def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments: dict[int, PendingPayment], report: MatchReport) -> None:
@@ -129,15 +121,16 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         return
 
     ids = list(reviews)
+    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    review = PaymentStatus.REVIEW.value
     update_values(
         Payment._meta.db_table,
-        ("status", "match_reason"),
-        [(PaymentStatus.REVIEW.value, decision.reason[:300], payment_id) for payment_id, decision in reviews.items()],
+        ("status", *DECISION_COLUMNS),
+        [(review, *_decision_values(decision, decided_at), payment_id) for payment_id, decision in reviews.items()],
     )
     for payment_id in ids:
         report.review += 1
         report.review_amount += payments[payment_id].amount
-    _record(creditor, reviews)
 
     MatchCandidate.objects.filter(payment_id__in=values_subquery(ids, array_type="bigint")).delete()
     candidate_rows: list[dict[str, object]] = []
@@ -171,8 +164,8 @@ def _reverse(creditor: Creditor, pending: PendingPayment, index: InvoiceIndex, r
     reason = f"reversal of payment {original.pk}"
     for invoice in do_reverse_payment(original, reversal=payment, source=SOURCE, reason=reason):
         index.settle(invoice.pk, invoice.open_amount)
-    Payment.objects.filter(pk=payment.pk).update(match_reason=reason)
-    _record(creditor, {payment.pk: Decision(MatchRule.REVERSAL, 100, reason)})
+    decision = _decision_values(Decision(MatchRule.REVERSAL, 100, reason), timezone.now())
+    Payment.objects.filter(pk=payment.pk).update(**dict(zip(DECISION_COLUMNS, decision, strict=True)))
     report.reversed += 1
     report.reversed_amount += payment.amount
     return None
@@ -228,7 +221,9 @@ def _allocate(
 ) -> tuple[dict[int, Decision], list[int]]:
     """Allocate the decided payments; return the ones that found nothing open to pay, for review, and the allocated ids."""
     plans = [
-        PlannedAllocation(payment_id, [invoice.id for invoice in decision.invoices], decision.reason)
+        PlannedAllocation(
+            payment_id, [invoice.id for invoice in decision.invoices], decision.reason, decision.rule, decision.score
+        )
         for payment_id, decision in decided.items()
     ]
     outcomes = allocate_in_bulk(creditor.pk, plans, source=SOURCE, mark_partly=True)
@@ -256,8 +251,6 @@ def _allocate(
             report.matched_amount += amount
             report.credit_amount += outcome.remaining
         report.by_rule[decision.rule] = report.by_rule.get(decision.rule, 0) + 1
-
-    _record(creditor, {payment_id: decided[payment_id] for payment_id in allocated})
     return leftovers, allocated
 
 

@@ -1,19 +1,20 @@
-"""Bank statements, their transactions and the match decisions on payments.
+"""Bank statements, their transactions and the review candidates of payments.
 
 Money in from a bank becomes a `ledger.Payment`. The bank's own data that the
 ledger does not keep is stored here: entry references, bank transaction code,
 charges, the original currency amount, batch id, return reason and balances.
-Each payment from a statement links back to the line it came from.
+Each payment from a statement links back to the line it came from. The
+match decision itself (rule, score, reason, who confirmed it) is stored on
+the payment (`ledger.Payment.match_rule` and the fields beside it).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, Payment
+from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice, MatchRule, Payment
 
 
 class BankStatement(models.Model):
@@ -119,40 +120,6 @@ class BankTransaction(models.Model):
         return f"{self.booking_date} {self.currency} {self.amount}"
 
 
-class MatchRule(models.TextChoices):
-    REVERSAL = "reversal", _("Terugboeking")
-    STRUCTURED_REFERENCE = "structured_reference", _("Betalingskenmerk")
-    INVOICE_NUMBER = "invoice_number", _("Factuurnummer")
-    INVOICE_NUMBER_TYPO = "invoice_number_typo", _("Factuurnummer met typfout")
-    PAYER_IBAN = "payer_iban", _("Bekende IBAN")
-    PAYER_NAME = "payer_name", _("Naam betaler")
-    MANUAL = "manual", _("Handmatig")
-    NONE = "none", _("Geen match")
-
-
-class PaymentMatch(models.Model):
-    """The matcher's decision on one payment: which rule, how sure, and who confirmed it."""
-
-    # No foreign key constraint in the database, for the reason given at ledger.models.Payment.creditor.
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"), db_constraint=False)
-    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="bank_match", verbose_name=_("betaling"))
-    rule = models.CharField(_("regel"), max_length=30, choices=MatchRule.choices)
-    score = models.PositiveSmallIntegerField(_("score"), default=0)
-    reason = models.CharField(_("reden"), max_length=300, blank=True)
-    decided_at = models.DateTimeField(_("besloten op"), default=timezone.now)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("bevestigd door")
-    )
-    confirmed_at = models.DateTimeField(_("bevestigd op"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("betalingskoppeling")
-        verbose_name_plural = _("betalingskoppelingen")
-
-    def __str__(self) -> str:
-        return f"{self.payment_id}: {self.rule} ({self.score})"
-
-
 class MatchCandidate(models.Model):
     """A possible debtor, and optionally invoices, for a payment in the review queue."""
 
@@ -176,6 +143,15 @@ class MatchCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.debtor} ({self.score})"
+
+
+class MatchDecision(Payment):
+    """Payments with a match decision, as the admin lists them: rule, score, reason and who confirmed it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("betalingskoppeling")
+        verbose_name_plural = _("betalingskoppelingen")
 
 
 class ReviewPayment(Payment):

@@ -1,7 +1,7 @@
 """Show the stored reasons of bank matching in the reader's language.
 
-Matching stores why it matched a payment as English text (PaymentMatch.reason,
-Payment.match_reason, Allocation.reason, MatchCandidate.reason), built from
+Matching stores why it matched a payment as English text (Payment.match_reason,
+Allocation.reason, MatchCandidate.reason), built from
 a fixed set of phrases with numbers, names and IBANs between them. Logs keep
 that text. The back office and the import report show the reason through
 `reason_in_language`: in Dutch through `reason_in_dutch`, which replaces each

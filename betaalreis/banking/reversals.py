@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from betaalreis.banking.confirmation import record_confirmation
-from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule, PaymentMatch
+from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchRule
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_reverse_payment
@@ -95,7 +95,6 @@ def add_reversal_candidates(creditor: Creditor, reversal_ids: Iterable[int]) -> 
             listed = "1 earlier payment" if len(candidates) == 1 else f"{len(candidates)} earlier payments"
             reason = f"{reversal.match_reason}; {listed} of this amount listed as candidates"
             Payment.objects.filter(pk=reversal.pk).update(match_reason=reason[:300])
-            PaymentMatch.objects.filter(payment=reversal).update(reason=reason[:300])
 
 
 @transaction.atomic

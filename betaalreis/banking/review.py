@@ -108,8 +108,8 @@ def reopen_reviews_after_new_invoices(creditor_id: int) -> int:
         creditor_id=creditor_id,
         status=PaymentStatus.REVIEW,
         amount__gt=0,
-        bank_match__decided_at__lt=newest_invoice,
-        bank_match__confirmed_by__isnull=True,
+        match_decided_at__lt=newest_invoice,
+        match_confirmed_by__isnull=True,
     ).update(status=PaymentStatus.NEW)
     if reopened:
         logger.info("review payments reopened", extra={"creditor_id": creditor_id, "payments": reopened})

@@ -305,6 +305,10 @@ class AllocationInline(admin.TabularInline):
         return False
 
 
+# Written by bank matching and the review queue, with the reason, so never by hand.
+MATCH_DECISION_FIELDS = ("match_rule", "match_score", "match_decided_at", "match_confirmed_by", "match_confirmed_at")
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
@@ -319,11 +323,11 @@ class PaymentAdmin(admin.ModelAdmin):
     # credit and the timeline in step. An edit by hand would leave them out of step.
     locked_fields = (
         "creditor", "debtor", "source", "external_id", "booking_date", "value_date", "amount", "currency",
-        "payer_name", "payer_iban", "structured_reference", "status", "reverses",
+        "payer_name", "payer_iban", "structured_reference", "status", "reverses", *MATCH_DECISION_FIELDS,
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Payment | None = None) -> tuple[str, ...]:
-        return self.locked_fields if obj is not None else ("status",)
+        return self.locked_fields if obj is not None else ("status", *MATCH_DECISION_FIELDS)
 
     def has_delete_permission(self, request: HttpRequest, obj: Payment | None = None) -> bool:
         # Deleting a payment would delete its allocations, and for a bank payment its bank transaction.

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
@@ -366,6 +367,19 @@ class PaymentStatus(models.TextChoices):
     REVERSED = "reversed", _("Teruggeboekt")
 
 
+class MatchRule(models.TextChoices):
+    """The bank matching rule (or person) that decided a payment, kept in Payment.match_rule."""
+
+    REVERSAL = "reversal", _("Terugboeking")
+    STRUCTURED_REFERENCE = "structured_reference", _("Betalingskenmerk")
+    INVOICE_NUMBER = "invoice_number", _("Factuurnummer")
+    INVOICE_NUMBER_TYPO = "invoice_number_typo", _("Factuurnummer met typfout")
+    PAYER_IBAN = "payer_iban", _("Bekende IBAN")
+    PAYER_NAME = "payer_name", _("Naam betaler")
+    MANUAL = "manual", _("Handmatig")
+    NONE = "none", _("Geen match")
+
+
 class Payment(models.Model):
     """Money received from (or returned to) a debtor.
 
@@ -380,7 +394,7 @@ class Payment(models.Model):
     # then the matching outcome).
     # No foreign key constraint in the database either, and neither on the
     # creditor of the other rows a bank import writes (allocations, timeline
-    # events, bank transactions, payment matches and candidates). PostgreSQL
+    # events, bank transactions and review candidates). PostgreSQL
     # checks such a constraint at commit with one query per row. In
     # bench.bank_match (1,000,000 invoices, 100,000 entries, 2-core AMD EPYC
     # under load) these checks took about 0.6 s of server CPU in the store
@@ -414,6 +428,21 @@ class Payment(models.Model):
         verbose_name=_("draait terug")
     )
     match_reason = models.CharField(_("reden match"), max_length=300, blank=True)
+    # The decision of bank matching or of a person in the review queue, on
+    # the payment's own row: bank matching updates this row anyway, and a
+    # separate decision row cost an insert and a foreign key check per
+    # payment. `match_rule` is empty until a decision is made. The review
+    # candidates stay in banking.MatchCandidate.
+    match_rule = models.CharField(_("regel match"), max_length=30, choices=MatchRule.choices, blank=True)
+    match_score = models.PositiveSmallIntegerField(_("score match"), default=0)
+    match_decided_at = models.DateTimeField(_("match besloten op"), null=True, blank=True)
+    # Indexed only where set (Meta.indexes), so the import's inserts and
+    # matching's updates of unconfirmed payments write no entry for it.
+    match_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False, verbose_name=_("match bevestigd door"),
+    )
+    match_confirmed_at = models.DateTimeField(_("match bevestigd op"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
 
     class Meta:
@@ -423,7 +452,13 @@ class Payment(models.Model):
                 fields=["creditor", "source", "external_id"], name="payment_unique_external_id"
             ),
         ]
-        indexes = [models.Index(fields=["creditor", "status"])]
+        indexes = [
+            models.Index(fields=["creditor", "status"]),
+            models.Index(
+                fields=["match_confirmed_by"], condition=Q(match_confirmed_by__isnull=False),
+                name="payment_confirmed_by_idx",
+            ),
+        ]
         verbose_name = _("betaling")
         verbose_name_plural = _("betalingen")
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import translation
 
-from betaalreis.banking.models import BankTransaction, MatchCandidate, PaymentMatch
+from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchDecision
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.models import Payment
 
@@ -57,10 +57,10 @@ def test_banking_admin_dutch(admin_client, tmp_path: Path):
 def test_banking_names_english_in_en_locale():
     with translation.override("en"):
         assert str(BankTransaction._meta.verbose_name_plural) == "bank transactions"
-        assert str(PaymentMatch._meta.verbose_name_plural) == "payment matches"
+        assert str(MatchDecision._meta.verbose_name_plural) == "payment matches"
         assert str(MatchCandidate._meta.get_field("debtor").verbose_name) == "debtor"
     with translation.override("nl"):
-        assert str(PaymentMatch._meta.verbose_name_plural) == "betalingskoppelingen"
+        assert str(MatchDecision._meta.verbose_name_plural) == "betalingskoppelingen"
 
 
 APP_NAMES = {
@@ -120,7 +120,7 @@ def test_review_reason_in_user_language(admin_client, tmp_path: Path, language: 
     payment = Payment.objects.get()
 
     review = _page(admin_client, reverse("admin:banking_reviewpayment_change", args=[payment.pk]), language)
-    matches = _page(admin_client, reverse("admin:banking_paymentmatch_changelist"), language)
+    matches = _page(admin_client, reverse("admin:banking_matchdecision_changelist"), language)
 
     assert expected in review
     assert other not in review

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.models import MatchRule
 from betaalreis.ledger.actions import do_allocate_payment
 from betaalreis.ledger.models import Allocation, Invoice, Payment, PaymentSource, TimelineEvent
 
@@ -44,6 +45,10 @@ def _ledger(slug: str, iban: str, amounts: list[str], payment_amount: str):
     return creditor, invoices, payment
 
 
+def _plan(payment_id: int, invoice_ids: list[int], reason: str = "why") -> PlannedAllocation:
+    return PlannedAllocation(payment_id, invoice_ids, reason, MatchRule.INVOICE_NUMBER, 90)
+
+
 def _snapshot(creditor) -> dict:
     return {
         "allocations": sorted(
@@ -67,13 +72,17 @@ def test_bulk_equals_single(case: str):
 
     do_allocate_payment(single_payment, [single_invoices[i] for i in order], source="test", reason="why")
     outcomes = allocate_in_bulk(
-        bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [bulk_invoices[i].pk for i in order], "why")], source="test"
+        bulk_creditor.pk, [_plan(bulk_payment.pk, [bulk_invoices[i].pk for i in order])], source="test"
     )
 
     assert _snapshot(single_creditor) == _snapshot(bulk_creditor)
     assert outcomes[bulk_payment.pk].allocated == sum(
         Allocation.objects.filter(payment=bulk_payment).values_list("amount", flat=True), Decimal("0")
     )
+    bulk_payment.refresh_from_db()
+    assert bulk_payment.match_rule == MatchRule.INVOICE_NUMBER
+    assert bulk_payment.match_score == 90
+    assert bulk_payment.match_decided_at is not None
 
 
 @pytest.mark.parametrize(
@@ -101,7 +110,7 @@ def test_bulk_equals_single_with_charges(payment_amount: str, parts: set[str]):
 
     do_allocate_payment(single_payment, single_invoices, source="test", reason="why")
     outcomes = allocate_in_bulk(
-        bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [invoice.pk for invoice in bulk_invoices], "why")],
+        bulk_creditor.pk, [_plan(bulk_payment.pk, [invoice.pk for invoice in bulk_invoices])],
         source="test",
     )
 
@@ -117,7 +126,7 @@ def test_bulk_skips_payment_not_new():
     creditor, invoices, payment = _ledger("bulk", "NL39RABO0300065264", ["10.00"], "10.00")
     Payment.objects.filter(pk=payment.pk).update(status="review")
 
-    outcomes = allocate_in_bulk(creditor.pk, [PlannedAllocation(payment.pk, [invoices[0].pk], "why")], source="test")
+    outcomes = allocate_in_bulk(creditor.pk, [_plan(payment.pk, [invoices[0].pk])], source="test")
 
     assert outcomes == {}
     assert not Allocation.objects.exists()
@@ -127,7 +136,7 @@ def test_bulk_ignores_other_creditor_invoice():
     creditor, _, payment = _ledger("bulk", "NL39RABO0300065264", ["10.00"], "10.00")
     _, foreign, _ = _ledger("other", "NL91ABNA0417164300", ["10.00"], "10.00")
 
-    outcomes = allocate_in_bulk(creditor.pk, [PlannedAllocation(payment.pk, [foreign[0].pk], "why")], source="test")
+    outcomes = allocate_in_bulk(creditor.pk, [_plan(payment.pk, [foreign[0].pk])], source="test")
 
     assert outcomes[payment.pk].lines == []
     assert not Allocation.objects.exists()
@@ -140,7 +149,7 @@ def test_bulk_equals_single_with_quoted_reason():
     bulk_creditor, bulk_invoices, bulk_payment = _ledger("bulk", "NL39RABO0300065264", ["100.00"], "130.00")
 
     do_allocate_payment(single_payment, single_invoices, source="test", reason=reason)
-    allocate_in_bulk(bulk_creditor.pk, [PlannedAllocation(bulk_payment.pk, [bulk_invoices[0].pk], reason)], source="test")
+    allocate_in_bulk(bulk_creditor.pk, [_plan(bulk_payment.pk, [bulk_invoices[0].pk], reason)], source="test")
 
     assert _snapshot(single_creditor) == _snapshot(bulk_creditor)
     event = TimelineEvent.objects.get(creditor=bulk_creditor, invoice__isnull=False)
@@ -183,7 +192,7 @@ def test_bulk_equals_single_one_debtor_paying_thrice():
         do_allocate_payment(payment, invoices, source="test", reason="why")
     allocate_in_bulk(
         bulk_creditor.pk,
-        [PlannedAllocation(payment.pk, [invoice.pk for invoice in invoices], "why") for payment, invoices in bulk_plans],
+        [_plan(payment.pk, [invoice.pk for invoice in invoices]) for payment, invoices in bulk_plans],
         source="test",
     )
 

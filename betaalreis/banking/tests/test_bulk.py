@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from betaalreis.banking.bulk import (
@@ -16,7 +15,7 @@ from betaalreis.banking.bulk import (
     raw_rows,
     update_values,
 )
-from betaalreis.banking.models import MatchRule, PaymentMatch
+from betaalreis.banking.models import MatchCandidate, MatchRule
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.ledger.models import Debtor, Invoice, Payment, PaymentSource
 
@@ -84,18 +83,18 @@ def test_insert_values_over_several_statements():
         )
         for number in range(SQLITE_ROWS_PER_INSERT + 3)
     ]
-    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    debtor = make_debtor(creditor, "K1", "Jansen")
 
     insert_values(
-        PaymentMatch._meta.db_table,
-        ("creditor_id", "payment_id", "rule", "score", "reason", "decided_at"),
-        [(creditor.pk, payment.pk, MatchRule.NONE.value, 0, f"reason {payment.pk}", decided_at) for payment in payments],
+        MatchCandidate._meta.db_table,
+        ("creditor_id", "payment_id", "debtor_id", "rule", "score", "reason"),
+        [(creditor.pk, payment.pk, debtor.pk, MatchRule.NONE.value, 0, f"reason {payment.pk}") for payment in payments],
     )
 
-    stored = dict(PaymentMatch.objects.values_list("payment_id", "reason"))
+    stored = dict(MatchCandidate.objects.values_list("payment_id", "reason"))
     assert len(stored) == len(payments)
     assert stored[payments[-1].pk] == f"reason {payments[-1].pk}"
-    assert PaymentMatch.objects.filter(confirmed_by__isnull=True).count() == len(payments)
+    assert MatchCandidate.objects.filter(original_payment__isnull=True).count() == len(payments)
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from betaalreis.banking.iban_learning import ACCOUNT_SOURCE
-from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.models import MatchCandidate
 from betaalreis.banking.review import debtor_ids_with_payment_in_review
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.models import DebtorBankAccount, Invoice, Payment, PaymentStatus, TimelineEvent
@@ -71,7 +71,7 @@ def test_garbled_number_matches_by_learned_iban(tmp_path: Path, fatma):
 
     second = _payment("P2")
     assert second.status == PaymentStatus.MATCHED
-    assert PaymentMatch.objects.get(payment=second).rule == "payer_iban"
+    assert Payment.objects.get(pk=second.pk).match_rule == "payer_iban"
     assert _open(invoice) == Decimal("0.00")
     assert len(_link_events(debtor)) == 1
 
@@ -102,7 +102,7 @@ def test_same_file_second_payment_matches(tmp_path: Path, fatma):
     assert _payment("P1").status == PaymentStatus.PARTLY_MATCHED
     second = _payment("P2")
     assert second.status == PaymentStatus.MATCHED
-    assert PaymentMatch.objects.get(payment=second).rule == "payer_iban"
+    assert Payment.objects.get(pk=second.pk).match_rule == "payer_iban"
     assert second.debtor_id == debtor.pk
     assert _open(invoice) == Decimal("0.00")
 
@@ -112,7 +112,7 @@ def test_invoice_number_links_payer_iban(tmp_path: Path, fatma):
 
     import_entries(tmp_path, [SampleEntry(Decimal("300.00"), iban=PAYER_IBAN, remittance="factuur F2026-0104", reference="P1")])
 
-    assert PaymentMatch.objects.get(payment=_payment("P1")).rule == "invoice_number"
+    assert Payment.objects.get(pk=_payment("P1").pk).match_rule == "invoice_number"
     assert _learned(debtor) == [PAYER_IBAN]
 
 
@@ -130,7 +130,7 @@ def test_weak_rule_links_nothing(tmp_path: Path, fatma, label, entry, rule):
     import_entries(tmp_path, [entry])
 
     payment = Payment.objects.get()
-    assert PaymentMatch.objects.get(payment=payment).rule == rule
+    assert Payment.objects.get(pk=payment.pk).match_rule == rule
     assert _open(invoice) == Decimal("0.00")
     assert _learned(debtor) == []
     assert _link_events(debtor) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from betaalreis.banking.matching import match_payments
-from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.models import MatchCandidate
 from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.imports.registry import ImportReport
 from betaalreis.ledger.actions import unallocated_amount
@@ -90,7 +90,7 @@ def test_rule_matches(tmp_path: Path, ledger, label, entry, paid, rule):
     payment = _payment()
     assert report.counts["matched automatically"] == 1
     assert payment.status == PaymentStatus.MATCHED
-    assert payment.bank_match.rule == rule
+    assert payment.match_rule == rule
     assert payment.match_reason
     for key, invoice in invoices.items():
         expected = Decimal("0.00") if key in paid else invoice.total
@@ -278,7 +278,7 @@ def test_nothing_matches(tmp_path: Path, ledger):
     assert report.counts["sent to review"] == 1
     assert report.amounts["sent to review (EUR)"] == "12.34"
     assert payment.status == PaymentStatus.REVIEW
-    assert PaymentMatch.objects.get(payment=payment).rule == "none"
+    assert Payment.objects.get(pk=payment.pk).match_rule == "none"
     assert not MatchCandidate.objects.exists()
 
 
@@ -337,7 +337,7 @@ def test_message_reference_pays_debtor_invoices(tmp_path: Path, ledger):
 
     payment = _payment()
     assert payment.status == PaymentStatus.MATCHED
-    assert payment.bank_match.rule == "structured_reference"
+    assert payment.match_rule == "structured_reference"
     assert _open(invoices["C"]) == Decimal("0.00")
     assert _open(invoices["D"]) == Decimal("0.00")
     assert _open(invoices["A"]) == invoices["A"].total
@@ -473,10 +473,10 @@ def test_order_numbers(tmp_path: Path, order_numbers, label, remittance, amount,
 def test_tail_match_scored_below_whole_number(tmp_path: Path, order_numbers):
     import_entries(tmp_path, [SampleEntry(Decimal("150.00"), name="Onbekend", remittance="ordernr 1501-2026-0301")])
 
-    match = _payment().bank_match
-    assert match.rule == "invoice_number"
-    assert match.score == 80
-    assert "at the end of a longer number" in match.reason
+    payment = _payment()
+    assert payment.match_rule == "invoice_number"
+    assert payment.match_score == 80
+    assert "at the end of a longer number" in payment.match_reason
 
 
 def test_whole_number_wins_over_tail(tmp_path: Path, order_numbers):
@@ -698,7 +698,7 @@ def test_review_payment_matched_after_invoice_import(tmp_path: Path, ledger):
     creditor, _, pietersen, _ = ledger
     import_entries(tmp_path, [SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001")])
     assert _payment().status == PaymentStatus.REVIEW
-    PaymentMatch.objects.update(decided_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+    Payment.objects.update(match_decided_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
 
     late = make_invoice(pietersen, "F-88001", "45.00")
     applied = apply_payments(creditor)
@@ -713,13 +713,13 @@ def test_review_payment_kept_without_new_invoice(tmp_path: Path, ledger):
 
     creditor, _, _, _ = ledger
     import_entries(tmp_path, [SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001")])
-    decided_at = PaymentMatch.objects.get().decided_at
+    decided_at = _payment().match_decided_at
 
     applied = apply_payments(creditor)
 
     assert applied.to_review == 0
     assert _payment().status == PaymentStatus.REVIEW
-    assert PaymentMatch.objects.get().decided_at == decided_at
+    assert _payment().match_decided_at == decided_at
 
 
 @pytest.mark.parametrize("status, word", [(InvoiceStatus.PAID, "paid"), (InvoiceStatus.CREDITED, "credited")])

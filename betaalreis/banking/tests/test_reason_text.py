@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.models import MatchCandidate
 from betaalreis.banking.reason_text import reason_in_dutch, reason_in_language
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.models import Allocation, DebtorBankAccount, Payment
@@ -94,7 +94,6 @@ def test_every_stored_reason_translated(tmp_path: Path, ledger, entry: SampleEnt
     import_entries(tmp_path, [entry])
 
     reasons = {
-        *PaymentMatch.objects.values_list("reason", flat=True),
         *MatchCandidate.objects.values_list("reason", flat=True),
         *Payment.objects.values_list("match_reason", flat=True),
         *Allocation.objects.values_list("reason", flat=True),

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from betaalreis.banking.actions import do_confirm_match
 from betaalreis.banking.candidate_plan import plan_candidate
-from betaalreis.banking.models import MatchCandidate, PaymentMatch
+from betaalreis.banking.models import MatchCandidate
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.actions import unallocated_amount
@@ -44,9 +44,8 @@ def test_admin_lists_and_confirms(client, ambiguous, tmp_path: Path):
     assert payment.status == PaymentStatus.MATCHED
     assert first.open_amount == Decimal("0.00")
     assert second.open_amount == Decimal("80.00")
-    match = PaymentMatch.objects.get(payment=payment)
-    assert match.confirmed_by == admin
-    assert match.rule == "manual"
+    assert payment.match_confirmed_by == admin
+    assert payment.match_rule == "manual"
     assert DebtorBankAccount.objects.filter(debtor=jansen, iban=PAYER_IBAN, source="manual match").exists()
     assert TimelineEvent.objects.filter(debtor=jansen, summary__startswith="Betaling handmatig").exists()
 
@@ -178,7 +177,7 @@ def test_admin_confirms_reversal(client, unlinked_reversal):
     assert reversal.status == PaymentStatus.MATCHED
     assert invoice.open_amount == Decimal("210.00")
     assert invoice.status == "open"
-    assert PaymentMatch.objects.get(payment=reversal).confirmed_by == admin
+    assert Payment.objects.get(pk=reversal.pk).match_confirmed_by == admin
     assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Terugboeking").exists()
     assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Betaling teruggeboekt").exists()
 

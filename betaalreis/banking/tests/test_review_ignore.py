@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from betaalreis.banking.actions import do_ignore_payment
-from betaalreis.banking.models import BankStatement, BankTransaction, MatchCandidate, PaymentMatch
+from betaalreis.banking.models import BankStatement, BankTransaction, MatchCandidate
 from betaalreis.banking.review import debtor_ids_with_payment_in_review
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import Payment, PaymentStatus, TimelineEvent
@@ -40,12 +40,10 @@ def test_ignore_records_reason(in_review):
     assert sorted(paused) == sorted([jansen.pk, pietersen.pk])
     assert payment.status == PaymentStatus.IGNORED
     assert payment.match_reason == "ignored by beheer: terugbetaling van leverancier"
-    match = PaymentMatch.objects.get(payment=payment)
-    assert match.rule == "none"
-    assert match.score == 0
-    assert match.confirmed_by == admin
-    assert match.confirmed_at is not None
-    assert match.reason == "ignored by beheer: terugbetaling van leverancier"
+    assert payment.match_rule == "none"
+    assert payment.match_score == 0
+    assert payment.match_confirmed_by == admin
+    assert payment.match_confirmed_at is not None
     assert not MatchCandidate.objects.filter(payment=payment).exists()
     for debtor in (jansen, pietersen):
         event = TimelineEvent.objects.get(debtor=debtor, data__ignored=True)
@@ -88,7 +86,7 @@ def test_admin_ignores_with_reason(admin_client, in_review):
     assert "genegeerd" in _messages(response)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.IGNORED
-    assert PaymentMatch.objects.get(payment=payment).confirmed_by.get_username() == "beheer"
+    assert Payment.objects.get(pk=payment.pk).match_confirmed_by.get_username() == "beheer"
     assert TimelineEvent.objects.filter(debtor=jansen, summary__contains="retour leverancier").exists()
 
 

@@ -78,7 +78,7 @@ def test_amount_confirms_typo(tmp_path: Path, ledger, label, messages, entry, op
 
     payment = Payment.objects.get()
     assert payment.status == status
-    assert payment.bank_match.rule == rule
+    assert payment.match_rule == rule
     assert _open(invoices["A"]) == Decimal(open_after[0])
     assert _open(invoices["B"]) == Decimal(open_after[1])
 

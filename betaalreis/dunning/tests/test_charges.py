@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from betaalreis.banking.allocation import PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.models import MatchRule
 from betaalreis.dunning.models import InvoiceStage, Stage
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.ledger.actions import (
@@ -80,7 +81,8 @@ def pay(debtor, invoice, amount: Decimal, on: dt.date, path: str, key: str = "P1
     if path == "single":
         do_allocate_payment(payment, [invoice], source="test", reason="why")
     else:
-        allocate_in_bulk(debtor.creditor_id, [PlannedAllocation(payment.pk, [invoice.pk], "why")], source="test")
+        plan = PlannedAllocation(payment.pk, [invoice.pk], "why", MatchRule.INVOICE_NUMBER, 90)
+        allocate_in_bulk(debtor.creditor_id, [plan], source="test")
     return payment
 
 
