@@ -241,7 +241,8 @@ _Written = tuple[int, dict[str, Any], PlannedMessage]
 def _link_rows(written: Sequence[_Written]) -> Iterator[tuple[int, int, Decimal]]:
     """Yield a (communication id, invoice id, open amount) row per invoice of each message."""
     for communication_id, _row, message in written:
-        yield from zip(repeat(communication_id), message.invoice_ids, message.open_amounts)
+        count = len(message.invoice_ids)
+        yield from zip(repeat(communication_id, count), message.invoice_ids, message.open_amounts, strict=True)
 
 
 def _timeline_rows(
