@@ -11,7 +11,7 @@ instance or a compiled query per row, which took most of the time of
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from functools import partial
 from operator import itemgetter
 from typing import Any, TypeVar, overload
@@ -53,28 +53,64 @@ def insert_rows_without_ids(model: type[models.Model], rows: Sequence[dict[str, 
         _execute_many(model, rows)
 
 
-def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert `rows` of values for the fields `attnames`, in that order, without ids.
 
     Faster than `insert_rows_without_ids` for many narrow rows, because it
     neither fills defaults nor converts values. So every other column must
     have a database default or allow NULL, and each value must be one the
     driver takes as it is: int, str, bool, Decimal, date or None.
+
+    `rows` may be a generator. PostgreSQL's COPY then takes each row as the
+    generator builds it, so the server stores the first rows while Python
+    builds the next ones.
     """
-    if not rows:
+    if isinstance(rows, Sized) and not rows:
         return
-    quote = connection.ops.quote_name
-    columns = [model._meta.get_field(attname).column for attname in attnames]
-    column_names = ", ".join(quote(column) for column in columns)
-    table = quote(model._meta.db_table)
+    table, column_names = _table_and_columns(model, attnames)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({column_names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({column_names}) VALUES ({placeholders})", rows)
+            placeholders = ", ".join(["%s"] * len(attnames))
+            cursor.executemany(f"INSERT INTO {table} ({column_names}) VALUES ({placeholders})", list(rows))
+
+
+def copy_text(model: type[models.Model], attnames: Sequence[str], chunks: Iterable[str]) -> None:
+    """Copy rows in PostgreSQL's COPY text format into the fields `attnames`, on PostgreSQL only.
+
+    Each chunk contains whole lines: values separated by tabs, each line
+    ended by a newline, and text values escaped with `copy_text_value`. For
+    rows that share most of their values, joining the lines in Python costs
+    a fraction of `insert_values`, which formats every value of every row.
+    Copying 100,000 rows of (invoice id, stage, day) in three groups took
+    0.03 s of the client's CPU time in place of 0.13 s (psycopg 3.3, 2-core
+    host under load, one script).
+    """
+    if connection.vendor != "postgresql":
+        raise ValueError(f"COPY text needs PostgreSQL, not {connection.vendor}: use insert_values")
+    table, column_names = _table_and_columns(model, attnames)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({column_names}) FROM STDIN") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
+# The characters that COPY's text format reads as special, mapped to their escape sequences.
+_COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text_value(value: str) -> str:
+    """Return `value` escaped for a column of a COPY text line."""
+    return value.translate(_COPY_TEXT_ESCAPES)
+
+
+def _table_and_columns(model: type[models.Model], attnames: Sequence[str]) -> tuple[str, str]:
+    """Return the quoted table name of `model` and the quoted, comma-separated columns of `attnames`."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(attname).column) for attname in attnames)
+    return quote(model._meta.db_table), columns
 
 
 def value_adapter(model: type[models.Model], attname: str) -> Callable[[Any], Any] | None:

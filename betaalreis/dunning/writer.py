@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from betaalreis.dunning.bulk import (
     SavedInstances,
+    copy_text,
+    copy_text_value,
     insert_rows,
     insert_values,
     value_adapter,
@@ -204,79 +206,28 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
         fresh.append(message)
     communication_ids = insert_rows(Communication, communication_rows)
 
-    item_rows: list[tuple[int, int, Decimal]] = []
+    written = list(zip(communication_ids, communication_rows, fresh, strict=True))
+    if not written:
+        result.created = []
+        return result
+
+    # Generators, so that on PostgreSQL the server stores each COPY's first
+    # rows while Python builds the next ones.
+    insert_values(CommunicationInvoice, ("communication_id", "invoice_id", "open_amount"), _link_rows(written))
+
     invoices_by_stage: dict[tuple[str, bool], list[int]] = defaultdict(list)
     # Invoices that a 14-day letter names again. They keep their stage.
     named_only: set[int] = set()
-    # Timeline rows as `_EVENT_FIELDS` values, built without a dict per row.
-    event_rows: list[tuple[Any, ...]] = []
-    held_rows: list[tuple[Any, ...]] = []
-    at = _adapted(TimelineEvent, "at", moment)
-    dump_data = value_adapter(TimelineEvent, "data") or (lambda data: data)
-    formatted_totals: dict[tuple[Decimal, str], str] = {}
-    for communication_id, row, message in zip(communication_ids, communication_rows, fresh, strict=True):
-        communication_column = repeat(communication_id, len(message.invoice_ids))
-        item_rows.extend(zip(communication_column, message.invoice_ids, message.open_amounts, strict=True))
+    for _communication_id, _row, message in written:
         is_handover = message.stage.action == StageAction.HANDOVER
         invoices_by_stage[(message.stage.code, is_handover)].extend(
             invoice_id for invoice_id in message.invoice_ids if invoice_id not in message.named_only
         )
         named_only.update(message.named_only)
-
-        total = row["total_amount"]
-        if (total, message.currency) not in formatted_totals:
-            formatted_totals[(total, message.currency)] = format_money(total, message.currency)
-        event_rows.append(
-            (
-                creditor.pk,
-                message.debtor.id,
-                TimelineKind.STAGE,
-                at,
-                source,
-                _summary(message, formatted_totals[(total, message.currency)]),
-                dump_data(
-                    {
-                        "communication_id": communication_id,
-                        "stage": message.stage.code,
-                        "channel": message.channel,
-                        "invoice_ids": message.invoice_ids,
-                        "total": str(total),
-                        "currency": message.currency,
-                    }
-                ),
-            )
-        )
-
-        not_before = row["not_before"]
-        if not_before is not None:
-            held_rows.append(
-                (
-                    creditor.pk,
-                    message.debtor.id,
-                    TimelineKind.HELD,
-                    at,
-                    source,
-                    (
-                        f"{message.stage.name_nl} tegengehouden tot "
-                        f"{not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
-                        f"{row['hold_reason']}"
-                    ),
-                    dump_data(
-                        {
-                            "communication_id": communication_id,
-                            "not_before": not_before.isoformat(),
-                            "reason": row["hold_reason"],
-                        }
-                    ),
-                )
-            )
-    insert_values(CommunicationInvoice, ("communication_id", "invoice_id", "open_amount"), item_rows)
-    result.held = len(held_rows)
-    # All stage rows come before the hold rows, so the timeline ids keep that order.
-    event_rows.extend(held_rows)
-
     result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now, named_only)
-    insert_values(TimelineEvent, _EVENT_FIELDS, event_rows)
+
+    result.held = sum(1 for row in communication_rows if row["not_before"] is not None)
+    insert_values(TimelineEvent, _EVENT_FIELDS, _timeline_rows(written, creditor, source, moment))
     if len(communication_rows) >= ANALYZE_AFTER_MESSAGES:
         _analyze_written_tables()
 
@@ -287,6 +238,76 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
 # The timeline fields that `write_plan` fills. The event names no invoice,
 # because it lists the invoices in its data.
 _EVENT_FIELDS = ("creditor_id", "debtor_id", "kind", "at", "source", "summary", "data")
+
+# A written message: its communication id, its outbox row and the planned message.
+_Written = tuple[int, dict[str, Any], PlannedMessage]
+
+
+def _link_rows(written: Sequence[_Written]) -> Iterator[tuple[int, int, Decimal]]:
+    """Yield a (communication id, invoice id, open amount) row per invoice of each message."""
+    for communication_id, _row, message in written:
+        count = len(message.invoice_ids)
+        yield from zip(repeat(communication_id, count), message.invoice_ids, message.open_amounts, strict=True)
+
+
+def _timeline_rows(
+    written: Sequence[_Written], creditor: Creditor, source: str, moment: dt.datetime
+) -> Iterator[tuple[Any, ...]]:
+    """Yield the timeline rows of the written messages as `_EVENT_FIELDS` values.
+
+    Every message gets a stage event. The hold events of held messages come
+    after all stage events, so the timeline ids keep that order.
+    """
+    at = _adapted(TimelineEvent, "at", moment)
+    dump_data = value_adapter(TimelineEvent, "data") or (lambda data: data)
+    formatted_totals: dict[tuple[Decimal, str], str] = {}
+    held_messages: list[_Written] = []
+    for communication_id, row, message in written:
+        total = row["total_amount"]
+        if (total, message.currency) not in formatted_totals:
+            formatted_totals[(total, message.currency)] = format_money(total, message.currency)
+        yield (
+            creditor.pk,
+            message.debtor.id,
+            TimelineKind.STAGE,
+            at,
+            source,
+            _summary(message, formatted_totals[(total, message.currency)]),
+            dump_data(
+                {
+                    "communication_id": communication_id,
+                    "stage": message.stage.code,
+                    "channel": message.channel,
+                    "invoice_ids": message.invoice_ids,
+                    "total": str(total),
+                    "currency": message.currency,
+                }
+            ),
+        )
+        if row["not_before"] is not None:
+            held_messages.append((communication_id, row, message))
+
+    for communication_id, row, message in held_messages:
+        not_before = row["not_before"]
+        yield (
+            creditor.pk,
+            message.debtor.id,
+            TimelineKind.HELD,
+            at,
+            source,
+            (
+                f"{message.stage.name_nl} tegengehouden tot "
+                f"{not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: "
+                f"{row['hold_reason']}"
+            ),
+            dump_data(
+                {
+                    "communication_id": communication_id,
+                    "not_before": not_before.isoformat(),
+                    "reason": row["hold_reason"],
+                }
+            ),
+        )
 
 
 def _adapted(model: type[models.Model], attname: str, value: Any) -> Any:
@@ -351,7 +372,7 @@ def _move_to_stages(
 
 def _write_stage_rows(invoices_by_stage: dict[tuple[str, bool], list[int]], plan: Plan) -> None:
     """Update the stage rows of the invoices that have one, and COPY new rows for the rest."""
-    new_rows: list[tuple[int, str, dt.date]] = []
+    new_lines: list[str] = []
     for (stage_code, _is_handover), invoice_ids in invoices_by_stage.items():
         staged = [invoice_id for invoice_id in invoice_ids if invoice_id in plan.staged_invoice_ids]
         if staged:
@@ -359,12 +380,19 @@ def _write_stage_rows(invoices_by_stage: dict[tuple[str, bool], list[int]], plan
                 stage=stage_code, stage_date=plan.day
             )
         if len(staged) < len(invoice_ids):
-            new_rows.extend(
-                (invoice_id, stage_code, plan.day)
-                for invoice_id in invoice_ids
-                if invoice_id not in plan.staged_invoice_ids
+            # All new rows of a stage end in the same stage and day.
+            line_end = f"\t{copy_text_value(stage_code)}\t{plan.day.isoformat()}\n"
+            new_lines.append(
+                "".join(
+                    [
+                        f"{invoice_id}{line_end}"
+                        for invoice_id in invoice_ids
+                        if invoice_id not in plan.staged_invoice_ids
+                    ]
+                )
             )
-    insert_values(InvoiceStage, ("invoice_id", "stage", "stage_date"), new_rows)
+    if new_lines:
+        copy_text(InvoiceStage, ("invoice_id", "stage", "stage_date"), new_lines)
 
 
 def _copy_stages_from_outbox(communication_ids: Sequence[int], named_only: set[int]) -> None:

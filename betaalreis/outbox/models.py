@@ -60,9 +60,10 @@ class Communication(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("kanaal"))
     stage = models.CharField(max_length=40, verbose_name=_("aanmaningsfase"))
     language = models.CharField(max_length=2, verbose_name=_("taal"))
-    idempotency_key = models.CharField(
-        max_length=200, unique=True, verbose_name=_("idempotentiesleutel")
-    )
+    # Unique through the constraint in Meta. On PostgreSQL `unique=True` would
+    # also create a varchar_pattern_ops index for LIKE prefix queries, which
+    # no query runs, and which cost every planned message an index entry.
+    idempotency_key = models.CharField(max_length=200, verbose_name=_("idempotentiesleutel"))
     status = models.CharField(
         max_length=10, choices=CommunicationStatus.choices, default=CommunicationStatus.PENDING,
         verbose_name=_("status")
@@ -98,6 +99,9 @@ class Communication(models.Model):
         indexes = [
             models.Index(fields=["status", "channel"]),
             models.Index(fields=["creditor", "run_date"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="communication_idempotency_key_unique"),
         ]
         verbose_name = _("bericht")
         verbose_name_plural = _("berichten")

@@ -6,8 +6,16 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
-from betaalreis.dunning.bulk import SavedInstances, insert_rows, insert_values, values_subquery
+from betaalreis.dunning.bulk import (
+    SavedInstances,
+    copy_text,
+    copy_text_value,
+    insert_rows,
+    insert_values,
+    values_subquery,
+)
 from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Debtor, TimelineEvent, TimelineKind
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
@@ -71,6 +79,54 @@ def test_insert_values_stores_rows():
 
     stored = sorted(InvoiceStage.objects.values_list("invoice_id", "stage", "stage_date"))
     assert stored == [(invoice.pk, f"stage\t{number}", day) for number, invoice in enumerate(invoices)]
+
+
+def test_insert_values_takes_generator():
+    debtor = make_debtor(make_creditor())
+    day = dt.date(2026, 12, 4)
+    invoices = [make_invoice(debtor, due=day) for _ in range(3)]
+
+    insert_values(
+        InvoiceStage,
+        ("invoice_id", "stage", "stage_date"),
+        ((invoice.pk, "reminder", day) for invoice in invoices),
+    )
+
+    stored = sorted(InvoiceStage.objects.values_list("invoice_id", "stage", "stage_date"))
+    assert stored == [(invoice.pk, "reminder", day) for invoice in invoices]
+
+
+def test_copy_text_value_escapes_special_characters():
+    assert copy_text_value("plain stage") == "plain stage"
+    assert copy_text_value("a\tb") == "a\\tb"
+    assert copy_text_value("a\nb\rc") == "a\\nb\\rc"
+    assert copy_text_value("back\\slash") == "back\\\\slash"
+
+
+def test_copy_text_stores_escaped_values():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY text exists only on PostgreSQL")
+    debtor = make_debtor(make_creditor())
+    day = dt.date(2026, 12, 4)
+    invoices = [make_invoice(debtor, due=day) for _ in range(3)]
+    stage = "stage\twith\\special\ncharacters"
+    line_end = f"\t{copy_text_value(stage)}\t{day.isoformat()}\n"
+
+    copy_text(
+        InvoiceStage,
+        ("invoice_id", "stage", "stage_date"),
+        ["".join(f"{invoice.pk}{line_end}" for invoice in invoices[:2]), f"{invoices[2].pk}{line_end}"],
+    )
+
+    stored = sorted(InvoiceStage.objects.values_list("invoice_id", "stage", "stage_date"))
+    assert stored == [(invoice.pk, stage, day) for invoice in invoices]
+
+
+def test_copy_text_rejects_sqlite():
+    if connection.vendor == "postgresql":
+        pytest.skip("tests the error on SQLite")
+    with pytest.raises(ValueError, match="COPY text needs PostgreSQL, not sqlite"):
+        copy_text(InvoiceStage, ("invoice_id", "stage", "stage_date"), ["1\treminder\t2026-12-04\n"])
 
 
 def test_insert_rows_rejects_model_without_auto_key():
