@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.payments.models import CheckoutPayment, Instalment, PaymentPlan, PlanStatus, WebhookEvent
 from betaalreis.payments.plans import do_decide_plan
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
 
 
 @admin.register(CheckoutPayment)
-class CheckoutPaymentAdmin(admin.ModelAdmin):
+class CheckoutPaymentAdmin(CreditorScopedAdmin):
     list_display = ["provider_id", "provider", "debtor", "amount", "status", "created_at", "paid_at"]
     list_filter = ["provider", "status", "creditor"]
     search_fields = ["provider_id", "provider_secondary_id"]
@@ -20,7 +21,9 @@ class CheckoutPaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CreditorScopedAdmin):
+    # A call that matched no online payment belongs to no creditor, so only superusers see it.
+    creditor_field = "checkout__creditor"
     list_display = ["provider", "received_at", "outcome", "checkout", "detail"]
     list_filter = ["provider", "outcome"]
     readonly_fields = [field.name for field in WebhookEvent._meta.fields]
@@ -33,7 +36,7 @@ class InstalmentInline(admin.TabularInline):
 
 
 @admin.register(PaymentPlan)
-class PaymentPlanAdmin(admin.ModelAdmin):
+class PaymentPlanAdmin(CreditorScopedAdmin):
     list_display = ["debtor", "creditor", "total", "terms", "status", "outside_limits_reason", "created_at"]
     list_filter = ["status", "creditor"]
     inlines = [InstalmentInline]
