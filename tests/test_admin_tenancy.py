@@ -452,3 +452,73 @@ def test_grant_unknown_user_fails(acme):
 def test_grant_unknown_creditor_fails(acme):
     with pytest.raises(CommandError, match="'nergens' niet gevonden"):
         call_command("creditor", "grant", "nergens", "anna")
+
+
+def attachment_url(tenant: Tenant) -> str:
+    return reverse("admin:portal_dispute_attachment", args=[tenant.dispute.pk])
+
+
+def test_attachment_downloads_for_own(acme, polder):
+    anna = client_for(acme.user)
+
+    page = anna.get(reverse("admin:portal_dispute_change", args=[acme.dispute.pk])).content.decode()
+    response = anna.get(attachment_url(acme))
+
+    assert f'href="{attachment_url(acme)}"' in page
+    assert "/media/" not in page
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert f"invoice-{acme.dispute.invoice_id}.pdf" in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_attachment_other_creditor_404(acme, polder):
+    response = client_for(acme.user).get(attachment_url(polder))
+
+    assert response.status_code == 404
+    assert PDF not in response.content
+
+
+def test_attachment_needs_login(acme, polder):
+    response = Client().get(attachment_url(acme))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_attachment_needs_view_permission(acme, polder):
+    clerk = make_user("klerk")
+    clerk.user_permissions.set(Permission.objects.exclude(codename__in=["view_dispute", "change_dispute"]))
+    CreditorAccess.objects.create(user=clerk, creditor=acme.creditor)
+
+    response = client_for(clerk).get(attachment_url(acme))
+
+    assert response.status_code == 403
+
+
+def test_attachment_other_content_not_inline(acme, polder):
+    stored = acme.dispute.attachment
+    Path(stored.path).write_bytes(b"<html><script>alert(1)</script></html>")
+
+    response = client_for(acme.user).get(attachment_url(acme))
+
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_attachment_missing_file_404(acme, polder):
+    Path(acme.dispute.attachment.path).unlink()
+
+    response = client_for(acme.user).get(attachment_url(acme))
+
+    assert response.status_code == 404
+
+
+def test_media_not_served(acme, polder):
+    boss = make_user("baas", is_superuser=True)
+
+    response = client_for(boss).get(f"/media/{acme.dispute.attachment.name}")
+
+    assert response.status_code == 404

@@ -37,6 +37,8 @@ class DisputeAdmin(CreditorScopedAdmin):
     list_filter = ["status", "reason", "creditor"]
     readonly_fields = ["creditor", "debtor", "invoice", "reason", "message", "attachment_download",
                        "previous_invoice_status", "created_at", "resolved_at"]
+    # The debtor's upload is shown only as a link to `attachment_view`, never as a form field.
+    exclude = ["attachment"]
     actions = ["resolve"]
 
     def get_urls(self):  # type: ignore[no-untyped-def]
