@@ -48,6 +48,7 @@ from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, PaymentStatus
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin, scope_for_request
 
 
 @admin.register(BankStatement)
@@ -138,7 +139,7 @@ class MatchCandidateInline(admin.TabularInline):
 
 
 @admin.register(ReviewPayment)
-class ReviewPaymentAdmin(admin.ModelAdmin):
+class ReviewPaymentAdmin(CreditorScopedAdmin):
     list_display = ("booking_date", "amount", "currency", "payer_name", "remittance_info", match_reason, "candidate_summary")
     list_filter = ("creditor",)
     search_fields = ("payer_name", "remittance_info", "structured_reference")
@@ -211,7 +212,8 @@ class ReviewPaymentAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def confirm_view(self, request: HttpRequest, candidate_id: int) -> HttpResponseRedirect:
-        candidate = get_object_or_404(MatchCandidate.objects.select_related("payment", "debtor"), pk=candidate_id)
+        candidates = scope_for_request(MatchCandidate.objects.select_related("payment", "debtor"), request)
+        candidate = get_object_or_404(candidates, pk=candidate_id)
         if not self.has_change_permission(request, candidate.payment):
             messages.error(request, _("Geen recht om betalingen te koppelen."))
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from betaalreis.dunning.models import Policy, Stage
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
 
 
 class StageInline(admin.TabularInline):
@@ -18,7 +19,7 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(CreditorScopedAdmin):
     list_display = ("creditor", "debtor_kind", "name", "source")
     list_filter = ("creditor", "debtor_kind")
     inlines = [StageInline]

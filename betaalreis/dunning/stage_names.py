@@ -13,6 +13,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.tenancy_admin import scope_for_request
 
 
 def stage_name_subquery(creditor: str, debtor_kind: str, code: str) -> Subquery:
@@ -63,7 +64,8 @@ def stage_filter(field: str) -> type[admin.SimpleListFilter]:
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
             name_field = "name_en" if translation.get_language() == "en" else "name_nl"
             names: dict[str, str] = {}
-            for code, name in Stage.objects.order_by("policy__debtor_kind", "order").values_list("code", name_field):
+            stages = scope_for_request(Stage.objects.order_by("policy__debtor_kind", "order"), request, "policy__creditor")
+            for code, name in stages.values_list("code", name_field):
                 names.setdefault(code, name)
             return list(names.items())
 

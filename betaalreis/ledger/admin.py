@@ -36,12 +36,14 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.source_labels import source_label
 from betaalreis.ledger.timeline_text import summary_in_language
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin, CreditorUserAccessInline
 
 
 @admin.register(Creditor)
-class CreditorAdmin(admin.ModelAdmin):
+class CreditorAdmin(CreditorScopedAdmin):
     list_display = ("slug", "legal_name", "trade_name", "iban", "is_collection_agency")
     search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
+    inlines = [CreditorUserAccessInline]
 
 
 @admin.display(description=_("bron"), ordering="source")
@@ -110,7 +112,7 @@ class BankAccountInline(admin.TabularInline):
 
 
 @admin.register(Debtor)
-class DebtorAdmin(admin.ModelAdmin):
+class DebtorAdmin(CreditorScopedAdmin):
     list_display = ("customer_number", "name", "creditor", "kind", "email", "mobile", "language", "no_channel_left")
     list_filter = ("creditor", "kind", "language", "preferred_channel")
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
@@ -222,7 +224,7 @@ class InvoiceAdminForm(forms.ModelForm):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(CreditorScopedAdmin):
     list_display = (
         "number", "debtor", "creditor", "kind", "due_date", "currency", "total", "open_amount",
         "status", dunning_stage, dunning_stage_date,
@@ -310,7 +312,7 @@ MATCH_DECISION_FIELDS = ("match_rule", "match_score", "match_decided_at", "match
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(CreditorScopedAdmin):
     list_display = (
         "booking_date", "creditor", "amount", "currency", "payer_name", "status", "credit", match_reason,
     )

@@ -17,6 +17,8 @@ from django.db.models import ManyToManyField
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
+from betaalreis.ledger.tenancy_admin import UserCreditorAccessInline
+
 # Names of Django's default permissions by the action that starts their codename.
 _DEFAULT_ACTIONS = {
     "add": gettext_lazy("Kan %(model)s toevoegen"),
@@ -54,6 +56,8 @@ class TranslatedGroupAdmin(GroupAdmin):
 
 
 class TranslatedUserAdmin(UserAdmin):
+    inlines = [UserCreditorAccessInline]
+
     def formfield_for_manytomany(self, db_field: ManyToManyField, request: HttpRequest, **kwargs: Any) -> Any:
         return _with_permission_labels(super().formfield_for_manytomany(db_field, request, **kwargs), db_field)
 

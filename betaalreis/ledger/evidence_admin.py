@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.http import HttpRequest
 
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
 
-class EvidenceAdmin(admin.ModelAdmin):
+
+class EvidenceAdmin(CreditorScopedAdmin):
     """Bank data, match decisions, timeline events and messages: viewable, never added, changed or deleted by hand.
 
-    The view page still shows every field, read-only.
+    The view page still shows every field, read-only, to users of the record's creditor.
     """
 
     def has_add_permission(self, request: HttpRequest) -> bool:

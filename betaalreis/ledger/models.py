@@ -118,6 +118,34 @@ class Creditor(models.Model):
         return self.trade_name or self.legal_name
 
 
+class CreditorAccess(models.Model):
+    """A back-office user's access to one creditor's data.
+
+    A staff user sees in the admin only the rows of the creditors linked
+    here, and a superuser sees every creditor. `betaalreis creditor grant`
+    and `revoke` and the user screen of the admin (for superusers) manage
+    these rows.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creditor_access",
+        verbose_name=_("gebruiker"),
+    )
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.CASCADE, related_name="user_access", verbose_name=_("crediteur")
+    )
+    granted_at = models.DateTimeField(_("toegang gegeven op"), default=timezone.now)
+    granted_by = models.CharField(_("toegang gegeven door"), max_length=150, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "creditor"], name="creditor_access_unique_user")]
+        verbose_name = _("toegang tot crediteur")
+        verbose_name_plural = _("toegang tot crediteuren")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.creditor.slug}"
+
+
 class Debtor(models.Model):
     """A customer who owes a creditor money."""
 

@@ -190,6 +190,17 @@ def claim_for_message(
     return ClaimBreakdown.from_legal(breakdown)
 
 
+def prints_short_link(communication: Communication, stage: Stage | None) -> bool:
+    """Return whether the message prints the short sign-in link: in an SMS, and in every letter PDF.
+
+    A debtor types a printed link by hand, and the signed link is about 90
+    case-sensitive characters, so a letter prints the `/b/<code>/` link.
+    """
+    if communication.channel in ("sms", "letter"):
+        return True
+    return communication.channel == "email" and stage is not None and stage.attach_letter
+
+
 def render_communication(
     communication: Communication,
     items: Sequence[CommunicationInvoice],
@@ -216,7 +227,7 @@ def render_communication(
         items,
         stage,
         portal_url=portal_url(communication.debtor),
-        short_url=short_portal_url(communication.debtor) if communication.channel == "sms" else "",
+        short_url=short_portal_url(communication.debtor) if prints_short_link(communication, stage) else "",
         claim=claim,
         on=on,
         reminded_before=reminded,

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
+from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
 from betaalreis.ledger.timeline import named_in_timeline
 from betaalreis.payments.models import CheckoutPayment, Instalment, PaymentPlan, PlanStatus, WebhookEvent
 from betaalreis.payments.plans import do_decide_plan
@@ -28,6 +29,9 @@ class CheckoutPaymentAdmin(EvidenceAdmin):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(EvidenceAdmin):
     """Webhook calls are kept as received, for the record and for replays, so they are read-only."""
+
+    # A call that matched no online payment belongs to no creditor, so only superusers see it.
+    creditor_field = "checkout__creditor"
 
     list_display = ["provider", "received_at", "outcome", "checkout", "detail"]
     list_filter = ["provider", "outcome"]
@@ -54,7 +58,7 @@ def plan_has_history(plan: PaymentPlan) -> bool:
 
 
 @admin.register(PaymentPlan)
-class PaymentPlanAdmin(admin.ModelAdmin):
+class PaymentPlanAdmin(CreditorScopedAdmin):
     list_display = ["debtor", "creditor", "total", "terms", "status", "outside_limits_reason", "created_at"]
     list_filter = ["status", "creditor"]
     inlines = [InstalmentInline]

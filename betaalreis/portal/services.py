@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+# The first bytes of each accepted attachment type.
+_ATTACHMENT_MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
 def portal_settings_for(creditor: Creditor | int) -> PortalSettings:
@@ -452,6 +454,11 @@ def settle_promises(creditor_id: int, day: dt.date, *, at: dt.datetime | None = 
     return kept, broken
 
 
+def attachment_type(head: bytes) -> str | None:
+    """Return the content type of an accepted attachment from its first 8 bytes, or None for any other file."""
+    return next((kind for kind, magic in _ATTACHMENT_MAGIC.items() if head.startswith(magic)), None)
+
+
 def check_attachment(upload: UploadedFile) -> None:
     """Raise InvalidInput unless the upload is a PDF, PNG or JPEG of at most 5 MB."""
     if upload.size > MAX_ATTACHMENT_BYTES:
@@ -462,9 +469,7 @@ def check_attachment(upload: UploadedFile) -> None:
 
     head = upload.read(8)
     upload.seek(0)
-    if head.startswith(b"%PDF-"):
-        return
-    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+    if attachment_type(head) is not None:
         return
     raise InvalidInput(
         f"Attachment {upload.name!r} is not a PDF, PNG or JPEG file; attach one of those.",

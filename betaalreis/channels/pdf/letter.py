@@ -460,7 +460,9 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
         details,
         Spacer(1, 4 * mm),
         Paragraph(escape(labels["portal"]), styles["small"]),
-        Paragraph(f'<font size="6.5">{escape(context.portal_url)}</font>', styles["small"]),
+        # The short link fits in larger type; the signed link needs small type to fit on one or two lines.
+        Paragraph(f'<font size="{8 if context.short_url else 6.5}">{escape(context.short_url or context.portal_url)}</font>',
+                  styles["small"]),
     ]
 
     cells: list[Any] = [text]

@@ -75,6 +75,7 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "payment_reference_display": format_reference(context.payment_reference),
         "portal_url": context.portal_url,
         "sms_url": context.short_url or context.portal_url,
+        "letter_url": letter_url(context),
         "date": context.date,
         "is_overdue": context.is_overdue,
         "max_days_overdue": max((line.days_overdue for line in context.invoices), default=0),
@@ -165,6 +166,11 @@ def _subject(template: jinja2.Template, variables: dict[str, Any]) -> str:
             code="template_missing_subject",
         )
     return subject
+
+
+def letter_url(context: MessageContext) -> str:
+    """Return the sign-in link a letter prints: the short link when the context has one."""
+    return context.short_url or context.portal_url
 
 
 def letter_content(context: MessageContext) -> LetterContent:

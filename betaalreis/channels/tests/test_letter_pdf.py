@@ -177,11 +177,47 @@ def test_no_qr_code_for_other_currency(make_context) -> None:
     assert decode_qr_codes(pdf) == []
 
 
-def test_handover_letter_has_no_qr_code(make_context) -> None:
-    pdf = letter_pdf(make_context(stage_code="handover"))
+SHORT_URL = "http://127.0.0.1:8000/b/Yaho1Y4wZU/"
 
-    assert decode_qr_codes(pdf) == []
-    assert "incassobureau" in page_text(pdf)
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_handover_letter_has_payment_block(make_context, language: str) -> None:
+    context = make_context(stage_code="handover", language=language, short_url=SHORT_URL)
+
+    pdf = letter_pdf(context)
+
+    codes = decode_qr_codes(pdf)
+    assert len(codes) == 1
+    parsed = parse_epc_payload(codes[0])
+    assert parsed.iban == "NL91ABNA0417164300"
+    assert parsed.amount == Decimal("1659.56")
+    assert parsed.structured_reference == context.payment_reference
+    text = " ".join(page_text(pdf).split())
+    assert ("incassobureau" if language == "nl" else "collection agency") in text
+    assert "NL91 ABNA 0417 1643 00" in text
+    assert " ".join(context.payment_reference[i:i + 4] for i in range(0, len(context.payment_reference), 4)) in text
+    assert SHORT_URL in text
+
+
+@pytest.mark.parametrize("stage_code", ["reminder", "fourteen_day_letter", "final_notice", "handover"])
+def test_letter_prints_short_link(make_context, stage_code: str) -> None:
+    context = make_context(stage_code=stage_code, short_url=SHORT_URL)
+
+    message = render_message(context, "letter")
+
+    text = page_text(message.attachments[0].content)
+    assert SHORT_URL in text
+    assert "/p/" not in text
+    assert SHORT_URL in message.text
+    assert context.portal_url not in message.text
+
+
+def test_letter_without_short_link_prints_portal_link(make_context) -> None:
+    context = make_context()
+
+    text = page_text(letter_pdf(context)).replace("\r", "").replace("\n", "")
+
+    assert context.portal_url in text
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])

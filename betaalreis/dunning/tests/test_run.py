@@ -636,3 +636,31 @@ def test_english_run_writes_dutch_timeline(creditor, betaalreis_home):
     summaries = list(TimelineEvent.objects.filter(debtor=debtor).values_list("summary", flat=True))
     assert any(summary.startswith("E-mail verzonden (") for summary in summaries), summaries
     assert not any(summary.startswith("Email") for summary in summaries), summaries
+
+
+def test_handover_letter_short_link_payment(creditor, betaalreis_home, client):
+    from betaalreis.channels.qr import parse_epc_payload
+    from betaalreis.channels.tests.test_letter_pdf import decode_qr_codes
+
+    debtor = make_debtor(creditor, email="", mobile="")
+    invoice = make_invoice(debtor, "300.00", due=DAY - dt.timedelta(days=75), dunning_stage="call_task",
+                           dunning_stage_date=DAY - dt.timedelta(days=15))
+
+    run_cycle(DAY, creditor)
+
+    handover = Communication.objects.get(stage="handover")
+    (letter_file,) = outbox_files(betaalreis_home, "letter")
+    text = " ".join(pdf_text(letter_file).split())
+    assert handover.channel == "letter"
+    assert "/p/" not in text
+    short_path = text[text.index("/b/"):].split()[0]
+    assert len(short_path) == len("/b//") + 10
+    assert client.get(short_path).status_code == 302
+    assert "NL91 ABNA 0417 1643 00" in text
+    (code,) = decode_qr_codes(letter_file.read_bytes())
+    payment = parse_epc_payload(code)
+    assert payment.iban == creditor.iban
+    assert payment.amount == handover.total_amount
+    reference = payment.structured_reference
+    assert " ".join(reference[start:start + 4] for start in range(0, len(reference), 4)) in text
+    assert invoice.number in text

@@ -1,7 +1,12 @@
-"""`betaalreis creditor add|load|list [--lang nl|en]`: set up the creditors (tenants)."""
+"""`betaalreis creditor add|load|list|grant|revoke [--lang nl|en]`: set up the creditors (tenants).
+
+`grant SLUG USERNAME` lets a back-office user see and work on the creditor's
+data in the admin, and `revoke` takes that away. Superusers see every creditor.
+"""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from betaalreis.command_language import add_language_option, report_language
-from betaalreis.errors import InvalidInput
+from betaalreis.errors import InvalidInput, NotFound
 from betaalreis.imports.creditors import CreditorSpec, do_add_creditor, do_load_creditors
 from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.tenancy import do_grant_creditor_access, do_revoke_creditor_access
 
 # Labels of the outcome of `creditor load` for one creditor, keyed as in `LoadResult.action`.
 LOAD_ACTIONS: dict[str, Promise] = {
@@ -61,7 +67,14 @@ class Command(BaseCommand):
         load.add_argument("file", type=Path, metavar="FILE")
 
         list_parser = actions.add_parser("list", help="List the creditors.")
-        for action_parser in (add, load, list_parser):
+
+        grant = actions.add_parser("grant", help="Give a back-office user access to a creditor's data.")
+        revoke = actions.add_parser("revoke", help="Take a back-office user's access to a creditor's data away.")
+        for access_parser in (grant, revoke):
+            access_parser.add_argument("slug", metavar="SLUG", help="Short name of the creditor.")
+            access_parser.add_argument("username", metavar="USERNAME", help="Login name of the user.")
+
+        for action_parser in (add, load, list_parser, grant, revoke):
             add_language_option(action_parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -76,9 +89,11 @@ class Command(BaseCommand):
             elif options["action"] == "load":
                 for result in do_load_creditors(options["file"]):
                     console.print(f"{result.creditor.slug}: {LOAD_ACTIONS[result.action]}")
+            elif options["action"] in ("grant", "revoke"):
+                _change_access(console, options)
             else:
                 _list(console)
-        except InvalidInput as exc:
+        except (InvalidInput, NotFound) as exc:
             raise CommandError(str(exc)) from exc
 
     def _add(self, console: Console, options: dict[str, Any]) -> None:
@@ -108,17 +123,36 @@ class Command(BaseCommand):
         console.print(added % {"slug": creditor.slug, "name": creditor.legal_name, "iban": creditor.iban})
 
 
+def _change_access(console: Console, options: dict[str, Any]) -> None:
+    creditor = Creditor.objects.filter(slug=options["slug"]).first()
+    if creditor is None:
+        raise NotFound(
+            gettext("Crediteur %(slug)r niet gevonden; `betaalreis creditor list` toont de crediteuren.")
+            % {"slug": options["slug"]}
+        )
+    username, by = options["username"], f"command:{getpass.getuser()}"
+    if options["action"] == "grant":
+        do_grant_creditor_access(creditor, username, by=by)
+        console.print(gettext("%(user)s heeft toegang tot %(slug)s.") % {"user": username, "slug": creditor.slug})
+    elif do_revoke_creditor_access(creditor, username, by=by):
+        console.print(gettext("%(user)s heeft geen toegang meer tot %(slug)s.") % {"user": username, "slug": creditor.slug})
+    else:
+        console.print(gettext("%(user)s had geen toegang tot %(slug)s.") % {"user": username, "slug": creditor.slug})
+
+
 def _list(console: Console) -> None:
     table = Table()
     columns = (
         "slug", gettext("statutaire naam"), gettext("handelsnaam"), "KvK", "IBAN", gettext("plaats"),
-        gettext("debiteuren"),
+        gettext("debiteuren"), gettext("gebruikers"),
     )
     for column in columns:
         table.add_column(column)
-    for creditor in Creditor.objects.annotate(debtor_count=Count("debtors")):
+    creditors = Creditor.objects.annotate(debtor_count=Count("debtors")).prefetch_related("user_access__user")
+    for creditor in creditors:
+        users = ", ".join(sorted(access.user.get_username() for access in creditor.user_access.all()))
         table.add_row(
             creditor.slug, creditor.legal_name, creditor.trade_name, creditor.kvk_number,
-            creditor.iban, creditor.city, str(creditor.debtor_count),
+            creditor.iban, creditor.city, str(creditor.debtor_count), users,
         )
     console.print(table)
