@@ -522,3 +522,39 @@ def test_media_not_served(acme, polder):
     response = client_for(boss).get(f"/media/{acme.dispute.attachment.name}")
 
     assert response.status_code == 404
+
+
+def test_staff_cannot_open_user_screens(acme):
+    client = client_for(acme.user)
+
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert client.get(reverse("admin:auth_user_change", args=[acme.user.pk])).status_code == 403
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
+
+
+def test_staff_cannot_make_self_superuser(acme):
+    client = client_for(acme.user)
+    url = reverse("admin:auth_user_change", args=[acme.user.pk])
+
+    data = {**admin_form_data(acme.user), "is_superuser": "on"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 403
+    acme.user.refresh_from_db()
+    assert not acme.user.is_superuser
+
+
+def test_staff_cannot_add_creditor(acme):
+    client = client_for(acme.user)
+
+    response = client.get(reverse("admin:ledger_creditor_add"))
+
+    assert response.status_code == 403
+
+
+def test_superuser_opens_user_screens(acme):
+    client = client_for(make_user("root", is_superuser=True))
+
+    assert client.get(reverse("admin:auth_user_change", args=[acme.user.pk])).status_code == 200
+    assert client.get(reverse("admin:ledger_creditor_add")).status_code == 200

@@ -45,6 +45,10 @@ class CreditorAdmin(CreditorScopedAdmin):
     search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
     inlines = [CreditorUserAccessInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Only a superuser can grant access to a new creditor, so only a superuser adds one.
+        return request.user.is_superuser and super().has_add_permission(request)
+
 
 @admin.display(description=_("bron"), ordering="source")
 def timeline_source(event: TimelineEvent) -> str:

@@ -50,12 +50,36 @@ def _with_permission_labels(field: Any, db_field: ManyToManyField) -> Any:
     return field
 
 
-class TranslatedGroupAdmin(GroupAdmin):
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Screens that only superusers see and use.
+
+    A user who can change users or groups can make any user a superuser or
+    give them another creditor's permissions, which would undo the creditor
+    scoping of every other screen.
+    """
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+
+class TranslatedGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
     def formfield_for_manytomany(self, db_field: ManyToManyField, request: HttpRequest, **kwargs: Any) -> Any:
         return _with_permission_labels(super().formfield_for_manytomany(db_field, request, **kwargs), db_field)
 
 
-class TranslatedUserAdmin(UserAdmin):
+class TranslatedUserAdmin(SuperuserOnlyAdmin, UserAdmin):
     inlines = [UserCreditorAccessInline]
 
     def formfield_for_manytomany(self, db_field: ManyToManyField, request: HttpRequest, **kwargs: Any) -> Any:
