@@ -59,6 +59,7 @@ def test_unreachable_line_names_opt_out_in_language(creditor):
 
 
 # A day on which the open-ended 2026-H2 rates, marked unconfirmed, are in force.
+# It may be after today, so the runs for it are simulated.
 DAY_2027 = dt.date(2027, 1, 7)
 
 
@@ -67,7 +68,7 @@ def test_unconfirmed_rate_named_once_per_run(creditor, betaalreis_home):
         debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS, customer_number=number)
         make_invoice(debtor, "1000.00", due=DAY_2027 - dt.timedelta(days=45))
 
-    text = run_report(creditor, day=DAY_2027)
+    text = run_report(creditor, "--simulate", day=DAY_2027)
 
     assert text.count("geen officiële bron bevestigt") == 1
     assert "wettelijke handelsrente 10,40 % vanaf 01-07-2026 (2 berichten)" in text
@@ -83,7 +84,7 @@ def test_unconfirmed_rate_in_english(creditor):
     debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS)
     make_invoice(debtor, "1000.00", due=DAY_2027 - dt.timedelta(days=45))
 
-    text = run_report(creditor, "--lang", "en", day=DAY_2027)
+    text = run_report(creditor, "--lang", "en", "--simulate", day=DAY_2027)
 
     assert "claims in this run use an interest rate that no official source confirms" in text
     assert "statutory commercial interest 10.40 % from 2026-07-01 (1 message)" in text
