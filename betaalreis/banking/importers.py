@@ -39,7 +39,7 @@ def build_report(path: Path, file_format: str, stored: StoreResult, matched: lis
     def amount(name: str) -> Decimal:
         return sum((getattr(report, name) for report in matched), Decimal("0.00"))
 
-    report = ImportReport(path=path, format=file_format, amounts_as_money=True)
+    report = ImportReport(path=path, format=file_format)
     report.header = statement_lines(stored.statements)
     report.counts = {
         "entries read": stored.entries,
