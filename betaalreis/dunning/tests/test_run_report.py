@@ -99,3 +99,32 @@ def test_confirmed_rates_print_no_rate_note(creditor):
 
     assert "Laatste aanmaning" in text
     assert "geen officiële bron bevestigt" not in text
+
+
+LETTER_DAY = dt.date(2026, 11, 2)
+
+
+def test_invoices_in_legal_term_counted(creditor):
+    # Both invoices are long overdue, so the final notice is due by its offset
+    # the day after their 14-day letter, but the letter's term has not ended.
+    for number in ("TERM-1", "TERM-2"):
+        debtor = make_debtor(creditor, customer_number=number)
+        make_invoice(debtor, "200.00", due=LETTER_DAY - dt.timedelta(days=60))
+    run_report(creditor, day=LETTER_DAY)
+
+    text = run_report(creditor, "--no-dispatch", day=LETTER_DAY + dt.timedelta(days=1))
+
+    assert "2 facturen wachten op een termijn van 14 dagen" in text
+    assert "0 facturen wachten op de minimale tijd na de vorige fase" in text
+
+
+def test_invoices_waiting_for_stage_gap_counted(creditor):
+    # A business has no 14-day letter, so after a reminder the next stage waits for the policy's gap.
+    debtor = make_debtor(creditor, kind=DebtorKind.BUSINESS, customer_number="GAP-1")
+    make_invoice(debtor, "200.00", due=LETTER_DAY - dt.timedelta(days=60))
+    run_report(creditor, day=LETTER_DAY)
+
+    text = run_report(creditor, "--no-dispatch", "--lang", "en", day=LETTER_DAY + dt.timedelta(days=1))
+
+    assert "0 invoices waiting for a 14-day term" in text
+    assert "1 invoice waiting for the minimum time after the previous stage" in text

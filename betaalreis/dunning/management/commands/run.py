@@ -314,6 +314,7 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
         "already_planned": written.already_planned,
         "unreachable": written.unreachable,
         "waiting": plan.waiting_for_legal_term,
+        "waiting_previous": plan.waiting_for_previous,
         "paused": plan.paused,
     }
     parts = [
@@ -331,6 +332,9 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
                  written.unreachable),
         ngettext("%(waiting)d factuur wacht op een termijn van 14 dagen",
                  "%(waiting)d facturen wachten op een termijn van 14 dagen", plan.waiting_for_legal_term),
+        ngettext("%(waiting_previous)d factuur wacht op de minimale tijd na de vorige fase",
+                 "%(waiting_previous)d facturen wachten op de minimale tijd na de vorige fase",
+                 plan.waiting_for_previous),
         ngettext("%(paused)d openstaande factuur van gepauzeerde debiteuren",
                  "%(paused)d openstaande facturen van gepauzeerde debiteuren", plan.paused),
     ]
