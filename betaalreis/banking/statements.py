@@ -71,7 +71,7 @@ def invalid_iban_error(statement: ParsedStatement) -> RowError | None:
 
     No creditor can have an invalid IBAN, and --creditor does not book a
     statement of another account, so no creditor can import such a statement.
-    The error says that, instead of advice to set the IBAN or pass --creditor.
+    The error states that, instead of advice to set the IBAN or pass --creditor.
     """
     compact = statement.account.replace(" ", "").upper()
     if statement.account_is_iban or not _IBAN_SHAPE.fullmatch(compact):

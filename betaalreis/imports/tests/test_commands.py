@@ -224,7 +224,7 @@ def test_verbosity_one_prints_report(creditor: Creditor, write_file: WriteFile) 
 
 
 def test_bom_file_with_bad_byte_names_byte(creditor: Creditor, write_file: WriteFile) -> None:
-    # The BOM says UTF-8, but "Zoë" was saved as Windows-1252: 0xEB at byte 95.
+    # The BOM marks the file as UTF-8, but "Zoë" was saved as Windows-1252: 0xEB at byte 95.
     data = b"\xef\xbb\xbf" + GOOD.encode() + b"F3;D3;Zo\xeb;01-03-2025;10,00\n"
     path = write_file("bom.csv", data)
     output = io.StringIO()

@@ -240,7 +240,8 @@ def _percent(percent: Decimal) -> str:
     return f"{percent:.2f}" if translation.get_language() == "en" else f"{percent:.2f}".replace(".", ",")
 
 
-# Dates in the tables are ISO 8601 (2026-10-01), which no reader takes for 10 January.
+# Names in the report language. The tables write dates in ISO 8601
+# (2026-10-01), which no reader takes for 10 January.
 INTEREST_KINDS = {"statutory": _lazy("wettelijke rente"), "commercial": _lazy("wettelijke handelsrente")}
 COSTS_STATUSES = {
     CostsStatus.DUE: _lazy("verschuldigd"),
