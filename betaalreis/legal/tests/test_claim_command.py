@@ -136,7 +136,7 @@ def test_table_in_dutch() -> None:
     output = " ".join(_run("--principal", "1234.56", "--due", "2025-10-01", "--on", "2026-12-04",
                            "--paid", "2026-03-01=100.00", "--lang", "nl").split())
 
-    assert "Rente (wettelijke rente) tot en met 2026-12-04" in output
+    assert "Wettelijke rente tot en met 2026-12-04" in output
     assert "│ 2025-10-02 │ 2025-12-31 │" in output
     assert "1.234,56" in output
     assert "openstaande hoofdsom" in output

@@ -242,7 +242,10 @@ def _percent(percent: Decimal) -> str:
 
 # Names in the report language. The tables write dates in ISO 8601
 # (2026-10-01), which no reader takes for 10 January.
-INTEREST_KINDS = {"statutory": _lazy("wettelijke rente"), "commercial": _lazy("wettelijke handelsrente")}
+PERIOD_TITLES = {
+    "statutory": _lazy("Wettelijke rente tot en met %(on)s"),
+    "commercial": _lazy("Wettelijke handelsrente tot en met %(on)s"),
+}
 COSTS_STATUSES = {
     CostsStatus.DUE: _lazy("verschuldigd"),
     CostsStatus.TERM_RUNNING: _lazy("termijn loopt"),
@@ -256,9 +259,8 @@ PARTS = {
 
 
 def _periods_table(breakdown: ClaimBreakdown) -> Table:
-    kind = INTEREST_KINDS.get(str(breakdown.interest_kind), str(breakdown.interest_kind))
     periods = Table(
-        title=_("Rente (%(kind)s) tot en met %(on)s") % {"kind": kind, "on": breakdown.on.isoformat()},
+        title=str(PERIOD_TITLES[str(breakdown.interest_kind)]) % {"on": breakdown.on.isoformat()},
         caption=_(
             "Elk bedrag is het deel van de periode in de rente van haar jaar, afgerond op centen, "
             "zodat de bedragen optellen tot het totaal."
@@ -282,7 +284,7 @@ def _periods_table(breakdown: ClaimBreakdown) -> Table:
 def _payments_table(breakdown: ClaimBreakdown) -> Table:
     order = ", ".join(str(PARTS.get(str(part), str(part))) for part in breakdown.allocation_order)
     payments = Table(title=_("Betalingen, toegerekend in de volgorde %(order)s") % {"order": order})
-    payments.add_column(_("betaald op"))
+    payments.add_column(_("datum betaling"))
     for column in (_("bedrag"), _("naar kosten"), _("naar rente"), _("naar hoofdsom"), _("tegoed")):
         payments.add_column(column, justify="right")
 
