@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import os
 import shutil
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -35,7 +36,8 @@ def make_creditor(slug: str = "acme", **fields: object) -> Creditor:
         "legal_name": f"{slug.title()} B.V.",
         "iban": "NL91ABNA0417164300",
         "bic": "ABNANL2A",
-        "kvk_number": "12345678",
+        # KvK numbers are unique per creditor, so each slug gets its own.
+        "kvk_number": "12345678" if slug == "acme" else f"{zlib.crc32(slug.encode()) % 10**8:08d}",
         "street": "Keizersgracht 1",
         "postal_code": "1015 CJ",
         "city": "Amsterdam",

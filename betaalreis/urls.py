@@ -2,6 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+# The back office names the product instead of Django's "Django-beheer".
+admin.site.site_header = _("Betaalreis-beheer")
+admin.site.site_title = _("Betaalreis-beheer")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -116,3 +116,16 @@ def test_permission_names_english(admin_client):
 
     assert "Ledger | invoice | Can add invoice" in options
     assert [option for option in options if "Kan " in option] == []
+
+
+def test_admin_title_names_betaalreis(admin_client):
+    from django.utils import translation
+
+    with translation.override("nl"):
+        dutch = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    english = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Betaalreis-beheer" in dutch
+    assert "Django-beheer" not in dutch
+    assert "Betaalreis admin" in english
+    assert "Django administration" not in english

@@ -16,6 +16,7 @@ bookkeeper who pays for several clients) and gets no new link.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import MatchRule
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger import timeline
-from betaalreis.ledger.models import Creditor, DebtorBankAccount, TimelineEvent, TimelineKind
+from betaalreis.ledger.models import Creditor, DebtorBankAccount, Payment, TimelineEvent, TimelineKind
 from betaalreis.ledger.validators import is_valid_iban
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,11 @@ def link_ibans(creditor: Creditor, index: InvoiceIndex, links: list[LearnedIban]
         ignore_conflicts=True,
     )
 
+    # Dated like the payment that showed the account: on its booking day when linked later.
     event_at = timeline.event_time()
+    booking_dates = dict(
+        Payment.objects.filter(pk__in=[link.payment_id for link in links]).values_list("pk", "booking_date")
+    )
     timeline.record_many(
         TimelineEvent(
             creditor=creditor,
@@ -120,7 +125,7 @@ def link_ibans(creditor: Creditor, index: InvoiceIndex, links: list[LearnedIban]
             summary=f"Rekening {IBAN(link.iban).formatted} onthouden: betaling herkend aan {_rule_label(link.rule)}",
             source=source,
             data={"payment_id": link.payment_id, "iban": link.iban, "rule": link.rule, "iban_linked": True},
-            at=event_at,
+            at=_link_event_time(booking_dates.get(link.payment_id), event_at),
         )
         for link in links
     )
@@ -128,6 +133,12 @@ def link_ibans(creditor: Creditor, index: InvoiceIndex, links: list[LearnedIban]
     for link in links:
         index.add_bank_account(link.iban, link.debtor_id)
     logger.info("payer IBANs linked", extra={"creditor_id": creditor.pk, "ibans": len(links)})
+
+
+def _link_event_time(booking_date: dt.date | None, event_at: dt.datetime) -> dt.datetime:
+    if booking_date is None:
+        return event_at
+    return timeline.payment_event_time(booking_date, event_at)
 
 
 def _rule_label(rule: str) -> str:

@@ -24,7 +24,12 @@ from betaalreis.banking.ing_csv import looks_like_ing_csv, read_ing_csv
 from betaalreis.banking.matching import MatchReport, match_payments
 from betaalreis.banking.mt940_reader import read_mt940
 from betaalreis.banking.report import amounts_per_currency, review_lines, statement_lines, waiting_lines
-from betaalreis.banking.statements import ParsedStatement, StatementFileError, statement_name
+from betaalreis.banking.statements import (
+    ParsedStatement,
+    StatementFileError,
+    invalid_iban_error,
+    statement_name,
+)
 from betaalreis.banking.store import StoreResult, creditors_for_dutch_account, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
 from betaalreis.ledger.models import Creditor
@@ -47,7 +52,7 @@ def build_report(
     def amount(name: str) -> Decimal:
         return sum((getattr(report, name) for report in matched), Decimal("0.00"))
 
-    report = ImportReport(path=path, format=file_format, amounts_as_money=True)
+    report = ImportReport(path=path, format=file_format)
     report.header = statement_lines(stored.statements)
     report.counts = {
         "entries read": stored.entries,
@@ -120,6 +125,9 @@ def reject_foreign_accounts(path: Path, statements: list[ParsedStatement], credi
     for statement in statements:
         owners = statement_account_owners(statement)
         if creditor in owners:
+            continue
+        if not owners and (invalid_iban := invalid_iban_error(statement)) is not None:
+            errors.append(invalid_iban)
             continue
         if owners:
             advice = _(

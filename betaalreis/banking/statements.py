@@ -13,7 +13,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
+from betaalreis.imports.contacts import iban_problem
 from betaalreis.imports.registry import RowError
 
 # The position of a statement or entry as the readers write it and
@@ -56,6 +59,34 @@ def statement_name(statement: ParsedStatement) -> str:
         "statement": statement.statement_id or "?",
         "position": position_text(statement.position),
     }
+
+
+# An account written as an IBAN: a country code, two check digits and a BBAN
+# of 11 to 30 letters and digits (ISO 13616 allows at most 34 characters).
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+
+
+def invalid_iban_error(statement: ParsedStatement) -> RowError | None:
+    """Return the error for a statement whose account is written as an IBAN but is not a valid one, else None.
+
+    No creditor can have an invalid IBAN, and --creditor does not book a
+    statement of another account, so no creditor can import such a statement.
+    The error states that, instead of advice to set the IBAN or pass --creditor.
+    """
+    compact = statement.account.replace(" ", "").upper()
+    if statement.account_is_iban or not _IBAN_SHAPE.fullmatch(compact):
+        return None
+    try:
+        IBAN(compact)
+    except SchwiftyException as exc:
+        reason = iban_problem(exc)
+    else:
+        return None
+    return RowError(None, _("rekening"), statement.account, _(
+        "rekening %(account)s in %(statement)s is %(reason)s. Een crediteur kan geen ongeldig IBAN hebben, dus "
+        "dit rekeningafschrift is voor geen enkele crediteur te importeren, ook niet met --creditor. Download het "
+        "rekeningafschrift opnieuw bij de bank; staat de rekening er dan nog zo in, meld het dan aan de bank"
+    ) % {"statement": statement_name(statement), "account": statement.account, "reason": reason})
 
 
 @dataclass(slots=True)

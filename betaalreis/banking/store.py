@@ -42,6 +42,7 @@ from betaalreis.banking.statements import (
     ParsedEntry,
     ParsedStatement,
     ParsedTransaction,
+    invalid_iban_error,
     position_text,
     statement_name,
 )
@@ -287,6 +288,9 @@ def _check_owner(statement: ParsedStatement, override: Creditor | None) -> tuple
                 "kies er een met --creditor SLUG"
             ) % {"names": names, "where": where},
         ), ""
+    invalid_iban = invalid_iban_error(statement)
+    if invalid_iban is not None:
+        return None, invalid_iban, ""
     if not statement.account_is_iban:
         return None, RowError(
             None, account_field, statement.account,

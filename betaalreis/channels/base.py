@@ -93,8 +93,29 @@ class ChannelBackend:
         raise NotImplementedError
 
 
-def get_backend(channel: str) -> ChannelBackend:
-    """Return an instance of the adapter configured for `channel`."""
+# The file adapters, which only write the outbox under BETAALREIS_HOME. A
+# simulated run (the demo, `betaalreis run --simulate`) sends through these,
+# whatever BETAALREIS_CHANNEL_BACKENDS configures. WhatsApp has no file
+# adapter, so a simulated WhatsApp message fails and its fallback is used.
+SIMULATION_BACKENDS = {
+    "email": "betaalreis.channels.backends.email.FileEmailBackend",
+    "sms": "betaalreis.channels.backends.sms.FileSmsBackend",
+    "letter": "betaalreis.channels.backends.letter.FileLetterBackend",
+    "phone": "betaalreis.channels.backends.phone.FileCallTaskBackend",
+}
+
+
+def get_backend(channel: str, *, simulate: bool = False) -> ChannelBackend:
+    """Return an instance of the adapter configured for `channel`, or its file adapter when `simulate`."""
+    if simulate:
+        try:
+            return import_string(SIMULATION_BACKENDS[channel])()
+        except KeyError:
+            raise ChannelError(
+                f"Channel {channel!r} has no file adapter, so a simulated run cannot send it.",
+                permanent=True,
+                code="channel_not_simulated",
+            ) from None
     try:
         dotted = settings.BETAALREIS_CHANNEL_BACKENDS[channel]
     except KeyError:

@@ -312,8 +312,8 @@ def _vat_id_for(seed: int) -> str:
 def _mobile_number(rng: random.Random) -> str:
     # Dutch mobile numbers are 06 and eight digits. The demo uses 061 to 065,
     # which phonenumbers classifies as mobile.
-    # NOTE: these are random numbers in live ranges, unlike the reserved email
-    # domains. Run the demo only with the file SMS and phone channels.
+    # These are random numbers in live ranges, unlike the reserved email
+    # domains, so the simulation sends only through the file adapters.
     number = f"+316{rng.randint(1, 5)}{rng.randrange(10**7):07d}"
     if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
         raise AssertionError(f"generated mobile number {number} is not valid")

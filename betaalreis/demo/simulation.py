@@ -7,7 +7,8 @@ Each simulated day:
    camt.053 statement per creditor under `$BETAALREIS_HOME/bank/<slug>/`
    and imports it with the banking importer;
 3. runs the daily job (`run_cycle`) for each demo creditor, which matches
-   the payments, plans the due stages, writes the outbox and dispatches it;
+   the payments, plans the due stages, writes the outbox and dispatches it
+   to the file adapters only;
 4. reports what went out and what came in.
 """
 
@@ -137,9 +138,11 @@ class Simulation:
 
         # One run per demo creditor, never creditor=None: a run for all
         # creditors would plan and send other tenants' reminders for the
-        # simulated days.
+        # simulated days. The run is simulated, so its messages only go to
+        # the file outbox: the demo debtors are invented, and `--start` may
+        # put the simulated days after today.
         for creditor in self.ledger.creditors:
-            run_cycle(day, creditor=creditor, dispatch_messages=True)
+            run_cycle(day, creditor=creditor, dispatch_messages=True, simulate=True)
 
         self._count_outbox(day, report)
         return report

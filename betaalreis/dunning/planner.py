@@ -113,6 +113,8 @@ class Plan:
     day: dt.date
     messages: list[PlannedMessage] = field(default_factory=list)
     invoices_considered: int = 0
+    # Invoices with a next stage due that wait for the policy's minimum days
+    # after the previous stage's message, and those inside their 14-day term.
     waiting_for_previous: int = 0
     waiting_for_legal_term: int = 0
     below_minimum: int = 0
@@ -343,11 +345,8 @@ def plan_day(
             continue
 
         if current_date is not None:
-            # The gap counts from the day the previous stage's message went out.
-            previous_sent_on = late_send_dates.get(invoice_id, current_date)
-            if (day - previous_sent_on).days < target.min_days_after_previous:
-                plan.waiting_for_previous += 1
-                continue
+            # The legal term is checked first, so an invoice inside its 14-day
+            # term is counted as waiting for it, also while the stage gap runs.
             if letter_order is not None and current_order == letter_order:
                 term = terms.get(invoice_id)
                 # NOTE: a letter that was never sent (failed or still held)
@@ -355,6 +354,11 @@ def plan_day(
                 if term is None or not term.has_passed(day):
                     plan.waiting_for_legal_term += 1
                     continue
+            # The gap counts from the day the previous stage's message went out.
+            previous_sent_on = late_send_dates.get(invoice_id, current_date)
+            if (day - previous_sent_on).days < target.min_days_after_previous:
+                plan.waiting_for_previous += 1
+                continue
 
         key = (debtor_id, target.code, currency)
         group = groups.get(key)

@@ -91,6 +91,21 @@ class RunSummary:
         return sum(len(creditor_run.written.created) for creditor_run in self.creditors)
 
 
+def amsterdam_today() -> dt.date:
+    """Return today's date in Europe/Amsterdam, the day a run without a date is for."""
+    return timezone.localdate(timezone.now(), AMSTERDAM)
+
+
+def is_future_day(day: dt.date) -> bool:
+    """Return whether `day` is after today in Europe/Amsterdam.
+
+    A real run for such a day would send its messages now, dated that day and
+    claiming costs that are owed only from then, so `betaalreis run` and the
+    Celery task reject it. Only a simulated run may go ahead (see `run_cycle`).
+    """
+    return day > amsterdam_today()
+
+
 def run_moment(day: dt.date) -> dt.datetime:
     """Return the moment a run for `day` acts at: now for today, else 09:00 that day."""
     return replay_moment(day) or timezone.localtime(timezone.now(), AMSTERDAM)
@@ -159,8 +174,16 @@ def run_cycle(
     creditor: Creditor | None = None,
     *,
     dispatch_messages: bool = True,
+    simulate: bool = False,
 ) -> RunSummary:
-    """Run the daily job for `day`, for one creditor or all of them."""
+    """Run the daily job for `day`, for one creditor or all of them.
+
+    With `simulate`, dispatch sends through the file adapters only, never
+    through the configured SMTP, SMS or other providers; the demo runs this
+    way. This function does not check the day: callers that take it from a
+    person or a schedule reject a future day with `is_future_day` unless they
+    simulate.
+    """
     moment = run_moment(day)
     summary = RunSummary(day=day, moment=moment)
     creditors = [creditor] if creditor is not None else list(Creditor.objects.order_by("slug"))
@@ -198,5 +221,7 @@ def run_cycle(
         )
 
     if dispatch_messages:
-        summary.dispatched = dispatch(due_by=moment, creditor=creditor, source=source, clock=replayed)
+        summary.dispatched = dispatch(
+            due_by=moment, creditor=creditor, source=source, clock=replayed, simulate=simulate
+        )
     return summary

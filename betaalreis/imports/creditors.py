@@ -213,12 +213,28 @@ def _check_iban_unused(iban: str, slug: str) -> None:
         ) % {"iban": iban, "other": other})
 
 
+def _check_kvk_unused(kvk_number: str, slug: str) -> None:
+    """Raise InvalidInput when another creditor has this KvK number already.
+
+    A UBL invoice names its supplier by KvK number, so one number for two
+    creditors would make the creditor of such an invoice ambiguous.
+    """
+    if not kvk_number:
+        return
+    other = Creditor.objects.filter(kvk_number=kvk_number).exclude(slug=slug).values_list("slug", flat=True).first()
+    if other is not None:
+        raise InvalidInput(gettext(
+            "KvK-nummer %(kvk)s hoort al bij crediteur %(other)r. Elke crediteur is een eigen bedrijf met een "
+            "eigen KvK-nummer: verbeter het nummer van %(slug)r, of laat het weg."
+        ) % {"kvk": kvk_number, "other": other, "slug": slug})
+
+
 @transaction.atomic
 def do_add_creditor(spec: CreditorSpec) -> Creditor:
     """Create a new creditor with the default dunning policies.
 
-    Raises InvalidInput listing every problem, or when the slug or the IBAN
-    is taken.
+    Raises InvalidInput listing every problem, or when the slug, the IBAN
+    or the KvK number is taken.
     """
     values, problems = validate_spec(spec)
     if problems:
@@ -228,6 +244,7 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
             "Crediteur %(slug)r bestaat al; wijzig die met `betaalreis creditor load FILE`."
         ) % {"slug": spec.slug})
     _check_iban_unused(str(values["iban"]), spec.slug)
+    _check_kvk_unused(str(values["kvk_number"]), spec.slug)
 
     creditor = Creditor.objects.create(**values)
     seed_default_policies(creditor)
@@ -276,6 +293,12 @@ def read_creditors_file(path: Path) -> list[CreditorSpec]:
     return specs
 
 
+def _repeated_values(checked: list[dict[str, object]], model_field: str) -> list[str]:
+    """Return the non-empty values of `model_field` that more than one creditor of a file has."""
+    values = [str(creditor[model_field]) for creditor in checked if creditor[model_field]]
+    return sorted({value for value in values if values.count(value) > 1})
+
+
 @dataclass(frozen=True)
 class LoadResult:
     creditor: Creditor
@@ -309,15 +332,21 @@ def do_load_creditors(path: Path) -> list[LoadResult]:
     if problems:
         raise InvalidInput(nothing_loaded + "\n  " + "\n  ".join(problems))
 
-    ibans = [str(values["iban"]) for values in checked]
-    shared = sorted({iban for iban in ibans if ibans.count(iban) > 1})
+    shared = _repeated_values(checked, "iban")
     if shared:
         raise InvalidInput(nothing_loaded + " " + gettext(
             "De IBAN's %(ibans)s komen meer dan eens voor; rekeningafschriften vinden hun crediteur "
             "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
         ) % {"ibans": shared})
+    shared_kvk = _repeated_values(checked, "kvk_number")
+    if shared_kvk:
+        raise InvalidInput(nothing_loaded + " " + gettext(
+            "De KvK-nummers %(numbers)s komen meer dan eens voor; elke crediteur is een eigen bedrijf met een "
+            "eigen KvK-nummer."
+        ) % {"numbers": shared_kvk})
     for values in checked:
         _check_iban_unused(str(values["iban"]), str(values["slug"]))
+        _check_kvk_unused(str(values["kvk_number"]), str(values["slug"]))
 
     existing = {creditor.slug: creditor for creditor in Creditor.objects.select_for_update().filter(slug__in=slugs)}
     results: list[LoadResult] = []

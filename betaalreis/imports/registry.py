@@ -124,10 +124,9 @@ class ImportReport:
     path: Path
     format: str
     counts: dict[str, int] = field(default_factory=dict)
+    # Amounts as Decimal strings ("1234.56"), by a row name that ends in the
+    # currency; `betaalreis import` prints them in the report language ("€ 1.234,56").
     amounts: dict[str, str] = field(default_factory=dict)
-    # Whether `betaalreis import` prints `amounts` as money in the report
-    # language ("€ 1.234,56") instead of as written ("1234.56").
-    amounts_as_money: bool = False
     notes: list[str] = field(default_factory=list)
     # Lines printed above the counts: what the file covers (creditor, account, period).
     header: list[str] = field(default_factory=list)

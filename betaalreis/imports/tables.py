@@ -155,6 +155,10 @@ class UnreadableTable(ValueError):
     """The file is not a table this module can read. The message, in the active language, states why and what to do."""
 
 
+class InvalidEncoding(UnreadableTable):
+    """The text of a CSV file is not valid in its encoding. The message names the byte position."""
+
+
 def is_xlsx(head: bytes) -> bool:
     return head.startswith(XLSX_MAGIC)
 
@@ -170,7 +174,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            raise UnreadableTable(gettext(
+            raise InvalidEncoding(gettext(
                 "het bestand is geen geldige %(encoding)s bij byte %(byte)d; verbeter encoding in het "
                 "mappingbestand of sla het bestand op als CSV UTF-8"
             ) % {"encoding": encoding, "byte": exc.start}) from exc
@@ -179,7 +183,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "UTF-8 with BOM"
         except UnicodeDecodeError as exc:
-            raise UnreadableTable(gettext(
+            raise InvalidEncoding(gettext(
                 "het bestand begint met een UTF-8-bytevolgordeteken (BOM), maar is bij byte %(byte)d geen "
                 "UTF-8; sla het bestand opnieuw op als CSV UTF-8"
             ) % {"byte": exc.start + 3}) from exc
@@ -192,7 +196,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        raise UnreadableTable(gettext(
+        raise InvalidEncoding(gettext(
             "het bestand is geen UTF-8 en geen Windows-1252 (byte %(byte)d); sla het op als CSV UTF-8"
         ) % {"byte": exc.start}) from exc
 

@@ -34,6 +34,7 @@ from betaalreis.imports.report_labels import SKIP_REASONS
 from betaalreis.imports.totals_rows import RowSums, is_totals_row
 from betaalreis.imports.tables import (
     Cell,
+    InvalidEncoding,
     Mapping,
     UnreadableTable,
     cell_text,
@@ -96,6 +97,11 @@ class TabularInvoiceImporter(Importer):
     def describe(cls, path: Path, head: bytes) -> str | None:
         try:
             rows, read_as = peek_rows(path, head)
+        except InvalidEncoding as exc:
+            # A mapping file cannot help here, so the generic "unknown format"
+            # advice would mislead: state the byte and how to save the file.
+            reason = str(exc)
+            return f"{reason[:1].upper()}{reason[1:]}."
         except UnreadableTable:
             return None
 

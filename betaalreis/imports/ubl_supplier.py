@@ -6,7 +6,9 @@ number or VAT id identifies one company, so when either differs from the
 creditor's and nothing else matches, the invoice is someone else's. An IBAN
 or a name alone is weaker evidence: a creditor can have several accounts and
 trade names. Only when both of those differ as well does the file get
-rejected; with too little to compare it is imported with a note.
+rejected; with too little to compare it is imported with a note. A file
+whose supplier matches the creditor but whose KvK number, VAT id or IBAN is
+another creditor's is rejected as ambiguous.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
+from django.db.models import Q
 from django.utils.translation import gettext
 
 from betaalreis.imports.registry import RowError
@@ -100,6 +103,21 @@ def check_supplier(supplier: Supplier, creditor: Creditor) -> SupplierCheck:
     name = _compared(creditor_names - {""}, {_name_key(name) for name in supplier.names} - {""})
 
     if True in (kvk, vat, iban, name):
+        others = _other_creditors_named(supplier, creditor)
+        if others:
+            return SupplierCheck(error=RowError(
+                None, SUPPLIER_FIELD, supplier.describe(),
+                gettext(
+                    "de leverancier van dit document past bij crediteur %(creditor)r (%(details)s), maar ook "
+                    "bij %(others)s. Betaalreis kiest niet tussen crediteuren: controleer het document en de "
+                    "KvK-nummers, btw-nummers en IBAN's van deze crediteuren (`betaalreis creditor list`), "
+                    "en importeer het met --creditor voor de crediteur die het stuurde"
+                ) % {
+                    "creditor": creditor.slug,
+                    "details": _describe_creditor(creditor),
+                    "others": "; ".join(f"{other.slug!r} ({_describe_creditor(other)})" for other in others),
+                },
+            ))
         if kvk is False and vat is False:
             note = gettext(
                 "Leverancier %(supplier)s heeft een ander KvK-nummer en btw-nummer dan crediteur "
@@ -135,6 +153,21 @@ def check_supplier(supplier: Supplier, creditor: Creditor) -> SupplierCheck:
         "en de crediteur hebben geen KvK-nummer, btw-nummer of IBAN gemeen. Controleer of het de "
         "juiste crediteur is."
     ) % {"supplier": supplier.describe(), "creditor": creditor.slug})
+
+
+def _other_creditors_named(supplier: Supplier, creditor: Creditor) -> list[Creditor]:
+    """Return the other creditors that a KvK number, VAT id or IBAN of the supplier names.
+
+    An identifier that `creditor` has too is left out, because it cannot tell
+    the two apart.
+    """
+    kvk_numbers = supplier.kvk_numbers - {_compact(creditor.kvk_number)}
+    vat_ids = supplier.vat_ids - {_compact(creditor.vat_id)}
+    ibans = supplier.ibans - {_compact(creditor.iban)}
+    if not (kvk_numbers or vat_ids or ibans):
+        return []
+    named = Q(kvk_number__in=kvk_numbers) | Q(vat_id__in=vat_ids) | Q(iban__in=ibans)
+    return list(Creditor.objects.exclude(pk=creditor.pk).filter(named).order_by("slug"))
 
 
 def _compared(ours: set[str], theirs: set[str]) -> bool | None:

@@ -260,6 +260,10 @@ def do_reverse_payment(
     allocations = list(original.allocations.select_related("invoice"))
     reopened: list[Invoice] = []
     closed_before: dict[int, Invoice] = {}
+    # Dated like payments: on the reversal's booking day when it is applied later.
+    event_at = timeline.event_time()
+    if reversal is not None:
+        event_at = timeline.payment_event_time(reversal.booking_date, event_at)
 
     for allocation in allocations:
         invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
@@ -285,10 +289,11 @@ def do_reverse_payment(
                 "amount": str(allocation.amount),
                 "reason": reason,
             },
+            at=event_at,
         )
 
     original.allocations.all().delete()
-    timeline.record_many(lapsed_waiver_events(list(closed_before.values()), source=source))
+    timeline.record_many(lapsed_waiver_events(list(closed_before.values()), source=source, at=event_at))
     original.status = PaymentStatus.REVERSED
     original.save(update_fields=["status"])
     if reversal is not None:

@@ -103,6 +103,19 @@ class Creditor(models.Model):
         ordering = ["slug"]
         verbose_name = _("crediteur")
         verbose_name_plural = _("crediteuren")
+        constraints = [
+            # A UBL invoice names its supplier by KvK number, so two creditors
+            # with one number would make its creditor ambiguous.
+            models.UniqueConstraint(
+                fields=["kvk_number"],
+                condition=~Q(kvk_number=""),
+                name="creditor_kvk_number_unique",
+                violation_error_message=_(
+                    "Een andere crediteur heeft dit KvK-nummer al. Elke crediteur is een eigen bedrijf "
+                    "met een eigen KvK-nummer: verbeter het nummer of laat het leeg."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -85,8 +86,8 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
         end = max(period.end for period in breakdown.interest_periods)
         lines.append(
             texts[str(breakdown.interest_kind)].format(
-                start=format_date(start, "short", locale=locale),
-                end=format_date(end, "short", locale=locale),
+                start=_date(start, locale),
+                end=_date(end, locale),
                 amount=money(breakdown.interest),
             )
         )
@@ -127,11 +128,19 @@ def claim_notices(breakdown: ClaimBreakdown, language: str) -> tuple[str, ...]:
         notices.append(
             texts["interest_limited"].format(
                 invoices=item.invoice_number,
-                default=format_date(item.default_before_rate_table, "short", locale=locale),
-                start=format_date(item.interest_from, "short", locale=locale),
+                default=_date(item.default_before_rate_table, locale),
+                start=_date(item.interest_from, locale),
             )
         )
     return tuple(notices)
+
+
+def _date(value: dt.date, locale: str) -> str:
+    """Format a date as 02-10-2025 in Dutch and 2 Oct 2025 in English.
+
+    English names the month, because a reader in the US takes 02/10/2025 for 10 February.
+    """
+    return format_date(value, "dd-MM-yyyy" if locale == "nl_NL" else "d MMM y", locale=locale)
 
 
 def _percent(value: Decimal | None) -> str:

@@ -201,18 +201,22 @@ def dispatch(
     batch_size: int = DEFAULT_BATCH_SIZE,
     source: str = "dispatch",
     clock: dt.datetime | None = None,
+    simulate: bool = False,
 ) -> DispatchSummary:
     """Send every due message in the outbox and return what happened.
 
     `due_by` is the moment up to which held-back messages (`not_before`) may
     go; the default is now. `clock` replaces the adapters' send time in the
     record, for replaying past days (the demo); leave it None otherwise.
+    With `simulate`, every message goes to the file adapters
+    (`channels.base.SIMULATION_BACKENDS`) instead of the configured ones.
     Safe to run in parallel and to run again.
     """
     # A run renders every message from the same few templates, so each is loaded once.
     with templates_unchanged():
         return _dispatch_batches(
-            due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock
+            due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock,
+            simulate=simulate,
         )
 
 
@@ -223,6 +227,7 @@ def _dispatch_batches(
     batch_size: int,
     source: str,
     clock: dt.datetime | None,
+    simulate: bool,
 ) -> DispatchSummary:
     from betaalreis.outbox.render import load_batch_claim_data, render_communication
 
@@ -266,7 +271,7 @@ def _dispatch_batches(
                     message.metadata["sent_at"] = clock.isoformat()
                 backend = backends.get(communication.channel)
                 if backend is None:
-                    backend = backends[communication.channel] = get_backend(communication.channel)
+                    backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
                 result = backend.send(message)
             except BetaalreisError as exc:
                 # Errors other than a channel's own (no address for the

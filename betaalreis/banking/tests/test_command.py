@@ -145,3 +145,39 @@ def test_import_othr_other_id_names_it(tmp_path: Path):
     assert "--creditor SLUG" in text
     assert "no creditor has this account as its IBAN" not in text
     assert not Payment.objects.exists()
+
+
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
+# An MT940 file whose :25: account has the form of an IBAN with wrong check digits.
+INVALID_IBAN_FILE = CORPUS / "mt940" / "fruitl00p_rabobank_pref-batch-entries.txt"
+
+
+@pytest.mark.parametrize("options", [("--creditor", "acme"), ()], ids=["with-creditor", "without-creditor"])
+def test_invalid_iban_account_named_once(options):
+    _ledger()
+    output = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(INVALID_IBAN_FILE), *options, stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "account NL50RABO0123456789 in bank statement 940S130403/0 (line 2) is not a valid IBAN" in text
+    assert "the check digits are wrong" in text
+    assert "no creditor can import this bank statement, not even with --creditor" in text
+    assert "Download the bank statement again from the bank" in text
+    assert "betaalreis creditor load" not in text
+    assert "choose the creditor with --creditor SLUG" not in text
+    assert not Payment.objects.exists()
+
+
+def test_invalid_iban_account_in_dutch():
+    _ledger()
+    output = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(INVALID_IBAN_FILE), "--creditor", "acme", "--lang", "nl", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "rekening NL50RABO0123456789 in rekeningafschrift 940S130403/0 (regel 2) is geen geldig IBAN" in text
+    assert "voor geen enkele crediteur te importeren, ook niet met --creditor" in text
+    assert "stel haar dan in als IBAN" not in text

@@ -766,3 +766,32 @@ def test_other_currency_invoice_debtor_is_candidate(tmp_path: Path, ledger):
     candidate = MatchCandidate.objects.get(payment=payment)
     assert candidate.debtor_id == pietersen.pk
     assert list(candidate.invoices.all()) == []
+
+
+def _end_of_day(day: dt.date) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo("Europe/Amsterdam")) - dt.timedelta(
+        microseconds=1
+    )
+
+
+def test_reversal_and_learned_iban_dated_on_booking_day(tmp_path: Path, ledger):
+    from betaalreis.ledger.models import TimelineEvent
+
+    paid_on = dt.date(2026, 10, 20)
+    reversed_on = dt.date(2026, 10, 23)
+    import_entries(tmp_path, [SampleEntry(
+        Decimal("121.00"), iban=PAYER_IBAN, structured_reference=KENMERK, reference="IN-1", end_to_end_id="E2E-1",
+        booking_date=paid_on,
+    )], name="day1.xml")
+    import_entries(tmp_path, [SampleEntry(
+        Decimal("-121.00"), iban=PAYER_IBAN, reversal=True, return_reason="MD06", reference="RV-1",
+        end_to_end_id="E2E-1", booking_date=reversed_on,
+    )], name="day2.xml")
+
+    reversed_event = TimelineEvent.objects.get(summary__startswith="Betaling teruggeboekt")
+    learned = TimelineEvent.objects.get(summary__startswith="Rekening ")
+    assert "onthouden" in learned.summary
+    assert reversed_event.at == _end_of_day(reversed_on)
+    assert learned.at == _end_of_day(paid_on)

@@ -193,3 +193,33 @@ def test_small_demo_dates_payment_events_on_simulated_days() -> None:
     ]
     assert payment_days
     assert [day for day in payment_days if not START <= day <= last_day] == []
+
+
+class ProviderEmailBackend:
+    """Stands in for a real provider such as SMTP: records every message handed to it."""
+
+    channel = "email"
+    provider = "test-provider"
+    sent: list[str] = []
+
+    def send(self, message):
+        ProviderEmailBackend.sent.append(message.idempotency_key)
+        raise AssertionError("the demo must not send through a configured provider")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_after_today_sends_only_to_files(settings) -> None:
+    from betaalreis.dunning.run import amsterdam_today
+
+    ProviderEmailBackend.sent = []
+    settings.BETAALREIS_CHANNEL_BACKENDS = {
+        **settings.BETAALREIS_CHANNEL_BACKENDS, "email": f"{__name__}.ProviderEmailBackend",
+    }
+    start = amsterdam_today() + dt.timedelta(days=30)
+
+    _run_demo("--debtors", "50", "--invoices", "250", "--days", "3", "--start", start.isoformat())
+
+    sent = Communication.objects.filter(status=CommunicationStatus.SENT, channel="email")
+    assert sent.exists()
+    assert ProviderEmailBackend.sent == []
+    assert len(_outbox_files(settings.OUTBOX_DIR / "email")) == sent.count()

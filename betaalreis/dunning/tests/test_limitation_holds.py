@@ -32,7 +32,8 @@ def debtor(creditor):
 
 def run_report(creditor, *options: str, day: dt.date = DAY) -> str:
     output = io.StringIO()
-    call_command("run", "--date", day.isoformat(), "--creditor", creditor.slug, "--no-dispatch", *options,
+    # DAY may be after today, so the run is simulated.
+    call_command("run", "--date", day.isoformat(), "--creditor", creditor.slug, "--simulate", *options,
                  stdout=output)
     return " ".join(output.getvalue().split())
 

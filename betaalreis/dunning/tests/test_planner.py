@@ -461,7 +461,30 @@ def test_policy_command_loads_and_shows(tmp_path):
 
     assert list(creditor.policies.get().stages.values_list("code", flat=True)) == ["only"]
     assert "Kort" in output.getvalue()
-    assert "only (Enige)" in output.getvalue()
+    assert "Enige (only)" in output.getvalue()
+
+
+def test_policy_show_in_dutch_and_english(creditor):
+    import io
+
+    from django.core.management import call_command
+
+    dutch, english = io.StringIO(), io.StringIO()
+
+    call_command("policy", "show", "--creditor", creditor.slug, stdout=dutch)
+    call_command("policy", "show", "--creditor", creditor.slug, "--lang", "en", stdout=english)
+
+    dutch_text, english_text = " ".join(dutch.getvalue().split()), " ".join(english.getvalue().split())
+    for heading in ("fase", "kanalen", "minimumbedrag", "vordering", "actie"):
+        assert heading in dutch_text, heading
+    assert "Veertiendagenbrief (fourteen_day_letter)" in dutch_text
+    assert "(Consument)" in dutch_text
+    assert "channels" not in dutch_text
+    assert "stage" not in dutch_text
+    for heading in ("stage", "channels", "claim", "action"):
+        assert heading in english_text, heading
+    assert "Fourteen-day letter (fourteen_day_letter)" in english_text
+    assert "(Consumer)" in english_text
 
 
 @pytest.fixture

@@ -221,3 +221,33 @@ def test_verbosity_one_prints_report(creditor: Creditor, write_file: WriteFile) 
 
     assert "goed.csv" in output.getvalue()
     assert "invoices new" in output.getvalue()
+
+
+def test_bom_file_with_bad_byte_names_byte(creditor: Creditor, write_file: WriteFile) -> None:
+    # The BOM marks the file as UTF-8, but "Zoë" was saved as Windows-1252: 0xEB at byte 95.
+    data = b"\xef\xbb\xbf" + GOOD.encode() + b"F3;D3;Zo\xeb;01-03-2025;10,00\n"
+    path = write_file("bom.csv", data)
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--creditor", "acme", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "starts with a UTF-8 byte order mark but is not UTF-8 at byte 95" in text
+    assert "save the file again as CSV UTF-8" in text
+    assert "--mapping" not in text
+    assert "unknown file format" not in text
+    assert Invoice.objects.count() == 0
+
+
+def test_bom_file_with_bad_byte_in_dutch(creditor: Creditor, write_file: WriteFile) -> None:
+    data = b"\xef\xbb\xbf" + GOOD.encode() + b"F3;D3;Zo\xeb;01-03-2025;10,00\n"
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(write_file("bom.csv", data)), "--creditor", "acme", "--lang", "nl",
+                     stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "Het bestand begint met een UTF-8-bytevolgordeteken (BOM), maar is bij byte 95 geen UTF-8" in text
+    assert "--mapping" not in text

@@ -69,7 +69,7 @@ EXPECTED: dict[str, Expected] = {
     # number (13 line rows, 3 invoices) and skipped, because a draft was
     # never sent to the debtor.
     "csv/zoho_invoices_export_one-row-per-line.csv": Expected(
-        output=("skipped: draft", "1339.75", "INV-000001, INV-000002, INV-000003"),
+        output=("skipped: draft", "US$1,339.75", "INV-000001, INV-000002, INV-000003"),
     ),
     "ubl/peppol-bis3_allowances-charges_tax-currency-sek.xml": Expected(
         invoices=1, debtors=1, open_total="6125.00",

@@ -193,3 +193,77 @@ def test_creditor_problems_dutch_with_lang(db) -> None:
 
     assert "Crediteur niet toegevoegd:" in str(caught.value)
     assert "iban 'NL91ABNA0417164301': geen geldig IBAN: de controlecijfers kloppen niet" in str(caught.value)
+
+
+def test_creditor_add_rejects_taken_kvk(db) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--kvk", "12345678", stdout=io.StringIO())
+
+    with pytest.raises(CommandError) as caught:
+        call_command("creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban",
+                     "NL91ABNA0417164300", "--kvk", "1234 5678", stdout=io.StringIO())
+
+    assert "KvK number 12345678 belongs to creditor 'acme' already" in str(caught.value)
+    assert "correct the number of 'zon', or leave it out" in str(caught.value)
+    assert list(Creditor.objects.values_list("slug", flat=True)) == ["acme"]
+
+
+def test_creditor_load_rejects_taken_kvk(db, write_file: WriteFile) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--kvk", "12345678", stdout=io.StringIO())
+    path = write_file("crediteuren.toml", (
+        '[[creditor]]\nslug = "zon"\nlegal_name = "Zon B.V."\niban = "NL91ABNA0417164300"\nkvk = "12345678"\n'
+    ))
+
+    with pytest.raises(CommandError, match="KvK number 12345678 belongs to creditor 'acme' already"):
+        call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    assert not Creditor.objects.filter(slug="zon").exists()
+
+
+def test_creditor_load_rejects_kvk_twice_in_file(db, write_file: WriteFile) -> None:
+    path = write_file("crediteuren.toml", (
+        '[[creditor]]\nslug = "zon"\nlegal_name = "Zon B.V."\niban = "NL91ABNA0417164300"\nkvk = "12345678"\n'
+        '[[creditor]]\nslug = "wind"\nlegal_name = "Wind B.V."\niban = "NL20INGB0001234567"\nkvk = "12345678"\n'
+    ))
+
+    with pytest.raises(CommandError) as caught:
+        call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    assert "nothing loaded" in str(caught.value)
+    assert "KvK numbers ['12345678'] appear more than once" in str(caught.value)
+    assert Creditor.objects.count() == 0
+
+
+def test_creditor_load_keeps_own_kvk(db, write_file: WriteFile) -> None:
+    text = '[[creditor]]\nslug = "zon"\nlegal_name = "Zon B.V."\niban = "NL91ABNA0417164300"\nkvk = "12345678"\n'
+    path = write_file("crediteuren.toml", text)
+    call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    path.write_text(text.replace("Zon B.V.", "Zon Energie B.V."))
+    call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    assert Creditor.objects.get().legal_name == "Zon Energie B.V."
+
+
+def test_example_file_after_readme_creditor(db) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--kvk", "12345678", stdout=io.StringIO())
+
+    call_command("creditor", "load", str(REPO / "examples" / "creditors.toml"), stdout=io.StringIO())
+
+    kvk_numbers = list(Creditor.objects.exclude(kvk_number="").values_list("kvk_number", flat=True))
+    assert len(kvk_numbers) == len(set(kvk_numbers)) == 3
+
+
+def test_database_rejects_shared_kvk(db) -> None:
+    from django.db import IntegrityError, transaction
+
+    Creditor.objects.create(slug="acme", legal_name="Acme B.V.", iban="NL20INGB0001234567", kvk_number="12345678")
+    Creditor.objects.create(slug="leeg-1", legal_name="Leeg B.V.", iban="NL91ABNA0417164300")
+    Creditor.objects.create(slug="leeg-2", legal_name="Leeg 2 B.V.", iban="NL02ABNA0123456789")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Creditor.objects.create(slug="zon", legal_name="Zon B.V.", iban="NL39RABO0300065264", kvk_number="12345678")
+
+    assert Creditor.objects.count() == 3

@@ -229,3 +229,27 @@ def test_file_problem_named_once() -> None:
 
     with translation.override("nl"):
         assert str(error) == "bestand 'kapot.xml': geen geldige XML"
+
+
+AMOUNTS = (
+    "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Valuta;Status\n"
+    "F1;D1;Een;01-03-2025;103.812,21;EUR;\n"
+    "F2;D1;Een;01-03-2025;1.339,75;USD;concept\n"
+)
+
+
+def test_invoice_amounts_in_dutch_format(creditor: Creditor, write_file: WriteFile) -> None:
+    text = _import(str(write_file("bedragen.csv", AMOUNTS)), "--creditor", "acme")
+
+    assert "€\xa0103.812,21" in text
+    assert "US$\xa01.339,75" in text
+    assert "103812.21" not in text
+    assert "1339.75" not in text
+
+
+def test_invoice_amounts_in_english_format(creditor: Creditor, write_file: WriteFile) -> None:
+    text = _import(str(write_file("bedragen.csv", AMOUNTS)), "--creditor", "acme", "--lang", "en")
+
+    assert "€103,812.21" in text
+    assert "US$1,339.75" in text
+    assert "103812.21" not in text

@@ -298,13 +298,32 @@ def test_other_supplier_rejected_by_iban_and_name(creditor: Creditor, corpus: Pa
     assert not Invoice.objects.exists()
 
 
-def test_supplier_matching_name_noted(creditor: Creditor, corpus: Path) -> None:
+def test_supplier_matching_name_noted(db, corpus: Path) -> None:
+    # No other creditor has the document's VAT id here, which would make it ambiguous.
     zon = other_creditor(legal_name="SIMPLERINVOICING B.V.")
 
     report = UblImporter().run(corpus / "ubl" / "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml", zon)
 
     assert Invoice.objects.filter(creditor=zon).count() == 1
     assert any("has another KvK number than creditor zon" in note for note in report.notes)
+
+
+def test_supplier_also_matching_other_creditor_rejected(
+    creditor: Creditor, corpus: Path, write_file: WriteFile
+) -> None:
+    # The VAT id is acme's, but the document asks payment on zon's IBAN.
+    zon = other_creditor()
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml")
+    path = write_file("twee-crediteuren.xml", text.replace("NL11 BANK 1111111111", zon.iban))
+
+    error = rejected(path, creditor)
+
+    assert len(error.errors) == 1
+    problem = error.errors[0].problem
+    assert "matches creditor 'acme' ('Acme B.V.', KvK 12345678, VAT NL111111111B01, IBAN NL91ABNA0417164300)" in problem
+    assert "but also 'zon' ('Zon B.V.', KvK 87654321, IBAN NL20INGB0001234567)" in problem
+    assert "does not choose between creditors" in problem
+    assert not Invoice.objects.exists()
 
 
 def test_supplier_without_details_noted(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:

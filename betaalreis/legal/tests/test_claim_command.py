@@ -8,6 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+# These tests check the English wording; the Dutch output has its own tests at the end.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 
 def _run(*args: str) -> str:
     output = StringIO()
@@ -127,3 +130,32 @@ def test_term_within_declared_days_silent() -> None:
                                  "--letter-sent", "2026-03-10")
 
     assert errors == ""
+
+
+def test_table_in_dutch() -> None:
+    output = " ".join(_run("--principal", "1234.56", "--due", "2025-10-01", "--on", "2026-12-04",
+                           "--paid", "2026-03-01=100.00", "--lang", "nl").split())
+
+    assert "Wettelijke rente tot en met 2026-12-04" in output
+    assert "│ 2025-10-02 │ 2025-12-31 │" in output
+    assert "1.234,56" in output
+    assert "openstaande hoofdsom" in output
+    assert "incassokosten (geen veertiendagenbrief)" in output
+    assert "Betalingen, toegerekend in de volgorde kosten, rente, hoofdsom" in output
+    assert "Wettelijke rente (art. 6:119 BW) vanaf 02-10-2025 tot en met 04-12-2026" in output
+    assert "principal" not in output
+    assert "02/10/2025" not in output
+
+
+def test_english_explanation_names_the_month() -> None:
+    output = " ".join(_run("--principal", "1234.56", "--due", "2025-10-01", "--on", "2026-12-04", "--lang", "en").split())
+
+    assert "from 2 Oct 2025 up to and including 4 Dec 2026" in output
+    assert "1,234.56" in output
+    assert "collection costs (no letter)" in output
+    assert "02/10/2025" not in output
+
+
+def test_contradicting_dates_rejected_in_dutch() -> None:
+    with pytest.raises(CommandError, match="Ongeldige --due 2026-03-01: die ligt na de datum van de vordering"):
+        _run("--principal", "100", "--due", "2026-03-01", "--on", "2026-02-01", "--lang", "nl")

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.dunning.models import Policy
+from betaalreis.command_language import add_language_option, report_language
+from betaalreis.dunning.models import Policy, StageAction
+from betaalreis.dunning.planner import CHANNEL_NAMES
 from betaalreis.dunning.policies import DEFAULT_POLICY_DIR, load_policy, seed_default_policies
 from betaalreis.errors import InvalidInput
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, DebtorKind
+from betaalreis.ledger.money import format_report_money
 
 
 class Command(BaseCommand):
@@ -30,18 +35,26 @@ class Command(BaseCommand):
         defaults = commands.add_parser("defaults", help="Give the creditor the default Dutch policies.")
         defaults.add_argument("--creditor", required=True, help="Creditor slug.")
         defaults.add_argument("--replace", action="store_true", help="Replace existing policies too.")
+        for subcommand in (show, load, defaults):
+            add_language_option(subcommand)
 
     def handle(self, *args: object, **options: object) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._handle(options)
+
+    def _handle(self, options: dict[str, object]) -> None:
         creditor = Creditor.objects.filter(slug=options["creditor"]).first()
         if creditor is None:
-            raise CommandError(
-                f"Creditor {options['creditor']!r} not found; add one with `betaalreis creditor add`."
-            )
+            raise CommandError(_(
+                "Crediteur %(slug)r niet gevonden; voeg er een toe met `betaalreis creditor add`."
+            ) % {"slug": options["creditor"]})
 
         try:
             if options["action"] == "load":
                 policy = load_policy(creditor, options["file"])
-                self.stdout.write(f"{creditor.slug}: loaded {policy.name} ({policy.debtor_kind}).")
+                self.stdout.write(_("%(creditor)s: %(policy)s (%(kind)s) geladen.") % {
+                    "creditor": creditor.slug, "policy": policy.name, "kind": DebtorKind(policy.debtor_kind).label,
+                })
             elif options["action"] == "defaults":
                 seed_default_policies(creditor, replace=options["replace"])
         except InvalidInput as exc:
@@ -50,28 +63,38 @@ class Command(BaseCommand):
         self._show(creditor)
 
     def _show(self, creditor: Creditor) -> None:
-        console = Console(file=self.stdout, width=120)
+        # Wide enough that stage names and codes are not cut off.
+        console = Console(file=self.stdout, width=160)
         policies = Policy.objects.filter(creditor=creditor).prefetch_related("stages")
         if not policies:
-            console.print(f"{creditor.slug} has no dunning policy; run `betaalreis policy defaults --creditor {creditor.slug}`.")
+            console.print(_(
+                "%(slug)s heeft geen aanmaningsbeleid; voer `betaalreis policy defaults --creditor %(slug)s` uit."
+            ) % {"slug": creditor.slug}, markup=False)
             return
+
+        language = "en" if translation.get_language() == "en" else "nl"
+        headings = (
+            "#", _("fase"), _("dagen na vervaldatum"), _("kanalen"), _("minimumbedrag"), _("vordering"), _("actie"),
+        )
         for policy in policies:
-            table = Table(title=f"{creditor.slug}: {policy.name} ({policy.debtor_kind})")
-            for column in ("#", "stage", "days after due date", "channels", "min. amount", "claim", "action"):
-                table.add_column(column)
+            kind = DebtorKind(policy.debtor_kind).label
+            table = Table(title=f"{creditor.slug}: {policy.name} ({kind})")
+            for heading in headings:
+                table.add_column(heading)
             for stage in policy.stages.all():
                 claim = ""
                 if stage.is_fourteen_day_letter:
-                    claim = "14-day letter"
+                    claim = _("veertiendagenbrief")
                 elif stage.states_claim:
-                    claim = "yes"
+                    claim = _("ja")
+                action = str(StageAction(stage.action).label)
                 table.add_row(
                     str(stage.order),
-                    f"{stage.code} ({stage.name_nl})",
+                    f"{stage.name_for(language)} ({stage.code})",
                     str(stage.offset_days),
-                    ", ".join(stage.channels),
-                    str(stage.min_amount),
+                    ", ".join(str(CHANNEL_NAMES.get(channel, channel)) for channel in stage.channels),
+                    format_report_money(stage.min_amount, ""),
                     claim,
-                    f"{stage.action} (required)" if stage.required else stage.action,
+                    _("%(action)s (verplicht)") % {"action": action} if stage.required else action,
                 )
             console.print(table)

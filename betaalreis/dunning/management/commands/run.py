@@ -16,7 +16,7 @@ from rich.table import Table
 
 from betaalreis.command_language import add_language_option, report_language
 from betaalreis.dunning.planner import CHANNEL_NAMES
-from betaalreis.dunning.run import CreditorRun, RunSummary, run_cycle
+from betaalreis.dunning.run import CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
 from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
@@ -39,10 +39,22 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=parse_day, help="Business day to run for (default: today).")
+        parser.add_argument(
+            "--date", type=parse_day,
+            help="Business day to run for, today or earlier (default: today in Europe/Amsterdam).",
+        )
         parser.add_argument("--creditor", help="Slug of one creditor (default: all creditors).")
         parser.add_argument(
             "--no-dispatch", action="store_true", help="Write the outbox but send nothing."
+        )
+        parser.add_argument(
+            "--simulate",
+            action="store_true",
+            help=(
+                "Send through the file adapters only, never through SMTP, SMS or other providers, "
+                "and allow a --date after today. The run still moves the invoices' dunning stages on, "
+                "so use it on a demo or test database only."
+            ),
         )
         add_language_option(parser)
 
@@ -51,7 +63,20 @@ class Command(BaseCommand):
             self._run(options)
 
     def _run(self, options: dict[str, object]) -> None:
-        day = options["date"] or dt.date.today()
+        day = options["date"] or amsterdam_today()
+        if options["simulate"] and options["no_dispatch"]:
+            raise CommandError(_(
+                "--simulate en --no-dispatch gaan niet samen: een gesimuleerde run verstuurt naar de "
+                "bestandsuitbak, terwijl --no-dispatch de berichten laat wachten op de volgende echte "
+                "verzending. Laat een van beide weg."
+            ))
+        if is_future_day(day) and not options["simulate"]:
+            raise CommandError(_(
+                "Datum %(day)s ligt na vandaag (%(today)s, Europe/Amsterdam). Een run verstuurt zijn "
+                "berichten meteen, gedateerd op die dag en met kosten die dan nog niet verschuldigd zijn. "
+                "Kies vandaag of een eerdere dag. Gebruik --simulate alleen op een demo- of testdatabase: "
+                "dan gaan de berichten alleen naar de bestandsuitbak."
+            ) % {"day": day.isoformat(), "today": amsterdam_today().isoformat()})
         creditor = None
         if options["creditor"]:
             creditor = Creditor.objects.filter(slug=options["creditor"]).first()
@@ -64,7 +89,9 @@ class Command(BaseCommand):
                     ) % {"slug": options["creditor"], "known": known}
                 )
 
-        summary = run_cycle(day, creditor, dispatch_messages=not options["no_dispatch"])
+        summary = run_cycle(
+            day, creditor, dispatch_messages=not options["no_dispatch"], simulate=options["simulate"]
+        )
         print_summary(summary, Console(file=self.stdout, width=110))
 
 
@@ -287,6 +314,7 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
         "already_planned": written.already_planned,
         "unreachable": written.unreachable,
         "waiting": plan.waiting_for_legal_term,
+        "waiting_previous": plan.waiting_for_previous,
         "paused": plan.paused,
     }
     parts = [
@@ -304,6 +332,9 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
                  written.unreachable),
         ngettext("%(waiting)d factuur wacht op een termijn van 14 dagen",
                  "%(waiting)d facturen wachten op een termijn van 14 dagen", plan.waiting_for_legal_term),
+        ngettext("%(waiting_previous)d factuur wacht op de minimale tijd na de vorige fase",
+                 "%(waiting_previous)d facturen wachten op de minimale tijd na de vorige fase",
+                 plan.waiting_for_previous),
         ngettext("%(paused)d openstaande factuur van gepauzeerde debiteuren",
                  "%(paused)d openstaande facturen van gepauzeerde debiteuren", plan.paused),
     ]

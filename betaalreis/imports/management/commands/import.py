@@ -188,7 +188,7 @@ def _print_report(console: Console, report: ImportReport) -> None:
     for name, count in report.counts.items():
         table.add_row(row_label(name), str(count))
     for name, amount in report.amounts.items():
-        table.add_row(row_label(name), amount_text(name, amount) if report.amounts_as_money else amount)
+        table.add_row(row_label(name), amount_text(name, amount))
     console.print(table)
     for line in report.details:
         console.print(f"  {line}", markup=False, soft_wrap=True)

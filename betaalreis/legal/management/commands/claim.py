@@ -11,16 +11,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 from rich.console import Console
 from rich.table import Table
 
+from betaalreis.command_language import add_language_option, report_language
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.money import quantize
+from betaalreis.ledger.money import format_report_money, quantize
 from betaalreis.legal.claims import (
     ClaimBreakdown,
     ClaimItem,
     ClaimPayment,
+    CostsStatus,
     DebtorKind,
     compute_claim,
 )
@@ -138,8 +143,13 @@ class Command(BaseCommand):
             "--format", choices=["table", "json"], default="table",
             help="Output: a readable table or JSON. Default: table.",
         )
+        add_language_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         try:
             breakdown = self._compute(options)
         except BetaalreisError as error:
@@ -166,11 +176,11 @@ class Command(BaseCommand):
             term = fourteen_day_term(options["letter_sent"], options["letter_channel"], settings)
             term_end = term.term_end
             if not term.declared_days_on_file:
-                self.stderr.write(
-                    f"Warning: the 14-day term ends on {term_end}, after the last year of "
-                    "declared Atw holidays on file (betaalreis/legal/data/atw_holidays.toml). "
-                    "Check the Staatscourant for declared days and add them to that file."
-                )
+                self.stderr.write(_(
+                    "Let op: de termijn van 14 dagen eindigt op %(end)s, na het laatste jaar met "
+                    "aangewezen Atw-feestdagen in betaalreis/legal/data/atw_holidays.toml. Zoek de "
+                    "aangewezen dagen op in de Staatscourant en voeg ze aan dat bestand toe."
+                ) % {"end": term_end.isoformat()})
 
         return compute_claim(
             debtor_kind="business" if options["business"] else "consumer",
@@ -187,24 +197,24 @@ class Command(BaseCommand):
             name for name in ("term_end", "letter_sent") if options[name] is not None
         ]
         if options["business"] and letter_options:
-            given = " and ".join(f"--{name.replace('_', '-')}" for name in letter_options)
-            raise CommandError(
-                f"{given} applies to consumers only: a business owes collection costs "
-                "without a 14-day letter. Leave out --business or the letter option."
-            )
+            given = ", ".join(f"--{name.replace('_', '-')}" for name in letter_options)
+            raise CommandError(_(
+                "%(options)s geldt alleen voor consumenten: een bedrijf is incassokosten verschuldigd "
+                "zonder veertiendagenbrief. Laat --business of de briefoptie weg."
+            ) % {"options": given})
         if len(letter_options) == 2:
-            raise CommandError("Give --term-end or --letter-sent, not both.")
+            raise CommandError(_("Geef --term-end of --letter-sent, niet allebei."))
 
         if options["due"] > on:
-            raise CommandError(
-                f"Invalid --due {options['due']}: it is after the claim date {on}, so nothing "
-                "is overdue yet. Give a later --on or check the due date."
-            )
+            raise CommandError(_(
+                "Ongeldige --due %(due)s: die ligt na de datum van de vordering %(on)s, dus er is nog "
+                "niets te laat. Geef een latere --on of controleer de vervaldatum."
+            ) % {"due": options["due"].isoformat(), "on": on.isoformat()})
         if options["letter_sent"] is not None and options["letter_sent"] > on:
-            raise CommandError(
-                f"Invalid --letter-sent {options['letter_sent']}: it is after the claim date "
-                f"{on}. Give a later --on or leave the letter out."
-            )
+            raise CommandError(_(
+                "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
+                "Geef een latere --on of laat de brief weg."
+            ) % {"sent": options["letter_sent"].isoformat(), "on": on.isoformat()})
 
     def _print_table(self, breakdown: ClaimBreakdown) -> None:
         console = Console(file=self.stdout, highlight=False)
@@ -215,68 +225,97 @@ class Command(BaseCommand):
         console.print(_totals_table(breakdown))
 
         if breakdown.uses_unconfirmed_rates:
-            console.print(
-                "* Rate not confirmed by an official source. See betaalreis/legal/data/statutory_rates.toml."
-            )
-        console.print(breakdown.explanation_en)
+            console.print(_(
+                "* Tarief niet bevestigd door een officiële bron. Zie betaalreis/legal/data/statutory_rates.toml."
+            ))
+        console.print(breakdown.explanation("en" if translation.get_language() == "en" else "nl"))
+
+
+def _number(amount: Decimal) -> str:
+    """Return an amount as a number in the report language: 1.234,56 in Dutch, 1,234.56 in English."""
+    return format_report_money(amount, "")
+
+
+def _percent(percent: Decimal) -> str:
+    return f"{percent:.2f}" if translation.get_language() == "en" else f"{percent:.2f}".replace(".", ",")
+
+
+# Names in the report language. The tables write dates in ISO 8601
+# (2026-10-01), which no reader takes for 10 January.
+PERIOD_TITLES = {
+    "statutory": _lazy("Wettelijke rente tot en met %(on)s"),
+    "commercial": _lazy("Wettelijke handelsrente tot en met %(on)s"),
+}
+COSTS_STATUSES = {
+    CostsStatus.DUE: _lazy("verschuldigd"),
+    CostsStatus.TERM_RUNNING: _lazy("termijn loopt"),
+    CostsStatus.NO_LETTER: _lazy("geen veertiendagenbrief"),
+}
+PARTS = {
+    "costs": pgettext_lazy("allocation order", "kosten"),
+    "interest": pgettext_lazy("allocation order", "rente"),
+    "principal": pgettext_lazy("allocation order", "hoofdsom"),
+}
 
 
 def _periods_table(breakdown: ClaimBreakdown) -> Table:
     periods = Table(
-        title=f"Interest ({breakdown.interest_kind}) up to and including {breakdown.on}",
-        caption=(
-            "Each amount is the period's share of its year's interest rounded to cents, "
-            "so the amounts add up to the total."
+        title=str(PERIOD_TITLES[str(breakdown.interest_kind)]) % {"on": breakdown.on.isoformat()},
+        caption=_(
+            "Elk bedrag is het deel van de periode in de rente van haar jaar, afgerond op centen, "
+            "zodat de bedragen optellen tot het totaal."
         ),
     )
-    periods.add_column("from")
-    periods.add_column("to")
-    for column in ("days", "rate %", "base", "amount"):
+    periods.add_column(_("van"))
+    periods.add_column(_("tot en met"))
+    for column in (_("dagen"), _("rente %"), _("grondslag"), _("bedrag")):
         periods.add_column(column, justify="right")
 
     for period in breakdown.interest_periods:
         marker = " *" if period.rate_status == "unconfirmed" else ""
         periods.add_row(
-            str(period.start), str(period.end), str(period.days), f"{period.percent}{marker}",
-            f"{period.base:.2f}", f"{period.rounded_amount:.2f}",
+            period.start.isoformat(), period.end.isoformat(), str(period.days), f"{_percent(period.percent)}{marker}",
+            _number(period.base), _number(period.rounded_amount),
         )
-    periods.add_row("total", "", "", "", "", f"{breakdown.interest:.2f}")
+    periods.add_row(_("totaal"), "", "", "", "", _number(breakdown.interest))
     return periods
 
 
 def _payments_table(breakdown: ClaimBreakdown) -> Table:
-    payments = Table(title=f"Payments, applied in the order {', '.join(breakdown.allocation_order)}")
-    payments.add_column("paid on")
-    for column in ("amount", "to costs", "to interest", "to principal", "credit"):
+    order = ", ".join(str(PARTS.get(str(part), str(part))) for part in breakdown.allocation_order)
+    payments = Table(title=_("Betalingen, toegerekend in de volgorde %(order)s") % {"order": order})
+    payments.add_column(_("datum betaling"))
+    for column in (_("bedrag"), _("naar kosten"), _("naar rente"), _("naar hoofdsom"), _("tegoed")):
         payments.add_column(column, justify="right")
 
     for payment in breakdown.payments:
         payments.add_row(
-            str(payment.paid_on), f"{payment.amount:.2f}", f"{payment.to_costs:.2f}",
-            f"{payment.to_interest:.2f}", f"{payment.to_principal:.2f}", f"{payment.unapplied:.2f}",
+            payment.paid_on.isoformat(), _number(payment.amount), _number(payment.to_costs),
+            _number(payment.to_interest), _number(payment.to_principal), _number(payment.unapplied),
         )
     return payments
 
 
 def _totals_table(breakdown: ClaimBreakdown) -> Table:
-    totals = Table(title="Claim")
-    totals.add_column("part")
+    totals = Table(title=_("Vordering"))
+    totals.add_column(_("onderdeel"))
     totals.add_column(breakdown.currency, justify="right")
 
-    totals.add_row("principal", f"{breakdown.principal:.2f}")
-    totals.add_row("principal outstanding", f"{breakdown.principal_outstanding:.2f}")
-    totals.add_row("interest", f"{breakdown.interest:.2f}")
-    totals.add_row("interest outstanding", f"{breakdown.interest_outstanding:.2f}")
+    totals.add_row(_("hoofdsom"), _number(breakdown.principal))
+    totals.add_row(_("openstaande hoofdsom"), _number(breakdown.principal_outstanding))
+    totals.add_row(_("rente"), _number(breakdown.interest))
+    totals.add_row(_("openstaande rente"), _number(breakdown.interest_outstanding))
 
     costs = breakdown.costs
-    totals.add_row(f"collection costs ({costs.status})", f"{costs.costs:.2f}")
-    totals.add_row("VAT on collection costs", f"{costs.vat:.2f}")
+    status = COSTS_STATUSES.get(costs.status, str(costs.status))
+    totals.add_row(_("incassokosten (%(status)s)") % {"status": status}, _number(costs.costs))
+    totals.add_row(_("btw over incassokosten"), _number(costs.vat))
     if breakdown.debtor_kind is DebtorKind.CONSUMER:
-        totals.add_row("costs if unpaid after the 14-day term", f"{costs.if_unpaid:.2f}")
+        totals.add_row(_("kosten als na de termijn van 14 dagen niet is betaald"), _number(costs.if_unpaid))
 
-    totals.add_row("total outstanding", f"{quantize(breakdown.total_outstanding):.2f}")
+    totals.add_row(_("totaal openstaand"), _number(quantize(breakdown.total_outstanding)))
     if breakdown.unapplied_payments > 0:
-        totals.add_row("credit (paid more than owed)", f"{breakdown.unapplied_payments:.2f}")
+        totals.add_row(_("tegoed (meer betaald dan verschuldigd)"), _number(breakdown.unapplied_payments))
     return totals
 
 

@@ -1,0 +1,37 @@
+"""The creditor page in the admin rejects a KvK number that another creditor has."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from betaalreis.ledger.models import Creditor
+from betaalreis.testing import admin_form_data, make_creditor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_rejects_taken_kvk(admin_client):
+    make_creditor("acme", kvk_number="12345678")
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "kvk_number": "12345678"}
+
+    with translation.override("nl"):
+        response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 200
+    assert "Een andere crediteur heeft dit KvK-nummer al." in response.content.decode()
+    zon.refresh_from_db()
+    assert zon.kvk_number != "12345678"
+
+
+def test_admin_saves_unique_kvk(admin_client):
+    make_creditor("acme", kvk_number="12345678")
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "kvk_number": "87654321"}
+
+    response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 302
+    assert Creditor.objects.get(slug="zon").kvk_number == "87654321"

@@ -1,0 +1,39 @@
+"""Migration ledger 0013 (unique KvK number of creditors) with creditors that already share one."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("ledger", "0012_invoice_issue_date_optional")]
+AFTER = [("ledger", "0013_creditor_kvk_number_unique")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_stops_on_shared_kvk():
+    old_apps = migrate(BEFORE)
+    try:
+        creditors = old_apps.get_model("ledger", "Creditor").objects
+        creditors.create(slug="acme", legal_name="Acme B.V.", iban="NL20INGB0001234567", kvk_number="12345678")
+        creditors.create(slug="zon", legal_name="Zon B.V.", iban="NL91ABNA0417164300", kvk_number="12345678")
+        creditors.create(slug="wind", legal_name="Wind B.V.", iban="NL02ABNA0123456789")
+
+        with pytest.raises(RuntimeError) as caught:
+            migrate(AFTER)
+
+        assert "creditors share one: KvK 12345678: acme, zon" in str(caught.value)
+        assert "betaalreis migrate" in str(caught.value)
+        assert sorted(creditors.values_list("slug", "kvk_number")) == [
+            ("acme", "12345678"), ("wind", ""), ("zon", "12345678"),
+        ]
+
+    finally:
+        old_apps.get_model("ledger", "Creditor").objects.filter(slug="zon").update(kvk_number="87654321")
+        migrate(AFTER)
