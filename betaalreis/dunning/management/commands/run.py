@@ -67,7 +67,7 @@ class Command(BaseCommand):
         if options["simulate"] and options["no_dispatch"]:
             raise CommandError(_(
                 "--simulate en --no-dispatch gaan niet samen: een gesimuleerde run verstuurt naar de "
-                "bestandsuitbak, terwijl --no-dispatch de berichten laat wachten op de volgende echte "
+                "berichtenmap, terwijl --no-dispatch de berichten laat wachten op de volgende echte "
                 "verzending. Laat een van beide weg."
             ))
         if is_future_day(day) and not options["simulate"]:
@@ -75,7 +75,7 @@ class Command(BaseCommand):
                 "Datum %(day)s ligt na vandaag (%(today)s, Europe/Amsterdam). Een run verstuurt zijn "
                 "berichten meteen, gedateerd op die dag en met kosten die dan nog niet verschuldigd zijn. "
                 "Kies vandaag of een eerdere dag. Gebruik --simulate alleen op een demo- of testdatabase: "
-                "dan gaan de berichten alleen naar de bestandsuitbak."
+                "dan gaan de berichten alleen naar de berichtenmap."
             ) % {"day": day.isoformat(), "today": amsterdam_today().isoformat()})
         creditor = None
         if options["creditor"]:
