@@ -11,11 +11,14 @@ from betaalreis.testing import admin_form_data, make_creditor
 
 pytestmark = pytest.mark.django_db
 
+# The management form of the page's user access inline, with no rows.
+NO_USER_ACCESS = {"user_access-TOTAL_FORMS": "0", "user_access-INITIAL_FORMS": "0"}
+
 
 def test_admin_rejects_taken_kvk(admin_client):
     make_creditor("acme", kvk_number="12345678")
     zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
-    data = {**admin_form_data(zon), "kvk_number": "12345678"}
+    data = {**admin_form_data(zon), "kvk_number": "12345678", **NO_USER_ACCESS}
 
     with translation.override("nl"):
         response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
@@ -29,7 +32,7 @@ def test_admin_rejects_taken_kvk(admin_client):
 def test_admin_saves_unique_kvk(admin_client):
     make_creditor("acme", kvk_number="12345678")
     zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
-    data = {**admin_form_data(zon), "kvk_number": "87654321"}
+    data = {**admin_form_data(zon), "kvk_number": "87654321", **NO_USER_ACCESS}
 
     response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
 

@@ -1,4 +1,4 @@
-"""Migration ledger 0013 (unique KvK number of creditors) with creditors that already share one."""
+"""Migration ledger 0015 (unique KvK number of creditors) with creditors that already share one."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("ledger", "0012_invoice_issue_date_optional")]
-AFTER = [("ledger", "0013_creditor_kvk_number_unique")]
+BEFORE = [("ledger", "0014_creditor_access")]
+AFTER = [("ledger", "0015_creditor_kvk_number_unique")]
 
 
 def migrate(targets):
