@@ -198,9 +198,11 @@ def _claim_letters(
         for invoice_id, letter_ids in letters_of_invoice.items()
         if invoice_id in open_ids or invoice_id in closed
     }
-    term_end = max((latest_term[invoice_id] for invoice_id in open_ids), default=None)
-    if not open_ids <= set(latest_term):
-        term_end = None
+    # An open invoice without a sent letter (its letter may be planned but
+    # held) leaves the claim without one term that covers every invoice.
+    term_end: dt.date | None = None
+    if open_ids <= latest_term.keys():
+        term_end = max((latest_term[invoice_id] for invoice_id in open_ids), default=None)
 
     terms: list[LetterTerm] = []
     for letter in chosen:

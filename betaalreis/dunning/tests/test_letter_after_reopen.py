@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from betaalreis.dunning.charges import charged_invoice_ids, claim_letters
+from betaalreis.dunning.letter_costs import _claim_letters, _Letter
 from betaalreis.dunning.models import InvoiceStage, ReopenCause, Stage
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.reopening import do_restart_dunning
@@ -142,3 +143,30 @@ def test_business_reopen_costs_unchanged():
     assert claim_letters(debtor.creditor, legal_settings_for(debtor.creditor), debtor, {first.pk: "A"}).letter_terms == ()
     # The scale over A's 300.00. B carries no costs until it reaches a stage that states the claim again.
     assert _costs_on(debtor, day) == claim_for_debtor(debtor, day, invoice_ids=charged).costs.outstanding == Decimal("45.00")
+
+
+def test_open_invoice_without_letter_loads():
+    # Invoice 2 is open but no sent letter named it, as when its letter was
+    # planned and then held. Looking up its latest term raised KeyError.
+    letters = {10: _Letter(dt.date(2026, 11, 5), {1})}
+    letters_of_invoice = {1: [10]}
+
+    costs = _claim_letters(
+        list(letters.values()), letters_of_invoice, letters, {1, 2}, {1: "A", 2: "B"}, {},
+        legal_settings_for(make_creditor()),
+    )
+
+    assert costs.term_end is None
+    assert [term.term_end for term in costs.letter_terms] == [dt.date(2026, 11, 5)]
+
+
+def test_letter_stage_without_sent_letter():
+    # Planning moves B to the letter stage when it writes the new letter,
+    # but a held letter is not sent yet, so B has no counted letter. The
+    # claim must still load, with A's costs from its own letter only.
+    debtor, first, second = _reopened_ledger()
+    InvoiceStage.objects.filter(invoice=second).update(stage="fourteen_day_letter", stage_date=SECOND_LETTER_DAY)
+
+    costs = _costs_on(debtor, SECOND_LETTER_DAY)
+
+    assert costs == Decimal("45.00")
