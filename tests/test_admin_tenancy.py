@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from betaalreis.banking.importers import Camt05xImporter
-from betaalreis.banking.models import MatchCandidate
+from betaalreis.banking.models import MatchCandidate, ReviewPayment
 from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.dunning.models import Stage
 from betaalreis.dunning.policies import seed_default_policies
@@ -32,7 +32,7 @@ from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.models import Creditor, CreditorAccess, Debtor, Invoice, Payment, PaymentStatus
 from betaalreis.ledger.tenancy import creditor_path
 from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
-from betaalreis.payments.models import CheckoutPayment, WebhookEvent
+from betaalreis.payments.models import CheckoutPayment, PaymentPlan, WebhookEvent
 from betaalreis.payments.plans import do_request_plan
 from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings
 from betaalreis.portal.services import do_make_promise, do_open_dispute
@@ -558,3 +558,39 @@ def test_superuser_opens_user_screens(acme):
 
     assert client.get(reverse("admin:auth_user_change", args=[acme.user.pk])).status_code == 200
     assert client.get(reverse("admin:ledger_creditor_add")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "action"),
+    [
+        (Debtor, "record_credit_refund"),
+        (Dispute, "resolve"),
+        (PaymentPlan, "approve"),
+        (PaymentPlan, "reject"),
+        (ReviewPayment, "confirm_best_candidate"),
+    ],
+)
+def test_view_only_user_gets_no_change_action(acme, model, action):
+    viewer = make_user("kijker")
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    CreditorAccess.objects.create(user=viewer, creditor=acme.creditor)
+    client = client_for(viewer)
+
+    response = client.get(changelist_url(model))
+
+    assert response.status_code == 200
+    assert f'value="{action}"' not in response.content.decode()
+    assert f'value="{action}"' in client_for(acme.user).get(changelist_url(model)).content.decode()
+
+
+def test_view_only_user_cannot_resolve_dispute(acme):
+    viewer = make_user("kijker")
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    CreditorAccess.objects.create(user=viewer, creditor=acme.creditor)
+
+    client_for(viewer).post(
+        changelist_url(Dispute), {"action": "resolve", "_selected_action": [acme.dispute.pk]}
+    )
+
+    acme.dispute.refresh_from_db()
+    assert acme.dispute.status == DisputeStatus.OPEN

@@ -171,7 +171,7 @@ class ReviewPaymentAdmin(CreditorScopedAdmin):
             return "—"
         return format_html_join(", ", "{} ({})", ((candidate_label(candidate), candidate.score) for candidate in candidates))
 
-    @admin.action(description=gettext_lazy("Bevestig de beste kandidaat"))
+    @admin.action(description=gettext_lazy("Bevestig de beste kandidaat"), permissions=["change"])
     def confirm_best_candidate(self, request: HttpRequest, queryset: QuerySet[ReviewPayment]) -> None:
         confirmed = skipped = 0
         for payment in queryset:

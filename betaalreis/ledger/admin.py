@@ -169,7 +169,7 @@ class DebtorAdmin(CreditorScopedAdmin):
             return format_money(ZERO)
         return ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
 
-    @admin.action(description=_("Tegoed terugbetaald: vastleggen voor de gekozen debiteuren"))
+    @admin.action(description=_("Tegoed terugbetaald: vastleggen voor de gekozen debiteuren"), permissions=["change"])
     def record_credit_refund(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
         """Record that the whole credit of each chosen debtor was transferred back to them today."""
         today = timezone.localdate()

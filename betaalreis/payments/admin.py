@@ -79,12 +79,12 @@ class PaymentPlanAdmin(CreditorScopedAdmin):
             decided += 1
         return decided
 
-    @admin.action(description=_("Goedkeuren"))
+    @admin.action(description=_("Goedkeuren"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
         count = self._decide(request, queryset, approve=True)
         self.message_user(request, _("%(count)d regelingen goedgekeurd.") % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description=_("Afwijzen"))
+    @admin.action(description=_("Afwijzen"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
         count = self._decide(request, queryset, approve=False)
         self.message_user(request, _("%(count)d regelingen afgewezen.") % {"count": count}, messages.SUCCESS)

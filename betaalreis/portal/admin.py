@@ -87,7 +87,7 @@ class DisputeAdmin(CreditorScopedAdmin):
             raise Http404("The attachment file is missing from storage.") from None
         return attachment_response(handle, PurePosixPath(dispute.attachment.name).name)
 
-    @admin.action(description=_("Afhandelen: factuur terug naar de vorige status"))
+    @admin.action(description=_("Afhandelen: factuur terug naar de vorige status"), permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Dispute]) -> None:
         resolved = 0
         for dispute in queryset.filter(status=DisputeStatus.OPEN):
