@@ -120,6 +120,15 @@ def test_simulate_with_no_dispatch_rejected(creditor):
         run_command(creditor, amsterdam_today(), "--simulate", "--no-dispatch")
 
 
+def test_simulate_rejected_in_production(creditor, settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match="--simulate is niet toegestaan met BETAALREIS_PRODUCTION=1"):
+        run_command(creditor, amsterdam_today(), "--simulate")
+
+    assert not Communication.objects.exists()
+
+
 def test_celery_task_rejects_future_day(creditor):
     tomorrow = amsterdam_today() + dt.timedelta(days=1)
 

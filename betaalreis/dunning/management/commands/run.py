@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -69,6 +70,11 @@ class Command(BaseCommand):
                 "--simulate en --no-dispatch gaan niet samen: een gesimuleerde run verstuurt naar de "
                 "berichtenmap, terwijl --no-dispatch de berichten laat wachten op de volgende echte "
                 "verzending. Laat een van beide weg."
+            ))
+        if options["simulate"] and settings.PRODUCTION:
+            raise CommandError(_(
+                "--simulate is niet toegestaan met BETAALREIS_PRODUCTION=1: een gesimuleerde run zet de "
+                "facturen in hun volgende aanmaningsfase. Gebruik het alleen op een demo- of testdatabase."
             ))
         if is_future_day(day) and not options["simulate"]:
             raise CommandError(_(
