@@ -38,3 +38,17 @@ def test_admin_saves_unique_kvk(admin_client):
 
     assert response.status_code == 302
     assert Creditor.objects.get(slug="zon").kvk_number == "87654321"
+
+
+def test_admin_rejects_taken_iban(admin_client):
+    make_creditor("acme", iban="NL91ABNA0417164300", bic="")
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "iban": "NL91 ABNA 0417 1643 00", "bic": "", **NO_USER_ACCESS}
+
+    with translation.override("nl"):
+        response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 200
+    assert "Dit IBAN hoort al bij crediteur acme." in response.content.decode()
+    zon.refresh_from_db()
+    assert zon.iban == "NL20INGB0001234567"

@@ -126,6 +126,17 @@ class Creditor(models.Model):
             if mismatch:
                 raise ValidationError({"bic": f"{mismatch}. Correct the BIC or leave it empty."})
 
+        # Bank statements find their creditor by IBAN, and letters ask debtors
+        # to pay into it, so two creditors must never share one.
+        if self.iban:
+            compact = self.iban.replace(" ", "").upper()
+            other = Creditor.objects.filter(iban=compact).exclude(pk=self.pk).values_list("slug", flat=True).first()
+            if other is not None:
+                raise ValidationError({"iban": _(
+                    "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
+                    "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+                ) % {"other": other}})
+
     @property
     def display_name(self) -> str:
         return self.trade_name or self.legal_name
