@@ -49,6 +49,8 @@ SUMMARIES: tuple[str, ...] = (
        "%(credit)s blijft open als tegoed"),
     N_("Creditnota %(credit_note)s (rest na de gecorrigeerde factuur): %(amount)s verrekend met %(invoices)s"),
     N_("Tegoed %(amount)s van de betaling van %(date)s verrekend met %(invoices)s; %(credit)s tegoed over"),
+    N_("Tegoed terugbetaald: %(amount)s op %(date)s; %(credit)s tegoed over (%(note)s)"),
+    N_("Tegoed terugbetaald: %(amount)s op %(date)s; %(credit)s tegoed over"),
     N_("Terugboeking %(amount)s handmatig gekoppeld aan betaling van %(date)s"),
     N_("Betaling handmatig gekoppeld en rekening onthouden; geen open facturen, %(amount)s staat als tegoed open"),
     N_("Betaling handmatig gekoppeld; geen open facturen, %(amount)s staat als tegoed open"),

@@ -14,6 +14,7 @@ from betaalreis.banking.credit import apply_credit
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.actions import do_allocate_payment, unallocated_amount
 from betaalreis.ledger.credit import debtor_credit, do_refund_credit
+from betaalreis.ledger.timeline_text import summary_in_language
 from betaalreis.ledger.models import Invoice, Payment, PaymentSource, TimelineEvent
 from betaalreis.payments.models import CheckoutPayment
 from betaalreis.portal.links import make_portal_token
@@ -85,6 +86,9 @@ def test_refund_records_row_and_event(overpaid):
     event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Tegoed terugbetaald")
     assert "€ 20,05" in _text(event.summary)
     assert event.source == "user:cm"
+    english = summary_in_language(event.summary, event.data, "en")
+    assert english.startswith("Credit refunded: €20.05 on ")
+    assert "tegoed" not in english
 
 
 def test_partial_refund_leaves_rest(overpaid):
