@@ -69,6 +69,7 @@ REPORT_MODULES = [
     "banking/report.py",
     "banking/importers.py",
     "dunning/management/commands/run.py",
+    "legal/management/commands/claim.py",
     "dunning/planner.py",
     "dunning/limitation_holds.py",
     "demo/management/commands/demo.py",

@@ -140,12 +140,15 @@ class MatchCandidateInline(admin.TabularInline):
 
 @admin.register(ReviewPayment)
 class ReviewPaymentAdmin(CreditorScopedAdmin):
-    list_display = ("booking_date", "amount", "currency", "payer_name", "remittance_info", match_reason, "candidate_summary")
+    list_display = (
+        "booking_date", "amount", "currency", "payer_name", "remittance_info",
+        "match_rule", "match_score", match_reason, "candidate_summary",
+    )
     list_filter = ("creditor",)
     search_fields = ("payer_name", "remittance_info", "structured_reference")
     readonly_fields = (
         "creditor", "booking_date", "amount", "currency", "payer_name", "payer_iban",
-        "structured_reference", "remittance_info", match_reason,
+        "structured_reference", "remittance_info", "match_rule", "match_score", match_reason,
     )
     fields = readonly_fields
     inlines = [MatchCandidateInline]

@@ -48,6 +48,7 @@ from betaalreis.ledger.models import (
     Invoice,
     InvoiceStatus,
     Language,
+    MatchRule,
     Payment,
     PaymentSource,
     PaymentStatus,
@@ -57,6 +58,8 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money, quantize
 
 DEMO_SOURCE = "demo"
+# The score bank matching gives a match on a structured reference (betaalreis/banking/rules.py).
+STRUCTURED_REFERENCE_SCORE = 100
 BATCH_SIZE = 2000
 
 # Invoices due this many days or more before the start day are history: the
@@ -588,6 +591,9 @@ class _CreditorBuilder:
             if paid_on is not None and paid_on < start:
                 paid.append((invoice, max(paid_on, invoice.issue_date)))
 
+        # Each historic payment quotes its invoice's payment reference, so it
+        # gets the rule, score and English reason that bank matching stores
+        # for a match on a structured reference.
         payments = [
             Payment(
                 creditor=self.creditor,
@@ -601,7 +607,10 @@ class _CreditorBuilder:
                 payer_iban=self.ledger.payer_ibans[invoice.debtor_id],
                 structured_reference=invoice.payment_reference,
                 status=PaymentStatus.MATCHED,
-                match_reason="Betalingskenmerk",
+                match_reason=_reference_reason(invoice),
+                match_rule=MatchRule.STRUCTURED_REFERENCE,
+                match_score=STRUCTURED_REFERENCE_SCORE,
+                match_decided_at=_aware(paid_on),
             )
             for invoice, paid_on in paid
         ]
@@ -613,7 +622,7 @@ class _CreditorBuilder:
                     payment=payment,
                     invoice=invoice,
                     amount=invoice.total,
-                    reason="Betalingskenmerk",
+                    reason=_reference_reason(invoice),
                 )
                 for payment, (invoice, _) in zip(payments, paid, strict=True)
             ],
@@ -642,6 +651,11 @@ class _CreditorBuilder:
         ]
         timeline.record_many(events)
         self.ledger.historic_payment_count += len(payments)
+
+
+def _reference_reason(invoice: Invoice) -> str:
+    """Return the match reason bank matching stores for a payment that quotes the invoice's reference."""
+    return f"structured reference {invoice.payment_reference}"
 
 
 def _aware(day: dt.date, hour: int = 9) -> dt.datetime:

@@ -106,6 +106,15 @@ def test_review_link_form_one_language(admin_client, tmp_path: Path, language: s
         assert ">Dunning<" not in index
 
 
+def _payment_of_two_debtors(tmp_path: Path) -> Payment:
+    """Import a payment that names invoices of two debtors, which puts it in the review queue."""
+    creditor = make_creditor()
+    make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
+    make_invoice(make_debtor(creditor, "D2", "Pietersen"), "B-2001", "80.00")
+    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance="A-1001 B-2001")])
+    return Payment.objects.get()
+
+
 @pytest.mark.parametrize(("language", "expected", "other"), [
     ("nl", "factuurnummer A-1001, B-2001 in de omschrijving, maar op facturen van 2 debiteuren",
      "invoice number A-1001"),
@@ -113,11 +122,7 @@ def test_review_link_form_one_language(admin_client, tmp_path: Path, language: s
      "factuurnummer A-1001"),
 ])
 def test_review_reason_in_user_language(admin_client, tmp_path: Path, language: str, expected: str, other: str):
-    creditor = make_creditor()
-    make_invoice(make_debtor(creditor, "D1", "Jansen"), "A-1001", "80.00")
-    make_invoice(make_debtor(creditor, "D2", "Pietersen"), "B-2001", "80.00")
-    import_entries(tmp_path, [SampleEntry(Decimal("80.00"), remittance="A-1001 B-2001")])
-    payment = Payment.objects.get()
+    payment = _payment_of_two_debtors(tmp_path)
 
     review = _page(admin_client, reverse("admin:banking_reviewpayment_change", args=[payment.pk]), language)
     matches = _page(admin_client, reverse("admin:banking_matchdecision_changelist"), language)
@@ -126,3 +131,22 @@ def test_review_reason_in_user_language(admin_client, tmp_path: Path, language: 
     assert other not in review
     assert expected in matches
     assert other not in matches
+
+
+@pytest.mark.parametrize(("language", "rule", "other"), [
+    ("nl", "Factuurnummer", "Invoice number"),
+    ("en", "Invoice number", "Factuurnummer"),
+])
+def test_review_shows_rule_and_score(admin_client, tmp_path: Path, language: str, rule: str, other: str):
+    payment = _payment_of_two_debtors(tmp_path)
+    assert payment.match_rule == "invoice_number"
+    assert payment.match_score > 0
+
+    listing = _page(admin_client, reverse("admin:banking_reviewpayment_changelist"), language)
+    review = _page(admin_client, reverse("admin:banking_reviewpayment_change", args=[payment.pk]), language)
+
+    assert f'<td class="field-match_rule">{rule}</td>' in listing
+    assert f'<td class="field-match_score">{payment.match_score}</td>' in listing
+    assert other not in listing
+    assert f'<div class="readonly">{rule}</div>' in review
+    assert f'<div class="readonly">{payment.match_score}</div>' in review

@@ -17,7 +17,7 @@ from betaalreis.banking.camt import read_camt
 from betaalreis.demo.camt import Statement, StatementEntry, write_statement
 from betaalreis.demo.generator import DEMO_SLUGS, DemoConfig, build_ledger
 from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
-from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceStatus, Language
+from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceStatus, Language, MatchRule, Payment
 
 START = dt.date(2026, 3, 2)
 
@@ -92,6 +92,23 @@ def test_ledger_history_is_allocated() -> None:
         allocated = sum(allocation.amount for allocation in invoice.allocations.all())
         assert allocated == invoice.total
         assert invoice.open_amount == Decimal("0.00")
+
+
+@pytest.mark.django_db
+def test_ledger_history_payments_record_rule() -> None:
+    build_ledger(DemoConfig(seed=3, debtors=40, invoices=200, start=START, days=10))
+
+    payments = Payment.objects.filter(creditor__slug__in=DEMO_SLUGS).prefetch_related("allocations__invoice")
+    assert payments.exists()
+    for payment in payments:
+        (allocation,) = payment.allocations.all()
+        assert payment.structured_reference == allocation.invoice.payment_reference
+        assert payment.match_rule == MatchRule.STRUCTURED_REFERENCE
+        assert payment.match_score == 100
+        assert payment.match_reason == f"structured reference {payment.structured_reference}"
+        assert allocation.reason == payment.match_reason
+        assert payment.match_decided_at is not None
+        assert payment.match_decided_at.date() == payment.booking_date
 
 
 @pytest.mark.django_db

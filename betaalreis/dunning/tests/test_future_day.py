@@ -115,6 +115,26 @@ def test_simulate_sends_future_day_to_files(creditor, betaalreis_home, provider_
     assert day.isoformat() in str(emails[0])
 
 
+@pytest.mark.parametrize("value", ["04-12-2026", "2026-13-01", ""])
+def test_malformed_date_rejected_in_dutch(value):
+    with pytest.raises(CommandError) as error:
+        call_command("run", "--date", value, stdout=io.StringIO())
+
+    message = str(error.value)
+    assert f"Ongeldige datum {value!r} bij --date" in message
+    assert "JJJJ-MM-DD" in message
+    assert Communication.objects.count() == 0
+
+
+def test_malformed_date_rejected_in_english():
+    with pytest.raises(CommandError) as error:
+        call_command("run", "--date", "04-12-2026", "--lang", "en", stdout=io.StringIO())
+
+    message = str(error.value)
+    assert "Invalid date '04-12-2026' for --date" in message
+    assert "YYYY-MM-DD" in message
+
+
 def test_simulate_with_no_dispatch_rejected(creditor):
     with pytest.raises(CommandError, match="--simulate en --no-dispatch gaan niet samen"):
         run_command(creditor, amsterdam_today(), "--simulate", "--no-dispatch")

@@ -159,3 +159,46 @@ def test_english_explanation_names_the_month() -> None:
 def test_contradicting_dates_rejected_in_dutch() -> None:
     with pytest.raises(CommandError, match="Ongeldige --due 2026-03-01: die ligt na de datum van de vordering"):
         _run("--principal", "100", "--due", "2026-03-01", "--on", "2026-02-01", "--lang", "nl")
+
+
+MALFORMED_VALUES = [
+    (("--principal", "12,50", "--due", "2026-03-01"), "Ongeldig bedrag '12,50' bij --principal: gebruik cijfers",
+     "Invalid amount '12,50' for --principal: use digits"),
+    (("--principal", "-5", "--due", "2026-03-01"), "Ongeldig bedrag '-5' bij --principal: geef een positief getal",
+     "Invalid amount '-5' for --principal: use a positive number"),
+    (("--principal", "100", "--due", "01-03-2026"), "Ongeldige datum '01-03-2026' bij --due: gebruik JJJJ-MM-DD",
+     "Invalid date '01-03-2026' for --due: use YYYY-MM-DD"),
+    (("--principal", "100", "--due", "2026-03-01", "--on", "2026-02-30"), "Ongeldige datum '2026-02-30' bij --on",
+     "Invalid date '2026-02-30' for --on"),
+    (("--principal", "100", "--due", "2026-03-01", "--term-end", "morgen"), "Ongeldige datum 'morgen' bij --term-end",
+     "Invalid date 'morgen' for --term-end"),
+    (("--principal", "100", "--due", "2026-03-01", "--letter-sent", "x"), "Ongeldige datum 'x' bij --letter-sent",
+     "Invalid date 'x' for --letter-sent"),
+    (("--principal", "100", "--due", "2026-03-01", "--paid", "100.00"),
+     "Ongeldige betaling '100.00' bij --paid: gebruik DATUM=BEDRAG",
+     "Invalid payment '100.00' for --paid: use DATE=AMOUNT"),
+    (("--principal", "100", "--due", "2026-03-01", "--paid", "2026-03-01=NaN"),
+     "Ongeldig bedrag 'NaN' bij --paid: geef een positief getal", "Invalid amount 'NaN' for --paid"),
+    (("--principal", "100", "--due", "2026-03-01", "--paid", "1-3-2026=10"),
+     "Ongeldige datum '1-3-2026' bij --paid", "Invalid date '1-3-2026' for --paid"),
+]
+MALFORMED_IDS = [
+    "principal-comma", "principal-negative", "due-day-first", "on-no-such-day", "term-end-word",
+    "letter-sent-word", "paid-no-date", "paid-nan", "paid-day-first",
+]
+
+
+@pytest.mark.parametrize(("args", "dutch", "english"), MALFORMED_VALUES, ids=MALFORMED_IDS)
+def test_malformed_value_rejected_in_dutch(args, dutch, english) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError) as error:
+        _run(*args, "--lang", "nl")
+
+    assert dutch in str(error.value)
+
+
+@pytest.mark.parametrize(("args", "dutch", "english"), MALFORMED_VALUES, ids=MALFORMED_IDS)
+def test_malformed_value_rejected_in_english(args, dutch, english) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError) as error:
+        _run(*args, "--lang", "en")
+
+    assert english in str(error.value)

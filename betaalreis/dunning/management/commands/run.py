@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -25,11 +24,12 @@ from betaalreis.outbox.dispatch import DispatchSummary
 
 
 def parse_day(value: str) -> dt.date:
+    """Parse the --date option, or raise a CommandError in the report language."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid date {value!r}: use YYYY-MM-DD, for example 2026-12-04"
+        raise CommandError(
+            _("Ongeldige datum %(value)r bij --date: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": value}
         ) from None
 
 
@@ -41,8 +41,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--date", type=parse_day,
-            help="Business day to run for, today or earlier (default: today in Europe/Amsterdam).",
+            # Parsed in handle(), so that a malformed date is reported in the --lang language.
+            "--date",
+            help="Business day to run for, YYYY-MM-DD, today or earlier (default: today in Europe/Amsterdam).",
         )
         parser.add_argument("--creditor", help="Slug of one creditor (default: all creditors).")
         parser.add_argument(
@@ -64,7 +65,7 @@ class Command(BaseCommand):
             self._run(options)
 
     def _run(self, options: dict[str, object]) -> None:
-        day = options["date"] or amsterdam_today()
+        day = amsterdam_today() if options["date"] is None else parse_day(options["date"])
         if options["simulate"] and options["no_dispatch"]:
             raise CommandError(_(
                 "--simulate en --no-dispatch gaan niet samen: een gesimuleerde run verstuurt naar de "

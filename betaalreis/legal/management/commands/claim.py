@@ -33,32 +33,55 @@ from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import BusinessCostMode, LegalSettings, parse_allocation_order
 
 
-def _date(value: str) -> dt.date:
+# The date and amount options are parsed in handle(), not by argparse, so
+# that a malformed value is reported in the --lang language.
+DATE_OPTIONS = ("due", "on", "term_end", "letter_sent")
+
+
+def _date(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid date {value!r}: use YYYY-MM-DD") from None
+        raise CommandError(
+            _("Ongeldige datum %(value)r bij %(option)s: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-03-01.")
+            % {"value": value, "option": option}
+        ) from None
 
 
-def _amount(value: str) -> Decimal:
+def _amount(value: str, option: str) -> Decimal:
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(
-            f"invalid amount {value!r}: use digits and a dot, like 1234.56"
+        raise CommandError(
+            _("Ongeldig bedrag %(value)r bij %(option)s: gebruik cijfers en een punt, zoals 1234.56.")
+            % {"value": value, "option": option}
         ) from None
     if not amount.is_finite() or amount <= 0:
-        raise argparse.ArgumentTypeError(f"invalid amount {value!r}: use a positive number")
+        raise CommandError(
+            _("Ongeldig bedrag %(value)r bij %(option)s: geef een positief getal.") % {"value": value, "option": option}
+        )
     return amount
 
 
 def _payment(value: str) -> ClaimPayment:
     day, separator, amount = value.partition("=")
     if not separator:
-        raise argparse.ArgumentTypeError(
-            f"invalid payment {value!r}: use DATE=AMOUNT, like 2026-03-01=100.00"
+        raise CommandError(
+            _("Ongeldige betaling %(value)r bij --paid: gebruik DATUM=BEDRAG, zoals 2026-03-01=100.00.")
+            % {"value": value}
         )
-    return ClaimPayment(paid_on=_date(day), amount=_amount(amount))
+    return ClaimPayment(paid_on=_date(day, "--paid"), amount=_amount(amount, "--paid"))
+
+
+def parse_values(options: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of the options with the date, amount and payment texts parsed."""
+    parsed = dict(options)
+    parsed["principal"] = _amount(options["principal"], "--principal")
+    for name in DATE_OPTIONS:
+        if options[name] is not None:
+            parsed[name] = _date(options[name], "--" + name.replace("_", "-"))
+    parsed["paid"] = [_payment(value) for value in options["paid"]]
+    return parsed
 
 
 class Command(BaseCommand):
@@ -69,14 +92,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--principal", type=_amount, required=True,
+            "--principal", required=True,
             help="Invoice amount in euros, e.g. 1234.56.",
         )
         parser.add_argument(
-            "--due", type=_date, required=True, help="Due date of the invoice (YYYY-MM-DD).",
+            "--due", required=True, help="Due date of the invoice (YYYY-MM-DD).",
         )
         parser.add_argument(
-            "--on", type=_date, default=None,
+            "--on", default=None,
             help=(
                 "Day of the claim (YYYY-MM-DD). Interest counts up to and including it. "
                 "Default: today in Amsterdam."
@@ -116,16 +139,16 @@ class Command(BaseCommand):
         )
 
         parser.add_argument(
-            "--paid", type=_payment, action="append", default=[], metavar="DATE=AMOUNT",
+            "--paid", action="append", default=[], metavar="DATE=AMOUNT",
             help="A payment received, e.g. 2026-03-01=100.00. Repeat the option for more payments.",
         )
 
         parser.add_argument(
-            "--term-end", type=_date, default=None,
+            "--term-end", default=None,
             help="Consumer: last day of the 14-day letter's term, after the Atw extension.",
         )
         parser.add_argument(
-            "--letter-sent", type=_date, default=None,
+            "--letter-sent", default=None,
             help=(
                 "Consumer: day the 14-day letter was sent. "
                 "The term end follows from it and --letter-channel."
@@ -150,6 +173,7 @@ class Command(BaseCommand):
             self._handle(options)
 
     def _handle(self, options: dict[str, Any]) -> None:
+        options = parse_values(options)
         try:
             breakdown = self._compute(options)
         except BetaalreisError as error:
