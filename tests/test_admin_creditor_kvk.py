@@ -52,3 +52,13 @@ def test_admin_rejects_taken_iban(admin_client):
     assert "Dit IBAN hoort al bij crediteur acme." in response.content.decode()
     zon.refresh_from_db()
     assert zon.iban == "NL20INGB0001234567"
+
+
+def test_admin_renames_slug_keeping_iban(admin_client):
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "slug": "zon-energie", **NO_USER_ACCESS}
+
+    response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 302
+    assert Creditor.objects.get(pk=zon.pk).slug == "zon-energie"

@@ -25,7 +25,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
 from betaalreis.imports.toml_files import read_toml
 from betaalreis.imports.values import ValueProblem
-from betaalreis.ledger.models import Creditor, Language
+from betaalreis.ledger.models import Creditor, Language, other_creditor_with_iban
 from betaalreis.ledger.validators import bic_mismatch, normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
 
 def _check_iban_unused(iban: str, slug: str) -> None:
     """Raise InvalidInput when another creditor has this IBAN already."""
-    other = Creditor.objects.filter(iban=iban).exclude(slug=slug).values_list("slug", flat=True).first()
+    other = other_creditor_with_iban(iban, slug=slug)
     if other is not None:
         raise InvalidInput(gettext(
             "IBAN %(iban)s hoort al bij crediteur %(other)r; rekeningafschriften vinden hun crediteur "

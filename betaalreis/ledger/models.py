@@ -129,8 +129,7 @@ class Creditor(models.Model):
         # Bank statements find their creditor by IBAN, and letters ask debtors
         # to pay into it, so two creditors must never share one.
         if self.iban:
-            compact = self.iban.replace(" ", "").upper()
-            other = Creditor.objects.filter(iban=compact).exclude(pk=self.pk).values_list("slug", flat=True).first()
+            other = other_creditor_with_iban(self.iban, pk=self.pk)
             if other is not None:
                 raise ValidationError({"iban": _(
                     "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
@@ -140,6 +139,17 @@ class Creditor(models.Model):
     @property
     def display_name(self) -> str:
         return self.trade_name or self.legal_name
+
+
+def other_creditor_with_iban(iban: str, **excluded: object) -> str | None:
+    """Return the slug of a creditor whose IBAN is `iban`, leaving out the creditor that `excluded` selects, or None.
+
+    `iban` may contain spaces and lower case, as typed in a form. Pass
+    `pk=` for a saved creditor, whose slug may be changing, and `slug=`
+    for one that may not be saved yet.
+    """
+    compact = iban.replace(" ", "").upper()
+    return Creditor.objects.filter(iban=compact).exclude(**excluded).values_list("slug", flat=True).first()
 
 
 class CreditorAccess(models.Model):

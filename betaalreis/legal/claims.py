@@ -431,9 +431,9 @@ class _ClaimRun:
             # are never counted twice, and no second EUR 40 minimum is stacked
             # on costs already owed.
             # NOTE: no source read covers a second letter after costs were
-            # owed. Of the readings found, this one claims the least: when
+            # owed. Of the readings found, this one claims the least. When
             # part of an invoice was paid between the two letters, the second
-            # letter counts only the part still unpaid, so its costs can stay
+            # letter counts only the part still unpaid. Its costs can then stay
             # below those of the first letter plus the new invoice.
             for letter in self.letter_terms:
                 if letter.term_end + ONE_DAY == day:
