@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Max
+from django.utils import timezone
 
 from betaalreis.banking.models import MatchCandidate
 from betaalreis.ledger.models import Invoice, Payment, PaymentStatus, TimelineEvent, TimelineKind
@@ -90,14 +91,17 @@ def note_review_pauses(creditor_id: int, at: dt.datetime, source: str) -> frozen
     return frozenset(by_debtor)
 
 
-def reopen_reviews_after_new_invoices(creditor_id: int) -> int:
+def reopen_reviews_after_new_invoices(creditor_id: int, booked_by: dt.date | None = None) -> int:
     """Put back to new the incoming payments in review that were decided before the newest invoice.
 
     A payment often arrives before its invoice is imported. Once an invoice
     newer than the review decision exists, the next `match_payments` tries
     the payment again. It is then matched, or it goes back to review with
     fresh candidates and a new decision time. So it is not tried again
-    until another invoice arrives. Payments a person confirmed are left alone.
+    until another invoice arrives. Payments a person confirmed are left alone,
+    and so are payments booked after `booked_by` (by default today), because
+    a run for an earlier day does not match them and they would leave the
+    review queue until a later run.
     Returns how many payments were reopened.
     """
     newest_invoice = Invoice.objects.filter(creditor_id=creditor_id).aggregate(newest=Max("created_at"))["newest"]
@@ -110,6 +114,7 @@ def reopen_reviews_after_new_invoices(creditor_id: int) -> int:
         amount__gt=0,
         match_decided_at__lt=newest_invoice,
         match_confirmed_by__isnull=True,
+        booking_date__lte=booked_by or timezone.localdate(),
     ).update(status=PaymentStatus.NEW)
     if reopened:
         logger.info("review payments reopened", extra={"creditor_id": creditor_id, "payments": reopened})

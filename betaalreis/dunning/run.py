@@ -133,7 +133,7 @@ def apply_payments(creditor: Creditor, day: dt.date | None = None) -> PaymentsAp
     from betaalreis.payments.services import supersede_settled_checkouts_of_creditor
 
     # A payment that found no invoice may find one imported since.
-    reopen_reviews_after_new_invoices(creditor.pk)
+    reopen_reviews_after_new_invoices(creditor.pk, booked_by=day)
     report = match_payments(creditor, booked_by=day)
     credit = apply_credit(creditor)
     credit_notes = apply_unlinked_credit_notes(creditor)

@@ -722,6 +722,21 @@ def test_review_payment_kept_without_new_invoice(tmp_path: Path, ledger):
     assert _payment().match_decided_at == decided_at
 
 
+def test_review_payment_kept_by_earlier_run(tmp_path: Path, ledger):
+    from betaalreis.dunning.run import apply_payments
+
+    creditor, _, pietersen, _ = ledger
+    import_entries(tmp_path, [SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001")])
+    payment = _payment()
+    Payment.objects.update(match_decided_at=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+    make_invoice(pietersen, "F-88002", "12.00")
+
+    applied = apply_payments(creditor, payment.booking_date - dt.timedelta(days=30))
+
+    assert applied.to_review == 0
+    assert _payment().status == PaymentStatus.REVIEW
+
+
 @pytest.mark.parametrize("status, word", [(InvoiceStatus.PAID, "paid"), (InvoiceStatus.CREDITED, "credited")])
 def test_settled_invoice_named_in_review(tmp_path: Path, ledger, status: str, word: str):
     creditor, _, pietersen, _ = ledger
