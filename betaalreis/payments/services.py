@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment, do_reverse_payment
+from betaalreis.ledger.actions import do_allocate_payment, do_reverse_payment
 from betaalreis.ledger.models import (
     ZERO,
     Debtor,
@@ -40,6 +40,7 @@ from betaalreis.payments.models import (
     WebhookEvent,
     WebhookOutcome,
 )
+from betaalreis.payments.online import SETTLED, check_payable_online, online_payment_blocker
 from betaalreis.payments.providers.base import (
     CheckoutRequest,
     PaymentUpdate,
@@ -90,8 +91,9 @@ def invoices_in_progress(debtor_ids: Sequence[int]) -> set[int]:
 def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice]:
     """Return the debtor's invoices with these ids that can be paid now, oldest first.
 
-    Raises InvalidInput when an id is not an open invoice of this debtor, is
-    already paid, or has a payment in progress.
+    Raises InvalidInput when an id is not an invoice of this debtor or has a
+    payment in progress, and NotPayableOnline when the debtor cannot pay one
+    of them online (see `betaalreis.payments.online`).
     """
     invoices = list(
         Invoice.objects.filter(
@@ -101,9 +103,7 @@ def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice
     if not invoices or len(invoices) != len(set(invoice_ids)):
         raise InvalidInput("Choose one or more of your own open invoices.", code="invoice_not_found")
 
-    settled = [inv.number for inv in invoices if inv.open_amount <= ZERO or inv.status not in PAYABLE_STATUSES]
-    if settled:
-        raise InvalidInput(f"Invoices {settled} are already paid.", code="invoice_already_paid")
+    check_payable_online(invoices)
 
     busy = invoices_in_progress([debtor.pk]) & {inv.pk for inv in invoices}
     if busy:
@@ -157,7 +157,7 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
         settled = [
             invoice.number
             for invoice in checkout.invoices.order_by("due_date", "number")
-            if invoice.open_amount <= ZERO or invoice.status not in PAYABLE_STATUSES
+            if online_payment_blocker(invoice, plan=checkout.plan) in SETTLED
         ]
         if not settled:
             continue
@@ -240,10 +240,13 @@ def start_checkout(
     `amount` defaults to the sum of the open amounts. `urls_for(checkout)`
     returns the `CheckoutUrls` for a saved checkout. Raises InvalidInput
     (code checkout_open) while another open checkout covers one of the
-    invoices (see `blocking_checkout`). Raises ProviderError when the
+    invoices (see `blocking_checkout`), and NotPayableOnline for an invoice
+    the debtor cannot pay online; `plan` allows the invoices of that active
+    plan. Nothing is created then. Raises ProviderError when the
     provider rejects or cannot be reached; the checkout is then stored as
     failed.
     """
+    check_payable_online(invoices, plan=plan)
     total = sum((inv.open_amount for inv in invoices), ZERO) if amount is None else amount
     if total <= ZERO:
         raise InvalidInput(f"Nothing to pay: amount {total}.", code="nothing_to_pay")
