@@ -157,6 +157,7 @@ class DebtorAdmin(CreditorScopedAdmin):
         if account.costs:
             parts.append(f"incassokosten {format_money(account.costs, currency)}")
         parts.append(f"totaal {format_money(account.total_due, currency)}")
+        parts.extend(_plan_claim_parts(debtor))
         return " · ".join(parts)
 
     @admin.display(description=_("tegoed"))
@@ -183,6 +184,31 @@ class DebtorAdmin(CreditorScopedAdmin):
             self.message_user(request, _("%(count)d terugbetaling(en) van tegoed vastgelegd.") % {"count": recorded})
         else:
             self.message_user(request, _("De gekozen debiteuren hebben geen tegoed."), level=messages.WARNING)
+
+
+def _plan_claim_parts(debtor: Debtor) -> list[str]:
+    """Return the claim's words for the debtor's current payment plan, with what it leaves out.
+
+    The plan's invoices are out of the claim while it runs, so their
+    interest and costs, stored on the plan, are named here as the plan pages
+    name them (`betaalreis.payments.plans`).
+    """
+    from betaalreis.payments.models import PaymentPlan, PlanStatus
+    from betaalreis.payments.plans import excluded_text, paid_so_far
+
+    plan = PaymentPlan.objects.filter(
+        debtor=debtor, status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
+    ).order_by("-pk").first()
+    if plan is None:
+        return []
+    text = (
+        f"betalingsregeling ({plan.get_status_display().lower()}): {format_money(plan.total, plan.currency)} "
+        f"in {plan.terms} termijnen, nog open {format_money(plan.total - paid_so_far(plan), plan.currency)}"
+    )
+    excluded = excluded_text(plan.interest_excluded, plan.costs_excluded, plan.principal_excluded, plan.currency)
+    if excluded:
+        text += f"; buiten de regeling {excluded}, die vervallen als de regeling wordt nagekomen"
+    return [text]
 
 
 class InvoiceAdminForm(forms.ModelForm):
