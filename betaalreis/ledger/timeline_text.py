@@ -65,6 +65,9 @@ SUMMARIES: tuple[str, ...] = (
     N_("Online betaling: %(amount)s meer betaald dan de vordering op de open facturen "
        "(hoofdsom, rente en incassokosten), geboekt als tegoed van de debiteur"),
     N_("Online betaling %(status)s: %(amount)s"),
+    N_("Vervallen online betaling van %(amount)s ook bij %(provider)s geannuleerd"),
+    N_("%(provider)s annuleerde de vervallen online betaling van %(amount)s niet; "
+       "wordt die toch betaald, dan wordt het tegoed"),
     # Invoices (ledger, imports, dunning).
     N_("Factuur %(invoice)s: %(from)s → %(to)s"),
     N_("Factuur %(invoice)s handmatig toegevoegd: %(amounts)s"),

@@ -63,9 +63,9 @@ OPEN_STATUSES = (CheckoutStatus.CREATED, CheckoutStatus.OPEN)
 # How long an open checkout blocks new checkouts for its invoices. Providers
 # report an expired payment by webhook (Stripe Checkout Sessions expire after
 # 24 hours by default, Mollie payments sooner), which ends the block earlier.
-# NOTE: the adapter interface has no call to cancel a payment at the
-# provider, so a page older than this that the provider never reported
-# expired can still be paid next to a newer one. That money becomes credit.
+# NOTE: only superseded checkouts are canceled at the provider, so a page
+# older than this that the provider never reported expired can still be
+# paid next to a newer one. That money becomes credit.
 OPEN_CHECKOUT_BLOCKS_FOR = dt.timedelta(hours=24)
 
 
@@ -147,8 +147,9 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
 
     Such a checkout would charge again for an invoice that was paid (or
     credited) another way. It gets status superseded and a timeline row.
-    The provider is not notified, because the adapters have no cancel call, so
-    `apply_update` still books money the provider reports for it later.
+    After the commit the provider is asked to cancel it
+    (`cancel_at_provider`). Where the provider refuses, or the payer paid
+    first, `apply_update` still books the money the provider reports.
     """
     closed = []
     for checkout in CheckoutPayment.objects.select_for_update().filter(
@@ -175,7 +176,52 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
         closed.append(checkout)
     if closed:
         logger.info("open checkouts superseded", extra={"checkouts": [checkout.pk for checkout in closed]})
+        checkout_ids = [checkout.pk for checkout in closed]
+        transaction.on_commit(lambda: cancel_at_provider(checkout_ids))
     return closed
+
+
+def cancel_at_provider(checkout_ids: Sequence[int]) -> dict[int, bool]:
+    """Ask the provider to cancel each superseded checkout; return whether it did, by checkout id.
+
+    A refusal or a failed call changes nothing here: the checkout stays
+    superseded and money the provider reports for it is still booked, as
+    credit when its invoices need nothing more. Each outcome is logged and
+    gets a timeline row, because the credit manager may see that money.
+    """
+    outcomes: dict[int, bool] = {}
+    checkouts = CheckoutPayment.objects.filter(pk__in=checkout_ids, status=CheckoutStatus.SUPERSEDED).exclude(
+        provider_id=""
+    )
+    for checkout in checkouts.order_by("pk"):
+        provider = get_provider(checkout.provider)
+        error = ""
+        try:
+            canceled = provider.cancel_checkout(checkout.provider_id)
+        except ProviderError as exc:
+            canceled, error = False, str(exc)
+        outcomes[checkout.pk] = canceled
+
+        log_fields = {"checkout_id": checkout.pk, "provider": checkout.provider, "provider_id": checkout.provider_id}
+        if canceled:
+            logger.info("superseded checkout canceled at provider", extra=log_fields)
+            summary = f"Vervallen online betaling van {format_money(checkout.amount, checkout.currency)} ook bij {checkout.provider} geannuleerd"
+        else:
+            logger.warning("provider did not cancel superseded checkout", extra={**log_fields, "error": error[:200]})
+            summary = (
+                f"{checkout.provider} annuleerde de vervallen online betaling van "
+                f"{format_money(checkout.amount, checkout.currency)} niet; wordt die toch betaald, dan wordt het tegoed"
+            )
+        timeline.record(
+            checkout.debtor_id,
+            TimelineKind.PAYMENT,
+            summary,
+            source=f"provider:{checkout.provider}",
+            creditor_id=checkout.creditor_id,
+            data={"checkout_id": checkout.pk, "provider_id": checkout.provider_id, "canceled": canceled,
+                  "error": error[:300]},
+        )
+    return outcomes
 
 
 def supersede_settled_checkouts_of_creditor(creditor_id: int, *, source: str) -> list[CheckoutPayment]:
@@ -408,8 +454,9 @@ def apply_update(provider_name: str, update: PaymentUpdate) -> CheckoutPayment |
         )
 
     previous = checkout.status
-    # A superseded checkout is not final: the provider was never notified, so
-    # its report, even paid, is what happened to the money.
+    # A superseded checkout is not final: the provider may have refused to
+    # cancel it, or the payer paid first, so its report, even paid, is what
+    # happened to the money.
     if update.status and previous not in FINAL_STATUSES:
         checkout.status = update.status
     checkout.save()
