@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django import forms
@@ -10,7 +11,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
@@ -19,6 +22,7 @@ from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts, do_set_invoice_status
 from betaalreis.ledger.credit import debtor_credit, do_refund_credit, with_credit
+from betaalreis.ledger.credit_admin import refund_credit_view
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
@@ -125,6 +129,14 @@ class DebtorAdmin(CreditorScopedAdmin):
     readonly_fields = ("claim", "credit")
     actions = ["record_credit_refund"]
 
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        refund = path(
+            "<path:object_id>/refund-credit/",
+            self.admin_site.admin_view(functools.partial(refund_credit_view, self)),
+            name="ledger_debtor_refund_credit",
+        )
+        return [refund, *super().get_urls()]
+
     @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
     def no_channel_left(self, debtor: Debtor) -> bool:
         """Flag debtors whose dunning goes by post only, because they opted out of every channel."""
@@ -168,7 +180,11 @@ class DebtorAdmin(CreditorScopedAdmin):
         by_currency = debtor_credit([debtor.pk]).get(debtor.pk, {})
         if not by_currency:
             return format_money(ZERO)
-        return ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
+        amounts = ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
+        return format_html(
+            '{} · <a href="{}">{}</a>', amounts,
+            reverse("admin:ledger_debtor_refund_credit", args=[debtor.pk]), _("Deel terugbetalen"),
+        )
 
     @admin.action(description=_("Tegoed terugbetaald: vastleggen voor de gekozen debiteuren"), permissions=["change"])
     def record_credit_refund(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
