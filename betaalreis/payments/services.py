@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from betaalreis.errors import InvalidInput
+from betaalreis.errors import BetaalreisError, InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_allocate_payment, do_reverse_payment
 from betaalreis.ledger.models import (
@@ -194,11 +194,12 @@ def cancel_at_provider(checkout_ids: Sequence[int]) -> dict[int, bool]:
         provider_id=""
     )
     for checkout in checkouts.order_by("pk"):
-        provider = get_provider(checkout.provider)
         error = ""
+        # This runs after the commit, so an error here would fail a request whose changes are already
+        # saved. A provider that is no longer configured (ConfigurationError) counts as a refusal too.
         try:
-            canceled = provider.cancel_checkout(checkout.provider_id)
-        except ProviderError as exc:
+            canceled = get_provider(checkout.provider).cancel_checkout(checkout.provider_id)
+        except BetaalreisError as exc:
             canceled, error = False, str(exc)
         outcomes[checkout.pk] = canceled
 

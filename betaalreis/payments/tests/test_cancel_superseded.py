@@ -113,3 +113,26 @@ def test_refused_cancel_still_books_credit(
         assert _cancel_requests(vendor_driver, old) == []
     else:
         assert "not open" in refusal.data["error"]
+
+
+def test_unconfigured_provider_counts_as_refusal(
+    debtor_with_invoices, client, settings, fake_mollie, django_capture_on_commit_callbacks
+):
+    settings.BETAALREIS_PAYMENT_PROVIDER = "mollie"
+    driver = MollieDriver(client, fake_mollie)
+    debtor, (first, second) = debtor_with_invoices
+    old = driver.start(debtor, [first])
+    CheckoutPayment.objects.filter(pk=old.pk).update(
+        created_at=old.created_at - OPEN_CHECKOUT_BLOCKS_FOR - dt.timedelta(minutes=1)
+    )
+    new = driver.start(debtor, [first, second])
+    # A checkout of a provider that was since taken out of BETAALREIS_PAYMENT_PROVIDERS.
+    CheckoutPayment.objects.filter(pk=old.pk).update(provider="retired")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = driver.report_paid(new)
+
+    assert response.status_code == 200
+    refusal = TimelineEvent.objects.get(debtor=debtor, data__checkout_id=old.pk, data__has_key="canceled")
+    assert refusal.data["canceled"] is False
+    assert "Unknown payment provider 'retired'" in refusal.data["error"]
