@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django import forms
@@ -10,7 +11,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
@@ -19,6 +22,7 @@ from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and group screens)
 from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts, do_set_invoice_status
 from betaalreis.ledger.credit import debtor_credit, do_refund_credit, with_credit
+from betaalreis.ledger.credit_admin import refund_credit_view
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
@@ -125,6 +129,14 @@ class DebtorAdmin(CreditorScopedAdmin):
     readonly_fields = ("claim", "credit")
     actions = ["record_credit_refund"]
 
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        refund = path(
+            "<path:object_id>/refund-credit/",
+            self.admin_site.admin_view(functools.partial(refund_credit_view, self)),
+            name="ledger_debtor_refund_credit",
+        )
+        return [refund, *super().get_urls()]
+
     @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
     def no_channel_left(self, debtor: Debtor) -> bool:
         """Flag debtors whose dunning goes by post only, because they opted out of every channel."""
@@ -157,6 +169,7 @@ class DebtorAdmin(CreditorScopedAdmin):
         if account.costs:
             parts.append(f"incassokosten {format_money(account.costs, currency)}")
         parts.append(f"totaal {format_money(account.total_due, currency)}")
+        parts.extend(_plan_claim_parts(debtor))
         return " · ".join(parts)
 
     @admin.display(description=_("tegoed"))
@@ -167,7 +180,11 @@ class DebtorAdmin(CreditorScopedAdmin):
         by_currency = debtor_credit([debtor.pk]).get(debtor.pk, {})
         if not by_currency:
             return format_money(ZERO)
-        return ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
+        amounts = ", ".join(format_money(amount, currency) for currency, amount in sorted(by_currency.items()))
+        return format_html(
+            '{} · <a href="{}">{}</a>', amounts,
+            reverse("admin:ledger_debtor_refund_credit", args=[debtor.pk]), _("Deel terugbetalen"),
+        )
 
     @admin.action(description=_("Tegoed terugbetaald: vastleggen voor de gekozen debiteuren"), permissions=["change"])
     def record_credit_refund(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
@@ -183,6 +200,31 @@ class DebtorAdmin(CreditorScopedAdmin):
             self.message_user(request, _("%(count)d terugbetaling(en) van tegoed vastgelegd.") % {"count": recorded})
         else:
             self.message_user(request, _("De gekozen debiteuren hebben geen tegoed."), level=messages.WARNING)
+
+
+def _plan_claim_parts(debtor: Debtor) -> list[str]:
+    """Return the claim's words for the debtor's current payment plan, with what it leaves out.
+
+    The plan's invoices are out of the claim while it runs, so their
+    interest and costs, stored on the plan, are named here as the plan pages
+    name them (`betaalreis.payments.plans`).
+    """
+    from betaalreis.payments.models import PaymentPlan, PlanStatus
+    from betaalreis.payments.plans import excluded_text, paid_so_far
+
+    plan = PaymentPlan.objects.filter(
+        debtor=debtor, status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
+    ).order_by("-pk").first()
+    if plan is None:
+        return []
+    text = (
+        f"betalingsregeling ({plan.get_status_display().lower()}): {format_money(plan.total, plan.currency)} "
+        f"in {plan.terms} termijnen, nog open {format_money(plan.total - paid_so_far(plan), plan.currency)}"
+    )
+    excluded = excluded_text(plan.interest_excluded, plan.costs_excluded, plan.principal_excluded, plan.currency)
+    if excluded:
+        text += f"; buiten de regeling {excluded}, die vervallen als de regeling wordt nagekomen"
+    return [text]
 
 
 class InvoiceAdminForm(forms.ModelForm):

@@ -76,6 +76,13 @@ def debtor_credit(debtor_ids: Sequence[int]) -> dict[int, dict[str, Decimal]]:
     return dict(totals)
 
 
+def mask_iban(iban: str) -> str:
+    """Return an IBAN with only its country, check digits and last four characters, for records and logs."""
+    if len(iban) <= 8:
+        return iban
+    return f"{iban[:4]}{'*' * (len(iban) - 8)}{iban[-4:]}"
+
+
 @dataclass(frozen=True, slots=True)
 class CreditRefund:
     """A recorded refund: the rows written and the credit left in that currency."""
@@ -95,13 +102,15 @@ def do_refund_credit(
     refunded_on: dt.date,
     source: str,
     note: str = "",
+    iban: str = "",
 ) -> CreditRefund:
     """Record that `amount` of the debtor's credit (default all of it) was paid back to the debtor.
 
     Draws on the oldest payments with credit first and writes one refund
     row per payment drawn on, with a timeline event. The money itself is
-    transferred outside Betaalreis. Raises InvalidInput when the debtor has
-    no credit in `currency` or less than `amount`.
+    transferred outside Betaalreis, to `iban` when given, which the refund
+    rows keep as the counterparty account. Raises InvalidInput when the
+    debtor has no credit in `currency` or less than `amount`.
     """
     Debtor.objects.select_for_update().filter(pk=debtor.pk).first()
     payments = [payment for payment in credit_payments([debtor.pk]) if payment.currency == currency]
@@ -134,6 +143,7 @@ def do_refund_credit(
                 amount=-part,
                 currency=currency,
                 payer_name=debtor.name[:200],
+                payer_iban=iban[:34],
                 remittance_info=f"refund of credit on payment {payment.pk}" + (f": {note}" if note else ""),
                 status=PaymentStatus.MATCHED,
                 reverses=payment,
@@ -155,7 +165,7 @@ def do_refund_credit(
         source=source,
         creditor_id=debtor.creditor_id,
         data={"refund_ids": [refund.pk for refund in refunds], "amount": str(wanted),
-              "credit_left": str(available - wanted), "currency": currency},
+              "credit_left": str(available - wanted), "currency": currency, "iban": mask_iban(iban)},
     )
     logger.info("credit refunded", extra={"debtor_id": debtor.pk, "refunds": len(refunds)})
     return CreditRefund(refunds, wanted, currency, available - wanted)

@@ -65,6 +65,9 @@ SUMMARIES: tuple[str, ...] = (
     N_("Online betaling: %(amount)s meer betaald dan de vordering op de open facturen "
        "(hoofdsom, rente en incassokosten), geboekt als tegoed van de debiteur"),
     N_("Online betaling %(status)s: %(amount)s"),
+    N_("Vervallen online betaling van %(amount)s ook bij %(provider)s geannuleerd"),
+    N_("%(provider)s annuleerde de vervallen online betaling van %(amount)s niet; "
+       "wordt die toch betaald, dan wordt het tegoed"),
     # Invoices (ledger, imports, dunning).
     N_("Factuur %(invoice)s: %(from)s → %(to)s"),
     N_("Factuur %(invoice)s handmatig toegevoegd: %(amounts)s"),
@@ -105,6 +108,10 @@ SUMMARIES: tuple[str, ...] = (
     N_("Herinnering termijn %(number)s van %(terms)s gepland per %(channel)s: %(amount)s, vervaldatum %(date)s"),
     N_("Herinnering termijn %(number)s tegengehouden tot %(moment)s: %(reason)s"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd. "
+       "Buiten de regeling: %(excluded)s, die vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling. "
+       "Buiten de regeling: %(excluded)s, die vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd. "
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling. "
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
@@ -112,6 +119,7 @@ SUMMARIES: tuple[str, ...] = (
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling"),
     N_("Betalingsregeling goedgekeurd"),
     N_("Betalingsregeling afgewezen"),
+    N_("Betalingsregeling volledig betaald; kwijtgescholden zoals bij de regeling vermeld: %(excluded)s"),
     N_("Betalingsregeling volledig betaald. Rente %(interest)s en incassokosten %(costs)s kwijtgescholden, "
        "zoals bij de regeling vermeld"),
     N_("Betalingsregeling volledig betaald"),
@@ -146,6 +154,7 @@ PHRASES: tuple[str, ...] = (
     N_("weer open"),
     N_("incassokosten %(amount)s"),
     N_("rente %(amount)s"),
+    N_("hoofdsom %(amount)s door eerdere betalingen op rente of kosten (art. 6:44 BW)"),
     N_("1 factuur"),
     N_("%(count)s facturen"),
     N_("geen fase"),

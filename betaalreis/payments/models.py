@@ -36,7 +36,7 @@ class CheckoutStatus(models.TextChoices):
     REFUNDED = "refunded", _("Terugbetaald")
     CHARGED_BACK = "charged_back", _("Teruggeboekt (chargeback)")
     # Closed by Betaalreis because an invoice it covers was paid another way.
-    # The provider was not notified, so a later report from it still applies.
+    # The provider is asked to cancel it but may refuse, so a later report from it still applies.
     SUPERSEDED = "superseded", _("Vervallen: factuur al betaald")
 
 

@@ -8,13 +8,21 @@ which the open amounts of its invoices went down since it started. When an
 instalment stays unpaid past its grace days, the plan breaks, and the
 invoices that are still open return to dunning.
 
-A plan covers the principal, the ledger's open amounts. The interest and
-collection costs that the portal shows beyond it are stored on the plan
-and stated on the plan pages: they are waived when every instalment is
-paid. When the plan breaks they are owed again,
+A plan covers the principal as the ledger books it: the open amounts of its
+invoices, which its instalments add up to. The rest of the claim on those
+invoices on the day of the request is stored on the plan
+(`claim_outside_plan`): unpaid interest, the collection costs when the plan
+takes every invoice of the claim, and the principal the claim still counts
+because earlier payments went to costs and interest first (BW 6:44). The
+plan pages, the portal's overview, the request's timeline line and the
+back office's claim state these amounts. They are waived when every
+instalment is paid, so a completed plan has paid the invoices in full as
+the creditor's books have them. When the plan breaks they are owed again,
 because its invoices return to the claim and its interest runs from their
-due dates. Covering them in the instalments would need the plan's
-progress to count interest and costs paid, which it does not.
+due dates. While the plan is active its invoices are not in the claim, so
+the claim's collection costs are those over any other invoices. Covering
+interest and costs in the instalments would need the plan's progress to
+count interest and costs paid, which it does not.
 """
 
 from __future__ import annotations
@@ -104,15 +112,17 @@ def claim_outside_plan(debtor: Debtor, invoice_ids: set[int], today: dt.date) ->
     """Return what the portal shows as due on these open invoices beyond their open amount in the ledger.
 
     Interest already paid is not in it. The costs count only when the plan
-    takes every open invoice, because otherwise they stay owed on the
-    claim over the others.
+    takes every invoice of the claim, because otherwise they stay owed on
+    the claim over the others. Open invoices without costs and interest
+    are not in the claim, so leaving them out of the plan keeps the costs
+    in it.
     """
     (account,) = load_accounts([debtor.pk], today)
     lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
     interest = sum((line.interest for line in lines), ZERO)
     principal = sum((max(line.open_amount - line.invoice.open_amount, ZERO) for line in lines), ZERO)
-    all_open = {line.invoice.pk for line in account.open_lines} <= invoice_ids
-    return ExcludedClaim(max(interest, ZERO), account.costs if all_open else ZERO, principal)
+    whole_claim = account.claim_invoice_ids <= invoice_ids
+    return ExcludedClaim(max(interest, ZERO), account.costs if whole_claim else ZERO, principal)
 
 
 @transaction.atomic
@@ -171,8 +181,10 @@ def do_request_plan(
         + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling")
     )
     if excluded.total > ZERO:
-        summary += f". {_excluded_text(excluded.interest, excluded.costs, excluded.principal, plan.currency)} " \
-            "vallen erbuiten en vervallen als de regeling wordt nagekomen"
+        summary += (
+            f". Buiten de regeling: {excluded_text(excluded.interest, excluded.costs, excluded.principal, plan.currency)}"
+            ", die vervallen als de regeling wordt nagekomen"
+        )
     timeline.record(
         debtor,
         TimelineKind.NOTE,
@@ -186,15 +198,21 @@ def do_request_plan(
     return plan
 
 
-def _excluded_text(interest: Decimal, costs: Decimal, principal: Decimal, currency: str) -> str:
-    """Return the Dutch timeline words for the claim a plan leaves out, for example "Rente € 2,48 en ..."."""
-    text = f"Rente {format_money(interest, currency)} en incassokosten {format_money(costs, currency)}"
+def excluded_text(interest: Decimal, costs: Decimal, principal: Decimal, currency: str) -> str:
+    """Return the Dutch words for the claim a plan leaves out, for example "rente € 2,48 en incassokosten € 40,00".
+
+    Only the parts above zero are named, so a plan without costs records no
+    "incassokosten € 0,00". Each part is a phrase that
+    `betaalreis.ledger.timeline_text` translates.
+    """
+    parts = []
+    if interest > ZERO:
+        parts.append(f"rente {format_money(interest, currency)}")
+    if costs > ZERO:
+        parts.append(f"incassokosten {format_money(costs, currency)}")
     if principal > ZERO:
-        text += (
-            f" en hoofdsom {format_money(principal, currency)} die eerdere betalingen aan rente en kosten "
-            "gaven (art. 6:44 BW)"
-        )
-    return text
+        parts.append(f"hoofdsom {format_money(principal, currency)} door eerdere betalingen op rente of kosten (art. 6:44 BW)")
+    return " en ".join(parts)
 
 
 def _put_invoices_in_plan(plan: PaymentPlan, *, source: str) -> None:
@@ -275,10 +293,10 @@ def check_plans(creditor_id: int, day: dt.date, *, at: dt.datetime | None = None
         if all(state.paid for state in states):
             summary_text = "Betalingsregeling volledig betaald"
             if plan.interest_excluded + plan.costs_excluded + plan.principal_excluded > ZERO:
-                excluded = _excluded_text(
+                excluded = excluded_text(
                     plan.interest_excluded, plan.costs_excluded, plan.principal_excluded, plan.currency
                 )
-                summary_text += f". {excluded} kwijtgescholden, zoals bij de regeling vermeld"
+                summary_text += f"; kwijtgescholden zoals bij de regeling vermeld: {excluded}"
             _close_plan(plan, PlanStatus.COMPLETED, summary_text, at=at)
             summary.completed += 1
             continue

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from betaalreis.errors import InvalidInput
+from betaalreis.errors import BetaalreisError, InvalidInput
 from betaalreis.ledger import timeline
-from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment, do_reverse_payment
+from betaalreis.ledger.actions import do_allocate_payment, do_reverse_payment
 from betaalreis.ledger.models import (
     ZERO,
     Debtor,
@@ -40,6 +40,7 @@ from betaalreis.payments.models import (
     WebhookEvent,
     WebhookOutcome,
 )
+from betaalreis.payments.online import SETTLED, check_payable_online, online_payment_blocker
 from betaalreis.payments.providers.base import (
     CheckoutRequest,
     PaymentUpdate,
@@ -62,9 +63,9 @@ OPEN_STATUSES = (CheckoutStatus.CREATED, CheckoutStatus.OPEN)
 # How long an open checkout blocks new checkouts for its invoices. Providers
 # report an expired payment by webhook (Stripe Checkout Sessions expire after
 # 24 hours by default, Mollie payments sooner), which ends the block earlier.
-# NOTE: the adapter interface has no call to cancel a payment at the
-# provider, so a page older than this that the provider never reported
-# expired can still be paid next to a newer one. That money becomes credit.
+# NOTE: only superseded checkouts are canceled at the provider, so a page
+# older than this that the provider never reported expired can still be
+# paid next to a newer one. That money becomes credit.
 OPEN_CHECKOUT_BLOCKS_FOR = dt.timedelta(hours=24)
 
 
@@ -90,8 +91,9 @@ def invoices_in_progress(debtor_ids: Sequence[int]) -> set[int]:
 def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice]:
     """Return the debtor's invoices with these ids that can be paid now, oldest first.
 
-    Raises InvalidInput when an id is not an open invoice of this debtor, is
-    already paid, or has a payment in progress.
+    Raises InvalidInput when an id is not an invoice of this debtor or has a
+    payment in progress, and NotPayableOnline when the debtor cannot pay one
+    of them online (see `betaalreis.payments.online`).
     """
     invoices = list(
         Invoice.objects.filter(
@@ -101,9 +103,7 @@ def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice
     if not invoices or len(invoices) != len(set(invoice_ids)):
         raise InvalidInput("Choose one or more of your own open invoices.", code="invoice_not_found")
 
-    settled = [inv.number for inv in invoices if inv.open_amount <= ZERO or inv.status not in PAYABLE_STATUSES]
-    if settled:
-        raise InvalidInput(f"Invoices {settled} are already paid.", code="invoice_already_paid")
+    check_payable_online(invoices)
 
     busy = invoices_in_progress([debtor.pk]) & {inv.pk for inv in invoices}
     if busy:
@@ -147,8 +147,9 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
 
     Such a checkout would charge again for an invoice that was paid (or
     credited) another way. It gets status superseded and a timeline row.
-    The provider is not notified, because the adapters have no cancel call, so
-    `apply_update` still books money the provider reports for it later.
+    After the commit the provider is asked to cancel it
+    (`cancel_at_provider`). Where the provider refuses, or the payer paid
+    first, `apply_update` still books the money the provider reports.
     """
     closed = []
     for checkout in CheckoutPayment.objects.select_for_update().filter(
@@ -157,7 +158,7 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
         settled = [
             invoice.number
             for invoice in checkout.invoices.order_by("due_date", "number")
-            if invoice.open_amount <= ZERO or invoice.status not in PAYABLE_STATUSES
+            if online_payment_blocker(invoice, plan=checkout.plan) in SETTLED
         ]
         if not settled:
             continue
@@ -175,7 +176,53 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
         closed.append(checkout)
     if closed:
         logger.info("open checkouts superseded", extra={"checkouts": [checkout.pk for checkout in closed]})
+        checkout_ids = [checkout.pk for checkout in closed]
+        transaction.on_commit(lambda: cancel_at_provider(checkout_ids))
     return closed
+
+
+def cancel_at_provider(checkout_ids: Sequence[int]) -> dict[int, bool]:
+    """Ask the provider to cancel each superseded checkout; return whether it did, by checkout id.
+
+    A refusal or a failed call changes nothing here: the checkout stays
+    superseded and money the provider reports for it is still booked, as
+    credit when its invoices need nothing more. Each outcome is logged and
+    gets a timeline row, because the credit manager may see that money.
+    """
+    outcomes: dict[int, bool] = {}
+    checkouts = CheckoutPayment.objects.filter(pk__in=checkout_ids, status=CheckoutStatus.SUPERSEDED).exclude(
+        provider_id=""
+    )
+    for checkout in checkouts.order_by("pk"):
+        error = ""
+        # This runs after the commit, so an error here would fail a request whose changes are already
+        # saved. A provider that is no longer configured (ConfigurationError) counts as a refusal too.
+        try:
+            canceled = get_provider(checkout.provider).cancel_checkout(checkout.provider_id)
+        except BetaalreisError as exc:
+            canceled, error = False, str(exc)
+        outcomes[checkout.pk] = canceled
+
+        log_fields = {"checkout_id": checkout.pk, "provider": checkout.provider, "provider_id": checkout.provider_id}
+        if canceled:
+            logger.info("superseded checkout canceled at provider", extra=log_fields)
+            summary = f"Vervallen online betaling van {format_money(checkout.amount, checkout.currency)} ook bij {checkout.provider} geannuleerd"
+        else:
+            logger.warning("provider did not cancel superseded checkout", extra={**log_fields, "error": error[:200]})
+            summary = (
+                f"{checkout.provider} annuleerde de vervallen online betaling van "
+                f"{format_money(checkout.amount, checkout.currency)} niet; wordt die toch betaald, dan wordt het tegoed"
+            )
+        timeline.record(
+            checkout.debtor_id,
+            TimelineKind.PAYMENT,
+            summary,
+            source=f"provider:{checkout.provider}",
+            creditor_id=checkout.creditor_id,
+            data={"checkout_id": checkout.pk, "provider_id": checkout.provider_id, "canceled": canceled,
+                  "error": error[:300]},
+        )
+    return outcomes
 
 
 def supersede_settled_checkouts_of_creditor(creditor_id: int, *, source: str) -> list[CheckoutPayment]:
@@ -240,10 +287,13 @@ def start_checkout(
     `amount` defaults to the sum of the open amounts. `urls_for(checkout)`
     returns the `CheckoutUrls` for a saved checkout. Raises InvalidInput
     (code checkout_open) while another open checkout covers one of the
-    invoices (see `blocking_checkout`). Raises ProviderError when the
+    invoices (see `blocking_checkout`), and NotPayableOnline for an invoice
+    the debtor cannot pay online; `plan` allows the invoices of that active
+    plan. Nothing is created then. Raises ProviderError when the
     provider rejects or cannot be reached; the checkout is then stored as
     failed.
     """
+    check_payable_online(invoices, plan=plan)
     total = sum((inv.open_amount for inv in invoices), ZERO) if amount is None else amount
     if total <= ZERO:
         raise InvalidInput(f"Nothing to pay: amount {total}.", code="nothing_to_pay")
@@ -405,8 +455,9 @@ def apply_update(provider_name: str, update: PaymentUpdate) -> CheckoutPayment |
         )
 
     previous = checkout.status
-    # A superseded checkout is not final: the provider was never notified, so
-    # its report, even paid, is what happened to the money.
+    # A superseded checkout is not final: the provider may have refused to
+    # cancel it, or the payer paid first, so its report, even paid, is what
+    # happened to the money.
     if update.status and previous not in FINAL_STATUSES:
         checkout.status = update.status
     checkout.save()

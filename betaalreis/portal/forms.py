@@ -45,8 +45,10 @@ class PayForm(forms.Form):
 
 
 class PromiseForm(forms.Form):
+    # An HTML date input takes its value as YYYY-MM-DD in every language and
+    # shows it in the browser's own format, so the value is never localized.
     promised_date = forms.DateField(
-        label=_("Ik betaal uiterlijk op"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Ik betaal uiterlijk op"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 

@@ -104,6 +104,8 @@ class InvoiceLine:
     principal: Decimal | None = None
     # What payments paid of this invoice's interest, before its principal (BW 6:44).
     interest_paid: Decimal = ZERO
+    # Why the debtor cannot pay it online, or "" (`betaalreis.payments.online.online_payment_blocker`).
+    blocker: str = ""
 
     @property
     def open_amount(self) -> Decimal:
@@ -131,6 +133,19 @@ class CreditNoteLine:
         return -self.credit_note.open_amount
 
 
+@dataclass(frozen=True, slots=True)
+class OnlineTotal:
+    """The portal's total: what the debtor can pay online, split as the claim splits it."""
+
+    principal: Decimal
+    interest: Decimal
+    costs: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.costs
+
+
 @dataclass(slots=True)
 class Account:
     """One debtor's account with one creditor, as the portal shows it."""
@@ -149,6 +164,8 @@ class Account:
     open_checkouts: list[Any] = field(default_factory=list)
     # Money paid beyond the invoices and not yet used or refunded, per currency.
     credit: dict[str, Decimal] = field(default_factory=dict)
+    # Ids of the open invoices the claim covers, whose collection costs are `costs`.
+    claim_invoice_ids: set[int] = field(default_factory=set)
     # Filled in by the overview view from betaalreis.payments.plans.
     plan: Any = None
     next_instalment: Any = None
@@ -163,7 +180,28 @@ class Account:
 
     @property
     def total_due(self) -> Decimal:
+        """Return the whole claim: every open invoice, also those the debtor cannot pay online."""
         return self.principal + self.costs + self.interest
+
+    @property
+    def online_lines(self) -> list[InvoiceLine]:
+        """Open lines the debtor can pay online, so without invoices in a plan or handed over."""
+        return [line for line in self.open_lines if not line.blocker]
+
+    @property
+    def costs_payable_online(self) -> bool:
+        """Return whether the debtor can pay the collection costs online: every invoice of the claim is payable online."""
+        return self.claim_invoice_ids <= {line.invoice.pk for line in self.online_lines}
+
+    @property
+    def online_total(self) -> OnlineTotal:
+        """Return what paying every invoice that can be paid online costs, as the portal's total shows it."""
+        lines = self.online_lines
+        return OnlineTotal(
+            principal=sum((line.open_amount for line in lines), ZERO),
+            interest=sum((line.interest for line in lines), ZERO),
+            costs=self.costs if self.costs_payable_online else ZERO,
+        )
 
     @property
     def interest_paid(self) -> Decimal:
@@ -175,7 +213,13 @@ class Account:
 
     @property
     def payable_lines(self) -> list[InvoiceLine]:
-        return [line for line in self.open_lines if not line.in_progress]
+        """Lines with a checkbox: payable online and without a payment in progress."""
+        return [line for line in self.online_lines if not line.in_progress]
+
+    @property
+    def not_online_statuses(self) -> set[str]:
+        """Return the blockers of the open lines that cannot be paid online, for the notes under the total."""
+        return {line.blocker for line in self.open_lines if line.blocker}
 
     @property
     def arrangeable_lines(self) -> list[InvoiceLine]:
@@ -216,6 +260,7 @@ def arrangement_blocker(open_invoices: list[Invoice]) -> str:
 
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
+    from betaalreis.payments.online import online_payment_blocker
     from betaalreis.payments.services import invoices_in_progress, open_checkouts
 
     debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
@@ -238,9 +283,10 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
             InvoiceStatus.CREDITED,
             InvoiceStatus.WRITTEN_OFF,
         ):
-            account.open_lines.append(
-                InvoiceLine(invoice=invoice, due_date=due_dates[invoice.pk], in_progress=invoice.pk in busy)
-            )
+            account.open_lines.append(InvoiceLine(
+                invoice=invoice, due_date=due_dates[invoice.pk], in_progress=invoice.pk in busy,
+                blocker=online_payment_blocker(invoice),
+            ))
         elif invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
             account.paid.append(invoice)
 
@@ -275,7 +321,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     (`betaalreis.dunning.charges.charged_invoice_ids`); the others show
     their open amount, as their reminders do. Costs are owed on the claim as
     a whole, so they are part of the amount due only when every open invoice
-    is paid together (`Account.total_due`).
+    is paid together (`Account.total_due`, `Account.online_total`).
     """
     if not any(line.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
@@ -293,6 +339,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     for line in account.open_lines:
         item = by_number.get(line.invoice.number)
         if item is not None:
+            account.claim_invoice_ids.add(line.invoice.pk)
             line.principal = item.principal_outstanding
             line.interest = item.interest_outstanding
             line.interest_paid = item.interest_paid
@@ -348,11 +395,11 @@ def _claim_letters(account: Account, charged: set[int]) -> LetterCosts:
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:
-    """Return what paying these open invoices costs: open amounts and interest, plus the
-    collection costs when every open invoice is included."""
-    lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
+    """Return what paying these open invoices online costs: open amounts and interest, plus the
+    collection costs when every invoice payable online is included and the costs are payable online."""
+    lines = [line for line in account.online_lines if line.invoice.pk in invoice_ids]
     amount = sum((line.amount_due for line in lines), ZERO)
-    if {line.invoice.pk for line in account.open_lines} <= invoice_ids:
+    if account.costs_payable_online and {line.invoice.pk for line in account.online_lines} <= invoice_ids:
         amount += account.costs
     return amount
 

@@ -35,9 +35,11 @@ from betaalreis.ledger.models import (
     TimelineKind,
     opted_out_of_every_channel,
 )
+from betaalreis.payments import online
 from betaalreis.payments import plans as plan_services
 from betaalreis.payments import services as payment_services
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
+from betaalreis.payments.online import NotPayableOnline
 from betaalreis.payments.providers.base import ProviderError
 from betaalreis.portal import codes, services
 from betaalreis.portal.branding import brand_css_for
@@ -59,6 +61,7 @@ from betaalreis.portal.links import (
 )
 from betaalreis.portal.models import ContactKind
 from betaalreis.portal.pdf import render_invoice_pdf, render_statement_pdf
+from betaalreis.portal.sentences import with_full_stop
 
 logger = logging.getLogger(__name__)
 
@@ -295,11 +298,7 @@ def pay(request: HttpRequest) -> HttpResponse:
     except InvalidInput as exc:
         if exc.code == "invoice_not_found":
             raise Http404("No such invoice.") from None
-        texts = {
-            "invoice_already_paid": _("Deze factuur is al betaald."),
-            "payment_in_progress": _("Voor deze factuur loopt al een betaling."),
-        }
-        messages.error(request, texts.get(exc.code, _("Deze facturen kunnen nu niet worden betaald.")))
+        messages.error(request, _not_payable_text(exc, debtor))
         return redirect("portal:overview")
 
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
@@ -308,6 +307,27 @@ def pay(request: HttpRequest) -> HttpResponse:
     if open_checkout is not None:
         return HttpResponseRedirect(open_checkout.checkout_url)
     return _start_checkout(request, debtor, invoices, amount=amount)
+
+
+def _not_payable_text(exc: InvalidInput, debtor: Debtor) -> str:
+    """Return the debtor's sentence for a pay request that `payable_invoices` or `start_checkout` rejected."""
+    numbers = ", ".join(getattr(exc, "numbers", []))
+    if exc.code == online.IN_PAYMENT_PLAN:
+        return _(
+            "Factuur %(numbers)s zit in uw betalingsregeling. U betaalt die met de termijnen van de regeling, "
+            "dus er is geen betaling gestart."
+        ) % {"numbers": numbers}
+    if exc.code == online.HANDED_OVER:
+        return _(
+            "Factuur %(numbers)s is uit handen gegeven aan een incassobureau. U betaalt die aan het "
+            "incassobureau, dus er is geen betaling gestart. Vragen? Neem contact op met %(name)s"
+        ) % {"numbers": numbers, "name": with_full_stop(debtor.creditor.display_name)}
+    texts = {
+        online.ALREADY_PAID: _("Deze factuur is al betaald."),
+        online.CLOSED: _("Deze factuur staat niet meer open."),
+        "payment_in_progress": _("Voor deze factuur loopt al een betaling."),
+    }
+    return texts.get(exc.code, _("Deze facturen kunnen nu niet worden betaald."))
 
 
 def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice], **kwargs) -> HttpResponse:
@@ -323,6 +343,9 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
         checkout = payment_services.start_checkout(
             debtor, invoices, urls_for=urls_for, language=translation.get_language() or "nl", **kwargs
         )
+    except NotPayableOnline as exc:
+        messages.error(request, _not_payable_text(exc, debtor))
+        return redirect("portal:overview")
     except InvalidInput as exc:
         if exc.code != "checkout_open":
             raise

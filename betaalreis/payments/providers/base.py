@@ -92,6 +92,12 @@ class PaymentProvider:
       `request.amount` and returns its id and the checkout address. It raises
       `ProviderError` (retryable for timeouts, 429 and 5xx) and never returns
       a half-created payment.
+    - `cancel_checkout(provider_id)` asks the provider to cancel or expire
+      an unpaid payment, so its page can no longer be paid. It returns True
+      when the provider did, and False when the provider refuses or has no
+      such call (the base class). It raises `ProviderError` when the call
+      fails. A payment the payer completed before the cancel arrived is
+      still reported by webhook.
     - `parse_webhook(body, headers)` authenticates one webhook call and
       returns the updates it carries, or an empty list for events we ignore.
       It raises `WebhookRejected` for a call that is not authentic or not
@@ -107,6 +113,9 @@ class PaymentProvider:
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutCreated:
         raise NotImplementedError
+
+    def cancel_checkout(self, provider_id: str) -> bool:
+        return False
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PaymentUpdate]:
         raise NotImplementedError

@@ -8,6 +8,7 @@ import pytest
 
 from betaalreis.payments.tests.drivers import BuiltInDriver, MollieDriver, StripeDriver
 from betaalreis.payments.tests.fakes import FakeMollie, FakeStripe
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -42,3 +43,11 @@ def driver(request, client, settings):
     if request.param == "stripe":
         return StripeDriver(client, request.getfixturevalue("fake_stripe"))
     return BuiltInDriver(client)
+
+
+@pytest.fixture
+def debtor_with_invoices():
+    debtor = make_debtor(make_creditor())
+    first = make_invoice(debtor, "F2026-001", "150.58", days_overdue=-3)
+    second = make_invoice(debtor, "F2026-002", "200.68", days_overdue=-10)
+    return debtor, [first, second]

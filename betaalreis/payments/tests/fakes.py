@@ -54,6 +54,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.dispatch(self, "GET")
 
+    def do_DELETE(self) -> None:
+        self.server.dispatch(self, "DELETE")
+
 
 class _FakeServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -113,14 +116,26 @@ class _MollieServer(_FakeServer):
             self._create(handler, body)
             return
         match = re.fullmatch(r"/v2/payments/(tr_\w+)", handler.path)
-        if method == "GET" and match:
+        if method in ("GET", "DELETE") and match:
             payment = self.state.payments.get(match.group(1))
             if payment is None:
                 handler._send(404, {"status": 404, "title": "Not Found", "detail": "No payment exists with token"})
+            elif method == "DELETE":
+                self._cancel(handler, payment)
             else:
                 handler._send(200, payment)
             return
         handler._send(404, {"status": 404, "title": "Not Found", "detail": "Unknown endpoint"})
+
+    def _cancel(self, handler: _Handler, payment: dict[str, Any]) -> None:
+        """Cancel as DELETE /v2/payments/{id} does: only while isCancelable, returning the payment."""
+        if not payment.get("isCancelable"):
+            handler._send(422, {"status": 422, "title": "Unprocessable Entity", "detail": "This payment cannot be canceled"})
+            return
+        payment["status"] = "canceled"
+        payment["isCancelable"] = False
+        payment["canceledAt"] = "2026-12-04T10:00:00+00:00"
+        handler._send(200, payment)
 
     def _create(self, handler: _Handler, body: bytes) -> None:
         if handler.headers.get("Content-Type", "").split(";")[0] != "application/json":
@@ -148,6 +163,8 @@ class _MollieServer(_FakeServer):
             "id": payment_id,
             "mode": "test",
             "status": "open",
+            # Mollie sets this per method and status; a test sets it False to see a refusal.
+            "isCancelable": True,
             "amount": amount,
             "description": payload["description"],
             "method": payload.get("method"),
@@ -167,6 +184,7 @@ class FakeMollie(FakeProvider):
         """Change a payment as Mollie would after the payer acts, for example to paid."""
         payment = self.state.payments[payment_id]
         payment["status"] = status
+        payment["isCancelable"] = status == "open"
         if status == "paid":
             payment["method"] = payment.get("method") or "ideal"
             payment["paidAt"] = "2026-12-04T10:00:00+00:00"
@@ -196,7 +214,23 @@ class _StripeServer(_FakeServer):
         if method == "POST" and handler.path == "/v1/checkout/sessions":
             self._create(handler, body)
             return
+        match = re.fullmatch(r"/v1/checkout/sessions/(cs_\w+)/expire", handler.path)
+        if method == "POST" and match:
+            self._expire(handler, match.group(1))
+            return
         handler._send(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}})
+
+    def _expire(self, handler: _Handler, session_id: str) -> None:
+        """Expire as POST /v1/checkout/sessions/{id}/expire does: only an open session, returning it."""
+        session = self.state.payments.get(session_id)
+        if session is None:
+            handler._send(404, {"error": {"type": "invalid_request_error", "message": f"No such checkout.session: '{session_id}'"}})
+            return
+        if session["status"] != "open":
+            handler._send(400, {"error": {"type": "invalid_request_error", "message": f"Session status is {session['status']}, not open"}})
+            return
+        session["status"] = "expired"
+        handler._send(200, session)
 
     def _create(self, handler: _Handler, body: bytes) -> None:
         if handler.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":

@@ -8,6 +8,7 @@ from django.utils import translation
 
 from betaalreis.ledger.money import format_money
 from betaalreis.portal.dates import format_long_date, format_medium_date
+from betaalreis.portal.sentences import with_full_stop
 
 register = template.Library()
 
@@ -33,3 +34,9 @@ def medium_date(value: dt.date) -> str:
 def long_date(value: dt.date) -> str:
     """Format a date in the active language with the month in full, for example `9 oktober 2026`."""
     return format_long_date(value, translation.get_language() or "nl")
+
+
+@register.filter
+def full_stop(value: str) -> str:
+    """End a name that closes a sentence with one full stop, so "Acme B.V." gets no second one."""
+    return with_full_stop(value)

@@ -22,7 +22,8 @@ from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.legal.contact import is_contact_day
 from betaalreis.outbox.models import Communication
-from betaalreis.payments.models import PaymentPlan, PlanStatus
+from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
+from betaalreis.payments.plans import do_request_plan
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, Promise
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
@@ -139,6 +140,26 @@ def test_payment_plan_in_browser(page, live_server, creditor):
     plan = PaymentPlan.objects.get(debtor=debtor)
     assert plan.status == PlanStatus.ACTIVE
     assert plan.instalments.count() == 3
+
+
+def test_plan_invoice_outside_total_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1006", name="Sanne de Jong")
+    make_invoice(debtor, "ZS-2026-0801", "120.00", days_overdue=2)
+    in_plan = make_invoice(debtor, "ZS-2026-0802", "300.00", days_overdue=12)
+    do_request_plan(debtor, [in_plan], 3, today=timezone.localdate())
+    open_link(page, live_server, debtor)
+
+    assert page.locator("input[name=invoices]").count() == 1
+    assert page.get_by_label("Factuur ZS-2026-0801").is_checked()
+    assert page.locator(".total").inner_text().replace("\xa0", " ") == "Totaal te betalen: € 120,00"
+    assert page.get_by_text("Facturen in uw betalingsregeling tellen niet mee in dit totaal").is_visible()
+    assert page.get_by_text("U betaalt deze factuur met de termijnen van uw betalingsregeling").is_visible()
+    shoot(page, "overview-plan")
+
+    page.get_by_role("button", name="Betaal de gekozen facturen").click()
+    page.wait_for_url(re.compile(r".*/test-checkout/.*"))
+    assert PaymentPlan.objects.get(debtor=debtor).payments.count() == 0
+    assert [invoice.number for invoice in CheckoutPayment.objects.get().invoices.all()] == ["ZS-2026-0801"]
 
 
 def test_promise_in_browser(page, live_server, creditor):

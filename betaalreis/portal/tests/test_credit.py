@@ -15,7 +15,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger.actions import do_allocate_payment, unallocated_amount
 from betaalreis.ledger.credit import debtor_credit, do_refund_credit
 from betaalreis.ledger.timeline_text import summary_in_language
-from betaalreis.ledger.models import Invoice, Payment, PaymentSource, TimelineEvent
+from betaalreis.ledger.models import Creditor, Invoice, Payment, PaymentSource, TimelineEvent
 from betaalreis.payments.models import CheckoutPayment
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
@@ -161,3 +161,23 @@ def test_return_page_names_credit(client, settings):
     response = client.post(checkout.checkout_url, {"outcome": "paid"}, follow=True)
 
     assert "U heeft € 150,58 meer betaald dan er openstond" in _text(response.content)
+
+
+@pytest.mark.parametrize(
+    ("language", "ending", "offset_text"),
+    [
+        ("nl", "neem dan contact op met K3 Energie B.V.</p>", "met uw openstaande facturen, de oudste eerst"),
+        ("en", "please contact K3 Energie B.V.</p>", "against your open invoices, oldest first"),
+    ],
+)
+def test_credit_notice_wording(client, settings, overpaid, language, ending, offset_text):
+    debtor, _payment = overpaid
+    # A legal name that ends with a full stop gets no second one after it.
+    Creditor.objects.filter(pk=debtor.creditor_id).update(legal_name="K3 Energie B.V.", trade_name="", email="")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = client.get(reverse("portal:overview")).content.decode()
+
+    assert ending in page
+    assert "B.V.." not in page
+    assert offset_text in page

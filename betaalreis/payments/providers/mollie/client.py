@@ -33,6 +33,10 @@ class MollieClient:
         """Fetch a payment (GET /v2/payments/{id}) and return Mollie's payment object."""
         return self._request("GET", f"/v2/payments/{payment_id}")
 
+    def cancel_payment(self, payment_id: str) -> dict[str, Any]:
+        """Cancel a payment (DELETE /v2/payments/{id}) and return Mollie's payment object."""
+        return self._request("DELETE", f"/v2/payments/{payment_id}")
+
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return request_json(
             "Mollie", method, self.base_url, path, api_key=self.api_key, error_detail=_error_detail, **kwargs

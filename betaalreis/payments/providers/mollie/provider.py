@@ -61,6 +61,14 @@ class MollieProvider(PaymentProvider):
             status=STATUS_MAP.get(created.get("status", "open"), CheckoutStatus.OPEN),
         )
 
+    def cancel_checkout(self, provider_id: str) -> bool:
+        # Mollie cancels only while the payment's isCancelable is true, which
+        # depends on the method and status, so the payment is read first.
+        payment = self.client.get_payment(provider_id)
+        if not payment.get("isCancelable"):
+            return False
+        return self.client.cancel_payment(provider_id).get("status") == "canceled"
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PaymentUpdate]:
         fields = parse_qs(body.decode("utf-8", errors="replace"))
         ids = fields.get("id", [])

@@ -35,6 +35,13 @@ class StripeClient:
             data=form, headers={"Idempotency-Key": idempotency_key},
         )
 
+    def expire_checkout_session(self, session_id: str) -> dict[str, Any]:
+        """Expire an open Checkout Session (POST /v1/checkout/sessions/{id}/expire) and return it."""
+        return request_json(
+            "Stripe", "POST", self.base_url, f"/v1/checkout/sessions/{session_id}/expire",
+            api_key=self.api_key, error_detail=_error_detail,
+        )
+
 
 def _error_detail(response: httpx.Response) -> str:
     try:

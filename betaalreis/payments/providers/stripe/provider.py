@@ -78,6 +78,11 @@ class StripeProvider(PaymentProvider):
             provider_id=session["id"], checkout_url=session["url"], status=CheckoutStatus.OPEN
         )
 
+    def cancel_checkout(self, provider_id: str) -> bool:
+        # Stripe expires only an open session and returns an invalid_request_error
+        # (HTTP 400) for any other, which `request_json` raises as a ProviderError.
+        return self.client.expire_checkout_session(provider_id).get("status") == "expired"
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PaymentUpdate]:
         verify_header(
             headers.get("Stripe-Signature"),
