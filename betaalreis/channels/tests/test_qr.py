@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -26,7 +26,7 @@ from betaalreis.legal.references import make_rf_reference
 
 
 def decode_png(path: Path) -> bytes:
-    results = zxingcpp.read_barcodes(Image.open(path))
+    results = zxingcpp.read_barcodes(Image.open(path), formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(results) == 1, f"expected one QR code in {path.name}, found {len(results)}"
     return results[0].bytes
 
@@ -182,6 +182,8 @@ NAME_CHARACTERS = st.characters(codec="utf-8", categories=("L", "N", "Zs"), incl
     cents=st.integers(min_value=1, max_value=99_999_999_999),
     reference_body=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=21),
 )
+# With this name zxing also reported a false ITF barcode inside the QR symbol.
+@example(name="\ub5d6\u0154\u00bd5\u0113\u00da\u00ed\u0162\u0102\U0002d57at\U0001857f", cents=200, reference_body="AJ0")
 def test_payload_survives_scanning(name: str, cents: int, reference_body: str) -> None:
     amount = Decimal(cents) / 100
     reference = make_rf_reference(reference_body)
@@ -190,7 +192,7 @@ def test_payload_survives_scanning(name: str, cents: int, reference_body: str) -
     buffer = io.BytesIO()
     image.save(buffer, kind="png", scale=4, border=4)
 
-    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())), formats=zxingcpp.BarcodeFormat.QRCode)
 
     assert len(decoded) == 1
     parsed = parse_epc_payload(decoded[0].bytes)
