@@ -1,4 +1,4 @@
-"""The creditor page in the admin rejects a KvK number that another creditor has."""
+"""The creditor page in the admin rejects a KvK number or IBAN that another creditor has, and a BIC of another bank."""
 
 from __future__ import annotations
 
@@ -62,3 +62,23 @@ def test_admin_renames_slug_keeping_iban(admin_client):
 
     assert response.status_code == 302
     assert Creditor.objects.get(pk=zon.pk).slug == "zon-energie"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "BIC INGBNL2A hoort niet bij de bank van IBAN NL91 ABNA 0417 1643 00, die BIC ABNANL2A heeft"),
+        ("en", "BIC INGBNL2A does not belong to the bank of IBAN NL91 ABNA 0417 1643 00, whose BIC is ABNANL2A"),
+    ],
+)
+def test_admin_bic_mismatch_in_language(admin_client, language, expected):
+    zon = make_creditor("zon", iban="NL91ABNA0417164300", bic="ABNANL2A")
+    data = {**admin_form_data(zon), "bic": "INGBNL2A", **NO_USER_ACCESS}
+    url = reverse("admin:ledger_creditor_change", args=[zon.pk])
+
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+    zon.refresh_from_db()
+    assert zon.bic == "ABNANL2A"

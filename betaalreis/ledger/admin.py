@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
@@ -145,18 +147,27 @@ class DebtorAdmin(CreditorScopedAdmin):
         if not account.open_lines:
             return "-"
         currency = account.currency
+        language = "en" if (get_language() or "").startswith("en") else "nl"
+
+        def money(amount: Decimal) -> str:
+            return format_money(amount, currency, language)
+
         ledger_open = sum((line.invoice.open_amount for line in account.open_lines), ZERO)
-        parts = [f"hoofdsom {format_money(account.principal, currency)}"]
-        if account.principal != ledger_open:
-            parts[0] += (
-                f" (openstaand in de administratie {format_money(ledger_open, currency)}; "
-                f"{format_money(account.principal - ledger_open, currency)} van betalingen ging eerst "
-                "naar rente en kosten, art. 6:44 BW)"
-            )
-        parts.append(f"rente {format_money(account.interest, currency)}")
+        if account.principal == ledger_open:
+            parts = [gettext("hoofdsom %(amount)s") % {"amount": money(account.principal)}]
+        else:
+            parts = [gettext(
+                "hoofdsom %(amount)s (openstaand in de administratie %(ledger)s; %(difference)s van betalingen "
+                "ging eerst naar rente en kosten, art. 6:44 BW)"
+            ) % {
+                "amount": money(account.principal),
+                "ledger": money(ledger_open),
+                "difference": money(account.principal - ledger_open),
+            }]
+        parts.append(gettext("rente %(amount)s") % {"amount": money(account.interest)})
         if account.costs:
-            parts.append(f"incassokosten {format_money(account.costs, currency)}")
-        parts.append(f"totaal {format_money(account.total_due, currency)}")
+            parts.append(gettext("incassokosten %(amount)s") % {"amount": money(account.costs)})
+        parts.append(gettext("totaal %(amount)s") % {"amount": money(account.total_due)})
         return " · ".join(parts)
 
     @admin.display(description=_("tegoed"))

@@ -124,7 +124,7 @@ class Creditor(models.Model):
         if self.iban and self.bic:
             mismatch = bic_mismatch(self.iban, self.bic)
             if mismatch:
-                raise ValidationError({"bic": f"{mismatch}. Correct the BIC or leave it empty."})
+                raise ValidationError({"bic": mismatch})
 
         # Bank statements find their creditor by IBAN, and letters ask debtors
         # to pay into it, so two creditors must never share one.
