@@ -108,6 +108,9 @@ SUMMARIES: tuple[str, ...] = (
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling. "
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s. "
+       "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling"),
     N_("Betalingsregeling goedgekeurd"),
@@ -135,8 +138,21 @@ SUMMARIES: tuple[str, ...] = (
     N_("%(channel)s %(status)s"),
 )
 
+# Reasons that a payment plan waits for a credit manager, stored in
+# PaymentPlan.outside_limits_reason and in the plan's timeline summary.
+TOO_MANY_TERMS = N_(
+    "%(terms)s termijnen is meer dan het maximum van %(maximum)s termijnen, dus een medewerker moet de "
+    "regeling goedkeuren"
+)
+INSTALMENT_TOO_SMALL = N_(
+    "elke termijn wordt %(instalment)s, minder dan het minimale termijnbedrag van %(minimum)s, dus een "
+    "medewerker moet de regeling goedkeuren"
+)
+
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
+    TOO_MANY_TERMS,
+    INSTALMENT_TOO_SMALL,
     N_("incassokosten verschuldigd vanaf %(date)s bij niet betalen"),
     N_("geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in %(currency)s)"),
     N_("totaal %(from)s → %(to)s"),
@@ -222,6 +238,19 @@ def summary_in_language(summary: str, data: dict[str, Any] | None = None, langua
     with translation.override(language):
         translated = _translate_shape(summary, _SUMMARY_PATTERNS)
     return summary if translated is None else translated
+
+
+def phrase_in_language(text: str, language: str | None = None) -> str:
+    """Return a stored Dutch phrase (one of `PHRASES`) in `language`, by default the active one.
+
+    A text that matches no phrase is returned as stored.
+    """
+    language = language or translation.get_language() or "nl"
+    if not language.startswith("en"):
+        return text
+    with translation.override(language):
+        translated = _translate_shape(text, _PHRASE_PATTERNS)
+    return text if translated is None else translated
 
 
 def has_shape(summary: str) -> bool:
