@@ -47,6 +47,7 @@ from betaalreis.imports.tables import (
 from betaalreis.imports.values import (
     ValueProblem,
     amount_from_number,
+    check_amount_shape,
     check_date_range,
     decide_decimal_separator,
     format_amount,
@@ -188,6 +189,9 @@ class _Layout:
         self.mapping = mapping
         self.notes: list[str] = []
         self.separators: dict[str, str | None] = {}
+        # Amount columns whose values show both a decimal comma and a decimal point. A file
+        # error names each one, so their rows report only values that are no amount at all.
+        self.mixed_notation: set[str] = set()
         # Invoices whose invoice date cell is empty, so the due date was stored in its place.
         self.without_issue_date: list[str] = []
 
@@ -362,6 +366,9 @@ class _Row:
         try:
             if isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 return amount_from_number(cell)
+            if field_name in self.layout.mixed_notation:
+                check_amount_shape(raw)
+                return None
             return parse_amount(raw, self.layout.separators.get(field_name))
         except ValueProblem as exc:
             self.error(field_name, raw, str(exc))
@@ -397,6 +404,7 @@ def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBat
             layout.separators[field_name] = decide_decimal_separator(texts)
         except ValueProblem as exc:
             batch.errors.append(RowError(None, layout.header(field_name), "", str(exc)))
+            layout.mixed_notation.add(field_name)
 
 
 _SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
