@@ -19,7 +19,7 @@ from typing import TypeVar
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports import contacts
-from betaalreis.imports.headers import bank_export_reason, field_label, normalize_header
+from betaalreis.imports.headers import NAME_OR_CONTACT_HEADERS, bank_export_reason, field_label, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import (
     Importer,
@@ -247,12 +247,9 @@ class _Layout:
             if field_name == "customer_number" and name_column is not None:
                 # A name, or a name with an email address, is no debtor key: it changes,
                 # and two customers can share it, so invoices would move between debtors.
-                problem = gettext(
-                    "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per "
-                    "debiteurnummer één debiteur bij, omdat een naam of e-mailadres kan veranderen en twee "
-                    "klanten dezelfde naam kunnen hebben. Neem het klantnummer op in de export, of noem de "
-                    "kolom in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
-                ) % {"header": headers[name_column], "headers": header_list}
+                problem = _name_only_problem(headers[name_column]) % {
+                    "header": headers[name_column], "headers": header_list,
+                }
             else:
                 problem = gettext(
                     "het bestand heeft geen kolom voor dit veld; voeg de kolom toe of noem hem in een "
@@ -319,6 +316,27 @@ class _Layout:
         if field_name not in self.columns:
             return field_label(field_name)
         return self.headers[self.columns[field_name]] or field_label(field_name)
+
+
+def _name_only_problem(name_header: str) -> str:
+    """Return the problem text of a file that names its customers without a customer number, with placeholders.
+
+    Moneybird writes the customer's name under "Contact", so for such a file
+    the text names the Moneybird value to add.
+    """
+    if normalize_header(name_header) in NAME_OR_CONTACT_HEADERS:
+        return gettext(
+            "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
+            "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
+            "hebben. Voeg een kolom 'Klantnummer' toe met het klantnummer van elk contact in Moneybird, of "
+            "noem de kolom met dat nummer in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+        )
+    return gettext(
+        "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
+        "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
+        "hebben. Voeg een kolom 'Klantnummer' toe met het nummer van elke klant in uw boekhouding, of noem "
+        "de kolom met dat nummer in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+    )
 
 
 class _Row:
