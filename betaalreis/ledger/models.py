@@ -16,11 +16,18 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.timeline_text import summary_in_language
-from betaalreis.ledger.validators import bic_mismatch, validate_bic, validate_e164, validate_iban
+from betaalreis.ledger.validators import (
+    bic_mismatch,
+    normalize_vat_id,
+    validate_bic,
+    validate_e164,
+    validate_iban,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -115,26 +122,65 @@ class Creditor(models.Model):
                     "met een eigen KvK-nummer: verbeter het nummer of laat het leeg."
                 ),
             ),
+            # For the same reason, and the id is stored in its compact form (see clean).
+            models.UniqueConstraint(
+                fields=["vat_id"],
+                condition=~Q(vat_id=""),
+                name="creditor_vat_id_unique",
+                violation_error_message=_(
+                    "Een andere crediteur heeft dit btw-id al. Elke crediteur is een eigen bedrijf "
+                    "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
 
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.iban and self.bic:
             mismatch = bic_mismatch(self.iban, self.bic)
             if mismatch:
-                raise ValidationError({"bic": mismatch})
+                errors["bic"] = mismatch
 
         # Bank statements find their creditor by IBAN, and letters ask debtors
         # to pay into it, so two creditors must never share one.
         if self.iban:
             other = other_creditor_with_iban(self.iban, pk=self.pk)
             if other is not None:
-                raise ValidationError({"iban": _(
+                errors["iban"] = _(
                     "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
                     "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
-                ) % {"other": other}})
+                ) % {"other": other}
+
+        vat_problem = self._normalize_vat_id()
+        if vat_problem:
+            errors["vat_id"] = vat_problem
+        if errors:
+            raise ValidationError(errors)
+
+    def _normalize_vat_id(self) -> str | None:
+        """Store the VAT id in its compact form, and return why it is invalid or taken, or None."""
+        if not self.vat_id:
+            return None
+        try:
+            self.vat_id = normalize_vat_id(self.vat_id)
+        except ValueError:
+            return gettext(
+                "%(value)s is geen geldig btw-id uit de EU. Schrijf de landcode en het nummer, zoals "
+                "NL004495445B01, of laat het leeg."
+            ) % {"value": self.vat_id}
+
+        # A UBL invoice names its supplier by VAT id, so two creditors with one
+        # id would make the creditor of such an invoice ambiguous.
+        other = other_creditor_with_vat_id(self.vat_id, pk=self.pk)
+        if other is not None:
+            return gettext(
+                "Btw-id %(vat_id)s hoort al bij crediteur %(other)s. Elke crediteur is een eigen bedrijf "
+                "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+            ) % {"vat_id": self.vat_id, "other": other}
+        return None
 
     @property
     def display_name(self) -> str:
@@ -150,6 +196,11 @@ def other_creditor_with_iban(iban: str, **excluded: object) -> str | None:
     """
     compact = iban.replace(" ", "").upper()
     return Creditor.objects.filter(iban=compact).exclude(**excluded).values_list("slug", flat=True).first()
+
+
+def other_creditor_with_vat_id(vat_id: str, **excluded: object) -> str | None:
+    """Return the slug of a creditor whose VAT id is `vat_id` (compact form), leaving out `excluded`, or None."""
+    return Creditor.objects.filter(vat_id=vat_id).exclude(**excluded).values_list("slug", flat=True).first()
 
 
 class CreditorAccess(models.Model):

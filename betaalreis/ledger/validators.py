@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError as StdnumError
 
 
 def validate_iban(value: str) -> None:
@@ -75,6 +77,17 @@ def validate_e164(value: str) -> None:
 def normalize_iban(value: str) -> str:
     """Return the electronic form of an IBAN (no spaces, upper case), validated."""
     return IBAN(value).compact
+
+
+def normalize_vat_id(value: str) -> str:
+    """Return an EU VAT id in its compact form (NL004495445B01), checked by python-stdnum.
+
+    Raises `ValueError` naming the value when it is no valid EU VAT id.
+    """
+    try:
+        return vat.validate(value)
+    except StdnumError as exc:
+        raise ValueError(f"not a valid EU VAT id: {value!r}") from exc
 
 
 def normalize_phone(value: str, region: str = "NL") -> str:
