@@ -307,8 +307,8 @@ def read_creditors_file(path: Path) -> list[CreditorSpec]:
     return specs
 
 
-# What each creditor needs a value of its own for, by model field. Bank
-# statements find their creditor by IBAN, and UBL invoices by KvK number or VAT id.
+# Problem texts of a creditors file that gives two creditors one value, by model
+# field. Bank statements find their creditor by IBAN, and UBL invoices by KvK number or VAT id.
 _REPEATED_VALUE_MESSAGES = (
     ("iban", gettext_noop(
         "De IBAN's %(values)s komen meer dan eens voor; rekeningafschriften vinden hun crediteur "
