@@ -27,6 +27,7 @@ from betaalreis.ledger.models import (
     ZERO,
     Allocation,
     Creditor,
+    CreditorAccessEvent,
     Debtor,
     DebtorBankAccount,
     Invoice,
@@ -50,6 +51,22 @@ class CreditorAdmin(CreditorScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Only a superuser can grant access to a new creditor, so only a superuser adds one.
         return request.user.is_superuser and super().has_add_permission(request)
+
+
+@admin.register(CreditorAccessEvent)
+class CreditorAccessEventAdmin(EvidenceAdmin):
+    """The audit of grants and revokes of creditor access, shown to superusers only, as the user screens are."""
+
+    list_display = ("at", "change", "username", "creditor_slug", "by")
+    list_filter = ("change", "creditor")
+    search_fields = ("username", "creditor_slug", "by")
+    date_hierarchy = "at"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: CreditorAccessEvent | None = None) -> bool:
+        return request.user.is_superuser
 
 
 @admin.display(description=_("bron"), ordering="source")

@@ -231,6 +231,44 @@ class CreditorAccess(models.Model):
         return f"{self.user} → {self.creditor.slug}"
 
 
+class AccessChange(models.TextChoices):
+    GRANTED = "granted", _("toegang gegeven")
+    REVOKED = "revoked", _("toegang ingetrokken")
+
+
+class CreditorAccessEvent(models.Model):
+    """An audit record of one grant or revoke of a user's access to a creditor's data.
+
+    `do_grant_creditor_access` and `do_revoke_creditor_access` write it. The
+    user name and creditor slug are copied, so the record stays readable
+    after the user or creditor is deleted or renamed.
+    """
+
+    creditor = models.ForeignKey(
+        Creditor, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events",
+        verbose_name=_("crediteur"),
+    )
+    creditor_slug = models.CharField(_("korte naam crediteur"), max_length=50)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="creditor_access_events", verbose_name=_("gebruiker"),
+    )
+    username = models.CharField(_("gebruikersnaam"), max_length=150)
+    change = models.CharField(_("wijziging"), max_length=10, choices=AccessChange.choices)
+    at = models.DateTimeField(_("tijdstip"), default=timezone.now, db_index=True)
+    by = models.CharField(
+        _("door"), max_length=150, help_text=_("Wie de wijziging deed, zoals command:beheer of admin:anna."),
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("wijziging van toegang tot crediteur")
+        verbose_name_plural = _("wijzigingen van toegang tot crediteuren")
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_change_display()}: {self.username} → {self.creditor_slug}"
+
+
 class Debtor(models.Model):
     """A customer who owes a creditor money."""
 

@@ -22,7 +22,13 @@ from django.forms import Field
 from django.http import HttpRequest
 
 from betaalreis.ledger.models import CreditorAccess
-from betaalreis.ledger.tenancy import allowed_creditor_ids, creditor_path, scope_queryset
+from betaalreis.ledger.tenancy import (
+    allowed_creditor_ids,
+    creditor_path,
+    do_grant_creditor_access,
+    do_revoke_creditor_access,
+    scope_queryset,
+)
 
 _CACHE_ATTRIBUTE = "_betaalreis_creditor_ids"
 
@@ -136,12 +142,25 @@ class CreditorAccessInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        granted_by = f"admin:{request.user.get_username()}"
+        by = f"admin:{request.user.get_username()}"
 
         class GrantingFormset(formset):  # type: ignore[misc, valid-type]
+            """Saves each added, changed or deleted row through the access actions, which write the audit record."""
+
             def save_new(self, form: Any, commit: bool = True) -> Any:
-                form.instance.granted_by = granted_by
-                return super().save_new(form, commit)
+                access = form.instance
+                return do_grant_creditor_access(access.creditor, access.user, by=by)
+
+            def save_existing(self, form: Any, obj: Any, commit: bool = True) -> Any:
+                # A changed row moves the access: the old pair is revoked, the new one granted.
+                old = CreditorAccess.objects.select_related("creditor", "user").get(pk=obj.pk)
+                if (old.creditor_id, old.user_id) == (obj.creditor_id, obj.user_id):
+                    return super().save_existing(form, obj, commit)
+                do_revoke_creditor_access(old.creditor, old.user, by=by)
+                return do_grant_creditor_access(obj.creditor, obj.user, by=by)
+
+            def delete_existing(self, obj: Any, commit: bool = True) -> None:
+                do_revoke_creditor_access(obj.creditor, obj.user, by=by)
 
         return GrantingFormset
 
