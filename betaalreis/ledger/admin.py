@@ -78,7 +78,7 @@ def timeline_source(event: TimelineEvent) -> str:
 @admin.display(description=_("samenvatting"), ordering="summary")
 def timeline_summary(event: TimelineEvent) -> str:
     """Show the event's summary in the active language."""
-    return summary_in_language(event.summary, event.data)
+    return summary_in_language(event.summary, event.data, creditor_id=event.creditor_id)
 
 
 class TimelineInline(admin.TabularInline):

@@ -726,7 +726,7 @@ class TimelineEvent(models.Model):
     def __str__(self) -> str:
         # The admin shows this beside each row of a debtor's timeline, so it
         # uses the local time zone, and the kind and summary in the active language.
-        summary = summary_in_language(self.summary, self.data)
+        summary = summary_in_language(self.summary, self.data, creditor_id=self.creditor_id)
         return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}: {summary}"
 
 

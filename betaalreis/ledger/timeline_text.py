@@ -6,8 +6,9 @@ write as a Dutch message id with named placeholders, and `PHRASES` the
 pieces that stand in those placeholders. Both are marked for translation,
 so the English is in the ledger's .po file. `summary_in_language` finds the
 shape that matches a stored summary, translates it and puts the values back.
-Amounts, dates and known labels (statuses, channels, default stage names)
-are shown in the reader's language, and other values (invoice numbers,
+Amounts, dates and known labels (statuses, channels, default stage names,
+and with a creditor id the stage names of that creditor's policies) are
+shown in the reader's language, and other values (invoice numbers,
 names, free text) as stored. A summary that matches no shape is shown as
 stored. Rows stored before a shape was added need no migration, because
 the translation happens when the summary is shown.
@@ -223,11 +224,15 @@ _SUMMARY_PATTERNS = tuple((message_id, _pattern(message_id, _SUMMARY_VALUE)) for
 _PHRASE_PATTERNS = tuple((message_id, _pattern(message_id, _PHRASE_VALUE)) for message_id in PHRASES)
 
 
-def summary_in_language(summary: str, data: dict[str, Any] | None = None, language: str | None = None) -> str:
+def summary_in_language(
+    summary: str, data: dict[str, Any] | None = None, language: str | None = None, *, creditor_id: int | None = None,
+) -> str:
     """Return a stored Dutch summary in `language`, by default the active one.
 
     An event whose writer stored its own English (`data["summary_en"]`)
-    shows that in English.
+    shows that in English. With `creditor_id`, a stage name of that
+    creditor's own policies is shown by its English name, or by its Dutch
+    name when the stage has none.
     """
     language = language or translation.get_language() or "nl"
     if not language.startswith("en"):
@@ -235,8 +240,9 @@ def summary_in_language(summary: str, data: dict[str, Any] | None = None, langua
     if data and data.get("summary_en"):
         return str(data["summary_en"])
 
+    stages = _CreditorStageNames(creditor_id)
     with translation.override(language):
-        translated = _translate_shape(summary, _SUMMARY_PATTERNS)
+        translated = _translate_shape(summary, _SUMMARY_PATTERNS, stages)
     return summary if translated is None else translated
 
 
@@ -258,17 +264,45 @@ def has_shape(summary: str) -> bool:
     return any(pattern.fullmatch(summary) for _, pattern in _SUMMARY_PATTERNS)
 
 
-def _translate_shape(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+class _CreditorStageNames:
+    """The English name of each stage of one creditor's policies, by Dutch name, read from the database on first use."""
+
+    def __init__(self, creditor_id: int | None) -> None:
+        self.creditor_id = creditor_id
+        self._names: dict[str, str] | None = None
+
+    def get(self, dutch_name: str) -> str | None:
+        if self.creditor_id is None:
+            return None
+        if self._names is None:
+            from betaalreis.dunning.models import Stage
+
+            stages = Stage.objects.filter(policy__creditor_id=self.creditor_id).values_list("name_nl", "name_en")
+            self._names = {name_nl: name_en or name_nl for name_nl, name_en in stages}
+        return self._names.get(dutch_name)
+
+
+_NO_CREDITOR = _CreditorStageNames(None)
+
+
+def _translate_shape(
+    text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], stages: _CreditorStageNames = _NO_CREDITOR,
+) -> str | None:
     for message_id, pattern in patterns:
         match = pattern.fullmatch(text)
         if match is not None:
-            values = {name: _translate_value(value) for name, value in match.groupdict().items()}
+            values = {name: _translate_value(value, stages) for name, value in match.groupdict().items()}
             return translation.gettext(message_id) % values
     return None
 
 
-def _translate_value(value: str) -> str:
-    """Return a placeholder's value in the active language, or as stored when it is not a known kind of value."""
+def _translate_value(value: str, stages: _CreditorStageNames = _NO_CREDITOR) -> str:
+    """Return a placeholder's value in the active language, or as stored when it is not a known kind of value.
+
+    A stage name of the creditor's own policies comes before the catalogs,
+    because the creditor may name a stage "Herinnering" and give it another
+    English name than the default policy's.
+    """
     money = _DUTCH_MONEY.fullmatch(value)
     if money is not None:
         return _english_money(money)
@@ -281,6 +315,9 @@ def _translate_value(value: str) -> str:
         day, month, year = date.groups()
         return f"{year}-{month}-{day}"
 
+    own_stage = stages.get(value)
+    if own_stage is not None:
+        return own_stage
     translated = translation.gettext(value)
     if translated != value:
         return translated
@@ -292,12 +329,12 @@ def _translate_value(value: str) -> str:
     stage = default_stage_names().get(value)
     if stage is not None:
         return stage
-    phrase = _translate_shape(value, _PHRASE_PATTERNS)
+    phrase = _translate_shape(value, _PHRASE_PATTERNS, stages)
     if phrase is not None:
         return phrase
     for separator, english_separator in _LIST_SEPARATORS:
         if separator in value:
-            return english_separator.join(_translate_value(item) for item in value.split(separator))
+            return english_separator.join(_translate_value(item, stages) for item in value.split(separator))
     return value
 
 
@@ -314,7 +351,8 @@ def _english_money(match: re.Match[str]) -> str:
 def default_stage_names() -> dict[str, str]:
     """Return the English name of each stage of the default policies, by its Dutch name.
 
-    NOTE: a stage that a creditor named in its own policy file keeps its Dutch name in an English timeline.
+    A summary read with a `creditor_id` finds the stages of that creditor's
+    own policies first (see `_CreditorStageNames`).
     """
     from betaalreis.dunning.policies import DEFAULT_POLICY_FILES
 
