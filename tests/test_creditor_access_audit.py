@@ -184,3 +184,21 @@ def test_audit_screen_read_only():
     assert add.status_code == 403
     assert delete.status_code == 403
     assert CreditorAccessEvent.objects.count() == 1
+
+
+def test_admin_grant_without_staff_warns():
+    acme = make_creditor("acme")
+    anna = make_user("anna")
+    boss = make_user("baas", is_staff=True, is_superuser=True)
+    data = {
+        **admin_form_data(acme),
+        "user_access-TOTAL_FORMS": "1", "user_access-INITIAL_FORMS": "0",
+        "user_access-0-creditor": acme.pk, "user_access-0-user": anna.pk,
+    }
+
+    response = client_for(boss).post(
+        reverse("admin:ledger_creditor_change", args=[acme.pk]), data, follow=True, HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert "Note: anna has no staff status, so they cannot log in to the admin." in response.content.decode()
+    assert CreditorAccess.objects.filter(user=anna, creditor=acme).exists()

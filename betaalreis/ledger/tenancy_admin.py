@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from django.http import HttpRequest
 
 from betaalreis.ledger.models import CreditorAccess
 from betaalreis.ledger.tenancy import (
+    access_warnings,
     allowed_creditor_ids,
     creditor_path,
     do_grant_creditor_access,
@@ -149,6 +150,8 @@ class CreditorAccessInline(admin.TabularInline):
 
             def save_new(self, form: Any, commit: bool = True) -> Any:
                 access = form.instance
+                for warning in access_warnings(access.user):
+                    messages.warning(request, warning)
                 return do_grant_creditor_access(access.creditor, access.user, by=by)
 
             def save_existing(self, form: Any, obj: Any, commit: bool = True) -> Any:
@@ -157,7 +160,7 @@ class CreditorAccessInline(admin.TabularInline):
                 if (old.creditor_id, old.user_id) == (obj.creditor_id, obj.user_id):
                     return super().save_existing(form, obj, commit)
                 do_revoke_creditor_access(old.creditor, old.user, by=by)
-                return do_grant_creditor_access(obj.creditor, obj.user, by=by)
+                return self.save_new(form, commit)
 
             def delete_existing(self, obj: Any, commit: bool = True) -> None:
                 do_revoke_creditor_access(obj.creditor, obj.user, by=by)
