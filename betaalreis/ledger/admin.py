@@ -57,16 +57,11 @@ class CreditorAdmin(CreditorScopedAdmin):
 class CreditorAccessEventAdmin(EvidenceAdmin):
     """The audit of grants and revokes of creditor access, shown to superusers only, as the user screens are."""
 
+    superuser_only = True
     list_display = ("at", "change", "username", "creditor_slug", "by")
     list_filter = ("change", "creditor")
     search_fields = ("username", "creditor_slug", "by")
     date_hierarchy = "at"
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_view_permission(self, request: HttpRequest, obj: CreditorAccessEvent | None = None) -> bool:
-        return request.user.is_superuser
 
 
 @admin.display(description=_("bron"), ordering="source")

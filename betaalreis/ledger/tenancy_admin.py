@@ -82,10 +82,22 @@ class CreditorScopedAdmin(admin.ModelAdmin):
     """A model admin whose rows, filters and form choices are limited to the user's creditors.
 
     `creditor_field` is the lookup from the model to its creditor, needed
-    only when the model has no `creditor` field itself.
+    only when the model has no `creditor` field itself. With
+    `superuser_only`, only superusers see the screen at all.
     """
 
     creditor_field: str | None = None
+    superuser_only: bool = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if self.superuser_only and not request.user.is_superuser:
+            return False
+        return super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if self.superuser_only and not request.user.is_superuser:
+            return False
+        return super().has_view_permission(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scope_for_request(super().get_queryset(request), request, self.creditor_field)
