@@ -6,6 +6,8 @@ BETAALREIS_LANGUAGE setting. Error codes and log messages stay English.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.core.management.base import CommandParser
 
@@ -27,3 +29,22 @@ def add_language_option(parser: CommandParser) -> None:
 def report_language(requested: str | None) -> str:
     """Return the language a report is printed in: --lang, else BETAALREIS_LANGUAGE, else Dutch."""
     return requested or settings.BETAALREIS_LANGUAGE or "nl"
+
+
+def language_in_argv(argv: Sequence[str]) -> str | None:
+    """Return the report language that a command line requests with `--lang`, or None.
+
+    The help text of a command is printed while argparse reads the command
+    line, before the parsed `--lang` exists, so a command that translates
+    its help looks the option up here. A value that is not nl or en gives
+    None, and argparse then rejects it.
+    """
+    for index, argument in enumerate(argv):
+        if argument == "--lang" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif argument.startswith("--lang="):
+            value = argument.partition("=")[2]
+        else:
+            continue
+        return value if value in REPORT_LANGUAGES else None
+    return None

@@ -1,4 +1,4 @@
-"""The creditor page in the admin rejects a KvK number that another creditor has."""
+"""The creditor page in the admin rejects a KvK number, VAT id or IBAN that another creditor has, and a BIC of another bank."""
 
 from __future__ import annotations
 
@@ -62,3 +62,76 @@ def test_admin_renames_slug_keeping_iban(admin_client):
 
     assert response.status_code == 302
     assert Creditor.objects.get(pk=zon.pk).slug == "zon-energie"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "BIC INGBNL2A hoort niet bij de bank van IBAN NL91 ABNA 0417 1643 00, die BIC ABNANL2A heeft"),
+        ("en", "BIC INGBNL2A does not belong to the bank of IBAN NL91 ABNA 0417 1643 00, whose BIC is ABNANL2A"),
+    ],
+)
+def test_admin_bic_mismatch_in_language(admin_client, language, expected):
+    zon = make_creditor("zon", iban="NL91ABNA0417164300", bic="ABNANL2A")
+    data = {**admin_form_data(zon), "bic": "INGBNL2A", **NO_USER_ACCESS}
+    url = reverse("admin:ledger_creditor_change", args=[zon.pk])
+
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+    zon.refresh_from_db()
+    assert zon.bic == "ABNANL2A"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "Btw-id NL004495445B01 hoort al bij crediteur acme."),
+        ("en", "VAT id NL004495445B01 already belongs to creditor acme."),
+    ],
+)
+def test_admin_rejects_taken_vat_id(admin_client, language, expected):
+    make_creditor("acme", vat_id="NL004495445B01")
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "vat_id": "nl 0044.95.445.b01", **NO_USER_ACCESS}
+    url = reverse("admin:ledger_creditor_change", args=[zon.pk])
+
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+    zon.refresh_from_db()
+    assert zon.vat_id == ""
+
+
+def test_admin_rejects_invalid_vat_id(admin_client):
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "vat_id": "NL123", **NO_USER_ACCESS}
+    url = reverse("admin:ledger_creditor_change", args=[zon.pk])
+
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "NL123 is not a valid EU VAT id." in response.content.decode()
+
+
+def test_admin_stores_compact_vat_id(admin_client):
+    make_creditor("acme", vat_id="NL004495445B01")
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    data = {**admin_form_data(zon), "vat_id": "NL 1234.56.782.B01", **NO_USER_ACCESS}
+
+    response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 302
+    assert Creditor.objects.get(slug="zon").vat_id == "NL123456782B01"
+
+
+def test_admin_keeps_own_vat_id(admin_client):
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A", vat_id="NL004495445B01")
+    data = {**admin_form_data(zon), "legal_name": "Zon Energie B.V.", **NO_USER_ACCESS}
+
+    response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 302
+    assert Creditor.objects.get(slug="zon").legal_name == "Zon Energie B.V."

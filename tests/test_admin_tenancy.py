@@ -131,8 +131,9 @@ def client_for(user: User) -> Client:
 
 
 def scoped_admins() -> list[tuple[type, CreditorScopedAdmin]]:
+    """Return the creditor-scoped screens that staff users see, leaving out those for superusers only."""
     return [(model, model_admin) for model, model_admin in admin.site._registry.items()
-            if isinstance(model_admin, CreditorScopedAdmin)]
+            if isinstance(model_admin, CreditorScopedAdmin) and not model_admin.superuser_only]
 
 
 def changelist_url(model: type) -> str:

@@ -77,19 +77,55 @@ REPORT_MODULES = [
 ]
 
 
-@pytest.mark.parametrize("module", REPORT_MODULES)
-def test_report_strings_have_english(module: str):
-    from babel.messages.extract import extract_from_file
+# The translation functions that Betaalreis modules call, under the names they import them as.
+# A context ("c") is part of the message's key, so "rente" and pgettext("toerekening", "rente")
+# need an entry each.
+KEYWORDS = {
+    "_": None, "_lazy": None, "gettext": None, "gettext_lazy": None, "gettext_noop": None, "N_": None,
+    "ngettext": (1, 2), "ngettext_lazy": (1, 2),
+    "pgettext": ((1, "c"), 2), "pgettext_lazy": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
+}
 
-    english_ids: set[str] = set()
+
+def catalog_keys() -> set[tuple[str | None, str]]:
+    """Return (context, message id) of every entry of the catalogs."""
+    keys: set[tuple[str | None, str]] = set()
     for po_path in PO_FILES:
         with po_path.open("rb") as handle:
-            english_ids |= {as_tuple(message.id)[0] for message in read_po(handle) if message.id}
-    keywords = {"_": None, "gettext": None, "gettext_lazy": None, "ngettext": (1, 2)}
-    found = [as_tuple(message)[0] for _, message, _, _ in extract_from_file("python", str(PACKAGE / module), keywords=keywords)]
+            keys |= {(message.context, as_tuple(message.id)[0]) for message in read_po(handle) if message.id}
+    return keys
+
+
+def extracted_keys(path: Path) -> list[tuple[str | None, str]]:
+    """Return (context, message id) of every string that `path` marks for translation."""
+    from babel.messages.extract import extract_from_file
+
+    return [
+        (context, as_tuple(message)[0])
+        for _, message, _, context in extract_from_file("python", str(path), keywords=KEYWORDS)
+    ]
+
+
+@pytest.mark.parametrize("module", REPORT_MODULES)
+def test_report_strings_have_english(module: str):
+    found = extracted_keys(PACKAGE / module)
 
     assert found
-    assert [message for message in found if message not in english_ids] == []
+    assert [key for key in found if key not in catalog_keys()] == []
+
+
+def test_every_module_string_has_english():
+    keys = catalog_keys()
+    modules = [
+        path for path in sorted(PACKAGE.rglob("*.py"))
+        if "tests" not in path.parts and "migrations" not in path.parts
+    ]
+
+    missing = [
+        f"{path.relative_to(PACKAGE)}: {key}" for path in modules for key in extracted_keys(path) if key not in keys
+    ]
+
+    assert missing == []
 
 
 def test_dutch_texts_avoid_uitbak():

@@ -59,7 +59,10 @@ class Stage(models.Model):
     code = models.CharField(max_length=40, verbose_name=_("code"))
     order = models.PositiveSmallIntegerField(verbose_name=_("volgorde"))
     name_nl = models.CharField(max_length=100, verbose_name=_("naam (Nederlands)"))
-    name_en = models.CharField(max_length=100, verbose_name=_("naam (Engels)"))
+    name_en = models.CharField(
+        max_length=100, blank=True, verbose_name=_("naam (Engels)"),
+        help_text=_("Leeg laten toont de Nederlandse naam ook aan Engelstalige lezers."),
+    )
     offset_days = models.IntegerField(verbose_name=_("dagen na vervaldatum"))
     min_days_after_previous = models.PositiveSmallIntegerField(
         default=0, verbose_name=_("minimaal dagen na vorige fase")
@@ -119,7 +122,8 @@ class Stage(models.Model):
         return self.template or self.code
 
     def name_for(self, language: str) -> str:
-        return self.name_nl if language == "nl" else self.name_en
+        """Return the stage's name in `language`, the Dutch name when it has no English one."""
+        return self.name_nl if language == "nl" else self.name_en or self.name_nl
 
 
 class RowidOneToOneField(models.OneToOneField):

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.contrib import admin
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy as _
@@ -23,13 +24,19 @@ def stage_name_subquery(creditor: str, debtor_kind: str, code: str) -> Subquery:
     active language (Dutch unless English is active). It is None when the
     policy no longer has the stage, so callers fall back to the code.
     """
-    name_field = "name_en" if translation.get_language() == "en" else "name_nl"
     stages = Stage.objects.filter(
         policy__creditor=OuterRef(creditor),
         policy__debtor_kind=OuterRef(debtor_kind),
         code=OuterRef(code),
-    ).values(name_field)[:1]
+    ).annotate(name=_name_in_language()).values("name")[:1]
     return Subquery(stages)
+
+
+def _name_in_language() -> Coalesce | F:
+    """Return an expression for a stage's name in the active language, Dutch when it has no English name."""
+    if translation.get_language() != "en":
+        return F("name_nl")
+    return Coalesce(NullIf(F("name_en"), Value("")), F("name_nl"))
 
 
 def stage_names_by_code(creditors: Iterable[Creditor]) -> dict[str, str]:
@@ -62,10 +69,9 @@ def stage_filter(field: str) -> type[admin.SimpleListFilter]:
         parameter_name = field
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-            name_field = "name_en" if translation.get_language() == "en" else "name_nl"
             names: dict[str, str] = {}
             stages = scope_for_request(Stage.objects.order_by("policy__debtor_kind", "order"), request, "policy__creditor")
-            for code, name in stages.values_list("code", name_field):
+            for code, name in stages.annotate(name=_name_in_language()).values_list("code", "name"):
                 names.setdefault(code, name)
             return list(names.items())
 

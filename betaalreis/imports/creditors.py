@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email, validate_slug
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -25,7 +25,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
 from betaalreis.imports.toml_files import read_toml
 from betaalreis.imports.values import ValueProblem
-from betaalreis.ledger.models import Creditor, Language, other_creditor_with_iban
+from betaalreis.ledger.models import Creditor, Language, other_creditor_with_iban, other_creditor_with_vat_id
 from betaalreis.ledger.validators import bic_mismatch, normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -106,12 +106,9 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
             ))
     else:
         values["bic"] = ""
-    if values.get("iban") and values.get("bic") and bic_mismatch(str(values["iban"]), str(values["bic"])):
-        iban = IBAN(str(values["iban"]))
-        problem("bic", spec.bic, gettext(
-            "BIC %(bic)s hoort niet bij de bank van IBAN %(iban)s, die BIC %(expected)s heeft; "
-            "verbeter de BIC of laat hem weg"
-        ) % {"bic": values["bic"], "iban": iban.formatted, "expected": iban.bic})
+    mismatch = bic_mismatch(str(values["iban"]), str(values["bic"])) if values.get("iban") and values.get("bic") else None
+    if mismatch:
+        problem("bic", spec.bic, mismatch)
 
     _check_with(problem, values, "kvk", "kvk_number", spec.kvk, contacts.parse_kvk_number)
     _check_with(problem, values, "vat_id", "vat_id", spec.vat_id, contacts.parse_vat_id)
@@ -229,12 +226,28 @@ def _check_kvk_unused(kvk_number: str, slug: str) -> None:
         ) % {"kvk": kvk_number, "other": other, "slug": slug})
 
 
+def _check_vat_id_unused(vat_id: str, slug: str) -> None:
+    """Raise InvalidInput when another creditor has this VAT id (compact form) already.
+
+    A UBL invoice names its supplier by VAT id, so one id for two creditors
+    would make the creditor of such an invoice ambiguous.
+    """
+    if not vat_id:
+        return
+    other = other_creditor_with_vat_id(vat_id, slug=slug)
+    if other is not None:
+        raise InvalidInput(gettext(
+            "Btw-id %(vat_id)s hoort al bij crediteur %(other)r. Elke crediteur is een eigen bedrijf met een "
+            "eigen btw-id: verbeter het btw-id van %(slug)r, of laat het weg."
+        ) % {"vat_id": vat_id, "other": other, "slug": slug})
+
+
 @transaction.atomic
 def do_add_creditor(spec: CreditorSpec) -> Creditor:
     """Create a new creditor with the default dunning policies.
 
-    Raises InvalidInput listing every problem, or when the slug, the IBAN
-    or the KvK number is taken.
+    Raises InvalidInput listing every problem, or when the slug, the IBAN,
+    the KvK number or the VAT id is taken.
     """
     values, problems = validate_spec(spec)
     if problems:
@@ -245,6 +258,7 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
         ) % {"slug": spec.slug})
     _check_iban_unused(str(values["iban"]), spec.slug)
     _check_kvk_unused(str(values["kvk_number"]), spec.slug)
+    _check_vat_id_unused(str(values["vat_id"]), spec.slug)
 
     creditor = Creditor.objects.create(**values)
     seed_default_policies(creditor)
@@ -293,6 +307,24 @@ def read_creditors_file(path: Path) -> list[CreditorSpec]:
     return specs
 
 
+# Problem texts of a creditors file that gives two creditors one value, by model
+# field. Bank statements find their creditor by IBAN, and UBL invoices by KvK number or VAT id.
+_REPEATED_VALUE_MESSAGES = (
+    ("iban", gettext_noop(
+        "De IBAN's %(values)s komen meer dan eens voor; rekeningafschriften vinden hun crediteur "
+        "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+    )),
+    ("kvk_number", gettext_noop(
+        "De KvK-nummers %(values)s komen meer dan eens voor; elke crediteur is een eigen bedrijf met een "
+        "eigen KvK-nummer."
+    )),
+    ("vat_id", gettext_noop(
+        "De btw-id's %(values)s komen meer dan eens voor; elke crediteur is een eigen bedrijf met een "
+        "eigen btw-id."
+    )),
+)
+
+
 def _repeated_values(checked: list[dict[str, object]], model_field: str) -> list[str]:
     """Return the non-empty values of `model_field` that more than one creditor of a file has."""
     values = [str(creditor[model_field]) for creditor in checked if creditor[model_field]]
@@ -332,21 +364,14 @@ def do_load_creditors(path: Path) -> list[LoadResult]:
     if problems:
         raise InvalidInput(nothing_loaded + "\n  " + "\n  ".join(problems))
 
-    shared = _repeated_values(checked, "iban")
-    if shared:
-        raise InvalidInput(nothing_loaded + " " + gettext(
-            "De IBAN's %(ibans)s komen meer dan eens voor; rekeningafschriften vinden hun crediteur "
-            "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
-        ) % {"ibans": shared})
-    shared_kvk = _repeated_values(checked, "kvk_number")
-    if shared_kvk:
-        raise InvalidInput(nothing_loaded + " " + gettext(
-            "De KvK-nummers %(numbers)s komen meer dan eens voor; elke crediteur is een eigen bedrijf met een "
-            "eigen KvK-nummer."
-        ) % {"numbers": shared_kvk})
+    for model_field, message in _REPEATED_VALUE_MESSAGES:
+        shared = _repeated_values(checked, model_field)
+        if shared:
+            raise InvalidInput(nothing_loaded + " " + gettext(message) % {"values": shared})
     for values in checked:
         _check_iban_unused(str(values["iban"]), str(values["slug"]))
         _check_kvk_unused(str(values["kvk_number"]), str(values["slug"]))
+        _check_vat_id_unused(str(values["vat_id"]), str(values["slug"]))
 
     existing = {creditor.slug: creditor for creditor in Creditor.objects.select_for_update().filter(slug__in=slugs)}
     results: list[LoadResult] = []

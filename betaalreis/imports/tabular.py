@@ -19,7 +19,7 @@ from typing import TypeVar
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports import contacts
-from betaalreis.imports.headers import bank_export_reason, field_label, normalize_header
+from betaalreis.imports.headers import NAME_OR_CONTACT_HEADERS, bank_export_reason, field_label, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import (
     Importer,
@@ -47,6 +47,7 @@ from betaalreis.imports.tables import (
 from betaalreis.imports.values import (
     ValueProblem,
     amount_from_number,
+    check_amount_shape,
     check_date_range,
     decide_decimal_separator,
     format_amount,
@@ -188,6 +189,9 @@ class _Layout:
         self.mapping = mapping
         self.notes: list[str] = []
         self.separators: dict[str, str | None] = {}
+        # Amount columns whose values show both a decimal comma and a decimal point. A file
+        # error names each one, so their rows report only values that are no amount at all.
+        self.mixed_notation: set[str] = set()
         # Invoices whose invoice date cell is empty, so the due date was stored in its place.
         self.without_issue_date: list[str] = []
 
@@ -243,12 +247,9 @@ class _Layout:
             if field_name == "customer_number" and name_column is not None:
                 # A name, or a name with an email address, is no debtor key: it changes,
                 # and two customers can share it, so invoices would move between debtors.
-                problem = gettext(
-                    "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per "
-                    "debiteurnummer één debiteur bij, omdat een naam of e-mailadres kan veranderen en twee "
-                    "klanten dezelfde naam kunnen hebben. Neem het klantnummer op in de export, of noem de "
-                    "kolom in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
-                ) % {"header": headers[name_column], "headers": header_list}
+                problem = _name_only_problem(headers[name_column]) % {
+                    "header": headers[name_column], "headers": header_list,
+                }
             else:
                 problem = gettext(
                     "het bestand heeft geen kolom voor dit veld; voeg de kolom toe of noem hem in een "
@@ -317,6 +318,27 @@ class _Layout:
         return self.headers[self.columns[field_name]] or field_label(field_name)
 
 
+def _name_only_problem(name_header: str) -> str:
+    """Return the problem text of a file that names its customers without a customer number, with placeholders.
+
+    Moneybird writes the customer's name under "Contact", so for such a file
+    the text names the Moneybird value to add.
+    """
+    if normalize_header(name_header) in NAME_OR_CONTACT_HEADERS:
+        return gettext(
+            "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
+            "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
+            "hebben. Voeg een kolom 'Klantnummer' toe met het klantnummer van elk contact in Moneybird, of "
+            "noem de kolom met dat nummer in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+        )
+    return gettext(
+        "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
+        "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
+        "hebben. Voeg een kolom 'Klantnummer' toe met het nummer van elke klant in uw boekhouding, of noem "
+        "de kolom met dat nummer in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
+    )
+
+
 class _Row:
     """One data row: reads its cells by field and collects its problems."""
 
@@ -362,6 +384,9 @@ class _Row:
         try:
             if isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 return amount_from_number(cell)
+            if field_name in self.layout.mixed_notation:
+                check_amount_shape(raw)
+                return None
             return parse_amount(raw, self.layout.separators.get(field_name))
         except ValueProblem as exc:
             self.error(field_name, raw, str(exc))
@@ -397,6 +422,7 @@ def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBat
             layout.separators[field_name] = decide_decimal_separator(texts)
         except ValueProblem as exc:
             batch.errors.append(RowError(None, layout.header(field_name), "", str(exc)))
+            layout.mixed_notation.add(field_name)
 
 
 _SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")

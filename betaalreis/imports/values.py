@@ -18,7 +18,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from betaalreis.ledger.models import MONEY
-from betaalreis.ledger.money import CENT
+from betaalreis.ledger.money import CENT, format_report_money
 
 COMMA = ","
 POINT = "."
@@ -46,8 +46,8 @@ class ValueProblem(ValueError):
 
 
 def format_amount(amount: Decimal) -> str:
-    """Return an amount as the active language writes it: 1234,56 in Dutch, 1234.56 in English."""
-    return number_format(amount, 2, use_l10n=True)
+    """Return an amount as the active language writes it, with Babel: 1.234,56 in Dutch, 1,234.56 in English."""
+    return format_report_money(amount, "")
 
 
 def check_amount_size(amount: Decimal) -> Decimal:
@@ -131,6 +131,13 @@ def decide_decimal_separator(values: Iterable[str]) -> str | None:
             "(%(point)r); exporteer alle bedragen in één notatie"
         ) % {"comma": seen[COMMA], "point": seen[POINT]})
     return next(iter(seen), None)
+
+
+def check_amount_shape(raw: str) -> None:
+    """Raise ValueProblem when `raw` is not written as an amount at all, whatever its decimal separator."""
+    text, _ = _clean_amount(raw.strip())
+    if not _AMOUNT_SHAPE.match(text):
+        raise ValueProblem(_not_an_amount())
 
 
 def parse_amount(raw: str, decimal_separator: str | None) -> Decimal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,6 +15,8 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import get_text_list
+from django.utils.translation import get_language, gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.banking.admin import match_reason
@@ -29,6 +32,7 @@ from betaalreis.ledger.models import (
     ZERO,
     Allocation,
     Creditor,
+    CreditorAccessEvent,
     Debtor,
     DebtorBankAccount,
     Invoice,
@@ -54,6 +58,17 @@ class CreditorAdmin(CreditorScopedAdmin):
         return request.user.is_superuser and super().has_add_permission(request)
 
 
+@admin.register(CreditorAccessEvent)
+class CreditorAccessEventAdmin(EvidenceAdmin):
+    """The audit of grants and revokes of creditor access, shown to superusers only, as the user screens are."""
+
+    superuser_only = True
+    list_display = ("at", "change", "username", "creditor_slug", "by")
+    list_filter = ("change", "creditor")
+    search_fields = ("username", "creditor_slug", "by")
+    date_hierarchy = "at"
+
+
 @admin.display(description=_("bron"), ordering="source")
 def timeline_source(event: TimelineEvent) -> str:
     """Show the event's source in the active language."""
@@ -63,7 +78,7 @@ def timeline_source(event: TimelineEvent) -> str:
 @admin.display(description=_("samenvatting"), ordering="summary")
 def timeline_summary(event: TimelineEvent) -> str:
     """Show the event's summary in the active language."""
-    return summary_in_language(event.summary, event.data)
+    return summary_in_language(event.summary, event.data, creditor_id=event.creditor_id)
 
 
 class TimelineInline(admin.TabularInline):
@@ -157,18 +172,27 @@ class DebtorAdmin(CreditorScopedAdmin):
         if not account.open_lines:
             return "-"
         currency = account.currency
+        language = "en" if (get_language() or "").startswith("en") else "nl"
+
+        def money(amount: Decimal) -> str:
+            return format_money(amount, currency, language)
+
         ledger_open = sum((line.invoice.open_amount for line in account.open_lines), ZERO)
-        parts = [f"hoofdsom {format_money(account.principal, currency)}"]
-        if account.principal != ledger_open:
-            parts[0] += (
-                f" (openstaand in de administratie {format_money(ledger_open, currency)}; "
-                f"{format_money(account.principal - ledger_open, currency)} van betalingen ging eerst "
-                "naar rente en kosten, art. 6:44 BW)"
-            )
-        parts.append(f"rente {format_money(account.interest, currency)}")
+        if account.principal == ledger_open:
+            parts = [gettext("hoofdsom %(amount)s") % {"amount": money(account.principal)}]
+        else:
+            parts = [gettext(
+                "hoofdsom %(amount)s (openstaand in de administratie %(ledger)s; %(difference)s van betalingen "
+                "ging eerst naar rente en kosten, art. 6:44 BW)"
+            ) % {
+                "amount": money(account.principal),
+                "ledger": money(ledger_open),
+                "difference": money(account.principal - ledger_open),
+            }]
+        parts.append(gettext("rente %(amount)s") % {"amount": money(account.interest)})
         if account.costs:
-            parts.append(f"incassokosten {format_money(account.costs, currency)}")
-        parts.append(f"totaal {format_money(account.total_due, currency)}")
+            parts.append(gettext("incassokosten %(amount)s") % {"amount": money(account.costs)})
+        parts.append(gettext("totaal %(amount)s") % {"amount": money(account.total_due)})
         parts.extend(_plan_claim_parts(debtor))
         return " · ".join(parts)
 
@@ -210,20 +234,39 @@ def _plan_claim_parts(debtor: Debtor) -> list[str]:
     name them (`betaalreis.payments.plans`).
     """
     from betaalreis.payments.models import PaymentPlan, PlanStatus
-    from betaalreis.payments.plans import excluded_text, paid_so_far
+    from betaalreis.payments.plans import paid_so_far
 
     plan = PaymentPlan.objects.filter(
         debtor=debtor, status__in=(PlanStatus.ACTIVE, PlanStatus.PENDING_APPROVAL)
     ).order_by("-pk").first()
     if plan is None:
         return []
-    text = (
-        f"betalingsregeling ({plan.get_status_display().lower()}): {format_money(plan.total, plan.currency)} "
-        f"in {plan.terms} termijnen, nog open {format_money(plan.total - paid_so_far(plan), plan.currency)}"
-    )
-    excluded = excluded_text(plan.interest_excluded, plan.costs_excluded, plan.principal_excluded, plan.currency)
+
+    language = "en" if (get_language() or "").startswith("en") else "nl"
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, plan.currency, language)
+
+    text = gettext("betalingsregeling (%(status)s): %(total)s in %(terms)s termijnen, nog open %(open)s") % {
+        "status": plan.get_status_display().lower(),
+        "total": money(plan.total),
+        "terms": plan.terms,
+        "open": money(plan.total - paid_so_far(plan)),
+    }
+    excluded = []
+    if plan.interest_excluded > ZERO:
+        excluded.append(gettext("rente %(amount)s") % {"amount": money(plan.interest_excluded)})
+    if plan.costs_excluded > ZERO:
+        excluded.append(gettext("incassokosten %(amount)s") % {"amount": money(plan.costs_excluded)})
+    if plan.principal_excluded > ZERO:
+        excluded.append(
+            gettext("hoofdsom %(amount)s door eerdere betalingen op rente of kosten (art. 6:44 BW)")
+            % {"amount": money(plan.principal_excluded)}
+        )
     if excluded:
-        text += f"; buiten de regeling {excluded}, die vervallen als de regeling wordt nagekomen"
+        text += gettext("; buiten de regeling %(parts)s, die vervallen als de regeling wordt nagekomen") % {
+            "parts": get_text_list(excluded, pgettext("joins the last two items of a list", "en")),
+        }
     return [text]
 
 

@@ -16,11 +16,18 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.timeline_text import summary_in_language
-from betaalreis.ledger.validators import bic_mismatch, validate_bic, validate_e164, validate_iban
+from betaalreis.ledger.validators import (
+    bic_mismatch,
+    normalize_vat_id,
+    validate_bic,
+    validate_e164,
+    validate_iban,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -115,26 +122,65 @@ class Creditor(models.Model):
                     "met een eigen KvK-nummer: verbeter het nummer of laat het leeg."
                 ),
             ),
+            # For the same reason, and the id is stored in its compact form (see clean).
+            models.UniqueConstraint(
+                fields=["vat_id"],
+                condition=~Q(vat_id=""),
+                name="creditor_vat_id_unique",
+                violation_error_message=_(
+                    "Een andere crediteur heeft dit btw-id al. Elke crediteur is een eigen bedrijf "
+                    "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
 
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.iban and self.bic:
             mismatch = bic_mismatch(self.iban, self.bic)
             if mismatch:
-                raise ValidationError({"bic": f"{mismatch}. Correct the BIC or leave it empty."})
+                errors["bic"] = mismatch
 
         # Bank statements find their creditor by IBAN, and letters ask debtors
         # to pay into it, so two creditors must never share one.
         if self.iban:
             other = other_creditor_with_iban(self.iban, pk=self.pk)
             if other is not None:
-                raise ValidationError({"iban": _(
+                errors["iban"] = _(
                     "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
                     "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
-                ) % {"other": other}})
+                ) % {"other": other}
+
+        vat_problem = self._normalize_vat_id()
+        if vat_problem:
+            errors["vat_id"] = vat_problem
+        if errors:
+            raise ValidationError(errors)
+
+    def _normalize_vat_id(self) -> str | None:
+        """Store the VAT id in its compact form, and return why it is invalid or taken, or None."""
+        if not self.vat_id:
+            return None
+        try:
+            self.vat_id = normalize_vat_id(self.vat_id)
+        except ValueError:
+            return gettext(
+                "%(value)s is geen geldig btw-id uit de EU. Schrijf de landcode en het nummer, zoals "
+                "NL004495445B01, of laat het leeg."
+            ) % {"value": self.vat_id}
+
+        # A UBL invoice names its supplier by VAT id, so two creditors with one
+        # id would make the creditor of such an invoice ambiguous.
+        other = other_creditor_with_vat_id(self.vat_id, pk=self.pk)
+        if other is not None:
+            return gettext(
+                "Btw-id %(vat_id)s hoort al bij crediteur %(other)s. Elke crediteur is een eigen bedrijf "
+                "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+            ) % {"vat_id": self.vat_id, "other": other}
+        return None
 
     @property
     def display_name(self) -> str:
@@ -150,6 +196,11 @@ def other_creditor_with_iban(iban: str, **excluded: object) -> str | None:
     """
     compact = iban.replace(" ", "").upper()
     return Creditor.objects.filter(iban=compact).exclude(**excluded).values_list("slug", flat=True).first()
+
+
+def other_creditor_with_vat_id(vat_id: str, **excluded: object) -> str | None:
+    """Return the slug of a creditor whose VAT id is `vat_id` (compact form), leaving out `excluded`, or None."""
+    return Creditor.objects.filter(vat_id=vat_id).exclude(**excluded).values_list("slug", flat=True).first()
 
 
 class CreditorAccess(models.Model):
@@ -178,6 +229,44 @@ class CreditorAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.creditor.slug}"
+
+
+class AccessChange(models.TextChoices):
+    GRANTED = "granted", _("toegang gegeven")
+    REVOKED = "revoked", _("toegang ingetrokken")
+
+
+class CreditorAccessEvent(models.Model):
+    """An audit record of one grant or revoke of a user's access to a creditor's data.
+
+    `do_grant_creditor_access` and `do_revoke_creditor_access` write it. The
+    user name and creditor slug are copied, so the record stays readable
+    after the user or creditor is deleted or renamed.
+    """
+
+    creditor = models.ForeignKey(
+        Creditor, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events",
+        verbose_name=_("crediteur"),
+    )
+    creditor_slug = models.CharField(_("korte naam crediteur"), max_length=50)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="creditor_access_events", verbose_name=_("gebruiker"),
+    )
+    username = models.CharField(_("gebruikersnaam"), max_length=150)
+    change = models.CharField(_("wijziging"), max_length=10, choices=AccessChange.choices)
+    at = models.DateTimeField(_("tijdstip"), default=timezone.now, db_index=True)
+    by = models.CharField(
+        _("door"), max_length=150, help_text=_("Wie de wijziging deed, zoals command:beheer of admin:anna."),
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("wijziging van toegang tot crediteur")
+        verbose_name_plural = _("wijzigingen van toegang tot crediteuren")
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_change_display()}: {self.username} → {self.creditor_slug}"
 
 
 class Debtor(models.Model):
@@ -637,7 +726,7 @@ class TimelineEvent(models.Model):
     def __str__(self) -> str:
         # The admin shows this beside each row of a debtor's timeline, so it
         # uses the local time zone, and the kind and summary in the active language.
-        summary = summary_in_language(self.summary, self.data)
+        summary = summary_in_language(self.summary, self.data, creditor_id=self.creditor_id)
         return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}: {summary}"
 
 

@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from django.utils.translation import gettext
 
 from betaalreis.errors import NotFound
-from betaalreis.ledger.models import Creditor, CreditorAccess
+from betaalreis.ledger.models import AccessChange, Creditor, CreditorAccess, CreditorAccessEvent
 
 logger = logging.getLogger(__name__)
 
@@ -57,17 +57,20 @@ def scope_queryset(queryset: QuerySet, creditor_ids: list[int] | None, path: str
     return queryset.filter(**{f"{path}__in": creditor_ids})
 
 
-def do_grant_creditor_access(creditor: Creditor, username: str, *, by: str) -> CreditorAccess:
-    """Give the user `username` access to `creditor`'s data in the back office.
+def do_grant_creditor_access(creditor: Creditor, user: AbstractBaseUser | str, *, by: str) -> CreditorAccess:
+    """Give `user` (a user or a username) access to `creditor`'s data in the back office.
 
-    Granting an access the user already has returns the existing row.
-    Raises NotFound for an unknown username.
+    Writes a `CreditorAccessEvent` when the user did not have the access.
+    Granting an access the user already has returns the existing row and
+    records nothing. Raises NotFound for an unknown username.
     """
-    user = _user_by_name(username)
+    user = user_by_name(user) if isinstance(user, str) else user
     with transaction.atomic():
         access, created = CreditorAccess.objects.get_or_create(
             user=user, creditor=creditor, defaults={"granted_by": by}
         )
+        if created:
+            _record_access_change(creditor, user, AccessChange.GRANTED, by)
     if created:
         logger.info(
             "creditor access granted",
@@ -76,13 +79,17 @@ def do_grant_creditor_access(creditor: Creditor, username: str, *, by: str) -> C
     return access
 
 
-def do_revoke_creditor_access(creditor: Creditor, username: str, *, by: str) -> bool:
-    """Take away the access of the user `username` to `creditor`, and return whether the user had it.
+def do_revoke_creditor_access(creditor: Creditor, user: AbstractBaseUser | str, *, by: str) -> bool:
+    """Take away the access of `user` (a user or a username) to `creditor`, and return whether the user had it.
 
-    Raises NotFound for an unknown username.
+    Writes a `CreditorAccessEvent` when the user had the access. Raises
+    NotFound for an unknown username.
     """
-    user = _user_by_name(username)
-    deleted, _rows = CreditorAccess.objects.filter(user=user, creditor=creditor).delete()
+    user = user_by_name(user) if isinstance(user, str) else user
+    with transaction.atomic():
+        deleted, _rows = CreditorAccess.objects.filter(user=user, creditor=creditor).delete()
+        if deleted:
+            _record_access_change(creditor, user, AccessChange.REVOKED, by)
     if deleted:
         logger.info(
             "creditor access revoked",
@@ -91,7 +98,39 @@ def do_revoke_creditor_access(creditor: Creditor, username: str, *, by: str) -> 
     return bool(deleted)
 
 
-def _user_by_name(username: str) -> AbstractBaseUser:
+def _record_access_change(creditor: Creditor, user: AbstractBaseUser, change: AccessChange, by: str) -> None:
+    CreditorAccessEvent.objects.create(
+        creditor=creditor,
+        creditor_slug=creditor.slug,
+        user=user,
+        username=user.get_username(),
+        change=change,
+        by=by[:150],
+    )
+
+
+def access_warnings(user: AbstractBaseUser) -> list[str]:
+    """Return why access to a creditor changes nothing for `user` in the back office, in the active language.
+
+    A user without staff status cannot log in to the admin, and a superuser
+    sees every creditor whatever access rows they have.
+    """
+    warnings = []
+    name = user.get_username()
+    if not getattr(user, "is_staff", False):
+        warnings.append(gettext(
+            "Let op: %(user)s heeft geen stafstatus en kan dus niet inloggen in het beheer. Zet Stafstatus "
+            "aan op de pagina van de gebruiker, onder Gebruikers."
+        ) % {"user": name})
+    if getattr(user, "is_superuser", False):
+        warnings.append(gettext(
+            "Let op: %(user)s is superuser en ziet alle crediteuren, met of zonder toegang tot een crediteur."
+        ) % {"user": name})
+    return warnings
+
+
+def user_by_name(username: str) -> AbstractBaseUser:
+    """Return the user called `username`, or raise NotFound with what to do."""
     model = get_user_model()
     try:
         return model._default_manager.get_by_natural_key(username)

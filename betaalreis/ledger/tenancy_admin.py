@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import ValidationError
@@ -22,7 +22,14 @@ from django.forms import Field
 from django.http import HttpRequest
 
 from betaalreis.ledger.models import CreditorAccess
-from betaalreis.ledger.tenancy import allowed_creditor_ids, creditor_path, scope_queryset
+from betaalreis.ledger.tenancy import (
+    access_warnings,
+    allowed_creditor_ids,
+    creditor_path,
+    do_grant_creditor_access,
+    do_revoke_creditor_access,
+    scope_queryset,
+)
 
 _CACHE_ATTRIBUTE = "_betaalreis_creditor_ids"
 
@@ -75,10 +82,22 @@ class CreditorScopedAdmin(admin.ModelAdmin):
     """A model admin whose rows, filters and form choices are limited to the user's creditors.
 
     `creditor_field` is the lookup from the model to its creditor, needed
-    only when the model has no `creditor` field itself.
+    only when the model has no `creditor` field itself. With
+    `superuser_only`, only superusers see the screen at all.
     """
 
     creditor_field: str | None = None
+    superuser_only: bool = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if self.superuser_only and not request.user.is_superuser:
+            return False
+        return super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if self.superuser_only and not request.user.is_superuser:
+            return False
+        return super().has_view_permission(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scope_for_request(super().get_queryset(request), request, self.creditor_field)
@@ -136,12 +155,27 @@ class CreditorAccessInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        granted_by = f"admin:{request.user.get_username()}"
+        by = f"admin:{request.user.get_username()}"
 
         class GrantingFormset(formset):  # type: ignore[misc, valid-type]
+            """Saves each added, changed or deleted row through the access actions, which write the audit record."""
+
             def save_new(self, form: Any, commit: bool = True) -> Any:
-                form.instance.granted_by = granted_by
-                return super().save_new(form, commit)
+                access = form.instance
+                for warning in access_warnings(access.user):
+                    messages.warning(request, warning)
+                return do_grant_creditor_access(access.creditor, access.user, by=by)
+
+            def save_existing(self, form: Any, obj: Any, commit: bool = True) -> Any:
+                # A changed row moves the access: the old pair is revoked, the new one granted.
+                old = CreditorAccess.objects.select_related("creditor", "user").get(pk=obj.pk)
+                if (old.creditor_id, old.user_id) == (obj.creditor_id, obj.user_id):
+                    return super().save_existing(form, obj, commit)
+                do_revoke_creditor_access(old.creditor, old.user, by=by)
+                return self.save_new(form, commit)
+
+            def delete_existing(self, obj: Any, commit: bool = True) -> None:
+                do_revoke_creditor_access(obj.creditor, obj.user, by=by)
 
         return GrantingFormset
 

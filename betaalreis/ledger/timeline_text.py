@@ -6,8 +6,9 @@ write as a Dutch message id with named placeholders, and `PHRASES` the
 pieces that stand in those placeholders. Both are marked for translation,
 so the English is in the ledger's .po file. `summary_in_language` finds the
 shape that matches a stored summary, translates it and puts the values back.
-Amounts, dates and known labels (statuses, channels, default stage names)
-are shown in the reader's language, and other values (invoice numbers,
+Amounts, dates and known labels (statuses, channels, default stage names,
+and with a creditor id the stage names of that creditor's policies) are
+shown in the reader's language, and other values (invoice numbers,
 names, free text) as stored. A summary that matches no shape is shown as
 stored. Rows stored before a shape was added need no migration, because
 the translation happens when the summary is shown.
@@ -115,6 +116,9 @@ SUMMARIES: tuple[str, ...] = (
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling. "
        "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s. "
+       "Rente %(interest)s en incassokosten %(costs)s vallen erbuiten en vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling"),
     N_("Betalingsregeling goedgekeurd"),
@@ -143,8 +147,21 @@ SUMMARIES: tuple[str, ...] = (
     N_("%(channel)s %(status)s"),
 )
 
+# Reasons that a payment plan waits for a credit manager, stored in
+# PaymentPlan.outside_limits_reason and in the plan's timeline summary.
+TOO_MANY_TERMS = N_(
+    "%(terms)s termijnen is meer dan het maximum van %(maximum)s termijnen, dus een medewerker moet de "
+    "regeling goedkeuren"
+)
+INSTALMENT_TOO_SMALL = N_(
+    "elke termijn wordt %(instalment)s, minder dan het minimale termijnbedrag van %(minimum)s, dus een "
+    "medewerker moet de regeling goedkeuren"
+)
+
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
+    TOO_MANY_TERMS,
+    INSTALMENT_TOO_SMALL,
     N_("incassokosten verschuldigd vanaf %(date)s bij niet betalen"),
     N_("geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in %(currency)s)"),
     N_("totaal %(from)s → %(to)s"),
@@ -216,11 +233,15 @@ _SUMMARY_PATTERNS = tuple((message_id, _pattern(message_id, _SUMMARY_VALUE)) for
 _PHRASE_PATTERNS = tuple((message_id, _pattern(message_id, _PHRASE_VALUE)) for message_id in PHRASES)
 
 
-def summary_in_language(summary: str, data: dict[str, Any] | None = None, language: str | None = None) -> str:
+def summary_in_language(
+    summary: str, data: dict[str, Any] | None = None, language: str | None = None, *, creditor_id: int | None = None,
+) -> str:
     """Return a stored Dutch summary in `language`, by default the active one.
 
     An event whose writer stored its own English (`data["summary_en"]`)
-    shows that in English.
+    shows that in English. With `creditor_id`, a stage name of that
+    creditor's own policies is shown by its English name, or by its Dutch
+    name when the stage has none.
     """
     language = language or translation.get_language() or "nl"
     if not language.startswith("en"):
@@ -228,9 +249,23 @@ def summary_in_language(summary: str, data: dict[str, Any] | None = None, langua
     if data and data.get("summary_en"):
         return str(data["summary_en"])
 
+    stages = _CreditorStageNames(creditor_id)
     with translation.override(language):
-        translated = _translate_shape(summary, _SUMMARY_PATTERNS)
+        translated = _translate_shape(summary, _SUMMARY_PATTERNS, stages)
     return summary if translated is None else translated
+
+
+def phrase_in_language(text: str, language: str | None = None) -> str:
+    """Return a stored Dutch phrase (one of `PHRASES`) in `language`, by default the active one.
+
+    A text that matches no phrase is returned as stored.
+    """
+    language = language or translation.get_language() or "nl"
+    if not language.startswith("en"):
+        return text
+    with translation.override(language):
+        translated = _translate_shape(text, _PHRASE_PATTERNS)
+    return text if translated is None else translated
 
 
 def has_shape(summary: str) -> bool:
@@ -238,17 +273,45 @@ def has_shape(summary: str) -> bool:
     return any(pattern.fullmatch(summary) for _, pattern in _SUMMARY_PATTERNS)
 
 
-def _translate_shape(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+class _CreditorStageNames:
+    """The English name of each stage of one creditor's policies, by Dutch name, read from the database on first use."""
+
+    def __init__(self, creditor_id: int | None) -> None:
+        self.creditor_id = creditor_id
+        self._names: dict[str, str] | None = None
+
+    def get(self, dutch_name: str) -> str | None:
+        if self.creditor_id is None:
+            return None
+        if self._names is None:
+            from betaalreis.dunning.models import Stage
+
+            stages = Stage.objects.filter(policy__creditor_id=self.creditor_id).values_list("name_nl", "name_en")
+            self._names = {name_nl: name_en or name_nl for name_nl, name_en in stages}
+        return self._names.get(dutch_name)
+
+
+_NO_CREDITOR = _CreditorStageNames(None)
+
+
+def _translate_shape(
+    text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], stages: _CreditorStageNames = _NO_CREDITOR,
+) -> str | None:
     for message_id, pattern in patterns:
         match = pattern.fullmatch(text)
         if match is not None:
-            values = {name: _translate_value(value) for name, value in match.groupdict().items()}
+            values = {name: _translate_value(value, stages) for name, value in match.groupdict().items()}
             return translation.gettext(message_id) % values
     return None
 
 
-def _translate_value(value: str) -> str:
-    """Return a placeholder's value in the active language, or as stored when it is not a known kind of value."""
+def _translate_value(value: str, stages: _CreditorStageNames = _NO_CREDITOR) -> str:
+    """Return a placeholder's value in the active language, or as stored when it is not a known kind of value.
+
+    A stage name of the creditor's own policies comes before the catalogs,
+    because the creditor may name a stage "Herinnering" and give it another
+    English name than the default policy's.
+    """
     money = _DUTCH_MONEY.fullmatch(value)
     if money is not None:
         return _english_money(money)
@@ -261,6 +324,9 @@ def _translate_value(value: str) -> str:
         day, month, year = date.groups()
         return f"{year}-{month}-{day}"
 
+    own_stage = stages.get(value)
+    if own_stage is not None:
+        return own_stage
     translated = translation.gettext(value)
     if translated != value:
         return translated
@@ -272,12 +338,12 @@ def _translate_value(value: str) -> str:
     stage = default_stage_names().get(value)
     if stage is not None:
         return stage
-    phrase = _translate_shape(value, _PHRASE_PATTERNS)
+    phrase = _translate_shape(value, _PHRASE_PATTERNS, stages)
     if phrase is not None:
         return phrase
     for separator, english_separator in _LIST_SEPARATORS:
         if separator in value:
-            return english_separator.join(_translate_value(item) for item in value.split(separator))
+            return english_separator.join(_translate_value(item, stages) for item in value.split(separator))
     return value
 
 
@@ -294,7 +360,8 @@ def _english_money(match: re.Match[str]) -> str:
 def default_stage_names() -> dict[str, str]:
     """Return the English name of each stage of the default policies, by its Dutch name.
 
-    NOTE: a stage that a creditor named in its own policy file keeps its Dutch name in an English timeline.
+    A summary read with a `creditor_id` finds the stages of that creditor's
+    own policies first (see `_CreditorStageNames`).
     """
     from betaalreis.dunning.policies import DEFAULT_POLICY_FILES
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError as StdnumError
 
 
 def validate_iban(value: str) -> None:
@@ -34,9 +37,9 @@ def validate_bic(value: str) -> None:
 
 
 def bic_mismatch(iban: str, bic: str) -> str | None:
-    """Return why `bic` cannot belong to the bank of `iban`, or None when it can or is unknown.
+    """Return why `bic` cannot belong to the bank of `iban`, and the fix, or None when it can or is unknown.
 
-    The bank and country part of a BIC (its first six characters) must equal
+    The text is in the active language. The bank and country part of a BIC (its first six characters) must equal
     those of the BIC that schwifty's bank registry lists for the IBAN's bank
     code. An IBAN whose bank the registry does not list is not checked.
     """
@@ -48,7 +51,10 @@ def bic_mismatch(iban: str, bic: str) -> str | None:
         return None
     if expected is None or str(expected)[:6] == str(parsed_bic)[:6]:
         return None
-    return f"BIC {parsed_bic} does not belong to the bank of IBAN {parsed_iban.formatted}, whose BIC is {expected}"
+    return gettext(
+        "BIC %(bic)s hoort niet bij de bank van IBAN %(iban)s, die BIC %(expected)s heeft; "
+        "verbeter de BIC of laat hem weg"
+    ) % {"bic": parsed_bic, "iban": parsed_iban.formatted, "expected": expected}
 
 
 def validate_e164(value: str) -> None:
@@ -71,6 +77,17 @@ def validate_e164(value: str) -> None:
 def normalize_iban(value: str) -> str:
     """Return the electronic form of an IBAN (no spaces, upper case), validated."""
     return IBAN(value).compact
+
+
+def normalize_vat_id(value: str) -> str:
+    """Return an EU VAT id in its compact form (NL004495445B01), checked by python-stdnum.
+
+    Raises `ValueError` naming the value when it is no valid EU VAT id.
+    """
+    try:
+        return vat.validate(value)
+    except StdnumError as exc:
+        raise ValueError(f"not a valid EU VAT id: {value!r}") from exc
 
 
 def normalize_phone(value: str, region: str = "NL") -> str:

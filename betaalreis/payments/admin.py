@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
 from betaalreis.ledger.timeline import named_in_timeline
+from betaalreis.ledger.timeline_text import phrase_in_language
 from betaalreis.payments.models import CheckoutPayment, Instalment, PaymentPlan, PlanStatus, WebhookEvent
 from betaalreis.payments.plans import do_decide_plan
 
@@ -57,13 +58,21 @@ def plan_has_history(plan: PaymentPlan) -> bool:
     )
 
 
+@admin.display(description=_("reden buiten limieten"))
+def outside_limits(plan: PaymentPlan) -> str:
+    """Show why the plan waits for a credit manager, in the user's language."""
+    return phrase_in_language(plan.outside_limits_reason)
+
+
 @admin.register(PaymentPlan)
 class PaymentPlanAdmin(CreditorScopedAdmin):
-    list_display = ["debtor", "creditor", "total", "terms", "status", "outside_limits_reason", "created_at"]
+    list_display = ["debtor", "creditor", "total", "terms", "status", outside_limits, "created_at"]
     list_filter = ["status", "creditor"]
     inlines = [InstalmentInline]
     readonly_fields = ["creditor", "debtor", "total", "currency", "terms", "first_instalment_now",
-                       "outside_limits_reason", "created_at", "decided_at", "decided_by", "status"]
+                       outside_limits, "created_at", "decided_at", "decided_by", "status"]
+    # Shown through `outside_limits`, in the user's language.
+    exclude = ["outside_limits_reason"]
     actions = ["approve", "reject"]
 
     def has_delete_permission(self, request: HttpRequest, obj: PaymentPlan | None = None) -> bool:

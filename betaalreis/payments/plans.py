@@ -42,6 +42,7 @@ from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import ZERO, Debtor, Invoice, InvoiceStatus, TimelineKind
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline_text import INSTALMENT_TOO_SMALL, TOO_MANY_TERMS
 from betaalreis.payments.models import Instalment, PaymentPlan, PlanStatus
 from betaalreis.portal.services import load_accounts, portal_settings_for
 
@@ -72,20 +73,28 @@ def schedule(total: Decimal, terms: int, *, first_now: bool, today: dt.date) -> 
 
 @dataclass(frozen=True, slots=True)
 class PlanCheck:
-    """Whether a requested plan fits the creditor's limits, and if not, why."""
+    """Whether a requested plan fits the creditor's limits, and if not, why.
+
+    `reason` is Dutch, as the timeline stores it, and names the plan's value
+    and the limit it breaks. `phrase_in_language` shows it in the reader's language.
+    """
 
     within_limits: bool
     reason: str
 
 
-def check_limits(creditor_id: int, total: Decimal, terms: int) -> PlanCheck:
+def check_limits(creditor_id: int, total: Decimal, terms: int, currency: str = "EUR") -> PlanCheck:
+    """Check a plan of `total` in `terms` monthly instalments against the creditor's portal settings."""
     limits = portal_settings_for(creditor_id)
     if terms > limits.max_plan_terms:
-        return PlanCheck(False, f"{terms} terms is more than the maximum of {limits.max_plan_terms}")
+        return PlanCheck(False, TOO_MANY_TERMS % {"terms": terms, "maximum": limits.max_plan_terms})
 
     first_amount = (total / terms).quantize(CENT, rounding=ROUND_DOWN)
     if terms > 1 and first_amount < limits.min_instalment:
-        return PlanCheck(False, f"instalment {first_amount} is less than the minimum of {limits.min_instalment}")
+        return PlanCheck(False, INSTALMENT_TOO_SMALL % {
+            "instalment": format_money(first_amount, currency),
+            "minimum": format_money(limits.min_instalment, currency),
+        })
     return PlanCheck(True, "")
 
 
@@ -149,14 +158,15 @@ def do_request_plan(
 
     total = sum((inv.open_amount for inv in locked), ZERO)
     excluded = claim_outside_plan(debtor, {inv.pk for inv in locked}, today)
-    check = check_limits(debtor.creditor_id, total, terms)
+    currency = locked[0].currency
+    check = check_limits(debtor.creditor_id, total, terms, currency)
     limits = portal_settings_for(debtor.creditor_id)
     plan = PaymentPlan.objects.create(
         creditor_id=debtor.creditor_id,
         debtor=debtor,
         status=PlanStatus.ACTIVE if check.within_limits else PlanStatus.PENDING_APPROVAL,
         total=total,
-        currency=locked[0].currency,
+        currency=currency,
         terms=terms,
         first_instalment_now=limits.first_instalment_now,
         outside_limits_reason=check.reason,
@@ -176,10 +186,11 @@ def do_request_plan(
 
     if check.within_limits:
         _put_invoices_in_plan(plan, source=channel)
-    summary = (
-        f"Betalingsregeling aangevraagd: {format_money(total, plan.currency)} in {terms} termijnen"
-        + ("; direct goedgekeurd" if check.within_limits else "; ter beoordeling")
-    )
+    summary = f"Betalingsregeling aangevraagd: {format_money(total, plan.currency)} in {terms} termijnen"
+    if check.within_limits:
+        summary += "; direct goedgekeurd"
+    else:
+        summary += f"; ter beoordeling, want {check.reason}"
     if excluded.total > ZERO:
         summary += (
             f". Buiten de regeling: {excluded_text(excluded.interest, excluded.costs, excluded.principal, plan.currency)}"

@@ -36,6 +36,7 @@ from betaalreis.ledger.models import (
     opted_out_of_every_channel,
 )
 from betaalreis.payments import online
+from betaalreis.ledger.timeline_text import phrase_in_language
 from betaalreis.payments import plans as plan_services
 from betaalreis.payments import services as payment_services
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
@@ -477,6 +478,7 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
         return _render(request, "portal/plan_status.html", {
             "plan": current, "debtor": debtor, "states": plan_services.instalment_states(current),
             "next": plan_services.next_instalment(current) if current.status == PlanStatus.ACTIVE else None,
+            "outside_limits": phrase_in_language(current.outside_limits_reason),
         })
 
     open_invoices = list(

@@ -31,7 +31,8 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
     unknown = set(data) - _STAGE_KEYS
     if unknown:
         raise InvalidInput(f"{where}: unknown keys {sorted(unknown)}; allowed are {sorted(_STAGE_KEYS)}.")
-    for key in ("code", "name_nl", "name_en", "offset_days", "channels"):
+    # A stage without name_en shows its Dutch name to English readers too.
+    for key in ("code", "name_nl", "offset_days", "channels"):
         if key not in data:
             raise InvalidInput(f"{where}: missing key {key!r}.")
 
@@ -59,7 +60,7 @@ def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
         code=data["code"],
         order=index + 1,
         name_nl=data["name_nl"],
-        name_en=data["name_en"],
+        name_en=data.get("name_en", ""),
         offset_days=int(data["offset_days"]),
         min_days_after_previous=int(data.get("min_days_after_previous", 0)),
         action=action,

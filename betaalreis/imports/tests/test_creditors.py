@@ -267,3 +267,68 @@ def test_database_rejects_shared_kvk(db) -> None:
         Creditor.objects.create(slug="zon", legal_name="Zon B.V.", iban="NL39RABO0300065264", kvk_number="12345678")
 
     assert Creditor.objects.count() == 3
+
+
+@pytest.mark.parametrize("typed", ["NL004495445B01", "nl 0044.95.445.b01", "NL-004495445-B01"])
+def test_creditor_add_rejects_taken_vat_id(db, typed: str) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--vat-id", "NL 0044.95.445.B01", stdout=io.StringIO())
+
+    with pytest.raises(CommandError) as caught:
+        call_command("creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban",
+                     "NL91ABNA0417164300", "--vat-id", typed, stdout=io.StringIO())
+
+    assert "VAT id NL004495445B01 belongs to creditor 'acme' already" in str(caught.value)
+    assert "correct the VAT id of 'zon', or leave it out" in str(caught.value)
+    assert list(Creditor.objects.values_list("slug", flat=True)) == ["acme"]
+
+
+def test_creditor_add_rejects_taken_vat_id_in_dutch(db) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--vat-id", "NL004495445B01", stdout=io.StringIO())
+
+    with pytest.raises(CommandError) as caught:
+        call_command("creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban",
+                     "NL91ABNA0417164300", "--vat-id", "NL004495445B01", "--lang", "nl", stdout=io.StringIO())
+
+    assert "Btw-id NL004495445B01 hoort al bij crediteur 'acme'" in str(caught.value)
+
+
+def test_creditor_load_rejects_taken_vat_id(db, write_file: WriteFile) -> None:
+    call_command("creditor", "add", "--slug", "acme", "--legal-name", "Acme B.V.", "--iban", "NL20INGB0001234567",
+                 "--vat-id", "NL004495445B01", stdout=io.StringIO())
+    path = write_file("crediteuren.toml", (
+        '[[creditor]]\nslug = "zon"\nlegal_name = "Zon B.V."\niban = "NL91ABNA0417164300"\nvat_id = "NL 004495445 B01"\n'
+    ))
+
+    with pytest.raises(CommandError, match="VAT id NL004495445B01 belongs to creditor 'acme' already"):
+        call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    assert not Creditor.objects.filter(slug="zon").exists()
+
+
+def test_creditor_load_rejects_vat_id_twice_in_file(db, write_file: WriteFile) -> None:
+    path = write_file("crediteuren.toml", (
+        '[[creditor]]\nslug = "zon"\nlegal_name = "Zon B.V."\niban = "NL91ABNA0417164300"\nvat_id = "NL004495445B01"\n'
+        '[[creditor]]\nslug = "wind"\nlegal_name = "Wind B.V."\niban = "NL20INGB0001234567"\nvat_id = "NL 004495445 B01"\n'
+    ))
+
+    with pytest.raises(CommandError) as caught:
+        call_command("creditor", "load", str(path), stdout=io.StringIO())
+
+    assert "nothing loaded" in str(caught.value)
+    assert "VAT ids ['NL004495445B01'] appear more than once" in str(caught.value)
+    assert Creditor.objects.count() == 0
+
+
+def test_database_rejects_shared_vat_id(db) -> None:
+    from django.db import IntegrityError, transaction
+
+    Creditor.objects.create(slug="acme", legal_name="Acme B.V.", iban="NL20INGB0001234567", vat_id="NL004495445B01")
+    Creditor.objects.create(slug="leeg-1", legal_name="Leeg B.V.", iban="NL91ABNA0417164300")
+    Creditor.objects.create(slug="leeg-2", legal_name="Leeg 2 B.V.", iban="NL02ABNA0123456789")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Creditor.objects.create(slug="zon", legal_name="Zon B.V.", iban="NL39RABO0300065264", vat_id="NL004495445B01")
+
+    assert Creditor.objects.count() == 3

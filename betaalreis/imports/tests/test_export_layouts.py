@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from betaalreis.imports import contacts
 from betaalreis.imports.headers import _ALIASES, HEADER_ALIASES
@@ -178,7 +179,7 @@ def test_exact_totals_row_skipped_and_checked(creditor: Creditor) -> None:
     assert report.counts["invoices new"] == 4
     assert report.counts["credit notes new"] == 1
     assert (
-        "Row 8 is a totals row and was not imported. Its sums (Bedrag 4512.09, Openstaand 4012.09) "
+        "Row 8 is a totals row and was not imported. Its sums (Bedrag 4,512.09, Openstaand 4,012.09) "
         "equal the rows above it."
     ) in report.notes
     assert Debtor.objects.get(customer_number="1003").name == "Müller GmbH"
@@ -205,7 +206,17 @@ def test_totals_row_that_differs_rejected(creditor: Creditor, write_file: WriteF
 
     assert len(error.errors) == 1
     assert (error.errors[0].row, error.errors[0].field, error.errors[0].value) == (4, "Openstaand", "1.105,00")
-    assert "the totals row gives 1105.00, but the rows above add up to 110.50" in error.errors[0].problem
+    assert "the totals row gives 1,105.00, but the rows above add up to 110.50" in error.errors[0].problem
+
+
+def test_totals_note_groups_thousands_in_dutch(creditor: Creditor) -> None:
+    with translation.override("nl"):
+        report = run(FIXTURES / "exact_openstaand.csv", creditor)
+
+    assert (
+        "Rij 8 is een totaalregel en is niet geïmporteerd. De sommen (Bedrag 4.512,09, Openstaand 4.012,09) "
+        "zijn gelijk aan de rijen erboven."
+    ) in report.notes
 
 
 def test_subtotal_row_inside_file_not_checked(creditor: Creditor, write_file: WriteFile) -> None:

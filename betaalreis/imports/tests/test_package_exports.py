@@ -130,9 +130,36 @@ def test_moneybird_without_customer_number_rejected(creditor: Creditor, write_fi
     with pytest.raises(CommandError):
         call_command("import", str(write_file("moneybird.csv", MONEYBIRD)), "--creditor", "acme", stdout=output)
 
-    assert "the file names the customer only by name ('Contact')" in output.getvalue()
-    assert "Include the customer number in the export" in output.getvalue()
+    text = " ".join(output.getvalue().split())
+    assert "the file names the customer only by name ('Contact')" in text
+    assert "Add a column 'Klantnummer' or 'Customer number' with each contact's customer number in Moneybird" in text
     assert Invoice.objects.count() == 0
+
+
+def test_moneybird_name_and_email_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    # A name with an email address is no stable debtor key either: both change, and customers share them.
+    with_email = MONEYBIRD.replace(",Openstaand bedrag\n", ",Openstaand bedrag,E-mailadres\n")
+    with_email = with_email.replace('"€ 60,50","€ 60,50"\n', '"€ 60,50","€ 60,50",knip@example.nl\n')
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(write_file("moneybird.csv", with_email)), "--creditor", "acme", stdout=output)
+
+    assert "Add a column 'Klantnummer'" in " ".join(output.getvalue().split())
+    assert Invoice.objects.count() == 0
+
+
+def test_name_only_rejected_in_dutch(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("namen.csv", "Factuurnummer;Naam;Vervaldatum;Openstaand\nF1;Bakker;31-10-2026;10,00\n")
+    output = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--creditor", "acme", "--lang", "nl", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "het bestand noemt de klant alleen bij naam ('Naam')" in text
+    assert "Voeg een kolom 'Klantnummer' toe met het nummer van elke klant in uw boekhouding" in text
+    assert "Moneybird" not in text
 
 
 def test_moneybird_with_customer_number(creditor: Creditor, write_file: WriteFile) -> None:

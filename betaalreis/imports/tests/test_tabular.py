@@ -333,12 +333,37 @@ def test_mixed_decimal_formats_in_column_rejected(creditor: Creditor, write_file
         "gemengd.csv",
         "Factuurnummer,Debiteurnummer,Naam,Vervaldatum,Openstaand\n"
         'F1,D1,Een,01-03-2025,"1.234,56"\n'
-        'F2,D1,Een,01-03-2025,"1,234.56"\n',
+        'F2,D1,Een,01-03-2025,"1,234.56"\n'
+        "F3,D1,Een,01-03-2025,abc\n",
     )
 
     error = rejected(path, creditor)
 
-    assert any("mixes decimal comma" in e.problem and e.field == "Openstaand" for e in error.errors)
+    # The file error names the column, and a row error only a value that is no amount in any notation.
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(None, "Openstaand", ""), (4, "Openstaand", "abc")]
+    assert "mixes decimal comma" in error.errors[0].problem
+    assert error.errors[1].problem.startswith("not an amount")
+
+
+def test_mixed_decimal_formats_reported_once(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file(
+        "gemengd.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Totaal;Openstaand\n"
+        "F1;D1;Een;01-03-2025;1.234,56;1.234,56\n"
+        "F2;D2;Twee;01-03-2025;1,234.56;1,234.56\n"
+        "F3;D3;Drie;01-03-2025;12,50;12,50\n"
+        "F4;D4;Vier;01-03-2025;7;7\n",
+    )
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(None, "Totaal", ""), (None, "Openstaand", "")]
+    assert error.errors[0].problem == (
+        "the column mixes decimal comma ('1.234,56') and decimal point ('1,234.56'); "
+        "export all amounts in one format"
+    )
+    assert Invoice.objects.count() == 0
+
 
 
 def test_missing_required_columns_named(creditor: Creditor, write_file: WriteFile) -> None:

@@ -202,3 +202,91 @@ def test_malformed_value_rejected_in_english(args, dutch, english) -> None:  # t
         _run(*args, "--lang", "en")
 
     assert english in str(error.value)
+
+
+# Option sets that together print every row of the claim tables: payments with
+# credit left, a consumer before and after the 14-day letter, a business, a
+# rate that no official source confirmed yet and a term past the Atw calendar.
+FULL_OUTPUT_CASES = [
+    ("--principal", "100", "--due", "2026-08-01", "--on", "2026-11-01",
+     "--paid", "2026-09-01=10", "--paid", "2026-10-01=500"),
+    ("--principal", "1234.56", "--due", "2026-01-15", "--on", "2026-12-04", "--letter-sent", "2026-10-01"),
+    ("--principal", "1234.56", "--due", "2025-10-01", "--on", "2026-12-04", "--paid", "2026-03-01=100.00"),
+    ("--principal", "10000", "--due", "2025-06-15", "--on", "2026-02-10", "--business", "--no-vat-deductible"),
+    ("--principal", "100", "--due", "2029-03-01", "--on", "2029-05-01", "--letter-sent", "2029-03-10"),
+]
+DUTCH_WORDS = (
+    "rente", "hoofdsom", "kosten", "totaal", "openstaand", "openstaande", "tegoed", "incassokosten",
+    "betalingen", "vordering", "bedrag", "dagen", "onderdeel", "grondslag", "termijn", "toegerekend",
+    "verschuldigd", "btw", "van", "naar", "tarief",
+)
+ENGLISH_WORDS = (
+    "interest", "principal", "costs", "total", "outstanding", "payments", "credit", "amount", "days",
+    "part", "claim", "due", "base", "rate", "from", "to", "VAT",
+)
+
+
+def _words(text: str, words: tuple[str, ...]) -> list[str]:
+    import re
+
+    return [word for word in words if re.search(rf"\b{word}\b", text, re.IGNORECASE)]
+
+
+@pytest.mark.parametrize("args", FULL_OUTPUT_CASES)
+def test_whole_output_in_english(args) -> None:  # type: ignore[no-untyped-def]
+    output, errors = _run_with_stderr(*args, "--lang", "en")
+
+    assert "interest" in output
+    assert _words(output + errors, DUTCH_WORDS) == []
+
+
+@pytest.mark.parametrize("args", FULL_OUTPUT_CASES)
+def test_whole_output_in_dutch(args) -> None:  # type: ignore[no-untyped-def]
+    output, errors = _run_with_stderr(*args, "--lang", "nl")
+
+    assert "rente" in output
+    assert _words(output + errors, ENGLISH_WORDS) == []
+
+
+def test_english_totals_label_interest() -> None:
+    output = _run("--principal", "1234.56", "--due", "2026-01-15", "--on", "2026-12-04", "--lang", "en")
+
+    assert "│ interest " in output
+    assert "│ rente " not in output
+
+
+def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    from betaalreis.legal.management.commands.claim import Command
+
+    with pytest.raises(SystemExit):
+        Command().run_from_argv(["betaalreis", "claim", *argv])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_names_date_format_in_english(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "--help", "--lang", "en")
+
+    for option in ("--due", "--on", "--term-end", "--letter-sent"):
+        assert f"{option} YYYY-MM-DD" in text
+    assert "Consumer: last day of the 14-day letter's term" in text
+    assert "day the 14-day letter was sent (YYYY-MM-DD)" in text
+    assert "with the date as YYYY-MM-DD, e.g. 2026-03-01=100.00" in text
+    assert "JJJJ" not in text
+
+
+def test_help_names_date_format_in_dutch(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "--lang=nl", "--help")
+
+    for option in ("--due", "--on", "--term-end", "--letter-sent"):
+        assert f"{option} JJJJ-MM-DD" in text
+    assert "verlenging door de Algemene termijnenwet (JJJJ-MM-DD)" in text
+    assert "dag waarop de veertiendagenbrief is verstuurd (JJJJ-MM-DD)" in text
+    assert "YYYY" not in text
+
+
+def test_help_follows_language_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    from betaalreis.legal.management.commands.claim import Command
+
+    Command().print_help("betaalreis", "claim")
+
+    assert "--term-end YYYY-MM-DD" in capsys.readouterr().out

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from betaalreis.ledger.models import Invoice, InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.timeline_text import phrase_in_language, summary_in_language
 from betaalreis.payments import plans
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.portal import services
@@ -161,7 +162,10 @@ def test_plan_outside_limits_waits(client, debtor):
 
     plan = PaymentPlan.objects.get()
     assert plan.status == PlanStatus.PENDING_APPROVAL
-    assert "minimum" in plan.outside_limits_reason
+    assert plan.outside_limits_reason == (
+        "elke termijn wordt €\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00, "
+        "dus een medewerker moet de regeling goedkeuren"
+    )
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.OPEN
     assert debtor.pk in services.paused_debtor_ids(debtor.creditor_id, timezone.localdate())
@@ -169,6 +173,51 @@ def test_plan_outside_limits_waits(client, debtor):
     plans.do_decide_plan(plan, approve=True, by="user:credit-manager")
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAYMENT_PLAN
+
+
+def test_small_instalment_reason_named(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "100.00")
+    PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
+
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+
+    event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Betalingsregeling")
+    assert event.summary == (
+        "Betalingsregeling aangevraagd: €\xa0100,00 in 5 termijnen; ter beoordeling, want elke termijn wordt "
+        "€\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00, dus een medewerker moet de regeling goedkeuren"
+    )
+    assert summary_in_language(event.summary, event.data, "en") == (
+        "Payment plan requested: €100.00 in 5 instalments; waiting for approval because each instalment would "
+        "be €20.00, less than the minimum instalment of €25.00, so a credit manager has to approve the plan"
+    )
+    page = client.get(reverse("portal:plan", kwargs={"debtor_id": debtor.pk})).content.decode()
+    assert "Reden: elke termijn wordt €\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00" in page
+
+
+def test_too_many_terms_reason_named(debtor):
+    invoice = make_invoice(debtor, "F-001", "900.00")
+    PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6)
+
+    plan = plans.do_request_plan(debtor, [invoice], 9, today=timezone.localdate())
+
+    assert plan.outside_limits_reason == (
+        "9 termijnen is meer dan het maximum van 6 termijnen, dus een medewerker moet de regeling goedkeuren"
+    )
+    assert phrase_in_language(plan.outside_limits_reason, "en") == (
+        "9 instalments is more than the maximum of 6 instalments, so a credit manager has to approve the plan"
+    )
+
+
+def test_admin_shows_reason_in_english(admin_client, debtor):
+    invoice = make_invoice(debtor, "F-001", "100.00")
+    PortalSettings.objects.create(creditor=debtor.creditor, min_instalment=Decimal("25.00"))
+    plans.do_request_plan(debtor, [invoice], 5, today=timezone.localdate())
+
+    page = admin_client.get(reverse("admin:payments_paymentplan_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+
+    text = page.content.decode().replace("\xa0", " ")
+    assert "each instalment would be €20.00, less than the minimum instalment of €25.00" in text
+    assert "minimale termijnbedrag" not in text
 
 
 def test_instalment_paid_online(client, debtor):

@@ -119,6 +119,25 @@ def test_admin_shows_claim_beside_ledger(admin_client, partly_paid):
     assert f"{_euro(line.interest_paid)} van betalingen ging eerst naar rente en kosten" in page
 
 
+def _english_euro(amount: Decimal) -> str:
+    return f"€{amount:,.2f}"
+
+
+def test_admin_claim_line_in_english(admin_client, partly_paid):
+    debtor, _, account = partly_paid
+    (line,) = account.open_lines
+    url = reverse("admin:ledger_debtor_change", args=[debtor.pk])
+
+    page = _text(admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content)
+
+    assert f"principal {_english_euro(line.open_amount)} (open in the books €400.00, because" in page
+    assert f"{_english_euro(line.interest_paid)} of payments went to interest and costs first" in page
+    assert f"interest {_english_euro(line.interest)}" in page
+    assert f"total {_english_euro(account.total_due)}" in page
+    assert "hoofdsom" not in page
+    assert "openstaand in de administratie" not in page
+
+
 def test_message_claim_counts_paid_interest(partly_paid):
     debtor, _, account = partly_paid
     (line,) = account.open_lines

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.ledger.models import InvoiceStatus, TimelineEvent
@@ -81,6 +81,21 @@ def test_admin_claim_names_plan_costs(client, consumer):
 
     assert "betalingsregeling (actief): € 500,00 in 3 termijnen, nog open € 500,00" in page
     assert "incassokosten € 75,00, die vervallen als de regeling wordt nagekomen" in page
+
+
+def test_admin_claim_names_plan_in_english(client, consumer):
+    debtor, overdue = consumer
+    plans.do_request_plan(debtor, [overdue], 3, today=timezone.localdate())
+    admin_client = Client()
+    admin_client.force_login(User.objects.create(username="cm", is_staff=True, is_superuser=True))
+
+    with translation.override("en"):
+        url = reverse("admin:ledger_debtor_change", args=[debtor.pk])
+    page = _text(admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content)
+
+    assert "payment plan (active): €500.00 in 3 instalments, €500.00 still open" in page
+    assert "and collection costs €75.00, waived if the plan is kept" in page
+    assert "betalingsregeling" not in page
 
 
 def test_plan_leaving_claim_invoice_out_has_no_costs(client, consumer):

@@ -2,6 +2,9 @@
 
 `grant SLUG USERNAME` lets a back-office user see and work on the creditor's
 data in the admin, and `revoke` takes that away. Superusers see every creditor.
+`grant` warns on stderr when the access changes nothing for the user: a user
+without staff status cannot log in to the admin, and a superuser sees every
+creditor anyway.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from betaalreis.command_language import add_language_option, report_language
 from betaalreis.errors import InvalidInput, NotFound
 from betaalreis.imports.creditors import CreditorSpec, do_add_creditor, do_load_creditors
 from betaalreis.ledger.models import Creditor
-from betaalreis.ledger.tenancy import do_grant_creditor_access, do_revoke_creditor_access
+from betaalreis.ledger.tenancy import (
+    access_warnings,
+    do_grant_creditor_access,
+    do_revoke_creditor_access,
+    user_by_name,
+)
 
 # Labels of the outcome of `creditor load` for one creditor, keyed as in `LoadResult.action`.
 LOAD_ACTIONS: dict[str, Promise] = {
@@ -90,7 +98,8 @@ class Command(BaseCommand):
                 for result in do_load_creditors(options["file"]):
                     console.print(f"{result.creditor.slug}: {LOAD_ACTIONS[result.action]}")
             elif options["action"] in ("grant", "revoke"):
-                _change_access(console, options)
+                for warning in _change_access(console, options):
+                    self.stderr.write(warning)
             else:
                 _list(console)
         except (InvalidInput, NotFound) as exc:
@@ -123,21 +132,25 @@ class Command(BaseCommand):
         console.print(added % {"slug": creditor.slug, "name": creditor.legal_name, "iban": creditor.iban})
 
 
-def _change_access(console: Console, options: dict[str, Any]) -> None:
+def _change_access(console: Console, options: dict[str, Any]) -> list[str]:
+    """Grant or revoke a user's access to a creditor, print the outcome and return the warnings about the user."""
     creditor = Creditor.objects.filter(slug=options["slug"]).first()
     if creditor is None:
         raise NotFound(
             gettext("Crediteur %(slug)r niet gevonden; `betaalreis creditor list` toont de crediteuren.")
             % {"slug": options["slug"]}
         )
-    username, by = options["username"], f"command:{getpass.getuser()}"
+    user, by = user_by_name(options["username"]), f"command:{getpass.getuser()}"
+    names = {"user": user.get_username(), "slug": creditor.slug}
     if options["action"] == "grant":
-        do_grant_creditor_access(creditor, username, by=by)
-        console.print(gettext("%(user)s heeft toegang tot %(slug)s.") % {"user": username, "slug": creditor.slug})
-    elif do_revoke_creditor_access(creditor, username, by=by):
-        console.print(gettext("%(user)s heeft geen toegang meer tot %(slug)s.") % {"user": username, "slug": creditor.slug})
+        do_grant_creditor_access(creditor, user, by=by)
+        console.print(gettext("%(user)s heeft toegang tot %(slug)s.") % names)
+        return access_warnings(user)
+    if do_revoke_creditor_access(creditor, user, by=by):
+        console.print(gettext("%(user)s heeft geen toegang meer tot %(slug)s.") % names)
     else:
-        console.print(gettext("%(user)s had geen toegang tot %(slug)s.") % {"user": username, "slug": creditor.slug})
+        console.print(gettext("%(user)s had geen toegang tot %(slug)s.") % names)
+    return []
 
 
 def _list(console: Console) -> None:

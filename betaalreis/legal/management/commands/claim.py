@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.command_language import add_language_option, report_language
+from betaalreis.command_language import add_language_option, language_in_argv, report_language
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.money import format_report_money, quantize
 from betaalreis.legal.claims import (
@@ -85,86 +85,108 @@ def parse_values(options: dict[str, Any]) -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = (
-        "Compute principal, statutory interest per period, collection costs and the total "
-        "of a claim on one invoice, as Dutch law sets them."
+    # The help texts are in the command's language: --lang on the command
+    # line, else BETAALREIS_LANGUAGE (see run_from_argv and print_help).
+    help = _lazy(
+        "Bereken de hoofdsom, de wettelijke rente per periode, de incassokosten en het totaal "
+        "van een vordering op één factuur, zoals het Nederlandse recht ze vaststelt."
     )
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        with translation.override(report_language(language_in_argv(argv))):
+            super().run_from_argv(argv)
+
+    def print_help(self, prog_name: str, subcommand: str) -> None:
+        with translation.override(report_language(None)):
+            super().print_help(prog_name, subcommand)
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # argparse wraps the description with a regular expression, which takes no lazy text.
+        parser.description = str(self.help)
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
+        date = _lazy("JJJJ-MM-DD")
         parser.add_argument(
-            "--principal", required=True,
-            help="Invoice amount in euros, e.g. 1234.56.",
+            "--principal", required=True, metavar=_lazy("BEDRAG"),
+            help=_lazy("Factuurbedrag in euro, met een punt voor de centen, bijvoorbeeld 1234.56."),
         )
         parser.add_argument(
-            "--due", required=True, help="Due date of the invoice (YYYY-MM-DD).",
+            "--due", required=True, metavar=date, help=_lazy("Vervaldatum van de factuur (JJJJ-MM-DD)."),
         )
         parser.add_argument(
-            "--on", default=None,
-            help=(
-                "Day of the claim (YYYY-MM-DD). Interest counts up to and including it. "
-                "Default: today in Amsterdam."
+            "--on", default=None, metavar=date,
+            help=_lazy(
+                "Dag van de vordering (JJJJ-MM-DD). De rente telt tot en met die dag. "
+                "Standaard: vandaag in Amsterdam."
             ),
         )
 
         parser.add_argument(
             "--business", action="store_true",
-            help=(
-                "The debtor is a business: commercial interest, and costs without "
-                "a 14-day letter."
+            help=_lazy(
+                "De debiteur is een bedrijf: handelsrente, en incassokosten zonder veertiendagenbrief."
             ),
         )
         parser.add_argument(
             "--vat-deductible", action=argparse.BooleanOptionalAction, default=True,
-            help=(
-                "Whether the creditor can deduct the VAT an outside collection service "
-                "charged it. Use --no-vat-deductible only when such a service charged VAT, "
-                "the creditor cannot deduct it and states both facts to the debtor (BIK "
-                "art. 2 lid 3); VAT is then added to the collection costs. Default: deductible."
+            help=_lazy(
+                "Of de crediteur de btw kan aftrekken die een incassodienst van buiten haar in rekening "
+                "bracht. Gebruik --no-vat-deductible alleen als zo'n dienst btw rekende, de crediteur die "
+                "niet kan aftrekken en beide aan de debiteur meldt (BIK art. 2 lid 3). De btw komt dan "
+                "bij de incassokosten. Standaard: aftrekbaar."
             ),
         )
         parser.add_argument(
             "--business-costs", choices=[mode.value for mode in BusinessCostMode],
             default=BusinessCostMode.SCALE.value,
-            help=(
-                "Collection costs for a business: the statutory scale or the fixed EUR 40. "
-                "Default: scale."
+            help=_lazy(
+                "Incassokosten van een bedrijf: de wettelijke staffel (scale) of vast EUR 40 (fixed40). "
+                "Standaard: scale."
             ),
         )
         parser.add_argument(
             "--allocation-order", default="costs,interest,principal",
-            help=(
-                "Order in which payments are applied. "
-                "Default: costs,interest,principal (BW 6:44)."
+            help=_lazy(
+                "Volgorde waarin betalingen worden toegerekend. "
+                "Standaard: costs,interest,principal (art. 6:44 BW)."
             ),
         )
 
         parser.add_argument(
-            "--paid", action="append", default=[], metavar="DATE=AMOUNT",
-            help="A payment received, e.g. 2026-03-01=100.00. Repeat the option for more payments.",
+            "--paid", action="append", default=[], metavar=_lazy("DATUM=BEDRAG"),
+            help=_lazy(
+                "Een ontvangen betaling, met de datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-01=100.00. "
+                "Herhaal de optie voor meer betalingen."
+            ),
         )
 
         parser.add_argument(
-            "--term-end", default=None,
-            help="Consumer: last day of the 14-day letter's term, after the Atw extension.",
+            "--term-end", default=None, metavar=date,
+            help=_lazy(
+                "Consument: laatste dag van de termijn van de veertiendagenbrief, na verlenging "
+                "door de Algemene termijnenwet (JJJJ-MM-DD)."
+            ),
         )
         parser.add_argument(
-            "--letter-sent", default=None,
-            help=(
-                "Consumer: day the 14-day letter was sent. "
-                "The term end follows from it and --letter-channel."
+            "--letter-sent", default=None, metavar=date,
+            help=_lazy(
+                "Consument: dag waarop de veertiendagenbrief is verstuurd (JJJJ-MM-DD). "
+                "Het einde van de termijn volgt daaruit en uit --letter-channel."
             ),
         )
         parser.add_argument(
             "--letter-channel", choices=["letter", "email"], default="letter",
-            help=(
-                "Channel of the 14-day letter, which sets its presumed day of receipt. "
-                "Default: letter."
+            help=_lazy(
+                "Kanaal van de veertiendagenbrief, dat de vermoedelijke dag van ontvangst bepaalt. "
+                "Standaard: letter."
             ),
         )
 
         parser.add_argument(
             "--format", choices=["table", "json"], default="table",
-            help="Output: a readable table or JSON. Default: table.",
+            help=_lazy("Uitvoer: een leesbare tabel (table) of JSON (json). Standaard: table."),
         )
         add_language_option(parser)
 
