@@ -65,7 +65,15 @@ TIMELINE_COLUMNS = ("creditor_id", "debtor_id", "invoice_id", "kind", "at", "sou
 DECISION_COLUMNS = (
     "match_reason", "match_rule", "match_score", "match_decided_at", "match_confirmed_by_id", "match_confirmed_at",
 )
+# The decision columns written for a payment that no person has confirmed.
+# Its confirmation columns are empty already, and on SQLite setting them
+# anyway costs a foreign key and partial index check per row.
+UNCONFIRMED_DECISION_COLUMNS = DECISION_COLUMNS[:-2]
 PAYMENT_COLUMNS = ("status", "debtor_id", *DECISION_COLUMNS)
+UNCONFIRMED_PAYMENT_COLUMNS = ("status", "debtor_id", *UNCONFIRMED_DECISION_COLUMNS)
+# The invoice columns that an allocation writes, and those it writes when the invoice keeps its status.
+INVOICE_COLUMNS = ("open_amount", "status", "updated_at")
+INVOICE_AMOUNT_COLUMNS = ("open_amount", "updated_at")
 # Allocations to collection costs or interest name their part. The others
 # get the column's database default, the principal.
 CHARGE_ALLOCATION_COLUMNS = (*ALLOCATION_COLUMNS, "part")
@@ -102,6 +110,8 @@ class _PaymentState:
     debtor_id: int | None
     # The moment its timeline events carry, adapted for the database (`timeline.payment_event_time`).
     event_stamp: Any
+    # Whether match_confirmed_by or match_confirmed_at is set, so the new decision must clear them.
+    confirmed: bool
 
 
 class _EventStamps:
@@ -127,6 +137,8 @@ class _InvoiceState:
     debtor_id: int
     number: str
     changed: bool = False
+    # The status as the database has it, so an update writes the status only when it changed.
+    stored_status: str = ""
 
 
 @transaction.atomic
@@ -151,12 +163,17 @@ def allocate_in_bulk(
     # the creditor and status in it too, and statistics from before the
     # import, PostgreSQL scanned the id list once per new payment.
     payments = {
-        pk: _PaymentState(pk, money_from_db(amount), currency, debtor_id, event_stamps.on(booking_date))
-        for pk, payment_creditor_id, status, amount, currency, debtor_id, booking_date in raw_rows(
+        pk: _PaymentState(
+            pk, money_from_db(amount), currency, debtor_id, event_stamps.on(booking_date),
+            confirmed_by_id is not None or confirmed_at is not None,
+        )
+        for pk, payment_creditor_id, status, amount, currency, debtor_id, booking_date, confirmed_by_id, confirmed_at
+        in raw_rows(
             Payment.objects.select_for_update()
             .filter(pk__in=values_subquery(payment_ids, array_type="bigint"))
             .values_list(
-                "id", "creditor_id", "status", "amount", "currency", "debtor_id", "booking_date"
+                "id", "creditor_id", "status", "amount", "currency", "debtor_id", "booking_date",
+                "match_confirmed_by_id", "match_confirmed_at",
             )
         )
         if payment_creditor_id == creditor_id and status == new and amount > 0
@@ -172,7 +189,7 @@ def allocate_in_bulk(
     # scans the creditor's invoices by a (creditor, ...) index instead of
     # looking up the ids by primary key.
     invoices = {
-        pk: _InvoiceState(money_from_db(open_amount), status, currency, debtor_id, number)
+        pk: _InvoiceState(money_from_db(open_amount), status, currency, debtor_id, number, stored_status=status)
         for pk, invoice_creditor_id, open_amount, status, currency, debtor_id, number in raw_rows(
             Invoice.objects.select_for_update()
             .filter(pk__in=values_subquery(list(invoice_ids), array_type="bigint"))
@@ -271,6 +288,7 @@ def _allocate_round(
     allocations: list[tuple] = []
     events: list[tuple] = []
     payment_rows: list[tuple] = []
+    confirmed_payment_rows: list[tuple] = []
     allocated_payments: list[tuple[_PaymentState, int, str]] = []
     for plan in plans:
         payment = payments.get(plan.payment_id)
@@ -315,7 +333,10 @@ def _allocate_round(
         if mark_partly and any(open_amount > ZERO for _, _, open_amount in outcome.lines):
             status = partly_matched
         # The decision replaces any earlier one, like that of a payment reopened from review.
-        payment_rows.append((status, debtor_id, reason, plan.rule, plan.score, stamp, None, None, payment.id))
+        if payment.confirmed:
+            confirmed_payment_rows.append((status, debtor_id, reason, plan.rule, plan.score, stamp, None, None, payment.id))
+        else:
+            payment_rows.append((status, debtor_id, reason, plan.rule, plan.score, stamp, payment.id))
         allocated_payments.append((payment, debtor_id, reason))
 
     charge_allocations = book_charges_in_bulk(
@@ -330,15 +351,31 @@ def _allocate_round(
 
     insert_values(Allocation._meta.db_table, ALLOCATION_COLUMNS, allocations)
     insert_values(Allocation._meta.db_table, CHARGE_ALLOCATION_COLUMNS, charge_allocations)
-    changed = [(pk, state) for pk, state in invoices.items() if state.changed]
-    update_values(
-        Invoice._meta.db_table,
-        ("open_amount", "status", "updated_at"),
-        [(state.open_amount, state.status, stamp, pk) for pk, state in changed],
-    )
-    # A later round writes only what it changes itself.
-    for _, state in changed:
-        state.changed = False
-    update_values(Payment._meta.db_table, PAYMENT_COLUMNS, payment_rows)
+    _write_invoices(invoices, stamp)
+    update_values(Payment._meta.db_table, UNCONFIRMED_PAYMENT_COLUMNS, payment_rows)
+    update_values(Payment._meta.db_table, PAYMENT_COLUMNS, confirmed_payment_rows)
     insert_values(TimelineEvent._meta.db_table, TIMELINE_COLUMNS, events)
-    return len(payment_rows), len(allocations)
+    return len(payment_rows) + len(confirmed_payment_rows), len(allocations)
+
+
+def _write_invoices(invoices: dict[int, _InvoiceState], stamp: object) -> None:
+    """Write the open amount of the invoices changed since the last write, and the status of those whose status changed.
+
+    Each indexed column in an UPDATE costs an index update per row on
+    SQLite, also when the value stays the same. A partly paid invoice keeps
+    its status, so its update leaves the status out.
+    """
+    with_status: list[tuple] = []
+    amount_only: list[tuple] = []
+    for pk, state in invoices.items():
+        if not state.changed:
+            continue
+        if state.status == state.stored_status:
+            amount_only.append((state.open_amount, stamp, pk))
+        else:
+            with_status.append((state.open_amount, state.status, stamp, pk))
+            state.stored_status = state.status
+        # A later round writes only what it changes itself.
+        state.changed = False
+    update_values(Invoice._meta.db_table, INVOICE_COLUMNS, with_status)
+    update_values(Invoice._meta.db_table, INVOICE_AMOUNT_COLUMNS, amount_only)

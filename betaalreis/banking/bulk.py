@@ -13,6 +13,7 @@ set-based: with COPY on PostgreSQL and multi-row statements on SQLite.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import partial
@@ -209,6 +210,12 @@ def update_values(table: str, columns: Sequence[str], rows: list[tuple]) -> None
         update_many(table, columns, rows)
         return
 
+    # Staged in id order, the join visits the table's primary key and pages
+    # in order. With a million invoices, where PostgreSQL 15 joins by nested
+    # loop, this cut the server CPU of updating 8,500 random invoices from
+    # about 0.5 s to 0.3 s (/proc of the server process, this machine).
+    rows = sorted(rows, key=itemgetter(-1))
+
     quote = connection.ops.quote_name
     staging = quote(f"{table}_staged_update")
     column_list = ", ".join(quote(column) for column in (*columns, "id"))
@@ -229,6 +236,10 @@ def _rows_per_statement(columns: int) -> int:
     return max(1, min(SQLITE_ROWS_PER_INSERT, limit // columns))
 
 
+# Comma-separated items of ASCII letters and digits, none empty.
+_PLAIN_ARRAY_ITEMS = re.compile(r"[A-Za-z0-9]+(?:,[A-Za-z0-9]+)*")
+
+
 def postgres_array_literal(values: Iterable[object]) -> str:
     """Return the text form of a PostgreSQL array of `values`, to pass as one parameter with a cast.
 
@@ -238,10 +249,15 @@ def postgres_array_literal(values: Iterable[object]) -> str:
     quoted string, which every array type accepts.
     """
     items = list(values)
-    if all(type(item) is int for item in items):
+    # The type and character checks run once over the whole list in C, not per item in Python.
+    types = set(map(type, items))
+    if types <= {int}:
         return "{" + ",".join(map(str, items)) + "}"
-    if all(type(item) is str and item.isascii() and item.isalnum() and item.upper() != "NULL" for item in items):
-        # Like the normalised invoice numbers: nothing to quote, and no
-        # element that PostgreSQL would read as NULL.
-        return "{" + ",".join(items) + "}"
+    if types == {str}:
+        joined = ",".join(items)  # type: ignore[arg-type]
+        if _PLAIN_ARRAY_ITEMS.fullmatch(joined) and "NULL" not in joined.upper():
+            # Like the normalised invoice numbers: nothing to quote, and no
+            # element that PostgreSQL would read as NULL. Items that merely
+            # contain NULL ("NULLA1") get quoted too, which is equally valid.
+            return "{" + joined + "}"
     return "{" + ",".join('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"

@@ -34,7 +34,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from betaalreis.banking.allocation import DECISION_COLUMNS, PlannedAllocation, allocate_in_bulk
+from betaalreis.banking.allocation import (
+    DECISION_COLUMNS,
+    UNCONFIRMED_DECISION_COLUMNS,
+    PlannedAllocation,
+    allocate_in_bulk,
+)
 from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.banking.credit import review_large_overpayment
 from betaalreis.banking.gc_pause import cyclic_gc_paused
@@ -88,6 +93,8 @@ class PendingPayment:
     payer_iban: str
     structured_reference: str
     remittance_info: str
+    # Whether a person's confirmation of an earlier decision is on the row, which a new decision clears.
+    confirmed: bool = False
 
 
 def _pending(
@@ -100,13 +107,18 @@ def _pending(
         if not wanted:
             return []
     rows = queryset.order_by("booking_date", "id").values_list(
-        "id", "amount", "currency", "payer_name", "payer_iban", "structured_reference", "remittance_info"
+        "id", "amount", "currency", "payer_name", "payer_iban", "structured_reference", "remittance_info",
+        "match_confirmed_by_id", "match_confirmed_at",
     )
     # Filtering in Python keeps the query small when the import hands over
     # 100,000 ids, which would exceed SQLite's limit on query parameters.
     return [
-        PendingPayment(pk, money_from_db(amount), *texts)
-        for pk, amount, *texts in raw_rows(rows)
+        PendingPayment(
+            pk, money_from_db(amount), currency, payer_name, payer_iban, structured_reference, remittance_info,
+            confirmed_by_id is not None or confirmed_at is not None,
+        )
+        for pk, amount, currency, payer_name, payer_iban, structured_reference, remittance_info, confirmed_by_id, confirmed_at
+        in raw_rows(rows)
         if wanted is None or pk in wanted
     ]
 
@@ -123,11 +135,17 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
     ids = list(reviews)
     decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
     review = PaymentStatus.REVIEW.value
-    update_values(
-        Payment._meta.db_table,
-        ("status", *DECISION_COLUMNS),
-        [(review, *_decision_values(decision, decided_at), payment_id) for payment_id, decision in reviews.items()],
-    )
+    # The confirmation columns are cleared only where they are set (see UNCONFIRMED_DECISION_COLUMNS).
+    unconfirmed_rows: list[tuple] = []
+    confirmed_rows: list[tuple] = []
+    for payment_id, decision in reviews.items():
+        values = _decision_values(decision, decided_at)
+        if payments[payment_id].confirmed:
+            confirmed_rows.append((review, *values, payment_id))
+        else:
+            unconfirmed_rows.append((review, *values[:len(UNCONFIRMED_DECISION_COLUMNS)], payment_id))
+    update_values(Payment._meta.db_table, ("status", *UNCONFIRMED_DECISION_COLUMNS), unconfirmed_rows)
+    update_values(Payment._meta.db_table, ("status", *DECISION_COLUMNS), confirmed_rows)
     for payment_id in ids:
         report.review += 1
         report.review_amount += payments[payment_id].amount

@@ -116,3 +116,19 @@ def test_update_values_sets_each_row():
     assert rows[first.pk] == (Decimal("0.00"), "paid")
     assert rows[second.pk] == (Decimal("15.00"), "open")
     assert rows[untouched.pk] == (Decimal("10.00"), "open")
+
+
+def test_array_literal_quotes_empty_text():
+    assert postgres_array_literal(["F1", ""]) == '{"F1",""}'
+
+
+def test_array_literal_quotes_non_ascii_letters():
+    assert postgres_array_literal(["F1", "Ä2"]) == '{"F1","Ä2"}'
+
+
+def test_array_literal_quotes_mixed_types():
+    assert postgres_array_literal([1, "F2"]) == '{"1","F2"}'
+
+
+def test_array_literal_of_nothing():
+    assert postgres_array_literal([]) == "{}"

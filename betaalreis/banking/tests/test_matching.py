@@ -7,13 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import MatchCandidate
 from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.imports.registry import ImportReport
 from betaalreis.ledger.actions import unallocated_amount
-from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentStatus
+from betaalreis.ledger.models import DebtorBankAccount, Invoice, InvoiceStatus, Payment, PaymentSource, PaymentStatus
 from betaalreis.legal.references import make_betalingskenmerk, make_rf_reference
 from betaalreis.payments.models import PaymentPlan, PlanStatus
 from betaalreis.payments.plans import paid_so_far
@@ -810,3 +812,69 @@ def test_reversal_and_learned_iban_dated_on_booking_day(tmp_path: Path, ledger):
     assert "onthouden" in learned.summary
     assert reversed_event.at == _end_of_day(reversed_on)
     assert learned.at == _end_of_day(paid_on)
+
+
+
+def _new_payment(creditor, external_id: str, amount: str, *, reference: str = "", remittance: str = "", confirmed_by=None) -> Payment:
+    """Store a new bank payment without matching it. With `confirmed_by`, it carries the confirmation of an earlier decision."""
+    return Payment.objects.create(
+        creditor=creditor, source=PaymentSource.BANK, external_id=external_id, booking_date=dt.date(2026, 11, 2),
+        amount=Decimal(amount), structured_reference=reference, remittance_info=remittance,
+        match_confirmed_by=confirmed_by, match_confirmed_at=timezone.now() if confirmed_by else None,
+    )
+
+
+def _user():
+    return get_user_model().objects.create_user("beheer", "beheer@example.nl", "x" * 12)
+
+
+def test_match_clears_confirmation(ledger):
+    creditor, *_ = ledger
+    confirmed = _new_payment(creditor, "P1", "121.00", reference=KENMERK, confirmed_by=_user())
+    other = _new_payment(creditor, "P2", "80.00", remittance="Factuur nr. F 77310")
+
+    match_payments(creditor, booked_by=dt.date(2026, 11, 30))
+
+    confirmed.refresh_from_db()
+    assert confirmed.status == PaymentStatus.MATCHED
+    assert confirmed.match_rule == "structured_reference"
+    assert confirmed.match_confirmed_by is None
+    assert confirmed.match_confirmed_at is None
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.MATCHED
+    assert other.match_rule == "invoice_number"
+    assert other.match_decided_at is not None
+
+
+def test_review_clears_confirmation(ledger):
+    creditor, *_ = ledger
+    confirmed = _new_payment(creditor, "P1", "12.34", remittance="gift", confirmed_by=_user())
+    other = _new_payment(creditor, "P2", "56.78", remittance="gift")
+
+    match_payments(creditor, booked_by=dt.date(2026, 11, 30))
+
+    confirmed.refresh_from_db()
+    assert confirmed.status == PaymentStatus.REVIEW
+    assert confirmed.match_confirmed_by is None
+    assert confirmed.match_confirmed_at is None
+    assert confirmed.match_decided_at is not None
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.REVIEW
+    assert other.match_rule == "none"
+    assert other.match_decided_at is not None
+
+
+def test_partial_payment_keeps_invoice_status(ledger):
+    creditor, _, _, invoices = ledger
+    _new_payment(creditor, "P1", "21.00", reference=KENMERK)
+    _new_payment(creditor, "P2", "80.00", remittance="Factuur nr. F 77310")
+
+    match_payments(creditor, booked_by=dt.date(2026, 11, 30))
+
+    partly = Invoice.objects.get(pk=invoices["A"].pk)
+    assert partly.open_amount == Decimal("100.00")
+    assert partly.status == InvoiceStatus.OPEN
+    assert partly.updated_at > invoices["A"].updated_at
+    paid = Invoice.objects.get(pk=invoices["C"].pk)
+    assert paid.open_amount == Decimal("0.00")
+    assert paid.status == InvoiceStatus.PAID
