@@ -25,6 +25,9 @@ Rules applied (Dutch civil code, BW):
   (see `_ClaimRun._charge_costs`). A business owes them from
   the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
   or the scale, per the creditor's settings.
+- An invoice in default before 1 July 2012 adds nothing to the cost base,
+  because BIK art. 3 excludes claims in default before the BIK entered into
+  force. The breakdown names such invoices (`ItemBreakdown.default_before_bik`).
 - A payment pays one invoice at a time. The invoice the debtor named comes
   first (6:43 lid 1). The others follow 6:43 lid 2: invoices that are due,
   then those bearing interest, then the oldest. Within an invoice the
@@ -42,7 +45,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
-from betaalreis.legal.costs import CollectionCosts, collection_costs
+from betaalreis.legal.costs import BIK_START, CollectionCosts, collection_costs
 from betaalreis.legal.explain import claim_notices, explain_claim
 from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
@@ -149,6 +152,9 @@ class ItemBreakdown:
     # The first day of default when it lies before the rate table, so that
     # interest over the days up to `interest_from` is not claimed.
     default_before_rate_table: dt.date | None = None
+    # The first day of default when it lies before 1 July 2012, so that no
+    # collection costs are claimed over the invoice (BIK art. 3).
+    default_before_bik: dt.date | None = None
 
     @property
     def amount_outstanding(self) -> Decimal:
@@ -360,6 +366,11 @@ class _ClaimRun:
         self.letter_terms = letter_terms if kind is DebtorKind.CONSUMER else ()
         self.on = on
 
+        # BIK art. 3: invoices in default before the BIK took effect bear no costs.
+        self.before_bik = {
+            number for number, account in accounts.items() if account.compounding_from < BIK_START
+        }
+
         self.costs = CollectionCosts(ZERO, ZERO, ZERO, None)
         self.costs_paid = costs_paid_before if kind is DebtorKind.CONSUMER else ZERO
         self.costs_due_from: dt.date | None = None
@@ -397,9 +408,8 @@ class _ClaimRun:
             day = next_day
 
     def _cost_days(self) -> set[dt.date]:
-        # NOTE: BIK art. 3 excludes the scale when default began before
-        # 1 July 2012, but such claims still get the scale and minimum here.
-        # Costs with VAT (not deductible) on a day before the VAT table raise.
+        # Costs with VAT (not deductible) on a day before the VAT table, which
+        # starts on 1 October 2012, raise InvalidInput naming that table.
         if self.kind is DebtorKind.CONSUMER:
             return {letter.term_end + ONE_DAY for letter in self.letter_terms}
 
@@ -441,7 +451,7 @@ class _ClaimRun:
             return
 
         for item in self.items:
-            if item.due_date + ONE_DAY == day:
+            if item.due_date + ONE_DAY == day and item.invoice_number not in self.before_bik:
                 self.overdue_principal[item.invoice_number] = self.accounts[
                     item.invoice_number
                 ].principal_outstanding
@@ -454,6 +464,7 @@ class _ClaimRun:
                 self._named_outstanding(item)
                 for item in self.items
                 if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
+                and item.invoice_number not in self.before_bik
                 and (letter.invoice_numbers is None or item.invoice_number in letter.invoice_numbers)
             ),
             ZERO,
@@ -620,14 +631,20 @@ class _ClaimRun:
             default_before_rate_table=(
                 account.compounding_from if account.compounding_from < account.first_day else None
             ),
+            default_before_bik=account.compounding_from if item.invoice_number in self.before_bik else None,
         )
 
     def _costs_breakdown(self) -> CostsBreakdown:
-        unpaid_principal = sum(
-            (account.principal_outstanding for account in self.accounts.values()), ZERO
+        costed_principal = sum(
+            (
+                account.principal_outstanding
+                for number, account in self.accounts.items()
+                if number not in self.before_bik
+            ),
+            ZERO,
         )
         if_unpaid = collection_costs(
-            unpaid_principal,
+            costed_principal,
             fixed_minimum_only=self._fixed_minimum_only,
             vat_deductible=self.settings.vat_deductible,
             on=self.on,
@@ -636,7 +653,11 @@ class _ClaimRun:
         if self.costs.total > 0:
             status = CostsStatus.DUE
             due_from = self.costs_due_from
-        elif self.kind is DebtorKind.CONSUMER and self.term_end is None and unpaid_principal > 0:
+        elif self.before_bik and costed_principal <= 0:
+            # Only invoices that BIK art. 3 excludes are unpaid.
+            status = CostsStatus.NONE
+            due_from = None
+        elif self.kind is DebtorKind.CONSUMER and self.term_end is None and costed_principal > 0:
             status = CostsStatus.NO_LETTER
             due_from = None
         elif (
