@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from django.db.models import F
+
 from betaalreis.dunning.models import Stage
 from betaalreis.dunning.reopening import counted_message_items
 from betaalreis.ledger.models import Creditor
@@ -32,11 +34,15 @@ def sent_fourteen_day_terms(
     settings: LegalSettings,
     *,
     invoice_ids: Iterable[int] | None = None,
+    stage_letter_only: bool = False,
 ) -> dict[int, FourteenDayTerm]:
     """Return, per invoice id, the term of the latest 14-day letter sent for it.
 
     Without `invoice_ids`, covers every invoice of the creditor that is at a
-    14-day letter stage now. One query.
+    14-day letter stage now. With `stage_letter_only` as well, only the
+    letter that gave each invoice that stage counts: the one planned on its
+    stage date. A later letter that names the invoice again for another
+    invoice's sake (`PlannedMessage.named_only`) then does not count. One query.
     """
     codes = fourteen_day_stage_codes(creditor)
     if not codes:
@@ -50,6 +56,8 @@ def sent_fourteen_day_terms(
     ))
     if invoice_ids is None:
         rows = rows.filter(invoice__dunning_progress__stage__in=codes)
+        if stage_letter_only:
+            rows = rows.filter(communication__run_date=F("invoice__dunning_progress__stage_date"))
     else:
         rows = rows.filter(invoice_id__in=list(invoice_ids))
 

@@ -14,7 +14,8 @@ Rules, per invoice:
   past it gets that stage first;
 - a stage waits until `min_days_after_previous` days after the message of the
   previous one went out (see `betaalreis.dunning.previous_stage`), and
-  nothing follows a 14-day letter before its statutory term has ended;
+  nothing follows a 14-day letter before the statutory term of the letter
+  that gave the invoice that stage has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
   consumer's 14-day letter names every overdue invoice of the debtor. Those
   that had no letter yet move to the letter's stage, and those past an
@@ -256,7 +257,12 @@ def plan_day(
         for kind, stages in stages_by_kind.items()
     }
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
-    terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
+    # An invoice waits for the term of the letter that gave it the letter
+    # stage. A later letter that names it again starts the term after which
+    # the costs over the summed principal are owed (art. 6:96 lid 7 BW), but
+    # the statute ties no other step to that term, so the invoice's own
+    # dunning does not wait for it again.
+    terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor), stage_letter_only=True)
 
     max_gap_days = max(stage.min_days_after_previous for stages in stages_by_kind.values() for stage in stages)
     late_send_dates = late_stage_send_dates(creditor, day, max_gap_days) if max_gap_days else {}
