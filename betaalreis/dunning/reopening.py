@@ -276,9 +276,11 @@ def do_record_raises(
     a new letter over the whole open amount. The timeline records both in
     Dutch and in English.
 
-    NOTE: once the new letter is sent, the claim counts costs from the end of
-    its term only, so costs owed over the named amount since the earlier
-    letter's term are not claimed while the new term runs.
+    While the new letter's term runs, the costs of the earlier letter stay
+    owed over the amount it named (see `betaalreis.dunning.letter_costs`).
+    NOTE: a raise replaces the record of an earlier raise, so a letter sent
+    before both is taken to have left out only the amounts since the latest
+    letter before the second raise.
     """
     from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
     from betaalreis.legal.models import legal_settings_for

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
@@ -108,6 +108,10 @@ class LetterTerm:
     term_end: dt.date
     invoice_numbers: frozenset[str] | None = None
     closed_principal: Decimal = ZERO
+    # By invoice number, the part of the principal raised after this letter
+    # was sent, which it did not name. Items not listed use their
+    # `ClaimItem.unnamed_principal`, the part that the latest letter did not name.
+    unnamed_principal: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +179,10 @@ class CostsBreakdown:
     # First day the costs are owed; None when that is not yet known.
     due_from: dt.date | None
     paid: Decimal
-    # The costs (with VAT) over the principal unpaid today, as a 14-day letter
-    # must state them before they are owed.
+    # The costs (with VAT) owed once a consumer's running or new 14-day term
+    # passes unpaid, as the letter must state them (art. 6:96 lid 6 BW): those
+    # over the principal unpaid today, or the costs already owed when those
+    # are higher, because the costs of several letters never add up.
     if_unpaid: Decimal
     # The VAT included in `if_unpaid`.
     if_unpaid_vat: Decimal
@@ -461,7 +467,7 @@ class _ClaimRun:
         """Return the principal that `letter` named and that is unpaid when its term passes on `day`."""
         named = sum(
             (
-                self._named_outstanding(item)
+                self._named_outstanding(item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal))
                 for item in self.items
                 if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
                 and item.invoice_number not in self.before_bik
@@ -484,15 +490,15 @@ class _ClaimRun:
             if self.costs_due_from is None:
                 self.costs_due_from = day
 
-    def _named_outstanding(self, item: ClaimItem) -> Decimal:
-        """Return the unpaid principal of `item` that its 14-day letter named.
+    def _named_outstanding(self, item: ClaimItem, unnamed: Decimal) -> Decimal:
+        """Return the unpaid principal of `item` that a 14-day letter named, when it did not name `unnamed`.
 
         Payments count against the named part first. That is the lower
         reading of the cost base, so the claim never states costs over money
         the letter did not name.
         """
         outstanding = self.accounts[item.invoice_number].principal_outstanding
-        return max(outstanding - item.unnamed_principal, ZERO)
+        return max(outstanding - unnamed, ZERO)
 
     @property
     def _fixed_minimum_only(self) -> bool:
@@ -649,6 +655,8 @@ class _ClaimRun:
             vat_deductible=self.settings.vat_deductible,
             on=self.on,
         )
+        if self.costs.total > if_unpaid.total:
+            if_unpaid = self.costs
 
         if self.costs.total > 0:
             status = CostsStatus.DUE

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
+from betaalreis.dunning.charges import claim_letters
 from betaalreis.dunning.models import DunningRestart, InvoiceStage, RaiseAfterLetter, ReopenCause
 from betaalreis.dunning.reopening import unnamed_amounts
 from betaalreis.dunning.run import run_cycle, run_moment
@@ -104,10 +105,11 @@ def test_raise_sends_new_letter_first(creditor, tmp_path):
 
     (letter,) = messages("F301", after=before)
     assert letter.stage == "fourteen_day_letter"
-    # A 14-day letter states costs only as what follows if the term passes unpaid.
+    # The new letter requests the costs the first letter's term made owed
+    # over the 300,00 it named (EUR 45.00) with the raised principal and interest.
     expected = claim_on(creditor, "consumer", "350.00", DUE, NEXT_RUN)
     assert expected.costs.total == Decimal("0.00")
-    assert letter.total_amount == expected.total_outstanding
+    assert letter.total_amount == expected.total_outstanding + Decimal("45.00")
     assert unnamed_amounts(creditor.pk, [invoice("F301").pk]) == {}
 
 
@@ -327,3 +329,32 @@ def test_admin_raise_recorded(creditor, tmp_path, admin_client):
     record = RaiseAfterLetter.objects.get(invoice__number="F301")
     assert record.unnamed_amount == Decimal("50.00")
     assert InvoiceStage.objects.get(invoice__number="F301").stage == "reminder"
+
+
+@pytest.mark.parametrize(
+    ("days_after_new_letter", "base", "costs"),
+    [
+        # The new term runs: the first letter's costs over the 300,00 it named stay owed.
+        (3, "300.00", "45.00"),
+        # The new term passed: 15 % of the 350,00 the new letter named.
+        (30, "350.00", "52.50"),
+    ],
+)
+def test_costs_while_new_term_runs(creditor, tmp_path, days_after_new_letter, base, costs):
+    letter_sent(tmp_path)
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
+    run_cycle(NEXT_RUN, creditor)
+    raised = invoice("F301")
+    settings = legal_settings_for(creditor)
+    day = NEXT_RUN + dt.timedelta(days=days_after_new_letter)
+
+    letters = claim_letters(creditor, settings, raised.debtor, {raised.pk: raised.number})
+    claim = claim_for_debtor(
+        raised.debtor, day, fourteen_day_term_end=letters.term_end,
+        letter_terms=letters.letter_terms, costs_paid_before=letters.costs_paid_before,
+    )
+
+    assert claim.costs.base == Decimal(base)
+    assert claim.costs.total == Decimal(costs)
+    # Owed since the end of the first letter's term in both cases.
+    assert claim.costs.due_from == first_term_end(creditor) + dt.timedelta(days=1)
