@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -181,6 +181,32 @@ def _raises(creditor_id: int, invoice_ids: set[int]) -> dict[int, tuple[Decimal,
         creditor_id=creditor_id, invoice_id__in=values_subquery(sorted(invoice_ids), array_type="bigint")
     ).values_list("invoice_id", "unnamed_amount", "last_message_item_id")
     return {invoice_id: (amount, last_item_id) for invoice_id, amount, last_item_id in rows}
+
+
+def stated_letter_costs(
+    letters: Sequence[tuple[dt.date, Collection[str]]], invoice_numbers: Collection[str], settings: LegalSettings
+) -> LetterCosts:
+    """Return the letter input of a consumer claim over the open invoices `invoice_numbers`, for letters given by hand.
+
+    Each letter is the last day of its term and the numbers of the invoices
+    it named. The terms follow the rules of `letter_costs`, which reads the
+    letters from the outbox: every letter sets costs over the principal it
+    named, and the consumer owes the highest of them. `betaalreis claim`
+    uses it, so a claim computed by hand matches the one in the messages.
+    Invoices paid since are not known here, so no letter has a closed principal.
+    """
+    ids = {number: index for index, number in enumerate(invoice_numbers)}
+    by_id: dict[int, _Letter] = {}
+    letters_of_invoice: dict[int, list[int]] = defaultdict(list)
+    for letter_id, (term_end, named) in enumerate(sorted(letters, key=lambda letter: letter[0])):
+        invoice_ids = {ids[number] for number in named}
+        by_id[letter_id] = _Letter(term_end, invoice_ids, dict.fromkeys(invoice_ids, 0))
+        for invoice_id in sorted(invoice_ids):
+            letters_of_invoice[invoice_id].append(letter_id)
+    return _claim_letters(
+        list(by_id.values()), letters_of_invoice, by_id, set(ids.values()),
+        {index: number for number, index in ids.items()}, {}, settings,
+    )
 
 
 def _linked_letters(

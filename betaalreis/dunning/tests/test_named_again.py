@@ -14,8 +14,11 @@ import datetime as dt
 
 import pytest
 
+from betaalreis.dunning.letter_costs import letter_costs, stated_letter_costs
 from betaalreis.dunning.planner import plan_day
 from betaalreis.ledger.models import Invoice
+from betaalreis.legal.fourteen_day import fourteen_day_term
+from betaalreis.legal.models import legal_settings_for
 from betaalreis.testing import make_debtor, make_invoice, make_sent_letter
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +75,20 @@ def test_final_notice_days(creditor, day, planned):
     plan = plan_day(day, creditor)
 
     assert {names[invoice_id] for invoice_id in _planned(plan)} == planned
+
+
+def test_stated_letters_match_outbox(creditor):
+    # `betaalreis claim` takes the letters by hand and must set the same terms as the outbox does.
+    first, second = _two_letters(creditor)
+    settings = legal_settings_for(creditor)
+    numbers = {first.pk: first.number, second.pk: second.number}
+    terms = [
+        (fourteen_day_term(FIRST_LETTER_DAY, "email", settings).term_end, [first.number]),
+        (fourteen_day_term(SECOND_LETTER_DAY, "email", settings).term_end, [first.number, second.number]),
+    ]
+
+    from_outbox = letter_costs(creditor, settings, {"claim": (first.debtor_id, list(numbers))}, numbers)["claim"]
+    stated = stated_letter_costs(terms, list(numbers.values()), settings)
+
+    assert stated == from_outbox
+    assert [term.term_end for term in stated.letter_terms] == [dt.date(2026, 10, 13), dt.date(2026, 11, 2)]

@@ -1,4 +1,11 @@
-"""`betaalreis claim`: compute a claim on one invoice and print its breakdown."""
+"""`betaalreis claim`: compute a claim on one or more invoices of one debtor and print its breakdown.
+
+A consumer's costs follow the 14-day letters given with `--letter-sent`, by
+the same rules as the letters that the dunning run sent (see
+`betaalreis.dunning.letter_costs.stated_letter_costs`): each letter whose
+term passed sets costs over the principal it named, and the consumer owes
+the highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW).
+"""
 
 from __future__ import annotations
 
@@ -29,13 +36,16 @@ from betaalreis.legal.claims import (
     DebtorKind,
     compute_claim,
 )
+from betaalreis.dunning.letter_costs import LetterCosts, stated_letter_costs
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import BusinessCostMode, LegalSettings, parse_allocation_order
 
 
 # The date and amount options are parsed in handle(), not by argparse, so
 # that a malformed value is reported in the --lang language.
-DATE_OPTIONS = ("due", "on", "term_end", "letter_sent")
+DATE_OPTIONS = ("due", "on", "term_end")
+# The invoice number of a claim given with --principal and --due.
+SINGLE_INVOICE = "invoice"
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -64,22 +74,51 @@ def _amount(value: str, option: str) -> Decimal:
 
 
 def _payment(value: str) -> ClaimPayment:
-    day, separator, amount = value.partition("=")
+    day, separator, rest = value.partition("=")
     if not separator:
         raise CommandError(
             _("Ongeldige betaling %(value)r bij --paid: gebruik DATUM=BEDRAG, zoals 2026-03-01=100.00.")
             % {"value": value}
         )
-    return ClaimPayment(paid_on=_date(day, "--paid"), amount=_amount(amount, "--paid"))
+    amount, _at, number = rest.partition("@")
+    return ClaimPayment(
+        paid_on=_date(day, "--paid"), amount=_amount(amount, "--paid"), invoice_number=number.strip() or None
+    )
+
+
+def _invoice(value: str) -> ClaimItem:
+    number, separator, rest = value.partition("=")
+    amount, at, due = rest.partition("@")
+    if not separator or not at or not number.strip():
+        raise CommandError(
+            _("Ongeldige factuur %(value)r bij --invoice: gebruik NUMMER=BEDRAG@VERVALDATUM, "
+              "zoals F1=300.00@2026-09-01.") % {"value": value}
+        )
+    return ClaimItem(number.strip(), _amount(amount, "--invoice"), _date(due, "--invoice"))
+
+
+def _letter(value: str) -> tuple[dt.date, tuple[str, ...] | None]:
+    """Parse DATE or DATE=NUMBER,NUMBER into the day a letter was sent and the invoices it named (None for all)."""
+    day, separator, numbers = value.partition("=")
+    named = tuple(number.strip() for number in numbers.split(",") if number.strip())
+    if separator and not named:
+        raise CommandError(
+            _("Ongeldige brief %(value)r bij --letter-sent: gebruik DATUM of DATUM=NUMMER,NUMMER, "
+              "zoals 2026-10-01=F1,F2.") % {"value": value}
+        )
+    return _date(day, "--letter-sent"), named or None
 
 
 def parse_values(options: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of the options with the date, amount and payment texts parsed."""
+    """Return a copy of the options with the date, amount, invoice, letter and payment texts parsed."""
     parsed = dict(options)
-    parsed["principal"] = _amount(options["principal"], "--principal")
+    if options["principal"] is not None:
+        parsed["principal"] = _amount(options["principal"], "--principal")
     for name in DATE_OPTIONS:
         if options[name] is not None:
             parsed[name] = _date(options[name], "--" + name.replace("_", "-"))
+    parsed["invoice"] = [_invoice(value) for value in options["invoice"]]
+    parsed["letter_sent"] = [_letter(value) for value in options["letter_sent"]]
     parsed["paid"] = [_payment(value) for value in options["paid"]]
     return parsed
 
@@ -87,16 +126,23 @@ def parse_values(options: dict[str, Any]) -> dict[str, Any]:
 class Command(BaseCommand):
     help = (
         "Compute principal, statutory interest per period, collection costs and the total "
-        "of a claim on one invoice, as Dutch law sets them."
+        "of a claim on one or more invoices, as Dutch law sets them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--principal", required=True,
-            help="Invoice amount in euros, e.g. 1234.56.",
+            "--principal", default=None,
+            help="Invoice amount in euros, e.g. 1234.56, for a claim on one invoice. Use with --due.",
         )
         parser.add_argument(
-            "--due", required=True, help="Due date of the invoice (YYYY-MM-DD).",
+            "--due", default=None, help="Due date of the invoice (YYYY-MM-DD). Use with --principal.",
+        )
+        parser.add_argument(
+            "--invoice", action="append", default=[], metavar="NUMBER=AMOUNT@DUE",
+            help=(
+                "An invoice of the claim, e.g. F1=300.00@2026-09-01 (amount in euros, due date "
+                "YYYY-MM-DD). Repeat the option for more invoices; use it instead of --principal and --due."
+            ),
         )
         parser.add_argument(
             "--on", default=None,
@@ -139,8 +185,11 @@ class Command(BaseCommand):
         )
 
         parser.add_argument(
-            "--paid", action="append", default=[], metavar="DATE=AMOUNT",
-            help="A payment received, e.g. 2026-03-01=100.00. Repeat the option for more payments.",
+            "--paid", action="append", default=[], metavar="DATE=AMOUNT[@NUMBER]",
+            help=(
+                "A payment received, e.g. 2026-03-01=100.00, or 2026-03-01=100.00@F1 when the debtor "
+                "named invoice F1. Repeat the option for more payments."
+            ),
         )
 
         parser.add_argument(
@@ -148,10 +197,11 @@ class Command(BaseCommand):
             help="Consumer: last day of the 14-day letter's term, after the Atw extension.",
         )
         parser.add_argument(
-            "--letter-sent", default=None,
+            "--letter-sent", action="append", default=[], metavar="DATE[=NUMBER,...]",
             help=(
-                "Consumer: day the 14-day letter was sent. "
-                "The term end follows from it and --letter-channel."
+                "Consumer: day a 14-day letter was sent, and the invoices it named when not all, "
+                "e.g. 2026-10-01=F1,F2. Its term end follows from it and --letter-channel. "
+                "Repeat the option for more letters."
             ),
         )
         parser.add_argument(
@@ -193,33 +243,63 @@ class Command(BaseCommand):
         )
 
         on = options["on"] or timezone.localdate()
-        self._check_dates(options, on)
+        items = self._items(options)
+        self._check_dates(options, items, on)
 
-        term_end = options["term_end"]
-        if options["letter_sent"] is not None:
-            term = fourteen_day_term(options["letter_sent"], options["letter_channel"], settings)
-            term_end = term.term_end
+        letters = LetterCosts()
+        if options["term_end"] is not None:
+            letters = LetterCosts(term_end=options["term_end"])
+        elif options["letter_sent"]:
+            letters = self._letter_costs(options, items, settings)
+
+        return compute_claim(
+            debtor_kind="business" if options["business"] else "consumer",
+            items=items,
+            on=on,
+            payments=options["paid"],
+            fourteen_day_term_end=letters.term_end,
+            settings=settings,
+            letter_terms=letters.letter_terms,
+        )
+
+    def _items(self, options: dict[str, Any]) -> list[ClaimItem]:
+        """Return the invoices of --invoice, or the one invoice of --principal and --due."""
+        single = [name for name in ("principal", "due") if options[name] is not None]
+        if options["invoice"] and single:
+            raise CommandError(_("Geef --invoice of --principal met --due, niet allebei."))
+        if options["invoice"]:
+            return options["invoice"]
+        if len(single) < 2:
+            raise CommandError(_(
+                "Geef de factuur met --principal en --due, of geef een of meer facturen met --invoice."
+            ))
+        return [ClaimItem(SINGLE_INVOICE, options["principal"], options["due"])]
+
+    def _letter_costs(self, options: dict[str, Any], items: list[ClaimItem], settings: LegalSettings) -> LetterCosts:
+        """Return the letter input of the claim from the letters of --letter-sent."""
+        numbers = [item.invoice_number for item in items]
+        letters: list[tuple[dt.date, tuple[str, ...]]] = []
+        for sent_on, named in options["letter_sent"]:
+            unknown = sorted(set(named or ()) - set(numbers))
+            if unknown:
+                raise CommandError(_(
+                    "Onbekende factuur %(numbers)s bij --letter-sent %(sent)s: noem alleen facturen "
+                    "die u met --invoice geeft (%(known)s)."
+                ) % {"numbers": ", ".join(unknown), "sent": sent_on.isoformat(), "known": ", ".join(numbers)})
+
+            term = fourteen_day_term(sent_on, options["letter_channel"], settings)
             if not term.declared_days_on_file:
                 self.stderr.write(_(
                     "Let op: de termijn van 14 dagen eindigt op %(end)s, na het laatste jaar met "
                     "aangewezen Atw-feestdagen in betaalreis/legal/data/atw_holidays.toml. Zoek de "
                     "aangewezen dagen op in de Staatscourant en voeg ze aan dat bestand toe."
-                ) % {"end": term_end.isoformat()})
+                ) % {"end": term.term_end.isoformat()})
+            letters.append((term.term_end, named or tuple(numbers)))
+        return stated_letter_costs(letters, numbers, settings)
 
-        return compute_claim(
-            debtor_kind="business" if options["business"] else "consumer",
-            items=[ClaimItem("invoice", options["principal"], options["due"])],
-            on=on,
-            payments=options["paid"],
-            fourteen_day_term_end=term_end,
-            settings=settings,
-        )
-
-    def _check_dates(self, options: dict[str, Any], on: dt.date) -> None:
+    def _check_dates(self, options: dict[str, Any], items: list[ClaimItem], on: dt.date) -> None:
         """Reject options that contradict each other before computing anything."""
-        letter_options = [
-            name for name in ("term_end", "letter_sent") if options[name] is not None
-        ]
+        letter_options = [name for name in ("term_end", "letter_sent") if options[name]]
         if options["business"] and letter_options:
             given = ", ".join(f"--{name.replace('_', '-')}" for name in letter_options)
             raise CommandError(_(
@@ -229,16 +309,19 @@ class Command(BaseCommand):
         if len(letter_options) == 2:
             raise CommandError(_("Geef --term-end of --letter-sent, niet allebei."))
 
-        if options["due"] > on:
-            raise CommandError(_(
-                "Ongeldige --due %(due)s: die ligt na de datum van de vordering %(on)s, dus er is nog "
-                "niets te laat. Geef een latere --on of controleer de vervaldatum."
-            ) % {"due": options["due"].isoformat(), "on": on.isoformat()})
-        if options["letter_sent"] is not None and options["letter_sent"] > on:
-            raise CommandError(_(
-                "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
-                "Geef een latere --on of laat de brief weg."
-            ) % {"sent": options["letter_sent"].isoformat(), "on": on.isoformat()})
+        option = "--due" if items[0].invoice_number == SINGLE_INVOICE else "--invoice"
+        for item in items:
+            if item.due_date > on:
+                raise CommandError(_(
+                    "Ongeldige %(option)s %(due)s: die ligt na de datum van de vordering %(on)s, dus er is nog "
+                    "niets te laat. Geef een latere --on of controleer de vervaldatum."
+                ) % {"option": option, "due": item.due_date.isoformat(), "on": on.isoformat()})
+        for sent_on, _named in options["letter_sent"]:
+            if sent_on > on:
+                raise CommandError(_(
+                    "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
+                    "Geef een latere --on of laat de brief weg."
+                ) % {"sent": sent_on.isoformat(), "on": on.isoformat()})
 
     def _print_table(self, breakdown: ClaimBreakdown) -> None:
         console = Console(file=self.stdout, highlight=False)
