@@ -23,7 +23,10 @@ Rules, per invoice:
 - an invoice whose claim may be time-barred (five years without a reminder
   or payment on record) is held until a credit manager releases it;
 - an invoice whose dunning restarted when it reopened counts its stages from
-  the due date of the reopened amount (see `betaalreis.dunning.reopening`).
+  the due date of the reopened amount (see `betaalreis.dunning.reopening`);
+- a consumer invoice raised after its 14-day letter gets its new letter only
+  after the raised part fell due, because the consumer must be in default
+  on it first (art. 6:96 lid 6 BW).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
-from betaalreis.dunning.models import DunningRestart, Policy, Stage, StageAction
+from betaalreis.dunning.models import DunningRestart, Policy, PrincipalRaise, RaiseAfterLetter, Stage, StageAction
 from betaalreis.dunning.previous_stage import late_stage_send_dates
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.limitation import barred_due_dates_before
@@ -269,6 +272,7 @@ def plan_day(
 
     due_by = day - dt.timedelta(days=earliest_offset)
     rows = _with_restart_due_dates(creditor, _open_invoice_rows(creditor, due_by), due_by)
+    raise_due_dates = _raise_after_letter_due_dates(creditor)
     plan.invoices_considered = len(rows)
     # Only invoices due more than five years ago can be held, so the others
     # are skipped here without building a tuple per row.
@@ -348,6 +352,13 @@ def plan_day(
         if target.is_fourteen_day_letter and days_past_due < 1:
             # Before the due date has passed the debtor is not in default, and
             # a 14-day letter sent then does not make the costs owed.
+            continue
+        if target.is_fourteen_day_letter and invoice_id in raise_due_dates and raise_due_dates[invoice_id] >= day:
+            # The new letter over a raised amount waits until the raise is overdue as well.
+            # NOTE: a letter that another invoice of the debtor gets today still
+            # names this one (see `_bundle_into_fourteen_day_letters`), and then
+            # its costs leave out the raise that is not yet due.
+            plan.waiting_for_legal_term += 1
             continue
 
         if current_date is not None:
@@ -456,6 +467,19 @@ def _with_restart_due_dates(creditor: Creditor, rows: list[tuple], due_by: dt.da
         elif due_date <= due_by:
             adjusted.append((*row[:2], due_date, *row[3:]))
     return adjusted
+
+
+def _raise_after_letter_due_dates(creditor: Creditor) -> dict[int, dt.date]:
+    """Return, by invoice id, the latest due date of a raise of an open invoice raised after its 14-day letter. One query."""
+    due_dates: dict[int, dt.date] = {}
+    rows = PrincipalRaise.objects.filter(
+        creditor=creditor,
+        invoice__status=InvoiceStatus.OPEN,
+        invoice_id__in=RaiseAfterLetter.objects.filter(creditor=creditor).values("invoice_id"),
+    ).values_list("invoice_id", "due_date")
+    for invoice_id, due_date in rows:
+        due_dates[invoice_id] = max(due_date, due_dates.get(invoice_id, due_date))
+    return due_dates
 
 
 def _invoice_numbers(creditor: Creditor, invoice_ids: list[int]) -> dict[int, str]:

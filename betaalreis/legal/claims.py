@@ -10,6 +10,10 @@ Rules applied (Dutch civil code, BW):
   commercial rate (6:119a) from the day after the due date. Consumers owe
   the statutory rate (6:119) from the day set by the creditor's terms,
   by default the day after the due date.
+- A part added to an invoice later, such as a raise of its amount
+  (`ClaimItem.later_parts`), falls due on its own date. Interest on it runs
+  from the day set for that date, and a business owes costs on it from the
+  day after it.
 - Interest is claimed only from the first day of the rate table in
   `data/statutory_rates.toml`. An invoice in default before that day gets
   no interest for the days before it, and the breakdown states it
@@ -38,6 +42,7 @@ Rules applied (Dutch civil code, BW):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
@@ -77,6 +82,14 @@ class CostsStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class LaterPart:
+    """A part of an invoice's principal that was added after the invoice and falls due on its own date."""
+
+    amount: Decimal
+    due_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimItem:
     """One unpaid invoice in a claim."""
 
@@ -91,6 +104,9 @@ class ClaimItem:
     # not name, because the invoice was raised after it. A consumer owes no
     # collection costs over it.
     unnamed_principal: Decimal = ZERO
+    # Parts of `principal` added later, such as raises of the invoice's amount.
+    # They bear interest and business costs only once they are due.
+    later_parts: tuple[LaterPart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +310,7 @@ def compute_claim(
     accounts: dict[str, InterestAccount] = {}
     for item in ordered_items:
         default_start = _interest_start(item, kind, settings)
-        accounts[item.invoice_number] = InterestAccount(
+        account = accounts[item.invoice_number] = InterestAccount(
             item.invoice_number,
             item.principal,
             max(default_start, table_start),
@@ -302,6 +318,15 @@ def compute_claim(
             settings.day_count,
             compounding_from=default_start,
         )
+        # NOTE: the interest of a later part joins the invoice's compounding
+        # year, so it is added to the base at the invoice's anniversary, which
+        # can come before a full year of interest on that part has passed.
+        for part in item.later_parts:
+            account.defer(
+                max(_interest_start(dataclasses.replace(item, due_date=part.due_date, default_date=None), kind, settings),
+                    table_start),
+                part.amount,
+            )
 
     if kind is DebtorKind.CONSUMER and not letter_terms and fourteen_day_term_end is not None:
         letter_terms = (LetterTerm(fourteen_day_term_end),)
@@ -407,6 +432,7 @@ class _ClaimRun:
 
             for account in self.accounts.values():
                 account.close_year_if_due(day)
+                account.release_deferred(day)
 
             next_day = self._next_event_day(day, pending, cost_days, end)
             for account in self.accounts.values():
@@ -422,7 +448,11 @@ class _ClaimRun:
         # NOTE: business costs run over the summed principal of the overdue
         # invoices, as for consumers. No statute sums business claims, and
         # charging each invoice separately (at least EUR 40 each) is not offered.
-        return {item.due_date + ONE_DAY for item in self.items}
+        return {
+            due_date + ONE_DAY
+            for item in self.items
+            for due_date in (item.due_date, *(part.due_date for part in item.later_parts))
+        }
 
     def _next_event_day(
         self, day: dt.date, pending: list[ClaimPayment], cost_days: set[dt.date], end: dt.date
@@ -457,17 +487,18 @@ class _ClaimRun:
             return
 
         for item in self.items:
-            if item.due_date + ONE_DAY == day and item.invoice_number not in self.before_bik:
-                self.overdue_principal[item.invoice_number] = self.accounts[
-                    item.invoice_number
-                ].principal_outstanding
+            due_days = {item.due_date + ONE_DAY, *(part.due_date + ONE_DAY for part in item.later_parts)}
+            if day in due_days and item.invoice_number not in self.before_bik:
+                self.overdue_principal[item.invoice_number] = self._due_principal(item, day)
         self._raise_costs(day, sum(self.overdue_principal.values(), ZERO))
 
     def _letter_base(self, letter: LetterTerm, day: dt.date) -> Decimal:
         """Return the principal that `letter` named and that is unpaid when its term passes on `day`."""
         named = sum(
             (
-                self._named_outstanding(item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal))
+                self._named_outstanding(
+                    item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal), day
+                )
                 for item in self.items
                 if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
                 and item.invoice_number not in self.before_bik
@@ -490,15 +521,23 @@ class _ClaimRun:
             if self.costs_due_from is None:
                 self.costs_due_from = day
 
-    def _named_outstanding(self, item: ClaimItem, unnamed: Decimal) -> Decimal:
+    def _named_outstanding(self, item: ClaimItem, unnamed: Decimal, day: dt.date) -> Decimal:
         """Return the unpaid principal of `item` that a 14-day letter named, when it did not name `unnamed`.
 
         Payments count against the named part first. That is the lower
         reading of the cost base, so the claim never states costs over money
-        the letter did not name.
+        the letter did not name. A later part that bears no interest on `day`
+        yet is left out too. An unnamed raise and a raise not yet due are the newest part
+        of the principal, so the larger of the two is left out, not their sum.
         """
-        outstanding = self.accounts[item.invoice_number].principal_outstanding
-        return max(outstanding - unnamed, ZERO)
+        account = self.accounts[item.invoice_number]
+        not_due = account.deferred_amount(after=day)
+        return max(account.principal_outstanding - max(unnamed, not_due), ZERO)
+
+    def _due_principal(self, item: ClaimItem, day: dt.date) -> Decimal:
+        """Return the unpaid principal of `item` without its later parts that bear no interest on `day` yet."""
+        account = self.accounts[item.invoice_number]
+        return account.principal_outstanding - account.deferred_amount(after=day)
 
     @property
     def _fixed_minimum_only(self) -> bool:
@@ -641,9 +680,10 @@ class _ClaimRun:
         )
 
     def _costs_breakdown(self) -> CostsBreakdown:
+        # A later part that is not due yet is no part of the announced costs.
         costed_principal = sum(
             (
-                account.principal_outstanding
+                account.principal_outstanding - account.deferred_amount()
                 for number, account in self.accounts.items()
                 if number not in self.before_bik
             ),
