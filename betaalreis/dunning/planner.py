@@ -20,6 +20,8 @@ Rules, per invoice:
   consumer's 14-day letter names every overdue invoice of the debtor. Those
   that had no letter yet move to the letter's stage, and those past an
   earlier letter are named but keep their stage (`PlannedMessage.named_only`);
+- a debtor gets at most one message a day: the others wait for the next run
+  (see `_hold_second_messages`);
 - an invoice whose claim may be time-barred (five years without a reminder
   or payment on record) is held until a credit manager releases it;
 - an invoice whose dunning restarted when it reopened counts its stages from
@@ -126,6 +128,9 @@ class Plan:
     # Open invoices the run does not chase because their claim may be
     # time-barred, by invoice id (see `betaalreis.dunning.limitation_holds`).
     limitation_holds: dict[int, LimitationHold] = field(default_factory=dict)
+    # Messages held to the next run because the debtor already gets one
+    # today (see `_hold_second_messages`). Their invoices keep their stage.
+    held_second_messages: list[PlannedMessage] = field(default_factory=list)
     # The invoices this plan may give a stage that already have one (a
     # dunning.InvoiceStage row). On PostgreSQL the writer updates their rows
     # and inserts the rest. On SQLite it upserts all rows in the database.
@@ -412,8 +417,67 @@ def plan_day(
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
+    _hold_second_messages(plan)
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _hold_second_messages(plan: Plan) -> None:
+    """Keep one message per debtor for the plan's day and move the others to `plan.held_second_messages`.
+
+    Several messages a day to one debtor read as pressure, and their amounts
+    and deadlines contradict each other. A 14-day letter already names every
+    overdue invoice of its currency, so the messages that remain beside it
+    are in another currency. Merging a lower stage into a higher one would
+    make, say, a final notice announce steps for an invoice that never had
+    the stages before it. So the 14-day letter goes first, otherwise the
+    highest stage, and the others wait. Their invoices keep their stage, so
+    the next run plans them again with the stage due then. A debtor who
+    already has a message for the day from an earlier run gets none. A
+    message without a channel reaches nobody, so it counts for nothing and
+    stays in the plan to be reported as unreachable.
+    """
+    reachable = [message for message in plan.messages if message.channel is not None]
+    debtor_ids = {message.debtor.id for message in reachable}
+    if not debtor_ids:
+        return
+    already = _debtors_with_message_on(plan.creditor, plan.day, debtor_ids)
+
+    ranked = sorted(
+        reachable,
+        key=lambda message: (
+            message.debtor.id, not message.stage.is_fourteen_day_letter, -message.stage.order, message.currency,
+        ),
+    )
+    kept: set[int] = set()
+    held: list[PlannedMessage] = []
+    for message in ranked:
+        if message.debtor.id in already or message.debtor.id in kept:
+            held.append(message)
+        else:
+            kept.add(message.debtor.id)
+    if not held:
+        return
+
+    held_ids = {id(message) for message in held}
+    plan.messages = [message for message in plan.messages if id(message) not in held_ids]
+    plan.held_second_messages = held
+
+
+def _debtors_with_message_on(creditor: Creditor, day: dt.date, debtor_ids: set[int]) -> set[int]:
+    """Return those of `debtor_ids` with a message planned for `day` that is not cancelled or failed. One query."""
+    from betaalreis.outbox.models import Communication, CommunicationStatus
+
+    return set(
+        Communication.objects.filter(
+            creditor=creditor,
+            run_date=day,
+            debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
+        )
+        .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+        .values_list("debtor_id", flat=True)
+        .distinct()
+    )
 
 
 _INVOICE_FIELDS = (

@@ -1,7 +1,7 @@
 """Collection costs of invoices in default before the BIK took effect on 1 July 2012.
 
 BIK art. 3 excludes a claim whose debtor was in default before that day, so
-such an invoice adds nothing to the cost base and the claim says why. The
+such an invoice adds nothing to the cost base and the claim states why. The
 VAT add-on (BIK art. 2 lid 3) has no rate before the VAT table's first day.
 """
 
