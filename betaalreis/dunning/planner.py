@@ -434,8 +434,8 @@ def _hold_second_messages(plan: Plan) -> None:
     highest stage, and the others wait. Their invoices keep their stage, so
     the next run plans them again with the stage due then. A debtor who
     already has a message for the day from an earlier run gets none. A
-    message without a channel reaches nobody, so it counts for nothing and
-    stays in the plan to be reported as unreachable.
+    message without a channel is never sent, so it does not count and stays
+    in the plan to be reported as unreachable.
     """
     reachable = [message for message in plan.messages if message.channel is not None]
     debtor_ids = {message.debtor.id for message in reachable}
@@ -449,19 +449,19 @@ def _hold_second_messages(plan: Plan) -> None:
             message.debtor.id, not message.stage.is_fourteen_day_letter, -message.stage.order, message.currency,
         ),
     )
-    kept: set[int] = set()
-    held: list[PlannedMessage] = []
+    debtors_served: set[int] = set()
+    held_messages: list[PlannedMessage] = []
     for message in ranked:
-        if message.debtor.id in already or message.debtor.id in kept:
-            held.append(message)
+        if message.debtor.id in already or message.debtor.id in debtors_served:
+            held_messages.append(message)
         else:
-            kept.add(message.debtor.id)
-    if not held:
+            debtors_served.add(message.debtor.id)
+    if not held_messages:
         return
 
-    held_ids = {id(message) for message in held}
+    held_ids = {id(message) for message in held_messages}
     plan.messages = [message for message in plan.messages if id(message) not in held_ids]
-    plan.held_second_messages = held
+    plan.held_second_messages = held_messages
 
 
 def _debtors_with_message_on(creditor: Creditor, day: dt.date, debtor_ids: set[int]) -> set[int]:

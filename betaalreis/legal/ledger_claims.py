@@ -286,15 +286,15 @@ def _later_parts(raises: Sequence[LaterPart], principal: Decimal) -> tuple[Later
     than the raises add up to. Keeping the latest raises leaves the most
     principal without interest, so the claim is never too high.
     """
-    kept: list[LaterPart] = []
+    fitting: list[LaterPart] = []
     room = principal
     for part in sorted(raises, key=lambda part: part.due_date, reverse=True):
         if room <= 0:
             break
         amount = min(part.amount, room)
-        kept.append(LaterPart(amount, part.due_date))
+        fitting.append(LaterPart(amount, part.due_date))
         room -= amount
-    return tuple(sorted(kept, key=lambda part: part.due_date))
+    return tuple(sorted(fitting, key=lambda part: part.due_date))
 
 
 def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput:

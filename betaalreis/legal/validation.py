@@ -76,13 +76,13 @@ def validate_claim_input(
             if part.due_date < item.due_date:
                 raise InvalidInput(
                     f"Invoice {item.invoice_number}: later part due {part.due_date} is before the invoice's "
-                    f"due date {item.due_date}; pass it as part of the principal instead."
+                    f"due date {item.due_date}. Pass it as part of the principal instead."
                 )
         later = sum((part.amount for part in item.later_parts), ZERO)
         if later > item.principal:
             raise InvalidInput(
-                f"Invoice {item.invoice_number}: later parts of {later} exceed its principal {item.principal}; "
-                "pass only the parts that are still part of the principal."
+                f"Invoice {item.invoice_number}: later parts of {later} exceed its principal {item.principal}. "
+                "Pass only the parts that are still part of the principal."
             )
 
     for payment in payments:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.claims import ClaimItem, ClaimPayment, LaterPart, compute_claim
+from betaalreis.legal.ledger_claims import _later_parts
 
 d = dt.date
 D = Decimal
@@ -41,7 +42,7 @@ def _raised(kind: str, on: dt.date, payments=()):
         ("consumer", [(d(2026, 2, 1), d(2026, 3, 31), D("1000.00")), (d(2026, 4, 1), d(2026, 4, 30), D("1500.00"))]),
     ],
 )
-def test_interest_on_part_from_its_due_date(kind, periods) -> None:
+def test_part_interest_from_due_date(kind, periods) -> None:
     claim = _raised(kind, d(2026, 4, 30))
 
     assert [(period.start, period.end, period.base) for period in claim.interest_periods] == periods
@@ -68,7 +69,7 @@ def test_interest_equals_separate_invoices() -> None:
         (d(2026, 4, 1), D("1500.00"), D("225.00")),
     ],
 )
-def test_business_costs_on_part_from_its_due_date(on, base, costs) -> None:
+def test_business_costs_after_part_due(on, base, costs) -> None:
     claim = _raised("business", on)
 
     assert claim.costs.base == base
@@ -83,7 +84,7 @@ def test_business_costs_on_part_from_its_due_date(on, base, costs) -> None:
         (d(2026, 4, 10), D("1500.00")),
     ],
 )
-def test_consumer_letter_base_leaves_part_not_due_out(term_end, base) -> None:
+def test_letter_base_skips_undue_part(term_end, base) -> None:
     claim = compute_claim(
         debtor_kind="consumer",
         items=[ClaimItem("F1", D("1500.00"), DUE, later_parts=(LaterPart(D("500.00"), RAISE_DUE),))],
@@ -94,7 +95,7 @@ def test_consumer_letter_base_leaves_part_not_due_out(term_end, base) -> None:
     assert claim.costs.base == base
 
 
-def test_letter_announces_costs_without_part_not_due() -> None:
+def test_announced_costs_skip_undue_part() -> None:
     claim = _raised("consumer", d(2026, 3, 1))
 
     # 15 % of 1000.00: the part falls due after the claim date.
@@ -160,3 +161,21 @@ def test_later_part_never_adds_interest(principal, part, part_after, on_after, k
     # Under a year no interest is capitalised, so only the rounding of two accounts differs.
     assert abs(with_part.interest - separate.interest) <= D("0.01")
     assert with_part.costs.total <= from_due.costs.total
+
+
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        # Both raises fit.
+        (D("1000.00"), ((D("100.00"), d(2026, 3, 1)), (D("200.00"), d(2026, 4, 1)))),
+        # A credit note left 250.00: the latest raise is kept whole, the earlier one in part.
+        (D("250.00"), ((D("50.00"), d(2026, 3, 1)), (D("200.00"), d(2026, 4, 1)))),
+        (D("150.00"), ((D("150.00"), d(2026, 4, 1)),)),
+    ],
+)
+def test_raises_fit_in_principal(principal, expected) -> None:
+    raises = [LaterPart(D("100.00"), d(2026, 3, 1)), LaterPart(D("200.00"), d(2026, 4, 1))]
+
+    parts = _later_parts(raises, principal)
+
+    assert tuple((part.amount, part.due_date) for part in parts) == expected
