@@ -17,6 +17,7 @@ import pytest
 from betaalreis.dunning.letter_costs import letter_costs, stated_letter_costs
 from betaalreis.dunning.planner import plan_day
 from betaalreis.ledger.models import Invoice
+from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.testing import make_debtor, make_invoice, make_sent_letter
@@ -92,3 +93,17 @@ def test_stated_letters_match_outbox(creditor):
 
     assert stated == from_outbox
     assert [term.term_end for term in stated.letter_terms] == [dt.date(2026, 10, 13), dt.date(2026, 11, 2)]
+
+
+@pytest.mark.parametrize(("day", "planned"), [(FINAL_NOTICE_DAY, set()), (dt.date(2026, 11, 3), {"A"})])
+def test_failed_own_letter_uses_next(creditor, day, planned):
+    # A's own letter failed for good, but the second letter reached the debtor, so its term counts for A.
+    first, second = _two_letters(creditor)
+    own = Communication.objects.get(items__invoice=first, run_date=FIRST_LETTER_DAY)
+    own.status = CommunicationStatus.FAILED
+    own.save(update_fields=["status"])
+    names = {first.pk: "A", second.pk: "B"}
+
+    plan = plan_day(day, creditor)
+
+    assert {names[invoice_id] for invoice_id in _planned(plan)} == planned
