@@ -42,7 +42,6 @@ Rules applied (Dutch civil code, BW):
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
@@ -322,11 +321,8 @@ def compute_claim(
         # year, so it is added to the base at the invoice's anniversary, which
         # can come before a full year of interest on that part has passed.
         for part in item.later_parts:
-            account.defer(
-                max(_interest_start(dataclasses.replace(item, due_date=part.due_date, default_date=None), kind, settings),
-                    table_start),
-                part.amount,
-            )
+            part_start = _interest_start(ClaimItem(item.invoice_number, part.amount, part.due_date), kind, settings)
+            account.defer(max(part_start, table_start), part.amount)
 
     if kind is DebtorKind.CONSUMER and not letter_terms and fourteen_day_term_end is not None:
         letter_terms = (LetterTerm(fourteen_day_term_end),)
@@ -527,8 +523,9 @@ class _ClaimRun:
         Payments count against the named part first. That is the lower
         reading of the cost base, so the claim never states costs over money
         the letter did not name. A later part that bears no interest on `day`
-        yet is left out too. An unnamed raise and a raise not yet due are the newest part
-        of the principal, so the larger of the two is left out, not their sum.
+        yet is left out too. An unnamed raise and a raise not yet due are the
+        newest part of the principal, so the larger of the two is left out,
+        not their sum.
         """
         account = self.accounts[item.invoice_number]
         not_due = account.deferred_amount(after=day)
