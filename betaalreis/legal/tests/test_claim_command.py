@@ -277,3 +277,13 @@ def test_invoice_and_letter_options_rejected(args, message) -> None:  # type: ig
         _run(*args, "--on", "2026-11-01")
 
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("language", "row"), [("nl", "incassokosten (niet verschuldigd)"), ("en", "collection costs (not owed)")])
+def test_old_invoice_costs_not_owed(language, row) -> None:
+    # In default before 1 July 2012, so BIK art. 3 excludes collection costs.
+    output = " ".join(_run("--principal", "500", "--due", "2012-03-01", "--on", "2013-03-01",
+                           "--term-end", "2013-01-20", "--lang", language).split())
+
+    assert row in output
+    assert "(art. 3)" in output

@@ -357,6 +357,7 @@ COSTS_STATUSES = {
     CostsStatus.DUE: _lazy("verschuldigd"),
     CostsStatus.TERM_RUNNING: _lazy("termijn loopt"),
     CostsStatus.NO_LETTER: _lazy("geen veertiendagenbrief"),
+    CostsStatus.NONE: _lazy("niet verschuldigd"),
 }
 PARTS = {
     "costs": pgettext_lazy("allocation order", "kosten"),
