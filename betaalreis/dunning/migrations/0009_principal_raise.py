@@ -6,9 +6,12 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
+    # The ledger tables it refers to exist since ledger 0011, as for 0008. A
+    # dependency on a later ledger migration would make tests that migrate
+    # the ledger back and forth drop this table.
     dependencies = [
         ('dunning', '0008_raise_after_letter'),
-        ('ledger', '0015_creditor_kvk_number_unique'),
+        ('ledger', '0011_dutch_field_labels'),
     ]
 
     operations = [
