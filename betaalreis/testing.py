@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Model
 from django.forms.models import model_to_dict
@@ -91,6 +92,21 @@ def make_invoice(
     if dunning_stage:
         InvoiceStage.objects.create(invoice=invoice, stage=dunning_stage, stage_date=dunning_stage_date)
     return invoice
+
+
+def make_sent_letter(debtor: Debtor, invoices: list[Invoice], day: dt.date, *, channel: str = "letter") -> Any:
+    """Create a 14-day letter naming `invoices` that was planned and sent on `day` at 10:00 Amsterdam time."""
+    from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+
+    letter = Communication.objects.create(
+        creditor=debtor.creditor, debtor=debtor, channel=channel, stage="fourteen_day_letter", language="nl",
+        idempotency_key=f"letter-{day}", status=CommunicationStatus.SENT, run_date=day,
+        sent_at=dt.datetime.combine(day, dt.time(10), tzinfo=ZoneInfo("Europe/Amsterdam")),
+        total_amount=sum((invoice.open_amount for invoice in invoices), Decimal("0.00")),
+    )
+    for invoice in invoices:
+        CommunicationInvoice.objects.create(communication=letter, invoice=invoice, open_amount=invoice.open_amount)
+    return letter
 
 
 def admin_form_data(record: Model) -> dict[str, object]:

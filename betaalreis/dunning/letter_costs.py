@@ -17,6 +17,10 @@ the invoices still open, so this module adds what it cannot see:
   their sum (`_ClaimRun._charge_costs`). A new letter that names invoices
   already charged with costs therefore raises the costs to the amount over
   the summed principal and adds no second EUR 40 minimum.
+- the raises after a letter (`RaiseAfterLetter`). A letter sent before an
+  invoice was raised named only the amount before the raise, so its term
+  sets costs over that amount (`LetterTerm.unnamed_principal`), also after
+  a later letter named the whole amount and while that letter's term runs.
 
 The letters that count are linked to the claim's open invoices: those that
 named one of them, and the letters that share an invoice with those. An
@@ -33,14 +37,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from betaalreis.dunning.bulk import values_subquery
-from betaalreis.dunning.models import Stage
+from betaalreis.dunning.models import RaiseAfterLetter, Stage
 from betaalreis.ledger.models import ZERO, Allocation, AllocationPart, Creditor, Invoice, InvoiceStatus
 from betaalreis.legal.claims import ClaimItem, ClaimPayment, LetterTerm, compute_claim
 from betaalreis.legal.fourteen_day import fourteen_day_term
@@ -67,6 +71,8 @@ class LetterCosts:
 class _Letter:
     term_end: dt.date
     invoice_ids: set[int] = field(default_factory=set)
+    # The letter's CommunicationInvoice id per invoice, to tell letters before a raise from those after it.
+    item_ids: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -110,7 +116,7 @@ def letter_costs(
     `claims` maps a key to (debtor id, ids of the open invoices the claim
     covers), and `numbers` maps each of those invoice ids to its number.
     Claims of business debtors, or with no letter, get an empty
-    `LetterCosts`. Three queries at most, however many claims.
+    `LetterCosts`. Four queries at most, however many claims.
     """
     from betaalreis.dunning.reopening import counted_message_items
     from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
@@ -129,14 +135,14 @@ def letter_costs(
         communication__status=CommunicationStatus.SENT,
     )).order_by("communication__sent_at", "communication_id").values_list(
         "communication_id", "communication__debtor_id", "communication__channel", "communication__sent_at",
-        "invoice_id", "invoice__status",
+        "invoice_id", "invoice__status", "pk",
     )
 
     letters: dict[int, dict[int, _Letter]] = defaultdict(dict)
     letters_of_invoice: dict[int, list[int]] = defaultdict(list)
     statuses: dict[int, str] = {}
     term_cache: dict[tuple[dt.date, str], dt.date] = {}
-    for communication_id, debtor_id, channel, sent_at, invoice_id, status in rows:
+    for communication_id, debtor_id, channel, sent_at, invoice_id, status, item_id in rows:
         letter = letters[debtor_id].get(communication_id)
         if letter is None:
             sent_on = sent_at.astimezone(AMSTERDAM).date()
@@ -144,6 +150,7 @@ def letter_costs(
                 term_cache[(sent_on, channel)] = fourteen_day_term(sent_on, channel, settings).term_end
             letter = letters[debtor_id][communication_id] = _Letter(term_cache[(sent_on, channel)])
         letter.invoice_ids.add(invoice_id)
+        letter.item_ids[invoice_id] = item_id
         letters_of_invoice[invoice_id].append(communication_id)
         statuses[invoice_id] = status
 
@@ -154,14 +161,52 @@ def letter_costs(
             linked[key] = (chosen, {invoice_id for invoice_id in closed if statuses[invoice_id] == InvoiceStatus.PAID})
 
     closed_invoices = _closed_invoices(creditor.pk, set().union(*(closed for _, closed in linked.values())))
+    raises = _raises(creditor.pk, {invoice_id for key in linked for invoice_id in claims[key][1]})
     for key, (chosen, closed) in linked.items():
         _, open_ids = claims[key]
         result[key] = _claim_letters(
             chosen, letters_of_invoice, letters[claims[key][0]], set(open_ids), numbers,
             {invoice_id: closed_invoices[invoice_id] for invoice_id in closed if invoice_id in closed_invoices},
             settings,
+            raises,
         )
     return result
+
+
+def _raises(creditor_id: int, invoice_ids: set[int]) -> dict[int, tuple[Decimal, int]]:
+    """Return, by invoice id, the amount raised after a letter and the last message line before the raise. One query."""
+    if not invoice_ids:
+        return {}
+    rows = RaiseAfterLetter.objects.filter(
+        creditor_id=creditor_id, invoice_id__in=values_subquery(sorted(invoice_ids), array_type="bigint")
+    ).values_list("invoice_id", "unnamed_amount", "last_message_item_id")
+    return {invoice_id: (amount, last_item_id) for invoice_id, amount, last_item_id in rows}
+
+
+def stated_letter_costs(
+    letters: Sequence[tuple[dt.date, Collection[str]]], invoice_numbers: Collection[str], settings: LegalSettings
+) -> LetterCosts:
+    """Return the letter input of a consumer claim over the open invoices `invoice_numbers`, for letters given by hand.
+
+    Each letter is the last day of its term and the numbers of the invoices
+    it named. The terms follow the rules of `letter_costs`, which reads the
+    letters from the outbox: every letter sets costs over the principal it
+    named, and the consumer owes the highest of them. `betaalreis claim`
+    uses it, so a claim computed by hand matches the one in the messages.
+    Invoices paid since are not known here, so no letter has a closed principal.
+    """
+    ids = {number: index for index, number in enumerate(invoice_numbers)}
+    by_id: dict[int, _Letter] = {}
+    letters_of_invoice: dict[int, list[int]] = defaultdict(list)
+    for letter_id, (term_end, named) in enumerate(sorted(letters, key=lambda letter: letter[0])):
+        invoice_ids = {ids[number] for number in named}
+        by_id[letter_id] = _Letter(term_end, invoice_ids, dict.fromkeys(invoice_ids, 0))
+        for invoice_id in sorted(invoice_ids):
+            letters_of_invoice[invoice_id].append(letter_id)
+    return _claim_letters(
+        list(by_id.values()), letters_of_invoice, by_id, set(ids.values()),
+        {index: number for number, index in ids.items()}, {}, settings,
+    )
 
 
 def _linked_letters(
@@ -190,8 +235,14 @@ def _claim_letters(
     numbers: Mapping[int, str],
     closed: Mapping[int, _ClosedInvoice],
     settings: LegalSettings,
+    raises: Mapping[int, tuple[Decimal, int]] | None = None,
 ) -> LetterCosts:
-    """Build the letter terms of one claim from its linked letters."""
+    """Build the letter terms of one claim from its linked letters.
+
+    `raises` maps an open invoice id to the amount raised after a letter and
+    the id of the invoice's last message line before that raise.
+    """
+    raises = raises or {}
     # The latest letter per invoice, as `sent_fourteen_day_terms` returns it.
     latest_term = {
         invoice_id: letters[letter_ids[-1]].term_end
@@ -216,6 +267,11 @@ def _claim_letters(
                  for invoice_id in letter.invoice_ids if invoice_id in closed),
                 ZERO,
             ),
+            {
+                numbers[invoice_id]: raises[invoice_id][0]
+                for invoice_id in letter.invoice_ids & open_ids
+                if invoice_id in raises and letter.item_ids[invoice_id] <= raises[invoice_id][1]
+            },
         ))
     if term_end is not None:
         # The latest term covers every open invoice, as a claim without

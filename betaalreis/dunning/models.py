@@ -274,3 +274,31 @@ class RaiseAfterLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.unnamed_amount} not named since {self.raised_at:%Y-%m-%d}"
+
+
+class PrincipalRaise(models.Model):
+    """An amount by which an import or an edit raised the open amount of an open invoice.
+
+    The debtor could not pay the raised part before it was asked for, so it
+    falls due on its own `due_date`, after the invoice's payment term counted
+    from the raise (see `betaalreis.dunning.reopening.reopened_due_date`).
+    Statutory interest on it runs from then (art. 6:119 and 6:119a BW), and
+    so do a business's costs on it (art. 6:96 lid 4 BW). A dunning restart
+    claims the whole open amount from its own due date and deletes the rows.
+    """
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="principal_raises", verbose_name=_("factuur")
+    )
+    raised_at = models.DateTimeField(_("verhoogd op"))
+    amount = models.DecimalField(**MONEY, verbose_name=_("verhoging"))
+    due_date = models.DateField(_("vervaldatum verhoging"))
+    source = models.CharField(_("bron"), max_length=300)
+
+    class Meta:
+        verbose_name = _("verhoging van de hoofdsom")
+        verbose_name_plural = _("verhogingen van de hoofdsom")
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.amount} due {self.due_date}"

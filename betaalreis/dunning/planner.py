@@ -14,15 +14,21 @@ Rules, per invoice:
   past it gets that stage first;
 - a stage waits until `min_days_after_previous` days after the message of the
   previous one went out (see `betaalreis.dunning.previous_stage`), and
-  nothing follows a 14-day letter before its statutory term has ended;
+  nothing follows a 14-day letter before the statutory term of the letter
+  that gave the invoice that stage has ended;
 - one message per debtor, stage and currency lists all its invoices, and a
   consumer's 14-day letter names every overdue invoice of the debtor. Those
   that had no letter yet move to the letter's stage, and those past an
   earlier letter are named but keep their stage (`PlannedMessage.named_only`);
+- a debtor gets at most one message a day: the others wait for the next run
+  (see `_hold_second_messages`);
 - an invoice whose claim may be time-barred (five years without a reminder
   or payment on record) is held until a credit manager releases it;
 - an invoice whose dunning restarted when it reopened counts its stages from
-  the due date of the reopened amount (see `betaalreis.dunning.reopening`).
+  the due date of the reopened amount (see `betaalreis.dunning.reopening`);
+- a consumer invoice raised after its 14-day letter gets its new letter only
+  after the raised part fell due, because the consumer must be in default
+  on it first (art. 6:96 lid 6 BW).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
-from betaalreis.dunning.models import DunningRestart, Policy, Stage, StageAction
+from betaalreis.dunning.models import DunningRestart, Policy, PrincipalRaise, RaiseAfterLetter, Stage, StageAction
 from betaalreis.dunning.previous_stage import late_stage_send_dates
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.limitation import barred_due_dates_before
@@ -122,6 +128,9 @@ class Plan:
     # Open invoices the run does not chase because their claim may be
     # time-barred, by invoice id (see `betaalreis.dunning.limitation_holds`).
     limitation_holds: dict[int, LimitationHold] = field(default_factory=dict)
+    # Messages held to the next run because the debtor already gets one
+    # today (see `_hold_second_messages`). Their invoices keep their stage.
+    held_second_messages: list[PlannedMessage] = field(default_factory=list)
     # The invoices this plan may give a stage that already have one (a
     # dunning.InvoiceStage row). On PostgreSQL the writer updates their rows
     # and inserts the rest. On SQLite it upserts all rows in the database.
@@ -256,13 +265,19 @@ def plan_day(
         for kind, stages in stages_by_kind.items()
     }
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
-    terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor))
+    # An invoice waits for the term of the letter that gave it the letter
+    # stage. A later letter that names it again starts the term after which
+    # the costs over the summed principal are owed (art. 6:96 lid 7 BW), but
+    # the statute ties no other step to that term, so the invoice's own
+    # dunning does not wait for it again.
+    terms = sent_fourteen_day_terms(creditor, legal_settings or legal_settings_for(creditor), stage_letter_only=True)
 
     max_gap_days = max(stage.min_days_after_previous for stages in stages_by_kind.values() for stage in stages)
     late_send_dates = late_stage_send_dates(creditor, day, max_gap_days) if max_gap_days else {}
 
     due_by = day - dt.timedelta(days=earliest_offset)
     rows = _with_restart_due_dates(creditor, _open_invoice_rows(creditor, due_by), due_by)
+    raise_due_dates = _raise_after_letter_due_dates(creditor)
     plan.invoices_considered = len(rows)
     # Only invoices due more than five years ago can be held, so the others
     # are skipped here without building a tuple per row.
@@ -343,6 +358,13 @@ def plan_day(
             # Before the due date has passed the debtor is not in default, and
             # a 14-day letter sent then does not make the costs owed.
             continue
+        if target.is_fourteen_day_letter and invoice_id in raise_due_dates and raise_due_dates[invoice_id] >= day:
+            # The new letter over a raised amount waits until the raise is overdue as well.
+            # NOTE: a letter that another invoice of the debtor gets today still
+            # names this one (see `_bundle_into_fourteen_day_letters`), and then
+            # its costs leave out the raise that is not yet due.
+            plan.waiting_for_legal_term += 1
+            continue
 
         if current_date is not None:
             # The legal term is checked first, so an invoice inside its 14-day
@@ -395,8 +417,67 @@ def plan_day(
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
+    _hold_second_messages(plan)
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _hold_second_messages(plan: Plan) -> None:
+    """Keep one message per debtor for the plan's day and move the others to `plan.held_second_messages`.
+
+    Several messages a day to one debtor read as pressure, and their amounts
+    and deadlines contradict each other. A 14-day letter already names every
+    overdue invoice of its currency, so the messages that remain beside it
+    are in another currency. Merging a lower stage into a higher one would
+    make, say, a final notice announce steps for an invoice that never had
+    the stages before it. So the 14-day letter goes first, otherwise the
+    highest stage, and the others wait. Their invoices keep their stage, so
+    the next run plans them again with the stage due then. A debtor who
+    already has a message for the day from an earlier run gets none. A
+    message without a channel is never sent, so it does not count and stays
+    in the plan to be reported as unreachable.
+    """
+    reachable = [message for message in plan.messages if message.channel is not None]
+    debtor_ids = {message.debtor.id for message in reachable}
+    if not debtor_ids:
+        return
+    already = _debtors_with_message_on(plan.creditor, plan.day, debtor_ids)
+
+    ranked = sorted(
+        reachable,
+        key=lambda message: (
+            message.debtor.id, not message.stage.is_fourteen_day_letter, -message.stage.order, message.currency,
+        ),
+    )
+    debtors_served: set[int] = set()
+    held_messages: list[PlannedMessage] = []
+    for message in ranked:
+        if message.debtor.id in already or message.debtor.id in debtors_served:
+            held_messages.append(message)
+        else:
+            debtors_served.add(message.debtor.id)
+    if not held_messages:
+        return
+
+    held_ids = {id(message) for message in held_messages}
+    plan.messages = [message for message in plan.messages if id(message) not in held_ids]
+    plan.held_second_messages = held_messages
+
+
+def _debtors_with_message_on(creditor: Creditor, day: dt.date, debtor_ids: set[int]) -> set[int]:
+    """Return those of `debtor_ids` with a message planned for `day` that is not cancelled or failed. One query."""
+    from betaalreis.outbox.models import Communication, CommunicationStatus
+
+    return set(
+        Communication.objects.filter(
+            creditor=creditor,
+            run_date=day,
+            debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
+        )
+        .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+        .values_list("debtor_id", flat=True)
+        .distinct()
+    )
 
 
 _INVOICE_FIELDS = (
@@ -450,6 +531,19 @@ def _with_restart_due_dates(creditor: Creditor, rows: list[tuple], due_by: dt.da
         elif due_date <= due_by:
             adjusted.append((*row[:2], due_date, *row[3:]))
     return adjusted
+
+
+def _raise_after_letter_due_dates(creditor: Creditor) -> dict[int, dt.date]:
+    """Return, by invoice id, the latest due date of a raise of an open invoice raised after its 14-day letter. One query."""
+    due_dates: dict[int, dt.date] = {}
+    rows = PrincipalRaise.objects.filter(
+        creditor=creditor,
+        invoice__status=InvoiceStatus.OPEN,
+        invoice_id__in=RaiseAfterLetter.objects.filter(creditor=creditor).values("invoice_id"),
+    ).values_list("invoice_id", "due_date")
+    for invoice_id, due_date in rows:
+        due_dates[invoice_id] = max(due_date, due_dates.get(invoice_id, due_date))
+    return due_dates
 
 
 def _invoice_numbers(creditor: Creditor, invoice_ids: list[int]) -> dict[int, str]:

@@ -25,12 +25,17 @@ of reopening has its rule:
 
 An import or an edit that raises the open amount of an invoice that is still
 open restarts nothing, because the history of what was named stays valid.
+The debtor could not pay the raised part before it was asked for, so it
+falls due after the invoice's payment term counted from the raise
+(`PrincipalRaise`), and interest on it runs from then, not from the
+invoice's due date.
 For a consumer whose 14-day letter was sent before the raise, that letter did
 not name the raise (`do_record_raises`): the claim charges costs only over
 the amount the letter named, until a 14-day letter sent after the raise names
-the whole amount, and the invoice goes back to the stage before its letter so
-that the next run sends that letter. A business owes costs without a letter
-(art. 6:96 lid 4 BW), so its costs follow the raised principal. Lowering an
+the whole amount. The invoice goes back to the stage before its letter, so a
+run sends that letter once the raised part is overdue. A business owes costs
+without a letter (art. 6:96 lid 4 BW), so its costs follow the raised
+principal from the day after the raise falls due. Lowering an
 amount changes neither, because it never makes the cost base larger.
 
 A message planned before a restart or a raise is no longer what the run would
@@ -48,7 +53,14 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from betaalreis.dunning.models import DunningRestart, InvoiceStage, RaiseAfterLetter, ReopenCause, Stage
+from betaalreis.dunning.models import (
+    DunningRestart,
+    InvoiceStage,
+    PrincipalRaise,
+    RaiseAfterLetter,
+    ReopenCause,
+    Stage,
+)
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
     ZERO,
@@ -127,6 +139,7 @@ def do_restart_dunning(
     DunningRestart.objects.filter(invoice_id__in=ids).delete()
     # The 14-day letters before the restart no longer count, so neither does what they did not name.
     RaiseAfterLetter.objects.filter(invoice_id__in=ids).delete()
+    PrincipalRaise.objects.filter(invoice_id__in=ids).delete()
     restarts = [
         DunningRestart(
             creditor_id=invoice.creditor_id,
@@ -265,20 +278,26 @@ def lapsed_waiver_events(invoices: Sequence[Invoice], *, source: str, at: dt.dat
 def do_record_raises(
     raises: Sequence[tuple[Invoice, Decimal]], *, source: str, at: dt.datetime | None = None
 ) -> list[RaiseAfterLetter]:
-    """Record the raises that a consumer's latest 14-day letter did not name, and return the records.
+    """Record the raises of open invoices, and return those that a consumer's latest 14-day letter did not name.
 
     `raises` pairs invoices of one creditor, saved with their new open
-    amount, with how much that amount rose. A raise counts when the invoice
-    is open, its debtor is a consumer and a 14-day letter that still counts
-    for it was sent (see `counted_message_items`). Each such invoice gets the
+    amount, with how much that amount rose. Every raise of an open invoice
+    gets a `PrincipalRaise` with the day its amount falls due. A raise counts
+    for the letter when the invoice is open, its debtor is a consumer and a
+    14-day letter that still counts for it was sent (see `counted_message_items`). Each such invoice gets the
     amount no letter named, added to an earlier one that no letter named yet.
-    It goes back to the stage before the 14-day letter, so the next run sends
+    It goes back to the stage before the 14-day letter, so a later run sends
     a new letter over the whole open amount. The timeline records both in
     Dutch and in English.
 
-    NOTE: once the new letter is sent, the claim counts costs from the end of
-    its term only, so costs owed over the named amount since the earlier
-    letter's term are not claimed while the new term runs.
+    While the new letter's term runs, the costs of the earlier letter stay
+    owed over the amount it named (see `betaalreis.dunning.letter_costs`).
+    The new letter waits until the raised part is overdue, because a letter
+    sent before the consumer is in default on it makes no costs owed over it
+    (art. 6:96 lid 6 BW).
+    NOTE: a raise replaces the record of an earlier raise, so a letter sent
+    before both is taken to have left out only the amounts since the latest
+    letter before the second raise.
     """
     from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
     from betaalreis.legal.models import legal_settings_for
@@ -294,6 +313,14 @@ def do_record_raises(
     if not raised:
         return []
     creditor = Creditor.objects.get(pk=next(iter(raised.values()))[0].creditor_id)
+    day = timezone.localdate(at)
+    PrincipalRaise.objects.bulk_create(
+        PrincipalRaise(
+            creditor=creditor, invoice=invoice, raised_at=at, amount=amount,
+            due_date=reopened_due_date(invoice, day), source=source[:300],
+        )
+        for invoice, amount in raised.values()
+    )
     consumers = list(
         Invoice.objects.filter(creditor=creditor, pk__in=list(raised), debtor__kind=DebtorKind.CONSUMER)
         .values_list("pk", flat=True)

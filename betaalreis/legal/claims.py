@@ -10,6 +10,10 @@ Rules applied (Dutch civil code, BW):
   commercial rate (6:119a) from the day after the due date. Consumers owe
   the statutory rate (6:119) from the day set by the creditor's terms,
   by default the day after the due date.
+- A part added to an invoice later, such as a raise of its amount
+  (`ClaimItem.later_parts`), falls due on its own date. Interest on it runs
+  from the day set for that date, and a business owes costs on it from the
+  day after it.
 - Interest is claimed only from the first day of the rate table in
   `data/statutory_rates.toml`. An invoice in default before that day gets
   no interest for the days before it, and the breakdown states it
@@ -25,6 +29,9 @@ Rules applied (Dutch civil code, BW):
   (see `_ClaimRun._charge_costs`). A business owes them from
   the day after a due date without a reminder (6:96 lid 4): the fixed EUR 40
   or the scale, per the creditor's settings.
+- An invoice in default before 1 July 2012 adds nothing to the cost base,
+  because BIK art. 3 excludes claims in default before the BIK entered into
+  force. The breakdown names such invoices (`ItemBreakdown.default_before_bik`).
 - A payment pays one invoice at a time. The invoice the debtor named comes
   first (6:43 lid 1). The others follow 6:43 lid 2: invoices that are due,
   then those bearing interest, then the oldest. Within an invoice the
@@ -37,12 +44,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
-from betaalreis.legal.costs import CollectionCosts, collection_costs
+from betaalreis.legal.costs import BIK_START, CollectionCosts, collection_costs
 from betaalreis.legal.explain import claim_notices, explain_claim
 from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
@@ -74,6 +81,14 @@ class CostsStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class LaterPart:
+    """A part of an invoice's principal that was added after the invoice and falls due on its own date."""
+
+    amount: Decimal
+    due_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimItem:
     """One unpaid invoice in a claim."""
 
@@ -88,6 +103,9 @@ class ClaimItem:
     # not name, because the invoice was raised after it. A consumer owes no
     # collection costs over it.
     unnamed_principal: Decimal = ZERO
+    # Parts of `principal` added later, such as raises of the invoice's amount.
+    # They bear interest and business costs only once they are due.
+    later_parts: tuple[LaterPart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,10 @@ class LetterTerm:
     term_end: dt.date
     invoice_numbers: frozenset[str] | None = None
     closed_principal: Decimal = ZERO
+    # By invoice number, the part of the principal raised after this letter
+    # was sent, which it did not name. Items not listed use their
+    # `ClaimItem.unnamed_principal`, the part that the latest letter did not name.
+    unnamed_principal: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +171,9 @@ class ItemBreakdown:
     # The first day of default when it lies before the rate table, so that
     # interest over the days up to `interest_from` is not claimed.
     default_before_rate_table: dt.date | None = None
+    # The first day of default when it lies before 1 July 2012, so that no
+    # collection costs are claimed over the invoice (BIK art. 3).
+    default_before_bik: dt.date | None = None
 
     @property
     def amount_outstanding(self) -> Decimal:
@@ -169,8 +194,10 @@ class CostsBreakdown:
     # First day the costs are owed; None when that is not yet known.
     due_from: dt.date | None
     paid: Decimal
-    # The costs (with VAT) over the principal unpaid today, as a 14-day letter
-    # must state them before they are owed.
+    # The costs (with VAT) owed once a consumer's running or new 14-day term
+    # passes unpaid, as the letter must state them (art. 6:96 lid 6 BW): those
+    # over the principal unpaid today, or the costs already owed when those
+    # are higher, because the costs of several letters never add up.
     if_unpaid: Decimal
     # The VAT included in `if_unpaid`.
     if_unpaid_vat: Decimal
@@ -282,7 +309,7 @@ def compute_claim(
     accounts: dict[str, InterestAccount] = {}
     for item in ordered_items:
         default_start = _interest_start(item, kind, settings)
-        accounts[item.invoice_number] = InterestAccount(
+        account = accounts[item.invoice_number] = InterestAccount(
             item.invoice_number,
             item.principal,
             max(default_start, table_start),
@@ -290,6 +317,12 @@ def compute_claim(
             settings.day_count,
             compounding_from=default_start,
         )
+        # NOTE: the interest of a later part joins the invoice's compounding
+        # year, so it is added to the base at the invoice's anniversary, which
+        # can come before a full year of interest on that part has passed.
+        for part in item.later_parts:
+            part_start = _interest_start(ClaimItem(item.invoice_number, part.amount, part.due_date), kind, settings)
+            account.defer(max(part_start, table_start), part.amount)
 
     if kind is DebtorKind.CONSUMER and not letter_terms and fourteen_day_term_end is not None:
         letter_terms = (LetterTerm(fourteen_day_term_end),)
@@ -360,6 +393,11 @@ class _ClaimRun:
         self.letter_terms = letter_terms if kind is DebtorKind.CONSUMER else ()
         self.on = on
 
+        # BIK art. 3: invoices in default before the BIK took effect bear no costs.
+        self.before_bik = {
+            number for number, account in accounts.items() if account.compounding_from < BIK_START
+        }
+
         self.costs = CollectionCosts(ZERO, ZERO, ZERO, None)
         self.costs_paid = costs_paid_before if kind is DebtorKind.CONSUMER else ZERO
         self.costs_due_from: dt.date | None = None
@@ -390,6 +428,7 @@ class _ClaimRun:
 
             for account in self.accounts.values():
                 account.close_year_if_due(day)
+                account.release_deferred(day)
 
             next_day = self._next_event_day(day, pending, cost_days, end)
             for account in self.accounts.values():
@@ -397,16 +436,19 @@ class _ClaimRun:
             day = next_day
 
     def _cost_days(self) -> set[dt.date]:
-        # NOTE: BIK art. 3 excludes the scale when default began before
-        # 1 July 2012, but such claims still get the scale and minimum here.
-        # Costs with VAT (not deductible) on a day before the VAT table raise.
+        # Costs with VAT (not deductible) on a day before the VAT table, which
+        # starts on 1 October 2012, raise InvalidInput naming that table.
         if self.kind is DebtorKind.CONSUMER:
             return {letter.term_end + ONE_DAY for letter in self.letter_terms}
 
         # NOTE: business costs run over the summed principal of the overdue
         # invoices, as for consumers. No statute sums business claims, and
         # charging each invoice separately (at least EUR 40 each) is not offered.
-        return {item.due_date + ONE_DAY for item in self.items}
+        return {
+            due_date + ONE_DAY
+            for item in self.items
+            for due_date in (item.due_date, *(part.due_date for part in item.later_parts))
+        }
 
     def _next_event_day(
         self, day: dt.date, pending: list[ClaimPayment], cost_days: set[dt.date], end: dt.date
@@ -441,19 +483,21 @@ class _ClaimRun:
             return
 
         for item in self.items:
-            if item.due_date + ONE_DAY == day:
-                self.overdue_principal[item.invoice_number] = self.accounts[
-                    item.invoice_number
-                ].principal_outstanding
+            due_days = {item.due_date + ONE_DAY, *(part.due_date + ONE_DAY for part in item.later_parts)}
+            if day in due_days and item.invoice_number not in self.before_bik:
+                self.overdue_principal[item.invoice_number] = self._due_principal(item, day)
         self._raise_costs(day, sum(self.overdue_principal.values(), ZERO))
 
     def _letter_base(self, letter: LetterTerm, day: dt.date) -> Decimal:
         """Return the principal that `letter` named and that is unpaid when its term passes on `day`."""
         named = sum(
             (
-                self._named_outstanding(item)
+                self._named_outstanding(
+                    item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal), day
+                )
                 for item in self.items
                 if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
+                and item.invoice_number not in self.before_bik
                 and (letter.invoice_numbers is None or item.invoice_number in letter.invoice_numbers)
             ),
             ZERO,
@@ -473,15 +517,24 @@ class _ClaimRun:
             if self.costs_due_from is None:
                 self.costs_due_from = day
 
-    def _named_outstanding(self, item: ClaimItem) -> Decimal:
-        """Return the unpaid principal of `item` that its 14-day letter named.
+    def _named_outstanding(self, item: ClaimItem, unnamed: Decimal, day: dt.date) -> Decimal:
+        """Return the unpaid principal of `item` that a 14-day letter named, when it did not name `unnamed`.
 
         Payments count against the named part first. That is the lower
         reading of the cost base, so the claim never states costs over money
-        the letter did not name.
+        the letter did not name. A later part that bears no interest on `day`
+        yet is left out too. An unnamed raise and a raise not yet due are the
+        newest part of the principal, so the larger of the two is left out,
+        not their sum.
         """
-        outstanding = self.accounts[item.invoice_number].principal_outstanding
-        return max(outstanding - item.unnamed_principal, ZERO)
+        account = self.accounts[item.invoice_number]
+        not_due = account.deferred_amount(after=day)
+        return max(account.principal_outstanding - max(unnamed, not_due), ZERO)
+
+    def _due_principal(self, item: ClaimItem, day: dt.date) -> Decimal:
+        """Return the unpaid principal of `item` without its later parts that bear no interest on `day` yet."""
+        account = self.accounts[item.invoice_number]
+        return account.principal_outstanding - account.deferred_amount(after=day)
 
     @property
     def _fixed_minimum_only(self) -> bool:
@@ -620,23 +673,36 @@ class _ClaimRun:
             default_before_rate_table=(
                 account.compounding_from if account.compounding_from < account.first_day else None
             ),
+            default_before_bik=account.compounding_from if item.invoice_number in self.before_bik else None,
         )
 
     def _costs_breakdown(self) -> CostsBreakdown:
-        unpaid_principal = sum(
-            (account.principal_outstanding for account in self.accounts.values()), ZERO
+        # A later part that is not due yet is no part of the announced costs.
+        costed_principal = sum(
+            (
+                account.principal_outstanding - account.deferred_amount()
+                for number, account in self.accounts.items()
+                if number not in self.before_bik
+            ),
+            ZERO,
         )
         if_unpaid = collection_costs(
-            unpaid_principal,
+            costed_principal,
             fixed_minimum_only=self._fixed_minimum_only,
             vat_deductible=self.settings.vat_deductible,
             on=self.on,
         )
+        if self.costs.total > if_unpaid.total:
+            if_unpaid = self.costs
 
         if self.costs.total > 0:
             status = CostsStatus.DUE
             due_from = self.costs_due_from
-        elif self.kind is DebtorKind.CONSUMER and self.term_end is None and unpaid_principal > 0:
+        elif self.before_bik and costed_principal <= 0:
+            # Only invoices that BIK art. 3 excludes are unpaid.
+            status = CostsStatus.NONE
+            due_from = None
+        elif self.kind is DebtorKind.CONSUMER and self.term_end is None and costed_principal > 0:
             status = CostsStatus.NO_LETTER
             due_from = None
         elif (

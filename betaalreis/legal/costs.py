@@ -21,6 +21,9 @@ from betaalreis.legal.rates import RateKind, rate_on
 # NOTE: the Wki limit on costs for small recurring instalments (from 1 October
 # 2024) is not applied, because its formula in the amended BIK was not read.
 MINIMUM_COSTS = Decimal("40.00")
+# BIK art. 3: the Besluit does not apply to a claim whose debtor was already in
+# default before it entered into force on 1 July 2012.
+BIK_START = dt.date(2012, 7, 1)
 MAXIMUM_COSTS = Decimal("6775.00")
 
 # (upper bound of the bracket, rate); None is the open top bracket.

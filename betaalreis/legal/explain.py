@@ -36,6 +36,11 @@ _TEXTS = {
             "Factuur {invoices} is al sinds {default} niet betaald. Wij rekenen rente pas vanaf "
             "{start}, omdat onze rentetabel op die dag begint."
         ),
+        "before_bik": (
+            "Factuur {invoices} is al sinds {default} niet betaald, dus van vóór 1 juli 2012. Over zo'n "
+            "factuur rekenen wij geen incassokosten, omdat het Besluit vergoeding voor "
+            "buitengerechtelijke incassokosten er niet voor geldt (art. 3)."
+        ),
     },
     "en": {
         "principal": "Principal: {amount}.",
@@ -64,6 +69,11 @@ _TEXTS = {
         "interest_limited": (
             "Invoice {invoices} has been unpaid since {default}. We charge interest only from "
             "{start}, because our interest rate table starts on that day."
+        ),
+        "before_bik": (
+            "Invoice {invoices} has been unpaid since {default}, before 1 July 2012. We charge no "
+            "collection costs on it, because the Dutch decree on extrajudicial collection costs "
+            "(BIK) does not apply to it (art. 3)."
         ),
     },
 }
@@ -117,21 +127,30 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
 
 
 def claim_notices(breakdown: ClaimBreakdown, language: str) -> tuple[str, ...]:
-    """Return one sentence per invoice whose interest starts later than its default, because
-    the rate table starts later."""
+    """Return one sentence per limit of the computation on an invoice.
+
+    An invoice gets one when its interest starts later than its default,
+    because the rate table starts later, and one when it bears no collection
+    costs, because it was in default before the BIK took effect.
+    """
     texts = _TEXTS["nl" if language == "nl" else "en"]
     locale = "nl_NL" if language == "nl" else "en_GB"
     notices = []
     for item in breakdown.items:
-        if item.default_before_rate_table is None:
-            continue
-        notices.append(
-            texts["interest_limited"].format(
-                invoices=item.invoice_number,
-                default=_date(item.default_before_rate_table, locale),
-                start=_date(item.interest_from, locale),
+        if item.default_before_rate_table is not None:
+            notices.append(
+                texts["interest_limited"].format(
+                    invoices=item.invoice_number,
+                    default=_date(item.default_before_rate_table, locale),
+                    start=_date(item.interest_from, locale),
+                )
             )
-        )
+        if item.default_before_bik is not None:
+            notices.append(
+                texts["before_bik"].format(
+                    invoices=item.invoice_number, default=_date(item.default_before_bik, locale)
+                )
+            )
     return tuple(notices)
 
 

@@ -144,6 +144,9 @@ class InterestAccount:
         self.compounding_from = compounding_from or first_day
 
         self.principal_outstanding = principal
+        # Parts of the principal that bear no interest yet, as (first day of
+        # interest, unpaid amount), earliest first (see `defer`).
+        self.deferred: list[tuple[dt.date, Decimal]] = []
         self.capitalised_outstanding = ZERO
         # Interest of the current compounding year: exact, and what was paid of it.
         self.year_exact = Fraction(0)
@@ -167,7 +170,20 @@ class InterestAccount:
 
     @property
     def base(self) -> Decimal:
-        return self.principal_outstanding + self.capitalised_outstanding
+        return self.principal_outstanding - self.deferred_amount() + self.capitalised_outstanding
+
+    def defer(self, first_day: dt.date, amount: Decimal) -> None:
+        """Let `amount` of the principal bear interest only from `first_day`, such as a part added to the invoice later."""
+        self.deferred.append((first_day, amount))
+        self.deferred.sort(key=lambda part: part[0])
+
+    def deferred_amount(self, after: dt.date | None = None) -> Decimal:
+        """Return the unpaid principal that bears no interest yet, or only from a day after `after`."""
+        return sum((amount for first_day, amount in self.deferred if after is None or first_day > after), ZERO)
+
+    def release_deferred(self, day: dt.date) -> None:
+        """Let the deferred parts whose first day of interest is `day` or earlier bear interest."""
+        self.deferred = [part for part in self.deferred if part[0] > day]
 
     @property
     def interest_total(self) -> Decimal:
@@ -183,7 +199,7 @@ class InterestAccount:
         if day < self.first_day:
             return self.first_day
 
-        candidates = [self.next_anniversary]
+        candidates = [self.next_anniversary, *(first_day for first_day, _ in self.deferred)]
         rate_change = next_change_after(self.kind, day)
         if rate_change is not None:
             candidates.append(rate_change)
@@ -239,9 +255,19 @@ class InterestAccount:
         return from_capitalised + from_current_year
 
     def pay_principal(self, amount: Decimal) -> Decimal:
-        """Apply up to `amount` to the unpaid principal and return the amount applied."""
+        """Apply up to `amount` to the unpaid principal and return the amount applied.
+
+        The part that bears interest is paid first, then the deferred parts,
+        latest first. That reading leaves the least interest to claim.
+        """
         applied = min(amount, self.principal_outstanding)
+        beyond_bearing = applied - (self.principal_outstanding - self.deferred_amount())
         self.principal_outstanding -= applied
+        while beyond_bearing > 0 and self.deferred:
+            first_day, part = self.deferred.pop()
+            if part > beyond_bearing:
+                self.deferred.append((first_day, part - beyond_bearing))
+            beyond_bearing -= part
         return applied
 
     def _add_period(

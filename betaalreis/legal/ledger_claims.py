@@ -9,7 +9,8 @@ a payment to the principal first and only money beyond it to costs and
 interest (`Allocation.part`), but the claim's total is the same either way.
 After a dunning restart the reopened amount takes the place of the total,
 with its own due date. An amount raised after the latest 14-day letter is
-marked as not named by it (see `betaalreis.dunning.reopening`).
+marked as not named by it, and every raise of an open invoice is a later
+part of its principal with its own due date (see `betaalreis.dunning.reopening`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef
+
 from betaalreis.dunning.bulk import values_subquery
+from betaalreis.dunning.models import PrincipalRaise
 from betaalreis.dunning.reopening import unnamed_amounts
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
@@ -33,7 +37,7 @@ from betaalreis.ledger.models import (
     InvoiceKind,
     InvoiceStatus,
 )
-from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, LetterTerm, compute_claim
+from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, LaterPart, LetterTerm, compute_claim
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 
@@ -179,6 +183,8 @@ class _OpenInvoice:
     credited: Decimal = Decimal(0)
     # What was raised after the latest 14-day letter and no letter named yet.
     unnamed: Decimal = Decimal(0)
+    # The raises of the open amount since the invoice or its restart, each with its own due date.
+    raises: list[LaterPart] = field(default_factory=list)
     # Payments the ledger booked to the principal.
     paid_in_ledger: Decimal = Decimal(0)
     # Payments the ledger booked to collection costs or interest, by part.
@@ -220,19 +226,24 @@ def _open_invoices(
     # made since (see `betaalreis.dunning.reopening`).
     restart_cut: dict[int, int] = {}
     raised: list[int] = []
+    with_later_parts: list[int] = []
     for (
         pk, debtor_id, number, total, due_date, currency, open_amount,
-        restart_principal, restart_due_date, restart_last_allocation, raise_id,
-    ) in rows.values_list(
+        restart_principal, restart_due_date, restart_last_allocation, raise_id, has_later_parts,
+    ) in rows.annotate(
+        has_later_parts=Exists(PrincipalRaise.objects.filter(invoice_id=OuterRef("pk")))
+    ).values_list(
         "pk", "debtor_id", "number", "total", "due_date", "currency", "open_amount",
         "dunning_restart__principal", "dunning_restart__due_date", "dunning_restart__last_allocation_id",
-        "raise_after_letter__id",
+        "raise_after_letter__id", "has_later_parts",
     ):
         if restart_principal is not None:
             total, due_date = restart_principal, restart_due_date
             restart_cut[pk] = restart_last_allocation
         if raise_id is not None:
             raised.append(pk)
+        if has_later_parts:
+            with_later_parts.append(pk)
         invoice = _OpenInvoice(pk, number, total, due_date, currency, open_amount)
         by_id[pk] = invoice
         by_debtor[debtor_id].append(invoice)
@@ -241,6 +252,12 @@ def _open_invoices(
     if raised:
         for invoice_id, amount in unnamed_amounts(creditor_id, raised).items():
             by_id[invoice_id].unnamed = amount
+    if with_later_parts:
+        parts = PrincipalRaise.objects.filter(creditor_id=creditor_id, invoice_id__in=with_later_parts)
+        for invoice_id, amount, due_date in parts.order_by("due_date", "pk").values_list(
+            "invoice_id", "amount", "due_date"
+        ):
+            by_id[invoice_id].raises.append(LaterPart(amount, due_date))
 
     allocations = Allocation.objects.filter(
         creditor_id=creditor_id, invoice__in=rows.values("pk")
@@ -262,6 +279,24 @@ def _open_invoices(
     return by_debtor
 
 
+def _later_parts(raises: Sequence[LaterPart], principal: Decimal) -> tuple[LaterPart, ...]:
+    """Return the raises that still fit in `principal`, latest first kept, in order of due date.
+
+    A credit note or a lowered amount since a raise leaves less principal
+    than the raises add up to. Keeping the latest raises leaves the most
+    principal without interest, so the claim is never too high.
+    """
+    fitting: list[LaterPart] = []
+    room = principal
+    for part in sorted(raises, key=lambda part: part.due_date, reverse=True):
+        if room <= 0:
+            break
+        amount = min(part.amount, room)
+        fitting.append(LaterPart(amount, part.due_date))
+        room -= amount
+    return tuple(sorted(fitting, key=lambda part: part.due_date))
+
+
 def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput:
     items: list[ClaimItem] = []
     payments: list[ClaimPayment] = []
@@ -277,7 +312,8 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
 
         currencies.add(invoice.currency)
         items.append(ClaimItem(
-            invoice.number, principal, invoice.due_date, unnamed_principal=min(invoice.unnamed, principal)
+            invoice.number, principal, invoice.due_date, unnamed_principal=min(invoice.unnamed, principal),
+            later_parts=_later_parts(invoice.raises, principal),
         ))
         for part, amount in invoice.charges_paid.items():
             charges_paid[(invoice.number, part)] = amount

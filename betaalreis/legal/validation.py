@@ -70,6 +70,20 @@ def validate_claim_input(
             )
         if item.default_date is not None:
             validate_date(f"Invoice {item.invoice_number}: default date", item.default_date)
+        for part in item.later_parts:
+            validate_amount(f"Invoice {item.invoice_number}: later part", part.amount, "leave empty parts out")
+            validate_date(f"Invoice {item.invoice_number}: due date of a later part", part.due_date)
+            if part.due_date < item.due_date:
+                raise InvalidInput(
+                    f"Invoice {item.invoice_number}: later part due {part.due_date} is before the invoice's "
+                    f"due date {item.due_date}. Pass it as part of the principal instead."
+                )
+        later = sum((part.amount for part in item.later_parts), ZERO)
+        if later > item.principal:
+            raise InvalidInput(
+                f"Invoice {item.invoice_number}: later parts of {later} exceed its principal {item.principal}. "
+                "Pass only the parts that are still part of the principal."
+            )
 
     for payment in payments:
         validate_date("Payment date", payment.paid_on)

@@ -94,10 +94,10 @@ def load_batch_claim_data(
         )
         if not stage.is_fourteen_day_letter:
             term_invoices[communication.creditor_id].update(item.invoice_id for item in items)
-            lettered_claims[communication.creditor_id][communication.pk] = (
-                communication.debtor_id, [item.invoice_id for item in items]
-            )
-            numbers.update((item.invoice_id, item.invoice.number) for item in items)
+        lettered_claims[communication.creditor_id][communication.pk] = (
+            communication.debtor_id, [item.invoice_id for item in items]
+        )
+        numbers.update((item.invoice_id, item.invoice.number) for item in items)
 
     for (creditor_id, on), debtor_ids in debtors_by_day.items():
         for debtor_id, claim_input in claim_items_for_debtors(creditor_id, debtor_ids, on).items():
@@ -106,9 +106,8 @@ def load_batch_claim_data(
         data.fourteen_day_terms.update(
             sent_fourteen_day_terms(creditors[creditor_id], data.settings[creditor_id], invoice_ids=invoice_ids)
         )
-        data.letters.update(
-            letter_costs(creditors[creditor_id], data.settings[creditor_id], lettered_claims[creditor_id], numbers)
-        )
+    for creditor_id, claims in lettered_claims.items():
+        data.letters.update(letter_costs(creditors[creditor_id], data.settings[creditor_id], claims, numbers))
     return data
 
 
@@ -151,27 +150,28 @@ def claim_for_message(
     if not claim_items:
         return None
 
-    # A 14-day letter states no costs as owed. It announces those over the
-    # principal of every invoice it names, if its term passes unpaid.
-    # NOTE: costs an earlier letter made owed on an invoice it names again are
-    # left out of its amount. They are part of the announced costs, and paying
-    # the letter's amount in its term closes the invoices and waives them.
+    # A consumer's costs follow the letters already sent (see
+    # `betaalreis.dunning.letter_costs`). A new 14-day letter starts no term
+    # before it is sent, so its claim states as owed only the costs whose
+    # earlier letter's term passed, and `costs.if_unpaid` is what the costs
+    # come to if its own term passes unpaid (art. 6:96 lid 6 and lid 7 BW).
     term_end = None
     letters = LetterCosts()
-    if not stage.is_fourteen_day_letter:
-        if batch_data is None:
+    if batch_data is None:
+        terms = {}
+        if not stage.is_fourteen_day_letter:
             terms = sent_fourteen_day_terms(communication.creditor, settings, invoice_ids=invoice_ids)
-            if debtor.kind == DebtorKind.CONSUMER:
-                letters = letter_costs(
-                    communication.creditor, settings, {debtor.pk: (debtor.pk, invoice_ids)},
-                    {item.invoice_id: item.invoice.number for item in items},
-                )[debtor.pk]
-        else:
-            all_terms = batch_data.fourteen_day_terms
-            terms = {invoice_id: all_terms[invoice_id] for invoice_id in invoice_ids if invoice_id in all_terms}
-            letters = batch_data.letters.get(communication.pk, letters)
-        if terms:
-            term_end = max(term.term_end for term in terms.values())
+        if debtor.kind == DebtorKind.CONSUMER:
+            letters = letter_costs(
+                communication.creditor, settings, {debtor.pk: (debtor.pk, invoice_ids)},
+                {item.invoice_id: item.invoice.number for item in items},
+            )[debtor.pk]
+    else:
+        all_terms = {} if stage.is_fourteen_day_letter else batch_data.fourteen_day_terms
+        terms = {invoice_id: all_terms[invoice_id] for invoice_id in invoice_ids if invoice_id in all_terms}
+        letters = batch_data.letters.get(communication.pk, letters)
+    if terms:
+        term_end = max(term.term_end for term in terms.values())
 
     # A consumer's costs follow the letters behind the claim, so that the
     # invoices of a letter paid since still count in its cost base, and a

@@ -201,8 +201,10 @@ class ClaimBreakdown:
     principals, the interest and, when `costs_due`, the costs. While the
     costs are not yet owed (a consumer's 14-day term), `costs` is the amount
     that will be charged if the term passes unpaid, with `costs_vat` of VAT
-    in it, and it is not part of `total`. `term_text` replaces the
-    templates' wording of the 14-day payment term when set.
+    in it, and it is not part of `total`. `costs_if_unpaid` is what the
+    costs come to in all if a 14-day term passes unpaid, including costs an
+    earlier letter already made owed. `term_text` replaces the templates'
+    wording of the 14-day payment term when set.
     """
 
     principal: Decimal
@@ -214,6 +216,10 @@ class ClaimBreakdown:
     costs_vat: Decimal = Decimal("0.00")
     term_text: str = ""
     costs_due_from: dt.date | None = None
+    costs_if_unpaid: Decimal = Decimal("0.00")
+    costs_if_unpaid_vat: Decimal = Decimal("0.00")
+    # How much `costs_if_unpaid` exceeds the costs owed now, with or without payments.
+    costs_increase_if_unpaid: Decimal = Decimal("0.00")
     # Business claims carry the statutory commercial rate (wettelijke handelsrente).
     commercial_interest: bool = False
     # Unpaid principal per invoice number, in the claim's invoice order.
@@ -251,6 +257,9 @@ class ClaimBreakdown:
             total=principal + interest + (costs_line if costs_due else Decimal("0.00")),
             currency=breakdown.currency,
             costs_due_from=costs.due_from,
+            costs_if_unpaid=costs.if_unpaid,
+            costs_if_unpaid_vat=costs.if_unpaid_vat,
+            costs_increase_if_unpaid=costs.if_unpaid - costs.total,
             commercial_interest=breakdown.interest_kind == RateKind.COMMERCIAL,
             principals=principals,
             notices_nl=breakdown.notices("nl"),

@@ -99,4 +99,6 @@ def claim() -> ClaimBreakdown:
         interest=Decimal("12.30"),
         costs=Decimal("248.93"),
         total=Decimal("1671.86"),
+        costs_if_unpaid=Decimal("248.93"),
+        costs_increase_if_unpaid=Decimal("248.93"),
     )

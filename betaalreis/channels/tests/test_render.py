@@ -189,6 +189,59 @@ def test_fourteen_day_letter_without_claim(make_context) -> None:
     assert "incassokosten" not in letter.text
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "Daarom bent u nu al € 45,00 incassokosten verschuldigd. Dat bedrag is deel van de € 1.716,86 "
+               "hierboven. Betaalt u niet binnen deze termijn? Dan worden de incassokosten in totaal € 248,93: "
+               "€ 203,93 meer dan nu. U betaalt de incassokosten één keer: het hoogste bedrag, niet de bedragen "
+               "van de brieven bij elkaar opgeteld."),
+        ("en", "You therefore already owe €45.00 in collection costs. That amount is part of the €1,716.86 "
+               "above. If you do not pay within this term, the collection costs will come to €248.93 in total: "
+               "€203.93 more than now. You pay the collection costs once: the highest amount, not the amounts "
+               "of the letters added together."),
+    ],
+)
+def test_fourteen_day_letter_with_costs_owed(make_context, claim, language, expected) -> None:
+    owed = dataclasses.replace(
+        claim, costs=Decimal("45.00"), costs_due=True, total=Decimal("1716.86"),
+        costs_increase_if_unpaid=Decimal("203.93"),
+    )
+
+    for channel in ("email", "letter"):
+        context = make_context(stage_code="fourteen_day_letter", claim=owed, language=language)
+        text = " ".join(plain(render_message(context, channel).text).split())
+
+        assert expected in text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "Dan blijven de incassokosten in totaal € 45,00. U betaalt"),
+        ("en", "the collection costs will stay at €45.00 in total. You pay"),
+    ],
+)
+def test_fourteen_day_letter_costs_stay(make_context, claim, language, expected) -> None:
+    owed = dataclasses.replace(
+        claim, costs=Decimal("45.00"), costs_due=True, total=Decimal("1716.86"),
+        costs_if_unpaid=Decimal("45.00"), costs_increase_if_unpaid=Decimal("0.00"),
+    )
+
+    text = plain(render_message(make_context(stage_code="fourteen_day_letter", claim=owed, language=language), "letter").text)
+
+    assert expected in text
+
+
+def test_fourteen_day_letter_without_costs(make_context, claim) -> None:
+    # Only invoices in default before 1 July 2012, which bear no costs (BIK art. 3).
+    none = dataclasses.replace(claim, costs=Decimal("0.00"), costs_if_unpaid=Decimal("0.00"))
+
+    text = render_message(make_context(stage_code="fourteen_day_letter", claim=none), "letter").text
+
+    assert "incassokosten" not in text.lower().split("het gaat om")[0]
+
+
 def test_fourteen_day_letter_english(make_context, claim) -> None:
     letter = render_message(make_context(stage_code="fourteen_day_letter", claim=claim, language="en"), "letter")
 
@@ -322,7 +375,10 @@ def test_full_payment_named_only_after_partial(make_context, stage: str, languag
 
 
 def test_vat_on_costs_is_named(make_context, claim) -> None:
-    with_vat = dataclasses.replace(claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"))
+    with_vat = dataclasses.replace(
+        claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"),
+        costs_if_unpaid=Decimal("301.21"), costs_if_unpaid_vat=Decimal("52.28"),
+    )
 
     letter = render_message(make_context(stage_code="fourteen_day_letter", claim=with_vat), "letter")
 

@@ -28,9 +28,9 @@ from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
-from betaalreis.outbox.render import claim_for_message
+from betaalreis.outbox.render import claim_for_message, render_communication
 from betaalreis.portal.services import load_accounts
-from betaalreis.testing import make_creditor, make_debtor, make_invoice
+from betaalreis.testing import make_creditor, make_debtor, make_invoice, make_sent_letter
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +42,6 @@ REOPENED_AT = dt.datetime(2026, 11, 1, 10, 0, tzinfo=AMSTERDAM)
 SECOND_LETTER_DAY = dt.date(2026, 11, 30)
 
 
-def _letter(debtor: Debtor, invoices: list[Invoice], day: dt.date) -> Communication:
-    letter = Communication.objects.create(
-        creditor=debtor.creditor, debtor=debtor, channel="letter", stage="fourteen_day_letter", language="nl",
-        idempotency_key=f"letter-{day}", status=CommunicationStatus.SENT, run_date=day,
-        sent_at=dt.datetime.combine(day, dt.time(10), tzinfo=AMSTERDAM),
-        total_amount=sum((invoice.open_amount for invoice in invoices), Decimal("0.00")),
-    )
-    for invoice in invoices:
-        CommunicationInvoice.objects.create(communication=letter, invoice=invoice, open_amount=invoice.open_amount)
-    return letter
-
-
 def _reopened_ledger(kind: str = "consumer") -> tuple[Debtor, Invoice, Invoice]:
     """Return a debtor with A still open after its first letter and B reopened after it was paid in the term."""
     creditor = make_creditor()
@@ -62,7 +50,7 @@ def _reopened_ledger(kind: str = "consumer") -> tuple[Debtor, Invoice, Invoice]:
     debtor = make_debtor(creditor, kind=kind, mobile="", phone="")
     first = make_invoice(debtor, "300.00", due=dt.date(2026, 10, 1), number="A")
     second = make_invoice(debtor, "200.00", due=dt.date(2026, 9, 1), issue_date=dt.date(2026, 8, 31), number="B")
-    _letter(debtor, [first, second], FIRST_LETTER_DAY)
+    make_sent_letter(debtor, [first, second], FIRST_LETTER_DAY)
     InvoiceStage.objects.create(invoice=first, stage="final_notice", stage_date=dt.date(2026, 11, 19))
     InvoiceStage.objects.create(invoice=second, stage="fourteen_day_letter", stage_date=FIRST_LETTER_DAY)
 
@@ -108,9 +96,38 @@ def test_new_letter_announces_costs_over_sum():
 
     stated = claim_for_message(letter, list(letter.items.select_related("invoice")), stage, SECOND_LETTER_DAY)
 
-    # The costs over 300.00 + 200.00, not EUR 40 over B on top of A's EUR 45.
-    assert stated.costs == Decimal("75.00")
-    assert not stated.costs_due
+    # A's EUR 45 are owed now, so they are part of the amount to pay.
+    assert stated.costs_due
+    assert stated.costs == Decimal("45.00")
+    assert stated.total == stated.principal + stated.interest + Decimal("45.00")
+    assert letter.total_amount == stated.total
+    # After the term: the costs over 300.00 + 200.00, not EUR 40 over B on top of A's EUR 45.
+    assert stated.costs_if_unpaid == Decimal("75.00")
+    assert stated.costs_increase_if_unpaid == Decimal("30.00")
+
+
+@pytest.mark.parametrize(
+    ("language", "owed", "after"),
+    [
+        ("nl", "Daarom bent u nu al € 45,00 incassokosten verschuldigd.",
+         "Dan worden de incassokosten in totaal € 75,00: € 30,00 meer dan nu."),
+        ("en", "You therefore already owe €45.00 in collection costs.",
+         "the collection costs will come to €75.00 in total: €30.00 more than now."),
+    ],
+)
+def test_new_letter_text_states_owed_and_after(language, owed, after):
+    debtor, first, second = _reopened_ledger()
+    debtor.language = language
+    debtor.save(update_fields=["language"])
+    run_cycle(SECOND_LETTER_DAY, debtor.creditor)
+    letter = Communication.objects.get(debtor=debtor, stage="fourteen_day_letter", run_date=SECOND_LETTER_DAY)
+    stage = Stage.objects.get(policy__creditor=debtor.creditor, policy__debtor_kind="consumer", code="fourteen_day_letter")
+
+    message = render_communication(letter, list(letter.items.select_related("invoice")), stage, today=SECOND_LETTER_DAY)
+
+    text = " ".join(message.text.split())
+    assert owed in text
+    assert after in text
 
 
 def test_costs_after_new_term_not_stacked():

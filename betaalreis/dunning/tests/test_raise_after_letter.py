@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from betaalreis.dunning.models import DunningRestart, InvoiceStage, RaiseAfterLetter, ReopenCause
+from betaalreis.dunning.charges import claim_letters
+from betaalreis.dunning.models import DunningRestart, InvoiceStage, PrincipalRaise, RaiseAfterLetter, ReopenCause
 from betaalreis.dunning.reopening import unnamed_amounts
 from betaalreis.dunning.run import run_cycle, run_moment
 from betaalreis.dunning.tests.test_reopening import (
@@ -34,7 +35,7 @@ from betaalreis.dunning.tests.test_reopening import (
 )
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import InvoiceStatus, TimelineEvent
-from betaalreis.legal.claims import ClaimItem, ClaimPayment, compute_claim
+from betaalreis.legal.claims import ClaimItem, ClaimPayment, LaterPart, compute_claim
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.legal.models import legal_settings_for
@@ -49,6 +50,10 @@ DUE = dt.date(2026, 9, 1)
 # After the term of the letter of 29 September, on the day before the final notice would go.
 RAISED_AT = dt.datetime(2026, 10, 20, 10, 0, tzinfo=AMSTERDAM)
 NEXT_RUN = dt.date(2026, 10, 21)
+# The invoice's payment term of 31 days, counted from the raise.
+RAISE_DUE = dt.date(2026, 11, 20)
+# The new 14-day letter goes once the consumer is in default on the raise too.
+NEW_LETTER_DAY = dt.date(2026, 11, 21)
 
 
 def letter_sent(tmp_path, row: str = CONSUMER_ROW) -> None:
@@ -95,18 +100,46 @@ def test_costs_only_over_named_amount(creditor, tmp_path):
     assert claim.costs.total == Decimal("45.00")
 
 
-def test_raise_sends_new_letter_first(creditor, tmp_path):
+def raised_claim(kind: str, day: dt.date, term_end: dt.date | None = None):
+    """Return the claim on F301 of 350,00, of which 50,00 was raised and falls due on RAISE_DUE."""
+    return compute_claim(
+        debtor_kind=kind,
+        items=[ClaimItem("F301", Decimal("350.00"), DUE, later_parts=(LaterPart(Decimal("50.00"), RAISE_DUE),))],
+        on=day,
+        fourteen_day_term_end=term_end,
+    )
+
+
+def test_raise_recorded_with_due_date(creditor, tmp_path):
+    letter_sent(tmp_path)
+
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
+
+    (part,) = PrincipalRaise.objects.filter(invoice__number="F301")
+    assert (part.amount, part.due_date) == (Decimal("50.00"), RAISE_DUE)
+    claim = claim_for_debtor(invoice("F301").debtor, RAISE_DUE + dt.timedelta(days=10))
+    # Interest on the 50,00 runs from the day after it fell due, not from 2 September.
+    assert [(period.start, period.base) for period in claim.interest_periods][-1] == (
+        RAISE_DUE + dt.timedelta(days=1), Decimal("350.00")
+    )
+
+
+def test_raise_sends_new_letter_once_overdue(creditor, tmp_path):
     letter_sent(tmp_path)
     before = last_message_id()
 
     import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
     run_cycle(NEXT_RUN, creditor)
+    run_cycle(RAISE_DUE, creditor)
+    assert messages("F301", after=before) == []
+    run_cycle(NEW_LETTER_DAY, creditor)
 
     (letter,) = messages("F301", after=before)
     assert letter.stage == "fourteen_day_letter"
-    # A 14-day letter states costs only as what follows if the term passes unpaid.
-    expected = claim_on(creditor, "consumer", "350.00", DUE, NEXT_RUN)
-    assert expected.costs.total == Decimal("0.00")
+    # The new letter requests the costs the first letter's term made owed
+    # over the 300,00 it named (EUR 45.00) with the raised principal and interest.
+    expected = raised_claim("consumer", NEW_LETTER_DAY, first_term_end(creditor))
+    assert expected.costs.total == Decimal("45.00")
     assert letter.total_amount == expected.total_outstanding
     assert unnamed_amounts(creditor.pk, [invoice("F301").pk]) == {}
 
@@ -114,16 +147,16 @@ def test_raise_sends_new_letter_first(creditor, tmp_path):
 def test_costs_over_raise_after_new_letter(creditor, tmp_path):
     letter_sent(tmp_path)
     import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
-    run_cycle(NEXT_RUN, creditor)
+    run_cycle(NEW_LETTER_DAY, creditor)
     before = last_message_id()
-    term_end = fourteen_day_term(NEXT_RUN, "email", legal_settings_for(creditor)).term_end
+    term_end = fourteen_day_term(NEW_LETTER_DAY, "email", legal_settings_for(creditor)).term_end
     day = term_end + dt.timedelta(days=1)
 
     run_cycle(day, creditor)
 
     (notice,) = messages("F301", after=before)
     assert notice.stage == "final_notice"
-    expected = claim_on(creditor, "consumer", "350.00", DUE, day, term_end)
+    expected = raised_claim("consumer", day, term_end)
     # 15 % of 350,00: the new letter named the whole amount.
     assert expected.costs.total == Decimal("52.50")
     assert notice.total_amount == expected.total_outstanding
@@ -155,10 +188,11 @@ def test_business_raise_costs_follow(creditor, tmp_path):
     assert not RaiseAfterLetter.objects.exists()
     (notice,) = messages("F401", after=before)
     assert notice.stage == "final_notice"
-    # A business owes costs without a letter, over the raised principal.
-    expected = claim_on(creditor, "business", "350.00", DUE, day)
-    assert expected.costs.total == Decimal("52.50")
+    # A business owes costs without a letter, over the raise from the day after it falls due.
+    expected = raised_claim("business", day)
+    assert expected.costs.total == Decimal("45.00")
     assert notice.total_amount == expected.total_outstanding
+    assert raised_claim("business", RAISE_DUE + dt.timedelta(days=1)).costs.total == Decimal("52.50")
 
 
 def test_raise_report_names_new_letter(creditor, tmp_path):
@@ -259,8 +293,8 @@ def test_planned_notice_dropped_after_raise(creditor, tmp_path):
     )
     assert "verhoogd" in dropped.summary
     assert "raised after the 14-day letter" in dropped.data["summary_en"]
-    # The next run plans the new letter over the whole amount.
-    run_cycle(dt.date(2026, 10, 22), creditor)
+    # A run after the raise fell due plans the new letter over the whole amount.
+    run_cycle(NEW_LETTER_DAY, creditor)
     assert messages("F301")[-1].stage == "fourteen_day_letter"
 
 
@@ -327,3 +361,32 @@ def test_admin_raise_recorded(creditor, tmp_path, admin_client):
     record = RaiseAfterLetter.objects.get(invoice__number="F301")
     assert record.unnamed_amount == Decimal("50.00")
     assert InvoiceStage.objects.get(invoice__number="F301").stage == "reminder"
+
+
+@pytest.mark.parametrize(
+    ("days_after_new_letter", "base", "costs"),
+    [
+        # The new term runs: the first letter's costs over the 300,00 it named stay owed.
+        (3, "300.00", "45.00"),
+        # The new term passed: 15 % of the 350,00 the new letter named.
+        (30, "350.00", "52.50"),
+    ],
+)
+def test_costs_while_new_term_runs(creditor, tmp_path, days_after_new_letter, base, costs):
+    letter_sent(tmp_path)
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
+    run_cycle(NEW_LETTER_DAY, creditor)
+    raised = invoice("F301")
+    settings = legal_settings_for(creditor)
+    day = NEW_LETTER_DAY + dt.timedelta(days=days_after_new_letter)
+
+    letters = claim_letters(creditor, settings, raised.debtor, {raised.pk: raised.number})
+    claim = claim_for_debtor(
+        raised.debtor, day, fourteen_day_term_end=letters.term_end,
+        letter_terms=letters.letter_terms, costs_paid_before=letters.costs_paid_before,
+    )
+
+    assert claim.costs.base == Decimal(base)
+    assert claim.costs.total == Decimal(costs)
+    # Owed since the end of the first letter's term in both cases.
+    assert claim.costs.due_from == first_term_end(creditor) + dt.timedelta(days=1)

@@ -151,6 +151,8 @@ def test_english_explanation_names_the_month() -> None:
     output = " ".join(_run("--principal", "1234.56", "--due", "2025-10-01", "--on", "2026-12-04", "--lang", "en").split())
 
     assert "from 2 Oct 2025 up to and including 4 Dec 2026" in output
+    assert "│ interest " in output
+    assert "rente" not in output
     assert "1,234.56" in output
     assert "collection costs (no letter)" in output
     assert "02/10/2025" not in output
@@ -266,10 +268,11 @@ def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 def test_help_names_date_format_in_english(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(capsys, "--help", "--lang", "en")
 
-    for option in ("--due", "--on", "--term-end", "--letter-sent"):
+    for option in ("--due", "--on", "--term-end"):
         assert f"{option} YYYY-MM-DD" in text
+    assert "--letter-sent DATE[=NUMBER,...]" in text
     assert "Consumer: last day of the 14-day letter's term" in text
-    assert "day the 14-day letter was sent (YYYY-MM-DD)" in text
+    assert "day a 14-day letter was sent (YYYY-MM-DD)" in text
     assert "with the date as YYYY-MM-DD, e.g. 2026-03-01=100.00" in text
     assert "JJJJ" not in text
 
@@ -277,10 +280,11 @@ def test_help_names_date_format_in_english(capsys: pytest.CaptureFixture[str]) -
 def test_help_names_date_format_in_dutch(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(capsys, "--lang=nl", "--help")
 
-    for option in ("--due", "--on", "--term-end", "--letter-sent"):
+    for option in ("--due", "--on", "--term-end"):
         assert f"{option} JJJJ-MM-DD" in text
+    assert "--letter-sent DATUM[=NUMMER,...]" in text
     assert "verlenging door de Algemene termijnenwet (JJJJ-MM-DD)" in text
-    assert "dag waarop de veertiendagenbrief is verstuurd (JJJJ-MM-DD)" in text
+    assert "dag waarop een veertiendagenbrief is verstuurd (JJJJ-MM-DD)" in text
     assert "YYYY" not in text
 
 
@@ -290,3 +294,84 @@ def test_help_follows_language_setting(capsys: pytest.CaptureFixture[str]) -> No
     Command().print_help("betaalreis", "claim")
 
     assert "--term-end YYYY-MM-DD" in capsys.readouterr().out
+# F1 is named by a first letter of 2026-09-01, whose term has passed by
+# 2026-10-10. The letter of 2026-10-01 names F1 and F2, and its term runs
+# up to and including Monday 2026-10-19 (presumed received on Saturday
+# 3 October, and the fourteenth day is a Saturday).
+TWO_LETTERS = (
+    "--invoice", "F1=300.00@2026-08-01", "--invoice", "F2=200.00@2026-09-01",
+    "--letter-sent", "2026-09-01=F1", "--letter-sent", "2026-10-01",
+)
+
+
+@pytest.mark.parametrize(
+    ("on", "status", "costs", "base", "if_unpaid"),
+    [
+        # The first term passed: 15 % of the 300.00 it named. The second letter announces the costs over 500.00.
+        ("2026-10-10", "due", "45.00", "300.00", "75.00"),
+        # The second term passed: 15 % of 500.00, not 45.00 plus a second minimum of 40.00.
+        ("2026-11-01", "due", "75.00", "500.00", "75.00"),
+        # The last day of the second term.
+        ("2026-10-19", "due", "45.00", "300.00", "75.00"),
+        ("2026-10-20", "due", "75.00", "500.00", "75.00"),
+    ],
+)
+def test_several_letters(on, status, costs, base, if_unpaid) -> None:
+    data = json.loads(_run(*TWO_LETTERS, "--on", on, "--format", "json"))
+
+    assert data["costs"]["status"] == status
+    assert data["costs"]["costs"] == costs
+    assert data["costs"]["base"] == base
+    assert data["costs"]["if_unpaid"] == if_unpaid
+    assert [item["invoice_number"] for item in data["items"]] == ["F1", "F2"]
+
+
+def test_letter_naming_all_invoices() -> None:
+    data = json.loads(_run(
+        "--invoice", "F1=300.00@2026-08-01", "--invoice", "F2=200.00@2026-09-01",
+        "--letter-sent", "2026-09-10", "--on", "2026-11-01", "--format", "json",
+    ))
+
+    assert data["costs"]["base"] == "500.00"
+    assert data["costs"]["costs"] == "75.00"
+
+
+def test_payment_names_invoice() -> None:
+    data = json.loads(_run(
+        "--invoice", "F1=300.00@2026-08-01", "--invoice", "F2=200.00@2026-09-01",
+        "--paid", "2026-07-20=200.00@F2", "--on", "2026-11-01", "--format", "json",
+    ))
+
+    # Paid before both due dates and named F2, so F2 is paid and F1 is not.
+    assert [item["principal_outstanding"] for item in data["items"]] == ["300.00", "0.00"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--invoice", "F1=300.00@2026-08-01", "--letter-sent", "2026-09-01=F9"),
+         "Unknown invoice F9 for --letter-sent 2026-09-01: name only invoices that you give with --invoice (F1)."),
+        (("--invoice", "F1=300.00@2026-08-01", "--principal", "100", "--due", "2026-08-01"),
+         "Give --invoice or --principal with --due, not both."),
+        (("--principal", "100",), "Give the invoice with --principal and --due"),
+        (("--invoice", "F1=300.00",), "Invalid invoice 'F1=300.00' for --invoice: use NUMBER=AMOUNT@DUE"),
+        (("--invoice", "F1=300.00@2026-08-01", "--letter-sent", "2026-09-01="),
+         "Invalid letter '2026-09-01=' for --letter-sent"),
+        (("--invoice", "F1=300.00@2026-12-01",), "Invalid --invoice 2026-12-01: it is after the claim date"),
+    ],
+)
+def test_invoice_and_letter_options_rejected(args, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError) as error:
+        _run(*args, "--on", "2026-11-01")
+
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("language", "row"), [("nl", "incassokosten (niet verschuldigd)"), ("en", "collection costs (not owed)")])
+def test_old_invoice_costs_not_owed(language, row) -> None:
+    # In default before 1 July 2012, so BIK art. 3 excludes collection costs.
+    output = " ".join(_run("--principal", "500", "--due", "2012-03-01", "--on", "2013-03-01",
+                           "--term-end", "2013-01-20", "--lang", language).split())
+
+    assert row in output
+    assert "(art. 3)" in output

@@ -41,7 +41,9 @@ def test_business_interest_starts_at_table() -> None:
     assert breakdown.items[0].interest_from == d(2013, 7, 1)
     # 1000.00 x 8.50 % x 10/365.
     assert breakdown.interest == D("2.33")
-    assert breakdown.costs.status == "due"
+    # In default since 2009, so BIK art. 3 excludes collection costs.
+    assert breakdown.costs.status == "none"
+    assert breakdown.costs.total == D("0.00")
 
 
 def test_notice_names_invoice_in_both_languages() -> None:
@@ -51,8 +53,9 @@ def test_notice_names_invoice_in_both_languages() -> None:
         on=d(2026, 11, 20),
     )
 
-    (dutch,) = breakdown.notices("nl")
-    (english,) = breakdown.notices("en")
+    # The second notice of each is on collection costs (BIK art. 3).
+    dutch, _ = breakdown.notices("nl")
+    english, _ = breakdown.notices("en")
     assert "OUD-2012" in dutch
     assert "16-01-2012" in dutch
     assert "01-07-2012" in dutch

@@ -108,6 +108,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     for creditor_run in summary.creditors:
         console.print(_creditor_line(creditor_run), markup=False)
         _print_unreachable(creditor_run, console)
+        _print_held_second_messages(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
         _print_invoices_without_claim(creditor_run, console)
         _print_opted_out_of_every_channel(creditor_run, console)
@@ -305,6 +306,19 @@ def _print_unreachable(creditor_run: CreditorRun, console: Console) -> None:
         }, markup=False)
 
 
+def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the debtors whose message of a stage waits for the next run because they already get one today."""
+    language = "en" if translation.get_language() == "en" else "nl"
+    by_stage: dict[str, list[int]] = defaultdict(list)
+    for message in creditor_run.plan.held_second_messages:
+        by_stage[message.stage.name_for(language)].append(message.debtor.id)
+
+    for stage_name, debtor_ids in by_stage.items():
+        console.print("  " + _(
+            "%(stage)s uitgesteld tot de volgende run, omdat de debiteur vandaag al een bericht krijgt: %(debtors)s"
+        ) % {"stage": stage_name, "debtors": _name_debtors(debtor_ids)}, markup=False)
+
+
 def _creditor_line(creditor_run: CreditorRun) -> str:
     """Return the one-line summary of what the run did for one creditor."""
     plan = creditor_run.plan
@@ -320,6 +334,7 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
         "planned": len(written.created),
         "already_planned": written.already_planned,
         "unreachable": written.unreachable,
+        "held": len(plan.held_second_messages),
         "waiting": plan.waiting_for_legal_term,
         "waiting_previous": plan.waiting_for_previous,
         "paused": plan.paused,
@@ -337,6 +352,8 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
         _("%(already_planned)d vandaag al gepland"),
         ngettext("%(unreachable)d debiteur onbereikbaar", "%(unreachable)d debiteuren onbereikbaar",
                  written.unreachable),
+        ngettext("%(held)d tweede bericht van de dag uitgesteld", "%(held)d tweede berichten van de dag uitgesteld",
+                 len(plan.held_second_messages)),
         ngettext("%(waiting)d factuur wacht op een termijn van 14 dagen",
                  "%(waiting)d facturen wachten op een termijn van 14 dagen", plan.waiting_for_legal_term),
         ngettext("%(waiting_previous)d factuur wacht op de minimale tijd na de vorige fase",

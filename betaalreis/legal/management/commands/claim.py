@@ -1,4 +1,11 @@
-"""`betaalreis claim`: compute a claim on one invoice and print its breakdown."""
+"""`betaalreis claim`: compute a claim on one or more invoices of one debtor and print its breakdown.
+
+A consumer's costs follow the 14-day letters given with `--letter-sent`, by
+the same rules as the letters that the dunning run sent (see
+`betaalreis.dunning.letter_costs.stated_letter_costs`): each letter whose
+term passed sets costs over the principal it named, and the consumer owes
+the highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW).
+"""
 
 from __future__ import annotations
 
@@ -29,13 +36,16 @@ from betaalreis.legal.claims import (
     DebtorKind,
     compute_claim,
 )
+from betaalreis.dunning.letter_costs import LetterCosts, stated_letter_costs
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import BusinessCostMode, LegalSettings, parse_allocation_order
 
 
 # The date and amount options are parsed in handle(), not by argparse, so
 # that a malformed value is reported in the --lang language.
-DATE_OPTIONS = ("due", "on", "term_end", "letter_sent")
+DATE_OPTIONS = ("due", "on", "term_end")
+# The invoice number of a claim given with --principal and --due.
+SINGLE_INVOICE = "invoice"
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -64,22 +74,51 @@ def _amount(value: str, option: str) -> Decimal:
 
 
 def _payment(value: str) -> ClaimPayment:
-    day, separator, amount = value.partition("=")
+    day, separator, rest = value.partition("=")
     if not separator:
         raise CommandError(
             _("Ongeldige betaling %(value)r bij --paid: gebruik DATUM=BEDRAG, zoals 2026-03-01=100.00.")
             % {"value": value}
         )
-    return ClaimPayment(paid_on=_date(day, "--paid"), amount=_amount(amount, "--paid"))
+    amount, _at, number = rest.partition("@")
+    return ClaimPayment(
+        paid_on=_date(day, "--paid"), amount=_amount(amount, "--paid"), invoice_number=number.strip() or None
+    )
+
+
+def _invoice(value: str) -> ClaimItem:
+    number, separator, rest = value.partition("=")
+    amount, at, due = rest.partition("@")
+    if not separator or not at or not number.strip():
+        raise CommandError(
+            _("Ongeldige factuur %(value)r bij --invoice: gebruik NUMMER=BEDRAG@VERVALDATUM, "
+              "zoals F1=300.00@2026-09-01.") % {"value": value}
+        )
+    return ClaimItem(number.strip(), _amount(amount, "--invoice"), _date(due, "--invoice"))
+
+
+def _letter(value: str) -> tuple[dt.date, tuple[str, ...] | None]:
+    """Parse DATE or DATE=NUMBER,NUMBER into the day a letter was sent and the invoices it named (None for all)."""
+    day, separator, numbers = value.partition("=")
+    named = tuple(number.strip() for number in numbers.split(",") if number.strip())
+    if separator and not named:
+        raise CommandError(
+            _("Ongeldige brief %(value)r bij --letter-sent: gebruik DATUM of DATUM=NUMMER,NUMMER, "
+              "zoals 2026-10-01=F1,F2.") % {"value": value}
+        )
+    return _date(day, "--letter-sent"), named or None
 
 
 def parse_values(options: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of the options with the date, amount and payment texts parsed."""
+    """Return a copy of the options with the date, amount, invoice, letter and payment texts parsed."""
     parsed = dict(options)
-    parsed["principal"] = _amount(options["principal"], "--principal")
+    if options["principal"] is not None:
+        parsed["principal"] = _amount(options["principal"], "--principal")
     for name in DATE_OPTIONS:
         if options[name] is not None:
             parsed[name] = _date(options[name], "--" + name.replace("_", "-"))
+    parsed["invoice"] = [_invoice(value) for value in options["invoice"]]
+    parsed["letter_sent"] = [_letter(value) for value in options["letter_sent"]]
     parsed["paid"] = [_payment(value) for value in options["paid"]]
     return parsed
 
@@ -89,7 +128,7 @@ class Command(BaseCommand):
     # line, else BETAALREIS_LANGUAGE (see run_from_argv and print_help).
     help = _lazy(
         "Bereken de hoofdsom, de wettelijke rente per periode, de incassokosten en het totaal "
-        "van een vordering op één factuur, zoals het Nederlandse recht ze vaststelt."
+        "van een vordering op één of meer facturen, zoals het Nederlandse recht ze vaststelt."
     )
 
     def run_from_argv(self, argv: list[str]) -> None:
@@ -109,11 +148,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         date = _lazy("JJJJ-MM-DD")
         parser.add_argument(
-            "--principal", required=True, metavar=_lazy("BEDRAG"),
-            help=_lazy("Factuurbedrag in euro, met een punt voor de centen, bijvoorbeeld 1234.56."),
+            "--principal", default=None, metavar=_lazy("BEDRAG"),
+            help=_lazy(
+                "Factuurbedrag in euro, met een punt voor de centen, bijvoorbeeld 1234.56, voor een "
+                "vordering op één factuur. Gebruik het met --due."
+            ),
         )
         parser.add_argument(
-            "--due", required=True, metavar=date, help=_lazy("Vervaldatum van de factuur (JJJJ-MM-DD)."),
+            "--due", default=None, metavar=date,
+            help=_lazy("Vervaldatum van de factuur (JJJJ-MM-DD). Gebruik het met --principal."),
+        )
+        parser.add_argument(
+            "--invoice", action="append", default=[], metavar=_lazy("NUMMER=BEDRAG@VERVALDATUM"),
+            help=_lazy(
+                "Een factuur van de vordering, bijvoorbeeld F1=300.00@2026-09-01 (bedrag in euro, "
+                "vervaldatum JJJJ-MM-DD). Herhaal de optie voor meer facturen; gebruik haar in plaats "
+                "van --principal en --due."
+            ),
         )
         parser.add_argument(
             "--on", default=None, metavar=date,
@@ -155,10 +206,11 @@ class Command(BaseCommand):
         )
 
         parser.add_argument(
-            "--paid", action="append", default=[], metavar=_lazy("DATUM=BEDRAG"),
+            "--paid", action="append", default=[], metavar=_lazy("DATUM=BEDRAG[@NUMMER]"),
             help=_lazy(
-                "Een ontvangen betaling, met de datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-01=100.00. "
-                "Herhaal de optie voor meer betalingen."
+                "Een ontvangen betaling, met de datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-01=100.00, "
+                "of 2026-03-01=100.00@F1 als de schuldenaar factuur F1 noemde. Herhaal de optie voor "
+                "meer betalingen."
             ),
         )
 
@@ -170,10 +222,12 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
-            "--letter-sent", default=None, metavar=date,
+            "--letter-sent", action="append", default=[], metavar=_lazy("DATUM[=NUMMER,...]"),
             help=_lazy(
-                "Consument: dag waarop de veertiendagenbrief is verstuurd (JJJJ-MM-DD). "
-                "Het einde van de termijn volgt daaruit en uit --letter-channel."
+                "Consument: dag waarop een veertiendagenbrief is verstuurd (JJJJ-MM-DD), met de "
+                "facturen die hij noemde als dat niet alle zijn, bijvoorbeeld 2026-10-01=F1,F2. Het "
+                "einde van de termijn volgt daaruit en uit --letter-channel. Herhaal de optie voor "
+                "meer brieven."
             ),
         )
         parser.add_argument(
@@ -215,33 +269,63 @@ class Command(BaseCommand):
         )
 
         on = options["on"] or timezone.localdate()
-        self._check_dates(options, on)
+        items = self._items(options)
+        self._check_dates(options, items, on)
 
-        term_end = options["term_end"]
-        if options["letter_sent"] is not None:
-            term = fourteen_day_term(options["letter_sent"], options["letter_channel"], settings)
-            term_end = term.term_end
+        letters = LetterCosts()
+        if options["term_end"] is not None:
+            letters = LetterCosts(term_end=options["term_end"])
+        elif options["letter_sent"]:
+            letters = self._letter_costs(options, items, settings)
+
+        return compute_claim(
+            debtor_kind="business" if options["business"] else "consumer",
+            items=items,
+            on=on,
+            payments=options["paid"],
+            fourteen_day_term_end=letters.term_end,
+            settings=settings,
+            letter_terms=letters.letter_terms,
+        )
+
+    def _items(self, options: dict[str, Any]) -> list[ClaimItem]:
+        """Return the invoices of --invoice, or the one invoice of --principal and --due."""
+        single = [name for name in ("principal", "due") if options[name] is not None]
+        if options["invoice"] and single:
+            raise CommandError(_("Geef --invoice of --principal met --due, niet allebei."))
+        if options["invoice"]:
+            return options["invoice"]
+        if len(single) < 2:
+            raise CommandError(_(
+                "Geef de factuur met --principal en --due, of geef een of meer facturen met --invoice."
+            ))
+        return [ClaimItem(SINGLE_INVOICE, options["principal"], options["due"])]
+
+    def _letter_costs(self, options: dict[str, Any], items: list[ClaimItem], settings: LegalSettings) -> LetterCosts:
+        """Return the letter input of the claim from the letters of --letter-sent."""
+        numbers = [item.invoice_number for item in items]
+        letters: list[tuple[dt.date, tuple[str, ...]]] = []
+        for sent_on, named in options["letter_sent"]:
+            unknown = sorted(set(named or ()) - set(numbers))
+            if unknown:
+                raise CommandError(_(
+                    "Onbekende factuur %(numbers)s bij --letter-sent %(sent)s: noem alleen facturen "
+                    "die u met --invoice geeft (%(known)s)."
+                ) % {"numbers": ", ".join(unknown), "sent": sent_on.isoformat(), "known": ", ".join(numbers)})
+
+            term = fourteen_day_term(sent_on, options["letter_channel"], settings)
             if not term.declared_days_on_file:
                 self.stderr.write(_(
                     "Let op: de termijn van 14 dagen eindigt op %(end)s, na het laatste jaar met "
                     "aangewezen Atw-feestdagen in betaalreis/legal/data/atw_holidays.toml. Zoek de "
                     "aangewezen dagen op in de Staatscourant en voeg ze aan dat bestand toe."
-                ) % {"end": term_end.isoformat()})
+                ) % {"end": term.term_end.isoformat()})
+            letters.append((term.term_end, named or tuple(numbers)))
+        return stated_letter_costs(letters, numbers, settings)
 
-        return compute_claim(
-            debtor_kind="business" if options["business"] else "consumer",
-            items=[ClaimItem("invoice", options["principal"], options["due"])],
-            on=on,
-            payments=options["paid"],
-            fourteen_day_term_end=term_end,
-            settings=settings,
-        )
-
-    def _check_dates(self, options: dict[str, Any], on: dt.date) -> None:
+    def _check_dates(self, options: dict[str, Any], items: list[ClaimItem], on: dt.date) -> None:
         """Reject options that contradict each other before computing anything."""
-        letter_options = [
-            name for name in ("term_end", "letter_sent") if options[name] is not None
-        ]
+        letter_options = [name for name in ("term_end", "letter_sent") if options[name]]
         if options["business"] and letter_options:
             given = ", ".join(f"--{name.replace('_', '-')}" for name in letter_options)
             raise CommandError(_(
@@ -251,16 +335,19 @@ class Command(BaseCommand):
         if len(letter_options) == 2:
             raise CommandError(_("Geef --term-end of --letter-sent, niet allebei."))
 
-        if options["due"] > on:
-            raise CommandError(_(
-                "Ongeldige --due %(due)s: die ligt na de datum van de vordering %(on)s, dus er is nog "
-                "niets te laat. Geef een latere --on of controleer de vervaldatum."
-            ) % {"due": options["due"].isoformat(), "on": on.isoformat()})
-        if options["letter_sent"] is not None and options["letter_sent"] > on:
-            raise CommandError(_(
-                "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
-                "Geef een latere --on of laat de brief weg."
-            ) % {"sent": options["letter_sent"].isoformat(), "on": on.isoformat()})
+        option = "--due" if items[0].invoice_number == SINGLE_INVOICE else "--invoice"
+        for item in items:
+            if item.due_date > on:
+                raise CommandError(_(
+                    "Ongeldige %(option)s %(due)s: die ligt na de datum van de vordering %(on)s, dus er is nog "
+                    "niets te laat. Geef een latere --on of controleer de vervaldatum."
+                ) % {"option": option, "due": item.due_date.isoformat(), "on": on.isoformat()})
+        for sent_on, _named in options["letter_sent"]:
+            if sent_on > on:
+                raise CommandError(_(
+                    "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
+                    "Geef een latere --on of laat de brief weg."
+                ) % {"sent": sent_on.isoformat(), "on": on.isoformat()})
 
     def _print_table(self, breakdown: ClaimBreakdown) -> None:
         console = Console(file=self.stdout, highlight=False)
@@ -296,6 +383,7 @@ COSTS_STATUSES = {
     CostsStatus.DUE: _lazy("verschuldigd"),
     CostsStatus.TERM_RUNNING: _lazy("termijn loopt"),
     CostsStatus.NO_LETTER: _lazy("geen veertiendagenbrief"),
+    CostsStatus.NONE: _lazy("niet verschuldigd"),
 }
 PARTS = {
     "costs": pgettext_lazy("allocation order", "kosten"),
