@@ -71,8 +71,8 @@ class LetterCosts:
 class _Letter:
     term_end: dt.date
     invoice_ids: set[int] = field(default_factory=set)
-    # The letter's CommunicationInvoice id per invoice, to tell letters before a raise from those after it.
-    item_ids: dict[int, int] = field(default_factory=dict)
+    # The letter's communication id, to tell letters before a raise from those after it (ids grow over time).
+    communication_id: int = 0
 
 
 @dataclass(slots=True)
@@ -135,22 +135,21 @@ def letter_costs(
         communication__status=CommunicationStatus.SENT,
     )).order_by("communication__sent_at", "communication_id").values_list(
         "communication_id", "communication__debtor_id", "communication__channel", "communication__sent_at",
-        "invoice_id", "invoice__status", "pk",
+        "invoice_id", "invoice__status",
     )
 
     letters: dict[int, dict[int, _Letter]] = defaultdict(dict)
     letters_of_invoice: dict[int, list[int]] = defaultdict(list)
     statuses: dict[int, str] = {}
     term_cache: dict[tuple[dt.date, str], dt.date] = {}
-    for communication_id, debtor_id, channel, sent_at, invoice_id, status, item_id in rows:
+    for communication_id, debtor_id, channel, sent_at, invoice_id, status in rows:
         letter = letters[debtor_id].get(communication_id)
         if letter is None:
             sent_on = sent_at.astimezone(AMSTERDAM).date()
             if (sent_on, channel) not in term_cache:
                 term_cache[(sent_on, channel)] = fourteen_day_term(sent_on, channel, settings).term_end
-            letter = letters[debtor_id][communication_id] = _Letter(term_cache[(sent_on, channel)])
+            letter = letters[debtor_id][communication_id] = _Letter(term_cache[(sent_on, channel)], communication_id=communication_id)
         letter.invoice_ids.add(invoice_id)
-        letter.item_ids[invoice_id] = item_id
         letters_of_invoice[invoice_id].append(communication_id)
         statuses[invoice_id] = status
 
@@ -174,13 +173,13 @@ def letter_costs(
 
 
 def _raises(creditor_id: int, invoice_ids: set[int]) -> dict[int, tuple[Decimal, int]]:
-    """Return, by invoice id, the amount raised after a letter and the last message line before the raise. One query."""
+    """Return, by invoice id, the amount raised after a letter and the last communication before the raise. One query."""
     if not invoice_ids:
         return {}
     rows = RaiseAfterLetter.objects.filter(
         creditor_id=creditor_id, invoice_id__in=values_subquery(sorted(invoice_ids), array_type="bigint")
-    ).values_list("invoice_id", "unnamed_amount", "last_message_item_id")
-    return {invoice_id: (amount, last_item_id) for invoice_id, amount, last_item_id in rows}
+    ).values_list("invoice_id", "unnamed_amount", "last_communication_id")
+    return {invoice_id: (amount, last_id) for invoice_id, amount, last_id in rows}
 
 
 def stated_letter_costs(
@@ -200,7 +199,7 @@ def stated_letter_costs(
     letters_of_invoice: dict[int, list[int]] = defaultdict(list)
     for letter_id, (term_end, named) in enumerate(sorted(letters, key=lambda letter: letter[0])):
         invoice_ids = {ids[number] for number in named}
-        by_id[letter_id] = _Letter(term_end, invoice_ids, dict.fromkeys(invoice_ids, 0))
+        by_id[letter_id] = _Letter(term_end, invoice_ids)
         for invoice_id in sorted(invoice_ids):
             letters_of_invoice[invoice_id].append(letter_id)
     return _claim_letters(
@@ -270,7 +269,7 @@ def _claim_letters(
             {
                 numbers[invoice_id]: raises[invoice_id][0]
                 for invoice_id in letter.invoice_ids & open_ids
-                if invoice_id in raises and letter.item_ids[invoice_id] <= raises[invoice_id][1]
+                if invoice_id in raises and letter.communication_id <= raises[invoice_id][1]
             },
         ))
     if term_end is not None:

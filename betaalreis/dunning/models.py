@@ -215,13 +215,13 @@ class DunningRestart(models.Model):
     """The latest reopening that started an invoice's dunning and claim again.
 
     Since the restart the invoice is claimed as `principal` falling due on
-    `due_date`, so interest runs from that date. Only allocations and
-    message lines with an id above the ones stored here count for it, so
-    payments, stages and 14-day letters of the earlier cycle no longer do.
-    What the earlier cycle paid, claimed or waived stays with it (see
-    `betaalreis.dunning.reopening`). Ids and not times mark the cut, because
-    ids grow with every row while a run replaying a past day stamps its rows
-    with the wall clock.
+    `due_date`, so interest runs from that date. Only allocations with an id
+    above `last_allocation_id`, and messages with an id above
+    `last_communication_id`, count for it, so payments, stages and 14-day
+    letters of the earlier cycle no longer do. What the earlier cycle paid,
+    claimed or waived stays with it (see `betaalreis.dunning.reopening`). Ids
+    and not times mark the cut, because ids grow with every row while a run
+    replaying a past day stamps its rows with the wall clock.
     """
 
     creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, verbose_name=_("crediteur"))
@@ -233,9 +233,10 @@ class DunningRestart(models.Model):
     # The open amount when the invoice reopened.
     principal = models.DecimalField(**MONEY, verbose_name=_("hoofdsom"))
     due_date = models.DateField(_("vervaldatum heropend bedrag"))
-    # The highest Allocation id and CommunicationInvoice id of the invoice at the restart, 0 for none.
+    # The highest Allocation id of the invoice at the restart, and the highest
+    # id of a Communication that listed it, 0 for none.
     last_allocation_id = models.BigIntegerField(_("laatste toewijzing vóór herstart"), default=0)
-    last_message_item_id = models.BigIntegerField(_("laatste berichtregel vóór herstart"), default=0)
+    last_communication_id = models.BigIntegerField(_("laatste bericht vóór herstart"), default=0)
     source = models.CharField(_("bron"), max_length=300)
 
     class Meta:
@@ -253,7 +254,7 @@ class RaiseAfterLetter(models.Model):
     A consumer owes collection costs only over an amount that a 14-day letter
     named (art. 6:96 lid 6 BW), so the claim leaves `unnamed_amount` out of
     the cost base until a 14-day letter sent after the raise names it: a
-    letter whose message line has an id above `last_message_item_id` (see
+    letter whose communication has an id above `last_communication_id` (see
     `betaalreis.dunning.reopening`).
     """
 
@@ -264,8 +265,8 @@ class RaiseAfterLetter(models.Model):
     raised_at = models.DateTimeField(_("verhoogd op"))
     # The sum of the raises since the latest 14-day letter.
     unnamed_amount = models.DecimalField(**MONEY, verbose_name=_("niet in brief genoemd bedrag"))
-    # The highest CommunicationInvoice id of the invoice at the latest raise, 0 for none.
-    last_message_item_id = models.BigIntegerField(_("laatste berichtregel vóór verhoging"), default=0)
+    # The highest id of a Communication that listed the invoice at the latest raise, 0 for none.
+    last_communication_id = models.BigIntegerField(_("laatste bericht vóór verhoging"), default=0)
     source = models.CharField(_("bron"), max_length=300)
 
     class Meta:

@@ -121,8 +121,6 @@ def do_restart_dunning(
     date, so interest on what stayed open from the first one is not claimed
     for the days before it.
     """
-    from betaalreis.outbox.models import CommunicationInvoice
-
     at = at or timezone.now()
     day = timezone.localdate(at)
     invoices = [invoice for invoice in invoices if not invoice.is_credit_note and invoice.open_amount > ZERO]
@@ -132,7 +130,7 @@ def do_restart_dunning(
 
     stages = dict(InvoiceStage.objects.filter(invoice_id__in=ids).values_list("invoice_id", "stage"))
     last_allocations = _max_id_per_invoice(Allocation.objects.filter(invoice_id__in=ids))
-    last_items = _max_id_per_invoice(CommunicationInvoice.objects.filter(invoice_id__in=ids))
+    last_communications = _last_communication_per_invoice(ids)
     kinds = dict(Invoice.objects.filter(pk__in=ids).values_list("pk", "debtor__kind"))
 
     InvoiceStage.objects.filter(invoice_id__in=ids).delete()
@@ -149,7 +147,7 @@ def do_restart_dunning(
             principal=invoice.open_amount,
             due_date=reopened_due_date(invoice, day),
             last_allocation_id=last_allocations.get(invoice.pk, 0),
-            last_message_item_id=last_items.get(invoice.pk, 0),
+            last_communication_id=last_communications.get(invoice.pk, 0),
             source=source[:300],
         )
         for invoice in invoices
@@ -169,6 +167,19 @@ def do_restart_dunning(
 
 def _max_id_per_invoice(rows: QuerySet) -> dict[int, int]:
     return dict(rows.values("invoice_id").annotate(last=Max("pk")).values_list("invoice_id", "last"))
+
+
+def _last_communication_per_invoice(invoice_ids: Sequence[int]) -> dict[int, int]:
+    """Return, by invoice id, the highest id of a communication that lists the invoice."""
+    from betaalreis.outbox.models import CommunicationInvoice
+
+    return dict(
+        CommunicationInvoice.objects.filter(invoice_id__in=invoice_ids)
+        .order_by()
+        .values("invoice_id")
+        .annotate(last=Max("communication_id"))
+        .values_list("invoice_id", "last")
+    )
 
 
 def _restart_event(restart: DunningRestart, from_stage: str, debtor_kind: str, at: dt.datetime) -> TimelineEvent:
@@ -215,7 +226,7 @@ def counted_message_items(items: QuerySet) -> QuerySet:
     """Keep the CommunicationInvoice rows that count for their invoice: those since its latest restart."""
     return items.filter(
         Q(invoice__dunning_restart__isnull=True)
-        | Q(pk__gt=F("invoice__dunning_restart__last_message_item_id"))
+        | Q(communication_id__gt=F("invoice__dunning_restart__last_communication_id"))
     )
 
 
@@ -301,7 +312,6 @@ def do_record_raises(
     """
     from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
     from betaalreis.legal.models import legal_settings_for
-    from betaalreis.outbox.models import CommunicationInvoice
 
     at = at or timezone.now()
     raised = {
@@ -331,7 +341,7 @@ def do_record_raises(
     ids = sorted(lettered)
 
     earlier = unnamed_amounts(creditor.pk, ids)
-    last_items = _max_id_per_invoice(CommunicationInvoice.objects.filter(invoice_id__in=ids))
+    last_communications = _last_communication_per_invoice(ids)
     RaiseAfterLetter.objects.filter(invoice_id__in=ids).delete()
     records = [
         RaiseAfterLetter(
@@ -339,7 +349,7 @@ def do_record_raises(
             invoice=raised[invoice_id][0],
             raised_at=at,
             unnamed_amount=min(earlier.get(invoice_id, ZERO) + raised[invoice_id][1], raised[invoice_id][0].open_amount),
-            last_message_item_id=last_items.get(invoice_id, 0),
+            last_communication_id=last_communications.get(invoice_id, 0),
             source=source[:300],
         )
         for invoice_id in ids
@@ -435,7 +445,7 @@ def unnamed_amounts(creditor_id: int, invoice_ids: Collection[int]) -> dict[int,
     letter_codes = Stage.objects.filter(policy__creditor_id=creditor_id, is_fourteen_day_letter=True).values("code")
     later_letters = CommunicationInvoice.objects.filter(
         invoice_id=OuterRef("invoice_id"),
-        pk__gt=OuterRef("last_message_item_id"),
+        communication_id__gt=OuterRef("last_communication_id"),
         communication__status=CommunicationStatus.SENT,
         communication__stage__in=letter_codes,
     )
@@ -467,8 +477,8 @@ def dunning_due_dates(invoices: Collection[Invoice]) -> dict[int, dt.date]:
     return due_dates
 
 
-def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
-    """Return why message line `item_id` of `invoice` no longer fits it, in Dutch and English, or None.
+def stale_item_reason(invoice: Invoice, communication_id: int) -> tuple[str, str] | None:
+    """Return why the line of `invoice` in communication `communication_id` no longer fits it, in Dutch and English, or None.
 
     A line planned before the invoice's dunning restarted, or before a raise
     after its 14-day letter, belongs to a stage the run would not plan now.
@@ -476,10 +486,10 @@ def stale_item_reason(invoice: Invoice, item_id: int) -> tuple[str, str] | None:
     so this reads no rows.
     """
     restart = getattr(invoice, "dunning_restart", None)
-    if restart is not None and item_id <= restart.last_message_item_id:
+    if restart is not None and communication_id <= restart.last_communication_id:
         return ("de aanmaningen zijn opnieuw begonnen", "dunning started again")
     raise_record = getattr(invoice, "raise_after_letter", None)
-    if raise_record is not None and item_id <= raise_record.last_message_item_id:
+    if raise_record is not None and communication_id <= raise_record.last_communication_id:
         return ("het bedrag is na de veertiendagenbrief verhoogd", "the amount was raised after the 14-day letter")
     return None
 

@@ -175,7 +175,7 @@ def _still_due_items(
         if (
             invoice.status in still_due[item.communication_id]
             and invoice.open_amount > 0
-            and stale_item_reason(invoice, item.pk) is None
+            and stale_item_reason(invoice, item.communication_id) is None
         ):
             keep[item.communication_id].append(item)
         else:
@@ -398,7 +398,7 @@ def _dropped_item_event(item: CommunicationInvoice, at: dt.datetime, source: str
     """Return the timeline row that records why an invoice was taken out of a planned message."""
     invoice = item.invoice
     data: dict[str, object] = {"communication_id": item.communication_id}
-    stale = stale_item_reason(invoice, item.pk)
+    stale = stale_item_reason(invoice, item.communication_id)
     if stale is None:
         reason = invoice.get_status_display().lower()
     else:

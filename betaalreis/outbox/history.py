@@ -46,19 +46,19 @@ def invoice_histories(invoice_ids: Iterable[int]) -> dict[int, InvoiceHistory]:
         CommunicationInvoice.objects.filter(invoice_id__in=values_subquery(invoice_ids, array_type="bigint"))
         .order_by()
         .values_list(
-            "pk", "invoice_id", "communication_id", "communication__status", "communication__channel",
-            "communication__stage", "communication__sent_at", "invoice__dunning_restart__last_message_item_id",
+            "invoice_id", "communication_id", "communication__status", "communication__channel",
+            "communication__stage", "communication__sent_at", "invoice__dunning_restart__last_communication_id",
         )
     )
     first_ids: dict[int, int] = {}
     last_written: dict[int, dt.datetime] = {}
-    for item_id, invoice_id, communication_id, status, channel, stage, sent_at, restart_cut in rows:
+    for invoice_id, communication_id, status, channel, stage, sent_at, restart_cut in rows:
         # An instalment reminder requests an instalment, not the invoice.
         if status != CommunicationStatus.SENT or channel not in MESSAGE_CHANNELS or stage == INSTALMENT_REMINDER_STAGE:
             continue
         # A message of the earlier cycle never requested the reopened amount,
         # but it still interrupts the limitation period.
-        counts_for_cycle = restart_cut is None or item_id > restart_cut
+        counts_for_cycle = restart_cut is None or communication_id > restart_cut
         if counts_for_cycle and (invoice_id not in first_ids or communication_id < first_ids[invoice_id]):
             first_ids[invoice_id] = communication_id
         if channel in WRITTEN_REMINDER_CHANNELS and sent_at is not None:
