@@ -51,6 +51,7 @@ from django.utils.translation import ngettext
 
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import position_text
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor
 from betaalreis.ledger.money import CENT
 
@@ -154,7 +155,7 @@ def _description(structured_reference: str, remittance_info: str) -> str:
 
 def _account_number(account: str) -> str:
     """Return the Dutch account number of an NL IBAN or of a plain number, without leading zeros; else ""."""
-    compact = account.replace(" ", "").replace(".", "").upper()
+    compact = compact_iban(account).replace(".", "")
     if len(compact) == 18 and compact.startswith("NL") and compact[-10:].isdigit():
         return compact[-10:].lstrip("0")
     if compact.isdigit():
@@ -164,8 +165,8 @@ def _account_number(account: str) -> str:
 
 def same_account(first: str, second: str) -> bool:
     """Return whether two statement accounts are one account: equal, or an NL IBAN and its domestic number."""
-    first_compact = first.replace(" ", "").upper()
-    second_compact = second.replace(" ", "").upper()
+    first_compact = compact_iban(first)
+    second_compact = compact_iban(second)
     if first_compact == second_compact:
         return True
     if first_compact.startswith("NL") == second_compact.startswith("NL"):
@@ -366,7 +367,7 @@ def _new_transaction(account: str, payment: dict[str, object], row: dict[str, ob
         booking_date=booking_date if isinstance(booking_date, dt.date) else None,
         dates=dates,
         end_to_end_id=_real_end_to_end_id(str(row["end_to_end_id"])),
-        payer_iban=str(payment["payer_iban"]).replace(" ", "").upper(),
+        payer_iban=compact_iban(str(payment["payer_iban"])),
         description=_description(str(payment["structured_reference"]), str(payment["remittance_info"])),
     )
 
@@ -427,7 +428,7 @@ def _match_chunk(
             booking_date=booking_date,
             dates=tuple(day for day in (booking_date, value_date) if day is not None),
             end_to_end_id=_real_end_to_end_id(end_to_end_id),
-            payer_iban=payer_iban.replace(" ", "").upper(),
+            payer_iban=compact_iban(payer_iban),
             description=_description(structured_reference, remittance_info),
         )
         entry = _Stored(

@@ -51,6 +51,7 @@ from betaalreis.banking.invoice_index import (
 )
 from betaalreis.banking.models import MatchRule
 from betaalreis.banking.remittance import confirmed_invoices, payer_debtors
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.match_keys import key_digits, normalise_number
 from betaalreis.ledger.models import Debtor
 
@@ -442,7 +443,7 @@ class Matcher:
         return None
 
     def payer_iban(self, payment: PaymentFacts) -> Decision | None:
-        iban = (payment.payer_iban or "").replace(" ", "").upper()
+        iban = compact_iban(payment.payer_iban or "")
         debtor_ids = sorted(self.index.debtors_by_iban.get(iban, ())) if iban else []
         if not debtor_ids:
             return None

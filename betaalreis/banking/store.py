@@ -47,6 +47,7 @@ from betaalreis.banking.statements import (
     statement_name,
 )
 from betaalreis.imports.registry import ImportRejected, RowError
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, Payment, PaymentSource, PaymentStatus
 from betaalreis.ledger.money import CENT, format_report_money
 
@@ -238,14 +239,14 @@ def creditors_for_dutch_account(account: str) -> list[Creditor]:
     with leading zeros. Several creditors fit when the same number exists at
     two banks, and then the statement names none of them for sure.
     """
-    match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
+    match = DUTCH_ACCOUNT_NUMBER.match(compact_iban(account).replace(".", ""))
     if match is None or int(match.group(1)) == 0:
         return []
     padded = match.group(1).zfill(10)
     return [
         creditor
         for creditor in Creditor.objects.filter(iban__istartswith="NL").order_by("slug")
-        if creditor.iban.replace(" ", "").upper().endswith(padded) and len(creditor.iban.replace(" ", "")) == 18
+        if compact_iban(creditor.iban).endswith(padded) and len(compact_iban(creditor.iban)) == 18
     ]
 
 
