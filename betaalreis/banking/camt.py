@@ -211,7 +211,9 @@ class _EntryReader:
         if booking_date is None:
             booking_date = value_date
         if booking_date is None:
-            self.error(entry, "Ntry/BookgDt", "", "missing booking date and value date")
+            self.error(entry, "Ntry/BookgDt", "", _(
+                "boekingsdatum en valutadatum ontbreken allebei; de bank moet er minstens één geven"
+            ))
             return None
 
         parsed = ParsedEntry(
