@@ -37,7 +37,6 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
-    (r"invoice number with one wrong digit, close to ", "factuurnummer met één afwijkend cijfer, lijkt op "),
     (r"; more than one invoice of this amount is one digit away",
      "; meer dan één factuur van dit bedrag wijkt één cijfer af"),
     (r"; also one digit away from ", "; wijkt ook één cijfer af van "),

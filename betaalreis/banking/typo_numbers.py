@@ -1,17 +1,20 @@
-"""Find the invoices that a number with one wrong digit may mean, for the typo rule and the review queue.
+"""Find the invoices that a number with one wrong digit may mean, for the typo rule.
 
 A payment text "factuur 2026-10044" names no invoice, but 2026-10042 and
 2026-10043 are each one digit away. The typo rule in `rules` pays such an
 invoice only when the amount confirms it and nothing points elsewhere, so it
 needs every invoice one digit away, whatever its open amount. The lookup
-costs one or two indexed queries per payment, and one more per 100 digits
-of long runs beyond the first 100. So the rules run it only for payments
-that the amount index already tied to a typo, or that no rule matched.
+costs one indexed query per payment, a second one when it finds an invoice
+that the index does not hold yet, and one more per 100 digits of long runs
+beyond the first 100. So the rules run it only for payments
+that the amount index already tied to a typo.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from django.db import connection
 
 from betaalreis.banking.invoice_index import InvoiceIndex, OpenInvoice
 from betaalreis.banking.remittance import WEAK_NUMBER_DIGITS
@@ -59,37 +62,49 @@ def near_numbers(index: InvoiceIndex, runs: list[str]) -> NearNumbers:
     """Return the creditor's open invoices one digit away from `runs`, and the invoices that a run names but are not open.
 
     `runs` should come from `typo_runs`. One query reads the invoices of every
-    status with these digits. Only when it finds a variant does
-    `index.fetch_digits` load the open ones. They are then the index's own
-    `OpenInvoice` objects, with the open amounts that earlier payments of the
-    run left.
+    status with these digits. Only when it finds a variant that the index
+    does not hold yet does `index.fetch_digits` load the open ones. The open
+    invoices are the index's own `OpenInvoice` objects, with the open
+    amounts that earlier payments of the run left.
     """
     found = NearNumbers()
     if not runs:
         return found
     named = set(runs)
     ordered = sorted(named.union(*(one_digit_variants(run) for run in runs)))
-    variant_digits: set[str] = set()
+    variant_ids: set[int] = set()
+    unknown_digits: set[str] = set()
     for start in range(0, len(ordered), QUERY_KEYS):
-        rows = Invoice.objects.filter(
-            creditor=index.creditor, number_digits__in=ordered[start:start + QUERY_KEYS]
-        ).values_list("number_digits", "number")
-        for digits, number in rows:
+        for pk, digits, number in _invoices_by_digits(index.creditor.pk, ordered[start:start + QUERY_KEYS]):
             if digits in named:
                 # `typo_runs` left out the runs that name an open invoice.
                 found.not_open.append(number)
-            else:
-                variant_digits.add(digits)
-    if not variant_digits:
-        return found
+                continue
+            variant_ids.add(pk)
+            if pk not in index.by_id:
+                unknown_digits.add(digits)
+    if unknown_digits:
+        # The open ones among them join the index, which skips the others.
+        index.fetch_digits(unknown_digits)
 
-    index.fetch_digits(variant_digits)
-    seen: set[int] = set()
-    for digits in sorted(variant_digits):
-        for invoice in index.open(index.by_digits[digits]):
-            if invoice.id not in seen:
-                seen.add(invoice.id)
-                found.open.append(invoice)
-    found.open.sort(key=lambda invoice: (invoice.due_date, invoice.number))
+    found.open = sorted(index.open(variant_ids), key=lambda invoice: (invoice.due_date, invoice.number))
     found.not_open.sort()
     return found
+
+
+def _invoices_by_digits(creditor_id: int, keys: list[str]) -> list[tuple[int, str, str]]:
+    """Return (id, number_digits, number) of the creditor's invoices of every status whose digits are one of `keys`.
+
+    Raw SQL, because the typo rule runs it once per typed number. In
+    `python -m bench.bank_match --entries 20000 --invoices 200000` (SQLite,
+    1,000 typed numbers, 2 cores under a load average of 15 to 20), the
+    match step took 3.6 s of CPU with the ORM query and 2.8 s with this one.
+    """
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('id')}, {quote('number_digits')}, {quote('number')} FROM {quote(Invoice._meta.db_table)} "
+        f"WHERE {quote('creditor_id')} = %s AND {quote('number_digits')} IN ({', '.join(['%s'] * len(keys))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [creditor_id, *keys])
+        return cursor.fetchall()
