@@ -391,8 +391,11 @@ class Matcher:
         candidates = [(invoice.debtor_id, [invoice], rule, 70, reason) for invoice in found]
         candidates += [(invoice.debtor_id, [invoice], rule, 30, reason) for invoice in near.open if invoice.id not in found_ids]
         by_payer = self.payer_iban(payment)
+        listed = [{invoice.id for invoice in invoices} for _, invoices, _, _, _ in candidates]
         if by_payer is not None and by_payer.invoices:
-            candidates.append((by_payer.invoices[0].debtor_id, by_payer.invoices, by_payer.rule, by_payer.score, by_payer.reason))
+            # The payer's own match may be an invoice that is listed already.
+            if {invoice.id for invoice in by_payer.invoices} not in listed:
+                candidates.append((by_payer.invoices[0].debtor_id, by_payer.invoices, by_payer.rule, by_payer.score, by_payer.reason))
         elif by_payer is not None:
             candidates += [candidate for candidate in by_payer.candidates if candidate[0] not in {item[0] for item in candidates}]
         return Decision(rule, 70, reason, candidates=candidates)

@@ -89,6 +89,10 @@ CASES = {
         SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="factuur 77810"), PaymentStatus.MATCHED,
         open_after={"C": "0.00"}, iban_of="pietersen",
     ),
+    "payer IBAN of the same debtor, two near invoices": Case(
+        SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="factuur 77319"), PaymentStatus.REVIEW,
+        [(("F-77310",), 70), (("F-77311",), 30)], {"C": "80.00"}, iban_of="pietersen",
+    ),
     "payer IBAN not linked": Case(
         SampleEntry(Decimal("80.00"), iban=PAYER_IBAN, remittance="factuur 77810"), PaymentStatus.MATCHED,
         open_after={"C": "0.00"},
