@@ -42,6 +42,7 @@ from betaalreis.banking.statements import (
     problems_in_statement,
 )
 from betaalreis.imports.registry import RowError, file_field
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.money import format_report_money
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -210,7 +211,9 @@ class _EntryReader:
         if booking_date is None:
             booking_date = value_date
         if booking_date is None:
-            self.error(entry, "Ntry/BookgDt", "", "missing booking date and value date")
+            self.error(entry, "Ntry/BookgDt", "", _(
+                "boekingsdatum en valutadatum ontbreken allebei; de bank moet er minstens één geven"
+            ))
             return None
 
         parsed = ParsedEntry(
@@ -283,7 +286,7 @@ class _EntryReader:
             amount=signed,
             currency=currency,
             counterparty_name=details.text(f"RltdPties/{party}/Nm") or details.text(f"RltdPties/{party}/Pty/Nm"),
-            counterparty_iban=details.text(f"RltdPties/{account}/Id/IBAN").replace(" ", "").upper(),
+            counterparty_iban=compact_iban(details.text(f"RltdPties/{account}/Id/IBAN")),
             counterparty_bic=(
                 details.text(f"RltdAgts/{agent}/FinInstnId/BIC") or details.text(f"RltdAgts/{agent}/FinInstnId/BICFI")
             ),
@@ -379,7 +382,7 @@ def _valid_iban(value: str) -> str:
 
 
 def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _EntryReader) -> ParsedStatement:
-    iban = _text(element, "Acct", "Id", "IBAN").replace(" ", "").upper()
+    iban = compact_iban(_text(element, "Acct", "Id", "IBAN"))
     other = _text(element, "Acct", "Id", "Othr", "Id")
     if not iban:
         # Some banks put the IBAN under Othr/Id, which may contain any account id.

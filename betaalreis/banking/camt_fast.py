@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from betaalreis.banking.statements import ParsedEntry, ParsedTransaction, join_remittance
+from betaalreis.ledger.iban import compact_iban
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ZERO = Decimal("0")
@@ -327,7 +328,7 @@ def _transaction(
         entry.amount,
         entry.currency,
         get(name, "") or get(party_name, ""),
-        iban_text.replace(" ", "").upper() if iban_text else "",
+        compact_iban(iban_text) if iban_text else "",
         get(bic, "") or get(bicfi, ""),
         end_to_end_id,
         get(_MANDATE, ""),

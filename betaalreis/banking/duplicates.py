@@ -9,8 +9,9 @@ for a period it covered before, with new entry references. The external id
 themselves. A new transaction repeats a stored one when all of these hold:
 
 - the stored one came from a file of another kind (a notification against
-  a statement, or another format), or from a statement of the same kind
-  whose period overlaps the new statement's (see `statements_overlap`). A
+  a statement, or another format), from a statement of the same kind
+  whose period overlaps the new statement's (see `statements_overlap`), or
+  from a notification of the same kind with the new one's notification id. A
   debtor who pays the same amount twice in one statement, or on one day in
   two consecutive statements, keeps two payments;
 - the same creditor account (an IBAN and the Dutch account number that ends
@@ -19,8 +20,8 @@ themselves. A new transaction repeats a stored one when all of these hold:
   most one day from a booking or value date of the other. ISO 20022 makes
   both dates optional in a camt.054 entry (BookgDt and ValDt are both 0..1
   in camt.054.001.11), and an intraday notification may carry another day
-  than the statement. For a statement of the same kind, the booking dates
-  are equal;
+  than the statement. For a file of the same kind, the booking dates are
+  equal;
 - the same end-to-end id when both carry one ("NOTPROVIDED" counts as none),
   else the same payer IBAN and the same description (structured reference,
   else the remittance text, compared without spaces or case).
@@ -51,6 +52,7 @@ from django.utils.translation import ngettext
 
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import position_text
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor
 from betaalreis.ledger.money import CENT
 
@@ -154,7 +156,7 @@ def _description(structured_reference: str, remittance_info: str) -> str:
 
 def _account_number(account: str) -> str:
     """Return the Dutch account number of an NL IBAN or of a plain number, without leading zeros; else ""."""
-    compact = account.replace(" ", "").replace(".", "").upper()
+    compact = compact_iban(account).replace(".", "")
     if len(compact) == 18 and compact.startswith("NL") and compact[-10:].isdigit():
         return compact[-10:].lstrip("0")
     if compact.isdigit():
@@ -164,8 +166,8 @@ def _account_number(account: str) -> str:
 
 def same_account(first: str, second: str) -> bool:
     """Return whether two statement accounts are one account: equal, or an NL IBAN and its domestic number."""
-    first_compact = first.replace(" ", "").upper()
-    second_compact = second.replace(" ", "").upper()
+    first_compact = compact_iban(first)
+    second_compact = compact_iban(second)
     if first_compact == second_compact:
         return True
     if first_compact.startswith("NL") == second_compact.startswith("NL"):
@@ -319,12 +321,16 @@ def _overlapping_statements(
 ) -> set[int]:
     """Return the ids of the creditor's stored statements of this kind and account whose period overlaps this one's.
 
-    Only statements count: notifications of one kind are not compared,
-    because they carry no balances that tell consecutive ones apart.
+    A notification carries no balances that tell consecutive ones apart, so
+    it overlaps only the stored notifications of its format and account that
+    have its notification id (camt.054 Ntfctn/Id): the same notification
+    imported again, when the bank gave its entries new references.
     NOTE: a stored statement's booking period comes from its stored rows,
     which leave out the entries an even earlier file had stored already.
     """
-    if booking_period is None or bank_statement.is_notification:
+    if bank_statement.is_notification:
+        return _same_notification(creditor, bank_statement)
+    if booking_period is None:
         return set()
     first, last = booking_period
     new_period = StatementPeriod(
@@ -358,6 +364,21 @@ def _overlapping_statements(
     }
 
 
+def _same_notification(creditor: Creditor, bank_statement: BankStatement) -> set[int]:
+    """Return the ids of the creditor's stored notifications of this format and account with this notification's id."""
+    if not bank_statement.statement_id:
+        return set()
+    stored = (
+        BankStatement.objects.filter(
+            creditor=creditor, format=bank_statement.format, is_notification=True,
+            statement_id=bank_statement.statement_id,
+        )
+        .exclude(pk=bank_statement.pk)
+        .values_list("pk", "account")
+    )
+    return {pk for pk, account in stored if same_account(bank_statement.account, account)}
+
+
 def _new_transaction(account: str, payment: dict[str, object], row: dict[str, object]) -> _Transaction:
     dates = tuple(day for day in (payment["booking_date"], payment["value_date"]) if isinstance(day, dt.date))
     booking_date = payment["booking_date"]
@@ -366,7 +387,7 @@ def _new_transaction(account: str, payment: dict[str, object], row: dict[str, ob
         booking_date=booking_date if isinstance(booking_date, dt.date) else None,
         dates=dates,
         end_to_end_id=_real_end_to_end_id(str(row["end_to_end_id"])),
-        payer_iban=str(payment["payer_iban"]).replace(" ", "").upper(),
+        payer_iban=compact_iban(str(payment["payer_iban"])),
         description=_description(str(payment["structured_reference"]), str(payment["remittance_info"])),
     )
 
@@ -427,7 +448,7 @@ def _match_chunk(
             booking_date=booking_date,
             dates=tuple(day for day in (booking_date, value_date) if day is not None),
             end_to_end_id=_real_end_to_end_id(end_to_end_id),
-            payer_iban=payer_iban.replace(" ", "").upper(),
+            payer_iban=compact_iban(payer_iban),
             description=_description(structured_reference, remittance_info),
         )
         entry = _Stored(

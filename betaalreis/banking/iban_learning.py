@@ -28,6 +28,7 @@ from betaalreis.banking.invoice_index import InvoiceIndex
 from betaalreis.banking.models import MatchRule
 from betaalreis.banking.rules import Decision
 from betaalreis.ledger import timeline
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, DebtorBankAccount, Payment, TimelineEvent, TimelineKind
 from betaalreis.ledger.validators import is_valid_iban
 
@@ -44,11 +45,6 @@ class LearnedIban:
     debtor_id: int
     iban: str
     rule: str
-
-
-def compact_iban(value: str) -> str:
-    """Return an IBAN without spaces, in upper case, as `InvoiceIndex.debtors_by_iban` keys it."""
-    return value.replace(" ", "").upper()
 
 
 def plan_links(index: InvoiceIndex, allocated: Iterable[tuple[int, str, Decision]]) -> list[LearnedIban]:

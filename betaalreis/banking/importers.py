@@ -32,6 +32,7 @@ from betaalreis.banking.statements import (
 )
 from betaalreis.banking.store import StoreResult, creditors_for_dutch_account, store_statements
 from betaalreis.imports.registry import Importer, ImportRejected, ImportReport, RowError
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor
 
 MT940_HEAD = re.compile(rb"(^|[\r\n{])(:20:|\{1:F01|:940:)")
@@ -107,7 +108,7 @@ def statement_account_owners(statement: ParsedStatement) -> list[Creditor]:
     not take it for one, because a camt file may carry the IBAN under
     Acct/Id/Othr/Id instead of Acct/Id/IBAN.
     """
-    owners = list(Creditor.objects.filter(iban__iexact=statement.account.replace(" ", "")))
+    owners = list(Creditor.objects.filter(iban__iexact=compact_iban(statement.account)))
     if owners or statement.account_is_iban:
         return owners
     return creditors_for_dutch_account(statement.account)

@@ -32,6 +32,7 @@ from betaalreis.banking.statements import (
     position_text,
 )
 from betaalreis.imports.registry import RowError
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.money import format_report_money
 
 HEADER_START = ("Datum", "Naam / Omschrijving", "Rekening", "Tegenrekening", "Code", "Af Bij", "Bedrag (EUR)")
@@ -120,7 +121,7 @@ def _entry(row: dict[str, str], line: int, errors: list[RowError]) -> tuple[Pars
         amount=signed,
         currency="EUR",
         counterparty_name=(notes.get("Naam") or row["Naam / Omschrijving"]).strip()[:200],
-        counterparty_iban=row["Tegenrekening"].strip().replace(" ", "").upper(),
+        counterparty_iban=compact_iban(row["Tegenrekening"].strip()),
         end_to_end_id="" if reference.upper() == "NOTPROVIDED" else reference[:100],
         mandate_id=notes.get("Machtiging ID", "")[:100],
         remittance_info=remittance,
@@ -149,7 +150,7 @@ def read_ing_csv(path: Path) -> list[ParsedStatement]:
             continue
         parsed = _entry(row, line, errors)
         if parsed is not None:
-            rows_by_account[row["Rekening"].strip().replace(" ", "").upper()].append(parsed)
+            rows_by_account[compact_iban(row["Rekening"].strip())].append(parsed)
 
     statements: list[ParsedStatement] = []
     for account, rows in rows_by_account.items():

@@ -24,6 +24,7 @@ from django.db import connection
 from betaalreis.banking.bulk import postgres_array_literal, raw_rows
 from betaalreis.banking.remittance import letter_o_tokens, may_have_letter_o_for_zero, number_tokens
 from betaalreis.ledger.actions import PAYABLE_STATUSES
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.match_keys import normalise_name, normalise_number
 from betaalreis.ledger.models import Creditor, Debtor, DebtorBankAccount, Invoice, InvoiceKind
 from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
@@ -366,7 +367,7 @@ class InvoiceIndex:
         if self._debtors_by_iban is None:
             self._debtors_by_iban = defaultdict(set)
             for iban, debtor_id in DebtorBankAccount.objects.filter(creditor=self.creditor).values_list("iban", "debtor_id"):
-                self._debtors_by_iban[iban.replace(" ", "").upper()].add(debtor_id)
+                self._debtors_by_iban[compact_iban(iban)].add(debtor_id)
         return self._debtors_by_iban
 
     def add_bank_account(self, iban: str, debtor_id: int) -> None:
@@ -404,7 +405,7 @@ class InvoiceIndex:
                 continue
             if payment.remittance_info and any(len(run) >= 5 for run in item.digit_runs):
                 amounts.add((payment.currency, payment.amount))
-            iban = (payment.payer_iban or "").replace(" ", "").upper()
+            iban = compact_iban(payment.payer_iban or "")
             known = self.debtors_by_iban.get(iban, ()) if iban else ()
             debtor_ids.update(known)
             if not known and payment.payer_name:

@@ -30,6 +30,7 @@ from betaalreis.banking.statements import (
     problems_in_statement,
 )
 from betaalreis.imports.registry import RowError, file_field
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.validators import is_valid_iban
 
 # A line that starts with a colon, two or three letters or digits (at least
@@ -307,7 +308,7 @@ def parse_information(text: str) -> Information:
     if info.iban and not IBAN_SHAPE_PATTERN.fullmatch(info.iban.replace(" ", "")):
         # Old domestic account numbers and dummy counter-accounts ("0000000000").
         info.iban = ""
-    info.iban = info.iban.replace(" ", "").upper()
+    info.iban = compact_iban(info.iban)
     return info
 
 
@@ -317,7 +318,7 @@ def _account(value: str) -> tuple[str, bool]:
     ING appends the currency (NL77INGB0574908765EUR) and Rabobank adds it
     after a space; old statements carry a domestic account number.
     """
-    compact = value.replace(" ", "").upper()
+    compact = compact_iban(value)
     candidates = [compact]
     if re.fullmatch(r".+[A-Z]{3}", compact):
         candidates.append(compact[:-3])

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
+from betaalreis.ledger.iban import compact_iban
+
 # A bare number of up to this many digits ("11", "4711", "2026") is as likely
 # a member number, house number or year as an invoice number.
 WEAK_NUMBER_DIGITS = 4
@@ -307,7 +309,7 @@ class PaymentParty(Protocol):
 def payer_debtors(payment: PaymentParty, debtor_ids: Iterable[int], index: PayerLookup) -> set[int]:
     """Return those of `debtor_ids` that the payer IBAN is linked to, else those whose name is close to the payer's."""
     allowed = set(debtor_ids)
-    iban = (payment.payer_iban or "").replace(" ", "").upper()
+    iban = compact_iban(payment.payer_iban or "")
     by_iban = allowed & index.debtors_by_iban.get(iban, set()) if iban else set()
     if by_iban:
         return by_iban

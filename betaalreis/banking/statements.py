@@ -18,6 +18,7 @@ from schwifty.exceptions import SchwiftyException
 
 from betaalreis.imports.contacts import iban_problem
 from betaalreis.imports.registry import RowError
+from betaalreis.ledger.iban import compact_iban
 
 # The position of a statement or entry as the readers write it and
 # BankTransaction.position stores it: "line 12" or "line 12, entry 3".
@@ -73,7 +74,7 @@ def invalid_iban_error(statement: ParsedStatement) -> RowError | None:
     statement of another account, so no creditor can import such a statement.
     The error states that, instead of advice to set the IBAN or pass --creditor.
     """
-    compact = statement.account.replace(" ", "").upper()
+    compact = compact_iban(statement.account)
     if statement.account_is_iban or not _IBAN_SHAPE.fullmatch(compact):
         return None
     try:

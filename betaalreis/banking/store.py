@@ -47,6 +47,7 @@ from betaalreis.banking.statements import (
     statement_name,
 )
 from betaalreis.imports.registry import ImportRejected, RowError
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, Payment, PaymentSource, PaymentStatus
 from betaalreis.ledger.money import CENT, format_report_money
 
@@ -238,14 +239,14 @@ def creditors_for_dutch_account(account: str) -> list[Creditor]:
     with leading zeros. Several creditors fit when the same number exists at
     two banks, and then the statement names none of them for sure.
     """
-    match = DUTCH_ACCOUNT_NUMBER.match(account.replace(" ", "").replace(".", "").upper())
+    match = DUTCH_ACCOUNT_NUMBER.match(compact_iban(account).replace(".", ""))
     if match is None or int(match.group(1)) == 0:
         return []
     padded = match.group(1).zfill(10)
     return [
         creditor
         for creditor in Creditor.objects.filter(iban__istartswith="NL").order_by("slug")
-        if creditor.iban.replace(" ", "").upper().endswith(padded) and len(creditor.iban.replace(" ", "")) == 18
+        if compact_iban(creditor.iban).endswith(padded) and len(compact_iban(creditor.iban)) == 18
     ]
 
 
@@ -291,19 +292,32 @@ def _check_owner(statement: ParsedStatement, override: Creditor | None) -> tuple
     invalid_iban = invalid_iban_error(statement)
     if invalid_iban is not None:
         return None, invalid_iban, ""
-    if not statement.account_is_iban:
+    # --creditor does not help in the cases below, because it only chooses
+    # between creditors that own the account (`importers.reject_foreign_accounts`).
+    if not statement.account_is_iban and DUTCH_ACCOUNT_NUMBER.match(compact_iban(statement.account).replace(".", "")):
         return None, RowError(
             None, account_field, statement.account,
             _(
                 "het rekeningafschrift noemt de rekening %(account)r, wat geen IBAN is, en geen IBAN van een "
-                "crediteur eindigt daarop (%(where)s); kies de crediteur met --creditor SLUG"
+                "crediteur eindigt daarop (%(where)s); geef de crediteur van deze rekening het NL-IBAN dat op dit "
+                "rekeningnummer eindigt, met `betaalreis creditor add` of `betaalreis creditor load`, en importeer "
+                "het bestand opnieuw"
+            ) % {"account": statement.account, "where": where},
+        ), ""
+    if not statement.account_is_iban:
+        return None, RowError(
+            None, account_field, statement.account,
+            _(
+                "het rekeningafschrift noemt de rekening %(account)r, wat geen IBAN en geen Nederlands "
+                "rekeningnummer is (%(where)s); download het rekeningafschrift bij de bank met het IBAN als rekening"
             ) % {"account": statement.account, "where": where},
         ), ""
     return None, RowError(
         None, account_field, statement.account,
         _(
-            "geen crediteur heeft deze rekening als IBAN (%(where)s); stel de IBAN van de crediteur in met "
-            "`betaalreis creditor load` of kies de crediteur met --creditor SLUG"
+            "geen crediteur heeft deze rekening als IBAN (%(where)s); voeg de crediteur met dit IBAN toe met "
+            "`betaalreis creditor add`, of stel het in als IBAN van een crediteur met `betaalreis creditor load`, "
+            "en importeer het bestand opnieuw"
         ) % {"where": where},
     ), ""
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.timeline_text import summary_in_language
 from betaalreis.ledger.validators import (
@@ -194,7 +195,7 @@ def other_creditor_with_iban(iban: str, **excluded: object) -> str | None:
     `pk=` for a saved creditor, whose slug may be changing, and `slug=`
     for one that may not be saved yet.
     """
-    compact = iban.replace(" ", "").upper()
+    compact = compact_iban(iban)
     return Creditor.objects.filter(iban=compact).exclude(**excluded).values_list("slug", flat=True).first()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.money import format_money
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus, DebtorKind
 from betaalreis.legal.fourteen_day import FourteenDayTerm
@@ -134,5 +135,5 @@ def fourteen_day_letter(
 
 
 def _group_iban(iban: str) -> str:
-    compact = iban.replace(" ", "").upper()
+    compact = compact_iban(iban)
     return " ".join(compact[index : index + 4] for index in range(0, len(compact), 4))

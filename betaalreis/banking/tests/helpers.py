@@ -12,6 +12,7 @@ from betaalreis.banking.samples import SampleEntry, write_camt053
 from betaalreis.banking.statements import ParsedStatement, StatementFileError
 from betaalreis.banking.store import DUTCH_ACCOUNT_NUMBER
 from betaalreis.imports.registry import ImportReport
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, Debtor, Invoice
 
 CREDITOR_IBAN = "NL91ABNA0417164300"
@@ -62,7 +63,7 @@ def make_account_owners(statements: list[ParsedStatement]) -> list[Creditor]:
         if found:
             owners.append(found[0])
             continue
-        match = DUTCH_ACCOUNT_NUMBER.match(statement.account.replace(" ", "").replace(".", "").upper())
+        match = DUTCH_ACCOUNT_NUMBER.match(compact_iban(statement.account).replace(".", ""))
         iban = f"NL00ABNA{match.group(1).zfill(10)}" if match else statement.account
         owners.append(make_creditor(f"owner-{len(owners) + 1}", iban=iban))
     return owners

@@ -183,13 +183,14 @@ def test_batch_details_do_not_add_up(tmp_path: Path):
     assert "add up to €20.00" in message
 
 
-def test_unknown_account_needs_creditor(tmp_path: Path):
+def test_unknown_account_needs_creditor_iban(tmp_path: Path):
     path = write_camt053(tmp_path / "other.xml", "NL39RABO0300065264", [SampleEntry(Decimal("1.00"), reference="R")])
 
     message = _reject(path)
 
     assert "NL39RABO0300065264" in message
-    assert "--creditor" in message
+    assert "add the creditor with this IBAN with `betaalreis creditor add`" in message
+    assert "--creditor" not in message
 
 
 def test_bad_amount(tmp_path: Path):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from betaalreis.banking.importers import Camt05xImporter
 from betaalreis.banking.models import BankTransaction
-from betaalreis.banking.samples import SampleEntry, write_camt053
-from betaalreis.imports.registry import HEAD_BYTES
+from betaalreis.banking.samples import SampleEntry, write_camt053, write_camt054
+from betaalreis.imports.registry import HEAD_BYTES, ImportRejected
 from betaalreis.ledger.models import Payment, PaymentStatus
 
 from .helpers import CREDITOR_IBAN, make_creditor, make_debtor, make_invoice
@@ -81,3 +83,19 @@ def test_statement_after_notification_no_duplicate(tmp_path: Path):
     assert report.counts["already imported"] == 1
     assert report.counts["new payments"] == 1
     assert Payment.objects.count() == 2
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "booking date and value date are both missing; the bank must give at least one"),
+    ("nl", "boekingsdatum en valutadatum ontbreken allebei; de bank moet er minstens één geven"),
+])
+def test_entry_without_dates_rejected(tmp_path: Path, language: str, expected: str):
+    make_creditor()
+    path = write_camt054(tmp_path / "notification.xml", CREDITOR_IBAN, [SampleEntry(Decimal("92.50"), reference="R1")])
+    path.write_text(re.sub(r"<(BookgDt|ValDt)>.*?</\1>", "", path.read_text()))
+
+    with translation.override(language), pytest.raises(ImportRejected) as rejected:
+        Camt05xImporter().run(path, None)
+
+    assert expected in str(rejected.value)
+    assert not Payment.objects.exists()

@@ -141,13 +141,54 @@ def test_import_othr_other_id_names_it(tmp_path: Path):
         call_command("import", str(_statement_with_other_id(tmp_path, "FP-98765-01")), stdout=output)
 
     text = " ".join(output.getvalue().split())
-    assert "identifies its account by 'FP-98765-01', which is not an IBAN" in text
-    assert "--creditor SLUG" in text
+    assert "identifies its account by 'FP-98765-01', which is neither an IBAN nor a Dutch account number" in text
+    assert "download the bank statement from the bank with the IBAN as its account" in text
+    assert "--creditor" not in text
     assert "no creditor has this account as its IBAN" not in text
     assert not Payment.objects.exists()
 
 
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
+
+# Corpus files whose account no creditor has, and the advice each rejection
+# gives. --creditor cannot import them, so no advice may name it.
+UNOWNED_ACCOUNT_FILES = {
+    "IBAN": (
+        "camt053/genkgo_othr-account-id_mixed-ccy-balances_camt053v08.xml",
+        "no creditor has this account as its IBAN (bank statement 253EURNL26VAYB8060476890 (line 30)); "
+        "add the creditor with this IBAN with `betaalreis creditor add`, or make it a creditor's IBAN with "
+        "`betaalreis creditor load`, and import the file again",
+    ),
+    "Dutch account number": (
+        "mt940/fruitl00p_abnamro_trtp-wrapped-midword.txt",
+        "the bank statement identifies its account by '534334164', which is not an IBAN, and no creditor's IBAN "
+        "ends in it (bank statement ABN AMRO BANK NV/35001 (line 4)); give the creditor of this account the NL "
+        "IBAN that ends in this account number, with `betaalreis creditor add` or `betaalreis creditor load`, "
+        "and import the file again",
+    ),
+    "Triodos account number": (
+        "mt940/jejik_triodos-legacy_subfields_crlf.txt",
+        "give the creditor of this account the NL IBAN that ends in this account number",
+    ),
+}
+
+
+@pytest.mark.parametrize("label", list(UNOWNED_ACCOUNT_FILES))
+def test_unowned_account_advice(label: str):
+    name, advice = UNOWNED_ACCOUNT_FILES[label]
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip(f"corpus file {path} is missing")
+    _ledger()
+    output = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", str(path), stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert advice in text
+    assert "--creditor" not in text
+    assert not Payment.objects.exists()
 # An MT940 file whose :25: account has the form of an IBAN with wrong check digits.
 INVALID_IBAN_FILE = CORPUS / "mt940" / "fruitl00p_rabobank_pref-batch-entries.txt"
 

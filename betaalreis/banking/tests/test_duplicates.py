@@ -52,6 +52,8 @@ class File:
     drop: tuple[str, ...] = ()
     account: str = CREDITOR_IBAN
     opening: Decimal = Decimal("1000.00")
+    # The camt.054 Ntfctn/Id; empty gives each file its own.
+    notification_id: str = ""
 
 
 def _with_references(entries: list[SampleEntry], prefix: str) -> list[SampleEntry]:
@@ -63,7 +65,7 @@ def _write(tmp_path: Path, number: int, file: File) -> Path:
     entries = _with_references(file.entries, f"{file.kind}-{number}")
     path = tmp_path / f"{number}_{file.kind}.xml"
     if file.kind == "camt054":
-        write_camt054(path, file.account, entries, notification_id=f"NTF-{number}")
+        write_camt054(path, file.account, entries, notification_id=file.notification_id or f"NTF-{number}")
     else:
         write_camt053(path, file.account, entries, statement_id=f"STMT-{number}", opening=file.opening)
     text = path.read_text()
@@ -170,6 +172,31 @@ CASES = {
     ),
     "two notifications of one kind": Case(
         [File("camt054", [PAID]), File("camt054", [replace(PAID, booking_date=TUESDAY)])], [(1, 0), (1, 0)],
+    ),
+    "notification again, new references": Case(
+        [File("camt054", [PAID], notification_id="NTF-A"), File("camt054", [PAID], notification_id="NTF-A")],
+        [(1, 0), (0, 1)],
+    ),
+    "notification again, no end-to-end id": Case(
+        [
+            File("camt054", [replace(PAID, end_to_end_id="")], notification_id="NTF-A"),
+            File("camt054", [replace(PAID, end_to_end_id="")], notification_id="NTF-A"),
+        ],
+        [(1, 0), (0, 1)],
+    ),
+    "notification again with one more equal transfer": Case(
+        [File("camt054", [PAID], notification_id="NTF-A"), File("camt054", [PAID, PAID], notification_id="NTF-A")],
+        [(1, 0), (1, 1)],
+    ),
+    "notification id again, other day": Case(
+        [
+            File("camt054", [PAID], notification_id="NTF-A"),
+            File("camt054", [replace(PAID, booking_date=TUESDAY)], notification_id="NTF-A"),
+        ],
+        [(1, 0), (1, 0)],
+    ),
+    "two notifications, one transfer each": Case(
+        [File("camt054", [PAID]), File("camt054", [PAID])], [(1, 0), (1, 0)],
     ),
     "two identical transfers in one file": Case(
         [File("camt053", [PAID, PAID])], [(2, 0)],
@@ -391,6 +418,65 @@ def test_corpus_notification_then_statement(tmp_path: Path, name: str, payments:
     assert first.counts["new payments"] == payments
     assert report.counts["new payments"] == 0
     assert report.counts["already imported"] == payments
+    assert Payment.objects.count() == payments
+
+
+def _as_notification(statement: Path, target: Path, references: str) -> Path:
+    """Write the entries of a real camt.053 file as a camt.054 notification.
+
+    The entries stay as the bank wrote them, apart from their references. The
+    message and statement elements get their camt.054 names, and the
+    balances go, because a notification has none.
+    `references` "kept" leaves AcctSvcrRef and NtryRef as the statement has
+    them, "new" gives them a prefix as another bank channel would, and
+    "none" removes them.
+    """
+    text = statement.read_text(encoding="utf-8")
+    text = re.sub(r"camt\.053\.001\.(\d\d)", r"camt.054.001.\1", text)
+    text = text.replace("BkToCstmrStmt", "BkToCstmrDbtCdtNtfctn")
+    text = re.sub(r"<(/?)Stmt>", r"<\1Ntfctn>", text)
+    text = re.sub(r"<Bal>.*?</Bal>", "", text, flags=re.DOTALL)
+    for element in ("AcctSvcrRef", "NtryRef"):
+        if references == "new":
+            text = re.sub(rf"<{element}>(.*?)</{element}>", rf"<{element}>NTF-\1</{element}>", text)
+        elif references == "none":
+            text = re.sub(rf"<{element}>.*?</{element}>", "", text)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+# Orders of one real statement and the notification made from its entries:
+# the first file books every payment, the second none.
+CORPUS_ORDERS = {
+    "statement, then notification": ("statement", "notification"),
+    "notification, then statement": ("notification", "statement"),
+    "notification imported twice": ("notification", "notification again"),
+}
+
+
+@pytest.mark.parametrize("references", ["kept", "new", "none"])
+@pytest.mark.parametrize("order", list(CORPUS_ORDERS), ids=list(CORPUS_ORDERS))
+@pytest.mark.parametrize(("name", "payments"), CAMT053_FILES)
+def test_corpus_entries_booked_once(tmp_path: Path, name: str, payments: int, order: str, references: str):
+    statement = CORPUS / "camt053" / name
+    if not statement.exists():
+        pytest.skip(f"corpus file {statement} is missing")
+    creditor = make_creditor(iban=read_camt(statement)[0].account)
+    files = {
+        "statement": statement,
+        "notification": _as_notification(statement, tmp_path / "notification.xml", references),
+        # A copy under another file name, and with other references when they are not kept.
+        "notification again": _as_notification(
+            statement, tmp_path / "notification-2.xml", "none" if references == "none" else "kept"
+        ),
+    }
+    first, second = CORPUS_ORDERS[order]
+
+    first_report = _import(files[first], creditor)
+    second_report = _import(files[second], creditor)
+
+    assert first_report.counts["new payments"] == payments
+    assert second_report.counts["new payments"] == 0
     assert Payment.objects.count() == payments
 
 

@@ -22,6 +22,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from betaalreis.channels.qr import is_structured_reference
+from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
@@ -83,7 +84,7 @@ class CreditorInfo:
             slug=creditor.slug,
             name=creditor.display_name,
             legal_name=creditor.legal_name,
-            iban=creditor.iban.replace(" ", "").upper(),
+            iban=compact_iban(creditor.iban),
             bic=creditor.bic,
             street=creditor.street,
             postal_code=creditor.postal_code,
