@@ -64,6 +64,7 @@ def build_report(
         "matched partly": total("partly"),
         "reversed": total("reversed"),
         "sent to review": total("review"),
+        "reversals sent to review": total("reversals_to_review"),
         "ignored": stored.ignored,
     }
     payment_ids = [pk for ids in stored.payments.values() for pk in ids]
@@ -76,6 +77,7 @@ def build_report(
             f"matched partly ({currency})": str(amount("partly_amount")),
             f"reversed ({currency})": str(amount("reversed_amount")),
             f"sent to review ({currency})": str(amount("review_amount")),
+            f"reversals sent to review ({currency})": str(amount("reversals_to_review_amount")),
             f"credit left on payments ({currency})": str(amount("credit_amount")),
         }
     else:
@@ -85,7 +87,7 @@ def build_report(
                 report.amounts[f"{row} ({currency})"] = str(value)
     ignored_currency = "/".join(statement_currencies) or currencies[0]
     report.amounts[f"ignored ({ignored_currency})"] = str(stored.ignored_amount)
-    report.details = review_lines(payment_ids) if total("review") else []
+    report.details = review_lines(payment_ids) if total("review") or total("reversals_to_review") else []
     report.notes = stored.notes + waiting_lines(payment_ids, matched_on)
     return report
 

@@ -72,8 +72,12 @@ class MatchReport:
     matched_amount: Decimal = ZERO
     partly: int = 0
     partly_amount: Decimal = ZERO
+    # Incoming payments sent to review; reversals sent to review are counted apart,
+    # so their negative amounts do not lower the review total.
     review: int = 0
     review_amount: Decimal = ZERO
+    reversals_to_review: int = 0
+    reversals_to_review_amount: Decimal = ZERO
     reversed: int = 0
     reversed_amount: Decimal = ZERO
     credit_amount: Decimal = ZERO
@@ -147,8 +151,13 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
     update_values(Payment._meta.db_table, ("status", *UNCONFIRMED_DECISION_COLUMNS), unconfirmed_rows)
     update_values(Payment._meta.db_table, ("status", *DECISION_COLUMNS), confirmed_rows)
     for payment_id in ids:
-        report.review += 1
-        report.review_amount += payments[payment_id].amount
+        amount = payments[payment_id].amount
+        if amount < 0:
+            report.reversals_to_review += 1
+            report.reversals_to_review_amount += amount
+        else:
+            report.review += 1
+            report.review_amount += amount
 
     MatchCandidate.objects.filter(payment_id__in=values_subquery(ids, array_type="bigint")).delete()
     candidate_rows: list[dict[str, object]] = []

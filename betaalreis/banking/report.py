@@ -119,7 +119,7 @@ def amounts_per_currency(payment_ids: list[int]) -> dict[str, dict[str, Decimal]
         )
         for payment in payments:
             if payment.amount < 0:
-                row = "reversed" if payment.status == PaymentStatus.MATCHED else "sent to review"
+                row = "reversed" if payment.status == PaymentStatus.MATCHED else "reversals sent to review"
             elif payment.status == PaymentStatus.MATCHED:
                 row = "matched automatically"
                 rows["credit left on payments"][payment.currency] += payment.amount - payment.allocated

@@ -142,7 +142,7 @@ def apply_payments(creditor: Creditor, day: dt.date | None = None) -> PaymentsAp
     return PaymentsApplied(
         matched=report.matched + report.partly,
         matched_amount=report.matched_amount + report.partly_amount,
-        to_review=report.review,
+        to_review=report.review + report.reversals_to_review,
         credit_applied=credit.amounts,
         credit_notes_applied=credit_notes.amounts,
     )

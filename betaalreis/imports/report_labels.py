@@ -43,6 +43,7 @@ ROW_LABELS: dict[str, Promise] = {
     "matched partly": _("deels gematcht"),
     "reversed": _("teruggeboekt"),
     "sent to review": _("te beoordelen"),
+    "reversals sent to review": _("terugboekingen te beoordelen"),
     "credit left on payments": _("tegoed over op betalingen"),
     "ignored": _("genegeerd"),
 }

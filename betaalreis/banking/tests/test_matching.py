@@ -213,8 +213,21 @@ def test_reversal_reopens_invoice(tmp_path: Path, ledger):
 def test_unknown_reversal_goes_to_review(tmp_path: Path, ledger):
     report = import_entries(tmp_path, [SampleEntry(Decimal("-10.00"), iban=PAYER_IBAN, reversal=True, reference="RV-9")])
 
-    assert report.counts["sent to review"] == 1
+    assert report.counts["reversals sent to review"] == 1
+    assert report.counts["sent to review"] == 0
     assert _payment().status == PaymentStatus.REVIEW
+
+
+def test_review_total_leaves_reversals_out(tmp_path: Path, ledger):
+    report = import_entries(tmp_path, [
+        SampleEntry(Decimal("45.00"), name="Onbekend", remittance="factuur F-88001", reference="IN-1"),
+        SampleEntry(Decimal("-10.00"), iban=PAYER_IBAN, reversal=True, reference="RV-9"),
+    ])
+
+    assert report.counts["sent to review"] == 1
+    assert report.amounts["sent to review (EUR)"] == "45.00"
+    assert report.counts["reversals sent to review"] == 1
+    assert report.amounts["reversals sent to review (EUR)"] == "-10.00"
 
 
 def test_debit_ignored(tmp_path: Path, ledger):
@@ -672,7 +685,7 @@ def test_ambiguous_reversal_goes_to_review(tmp_path: Path, ledger):
     originals = {Payment.objects.get(external_id__contains=reference).pk for reference in ("IN-60", "IN-61")}
     listed = set(MatchCandidate.objects.filter(payment=reversal).values_list("original_payment_id", flat=True))
     assert report.counts["reversed"] == 0
-    assert report.counts["sent to review"] == 1
+    assert report.counts["reversals sent to review"] == 1
     assert reversal.status == PaymentStatus.REVIEW
     assert "2 earlier payments" in reversal.match_reason
     assert listed == originals
