@@ -177,7 +177,7 @@ def test_no_qr_code_for_other_currency(make_context) -> None:
     assert decode_qr_codes(pdf) == []
 
 
-SHORT_URL = "http://127.0.0.1:8000/b/Yaho1Y4wZU/"
+SHORT_URL = "http://127.0.0.1:8000/b/YAH01Y4WZU7K/"
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
