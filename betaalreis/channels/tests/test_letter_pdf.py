@@ -288,6 +288,16 @@ def test_unprintable_name_fails_letter(make_context, debtor_info, name: str) -> 
     assert "BETAALREIS_LETTER_FONT" in str(failed.value)
 
 
+def test_unprintable_letters_listed_once(make_context, debtor_info) -> None:
+    debtor = dataclasses.replace(debtor_info, name="王小明", contact_person="")
+
+    with pytest.raises(ChannelError) as failed:
+        letter_pdf(make_context(debtor=debtor))
+
+    assert "de tekens '王小明' uit de naam" in str(failed.value)
+    assert str(failed.value).endswith("of schrijf de naam in Latijnse letters.")
+
+
 def test_dropped_emoji_leaves_no_space_before_comma(make_context, debtor_info) -> None:
     debtor = dataclasses.replace(debtor_info, name="Klaas Klaassen 🍞", contact_person="")
 
