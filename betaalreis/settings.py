@@ -340,7 +340,8 @@ BETAALREIS_PAYMENT_HTTP_TIMEOUT = float(os.environ.get("BETAALREIS_PAYMENT_HTTP_
 BETAALREIS_PORTAL_CODE_MINUTES = int(os.environ.get("BETAALREIS_PORTAL_CODE_MINUTES", "15"))
 BETAALREIS_PORTAL_CODE_MAX_ATTEMPTS = int(os.environ.get("BETAALREIS_PORTAL_CODE_MAX_ATTEMPTS", "5"))
 BETAALREIS_PORTAL_CODES_PER_HOUR = int(os.environ.get("BETAALREIS_PORTAL_CODES_PER_HOUR", "5"))
-# Failed sign-in attempts (bad links, wrong codes) allowed per client address per 15 minutes.
+# Wrong short codes and one-time codes allowed per client address per 15 minutes.
+# Further wrong codes get HTTP 429 until the window ends, but valid codes and links still sign in.
 BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_FAILURES_PER_ADDRESS", "20"))
 
 # With REDIS_URL set, provider send rate limits are shared by every worker

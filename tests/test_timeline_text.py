@@ -26,7 +26,8 @@ from betaalreis.banking.tests.helpers import make_debtor as make_bank_debtor
 from betaalreis.banking.tests.helpers import make_invoice as make_bank_invoice
 from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
-from betaalreis.ledger.timeline_text import has_shape, summary_in_language
+from betaalreis.ledger.timeline import clip
+from betaalreis.ledger.timeline_text import UNPRINTABLE_LETTERS, has_shape, summary_in_language
 from betaalreis.payments import plans
 from betaalreis.portal import services
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
@@ -138,3 +139,22 @@ def test_bank_summaries_in_english(tmp_path) -> None:
 
     assert len(events) >= 3
     assert untranslated(events) == []
+
+
+def test_clip_cuts_at_word() -> None:
+    text = "het bericht is niet verzonden omdat het lettertype tekens mist"
+
+    assert clip(text, 100) == text
+    assert clip(text, 30) == "het bericht is niet verzonden…"
+    assert len(clip(text, 30)) <= 30
+
+
+def test_failed_letter_summary_in_english() -> None:
+    error = UNPRINTABLE_LETTERS % {"letters": repr("王小明")}
+    summary = f"Brief (Aanmaning) mislukt: {error}"
+
+    english = summary_in_language(summary, language="en")
+
+    assert english.endswith("The letter font lacks the characters '王小明' of the name or address. Set "
+                          "BETAALREIS_LETTER_FONT and BETAALREIS_LETTER_FONT_BOLD to a TrueType font that has them, "
+                          "or write the name in Latin letters.")

@@ -24,7 +24,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from betaalreis.banking.actions import (
@@ -185,12 +185,16 @@ class ReviewPaymentAdmin(CreditorScopedAdmin):
                 continue
             do_confirm_candidate(best, user=request.user)
             confirmed += 1
-        self.message_user(request, _("%(count)d betaling(en) gekoppeld.") % {"count": confirmed})
+        message = ngettext("%(count)d betaling gekoppeld.", "%(count)d betalingen gekoppeld.", confirmed)
+        self.message_user(request, message % {"count": confirmed})
         if skipped:
             self.message_user(
                 request,
-                _("%(count)d betaling(en) overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.")
-                % {"count": skipped},
+                ngettext(
+                    "%(count)d betaling overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.",
+                    "%(count)d betalingen overgeslagen: geen kandidaat of meerdere met dezelfde score. Kies per betaling.",
+                    skipped,
+                ) % {"count": skipped},
                 level=messages.WARNING,
             )
 

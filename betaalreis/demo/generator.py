@@ -503,13 +503,14 @@ class _CreditorBuilder:
         """Spread `invoice_count` invoices over the debtors and over time.
 
         Issue dates run from HISTORY_DAYS + 20 days before the first due
-        date of the simulation to two weeks before its last day, so invoices
-        fall due, and reach every stage, throughout the simulation.
+        date of the simulation to its last day, so invoices fall due, reach
+        every stage and are issued throughout the simulation. Invoices issued
+        in its last weeks are not yet due when it ends, as in a real ledger.
         """
         first_issue = self.config.start - dt.timedelta(
             days=HISTORY_DAYS + 20 + self.spec.payment_term_days
         )
-        last_issue = self.config.end - dt.timedelta(days=14)
+        last_issue = self.config.end
         window_days = max((last_issue - first_issue).days, 1)
 
         counts = [1] * len(debtors)

@@ -77,7 +77,7 @@ def revert_failed_stage(
             TimelineKind.STAGE,
             (
                 f"Fase {communication.stage} van factuur {invoice.number} teruggezet naar "
-                f"{stage_code or 'geen fase'}: het bericht is niet verzonden ({reason[:200]}). "
+                f"{stage_code or 'geen fase'}: het bericht is niet verzonden ({timeline.clip(reason, 300)}). "
                 "De volgende run plant de fase opnieuw."
             ),
             source=source,

@@ -56,6 +56,7 @@ from betaalreis.imports.values import (
 )
 from betaalreis.imports.writer import do_import
 from betaalreis.ledger.models import ZERO, Creditor, DebtorKind
+from betaalreis.ledger.match_keys import normalise_name
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,15 @@ def read_invoice_table(path: Path, mapping: Mapping | None = None) -> ImportBatc
     batch.field_names = {name: layout.header(name) for name in layout.columns}
     _read_rows(table.rows, layout, batch)
     logger.info("invoice table read", extra={"rows": batch.rows, "errors": len(batch.errors)})
+    if batch.rows == 0:
+        # A file with only a header row is almost always a failed or over-filtered export.
+        raise ImportRejected(path, [RowError(
+            None, file_field(), path.name,
+            gettext(
+                "het bestand heeft een kopregel maar geen rijen met facturen; controleer de export en "
+                "importeer het bestand opnieuw"
+            ),
+        )])
     return batch
 
 
@@ -302,12 +312,12 @@ class _Layout:
             self.notes.append(gettext("Niet gebruikte kolommen: %(headers)s.") % {"headers": header_list})
         if "issue_date" not in self.columns:
             self.notes.append(gettext(
-                "Geen kolom factuurdatum: de facturen zijn zonder factuurdatum opgeslagen, en brieven en het "
+                "Geen kolom factuurdatum: de facturen krijgen geen factuurdatum, en brieven en het "
                 "portaal laten die weg. Voeg de kolom toe, of noem hem in een mappingbestand "
                 "(issue_date = \"...\")."
             ))
         if "total" not in self.columns:
-            self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag is opgeslagen als factuurtotaal."))
+            self.notes.append(gettext("Geen kolom totaal: het openstaand bedrag geldt als factuurtotaal."))
         if "open_amount" not in self.columns:
             self.notes.append(gettext("Geen kolom openstaand bedrag: elke factuur geldt als geheel onbetaald."))
 
@@ -741,10 +751,22 @@ def _merge_invoice(
 def _merge_debtor(
     batch: ImportBatch, debtor: DebtorData, conflicts: dict[tuple[str, str], list[int]]
 ) -> None:
-    """Combine rows of one debtor; a later non-empty value wins and the clash is noted."""
+    """Combine rows of one debtor; a later non-empty value wins and the clash is noted.
+
+    Rows that give one customer number two different names are an error,
+    because they may be two people, and merging them would send one
+    person's invoices to the other.
+    """
     known = batch.debtors.get(debtor.customer_number)
     if known is None:
         batch.debtors[debtor.customer_number] = debtor
+        return
+
+    if known.name and debtor.name and normalise_name(known.name) != normalise_name(debtor.name):
+        batch.errors.append(RowError(debtor.row, batch.field_name("customer_number"), debtor.customer_number, gettext(
+            "staat ook op rij %(row)s, maar met een andere naam (%(name)r op rij %(row)s, %(other_name)r "
+            "hier). Eén debiteurnummer is één debiteur: verbeter het nummer of de naam"
+        ) % {"row": known.row, "name": known.name, "other_name": debtor.name}))
         return
 
     for name, value in debtor.given_values().items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
@@ -36,7 +36,7 @@ from betaalreis.imports.ubl_supplier import check_supplier, read_supplier
 from betaalreis.imports.values import ValueProblem
 from betaalreis.imports.writer import do_import
 from betaalreis.ledger.models import ZERO, Creditor, DebtorKind, Language
-from betaalreis.ledger.money import CENT
+from betaalreis.ledger.money import CENT, parse_plain_decimal
 
 logger = logging.getLogger(__name__)
 
@@ -172,8 +172,8 @@ class _Document:
             self.missing(path)
             return None
         try:
-            amount = Decimal(raw)
-        except InvalidOperation:
+            amount = parse_plain_decimal(raw)
+        except ValueError:
             amount = Decimal("NaN")
         if not amount.is_finite():
             self.errors.append(RowError(

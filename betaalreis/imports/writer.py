@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -128,16 +128,14 @@ def do_import(
     marked paid outside Betaalreis, each with a timeline event. Invoices in a
     payment plan or handed over are left as they are and named in the notes.
     """
-    if batch.errors:
-        found = ngettext("%(count)d probleem gevonden.", "%(count)d problemen gevonden.", len(batch.errors))
-        raise ImportRejected(path, batch.errors, found % {"count": len(batch.errors)})
-
     source = f"import:{path.name}"
     try:
         with transaction.atomic():
             # One import per creditor at a time, so two files with the same
             # new debtor cannot both try to create it.
             Creditor.objects.select_for_update().filter(pk=creditor.pk).exists()
+            if batch.errors:
+                _reject_with_every_error(creditor, batch, path=path)
             restore_leading_zeros(creditor, batch, path=path)
             counts = _apply(creditor, batch, path=path, source=source)
             if open_items:
@@ -162,7 +160,10 @@ def do_import(
 
     report = _report(batch, counts, path=path)
     if dry_run:
-        report.notes.insert(0, gettext("Proefdraai: er is niets opgeslagen."))
+        report.notes.insert(0, gettext(
+            "Proefdraai: er is niets opgeslagen. De notities hieronder zeggen wat een import zonder "
+            "--dry-run zou opslaan."
+        ))
     logger.info(
         "import applied",
         extra={
@@ -176,14 +177,45 @@ def do_import(
     return report
 
 
-def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -> _Counts:
-    counts = _Counts()
-    errors: list[RowError] = []
+def _reject_with_every_error(creditor: Creditor, batch: ImportBatch, *, path: Path) -> NoReturn:
+    """Raise ImportRejected with the file's errors plus those the ledger checks find in its good rows.
 
+    The leading-zero and ledger checks run on the rows that were read
+    without an error, so one run reports every bad row. The ledger checks
+    are left out when the leading-zero check fails, because the numbers
+    they would look up are not settled then.
+    """
+    errors = list(batch.errors)
+    try:
+        restore_leading_zeros(creditor, batch, path=path)
+    except ImportRejected as exc:
+        errors += exc.errors
+    else:
+        debtors, _referenced, existing = _ledger_records(creditor, batch)
+        errors += _check_new_debtors(batch, debtors)
+        errors += _check_invoice_conflicts(batch, existing)
+
+    errors.sort(key=lambda error: error.row or 0)
+    found = ngettext("%(count)d probleem gevonden.", "%(count)d problemen gevonden.", len(errors))
+    raise ImportRejected(path, errors, found % {"count": len(errors)})
+
+
+def _ledger_records(
+    creditor: Creditor, batch: ImportBatch
+) -> tuple[dict[str, Debtor], set[str], dict[str, Invoice]]:
+    """Return the stored debtors and invoices that the batch names, and the invoice numbers it names."""
     debtors = _existing_debtors(creditor, list(batch.debtors))
     referenced = {invoice.number for invoice in batch.invoices}
     referenced |= {invoice.corrects_number for invoice in batch.invoices if invoice.corrects_number}
     existing = _existing_invoices(creditor, sorted(referenced))
+    return debtors, referenced, existing
+
+
+def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -> _Counts:
+    counts = _Counts()
+    errors: list[RowError] = []
+
+    debtors, referenced, existing = _ledger_records(creditor, batch)
     states = _import_states([invoice.pk for invoice in existing.values()])
 
     errors += _check_new_debtors(batch, debtors)

@@ -485,7 +485,8 @@ def do_set_invoice_status(
     timeline.record(
         invoice.debtor_id,
         TimelineKind.INVOICE_CHANGED,
-        f"Factuur {invoice.number}: {InvoiceStatus(previous).label} → {InvoiceStatus(status).label}",
+        f"Factuur {invoice.number}: {timeline.stored_label(InvoiceStatus(previous))} → "
+        f"{timeline.stored_label(InvoiceStatus(status))}",
         source=source,
         creditor_id=invoice.creditor_id,
         invoice=invoice,

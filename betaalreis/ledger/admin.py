@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -18,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.text import get_text_list
 from django.utils.translation import get_language, gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from betaalreis.banking.admin import match_reason
 from betaalreis.banking.reason_text import reason_in_language
@@ -81,7 +85,20 @@ def timeline_summary(event: TimelineEvent) -> str:
     return summary_in_language(event.summary, event.data, creditor_id=event.creditor_id)
 
 
-class TimelineInline(admin.TabularInline):
+class RowsWithoutTitleInline(admin.TabularInline):
+    """A tabular inline that shows each row by its columns only.
+
+    Django's admin also prints each row's str() above the row, so a
+    timeline summary or an invoice number would appear twice.
+    """
+
+    classes = ["rows-without-title"]
+
+    class Media:
+        css = {"all": ["ledger/admin_inlines.css"]}
+
+
+class TimelineInline(RowsWithoutTitleInline):
     model = TimelineEvent
     fields = ("at", "kind", timeline_summary, timeline_source, "invoice")
     readonly_fields = fields
@@ -112,13 +129,19 @@ def dunning_stage_date(invoice: Invoice) -> dt.date | None:
     return invoice.dunning_stage_date
 
 
-class InvoiceInline(admin.TabularInline):
+@admin.display(description=_("factuurnummer"), ordering="number")
+def invoice_link(invoice: Invoice) -> str:
+    """Link the invoice number to the invoice's change page, in place of the inline's hidden change link."""
+    url = reverse("admin:ledger_invoice_change", args=[invoice.pk])
+    return format_html('<a href="{}">{}</a>', url, invoice.number)
+
+
+class InvoiceInline(RowsWithoutTitleInline):
     model = Invoice
-    fields = ("number", "kind", "due_date", "currency", "total", "open_amount", "status", dunning_stage)
+    fields = (invoice_link, "kind", "due_date", "currency", "total", "open_amount", "status", dunning_stage)
     readonly_fields = fields
     extra = 0
     can_delete = False
-    show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return with_stage_names(super().get_queryset(request).select_related("dunning_progress"))
@@ -127,15 +150,58 @@ class InvoiceInline(admin.TabularInline):
         return False
 
 
-class BankAccountInline(admin.TabularInline):
+class BankAccountInline(RowsWithoutTitleInline):
     model = DebtorBankAccount
     fields = ("iban", "source", "created_at")
     readonly_fields = ("created_at",)
     extra = 0
 
 
+class EmailListField(forms.CharField):
+    """Email addresses typed one per line or separated by commas or semicolons, cleaned to a list."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value: Any) -> Any:
+        # The stored list is shown one address per line, and a bound form shows the text as typed.
+        if isinstance(value, list):
+            return "\n".join(value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value)
+        addresses = [part for part in re.split(r"[\s,;]+", text) if part]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(
+                    _("%(address)s is geen geldig e-mailadres."), code="invalid", params={"address": address}
+                ) from None
+        return addresses
+
+
+class DebtorAdminForm(forms.ModelForm):
+    extra_emails = EmailListField(
+        label=Debtor._meta.get_field("extra_emails").verbose_name,
+        help_text=_("Krijgen een kopie van elke e-mail. Eén adres per regel."),
+        required=False,
+    )
+
+    class Meta:
+        model = Debtor
+        fields = "__all__"
+
+
+@admin.display(description=Debtor._meta.get_field("extra_emails").verbose_name)
+def extra_email_list(debtor: Debtor) -> str:
+    """Show the extra email addresses as a list, or "-" when there are none."""
+    return ", ".join(debtor.extra_emails) or "-"
+
+
 @admin.register(Debtor)
 class DebtorAdmin(CreditorScopedAdmin):
+    form = DebtorAdminForm
     list_display = ("customer_number", "name", "creditor", "kind", "email", "mobile", "language", "no_channel_left")
     list_filter = ("creditor", "kind", "language", "preferred_channel")
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
@@ -151,6 +217,13 @@ class DebtorAdmin(CreditorScopedAdmin):
             name="ledger_debtor_refund_credit",
         )
         return [refund, *super().get_urls()]
+
+    def get_fields(self, request: HttpRequest, obj: Debtor | None = None) -> list[Any]:
+        """Show the extra email addresses as a list on a page the user may only view, not as JSON."""
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = [extra_email_list if name == "extra_emails" else name for name in fields]
+        return fields
 
     @admin.display(description=_("afgemeld voor alle kanalen"), boolean=True)
     def no_channel_left(self, debtor: Debtor) -> bool:
@@ -221,7 +294,10 @@ class DebtorAdmin(CreditorScopedAdmin):
                 do_refund_credit(debtor, currency=currency, refunded_on=today, source=source)
                 recorded += 1
         if recorded:
-            self.message_user(request, _("%(count)d terugbetaling(en) van tegoed vastgelegd.") % {"count": recorded})
+            self.message_user(request, ngettext(
+                "%(count)d terugbetaling van tegoed vastgelegd.", "%(count)d terugbetalingen van tegoed vastgelegd.",
+                recorded,
+            ) % {"count": recorded})
         else:
             self.message_user(request, _("De gekozen debiteuren hebben geen tegoed."), level=messages.WARNING)
 
@@ -384,7 +460,7 @@ def allocation_reason(allocation: Allocation) -> str:
     return reason_in_language(allocation.reason)
 
 
-class AllocationInline(admin.TabularInline):
+class AllocationInline(RowsWithoutTitleInline):
     model = Allocation
     fk_name = "payment"
     fields = ("invoice", "amount", allocation_reason, "created_at")

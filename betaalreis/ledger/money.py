@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -9,6 +10,25 @@ from babel.numbers import format_currency, format_decimal, get_minus_sign_symbol
 from django.utils import translation
 
 CENT = Decimal("0.01")
+
+
+# The lexical form of XML Schema's xsd:decimal, which UBL amounts use: an
+# optional sign, digits and an optional decimal point ("12", "12.", ".5").
+# Decimal() also reads "1e3", "NaN" and "Infinity", which no invoice or
+# command line means as an amount.
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def parse_plain_decimal(text: str) -> Decimal:
+    """Parse `text` as a plain decimal such as 1234.56 or -0.5.
+
+    Raises ValueError for exponent notation, NaN, Infinity, thousands
+    separators, a decimal comma and anything else that is not one.
+    """
+    stripped = text.strip()
+    if not _PLAIN_DECIMAL.fullmatch(stripped):
+        raise ValueError(f"Not a plain decimal number: {text!r}.")
+    return Decimal(stripped)
 
 
 def quantize(amount: Decimal) -> Decimal:

@@ -9,7 +9,8 @@ from contextvars import ContextVar
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.db.models import Choices
+from django.utils import timezone, translation
 
 from betaalreis.ledger.models import Debtor, Invoice, TimelineEvent
 
@@ -50,6 +51,31 @@ def payment_event_time(booking_date: dt.date, moment: dt.datetime) -> dt.datetim
     """
     next_day = dt.datetime.combine(booking_date + dt.timedelta(days=1), dt.time(), tzinfo=AMSTERDAM)
     return min(moment, next_day - dt.timedelta(microseconds=1))
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten `text` to at most `limit` characters at a word boundary, ending in "…" when cut.
+
+    A summary that quotes an error then never ends in the middle of a word
+    or before a closing bracket that the cut removed.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    ends_in_word = not text[limit - 1].isspace()
+    if ends_in_word and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def stored_label(choice: Choices) -> str:
+    """Return the label of a model choice in Dutch, the language the timeline is stored in.
+
+    Choice labels are lazy translations, so an f-string in a request in
+    English, such as a portal request, would otherwise store "Disputed".
+    """
+    with translation.override("nl"):
+        return str(choice.label)
 
 
 def record(

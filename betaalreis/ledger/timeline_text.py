@@ -157,11 +157,20 @@ INSTALMENT_TOO_SMALL = N_(
     "elke termijn wordt %(instalment)s, minder dan het minimale termijnbedrag van %(minimum)s, dus een "
     "medewerker moet de regeling goedkeuren"
 )
+# The error of a letter whose font lacks characters of the debtor's name
+# or address. The timeline stores it as the failed letter's error, so it
+# is Dutch like the rest of the timeline.
+UNPRINTABLE_LETTERS = N_(
+    "Het lettertype van de brief heeft de tekens %(letters)s uit de naam of het adres niet. Zet "
+    "BETAALREIS_LETTER_FONT en BETAALREIS_LETTER_FONT_BOLD op een TrueType-lettertype met die tekens, "
+    "of schrijf de naam in Latijnse letters."
+)
 
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
     TOO_MANY_TERMS,
     INSTALMENT_TOO_SMALL,
+    UNPRINTABLE_LETTERS,
     N_("incassokosten verschuldigd vanaf %(date)s bij niet betalen"),
     N_("geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in %(currency)s)"),
     N_("totaal %(from)s → %(to)s"),

@@ -46,7 +46,7 @@ from betaalreis.ledger.models import (
     TimelineKind,
 )
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline import event_row
+from betaalreis.ledger.timeline import clip, event_row
 from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import (
     TRANSITIONS,
@@ -586,7 +586,7 @@ def _timeline_event(
         summary = f"{label} ({stage_label}) niet verzonden: alle facturen zijn betaald of gesloten"
     elif outcome == CommunicationStatus.FAILED:
         kind = TimelineKind.COMMUNICATION
-        summary = f"{label} ({stage_label}) mislukt: {error[:300]}"
+        summary = f"{label} ({stage_label}) mislukt: {clip(error, 300)}"
     else:
         return None
     return event_row(

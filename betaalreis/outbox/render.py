@@ -194,7 +194,8 @@ def prints_short_link(communication: Communication, stage: Stage | None) -> bool
     """Return whether the message prints the short sign-in link: in an SMS, and in every letter PDF.
 
     A debtor types a printed link by hand, and the signed link is about 90
-    case-sensitive characters, so a letter prints the `/b/<code>/` link.
+    case-sensitive characters, so a letter prints the `/b/<code>/` link,
+    whose code has one case and no look-alike characters.
     """
     if communication.channel in ("sms", "letter"):
         return True

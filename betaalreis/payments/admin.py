@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin
@@ -69,8 +70,13 @@ class PaymentPlanAdmin(CreditorScopedAdmin):
     list_display = ["debtor", "creditor", "total", "terms", "status", outside_limits, "created_at"]
     list_filter = ["status", "creditor"]
     inlines = [InstalmentInline]
+    # The invoices and terms were agreed with the debtor, and the excluded
+    # amounts are computed from the claim when the plan is requested, so
+    # none of them is edited here. Read-only, `invoices` lists only the
+    # plan's own invoices, not a select over every invoice of the creditor.
     readonly_fields = ["creditor", "debtor", "total", "currency", "terms", "first_instalment_now",
-                       outside_limits, "created_at", "decided_at", "decided_by", "status"]
+                       outside_limits, "created_at", "decided_at", "decided_by", "status",
+                       "invoices", "interest_excluded", "costs_excluded", "principal_excluded"]
     # Shown through `outside_limits`, in the user's language.
     exclude = ["outside_limits_reason"]
     actions = ["approve", "reject"]
@@ -91,9 +97,11 @@ class PaymentPlanAdmin(CreditorScopedAdmin):
     @admin.action(description=_("Goedkeuren"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
         count = self._decide(request, queryset, approve=True)
-        self.message_user(request, _("%(count)d regelingen goedgekeurd.") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)d regeling goedgekeurd.", "%(count)d regelingen goedgekeurd.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Afwijzen"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[PaymentPlan]) -> None:
         count = self._decide(request, queryset, approve=False)
-        self.message_user(request, _("%(count)d regelingen afgewezen.") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)d regeling afgewezen.", "%(count)d regelingen afgewezen.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)

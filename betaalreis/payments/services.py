@@ -468,7 +468,7 @@ def apply_update(provider_name: str, update: PaymentUpdate) -> CheckoutPayment |
         timeline.record(
             checkout.debtor_id,
             TimelineKind.PAYMENT,
-            f"Online betaling {CheckoutStatus(checkout.status).label.lower()}: "
+            f"Online betaling {timeline.stored_label(CheckoutStatus(checkout.status)).lower()}: "
             f"{format_money(checkout.amount, checkout.currency)}",
             source=f"provider:{provider_name}",
             creditor_id=checkout.creditor_id,

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from betaalreis.ledger.timeline import named_in_timeline
 from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings, Promise
@@ -94,7 +95,8 @@ class DisputeAdmin(CreditorScopedAdmin):
             do_resolve_dispute(dispute, resolution=dispute.resolution or "resolved in back office",
                                source=f"user:{request.user.get_username()}")
             resolved += 1
-        self.message_user(request, _("%(count)d geschillen afgehandeld.") % {"count": resolved}, messages.SUCCESS)
+        message = ngettext("%(count)d geschil afgehandeld.", "%(count)d geschillen afgehandeld.", resolved)
+        self.message_user(request, message % {"count": resolved}, messages.SUCCESS)
 
 
 def attachment_response(handle: IO[bytes], filename: str) -> FileResponse:

@@ -184,15 +184,19 @@ def _failure_key(address: str) -> str:
     return f"portal-failures:{address}"
 
 
-def note_failure(address: str) -> None:
-    """Count one failed sign-in (bad link or wrong code) from a client address."""
+def note_failure(address: str) -> int:
+    """Count one failed sign-in (wrong short code or one-time code) from a client address.
+
+    Returns the number of failures of the address in the current window.
+    """
     key = _failure_key(address)
     if cache.add(key, 1, FAILURE_WINDOW_SECONDS):
-        return
+        return 1
     try:
-        cache.incr(key)
+        return cache.incr(key)
     except ValueError:
         cache.set(key, 1, FAILURE_WINDOW_SECONDS)
+        return 1
 
 
 def is_blocked(address: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import string
 from functools import lru_cache
 
 from django.conf import settings
@@ -79,10 +78,23 @@ def _sign_in_path_parts(script_prefix: str, urlconf: str) -> tuple[str, str]:
     return before, after
 
 
-# 10 characters of 62 possible each: about 8 * 10**17 codes, so guessing one
-# is hopeless even before the portal's failure throttle blocks the address.
-SHORT_CODE_LENGTH = 10
-_SHORT_ALPHABET = string.ascii_letters + string.digits
+# Douglas Crockford's base32 alphabet is digits and upper-case letters
+# without I, L, O and U, so a code printed on a letter reads one way. 12 characters of 32 give 2**60 codes, about as many as the
+# earlier 10 characters of 62, so guessing one stays hopeless.
+SHORT_CODE_LENGTH = 12
+_SHORT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Crockford's decoding rules: O reads as 0, I and L as 1, case and hyphens do not count.
+_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None})
+
+
+def short_code_key(code: str) -> str:
+    """Normalise a typed short code to the form ShortLink.lookup_key stores.
+
+    Codes from before the Crockford alphabet (mixed case, with I, l and O)
+    map the same way, so a code typed in the wrong case or with a look-alike
+    character still finds its link.
+    """
+    return code.strip().upper().translate(_LOOK_ALIKES)
 
 
 def short_portal_url(debtor: Debtor | int) -> str:
@@ -107,11 +119,17 @@ def short_portal_url(debtor: Debtor | int) -> str:
 
 
 def read_short_code(code: str) -> int | None:
-    """Return the debtor id of a valid, unexpired short code, or None."""
+    """Return the debtor id of a valid, unexpired short code, or None.
+
+    The code as typed wins. Otherwise its normalised form must match
+    exactly one link, because two old mixed-case codes can share one form.
+    """
     from betaalreis.portal.models import ShortLink
 
-    return (
-        ShortLink.objects.filter(code=code, expires_at__gt=timezone.now())
-        .values_list("debtor_id", flat=True)
-        .first()
-    )
+    valid = ShortLink.objects.filter(expires_at__gt=timezone.now())
+    exact = valid.filter(code=code).values_list("debtor_id", flat=True).first()
+    if exact is not None:
+        return exact
+
+    matches = list(valid.filter(lookup_key=short_code_key(code)).values_list("debtor_id", flat=True)[:2])
+    return matches[0] if len(matches) == 1 else None

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.models import MONEY, Creditor, Debtor, Invoice
+from betaalreis.portal.links import short_code_key
 
 
 class PortalSettings(models.Model):
@@ -198,10 +199,13 @@ class ShortLink(models.Model):
 
     A full signed link is about 90 characters, which makes most SMS two
     parts; `/b/<code>/` is about 30. The code is random, not derived from
-    the debtor, and expires like the signed link does.
+    the debtor, and expires like the signed link does. The save() method
+    fills `lookup_key`, which lookups of typed codes use.
     """
 
     code = models.CharField(_("code"), max_length=16, unique=True)
+    # The code in upper case with Crockford's look-alikes mapped (O to 0, I and L to 1).
+    lookup_key = models.CharField(_("zoeksleutel"), max_length=16, db_index=True, editable=False)
     debtor = models.ForeignKey(
         Debtor, verbose_name=_("debiteur"), on_delete=models.CASCADE, related_name="short_links"
     )
@@ -214,3 +218,7 @@ class ShortLink(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs) -> None:
+        self.lookup_key = short_code_key(self.code)
+        super().save(*args, **kwargs)

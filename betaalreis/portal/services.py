@@ -564,7 +564,7 @@ def do_open_dispute(
     timeline.record(
         debtor,
         TimelineKind.NOTE,
-        f"Geschil over factuur {invoice.number}: {DisputeReason(reason).label}",
+        f"Geschil over factuur {invoice.number}: {timeline.stored_label(DisputeReason(reason))}",
         source=channel,
         creditor_id=debtor.creditor_id,
         invoice=invoice,

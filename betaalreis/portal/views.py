@@ -93,6 +93,26 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return _render(request, "portal/blocked.html", status=429)
 
 
+def _count_wrong_code(request: HttpRequest) -> HttpResponse | None:
+    """Count a wrong short code or one-time code against the client address.
+
+    Returns the 429 page when the address is already over the limit, and
+    None otherwise. The warning is logged once per window, when the count
+    reaches the limit.
+    """
+    address = client_address(request)
+    if codes.is_blocked(address):
+        return _too_many(request)
+
+    failures = codes.note_failure(address)
+    if failures == settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS:
+        logger.warning(
+            "portal sign-in throttled for client address",
+            extra={"client_address": address, "failures": failures, "window_seconds": codes.FAILURE_WINDOW_SECONDS},
+        )
+    return None
+
+
 def _sign_in(request: HttpRequest, debtor: Debtor, *, method: str) -> HttpResponse:
     request.session.cycle_key()
     request.session[SESSION_DEBTORS] = codes.linked_debtor_ids(debtor.pk)
@@ -156,16 +176,16 @@ def _brand_creditor(request: HttpRequest) -> Creditor | None:
 
 @require_http_methods(["GET"])
 def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
-    """Sign the debtor in from the link in a message, or offer a code when it expired."""
-    address = client_address(request)
-    if codes.is_blocked(address):
-        return _too_many(request)
+    """Sign the debtor in from the link in a message, or offer a code when it expired.
 
+    This view neither checks nor counts the failed sign-ins of the client
+    address, because a signed token cannot be guessed and many debtors can
+    share one address behind a carrier NAT.
+    """
     try:
         debtor_id = read_portal_token(token)
     except InvalidPortalToken as exc:
         if exc.code != "portal_link_expired":
-            codes.note_failure(address)
             raise Http404("Invalid link.") from None
         request.session[SESSION_PENDING] = read_expired_portal_token(token)
         return redirect("portal:code_request")
@@ -178,14 +198,22 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
-    """Sign the debtor in from the short link in an SMS; unknown or expired codes return 404."""
-    address = client_address(request)
-    if codes.is_blocked(address):
-        return _too_many(request)
+    """Sign the debtor in from the short link in an SMS or letter.
 
+    Unknown or expired codes return 404, or 429 once the client address
+    made BETAALREIS_PORTAL_FAILURES_PER_ADDRESS failed sign-ins in the
+    window. A valid code always signs in, so a guesser behind a shared
+    address does not lock out the other debtors there.
+
+    NOTE: a throttled guesser still learns whether a code is valid, so the
+    guard against guessing is the 2**60 code space. The 429 and the logged
+    warning only make the guessing visible.
+    """
     debtor_id = read_short_code(code)
     if debtor_id is None:
-        codes.note_failure(address)
+        blocked = _count_wrong_code(request)
+        if blocked is not None:
+            return blocked
         raise Http404("Invalid link.")
 
     debtor = Debtor.objects.filter(pk=debtor_id).select_related("creditor").first()
@@ -228,16 +256,14 @@ def code_verify(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(SESSION_PENDING)
     if not pending:
         return _render(request, "portal/signed_out.html", status=403)
-    address = client_address(request)
-    if codes.is_blocked(address):
-        return _too_many(request)
-
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes.verify_sign_in_code(pending, form.cleaned_data["code"])
         except codes.CodeError as exc:
-            codes.note_failure(address)
+            blocked = _count_wrong_code(request)
+            if blocked is not None:
+                return blocked
             messages_by_code = {
                 "code_wrong": _("Deze code klopt niet."),
                 "code_expired": _("Deze code is verlopen. Vraag een nieuwe aan."),

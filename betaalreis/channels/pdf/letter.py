@@ -39,6 +39,7 @@ from reportlab.platypus.doctemplate import NextPageTemplate
 from xml.sax.saxutils import escape
 
 from betaalreis.channels.base import ChannelError
+from betaalreis.ledger.timeline_text import UNPRINTABLE_LETTERS
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
 from betaalreis.channels.qr import build_epc_payload, epc_qr_matrix
 from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
@@ -500,12 +501,12 @@ def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
     names the font setting that would print it.
     """
     font = pdfmetrics.getFont(fonts.regular)
-    missing = "".join(font.unprintable_letters(line) for line in lines)
+    # The name is often in the greeting and in the address, so each character is listed once.
+    missing = "".join(dict.fromkeys("".join(font.unprintable_letters(line) for line in lines)))
     if missing:
+        # Dutch, because the message goes into the timeline, which timeline_text shows in English.
         raise ChannelError(
-            f"The letter font cannot print {missing[:20]!r} in the debtor's name or address. Set "
-            "BETAALREIS_LETTER_FONT (and BETAALREIS_LETTER_FONT_BOLD) to a TrueType font that has "
-            "these letters, or enter the name in Latin letters.",
+            UNPRINTABLE_LETTERS % {"letters": repr(missing[:20])},
             permanent=True,
             code="letter_unprintable_name",
         )

@@ -177,7 +177,7 @@ def test_no_qr_code_for_other_currency(make_context) -> None:
     assert decode_qr_codes(pdf) == []
 
 
-SHORT_URL = "http://127.0.0.1:8000/b/Yaho1Y4wZU/"
+SHORT_URL = "http://127.0.0.1:8000/b/YAH01Y4WZU7K/"
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
@@ -286,6 +286,16 @@ def test_unprintable_name_fails_letter(make_context, debtor_info, name: str) -> 
     assert failed.value.permanent
     assert failed.value.code == "letter_unprintable_name"
     assert "BETAALREIS_LETTER_FONT" in str(failed.value)
+
+
+def test_unprintable_letters_listed_once(make_context, debtor_info) -> None:
+    debtor = dataclasses.replace(debtor_info, name="王小明", contact_person="")
+
+    with pytest.raises(ChannelError) as failed:
+        letter_pdf(make_context(debtor=debtor))
+
+    assert "de tekens '王小明' uit de naam" in str(failed.value)
+    assert str(failed.value).endswith("of schrijf de naam in Latijnse letters.")
 
 
 def test_dropped_emoji_leaves_no_space_before_comma(make_context, debtor_info) -> None:

@@ -112,6 +112,19 @@ def test_ledger_history_payments_record_rule() -> None:
 
 
 @pytest.mark.django_db
+def test_ledger_issues_invoices_until_last_day() -> None:
+    config = DemoConfig(seed=3, debtors=40, invoices=400, start=START, days=30)
+
+    ledger = build_ledger(config)
+
+    last_fortnight = [
+        invoice for invoice in ledger.future_invoices if invoice.issue_date > config.end - dt.timedelta(days=14)
+    ]
+    assert last_fortnight
+    assert max(invoice.issue_date for invoice in ledger.future_invoices) <= config.end
+
+
+@pytest.mark.django_db
 def test_ledger_same_seed_same_debtors() -> None:
     config = DemoConfig(seed=11, debtors=20, invoices=60, start=START, days=5)
     with transaction.atomic():

@@ -28,7 +28,7 @@ from betaalreis.ledger.models import (
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 START = dt.date(2026, 3, 2)
-SMALL = ("--debtors", "50", "--invoices", "250", "--days", "10", "--start", START.isoformat())
+SMALL = ("--debtors", "50", "--invoices", "300", "--days", "10", "--start", START.isoformat())
 
 
 def _run_demo(*arguments: str) -> str:

@@ -24,6 +24,7 @@ from betaalreis.ledger.models import DebtorKind, InvoiceStatus, Payment, Payment
 from betaalreis.legal.contact import is_contact_day
 from betaalreis.outbox.dispatch import InvalidTransition, check_transition, dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.portal.links import SHORT_CODE_LENGTH
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -654,7 +655,7 @@ def test_handover_letter_short_link_payment(creditor, betaalreis_home, client):
     assert handover.channel == "letter"
     assert "/p/" not in text
     short_path = text[text.index("/b/"):].split()[0]
-    assert len(short_path) == len("/b//") + 10
+    assert len(short_path) == len("/b//") + SHORT_CODE_LENGTH
     assert client.get(short_path).status_code == 302
     assert "NL91 ABNA 0417 1643 00" in text
     (code,) = decode_qr_codes(letter_file.read_bytes())

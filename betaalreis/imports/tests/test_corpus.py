@@ -57,13 +57,16 @@ EXPECTED: dict[str, Expected] = {
     "csv/oca_bank-sheet_metadata-header_debit-credit.xlsx": Expected(
         bank_export=True, rejected_with=BANK_EXPORT_MESSAGE + ("XLSX",),
     ),
+    # Every row has customer number 3332 but another name, so they may be
+    # four people and the file is rejected. test_open_items_export_columns
+    # imports the same rows with one name.
     "csv/nl_openstaande-posten-debiteuren_export.csv": Expected(
-        invoices=4, debtors=1, open_total="103812.21",
-        output=("rows 2, 3, 4, 5 give different values for 'Naam'",),
-        invoice={"number": "21004841", "total": Decimal("4965.80"), "issue_date": dt.date(2024, 2, 8),
-                 "due_date": dt.date(2024, 2, 22),
-                 "description": "Zorgverzekeringswet - 2024-01-01 / 2024-01-31"},
-        debtor={"customer_number": "3332", "name": "3335 Demo", "kind": "consumer"},
+        rejected_with=(
+            "row 3, field 'Deb.nr.', value '3332': is also on row 2, but with another name "
+            "('3332 Demo' on row 2, '3333 Demo' here)",
+            "row 4, field 'Deb.nr.'",
+            "row 5, field 'Deb.nr.'",
+        ),
     ),
     # Every invoice in the Zoho export is a draft: read, grouped by invoice
     # number (13 line rows, 3 invoices) and skipped, because a draft was
@@ -184,6 +187,26 @@ def test_corpus_file(name: str, creditor: Creditor, corpus: Path) -> None:
         debtor = Debtor.objects.get(creditor=creditor, customer_number=expected.debtor["customer_number"])
         for name_, value in expected.debtor.items():
             assert getattr(debtor, name_) == value, name_
+
+
+def test_open_items_export_columns(creditor: Creditor, corpus: Path, tmp_path: Path) -> None:
+    text = (corpus / "csv/nl_openstaande-posten-debiteuren_export.csv").read_text(encoding="utf-8")
+    path = tmp_path / "one_name.csv"
+    path.write_text(text.replace(",3333 Demo,", ",3332 Demo,").replace(",3334 Demo,", ",3332 Demo,")
+                    .replace(",3335 Demo,", ",3332 Demo,"), encoding="utf-8")
+
+    call_command("import", str(path), "--creditor", creditor.slug, stdout=io.StringIO())
+
+    invoices = Invoice.objects.filter(creditor=creditor)
+    assert invoices.count() == 4
+    assert invoices.aggregate(total=Sum("open_amount"))["total"] == Decimal("103812.21")
+    invoice = invoices.get(number="21004841")
+    assert invoice.total == Decimal("4965.80")
+    assert invoice.issue_date == dt.date(2024, 2, 8)
+    assert invoice.due_date == dt.date(2024, 2, 22)
+    assert invoice.description == "Zorgverzekeringswet - 2024-01-01 / 2024-01-31"
+    debtor = Debtor.objects.get(creditor=creditor)
+    assert (debtor.customer_number, debtor.name, debtor.kind) == ("3332", "3332 Demo", "consumer")
 
 
 def _bank_importer_detects(path: Path) -> bool:

@@ -101,7 +101,7 @@ def test_missing_invoice_date_column_noted(creditor: Creditor, write_file: Write
     )))
 
     assert Invoice.objects.get(number="EB-1").issue_date is None
-    assert "No invoice date column: the invoices are stored without an invoice date" in output
+    assert "No invoice date column: the invoices get no invoice date" in output
     assert "invoice without an invoice date" not in output
 
 

@@ -616,8 +616,71 @@ def test_dry_run_saves_nothing(creditor: Creditor, write_file: WriteFile) -> Non
     report = run(path, creditor, dry_run=True)
 
     assert report.counts["invoices new"] == 1
-    assert report.notes[0] == "Dry run: nothing was saved."
+    assert report.notes[0] == "Dry run: nothing was saved. The notes below say what an import without --dry-run would save."
     assert Invoice.objects.count() == 0
+    assert Debtor.objects.count() == 0
+
+
+def test_dry_run_notes_say_nothing_stored(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("proef.csv", "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\nF1;D1;Een;15-03-2025;100,00\n")
+
+    report = run(path, creditor, dry_run=True, open_items=True)
+
+    assert "No total column: the open amount is taken as the invoice total." in report.notes
+    assert not [note for note in report.notes[1:] if " is stored" in note or " are stored" in note]
+
+
+def test_header_only_file_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("leeg.csv", f"{DUTCH_HEADER}\n")
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.value) for e in error.errors] == [(None, "leeg.csv")]
+    assert "the file has a header row but no invoice rows" in error.errors[0].problem
+
+
+def test_one_number_two_names_rejected(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("namen.csv", (
+        f"{DUTCH_HEADER}\n"
+        "D-1;K30;Eva de Vries;01-10-2026;01-11-2026;100,00;100,00\n"
+        "D-2;K30;Frank Bos;01-10-2026;01-11-2026;120,00;120,00\n"
+    ))
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.value) for e in error.errors] == [(3, "K30")]
+    assert "is also on row 2, but with another name ('Eva de Vries' on row 2, 'Frank Bos' here)" in error.errors[0].problem
+    assert Debtor.objects.count() == 0
+    assert Invoice.objects.count() == 0
+
+
+def test_one_debtor_several_invoices_merged(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("namen.csv", (
+        f"{DUTCH_HEADER}\n"
+        "D-1;K30;Eva de Vries;01-10-2026;01-11-2026;100,00;100,00\n"
+        "D-2;K30;EVA DE VRIES ;01-10-2026;01-11-2026;120,00;120,00\n"
+        "D-3;K30;;01-10-2026;01-11-2026;20,00;20,00\n"
+    ))
+
+    report = run(path, creditor)
+
+    assert report.counts["invoices new"] == 3
+    assert Debtor.objects.get().name == "EVA DE VRIES"
+    assert Invoice.objects.filter(debtor__customer_number="K30").count() == 3
+
+
+def test_every_bad_row_in_one_report(creditor: Creditor, write_file: WriteFile) -> None:
+    path = write_file("raar.csv", (
+        f"{DUTCH_HEADER}\n"
+        "F-1;K50;Hans;01-09-2026;01-10-2026;25,00;25,00\n"
+        "F-3;K51;;01-09-2026;01-10-2026;25,00;25,00\n"
+        ";K53;Jan;01-09-2026;01-10-2026;25,00;25,00\n"
+    ))
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field) for e in error.errors] == [(3, "Naam"), (4, "Factuurnummer")]
+    assert "debtor K51 is new and has no name" in error.errors[0].problem
     assert Debtor.objects.count() == 0
 
 

@@ -151,6 +151,20 @@ def test_missing_and_bad_amounts_rejected(creditor: Creditor, corpus: Path, writ
     assert Invoice.objects.count() == 0
 
 
+def test_exponent_amount_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml").replace(
+        '<cbc:PayableAmount currencyID="EUR">242.00</cbc:PayableAmount>',
+        '<cbc:PayableAmount currencyID="EUR">2.42E2</cbc:PayableAmount>',
+    )
+    path = write_file("exponent.xml", text)
+
+    error = rejected(path, creditor)
+
+    fields = {e.field: e for e in error.errors}
+    assert "not a decimal amount" in fields["cac:LegalMonetaryTotal/cbc:PayableAmount"].problem
+    assert Invoice.objects.count() == 0
+
+
 XXE = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE Invoice [<!ENTITY secret SYSTEM "file://{secret}">]>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"

@@ -111,7 +111,9 @@ def test_contradicting_dates_rejected(args, message) -> None:  # type: ignore[no
         _run("--principal", "100", *args)
 
 
-@pytest.mark.parametrize(("principal", "message"), [("1e26", "above the maximum"), ("100.005", "two decimals")])
+@pytest.mark.parametrize(
+    ("principal", "message"), [("1" + "0" * 26, "above the maximum"), ("100.005", "two decimals")]
+)
 def test_extreme_principal_rejected(principal, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match=message):
         _run("--principal", principal, "--due", "2026-01-01", "--on", "2026-02-01", "--business")
@@ -180,13 +182,20 @@ MALFORMED_VALUES = [
      "Ongeldige betaling '100.00' bij --paid: gebruik DATUM=BEDRAG",
      "Invalid payment '100.00' for --paid: use DATE=AMOUNT"),
     (("--principal", "100", "--due", "2026-03-01", "--paid", "2026-03-01=NaN"),
-     "Ongeldig bedrag 'NaN' bij --paid: geef een positief getal", "Invalid amount 'NaN' for --paid"),
+     "Ongeldig bedrag 'NaN' bij --paid: gebruik cijfers", "Invalid amount 'NaN' for --paid: use digits"),
+    (("--principal", "1e3", "--due", "2026-03-01"), "Ongeldig bedrag '1e3' bij --principal: gebruik cijfers",
+     "Invalid amount '1e3' for --principal: use digits"),
+    (("--principal", "Infinity", "--due", "2026-03-01"), "Ongeldig bedrag 'Infinity' bij --principal",
+     "Invalid amount 'Infinity' for --principal"),
+    (("--principal", "100", "--due", "2026-03-01", "--paid", "2026-03-01=1E2"),
+     "Ongeldig bedrag '1E2' bij --paid", "Invalid amount '1E2' for --paid"),
     (("--principal", "100", "--due", "2026-03-01", "--paid", "1-3-2026=10"),
      "Ongeldige datum '1-3-2026' bij --paid", "Invalid date '1-3-2026' for --paid"),
 ]
 MALFORMED_IDS = [
     "principal-comma", "principal-negative", "due-day-first", "on-no-such-day", "term-end-word",
-    "letter-sent-word", "paid-no-date", "paid-nan", "paid-day-first",
+    "letter-sent-word", "paid-no-date", "paid-nan", "principal-exponent", "principal-infinity",
+    "paid-exponent", "paid-day-first",
 ]
 
 

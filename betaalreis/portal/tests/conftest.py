@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from betaalreis.portal.tests.factories import CapturingBackend
 
@@ -12,3 +13,9 @@ def captured_messages(settings):
     settings.BETAALREIS_CHANNEL_BACKENDS = {**settings.BETAALREIS_CHANNEL_BACKENDS, "email": dotted, "sms": dotted}
     CapturingBackend.sent = []
     return CapturingBackend.sent
+
+
+@pytest.fixture(autouse=True)
+def _clear_failure_counts():
+    """Start each test with no failed sign-ins counted, because the counts live in the process-wide cache."""
+    cache.clear()

@@ -6,7 +6,6 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.tests.factories import make_creditor, make_debtor
 from betaalreis.portal.views import client_address
 
@@ -56,16 +55,15 @@ def test_short_forwarded_for_uses_remote_address(settings):
 def test_proxy_count_separates_clients_behind_proxy(client, settings):
     settings.BETAALREIS_PROXY_COUNT = 1
     settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 3
-    debtor = make_debtor(make_creditor())
-    good = reverse("portal:account", kwargs={"token": make_portal_token(debtor)})
+    make_debtor(make_creditor())
 
     for attempt in range(3):
         client.get(
-            reverse("portal:account", kwargs={"token": f"guess{attempt}:abc"}),
+            reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}),
             REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7",
         )
-    guesser = client.get(good, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7")
-    other = client.get(good, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    guesser = client.get(reverse("portal:short", kwargs={"code": "GUESS7"}), REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    other = client.get(reverse("portal:short", kwargs={"code": "GUESS7"}), REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1")
 
     assert guesser.status_code == 429
-    assert other.status_code == 302
+    assert other.status_code == 404

@@ -143,7 +143,7 @@ def test_admin_shows_credit_and_records_refund(admin_client, overpaid):
     )
 
     assert "€ 20,05" in page
-    assert "terugbetaling(en) van tegoed vastgelegd" in response.content.decode()
+    assert "1 terugbetaling van tegoed vastgelegd." in response.content.decode()
     assert unallocated_amount(payment) == Decimal("0.00")
     assert TimelineEvent.objects.filter(debtor=debtor, summary__startswith="Tegoed terugbetaald").count() == 1
 

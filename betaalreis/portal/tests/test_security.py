@@ -9,7 +9,7 @@ from django.core import signing
 from django.urls import reverse
 
 from betaalreis.payments.models import CheckoutPayment
-from betaalreis.portal.links import make_portal_token
+from betaalreis.portal.links import make_portal_token, short_portal_url
 from betaalreis.portal.models import Promise, SignInCode, VerifiedContact
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
 
@@ -186,17 +186,51 @@ def test_new_code_voids_the_previous(client, settings, two_debtors, captured_mes
     assert response.status_code == 200
 
 
-def test_brute_force_blocks_address(client, settings, two_debtors):
+def test_wrong_short_codes_block_address(client, settings, two_debtors):
     settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 5
-    mine, _other = two_debtors
-    good = make_portal_token(mine)
 
     for attempt in range(5):
-        client.get(reverse("portal:account", kwargs={"token": f"guess{attempt}:abc"}))
-    blocked = client.get(reverse("portal:account", kwargs={"token": good}))
+        assert client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"})).status_code == 404
+    blocked = client.get(reverse("portal:short", kwargs={"code": "GUESS9"}))
 
     assert blocked.status_code == 429
     assert client.get(reverse("portal:overview")).status_code == 403
+
+
+def test_blocked_address_keeps_valid_links(client, settings, two_debtors):
+    settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 5
+    mine, other = two_debtors
+    for attempt in range(6):
+        client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}))
+    short_path = short_portal_url(other).removeprefix(settings.BETAALREIS_BASE_URL)
+
+    signed = client.get(reverse("portal:account", kwargs={"token": make_portal_token(mine)}))
+    short = client.get(short_path)
+
+    assert signed.status_code == 302
+    assert short.status_code == 302
+    assert client.session["portal_debtor_ids"] == [other.pk]
+
+
+def test_forged_signed_links_do_not_block(client, settings, two_debtors):
+    settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 3
+    for attempt in range(5):
+        assert client.get(reverse("portal:account", kwargs={"token": f"guess{attempt}:abc"})).status_code == 404
+
+    assert client.get(reverse("portal:short", kwargs={"code": "GUESS1"})).status_code == 404
+
+
+def test_throttling_logged_once_with_address(client, settings, two_debtors, caplog):
+    settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 3
+
+    with caplog.at_level("WARNING", logger="betaalreis.portal.views"):
+        for attempt in range(6):
+            client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}), REMOTE_ADDR="198.51.100.9")
+
+    throttled = [record for record in caplog.records if record.getMessage() == "portal sign-in throttled for client address"]
+    assert len(throttled) == 1
+    assert throttled[0].client_address == "198.51.100.9"
+    assert throttled[0].failures == 3
 
 
 def test_verified_contact_joins_creditors(client, settings, captured_messages):

@@ -57,3 +57,43 @@ def test_nearly_expired_link_replaced():
 
     assert "oldcode123" not in url
     assert ShortLink.objects.filter(debtor=debtor).count() == 2
+
+
+def test_new_codes_use_crockford_alphabet():
+    debtor = make_debtor(make_creditor())
+
+    code = short_portal_url(debtor).rstrip("/").rsplit("/", 1)[-1]
+
+    assert len(code) == SHORT_CODE_LENGTH
+    assert set(code) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+def test_code_ignores_case_and_look_alikes():
+    debtor = make_debtor(make_creditor())
+    ShortLink.objects.create(code="K0D1T3ST7AB1", debtor=debtor, expires_at=timezone.now() + dt.timedelta(days=30))
+
+    for typed in ["k0d1t3st7ab1", "KOD1T3ST7AB1", "K0DIT3ST7ABl", "K0D1-T3ST-7AB1"]:
+        assert read_short_code(typed) == debtor.pk, typed
+
+
+def test_old_mixed_case_code_still_resolves():
+    debtor = make_debtor(make_creditor())
+    ShortLink.objects.create(code="Ikdk7UbUfR", debtor=debtor, expires_at=timezone.now() + dt.timedelta(days=30))
+
+    assert read_short_code("Ikdk7UbUfR") == debtor.pk
+    assert read_short_code("ikdk7ubufr") == debtor.pk
+    assert read_short_code("lkdk7UbUfR") == debtor.pk
+    assert Client().get("/b/ikdk7ubufr/").status_code == 302
+
+
+def test_ambiguous_old_codes_need_exact_case():
+    creditor = make_creditor()
+    first = make_debtor(creditor)
+    second = make_debtor(creditor)
+    expires_at = timezone.now() + dt.timedelta(days=30)
+    ShortLink.objects.create(code="abcDEF2345", debtor=first, expires_at=expires_at)
+    ShortLink.objects.create(code="ABCdef2345", debtor=second, expires_at=expires_at)
+
+    assert read_short_code("abcDEF2345") == first.pk
+    assert read_short_code("ABCdef2345") == second.pk
+    assert read_short_code("abcdef2345") is None

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -27,7 +27,7 @@ from rich.table import Table
 
 from betaalreis.command_language import add_language_option, language_in_argv, report_language
 from betaalreis.errors import BetaalreisError
-from betaalreis.ledger.money import format_report_money, quantize
+from betaalreis.ledger.money import format_report_money, parse_plain_decimal, quantize
 from betaalreis.legal.claims import (
     ClaimBreakdown,
     ClaimItem,
@@ -60,13 +60,13 @@ def _date(value: str, option: str) -> dt.date:
 
 def _amount(value: str, option: str) -> Decimal:
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
+        amount = parse_plain_decimal(value)
+    except ValueError:
         raise CommandError(
             _("Ongeldig bedrag %(value)r bij %(option)s: gebruik cijfers en een punt, zoals 1234.56.")
             % {"value": value, "option": option}
         ) from None
-    if not amount.is_finite() or amount <= 0:
+    if amount <= 0:
         raise CommandError(
             _("Ongeldig bedrag %(value)r bij %(option)s: geef een positief getal.") % {"value": value, "option": option}
         )
