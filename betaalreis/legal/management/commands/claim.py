@@ -2,9 +2,9 @@
 
 A consumer's costs follow the 14-day letters given with `--letter-sent`, by
 the same rules as the letters that the dunning run sent (see
-`betaalreis.dunning.letter_costs.stated_letter_costs`): each letter whose
-term passed sets costs over the principal it named, and the consumer owes
-the highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW).
+`betaalreis.dunning.letter_costs.stated_letter_costs`). Each letter whose
+term passed sets costs over the principal it named. The consumer owes the
+highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW).
 """
 
 from __future__ import annotations
