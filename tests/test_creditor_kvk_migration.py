@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from betaalreis.testing import migrate_to, migrate_to_latest
 
 BEFORE = [("ledger", "0014_creditor_access")]
 AFTER = [("ledger", "0015_creditor_kvk_number_unique")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def migrate_to_latest() -> None:
-    """Apply every migration again, so the tests after this one find the current schema."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_migration_stops_on_shared_kvk():
-    old_apps = migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     try:
         creditors = old_apps.get_model("ledger", "Creditor").objects
         creditors.create(slug="acme", legal_name="Acme B.V.", iban="NL20INGB0001234567", kvk_number="12345678")
@@ -33,7 +20,7 @@ def test_migration_stops_on_shared_kvk():
         creditors.create(slug="wind", legal_name="Wind B.V.", iban="NL02ABNA0123456789")
 
         with pytest.raises(RuntimeError) as caught:
-            migrate(AFTER)
+            migrate_to(AFTER)
 
         assert "creditors share one: KvK 12345678: acme, zon" in str(caught.value)
         assert "betaalreis migrate" in str(caught.value)

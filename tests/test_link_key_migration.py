@@ -7,26 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from betaalreis.outbox.models import Communication
-from betaalreis.testing import make_creditor, make_debtor, make_invoice
+from betaalreis.testing import make_creditor, make_debtor, make_invoice, migrate_to, migrate_to_latest
 
 BEFORE = [("dunning", "0010_principal_raise"), ("outbox", "0005_idempotency_key_without_like_index")]
 AFTER = [("outbox", "0006_link_composite_key")]
 DAY = dt.date(2026, 9, 1)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def migrate_to_latest() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def link_columns() -> set[str]:
@@ -43,7 +31,7 @@ def communications_before_mark(apps, invoice_id: int, mark: int, *, by: str) -> 
 
 @pytest.mark.django_db(transaction=True)
 def test_marks_survive_both_directions():
-    old_apps = migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     try:
         creditor = make_creditor()
         debtor = make_debtor(creditor)
@@ -79,7 +67,7 @@ def test_marks_survive_both_directions():
             last_message_item_id=deleted_mark, source="test",
         )
 
-        new_apps = migrate(AFTER)
+        new_apps = migrate_to(AFTER)
         restart = new_apps.get_model("dunning", "DunningRestart").objects.get()
         raise_record = new_apps.get_model("dunning", "RaiseAfterLetter").objects.get()
 
@@ -90,7 +78,7 @@ def test_marks_survive_both_directions():
             new_apps, restarted.pk, restart.last_communication_id, by="communication_id"
         ) == {first.pk, second.pk}
 
-        old_apps = migrate(BEFORE)
+        old_apps = migrate_to(BEFORE)
         restart = old_apps.get_model("dunning", "DunningRestart").objects.get()
         raise_record = old_apps.get_model("dunning", "RaiseAfterLetter").objects.get()
         links = old_apps.get_model("outbox", "CommunicationInvoice").objects
