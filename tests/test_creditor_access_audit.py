@@ -1,4 +1,4 @@
-"""Granting and revoking creditor access: warnings about the user, and the audit records a superuser sees."""
+"""Granting and revoking creditor access: warnings about the user, and the audit records shown to superusers."""
 
 from __future__ import annotations
 

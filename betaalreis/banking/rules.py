@@ -403,11 +403,12 @@ class Matcher:
     def _typo_doubts(self, payment: PaymentFacts, found: list[OpenInvoice], near: NearNumbers) -> list[str]:
         """Return why the invoices that the amount confirms for a typed number may still be the wrong ones.
 
-        Any doubt sends the payment to review. A doubt is one of these: the
-        amount fits several invoices; another open invoice is also one digit
-        away; the text names an invoice that is not open, which the debtor
-        quoted, so the number is no typo; the payer IBAN is linked only to
-        other debtors.
+        Any doubt sends the payment to review. The doubts are:
+        - the amount fits several invoices;
+        - another open invoice is also one digit away;
+        - the text names an invoice that is not open, so the debtor quoted a
+          real number and made no typo;
+        - the payer IBAN is linked only to other debtors.
         """
         doubts: list[str] = []
         if len(found) > 1:

@@ -112,8 +112,8 @@ def _record_access_change(creditor: Creditor, user: AbstractBaseUser, change: Ac
 def access_warnings(user: AbstractBaseUser) -> list[str]:
     """Return why access to a creditor changes nothing for `user` in the back office, in the active language.
 
-    A user without staff status cannot log in to the admin, and a superuser
-    sees every creditor whatever access rows they have.
+    A user without staff status cannot log in to the admin. A superuser has
+    access to every creditor, whatever access rows exist.
     """
     warnings = []
     name = user.get_username()
