@@ -365,11 +365,16 @@ LOGGING = {
     },
     "filters": {
         "disallowed_host": {"()": "betaalreis.logformat.DisallowedHostFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "disallowed_host": {
             "class": "logging.StreamHandler", "formatter": "plain", "filters": ["disallowed_host"]
+        },
+        # With DEBUG on, Django's own console handler prints these already.
+        "console_without_debug": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["require_debug_false"]
         },
     },
     "loggers": {
@@ -381,6 +386,10 @@ LOGGING = {
         # regular expression. Our reader reports that tag as a rejected row
         # itself, so the library's own log lines are dropped.
         "mt940": {"level": "CRITICAL", "propagate": False},
+        # A server error (HTTP 500) with its traceback. Django's default sends
+        # it only by mail to ADMINS when DEBUG is off, so without ADMINS the
+        # error would be logged nowhere.
+        "django.request": {"handlers": ["console_without_debug"], "level": "ERROR"},
         # A request for a host outside ALLOWED_HOSTS; Django logs it nowhere when DEBUG is off.
         "django.security.DisallowedHost": {
             "handlers": ["disallowed_host"],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 
 from betaalreis.logformat import FieldsFormatter
@@ -87,3 +89,30 @@ def test_disallowed_host_repeats_logged_by_tens() -> None:
 
     assert passed == [1, 10, 100]
     assert other_host
+
+
+_SERVER_ERROR_SCRIPT = """
+import logging, os
+os.environ["DJANGO_SETTINGS_MODULE"] = "betaalreis.settings"
+import django
+django.setup()
+from django.conf import settings
+assert not settings.DEBUG
+try:
+    raise OverflowError("int too large")
+except OverflowError:
+    logging.getLogger("django.request").error("Internal Server Error: %s", "/portal/pay/", exc_info=True)
+"""
+
+
+def test_server_error_logged_without_debug(tmp_path) -> None:
+    environment = {**os.environ, "BETAALREIS_HOME": str(tmp_path)}
+    environment.pop("BETAALREIS_DEBUG", None)
+
+    finished = subprocess.run(
+        [sys.executable, "-c", _SERVER_ERROR_SCRIPT], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert "Internal Server Error: /portal/pay/" in finished.stderr
+    assert "OverflowError: int too large" in finished.stderr

@@ -609,11 +609,23 @@ def logo(request: HttpRequest, creditor_id: int) -> HttpResponse:
     return FileResponse(path.open("rb"), content_type=content_type)
 
 
+# The largest primary key a 64-bit signed database integer holds.
+_MAX_ID = 2**63 - 1
+
+
 def _int(value: str | None) -> int:
+    """Return a posted id as an int, or raise Http404 for anything that no row can have.
+
+    A number beyond the database's integer range would make the query fail
+    with an OverflowError (a server error) instead of finding nothing.
+    """
     try:
-        return int(value or "")
+        number = int(value or "")
     except ValueError:
         raise Http404("Not found.") from None
+    if not 0 < number <= _MAX_ID:
+        raise Http404("Not found.")
+    return number
 
 
 def _safe_name(value: str) -> str:

@@ -72,6 +72,19 @@ def test_paying_other_debtors_invoice_answers_404(client, two_debtors):
     assert not CheckoutPayment.objects.exists()
 
 
+def test_out_of_range_ids_answer_404(client, two_debtors):
+    mine, _other = two_debtors
+    make_invoice(mine, "F-901", "10.00")
+    sign_in(client, mine)
+    too_large = "9" * 23
+
+    for posted in ({"debtor": mine.pk, "invoices": [too_large]}, {"debtor": too_large, "invoices": ["1"]}):
+        assert client.post(reverse("portal:pay"), posted).status_code == 404, posted
+    assert client.post(reverse("portal:pay"), {"debtor": mine.pk, "invoices": ["0"]}).status_code == 404
+    assert client.post(reverse("portal:pay"), {"debtor": mine.pk, "invoices": ["-5"]}).status_code == 404
+    assert not CheckoutPayment.objects.exists()
+
+
 def test_overview_shows_only_own_invoices(client, two_debtors):
     mine, other = two_debtors
     make_invoice(mine, "F-001", "10.00")
