@@ -65,6 +65,28 @@ def check_number_length(raw: str) -> str:
     return raw
 
 
+# Maximum text length the ledger stores per field. A longer value is rejected, not
+# cut, so a letter never prints half a name or street.
+MAX_TEXT_LENGTHS = {
+    "name": 200,
+    "company_name": 200,
+    "contact_person": 200,
+    "street": 200,
+    "city": 100,
+    "description": 500,
+}
+
+
+def check_text_length(field_name: str, raw: str) -> str:
+    """Return `raw`, or raise ValueProblem when it is longer than the ledger stores for `field_name`."""
+    maximum = MAX_TEXT_LENGTHS[field_name]
+    if len(raw) > maximum:
+        raise ValueProblem(gettext(
+            "is %(length)d tekens lang, maar er passen er %(maximum)d; kort de waarde in de bron in"
+        ) % {"length": len(raw), "maximum": maximum})
+    return raw
+
+
 def parse_kind(raw: str) -> str:
     kind = _KINDS.get(raw.strip().lower())
     if kind is None:

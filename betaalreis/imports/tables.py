@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import openpyxl
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from openpyxl.utils.exceptions import InvalidFileException
 
 from betaalreis.errors import InvalidInput
@@ -292,7 +292,39 @@ def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
         title = worksheet.title
     finally:
         workbook.close()
+
+    if any(value is None for row in rows for value in row):
+        _reject_uncalculated_formulas(path, title, rows)
     return Table(rows=rows, description=gettext("XLSX, werkblad %(sheet)r") % {"sheet": title})
+
+
+def _reject_uncalculated_formulas(path: Path, sheet: str, values: list[list[Cell]]) -> None:
+    """Raise UnreadableTable when an empty cell of `values` is a formula that has no stored result.
+
+    Excel stores the result of every formula when it saves; a workbook
+    written by a program may not, and then the cell reads as empty. Such a
+    cell is named with its formula, because "missing" would send the user
+    looking for a value that the sheet does show once it is recalculated.
+    """
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        formulas = workbook[sheet].iter_rows(max_row=len(values))
+        cells = [
+            f"{cell.coordinate} ({cell.value})"
+            for row_values, row_cells in zip(values, formulas)
+            for value, cell in zip(row_values, row_cells)
+            if value is None and isinstance(cell.value, str) and cell.value.startswith("=")
+        ]
+    finally:
+        workbook.close()
+    if cells:
+        raise UnreadableTable(ngettext(
+            "cel %(cells)s bevat een formule zonder berekende waarde; open de werkmap in Excel of "
+            "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
+            "cellen %(cells)s bevatten formules zonder berekende waarde; open de werkmap in Excel of "
+            "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
+            len(cells),
+        ) % {"cells": ", ".join(cells[:5]) + (" …" if len(cells) > 5 else "")})
 
 
 def cell_text(cell: Cell) -> str:

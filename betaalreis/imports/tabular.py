@@ -380,6 +380,10 @@ class _Row:
             self.error(field_name, raw, str(exc))
             return None
 
+    def limited_text(self, field_name: str) -> str:
+        """Return the cell's text, or record an error and return "" when the ledger cannot store it whole."""
+        return self.parse(field_name, lambda raw: contacts.check_text_length(field_name, raw)) or ""
+
     def required(self, field_name: str, problem: str) -> bool:
         if field_name in self.layout.columns and not self.text(field_name):
             self.error(field_name, "", problem)
@@ -616,11 +620,11 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     country = row.parse("country", contacts.parse_country) or row.layout.mapping.defaults.get("country", "")
     debtor.country = country
 
-    company = row.text("company_name")
-    person = row.text("name")
-    debtor.name = (company or person)[:200]
-    contact = row.text("contact_person") or (person if company and person != company else "")
-    debtor.contact_person = contact[:200]
+    company = row.limited_text("company_name")
+    person = row.limited_text("name")
+    debtor.name = company or person
+    contact = row.limited_text("contact_person") or (person if company and person != company else "")
+    debtor.contact_person = contact
 
     emails = row.parse("email", contacts.parse_emails) or []
     debtor.email = emails[0] if emails else ""
@@ -631,9 +635,9 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     if phone and not debtor.mobile and contacts.is_mobile(phone):
         debtor.mobile = phone
 
-    debtor.street = row.text("street")[:200]
+    debtor.street = row.limited_text("street")
     debtor.postal_code = row.parse("postal_code", lambda raw: contacts.parse_postal_code(raw, country)) or ""
-    debtor.city = row.text("city")[:100]
+    debtor.city = row.limited_text("city")
     debtor.language = (
         row.parse("language", contacts.parse_language)
         or row.layout.mapping.defaults.get("language", "")
@@ -709,7 +713,7 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         currency=currency,
         is_credit_note=total < ZERO,
         payment_reference=payment_reference,
-        description=row.text("description")[:500],
+        description=row.limited_text("description"),
         corrects_number=row.text("corrects_number"),
     )
 

@@ -199,6 +199,14 @@ class _Document:
             return None
         return amount.quantize(CENT)
 
+    def limited_text(self, field_name: str, position: str, raw: str) -> str:
+        """Return `raw`, or record an error at `position` when the ledger cannot store it whole."""
+        try:
+            return contacts.check_text_length(field_name, raw)
+        except ValueProblem as exc:
+            self.errors.append(RowError(None, position, raw, str(exc)))
+            return ""
+
     def optional_contact(self, field_name: str, raw: str, parser: Callable[[str], str]) -> str:
         """Check optional buyer contact data; a bad value is left out with a note."""
         if not raw:
@@ -387,18 +395,29 @@ def _read_buyer(document: _Document) -> DebtorData | None:
             ) % {"maximum": contacts.MAX_NUMBER_LENGTH},
         ))
         return None
-    debtor = DebtorData(customer_number=customer_number, row=None, name=name[:200])
-    debtor.street = (f"{street}, {additional}" if street and additional else street or additional)[:200]
+    debtor = DebtorData(
+        customer_number=customer_number, row=None,
+        name=document.limited_text("name", "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity", name),
+    )
+    debtor.street = document.limited_text(
+        "street", "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress",
+        f"{street}, {additional}" if street and additional else street or additional,
+    )
     debtor.postal_code = document.optional_contact(
         "postal_code", text("cac:PostalAddress/cbc:PostalZone"),
         lambda raw: contacts.parse_postal_code(raw, country),
     )
-    debtor.city = text("cac:PostalAddress/cbc:CityName")[:100]
+    debtor.city = document.limited_text(
+        "city", "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:CityName",
+        text("cac:PostalAddress/cbc:CityName"),
+    )
     debtor.country = country
     # Without a country, a new debtor gets the creditor's default language.
     if country:
         debtor.language = Language.DUTCH if country == "NL" else Language.ENGLISH
-    debtor.contact_person = text("cac:Contact/cbc:Name")[:200]
+    debtor.contact_person = document.limited_text(
+        "contact_person", "cac:AccountingCustomerParty/cac:Party/cac:Contact/cbc:Name", text("cac:Contact/cbc:Name")
+    )
 
     emails = document.optional_contact(
         "email", text("cac:Contact/cbc:ElectronicMail"), lambda raw: ";".join(contacts.parse_emails(raw))

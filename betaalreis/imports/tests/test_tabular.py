@@ -188,6 +188,23 @@ def test_xlsx_with_preamble_and_typed_cells(creditor: Creditor, tmp_path: Path) 
     assert second.debtor.kind == "consumer"
 
 
+def test_xlsx_formula_without_result_named(creditor: Creditor, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Factuurnummer", "Debiteurnummer", "Naam", "Vervaldatum", "Totaal", "Openstaand"])
+    sheet.append(["F-1", "K1", "Eva de Vries", "01-11-2026", 100, "=E2"])
+    sheet.append(["F-2", "K2", "Frank Bos", "01-11-2026", 50, 50])
+    path = tmp_path / "formules.xlsx"
+    # openpyxl stores formulas without a result, as some export scripts do.
+    workbook.save(path)
+
+    error = rejected(path, creditor)
+
+    assert len(error.errors) == 1
+    assert "cell F2 (=E2) contains a formula without a calculated value" in error.errors[0].problem
+    assert Invoice.objects.count() == 0
+
+
 def test_xlsx_sheet_chosen_by_mapping(creditor: Creditor, tmp_path: Path, write_file: WriteFile) -> None:
     workbook = openpyxl.Workbook()
     workbook.active.title = "Toelichting"
@@ -637,6 +654,45 @@ def test_header_only_file_rejected(creditor: Creditor, write_file: WriteFile) ->
 
     assert [(e.row, e.value) for e in error.errors] == [(None, "leeg.csv")]
     assert "the file has a header row but no invoice rows" in error.errors[0].problem
+
+
+def test_too_long_text_rejected_not_cut(creditor: Creditor, write_file: WriteFile) -> None:
+    long_name = "Stichting" + " Zeer Lange Naam" * 18
+    header = "Factuurnummer;Debiteurnummer;Naam;Straat;Factuurdatum;Vervaldatum;Totaal;Openstaand"
+    path = write_file("lang.csv", (
+        f"{header}\n"
+        "D-1;K30;Eva de Vries;Dorpsstraat 1;01-10-2026;01-11-2026;100,00;100,00\n"
+        f"D-2;K31;{long_name};Dorpsstraat 2;01-10-2026;01-11-2026;120,00;120,00\n"
+    ))
+
+    error = rejected(path, creditor)
+
+    assert [(e.row, e.field, e.value) for e in error.errors] == [(3, "Naam", long_name)]
+    assert f"is {len(long_name)} characters long, but 200 fit" in error.errors[0].problem
+    assert Debtor.objects.count() == 0
+
+
+def test_text_of_maximum_length_stored_whole(creditor: Creditor, write_file: WriteFile) -> None:
+    name = "N" * 200
+    path = write_file("precies.csv", f"{DUTCH_HEADER}\nD-1;K30;{name};01-10-2026;01-11-2026;100,00;100,00\n")
+
+    run(path, creditor)
+
+    assert Debtor.objects.get(customer_number="K30").name == name
+
+
+def test_text_limits_match_ledger_fields() -> None:
+    from betaalreis.imports.contacts import MAX_TEXT_LENGTHS
+
+    limits = {
+        "name": Debtor._meta.get_field("name").max_length,
+        "company_name": Debtor._meta.get_field("name").max_length,
+        "contact_person": Debtor._meta.get_field("contact_person").max_length,
+        "street": Debtor._meta.get_field("street").max_length,
+        "city": Debtor._meta.get_field("city").max_length,
+        "description": Invoice._meta.get_field("description").max_length,
+    }
+    assert MAX_TEXT_LENGTHS == limits
 
 
 def test_one_number_two_names_rejected(creditor: Creditor, write_file: WriteFile) -> None:

@@ -151,6 +151,22 @@ def test_missing_and_bad_amounts_rejected(creditor: Creditor, corpus: Path, writ
     assert Invoice.objects.count() == 0
 
 
+def test_too_long_city_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
+    text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml")
+    buyer_start = text.index("<cac:AccountingCustomerParty>")
+    city_start = text.index("<cbc:CityName>", buyer_start) + len("<cbc:CityName>")
+    city_end = text.index("</cbc:CityName>", city_start)
+    long_city = "Lang" * 30
+    path = write_file("stad.xml", text[:city_start] + long_city + text[city_end:])
+
+    error = rejected(path, creditor)
+
+    fields = {e.field: e for e in error.errors}
+    problem = fields["cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:CityName"].problem
+    assert "is 120 characters long, but 100 fit" in problem
+    assert Invoice.objects.count() == 0
+
+
 def test_exponent_amount_rejected(creditor: Creditor, corpus: Path, write_file: WriteFile) -> None:
     text = ubl(corpus, "simplerinvoicing_si-ubl-2.0_minimal-invoice.xml").replace(
         '<cbc:PayableAmount currencyID="EUR">242.00</cbc:PayableAmount>',
