@@ -40,6 +40,10 @@ def _env_int(name: str, default: int) -> int:
 # With BETAALREIS_PRODUCTION=1 start-up raises ImproperlyConfigured on the
 # demo's unsafe defaults; `betaalreis check --deploy` reports the same problems.
 PRODUCTION = _env_bool("BETAALREIS_PRODUCTION", False)
+# `run --simulate` moves dunning stages on for days that have not come yet,
+# so it runs only for the demo creditors unless this setting declares that the database
+# holds no real data. It is never allowed with PRODUCTION.
+ALLOW_SIMULATE = _env_bool("BETAALREIS_ALLOW_SIMULATE", False)
 
 BASE_DIR = Path(__file__).resolve().parent
 BETAALREIS_HOME = Path(os.environ.get("BETAALREIS_HOME", "var")).resolve()

@@ -17,9 +17,15 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import DebtorKind
 from betaalreis.legal.contact import is_contact_day
 from betaalreis.outbox.models import Communication, CommunicationStatus
-from betaalreis.testing import make_debtor, make_invoice
+from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def simulation_allowed(settings):
+    """These creditors are made up, so `run --simulate` may move their stages on."""
+    settings.ALLOW_SIMULATE = True
 
 
 class ProviderBackend(ChannelBackend):
@@ -167,3 +173,29 @@ def test_simulated_cycle_never_uses_configured_provider(creditor, betaalreis_hom
     assert summary.dispatched.total("sent") == 1
     assert provider_email.sent == []
     assert len(files(betaalreis_home)) == 1
+
+
+def test_simulate_rejected_for_real_creditor(creditor, settings, betaalreis_home):
+    settings.ALLOW_SIMULATE = False
+    make_invoice(make_debtor(creditor, kind=DebtorKind.BUSINESS), due=amsterdam_today() - dt.timedelta(days=10))
+
+    with pytest.raises(CommandError) as error:
+        run_command(creditor, amsterdam_today(), "--simulate")
+
+    assert "--simulate draait alleen voor de demo-crediteuren" in str(error.value)
+    assert creditor.slug in str(error.value)
+    assert Communication.objects.count() == 0
+
+
+def test_simulate_rejected_in_english(creditor, settings):
+    settings.ALLOW_SIMULATE = False
+
+    with pytest.raises(CommandError, match="--simulate runs only for the demo creditors"):
+        run_command(creditor, amsterdam_today(), "--simulate", "--lang", "en")
+
+
+def test_simulate_allowed_for_demo_creditor(settings, betaalreis_home):
+    settings.ALLOW_SIMULATE = False
+    demo_creditor = make_creditor(slug="demo-energie")
+
+    run_command(demo_creditor, amsterdam_today(), "--simulate")

@@ -20,6 +20,12 @@ from betaalreis.testing import make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def simulation_allowed(settings):
+    """These creditors are made up, so `run --simulate` may move their stages on."""
+    settings.ALLOW_SIMULATE = True
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DAY = dt.date(2027, 1, 7)
 OLD_DUE = dt.date(2015, 1, 9)

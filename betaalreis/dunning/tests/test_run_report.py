@@ -14,6 +14,12 @@ from betaalreis.testing import make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def simulation_allowed(settings):
+    """These creditors are made up, so `run --simulate` may move their stages on."""
+    settings.ALLOW_SIMULATE = True
+
 DAY = dt.date(2026, 11, 20)
 
 

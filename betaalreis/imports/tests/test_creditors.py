@@ -40,8 +40,25 @@ def test_creditor_add_and_list(db) -> None:
     assert creditor.phone == "+31501234567"
     assert creditor.vat_deductible is False
     assert creditor.is_collection_agency is True
-    assert "zon: added" in output.getvalue()
+    assert "zon: created" in output.getvalue()
     assert "Zon B.V." in output.getvalue()
+
+
+def test_creditor_list_never_shortens_slug_or_iban(db) -> None:
+    slug = "groothandel-van-der-linden-en-zonen-noord"
+    call_command(
+        "creditor", "add", "--slug", slug,
+        "--legal-name", "Groothandel Van der Linden en Zonen Noord-Nederland Besloten Vennootschap",
+        "--iban", "NL91ABNA0417164300", "--city", "Leeuwarden", stdout=io.StringIO(),
+    )
+    output = io.StringIO()
+
+    call_command("creditor", "list", stdout=output)
+
+    text = output.getvalue()
+    assert slug in text
+    assert "NL91ABNA0417164300" in text
+    assert "…" not in text
 
 
 def test_creditor_add_lists_every_problem(db) -> None:
@@ -180,7 +197,7 @@ def test_creditor_command_dutch_with_lang(db) -> None:
     )
     call_command("creditor", "list", "--lang", "nl", stdout=output)
 
-    assert "zon: toegevoegd (Zon B.V., NL91ABNA0417164300)" in output.getvalue()
+    assert "zon: aangemaakt (Zon B.V., NL91ABNA0417164300)" in output.getvalue()
     assert "statutaire naam" in output.getvalue()
 
 

@@ -95,11 +95,35 @@ class Command(BaseCommand):
                         "Voeg er een toe met `betaalreis creditor add`."
                     ) % {"slug": options["creditor"], "known": known}
                 )
+        if options["simulate"]:
+            _check_simulation_allowed(creditor)
 
         summary = run_cycle(
             day, creditor, dispatch_messages=not options["no_dispatch"], simulate=options["simulate"]
         )
         print_summary(summary, Console(file=self.stdout, width=110))
+
+
+def _check_simulation_allowed(creditor: Creditor | None) -> None:
+    """Raise CommandError when a simulated run would move on the stages of a creditor with real data.
+
+    Only the demo's creditors are known to hold made-up data; for any other
+    creditor BETAALREIS_ALLOW_SIMULATE=1 must be set.
+    """
+    if settings.ALLOW_SIMULATE:
+        return
+
+    # Imported here: the demo generator loads Faker, which a normal run does not need.
+    from betaalreis.demo.generator import DEMO_SLUGS
+
+    creditors = Creditor.objects.filter(pk=creditor.pk) if creditor else Creditor.objects.all()
+    real = sorted(creditors.exclude(slug__in=DEMO_SLUGS).values_list("slug", flat=True))
+    if real:
+        raise CommandError(_(
+            "--simulate draait alleen voor de demo-crediteuren, want het zet de aanmaningsfasen van "
+            "echte facturen vooruit. Dit zou %(slugs)s raken. Bevat deze database geen echte gegevens, "
+            "zet dan BETAALREIS_ALLOW_SIMULATE=1."
+        ) % {"slugs": ", ".join(real)})
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:

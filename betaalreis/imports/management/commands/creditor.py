@@ -128,7 +128,7 @@ class Command(BaseCommand):
             vat_deductible=not options["no_vat_deductible"],
         )
         creditor = do_add_creditor(spec)
-        added = gettext("%(slug)s: toegevoegd (%(name)s, %(iban)s)")
+        added = gettext("%(slug)s: aangemaakt (%(name)s, %(iban)s)")
         console.print(added % {"slug": creditor.slug, "name": creditor.legal_name, "iban": creditor.iban})
 
 
@@ -159,13 +159,24 @@ def _list(console: Console) -> None:
         "slug", gettext("statutaire naam"), gettext("handelsnaam"), "KvK", "IBAN", gettext("plaats"),
         gettext("debiteuren"), gettext("gebruikers"),
     )
-    for column in columns:
-        table.add_column(column)
     creditors = Creditor.objects.annotate(debtor_count=Count("debtors")).prefetch_related("user_access__user")
-    for creditor in creditors:
-        users = ", ".join(sorted(access.user.get_username() for access in creditor.user_access.all()))
-        table.add_row(
+    rows = [
+        (
             creditor.slug, creditor.legal_name, creditor.trade_name, creditor.kvk_number,
-            creditor.iban, creditor.city, str(creditor.debtor_count), users,
+            creditor.iban, creditor.city, str(creditor.debtor_count),
+            ", ".join(sorted(access.user.get_username() for access in creditor.user_access.all())),
         )
+        for creditor in creditors
+    ]
+    # Slug, KvK number and IBAN are copied into other commands, so they are
+    # never shortened; a long name wraps onto a second line instead.
+    whole = {0, 3, 4}
+    for index, column in enumerate(columns):
+        if index in whole:
+            width = max([len(column), *(len(row[index]) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
