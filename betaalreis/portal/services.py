@@ -166,6 +166,11 @@ class Account:
     credit: dict[str, Decimal] = field(default_factory=dict)
     # Ids of the open invoices the claim covers, whose collection costs are `costs`.
     claim_invoice_ids: set[int] = field(default_factory=set)
+    # While a consumer's 14-day term runs: its last day, and the collection
+    # costs owed when the claim is still unpaid after it (else None and zero).
+    term_end: dt.date | None = None
+    costs_after_term: Decimal = ZERO
+    claim_currency: str = "EUR"
     # Filled in by the overview view from betaalreis.payments.plans.
     plan: Any = None
     next_instalment: Any = None
@@ -345,6 +350,10 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
             line.interest_paid = item.interest_paid
     if claim.costs.status == CostsStatus.DUE:
         account.costs = claim.costs.outstanding
+    elif claim.costs.status == CostsStatus.TERM_RUNNING and claim.costs.due_from is not None:
+        account.term_end = claim.costs.due_from - dt.timedelta(days=1)
+        account.costs_after_term = claim.costs.if_unpaid
+        account.claim_currency = claim.currency
     account.costs_paid = claim.costs.paid
     account.interest = sum((line.interest for line in account.open_lines), ZERO)
 

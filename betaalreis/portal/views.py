@@ -468,6 +468,8 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
         return _render(request, "portal/promise.html", {"debtor": debtor, "blocker": blocker})
     form = PromiseForm(request.POST or None)
     form.fields["promised_date"].widget.attrs.update({"min": today.isoformat(), "max": latest.isoformat()})
+    # A promise stops reminders but not the 14-day term: the page states what a later date costs.
+    account = services.load_accounts([debtor.pk], today)[0]
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -487,7 +489,10 @@ def promise(request: HttpRequest, debtor_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Dank u. Tot de gekozen datum sturen we geen herinneringen."))
             return redirect("portal:overview")
-    return _render(request, "portal/promise.html", {"form": form, "debtor": debtor, "latest": latest, "today": today})
+    return _render(
+        request, "portal/promise.html",
+        {"form": form, "debtor": debtor, "latest": latest, "today": today, "account": account},
+    )
 
 
 @signed_in

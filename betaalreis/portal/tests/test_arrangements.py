@@ -48,6 +48,53 @@ def test_promise_pauses_until_date(client, debtor):
     assert event.data["channel"] == "portal"
 
 
+def letter_sent_yesterday(debtor, amount: str) -> None:
+    """Give `debtor` an overdue invoice named by a 14-day letter sent yesterday, so its term is running."""
+    from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
+
+    invoice = give_claim_stage(make_invoice(debtor, "F-001", amount, days_overdue=30), "fourteen_day_letter")
+    sent_at = timezone.now() - dt.timedelta(days=1)
+    letter = Communication.objects.create(
+        creditor=debtor.creditor, debtor=debtor, channel="letter", stage="fourteen_day_letter", language="nl",
+        idempotency_key="letter-1", status=CommunicationStatus.SENT, run_date=timezone.localdate(sent_at),
+        sent_at=sent_at, total_amount=Decimal(amount),
+    )
+    CommunicationInvoice.objects.create(communication=letter, invoice=invoice, open_amount=Decimal(amount))
+
+
+def test_promise_page_states_term_and_costs(client, debtor):
+    letter_sent_yesterday(debtor, "300.00")
+    account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+
+    page = client.get(reverse("portal:promise", kwargs={"debtor_id": debtor.pk})).content.decode()
+
+    assert account.term_end is not None
+    assert account.term_end > timezone.localdate()
+    assert account.costs_after_term == Decimal("45.00")
+    assert "De betaaltermijn van onze 14-dagenbrief loopt tot en met" in page
+    assert "45,00 incassokosten verschuldigd, ook als u hier een latere datum kiest" in page
+
+
+def test_promise_page_term_in_english(client, debtor):
+    letter_sent_yesterday(debtor, "300.00")
+
+    # The portal language follows the cookie that sign-in sets from the debtor's language.
+    client.cookies["django_language"] = "en"
+
+    page = client.get(reverse("portal:promise", kwargs={"debtor_id": debtor.pk})).content.decode()
+
+    assert "The payment term of our 14-day letter runs until and including" in page
+    assert "you owe €45.00 in collection costs" in page
+
+
+def test_promise_page_without_letter_names_no_costs(client, debtor):
+    make_invoice(debtor, "F-001", "300.00", days_overdue=30)
+
+    page = client.get(reverse("portal:promise", kwargs={"debtor_id": debtor.pk})).content.decode()
+
+    assert "14-dagenbrief" not in page
+
+
 def test_promise_beyond_maximum_rejected(client, debtor):
     make_invoice(debtor, "F-001", "80.00")
     PortalSettings.objects.create(creditor=debtor.creditor, max_promise_days=7)
