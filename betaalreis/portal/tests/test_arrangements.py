@@ -367,7 +367,9 @@ def test_costs_charged_only_when_paying_all(debtor):
     first = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
     second = make_invoice(debtor, "F-002", "500.00", days_overdue=90)
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+    # Costs come with a claim, here one over both invoices.
     account.costs = Decimal("40.00")
+    account.claim_invoice_ids = {first.pk, second.pk}
     interest = {line.invoice.pk: line.interest for line in account.open_lines}
 
     only_first = services.amount_to_charge(account, {first.pk})
