@@ -17,7 +17,7 @@ from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings, Promise, PromiseStatus
-from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice, plan_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_plan_within_limits_active_at_once(client, debtor):
     second = make_invoice(debtor, "F-002", "100.00")
 
     response = client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}),
-                           {"terms": 3, "invoices": [first.pk, second.pk]})
+                           plan_form_data(debtor, [first, second], 3))
 
     assert response.status_code == 302
     plan = PaymentPlan.objects.get()
@@ -158,7 +158,7 @@ def test_plan_outside_limits_waits(client, debtor):
     invoice = make_invoice(debtor, "F-001", "100.00")
     PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
 
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 5))
 
     plan = PaymentPlan.objects.get()
     assert plan.status == PlanStatus.PENDING_APPROVAL
@@ -179,7 +179,7 @@ def test_small_instalment_reason_named(client, debtor):
     invoice = make_invoice(debtor, "F-001", "100.00")
     PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
 
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 5))
 
     event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Betalingsregeling")
     assert event.summary == (
@@ -222,7 +222,7 @@ def test_admin_shows_reason_in_english(admin_client, debtor):
 
 def test_instalment_paid_online(client, debtor):
     invoice = make_invoice(debtor, "F-001", "300.00")
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 3, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 3))
 
     start = client.post(reverse("portal:plan_pay", kwargs={"debtor_id": debtor.pk}))
     checkout = CheckoutPayment.objects.get()
@@ -480,7 +480,7 @@ def test_plan_states_interest_and_costs_left_out(client):
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
     form_page = client.get(url).content.decode().replace("\xa0", " ")
-    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+    client.post(url, plan_form_data(debtor, [invoice], 3))
 
     plan = PaymentPlan.objects.get()
     assert plan.total == Decimal("60.50")
@@ -502,7 +502,7 @@ def test_plan_page_in_english_states_waiver(client):
     invoice = give_claim_stage(make_invoice(debtor, "F-001", "60.50", days_overdue=30))
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
-    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+    client.post(url, plan_form_data(debtor, [invoice], 3))
     page = client.get(url).content.decode()
 
     assert "If you pay every instalment on time, we waive it." in page
