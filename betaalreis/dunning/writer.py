@@ -224,7 +224,9 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
             invoice_id for invoice_id in message.invoice_ids if invoice_id not in message.named_only
         )
         named_only.update(message.named_only)
-    result.handed_over_invoices = _move_to_stages(invoices_by_stage, communication_ids, plan, now, named_only)
+    result.handed_over_invoices = _move_to_stages(
+        invoices_by_stage, communication_ids, plan, now, named_only, source=source
+    )
 
     result.held = sum(1 for row in communication_rows if row["not_before"] is not None)
     insert_values(TimelineEvent, _EVENT_FIELDS, _timeline_rows(written, creditor, source, moment))
@@ -347,10 +349,13 @@ def _move_to_stages(
     plan: Plan,
     now: dt.datetime,
     named_only: set[int],
+    *,
+    source: str,
 ) -> int:
     """Give the invoices their new stage, hand over those of a handover stage, and count those.
 
-    The invoices in `named_only` keep their stage.
+    The invoices in `named_only` keep their stage. Open checkouts of the
+    handed-over invoices end (`supersede_checkouts_of_invoices`).
     """
     if connection.vendor == "sqlite":
         _copy_stages_from_outbox(communication_ids, named_only)
@@ -364,9 +369,13 @@ def _move_to_stages(
         for invoice_id in invoice_ids
     ]
     if handover_invoice_ids:
+        from betaalreis.payments.services import supersede_checkouts_of_invoices
+
         Invoice.objects.filter(pk__in=values_subquery(handover_invoice_ids, array_type="bigint")).update(
             status=InvoiceStatus.HANDED_OVER, updated_at=now
         )
+        # The debtor now pays the collection agency, so a checkout still open for these invoices must not be paid.
+        supersede_checkouts_of_invoices(handover_invoice_ids, source=source)
     return len(handover_invoice_ids)
 
 

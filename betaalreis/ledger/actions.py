@@ -462,9 +462,13 @@ def do_set_invoice_status(
 
     `at` dates the timeline events (default now). Closing a claimed invoice
     this way (written off, paid or credited by hand) waives its unpaid costs
-    and interest and records them, as a closing payment does.
+    and interest and records them, as a closing payment does. Handing it
+    over, putting it in a payment plan or disputing it ends the debtor's
+    open online checkouts for it
+    (`betaalreis.payments.services.supersede_checkouts_of_invoices`).
     """
     from betaalreis.legal.ledger_claims import CLAIM_STATUSES
+    from betaalreis.payments.services import LEFT_ONLINE_PAYMENT, supersede_checkouts_of_invoices
 
     if status not in InvoiceStatus.values:
         raise InvalidInput(f"Unknown invoice status {status!r}; use one of {InvoiceStatus.values}.")
@@ -494,6 +498,9 @@ def do_set_invoice_status(
         at=at,
     )
     timeline.record_many(waived)
+
+    if status in LEFT_ONLINE_PAYMENT:
+        supersede_checkouts_of_invoices([invoice.pk], source=source)
     return invoice
 
 

@@ -69,6 +69,11 @@ SUMMARIES: tuple[str, ...] = (
     N_("Vervallen online betaling van %(amount)s ook bij %(provider)s geannuleerd"),
     N_("%(provider)s annuleerde de vervallen online betaling van %(amount)s niet; "
        "wordt die toch betaald, dan wordt het tegoed"),
+    N_("Online betaling van %(amount)s vervallen, want factuur %(invoices)s is uit handen gegeven"),
+    N_("Online betaling van %(amount)s vervallen, want factuur %(invoices)s is opgenomen in een betalingsregeling"),
+    N_("Online betaling van %(amount)s vervallen, want factuur %(invoices)s is betwist"),
+    N_("Online betaling van %(amount)s ontvangen voor factuur %(invoices)s, die uit handen gegeven is: "
+       "meld de betaling aan het incassobureau"),
     # Invoices (ledger, imports, dunning).
     N_("Factuur %(invoice)s: %(from)s → %(to)s"),
     N_("Factuur %(invoice)s handmatig toegevoegd: %(amounts)s"),

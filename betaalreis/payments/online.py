@@ -8,6 +8,12 @@ active plan covers it. A handed-over invoice is collected by the collection
 agency, and the debtor pays the agency. A bank payment that arrives for such
 an invoice is still booked on it (`ledger.actions.PAYABLE_STATUSES`), because
 that money is the debtor's either way.
+
+A disputed invoice can be paid online, but only when the debtor ticks it:
+the portal neither ticks it nor counts it in its default total
+(`preselected_for_payment`). It is outside the claim
+(`betaalreis.legal.ledger_claims.CLAIM_STATUSES`), so it carries no interest
+and no collection costs.
 """
 
 from __future__ import annotations
@@ -54,6 +60,15 @@ def online_payment_blocker(invoice: Invoice, *, plan: PaymentPlan | None = None)
     if invoice.status == InvoiceStatus.HANDED_OVER:
         return HANDED_OVER
     return ""
+
+
+def preselected_for_payment(invoice: Invoice) -> bool:
+    """Return whether the portal ticks `invoice` and counts it in the total it shows to pay.
+
+    Only call this for an invoice without a blocker. A disputed invoice is
+    left out, because the debtor contests it. The debtor may still tick it.
+    """
+    return invoice.status != InvoiceStatus.DISPUTED
 
 
 def check_payable_online(invoices: Sequence[Invoice], *, plan: PaymentPlan | None = None) -> None:

@@ -134,15 +134,70 @@ def claim_outside_plan(debtor: Debtor, invoice_ids: set[int], today: dt.date) ->
     return ExcludedClaim(max(interest, ZERO), account.costs if whole_claim else ZERO, principal)
 
 
+@dataclass(frozen=True, slots=True)
+class PlanProposal:
+    """A payment plan for chosen invoices, as the portal states it before the request and `do_request_plan` stores it."""
+
+    invoices: tuple[Invoice, ...]
+    terms: int
+    total: Decimal
+    currency: str
+    # Due date and amount of each instalment, in order.
+    instalments: tuple[tuple[dt.date, Decimal], ...]
+    check: PlanCheck
+    excluded: ExcludedClaim
+
+    @property
+    def fingerprint(self) -> str:
+        """Return the invoice ids, terms and total in one string, which changes when any of them changes.
+
+        The portal's request form carries it, so a request is only made for
+        the plan whose text the debtor saw.
+        """
+        ids = ",".join(str(pk) for pk in sorted(invoice.pk for invoice in self.invoices))
+        return f"{ids}:{self.terms}:{self.total}"
+
+
+def propose_plan(debtor: Debtor, invoices: list[Invoice], terms: int, *, today: dt.date) -> PlanProposal:
+    """Compute the plan that `do_request_plan` would create for exactly these invoices and terms.
+
+    It does not check the invoices. `do_request_plan` does, with the invoices locked.
+    """
+    if not invoices:
+        raise InvalidInput("Choose at least one open invoice for the payment plan.", code="invoice_missing")
+
+    ordered = sorted(invoices, key=lambda invoice: (invoice.due_date, invoice.number))
+    total = sum((invoice.open_amount for invoice in ordered), ZERO)
+    currency = ordered[0].currency
+    limits = portal_settings_for(debtor.creditor_id)
+    return PlanProposal(
+        invoices=tuple(ordered),
+        terms=terms,
+        total=total,
+        currency=currency,
+        instalments=tuple(schedule(total, terms, first_now=limits.first_instalment_now, today=today)),
+        check=check_limits(debtor.creditor_id, total, terms, currency),
+        excluded=claim_outside_plan(debtor, {invoice.pk for invoice in ordered}, today),
+    )
+
+
 @transaction.atomic
 def do_request_plan(
-    debtor: Debtor, invoices: list[Invoice], terms: int, *, today: dt.date, channel: str = "portal"
+    debtor: Debtor,
+    invoices: list[Invoice],
+    terms: int,
+    *,
+    today: dt.date,
+    channel: str = "portal",
+    expected: str | None = None,
 ) -> PaymentPlan:
     """Create a payment plan for `invoices`; active at once when within the creditor's limits.
 
     A plan outside the limits waits for approval by a credit manager; the
     daily run pauses the debtor's dunning meanwhile (see
-    `betaalreis.portal.services.paused_debtor_ids`).
+    `betaalreis.portal.services.paused_debtor_ids`). With `expected`, the
+    `PlanProposal.fingerprint` the debtor was shown, InvalidInput (code
+    plan_changed) is raised when the locked invoices give another plan.
     """
     if not invoices:
         raise InvalidInput("Choose at least one open invoice for the payment plan.")
@@ -156,10 +211,14 @@ def do_request_plan(
     ).exists():
         raise InvalidInput("This account already has a payment plan.", code="plan_exists")
 
-    total = sum((inv.open_amount for inv in locked), ZERO)
-    excluded = claim_outside_plan(debtor, {inv.pk for inv in locked}, today)
-    currency = locked[0].currency
-    check = check_limits(debtor.creditor_id, total, terms, currency)
+    proposal = propose_plan(debtor, locked, terms, today=today)
+    if expected is not None and proposal.fingerprint != expected:
+        raise InvalidInput(
+            f"Payment plan {proposal.fingerprint!r} differs from the plan shown to the debtor, {expected!r}, "
+            "because the invoices or their amounts changed. Show the plan again before the request.",
+            code="plan_changed",
+        )
+    total, currency, check, excluded = proposal.total, proposal.currency, proposal.check, proposal.excluded
     limits = portal_settings_for(debtor.creditor_id)
     plan = PaymentPlan.objects.create(
         creditor_id=debtor.creditor_id,
@@ -179,9 +238,7 @@ def do_request_plan(
     plan.invoices.set(locked)
     Instalment.objects.bulk_create(
         Instalment(plan=plan, number=index + 1, due_date=due, amount=amount)
-        for index, (due, amount) in enumerate(
-            schedule(total, terms, first_now=limits.first_instalment_now, today=today)
-        )
+        for index, (due, amount) in enumerate(proposal.instalments)
     )
 
     if check.within_limits:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from betaalreis.dunning.bulk import values_subquery
 from betaalreis.errors import BetaalreisError, InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_allocate_payment, do_reverse_payment
@@ -26,6 +27,7 @@ from betaalreis.ledger.models import (
     Debtor,
     Invoice,
     InvoiceKind,
+    InvoiceStatus,
     Payment,
     PaymentSource,
     PaymentStatus,
@@ -40,7 +42,12 @@ from betaalreis.payments.models import (
     WebhookEvent,
     WebhookOutcome,
 )
-from betaalreis.payments.online import SETTLED, check_payable_online, online_payment_blocker
+from betaalreis.payments.online import (
+    SETTLED,
+    check_payable_online,
+    online_payment_blocker,
+    preselected_for_payment,
+)
 from betaalreis.payments.providers.base import (
     CheckoutRequest,
     PaymentUpdate,
@@ -177,6 +184,69 @@ def supersede_settled_checkouts(debtor_ids: Sequence[int], *, source: str) -> li
     if closed:
         logger.info("open checkouts superseded", extra={"checkouts": [checkout.pk for checkout in closed]})
         checkout_ids = [checkout.pk for checkout in closed]
+        transaction.on_commit(lambda: cancel_at_provider(checkout_ids))
+    return closed
+
+
+# Invoice statuses that end an open checkout covering the invoice, with
+# the Dutch words that the checkout's timeline row gives as the reason.
+LEFT_ONLINE_PAYMENT = {
+    InvoiceStatus.HANDED_OVER: "uit handen gegeven",
+    InvoiceStatus.PAYMENT_PLAN: "opgenomen in een betalingsregeling",
+    InvoiceStatus.DISPUTED: "betwist",
+}
+
+
+@transaction.atomic
+def supersede_checkouts_of_invoices(invoice_ids: Sequence[int], *, source: str) -> list[CheckoutPayment]:
+    """Close the open checkouts that cover one of these invoices after it left online payment, and return them.
+
+    Call it after the invoices were handed over, put in a payment plan or
+    disputed. A checkout ends when one of these invoices now has a blocker
+    for it (`online_payment_blocker` with the checkout's plan) or is
+    disputed, so the instalment checkout of a plan stays open for that
+    plan's invoices. Each closed checkout gets status superseded and a
+    timeline row, and after the commit the provider is asked to cancel it
+    (`cancel_at_provider`). Money that the provider still reports for it is
+    booked on its invoices by `apply_update`.
+    """
+    if not invoice_ids:
+        return []
+
+    covering = CheckoutPayment.invoices.through.objects.filter(
+        invoice_id__in=values_subquery(list(invoice_ids), array_type="bigint")
+    ).values("checkoutpayment_id")
+    checkouts = CheckoutPayment.objects.select_for_update().filter(pk__in=covering, status__in=OPEN_STATUSES)
+    changed = set(invoice_ids)
+    closed = []
+    for checkout in checkouts.order_by("pk"):
+        left = [
+            invoice
+            for invoice in checkout.invoices.order_by("due_date", "number")
+            if invoice.pk in changed and invoice.status in LEFT_ONLINE_PAYMENT
+            and (online_payment_blocker(invoice, plan=checkout.plan) or not preselected_for_payment(invoice))
+        ]
+        if not left:
+            continue
+        checkout.status = CheckoutStatus.SUPERSEDED
+        checkout.save(update_fields=["status", "updated_at"])
+        for status in sorted({invoice.status for invoice in left}):
+            numbers = [invoice.number for invoice in left if invoice.status == status]
+            timeline.record(
+                checkout.debtor_id,
+                TimelineKind.PAYMENT,
+                f"Online betaling van {format_money(checkout.amount, checkout.currency)} vervallen, "
+                f"want factuur {', '.join(numbers)} is {LEFT_ONLINE_PAYMENT[status]}",
+                source=source,
+                creditor_id=checkout.creditor_id,
+                data={"checkout_id": checkout.pk, "provider_id": checkout.provider_id, "invoices": numbers,
+                      "invoice_status": status},
+            )
+        closed.append(checkout)
+
+    if closed:
+        checkout_ids = [checkout.pk for checkout in closed]
+        logger.info("open checkouts superseded by invoice status", extra={"checkouts": checkout_ids})
         transaction.on_commit(lambda: cancel_at_provider(checkout_ids))
     return closed
 
@@ -502,6 +572,7 @@ def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
 
     if created:
         invoices = list(checkout.invoices.order_by("due_date", "number"))
+        handed_over = [invoice for invoice in invoices if invoice.status == InvoiceStatus.HANDED_OVER]
         allocations = do_allocate_payment(
             payment,
             invoices,
@@ -514,6 +585,8 @@ def _book_paid(checkout: CheckoutPayment, amount: Decimal) -> None:
         )
         if not allocations:
             _book_as_credit(checkout, payment)
+        if handed_over:
+            _note_paid_after_handover(checkout, payment, handed_over)
         supersede_settled_checkouts([checkout.debtor_id], source=f"provider:{checkout.provider}")
     logger.info("checkout paid", extra={"checkout_id": checkout.pk, "payment_id": payment.pk})
 
@@ -540,6 +613,29 @@ def _book_as_credit(checkout: CheckoutPayment, payment: Payment) -> None:
     )
     logger.warning(
         "checkout paid for settled invoices",
+        extra={"checkout_id": checkout.pk, "payment_id": payment.pk, "debtor_id": checkout.debtor_id},
+    )
+
+
+def _note_paid_after_handover(checkout: CheckoutPayment, payment: Payment, handed_over: Sequence[Invoice]) -> None:
+    """Record a timeline row and a warning for a checkout paid after its invoices were handed over.
+
+    The payment is booked on those invoices like any other, but the
+    collection agency does not know about it, so the credit manager has to
+    inform the agency.
+    """
+    numbers = [invoice.number for invoice in handed_over]
+    timeline.record(
+        checkout.debtor_id,
+        TimelineKind.PAYMENT,
+        f"Online betaling van {format_money(payment.amount, payment.currency)} ontvangen voor factuur "
+        f"{', '.join(numbers)}, die uit handen gegeven is: meld de betaling aan het incassobureau",
+        source=f"provider:{checkout.provider}",
+        creditor_id=checkout.creditor_id,
+        data={"checkout_id": checkout.pk, "payment_id": payment.pk, "handed_over": numbers},
+    )
+    logger.warning(
+        "checkout paid for handed-over invoices",
         extra={"checkout_id": checkout.pk, "payment_id": payment.pk, "debtor_id": checkout.debtor_id},
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -14,9 +15,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from betaalreis.channels.pdf.fonts import letter_fonts
 from betaalreis.channels.render.templating import MISSING_DATE
-from betaalreis.ledger.models import Invoice, InvoiceStatus
+from betaalreis.ledger.models import ZERO, Invoice, InvoiceStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.portal.dates import format_medium_date
+
+if TYPE_CHECKING:
+    from betaalreis.portal.services import Account
 
 LABELS = {
     "nl": {
@@ -24,7 +28,7 @@ LABELS = {
         "issue_date": "Factuurdatum", "due_date": "Vervaldatum", "total": "Totaal", "open": "Openstaand",
         "status": "Status", "reference": "Betalingskenmerk", "description": "Omschrijving",
         "customer": "Klantnummer", "date": "Datum", "open_invoices": "Openstaande facturen",
-        "paid_invoices": "Betaalde facturen", "total_due": "Totaal te betalen", "copy": "Kopie voor de debiteur",
+        "paid_invoices": "Betaalde facturen", "copy": "Kopie voor de debiteur",
         "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
         "credit_notes": "Creditnota's", "credit_note_number": "Creditnotanummer",
         "applied_to": "Verrekend met", "not_applied": "Nog niet verrekend",
@@ -33,13 +37,27 @@ LABELS = {
             "U heeft {amount} meer betaald dan u verschuldigd was. Dit tegoed verrekenen wij met uw "
             "volgende factuur, of wij betalen het op verzoek terug."
         ),
+        "claim_total": "Totale vordering", "summary": "Wat u nu betaalt",
+        "pay_now": "Nu te betalen",
+        "pay_now_text": (
+            "Dit is wat u nu aan ons betaalt, net als het totaal in het betaalportaal: de facturen die niet in "
+            "een betalingsregeling zitten, niet uit handen zijn gegeven, niet betwist zijn en waarvoor geen "
+            "betaling loopt."
+        ),
+        "in_plan": "In uw betalingsregeling: u betaalt dit met de termijnen",
+        "handed_over": "Uit handen gegeven: u betaalt dit aan het incassobureau",
+        "disputed": "Betwist: niet in het bedrag nu te betalen",
+        "in_progress": "Betaling loopt al",
+        "status_note": {
+            "payment_plan": "in betalingsregeling", "handed_over": "uit handen gegeven", "disputed": "betwist",
+        },
     },
     "en": {
         "invoice": "Invoice", "statement": "Account statement", "number": "Invoice number",
         "issue_date": "Invoice date", "due_date": "Due date", "total": "Total", "open": "Open",
         "status": "Status", "reference": "Payment reference", "description": "Description",
         "customer": "Customer number", "date": "Date", "open_invoices": "Open invoices",
-        "paid_invoices": "Paid invoices", "total_due": "Total due", "copy": "Copy for the debtor",
+        "paid_invoices": "Paid invoices", "copy": "Copy for the debtor",
         "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
         "credit_notes": "Credit notes", "credit_note_number": "Credit note number",
         "applied_to": "Applied to", "not_applied": "Not yet applied",
@@ -48,6 +66,19 @@ LABELS = {
             "You paid {amount} more than you owed. We set this credit off against your next invoice, "
             "or pay it back on request."
         ),
+        "claim_total": "Total claim", "summary": "What you pay now",
+        "pay_now": "To pay now",
+        "pay_now_text": (
+            "This is what you pay us now, the same as the total in the payment portal: the invoices that are "
+            "not in a payment plan, not handed over, not disputed and without a payment in progress."
+        ),
+        "in_plan": "In your payment plan: you pay this with the instalments",
+        "handed_over": "Handed over: you pay this to the collection agency",
+        "disputed": "Disputed: not in the amount to pay now",
+        "in_progress": "Payment already in progress",
+        "status_note": {
+            "payment_plan": "in payment plan", "handed_over": "handed over", "disputed": "disputed",
+        },
     },
 }
 STATUS_EN = {
@@ -139,8 +170,13 @@ def render_invoice_pdf(invoice: Invoice, language: str) -> bytes:
     return buffer.getvalue()
 
 
-def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
-    """Return a PDF statement of one account: open invoices with amounts due, paid ones, then credit notes."""
+def render_statement_pdf(account: Account, language: str, day: dt.date) -> bytes:
+    """Return a PDF statement of one account: open invoices with amounts due, paid ones, then credit notes.
+
+    Under the open invoices it states what the debtor can pay now, by the
+    rule of the portal's total (`Account.online_total`), apart from the
+    amounts in a payment plan, handed over or disputed.
+    """
     labels = _labels(language)
     debtor = account.debtor
     styles = _styles()
@@ -152,7 +188,7 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     header = [labels["number"], labels["due_date"], labels["principal"], labels["interest"]]
     open_rows = [header] + [
         [
-            line.invoice.number,
+            _numbered(line.invoice, labels),
             _date(line.due_date, language),
             format_money(line.open_amount, line.invoice.currency, language),
             format_money(line.interest, line.invoice.currency, language),
@@ -161,7 +197,7 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     ]
     if account.costs:
         open_rows.append(["", "", labels["costs"], format_money(account.costs, account.currency, language)])
-    open_rows.append(["", "", labels["total_due"], format_money(account.total_due, account.currency, language)])
+    open_rows.append(["", "", labels["claim_total"], format_money(account.total_due, account.currency, language)])
     paid_rows = [[labels["number"], labels["issue_date"], labels["status"], labels["total"]]] + [
         [inv.number, _date(inv.issue_date, language), _status(inv, language),
          format_money(inv.total, inv.currency, language)]
@@ -184,7 +220,15 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
     story += [
         Paragraph(labels["open_invoices"], styles["Heading3"]),
         _table(open_rows, widths),
-        Spacer(1, 8 * mm),
+        Spacer(1, 6 * mm),
+    ]
+    if account.open_lines:
+        pay_now_rows = _pay_now_rows(account, labels, language)
+        story += [Paragraph(labels["summary"], styles["Heading3"]), _plain_table(pay_now_rows, [120 * mm, 45 * mm])]
+        if len(pay_now_rows) > 1:
+            story.append(Paragraph(escape(labels["pay_now_text"]), styles["Normal"]))
+        story.append(Spacer(1, 8 * mm))
+    story += [
         Paragraph(labels["paid_invoices"], styles["Heading3"]),
         _table(paid_rows, widths),
     ]
@@ -201,3 +245,28 @@ def render_statement_pdf(account, language: str, day: dt.date) -> bytes:
         story += [Spacer(1, 8 * mm), Paragraph(labels["credit_notes"], styles["Heading3"]), _table(credit_rows, widths)]
     document.build(story)
     return buffer.getvalue()
+
+
+def _numbered(invoice: Invoice, labels: dict) -> str:
+    """Return the invoice number, followed by its status when that keeps it out of the amount to pay now."""
+    note = labels["status_note"].get(invoice.status)
+    return f"{invoice.number} ({note})" if note else invoice.number
+
+
+def _pay_now_rows(account: Account, labels: dict, language: str) -> list[list[str]]:
+    """Return the rows that split the claim: what can be paid now and, when any, the parts paid another way.
+
+    The costs of a claim with a handed-over invoice count with the
+    handed-over part, because the collection agency collects them.
+    """
+    currency = account.currency
+    rows = [[labels["pay_now"], format_money(account.online_total.total, currency, language)]]
+    parts = [
+        (labels["in_plan"], sum((line.amount_due for line in account.plan_lines), ZERO)),
+        (labels["handed_over"], sum((line.amount_due for line in account.handed_over_lines), ZERO)
+         + (account.costs if account.handed_over_lines and not account.costs_payable_online else ZERO)),
+        (labels["disputed"], sum((line.amount_due for line in account.disputed_lines), ZERO)),
+        (labels["in_progress"], sum((line.amount_due for line in account.open_lines if line.in_progress), ZERO)),
+    ]
+    rows += [[label, format_money(amount, currency, language)] for label, amount in parts if amount > ZERO]
+    return rows

@@ -106,6 +106,8 @@ class InvoiceLine:
     interest_paid: Decimal = ZERO
     # Why the debtor cannot pay it online, or "" (`betaalreis.payments.online.online_payment_blocker`).
     blocker: str = ""
+    # Whether the portal ticks it and counts it in the default total (`online.preselected_for_payment`).
+    preselected: bool = True
 
     @property
     def open_amount(self) -> Decimal:
@@ -198,15 +200,45 @@ class Account:
         """Return whether the debtor can pay the collection costs online: every invoice of the claim is payable online."""
         return self.claim_invoice_ids <= {line.invoice.pk for line in self.online_lines}
 
-    @property
-    def online_total(self) -> OnlineTotal:
-        """Return what paying every invoice that can be paid online costs, as the portal's total shows it."""
-        lines = self.online_lines
+    def charge_for(self, invoice_ids: set[int]) -> OnlineTotal:
+        """Return what paying these invoices online costs, split into principal, interest and costs.
+
+        Ids of invoices that cannot be paid online count for nothing. The
+        collection costs count when `invoice_ids` contains every invoice of
+        the claim and all of those are payable online. The ledger books costs
+        under the same condition, because it books them with the last open
+        invoice of the claim (`betaalreis.dunning.charges.unpaid_charges`).
+        """
+        lines = [line for line in self.online_lines if line.invoice.pk in invoice_ids]
+        whole_claim = bool(self.claim_invoice_ids) and self.claim_invoice_ids <= invoice_ids
         return OnlineTotal(
             principal=sum((line.open_amount for line in lines), ZERO),
             interest=sum((line.interest for line in lines), ZERO),
-            costs=self.costs if self.costs_payable_online else ZERO,
+            costs=self.costs if whole_claim and self.costs_payable_online else ZERO,
         )
+
+    @property
+    def default_lines(self) -> list[InvoiceLine]:
+        """Lines the portal ticks: payable now and preselected, so without disputed invoices."""
+        return [line for line in self.payable_lines if line.preselected]
+
+    @property
+    def online_total(self) -> OnlineTotal:
+        """Return what paying the ticked invoices costs, as the portal's total and the statement show it."""
+        return self.charge_for({line.invoice.pk for line in self.default_lines})
+
+    @property
+    def disputed_lines(self) -> list[InvoiceLine]:
+        """Lines the debtor can pay online but that are left out of the default total."""
+        return [line for line in self.online_lines if not line.preselected]
+
+    @property
+    def plan_lines(self) -> list[InvoiceLine]:
+        return [line for line in self.open_lines if line.invoice.status == InvoiceStatus.PAYMENT_PLAN]
+
+    @property
+    def handed_over_lines(self) -> list[InvoiceLine]:
+        return [line for line in self.open_lines if line.invoice.status == InvoiceStatus.HANDED_OVER]
 
     @property
     def interest_paid(self) -> Decimal:
@@ -265,7 +297,7 @@ def arrangement_blocker(open_invoices: list[Invoice]) -> str:
 
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
-    from betaalreis.payments.online import online_payment_blocker
+    from betaalreis.payments.online import online_payment_blocker, preselected_for_payment
     from betaalreis.payments.services import invoices_in_progress, open_checkouts
 
     debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
@@ -290,7 +322,7 @@ def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
         ):
             account.open_lines.append(InvoiceLine(
                 invoice=invoice, due_date=due_dates[invoice.pk], in_progress=invoice.pk in busy,
-                blocker=online_payment_blocker(invoice),
+                blocker=online_payment_blocker(invoice), preselected=preselected_for_payment(invoice),
             ))
         elif invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
             account.paid.append(invoice)
@@ -325,8 +357,8 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     only the invoices that carry costs and interest
     (`betaalreis.dunning.charges.charged_invoice_ids`); the others show
     their open amount, as their reminders do. Costs are owed on the claim as
-    a whole, so they are part of the amount due only when every open invoice
-    is paid together (`Account.total_due`, `Account.online_total`).
+    a whole, so they are part of the amount due only when every invoice of
+    the claim is paid together (`Account.total_due`, `Account.charge_for`).
     """
     if not any(line.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
@@ -404,13 +436,8 @@ def _claim_letters(account: Account, charged: set[int]) -> LetterCosts:
 
 
 def amount_to_charge(account: Account, invoice_ids: set[int]) -> Decimal:
-    """Return what paying these open invoices online costs: open amounts and interest, plus the
-    collection costs when every invoice payable online is included and the costs are payable online."""
-    lines = [line for line in account.online_lines if line.invoice.pk in invoice_ids]
-    amount = sum((line.amount_due for line in lines), ZERO)
-    if account.costs_payable_online and {line.invoice.pk for line in account.online_lines} <= invoice_ids:
-        amount += account.costs
-    return amount
+    """Return what paying these open invoices online costs (`Account.charge_for`)."""
+    return account.charge_for(invoice_ids).total
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from betaalreis.ledger.models import (
     Debtor,
     Invoice,
     InvoiceKind,
+    InvoiceStatus,
     TimelineKind,
     opted_out_of_every_channel,
 )
@@ -515,25 +516,97 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
     open_invoices = list(
         Invoice.objects.filter(
             debtor=debtor, kind=InvoiceKind.INVOICE, status__in=DUNNABLE_STATUSES, open_amount__gt=0
-        ).order_by("due_date")
+        ).order_by("due_date", "number")
     )
     if not open_invoices:
         return _render(request, "portal/plan.html", {"debtor": debtor, "blocker": _arrangement_blocker(debtor)})
+
+    context = {"debtor": debtor, "limits": limits, "invoices": open_invoices}
     choices = [(inv.pk, inv.number) for inv in open_invoices]
-    form = PlanForm(request.POST or None, invoice_choices=choices,
-                    initial={"terms": min(3, limits.max_plan_terms), "invoices": [pk for pk, _label in choices]})
-    if request.method == "POST" and form.is_valid():
-        chosen = [inv for inv in open_invoices if inv.pk in form.cleaned_data["invoices"]]
-        try:
-            plan_services.do_request_plan(debtor, chosen, form.cleaned_data["terms"], today=today)
-        except InvalidInput:
-            form.add_error(None, _("De regeling kon niet worden aangemaakt. Kies openstaande facturen."))
-        else:
-            return redirect("portal:plan", debtor_id=debtor.pk)
-    excluded = plan_services.claim_outside_plan(debtor, {inv.pk for inv in open_invoices}, today)
-    return _render(request, "portal/plan.html", {
-        "form": form, "debtor": debtor, "limits": limits, "invoices": open_invoices, "excluded": excluded,
-    })
+    if request.method != "POST":
+        terms = min(3, limits.max_plan_terms)
+        form = PlanForm(invoice_choices=choices, initial={"terms": terms, "invoices": [pk for pk, _label in choices]})
+        proposal = plan_services.propose_plan(debtor, open_invoices, terms, today=today)
+        return _render(request, "portal/plan.html", {**context, "form": form, **_proposal_context(proposal)})
+
+    rejected = _not_plannable_text(debtor, request.POST.getlist("invoices"), open_invoices)
+    if rejected:
+        logger.info("plan request rejected: invoices not open for a plan", extra={"debtor_id": debtor.pk})
+        form = PlanForm(invoice_choices=choices, initial={"terms": request.POST.get("terms")})
+        return _render(request, "portal/plan.html", {**context, "form": form, "rejected": rejected}, status=400)
+
+    form = PlanForm(request.POST, invoice_choices=choices)
+    if not form.is_valid():
+        return _render(request, "portal/plan.html", {**context, "form": form})
+    chosen = [inv for inv in open_invoices if inv.pk in form.cleaned_data["invoices"]]
+    terms = form.cleaned_data["terms"]
+    proposal = plan_services.propose_plan(debtor, chosen, terms, today=today)
+    context.update(form=form, **_proposal_context(proposal))
+    if "preview" in request.POST:
+        return _render(request, "portal/plan.html", context)
+
+    # A request is made only for the plan whose text the debtor saw, so the
+    # posted fingerprint must match these invoices, terms and amounts.
+    if request.POST.get("shown") != proposal.fingerprint:
+        form.add_error(None, _(
+            "De regeling hieronder is berekend voor de facturen en termijnen die u nu koos. "
+            "Controleer haar en vraag haar dan aan."
+        ))
+        return _render(request, "portal/plan.html", context)
+
+    try:
+        plan_services.do_request_plan(debtor, chosen, terms, today=today, expected=proposal.fingerprint)
+    except InvalidInput as exc:
+        logger.info("plan request failed", extra={"debtor_id": debtor.pk, "code": exc.code})
+        texts = {
+            "plan_exists": _("U heeft al een betalingsregeling."),
+            "invoice_not_open": _("Een van de gekozen facturen staat niet meer open. Kies opnieuw."),
+            "plan_changed": _("De bedragen zijn net gewijzigd. Laad de pagina opnieuw en controleer de regeling."),
+        }
+        form.add_error(None, texts.get(exc.code, _("De regeling kon niet worden aangemaakt. Kies openstaande facturen.")))
+        return _render(request, "portal/plan.html", context)
+    return redirect("portal:plan", debtor_id=debtor.pk)
+
+
+def _proposal_context(proposal: plan_services.PlanProposal) -> dict[str, object]:
+    return {
+        "proposal": proposal,
+        "proposal_numbers": ", ".join(invoice.number for invoice in proposal.invoices),
+        "proposal_reason": phrase_in_language(proposal.check.reason),
+    }
+
+
+def _not_plannable_text(debtor: Debtor, posted: list[str], open_invoices: list[Invoice]) -> str:
+    """Return the debtor's sentence for posted invoices that cannot go in a plan, or "" when all can.
+
+    Invoices of this debtor are named with the reason. Any other id gets one
+    sentence that names nothing, so a debtor learns nothing about other accounts.
+    """
+    allowed = {str(inv.pk) for inv in open_invoices}
+    rejected = [value for value in posted if value not in allowed]
+    if not rejected:
+        return ""
+
+    # Larger numbers are no database id, and PostgreSQL rejects them in a bigint filter.
+    ids = [int(value) for value in rejected if value.isdigit() and int(value) < 2**63]
+    own = list(
+        Invoice.objects.filter(debtor=debtor, creditor_id=debtor.creditor_id, kind=InvoiceKind.INVOICE, pk__in=ids)
+        .order_by("due_date", "number")
+    )
+    reasons = {
+        InvoiceStatus.PAID: _("Factuur %(number)s is al betaald."),
+        InvoiceStatus.DISPUTED: _("Over factuur %(number)s loopt een vraag of geschil."),
+        InvoiceStatus.HANDED_OVER: _("Factuur %(number)s is uit handen gegeven aan een incassobureau."),
+        InvoiceStatus.PAYMENT_PLAN: _("Factuur %(number)s zit al in een betalingsregeling."),
+    }
+    sentences = [
+        reasons.get(invoice.status, _("Factuur %(number)s staat niet meer open.")) % {"number": invoice.number}
+        for invoice in own
+    ]
+    if len(own) < len(rejected):
+        sentences.append(_("Een gekozen factuur hoort niet bij dit klantnummer."))
+    sentences.append(_("Er is geen regeling aangevraagd. Kies alleen uit de openstaande facturen hieronder."))
+    return " ".join(sentences)
 
 
 def _arrangement_blocker(debtor: Debtor) -> str:

@@ -45,6 +45,15 @@ def driver(request, client, settings):
     return BuiltInDriver(client)
 
 
+@pytest.fixture(params=["mollie", "stripe"])
+def vendor_driver(request, client, settings):
+    """Drive Mollie, then Stripe, each against its fake, which records the cancel requests."""
+    settings.BETAALREIS_PAYMENT_PROVIDER = request.param
+    if request.param == "mollie":
+        return MollieDriver(client, request.getfixturevalue("fake_mollie"))
+    return StripeDriver(client, request.getfixturevalue("fake_stripe"))
+
+
 @pytest.fixture
 def debtor_with_invoices():
     debtor = make_debtor(make_creditor())

@@ -113,3 +113,12 @@ def _without_content_type(headers: dict[str, str]) -> dict[str, str]:
 
 def now() -> int:
     return int(time.time())
+
+
+def cancel_requests(driver: MollieDriver | StripeDriver, checkout: CheckoutPayment) -> list[tuple[str, str]]:
+    """Return the requests that asked the driver's fake to cancel `checkout`: a DELETE at Mollie, an expire at Stripe."""
+    expected = {
+        "mollie": ("DELETE", f"/v2/payments/{checkout.provider_id}"),
+        "stripe": ("POST", f"/v1/checkout/sessions/{checkout.provider_id}/expire"),
+    }[driver.name]
+    return [(r["method"], r["path"]) for r in driver.fake.state.requests if (r["method"], r["path"]) == expected]

@@ -17,17 +17,9 @@ from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import TimelineEvent
 from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
 from betaalreis.payments.services import OPEN_CHECKOUT_BLOCKS_FOR
-from betaalreis.payments.tests.drivers import MollieDriver, StripeDriver
+from betaalreis.payments.tests.drivers import MollieDriver, cancel_requests
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["mollie", "stripe"])
-def vendor_driver(request, client, settings):
-    settings.BETAALREIS_PAYMENT_PROVIDER = request.param
-    if request.param == "mollie":
-        return MollieDriver(client, request.getfixturevalue("fake_mollie"))
-    return StripeDriver(client, request.getfixturevalue("fake_stripe"))
 
 
 def _supersede_old(driver, debtor, first, second, capture) -> CheckoutPayment:
@@ -43,14 +35,6 @@ def _supersede_old(driver, debtor, first, second, capture) -> CheckoutPayment:
     return old
 
 
-def _cancel_requests(driver, checkout: CheckoutPayment) -> list[tuple[str, str]]:
-    expected = {
-        "mollie": ("DELETE", f"/v2/payments/{checkout.provider_id}"),
-        "stripe": ("POST", f"/v1/checkout/sessions/{checkout.provider_id}/expire"),
-    }[driver.name]
-    return [(r["method"], r["path"]) for r in driver.fake.state.requests if (r["method"], r["path"]) == expected]
-
-
 def test_superseded_checkout_canceled_at_provider(
     vendor_driver, debtor_with_invoices, django_capture_on_commit_callbacks
 ):
@@ -59,7 +43,7 @@ def test_superseded_checkout_canceled_at_provider(
     old = _supersede_old(vendor_driver, debtor, first, second, django_capture_on_commit_callbacks)
 
     assert old.status == CheckoutStatus.SUPERSEDED
-    assert len(_cancel_requests(vendor_driver, old)) == 1
+    assert len(cancel_requests(vendor_driver, old)) == 1
     provider_status = vendor_driver.fake.state.payments[old.provider_id]["status"]
     assert provider_status == ("canceled" if vendor_driver.name == "mollie" else "expired")
     event = TimelineEvent.objects.get(debtor=debtor, data__checkout_id=old.pk, data__has_key="canceled")
@@ -110,7 +94,7 @@ def test_refused_cancel_still_books_credit(
     assert "wordt het tegoed" in refusal.summary
     assert any(record.message == "provider did not cancel superseded checkout" for record in caplog.records)
     if vendor_driver.name == "mollie":
-        assert _cancel_requests(vendor_driver, old) == []
+        assert cancel_requests(vendor_driver, old) == []
     else:
         assert "not open" in refusal.data["error"]
 

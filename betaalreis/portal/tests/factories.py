@@ -50,6 +50,14 @@ def make_invoice(debtor: Debtor, number: str, amount: str, *, days_overdue: int 
     )
 
 
+def plan_form_data(debtor: Debtor, invoices: list[Invoice], terms: int) -> dict[str, object]:
+    """Return the portal's POST data that requests a plan for these invoices, as sent after the debtor saw its text."""
+    from betaalreis.payments.plans import propose_plan
+
+    proposal = propose_plan(debtor, invoices, terms, today=timezone.localdate())
+    return {"terms": terms, "invoices": [invoice.pk for invoice in invoices], "shown": proposal.fingerprint}
+
+
 def give_claim_stage(invoice: Invoice, stage: str = "final_notice") -> Invoice:
     """Put `invoice` at a dunning stage that states the claim, so it carries costs and interest."""
     from betaalreis.dunning.models import InvoiceStage, Policy

@@ -17,7 +17,7 @@ from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, DisputeStatus, PortalSettings, Promise, PromiseStatus
-from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice, plan_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,7 @@ def test_plan_within_limits_active_at_once(client, debtor):
     second = make_invoice(debtor, "F-002", "100.00")
 
     response = client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}),
-                           {"terms": 3, "invoices": [first.pk, second.pk]})
+                           plan_form_data(debtor, [first, second], 3))
 
     assert response.status_code == 302
     plan = PaymentPlan.objects.get()
@@ -205,7 +205,7 @@ def test_plan_outside_limits_waits(client, debtor):
     invoice = make_invoice(debtor, "F-001", "100.00")
     PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
 
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 5))
 
     plan = PaymentPlan.objects.get()
     assert plan.status == PlanStatus.PENDING_APPROVAL
@@ -226,7 +226,7 @@ def test_small_instalment_reason_named(client, debtor):
     invoice = make_invoice(debtor, "F-001", "100.00")
     PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
 
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 5, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 5))
 
     event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Betalingsregeling")
     assert event.summary == (
@@ -269,7 +269,7 @@ def test_admin_shows_reason_in_english(admin_client, debtor):
 
 def test_instalment_paid_online(client, debtor):
     invoice = make_invoice(debtor, "F-001", "300.00")
-    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), {"terms": 3, "invoices": [invoice.pk]})
+    client.post(reverse("portal:plan", kwargs={"debtor_id": debtor.pk}), plan_form_data(debtor, [invoice], 3))
 
     start = client.post(reverse("portal:plan_pay", kwargs={"debtor_id": debtor.pk}))
     checkout = CheckoutPayment.objects.get()
@@ -414,7 +414,9 @@ def test_costs_charged_only_when_paying_all(debtor):
     first = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
     second = make_invoice(debtor, "F-002", "500.00", days_overdue=90)
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
+    # Costs come with a claim, here one over both invoices.
     account.costs = Decimal("40.00")
+    account.claim_invoice_ids = {first.pk, second.pk}
     interest = {line.invoice.pk: line.interest for line in account.open_lines}
 
     only_first = services.amount_to_charge(account, {first.pk})
@@ -525,7 +527,7 @@ def test_plan_states_interest_and_costs_left_out(client):
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
     form_page = client.get(url).content.decode().replace("\xa0", " ")
-    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+    client.post(url, plan_form_data(debtor, [invoice], 3))
 
     plan = PaymentPlan.objects.get()
     assert plan.total == Decimal("60.50")
@@ -547,7 +549,7 @@ def test_plan_page_in_english_states_waiver(client):
     invoice = give_claim_stage(make_invoice(debtor, "F-001", "60.50", days_overdue=30))
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
-    client.post(url, {"terms": 3, "invoices": [invoice.pk]})
+    client.post(url, plan_form_data(debtor, [invoice], 3))
     page = client.get(url).content.decode()
 
     assert "If you pay every instalment on time, we waive it." in page

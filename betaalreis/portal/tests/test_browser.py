@@ -25,7 +25,8 @@ from betaalreis.outbox.models import Communication
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.payments.plans import do_request_plan
 from betaalreis.portal.links import make_portal_token
-from betaalreis.portal.models import Dispute, Promise
+from betaalreis.portal.models import Dispute, DisputeReason, Promise
+from betaalreis.portal.services import do_open_dispute
 from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
 from betaalreis.testing import launch_chromium
 
@@ -160,6 +161,51 @@ def test_plan_invoice_outside_total_in_browser(page, live_server, creditor):
     page.wait_for_url(re.compile(r".*/test-checkout/.*"))
     assert PaymentPlan.objects.get(debtor=debtor).payments.count() == 0
     assert [invoice.number for invoice in CheckoutPayment.objects.get().invoices.all()] == ["ZS-2026-0801"]
+
+
+def test_disputed_invoice_unticked_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1007", name="Joost Mulder")
+    make_invoice(debtor, "ZS-2026-0901", "120.00", days_overdue=2)
+    contested = make_invoice(debtor, "ZS-2026-0902", "60.00", days_overdue=2)
+    do_open_dispute(debtor, contested, reason=DisputeReason.WRONG_AMOUNT, message="Twee keer gefactureerd.")
+    open_link(page, live_server, debtor)
+
+    assert page.get_by_label("Factuur ZS-2026-0901").is_checked()
+    assert not page.get_by_label("Factuur ZS-2026-0902").is_checked()
+    assert page.locator(".total").inner_text().replace("\xa0", " ") == "Totaal te betalen: € 120,00"
+    assert page.get_by_text("Betwiste facturen tellen niet mee in dit totaal.").is_visible()
+    shoot(page, "overview-disputed")
+
+    page.get_by_role("button", name="Betaal de gekozen facturen").click()
+    page.wait_for_url(re.compile(r".*/test-checkout/.*"))
+    checkout = CheckoutPayment.objects.get()
+    assert checkout.amount == Decimal("120.00")
+    assert [invoice.number for invoice in checkout.invoices.all()] == ["ZS-2026-0901"]
+
+
+def test_plan_text_follows_selection_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1008", name="Eva Smit")
+    make_invoice(debtor, "ZS-2026-1001", "300.00", days_overdue=10)
+    make_invoice(debtor, "ZS-2026-1002", "150.00", days_overdue=5)
+    open_link(page, live_server, debtor)
+    page.get_by_role("link", name="Betalen in termijnen").click()
+    assert page.get_by_text("€ 450,00 in 3 termijnen").is_visible()
+
+    # The text was computed for both invoices, so a request for one shows that plan's text first.
+    page.get_by_label("Factuur ZS-2026-1001").uncheck()
+    page.get_by_role("button", name="Regeling aanvragen").click()
+    assert page.get_by_text("De regeling hieronder is berekend voor de facturen en termijnen die u nu koos.").is_visible()
+    assert page.get_by_text("€ 150,00 in 3 termijnen").is_visible()
+    assert page.get_by_text("Voor factuur ZS-2026-1002.").is_visible()
+    assert not PaymentPlan.objects.exists()
+    shoot(page, "plan-checked")
+
+    page.get_by_role("button", name="Regeling aanvragen").click()
+    page.wait_for_url(re.compile(r".*/plan/$"))
+    assert page.get_by_text("Uw regeling is goedgekeurd").is_visible()
+    plan = PaymentPlan.objects.get(debtor=debtor)
+    assert plan.total == Decimal("150.00")
+    assert [invoice.number for invoice in plan.invoices.all()] == ["ZS-2026-1002"]
 
 
 def test_promise_in_browser(page, live_server, creditor):

@@ -19,7 +19,7 @@ from betaalreis.payments import plans
 from betaalreis.payments.models import PaymentPlan, PlanStatus
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
-from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice, plan_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_plan_over_whole_claim_keeps_costs(client, consumer):
     assert before.costs == Decimal("75.00")
     url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
 
-    client.post(url, {"terms": 3, "invoices": [overdue.pk]})
+    client.post(url, plan_form_data(debtor, [overdue], 3))
 
     plan = PaymentPlan.objects.get()
     assert plan.status == PlanStatus.ACTIVE

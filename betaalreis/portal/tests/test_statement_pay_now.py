@@ -1,0 +1,100 @@
+"""The statement PDF states what can be paid now, by the portal's rule, apart from plan, handed-over and disputed amounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pypdfium2
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from betaalreis.ledger.models import InvoiceStatus
+from betaalreis.ledger.money import format_money
+from betaalreis.payments import plans
+from betaalreis.portal import services
+from betaalreis.portal.links import make_portal_token
+from betaalreis.portal.models import DisputeReason
+from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def _statement_text(client, debtor, language: str = "nl") -> str:
+    client.cookies["django_language"] = language
+    response = client.get(
+        reverse("portal:statement_pdf", kwargs={"debtor_id": debtor.pk}), HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.status_code == 200
+    document = pypdfium2.PdfDocument(response.content)
+    text = "".join(document[index].get_textpage().get_text_range() for index in range(len(document)))
+    return " ".join(text.replace("\xa0", " ").split())
+
+
+def _money(amount: Decimal, language: str = "nl") -> str:
+    return format_money(amount, "EUR", language).replace("\xa0", " ")
+
+
+@pytest.fixture
+def mixed(client):
+    """A business debtor with an open invoice, one in a plan, one handed over and one disputed."""
+    debtor = make_debtor(make_creditor(), kind="business")
+    make_invoice(debtor, "F-001", "100.00")
+    in_plan = make_invoice(debtor, "F-002", "200.00")
+    plans.do_request_plan(debtor, [in_plan], 2, today=timezone.localdate())
+    make_invoice(debtor, "F-003", "500.00", days_overdue=90, status=InvoiceStatus.HANDED_OVER)
+    contested = make_invoice(debtor, "F-004", "40.00")
+    services.do_open_dispute(debtor, contested, reason=DisputeReason.QUALITY, message="Kapot geleverd.")
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+    return debtor, account
+
+
+def test_statement_pay_now_matches_portal(client, mixed):
+    debtor, account = mixed
+
+    text = _statement_text(client, debtor)
+
+    page = client.get(reverse("portal:overview")).content.decode().replace("\xa0", " ")
+    assert account.online_total.total == Decimal("100.00")
+    assert f"Totaal te betalen: <strong>{_money(account.online_total.total)}</strong>" in page
+    assert f"Nu te betalen {_money(Decimal('100.00'))}" in text
+    assert f"In uw betalingsregeling: u betaalt dit met de termijnen {_money(Decimal('200.00'))}" in text
+    handed_over = account.handed_over_lines[0].amount_due + account.costs
+    assert account.costs > 0
+    assert f"Uit handen gegeven: u betaalt dit aan het incassobureau {_money(handed_over)}" in text
+    assert f"Betwist: niet in het bedrag nu te betalen {_money(Decimal('40.00'))}" in text
+    assert f"Totale vordering {_money(account.total_due)}" in text
+    assert "F-002 (in betalingsregeling)" in text
+    assert "F-003 (uit handen gegeven)" in text
+    assert "F-004 (betwist)" in text
+    assert "Totaal te betalen" not in text
+    assert "net als het totaal in het betaalportaal" in text
+
+
+def test_statement_pay_now_in_english(client, mixed):
+    debtor, account = mixed
+
+    text = _statement_text(client, debtor, "en")
+
+    assert f"To pay now {_money(Decimal('100.00'), 'en')}" in text
+    assert f"In your payment plan: you pay this with the instalments {_money(Decimal('200.00'), 'en')}" in text
+    assert "Handed over: you pay this to the collection agency" in text
+    assert f"Disputed: not in the amount to pay now {_money(Decimal('40.00'), 'en')}" in text
+    assert f"Total claim {_money(account.total_due, 'en')}" in text
+    assert "F-003 (handed over)" in text
+    assert "Nu te betalen" not in text
+
+
+def test_statement_without_other_parts(client):
+    debtor = make_debtor(make_creditor())
+    make_invoice(debtor, "F-001", "120.00")
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+
+    text = _statement_text(client, debtor)
+
+    assert f"Nu te betalen {_money(Decimal('120.00'))}" in text
+    assert "In uw betalingsregeling" not in text
+    assert "Uit handen gegeven" not in text
+    assert "Betwist" not in text
+    assert "net als het totaal in het betaalportaal" not in text
