@@ -6,9 +6,13 @@ idempotency key made safe for file names. A file is written without a
 name and then hard-linked to its final name, and the link fails when the
 name exists. So two dispatchers racing on one key leave exactly one file,
 and a readable file is always complete. On Linux the unnamed file is an
-O_TMPFILE file. Where O_TMPFILE or /proc is missing, the file is written
-under a temporary name, linked and the temporary name removed, which gives
-the same guarantees at two more directory changes per file.
+O_TMPFILE file. Where /proc is missing, or the kernel or file system
+rejects O_TMPFILE or its link, the file is written under a temporary name,
+linked and the temporary name removed. That gives the same guarantees at
+two more directory changes per file.
+
+NOTE: nothing calls fsync, so after a power failure or kernel crash a
+linked file may be empty or incomplete.
 """
 
 from __future__ import annotations
