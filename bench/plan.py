@@ -12,12 +12,17 @@ DATABASE_URL names a PostgreSQL database, on PostgreSQL too:
 - the same run after clearing every invoice's stage, as on the first run
   over an imported ledger, which writes a message for nearly every debtor;
 - dispatch of email-only and letter-only messages to the file outbox, in
-  one process, as messages per second per core.
+  one process, as messages per second per core, with the process's CPU
+  time split into user time (Python) and system time (the kernel, which
+  creates the outbox files).
 
 Each engine runs in its own child process on a new test database (created
 and dropped by Django's test database support, so no existing data is
 touched) under a temporary BETAALREIS_HOME. The results go to
 docs/benchmarks.md.
+
+`--only-dispatch --repeat N` runs the dispatch measurement N times per
+engine, each in a new child process, and prints the median and the range.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import contextlib
 import datetime as dt
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,11 +80,17 @@ class Timing:
     database server works in other processes, so there CPU time is lower
     than the work done, and `server` gives the CPU seconds of the server
     process that served the benchmark's connection (None on SQLite).
+    `user` and `system` split the process's CPU time as getrusage() reports
+    it. User time is the Python code, and system time is the kernel's work
+    for the process, such as creating files. Their sum can differ a little
+    from `cpu`, because the clocks are read at slightly different moments.
     """
 
     wall: float
     cpu: float
     server: float | None = None
+    user: float = 0.0
+    system: float = 0.0
 
 
 @dataclass
@@ -115,6 +128,7 @@ class _Stopwatch:
         from bench.results import database_server_cpu
 
         self._server = database_server_cpu()
+        self._usage = resource.getrusage(resource.RUSAGE_SELF)
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
         return self
@@ -124,9 +138,16 @@ class _Stopwatch:
 
         wall = time.perf_counter() - self._wall
         cpu = time.process_time() - self._cpu
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         server = database_server_cpu()
         used = server - self._server if server is not None and self._server is not None else None
-        self.timing = Timing(wall=wall, cpu=cpu, server=used)
+        self.timing = Timing(
+            wall=wall,
+            cpu=cpu,
+            server=used,
+            user=usage.ru_utime - self._usage.ru_utime,
+            system=usage.ru_stime - self._usage.ru_stime,
+        )
 
 
 # --- child process: one engine ------------------------------------------------
@@ -464,6 +485,12 @@ def _rate(count: int, timing: Timing | None) -> str:
     return f"{count / timing.wall:,.0f}/s ({count / timing.cpu:,.0f}/s), {count} in {timing.wall:.2f} s"
 
 
+def _cpu_split(timing: Timing | None) -> str:
+    if timing is None or not timing.wall:
+        return ""
+    return f"{timing.user:.2f} s + {timing.system:.2f} s"
+
+
 def render_report(results: list[EngineResult], command: str) -> str:
     from bench.results import run_header
 
@@ -538,20 +565,77 @@ def render_dispatch_table(results: list[EngineResult]) -> list[str]:
     lines = [
         "Dispatch to the file outbox in one process, as messages per second of",
         "wall-clock time, with messages per second of the process's CPU time",
-        "(one core) in brackets:",
+        "(one core) in brackets. The CPU columns split that CPU time into user",
+        "time, which is Python, and system time, which is the kernel's work such",
+        "as creating the outbox files:",
         "",
-        "| engine | emails | letters (PDF) |",
-        "|---|---|---|",
+        "| engine | emails | CPU user + system | letters (PDF) | CPU user + system |",
+        "|---|---|---:|---|---:|",
     ]
     for result in results:
         if result.dispatch_error:
-            lines.append(f"| {result.engine} | failed: {result.dispatch_error} | |")
+            lines.append(f"| {result.engine} | failed: {result.dispatch_error} | | | |")
             continue
         lines.append(
             f"| {result.engine} | {_rate(result.emails, result.email_dispatch)} "
-            f"| {_rate(result.letters, result.letter_dispatch)} |"
+            f"| {_cpu_split(result.email_dispatch)} "
+            f"| {_rate(result.letters, result.letter_dispatch)} "
+            f"| {_cpu_split(result.letter_dispatch)} |"
         )
     return lines
+
+
+def render_repeated_dispatch(runs: dict[str, list[EngineResult]]) -> list[str]:
+    """Return the median and the range over repeated dispatch runs, one table row per engine and kind."""
+    lines = [
+        "Median over the runs, with the lowest and highest value in brackets.",
+        "",
+        "| engine | messages | runs | per CPU-second | user CPU (s) | system CPU (s) | per wall-clock second |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for engine, results in runs.items():
+        measured = [result for result in results if not result.dispatch_error]
+        for kind, count_field, timing_field in (
+            ("emails", "emails", "email_dispatch"),
+            ("letters", "letters", "letter_dispatch"),
+        ):
+            timings = [(getattr(result, count_field), getattr(result, timing_field)) for result in measured]
+            if not timings:
+                lines.append(f"| {engine} | {kind} | 0 | not measured | | | |")
+                continue
+            per_cpu = [count / timing.cpu for count, timing in timings]
+            per_wall = [count / timing.wall for count, timing in timings]
+            lines.append(
+                f"| {engine} | {kind} | {len(timings)} "
+                f"| {_spread(per_cpu, '{:,.0f}')} "
+                f"| {_spread([timing.user for _, timing in timings], '{:.2f}')} "
+                f"| {_spread([timing.system for _, timing in timings], '{:.2f}')} "
+                f"| {_spread(per_wall, '{:,.0f}')} |"
+            )
+    return lines
+
+
+def _spread(values: list[float], number_format: str) -> str:
+    low, median, high = min(values), statistics.median(values), max(values)
+    return f"{number_format.format(median)} ({number_format.format(low)} to {number_format.format(high)})"
+
+
+def _repeat_dispatch(repeat: int, database_url: str) -> int:
+    """Measure dispatch `repeat` times per engine, print each run's table row, then the median and range.
+
+    The engines take turns, so a change in the machine's load during the
+    runs reaches both engines alike.
+    """
+    runs: dict[str, list[EngineResult]] = {}
+    for number in range(1, repeat + 1):
+        for url in (None, database_url) if database_url else (None,):
+            result = _run_child(0, url, only_dispatch=True)
+            runs.setdefault(result.engine, []).append(result)
+            load = f"load average {result.load_average[0]:.1f} to {result.load_average[1]:.1f}"
+            print(f"run {number}: {render_dispatch_table([result])[-1]} {load}", flush=True)
+    print()
+    print("\n".join(render_repeated_dispatch(runs)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -568,18 +652,36 @@ def main(argv: list[str] | None = None) -> int:
             "and print its table, without building the planning ledger or writing docs/benchmarks.md."
         ),
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "With --only-dispatch: run the dispatch measurement N times per engine, each in a new "
+            "process, and print the median and range of the runs (default 1)."
+        ),
+    )
     options = parser.parse_args(argv)
     invoice_count = options.invoices or (LARGE_INVOICES if options.large else DEFAULT_INVOICES)
+    if options.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {options.repeat}.")
+    if options.repeat > 1 and not options.only_dispatch:
+        parser.error("--repeat needs --only-dispatch.")
 
     if options.child:
         return child_main(invoice_count, only_dispatch=options.only_dispatch)
 
-    results = [_run_child(invoice_count, None, only_dispatch=options.only_dispatch)]
     database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith(("postgres://", "postgresql://")):
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        print("DATABASE_URL does not name a PostgreSQL database: measuring SQLite only.")
+        database_url = ""
+    if options.repeat > 1:
+        return _repeat_dispatch(options.repeat, database_url)
+
+    results = [_run_child(invoice_count, None, only_dispatch=options.only_dispatch)]
+    if database_url:
         results.append(_run_child(invoice_count, database_url, only_dispatch=options.only_dispatch))
-    else:
-        print("DATABASE_URL does not name a PostgreSQL database: measured SQLite only.")
 
     if options.only_dispatch:
         print("\n".join(render_dispatch_table(results)))

@@ -7,9 +7,11 @@ BETAALREIS_LANGUAGE setting. Error codes and log messages stay English.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandParser
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import translation
 
 REPORT_LANGUAGES = ("nl", "en")
 
@@ -48,3 +50,28 @@ def language_in_argv(argv: Sequence[str]) -> str | None:
             continue
         return value if value in REPORT_LANGUAGES else None
     return None
+
+
+class TranslatedHelpCommand(BaseCommand):
+    """A management command whose help text is in the report language.
+
+    `betaalreis <command> --help` prints in the language of `--lang` on the
+    same command line, else BETAALREIS_LANGUAGE, else Dutch. `betaalreis
+    help <command>` has no `--lang` and follows the setting. The help texts
+    must be lazy translations (gettext_lazy), because the parser is built
+    before the language is chosen.
+    """
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        with translation.override(report_language(language_in_argv(argv))):
+            super().run_from_argv(argv)
+
+    def print_help(self, prog_name: str, subcommand: str) -> None:
+        with translation.override(report_language(None)):
+            super().print_help(prog_name, subcommand)
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # argparse wraps the description with a regular expression, which takes no lazy text.
+        parser.description = str(self.help)
+        return parser

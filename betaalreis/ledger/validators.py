@@ -4,18 +4,45 @@ from __future__ import annotations
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 from schwifty import BIC, IBAN
+from schwifty import exceptions as schwifty_errors
 from schwifty.exceptions import SchwiftyException
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 
+# Reasons for schwifty's errors in the active language. An error that is
+# not listed keeps schwifty's English text.
+_SCHWIFTY_REASONS: dict[type[SchwiftyException], Promise] = {
+    schwifty_errors.InvalidChecksumDigits: gettext_lazy("de controlecijfers kloppen niet"),
+    schwifty_errors.InvalidLength: gettext_lazy("de lengte klopt niet"),
+    schwifty_errors.InvalidCountryCode: gettext_lazy("onbekende landcode"),
+    schwifty_errors.InvalidStructure: gettext_lazy("ongeldige tekens of opbouw"),
+    schwifty_errors.InvalidBBANChecksum: gettext_lazy("het nationale controlecijfer klopt niet"),
+    schwifty_errors.InvalidBankCode: gettext_lazy("onbekende bankcode"),
+}
+
+
+def _schwifty_reason(error: SchwiftyException) -> str:
+    for error_class in type(error).__mro__:
+        reason = _SCHWIFTY_REASONS.get(error_class)
+        if reason is not None:
+            return str(reason)
+    return str(error)
+
+
 def validate_iban(value: str) -> None:
+    """Raise ValidationError (code invalid_iban) in the active language unless `value` is a valid IBAN."""
     try:
         IBAN(value)
     except SchwiftyException as exc:
-        raise ValidationError(f"Invalid IBAN {value!r}: {exc}. Check the digits.") from exc
+        message = gettext("Ongeldige IBAN %(value)r: %(reason)s. Controleer de tekens.")
+        raise ValidationError(
+            message % {"value": value, "reason": _schwifty_reason(exc)}, code="invalid_iban"
+        ) from exc
 
 
 def is_valid_iban(value: str) -> bool:
@@ -28,12 +55,16 @@ def is_valid_iban(value: str) -> bool:
 
 
 def validate_bic(value: str) -> None:
+    """Raise ValidationError (code invalid_bic) in the active language unless `value` is empty or a valid BIC."""
     if not value:
         return
     try:
         BIC(value)
     except SchwiftyException as exc:
-        raise ValidationError(f"Invalid BIC {value!r}: {exc}.") from exc
+        message = gettext("Ongeldige BIC %(value)r: %(reason)s. Verbeter de BIC of laat hem weg.")
+        raise ValidationError(
+            message % {"value": value, "reason": _schwifty_reason(exc)}, code="invalid_bic"
+        ) from exc
 
 
 def bic_mismatch(iban: str, bic: str) -> str | None:
@@ -58,20 +89,22 @@ def bic_mismatch(iban: str, bic: str) -> str | None:
 
 
 def validate_e164(value: str) -> None:
+    """Raise ValidationError (code invalid_phone) in the active language unless `value` is empty or valid E.164."""
     if not value:
         return
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            f"Invalid phone number {value!r}: use E.164, for example +31612345678."
-        ) from exc
+        raise _invalid_phone(value) from exc
     if not phonenumbers.is_valid_number(parsed) or value != phonenumbers.format_number(
         parsed, phonenumbers.PhoneNumberFormat.E164
     ):
-        raise ValidationError(
-            f"Invalid phone number {value!r}: use E.164, for example +31612345678."
-        )
+        raise _invalid_phone(value)
+
+
+def _invalid_phone(value: str) -> ValidationError:
+    message = gettext("Ongeldig telefoonnummer %(value)r: gebruik E.164-notatie, bijvoorbeeld +31612345678.")
+    return ValidationError(message % {"value": value}, code="invalid_phone")
 
 
 def normalize_iban(value: str) -> str:

@@ -96,14 +96,24 @@ class FileEmailBackend(ChannelBackend):
     def send(self, message: OutgoingMessage) -> SendResult:
         relative_path = outbox_relative_path(message, "eml")
         path = os.path.join(settings.OUTBOX_DIR, relative_path)
-        if not os.path.exists(path):
-            email = build_email(message)
-            data = alternative_email_bytes(email) or message_bytes(email.message())
-            if write_once(path, data):
-                logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
-        return SendResult(
-            provider=self.provider, provider_reference=relative_path, sent_at=written_at(path)
-        )
+        try:
+            # A file written before, found without building the email again.
+            sent_at = written_at(path)
+        except FileNotFoundError:
+            sent_at = self._write(message, path)
+        return SendResult(provider=self.provider, provider_reference=relative_path, sent_at=sent_at)
+
+    def _write(self, message: OutgoingMessage, path: str) -> dt.datetime:
+        """Build the email, write it to `path` and return the file's modification time."""
+        email = build_email(message)
+        data = alternative_email_bytes(email) or message_bytes(email.message())
+        sent_at = write_once(path, data)
+        if sent_at is None:
+            # Another dispatcher wrote the file since the check in `send`.
+            return written_at(path)
+
+        logger.info("email written to outbox", extra={"debtor_id": message.debtor_id})
+        return sent_at
 
 
 class DjangoEmailBackend(ChannelBackend):

@@ -26,7 +26,10 @@ class FileLetterBackend(ChannelBackend):
             )
 
         path = outbox_path(message, "pdf")
-        if write_once(path, pdfs[0].content):
+        sent_at = write_once(path, pdfs[0].content)
+        if sent_at is not None:
             logger.info("letter written to outbox", extra={"debtor_id": message.debtor_id})
+        else:
+            sent_at = written_at(path)
         return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),
-                          sent_at=written_at(path))
+                          sent_at=sent_at)

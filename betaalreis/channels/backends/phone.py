@@ -34,7 +34,10 @@ class FileCallTaskBackend(ChannelBackend):
         document = {"idempotency_key": message.idempotency_key, "date": message.metadata.get("date"), **task}
         data = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         path = outbox_path(message, "json")
-        if write_once(path, data):
+        sent_at = write_once(path, data)
+        if sent_at is not None:
             logger.info("call task written to outbox", extra={"debtor_id": message.debtor_id})
+        else:
+            sent_at = written_at(path)
         return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),
-                          sent_at=written_at(path))
+                          sent_at=sent_at)

@@ -40,11 +40,13 @@ class FileSmsBackend(ChannelBackend):
         data = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
         segments = measured.segments
-        if write_once(path, data):
+        sent_at = write_once(path, data)
+        if sent_at is not None:
             logger.info("sms written to outbox", extra={"debtor_id": message.debtor_id, "segments": segments})
         else:
             # Sent before: report the parts of the stored message, not of this render.
             segments = int(json.loads(path.read_bytes()).get("segments", segments))
+            sent_at = written_at(path)
 
         return SendResult(provider=self.provider, provider_reference=relative_to_outbox(path),
-                          sent_at=written_at(path), segments=segments)
+                          sent_at=sent_at, segments=segments)

@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.command_language import add_language_option, report_language
+from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.demo.generator import DEMO_SLUGS, DemoConfig, build_ledger, reset_demo_data
 from betaalreis.demo.simulation import (
     DayReport,
@@ -44,24 +45,42 @@ def _start_date(value: str) -> dt.date:
         ) from None
 
 
-class Command(BaseCommand):
-    help = (
-        "Build a demo ledger (two creditors, Dutch consumers and businesses, invoices, "
-        "payment history) and simulate daily runs in which bank payments settle part of "
-        "the invoices. First deletes the demo creditors "
-        f"({', '.join(DEMO_SLUGS)}) with their data, bank statement files and outbox "
-        "files, so it can run again. Other creditors are never touched."
-    )
+class Command(TranslatedHelpCommand):
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        # A property, so that the text is translated when the parser is built, not at import.
+        return _(
+            "Bouw een demogrootboek (twee crediteuren, Nederlandse consumenten en bedrijven, facturen, "
+            "betaalgeschiedenis) en simuleer dagelijkse runs waarin bankbetalingen een deel van de "
+            "facturen voldoen. Verwijdert eerst de democrediteuren (%(slugs)s) met hun gegevens, "
+            "rekeningafschriften en bestanden in de berichtenmap, zodat het opnieuw kan draaien. "
+            "Andere crediteuren blijven altijd onaangeroerd."
+        ) % {"slugs": ", ".join(DEMO_SLUGS)}
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7). The same seed builds the same ledger.")
-        parser.add_argument("--days", type=int, default=60, help="Number of days to simulate (default 60).")
-        parser.add_argument("--debtors", type=int, default=2000, help="Number of debtors over both creditors (default 2000).")
-        parser.add_argument("--invoices", type=int, default=10000, help="Number of invoices over both creditors (default 10000).")
+        parser.add_argument(
+            "--seed", type=int, default=7,
+            help=_lazy("Startwaarde van de toevalsgenerator (standaard 7). Dezelfde waarde bouwt hetzelfde grootboek."),
+        )
+        parser.add_argument(
+            "--days", type=int, default=60, help=_lazy("Aantal dagen om te simuleren (standaard 60).")
+        )
+        parser.add_argument(
+            "--debtors", type=int, default=2000,
+            help=_lazy("Aantal debiteuren over beide crediteuren samen (standaard 2000)."),
+        )
+        parser.add_argument(
+            "--invoices", type=int, default=10000,
+            help=_lazy("Aantal facturen over beide crediteuren samen (standaard 10000)."),
+        )
         parser.add_argument(
             "--start",
             default=None,
-            help="First simulated day, YYYY-MM-DD (default: the day that makes the last simulated day today).",
+            metavar=_lazy("JJJJ-MM-DD"),
+            help=_lazy(
+                "Eerste gesimuleerde dag, JJJJ-MM-DD (standaard: de dag waarop de laatste gesimuleerde "
+                "dag vandaag is)."
+            ),
         )
         add_language_option(parser)
 

@@ -7,14 +7,15 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.command_language import add_language_option, report_language
+from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.dunning.planner import CHANNEL_NAMES
 from betaalreis.dunning.run import CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
 from betaalreis.dunning.stage_names import stage_names_by_code
@@ -33,29 +34,35 @@ def parse_day(value: str) -> dt.date:
         ) from None
 
 
-class Command(BaseCommand):
-    help = (
-        "Run the daily dunning job: apply payments, plan the due stages, "
-        "write the outbox and dispatch it."
+class Command(TranslatedHelpCommand):
+    help = _lazy(
+        "Voer de dagelijkse run uit: verwerk betalingen, plan de aanmaningsfasen die aan de beurt zijn, "
+        "vul de berichtenmap en verstuur de berichten."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             # Parsed in handle(), so that a malformed date is reported in the --lang language.
             "--date",
-            help="Business day to run for, YYYY-MM-DD, today or earlier (default: today in Europe/Amsterdam).",
+            metavar=_lazy("JJJJ-MM-DD"),
+            help=_lazy(
+                "Werkdag waarvoor de run draait, JJJJ-MM-DD, vandaag of eerder "
+                "(standaard: vandaag in Europe/Amsterdam)."
+            ),
         )
-        parser.add_argument("--creditor", help="Slug of one creditor (default: all creditors).")
         parser.add_argument(
-            "--no-dispatch", action="store_true", help="Write the outbox but send nothing."
+            "--creditor", help=_lazy("Korte naam (slug) van één crediteur (standaard: alle crediteuren).")
+        )
+        parser.add_argument(
+            "--no-dispatch", action="store_true", help=_lazy("Vul de berichtenmap maar verstuur niets.")
         )
         parser.add_argument(
             "--simulate",
             action="store_true",
-            help=(
-                "Send through the file adapters only, never through SMTP, SMS or other providers, "
-                "and allow a --date after today. The run still moves the invoices' dunning stages on, "
-                "so use it on a demo or test database only."
+            help=_lazy(
+                "Verstuur alleen via de bestandsadapters, nooit via SMTP, sms of andere providers, en sta "
+                "een --date na vandaag toe. De run zet de aanmaningsfasen van de facturen wel verder, "
+                "dus gebruik het alleen op een demo- of testdatabase."
             ),
         )
         add_language_option(parser)

@@ -17,7 +17,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -25,7 +25,7 @@ from django.utils.translation import pgettext_lazy
 from rich.console import Console
 from rich.table import Table
 
-from betaalreis.command_language import add_language_option, language_in_argv, report_language
+from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.money import format_report_money, parse_plain_decimal, quantize
 from betaalreis.legal.claims import (
@@ -123,27 +123,11 @@ def parse_values(options: dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-class Command(BaseCommand):
-    # The help texts are in the command's language: --lang on the command
-    # line, else BETAALREIS_LANGUAGE (see run_from_argv and print_help).
+class Command(TranslatedHelpCommand):
     help = _lazy(
         "Bereken de hoofdsom, de wettelijke rente per periode, de incassokosten en het totaal "
         "van een vordering op één of meer facturen, zoals het Nederlandse recht ze vaststelt."
     )
-
-    def run_from_argv(self, argv: list[str]) -> None:
-        with translation.override(report_language(language_in_argv(argv))):
-            super().run_from_argv(argv)
-
-    def print_help(self, prog_name: str, subcommand: str) -> None:
-        with translation.override(report_language(None)):
-            super().print_help(prog_name, subcommand)
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        # argparse wraps the description with a regular expression, which takes no lazy text.
-        parser.description = str(self.help)
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         date = _lazy("JJJJ-MM-DD")

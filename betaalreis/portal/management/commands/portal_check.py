@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from betaalreis.command_language import TranslatedHelpCommand
 from betaalreis.ledger.models import Creditor
 from betaalreis.payments.plans import check_plans
 from betaalreis.portal.services import settle_promises
 
 
-class Command(BaseCommand):
-    help = (
-        "Mark promises whose date passed as kept or broken, complete paid payment plans, and break "
-        "plans with an instalment unpaid past the grace days, so dunning resumes for them."
+class Command(TranslatedHelpCommand):
+    help = _lazy(
+        "Markeer betaalbeloften waarvan de datum voorbij is als nagekomen of gebroken, rond betaalde "
+        "betalingsregelingen af en verbreek regelingen met een termijn die na de respijtdagen nog "
+        "onbetaald is, zodat het aanmanen voor die regelingen verdergaat."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--day", help="Business day to check, YYYY-MM-DD (default: today in Amsterdam).")
+        parser.add_argument(
+            "--day",
+            metavar=_lazy("JJJJ-MM-DD"),
+            help=_lazy("Werkdag om te controleren, JJJJ-MM-DD (standaard: vandaag in Amsterdam)."),
+        )
 
     def handle(self, *args, **options) -> None:
         try:
             day = dt.date.fromisoformat(options["day"]) if options["day"] else timezone.localdate()
         except ValueError:
-            raise CommandError(f"Invalid --day {options['day']!r}: use YYYY-MM-DD, for example 2026-12-04.") from None
+            raise CommandError(
+                _("Ongeldige --day %(value)r: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": options["day"]}
+            ) from None
 
         for creditor in Creditor.objects.order_by("slug"):
             kept, broken = settle_promises(creditor.pk, day)

@@ -1,0 +1,76 @@
+"""The dispatch tables of bench.plan: user and system CPU time apart, and the median over repeated runs."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+
+from bench.plan import EngineResult, Timing, _Stopwatch, render_dispatch_table, render_repeated_dispatch
+
+
+def dispatch_result(engine: str, email_user: float, email_system: float) -> EngineResult:
+    unmeasured = Timing(wall=0.0, cpu=0.0)
+    return EngineResult(
+        engine=engine,
+        invoices=0,
+        debtors=0,
+        build=unmeasured,
+        plain_read=unmeasured,
+        plan=unmeasured,
+        daily_run=unmeasured,
+        daily_messages=0,
+        first_run=unmeasured,
+        first_run_messages=0,
+        load_average=(1.0, 1.0),
+        emails=2000,
+        email_dispatch=Timing(
+            wall=2.0, cpu=email_user + email_system, user=email_user, system=email_system
+        ),
+        letters=200,
+        letter_dispatch=Timing(wall=2.5, cpu=2.0, user=1.9, system=0.1),
+    )
+
+
+def test_dispatch_table_splits_cpu() -> None:
+    lines = render_dispatch_table([dispatch_result("sqlite", 1.2, 0.4)])
+
+    assert "| engine | emails | CPU user + system | letters (PDF) | CPU user + system |" in lines
+    assert lines[-1] == (
+        "| sqlite | 1,000/s (1,250/s), 2000 in 2.00 s | 1.20 s + 0.40 s "
+        "| 80/s (100/s), 200 in 2.50 s | 1.90 s + 0.10 s |"
+    )
+
+
+def test_repeated_dispatch_median_and_range() -> None:
+    runs = {
+        "postgresql": [
+            dispatch_result("postgresql", 1.0, 0.6),
+            dispatch_result("postgresql", 1.1, 0.1),
+            dispatch_result("postgresql", 1.2, 0.3),
+        ]
+    }
+
+    lines = render_repeated_dispatch(runs)
+
+    email_row = next(line for line in lines if line.startswith("| postgresql | emails |"))
+    assert email_row == (
+        "| postgresql | emails | 3 | 1,333 (1,250 to 1,667) | 1.10 (1.00 to 1.20) "
+        "| 0.30 (0.10 to 0.60) | 1,000 (1,000 to 1,000) |"
+    )
+
+
+# On PostgreSQL the stopwatch also reads the server process's CPU time.
+@pytest.mark.django_db
+def test_stopwatch_measures_system_time(tmp_path) -> None:
+    # Creating and removing files is kernel work, so it must show as system time.
+    with _Stopwatch() as stopwatch:
+        for number in range(3000):
+            path = tmp_path / f"file-{number}"
+            path.write_bytes(b"x")
+            path.unlink()
+
+    timing = stopwatch.timing
+    assert timing.system > 0
+    assert abs(timing.user + timing.system - timing.cpu) < 0.05 + 0.1 * timing.cpu
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_stime >= timing.system
