@@ -62,7 +62,7 @@ class Command(TranslatedHelpCommand):
             help=_lazy(
                 "Verstuur alleen via de bestandsadapters, nooit via SMTP, sms of andere providers, en sta "
                 "een --date na vandaag toe. De run zet de aanmaningsfasen van de facturen wel verder, "
-                "dus gebruik het alleen op een demo- of testdatabase."
+                "dus dit kan alleen voor de democrediteuren, tenzij BETAALREIS_ALLOW_SIMULATE=1 is gezet."
             ),
         )
         add_language_option(parser)
