@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import translation
 
-from betaalreis.dunning.planner import plan_day
+from betaalreis.dunning.models import Stage
+from betaalreis.dunning.planner import PlannedMessage, plan_day
 from betaalreis.dunning.policies import seed_default_policies
-from betaalreis.dunning.writer import write_plan
+from betaalreis.dunning import writer
+from betaalreis.dunning.writer import _StageEventData, write_plan
 from betaalreis.ledger.models import DebtorKind, Invoice, InvoiceStatus, TimelineEvent
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
@@ -360,6 +363,59 @@ def test_stage_change_written_to_timeline(creditor):
     assert event.data["invoice_ids"] == [written.created[0].items.get().invoice_id]
     assert event.data["total"] == "12.34"
     assert "Vriendelijke herinnering" in event.summary
+
+
+@pytest.mark.parametrize(
+    ("stage_code", "channel", "currency", "invoice_ids", "total"),
+    [
+        ("herinnering", "email", "EUR", [7], Decimal("12.34")),
+        ("aanmaning", "letter", "USD", [3, 11, 205], Decimal("1000.00")),
+        ('quote"back\\slash', "sms", "EUR", [1, 2], Decimal("-0.50")),
+        ("één-fase", "whatsapp", "GBP", [], Decimal("0.00")),
+    ],
+)
+def test_stage_event_data_matches_json_dumps(stage_code, channel, currency, invoice_ids, total):
+    build = _StageEventData()
+    message = PlannedMessage(
+        debtor=None, stage=Stage(code=stage_code), channel=channel, currency=currency, invoice_ids=invoice_ids
+    )
+    expected = {
+        "communication_id": 42,
+        "stage": stage_code,
+        "channel": channel,
+        "invoice_ids": invoice_ids,
+        "total": str(total),
+        "currency": currency,
+    }
+
+    text = build(42, message, total)
+    # A second message with the same stage uses the parts encoded for the first.
+    again = build(43, message, total)
+
+    assert text == json.dumps(expected)
+    assert json.loads(again) == {**expected, "communication_id": 43}
+
+
+def test_link_lines_match_link_rows(monkeypatch):
+    monkeypatch.setattr(writer, "_LINK_LINES_PER_CHUNK", 2)
+    messages = [
+        PlannedMessage(
+            debtor=None, stage=Stage(code="herinnering"), channel="email", currency="EUR",
+            invoice_ids=invoice_ids, open_amounts=[Decimal(amount) for amount in amounts],
+        )
+        for invoice_ids, amounts in [([1, 2, 3], ["10.00", "0.05", "1234.56"]), ([4], ["-7.10"]), ([5, 6], ["1", "2.50"])]
+    ]
+    written = [(100 + index, {}, message) for index, message in enumerate(messages)]
+
+    chunks = list(writer._link_lines(written))
+
+    # A chunk ends after the message that brings it to two lines or more.
+    assert chunks == [
+        "100\t1\t10.00\n100\t2\t0.05\n100\t3\t1234.56\n",
+        "101\t4\t-7.10\n102\t5\t1\n102\t6\t2.50\n",
+    ]
+    rows = [line.split("\t") for line in "".join(chunks).splitlines()]
+    assert rows == [[str(value) for value in row] for row in writer._link_rows(written)]
 
 
 def test_run_on_sunday_held_until_monday_morning(creditor):
