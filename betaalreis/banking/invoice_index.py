@@ -165,6 +165,7 @@ class InvoiceIndex:
         self._name_tokens: dict[str, set[int]] | None = None
         self._close_names: dict[str, list[tuple[int, float]]] = {}
         self._requested_totals: dict[frozenset[int], set[tuple[str, Decimal]]] = {}
+        self._requested_alone: dict[tuple[str, Decimal], dict[int, str]] = {}
 
     def _fetch(self, column: str, keys: list, target: dict | None) -> None:
         """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
@@ -360,6 +361,32 @@ class InvoiceIndex:
             totals[communication_id] = (currency, total)
         found = {totals[pk] for pk, ids in listed.items() if ids == wanted}
         self._requested_totals[wanted] = found
+        return found
+
+    def requested_alone(self, currency: str, amount: Decimal) -> dict[int, str]:
+        """Return the number digits, by invoice id, of invoices that a sent message listing only them requested `amount` for.
+
+        Messages sent before an invoice's dunning restarted still appear, so
+        check a found invoice with `requested_totals`. One query per amount,
+        on the (creditor, total amount) index, kept for the run.
+        """
+        from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+        key = (currency, amount)
+        found = self._requested_alone.get(key)
+        if found is not None:
+            return found
+        rows = CommunicationInvoice.objects.filter(
+            communication__creditor=self.creditor,
+            communication__total_amount=amount,
+            communication__currency=currency,
+            communication__status=CommunicationStatus.SENT,
+        ).values_list("communication_id", "invoice_id", "invoice__number_digits")
+        listed: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for communication_id, invoice_id, digits in rows:
+            listed[communication_id].append((invoice_id, digits))
+        found = {items[0][0]: items[0][1] for items in listed.values() if len(items) == 1}
+        self._requested_alone[key] = found
         return found
 
     @property

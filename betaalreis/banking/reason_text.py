@@ -36,6 +36,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(at the end of a longer number\)", " (aan het eind van een langer nummer)"),
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
+    (r"invoice number with one wrong digit, amount equal to the total a sent message requested for ",
+     "factuurnummer met één afwijkend cijfer, bedrag gelijk aan het totaal dat een verstuurd bericht vroeg voor "),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
     (r"; more than one invoice of this amount is one digit away",
      "; meer dan één factuur van dit bedrag wijkt één cijfer af"),
