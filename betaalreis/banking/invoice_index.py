@@ -385,7 +385,7 @@ class InvoiceIndex:
         missing = sorted({key for key in amounts if key not in self._requested_alone and key[1] > 0})
         for key in missing:
             self._requested_alone[key] = {}
-        wanted = set(missing)
+        requested_keys = set(missing)
         amounts_only = sorted({amount for _, amount in missing})
         listed: dict[int, list[tuple[tuple[str, Decimal], int, str]]] = defaultdict(list)
         for start in range(0, len(amounts_only), FETCH_BATCH):
@@ -402,7 +402,7 @@ class InvoiceIndex:
 
         for items in listed.values():
             key, invoice_id, digits = items[0]
-            if len(items) == 1 and key in wanted:
+            if len(items) == 1 and key in requested_keys:
                 self._requested_alone[key][invoice_id] = digits
 
     @property

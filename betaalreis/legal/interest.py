@@ -293,9 +293,10 @@ class InvoiceInterest:
     date and has its own `InterestAccount`. So its interest runs from its own
     first day and is added to its base after each full year counted from
     that day (art. 6:119 lid 2 and 6:119a lid 3 BW), not at the invoice's
-    anniversary. The invoice's own account is the first. It has the same
-    interface as `InterestAccount` for `betaalreis.legal.claims`, plus the
-    unpaid principal of parts that bear no interest yet (`deferred_amount`).
+    anniversary. The invoice's own account is the first. The claim run
+    (`betaalreis.legal.claims`) moves it forward like one `InterestAccount`.
+    Only `pay_principal` also takes the payment day, and `deferred_amount`
+    returns the unpaid principal of parts that bear no interest yet.
     """
 
     def __init__(self, main: InterestAccount) -> None:
@@ -303,7 +304,7 @@ class InvoiceInterest:
         self.invoice_number = main.invoice_number
         self.first_day = main.first_day
         self.compounding_from = main.compounding_from
-        # The later parts, earliest first day of interest first.
+        # Later parts, ordered by their first day of interest.
         self.parts: list[InterestAccount] = []
         self._accounts = [main]
 

@@ -8,8 +8,8 @@ The outbox's contact rules (quiet hours, Sundays and holidays, the weekly
 maximum) apply as they do to dunning messages. A reminder also counts for
 the rule of one message per debtor a day (see
 `betaalreis.dunning.planner._hold_second_messages`). The run plans dunning
-first, and a debtor who gets a message that day, which can only be a 14-day
-letter or a message of an earlier run, gets the reminder on the next run.
+first. A debtor who already gets a message that day, such as a 14-day
+letter, gets the reminder on the next run.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ the same rules as the letters that the dunning run sent (see
 `betaalreis.dunning.letter_costs.stated_letter_costs`). Each letter whose
 term passed sets costs over the principal it named. The consumer owes the
 highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW). An
-invoice given with `--paid-invoice` was paid in full after some letter's
-term, so it bears no interest in the claim, but its principal stays in the
-cost base of each letter that named it and whose term passed before it was paid.
+invoice given with `--paid-invoice` was paid in full, so it bears no
+interest in the claim. Its principal stays in the cost base of each letter
+that named it and whose term passed before it was paid.
 """
 
 from __future__ import annotations
