@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ from betaalreis.banking.statements import (
 )
 from betaalreis.imports.registry import RowError, file_field
 from betaalreis.ledger.iban import compact_iban
-from betaalreis.ledger.money import format_report_money
+from betaalreis.ledger.money import format_report_money, parse_plain_decimal
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE_PATTERN = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[34]\.001\.\d\d")
@@ -157,15 +157,25 @@ class _EntryReader:
         if element is None:
             return None
         text = (element.text or "").strip()
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            self.error(element, field, text, _("ongeldig bedrag; verwacht cijfers met een punt als decimaalteken"))
+        value = self.plain_decimal(element, field, text)
+        if value is None:
             return None
-        if not value.is_finite() or value < 0:
+        if value < 0:
             self.error(element, field, text, _("ongeldig bedrag; bedragen in camt zijn positief, het teken staat in CdtDbtInd"))
             return None
         return value, element.get("Ccy", "")
+
+    def plain_decimal(self, element: etree._Element, field: str, text: str) -> Decimal | None:
+        """Parse `text` as an xsd:decimal, or record an error and return None.
+
+        camt amounts are xsd:decimal, which has no exponent, NaN or Infinity,
+        although Decimal() reads all three.
+        """
+        try:
+            return parse_plain_decimal(text)
+        except ValueError:
+            self.error(element, field, text, _("ongeldig bedrag; verwacht cijfers met een punt als decimaalteken"))
+            return None
 
     def date(self, flat: _Flat, name: str, field: str) -> dt.date | None:
         """Read `<name>/Dt` or `<name>/DtTm`; a timestamp counts in Amsterdam time."""
@@ -231,17 +241,63 @@ class _EntryReader:
             charges=self.charges(flat, "Chrgs"),
         )
 
-        for block in flat.all("NtryDtls"):
+        blocks = flat.all("NtryDtls")
+        for block in blocks:
             batch = _child(block, "Btch")
             if batch is not None and not parsed.batch_id:
                 parsed.batch_id = _text(batch, "PmtInfId") or _text(batch, "MsgId")
                 count = _text(batch, "NbOfTxs")
                 parsed.batch_size = int(count) if count.isdigit() else None
-            for transaction in _children(block, "TxDtls"):
-                parsed.transactions.append(self.transaction(_Flat(transaction), parsed, indicator))
+            transactions = [
+                self.transaction(_Flat(transaction), parsed, indicator) for transaction in _children(block, "TxDtls")
+            ]
+            parsed.transactions.extend(transactions)
+            if batch is not None:
+                self.check_batch(batch, transactions, parsed, only_block=len(blocks) == 1)
 
         self.fit_transaction_amounts(parsed, entry)
         return parsed
+
+    def check_batch(
+        self, batch: etree._Element, transactions: list[ParsedTransaction], entry: ParsedEntry, *, only_block: bool
+    ) -> None:
+        """Record an error when a batch's declared count or total (`Btch/NbOfTxs`, `Btch/TtlAmt`) contradicts its details.
+
+        With two or more transactions the batch must declare as many as it
+        lists, and their amounts must add up to its total. With none or one,
+        the details are a summary or missing (the ING batch in the corpus
+        lists no transactions), so only the total of an entry's only batch
+        is checked, against the entry amount.
+        """
+        declared_count = _text(batch, "NbOfTxs")
+        if len(transactions) > 1 and declared_count.isdigit() and int(declared_count) != len(transactions):
+            self.error(batch, "NtryDtls/Btch/NbOfTxs", declared_count, _(
+                "%(position)s: de verzamelboeking noemt %(declared)s transacties maar bevat er %(count)d; "
+                "het bestand klopt niet, vraag de bank om een nieuwe export"
+            ) % {"position": position_text(entry.position), "declared": declared_count, "count": len(transactions)})
+
+        total_element = _child(batch, "TtlAmt")
+        if total_element is None:
+            return
+        read = self.amount(total_element, "NtryDtls/Btch/TtlAmt")
+        if read is None:
+            return
+        declared_total = read[0]
+        if len(transactions) > 1:
+            actual = abs(sum((transaction.amount for transaction in transactions), Decimal("0")))
+        elif only_block:
+            actual = abs(entry.amount)
+        else:
+            return
+        if actual != declared_total:
+            self.error(batch, "NtryDtls/Btch/TtlAmt", str(declared_total), _(
+                "%(position)s: het totaal van de verzamelboeking is %(declared)s, maar de transacties of de "
+                "boeking tellen op tot %(actual)s; het bestand klopt niet, vraag de bank om een nieuwe export"
+            ) % {
+                "position": position_text(entry.position),
+                "declared": format_report_money(declared_total, entry.currency),
+                "actual": format_report_money(actual, entry.currency),
+            })
 
     def bank_transaction_code(self, flat: _Flat, name: str) -> str:
         domain = flat.text(name + "/Domn/Cd")
@@ -361,16 +417,16 @@ def _balance(statement: etree._Element, codes: tuple[str, ...], reader: _EntryRe
     return None
 
 
-def _summary(statement: etree._Element, name: str) -> tuple[int | None, Decimal | None]:
+def _summary(statement: etree._Element, name: str, reader: _EntryReader) -> tuple[int | None, Decimal | None]:
+    """Return the declared entry count and sum of the summary block `name`, recording an invalid sum as an error."""
     block = _child(statement, "TxsSummry", name)
     if block is None:
         return None, None
     count = _text(block, "NbOfNtries")
-    total = _text(block, "Sum")
-    try:
-        return (int(count) if count.isdigit() else None), (Decimal(total) if total else None)
-    except InvalidOperation:
-        return (int(count) if count.isdigit() else None), None
+    sum_element = _child(block, "Sum")
+    total = (sum_element.text or "").strip() if sum_element is not None else ""
+    declared_sum = reader.plain_decimal(sum_element, f"TxsSummry/{name}/Sum", total) if total else None
+    return (int(count) if count.isdigit() else None), declared_sum
 
 
 def _valid_iban(value: str) -> str:
@@ -415,9 +471,9 @@ def _statement(element: etree._Element, entries: list[ParsedEntry], reader: _Ent
     if not statement.currency and entries:
         statement.currency = entries[0].currency
 
-    statement.declared_entry_count, _entry_sum = _summary(element, "TtlNtries")
-    statement.declared_credit_count, statement.declared_credit_sum = _summary(element, "TtlCdtNtries")
-    statement.declared_debit_count, statement.declared_debit_sum = _summary(element, "TtlDbtNtries")
+    statement.declared_entry_count, _entry_sum = _summary(element, "TtlNtries", reader)
+    statement.declared_credit_count, statement.declared_credit_sum = _summary(element, "TtlCdtNtries", reader)
+    statement.declared_debit_count, statement.declared_debit_sum = _summary(element, "TtlDbtNtries", reader)
     return statement
 
 

@@ -20,13 +20,14 @@ and parsing an amount once when TxAmt repeats the entry amount took it from
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from betaalreis.banking.statements import ParsedEntry, ParsedTransaction, join_remittance
 from betaalreis.ledger.iban import compact_iban
+from betaalreis.ledger.money import parse_plain_decimal
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ZERO = Decimal("0")
@@ -136,10 +137,10 @@ def _amount(element: etree._Element | None) -> tuple[Decimal, str] | None:
         return None
     text = element.text
     try:
-        value = Decimal(text.strip() if text else "")
-    except InvalidOperation:
+        value = parse_plain_decimal(text or "")
+    except ValueError:
         raise Fallback from None
-    if not value.is_finite() or value < 0:
+    if value < 0:
         raise Fallback
     return value, element.get("Ccy", "")
 

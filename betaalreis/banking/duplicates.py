@@ -26,6 +26,15 @@ themselves. A new transaction repeats a stored one when all of these hold:
   else the same payer IBAN and the same description (structured reference,
   else the remittance text, compared without spaces or case).
 
+A bank may also send a notification again with a new notification id and
+new entry references. Such a repeat cannot be distinguished from a debtor
+who paid twice on one day, because the payer sets the end-to-end id and may
+leave it empty or reuse it. So a transaction that equals one of a stored notification of the
+same format and account with another id (booking date, amount, currency,
+payer IBAN and description, and end-to-end ids that do not differ) is
+neither set aside nor matched. Its payment is booked and goes to the review
+queue with the reason (`Duplicates.doubtful`).
+
 Each stored transaction stands for one repeat per file at most, so a file
 that repeats two identical transfers finds two duplicates only when two were
 stored. Across files, a stored row of another kind stands for one repeat in
@@ -53,7 +62,7 @@ from django.utils.translation import ngettext
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.statements import position_text
 from betaalreis.ledger.iban import compact_iban
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, MatchRule, PaymentStatus
 from betaalreis.ledger.money import CENT
 
 # Days between the dates of a notification and of the statement that books it.
@@ -73,6 +82,8 @@ class Duplicates:
 
     count: int = 0
     notes: list[str] = field(default_factory=list)
+    # Payments that may repeat a transaction of another notification, sent to review.
+    doubtful: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,8 @@ class _Stored:
     transaction: _Transaction
     source: tuple[str, str, bool]
     same_kind: bool
+    # From a stored notification of this format and account with another notification id.
+    other_notification: bool = False
 
 
 def statements_overlap(new: StatementPeriod, stored: StatementPeriod) -> bool:
@@ -205,6 +218,19 @@ def is_same_transaction(new: _Transaction, stored: _Transaction) -> bool:
     return new.payer_iban == stored.payer_iban and new.description == stored.description
 
 
+def _may_repeat(new: _Transaction, stored: _Transaction) -> bool:
+    """Return whether `new`, of equal amount, currency and booking date, may repeat `stored` of another notification.
+
+    The account, payer IBAN and description must be the same, and the
+    end-to-end ids must not differ.
+    """
+    if not same_account(new.account, stored.account):
+        return False
+    if new.end_to_end_id and stored.end_to_end_id and new.end_to_end_id != stored.end_to_end_id:
+        return False
+    return new.payer_iban == stored.payer_iban and new.description == stored.description
+
+
 def _source(file_name: str, statement_id: str, is_notification: bool) -> str:
     """Return how a report line names the earlier statement, in the active language."""
     return _cached_source(file_name, statement_id, is_notification, translation.get_language())
@@ -278,18 +304,27 @@ def set_aside_duplicates(
     if not payments:
         return found
     overlapping = _overlapping_statements(creditor, bank_statement, booking_period)
-    if not overlapping and not _has_other_kinds(creditor, bank_statement):
+    other_notifications = _other_notifications(creditor, bank_statement, booking_period) - overlapping
+    if not overlapping and not other_notifications and not _has_other_kinds(creditor, bank_statement):
         return found
 
     rows_by_id = {str(row["external_id"]): row for row in transactions}
     remaining: list[dict[str, object]] = []
     positions: dict[str, list[str]] = defaultdict(list)
+    doubtful_positions: dict[str, list[str]] = defaultdict(list)
     claimed: set[int] = set()
     for start in range(0, len(payments), QUERY_BATCH):
         chunk = payments[start:start + QUERY_BATCH]
         new = [(payment, rows_by_id[str(payment["external_id"])]) for payment in chunk]
-        matches = _match_chunk(creditor, bank_statement, new, already_imported, claimed, overlapping)
+        matches, doubts = _match_chunk(
+            creditor, bank_statement, new, already_imported, claimed, overlapping, other_notifications
+        )
         for payment, row in new:
+            doubt = doubts.get(id(payment))
+            if doubt is not None:
+                _send_to_review(payment, doubt)
+                doubtful_positions[_source(*doubt.source)].append(str(row["position"]))
+                found.doubtful += 1
             earlier = matches.get(id(payment))
             if earlier is None:
                 remaining.append(payment)
@@ -305,7 +340,27 @@ def set_aside_duplicates(
             "al geïmporteerd uit %(source)s: %(transactions)s met een ander bankkenmerk maar dezelfde "
             "rekening, hetzelfde bedrag, dezelfde datum en dezelfde betaler, niet opnieuw geboekt (%(positions)s)"
         ) % {"source": source, "transactions": _plural(len(listed)), "positions": _positions(listed)})
+    for source, listed in sorted(doubtful_positions.items()):
+        found.notes.append(_(
+            "mogelijk al geïmporteerd uit %(source)s: %(transactions)s met dezelfde datum, hetzelfde bedrag, "
+            "dezelfde betaler en omschrijving, en zonder end-to-end-id die ze onderscheidt, geboekt en naar "
+            "controle gestuurd (%(positions)s)"
+        ) % {"source": source, "transactions": _plural(len(listed)), "positions": _positions(listed)})
     return found
+
+
+def _send_to_review(payment: dict[str, object], doubt: _Stored) -> None:
+    """Mark a new payment that may repeat the stored row `doubt` for the review queue, with the reason.
+
+    The reason is English like every stored match reason (see `reason_text`).
+    """
+    file_name, statement_id, _is_notification = doubt.source
+    payment["status"] = PaymentStatus.REVIEW
+    payment["match_rule"] = MatchRule.NONE
+    payment["match_reason"] = (
+        f"may repeat bank transaction {doubt.row_id} of notification {statement_id or '?'} "
+        f"({PurePath(file_name).name}): same date, amount, payer and description, and no end-to-end id tells them apart"
+    )[:300]
 
 
 def _has_other_kinds(creditor: Creditor, bank_statement: BankStatement) -> bool:
@@ -379,6 +434,25 @@ def _same_notification(creditor: Creditor, bank_statement: BankStatement) -> set
     return {pk for pk, account in stored if same_account(bank_statement.account, account)}
 
 
+def _other_notifications(
+    creditor: Creditor, bank_statement: BankStatement, booking_period: tuple[dt.date, dt.date] | None
+) -> set[int]:
+    """Return the ids of stored notifications of this format and account with another notification id and a booking in `booking_period`."""
+    if not bank_statement.is_notification or booking_period is None:
+        return set()
+    stored = (
+        BankStatement.objects.filter(
+            creditor=creditor, format=bank_statement.format, is_notification=True,
+            transactions__booking_date__range=booking_period,
+        )
+        .exclude(pk=bank_statement.pk)
+        .exclude(statement_id=bank_statement.statement_id)
+        .values_list("pk", "account")
+        .distinct()
+    )
+    return {pk for pk, account in stored if same_account(bank_statement.account, account)}
+
+
 def _new_transaction(account: str, payment: dict[str, object], row: dict[str, object]) -> _Transaction:
     dates = tuple(day for day in (payment["booking_date"], payment["value_date"]) if isinstance(day, dt.date))
     booking_date = payment["booking_date"]
@@ -399,13 +473,16 @@ def _match_chunk(
     already_imported: set[str],
     claimed: set[int],
     overlapping: set[int],
-) -> dict[int, tuple[int, str]]:
+    other_notifications: set[int] = frozenset(),
+) -> tuple[dict[int, tuple[int, str]], dict[int, _Stored]]:
     """Return, per id() of a new payment, the stored row it repeats and that row's file, in one query.
 
-    Stored rows come from files of another kind and from the `overlapping`
-    statements of this kind. Exact date matches are paired first, so a
-    transfer one day later does not take the stored row that an exact
-    repeat needs.
+    Stored rows come from files of another kind, from the `overlapping`
+    statements of this kind and from `other_notifications` (see the module
+    docstring). Exact date matches are paired first, so a transfer one day
+    later does not take the stored row that an exact repeat needs. The
+    second dict contains, per id() of a new payment that repeats no row, the
+    stored row of another notification that it may repeat (see `_may_repeat`).
     """
     candidates = [(payment, _new_transaction(bank_statement.account, payment, row)) for payment, row in new]
     dates = [day for _, transaction in candidates for day in transaction.dates]
@@ -418,7 +495,9 @@ def _match_chunk(
     other_kind = Q(payment__isnull=False, duplicate_of__isnull=True, duplicates__isnull=True) & ~Q(
         statement__format=bank_statement.format, statement__is_notification=bank_statement.is_notification
     )
-    same_kind = Q(statement_id__in=overlapping) & (Q(payment__isnull=False) | Q(duplicate_of__isnull=False))
+    same_kind = Q(statement_id__in=overlapping | other_notifications) & (
+        Q(payment__isnull=False) | Q(duplicate_of__isnull=False)
+    )
     stored = (
         BankTransaction.objects.filter(creditor=creditor, amount__in=amounts)
         .filter(Q(booking_date__range=(first, last)) | Q(value_date__range=(first, last)))
@@ -453,7 +532,8 @@ def _match_chunk(
         )
         entry = _Stored(
             row_id, original_id or row_id, transaction, (file_name, statement_id, is_notification),
-            stored_statement_id in overlapping,
+            stored_statement_id in overlapping or stored_statement_id in other_notifications,
+            other_notification=stored_statement_id in other_notifications,
         )
         amount = Decimal(amount).quantize(CENT)
         if transaction.end_to_end_id:
@@ -461,6 +541,7 @@ def _match_chunk(
         by_payer[(amount, currency, transaction.payer_iban, transaction.description)].append(entry)
 
     matches: dict[int, tuple[int, str]] = {}
+    doubts: dict[int, _Stored] = {}
     for distance_days in range(DATE_TOLERANCE.days + 1):
         for payment, transaction in candidates:
             if id(payment) in matches:
@@ -478,9 +559,13 @@ def _match_chunk(
             for entry in sorted(pool, key=lambda entry: entry.row_id):
                 if entry.row_id in claimed or _stored_distance(transaction, entry) != distance_days:
                     continue
+                if entry.other_notification:
+                    if id(payment) not in doubts and _may_repeat(transaction, entry.transaction):
+                        doubts[id(payment)] = entry
+                    continue
                 if not is_same_transaction(transaction, entry.transaction):
                     continue
                 claimed.add(entry.row_id)
                 matches[id(payment)] = (entry.original_id, _source(*entry.source))
                 break
-    return matches
+    return matches, {key: entry for key, entry in doubts.items() if key not in matches}

@@ -165,6 +165,7 @@ class InvoiceIndex:
         self._name_tokens: dict[str, set[int]] | None = None
         self._close_names: dict[str, list[tuple[int, float]]] = {}
         self._requested_totals: dict[frozenset[int], set[tuple[str, Decimal]]] = {}
+        self._requested_alone: dict[tuple[str, Decimal], dict[int, str]] = {}
 
     def _fetch(self, column: str, keys: list, target: dict | None) -> None:
         """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
@@ -362,6 +363,48 @@ class InvoiceIndex:
         self._requested_totals[wanted] = found
         return found
 
+    def requested_alone(self, currency: str, amount: Decimal) -> dict[int, str]:
+        """Return the number digits, by invoice id, of invoices that a sent message listing only them requested `amount` for.
+
+        Messages sent before an invoice's dunning restarted still appear, so
+        check a found invoice with `requested_totals`.
+        """
+        key = (currency, amount)
+        if key not in self._requested_alone:
+            self.fetch_requested_alone([key])
+        return self._requested_alone[key]
+
+    def fetch_requested_alone(self, amounts: Iterable[tuple[str, Decimal]]) -> None:
+        """Fetch, for the (currency, amount) pairs not fetched yet, what `requested_alone` returns.
+
+        One query per FETCH_BATCH amounts, on the (creditor, total_amount) index of
+        communications, kept for the run.
+        """
+        from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+        missing = sorted({key for key in amounts if key not in self._requested_alone and key[1] > 0})
+        for key in missing:
+            self._requested_alone[key] = {}
+        requested_keys = set(missing)
+        amounts_only = sorted({amount for _, amount in missing})
+        listed: dict[int, list[tuple[tuple[str, Decimal], int, str]]] = defaultdict(list)
+        for start in range(0, len(amounts_only), FETCH_BATCH):
+            rows = CommunicationInvoice.objects.filter(
+                communication__creditor=self.creditor,
+                communication__total_amount__in=amounts_only[start:start + FETCH_BATCH],
+                communication__status=CommunicationStatus.SENT,
+            ).values_list(
+                "communication_id", "communication__currency", "communication__total_amount",
+                "invoice_id", "invoice__number_digits",
+            )
+            for communication_id, currency, total, invoice_id, digits in rows:
+                listed[communication_id].append(((currency, total), invoice_id, digits))
+
+        for items in listed.values():
+            key, invoice_id, digits = items[0]
+            if len(items) == 1 and key in requested_keys:
+                self._requested_alone[key][invoice_id] = digits
+
     @property
     def debtors_by_iban(self) -> dict[str, set[int]]:
         if self._debtors_by_iban is None:
@@ -411,6 +454,7 @@ class InvoiceIndex:
             if not known and payment.payer_name:
                 named.append(payment.payer_name)
         self.fetch_amounts(amounts)
+        self.fetch_requested_alone(amounts)
         # The name rule needs the invoices of every debtor that shares a name
         # token with a payer, to know whether the debtor has any open.
         self.fetch_debtors(debtor_ids.union(*(self.name_holders(name) for name in named)))

@@ -10,7 +10,7 @@ Rows stored before a phrase was added need no migration, because the
 translation happens when the reason is shown.
 
 Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`,
-`settled_invoices.py`, `actions.py`, `payments/services.py` and
+`settled_invoices.py`, `actions.py`, `duplicates.py`, `payments/services.py` and
 `ledger/actions.py` write needs a row in `_PHRASES`. test_reason_text.py
 builds the reasons of the matching test table and checks that no English
 phrase is left.
@@ -36,6 +36,12 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r" \(at the end of a longer number\)", " (aan het eind van een langer nummer)"),
     (r" \(short number, confirmed by amount, payer IBAN or name\)",
      " (kort nummer, bevestigd door bedrag, IBAN of naam van de betaler)"),
+    (r"may repeat bank transaction (\d+) of notification (.+?) \((.+?)\): same date, amount, payer and "
+     r"description, and no end-to-end id tells them apart",
+     r"herhaalt mogelijk banktransactie \1 van notificatie \2 (\3): dezelfde datum, hetzelfde bedrag, "
+     r"dezelfde betaler en omschrijving, en geen end-to-end-id onderscheidt ze"),
+    (r"invoice number with one wrong digit, amount equal to the total a sent message requested for ",
+     "factuurnummer met één afwijkend cijfer, bedrag gelijk aan het totaal dat een verstuurd bericht vroeg voor "),
     (r"invoice number with one wrong digit, amount equal to ", "factuurnummer met één afwijkend cijfer, bedrag gelijk aan "),
     (r"; more than one invoice of this amount is one digit away",
      "; meer dan één factuur van dit bedrag wijkt één cijfer af"),

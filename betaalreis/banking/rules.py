@@ -124,6 +124,13 @@ def _one_digit_apart(left: str, right: str) -> bool:
     return sum(1 for a, b in zip(left, right, strict=True) if a != b) == 1
 
 
+def _one_digit_from_a_run(digits: str, runs: list[str], lengths: set[int]) -> bool:
+    """Return whether `digits` has one of `lengths` and is one digit apart from a run of the same length."""
+    if len(digits) not in lengths:
+        return False
+    return any(len(run) == len(digits) and _one_digit_apart(run, digits) for run in runs)
+
+
 def _by_debtor(invoices: list[OpenInvoice]) -> dict[int, list[OpenInvoice]]:
     grouped: dict[int, list[OpenInvoice]] = defaultdict(list)
     for invoice in invoices:
@@ -341,39 +348,36 @@ class Matcher:
         """Pay an invoice whose number the text gives with one wrong digit, when the amount confirms it.
 
         The amount confirms an invoice when it equals the invoice's open
-        amount, so a partial payment never does. An invoice that the amount
+        amount, or else the total that a sent message requested for that
+        invoice alone (principal, interest and costs as the message stated
+        them). A partial payment never does. An invoice that the amount
         confirms still goes to review, with every invoice one digit away as a
         candidate, when anything points elsewhere (`_typo_doubts`). Only
-        invoices whose open amount equals the payment are compared first, so
-        the amount index keeps this cheap even with a million open invoices,
-        and only then are the other invoices one digit away looked up.
+        invoices whose open amount or requested total equals the payment are
+        compared first, so indexes keep this cheap even with a million open
+        invoices, and only then are the other invoices one digit away looked up.
         """
         # NOTE: a partial payment with a typed number reaches review without
         # the invoice one digit away as a candidate. Looking up the near
         # numbers of every payment that no rule matched, with an ORM query,
         # made the match step of `python -m bench.bank_match --entries 20000
         # --invoices 200000` (SQLite, 2 cores) take 5.4 s of CPU instead of 2.6 s.
-        # TODO: a payment of the total that a message requested (principal
-        # plus interest and costs) does not confirm a lone typo here, because
-        # no index finds invoices by that total. Beside whole numbers of the
-        # same debtor it does (`typo_beside_numbers`).
         lengths = {len(run) for run in runs if len(run) >= MIN_TYPO_DIGITS}
         if not lengths:
             return None
-        same_amount = self.index.same_amount(payment.currency, payment.amount)
-        if not same_amount:
-            return None
-        found: list[OpenInvoice] = []
-        for invoice in self.index.open(same_amount):
-            digits = key_digits(normalise_number(invoice.number))
-            if len(digits) not in lengths:
-                continue
-            if any(len(run) == len(digits) and _one_digit_apart(run, digits) for run in runs):
-                found.append(invoice)
+
+        found = [
+            invoice for invoice in self.index.open(self.index.same_amount(payment.currency, payment.amount))
+            if _one_digit_from_a_run(key_digits(normalise_number(invoice.number)), runs, lengths)
+        ]
+        phrase = "amount equal to "
+        if not found:
+            found = self._typo_requested_alone(payment, runs, lengths)
+            phrase = "amount equal to the total a sent message requested for "
         if not found:
             return None
         found = _sorted(found)
-        reason = "invoice number with one wrong digit, amount equal to " + ", ".join(invoice.number for invoice in found)
+        reason = "invoice number with one wrong digit, " + phrase + ", ".join(invoice.number for invoice in found)
         # Only the runs that a found invoice is one digit from, usually one, so the lookup stays small.
         found_digits = [key_digits(normalise_number(invoice.number)) for invoice in found]
         typed = [
@@ -399,6 +403,23 @@ class Matcher:
         elif by_payer is not None:
             candidates += [candidate for candidate in by_payer.candidates if candidate[0] not in {item[0] for item in candidates}]
         return Decision(rule, 70, reason, candidates=candidates)
+
+    def _typo_requested_alone(self, payment: PaymentFacts, runs: list[str], lengths: set[int]) -> list[OpenInvoice]:
+        """Return the open invoices one digit from a run whose requested total, alone in a sent message, equals the payment."""
+        requested = self.index.requested_alone(payment.currency, payment.amount)
+        near_ids = [
+            invoice_id for invoice_id, digits in requested.items()
+            if digits and _one_digit_from_a_run(digits, runs, lengths)
+        ]
+        if not near_ids:
+            return []
+
+        # Loads the open ones among them into the index, which skips the others.
+        self.index.fetch_digits(requested[invoice_id] for invoice_id in near_ids)
+        return [
+            invoice for invoice in self.index.open(near_ids)
+            if (payment.currency, payment.amount) in self.index.requested_totals([invoice.id])
+        ]
 
     def _typo_doubts(self, payment: PaymentFacts, found: list[OpenInvoice], near: NearNumbers) -> list[str]:
         """Return why the invoices that the amount confirms for a typed number may still be the wrong ones.

@@ -105,6 +105,20 @@ class _ClosedInvoice:
         return claim.items[0].principal_outstanding
 
 
+@dataclass(frozen=True, slots=True)
+class PaidInvoice:
+    """An invoice a letter named that the consumer paid in full on `paid_on`, given by hand to `betaalreis claim`."""
+
+    number: str
+    principal: Decimal
+    paid_on: dt.date
+    costs_paid: Decimal = ZERO
+
+    def unpaid_after(self, term_end: dt.date, settings: LegalSettings) -> Decimal:
+        """Return the principal, when the invoice was paid after the day `term_end`, else zero."""
+        return self.principal if self.paid_on > term_end else ZERO
+
+
 def letter_costs(
     creditor: Creditor,
     settings: LegalSettings,
@@ -183,7 +197,10 @@ def _raises(creditor_id: int, invoice_ids: set[int]) -> dict[int, tuple[Decimal,
 
 
 def stated_letter_costs(
-    letters: Sequence[tuple[dt.date, Collection[str]]], invoice_numbers: Collection[str], settings: LegalSettings
+    letters: Sequence[tuple[dt.date, Collection[str]]],
+    invoice_numbers: Collection[str],
+    settings: LegalSettings,
+    paid_invoices: Sequence[PaidInvoice] = (),
 ) -> LetterCosts:
     """Return the letter input of a consumer claim over the open invoices `invoice_numbers`, for letters given by hand.
 
@@ -192,9 +209,13 @@ def stated_letter_costs(
     letters from the outbox: every letter sets costs over the principal it
     named, and the consumer owes the highest of them. `betaalreis claim`
     uses it, so a claim computed by hand matches the one in the messages.
-    Invoices paid since are not known here, so no letter has a closed principal.
+    A letter may also name `paid_invoices`. Such an invoice stays in the
+    cost base of each letter whose term ended before the day it was paid.
     """
     ids = {number: index for index, number in enumerate(invoice_numbers)}
+    open_ids = set(ids.values())
+    closed = {len(ids) + position: invoice for position, invoice in enumerate(paid_invoices)}
+    ids.update({invoice.number: invoice_id for invoice_id, invoice in closed.items()})
     by_id: dict[int, _Letter] = {}
     letters_of_invoice: dict[int, list[int]] = defaultdict(list)
     for letter_id, (term_end, named) in enumerate(sorted(letters, key=lambda letter: letter[0])):
@@ -202,9 +223,11 @@ def stated_letter_costs(
         by_id[letter_id] = _Letter(term_end, invoice_ids)
         for invoice_id in sorted(invoice_ids):
             letters_of_invoice[invoice_id].append(letter_id)
+    # A paid invoice that no letter named adds nothing to any cost base.
+    named_closed = {invoice_id: invoice for invoice_id, invoice in closed.items() if invoice_id in letters_of_invoice}
     return _claim_letters(
-        list(by_id.values()), letters_of_invoice, by_id, set(ids.values()),
-        {index: number for number, index in ids.items()}, {}, settings,
+        list(by_id.values()), letters_of_invoice, by_id, open_ids,
+        {index: number for number, index in ids.items()}, named_closed, settings,
     )
 
 
@@ -232,7 +255,7 @@ def _claim_letters(
     letters: Mapping[int, _Letter],
     open_ids: set[int],
     numbers: Mapping[int, str],
-    closed: Mapping[int, _ClosedInvoice],
+    closed: Mapping[int, _ClosedInvoice | PaidInvoice],
     settings: LegalSettings,
     raises: Mapping[int, tuple[Decimal, int]] | None = None,
 ) -> LetterCosts:

@@ -255,9 +255,15 @@ def plan_day(
     creditor: Creditor,
     *,
     paused_debtor_ids: frozenset[int] = frozenset(),
+    instalment_debtor_ids: frozenset[int] = frozenset(),
     legal_settings: LegalSettings | None = None,
 ) -> Plan:
-    """Decide what each debtor of `creditor` gets on `day`. Reads only."""
+    """Decide what each debtor of `creditor` gets on `day`. Reads only.
+
+    `instalment_debtor_ids` are the debtors who get a payment plan
+    instalment reminder on `day`. Their dunning message waits for the next
+    run, unless it is a 14-day letter (see `_hold_second_messages`).
+    """
     plan = Plan(creditor=creditor, day=day)
     stages_by_kind = load_stages(creditor)
     if not stages_by_kind:
@@ -423,12 +429,12 @@ def plan_day(
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
-    _hold_second_messages(plan)
+    _hold_second_messages(plan, instalment_debtor_ids)
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
 
 
-def _hold_second_messages(plan: Plan) -> None:
+def _hold_second_messages(plan: Plan, instalment_debtor_ids: frozenset[int] = frozenset()) -> None:
     """Keep one message per debtor for the plan's day and move the others to `plan.held_second_messages`.
 
     Several messages a day to one debtor read as pressure, and their amounts
@@ -439,7 +445,11 @@ def _hold_second_messages(plan: Plan) -> None:
     the stages before it. So the 14-day letter goes first, otherwise the
     highest stage, and the others wait. Their invoices keep their stage, so
     the next run plans them again with the stage due then. A debtor who
-    already has a message for the day from an earlier run gets none. A
+    already has a message for the day from an earlier run gets none. An
+    instalment reminder of a payment plan counts as a message too, but a
+    14-day letter goes before it, because the letter starts the statutory
+    term after which costs are owed and the reminder can wait a day. The
+    reminder then waits (`betaalreis.payments.reminders`). A
     message without a channel is never sent, so it does not count and stays
     in the plan to be reported as unreachable.
     """
@@ -447,7 +457,7 @@ def _hold_second_messages(plan: Plan) -> None:
     debtor_ids = {message.debtor.id for message in reachable}
     if not debtor_ids:
         return
-    already = _debtors_with_message_on(plan.creditor, plan.day, debtor_ids)
+    already = debtors_with_message_on(plan.creditor, plan.day, debtor_ids)
 
     ranked = sorted(
         reachable,
@@ -458,10 +468,12 @@ def _hold_second_messages(plan: Plan) -> None:
     debtors_served: set[int] = set()
     held_messages: list[PlannedMessage] = []
     for message in ranked:
-        if message.debtor.id in already or message.debtor.id in debtors_served:
+        debtor_id = message.debtor.id
+        reminded = debtor_id in instalment_debtor_ids and not message.stage.is_fourteen_day_letter
+        if debtor_id in already or debtor_id in debtors_served or reminded:
             held_messages.append(message)
         else:
-            debtors_served.add(message.debtor.id)
+            debtors_served.add(debtor_id)
     if not held_messages:
         return
 
@@ -470,20 +482,23 @@ def _hold_second_messages(plan: Plan) -> None:
     plan.held_second_messages = held_messages
 
 
-def _debtors_with_message_on(creditor: Creditor, day: dt.date, debtor_ids: set[int]) -> set[int]:
-    """Return those of `debtor_ids` with a message planned for `day` that is not cancelled or failed. One query."""
+def debtors_with_message_on(
+    creditor: Creditor, day: dt.date, debtor_ids: set[int], *, ignore_stage: str = ""
+) -> set[int]:
+    """Return those of `debtor_ids` with a message planned for `day` that is not cancelled or failed. One query.
+
+    Messages of the stage `ignore_stage`, if given, are left out.
+    """
     from betaalreis.outbox.models import Communication, CommunicationStatus
 
-    return set(
-        Communication.objects.filter(
-            creditor=creditor,
-            run_date=day,
-            debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
-        )
-        .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
-        .values_list("debtor_id", flat=True)
-        .distinct()
-    )
+    messages = Communication.objects.filter(
+        creditor=creditor,
+        run_date=day,
+        debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
+    ).exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+    if ignore_stage:
+        messages = messages.exclude(stage=ignore_stage)
+    return set(messages.values_list("debtor_id", flat=True).distinct())
 
 
 _INVOICE_FIELDS = (

@@ -26,7 +26,7 @@ from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Creditor
 from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.outbox.dispatch import DispatchSummary, dispatch
-from betaalreis.payments.reminders import plan_instalment_reminders
+from betaalreis.payments.reminders import ReminderResult, debtors_to_remind, plan_instalment_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class CreditorRun:
     written: WriteResult
     # Debtors paused because a payment they may have made waits in bank review.
     paused_for_review: frozenset[int] = frozenset()
+    reminders: ReminderResult = field(default_factory=ReminderResult)
 
     def invoices_without_claim(self) -> dict[str, int]:
         """Count the invoices of today's messages per currency in which no interest or costs are computed.
@@ -196,18 +197,22 @@ def run_cycle(
         with timeline.dated_at(replayed):
             payments = apply_payments(current, day)
         settle_arrangements(current, day, moment)
-        plan_instalment_reminders(current, day, moment, source=source)
         paused_for_review = note_review_pauses(current.pk, moment, source)
         # Planning and writing keep a few objects per invoice alive until the
         # write ends. In bench.plan's first run over 100,000 invoices, full
         # collections of them took a quarter of the CPU time.
         with cyclic_gc_paused():
-            plan = plan_day(day, current, paused_debtor_ids=paused_debtors(current, day))
+            plan = plan_day(
+                day, current, paused_debtor_ids=paused_debtors(current, day),
+                instalment_debtor_ids=debtors_to_remind(current, day),
+            )
             written = write_plan(plan, source=source, moment=moment)
+        # After the dunning messages, so that a 14-day letter goes before an instalment reminder.
+        reminders = plan_instalment_reminders(current, day, moment, source=source)
         summary.creditors.append(
             CreditorRun(
                 creditor=current, payments=payments, plan=plan, written=written,
-                paused_for_review=paused_for_review,
+                paused_for_review=paused_for_review, reminders=reminders,
             )
         )
         logger.info(

@@ -12,8 +12,9 @@ Rules applied (Dutch civil code, BW):
   by default the day after the due date.
 - A part added to an invoice later, such as a raise of its amount
   (`ClaimItem.later_parts`), falls due on its own date. Interest on it runs
-  from the day set for that date, and a business owes costs on it from the
-  day after it.
+  from the day set for that date and compounds yearly from that day (see
+  `betaalreis.legal.interest.InvoiceInterest`), and a business owes costs on
+  it from the day after it.
 - Interest is claimed only from the first day of the rate table in
   `data/statutory_rates.toml`. An invoice in default before that day gets
   no interest for the days before it, and the breakdown states it
@@ -51,7 +52,7 @@ from decimal import Decimal
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.costs import BIK_START, CollectionCosts, collection_costs
 from betaalreis.legal.explain import claim_notices, explain_claim
-from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod
+from betaalreis.legal.interest import Capitalisation, InterestAccount, InterestPeriod, InvoiceInterest
 from betaalreis.legal.policy import BusinessCostMode, ClaimPart, LegalSettings
 from betaalreis.legal.rates import Rate, RateKind, first_rate_day, unconfirmed_rates
 from betaalreis.legal.validation import validate_claim_input
@@ -306,23 +307,20 @@ def compute_claim(
     interest_kind = RateKind.COMMERCIAL if kind is DebtorKind.BUSINESS else RateKind.STATUTORY
     table_start = first_rate_day(interest_kind)
     ordered_items = sorted(items, key=lambda item: (item.due_date, item.invoice_number))
-    accounts: dict[str, InterestAccount] = {}
+    accounts: dict[str, InvoiceInterest] = {}
     for item in ordered_items:
         default_start = _interest_start(item, kind, settings)
-        account = accounts[item.invoice_number] = InterestAccount(
+        account = accounts[item.invoice_number] = InvoiceInterest(InterestAccount(
             item.invoice_number,
             item.principal,
             max(default_start, table_start),
             interest_kind,
             settings.day_count,
             compounding_from=default_start,
-        )
-        # NOTE: the interest of a later part joins the invoice's compounding
-        # year, so it is added to the base at the invoice's anniversary, which
-        # can come before a full year of interest on that part has passed.
+        ))
         for part in item.later_parts:
             part_start = _interest_start(ClaimItem(item.invoice_number, part.amount, part.due_date), kind, settings)
-            account.defer(max(part_start, table_start), part.amount)
+            account.add_part(part.amount, max(part_start, table_start), compounding_from=part_start)
 
     if kind is DebtorKind.CONSUMER and not letter_terms and fourteen_day_term_end is not None:
         letter_terms = (LetterTerm(fourteen_day_term_end),)
@@ -378,7 +376,7 @@ class _ClaimRun:
         self,
         kind: DebtorKind,
         items: list[ClaimItem],
-        accounts: dict[str, InterestAccount],
+        accounts: dict[str, InvoiceInterest],
         settings: LegalSettings,
         term_end: dt.date | None,
         on: dt.date,
@@ -428,7 +426,6 @@ class _ClaimRun:
 
             for account in self.accounts.values():
                 account.close_year_if_due(day)
-                account.release_deferred(day)
 
             next_day = self._next_event_day(day, pending, cost_days, end)
             for account in self.accounts.values():
@@ -548,7 +545,7 @@ class _ClaimRun:
         applied = {part: ZERO for part in ClaimPart}
 
         for account in self._payment_line(payment):
-            remaining = self._apply_to_invoice(remaining, account, applied)
+            remaining = self._apply_to_invoice(remaining, account, applied, payment.paid_on)
 
         self.applications.append(
             PaymentApplication(
@@ -562,7 +559,7 @@ class _ClaimRun:
             )
         )
 
-    def _payment_line(self, payment: ClaimPayment) -> list[InterestAccount]:
+    def _payment_line(self, payment: ClaimPayment) -> list[InvoiceInterest]:
         """Return the invoices in the order in which `payment` pays them.
 
         The invoice the debtor named comes first (BW 6:43 lid 1). The others
@@ -591,7 +588,7 @@ class _ClaimRun:
         return line
 
     def _apply_to_invoice(
-        self, remaining: Decimal, account: InterestAccount, applied: dict[ClaimPart, Decimal]
+        self, remaining: Decimal, account: InvoiceInterest, applied: dict[ClaimPart, Decimal], paid_on: dt.date
     ) -> Decimal:
         """Apply `remaining` to one invoice in the settings' order (BW 6:44 by default).
 
@@ -609,7 +606,7 @@ class _ClaimRun:
 
         self.costs_paid += split[ClaimPart.COSTS]
         account.pay_interest(split[ClaimPart.INTEREST])
-        account.pay_principal(split[ClaimPart.PRINCIPAL])
+        account.pay_principal(split[ClaimPart.PRINCIPAL], paid_on)
 
         for part in ClaimPart:
             applied[part] += split[part]
@@ -680,7 +677,7 @@ class _ClaimRun:
         # A later part that is not due yet is no part of the announced costs.
         costed_principal = sum(
             (
-                account.principal_outstanding - account.deferred_amount()
+                account.principal_outstanding - account.deferred_amount(after=self.on)
                 for number, account in self.accounts.items()
                 if number not in self.before_bik
             ),

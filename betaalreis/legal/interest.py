@@ -5,7 +5,8 @@ Rules (BW 6:119, 6:119a, 6:120):
   the day of payment, so a payment lowers the base from the next day on.
 - After each full year, counted from the first day of interest (not the
   calendar year), the interest of that year is added to the base and bears
-  interest itself.
+  interest itself. A part added to an invoice later (`InvoiceInterest`)
+  counts its years from its own first day of interest.
 - A new rate applies to running interest from the day it takes effect.
 - Amount of a period: base x rate x year fraction of its days. The statute
   sets no day count; the default is actual/365 (see `DayCount`).
@@ -144,9 +145,6 @@ class InterestAccount:
         self.compounding_from = compounding_from or first_day
 
         self.principal_outstanding = principal
-        # Parts of the principal that bear no interest yet, as (first day of
-        # interest, unpaid amount), earliest first (see `defer`).
-        self.deferred: list[tuple[dt.date, Decimal]] = []
         self.capitalised_outstanding = ZERO
         # Interest of the current compounding year: exact, and what was paid of it.
         self.year_exact = Fraction(0)
@@ -170,20 +168,7 @@ class InterestAccount:
 
     @property
     def base(self) -> Decimal:
-        return self.principal_outstanding - self.deferred_amount() + self.capitalised_outstanding
-
-    def defer(self, first_day: dt.date, amount: Decimal) -> None:
-        """Let `amount` of the principal bear interest only from `first_day`, such as a part added to the invoice later."""
-        self.deferred.append((first_day, amount))
-        self.deferred.sort(key=lambda part: part[0])
-
-    def deferred_amount(self, after: dt.date | None = None) -> Decimal:
-        """Return the unpaid principal that bears no interest yet, or only from a day after `after`."""
-        return sum((amount for first_day, amount in self.deferred if after is None or first_day > after), ZERO)
-
-    def release_deferred(self, day: dt.date) -> None:
-        """Let the deferred parts whose first day of interest is `day` or earlier bear interest."""
-        self.deferred = [part for part in self.deferred if part[0] > day]
+        return self.principal_outstanding + self.capitalised_outstanding
 
     @property
     def interest_total(self) -> Decimal:
@@ -199,7 +184,7 @@ class InterestAccount:
         if day < self.first_day:
             return self.first_day
 
-        candidates = [self.next_anniversary, *(first_day for first_day, _ in self.deferred)]
+        candidates = [self.next_anniversary]
         rate_change = next_change_after(self.kind, day)
         if rate_change is not None:
             candidates.append(rate_change)
@@ -255,19 +240,9 @@ class InterestAccount:
         return from_capitalised + from_current_year
 
     def pay_principal(self, amount: Decimal) -> Decimal:
-        """Apply up to `amount` to the unpaid principal and return the amount applied.
-
-        The part that bears interest is paid first, then the deferred parts,
-        latest first. That reading leaves the least interest to claim.
-        """
+        """Apply up to `amount` to the unpaid principal and return the amount applied."""
         applied = min(amount, self.principal_outstanding)
-        beyond_bearing = applied - (self.principal_outstanding - self.deferred_amount())
         self.principal_outstanding -= applied
-        while beyond_bearing > 0 and self.deferred:
-            first_day, part = self.deferred.pop()
-            if part > beyond_bearing:
-                self.deferred.append((first_day, part - beyond_bearing))
-            beyond_bearing -= part
         return applied
 
     def _add_period(
@@ -309,3 +284,105 @@ class InterestAccount:
                 rounded,
             )
         )
+
+
+class InvoiceInterest:
+    """The statutory interest on one invoice whose principal may contain parts added later.
+
+    Each part, such as a raise of the invoice's amount, falls due on its own
+    date and has its own `InterestAccount`. So its interest runs from its own
+    first day and is added to its base after each full year counted from
+    that day (art. 6:119 lid 2 and 6:119a lid 3 BW), not at the invoice's
+    anniversary. The invoice's own account is the first. The claim run
+    (`betaalreis.legal.claims`) moves it forward like one `InterestAccount`.
+    Only `pay_principal` also takes the payment day, and `deferred_amount`
+    returns the unpaid principal of parts that bear no interest yet.
+    """
+
+    def __init__(self, main: InterestAccount) -> None:
+        self.main = main
+        self.invoice_number = main.invoice_number
+        self.first_day = main.first_day
+        self.compounding_from = main.compounding_from
+        # Later parts, ordered by their first day of interest.
+        self.parts: list[InterestAccount] = []
+        self._accounts = [main]
+
+    def add_part(self, amount: Decimal, first_day: dt.date, *, compounding_from: dt.date) -> None:
+        """Move `amount` of the invoice's principal to a part that bears interest from `first_day`.
+
+        `compounding_from` is the part's real first day of default, when its
+        interest is claimed only from a later day.
+        """
+        main = self.main
+        part = InterestAccount(
+            self.invoice_number, amount, first_day, main.kind, main.day_count, compounding_from=compounding_from
+        )
+        main.principal_outstanding -= amount
+        self.parts.append(part)
+        self.parts.sort(key=lambda account: account.first_day)
+        self._accounts = [main, *self.parts]
+
+    @property
+    def principal_outstanding(self) -> Decimal:
+        return sum((account.principal_outstanding for account in self._accounts), ZERO)
+
+    def deferred_amount(self, after: dt.date) -> Decimal:
+        """Return the unpaid principal of parts whose interest starts after `after`."""
+        return sum((part.principal_outstanding for part in self.parts if part.first_day > after), ZERO)
+
+    @property
+    def interest_total(self) -> Decimal:
+        return sum((account.interest_total for account in self._accounts), ZERO)
+
+    @property
+    def interest_outstanding(self) -> Decimal:
+        return sum((account.interest_outstanding for account in self._accounts), ZERO)
+
+    @property
+    def periods(self) -> list[InterestPeriod]:
+        return sorted(
+            (period for account in self._accounts for period in account.periods),
+            key=lambda period: period.start,
+        )
+
+    @property
+    def capitalisations(self) -> list[Capitalisation]:
+        return sorted(
+            (entry for account in self._accounts for entry in account.capitalisations),
+            key=lambda entry: entry.day,
+        )
+
+    def next_boundary(self, day: dt.date) -> dt.date | None:
+        """Return the first day after `day` on which the rate or the base of any part may change by itself."""
+        boundaries = [account.next_boundary(day) for account in self._accounts]
+        return min((boundary for boundary in boundaries if boundary is not None), default=None)
+
+    def accrue(self, first_day: dt.date, last_day: dt.date) -> None:
+        for account in self._accounts:
+            account.accrue(first_day, last_day)
+
+    def close_year_if_due(self, day: dt.date) -> None:
+        for account in self._accounts:
+            account.close_year_if_due(day)
+
+    def pay_interest(self, amount: Decimal) -> Decimal:
+        """Apply up to `amount` to unpaid interest, the invoice's own first, then the parts', and return it."""
+        applied = ZERO
+        for account in self._accounts:
+            applied += account.pay_interest(amount - applied)
+        return applied
+
+    def pay_principal(self, amount: Decimal, paid_on: dt.date) -> Decimal:
+        """Apply up to `amount` paid on `paid_on` to the unpaid principal and return the amount applied.
+
+        The invoice's own principal is paid first, then the parts that bear
+        interest on `paid_on`, earliest first, then the others, latest first.
+        That reading leaves the least interest to claim.
+        """
+        bearing = [self.main, *(part for part in self.parts if part.first_day <= paid_on)]
+        waiting = [part for part in reversed(self.parts) if part.first_day > paid_on]
+        applied = ZERO
+        for account in (*bearing, *waiting):
+            applied += account.pay_principal(amount - applied)
+        return applied

@@ -99,6 +99,8 @@ class Communication(models.Model):
         indexes = [
             models.Index(fields=["status", "channel"]),
             models.Index(fields=["creditor", "run_date"]),
+            # Bank matching looks up the messages that requested a payment's amount.
+            models.Index(fields=["creditor", "total_amount"], name="communication_requested_total"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="communication_idempotency_key_unique"),

@@ -5,19 +5,24 @@ Each unpaid instalment gets one message once its due date is three days
 away or less. The message requests the instalment amount and lists the
 plan's open invoices.
 The outbox's contact rules (quiet hours, Sundays and holidays, the weekly
-maximum) apply as they do to dunning messages.
+maximum) apply as they do to dunning messages. A reminder also counts for
+the rule of one message per debtor a day (see
+`betaalreis.dunning.planner._hold_second_messages`). The run plans dunning
+first. A debtor who already gets a message that day, such as a 14-day
+letter, gets the reminder on the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
 from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE, InstalmentInfo
-from betaalreis.dunning.planner import DebtorContact, choose_channel
+from betaalreis.dunning.planner import DebtorContact, choose_channel, debtors_with_message_on
 from betaalreis.dunning.writer import ContactRules, describe_hold
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Creditor, Debtor, TimelineKind
@@ -51,6 +56,20 @@ def debtor_contact(debtor: Debtor) -> DebtorContact:
     )
 
 
+@dataclass(slots=True)
+class ReminderResult:
+    """The instalment reminders one run wrote, and the debtors whose reminder waits for the next run."""
+
+    created: int = 0
+    # Debtors who already get a message on the run day, so their reminder waits.
+    waiting_debtor_ids: list[int] = field(default_factory=list)
+
+
+def debtors_to_remind(creditor: Creditor, day: dt.date) -> frozenset[int]:
+    """Return the debtors with an instalment that `plan_instalment_reminders` would remind on `day`."""
+    return frozenset(state.instalment.plan.debtor_id for state in instalments_to_remind(creditor.pk, day))
+
+
 def reminder_key(creditor: Creditor, instalment: Instalment, channel: str) -> str:
     """Return the outbox key of an instalment's reminder: one per instalment and channel."""
     return f"{creditor.slug}:{instalment.plan.debtor_id}:instalment:{instalment.pk}:{channel}"
@@ -58,33 +77,46 @@ def reminder_key(creditor: Creditor, instalment: Instalment, channel: str) -> st
 
 def plan_instalment_reminders(
     creditor: Creditor, day: dt.date, moment: dt.datetime, *, source: str
-) -> int:
-    """Write an outbox reminder for each instalment due within three days, and return how many.
+) -> ReminderResult:
+    """Write an outbox reminder for each instalment due within three days, and return what was written.
 
     `moment` is when the run acts, so the contact rules hold a reminder
     planned on a Sunday or outside contact hours until the next allowed
     moment. An instalment that has a reminder is skipped, so a second run
-    on the same day writes nothing. A debtor with no email address, mobile
-    number or postal address gets none and is tried again on the next run.
+    on the same day writes nothing. A debtor who already has a message
+    planned for `day` gets none that day, and neither does a debtor with
+    no email address, mobile number or postal address. Both are tried
+    again on the next run.
     """
     # NOTE: dispatch keeps only invoices with status open or handed_over in a
     # message, so it cancels these reminders until it also keeps payment_plan.
+    result = ReminderResult()
     due = instalments_to_remind(creditor.pk, day)
     if not due:
-        return 0
+        return result
 
-    created = 0
     with transaction.atomic():
         rules = ContactRules(creditor, moment)
+        messaged = debtors_with_message_on(
+            creditor, day, {state.instalment.plan.debtor_id for state in due}, ignore_stage=INSTALMENT_REMINDER_STAGE
+        )
         for state in due:
+            debtor_id = state.instalment.plan.debtor_id
+            if debtor_id in messaged:
+                if debtor_id not in result.waiting_debtor_ids:
+                    result.waiting_debtor_ids.append(debtor_id)
+                continue
             if _write_reminder(creditor, state.instalment.pk, day, moment, rules, source=source):
-                created += 1
+                result.created += 1
 
     logger.info(
         "instalment reminders planned",
-        extra={"creditor_id": creditor.pk, "day": day.isoformat(), "messages": created},
+        extra={
+            "creditor_id": creditor.pk, "day": day.isoformat(), "messages": result.created,
+            "waiting": len(result.waiting_debtor_ids),
+        },
     )
-    return created
+    return result
 
 
 def _write_reminder(

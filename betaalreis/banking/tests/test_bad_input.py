@@ -240,3 +240,81 @@ def test_one_entry_unbalanced_singular(tmp_path: Path):
 
     assert "plus 1 entry (+€96.00)" in message
     assert "1 entries" not in message
+
+
+@pytest.mark.parametrize("amount", ["1e3", "1E1", "NaN", "Infinity", "-Infinity", "sNaN"])
+def test_non_plain_amount_rejected(tmp_path: Path, amount: str):
+    path = _good_camt(tmp_path)
+    path.write_text(path.read_text().replace('<Amt Ccy="EUR">10.00</Amt><CdtDbtInd>', f'<Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>', 1))
+
+    message = _reject(path)
+
+    assert f"'{amount}'" in message
+    assert "line 7" in message
+    assert "decimal point" in message
+
+
+def _statement_with(tmp_path: Path, summary: str, details: str, entry_amount: str = "30.00") -> Path:
+    path = tmp_path / "statement.xml"
+    path.write_text(
+        f'{CAMT_HEAD}<Document xmlns="{NAMESPACE}"><BkToCstmrStmt><Stmt><Id>B</Id>'
+        f"<Acct><Id><IBAN>{CREDITOR_IBAN}</IBAN></Id></Acct>\n"
+        f"{summary}\n"
+        f'<Ntry><Amt Ccy="EUR">{entry_amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+        "<BookgDt><Dt>2026-12-01</Dt></BookgDt>\n"
+        f"<NtryDtls>{details}</NtryDtls></Ntry>"
+        "</Stmt></BkToCstmrStmt></Document>"
+    )
+    return path
+
+
+@pytest.mark.parametrize("total", ["3e1", "NaN", "Infinity"])
+def test_summary_sum_non_plain_rejected(tmp_path: Path, total: str):
+    summary = f"<TxsSummry><TtlCdtNtries><NbOfNtries>1</NbOfNtries><Sum>{total}</Sum></TtlCdtNtries></TxsSummry>"
+    path = _statement_with(tmp_path, summary, '<TxDtls><Amt Ccy="EUR">30.00</Amt></TxDtls>')
+
+    message = _reject(path)
+
+    assert f"'{total}'" in message
+    assert "line 3" in message
+    assert "TxsSummry/TtlCdtNtries/Sum" in message
+
+
+TWO_TRANSACTIONS = '<TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls><TxDtls><Amt Ccy="EUR">20.00</Amt></TxDtls>'
+
+
+@pytest.mark.parametrize(
+    ("batch", "details", "field", "expected"),
+    [
+        ("<NbOfTxs>3</NbOfTxs>", TWO_TRANSACTIONS, "NbOfTxs", "names 3 transactions but contains 2"),
+        ('<TtlAmt Ccy="EUR">35.00</TtlAmt>', TWO_TRANSACTIONS, "TtlAmt", "batch total is €35.00"),
+        ('<TtlAmt Ccy="EUR">1e3</TtlAmt>', TWO_TRANSACTIONS, "TtlAmt", "'1e3'"),
+        ('<TtlAmt Ccy="EUR">25.00</TtlAmt>', "", "TtlAmt", "add up to €30.00"),
+    ],
+)
+def test_batch_declaration_contradicts_details(tmp_path: Path, batch: str, details: str, field: str, expected: str):
+    path = _statement_with(tmp_path, "", f"<Btch><PmtInfId>P1</PmtInfId>{batch}</Btch>{details}")
+
+    message = _reject(path)
+
+    assert f"Btch/{field}" in message
+    assert expected in message
+    assert "line 5" in message
+
+
+@pytest.mark.parametrize(
+    ("batch", "details"),
+    [
+        ('<NbOfTxs>2</NbOfTxs><TtlAmt Ccy="EUR">30.00</TtlAmt>', TWO_TRANSACTIONS),
+        ('<NbOfTxs>5</NbOfTxs><TtlAmt Ccy="EUR">30.00</TtlAmt>', ""),
+        ('<NbOfTxs>5</NbOfTxs><TtlAmt Ccy="EUR">30.00</TtlAmt>', '<TxDtls><Amt Ccy="EUR">30.00</Amt></TxDtls>'),
+    ],
+)
+def test_batch_declaration_that_fits_accepted(tmp_path: Path, batch: str, details: str):
+    make_creditor()
+    path = _statement_with(tmp_path, "", f"<Btch><PmtInfId>P1</PmtInfId>{batch}</Btch>{details}")
+
+    Camt05xImporter().run(path, None)
+
+    assert BankStatement.objects.count() == 1
+    assert sum(BankTransaction.objects.values_list("amount", flat=True)) == Decimal("30.00")

@@ -17,11 +17,12 @@ from betaalreis.banking.duplicates import StatementPeriod, same_account, stateme
 from betaalreis.banking.importers import Camt05xImporter, Mt940Importer
 from betaalreis.banking.models import BankStatement, BankTransaction
 from betaalreis.banking.mt940_reader import read_mt940
+from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.banking.samples import SampleEntry, write_camt053, write_camt054
 from betaalreis.banking.statements import ParsedStatement
 from betaalreis.banking.store import Kind, _transactions, classify
 from betaalreis.imports.registry import ImportRejected, ImportReport
-from betaalreis.ledger.models import Creditor, Payment
+from betaalreis.ledger.models import Creditor, Payment, PaymentStatus
 
 from .helpers import CREDITOR_IBAN, PAYER_IBAN, make_creditor, make_debtor, make_invoice
 
@@ -630,3 +631,59 @@ OVERLAP_CASES = {
 @pytest.mark.parametrize(("stored", "new", "overlap"), list(OVERLAP_CASES.values()), ids=list(OVERLAP_CASES))
 def test_statements_overlap(stored: StatementPeriod, new: StatementPeriod, overlap: bool):
     assert statements_overlap(new, stored) is overlap
+
+
+# Each case: the entries of a notification and of one the bank sent again
+# with another notification id, and per entry of the second whether its
+# payment goes to review as a possible repeat.
+RESENT_CASES = {
+    "same end-to-end id": ([PAID], [PAID], [True]),
+    "no end-to-end id": ([replace(PAID, end_to_end_id="")], [replace(PAID, end_to_end_id="")], [True]),
+    "end-to-end id on one only": ([PAID], [replace(PAID, end_to_end_id="")], [True]),
+    "other end-to-end id": ([PAID], [replace(PAID, end_to_end_id="E2E-2")], [False]),
+    "other payer": ([PAID], [replace(PAID, iban=OTHER_IBAN)], [False]),
+    "other description": ([PAID], [replace(PAID, remittance="F2026-003")], [False]),
+    "other day": ([PAID], [replace(PAID, booking_date=TUESDAY)], [False]),
+    "other amount": ([PAID], [replace(PAID, amount=Decimal("600.01"))], [False]),
+    "two against one": ([PAID], [PAID, PAID], [True, True]),
+}
+
+
+@pytest.mark.parametrize(("first", "second", "doubtful"), list(RESENT_CASES.values()), ids=list(RESENT_CASES))
+def test_notification_sent_again_new_id(tmp_path: Path, english_reports, first, second, doubtful):
+    make_creditor()
+    _import(_write(tmp_path, 1, File("camt054", first, notification_id="NTF-A")))
+
+    report = _import(_write(tmp_path, 2, File("camt054", second, notification_id="NTF-B")))
+
+    assert report.counts["new payments"] == len(second)
+    assert report.counts["already imported"] == 0
+    later = Payment.objects.filter(bank_transaction__statement__statement_id="NTF-B").order_by("id")
+    assert [payment.match_reason.startswith("may repeat bank transaction") for payment in later] == doubtful
+    for payment in later:
+        if payment.match_reason.startswith("may repeat"):
+            assert payment.status == PaymentStatus.REVIEW
+            assert payment.allocations.count() == 0
+    assert any("possibly already imported" in note for note in report.notes) == any(doubtful)
+
+
+def test_doubtful_repeat_reason_and_note(tmp_path: Path, english_reports):
+    make_creditor()
+    _import(_write(tmp_path, 1, File("camt054", [PAID], notification_id="NTF-A")))
+    stored = BankTransaction.objects.get()
+
+    report = _import(_write(tmp_path, 2, File("camt054", [PAID], notification_id="NTF-B")))
+
+    payment = Payment.objects.exclude(pk=stored.payment_id).get()
+    assert payment.match_reason == (
+        f"may repeat bank transaction {stored.pk} of notification NTF-A (1_camt054.xml): "
+        "same date, amount, payer and description, and no end-to-end id tells them apart"
+    )
+    assert reason_in_dutch(payment.match_reason) == (
+        f"herhaalt mogelijk banktransactie {stored.pk} van notificatie NTF-A (1_camt054.xml): "
+        "dezelfde datum, hetzelfde bedrag, dezelfde betaler en omschrijving, en geen end-to-end-id onderscheidt ze"
+    )
+    assert (
+        "possibly already imported from notification NTF-A in 1_camt054.xml: 1 transaction with the same date, "
+        "amount, payer and description"
+    ) in " ".join(report.notes)

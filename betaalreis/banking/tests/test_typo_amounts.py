@@ -14,7 +14,7 @@ from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.models import Invoice, Payment, PaymentStatus
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
-from .helpers import import_entries
+from .helpers import import_entries, make_invoice
 from .test_matching import ledger  # noqa: F401 - ledger is a fixture
 from .test_reason_text import ENGLISH
 
@@ -65,6 +65,19 @@ CASES = [
     ("letter O, message not sent", [(["A"], "123.45", CommunicationStatus.FAILED)],
      SampleEntry(Decimal("123.45"), remittance="Factuur 2O26-1OO42"),
      ("121.00", "50.00"), PaymentStatus.REVIEW, "invoice_number_typo"),
+    ("lone typo, letter total", [(["A"], "123.45")], SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092"),
+     ("0.00", "50.00"), PaymentStatus.MATCHED, "invoice_number_typo"),
+    ("lone typo, letter named more invoices", [(["A", "B"], "123.45")],
+     SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092"),
+     ("121.00", "50.00"), PaymentStatus.REVIEW, "none"),
+    ("lone typo, message not sent", [(["A"], "123.45", CommunicationStatus.FAILED)],
+     SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092"),
+     ("121.00", "50.00"), PaymentStatus.REVIEW, "none"),
+    ("lone typo, letter total of another invoice", [(["B"], "123.45")],
+     SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092"),
+     ("121.00", "50.00"), PaymentStatus.REVIEW, "none"),
+    ("lone typo, two digits off", [(["A"], "123.45")], SampleEntry(Decimal("123.45"), remittance="factuur 2026-10099"),
+     ("121.00", "50.00"), PaymentStatus.REVIEW, "none"),
 ]
 
 
@@ -97,8 +110,37 @@ def test_typo_beside_number_reason(tmp_path: Path, ledger):
 
 
 
+def test_lone_typo_letter_total_reason(tmp_path: Path, ledger):
+    _, _, _, invoices = ledger
+    _sent_message([invoices["A"]], "123.45")
+
+    import_entries(tmp_path, [SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092")])
+
+    payment = Payment.objects.get()
+    assert payment.match_reason == (
+        "invoice number with one wrong digit, amount equal to the total a sent message requested for 2026-10042"
+    )
+    assert _open(invoices["A"]) == Decimal("0.00")
+
+
+def test_lone_typo_letter_total_doubt(tmp_path: Path, ledger):
+    """A letter total confirms a typo like an open amount does, so another invoice one digit away still sends it to review."""
+    creditor, jansen, _, invoices = ledger
+    other = make_invoice(jansen, "2026-10093", "70.00")
+    _sent_message([invoices["A"]], "123.45")
+
+    import_entries(tmp_path, [SampleEntry(Decimal("123.45"), remittance="factuur 2026-10092")])
+
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.REVIEW
+    assert "also one digit away from 2026-10093" in payment.match_reason
+    assert _open(invoices["A"]) == Decimal("121.00")
+    assert _open(other) == Decimal("70.00")
+
+
 def test_new_reasons_in_dutch():
     reasons = [
+        "invoice number with one wrong digit, amount equal to the total a sent message requested for 2026-10042",
         "invoice number 2026-10043 in the description, and 2026-10042 written as 202610082 with one wrong digit, "
         "amount equals their open amount",
         "invoice number 2026-10043 in the description, and 2026-10042 written as 202610082 with one wrong digit, "

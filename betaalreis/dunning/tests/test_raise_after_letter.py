@@ -120,7 +120,7 @@ def test_raise_recorded_with_due_date(creditor, tmp_path):
     claim = claim_for_debtor(invoice("F301").debtor, RAISE_DUE + dt.timedelta(days=10))
     # Interest on the 50,00 runs from the day after it fell due, not from 2 September.
     assert [(period.start, period.base) for period in claim.interest_periods][-1] == (
-        RAISE_DUE + dt.timedelta(days=1), Decimal("350.00")
+        RAISE_DUE + dt.timedelta(days=1), Decimal("50.00")
     )
 
 
@@ -390,3 +390,25 @@ def test_costs_while_new_term_runs(creditor, tmp_path, days_after_new_letter, ba
     assert claim.costs.total == Decimal(costs)
     # Owed since the end of the first letter's term in both cases.
     assert claim.costs.due_from == first_term_end(creditor) + dt.timedelta(days=1)
+
+
+def test_second_raise_keeps_first(creditor, tmp_path):
+    letter_sent(tmp_path)
+    second_raised_at = RAISED_AT + dt.timedelta(days=7)
+    second_due = RAISE_DUE + dt.timedelta(days=7)
+
+    import_file(tmp_path, "raised.csv", CONSUMER_ROW.format(total="350,00", open="350,00"), at=RAISED_AT)
+    import_file(tmp_path, "raised-again.csv", CONSUMER_ROW.format(total="380,00", open="380,00"), at=second_raised_at)
+
+    parts = PrincipalRaise.objects.filter(invoice__number="F301").order_by("due_date")
+    assert [(part.amount, part.due_date) for part in parts] == [
+        (Decimal("50.00"), RAISE_DUE),
+        (Decimal("30.00"), second_due),
+    ]
+    assert RaiseAfterLetter.objects.get(invoice__number="F301").unnamed_amount == Decimal("80.00")
+    claim = claim_for_debtor(invoice("F301").debtor, second_due + dt.timedelta(days=10))
+    # Each raise bears interest from the day after its own due date.
+    assert [(period.start, period.base) for period in claim.interest_periods][-2:] == [
+        (RAISE_DUE + dt.timedelta(days=1), Decimal("50.00")),
+        (second_due + dt.timedelta(days=1), Decimal("30.00")),
+    ]

@@ -384,3 +384,41 @@ def test_old_invoice_costs_not_owed(language, row) -> None:
 
     assert row in output
     assert "(art. 3)" in output
+
+
+OPEN_AND_PAID = ("--invoice", "F1=300.00@2026-09-01", "--on", "2026-11-01", "--format", "json")
+
+
+@pytest.mark.parametrize(
+    ("paid_on", "letter", "base", "costs"),
+    [
+        # The letter of 10 September has its term end on 28 September.
+        ("2026-10-20", "2026-09-10", "500.00", "75.00"),
+        ("2026-09-28", "2026-09-10", "300.00", "45.00"),
+        ("2026-09-29", "2026-09-10", "500.00", "75.00"),
+        # A letter that did not name F2 makes no costs owed over it.
+        ("2026-10-20", "2026-09-10=F1", "300.00", "45.00"),
+    ],
+)
+def test_paid_invoice_in_cost_base(paid_on, letter, base, costs) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(_run(*OPEN_AND_PAID, "--paid-invoice", f"F2=200.00@{paid_on}", "--letter-sent", letter))
+
+    assert data["costs"]["status"] == "due"
+    assert data["costs"]["base"] == base
+    assert data["costs"]["costs"] == costs
+    assert data["principal"] == "300.00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--paid-invoice", "F2=200.00@2026-10-20"), "--paid-invoice needs --letter-sent"),
+        (("--paid-invoice", "F1=200.00@2026-10-20", "--letter-sent", "2026-09-10"), "Invoice F1 is given more than once"),
+        (("--paid-invoice", "F2=200.00@2026-11-02", "--letter-sent", "2026-09-10"), "paid on 2026-11-02, after the claim date"),
+        (("--paid-invoice", "F2=200.00", "--letter-sent", "2026-09-10"), "Invalid invoice 'F2=200.00' for --paid-invoice"),
+        (("--paid-invoice", "F2=2e2@2026-10-20", "--letter-sent", "2026-09-10"), "Invalid amount '2e2'"),
+    ],
+)
+def test_paid_invoice_rejected(args, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match=message):
+        _run(*OPEN_AND_PAID, *args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import io
 from decimal import Decimal
 from email import policy
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from django.core.management import call_command
 
 from betaalreis.channels.base import get_backend
 from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
@@ -169,11 +171,11 @@ def test_paid_instalment_gets_no_reminder(creditor, betaalreis_home):
     )
     do_allocate_payment(payment, [invoice], source="test", reason="first instalment")
 
-    created = plan_instalment_reminders(
+    result = plan_instalment_reminders(
         creditor, FRIDAY, dt.datetime.combine(FRIDAY, dt.time(9), tzinfo=AMSTERDAM), source="test"
     )
 
-    assert created == 0
+    assert result.created == 0
     assert reminders() == []
     assert Instalment.objects.get(plan=plan, number=1).reminded_at is None
 
@@ -199,3 +201,75 @@ def test_unreachable_debtor_gets_no_reminder(creditor, betaalreis_home):
 
     assert reminders() == []
     assert Instalment.objects.get(plan=plan, number=1).reminded_at is None
+
+
+def _letter_due(debtor) -> None:
+    """Give `debtor` an invoice whose 14-day letter is due on FRIDAY."""
+    make_invoice(
+        debtor, "80.00", due=FRIDAY - dt.timedelta(days=28),
+        dunning_stage="reminder", dunning_stage_date=FRIDAY - dt.timedelta(days=14),
+    )
+
+
+def _stages_on(debtor, day: dt.date) -> list[str]:
+    return sorted(Communication.objects.filter(debtor=debtor, run_date=day).values_list("stage", flat=True))
+
+
+def test_fourteen_day_letter_goes_before_reminder(creditor, betaalreis_home):
+    debtor = make_debtor(creditor, customer_number="PLAN-1")
+    start_plan(debtor, FRIDAY)
+    _letter_due(debtor)
+
+    summary = run_cycle(FRIDAY, creditor, dispatch_messages=False)
+    next_day = run_cycle(FRIDAY + dt.timedelta(days=1), creditor, dispatch_messages=False)
+
+    assert _stages_on(debtor, FRIDAY) == ["fourteen_day_letter"]
+    assert summary.creditors[0].reminders.waiting_debtor_ids == [debtor.pk]
+    assert _stages_on(debtor, FRIDAY + dt.timedelta(days=1)) == [INSTALMENT_REMINDER_STAGE]
+    assert next_day.creditors[0].reminders.created == 1
+
+
+def test_reminder_goes_before_other_stage(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    start_plan(debtor, FRIDAY)
+    make_invoice(debtor, "80.00", due=FRIDAY - dt.timedelta(days=3))
+
+    summary = run_cycle(FRIDAY, creditor, dispatch_messages=False)
+
+    assert _stages_on(debtor, FRIDAY) == [INSTALMENT_REMINDER_STAGE]
+    [held] = summary.creditors[0].plan.held_second_messages
+    assert held.stage.code == "friendly_reminder"
+    assert summary.creditors[0].reminders.waiting_debtor_ids == []
+
+
+def test_reminder_after_message_of_earlier_run(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "80.00", due=FRIDAY - dt.timedelta(days=3))
+    run_cycle(FRIDAY, creditor, dispatch_messages=False)
+    start_plan(debtor, FRIDAY)
+
+    summary = run_cycle(FRIDAY, creditor, dispatch_messages=False)
+
+    assert _stages_on(debtor, FRIDAY) == ["friendly_reminder"]
+    assert summary.creditors[0].reminders.waiting_debtor_ids == [debtor.pk]
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("nl", "Termijnherinnering uitgesteld tot de volgende run, omdat de debiteur vandaag al een bericht krijgt: PLAN-1"),
+        ("en", "Instalment reminder held to the next run, because the debtor already gets a message today: PLAN-1"),
+    ],
+)
+def test_run_summary_names_waiting_reminder(creditor, betaalreis_home, language, line):
+    debtor = make_debtor(creditor, customer_number="PLAN-1")
+    start_plan(debtor, FRIDAY)
+    _letter_due(debtor)
+    output = io.StringIO()
+
+    call_command(
+        "run", "--date", FRIDAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", "--lang", language,
+        stdout=output,
+    )
+
+    assert line in " ".join(output.getvalue().split())

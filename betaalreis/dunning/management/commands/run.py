@@ -140,6 +140,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         console.print(_creditor_line(creditor_run), markup=False)
         _print_unreachable(creditor_run, console)
         _print_held_second_messages(creditor_run, console)
+        _print_waiting_reminders(creditor_run, console)
         _print_paused_for_review(creditor_run, console)
         _print_invoices_without_claim(creditor_run, console)
         _print_opted_out_of_every_channel(creditor_run, console)
@@ -348,6 +349,16 @@ def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> 
         console.print("  " + _(
             "%(stage)s uitgesteld tot de volgende run, omdat de debiteur vandaag al een bericht krijgt: %(debtors)s"
         ) % {"stage": stage_name, "debtors": _name_debtors(debtor_ids)}, markup=False)
+
+
+def _print_waiting_reminders(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the debtors whose instalment reminder waits for the next run because they already get a message today."""
+    debtor_ids = creditor_run.reminders.waiting_debtor_ids
+    if not debtor_ids:
+        return
+    console.print("  " + _(
+        "%(stage)s uitgesteld tot de volgende run, omdat de debiteur vandaag al een bericht krijgt: %(debtors)s"
+    ) % {"stage": _("Termijnherinnering"), "debtors": _name_debtors(debtor_ids)}, markup=False)
 
 
 def _creditor_line(creditor_run: CreditorRun) -> str:

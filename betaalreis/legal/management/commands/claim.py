@@ -4,7 +4,10 @@ A consumer's costs follow the 14-day letters given with `--letter-sent`, by
 the same rules as the letters that the dunning run sent (see
 `betaalreis.dunning.letter_costs.stated_letter_costs`). Each letter whose
 term passed sets costs over the principal it named. The consumer owes the
-highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW).
+highest of them, never their sum (art. 6:96 lid 6 and lid 7 BW). An
+invoice given with `--paid-invoice` was paid in full, so it bears no
+interest in the claim. Its principal stays in the cost base of each letter
+that named it and whose term passed before it was paid.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from betaalreis.legal.claims import (
     DebtorKind,
     compute_claim,
 )
-from betaalreis.dunning.letter_costs import LetterCosts, stated_letter_costs
+from betaalreis.dunning.letter_costs import LetterCosts, PaidInvoice, stated_letter_costs
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.policy import BusinessCostMode, LegalSettings, parse_allocation_order
 
@@ -86,15 +89,26 @@ def _payment(value: str) -> ClaimPayment:
     )
 
 
-def _invoice(value: str) -> ClaimItem:
+def _number_amount_date(value: str, option: str, error: str) -> tuple[str, Decimal, dt.date]:
+    """Parse NUMBER=AMOUNT@DATE, raising CommandError with the message `error` when the form is wrong."""
     number, separator, rest = value.partition("=")
-    amount, at, due = rest.partition("@")
+    amount, at, day = rest.partition("@")
     if not separator or not at or not number.strip():
-        raise CommandError(
-            _("Ongeldige factuur %(value)r bij --invoice: gebruik NUMMER=BEDRAG@VERVALDATUM, "
-              "zoals F1=300.00@2026-09-01.") % {"value": value}
-        )
-    return ClaimItem(number.strip(), _amount(amount, "--invoice"), _date(due, "--invoice"))
+        raise CommandError(error % {"value": value})
+    return number.strip(), _amount(amount, option), _date(day, option)
+
+
+def _invoice(value: str) -> ClaimItem:
+    return ClaimItem(*_number_amount_date(value, "--invoice", _(
+        "Ongeldige factuur %(value)r bij --invoice: gebruik NUMMER=BEDRAG@VERVALDATUM, zoals F1=300.00@2026-09-01."
+    )))
+
+
+def _paid_invoice(value: str) -> PaidInvoice:
+    return PaidInvoice(*_number_amount_date(value, "--paid-invoice", _(
+        "Ongeldige factuur %(value)r bij --paid-invoice: gebruik NUMMER=BEDRAG@BETAALDATUM, "
+        "zoals F2=200.00@2026-11-03."
+    )))
 
 
 def _letter(value: str) -> tuple[dt.date, tuple[str, ...] | None]:
@@ -120,6 +134,7 @@ def parse_values(options: dict[str, Any]) -> dict[str, Any]:
     parsed["invoice"] = [_invoice(value) for value in options["invoice"]]
     parsed["letter_sent"] = [_letter(value) for value in options["letter_sent"]]
     parsed["paid"] = [_payment(value) for value in options["paid"]]
+    parsed["paid_invoice"] = [_paid_invoice(value) for value in options["paid_invoice"]]
     return parsed
 
 
@@ -215,6 +230,15 @@ class Command(TranslatedHelpCommand):
             ),
         )
         parser.add_argument(
+            "--paid-invoice", action="append", default=[], metavar=_lazy("NUMMER=BEDRAG@BETAALDATUM"),
+            help=_lazy(
+                "Consument: een factuur die een veertiendagenbrief noemde en die na de termijn van die "
+                "brief helemaal is betaald, bijvoorbeeld F2=200.00@2026-11-03 (hoofdsom in euro, "
+                "betaaldatum JJJJ-MM-DD). De incassokosten over haar hoofdsom blijven verschuldigd en "
+                "komen in de vordering. Herhaal de optie voor meer facturen; gebruik haar met --letter-sent."
+            ),
+        )
+        parser.add_argument(
             "--letter-channel", choices=["letter", "email"], default="letter",
             help=_lazy(
                 "Kanaal van de veertiendagenbrief, dat de vermoedelijke dag van ontvangst bepaalt. "
@@ -270,6 +294,7 @@ class Command(TranslatedHelpCommand):
             fourteen_day_term_end=letters.term_end,
             settings=settings,
             letter_terms=letters.letter_terms,
+            costs_paid_before=letters.costs_paid_before,
         )
 
     def _items(self, options: dict[str, Any]) -> list[ClaimItem]:
@@ -287,7 +312,8 @@ class Command(TranslatedHelpCommand):
 
     def _letter_costs(self, options: dict[str, Any], items: list[ClaimItem], settings: LegalSettings) -> LetterCosts:
         """Return the letter input of the claim from the letters of --letter-sent."""
-        numbers = [item.invoice_number for item in items]
+        open_numbers = [item.invoice_number for item in items]
+        numbers = open_numbers + [invoice.number for invoice in options["paid_invoice"]]
         letters: list[tuple[dt.date, tuple[str, ...]]] = []
         for sent_on, named in options["letter_sent"]:
             unknown = sorted(set(named or ()) - set(numbers))
@@ -305,7 +331,7 @@ class Command(TranslatedHelpCommand):
                     "aangewezen dagen op in de Staatscourant en voeg ze aan dat bestand toe."
                 ) % {"end": term.term_end.isoformat()})
             letters.append((term.term_end, named or tuple(numbers)))
-        return stated_letter_costs(letters, numbers, settings)
+        return stated_letter_costs(letters, open_numbers, settings, options["paid_invoice"])
 
     def _check_dates(self, options: dict[str, Any], items: list[ClaimItem], on: dt.date) -> None:
         """Reject options that contradict each other before computing anything."""
@@ -318,6 +344,7 @@ class Command(TranslatedHelpCommand):
             ) % {"options": given})
         if len(letter_options) == 2:
             raise CommandError(_("Geef --term-end of --letter-sent, niet allebei."))
+        self._check_paid_invoices(options, items, on)
 
         option = "--due" if items[0].invoice_number == SINGLE_INVOICE else "--invoice"
         for item in items:
@@ -332,6 +359,27 @@ class Command(TranslatedHelpCommand):
                     "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
                     "Geef een latere --on of laat de brief weg."
                 ) % {"sent": sent_on.isoformat(), "on": on.isoformat()})
+
+    def _check_paid_invoices(self, options: dict[str, Any], items: list[ClaimItem], on: dt.date) -> None:
+        """Reject --paid-invoice without --letter-sent, with a number given twice, or paid after the claim date."""
+        paid = options["paid_invoice"]
+        if paid and not options["letter_sent"]:
+            raise CommandError(_(
+                "--paid-invoice vraagt om --letter-sent: alleen een veertiendagenbrief waarvan de termijn "
+                "verstreek voordat de factuur werd betaald, maakt incassokosten over die factuur verschuldigd."
+            ))
+        seen = {item.invoice_number for item in items}
+        for invoice in paid:
+            if invoice.number in seen:
+                raise CommandError(_(
+                    "Factuur %(number)s staat meer dan eens in --invoice of --paid-invoice: geef elke factuur één keer."
+                ) % {"number": invoice.number})
+            seen.add(invoice.number)
+            if invoice.paid_on > on:
+                raise CommandError(_(
+                    "Ongeldige --paid-invoice %(number)s: betaald op %(paid)s, na de datum van de vordering %(on)s. "
+                    "Geef een latere --on of laat de factuur weg."
+                ) % {"number": invoice.number, "paid": invoice.paid_on.isoformat(), "on": on.isoformat()})
 
     def _print_table(self, breakdown: ClaimBreakdown) -> None:
         console = Console(file=self.stdout, highlight=False)
