@@ -55,6 +55,11 @@ def review_large_overpayment(amount: Decimal, currency: str, decision: Decision)
         f"{decision.reason}, but the payment of {currency} {amount} is more than twice the {currency} {open_amount} "
         "open: large overpayment"
     )
+    return review_with_candidates(decision, reason)
+
+
+def review_with_candidates(decision: Decision, reason: str) -> Decision:
+    """Return a review decision with `reason` that proposes the debtors of `decision`'s invoices as candidates."""
     by_debtor: dict[int, list[OpenInvoice]] = {}
     for invoice in decision.invoices:
         by_debtor.setdefault(invoice.debtor_id, []).append(invoice)
