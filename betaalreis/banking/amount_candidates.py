@@ -3,8 +3,8 @@
 A payment with no usable reference, no invoice number and an unknown payer
 finds no rule, so the review queue would show no candidate. When its amount
 equals the open amount of an invoice of the creditor, or the total that a
-sent message requested, that debtor probably paid it. Such a guess is weak,
-so it gets a low score, a reason that says so, and never books the payment.
+sent message requested, that debtor may have paid it. Such a guess is weak,
+so it gets a low score and a reason that calls it a guess, and it never books the payment.
 Only a few debtors are proposed: when more of them have that amount, the
 amount points at no one and the reason states the count instead.
 This runs only for payments that already go to review, with two queries per
@@ -39,15 +39,15 @@ def propose_amount_candidates(
     creditor: Creditor, reviews: dict[int, Decision], payments: Mapping[int, _Payment]
 ) -> None:
     """Give each review decision without candidates the debtors whose open amount or sent total equals the payment."""
-    wanted = {
+    without_candidates = {
         payment_id: payments[payment_id]
         for payment_id, decision in reviews.items()
         if not decision.candidates and decision.rule == MatchRule.NONE and payments[payment_id].amount > 0
     }
-    if not wanted:
+    if not without_candidates:
         return
 
-    amounts = sorted({payment.amount for payment in wanted.values()})
+    amounts = sorted({payment.amount for payment in without_candidates.values()})
     found = _open_invoices_by_amount(creditor, amounts)
     for (currency, amount), by_debtor in _sent_totals_by_amount(creditor, amounts).items():
         for debtor_id, invoices in by_debtor.items():
@@ -55,7 +55,7 @@ def propose_amount_candidates(
             for invoice in invoices:
                 known.setdefault(invoice.id, invoice)
 
-    for payment_id, payment in wanted.items():
+    for payment_id, payment in without_candidates.items():
         by_debtor = found.get((payment.currency, payment.amount), {})
         if not by_debtor:
             continue

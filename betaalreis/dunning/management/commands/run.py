@@ -185,7 +185,7 @@ def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None
 
 
 def _held_by_lease_note(dispatched: DispatchSummary) -> str:
-    """Return the note on messages that another (or a crashed) dispatcher holds in `sending`."""
+    """Return the note on messages that another (or a crashed) dispatcher claimed and left in `sending`."""
     ends = ""
     if dispatched.lease_ends is not None:
         ends = timezone.localtime(dispatched.lease_ends).strftime("%d-%m-%Y %H:%M:%S")
