@@ -318,7 +318,8 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None, booked_
             review_keys: dict[int, PaymentKeys] = {}
             for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
                 decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
-                decision = review_handed_over(decision, handed_over)
+                if handed_over:
+                    decision = review_handed_over(decision, handed_over)
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.
