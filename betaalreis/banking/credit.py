@@ -20,7 +20,7 @@ from betaalreis.banking.rules import Decision
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import PAYABLE_STATUSES, do_allocate_payment
 from betaalreis.ledger.credit import with_credit
-from betaalreis.ledger.models import Creditor, Invoice, InvoiceKind, Payment, PaymentStatus, TimelineKind
+from betaalreis.ledger.models import Creditor, Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentStatus, TimelineKind
 from betaalreis.ledger.money import format_money
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,10 @@ SOURCE = "credit"
 # because a few euros too much stays as credit. EUR 5000 on an EUR 50 invoice
 # is more likely a typo or a payment meant for something else.
 LARGE_SURPLUS_MINIMUM = Decimal("100.00")
+# Invoices that credit pays. A handed-over invoice is left out, because the
+# collection agency must hear of money set against it, as for a payment
+# (see `betaalreis.banking.handover_review`), so its credit stays for review.
+CREDIT_PAYS_STATUSES = tuple(status for status in PAYABLE_STATUSES if status != InvoiceStatus.HANDED_OVER)
 
 
 def is_large_overpayment(amount: Decimal, open_amount: Decimal) -> bool:
@@ -55,6 +59,11 @@ def review_large_overpayment(amount: Decimal, currency: str, decision: Decision)
         f"{decision.reason}, but the payment of {currency} {amount} is more than twice the {currency} {open_amount} "
         "open: large overpayment"
     )
+    return review_with_candidates(decision, reason)
+
+
+def review_with_candidates(decision: Decision, reason: str) -> Decision:
+    """Return a review decision with `reason` that proposes the debtors of `decision`'s invoices as candidates."""
     by_debtor: dict[int, list[OpenInvoice]] = {}
     for invoice in decision.invoices:
         by_debtor.setdefault(invoice.debtor_id, []).append(invoice)
@@ -78,9 +87,8 @@ def apply_credit(creditor: Creditor) -> CreditApplied:
     result = CreditApplied()
     open_invoices = Invoice.objects.filter(
         creditor=creditor,
-        debtor_id=OuterRef("debtor_id"),
         kind=InvoiceKind.INVOICE,
-        status__in=PAYABLE_STATUSES,
+        status__in=CREDIT_PAYS_STATUSES,
         open_amount__gt=0,
     )
     # NOTE: this sums the allocations of every matched payment of the
@@ -92,12 +100,13 @@ def apply_credit(creditor: Creditor) -> CreditApplied:
             debtor_id__isnull=False,
             status__in=(PaymentStatus.MATCHED, PaymentStatus.PARTLY_MATCHED),
             amount__gt=0,
-        ).filter(Exists(open_invoices))
+        ).filter(Exists(open_invoices.filter(debtor_id=OuterRef("debtor_id"))))
     )
     for payment in payments.filter(credit__gt=0).order_by("booking_date", "id"):
         credit = payment.credit
         reason = f"credit of payment {payment.pk} applied"
-        allocations = do_allocate_payment(payment, None, source=SOURCE, reason=reason)
+        invoices = list(open_invoices.filter(debtor_id=payment.debtor_id).order_by("due_date", "number"))
+        allocations = do_allocate_payment(payment, invoices, source=SOURCE, reason=reason)
         if not allocations:
             continue
 

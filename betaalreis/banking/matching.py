@@ -34,6 +34,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from betaalreis.banking.amount_candidates import propose_amount_candidates
 from betaalreis.banking.allocation import (
     DECISION_COLUMNS,
     UNCONFIRMED_DECISION_COLUMNS,
@@ -42,6 +43,7 @@ from betaalreis.banking.allocation import (
 )
 from betaalreis.banking.bulk import insert_values, money_from_db, raw_rows, update_values
 from betaalreis.banking.credit import review_large_overpayment
+from betaalreis.banking.handover_review import handed_over_invoice_ids, review_handed_over
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.iban_learning import LearnedIban, compact_iban, link_ibans, plan_links
 from betaalreis.banking.invoice_index import InvoiceIndex, PaymentKeys
@@ -304,6 +306,7 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None, booked_
 
     index = InvoiceIndex(creditor)
     matcher = Matcher(index)
+    handed_over = handed_over_invoice_ids(creditor)
     for start in range(0, len(pending), CHUNK):
         chunk = {payment.id: payment for payment in pending[start:start + CHUNK]}
         with transaction.atomic():
@@ -315,6 +318,8 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None, booked_
             review_keys: dict[int, PaymentKeys] = {}
             for payment, keys in zip(incoming, index.prefetch(incoming), strict=True):
                 decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
+                if handed_over:
+                    decision = review_handed_over(decision, handed_over)
                 if decision.invoices:
                     decided[payment.id] = decision
                     # Later payments in this chunk must not count these invoices as open.
@@ -336,13 +341,16 @@ def _match(creditor: Creditor, payments: Iterable[Payment | int] | None, booked_
             if learned:
                 link_ibans(creditor, index, learned, source=SOURCE)
                 report.ibans_linked += len(learned)
-                reviews.update(_redecide_from_learned(creditor, matcher, learned, reviews, review_keys, chunk, index, report))
+                reviews.update(_redecide_from_learned(
+                    creditor, matcher, learned, reviews, review_keys, chunk, index, report, handed_over
+                ))
             # Reversals come after the allocations, so a payment and its
             # reversal in one file end with the invoices open again.
             for payment in reversals:
                 review = _reverse(creditor, payment, index, report)
                 if review is not None:
                     reviews[payment.id] = review
+            propose_amount_candidates(creditor, reviews, chunk)
             _queue_for_review(creditor, reviews, chunk, report)
             add_reversal_candidates(creditor, [payment.id for payment in reversals if payment.id in reviews])
 
@@ -368,6 +376,7 @@ def _redecide_from_learned(
     chunk: dict[int, PendingPayment],
     index: InvoiceIndex,
     report: MatchReport,
+    handed_over: frozenset[int],
 ) -> dict[int, Decision]:
     """Decide again the reviewed payments of this chunk from a just linked IBAN; return their new review decisions.
 
@@ -386,6 +395,7 @@ def _redecide_from_learned(
         if payment is None or keys is None or not payment.payer_iban or compact_iban(payment.payer_iban) not in ibans:
             continue
         decision = review_large_overpayment(payment.amount, payment.currency, matcher.decide(payment, keys))
+        decision = review_handed_over(decision, handed_over)
         if decision.invoices:
             decided[payment_id] = decision
             _reserve(index, payment, decision)

@@ -10,7 +10,8 @@ Rows stored before a phrase was added need no migration, because the
 translation happens when the reason is shown.
 
 Every phrase that `rules.py`, `matching.py`, `credit.py`, `reversals.py`,
-`settled_invoices.py`, `actions.py`, `duplicates.py`, `payments/services.py` and
+`settled_invoices.py`, `handover_review.py`, `amount_candidates.py`, `actions.py`, `duplicates.py`,
+`payments/services.py` and
 `ledger/actions.py` write needs a row in `_PHRASES`. test_reason_text.py
 builds the reasons of the matching test table and checks that no English
 phrase is left.
@@ -25,6 +26,20 @@ from django.utils import translation
 # (English pattern, Dutch replacement), tried in this order. Longer phrases
 # come before the shorter ones they contain.
 _PHRASES: tuple[tuple[str, str], ...] = (
+    (r", but invoice (.+?) was handed over to the collection agency: tell the agency of this payment before "
+     r"booking it, because booking only the principal waives the costs and interest",
+     r", maar factuur \1 is uit handen gegeven aan het incassobureau: meld deze betaling aan het incassobureau "
+     r"voordat u haar boekt, want alleen de hoofdsom boeken scheldt de kosten en rente kwijt"),
+    (r", but invoices (.+?) were handed over to the collection agency: tell the agency of this payment before "
+     r"booking it, because booking only the principal waives the costs and interest",
+     r", maar facturen \1 zijn uit handen gegeven aan het incassobureau: meld deze betaling aan het incassobureau "
+     r"voordat u haar boekt, want alleen de hoofdsom boeken scheldt de kosten en rente kwijt"),
+    (r"only the amount matches: (\S+) (\S+) equals what is open or was requested for (.+?); "
+     r"no reference or known payer",
+     r"alleen het bedrag past: \1 \2 is gelijk aan wat openstaat of werd gevraagd voor \3; "
+     r"geen betalingskenmerk of bekende betaler"),
+    (r"; (\d+) debtors have an open invoice or a sent message of (\S+) (\S+), too many to propose",
+     r"; \1 debiteuren hebben een openstaande factuur of een verstuurd bericht van \2 \3, te veel om voor te stellen"),
     (r"no rule matched: no valid reference, invoice number, known IBAN or name",
      "geen regel past: geen geldig betalingskenmerk, factuurnummer, bekend IBAN of bekende naam"),
     (r"structured reference (\S+) names a debtor without open invoices; paid twice or paid late, "

@@ -44,10 +44,14 @@ from betaalreis.legal.policy import LegalSettings
 # Debtor ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
 ID_CHUNK = 10000
 
-# Invoices whose claim is computed: the dunned ones, and handed-over ones,
+# Invoices whose claim is computed: the dunned ones, handed-over ones,
 # because the collection agency collects the same claim with its interest
-# and costs. The handover message and the portal state it.
-CLAIM_STATUSES = (*DUNNABLE_STATUSES, InvoiceStatus.HANDED_OVER)
+# and costs, and disputed ones. A dispute pauses dunning but not the
+# statutory interest, and the costs that a sent letter made owed stay owed
+# until the creditor grants the dispute by crediting or writing off the
+# invoice. So a payment of a disputed invoice pays its costs and interest
+# too, and no message names a disputed invoice.
+CLAIM_STATUSES = (*DUNNABLE_STATUSES, InvoiceStatus.HANDED_OVER, InvoiceStatus.DISPUTED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
@@ -89,6 +89,11 @@ class DispatchSummary:
     # once, as (kind, first day, last day or None, percent), with the number
     # of messages that used each.
     unconfirmed_rates: Counter[tuple[str, str, str | None, str]] = field(default_factory=Counter)
+    # Messages left in `sending` by another dispatcher, running or crashed,
+    # when this one finished, and the moment the last of their leases ends.
+    # Only a dispatch after that moment claims them again.
+    held_by_lease: int = 0
+    lease_ends: dt.datetime | None = None
 
     def add(self, communication: Communication, outcome: str) -> None:
         self.counts[(communication.channel, communication.stage, outcome)] += 1
@@ -319,7 +324,35 @@ def _dispatch_batches(
             results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims
         )
 
+    _count_held_by_lease(summary, creditor)
     return summary
+
+
+def _count_held_by_lease(summary: DispatchSummary, creditor: Creditor | None) -> None:
+    """Count the messages that stay in `sending` under another dispatcher's lease, and when it ends.
+
+    This dispatcher recorded an outcome for every message it claimed, so
+    what is still in `sending` belongs to another dispatcher, or to one that
+    died and whose lease has not run out yet.
+    """
+    held = Communication.objects.filter(status=CommunicationStatus.SENDING)
+    if creditor is not None:
+        held = held.filter(creditor=creditor)
+    found = held.aggregate(count=Count("id"), last_claimed=Max("claimed_at"))
+    if not found["count"]:
+        return
+
+    lease = dt.timedelta(seconds=settings.BETAALREIS_DISPATCH_LEASE_SECONDS)
+    summary.held_by_lease = found["count"]
+    summary.lease_ends = found["last_claimed"] + lease if found["last_claimed"] is not None else None
+    logger.warning(
+        "communications held by another dispatcher",
+        extra={
+            "creditor_id": creditor.pk if creditor is not None else None,
+            "communications": summary.held_by_lease,
+            "lease_ends": summary.lease_ends.isoformat() if summary.lease_ends else None,
+        },
+    )
 
 
 def _collect_claim_notices(metadata: dict[str, object], summary: DispatchSummary) -> None:

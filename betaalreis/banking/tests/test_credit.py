@@ -92,3 +92,16 @@ def test_credit_not_used_across_creditors(credit, tmp_path: Path):
 ])
 def test_is_large_overpayment(amount, open_amount, large):
     assert is_large_overpayment(Decimal(amount), Decimal(open_amount)) is large
+
+
+def test_credit_skips_handed_over_invoice(credit):
+    creditor, emma, payment, later = credit
+    Invoice.objects.filter(pk=later.pk).update(status="handed_over")
+
+    result = apply_credit(creditor)
+
+    later.refresh_from_db()
+    assert result.payments == 0
+    assert later.open_amount == Decimal("20.00")
+    assert later.status == "handed_over"
+    assert unallocated_amount(payment) == Decimal("5.00")

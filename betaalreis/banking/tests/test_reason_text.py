@@ -65,6 +65,20 @@ OTHER_REASONS = [
      "rest van online betaling tr_8Ab2 na gedeeltelijke terugvordering (chargeback)"),
     ("online payment tr_8Ab2", "online betaling tr_8Ab2"),
     ("credit note CN-2026-0007", "creditnota CN-2026-0007"),
+    ("invoice number 2026-1004 in the description, but invoice 2026-1004 was handed over to the collection "
+     "agency: tell the agency of this payment before booking it, because booking only the principal waives "
+     "the costs and interest",
+     "factuurnummer 2026-1004 in de omschrijving, maar factuur 2026-1004 is uit handen gegeven aan het "
+     "incassobureau: meld deze betaling aan het incassobureau voordat u haar boekt, want alleen de hoofdsom "
+     "boeken scheldt de kosten en rente kwijt"),
+    ("only the amount matches: EUR 99.99 equals what is open or was requested for 2026-1005; "
+     "no reference or known payer",
+     "alleen het bedrag past: EUR 99.99 is gelijk aan wat openstaat of werd gevraagd voor 2026-1005; "
+     "geen betalingskenmerk of bekende betaler"),
+    ("no rule matched: no valid reference, invoice number, known IBAN or name; 4 debtors have an open "
+     "invoice or a sent message of EUR 29.95, too many to propose",
+     "geen regel past: geen geldig betalingskenmerk, factuurnummer, bekend IBAN of bekende naam; 4 debiteuren "
+     "hebben een openstaande factuur of een verstuurd bericht van EUR 29.95, te veel om voor te stellen"),
 ]
 
 

@@ -270,3 +270,46 @@ def test_admin_write_off_records_waiver(debtor, client):
     assert waived.source == "admin:beheer"
     status_event = TimelineEvent.objects.get(debtor=debtor, data__to=InvoiceStatus.WRITTEN_OFF)
     assert status_event.data["from"] == InvoiceStatus.OPEN
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_disputed_invoice_payment_pays_interest(debtor, path):
+    invoice = make_invoice(debtor, "150.00", due=DUE)
+    send_letter(debtor, invoice)
+    requested = Decimal(render(debtor, invoice, "fourteen_day_letter", "letter", LETTER_DAY).metadata["amount_due"])
+    interest = requested - Decimal("150.00")
+    assert interest > Decimal("0.00")
+    do_set_invoice_status(invoice, InvoiceStatus.DISPUTED, source="portal", reason="dispute")
+
+    payment = pay(debtor, invoice, requested, LETTER_DAY, path)
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert parts(payment) == {"principal": Decimal("150.00"), "interest": interest}
+    assert unallocated_amount(payment) == Decimal("0.00")
+    assert not credit_events(debtor).exists()
+    assert not waived_events(debtor).exists()
+
+
+def test_disputed_invoice_stays_in_claim(debtor):
+    invoice = make_invoice(debtor, "150.00", due=DUE)
+    send_letter(debtor, invoice)
+    do_set_invoice_status(invoice, InvoiceStatus.DISPUTED, source="portal", reason="dispute")
+
+    claim = claim_for_debtor(debtor, LATER)
+
+    assert claim is not None
+    (item,) = claim.items
+    assert item.invoice_number == invoice.number
+    assert item.interest > Decimal("0.00")
+
+
+def test_granted_dispute_waives_charges(debtor):
+    invoice = make_invoice(debtor, "150.00", due=DUE)
+    send_letter(debtor, invoice)
+    do_set_invoice_status(invoice, InvoiceStatus.DISPUTED, source="portal", reason="dispute")
+
+    do_set_invoice_status(invoice, InvoiceStatus.WRITTEN_OFF, source="admin", reason="dispute granted")
+
+    (event,) = waived_events(debtor)
+    assert Decimal(event.data["interest"]) > Decimal("0.00")

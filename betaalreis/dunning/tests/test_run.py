@@ -226,7 +226,20 @@ def test_crash_after_send_resumes_without_second_message(creditor, settings, bet
     assert len(outbox_files(betaalreis_home, "email")) == 1
 
     # A dispatcher that sent the message and died before recording it leaves
-    # the row in `sending`; after the lease another dispatcher takes it over.
+    # the row in `sending`. While its lease runs, another dispatcher leaves
+    # the row alone and names it in its summary.
+    settings.BETAALREIS_DISPATCH_LEASE_SECONDS = 300
+    claimed_at = timezone.now() - dt.timedelta(minutes=1)
+    Communication.objects.update(status=CommunicationStatus.SENDING, claimed_at=claimed_at)
+    held = dispatch(due_by=timezone.now())
+
+    assert held.total("sent") == 0
+    assert held.held_by_lease == 1
+    assert held.lease_ends == claimed_at + dt.timedelta(seconds=300)
+    assert len(outbox_files(betaalreis_home, "email")) == 1
+    assert Communication.objects.get().status == CommunicationStatus.SENDING
+
+    # After the lease another dispatcher takes it over.
     settings.BETAALREIS_DISPATCH_LEASE_SECONDS = 0
     Communication.objects.update(
         status=CommunicationStatus.SENDING, claimed_at=timezone.now() - dt.timedelta(minutes=10)
@@ -234,6 +247,7 @@ def test_crash_after_send_resumes_without_second_message(creditor, settings, bet
     summary = dispatch(due_by=timezone.now())
 
     assert summary.total("sent") == 1
+    assert summary.held_by_lease == 0
     assert len(outbox_files(betaalreis_home, "email")) == 1
     assert Communication.objects.get().status == CommunicationStatus.SENT
 
@@ -441,6 +455,27 @@ def test_run_command_names_unreachable_debtors(creditor):
         "Unreachable for Friendly reminder (add an email address, mobile number or postal address): NOWAY-1"
         in text
     )
+
+
+def test_run_command_names_messages_under_lease(creditor, settings, betaalreis_home):
+    import io
+
+    from django.core.management import call_command
+
+    make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
+    run_cycle(DAY, creditor, dispatch_messages=False)
+    # A dispatcher killed after claiming leaves the row in `sending`.
+    settings.BETAALREIS_DISPATCH_LEASE_SECONDS = 300
+    claimed_at = dt.datetime(2030, 1, 2, 9, 0, tzinfo=AMSTERDAM)
+    Communication.objects.update(status=CommunicationStatus.SENDING, claimed_at=claimed_at)
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--lang", "en", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "1 message is in status 'Sending' under another or an aborted dispatch" in text
+    assert "The first run after 02-01-2030 09:05:00 sends it again" in text
+    assert Communication.objects.get().status == CommunicationStatus.SENDING
 
 
 def test_run_command_reports_in_dutch_by_default(creditor):

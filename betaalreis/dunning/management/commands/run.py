@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
@@ -212,6 +212,24 @@ def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None
             "plant die fase opnieuw (zie de tijdlijn van de debiteur).",
             dispatched.stages_reverted,
         ) % {"count": dispatched.stages_reverted})
+    if dispatched.held_by_lease:
+        console.print("  " + _held_by_lease_note(dispatched), markup=False)
+
+
+def _held_by_lease_note(dispatched: DispatchSummary) -> str:
+    """Return the note on messages that another (or a crashed) dispatcher claimed and left in `sending`."""
+    ends = ""
+    if dispatched.lease_ends is not None:
+        ends = timezone.localtime(dispatched.lease_ends).strftime("%d-%m-%Y %H:%M:%S")
+    return ngettext(
+        "let op: %(count)d bericht staat op 'Wordt verzonden' bij een andere of afgebroken verzending "
+        "en is niet in deze tabel geteld. De eerste run na %(ends)s verstuurt het opnieuw, als het dan "
+        "niet verzonden is (BETAALREIS_DISPATCH_LEASE_SECONDS).",
+        "let op: %(count)d berichten staan op 'Wordt verzonden' bij een andere of afgebroken verzending "
+        "en zijn niet in deze tabel geteld. De eerste run na %(ends)s verstuurt ze opnieuw, voor zover ze "
+        "dan niet verzonden zijn (BETAALREIS_DISPATCH_LEASE_SECONDS).",
+        dispatched.held_by_lease,
+    ) % {"count": dispatched.held_by_lease, "ends": ends}
 
 
 def _describe_rate(kind: str, first: str, last: str | None, percent: str, messages: int) -> str:
