@@ -5,15 +5,17 @@ ask `online_payment_blocker`. A debtor can pay an invoice online while it
 is open or disputed and has an open amount. An invoice in a payment plan is
 paid through the plan's instalments, so only an instalment checkout of that
 active plan covers it. A handed-over invoice is collected by the collection
-agency, and the debtor pays the agency. A bank payment that arrives for such
-an invoice is still booked on it (`ledger.actions.PAYABLE_STATUSES`), because
-that money is the debtor's either way.
+agency, and the debtor pays the agency. A checkout payment that still
+arrives for such an invoice is booked on it (`ledger.actions.PAYABLE_STATUSES`),
+because that money is the debtor's either way; a bank payment goes to the
+review queue first (`banking.handover_review`).
 
 A disputed invoice can be paid online, but only when the debtor ticks it:
 the portal neither ticks it nor counts it in its default total
-(`preselected_for_payment`). It is outside the claim
-(`betaalreis.legal.ledger_claims.CLAIM_STATUSES`), so it carries no interest
-and no collection costs.
+(`preselected_for_payment`). It stays in the claim
+(`betaalreis.legal.ledger_claims.CLAIM_STATUSES`), so its interest runs on
+while the dispute is open, and without it the default total carries no
+collection costs.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from betaalreis.ledger.models import Allocation, AllocationPart, InvoiceStatus, Payment, TimelineEvent
-from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.payments.models import CheckoutPayment
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
@@ -102,22 +101,22 @@ def claim_with_dispute(client):
     return debtor, kept, contested, before
 
 
-def test_costs_of_disputed_invoice_not_charged(client, claim_with_dispute):
+def test_disputed_invoice_stays_in_claim(client, claim_with_dispute):
+    # Interest and costs keep running while a dispute is open; the default
+    # total leaves the costs out until every invoice of the claim is paid.
     debtor, kept, contested, before = claim_with_dispute
     today = timezone.localdate()
 
     (account,) = services.load_accounts([debtor.pk], today)
 
-    claim_over_kept = claim_for_debtor(debtor, today, invoice_ids={kept.pk})
-    assert account.claim_invoice_ids == {kept.pk}
-    assert account.costs == claim_over_kept.costs.outstanding
-    assert account.costs < before.costs
+    assert account.claim_invoice_ids == {kept.pk, contested.pk}
+    assert account.costs == before.costs
     (kept_line,) = [line for line in account.open_lines if line.invoice.pk == kept.pk]
     (contested_line,) = [line for line in account.open_lines if line.invoice.pk == contested.pk]
-    assert contested_line.interest == Decimal("0.00")
-    assert account.online_total.total == kept_line.amount_due + account.costs
+    assert contested_line.interest > Decimal("0.00")
+    assert account.online_total.total == kept_line.amount_due
     assert services.amount_to_charge(account, {kept.pk, contested.pk}) == (
-        account.online_total.total + Decimal("2000.00")
+        kept_line.amount_due + contested_line.amount_due + account.costs
     )
 
 
