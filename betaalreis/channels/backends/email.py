@@ -43,7 +43,7 @@ def message_id_for(message: OutgoingMessage) -> str:
     return f"<{digest}@{domain}>"
 
 
-class _Email(EmailMultiAlternatives):
+class _EncodedSubjectEmail(EmailMultiAlternatives):
     """An EmailMultiAlternatives whose non-ASCII Subject parses back without a leading space."""
 
     def message(self) -> Message:
@@ -59,7 +59,7 @@ def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
 
     address = message.sender_address or settings.DEFAULT_FROM_EMAIL
     from_email = formataddr((message.sender_name, address)) if message.sender_name else address
-    email = _Email(
+    email = _EncodedSubjectEmail(
         subject=message.subject,
         body=message.text,
         from_email=from_email,

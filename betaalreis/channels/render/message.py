@@ -216,7 +216,7 @@ def _email_letter(context: MessageContext) -> Attachment | None:
 
     The email body carries the letter's text, so a name in a script that the
     letter font lacks (Chinese or Arabic, for example) still gets the
-    message. The template then says that the PDF is not attached.
+    message. The template then states that the PDF is not attached.
     """
     try:
         return _letter_pdf(context, letter_content(context))
