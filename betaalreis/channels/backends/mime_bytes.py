@@ -189,7 +189,10 @@ def _outer_headers(email: EmailMultiAlternatives, date: str | None, encoding: st
 
 
 def _header_value(name: str, value: object, encoding: str) -> str:
-    """Return the header value Django's MIME classes store for `value`, with a non-ASCII Subject as `encoded_subject`."""
+    """Return the header value Django's MIME classes store for `value`.
+
+    A non-ASCII Subject is the value of `encoded_subject` instead.
+    """
     # Django passes every ASCII subject through email.header.Header, which
     # leaves a short one without tabs or repeated blanks as it is.
     if name == "Subject" and not _needs_folding(name, value, _FOLD_WIDTH):
