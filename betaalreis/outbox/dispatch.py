@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
-from betaalreis.channels.delivery import do_plan_fallback
+from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.contact import next_allowed_contact
@@ -594,7 +594,7 @@ def _timeline_event(
     policy no longer has it (instalment reminders have no stage).
     """
     label = _channel_label(communication.channel)
-    stage_label = stage.name_nl if stage is not None else communication.stage
+    stage_label = stage.name_nl if stage is not None else stage_name_nl(communication)
     if outcome == CommunicationStatus.SENT:
         kind = TimelineKind.COMMUNICATION
         summary = (
