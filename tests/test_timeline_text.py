@@ -158,3 +158,24 @@ def test_failed_letter_summary_in_english() -> None:
     assert english.endswith("The letter font lacks the characters '王小明' of the name or address. Set "
                           "BETAALREIS_LETTER_FONT and BETAALREIS_LETTER_FONT_BOLD to a TrueType font that has them, "
                           "or write the name in Latin letters.")
+
+
+@pytest.mark.django_db
+def test_instalment_summaries_in_english() -> None:
+    from betaalreis.dunning.policies import seed_default_policies
+    from betaalreis.dunning.run import run_cycle
+
+    debtor = make_debtor(make_creditor())
+    seed_default_policies(debtor.creditor)
+    day = dt.date(2026, 11, 20)
+    invoice = make_invoice(debtor, "F-001", "300.00")
+    plans.do_request_plan(debtor, [invoice], 3, today=day)
+
+    run_cycle(day, debtor.creditor)
+
+    events = list(TimelineEvent.objects.filter(data__has_key="communication_id"))
+    english = [summary_in_language(event.summary, event.data, "en") for event in events]
+    assert len(events) >= 2
+    assert untranslated(events) == []
+    assert not [text for text in english if "instalment_reminder" in text or "vervaldatum" in text]
+    assert any(text.startswith("Reminder for instalment 1 of 3 planned by email") for text in english), english

@@ -239,13 +239,32 @@ def _communication_of(delivery: Delivery) -> Communication | None:
     return communication
 
 
+def stage_name_nl(communication: Communication) -> str:
+    """Return the Dutch name of the message's stage for a timeline summary, or its code when no policy has it."""
+    # Imported here because the render package imports this module through the email backends.
+    from betaalreis.channels.render.context import INSTALMENT_REMINDER_NAME_NL, INSTALMENT_REMINDER_STAGE
+
+    if communication.stage == INSTALMENT_REMINDER_STAGE:
+        return INSTALMENT_REMINDER_NAME_NL
+    name = (
+        Stage.objects.filter(
+            policy__creditor_id=communication.creditor_id,
+            policy__debtor_kind=communication.debtor.kind,
+            code=communication.stage,
+        )
+        .values_list("name_nl", flat=True)
+        .first()
+    )
+    return name or communication.stage
+
+
 def _record_on_timeline(
     delivery: Delivery, report: StatusReport, communication: Communication | None, source: str
 ) -> None:
     channel_name = CHANNEL_NAMES_NL.get(delivery.channel, delivery.channel)
     summary = f"{channel_name.capitalize()} {STATUS_SUMMARY_NL.get(report.status, report.status)}"
     if communication is not None:
-        summary += f" ({communication.stage})"
+        summary += f" ({stage_name_nl(communication)})"
     if report.status in FAILURE_STATUSES and (report.description or report.error_code):
         summary += f": {report.description or report.error_code}"
     timeline.record(
@@ -385,7 +404,7 @@ def do_plan_fallback(
             communication.debtor_id,
             TimelineKind.COMMUNICATION,
             f"{CHANNEL_NAMES_NL.get(communication.channel, '').capitalize()} mislukt en er is "
-            f"geen ander kanaal voor fase {communication.stage}",
+            f"geen ander kanaal voor fase {stage_name_nl(communication)}",
             source=source,
             creditor_id=communication.creditor_id,
             data={"communication_id": communication.pk, "reason": reason[:200]},
@@ -423,7 +442,7 @@ def do_plan_fallback(
         communication.debtor_id,
         TimelineKind.COMMUNICATION,
         f"{CHANNEL_NAMES_NL.get(communication.channel, '').capitalize()} mislukt; "
-        f"fase {communication.stage} gaat nu per {CHANNEL_NAMES_NL.get(channel, channel)}",
+        f"fase {stage_name_nl(communication)} gaat nu per {CHANNEL_NAMES_NL.get(channel, channel)}",
         source=source,
         creditor_id=communication.creditor_id,
         data={

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Sum
@@ -44,6 +45,8 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import quantize
 from betaalreis.outbox.models import Communication, CommunicationStatus
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
 logger = logging.getLogger(__name__)
 
 # Share of payers who type the invoice number as free text instead of the
@@ -64,6 +67,9 @@ class DayReport:
     # hours is pending then and goes out with the next day's dispatch.
     planned: Counter[tuple[str, str]] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
+    # Outbox rows sent on the day per (channel, stage), whatever day planned
+    # them, so that a message held from Sunday counts on Monday.
+    sent: Counter[tuple[str, str]] = field(default_factory=Counter)
     statement_files: list[Path] = field(default_factory=list)
 
 
@@ -283,6 +289,21 @@ class Simulation:
         for channel, stage, status, count in rows:
             report.planned[(channel, stage)] += count
             report.statuses[status] += count
+        report.sent.update(sent_on_day(self.ledger.creditors, day))
+
+
+def sent_on_day(creditors: list[Creditor], day: dt.date) -> Counter[tuple[str, str]]:
+    """Count the creditors' messages sent on `day` in Amsterdam time, per (channel, stage)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=AMSTERDAM)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=AMSTERDAM)
+    rows = (
+        Communication.objects.filter(
+            creditor__in=creditors, status=CommunicationStatus.SENT, sent_at__gte=start, sent_at__lt=end
+        )
+        .values_list("channel", "stage")
+        .annotate(count=Count("pk"))
+    )
+    return Counter({(channel, stage): count for channel, stage, count in rows})
 
 
 def _create_payments(creditor: Creditor, entries: list[StatementEntry]) -> None:

@@ -47,7 +47,7 @@ def stage_names_by_code(creditors: Iterable[Creditor]) -> dict[str, str]:
     The instalment reminder of a payment plan, which no policy has, is named
     too. A code missing from the result has no stage any more.
     """
-    from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
+    from betaalreis.channels.render.context import INSTALMENT_REMINDER_NAME_NL, INSTALMENT_REMINDER_STAGE
 
     language = "en" if translation.get_language() == "en" else "nl"
     names: dict[str, list[str]] = defaultdict(list)
@@ -57,7 +57,7 @@ def stage_names_by_code(creditors: Iterable[Creditor]) -> dict[str, str]:
         if name not in names[stage.code]:
             names[stage.code].append(name)
     joined = {code: " / ".join(stage_names) for code, stage_names in names.items()}
-    joined.setdefault(INSTALMENT_REMINDER_STAGE, gettext("Herinnering termijn betalingsregeling"))
+    joined.setdefault(INSTALMENT_REMINDER_STAGE, gettext(INSTALMENT_REMINDER_NAME_NL))
     return joined
 
 

@@ -243,7 +243,17 @@ def _pattern(message_id: str, value: str) -> re.Pattern[str]:
     return re.compile(pattern, re.DOTALL)
 
 
-_SUMMARY_PATTERNS = tuple((message_id, _pattern(message_id, _SUMMARY_VALUE)) for message_id in SUMMARIES)
+def _literal_length(message_id: str) -> int:
+    return len(_PLACEHOLDER.sub("", message_id))
+
+
+# A summary can fit two shapes, as "Herinnering termijn 1 van 6 gepland per e-mail: € 33,33, vervaldatum
+# 05-12-2026" fits "%(stage)s gepland per %(channel)s: %(invoices)s, %(amount)s". The shape with the most
+# fixed text is the more specific one, so it is tried first.
+_SUMMARY_PATTERNS = tuple(
+    (message_id, _pattern(message_id, _SUMMARY_VALUE))
+    for message_id in sorted(SUMMARIES, key=_literal_length, reverse=True)
+)
 _PHRASE_PATTERNS = tuple((message_id, _pattern(message_id, _PHRASE_VALUE)) for message_id in PHRASES)
 
 

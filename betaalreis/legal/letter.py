@@ -35,7 +35,9 @@ _SENTENCES = {
         ),
         "costs_vat": (
             "Heeft u dit bedrag niet binnen die termijn betaald, dan bent u ook "
-            "buitengerechtelijke incassokosten van {costs} verschuldigd, waarvan {vat} btw."
+            "buitengerechtelijke incassokosten van {costs} verschuldigd, waarvan {vat} btw. Wij rekenen "
+            "die btw omdat wij voor de incasso een externe dienst inschakelen die ons btw in rekening "
+            "brengt en wij die btw niet kunnen aftrekken."
         ),
         "payment": (
             "Maak het bedrag over aan {payee}, rekening {iban}, onder vermelding van {reference}."
@@ -52,7 +54,9 @@ _SENTENCES = {
         ),
         "costs_vat": (
             "If you have not paid this amount within that term, you will also owe "
-            "extrajudicial collection costs of {costs}, of which {vat} is VAT."
+            "extrajudicial collection costs of {costs}, of which {vat} is VAT. We add that VAT "
+            "because we use an outside collection service that charges us VAT, and we cannot "
+            "deduct that VAT."
         ),
         "payment": "Please transfer the amount to {payee}, account {iban}, quoting {reference}.",
     },

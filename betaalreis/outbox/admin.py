@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.dunning.stage_names import stage_filter, stage_name_subquery
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
-from betaalreis.outbox.models import Communication, CommunicationInvoice
+from betaalreis.ledger.timeline_text import phrase_in_language
+from betaalreis.outbox.dispatch import error_reason
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 
 class ItemInline(admin.TabularInline):
@@ -33,6 +35,7 @@ class CommunicationAdmin(EvidenceAdmin):
 
     list_display = (
         "run_date", "creditor", "debtor", "channel", "stage_name", "status", "total_amount", "sent_at",
+        "failure_reason",
     )
     list_filter = ("creditor", "channel", stage_filter("stage"), "status")
     search_fields = ("idempotency_key", "debtor__name", "provider_reference")
@@ -47,3 +50,10 @@ class CommunicationAdmin(EvidenceAdmin):
     def stage_name(self, communication: Communication) -> str:
         """Return the stage's name in the policy, or its code when the policy no longer has it."""
         return communication.stage_label or communication.stage
+
+    @admin.display(description=_("reden mislukt"))
+    def failure_reason(self, communication: Communication) -> str:
+        """Return why the message failed, in the admin's language and without the internal error code."""
+        if communication.status != CommunicationStatus.FAILED:
+            return ""
+        return phrase_in_language(error_reason(communication.last_error))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -28,7 +29,7 @@ from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
-from betaalreis.channels.delivery import do_plan_fallback
+from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.contact import next_allowed_contact
@@ -94,12 +95,23 @@ class DispatchSummary:
     # Only a dispatch after that moment claims them again.
     held_by_lease: int = 0
     lease_ends: dt.datetime | None = None
+    # Debtor ids of the messages that failed for good, by (channel, stage, reason without its error code).
+    failures: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
 
     def add(self, communication: Communication, outcome: str) -> None:
         self.counts[(communication.channel, communication.stage, outcome)] += 1
 
     def total(self, outcome: str) -> int:
         return sum(count for (_, _, result), count in self.counts.items() if result == outcome)
+
+
+# The error code that `_dispatch_batches` puts before an error's message, such as "letter_unprintable_name: ".
+_ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]*: ")
+
+
+def error_reason(error: str) -> str:
+    """Return a stored send error without its leading error code: the message a person reads."""
+    return _ERROR_CODE.sub("", error, count=1)
 
 
 class InvalidTransition(Exception):
@@ -321,7 +333,8 @@ def _dispatch_batches(
             results.append((communication, CommunicationStatus.SENT, result, ""))
 
         _record_results(
-            results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims
+            results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims,
+            due_by=due_by,
         )
 
     _count_held_by_lease(summary, creditor)
@@ -376,18 +389,23 @@ def _record_results(
     source: str,
     clock: dt.datetime | None = None,
     letter_claims: dict[int, dict[str, object]] | None = None,
+    due_by: dt.datetime | None = None,
 ) -> None:
     """Store the outcome of a batch and its timeline rows in one transaction.
 
-    `clock` is the replayed moment of a past day, if any; a fallback message
-    planned here may go out from then. `letter_claims` gives, by
-    communication id, the claim a sent 14-day letter stated, for the record
-    of its term.
+    `clock` is the replayed moment of a past day, if any. A fallback message
+    planned here may go out from `due_by`, the moment up to which this
+    dispatch sends, so that a later batch of the same dispatch sends it.
+    `letter_claims` gives, by communication id, the claim a sent 14-day
+    letter stated, for the record of its term.
     """
     now = timezone.now()
     # Timeline events of a replayed day carry its moment, like the rest of
     # that run's events, so the timeline keeps the order of the days.
     event_at = clock or now
+    # A fallback planned at `now` would wait for the next dispatch, because
+    # `now` is later than the `due_by` of a dispatch that started earlier.
+    fallback_from = clock or due_by or now
     events: list[dict[str, object]] = []
     # Legal settings by creditor id, loaded once per batch for the 14-day letters.
     legal_settings: dict[int, LegalSettings] = {}
@@ -403,9 +421,11 @@ def _record_results(
 
         for communication, outcome, result, error in results:
             if outcome == CommunicationStatus.FAILED:
+                key = (communication.channel, communication.stage, error_reason(error))
+                summary.failures.setdefault(key, []).append(communication.debtor_id)
                 # The same message goes out on the stage's next channel the
                 # debtor can receive, if there is one; that is recorded too.
-                fallback = do_plan_fallback(communication, reason=error, source=source, at=event_at)
+                fallback = do_plan_fallback(communication, reason=error, source=source, at=fallback_from)
                 if fallback is not None:
                     summary.add(fallback, "fallback")
                 else:
@@ -607,7 +627,7 @@ def _timeline_event(
     policy no longer has it (instalment reminders have no stage).
     """
     label = _channel_label(communication.channel)
-    stage_label = stage.name_nl if stage is not None else communication.stage
+    stage_label = stage.name_nl if stage is not None else stage_name_nl(communication)
     if outcome == CommunicationStatus.SENT:
         kind = TimelineKind.COMMUNICATION
         summary = (
@@ -619,7 +639,7 @@ def _timeline_event(
         summary = f"{label} ({stage_label}) niet verzonden: alle facturen zijn betaald of gesloten"
     elif outcome == CommunicationStatus.FAILED:
         kind = TimelineKind.COMMUNICATION
-        summary = f"{label} ({stage_label}) mislukt: {clip(error, 300)}"
+        summary = f"{label} ({stage_label}) mislukt: {clip(error_reason(error), 300)}"
     else:
         return None
     return event_row(

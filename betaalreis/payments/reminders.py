@@ -178,11 +178,14 @@ def _write_reminder(
     instalment.reminder = communication
     instalment.save(update_fields=["reminded_at", "reminder"])
 
-    _record_reminder(communication, instalment, source=source)
+    _record_reminder(communication, instalment, source=source, at=moment)
     return communication
 
 
-def _record_reminder(communication: Communication, instalment: Instalment, *, source: str) -> None:
+def _record_reminder(
+    communication: Communication, instalment: Instalment, *, source: str, at: dt.datetime
+) -> None:
+    """Record the planned reminder, and its hold if any, on the timeline at `at`, the run's moment."""
     plan = instalment.plan
     channel = _CHANNEL_NAMES_NL.get(communication.channel, communication.channel)
     timeline.record(
@@ -192,6 +195,7 @@ def _record_reminder(communication: Communication, instalment: Instalment, *, so
         f"{format_money(instalment.amount, plan.currency)}, vervaldatum {instalment.due_date:%d-%m-%Y}",
         source=source,
         creditor_id=plan.creditor_id,
+        at=at,
         data={
             "communication_id": communication.pk,
             "stage": communication.stage,
@@ -210,6 +214,7 @@ def _record_reminder(communication: Communication, instalment: Instalment, *, so
             f"{communication.not_before.astimezone(AMSTERDAM):%d-%m-%Y %H:%M}: {communication.hold_reason}",
             source=source,
             creditor_id=plan.creditor_id,
+            at=at,
             data={
                 "communication_id": communication.pk,
                 "not_before": communication.not_before.isoformat(),

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import smtplib
+from email.message import Message
 from email.mime.image import MIMEImage
 from pathlib import Path
 from email.utils import formataddr, format_datetime
@@ -22,7 +23,7 @@ from email.utils import formataddr, format_datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, message_bytes
+from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, fix_subject, message_bytes
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.channels.files import (
     outbox_path,
@@ -42,6 +43,15 @@ def message_id_for(message: OutgoingMessage) -> str:
     return f"<{digest}@{domain}>"
 
 
+class _EncodedSubjectEmail(EmailMultiAlternatives):
+    """An EmailMultiAlternatives whose non-ASCII Subject parses back without a leading space."""
+
+    def message(self) -> Message:
+        mime = super().message()
+        fix_subject(mime, self.subject, self.encoding or settings.DEFAULT_CHARSET)
+        return mime
+
+
 def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
     """Build the email: text part, HTML alternative, attachments and inline images."""
     if not message.recipient:
@@ -49,7 +59,7 @@ def build_email(message: OutgoingMessage) -> EmailMultiAlternatives:
 
     address = message.sender_address or settings.DEFAULT_FROM_EMAIL
     from_email = formataddr((message.sender_name, address)) if message.sender_name else address
-    email = EmailMultiAlternatives(
+    email = _EncodedSubjectEmail(
         subject=message.subject,
         body=message.text,
         from_email=from_email,

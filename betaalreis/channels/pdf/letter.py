@@ -493,6 +493,10 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
     return KeepTogether([box])
 
 
+# The code of the ChannelError raised for a name or address that the letter font cannot print.
+UNPRINTABLE_NAME = "letter_unprintable_name"
+
+
 def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
     """Raise a permanent ChannelError when a name or address line would lose letters in print.
 
@@ -508,7 +512,7 @@ def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
         raise ChannelError(
             UNPRINTABLE_LETTERS % {"letters": repr(missing[:20])},
             permanent=True,
-            code="letter_unprintable_name",
+            code=UNPRINTABLE_NAME,
         )
 
 

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 # The stage code of a payment plan instalment reminder. Such a message requests
 # the instalment amount, so its context carries the instalment.
 INSTALMENT_REMINDER_STAGE = "instalment_reminder"
+# Its Dutch name in timeline summaries and reports, which no policy gives because no policy has the stage.
+INSTALMENT_REMINDER_NAME_NL = "Herinnering termijn betalingsregeling"
 
 
 # A batch repeats the creditor's IBAN in every message, and parsing it is slow.

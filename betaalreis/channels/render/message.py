@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from decimal import Decimal
 from typing import Any
@@ -12,9 +13,9 @@ import jinja2
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from betaalreis.channels.base import Attachment, OutgoingMessage
+from betaalreis.channels.base import Attachment, ChannelError, OutgoingMessage
 from betaalreis.channels.gsm import measure_sms, to_gsm7
-from betaalreis.channels.pdf.letter import LetterContent, render_letter_pdf
+from betaalreis.channels.pdf.letter import UNPRINTABLE_NAME, LetterContent, render_letter_pdf
 from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
 from betaalreis.channels.render.templating import (
     TemplateError,
@@ -28,6 +29,8 @@ from betaalreis.channels.render.templating import (
 from betaalreis.channels.webhooks.email import reply_address
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import Debtor
+
+logger = logging.getLogger(__name__)
 
 CHANNELS = ("email", "sms", "letter", "phone", "whatsapp")
 
@@ -80,6 +83,8 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "is_overdue": context.is_overdue,
         "max_days_overdue": max((line.days_overdue for line in context.invoices), default=0),
         "attach_letter": context.attach_letter,
+        # True in an email whose stage attaches the letter PDF but whose debtor's name the letter font cannot print.
+        "letter_unattached": False,
         "is_fourteen_day_letter": context.is_fourteen_day_letter,
         "brand_color": brand_color,
         "instalment": context.instalment,
@@ -206,9 +211,31 @@ def _reply_to(context: MessageContext) -> str:
     return reply_address(Debtor(pk=context.debtor.id), domain)
 
 
+def _email_letter(context: MessageContext) -> Attachment | None:
+    """Render the letter PDF that the stage attaches to its email, or None when the font cannot print the name.
+
+    The email body carries the letter's text, so a name in a script that the
+    letter font lacks (Chinese or Arabic, for example) still gets the
+    message. The template then states that the PDF is not attached.
+    """
+    try:
+        return _letter_pdf(context, letter_content(context))
+    except ChannelError as exc:
+        if exc.code != UNPRINTABLE_NAME:
+            raise
+    logger.info(
+        "letter pdf left out of email",
+        extra={"debtor_id": context.debtor.id, "communication_id": context.communication_id},
+    )
+    return None
+
+
 def _render_email(context: MessageContext) -> OutgoingMessage:
     _require_recipient(context, bool(context.debtor.email), "email address")
+    letter = _email_letter(context) if context.attach_letter else None
     variables = template_variables(context)
+    variables["attach_letter"] = letter is not None
+    variables["letter_unattached"] = context.attach_letter and letter is None
     text_template = _template(context, "email", "txt")
     subject = _subject(text_template, variables)
     text = render_template(text_template, variables)
@@ -236,8 +263,8 @@ def _render_email(context: MessageContext) -> OutgoingMessage:
     }
     html = render_template(_template(context, "email", "html", html=True), html_variables)
 
-    if context.attach_letter:
-        attachments.append(_letter_pdf(context, letter_content(context)))
+    if letter is not None:
+        attachments.append(letter)
 
     return _message(
         context,

@@ -182,3 +182,19 @@ def standard_bytes_of(mime: email.message.Message) -> bytes:
     buffer = BytesIO()
     BytesGenerator(buffer, mangle_from_=False).flatten(mime, linesep="\r\n")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("subject", [
+    "Termijn 1 van uw betalingsregeling: € 33,33, vervallen op 5 december 2026",
+    ("Zoë " + "€ 1.234,56 " * 12).rstrip(),
+    "Zoë",
+])
+def test_non_ascii_subject_parses_back(subject: str) -> None:
+    message = dataclasses.replace(BASE, subject=subject)
+    standard, date, boundary = standard_bytes(message)
+    direct = alternative_email_bytes(build_email(message), date=date, boundary=boundary)
+
+    for raw in (standard, direct):
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed["Subject"] == subject
+        assert b"Subject: \r\n" not in raw

@@ -385,6 +385,33 @@ def test_vat_on_costs_is_named(make_context, claim) -> None:
     assert "€ 301,21 incassokosten in rekening, waarvan € 52,28 btw." in plain(letter.text)
 
 
+@pytest.mark.parametrize(("language", "channel", "outside_service", "not_deductible"), [
+    ("nl", "letter", "een externe dienst inschakelen die ons btw in rekening brengt", "niet kunnen aftrekken"),
+    ("nl", "email", "een externe dienst inschakelen die ons btw in rekening brengt", "niet kunnen aftrekken"),
+    ("en", "letter", "an outside collection service that charges us VAT", "we cannot deduct that VAT"),
+    ("en", "email", "an outside collection service that charges us VAT", "we cannot deduct that VAT"),
+])
+def test_vat_on_costs_states_both_facts(
+    make_context, claim, language: str, channel: str, outside_service: str, not_deductible: str
+) -> None:
+    with_vat = dataclasses.replace(
+        claim, costs=Decimal("301.21"), costs_vat=Decimal("52.28"),
+        costs_if_unpaid=Decimal("301.21"), costs_if_unpaid_vat=Decimal("52.28"),
+    )
+    context = make_context(stage_code="fourteen_day_letter", claim=with_vat, language=language)
+
+    text = plain(render_message(context, channel).text)
+
+    assert outside_service in text
+    assert not_deductible in text
+
+
+def test_costs_without_vat_no_statement(make_context, claim) -> None:
+    letter = render_message(make_context(stage_code="fourteen_day_letter", claim=claim), "letter")
+
+    assert "externe dienst" not in plain(letter.text)
+
+
 def test_email_attaches_letter_when_asked(make_context) -> None:
     plain = render_message(make_context(stage_code="final_notice"), "email")
     attached = render_message(make_context(stage_code="final_notice", attach_letter=True), "email")

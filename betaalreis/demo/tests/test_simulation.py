@@ -223,3 +223,23 @@ def test_demo_after_today_sends_only_to_files(settings) -> None:
     assert sent.exists()
     assert ProviderEmailBackend.sent == []
     assert len(_outbox_files(settings.OUTBOX_DIR / "email")) == sent.count()
+
+
+@pytest.mark.django_db
+def test_held_sunday_message_counts_on_monday() -> None:
+    from zoneinfo import ZoneInfo
+
+    from betaalreis.demo.simulation import sent_on_day
+    from betaalreis.testing import make_creditor, make_debtor
+
+    sunday, monday = dt.date(2026, 3, 8), dt.date(2026, 3, 9)
+    creditor = make_creditor()
+    Communication.objects.create(
+        creditor=creditor, debtor=make_debtor(creditor), channel="email", stage="reminder", language="nl",
+        idempotency_key="held-sunday", status=CommunicationStatus.SENT, run_date=sunday,
+        total_amount=Decimal("50.00"),
+        sent_at=dt.datetime.combine(monday, dt.time(9), tzinfo=ZoneInfo("Europe/Amsterdam")),
+    )
+
+    assert sent_on_day([creditor], sunday) == {}
+    assert sent_on_day([creditor], monday) == {("email", "reminder"): 1}

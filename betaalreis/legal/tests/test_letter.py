@@ -68,6 +68,8 @@ def test_letter_names_vat_when_not_deductible() -> None:
     assert letter.costs_if_unpaid == Decimal("63.53")
     assert letter.vat_on_costs == Decimal("11.03")
     assert "btw" in letter.costs_sentence
+    assert "externe dienst" in letter.costs_sentence
+    assert "niet kunnen aftrekken" in letter.costs_sentence
 
 
 def test_business_claim_rejected() -> None:

@@ -273,3 +273,36 @@ def test_run_summary_names_waiting_reminder(creditor, betaalreis_home, language,
     )
 
     assert line in " ".join(output.getvalue().split())
+
+
+def test_replayed_reminder_events_at_nine(creditor, betaalreis_home):
+    start_plan(make_debtor(creditor), SUNDAY)
+
+    run_cycle(SUNDAY, creditor, dispatch_messages=False)
+
+    [communication] = reminders()
+    events = TimelineEvent.objects.filter(data__communication_id=communication.pk)
+    assert {event.kind for event in events} == {TimelineKind.STAGE, TimelineKind.HELD}
+    for event in events:
+        assert event.at == dt.datetime.combine(SUNDAY, dt.time(9), tzinfo=AMSTERDAM), event.summary
+
+
+@pytest.mark.parametrize(("language", "subject", "sentence", "deadline"), [
+    ("nl", "vervallen op", "moest op", "uiterlijk"),
+    ("en", "due on", "was due on", " by "),
+])
+def test_overdue_instalment_asks_pay_now(creditor, betaalreis_home, language, subject, sentence, deadline):
+    debtor = make_debtor(creditor, language=language)
+    start_plan(debtor, FRIDAY)
+    run_cycle(FRIDAY, creditor, dispatch_messages=False)
+    [communication] = reminders()
+    items = list(communication.items.select_related("invoice"))
+    due_date = Instalment.objects.get(reminder=communication).due_date
+
+    message = render_communication(communication, items, None, today=due_date + dt.timedelta(days=5))
+
+    text = " ".join(message.text.replace("\xa0", " ").split())
+    assert subject in message.subject
+    assert deadline not in message.subject
+    assert sentence in text
+    assert "zodat uw betalingsregeling doorloopt" in text or "so that your payment plan continues" in text

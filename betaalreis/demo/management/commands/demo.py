@@ -149,7 +149,7 @@ def _print_day_header(console: Console) -> None:
 def _print_day(console: Console, report: DayReport, stage_names: dict[str, str]) -> None:
     per_channel: Counter[str] = Counter()
     per_stage: Counter[str] = Counter()
-    for (channel, stage), count in report.planned.items():
+    for (channel, stage), count in report.sent.items():
         per_channel[channel] += count
         per_stage[stage] += count
     stages = ", ".join(

@@ -21,6 +21,7 @@ from betaalreis.dunning.run import CreditorRun, RunSummary, amsterdam_today, is_
 from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
+from betaalreis.ledger.timeline_text import phrase_in_language
 from betaalreis.outbox.dispatch import DispatchSummary
 
 
@@ -181,12 +182,25 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         )
     console.print(table)
     if summary.dispatched is not None:
+        _print_failures(summary.dispatched, stage_names, console)
         _print_dispatch_notes(summary.dispatched, console)
 
 
 def stage_names_of(summary: RunSummary) -> dict[str, str]:
     """Return the name of each stage code of the run's creditors, in the report language."""
     return stage_names_by_code(creditor_run.creditor for creditor_run in summary.creditors)
+
+
+def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], console: Console) -> None:
+    """Print one line per channel, stage and reason of the messages that failed for good, naming their debtors."""
+    for (channel, stage, reason), debtor_ids in sorted(dispatched.failures.items()):
+        channel_name = str(CHANNEL_NAMES.get(channel, channel))
+        console.print("  " + _("%(channel)s (%(stage)s) mislukt voor %(debtors)s: %(reason)s") % {
+            "channel": channel_name[:1].upper() + channel_name[1:],
+            "stage": stage_names.get(stage, stage),
+            "reason": phrase_in_language(reason),
+            "debtors": _name_debtors(sorted(set(debtor_ids))),
+        }, markup=False)
 
 
 def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:

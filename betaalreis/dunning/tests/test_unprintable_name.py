@@ -1,0 +1,117 @@
+"""A 14-day letter to a name the letter font cannot print goes out by email, without the PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import io
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+
+from betaalreis.dunning.run import run_cycle
+from betaalreis.outbox.dispatch import dispatch
+from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.testing import make_debtor, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# A Tuesday well before the real date the tests run on, so the run replays it at 09:00.
+DAY = dt.date(2026, 11, 24)
+NAME = "李小龍 محمد"
+
+
+@pytest.fixture
+def debtor(creditor):
+    debtor = make_debtor(creditor, name=NAME, mobile="")
+    make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=10))
+    return debtor
+
+
+def sent_email(betaalreis_home: Path) -> email.message.EmailMessage:
+    (path,) = (betaalreis_home / "outbox" / "email").rglob("*.eml")
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def test_unprintable_name_letter_goes_by_email(debtor, betaalreis_home):
+    run_cycle(DAY, debtor.creditor)
+
+    letter = Communication.objects.get(channel="letter")
+    assert letter.status == CommunicationStatus.FAILED
+    assert letter.last_error.startswith("letter_unprintable_name")
+    fallback = Communication.objects.get(channel="email")
+    assert fallback.stage == "fourteen_day_letter"
+    assert fallback.status == CommunicationStatus.SENT
+
+
+def test_email_without_pdf_says_so(debtor, betaalreis_home):
+    run_cycle(DAY, debtor.creditor)
+
+    message = sent_email(betaalreis_home)
+    attachments = [part.get_content_type() for part in message.iter_attachments()]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "application/pdf" not in attachments
+    assert "als brief in de bijlage" not in text
+    assert "zonder pdf-bijlage" in text
+    assert "zonder pdf-bijlage" in html
+    assert NAME in text
+    assert "veertien dagen" in text
+
+
+def test_email_without_pdf_english(creditor, betaalreis_home):
+    debtor = make_debtor(creditor, name=NAME, mobile="", language="en")
+    make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=10))
+
+    run_cycle(DAY, creditor)
+
+    text = sent_email(betaalreis_home).get_body(("plain",)).get_content()
+    assert "without a PDF attachment" in text
+    assert "also attached as a letter" not in text
+
+
+def test_fallback_sent_in_same_dispatch(debtor, betaalreis_home):
+    run_cycle(DAY, debtor.creditor, dispatch_messages=False)
+    # A dispatch at the real time, whose due_by lies before the moment the
+    # fallback is planned, as in a run for today.
+    due_by = dt.datetime.combine(DAY, dt.time(10), tzinfo=AMSTERDAM)
+
+    summary = dispatch(due_by=due_by, creditor=debtor.creditor)
+
+    fallback = Communication.objects.get(channel="email")
+    assert fallback.status == CommunicationStatus.SENT
+    assert summary.counts[("email", "fourteen_day_letter", "sent")] == 1
+
+
+def test_run_summary_names_failure_reason(debtor, english_reports):
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", debtor.creditor.slug, stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert f"Letter (Fourteen-day letter) failed for {debtor.customer_number}: The letter font lacks" in text
+    assert "The letter font lacks the characters" in text
+    assert "letter_unprintable_name" not in text
+
+
+@pytest.mark.parametrize(("language", "reason"), [
+    ("nl", "Het lettertype van de brief heeft de tekens"),
+    ("en", "The letter font lacks the characters"),
+])
+def test_admin_lists_failure_reason(debtor, client, language: str, reason: str):
+    run_cycle(DAY, debtor.creditor)
+    client.force_login(User.objects.create_superuser("beheer", "beheer@example.nl", "geheim-wachtwoord"))
+
+    page = client.get(reverse("admin:outbox_communication_changelist"), HTTP_ACCEPT_LANGUAGE=language)
+
+    text = page.content.decode()
+    assert reason in text
+    assert "letter_unprintable_name" not in text
