@@ -135,3 +135,15 @@ def test_admin_keeps_own_vat_id(admin_client):
 
     assert response.status_code == 302
     assert Creditor.objects.get(slug="zon").legal_name == "Zon Energie B.V."
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+def test_admin_website_gets_https(admin_client):
+    zon = make_creditor("zon", kvk_number="12345678")
+    data = {**admin_form_data(zon), "website": "zon.example", **NO_USER_ACCESS}
+
+    response = admin_client.post(reverse("admin:ledger_creditor_change", args=[zon.pk]), data)
+
+    assert response.status_code == 302
+    zon.refresh_from_db()
+    assert zon.website == "https://zon.example"

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -54,6 +55,9 @@ from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin, CreditorUserAcc
 @admin.register(Creditor)
 class CreditorAdmin(CreditorScopedAdmin):
     list_display = ("slug", "legal_name", "trade_name", "iban", "is_collection_agency")
+    # A website typed without a scheme gets https, the default from Django 6.0
+    # on; stating it also keeps Django 5.2's deprecation warning away.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
     inlines = [CreditorUserAccessInline]
 
