@@ -120,6 +120,24 @@ class EngineResult:
         data["load_average"] = tuple(data["load_average"])
         return cls(**data)
 
+    @classmethod
+    def dispatch_only(cls, engine: str, load_average: tuple[float, float]) -> EngineResult:
+        """Return a result whose planning steps are unmeasured, for a run that measures dispatch alone."""
+        unmeasured = Timing(wall=0.0, cpu=0.0)
+        return cls(
+            engine=engine,
+            invoices=0,
+            debtors=0,
+            build=unmeasured,
+            plain_read=unmeasured,
+            plan=unmeasured,
+            daily_run=unmeasured,
+            daily_messages=0,
+            first_run=unmeasured,
+            first_run_messages=0,
+            load_average=load_average,
+        )
+
 
 class _Stopwatch:
     """Measure wall-clock and process CPU time of a `with` block."""
@@ -374,21 +392,8 @@ def run_dispatch_engine() -> EngineResult:
     """Measure only dispatch, on a database without the planning ledger."""
     from django.db import connection
 
-    unmeasured = Timing(wall=0.0, cpu=0.0)
     load_before = os.getloadavg()[0]
-    result = EngineResult(
-        engine=connection.vendor,
-        invoices=0,
-        debtors=0,
-        build=unmeasured,
-        plain_read=unmeasured,
-        plan=unmeasured,
-        daily_run=unmeasured,
-        daily_messages=0,
-        first_run=unmeasured,
-        first_run_messages=0,
-        load_average=(load_before, 0.0),
-    )
+    result = EngineResult.dispatch_only(connection.vendor, (load_before, 0.0))
     _measure_dispatch(result)
     result.load_average = (load_before, os.getloadavg()[0])
     return result
