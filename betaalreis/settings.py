@@ -42,7 +42,7 @@ def _env_int(name: str, default: int) -> int:
 PRODUCTION = _env_bool("BETAALREIS_PRODUCTION", False)
 # `run --simulate` moves dunning stages on for days that have not come yet,
 # so it runs only for the demo creditors unless this setting declares that the database
-# holds no real data. It is never allowed with PRODUCTION.
+# contains no real data. It is never allowed with PRODUCTION.
 ALLOW_SIMULATE = _env_bool("BETAALREIS_ALLOW_SIMULATE", False)
 
 BASE_DIR = Path(__file__).resolve().parent
