@@ -1,4 +1,7 @@
-"""The --lang option of the commands that print reports: `import`, `creditor`, `run`, `claim`, `demo` and `limitation`.
+"""The --lang option of the commands that print reports.
+
+These commands are `import`, `creditor`, `run`, `claim`, `demo`, `limitation`
+and `portal_check`.
 
 Reports speak Dutch unless English is requested with `--lang en` or the
 BETAALREIS_LANGUAGE setting. Error codes and log messages stay English.

@@ -69,6 +69,12 @@ def printed_help(capsys: pytest.CaptureFixture[str], command: str) -> str:
             ],
             "YYYY",
         ),
+        (
+            "portal_check",
+            ["--help", "--lang", "en"],
+            ["--day YYYY-MM-DD", "Business day to check", "Mark promises whose date passed"],
+            "JJJJ",
+        ),
     ],
 )
 def test_help_in_lang_language(
@@ -118,3 +124,14 @@ def test_portal_check_invalid_day_in_language(capsys: pytest.CaptureFixture[str]
 
     assert exited.value.code == 1
     assert "Ongeldige --day '4-12-2026': gebruik JJJJ-MM-DD" in capsys.readouterr().err
+
+
+def test_portal_check_invalid_day_with_lang(capsys: pytest.CaptureFixture[str], settings) -> None:
+    settings.BETAALREIS_LANGUAGE = "nl"
+    command = load_command_class(COMMANDS["portal_check"], "portal_check")
+
+    with pytest.raises(SystemExit) as exited:
+        command.run_from_argv(["betaalreis", "portal_check", "--day", "4-12-2026", "--lang", "en"])
+
+    assert exited.value.code == 1
+    assert "Invalid --day '4-12-2026': use YYYY-MM-DD" in capsys.readouterr().err

@@ -168,7 +168,7 @@ def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments
         for debtor_id, invoices, rule, score, reason in decision.candidates:
             candidate_rows.append({
                 "creditor_id": creditor.pk, "payment_id": payment_id, "debtor_id": debtor_id,
-                "rule": rule, "score": score, "reason": reason[:300],
+                "rule": rule, "score": score, "reason": reason,
             })
             invoice_lists.append([invoice.id for invoice in invoices])
     candidate_ids = insert_rows_with_ids(MatchCandidate, candidate_rows)

@@ -134,7 +134,9 @@ class MatchCandidate(models.Model):
     )
     rule = models.CharField(_("regel"), max_length=30, choices=MatchRule.choices)
     score = models.PositiveSmallIntegerField(_("score"))
-    reason = models.CharField(_("reden"), max_length=300, blank=True)
+    # Text without a length limit, because a reason names every invoice it
+    # matched and can end in an instruction to the credit manager.
+    reason = models.TextField(_("reden"), blank=True)
 
     class Meta:
         ordering = ["payment", "-score", "id"]

@@ -88,7 +88,7 @@ def add_reversal_candidates(creditor: Creditor, reversal_ids: Iterable[int]) -> 
                 original_payment=original,
                 rule=MatchRule.REVERSAL,
                 score=score,
-                reason=reason[:300],
+                reason=reason,
             )
             candidate.invoices.set(original.allocations.values_list("invoice_id", flat=True))
         if candidates:

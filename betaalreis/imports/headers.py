@@ -42,6 +42,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "description": _("omschrijving"),
     "status": _("status"),
     "corrects_number": _("gecrediteerde factuur"),
+    "contact_id": _("contact-id (Moneybird)"),
 }
 
 
@@ -135,6 +136,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "originele factuur", "oorspronkelijke factuur", "gecrediteerde factuur",
         "credit voor factuur", "original invoice", "corrects invoice", "credited invoice",
     ),
+    # Moneybird's own record id of a contact, used only when a row has no customer number.
+    "contact_id": ("contact id", "contactid", "moneybird id"),
 }
 
 # "Factuur" is the invoice number in some exports and the invoice amount in

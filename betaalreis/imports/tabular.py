@@ -19,6 +19,7 @@ from typing import TypeVar
 from django.utils.translation import gettext, ngettext
 
 from betaalreis.imports import contacts
+from betaalreis.imports.derived_numbers import derive_customer_number
 from betaalreis.imports.headers import NAME_OR_CONTACT_HEADERS, bank_export_reason, field_label, normalize_header
 from betaalreis.imports.records import DebtorData, ImportBatch, InvoiceData
 from betaalreis.imports.registry import (
@@ -204,6 +205,10 @@ class _Layout:
         self.mixed_notation: set[str] = set()
         # Invoices whose invoice date cell is empty, so the due date was stored in its place.
         self.without_issue_date: list[str] = []
+        # Whether rows without a customer number get one derived from the contact (a Moneybird export).
+        self.derives_customer_numbers = _is_moneybird_layout(headers, columns)
+        # The derived customer numbers, each with the contact name it came from.
+        self.derived_customer_numbers: dict[str, str] = {}
 
     @classmethod
     def find(cls, path: Path, rows: list[list[Cell]], mapping: Mapping | None) -> _Layout:
@@ -248,7 +253,7 @@ class _Layout:
             ))
 
         missing = [name for name in REQUIRED_FIELDS if name not in columns]
-        if undecided:
+        if undecided or _is_moneybird_layout(headers, columns):
             missing = [name for name in missing if name != "customer_number"]
         if not {"open_amount", "total"} & set(columns):
             missing.append("open_amount")
@@ -328,19 +333,18 @@ class _Layout:
         return self.headers[self.columns[field_name]] or field_label(field_name)
 
 
+def _is_moneybird_layout(headers: list[str], columns: dict[str, int]) -> bool:
+    """Return whether the customer's name is under "Contact", as Moneybird writes it."""
+    name_column = columns.get("name")
+    return name_column is not None and normalize_header(headers[name_column]) in NAME_OR_CONTACT_HEADERS
+
+
 def _name_only_problem(name_header: str) -> str:
     """Return the problem text of a file that names its customers without a customer number, with placeholders.
 
-    Moneybird writes the customer's name under "Contact", so for such a file
-    the text names the Moneybird value to add.
+    A Moneybird export never gets here, because its rows get a derived
+    customer number (`betaalreis.imports.derived_numbers`).
     """
-    if normalize_header(name_header) in NAME_OR_CONTACT_HEADERS:
-        return gettext(
-            "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
-            "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
-            "hebben. Voeg een kolom 'Klantnummer' toe met het klantnummer van elk contact in Moneybird, of "
-            "noem de kolom met dat nummer in een mappingbestand (--mapping). De kolomkoppen zijn %(headers)s"
-        )
     return gettext(
         "het bestand noemt de klant alleen bij naam (%(header)r). Betaalreis houdt per debiteurnummer één "
         "debiteur bij, omdat een naam of e-mailadres kan veranderen en twee klanten dezelfde naam kunnen "
@@ -366,6 +370,20 @@ class _Row:
 
     def text(self, field_name: str) -> str:
         return cell_text(self.cell(field_name))
+
+    def customer_number(self) -> str:
+        """Return the row's customer number, derived from the contact in a Moneybird export without one."""
+        from_file = self.text("customer_number")
+        if from_file or not self.layout.derives_customer_numbers:
+            return from_file
+
+        name = self.text("name")
+        derived = derive_customer_number(
+            self.text("contact_id"), name, self.text("street"), self.text("postal_code"), self.text("city"),
+        )
+        if derived:
+            self.layout.derived_customer_numbers.setdefault(derived, name)
+        return derived
 
     def error(self, field_name: str, value: str, problem: str) -> None:
         self.errors.append(RowError(self.number, self.layout.header(field_name), value, problem))
@@ -538,6 +556,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
         _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, layout, conflicts)
     _note_missing_issue_dates(batch, layout)
+    _note_derived_customer_numbers(batch, layout)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
         number_list = ", ".join(numbers[:10])
@@ -550,6 +569,31 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             "verstuurd of zijn geannuleerd, dus het zijn geen vorderingen.",
             len(numbers),
         ) % {"count": len(numbers), "reason": SKIP_REASONS.get(reason, reason), "numbers": number_list})
+
+
+def _note_derived_customer_numbers(batch: ImportBatch, layout: _Layout) -> None:
+    """Tell the reader which contacts got a derived customer number, and what keeps that number stable."""
+    derived = layout.derived_customer_numbers
+    if not derived:
+        return
+    examples = ", ".join(f"{name or '-'} = {number}" for number, name in list(derived.items())[:10])
+    if len(derived) > 10:
+        examples = more_items(examples, len(derived) - 10)
+    if "contact_id" in layout.columns:
+        source = gettext("de contact-id van Moneybird, of naam en adres als die leeg is")
+    else:
+        source = gettext("de naam en het adres van het contact")
+    batch.notes.append(ngettext(
+        "%(count)d contact zonder klantnummer kreeg een debiteurnummer afgeleid uit %(source)s: %(examples)s. "
+        "Een volgende import geeft hetzelfde nummer zolang dat gelijk blijft. Verandert het, dan wordt het "
+        "contact een nieuwe debiteur, en twee contacten met dezelfde naam en hetzelfde adres worden één "
+        "debiteur. Voeg de kolom 'Klantnummer' toe aan de export om dat te voorkomen.",
+        "%(count)d contacten zonder klantnummer kregen een debiteurnummer afgeleid uit %(source)s: %(examples)s. "
+        "Een volgende import geeft hetzelfde nummer zolang dat gelijk blijft. Verandert het, dan wordt het "
+        "contact een nieuwe debiteur, en twee contacten met dezelfde naam en hetzelfde adres worden één "
+        "debiteur. Voeg de kolom 'Klantnummer' toe aan de export om dat te voorkomen.",
+        len(derived),
+    ) % {"count": len(derived), "source": source, "examples": examples})
 
 
 def _note_missing_issue_dates(batch: ImportBatch, layout: _Layout) -> None:
@@ -609,11 +653,14 @@ def _check_totals_row(row: _Row, is_last: bool, sums: RowSums, batch: ImportBatc
 
 def _read_debtor(row: _Row) -> DebtorData | None:
     errors_before = len(row.errors)
-    customer_number = row.text("customer_number")
+    customer_number = row.customer_number()
     if not customer_number:
         row.error("customer_number", "", gettext("ontbreekt; vul bij elke factuur het debiteurnummer in"))
         return None
-    if row.parse("customer_number", contacts.check_number_length) is None:
+    try:
+        contacts.check_number_length(customer_number)
+    except ValueProblem as exc:
+        row.error("customer_number", customer_number, str(exc))
         return None
 
     debtor = DebtorData(customer_number=customer_number, row=row.number)
@@ -705,7 +752,7 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     return InvoiceData(
         number=number,
         row=row.number,
-        customer_number=row.text("customer_number"),
+        customer_number=row.customer_number(),
         issue_date=issue_date,
         due_date=due_date,
         total=total,

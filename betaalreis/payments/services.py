@@ -87,12 +87,28 @@ class CheckoutUrls:
 
 def invoices_in_progress(debtor_ids: Sequence[int]) -> set[int]:
     """Return ids of invoices with a checkout that the provider has not settled yet."""
-    return set(
-        CheckoutPayment.invoices.through.objects.filter(
-            checkoutpayment__debtor_id__in=debtor_ids,
-            checkoutpayment__status__in=IN_PROGRESS_STATUSES,
-        ).values_list("invoice_id", flat=True)
-    )
+    return {
+        invoice_id
+        for checkouts in checkouts_in_progress(debtor_ids).values()
+        for invoice_ids in checkouts
+        for invoice_id in invoice_ids
+    }
+
+
+def checkouts_in_progress(debtor_ids: Sequence[int]) -> dict[int, list[frozenset[int]]]:
+    """Return, per debtor, the invoice ids of each checkout that the provider has not settled yet."""
+    rows = CheckoutPayment.invoices.through.objects.filter(
+        checkoutpayment__debtor_id__in=debtor_ids,
+        checkoutpayment__status__in=IN_PROGRESS_STATUSES,
+    ).values_list("checkoutpayment__debtor_id", "checkoutpayment_id", "invoice_id")
+    by_checkout: dict[tuple[int, int], set[int]] = {}
+    for debtor_id, checkout_id, invoice_id in rows:
+        by_checkout.setdefault((debtor_id, checkout_id), set()).add(invoice_id)
+
+    by_debtor: dict[int, list[frozenset[int]]] = {}
+    for (debtor_id, _checkout_id), invoice_ids in sorted(by_checkout.items()):
+        by_debtor.setdefault(debtor_id, []).append(frozenset(invoice_ids))
+    return by_debtor
 
 
 def payable_invoices(debtor: Debtor, invoice_ids: Sequence[int]) -> list[Invoice]:

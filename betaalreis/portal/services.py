@@ -164,6 +164,8 @@ class Account:
     open_disputes: dict[int, Dispute] = field(default_factory=dict)
     # Checkouts the debtor started and can still pay (`payments.services.open_checkouts`).
     open_checkouts: list[Any] = field(default_factory=list)
+    # The invoice ids of each checkout the provider has not settled yet (`payments.services.checkouts_in_progress`).
+    checkouts_in_progress: list[frozenset[int]] = field(default_factory=list)
     # Money paid beyond the invoices and not yet used or refunded, per currency.
     credit: dict[str, Decimal] = field(default_factory=dict)
     # Ids of the open invoices the claim covers, whose collection costs are `costs`.
@@ -216,6 +218,21 @@ class Account:
             interest=sum((line.interest for line in lines), ZERO),
             costs=self.costs if whole_claim and self.costs_payable_online else ZERO,
         )
+
+    @property
+    def costs_in_progress(self) -> Decimal:
+        """Return the collection costs that a payment in progress charges, else zero.
+
+        A checkout charges the costs when it covers every invoice of the
+        claim and all of those are payable online (`charge_for`). The costs
+        are then part of the payment in progress, not of what the debtor can
+        pay now.
+        """
+        if not self.costs or not self.claim_invoice_ids or not self.costs_payable_online:
+            return ZERO
+        if any(self.claim_invoice_ids <= invoice_ids for invoice_ids in self.checkouts_in_progress):
+            return self.costs
+        return ZERO
 
     @property
     def default_lines(self) -> list[InvoiceLine]:
@@ -298,11 +315,14 @@ def arrangement_blocker(open_invoices: list[Invoice]) -> str:
 def load_accounts(debtor_ids: list[int], day: dt.date) -> list[Account]:
     """Load the accounts of these debtors with open and paid invoices, in a few queries."""
     from betaalreis.payments.online import online_payment_blocker, preselected_for_payment
-    from betaalreis.payments.services import invoices_in_progress, open_checkouts
+    from betaalreis.payments.services import checkouts_in_progress, open_checkouts
 
     debtors = list(Debtor.objects.filter(pk__in=debtor_ids).select_related("creditor").order_by("pk"))
     accounts = {debtor.pk: Account(debtor=debtor) for debtor in debtors}
-    busy = invoices_in_progress(debtor_ids)
+    busy: set[int] = set()
+    for debtor_id, checkouts in checkouts_in_progress(debtor_ids).items():
+        accounts[debtor_id].checkouts_in_progress = checkouts
+        busy.update(*checkouts)
     for checkout in open_checkouts(debtor_ids):
         accounts[checkout.debtor_id].open_checkouts.append(checkout)
     for debtor_id, by_currency in debtor_credit(debtor_ids).items():

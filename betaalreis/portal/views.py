@@ -95,7 +95,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 
 def _count_wrong_code(request: HttpRequest) -> HttpResponse | None:
-    """Count a wrong short code or one-time code against the client address.
+    """Count a wrong one-time code against the client address.
 
     Returns the 429 page when the address is already over the limit, and
     None otherwise. The warning is logged once per window, when the count
@@ -105,13 +105,18 @@ def _count_wrong_code(request: HttpRequest) -> HttpResponse | None:
     if codes.is_blocked(address):
         return _too_many(request)
 
+    _note_wrong_code(address)
+    return None
+
+
+def _note_wrong_code(address: str) -> None:
+    """Count a failed sign-in of the client address, and log a warning when the count reaches the limit."""
     failures = codes.note_failure(address)
     if failures == settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS:
         logger.warning(
             "portal sign-in throttled for client address",
             extra={"client_address": address, "failures": failures, "window_seconds": codes.FAILURE_WINDOW_SECONDS},
         )
-    return None
 
 
 def _sign_in(request: HttpRequest, debtor: Debtor, *, method: str) -> HttpResponse:
@@ -201,20 +206,21 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
 def short_link(request: HttpRequest, code: str) -> HttpResponse:
     """Sign the debtor in from the short link in an SMS or letter.
 
-    Unknown or expired codes return 404, or 429 once the client address
-    made BETAALREIS_PORTAL_FAILURES_PER_ADDRESS failed sign-ins in the
-    window. A valid code always signs in, so a guesser behind a shared
-    address does not lock out the other debtors there.
-
-    NOTE: a throttled guesser still learns whether a code is valid, so the
-    guard against guessing is the 2**60 code space. The 429 and the logged
-    warning only make the guessing visible.
+    Unknown or expired codes return 404. Once the client address made
+    BETAALREIS_PORTAL_FAILURES_PER_ADDRESS failed sign-ins in the window,
+    every code returns the same 429 page, valid or not. The code is then not
+    looked up, so a throttled guesser cannot tell which codes exist. Other
+    debtors behind the same shared address then sign in with the long link
+    of their e-mail (`sign_in_link`), which is never throttled, or wait for
+    the window to end.
     """
+    address = client_address(request)
+    if codes.is_blocked(address):
+        return _too_many(request)
+
     debtor_id = read_short_code(code)
     if debtor_id is None:
-        blocked = _count_wrong_code(request)
-        if blocked is not None:
-            return blocked
+        _note_wrong_code(address)
         raise Http404("Invalid link.")
 
     debtor = Debtor.objects.filter(pk=debtor_id).select_related("creditor").first()

@@ -78,3 +78,20 @@ def test_open_invoice_of_same_debtor_still_matched(handed_over):
     assert report.matched == 1
     assert payment.status == PaymentStatus.MATCHED
     assert open_invoice.status == InvoiceStatus.PAID
+
+
+def test_long_review_reason_kept_whole():
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "K1", "Bakker Bouw B.V.")
+    numbers = [f"2026-10{index:02d}" for index in range(12)]
+    for number in numbers:
+        make_invoice(debtor, number, "100.00", due=dt.date(2026, 8, 31), status=InvoiceStatus.HANDED_OVER)
+    payment = _payment(creditor, "1200.00", "facturen " + " ".join(numbers))
+
+    match_payments(creditor, booked_by=BOOKED)
+
+    (candidate,) = MatchCandidate.objects.filter(payment=payment)
+    candidate.refresh_from_db()
+    assert len(candidate.reason) > 300
+    assert candidate.reason.endswith("because booking only the principal waives the costs and interest")
+    assert candidate.reason.count("2026-1011") == 2

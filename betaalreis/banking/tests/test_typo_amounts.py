@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from betaalreis.banking.credit import apply_credit
 from betaalreis.banking.reason_text import reason_in_dutch
 from betaalreis.banking.samples import SampleEntry
 from betaalreis.ledger.actions import unallocated_amount
-from betaalreis.ledger.models import Invoice, Payment, PaymentStatus
+from betaalreis.ledger.credit import debtor_credit
+from betaalreis.ledger.models import Invoice, Payment, PaymentStatus, TimelineEvent
 from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 
 from .helpers import import_entries, make_invoice
@@ -176,3 +178,38 @@ def test_spaced_number_names_paid_invoice(tmp_path: Path, ledger, same_file):
     assert second.status == PaymentStatus.REVIEW
     assert "2026-10042 (paid)" in second.match_reason
     assert list(second.match_candidates.values_list("debtor_id", flat=True)) == [jansen.pk]
+
+
+# A payment of 123.45 on invoice A (121.00 open), by each rule that pays A alone.
+OVERPAYMENTS = [
+    ("lone typo, letter total", True, "factuur 2026-10092", "invoice_number_typo"),
+    ("whole number, letter total", True, "factuur 2026-10042", "invoice_number"),
+    ("whole number, no letter", False, "factuur 2026-10042", "invoice_number"),
+]
+
+
+@pytest.mark.parametrize("label,letter,remittance,rule", OVERPAYMENTS, ids=[case[0] for case in OVERPAYMENTS])
+def test_overpayment_becomes_credit(tmp_path: Path, ledger, label, letter, remittance, rule):
+    """The rest above the open amount is the debtor's credit, whichever rule matched, and pays a later invoice."""
+    creditor, jansen, _, invoices = ledger
+    if letter:
+        _sent_message([invoices["A"]], "123.45")
+
+    import_entries(tmp_path, [SampleEntry(Decimal("123.45"), remittance=remittance)])
+
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.MATCHED
+    assert payment.match_rule == rule
+    assert payment.match_reason
+    assert _open(invoices["A"]) == Decimal("0.00")
+    assert unallocated_amount(payment) == Decimal("2.45")
+    assert debtor_credit([jansen.pk])[jansen.pk]["EUR"].quantize(Decimal("0.01")) == Decimal("2.45")
+    (event,) = TimelineEvent.objects.filter(debtor=jansen, data__credit__isnull=False)
+    assert event.data == {"payment_id": payment.pk, "credit": "2.45"}
+    assert event.summary.replace("\xa0", " ") == "Teveel betaald: € 2,45 staat als tegoed open"
+
+    applied = apply_credit(creditor)
+
+    assert applied.amounts == {"EUR": Decimal("2.45")}
+    assert _open(invoices["B"]) == Decimal("47.55")
+    assert unallocated_amount(payment) == Decimal("0.00")

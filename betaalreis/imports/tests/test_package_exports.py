@@ -1,4 +1,7 @@
-"""Invoice dates and customer numbers of package exports: a plain "Datum", and a Moneybird "Contact"."""
+"""Invoice dates and customer numbers of package exports: a plain "Datum", and a Moneybird "Contact".
+
+Moneybird exports without a customer number are tested in test_moneybird_numbers.py.
+"""
 
 from __future__ import annotations
 
@@ -122,31 +125,6 @@ MONEYBIRD = (
     'Factuurnummer,Contact,Referentie,Factuurdatum,Vervaldatum,Status,Totaal incl. btw,Openstaand bedrag\n'
     '2026-0042,Kapsalon Knip,Knippen nov,2026-11-01,2026-11-15,Te laat,"€ 60,50","€ 60,50"\n'
 )
-
-
-def test_moneybird_without_customer_number_rejected(creditor: Creditor, write_file: WriteFile) -> None:
-    output = io.StringIO()
-
-    with pytest.raises(CommandError):
-        call_command("import", str(write_file("moneybird.csv", MONEYBIRD)), "--creditor", "acme", stdout=output)
-
-    text = " ".join(output.getvalue().split())
-    assert "the file names the customer only by name ('Contact')" in text
-    assert "Add a column 'Klantnummer' or 'Customer number' with each contact's customer number in Moneybird" in text
-    assert Invoice.objects.count() == 0
-
-
-def test_moneybird_name_and_email_rejected(creditor: Creditor, write_file: WriteFile) -> None:
-    # A name with an email address is no stable debtor key either: both change, and customers share them.
-    with_email = MONEYBIRD.replace(",Openstaand bedrag\n", ",Openstaand bedrag,E-mailadres\n")
-    with_email = with_email.replace('"€ 60,50","€ 60,50"\n', '"€ 60,50","€ 60,50",knip@example.nl\n')
-    output = io.StringIO()
-
-    with pytest.raises(CommandError):
-        call_command("import", str(write_file("moneybird.csv", with_email)), "--creditor", "acme", stdout=output)
-
-    assert "Add a column 'Klantnummer'" in " ".join(output.getvalue().split())
-    assert Invoice.objects.count() == 0
 
 
 def test_name_only_rejected_in_dutch(creditor: Creditor, write_file: WriteFile) -> None:

@@ -438,9 +438,41 @@ def test_portal_check_command_breaks_lapsed(debtor):
 
     call_command("portal_check", "--day", (today + dt.timedelta(days=30)).isoformat(), stdout=output)
 
-    assert "plans completed 0, broken 1" in output.getvalue()
+    assert "betalingsregelingen afgerond 0, verbroken 1" in output.getvalue()
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.OPEN
+
+
+@pytest.mark.parametrize(
+    ("argv", "setting", "expected", "absent"),
+    [
+        ([], "nl", "acme: betaalbeloften nagekomen 0, gebroken 1; betalingsregelingen afgerond 0, verbroken 1",
+         "promises"),
+        (["--lang", "en"], "nl", "acme: promises kept 0, broken 1; plans completed 0, broken 1", "betaalbeloften"),
+        ([], "en", "acme: promises kept 0, broken 1; plans completed 0, broken 1", "betaalbeloften"),
+        (["--lang", "nl"], "en",
+         "acme: betaalbeloften nagekomen 0, gebroken 1; betalingsregelingen afgerond 0, verbroken 1", "promises"),
+    ],
+)
+def test_portal_check_lines_in_language(debtor, settings, argv, setting, expected, absent):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.BETAALREIS_LANGUAGE = setting
+    today = timezone.localdate()
+    first = make_invoice(debtor, "F-001", "300.00")
+    # An invoice outside the plan stays open past the promised date, so the promise is broken.
+    make_invoice(debtor, "F-002", "80.00")
+    plans.do_request_plan(debtor, [first], 3, today=today)
+    services.do_make_promise(debtor, today + dt.timedelta(days=3), today=today)
+    output = StringIO()
+
+    call_command("portal_check", "--day", (today + dt.timedelta(days=30)).isoformat(), *argv, stdout=output)
+
+    lines = output.getvalue().splitlines()
+    assert lines == [expected]
+    assert absent not in output.getvalue()
 
 
 def test_admin_pages_load(admin_client, debtor):

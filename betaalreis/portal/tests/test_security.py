@@ -210,18 +210,67 @@ def test_wrong_short_codes_block_address(client, settings, two_debtors):
     assert client.get(reverse("portal:overview")).status_code == 403
 
 
-def test_blocked_address_keeps_valid_links(client, settings, two_debtors):
+def test_blocked_address_keeps_signed_links(client, settings, two_debtors):
     settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 5
-    mine, other = two_debtors
+    mine, _other = two_debtors
     for attempt in range(6):
         client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}))
-    short_path = short_portal_url(other).removeprefix(settings.BETAALREIS_BASE_URL)
 
     signed = client.get(reverse("portal:account", kwargs={"token": make_portal_token(mine)}))
-    short = client.get(short_path)
 
     assert signed.status_code == 302
-    assert short.status_code == 302
+    assert client.session["portal_debtor_ids"] == [mine.pk]
+
+
+def _page_without_echo(response, path: str) -> str:
+    """Return the page with the requested path and the per-response CSRF mask taken out, the only parts that may differ."""
+    page = response.content.decode().replace(path, "PATH")
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', page)
+
+
+def _headers_without_length(response) -> list[tuple[str, str]]:
+    return sorted((name, value) for name, value in response.headers.items() if name != "Content-Length")
+
+
+def test_blocked_short_codes_look_alike(client, settings, two_debtors, django_assert_num_queries):
+    """Once throttled, a valid short code gets the same response as a wrong one, without a database lookup."""
+    settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 5
+    _mine, other = two_debtors
+    for attempt in range(5):
+        client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}))
+    valid_path = short_portal_url(other).removeprefix(settings.BETAALREIS_BASE_URL)
+    wrong_path = reverse("portal:short", kwargs={"code": "GUESS9"})
+    browser = client_class_copy(client)
+
+    answers = []
+    for path in (valid_path, wrong_path, valid_path):
+        with django_assert_num_queries(0):
+            answers.append(browser.get(path))
+
+    valid, wrong, valid_again = answers
+    assert valid.status_code == 429
+    assert wrong.status_code == 429
+    assert valid_again.status_code == 429
+    assert _page_without_echo(valid, valid_path) == _page_without_echo(wrong, wrong_path)
+    assert _page_without_echo(valid, valid_path) == _page_without_echo(valid_again, valid_path)
+    # The lengths differ only by the echoed paths, which the pages compare without.
+    assert _headers_without_length(valid) == _headers_without_length(wrong)
+    assert "Te veel pogingen" in valid.content.decode()
+    assert "portal_debtor_ids" not in browser.session
+
+
+def test_short_code_from_other_address(client, settings, two_debtors):
+    settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = 5
+    _mine, other = two_debtors
+    for attempt in range(5):
+        client.get(reverse("portal:short", kwargs={"code": f"GUESS{attempt}"}), REMOTE_ADDR="198.51.100.9")
+    valid_path = short_portal_url(other).removeprefix(settings.BETAALREIS_BASE_URL)
+
+    blocked = client.get(valid_path, REMOTE_ADDR="198.51.100.9")
+    elsewhere = client.get(valid_path, REMOTE_ADDR="203.0.113.7")
+
+    assert blocked.status_code == 429
+    assert elsewhere.status_code == 302
     assert client.session["portal_debtor_ids"] == [other.pk]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pypdfium2
@@ -12,10 +13,11 @@ from django.utils import timezone
 from betaalreis.ledger.models import InvoiceStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.payments import plans
+from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import DisputeReason
-from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,87 @@ def test_statement_without_other_parts(client):
     assert "Uit handen gegeven" not in text
     assert "Betwist" not in text
     assert "net als het totaal in het betaalportaal" not in text
+
+
+@pytest.fixture
+def claim(client):
+    """A business debtor with two overdue invoices that carry interest and collection costs together."""
+    debtor = make_debtor(make_creditor(), kind="business")
+    first = give_claim_stage(make_invoice(debtor, "F-001", "100.00", days_overdue=60))
+    second = give_claim_stage(make_invoice(debtor, "F-002", "200.00", days_overdue=60))
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+    return debtor, first, second
+
+
+def _start_payment(debtor, invoices, provider: str) -> None:
+    checkout = CheckoutPayment.objects.create(
+        creditor=debtor.creditor, debtor=debtor, provider=provider, status=CheckoutStatus.PENDING,
+        amount=sum((invoice.open_amount for invoice in invoices), Decimal("0.00")), description="Facturen",
+        checkout_url=f"https://{provider}.example/pay",
+    )
+    checkout.invoices.set(invoices)
+
+
+def _summary_amounts(text: str, labels: list[str]) -> dict[str, Decimal]:
+    """Return the amount after each label of the statement's summary, parsed from the Dutch text."""
+    amounts = {}
+    for label in labels:
+        found = re.search(re.escape(label) + r" € ([\d.]+,\d\d)", text)
+        assert found, f"{label!r} not in statement: {text}"
+        amounts[label] = Decimal(found.group(1).replace(".", "").replace(",", "."))
+    return amounts
+
+
+@pytest.mark.parametrize("provider", ["mollie", "stripe"])
+def test_statement_costs_with_part_in_progress(client, claim, provider):
+    debtor, first, _second = claim
+    _start_payment(debtor, [first], provider)
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+
+    text = _statement_text(client, debtor)
+
+    assert account.costs > 0
+    assert account.online_total.costs == 0
+    assert f"Incassokosten {_money(account.costs)}" in text
+    amounts = _summary_amounts(text, ["Nu te betalen", "Betaling loopt al", "Incassokosten: niet in het bedrag nu te betalen"])
+    assert amounts["Incassokosten: niet in het bedrag nu te betalen"] == account.costs
+    assert amounts["Betaling loopt al"] == account.open_lines[0].amount_due
+    assert sum(amounts.values()) == account.total_due
+
+
+def test_statement_costs_with_whole_claim_in_progress(client, claim):
+    debtor, first, second = claim
+    _start_payment(debtor, [first, second], "mollie")
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+
+    text = _statement_text(client, debtor)
+
+    assert account.costs_in_progress == account.costs
+    amounts = _summary_amounts(text, ["Nu te betalen", "Betaling loopt al"])
+    assert amounts["Nu te betalen"] == 0
+    assert amounts["Betaling loopt al"] == account.total_due
+    assert "niet in het bedrag nu te betalen" not in text
+
+
+def test_statement_costs_with_disputed_claim_invoice(client, claim):
+    debtor, _first, second = claim
+    services.do_open_dispute(debtor, second, reason=DisputeReason.QUALITY, message="Kapot geleverd.")
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+
+    text = _statement_text(client, debtor)
+
+    labels = ["Nu te betalen", "Betwist: niet in het bedrag nu te betalen", "Incassokosten: niet in het bedrag nu te betalen"]
+    amounts = _summary_amounts(text, labels)
+    assert amounts["Incassokosten: niet in het bedrag nu te betalen"] == account.costs
+    assert sum(amounts.values()) == account.total_due
+
+
+def test_statement_costs_in_progress_in_english(client, claim):
+    debtor, first, _second = claim
+    _start_payment(debtor, [first], "stripe")
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+
+    text = _statement_text(client, debtor, "en")
+
+    assert f"Collection costs: not in the amount to pay now {_money(account.costs, 'en')}" in text
+    assert "Incassokosten" not in text

@@ -1,15 +1,16 @@
-"""`betaalreis portal_check [--day YYYY-MM-DD]`: close lapsed promises and check payment plans."""
+"""`betaalreis portal_check [--day YYYY-MM-DD] [--lang nl|en]`: close lapsed promises and check payment plans."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from betaalreis.command_language import TranslatedHelpCommand
+from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.ledger.models import Creditor
 from betaalreis.payments.plans import check_plans
 from betaalreis.portal.services import settle_promises
@@ -28,8 +29,13 @@ class Command(TranslatedHelpCommand):
             metavar=_lazy("JJJJ-MM-DD"),
             help=_lazy("Werkdag om te controleren, JJJJ-MM-DD (standaard: vandaag in Amsterdam)."),
         )
+        add_language_option(parser)
 
     def handle(self, *args, **options) -> None:
+        with translation.override(report_language(options["lang"])):
+            self._check_creditors(options)
+
+    def _check_creditors(self, options: dict[str, Any]) -> None:
         try:
             day = dt.date.fromisoformat(options["day"]) if options["day"] else timezone.localdate()
         except ValueError:
@@ -41,6 +47,15 @@ class Command(TranslatedHelpCommand):
             kept, broken = settle_promises(creditor.pk, day)
             plans = check_plans(creditor.pk, day)
             self.stdout.write(
-                f"{creditor.slug}: promises kept {kept}, broken {broken}; "
-                f"plans completed {plans.completed}, broken {plans.broken}"
+                _(
+                    "%(creditor)s: betaalbeloften nagekomen %(kept)d, gebroken %(broken)d; "
+                    "betalingsregelingen afgerond %(completed)d, verbroken %(plans_broken)d"
+                )
+                % {
+                    "creditor": creditor.slug,
+                    "kept": kept,
+                    "broken": broken,
+                    "completed": plans.completed,
+                    "plans_broken": plans.broken,
+                }
             )
