@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
@@ -33,7 +33,7 @@ from betaalreis.ledger.models import (
     PaymentStatus,
     TimelineKind,
 )
-from betaalreis.ledger.money import format_money
+from betaalreis.ledger.money import CENT, format_money
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +51,18 @@ def with_credit(payments: QuerySet[Payment]) -> QuerySet[Payment]:
     """Annotate `allocated`, `refunded` (zero or negative) and `credit` on each payment.
 
     Subqueries keep the two sums from multiplying each other, as two joins would.
+    SQLite stores decimals as binary floating point, so its sums carry noise
+    such as 2.7e-17 where a payment is fully allocated. The credit is rounded
+    to cents in SQL, so `credit > 0` never picks up that noise.
     """
     allocated = (
         Allocation.objects.filter(payment=OuterRef("pk")).values("payment").annotate(total=Sum("amount"))
     )
     refunded = Payment.objects.filter(reverses=OuterRef("pk")).values("reverses").annotate(total=Sum("amount"))
     return payments.annotate(allocated=_sum_of(allocated), refunded=_sum_of(refunded)).annotate(
-        credit=F("amount") - F("allocated") + F("refunded")
+        credit=Round(
+            F("amount") - F("allocated") + F("refunded"), 2, output_field=DecimalField(max_digits=14, decimal_places=2)
+        )
     )
 
 
@@ -72,7 +77,7 @@ def debtor_credit(debtor_ids: Sequence[int]) -> dict[int, dict[str, Decimal]]:
     totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for payment in credit_payments(debtor_ids):
         by_currency = totals[payment.debtor_id]
-        by_currency[payment.currency] = by_currency.get(payment.currency, ZERO) + payment.credit
+        by_currency[payment.currency] = (by_currency.get(payment.currency, ZERO) + payment.credit).quantize(CENT)
     return dict(totals)
 
 
@@ -114,7 +119,7 @@ def do_refund_credit(
     """
     Debtor.objects.select_for_update().filter(pk=debtor.pk).first()
     payments = [payment for payment in credit_payments([debtor.pk]) if payment.currency == currency]
-    available = sum((payment.credit for payment in payments), ZERO)
+    available = sum((payment.credit for payment in payments), ZERO).quantize(CENT)
     wanted = available if amount is None else amount
     if available <= ZERO:
         raise InvalidInput(f"Debtor {debtor.customer_number} has no credit in {currency} to refund.",

@@ -181,3 +181,33 @@ def test_credit_notice_wording(client, settings, overpaid, language, ending, off
     assert ending in page
     assert "B.V.." not in page
     assert offset_text in page
+
+
+def test_fully_allocated_payment_leaves_no_credit():
+    # 0.01 + 0.01 + 0.15 summed as binary floats is 2.8e-17 short of 0.17,
+    # which SQLite used to report as credit.
+    debtor = make_debtor(make_creditor(), "K7")
+    invoices = [make_invoice(debtor, f"F2026-07{index}", amount) for index, amount in enumerate(["0.01", "0.01", "0.15"])]
+    payment = Payment.objects.create(
+        creditor_id=debtor.creditor_id, debtor=debtor, source=PaymentSource.BANK, external_id="s7-1",
+        booking_date=timezone.localdate(), amount=Decimal("0.17"),
+    )
+
+    do_allocate_payment(payment, invoices, source="bank", reason="three invoices")
+
+    assert debtor_credit([debtor.pk]) == {}
+
+
+def test_credit_is_whole_cents():
+    debtor = make_debtor(make_creditor(), "K8")
+    invoices = [make_invoice(debtor, f"F2026-08{index}", amount) for index, amount in enumerate(["0.10", "0.10"])]
+    payment = Payment.objects.create(
+        creditor_id=debtor.creditor_id, debtor=debtor, source=PaymentSource.BANK, external_id="s8-1",
+        booking_date=timezone.localdate(), amount=Decimal("0.30"),
+    )
+
+    do_allocate_payment(payment, invoices, source="bank", reason="two invoices")
+
+    credit = debtor_credit([debtor.pk])[debtor.pk]["EUR"]
+    assert credit == Decimal("0.10")
+    assert credit.as_tuple().exponent == -2
