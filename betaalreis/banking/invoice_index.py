@@ -173,8 +173,8 @@ class InvoiceIndex:
         The query filters on the creditor and `column` only, so the database
         uses the (creditor, column) index. Given the whole filter, SQLite
         would rather scan the (creditor, open_amount) index. The rows that are
-        not open are dropped here instead. By debtor, even the creditor is
-        checked here, because SQLite prefers any (creditor, ...) index to the
+        not open are dropped in `_add_rows` instead. By debtor, even the creditor is
+        checked there, because SQLite prefers any (creditor, ...) index to the
         debtor index, and a debtor id from a payment's reference may belong to
         another creditor.
         """
@@ -183,10 +183,9 @@ class InvoiceIndex:
                 target[key] = []
         quote = connection.ops.quote_name
         table = Invoice._meta.db_table
-        columns = ", ".join(quote(name) for name in (*_FETCHED_COLUMNS, column))
+        columns = ", ".join(_select_column(name) for name in (*_FETCHED_COLUMNS, column))
         scope = "" if column == "debtor_id" else f"{quote('creditor_id')} = %s AND "
-        own_creditor_id = self.creditor.pk
-        scope_params = [] if column == "debtor_id" else [own_creditor_id]
+        scope_params = [] if column == "debtor_id" else [self.creditor.pk]
         # PostgreSQL takes all keys as one array parameter, because psycopg
         # splits and quotes thousands of separate parameters in Python.
         batch_size = len(keys) if connection.vendor == "postgresql" else FETCH_BATCH
@@ -204,30 +203,36 @@ class InvoiceIndex:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
-            by_id = self.by_id
-            for pk, creditor_id, number, debtor_id, open_amount, currency, due_date, kind, status, key in rows:
-                # Invoices in a payment plan (status payment_plan) are allocated like any
-                # other. payments.plans.paid_so_far counts a plan as paid by how far the
-                # open amounts of its invoices went down, so an allocation counts towards
-                # the plan without a further step.
-                if creditor_id != own_creditor_id or kind != _INVOICE or status not in _PAYABLE or not open_amount > 0:
-                    continue
-                if pk not in by_id:
-                    self._add(pk, number, debtor_id, open_amount, currency, due_date)
-                if target is not None:
-                    target[key].append(pk)
+            self._add_rows(rows, target)
 
-    def _add(
-        self, pk: int, number: str, debtor_id: int, open_amount: Decimal | float, currency: str, due_date: dt.date | str
-    ) -> None:
-        # SQLite returns the NUMERIC column as int or float. str() of such a
-        # float gives back its two decimals exactly, and a Decimal without
-        # trailing zeros compares and hashes equal to one with them.
-        amount = open_amount if isinstance(open_amount, Decimal) else Decimal(str(open_amount))
-        if not isinstance(due_date, dt.date):
-            due_date = dt.date.fromisoformat(str(due_date))
-        self.by_id[pk] = OpenInvoice(pk, number, debtor_id, amount, currency, due_date)
-        self.by_amount[(currency, float(open_amount))].add(pk)
+    def _add_rows(self, rows: list[tuple], target: dict | None) -> None:
+        """Add the open ones of fetched invoice rows (`_FETCHED_COLUMNS` and the key) to the index."""
+        by_id, by_amount = self.by_id, self.by_amount
+        own_creditor_id = self.creditor.pk
+        # On SQLite the due date comes as text (see _select_column). A fetch
+        # returns the same few due dates many times, so each is parsed once.
+        dates: dict[object, dt.date] = {}
+        for pk, creditor_id, number, debtor_id, open_amount, currency, due_date, kind, status, key in rows:
+            # Invoices in a payment plan (status payment_plan) are allocated like any
+            # other. payments.plans.paid_so_far counts a plan as paid by how far the
+            # open amounts of its invoices went down, so an allocation counts towards
+            # the plan without a further step.
+            if creditor_id != own_creditor_id or kind != _INVOICE or status not in _PAYABLE or not open_amount > 0:
+                continue
+            if pk not in by_id:
+                # SQLite returns the NUMERIC column as int or float. str() of such a
+                # float gives back its two decimals exactly, and a Decimal without
+                # trailing zeros compares and hashes equal to one with them.
+                amount = open_amount if type(open_amount) is Decimal else Decimal(str(open_amount))
+                day = dates.get(due_date)
+                if day is None:
+                    day = dates[due_date] = (
+                        due_date if isinstance(due_date, dt.date) else dt.date.fromisoformat(str(due_date))
+                    )
+                by_id[pk] = OpenInvoice(pk, number, debtor_id, amount, currency, day)
+                by_amount[(currency, float(open_amount))].add(pk)
+            if target is not None:
+                target[key].append(pk)
 
     def fetch_references(self, references: Iterable[str]) -> None:
         missing = sorted({reference for reference in references if reference not in self.by_reference})
@@ -553,6 +558,20 @@ class InvoiceIndex:
         invoice.open_amount = open_amount
         if open_amount > 0:
             self.by_amount[(invoice.currency, float(open_amount))].add(invoice_id)
+
+
+def _select_column(name: str) -> str:
+    """Return the SELECT expression of an invoice column for `InvoiceIndex._fetch`.
+
+    Django's SQLite backend registers a converter for columns declared as
+    date, which parses each value in a Python call. A CAST leaves the
+    expression without a declared type, so SQLite returns the ISO text and
+    `_add_rows` parses each distinct date once.
+    """
+    quoted = connection.ops.quote_name(name)
+    if name == "due_date" and connection.vendor == "sqlite":
+        return f"CAST({quoted} AS TEXT)"
+    return quoted
 
 
 def references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ _YEAR_MONTH_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _PREFIXED_DIGITS = re.compile(r"^[A-Za-z]+(?:[-./:#_]+[A-Za-z]+)*[-./:#_]*(\d+(?:[-./_]\d+)*)$")
 _DIGITS_WITH_SEPARATORS = re.compile(r"^\d+(?:[-./_]\d+)+$")
 _KEEP_ALPHANUMERIC = re.compile(r"[^0-9A-Z]")
+_NON_DIGITS = re.compile(r"\D")
+_DIGIT_GROUP = re.compile(r"\d+")
+_ASCII_LETTERS = string.ascii_letters
+# Whether a text has a word separator other than whitespace (see _GAPS_AND_WORDS).
+_WORD_SEPARATOR = re.compile(r"[,;()\[\]{}<>\"']")
 # Separators between invoice numbers listed in one word: "F1+F2", "2026-0201/2026-0202".
 _LIST_SEPARATORS = re.compile(r"[+/]")
 # Letters O typed for zeros: a run of O with a digit on one side and no
@@ -116,11 +122,38 @@ def _digits_of(word: str) -> str:
         # Both patterns below need a digit.
         return ""
     if _DIGITS_WITH_SEPARATORS.match(word):
-        return re.sub(r"\D", "", word)
+        return _NON_DIGITS.sub("", word)
     prefixed = _PREFIXED_DIGITS.match(word)
     if prefixed is not None:
-        return re.sub(r"\D", "", prefixed.group(1))
+        return _NON_DIGITS.sub("", prefixed.group(1))
     return ""
+
+
+def _digits_of_alphanumeric(word: str) -> str:
+    """Return what `_digits_of` returns for an ASCII word of letters and digits that has both.
+
+    Such a word has no separators, so only the prefix form of
+    _PREFIXED_DIGITS applies: letters, then digits to the end ("F2026").
+    """
+    digits = word.lstrip(_ASCII_LETTERS)
+    return digits if digits.isdigit() else ""
+
+
+def _words(text: str) -> list[str | None]:
+    """Return the words of `text` as `_GAPS_AND_WORDS` finds them, with None where a gap is not only whitespace.
+
+    A None stands for the end of a number written with spaces. The gap
+    before the first word needs none, because no number precedes it.
+    """
+    if _WORD_SEPARATOR.search(text) is None:
+        # Only whitespace separates the words, and str.split finds the same words.
+        return text.split()
+    words: list[str | None] = []
+    for gap, word in _GAPS_AND_WORDS.findall(text):
+        if words and not gap.isspace():
+            words.append(None)
+        words.append(word)
+    return words
 
 
 def number_tokens(text: str) -> NumberTokens:
@@ -128,26 +161,17 @@ def number_tokens(text: str) -> NumberTokens:
     tokens = NumberTokens()
     number_keys = tokens.number_keys
     weak_keys = tokens.weak_keys
+    digit_runs = tokens.digit_runs
     spaced: list[str] = []
 
-    def close_spaced_run() -> None:
-        if len(spaced) > 1:
-            joined = "".join(spaced)
-            tokens.digit_runs.append(joined)
-            if _is_weak_number(joined):
-                weak_keys.add(joined)
-        for part in spaced:
-            tokens.digit_runs.append(part)
-            if _is_weak_number(part):
-                weak_keys.add(part)
-        spaced.clear()
-
-    for gap, raw in _GAPS_AND_WORDS.findall(text):
+    for raw in _words(text):
+        if raw is None:
+            # Numbers written with spaces ("F2026 0000123", "2026 10042") join
+            # only across whitespace: "2026, 11" are two numbers.
+            if spaced:
+                _close_spaced_run(spaced, digit_runs, weak_keys)
+            continue
         word = raw.strip(_EDGE_PUNCTUATION)
-        # Numbers written with spaces ("F2026 0000123", "2026 10042") join
-        # only across whitespace: "2026, 11" are two numbers.
-        if spaced and not gap.isspace():
-            close_spaced_run()
         if not word:
             continue
 
@@ -161,11 +185,11 @@ def number_tokens(text: str) -> NumberTokens:
                     weak_keys.add(key)
                 spaced.append(word)
                 continue
-            digits = "" if word.isalpha() else _digits_of(word)
+            digits = "" if word.isalpha() else _digits_of_alphanumeric(word)
             if digits:
                 spaced.append(digits)
             elif spaced:
-                close_spaced_run()
+                _close_spaced_run(spaced, digit_runs, weak_keys)
             continue
 
         key = _compact(word)
@@ -176,7 +200,7 @@ def number_tokens(text: str) -> NumberTokens:
         if is_date(word):
             # The whole date may still equal an invoice number, but only as a weak key.
             if spaced:
-                close_spaced_run()
+                _close_spaced_run(spaced, digit_runs, weak_keys)
             weak_keys.add(key)
             continue
         _add_listed_parts(word, tokens)
@@ -187,10 +211,24 @@ def number_tokens(text: str) -> NumberTokens:
         if digits:
             spaced.append(digits)
         elif spaced:
-            close_spaced_run()
+            _close_spaced_run(spaced, digit_runs, weak_keys)
     if spaced:
-        close_spaced_run()
+        _close_spaced_run(spaced, digit_runs, weak_keys)
     return tokens
+
+
+def _close_spaced_run(spaced: list[str], digit_runs: list[str], weak_keys: set[str]) -> None:
+    """Add the digit groups of one number written with spaces, joined and each alone, and empty `spaced`."""
+    if len(spaced) > 1:
+        joined = "".join(spaced)
+        digit_runs.append(joined)
+        if _is_weak_number(joined):
+            weak_keys.add(joined)
+    for part in spaced:
+        digit_runs.append(part)
+        if _is_weak_number(part):
+            weak_keys.add(part)
+    spaced.clear()
 
 
 def letter_o_tokens(text: str, tokens: NumberTokens) -> NumberTokens | None:
@@ -245,10 +283,10 @@ def _add_listed_parts(word: str, tokens: NumberTokens) -> None:
 def _digit_groups(word: str) -> list[str]:
     """Return the digit groups of a number word ("1501-2026-0301", "F1501-2026-0301"), else []."""
     if _DIGITS_WITH_SEPARATORS.match(word):
-        return re.findall(r"\d+", word)
+        return _DIGIT_GROUP.findall(word)
     prefixed = _PREFIXED_DIGITS.match(word)
     if prefixed is not None:
-        return re.findall(r"\d+", prefixed.group(1))
+        return _DIGIT_GROUP.findall(prefixed.group(1))
     return []
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from betaalreis.banking.remittance import is_date, letter_o_tokens, number_tokens
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from betaalreis.banking import remittance
+from betaalreis.banking.remittance import NumberTokens, is_date, letter_o_tokens, number_tokens
 
 # Each case: text, keys that must be found, keys that must not, weak keys.
 TOKEN_CASES = [
@@ -144,3 +149,53 @@ def test_letter_o_year_not_a_key():
     assert found is not None
     assert found.number_keys == set()
     assert found.digit_runs == []
+
+
+# Characters that steer the tokenizer: digits, prefix letters, the letter O,
+# edge punctuation, number and list separators, word separators, and
+# whitespace that str.split and the regular expression must treat alike.
+_TOKENIZER_ALPHABET = "0123456789FfNnOoRr -./+_:#*=,;()[]\"'\t\n\xa0\u2003\x1c\u0663\u00b2"
+remittance_texts = st.one_of(
+    st.text(alphabet=_TOKENIZER_ALPHABET, max_size=40),
+    st.text(max_size=40),
+)
+
+
+def _words_by_pattern(text: str) -> list[str | None]:
+    """Return what `remittance._words` must return, found by `_GAPS_AND_WORDS` alone."""
+    words: list[str | None] = []
+    for gap, word in remittance._GAPS_AND_WORDS.findall(text):
+        if words and not gap.isspace():
+            words.append(None)
+        words.append(word)
+    return words
+
+
+def _tokens_without_shortcuts(text: str) -> NumberTokens:
+    """Tokenize `text` with `_GAPS_AND_WORDS` for the words and `_digits_of` for every word."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(remittance, "_words", _words_by_pattern)
+        patch.setattr(remittance, "_digits_of_alphanumeric", remittance._digits_of)
+        return number_tokens(text)
+
+
+@given(remittance_texts)
+@example("Factuur nr. F2026 0001234")
+@example("F2026-0001234 en F2026-0004567")
+@example("2026, 11 F77310; 2026 10042 (4711)")
+@example("gift 0.1234567890123456")
+def test_number_tokens_shortcuts_change_nothing(text: str):
+    assert remittance._words(text) == _words_by_pattern(text)
+    assert number_tokens(text) == _tokens_without_shortcuts(text)
+
+
+@given(st.from_regex(r"\A[A-Za-z0-9]{1,12}\Z"))
+@example("F2026")
+@example("2026F")
+@example("F2026A1")
+def test_digits_of_alphanumeric_word(word: str):
+    if word.isdigit() or word.isalpha():
+        # number_tokens never calls _digits_of_alphanumeric for these words.
+        return
+
+    assert remittance._digits_of_alphanumeric(word) == remittance._digits_of(word)
