@@ -195,7 +195,8 @@ class Matcher:
             # larger payment may also pay the other debtors' invoices.
             if sum((invoice.open_amount for invoice in groups[debtor_id]), ZERO) >= payment.amount:
                 return Decision(rule, score, reason + ", payer IBAN or name picks one debtor", invoices=_sorted(groups[debtor_id]))
-        candidates = [(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in groups.items()]
+        # By debtor id, so the review queue lists the candidates in the same order on every run.
+        candidates = [(debtor_id, _sorted(invoices), rule, score, reason) for debtor_id, invoices in sorted(groups.items())]
         if all(sum((invoice.open_amount for invoice in invoices), ZERO) < payment.amount for invoices in groups.values()):
             # No single debtor's invoices take the whole payment, so it may pay for several.
             candidates.append(split_candidate(rule, score, reason, groups))
