@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from betaalreis.channels.delivery import fallback_channel_for
 from betaalreis.dunning.models import Stage
 from betaalreis.dunning.planner import plan_day
+from betaalreis.dunning.run import run_cycle
+from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.models import DebtorKind
+from betaalreis.outbox.dispatch import dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# A Tuesday well before the real date the tests run on.
 DAY = dt.date(2026, 11, 24)
 
 
@@ -90,3 +96,18 @@ def test_failed_letter_fallback(creditor, agreed: bool, expected: str | None):
     )
 
     assert fallback_channel_for(letter) == expected
+
+
+def test_withdrawn_before_dispatch_goes_by_post(email_first, betaalreis_home):
+    debtor = letter_due(make_debtor(email_first, electronic_agreement=True))
+    run_cycle(DAY, email_first, dispatch_messages=False)
+    do_set_electronic_agreement(debtor, False, source="portal")
+
+    dispatch(due_by=dt.datetime.combine(DAY, dt.time(18), tzinfo=AMSTERDAM), creditor=email_first)
+
+    email = Communication.objects.get(channel="email")
+    assert email.status == CommunicationStatus.FAILED
+    assert email.last_error.startswith("fourteen_day_letter_needs_post")
+    letter = Communication.objects.get(channel="letter")
+    assert letter.stage == "fourteen_day_letter"
+    assert letter.status == CommunicationStatus.SENT
