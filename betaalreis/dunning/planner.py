@@ -470,6 +470,7 @@ def _take_out_unprintable_letters(plan: Plan) -> None:
     (see `betaalreis.dunning.letter_channel`). One query, for the debtors of
     such letters only.
     """
+    from betaalreis.channels.pdf.fonts import letter_fonts
     from betaalreis.channels.pdf.letter import unprintable_letters
 
     letters = [
@@ -486,9 +487,11 @@ def _take_out_unprintable_letters(plan: Plan) -> None:
         creditor=plan.creditor, pk__in=values_subquery(sorted({message.debtor.id for message in letters}),
                                                        array_type="bigint"),
     ).values_list("id", "customer_number", "name", "contact_person", "street", "postal_code", "city")
+    # Looked up once, because letter_fonts() checks the font files on every call.
+    fonts = letter_fonts()
     missing_by_debtor: dict[int, tuple[str, str]] = {}
     for debtor_id, customer_number, *lines in rows:
-        missing = unprintable_letters(lines)
+        missing = unprintable_letters(lines, fonts)
         if missing:
             missing_by_debtor[debtor_id] = (customer_number, missing)
     if not missing_by_debtor:
