@@ -136,3 +136,21 @@ def test_extra_emails_view_only_dash(client: Client, creditor: Creditor) -> None
 
     assert readonly_value is not None
     assert readonly_value.group(1) == "-"
+
+
+def test_debtor_agreement_change_dated(admin_client: Client, creditor: Creditor) -> None:
+    debtor = make_debtor(creditor)
+    url = reverse("admin:ledger_debtor_change", args=[debtor.pk])
+    data = {**admin_form_data(debtor), "electronic_agreement": "on"}
+    data.update({key: 0 for prefix in ("invoices", "bank_accounts", "timeline") for key in (
+        f"{prefix}-TOTAL_FORMS", f"{prefix}-INITIAL_FORMS")})
+
+    response = admin_client.post(url, data)
+
+    debtor.refresh_from_db()
+    assert response.status_code == 302
+    assert debtor.electronic_agreement is True
+    assert debtor.electronic_agreement_at is not None
+    assert debtor.electronic_agreement_source.startswith("admin:")
+    event = debtor.timeline.get(kind=TimelineKind.PREFERENCE)
+    assert event.data["electronic_agreement"] is True

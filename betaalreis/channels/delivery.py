@@ -33,6 +33,7 @@ from betaalreis.channels.models import (
     WebhookLog,
 )
 from betaalreis.channels.whatsapp_templates import template_ready
+from betaalreis.dunning.letter_channel import fourteen_day_channels
 from betaalreis.dunning.models import Stage
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Channel, Debtor, TimelineKind
@@ -348,6 +349,9 @@ def fallback_channel_for(communication: Communication) -> str | None:
     The candidates are the stage's channels after the one that failed, in
     the stage's order, skipping every channel this message already tried
     and WhatsApp when the stage has no verified template in the message's language.
+    A consumer's 14-day letter falls back only to the channels that
+    `fourteen_day_channels` allows, so a failed letter never turns into an
+    e-mail to a consumer who did not agree to electronic communication.
     Without a stage (a message planned by hand) there is no fallback.
     """
     debtor = communication.debtor
@@ -357,13 +361,15 @@ def fallback_channel_for(communication: Communication) -> str | None:
             policy__debtor_kind=debtor.kind,
             code=communication.stage,
         )
-        .only("channels")
+        .only("channels", "is_fourteen_day_letter")
         .first()
     )
     if stage is None:
         return None
 
     channels = list(stage.channels)
+    if stage.is_fourteen_day_letter:
+        channels = fourteen_day_channels(channels, debtor)
     if communication.channel in channels:
         channels = channels[channels.index(communication.channel) + 1:]
     tried = _tried_channels(communication)

@@ -496,6 +496,14 @@ class _CreditorBuilder:
             debtor.opted_out_channels = [Channel.SMS]
         if debtor.email and self.rng.random() < 0.05:
             debtor.preferred_channel = Channel.EMAIL
+            # These debtors also agreed to electronic communication, so the
+            # demo shows 14-day letters by e-mail beside those by post. The
+            # choice draws no random number, which keeps the rest of the data.
+            debtor.electronic_agreement = True
+            debtor.electronic_agreement_at = timezone.make_aware(
+                dt.datetime.combine(self.config.start - dt.timedelta(days=HISTORY_DAYS), dt.time(9))
+            )
+            debtor.electronic_agreement_source = "demo"
         elif debtor.street and self.rng.random() < 0.03:
             debtor.preferred_channel = Channel.LETTER
 

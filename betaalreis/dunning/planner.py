@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +50,7 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+from betaalreis.dunning.letter_channel import fourteen_day_channels, needs_post_for_fourteen_day_letter
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
 from betaalreis.dunning.models import DunningRestart, Policy, PrincipalRaise, RaiseAfterLetter, Stage, StageAction
 from betaalreis.dunning.previous_stage import late_stage_send_dates
@@ -56,6 +58,8 @@ from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, Inv
 from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
+
+logger = logging.getLogger(__name__)
 
 _ZERO = Decimal("0.00")
 
@@ -78,6 +82,8 @@ class DebtorContact(NamedTuple):
     has_postal_address: bool
     preferred_channel: str
     opted_out_channels: tuple[str, ...]
+    # Agreement to electronic communication (see `betaalreis.ledger.electronic_agreement`).
+    electronic_agreement: bool = False
 
     def accepts(self, channel: str) -> bool:
         if opt_out_blocks(channel, self.opted_out_channels):
@@ -116,7 +122,26 @@ class PlannedMessage:
         """What the debtor's contact data lacks for this stage, in the active language; empty when reachable."""
         if self.channel is not None:
             return ""
-        return describe_unreachable(self.debtor, self.stage.channels)
+        channels = list(self.stage.channels)
+        if self.stage.is_fourteen_day_letter:
+            channels = fourteen_day_channels(channels, self.debtor) or channels
+        return describe_unreachable(self.debtor, channels)
+
+
+@dataclass(frozen=True, slots=True)
+class ManualTask:
+    """Work for the credit manager in place of a 14-day letter that the run cannot send.
+
+    The letter font cannot print `letters` of the consumer's name or address,
+    and the consumer did not agree to electronic communication, so neither
+    post nor e-mail can carry the letter. The invoices keep their stage.
+    """
+
+    debtor_id: int
+    customer_number: str
+    stage_code: str
+    invoice_ids: tuple[int, ...]
+    letters: str
 
 
 @dataclass(slots=True)
@@ -137,6 +162,8 @@ class Plan:
     # Messages held to the next run because the debtor already gets one
     # today (see `_hold_second_messages`). Their invoices keep their stage.
     held_second_messages: list[PlannedMessage] = field(default_factory=list)
+    # 14-day letters the run does not send, with what the credit manager must do instead.
+    manual_tasks: list[ManualTask] = field(default_factory=list)
     # The invoices this plan may give a stage that already have one (a
     # dunning.InvoiceStage row). On PostgreSQL the writer updates their rows
     # and inserts the rest. On SQLite it upserts all rows in the database.
@@ -168,7 +195,7 @@ def load_stages(creditor: Creditor) -> dict[str, list[Stage]]:
 
 _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
-    "preferred_channel", "opted_out_text",
+    "preferred_channel", "electronic_agreement", "opted_out_text",
 )
 
 
@@ -182,7 +209,7 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
         .values_list(*_DEBTOR_FIELDS)
     )
     for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
-         opted_out_text) in _fetch_rows(queryset):
+         electronic_agreement, opted_out_text) in _fetch_rows(queryset):
         opted_out = () if opted_out_text in (None, "[]") else tuple(json.loads(opted_out_text) or ())
         debtors[pk] = DebtorContact(
             id=pk,
@@ -194,6 +221,7 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
             has_postal_address=bool(street and postal_code and city),
             preferred_channel=preferred,
             opted_out_channels=opted_out,
+            electronic_agreement=bool(electronic_agreement),
         )
     return debtors
 
@@ -429,9 +457,65 @@ def plan_day(
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
+    _take_out_unprintable_letters(plan)
     _hold_second_messages(plan, instalment_debtor_ids)
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
+
+
+def _take_out_unprintable_letters(plan: Plan) -> None:
+    """Replace each post-only 14-day letter whose name or address the letter font cannot print by a `ManualTask`.
+
+    The letter would fail at dispatch, and its fallback may not be an e-mail
+    (see `betaalreis.dunning.letter_channel`). One query, for the debtors of
+    such letters only.
+    """
+    from betaalreis.channels.pdf.fonts import letter_fonts
+    from betaalreis.channels.pdf.letter import unprintable_letters
+
+    letters = [
+        message
+        for message in plan.messages
+        if message.channel == "letter"
+        and message.stage.is_fourteen_day_letter
+        and needs_post_for_fourteen_day_letter(message.debtor)
+    ]
+    if not letters:
+        return
+
+    rows = Debtor.objects.filter(
+        creditor=plan.creditor, pk__in=values_subquery(sorted({message.debtor.id for message in letters}),
+                                                       array_type="bigint"),
+    ).values_list("id", "customer_number", "name", "contact_person", "street", "postal_code", "city")
+    # Looked up once, because letter_fonts() checks the font files on every call.
+    fonts = letter_fonts()
+    missing_by_debtor: dict[int, tuple[str, str]] = {}
+    for debtor_id, customer_number, *lines in rows:
+        missing = unprintable_letters(lines, fonts)
+        if missing:
+            missing_by_debtor[debtor_id] = (customer_number, missing)
+    if not missing_by_debtor:
+        return
+
+    sendable: list[PlannedMessage] = []
+    for message in plan.messages:
+        found = missing_by_debtor.get(message.debtor.id)
+        if found is None or not message.stage.is_fourteen_day_letter or message.channel != "letter":
+            sendable.append(message)
+            continue
+        customer_number, missing = found
+        logger.warning(
+            "fourteen-day letter replaced by a manual task",
+            extra={"creditor_id": plan.creditor.pk, "debtor_id": message.debtor.id, "stage": message.stage.code},
+        )
+        plan.manual_tasks.append(ManualTask(
+            debtor_id=message.debtor.id,
+            customer_number=customer_number,
+            stage_code=message.stage.code,
+            invoice_ids=tuple(message.invoice_ids),
+            letters=missing,
+        ))
+    plan.messages = sendable
 
 
 def _hold_second_messages(plan: Plan, instalment_debtor_ids: frozenset[int] = frozenset()) -> None:
@@ -648,14 +732,22 @@ def _reach(debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> tuple:
         bool(debtor.phone),
         debtor.has_postal_address,
         whatsapp_language,
+        needs_post_for_fourteen_day_letter(debtor),
     )
 
 
 def _offered_channels(stage: Stage, debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> list[str]:
-    """Return the stage's channels, without WhatsApp unless it is ready for this debtor."""
-    if "whatsapp" in stage.channels and not whatsapp.allows(stage.code, debtor):
-        return [channel for channel in stage.channels if channel != "whatsapp"]
-    return list(stage.channels)
+    """Return the stage's channels, without WhatsApp unless it is ready for this debtor.
+
+    A consumer's 14-day letter also loses every channel but post unless the
+    debtor agreed to electronic communication (see `fourteen_day_channels`).
+    """
+    channels = list(stage.channels)
+    if stage.is_fourteen_day_letter:
+        channels = fourteen_day_channels(channels, debtor)
+    if "whatsapp" in channels and not whatsapp.allows(stage.code, debtor):
+        return [channel for channel in channels if channel != "whatsapp"]
+    return channels
 
 
 def _due_stages(stages: list[Stage], current_order: int, days_past_due: int) -> tuple[Stage, ...]:

@@ -87,6 +87,21 @@ def check_text_length(field_name: str, raw: str) -> str:
     return raw
 
 
+# Yes and no as exports write them, in Dutch and English. XLSX booleans read as "true" and "false".
+_YES_NO = {
+    "ja": True, "j": True, "yes": True, "y": True, "true": True, "waar": True, "1": True, "x": True,
+    "nee": False, "n": False, "no": False, "false": False, "onwaar": False, "0": False,
+}
+
+
+def parse_yes_no(raw: str) -> bool:
+    """Parse a yes/no cell such as "ja", "nee", "yes" or "1"."""
+    value = _YES_NO.get(raw.strip().lower())
+    if value is None:
+        raise ValueProblem(gettext("ongeldige waarde; schrijf ja of nee"))
+    return value
+
+
 def parse_kind(raw: str) -> str:
     kind = _KINDS.get(raw.strip().lower())
     if kind is None:

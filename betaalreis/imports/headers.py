@@ -32,6 +32,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "kind": _("particulier of zakelijk"),
     "kvk_number": _("KvK-nummer"),
     "vat_id": _("btw-nummer"),
+    "electronic_agreement": _("akkoord met elektronische communicatie"),
     "iban": _("IBAN"),
     "issue_date": _("factuurdatum"),
     "due_date": _("vervaldatum"),
@@ -101,6 +102,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
                    "chamber of commerce number"),
     "vat_id": ("btw", "btw nummer", "btwnummer", "btw id", "btw nr", "vat", "vat number", "vat id",
                "vat no", "tax id"),
+    "electronic_agreement": (
+        "akkoord met elektronische communicatie", "akkoord elektronische communicatie",
+        "akkoord digitale communicatie", "akkoord e mail", "akkoord email", "e mail akkoord",
+        "email akkoord", "toestemming e mail", "toestemming email", "elektronische communicatie",
+        "agreed to electronic communication", "electronic communication agreed",
+        "electronic communication", "email consent", "e mail consent", "consent to email",
+    ),
     "iban": ("iban", "iban nr", "iban nummer", "rekeningnummer debiteur", "bank account",
              "iban debiteur"),
     "issue_date": (

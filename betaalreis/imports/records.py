@@ -33,6 +33,7 @@ DEBTOR_FIELDS = (
     "language",
     "kvk_number",
     "vat_id",
+    "electronic_agreement",
 )
 
 
@@ -56,14 +57,23 @@ class DebtorData:
     language: str = ""
     kvk_number: str = ""
     vat_id: str = ""
+    # None when the file has no value for it, so that an empty cell keeps the stored agreement.
+    electronic_agreement: bool | None = None
     ibans: list[str] = field(default_factory=list)
     # The legal form at the end of the name ("B.V.") when `kind` was inferred
     # from it because the file has no kind column; "" otherwise.
     legal_form: str = ""
 
     def given_values(self) -> dict[str, object]:
-        """Return the debtor fields this file fills in, leaving out empty ones."""
-        return {name: getattr(self, name) for name in DEBTOR_FIELDS if getattr(self, name)}
+        """Return the debtor fields this file fills in, leaving out empty ones.
+
+        A "no" for the agreement to electronic communication is a value, not an empty cell.
+        """
+        return {
+            name: getattr(self, name)
+            for name in DEBTOR_FIELDS
+            if getattr(self, name) or (name == "electronic_agreement" and self.electronic_agreement is not None)
+        }
 
 
 @dataclass

@@ -691,6 +691,7 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     )
     debtor.kvk_number = row.parse("kvk_number", contacts.parse_kvk_number) or ""
     debtor.vat_id = row.parse("vat_id", contacts.parse_vat_id) or ""
+    debtor.electronic_agreement = row.parse("electronic_agreement", contacts.parse_yes_no)
     iban = row.parse("iban", contacts.parse_iban)
     debtor.ibans = [iban] if iban else []
 

@@ -537,7 +537,9 @@ def _write_debtors(
         debtor = existing.get(number)
         if debtor is None:
             values.setdefault("language", creditor.default_language)
-            new.append(Debtor(creditor=creditor, customer_number=number, **values))
+            new_debtor = Debtor(creditor=creditor, customer_number=number, **values)
+            _record_agreement_source(new_debtor, source)
+            new.append(new_debtor)
             if data.legal_form:
                 inferred[data.legal_form] += 1
             if not data.kind:
@@ -555,6 +557,9 @@ def _write_debtors(
             continue
         for name, value in differences.items():
             setattr(debtor, name, value)
+        if "electronic_agreement" in differences:
+            _record_agreement_source(debtor, source)
+            changed_fields |= {"electronic_agreement_at", "electronic_agreement_source"}
         debtor.updated_at = timezone.now()
         changed.append(debtor)
         changed_fields |= set(differences)
@@ -1056,6 +1061,16 @@ def _save_bank_accounts(
     ]
     DebtorBankAccount.objects.bulk_create(new, batch_size=BATCH_SIZE, ignore_conflicts=True)
     counts.bank_accounts_new = len(new)
+
+
+def _record_agreement_source(debtor: Debtor, source: str) -> None:
+    """Date an agreement to electronic communication that the import gives, or clear the date when it withdraws one."""
+    if debtor.electronic_agreement:
+        debtor.electronic_agreement_at = timezone.now()
+        debtor.electronic_agreement_source = source[:300]
+    else:
+        debtor.electronic_agreement_at = None
+        debtor.electronic_agreement_source = ""
 
 
 def _import_events(new: dict[str, Invoice], *, source: str) -> list[TimelineEvent]:

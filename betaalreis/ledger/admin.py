@@ -31,6 +31,7 @@ from betaalreis.ledger import auth_admin  # noqa: F401  (registers the user and 
 from betaalreis.ledger.actions import do_add_invoice, do_edit_invoice_amounts, do_set_invoice_status
 from betaalreis.ledger.credit import debtor_credit, do_refund_credit, with_credit
 from betaalreis.ledger.credit_admin import refund_credit_view
+from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
@@ -211,8 +212,23 @@ class DebtorAdmin(CreditorScopedAdmin):
     search_fields = ("customer_number", "name", "email", "mobile", "postal_code")
     list_select_related = ("creditor",)
     inlines = [InvoiceInline, BankAccountInline, TimelineInline]
-    readonly_fields = ("claim", "credit")
+    readonly_fields = ("claim", "credit", "electronic_agreement_at", "electronic_agreement_source")
     actions = ["record_credit_refund"]
+
+    def save_model(self, request: HttpRequest, obj: Debtor, form: forms.ModelForm, change: bool) -> None:
+        """Save the debtor, and a changed agreement to electronic communication through its action.
+
+        `do_set_electronic_agreement` dates the agreement, names the admin
+        user as its source and writes the timeline row.
+        """
+        agreed = obj.electronic_agreement
+        agreement_changed = "electronic_agreement" in form.changed_data
+        if agreement_changed:
+            # The action stores the new value, so the plain save keeps the old one.
+            obj.electronic_agreement = not agreed
+        super().save_model(request, obj, form, change)
+        if agreement_changed:
+            do_set_electronic_agreement(obj, agreed, source=f"admin:{request.user.get_username()}")
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         refund = path(

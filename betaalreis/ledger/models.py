@@ -312,6 +312,24 @@ class Debtor(models.Model):
     )
     vat_id = models.CharField(_("btw-id"), max_length=20, blank=True)
     kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
+    # A consumer's 14-day letter goes by e-mail only with this agreement,
+    # because the creditor must prove that the letter was received (see
+    # `betaalreis.ledger.electronic_agreement`).
+    electronic_agreement = models.BooleanField(
+        _("akkoord met elektronische communicatie"), default=False,
+        help_text=_(
+            "De debiteur heeft ingestemd met aanmaningen per e-mail, ook de veertiendagenbrief. "
+            "Zonder dit akkoord gaat de veertiendagenbrief aan een consument per post."
+        ),
+    )
+    electronic_agreement_at = models.DateTimeField(
+        _("akkoord gegeven op"), null=True, blank=True,
+        help_text=_("Wanneer het akkoord met elektronische communicatie is gegeven. Leeg zonder akkoord."),
+    )
+    electronic_agreement_source = models.CharField(
+        _("bron akkoord"), max_length=300, blank=True,
+        help_text=_("Waar het akkoord vandaan komt: een importbestand, de beheeromgeving of het portaal."),
+    )
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("aangemaakt op"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("gewijzigd op"))
 

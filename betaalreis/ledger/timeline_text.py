@@ -170,12 +170,19 @@ UNPRINTABLE_LETTERS = N_(
     "BETAALREIS_LETTER_FONT en BETAALREIS_LETTER_FONT_BOLD op een TrueType-lettertype met die tekens, "
     "of schrijf de naam in Latijnse letters."
 )
+# The error of a consumer's 14-day letter planned on a channel other than
+# post when the debtor has no agreement to electronic communication, for
+# example because the debtor withdrew it after the run planned the message.
+FOURTEEN_DAY_LETTER_NEEDS_POST = N_(
+    "De veertiendagenbrief gaat per post, want de debiteur is niet akkoord met elektronische communicatie."
+)
 
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
     TOO_MANY_TERMS,
     INSTALMENT_TOO_SMALL,
     UNPRINTABLE_LETTERS,
+    FOURTEEN_DAY_LETTER_NEEDS_POST,
     N_("incassokosten verschuldigd vanaf %(date)s bij niet betalen"),
     N_("geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in %(currency)s)"),
     N_("totaal %(from)s → %(to)s"),

@@ -37,6 +37,7 @@ from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 from betaalreis.legal.validation import CLAIM_CURRENCY
+from betaalreis.dunning.letter_channel import fourteen_day_channels
 from betaalreis.dunning.models import Stage
 from betaalreis.dunning.reopening import stale_item_reason
 from betaalreis.dunning.stage_revert import revert_failed_stage
@@ -48,6 +49,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline import clip, event_row
+from betaalreis.ledger.timeline_text import FOURTEEN_DAY_LETTER_NEEDS_POST
 from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import (
     TRANSITIONS,
@@ -279,6 +281,8 @@ def _dispatch_batches(
 
             stage = _stage_of(communication, stages)
             try:
+                if stage is not None and stage.is_fourteen_day_letter:
+                    _require_post_unless_agreed(communication)
                 message = render_communication(
                     communication, items, stage, batch_data=claim_data, today=today,
                     reminded=communication.pk in reminded,
@@ -339,6 +343,22 @@ def _dispatch_batches(
 
     _count_held_by_lease(summary, creditor)
     return summary
+
+
+# The code of the ChannelError for a 14-day letter on a channel that the debtor did not agree to.
+NEEDS_POST = "fourteen_day_letter_needs_post"
+
+
+def _require_post_unless_agreed(communication: Communication) -> None:
+    """Raise a permanent ChannelError when a consumer's 14-day letter must go by post but is on another channel.
+
+    The planner never plans such a message, but one planned before the
+    debtor withdrew the agreement to electronic communication may still wait
+    in the outbox. Its failure plans the stage's next allowed channel, if any.
+    """
+    if fourteen_day_channels([communication.channel], communication.debtor):
+        return
+    raise ChannelError(FOURTEEN_DAY_LETTER_NEEDS_POST, permanent=True, code=NEEDS_POST)
 
 
 def _count_held_by_lease(summary: DispatchSummary, creditor: Creditor | None) -> None:

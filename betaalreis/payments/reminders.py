@@ -53,6 +53,7 @@ def debtor_contact(debtor: Debtor) -> DebtorContact:
         has_postal_address=bool(debtor.street and debtor.postal_code and debtor.city),
         preferred_channel=debtor.preferred_channel,
         opted_out_channels=tuple(debtor.opted_out_channels or ()),
+        electronic_agreement=debtor.electronic_agreement,
     )
 
 

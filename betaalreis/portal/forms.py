@@ -90,6 +90,14 @@ class PreferencesForm(forms.Form):
         help_text=_("Meldt u zich voor alle kanalen af, dan schrijven wij u over openstaande facturen alleen nog per brief."),
         widget=forms.CheckboxSelectMultiple,
     )
+    electronic_agreement = forms.BooleanField(
+        label=_("Akkoord met elektronische communicatie"), required=False,
+        help_text=_(
+            "Dan mogen wij u ook de veertiendagenbrief per e-mail sturen. Zonder dit akkoord sturen wij "
+            "u die brief per post. U kunt het akkoord hier altijd intrekken."
+        ),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "id_electronic_agreement-help"}),
+    )
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()

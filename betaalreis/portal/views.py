@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import unallocated_amount
+from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Creditor,
@@ -646,6 +647,7 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
     initial = {
         "email": debtor.email, "mobile": debtor.mobile, "language": debtor.language,
         "preferred_channel": debtor.preferred_channel, "opted_out_channels": debtor.opted_out_channels,
+        "electronic_agreement": debtor.electronic_agreement,
     }
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -659,6 +661,7 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
         except (InvalidInput, ValidationError):
             form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
         else:
+            do_set_electronic_agreement(debtor, data["electronic_agreement"], source="portal")
             messages.success(request, _("Uw voorkeuren zijn opgeslagen."))
             if opted_out_of_every_channel(data["opted_out_channels"]):
                 messages.warning(request, _(

@@ -119,6 +119,9 @@ class _LetterFont(TTFont):
 
     def unprintable_letters(self, text: str) -> str:
         """Return the letters and digits of `text` that this font cannot draw readably."""
+        # Most names and addresses are ASCII, and the planner checks one per consumer 14-day letter.
+        if text.isascii() and self._draws_ascii:
+            return ""
         glyphs = self.face.charToGlyph
         return "".join(
             character

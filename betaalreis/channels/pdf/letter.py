@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -497,6 +498,21 @@ def _payment_box(context: MessageContext, fonts: LetterFonts, styles: dict[str, 
 UNPRINTABLE_NAME = "letter_unprintable_name"
 
 
+def unprintable_letters(lines: Iterable[str], fonts: LetterFonts | None = None) -> str:
+    """Return the letters and digits of `lines` that the letter font cannot print readably, each once.
+
+    NOTE: ReportLab's CID fonts (UnicodeCIDFont 'STSong-Light' and others)
+    do not make Chinese, Japanese or Korean names printable. ReportLab 5.1
+    does not embed them, so the name reads back from the PDF text, but a
+    printer without those fonts leaves it blank. pypdfium2 5.15 rendered it
+    blank on a Debian host without CJK fonts. A TrueType letter font with
+    the script prints such names.
+    """
+    font = pdfmetrics.getFont((fonts or letter_fonts()).regular)
+    # The name is often in the greeting and in the address, so each character is listed once.
+    return "".join(dict.fromkeys("".join(font.unprintable_letters(line) for line in lines)))
+
+
 def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
     """Raise a permanent ChannelError when a name or address line would lose letters in print.
 
@@ -504,9 +520,7 @@ def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
     Failing it lets the next channel of the stage take over, and the error
     names the font setting that would print it.
     """
-    font = pdfmetrics.getFont(fonts.regular)
-    # The name is often in the greeting and in the address, so each character is listed once.
-    missing = "".join(dict.fromkeys("".join(font.unprintable_letters(line) for line in lines)))
+    missing = unprintable_letters(lines, fonts)
     if missing:
         # Dutch, because the message goes into the timeline, which timeline_text shows in English.
         raise ChannelError(

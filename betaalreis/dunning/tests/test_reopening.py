@@ -51,9 +51,10 @@ from betaalreis.testing import make_creditor
 pytestmark = pytest.mark.django_db
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-HEADER = "Factuurnummer;Relatie;Naam;E-mail;Soort;Factuurdatum;Vervaldatum;Bedrag;Openstaand\n"
-CONSUMER_ROW = "F301;2001;Piet Jansen;piet@example.nl;particulier;01-08-2026;01-09-2026;{total};{open}\n"
-BUSINESS_ROW = "F401;3001;Jansen Bouw B.V.;info@jansenbouw.example;zakelijk;01-08-2026;01-09-2026;{total};{open}\n"
+HEADER = "Factuurnummer;Relatie;Naam;E-mail;Soort;Factuurdatum;Vervaldatum;Bedrag;Openstaand;Akkoord e-mail\n"
+# The consumer has no postal address, so the 14-day letter goes by email, which needs the agreement.
+CONSUMER_ROW = "F301;2001;Piet Jansen;piet@example.nl;particulier;01-08-2026;01-09-2026;{total};{open};ja\n"
+BUSINESS_ROW = "F401;3001;Jansen Bouw B.V.;info@jansenbouw.example;zakelijk;01-08-2026;01-09-2026;{total};{open};\n"
 
 # The consumer gets the friendly reminder, the reminder and the 14-day letter on these days.
 CONSUMER_RUNS = (dt.date(2026, 9, 4), dt.date(2026, 9, 15), dt.date(2026, 9, 29))

@@ -1,4 +1,8 @@
-"""A 14-day letter to a name the letter font cannot print goes out by email, without the PDF."""
+"""A 14-day letter to a name the letter font cannot print.
+
+It goes out by email without the PDF when the consumer agreed to electronic
+communication, and otherwise becomes a task for the credit manager.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ NAME = "李小龍 محمد"
 
 @pytest.fixture
 def debtor(creditor):
-    debtor = make_debtor(creditor, name=NAME, mobile="")
+    debtor = make_debtor(creditor, name=NAME, mobile="", electronic_agreement=True)
     make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
                  dunning_stage_date=DAY - dt.timedelta(days=10))
     return debtor
@@ -67,7 +71,7 @@ def test_email_without_pdf_says_so(debtor, betaalreis_home):
 
 
 def test_email_without_pdf_english(creditor, betaalreis_home):
-    debtor = make_debtor(creditor, name=NAME, mobile="", language="en")
+    debtor = make_debtor(creditor, name=NAME, mobile="", language="en", electronic_agreement=True)
     make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
                  dunning_stage_date=DAY - dt.timedelta(days=10))
 
@@ -115,3 +119,42 @@ def test_admin_lists_failure_reason(debtor, client, language: str, reason: str):
     text = page.content.decode()
     assert reason in text
     assert "letter_unprintable_name" not in text
+
+
+@pytest.fixture
+def debtor_without_agreement(creditor):
+    debtor = make_debtor(creditor, name=NAME, mobile="")
+    make_invoice(debtor, "100.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=10))
+    return debtor
+
+
+def test_unprintable_name_without_agreement_sends_nothing(debtor_without_agreement, betaalreis_home):
+    summary = run_cycle(DAY, debtor_without_agreement.creditor)
+
+    assert not Communication.objects.exists()
+    (creditor_run,) = summary.creditors
+    (task,) = creditor_run.plan.manual_tasks
+    assert task.debtor_id == debtor_without_agreement.pk
+    assert task.stage_code == "fourteen_day_letter"
+    assert "李" in task.letters
+    assert "م" in task.letters
+    stage = debtor_without_agreement.invoices.get().dunning_progress.stage
+    assert stage == "reminder"
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "Taak: veertiendagenbrief aan {number} niet verstuurd"),
+    ("en", "Task: fourteen-day letter to {number} not sent"),
+])
+def test_run_summary_lists_manual_task(debtor_without_agreement, language: str, expected: str):
+    output = io.StringIO()
+
+    call_command(
+        "run", "--date", DAY.isoformat(), "--creditor", debtor_without_agreement.creditor.slug,
+        "--lang", language, stdout=output,
+    )
+
+    text = " ".join(output.getvalue().split())
+    assert expected.format(number=debtor_without_agreement.customer_number) in text
+    assert "BETAALREIS_LETTER_FONT" in text

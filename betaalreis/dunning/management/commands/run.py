@@ -146,6 +146,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_invoices_without_claim(creditor_run, console)
         _print_opted_out_of_every_channel(creditor_run, console)
         _print_limitation_holds(creditor_run, console)
+        _print_manual_tasks(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -336,6 +337,19 @@ def _print_limitation_holds(creditor_run: CreditorRun, console: Console) -> None
         "`betaalreis limitation release FACTUURNUMMER --creditor %(creditor)s --reason TEKST`."
     ) % {"creditor": creditor_run.creditor.slug}
     console.print(f"  {text} {advice}", markup=False)
+
+
+def _print_manual_tasks(creditor_run: CreditorRun, console: Console) -> None:
+    """Print a task per consumer whose 14-day letter the run did not send, with what to do instead."""
+    for task in creditor_run.plan.manual_tasks:
+        text = _(
+            "Taak: veertiendagenbrief aan %(customer_number)s niet verstuurd. Het lettertype van de brief "
+            "kan de tekens %(letters)s uit de naam of het adres niet afdrukken, en zonder akkoord met "
+            "elektronische communicatie mag de brief niet per e-mail. Vraag de debiteur om de naam in "
+            "Latijnse letters of om dat akkoord en leg het vast, of zet BETAALREIS_LETTER_FONT op een "
+            "TrueType-lettertype met deze tekens. De volgende run plant de brief dan opnieuw."
+        ) % {"customer_number": task.customer_number, "letters": repr(task.letters[:20])}
+        console.print("  " + text, markup=False)
 
 
 # How many debtors each summary line names; the rest are counted.
