@@ -224,10 +224,14 @@ def write_plan(plan: Plan, *, source: str, moment: dt.datetime) -> WriteResult:
     named_only: set[int] = set()
     for _communication_id, _row, message in written:
         is_handover = message.stage.action == StageAction.HANDOVER
-        invoices_by_stage[(message.stage.code, is_handover)].extend(
-            invoice_id for invoice_id in message.invoice_ids if invoice_id not in message.named_only
-        )
-        named_only.update(message.named_only)
+        stage_invoice_ids = invoices_by_stage[(message.stage.code, is_handover)]
+        if message.named_only:
+            stage_invoice_ids.extend(
+                invoice_id for invoice_id in message.invoice_ids if invoice_id not in message.named_only
+            )
+            named_only.update(message.named_only)
+        else:
+            stage_invoice_ids.extend(message.invoice_ids)
     result.handed_over_invoices = _move_to_stages(
         invoices_by_stage, communication_ids, plan, now, named_only, source=source
     )
