@@ -13,11 +13,13 @@ second message.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -31,6 +33,7 @@ from django.utils import timezone, translation
 from betaalreis.banking.bulk import insert_rows
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
 from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
+from betaalreis.channels.files import DurableBatch, durable_batch
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
 from betaalreis.legal.contact import next_allowed_contact
@@ -56,6 +59,9 @@ from betaalreis.outbox.models import (
     CommunicationInvoice,
     CommunicationStatus,
 )
+
+if TYPE_CHECKING:
+    from betaalreis.outbox.render import BatchClaimData
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +253,7 @@ def _dispatch_batches(
     clock: dt.datetime | None,
     simulate: bool,
 ) -> DispatchSummary:
-    from betaalreis.outbox.render import load_batch_claim_data, render_communication
+    from betaalreis.outbox.render import load_batch_claim_data
 
     due_by = due_by or timezone.now()
     # Messages are dated, and their claims computed, on the day they go out.
@@ -268,70 +274,12 @@ def _dispatch_batches(
             if keep[communication.pk]
         ], today)
         reminded = reminded_before([(communication, keep[communication.pk]) for communication in batch])
-        results: list[tuple[Communication, str, SendResult | None, str]] = []
-        # The claim each 14-day letter stated, by communication id, for its term record.
-        letter_claims: dict[int, dict[str, object]] = {}
-
-        for communication in batch:
-            items = keep[communication.pk]
-            if not items:
-                results.append((communication, CommunicationStatus.CANCELLED, None, ""))
-                continue
-
-            stage = _stage_of(communication, stages)
-            try:
-                message = render_communication(
-                    communication, items, stage, batch_data=claim_data, today=today,
-                    reminded=communication.pk in reminded,
-                )
-                if clock is not None:
-                    # The email Date header states the replayed moment, not the real time.
-                    message.metadata["sent_at"] = clock.isoformat()
-                backend = backends.get(communication.channel)
-                if backend is None:
-                    backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
-                result = backend.send(message)
-            except BetaalreisError as exc:
-                # Errors other than a channel's own (no address for the
-                # channel, a broken template) cannot heal by retrying.
-                permanent = (
-                    not isinstance(exc, ChannelError)
-                    or exc.permanent
-                    or communication.attempts >= MAX_ATTEMPTS
-                )
-                outcome = CommunicationStatus.FAILED if permanent else CommunicationStatus.PENDING
-                logger.warning(
-                    "communication send failed",
-                    extra={
-                        "communication_id": communication.pk,
-                        "error_code": exc.code,
-                        "permanent": permanent,
-                    },
-                )
-                results.append((communication, outcome, None, f"{exc.code}: {exc}"))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one broken message must not stop the rest
-                logger.exception(
-                    "communication render or send crashed",
-                    extra={"communication_id": communication.pk},
-                )
-                outcome = (
-                    CommunicationStatus.FAILED
-                    if communication.attempts >= MAX_ATTEMPTS
-                    else CommunicationStatus.PENDING
-                )
-                results.append((communication, outcome, None, f"{type(exc).__name__}: {exc}"))
-                continue
-
-            if communication.stage != INSTALMENT_STAGE:
-                # The record of the message keeps the amount it requested.
-                communication.total_amount = Decimal(message.metadata["amount_due"])
-            _collect_claim_notices(message.metadata, summary)
-            if stage is not None and stage.is_fourteen_day_letter and "claim" in message.metadata:
-                letter_claims[communication.pk] = message.metadata["claim"]
-            if clock is not None:
-                result = replace(result, sent_at=clock)
-            results.append((communication, CommunicationStatus.SENT, result, ""))
+        with durable_batch() as outbox_files:
+            results, letter_claims, wrote_files = _send_batch(
+                batch, keep, stages, claim_data, reminded, summary,
+                backends=backends, today=today, clock=clock, simulate=simulate, outbox_files=outbox_files,
+            )
+            _commit_outbox_files(outbox_files, results, wrote_files)
 
         _record_results(
             results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims,
@@ -340,6 +288,127 @@ def _dispatch_batches(
 
     _count_held_by_lease(summary, creditor)
     return summary
+
+
+def _send_batch(
+    batch: list[Communication],
+    keep: dict[int, list[CommunicationInvoice]],
+    stages: dict[tuple[int, str, str], Stage],
+    claim_data: BatchClaimData,
+    reminded: set[int],
+    summary: DispatchSummary,
+    *,
+    backends: dict[str, ChannelBackend],
+    today: dt.date,
+    clock: dt.datetime | None,
+    simulate: bool,
+    outbox_files: DurableBatch,
+) -> tuple[list[tuple[Communication, str, SendResult | None, str]], dict[int, dict[str, object]], set[int]]:
+    """Render and hand over each claimed message, and return the outcomes.
+
+    Returns the outcome of each message, the claim that each 14-day letter
+    stated (by communication id), and the ids of the messages that wrote or
+    found a file in `outbox_files`, whose outcome holds only once it commits.
+    """
+    from betaalreis.outbox.render import render_communication
+
+    results: list[tuple[Communication, str, SendResult | None, str]] = []
+    # The claim each 14-day letter stated, by communication id, for its term record.
+    letter_claims: dict[int, dict[str, object]] = {}
+    wrote_files: set[int] = set()
+
+    for communication in batch:
+        items = keep[communication.pk]
+        if not items:
+            results.append((communication, CommunicationStatus.CANCELLED, None, ""))
+            continue
+
+        stage = _stage_of(communication, stages)
+        try:
+            message = render_communication(
+                communication, items, stage, batch_data=claim_data, today=today,
+                reminded=communication.pk in reminded,
+            )
+            if clock is not None:
+                # The email Date header states the replayed moment, not the real time.
+                message.metadata["sent_at"] = clock.isoformat()
+            backend = backends.get(communication.channel)
+            if backend is None:
+                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
+            additions = outbox_files.additions
+            result = backend.send(message)
+            if outbox_files.additions != additions:
+                wrote_files.add(communication.pk)
+        except BetaalreisError as exc:
+            # Errors other than a channel's own (no address for the
+            # channel, a broken template) cannot heal by retrying.
+            permanent = (
+                not isinstance(exc, ChannelError)
+                or exc.permanent
+                or communication.attempts >= MAX_ATTEMPTS
+            )
+            outcome = CommunicationStatus.FAILED if permanent else CommunicationStatus.PENDING
+            logger.warning(
+                "communication send failed",
+                extra={
+                    "communication_id": communication.pk,
+                    "error_code": exc.code,
+                    "permanent": permanent,
+                },
+            )
+            results.append((communication, outcome, None, f"{exc.code}: {exc}"))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken message must not stop the rest
+            logger.exception(
+                "communication render or send crashed",
+                extra={"communication_id": communication.pk},
+            )
+            outcome = (
+                CommunicationStatus.FAILED
+                if communication.attempts >= MAX_ATTEMPTS
+                else CommunicationStatus.PENDING
+            )
+            results.append((communication, outcome, None, f"{type(exc).__name__}: {exc}"))
+            continue
+
+        if communication.stage != INSTALMENT_STAGE:
+            # The record of the message keeps the amount it requested.
+            communication.total_amount = Decimal(message.metadata["amount_due"])
+        _collect_claim_notices(message.metadata, summary)
+        if stage is not None and stage.is_fourteen_day_letter and "claim" in message.metadata:
+            letter_claims[communication.pk] = message.metadata["claim"]
+        if clock is not None:
+            result = replace(result, sent_at=clock)
+        results.append((communication, CommunicationStatus.SENT, result, ""))
+
+    return results, letter_claims, wrote_files
+
+
+def _commit_outbox_files(
+    outbox_files: DurableBatch,
+    results: list[tuple[Communication, str, SendResult | None, str]],
+    wrote_files: set[int],
+) -> None:
+    """Make the batch's outbox files durable, or else turn the messages that wrote them into retries.
+
+    A retry writes its file again, or finds the file if it got its name
+    before the failure and syncs its folder. So a message that wrote or
+    found an outbox file is marked sent only once that file is on disk.
+    """
+    try:
+        outbox_files.commit()
+    except OSError as exc:
+        logger.error(
+            "outbox files not synced, messages left for retry",
+            extra={"communications": len(wrote_files), "error": errno.errorcode.get(exc.errno or 0, str(exc))},
+        )
+        for index, (communication, outcome, _, _) in enumerate(results):
+            if outcome != CommunicationStatus.SENT or communication.pk not in wrote_files:
+                continue
+            retry = (
+                CommunicationStatus.FAILED if communication.attempts >= MAX_ATTEMPTS else CommunicationStatus.PENDING
+            )
+            results[index] = (communication, retry, None, f"outbox_not_synced: {exc}")
 
 
 def _count_held_by_lease(summary: DispatchSummary, creditor: Creditor | None) -> None:

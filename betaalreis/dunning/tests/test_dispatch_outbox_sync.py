@@ -1,16 +1,20 @@
-"""Dispatch stores every field of each message's outcome, and leaves rows that another dispatcher recorded."""
+"""Dispatch to the file outbox: a message is marked sent only once its file is on disk, with every field stored."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from betaalreis.channels import files
 from betaalreis.channels.base import SendResult
 from betaalreis.dunning.run import run_cycle
 from betaalreis.outbox import dispatch as dispatch_module
+from betaalreis.outbox.dispatch import dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.testing import make_debtor, make_invoice
 
@@ -23,6 +27,101 @@ def plan_emails(creditor, count: int) -> None:
     for _ in range(count):
         make_invoice(make_debtor(creditor), due=DAY - dt.timedelta(days=3))
     run_cycle(DAY, creditor, dispatch_messages=False)
+
+
+def email_files(home: Path) -> list[Path]:
+    folder = home / "outbox" / "email"
+    return sorted(path for path in folder.rglob("*.eml")) if folder.exists() else []
+
+
+def statuses() -> list[str]:
+    return sorted(Communication.objects.values_list("status", flat=True))
+
+
+def test_messages_marked_sent_after_commit(creditor, betaalreis_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_emails(creditor, 3)
+    seen_at_commit: list[list[str]] = []
+    original_commit = files.DurableBatch.commit
+
+    def recording_commit(batch: files.DurableBatch) -> int:
+        seen_at_commit.append(statuses())
+        named = original_commit(batch)
+        assert len(email_files(betaalreis_home)) == 3
+        return named
+
+    monkeypatch.setattr(files.DurableBatch, "commit", recording_commit)
+
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("sent") == 3
+    assert seen_at_commit == [[CommunicationStatus.SENDING] * 3]
+    assert statuses() == [CommunicationStatus.SENT] * 3
+
+
+def test_failed_sync_leaves_messages_for_retry(creditor, betaalreis_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_emails(creditor, 2)
+
+    def failing_sync(pending: list[files._PendingFile]) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(files, "_sync_data", failing_sync)
+        failed = dispatch(due_by=timezone.now())
+
+    assert failed.total("sent") == 0
+    assert failed.total("retry") == 2
+    assert email_files(betaalreis_home) == []
+    assert statuses() == [CommunicationStatus.PENDING] * 2
+    errors = set(Communication.objects.values_list("last_error", flat=True))
+    assert len(errors) == 1
+    assert errors.pop().startswith("outbox_not_synced: ")
+
+    # The retry waits for its delay and the contact hours, at most a week here.
+    retried = dispatch(due_by=timezone.now() + dt.timedelta(days=7))
+
+    assert retried.total("sent") == 2
+    assert len(email_files(betaalreis_home)) == 2
+    assert statuses() == [CommunicationStatus.SENT] * 2
+
+
+def test_crash_before_marks_resumes_once(
+    creditor, settings, betaalreis_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan_emails(creditor, 2)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("dispatcher killed before it recorded the batch")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dispatch_module, "_record_results", crash)
+        with pytest.raises(RuntimeError):
+            dispatch(due_by=timezone.now())
+
+    written = email_files(betaalreis_home)
+    contents = [path.read_bytes() for path in written]
+    assert len(written) == 2
+    assert statuses() == [CommunicationStatus.SENDING] * 2
+
+    # After the lease the next dispatcher finds both files, syncs their
+    # folder again and marks the messages sent without writing a second file.
+    settings.BETAALREIS_DISPATCH_LEASE_SECONDS = 0
+    synced: list[str] = []
+    original_sync_directory = files._sync_directory
+
+    def recording_sync_directory(directory: str) -> None:
+        synced.append(directory)
+        original_sync_directory(directory)
+
+    monkeypatch.setattr(files, "_sync_directory", recording_sync_directory)
+    summary = dispatch(due_by=timezone.now())
+
+    assert summary.total("sent") == 2
+    assert email_files(betaalreis_home) == written
+    assert [path.read_bytes() for path in written] == contents
+    assert synced == [str(written[0].parent)]
+    assert statuses() == [CommunicationStatus.SENT] * 2
+    references = sorted(Communication.objects.values_list("provider_reference", flat=True))
+    assert references == sorted(str(path.relative_to(betaalreis_home / "outbox")) for path in written)
 
 
 def test_store_outcomes_writes_each_field(creditor) -> None:
