@@ -162,7 +162,7 @@ def keep_durable(path: Path | str) -> None:
     entry unsynced, so a retry that finds the file syncs the folder before
     the message is marked sent.
     """
-    directory = os.path.dirname(os.fspath(path))
+    directory = os.path.dirname(os.fspath(path)) or os.curdir
     batch = _current_batch.get()
     if batch is not None:
         batch.add_directory(directory)
@@ -221,7 +221,7 @@ class DurableBatch:
     def write(self, path: str, data: bytes) -> dt.datetime | None:
         """Write `data` for `path` without naming it, and return its modification time or None if `path` exists."""
         self._raise_if_failed()
-        directory = os.path.dirname(path)
+        directory = os.path.dirname(path) or os.curdir
         if os.path.lexists(path):
             self.add_directory(directory)
             return None
@@ -288,13 +288,14 @@ class DurableBatch:
     def _make_directories(self, directory: str) -> None:
         """Create `directory` and its missing parents, and sync the parent of each one created."""
         missing = []
-        while not os.path.isdir(directory):
+        # A relative path ends at "", the current folder, which exists.
+        while directory and not os.path.isdir(directory):
             missing.append(directory)
             directory = os.path.dirname(directory)
         for created in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(created)
-            self.add_directory(os.path.dirname(created))
+            self.add_directory(os.path.dirname(created) or os.curdir)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

@@ -335,6 +335,29 @@ def test_failed_single_sync_raises(folder: Path, write_mode: str, monkeypatch: p
     assert directory_entries(folder) == []
 
 
+def test_write_once_relative_missing_folder(
+    folder: Path, write_mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(folder)
+
+    written = write_once(os.path.join("letter", "2026-06-15", "key.pdf"), b"%PDF")
+
+    assert written is not None
+    assert (folder / "letter" / "2026-06-15" / "key.pdf").read_bytes() == b"%PDF"
+
+
+def test_write_once_bare_name_in_current_folder(
+    folder: Path, write_mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(folder)
+
+    written = write_once("key.eml", b"data")
+
+    assert written is not None
+    assert (folder / "key.eml").read_bytes() == b"data"
+    assert directory_entries(folder) == ["key.eml"]
+
+
 def test_durable_batches_do_not_nest() -> None:
     with files.durable_batch():
         with pytest.raises(RuntimeError, match="inside another durable_batch"):
