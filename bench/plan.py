@@ -493,7 +493,10 @@ def _rate(count: int, timing: Timing | None) -> str:
 def _cpu_split(timing: Timing | None) -> str:
     if timing is None or not timing.wall:
         return ""
-    return f"{timing.user:.2f} s + {timing.system:.2f} s"
+    split = f"{timing.user:.2f} s + {timing.system:.2f} s"
+    if timing.server is not None:
+        split += f", server {timing.server:.2f} s"
+    return split
 
 
 def render_report(results: list[EngineResult], command: str) -> str:
@@ -572,7 +575,8 @@ def render_dispatch_table(results: list[EngineResult]) -> list[str]:
         "wall-clock time, with messages per second of the process's CPU time",
         "(one core) in brackets. The CPU columns split that CPU time into user",
         "time, which is Python, and system time, which is the kernel's work such",
-        "as creating the outbox files:",
+        "as creating the outbox files. On PostgreSQL they also give the CPU time",
+        "of the server process that served the dispatch:",
         "",
         "| engine | emails | CPU user + system | letters (PDF) | CPU user + system |",
         "|---|---|---:|---|---:|",
@@ -593,10 +597,13 @@ def render_dispatch_table(results: list[EngineResult]) -> list[str]:
 def render_repeated_dispatch(runs: dict[str, list[EngineResult]]) -> list[str]:
     """Return the median and the range over repeated dispatch runs, one table row per engine and kind."""
     lines = [
-        "Median over the runs, with the lowest and highest value in brackets.",
+        "Median over the runs, with the lowest and highest value in brackets. Server CPU is",
+        "the CPU time of the PostgreSQL server process that served the dispatch, and the",
+        "column after it divides the messages by the CPU time of both processes.",
         "",
-        "| engine | messages | runs | per CPU-second | user CPU (s) | system CPU (s) | per wall-clock second |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| engine | messages | runs | per CPU-second | user CPU (s) | system CPU (s) "
+        "| server CPU (s) | per CPU-second with server | per wall-clock second |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for engine, results in runs.items():
         measured = [result for result in results if not result.dispatch_error]
@@ -606,15 +613,23 @@ def render_repeated_dispatch(runs: dict[str, list[EngineResult]]) -> list[str]:
         ):
             timings = [(getattr(result, count_field), getattr(result, timing_field)) for result in measured]
             if not timings:
-                lines.append(f"| {engine} | {kind} | 0 | not measured | | | |")
+                lines.append(f"| {engine} | {kind} | 0 | not measured | | | | | |")
                 continue
             per_cpu = [count / timing.cpu for count, timing in timings]
             per_wall = [count / timing.wall for count, timing in timings]
+            if all(timing.server is not None for _, timing in timings):
+                server = _spread([timing.server or 0.0 for _, timing in timings], "{:.2f}")
+                with_server = _spread(
+                    [count / (timing.cpu + (timing.server or 0.0)) for count, timing in timings], "{:,.0f}"
+                )
+            else:
+                server = with_server = "not measured"
             lines.append(
                 f"| {engine} | {kind} | {len(timings)} "
                 f"| {_spread(per_cpu, '{:,.0f}')} "
                 f"| {_spread([timing.user for _, timing in timings], '{:.2f}')} "
                 f"| {_spread([timing.system for _, timing in timings], '{:.2f}')} "
+                f"| {server} | {with_server} "
                 f"| {_spread(per_wall, '{:,.0f}')} |"
             )
     return lines

@@ -26,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, fix_subject, message_bytes
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.channels.files import (
+    keep_durable,
     outbox_path,
     outbox_relative_path,
     write_once,
@@ -111,6 +112,8 @@ class FileEmailBackend(ChannelBackend):
             sent_at = written_at(path)
         except FileNotFoundError:
             sent_at = self._write(message, path)
+        else:
+            keep_durable(path)
         return SendResult(provider=self.provider, provider_reference=relative_path, sent_at=sent_at)
 
     def _write(self, message: OutgoingMessage, path: str) -> dt.datetime:
@@ -161,7 +164,9 @@ class DjangoEmailBackend(ChannelBackend):
             raise ChannelError("The email backend accepted no message.", permanent=False, code="smtp_not_sent")
 
         document = {"message_id": email.extra_headers["Message-ID"], "recipient_count": len(email.recipients())}
-        write_once(receipt, json.dumps(document).encode("utf-8"))
+        # Written and synced now, not at the end of the dispatch batch, so
+        # that a crash later in the batch does not send this email again.
+        write_once(receipt, json.dumps(document).encode("utf-8"), immediately=True)
         logger.info("email sent", extra={"debtor_id": message.debtor_id})
         return self._result(receipt)
 
