@@ -1,7 +1,7 @@
-"""Deleting a debtor or creditor through Django deletes the outbox rows of a run.
+"""Deleting a debtor, creditor or invoice through Django deletes or clears the rows a run wrote.
 
-The outbox rows have no foreign key constraint in the database, so only
-Django's cascade removes them.
+The outbox rows and timeline events have no foreign key constraint in the
+database, so only Django's cascade removes or clears them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.writer import write_plan
+from betaalreis.ledger.models import TimelineEvent, TimelineKind
 from betaalreis.outbox.models import Communication, CommunicationInvoice
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
@@ -63,3 +64,33 @@ def test_creditor_delete_removes_outbox_rows(creditor):
 
     assert not Communication.objects.filter(creditor_id=creditor_id).exists()
     assert Communication.objects.filter(creditor=other_creditor).count() == 1
+
+
+def test_debtor_delete_removes_timeline(creditor):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    other_debtor = make_debtor(creditor)
+    make_invoice(other_debtor, due=DAY - dt.timedelta(days=3))
+    run(creditor)
+    debtor_id = debtor.pk
+    assert TimelineEvent.objects.filter(debtor_id=debtor_id).exists()
+    other_events = TimelineEvent.objects.filter(debtor=other_debtor).count()
+
+    debtor.delete()
+
+    assert not TimelineEvent.objects.filter(debtor_id=debtor_id).exists()
+    assert TimelineEvent.objects.filter(debtor=other_debtor).count() == other_events
+
+
+def test_invoice_delete_keeps_timeline_row(creditor):
+    debtor = make_debtor(creditor)
+    invoice = make_invoice(debtor, due=DAY - dt.timedelta(days=3))
+    event = TimelineEvent.objects.create(
+        creditor=creditor, debtor=debtor, invoice=invoice, kind=TimelineKind.IMPORT, source="test", summary="imported"
+    )
+
+    invoice.delete()
+
+    event.refresh_from_db()
+    assert event.invoice_id is None
+    assert event.debtor_id == debtor.pk
