@@ -99,7 +99,7 @@ def do_confirm_match(
     if fell_back:
         reason += "; the chosen invoices were no longer open, so the debtor's open invoices were paid"
     payment.debtor = debtor
-    payment.match_reason = reason[:300]
+    payment.match_reason = reason
     payment.save(update_fields=["debtor", "match_reason"])
     allocations = do_allocate_payment(payment, open_chosen or None, source=source, reason=reason)
     credit = unallocated_amount(payment)
@@ -165,7 +165,7 @@ def do_ignore_payment(
     username = getattr(user, "get_username", lambda: "system")()
     decision = f"ignored by {username}: {reason}"
     payment.status = PaymentStatus.IGNORED
-    payment.match_reason = decision[:300]
+    payment.match_reason = decision
     payment.save(update_fields=["status", "match_reason"])
     record_confirmation(payment, MatchRule.NONE, decision, user, score=0)
 

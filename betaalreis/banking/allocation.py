@@ -296,7 +296,9 @@ def _allocate_round(
             continue
 
         outcome = AllocationOutcome(plan.payment_id)
-        reason = plan.reason[:300]
+        # The allocation's reason is cut to fit its column, but the payment keeps the whole reason.
+        reason = plan.reason
+        allocation_reason = reason[:300]
         reason_json = json.dumps(plan.reason)
         remaining = payment.amount - allocated_before.get(payment.id, ZERO)
         for invoice_id in plan.invoice_ids:
@@ -313,7 +315,7 @@ def _allocate_round(
                 state.status = paid
             state.changed = True
             outcome.lines.append((invoice_id, amount, state.open_amount))
-            allocations.append((creditor_id, payment.id, invoice_id, amount, reason, stamp))
+            allocations.append((creditor_id, payment.id, invoice_id, amount, allocation_reason, stamp))
             summary = f"Betaling {format_money(amount, state.currency)} op factuur {state.number}"
             if state.status == paid:
                 summary += " (volledig betaald)"

@@ -19,7 +19,7 @@ def record_confirmation(
     Payment.objects.filter(pk=payment.pk).update(
         match_rule=rule,
         match_score=score,
-        match_reason=reason[:300],
+        match_reason=reason,
         # A payment that matching decided keeps the time of that decision.
         match_decided_at=Coalesce("match_decided_at", Value(now, output_field=DateTimeField())),
         match_confirmed_by=user if user is not None and user.pk else None,

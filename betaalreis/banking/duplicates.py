@@ -360,7 +360,7 @@ def _send_to_review(payment: dict[str, object], doubt: _Stored) -> None:
     payment["match_reason"] = (
         f"may repeat bank transaction {doubt.row_id} of notification {statement_id or '?'} "
         f"({PurePath(file_name).name}): same date, amount, payer and description, and no end-to-end id tells them apart"
-    )[:300]
+    )
 
 
 def _has_other_kinds(creditor: Creditor, bank_statement: BankStatement) -> bool:

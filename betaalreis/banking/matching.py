@@ -131,7 +131,7 @@ def _pending(
 
 def _decision_values(decision: Decision, decided_at: object) -> tuple:
     """Return the values of DECISION_COLUMNS for a decision of matching, which no person has confirmed."""
-    return (decision.reason[:300], decision.rule, decision.score, decided_at, None, None)
+    return (decision.reason, decision.rule, decision.score, decided_at, None, None)
 
 
 def _queue_for_review(creditor: Creditor, reviews: dict[int, Decision], payments: dict[int, PendingPayment], report: MatchReport) -> None:

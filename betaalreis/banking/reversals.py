@@ -94,7 +94,7 @@ def add_reversal_candidates(creditor: Creditor, reversal_ids: Iterable[int]) -> 
         if candidates:
             listed = "1 earlier payment" if len(candidates) == 1 else f"{len(candidates)} earlier payments"
             reason = f"{reversal.match_reason}; {listed} of this amount listed as candidates"
-            Payment.objects.filter(pk=reversal.pk).update(match_reason=reason[:300])
+            Payment.objects.filter(pk=reversal.pk).update(match_reason=reason)
 
 
 @transaction.atomic
@@ -129,7 +129,7 @@ def do_confirm_reversal(
     username = getattr(user, "get_username", lambda: "system")()
     reason = f"reversal of payment {original.pk}, confirmed by {username}"
     do_reverse_payment(original, reversal=reversal, source=source, reason=reason)
-    Payment.objects.filter(pk=reversal.pk).update(match_reason=reason[:300])
+    Payment.objects.filter(pk=reversal.pk).update(match_reason=reason)
     record_confirmation(reversal, MatchRule.REVERSAL, reason, user)
 
     if original.debtor_id is not None:

@@ -153,7 +153,7 @@ def do_allocate_payment(
         payment.debtor_id = allocations[0].invoice.debtor_id
     if allocations:
         payment.status = PaymentStatus.MATCHED
-        payment.match_reason = payment.match_reason or reason[:300]
+        payment.match_reason = payment.match_reason or reason
     payment.save(update_fields=["debtor", "status", "match_reason"])
 
     if remaining > ZERO and payment.debtor_id is not None and allocations:

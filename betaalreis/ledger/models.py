@@ -597,9 +597,9 @@ class Payment(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversals",
         verbose_name=_("draait terug")
     )
-    # NOTE: callers cut a longer reason to 300 characters, which can drop the
-    # end of a review reason. MatchCandidate.reason keeps the whole text.
-    match_reason = models.CharField(_("reden match"), max_length=300, blank=True)
+    # Text without a length limit: a review reason that lists many invoices
+    # (each handed-over invoice adds one) must keep its last instruction.
+    match_reason = models.TextField(_("reden match"), blank=True)
     # The decision of bank matching or of a person in the review queue, on
     # the payment's own row: bank matching updates this row anyway, and a
     # separate decision row cost an insert and a foreign key check per

@@ -616,7 +616,7 @@ def _book_as_credit(checkout: CheckoutPayment, payment: Payment) -> None:
     numbers = ", ".join(checkout.invoices.order_by("due_date", "number").values_list("number", flat=True))
     Payment.objects.filter(pk=payment.pk).update(
         status=PaymentStatus.MATCHED,
-        match_reason=f"online payment {checkout.provider_id} for invoices already paid: credit"[:300],
+        match_reason=f"online payment {checkout.provider_id} for invoices already paid: credit",
     )
     timeline.record(
         checkout.debtor_id,

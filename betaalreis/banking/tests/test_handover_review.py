@@ -95,3 +95,6 @@ def test_long_review_reason_kept_whole():
     assert len(candidate.reason) > 300
     assert candidate.reason.endswith("because booking only the principal waives the costs and interest")
     assert candidate.reason.count("2026-1011") == 2
+    payment.refresh_from_db()
+    assert len(payment.match_reason) > 300
+    assert payment.match_reason.endswith("because booking only the principal waives the costs and interest")
