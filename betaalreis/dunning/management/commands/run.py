@@ -19,6 +19,7 @@ from betaalreis.command_language import TranslatedHelpCommand, add_language_opti
 from betaalreis.dunning.planner import CHANNEL_NAMES
 from betaalreis.dunning.run import CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
 from betaalreis.dunning.stage_names import stage_names_by_code
+from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline_text import phrase_in_language
@@ -30,9 +31,14 @@ def parse_day(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(
-            _("Ongeldige datum %(value)r bij --date: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": value}
-        ) from None
+        pass
+
+    nonexistent_date_error = nonexistent_iso_date_error(value, "--date")
+    if nonexistent_date_error is not None:
+        raise CommandError(nonexistent_date_error)
+    raise CommandError(
+        _("Ongeldige datum %(value)r bij --date: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": value}
+    )
 
 
 class Command(TranslatedHelpCommand):
