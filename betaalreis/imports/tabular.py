@@ -683,9 +683,11 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     if total is None or open_amount is None:
         return None
 
+    # These checks can fail only when the file has both amount columns, so
+    # the error shows the open amount cell as written (250,00-, not -250.00).
     if total < ZERO < open_amount or open_amount < ZERO < total:
         row.error(
-            "open_amount", str(open_amount),
+            "open_amount", row.text("open_amount"),
             gettext(
                 "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
                 "negatief, bij een factuur beide positief, dus verbeter het teken"
@@ -694,7 +696,7 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         return None
     if abs(open_amount) > abs(total):
         row.error(
-            "open_amount", str(open_amount),
+            "open_amount", row.text("open_amount"),
             gettext(
                 "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
                 "niet verwisseld zijn"
