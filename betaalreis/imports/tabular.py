@@ -45,11 +45,14 @@ from betaalreis.imports.tables import (
     read_table,
 )
 from betaalreis.imports.values import (
+    COMMA,
+    POINT,
     ValueProblem,
     amount_from_number,
     check_amount_shape,
     check_date_range,
     decide_decimal_separator,
+    decimal_evidence,
     format_amount,
     parse_amount,
     parse_date,
@@ -399,8 +402,7 @@ class _Row:
             if isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 return amount_from_number(cell)
             if field_name in self.layout.mixed_notation:
-                check_amount_shape(raw)
-                return None
+                return _amount_in_own_notation(raw)
             return parse_amount(raw, self.layout.separators.get(field_name))
         except ValueProblem as exc:
             self.error(field_name, raw, str(exc))
@@ -421,6 +423,23 @@ class _Row:
             )
             return None
         return self.parse(field_name, lambda raw: parse_date(raw, self.layout.mapping.date_format))
+
+
+def _amount_in_own_notation(raw: str) -> Decimal | None:
+    """Parse a cell of a mixed-notation column by the decimal separator that the cell shows.
+
+    The file is rejected for the mixed column anyway. These amounts only let
+    the checks that compare amounts (open above total, the sign, the rows of
+    one invoice) run in the same import. A cell that shows no separator but
+    contains one, such as 1.234, returns None without an error, because only
+    the column's notation could settle it. Text that is no amount in any
+    notation raises ValueProblem.
+    """
+    check_amount_shape(raw)
+    separator = decimal_evidence(raw)
+    if separator is None and (COMMA in raw or POINT in raw):
+        return None
+    return parse_amount(raw, separator)
 
 
 def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
@@ -524,12 +543,17 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
                 _merge_invoice(row, invoice, skipped.setdefault(skip_reason, {}), first_rows)
             continue
 
+        errors_before = len(batch.errors)
         debtor = _read_debtor(row)
         invoice = _read_invoice(row, invoice_number)
+        # A row whose invoice has errors still gives its debtor, so the
+        # customer number checks across rows (names, leading zeros) report
+        # in this import too. The file is rejected then, so nothing is saved.
+        if debtor is not None and (invoice is not None or len(batch.errors) > errors_before):
+            _merge_debtor(batch, debtor, conflicts)
         if debtor is None or invoice is None:
             continue
         sums.add(invoice)
-        _merge_debtor(batch, debtor, conflicts)
         _merge_invoice(row, invoice, invoices, first_rows)
 
     batch.invoices = list(invoices.values())
@@ -658,6 +682,28 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     return debtor if len(row.errors) == errors_before else None
 
 
+def _check_open_against_total(row: _Row, total: Decimal, open_amount: Decimal) -> None:
+    """Record an error when the open amount has the other sign than the total or exceeds it."""
+    # These checks can fail only when the file has both amount columns, so
+    # the error shows the open amount cell as written (250,00-, not -250.00).
+    if total < ZERO < open_amount or open_amount < ZERO < total:
+        row.error(
+            "open_amount", row.text("open_amount"),
+            gettext(
+                "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
+                "negatief, bij een factuur beide positief, dus verbeter het teken"
+            ) % {"total": format_amount(total)},
+        )
+    elif abs(open_amount) > abs(total):
+        row.error(
+            "open_amount", row.text("open_amount"),
+            gettext(
+                "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
+                "niet verwisseld zijn"
+            ) % {"total": format_amount(total)},
+        )
+
+
 def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     errors_before = len(row.errors)
     row.required("due_date", gettext("ontbreekt; vul de vervaldatum in als dd-mm-jjjj"))
@@ -675,33 +721,13 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         or row.layout.mapping.defaults.get("currency", "EUR")
     )
     payment_reference = row.parse("payment_reference", contacts.parse_payment_reference) or ""
-    if len(row.errors) > errors_before or due_date is None:
-        return None
-
     total = total if total is not None else open_amount
     open_amount = open_amount if open_amount is not None else total
-    if total is None or open_amount is None:
-        return None
-
-    # These checks can fail only when the file has both amount columns, so
-    # the error shows the open amount cell as written (250,00-, not -250.00).
-    if total < ZERO < open_amount or open_amount < ZERO < total:
-        row.error(
-            "open_amount", row.text("open_amount"),
-            gettext(
-                "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
-                "negatief, bij een factuur beide positief, dus verbeter het teken"
-            ) % {"total": format_amount(total)},
-        )
-        return None
-    if abs(open_amount) > abs(total):
-        row.error(
-            "open_amount", row.text("open_amount"),
-            gettext(
-                "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
-                "niet verwisseld zijn"
-            ) % {"total": format_amount(total)},
-        )
+    # The amounts are compared even when another cell of the row has an
+    # error, so that one import reports every problem of the row.
+    if total is not None and open_amount is not None:
+        _check_open_against_total(row, total, open_amount)
+    if len(row.errors) > errors_before or due_date is None or total is None or open_amount is None:
         return None
 
     return InvoiceData(
