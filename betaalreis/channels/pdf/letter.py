@@ -42,7 +42,7 @@ from betaalreis.channels.base import ChannelError
 from betaalreis.ledger.timeline_text import UNPRINTABLE_LETTERS
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
 from betaalreis.channels.qr import build_epc_payload, epc_qr_matrix
-from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
+from betaalreis.channels.render.context import DebtorInfo, MessageContext, address_lines, format_reference
 from betaalreis.channels.render.templating import format_amount, format_long_date, format_short_date
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -62,6 +62,7 @@ LABELS = {
         "reference": "Betalingskenmerk",
         "subject": "Betreft",
         "greeting": "Beste {name},",
+        "greeting_organisation": "Geachte heer/mevrouw,",
         "invoice": "Factuur",
         "issue_date": "Factuurdatum",
         "due_date": "Vervaldatum",
@@ -90,6 +91,7 @@ LABELS = {
         "reference": "Payment reference",
         "subject": "Subject",
         "greeting": "Dear {name},",
+        "greeting_organisation": "Dear Sir or Madam,",
         "invoice": "Invoice",
         "issue_date": "Invoice date",
         "due_date": "Due date",
@@ -516,6 +518,12 @@ def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
         )
 
 
+def _greeting(debtor: DebtorInfo, labels: dict[str, str]) -> str:
+    if debtor.greets_organisation:
+        return labels["greeting_organisation"]
+    return labels["greeting"].format(name=debtor.greeting_name)
+
+
 def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     """Render one letter to PDF bytes.
 
@@ -533,7 +541,7 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     story: list[Any] = [
         NextPageTemplate("later"),
         Paragraph(escape(f"{labels['subject']}: {content.subject}"), styles["subject"]),
-        Paragraph(escape(labels["greeting"].format(name=context.debtor.greeting_name)), styles["body"]),
+        Paragraph(escape(_greeting(context.debtor, labels)), styles["body"]),
     ]
     story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.intro]
     story += [Spacer(1, 1 * mm), _invoice_table(context, fonts, styles), Spacer(1, 5 * mm)]
