@@ -502,6 +502,11 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     skipped: dict[str, dict[str, InvoiceData]] = {}
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
     conflicts: dict[tuple[str, str], list[int]] = {}
+    # The first row of each invoice number, and for a number on several rows
+    # each distinct row's cell texts, to find exact copies among them.
+    first_cells: dict[str, tuple[int, list[Cell]]] = {}
+    texts_by_invoice: dict[str, dict[tuple[str, ...], int]] = {}
+    copied_rows: list[tuple[int, int]] = []
     skip_reasons: dict[str, tuple[int, str | None]] = {}
     sums = RowSums()
     last_row: _Row | None = None
@@ -522,6 +527,10 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             if not row.text("invoice_number"):
                 row.error("invoice_number", "", gettext("ontbreekt; vul op elke rij een factuurnummer in"))
             continue
+
+        original = _record_row_and_find_original(invoice_number, number, cells, first_cells, texts_by_invoice)
+        if original is not None:
+            copied_rows.append((number, original))
 
         # Skipped invoices are still read and checked, so the report can
         # show what was left out and a broken row is not hidden.
@@ -561,6 +570,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     if totals_row is not None:
         _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, layout, conflicts)
+    _note_copied_rows(batch, copied_rows)
     _note_missing_issue_dates(batch, layout)
     for reason, skipped_invoices in batch.skipped.items():
         numbers = [invoice.number for invoice in skipped_invoices]
@@ -574,6 +584,61 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
             "verstuurd of zijn geannuleerd, dus het zijn geen vorderingen.",
             len(numbers),
         ) % {"count": len(numbers), "reason": SKIP_REASONS.get(reason, reason), "numbers": number_list})
+
+
+def _record_row_and_find_original(
+    invoice_number: str,
+    number: int,
+    cells: list[Cell],
+    first_cells: dict[str, tuple[int, list[Cell]]],
+    texts_by_invoice: dict[str, dict[tuple[str, ...], int]],
+) -> int | None:
+    """Record row `number` and return the earlier row whose cells read the same, or None.
+
+    Cell texts are compared only for invoice numbers on more than one row,
+    so a file with one row per invoice costs one dictionary lookup a row.
+    """
+    first = first_cells.setdefault(invoice_number, (number, cells))
+    if first[0] == number:
+        return None
+    seen = texts_by_invoice.get(invoice_number)
+    if seen is None:
+        seen = texts_by_invoice[invoice_number] = {_cell_texts(first[1]): first[0]}
+    texts = _cell_texts(cells)
+    original = seen.get(texts)
+    if original is None:
+        seen[texts] = number
+    return original
+
+
+def _cell_texts(cells: list[Cell]) -> tuple[str, ...]:
+    """Return the cells as text, without trailing empty cells, which some exports leave out."""
+    texts = [cell_text(cell) for cell in cells]
+    while texts and not texts[-1]:
+        texts.pop()
+    return tuple(texts)
+
+
+def _note_copied_rows(batch: ImportBatch, copied_rows: list[tuple[int, int]]) -> None:
+    """Name the rows that repeat an earlier row cell for cell.
+
+    Such a row adds nothing: it has the invoice number and amounts of the
+    earlier row, so the invoice is imported once. The note names both rows,
+    because an export that repeats a row may also have left one out.
+    """
+    if not copied_rows:
+        return
+    pairs = ", ".join(
+        gettext("rij %(row)d is gelijk aan rij %(original)d") % {"row": row, "original": original}
+        for row, original in copied_rows[:_MAX_CONFLICT_NOTES]
+    )
+    if len(copied_rows) > _MAX_CONFLICT_NOTES:
+        pairs = more_items(pairs, len(copied_rows) - _MAX_CONFLICT_NOTES)
+    batch.notes.append(ngettext(
+        "%(count)d rij is een exacte kopie van een eerdere rij en is één keer geïmporteerd: %(pairs)s.",
+        "%(count)d rijen zijn een exacte kopie van een eerdere rij en zijn één keer geïmporteerd: %(pairs)s.",
+        len(copied_rows),
+    ) % {"count": len(copied_rows), "pairs": pairs})
 
 
 def _note_missing_issue_dates(batch: ImportBatch, layout: _Layout) -> None:
