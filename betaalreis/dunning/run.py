@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from betaalreis.banking.gc_pause import cyclic_gc_paused
@@ -26,6 +27,7 @@ from betaalreis.ledger import timeline
 from betaalreis.ledger.models import Creditor
 from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.outbox.dispatch import DispatchSummary, dispatch
+from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.payments.reminders import ReminderResult, debtors_to_remind, plan_instalment_reminders
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,36 @@ class PaymentsApplied:
     credit_notes_applied: dict[str, Decimal] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingMessages:
+    """Pending messages of one channel and hold reason that may not go out before a later moment."""
+
+    channel: str
+    # The hold reasons as the writer stores them, in Dutch (see `dunning.writer.describe_hold`).
+    hold_reason: str
+    count: int
+    first_allowed: dt.datetime
+    last_allowed: dt.datetime
+
+
+def waiting_messages(creditor: Creditor, moment: dt.datetime) -> list[WaitingMessages]:
+    """Return the creditor's pending messages held until after `moment`, per channel and hold reason.
+
+    This counts the messages of earlier runs too, because a second run on
+    the same evening writes nothing new while the first run's messages
+    still wait.
+    """
+    rows = (
+        Communication.objects.filter(
+            creditor=creditor, status=CommunicationStatus.PENDING, not_before__gt=moment
+        )
+        .values("channel", "hold_reason")
+        .annotate(count=Count("id"), first_allowed=Min("not_before"), last_allowed=Max("not_before"))
+        .order_by("channel", "hold_reason")
+    )
+    return [WaitingMessages(**row) for row in rows]
+
+
 @dataclass(slots=True)
 class CreditorRun:
     creditor: Creditor
@@ -57,6 +89,8 @@ class CreditorRun:
     # Debtors paused because a payment they may have made waits in bank review.
     paused_for_review: frozenset[int] = frozenset()
     reminders: ReminderResult = field(default_factory=ReminderResult)
+    # Outbox messages that the contact rules hold past the run, filled after dispatch.
+    waiting: list[WaitingMessages] = field(default_factory=list)
 
     def invoices_without_claim(self) -> dict[str, int]:
         """Count the invoices of today's messages per currency in which no interest or costs are computed.
@@ -229,4 +263,6 @@ def run_cycle(
         summary.dispatched = dispatch(
             due_by=moment, creditor=creditor, source=source, clock=replayed, simulate=simulate
         )
+    for creditor_run in summary.creditors:
+        creditor_run.waiting = waiting_messages(creditor_run.creditor, moment)
     return summary

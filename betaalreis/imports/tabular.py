@@ -46,11 +46,14 @@ from betaalreis.imports.tables import (
     read_table,
 )
 from betaalreis.imports.values import (
+    COMMA,
+    POINT,
     ValueProblem,
     amount_from_number,
     check_amount_shape,
     check_date_range,
     decide_decimal_separator,
+    decimal_evidence,
     format_amount,
     parse_amount,
     parse_date,
@@ -417,8 +420,7 @@ class _Row:
             if isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 return amount_from_number(cell)
             if field_name in self.layout.mixed_notation:
-                check_amount_shape(raw)
-                return None
+                return _amount_in_own_notation(raw)
             return parse_amount(raw, self.layout.separators.get(field_name))
         except ValueProblem as exc:
             self.error(field_name, raw, str(exc))
@@ -439,6 +441,23 @@ class _Row:
             )
             return None
         return self.parse(field_name, lambda raw: parse_date(raw, self.layout.mapping.date_format))
+
+
+def _amount_in_own_notation(raw: str) -> Decimal | None:
+    """Parse a cell of a mixed-notation column by the decimal separator that the cell shows.
+
+    The file is rejected for the mixed column anyway. These amounts only let
+    the checks that compare amounts (open above total, the sign, the rows of
+    one invoice) run in the same import. A cell that shows no separator but
+    contains one, such as 1.234, returns None without an error, because only
+    the column's notation could settle it. Text that is no amount in any
+    notation raises ValueProblem.
+    """
+    check_amount_shape(raw)
+    separator = decimal_evidence(raw)
+    if separator is None and (COMMA in raw or POINT in raw):
+        return None
+    return parse_amount(raw, separator)
 
 
 def _decide_separators(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
@@ -501,6 +520,11 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     skipped: dict[str, dict[str, InvoiceData]] = {}
     first_rows: dict[str, tuple[int, tuple[object, ...]]] = {}
     conflicts: dict[tuple[str, str], list[int]] = {}
+    # The first row of each invoice number, and for a number on several rows
+    # each distinct row's cell texts, to find exact copies among them.
+    first_cells: dict[str, tuple[int, list[Cell]]] = {}
+    texts_by_invoice: dict[str, dict[tuple[str, ...], int]] = {}
+    copied_rows: list[tuple[int, int]] = []
     skip_reasons: dict[str, tuple[int, str | None]] = {}
     sums = RowSums()
     last_row: _Row | None = None
@@ -522,6 +546,10 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
                 row.error("invoice_number", "", gettext("ontbreekt; vul op elke rij een factuurnummer in"))
             continue
 
+        original = _record_row_and_find_original(invoice_number, number, cells, first_cells, texts_by_invoice)
+        if original is not None:
+            copied_rows.append((number, original))
+
         # Skipped invoices are still read and checked, so the report can
         # show what was left out and a broken row is not hidden.
         skip_reason = _SKIPPED_STATUSES.get(normalize_header(row.text("status")))
@@ -542,12 +570,17 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
                 _merge_invoice(row, invoice, skipped.setdefault(skip_reason, {}), first_rows)
             continue
 
+        errors_before = len(batch.errors)
         debtor = _read_debtor(row)
         invoice = _read_invoice(row, invoice_number)
+        # A row whose invoice has errors still gives its debtor, so the
+        # customer number checks across rows (names, leading zeros) report
+        # in this import too. The file is rejected then, so nothing is saved.
+        if debtor is not None and (invoice is not None or len(batch.errors) > errors_before):
+            _merge_debtor(batch, debtor, conflicts)
         if debtor is None or invoice is None:
             continue
         sums.add(invoice)
-        _merge_debtor(batch, debtor, conflicts)
         _merge_invoice(row, invoice, invoices, first_rows)
 
     batch.invoices = list(invoices.values())
@@ -555,6 +588,7 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
     if totals_row is not None:
         _check_totals_row(totals_row, totals_row is last_row, sums, batch)
     _note_debtor_conflicts(batch, layout, conflicts)
+    _note_copied_rows(batch, copied_rows)
     _note_missing_issue_dates(batch, layout)
     _note_derived_customer_numbers(batch, layout)
     for reason, skipped_invoices in batch.skipped.items():
@@ -594,6 +628,61 @@ def _note_derived_customer_numbers(batch: ImportBatch, layout: _Layout) -> None:
         "debiteur. Voeg de kolom 'Klantnummer' toe aan de export om dat te voorkomen.",
         len(derived),
     ) % {"count": len(derived), "source": source, "examples": examples})
+
+
+def _record_row_and_find_original(
+    invoice_number: str,
+    number: int,
+    cells: list[Cell],
+    first_cells: dict[str, tuple[int, list[Cell]]],
+    texts_by_invoice: dict[str, dict[tuple[str, ...], int]],
+) -> int | None:
+    """Record row `number` and return the earlier row whose cells read the same, or None.
+
+    Cell texts are compared only for invoice numbers on more than one row,
+    so a file with one row per invoice costs one dictionary lookup a row.
+    """
+    first = first_cells.setdefault(invoice_number, (number, cells))
+    if first[0] == number:
+        return None
+    seen = texts_by_invoice.get(invoice_number)
+    if seen is None:
+        seen = texts_by_invoice[invoice_number] = {_cell_texts(first[1]): first[0]}
+    texts = _cell_texts(cells)
+    original = seen.get(texts)
+    if original is None:
+        seen[texts] = number
+    return original
+
+
+def _cell_texts(cells: list[Cell]) -> tuple[str, ...]:
+    """Return the cells as text, without trailing empty cells, which some exports leave out."""
+    texts = [cell_text(cell) for cell in cells]
+    while texts and not texts[-1]:
+        texts.pop()
+    return tuple(texts)
+
+
+def _note_copied_rows(batch: ImportBatch, copied_rows: list[tuple[int, int]]) -> None:
+    """Name the rows that repeat an earlier row cell for cell.
+
+    Such a row adds nothing: it has the invoice number and amounts of the
+    earlier row, so the invoice is imported once. The note names both rows,
+    because an export that repeats a row may also have left one out.
+    """
+    if not copied_rows:
+        return
+    pairs = ", ".join(
+        gettext("rij %(row)d is gelijk aan rij %(original)d") % {"row": row, "original": original}
+        for row, original in copied_rows[:_MAX_CONFLICT_NOTES]
+    )
+    if len(copied_rows) > _MAX_CONFLICT_NOTES:
+        pairs = more_items(pairs, len(copied_rows) - _MAX_CONFLICT_NOTES)
+    batch.notes.append(ngettext(
+        "%(count)d rij is een exacte kopie van een eerdere rij en is één keer geïmporteerd: %(pairs)s.",
+        "%(count)d rijen zijn een exacte kopie van een eerdere rij en zijn één keer geïmporteerd: %(pairs)s.",
+        len(copied_rows),
+    ) % {"count": len(copied_rows), "pairs": pairs})
 
 
 def _note_missing_issue_dates(batch: ImportBatch, layout: _Layout) -> None:
@@ -706,6 +795,28 @@ def _read_debtor(row: _Row) -> DebtorData | None:
     return debtor if len(row.errors) == errors_before else None
 
 
+def _check_open_against_total(row: _Row, total: Decimal, open_amount: Decimal) -> None:
+    """Record an error when the open amount has the other sign than the total or exceeds it."""
+    # These checks can fail only when the file has both amount columns, so
+    # the error shows the open amount cell as written (250,00-, not -250.00).
+    if total < ZERO < open_amount or open_amount < ZERO < total:
+        row.error(
+            "open_amount", row.text("open_amount"),
+            gettext(
+                "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
+                "negatief, bij een factuur beide positief, dus verbeter het teken"
+            ) % {"total": format_amount(total)},
+        )
+    elif abs(open_amount) > abs(total):
+        row.error(
+            "open_amount", row.text("open_amount"),
+            gettext(
+                "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
+                "niet verwisseld zijn"
+            ) % {"total": format_amount(total)},
+        )
+
+
 def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
     errors_before = len(row.errors)
     row.required("due_date", gettext("ontbreekt; vul de vervaldatum in als dd-mm-jjjj"))
@@ -723,31 +834,13 @@ def _read_invoice(row: _Row, number: str) -> InvoiceData | None:
         or row.layout.mapping.defaults.get("currency", "EUR")
     )
     payment_reference = row.parse("payment_reference", contacts.parse_payment_reference) or ""
-    if len(row.errors) > errors_before or due_date is None:
-        return None
-
     total = total if total is not None else open_amount
     open_amount = open_amount if open_amount is not None else total
-    if total is None or open_amount is None:
-        return None
-
-    if total < ZERO < open_amount or open_amount < ZERO < total:
-        row.error(
-            "open_amount", str(open_amount),
-            gettext(
-                "heeft een ander teken dan het totaalbedrag %(total)s; bij een creditnota zijn beide "
-                "negatief, bij een factuur beide positief, dus verbeter het teken"
-            ) % {"total": format_amount(total)},
-        )
-        return None
-    if abs(open_amount) > abs(total):
-        row.error(
-            "open_amount", str(open_amount),
-            gettext(
-                "is hoger dan het totaalbedrag %(total)s van de factuur; controleer of de kolommen "
-                "niet verwisseld zijn"
-            ) % {"total": format_amount(total)},
-        )
+    # The amounts are compared even when another cell of the row has an
+    # error, so that one import reports every problem of the row.
+    if total is not None and open_amount is not None:
+        _check_open_against_total(row, total, open_amount)
+    if len(row.errors) > errors_before or due_date is None or total is None or open_amount is None:
         return None
 
     return InvoiceData(

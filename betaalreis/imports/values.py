@@ -262,6 +262,23 @@ def parse_date(raw: str, date_format: str | None = None) -> dt.date:
     raise ValueProblem(gettext("geen datum; schrijf de datum als dd-mm-jjjj of jjjj-mm-dd"))
 
 
+def nonexistent_iso_date_error(value: str, option: str) -> str | None:
+    """Return the command error for a YYYY-MM-DD `value` of `option` whose month or day does not exist.
+
+    Return None when `value` does not have that form, so that the caller
+    reports the format instead.
+    """
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if match is None:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    if year < dt.MINYEAR:
+        return None
+    return gettext("Datum %(value)r bij %(option)s %(problem)s.") % {
+        "value": value, "option": option, "problem": _impossible_date(year, month, day),
+    }
+
+
 def _impossible_date(year: int, month: int, day: int) -> str:
     """Return the problem text of a date whose year, month or day does not exist."""
     if not dt.MINYEAR <= year <= dt.MAXYEAR:

@@ -597,9 +597,12 @@ def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str], default
         ) % {"count": default_consumers})
     if inferred:
         forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
-        notes.append(gettext(
-            "Nieuwe debiteuren als bedrijf opgeslagen omdat hun naam eindigt op een rechtsvorm: "
-            "%(count)d (%(forms)s). Het bestand heeft geen kolom consument/zakelijk."
+        notes.append(ngettext(
+            "%(count)d nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm "
+            "(%(forms)s): het bestand heeft geen kolom consument/zakelijk.",
+            "%(count)d nieuwe debiteuren als bedrijf opgeslagen omdat hun naam eindigt op een rechtsvorm "
+            "(%(forms)s): het bestand heeft geen kolom consument/zakelijk.",
+            inferred.total(),
         ) % {"count": inferred.total(), "forms": forms})
     if kept_consumers:
         numbers = ", ".join(kept_consumers[:_MAX_NAMED_NOTES])

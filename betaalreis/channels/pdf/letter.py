@@ -43,7 +43,7 @@ from betaalreis.channels.base import ChannelError
 from betaalreis.ledger.timeline_text import UNPRINTABLE_LETTERS
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
 from betaalreis.channels.qr import build_epc_payload, epc_qr_matrix
-from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
+from betaalreis.channels.render.context import DebtorInfo, MessageContext, address_lines, format_reference
 from betaalreis.channels.render.templating import format_amount, format_long_date, format_short_date
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -63,6 +63,7 @@ LABELS = {
         "reference": "Betalingskenmerk",
         "subject": "Betreft",
         "greeting": "Beste {name},",
+        "greeting_organisation": "Geachte heer/mevrouw,",
         "invoice": "Factuur",
         "issue_date": "Factuurdatum",
         "due_date": "Vervaldatum",
@@ -91,6 +92,7 @@ LABELS = {
         "reference": "Payment reference",
         "subject": "Subject",
         "greeting": "Dear {name},",
+        "greeting_organisation": "Dear Sir or Madam,",
         "invoice": "Invoice",
         "issue_date": "Invoice date",
         "due_date": "Due date",
@@ -530,6 +532,12 @@ def _check_printable(lines: list[str], fonts: LetterFonts) -> None:
         )
 
 
+def _greeting(debtor: DebtorInfo, labels: dict[str, str]) -> str:
+    if debtor.greets_organisation:
+        return labels["greeting_organisation"]
+    return labels["greeting"].format(name=debtor.greeting_name)
+
+
 def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     """Render one letter to PDF bytes.
 
@@ -547,7 +555,7 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
     story: list[Any] = [
         NextPageTemplate("later"),
         Paragraph(escape(f"{labels['subject']}: {content.subject}"), styles["subject"]),
-        Paragraph(escape(labels["greeting"].format(name=context.debtor.greeting_name)), styles["body"]),
+        Paragraph(escape(_greeting(context.debtor, labels)), styles["body"]),
     ]
     story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.intro]
     story += [Spacer(1, 1 * mm), _invoice_table(context, fonts, styles), Spacer(1, 5 * mm)]

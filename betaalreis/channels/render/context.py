@@ -157,6 +157,15 @@ class DebtorInfo:
         """The name to address: the contact person at a business, else the debtor."""
         return self.contact_person or self.name
 
+    @property
+    def greets_organisation(self) -> bool:
+        """Whether letters and emails open with the salutation for an organisation.
+
+        True for a business without a contact person, because "Beste Klaas
+        B.V.," would address a company name as if it were a person.
+        """
+        return not self.is_consumer and not self.contact_person
+
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLine:

@@ -314,7 +314,7 @@ def test_interest_label_by_rate(make_context, claim, language: str, commercial: 
 
 @pytest.mark.parametrize(
     ("language", "phrase"),
-    [("nl", "ook na onze laatste aanmaning niet betaald"), ("en", "Even after our final notice,")],
+    [("nl", "ook na onze laatste aanmaning nog niet betaald"), ("en", "Even after our final notice,")],
 )
 def test_handover_cites_final_notice(make_context, language: str, phrase: str) -> None:
     for channel in ("email", "letter"):

@@ -102,6 +102,62 @@ def _check_fourteen_day_stage(path: Path, debtor_kind: str, stage: Stage) -> Non
         )
 
 
+HANDOVER_CODE = "handover"
+
+
+def _announces_handover(stage: Stage) -> bool:
+    """Return whether the stage hands the invoice over or sends the handover template."""
+    return stage.action == StageAction.HANDOVER or HANDOVER_CODE in (stage.code, stage.template_name)
+
+
+def _check_handover_action(path: Path, stages: list[Stage]) -> None:
+    """Reject a stage coded or templated "handover" that is not a handover stage.
+
+    The handover template states to the debtor that the claim goes to a collection
+    agency. A plain message stage would send that text while the invoice stays
+    with the creditor, and a credit manager who names a stage "handover"
+    expects the invoice to be handed over, so the policy is rejected instead
+    of quietly sending or quietly handing over.
+    """
+    for stage in stages:
+        if _announces_handover(stage) and stage.action != StageAction.HANDOVER:
+            raise InvalidInput(
+                f"{path}: stage {stage.code!r} uses the handover code or template, but its action is "
+                f"{stage.action}, so it would announce a collection agency without handing the invoice "
+                'over. Add action = "handover", or give the stage another code and template.'
+            )
+
+
+def _check_consumer_fourteen_day_letter(path: Path, debtor_kind: str, stages: list[Stage]) -> None:
+    """Reject a consumer stage that claims costs or hands over before a 14-day letter.
+
+    A consumer owes collection costs only after a 14-day letter's term has
+    passed (art. 6:96 lid 6 BW). A stage that states the claim names those
+    costs, and a handover charges them, so each needs a 14-day letter stage
+    earlier in the policy.
+    """
+    if debtor_kind != DebtorKind.CONSUMER:
+        return
+    letter_seen = False
+    for stage in sorted(stages, key=lambda stage: stage.order):
+        if stage.is_fourteen_day_letter:
+            letter_seen = True
+            continue
+        if letter_seen:
+            continue
+        if _announces_handover(stage):
+            reason = "hands the invoice over to a collection agency"
+        elif stage.states_claim:
+            reason = "states the claim with collection costs"
+        else:
+            continue
+        raise InvalidInput(
+            f"{path}: stage {stage.code!r} {reason}, but no 14-day letter stage comes before it. "
+            "A consumer owes collection costs only after the term of a 14-day letter (art. 6:96 "
+            "lid 6 BW). Add an earlier stage with is_fourteen_day_letter = true."
+        )
+
+
 def _check_required_stages(path: Path, stages: list[Stage]) -> None:
     """Reject a required stage that some debtors could never get, and a handover without one.
 
@@ -163,6 +219,8 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
         if stage.is_fourteen_day_letter:
             _check_fourteen_day_stage(path, data["debtor_kind"], stage)
 
+    _check_handover_action(path, stages)
+    _check_consumer_fourteen_day_letter(path, data["debtor_kind"], stages)
     _check_required_stages(path, stages)
     _check_claim_stages(path, stages)
 

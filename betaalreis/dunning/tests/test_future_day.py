@@ -121,7 +121,7 @@ def test_simulate_sends_future_day_to_files(creditor, betaalreis_home, provider_
     assert day.isoformat() in str(emails[0])
 
 
-@pytest.mark.parametrize("value", ["04-12-2026", "2026-13-01", ""])
+@pytest.mark.parametrize("value", ["04-12-2026", "2026-2-3", "26-12-04", ""])
 def test_malformed_date_rejected_in_dutch(value):
     with pytest.raises(CommandError) as error:
         call_command("run", "--date", value, stdout=io.StringIO())
@@ -139,6 +139,27 @@ def test_malformed_date_rejected_in_english():
     message = str(error.value)
     assert "Invalid date '04-12-2026' for --date" in message
     assert "YYYY-MM-DD" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "expected"),
+    [
+        ("2026-02-31", "nl", "Datum '2026-02-31' bij --date is geen bestaande datum: maand 2 van 2026 heeft "
+         "geen dag 31; verbeter de datum."),
+        ("2026-02-31", "en", "Date '2026-02-31' for --date is not a real date: month 2 of 2026 has no day 31; "
+         "correct the date."),
+        ("2026-13-01", "nl", "Datum '2026-13-01' bij --date is geen bestaande datum: maand 13 bestaat niet; "
+         "verbeter de datum."),
+        ("2026-13-01", "en", "Date '2026-13-01' for --date is not a real date: there is no month 13; "
+         "correct the date."),
+    ],
+)
+def test_nonexistent_date_named_as_such(value, language, expected):
+    with pytest.raises(CommandError) as error:
+        call_command("run", "--date", value, "--lang", language, stdout=io.StringIO())
+
+    assert str(error.value) == expected
+    assert Communication.objects.count() == 0
 
 
 def test_simulate_with_no_dispatch_rejected(creditor):

@@ -281,8 +281,8 @@ def test_legal_form_makes_new_debtor_business(creditor: Creditor) -> None:
     assert Debtor.objects.get(customer_number="1003").kind == DebtorKind.BUSINESS
     assert Debtor.objects.get(customer_number="1004").kind == DebtorKind.CONSUMER
     assert (
-        "New debtors stored as businesses because their name ends in a legal form: 2 (B.V. 1, GmbH 1). "
-        "The file has no consumer/business column."
+        "2 new debtors stored as businesses because their names end in a legal form (B.V. 1, GmbH 1): "
+        "the file has no consumer/business column."
     ) in report.notes
 
 

@@ -253,3 +253,29 @@ def test_invoice_amounts_in_english_format(creditor: Creditor, write_file: Write
     assert "€103,812.21" in text
     assert "US$1,339.75" in text
     assert "103812.21" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "consumer_note", "business_note"),
+    [
+        ("nl", "1 nieuwe debiteur als consument opgeslagen",
+         "1 nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm (B.V. 1)"),
+        ("en", "1 new debtor stored as a consumer",
+         "1 new debtor stored as a business because its name ends in a legal form (B.V. 1)"),
+    ],
+)
+def test_kind_notes_start_alike(
+    creditor: Creditor, write_file: WriteFile, language: str, consumer_note: str, business_note: str
+) -> None:
+    # One debtor becomes a consumer by default, the other a business by its legal form.
+    path = write_file(
+        "soort.csv",
+        "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand\n"
+        "F1;D1;Jan de Vries;01-03-2025;10,00\n"
+        "F2;D2;Klaas B.V.;01-03-2025;20,00\n",
+    )
+
+    text = " ".join(_import(str(path), "--creditor", "acme", "--lang", language).split())
+
+    assert consumer_note in text
+    assert business_note in text

@@ -303,7 +303,7 @@ def test_bad_rows_reported_and_nothing_imported(creditor: Creditor, write_file: 
     assert (5, "E-mail", "geen-mail") in found
     assert (6, "Mobiel", "020 1234567") in found
     assert (7, "Debiteurnummer", "") in found
-    assert (8, "Openstaand", "12.00") in found
+    assert (8, "Openstaand", "12,00") in found
     assert (9, "Factuurnummer", "") in found
     assert len(error.errors) == 7
     problems = {e.row: e.problem for e in error.errors}

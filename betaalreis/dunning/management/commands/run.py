@@ -17,8 +17,9 @@ from rich.table import Table
 
 from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.dunning.planner import CHANNEL_NAMES
-from betaalreis.dunning.run import CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
+from betaalreis.dunning.run import AMSTERDAM, CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
 from betaalreis.dunning.stage_names import stage_names_by_code
+from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline_text import phrase_in_language
@@ -30,9 +31,14 @@ def parse_day(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(
-            _("Ongeldige datum %(value)r bij --date: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": value}
-        ) from None
+        pass
+
+    nonexistent_date_error = nonexistent_iso_date_error(value, "--date")
+    if nonexistent_date_error is not None:
+        raise CommandError(nonexistent_date_error)
+    raise CommandError(
+        _("Ongeldige datum %(value)r bij --date: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-12-04.") % {"value": value}
+    )
 
 
 class Command(TranslatedHelpCommand):
@@ -147,6 +153,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_opted_out_of_every_channel(creditor_run, console)
         _print_limitation_holds(creditor_run, console)
         _print_manual_tasks(creditor_run, console)
+        _print_waiting_messages(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -395,6 +402,46 @@ def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> 
         console.print("  " + _(
             "%(stage)s uitgesteld tot de volgende run, omdat de debiteur vandaag al een bericht krijgt: %(debtors)s"
         ) % {"stage": stage_name, "debtors": _name_debtors(debtor_ids)}, markup=False)
+
+
+def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None:
+    """Print per channel how many messages the contact rules hold back, until when and why."""
+    for waiting in creditor_run.waiting:
+        channel_name = str(CHANNEL_NAMES.get(waiting.channel, waiting.channel))
+        first = _amsterdam_moment(waiting.first_allowed)
+        last = _amsterdam_moment(waiting.last_allowed)
+        if first == last:
+            text = ngettext(
+                "%(channel)s: %(count)d bericht wacht tot %(first)s (%(reason)s)",
+                "%(channel)s: %(count)d berichten wachten tot %(first)s (%(reason)s)",
+                waiting.count,
+            )
+        else:
+            # Two moments mean two messages or more, so only the plural form is needed.
+            text = _(
+                "%(channel)s: %(count)d berichten wachten tot een moment van %(first)s tot en met %(last)s "
+                "(%(reason)s)"
+            )
+        console.print("  " + text % {
+            "channel": channel_name[:1].upper() + channel_name[1:],
+            "count": waiting.count,
+            "first": first,
+            "last": last,
+            "reason": _hold_reason_in_language(waiting.hold_reason),
+        }, markup=False)
+
+
+def _hold_reason_in_language(hold_reason: str) -> str:
+    """Return the stored Dutch hold reasons, such as "zondag, feestdag", in the report language.
+
+    Each reason is one of the labels in `ledger.timeline_text.LABELS`, whose
+    catalogs have the English text.
+    """
+    return ", ".join(_(reason) for reason in hold_reason.split(", "))
+
+
+def _amsterdam_moment(moment: dt.datetime) -> str:
+    return timezone.localtime(moment, AMSTERDAM).strftime("%d-%m-%Y %H:%M")
 
 
 def _print_waiting_reminders(creditor_run: CreditorRun, console: Console) -> None:

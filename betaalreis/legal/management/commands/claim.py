@@ -30,6 +30,7 @@ from rich.table import Table
 
 from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.errors import BetaalreisError
+from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.money import format_report_money, parse_plain_decimal, quantize
 from betaalreis.legal.claims import (
     ClaimBreakdown,
@@ -55,10 +56,15 @@ def _date(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(
-            _("Ongeldige datum %(value)r bij %(option)s: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-03-01.")
-            % {"value": value, "option": option}
-        ) from None
+        pass
+
+    nonexistent_date_error = nonexistent_iso_date_error(value, option)
+    if nonexistent_date_error is not None:
+        raise CommandError(nonexistent_date_error)
+    raise CommandError(
+        _("Ongeldige datum %(value)r bij %(option)s: gebruik JJJJ-MM-DD, bijvoorbeeld 2026-03-01.")
+        % {"value": value, "option": option}
+    )
 
 
 def _amount(value: str, option: str) -> Decimal:
