@@ -35,6 +35,7 @@ from betaalreis.imports.registry import ImportRejected, ImportReport, RowError, 
 from betaalreis.imports.values import format_amount
 from betaalreis.ledger.actions import do_apply_credit_note
 from betaalreis.ledger.models import (
+    PAYABLE_STATUS_CONDITION,
     ZERO,
     Allocation,
     Creditor,
@@ -306,9 +307,17 @@ def _settle_missing_open_items(
     }
     _count_reallocation(undo_for_missing_credit_notes(creditor, listed, source=source), counts)
 
-    candidates = Invoice.objects.filter(
-        creditor=creditor, status__in=_SETTLED_WHEN_MISSING + _NAMED_WHEN_MISSING
-    ).exclude(open_amount=ZERO)
+    # These statuses are all payable, so the payable condition changes no
+    # result. It lets SQLite read the invoices by the partial status index,
+    # which SQLite 3.40 did only without the join that the model's ordering
+    # by creditor adds. The missing invoices are sorted below.
+    candidates = (
+        Invoice.objects.filter(
+            PAYABLE_STATUS_CONDITION, creditor=creditor, status__in=_SETTLED_WHEN_MISSING + _NAMED_WHEN_MISSING
+        )
+        .exclude(open_amount=ZERO)
+        .order_by()
+    )
     missing_ids = [pk for pk, number in candidates.values_list("pk", "number") if number not in listed]
     missing: list[Invoice] = []
     for chunk in _chunks(missing_ids):
