@@ -19,6 +19,7 @@ from django.utils import timezone
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.models import (
+    PAYABLE_STATUSES,
     ZERO,
     Allocation,
     AllocationPart,
@@ -37,13 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which an invoice can still receive money.
-PAYABLE_STATUSES = (
-    InvoiceStatus.OPEN,
-    InvoiceStatus.DISPUTED,
-    InvoiceStatus.PAYMENT_PLAN,
-    InvoiceStatus.HANDED_OVER,
-)
 
 
 def unallocated_amount(payment: Payment) -> Decimal:

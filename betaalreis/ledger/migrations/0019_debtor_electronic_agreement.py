@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0017_creditor_access_event'),
+        ('ledger', '0018_invoice_indexes_without_paid'),
     ]
 
     operations = [
