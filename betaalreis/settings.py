@@ -257,6 +257,10 @@ EMAIL_HOST_USER = os.environ.get("BETAALREIS_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("BETAALREIS_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("BETAALREIS_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
+# Django writes the Date header of every email outside a replayed run. With
+# this it uses local time, which Django 5.2 sets to TIME_ZONE on Unix, so the
+# header reads +0100 or +0200 like a replayed run's, not "-0000" (UTC).
+EMAIL_USE_LOCALTIME = True
 DEFAULT_FROM_EMAIL = os.environ.get("BETAALREIS_FROM_EMAIL", "betaalreis@localhost")
 
 # Channel adapters, one per channel, chosen by dotted path.

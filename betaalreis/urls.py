@@ -17,3 +17,4 @@ urlpatterns = [
 ]
 
 handler400 = "betaalreis.portal.error_views.bad_request"
+handler403 = "betaalreis.portal.error_views.permission_denied"

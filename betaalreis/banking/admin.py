@@ -141,7 +141,7 @@ class MatchCandidateInline(admin.TabularInline):
 @admin.register(ReviewPayment)
 class ReviewPaymentAdmin(CreditorScopedAdmin):
     list_display = (
-        "booking_date", "amount", "currency", "payer_name", "remittance_info",
+        "booking_date", "amount", "currency", "payer_name", "structured_reference", "remittance_info",
         "match_rule", "match_score", match_reason, "candidate_summary",
     )
     list_filter = ("creditor",)

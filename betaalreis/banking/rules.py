@@ -149,22 +149,38 @@ class Matcher:
         if keys is None:
             keys = payment_keys(payment)
         decision = self.structured_reference(payment, keys) or self.invoice_numbers(payment, keys)
-        if decision is None:
-            decision = self.payer_iban(payment) or self.payer_name(payment) or self.letter_o_candidates(keys)
         if decision is not None:
             return decision
+        weaker = self.payer_iban(payment) or self.payer_name(payment) or self.letter_o_candidates(keys)
+        if weaker is not None and weaker.invoices:
+            return weaker
+        # A reference of a debtor whose invoices are all closed explains the
+        # payment better than review candidates from a known IBAN or name. So
+        # a second payment of one reference gets the same reason whether or
+        # not the first one has linked the payer IBAN to the debtor yet.
         settled_debtor = self._debtor_without_open_invoices(keys.references)
         if settled_debtor is not None:
-            debtor_id, reference = settled_debtor
-            reason = (
-                f"structured reference {reference} names a debtor without open invoices; "
-                "paid twice or paid late, so keep it as credit or refund it"
-            )
-            return Decision(
-                MatchRule.NONE, 0, reason,
-                candidates=[(debtor_id, [], MatchRule.STRUCTURED_REFERENCE, 100, reason)],
-            )
+            return self._settled_debtor_decision(*settled_debtor, other=weaker)
+        if weaker is not None:
+            return weaker
         return Decision(MatchRule.NONE, 0, "no rule matched: no valid reference, invoice number, known IBAN or name")
+
+    @staticmethod
+    def _settled_debtor_decision(debtor_id: int, reference: str, *, other: Decision | None) -> Decision:
+        """Return the review decision for a payment whose reference names a debtor without open invoices.
+
+        The reference's debtor is the first candidate. The candidates of
+        `other` (a known IBAN or name without a fitting amount) for other
+        debtors follow it.
+        """
+        reason = (
+            f"structured reference {reference} names a debtor without open invoices; "
+            "paid twice or paid late, so keep it as credit or refund it"
+        )
+        candidates = [(debtor_id, [], MatchRule.STRUCTURED_REFERENCE, 100, reason)]
+        if other is not None:
+            candidates += [candidate for candidate in other.candidates if candidate[0] != debtor_id]
+        return Decision(MatchRule.NONE, 0, reason, candidates=candidates)
 
     def _debtor_without_open_invoices(self, references: list[str]) -> tuple[int, str] | None:
         """Return the debtor of this creditor that a message reference names, with the reference, or None."""

@@ -9,7 +9,8 @@ note when the file shows the books allocated it differently:
 - the file changes the credit note's total or open amount (booked elsewhere,
   corrected or withdrawn), or names an invoice for it that the ledger now has;
 - the file changes the open amount of an invoice the credit note paid;
-- an open-items file leaves out a credit note that paid invoices.
+- an open-items file leaves out a credit note and lists an invoice it paid
+  with another open amount than the ledger has.
 
 Undoing all of the credit note's allocations (not only those on listed
 invoices) is what keeps one credit note from being deducted twice: the file
@@ -22,8 +23,9 @@ books is unknown, until an import lists it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import F, Q
 from django.utils.functional import Promise
@@ -168,25 +170,45 @@ def undo_for_import(
 
 
 def undo_for_missing_credit_notes(
-    creditor: Creditor, listed: Collection[str], *, source: str
+    creditor: Creditor, listed: Collection[str], listed_open_amounts: Mapping[str, Decimal], *, source: str
 ) -> Reallocation:
-    """Undo the allocations of credit notes that an open-items file leaves out.
+    """Undo the allocations of left-out credit notes that a listed invoice contradicts.
 
-    The books no longer have them open: used elsewhere, or withdrawn. Run
-    this before the missing invoices are settled, so the invoices that open
-    again and are missing too are settled with them.
+    An open-items export never lists a credit note that is used up, so its
+    absence alone does not show where the books used it. The allocations of
+    a left-out credit note are undone only when an invoice it paid is listed
+    with another open amount than the ledger has: the books did not use the
+    credit note there. Otherwise they stay, and the settling of the missing
+    items closes what is still open of the credit note and its invoices.
+    `listed_open_amounts` maps the invoice numbers of the file to their open
+    amounts. Run this before the missing invoices are settled, so the
+    invoices that open again and are missing too are settled with them.
     """
     result = Reallocation()
-    credit_note_ids = set(
-        Allocation.objects.filter(_own_allocations(), creditor=creditor).values_list("credit_note_id", flat=True)
+    paid_by: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    rows = Allocation.objects.filter(_own_allocations(), creditor=creditor).values_list(
+        "credit_note_id", "invoice__number", "invoice__open_amount"
     )
-    missing = [
-        credit_note
-        for credit_note in Invoice.objects.filter(pk__in=sorted(credit_note_ids)).order_by("number")
-        if credit_note.number not in listed
-    ]
-    for credit_note in missing:
-        reason = _Reason("the open items leave it out", gettext("de openstaande posten noemen haar niet meer"))
+    for credit_note_id, invoice_number, ledger_open in rows:
+        paid_by[credit_note_id].append((invoice_number, ledger_open))
+
+    for credit_note in Invoice.objects.filter(pk__in=sorted(paid_by)).order_by("number"):
+        if credit_note.number in listed:
+            continue
+        contradicted = sorted({
+            number
+            for number, ledger_open in paid_by[credit_note.pk]
+            if number in listed_open_amounts and listed_open_amounts[number] != ledger_open
+        })
+        if not contradicted:
+            continue
+        numbers = ", ".join(contradicted)
+        reason = _Reason(
+            f"the open items leave it out and list {numbers} with another open amount",
+            gettext(
+                "de openstaande posten noemen haar niet meer en noemen %(numbers)s met een ander openstaand bedrag"
+            ) % {"numbers": numbers},
+        )
         _undo(credit_note, reason, listed, result, hold=False, source=source)
     return result
 

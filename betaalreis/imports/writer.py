@@ -305,7 +305,10 @@ def _settle_missing_open_items(
         if reason != _VOID_REASON
         for invoice in skipped
     }
-    _count_reallocation(undo_for_missing_credit_notes(creditor, listed, source=source), counts)
+    listed_open_amounts = {invoice.number: invoice.open_amount for invoice in batch.invoices}
+    _count_reallocation(
+        undo_for_missing_credit_notes(creditor, listed, listed_open_amounts, source=source), counts
+    )
 
     missing_ids = [pk for pk, number in open_items_candidates(creditor).values_list("pk", "number") if number not in listed]
     missing: list[Invoice] = []

@@ -303,8 +303,14 @@ def do_reverse_payment(
 
 
 @transaction.atomic
-def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str) -> Allocation | None:
-    """Apply what is open of a credit note to an invoice of the same debtor."""
+def do_apply_credit_note(
+    credit_note: Invoice, invoice: Invoice, *, source: str, record_event: bool = True
+) -> Allocation | None:
+    """Apply what is open of a credit note to an invoice of the same debtor.
+
+    With `record_event` false the caller writes the timeline row of the
+    allocation itself, so that one allocation gets one row.
+    """
     credit_note = Invoice.objects.select_for_update().get(pk=credit_note.pk)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if credit_note.kind != InvoiceKind.CREDIT_NOTE:
@@ -334,16 +340,17 @@ def do_apply_credit_note(credit_note: Invoice, invoice: Invoice, *, source: str)
         invoice.status = InvoiceStatus.CREDITED
     invoice.save(update_fields=["open_amount", "status", "updated_at"])
 
-    timeline.record(
-        invoice.debtor_id,
-        TimelineKind.PAYMENT,
-        f"Creditnota {credit_note.number} verrekend met factuur {invoice.number}: "
-        f"{format_money(amount, invoice.currency)}",
-        source=source,
-        creditor_id=invoice.creditor_id,
-        invoice=invoice,
-        data={"credit_note_id": credit_note.pk, "amount": str(amount)},
-    )
+    if record_event:
+        timeline.record(
+            invoice.debtor_id,
+            TimelineKind.PAYMENT,
+            f"Creditnota {credit_note.number} verrekend met factuur {invoice.number}: "
+            f"{format_money(amount, invoice.currency)}",
+            source=source,
+            creditor_id=invoice.creditor_id,
+            invoice=invoice,
+            data={"credit_note_id": credit_note.pk, "amount": str(amount)},
+        )
     timeline.record_many(waived)
     return allocation
 

@@ -101,7 +101,8 @@ def _apply_one(creditor: Creditor, credit_note: Invoice) -> list[Allocation]:
     targets = _open_invoices(creditor).filter(debtor_id=credit_note.debtor_id, currency=credit_note.currency)
     allocations: list[Allocation] = []
     for invoice in targets:
-        allocation = do_apply_credit_note(credit_note, invoice, source=SOURCE)
+        # The summary below is the one timeline row of these allocations.
+        allocation = do_apply_credit_note(credit_note, invoice, source=SOURCE, record_event=False)
         if allocation is None:
             break
         allocations.append(allocation)
@@ -126,6 +127,11 @@ def _apply_one(creditor: Creditor, credit_note: Invoice) -> list[Allocation]:
         source=SOURCE,
         creditor_id=creditor.pk,
         invoice=credit_note,
-        data={"credit_note_id": credit_note.pk, "amount": str(used), "credit_left": str(left)},
+        data={
+            "credit_note_id": credit_note.pk,
+            "amount": str(used),
+            "credit_left": str(left),
+            "invoice_ids": [allocation.invoice_id for allocation in allocations],
+        },
     )
     return allocations

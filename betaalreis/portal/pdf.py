@@ -11,7 +11,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from betaalreis.channels.pdf.fonts import letter_fonts
 from betaalreis.channels.render.templating import MISSING_DATE
@@ -32,6 +32,7 @@ LABELS = {
         "iban": "Betaal op IBAN", "interest": "Rente", "costs": "Incassokosten",
         "credit_notes": "Creditnota's", "credit_note_number": "Creditnotanummer",
         "applied_to": "Verrekend met", "not_applied": "Nog niet verrekend",
+        "no_open_invoices": "Geen openstaande facturen.", "no_paid_invoices": "Geen betaalde facturen.",
         "credit": "Uw tegoed", "principal": "Hoofdsom",
         "credit_text": (
             "U heeft {amount} meer betaald dan u verschuldigd was. Dit tegoed verrekenen wij met uw "
@@ -62,6 +63,7 @@ LABELS = {
         "iban": "Pay to IBAN", "interest": "Interest", "costs": "Collection costs",
         "credit_notes": "Credit notes", "credit_note_number": "Credit note number",
         "applied_to": "Applied to", "not_applied": "Not yet applied",
+        "no_open_invoices": "No open invoices.", "no_paid_invoices": "No paid invoices.",
         "credit": "Your credit", "principal": "Principal",
         "credit_text": (
             "You paid {amount} more than you owed. We set this credit off against your next invoice, "
@@ -219,11 +221,12 @@ def render_statement_pdf(account: Account, language: str, day: dt.date) -> bytes
                       styles["Normal"]),
             Spacer(1, 6 * mm),
         ]
-    story += [
-        Paragraph(labels["open_invoices"], styles["Heading3"]),
-        _table(open_rows, widths),
-        Spacer(1, 6 * mm),
-    ]
+    # A table of headers without invoice rows reads as if rows went missing.
+    if account.open_lines or account.costs:
+        open_block: Flowable = _table(open_rows, widths)
+    else:
+        open_block = Paragraph(labels["no_open_invoices"], styles["Normal"])
+    story += [Paragraph(labels["open_invoices"], styles["Heading3"]), open_block, Spacer(1, 6 * mm)]
     if account.open_lines:
         pay_now_rows = _pay_now_rows(account, labels, language)
         story += [Paragraph(labels["summary"], styles["Heading3"]), _plain_table(pay_now_rows, [120 * mm, 45 * mm])]
@@ -232,7 +235,7 @@ def render_statement_pdf(account: Account, language: str, day: dt.date) -> bytes
         story.append(Spacer(1, 8 * mm))
     story += [
         Paragraph(labels["paid_invoices"], styles["Heading3"]),
-        _table(paid_rows, widths),
+        _table(paid_rows, widths) if account.paid else Paragraph(labels["no_paid_invoices"], styles["Normal"]),
     ]
     if account.credit_notes:
         credit_rows = [[labels["credit_note_number"], labels["applied_to"], labels["not_applied"], labels["total"]]] + [

@@ -10,9 +10,12 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import translation
 
+from betaalreis.banking.matching import match_payments
 from betaalreis.banking.models import BankTransaction, MatchCandidate, MatchDecision
+from betaalreis.banking.reason_text import reason_in_dutch
+from betaalreis.banking.review import reopen_reviews_after_new_invoices
 from betaalreis.banking.samples import SampleEntry
-from betaalreis.ledger.models import Payment
+from betaalreis.ledger.models import DebtorBankAccount, Payment
 
 from .helpers import PAYER_IBAN, import_entries, make_creditor, make_debtor, make_invoice
 
@@ -150,3 +153,33 @@ def test_review_shows_rule_and_score(admin_client, tmp_path: Path, language: str
     assert other not in listing
     assert f'<div class="readonly">{rule}</div>' in review
     assert f'<div class="readonly">{payment.match_score}</div>' in review
+
+
+def test_review_list_shows_reference_and_reason(admin_client, tmp_path: Path):
+    """A debtor reference paid twice: the list shows the reference and the reason of the import report."""
+    from betaalreis.channels.render.context import debtor_payment_reference
+
+    creditor = make_creditor()
+    debtor = make_debtor(creditor, "D1", "Jansen")
+    make_invoice(debtor, "A-1001", "80.00")
+    reference = debtor_payment_reference(debtor)
+    twice = [SampleEntry(Decimal("80.00"), name="Jansen", iban=PAYER_IBAN, structured_reference=reference)] * 2
+    report = import_entries(tmp_path, twice)
+    payment = Payment.objects.get(status="review")
+    # A newer invoice makes the next run match the payment again, now that the
+    # first payment has linked the payer IBAN to the debtor.
+    make_invoice(make_debtor(creditor, "D2", "Pietersen"), "B-2001", "15.00")
+    assert reopen_reviews_after_new_invoices(creditor.pk) == 1
+    match_payments(creditor)
+    payment.refresh_from_db()
+    assert DebtorBankAccount.objects.filter(debtor=debtor).exists()
+
+    listing = _page(admin_client, reverse("admin:banking_reviewpayment_changelist"), "nl")
+
+    reason = f"betalingskenmerk {reference} hoort bij een debiteur zonder openstaande facturen"
+    assert any(reason in line for line in report.details), report.details
+    assert payment.status == "review"
+    assert reason in reason_in_dutch(payment.match_reason)
+    assert reason in listing
+    assert f'<td class="field-structured_reference">{reference}</td>' in listing
+    assert payment.structured_reference == reference

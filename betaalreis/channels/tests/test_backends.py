@@ -309,6 +309,25 @@ def test_retry_on_later_day_finds_first_file(make_context, settings) -> None:
     assert len(outbox_files(Path(settings.OUTBOX_DIR))) == 1
 
 
+@pytest.mark.django_db
+def test_sign_in_code_email_date_amsterdam(betaalreis_home: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from betaalreis.portal.codes import send_sign_in_code
+    from betaalreis.testing import make_creditor, make_debtor
+
+    debtor = make_debtor(make_creditor())
+
+    send_sign_in_code(debtor, "email")
+
+    (path,) = outbox_files(betaalreis_home / "outbox")
+    date_header = parse_eml(path.read_bytes())["Date"]
+    sent = date_header.datetime
+    assert not str(date_header).endswith("-0000"), str(date_header)
+    assert sent.utcoffset() == sent.astimezone(ZoneInfo("Europe/Amsterdam")).utcoffset()
+    assert sent.utcoffset() in (dt.timedelta(hours=1), dt.timedelta(hours=2))
+
+
 def test_email_date_header_from_sent_at(make_context, settings) -> None:
     message = render_message(make_context(), "email")
     message.metadata["sent_at"] = "2026-12-04T09:00:00+01:00"

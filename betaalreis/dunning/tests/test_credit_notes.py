@@ -109,6 +109,10 @@ def test_linked_credit_note_rest_pays_other_invoices(creditor):
     assert refreshed(credit_note).status == InvoiceStatus.CREDITED
     summary = TimelineEvent.objects.get(source="credit note", invoice=credit_note).summary
     assert "rest na de gecorrigeerde factuur" in summary
+    # One allocation, one timeline row: the summary on the credit note, not a second row on the invoice.
+    rows = TimelineEvent.objects.filter(debtor=debtor, summary__contains=credit_note.number)
+    assert len(rows) == 1
+    assert rows[0].data["invoice_ids"] == [other.pk]
 
 
 def test_held_credit_note_left_alone(creditor):

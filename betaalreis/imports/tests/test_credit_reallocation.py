@@ -79,6 +79,18 @@ CASES = {
         notes=["Credit note C001 re-allocated because the open items leave it out"],
         reallocated=1,
     ),
+    "used up, left out of open items": Case(
+        steps=[Import([F040.format(open="100,00"), F041.format(open="100,00"), C040.format(open="-150,00"),
+                       F020.format(open="100,00")]), RUN,
+               Import([F020.format(open="100,00")], open_items=True)],
+        open_amounts={"F040": "0.00", "F041": "0.00", "C040": "0.00", "F020": "100.00"},
+        corrects={"C040": "F040"},
+    ),
+    "partly used, left out of open items": Case(
+        steps=[Import([F001.format(open="100,00"), C001.format(open="-150,00"), F020.format(open="100,00")]), RUN,
+               Import([F020.format(open="100,00")], open_items=True)],
+        open_amounts={"F001": "0.00", "C001": "0.00", "F020": "100.00"},
+    ),
     "withdrawn, open amount corrected": Case(
         steps=[Import(FIRST), RUN, Import([C001.format(open="-50,00")])],
         open_amounts={"F001": "100.00", "F002": "200.00", "C001": "-50.00"},
@@ -223,3 +235,33 @@ def test_undo_restarts_dunning_of_closed_invoice(creditor: Creditor, write_file:
     event = TimelineEvent.objects.get(invoice__number="F001", data__reason="dunning_restarted")
     assert "teruggedraaid" in event.summary
     assert "credit note allocation was undone" in event.data["summary_en"]
+
+
+def test_open_items_keep_used_up_credit_note(creditor: Creditor, write_file: Callable[..., Path]) -> None:
+    # CG-1 corrects G-1 at import, and the daily run applies its rest of 50 to G-2.
+    rows = [
+        "G-1;K30;Lisa Groen;01-11-2026;15-11-2026;100,00;100,00;EUR;",
+        "G-2;K30;Lisa Groen;01-11-2026;16-11-2026;80,00;80,00;EUR;",
+        "CG-1;K30;Lisa Groen;20-11-2026;20-11-2026;-150,00;-150,00;EUR;G-1",
+        "M-1;K9;Mei Test;01-03-2026;01-04-2026;400,00;400,00;EUR;",
+    ]
+    play(Case(steps=[Import(rows), RUN, Import(rows[3:], open_items=True)], open_amounts={}), creditor, write_file)
+
+    rest = Allocation.objects.get(credit_note__number="CG-1", invoice__number="G-2")
+    assert rest.amount == Decimal("50.00")
+    assert not TimelineEvent.objects.filter(summary__contains="teruggedraaid").exists()
+    settled = TimelineEvent.objects.get(data__reason="missing_from_open_items")
+    assert settled.invoice.number == "G-2"
+    assert "(was €\xa030,00 open)" in settled.summary
+    assert settled.data["changes"]["open_amount"] == {"old": "30.00", "new": "0.00"}
+    assert Invoice.objects.get(number="G-2").status == InvoiceStatus.PAID
+    assert Invoice.objects.get(number="CG-1").status == InvoiceStatus.CREDITED
+
+
+def test_open_items_undo_contradicted_credit_note(creditor: Creditor, write_file: Callable[..., Path]) -> None:
+    play(CASES["withdrawn, left out of open items"], creditor, write_file)
+
+    undone = TimelineEvent.objects.filter(summary__contains="Verrekening creditnota C001 teruggedraaid")
+    assert sorted(event.invoice.number for event in undone) == ["F001", "F002"]
+    assert undone[0].data["reason"] == "the open items leave it out and list F001, F002 with another open amount"
+    assert not Allocation.objects.filter(credit_note__number="C001").exists()

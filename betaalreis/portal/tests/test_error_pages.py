@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
@@ -62,3 +64,35 @@ def test_csrf_failure_uses_portal_page() -> None:
 
     assert response.status_code == 403
     assert "Formulier verlopen" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "next_step"),
+    [
+        ("nl", "Geen toegang", "Vraag een beheerder die gebruikers beheert om dat recht"),
+        ("en", "Access denied", "Ask an administrator who manages users to grant it"),
+    ],
+)
+def test_admin_403_is_back_office_page(client: Client, language: str, heading: str, next_step: str) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    from betaalreis.ledger.tenancy import do_grant_creditor_access
+    from betaalreis.testing import make_creditor, make_debtor, make_invoice
+
+    creditor = make_creditor()
+    invoice = make_invoice(make_debtor(creditor), "100.00", due=dt.date(2026, 11, 1))
+    anna = User.objects.create_user("anna", password="x" * 12, is_staff=True)
+    anna.user_permissions.add(*Permission.objects.filter(codename__in=["view_invoice", "change_invoice"]))
+    do_grant_creditor_access(creditor, anna, by="test")
+    client.force_login(anna)
+
+    response = client.get(f"/admin/ledger/invoice/{invoice.pk}/delete/", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert f"<h1>{heading}</h1>" in page
+    assert next_step in page
+    assert 'href="/admin/"' in page
+    assert "Open de link uit uw laatste e-mail" not in page
+    assert "Open the link in your latest email" not in page
+    assert "portal/portal.css" not in page

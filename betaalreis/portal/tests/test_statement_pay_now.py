@@ -184,3 +184,36 @@ def test_statement_costs_in_progress_in_english(client, claim):
 
     assert f"Collection costs: not in the amount to pay now {_money(account.costs, 'en')}" in text
     assert "Incassokosten" not in text
+
+@pytest.mark.parametrize(
+    ("language", "open_heading", "no_open", "paid_heading", "no_paid", "number"),
+    [
+        ("nl", "Openstaande facturen", "Geen openstaande facturen.", "Betaalde facturen", "Geen betaalde facturen.",
+         "Factuurnummer"),
+        ("en", "Open invoices", "No open invoices.", "Paid invoices", "No paid invoices.", "Invoice number"),
+    ],
+)
+def test_statement_says_none_for_empty_tables(
+    client, language: str, open_heading: str, no_open: str, paid_heading: str, no_paid: str, number: str
+) -> None:
+    debtor = make_debtor(make_creditor())
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+
+    text = _statement_text(client, debtor, language)
+
+    assert f"{open_heading} {no_open}" in text
+    assert f"{paid_heading} {no_paid}" in text
+    assert number not in text
+
+
+def test_statement_paid_only_says_no_open(client) -> None:
+    debtor = make_debtor(make_creditor())
+    make_invoice(debtor, "F-010", "100.00", status=InvoiceStatus.PAID, open_amount=Decimal("0.00"))
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+
+    text = _statement_text(client, debtor)
+
+    assert "Openstaande facturen Geen openstaande facturen." in text
+    assert "Betaalde facturen Factuurnummer" in text
+    assert "F-010" in text
+    assert "Geen betaalde facturen." not in text
