@@ -195,12 +195,21 @@ def load_stages(creditor: Creditor) -> dict[str, list[Stage]]:
 
 _DEBTOR_FIELDS = (
     "id", "kind", "language", "email", "mobile", "phone", "street", "postal_code", "city",
-    "preferred_channel", "electronic_agreement", "opted_out_text",
+    "preferred_channel", "electronic_agreement", "name", "contact_person", "opted_out_text",
 )
 
 
-def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorContact]:
+def _load_debtors(
+    creditor: Creditor, debtor_ids: set[int]
+) -> tuple[dict[int, DebtorContact], dict[int, tuple[str, ...]]]:
+    """Return the debtors' contact data, and the name and address lines of those with non-ASCII text.
+
+    Only lines with non-ASCII text can hold letters that the letter font
+    cannot print, so `_take_out_unprintable_letters` checks those without a
+    query of its own.
+    """
     debtors = {}
+    non_ascii_lines: dict[int, tuple[str, ...]] = {}
     # The opt-outs come as JSON text, so the empty list most debtors have needs no decoding.
     queryset = (
         Debtor.objects.filter(creditor=creditor, pk__in=values_subquery(sorted(debtor_ids), array_type="bigint"))
@@ -209,7 +218,9 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
         .values_list(*_DEBTOR_FIELDS)
     )
     for (pk, kind, language, email, mobile, phone, street, postal_code, city, preferred,
-         electronic_agreement, opted_out_text) in _fetch_rows(queryset):
+         electronic_agreement, name, contact_person, opted_out_text) in _fetch_rows(queryset):
+        if not f"{name}{contact_person}{street}{postal_code}{city}".isascii():
+            non_ascii_lines[pk] = (name, contact_person, street, postal_code, city)
         opted_out = () if opted_out_text in (None, "[]") else tuple(json.loads(opted_out_text) or ())
         debtors[pk] = DebtorContact(
             id=pk,
@@ -223,7 +234,7 @@ def _load_debtors(creditor: Creditor, debtor_ids: set[int]) -> dict[int, DebtorC
             opted_out_channels=opted_out,
             electronic_agreement=bool(electronic_agreement),
         )
-    return debtors
+    return debtors, non_ascii_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +346,7 @@ def plan_day(
     if plan.limitation_holds:
         rows = [row for row in rows if row[0] not in plan.limitation_holds]
     # The stage choice depends on the channels each debtor can receive.
-    debtors = _load_debtors(
+    debtors, non_ascii_lines = _load_debtors(
         creditor, _debtors_with_due_stage(rows, stages_by_kind, order_by_kind, day, paused_debtor_ids)
     )
     whatsapp = WhatsAppReadiness.load(creditor, stages_by_kind, set(debtors))
@@ -457,19 +468,22 @@ def plan_day(
             message.channel = chosen_channels[channel_key] = choose_channel(message.debtor, channels)
         plan.messages.append(message)
 
-    _take_out_unprintable_letters(plan)
+    _take_out_unprintable_letters(plan, non_ascii_lines)
     _hold_second_messages(plan, instalment_debtor_ids)
     plan.messages.sort(key=lambda message: (message.debtor.id, message.stage.order))
     return plan
 
 
-def _take_out_unprintable_letters(plan: Plan) -> None:
+def _take_out_unprintable_letters(plan: Plan, non_ascii_lines: dict[int, tuple[str, ...]]) -> None:
     """Replace each post-only 14-day letter whose name or address the letter font cannot print by a `ManualTask`.
 
     The letter would fail at dispatch, and its fallback may not be an e-mail
-    (see `betaalreis.dunning.letter_channel`). One query, for the debtors of
-    such letters only.
+    (see `betaalreis.dunning.letter_channel`). `non_ascii_lines` contains the
+    name and address lines of the debtors with non-ASCII text. A letter font
+    that lacks ASCII letters needs every debtor's lines, which one query reads.
     """
+    from reportlab.pdfbase import pdfmetrics
+
     from betaalreis.channels.pdf.fonts import letter_fonts
     from betaalreis.channels.pdf.letter import unprintable_letters
 
@@ -483,19 +497,27 @@ def _take_out_unprintable_letters(plan: Plan) -> None:
     if not letters:
         return
 
-    rows = Debtor.objects.filter(
-        creditor=plan.creditor, pk__in=values_subquery(sorted({message.debtor.id for message in letters}),
-                                                       array_type="bigint"),
-    ).values_list("id", "customer_number", "name", "contact_person", "street", "postal_code", "city")
     # Looked up once, because letter_fonts() checks the font files on every call.
     fonts = letter_fonts()
-    missing_by_debtor: dict[int, tuple[str, str]] = {}
-    for debtor_id, customer_number, *lines in rows:
+    debtor_ids = sorted({message.debtor.id for message in letters})
+    if getattr(pdfmetrics.getFont(fonts.regular), "draws_ascii", False):
+        lines_by_debtor = {pk: non_ascii_lines[pk] for pk in debtor_ids if pk in non_ascii_lines}
+    else:
+        lines_by_debtor = _postal_lines(plan.creditor, debtor_ids)
+    missing_letters = {}
+    for debtor_id, lines in lines_by_debtor.items():
         missing = unprintable_letters(lines, fonts)
         if missing:
-            missing_by_debtor[debtor_id] = (customer_number, missing)
-    if not missing_by_debtor:
+            missing_letters[debtor_id] = missing
+    if not missing_letters:
         return
+
+    customer_numbers = dict(
+        Debtor.objects.filter(creditor=plan.creditor, pk__in=list(missing_letters)).values_list("id", "customer_number")
+    )
+    missing_by_debtor = {
+        debtor_id: (customer_numbers[debtor_id], missing) for debtor_id, missing in missing_letters.items()
+    }
 
     sendable: list[PlannedMessage] = []
     for message in plan.messages:
@@ -516,6 +538,14 @@ def _take_out_unprintable_letters(plan: Plan) -> None:
             letters=missing,
         ))
     plan.messages = sendable
+
+
+def _postal_lines(creditor: Creditor, debtor_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Return the name and address lines of the debtors, by debtor id."""
+    rows = Debtor.objects.filter(
+        creditor=creditor, pk__in=values_subquery(debtor_ids, array_type="bigint")
+    ).values_list("id", "name", "contact_person", "street", "postal_code", "city")
+    return {debtor_id: tuple(lines) for debtor_id, *lines in rows}
 
 
 def _hold_second_messages(plan: Plan, instalment_debtor_ids: frozenset[int] = frozenset()) -> None:

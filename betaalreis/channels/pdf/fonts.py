@@ -106,6 +106,11 @@ class _LetterFont(TTFont):
         face.addSubsetObjects = add_cached_subset_objects
         self._draws_ascii = all(code in face.charToGlyph for code in range(0x20, 0x7F))
 
+    @property
+    def draws_ascii(self) -> bool:
+        """Whether the font draws every printable ASCII character."""
+        return self._draws_ascii
+
     def printable(self, text: str) -> str:
         """Return `text` without the characters this font cannot draw."""
         # Line breaking measures every word, nearly always plain ASCII.

@@ -143,6 +143,25 @@ def test_unprintable_name_without_agreement_sends_nothing(debtor_without_agreeme
     assert stage == "reminder"
 
 
+def test_font_without_ascii_reads_every_name(debtor_without_agreement, creditor, betaalreis_home, monkeypatch):
+    from reportlab.pdfbase import pdfmetrics
+
+    from betaalreis.channels.pdf.fonts import letter_fonts
+
+    # A letter font without ASCII letters cannot print plain names either,
+    # so the planner reads every debtor's lines instead of the non-ASCII ones.
+    monkeypatch.setattr(pdfmetrics.getFont(letter_fonts().regular), "_draws_ascii", False)
+    plain = make_debtor(creditor, name="Jan de Vries", mobile="")
+    make_invoice(plain, "50.00", due=DAY - dt.timedelta(days=40), dunning_stage="reminder",
+                 dunning_stage_date=DAY - dt.timedelta(days=10))
+
+    summary = run_cycle(DAY, creditor)
+
+    (creditor_run,) = summary.creditors
+    assert [task.debtor_id for task in creditor_run.plan.manual_tasks] == [debtor_without_agreement.pk]
+    assert Communication.objects.filter(debtor=plain, channel="letter").count() == 1
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("nl", "Taak: veertiendagenbrief aan {number} niet verstuurd"),
     ("en", "Task: fourteen-day letter to {number} not sent"),
