@@ -328,6 +328,11 @@ def _time_dispatch(creditor) -> tuple[int, Timing]:
     from betaalreis.outbox.dispatch import dispatch
 
     summary = run_cycle(RUN_DAY, creditor, dispatch_messages=False)
+    # Dispatch syncs the file system of the outbox once per batch (syncfs),
+    # and the kernel charges the writeback of every dirty page on it to the
+    # calling process. Writing back what building the ledger left dirty
+    # first keeps that work out of the dispatch's CPU time.
+    os.sync()
     with _Stopwatch() as stopwatch:
         result = dispatch(due_by=run_moment(RUN_DAY), creditor=creditor)
     sent = result.total("sent")
