@@ -115,9 +115,9 @@ def _check_handover_action(path: Path, stages: list[Stage]) -> None:
 
     The handover template states to the debtor that the claim goes to a collection
     agency. A plain message stage would send that text while the invoice stays
-    with the creditor, and a credit manager who names a stage "handover"
-    expects the invoice to be handed over, so the policy is rejected instead
-    of quietly sending or quietly handing over.
+    with the creditor. A credit manager who names a stage "handover" expects
+    the invoice to be handed over, so the policy is rejected instead of
+    quietly sending or quietly handing over.
     """
     for stage in stages:
         if _announces_handover(stage) and stage.action != StageAction.HANDOVER:
