@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from betaalreis.dunning.bulk import values_subquery
-from betaalreis.errors import BetaalreisError, InvalidInput
+from betaalreis.errors import BetaalreisError, ConfigurationError, InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_allocate_payment, do_reverse_payment
 from betaalreis.ledger.models import (
@@ -454,21 +454,36 @@ def handle_webhook(provider_name: str, body: bytes, headers: Mapping[str, str]) 
     """Authenticate and apply one webhook call; return the stored event with its outcome.
 
     Raises WebhookRejected for a call that is not authentic (after storing it
-    as rejected) and ProviderError when the provider could not be asked.
+    as rejected), ConfigurationError when the provider is not configured here
+    (after storing the call as failed), and ProviderError when the provider
+    could not be asked.
     """
-    provider = get_provider(provider_name)
+    text = body.decode("utf-8", errors="replace")
     event = WebhookEvent(
-        provider=provider.name,
-        body=body.decode("utf-8", errors="replace")[:100_000],
+        provider=provider_name,
+        body=text[:_KEPT_BODY_CHARS],
         headers={key: value for key, value in headers.items() if key.lower() in _KEPT_HEADERS},
         outcome=WebhookOutcome.IGNORED,
     )
 
     try:
+        provider = get_provider(provider_name)
+    except ConfigurationError as exc:
+        # The call cannot be checked, so keep only its start, for a replay
+        # once the provider is configured.
+        _keep_start_of_unchecked_body(event, text, str(exc))
+        event.outcome = WebhookOutcome.FAILED
+        event.save()
+        logger.warning(
+            "webhook for unconfigured provider", extra={"provider": provider_name, "webhook_event_id": event.pk}
+        )
+        raise
+
+    try:
         updates = provider.parse_webhook(body, headers)
     except WebhookRejected as exc:
         event.outcome = WebhookOutcome.REJECTED
-        event.detail = str(exc)[:500]
+        _keep_start_of_unchecked_body(event, text, str(exc))
         event.save()
         logger.warning("webhook rejected", extra={"provider": provider.name, "webhook_event_id": event.pk})
         raise
@@ -497,6 +512,19 @@ def handle_webhook(provider_name: str, body: bytes, headers: Mapping[str, str]) 
 
 
 _KEPT_HEADERS = frozenset({"content-type", "user-agent", "stripe-signature", "x-betaalreis-signature"})
+# Characters of a body kept for an authentic call, and for a call that is
+# not authentic or could not be checked. Anyone can send the latter, so
+# each stores little.
+_KEPT_BODY_CHARS = 100_000
+_UNCHECKED_BODY_CHARS = 2_000
+
+
+def _keep_start_of_unchecked_body(event: WebhookEvent, text: str, reason: str) -> None:
+    """Cut the stored body of an unchecked call to its start, and say so in the event's detail."""
+    event.body = text[:_UNCHECKED_BODY_CHARS]
+    if len(text) > _UNCHECKED_BODY_CHARS:
+        reason = f"{reason} Only the first {_UNCHECKED_BODY_CHARS:,} of {len(text):,} characters are kept."
+    event.detail = reason[:500]
 
 
 def _find_checkout(provider_name: str, update: PaymentUpdate) -> CheckoutPayment | None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from betaalreis.errors import ConfigurationError
 from betaalreis.payments import services
 from betaalreis.payments.models import FINAL_STATUSES, CheckoutPayment, CheckoutStatus
 from betaalreis.payments.providers.base import ProviderError, WebhookRejected
@@ -30,6 +31,9 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         event = services.handle_webhook(provider, request.body, request.headers)
     except WebhookRejected:
         return HttpResponse("rejected\n", status=400, content_type="text/plain")
+    except ConfigurationError:
+        # A provider without its keys is not in use here. The call is stored as failed.
+        return HttpResponse("provider not configured\n", status=404, content_type="text/plain")
     except ProviderError as exc:
         status = 503 if exc.retryable else 400
         return HttpResponse("provider error\n", status=status, content_type="text/plain")

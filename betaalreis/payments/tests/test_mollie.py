@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from betaalreis.ledger.models import InvoiceStatus, Payment
-from betaalreis.payments.models import CheckoutPayment, CheckoutStatus
+from betaalreis.payments.models import CheckoutPayment, CheckoutStatus, WebhookEvent, WebhookOutcome
 from betaalreis.payments.providers.mollie.provider import to_update
 from betaalreis.payments.tests.conftest import load_fixture
 from betaalreis.payments.tests.drivers import MollieDriver
@@ -160,3 +160,20 @@ def test_recorded_expired_payload_maps():
 
     assert update.status == CheckoutStatus.EXPIRED
     assert update.method == ""
+
+
+def test_webhook_without_mollie_key_is_not_found(client, settings, caplog):
+    # The demo's set-up: the test provider is in use and Mollie has no key.
+    settings.BETAALREIS_PAYMENT_PROVIDER = "test"
+    settings.MOLLIE_API_KEY = ""
+    url = reverse("payments:webhook", kwargs={"provider": "mollie"})
+
+    with caplog.at_level("WARNING"):
+        response = client.post(url, data="id=tr_WDqYK6vllg", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 404
+    assert {record.levelname for record in caplog.records} == {"WARNING"}
+    assert "webhook for unconfigured provider" in [record.getMessage() for record in caplog.records]
+    event = WebhookEvent.objects.get()
+    assert (event.provider, event.outcome, event.body) == ("mollie", WebhookOutcome.FAILED, "id=tr_WDqYK6vllg")
+    assert "MOLLIE_API_KEY is missing" in event.detail

@@ -190,3 +190,16 @@ def test_empty_secret_list_rejects_everything():
 
     with pytest.raises(WebhookRejected):
         verify_header(header, b"{}", [], tolerance_seconds=300, now=1700000000)
+
+
+def test_unsigned_webhook_keeps_only_start_of_body(stripe, started):
+    body = b'{"type": "checkout.session.completed", "padding": "' + b"a" * 2_000_000 + b'"}'
+
+    response = stripe.webhook(body, {}, "application/json")
+
+    assert response.status_code == 400
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookOutcome.REJECTED
+    assert len(event.body) == 2_000
+    assert event.body.startswith('{"type": "checkout.session.completed"')
+    assert "Only the first 2,000 of 2,000,053 characters are kept." in event.detail
