@@ -158,8 +158,8 @@ def _check_code(debtor_id: int, code: str, purpose: str) -> tuple[SignInCode | N
 
     record.used_at = timezone.now()
     record.save(update_fields=["used_at"])
-    VerifiedContact.objects.get_or_create(
-        debtor_id=debtor_id, kind=record.kind, value=record.sent_to.lower()
+    VerifiedContact.objects.update_or_create(
+        debtor_id=debtor_id, kind=record.kind, value=record.sent_to.lower(), defaults={"verified_at": timezone.now()}
     )
     timeline.record(
         debtor_id, TimelineKind.NOTE, f"Ingelogd op het portaal met code via {record.kind}",
@@ -168,13 +168,41 @@ def _check_code(debtor_id: int, code: str, purpose: str) -> tuple[SignInCode | N
     return record, ""
 
 
+# A verified contact links debtors for this long after its last code. A
+# mobile number may pass to a new subscriber, and an address to a new employee.
+LINK_VERIFIED_DAYS = 365
+
+
 def linked_debtor_ids(debtor_id: int) -> list[int]:
-    """Return the debtor and every debtor that verified one of the same contacts, lowest id first."""
-    contacts = list(VerifiedContact.objects.filter(debtor_id=debtor_id).values_list("kind", "value"))
+    """Return the debtor and every debtor linked to it by a verified contact, lowest id first.
+
+    Two debtors are linked, also across creditors, when both verified the
+    same email address or mobile number with a code in the last
+    LINK_VERIFIED_DAYS and both records still carry it. A record whose
+    contact changed since, for example because the creditor corrected a
+    shared or mistyped number, is no longer linked.
+    """
+    since = timezone.now() - dt.timedelta(days=LINK_VERIFIED_DAYS)
+    contacts = [
+        (kind, value)
+        for kind, value, email, mobile in VerifiedContact.objects.filter(
+            debtor_id=debtor_id, verified_at__gte=since
+        ).values_list("kind", "value", "debtor__email", "debtor__mobile")
+        if _still_carries(kind, value, email, mobile)
+    ]
     ids = {debtor_id}
     for kind, value in contacts:
-        ids.update(VerifiedContact.objects.filter(kind=kind, value=value).values_list("debtor_id", flat=True))
+        others = VerifiedContact.objects.filter(kind=kind, value=value, verified_at__gte=since).values_list(
+            "debtor_id", "debtor__email", "debtor__mobile"
+        )
+        ids.update(pk for pk, email, mobile in others if _still_carries(kind, value, email, mobile))
     return sorted(ids)
+
+
+def _still_carries(kind: str, value: str, email: str, mobile: str) -> bool:
+    """Return whether a debtor record with this email and mobile still has the verified contact `value`."""
+    current = email if kind == ContactKind.EMAIL else mobile
+    return current.lower() == value
 
 
 # NOTE: the per-address count lives in Django's cache. With the default

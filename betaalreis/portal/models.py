@@ -142,8 +142,9 @@ class ContactKind(models.TextChoices):
 class VerifiedContact(models.Model):
     """An email address or mobile number a debtor proved to own with a one-time code.
 
-    Debtors of different creditors that verified the same value are shown
-    together after a sign-in by any of them.
+    Debtors, also of different creditors, that verified the same value are
+    shown together after a sign-in by any of them, while their records still
+    carry it (see `betaalreis.portal.codes.linked_debtor_ids`).
     """
 
     debtor = models.ForeignKey(
