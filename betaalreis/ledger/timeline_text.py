@@ -176,6 +176,9 @@ UNPRINTABLE_LETTERS = N_(
 FOURTEEN_DAY_LETTER_NEEDS_POST = N_(
     "De veertiendagenbrief gaat per post, want de debiteur is niet akkoord met elektronische communicatie."
 )
+# The error of a message that waited in the outbox on a channel the debtor
+# opted out of after the run planned it.
+OPTED_OUT_SINCE_PLANNED = N_("De debiteur heeft zich na het plannen afgemeld voor dit kanaal.")
 
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
@@ -183,6 +186,7 @@ PHRASES: tuple[str, ...] = (
     INSTALMENT_TOO_SMALL,
     UNPRINTABLE_LETTERS,
     FOURTEEN_DAY_LETTER_NEEDS_POST,
+    OPTED_OUT_SINCE_PLANNED,
     N_("incassokosten verschuldigd vanaf %(date)s bij niet betalen"),
     N_("geen incassokosten of rente berekend, want die worden alleen in euro berekend (vordering in %(currency)s)"),
     N_("totaal %(from)s → %(to)s"),

@@ -50,10 +50,11 @@ from betaalreis.ledger.models import (
     InvoiceStatus,
     TimelineEvent,
     TimelineKind,
+    opt_out_blocks,
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline import clip, event_row
-from betaalreis.ledger.timeline_text import FOURTEEN_DAY_LETTER_NEEDS_POST
+from betaalreis.ledger.timeline_text import FOURTEEN_DAY_LETTER_NEEDS_POST, OPTED_OUT_SINCE_PLANNED
 from betaalreis.outbox.history import reminded_before
 from betaalreis.outbox.models import (
     TRANSITIONS,
@@ -308,6 +309,21 @@ def _require_post_unless_agreed(communication: Communication) -> None:
     raise ChannelError(FOURTEEN_DAY_LETTER_NEEDS_POST, permanent=True, code=NEEDS_POST)
 
 
+# The code of the ChannelError for a message on a channel the debtor opted out of after planning.
+OPTED_OUT = "opted_out_since_planned"
+
+
+def _require_no_opt_out(communication: Communication) -> None:
+    """Raise a permanent ChannelError when the debtor opted out of the message's channel after the run planned it.
+
+    The planner never plans on such a channel, but a message planned before
+    the opt-out may still wait in the outbox, for example for contact hours.
+    Its failure plans the stage's next channel the debtor accepts, if any.
+    """
+    if opt_out_blocks(communication.channel, communication.debtor.opted_out_channels):
+        raise ChannelError(OPTED_OUT_SINCE_PLANNED, permanent=True, code=OPTED_OUT)
+
+
 def _send_batch(
     batch: list[Communication],
     keep: dict[int, list[CommunicationInvoice]],
@@ -343,6 +359,7 @@ def _send_batch(
 
         stage = _stage_of(communication, stages)
         try:
+            _require_no_opt_out(communication)
             if stage is not None and stage.is_fourteen_day_letter:
                 _require_post_unless_agreed(communication)
             message = render_communication(
