@@ -54,6 +54,7 @@ from betaalreis.dunning.letter_channel import fourteen_day_channels, needs_post_
 from betaalreis.dunning.limitation_holds import LimitationHold, find_limitation_holds
 from betaalreis.dunning.models import DunningRestart, Policy, PrincipalRaise, RaiseAfterLetter, Stage, StageAction
 from betaalreis.dunning.previous_stage import late_stage_send_dates
+from betaalreis.dunning.send_days import HELD_LOOKBACK, sent_on_or_waiting_after
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
 from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
@@ -599,17 +600,25 @@ def _hold_second_messages(plan: Plan, instalment_debtor_ids: frozenset[int] = fr
 def debtors_with_message_on(
     creditor: Creditor, day: dt.date, debtor_ids: set[int], *, ignore_stage: str = ""
 ) -> set[int]:
-    """Return those of `debtor_ids` with a message planned for `day` that is not cancelled or failed. One query.
+    """Return those of `debtor_ids` with a message that reaches them on `day` or still waits to go out. One query.
 
-    Messages of the stage `ignore_stage`, if given, are left out.
+    A message held from an earlier run day counts for the day it goes out
+    (see `betaalreis.dunning.send_days`), so a Monday run plans nothing
+    beside a message held over Sunday. Cancelled and failed messages do not
+    count, and messages of the stage `ignore_stage`, if given, are left out.
     """
     from betaalreis.outbox.models import Communication, CommunicationStatus
 
-    messages = Communication.objects.filter(
-        creditor=creditor,
-        run_date=day,
-        debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
-    ).exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+    messages = (
+        Communication.objects.filter(
+            creditor=creditor,
+            run_date__gte=day - HELD_LOOKBACK,
+            run_date__lte=day,
+            debtor_id__in=values_subquery(sorted(debtor_ids), array_type="bigint"),
+        )
+        .filter(sent_on_or_waiting_after(day))
+        .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+    )
     if ignore_stage:
         messages = messages.exclude(stage=ignore_stage)
     return set(messages.values_list("debtor_id", flat=True).distinct())

@@ -34,6 +34,7 @@ from betaalreis.dunning.bulk import (
 )
 from betaalreis.dunning.models import InvoiceStage, StageAction
 from betaalreis.dunning.planner import Plan, PlannedMessage
+from betaalreis.dunning.send_days import HELD_LOOKBACK, sent_between
 from betaalreis.ledger.models import Creditor, Invoice, InvoiceStatus, TimelineEvent, TimelineKind
 from betaalreis.legal.contact import ContactDecision, HoldReason, contact_week_start, decide_contact
 from betaalreis.legal.models import legal_settings_for
@@ -94,14 +95,16 @@ class ContactRules:
         self.settings = legal_settings_for(creditor)
         self._decisions: dict[int, ContactDecision] = {}
         week_start = contact_week_start(moment).date()
-        # NOTE: counts by the run day a message was planned for, so a message
-        # held into next week still counts for the week it was planned in.
+        week_end = week_start + dt.timedelta(days=6)
+        # Messages count for the week of the day they reach the debtor, so
+        # one held from Sunday to Monday counts for Monday's week.
         self.contacts: dict[int, int] = dict(
             Communication.objects.filter(
                 creditor=creditor,
-                run_date__gte=week_start,
-                run_date__lt=week_start + dt.timedelta(days=7),
+                run_date__gte=week_start - HELD_LOOKBACK,
+                run_date__lte=week_end,
             )
+            .filter(sent_between(week_start, week_end))
             .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
             .values("debtor_id")
             .annotate(count=Count("id"))
