@@ -197,7 +197,7 @@ def _record_open(
         ". Vraag de debiteur om naam en adres in Latijnse letters of om dat akkoord en leg het vast, of zet "
         "BETAALREIS_LETTER_FONT op een lettertype met deze tekens. De volgende run verstuurt de brief dan."
     )
-    # The summary column holds 500 characters, so a long invoice list is cut to fit.
+    # The summary column is 500 characters long, so a long invoice list is cut to fit.
     room = TimelineEvent._meta.get_field("summary").max_length - len(head) - len(tail)
     summary = head + timeline.clip(named_nl, max(room, 20)) + tail
     summary_en = prefix_en + (
