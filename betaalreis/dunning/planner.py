@@ -136,13 +136,19 @@ class ManualTask:
     The letter font cannot print `letters` of the consumer's name or address,
     and the consumer did not agree to electronic communication, so neither
     post nor e-mail can carry the letter. The invoices keep their stage.
+    The run stores the task on the debtor timeline (see
+    `betaalreis.dunning.manual_tasks`).
     """
 
     debtor_id: int
     customer_number: str
-    stage_code: str
+    stage: Stage
     invoice_ids: tuple[int, ...]
     letters: str
+
+    @property
+    def stage_code(self) -> str:
+        return self.stage.code
 
 
 @dataclass(slots=True)
@@ -527,14 +533,10 @@ def _take_out_unprintable_letters(plan: Plan, non_ascii_lines: dict[int, tuple[s
             sendable.append(message)
             continue
         customer_number, missing = found
-        logger.warning(
-            "fourteen-day letter replaced by a manual task",
-            extra={"creditor_id": plan.creditor.pk, "debtor_id": message.debtor.id, "stage": message.stage.code},
-        )
         plan.manual_tasks.append(ManualTask(
             debtor_id=message.debtor.id,
             customer_number=customer_number,
-            stage_code=message.stage.code,
+            stage=message.stage,
             invoice_ids=tuple(message.invoice_ids),
             letters=missing,
         ))

@@ -729,6 +729,9 @@ class TimelineKind(models.TextChoices):
     HELD = "held", _("Tegengehouden")
     NOTE = "note", _("Notitie")
     PREFERENCE = "preference", _("Voorkeur")
+    # Work for the credit manager, such as a 14-day letter the run cannot
+    # send (see `betaalreis.dunning.manual_tasks`).
+    TASK = "task", _("Taak")
 
 
 class TimelineEvent(models.Model):
@@ -774,6 +777,9 @@ class TimelineEvent(models.Model):
             models.Index(
                 fields=["invoice"], condition=Q(invoice__isnull=False), name="timeline_invoice_idx"
             ),
+            # Each run reads the creditor's task rows, which are few among
+            # its message and payment rows.
+            models.Index(fields=["creditor", "debtor"], condition=Q(kind="task"), name="timeline_task_idx"),
         ]
         verbose_name = _("tijdlijnregel")
         verbose_name_plural = _("tijdlijn")

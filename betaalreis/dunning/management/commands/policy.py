@@ -98,3 +98,39 @@ class Command(BaseCommand):
                     _("%(action)s (verplicht)") % {"action": action} if stage.required else action,
                 )
             console.print(table)
+            if policy.debtor_kind == DebtorKind.CONSUMER:
+                for line in _fourteen_day_post_rule(policy, language):
+                    console.print(line, markup=False)
+
+
+def _fourteen_day_post_rule(policy: Policy, language: str) -> list[str]:
+    """Return the lines that explain how a consumer policy's 14-day letter is sent, in the active language.
+
+    `betaalreis.dunning.letter_channel` applies the rule to every policy,
+    whatever channels its stages list.
+    """
+    lines = [_(
+        "Let op: een veertiendagenbrief aan een consument gaat per post, welke kanalen de fase ook noemt, "
+        "tenzij de debiteur akkoord gaf met elektronische communicatie. De termijn van 14 dagen begint de dag "
+        "na ontvangst, en de schuldeiser moet die ontvangst kunnen bewijzen (art. 6:96 lid 6 BW). De planner "
+        "past dit toe bij elk beleid."
+    )]
+    for stage in policy.stages.all():
+        if not stage.is_fourteen_day_letter:
+            continue
+        values = {
+            "stage": stage.name_for(language),
+            "channels": ", ".join(
+                str(CHANNEL_NAMES.get(channel, channel)) for channel in stage.channels if channel != "letter"
+            ),
+        }
+        if "letter" not in stage.channels:
+            lines.append(_(
+                "%(stage)s noemt geen brief, dus een consument zonder dat akkoord krijgt de brief niet en staat "
+                "in de run als onbereikbaar. Voeg \"letter\" toe aan de kanalen van deze fase."
+            ) % values)
+        elif values["channels"]:
+            lines.append(_(
+                "Voor %(stage)s kiest de planner %(channels)s alleen bij een consument met dat akkoord."
+            ) % values)
+    return lines

@@ -347,8 +347,13 @@ def _print_limitation_holds(creditor_run: CreditorRun, console: Console) -> None
 
 
 def _print_manual_tasks(creditor_run: CreditorRun, console: Console) -> None:
-    """Print a task per consumer whose 14-day letter the run did not send, with what to do instead."""
-    for task in creditor_run.plan.manual_tasks:
+    """Print the tasks this run stored in place of 14-day letters, then count the earlier open ones and the done ones.
+
+    A task stored by an earlier run and unchanged since is only counted, so
+    each run does not announce it again.
+    """
+    tasks = creditor_run.tasks
+    for task in tasks.stored:
         text = _(
             "Taak: veertiendagenbrief aan %(customer_number)s niet verstuurd. Het lettertype van de brief "
             "kan de tekens %(letters)s uit de naam of het adres niet afdrukken, en zonder akkoord met "
@@ -356,7 +361,20 @@ def _print_manual_tasks(creditor_run: CreditorRun, console: Console) -> None:
             "Latijnse letters of om dat akkoord en leg het vast, of zet BETAALREIS_LETTER_FONT op een "
             "TrueType-lettertype met deze tekens. De volgende run plant de brief dan opnieuw."
         ) % {"customer_number": task.customer_number, "letters": repr(task.letters[:20])}
-        console.print("  " + text, markup=False)
+        console.print("  " + text + " " + _("De taak staat op de tijdlijn van de debiteur."), markup=False)
+
+    if tasks.still_open:
+        console.print("  " + ngettext(
+            "%(count)d eerdere taak voor een veertiendagenbrief staat nog open: %(debtors)s",
+            "%(count)d eerdere taken voor een veertiendagenbrief staan nog open: %(debtors)s",
+            len(tasks.still_open),
+        ) % {"count": len(tasks.still_open), "debtors": _name_debtors(sorted(set(tasks.still_open)))}, markup=False)
+    if tasks.done:
+        console.print("  " + ngettext(
+            "%(count)d taak voor een veertiendagenbrief afgerond (brief gepland of facturen gesloten): %(debtors)s",
+            "%(count)d taken voor een veertiendagenbrief afgerond (brief gepland of facturen gesloten): %(debtors)s",
+            len(tasks.done),
+        ) % {"count": len(tasks.done), "debtors": _name_debtors(sorted(set(tasks.done)))}, markup=False)
 
 
 # How many debtors each summary line names; the rest are counted.
