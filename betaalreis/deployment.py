@@ -72,3 +72,39 @@ def provider_keys_problem(provider: str, environment: Mapping[str, str]) -> str 
         f"BETAALREIS_PAYMENT_PROVIDER is '{provider}' but {names} {'is' if len(missing) == 1 else 'are'} "
         f"empty. Set {names} from the provider's dashboard."
     )
+
+
+def anymail_email_users(providers: object, email_backend: str, inbound_email_domain: str) -> list[str]:
+    """Return the settings that receive email events or replies through anymail's webhooks.
+
+    These are the email accounts in BETAALREIS_PROVIDERS whose provider is
+    anymail, BETAALREIS_EMAIL_BACKEND when it is an anymail backend, and
+    BETAALREIS_INBOUND_EMAIL_DOMAIN, whose replies an ESP posts to anymail.
+    """
+    users: list[str] = []
+    if isinstance(providers, Mapping):
+        for slug, channels in providers.items():
+            account = channels.get("email") if isinstance(channels, Mapping) else None
+            if isinstance(account, Mapping) and account.get("provider") == "anymail":
+                users.append(f"BETAALREIS_PROVIDERS[{slug!r}]['email']")
+    if email_backend.startswith("anymail."):
+        users.append(f"BETAALREIS_EMAIL_BACKEND {email_backend!r}")
+    if inbound_email_domain:
+        users.append("BETAALREIS_INBOUND_EMAIL_DOMAIN")
+    return users
+
+
+def anymail_webhook_secret_problem(
+    providers: object, email_backend: str, inbound_email_domain: str, *, has_webhook_secret: bool
+) -> str | None:
+    """Return a one-line error when anymail is in use without a webhook secret, else None."""
+    users = anymail_email_users(providers, email_backend, inbound_email_domain)
+    if not users or has_webhook_secret:
+        return None
+    return (
+        f"BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty, but {', '.join(users)} "
+        f"{'uses' if len(users) == 1 else 'use'} anymail, whose tracking and inbound webhooks "
+        "reject every request without it. Set it to a random user:password and give the ESP "
+        "the webhook addresses with those credentials, "
+        "for example https://user:password@betalen.example.nl/channels/anymail/postmark/tracking/"
+    )

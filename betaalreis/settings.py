@@ -433,6 +433,13 @@ ANYMAIL = {
 # email's Reply-To is a signed address on it that identifies the debtor, so
 # a reply lands on their timeline; when empty, replies go to the creditor.
 BETAALREIS_INBOUND_EMAIL_DOMAIN = os.environ.get("BETAALREIS_INBOUND_EMAIL_DOMAIN", "").strip()
+# Without a webhook secret the anymail webhooks reject every request, so in
+# production any use of anymail needs one.
+if PRODUCTION and (_anymail_problem := deployment.anymail_webhook_secret_problem(
+    BETAALREIS_PROVIDERS, EMAIL_BACKEND, BETAALREIS_INBOUND_EMAIL_DOMAIN,
+    has_webhook_secret=bool(ANYMAIL["WEBHOOK_SECRET"]),
+)):
+    raise ImproperlyConfigured(_anymail_problem)
 # Email over SMTP: bounces go to bounces+<delivery id>-<tag>@BETAALREIS_BOUNCE_DOMAIN
 # (empty: to the From address), and `betaalreis read_bounces` reads them from
 # the Maildir BETAALREIS_BOUNCE_MAILDIR. A provider account may set its own

@@ -48,3 +48,57 @@ def test_stripe_needs_key_and_webhook_secret():
         "Set STRIPE_WEBHOOK_SECRETS from the provider's dashboard."
     )
     assert deployment.provider_keys_problem("stripe", {"STRIPE_API_KEY": "k", "STRIPE_WEBHOOK_SECRETS": "w"}) is None
+
+
+ANYMAIL_ACCOUNT = {"acme": {"email": {"provider": "anymail", "esp": "postmark"}}}
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_anymail_account_needs_webhook_secret():
+    problem = deployment.anymail_webhook_secret_problem(ANYMAIL_ACCOUNT, SMTP_BACKEND, "", has_webhook_secret=False)
+
+    assert problem is not None
+    assert problem.startswith(
+        "BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty, but BETAALREIS_PROVIDERS['acme']['email'] uses anymail"
+    )
+    assert "user:password" in problem
+
+
+def test_anymail_with_webhook_secret_passes():
+    assert deployment.anymail_webhook_secret_problem(
+        ANYMAIL_ACCOUNT, SMTP_BACKEND, "", has_webhook_secret=True
+    ) is None
+
+
+@pytest.mark.parametrize(
+    ("providers", "email_backend", "inbound_domain", "named"),
+    [
+        ({"*": {"email": {"provider": "anymail", "esp": "mailgun"}}}, SMTP_BACKEND, "",
+         "BETAALREIS_PROVIDERS['*']['email']"),
+        ({}, "anymail.backends.postmark.EmailBackend", "", "BETAALREIS_EMAIL_BACKEND"),
+        ({}, SMTP_BACKEND, "antwoord.acme.nl", "BETAALREIS_INBOUND_EMAIL_DOMAIN"),
+    ],
+)
+def test_each_anymail_use_named(providers, email_backend, inbound_domain, named):
+    problem = deployment.anymail_webhook_secret_problem(
+        providers, email_backend, inbound_domain, has_webhook_secret=False
+    )
+
+    assert problem is not None
+    assert named in problem
+
+
+@pytest.mark.parametrize(
+    "providers",
+    [
+        {},
+        {"*": {"email": {"provider": "smtp", "host": "127.0.0.1"}}},
+        {"acme": {"sms": {"provider": "twilio"}}},
+        {"acme": "not a mapping"},
+        ["not", "a", "mapping"],
+    ],
+)
+def test_no_anymail_needs_no_webhook_secret(providers):
+    assert deployment.anymail_webhook_secret_problem(
+        providers, SMTP_BACKEND, "", has_webhook_secret=False
+    ) is None

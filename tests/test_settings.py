@@ -12,7 +12,8 @@ import sys
 _CLEARED = (
     "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "BETAALREIS_SECRET_KEY", "BETAALREIS_PRODUCTION", "BETAALREIS_DEBUG", "BETAALREIS_BASE_URL",
     "BETAALREIS_ALLOWED_HOSTS", "BETAALREIS_PAYMENT_PROVIDER", "MOLLIE_API_KEY", "BETAALREIS_PROXY_COUNT",
-    "BETAALREIS_HSTS_SECONDS", "BETAALREIS_SSL_REDIRECT",
+    "BETAALREIS_HSTS_SECONDS", "BETAALREIS_SSL_REDIRECT", "BETAALREIS_PROVIDERS", "BETAALREIS_EMAIL_BACKEND",
+    "BETAALREIS_ANYMAIL_WEBHOOK_SECRET", "BETAALREIS_INBOUND_EMAIL_DOMAIN",
 )
 STRONG_KEY = "0123456789abcdefghij" * 3
 # Production as the README describes it.
@@ -176,6 +177,37 @@ def test_deploy_check_passes_readme_settings(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+ANYMAIL_PROVIDERS = json.dumps({"acme": {"email": {"provider": "anymail", "esp": "postmark"}}})
+
+
+def test_production_refuses_anymail_without_webhook_secret(tmp_path):
+    result = betaalreis("check", **production(tmp_path, BETAALREIS_PROVIDERS=ANYMAIL_PROVIDERS))
+
+    assert_one_line_error(
+        result,
+        "BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty, but BETAALREIS_PROVIDERS['acme']['email'] uses anymail",
+    )
+
+
+def test_production_starts_anymail_with_webhook_secret(tmp_path):
+    result = start(**production(
+        tmp_path, BETAALREIS_PROVIDERS=ANYMAIL_PROVIDERS, BETAALREIS_ANYMAIL_WEBHOOK_SECRET="hook:s3cret-basic"
+    ))
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_flags_anymail_without_webhook_secret(tmp_path):
+    environment = {**production(tmp_path), "BETAALREIS_PROVIDERS": ANYMAIL_PROVIDERS}
+    del environment["BETAALREIS_PRODUCTION"]
+
+    result = betaalreis("check", "--deploy", **environment)
+
+    assert result.returncode == 1
+    assert "betaalreis.E005" in result.stderr
+    assert "BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty" in result.stderr
 
 
 def test_invalid_database_url_is_one_line(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -122,29 +123,59 @@ def dedupe_key_for(*parts: object) -> str:
 
 
 def _find_delivery(report: StatusReport) -> Delivery | None:
-    deliveries = Delivery.objects.select_for_update()
+    """Find the delivery that `report` is about among the deliveries of the report's provider.
+
+    The idempotency key comes from the report's payload and is easy to
+    guess, so it only matches a delivery of the same provider, and not one
+    whose stored provider reference differs from the report's.
+    """
+    deliveries = Delivery.objects.select_for_update().filter(provider=report.provider)
     if report.provider_reference:
-        found = deliveries.filter(
-            provider=report.provider, provider_reference=report.provider_reference
-        ).first()
+        found = deliveries.filter(provider_reference=report.provider_reference).first()
         if found is not None:
             return found
-    if report.idempotency_key:
-        return deliveries.filter(idempotency_key=report.idempotency_key).first()
-    return None
+    if not report.idempotency_key:
+        return None
+
+    found = deliveries.filter(idempotency_key=report.idempotency_key).first()
+    if found is None:
+        return None
+    stored_reference = found.provider_reference
+    if report.provider_reference and stored_reference and stored_reference != report.provider_reference:
+        logger.warning(
+            "delivery report names another message than the delivery of its key",
+            extra={"provider": report.provider, "delivery_id": found.pk,
+                   "provider_reference": report.provider_reference},
+        )
+        return None
+    return found
 
 
 @transaction.atomic
 def do_record_delivery_event(
-    report: StatusReport, *, source: str, webhook: WebhookLog | None = None
+    report: StatusReport,
+    *,
+    source: str,
+    webhook: WebhookLog | None = None,
+    sent_through_sender: Callable[[Delivery], bool] | None = None,
 ) -> DeliveryOutcome:
     """Store one provider status report and apply it to its delivery.
 
     Idempotent: a report with a `dedupe_key` seen before changes nothing.
     A report for an unknown message is kept (delivery empty) and returns
     matched=False, so the webhook can return 200 without losing it.
+    `sent_through_sender`, when given, returns whether a delivery went out
+    through the account that sent the report. A delivery for which it
+    returns False counts as an unknown message.
     """
     delivery = _find_delivery(report)
+    if delivery is not None and sent_through_sender is not None and not sent_through_sender(delivery):
+        logger.warning(
+            "delivery report from another provider account than the delivery's",
+            extra={"provider": report.provider, "delivery_id": delivery.pk,
+                   "provider_reference": report.provider_reference},
+        )
+        delivery = None
 
     try:
         with transaction.atomic():

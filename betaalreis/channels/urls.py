@@ -4,6 +4,7 @@ from django.urls import include, path
 
 # Importing connects the anymail tracking and inbound receivers.
 from betaalreis.channels.webhooks import email as _email_receivers  # noqa: F401
+from betaalreis.channels.webhooks.anymail_access import guarded_urlpatterns
 from betaalreis.channels.webhooks.cmcom import CmInboundWebhookView, CmWebhookView
 from betaalreis.channels.webhooks.messagebird import MessageBirdWebhookView
 from betaalreis.channels.webhooks.twilio import TwilioWebhookView
@@ -35,5 +36,6 @@ urlpatterns = [
         name="cmcom-inbound",
     ),
     path("webhooks/whatsapp/<slug:creditor_slug>/", WhatsAppWebhookView.as_view(), name="whatsapp"),
-    path("anymail/", include("anymail.urls")),
+    # Anymail's views, which reject every request while BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty.
+    path("anymail/", include((guarded_urlpatterns(), "anymail"))),
 ]

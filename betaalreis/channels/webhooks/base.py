@@ -73,6 +73,21 @@ def matches_any(expected_values: Iterable[str], received: str) -> bool:
     return found
 
 
+def keep_raw_request(request: HttpRequest, provider: str) -> WebhookLog:
+    """Store `request` as received, without its credential and cookie headers."""
+    headers = {
+        name: value for name, value in request.headers.items()
+        if name.lower() not in _UNSTORED_HEADERS
+    }
+    return WebhookLog.objects.create(
+        provider=provider,
+        method=request.method or "",
+        path=request.get_full_path()[:1000],
+        headers=headers,
+        body=request.body.decode("utf-8", errors="replace"),
+    )
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class ProviderWebhookView(View):
     """Receives one provider's webhooks for one creditor.
@@ -147,17 +162,7 @@ class ProviderWebhookView(View):
         return self.acknowledge(parsed)
 
     def _keep_raw(self, request: HttpRequest) -> WebhookLog:
-        headers = {
-            name: value for name, value in request.headers.items()
-            if name.lower() not in _UNSTORED_HEADERS
-        }
-        return WebhookLog.objects.create(
-            provider=self.provider,
-            method=request.method or "",
-            path=request.get_full_path()[:1000],
-            headers=headers,
-            body=request.body.decode("utf-8", errors="replace"),
-        )
+        return keep_raw_request(request, self.provider)
 
     def _finish(self, log: WebhookLog, outcome: str, detail: str, status: int) -> HttpResponse:
         log.outcome = outcome

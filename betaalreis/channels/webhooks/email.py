@@ -1,7 +1,8 @@
 """Email tracking events and inbound replies, received through django-anymail.
 
-Anymail's own webhook views (mounted under channels/anymail/) check the
-ESP's credentials or signature, normalise each ESP's events, and send the
+Anymail's own webhook views (mounted under channels/anymail/, where they
+reject every request while no webhook secret is set) check the basic-auth
+credentials that the ESP sends, normalise each ESP's events, and send the
 `tracking` and `inbound` signals handled here. The receivers connect when
 this module is imported, which betaalreis.channels.urls does before any
 anymail view can be reached.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from email.utils import parseaddr
 
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
@@ -18,11 +20,13 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from betaalreis.channels.backends.anymail.api import METADATA_KEY
+from betaalreis.channels.accounts import provider_account
+from betaalreis.channels.backends.anymail.api import METADATA_KEY, esp_display_name
 from betaalreis.channels.delivery import StatusReport, dedupe_key_for, do_record_delivery_event
 from betaalreis.channels.inbound import do_record_inbound_message
-from betaalreis.channels.models import DeliveryStatus, WebhookLog
-from betaalreis.ledger.models import Debtor
+from betaalreis.channels.models import Delivery, DeliveryStatus, WebhookLog
+from betaalreis.errors import ConfigurationError
+from betaalreis.ledger.models import Creditor, Debtor
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +104,45 @@ def handle_tracking(sender: object, event: AnymailTrackingEvent, esp_name: str, 
         or (status == DeliveryStatus.REJECTED and event.reject_reason in INVALID_ADDRESS_REASONS),
         idempotency_key=str(event.metadata.get(METADATA_KEY, "")),
     )
-    outcome = do_record_delivery_event(report, source=f"webhook:{esp_name}", webhook=log)
+    outcome = do_record_delivery_event(
+        report, source=f"webhook:{esp_name}", webhook=log, sent_through_sender=_sent_through_esp(esp_name)
+    )
     if outcome.duplicate or not outcome.matched:
         log.outcome = WebhookLog.Outcome.DUPLICATE if outcome.duplicate else WebhookLog.Outcome.UNMATCHED
         log.save(update_fields=["outcome"])
+
+
+# Anymail 15 also mounts Brevo's webhooks under /sendinblue/, whose views name the ESP SendinBlue.
+_ESP_ALIASES = {"SendinBlue": "Brevo"}
+
+
+def _same_esp(first: str, second: str) -> bool:
+    return _ESP_ALIASES.get(first, first) == _ESP_ALIASES.get(second, second)
+
+
+def _sent_through_esp(esp_name: str) -> Callable[[Delivery], bool]:
+    """Return a check that a delivery went out through anymail and the ESP `esp_name` ("Postmark").
+
+    The delivery stores only the provider "anymail", so the ESP is the one
+    in its creditor's email account in BETAALREIS_PROVIDERS.
+    NOTE: after a creditor moves to another ESP, late events of the former
+    ESP match none of that creditor's deliveries. They are kept unmatched.
+    """
+
+    def sent_through_esp(delivery: Delivery) -> bool:
+        if delivery.provider != PROVIDER or delivery.channel != "email":
+            return False
+        slug = Creditor.objects.values_list("slug", flat=True).get(pk=delivery.creditor_id)
+        try:
+            account = provider_account(slug, "email")
+        except ConfigurationError:
+            return False
+        if account.provider != PROVIDER:
+            return False
+        account_esp_name = esp_display_name(str(account.option("esp", "")))
+        return account_esp_name is not None and _same_esp(account_esp_name, esp_name)
+
+    return sent_through_esp
 
 
 @receiver(inbound, dispatch_uid="betaalreis.channels.email.inbound")

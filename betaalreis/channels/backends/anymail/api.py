@@ -32,6 +32,7 @@ from anymail.exceptions import (
 )
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.module_loading import import_string
 
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.backends.email import build_email as build_rendered_email
@@ -203,6 +204,20 @@ def _esp_settings(account: ProviderAccount) -> dict[str, Any]:
     return resolved
 
 
+def esp_backend_path(esp: str) -> str:
+    """Return the dotted path of django-anymail's email backend for the ESP named `esp` ("postmark")."""
+    return f"anymail.backends.{esp}.EmailBackend"
+
+
+def esp_display_name(esp: str) -> str | None:
+    """Return the name anymail gives the ESP `esp` in its events ("Postmark"), or None for an unknown ESP."""
+    try:
+        return str(import_string(esp_backend_path(esp)).esp_name)
+    except (ImportError, AttributeError):
+        # AnymailImproperlyInstalled, for an ESP whose extra package is missing, is an ImportError.
+        return None
+
+
 class AnymailEmailBackend(VendorBackend):
     """Email through an ESP's API via django-anymail; the ESP's message id is the reference."""
 
@@ -213,7 +228,7 @@ class AnymailEmailBackend(VendorBackend):
     def submit(self, message: OutgoingMessage, account: ProviderAccount, delivery: Delivery) -> Submission:
         esp = account.required("esp")
         try:
-            connection = get_connection(f"anymail.backends.{esp}.EmailBackend", **_esp_settings(account))
+            connection = get_connection(esp_backend_path(esp), **_esp_settings(account))
         except ImportError as exc:
             raise ChannelError(f"django-anymail has no ESP named {esp!r}.", permanent=True,
                                code="provider_unknown") from exc

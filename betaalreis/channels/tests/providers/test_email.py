@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import threading
 
@@ -11,7 +12,14 @@ import pytest
 
 from betaalreis.channels.backends.anymail import api as smtp_api
 from betaalreis.channels.base import ChannelError
-from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress, SubmissionState
+from betaalreis.channels.models import (
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    InvalidAddress,
+    SubmissionState,
+    WebhookLog,
+)
 from betaalreis.channels.providers import EmailRouter
 from betaalreis.channels.tests.fakes.email import FakePostmark, SmtpServer
 from betaalreis.channels.tests.providers.conftest import message_for
@@ -253,3 +261,156 @@ def test_inbound_reply_matched_by_address(postmark, debtor, client):
     row = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.COMMUNICATION)
     assert "Ik betaal volgende week." in row.data["text"]
     assert row.data["channel"] == "email"
+
+
+def spam_complaint(reference: str, key: str) -> dict:
+    """Return a Postmark SpamComplaint event for message `reference` that names our key `key`."""
+    return {
+        "RecordType": "SpamComplaint", "ID": 424242, "Type": "SpamComplaint", "TypeCode": 512,
+        "MessageID": reference, "Email": "jan@example.nl", "BouncedAt": "2026-12-04T10:00:00Z",
+        "Metadata": {"betaalreis_key": key}, "MessageStream": "outbound",
+    }
+
+
+def assert_debtor_untouched(debtor, delivery):
+    debtor.refresh_from_db()
+    assert "email" not in debtor.opted_out_channels
+    assert not InvalidAddress.objects.filter(debtor=debtor).exists()
+    assert not TimelineEvent.objects.filter(debtor=debtor).exists()
+    delivery.refresh_from_db()
+    assert delivery.status == ""
+
+
+@pytest.mark.parametrize("secret", [[], [" "], ""])
+def test_tracking_rejected_without_secret(postmark, provider_settings, make_communication, debtor, client,
+                                         caplog, secret):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    provider_settings.ANYMAIL = {"WEBHOOK_SECRET": secret}
+
+    with caplog.at_level(logging.WARNING, logger="betaalreis.channels.webhooks.anymail_access"):
+        response = client.post("/channels/anymail/postmark/tracking/", content_type="application/json",
+                               data=json.dumps(postmark.bounce_event(result.provider_reference)))
+
+    assert response.status_code == 403
+    assert b"BETAALREIS_ANYMAIL_WEBHOOK_SECRET" in response.content
+    assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
+    assert not DeliveryEvent.objects.exists()
+    log = WebhookLog.objects.get()
+    assert log.provider == "anymail:Postmark"
+    assert log.outcome == WebhookLog.Outcome.REJECTED
+    assert log.verified is False
+    assert [record.message for record in caplog.records] == ["anymail webhook rejected because no webhook secret is configured"]
+    assert caplog.records[0].webhook_id == log.pk
+    assert caplog.records[0].esp == "Postmark"
+
+
+def test_inbound_rejected_without_secret(postmark, provider_settings, debtor, client):
+    provider_settings.ANYMAIL = {"WEBHOOK_SECRET": []}
+    payload = {
+        "FromFull": {"Email": "jan@example.nl", "Name": "Jan"}, "ToFull": [{"Email": "debiteuren@acme.nl"}],
+        "Subject": "Re: Herinnering", "MessageID": "inbound-1", "TextBody": "STOP", "Headers": [],
+    }
+
+    response = client.post("/channels/anymail/postmark/inbound/", data=json.dumps(payload),
+                           content_type="application/json")
+
+    assert response.status_code == 403
+    assert not TimelineEvent.objects.filter(debtor=debtor).exists()
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.REJECTED
+
+
+def test_head_rejected_without_secret(provider_settings, client, db):
+    provider_settings.ANYMAIL = {"WEBHOOK_SECRET": []}
+
+    assert client.head("/channels/anymail/postmark/tracking/").status_code == 403
+
+
+def test_smtp_delivery_ignores_anymail_events(smtp, provider_settings, make_communication, debtor, client):
+    provider_settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
+    communication = make_communication("email")
+    EmailRouter().send(email_message(communication))
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.provider == "smtp"
+
+    complaint = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                              spam_complaint("00000000-forged", communication.idempotency_key))
+    # The SMTP delivery's own Message-ID as the ESP's message id matches nothing either.
+    bounce = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                           {**spam_complaint(delivery.provider_reference, communication.idempotency_key),
+                            "RecordType": "Bounce", "Type": "HardBounce", "TypeCode": 1, "ID": 1})
+
+    assert complaint.status_code == 200
+    assert bounce.status_code == 200
+    assert_debtor_untouched(debtor, delivery)
+    assert set(WebhookLog.objects.values_list("outcome", flat=True)) == {WebhookLog.Outcome.UNMATCHED}
+
+
+def test_key_with_other_message_id_unmatched(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    EmailRouter().send(email_message(communication))
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             spam_complaint("00000000-forged", communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.UNMATCHED
+
+
+def test_key_matches_before_message_id_stored(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    # As after a hand-over that timed out: the ESP has the message, we lack its id.
+    Delivery.objects.filter(idempotency_key=communication.idempotency_key).update(
+        provider_reference="", state=SubmissionState.UNCERTAIN
+    )
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             postmark.delivery_event(result.provider_reference))
+
+    assert response.status_code == 200
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert delivery.state == SubmissionState.ACCEPTED
+    assert delivery.provider_reference == result.provider_reference
+
+
+def test_spam_complaint_opts_out(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             spam_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    debtor.refresh_from_db()
+    assert "email" in debtor.opted_out_channels
+
+
+def test_event_of_other_esp_unmatched(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    mailjet_complaint = [{
+        "event": "spam", "time": 1796378400, "MessageID": result.provider_reference, "email": "jan@example.nl",
+        "Payload": json.dumps({"betaalreis_key": communication.idempotency_key}),
+    }]
+
+    response = post_postmark(client, "/channels/anymail/mailjet/tracking/", mailjet_complaint)
+
+    assert response.status_code == 200
+    assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.UNMATCHED
+
+
+def test_event_after_esp_change_unmatched(postmark, provider_settings, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    account = provider_settings.BETAALREIS_PROVIDERS["acme"]["email"]
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {**account, "esp": "mailgun"}}}
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             spam_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
