@@ -76,7 +76,7 @@ class DebtorKind(models.TextChoices):
 
 # Error codes of `Creditor.clean` for an IBAN or VAT id that another creditor
 # already has. Their messages leave that creditor out, because a staff user
-# may not see it. `OTHER_CREDITOR_NAMED` holds the messages that name it (its
+# may not see it. `OTHER_CREDITOR_NAMED` contains the messages that name it (its
 # slug, as parameter `other`), for users who see every creditor.
 IBAN_IN_USE = "iban_in_use"
 VAT_ID_IN_USE = "vat_id_in_use"
