@@ -54,6 +54,8 @@
   }
 
   for (const form of document.querySelectorAll("form.pay-form[data-currency]")) {
+    // NOTE: The browser tests check that Intl formats EUR as Babel does on the server (nl-NL, en-GB).
+    // Other currencies are not compared, so their symbol may differ from the server's text.
     const formatter = new Intl.NumberFormat(form.dataset.locale, { style: "currency", currency: form.dataset.currency });
     form.addEventListener("change", () => updateTotal(form, formatter));
     for (const note of form.querySelectorAll(".total-without-script")) {
