@@ -1,12 +1,17 @@
-"""The creditor page in the admin rejects a KvK number, VAT id or IBAN that another creditor has, and a BIC of another bank."""
+"""The creditor page in the admin rejects a KvK number, VAT id or IBAN that another creditor has, and a BIC of another bank.
+
+Only a superuser learns which creditor has the IBAN or VAT id, because a
+staff user sees only the creditors they work for.
+"""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import translation
 
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, CreditorAccess
 from betaalreis.testing import admin_form_data, make_creditor
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +152,43 @@ def test_admin_website_gets_https(admin_client):
     assert response.status_code == 302
     zon.refresh_from_db()
     assert zon.website == "https://zon.example"
+
+
+@pytest.fixture
+def zon_staff_client(client):
+    """A client signed in as a staff user with every permission who works for creditor zon only."""
+    zon = make_creditor("zon", iban="NL20INGB0001234567", bic="INGBNL2A")
+    user = User.objects.create(username="anna", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    CreditorAccess.objects.create(user=user, creditor=zon)
+    client.force_login(user)
+    return client, zon
+
+
+@pytest.mark.parametrize(
+    ("taken", "language", "expected"),
+    [
+        ({"iban": "NL44RABO0123456789", "bic": ""}, "nl", "Een andere crediteur heeft dit IBAN al."),
+        ({"iban": "NL44RABO0123456789", "bic": ""}, "en", "Another creditor has this IBAN already."),
+        ({"vat_id": "NL004495445B01"}, "nl", "Een andere crediteur heeft btw-id NL004495445B01 al."),
+        ({"vat_id": "NL004495445B01"}, "en", "Another creditor has VAT id NL004495445B01 already."),
+    ],
+    ids=["iban-nl", "iban-en", "vat_id-nl", "vat_id-en"],
+)
+def test_staff_error_hides_other_creditor(zon_staff_client, taken, language, expected):
+    client, zon = zon_staff_client
+    make_creditor("polderstroom", iban="NL44RABO0123456789", bic="", vat_id="NL004495445B01")
+    before = admin_form_data(zon)
+    data = {**before, **taken, **NO_USER_ACCESS}
+
+    response = client.post(
+        reverse("admin:ledger_creditor_change", args=[zon.pk]), data, HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert expected in page
+    assert "polderstroom" not in page
+    zon.refresh_from_db()
+    assert zon.iban == "NL20INGB0001234567"
+    assert zon.vat_id == ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email, validate_slug
 from django.db import transaction
+from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_noop
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
@@ -80,14 +81,11 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
     for name in _REQUIRED_KEYS:
         if not str(getattr(spec, name)).strip():
             problem(name, "", gettext("ontbreekt; dit veld is verplicht"))
-    try:
-        validate_slug(spec.slug)
+    slug_problem = _slug_problem(spec.slug)
+    if slug_problem:
+        problem("slug", spec.slug, slug_problem)
+    else:
         values["slug"] = spec.slug
-    except ValidationError:
-        problem("slug", spec.slug, gettext("gebruik alleen letters, cijfers, koppeltekens en liggende streepjes"))
-    if spec.slug != spec.slug.lower():
-        # Slugs that differ only in case would name two tenants the same way.
-        problem("slug", spec.slug, gettext("gebruik kleine letters, bijvoorbeeld %(slug)r") % {"slug": spec.slug.lower()})
     values["legal_name"] = spec.legal_name.strip()
     values["trade_name"] = spec.trade_name.strip()
 
@@ -157,6 +155,25 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
     values["is_collection_agency"] = bool(spec.collection_agency)
     values["vat_deductible"] = bool(spec.vat_deductible)
     return values, problems
+
+
+def _slug_problem(slug: str) -> str:
+    """Return why `slug` is not a valid creditor slug, with a valid one to use instead when one can be made, or ""."""
+    try:
+        validate_slug(slug)
+        valid_characters = True
+    except ValidationError:
+        valid_characters = False
+    # Slugs that differ only in case would name two tenants the same way, so a slug is lower case.
+    if valid_characters and slug == slug.lower():
+        return ""
+
+    suggestion = slugify(slug)
+    if not suggestion:
+        return gettext("gebruik alleen kleine letters, cijfers, koppeltekens en liggende streepjes")
+    return gettext(
+        "gebruik alleen kleine letters, cijfers, koppeltekens en liggende streepjes, bijvoorbeeld %(slug)r"
+    ) % {"slug": suggestion}
 
 
 def _check_with(

@@ -35,6 +35,9 @@ from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
 from betaalreis.ledger.models import (
+    IBAN_IN_USE,
+    OTHER_CREDITOR_NAMED,
+    VAT_ID_IN_USE,
     ZERO,
     Allocation,
     Creditor,
@@ -65,6 +68,26 @@ class CreditorAdmin(CreditorScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Only a superuser can grant access to a new creditor, so only a superuser adds one.
         return request.user.is_superuser and super().has_add_permission(request)
+
+    def get_form(self, request: HttpRequest, obj: Creditor | None = None, change: bool = False, **kwargs: Any) -> type[ModelForm]:
+        """Return the creditor form, whose IBAN and VAT id errors name the other creditor only for a superuser.
+
+        A staff user sees only the creditors they work for, so the message
+        that rejects an IBAN or VAT id in use must not reveal who uses it.
+        """
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser:
+            return form
+
+        class SuperuserCreditorForm(form):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                # ModelForm replaces a model error's message by the field's message with the same code.
+                for field_name, code in (("iban", IBAN_IN_USE), ("vat_id", VAT_ID_IN_USE)):
+                    if field_name in self.fields:
+                        self.fields[field_name].error_messages[code] = OTHER_CREDITOR_NAMED[code]
+
+        return SuperuserCreditorForm
 
 
 @admin.register(CreditorAccessEvent)

@@ -74,6 +74,24 @@ class DebtorKind(models.TextChoices):
     BUSINESS = "business", _("Zakelijk")
 
 
+# Error codes of `Creditor.clean` for an IBAN or VAT id that another creditor
+# already has. Their messages leave that creditor out, because a staff user
+# may not see it. `OTHER_CREDITOR_NAMED` contains the messages that name it (its
+# slug, as parameter `other`), for users who see every creditor.
+IBAN_IN_USE = "iban_in_use"
+VAT_ID_IN_USE = "vat_id_in_use"
+OTHER_CREDITOR_NAMED = {
+    IBAN_IN_USE: _(
+        "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
+        "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+    ),
+    VAT_ID_IN_USE: _(
+        "Btw-id %(vat_id)s hoort al bij crediteur %(other)s. Elke crediteur is een eigen bedrijf "
+        "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+    ),
+}
+
+
 class Creditor(models.Model):
     """The company owed money, and the tenant every other row belongs to."""
 
@@ -141,7 +159,7 @@ class Creditor(models.Model):
         return self.display_name
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str | ValidationError] = {}
         if self.iban and self.bic:
             mismatch = bic_mismatch(self.iban, self.bic)
             if mismatch:
@@ -152,10 +170,14 @@ class Creditor(models.Model):
         if self.iban:
             other = other_creditor_with_iban(self.iban, pk=self.pk)
             if other is not None:
-                errors["iban"] = _(
-                    "Dit IBAN hoort al bij crediteur %(other)s. Rekeningafschriften vinden hun crediteur "
-                    "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
-                ) % {"other": other}
+                errors["iban"] = ValidationError(
+                    _(
+                        "Een andere crediteur heeft dit IBAN al. Rekeningafschriften vinden hun crediteur "
+                        "via het IBAN, dus elke crediteur heeft een eigen rekening nodig."
+                    ),
+                    code=IBAN_IN_USE,
+                    params={"other": other},
+                )
 
         vat_problem = self._normalize_vat_id()
         if vat_problem:
@@ -163,7 +185,7 @@ class Creditor(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _normalize_vat_id(self) -> str | None:
+    def _normalize_vat_id(self) -> str | ValidationError | None:
         """Store the VAT id in its compact form, and return why it is invalid or taken, or None."""
         if not self.vat_id:
             return None
@@ -179,10 +201,14 @@ class Creditor(models.Model):
         # id would make the creditor of such an invoice ambiguous.
         other = other_creditor_with_vat_id(self.vat_id, pk=self.pk)
         if other is not None:
-            return gettext(
-                "Btw-id %(vat_id)s hoort al bij crediteur %(other)s. Elke crediteur is een eigen bedrijf "
-                "met een eigen btw-id: verbeter het btw-id of laat het leeg."
-            ) % {"vat_id": self.vat_id, "other": other}
+            return ValidationError(
+                _(
+                    "Een andere crediteur heeft btw-id %(vat_id)s al. Elke crediteur is een eigen bedrijf "
+                    "met een eigen btw-id: verbeter het btw-id of laat het leeg."
+                ),
+                code=VAT_ID_IN_USE,
+                params={"vat_id": self.vat_id, "other": other},
+            )
         return None
 
     @property

@@ -74,8 +74,12 @@ def format_money(amount: Decimal, currency: str = "EUR", language: str = "nl") -
         # bank matching formats one amount per allocation. Babel 2.x gives the
         # same text for nl_NL: "€", a no-break space, "." for thousands.
         return "€\xa0" + f"{amount:,.2f}".translate(_DUTCH_SEPARATORS)
-    locale = "nl_NL" if language == "nl" else "en_GB"
-    return format_currency(amount, currency, locale=locale)
+    return format_currency(amount, currency, locale=money_locale(language))
+
+
+def money_locale(language: str) -> str:
+    """Return the Babel locale that `format_money` formats amounts in for `language`."""
+    return "nl_NL" if language == "nl" else "en_GB"
 
 
 def format_report_money(amount: Decimal, currency: str, *, signed: bool = False) -> str:

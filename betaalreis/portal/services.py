@@ -250,6 +250,20 @@ class Account:
         return [line for line in self.online_lines if not line.preselected]
 
     @property
+    def disputed_interest(self) -> Decimal:
+        """Return the statutory interest of the disputed lines, which a checkout charges when the debtor ticks them."""
+        return sum((line.interest for line in self.disputed_lines), ZERO)
+
+    @property
+    def selectable_costs(self) -> Decimal:
+        """Return the collection costs that the total includes when the debtor ticks every checkbox, else zero.
+
+        The portal's script adds these costs to the total once every invoice
+        of the claim is ticked (`charge_for`).
+        """
+        return self.charge_for({line.invoice.pk for line in self.payable_lines}).costs
+
+    @property
     def plan_lines(self) -> list[InvoiceLine]:
         return [line for line in self.open_lines if line.invoice.status == InvoiceStatus.PAYMENT_PLAN]
 

@@ -171,8 +171,38 @@ def test_creditor_add_taken_iban_rejected(creditor: Creditor) -> None:
 
 
 def test_creditor_add_upper_case_slug_rejected(db) -> None:
-    with pytest.raises(CommandError, match="use lower case"):
+    with pytest.raises(CommandError, match="use only lower-case letters, .*, for example 'acme'"):
         call_command("creditor", "add", "--slug", "ACME", "--legal-name", "A", "--iban", "NL20INGB0001234567")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "slug 'Bad Slug!': gebruik alleen kleine letters, cijfers, koppeltekens en liggende streepjes, "
+               "bijvoorbeeld 'bad-slug'"),
+        ("en", "slug 'Bad Slug!': use only lower-case letters, digits, hyphens and underscores, "
+               "for example 'bad-slug'"),
+    ],
+)
+def test_creditor_add_bad_slug_suggests_valid(db, language: str, expected: str) -> None:
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "creditor", "add", "--slug", "Bad Slug!", "--legal-name", "Bad", "--iban", "NL91ABNA0417164300",
+            "--lang", language,
+        )
+
+    problems = [line.strip() for line in str(raised.value).splitlines() if line.strip().startswith("slug ")]
+    assert problems == [expected]
+    assert not Creditor.objects.exists()
+
+
+def test_creditor_add_slug_without_suggestion(db) -> None:
+    with pytest.raises(CommandError) as raised:
+        call_command("creditor", "add", "--slug", "!!!", "--legal-name", "A", "--iban", "NL20INGB0001234567",
+                     "--lang", "en")
+
+    problems = [line.strip() for line in str(raised.value).splitlines() if line.strip().startswith("slug ")]
+    assert problems == ["slug '!!!': use only lower-case letters, digits, hyphens and underscores"]
 
 
 def test_creditor_load_shared_iban_rejected(db, write_file: WriteFile) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import template
 from django.utils import translation
 
-from betaalreis.ledger.money import format_money
+from betaalreis.ledger.money import format_money, money_locale
 from betaalreis.portal.dates import format_long_date, format_medium_date
 from betaalreis.portal.sentences import with_full_stop
 
@@ -17,6 +17,12 @@ register = template.Library()
 def money(amount: Decimal, currency: str = "EUR") -> str:
     """Format an amount in the active language, for example `€ 1.234,56` in Dutch."""
     return format_money(amount, currency, translation.get_language() or "nl")
+
+
+@register.simple_tag
+def money_language_tag() -> str:
+    """Return the BCP 47 tag of the locale that `money` formats in, such as `nl-NL`, for a script's Intl.NumberFormat."""
+    return money_locale(translation.get_language() or "nl").replace("_", "-")
 
 
 @register.filter

@@ -20,14 +20,15 @@ from django.utils import timezone
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.models import InvoiceStatus, TimelineEvent, TimelineKind
+from betaalreis.ledger.money import format_money
 from betaalreis.legal.contact import is_contact_day
 from betaalreis.outbox.models import Communication
 from betaalreis.payments.models import CheckoutPayment, PaymentPlan, PlanStatus
 from betaalreis.payments.plans import do_request_plan
 from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, DisputeReason, Promise
-from betaalreis.portal.services import do_open_dispute
-from betaalreis.portal.tests.factories import make_creditor, make_debtor, make_invoice
+from betaalreis.portal.services import do_open_dispute, load_accounts
+from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 from betaalreis.testing import launch_chromium
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls in
@@ -173,7 +174,7 @@ def test_disputed_invoice_unticked_in_browser(page, live_server, creditor):
     assert page.get_by_label("Factuur ZS-2026-0901").is_checked()
     assert not page.get_by_label("Factuur ZS-2026-0902").is_checked()
     assert page.locator(".total").inner_text().replace("\xa0", " ") == "Totaal te betalen: € 120,00"
-    assert page.get_by_text("Betwiste facturen tellen niet mee in dit totaal.").is_visible()
+    assert page.get_by_text("Betwiste facturen zijn niet aangevinkt, dus ze tellen niet mee in het totaal.").is_visible()
     shoot(page, "overview-disputed")
 
     page.get_by_role("button", name="Betaal de gekozen facturen").click()
@@ -284,3 +285,105 @@ def test_keyboard_reaches_pay_button(page, live_server, creditor):
     assert page.locator("main").get_attribute("id") == "main"
     assert page.locator("nav").count() >= 1
     assert Decimal("33.00") == debtor.invoices.get().open_amount
+
+
+def total_text(page) -> str:
+    return page.locator(".total").inner_text().replace("\xa0", " ")
+
+
+def shown_money(amount: Decimal, language: str = "nl") -> str:
+    return format_money(amount, "EUR", language).replace("\xa0", " ")
+
+
+def line_of(account, invoice):
+    (line,) = [line for line in account.open_lines if line.invoice.pk == invoice.pk]
+    return line
+
+
+def test_total_follows_unticked_invoice_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1009", name="Lotte Visser", kind="business")
+    charged = give_claim_stage(make_invoice(debtor, "ZS-2026-1101", "88.06", days_overdue=60))
+    plain = make_invoice(debtor, "ZS-2026-1102", "62.00", days_overdue=-3)
+    (account,) = load_accounts([debtor.pk], timezone.localdate())
+    assert account.costs > Decimal("0.00")
+    charged_amount = line_of(account, charged).amount_due + account.costs
+    open_link(page, live_server, debtor)
+
+    assert page.locator(".total").get_attribute("aria-live") == "polite"
+    assert total_text(page) == f"Totaal te betalen: {shown_money(charged_amount + plain.open_amount)}"
+    page.get_by_label("Factuur ZS-2026-1102").uncheck()
+    assert total_text(page) == f"Totaal te betalen: {shown_money(charged_amount)}"
+    assert page.get_by_text("Incassokosten", exact=True).is_visible()
+
+    page.get_by_role("button", name="Betaal de gekozen facturen").click()
+    page.wait_for_url(re.compile(r".*/test-checkout/.*"))
+    checkout = CheckoutPayment.objects.get()
+    assert checkout.amount == charged_amount
+    assert [invoice.number for invoice in checkout.invoices.all()] == ["ZS-2026-1101"]
+
+
+def test_total_follows_ticks_in_english_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1010", name="Tom Bos")
+    make_invoice(debtor, "ZS-2026-1201", "1250.00", days_overdue=-3)
+    make_invoice(debtor, "ZS-2026-1202", "80.50", days_overdue=-3)
+    open_link(page, live_server, debtor)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+
+    assert total_text(page) == f"Total due: {shown_money(Decimal('1330.50'), 'en')}"
+    page.get_by_label("Invoice ZS-2026-1202").uncheck()
+    assert total_text(page) == f"Total due: {shown_money(Decimal('1250.00'), 'en')}"
+    page.get_by_label("Invoice ZS-2026-1201").uncheck()
+    assert total_text(page) == f"Total due: {shown_money(Decimal('0.00'), 'en')}"
+
+
+def test_ticked_disputed_invoice_in_total_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1011", name="Noor Peters", kind="business")
+    kept = give_claim_stage(make_invoice(debtor, "ZS-2026-1301", "300.00", days_overdue=60))
+    contested = give_claim_stage(make_invoice(debtor, "ZS-2026-1302", "200.00", days_overdue=60))
+    do_open_dispute(debtor, contested, reason=DisputeReason.WRONG_AMOUNT, message="Niet geleverd.")
+    (account,) = load_accounts([debtor.pk], timezone.localdate())
+    kept_due = line_of(account, kept).amount_due
+    contested_due = line_of(account, contested).amount_due
+    assert line_of(account, contested).interest > Decimal("0.00")
+    assert account.costs > Decimal("0.00")
+    open_link(page, live_server, debtor)
+    costs = page.get_by_text("Incassokosten", exact=True)
+
+    assert total_text(page) == f"Totaal te betalen: {shown_money(kept_due)}"
+    assert not costs.is_visible()
+    page.get_by_label("Factuur ZS-2026-1302").check()
+    assert total_text(page) == f"Totaal te betalen: {shown_money(kept_due + contested_due + account.costs)}"
+    assert costs.is_visible()
+    page.get_by_label("Factuur ZS-2026-1301").uncheck()
+    assert total_text(page) == f"Totaal te betalen: {shown_money(contested_due)}"
+    assert not costs.is_visible()
+
+    page.get_by_role("button", name="Betaal de gekozen facturen").click()
+    page.wait_for_url(re.compile(r".*/test-checkout/.*"))
+    assert CheckoutPayment.objects.get().amount == contested_due
+
+
+def test_total_without_script_in_browser(browser, live_server, settings, creditor):
+    settings.BETAALREIS_BASE_URL = live_server.url
+    debtor = make_debtor(creditor, "Z-1012", name="Bram de Wit")
+    make_invoice(debtor, "ZS-2026-1401", "120.00", days_overdue=-3)
+    make_invoice(debtor, "ZS-2026-1402", "30.00", days_overdue=-3)
+    context = browser.new_context(viewport=PHONE, locale="nl-NL", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        open_link(page, live_server, debtor)
+        page.get_by_label("Factuur ZS-2026-1402").uncheck()
+
+        assert total_text(page) == "Totaal te betalen: € 150,00"
+        assert page.get_by_text("Dit totaal geldt voor de facturen die wij aanvinkten.").is_visible()
+    finally:
+        context.close()
+
+
+def test_note_without_script_hidden_in_browser(page, live_server, creditor):
+    debtor = make_debtor(creditor, "Z-1013", name="Iris Kok")
+    make_invoice(debtor, "ZS-2026-1501", "75.00", days_overdue=-3)
+    open_link(page, live_server, debtor)
+
+    assert not page.get_by_text("Dit totaal geldt voor de facturen die wij aanvinkten.").is_visible()

@@ -52,8 +52,11 @@ def test_disputed_invoice_not_ticked(client, disputed):
     assert "checked" in _checkbox(page, open_invoice)
     assert "checked" not in _checkbox(page, contested)
     assert "Totaal te betalen: <strong>€ 100,00</strong>" in page
-    assert "U heeft deze factuur betwist, dus ze is niet aangevinkt" in page
-    assert "Betwiste facturen tellen niet mee in dit totaal." in page
+    assert "U heeft deze factuur betwist, dus we hebben haar niet aangevinkt." in page
+    assert (
+        "Betwiste facturen zijn niet aangevinkt, dus ze tellen niet mee in het totaal. "
+        "Vinkt u er een aan, dan betaalt u die factuur erbij."
+    ) in _flat(page)
 
 
 def test_disputed_note_in_english(client, disputed):
@@ -65,8 +68,8 @@ def test_disputed_note_in_english(client, disputed):
     page = _text(client.get(reverse("portal:overview"), HTTP_ACCEPT_LANGUAGE="en"))
 
     assert "Total due: <strong>€100.00</strong>" in page
-    assert "You disputed this invoice, so it is not ticked" in page
-    assert "Disputed invoices are not in this total." in page
+    assert "You disputed this invoice, so we did not tick it." in page
+    assert "Disputed invoices are not ticked, so they are not in the total." in page
 
 
 def test_default_pay_leaves_out_disputed(client, disputed):
@@ -145,3 +148,67 @@ def test_default_total_matches_checkout_and_ledger(client, claim_with_dispute):
     contested.refresh_from_db()
     assert contested.open_amount == Decimal("2000.00")
     assert not TimelineEvent.objects.filter(debtor=debtor, summary__contains="tegoed").exists()
+
+
+def _flat(page: str) -> str:
+    """Return the page with each run of white space as one space, so a sentence split over template lines matches."""
+    return " ".join(page.split())
+
+
+def test_disputed_note_names_interest(client, claim_with_dispute):
+    debtor, kept, contested, before = claim_with_dispute
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+    assert account.costs > Decimal("0.00")
+
+    page = _flat(_text(client.get(reverse("portal:overview"))))
+
+    assert "zonder rente" not in page
+    assert (
+        "Betwiste facturen zijn niet aangevinkt, dus ze tellen niet mee in het totaal. Vinkt u er een aan, "
+        "dan betaalt u die factuur erbij, met de wettelijke rente die erbij staat."
+    ) in page
+    costs = f"€ {account.costs:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    assert f"Vinkt u alle facturen aan, dan betaalt u ook de incassokosten van {costs}." in page
+
+
+def test_disputed_note_names_interest_in_english(client, claim_with_dispute):
+    debtor, kept, contested, before = claim_with_dispute
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+    client.cookies["django_language"] = "en"
+
+    page = _flat(_text(client.get(reverse("portal:overview"), HTTP_ACCEPT_LANGUAGE="en")))
+
+    assert "without interest" not in page
+    assert (
+        "If you tick one, you pay that invoice as well, with the statutory interest shown with it."
+    ) in page
+    assert f"If you tick every invoice, you also pay the collection costs of €{account.costs:,.2f}." in page
+
+
+def test_ticked_disputed_invoice_charges_interest(client, claim_with_dispute):
+    debtor, kept, contested, before = claim_with_dispute
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+    (contested_line,) = [line for line in account.open_lines if line.invoice.pk == contested.pk]
+
+    client.post(reverse("portal:pay"), {"debtor": debtor.pk, "invoices": [contested.pk]})
+
+    checkout = CheckoutPayment.objects.get()
+    assert contested_line.interest > Decimal("0.00")
+    assert checkout.amount == contested.open_amount + contested_line.interest
+
+
+def test_checkboxes_carry_charged_amounts(client, claim_with_dispute):
+    # The portal's script sums these attributes, so they must be what the checkout charges.
+    debtor, kept, contested, before = claim_with_dispute
+    (account,) = services.load_accounts([debtor.pk], timezone.localdate())
+
+    page = _text(client.get(reverse("portal:overview")))
+
+    form = re.search(r'<form action="/portal/pay/"[^>]*>', page).group(0)
+    assert f'data-costs="{account.costs}"' in form
+    claim_ids = set(re.search(r'data-claim-invoices="([^"]*)"', form).group(1).split())
+    assert claim_ids == {str(kept.pk), str(contested.pk)}
+    for line in account.open_lines:
+        box = re.search(rf'<input type="checkbox" name="invoices" value="{line.invoice.pk}"[^>]*>', page).group(0)
+        assert f'data-principal="{line.open_amount}"' in box
+        assert f'data-interest="{line.interest}"' in box
