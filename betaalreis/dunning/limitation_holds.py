@@ -123,8 +123,8 @@ def limitation_note(creditor_id: int, numbers: Iterable[str], day: dt.date) -> s
         listed = gettext("%(named)s en nog %(more)d") % {"named": listed, "more": len(holds) - MAX_NAMED_HOLDS}
     return ngettext(
         "%(count)d factuur is meer dan 5 jaar over de vervaldatum zonder aanmaning of betaling in "
-        "Betaalreis en kan verjaard zijn (art. 3:307 BW): %(invoices)s. De run houdt haar aan tot u "
-        "haar vrijgeeft met `betaalreis limitation release`.",
+        "Betaalreis en kan verjaard zijn (art. 3:307 BW): %(invoices)s. De run houdt deze factuur aan tot "
+        "u de factuur vrijgeeft met `betaalreis limitation release`.",
         "%(count)d facturen zijn meer dan 5 jaar over de vervaldatum zonder aanmaning of betaling in "
         "Betaalreis en kunnen verjaard zijn (art. 3:307 BW): %(invoices)s. De run houdt ze aan tot u "
         "ze vrijgeeft met `betaalreis limitation release`.",

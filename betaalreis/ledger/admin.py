@@ -383,9 +383,11 @@ def _plan_claim_parts(debtor: Debtor) -> list[str]:
             % {"amount": money(plan.principal_excluded)}
         )
     if excluded:
-        text += gettext("; buiten de regeling %(parts)s, die vervallen als de regeling wordt nagekomen") % {
-            "parts": get_text_list(excluded, pgettext("joins the last two items of a list", "en")),
-        }
+        text += ngettext(
+            "; buiten de regeling %(parts)s, die vervalt als de regeling wordt nagekomen",
+            "; buiten de regeling %(parts)s, die vervallen als de regeling wordt nagekomen",
+            len(excluded),
+        ) % {"parts": get_text_list(excluded, pgettext("joins the last two items of a list", "en"))}
     return [text]
 
 

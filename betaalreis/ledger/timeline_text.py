@@ -113,7 +113,15 @@ SUMMARIES: tuple[str, ...] = (
     # Payment plans, promises, disputes and the portal (payments, portal).
     N_("Herinnering termijn %(number)s van %(terms)s gepland per %(channel)s: %(amount)s, vervaldatum %(date)s"),
     N_("Herinnering termijn %(number)s tegengehouden tot %(moment)s: %(reason)s"),
+    # The plan request names what stays outside the plan, with "vervalt" for one amount and
+    # "vervallen" for more.
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd. "
+       "Buiten de regeling: %(excluded)s, die vervalt als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; direct goedgekeurd. "
+       "Buiten de regeling: %(excluded)s, die vervallen als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s. "
+       "Buiten de regeling: %(excluded)s, die vervalt als de regeling wordt nagekomen"),
+    N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling, want %(reason)s. "
        "Buiten de regeling: %(excluded)s, die vervallen als de regeling wordt nagekomen"),
     N_("Betalingsregeling aangevraagd: %(amount)s in %(terms)s termijnen; ter beoordeling. "
        "Buiten de regeling: %(excluded)s, die vervallen als de regeling wordt nagekomen"),
@@ -153,14 +161,22 @@ SUMMARIES: tuple[str, ...] = (
 )
 
 # Reasons that a payment plan waits for a credit manager, stored in
-# PaymentPlan.outside_limits_reason and in the plan's timeline summary.
-TOO_MANY_TERMS = N_(
-    "%(terms)s termijnen is meer dan het maximum van %(maximum)s termijnen, dus een medewerker moet de "
-    "regeling goedkeuren"
+# PaymentPlan.outside_limits_reason and in the plan's timeline summary. A
+# reason names every limit the plan breaks. The texts around it already say
+# that a credit manager decides, so the reason does not repeat it.
+TOO_MANY_TERMS = N_("%(terms)s termijnen is meer dan het maximum van %(maximum)s")
+INSTALMENT_TOO_SMALL = N_("een termijnbedrag van %(instalment)s is minder dan het minimum van %(minimum)s")
+TOO_MANY_TERMS_AND_INSTALMENT_TOO_SMALL = N_(
+    "%(terms)s termijnen is meer dan het maximum van %(maximum)s en een termijnbedrag van %(instalment)s "
+    "is minder dan het minimum van %(minimum)s"
 )
-INSTALMENT_TOO_SMALL = N_(
-    "elke termijn wordt %(instalment)s, minder dan het minimale termijnbedrag van %(minimum)s, dus een "
-    "medewerker moet de regeling goedkeuren"
+# The reasons as plans stored them before, each naming one limit. They stay
+# here so that those plans and their timeline rows are still translated.
+LEGACY_PLAN_REASONS = (
+    N_("%(terms)s termijnen is meer dan het maximum van %(maximum)s termijnen, dus een medewerker moet de "
+       "regeling goedkeuren"),
+    N_("elke termijn wordt %(instalment)s, minder dan het minimale termijnbedrag van %(minimum)s, dus een "
+       "medewerker moet de regeling goedkeuren"),
 )
 # The error of a letter whose font lacks characters of the debtor's name
 # or address. The timeline stores it as the failed letter's error, so it
@@ -182,6 +198,9 @@ OPTED_OUT_SINCE_PLANNED = N_("De debiteur heeft zich na het plannen afgemeld voo
 
 # Pieces that stand in a summary's placeholder, alone or in a list.
 PHRASES: tuple[str, ...] = (
+    # A legacy reason also fits the shorter TOO_MANY_TERMS, so it is tried first.
+    *LEGACY_PLAN_REASONS,
+    TOO_MANY_TERMS_AND_INSTALMENT_TOO_SMALL,
     TOO_MANY_TERMS,
     INSTALMENT_TOO_SMALL,
     UNPRINTABLE_LETTERS,

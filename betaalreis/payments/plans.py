@@ -42,7 +42,11 @@ from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.models import ZERO, Debtor, Invoice, InvoiceStatus, TimelineKind
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.timeline_text import INSTALMENT_TOO_SMALL, TOO_MANY_TERMS
+from betaalreis.ledger.timeline_text import (
+    INSTALMENT_TOO_SMALL,
+    TOO_MANY_TERMS,
+    TOO_MANY_TERMS_AND_INSTALMENT_TOO_SMALL,
+)
 from betaalreis.payments.models import Instalment, PaymentPlan, PlanStatus
 from betaalreis.portal.services import load_accounts, portal_settings_for
 
@@ -75,8 +79,9 @@ def schedule(total: Decimal, terms: int, *, first_now: bool, today: dt.date) -> 
 class PlanCheck:
     """Whether a requested plan fits the creditor's limits, and if not, why.
 
-    `reason` is Dutch, as the timeline stores it, and names the plan's value
-    and the limit it breaks. `phrase_in_language` shows it in the reader's language.
+    `reason` is Dutch, as the timeline stores it, and names each limit the
+    plan breaks with the plan's value. `phrase_in_language` shows it in the
+    reader's language.
     """
 
     within_limits: bool
@@ -84,17 +89,27 @@ class PlanCheck:
 
 
 def check_limits(creditor_id: int, total: Decimal, terms: int, currency: str = "EUR") -> PlanCheck:
-    """Check a plan of `total` in `terms` monthly instalments against the creditor's portal settings."""
-    limits = portal_settings_for(creditor_id)
-    if terms > limits.max_plan_terms:
-        return PlanCheck(False, TOO_MANY_TERMS % {"terms": terms, "maximum": limits.max_plan_terms})
+    """Check a plan of `total` in `terms` monthly instalments against the creditor's portal settings.
 
+    Both limits are checked, so a plan that breaks both gets one reason that names both.
+    """
+    limits = portal_settings_for(creditor_id)
+    too_many_terms = terms > limits.max_plan_terms
     first_amount = (total / terms).quantize(CENT, rounding=ROUND_DOWN)
-    if terms > 1 and first_amount < limits.min_instalment:
-        return PlanCheck(False, INSTALMENT_TOO_SMALL % {
-            "instalment": format_money(first_amount, currency),
-            "minimum": format_money(limits.min_instalment, currency),
-        })
+    too_small = terms > 1 and first_amount < limits.min_instalment
+    values = {
+        "terms": terms,
+        "maximum": limits.max_plan_terms,
+        "instalment": format_money(first_amount, currency),
+        "minimum": format_money(limits.min_instalment, currency),
+    }
+
+    if too_many_terms and too_small:
+        return PlanCheck(False, TOO_MANY_TERMS_AND_INSTALMENT_TOO_SMALL % values)
+    if too_many_terms:
+        return PlanCheck(False, TOO_MANY_TERMS % values)
+    if too_small:
+        return PlanCheck(False, INSTALMENT_TOO_SMALL % values)
     return PlanCheck(True, "")
 
 
@@ -249,10 +264,7 @@ def do_request_plan(
     else:
         summary += f"; ter beoordeling, want {check.reason}"
     if excluded.total > ZERO:
-        summary += (
-            f". Buiten de regeling: {excluded_text(excluded.interest, excluded.costs, excluded.principal, plan.currency)}"
-            ", die vervallen als de regeling wordt nagekomen"
-        )
+        summary += ". " + excluded_sentence(excluded.interest, excluded.costs, excluded.principal, plan.currency)
     timeline.record(
         debtor,
         TimelineKind.NOTE,
@@ -273,6 +285,22 @@ def excluded_text(interest: Decimal, costs: Decimal, principal: Decimal, currenc
     "incassokosten € 0,00". Each part is a phrase that
     `betaalreis.ledger.timeline_text` translates.
     """
+    return " en ".join(excluded_parts(interest, costs, principal, currency))
+
+
+def excluded_sentence(interest: Decimal, costs: Decimal, principal: Decimal, currency: str) -> str:
+    """Return the Dutch sentence of a plan request's timeline row that names the claim the plan leaves out.
+
+    The verb agrees with the number of parts: "die vervalt" for one amount
+    and "die vervallen" for more.
+    """
+    parts = excluded_parts(interest, costs, principal, currency)
+    verb = "vervalt" if len(parts) == 1 else "vervallen"
+    return f"Buiten de regeling: {' en '.join(parts)}, die {verb} als de regeling wordt nagekomen"
+
+
+def excluded_parts(interest: Decimal, costs: Decimal, principal: Decimal, currency: str) -> list[str]:
+    """Return the Dutch phrase of each part above zero of the claim a plan leaves out, as `excluded_text` joins them."""
     parts = []
     if interest > ZERO:
         parts.append(f"rente {format_money(interest, currency)}")
@@ -280,7 +308,7 @@ def excluded_text(interest: Decimal, costs: Decimal, principal: Decimal, currenc
         parts.append(f"incassokosten {format_money(costs, currency)}")
     if principal > ZERO:
         parts.append(f"hoofdsom {format_money(principal, currency)} door eerdere betalingen op rente of kosten (art. 6:44 BW)")
-    return " en ".join(parts)
+    return parts
 
 
 def _put_invoices_in_plan(plan: PaymentPlan, *, source: str) -> None:

@@ -92,7 +92,7 @@ def _deliver(debtor: Debtor, kind: str, destination: str, code: str, record: Sig
         text = f"Your code for the payment page of {debtor.creditor.display_name} is {code}. It is valid for {minutes} minutes."
     else:
         subject = "Uw inlogcode"
-        text = f"Uw code voor de betaalpagina van {debtor.creditor.display_name} is {code}. Hij is {minutes} minuten geldig."
+        text = f"Uw code voor de betaalpagina van {debtor.creditor.display_name} is {code}. De code is {minutes} minuten geldig."
 
     channel = "email" if kind == ContactKind.EMAIL else "sms"
     message = OutgoingMessage(

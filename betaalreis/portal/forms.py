@@ -93,8 +93,8 @@ class PreferencesForm(forms.Form):
     electronic_agreement = forms.BooleanField(
         label=_("Akkoord met elektronische communicatie"), required=False,
         help_text=_(
-            "Dan mogen wij u ook de veertiendagenbrief per e-mail sturen. Zonder dit akkoord sturen wij "
-            "u die brief per post. U kunt het akkoord hier altijd intrekken."
+            "Dan mogen wij u ook de veertiendagenbrief per e-mail sturen. Daarvoor is een e-mailadres nodig. "
+            "Zonder dit akkoord sturen wij u die brief per post. U kunt het akkoord hier altijd intrekken."
         ),
         widget=forms.CheckboxInput(attrs={"aria-describedby": "id_electronic_agreement-help"}),
     )
@@ -106,5 +106,14 @@ class PreferencesForm(forms.Form):
             self.add_error(
                 "preferred_channel",
                 _("U hebt zich voor dit kanaal afgemeld. Kies een ander voorkeurskanaal of geen voorkeur."),
+            )
+        # The agreement lets the 14-day letter go by e-mail, so without an address it would change nothing.
+        if cleaned.get("electronic_agreement") and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error(
+                "electronic_agreement",
+                _(
+                    "Voor akkoord met elektronische communicatie is een e-mailadres nodig. Vul uw e-mailadres "
+                    "in, of vink het akkoord uit."
+                ),
             )
         return cleaned

@@ -385,8 +385,8 @@ def _start_checkout(request: HttpRequest, debtor: Debtor, invoices: list[Invoice
         if exc.code != "checkout_open":
             raise
         messages.error(request, _(
-            "Voor een of meer van deze facturen staat al een betaling open. Maak die betaling af of "
-            "breek haar af via de link hieronder, of kies alleen de andere facturen."
+            "Voor een of meer van deze facturen staat al een betaling open. Rond die betaling af of "
+            "annuleer die via de link hieronder, of kies alleen de andere facturen."
         ))
         return redirect("portal:overview")
     except ProviderError:
@@ -557,7 +557,7 @@ def plan(request: HttpRequest, debtor_id: int) -> HttpResponse:
     if request.POST.get("shown") != proposal.fingerprint:
         form.add_error(None, _(
             "De regeling hieronder is berekend voor de facturen en termijnen die u nu koos. "
-            "Controleer haar en vraag haar dan aan."
+            "Controleer de regeling en klik dan op Regeling aanvragen."
         ))
         return _render(request, "portal/plan.html", context)
 
@@ -662,13 +662,15 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
             form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
         else:
             do_set_electronic_agreement(debtor, data["electronic_agreement"], source="portal")
-            messages.success(request, _("Uw voorkeuren zijn opgeslagen."))
-            if opted_out_of_every_channel(data["opted_out_channels"]):
-                messages.warning(request, _(
-                    "U hebt zich voor alle kanalen afgemeld. U krijgt van ons geen e-mail, sms, WhatsApp of "
-                    "telefoontje meer. Over openstaande facturen kunnen wij u wel per brief blijven schrijven, "
-                    "want dat mag ook na een afmelding."
-                ))
+            # The next page shows in the newly chosen language, so the confirmation does too.
+            with translation.override(data["language"]):
+                messages.success(request, _("Uw voorkeuren zijn opgeslagen."))
+                if opted_out_of_every_channel(data["opted_out_channels"]):
+                    messages.warning(request, _(
+                        "U hebt zich voor alle kanalen afgemeld. U krijgt van ons geen e-mail, sms, WhatsApp of "
+                        "telefoontje meer. Over openstaande facturen kunnen wij u wel per brief blijven schrijven, "
+                        "want dat mag ook na een afmelding."
+                    ))
             response = redirect("portal:overview")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
             return response

@@ -145,7 +145,7 @@ def test_release_of_paid_invoice_changes_nothing(creditor, debtor):
     english = limitation_command(*release, "--lang", "en")
 
     assert dutch == (
-        "F2015-001: niet vrijgegeven, want de factuur staat niet open (betaald) en de run maant haar niet aan; "
+        "F2015-001: niet vrijgegeven, want de factuur staat niet open (betaald) en wordt dus niet aangemaand; "
         "er is niets gewijzigd.\n"
     )
     assert english == (

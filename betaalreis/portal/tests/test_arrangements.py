@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -209,10 +210,7 @@ def test_plan_outside_limits_waits(client, debtor):
 
     plan = PaymentPlan.objects.get()
     assert plan.status == PlanStatus.PENDING_APPROVAL
-    assert plan.outside_limits_reason == (
-        "elke termijn wordt €\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00, "
-        "dus een medewerker moet de regeling goedkeuren"
-    )
+    assert plan.outside_limits_reason == "een termijnbedrag van €\xa020,00 is minder dan het minimum van €\xa025,00"
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.OPEN
     assert debtor.pk in services.paused_debtor_ids(debtor.creditor_id, timezone.localdate())
@@ -230,15 +228,15 @@ def test_small_instalment_reason_named(client, debtor):
 
     event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Betalingsregeling")
     assert event.summary == (
-        "Betalingsregeling aangevraagd: €\xa0100,00 in 5 termijnen; ter beoordeling, want elke termijn wordt "
-        "€\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00, dus een medewerker moet de regeling goedkeuren"
+        "Betalingsregeling aangevraagd: €\xa0100,00 in 5 termijnen; ter beoordeling, want een termijnbedrag "
+        "van €\xa020,00 is minder dan het minimum van €\xa025,00"
     )
     assert summary_in_language(event.summary, event.data, "en") == (
-        "Payment plan requested: €100.00 in 5 instalments; waiting for approval because each instalment would "
-        "be €20.00, less than the minimum instalment of €25.00, so a credit manager has to approve the plan"
+        "Payment plan requested: €100.00 in 5 instalments; waiting for approval because an instalment of "
+        "€20.00 is less than the minimum of €25.00"
     )
     page = client.get(reverse("portal:plan", kwargs={"debtor_id": debtor.pk})).content.decode()
-    assert "Reden: elke termijn wordt €\xa020,00, minder dan het minimale termijnbedrag van €\xa025,00" in page
+    assert "Reden: een termijnbedrag van €\xa020,00 is minder dan het minimum van €\xa025,00." in page
 
 
 def test_too_many_terms_reason_named(debtor):
@@ -247,10 +245,41 @@ def test_too_many_terms_reason_named(debtor):
 
     plan = plans.do_request_plan(debtor, [invoice], 9, today=timezone.localdate())
 
-    assert plan.outside_limits_reason == (
-        "9 termijnen is meer dan het maximum van 6 termijnen, dus een medewerker moet de regeling goedkeuren"
+    assert plan.outside_limits_reason == "9 termijnen is meer dan het maximum van 6"
+    assert phrase_in_language(plan.outside_limits_reason, "en") == "9 instalments is more than the maximum of 6"
+
+
+def test_plan_names_both_broken_limits(client, debtor):
+    invoice = make_invoice(debtor, "F-001", "266.76")
+    PortalSettings.objects.create(creditor=debtor.creditor, max_plan_terms=6, min_instalment=Decimal("25.00"))
+    url = reverse("portal:plan", kwargs={"debtor_id": debtor.pk})
+
+    preview = client.post(url, {**plan_form_data(debtor, [invoice], 36), "preview": "1"}).content.decode()
+    client.post(url, plan_form_data(debtor, [invoice], 36))
+
+    both = (
+        "36 termijnen is meer dan het maximum van 6 en een termijnbedrag van €\xa07,41 is minder dan "
+        "het minimum van €\xa025,00"
     )
+    plan = PaymentPlan.objects.get()
+    assert plan.outside_limits_reason == both
     assert phrase_in_language(plan.outside_limits_reason, "en") == (
+        "36 instalments is more than the maximum of 6, and an instalment of €7.41 is less than the minimum of €25.00"
+    )
+    notice = re.search(r'<p class="notice">(.*?)</p>', preview, re.DOTALL).group(1)
+    assert f"Reden: {both}." in notice
+    assert notice.count("medewerker") == 1
+    event = TimelineEvent.objects.get(debtor=debtor, summary__startswith="Betalingsregeling")
+    assert summary_in_language(event.summary, event.data, "en") == (
+        "Payment plan requested: €266.76 in 36 instalments; waiting for approval because 36 instalments is more "
+        "than the maximum of 6, and an instalment of €7.41 is less than the minimum of €25.00"
+    )
+
+
+def test_stored_legacy_reason_still_translated():
+    stored = "9 termijnen is meer dan het maximum van 6 termijnen, dus een medewerker moet de regeling goedkeuren"
+
+    assert phrase_in_language(stored, "en") == (
         "9 instalments is more than the maximum of 6 instalments, so a credit manager has to approve the plan"
     )
 
@@ -263,8 +292,8 @@ def test_admin_shows_reason_in_english(admin_client, debtor):
     page = admin_client.get(reverse("admin:payments_paymentplan_changelist"), HTTP_ACCEPT_LANGUAGE="en")
 
     text = page.content.decode().replace("\xa0", " ")
-    assert "each instalment would be €20.00, less than the minimum instalment of €25.00" in text
-    assert "minimale termijnbedrag" not in text
+    assert "an instalment of €20.00 is less than the minimum of €25.00" in text
+    assert "termijnbedrag" not in text
 
 
 def test_instalment_paid_online(client, debtor):
@@ -605,3 +634,29 @@ def test_completed_plan_records_waiver(client, debtor):
     line = TimelineEvent.objects.get(debtor=debtor, data__status=PlanStatus.COMPLETED)
     assert line.data["waived_interest"] == str(plan.interest_excluded)
     assert "kwijtgescholden" in line.summary
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "confirmation", "other"),
+    [
+        ("en", "nl", "Uw voorkeuren zijn opgeslagen.", "Your preferences have been saved."),
+        ("nl", "en", "Your preferences have been saved.", "Uw voorkeuren zijn opgeslagen."),
+    ],
+)
+def test_preferences_confirmed_in_new_language(client, old: str, new: str, confirmation: str, other: str):
+    debtor = make_debtor(make_creditor(), language=old)
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": debtor.email, "mobile": debtor.mobile, "language": new, "preferred_channel": "",
+         "opted_out_channels": ["email", "sms", "whatsapp", "letter", "phone"]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert confirmation in page
+    assert other not in page
+    opted_out = {"nl": "U hebt zich voor alle kanalen afgemeld.", "en": "You have opted out of every channel."}
+    assert opted_out[new] in page
+    assert opted_out[old] not in page

@@ -52,7 +52,7 @@ def test_disputed_invoice_not_ticked(client, disputed):
     assert "checked" in _checkbox(page, open_invoice)
     assert "checked" not in _checkbox(page, contested)
     assert "Totaal te betalen: <strong>€ 100,00</strong>" in page
-    assert "U heeft deze factuur betwist, dus we hebben haar niet aangevinkt." in page
+    assert "U heeft deze factuur betwist, dus we hebben het vakje niet aangevinkt." in page
     assert (
         "Betwiste facturen zijn niet aangevinkt, dus ze tellen niet mee in het totaal. "
         "Vinkt u er een aan, dan betaalt u die factuur erbij."

@@ -74,3 +74,45 @@ def test_unchanged_agreement_writes_no_row(client, debtor):
     post_preferences(client, debtor, language="en")
 
     assert agreement_events(debtor) == []
+
+
+def test_agreement_without_email_rejected(client, debtor):
+    response = post_preferences(client, debtor, email="", electronic_agreement="on")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Voor akkoord met elektronische communicatie is een e-mailadres nodig." in page
+    assert "Vul uw e-mailadres in, of vink het akkoord uit." in page
+    debtor.refresh_from_db()
+    assert debtor.electronic_agreement is False
+    assert debtor.email != ""
+    assert agreement_events(debtor) == []
+
+
+def test_removing_email_with_agreement_rejected(client, debtor):
+    post_preferences(client, debtor, electronic_agreement="on")
+
+    response = post_preferences(client, debtor, email="", electronic_agreement="on")
+
+    assert response.status_code == 200
+    debtor.refresh_from_db()
+    assert debtor.electronic_agreement is True
+    assert debtor.email != ""
+
+
+def test_agreement_error_in_english(client):
+    debtor = make_debtor(make_creditor(), language="en")
+    client.get(reverse("portal:account", kwargs={"token": make_portal_token(debtor)}))
+
+    response = post_preferences(client, debtor, email="", electronic_agreement="on")
+
+    assert "Agreeing to electronic communication needs an email address." in response.content.decode()
+
+
+def test_no_email_without_agreement_accepted(client, debtor):
+    response = post_preferences(client, debtor, email="")
+
+    assert response.status_code == 302
+    debtor.refresh_from_db()
+    assert debtor.email == ""
+    assert debtor.electronic_agreement is False

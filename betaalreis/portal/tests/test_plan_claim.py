@@ -66,6 +66,12 @@ def test_plan_over_whole_claim_keeps_costs(client, consumer):
     request_line = TimelineEvent.objects.get(debtor=debtor, data__plan_id=plan.pk, data__channel="portal")
     assert request_line.data["costs_excluded"] == "75.00"
     assert "incassokosten € 75,00" in _text(request_line.summary)
+    assert _text(request_line.summary).endswith(
+        "Buiten de regeling: rente € 3,29 en incassokosten € 75,00, die vervallen als de regeling wordt nagekomen"
+    )
+    assert _text(summary_in_language(request_line.summary, request_line.data, "en")).endswith(
+        "Left out of the plan: interest €3.29 and collection costs €75.00, waived if the plan is kept"
+    )
     assert "€ 0,00" not in _text(request_line.summary)
     assert "de incassokosten van € 75,00" in _text(client.get(url).content)
     assert "de incassokosten van € 75,00" in _text(client.get(reverse("portal:overview")).content)
@@ -80,7 +86,19 @@ def test_admin_claim_names_plan_costs(client, consumer):
     page = _text(admin_client.get(reverse("admin:ledger_debtor_change", args=[debtor.pk])).content)
 
     assert "betalingsregeling (actief): € 500,00 in 3 termijnen, nog open € 500,00" in page
-    assert "incassokosten € 75,00, die vervallen als de regeling wordt nagekomen" in page
+    assert "rente € 3,29 en incassokosten € 75,00, die vervallen als de regeling wordt nagekomen" in page
+
+
+def test_admin_claim_one_excluded_part_singular(client, consumer):
+    debtor, overdue = consumer
+    plan = plans.do_request_plan(debtor, [overdue], 3, today=timezone.localdate())
+    PaymentPlan.objects.filter(pk=plan.pk).update(interest_excluded=Decimal("0.00"))
+    admin_client = Client()
+    admin_client.force_login(User.objects.create(username="cm", is_staff=True, is_superuser=True))
+
+    page = _text(admin_client.get(reverse("admin:ledger_debtor_change", args=[debtor.pk])).content)
+
+    assert "buiten de regeling incassokosten € 75,00, die vervalt als de regeling wordt nagekomen" in page
 
 
 def test_admin_claim_names_plan_in_english(client, consumer):
@@ -130,6 +148,28 @@ def test_broken_plan_claims_costs_again(consumer):
     assert overdue.status == InvoiceStatus.OPEN
     (after,) = services.load_accounts([debtor.pk], today)
     assert after.costs == plan.costs_excluded
+
+
+def test_excluded_sentence_verb_agrees():
+    single_part = plans.excluded_sentence(Decimal("1.10"), Decimal("0.00"), Decimal("0.00"), "EUR")
+    two_parts = plans.excluded_sentence(Decimal("1.10"), Decimal("40.00"), Decimal("0.00"), "EUR")
+
+    assert _text(single_part) == "Buiten de regeling: rente € 1,10, die vervalt als de regeling wordt nagekomen"
+    assert _text(two_parts) == (
+        "Buiten de regeling: rente € 1,10 en incassokosten € 40,00, die vervallen als de regeling wordt nagekomen"
+    )
+
+
+@pytest.mark.parametrize("status", ["direct goedgekeurd", "ter beoordeling, want 9 termijnen is meer dan het maximum van 6"])
+def test_singular_excluded_summary_in_english(status: str):
+    excluded = plans.excluded_sentence(Decimal("1.10"), Decimal("0.00"), Decimal("0.00"), "EUR")
+    summary = f"Betalingsregeling aangevraagd: €\xa0100,00 in 9 termijnen; {status}. {excluded}"
+
+    english = _text(summary_in_language(summary, {}, "en"))
+
+    assert english.startswith("Payment plan requested: €100.00 in 9 instalments; ")
+    assert english.endswith("Left out of the plan: interest €1.10, waived if the plan is kept")
+    assert "termijnen" not in english
 
 
 def test_excluded_text_names_nonzero_parts():

@@ -23,8 +23,8 @@ RELEASE_MESSAGES: dict[ReleaseOutcome, Callable[[], str]] = {
     ReleaseOutcome.RELEASED: lambda: _("%(number)s: vrijgegeven; de volgende run maant deze factuur weer aan."),
     ReleaseOutcome.ALREADY_RELEASED: lambda: _("%(number)s: was al vrijgegeven; er is niets gewijzigd."),
     ReleaseOutcome.NOT_OPEN: lambda: _(
-        "%(number)s: niet vrijgegeven, want de factuur staat niet open (%(status)s) en de run maant haar niet "
-        "aan; er is niets gewijzigd."
+        "%(number)s: niet vrijgegeven, want de factuur staat niet open (%(status)s) en wordt dus niet "
+        "aangemaand; er is niets gewijzigd."
     ),
     ReleaseOutcome.NOT_HELD: lambda: _(
         "%(number)s: niet vrijgegeven, want de run houdt deze factuur niet aan: er is een schriftelijke "

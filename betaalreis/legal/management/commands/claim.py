@@ -240,7 +240,7 @@ class Command(TranslatedHelpCommand):
             help=_lazy(
                 "Consument: een factuur die een veertiendagenbrief noemde en die na de termijn van die "
                 "brief helemaal is betaald, bijvoorbeeld F2=200.00@2026-11-03 (hoofdsom in euro, "
-                "betaaldatum JJJJ-MM-DD). De incassokosten over haar hoofdsom blijven verschuldigd en "
+                "betaaldatum JJJJ-MM-DD). De incassokosten over de hoofdsom van die factuur blijven verschuldigd en "
                 "komen in de vordering. Herhaal de optie voor meer facturen; gebruik haar met --letter-sent."
             ),
         )
