@@ -49,7 +49,7 @@ def test_sign_in_code_text(captured_messages, settings, language: str, expected:
     ("status", "expected", "stiff"),
     [
         (InvoiceStatus.HANDED_OVER, "U betaalt deze factuur aan het incassobureau", "U betaalt haar"),
-        (InvoiceStatus.DISPUTED, "Wilt u deze factuur toch betalen? Vink dan het vakje aan.", "vink haar"),
+        (InvoiceStatus.DISPUTED, "Wilt u deze factuur toch betalen? Vink het dan aan.", "vink haar"),
     ],
 )
 def test_overview_names_the_invoice(client, status: str, expected: str, stiff: str):
