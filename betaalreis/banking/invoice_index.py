@@ -166,6 +166,9 @@ class InvoiceIndex:
         self._close_names: dict[str, list[tuple[int, float]]] = {}
         self._requested_totals: dict[frozenset[int], set[tuple[str, Decimal]]] = {}
         self._requested_alone: dict[tuple[str, Decimal], dict[int, str]] = {}
+        # Debtor ids from payment references, checked against this creditor's debtors.
+        self._own_debtors: set[int] = set()
+        self._debtors_checked: set[int] = set()
 
     def _fetch(self, column: str, keys: list, target: dict | None) -> None:
         """Fetch the open invoices whose `column` is one of `keys`, and list them per key in `target`.
@@ -253,6 +256,28 @@ class InvoiceIndex:
         missing = sorted({pk for pk in debtor_ids if pk not in self.by_debtor})
         if missing:
             self._fetch("debtor_id", missing, self.by_debtor)
+
+    def fetch_own_debtors(self, debtor_ids: Iterable[int]) -> None:
+        """Check which of `debtor_ids` belong to this creditor, with one query per FETCH_BATCH ids not checked yet.
+
+        A debtor with an invoice under `by_debtor` needs no query, because
+        `_add_rows` keeps only this creditor's invoices.
+        """
+        missing = sorted({pk for pk in debtor_ids if pk not in self._debtors_checked})
+        if not missing:
+            return
+        self._debtors_checked.update(missing)
+        self._own_debtors.update(pk for pk in missing if self.by_debtor.get(pk))
+        unknown = [pk for pk in missing if pk not in self._own_debtors]
+        for start in range(0, len(unknown), FETCH_BATCH):
+            batch = unknown[start:start + FETCH_BATCH]
+            rows = Debtor.objects.filter(creditor=self.creditor, pk__in=batch).values_list("pk", flat=True)
+            self._own_debtors.update(rows)
+
+    def is_own_debtor(self, debtor_id: int) -> bool:
+        """Return whether `debtor_id` is a debtor of this creditor, which `prefetch` checks per chunk of payments."""
+        self.fetch_own_debtors([debtor_id])
+        return debtor_id in self._own_debtors
 
     def fetch_amounts(self, amounts: Iterable[tuple[str, Decimal]]) -> None:
         """Fetch the open invoices of the given (currency, open amount) pairs into `by_amount`."""
@@ -437,10 +462,13 @@ class InvoiceIndex:
         self.fetch_references(chain.from_iterable(item.references for item in keys))
         self.fetch_numbers(chain.from_iterable(chain(item.number_keys, item.tail_keys) for item in keys))
         self.fetch_digits(chain.from_iterable(chain(item.digit_runs, item.tail_keys) for item in keys))
-        self.fetch_debtors(
+        referenced_debtors = {
             debtor_id for item in keys for reference in item.references
             if (debtor_id := debtor_in_reference(reference)) is not None
-        )
+        }
+        self.fetch_debtors(referenced_debtors)
+        # The rules ask whether a referenced debtor without open invoices is this creditor's.
+        self.fetch_own_debtors(referenced_debtors)
 
         amounts: set[tuple[str, Decimal]] = set()
         debtor_ids: set[int] = set()

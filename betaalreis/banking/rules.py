@@ -59,7 +59,6 @@ from betaalreis.banking.remittance import confirmed_invoices, payer_debtors
 from betaalreis.banking.typo_numbers import MIN_TYPO_DIGITS, NearNumbers, near_numbers, typo_runs
 from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.match_keys import key_digits, normalise_number
-from betaalreis.ledger.models import Debtor
 
 ZERO = Decimal("0.00")
 # The subset search for rule 3 and 4 tries every combination of a debtor's
@@ -186,7 +185,7 @@ class Matcher:
         """Return the debtor of this creditor that a message reference names, with the reference, or None."""
         for reference in references:
             debtor_id = debtor_in_reference(reference)
-            if debtor_id is not None and Debtor.objects.filter(creditor=self.index.creditor, pk=debtor_id).exists():
+            if debtor_id is not None and self.index.is_own_debtor(debtor_id):
                 return debtor_id, reference
         return None
 

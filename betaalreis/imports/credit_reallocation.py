@@ -8,7 +8,8 @@ note when the file shows the books allocated it differently:
 
 - the file changes the credit note's total or open amount (booked elsewhere,
   corrected or withdrawn), or names an invoice for it that the ledger now has;
-- the file changes the open amount of an invoice the credit note paid;
+- the file leaves out the credit note and changes the open amount of an
+  invoice it paid to another amount than the ledger has;
 - an open-items file leaves out a credit note and lists an invoice it paid
   with another open amount than the ledger has.
 
@@ -18,6 +19,14 @@ does not say where the books used it. Invoices outside the file that open
 again are named in the import report. A credit note that the file does not
 list is held (`Invoice.allocation_held`), because its open amount in the
 books is unknown, until an import lists it.
+
+A credit note that the file lists with unchanged amounts is not booked in
+the books yet, so what Betaalreis applied of it stays where the file
+changes an invoice it paid. The writer subtracts that credit from the
+invoice's new open amount (`Reallocation.unbooked_credit`). Only when the
+file leaves less open on the invoice than that credit are the credit note's
+allocations to that invoice undone, and the daily run applies the freed
+credit again.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 
 from betaalreis.imports.records import InvoiceData
 from betaalreis.ledger.actions import do_undo_credit_note_allocations
-from betaalreis.ledger.models import Allocation, Creditor, Invoice
+from betaalreis.ledger.models import ZERO, Allocation, Creditor, Invoice, InvoiceStatus
 from betaalreis.ledger.money import format_money
 
 # Ids per IN (...) query, as in `imports.writer`.
@@ -65,6 +74,12 @@ class Reallocation:
     credit_notes: int = 0
     invoice_ids: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    # Per invoice id whose open amount the file changes: what Betaalreis applied
+    # to it of credit notes that the file lists with unchanged amounts.
+    unbooked_credit: dict[int, Decimal] = field(default_factory=dict)
+    # Closed invoices in the file that an undo opened again. Their dunning
+    # restarts only if the file leaves them open.
+    restart_later: set[int] = field(default_factory=set)
 
 
 def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -79,16 +94,37 @@ def _own_allocations() -> Q:
     )
 
 
-def _credit_notes_paying(invoice_ids: list[int]) -> dict[int, set[int]]:
-    """Return, per credit note id, which of `invoice_ids` it paid by Betaalreis's own allocation."""
-    found: dict[int, set[int]] = defaultdict(set)
+def _credit_paid_to(invoice_ids: list[int]) -> dict[int, dict[int, Decimal]]:
+    """Return, per id of `invoice_ids`, the amount each credit note paid of it by Betaalreis's own allocations."""
+    found: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for chunk in _chunks(invoice_ids):
         rows = Allocation.objects.filter(_own_allocations(), invoice_id__in=chunk).values_list(
-            "credit_note_id", "invoice_id"
+            "invoice_id", "credit_note_id", "amount"
         )
-        for credit_note_id, invoice_id in rows:
-            found[credit_note_id].add(invoice_id)
+        for invoice_id, credit_note_id, amount in rows:
+            found[invoice_id][credit_note_id] += amount
     return found
+
+
+def open_after_file(
+    data: InvoiceData, old_total: Decimal, ledger_open: Decimal, unbooked_credit: Decimal = ZERO
+) -> Decimal:
+    """Return what stays open of an invoice with allocations under the file's amounts, below zero if it is overpaid.
+
+    The file's total less its open amount is what the books have received.
+    The stored total less the stored open amount is what Betaalreis counts
+    as received: the payments and credit notes it allocated, and what earlier
+    imports stated the books had received. Both usually saw the same bank
+    payments, so the larger of the two counts as received. `unbooked_credit`
+    is credit that Betaalreis applied and the books have not booked, so it
+    is taken out of Betaalreis's count and subtracted from what is left.
+    Amounts are compared without their sign, so a credit note follows the
+    same rule.
+    """
+    total = abs(data.total)
+    received_by_books = total - abs(data.open_amount)
+    received_here = abs(old_total) - abs(ledger_open) - unbooked_credit
+    return total - max(received_by_books, received_here) - unbooked_credit
 
 
 def _with_own_allocations(credit_note_ids: list[int]) -> set[int]:
@@ -143,22 +179,43 @@ def undo_for_import(
                 gettext("het bestand noemt de oorspronkelijke factuur %(number)s") % {"number": data.corrects_number},
             ))
     with_allocations = _with_own_allocations(list(reasons))
+    unchanged_credit_notes = {credit_note.pk for _data, credit_note in listed_credit_notes} - set(reasons)
 
+    result = Reallocation()
+    # Per credit note id, the invoices it paid that the file leaves less open than the credit it applied there.
+    overpaid: dict[int, list[Invoice]] = defaultdict(list)
     changed_invoices = {
-        existing[data.number].pk: data.number
+        existing[data.number].pk: (data, existing[data.number])
         for data in invoices
         if not data.is_credit_note and data.number in existing and "open_amount" in changes.get(data.number, ())
     }
-    for credit_note_id, invoice_ids in _credit_notes_paying(sorted(changed_invoices)).items():
-        with_allocations.add(credit_note_id)
-        for invoice_id in sorted(invoice_ids):
-            number = changed_invoices[invoice_id]
-            reasons[credit_note_id].append(_Reason(
-                f"the file changes the open amount of invoice {number}",
-                gettext("het bestand wijzigt het openstaand bedrag van factuur %(number)s") % {"number": number},
-            ))
+    for invoice_id, paid_by in sorted(_credit_paid_to(sorted(changed_invoices)).items()):
+        data, invoice = changed_invoices[invoice_id]
+        # Credit notes undone for a reason of their own give their amounts back first.
+        ledger_open = invoice.open_amount + sum(
+            (amount for credit_note_id, amount in paid_by.items() if credit_note_id in reasons), ZERO
+        )
+        unbooked = {pk: amount for pk, amount in paid_by.items() if pk in unchanged_credit_notes}
+        unbooked_total = sum(unbooked.values(), ZERO)
+        left_out = [pk for pk in paid_by if pk not in reasons and pk not in unchanged_credit_notes]
+        if left_out and data.open_amount - unbooked_total != ledger_open:
+            # The file does not say whether the books used these credit notes here.
+            for credit_note_id in left_out:
+                with_allocations.add(credit_note_id)
+                reasons[credit_note_id].append(_Reason(
+                    f"the file changes the open amount of invoice {data.number}",
+                    gettext("het bestand wijzigt het openstaand bedrag van factuur %(number)s")
+                    % {"number": data.number},
+                ))
+                ledger_open += paid_by[credit_note_id]
+        if not unbooked:
+            continue
+        if open_after_file(data, invoice.total, ledger_open, unbooked_total) >= ZERO:
+            result.unbooked_credit[invoice_id] = unbooked_total
+            continue
+        for credit_note_id in unbooked:
+            overpaid[credit_note_id].append(invoice)
 
-    result = Reallocation()
     for credit_note in Invoice.objects.filter(pk__in=sorted(with_allocations)).order_by("number"):
         hold = credit_note.number not in numbers_in_file
         reason = _Reason(
@@ -166,6 +223,18 @@ def undo_for_import(
             "; ".join(reason.translated for reason in reasons[credit_note.pk]),
         )
         _undo(credit_note, reason, numbers_in_file, result, hold=hold, source=source)
+    for credit_note in Invoice.objects.filter(pk__in=sorted(overpaid)).order_by("number"):
+        paid = overpaid[credit_note.pk]
+        numbers = ", ".join(sorted(invoice.number for invoice in paid))
+        reason = _Reason(
+            f"the file leaves less open on {numbers} than Betaalreis applied of it there",
+            gettext("het bestand laat op %(numbers)s minder open dan Betaalreis ervan verrekende")
+            % {"numbers": numbers},
+        )
+        result.restart_later |= {
+            invoice.pk for invoice in paid if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED)
+        }
+        _undo(credit_note, reason, numbers_in_file, result, hold=False, source=source, only=paid)
     return result
 
 
@@ -221,8 +290,20 @@ def _undo(
     *,
     hold: bool,
     source: str,
+    only: Sequence[Invoice] | None = None,
 ) -> None:
-    allocations = do_undo_credit_note_allocations(credit_note, source=source, reason=reason.stored, hold=hold)
+    """Undo the allocations of `credit_note`, or only those to the invoices `only`, and add them to `result`.
+
+    The dunning of invoices in `only` that open again is left to the caller,
+    because the file's open amounts for them follow.
+    """
+    if only is None:
+        allocations = do_undo_credit_note_allocations(credit_note, source=source, reason=reason.stored, hold=hold)
+    else:
+        allocations = do_undo_credit_note_allocations(
+            credit_note, source=source, reason=reason.stored, hold=hold,
+            invoice_ids=[invoice.pk for invoice in only], restart_dunning=False,
+        )
     if not allocations:
         return
 

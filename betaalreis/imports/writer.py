@@ -26,7 +26,12 @@ from django.utils.translation import gettext, ngettext
 from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.dunning.models import ReopenCause
 from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning, reopened_due_date
-from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
+from betaalreis.imports.credit_reallocation import (
+    Reallocation,
+    open_after_file,
+    undo_for_import,
+    undo_for_missing_credit_notes,
+)
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
@@ -241,7 +246,15 @@ def _apply(creditor: Creditor, batch: ImportBatch, *, path: Path, source: str) -
         existing = _existing_invoices(creditor, sorted(referenced))
 
     new_invoices = _create_invoices(creditor, batch.invoices, existing, debtors, counts, source)
-    changed_events = _update_invoices(batch.invoices, existing, states, counts, source=source)
+    changed_events = _update_invoices(
+        batch.invoices, existing, states, counts, source=source, unbooked_credit=reallocation.unbooked_credit
+    )
+    # An invoice that an undo opened again restarts its dunning only if the file left it open.
+    do_restart_dunning(
+        [invoice for invoice in existing.values() if invoice.pk in reallocation.restart_later],
+        cause=ReopenCause.CREDIT_NOTE_UNDONE,
+        source=source,
+    )
     all_invoices = {**existing, **new_invoices}
     linked_later = _link_credit_notes(batch.invoices, new_invoices, existing, all_invoices, counts)
     _release_held_credit_notes(batch.invoices, existing)
@@ -735,8 +748,14 @@ def _update_invoices(
     counts: _Counts,
     *,
     source: str,
+    unbooked_credit: dict[int, Decimal] | None = None,
 ) -> list[TimelineEvent]:
-    """Apply what changed in the source since its last import; return timeline events."""
+    """Apply what changed in the source since its last import; return timeline events.
+
+    `unbooked_credit` maps an invoice id to the credit note amounts applied to
+    it that the books have not booked yet, which stay deducted from the
+    file's open amount.
+    """
     candidates, unchanged = _changed_in_source(invoices, existing, states)
     counts.invoices_unchanged += unchanged
 
@@ -751,7 +770,8 @@ def _update_invoices(
     for data, invoice, state in candidates:
         baseline = _baseline(invoice, state)
         was_open = invoice.open_amount > ZERO
-        event = _apply_changes(data, invoice, baseline, invoice.pk in allocated, counts, source)
+        credit = (unbooked_credit or {}).get(invoice.pk, ZERO)
+        event = _apply_changes(data, invoice, baseline, invoice.pk in allocated, counts, source, credit)
         if event is None:
             counts.invoices_unchanged += 1
             continue
@@ -790,6 +810,7 @@ def _apply_changes(
     has_allocations: bool,
     counts: _Counts,
     source: str,
+    unbooked_credit: Decimal = ZERO,
 ) -> TimelineEvent | None:
     """Change `invoice` in memory where the source changed; return its timeline event."""
     new_values = data.source_values()
@@ -809,7 +830,7 @@ def _apply_changes(
 
     # With allocations, a new total alone changes what is open: total less what was received.
     if new_values["open_amount"] != baseline.get("open_amount") or (has_allocations and "total" in changes):
-        _change_open_amount(data, invoice, old_total, has_allocations, changes, counts)
+        _change_open_amount(data, invoice, old_total, has_allocations, changes, counts, unbooked_credit)
 
     if not changes:
         return None
@@ -870,11 +891,12 @@ def _change_open_amount(
     has_allocations: bool,
     changes: dict[str, dict[str, str]],
     counts: _Counts,
+    unbooked_credit: Decimal = ZERO,
 ) -> None:
     old_open, old_status = invoice.open_amount, invoice.status
     new_open = data.open_amount
     if has_allocations:
-        new_open = _open_after_allocations(data, invoice, old_total, counts)
+        new_open = _open_after_allocations(data, invoice, old_total, counts, unbooked_credit)
 
     invoice.open_amount = new_open
     if new_open == ZERO and invoice.status in _SETTLES_AT_ZERO:
@@ -900,24 +922,20 @@ def _document_word(invoice: Invoice) -> str:
     return gettext("Creditnota") if invoice.is_credit_note else gettext("Factuur")
 
 
-def _open_after_allocations(data: InvoiceData, invoice: Invoice, old_total: Decimal, counts: _Counts) -> Decimal:
+def _open_after_allocations(
+    data: InvoiceData, invoice: Invoice, old_total: Decimal, counts: _Counts, unbooked_credit: Decimal = ZERO
+) -> Decimal:
     """Return what is open of an invoice with allocations, now that the file states new amounts.
 
-    The file's total less its open amount is what the books have received.
-    The stored total less the stored open amount is what Betaalreis counts
-    as received: the payments and credit notes it allocated, and what earlier
-    imports stated the books had received. Both usually saw the same bank
-    payments, so the larger of the two counts as received, and the file's
-    new total less that stays open. That way a total raised after payment
-    leaves the difference open, and a payment the books have not booked yet
-    does not reopen the invoice. Amounts are compared without their sign, so
-    a credit note follows the same rule.
+    `open_after_file` computes it. That way a total raised after payment
+    leaves the difference open, a payment the books have not booked yet
+    does not reopen the invoice, and credit the books have not booked yet
+    (`unbooked_credit`) stays deducted.
     """
     total = abs(data.total)
     received_by_books = total - abs(data.open_amount)
-    received_here = abs(old_total) - abs(invoice.open_amount)
-    received = max(received_by_books, received_here)
-    left = total - received
+    received_here = abs(old_total) - abs(invoice.open_amount) - unbooked_credit
+    left = open_after_file(data, old_total, invoice.open_amount, unbooked_credit)
     sign = -1 if data.is_credit_note else 1
     document = _document_word(invoice)
 
@@ -942,6 +960,15 @@ def _open_after_allocations(data: InvoiceData, invoice: Invoice, old_total: Deci
             "document": document, "number": invoice.number, "total": format_amount(total),
             "file_open": format_amount(abs(data.open_amount)), "received": format_amount(received_here),
             "unbooked": format_amount(received_here - received_by_books), "open": format_amount(left),
+        })
+    if unbooked_credit > ZERO:
+        counts.notes.append(gettext(
+            "%(document)s %(number)s: het bestand geeft %(file_open)s open, maar de boekhouding heeft "
+            "%(credit)s van creditnota's die Betaalreis ermee verrekende nog niet geboekt. Die verrekening "
+            "blijft staan, dus openstaand is nu %(open)s."
+        ) % {
+            "document": document, "number": invoice.number, "file_open": format_amount(abs(data.open_amount)),
+            "credit": format_amount(unbooked_credit), "open": format_amount(left),
         })
     return sign * left
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -376,19 +376,28 @@ def _waived_when_closed(
 
 @transaction.atomic
 def do_undo_credit_note_allocations(
-    credit_note: Invoice, *, source: str, reason: str, hold: bool = False
+    credit_note: Invoice,
+    *,
+    source: str,
+    reason: str,
+    hold: bool = False,
+    invoice_ids: Collection[int] | None = None,
+    restart_dunning: bool = True,
 ) -> list[Allocation]:
     """Take back what Betaalreis applied of a credit note to invoices other than the one it corrects.
 
     Each such invoice gets its amount back, and a credited or paid invoice
     opens again. The credit note's open amount moves away from zero by the
     sum. The allocation to the corrected invoice (made when the credit note
-    was imported) stays.
+    was imported) stays. With `invoice_ids`, only the allocations to those
+    invoices are taken back.
     With `hold`, the daily run leaves the credit note alone until an import
     lists it again. Returns the removed allocations, with their invoices.
     An invoice this opens again starts its dunning and claim again, because
     the creditor now asks money it had settled itself (see
-    `betaalreis.dunning.reopening`).
+    `betaalreis.dunning.reopening`). With `restart_dunning` false, the
+    caller restarts the dunning of the reopened invoices itself, as an import
+    does once it has set the open amounts of its file.
     """
     from betaalreis.dunning.models import ReopenCause
     from betaalreis.dunning.reopening import do_restart_dunning
@@ -397,12 +406,10 @@ def do_undo_credit_note_allocations(
     if credit_note.kind != InvoiceKind.CREDIT_NOTE:
         raise InvalidInput(f"{credit_note.number} is not a credit note.")
 
-    allocations = list(
-        Allocation.objects.filter(credit_note=credit_note)
-        .exclude(invoice_id=credit_note.corrects_id)
-        .select_related("invoice")
-        .order_by("pk")
-    )
+    rows = Allocation.objects.filter(credit_note=credit_note).exclude(invoice_id=credit_note.corrects_id)
+    if invoice_ids is not None:
+        rows = rows.filter(invoice_id__in=invoice_ids)
+    allocations = list(rows.select_related("invoice").order_by("pk"))
     undone = ZERO
     reopened: set[int] = set()
     for allocation in allocations:
@@ -437,10 +444,11 @@ def do_undo_credit_note_allocations(
         credit_note.status = InvoiceStatus.OPEN
     credit_note.allocation_held = hold
     credit_note.save(update_fields=["open_amount", "status", "allocation_held", "updated_at"])
-    # Read back, because two allocations to one invoice each raised its open amount.
-    do_restart_dunning(
-        list(Invoice.objects.filter(pk__in=reopened)), cause=ReopenCause.CREDIT_NOTE_UNDONE, source=source
-    )
+    if restart_dunning:
+        # Read back, because two allocations to one invoice each raised its open amount.
+        do_restart_dunning(
+            list(Invoice.objects.filter(pk__in=reopened)), cause=ReopenCause.CREDIT_NOTE_UNDONE, source=source
+        )
 
     if allocations:
         logger.info(
