@@ -8,7 +8,8 @@ the letter goes by post unless the debtor agreed (see
 `betaalreis.ledger.electronic_agreement`).
 
 The planner and the fallback after a failed send both apply this rule, so it
-holds for every policy, whatever channel order a creditor configured.
+holds for every policy, whatever channels a creditor configured. A stage
+that lists only e-mail still sends such a consumer the letter by post.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def needs_post_for_fourteen_day_letter(debtor: _DebtorFacts) -> bool:
 
 
 def fourteen_day_channels(channels: list[str], debtor: _DebtorFacts) -> list[str]:
-    """Return the channels of a 14-day letter stage that may carry the letter to `debtor`, in the stage's order.
+    """Return the channels that may carry a 14-day letter stage with `channels` to `debtor`, in order.
 
-    Every policy passes through here, those in the database included, so no
-    channel order can e-mail the letter to a consumer who did not agree.
+    A consumer without the agreement gets post only, also when the stage
+    does not list "letter". Every policy passes through here, those in the
+    database included, so no channel list can e-mail the letter to such a
+    consumer or leave them without it.
     """
     if not needs_post_for_fourteen_day_letter(debtor):
         return list(channels)
-    return [channel for channel in channels if channel in _POST_ONLY]
+    return list(_POST_ONLY)

@@ -123,10 +123,9 @@ class PlannedMessage:
         """What the debtor's contact data lacks for this stage, in the active language; empty when reachable."""
         if self.channel is not None:
             return ""
-        channels = list(self.stage.channels)
-        if self.stage.is_fourteen_day_letter:
-            channels = fourteen_day_channels(channels, self.debtor) or channels
-        return describe_unreachable(self.debtor, channels)
+        if self.stage.is_fourteen_day_letter and needs_post_for_fourteen_day_letter(self.debtor):
+            return describe_unreachable_by_post(self.debtor, list(self.stage.channels))
+        return describe_unreachable(self.debtor, list(self.stage.channels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -780,8 +779,8 @@ def _reach(debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> tuple:
 def _offered_channels(stage: Stage, debtor: DebtorContact, whatsapp: WhatsAppReadiness) -> list[str]:
     """Return the stage's channels, without WhatsApp unless it is ready for this debtor.
 
-    A consumer's 14-day letter also loses every channel but post unless the
-    debtor agreed to electronic communication (see `fourteen_day_channels`).
+    A consumer's 14-day letter goes by post only, whatever the stage lists,
+    unless the debtor agreed to electronic communication (see `fourteen_day_channels`).
     """
     channels = list(stage.channels)
     if stage.is_fourteen_day_letter:
@@ -880,6 +879,31 @@ def describe_unreachable(debtor: DebtorContact, channels: list[str]) -> str:
     if opted_out:
         parts.append(gettext("afgemeld voor %(channels)s") % {"channels": ", ".join(opted_out)})
     return ", ".join(parts)
+
+
+def describe_unreachable_by_post(debtor: DebtorContact, stage_channels: list[str]) -> str:
+    """Say in the active language why a consumer's 14-day letter cannot go by post, and what would let it go.
+
+    The debtor did not agree to electronic communication, so the letter
+    goes only by post (see `betaalreis.dunning.letter_channel`). The
+    agreement is offered as a remedy only when the stage lists another
+    channel that the debtor's contact data allows.
+    """
+    agreement_helps = any(channel != "letter" and debtor.accepts(channel) for channel in stage_channels)
+    if debtor.has_postal_address:
+        # The address is there, so an opt-out of letters blocks the post.
+        cause = gettext("afgemeld voor brief en geen akkoord met elektronische communicatie")
+        if not agreement_helps:
+            return cause
+        remedy = gettext("leg het akkoord van de debiteur met elektronische communicatie vast")
+    else:
+        cause = gettext("geen postadres en geen akkoord met elektronische communicatie")
+        remedy = gettext("voeg een postadres toe")
+        if agreement_helps:
+            remedy = gettext(
+                "voeg een postadres toe of leg het akkoord van de debiteur met elektronische communicatie vast"
+            )
+    return gettext("%(cause)s; %(remedy)s") % {"cause": cause, "remedy": remedy}
 
 
 @dataclass(slots=True)

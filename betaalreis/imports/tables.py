@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import openpyxl
 from django.utils.translation import gettext, ngettext
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from betaalreis.errors import InvalidInput
@@ -149,6 +150,9 @@ class Table:
 
     rows: list[list[Cell]]
     description: str
+    # XLSX cells that contain a formula without a stored result and so read
+    # as empty: row index → column index → formula (both indexes from 0).
+    formulas_without_value: dict[int, dict[int, str]] = field(default_factory=dict)
 
 
 class UnreadableTable(ValueError):
@@ -293,38 +297,52 @@ def _read_xlsx(path: Path, sheet: str | None, max_rows: int | None) -> Table:
     finally:
         workbook.close()
 
+    formulas: dict[int, dict[int, str]] = {}
     if any(value is None for row in rows for value in row):
-        _reject_uncalculated_formulas(path, title, rows)
-    return Table(rows=rows, description=gettext("XLSX, werkblad %(sheet)r") % {"sheet": title})
+        formulas = _formulas_without_value(path, title, rows)
+    return Table(
+        rows=rows,
+        description=gettext("XLSX, werkblad %(sheet)r") % {"sheet": title},
+        formulas_without_value=formulas,
+    )
 
 
-def _reject_uncalculated_formulas(path: Path, sheet: str, values: list[list[Cell]]) -> None:
-    """Raise UnreadableTable when an empty cell of `values` is a formula that has no stored result.
+def _formulas_without_value(path: Path, sheet: str, values: list[list[Cell]]) -> dict[int, dict[int, str]]:
+    """Return the empty cells of `values` that are formulas without a stored result, by row and column index.
 
     Excel stores the result of every formula when it saves; a workbook
-    written by a program may not, and then the cell reads as empty. Such a
-    cell is named with its formula, because "missing" would send the user
-    looking for a value that the sheet does show once it is recalculated.
+    written by a program (openpyxl, for one) may not, and then the cell
+    reads as empty. The importer names such a cell with its formula, because
+    "missing" would send the user looking for a value that the sheet does
+    show once it is recalculated.
     """
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    formulas: dict[int, dict[int, str]] = {}
     try:
-        formulas = workbook[sheet].iter_rows(max_row=len(values))
-        cells = [
-            f"{cell.coordinate} ({cell.value})"
-            for row_values, row_cells in zip(values, formulas)
-            for value, cell in zip(row_values, row_cells)
-            if value is None and isinstance(cell.value, str) and cell.value.startswith("=")
-        ]
+        cell_rows = workbook[sheet].iter_rows(max_row=len(values))
+        for row_index, (row_values, row_cells) in enumerate(zip(values, cell_rows)):
+            for column_index, (value, cell) in enumerate(zip(row_values, row_cells)):
+                if value is None and isinstance(cell.value, str) and cell.value.startswith("="):
+                    formulas.setdefault(row_index, {})[column_index] = cell.value
     finally:
         workbook.close()
-    if cells:
-        raise UnreadableTable(ngettext(
-            "cel %(cells)s bevat een formule zonder berekende waarde; open de werkmap in Excel of "
-            "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
-            "cellen %(cells)s bevatten formules zonder berekende waarde; open de werkmap in Excel of "
-            "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
-            len(cells),
-        ) % {"cells": ", ".join(cells[:5]) + (" …" if len(cells) > 5 else "")})
+    return formulas
+
+
+def formulas_without_value_problem(table: Table) -> str:
+    """Return the problem text that names a table's formula cells without a stored result, up to five."""
+    cells = [
+        f"{get_column_letter(column_index + 1)}{row_index + 1} ({formula})"
+        for row_index, row in sorted(table.formulas_without_value.items())
+        for column_index, formula in sorted(row.items())
+    ]
+    return ngettext(
+        "cel %(cells)s bevat een formule zonder berekende waarde; open de werkmap in Excel of "
+        "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
+        "cellen %(cells)s bevatten formules zonder berekende waarde; open de werkmap in Excel of "
+        "LibreOffice, laat die herberekenen en sla hem opnieuw op als XLSX",
+        len(cells),
+    ) % {"cells": ", ".join(cells[:5]) + (" …" if len(cells) > 5 else "")}
 
 
 def cell_text(cell: Cell) -> str:

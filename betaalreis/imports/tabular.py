@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from django.utils.translation import gettext, ngettext
+from openpyxl.utils import get_column_letter
 
 from betaalreis.imports import contacts
 from betaalreis.imports.derived_numbers import derive_customer_number
@@ -40,6 +41,7 @@ from betaalreis.imports.tables import (
     UnreadableTable,
     cell_text,
     find_header_row,
+    formulas_without_value_problem,
     load_mapping,
     map_headers,
     peek_rows,
@@ -173,11 +175,19 @@ def read_invoice_table(path: Path, mapping: Mapping | None = None) -> ImportBatc
                 ) % {"reason": reason},
             )])
 
-    layout = _Layout.find(path, table.rows, mapping)
+    try:
+        layout = _Layout.find(path, table.rows, mapping)
+    except ImportRejected as exc:
+        if not table.formulas_without_value:
+            raise
+        # A header cell may be one of those formulas, so name them along with the header problems.
+        formulas = RowError(None, file_field(), path.name, formulas_without_value_problem(table))
+        raise ImportRejected(path, [formulas, *exc.errors]) from exc
+
     batch.format = f"{gettext('facturentabel (CSV/XLSX)')}: {table.description}"
     batch.notes += layout.notes
     batch.field_names = {name: layout.header(name) for name in layout.columns}
-    _read_rows(table.rows, layout, batch)
+    _read_rows(table.rows, layout, batch, table.formulas_without_value)
     logger.info("invoice table read", extra={"rows": batch.rows, "errors": len(batch.errors)})
     if batch.rows == 0:
         # A file with only a header row is almost always a failed or over-filtered export.
@@ -359,11 +369,36 @@ def _name_only_problem(name_header: str) -> str:
 class _Row:
     """One data row: reads its cells by field and collects its problems."""
 
-    def __init__(self, number: int, cells: list[Cell], layout: _Layout, errors: list[RowError]) -> None:
+    def __init__(
+        self,
+        number: int,
+        cells: list[Cell],
+        layout: _Layout,
+        errors: list[RowError],
+        formulas: dict[int, str] | None = None,
+    ) -> None:
         self.number = number
         self.cells = cells
         self.layout = layout
         self.errors = errors
+        # The row's XLSX formulas without a stored result, by column index (see `Table.formulas_without_value`).
+        self.formulas = formulas or {}
+        # Fields whose cell was reported as such a formula. Their other errors
+        # (such as "missing") are left out, because the cell only reads as empty.
+        self.formula_fields: set[str] = set()
+
+    def report_formulas(self) -> None:
+        """Record an error for each field whose cell is a formula without a stored result."""
+        for field_name, index in self.layout.columns.items():
+            formula = self.formulas.get(index)
+            if formula is None:
+                continue
+            self.error(field_name, formula, gettext(
+                "cel %(cell)s bevat een formule zonder berekende waarde; open het bestand in Excel of "
+                "LibreOffice, laat het herberekenen en sla het opnieuw op als XLSX, of exporteer de "
+                "waarden in plaats van de formules"
+            ) % {"cell": f"{get_column_letter(index + 1)}{self.number}"})
+            self.formula_fields.add(field_name)
 
     def cell(self, field_name: str) -> Cell:
         index = self.layout.columns.get(field_name)
@@ -389,6 +424,8 @@ class _Row:
         return derived
 
     def error(self, field_name: str, value: str, problem: str) -> None:
+        if field_name in self.formula_fields:
+            return
         self.errors.append(RowError(self.number, self.layout.header(field_name), value, problem))
 
     def parse(self, field_name: str, parser: Callable[[str], T]) -> T | None:
@@ -512,8 +549,11 @@ def _note_day_first_dates(rows: list[list[Cell]], layout: _Layout, batch: Import
         ) % {"example": example})
 
 
-def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> None:
+def _read_rows(
+    rows: list[list[Cell]], layout: _Layout, batch: ImportBatch, formulas: dict[int, dict[int, str]]
+) -> None:
     data_rows = rows[layout.header_index + 1 :]
+    used_columns = set(layout.columns.values())
     _decide_separators(data_rows, layout, batch)
     _note_day_first_dates(data_rows, layout, batch)
     invoices: dict[str, InvoiceData] = {}
@@ -532,15 +572,22 @@ def _read_rows(rows: list[list[Cell]], layout: _Layout, batch: ImportBatch) -> N
 
     for offset, cells in enumerate(data_rows):
         number = layout.header_index + offset + 2
-        if not any(cell_text(cell) for cell in cells):
+        # A formula in a column the import does not read cannot matter, so only read columns count.
+        row_formulas = {
+            index: formula for index, formula in formulas.get(number - 1, {}).items() if index in used_columns
+        }
+        if not row_formulas and not any(cell_text(cell) for cell in cells):
             continue
         batch.rows += 1
-        row = last_row = _Row(number, cells, layout, batch.errors)
+        row = last_row = _Row(number, cells, layout, batch.errors, row_formulas)
 
         invoice_number = row.parse("invoice_number", contacts.check_number_length) or ""
         if is_totals_row(cells, row.text("invoice_number"), row.text("customer_number")):
+            # A totals row is not imported, so its formulas without a result
+            # only leave its sums unchecked (see `_check_totals_row`).
             totals_row = row
             continue
+        row.report_formulas()
         if not invoice_number:
             if not row.text("invoice_number"):
                 row.error("invoice_number", "", gettext("ontbreekt; vul op elke rij een factuurnummer in"))

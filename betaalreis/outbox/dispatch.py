@@ -304,7 +304,7 @@ def _require_post_unless_agreed(communication: Communication) -> None:
     debtor withdrew the agreement to electronic communication may still wait
     in the outbox. Its failure plans the stage's next allowed channel, if any.
     """
-    if fourteen_day_channels([communication.channel], communication.debtor):
+    if communication.channel in fourteen_day_channels([communication.channel], communication.debtor):
         return
     raise ChannelError(FOURTEEN_DAY_LETTER_NEEDS_POST, permanent=True, code=NEEDS_POST)
 

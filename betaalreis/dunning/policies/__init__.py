@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from betaalreis.dunning.models import Policy, Stage, StageAction
 from betaalreis.errors import InvalidInput
@@ -247,6 +248,27 @@ def load_policy(creditor: Creditor, path: Path) -> Policy:
         stage.policy = policy
     Stage.objects.bulk_create(stages)
     return policy
+
+
+def fourteen_day_letter_warnings(policy: Policy) -> list[str]:
+    """Return a warning, in the active language, for each consumer 14-day letter stage without the letter channel.
+
+    The planner sends that letter by post anyway to a consumer who did not
+    agree to electronic communication (see `betaalreis.dunning.letter_channel`),
+    so the stage's channels do not show what the run does. The policy is
+    loaded all the same, because the run keeps the rule.
+    """
+    if policy.debtor_kind != DebtorKind.CONSUMER:
+        return []
+    return [
+        gettext(
+            "Let op: fase %(stage)r is de veertiendagenbrief, maar channels noemt geen \"letter\" "
+            "(%(channels)s). Een consument zonder akkoord met elektronische communicatie krijgt deze "
+            "brief toch per post. Voeg \"letter\" toe aan channels, zodat het beleid zegt wat de run doet."
+        ) % {"stage": stage.code, "channels": ", ".join(stage.channels)}
+        for stage in policy.stages.order_by("order")
+        if stage.is_fourteen_day_letter and Channel.LETTER not in stage.channels
+    ]
 
 
 def seed_default_policies(creditor: Creditor, *, replace: bool = False) -> list[Policy]:

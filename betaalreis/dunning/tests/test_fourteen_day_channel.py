@@ -98,12 +98,15 @@ def test_failed_letter_fallback(creditor, agreed: bool, expected: str | None):
     assert fallback_channel_for(letter) == expected
 
 
-def test_withdrawn_before_dispatch_goes_by_post(email_first, betaalreis_home):
-    debtor = letter_due(make_debtor(email_first, electronic_agreement=True))
-    run_cycle(DAY, email_first, dispatch_messages=False)
+@pytest.mark.parametrize("channels", [["email", "letter"], ["email"]])
+def test_withdrawn_before_dispatch_goes_by_post(creditor, betaalreis_home, channels: list[str]):
+    # With ["email"] the stage does not list "letter", and the failed e-mail must still become a letter.
+    Stage.objects.filter(policy__creditor=creditor, is_fourteen_day_letter=True).update(channels=channels)
+    debtor = letter_due(make_debtor(creditor, electronic_agreement=True))
+    run_cycle(DAY, creditor, dispatch_messages=False)
     do_set_electronic_agreement(debtor, False, source="portal")
 
-    dispatch(due_by=dt.datetime.combine(DAY, dt.time(18), tzinfo=AMSTERDAM), creditor=email_first)
+    dispatch(due_by=dt.datetime.combine(DAY, dt.time(18), tzinfo=AMSTERDAM), creditor=creditor)
 
     email = Communication.objects.get(channel="email")
     assert email.status == CommunicationStatus.FAILED
@@ -111,3 +114,76 @@ def test_withdrawn_before_dispatch_goes_by_post(email_first, betaalreis_home):
     letter = Communication.objects.get(channel="letter")
     assert letter.stage == "fourteen_day_letter"
     assert letter.status == CommunicationStatus.SENT
+
+
+@pytest.fixture
+def email_only(creditor):
+    """A creditor policy in the database whose 14-day letter stage lists only email."""
+    Stage.objects.filter(policy__creditor=creditor, is_fourteen_day_letter=True).update(channels=["email"])
+    return creditor
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, "letter"),
+    ({"preferred_channel": "email"}, "letter"),
+    ({"electronic_agreement": True}, "email"),
+])
+def test_email_only_stage_channel(email_only, fields: dict[str, object], expected: str):
+    debtor = letter_due(make_debtor(email_only, **fields))
+
+    assert planned_channel(email_only, debtor) == expected
+
+
+NO_ADDRESS = {"street": "", "postal_code": "", "city": ""}
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    (
+        NO_ADDRESS,
+        "geen postadres en geen akkoord met elektronische communicatie; voeg een postadres toe of "
+        "leg het akkoord van de debiteur met elektronische communicatie vast",
+    ),
+    (
+        {**NO_ADDRESS, "email": ""},
+        "geen postadres en geen akkoord met elektronische communicatie; voeg een postadres toe",
+    ),
+    (
+        {"opted_out_channels": ["letter"]},
+        "afgemeld voor brief en geen akkoord met elektronische communicatie; "
+        "leg het akkoord van de debiteur met elektronische communicatie vast",
+    ),
+    (
+        {"opted_out_channels": ["letter", "email"]},
+        "afgemeld voor brief en geen akkoord met elektronische communicatie",
+    ),
+])
+def test_email_only_stage_unreachable_reason(email_only, fields: dict[str, object], expected: str):
+    debtor = letter_due(make_debtor(email_only, **fields))
+
+    (message,) = plan_day(DAY, email_only).messages
+
+    assert message.debtor.id == debtor.pk
+    assert message.channel is None
+    assert message.unreachable_reason == expected
+
+
+def test_unreachable_reason_in_english(email_only, english_reports):
+    letter_due(make_debtor(email_only, **NO_ADDRESS))
+
+    (message,) = plan_day(DAY, email_only).messages
+
+    assert message.unreachable_reason == (
+        "no postal address and no agreement to electronic communication; add a postal address or "
+        "record the debtor's agreement to electronic communication"
+    )
+
+
+def test_email_only_stage_failed_letter_fallback(email_only):
+    debtor = make_debtor(email_only)
+    letter = Communication.objects.create(
+        creditor=email_only, debtor=debtor, channel="letter", stage="fourteen_day_letter", language="nl",
+        idempotency_key=f"test:{debtor.pk}", status=CommunicationStatus.FAILED, run_date=DAY,
+        total_amount="100.00",
+    )
+
+    assert fallback_channel_for(letter) is None

@@ -201,7 +201,8 @@ def test_xlsx_formula_without_result_named(creditor: Creditor, tmp_path: Path) -
     error = rejected(path, creditor)
 
     assert len(error.errors) == 1
-    assert "cell F2 (=E2) contains a formula without a calculated value" in error.errors[0].problem
+    assert (error.errors[0].row, error.errors[0].field, error.errors[0].value) == (2, "Openstaand", "=E2")
+    assert "cell F2 contains a formula without a calculated value" in error.errors[0].problem
     assert Invoice.objects.count() == 0
 
 

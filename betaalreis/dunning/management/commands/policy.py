@@ -13,7 +13,12 @@ from rich.table import Table
 from betaalreis.command_language import add_language_option, report_language
 from betaalreis.dunning.models import Policy, StageAction
 from betaalreis.dunning.planner import CHANNEL_NAMES
-from betaalreis.dunning.policies import DEFAULT_POLICY_DIR, load_policy, seed_default_policies
+from betaalreis.dunning.policies import (
+    DEFAULT_POLICY_DIR,
+    fourteen_day_letter_warnings,
+    load_policy,
+    seed_default_policies,
+)
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import Creditor, DebtorKind
 from betaalreis.ledger.money import format_report_money
@@ -55,6 +60,8 @@ class Command(BaseCommand):
                 self.stdout.write(_("%(creditor)s: %(policy)s (%(kind)s) geladen.") % {
                     "creditor": creditor.slug, "policy": policy.name, "kind": DebtorKind(policy.debtor_kind).label,
                 })
+                for warning in fourteen_day_letter_warnings(policy):
+                    self.stderr.write(warning)
             elif options["action"] == "defaults":
                 seed_default_policies(creditor, replace=options["replace"])
         except InvalidInput as exc:
