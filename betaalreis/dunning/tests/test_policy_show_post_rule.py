@@ -62,9 +62,9 @@ def test_default_policy_states_post_rule(creditor, language: str, rule: str, cha
 
 @pytest.mark.parametrize(("language", "rule", "warning"), [
     ("nl", "De planner past dit toe bij elk beleid.",
-     "Brief van veertien dagen noemt geen brief, dus een consument zonder dat akkoord krijgt de brief niet"),
+     "Brief van veertien dagen noemt geen brief. Een consument zonder dat akkoord krijgt de brief toch per post"),
     ("en", "The planner applies this to every policy.",
-     "Fourteen-day notice lists no letter, so a consumer without that agreement does not get the letter"),
+     "Fourteen-day notice lists no letter. A consumer without that agreement still gets the letter by post"),
 ])
 def test_own_policy_without_post_warns(tmp_path: Path, language: str, rule: str, warning: str):
     creditor = make_creditor()

@@ -133,8 +133,8 @@ def _fourteen_day_post_rule(policy: Policy, language: str) -> list[str]:
         }
         if "letter" not in stage.channels:
             lines.append(_(
-                "%(stage)s noemt geen brief, dus een consument zonder dat akkoord krijgt de brief niet en staat "
-                "in de run als onbereikbaar. Voeg \"letter\" toe aan de kanalen van deze fase."
+                "%(stage)s noemt geen brief. Een consument zonder dat akkoord krijgt de brief toch per post; "
+                "zet \"letter\" bij de kanalen van deze fase, zodat het beleid zegt wat er gebeurt."
             ) % values)
         elif values["channels"]:
             lines.append(_(
