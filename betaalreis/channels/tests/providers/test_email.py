@@ -11,7 +11,13 @@ import pytest
 
 from betaalreis.channels.backends.anymail import api as smtp_api
 from betaalreis.channels.base import ChannelError
-from betaalreis.channels.models import Delivery, DeliveryStatus, InvalidAddress, SubmissionState
+from betaalreis.channels.models import (
+    Delivery,
+    DeliveryStatus,
+    InvalidAddress,
+    SubmissionState,
+    WebhookLog,
+)
 from betaalreis.channels.providers import EmailRouter
 from betaalreis.channels.tests.fakes.email import FakePostmark, SmtpServer
 from betaalreis.channels.tests.providers.conftest import message_for
@@ -253,3 +259,54 @@ def test_inbound_reply_matched_by_address(postmark, debtor, client):
     row = TimelineEvent.objects.get(debtor=debtor, kind=TimelineKind.COMMUNICATION)
     assert "Ik betaal volgende week." in row.data["text"]
     assert row.data["channel"] == "email"
+
+
+def test_tracking_with_secret_kept_whole(postmark, make_communication, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    event = {**postmark.delivery_event(result.provider_reference), "Padding": "a" * 5_000}
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/", event)
+
+    assert response.status_code == 200
+    log = WebhookLog.objects.get()
+    assert log.verified is True
+    assert len(log.body) > 5_000
+    assert log.detail == ""
+
+
+@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailInsecureWebhookWarning")
+def test_tracking_without_secret_keeps_start(postmark, make_communication, client, provider_settings):
+    # Without WEBHOOK_SECRET anymail accepts a call from anyone.
+    provider_settings.ANYMAIL = {}
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    event = {**postmark.delivery_event(result.provider_reference), "Padding": "a" * 2_000_000}
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/", event, auth="anyone:anything")
+
+    assert response.status_code == 200
+    log = WebhookLog.objects.get()
+    assert log.verified is False
+    assert len(log.body) == 2_000
+    assert log.detail.startswith("Only the first 2,000 of ")
+    assert log.detail.endswith(" characters are kept.")
+
+
+@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailInsecureWebhookWarning")
+def test_inbound_without_secret_keeps_start(postmark, debtor, client, provider_settings):
+    provider_settings.ANYMAIL = {}
+    payload = {
+        "FromFull": {"Email": "iemand@example.com", "Name": "Iemand"},
+        "ToFull": [{"Email": "debiteuren@acme.nl", "Name": ""}],
+        "Subject": "Hallo", "MessageID": "5b7c0d0e-66eb-11e1-8e72-a8904824019b",
+        "TextBody": "a" * 10_000, "Headers": [], "Date": "Fri, 4 Dec 2026 10:00:00 +0100",
+    }
+
+    response = post_postmark(client, "/channels/anymail/postmark/inbound/", payload, auth="anyone:anything")
+
+    assert response.status_code == 200
+    log = WebhookLog.objects.get()
+    assert log.verified is False
+    assert len(log.body) == 2_000
+    assert "characters are kept." in log.detail
