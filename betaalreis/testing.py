@@ -29,7 +29,7 @@ TEST_REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/5"
 
 
 def redis_reachable(url: str) -> bool:
-    """Return whether a Redis server answers PING at `url` within one second."""
+    """Return whether a Redis server at `url` responds to PING within one second."""
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1.0).ping())
     except redis.RedisError:
