@@ -108,3 +108,46 @@ def anymail_webhook_secret_problem(
         "the webhook addresses with those credentials, "
         "for example https://user:password@betalen.example.nl/channels/anymail/postmark/tracking/"
     )
+
+
+# Django cache backends whose entries each server process keeps for itself.
+LOCAL_MEMORY_CACHE = "django.core.cache.backends.locmem.LocMemCache"
+PER_PROCESS_CACHE_BACKENDS = frozenset({LOCAL_MEMORY_CACHE, "django.core.cache.backends.dummy.DummyCache"})
+# Table of the database cache, made by `betaalreis createcachetable`.
+DATABASE_CACHE_TABLE = "betaalreis_cache"
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def cache_settings(cache_url: str) -> dict[str, dict[str, str]]:
+    """Return Django's CACHES for BETAALREIS_CACHE_URL, or raise ValueError with a one-line reason.
+
+    Empty gives the local-memory cache, `database` the database cache, and a
+    redis://, rediss:// or unix:// address the Redis cache.
+    """
+    url = cache_url.strip()
+    if not url:
+        return {"default": {"BACKEND": LOCAL_MEMORY_CACHE}}
+    if url == "database":
+        return {"default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE,
+        }}
+    scheme = urlsplit(url).scheme
+    if scheme in _REDIS_SCHEMES:
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    # The address may contain a password, so the message names only its scheme.
+    raise ValueError(
+        f"BETAALREIS_CACHE_URL has scheme {scheme or 'none'!r}, not redis, rediss or unix, and is not "
+        "'database'. Set it to a Redis address such as redis://127.0.0.1:6379/1, to database, or leave it empty."
+    )
+
+
+def per_process_cache_problem(caches: Mapping[str, Mapping[str, object]]) -> str | None:
+    """Return why the default cache cannot hold the portal's sign-in limit across processes, or None."""
+    backend = str(caches.get("default", {}).get("BACKEND", ""))
+    if backend not in PER_PROCESS_CACHE_BACKENDS:
+        return None
+    return (
+        f"The default cache ({backend.rsplit('.', 1)[-1]}) is kept per server process, so each process "
+        "counts the portal's failed sign-ins per address on its own, and a restart clears the count. "
+        "Set BETAALREIS_CACHE_URL to a Redis address or to database."
+    )

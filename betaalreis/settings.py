@@ -357,6 +357,16 @@ BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_F
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 BETAALREIS_RATE_LIMIT_PREFIX = os.environ.get("BETAALREIS_RATE_LIMIT_PREFIX", "betaalreis:")
 
+# Django's default cache, which keeps the portal's count of failed sign-ins
+# per client address. Empty keeps a local-memory cache in each server
+# process. `database` uses a table that `betaalreis createcachetable` makes,
+# and a redis:// address uses Redis. `check --deploy` and production
+# start-up of the web server warn about a per-process cache.
+try:
+    CACHES = deployment.cache_settings(os.environ.get("BETAALREIS_CACHE_URL", ""))
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True

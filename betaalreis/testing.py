@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis
 from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -22,6 +23,17 @@ from betaalreis.dunning.models import InvoiceStage
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice, InvoiceKind, InvoiceStatus
 
 _sequence = itertools.count(1)
+
+# Redis for the tests that need one: REDIS_URL, else database 5 on 127.0.0.1.
+TEST_REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/5"
+
+
+def redis_reachable(url: str) -> bool:
+    """Return whether a Redis server at `url` responds to PING within one second."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1.0).ping())
+    except redis.RedisError:
+        return False
 
 # The corpus of real files lives in shared/corpus beside the repository;
 # BETAALREIS_CORPUS points elsewhere, for a checkout in another place.

@@ -1,10 +1,14 @@
 """WSGI entry point."""
 
+import logging
 import os
 import sys
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
+
+from betaalreis import deployment
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betaalreis.settings")
 
@@ -19,3 +23,10 @@ except ImproperlyConfigured as error:
     sys.stderr.write(f"betaalreis: invalid configuration: {' '.join(str(error).split())}\n")
     sys.stderr.flush()
     raise SystemExit(APP_LOAD_ERROR) from None
+
+if settings.PRODUCTION and deployment.per_process_cache_problem(settings.CACHES):
+    # gunicorn loads this module in each worker (with --preload once, in the master), and each load logs it.
+    logging.getLogger("betaalreis.wsgi").warning(
+        "portal sign-in limit counts per server process; set BETAALREIS_CACHE_URL to a shared cache",
+        extra={"cache_backend": settings.CACHES["default"]["BACKEND"]},
+    )

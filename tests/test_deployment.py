@@ -102,3 +102,48 @@ def test_no_anymail_needs_no_webhook_secret(providers):
     assert deployment.anymail_webhook_secret_problem(
         providers, SMTP_BACKEND, "", has_webhook_secret=False
     ) is None
+
+
+def test_empty_cache_url_is_local_memory():
+    assert deployment.cache_settings(" ") == {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+
+
+def test_database_cache_url():
+    assert deployment.cache_settings("database") == {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "betaalreis_cache"}
+    }
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/1", "rediss://:geheim@cache.example:6380/0", "unix:///run/redis.sock?db=1"]
+)
+def test_redis_cache_url(url):
+    assert deployment.cache_settings(url) == {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    }
+
+
+@pytest.mark.parametrize(("url", "scheme"), [("memcached://user:geheim@cache:11211", "memcached"), ("db", "none")])
+def test_unknown_cache_url_rejected_without_password(url, scheme):
+    with pytest.raises(ValueError, match=f"BETAALREIS_CACHE_URL has scheme '{scheme}'") as raised:
+        deployment.cache_settings(url)
+
+    assert "geheim" not in str(raised.value)
+    assert "redis://127.0.0.1:6379/1" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "backend", ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"]
+)
+def test_per_process_cache_reported(backend):
+    problem = deployment.per_process_cache_problem({"default": {"BACKEND": backend}})
+
+    assert problem is not None
+    assert "Set BETAALREIS_CACHE_URL" in problem
+
+
+@pytest.mark.parametrize("url", ["database", "redis://127.0.0.1:6379/1"])
+def test_shared_cache_not_reported(url):
+    assert deployment.per_process_cache_problem(deployment.cache_settings(url)) is None

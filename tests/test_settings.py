@@ -13,7 +13,7 @@ _CLEARED = (
     "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "BETAALREIS_SECRET_KEY", "BETAALREIS_PRODUCTION", "BETAALREIS_DEBUG", "BETAALREIS_BASE_URL",
     "BETAALREIS_ALLOWED_HOSTS", "BETAALREIS_PAYMENT_PROVIDER", "MOLLIE_API_KEY", "BETAALREIS_PROXY_COUNT",
     "BETAALREIS_HSTS_SECONDS", "BETAALREIS_SSL_REDIRECT", "BETAALREIS_PROVIDERS", "BETAALREIS_EMAIL_BACKEND",
-    "BETAALREIS_ANYMAIL_WEBHOOK_SECRET", "BETAALREIS_INBOUND_EMAIL_DOMAIN",
+    "BETAALREIS_ANYMAIL_WEBHOOK_SECRET", "BETAALREIS_INBOUND_EMAIL_DOMAIN", "BETAALREIS_CACHE_URL",
 )
 STRONG_KEY = "0123456789abcdefghij" * 3
 # Production as the README describes it.
@@ -23,6 +23,7 @@ PRODUCTION = {
     "BETAALREIS_BASE_URL": "https://betalen.acme.example",
     "BETAALREIS_PAYMENT_PROVIDER": "mollie",
     "MOLLIE_API_KEY": "test_abcdefghijklmnopqrstuvwxyz0123",
+    "BETAALREIS_CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 SHOW_SETTINGS = (
     "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
@@ -208,6 +209,41 @@ def test_deploy_check_flags_anymail_without_webhook_secret(tmp_path):
     assert result.returncode == 1
     assert "betaalreis.E005" in result.stderr
     assert "BETAALREIS_ANYMAIL_WEBHOOK_SECRET is empty" in result.stderr
+
+
+def test_deploy_check_warns_about_per_process_cache(tmp_path):
+    environment = production(tmp_path)
+    del environment["BETAALREIS_PRODUCTION"]
+    del environment["BETAALREIS_CACHE_URL"]
+
+    result = betaalreis("check", "--deploy", **environment)
+
+    assert result.returncode == 0, result.stderr
+    assert "betaalreis.W001" in result.stderr
+    assert "The default cache (LocMemCache) is kept per server process" in result.stderr
+
+
+def test_invalid_cache_url_is_one_line(tmp_path):
+    result = betaalreis("check", BETAALREIS_HOME=str(tmp_path), BETAALREIS_CACHE_URL="memcached://u:geheim@cache:11211")
+
+    assert_one_line_error(result, "BETAALREIS_CACHE_URL has scheme 'memcached'")
+    assert "geheim" not in result.stderr
+
+
+def test_production_start_warns_about_per_process_cache(tmp_path):
+    result = run(["-c", "import betaalreis.wsgi"], **production(tmp_path, BETAALREIS_CACHE_URL=""))
+
+    assert result.returncode == 0, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "WARNING betaalreis.wsgi portal sign-in limit counts per server process" in result.stderr
+    assert "cache_backend='django.core.cache.backends.locmem.LocMemCache'" in result.stderr
+
+
+def test_production_start_with_shared_cache_is_quiet(tmp_path):
+    result = run(["-c", "import betaalreis.wsgi"], **production(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
 
 
 def test_invalid_database_url_is_one_line(tmp_path):

@@ -65,6 +65,14 @@ class CreditorAdmin(CreditorScopedAdmin):
     search_fields = ("slug", "legal_name", "trade_name", "kvk_number")
     inlines = [CreditorUserAccessInline]
 
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "brand_color" and formfield is not None:
+            formfield.help_text = _(
+                "Een # met zes hexadecimale cijfers, zoals #0b7a3e. Het portaal en de brieven gebruiken deze kleur."
+            )
+        return formfield
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Only a superuser can grant access to a new creditor, so only a superuser adds one.
         return request.user.is_superuser and super().has_add_permission(request)

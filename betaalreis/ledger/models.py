@@ -28,6 +28,7 @@ from betaalreis.ledger.validators import (
     bic_mismatch,
     normalize_vat_id,
     validate_bic,
+    validate_brand_colour,
     validate_e164,
     validate_iban,
 )
@@ -182,6 +183,12 @@ class Creditor(models.Model):
         vat_problem = self._normalize_vat_id()
         if vat_problem:
             errors["vat_id"] = vat_problem
+
+        # Checked here, not by a field validator, which would change the migration state.
+        try:
+            validate_brand_colour(self.brand_color)
+        except ValidationError as exc:
+            errors["brand_color"] = exc.messages[0]
         if errors:
             raise ValidationError(errors)
 

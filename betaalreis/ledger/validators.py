@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
@@ -86,6 +88,25 @@ def bic_mismatch(iban: str, bic: str) -> str | None:
         "BIC %(bic)s hoort niet bij de bank van IBAN %(iban)s, die BIC %(expected)s heeft; "
         "verbeter de BIC of laat hem weg"
     ) % {"bic": parsed_bic, "iban": parsed_iban.formatted, "expected": expected}
+
+
+# The only form of a brand colour that the portal's style sheet and the
+# letters use. They replace any other value with the default blue.
+BRAND_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def validate_brand_colour(value: str) -> None:
+    """Raise ValidationError (code invalid_colour) in the active language unless `value` is # and six hex digits."""
+    if BRAND_COLOUR.fullmatch(value):
+        return
+    raise ValidationError(
+        gettext(
+            '"%(value)s" is geen geldige huisstijlkleur. Vul # in met zes hexadecimale cijfers (0-9, a-f), '
+            "zoals #0b7a3e."
+        ),
+        code="invalid_colour",
+        params={"value": value},
+    )
 
 
 def validate_e164(value: str) -> None:

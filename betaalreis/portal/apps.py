@@ -7,3 +7,6 @@ class PortalConfig(AppConfig):
     label = "portal"
     verbose_name = _("Debiteurenportaal")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from betaalreis.portal import checks  # noqa: F401  (registers the deploy check)

@@ -205,9 +205,9 @@ def _still_carries(kind: str, value: str, email: str, mobile: str) -> bool:
     return current.lower() == value
 
 
-# NOTE: the per-address count lives in Django's cache. With the default
-# local-memory cache each server process counts on its own, so production
-# needs a shared cache (database or Redis) for the limit to hold.
+# The per-address count lives in Django's default cache. With the
+# local-memory cache (BETAALREIS_CACHE_URL empty) each server process counts
+# on its own, so production sets BETAALREIS_CACHE_URL to Redis or database.
 def _failure_key(address: str) -> str:
     return f"portal-failures:{address}"
 

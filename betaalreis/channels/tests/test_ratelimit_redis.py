@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -12,18 +11,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from betaalreis.channels.ratelimit import RedisTokenBucket, TokenBucket, bucket_for, reset_buckets
+from betaalreis.testing import TEST_REDIS_URL, redis_reachable
 
-REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/5"
+REDIS_URL = TEST_REDIS_URL
 
-
-def _reachable(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1.0).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _reachable(REDIS_URL), reason=f"Redis at {REDIS_URL} is not reachable")
+pytestmark = pytest.mark.skipif(not redis_reachable(REDIS_URL), reason=f"Redis at {REDIS_URL} is not reachable")
 
 
 @pytest.fixture

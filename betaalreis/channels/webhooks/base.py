@@ -1,15 +1,17 @@
 """The base of every provider webhook view.
 
-Each request is kept raw in `WebhookLog` before anything else. The vendor's
-`verify` then checks its signature or credentials in constant time against
-the current and the previous secret, so secrets can rotate. Last, `parse`
-turns it into delivery reports and inbound messages.
+Each request is kept in `WebhookLog` before anything else, at first with
+only the start of its body. The vendor's `verify` then checks its signature
+or credentials in constant time against the current and the previous
+secret, so secrets can rotate. Only a verified request gets its whole body
+stored, because anyone can send the others. Last, `parse` turns it into
+delivery reports and inbound messages.
 
 Answers follow what providers do with them: 200 for processed, duplicate
 and ignored events (a retry would change nothing), 400 for a bad signature
-or a malformed payload, 404 for an unknown creditor, and 500 only when a
-retry can succeed: a missing secret in our configuration or a crash while
-storing the events.
+or a malformed payload, 404 for an unknown creditor or a provider that the
+creditor has no account with, and 500 only when a retry can succeed: a
+missing secret in our configuration or a crash while storing the events.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 # Request headers never stored with the raw payload.
 _UNSTORED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# Characters of the body kept for a request that is not verified, the same
+# limit as for payment webhooks. Anyone can send such a request, so each
+# one stores little.
+UNVERIFIED_BODY_CHARS = 2_000
 
 
 class WebhookRejected(Exception):
@@ -45,6 +51,16 @@ class WebhookRejected(Exception):
 
 class WebhookNotConfigured(Exception):
     """Our side lacks the secret to verify the request (respond with 500, so the provider retries)."""
+
+
+def stored_body(text: str, verified: bool) -> tuple[str, str]:
+    """Return the part of a request body to store, and a note for the detail when the rest is dropped."""
+    if verified or len(text) <= UNVERIFIED_BODY_CHARS:
+        return text, ""
+    return (
+        text[:UNVERIFIED_BODY_CHARS],
+        f"Only the first {UNVERIFIED_BODY_CHARS:,} of {len(text):,} characters are kept.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +89,14 @@ def matches_any(expected_values: Iterable[str], received: str) -> bool:
     return found
 
 
-def keep_raw_request(request: HttpRequest, provider: str) -> WebhookLog:
-    """Store `request` as received, without its credential and cookie headers."""
+def keep_raw_request(request: HttpRequest, provider: str, text: str | None = None) -> WebhookLog:
+    """Store `request` without its credential and cookie headers, and the first UNVERIFIED_BODY_CHARS of its body.
+
+    `text` is the body as decoded text, when the caller has decoded it already.
+    The body is stored whole only once the request is verified (`stored_body`).
+    """
+    if text is None:
+        text = request.body.decode("utf-8", errors="replace")
     headers = {
         name: value for name, value in request.headers.items()
         if name.lower() not in _UNSTORED_HEADERS
@@ -84,7 +106,7 @@ def keep_raw_request(request: HttpRequest, provider: str) -> WebhookLog:
         method=request.method or "",
         path=request.get_full_path()[:1000],
         headers=headers,
-        body=request.body.decode("utf-8", errors="replace"),
+        body=text[:UNVERIFIED_BODY_CHARS],
     )
 
 
@@ -118,34 +140,45 @@ class ProviderWebhookView(View):
         return self.handle(request, creditor_slug, **kwargs)
 
     def handle(self, request: HttpRequest, creditor_slug: str, **kwargs: Any) -> HttpResponse:
-        log = self._keep_raw(request)
+        text = request.body.decode("utf-8", errors="replace")
+        log = self._keep_raw(request, text)
 
         creditor = Creditor.objects.filter(slug=creditor_slug).first()
         if creditor is None:
-            return self._finish(log, WebhookLog.Outcome.REJECTED, "unknown creditor", 404)
+            return self._finish(log, text, WebhookLog.Outcome.REJECTED, "unknown creditor", 404)
         log.creditor = creditor
 
         try:
             account = provider_account(creditor_slug, self.channel)
+        except ConfigurationError as exc:
+            return self._not_configured(log, text, str(exc))
+        if account.provider != self.provider:
+            return self._not_configured(
+                log, text,
+                f"Creditor {creditor_slug!r} sends {self.channel} through {account.provider}, "
+                f"not {self.provider}.",
+            )
+
+        try:
             self.verify(request, account, **kwargs)
         except (ConfigurationError, WebhookNotConfigured) as exc:
             logger.warning(
                 "webhook secret not configured",
                 extra={"provider": self.provider, "creditor_id": creditor.pk, "webhook_id": log.pk},
             )
-            return self._finish(log, WebhookLog.Outcome.ERROR, str(exc), 500)
+            return self._finish(log, text, WebhookLog.Outcome.ERROR, str(exc), 500)
         except WebhookRejected as exc:
             logger.warning(
                 "webhook rejected",
                 extra={"provider": self.provider, "creditor_id": creditor.pk, "webhook_id": log.pk},
             )
-            return self._finish(log, WebhookLog.Outcome.REJECTED, str(exc), 400)
+            return self._finish(log, text, WebhookLog.Outcome.REJECTED, str(exc), 400)
         log.verified = True
 
         try:
             parsed = self.parse(request, account)
         except WebhookRejected as exc:
-            return self._finish(log, WebhookLog.Outcome.REJECTED, str(exc), 400)
+            return self._finish(log, text, WebhookLog.Outcome.REJECTED, str(exc), 400)
 
         try:
             outcome = self._apply(parsed, creditor, log)
@@ -156,19 +189,37 @@ class ProviderWebhookView(View):
                 "webhook processing failed",
                 extra={"provider": self.provider, "creditor_id": creditor.pk, "webhook_id": log.pk},
             )
-            return self._finish(log, WebhookLog.Outcome.ERROR, "processing failed", 500)
+            return self._finish(log, text, WebhookLog.Outcome.ERROR, "processing failed", 500)
 
-        self._finish(log, outcome, "", 200)
+        self._finish(log, text, outcome, "", 200)
         return self.acknowledge(parsed)
 
-    def _keep_raw(self, request: HttpRequest) -> WebhookLog:
-        return keep_raw_request(request, self.provider)
+    def _keep_raw(self, request: HttpRequest, text: str) -> WebhookLog:
+        return keep_raw_request(request, self.provider, text)
 
-    def _finish(self, log: WebhookLog, outcome: str, detail: str, status: int) -> HttpResponse:
+    def _not_configured(self, log: WebhookLog, text: str, reason: str) -> HttpResponse:
+        """Log and store a request for a provider that the creditor has no account with, and return 404.
+
+        A retry cannot succeed until someone adds the account, so the status
+        is not 500, which providers retry.
+        """
+        logger.warning(
+            "webhook for unconfigured provider",
+            extra={"provider": self.provider, "creditor_id": log.creditor_id, "webhook_id": log.pk},
+        )
+        return self._finish(
+            log, text, WebhookLog.Outcome.REJECTED, reason, 404, content="provider not configured\n"
+        )
+
+    def _finish(
+        self, log: WebhookLog, text: str, outcome: str, detail: str, status: int, *, content: str = ""
+    ) -> HttpResponse:
+        """Store the outcome, and the whole body only when the request was verified."""
+        log.body, note = stored_body(text, log.verified)
         log.outcome = outcome
-        log.detail = detail[:500]
-        log.save(update_fields=["creditor", "verified", "outcome", "detail"])
-        return HttpResponse(status=status)
+        log.detail = f"{detail} {note}".strip()[:500]
+        log.save(update_fields=["creditor", "verified", "outcome", "detail", "body"])
+        return HttpResponse(content, status=status, content_type="text/plain")
 
     def _apply(self, parsed: ParsedWebhook, creditor: Creditor, log: WebhookLog) -> str:
         source = f"webhook:{self.provider}"

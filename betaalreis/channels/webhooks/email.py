@@ -16,6 +16,7 @@ from collections.abc import Callable
 from email.utils import parseaddr
 
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
+from anymail.utils import get_anymail_setting
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -25,6 +26,7 @@ from betaalreis.channels.backends.anymail.api import METADATA_KEY, esp_display_n
 from betaalreis.channels.delivery import StatusReport, dedupe_key_for, do_record_delivery_event
 from betaalreis.channels.inbound import do_record_inbound_message
 from betaalreis.channels.models import Delivery, DeliveryStatus, WebhookLog
+from betaalreis.channels.webhooks.base import stored_body
 from betaalreis.errors import ConfigurationError
 from betaalreis.ledger.models import Creditor, Debtor
 
@@ -76,8 +78,29 @@ def _debtor_from_reply_address(address: str) -> int | None:
     return int(debtor_part)
 
 
-def _raw(event: object) -> str:
-    return json.dumps(getattr(event, "esp_event", None), default=str)[:100_000]
+# Characters kept of a verified call's body.
+_VERIFIED_BODY_CHARS = 100_000
+
+
+def _verified(sender: object) -> bool:
+    """Return whether the anymail view `sender` checked the call's credentials.
+
+    Views with `warn_if_no_basic_auth` off check the ESP's own signature,
+    which anymail requires. The others check basic auth only when
+    WEBHOOK_SECRET is set.
+    """
+    if not getattr(sender, "warn_if_no_basic_auth", True):
+        return True
+    return bool(get_anymail_setting("webhook_secret", default=[]))
+
+
+def _new_log(sender: object, esp_name: str, path: str, text: str, **fields: object) -> WebhookLog:
+    verified = _verified(sender)
+    body, note = stored_body(text, verified)
+    return WebhookLog.objects.create(
+        provider=f"{PROVIDER}:{esp_name}", method="POST", path=path,
+        body=body[:_VERIFIED_BODY_CHARS], verified=verified, detail=note, **fields,
+    )
 
 
 @receiver(tracking, dispatch_uid="betaalreis.channels.email.tracking")
@@ -86,10 +109,8 @@ def handle_tracking(sender: object, event: AnymailTrackingEvent, esp_name: str, 
     if status is None or not (event.message_id or event.metadata.get(METADATA_KEY)):
         return
 
-    log = WebhookLog.objects.create(
-        provider=f"{PROVIDER}:{esp_name}", method="POST", path="", body=_raw(event),
-        verified=True, outcome=WebhookLog.Outcome.PROCESSED,
-    )
+    raw = json.dumps(getattr(event, "esp_event", None), default=str)
+    log = _new_log(sender, esp_name, "", raw, outcome=WebhookLog.Outcome.PROCESSED)
     occurred_at = event.timestamp or timezone.now()
     report = StatusReport(
         provider=PROVIDER,
@@ -148,10 +169,7 @@ def _sent_through_esp(esp_name: str) -> Callable[[Delivery], bool]:
 @receiver(inbound, dispatch_uid="betaalreis.channels.email.inbound")
 def handle_inbound(sender: object, event: AnymailInboundEvent, esp_name: str, **kwargs: object) -> None:
     message = event.message
-    log = WebhookLog.objects.create(
-        provider=f"{PROVIDER}:{esp_name}", method="POST", path="inbound",
-        body=str(message)[:100_000] if message is not None else "", verified=True,
-    )
+    log = _new_log(sender, esp_name, "inbound", str(message) if message is not None else "")
     if message is None:
         log.outcome = WebhookLog.Outcome.IGNORED
         log.save(update_fields=["outcome"])
