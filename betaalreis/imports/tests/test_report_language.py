@@ -180,6 +180,63 @@ def test_problem_text_english_with_lang(case: str, creditor: Creditor, write_fil
     assert dutch not in text
 
 
+# A mapping file with one wrong header, for a file whose headers no built-in layout knows.
+MAPPING_WITH_TYPO = (
+    '[columns]\ninvoice_number = "Docnr"\ncustomer_number = "Relatiecode"\nname = "Relatie"\n'
+    'due_date = "Uiterlijk"\nopen_amount = "Openstaand bedrag"\n'
+    '[format]\ndelimiter = ";"\ndecimal_separator = ","\ndate_format = "%d.%m.%Y"\n'
+)
+UNKNOWN_LAYOUT = "Docnr;Relatiecode;Relatie;Uiterlijk;Nog open\nM-1;M1;Müller GmbH;31.10.2026;1.234,50\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected", "generic"),
+    [
+        (
+            (),
+            "rij 1, veld 'openstaand bedrag', waarde 'Openstaand bedrag': open_amount = 'Openstaand bedrag' "
+            "in map.toml: de kopregel heeft geen kolom met die naam; verbeter de naam in het mappingbestand. "
+            "De kolomkoppen zijn 'Docnr', 'Relatiecode', 'Relatie', 'Uiterlijk', 'Nog open'",
+            "geen van de eerste 30 rijen",
+        ),
+        (
+            ("--lang", "en"),
+            "row 1, field 'open amount', value 'Openstaand bedrag': open_amount = 'Openstaand bedrag' "
+            "in map.toml: the header row has no such column; correct the name in the mapping file. "
+            "The headers are 'Docnr', 'Relatiecode', 'Relatie', 'Uiterlijk', 'Nog open'",
+            "no row in the first 30",
+        ),
+    ],
+)
+def test_mapping_typo_names_entry(
+    options: tuple[str, ...], expected: str, generic: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    mapping = write_file("map.toml", MAPPING_WITH_TYPO)
+
+    text = _rejected_output(write_file("m1.csv", UNKNOWN_LAYOUT), "--mapping", str(mapping), *options)
+
+    assert expected in text
+    assert generic not in text
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), "geen van de eerste 30 rijen bevat een kolomkop uit map.toml (invoice_number = 'Nummer', "),
+        (("--lang", "en"), "none of the first 30 rows contains a header from map.toml (invoice_number = 'Nummer', "),
+    ],
+)
+def test_mapping_matching_no_header(
+    options: tuple[str, ...], expected: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    mapping = write_file("map.toml", '[columns]\ninvoice_number = "Nummer"\nopen_amount = "Saldo"\n')
+
+    text = _rejected_output(write_file("m1.csv", UNKNOWN_LAYOUT), "--mapping", str(mapping), *options)
+
+    assert expected in text
+    assert "--mapping" not in text.split(expected)[1].splitlines()[0]
+
+
 SKIPPED_DRAFT = (
     "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Status\n"
     "F6;D6;Zes;01-03-2026;10,00;open\n"
