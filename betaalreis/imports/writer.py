@@ -614,7 +614,7 @@ def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str], default
             default_consumers,
         ) % {"count": default_consumers})
     if inferred:
-        forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
+        forms = ", ".join(f"{form}: {count}" for form, count in inferred.most_common())
         notes.append(ngettext(
             "%(count)d nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm "
             "(%(forms)s): het bestand heeft geen kolom consument/zakelijk.",

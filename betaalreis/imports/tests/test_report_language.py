@@ -316,9 +316,9 @@ def test_invoice_amounts_in_english_format(creditor: Creditor, write_file: Write
     ("language", "consumer_note", "business_note"),
     [
         ("nl", "1 nieuwe debiteur als consument opgeslagen",
-         "1 nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm (B.V. 1)"),
+         "1 nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm (B.V.: 1)"),
         ("en", "1 new debtor stored as a consumer",
-         "1 new debtor stored as a business because its name ends in a legal form (B.V. 1)"),
+         "1 new debtor stored as a business because its name ends in a legal form (B.V.: 1)"),
     ],
 )
 def test_kind_notes_start_alike(
