@@ -27,6 +27,7 @@ from betaalreis.dunning.limitation_holds import limitation_note
 from betaalreis.dunning.models import ReopenCause
 from betaalreis.dunning.reopening import do_record_raises, do_restart_dunning, reopened_due_date
 from betaalreis.imports.credit_reallocation import Reallocation, undo_for_import, undo_for_missing_credit_notes
+from betaalreis.imports.date_order import due_before_issue_note
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
@@ -147,6 +148,9 @@ def do_import(
             )
             if note:
                 counts.notes.append(note)
+            date_note = due_before_issue_note(batch.invoices)
+            if date_note:
+                counts.notes.append(date_note)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from betaalreis.imports.registry import RowError
 from betaalreis.imports.report_labels import ROW_LABELS, SKIP_REASONS, row_label
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, Invoice
 
 WriteFile = Callable[..., Path]
 
@@ -235,6 +235,41 @@ def test_mapping_matching_no_header(
 
     assert expected in text
     assert "--mapping" not in text.split(expected)[1].splitlines()[0]
+
+
+DUE_BEFORE_ISSUE = (
+    "Factuurnummer;Debiteurnummer;Naam;Factuurdatum;Vervaldatum;Openstaand\n"
+    "Q-1;20;Quirijn;15-10-2026;01-10-2026;50,00\n"
+    "Q-2;20;Quirijn;15-10-2026;29-10-2026;60,00\n"
+    "Q-3;20;Quirijn;15-10-2026;15-10-2026;70,00\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), "let op: 1 factuur heeft een vervaldatum vóór de factuurdatum: Q-1 (rij 2). Aanmanen, rente en "
+             "fasen rekenen vanaf die vervaldatum. Controleer of de kolommen factuurdatum en vervaldatum niet "
+             "verwisseld zijn, en verbeter zo nodig het bestand."),
+        (("--lang", "en"), "note: 1 invoice has a due date before its invoice date: Q-1 (row 2). Dunning, "
+                           "interest and stages count from that due date. Check that the invoice date and due "
+                           "date columns are not swapped, and correct the file if needed."),
+    ],
+)
+def test_due_before_issue_noted(
+    options: tuple[str, ...], expected: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    text = " ".join(_import(str(write_file("q.csv", DUE_BEFORE_ISSUE)), "--creditor", "acme", *options).split())
+
+    assert expected in text
+    assert "Q-2" not in text
+    assert "Q-3" not in text
+
+
+def test_due_before_issue_still_imported(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(str(write_file("q.csv", DUE_BEFORE_ISSUE)), "--creditor", "acme")
+
+    assert Invoice.objects.filter(creditor=creditor).count() == 3
 
 
 SKIPPED_DRAFT = (
