@@ -129,7 +129,7 @@ DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def screenshot_folder(temporary: Path, environ: dict[str, str] | None = None) -> Path:
-    """Return where browser tests save screenshots: docs/screenshots when asked to refresh them, else `temporary`.
+    """Return where browser tests save screenshots: docs/screenshots when the variable is "1", else `temporary`.
 
     A plain test run writes to `temporary`, so it leaves the tracked
     screenshots of a checkout unchanged.

@@ -1,4 +1,4 @@
-"""Where the browser tests save screenshots: a temporary folder unless a refresh of docs/screenshots is asked."""
+"""Where the browser tests save screenshots: a temporary folder unless a refresh of docs/screenshots is requested."""
 
 from __future__ import annotations
 
