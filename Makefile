@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export BETAALREIS_HOME ?= $(CURDIR)/var
 
-.PHONY: install chromium demo test test-sqlite test-postgres bench lint clean
+.PHONY: install chromium demo test test-sqlite test-postgres screenshots bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test-sqlite: install
 
 test-postgres: install
 	$(BIN)/pytest -n 2 -q
+
+# The browser tests save their screenshots in a temporary folder; this target saves them to docs/screenshots.
+screenshots: install chromium
+	env -u DATABASE_URL BETAALREIS_REFRESH_SCREENSHOTS=1 $(BIN)/pytest -q betaalreis/portal/tests/test_browser.py
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -135,6 +135,23 @@ def admin_form_data(record: Model) -> dict[str, object]:
 
 
 # Debian's chromium, which the browser tests drive through Playwright.
+# Set to 1 to let the browser tests refresh the screenshots under docs/screenshots (`make screenshots`).
+REFRESH_SCREENSHOTS_VARIABLE = "BETAALREIS_REFRESH_SCREENSHOTS"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def screenshot_folder(temporary: Path, environ: dict[str, str] | None = None) -> Path:
+    """Return where browser tests save screenshots: docs/screenshots when the variable is "1", else `temporary`.
+
+    A plain test run writes to `temporary`, so it leaves the tracked
+    screenshots of a checkout unchanged.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(REFRESH_SCREENSHOTS_VARIABLE) == "1":
+        return DOCS_SCREENSHOTS
+    return temporary
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -6,6 +6,7 @@ a fixed set of phrases with numbers, names and IBANs between them. Logs keep
 that text. The back office and the import report show the reason through
 `reason_in_language`: in Dutch through `reason_in_dutch`, which replaces each
 known phrase and leaves the values as they are, and in English as stored.
+In both languages the amounts are then written in the report's money format.
 Rows stored before a phrase was added need no migration, because the
 translation happens when the reason is shown.
 
@@ -20,8 +21,12 @@ phrase is left.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from babel.numbers import list_currencies
 from django.utils import translation
+
+from betaalreis.ledger.money import format_report_money
 
 # (English pattern, Dutch replacement), tried in this order. Longer phrases
 # come before the shorter ones they contain.
@@ -130,7 +135,25 @@ def reason_in_dutch(reason: str) -> str:
 
 
 def reason_in_language(reason: str) -> str:
-    """Return a stored matching reason in the active language: Dutch unless English is active."""
-    if (translation.get_language() or "").startswith("en"):
-        return reason
-    return reason_in_dutch(reason)
+    """Return a stored matching reason in the active language: Dutch unless English is active.
+
+    Amounts stored as "EUR 1016.00" are written as the report writes money in
+    that language ("€1,016.00" in English, "€ 1.016,00" in Dutch).
+    """
+    if not (translation.get_language() or "").startswith("en"):
+        reason = reason_in_dutch(reason)
+    return _STORED_AMOUNT.sub(_format_stored_amount, reason)
+
+
+# An ISO currency code, a space and a plain decimal, as matching writes `f"{currency} {amount}"`.
+_STORED_AMOUNT = re.compile(r"\b([A-Z]{3}) (-?\d+\.\d+)(?![\d.])")
+
+
+def _format_stored_amount(match: re.Match[str]) -> str:
+    currency, amount = match.groups()
+    if currency not in _KNOWN_CURRENCIES:
+        return match.group(0)
+    return format_report_money(Decimal(amount), currency)
+
+
+_KNOWN_CURRENCIES = frozenset(list_currencies())

@@ -239,9 +239,12 @@ class _Layout:
                 errors.append(RowError(
                     header_index + 1, field_label(field_name), header,
                     gettext(
-                        "het mappingbestand noemt deze kolom, maar de kopregel heeft geen kolom met die "
+                        "%(field)s = %(header)r in %(mapping)s: de kopregel heeft geen kolom met die "
                         "naam; verbeter de naam in het mappingbestand. De kolomkoppen zijn %(headers)s"
-                    ) % {"headers": header_list},
+                    ) % {
+                        "field": field_name, "header": header,
+                        "mapping": _mapping_name(mapping), "headers": header_list,
+                    },
                 ))
                 continue
             mapped[field_name] = index
@@ -305,11 +308,18 @@ class _Layout:
                 )])
             return mapping.header_row - 1
         if mapping.columns:
-            expected_headers = {normalize_header(header) for header in mapping.columns.values()}
-            for index, cells in enumerate(rows[:30]):
-                if expected_headers <= {normalize_header(cell_text(cell)) for cell in cells}:
-                    return index
+            index = _row_with_most_mapped_headers(rows[:30], mapping)
+            if index is not None:
+                return index
         index = find_header_row(rows)
+        if index is None and mapping.columns:
+            raise ImportRejected(path, [RowError(
+                None, gettext("kopregel"), "",
+                gettext(
+                    "geen van de eerste 30 rijen bevat een kolomkop uit %(mapping)s (%(headers)s); "
+                    "verbeter de namen in [columns], of geef de rij met kolomkoppen op met header_row"
+                ) % {"mapping": _mapping_name(mapping), "headers": _mapped_header_list(mapping)},
+            )])
         if index is None:
             raise ImportRejected(path, [RowError(
                 None, gettext("kopregel"), "",
@@ -344,6 +354,30 @@ class _Layout:
         if field_name not in self.columns:
             return field_label(field_name)
         return self.headers[self.columns[field_name]] or field_label(field_name)
+
+
+def _row_with_most_mapped_headers(rows: list[list[Cell]], mapping: Mapping) -> int | None:
+    """Return the index of the row with the most of the mapping's headers, or None when no row has one.
+
+    The first such row wins a tie. A row that lacks some of the headers is still
+    the header row, so that the error names the mapping entries it lacks.
+    """
+    expected_headers = {normalize_header(header) for header in mapping.columns.values()}
+    best_index, best_count = None, 0
+    for index, cells in enumerate(rows):
+        count = len(expected_headers & {normalize_header(cell_text(cell)) for cell in cells})
+        if count > best_count:
+            best_index, best_count = index, count
+    return best_index
+
+
+def _mapping_name(mapping: Mapping) -> str:
+    """Return the mapping file's name for a message, or a generic label for a mapping built in code."""
+    return mapping.path.name if mapping.path is not None else gettext("het mappingbestand")
+
+
+def _mapped_header_list(mapping: Mapping) -> str:
+    return ", ".join(f"{field_name} = {header!r}" for field_name, header in mapping.columns.items())
 
 
 def _is_moneybird_layout(headers: list[str], columns: dict[str, int]) -> bool:

@@ -32,6 +32,7 @@ from betaalreis.imports.credit_reallocation import (
     undo_for_import,
     undo_for_missing_credit_notes,
 )
+from betaalreis.imports.date_order import due_before_issue_note
 from betaalreis.imports.headers import field_label
 from betaalreis.imports.leading_zeros import restore_leading_zeros
 from betaalreis.imports.models import ImportedInvoice
@@ -152,6 +153,9 @@ def do_import(
             )
             if note:
                 counts.notes.append(note)
+            date_note = due_before_issue_note(batch.invoices)
+            if date_note:
+                counts.notes.append(date_note)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as exc:
@@ -627,7 +631,7 @@ def _legal_form_notes(inferred: Counter[str], kept_consumers: list[str], default
             default_consumers,
         ) % {"count": default_consumers})
     if inferred:
-        forms = ", ".join(f"{form} {count}" for form, count in inferred.most_common())
+        forms = ", ".join(f"{form}: {count}" for form, count in inferred.most_common())
         notes.append(ngettext(
             "%(count)d nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm "
             "(%(forms)s): het bestand heeft geen kolom consument/zakelijk.",

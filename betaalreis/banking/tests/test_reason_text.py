@@ -96,6 +96,31 @@ def test_reason_in_active_language(language: str, expected: str) -> None:
         assert reason_in_language("invoice number F-1 in the description") == expected
 
 
+OVERPAYMENT = (
+    "invoice number F-1 in the description, but the payment of EUR 1016.00 is more than twice the EUR 16.00 "
+    "open: large overpayment"
+)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "maar de betaling van €\xa01.016,00 is meer dan twee keer de €\xa016,00 die openstaat"),
+    ("en", "but the payment of €1,016.00 is more than twice the €16.00 open"),
+])
+def test_reason_amounts_in_report_format(language: str, expected: str) -> None:
+    with translation.override(language):
+        text = reason_in_language(OVERPAYMENT)
+
+    assert expected in text
+    assert "EUR" not in text
+
+
+def test_reason_keeps_unknown_currency_code() -> None:
+    with translation.override("en"):
+        assert reason_in_language("invoice number ABC 12.50 in the description") == (
+            "invoice number ABC 12.50 in the description"
+        )
+
+
 ENTRIES = [case[1] for case in CASES] + MORE_ENTRIES
 
 

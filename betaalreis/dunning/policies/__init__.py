@@ -28,34 +28,46 @@ _STAGE_KEYS = {
 
 
 def _stage_from_data(path: Path, index: int, data: dict[str, Any]) -> Stage:
-    where = f"{path}: stage {index + 1}"
+    where = gettext("%(path)s: fase %(number)d") % {"path": path, "number": index + 1}
     unknown = set(data) - _STAGE_KEYS
     if unknown:
-        raise InvalidInput(f"{where}: unknown keys {sorted(unknown)}; allowed are {sorted(_STAGE_KEYS)}.")
+        raise InvalidInput(gettext("%(where)s: onbekende sleutels %(keys)s; toegestaan zijn %(allowed)s.") % {
+            "where": where, "keys": sorted(unknown), "allowed": sorted(_STAGE_KEYS),
+        })
     # A stage without name_en shows its Dutch name to English readers too.
     for key in ("code", "name_nl", "offset_days", "channels"):
         if key not in data:
-            raise InvalidInput(f"{where}: missing key {key!r}.")
+            raise InvalidInput(gettext("%(where)s: sleutel %(key)r ontbreekt.") % {"where": where, "key": key})
 
     channels = data["channels"]
     if not isinstance(channels, list) or not channels:
-        raise InvalidInput(f"{where}: 'channels' must be a non-empty list, got {channels!r}.")
+        raise InvalidInput(gettext(
+            "%(where)s: 'channels' moet een lijst met minstens één kanaal zijn, niet %(channels)r."
+        ) % {"where": where, "channels": channels})
     bad = [channel for channel in channels if channel not in Channel.values]
     if bad:
-        raise InvalidInput(f"{where}: unknown channels {bad}; use {Channel.values}.")
+        raise InvalidInput(gettext("%(where)s: onbekende kanalen %(bad)s; gebruik %(channels)s.") % {
+            "where": where, "bad": bad, "channels": Channel.values,
+        })
 
     action = data.get("action", StageAction.MESSAGE)
     if action not in StageAction.values:
-        raise InvalidInput(f"{where}: unknown action {action!r}; use {StageAction.values}.")
+        raise InvalidInput(gettext("%(where)s: onbekende actie %(action)r; gebruik %(actions)s.") % {
+            "where": where, "action": action, "actions": StageAction.values,
+        })
 
     required = data.get("required", False)
     if not isinstance(required, bool):
-        raise InvalidInput(f"{where}: 'required' must be true or false, got {required!r}.")
+        raise InvalidInput(gettext("%(where)s: 'required' moet true of false zijn, niet %(required)r.") % {
+            "where": where, "required": required,
+        })
 
     try:
         min_amount = Decimal(str(data.get("min_amount", "0")))
     except InvalidOperation:
-        raise InvalidInput(f"{where}: min_amount {data['min_amount']!r} is not an amount like \"50.00\".") from None
+        raise InvalidInput(gettext("%(where)s: min_amount %(value)r is geen bedrag zoals \"50.00\".") % {
+            "where": where, "value": data["min_amount"],
+        }) from None
 
     return Stage(
         code=data["code"],
@@ -208,13 +220,17 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read policy file: {exc}") from exc
+        raise InvalidInput(gettext("%(path)s: beleidsbestand kan niet gelezen worden: %(error)s") % {
+            "path": path, "error": exc,
+        }) from exc
 
     if data.get("debtor_kind") not in DebtorKind.values:
-        raise InvalidInput(f"{path}: debtor_kind must be one of {DebtorKind.values}.")
+        raise InvalidInput(gettext("%(path)s: debtor_kind moet een van %(kinds)s zijn.") % {
+            "path": path, "kinds": DebtorKind.values,
+        })
     stages = [_stage_from_data(path, i, stage) for i, stage in enumerate(data.get("stages", []))]
     if not stages:
-        raise InvalidInput(f"{path}: a policy needs at least one [[stages]] entry.")
+        raise InvalidInput(gettext("%(path)s: een beleid heeft minstens één [[stages]] nodig.") % {"path": path})
 
     for stage in stages:
         if stage.is_fourteen_day_letter:
@@ -227,10 +243,14 @@ def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:
 
     codes = [stage.code for stage in stages]
     if len(set(codes)) != len(codes):
-        raise InvalidInput(f"{path}: stage codes must be unique, got {codes}.")
+        raise InvalidInput(gettext("%(path)s: elke fase moet een eigen code hebben; nu %(codes)s.") % {
+            "path": path, "codes": codes,
+        })
     offsets = [stage.offset_days for stage in stages]
     if offsets != sorted(offsets):
-        raise InvalidInput(f"{path}: stage offsets must not decrease, got {offsets}.")
+        raise InvalidInput(gettext(
+            "%(path)s: offset_days mag van fase tot fase niet dalen; nu %(offsets)s."
+        ) % {"path": path, "offsets": offsets})
     return data, stages
 
 

@@ -149,10 +149,45 @@ def test_run_command_reports_credit_notes(creditor, betaalreis_home):
     call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", "--lang", "en", stdout=output)
 
     text = " ".join(output.getvalue().split())
-    assert "€ 50,00 of open credit notes applied to other invoices" in text
+    assert "applied to other invoices: € 50,00 from open credit notes" in text
     assert "0 payments applied" in text
     assert "1 open invoice checked" in text
     assert "1 message planned" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", "niets verrekend uit tegoed van debiteuren of open creditnota's"),
+        ("en", "nothing applied from debtor credit or open credit notes"),
+    ],
+)
+def test_run_summary_nothing_applied(creditor, betaalreis_home, language, expected):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "200.00", due=DAY - dt.timedelta(days=3))
+    output = io.StringIO()
+
+    call_command(
+        "run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", "--lang", language,
+        stdout=output,
+    )
+
+    text = " ".join(output.getvalue().split())
+    assert expected in text
+    assert "geen aan" not in text
+
+
+def test_run_summary_credit_note_dutch(creditor, betaalreis_home):
+    debtor = make_debtor(creditor)
+    make_invoice(debtor, "200.00", due=DAY - dt.timedelta(days=3))
+    make_invoice(debtor, "-50.00", due=DAY)
+    output = io.StringIO()
+
+    call_command("run", "--date", DAY.isoformat(), "--creditor", creditor.slug, "--no-dispatch", stdout=output)
+
+    text = " ".join(output.getvalue().split())
+    assert "verrekend met andere facturen: € 50,00 uit open creditnota's" in text
+    assert "tegoed van debiteuren" not in text
 
 
 def test_run_summary_counts_fallback_messages(english_reports):

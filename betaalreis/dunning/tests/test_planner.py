@@ -602,7 +602,7 @@ def test_whatsapp_skipped_without_opt_in_or_template(whatsapp_creditor):
          'channels = ["letter"]\nrequired = "yes"\n', "true or false"),
     ],
 )
-def test_policy_rejects_misused_required_stage(tmp_path, extra_stage, problem):
+def test_policy_rejects_misused_required_stage(tmp_path, extra_stage, problem, english_reports):
     from betaalreis.dunning.policies import read_policy_file
     from betaalreis.errors import InvalidInput
 

@@ -281,7 +281,7 @@ def test_legal_form_makes_new_debtor_business(creditor: Creditor) -> None:
     assert Debtor.objects.get(customer_number="1003").kind == DebtorKind.BUSINESS
     assert Debtor.objects.get(customer_number="1004").kind == DebtorKind.CONSUMER
     assert (
-        "2 new debtors stored as businesses because their names end in a legal form (B.V. 1, GmbH 1): "
+        "2 new debtors stored as businesses because their names end in a legal form (B.V.: 1, GmbH: 1): "
         "the file has no consumer/business column."
     ) in report.notes
 

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from betaalreis.imports.registry import RowError
 from betaalreis.imports.report_labels import ROW_LABELS, SKIP_REASONS, row_label
-from betaalreis.ledger.models import Creditor
+from betaalreis.ledger.models import Creditor, Invoice
 
 WriteFile = Callable[..., Path]
 
@@ -180,6 +180,98 @@ def test_problem_text_english_with_lang(case: str, creditor: Creditor, write_fil
     assert dutch not in text
 
 
+# A mapping file with one wrong header, for a file whose headers no built-in layout knows.
+MAPPING_WITH_TYPO = (
+    '[columns]\ninvoice_number = "Docnr"\ncustomer_number = "Relatiecode"\nname = "Relatie"\n'
+    'due_date = "Uiterlijk"\nopen_amount = "Openstaand bedrag"\n'
+    '[format]\ndelimiter = ";"\ndecimal_separator = ","\ndate_format = "%d.%m.%Y"\n'
+)
+UNKNOWN_LAYOUT = "Docnr;Relatiecode;Relatie;Uiterlijk;Nog open\nM-1;M1;Müller GmbH;31.10.2026;1.234,50\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected", "generic"),
+    [
+        (
+            (),
+            "rij 1, veld 'openstaand bedrag', waarde 'Openstaand bedrag': open_amount = 'Openstaand bedrag' "
+            "in map.toml: de kopregel heeft geen kolom met die naam; verbeter de naam in het mappingbestand. "
+            "De kolomkoppen zijn 'Docnr', 'Relatiecode', 'Relatie', 'Uiterlijk', 'Nog open'",
+            "geen van de eerste 30 rijen",
+        ),
+        (
+            ("--lang", "en"),
+            "row 1, field 'open amount', value 'Openstaand bedrag': open_amount = 'Openstaand bedrag' "
+            "in map.toml: the header row has no such column; correct the name in the mapping file. "
+            "The headers are 'Docnr', 'Relatiecode', 'Relatie', 'Uiterlijk', 'Nog open'",
+            "no row in the first 30",
+        ),
+    ],
+)
+def test_mapping_typo_names_entry(
+    options: tuple[str, ...], expected: str, generic: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    mapping = write_file("map.toml", MAPPING_WITH_TYPO)
+
+    text = _rejected_output(write_file("m1.csv", UNKNOWN_LAYOUT), "--mapping", str(mapping), *options)
+
+    assert expected in text
+    assert generic not in text
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), "geen van de eerste 30 rijen bevat een kolomkop uit map.toml (invoice_number = 'Nummer', "),
+        (("--lang", "en"), "none of the first 30 rows contains a header from map.toml (invoice_number = 'Nummer', "),
+    ],
+)
+def test_mapping_matching_no_header(
+    options: tuple[str, ...], expected: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    mapping = write_file("map.toml", '[columns]\ninvoice_number = "Nummer"\nopen_amount = "Saldo"\n')
+
+    text = _rejected_output(write_file("m1.csv", UNKNOWN_LAYOUT), "--mapping", str(mapping), *options)
+
+    assert expected in text
+    assert "--mapping" not in text.split(expected)[1].splitlines()[0]
+
+
+DUE_BEFORE_ISSUE = (
+    "Factuurnummer;Debiteurnummer;Naam;Factuurdatum;Vervaldatum;Openstaand\n"
+    "Q-1;20;Quirijn;15-10-2026;01-10-2026;50,00\n"
+    "Q-2;20;Quirijn;15-10-2026;29-10-2026;60,00\n"
+    "Q-3;20;Quirijn;15-10-2026;15-10-2026;70,00\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), "let op: 1 factuur heeft een vervaldatum vóór de factuurdatum: Q-1 (rij 2). Aanmanen, rente en "
+             "fasen rekenen vanaf die vervaldatum. Controleer of de kolommen factuurdatum en vervaldatum niet "
+             "verwisseld zijn, en verbeter zo nodig het bestand."),
+        (("--lang", "en"), "note: 1 invoice has a due date before its invoice date: Q-1 (row 2). Dunning, "
+                           "interest and stages count from that due date. Check that the invoice date and due "
+                           "date columns are not swapped, and correct the file if needed."),
+    ],
+)
+def test_due_before_issue_noted(
+    options: tuple[str, ...], expected: str, creditor: Creditor, write_file: WriteFile
+) -> None:
+    text = " ".join(_import(str(write_file("q.csv", DUE_BEFORE_ISSUE)), "--creditor", "acme", *options).split())
+
+    assert expected in text
+    assert "Q-2" not in text
+    assert "Q-3" not in text
+
+
+def test_due_before_issue_still_imported(creditor: Creditor, write_file: WriteFile) -> None:
+    _import(str(write_file("q.csv", DUE_BEFORE_ISSUE)), "--creditor", "acme")
+
+    assert Invoice.objects.filter(creditor=creditor).count() == 3
+
+
 SKIPPED_DRAFT = (
     "Factuurnummer;Debiteurnummer;Naam;Vervaldatum;Openstaand;Status\n"
     "F6;D6;Zes;01-03-2026;10,00;open\n"
@@ -259,9 +351,9 @@ def test_invoice_amounts_in_english_format(creditor: Creditor, write_file: Write
     ("language", "consumer_note", "business_note"),
     [
         ("nl", "1 nieuwe debiteur als consument opgeslagen",
-         "1 nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm (B.V. 1)"),
+         "1 nieuwe debiteur als bedrijf opgeslagen omdat de naam eindigt op een rechtsvorm (B.V.: 1)"),
         ("en", "1 new debtor stored as a consumer",
-         "1 new debtor stored as a business because its name ends in a legal form (B.V. 1)"),
+         "1 new debtor stored as a business because its name ends in a legal form (B.V.: 1)"),
     ],
 )
 def test_kind_notes_start_alike(

@@ -422,3 +422,40 @@ def test_paid_invoice_in_cost_base(paid_on, letter, base, costs) -> None:  # typ
 def test_paid_invoice_rejected(args, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match=message):
         _run(*OPEN_AND_PAID, *args)
+
+
+PAYMENT_OF_UNKNOWN_INVOICE = [
+    (
+        ("--principal", "1000.00", "--due", "2021-06-01", "--on", "2026-12-05", "--business",
+         "--paid", "2026-12-05=500.00@OLD-1"),
+        "Ongeldige --paid 2026-12-05: de betaling noemt factuur OLD-1, maar --principal en --due maken één "
+        "factuur zonder nummer. Laat @OLD-1 weg, of geef de facturen met --invoice, zoals --invoice "
+        "OLD-1=BEDRAG@VERVALDATUM.",
+        "Invalid --paid 2026-12-05: the payment names invoice OLD-1, but --principal and --due make one "
+        "invoice without a number. Leave out @OLD-1, or give the invoices with --invoice, like --invoice "
+        "OLD-1=AMOUNT@DUEDATE.",
+    ),
+    (
+        ("--invoice", "F1=300.00@2026-09-01", "--on", "2026-11-01", "--paid", "2026-10-01=100.00@F9"),
+        "Ongeldige --paid 2026-10-01: de betaling noemt factuur F9, die niet in de vordering staat. Geef die "
+        "factuur met --invoice, of verbeter het nummer na @ (F1).",
+        "Invalid --paid 2026-10-01: the payment names invoice F9, which is not in the claim. Give that "
+        "invoice with --invoice, or correct the number after @ (F1).",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "dutch", "english"), PAYMENT_OF_UNKNOWN_INVOICE, ids=["principal", "invoice"])
+def test_payment_unknown_invoice_in_dutch(args, dutch, english) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError) as error:
+        _run(*args, "--lang", "nl")
+
+    assert str(error.value) == dutch
+
+
+@pytest.mark.parametrize(("args", "dutch", "english"), PAYMENT_OF_UNKNOWN_INVOICE, ids=["principal", "invoice"])
+def test_payment_unknown_invoice_in_english(args, dutch, english) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError) as error:
+        _run(*args, "--lang", "en")
+
+    assert str(error.value) == english

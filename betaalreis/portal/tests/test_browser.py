@@ -1,8 +1,9 @@
 """The portal in Debian's chromium: a debtor's paths from link to paid, plan, promise, dispute, preferences.
 
 Each test drives a real browser against pytest-django's live server and
-saves screenshots at phone (390 px) and desktop (1280 px) width to
-docs/screenshots/.
+saves screenshots at phone (390 px) and desktop (1280 px) width to a
+temporary folder, or to docs/screenshots/ when BETAALREIS_REFRESH_SCREENSHOTS=1
+(`make screenshots`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from betaalreis.portal.links import make_portal_token
 from betaalreis.portal.models import Dispute, DisputeReason, Promise
 from betaalreis.portal.services import do_open_dispute, load_accounts
 from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
-from betaalreis.testing import launch_chromium
+from betaalreis.testing import launch_chromium, screenshot_folder
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls in
 # these tests are still plain synchronous calls between browser steps.
@@ -37,7 +38,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# Set for each module by `_screenshots`, before any test of it runs.
+SCREENSHOTS = Path()
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -46,6 +48,12 @@ DESKTOP = {"width": 1280, "height": 900}
 def browser() -> Iterator:
     with launch_chromium() as browser:
         yield browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshots(tmp_path_factory) -> None:
+    global SCREENSHOTS
+    SCREENSHOTS = screenshot_folder(tmp_path_factory.mktemp("screenshots"))
 
 
 @pytest.fixture

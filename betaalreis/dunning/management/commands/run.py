@@ -481,8 +481,7 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
         "creditor": creditor_run.creditor.slug,
         "payments": payments.matched,
         "review": payments.to_review,
-        "debtor_credit": _credit_text(payments.credit_applied),
-        "credit_notes": _credit_text(payments.credit_notes_applied),
+        "credit": _credit_text(payments.credit_applied, payments.credit_notes_applied),
         "checked": plan.invoices_considered,
         "planned": len(written.created),
         "already_planned": written.already_planned,
@@ -495,10 +494,7 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
     parts = [
         ngettext("%(payments)d betaling verwerkt", "%(payments)d betalingen verwerkt", payments.matched),
         _("%(review)d te beoordelen"),
-        _(
-            "%(debtor_credit)s aan tegoed van debiteuren en %(credit_notes)s aan open creditnota's "
-            "verrekend met andere facturen"
-        ),
+        "%(credit)s",
         ngettext("%(checked)d openstaande factuur gecontroleerd", "%(checked)d openstaande facturen gecontroleerd",
                  plan.invoices_considered),
         ngettext("%(planned)d bericht gepland", "%(planned)d berichten gepland", len(written.created)),
@@ -519,6 +515,26 @@ def _creditor_line(creditor_run: CreditorRun) -> str:
     return f"{values['creditor']}: " + text % values
 
 
-def _credit_text(amounts: dict[str, Decimal]) -> str:
-    """Return the debtor credit a run applied, per currency, as "€ 5,00" or "none" in the report language."""
-    return " + ".join(format_money(amount, currency) for currency, amount in sorted(amounts.items())) or _("geen")
+def _credit_text(debtor_credit: dict[str, Decimal], credit_notes: dict[str, Decimal]) -> str:
+    """Return the debtor credit and open credit notes a run applied to other invoices, in the report language.
+
+    Amounts are per currency, as "€ 5,00 + $ 2,00", and a source that applied nothing is left out.
+    """
+    if debtor_credit and credit_notes:
+        return _(
+            "verrekend met andere facturen: %(debtor_credit)s uit tegoed van debiteuren en %(credit_notes)s "
+            "uit open creditnota's"
+        ) % {"debtor_credit": _money_sum(debtor_credit), "credit_notes": _money_sum(credit_notes)}
+    if debtor_credit:
+        return _("verrekend met andere facturen: %(debtor_credit)s uit tegoed van debiteuren") % {
+            "debtor_credit": _money_sum(debtor_credit),
+        }
+    if credit_notes:
+        return _("verrekend met andere facturen: %(credit_notes)s uit open creditnota's") % {
+            "credit_notes": _money_sum(credit_notes),
+        }
+    return _("niets verrekend uit tegoed van debiteuren of open creditnota's")
+
+
+def _money_sum(amounts: dict[str, Decimal]) -> str:
+    return " + ".join(format_money(amount, currency) for currency, amount in sorted(amounts.items()))

@@ -351,6 +351,7 @@ class Command(TranslatedHelpCommand):
         if len(letter_options) == 2:
             raise CommandError(_("Geef --term-end of --letter-sent, niet allebei."))
         self._check_paid_invoices(options, items, on)
+        self._check_payment_invoices(options, items)
 
         option = "--due" if items[0].invoice_number == SINGLE_INVOICE else "--invoice"
         for item in items:
@@ -365,6 +366,24 @@ class Command(TranslatedHelpCommand):
                     "Ongeldige --letter-sent %(sent)s: die ligt na de datum van de vordering %(on)s. "
                     "Geef een latere --on of laat de brief weg."
                 ) % {"sent": sent_on.isoformat(), "on": on.isoformat()})
+
+    def _check_payment_invoices(self, options: dict[str, Any], items: list[ClaimItem]) -> None:
+        """Reject a --paid payment that names an invoice the claim does not contain."""
+        numbers = {item.invoice_number for item in items}
+        for payment in options["paid"]:
+            if payment.invoice_number is None or payment.invoice_number in numbers:
+                continue
+            values = {"paid": payment.paid_on.isoformat(), "number": payment.invoice_number}
+            if items[0].invoice_number == SINGLE_INVOICE:
+                raise CommandError(_(
+                    "Ongeldige --paid %(paid)s: de betaling noemt factuur %(number)s, maar --principal en "
+                    "--due maken één factuur zonder nummer. Laat @%(number)s weg, of geef de facturen met "
+                    "--invoice, zoals --invoice %(number)s=BEDRAG@VERVALDATUM."
+                ) % values)
+            raise CommandError(_(
+                "Ongeldige --paid %(paid)s: de betaling noemt factuur %(number)s, die niet in de vordering "
+                "staat. Geef die factuur met --invoice, of verbeter het nummer na @ (%(known)s)."
+            ) % {**values, "known": ", ".join(sorted(numbers))})
 
     def _check_paid_invoices(self, options: dict[str, Any], items: list[ClaimItem], on: dt.date) -> None:
         """Reject --paid-invoice without --letter-sent, with a number given twice, or paid after the claim date."""
