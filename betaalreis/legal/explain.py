@@ -103,9 +103,7 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
         )
 
     if breakdown.payments:
-        order = ", ".join(texts["parts"][str(part)] for part in breakdown.allocation_order)
-        paid = sum((payment.amount for payment in breakdown.payments), Decimal(0))
-        lines.append(texts["paid"].format(amount=money(paid), order=order))
+        lines.append(payments_sentence(breakdown, language))
 
     costs = breakdown.costs
     if costs.status is CostsStatus.DUE:
@@ -124,6 +122,17 @@ def explain_claim(breakdown: ClaimBreakdown, language: str) -> str:
     if breakdown.unapplied_payments > 0:
         lines.append(texts["credit"].format(amount=money(breakdown.unapplied_payments)))
     return " ".join(lines)
+
+
+def payments_sentence(breakdown: ClaimBreakdown, language: str) -> str:
+    """Return the sentence on the payments received and the order they were applied in; empty without payments."""
+    if not breakdown.payments:
+        return ""
+
+    texts = _TEXTS["nl" if language == "nl" else "en"]
+    order = ", ".join(texts["parts"][str(part)] for part in breakdown.allocation_order)
+    paid = sum((payment.amount for payment in breakdown.payments), Decimal(0))
+    return texts["paid"].format(amount=format_money(paid, breakdown.currency, language), order=order)
 
 
 def claim_notices(breakdown: ClaimBreakdown, language: str) -> tuple[str, ...]:

@@ -39,6 +39,12 @@ LABELS = {
             "volgende factuur, of wij betalen het op verzoek terug."
         ),
         "claim_total": "Totale vordering", "summary": "Wat u nu betaalt",
+        "paid_to_charges": (
+            "Van uw betalingen ging {interest} naar rente{costs}, omdat de wet "
+            "(art. 6:44 BW) een betaling eerst daaraan toerekent. Daardoor is de hoofdsom hoger dan "
+            "alleen factuur min betalingen."
+        ),
+        "paid_costs_part": " en {amount} naar incassokosten",
         "pay_now": "Nu te betalen",
         "pay_now_text": (
             "Dit is wat u nu aan ons betaalt, net als het totaal in het betaalportaal: de facturen die niet in "
@@ -70,6 +76,12 @@ LABELS = {
             "or pay it back on request."
         ),
         "claim_total": "Total claim", "summary": "What you pay now",
+        "paid_to_charges": (
+            "Of your payments, {interest} went to interest{costs}, because the law "
+            "(art. 6:44 Dutch Civil Code) applies a payment to those first. So the principal is higher than "
+            "the invoices less the payments."
+        ),
+        "paid_costs_part": " and {amount} to collection costs",
         "pay_now": "To pay now",
         "pay_now_text": (
             "This is what you pay us now, the same as the total in the payment portal: the invoices that are "
@@ -226,7 +238,16 @@ def render_statement_pdf(account: Account, language: str, day: dt.date) -> bytes
         open_block: Flowable = _table(open_rows, widths)
     else:
         open_block = Paragraph(labels["no_open_invoices"], styles["Normal"])
-    story += [Paragraph(labels["open_invoices"], styles["Heading3"]), open_block, Spacer(1, 6 * mm)]
+    story += [Paragraph(labels["open_invoices"], styles["Heading3"]), open_block]
+    if account.interest_paid or account.costs_paid:
+        paid_to_charges = labels["paid_to_charges"].format(
+            interest=format_money(account.interest_paid, account.currency, language),
+            costs=labels["paid_costs_part"].format(
+                amount=format_money(account.costs_paid, account.currency, language)
+            ) if account.costs_paid else "",
+        )
+        story += [Spacer(1, 2 * mm), Paragraph(escape(paid_to_charges), styles["Normal"])]
+    story.append(Spacer(1, 6 * mm))
     if account.open_lines:
         pay_now_rows = _pay_now_rows(account, labels, language)
         story += [Paragraph(labels["summary"], styles["Heading3"]), _plain_table(pay_now_rows, [120 * mm, 45 * mm])]

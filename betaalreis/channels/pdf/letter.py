@@ -43,7 +43,13 @@ from betaalreis.channels.base import ChannelError
 from betaalreis.ledger.timeline_text import UNPRINTABLE_LETTERS
 from betaalreis.channels.pdf.fonts import LetterFonts, letter_fonts
 from betaalreis.channels.qr import build_epc_payload, epc_qr_matrix
-from betaalreis.channels.render.context import DebtorInfo, MessageContext, address_lines, format_reference
+from betaalreis.channels.render.context import (
+    ClaimBreakdown,
+    DebtorInfo,
+    MessageContext,
+    address_lines,
+    format_reference,
+)
 from betaalreis.channels.render.templating import format_amount, format_long_date, format_short_date
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -55,6 +61,9 @@ BODY_WIDTH = PAGE_WIDTH - LEFT - RIGHT
 # Size of the QR symbol without its quiet zone. EPC069-12 requires at least 2 x 2 cm.
 QR_SIZE = 27 * mm
 QR_QUIET_MODULES = 4
+
+# Column widths of the invoice table and of the claim parts table below it, so their amounts line up.
+AMOUNT_TABLE_COLUMNS = [BODY_WIDTH - 105 * mm, 33 * mm, 33 * mm, 39 * mm]
 
 LABELS = {
     "nl": {
@@ -74,6 +83,10 @@ LABELS = {
         "interest_commercial": "Wettelijke handelsrente",
         "costs": "Incassokosten",
         "to_pay": "Totaal te betalen",
+        "principal_part": "Hoofdsom",
+        "charged": "Berekend",
+        "paid": "Betaald",
+        "still_open": "Nog open",
         "pay_title": "Zo betaalt u",
         "amount": "Bedrag",
         "iban": "IBAN",
@@ -103,6 +116,10 @@ LABELS = {
         "interest_commercial": "Statutory commercial interest",
         "costs": "Collection costs",
         "to_pay": "Total to pay",
+        "principal_part": "Principal",
+        "charged": "Charged",
+        "paid": "Paid",
+        "still_open": "Still open",
         "pay_title": "How to pay",
         "amount": "Amount",
         "iban": "IBAN",
@@ -408,6 +425,9 @@ def _invoice_table(context: MessageContext, fonts: LetterFonts, styles: dict[str
     claim = context.claim
     if claim is None:
         rows.append([labels["total"], "", "", format_amount(context.total_due, context.currency, language)])
+    elif claim.partly_paid:
+        # `_claim_parts_table` follows with the interest, costs and payments.
+        rows.append([labels["principal"], "", "", format_amount(context.total_due, context.currency, language)])
     else:
         rows.append([labels["principal"], "", "", format_amount(context.total_due, context.currency, language)])
         if claim.interest > 0:
@@ -418,21 +438,59 @@ def _invoice_table(context: MessageContext, fonts: LetterFonts, styles: dict[str
         rows.append([labels["to_pay"], "", "", format_amount(context.amount_due, context.currency, language)])
     extra_rows = len(rows) - len(context.invoices) - 2
 
-    table = Table(rows, colWidths=[BODY_WIDTH - 105 * mm, 33 * mm, 33 * mm, 39 * mm], repeatRows=1)
+    table = Table(rows, colWidths=AMOUNT_TABLE_COLUMNS, repeatRows=1)
     table.setStyle(TableStyle([
+        *_amount_table_style(fonts, first_amount_column=3),
+        ("LINEBELOW", (0, 1), (-1, -2 - extra_rows), 0.25, colors.HexColor("#bbbbbb")),
+    ]))
+    return table
+
+
+def _amount_table_style(fonts: LetterFonts, first_amount_column: int) -> list[tuple[Any, ...]]:
+    """Return the style of a table with a header row, amounts on the right and a bold total row."""
+    return [
         ("FONT", (0, 0), (-1, -1), fonts.regular, 9),
         ("FONT", (0, 0), (-1, 0), fonts.bold, 9),
         ("FONT", (0, -1), (-1, -1), fonts.bold, 9.5),
-        ("ALIGN", (3, 0), (3, -1), "RIGHT"),
+        ("ALIGN", (first_amount_column, 0), (3, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-        ("LINEBELOW", (0, 1), (-1, -2 - extra_rows), 0.25, colors.HexColor("#bbbbbb")),
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
         ("TOPPADDING", (0, 0), (-1, -1), 2.2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
         ("LEFTPADDING", (0, 0), (-1, -1), 2),
         ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-    ]))
+    ]
+
+
+def _claim_parts_table(context: MessageContext, claim: ClaimBreakdown, fonts: LetterFonts) -> Table:
+    """Build the table of a partly paid claim: per part what was charged, paid and is still open.
+
+    Its columns line up with the invoice table above it, and its last row
+    adds up to the total to pay.
+    """
+    labels = LABELS.get(context.language, LABELS["en"])
+
+    def amount(value: Decimal) -> str:
+        return format_amount(value, claim.currency, context.language)
+
+    interest_label = labels["interest_commercial" if claim.commercial_interest else "interest"]
+    rows: list[list[Any]] = [
+        ["", labels["charged"], labels["paid"], labels["still_open"]],
+        [labels["principal_part"], amount(claim.principal_charged), amount(claim.paid_to_principal),
+         amount(claim.principal)],
+    ]
+    if claim.interest_charged > 0:
+        rows.append([interest_label, amount(claim.interest_charged), amount(claim.paid_to_interest),
+                     amount(claim.interest)])
+    if claim.costs_charged > 0:
+        rows.append([labels["costs"], amount(claim.costs_charged), amount(claim.paid_to_costs),
+                     amount(claim.costs_outstanding)])
+    rows.append([labels["to_pay"], amount(claim.charged), amount(claim.paid_applied),
+                 format_amount(context.amount_due, context.currency, context.language)])
+
+    table = Table(rows, colWidths=AMOUNT_TABLE_COLUMNS)
+    table.setStyle(TableStyle(_amount_table_style(fonts, first_amount_column=1)))
     return table
 
 
@@ -558,7 +616,17 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
         Paragraph(escape(_greeting(context.debtor, labels)), styles["body"]),
     ]
     story += [Paragraph(escape(paragraph), styles["body"]) for paragraph in content.intro]
-    story += [Spacer(1, 1 * mm), _invoice_table(context, fonts, styles), Spacer(1, 5 * mm)]
+    story += [Spacer(1, 1 * mm), _invoice_table(context, fonts, styles)]
+    claim = context.claim
+    if claim is not None and claim.partly_paid:
+        payments = claim.payments_nl if context.language == "nl" else claim.payments_en
+        story += [
+            Spacer(1, 3 * mm),
+            _claim_parts_table(context, claim, fonts),
+            Spacer(1, 2 * mm),
+            Paragraph(escape(payments), styles["small"]),
+        ]
+    story.append(Spacer(1, 5 * mm))
 
     if content.payment is None:
         story += [_payment_box(context, fonts, styles), Spacer(1, 5 * mm)]

@@ -26,6 +26,7 @@ from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
+from betaalreis.legal.explain import payments_sentence
 from betaalreis.legal.rates import Rate, RateKind
 from betaalreis.legal.references import make_rf_reference
 
@@ -247,6 +248,11 @@ class ClaimBreakdown:
     paid: Decimal = Decimal("0.00")
     paid_to_interest: Decimal = Decimal("0.00")
     paid_to_costs: Decimal = Decimal("0.00")
+    paid_to_principal: Decimal = Decimal("0.00")
+    # The sentence naming the payments received and the order they were
+    # applied in, in Dutch and in English; empty without payments.
+    payments_nl: str = ""
+    payments_en: str = ""
     # The interest rate table rows marked unconfirmed that the interest used.
     # They go to the run summary for the credit manager, never into the text.
     unconfirmed_rates: tuple[Rate, ...] = ()
@@ -280,6 +286,9 @@ class ClaimBreakdown:
             paid=sum((payment.amount for payment in breakdown.payments), Decimal("0.00")),
             paid_to_interest=sum((payment.to_interest for payment in breakdown.payments), Decimal("0.00")),
             paid_to_costs=sum((payment.to_costs for payment in breakdown.payments), Decimal("0.00")),
+            paid_to_principal=sum((payment.to_principal for payment in breakdown.payments), Decimal("0.00")),
+            payments_nl=payments_sentence(breakdown, "nl"),
+            payments_en=payments_sentence(breakdown, "en"),
             unconfirmed_rates=breakdown.unconfirmed_rates(),
         )
 
@@ -287,6 +296,40 @@ class ClaimBreakdown:
     def paid_to_charges(self) -> Decimal:
         """Return what payments paid of interest and collection costs instead of principal."""
         return self.paid_to_interest + self.paid_to_costs
+
+    @property
+    def costs_outstanding(self) -> Decimal:
+        """Return the collection costs owed and unpaid today: `costs` once owed, else zero."""
+        return self.costs if self.costs_due else Decimal("0.00")
+
+    @property
+    def principal_charged(self) -> Decimal:
+        """Return the principal before payments: the unpaid principal plus what payments paid of it."""
+        return self.principal + self.paid_to_principal
+
+    @property
+    def interest_charged(self) -> Decimal:
+        """Return the interest counted so far: the unpaid interest plus what payments paid of it."""
+        return self.interest + self.paid_to_interest
+
+    @property
+    def costs_charged(self) -> Decimal:
+        """Return the collection costs owed so far: the unpaid costs plus what payments paid of them."""
+        return self.costs_outstanding + self.paid_to_costs
+
+    @property
+    def charged(self) -> Decimal:
+        """Return principal, interest and costs before payments, so `charged - paid_applied == total`."""
+        return self.principal_charged + self.interest_charged + self.costs_charged
+
+    @property
+    def paid_applied(self) -> Decimal:
+        """Return what payments paid of costs, interest and principal.
+
+        It is below `paid` only when payments exceed the whole claim, and the
+        remainder is then the debtor's credit.
+        """
+        return self.paid_to_costs + self.paid_to_interest + self.paid_to_principal
 
     def principal_of(self, invoice_number: str) -> Decimal | None:
         """Return the unpaid principal of one invoice, or None when the claim does not list it."""

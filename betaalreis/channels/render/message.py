@@ -394,6 +394,30 @@ def _money_text(amount: Decimal) -> str:
     return f"{amount:.2f}"
 
 
+def _call_task_amounts(context: MessageContext) -> dict[str, str]:
+    """Return the unpaid principal, interest, collection costs and total for a call task, and with a claim its payments.
+
+    Without a claim the open invoices are all principal. The total is the
+    claim's, which differs from the task's "amount" only for a payment plan
+    instalment.
+    """
+    claim = context.claim
+    if claim is None:
+        return {
+            "principal": _money_text(context.total_due),
+            "interest": _money_text(Decimal("0.00")),
+            "collection_costs": _money_text(Decimal("0.00")),
+            "total": _money_text(context.total_due),
+        }
+    return {
+        "principal": _money_text(claim.principal),
+        "interest": _money_text(claim.interest),
+        "collection_costs": _money_text(claim.costs_outstanding),
+        "total": _money_text(claim.total),
+        "paid": _money_text(claim.paid),
+    }
+
+
 def _render_phone(context: MessageContext) -> OutgoingMessage:
     numbers = [number for number in (context.debtor.phone, context.debtor.mobile) if number]
     _require_recipient(context, bool(numbers), "phone number")
@@ -416,6 +440,7 @@ def _render_phone(context: MessageContext) -> OutgoingMessage:
         "stage": context.stage_code,
         "reason": reason,
         "amount": _money_text(context.amount_due),
+        **_call_task_amounts(context),
         "currency": context.currency,
         "payment_reference": context.payment_reference,
         "invoices": [

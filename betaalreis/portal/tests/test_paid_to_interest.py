@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pypdfium2 as pdfium
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from betaalreis.legal.ledger_claims import claim_for_debtor
 from betaalreis.payments import plans
 from betaalreis.portal import services
 from betaalreis.portal.links import make_portal_token
+from betaalreis.portal.pdf import render_statement_pdf
 from betaalreis.portal.tests.factories import give_claim_stage, make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +149,15 @@ def test_message_claim_counts_paid_interest(partly_paid):
     assert claim.paid == Decimal("600.00")
     assert claim.paid_to_interest == line.interest_paid
     assert claim.principal == line.open_amount
+
+
+def test_statement_states_paid_interest(partly_paid):
+    _, _, account = partly_paid
+    (line,) = account.open_lines
+
+    pdf = render_statement_pdf(account, "nl", timezone.localdate())
+
+    document = pdfium.PdfDocument(pdf)
+    words = " ".join(_text(document[0].get_textpage().get_text_range()).split())
+    assert f"Van uw betalingen ging {_euro(line.interest_paid)} naar rente" in words
+    assert "art. 6:44 BW" in words
