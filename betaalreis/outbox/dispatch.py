@@ -36,7 +36,7 @@ from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.files import DurableBatch, durable_batch
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
-from betaalreis.legal.contact import next_allowed_contact
+from betaalreis.legal.contact import decide_contact, next_allowed_contact
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -309,6 +309,28 @@ def _require_post_unless_agreed(communication: Communication) -> None:
     raise ChannelError(FOURTEEN_DAY_LETTER_NEEDS_POST, permanent=True, code=NEEDS_POST)
 
 
+# The error code of a message that an adapter would hand over outside the
+# creditor's contact hours. It waits, and the attempt does not count.
+OUTSIDE_CONTACT_TIME = "outside_contact_time"
+
+
+def _contact_hold(
+    communication: Communication, legal_settings: dict[int, LegalSettings]
+) -> tuple[dt.datetime, str] | None:
+    """Return when and why a message handed over now must wait for the contact hours, or None when it may go.
+
+    The planner holds a message planned outside the hours, but a run for an
+    earlier day replays that day's moment, and a dispatch may run later than
+    its plan. So an adapter that reaches the debtor checks the real moment.
+    """
+    from betaalreis.dunning.writer import describe_hold
+
+    decision = decide_contact(timezone.now(), 0, _settings_of(communication, legal_settings))
+    if not decision.is_held:
+        return None
+    return decision.allowed_at, describe_hold(decision)
+
+
 # The code of the ChannelError for a message on a channel the debtor opted out of after planning.
 OPTED_OUT = "opted_out_since_planned"
 
@@ -347,6 +369,7 @@ def _send_batch(
     from betaalreis.outbox.render import render_communication
 
     results: list[tuple[Communication, str, SendResult | None, str]] = []
+    legal_settings: dict[int, LegalSettings] = {}
     # The claim each 14-day letter stated, by communication id, for its term record.
     letter_claims: dict[int, dict[str, object]] = {}
     wrote_files: set[int] = set()
@@ -362,16 +385,21 @@ def _send_batch(
             _require_no_opt_out(communication)
             if stage is not None and stage.is_fourteen_day_letter:
                 _require_post_unless_agreed(communication)
+            backend = backends.get(communication.channel)
+            if backend is None:
+                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
+            if backend.reaches_debtor and (hold := _contact_hold(communication, legal_settings)) is not None:
+                results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold[1]}"))
+                continue
             message = render_communication(
                 communication, items, stage, batch_data=claim_data, today=today,
                 reminded=communication.pk in reminded,
             )
-            if clock is not None:
-                # The email Date header states the replayed moment, not the real time.
+            replayed = clock is not None and not backend.reaches_debtor
+            if replayed:
+                # The Date header of a file states the replayed moment. An
+                # adapter that reaches the debtor states the real time.
                 message.metadata["sent_at"] = clock.isoformat()
-            backend = backends.get(communication.channel)
-            if backend is None:
-                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
             additions = outbox_files.additions
             result = backend.send(message)
             if outbox_files.additions != additions:
@@ -414,7 +442,7 @@ def _send_batch(
         _collect_claim_notices(message.metadata, summary)
         if stage is not None and stage.is_fourteen_day_letter and "claim" in message.metadata:
             letter_claims[communication.pk] = message.metadata["claim"]
-        if clock is not None:
+        if replayed:
             result = replace(result, sent_at=clock)
         results.append((communication, CommunicationStatus.SENT, result, ""))
 
@@ -540,6 +568,9 @@ def _record_results(
                         communication, reason=error, source=source, at=event_at
                     )
 
+            if error.startswith(f"{OUTSIDE_CONTACT_TIME}: "):
+                # Counted with the waiting messages of the run summary, not as a retry.
+                continue
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             stage = _stage_of(communication, stages)
             event = _timeline_event(communication, outcome, error, event_at, source, stage)
@@ -610,7 +641,15 @@ def _store_outcomes(
     for communication, outcome, result, error in results:
         check_transition(CommunicationStatus.SENDING, outcome)
         changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
-        if outcome == CommunicationStatus.PENDING:
+        if outcome == CommunicationStatus.PENDING and error.startswith(f"{OUTSIDE_CONTACT_TIME}: "):
+            # Not an attempt: the message waits for the contact hours as planned messages do.
+            changes.update(
+                last_error="",
+                attempts=communication.attempts - 1,
+                not_before=next_allowed_contact(now, _settings_of(communication, legal_settings)),
+                hold_reason=error.removeprefix(f"{OUTSIDE_CONTACT_TIME}: ")[:200],
+            )
+        elif outcome == CommunicationStatus.PENDING:
             # A retry keeps to the creditor's contact hours, so a message that
             # failed at 19:55 does not go out at 20:05 or on a Sunday.
             changes["not_before"] = next_allowed_contact(
