@@ -229,6 +229,7 @@ def dispatch(
     source: str = "dispatch",
     clock: dt.datetime | None = None,
     simulate: bool = False,
+    catch_up: bool = False,
 ) -> DispatchSummary:
     """Send every due message in the outbox and return what happened.
 
@@ -237,13 +238,16 @@ def dispatch(
     record, for replaying past days (the demo); leave it None otherwise.
     With `simulate`, every message goes to the file adapters
     (`channels.base.SIMULATION_BACKENDS`) instead of the configured ones.
+    `catch_up` marks the real dispatch of a run for an earlier day: a message
+    for an adapter that reaches the debtor then keeps to the contact hours of
+    the real moment, and carries the real time instead of `clock`.
     Safe to run in parallel and to run again.
     """
     # A run renders every message from the same few templates, so each is loaded once.
     with templates_unchanged():
         return _dispatch_batches(
             due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock,
-            simulate=simulate,
+            simulate=simulate, catch_up=catch_up,
         )
 
 
@@ -255,6 +259,7 @@ def _dispatch_batches(
     source: str,
     clock: dt.datetime | None,
     simulate: bool,
+    catch_up: bool = False,
 ) -> DispatchSummary:
     from betaalreis.outbox.render import load_batch_claim_data
 
@@ -281,6 +286,7 @@ def _dispatch_batches(
             results, letter_claims, wrote_files = _send_batch(
                 batch, keep, stages, claim_data, reminded, summary,
                 backends=backends, today=today, clock=clock, simulate=simulate, outbox_files=outbox_files,
+                catch_up=catch_up,
             )
             _commit_outbox_files(outbox_files, results, wrote_files)
 
@@ -320,8 +326,9 @@ def _contact_hold(
     """Return when and why a message handed over now must wait for the contact hours, or None when it may go.
 
     The planner holds a message planned outside the hours, but a run for an
-    earlier day replays that day's moment, and a dispatch may run later than
-    its plan. So an adapter that reaches the debtor checks the real moment.
+    earlier day plans at that day's moment. When such a run hands a message
+    to an adapter that reaches the debtor (`dispatch(catch_up=True)`), the
+    real moment must be allowed.
     """
     from betaalreis.dunning.writer import describe_hold
 
@@ -359,6 +366,7 @@ def _send_batch(
     clock: dt.datetime | None,
     simulate: bool,
     outbox_files: DurableBatch,
+    catch_up: bool = False,
 ) -> tuple[list[tuple[Communication, str, SendResult | None, str]], dict[int, dict[str, object]], set[int]]:
     """Render and hand over each claimed message, and return the outcomes.
 
@@ -388,17 +396,21 @@ def _send_batch(
             backend = backends.get(communication.channel)
             if backend is None:
                 backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
-            if backend.reaches_debtor and (hold := _contact_hold(communication, legal_settings)) is not None:
+            real_moment = catch_up and backend.reaches_debtor
+            if (
+                real_moment
+                and (hold := _contact_hold(communication, legal_settings)) is not None
+            ):
                 results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold[1]}"))
                 continue
             message = render_communication(
                 communication, items, stage, batch_data=claim_data, today=today,
                 reminded=communication.pk in reminded,
             )
-            replayed = clock is not None and not backend.reaches_debtor
+            replayed = clock is not None and not real_moment
             if replayed:
-                # The Date header of a file states the replayed moment. An
-                # adapter that reaches the debtor states the real time.
+                # A replayed day states its own moment in the Date header. The
+                # catch-up of an adapter that reaches the debtor states the real time.
                 message.metadata["sent_at"] = clock.isoformat()
             additions = outbox_files.additions
             result = backend.send(message)
