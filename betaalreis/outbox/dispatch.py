@@ -243,6 +243,9 @@ def dispatch(
     the real moment, and carries the real time instead of `clock`.
     Safe to run in parallel and to run again.
     """
+    if catch_up and (due_by is None or due_by > timezone.now()):
+        # A held message would be due again at once, and this dispatch would take it again and again.
+        raise ValueError("catch_up needs a due_by before now: it is for the dispatch of a run for an earlier day.")
     # A run renders every message from the same few templates, so each is loaded once.
     with templates_unchanged():
         return _dispatch_batches(
