@@ -88,6 +88,11 @@ class ChannelBackend:
 
     channel: ClassVar[str]
     provider: ClassVar[str]
+    # False for an adapter that only writes the local outbox folder. Dispatch
+    # applies the contact hours to the real moment of a hand-over only for
+    # adapters that reach the debtor, because a run for an earlier day
+    # replays that day's moment (see `betaalreis.outbox.dispatch`).
+    reaches_debtor: ClassVar[bool] = True
 
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError

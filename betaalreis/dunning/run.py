@@ -265,7 +265,8 @@ def run_cycle(
 
     if dispatch_messages:
         summary.dispatched = dispatch(
-            due_by=moment, creditor=creditor, source=source, clock=replayed, simulate=simulate
+            due_by=moment, creditor=creditor, source=source, clock=replayed, simulate=simulate,
+            catch_up=not simulate and day < timezone.localdate(timezone.now(), AMSTERDAM),
         )
     for creditor_run in summary.creditors:
         creditor_run.waiting = waiting_messages(creditor_run.creditor, moment)

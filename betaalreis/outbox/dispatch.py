@@ -36,7 +36,7 @@ from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.files import DurableBatch, durable_batch
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
-from betaalreis.legal.contact import next_allowed_contact
+from betaalreis.legal.contact import decide_contact, next_allowed_contact
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -229,6 +229,7 @@ def dispatch(
     source: str = "dispatch",
     clock: dt.datetime | None = None,
     simulate: bool = False,
+    catch_up: bool = False,
 ) -> DispatchSummary:
     """Send every due message in the outbox and return what happened.
 
@@ -237,13 +238,19 @@ def dispatch(
     record, for replaying past days (the demo); leave it None otherwise.
     With `simulate`, every message goes to the file adapters
     (`channels.base.SIMULATION_BACKENDS`) instead of the configured ones.
+    `catch_up` marks the real dispatch of a run for an earlier day: a message
+    for an adapter that reaches the debtor then keeps to the contact hours of
+    the real moment, and carries the real time instead of `clock`.
     Safe to run in parallel and to run again.
     """
+    if catch_up and (due_by is None or due_by > timezone.now()):
+        # A held message would be due again at once, and this dispatch would take it again and again.
+        raise ValueError("catch_up needs a due_by before now: it is for the dispatch of a run for an earlier day.")
     # A run renders every message from the same few templates, so each is loaded once.
     with templates_unchanged():
         return _dispatch_batches(
             due_by=due_by, creditor=creditor, batch_size=batch_size, source=source, clock=clock,
-            simulate=simulate,
+            simulate=simulate, catch_up=catch_up,
         )
 
 
@@ -255,6 +262,7 @@ def _dispatch_batches(
     source: str,
     clock: dt.datetime | None,
     simulate: bool,
+    catch_up: bool = False,
 ) -> DispatchSummary:
     from betaalreis.outbox.render import load_batch_claim_data
 
@@ -281,6 +289,7 @@ def _dispatch_batches(
             results, letter_claims, wrote_files = _send_batch(
                 batch, keep, stages, claim_data, reminded, summary,
                 backends=backends, today=today, clock=clock, simulate=simulate, outbox_files=outbox_files,
+                catch_up=catch_up,
             )
             _commit_outbox_files(outbox_files, results, wrote_files)
 
@@ -307,6 +316,29 @@ def _require_post_unless_agreed(communication: Communication) -> None:
     if communication.channel in fourteen_day_channels([communication.channel], communication.debtor):
         return
     raise ChannelError(FOURTEEN_DAY_LETTER_NEEDS_POST, permanent=True, code=NEEDS_POST)
+
+
+# The error code of a message that an adapter would hand over outside the
+# creditor's contact hours. It waits, and the attempt does not count.
+OUTSIDE_CONTACT_TIME = "outside_contact_time"
+
+
+def _contact_hold(
+    communication: Communication, legal_settings: dict[int, LegalSettings]
+) -> tuple[dt.datetime, str] | None:
+    """Return when and why a message handed over now must wait for the contact hours, or None when it may go.
+
+    The planner holds a message planned outside the hours, but a run for an
+    earlier day plans at that day's moment. When such a run hands a message
+    to an adapter that reaches the debtor (`dispatch(catch_up=True)`), the
+    real moment must be allowed.
+    """
+    from betaalreis.dunning.writer import describe_hold
+
+    decision = decide_contact(timezone.now(), 0, _settings_of(communication, legal_settings))
+    if not decision.is_held:
+        return None
+    return decision.allowed_at, describe_hold(decision)
 
 
 # The code of the ChannelError for a message on a channel the debtor opted out of after planning.
@@ -337,6 +369,7 @@ def _send_batch(
     clock: dt.datetime | None,
     simulate: bool,
     outbox_files: DurableBatch,
+    catch_up: bool = False,
 ) -> tuple[list[tuple[Communication, str, SendResult | None, str]], dict[int, dict[str, object]], set[int]]:
     """Render and hand over each claimed message, and return the outcomes.
 
@@ -347,6 +380,7 @@ def _send_batch(
     from betaalreis.outbox.render import render_communication
 
     results: list[tuple[Communication, str, SendResult | None, str]] = []
+    legal_settings: dict[int, LegalSettings] = {}
     # The claim each 14-day letter stated, by communication id, for its term record.
     letter_claims: dict[int, dict[str, object]] = {}
     wrote_files: set[int] = set()
@@ -362,16 +396,25 @@ def _send_batch(
             _require_no_opt_out(communication)
             if stage is not None and stage.is_fourteen_day_letter:
                 _require_post_unless_agreed(communication)
+            backend = backends.get(communication.channel)
+            if backend is None:
+                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
+            real_moment = catch_up and backend.reaches_debtor
+            if (
+                real_moment
+                and (hold := _contact_hold(communication, legal_settings)) is not None
+            ):
+                results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold[1]}"))
+                continue
             message = render_communication(
                 communication, items, stage, batch_data=claim_data, today=today,
                 reminded=communication.pk in reminded,
             )
-            if clock is not None:
-                # The email Date header states the replayed moment, not the real time.
+            replayed = clock is not None and not real_moment
+            if replayed:
+                # A replayed day states its own moment in the Date header. The
+                # catch-up of an adapter that reaches the debtor states the real time.
                 message.metadata["sent_at"] = clock.isoformat()
-            backend = backends.get(communication.channel)
-            if backend is None:
-                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
             additions = outbox_files.additions
             result = backend.send(message)
             if outbox_files.additions != additions:
@@ -414,7 +457,7 @@ def _send_batch(
         _collect_claim_notices(message.metadata, summary)
         if stage is not None and stage.is_fourteen_day_letter and "claim" in message.metadata:
             letter_claims[communication.pk] = message.metadata["claim"]
-        if clock is not None:
+        if replayed:
             result = replace(result, sent_at=clock)
         results.append((communication, CommunicationStatus.SENT, result, ""))
 
@@ -540,6 +583,9 @@ def _record_results(
                         communication, reason=error, source=source, at=event_at
                     )
 
+            if error.startswith(f"{OUTSIDE_CONTACT_TIME}: "):
+                # Counted with the waiting messages of the run summary, not as a retry.
+                continue
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             stage = _stage_of(communication, stages)
             event = _timeline_event(communication, outcome, error, event_at, source, stage)
@@ -610,7 +656,15 @@ def _store_outcomes(
     for communication, outcome, result, error in results:
         check_transition(CommunicationStatus.SENDING, outcome)
         changes: dict[str, object] = {"status": outcome, "last_error": error[:2000]}
-        if outcome == CommunicationStatus.PENDING:
+        if outcome == CommunicationStatus.PENDING and error.startswith(f"{OUTSIDE_CONTACT_TIME}: "):
+            # Not an attempt: the message waits for the contact hours as planned messages do.
+            changes.update(
+                last_error="",
+                attempts=communication.attempts - 1,
+                not_before=next_allowed_contact(now, _settings_of(communication, legal_settings)),
+                hold_reason=error.removeprefix(f"{OUTSIDE_CONTACT_TIME}: ")[:200],
+            )
+        elif outcome == CommunicationStatus.PENDING:
             # A retry keeps to the creditor's contact hours, so a message that
             # failed at 19:55 does not go out at 20:05 or on a Sunday.
             changes["not_before"] = next_allowed_contact(

@@ -103,6 +103,7 @@ class FileEmailBackend(ChannelBackend):
 
     channel = "email"
     provider = "file"
+    reaches_debtor = False
 
     def send(self, message: OutgoingMessage) -> SendResult:
         relative_path = outbox_relative_path(message, "eml")

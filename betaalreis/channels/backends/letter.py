@@ -15,6 +15,7 @@ class FileLetterBackend(ChannelBackend):
 
     channel = "letter"
     provider = "file"
+    reaches_debtor = False
 
     def send(self, message: OutgoingMessage) -> SendResult:
         pdfs = [attachment for attachment in message.attachments if attachment.mimetype == "application/pdf"]

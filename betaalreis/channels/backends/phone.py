@@ -21,6 +21,7 @@ class FileCallTaskBackend(ChannelBackend):
 
     channel = "phone"
     provider = "file"
+    reaches_debtor = False
 
     def send(self, message: OutgoingMessage) -> SendResult:
         task = message.metadata.get("call_task")

@@ -17,6 +17,7 @@ class FileSmsBackend(ChannelBackend):
 
     channel = "sms"
     provider = "file"
+    reaches_debtor = False
 
     def send(self, message: OutgoingMessage) -> SendResult:
         if not message.recipient:
