@@ -50,7 +50,7 @@ def friendly_reminder_due_on(creditor, day: dt.date):
     return debtor
 
 
-def test_catch_up_run_on_sunday_night_waits_for_monday(creditor, betaalreis_home, real_now, email_reaches_debtor):
+def test_catch_up_waits_for_monday(creditor, betaalreis_home, real_now, email_reaches_debtor):
     debtor = friendly_reminder_due_on(creditor, FRIDAY)
     real_now(SUNDAY_NIGHT)
 
@@ -75,7 +75,7 @@ def test_catch_up_run_on_sunday_night_waits_for_monday(creditor, betaalreis_home
     assert sent.metadata.get("sent_at") is None
 
 
-def test_catch_up_run_in_contact_hours_sends_at_real_time(creditor, betaalreis_home, real_now, email_reaches_debtor):
+def test_catch_up_sends_at_real_time(creditor, betaalreis_home, real_now, email_reaches_debtor):
     debtor = friendly_reminder_due_on(creditor, FRIDAY)
     real_now(MONDAY_TEN)
 
