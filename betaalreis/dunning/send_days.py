@@ -1,7 +1,7 @@
 """The day a planned message reaches the debtor, for the contact limits of one a day and a few a week.
 
-A run plans a message for its run day, but the contact rules may hold it
-until a later moment (`Communication.not_before`): Sunday, a public
+A run plans a message for its run day. The contact rules may delay it to
+a later moment (`Communication.not_before`), because of a Sunday, a public
 holiday, the hours before the creditor's contact hours, or a week that
 already had its maximum of contacts. The debtor receives it on the day of
 that moment. The limits count messages by that day, so a message held from

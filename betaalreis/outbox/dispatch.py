@@ -323,22 +323,20 @@ def _require_post_unless_agreed(communication: Communication) -> None:
 OUTSIDE_CONTACT_TIME = "outside_contact_time"
 
 
-def _contact_hold(
-    communication: Communication, legal_settings: dict[int, LegalSettings]
-) -> tuple[dt.datetime, str] | None:
-    """Return when and why a message handed over now must wait for the contact hours, or None when it may go.
+def _contact_hold(communication: Communication, legal_settings: dict[int, LegalSettings]) -> str | None:
+    """Return why a message handed over now must wait for the contact hours, or None when it may go now.
 
-    The planner holds a message planned outside the hours, but a run for an
-    earlier day plans at that day's moment. When such a run hands a message
-    to an adapter that reaches the debtor (`dispatch(catch_up=True)`), the
-    real moment must be allowed.
+    The planner delays a message planned outside the hours, but a run for an
+    earlier day plans at that day's moment. So when such a run hands a
+    message to an adapter that reaches the debtor (`dispatch(catch_up=True)`),
+    the real moment must be allowed too. `_store_outcomes` sets the moment.
     """
     from betaalreis.dunning.writer import describe_hold
 
     decision = decide_contact(timezone.now(), 0, _settings_of(communication, legal_settings))
     if not decision.is_held:
         return None
-    return decision.allowed_at, describe_hold(decision)
+    return describe_hold(decision)
 
 
 # The code of the ChannelError for a message on a channel the debtor opted out of after planning.
@@ -404,7 +402,7 @@ def _send_batch(
                 real_moment
                 and (hold := _contact_hold(communication, legal_settings)) is not None
             ):
-                results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold[1]}"))
+                results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold}"))
                 continue
             message = render_communication(
                 communication, items, stage, batch_data=claim_data, today=today,

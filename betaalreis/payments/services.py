@@ -520,7 +520,7 @@ _UNCHECKED_BODY_CHARS = 2_000
 
 
 def _keep_start_of_unchecked_body(event: WebhookEvent, text: str, reason: str) -> None:
-    """Cut the stored body of an unchecked call to its start, and say so in the event's detail."""
+    """Cut the stored body of an unchecked call to its start, and note the cut in the event's detail."""
     event.body = text[:_UNCHECKED_BODY_CHARS]
     if len(text) > _UNCHECKED_BODY_CHARS:
         reason = f"{reason} Only the first {_UNCHECKED_BODY_CHARS:,} of {len(text):,} characters are kept."

@@ -25,7 +25,7 @@ def send_day(message: Communication) -> dt.date:
     return message.not_before.astimezone(AMSTERDAM).date() if message.not_before else message.run_date
 
 
-def test_monday_plans_nothing_beside_a_message_held_over_sunday(creditor, betaalreis_home):
+def test_monday_waits_after_held_message(creditor, betaalreis_home):
     debtor = make_debtor(creditor)
     make_invoice(debtor, "80.00", due=SUNDAY - dt.timedelta(days=FRIENDLY_OFFSET))
     run_cycle(SUNDAY, creditor)

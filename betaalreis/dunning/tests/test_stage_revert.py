@@ -23,7 +23,7 @@ class RejectingBackend(ChannelBackend):
 
     channel = "email"
     provider = "rejecting"
-    # It reaches nobody, so a run for an earlier day does not wait for the
+    # It sends nothing, so a run for an earlier day does not wait for the
     # contact hours of the moment the test runs.
     reaches_debtor = False
 
