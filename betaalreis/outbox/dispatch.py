@@ -240,7 +240,8 @@ def dispatch(
     (`channels.base.SIMULATION_BACKENDS`) instead of the configured ones.
     `catch_up` marks the real dispatch of a run for an earlier day: a message
     for an adapter that reaches the debtor then keeps to the contact hours of
-    the real moment, and carries the real time instead of `clock`.
+    the real moment, and carries the real time instead of `clock`. It is
+    also dated, and its claim computed, on the real day.
     Safe to run in parallel and to run again.
     """
     if catch_up and (due_by is None or due_by > timezone.now()):
@@ -267,7 +268,7 @@ def _dispatch_batches(
     from betaalreis.outbox.render import load_batch_claim_data
 
     due_by = due_by or timezone.now()
-    # Messages are dated, and their claims computed, on the day they go out.
+    # The dispatch day in Amsterdam: the replayed day, else today.
     today = timezone.localdate(clock or timezone.now(), AMSTERDAM)
     summary = DispatchSummary()
     backends: dict[str, ChannelBackend] = {}
@@ -279,17 +280,19 @@ def _dispatch_batches(
 
         keep, drop = _still_due_items(batch)
         stages = _stages_for(batch)
+        # Messages are dated, and their claims computed, on the day they go out.
+        send_days = _send_days(batch, backends, today=today, catch_up=catch_up, simulate=simulate)
         claim_data = load_batch_claim_data([
             (communication, keep[communication.pk], _stage_of(communication, stages))
             for communication in batch
             if keep[communication.pk]
-        ], today)
+        ], today, days=send_days)
         reminded = reminded_before([(communication, keep[communication.pk]) for communication in batch])
         with durable_batch() as outbox_files:
             results, letter_claims, wrote_files = _send_batch(
                 batch, keep, stages, claim_data, reminded, summary,
-                backends=backends, today=today, clock=clock, simulate=simulate, outbox_files=outbox_files,
-                catch_up=catch_up,
+                backends=backends, send_days=send_days, clock=clock, simulate=simulate,
+                outbox_files=outbox_files, catch_up=catch_up,
             )
             _commit_outbox_files(outbox_files, results, wrote_files)
 
@@ -300,6 +303,44 @@ def _dispatch_batches(
 
     _count_held_by_lease(summary, creditor)
     return summary
+
+
+def _backend_for(channel: str, backends: dict[str, ChannelBackend], simulate: bool) -> ChannelBackend:
+    """Return the adapter of `channel` from `backends`, creating and adding it on first use."""
+    backend = backends.get(channel)
+    if backend is None:
+        backend = backends[channel] = get_backend(channel, simulate=simulate)
+    return backend
+
+
+def _send_days(
+    batch: list[Communication],
+    backends: dict[str, ChannelBackend],
+    *,
+    today: dt.date,
+    catch_up: bool,
+    simulate: bool,
+) -> dict[int, dt.date]:
+    """Return, by communication id, the day in Amsterdam on which each message of the batch goes out.
+
+    That is `today`, the dispatch day, except in a catch-up dispatch for a
+    message whose adapter reaches the debtor. That message is handed over at
+    the real moment (see `_contact_hold`), so it is dated, and its claim
+    computed, on the real day. A message whose adapter cannot be loaded gets
+    `today`, because `_send_batch` fails it with the same error.
+    """
+    if not catch_up:
+        return {communication.pk: today for communication in batch}
+
+    real_day = timezone.localdate(timezone.now(), AMSTERDAM)
+    days: dict[int, dt.date] = {}
+    for communication in batch:
+        try:
+            reaches_debtor = _backend_for(communication.channel, backends, simulate).reaches_debtor
+        except (BetaalreisError, ImportError):
+            reaches_debtor = False
+        days[communication.pk] = real_day if reaches_debtor else today
+    return days
 
 
 # The code of the ChannelError for a 14-day letter on a channel that the debtor did not agree to.
@@ -363,7 +404,7 @@ def _send_batch(
     summary: DispatchSummary,
     *,
     backends: dict[str, ChannelBackend],
-    today: dt.date,
+    send_days: dict[int, dt.date],
     clock: dt.datetime | None,
     simulate: bool,
     outbox_files: DurableBatch,
@@ -371,6 +412,7 @@ def _send_batch(
 ) -> tuple[list[tuple[Communication, str, SendResult | None, str]], dict[int, dict[str, object]], set[int]]:
     """Render and hand over each claimed message, and return the outcomes.
 
+    `send_days` gives the day each message is dated and computed on, from `_send_days`.
     Returns the outcome of each message, the claim that each 14-day letter
     stated (by communication id), and the ids of the messages that wrote or
     found a file in `outbox_files`, whose outcome holds only once it commits.
@@ -394,9 +436,7 @@ def _send_batch(
             _require_no_opt_out(communication)
             if stage is not None and stage.is_fourteen_day_letter:
                 _require_post_unless_agreed(communication)
-            backend = backends.get(communication.channel)
-            if backend is None:
-                backend = backends[communication.channel] = get_backend(communication.channel, simulate=simulate)
+            backend = _backend_for(communication.channel, backends, simulate)
             real_moment = catch_up and backend.reaches_debtor
             if (
                 real_moment
@@ -405,7 +445,7 @@ def _send_batch(
                 results.append((communication, CommunicationStatus.PENDING, None, f"{OUTSIDE_CONTACT_TIME}: {hold}"))
                 continue
             message = render_communication(
-                communication, items, stage, batch_data=claim_data, today=today,
+                communication, items, stage, batch_data=claim_data, today=send_days[communication.pk],
                 reminded=communication.pk in reminded,
             )
             replayed = clock is not None and not real_moment
@@ -586,12 +626,18 @@ def _record_results(
                 continue
             summary.add(communication, "retry" if outcome == CommunicationStatus.PENDING else outcome)
             stage = _stage_of(communication, stages)
-            event = _timeline_event(communication, outcome, error, event_at, source, stage)
+            at = event_at
+            if result is not None and clock is not None:
+                # A replayed message was sent at `clock`. A catch-up sends a
+                # message for an adapter that reaches the debtor at the real
+                # moment, so its rows carry that moment, as its date does.
+                at = result.sent_at
+            event = _timeline_event(communication, outcome, error, at, source, stage)
             if event is not None:
                 events.append(event)
             if result is not None and stage is not None and stage.is_fourteen_day_letter:
                 events.append(_term_event(
-                    communication, result.sent_at, event_at, source, legal_settings,
+                    communication, result.sent_at, at, source, legal_settings,
                     (letter_claims or {}).get(communication.pk),
                 ))
 

@@ -4,14 +4,16 @@ This is where the outbox meets the channels and the claim law: the claim is
 computed here, at dispatch, over the invoices still due and on the day the
 message goes out (`message_date`), so a message never states an amount that
 a payment since planning has changed. A letter held over a Sunday is dated
-and computed on the Monday it is sent.
+and computed on the Monday it is sent. So is a message that the dispatch of
+a run for an earlier day hands to an adapter that reaches the debtor,
+because that adapter sends it at the real moment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -67,11 +69,15 @@ def message_date(communication: Communication, today: dt.date | None) -> dt.date
 def load_batch_claim_data(
     messages: Sequence[tuple[Communication, Sequence[CommunicationInvoice], Stage | None]],
     today: dt.date | None = None,
+    *,
+    days: Mapping[int, dt.date] | None = None,
 ) -> BatchClaimData:
     """Load the legal data for every message of a batch that states a claim.
 
-    `today` is the dispatch day, as `render_communication` gets it.
+    `today` is the dispatch day, as `render_communication` gets it. `days`
+    replaces it by communication id for messages that go out on another day.
     """
+    days = days or {}
     data = BatchClaimData()
     stating = [
         (communication, items, stage)
@@ -89,9 +95,8 @@ def load_batch_claim_data(
     lettered_claims: dict[int, dict[int, tuple[int, list[int]]]] = defaultdict(dict)
     numbers: dict[int, str] = {}
     for communication, items, stage in stating:
-        debtors_by_day[(communication.creditor_id, message_date(communication, today))].add(
-            communication.debtor_id
-        )
+        on = message_date(communication, days.get(communication.pk, today))
+        debtors_by_day[(communication.creditor_id, on)].add(communication.debtor_id)
         if not stage.is_fourteen_day_letter:
             term_invoices[communication.creditor_id].update(item.invoice_id for item in items)
         lettered_claims[communication.creditor_id][communication.pk] = (

@@ -45,10 +45,74 @@ FOURTEEN_DAY_TERMS = {
 }
 
 
+# Short sentences on what a debtor paid, for SMS and WhatsApp, where the
+# claim lines of a letter or email do not fit. Other languages get English,
+# as templates do.
+PAYMENT_NOTES = {
+    "nl": {
+        "received": "Wij ontvingen {amount} van u.",
+        "went_first_to": "Dat ging eerst naar {parts}.",
+        "costs_and_interest": "kosten en rente",
+        "costs": "kosten",
+        "interest": "rente",
+        "not_in_full": "Wij ontvingen nog niet het volledige bedrag.",
+        "nothing": "Wij ontvingen nog geen betaling.",
+    },
+    "en": {
+        "received": "We received {amount} from you.",
+        "went_first_to": "It went to {parts} first.",
+        "costs_and_interest": "costs and interest",
+        "costs": "costs",
+        "interest": "interest",
+        "not_in_full": "We have not received the full amount yet.",
+        "nothing": "We have not received a payment yet.",
+    },
+}
+
+
 def _paragraphs(text: str) -> list[str]:
     """Split rendered text on blank lines; lines inside a paragraph join with a space."""
     blocks = re.split(r"\n\s*\n", text.strip())
     return [" ".join(line.strip() for line in block.splitlines()) for block in blocks if block.strip()]
+
+
+def payment_note(context: MessageContext) -> str:
+    """Return one or two short sentences on the payments received on the message's claim, or "" without any.
+
+    The amount is the claim's `paid`. When the payments paid collection
+    costs or interest before the principal (art. 6:44 BW), the note states
+    it, because the amount still open then went down by less than was paid. A
+    message without a claim gets "", because its open amounts do not tell a
+    payment from a credit note.
+    """
+    claim = context.claim
+    if claim is None or claim.paid <= 0:
+        return ""
+
+    texts = PAYMENT_NOTES.get(context.language, PAYMENT_NOTES["en"])
+    note = texts["received"].format(amount=format_amount(claim.paid, claim.currency, context.language))
+    if claim.paid_to_costs > 0 and claim.paid_to_interest > 0:
+        parts = texts["costs_and_interest"]
+    elif claim.paid_to_costs > 0:
+        parts = texts["costs"]
+    elif claim.paid_to_interest > 0:
+        parts = texts["interest"]
+    else:
+        return note
+    return f"{note} {texts['went_first_to'].format(parts=parts)}"
+
+
+def payment_status(context: MessageContext) -> str:
+    """Return the sentence on what the debtor paid for a WhatsApp template value, which must not be empty.
+
+    It is `payment_note`, else a sentence that the full amount or any
+    payment has not been received yet, by `MessageContext.partly_paid`.
+    """
+    note = payment_note(context)
+    if note:
+        return note
+    texts = PAYMENT_NOTES.get(context.language, PAYMENT_NOTES["en"])
+    return texts["not_in_full"] if context.partly_paid else texts["nothing"]
 
 
 def template_variables(context: MessageContext) -> dict[str, Any]:
@@ -90,6 +154,7 @@ def template_variables(context: MessageContext) -> dict[str, Any]:
         "instalment": context.instalment,
         "reminded_before": context.reminded_before,
         "partly_paid": context.partly_paid,
+        "payment_note": payment_note(context),
     }
 
 
@@ -316,6 +381,7 @@ def whatsapp_template_values(context: MessageContext) -> dict[str, str]:
         "total": format_amount(context.amount_due, context.currency, language),
         "due_date": format_short_date(first_due_date, language),
         "creditor_name": context.creditor.name,
+        "payments": payment_status(context),
     }
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
 
 from betaalreis.dunning.run import run_cycle
 from betaalreis.outbox.dispatch import dispatch
@@ -23,16 +22,6 @@ MONDAY_MORNING = dt.datetime(2026, 12, 7, 7, 0, tzinfo=AMSTERDAM)
 MONDAY_TEN = dt.datetime(2026, 12, 7, 10, 0, tzinfo=AMSTERDAM)
 # The consumer policy's friendly reminder goes out 3 days after the due date, by email first.
 FRIENDLY_OFFSET = 3
-
-
-@pytest.fixture
-def real_now(monkeypatch):
-    """Set the real time that django.utils.timezone.now() reports."""
-
-    def set_now(moment: dt.datetime) -> None:
-        monkeypatch.setattr(timezone, "now", lambda: moment.astimezone(dt.timezone.utc))
-
-    return set_now
 
 
 @pytest.fixture

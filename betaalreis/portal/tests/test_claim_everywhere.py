@@ -152,3 +152,16 @@ def test_all_views_agree(debtor, invoice, claim):
     }
 
     assert set(amounts.values()) == {claim.total_outstanding}, amounts
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+def test_short_message_names_payment(debtor, invoice, claim, channel):
+    (payment,) = claim.payments
+    assert payment.to_costs > 0
+    assert payment.to_interest > 0
+
+    message = render(debtor, invoice, channel)
+
+    text = plain(message.text)
+    assert f"Wij ontvingen {money(payment.amount)} van u. Dat ging eerst naar kosten en rente." in text
+    assert f"Er staat nog {money(claim.total_outstanding)} open" in text

@@ -51,8 +51,9 @@ UNDELIVERABLE_CODE = 131026
 TEMPLATE_MISSING_CODE = 132001
 AUTH_CODE = 190
 
-# Values a template's body variables can take, by name.
-TEMPLATE_VALUE_NAMES = ("debtor_name", "invoice_numbers", "total", "due_date", "creditor_name")
+# Values a template's body variables can take, by name. `template_values_for`
+# has no claim, so it leaves out "payments" (the payment sentence).
+TEMPLATE_VALUE_NAMES = ("debtor_name", "invoice_numbers", "total", "due_date", "creditor_name", "payments")
 
 
 def template_values_for(communication: Communication) -> dict[str, str]:
