@@ -612,7 +612,7 @@ def references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:
     candidates = [payment.structured_reference] if payment.structured_reference else []
     text = payment.remittance_info or ""
     if "RF" in text.upper():
-        candidates += [match.group(0) for match in RF_PATTERN.finditer(text)]
+        candidates += [reference for match in RF_PATTERN.finditer(text) for reference in _valid_rf_references(match.group(0))]
     candidates += [group for group in digit_groups if len(group) == KENMERK_DIGITS]
     for candidate in candidates:
         compact = normalise_number(candidate)
@@ -622,6 +622,32 @@ def references_in(payment: PaymentFacts, digit_groups: list[str]) -> list[str]:
             valid = compact.isdigit() and is_valid_betalingskenmerk(compact)
         if valid and compact not in found:
             found.append(compact)
+    return found
+
+
+def _valid_rf_references(match: str) -> list[str]:
+    """Return the references with valid check digits in an RF match, each the longest run of whole words.
+
+    The pattern reads the words after a reference as part of it, so "RF45 D5
+    restant" or two references in a row match as one. Each word that starts
+    with RF begins a candidate, and dropping words from its end finds RF45D5.
+    """
+    words = match.split()
+    found: list[str] = []
+    start = 0
+    while start < len(words):
+        if words[start][:2].upper() != "RF":
+            start += 1
+            continue
+
+        end = len(words)
+        while end > start and not is_valid_rf_reference(normalise_number("".join(words[start:end]))):
+            end -= 1
+        if end == start:
+            start += 1
+            continue
+        found.append("".join(words[start:end]))
+        start = end
     return found
 
 
