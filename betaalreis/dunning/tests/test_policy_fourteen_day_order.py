@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from betaalreis.dunning.models import Policy
 from betaalreis.dunning.policies import DEFAULT_POLICY_FILES, read_policy_file, seed_default_policies
@@ -14,14 +13,8 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import DebtorKind
 from betaalreis.testing import make_creditor
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english():
-    """Read the problem texts in English. test_policy_load_language checks them in Dutch too."""
-    with translation.override("en"):
-        yield
+# The checks below read the English texts. test_policy_load_language checks both languages.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_reports")]
 
 FOURTEEN_DAY_LETTER = """
 [[stages]]
@@ -187,7 +180,7 @@ def test_policy_command_keeps_old_policy_on_reject(tmp_path):
     seed_default_policies(creditor)
     path = write_policy(tmp_path, "consumer", REMINDER_WITH_CLAIM, HANDOVER.replace("30", "10"))
 
-    with pytest.raises(CommandError, match="er komt geen fase met een veertiendagenbrief voor"):
+    with pytest.raises(CommandError, match="no 14-day letter stage comes before it"):
         call_command("policy", "load", str(path), "--creditor", "streng")
 
     consumer = Policy.objects.get(creditor=creditor, debtor_kind=DebtorKind.CONSUMER)
