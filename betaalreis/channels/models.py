@@ -65,6 +65,10 @@ class Delivery(models.Model):
     )
     channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
     provider = models.CharField(_("provider"), max_length=60)
+    # The ESP name as anymail gives it in its events ("Postmark"), set when an
+    # anymail delivery is handed over. Empty for other providers and for
+    # anymail deliveries made before the field existed.
+    esp = models.CharField(_("ESP"), max_length=60, blank=True)
     recipient = models.CharField(_("ontvanger"), max_length=254)
     state = models.CharField(
         _("aanbiedstatus"),

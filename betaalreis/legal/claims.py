@@ -49,6 +49,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.costs import BIK_START, CollectionCosts, collection_costs
 from betaalreis.legal.explain import claim_notices, explain_claim
@@ -296,9 +298,9 @@ def compute_claim(
     try:
         kind = DebtorKind(debtor_kind)
     except ValueError:
-        raise InvalidInput(
-            f"Invalid debtor kind {debtor_kind!r}: use one of {[str(k) for k in DebtorKind]}."
-        ) from None
+        raise InvalidInput(gettext(
+            "Ongeldige soort debiteur %(kind)r: gebruik een van %(kinds)s."
+        ) % {"kind": debtor_kind, "kinds": [str(k) for k in DebtorKind]}) from None
     settings = settings or LegalSettings()
     items = tuple(items)
     payments = tuple(payments)

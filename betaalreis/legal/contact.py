@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
+
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.calendar import is_atw_holiday
 from betaalreis.legal.policy import LegalSettings
@@ -69,7 +71,9 @@ def weekly_contact_allowed(contacts_this_week: int, settings: LegalSettings | No
     """Return whether a debtor with `contacts_this_week` contacts this week may get one more."""
     settings = settings or LegalSettings()
     if contacts_this_week < 0:
-        raise InvalidInput(f"Invalid contact count {contacts_this_week}: use 0 or more.")
+        raise InvalidInput(gettext(
+            "Ongeldig aantal contacten %(count)s: gebruik 0 of meer."
+        ) % {"count": contacts_this_week})
     return contacts_this_week < settings.weekly_contact_maximum
 
 
@@ -132,10 +136,10 @@ def _earliest_contact(
 
         moment = _at(day + dt.timedelta(days=1), settings.contact_start)
 
-    raise InvalidInput(
-        f"No allowed contact moment within {MAX_DAYS_AHEAD} days after {proposed.isoformat()}. "
-        "Check the contact hours and the holiday data."
-    )
+    raise InvalidInput(gettext(
+        "Geen toegestaan contactmoment binnen %(days)s dagen na %(moment)s. "
+        "Controleer de contacturen en de gegevens over feestdagen."
+    ) % {"days": MAX_DAYS_AHEAD, "moment": proposed.isoformat()})
 
 
 def _at(day: dt.date, time: dt.time) -> dt.datetime:
@@ -144,9 +148,9 @@ def _at(day: dt.date, time: dt.time) -> dt.datetime:
 
 def _to_amsterdam(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(
-            f"Contact time {moment.isoformat()} has no time zone. Pass a timezone-aware datetime."
-        )
+        raise InvalidInput(gettext(
+            "Contactmoment %(moment)s heeft geen tijdzone. Geef een datetime met tijdzone."
+        ) % {"moment": moment.isoformat()})
     return moment.astimezone(AMSTERDAM)
 
 

@@ -16,6 +16,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.calendar import (
     FIRST_YEAR,
@@ -89,11 +91,11 @@ def presumed_receipt_date(
     """
     settings = settings or LegalSettings()
     if channel not in settings.receipt_days:
-        raise InvalidInput(
-            f"No presumed receipt days are set for channel {channel!r}. "
-            f"Send the 14-day letter by one of {sorted(settings.receipt_days)} or add the channel "
-            "to the creditor's receipt days."
-        )
+        raise InvalidInput(gettext(
+            "Voor kanaal %(channel)r is geen aantal dagen tot de vermoedelijke ontvangst ingesteld. "
+            "Verstuur de veertiendagenbrief via een van %(channels)s of voeg het kanaal toe aan de "
+            "ontvangstdagen van de crediteur."
+        ) % {"channel": channel, "channels": sorted(settings.receipt_days)})
     days = settings.receipt_days[channel]
 
     if channel not in POSTAL_CHANNELS:
@@ -118,10 +120,10 @@ def fourteen_day_term(
     still computed, with `declared_days_on_file` False and a logged warning.
     """
     if not dt.date(FIRST_YEAR, 1, 1) <= sent_on <= LAST_CLAIM_DATE:
-        raise InvalidInput(
-            f"Invalid 14-day letter date {sent_on}: the Atw calendar covers "
-            f"{FIRST_YEAR}-01-01 to {LAST_CLAIM_DATE}. Compute older terms by hand."
-        )
+        raise InvalidInput(gettext(
+            "Ongeldige datum van de veertiendagenbrief %(sent)s: de Atw-kalender loopt van %(first)s "
+            "tot en met %(last)s. Bereken oudere termijnen met de hand."
+        ) % {"sent": sent_on, "first": dt.date(FIRST_YEAR, 1, 1), "last": LAST_CLAIM_DATE})
 
     received_on = presumed_receipt_date(sent_on, channel, settings)
     term_start = received_on + ONE_DAY

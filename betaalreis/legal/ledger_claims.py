@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext
 
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import PrincipalRaise
@@ -328,9 +329,9 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
         )
 
     if len(currencies) > 1:
-        raise InvalidInput(
-            f"Debtor {debtor_id} has open invoices in {sorted(currencies)}. "
-            "A claim has one currency: settle or convert the other invoices first."
-        )
+        raise InvalidInput(gettext(
+            "Debiteur %(debtor)s heeft openstaande facturen in %(currencies)s. Een vordering heeft één "
+            "valuta: vereffen de andere facturen of reken ze eerst om."
+        ) % {"debtor": debtor_id, "currencies": sorted(currencies)})
 
     return ClaimInput(items, payments, currencies.pop() if currencies else "EUR", charges_paid)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.money import format_money
@@ -103,14 +105,15 @@ def fourteen_day_letter(
     charges costs.
     """
     if breakdown.debtor_kind is not DebtorKind.CONSUMER:
-        raise InvalidInput(
-            "A 14-day letter is for consumer debtors; a business owes costs without one."
-        )
+        raise InvalidInput(gettext(
+            "Een veertiendagenbrief is voor debiteuren die consument zijn; een bedrijf is de kosten "
+            "zonder zo'n brief verschuldigd."
+        ))
     if breakdown.costs.status is CostsStatus.DUE:
-        raise InvalidInput(
-            "The claim already charges collection costs. Compute it on the day the letter "
-            "is sent, without a 14-day term end."
-        )
+        raise InvalidInput(gettext(
+            "De vordering rekent al incassokosten. Bereken haar op de dag dat de brief uitgaat, "
+            "zonder einde van de termijn van 14 dagen."
+        ))
 
     sentences = _SENTENCES["nl" if language == "nl" else "en"]
     amount_due = breakdown.principal_outstanding + breakdown.interest_outstanding

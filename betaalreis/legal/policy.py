@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from django.utils.translation import gettext
+
 from betaalreis.errors import InvalidInput
 
 
@@ -89,30 +91,31 @@ class LegalSettings:
 
     def __post_init__(self) -> None:
         if sorted(self.allocation_order) != sorted(ClaimPart):
-            raise InvalidInput(
-                f"Invalid payment allocation order {[str(p) for p in self.allocation_order]}: "
-                "name costs, interest and principal once each."
-            )
+            raise InvalidInput(gettext(
+                "Ongeldige volgorde van toerekening %(order)s: noem costs, interest en principal "
+                "elk één keer."
+            ) % {"order": [str(part) for part in self.allocation_order]})
         if self.consumer_interest_start_offset_days < 1:
-            raise InvalidInput(
-                "Invalid consumer interest start offset "
-                f"{self.consumer_interest_start_offset_days}: use 1 or more days, because "
-                "the due date is the last day to pay and interest starts the day after it."
-            )
+            raise InvalidInput(gettext(
+                "Ongeldig aantal dagen na de vervaldatum waarop de rente van een consument begint, "
+                "%(days)s: gebruik 1 of meer dagen, want de vervaldatum is de laatste dag om te "
+                "betalen en de rente begint de dag erna."
+            ) % {"days": self.consumer_interest_start_offset_days})
         for channel, days in self.receipt_days.items():
             if not 0 <= days <= 30:
-                raise InvalidInput(
-                    f"Invalid receipt days {days} for channel {channel!r}: use 0 to 30 days."
-                )
+                raise InvalidInput(gettext(
+                    "Ongeldig aantal ontvangstdagen %(days)s voor kanaal %(channel)r: gebruik 0 tot "
+                    "en met 30 dagen."
+                ) % {"days": days, "channel": channel})
         if self.contact_start >= self.contact_end:
-            raise InvalidInput(
-                f"Invalid contact hours {self.contact_start:%H:%M}-{self.contact_end:%H:%M}: "
-                "the start must be before the end on the same day."
-            )
+            raise InvalidInput(gettext(
+                "Ongeldige contacturen %(start)s-%(end)s: het begin moet op dezelfde dag voor het "
+                "einde liggen."
+            ) % {"start": f"{self.contact_start:%H:%M}", "end": f"{self.contact_end:%H:%M}"})
         if self.weekly_contact_maximum < 1:
-            raise InvalidInput(
-                f"Invalid weekly contact maximum {self.weekly_contact_maximum}: use 1 or more."
-            )
+            raise InvalidInput(gettext(
+                "Ongeldig maximum aantal contacten per week %(maximum)s: gebruik 1 of meer."
+            ) % {"maximum": self.weekly_contact_maximum})
 
 
 def parse_allocation_order(value: str) -> tuple[ClaimPart, ...]:
@@ -120,13 +123,13 @@ def parse_allocation_order(value: str) -> tuple[ClaimPart, ...]:
     try:
         parts = tuple(ClaimPart(name.strip()) for name in value.split(","))
     except ValueError:
-        raise InvalidInput(
-            f"Invalid payment allocation order {value!r}: "
-            "list costs, interest and principal, separated by commas."
-        ) from None
+        raise InvalidInput(gettext(
+            "Ongeldige volgorde van toerekening %(order)r: noem costs, interest en principal, "
+            "gescheiden door komma's."
+        ) % {"order": value}) from None
     if sorted(parts) != sorted(ClaimPart):
-        raise InvalidInput(
-            f"Invalid payment allocation order {value!r}: "
-            "name costs, interest and principal once each."
-        )
+        raise InvalidInput(gettext(
+            "Ongeldige volgorde van toerekening %(order)s: noem costs, interest en principal "
+            "elk één keer."
+        ) % {"order": repr(value)})
     return parts

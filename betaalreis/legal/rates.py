@@ -11,6 +11,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import gettext, pgettext_lazy
+
 from betaalreis.errors import ConfigurationError, InvalidInput
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "statutory_rates.toml"
@@ -28,6 +30,14 @@ class RateKind(enum.StrEnum):
     COMMERCIAL = "commercial"
     # The VAT rate added to collection costs under BIK art. 2 lid 3.
     VAT = "vat"
+
+
+# The name of each table in problem texts, in the active language.
+RATE_KIND_NAMES = {
+    RateKind.STATUTORY: pgettext_lazy("rate table", "wettelijke rente"),
+    RateKind.COMMERCIAL: pgettext_lazy("rate table", "wettelijke handelsrente"),
+    RateKind.VAT: pgettext_lazy("rate table", "btw"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +124,10 @@ def rate_on(kind: RateKind, day: dt.date) -> Rate:
             return rate
 
     first = rate_table(kind)[0].valid_from
-    raise InvalidInput(
-        f"No {kind} rate is known for {day}: the table in {DATA_FILE.name} starts on {first}. "
-        "Add the older rates to the table or start the computation later."
-    )
+    raise InvalidInput(gettext(
+        "Er is geen tarief voor %(kind)s bekend op %(day)s: de tabel in %(file)s begint op %(first)s. "
+        "Voeg de oudere tarieven toe aan de tabel of begin de berekening later."
+    ) % {"kind": RATE_KIND_NAMES[kind], "day": day, "file": DATA_FILE.name, "first": first})
 
 
 def next_change_after(kind: RateKind, day: dt.date) -> dt.date | None:

@@ -144,26 +144,36 @@ def _same_esp(first: str, second: str) -> bool:
 def _sent_through_esp(esp_name: str) -> Callable[[Delivery], bool]:
     """Return a check that a delivery went out through anymail and the ESP `esp_name` ("Postmark").
 
-    The delivery stores only the provider "anymail", so the ESP is the one
-    in its creditor's email account in BETAALREIS_PROVIDERS.
-    NOTE: after a creditor moves to another ESP, late events of the former
-    ESP match none of that creditor's deliveries. They are kept unmatched.
+    A delivery stores the ESP it was handed to, so an event still matches
+    after its creditor moves to another ESP. A delivery made before that
+    field existed has no ESP stored, and for it the ESP is the one in its
+    creditor's current email account in BETAALREIS_PROVIDERS.
     """
 
     def sent_through_esp(delivery: Delivery) -> bool:
         if delivery.provider != PROVIDER or delivery.channel != "email":
             return False
-        slug = Creditor.objects.values_list("slug", flat=True).get(pk=delivery.creditor_id)
-        try:
-            account = provider_account(slug, "email")
-        except ConfigurationError:
-            return False
-        if account.provider != PROVIDER:
-            return False
-        account_esp_name = esp_display_name(str(account.option("esp", "")))
+        if delivery.esp:
+            return _same_esp(delivery.esp, esp_name)
+
+        # NOTE: for such an older delivery, late events of an ESP its
+        # creditor has since left match nothing and are kept unmatched.
+        account_esp_name = _current_esp_name(delivery.creditor_id)
         return account_esp_name is not None and _same_esp(account_esp_name, esp_name)
 
     return sent_through_esp
+
+
+def _current_esp_name(creditor_id: int) -> str | None:
+    """Return the ESP name of the creditor's current anymail email account, or None without one."""
+    slug = Creditor.objects.values_list("slug", flat=True).get(pk=creditor_id)
+    try:
+        account = provider_account(slug, "email")
+    except ConfigurationError:
+        return None
+    if account.provider != PROVIDER:
+        return None
+    return esp_display_name(str(account.option("esp", "")))
 
 
 @receiver(inbound, dispatch_uid="betaalreis.channels.email.inbound")

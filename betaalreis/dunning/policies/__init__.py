@@ -94,25 +94,32 @@ FOURTEEN_DAY_CHANNELS = {Channel.LETTER, Channel.EMAIL}
 
 def _check_fourteen_day_stage(path: Path, debtor_kind: str, stage: Stage) -> None:
     """Reject a 14-day letter stage that could void the collection costs."""
-    where = f"{path}: stage {stage.code!r}"
+    where = _stage_at(path, stage)
     if debtor_kind != DebtorKind.CONSUMER:
-        raise InvalidInput(f"{where}: a 14-day letter is for consumers; remove is_fourteen_day_letter.")
+        raise InvalidInput(gettext(
+            "%(where)s: een veertiendagenbrief is voor consumenten; verwijder is_fourteen_day_letter."
+        ) % {"where": where})
     if stage.offset_days < 1:
-        raise InvalidInput(
-            f"{where}: a 14-day letter may only go out once the debtor is in default, "
-            f"after the due date; set offset_days to 1 or more, not {stage.offset_days}."
-        )
+        raise InvalidInput(gettext(
+            "%(where)s: een veertiendagenbrief mag pas uit als de debiteur in verzuim is, na de "
+            "vervaldatum; zet offset_days op 1 of meer, niet %(offset)d."
+        ) % {"where": where, "offset": stage.offset_days})
     bad = [channel for channel in stage.channels if channel not in FOURTEEN_DAY_CHANNELS]
     if bad:
-        raise InvalidInput(
-            f"{where}: a 14-day letter needs a channel with a provable day of receipt; "
-            f"use letter or email, not {bad}."
-        )
+        raise InvalidInput(gettext(
+            "%(where)s: een veertiendagenbrief heeft een kanaal nodig met een aantoonbare dag van "
+            "ontvangst; gebruik letter of email, niet %(bad)s."
+        ) % {"where": where, "bad": bad})
     if not stage.states_claim:
-        raise InvalidInput(
-            f"{where}: a 14-day letter must state the costs that will be charged; "
-            "set states_claim = true."
-        )
+        raise InvalidInput(gettext(
+            "%(where)s: een veertiendagenbrief moet de kosten noemen die in rekening komen; "
+            "zet states_claim = true."
+        ) % {"where": where})
+
+
+def _stage_at(path: Path, stage: Stage) -> str:
+    """Return the policy file and stage code that start a problem text, in the active language."""
+    return gettext("%(path)s: fase %(code)r") % {"path": path, "code": stage.code}
 
 
 HANDOVER_CODE = "handover"
@@ -134,11 +141,11 @@ def _check_handover_action(path: Path, stages: list[Stage]) -> None:
     """
     for stage in stages:
         if _announces_handover(stage) and stage.action != StageAction.HANDOVER:
-            raise InvalidInput(
-                f"{path}: stage {stage.code!r} uses the handover code or template, but its action is "
-                f"{stage.action}, so it would announce a collection agency without handing the invoice "
-                'over. Add action = "handover", or give the stage another code and template.'
-            )
+            raise InvalidInput(gettext(
+                "%(where)s gebruikt de code of het sjabloon handover, maar heeft actie %(action)s, dus "
+                "zou een incassobureau aankondigen zonder de factuur over te dragen. Voeg "
+                "action = \"handover\" toe, of geef de fase een andere code en een ander sjabloon."
+            ) % {"where": _stage_at(path, stage), "action": stage.action})
 
 
 def _check_consumer_fourteen_day_letter(path: Path, debtor_kind: str, stages: list[Stage]) -> None:
@@ -159,16 +166,22 @@ def _check_consumer_fourteen_day_letter(path: Path, debtor_kind: str, stages: li
         if letter_seen:
             continue
         if _announces_handover(stage):
-            reason = "hands the invoice over to a collection agency"
+            message = gettext(
+                "%(where)s draagt de factuur over aan een incassobureau, maar er komt geen fase met "
+                "een veertiendagenbrief voor. Een consument is incassokosten pas verschuldigd na de "
+                "termijn van een veertiendagenbrief (art. 6:96 lid 6 BW). Voeg een eerdere fase toe "
+                "met is_fourteen_day_letter = true."
+            )
         elif stage.states_claim:
-            reason = "states the claim with collection costs"
+            message = gettext(
+                "%(where)s noemt de vordering met incassokosten, maar er komt geen fase met een "
+                "veertiendagenbrief voor. Een consument is incassokosten pas verschuldigd na de "
+                "termijn van een veertiendagenbrief (art. 6:96 lid 6 BW). Voeg een eerdere fase toe "
+                "met is_fourteen_day_letter = true."
+            )
         else:
             continue
-        raise InvalidInput(
-            f"{path}: stage {stage.code!r} {reason}, but no 14-day letter stage comes before it. "
-            "A consumer owes collection costs only after the term of a 14-day letter (art. 6:96 "
-            "lid 6 BW). Add an earlier stage with is_fourteen_day_letter = true."
-        )
+        raise InvalidInput(message % {"where": _stage_at(path, stage)})
 
 
 def _check_required_stages(path: Path, stages: list[Stage]) -> None:
@@ -181,19 +194,19 @@ def _check_required_stages(path: Path, stages: list[Stage]) -> None:
     """
     for stage in stages:
         if stage.required and stage.action != StageAction.MESSAGE:
-            raise InvalidInput(
-                f"{path}: stage {stage.code!r}: only a message stage can be required, "
-                f"not a {stage.action} stage; remove required = true."
-            )
+            raise InvalidInput(gettext(
+                "%(where)s: alleen een berichtfase kan verplicht zijn, geen fase met actie "
+                "%(action)s; verwijder required = true."
+            ) % {"where": _stage_at(path, stage), "action": stage.action})
 
     for stage in stages:
         if stage.action != StageAction.HANDOVER:
             continue
         if not any(earlier.required for earlier in stages if earlier.order < stage.order):
-            raise InvalidInput(
-                f"{path}: stage {stage.code!r}: a handover needs a final notice first; "
-                "set required = true on an earlier message stage."
-            )
+            raise InvalidInput(gettext(
+                "%(where)s: een overdracht heeft eerst een sommatie nodig; zet required = true "
+                "bij een eerdere berichtfase."
+            ) % {"where": _stage_at(path, stage)})
 
 
 def _check_claim_stages(path: Path, stages: list[Stage]) -> None:
@@ -209,10 +222,10 @@ def _check_claim_stages(path: Path, stages: list[Stage]) -> None:
         if stage.states_claim and stated is None:
             stated = stage
         elif stated is not None and not stage.states_claim:
-            raise InvalidInput(
-                f"{path}: stage {stage.code!r} comes after {stated.code!r}, which states the claim; "
-                "set states_claim = true on it too, so its messages ask the amount the portal shows."
-            )
+            raise InvalidInput(gettext(
+                "%(where)s komt na %(stated)r, die de vordering noemt; zet ook hier states_claim = "
+                "true, zodat de berichten van deze fase het bedrag vragen dat het portaal toont."
+            ) % {"where": _stage_at(path, stage), "stated": stated.code})
 
 
 def read_policy_file(path: Path) -> tuple[dict[str, Any], list[Stage]]:

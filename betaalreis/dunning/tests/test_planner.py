@@ -481,7 +481,7 @@ def test_policy_rejects_unlawful_fourteen_day_stage(tmp_path, stage_lines, probl
     from betaalreis.dunning.policies import read_policy_file
     from betaalreis.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match=problem):
+    with translation.override("en"), pytest.raises(InvalidInput, match=problem):
         read_policy_file(write_policy(tmp_path, stage_lines))
 
 
@@ -495,7 +495,7 @@ def test_policy_rejects_stage_without_claim_after_claim(tmp_path):
         'name_nl = "Duwtje"\nname_en = "Nudge"\noffset_days = 30\nchannels = ["email"]\n',
     )
 
-    with pytest.raises(InvalidInput, match="set states_claim = true on it too"):
+    with translation.override("en"), pytest.raises(InvalidInput, match="set states_claim = true on it too"):
         read_policy_file(path)
 
 

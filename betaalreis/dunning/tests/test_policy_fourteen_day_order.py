@@ -13,7 +13,8 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import DebtorKind
 from betaalreis.testing import make_creditor
 
-pytestmark = pytest.mark.django_db
+# The checks below read the English texts. test_policy_load_language checks both languages.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english_reports")]
 
 FOURTEEN_DAY_LETTER = """
 [[stages]]

@@ -241,6 +241,7 @@ def test_claim_leaves_unnamed_out(paid, base, costs):
     assert claim.costs.total == Decimal(costs)
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_claim_rejects_unnamed_above_principal():
     with pytest.raises(InvalidInput, match="unnamed principal 400.00"):
         compute_claim(

@@ -306,6 +306,7 @@ def test_fourteen_day_letter_records_term_on_timeline(creditor, betaalreis_home)
     assert event.data["term_end"] == "2026-11-20"
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_mixed_currency_claim_fails_only_its_message(creditor, betaalreis_home):
     run_day = dt.date(2026, 11, 4)
     single = make_debtor(creditor)

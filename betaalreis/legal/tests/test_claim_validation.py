@@ -10,6 +10,9 @@ import pytest
 from betaalreis.errors import InvalidInput
 from betaalreis.legal.claims import ClaimItem, ClaimPayment, compute_claim
 
+# The checks below read the English texts. test_claim_errors_language checks both languages.
+pytestmark = pytest.mark.usefixtures("english_reports")
+
 d = dt.date
 D = Decimal
 ITEM = ClaimItem("F1", D("100.00"), d(2026, 1, 1))

@@ -245,6 +245,7 @@ def test_unconfirmed_rates_flagged() -> None:
     assert compute_claim(debtor_kind="consumer", items=[item], on=d(2025, 7, 1)).uses_unconfirmed_rates
 
 
+@pytest.mark.usefixtures("english_reports")
 @pytest.mark.parametrize(
     ("items", "payments", "message"),
     [
@@ -319,6 +320,7 @@ def test_paid_interest_not_capitalised() -> None:
     assert breakdown.interest_outstanding == breakdown.interest - D("20.00")
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_interest_start_offset_zero_rejected() -> None:
     with pytest.raises(InvalidInput, match="offset 0"):
         LegalSettings(consumer_interest_start_offset_days=0)

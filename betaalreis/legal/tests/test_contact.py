@@ -63,6 +63,7 @@ def test_summer_time_contact_hours() -> None:
     assert next_allowed_contact(dt.datetime(2026, 7, 3, 18, 30, tzinfo=UTC)) == ams(2026, 7, 4, 7, 0)
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_naive_time_rejected() -> None:
     with pytest.raises(InvalidInput, match="no time zone"):
         next_allowed_contact(dt.datetime(2026, 12, 4, 10, 0))

@@ -107,6 +107,7 @@ def test_claim_states_why(language, expected) -> None:
     assert "(art. 3)" in breakdown.explanation(language)
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_vat_before_vat_table_rejected() -> None:
     # Costs fall due on 2012-08-02, before the VAT table's first row of 2012-10-01.
     with pytest.raises(InvalidInput, match="No vat rate is known for 2012-08-02"):

@@ -150,6 +150,7 @@ def test_part_interest_equals_separate_invoice_over_years() -> None:
     assert sorted(entry.day for entry in raised.capitalisations) == sorted(entry.day for entry in separate.capitalisations)
 
 
+@pytest.mark.usefixtures("english_reports")
 @pytest.mark.parametrize(
     ("part", "message"),
     [

@@ -130,6 +130,7 @@ def test_claim_uses_own_creditor_only(creditor: Creditor) -> None:
     assert breakdown.interest_kind == "commercial"
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_mixed_currencies_rejected(creditor: Creditor) -> None:
     debtor = _debtor(creditor, "C4")
     _invoice(debtor, "2026-0010", "100.00", d(2026, 1, 31))
@@ -139,6 +140,7 @@ def test_mixed_currencies_rejected(creditor: Creditor) -> None:
         claim_for_debtor(debtor, d(2026, 3, 31))
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_claim_items_for_many_debtors(creditor: Creditor) -> None:
     paying = _debtor(creditor, "C5")
     mixed = _debtor(creditor, "C6")

@@ -72,6 +72,7 @@ def test_letter_names_vat_when_not_deductible() -> None:
     assert "niet kunnen aftrekken" in letter.costs_sentence
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_business_claim_rejected() -> None:
     breakdown = compute_claim(debtor_kind="business", items=ITEMS, on=SENT)
 

@@ -92,6 +92,7 @@ def test_unchecked_rows_marked_unconfirmed(kind: RateKind, start: dt.date) -> No
     assert rate_on(kind, start).status == "unconfirmed"
 
 
+@pytest.mark.usefixtures("english_reports")
 def test_rate_before_table_rejected() -> None:
     with pytest.raises(InvalidInput, match="starts on 2012-07-01"):
         rate_on(RateKind.STATUTORY, d(2012, 6, 30))

@@ -235,6 +235,12 @@ class AnymailEmailBackend(VendorBackend):
         except ConfigurationError as exc:
             raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
 
+        # Stored before the hand-over, because the ESP can post the first
+        # events before the send call returns. The webhook matches events by
+        # this value, also after the creditor moves to another ESP.
+        delivery.esp = esp_display_name(esp) or esp
+        delivery.save(update_fields=["esp"])
+
         email = build_email(message, account, connection)
         email.metadata = {METADATA_KEY: message.idempotency_key}  # type: ignore[attr-defined]
 

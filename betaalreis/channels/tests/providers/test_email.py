@@ -391,26 +391,133 @@ def test_spam_complaint_opts_out(postmark, make_communication, debtor, client):
 def test_event_of_other_esp_unmatched(postmark, make_communication, debtor, client):
     communication = make_communication("email")
     result = EmailRouter().send(email_message(communication))
-    mailjet_complaint = [{
-        "event": "spam", "time": 1796378400, "MessageID": result.provider_reference, "email": "jan@example.nl",
-        "Payload": json.dumps({"betaalreis_key": communication.idempotency_key}),
-    }]
 
-    response = post_postmark(client, "/channels/anymail/mailjet/tracking/", mailjet_complaint)
+    response = post_postmark(client, "/channels/anymail/mailjet/tracking/",
+                             mailjet_complaint(result.provider_reference, communication.idempotency_key))
 
     assert response.status_code == 200
     assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
     assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.UNMATCHED
 
 
-def test_event_after_esp_change_unmatched(postmark, provider_settings, make_communication, debtor, client):
+def switch_esp(provider_settings, esp):
+    """Move creditor acme's anymail email account to the ESP `esp` ("mailgun")."""
+    account = provider_settings.BETAALREIS_PROVIDERS["acme"]["email"]
+    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {**account, "esp": esp}}}
+
+
+def mailjet_complaint(reference: str, key: str) -> list[dict]:
+    """Return a Mailjet spam event for message `reference` that names our key `key`."""
+    return [{
+        "event": "spam", "time": 1796378400, "MessageID": reference, "email": "jan@example.nl",
+        "Payload": json.dumps({"betaalreis_key": key}),
+    }]
+
+
+def test_send_stores_esp_on_delivery(postmark, make_communication):
+    communication = make_communication("email")
+
+    EmailRouter().send(email_message(communication))
+
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.provider == "anymail"
+    assert delivery.esp == "Postmark"
+
+
+def test_smtp_delivery_stores_no_esp(smtp, make_communication):
+    communication = make_communication("email")
+
+    EmailRouter().send(email_message(communication))
+
+    assert Delivery.objects.get(idempotency_key=communication.idempotency_key).esp == ""
+
+
+def test_bounce_after_esp_change_matches(postmark, provider_settings, make_communication, debtor, client):
     communication = make_communication("email")
     result = EmailRouter().send(email_message(communication))
-    account = provider_settings.BETAALREIS_PROVIDERS["acme"]["email"]
-    provider_settings.BETAALREIS_PROVIDERS = {"acme": {"email": {**account, "esp": "mailgun"}}}
+    switch_esp(provider_settings, "mailgun")
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             postmark.bounce_event(result.provider_reference))
+
+    assert response.status_code == 200
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.PROCESSED
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert delivery.status == DeliveryStatus.BOUNCED
+    assert InvalidAddress.objects.filter(debtor=debtor, channel="email", address="jan@example.nl").exists()
+    fallback = Communication.objects.exclude(pk=communication.pk).get()
+    assert fallback.channel == "letter"
+
+
+def test_complaint_after_esp_change_opts_out(postmark, provider_settings, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    switch_esp(provider_settings, "mailgun")
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             spam_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.PROCESSED
+    debtor.refresh_from_db()
+    assert "email" in debtor.opted_out_channels
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert DeliveryEvent.objects.get().delivery == delivery
+
+
+def test_event_of_new_esp_unmatched(postmark, provider_settings, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    # The creditor now uses Mailjet, but the message went out through Postmark.
+    switch_esp(provider_settings, "mailjet")
+
+    response = post_postmark(client, "/channels/anymail/mailjet/tracking/",
+                             mailjet_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.UNMATCHED
+
+
+def test_empty_esp_uses_account_esp(postmark, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    # As a delivery made before the ESP was stored.
+    Delivery.objects.filter(idempotency_key=communication.idempotency_key).update(esp="")
+
+    response = post_postmark(client, "/channels/anymail/postmark/tracking/",
+                             spam_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.PROCESSED
+    debtor.refresh_from_db()
+    assert "email" in debtor.opted_out_channels
+
+
+def test_empty_esp_after_change_unmatched(postmark, provider_settings, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    Delivery.objects.filter(idempotency_key=communication.idempotency_key).update(esp="")
+    switch_esp(provider_settings, "mailgun")
 
     response = post_postmark(client, "/channels/anymail/postmark/tracking/",
                              spam_complaint(result.provider_reference, communication.idempotency_key))
 
     assert response.status_code == 200
     assert_debtor_untouched(debtor, Delivery.objects.get(idempotency_key=communication.idempotency_key))
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.UNMATCHED
+
+
+def test_empty_esp_matches_new_esp(postmark, provider_settings, make_communication, debtor, client):
+    communication = make_communication("email")
+    result = EmailRouter().send(email_message(communication))
+    Delivery.objects.filter(idempotency_key=communication.idempotency_key).update(esp="")
+    switch_esp(provider_settings, "mailjet")
+
+    response = post_postmark(client, "/channels/anymail/mailjet/tracking/",
+                             mailjet_complaint(result.provider_reference, communication.idempotency_key))
+
+    assert response.status_code == 200
+    assert WebhookLog.objects.get().outcome == WebhookLog.Outcome.PROCESSED
+    debtor.refresh_from_db()
+    assert "email" in debtor.opted_out_channels
