@@ -31,6 +31,7 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
+from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.channels.base import ChannelBackend, ChannelError, SendResult, get_backend
 from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.files import DurableBatch, durable_batch
@@ -274,32 +275,37 @@ def _dispatch_batches(
     backends: dict[str, ChannelBackend] = {}
 
     while True:
-        batch = _claim_batch(due_by=due_by, creditor=creditor, batch_size=batch_size)
-        if not batch:
-            break
+        # A batch builds many short-lived objects on top of the process's
+        # long-lived ones. In bench.plan's dispatch of 2,000 emails, the full
+        # collections they set off took about 5 % of the CPU time. The collector
+        # runs between batches, so a reference cycle waits one batch at most.
+        with cyclic_gc_paused():
+            batch = _claim_batch(due_by=due_by, creditor=creditor, batch_size=batch_size)
+            if not batch:
+                break
 
-        keep, drop = _still_due_items(batch)
-        stages = _stages_for(batch)
-        # Messages are dated, and their claims computed, on the day they go out.
-        send_days = _send_days(batch, backends, today=today, catch_up=catch_up, simulate=simulate)
-        claim_data = load_batch_claim_data([
-            (communication, keep[communication.pk], _stage_of(communication, stages))
-            for communication in batch
-            if keep[communication.pk]
-        ], today, days=send_days)
-        reminded = reminded_before([(communication, keep[communication.pk]) for communication in batch])
-        with durable_batch() as outbox_files:
-            results, letter_claims, wrote_files = _send_batch(
-                batch, keep, stages, claim_data, reminded, summary,
-                backends=backends, send_days=send_days, clock=clock, simulate=simulate,
-                outbox_files=outbox_files, catch_up=catch_up,
+            keep, drop = _still_due_items(batch)
+            stages = _stages_for(batch)
+            # Messages are dated, and their claims computed, on the day they go out.
+            send_days = _send_days(batch, backends, today=today, catch_up=catch_up, simulate=simulate)
+            claim_data = load_batch_claim_data([
+                (communication, keep[communication.pk], _stage_of(communication, stages))
+                for communication in batch
+                if keep[communication.pk]
+            ], today, days=send_days)
+            reminded = reminded_before([(communication, keep[communication.pk]) for communication in batch])
+            with durable_batch() as outbox_files:
+                results, letter_claims, wrote_files = _send_batch(
+                    batch, keep, stages, claim_data, reminded, summary,
+                    backends=backends, send_days=send_days, clock=clock, simulate=simulate,
+                    outbox_files=outbox_files, catch_up=catch_up,
+                )
+                _commit_outbox_files(outbox_files, results, wrote_files)
+
+            _record_results(
+                results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims,
+                due_by=due_by,
             )
-            _commit_outbox_files(outbox_files, results, wrote_files)
-
-        _record_results(
-            results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims,
-            due_by=due_by,
-        )
 
     _count_held_by_lease(summary, creditor)
     return summary

@@ -18,12 +18,12 @@ from betaalreis.channels.gsm import measure_sms, to_gsm7
 from betaalreis.channels.pdf.letter import UNPRINTABLE_NAME, LetterContent, render_letter_pdf
 from betaalreis.channels.render.context import MessageContext, address_lines, format_reference
 from betaalreis.channels.render.templating import (
+    TemplateBlocks,
     TemplateError,
     environment_for,
     find_template,
     format_amount,
     format_short_date,
-    render_block,
     render_template,
 )
 from betaalreis.channels.webhooks.email import reply_address
@@ -228,11 +228,11 @@ def _require_recipient(context: MessageContext, present: bool, missing: str) -> 
         )
 
 
-def _subject(template: jinja2.Template, variables: dict[str, Any]) -> str:
-    subject = " ".join(render_block(template, "subject", variables).split())
+def _subject(blocks: TemplateBlocks) -> str:
+    subject = " ".join(blocks.render("subject").split())
     if not subject:
         raise TemplateError(
-            f"Template {template.filename} has an empty subject block; add {{% block subject %}}.",
+            f"Template {blocks.template.filename} has an empty subject block; add {{% block subject %}}.",
             code="template_missing_subject",
         )
     return subject
@@ -248,12 +248,13 @@ def letter_content(context: MessageContext) -> LetterContent:
     variables = template_variables(context)
     template = _template(context, "letter", "txt")
     custom_payment = "payment" in template.blocks
+    blocks = TemplateBlocks(template, variables)
 
     return LetterContent(
-        subject=_subject(template, variables),
-        intro=_paragraphs(render_block(template, "intro", variables)),
-        closing=_paragraphs(render_block(template, "closing", variables)),
-        payment=_paragraphs(render_block(template, "payment", variables)) if custom_payment else None,
+        subject=_subject(blocks),
+        intro=_paragraphs(blocks.render("intro")),
+        closing=_paragraphs(blocks.render("closing")),
+        payment=_paragraphs(blocks.render("payment")) if custom_payment else None,
         text=render_template(template, variables),
     )
 
@@ -302,7 +303,8 @@ def _render_email(context: MessageContext) -> OutgoingMessage:
     variables["attach_letter"] = letter is not None
     variables["letter_unattached"] = context.attach_letter and letter is None
     text_template = _template(context, "email", "txt")
-    subject = _subject(text_template, variables)
+    text_blocks = TemplateBlocks(text_template, variables)
+    subject = _subject(text_blocks)
     text = render_template(text_template, variables)
 
     attachments: list[Attachment] = []
@@ -320,11 +322,9 @@ def _render_email(context: MessageContext) -> OutgoingMessage:
         **variables,
         "subject": subject,
         "logo_cid": logo_cid,
-        "intro_paragraphs": _paragraphs(render_block(text_template, "intro", variables)),
-        "closing_paragraphs": _paragraphs(render_block(text_template, "closing", variables)),
-        "payment_paragraphs": (
-            _paragraphs(render_block(text_template, "payment", variables)) if custom_payment else None
-        ),
+        "intro_paragraphs": _paragraphs(text_blocks.render("intro")),
+        "closing_paragraphs": _paragraphs(text_blocks.render("closing")),
+        "payment_paragraphs": _paragraphs(text_blocks.render("payment")) if custom_payment else None,
     }
     html = render_template(_template(context, "email", "html", html=True), html_variables)
 
@@ -488,9 +488,9 @@ def _render_phone(context: MessageContext) -> OutgoingMessage:
     numbers = [number for number in (context.debtor.phone, context.debtor.mobile) if number]
     _require_recipient(context, bool(numbers), "phone number")
     variables = template_variables(context)
-    template = _template(context, "phone", "txt")
-    reason = " ".join(render_block(template, "reason", variables).split())
-    script = [line.strip() for line in render_block(template, "script", variables).splitlines() if line.strip()]
+    blocks = TemplateBlocks(_template(context, "phone", "txt"), variables)
+    reason = " ".join(blocks.render("reason").split())
+    script = [line.strip() for line in blocks.render("script").splitlines() if line.strip()]
 
     task = {
         "creditor": context.creditor.slug,

@@ -658,3 +658,43 @@ def test_fourteen_day_letter_says_paid_to_interest(make_context, language, phras
 
         assert phrase in text, (channel, text)
         assert "6:44" not in without, channel
+
+
+def test_blocks_share_context_without_leaks(make_context, betaalreis_home: Path) -> None:
+    """A `{% set %}` in a block reaches no other block. A top-level one reaches the text, not the blocks behind the HTML."""
+    write_override(
+        betaalreis_home, "bakkerij-zoet", "reminder/email.nl.txt.j2",
+        '{% extends "messages/layout/email.nl.txt.j2" %}{% set note = "top" %}'
+        '{% block subject %}{% set note = "subject" %}Onderwerp {{ note }}{% endblock %}'
+        "{% block intro %}Intro {{ note | default('geen') }}{% endblock %}"
+        "{% block closing %}Slot {{ note | default('geen') }}{% endblock %}",
+    )
+
+    message = render_message(make_context(), "email")
+
+    assert message.subject == "Onderwerp subject"
+    assert "Intro top" in message.text
+    assert "Slot top" in message.text
+    assert "Intro geen" in message.html
+    assert "Slot geen" in message.html
+
+
+def test_template_blocks_match_render_block(make_context) -> None:
+    from betaalreis.channels.render.message import template_variables
+    from betaalreis.channels.render.templating import (
+        MessageTemplate,
+        TemplateBlocks,
+        environment_for,
+        find_template,
+        render_block,
+    )
+
+    context = make_context(stage_code="final_notice")
+    variables = template_variables(context)
+    template = find_template(environment_for("bakkerij-zoet", html=False), "final_notice", "email", "nl", "txt")
+    blocks = TemplateBlocks(template, variables)
+
+    assert isinstance(template, MessageTemplate)
+    for name in ("subject", "intro", "closing", "payment", "no_such_block"):
+        assert blocks.render(name) == render_block(template, name, variables), name
+    assert blocks.render("no_such_block") == ""

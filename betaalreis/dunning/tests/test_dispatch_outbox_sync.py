@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gc
 from decimal import Decimal
 from pathlib import Path
 
@@ -166,3 +167,30 @@ def test_store_outcomes_writes_each_field(creditor) -> None:
     assert stored[recorded_elsewhere.pk].status == CommunicationStatus.CANCELLED
     assert stored[recorded_elsewhere.pk].provider_reference == ""
     assert stored[recorded_elsewhere.pk].sent_at is None
+
+
+def test_collector_paused_per_batch(creditor, betaalreis_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cyclic garbage collector is off while each batch is claimed and sent, and on again after dispatch."""
+    plan_emails(creditor, 3)
+    enabled_at_commit: list[bool] = []
+    enabled_at_claim: list[bool] = []
+    original_commit = files.DurableBatch.commit
+    original_claim = dispatch_module._claim_batch
+
+    def recording_commit(batch: files.DurableBatch) -> int:
+        enabled_at_commit.append(gc.isenabled())
+        return original_commit(batch)
+
+    def recording_claim(**kwargs: object) -> list[Communication]:
+        enabled_at_claim.append(gc.isenabled())
+        return original_claim(**kwargs)
+
+    monkeypatch.setattr(files.DurableBatch, "commit", recording_commit)
+    monkeypatch.setattr(dispatch_module, "_claim_batch", recording_claim)
+
+    summary = dispatch(due_by=timezone.now(), batch_size=2)
+
+    assert summary.total("sent") == 3
+    assert enabled_at_commit == [False, False]
+    assert enabled_at_claim == [False, False, False]
+    assert gc.isenabled()
