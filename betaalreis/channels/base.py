@@ -68,14 +68,14 @@ class SendResult:
 class ChannelError(BetaalreisError):
     """A failed send. `permanent` is False when a retry can succeed.
 
-    Two kinds of temporary error change what dispatch does next:
-    `uncertain` means the provider may have the message (a time-out or a
-    lost connection after the message data was sent), so dispatch neither
-    gives up on it nor falls back to another channel while it waits.
-    `outage` means our side of the channel cannot send at all (no
-    connection, failed sign-in, a relay or policy refusal, an unwritable
-    receipt folder), so dispatch hands no more messages of that creditor
-    to the channel in the same run and reports the outage to the operator.
+    Two kinds of temporary error change what dispatch does next.
+    `uncertain` means the provider may have the message, after a time-out
+    or a lost connection once the message data was sent. Dispatch then
+    neither gives up on it nor falls back to another channel while it waits.
+    `outage` means our side of the channel cannot send at all: no
+    connection, a failed sign-in, a relay or policy refusal, an unwritable
+    receipt folder. Dispatch then hands no more messages of that creditor
+    to the channel in the same run, and reports the outage to the operator.
     """
 
     code = "channel_error"

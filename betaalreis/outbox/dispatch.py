@@ -14,7 +14,7 @@ A temporary error puts the message back to pending for a retry with
 backoff. It fails for good, and falls back to the stage's next channel,
 only when its temporary errors have lasted BETAALREIS_DISPATCH_GIVE_UP_DAYS.
 A hand-over with an uncertain outcome never fails that way: it waits until
-the adapter knows the outcome or stops waiting for it.
+the adapter learns the outcome or stops waiting for it.
 """
 
 from __future__ import annotations

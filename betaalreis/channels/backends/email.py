@@ -166,27 +166,31 @@ class DjangoEmailBackend(ChannelBackend):
     receipt cannot be written after the server accepted the message, the
     message still counts as sent, because the database records it, and an
     error log names the path.
-    NOTE: the claim file is not synced to disk, so after a power failure
-    during a hand-over the message may go out again after the wait; it
-    then carries the same Message-ID.
+    NOTE: the claim file is not synced to disk. After a power failure
+    during a hand-over the message may go out again after the wait, with
+    the same Message-ID.
     """
 
     channel = "email"
     provider = "smtp"
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        receipt = outbox_path(message, "json", folder="email-sent")
-        if receipt.exists():
-            return self._result(receipt)
+        try:
+            receipt = outbox_path(message, "json", folder="email-sent")
+            claim = outbox_path(message, "claim", folder="email-sent")
+            if receipt.exists():
+                return self._result(receipt)
+        except OSError as exc:
+            # Such as a file in place of a folder: the claim could not be stored either.
+            raise _unwritable(exc) from exc
 
         email = build_email(message)
-        claim = outbox_path(message, "claim", folder="email-sent")
-        token = _take_claim(claim, message)
-
         connection = get_connection(fail_silently=False)
         if type(connection) is DjangoSmtpBackend:
-            # The same settings, on a connection that tells whether the message data was sent.
+            # The same settings, on a connection that records whether the message data was sent.
             connection = TrackingSmtpBackend(fail_silently=False)
+
+        token = _take_claim(claim, message)
         try:
             accepted = self._hand_over(connection, email, message)
         except ChannelError as exc:
@@ -303,16 +307,22 @@ def _create_claim(claim: Path, token: str) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise ChannelError(
-            f"The email receipt folder {claim.parent} is not writable ({exc.strerror or exc}), so no email "
-            "was handed to the mail server. Make the outbox folder (BETAALREIS_HOME/outbox) writable.",
-            permanent=False, code="outbox_unwritable", outage=True,
-        ) from exc
+        raise _unwritable(exc) from exc
     try:
         os.write(descriptor, token.encode("ascii"))
     finally:
         os.close(descriptor)
     return True
+
+
+def _unwritable(exc: OSError) -> ChannelError:
+    """Return the outage error for a receipt folder that cannot be read or written."""
+    place = exc.filename or os.path.join(settings.OUTBOX_DIR, "email-sent")
+    return ChannelError(
+        f"The email receipt folder cannot be used ({exc.strerror or exc}: {place}), so no email was "
+        "handed to the mail server. Make the outbox folder (BETAALREIS_HOME/outbox) writable.",
+        permanent=False, code="outbox_unwritable", outage=True,
+    )
 
 
 def _release_claim(claim: Path, token: str) -> None:

@@ -36,7 +36,7 @@ _SIGN_IN_CODES = frozenset({530, 534, 535, 538})
 
 
 class SmtpFailureKind(StrEnum):
-    """How dispatch should treat a failed SMTP hand-over."""
+    """Class of a failed SMTP hand-over, each with its own handling in dispatch."""
 
     # The server refused the recipient's address: fail the message and mark the address invalid.
     RECIPIENT_INVALID = "recipient_invalid"
@@ -46,7 +46,7 @@ class SmtpFailureKind(StrEnum):
     TEMPORARY = "temporary"
     # No message can go until someone fixes the connection, sign-in or relay settings.
     OUTAGE = "outage"
-    # The server got the whole message but its answer was lost, so it may have accepted it.
+    # The server got the whole message but its reply was lost, so it may have accepted it.
     UNCERTAIN = "uncertain"
 
 
@@ -85,7 +85,7 @@ def _decoded(reply: bytes | str) -> str:
 def classify(exc: BaseException, *, message_data_sent: bool | None) -> tuple[SmtpFailureKind, str, str]:
     """Return the kind, error code and message for an exception raised while handing over one email.
 
-    `message_data_sent` tells whether the end of the message data reached
+    `message_data_sent` is whether the end of the message data reached
     the socket before the failure (see `message_data_sent`), or None when
     the connection class cannot tell. A broken connection or time-out after
     that point, or at an unknown point, is UNCERTAIN.

@@ -279,7 +279,7 @@ def _print_outages(dispatched: DispatchSummary, console: Console) -> None:
         ) % {
             "channel": channel_name[:1].upper() + channel_name[1:],
             "creditor": slugs.get(creditor_id, creditor_id),
-            "reason": error_reason(error),
+            "reason": error_reason(error).rstrip(".") + ".",
             "count": waiting,
             "days": f"{settings.BETAALREIS_DISPATCH_GIVE_UP_DAYS:g}",
         }, markup=False)
