@@ -296,6 +296,10 @@ BETAALREIS_IMPORTERS = [
 
 # A message claimed by a dispatcher that crashed is retried after this lease.
 BETAALREIS_DISPATCH_LEASE_SECONDS = int(os.environ.get("BETAALREIS_DISPATCH_LEASE_SECONDS", "300"))
+# Days of temporary errors (no connection, failed sign-in, a relay refusal)
+# after which dispatch fails a message and plans the stage's next channel.
+# Five days cover a long weekend plus the time to fix a mail setting.
+BETAALREIS_DISPATCH_GIVE_UP_DAYS = float(os.environ.get("BETAALREIS_DISPATCH_GIVE_UP_DAYS", "5"))
 
 # Links in messages that sign a debtor in stay valid this long.
 BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS = int(os.environ.get("BETAALREIS_PORTAL_LINK_MAX_AGE_DAYS", "60"))

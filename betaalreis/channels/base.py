@@ -66,13 +66,35 @@ class SendResult:
 
 
 class ChannelError(BetaalreisError):
-    """A failed send. `permanent` is False when a retry can succeed."""
+    """A failed send. `permanent` is False when a retry can succeed.
+
+    Two kinds of temporary error change what dispatch does next.
+    `uncertain` means the provider may have the message, after a time-out
+    or a lost connection once the message data was sent. Dispatch then
+    neither gives up on it nor falls back to another channel while it waits.
+    `outage` means our side of the channel cannot send at all: no
+    connection, a failed sign-in, a relay or policy refusal, an unwritable
+    receipt folder. Dispatch then hands no more messages of that creditor
+    to the channel in the same run, and reports the outage to the operator.
+    """
 
     code = "channel_error"
 
-    def __init__(self, message: str, *, permanent: bool, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: str | None = None,
+        uncertain: bool = False,
+        outage: bool = False,
+    ) -> None:
         super().__init__(message, code=code)
+        if permanent and (uncertain or outage):
+            raise ValueError("Internal error: a permanent ChannelError cannot be uncertain or an outage.")
         self.permanent = permanent
+        self.uncertain = uncertain
+        self.outage = outage
 
 
 class ChannelBackend:
@@ -81,6 +103,10 @@ class ChannelBackend:
     Subclasses set `channel` and `provider` and implement `send`. `send` must:
     - deliver `message` or raise `ChannelError` (permanent=True for an invalid
       recipient or a rejected message, False for timeouts, 429 and 5xx);
+    - raise with `uncertain=True` when the message may have been accepted
+      (the provider or mail server got all of it but its answer was lost),
+      and with `outage=True` when nothing could be handed over because of
+      our own set-up or the provider account, not because of this message;
     - be idempotent on `message.idempotency_key`: when the key was handed over
       before, return the earlier result instead of sending again;
     - never log the message body, a secret or a full IBAN.

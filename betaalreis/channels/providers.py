@@ -61,12 +61,19 @@ class Submission:
 
 
 class TemporaryFailure(Exception):
-    """The provider did not take the message, and trying again later can work."""
+    """The provider did not take the message, and trying again later can work.
 
-    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
+    `outage` is True when no message of the account can go now (no
+    connection, a failed sign-in, a provider error), as `ChannelError.outage`.
+    """
+
+    def __init__(
+        self, message: str, *, code: str, retry_after: float | None = None, outage: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
+        self.outage = outage
 
 
 class UncertainOutcome(Exception):
@@ -111,9 +118,13 @@ class VendorBackend(ChannelBackend):
         """Hand `message` to the vendor once and return what it reported.
 
         Raise TemporaryFailure for timeouts before sending, 429 and 5xx,
-        UncertainOutcome when the request may have arrived, RecipientInvalid
-        for a bad address and ChannelError(permanent=True) for any other
-        rejection. Only this method talks to the vendor.
+        with `outage=True` when the cause is the account or our set-up
+        (connection, sign-in, relay policy) rather than this message.
+        Raise UncertainOutcome when the request may have arrived,
+        RecipientInvalid only for an address the vendor reports as bad
+        (never for a refusal of our own account), and
+        ChannelError(permanent=True) for any other rejection. Only this
+        method talks to the vendor.
         """
         raise NotImplementedError
 
@@ -142,7 +153,7 @@ class VendorBackend(ChannelBackend):
             response = self.client(account).request(method, url, **kwargs)  # type: ignore[arg-type]
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TemporaryFailure(
-                f"Could not connect to {self.provider}: {type(exc).__name__}.", code="connect_failed"
+                f"Could not connect to {self.provider}: {type(exc).__name__}.", code="connect_failed", outage=True
             ) from exc
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise UncertainOutcome(
@@ -161,6 +172,7 @@ class VendorBackend(ChannelBackend):
                 f"{self.provider} server error (HTTP {response.status_code}).",
                 code="provider_unavailable",
                 retry_after=parse_retry_after(response),
+                outage=True,
             )
         return response
 
@@ -202,10 +214,10 @@ class VendorBackend(ChannelBackend):
                     time.sleep(wait)
                     continue
                 self._settle(delivery, SubmissionState.RETRYABLE, error=exc, code=exc.code)
-                raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+                raise ChannelError(str(exc), permanent=False, code=exc.code, outage=exc.outage) from exc
             except UncertainOutcome as exc:
                 self._settle(delivery, SubmissionState.UNCERTAIN, error=exc, code=exc.code)
-                raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+                raise ChannelError(str(exc), permanent=False, code=exc.code, uncertain=True) from exc
             except ChannelError as exc:
                 state = SubmissionState.REJECTED if exc.permanent else SubmissionState.RETRYABLE
                 self._settle(delivery, state, error=exc, code=exc.code)
@@ -273,7 +285,7 @@ class VendorBackend(ChannelBackend):
         except IntegrityError:
             raise ChannelError(
                 f"Another dispatcher is handing this message to {self.provider} right now.",
-                permanent=False, code="outcome_uncertain",
+                permanent=False, code="outcome_uncertain", uncertain=True,
             ) from None
 
     def _settle(self, delivery: Delivery, state: str, *, error: Exception, code: str) -> None:
@@ -342,7 +354,7 @@ def _check_resubmission(delivery: Delivery, provider: str) -> None:
         raise ChannelError(
             f"The outcome of the earlier hand-over to {provider} is not known yet; "
             "waiting for its status report before sending again.",
-            permanent=False, code="outcome_uncertain",
+            permanent=False, code="outcome_uncertain", uncertain=True,
         )
     logger.warning(
         "no status report for uncertain hand-over after the wait",

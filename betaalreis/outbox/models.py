@@ -93,6 +93,10 @@ class Communication(models.Model):
     subject = models.CharField(max_length=300, blank=True, verbose_name=_("onderwerp"))
     claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opgepakt op"))
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("pogingen"))
+    # When the temporary errors of the message began. Dispatch gives up
+    # BETAALREIS_DISPATCH_GIVE_UP_DAYS after it. Hand-overs with an uncertain
+    # outcome do not set it.
+    failing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("tijdelijke fouten sinds"))
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verzonden op"))
     provider = models.CharField(max_length=60, blank=True, verbose_name=_("provider"))
     provider_reference = models.CharField(

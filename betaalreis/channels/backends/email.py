@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import os
-import smtplib
+import secrets
 from email.message import Message
 from email.mime.image import MIMEImage
 from pathlib import Path
@@ -22,8 +22,19 @@ from email.utils import formataddr, format_datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
+from django.utils import timezone
 
 from betaalreis.channels.backends.mime_bytes import alternative_email_bytes, fix_subject, message_bytes
+from betaalreis.channels.backends.smtp_replies import (
+    SmtpFailureKind,
+    TrackingSmtpBackend,
+    channel_error,
+    classify,
+    message_data_sent,
+    open_failure,
+)
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
 from betaalreis.channels.files import (
     keep_durable,
@@ -133,43 +144,109 @@ class FileEmailBackend(ChannelBackend):
 class DjangoEmailBackend(ChannelBackend):
     """Sends through Django's EMAIL_BACKEND (SMTP by default).
 
-    SMTP has no idempotency key, so this adapter keeps a receipt per key in
-    `$OUTBOX_DIR/email-sent/<creditor>/<date>/<key>.json` after the server
-    accepted the message, and returns that receipt for a repeated key.
-    NOTE: a crash between the server's acceptance and the receipt write
-    sends the email again on retry; it then carries the same Message-ID.
+    SMTP has no idempotency key, so this adapter keeps two files per key in
+    `$OUTBOX_DIR/email-sent/<creditor>/<date>/`:
+
+    - `<key>.claim`, created exclusively (O_EXCL) before the hand-over, so
+      that of two dispatchers holding the same message only one sends it.
+      It stays after the hand-over unless the server refused the message.
+    - `<key>.json`, the receipt, written after the server accepted the
+      message. A repeated key returns it without sending.
+
+    A claim without a receipt means that another dispatcher is sending the
+    message, or that an earlier hand-over ended without a known outcome
+    (a time-out or lost connection after the message data was sent). The
+    message then waits, as an uncertain ChannelError, until
+    BETAALREIS_PROVIDER_UNCERTAIN_SECONDS have passed since the claim, and
+    is then sent again with the same Message-ID. SMTP sends no status
+    report, so only that wait settles such a message.
+
+    A claim that cannot be created (a folder that is missing, read-only or
+    full) stops the hand-over before SMTP with an outage error. When the
+    receipt cannot be written after the server accepted the message, the
+    message still counts as sent, because the database records it, and an
+    error log names the path.
+    NOTE: the claim file is not synced to disk. After a power failure
+    during a hand-over the message may go out again after the wait, with
+    the same Message-ID.
     """
 
     channel = "email"
     provider = "smtp"
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        receipt = outbox_path(message, "json", folder="email-sent")
-        if receipt.exists():
-            return self._result(receipt)
+        try:
+            receipt = outbox_path(message, "json", folder="email-sent")
+            claim = outbox_path(message, "claim", folder="email-sent")
+            if receipt.exists():
+                return self._result(receipt)
+        except OSError as exc:
+            # Such as a file in place of a folder: the claim could not be stored either.
+            raise _unwritable(exc) from exc
 
         email = build_email(message)
+        connection = get_connection(fail_silently=False)
+        if type(connection) is DjangoSmtpBackend:
+            # The same settings, on a connection that records whether the message data was sent.
+            connection = TrackingSmtpBackend(fail_silently=False)
+
+        token = _take_claim(claim, message)
         try:
-            with get_connection(fail_silently=False) as connection:
-                accepted = connection.send_messages([email])
-        except (OSError, ConnectionError) as exc:
-            # smtplib's errors derive from OSError: refused connections,
-            # timeouts and 4xx/5xx replies alike.
-            permanent = _is_permanent(exc)
-            logger.warning("email hand-over failed",
-                           extra={"debtor_id": message.debtor_id, "permanent": permanent,
-                                  "error": type(exc).__name__})
-            raise ChannelError(f"SMTP hand-over failed: {exc}", permanent=permanent,
-                               code="smtp_rejected" if permanent else "smtp_unavailable") from exc
+            accepted = self._hand_over(connection, email, message)
+        except ChannelError as exc:
+            if not exc.uncertain:
+                _release_claim(claim, token)
+            raise
         if not accepted:
+            _release_claim(claim, token)
             raise ChannelError("The email backend accepted no message.", permanent=False, code="smtp_not_sent")
 
         document = {"message_id": email.extra_headers["Message-ID"], "recipient_count": len(email.recipients())}
-        # Written and synced now, not at the end of the dispatch batch, so
-        # that a crash later in the batch does not send this email again.
-        write_once(receipt, json.dumps(document).encode("utf-8"), immediately=True)
+        try:
+            # Written and synced now, not at the end of the dispatch batch, so
+            # that a crash later in the batch does not send this email again.
+            write_once(receipt, json.dumps(document).encode("utf-8"), immediately=True)
+        except OSError as exc:
+            # The server has the message, so it must not be handed over
+            # again: the claim stays, and dispatch records the message as sent.
+            logger.error(
+                "email receipt not written after the mail server accepted the email",
+                extra={"debtor_id": message.debtor_id, "path": str(receipt), "error": str(exc)},
+            )
+            return SendResult(provider=self.provider, provider_reference=document["message_id"],
+                              sent_at=timezone.now())
         logger.info("email sent", extra={"debtor_id": message.debtor_id})
         return self._result(receipt)
+
+    def _hand_over(self, connection: BaseEmailBackend, email: EmailMultiAlternatives,
+                   message: OutgoingMessage) -> int:
+        """Open `connection`, send `email` and return the number of messages accepted, or raise ChannelError."""
+        try:
+            connection.open()
+        except OSError as exc:
+            raise self._failure(open_failure(exc), exc, message) from exc
+        try:
+            return connection.send_messages([email])
+        except OSError as exc:
+            # smtplib's errors derive from OSError: time-outs, lost
+            # connections and 4xx or 5xx replies alike.
+            raise self._failure(classify(exc, message_data_sent=message_data_sent(connection)), exc,
+                                message) from exc
+        finally:
+            try:
+                connection.close()
+            except OSError as exc:
+                # A failed QUIT changes nothing about the message.
+                logger.info("closing the mail server connection failed",
+                            extra={"debtor_id": message.debtor_id, "error": type(exc).__name__})
+
+    def _failure(self, classified: tuple[SmtpFailureKind, str, str], exc: OSError,
+                 message: OutgoingMessage) -> ChannelError:
+        kind, code, text = classified
+        logger.warning("email hand-over failed",
+                       extra={"debtor_id": message.debtor_id, "kind": str(kind), "error_code": code,
+                              "error": type(exc).__name__})
+        return channel_error(kind, code, f"SMTP hand-over failed: {text}")
 
     def _result(self, receipt: Path) -> SendResult:
         stored = json.loads(receipt.read_bytes())
@@ -177,10 +254,83 @@ class DjangoEmailBackend(ChannelBackend):
                           sent_at=written_at(receipt))
 
 
-def _is_permanent(exc: Exception) -> bool:
-    """Return whether an SMTP error is a 5xx rejection, which a retry cannot fix."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500
-    return False
+def _take_claim(claim: Path, message: OutgoingMessage) -> str:
+    """Create the claim file of `message` exclusively and return its token, or raise ChannelError.
+
+    An existing claim younger than BETAALREIS_PROVIDER_UNCERTAIN_SECONDS
+    raises an uncertain error. An older one is replaced, and only one of
+    two dispatchers that try at the same moment gets the new claim.
+    """
+    token = secrets.token_hex(16)
+    if _create_claim(claim, token):
+        return token
+
+    wait = dt.timedelta(seconds=settings.BETAALREIS_PROVIDER_UNCERTAIN_SECONDS)
+    try:
+        claimed_at = written_at(claim)
+    except FileNotFoundError:
+        claimed_at = None
+    if claimed_at is not None and timezone.now() - claimed_at < wait:
+        raise ChannelError(
+            f"An earlier hand-over of this email to the mail server, at {claimed_at.isoformat()}, has no "
+            f"known outcome, or another dispatcher is sending it now. It is not sent again before "
+            f"{(claimed_at + wait).isoformat()} (BETAALREIS_PROVIDER_UNCERTAIN_SECONDS).",
+            permanent=False, code="outcome_uncertain", uncertain=True,
+        )
+
+    # Renaming the old claim away succeeds for one dispatcher only.
+    stale = claim.with_name(f"{claim.name}.stale-{token}")
+    try:
+        os.rename(claim, stale)
+    except FileNotFoundError:
+        stale = None
+    else:
+        logger.warning(
+            "email claim without receipt after the uncertain wait, sending again",
+            extra={"debtor_id": message.debtor_id, "path": str(claim)},
+        )
+        stale.unlink(missing_ok=True)
+    if stale is None or not _create_claim(claim, token):
+        raise ChannelError(
+            "Another dispatcher took over this email just now.",
+            permanent=False, code="outcome_uncertain", uncertain=True,
+        )
+    return token
+
+
+def _create_claim(claim: Path, token: str) -> bool:
+    """Create `claim` holding `token`; return False when it exists, raise an outage ChannelError when it cannot."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        claim.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(claim, flags, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _unwritable(exc) from exc
+    try:
+        os.write(descriptor, token.encode("ascii"))
+    finally:
+        os.close(descriptor)
+    return True
+
+
+def _unwritable(exc: OSError) -> ChannelError:
+    """Return the outage error for a receipt folder that cannot be read or written."""
+    place = exc.filename or os.path.join(settings.OUTBOX_DIR, "email-sent")
+    return ChannelError(
+        f"The email receipt folder cannot be used ({exc.strerror or exc}: {place}), so no email was "
+        "handed to the mail server. Make the outbox folder (BETAALREIS_HOME/outbox) writable.",
+        permanent=False, code="outbox_unwritable", outage=True,
+    )
+
+
+def _release_claim(claim: Path, token: str) -> None:
+    """Remove `claim` after a hand-over that the server refused, if it still holds `token`."""
+    try:
+        if claim.read_text(encoding="ascii") == token:
+            claim.unlink()
+    except OSError as exc:
+        # The message then waits out BETAALREIS_PROVIDER_UNCERTAIN_SECONDS before its next try.
+        logger.warning("email claim not removed after a refused hand-over",
+                       extra={"path": str(claim), "error": type(exc).__name__})

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import time
 from dataclasses import dataclass
 from email.utils import formataddr
@@ -36,6 +35,7 @@ from django.utils.module_loading import import_string
 
 from betaalreis.channels.accounts import ProviderAccount
 from betaalreis.channels.backends.email import build_email as build_rendered_email
+from betaalreis.channels.backends.smtp_replies import SmtpFailureKind, classify, message_data_sent
 from betaalreis.channels.base import ChannelError, OutgoingMessage
 from betaalreis.channels.bounces import bounce_address, bounce_domain
 from betaalreis.channels.models import Delivery
@@ -71,8 +71,12 @@ class SmtpEmailBackend(VendorBackend):
     """Email through the creditor's own SMTP server; the Message-ID is the reference.
 
     An SMTP server reports a bad address while the message is handed over
-    (a 5xx reply to RCPT TO), so hard bounces found here mark the address
-    invalid at once. A bounce that arrives later as an email goes to the
+    (a 5xx reply to RCPT TO). A reply whose enhanced status code says the
+    address is bad (5.1.x and the like, see `smtp_replies`) marks the
+    address invalid at once. A relay or policy refusal (5.7.x) concerns our
+    account, so it is an outage that waits, and leaves the address valid.
+    A time-out or lost connection after the message data was sent leaves
+    the outcome uncertain. A bounce that arrives later as an email goes to the
     envelope sender: with a bounce domain (account option `bounce_domain`
     or BETAALREIS_BOUNCE_DOMAIN) that is an address naming this delivery,
     which `betaalreis read_bounces` matches.
@@ -84,7 +88,7 @@ class SmtpEmailBackend(VendorBackend):
 
     def submit(self, message: OutgoingMessage, account: ProviderAccount, delivery: Delivery) -> Submission:
         connection = get_connection(
-            "django.core.mail.backends.smtp.EmailBackend",
+            "betaalreis.channels.backends.smtp_replies.TrackingSmtpBackend",
             host=account.required("host"),
             port=int(account.option("port", 25)),
             username=str(account.option("username", "")),
@@ -105,25 +109,9 @@ class SmtpEmailBackend(VendorBackend):
         _open_smtp(connection, account)
         try:
             email.send()
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-            if 500 <= code < 600:
-                raise RecipientInvalid(f"The mail server rejected the address: {code} {text}",
-                                       code=f"smtp_{code}") from exc
-            raise TemporaryFailure(f"The mail server deferred the address: {code} {text}",
-                                   code=f"smtp_{code}") from exc
-        except (smtplib.SMTPConnectError, ConnectionRefusedError) as exc:
-            raise TemporaryFailure(f"Could not connect to the mail server: {exc}",
-                                   code="connect_failed") from exc
-        except smtplib.SMTPResponseException as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise TemporaryFailure(f"The mail server responded {exc.smtp_code}.",
-                                       code=f"smtp_{exc.smtp_code}") from exc
-            raise ChannelError(f"The mail server rejected the message: {exc.smtp_code}.",
-                               permanent=True, code=f"smtp_{exc.smtp_code}") from exc
-        except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
-            raise UncertainOutcome(f"The mail server connection broke off: {type(exc).__name__}.") from exc
+        except OSError as exc:
+            # smtplib's errors derive from OSError.
+            raise _vendor_error(*classify(exc, message_data_sent=message_data_sent(connection))) from exc
         finally:
             connection.close()
 
@@ -134,9 +122,9 @@ def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
     """Connect and sign in to the mail server before any message data is sent.
 
     Nothing has been handed over when this fails, so every error here is a
-    temporary failure that the outbox retries later. That includes a login
-    the server does not support or rejects, because it is a wrong setting
-    that someone can fix without losing the message. After a failure the
+    temporary failure and an outage, which the outbox retries later. That
+    includes a login the server does not support or rejects, because it is
+    a wrong setting that someone can fix without losing the message. After a failure the
     same server is not tried again for SMTP_PAUSE_AFTER_FAILURE_SECONDS, so
     a dispatch run does not wait for the connection timeout once per message.
     """
@@ -144,10 +132,11 @@ def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
     earlier = _failed_servers.get(server)
     if earlier is not None and time.monotonic() - earlier.at < SMTP_PAUSE_AFTER_FAILURE_SECONDS:
         raise ChannelError(
-            f"{earlier.message} Not tried again for {SMTP_PAUSE_AFTER_FAILURE_SECONDS:.0f} seconds; "
-            "the message waits in the outbox.",
+            f"{earlier.message.rstrip('.')}. This process tries the server again after "
+            f"{SMTP_PAUSE_AFTER_FAILURE_SECONDS:.0f} seconds.",
             permanent=False,
             code=earlier.code,
+            outage=True,
         )
 
     try:
@@ -158,6 +147,7 @@ def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
             f"Signing in to the mail server {server[0]} failed ({exc}); check the "
             f"username, password and TLS settings of creditor {account.creditor_slug!r}.",
             code="smtp_login_failed",
+            outage=True,
         )
         _failed_servers[server] = _ServerFailure(time.monotonic(), failure.code, str(failure))
         raise failure from exc
@@ -166,10 +156,22 @@ def _open_smtp(connection: BaseEmailBackend, account: ProviderAccount) -> None:
         failure = TemporaryFailure(
             f"Could not connect to the mail server {server[0]}: {type(exc).__name__}: {exc}",
             code="connect_failed",
+            outage=True,
         )
         _failed_servers[server] = _ServerFailure(time.monotonic(), failure.code, str(failure))
         raise failure from exc
     _failed_servers.pop(server, None)
+
+
+def _vendor_error(kind: SmtpFailureKind, code: str, text: str) -> Exception:
+    """Return the exception that `VendorBackend.send` expects for a classified SMTP failure."""
+    if kind == SmtpFailureKind.RECIPIENT_INVALID:
+        return RecipientInvalid(text, code=code)
+    if kind == SmtpFailureKind.UNCERTAIN:
+        return UncertainOutcome(text, code=code)
+    if kind in (SmtpFailureKind.TEMPORARY, SmtpFailureKind.OUTAGE):
+        return TemporaryFailure(text, code=code, outage=kind == SmtpFailureKind.OUTAGE)
+    return ChannelError(text, permanent=True, code=code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +235,7 @@ class AnymailEmailBackend(VendorBackend):
             raise ChannelError(f"django-anymail has no ESP named {esp!r}.", permanent=True,
                                code="provider_unknown") from exc
         except ConfigurationError as exc:
-            raise ChannelError(str(exc), permanent=False, code=exc.code) from exc
+            raise ChannelError(str(exc), permanent=False, code=exc.code, outage=True) from exc
 
         # Stored before the hand-over, because the ESP can post the first
         # events before the send call returns. The webhook matches events by
@@ -256,7 +258,7 @@ class AnymailEmailBackend(VendorBackend):
                                code="esp_rejected") from exc
         except AnymailError as exc:
             raise ChannelError(f"{esp} is not set up correctly: {exc}", permanent=False,
-                               code="provider_configuration") from exc
+                               code="provider_configuration", outage=True) from exc
 
         status = email.anymail_status  # type: ignore[attr-defined]
         recipient_status = status.recipients.get(message.recipient.lower()) or status.recipients.get(message.recipient)
@@ -282,9 +284,10 @@ def _classify_api_error(esp: str, exc: AnymailRequestsAPIError) -> Exception:
             except ValueError:
                 retry_after = None
         return TemporaryFailure(f"{esp} answered HTTP {status_code}.", code="provider_unavailable"
-                                if status_code >= 500 else "rate_limited", retry_after=retry_after)
+                                if status_code >= 500 else "rate_limited", retry_after=retry_after,
+                                outage=status_code >= 500)
     if status_code in (401, 403):
         return ChannelError(f"{esp} rejected the credentials (HTTP {status_code}).", permanent=False,
-                            code="provider_auth_failed")
+                            code="provider_auth_failed", outage=True)
     return ChannelError(f"{esp} rejected the message (HTTP {status_code}).", permanent=True,
                         code=f"esp_{status_code}")

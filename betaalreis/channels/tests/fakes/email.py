@@ -1,7 +1,8 @@
-"""A fake Postmark API for anymail, and a real SMTP server (aiosmtpd) on 127.0.0.1."""
+"""A fake Postmark API for anymail, and real SMTP servers (aiosmtpd) on 127.0.0.1, one of them with faults."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 import uuid
@@ -123,3 +124,60 @@ class SmtpServer:
     def envelope_senders(self) -> list[str]:
         """The MAIL FROM address of each accepted message, where its bounces go."""
         return self.handler.envelope_senders
+
+
+class _FaultHandler:
+    """aiosmtpd hooks that store each message the server receives and then apply the configured fault."""
+
+    def __init__(self) -> None:
+        self.rcpt_reply = ""
+        self.data_reply = ""
+        self.reply_delay_seconds = 0.0
+        self.disconnect_after_data = False
+        self.rcpt_calls: list[str] = []
+        self.received: list[Message] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd hook name
+        self.rcpt_calls.append(address)
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        if self.data_reply:
+            return self.data_reply
+        # The server has the whole message from here on, whatever the client hears next.
+        self.received.append(message_from_bytes(envelope.content))
+        if self.disconnect_after_data:
+            server.transport.close()
+            return "250 Message accepted"
+        await asyncio.sleep(self.reply_delay_seconds)
+        return "250 Message accepted"
+
+
+class FaultSmtpServer:
+    """A real SMTP server on 127.0.0.1 whose replies a test sets: refusals, slow or lost replies after DATA.
+
+    `received` lists every message whose data the server got, including
+    those whose 250 reply came late or never reached the client.
+    """
+
+    def __init__(self) -> None:
+        self.handler = _FaultHandler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> FaultSmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Message]:
+        return self.handler.received
+
+    def message_ids(self) -> list[str]:
+        return [str(message["Message-ID"]) for message in self.received]

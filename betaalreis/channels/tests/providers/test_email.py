@@ -177,7 +177,7 @@ def test_hung_server_tried_once_per_minute(provider_settings, creditor, make_com
     assert len(server.accepted) == 1
     assert [error.permanent for error in errors] == [False, False, False]
     assert [error.code for error in errors] == ["connect_failed"] * 3
-    assert "Not tried again for 60 seconds" in str(errors[2])
+    assert "tries the server again after 60 seconds" in str(errors[2])
     assert set(Delivery.objects.values_list("state", flat=True)) == {SubmissionState.RETRYABLE}
 
 

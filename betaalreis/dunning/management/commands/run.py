@@ -23,7 +23,7 @@ from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline_text import phrase_in_language
-from betaalreis.outbox.dispatch import DispatchSummary
+from betaalreis.outbox.dispatch import DispatchSummary, error_reason
 
 
 def parse_day(value: str) -> dt.date:
@@ -116,6 +116,11 @@ class Command(TranslatedHelpCommand):
             day, creditor, dispatch_messages=not options["no_dispatch"], simulate=options["simulate"]
         )
         print_summary(summary, Console(file=self.stdout, width=110))
+        if summary.dispatched is not None and summary.dispatched.outages:
+            # A non-zero exit, so that cron or a scheduler alerts the operator.
+            raise CommandError(_(
+                "Een kanaal kon niets versturen; zie de regels 'kon niets versturen' hierboven."
+            ))
 
 
 def _check_simulation_allowed(creditor: Creditor | None) -> None:
@@ -236,6 +241,48 @@ def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None
         ) % {"count": dispatched.stages_reverted})
     if dispatched.held_by_lease:
         console.print("  " + _held_by_lease_note(dispatched), markup=False)
+    if dispatched.taken_over:
+        console.print("  " + ngettext(
+            "let op: %(count)d bericht overgenomen van een verzending waarvan de lease verlopen was "
+            "(BETAALREIS_DISPATCH_LEASE_SECONDS).",
+            "let op: %(count)d berichten overgenomen van een verzending waarvan de lease verlopen was "
+            "(BETAALREIS_DISPATCH_LEASE_SECONDS).",
+            dispatched.taken_over,
+        ) % {"count": dispatched.taken_over}, markup=False)
+    if dispatched.lost_to_other_dispatcher:
+        console.print("  " + ngettext(
+            "let op: %(count)d bericht van deze verzending is door een andere verzending overgenomen en "
+            "wordt daar geteld, niet in deze tabel.",
+            "let op: %(count)d berichten van deze verzending zijn door een andere verzending overgenomen en "
+            "worden daar geteld, niet in deze tabel.",
+            dispatched.lost_to_other_dispatcher,
+        ) % {"count": dispatched.lost_to_other_dispatcher}, markup=False)
+    _print_outages(dispatched, console)
+
+
+def _print_outages(dispatched: DispatchSummary, console: Console) -> None:
+    """Print one line per channel and creditor that could send nothing more, with the error and what happens next."""
+    slugs = dict(Creditor.objects.filter(
+        pk__in={creditor_id for _, creditor_id in dispatched.outages}
+    ).values_list("pk", "slug"))
+    for (channel, creditor_id), error in sorted(dispatched.outages.items()):
+        channel_name = str(CHANNEL_NAMES.get(channel, channel))
+        waiting = dispatched.outage_waiting[(channel, creditor_id)]
+        console.print("  " + ngettext(
+            "%(channel)s voor %(creditor)s kon niets versturen: %(reason)s %(count)d bericht wacht en gaat "
+            "opnieuw zodra dit is opgelost; na %(days)s dagen met alleen fouten gaat een bericht via het "
+            "volgende kanaal van de fase (BETAALREIS_DISPATCH_GIVE_UP_DAYS).",
+            "%(channel)s voor %(creditor)s kon niets versturen: %(reason)s %(count)d berichten wachten en gaan "
+            "opnieuw zodra dit is opgelost; na %(days)s dagen met alleen fouten gaat een bericht via het "
+            "volgende kanaal van de fase (BETAALREIS_DISPATCH_GIVE_UP_DAYS).",
+            waiting,
+        ) % {
+            "channel": channel_name[:1].upper() + channel_name[1:],
+            "creditor": slugs.get(creditor_id, creditor_id),
+            "reason": error_reason(error).rstrip(".") + ".",
+            "count": waiting,
+            "days": f"{settings.BETAALREIS_DISPATCH_GIVE_UP_DAYS:g}",
+        }, markup=False)
 
 
 def _held_by_lease_note(dispatched: DispatchSummary) -> str:
