@@ -15,7 +15,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -658,8 +657,14 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
                 preferred_channel=data["preferred_channel"],
                 opted_out_channels=tuple(data["opted_out_channels"]),
             ))
-        except (InvalidInput, ValidationError):
-            form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
+        except InvalidInput as exc:
+            mobile_errors = {
+                "not_mobile": _(
+                    "Dit is geen mobiel nummer, dus een sms of WhatsApp komt niet aan. Vul een mobiel nummer "
+                    "in, zoals 06 12345678."
+                ),
+            }
+            form.add_error("mobile", mobile_errors.get(exc.code, _("Vul een mobiel nummer in zoals 06 12345678.")))
         else:
             do_set_electronic_agreement(debtor, data["electronic_agreement"], source="portal")
             # The next page shows in the newly chosen language, so the confirmation does too.
