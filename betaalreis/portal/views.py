@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import unallocated_amount
+from betaalreis.ledger.logos import logo_content_type, stored_logo_path
 from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
@@ -694,12 +694,12 @@ def brand_css(request: HttpRequest, creditor_id: int) -> HttpResponse:
 
 
 def logo(request: HttpRequest, creditor_id: int) -> HttpResponse:
-    """Serve the creditor's logo file when it is a PNG or JPEG."""
+    """Serve the creditor's uploaded logo, only from MEDIA_ROOT/logos and only when it is a PNG or JPEG."""
     creditor = get_object_or_404(Creditor, pk=creditor_id)
-    path = Path(creditor.logo) if creditor.logo else None
-    if path is None or path.suffix.lower() not in {".png", ".jpg", ".jpeg"} or not path.is_file():
+    path = stored_logo_path(creditor.logo.name)
+    content_type = logo_content_type(path) if path is not None else None
+    if path is None or content_type is None:
         raise Http404("No logo.")
-    content_type = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
     return FileResponse(path.open("rb"), content_type=content_type)
 
 

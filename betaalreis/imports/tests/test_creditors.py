@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from PIL import Image
 
 from betaalreis.ledger.models import Creditor
 
@@ -127,7 +128,9 @@ def test_creditor_load_example_file_twice(db) -> None:
 
 
 def test_creditor_load_updates_and_validates(db, write_file: WriteFile) -> None:
-    png = write_file("logo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    logo_bytes = io.BytesIO()
+    Image.new("RGB", (120, 40), (31, 78, 121)).save(logo_bytes, format="PNG")
+    png = write_file("logo.png", logo_bytes.getvalue())
     good = write_file(
         "crediteuren.toml",
         f'[[creditor]]\nslug = "a"\nlegal_name = "A B.V."\niban = "NL91ABNA0417164300"\nlogo = "{png.name}"\n',
@@ -144,7 +147,8 @@ def test_creditor_load_updates_and_validates(db, write_file: WriteFile) -> None:
 
     creditor = Creditor.objects.get()
     assert creditor.legal_name == "A B.V."
-    assert creditor.logo == str(png.resolve())
+    assert creditor.logo.name.startswith("logos/a-")
+    assert creditor.logo.read() == png.read_bytes()
 
 
 def test_creditor_load_rejects_unknown_key(db, write_file: WriteFile) -> None:
