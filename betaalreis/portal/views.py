@@ -24,8 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import unallocated_amount
-from betaalreis.ledger.logos import logo_content_type, stored_logo_path
 from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
+from betaalreis.ledger.logos import logo_content_type, stored_logo_path
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Creditor,
@@ -64,30 +64,12 @@ from betaalreis.portal.links import (
 from betaalreis.portal.models import ContactKind
 from betaalreis.portal.pdf import render_invoice_pdf, render_statement_pdf
 from betaalreis.portal.sentences import with_full_stop
+from betaalreis.sign_in_limits import client_address
 
 logger = logging.getLogger(__name__)
 
 SESSION_DEBTORS = "portal_debtor_ids"
 SESSION_PENDING = "portal_pending_debtor_id"
-
-
-def client_address(request: HttpRequest) -> str:
-    """Return the address the portal's rate limits count for, by BETAALREIS_PROXY_COUNT.
-
-    With N trusted proxies the client is the Nth entry from the right of
-    X-Forwarded-For, because each proxy appends the address it received
-    from. A header with fewer entries did not pass all proxies, so
-    REMOTE_ADDR counts then, as it does with N = 0.
-    """
-    remote_address = request.META.get("REMOTE_ADDR", "unknown")
-    proxy_count = settings.BETAALREIS_PROXY_COUNT
-    if proxy_count <= 0:
-        return remote_address
-    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [entry for entry in forwarded if entry]
-    if len(forwarded) < proxy_count:
-        return remote_address
-    return forwarded[-proxy_count]
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
