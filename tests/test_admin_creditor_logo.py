@@ -176,7 +176,7 @@ def test_creditor_add_rejects_fake_png(tmp_path):
 
 
 def test_migration_copies_or_clears_old_paths(settings, tmp_path, caplog):
-    migration = importlib.import_module("betaalreis.ledger.migrations.0023_creditor_logo_upload")
+    migration = importlib.import_module("betaalreis.ledger.migrations.0023_creditor_logo_handover_agency")
     outside = tmp_path / "huisstijl" / "logo.png"
     outside.parent.mkdir()
     outside.write_bytes(image_bytes("PNG"))

@@ -32,6 +32,9 @@ from betaalreis.ledger.validators import bic_mismatch, normalize_phone
 
 logger = logging.getLogger(__name__)
 
+# Length of Creditor.handover_agency.
+_MAX_AGENCY_NAME_LENGTH = 200
+
 # Key of the values of `validate_spec` that contains the path of the logo file to copy in.
 LOGO_SOURCE = "logo_source"
 
@@ -69,6 +72,7 @@ class CreditorSpec:
     brand_color: str = ""
     collection_agency: bool = False
     vat_deductible: bool = True
+    handover_agency: str = ""
 
 
 SPEC_KEYS = tuple(spec_field.name for spec_field in fields(CreditorSpec))
@@ -164,6 +168,11 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
         else:
             problem("brand_color", spec.brand_color, gettext("schrijf een kleur als #rrggbb, zoals #1f4e79"))
     values["is_collection_agency"] = bool(spec.collection_agency)
+    values["handover_agency"] = spec.handover_agency.strip()
+    if len(str(values["handover_agency"])) > _MAX_AGENCY_NAME_LENGTH:
+        problem("handover_agency", spec.handover_agency, gettext(
+            "langer dan %(maximum)d tekens; kort de naam van het incassobureau in"
+        ) % {"maximum": _MAX_AGENCY_NAME_LENGTH})
     values["vat_deductible"] = bool(spec.vat_deductible)
     return values, problems
 

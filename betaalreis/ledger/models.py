@@ -123,6 +123,15 @@ class Creditor(models.Model):
         _("standaardtaal"), max_length=2, choices=Language.choices, default=Language.DUTCH
     )
     is_collection_agency = models.BooleanField(_("incassobureau"), default=False)
+    handover_agency = models.CharField(
+        _("incassobureau voor overdracht"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Naam van het incassobureau waaraan u onbetaalde facturen overdraagt. De overdrachtsbrief en "
+            "-berichten noemen het; leeg laten geeft \"een incassobureau\"."
+        ),
+    )
     vat_deductible = models.BooleanField(
         _("btw aftrekbaar"),
         default=True,

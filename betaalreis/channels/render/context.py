@@ -81,6 +81,8 @@ class CreditorInfo:
     vat_id: str = ""
     brand_color: str = "#1f4e79"
     logo_path: str = ""
+    # Name of the collection agency that handed-over invoices go to, or "" when the creditor names none.
+    handover_agency: str = ""
 
     @classmethod
     def from_model(cls, creditor: Creditor) -> CreditorInfo:
@@ -101,6 +103,7 @@ class CreditorInfo:
             vat_id=creditor.vat_id,
             brand_color=creditor.brand_color or "#1f4e79",
             logo_path=str(stored_logo_path(creditor.logo.name) or ""),
+            handover_agency=creditor.handover_agency,
         )
 
     @property

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
+from betaalreis.channels.render.context import CreditorInfo
 from betaalreis.ledger.models import Creditor
 
 # These tests check the English wording of problem texts and notes.
@@ -383,3 +384,26 @@ def test_database_rejects_shared_vat_id(db) -> None:
         Creditor.objects.create(slug="zon", legal_name="Zon B.V.", iban="NL39RABO0300065264", vat_id="NL004495445B01")
 
     assert Creditor.objects.count() == 3
+
+
+def test_creditor_add_handover_agency(db) -> None:
+    call_command(
+        "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "NL20INGB0001234567",
+        "--handover-agency", " Incasso West B.V. ", stdout=io.StringIO(),
+    )
+
+    creditor = Creditor.objects.get(slug="zon")
+    assert creditor.handover_agency == "Incasso West B.V."
+    assert CreditorInfo.from_model(creditor).handover_agency == "Incasso West B.V."
+
+
+def test_creditor_load_rejects_long_agency(db, write_file: WriteFile) -> None:
+    path = write_file(
+        "crediteuren.toml",
+        f'[[creditor]]\nslug = "a"\nlegal_name = "A"\niban = "NL91ABNA0417164300"\nhandover_agency = "{"x" * 201}"\n',
+    )
+
+    with pytest.raises(CommandError, match="handover_agency .*: longer than 200 characters"):
+        call_command("creditor", "load", str(path))
+
+    assert not Creditor.objects.exists()

@@ -1,4 +1,4 @@
-"""Make the creditor logo an uploaded file under MEDIA_ROOT/logos.
+"""Make the creditor logo an uploaded file under MEDIA_ROOT/logos, and add the handover agency's name.
 
 Before, the logo was any server path, and the portal served that file to
 anyone. Each old path is copied into the logos folder when it is a PNG or
@@ -66,4 +66,17 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(copy_logos_in, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="creditor",
+            name="handover_agency",
+            field=models.CharField(
+                blank=True,
+                help_text=(
+                    "Naam van het incassobureau waaraan u onbetaalde facturen overdraagt. De overdrachtsbrief en "
+                    '-berichten noemen het; leeg laten geeft "een incassobureau".'
+                ),
+                max_length=200,
+                verbose_name="incassobureau voor overdracht",
+            ),
+        ),
     ]
