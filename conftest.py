@@ -20,11 +20,12 @@ hypothesis_settings.load_profile("betaalreis")
 
 @pytest.fixture(autouse=True)
 def betaalreis_home(settings, tmp_path: Path) -> Path:
-    """Give every test its own BETAALREIS_HOME, so outbox files never mix."""
+    """Give every test its own BETAALREIS_HOME, so outbox and media files never mix."""
     home = tmp_path / "home"
     home.mkdir()
     settings.BETAALREIS_HOME = home
     settings.OUTBOX_DIR = home / "outbox"
+    settings.MEDIA_ROOT = home / "media"
     return home
 
 

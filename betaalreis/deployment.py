@@ -142,12 +142,13 @@ def cache_settings(cache_url: str) -> dict[str, dict[str, str]]:
 
 
 def per_process_cache_problem(caches: Mapping[str, Mapping[str, object]]) -> str | None:
-    """Return why the default cache cannot hold the portal's sign-in limit across processes, or None."""
+    """Return why the default cache cannot hold the sign-in limits of the portal and the admin across processes, or None."""
     backend = str(caches.get("default", {}).get("BACKEND", ""))
     if backend not in PER_PROCESS_CACHE_BACKENDS:
         return None
     return (
         f"The default cache ({backend.rsplit('.', 1)[-1]}) is kept per server process, so each process "
-        "counts the portal's failed sign-ins per address on its own, and a restart clears the count. "
+        "counts the failed sign-ins of the portal and of the admin login on its own, and a restart clears "
+        "the counts. "
         "Set BETAALREIS_CACHE_URL to a Redis address or to database."
     )

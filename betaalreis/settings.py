@@ -355,14 +355,18 @@ BETAALREIS_PORTAL_CODES_PER_HOUR = int(os.environ.get("BETAALREIS_PORTAL_CODES_P
 # Wrong short codes and one-time codes allowed per client address per 15 minutes.
 # Further wrong codes get HTTP 429 until the window ends, but valid codes and links still sign in.
 BETAALREIS_PORTAL_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_PORTAL_FAILURES_PER_ADDRESS", "20"))
+# Wrong admin passwords allowed per user name and per client address per 15 minutes.
+# After that the admin login rejects that name or address, right password or not, until the window ends.
+BETAALREIS_ADMIN_FAILURES_PER_USER = int(os.environ.get("BETAALREIS_ADMIN_FAILURES_PER_USER", "10"))
+BETAALREIS_ADMIN_FAILURES_PER_ADDRESS = int(os.environ.get("BETAALREIS_ADMIN_FAILURES_PER_ADDRESS", "20"))
 
 # With REDIS_URL set, provider send rate limits are shared by every worker
 # through Redis, under keys that start with BETAALREIS_RATE_LIMIT_PREFIX.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 BETAALREIS_RATE_LIMIT_PREFIX = os.environ.get("BETAALREIS_RATE_LIMIT_PREFIX", "betaalreis:")
 
-# Django's default cache, which keeps the portal's count of failed sign-ins
-# per client address. Empty keeps a local-memory cache in each server
+# Django's default cache, which keeps the counts of failed sign-ins of the
+# portal and the admin login. Empty keeps a local-memory cache in each server
 # process. `database` uses a table that `betaalreis createcachetable` makes,
 # and a redis:// address uses Redis. `check --deploy` and production
 # start-up of the web server warn about a per-process cache.

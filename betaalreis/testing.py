@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 from django.db.models import Model
+from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -129,6 +130,9 @@ def admin_form_data(record: Model) -> dict[str, object]:
             # The admin shows a date and a time field for a moment.
             local = timezone.localtime(value)
             data[f"{name}_0"], data[f"{name}_1"] = local.date().isoformat(), local.time().isoformat("seconds")
+        elif isinstance(value, FieldFile):
+            # A file input left alone posts nothing, and the form keeps the stored file.
+            continue
         elif value is not None:
             data[name] = value
     return data

@@ -221,6 +221,7 @@ def test_deploy_check_warns_about_per_process_cache(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "betaalreis.W001" in result.stderr
     assert "The default cache (LocMemCache) is kept per server process" in result.stderr
+    assert "failed sign-ins of the portal and of the admin login" in result.stderr
 
 
 def test_invalid_cache_url_is_one_line(tmp_path):

@@ -26,12 +26,24 @@ from betaalreis.errors import InvalidInput
 from betaalreis.imports import contacts
 from betaalreis.imports.toml_files import read_toml
 from betaalreis.imports.values import ValueProblem
+from betaalreis.ledger.logos import logo_format, store_logo_file, stored_logo_path
 from betaalreis.ledger.models import Creditor, Language, other_creditor_with_iban, other_creditor_with_vat_id
 from betaalreis.ledger.validators import bic_mismatch, normalize_phone
 
 logger = logging.getLogger(__name__)
 
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+# Length of Creditor.handover_agency.
+_MAX_AGENCY_NAME_LENGTH = 200
+
+# Key of the values of `validate_spec` that contains the path of the logo file to copy in.
+LOGO_SOURCE = "logo_source"
+
+# Problem texts of a logo file, by the code of the ValidationError of `logo_format`.
+_LOGO_PROBLEMS = {
+    "logo_too_large": gettext_noop("groter dan 1 MB; verklein het logo"),
+    "logo_dimensions": gettext_noop("meer dan 4000 pixels breed of hoog; verklein het logo"),
+    "logo_type": gettext_noop("geen PNG- of JPEG-bestand; geef het pad van een PNG- of JPEG-logo"),
+}
 
 # Records one problem: field name, the value given, what is wrong.
 _Problem = Callable[[str, object, str], None]
@@ -60,6 +72,7 @@ class CreditorSpec:
     brand_color: str = ""
     collection_agency: bool = False
     vat_deductible: bool = True
+    handover_agency: str = ""
 
 
 SPEC_KEYS = tuple(spec_field.name for spec_field in fields(CreditorSpec))
@@ -71,6 +84,8 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
 
     Each problem names the field, the value and what to write instead, in the
     active language. A relative logo path is read from `base_dir` (the creditors file's folder).
+    The values contain no `logo` field but the checked logo file's path
+    under LOGO_SOURCE ("" for none), which `_save_logo` copies into the logos folder.
     """
     problems: list[str] = []
     values: dict[str, object] = {}
@@ -143,7 +158,7 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
     else:
         values["website"] = ""
 
-    values["logo"] = _check_logo(problem, spec.logo, base_dir)
+    values[LOGO_SOURCE] = _check_logo(problem, spec.logo, base_dir)
     if spec.language not in Language.values:
         problem("language", spec.language, gettext("gebruik een van %(languages)s") % {"languages": Language.values})
     values["default_language"] = spec.language
@@ -153,6 +168,11 @@ def validate_spec(spec: CreditorSpec, *, base_dir: Path | None = None) -> tuple[
         else:
             problem("brand_color", spec.brand_color, gettext("schrijf een kleur als #rrggbb, zoals #1f4e79"))
     values["is_collection_agency"] = bool(spec.collection_agency)
+    values["handover_agency"] = spec.handover_agency.strip()
+    if len(str(values["handover_agency"])) > _MAX_AGENCY_NAME_LENGTH:
+        problem("handover_agency", spec.handover_agency, gettext(
+            "langer dan %(maximum)d tekens; kort de naam van het incassobureau in"
+        ) % {"maximum": _MAX_AGENCY_NAME_LENGTH})
     values["vat_deductible"] = bool(spec.vat_deductible)
     return values, problems
 
@@ -194,6 +214,7 @@ def _check_with(
 
 
 def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
+    """Return the resolved path of a readable PNG or JPEG logo of sane size, or "" after recording a problem."""
     if not raw:
         return ""
     path = Path(raw).expanduser()
@@ -201,7 +222,7 @@ def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
         path = base_dir / path
     try:
         with path.open("rb") as handle:
-            head = handle.read(8)
+            logo_format(handle)
     except FileNotFoundError:
         problem("logo", raw, gettext("bestand niet gevonden; geef het pad van een PNG- of JPEG-bestand"))
         return ""
@@ -211,10 +232,30 @@ def _check_logo(problem: _Problem, raw: str, base_dir: Path | None) -> str:
             "ander PNG- of JPEG-bestand"
         ))
         return ""
-    if not head.startswith(_IMAGE_MAGIC):
-        problem("logo", raw, gettext("geen PNG- of JPEG-bestand; geef het pad van een PNG- of JPEG-logo"))
+    except ValidationError as exc:
+        problem("logo", raw, gettext(_LOGO_PROBLEMS.get(exc.code or "", _LOGO_PROBLEMS["logo_type"])))
         return ""
     return str(path.resolve())
+
+
+def _save_logo(creditor: Creditor, source: str) -> bool:
+    """Copy the logo file `source` into the logos folder as the creditor's logo, or clear the logo for "".
+
+    Returns whether the logo changed. A file with the same bytes as the
+    stored logo is not copied again, so loading one file twice changes
+    nothing. The caller saves the creditor.
+    """
+    if not source:
+        if not creditor.logo:
+            return False
+        creditor.logo = ""
+        return True
+
+    current = stored_logo_path(creditor.logo.name)
+    if current is not None and current.read_bytes() == Path(source).read_bytes():
+        return False
+    creditor.logo.name = store_logo_file(Path(source), creditor.slug)
+    return True
 
 
 def _check_iban_unused(iban: str, slug: str) -> None:
@@ -277,7 +318,10 @@ def do_add_creditor(spec: CreditorSpec) -> Creditor:
     _check_kvk_unused(str(values["kvk_number"]), spec.slug)
     _check_vat_id_unused(str(values["vat_id"]), spec.slug)
 
+    logo_source = str(values.pop(LOGO_SOURCE))
     creditor = Creditor.objects.create(**values)
+    if _save_logo(creditor, logo_source):
+        creditor.save(update_fields=["logo"])
     seed_default_policies(creditor)
     logger.info("creditor added", extra={"creditor_id": creditor.pk})
     return creditor
@@ -393,15 +437,20 @@ def do_load_creditors(path: Path) -> list[LoadResult]:
     existing = {creditor.slug: creditor for creditor in Creditor.objects.select_for_update().filter(slug__in=slugs)}
     results: list[LoadResult] = []
     for values in checked:
+        logo_source = str(values.pop(LOGO_SOURCE))
         creditor = existing.get(str(values["slug"]))
         if creditor is None:
             creditor = Creditor.objects.create(**values)
+            if _save_logo(creditor, logo_source):
+                creditor.save(update_fields=["logo"])
             seed_default_policies(creditor)
             results.append(LoadResult(creditor, "created"))
             continue
         changed = [name for name, value in values.items() if getattr(creditor, name) != value]
         for name in changed:
             setattr(creditor, name, values[name])
+        if _save_logo(creditor, logo_source):
+            changed.append("logo")
         if changed:
             creditor.save(update_fields=changed)
         results.append(LoadResult(creditor, "updated" if changed else "unchanged"))

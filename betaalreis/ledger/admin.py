@@ -34,6 +34,7 @@ from betaalreis.ledger.credit_admin import refund_credit_view
 from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
 from betaalreis.ledger.invoice_amounts import SETTLED_STATUSES, amount_problems
+from betaalreis.ledger.logos import validate_logo
 from betaalreis.ledger.models import (
     IBAN_IN_USE,
     OTHER_CREDITOR_NAMED,
@@ -67,6 +68,10 @@ class CreditorAdmin(CreditorScopedAdmin):
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "logo" and formfield is not None:
+            # The portal serves the logo to anyone, so only a real PNG or JPEG image is accepted.
+            formfield.validators.append(validate_logo)
+            formfield.widget.attrs["accept"] = "image/png,image/jpeg"
         if db_field.name == "brand_color" and formfield is not None:
             formfield.help_text = _(
                 "Een # met zes hexadecimale cijfers, zoals #0b7a3e. Het portaal en de brieven gebruiken deze kleur."

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from betaalreis.ledger.iban import compact_iban
+from betaalreis.ledger.logos import logo_upload_path
 from betaalreis.ledger.match_keys import NormalisedKeyField
 from betaalreis.ledger.timeline_text import summary_in_language
 from betaalreis.ledger.validators import (
@@ -110,14 +111,27 @@ class Creditor(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("telefoon"), max_length=32, blank=True)
     website = models.URLField(_("website"), blank=True)
-    logo = models.CharField(
-        _("logo"), max_length=500, blank=True, help_text=_("Pad naar een PNG- of JPEG-bestand.")
+    logo = models.FileField(
+        _("logo"),
+        upload_to=logo_upload_path,
+        max_length=500,
+        blank=True,
+        help_text=_("Een PNG- of JPEG-afbeelding van ten hoogste 1 MB en 4000 pixels breed en hoog."),
     )
     brand_color = models.CharField(_("huisstijlkleur"), max_length=7, default="#1f4e79")
     default_language = models.CharField(
         _("standaardtaal"), max_length=2, choices=Language.choices, default=Language.DUTCH
     )
     is_collection_agency = models.BooleanField(_("incassobureau"), default=False)
+    handover_agency = models.CharField(
+        _("incassobureau voor overdracht"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Naam van het incassobureau waaraan u onbetaalde facturen overdraagt. De overdrachtsbrief en "
+            "-berichten noemen het; leeg laten geeft \"een incassobureau\"."
+        ),
+    )
     vat_deductible = models.BooleanField(
         _("btw aftrekbaar"),
         default=True,

@@ -468,9 +468,11 @@ def handle_webhook(provider_name: str, body: bytes, headers: Mapping[str, str]) 
 
     try:
         provider = get_provider(provider_name)
+        updates = provider.parse_webhook(body, headers)
     except ConfigurationError as exc:
-        # The call cannot be checked, so keep only its start, for a replay
-        # once the provider is configured.
+        # The adapter or its webhook secret is not configured, so the call
+        # cannot be checked. Keep only its start, for a replay once the
+        # provider is configured.
         _keep_start_of_unchecked_body(event, text, str(exc))
         event.outcome = WebhookOutcome.FAILED
         event.save()
@@ -478,14 +480,11 @@ def handle_webhook(provider_name: str, body: bytes, headers: Mapping[str, str]) 
             "webhook for unconfigured provider", extra={"provider": provider_name, "webhook_event_id": event.pk}
         )
         raise
-
-    try:
-        updates = provider.parse_webhook(body, headers)
     except WebhookRejected as exc:
         event.outcome = WebhookOutcome.REJECTED
         _keep_start_of_unchecked_body(event, text, str(exc))
         event.save()
-        logger.warning("webhook rejected", extra={"provider": provider.name, "webhook_event_id": event.pk})
+        logger.warning("webhook rejected", extra={"provider": provider_name, "webhook_event_id": event.pk})
         raise
     except ProviderError as exc:
         event.outcome = WebhookOutcome.FAILED

@@ -1,4 +1,4 @@
-"""System check for `betaalreis check --deploy` on the cache that keeps the portal's sign-in limit."""
+"""System check for `betaalreis check --deploy` on the cache that keeps the sign-in limits of the portal and the admin."""
 
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from betaalreis import sign_in_limits
 from betaalreis.channels.base import ChannelError, OutgoingMessage, get_backend
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger import timeline
@@ -31,7 +31,7 @@ from betaalreis.portal.services import mask_contact
 logger = logging.getLogger(__name__)
 
 SIGN_IN = "sign_in"
-FAILURE_WINDOW_SECONDS = 15 * 60
+FAILURE_WINDOW_SECONDS = sign_in_limits.FAILURE_WINDOW_SECONDS
 
 
 class CodeError(BetaalreisError):
@@ -205,9 +205,7 @@ def _still_carries(kind: str, value: str, email: str, mobile: str) -> bool:
     return current.lower() == value
 
 
-# The per-address count lives in Django's default cache. With the
-# local-memory cache (BETAALREIS_CACHE_URL empty) each server process counts
-# on its own, so production sets BETAALREIS_CACHE_URL to Redis or database.
+# The per-address count lives in Django's default cache (see `betaalreis.sign_in_limits`).
 def _failure_key(address: str) -> str:
     return f"portal-failures:{address}"
 
@@ -217,16 +215,9 @@ def note_failure(address: str) -> int:
 
     Returns the number of failures of the address in the current window.
     """
-    key = _failure_key(address)
-    if cache.add(key, 1, FAILURE_WINDOW_SECONDS):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, FAILURE_WINDOW_SECONDS)
-        return 1
+    return sign_in_limits.note_failure(_failure_key(address))
 
 
 def is_blocked(address: str) -> bool:
     """Return whether a client address made too many failed sign-ins in the last window."""
-    return (cache.get(_failure_key(address)) or 0) >= settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS
+    return sign_in_limits.failure_count(_failure_key(address)) >= settings.BETAALREIS_PORTAL_FAILURES_PER_ADDRESS

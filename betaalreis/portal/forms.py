@@ -77,7 +77,7 @@ class PreferencesForm(forms.Form):
     )
     mobile = forms.CharField(
         label=_("Mobiel nummer"), required=False, max_length=20,
-        help_text=_("Internationaal, bijvoorbeeld +31612345678."),
+        help_text=_("Bijvoorbeeld 06 12345678, of met landnummer, zoals +32 470 12 34 56."),
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "aria-describedby": "id_mobile-help"}),
     )
     language = forms.ChoiceField(label=_("Taal"), choices=Language.choices)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import models
 from django.utils import timezone
@@ -96,7 +98,12 @@ class DisputeStatus(models.TextChoices):
 
 
 def dispute_upload_path(instance: Dispute, filename: str) -> str:
-    return f"disputes/{instance.creditor_id}/{instance.debtor_id}/{filename}"
+    """Return the storage name of a dispute attachment, with a random part so that no name can be guessed.
+
+    Files stored before the random part was added keep their names.
+    """
+    name = Path(filename)
+    return f"disputes/{instance.creditor_id}/{instance.debtor_id}/{name.stem}-{secrets.token_hex(16)}{name.suffix}"
 
 
 class Dispute(models.Model):

@@ -20,6 +20,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from betaalreis.errors import InvalidInput
+from betaalreis.imports.contacts import is_mobile
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import do_set_invoice_status
 from betaalreis.ledger.credit import debtor_credit
@@ -37,7 +38,7 @@ from betaalreis.ledger.models import (
     opted_out_of_every_channel,
 )
 from betaalreis.ledger.money import format_money
-from betaalreis.ledger.validators import validate_e164
+from betaalreis.ledger.validators import normalize_phone
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
 from betaalreis.dunning.charges import charged_invoice_ids, claim_letters
 from betaalreis.dunning.letter_costs import LetterCosts
@@ -694,6 +695,29 @@ def mask_contact(value: str) -> str:
     return f"{value[:3]}****{value[-2:]}"
 
 
+def normalize_mobile(raw: str, country: str) -> str:
+    """Convert a mobile number as a debtor types it (06 12345678, +31 6 1234 5678) to E.164.
+
+    A national number is read in the debtor's `country` (NL when empty), as
+    the import reads it. Raises InvalidInput with code invalid_mobile for
+    text that is not a valid phone number, and not_mobile for a valid number
+    that is not a mobile number, such as a landline.
+    """
+    try:
+        number = normalize_phone(raw.strip(), country or "NL")
+    except ValueError:
+        raise InvalidInput(
+            f"{raw!r} is not a valid phone number; write it as 06 12345678 or +31612345678.",
+            code="invalid_mobile",
+        ) from None
+    if not is_mobile(number):
+        raise InvalidInput(
+            f"{raw!r} is not a mobile number, so SMS and WhatsApp cannot reach it; enter a mobile number.",
+            code="not_mobile",
+        )
+    return number
+
+
 @transaction.atomic
 def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "portal") -> list[str]:
     """Save changed contact preferences and return the names of the changed fields."""
@@ -708,8 +732,7 @@ def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "p
         raise InvalidInput(
             f"Preferred channel {new.preferred_channel!r} is also opted out. Choose another channel or no preference."
         )
-    if new.mobile:
-        validate_e164(new.mobile)
+    mobile = normalize_mobile(new.mobile, debtor.country) if new.mobile.strip() else ""
 
     debtor = Debtor.objects.select_for_update().get(pk=debtor.pk)
     current = Preferences(
@@ -721,7 +744,7 @@ def do_update_preferences(debtor: Debtor, new: Preferences, *, channel: str = "p
     )
     wanted = Preferences(
         email=new.email.strip(),
-        mobile=new.mobile.strip(),
+        mobile=mobile,
         language=new.language,
         preferred_channel=new.preferred_channel,
         opted_out_channels=tuple(sorted(set(new.opted_out_channels))),

@@ -11,11 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +25,7 @@ from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
 from betaalreis.ledger.actions import unallocated_amount
 from betaalreis.ledger.electronic_agreement import do_set_electronic_agreement
+from betaalreis.ledger.logos import logo_content_type, stored_logo_path
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Creditor,
@@ -65,30 +64,12 @@ from betaalreis.portal.links import (
 from betaalreis.portal.models import ContactKind
 from betaalreis.portal.pdf import render_invoice_pdf, render_statement_pdf
 from betaalreis.portal.sentences import with_full_stop
+from betaalreis.sign_in_limits import client_address
 
 logger = logging.getLogger(__name__)
 
 SESSION_DEBTORS = "portal_debtor_ids"
 SESSION_PENDING = "portal_pending_debtor_id"
-
-
-def client_address(request: HttpRequest) -> str:
-    """Return the address the portal's rate limits count for, by BETAALREIS_PROXY_COUNT.
-
-    With N trusted proxies the client is the Nth entry from the right of
-    X-Forwarded-For, because each proxy appends the address it received
-    from. A header with fewer entries did not pass all proxies, so
-    REMOTE_ADDR counts then, as it does with N = 0.
-    """
-    remote_address = request.META.get("REMOTE_ADDR", "unknown")
-    proxy_count = settings.BETAALREIS_PROXY_COUNT
-    if proxy_count <= 0:
-        return remote_address
-    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [entry for entry in forwarded if entry]
-    if len(forwarded) < proxy_count:
-        return remote_address
-    return forwarded[-proxy_count]
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -658,8 +639,14 @@ def preferences(request: HttpRequest, debtor_id: int) -> HttpResponse:
                 preferred_channel=data["preferred_channel"],
                 opted_out_channels=tuple(data["opted_out_channels"]),
             ))
-        except (InvalidInput, ValidationError):
-            form.add_error("mobile", _("Vul een mobiel nummer in zoals +31612345678."))
+        except InvalidInput as exc:
+            mobile_errors = {
+                "not_mobile": _(
+                    "Dit is geen mobiel nummer, dus een sms of WhatsApp komt niet aan. Vul een mobiel nummer "
+                    "in, zoals 06 12345678."
+                ),
+            }
+            form.add_error("mobile", mobile_errors.get(exc.code, _("Vul een mobiel nummer in zoals 06 12345678.")))
         else:
             do_set_electronic_agreement(debtor, data["electronic_agreement"], source="portal")
             # The next page shows in the newly chosen language, so the confirmation does too.
@@ -689,12 +676,12 @@ def brand_css(request: HttpRequest, creditor_id: int) -> HttpResponse:
 
 
 def logo(request: HttpRequest, creditor_id: int) -> HttpResponse:
-    """Serve the creditor's logo file when it is a PNG or JPEG."""
+    """Serve the creditor's uploaded logo, only from MEDIA_ROOT/logos and only when it is a PNG or JPEG."""
     creditor = get_object_or_404(Creditor, pk=creditor_id)
-    path = Path(creditor.logo) if creditor.logo else None
-    if path is None or path.suffix.lower() not in {".png", ".jpg", ".jpeg"} or not path.is_file():
+    path = stored_logo_path(creditor.logo.name)
+    content_type = logo_content_type(path) if path is not None else None
+    if path is None or content_type is None:
         raise Http404("No logo.")
-    content_type = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
     return FileResponse(path.open("rb"), content_type=content_type)
 
 

@@ -23,6 +23,7 @@ from schwifty.exceptions import SchwiftyException
 
 from betaalreis.channels.qr import is_structured_reference
 from betaalreis.ledger.iban import compact_iban
+from betaalreis.ledger.logos import stored_logo_path
 from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
@@ -80,6 +81,8 @@ class CreditorInfo:
     vat_id: str = ""
     brand_color: str = "#1f4e79"
     logo_path: str = ""
+    # Name of the collection agency that handed-over invoices go to, or "" when the creditor names none.
+    handover_agency: str = ""
 
     @classmethod
     def from_model(cls, creditor: Creditor) -> CreditorInfo:
@@ -99,7 +102,8 @@ class CreditorInfo:
             kvk_number=creditor.kvk_number,
             vat_id=creditor.vat_id,
             brand_color=creditor.brand_color or "#1f4e79",
-            logo_path=creditor.logo,
+            logo_path=str(stored_logo_path(creditor.logo.name) or ""),
+            handover_agency=creditor.handover_agency,
         )
 
     @property

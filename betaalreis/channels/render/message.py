@@ -28,6 +28,7 @@ from betaalreis.channels.render.templating import (
 )
 from betaalreis.channels.webhooks.email import reply_address
 from betaalreis.errors import InvalidInput
+from betaalreis.ledger.logos import logo_content_type
 from betaalreis.ledger.models import Debtor
 
 logger = logging.getLogger(__name__)
@@ -312,7 +313,7 @@ def _render_email(context: MessageContext) -> OutgoingMessage:
     logo_cid = ""
     if logo is not None:
         logo_cid = "logo"
-        mimetype = "image/png" if logo.suffix.lower() == ".png" else "image/jpeg"
+        mimetype = logo_content_type(logo) or "image/jpeg"
         attachments.append(
             Attachment(filename=logo.name, content=logo.read_bytes(), mimetype=mimetype, content_id=logo_cid)
         )

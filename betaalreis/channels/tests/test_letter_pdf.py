@@ -180,22 +180,26 @@ def test_no_qr_code_for_other_currency(make_context) -> None:
 SHORT_URL = "http://127.0.0.1:8000/b/YAH01Y4WZU7K/"
 
 
-@pytest.mark.parametrize("language", ["nl", "en"])
-def test_handover_letter_has_payment_block(make_context, language: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "agency_text", "pay_agency"),
+    [
+        ("nl", "incassobureau", "niet meer aan ons, maar aan het incassobureau"),
+        ("en", "collection agency", "to the collection agency, not us"),
+    ],
+)
+def test_handover_letter_has_no_payment_block(make_context, language: str, agency_text: str, pay_agency: str) -> None:
+    # The invoices are handed over already, so the portal and bank matching no longer take payment for them.
     context = make_context(stage_code="handover", language=language, short_url=SHORT_URL)
 
     pdf = letter_pdf(context)
 
-    codes = decode_qr_codes(pdf)
-    assert len(codes) == 1
-    parsed = parse_epc_payload(codes[0])
-    assert parsed.iban == "NL91ABNA0417164300"
-    assert parsed.amount == Decimal("1659.56")
-    assert parsed.structured_reference == context.payment_reference
+    assert decode_qr_codes(pdf) == []
     text = " ".join(page_text(pdf).split())
-    assert ("incassobureau" if language == "nl" else "collection agency") in text
-    assert "NL91 ABNA 0417 1643 00" in text
-    assert " ".join(context.payment_reference[i:i + 4] for i in range(0, len(context.payment_reference), 4)) in text
+    assert agency_text in text
+    assert pay_agency in text
+    # The IBAN and reference stay in the letterhead, but the payment box with its title is gone.
+    assert "Zo betaalt u" not in text
+    assert "How to pay" not in text
     assert SHORT_URL in text
 
 

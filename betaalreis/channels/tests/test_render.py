@@ -698,3 +698,28 @@ def test_template_blocks_match_render_block(make_context) -> None:
     for name in ("subject", "intro", "closing", "payment", "no_such_block"):
         assert blocks.render(name) == render_block(template, name, variables), name
     assert blocks.render("no_such_block") == ""
+
+
+@pytest.mark.parametrize(
+    ("language", "named", "unnamed", "pay_agency"),
+    [
+        ("nl", "incassobureau Incasso West B.V.", "een incassobureau", "niet meer aan ons"),
+        ("en", "the collection agency Incasso West B.V.", "a collection agency", "not us"),
+    ],
+)
+def test_handover_names_agency_and_payee(
+    make_context, creditor_info, language: str, named: str, unnamed: str, pay_agency: str
+) -> None:
+    with_agency = dataclasses.replace(creditor_info, handover_agency="Incasso West B.V.")
+
+    for channel in ("email", "letter", "sms", "whatsapp"):
+        message = render_message(make_context(stage_code="handover", language=language, creditor=with_agency), channel)
+        anonymous = render_message(make_context(stage_code="handover", language=language), channel)
+
+        text = " ".join(message.text.split())
+        assert named in text, channel
+        assert unnamed in " ".join(anonymous.text.split()), channel
+        assert pay_agency in text, channel
+        assert creditor_info.iban not in text.replace(" ", ""), channel
+        assert "betalingskenmerk" not in text.lower(), channel
+        assert "payment reference" not in text.lower(), channel

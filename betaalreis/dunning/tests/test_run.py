@@ -675,8 +675,7 @@ def test_english_run_writes_dutch_timeline(creditor, betaalreis_home):
     assert not any(summary.startswith("Email") for summary in summaries), summaries
 
 
-def test_handover_letter_short_link_payment(creditor, betaalreis_home, client):
-    from betaalreis.channels.qr import parse_epc_payload
+def test_handover_letter_short_link_no_qr(creditor, betaalreis_home, client):
     from betaalreis.channels.tests.test_letter_pdf import decode_qr_codes
 
     debtor = make_debtor(creditor, email="", mobile="")
@@ -693,11 +692,7 @@ def test_handover_letter_short_link_payment(creditor, betaalreis_home, client):
     short_path = text[text.index("/b/"):].split()[0]
     assert len(short_path) == len("/b//") + SHORT_CODE_LENGTH
     assert client.get(short_path).status_code == 302
-    assert "NL91 ABNA 0417 1643 00" in text
-    (code,) = decode_qr_codes(letter_file.read_bytes())
-    payment = parse_epc_payload(code)
-    assert payment.iban == creditor.iban
-    assert payment.amount == handover.total_amount
-    reference = payment.structured_reference
-    assert " ".join(reference[start:start + 4] for start in range(0, len(reference), 4)) in text
+    # The invoice is handed over, so the letter tells the debtor to pay the agency and has no QR code.
+    assert decode_qr_codes(letter_file.read_bytes()) == []
+    assert "niet meer aan ons, maar aan het incassobureau" in text
     assert invoice.number in text

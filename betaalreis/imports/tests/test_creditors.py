@@ -10,7 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from PIL import Image
 
+from betaalreis.channels.render.context import CreditorInfo
 from betaalreis.ledger.models import Creditor
 
 # These tests check the English wording of problem texts and notes.
@@ -127,7 +129,9 @@ def test_creditor_load_example_file_twice(db) -> None:
 
 
 def test_creditor_load_updates_and_validates(db, write_file: WriteFile) -> None:
-    png = write_file("logo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    logo_bytes = io.BytesIO()
+    Image.new("RGB", (120, 40), (31, 78, 121)).save(logo_bytes, format="PNG")
+    png = write_file("logo.png", logo_bytes.getvalue())
     good = write_file(
         "crediteuren.toml",
         f'[[creditor]]\nslug = "a"\nlegal_name = "A B.V."\niban = "NL91ABNA0417164300"\nlogo = "{png.name}"\n',
@@ -144,7 +148,8 @@ def test_creditor_load_updates_and_validates(db, write_file: WriteFile) -> None:
 
     creditor = Creditor.objects.get()
     assert creditor.legal_name == "A B.V."
-    assert creditor.logo == str(png.resolve())
+    assert creditor.logo.name.startswith("logos/a-")
+    assert creditor.logo.read() == png.read_bytes()
 
 
 def test_creditor_load_rejects_unknown_key(db, write_file: WriteFile) -> None:
@@ -379,3 +384,26 @@ def test_database_rejects_shared_vat_id(db) -> None:
         Creditor.objects.create(slug="zon", legal_name="Zon B.V.", iban="NL39RABO0300065264", vat_id="NL004495445B01")
 
     assert Creditor.objects.count() == 3
+
+
+def test_creditor_add_handover_agency(db) -> None:
+    call_command(
+        "creditor", "add", "--slug", "zon", "--legal-name", "Zon B.V.", "--iban", "NL20INGB0001234567",
+        "--handover-agency", " Incasso West B.V. ", stdout=io.StringIO(),
+    )
+
+    creditor = Creditor.objects.get(slug="zon")
+    assert creditor.handover_agency == "Incasso West B.V."
+    assert CreditorInfo.from_model(creditor).handover_agency == "Incasso West B.V."
+
+
+def test_creditor_load_rejects_long_agency(db, write_file: WriteFile) -> None:
+    path = write_file(
+        "crediteuren.toml",
+        f'[[creditor]]\nslug = "a"\nlegal_name = "A"\niban = "NL91ABNA0417164300"\nhandover_agency = "{"x" * 201}"\n',
+    )
+
+    with pytest.raises(CommandError, match="handover_agency .*: longer than 200 characters"):
+        call_command("creditor", "load", str(path))
+
+    assert not Creditor.objects.exists()

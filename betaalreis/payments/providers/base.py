@@ -101,9 +101,11 @@ class PaymentProvider:
     - `parse_webhook(body, headers)` authenticates one webhook call and
       returns the updates it carries, or an empty list for events we ignore.
       It raises `WebhookRejected` for a call that is not authentic or not
-      understood, and `ProviderError` when the provider must be asked for the
-      state and cannot be reached. The view then responds with 503, so the
-      provider retries. Where the payload cannot be trusted on its own, the
+      understood, and `ConfigurationError` when a setting it needs to check
+      the call (an API key or webhook secret) is missing; the view answers
+      404 to the latter. It raises `ProviderError` when the provider must be
+      asked for the state and cannot be reached. The view then responds with
+      503, so the provider retries. Where the payload cannot be trusted on its own, the
       adapter fetches the payment from the provider's API.
 
     Adapters never log a secret, a full IBAN or a payload body.

@@ -8,6 +8,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs
 
 import pytest
+from django.urls import reverse
 
 from betaalreis.ledger.models import InvoiceStatus, Payment
 from betaalreis.payments.models import CheckoutStatus, WebhookEvent, WebhookOutcome
@@ -203,3 +204,21 @@ def test_unsigned_webhook_keeps_only_start_of_body(stripe, started):
     assert len(event.body) == 2_000
     assert event.body.startswith('{"type": "checkout.session.completed"')
     assert "Only the first 2,000 of 2,000,053 characters are kept." in event.detail
+
+
+def test_webhook_without_secrets_is_not_found(client, settings, caplog):
+    # Stripe has an API key but no webhook signing secret, as when an operator forgot one setting.
+    settings.STRIPE_API_KEY = "sk_test_fake_4eC39HqLyjWDarjtT1zdp7dc"
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    url = reverse("payments:webhook", kwargs={"provider": "stripe"})
+
+    with caplog.at_level("WARNING"):
+        response = client.post(url, data="{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.content == b"provider not configured\n"
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == ["webhook for unconfigured provider"]
+    event = WebhookEvent.objects.get()
+    assert (event.provider, event.outcome, event.body) == ("stripe", WebhookOutcome.FAILED, "{}")
+    assert "STRIPE_WEBHOOK_SECRETS is missing" in event.detail

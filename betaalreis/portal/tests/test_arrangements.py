@@ -371,6 +371,39 @@ def test_preferences_reject_bad_mobile(client, debtor):
     assert debtor.mobile == "+31612345678"
 
 
+@pytest.mark.parametrize("typed", ["0687654321", "+31 6 8765 4321", "06-87654321"])
+def test_preferences_accept_national_mobile(client, debtor, typed: str):
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "", "mobile": typed, "language": "nl", "preferred_channel": ""},
+    )
+
+    assert response.status_code == 302
+    debtor.refresh_from_db()
+    assert debtor.mobile == "+31687654321"
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("0201234567", "Dit is geen mobiel nummer, dus een sms of WhatsApp komt niet aan."),
+        ("+31201234567", "Dit is geen mobiel nummer, dus een sms of WhatsApp komt niet aan."),
+        ("06123", "Vul een mobiel nummer in zoals 06 12345678."),
+        ("bel mij", "Vul een mobiel nummer in zoals 06 12345678."),
+    ],
+)
+def test_preferences_reject_landline_and_invalid(client, debtor, typed: str, message: str):
+    response = client.post(
+        reverse("portal:preferences", kwargs={"debtor_id": debtor.pk}),
+        {"email": "", "mobile": typed, "language": "nl", "preferred_channel": ""},
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    debtor.refresh_from_db()
+    assert debtor.mobile == "+31612345678"
+
+
 def test_statement_and_invoice_pdfs(client, debtor):
     invoice = make_invoice(debtor, "F-001", "80.00")
 

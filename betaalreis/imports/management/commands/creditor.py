@@ -70,6 +70,8 @@ class Command(BaseCommand):
                          help="The creditor is a collection agency collecting for others.")
         add.add_argument("--no-vat-deductible", action="store_true",
                          help="The creditor cannot deduct VAT, so VAT is added to collection costs.")
+        add.add_argument("--handover-agency", default="",
+                         help="Name of the collection agency that handed-over invoices go to, named in the handover messages.")
 
         load = actions.add_parser("load", help="Create or update the creditors in a TOML file.")
         load.add_argument("file", type=Path, metavar="FILE")
@@ -126,6 +128,7 @@ class Command(BaseCommand):
             brand_color=options["brand_color"],
             collection_agency=options["collection_agency"],
             vat_deductible=not options["no_vat_deductible"],
+            handover_agency=options["handover_agency"],
         )
         creditor = do_add_creditor(spec)
         added = gettext("%(slug)s: aangemaakt (%(name)s, %(iban)s)")

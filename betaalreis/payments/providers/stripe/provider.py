@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from betaalreis.errors import ConfigurationError
 from betaalreis.payments.models import CheckoutStatus
 from betaalreis.payments.providers.base import (
     CheckoutCreated,
@@ -84,6 +85,12 @@ class StripeProvider(PaymentProvider):
         return self.client.expire_checkout_session(provider_id).get("status") == "expired"
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PaymentUpdate]:
+        if not settings.STRIPE_WEBHOOK_SECRETS:
+            raise ConfigurationError(
+                "STRIPE_WEBHOOK_SECRETS is missing. Set it to the whsec_ signing secret of the "
+                "webhook endpoint in the Stripe dashboard.",
+                code="stripe_not_configured",
+            )
         verify_header(
             headers.get("Stripe-Signature"),
             body,
