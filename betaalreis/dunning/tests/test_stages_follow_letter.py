@@ -10,16 +10,25 @@ January; B by its own dates a week later. B goes along with A each time.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import email
 import email.policy
+import io
+from decimal import Decimal
 
 import pytest
+from rich.console import Console
 
+from betaalreis.dunning.management.commands.run import print_summary
 from betaalreis.dunning.planner import plan_day
 from betaalreis.dunning.run import run_cycle
-from betaalreis.ledger.models import Allocation, DebtorKind, Invoice, InvoiceStatus, Payment, PaymentSource, PaymentStatus
-from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.ledger.models import (
+    Allocation, DebtorKind, Invoice, InvoiceStatus, Payment, PaymentSource, PaymentStatus,
+    TimelineEvent, TimelineKind,
+)
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 from betaalreis.testing import make_debtor, make_invoice, make_sent_letter
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +170,53 @@ def test_final_notice_after_payment_on_claim(creditor, betaalreis_home):
     text = " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
     assert "nog geen volledige betaling ontvangen" in text
     assert "nog geen betaling ontvangen" not in text
+
+
+def test_handover_task_and_file(creditor, betaalreis_home):
+    names = _after_one_letter(creditor, NOTICE, NOTICE)
+    debtor = Invoice.objects.get(pk=next(iter(names))).debtor
+    notice = Communication.objects.create(
+        creditor=creditor, debtor=debtor, channel="email", stage="final_notice", language="nl",
+        idempotency_key="notice-2027-01-08", status=CommunicationStatus.SENT, run_date=FINAL_NOTICE_DAY,
+        sent_at=dt.datetime(2027, 1, 8, 10, tzinfo=dt.timezone.utc), total_amount=Decimal("500.00"),
+    )
+    for invoice in Invoice.objects.filter(pk__in=list(names)):
+        CommunicationInvoice.objects.create(communication=notice, invoice=invoice, open_amount=invoice.open_amount)
+
+    summary = run_cycle(dt.date(2027, 1, 29), creditor, dispatch_messages=False)
+
+    handovers = summary.creditors[0].handovers
+    path = betaalreis_home / "handover" / creditor.slug / "2027-01-29.csv"
+    assert handovers.path == path
+    assert [handed.customer_number for handed in handovers.debtors] == [debtor.customer_number]
+
+    raw = path.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:2] == ["Klantnummer", "Naam"]
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1]))
+    assert row["Klantnummer"] == debtor.customer_number
+    assert row["E-mail"] == debtor.email
+    assert row["Facturen"].count("vervaldatum") == 2
+    assert row["Hoofdsom"] == "500,00"
+    assert row["Betaald"] == "0,00"
+    assert Decimal(row["Rente"].replace(",", ".")) > 0
+    assert row["Incassokosten"] == "75,00"
+    assert row["Verzonden aanmaningen"] == "Veertiendagenbrief 18-12-2026 (e-mail); Laatste aanmaning 08-01-2027 (e-mail)"
+
+    console = Console(record=True, width=400)
+    print_summary(summary, console)
+    printed = console.export_text()
+    assert f"1 debiteur uit handen gegeven. Geef de gegevens door aan het incassobureau: {path}" in printed
+    assert f"{debtor.customer_number} {debtor.name}: €\xa0" in printed
+
+    tasks = TimelineEvent.objects.filter(debtor=debtor, kind=TimelineKind.TASK)
+    assert tasks.count() == 1
+    assert tasks.get().data["task"] == "handover"
+    assert str(path) in tasks.get().summary
+
+    # A second run on the same day hands over nothing new and stores no second task.
+    again = run_cycle(dt.date(2027, 1, 29), creditor, dispatch_messages=False)
+    assert again.creditors[0].handovers.debtors == []
+    assert tasks.count() == 1
