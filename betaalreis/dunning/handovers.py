@@ -1,4 +1,4 @@
-"""What the credit manager passes to the collection agency on the day a run hands debtors over.
+"""The handover file and timeline task for the collection agency, written on the day a run hands debtors over.
 
 The handover message announces to the debtor that an agency takes over the
 claim, so the agency needs the file that day. For every handover message a run
@@ -30,7 +30,7 @@ from django.utils import translation
 
 from betaalreis.channels.render.context import ClaimBreakdown
 from betaalreis.dunning.models import Stage, StageAction
-from betaalreis.dunning.planner import CHANNEL_NAMES
+from betaalreis.dunning.planner import CHANNEL_NAMES, Plan
 from betaalreis.dunning.writer import WriteResult
 from betaalreis.errors import InvalidInput
 from betaalreis.ledger import timeline
@@ -67,7 +67,7 @@ HEADERS = (
     "Overdrachtsbericht",
 )
 
-# Messages that went out or may still go out; a failed or cancelled handover is left out of the file.
+# Messages that went out or may still go out. The file leaves out a failed or cancelled handover.
 _LISTED_STATUSES = (
     CommunicationStatus.PENDING,
     CommunicationStatus.HELD,
@@ -102,18 +102,19 @@ def handover_path(creditor: Creditor, day: dt.date) -> Path:
 
 
 @transaction.atomic
-def do_record_handovers(
-    creditor: Creditor, day: dt.date, written: WriteResult, *, source: str, moment: dt.datetime
-) -> HandoverResult:
+def do_record_handovers(plan: Plan, written: WriteResult, *, source: str, moment: dt.datetime) -> HandoverResult:
     """Store a timeline task per handover message in `written`, write the day's handover file, and return both.
 
-    Call it after `write_plan`. A run that wrote no handover message does
-    nothing, so running the same day twice stores no second task.
+    Call it after `write_plan` with the plan it wrote. A run that wrote no
+    handover message does nothing and runs no query, so running the same
+    day twice stores no second task.
     """
     result = HandoverResult()
-    handover_codes = set(
-        Stage.objects.filter(policy__creditor=creditor, action=StageAction.HANDOVER).values_list("code", flat=True)
-    )
+    handover_codes = {message.stage.code for message in plan.messages if message.stage.action == StageAction.HANDOVER}
+    if not handover_codes:
+        return result
+    creditor = plan.creditor
+    day = plan.day
     created_ids = [
         communication.pk for communication in written.created if communication.stage in handover_codes
     ]

@@ -249,7 +249,7 @@ def run_cycle(
             )
             written = write_plan(plan, source=source, moment=moment)
             tasks = do_record_manual_tasks(plan, source=source, moment=moment)
-            handovers = do_record_handovers(current, day, written, source=source, moment=moment)
+            handovers = do_record_handovers(plan, written, source=source, moment=moment)
             # After the dunning messages, so that a 14-day letter goes before an instalment reminder.
             reminders = plan_instalment_reminders(current, day, moment, source=source)
         summary.creditors.append(

@@ -102,8 +102,8 @@ def test_required_stage_not_skipped(creditor):
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        # The business policy has no 14-day letter; its first claim stage is
-        # the final notice, and the handover is due 60 days after 1 October.
+        # The business policy has no 14-day letter, so its first claim stage
+        # is the final notice. The handover is due 60 days after 1 October.
         (dt.date(2026, 11, 29), []),
         (dt.date(2026, 11, 30), [("handover", ("A", "B"))]),
     ],
