@@ -20,6 +20,11 @@ Rules, per invoice:
   consumer's 14-day letter names every overdue invoice of the debtor. Those
   that had no letter yet move to the letter's stage, and those past an
   earlier letter are named but keep their stage (`PlannedMessage.named_only`);
+- once an invoice of a debtor is due for a stage after the first stage that
+  states the claim (the 14-day letter, or the final notice of a policy without
+  one), the debtor's other invoices past that first stage go with it, so the
+  debtor gets one final notice and one handover for them (see
+  `_bundle_into_later_stages`);
 - a debtor gets at most one message a day: the others wait for the next run
   (see `_hold_second_messages`);
 - an invoice whose claim may be time-barred (five years without a reminder
@@ -56,6 +61,7 @@ from betaalreis.dunning.models import DunningRestart, Policy, PrincipalRaise, Ra
 from betaalreis.dunning.previous_stage import late_stage_send_dates
 from betaalreis.dunning.send_days import HELD_LOOKBACK, sent_on_or_waiting_after
 from betaalreis.ledger.models import Creditor, Debtor, Invoice, InvoiceKind, InvoiceStatus, opt_out_blocks
+from betaalreis.legal.fourteen_day import FourteenDayTerm
 from betaalreis.legal.limitation import barred_due_dates_before
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -321,6 +327,7 @@ def plan_day(
         kind: next((stage.order for stage in stages if stage.is_fourteen_day_letter), None)
         for kind, stages in stages_by_kind.items()
     }
+    claim_order_by_kind = {kind: _first_claim_stage_order(stages) for kind, stages in stages_by_kind.items()}
     earliest_offset = min(stages[0].offset_days for stages in stages_by_kind.values())
     # An invoice waits for the term of the letter that gave it the letter
     # stage. A later letter that names it again starts the term after which
@@ -375,8 +382,13 @@ def plan_day(
         for debtor_id, debtor in debtors.items()
     }
     chosen_stages: dict[tuple[tuple[str, str, int], int], Stage | None] = {}
+    # Overdue invoices past the first stage that states the claim, per debtor,
+    # in the model's order: they may go along with another invoice's later stage.
+    past_claim_stage: dict[int, list[_BundleCandidate]] = defaultdict(list)
 
-    for invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind in rows:
+    for position, (invoice_id, debtor_id, due_date, open_amount, currency, current_code, current_date, kind) in (
+        enumerate(rows)
+    ):
         if debtor_id in paused_debtor_ids:
             plan.paused += 1
             continue
@@ -393,6 +405,11 @@ def plan_day(
                 plan.staged_invoice_ids.add(invoice_id)
         elif letter_order is not None and days_past_due > 0:
             after_letter[debtor_id].append((invoice_id, open_amount, currency))
+        claim_order = claim_order_by_kind[kind]
+        if claim_order is not None and current_order >= claim_order and days_past_due > 0:
+            past_claim_stage[debtor_id].append(
+                _BundleCandidate(position, invoice_id, open_amount, currency, current_order, current_date)
+            )
 
         due_stage_key = (kind, current_code, days_past_due)
         if due_stage_key in due_stages:
@@ -449,6 +466,10 @@ def plan_day(
             plan.staged_invoice_ids.add(invoice_id)
 
     _bundle_into_fourteen_day_letters(groups, before_letter, after_letter)
+    _bundle_into_later_stages(
+        groups, past_claim_stage, stages_by_kind, claim_order_by_kind, letter_order_by_kind,
+        _BundleWaits(day, terms, late_send_dates), plan,
+    )
 
     chosen_channels: dict[tuple[int, int], str | None] = {}
     for (debtor_id, _code, currency), group in groups.items():
@@ -966,6 +987,133 @@ def _bundle_into_fourteen_day_letters(
             in_letter.add(invoice_id)
             if named_only:
                 letter.named_only.add(invoice_id)
+
+
+def _first_claim_stage_order(stages: list[Stage]) -> int | None:
+    """Return the order of the policy's 14-day letter, else of its first stage that states the claim, else None."""
+    letter = next((stage.order for stage in stages if stage.is_fourteen_day_letter), None)
+    if letter is not None:
+        return letter
+    return next((stage.order for stage in stages if stage.states_claim), None)
+
+
+class _BundleCandidate(NamedTuple):
+    """An overdue invoice past the first stage that states the claim, as `_bundle_into_later_stages` needs it."""
+
+    position: int
+    invoice_id: int
+    open_amount: Decimal
+    currency: str
+    current_order: int
+    current_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class _BundleWaits:
+    """The waiting rules an invoice must meet to go along with another invoice's stage."""
+
+    day: dt.date
+    terms: dict[int, FourteenDayTerm]
+    late_send_dates: dict[int, dt.date]
+
+    def allow(self, candidate: _BundleCandidate, stage: Stage, letter_order: int | None) -> bool:
+        if candidate.current_date is None:
+            return True
+        if letter_order is not None and candidate.current_order == letter_order:
+            term = self.terms.get(candidate.invoice_id)
+            if term is None or not term.has_passed(self.day):
+                return False
+        previous_sent_on = self.late_send_dates.get(candidate.invoice_id, candidate.current_date)
+        return (self.day - previous_sent_on).days >= stage.min_days_after_previous
+
+
+def _bundle_into_later_stages(
+    groups: dict[tuple[int, str, str], _Group],
+    past_claim_stage: dict[int, list[_BundleCandidate]],
+    stages_by_kind: dict[str, list[Stage]],
+    claim_order_by_kind: dict[str, int | None],
+    letter_order_by_kind: dict[str, int | None],
+    checks: _BundleWaits,
+    plan: Plan,
+) -> None:
+    """Add to each message of a stage after the first claim stage the debtor's other invoices that can go with it.
+
+    Stages are due per invoice, counted from each due date, so two invoices
+    named in one 14-day letter would reach the final notice and the handover
+    on different days, and the debtor would get two final notices. Art. 6:96
+    lid 7 BW requires one reminder for all claims of a consumer, and a credit
+    manager hands a debtor over once. So the stage follows the oldest
+    invoice: the debtor's other invoices go along on the day the first of
+    them is due for it, not on the day the latest is. Waiting for the latest
+    would let each new invoice postpone the steps for the older ones.
+
+    An invoice goes along only when it is past the same first claim stage,
+    in the message's currency, behind the message's stage, and no `required`
+    stage lies between its stage and the message's. It must also meet its
+    own waits: the 14-day term of the letter that gave it the letter stage
+    has ended, and `min_days_after_previous` has passed since its previous
+    message. An invoice planned for a lower stage today, other than a
+    14-day letter, moves up.
+    """
+    if not past_claim_stage:
+        return
+    kind_of_stage = {stage.pk: kind for kind, stages in stages_by_kind.items() for stage in stages}
+    groups_of_debtor: dict[int, list[_Group]] = defaultdict(list)
+    for (debtor_id, _code, _currency), group in groups.items():
+        if debtor_id in past_claim_stage:
+            groups_of_debtor[debtor_id].append(group)
+
+    # Higher stages first, so an invoice goes along with the highest stage it can.
+    for (debtor_id, _code, currency), group in sorted(groups.items(), key=lambda item: -item[1].stage.order):
+        candidates = past_claim_stage.get(debtor_id)
+        if not candidates or not group.invoice_ids:
+            continue
+        stage = group.stage
+        kind = kind_of_stage[stage.pk]
+        claim_order = claim_order_by_kind[kind]
+        if claim_order is None or stage.order <= claim_order:
+            continue
+        stages = stages_by_kind[kind]
+        letter_order = letter_order_by_kind[kind]
+
+        position_of = {candidate.invoice_id: candidate.position for candidate in candidates}
+        in_group = set(group.invoice_ids)
+        added = False
+        for candidate in candidates:
+            if (
+                candidate.invoice_id in in_group
+                or candidate.currency != currency
+                or candidate.current_order >= stage.order
+                or _skips_required_stage(stages, candidate.current_order, stage.order)
+                or not checks.allow(candidate, stage, letter_order)
+            ):
+                continue
+            # A 14-day letter planned today keeps naming the invoice, because
+            # it must name every overdue invoice. It goes out first and the
+            # later stage waits (see `_hold_second_messages`).
+            for other in groups_of_debtor[debtor_id]:
+                if (
+                    other is not group
+                    and not other.stage.is_fourteen_day_letter
+                    and candidate.invoice_id in other.invoice_ids
+                ):
+                    other.remove(candidate.invoice_id)
+            group.add(candidate.invoice_id, candidate.open_amount)
+            in_group.add(candidate.invoice_id)
+            plan.staged_invoice_ids.add(candidate.invoice_id)
+            added = True
+
+        if added:
+            order = sorted(
+                zip(group.invoice_ids, group.open_amounts), key=lambda pair: position_of.get(pair[0], -1)
+            )
+            group.invoice_ids[:] = [invoice_id for invoice_id, _amount in order]
+            group.open_amounts[:] = [amount for _invoice_id, amount in order]
+
+
+def _skips_required_stage(stages: list[Stage], current_order: int, target_order: int) -> bool:
+    """Return whether a `required` stage lies strictly between `current_order` and `target_order`."""
+    return any(stage.required and current_order < stage.order < target_order for stage in stages)
 
 
 def count_by(plan: Plan) -> dict[tuple[str, str], int]:

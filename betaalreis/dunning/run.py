@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from betaalreis.banking.gc_pause import cyclic_gc_paused
 from betaalreis.banking.review import note_review_pauses
+from betaalreis.dunning.handovers import HandoverResult, do_record_handovers
 from betaalreis.dunning.manual_tasks import TaskResult, do_record_manual_tasks
 from betaalreis.dunning.planner import Plan, plan_day
 from betaalreis.dunning.writer import WriteResult, write_plan
@@ -94,6 +95,8 @@ class CreditorRun:
     waiting: list[WaitingMessages] = field(default_factory=list)
     # The credit manager's tasks for 14-day letters the run cannot send: stored, still open and done.
     tasks: TaskResult = field(default_factory=TaskResult)
+    # The debtors this run handed over, and the file for the collection agency.
+    handovers: HandoverResult = field(default_factory=HandoverResult)
 
     def invoices_without_claim(self) -> dict[str, int]:
         """Count the invoices of today's messages per currency in which no interest or costs are computed.
@@ -246,12 +249,13 @@ def run_cycle(
             )
             written = write_plan(plan, source=source, moment=moment)
             tasks = do_record_manual_tasks(plan, source=source, moment=moment)
+            handovers = do_record_handovers(plan, written, source=source, moment=moment)
             # After the dunning messages, so that a 14-day letter goes before an instalment reminder.
             reminders = plan_instalment_reminders(current, day, moment, source=source)
         summary.creditors.append(
             CreditorRun(
                 creditor=current, payments=payments, plan=plan, written=written,
-                paused_for_review=paused_for_review, reminders=reminders, tasks=tasks,
+                paused_for_review=paused_for_review, reminders=reminders, tasks=tasks, handovers=handovers,
             )
         )
         logger.info(

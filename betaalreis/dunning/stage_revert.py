@@ -54,13 +54,18 @@ def revert_failed_stage(
     if not invoices:
         return 0
 
+    names = dict(
+        Stage.objects.filter(
+            policy__creditor_id=communication.creditor_id, policy__debtor_kind=communication.debtor.kind
+        ).values_list("code", "name_nl")
+    )
     is_handover = Stage.objects.filter(
         policy__creditor_id=communication.creditor_id,
         policy__debtor_kind=communication.debtor.kind,
         code=communication.stage,
         action=StageAction.HANDOVER,
     ).exists()
-    previous = _previous_stages([invoice.pk for invoice in invoices], communication.stage)
+    previous = _previous_stages([invoice.pk for invoice in invoices], communication.stage, set(names))
 
     for invoice in invoices:
         stage_code, stage_date = previous.get(invoice.pk, ("", None))
@@ -76,9 +81,9 @@ def revert_failed_stage(
             communication.debtor_id,
             TimelineKind.STAGE,
             (
-                f"Fase {communication.stage} van factuur {invoice.number} teruggezet naar "
-                f"{stage_code or 'geen fase'}: het bericht is niet verzonden ({timeline.clip(reason, 300)}). "
-                "De volgende run plant de fase opnieuw."
+                f"Fase {names.get(communication.stage, communication.stage)} van factuur {invoice.number} "
+                f"teruggezet naar {names.get(stage_code, stage_code) if stage_code else 'geen fase'}: "
+                f"het bericht is niet verzonden ({timeline.clip(reason, 300)}). De volgende run plant de fase opnieuw."
             ),
             source=source,
             creditor_id=communication.creditor_id,
@@ -94,12 +99,20 @@ def revert_failed_stage(
     return len(invoices)
 
 
-def _previous_stages(invoice_ids: list[int], failed_stage: str) -> dict[int, tuple[str, dt.date]]:
-    """Return per invoice the stage and run date of the latest other message sent for it."""
+def _previous_stages(
+    invoice_ids: list[int], failed_stage: str, policy_stages: set[str]
+) -> dict[int, tuple[str, dt.date]]:
+    """Return per invoice the stage and run date of the latest other message sent for it of a stage in `policy_stages`.
+
+    Messages of other stages, such as a payment plan's instalment reminder,
+    never gave the invoice a dunning stage, so they do not count.
+    """
     # Messages from before an invoice's dunning restarted gave stages of the earlier cycle.
     rows = (
         counted_message_items(CommunicationInvoice.objects.filter(
-            invoice_id__in=invoice_ids, communication__status=CommunicationStatus.SENT
+            invoice_id__in=invoice_ids,
+            communication__status=CommunicationStatus.SENT,
+            communication__stage__in=sorted(policy_stages),
         ))
         .exclude(communication__stage=failed_stage)
         .order_by("communication__sent_at", "communication_id")

@@ -24,7 +24,7 @@ from schwifty.exceptions import SchwiftyException
 from betaalreis.channels.qr import is_structured_reference
 from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.logos import stored_logo_path
-from betaalreis.ledger.models import Creditor, Debtor, DebtorKind, Invoice
+from betaalreis.ledger.models import Allocation, Creditor, Debtor, DebtorKind, Invoice
 from betaalreis.legal.claims import ClaimBreakdown as LegalClaimBreakdown
 from betaalreis.legal.claims import CostsStatus
 from betaalreis.legal.explain import payments_sentence
@@ -386,6 +386,9 @@ class MessageContext:
     # True when every listed invoice was in an earlier message sent to the
     # debtor, so the text may state that we asked before.
     reminded_before: bool = False
+    # True when the debtor paid another invoice named in a sent message with
+    # one of these, so the text must not say that no payment was received.
+    paid_on_claim: bool = False
 
     @property
     def template_folder(self) -> str:
@@ -404,8 +407,11 @@ class MessageContext:
 
         With a claim, this is whether payments were booked on its invoices.
         Without one, an invoice whose open amount is below its total counts,
-        which also includes an amount reduced by a credit note.
+        which also includes an amount reduced by a credit note. A payment on
+        another invoice of the same claim (`paid_on_claim`) counts as well.
         """
+        if self.paid_on_claim:
+            return True
         if self.claim is not None:
             return self.claim.partly_paid
         return any(line.total is not None and line.open_amount < line.total for line in self.invoices)
@@ -477,7 +483,35 @@ class MessageContext:
             instalment=instalment,
             planned_on=communication.run_date,
             reminded_before=reminded_before,
+            paid_on_claim=bool(stage and stage.states_claim) and _paid_on_claim(communication, invoices),
         )
+
+
+def _paid_on_claim(communication: Communication, invoices: Sequence[Invoice]) -> bool:
+    """Return whether the debtor paid an invoice that a sent message named together with one of `invoices`.
+
+    Such invoices make up one claim: a later stage may list only those still
+    open, after the debtor paid the others. One query.
+    """
+    from betaalreis.outbox.models import CommunicationInvoice, CommunicationStatus
+
+    listed = [invoice.pk for invoice in invoices]
+    sent_with_listed = CommunicationInvoice.objects.filter(
+        invoice_id__in=listed,
+        communication__debtor_id=communication.debtor_id,
+        communication__status=CommunicationStatus.SENT,
+    ).values("communication_id")
+    named_together = CommunicationInvoice.objects.filter(communication_id__in=sent_with_listed).values("invoice_id")
+    return (
+        Allocation.objects.filter(
+            creditor_id=communication.creditor_id,
+            invoice_id__in=named_together,
+            payment__isnull=False,
+            amount__gt=0,
+        )
+        .exclude(invoice_id__in=listed)
+        .exists()
+    )
 
 
 def _claim_line(line: InvoiceLine, claim: ClaimBreakdown | None) -> InvoiceLine:

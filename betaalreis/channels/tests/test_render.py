@@ -216,6 +216,28 @@ def test_fourteen_day_letter_with_costs_owed(make_context, claim, language, expe
 
 
 @pytest.mark.parametrize(
+    ("language", "partly_paid", "expected"),
+    [
+        ("nl", False, "veertiendagenbrief is verstreken zonder betaling. Daarom"),
+        ("nl", True, "veertiendagenbrief is verstreken zonder volledige betaling. Daarom"),
+        ("en", False, "fourteen-day letter has passed without payment. You therefore"),
+        ("en", True, "fourteen-day letter has passed without full payment. You therefore"),
+    ],
+)
+def test_fourteen_day_letter_term_passed_after_payment(make_context, claim, language, partly_paid, expected) -> None:
+    owed = dataclasses.replace(
+        claim, costs=Decimal("45.00"), costs_due=True, total=Decimal("1716.86"), partly_paid=partly_paid,
+        paid=Decimal("916.66") if partly_paid else Decimal("0.00"),
+    )
+
+    for channel in ("email", "letter"):
+        context = make_context(stage_code="fourteen_day_letter", claim=owed, language=language)
+        text = " ".join(plain(render_message(context, channel).text).split())
+
+        assert expected in text
+
+
+@pytest.mark.parametrize(
     ("language", "expected"),
     [
         ("nl", "Dan blijven de incassokosten in totaal € 45,00. U betaalt"),

@@ -5,7 +5,8 @@ to and including 13 October). Invoice B fell due later, and its letter of
 18 October names A again (art. 6:96 lid 7 BW: one reminder for all claims),
 with a term up to and including 2 November. That second term decides when
 the costs over A and B together are owed, but A's own dunning goes on after
-its own term: its final notice is due 49 days after its due date.
+its own term: its final notice is due 49 days after its due date. B goes
+along with A's final notice once B's own term has ended.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def test_named_again_keeps_own_term(creditor):
         # A's own term runs to 13 October, and its final notice is not due before 20 October.
         (dt.date(2026, 10, 19), set()),
         (dt.date(2026, 11, 2), {"A"}),
-        # B's own final notice is due 49 days after 20 September, after its term.
-        (dt.date(2026, 11, 7), {"A"}),
+        # B's term has ended, so B goes along with A's final notice before its own offset.
+        (dt.date(2026, 11, 7), {"A", "B"}),
         (dt.date(2026, 11, 8), {"A", "B"}),
     ],
 )
@@ -95,9 +96,10 @@ def test_stated_letters_match_outbox(creditor):
     assert [term.term_end for term in stated.letter_terms] == [dt.date(2026, 10, 13), dt.date(2026, 11, 2)]
 
 
-@pytest.mark.parametrize(("day", "planned"), [(FINAL_NOTICE_DAY, set()), (dt.date(2026, 11, 3), {"A"})])
+@pytest.mark.parametrize(("day", "planned"), [(FINAL_NOTICE_DAY, set()), (dt.date(2026, 11, 3), {"A", "B"})])
 def test_failed_own_letter_uses_next(creditor, day, planned):
     # A's own letter failed for good, but the second letter reached the debtor, so its term counts for A.
+    # B's term of the same letter has ended too, so B goes along with A's final notice.
     first, second = _two_letters(creditor)
     own = Communication.objects.get(items__invoice=first, run_date=FIRST_LETTER_DAY)
     own.status = CommunicationStatus.FAILED

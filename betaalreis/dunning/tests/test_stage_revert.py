@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from betaalreis.channels.base import ChannelBackend, ChannelError, OutgoingMessage, SendResult
+from betaalreis.channels.render.context import INSTALMENT_REMINDER_STAGE
 from betaalreis.dunning.policies import seed_default_policies
 from betaalreis.dunning.run import run_cycle
 from betaalreis.ledger.models import DebtorKind, InvoiceStatus, TimelineEvent, TimelineKind
-from betaalreis.outbox.models import Communication, CommunicationStatus
+from betaalreis.outbox.models import Communication, CommunicationInvoice, CommunicationStatus
 from betaalreis.testing import make_creditor, make_debtor, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +63,41 @@ def test_failed_final_notice_reverts_stage(creditor, rejecting_email, betaalreis
     assert invoice.dunning_stage == ""
     assert invoice.dunning_stage_date is None
     event = TimelineEvent.objects.get(invoice=invoice, kind=TimelineKind.STAGE, data__to_stage="")
-    assert "final_notice" in event.summary
+    assert "Fase Laatste aanmaning van factuur" in event.summary
+    assert "final_notice" not in event.summary
     assert "address blocked" in event.summary
+
+
+def _sent(creditor, debtor, invoice, stage: str, day: dt.date) -> Communication:
+    communication = Communication.objects.create(
+        creditor=creditor, debtor=debtor, channel="email", stage=stage, language="nl",
+        idempotency_key=f"{stage}-{day}", status=CommunicationStatus.SENT, run_date=day,
+        sent_at=dt.datetime.combine(day, dt.time(10), tzinfo=ZoneInfo("Europe/Amsterdam")),
+        total_amount=invoice.open_amount,
+    )
+    CommunicationInvoice.objects.create(communication=communication, invoice=invoice, open_amount=invoice.open_amount)
+    return communication
+
+
+def test_revert_skips_instalment_reminder(creditor, rejecting_email, betaalreis_home):
+    # After a broken payment plan the last message sent was an instalment reminder, which is no dunning stage.
+    debtor = email_only_business(creditor)
+    reminder_day = DAY - dt.timedelta(days=14)
+    invoice = make_invoice(
+        debtor, due=DAY - dt.timedelta(days=40), dunning_stage="second_reminder", dunning_stage_date=reminder_day,
+    )
+    _sent(creditor, debtor, invoice, "second_reminder", reminder_day)
+    _sent(creditor, debtor, invoice, INSTALMENT_REMINDER_STAGE, DAY - dt.timedelta(days=5))
+
+    run_cycle(DAY, creditor)
+
+    invoice.refresh_from_db()
+    assert Communication.objects.get(stage="final_notice").status == CommunicationStatus.FAILED
+    assert invoice.dunning_stage == "second_reminder"
+    assert invoice.dunning_stage_date == reminder_day
+    event = TimelineEvent.objects.get(invoice=invoice, kind=TimelineKind.STAGE, data__to_stage="second_reminder")
+    assert "Fase Laatste aanmaning van factuur" in event.summary
+    assert "teruggezet naar Tweede herinnering" in event.summary
 
 
 def test_final_notice_planned_again_after_revert(creditor, rejecting_email, settings, betaalreis_home):

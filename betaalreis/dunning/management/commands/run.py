@@ -158,6 +158,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_opted_out_of_every_channel(creditor_run, console)
         _print_limitation_holds(creditor_run, console)
         _print_manual_tasks(creditor_run, console)
+        _print_handovers(creditor_run, console)
         _print_waiting_messages(creditor_run, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
@@ -422,6 +423,23 @@ def _print_manual_tasks(creditor_run: CreditorRun, console: Console) -> None:
             "%(count)d taken voor een veertiendagenbrief afgerond (brief gepland of facturen gesloten): %(debtors)s",
             len(tasks.done),
         ) % {"count": len(tasks.done), "debtors": _name_debtors(sorted(set(tasks.done)))}, markup=False)
+
+
+def _print_handovers(creditor_run: CreditorRun, console: Console) -> None:
+    """Name the debtors this run handed over, with their claim, and the file for the collection agency."""
+    handovers = creditor_run.handovers
+    if not handovers.debtors:
+        return
+    console.print("  " + ngettext(
+        "%(count)d debiteur uit handen gegeven. Geef de gegevens door aan het incassobureau: %(path)s",
+        "%(count)d debiteuren uit handen gegeven. Geef de gegevens door aan het incassobureau: %(path)s",
+        len(handovers.debtors),
+    ) % {"count": len(handovers.debtors), "path": handovers.path}, markup=False)
+    for debtor in handovers.debtors:
+        console.print(
+            f"    {debtor.customer_number} {debtor.name}: {format_money(debtor.total, debtor.currency)}",
+            markup=False,
+        )
 
 
 # How many debtors each summary line names; the rest are counted.
