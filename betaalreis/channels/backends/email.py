@@ -32,6 +32,8 @@ from betaalreis.channels.files import (
     write_once,
     written_at,
 )
+from betaalreis.channels.providers import Submission, record_accepted_delivery
+from betaalreis.ledger.models import Creditor
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +137,10 @@ class DjangoEmailBackend(ChannelBackend):
 
     SMTP has no idempotency key, so this adapter keeps a receipt per key in
     `$OUTBOX_DIR/email-sent/<creditor>/<date>/<key>.json` after the server
-    accepted the message, and returns that receipt for a repeated key.
+    accepted the message, and returns that receipt for a repeated key. It
+    also stores an accepted `Delivery` row (provider "smtp", reference the
+    Message-ID without its angle brackets), so that `read_bounces` matches
+    a bounce that quotes the Message-ID.
     NOTE: a crash between the server's acceptance and the receipt write
     sends the email again on retry; it then carries the same Message-ID.
     """
@@ -143,7 +148,35 @@ class DjangoEmailBackend(ChannelBackend):
     channel = "email"
     provider = "smtp"
 
+    def __init__(self) -> None:
+        self._creditor_ids: dict[str, int] = {}
+
     def send(self, message: OutgoingMessage) -> SendResult:
+        result = self._send_once(message)
+        # Bounces of SMTP mail are matched by the Message-ID that they quote,
+        # through the Delivery row, as for the EmailRouter's SMTP provider.
+        record_accepted_delivery(
+            message, creditor_id=self._creditor_id(message), channel=self.channel, provider=self.provider,
+            submission=Submission(provider_reference=result.provider_reference.strip("<>")),
+        )
+        return result
+
+    def _creditor_id(self, message: OutgoingMessage) -> int:
+        creditor_id = self._creditor_ids.get(message.creditor_slug)
+        if creditor_id is None:
+            creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
+            self._creditor_ids[message.creditor_slug] = creditor_id
+        return creditor_id
+
+    def _log_fields(self, message: OutgoingMessage) -> dict[str, object]:
+        """Return the ids that the adapter's log lines name: communication, creditor and debtor."""
+        return {
+            "communication_id": message.metadata.get("communication_id"),
+            "creditor_id": self._creditor_id(message),
+            "debtor_id": message.debtor_id,
+        }
+
+    def _send_once(self, message: OutgoingMessage) -> SendResult:
         receipt = outbox_path(message, "json", folder="email-sent")
         if receipt.exists():
             return self._result(receipt)
@@ -157,7 +190,7 @@ class DjangoEmailBackend(ChannelBackend):
             # timeouts and 4xx/5xx replies alike.
             permanent = _is_permanent(exc)
             logger.warning("email hand-over failed",
-                           extra={"debtor_id": message.debtor_id, "permanent": permanent,
+                           extra={**self._log_fields(message), "permanent": permanent,
                                   "error": type(exc).__name__})
             raise ChannelError(f"SMTP hand-over failed: {exc}", permanent=permanent,
                                code="smtp_rejected" if permanent else "smtp_unavailable") from exc
@@ -168,7 +201,7 @@ class DjangoEmailBackend(ChannelBackend):
         # Written and synced now, not at the end of the dispatch batch, so
         # that a crash later in the batch does not send this email again.
         write_once(receipt, json.dumps(document).encode("utf-8"), immediately=True)
-        logger.info("email sent", extra={"debtor_id": message.debtor_id})
+        logger.info("email sent", extra=self._log_fields(message))
         return self._result(receipt)
 
     def _result(self, receipt: Path) -> SendResult:
