@@ -285,7 +285,7 @@ class VendorBackend(ChannelBackend):
         )
         logger.warning(
             "provider hand-over failed",
-            extra={"provider": self.provider, "delivery_id": delivery.pk,
+            extra={"provider": self.provider, "delivery_id": delivery.pk, "creditor_id": delivery.creditor_id,
                    "error_code": code, "state": state},
         )
 

@@ -51,7 +51,7 @@ def refused_smtp(settings):
            "(ECONNREFUSED)"),
 ])
 def test_refused_smtp_named_in_summary(creditor, refused_smtp, real_now, language, expected):
-    # A Friday morning, inside the contact hours, so only the refused connection holds the messages.
+    # A Friday morning, inside the contact hours, so only the refused connection delays the messages.
     real_now(dt.datetime(2026, 11, 20, 10, 0, tzinfo=AMSTERDAM))
     for _ in range(2):
         make_invoice(make_debtor(creditor), "100.00", due=DAY - dt.timedelta(days=3))
