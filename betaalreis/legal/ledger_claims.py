@@ -328,11 +328,9 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
         )
 
     if len(currencies) > 1:
-        # The run summary names the debtor, so the message names only the currencies.
         raise InvalidInput(
-            f"Open invoices in more than one currency ({', '.join(sorted(currencies))}). "
-            "A claim has one currency: settle or convert the other invoices first.",
-            code="mixed_currencies",
+            f"Debtor {debtor_id} has open invoices in {sorted(currencies)}. "
+            "A claim has one currency: settle or convert the other invoices first."
         )
 
     return ClaimInput(items, payments, currencies.pop() if currencies else "EUR", charges_paid)

@@ -63,7 +63,11 @@ _MESSAGE_TEXTS: dict[str, str] = {
     "SMS has no recipient number.": N_("de debiteur heeft geen mobiel nummer"),
     "The email backend accepted no message.": N_("de e-mailbackend nam het bericht niet aan"),
 }
-_MIXED_CURRENCIES = "Open invoices in more than one currency ("
+# The claim error for a debtor with open invoices in several currencies, in English or in Dutch, which
+# names the debtor's database id and Python's text of the list of currencies: ['EUR', 'USD'].
+_MIXED_CURRENCIES = re.compile(
+    r"^(?:Debtor \S+ has open invoices in|Debiteur \S+ heeft openstaande facturen in) \[(?P<currencies>[^\]]*)\]"
+)
 
 
 def describe_send_error(error: str) -> str:
@@ -77,8 +81,9 @@ def describe_send_error(error: str) -> str:
 
     if message in _MESSAGE_TEXTS:
         return _(_MESSAGE_TEXTS[message])
-    if message.startswith(_MIXED_CURRENCIES):
-        currencies = message.partition("(")[2].partition(")")[0]
+    mixed_currencies = _MIXED_CURRENCIES.match(message)
+    if mixed_currencies is not None:
+        currencies = ", ".join(re.findall(r"'([^']*)'", mixed_currencies["currencies"]))
         return _(
             "de debiteur heeft open facturen in meer dan één valuta (%(currencies)s), en een vordering heeft "
             "één valuta; verreken of converteer eerst de andere facturen"

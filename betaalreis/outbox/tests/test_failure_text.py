@@ -53,8 +53,16 @@ CASES = [
         "('communication render or send crashed')",
     ),
     (
-        "mixed_currencies: Open invoices in more than one currency (EUR, USD). A claim has one currency: "
+        "invalid_input: Debtor 1014 has open invoices in ['EUR', 'USD']. A claim has one currency: "
         "settle or convert the other invoices first.",
+        "de debiteur heeft open facturen in meer dan één valuta (EUR, USD), en een vordering heeft één valuta; "
+        "verreken of converteer eerst de andere facturen",
+        "the debtor has open invoices in more than one currency (EUR, USD), and a claim has one currency; "
+        "settle or convert the other invoices first",
+    ),
+    (
+        "invalid_input: Debiteur 1014 heeft openstaande facturen in ['EUR', 'USD']. Een vordering heeft één "
+        "valuta: vereffen de andere facturen of reken ze eerst om.",
         "de debiteur heeft open facturen in meer dan één valuta (EUR, USD), en een vordering heeft één valuta; "
         "verreken of converteer eerst de andere facturen",
         "the debtor has open invoices in more than one currency (EUR, USD), and a claim has one currency; "
