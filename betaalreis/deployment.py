@@ -152,3 +152,27 @@ def per_process_cache_problem(caches: Mapping[str, Mapping[str, object]]) -> str
         "the counts. "
         "Set BETAALREIS_CACHE_URL to a Redis address or to database."
     )
+
+
+# The adapter that writes emails to the file outbox. Every other email adapter hands them to a mail server.
+FILE_EMAIL_CHANNEL = "betaalreis.channels.backends.email.FileEmailBackend"
+
+
+def default_from_address_problem(email_channel: str, from_email: str) -> str | None:
+    """Return why email would go out from a local From address, or None when it would not.
+
+    BETAALREIS_FROM_EMAIL defaults to betaalreis@localhost, which works for
+    the file outbox only: mail servers reject or mark as spam a sender on a
+    domain that does not exist, and the Message-ID of each email takes that
+    domain too.
+    """
+    if email_channel == FILE_EMAIL_CHANNEL:
+        return None
+    domain = from_email.rpartition("@")[2].strip().rstrip(">").lower()
+    if domain != "localhost" and not domain.endswith(".localhost") and "." in domain:
+        return None
+    return (
+        f"BETAALREIS_FROM_EMAIL is {from_email!r}, a local address, while BETAALREIS_EMAIL_CHANNEL sends email "
+        "to a mail server, which rejects such a sender or marks it as spam. Set BETAALREIS_FROM_EMAIL to an "
+        "address on your own mail domain, such as debiteuren@example.nl."
+    )

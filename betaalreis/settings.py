@@ -380,6 +380,15 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# The level names of Python's logging module, which it accepts in upper case only.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BETAALREIS_LOG_LEVEL = os.environ.get("BETAALREIS_LOG_LEVEL", "").strip().upper() or "WARNING"
+if BETAALREIS_LOG_LEVEL not in LOG_LEVELS:
+    raise ImproperlyConfigured(
+        f"BETAALREIS_LOG_LEVEL is {os.environ['BETAALREIS_LOG_LEVEL']!r}; set it to one of "
+        f"{', '.join(LOG_LEVELS)}, or leave it unset for WARNING."
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -406,7 +415,7 @@ LOGGING = {
     "loggers": {
         "betaalreis": {
             "handlers": ["console"],
-            "level": os.environ.get("BETAALREIS_LOG_LEVEL", "WARNING"),
+            "level": BETAALREIS_LOG_LEVEL,
         },
         # The mt-940 library logs each tag it cannot parse with its whole
         # regular expression. Our reader reports that tag as a rejected row

@@ -70,6 +70,22 @@ def test_unknown_report_language_is_one_line(tmp_path):
     )
 
 
+def test_unknown_log_level_is_one_line(tmp_path):
+    result = betaalreis_with("check", BETAALREIS_HOME=str(tmp_path), BETAALREIS_LOG_LEVEL="verbose")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "betaalreis: invalid configuration: BETAALREIS_LOG_LEVEL is 'verbose'; set it to one of DEBUG, INFO, "
+        "WARNING, ERROR, CRITICAL, or leave it unset for WARNING."
+    )
+
+
+def test_lower_case_log_level_accepted(tmp_path):
+    result = betaalreis_with("check", BETAALREIS_HOME=str(tmp_path), BETAALREIS_LOG_LEVEL="info")
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_traceback_option_keeps_traceback(tmp_path):
     result = betaalreis_with(
         "check", "--traceback", BETAALREIS_HOME=str(tmp_path), BETAALREIS_PRODUCTION="1",

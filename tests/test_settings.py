@@ -14,6 +14,7 @@ _CLEARED = (
     "BETAALREIS_ALLOWED_HOSTS", "BETAALREIS_PAYMENT_PROVIDER", "MOLLIE_API_KEY", "BETAALREIS_PROXY_COUNT",
     "BETAALREIS_HSTS_SECONDS", "BETAALREIS_SSL_REDIRECT", "BETAALREIS_PROVIDERS", "BETAALREIS_EMAIL_BACKEND",
     "BETAALREIS_ANYMAIL_WEBHOOK_SECRET", "BETAALREIS_INBOUND_EMAIL_DOMAIN", "BETAALREIS_CACHE_URL",
+    "BETAALREIS_EMAIL_CHANNEL", "BETAALREIS_FROM_EMAIL",
 )
 STRONG_KEY = "0123456789abcdefghij" * 3
 # Production as the README describes it.
@@ -222,6 +223,30 @@ def test_deploy_check_warns_about_per_process_cache(tmp_path):
     assert "betaalreis.W001" in result.stderr
     assert "The default cache (LocMemCache) is kept per server process" in result.stderr
     assert "failed sign-ins of the portal and of the admin login" in result.stderr
+
+
+DJANGO_EMAIL_CHANNEL = "betaalreis.channels.backends.email.DjangoEmailBackend"
+
+
+def test_deploy_check_warns_about_local_from_address(tmp_path):
+    environment = production(tmp_path, BETAALREIS_EMAIL_CHANNEL=DJANGO_EMAIL_CHANNEL)
+
+    result = betaalreis("check", "--deploy", **environment)
+
+    assert result.returncode == 0, result.stderr
+    assert "betaalreis.W002" in result.stderr
+    assert "BETAALREIS_FROM_EMAIL is 'betaalreis@localhost', a local address" in result.stderr
+
+
+def test_deploy_check_accepts_own_from_address(tmp_path):
+    environment = production(
+        tmp_path, BETAALREIS_EMAIL_CHANNEL=DJANGO_EMAIL_CHANNEL, BETAALREIS_FROM_EMAIL="debiteuren@acme.example"
+    )
+
+    result = betaalreis("check", "--deploy", **environment)
+
+    assert result.returncode == 0, result.stderr
+    assert "betaalreis.W002" not in result.stderr
 
 
 def test_invalid_cache_url_is_one_line(tmp_path):

@@ -364,11 +364,11 @@ def channel_reachable(
 
 
 # Separates the channels of a fallback chain inside an idempotency key.
-_CHAIN_MARK = ">"
+CHAIN_MARK = ">"
 
 
 def _tried_channels(communication: Communication) -> set[str]:
-    parts = communication.idempotency_key.split(_CHAIN_MARK)
+    parts = communication.idempotency_key.split(CHAIN_MARK)
     tried = {communication.channel}
     tried.update(part for part in parts[1:] if part in Channel.values)
     return tried
@@ -416,11 +416,11 @@ def fallback_channel_for(communication: Communication) -> str | None:
 
 
 def _fallback_key(communication: Communication, channel: str) -> str:
-    key = f"{communication.idempotency_key}{_CHAIN_MARK}{channel}"
+    key = f"{communication.idempotency_key}{CHAIN_MARK}{channel}"
     if len(key) <= 200:
         return key
     digest = hashlib.sha256(communication.idempotency_key.encode()).hexdigest()[:32]
-    return f"fallback:{digest}{_CHAIN_MARK}{channel}"
+    return f"fallback:{digest}{CHAIN_MARK}{channel}"
 
 
 @transaction.atomic

@@ -297,26 +297,12 @@ class VendorBackend(ChannelBackend):
         )
         logger.warning(
             "provider hand-over failed",
-            extra={"provider": self.provider, "delivery_id": delivery.pk,
+            extra={"provider": self.provider, "delivery_id": delivery.pk, "creditor_id": delivery.creditor_id,
                    "error_code": code, "state": state},
         )
 
     def _accept(self, delivery: Delivery, submission: Submission) -> SendResult:
-        now = timezone.now()
-        delivery.state = SubmissionState.ACCEPTED
-        delivery.provider_reference = submission.provider_reference
-        delivery.accepted_at = now
-        delivery.cost = submission.cost
-        delivery.cost_currency = submission.cost_currency
-        delivery.segments = submission.segments
-        delivery.encoding = submission.encoding
-        delivery.error_code = ""
-        delivery.last_error = ""
-        delivery.save(update_fields=[
-            "state", "provider_reference", "accepted_at", "cost", "cost_currency",
-            "segments", "encoding", "error_code", "last_error",
-        ])
-        return _result_of(delivery)
+        return accept_delivery(delivery, submission)
 
     def _mark_invalid(self, delivery: Delivery, reason: str) -> None:
         debtor = Debtor.objects.get(pk=delivery.debtor_id)
@@ -324,6 +310,52 @@ class VendorBackend(ChannelBackend):
             debtor, self.channel, delivery.recipient,
             reason=reason, provider=self.provider, source=f"provider:{self.provider}",
         )
+
+
+def accept_delivery(delivery: Delivery, submission: Submission) -> SendResult:
+    """Mark `delivery` accepted with the provider's reference and cost, save it and return the send result."""
+    now = timezone.now()
+    delivery.state = SubmissionState.ACCEPTED
+    delivery.provider_reference = submission.provider_reference
+    delivery.accepted_at = now
+    delivery.cost = submission.cost
+    delivery.cost_currency = submission.cost_currency
+    delivery.segments = submission.segments
+    delivery.encoding = submission.encoding
+    delivery.error_code = ""
+    delivery.last_error = ""
+    delivery.save(update_fields=[
+        "state", "provider_reference", "accepted_at", "cost", "cost_currency",
+        "segments", "encoding", "error_code", "last_error",
+    ])
+    return _result_of(delivery)
+
+
+def record_accepted_delivery(
+    message: OutgoingMessage, *, creditor_id: int, channel: str, provider: str, submission: Submission
+) -> SendResult:
+    """Store the accepted `Delivery` row of a message that an adapter outside `VendorBackend` handed over.
+
+    Status reports and bounces find a message only through its Delivery row
+    (see `betaalreis.channels.bounces`), so an adapter that talks to a
+    provider itself records the accepted hand-over here. A second call for
+    the same idempotency key returns the row that the first one accepted.
+    """
+    delivery, created = Delivery.objects.get_or_create(
+        idempotency_key=message.idempotency_key,
+        defaults={
+            "creditor_id": creditor_id,
+            "debtor_id": message.debtor_id,
+            "channel": channel,
+            "provider": provider,
+            "recipient": message.recipient,
+            "attempts": 1,
+            "submitted_at": timezone.now(),
+        },
+    )
+    if not created and delivery.state == SubmissionState.ACCEPTED:
+        return _result_of(delivery)
+    return accept_delivery(delivery, submission)
 
 
 def _account_key(account: ProviderAccount) -> str:

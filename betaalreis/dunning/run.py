@@ -4,7 +4,9 @@ write the outbox, dispatch.
 `run_cycle` is what `betaalreis run` and the Celery task call. Running it
 twice for the same day creates nothing new the second time: the outbox keys
 include the day, and the invoices already carry the stage the first run gave
-them.
+them. Two runs for the same creditor at the same time take turns on the
+creditor's row lock (see `_run_creditor`). An error for one creditor rolls
+back and skips only that creditor; the summary lists it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
@@ -54,32 +57,61 @@ class PaymentsApplied:
 
 @dataclass(frozen=True, slots=True)
 class WaitingMessages:
-    """Pending messages of one channel and hold reason that may not go out before a later moment."""
+    """Pending messages of one channel that may not go out before a later moment, for one reason.
+
+    The reason is either the contact rules (`hold_reason`) or, for a retry, the send error (`error`).
+    """
 
     channel: str
-    # The hold reasons as the writer stores them, in Dutch (see `dunning.writer.describe_hold`).
+    # The hold reasons as the writer stores them, in Dutch (see `dunning.writer.describe_hold`), or "" for a retry.
     hold_reason: str
     count: int
     first_allowed: dt.datetime
     last_allowed: dt.datetime
+    # The send error of a retry, as `Communication.last_error` stores it ("code: message"), or "" when
+    # the contact rules hold the messages.
+    error: str = ""
+
+    @property
+    def is_retry(self) -> bool:
+        return bool(self.error)
 
 
 def waiting_messages(creditor: Creditor, moment: dt.datetime) -> list[WaitingMessages]:
-    """Return the creditor's pending messages held until after `moment`, per channel and hold reason.
+    """Return the creditor's pending messages held until after `moment`, per channel and hold reason or error.
 
     This counts the messages of earlier runs too, because a second run on
     the same evening writes nothing new while the first run's messages
-    still wait.
+    still wait. A message that waits to be retried after a send error
+    keeps that error in `last_error`. It also keeps the hold reason of its
+    planning, which no longer applies, so retries are grouped by error alone.
     """
     rows = (
         Communication.objects.filter(
             creditor=creditor, status=CommunicationStatus.PENDING, not_before__gt=moment
         )
-        .values("channel", "hold_reason")
+        .values("channel", "hold_reason", "last_error")
         .annotate(count=Count("id"), first_allowed=Min("not_before"), last_allowed=Max("not_before"))
-        .order_by("channel", "hold_reason")
+        .order_by("channel", "hold_reason", "last_error")
     )
-    return [WaitingMessages(**row) for row in rows]
+    groups: dict[tuple[str, str, str], WaitingMessages] = {}
+    for row in rows:
+        error = row["last_error"]
+        key = (row["channel"], "" if error else row["hold_reason"], error)
+        earlier = groups.get(key)
+        if earlier is None:
+            groups[key] = WaitingMessages(
+                channel=key[0], hold_reason=key[1], error=error, count=row["count"],
+                first_allowed=row["first_allowed"], last_allowed=row["last_allowed"],
+            )
+        else:
+            groups[key] = replace(
+                earlier,
+                count=earlier.count + row["count"],
+                first_allowed=min(earlier.first_allowed, row["first_allowed"]),
+                last_allowed=max(earlier.last_allowed, row["last_allowed"]),
+            )
+    return list(groups.values())
 
 
 @dataclass(slots=True)
@@ -97,6 +129,8 @@ class CreditorRun:
     tasks: TaskResult = field(default_factory=TaskResult)
     # The debtors this run handed over, and the file for the collection agency.
     handovers: HandoverResult = field(default_factory=HandoverResult)
+    # Whether this run waited for another run that held the creditor's lock (see `lock_creditor`).
+    waited_for_other_run: bool = False
 
     def invoices_without_claim(self) -> dict[str, int]:
         """Count the invoices of today's messages per currency in which no interest or costs are computed.
@@ -112,12 +146,23 @@ class CreditorRun:
         return dict(sorted(counts.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class CreditorFailure:
+    """A creditor whose payments, planning or outbox writing raised an error, which the run logged and skipped."""
+
+    creditor: Creditor
+    # The exception's class and the first line of its message. The log has the traceback.
+    error: str
+
+
 @dataclass(slots=True)
 class RunSummary:
     day: dt.date
     moment: dt.datetime
     creditors: list[CreditorRun] = field(default_factory=list)
     dispatched: DispatchSummary | None = None
+    # Creditors that the run skipped after an error, whose changes were rolled back.
+    failed_creditors: list[CreditorFailure] = field(default_factory=list)
 
     def planned_counts(self) -> Counter[tuple[str, str]]:
         """New outbox rows per (channel, stage) over all creditors."""
@@ -232,39 +277,23 @@ def run_cycle(
 
     replayed = replay_moment(day)
     for current in creditors:
-        # Matching and credit serve live imports too, so they date their
-        # timeline events through `timeline.dated_at`.
-        with timeline.dated_at(replayed):
-            payments = apply_payments(current, day)
-        settle_arrangements(current, day, moment)
-        paused_for_review = note_review_pauses(current.pk, moment, source)
-        # Planning, writing and the steps that read the plan keep a few
-        # objects per invoice alive. In bench.plan's first run over 100,000
-        # invoices on PostgreSQL, one full collection during the task step
-        # took 0.35 of the 1.55 s of CPU time (AMD EPYC host).
-        with cyclic_gc_paused():
-            plan = plan_day(
-                day, current, paused_debtor_ids=paused_debtors(current, day),
-                instalment_debtor_ids=debtors_to_remind(current, day),
+        try:
+            creditor_run = _run_creditor(current, day, moment, source, replayed)
+        except Exception as exc:  # noqa: BLE001 - one creditor's failure must not stop the others
+            logger.exception(
+                "creditor run failed", extra={"creditor_id": current.pk, "day": day.isoformat()}
             )
-            written = write_plan(plan, source=source, moment=moment)
-            tasks = do_record_manual_tasks(plan, source=source, moment=moment)
-            handovers = do_record_handovers(plan, written, source=source, moment=moment)
-            # After the dunning messages, so that a 14-day letter goes before an instalment reminder.
-            reminders = plan_instalment_reminders(current, day, moment, source=source)
-        summary.creditors.append(
-            CreditorRun(
-                creditor=current, payments=payments, plan=plan, written=written,
-                paused_for_review=paused_for_review, reminders=reminders, tasks=tasks, handovers=handovers,
-            )
-        )
+            summary.failed_creditors.append(CreditorFailure(creditor=current, error=_first_line(exc)))
+            continue
+        summary.creditors.append(creditor_run)
         logger.info(
             "dunning planned",
             extra={
                 "creditor_id": current.pk,
                 "day": day.isoformat(),
-                "messages": len(written.created),
-                "invoices": plan.invoices_considered,
+                "messages": len(creditor_run.written.created),
+                "invoices": creditor_run.plan.invoices_considered,
+                "waited_for_other_run": creditor_run.waited_for_other_run,
             },
         )
 
@@ -276,3 +305,74 @@ def run_cycle(
     for creditor_run in summary.creditors:
         creditor_run.waiting = waiting_messages(creditor_run.creditor, moment)
     return summary
+
+
+def _run_creditor(
+    creditor: Creditor, day: dt.date, moment: dt.datetime, source: str, replayed: dt.datetime | None
+) -> CreditorRun:
+    """Apply payments, plan and write the outbox for one creditor, in one transaction under the creditor's row lock.
+
+    Two runs for the same creditor at once would both plan the same
+    messages, and the second one's insert would fail on the outbox key. The
+    lock makes the second run wait until the first one commits, and then
+    plan only what is still due. On SQLite, whose settings begin every
+    transaction with BEGIN IMMEDIATE, the transaction takes the database's
+    write lock, so the second run waits up to the SQLite timeout (30 s) and
+    then fails for this creditor with "database is locked".
+    """
+    with transaction.atomic():
+        waited = lock_creditor(creditor)
+        # Matching and credit serve live imports too, so they date their
+        # timeline events through `timeline.dated_at`.
+        with timeline.dated_at(replayed):
+            payments = apply_payments(creditor, day)
+        settle_arrangements(creditor, day, moment)
+        paused_for_review = note_review_pauses(creditor.pk, moment, source)
+        # Planning, writing and the steps that read the plan keep a few
+        # objects per invoice alive. In bench.plan's first run over 100,000
+        # invoices on PostgreSQL, one full collection during the task step
+        # took 0.35 of the 1.55 s of CPU time (AMD EPYC host).
+        with cyclic_gc_paused():
+            plan = plan_day(
+                day, creditor, paused_debtor_ids=paused_debtors(creditor, day),
+                instalment_debtor_ids=debtors_to_remind(creditor, day),
+            )
+            written = write_plan(plan, source=source, moment=moment)
+            tasks = do_record_manual_tasks(plan, source=source, moment=moment)
+            handovers = do_record_handovers(plan, written, source=source, moment=moment)
+            # After the dunning messages, so that a 14-day letter goes before an instalment reminder.
+            reminders = plan_instalment_reminders(creditor, day, moment, source=source)
+    return CreditorRun(
+        creditor=creditor, payments=payments, plan=plan, written=written,
+        paused_for_review=paused_for_review, reminders=reminders, tasks=tasks, handovers=handovers,
+        waited_for_other_run=waited,
+    )
+
+
+def lock_creditor(creditor: Creditor) -> bool:
+    """Lock the creditor's row until the current transaction ends; return whether another run held it first.
+
+    Only on databases with SELECT ... FOR UPDATE NOWAIT (PostgreSQL). The
+    NOWAIT attempt runs in a savepoint, because a failed statement aborts
+    the whole transaction on PostgreSQL; then the lock is waited for.
+    """
+    if not connection.features.has_select_for_update_nowait:
+        return False
+
+    locked = Creditor.objects.select_for_update(nowait=True).filter(pk=creditor.pk)
+    try:
+        with transaction.atomic():
+            list(locked.values_list("pk", flat=True))
+        return False
+    except OperationalError:
+        logger.info("creditor locked by another run, waiting", extra={"creditor_id": creditor.pk})
+
+    list(Creditor.objects.select_for_update().filter(pk=creditor.pk).values_list("pk", flat=True))
+    logger.info("creditor lock taken after waiting", extra={"creditor_id": creditor.pk})
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the exception's class and the first line of its message, such as a database error without its DETAIL."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__

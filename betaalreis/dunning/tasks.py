@@ -7,7 +7,7 @@ import datetime as dt
 from celery import shared_task
 
 from betaalreis.dunning.run import amsterdam_today, is_future_day, run_cycle
-from betaalreis.errors import InvalidInput
+from betaalreis.errors import BetaalreisError, InvalidInput
 from betaalreis.ledger.models import Creditor
 
 
@@ -21,4 +21,13 @@ def run_daily(day: str | None = None, creditor_slug: str | None = None) -> int:
             "Europe/Amsterdam), and a run sends its messages right away. Schedule the run on that day."
         )
     creditor = Creditor.objects.get(slug=creditor_slug) if creditor_slug else None
-    return run_cycle(run_day, creditor).planned
+    summary = run_cycle(run_day, creditor)
+    if summary.failed_creditors:
+        # The other creditors were planned and dispatched, and failing the task makes the error visible.
+        failed = ", ".join(f"{failure.creditor.slug} ({failure.error})" for failure in summary.failed_creditors)
+        raise BetaalreisError(
+            f"The run of {run_day.isoformat()} failed for {failed}; the log line 'creditor run failed' has "
+            "the traceback. Fix the error and run again for that creditor.",
+            code="creditor_run_failed",
+        )
+    return summary.planned

@@ -106,6 +106,9 @@ SUMMARIES: tuple[str, ...] = (
     N_("%(channel)s (%(stage)s) mislukt: %(error)s"),
     N_("%(channel)s mislukt en er is geen ander kanaal voor fase %(stage)s"),
     N_("%(channel)s mislukt; fase %(stage)s gaat nu per %(next)s"),
+    N_("%(channel)s (%(stage)s) opnieuw te versturen, op verzoek van %(user)s"),
+    N_("%(channel)s (%(stage)s) vervallen: het mislukte bericht op een ander kanaal wordt opnieuw verstuurd, "
+       "op verzoek van %(user)s"),
     N_("Reactie ontvangen per %(channel)s"),
     N_("Afgemeld voor %(channel)s"),
     N_("Toestemming gegeven voor %(channel)s"),

@@ -43,6 +43,8 @@ from betaalreis.channels.files import (
     write_once,
     written_at,
 )
+from betaalreis.channels.providers import Submission, record_accepted_delivery
+from betaalreis.ledger.models import Creditor
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,10 @@ class DjangoEmailBackend(ChannelBackend):
     receipt cannot be written after the server accepted the message, the
     message still counts as sent, because the database records it, and an
     error log names the path.
+
+    An accepted message also gets a `Delivery` row (provider "smtp",
+    reference the Message-ID without its angle brackets), so that
+    `read_bounces` matches a bounce that quotes the Message-ID.
     NOTE: the claim file is not synced to disk. After a power failure
     during a hand-over the message may go out again after the wait, with
     the same Message-ID.
@@ -174,7 +180,35 @@ class DjangoEmailBackend(ChannelBackend):
     channel = "email"
     provider = "smtp"
 
+    def __init__(self) -> None:
+        self._creditor_ids: dict[str, int] = {}
+
     def send(self, message: OutgoingMessage) -> SendResult:
+        result = self._send_once(message)
+        # Bounces of SMTP mail are matched by the Message-ID that they quote,
+        # through the Delivery row, as for the EmailRouter's SMTP provider.
+        record_accepted_delivery(
+            message, creditor_id=self._creditor_id(message), channel=self.channel, provider=self.provider,
+            submission=Submission(provider_reference=result.provider_reference.strip("<>")),
+        )
+        return result
+
+    def _creditor_id(self, message: OutgoingMessage) -> int:
+        creditor_id = self._creditor_ids.get(message.creditor_slug)
+        if creditor_id is None:
+            creditor_id = Creditor.objects.values_list("pk", flat=True).get(slug=message.creditor_slug)
+            self._creditor_ids[message.creditor_slug] = creditor_id
+        return creditor_id
+
+    def _log_fields(self, message: OutgoingMessage) -> dict[str, object]:
+        """Return the ids that the adapter's log lines name: communication, creditor and debtor."""
+        return {
+            "communication_id": message.metadata.get("communication_id"),
+            "creditor_id": self._creditor_id(message),
+            "debtor_id": message.debtor_id,
+        }
+
+    def _send_once(self, message: OutgoingMessage) -> SendResult:
         try:
             receipt = outbox_path(message, "json", folder="email-sent")
             claim = outbox_path(message, "claim", folder="email-sent")
@@ -211,11 +245,11 @@ class DjangoEmailBackend(ChannelBackend):
             # again: the claim stays, and dispatch records the message as sent.
             logger.error(
                 "email receipt not written after the mail server accepted the email",
-                extra={"debtor_id": message.debtor_id, "path": str(receipt), "error": str(exc)},
+                extra={**self._log_fields(message), "path": str(receipt), "error": str(exc)},
             )
             return SendResult(provider=self.provider, provider_reference=document["message_id"],
                               sent_at=timezone.now())
-        logger.info("email sent", extra={"debtor_id": message.debtor_id})
+        logger.info("email sent", extra=self._log_fields(message))
         return self._result(receipt)
 
     def _hand_over(self, connection: BaseEmailBackend, email: EmailMultiAlternatives,
@@ -238,13 +272,13 @@ class DjangoEmailBackend(ChannelBackend):
             except OSError as exc:
                 # A failed QUIT changes nothing about the message.
                 logger.info("closing the mail server connection failed",
-                            extra={"debtor_id": message.debtor_id, "error": type(exc).__name__})
+                            extra={**self._log_fields(message), "error": type(exc).__name__})
 
     def _failure(self, classified: tuple[SmtpFailureKind, str, str], exc: OSError,
                  message: OutgoingMessage) -> ChannelError:
         kind, code, text = classified
         logger.warning("email hand-over failed",
-                       extra={"debtor_id": message.debtor_id, "kind": str(kind), "error_code": code,
+                       extra={**self._log_fields(message), "kind": str(kind), "error_code": code,
                               "error": type(exc).__name__})
         return channel_error(kind, code, f"SMTP hand-over failed: {text}")
 

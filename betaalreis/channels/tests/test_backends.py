@@ -23,6 +23,7 @@ from betaalreis.channels.backends.sms import FileSmsBackend
 from betaalreis.channels.base import ChannelError, get_backend
 from betaalreis.channels.files import safe_key
 from betaalreis.channels.render import render_message
+from betaalreis.ledger.models import Creditor, Debtor
 
 REJECTED = "rejected@example.nl"
 
@@ -59,7 +60,19 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp_server(settings) -> Iterator[RecordingHandler]:
+def ledger_rows(db, creditor_info, debtor_info) -> None:
+    """The creditor and debtor of `make_context`, which DjangoEmailBackend names in its Delivery rows and logs."""
+    creditor = Creditor.objects.create(
+        slug=creditor_info.slug, legal_name=creditor_info.legal_name, iban=creditor_info.iban
+    )
+    Debtor.objects.create(
+        pk=debtor_info.id, creditor=creditor, customer_number=debtor_info.customer_number,
+        name=debtor_info.name, email=debtor_info.email,
+    )
+
+
+@pytest.fixture
+def smtp_server(settings, ledger_rows) -> Iterator[RecordingHandler]:
     handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -183,7 +196,7 @@ def test_smtp_rejection_is_permanent(make_context, debtor_info, smtp_server: Rec
     assert smtp_server.messages == []
 
 
-def test_smtp_server_down_is_temporary(make_context, settings) -> None:
+def test_smtp_server_down_is_temporary(make_context, settings, ledger_rows) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()

@@ -15,6 +15,7 @@ from aiosmtpd.handlers import Mailbox
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from betaalreis.channels.backends.email import DjangoEmailBackend
 from betaalreis.channels.bounces import bounce_address, delivery_id_from_bounce_address, read_maildir
 from betaalreis.channels.models import Delivery, DeliveryEvent, DeliveryStatus, InvalidAddress
 from betaalreis.channels.providers import EmailRouter
@@ -177,6 +178,49 @@ def test_exchange_ndr_matched_by_message_id(provider_settings, smtp, make_commun
     assert delivery.status == DeliveryStatus.BOUNCED
     assert delivery.error_code == "5.1.10"
     assert InvalidAddress.objects.filter(debtor=debtor, address="jan@example.nl").exists()
+
+
+def test_django_email_bounce_matched_by_message_id(settings, smtp, make_communication, debtor, maildir):
+    # DjangoEmailBackend has no bounce address per message, so the bounce
+    # reaches the From address and only the quoted Message-ID names the delivery.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp.port
+    settings.DEFAULT_FROM_EMAIL = "debiteuren@acme.nl"
+    communication = make_communication("email")
+    result = DjangoEmailBackend().send(message_for(communication, subject="Herinnering", text="Beste Jan, ..."))
+    assert smtp.envelope_senders == ["debiteuren@acme.nl"]
+    delivery = Delivery.objects.get(idempotency_key=communication.idempotency_key)
+    assert (delivery.provider, delivery.state) == ("smtp", "accepted")
+    assert f"<{delivery.provider_reference}>" == result.provider_reference == smtp.messages[0]["Message-ID"]
+    drop(maildir, "ndr.mail", sample("exchange_ndr.eml", original=smtp.messages[0].as_bytes()))
+
+    summary = read_maildir(maildir)
+
+    assert summary.counts == {"hard": 1}
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.BOUNCED
+    assert InvalidAddress.objects.filter(debtor=debtor, address="jan@example.nl").exists()
+    fallback = Communication.objects.exclude(pk=communication.pk).get()
+    assert fallback.channel == "letter"
+
+
+def test_django_email_resend_keeps_delivery(settings, smtp, make_communication):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp.port
+    communication = make_communication("email")
+    message = message_for(communication, subject="Herinnering", text="Beste Jan, ...")
+    backend = DjangoEmailBackend()
+    backend.send(message)
+    accepted_at = Delivery.objects.get().accepted_at
+
+    backend.send(message)
+
+    assert len(smtp.messages) == 1
+    delivery = Delivery.objects.get()
+    assert delivery.accepted_at == accepted_at
+    assert delivery.recipient == "jan@example.nl"
 
 
 def test_message_id_for_other_recipient(provider_settings, smtp, make_communication, debtor, maildir):

@@ -17,13 +17,22 @@ from rich.table import Table
 
 from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.dunning.planner import CHANNEL_NAMES
-from betaalreis.dunning.run import AMSTERDAM, CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
+from betaalreis.dunning.run import (
+    AMSTERDAM,
+    CreditorRun,
+    RunSummary,
+    WaitingMessages,
+    amsterdam_today,
+    is_future_day,
+    run_cycle,
+)
 from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.timeline_text import phrase_in_language
-from betaalreis.outbox.dispatch import DispatchSummary, error_reason
+from betaalreis.outbox.dispatch import DispatchSummary
+from betaalreis.outbox.failure_text import describe_send_error
 
 
 def parse_day(value: str) -> dt.date:
@@ -116,6 +125,16 @@ class Command(TranslatedHelpCommand):
             day, creditor, dispatch_messages=not options["no_dispatch"], simulate=options["simulate"]
         )
         print_summary(summary, Console(file=self.stdout, width=110))
+        if summary.failed_creditors:
+            # A non-zero exit, so that cron or a scheduler alerts the operator.
+            raise CommandError(ngettext(
+                "De run is mislukt voor %(count)d crediteur: %(slugs)s. Zie de regel 'run mislukt' hierboven.",
+                "De run is mislukt voor %(count)d crediteuren: %(slugs)s. Zie de regels 'run mislukt' hierboven.",
+                len(summary.failed_creditors),
+            ) % {
+                "count": len(summary.failed_creditors),
+                "slugs": ", ".join(failure.creditor.slug for failure in summary.failed_creditors),
+            })
         if summary.dispatched is not None and summary.dispatched.outages:
             # A non-zero exit, so that cron or a scheduler alerts the operator.
             raise CommandError(_(
@@ -148,8 +167,19 @@ def _check_simulation_allowed(creditor: Creditor | None) -> None:
 def print_summary(summary: RunSummary, console: Console) -> None:
     """Print what a run did, per creditor and per channel and stage."""
     console.print("[bold]" + _("Betaalreis-run van %(day)s") % {"day": summary.day.isoformat()} + "[/bold]")
+    for failure in summary.failed_creditors:
+        console.print(_(
+            "%(creditor)s: run mislukt, niets gepland en eerdere stappen van deze run teruggedraaid: "
+            "%(error)s. De andere crediteuren zijn wel verwerkt. De traceback staat in het log "
+            "('creditor run failed'); los de fout op en draai de run opnieuw met --creditor %(creditor)s."
+        ) % {"creditor": failure.creditor.slug, "error": failure.error}, markup=False)
     for creditor_run in summary.creditors:
         console.print(_creditor_line(creditor_run), markup=False)
+        if creditor_run.waited_for_other_run:
+            console.print("  " + _(
+                "wachtte tot een andere run voor deze crediteur klaar was; deze run plande daarna alleen wat "
+                "nog openstond"
+            ), markup=False)
         _print_unreachable(creditor_run, console)
         _print_held_second_messages(creditor_run, console)
         _print_waiting_reminders(creditor_run, console)
@@ -212,7 +242,7 @@ def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], co
         console.print("  " + _("%(channel)s (%(stage)s) mislukt voor %(debtors)s: %(reason)s") % {
             "channel": channel_name[:1].upper() + channel_name[1:],
             "stage": stage_names.get(stage, stage),
-            "reason": phrase_in_language(reason),
+            "reason": describe_send_error(reason),
             "debtors": _name_debtors(sorted(set(debtor_ids))),
         }, markup=False)
 
@@ -280,7 +310,7 @@ def _print_outages(dispatched: DispatchSummary, console: Console) -> None:
         ) % {
             "channel": channel_name[:1].upper() + channel_name[1:],
             "creditor": slugs.get(creditor_id, creditor_id),
-            "reason": error_reason(error).rstrip(".") + ".",
+            "reason": describe_send_error(error).rstrip(".") + ".",
             "count": waiting,
             "days": f"{settings.BETAALREIS_DISPATCH_GIVE_UP_DAYS:g}",
         }, markup=False)
@@ -488,9 +518,10 @@ def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> 
 
 
 def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None:
-    """Print per channel how many messages the contact rules hold back, until when and why."""
+    """Print per channel how many messages the contact rules hold back, until when and why, then the retries."""
     for waiting in creditor_run.waiting:
-        channel_name = str(CHANNEL_NAMES.get(waiting.channel, waiting.channel))
+        if waiting.is_retry:
+            continue
         first = _amsterdam_moment(waiting.first_allowed)
         last = _amsterdam_moment(waiting.last_allowed)
         if first == last:
@@ -505,13 +536,51 @@ def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None
                 "%(channel)s: %(count)d berichten wachten tot een moment van %(first)s tot en met %(last)s "
                 "(%(reason)s)"
             )
-        console.print("  " + text % {
-            "channel": channel_name[:1].upper() + channel_name[1:],
-            "count": waiting.count,
-            "first": first,
-            "last": last,
-            "reason": _hold_reason_in_language(waiting.hold_reason),
-        }, markup=False)
+        _print_waiting_line(
+            console, text, waiting.channel, waiting.count, first, last, _hold_reason_in_language(waiting.hold_reason)
+        )
+
+    _print_waiting_retries(creditor_run, console)
+
+
+def _print_waiting_retries(creditor_run: CreditorRun, console: Console) -> None:
+    """Print per channel and send error how many messages wait to be tried again, and from when."""
+    by_reason: dict[tuple[str, str], list[WaitingMessages]] = defaultdict(list)
+    for waiting in creditor_run.waiting:
+        if waiting.is_retry:
+            by_reason[(waiting.channel, describe_send_error(waiting.error))].append(waiting)
+
+    for (channel, reason), groups in by_reason.items():
+        count = sum(group.count for group in groups)
+        first = _amsterdam_moment(min(group.first_allowed for group in groups))
+        last = _amsterdam_moment(max(group.last_allowed for group in groups))
+        if first == last:
+            text = ngettext(
+                "%(channel)s: %(count)d bericht wacht tot %(first)s om opnieuw te proberen na een fout: %(reason)s",
+                "%(channel)s: %(count)d berichten wachten tot %(first)s om opnieuw te proberen na een fout: "
+                "%(reason)s",
+                count,
+            )
+        else:
+            text = _(
+                "%(channel)s: %(count)d berichten wachten tot een moment van %(first)s tot en met %(last)s om "
+                "opnieuw te proberen na een fout: %(reason)s"
+            )
+        _print_waiting_line(console, text, channel, count, first, last, reason)
+
+
+def _print_waiting_line(
+    console: Console, text: str, channel: str, count: int, first: str, last: str, reason: str
+) -> None:
+    """Print one line on waiting messages: `text` with the channel's name, the count, the moments and the reason."""
+    channel_name = str(CHANNEL_NAMES.get(channel, channel))
+    console.print("  " + text % {
+        "channel": channel_name[:1].upper() + channel_name[1:],
+        "count": count,
+        "first": first,
+        "last": last,
+        "reason": reason,
+    }, markup=False)
 
 
 def _hold_reason_in_language(hold_reason: str) -> str:
