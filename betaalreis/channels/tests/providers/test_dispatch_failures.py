@@ -319,7 +319,7 @@ def test_run_exits_non_zero_on_outage(provider_settings, make_communication, mon
 
     assert "could send nothing" in str(raised.value)
     assert "Email for acme could send nothing: " in output.getvalue()
-    assert "Could not connect to the mail server" in output.getvalue()
+    assert "connecting to the mail server failed: the connection was refused" in output.getvalue()
 
 
 # Two dispatchers.
