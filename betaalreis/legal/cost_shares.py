@@ -17,12 +17,13 @@ proportional one. Because the scale's rate falls as the principal grows and
 the minimum applies to the sum, a share is never more than the costs over
 that invoice's principal alone.
 
-Invoices that were paid since keep their share in the cost base
-(`CostsBreakdown.closed_base`). Their share was charged when they closed
-(`betaalreis.dunning.charges.unpaid_charges`). Whatever of it was not paid
-then was waived, so it never moves to the invoices still open. Costs paid
-beyond that share, and costs that payments on open invoices paid (BW 6:44),
-lower the costs of the open invoices.
+Invoices that were paid since, or went into a payment plan, keep their
+part of the cost base (`CostsBreakdown.closed_base`). A paid invoice's share
+was charged when it closed (`betaalreis.dunning.charges.unpaid_charges`),
+and whatever of it was not paid then was waived. A plan takes the share of
+its invoices. Neither moves to the invoices still open. Costs paid beyond
+that share, and costs that payments on open invoices paid (BW 6:44), lower
+the costs of the open invoices.
 
 Cents are split by the largest remainder, so the shares of all open invoices
 add up exactly to the costs still owed, and the shares of any invoices
