@@ -51,6 +51,7 @@ from betaalreis.ledger.models import (
 )
 from betaalreis.ledger.money import format_money
 from betaalreis.legal.claims import ClaimBreakdown, compute_claim
+from betaalreis.legal.cost_shares import invoice_costs
 from betaalreis.legal.fourteen_day import FourteenDayTerm
 from betaalreis.legal.ledger_claims import CLAIM_STATUSES, ClaimInput, claim_items_for_debtors
 from betaalreis.legal.models import legal_settings_for
@@ -156,6 +157,26 @@ def charged_invoice_ids(creditor_id: int, invoice_ids: Collection[int]) -> set[i
     }
 
 
+def charged_open_invoices(creditor_id: int, debtor_ids: Collection[int]) -> dict[int, dict[int, str]]:
+    """Return, by debtor id, the open invoices of the claim that carry costs and interest, as id to number.
+
+    These are the invoices of the claim that the portal shows and that a
+    message splits the collection costs over (`betaalreis.legal.cost_shares`).
+    Three queries.
+    """
+    rows = list(
+        Invoice.objects.filter(
+            creditor_id=creditor_id, debtor_id__in=sorted(debtor_ids), status__in=CLAIM_STATUSES, open_amount__gt=0
+        ).values_list("pk", "debtor_id", "number")
+    )
+    charged = charged_invoice_ids(creditor_id, [pk for pk, _, _ in rows])
+    result: dict[int, dict[int, str]] = {debtor_id: {} for debtor_id in debtor_ids}
+    for pk, debtor_id, number in rows:
+        if pk in charged:
+            result[debtor_id][pk] = number
+    return result
+
+
 def fourteen_day_term_end(creditor: Creditor, settings: LegalSettings, invoice_ids: Collection[int]) -> dt.date | None:
     """Return the last day of the 14-day term that covers every invoice of `invoice_ids`, or None.
 
@@ -259,7 +280,7 @@ def unpaid_charges(
             continue
         closing_numbers = {invoice_id: closing_rows[invoice_id][1] for invoice_id in invoice_ids}
         charges.update(_invoice_charges(
-            claim, claim_input, debtor_id, closing_numbers, debtor_charged, settings,
+            claim, claim_input, debtor_id, closing_numbers, settings,
             debtor_letters.costs_paid_before if debtor_letters is not None else ZERO,
         ))
     return charges
@@ -314,7 +335,6 @@ def _invoice_charges(
     claim_input: ClaimInput,
     debtor_id: int,
     numbers: dict[int, str],
-    debtor_charged: set[int],
     settings: LegalSettings,
     costs_paid_before: Decimal = ZERO,
 ) -> dict[int, InvoiceCharges]:
@@ -325,17 +345,14 @@ def _invoice_charges(
     """
     interest_by_number = {item.invoice_number: item.interest for item in claim.items}
 
-    # The costs belong to the whole claim, so they close with its last
-    # invoice. A consumer's claim counts the invoices of its 14-day letters
-    # that closed earlier, so that last invoice carries the costs over the
-    # letter's summed principal less what was paid of them.
-    costs_left = ZERO
-    if debtor_charged <= set(numbers):
-        costs_paid = sum(
-            (amount for (_, part), amount in claim_input.charges_paid.items() if part == AllocationPart.COSTS),
-            costs_paid_before,
-        )
-        costs_left = max(claim.costs.total - costs_paid, ZERO)
+    # Each invoice closes with its share of the costs fixed for the whole
+    # claim. The ledger books payments to principal first, so the shares
+    # count the costs the ledger booked, not those the claim applied.
+    costs_paid = sum(
+        (amount for (_, part), amount in claim_input.charges_paid.items() if part == AllocationPart.COSTS),
+        costs_paid_before,
+    )
+    shares = invoice_costs(claim, costs_paid=costs_paid)
     order = tuple(str(part) for part in settings.allocation_order if part is not ClaimPart.PRINCIPAL)
 
     charges: dict[int, InvoiceCharges] = {}
@@ -344,8 +361,8 @@ def _invoice_charges(
             continue
         interest_paid = claim_input.charges_paid.get((number, AllocationPart.INTEREST), ZERO)
         interest = max(interest_by_number[number] - interest_paid, ZERO)
-        charges[invoice_id] = InvoiceCharges(invoice_id, debtor_id, number, claim.currency, costs_left, interest, order)
-        costs_left = ZERO
+        costs = shares[number].outstanding
+        charges[invoice_id] = InvoiceCharges(invoice_id, debtor_id, number, claim.currency, costs, interest, order)
     return charges
 
 

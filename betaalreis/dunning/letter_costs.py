@@ -27,6 +27,12 @@ named one of them, and the letters that share an invoice with those. An
 invoice counts only since its latest dunning restart
 (`betaalreis.dunning.reopening.counted_message_items`).
 
+- the invoices of the letters in a payment plan. They left the claim but
+  are still owed, so they keep their place in the cost base like a paid
+  invoice, and the plan takes their share of the costs
+  (`betaalreis.legal.cost_shares`). Without them the invoices left would
+  carry costs over their own principal, with a new EUR 40 minimum.
+
 An invoice closed by a credit note, a write-off or any cause other than
 payment adds nothing to a base. Neither does a paid invoice when the ledger
 does not hold the payments of its whole principal, because then the day it
@@ -84,6 +90,8 @@ class _ClosedInvoice:
     payments: dict[dt.date, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     principal_paid: Decimal = ZERO
     costs_paid: Decimal = ZERO
+    # True for an invoice in a payment plan: still open, so its payments need not cover the principal.
+    in_plan: bool = False
 
     def unpaid_after(self, term_end: dt.date, settings: LegalSettings) -> Decimal:
         """Return the principal not paid by the end of the day `term_end`.
@@ -92,7 +100,7 @@ class _ClosedInvoice:
         them (interest before principal, BW 6:44), so the base is the same
         before and after the invoice closed.
         """
-        if self.principal_paid < self.principal:
+        if self.principal_paid < self.principal and not self.in_plan:
             # Part was paid outside the ledger on an unknown day.
             return ZERO
         claim = compute_claim(
@@ -171,7 +179,7 @@ def letter_costs(
     for key, (debtor_id, open_ids) in claims.items():
         chosen, closed = _linked_letters(letters.get(debtor_id, {}), letters_of_invoice, set(open_ids))
         if chosen:
-            linked[key] = (chosen, {invoice_id for invoice_id in closed if statuses[invoice_id] == InvoiceStatus.PAID})
+            linked[key] = (chosen, {invoice_id for invoice_id in closed if statuses[invoice_id] in _OUTSIDE_CLAIM})
 
     closed_invoices = _closed_invoices(creditor.pk, set().union(*(closed for _, closed in linked.values())))
     raises = _raises(creditor.pk, {invoice_id for key in linked for invoice_id in claims[key][1]})
@@ -310,22 +318,27 @@ def _claim_letters(
     )
 
 
+# Statuses of a letter's invoices that are no claim items but stay in its cost base.
+_OUTSIDE_CLAIM = (InvoiceStatus.PAID, InvoiceStatus.PAYMENT_PLAN)
+
+
 def _closed_invoices(creditor_id: int, invoice_ids: set[int]) -> dict[int, _ClosedInvoice]:
-    """Load the principal and the ledger's payments of paid invoices, since their latest restart. Two queries."""
+    """Load the principal and the ledger's payments of paid invoices and those in a plan, since their latest restart. Two queries."""
     if not invoice_ids:
         return {}
     ids = values_subquery(sorted(invoice_ids), array_type="bigint")
     invoices: dict[int, _ClosedInvoice] = {}
     cuts: dict[int, int] = {}
     rows = Invoice.objects.filter(creditor_id=creditor_id, pk__in=ids).values_list(
-        "pk", "number", "total", "due_date",
+        "pk", "number", "total", "due_date", "status",
         "dunning_restart__principal", "dunning_restart__due_date", "dunning_restart__last_allocation_id",
     )
-    for pk, number, total, due_date, restart_principal, restart_due_date, restart_cut in rows:
+    for pk, number, total, due_date, status, restart_principal, restart_due_date, restart_cut in rows:
+        in_plan = status == InvoiceStatus.PAYMENT_PLAN
         if restart_principal is None:
-            invoices[pk] = _ClosedInvoice(number, total, due_date)
+            invoices[pk] = _ClosedInvoice(number, total, due_date, in_plan=in_plan)
         else:
-            invoices[pk] = _ClosedInvoice(number, restart_principal, restart_due_date)
+            invoices[pk] = _ClosedInvoice(number, restart_principal, restart_due_date, in_plan=in_plan)
         cuts[pk] = restart_cut or 0
 
     allocations = Allocation.objects.filter(creditor_id=creditor_id, invoice_id__in=ids).values_list(

@@ -6,6 +6,7 @@ timeline row per debtor, so the timeline is the audit log of the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Collection, Sequence
@@ -369,6 +370,11 @@ def _waived_when_closed(
         return []
     day = timezone.localdate(at) if at is not None else timezone.localdate()
     charges = unpaid_charges(invoice.creditor_id, {invoice.pk: day})
+    if closed_by == "credit_note":
+        # A credited invoice was never owed, so it leaves the cost base of
+        # its 14-day letter, and the costs of the invoices left are computed
+        # without it. Its share of the costs is gone rather than waived.
+        charges = {key: dataclasses.replace(charge, costs=ZERO) for key, charge in charges.items()}
     return waived_charges_events(
         charges, {}, closed_by=closed_by, source=source, creditor_id=invoice.creditor_id, at=at
     )

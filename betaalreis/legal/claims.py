@@ -177,6 +177,14 @@ class ItemBreakdown:
     # The first day of default when it lies before 1 July 2012, so that no
     # collection costs are claimed over the invoice (BIK art. 3).
     default_before_bik: dt.date | None = None
+    # The part of `CostsBreakdown.base` that this invoice makes up: its
+    # principal that the 14-day letter setting the costs named and that was
+    # unpaid at the end of its term (a business: its overdue principal).
+    # `betaalreis.legal.cost_shares` gives each invoice costs in this ratio.
+    cost_base: Decimal = ZERO
+    # The unpaid principal that costs would be computed over today, without
+    # later parts not yet due and zero for an invoice BIK art. 3 excludes.
+    costed_principal: Decimal = ZERO
 
     @property
     def amount_outstanding(self) -> Decimal:
@@ -205,6 +213,11 @@ class CostsBreakdown:
     # The VAT included in `if_unpaid`.
     if_unpaid_vat: Decimal
     is_fixed_minimum: bool
+    # The part of `base` made up by invoices that are paid since and so no
+    # longer claim items (`LetterTerm.closed_principal`).
+    closed_base: Decimal = ZERO
+    # The part of `paid` that was paid with those invoices (`costs_paid_before`).
+    paid_before: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -399,7 +412,11 @@ class _ClaimRun:
         }
 
         self.costs = CollectionCosts(ZERO, ZERO, ZERO, None)
-        self.costs_paid = costs_paid_before if kind is DebtorKind.CONSUMER else ZERO
+        # By invoice number, each open invoice's part of the principal the costs were computed over.
+        self.cost_base: dict[str, Decimal] = {}
+        self.closed_base = ZERO
+        self.costs_paid_before = costs_paid_before if kind is DebtorKind.CONSUMER else ZERO
+        self.costs_paid = self.costs_paid_before
         self.costs_due_from: dt.date | None = None
         # Business: the principal of each invoice left unpaid when its due date passed.
         self.overdue_principal: dict[str, Decimal] = {}
@@ -478,43 +495,46 @@ class _ClaimRun:
             # below those of the first letter plus the new invoice.
             for letter in self.letter_terms:
                 if letter.term_end + ONE_DAY == day:
-                    self._raise_costs(day, self._letter_base(letter, day))
+                    self._raise_costs(day, self._letter_base(letter, day), letter.closed_principal)
             return
 
         for item in self.items:
             due_days = {item.due_date + ONE_DAY, *(part.due_date + ONE_DAY for part in item.later_parts)}
             if day in due_days and item.invoice_number not in self.before_bik:
                 self.overdue_principal[item.invoice_number] = self._due_principal(item, day)
-        self._raise_costs(day, sum(self.overdue_principal.values(), ZERO))
+        self._raise_costs(day, dict(self.overdue_principal), ZERO)
 
-    def _letter_base(self, letter: LetterTerm, day: dt.date) -> Decimal:
-        """Return the principal that `letter` named and that is unpaid when its term passes on `day`."""
-        named = sum(
-            (
-                self._named_outstanding(
-                    item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal), day
-                )
-                for item in self.items
-                if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
-                and item.invoice_number not in self.before_bik
-                and (letter.invoice_numbers is None or item.invoice_number in letter.invoice_numbers)
-            ),
-            ZERO,
-        )
-        return named + letter.closed_principal
+    def _letter_base(self, letter: LetterTerm, day: dt.date) -> dict[str, Decimal]:
+        """Return, by invoice number, the principal that `letter` named and that is unpaid when its term passes on `day`."""
+        return {
+            item.invoice_number: self._named_outstanding(
+                item, letter.unnamed_principal.get(item.invoice_number, item.unnamed_principal), day
+            )
+            for item in self.items
+            if self.accounts[item.invoice_number].first_day <= day - ONE_DAY
+            and item.invoice_number not in self.before_bik
+            and (letter.invoice_numbers is None or item.invoice_number in letter.invoice_numbers)
+        }
 
-    def _raise_costs(self, day: dt.date, base: Decimal) -> None:
-        """Set the costs over `base` from `day` on, when they exceed the costs owed so far."""
+    def _raise_costs(self, day: dt.date, base_by_item: dict[str, Decimal], closed_base: Decimal) -> None:
+        """Set the costs over the summed base from `day` on, when they exceed the costs owed so far.
+
+        A business's base also moves when the costs stay the same (the fixed
+        EUR 40, or the maximum), so that every overdue invoice carries its part.
+        """
         costs = collection_costs(
-            base,
+            sum(base_by_item.values(), ZERO) + closed_base,
             fixed_minimum_only=self._fixed_minimum_only,
             vat_deductible=self.settings.vat_deductible,
             on=day,
         )
-        if costs.total > self.costs.total:
+        raised = costs.total > self.costs.total
+        if raised or (self.kind is DebtorKind.BUSINESS and costs.total == self.costs.total and costs.total > 0):
             self.costs = costs
-            if self.costs_due_from is None:
-                self.costs_due_from = day
+            self.cost_base = base_by_item
+            self.closed_base = closed_base
+        if raised and self.costs_due_from is None:
+            self.costs_due_from = day
 
     def _named_outstanding(self, item: ClaimItem, unnamed: Decimal, day: dt.date) -> Decimal:
         """Return the unpaid principal of `item` that a 14-day letter named, when it did not name `unnamed`.
@@ -673,6 +693,11 @@ class _ClaimRun:
                 account.compounding_from if account.compounding_from < account.first_day else None
             ),
             default_before_bik=account.compounding_from if item.invoice_number in self.before_bik else None,
+            cost_base=self.cost_base.get(item.invoice_number, ZERO),
+            costed_principal=(
+                ZERO if item.invoice_number in self.before_bik
+                else account.principal_outstanding - account.deferred_amount(after=self.on)
+            ),
         )
 
     def _costs_breakdown(self) -> CostsBreakdown:
@@ -726,4 +751,6 @@ class _ClaimRun:
             if_unpaid=if_unpaid.total,
             if_unpaid_vat=if_unpaid.vat,
             is_fixed_minimum=self._fixed_minimum_only,
+            closed_base=self.closed_base,
+            paid_before=self.costs_paid_before,
         )

@@ -6,7 +6,10 @@ message goes out (`message_date`), so a message never states an amount that
 a payment since planning has changed. A letter held over a Sunday is dated
 and computed on the Monday it is sent. So is a message that the dispatch of
 a run for an earlier day hands to an adapter that reaches the debtor,
-because that adapter sends it at the real moment.
+because that adapter sends it at the real moment. The claim covers the
+debtor's whole claim, as the portal shows it, and the message states its
+own invoices with their share of the collection costs
+(`betaalreis.legal.cost_shares`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from zoneinfo import ZoneInfo
 from betaalreis.channels.base import OutgoingMessage
 from betaalreis.channels.render.context import ClaimBreakdown, MessageContext
 from betaalreis.channels.render.message import render_message
-from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
+from betaalreis.dunning.charges import charged_open_invoices
 from betaalreis.dunning.letter_costs import LetterCosts, letter_costs
 from betaalreis.dunning.models import Stage
 from betaalreis.errors import InvalidInput
-from betaalreis.ledger.models import DebtorKind
 from betaalreis.legal.claims import compute_claim
-from betaalreis.legal.fourteen_day import FourteenDayTerm
+from betaalreis.legal.cost_shares import claim_for_invoices
 from betaalreis.legal.ledger_claims import ClaimInput, claim_items_for_debtor, claim_items_for_debtors
 from betaalreis.legal.models import legal_settings_by_creditor, legal_settings_for
 from betaalreis.legal.policy import LegalSettings
@@ -49,8 +51,8 @@ class BatchClaimData:
     settings: dict[int, LegalSettings] = field(default_factory=dict)
     # By (debtor id, claim date).
     claim_inputs: dict[tuple[int, dt.date], ClaimInput | InvalidInput] = field(default_factory=dict)
-    # By invoice id: the term of the latest 14-day letter sent for the invoice.
-    fourteen_day_terms: dict[int, FourteenDayTerm] = field(default_factory=dict)
+    # By communication id: the invoice numbers of the claim the message's costs are split over.
+    claim_numbers: dict[int, set[str]] = field(default_factory=dict)
     # By communication id: the 14-day letters behind a consumer's claim.
     letters: dict[int, LetterCosts] = field(default_factory=dict)
 
@@ -91,26 +93,32 @@ def load_batch_claim_data(
     data.settings = legal_settings_by_creditor(creditors.values())
 
     debtors_by_day: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
-    term_invoices: dict[int, set[int]] = defaultdict(set)
-    lettered_claims: dict[int, dict[int, tuple[int, list[int]]]] = defaultdict(dict)
-    numbers: dict[int, str] = {}
-    for communication, items, stage in stating:
+    debtors_by_creditor: dict[int, set[int]] = defaultdict(set)
+    for communication, _, _ in stating:
         on = message_date(communication, days.get(communication.pk, today))
         debtors_by_day[(communication.creditor_id, on)].add(communication.debtor_id)
-        if not stage.is_fourteen_day_letter:
-            term_invoices[communication.creditor_id].update(item.invoice_id for item in items)
+        debtors_by_creditor[communication.creditor_id].add(communication.debtor_id)
+    charged = {
+        creditor_id: charged_open_invoices(creditor_id, debtor_ids)
+        for creditor_id, debtor_ids in debtors_by_creditor.items()
+    }
+
+    lettered_claims: dict[int, dict[int, tuple[int, list[int]]]] = defaultdict(dict)
+    numbers: dict[int, str] = {}
+    for communication, items, _ in stating:
+        claim_invoices = {
+            **charged[communication.creditor_id][communication.debtor_id],
+            **{item.invoice_id: item.invoice.number for item in items},
+        }
         lettered_claims[communication.creditor_id][communication.pk] = (
-            communication.debtor_id, [item.invoice_id for item in items]
+            communication.debtor_id, list(claim_invoices)
         )
-        numbers.update((item.invoice_id, item.invoice.number) for item in items)
+        data.claim_numbers[communication.pk] = set(claim_invoices.values())
+        numbers.update(claim_invoices)
 
     for (creditor_id, on), debtor_ids in debtors_by_day.items():
         for debtor_id, claim_input in claim_items_for_debtors(creditor_id, debtor_ids, on).items():
             data.claim_inputs[(debtor_id, on)] = claim_input
-    for creditor_id, invoice_ids in term_invoices.items():
-        data.fourteen_day_terms.update(
-            sent_fourteen_day_terms(creditors[creditor_id], data.settings[creditor_id], invoice_ids=invoice_ids)
-        )
     for creditor_id, claims in lettered_claims.items():
         data.letters.update(letter_costs(creditors[creditor_id], data.settings[creditor_id], claims, numbers))
     return data
@@ -132,6 +140,8 @@ def claim_for_message(
 ) -> ClaimBreakdown | None:
     """Return the claim over the message's invoices on `on`, for stages that state it.
 
+    The amounts are those of the debtor's whole claim for these invoices,
+    with their share of its collection costs, so they match the portal's.
     With `batch_data` from `load_batch_claim_data` for the message's batch,
     the claim is computed from it without a query.
     """
@@ -139,48 +149,41 @@ def claim_for_message(
         return None
 
     debtor = communication.debtor
-    invoice_ids = [item.invoice_id for item in items]
     if batch_data is None:
         settings = legal_settings_for(communication.creditor)
-        claim_input = claim_items_for_debtor(debtor, on)
+        claim_invoices = {
+            **charged_open_invoices(communication.creditor_id, [debtor.pk])[debtor.pk],
+            **{item.invoice_id: item.invoice.number for item in items},
+        }
+        claim_input = claim_items_for_debtor(debtor, on, invoice_ids=list(claim_invoices))
+        claim_numbers = set(claim_invoices.values())
+        letters = letter_costs(
+            communication.creditor, settings, {debtor.pk: (debtor.pk, list(claim_invoices))}, claim_invoices
+        )[debtor.pk]
     else:
         settings = batch_data.settings[communication.creditor_id]
         claim_input = batch_data.claim_inputs[(debtor.pk, on)]
         if isinstance(claim_input, InvalidInput):
             raise InvalidInput(str(claim_input), code=claim_input.code)
+        claim_numbers = batch_data.claim_numbers[communication.pk]
+        letters = batch_data.letters.get(communication.pk, LetterCosts())
 
     numbers = {item.invoice.number for item in items}
-    claim_items = [item for item in claim_input.items if item.invoice_number in numbers]
-    payments = [payment for payment in claim_input.payments if payment.invoice_number in numbers]
-    if not claim_items:
+    claim_items = [item for item in claim_input.items if item.invoice_number in claim_numbers]
+    payments = [payment for payment in claim_input.payments if payment.invoice_number in claim_numbers]
+    if not any(item.invoice_number in numbers for item in claim_items):
         return None
 
-    # A consumer's costs follow the letters already sent (see
-    # `betaalreis.dunning.letter_costs`). A new 14-day letter starts no term
-    # before it is sent, so its claim states as owed only the costs whose
-    # earlier letter's term passed, and `costs.if_unpaid` is what the costs
-    # come to if its own term passes unpaid (art. 6:96 lid 6 and lid 7 BW).
-    term_end = None
-    letters = LetterCosts()
-    if batch_data is None:
-        terms = {}
-        if not stage.is_fourteen_day_letter:
-            terms = sent_fourteen_day_terms(communication.creditor, settings, invoice_ids=invoice_ids)
-        if debtor.kind == DebtorKind.CONSUMER:
-            letters = letter_costs(
-                communication.creditor, settings, {debtor.pk: (debtor.pk, invoice_ids)},
-                {item.invoice_id: item.invoice.number for item in items},
-            )[debtor.pk]
-    else:
-        all_terms = {} if stage.is_fourteen_day_letter else batch_data.fourteen_day_terms
-        terms = {invoice_id: all_terms[invoice_id] for invoice_id in invoice_ids if invoice_id in all_terms}
-        letters = batch_data.letters.get(communication.pk, letters)
-    if terms:
-        term_end = max(term.term_end for term in terms.values())
-
-    # A consumer's costs follow the letters behind the claim, so that the
-    # invoices of a letter paid since still count in its cost base, and a
-    # later letter never adds costs on top of an earlier one.
+    # The claim covers the debtor's whole claim, so the collection costs are
+    # those fixed once for it (art. 6:96 lid 7 BW), and the message requests its
+    # own invoices' share of them (`claim_for_invoices`). A consumer's costs
+    # follow the letters already sent (see `betaalreis.dunning.letter_costs`):
+    # the invoices of a letter paid since still count in its cost base, and a
+    # later letter never adds costs on top of an earlier one. A new 14-day
+    # letter starts no term before it is sent, so its claim states as owed
+    # only the costs whose earlier letter's term passed, and `costs.if_unpaid`
+    # is what the costs come to if its own term passes unpaid (lid 6).
+    term_end = None if stage.is_fourteen_day_letter else letters.term_end
     breakdown = compute_claim(
         debtor_kind=debtor.kind,
         items=claim_items,
@@ -192,7 +195,7 @@ def claim_for_message(
         letter_terms=letters.letter_terms,
         costs_paid_before=letters.costs_paid_before,
     )
-    return ClaimBreakdown.from_legal(breakdown)
+    return ClaimBreakdown.from_legal(claim_for_invoices(breakdown, numbers, settings))
 
 
 def prints_short_link(communication: Communication, stage: Stage | None) -> bool:

@@ -135,18 +135,15 @@ class ExcludedClaim:
 def claim_outside_plan(debtor: Debtor, invoice_ids: set[int], today: dt.date) -> ExcludedClaim:
     """Return what the portal shows as due on these open invoices beyond their open amount in the ledger.
 
-    Interest already paid is not in it. The costs count only when the plan
-    takes every invoice of the claim, because otherwise they stay owed on
-    the claim over the others. Open invoices without costs and interest
-    are not in the claim, so leaving them out of the plan keeps the costs
-    in it.
+    Interest already paid is not in it. The costs are the plan's invoices'
+    shares of the claim's collection costs (`InvoiceLine.costs`).
     """
     (account,) = load_accounts([debtor.pk], today)
     lines = [line for line in account.open_lines if line.invoice.pk in invoice_ids]
     interest = sum((line.interest for line in lines), ZERO)
     principal = sum((max(line.open_amount - line.invoice.open_amount, ZERO) for line in lines), ZERO)
-    whole_claim = account.claim_invoice_ids <= invoice_ids
-    return ExcludedClaim(max(interest, ZERO), account.costs if whole_claim else ZERO, principal)
+    costs = sum((line.costs for line in lines), ZERO)
+    return ExcludedClaim(max(interest, ZERO), costs, principal)
 
 
 @dataclass(frozen=True, slots=True)

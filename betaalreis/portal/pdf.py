@@ -55,7 +55,6 @@ LABELS = {
         "handed_over": "Uit handen gegeven: u betaalt dit aan het incassobureau",
         "disputed": "Betwist: niet in het bedrag nu te betalen",
         "in_progress": "Betaling loopt al",
-        "costs_apart": "Incassokosten: niet in het bedrag nu te betalen",
         "status_note": {
             "payment_plan": "in betalingsregeling", "handed_over": "uit handen gegeven", "disputed": "betwist",
         },
@@ -91,7 +90,6 @@ LABELS = {
         "handed_over": "Handed over: you pay this to the collection agency",
         "disputed": "Disputed: not in the amount to pay now",
         "in_progress": "Payment already in progress",
-        "costs_apart": "Collection costs: not in the amount to pay now",
         "status_note": {
             "payment_plan": "in payment plan", "handed_over": "handed over", "disputed": "disputed",
         },
@@ -282,26 +280,19 @@ def _numbered(invoice: Invoice, labels: dict) -> str:
 def _pay_now_rows(account: Account, labels: dict, language: str) -> list[list[str]]:
     """Return the rows that split the claim: what can be paid now and, when any, the parts paid another way.
 
-    The rows add up to the claim total. The costs of a claim with a
-    handed-over invoice count with the handed-over part, because the
-    collection agency collects them. A payment in progress counts the costs
-    when its checkout charged them. Costs that none of these parts contains
-    get a row of their own, for example while a payment for part of the
-    claim is in progress or an invoice of the claim is disputed.
+    The rows add up to the claim total. Each invoice's line carries its
+    share of the collection costs, so the costs of a handed-over invoice
+    count with the handed-over part, because the collection agency collects
+    them, and those of a payment in progress with that payment.
     """
     currency = account.currency
     online = account.online_total
-    handed_over_costs = account.costs if account.handed_over_lines and not account.costs_payable_online else ZERO
-    costs_in_progress = account.costs_in_progress
     rows = [[labels["pay_now"], format_money(online.total, currency, language)]]
     parts = [
         (labels["in_plan"], sum((line.amount_due for line in account.plan_lines), ZERO)),
-        (labels["handed_over"], sum((line.amount_due for line in account.handed_over_lines), ZERO)
-         + handed_over_costs),
+        (labels["handed_over"], sum((line.amount_due for line in account.handed_over_lines), ZERO)),
         (labels["disputed"], sum((line.amount_due for line in account.disputed_lines), ZERO)),
-        (labels["in_progress"], sum((line.amount_due for line in account.open_lines if line.in_progress), ZERO)
-         + costs_in_progress),
-        (labels["costs_apart"], account.costs - online.costs - handed_over_costs - costs_in_progress),
+        (labels["in_progress"], sum((line.amount_due for line in account.open_lines if line.in_progress), ZERO)),
     ]
     rows += [[label, format_money(amount, currency, language)] for label, amount in parts if amount > ZERO]
     return rows

@@ -40,10 +40,11 @@ from betaalreis.ledger.models import (
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.validators import normalize_phone
 from betaalreis.legal.claims import ClaimBreakdown, CostsStatus
+from betaalreis.legal.cost_shares import invoice_costs
 from betaalreis.dunning.charges import charged_invoice_ids, claim_letters
 from betaalreis.dunning.letter_costs import LetterCosts
 from betaalreis.dunning.reopening import dunning_due_dates
-from betaalreis.legal.ledger_claims import claim_for_debtor
+from betaalreis.legal.ledger_claims import CLAIM_STATUSES, claim_for_debtor
 from betaalreis.portal.models import (
     Dispute,
     DisputeReason,
@@ -109,6 +110,8 @@ class InvoiceLine:
     blocker: str = ""
     # Whether the portal ticks it and counts it in the default total (`online.preselected_for_payment`).
     preselected: bool = True
+    # The invoice's unpaid share of the collection costs of the claim (`betaalreis.legal.cost_shares`).
+    costs: Decimal = ZERO
 
     @property
     def open_amount(self) -> Decimal:
@@ -117,7 +120,8 @@ class InvoiceLine:
 
     @property
     def amount_due(self) -> Decimal:
-        return self.open_amount + self.interest
+        """Return the amount of the invoice's line: unpaid principal, interest and its share of the costs."""
+        return self.open_amount + self.interest + self.costs
 
 
 @dataclass(slots=True)
@@ -157,6 +161,7 @@ class Account:
     open_lines: list[InvoiceLine] = field(default_factory=list)
     paid: list[Invoice] = field(default_factory=list)
     credit_notes: list[CreditNoteLine] = field(default_factory=list)
+    # The unpaid collection costs of the claim: the sum of the open lines' shares.
     costs: Decimal = ZERO
     # What payments paid of the collection costs, before any principal (BW 6:44).
     costs_paid: Decimal = ZERO
@@ -198,42 +203,30 @@ class Account:
         """Open lines the debtor can pay online, so without invoices in a plan or handed over."""
         return [line for line in self.open_lines if not line.blocker]
 
-    @property
-    def costs_payable_online(self) -> bool:
-        """Return whether the debtor can pay the collection costs online: every invoice of the claim is payable online."""
-        return self.claim_invoice_ids <= {line.invoice.pk for line in self.online_lines}
-
     def charge_for(self, invoice_ids: set[int]) -> OnlineTotal:
         """Return what paying these invoices online costs, split into principal, interest and costs.
 
-        Ids of invoices that cannot be paid online count for nothing. The
-        collection costs count when `invoice_ids` contains every invoice of
-        the claim and all of those are payable online. The ledger books costs
-        under the same condition, because it books them with the last open
-        invoice of the claim (`betaalreis.dunning.charges.unpaid_charges`).
+        Ids of invoices that cannot be paid online count for nothing. Each
+        invoice brings its share of the collection costs (`InvoiceLine.costs`),
+        and the ledger books that share when the payment closes the invoice
+        (`betaalreis.dunning.charges.unpaid_charges`).
         """
         lines = [line for line in self.online_lines if line.invoice.pk in invoice_ids]
-        whole_claim = bool(self.claim_invoice_ids) and self.claim_invoice_ids <= invoice_ids
         return OnlineTotal(
             principal=sum((line.open_amount for line in lines), ZERO),
             interest=sum((line.interest for line in lines), ZERO),
-            costs=self.costs if whole_claim and self.costs_payable_online else ZERO,
+            costs=sum((line.costs for line in lines), ZERO),
         )
 
     @property
     def costs_in_progress(self) -> Decimal:
-        """Return the collection costs that a payment in progress charges, else zero.
+        """Return the collection costs of the invoices with a payment in progress."""
+        return sum((line.costs for line in self.open_lines if line.in_progress), ZERO)
 
-        A checkout charges the costs when it covers every invoice of the
-        claim and all of those are payable online (`charge_for`). The costs
-        are then part of the payment in progress, not of what the debtor can
-        pay now.
-        """
-        if not self.costs or not self.claim_invoice_ids or not self.costs_payable_online:
-            return ZERO
-        if any(self.claim_invoice_ids <= invoice_ids for invoice_ids in self.checkouts_in_progress):
-            return self.costs
-        return ZERO
+    @property
+    def handed_over_costs(self) -> Decimal:
+        """Return the collection costs of the handed-over invoices, which the debtor pays to the collection agency."""
+        return sum((line.costs for line in self.handed_over_lines), ZERO)
 
     @property
     def default_lines(self) -> list[InvoiceLine]:
@@ -256,12 +249,13 @@ class Account:
         return sum((line.interest for line in self.disputed_lines), ZERO)
 
     @property
-    def selectable_costs(self) -> Decimal:
-        """Return the collection costs that the total includes when the debtor ticks every checkbox, else zero.
+    def disputed_costs(self) -> Decimal:
+        """Return the collection costs of the disputed lines, which a checkout charges when the debtor ticks them."""
+        return sum((line.costs for line in self.disputed_lines), ZERO)
 
-        The portal's script adds these costs to the total once every invoice
-        of the claim is ticked (`charge_for`).
-        """
+    @property
+    def selectable_costs(self) -> Decimal:
+        """Return the collection costs that the total includes when the debtor ticks every checkbox."""
         return self.charge_for({line.invoice.pk for line in self.payable_lines}).costs
 
     @property
@@ -391,9 +385,10 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
     payments imputed to costs, interest, then principal. The claim covers
     only the invoices that carry costs and interest
     (`betaalreis.dunning.charges.charged_invoice_ids`); the others show
-    their open amount, as their reminders do. Costs are owed on the claim as
-    a whole, so they are part of the amount due only when every invoice of
-    the claim is paid together (`Account.total_due`, `Account.charge_for`).
+    their open amount, as their reminders do. The costs are fixed once for
+    the claim, and each invoice carries its share of them
+    (`betaalreis.legal.cost_shares.invoice_costs`), as a message for that
+    invoice states it.
     """
     if not any(line.due_date < day for line in account.open_lines):
         # Nothing is overdue, so neither interest nor collection costs can be owed.
@@ -408,6 +403,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
         return
 
     by_number = {item.invoice_number: item for item in claim.items}
+    shares = invoice_costs(claim)
     for line in account.open_lines:
         item = by_number.get(line.invoice.number)
         if item is not None:
@@ -415,8 +411,9 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
             line.principal = item.principal_outstanding
             line.interest = item.interest_outstanding
             line.interest_paid = item.interest_paid
+            line.costs = shares[item.invoice_number].outstanding
     if claim.costs.status == CostsStatus.DUE:
-        account.costs = claim.costs.outstanding
+        account.costs = sum((line.costs for line in account.open_lines), ZERO)
     elif claim.costs.status == CostsStatus.TERM_RUNNING and claim.costs.due_from is not None:
         account.term_end = claim.costs.due_from - dt.timedelta(days=1)
         account.costs_after_term = claim.costs.if_unpaid
@@ -466,7 +463,12 @@ def _claim_letters(account: Account, charged: set[int]) -> LetterCosts:
     from betaalreis.legal.models import legal_settings_for
 
     creditor = account.debtor.creditor
-    numbers = {line.invoice.pk: line.invoice.number for line in account.open_lines if line.invoice.pk in charged}
+    # An invoice in a payment plan is no claim item, so the letters count it as outside the claim.
+    numbers = {
+        line.invoice.pk: line.invoice.number
+        for line in account.open_lines
+        if line.invoice.pk in charged and line.invoice.status in CLAIM_STATUSES
+    }
     return claim_letters(creditor, legal_settings_for(creditor), account.debtor, numbers)
 
 

@@ -5,7 +5,7 @@ that closes a charged invoice pays its costs and interest as the claim
 states them after the earlier payments, also those of the same chunk.
 The costs of a consumer's 14-day letter are over the summed principal of
 the invoices it named that were not paid within its term, however and in
-whatever order they are paid.
+whatever order they are paid. Each invoice closes with its share of them.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def test_invoices_paid_with_charges_together(tmp_path):
     interest = {item.invoice_number: item.interest for item in claim.items}
     # The letter charged the costs on the principal of both invoices together.
     assert stated.costs.if_unpaid == claim.costs.total == Decimal("75.00")
-    # Each invoice is paid with its interest; the second payment also pays the costs.
-    amounts = [Decimal("300.00") + interest["F-1"], Decimal("200.00") + interest["F-2"] + claim.costs.total]
+    # Each invoice is paid with its interest and its share of the costs: 300 : 200 of EUR 75.
+    amounts = [Decimal("345.00") + interest["F-1"], Decimal("230.00") + interest["F-2"]]
     assert sum(amounts) == claim.total_outstanding
 
     for slug, (_, invoices) in ledgers.items():
@@ -160,9 +160,8 @@ def test_principal_only_payments_waive_alike(tmp_path):
 
     together, apart = ledgers["together"][0], ledgers["apart"][0]
     waived = _waived(apart)
-    # Each closing waives what its payment left: the interest of the first
-    # invoice, then the costs (which go with the last invoice) and its interest.
-    assert [(item["costs"] != "0.00", item["interest"] != "0.00") for item in waived] == [(False, True), (True, True)]
+    # Each closing waives what its payment left: the invoice's share of the costs and its interest.
+    assert [(item["costs"], item["interest"] != "0.00") for item in waived] == [("30.00", True), ("45.00", True)]
     assert _parts(apart) == {"principal": Decimal("500.00")}
     assert _booked(together) == _booked(apart)
 
@@ -199,13 +198,14 @@ def test_costs_closed_apart_match_letter(tmp_path):
     stated = claim_for_debtor(debtor, LETTER_DAY)
     claim = claim_for_debtor(debtor, PAY_DAY, fourteen_day_term_end=TERM_END)
     interest = {item.invoice_number: item.interest for item in claim.items}
-    # The first payment pays F-1 with its interest, the second the rest of the claim.
-    amounts = [Decimal("300.00") + interest["F-1"], claim.total_outstanding - Decimal("300.00") - interest["F-1"]]
+    # The first payment pays F-1 with its interest and its share of EUR 45, the second the rest of the claim.
+    first_amount = Decimal("345.00") + interest["F-1"]
+    amounts = [first_amount, claim.total_outstanding - first_amount]
 
     _import(tmp_path, "apart", [[_entry(invoice, amount, f"P{index}")] for index, (invoice, amount) in enumerate(zip((first, second), amounts, strict=True))])
 
     booked = _parts(debtor)
-    # The invoice closed last carries the costs over both principals, as the letter stated them.
+    # The shares booked add up to the costs over both principals, as the letter stated them.
     assert booked["costs"] == stated.costs.if_unpaid == Decimal("75.00")
     assert booked["principal"] == Decimal("500.00")
     assert _credit(debtor) == Decimal("0.00")
@@ -218,7 +218,7 @@ AFTER_TERM = PAY_DAY - dt.timedelta(days=5)
 
 
 def _portal_amount(debtor: Debtor, invoice: Invoice, day: dt.date) -> Decimal:
-    """Return what the portal requests on `day` to pay `invoice` alone, with the costs when it is the last one open."""
+    """Return what the portal requests on `day` to pay `invoice` alone, with its share of the costs."""
     (account,) = load_accounts([debtor.pk], day)
     return amount_to_charge(account, {invoice.pk})
 
@@ -246,12 +246,13 @@ def test_letter_costs_over_payments(tmp_path, payments, credited, costs):
         credit_note = make_invoice(debtor, "-300.00", due=DUE, number="C-1")
         do_apply_credit_note(credit_note, invoices[0], source="test")
 
+    # The costs the portal states after the term plus those booked before, per payment.
     portal_costs = []
     for index, (position, amount, day) in enumerate(payments):
         invoice = Invoice.objects.get(pk=invoices[position].pk)
         if day > TERM_END:
             (account,) = load_accounts([debtor.pk], day)
-            portal_costs.append(account.costs)
+            portal_costs.append(account.costs + _parts(debtor).get("costs", Decimal("0.00")))
         paid = Decimal(amount) if amount else _portal_amount(debtor, invoice, day)
         _import(tmp_path, "apart", [[_entry(invoice, paid, f"P{index}", day)]])
 
@@ -301,6 +302,7 @@ def test_notice_after_first_closed_states_letter_costs(tmp_path):
     )
     (account,) = load_accounts([debtor.pk], PAY_DAY)
 
-    # The notice for the invoice left states the letter's costs over both principals, as the portal does.
-    assert alone.costs == batch.costs == account.costs == Decimal("75.00")
+    # The notice for the invoice left states its share of the letter's costs over both principals, as the portal does.
+    assert _parts(debtor)["costs"] == Decimal("45.00")
+    assert alone.costs == batch.costs == account.costs == Decimal("30.00")
     assert alone.total == batch.total == amount_to_charge(account, {second.pk})

@@ -472,19 +472,20 @@ def test_handed_over_invoice_shows_full_claim(client, debtor):
     assert format_money(account.interest, "EUR").replace("\xa0", " ") in text.replace("\xa0", " ")
 
 
-def test_costs_charged_only_when_paying_all(debtor):
+def test_costs_charged_per_invoice_share(debtor):
     first = make_invoice(debtor, "F-001", "1000.00", days_overdue=120)
     second = make_invoice(debtor, "F-002", "500.00", days_overdue=90)
     account = services.load_accounts([debtor.pk], timezone.localdate())[0]
-    # Costs come with a claim, here one over both invoices.
-    account.costs = Decimal("40.00")
-    account.claim_invoice_ids = {first.pk, second.pk}
+    # The claim's costs of EUR 40 over both invoices, shared 1000 : 500.
+    shares = {first.pk: Decimal("26.67"), second.pk: Decimal("13.33")}
+    for line in account.open_lines:
+        line.costs = shares[line.invoice.pk]
     interest = {line.invoice.pk: line.interest for line in account.open_lines}
 
     only_first = services.amount_to_charge(account, {first.pk})
     both = services.amount_to_charge(account, {first.pk, second.pk})
 
-    assert only_first == Decimal("1000.00") + interest[first.pk]
+    assert only_first == Decimal("1026.67") + interest[first.pk]
     assert both == Decimal("1540.00") + interest[first.pk] + interest[second.pk]
 
 

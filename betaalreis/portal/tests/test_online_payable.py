@@ -94,7 +94,7 @@ def test_total_leaves_out_handed_over_claim(client):
 
     (account,) = services.load_accounts([debtor.pk], timezone.localdate())
     assert account.costs > 0
-    assert not account.costs_payable_online
+    assert account.handed_over_costs == account.costs
     assert account.online_total.total == Decimal("80.00")
     assert "Totaal te betalen: <strong>€ 80,00</strong>" in page
     assert "u betaalt ze, met de rente en kosten daarover, aan het incassobureau" in page

@@ -116,7 +116,7 @@ def test_admin_claim_names_plan_in_english(client, consumer):
     assert "betalingsregeling" not in page
 
 
-def test_plan_leaving_claim_invoice_out_has_no_costs(client, consumer):
+def test_plan_takes_share_of_costs(client, consumer):
     debtor, overdue = consumer
     other = make_invoice(debtor, "F-003", "40.00", days_overdue=60)
     CommunicationInvoice.objects.create(
@@ -125,12 +125,13 @@ def test_plan_leaving_claim_invoice_out_has_no_costs(client, consumer):
 
     plan = plans.do_request_plan(debtor, [overdue], 3, today=timezone.localdate())
 
-    # The costs stay owed on the claim over F-003, which the plan leaves out.
-    assert plan.costs_excluded == Decimal("0.00")
+    # The letter named EUR 540.00, so it fixed costs of EUR 81.00: 75.00 for
+    # F-001 in the plan and 6.00 for F-003, which the plan leaves out.
+    assert plan.costs_excluded == Decimal("75.00")
     (account,) = services.load_accounts([debtor.pk], timezone.localdate())
-    assert account.costs > 0
+    assert account.costs == Decimal("6.00")
     line = TimelineEvent.objects.get(debtor=debtor, data__plan_id=plan.pk, data__has_key="costs_excluded")
-    assert "incassokosten" not in line.summary
+    assert "incassokosten" in line.summary
 
 
 def test_broken_plan_claims_costs_again(consumer):

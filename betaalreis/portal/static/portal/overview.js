@@ -3,9 +3,8 @@
  * The server renders the total for the invoices it ticks, and it stays as
  * the total when scripts do not run. This script recomputes the total from
  * the ticked boxes as Account.charge_for in betaalreis/portal/services.py
- * does: the principal and interest of each ticked invoice (data-principal,
- * data-interest), plus the collection costs (the form's data-costs) once
- * every invoice of the claim (data-claim-invoices) is ticked. The total is
+ * does: the principal, interest and share of the collection costs of each
+ * ticked invoice (data-principal, data-interest, data-costs). The total is
  * in an aria-live="polite" region, so screen readers announce a new total.
  * The script hides the note that explains the total to a browser without it.
  */
@@ -25,24 +24,21 @@
   }
 
   function updateTotal(form, formatter) {
-    const ticked = new Set();
     let principal = 0;
     let interest = 0;
+    let costs = 0;
     for (const box of form.querySelectorAll("input[name=invoices][data-principal]")) {
       if (box.checked) {
-        ticked.add(box.value);
         principal += toCents(box.dataset.principal);
         interest += toCents(box.dataset.interest);
+        costs += toCents(box.dataset.costs);
       }
     }
-
-    const claim = (form.dataset.claimInvoices || "").split(" ").filter(Boolean);
-    const wholeClaim = claim.length > 0 && claim.every((id) => ticked.has(id));
-    const costs = wholeClaim ? toCents(form.dataset.costs) : 0;
 
     const part = (name) => form.querySelector(`[data-total-part="${name}"]`);
     setText(part("principal"), formatter.format(principal / 100));
     setText(part("interest"), formatter.format(interest / 100));
+    setText(part("costs"), formatter.format(costs / 100));
     setText(form.querySelector(".total strong"), formatter.format((principal + interest + costs) / 100));
     for (const element of form.querySelectorAll(".costs-part")) {
       element.hidden = costs === 0;
