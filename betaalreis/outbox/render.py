@@ -23,7 +23,6 @@ from betaalreis.channels.render.message import render_message
 from betaalreis.dunning.legal_terms import sent_fourteen_day_terms
 from betaalreis.dunning.letter_costs import LetterCosts, letter_costs
 from betaalreis.dunning.models import Stage
-from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import DebtorKind
 from betaalreis.legal.claims import compute_claim
 from betaalreis.legal.fourteen_day import FourteenDayTerm
@@ -48,7 +47,7 @@ class BatchClaimData:
 
     settings: dict[int, LegalSettings] = field(default_factory=dict)
     # By (debtor id, claim date).
-    claim_inputs: dict[tuple[int, dt.date], ClaimInput | InvalidInput] = field(default_factory=dict)
+    claim_inputs: dict[tuple[int, dt.date], ClaimInput] = field(default_factory=dict)
     # By invoice id: the term of the latest 14-day letter sent for the invoice.
     fourteen_day_terms: dict[int, FourteenDayTerm] = field(default_factory=dict)
     # By communication id: the 14-day letters behind a consumer's claim.
@@ -118,7 +117,8 @@ def load_batch_claim_data(
 
 def _states_claim(communication: Communication, stage: Stage | None) -> bool:
     # NOTE: the statutory cost amounts are in euro and the claim engine
-    # rejects other currencies, so such a message lists open amounts only.
+    # rejects other currencies, so such a message lists open amounts only,
+    # and the claim of a euro message leaves the debtor's other currencies out.
     return stage is not None and stage.states_claim and communication.currency == "EUR"
 
 
@@ -146,8 +146,6 @@ def claim_for_message(
     else:
         settings = batch_data.settings[communication.creditor_id]
         claim_input = batch_data.claim_inputs[(debtor.pk, on)]
-        if isinstance(claim_input, InvalidInput):
-            raise InvalidInput(str(claim_input), code=claim_input.code)
 
     numbers = {item.invoice.number for item in items}
     claim_items = [item for item in claim_input.items if item.invoice_number in numbers]
