@@ -626,6 +626,8 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
             Spacer(1, 2 * mm),
             Paragraph(escape(payments), styles["small"]),
         ]
+    if claim is not None and claim.costs_vat_statement(context.language):
+        story += [Spacer(1, 2 * mm), Paragraph(escape(claim.costs_vat_statement(context.language)), styles["small"])]
     story.append(Spacer(1, 5 * mm))
 
     if content.payment is None:

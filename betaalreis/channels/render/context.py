@@ -204,6 +204,19 @@ class InvoiceLine:
         )
 
 
+# The statement BIK art. 2 lid 3 requires beside collection costs with VAT.
+COSTS_VAT_STATEMENTS = {
+    "nl": (
+        "In de incassokosten zit {vat} btw. Wij rekenen die btw, omdat wij voor de incasso een externe dienst "
+        "inschakelen die ons btw in rekening brengt en wij die btw niet kunnen aftrekken."
+    ),
+    "en": (
+        "The collection costs include {vat} VAT. We add that VAT because we use an outside collection service "
+        "that charges us VAT, and we cannot deduct that VAT."
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimBreakdown:
     """The claim as the legal engine computes it on the day the message goes out.
@@ -330,6 +343,23 @@ class ClaimBreakdown:
         remainder is then the debtor's credit.
         """
         return self.paid_to_costs + self.paid_to_interest + self.paid_to_principal
+
+    def costs_vat_statement(self, language: str) -> str:
+        """Return the sentence that names the VAT in the owed collection costs and its reason, or "" without it.
+
+        BIK art. 2 lid 3 allows VAT on the costs only when an outside
+        collection service charged it, the creditor cannot deduct it, and the
+        creditor states this to the debtor. So every message that prints owed
+        costs with VAT prints this sentence beside them.
+        """
+        if not self.costs_due or self.costs_vat <= 0:
+            return ""
+
+        # Imported here because the templating module imports this one.
+        from betaalreis.channels.render.templating import format_amount
+
+        vat = format_amount(self.costs_vat, self.currency, language)
+        return COSTS_VAT_STATEMENTS.get(language, COSTS_VAT_STATEMENTS["en"]).format(vat=vat)
 
     def principal_of(self, invoice_number: str) -> Decimal | None:
         """Return the unpaid principal of one invoice, or None when the claim does not list it."""
