@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import phonenumbers
 from babel import Locale
 from django.conf import settings
 from django.utils import timezone
@@ -42,6 +43,8 @@ INSTALMENT_REMINDER_STAGE = "instalment_reminder"
 INSTALMENT_REMINDER_NAME_NL = "Herinnering termijn betalingsregeling"
 
 
+DUTCH_COUNTRY_CODE = 31
+
 # A batch repeats the creditor's IBAN in every message, and parsing it is slow.
 @lru_cache(maxsize=1024)
 def format_iban(iban: str) -> str:
@@ -50,6 +53,24 @@ def format_iban(iban: str) -> str:
         return IBAN(iban).formatted
     except SchwiftyException:
         return iban
+
+
+# A batch repeats the creditor's phone number in every message.
+@lru_cache(maxsize=1024)
+def format_phone(number: str, language: str) -> str:
+    """Return a stored E.164 phone number as a reader of `language` expects it; unchanged if it does not parse.
+
+    A Dutch text writes a Dutch number the national way ("020 123 4567"),
+    and every other number, or any number in another language, in the
+    international form ("+31 20 123 4567").
+    """
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    if language == "nl" and parsed.country_code == DUTCH_COUNTRY_CODE:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def format_reference(reference: str) -> str:
@@ -105,6 +126,10 @@ class CreditorInfo:
     @property
     def iban_display(self) -> str:
         return format_iban(self.iban)
+
+    def phone_for(self, language: str) -> str:
+        """Return the phone number as a text in `language` prints it (see `format_phone`)."""
+        return format_phone(self.phone, language) if self.phone else ""
 
     @property
     def logo_file(self) -> Path | None:
