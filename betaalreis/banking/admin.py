@@ -46,7 +46,7 @@ from betaalreis.banking.models import (
 )
 from betaalreis.errors import BetaalreisError
 from betaalreis.ledger.evidence_admin import EvidenceAdmin
-from betaalreis.ledger.models import Allocation, Debtor, Invoice, Payment, PaymentStatus
+from betaalreis.ledger.models import Allocation, AllocationPart, Debtor, Invoice, Payment, PaymentStatus
 from betaalreis.ledger.money import format_money
 from betaalreis.ledger.tenancy_admin import CreditorScopedAdmin, scope_for_request
 
@@ -339,7 +339,7 @@ def confirmation_message(confirmation: Confirmation) -> str:
                 % {"debtor": debtor_label(allocations[0].invoice.debtor), "lines": _paid_lines(allocations, confirmation.currency)}
             )
     else:
-        parts.append(_("Betaling gekoppeld aan %(name)s.") % {"name": confirmation.debtor.name})
+        parts.append(_("Betaling gekoppeld aan %(name)s.") % {"name": _without_full_stop(confirmation.debtor.name)})
     if confirmation.fell_back and confirmation.allocations:
         parts.append(_("De gekozen facturen stonden niet meer open, dus de oudste open facturen van deze klant zijn betaald."))
     elif confirmation.fell_back:
@@ -351,16 +351,29 @@ def confirmation_message(confirmation: Confirmation) -> str:
     if confirmation.credit > 0:
         parts.append(
             _("%(amount)s staat als tegoed bij %(name)s.")
-            % {"amount": format_money(confirmation.credit, confirmation.currency), "name": confirmation.debtor.name}
+            % {
+                "amount": format_money(confirmation.credit, confirmation.currency),
+                "name": _without_full_stop(confirmation.debtor.name),
+            }
         )
     return " ".join(parts)
 
 
 def _paid_lines(allocations: list[Allocation], currency: str) -> str:
+    """Name each allocation's part (hoofdsom, incassokosten or rente), amount and invoice."""
     return ", ".join(
-        _("%(amount)s op %(number)s") % {"amount": format_money(allocation.amount, currency), "number": allocation.invoice.number}
+        _("%(part)s %(amount)s op %(number)s") % {
+            "part": AllocationPart(allocation.part).label.lower(),
+            "amount": format_money(allocation.amount, currency),
+            "number": allocation.invoice.number,
+        }
         for allocation in allocations
     )
+
+
+def _without_full_stop(name: str) -> str:
+    """Return `name` without a closing full stop, so a sentence that ends with "Kok B.V." gets no second one."""
+    return name.removesuffix(".")
 
 
 def debtor_label(debtor: Debtor) -> str:

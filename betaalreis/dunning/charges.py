@@ -56,6 +56,7 @@ from betaalreis.legal.fourteen_day import FourteenDayTerm
 from betaalreis.legal.ledger_claims import CLAIM_STATUSES, ClaimInput, claim_items_for_debtors
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import ClaimPart, LegalSettings
+from betaalreis.legal.validation import CLAIM_CURRENCY
 
 logger = logging.getLogger(__name__)
 
@@ -241,9 +242,12 @@ def unpaid_charges(
 
     debtor_ids = {debtor_id for debtor_id, _ in groups}
     kinds = dict(Debtor.objects.filter(creditor_id=creditor_id, pk__in=list(debtor_ids)).values_list("pk", "kind"))
+    # The claim covers the euro invoices only, so the costs close with the
+    # last of them and the debtor's invoices in other currencies do not count.
     open_by_debtor: dict[int, set[int]] = defaultdict(set)
     for pk, debtor_id in Invoice.objects.filter(
-        creditor_id=creditor_id, debtor_id__in=list(debtor_ids), status__in=CLAIM_STATUSES, open_amount__gt=0
+        creditor_id=creditor_id, debtor_id__in=list(debtor_ids), status__in=CLAIM_STATUSES, open_amount__gt=0,
+        currency=CLAIM_CURRENCY,
     ).values_list("pk", "debtor_id"):
         open_by_debtor[debtor_id].add(pk)
     all_open = set().union(*open_by_debtor.values())
@@ -260,7 +264,7 @@ def unpaid_charges(
     )
     terms = sent_fourteen_day_terms(creditor, settings, invoice_ids=charged_open)
 
-    inputs: dict[dt.date, dict[int, ClaimInput | InvalidInput]] = {}
+    inputs: dict[dt.date, dict[int, ClaimInput]] = {}
     for day in {day for _, day in groups}:
         inputs[day] = claim_items_for_debtors(
             creditor_id, [debtor_id for debtor_id, group_day in groups if group_day == day], day,
@@ -297,17 +301,15 @@ def _claim_or_none(
     creditor_id: int,
     debtor_id: int,
     debtor_kind: str,
-    claim_input: ClaimInput | InvalidInput | None,
+    claim_input: ClaimInput | None,
     on: dt.date,
     settings: LegalSettings,
     term_end: dt.date | None,
     letters: LetterCosts | None = None,
 ) -> ClaimBreakdown | None:
+    if claim_input is None or not claim_input.items:
+        return None
     try:
-        if isinstance(claim_input, InvalidInput):
-            raise claim_input
-        if claim_input is None or not claim_input.items or claim_input.currency != "EUR":
-            return None
         return compute_claim(
             debtor_kind=debtor_kind,
             items=claim_input.items,
@@ -320,9 +322,8 @@ def _claim_or_none(
             costs_paid_before=letters.costs_paid_before if letters is not None else ZERO,
         )
     except InvalidInput as exc:
-        # No claim (open invoices in more than one currency, or a day the
-        # claim law cannot compute), so the payment pays principal only and
-        # nothing is waived.
+        # No claim (a day the claim law cannot compute), so the payment pays
+        # principal only and nothing is waived.
         logger.warning(
             "charges not computed",
             extra={"creditor_id": creditor_id, "debtor_id": debtor_id, "error": str(exc)},

@@ -26,10 +26,10 @@ from schwifty.exceptions import (
 )
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.nl import postcode
 
 from betaalreis.imports.values import ValueProblem
 from betaalreis.ledger.models import DebtorKind, Language
+from betaalreis.ledger.postal_codes import InvalidPostalCode, normalize_postal_code
 from betaalreis.ledger.validators import normalize_phone
 from betaalreis.legal.references import is_valid_betalingskenmerk, is_valid_rf_reference
 
@@ -53,7 +53,6 @@ _LANGUAGES = {
 _MAX_PAYMENT_REFERENCE_LENGTH = 35
 # Column lengths of the ledger: longer numbers would be cut and could collide.
 MAX_NUMBER_LENGTH = 64
-_MAX_POSTAL_CODE_LENGTH = 16
 
 
 def check_number_length(raw: str) -> str:
@@ -213,18 +212,10 @@ def is_mobile(e164: str) -> bool:
 
 def parse_postal_code(raw: str, country: str) -> str:
     """Return a Dutch postcode as `1234 AB`; other countries' codes are kept as written."""
-    if country not in ("", "NL"):
-        if len(raw.strip()) > _MAX_POSTAL_CODE_LENGTH:
-            raise ValueProblem(gettext(
-                "is langer dan %(maximum)d tekens, dus geen postcode; verbeter de postcode"
-            ) % {"maximum": _MAX_POSTAL_CODE_LENGTH})
-        return raw.strip()
     try:
-        return postcode.validate(raw)
-    except StdnumError as exc:
-        raise ValueProblem(gettext(
-            "geen Nederlandse postcode; schrijf vier cijfers en twee letters, zoals 1234 AB"
-        )) from exc
+        return normalize_postal_code(raw, country)
+    except InvalidPostalCode as exc:
+        raise ValueProblem(str(exc)) from exc
 
 
 def parse_kvk_number(raw: str) -> str:

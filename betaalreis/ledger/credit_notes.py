@@ -10,6 +10,13 @@ due date first, as `banking.credit.apply_credit` does with the rest of an
 overpayment. The daily run calls both before it plans messages, so no
 reminder requests money the debtor was credited.
 
+Only invoices with status open take such credit. A disputed invoice may
+yet be credited in full, an invoice in a payment plan is paid by its
+terms, and the collection agency must hear of money set against a
+handed-over invoice. Credit that no open invoice takes stays open on the
+credit note as the debtor's credit, and a later run applies it once an
+invoice is open again.
+
 These allocations are Betaalreis's own guess. An import that shows the
 books allocated the credit note differently undoes them
 (`imports.credit_reallocation`). A credit note held there
@@ -26,7 +33,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from betaalreis.ledger import timeline
-from betaalreis.ledger.actions import PAYABLE_STATUSES, do_apply_credit_note
+from betaalreis.ledger.actions import do_apply_credit_note
 from betaalreis.ledger.models import ZERO, Allocation, Creditor, Invoice, InvoiceKind, InvoiceStatus, TimelineKind
 from betaalreis.ledger.money import format_money
 
@@ -45,11 +52,11 @@ class CreditNotesApplied:
 
 
 def _open_invoices(creditor: Creditor) -> QuerySet[Invoice]:
-    """Return the creditor's invoices that can still receive money, oldest due date first."""
+    """Return the creditor's invoices with status open and an open amount, oldest due date first."""
     return Invoice.objects.filter(
         creditor=creditor,
         kind=InvoiceKind.INVOICE,
-        status__in=PAYABLE_STATUSES,
+        status=InvoiceStatus.OPEN,
         open_amount__gt=0,
     ).order_by("due_date", "number")
 

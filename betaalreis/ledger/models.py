@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from betaalreis.ledger.iban import compact_iban
 from betaalreis.ledger.logos import logo_upload_path
 from betaalreis.ledger.match_keys import NormalisedKeyField
+from betaalreis.ledger.postal_codes import InvalidPostalCode, normalize_postal_code
 from betaalreis.ledger.timeline_text import summary_in_language
 from betaalreis.ledger.validators import (
     bic_mismatch,
@@ -92,6 +93,21 @@ OTHER_CREDITOR_NAMED = {
         "met een eigen btw-id: verbeter het btw-id of laat het leeg."
     ),
 }
+
+
+def normalize_postal_code_field(address: Creditor | Debtor) -> str | None:
+    """Store the postal code of `address` in its normal form, and return why it is invalid, or None.
+
+    A Dutch address gets the check and the form `1234 AB` that imports use,
+    so an address typed in a form prints in a letter's window as an imported one does.
+    """
+    if not address.postal_code:
+        return None
+    try:
+        address.postal_code = normalize_postal_code(address.postal_code, address.country)
+    except InvalidPostalCode as exc:
+        return f"{address.postal_code}: {exc}"
+    return None
 
 
 class Creditor(models.Model):
@@ -197,6 +213,10 @@ class Creditor(models.Model):
         vat_problem = self._normalize_vat_id()
         if vat_problem:
             errors["vat_id"] = vat_problem
+
+        postal_code_problem = normalize_postal_code_field(self)
+        if postal_code_problem:
+            errors["postal_code"] = postal_code_problem
 
         # Checked here, not by a field validator, which would change the migration state.
         try:
@@ -396,9 +416,17 @@ class Debtor(models.Model):
         return f"{self.customer_number} {self.name}"
 
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         unknown = set(self.opted_out_channels) - set(Channel.values)
         if unknown:
-            raise ValidationError({"opted_out_channels": f"Unknown channels: {sorted(unknown)}"})
+            errors["opted_out_channels"] = f"Unknown channels: {sorted(unknown)}"
+
+        postal_code_problem = normalize_postal_code_field(self)
+        if postal_code_problem:
+            errors["postal_code"] = postal_code_problem
+
+        if errors:
+            raise ValidationError(errors)
 
     def accepts(self, channel: str) -> bool:
         """Return whether a message on `channel` can reach this debtor."""

@@ -11,6 +11,11 @@ After a dunning restart the reopened amount takes the place of the total,
 with its own due date. An amount raised after the latest 14-day letter is
 marked as not named by it, and every raise of an open invoice is a later
 part of its principal with its own due date (see `betaalreis.dunning.reopening`).
+
+A claim has one currency, and it is computed in euro only, because the
+statutory collection costs are set in euro (`CLAIM_CURRENCY`). So the claim
+of a debtor with open invoices in several currencies covers its euro
+invoices, and its messages about the other invoices state their open amounts.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from django.utils.translation import gettext
 from betaalreis.dunning.bulk import values_subquery
 from betaalreis.dunning.models import PrincipalRaise
 from betaalreis.dunning.reopening import unnamed_amounts
-from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
     DUNNABLE_STATUSES,
     Allocation,
@@ -41,6 +45,7 @@ from betaalreis.ledger.models import (
 from betaalreis.legal.claims import ClaimBreakdown, ClaimItem, ClaimPayment, LaterPart, LetterTerm, compute_claim
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
+from betaalreis.legal.validation import CLAIM_CURRENCY
 
 # Debtor ids per IN (...) query; SQLite allows at most 32766 parameters per statement.
 ID_CHUNK = 10000
@@ -67,39 +72,41 @@ class ClaimInput:
 
 
 def claim_items_for_debtor(
-    debtor: Debtor, on: dt.date, *, invoice_ids: Collection[int] | None = None
+    debtor: Debtor,
+    on: dt.date,
+    *,
+    invoice_ids: Collection[int] | None = None,
+    currency: str = CLAIM_CURRENCY,
 ) -> ClaimInput:
-    """Return the debtor's open invoices as claim items, their payments, and the currency.
+    """Return the debtor's open invoices in `currency` as claim items, with their payments.
 
     With `invoice_ids`, only those of the open invoices count. Allocations
-    booked after `on` are left out. Open invoices in more than one currency
-    raise InvalidInput, because one claim has one currency.
+    booked after `on` are left out, and so are invoices in other currencies.
     """
     invoices = _open_invoices(debtor.creditor_id, [debtor.pk], on, invoice_ids=invoice_ids)
-    return _claim_input(debtor.pk, invoices.get(debtor.pk, []))
+    return _claim_input(invoices.get(debtor.pk, []), currency)
 
 
 def claim_items_for_debtors(
-    creditor_id: int, debtor_ids: Iterable[int], on: dt.date, *, invoice_ids: Collection[int] | None = None
-) -> dict[int, ClaimInput | InvalidInput]:
+    creditor_id: int,
+    debtor_ids: Iterable[int],
+    on: dt.date,
+    *,
+    invoice_ids: Collection[int] | None = None,
+    currency: str = CLAIM_CURRENCY,
+) -> dict[int, ClaimInput]:
     """Return what `claim_items_for_debtor` returns for many debtors of one creditor, by debtor id.
 
-    Loads invoices and allocations in two queries per chunk of debtors. A
-    debtor with open invoices in more than one currency gets the InvalidInput
-    that `claim_items_for_debtor` raises, so the caller can fail that debtor
-    alone.
+    Loads invoices and allocations in two queries per chunk of debtors.
     """
     ids = sorted(set(debtor_ids))
-    inputs: dict[int, ClaimInput | InvalidInput] = {}
+    inputs: dict[int, ClaimInput] = {}
 
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start:start + ID_CHUNK]
         invoices = _open_invoices(creditor_id, chunk, on, invoice_ids=invoice_ids)
         for debtor_id in chunk:
-            try:
-                inputs[debtor_id] = _claim_input(debtor_id, invoices.get(debtor_id, []))
-            except InvalidInput as exc:
-                inputs[debtor_id] = exc
+            inputs[debtor_id] = _claim_input(invoices.get(debtor_id, []), currency)
 
     return inputs
 
@@ -114,9 +121,10 @@ def claim_for_debtor(
     letter_terms: Sequence[LetterTerm] = (),
     costs_paid_before: Decimal = Decimal("0.00"),
 ) -> ClaimBreakdown | None:
-    """Return the debtor's claim on `on`, or None when no invoice of the debtor is open.
+    """Return the debtor's claim on `on`, or None when no euro invoice of the debtor is open.
 
-    With `invoice_ids`, the claim covers only those of the open invoices.
+    The claim covers the open invoices in euro (see the module docstring),
+    and with `invoice_ids` only those of them.
     Without `settings`, the creditor's stored legal settings apply.
     `letter_terms` and `costs_paid_before` go to `compute_claim` (see
     `betaalreis.dunning.letter_costs`).
@@ -150,7 +158,8 @@ def claims_for_debtors(
 
     `debtor_kinds` maps each debtor id to its kind (consumer or business).
     Loads invoices and allocations in two queries per chunk of debtors, for
-    the daily run. Debtors without open invoices are left out of the result.
+    the daily run. Each claim covers the debtor's open invoices in euro, and
+    debtors without such invoices are left out of the result.
     """
     settings = settings or legal_settings_for(creditor)
     term_ends = fourteen_day_term_ends or {}
@@ -160,7 +169,7 @@ def claims_for_debtors(
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start:start + ID_CHUNK]
         for debtor_id, invoices in _open_invoices(creditor.pk, chunk, on).items():
-            claim_input = _claim_input(debtor_id, invoices)
+            claim_input = _claim_input(invoices, CLAIM_CURRENCY)
             if not claim_input.items:
                 continue
             claims[debtor_id] = compute_claim(
@@ -302,20 +311,22 @@ def _later_parts(raises: Sequence[LaterPart], principal: Decimal) -> tuple[Later
     return tuple(sorted(fitting, key=lambda part: part.due_date))
 
 
-def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput:
+def _claim_input(invoices: Iterable[_OpenInvoice], currency: str) -> ClaimInput:
+    """Return the claim items and payments of those `invoices` that are in `currency`."""
     items: list[ClaimItem] = []
     payments: list[ClaimPayment] = []
     charges_paid: dict[tuple[str, str], Decimal] = {}
-    currencies: set[str] = set()
 
     for invoice in invoices:
+        if invoice.currency != currency:
+            continue
+
         # NOTE: the date of a payment made outside the ledger is unknown, so
         # it counts as paid before the due date and bears no interest.
         principal = invoice.total - invoice.credited - invoice.paid_elsewhere
         if principal <= 0:
             continue
 
-        currencies.add(invoice.currency)
         items.append(ClaimItem(
             invoice.number, principal, invoice.due_date, unnamed_principal=min(invoice.unnamed, principal),
             later_parts=_later_parts(invoice.raises, principal),
@@ -328,10 +339,4 @@ def _claim_input(debtor_id: int, invoices: Iterable[_OpenInvoice]) -> ClaimInput
             if amount > 0
         )
 
-    if len(currencies) > 1:
-        raise InvalidInput(gettext(
-            "Debiteur %(debtor)s heeft openstaande facturen in %(currencies)s. Een vordering heeft één "
-            "valuta: vereffen de andere facturen of reken ze eerst om."
-        ) % {"debtor": debtor_id, "currencies": sorted(currencies)})
-
-    return ClaimInput(items, payments, currencies.pop() if currencies else "EUR", charges_paid)
+    return ClaimInput(items, payments, currency, charges_paid)

@@ -126,7 +126,8 @@ def load_batch_claim_data(
 
 def _states_claim(communication: Communication, stage: Stage | None) -> bool:
     # NOTE: the statutory cost amounts are in euro and the claim engine
-    # rejects other currencies, so such a message lists open amounts only.
+    # rejects other currencies, so such a message lists open amounts only,
+    # and the claim of a euro message leaves the debtor's other currencies out.
     return stage is not None and stage.states_claim and communication.currency == "EUR"
 
 

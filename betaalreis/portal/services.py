@@ -163,6 +163,8 @@ class Account:
     credit_notes: list[CreditNoteLine] = field(default_factory=list)
     # The unpaid collection costs of the claim: the sum of the open lines' shares.
     costs: Decimal = ZERO
+    # The VAT in the owed collection costs, which the overview must state with its reason (BIK art. 2 lid 3).
+    costs_vat: Decimal = ZERO
     # What payments paid of the collection costs, before any principal (BW 6:44).
     costs_paid: Decimal = ZERO
     interest: Decimal = ZERO
@@ -414,6 +416,7 @@ def add_claim_amounts(account: Account, day: dt.date) -> None:
             line.costs = shares[item.invoice_number].outstanding
     if claim.costs.status == CostsStatus.DUE:
         account.costs = sum((line.costs for line in account.open_lines), ZERO)
+        account.costs_vat = claim.costs.vat
     elif claim.costs.status == CostsStatus.TERM_RUNNING and claim.costs.due_from is not None:
         account.term_end = claim.costs.due_from - dt.timedelta(days=1)
         account.costs_after_term = claim.costs.if_unpaid

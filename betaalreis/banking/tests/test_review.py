@@ -238,8 +238,8 @@ def test_split_candidate_pays_both_debtors(client, two_debtor_transfer):
     assert second.open_amount == Decimal("0.00")
     assert unallocated_amount(Payment.objects.get(pk=payment.pk)) == Decimal("0.00")
     assert "Betaling verdeeld over 2 debiteuren." in _messages(response)
-    assert "D1 Jan Jansen: €\xa060,00 op 2026-1004." in _messages(response)
-    assert "D4 Sophie Visser: €\xa099,95 op 2026-1005." in _messages(response)
+    assert "D1 Jan Jansen: hoofdsom €\xa060,00 op 2026-1004." in _messages(response)
+    assert "D4 Sophie Visser: hoofdsom €\xa099,95 op 2026-1005." in _messages(response)
     assert "gekoppeld aan Jan Jansen" not in _messages(response)
     assert "tegoed" not in _messages(response)
 

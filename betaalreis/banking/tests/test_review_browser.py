@@ -74,7 +74,7 @@ def test_review_page_shows_split_debtors(admin_page, live_server, split_payment)
     admin_page.wait_for_url("**/admin/banking/reviewpayment/")
     message = admin_page.locator(".messagelist").inner_text()
     assert "Betaling verdeeld over 2 debiteuren." in message
-    assert "D4 Sophie Visser: €\xa0399,95 op 2026-1005." in message
+    assert "D4 Sophie Visser: hoofdsom €\xa0399,95 op 2026-1005." in message
 
 
 def test_review_page_ignores_payment(admin_page, live_server, split_payment):

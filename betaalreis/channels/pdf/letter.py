@@ -231,6 +231,19 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
+def _fit_letterhead_name(name: str, font: str, width: float) -> tuple[float, list[str]]:
+    """Choose a font size and line breaks so the creditor's name fits the letterhead, never cutting it.
+
+    A name too wide at 16 pt is tried smaller, down to 11 pt, and else
+    wrapped at 12 pt. A single word wider than `width` overflows rather than
+    losing letters, because a legal name must be printed whole.
+    """
+    for size in (16, 15, 14, 13, 12, 11):
+        if stringWidth(name, font, size) <= width:
+            return size, [name]
+    return 12, _wrap(name, font, 12, width)
+
+
 def _fit_address(address: list[str], font: str, width: float, max_lines: int) -> tuple[float, list[str]]:
     """Choose a font size and line breaks so the address fits the window.
 
@@ -302,15 +315,19 @@ class _PagePainter:
             canvas.drawImage(str(logo), LEFT, top - 20 * mm, width=60 * mm, height=20 * mm,
                              preserveAspectRatio=True, anchor="nw", mask="auto")
         else:
-            canvas.setFont(self.fonts.bold, 16)
+            size, name_lines = _fit_letterhead_name(creditor.name, self.fonts.bold, 95 * mm)
+            canvas.setFont(self.fonts.bold, size)
             canvas.setFillColor(colors.HexColor(_safe_colour(creditor.brand_color)))
-            canvas.drawString(LEFT, top - 7 * mm, _fit(creditor.name, self.fonts.bold, 16, 95 * mm))
+            y = top - 7 * mm
+            for line in name_lines:
+                canvas.drawString(LEFT, y, line)
+                y -= size * 0.4 * mm
             canvas.setFillColor(colors.black)
 
         lines = [
             creditor.street,
             f"{creditor.postal_code}  {creditor.city}".strip(),
-            creditor.phone,
+            creditor.phone_for(self.context.language),
             creditor.email,
             creditor.website,
         ]
@@ -626,6 +643,8 @@ def render_letter_pdf(context: MessageContext, content: LetterContent) -> bytes:
             Spacer(1, 2 * mm),
             Paragraph(escape(payments), styles["small"]),
         ]
+    if claim is not None and claim.costs_vat_statement(context.language):
+        story += [Spacer(1, 2 * mm), Paragraph(escape(claim.costs_vat_statement(context.language)), styles["small"])]
     story.append(Spacer(1, 5 * mm))
 
     if content.payment is None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import phonenumbers
 from babel import Locale
 from django.conf import settings
 from django.utils import timezone
@@ -43,6 +44,8 @@ INSTALMENT_REMINDER_STAGE = "instalment_reminder"
 INSTALMENT_REMINDER_NAME_NL = "Herinnering termijn betalingsregeling"
 
 
+DUTCH_COUNTRY_CODE = 31
+
 # A batch repeats the creditor's IBAN in every message, and parsing it is slow.
 @lru_cache(maxsize=1024)
 def format_iban(iban: str) -> str:
@@ -51,6 +54,24 @@ def format_iban(iban: str) -> str:
         return IBAN(iban).formatted
     except SchwiftyException:
         return iban
+
+
+# A batch repeats the creditor's phone number in every message.
+@lru_cache(maxsize=1024)
+def format_phone(number: str, language: str) -> str:
+    """Return a stored E.164 phone number as a reader of `language` expects it; unchanged if it does not parse.
+
+    A Dutch text writes a Dutch number the national way ("020 123 4567"),
+    and every other number, or any number in another language, in the
+    international form ("+31 20 123 4567").
+    """
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    if language == "nl" and parsed.country_code == DUTCH_COUNTRY_CODE:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def format_reference(reference: str) -> str:
@@ -109,6 +130,10 @@ class CreditorInfo:
     @property
     def iban_display(self) -> str:
         return format_iban(self.iban)
+
+    def phone_for(self, language: str) -> str:
+        """Return the phone number as a text in `language` prints it (see `format_phone`)."""
+        return format_phone(self.phone, language) if self.phone else ""
 
     @property
     def logo_file(self) -> Path | None:
@@ -206,6 +231,19 @@ class InvoiceLine:
             description=invoice.description,
             payment_reference=invoice.payment_reference,
         )
+
+
+# The statement BIK art. 2 lid 3 requires beside collection costs with VAT.
+COSTS_VAT_STATEMENTS = {
+    "nl": (
+        "In de incassokosten zit {vat} btw. Wij rekenen die btw, omdat wij voor de incasso een externe dienst "
+        "inschakelen die ons btw in rekening brengt en wij die btw niet kunnen aftrekken."
+    ),
+    "en": (
+        "The collection costs include {vat} VAT. We add that VAT because we use an outside collection service "
+        "that charges us VAT, and we cannot deduct that VAT."
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +372,23 @@ class ClaimBreakdown:
         remainder is then the debtor's credit.
         """
         return self.paid_to_costs + self.paid_to_interest + self.paid_to_principal
+
+    def costs_vat_statement(self, language: str) -> str:
+        """Return the sentence that names the VAT in the owed collection costs and its reason, or "" without it.
+
+        BIK art. 2 lid 3 allows VAT on the costs only when an outside
+        collection service charged it, the creditor cannot deduct it, and the
+        creditor states this to the debtor. So every message that prints owed
+        costs with VAT prints this sentence beside them.
+        """
+        if not self.costs_due or self.costs_vat <= 0:
+            return ""
+
+        # Imported here because the templating module imports this one.
+        from betaalreis.channels.render.templating import format_amount
+
+        vat = format_amount(self.costs_vat, self.currency, language)
+        return COSTS_VAT_STATEMENTS.get(language, COSTS_VAT_STATEMENTS["en"]).format(vat=vat)
 
     def principal_of(self, invoice_number: str) -> Decimal | None:
         """Return the unpaid principal of one invoice, or None when the claim does not list it."""

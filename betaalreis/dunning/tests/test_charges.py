@@ -140,6 +140,30 @@ def test_final_notice_amount_pays_costs_and_interest(debtor, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_euro_costs_close_beside_other_currency(debtor, path):
+    invoice = make_invoice(debtor, "300.00", due=DUE)
+    dollars = make_invoice(debtor, "500.00", due=DUE, currency="USD")
+    send_letter(debtor, invoice)
+    send_letter(debtor, dollars)
+    claim = claim_for_debtor(debtor, LATER, fourteen_day_term_end=dt.date(2026, 10, 9))
+    requested = Decimal(render(debtor, invoice, "final_notice", "email", LATER).metadata["amount_due"])
+    assert requested == claim.total_outstanding
+
+    payment = pay(debtor, invoice, requested, LATER, path)
+
+    invoice.refresh_from_db()
+    dollars.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert dollars.open_amount == Decimal("500.00")
+    assert parts(payment) == {
+        "principal": Decimal("300.00"),
+        "costs": claim.costs.total,
+        "interest": claim.interest_outstanding,
+    }
+    assert not credit_events(debtor).exists()
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_plain_invoice_overpaid_is_credit(debtor, path):
     invoice = make_invoice(debtor, "300.00", due=DUE)
 

@@ -86,12 +86,56 @@ def test_unlinked_credit_note_skips_closed_invoices(creditor):
     debtor = make_debtor(creditor)
     written_off = make_invoice(debtor, "300.00", due=dt.date(2026, 9, 1), status=InvoiceStatus.WRITTEN_OFF)
     disputed = make_invoice(debtor, "300.00", due=dt.date(2026, 10, 1), status=InvoiceStatus.DISPUTED)
-    make_invoice(debtor, "-100.00", due=dt.date(2026, 10, 24))
+    credit_note = make_invoice(debtor, "-100.00", due=dt.date(2026, 10, 24))
 
     apply_unlinked_credit_notes(creditor)
 
     assert refreshed(written_off).open_amount == Decimal("300.00")
-    assert refreshed(disputed).open_amount == Decimal("200.00")
+    assert refreshed(disputed).open_amount == Decimal("300.00")
+    assert refreshed(credit_note).open_amount == Decimal("-100.00")
+
+
+@pytest.mark.parametrize(
+    ("older_status", "older_open", "newer_open"),
+    [
+        (InvoiceStatus.OPEN, "50.00", "100.00"),
+        (InvoiceStatus.DISPUTED, "100.00", "50.00"),
+        (InvoiceStatus.PAYMENT_PLAN, "100.00", "50.00"),
+        (InvoiceStatus.HANDED_OVER, "100.00", "50.00"),
+    ],
+)
+def test_unlinked_credit_note_pays_open_status_only(creditor, older_status, older_open, newer_open):
+    debtor = make_debtor(creditor)
+    older = make_invoice(debtor, "100.00", due=dt.date(2026, 11, 1), status=older_status)
+    newer = make_invoice(debtor, "100.00", due=dt.date(2026, 11, 15))
+    credit_note = make_invoice(debtor, "-50.00", due=dt.date(2026, 12, 1))
+
+    apply_unlinked_credit_notes(creditor)
+
+    assert refreshed(older).open_amount == Decimal(older_open)
+    assert refreshed(older).status == older_status
+    assert refreshed(newer).open_amount == Decimal(newer_open)
+    assert refreshed(credit_note).open_amount == Decimal("0.00")
+
+
+def test_unlinked_credit_note_waits_for_open_invoice(creditor):
+    debtor = make_debtor(creditor)
+    disputed = make_invoice(debtor, "100.00", due=dt.date(2026, 11, 1), status=InvoiceStatus.DISPUTED)
+    credit_note = make_invoice(debtor, "-50.00", due=dt.date(2026, 12, 1))
+
+    waiting = apply_unlinked_credit_notes(creditor)
+
+    assert waiting.credit_notes == 0
+    assert refreshed(disputed).open_amount == Decimal("100.00")
+    assert refreshed(credit_note).open_amount == Decimal("-50.00")
+    assert refreshed(credit_note).status == InvoiceStatus.OPEN
+
+    Invoice.objects.filter(pk=disputed.pk).update(status=InvoiceStatus.OPEN)
+    applied = apply_unlinked_credit_notes(creditor)
+
+    assert applied.credit_notes == 1
+    assert refreshed(disputed).open_amount == Decimal("50.00")
+    assert refreshed(credit_note).open_amount == Decimal("0.00")
 
 
 def test_linked_credit_note_rest_pays_other_invoices(creditor):

@@ -306,25 +306,48 @@ def test_fourteen_day_letter_records_term_on_timeline(creditor, betaalreis_home)
     assert event.data["term_end"] == "2026-11-20"
 
 
-@pytest.mark.usefixtures("english_reports")
-def test_mixed_currency_claim_fails_only_its_message(creditor, betaalreis_home):
-    run_day = dt.date(2026, 11, 4)
-    single = make_debtor(creditor)
-    mixed = make_debtor(creditor)
-    for debtor in (single, mixed):
-        make_invoice(debtor, "150.00", due=run_day - dt.timedelta(days=30),
-                     dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
-    # Open but not yet due, so no message lists it, yet one claim cannot cover both currencies.
-    make_invoice(mixed, "80.00", due=run_day + dt.timedelta(days=20), currency="USD")
+def test_mixed_currencies_reminded_on_two_days(creditor, betaalreis_home):
+    wednesday = dt.date(2026, 11, 4)
+    debtor = make_debtor(creditor)
+    euro = make_invoice(debtor, "150.00", due=wednesday - dt.timedelta(days=30),
+                        dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
+    dollar = make_invoice(debtor, "80.00", due=wednesday - dt.timedelta(days=30), currency="USD",
+                          dunning_stage="reminder", dunning_stage_date=dt.date(2026, 10, 20))
 
-    run_cycle(run_day, creditor)
+    first = run_cycle(wednesday, creditor)
 
-    sent = Communication.objects.get(debtor=single, stage="fourteen_day_letter")
-    assert sent.status == CommunicationStatus.SENT
-    failed = Communication.objects.filter(debtor=mixed, stage="fourteen_day_letter")
-    assert failed.exists()
-    assert not failed.filter(status=CommunicationStatus.SENT).exists()
-    assert all("one currency" in communication.last_error for communication in failed)
+    assert first.dispatched.total("failed") == 0
+    euro_letter = Communication.objects.get(debtor=debtor, stage="fourteen_day_letter")
+    assert euro_letter.status == CommunicationStatus.SENT
+    assert euro_letter.currency == "EUR"
+    assert list(euro_letter.items.values_list("invoice_id", flat=True)) == [euro.pk]
+    (euro_file,) = outbox_files(betaalreis_home, euro_letter.channel)
+    euro_text = " ".join(pdf_text(euro_file).split())
+    assert euro.number in euro_text
+    assert dollar.number not in euro_text
+    assert "Totaal te betalen € 150,49" in euro_text
+    assert "€ 40,00 incassokosten" in euro_text
+
+    second = run_cycle(wednesday + dt.timedelta(days=1), creditor)
+
+    assert second.dispatched.total("failed") == 0
+    dollar_letter = Communication.objects.exclude(pk=euro_letter.pk).get(debtor=debtor)
+    assert dollar_letter.status == CommunicationStatus.SENT
+    assert dollar_letter.currency == "USD"
+    assert dollar_letter.stage == "fourteen_day_letter"
+    assert list(dollar_letter.items.values_list("invoice_id", flat=True)) == [dollar.pk]
+    (dollar_file,) = set(outbox_files(betaalreis_home, dollar_letter.channel)) - {euro_file}
+    dollar_text = " ".join(pdf_text(dollar_file).split())
+    assert dollar.number in dollar_text
+    assert euro.number not in dollar_text
+    assert "Totaal US$ 80,00" in dollar_text
+    assert "incassokosten" not in dollar_text
+    assert "rente" not in dollar_text
+
+    run_cycle(wednesday + dt.timedelta(days=2), creditor)
+
+    assert Communication.objects.filter(debtor=debtor).count() == 2
+    assert not Communication.objects.filter(debtor=debtor, status=CommunicationStatus.FAILED).exists()
 
 
 def pdf_text(path: Path) -> str:

@@ -316,25 +316,6 @@ def test_no_contact_moment_error(language: str, expected: str, monkeypatch: pyte
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("language", "expected"),
-    [
-        ("nl", "Debiteur {debtor} heeft openstaande facturen in ['EUR', 'USD']. Een vordering heeft één "
-               "valuta: vereffen de andere facturen of reken ze eerst om."),
-        ("en", "Debtor {debtor} has open invoices in ['EUR', 'USD']. A claim has one currency: settle or "
-               "convert the other invoices first."),
-    ],
-)
-def test_mixed_currencies_error(language: str, expected: str) -> None:
-    debtor = make_debtor(make_creditor())
-    make_invoice(debtor, due=d(2026, 1, 31))
-    make_invoice(debtor, due=d(2026, 1, 31), currency="USD")
-
-    with translation.override(language):
-        assert _message(lambda: claim_for_debtor(debtor, d(2026, 3, 31))) == expected.format(debtor=debtor.pk)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
     ("options", "expected"),
     [
         ((), "Ongeldige volgorde van toerekening 'costs,fees': noem costs, interest en principal, "

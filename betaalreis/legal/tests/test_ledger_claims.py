@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from betaalreis.errors import InvalidInput
 from betaalreis.ledger.models import (
     Allocation,
     Creditor,
@@ -130,14 +129,27 @@ def test_claim_uses_own_creditor_only(creditor: Creditor) -> None:
     assert breakdown.interest_kind == "commercial"
 
 
-@pytest.mark.usefixtures("english_reports")
-def test_mixed_currencies_rejected(creditor: Creditor) -> None:
+def test_claim_leaves_other_currencies_out(creditor: Creditor) -> None:
     debtor = _debtor(creditor, "C4")
     _invoice(debtor, "2026-0010", "100.00", d(2026, 1, 31))
-    _invoice(debtor, "2026-0011", "100.00", d(2026, 1, 31), currency="USD")
+    _invoice(debtor, "2026-0011", "300.00", d(2026, 1, 31), currency="USD")
 
-    with pytest.raises(InvalidInput, match="one currency"):
-        claim_for_debtor(debtor, d(2026, 3, 31))
+    breakdown = claim_for_debtor(debtor, d(2026, 3, 31))
+
+    assert breakdown is not None
+    assert breakdown.currency == "EUR"
+    assert [item.invoice_number for item in breakdown.items] == ["2026-0010"]
+    assert breakdown.principal == D("100.00")
+
+
+def test_claim_none_without_euro_invoices(creditor: Creditor) -> None:
+    debtor = _debtor(creditor, "C8")
+    _invoice(debtor, "2026-0012", "300.00", d(2026, 1, 31), currency="USD")
+
+    assert claim_for_debtor(debtor, d(2026, 3, 31)) is None
+    dollar_input = claim_items_for_debtor(debtor, d(2026, 3, 31), currency="USD")
+    assert [item.invoice_number for item in dollar_input.items] == ["2026-0012"]
+    assert dollar_input.currency == "USD"
 
 
 @pytest.mark.usefixtures("english_reports")
@@ -160,8 +172,8 @@ def test_claim_items_for_many_debtors(creditor: Creditor) -> None:
 
     assert inputs[paying.pk] == claim_items_for_debtor(paying, on)
     assert inputs[idle.pk] == claim_items_for_debtor(idle, on)
-    assert isinstance(inputs[mixed.pk], InvalidInput)
-    assert "one currency" in str(inputs[mixed.pk])
+    assert [item.invoice_number for item in inputs[mixed.pk].items] == ["2026-0022"]
+    assert inputs[mixed.pk].currency == "EUR"
 
 
 def test_settings_for_many_creditors(creditor: Creditor) -> None:

@@ -69,7 +69,10 @@ class Command(BaseCommand):
         add.add_argument("--collection-agency", action="store_true",
                          help="The creditor is a collection agency collecting for others.")
         add.add_argument("--no-vat-deductible", action="store_true",
-                         help="The creditor cannot deduct VAT, so VAT is added to collection costs.")
+                         help="Add VAT to the collection costs. Use it only when an outside collection service "
+                              "charges the creditor VAT that it cannot deduct (BIK art. 2 lid 3). Every message "
+                              "that charges the costs then states this to the debtor. A creditor that is "
+                              "not VAT-registered and collects itself must not use it.")
         add.add_argument("--handover-agency", default="",
                          help="Name of the collection agency that handed-over invoices go to, named in the handover messages.")
 
