@@ -7,6 +7,7 @@ to set instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -151,3 +152,14 @@ def per_process_cache_problem(caches: Mapping[str, Mapping[str, object]]) -> str
         "counts the portal's failed sign-ins per address on its own, and a restart clears the count. "
         "Set BETAALREIS_CACHE_URL to a Redis address or to database."
     )
+
+
+def daily_run_time(value: str) -> dt.time:
+    """Parse BETAALREIS_DAILY_RUN_TIME as HH:MM, or raise ValueError with a one-line reason."""
+    try:
+        hour_text, minute_text = value.strip().split(":")
+        return dt.time(int(hour_text), int(minute_text))
+    except ValueError:
+        raise ValueError(
+            f"BETAALREIS_DAILY_RUN_TIME {value!r} is not a time of day as HH:MM; set it to a time such as 07:00"
+        ) from None

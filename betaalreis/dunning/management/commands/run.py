@@ -17,7 +17,15 @@ from rich.table import Table
 
 from betaalreis.command_language import TranslatedHelpCommand, add_language_option, report_language
 from betaalreis.dunning.planner import CHANNEL_NAMES
-from betaalreis.dunning.run import AMSTERDAM, CreditorRun, RunSummary, amsterdam_today, is_future_day, run_cycle
+from betaalreis.dunning.run import (
+    AMSTERDAM,
+    CreditorRun,
+    RunSummary,
+    WaitingMessages,
+    amsterdam_today,
+    is_future_day,
+    run_cycle,
+)
 from betaalreis.dunning.stage_names import stage_names_by_code
 from betaalreis.imports.values import nonexistent_iso_date_error
 from betaalreis.ledger.models import Creditor, Debtor, opted_out_of_every_channel
@@ -98,17 +106,7 @@ class Command(TranslatedHelpCommand):
                 "Kies vandaag of een eerdere dag. Gebruik --simulate alleen op een demo- of testdatabase: "
                 "dan gaan de berichten alleen naar de berichtenmap."
             ) % {"day": day.isoformat(), "today": amsterdam_today().isoformat()})
-        creditor = None
-        if options["creditor"]:
-            creditor = Creditor.objects.filter(slug=options["creditor"]).first()
-            if creditor is None:
-                known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
-                raise CommandError(
-                    _(
-                        "Crediteur %(slug)r niet gevonden. Bekende crediteuren: %(known)s. "
-                        "Voeg er een toe met `betaalreis creditor add`."
-                    ) % {"slug": options["creditor"], "known": known}
-                )
+        creditor = find_creditor(options["creditor"]) if options["creditor"] else None
         if options["simulate"]:
             _check_simulation_allowed(creditor)
 
@@ -116,6 +114,20 @@ class Command(TranslatedHelpCommand):
             day, creditor, dispatch_messages=not options["no_dispatch"], simulate=options["simulate"]
         )
         print_summary(summary, Console(file=self.stdout, width=110))
+
+
+def find_creditor(slug: str) -> Creditor:
+    """Return the creditor with `slug`, or raise a CommandError in the report language that names the known slugs."""
+    creditor = Creditor.objects.filter(slug=slug).first()
+    if creditor is not None:
+        return creditor
+    known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
+    raise CommandError(
+        _(
+            "Crediteur %(slug)r niet gevonden. Bekende crediteuren: %(known)s. "
+            "Voeg er een toe met `betaalreis creditor add`."
+        ) % {"slug": slug, "known": known}
+    )
 
 
 def _check_simulation_allowed(creditor: Creditor | None) -> None:
@@ -153,7 +165,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_opted_out_of_every_channel(creditor_run, console)
         _print_limitation_holds(creditor_run, console)
         _print_manual_tasks(creditor_run, console)
-        _print_waiting_messages(creditor_run, console)
+        print_waiting_messages(creditor_run.waiting, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -163,17 +175,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             fallback,
         ) % {"count": fallback})
 
-    outcomes = ("fallback", "sent", "cancelled", "failed", "retry")
-    headings = {
-        "channel": _("kanaal"),
-        "stage": _("fase"),
-        "planned": _("gepland"),
-        "fallback": _("ander kanaal"),
-        "sent": _("verzonden"),
-        "cancelled": _("vervallen"),
-        "failed": _("mislukt"),
-        "retry": _("opnieuw"),
-    }
+    outcomes = DISPATCH_OUTCOMES
+    headings = {"planned": _("gepland"), **table_headings()}
     table = Table(title=_("Berichten per kanaal en fase"))
     for column in ("channel", "stage", "planned", *outcomes):
         table.add_column(headings[column], justify="right" if column not in ("channel", "stage") else "left")
@@ -190,8 +193,25 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         )
     console.print(table)
     if summary.dispatched is not None:
-        _print_failures(summary.dispatched, stage_names, console)
-        _print_dispatch_notes(summary.dispatched, console)
+        print_failures(summary.dispatched, stage_names, console)
+        print_dispatch_notes(summary.dispatched, console)
+
+
+# The dispatch outcomes that the summary table counts, in the order of its columns.
+DISPATCH_OUTCOMES = ("fallback", "sent", "cancelled", "failed", "retry")
+
+
+def table_headings() -> dict[str, str]:
+    """Return the headings of the columns channel, stage and the `DISPATCH_OUTCOMES`, in the report language."""
+    return {
+        "channel": _("kanaal"),
+        "stage": _("fase"),
+        "fallback": _("ander kanaal"),
+        "sent": _("verzonden"),
+        "cancelled": _("vervallen"),
+        "failed": _("mislukt"),
+        "retry": _("opnieuw"),
+    }
 
 
 def stage_names_of(summary: RunSummary) -> dict[str, str]:
@@ -199,7 +219,7 @@ def stage_names_of(summary: RunSummary) -> dict[str, str]:
     return stage_names_by_code(creditor_run.creditor for creditor_run in summary.creditors)
 
 
-def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], console: Console) -> None:
+def print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], console: Console) -> None:
     """Print one line per channel, stage and reason of the messages that failed for good, naming their debtors."""
     for (channel, stage, reason), debtor_ids in sorted(dispatched.failures.items()):
         channel_name = str(CHANNEL_NAMES.get(channel, channel))
@@ -211,7 +231,7 @@ def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], co
         }, markup=False)
 
 
-def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
+def print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
     """Print the claim notices of the sent messages in the report language, and the reverted stages."""
     english_report = translation.get_language() == "en"
     for dutch, english in dispatched.claim_notices:
@@ -422,9 +442,9 @@ def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> 
         ) % {"stage": stage_name, "debtors": _name_debtors(debtor_ids)}, markup=False)
 
 
-def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None:
+def print_waiting_messages(waiting_messages: list[WaitingMessages], console: Console) -> None:
     """Print per channel how many messages the contact rules hold back, until when and why."""
-    for waiting in creditor_run.waiting:
+    for waiting in waiting_messages:
         channel_name = str(CHANNEL_NAMES.get(waiting.channel, waiting.channel))
         first = _amsterdam_moment(waiting.first_allowed)
         last = _amsterdam_moment(waiting.last_allowed)
