@@ -7,6 +7,7 @@ to set instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -176,3 +177,14 @@ def default_from_address_problem(email_channel: str, from_email: str) -> str | N
         "to a mail server, which rejects such a sender or marks it as spam. Set BETAALREIS_FROM_EMAIL to an "
         "address on your own mail domain, such as debiteuren@example.nl."
     )
+
+
+def daily_run_time(value: str) -> dt.time:
+    """Parse BETAALREIS_DAILY_RUN_TIME as HH:MM, or raise ValueError with a one-line reason."""
+    try:
+        hour_text, minute_text = value.strip().split(":")
+        return dt.time(int(hour_text), int(minute_text))
+    except ValueError:
+        raise ValueError(
+            f"BETAALREIS_DAILY_RUN_TIME {value!r} is not a time of day as HH:MM; set it to a time such as 07:00"
+        ) from None

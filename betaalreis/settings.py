@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from betaalreis import deployment
@@ -379,6 +380,32 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Worker and beat log through LOGGING below. A root handler of Celery's own
+# would write every betaalreis line a second time, without its fields.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Celery beat starts the dispatch every BETAALREIS_DISPATCH_EVERY_SECONDS,
+# so that messages held until 07:00 or a Monday go out then, and the daily
+# run at BETAALREIS_DAILY_RUN_TIME (HH:MM, Europe/Amsterdam).
+BETAALREIS_DISPATCH_EVERY_SECONDS = _env_int("BETAALREIS_DISPATCH_EVERY_SECONDS", 300)
+if BETAALREIS_DISPATCH_EVERY_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"BETAALREIS_DISPATCH_EVERY_SECONDS is {BETAALREIS_DISPATCH_EVERY_SECONDS}; set it to 1 or more, such as 300."
+    )
+try:
+    BETAALREIS_DAILY_RUN_TIME = deployment.daily_run_time(os.environ.get("BETAALREIS_DAILY_RUN_TIME", "07:00"))
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-outbox": {
+        "task": "betaalreis.outbox.dispatch",
+        "schedule": float(BETAALREIS_DISPATCH_EVERY_SECONDS),
+    },
+    "daily-run": {
+        "task": "betaalreis.dunning.run_daily",
+        "schedule": crontab(hour=BETAALREIS_DAILY_RUN_TIME.hour, minute=BETAALREIS_DAILY_RUN_TIME.minute),
+    },
+}
 
 # The level names of Python's logging module, which it accepts in upper case only.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -397,6 +424,8 @@ LOGGING = {
             "()": "betaalreis.logformat.FieldsFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
+        # Celery's lines carry a `data` field that repeats the message and the traceback.
+        "without_fields": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "filters": {
         "disallowed_host": {"()": "betaalreis.logformat.DisallowedHostFilter"},
@@ -404,6 +433,7 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_without_fields": {"class": "logging.StreamHandler", "formatter": "without_fields"},
         "disallowed_host": {
             "class": "logging.StreamHandler", "formatter": "plain", "filters": ["disallowed_host"]
         },
@@ -421,6 +451,8 @@ LOGGING = {
         # regular expression. Our reader reports that tag as a rejected row
         # itself, so the library's own log lines are dropped.
         "mt940": {"level": "CRITICAL", "propagate": False},
+        # The worker's and beat's own lines: tasks received, done or failed with their traceback.
+        "celery": {"handlers": ["console_without_fields"], "level": "INFO", "propagate": False},
         # A server error (HTTP 500) with its traceback. Django's default sends
         # it only by mail to ADMINS when DEBUG is off, so without ADMINS the
         # error would be logged nowhere.

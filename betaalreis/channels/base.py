@@ -115,9 +115,9 @@ class ChannelBackend:
     channel: ClassVar[str]
     provider: ClassVar[str]
     # False for an adapter that only writes the local outbox folder. Dispatch
-    # applies the contact hours to the real moment of a hand-over only for
-    # adapters that reach the debtor, because a run for an earlier day
-    # replays that day's moment (see `betaalreis.outbox.dispatch`).
+    # checks the contact rules at the real moment of each hand-over only for
+    # adapters that reach the debtor, because the file outbox keeps the
+    # moment of the run's day (see `betaalreis.outbox.dispatch`).
     reaches_debtor: ClassVar[bool] = True
 
     def send(self, message: OutgoingMessage) -> SendResult:

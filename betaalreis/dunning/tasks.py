@@ -13,14 +13,17 @@ from betaalreis.ledger.models import Creditor
 
 @shared_task(name="betaalreis.dunning.run_daily")
 def run_daily(day: str | None = None, creditor_slug: str | None = None) -> int:
-    """Run the daily job; return how many messages it planned."""
+    """Run the daily job for one creditor or all; return how many messages it planned.
+
+    Celery beat starts it every day at BETAALREIS_DAILY_RUN_TIME.
+    """
     run_day = dt.date.fromisoformat(day) if day else amsterdam_today()
     if is_future_day(run_day):
         raise InvalidInput(
             f"Invalid day {run_day.isoformat()}: it is after today ({amsterdam_today().isoformat()}, "
             "Europe/Amsterdam), and a run sends its messages right away. Schedule the run on that day."
         )
-    creditor = Creditor.objects.get(slug=creditor_slug) if creditor_slug else None
+    creditor = creditor_for_task(creditor_slug) if creditor_slug else None
     summary = run_cycle(run_day, creditor)
     if summary.failed_creditors:
         # The other creditors were planned and dispatched, and failing the task makes the error visible.
@@ -31,3 +34,15 @@ def run_daily(day: str | None = None, creditor_slug: str | None = None) -> int:
             code="creditor_run_failed",
         )
     return summary.planned
+
+
+def creditor_for_task(slug: str) -> Creditor:
+    """Return the creditor with `slug`, or raise InvalidInput that names the known slugs."""
+    creditor = Creditor.objects.filter(slug=slug).first()
+    if creditor is not None:
+        return creditor
+    known = ", ".join(Creditor.objects.order_by("slug").values_list("slug", flat=True)) or "none yet"
+    raise InvalidInput(
+        f"Creditor {slug!r} not found. Known creditors: {known}. "
+        "Pass one of them as creditor_slug, or leave it out to run for every creditor."
+    )

@@ -249,6 +249,7 @@ LABELS: tuple[str, ...] = (
     N_("geweigerd door provider"), N_("als spam gemeld"), N_("afgemeld via de provider"),
     # Reasons a message was held.
     N_("buiten de contacturen"), N_("zondag"), N_("feestdag"), N_("maximum aantal contacten deze week bereikt"),
+    N_("al een bericht op die dag"),
     # Contact preferences the portal names.
     N_("e-mailadres"), N_("mobiel nummer"), N_("taal"), N_("voorkeurskanaal"), N_("afgemelde kanalen"), N_("(leeg)"),
 )

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone, translation
 
 from betaalreis.banking.bulk import insert_rows
@@ -45,13 +45,14 @@ from betaalreis.channels.delivery import do_plan_fallback, stage_name_nl
 from betaalreis.channels.files import DurableBatch, durable_batch
 from betaalreis.channels.render.templating import templates_unchanged
 from betaalreis.errors import BetaalreisError
-from betaalreis.legal.contact import decide_contact, next_allowed_contact
+from betaalreis.legal.contact import MAX_DAYS_AHEAD, contact_week_start, decide_contact, next_allowed_contact
 from betaalreis.legal.fourteen_day import fourteen_day_term
 from betaalreis.legal.models import legal_settings_for
 from betaalreis.legal.policy import LegalSettings
 from betaalreis.legal.validation import CLAIM_CURRENCY
 from betaalreis.dunning.letter_channel import fourteen_day_channels
 from betaalreis.dunning.models import Stage
+from betaalreis.dunning.send_days import HELD_LOOKBACK, sent_between
 from betaalreis.dunning.reopening import stale_item_reason
 from betaalreis.dunning.stage_revert import revert_failed_stage
 from betaalreis.ledger.models import (
@@ -160,9 +161,14 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def _claim_batch(
-    *, due_by: dt.datetime, creditor: Creditor | None, batch_size: int, summary: DispatchSummary | None = None
+    *,
+    due_by: dt.datetime,
+    creditor: Creditor | None,
+    batch_size: int,
+    summary: DispatchSummary | None = None,
+    skip_ids: set[int] | None = None,
 ) -> list[Communication]:
-    """Move up to `batch_size` due messages to `sending` and return them.
+    """Move up to `batch_size` due messages to `sending` and return them, leaving out `skip_ids`.
 
     Every returned row has the same `claimed_at`, which `_BatchLease` uses
     as the token of this claim.
@@ -178,6 +184,8 @@ def _claim_batch(
         candidates = Communication.objects.filter(due | abandoned)
         if creditor is not None:
             candidates = candidates.filter(creditor=creditor)
+        if skip_ids:
+            candidates = candidates.exclude(pk__in=skip_ids)
         candidates = candidates.order_by("id")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
@@ -323,10 +331,13 @@ def dispatch(
     record, for replaying past days (the demo); leave it None otherwise.
     With `simulate`, every message goes to the file adapters
     (`channels.base.SIMULATION_BACKENDS`) instead of the configured ones.
-    `catch_up` marks the real dispatch of a run for an earlier day: a message
-    for an adapter that reaches the debtor then keeps to the contact hours of
-    the real moment, and carries the real time instead of `clock`. It is
-    also dated, and its claim computed, on the real day.
+    A message for an adapter that reaches the debtor keeps to the contact
+    rules of the real moment of sending, unless `clock` replays another
+    moment. Outside them it waits for the next allowed moment, and the
+    attempt does not count. `catch_up` marks the real dispatch of a run for
+    an earlier day, which keeps to the real moment too, and whose messages
+    carry the real time instead of `clock`.
+    It is also dated, and its claim computed, on the real day.
     Safe to run in parallel and to run again.
     """
     if catch_up and (due_by is None or due_by > timezone.now()):
@@ -352,11 +363,15 @@ def _dispatch_batches(
 ) -> DispatchSummary:
     from betaalreis.outbox.render import load_batch_claim_data
 
-    due_by = due_by or timezone.now()
+    started = timezone.now()
+    due_by = due_by or started
     # The dispatch day in Amsterdam: the replayed day, else today.
-    today = timezone.localdate(clock or timezone.now(), AMSTERDAM)
+    today = timezone.localdate(clock or started, AMSTERDAM)
     summary = DispatchSummary()
     backends: dict[str, ChannelBackend] = {}
+    # A message held for the contact rules of the real moment may be due
+    # again before a `due_by` later than now, so this dispatch leaves it.
+    held_again: set[int] = set()
 
     while True:
         # A batch builds many short-lived objects on top of the process's
@@ -364,7 +379,10 @@ def _dispatch_batches(
         # collections they set off took about 5 % of the CPU time. The collector
         # runs between batches, so a reference cycle waits one batch at most.
         with cyclic_gc_paused():
-            batch = _claim_batch(due_by=due_by, creditor=creditor, batch_size=batch_size, summary=summary)
+            batch = _claim_batch(
+                due_by=due_by, creditor=creditor, batch_size=batch_size, summary=summary,
+                skip_ids=held_again,
+            )
             if not batch:
                 break
             lease = _BatchLease(batch)
@@ -391,6 +409,11 @@ def _dispatch_batches(
                 results, drop, summary, stages=stages, source=source, clock=clock, letter_claims=letter_claims,
                 due_by=due_by, lease=lease,
             )
+            if due_by > started:
+                held_again.update(
+                    communication.pk for communication, _, _, error in results
+                    if error.startswith(f"{OUTSIDE_CONTACT_TIME}: ")
+                )
 
     _count_held_by_lease(summary, creditor)
     return summary
@@ -456,19 +479,90 @@ OUTSIDE_CONTACT_TIME = "outside_contact_time"
 
 
 def _contact_hold(communication: Communication, legal_settings: dict[int, LegalSettings]) -> str | None:
-    """Return why a message handed over now must wait for the contact hours, or None when it may go now.
+    """Return why a message handed over now must wait for the contact rules, or None when it may go now.
 
-    The planner delays a message planned outside the hours, but a run for an
-    earlier day plans at that day's moment. So when such a run hands a
-    message to an adapter that reaches the debtor (`dispatch(catch_up=True)`),
-    the real moment must be allowed too. `_store_outcomes` sets the moment.
+    A message that must wait gets the first allowed moment as its
+    `not_before`, which `_store_outcomes` stores.
+
+    The planner holds a message planned outside the contact hours, on a
+    Sunday or holiday, or over the weekly maximum, until its `not_before`.
+    But the message goes out at the next dispatch after that moment, which
+    may again be outside the hours (a run at 06:00 the next day), and a
+    run for an earlier day plans at that day's moment. So an adapter that
+    reaches the debtor checks the real moment as well. A message that goes
+    out on a later day than the one it counted for must also keep to the
+    limits of one message a day and the weekly maximum of its new day.
     """
     from betaalreis.dunning.writer import describe_hold
 
-    decision = decide_contact(timezone.now(), 0, _settings_of(communication, legal_settings))
-    if not decision.is_held:
+    now = timezone.now()
+    settings = _settings_of(communication, legal_settings)
+    decision = decide_contact(now, _contacts_in_other_week(communication, now), settings)
+    allowed_at = decision.allowed_at
+    reasons = [describe_hold(decision)] if decision.is_held else []
+
+    counted_day = _counted_day(communication)
+    for _ in range(MAX_DAYS_AHEAD):
+        day = timezone.localdate(allowed_at, AMSTERDAM)
+        if day == counted_day or not _has_other_message_on(communication, day):
+            break
+        next_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=AMSTERDAM)
+        allowed_at = next_allowed_contact(next_day, settings)
+        if SECOND_MESSAGE_OF_DAY not in reasons:
+            reasons.append(SECOND_MESSAGE_OF_DAY)
+
+    if allowed_at == decision.proposed:
         return None
-    return describe_hold(decision)
+    communication.not_before = allowed_at
+    return ", ".join(reasons)
+
+
+# The hold reason of a message that would be the debtor's second message of
+# the day, in Dutch like the reasons of `dunning.writer.describe_hold`.
+SECOND_MESSAGE_OF_DAY = "al een bericht op die dag"
+
+
+def _counted_day(communication: Communication) -> dt.date:
+    """Return the day the planner counted the message for: the day of its `not_before`, else its run day."""
+    if communication.not_before is None:
+        return communication.run_date
+    return timezone.localdate(communication.not_before, AMSTERDAM)
+
+
+def _has_other_message_on(communication: Communication, day: dt.date) -> bool:
+    """Return whether the debtor has another message that reaches them on `day` (see `dunning.send_days`)."""
+    return _other_messages_between(communication, day, day).exists()
+
+
+def _other_messages_between(communication: Communication, first: dt.date, last: dt.date) -> QuerySet[Communication]:
+    """Return the debtor's other messages that reach them from `first` to `last`, without cancelled and failed ones."""
+    return (
+        Communication.objects.filter(
+            creditor_id=communication.creditor_id,
+            debtor_id=communication.debtor_id,
+            run_date__gte=first - HELD_LOOKBACK,
+            run_date__lte=last,
+        )
+        .filter(sent_between(first, last))
+        .exclude(pk=communication.pk)
+        .exclude(status__in=[CommunicationStatus.CANCELLED, CommunicationStatus.FAILED])
+    )
+
+
+def _contacts_in_other_week(communication: Communication, now: dt.datetime) -> int:
+    """Return the debtor's other contacts in the week of `now`, or 0 when the message already counts in it.
+
+    The planner counted the message for the week of the day it was held to
+    (see `betaalreis.dunning.send_days`). Sent in a later week, it is a new
+    contact there, so the weekly maximum of that week applies to it.
+    """
+    week_start = contact_week_start(now)
+    counted_day = _counted_day(communication)
+    if contact_week_start(dt.datetime.combine(counted_day, dt.time(12), tzinfo=AMSTERDAM)) == week_start:
+        return 0
+
+    first = week_start.date()
+    return _other_messages_between(communication, first, first + dt.timedelta(days=6)).count()
 
 
 # The code of the ChannelError for a message on a channel the debtor opted out of after planning.
@@ -557,7 +651,8 @@ def _send_batch(
             if stage is not None and stage.is_fourteen_day_letter:
                 _require_post_unless_agreed(communication)
             backend = _backend_for(communication.channel, backends, simulate)
-            real_moment = catch_up and backend.reaches_debtor
+            # A replayed day (`clock` without `catch_up`) keeps its own moment.
+            real_moment = backend.reaches_debtor and (catch_up or clock is None)
             if (
                 real_moment
                 and (hold := _contact_hold(communication, legal_settings)) is not None
@@ -870,7 +965,7 @@ def _store_outcomes(
             changes.update(
                 last_error="",
                 attempts=communication.attempts - 1,
-                not_before=next_allowed_contact(now, _settings_of(communication, legal_settings)),
+                not_before=communication.not_before,
                 hold_reason=error.removeprefix(f"{OUTSIDE_CONTACT_TIME}: ")[:200],
             )
         elif outcome == CommunicationStatus.PENDING:

@@ -147,6 +147,8 @@ class CrashingBackend(ChannelBackend):
 
     channel = "email"
     provider = "crashing"
+    # It writes the file outbox, so dispatch applies no contact hours to it.
+    reaches_debtor = False
     calls: list[str] = []
 
     def send(self, message: OutgoingMessage) -> SendResult:

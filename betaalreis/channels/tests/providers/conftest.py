@@ -8,8 +8,10 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from betaalreis.channels.base import OutgoingMessage
 from betaalreis.channels.ratelimit import reset_buckets
@@ -17,6 +19,9 @@ from betaalreis.channels.tests.fakes.server import WebhookCall
 from betaalreis.dunning.models import Policy, Stage
 from betaalreis.ledger.models import Creditor, Debtor, Invoice
 from betaalreis.outbox.models import Communication, CommunicationInvoice
+
+# The run day of the messages that `make_communication` makes, a Friday.
+RUN_DAY = dt.date(2026, 12, 4)
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +35,19 @@ def provider_settings(settings) -> Any:
     settings.REDIS_URL = ""
     reset_buckets()
     return settings
+
+
+@pytest.fixture
+def run_day_morning(monkeypatch) -> dt.datetime:
+    """Fix the real time at 10:00 on the run day of `make_communication`, inside the contact hours.
+
+    Dispatch hands a message to an adapter that reaches the debtor only
+    within the contact hours of the real moment, so without this a test
+    that dispatches would depend on the hour and the day it runs.
+    """
+    moment = dt.datetime.combine(RUN_DAY, dt.time(10), tzinfo=ZoneInfo("Europe/Amsterdam"))
+    monkeypatch.setattr(timezone, "now", lambda: moment.astimezone(dt.timezone.utc))
+    return moment
 
 
 @pytest.fixture
@@ -69,7 +87,7 @@ def make_communication(creditor: Creditor, debtor: Debtor, stage: Stage) -> Call
         communication = Communication.objects.create(
             creditor=creditor, debtor=debtor, channel=channel, stage=stage.code, language="nl",
             idempotency_key=key or f"acme:D-1:reminder:{channel}:{number}",
-            run_date=dt.date(2026, 12, 4), total_amount=Decimal("425.00"),
+            run_date=RUN_DAY, total_amount=Decimal("425.00"),
         )
         CommunicationInvoice.objects.create(communication=communication, invoice=invoice, open_amount=Decimal("425.00"))
         return communication

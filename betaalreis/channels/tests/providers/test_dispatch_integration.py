@@ -10,6 +10,9 @@ from betaalreis.channels.tests.providers.conftest import deliver
 from betaalreis.outbox.dispatch import dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 
+# Dispatch checks the contact hours of the real moment, so the tests fix it on a weekday morning.
+pytestmark = pytest.mark.usefixtures("run_day_morning")
+
 
 @pytest.fixture
 def fake(fake_factory, provider_settings, creditor):

@@ -19,6 +19,9 @@ from betaalreis.outbox.dispatch import dispatch
 from betaalreis.outbox.models import Communication, CommunicationStatus
 from betaalreis.portal.links import read_portal_token
 
+# Dispatch checks the contact hours of the real moment, so the tests fix it on a weekday morning.
+pytestmark = pytest.mark.usefixtures("run_day_morning")
+
 BODY_PARAMETERS = ["debtor_name", "invoice_numbers", "total", "due_date"]
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # A Monday morning inside contact hours, so a fallback may go out in the same

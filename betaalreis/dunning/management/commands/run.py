@@ -107,17 +107,7 @@ class Command(TranslatedHelpCommand):
                 "Kies vandaag of een eerdere dag. Gebruik --simulate alleen op een demo- of testdatabase: "
                 "dan gaan de berichten alleen naar de berichtenmap."
             ) % {"day": day.isoformat(), "today": amsterdam_today().isoformat()})
-        creditor = None
-        if options["creditor"]:
-            creditor = Creditor.objects.filter(slug=options["creditor"]).first()
-            if creditor is None:
-                known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
-                raise CommandError(
-                    _(
-                        "Crediteur %(slug)r niet gevonden. Bekende crediteuren: %(known)s. "
-                        "Voeg er een toe met `betaalreis creditor add`."
-                    ) % {"slug": options["creditor"], "known": known}
-                )
+        creditor = find_creditor(options["creditor"]) if options["creditor"] else None
         if options["simulate"]:
             _check_simulation_allowed(creditor)
 
@@ -140,6 +130,20 @@ class Command(TranslatedHelpCommand):
             raise CommandError(_(
                 "Een kanaal kon niets versturen; zie de regels 'kon niets versturen' hierboven."
             ))
+
+
+def find_creditor(slug: str) -> Creditor:
+    """Return the creditor with `slug`, or raise a CommandError in the report language that names the known slugs."""
+    creditor = Creditor.objects.filter(slug=slug).first()
+    if creditor is not None:
+        return creditor
+    known = ", ".join(Creditor.objects.values_list("slug", flat=True)) or _("nog geen")
+    raise CommandError(
+        _(
+            "Crediteur %(slug)r niet gevonden. Bekende crediteuren: %(known)s. "
+            "Voeg er een toe met `betaalreis creditor add`."
+        ) % {"slug": slug, "known": known}
+    )
 
 
 def _check_simulation_allowed(creditor: Creditor | None) -> None:
@@ -189,7 +193,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         _print_limitation_holds(creditor_run, console)
         _print_manual_tasks(creditor_run, console)
         _print_handovers(creditor_run, console)
-        _print_waiting_messages(creditor_run, console)
+        print_waiting_messages(creditor_run.waiting, console)
 
     if summary.dispatched is not None and summary.dispatched.total("fallback"):
         fallback = summary.dispatched.total("fallback")
@@ -199,17 +203,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
             fallback,
         ) % {"count": fallback})
 
-    outcomes = ("fallback", "sent", "cancelled", "failed", "retry")
-    headings = {
-        "channel": _("kanaal"),
-        "stage": _("fase"),
-        "planned": _("gepland"),
-        "fallback": _("ander kanaal"),
-        "sent": _("verzonden"),
-        "cancelled": _("vervallen"),
-        "failed": _("mislukt"),
-        "retry": _("opnieuw"),
-    }
+    outcomes = DISPATCH_OUTCOMES
+    headings = {"planned": _("gepland"), **table_headings()}
     table = Table(title=_("Berichten per kanaal en fase"))
     for column in ("channel", "stage", "planned", *outcomes):
         table.add_column(headings[column], justify="right" if column not in ("channel", "stage") else "left")
@@ -226,8 +221,25 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         )
     console.print(table)
     if summary.dispatched is not None:
-        _print_failures(summary.dispatched, stage_names, console)
-        _print_dispatch_notes(summary.dispatched, console)
+        print_failures(summary.dispatched, stage_names, console)
+        print_dispatch_notes(summary.dispatched, console)
+
+
+# The dispatch outcomes that the summary table counts, in the order of its columns.
+DISPATCH_OUTCOMES = ("fallback", "sent", "cancelled", "failed", "retry")
+
+
+def table_headings() -> dict[str, str]:
+    """Return the headings of the columns channel, stage and the `DISPATCH_OUTCOMES`, in the report language."""
+    return {
+        "channel": _("kanaal"),
+        "stage": _("fase"),
+        "fallback": _("ander kanaal"),
+        "sent": _("verzonden"),
+        "cancelled": _("vervallen"),
+        "failed": _("mislukt"),
+        "retry": _("opnieuw"),
+    }
 
 
 def stage_names_of(summary: RunSummary) -> dict[str, str]:
@@ -235,7 +247,7 @@ def stage_names_of(summary: RunSummary) -> dict[str, str]:
     return stage_names_by_code(creditor_run.creditor for creditor_run in summary.creditors)
 
 
-def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], console: Console) -> None:
+def print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], console: Console) -> None:
     """Print one line per channel, stage and reason of the messages that failed for good, naming their debtors."""
     for (channel, stage, reason), debtor_ids in sorted(dispatched.failures.items()):
         channel_name = str(CHANNEL_NAMES.get(channel, channel))
@@ -247,7 +259,7 @@ def _print_failures(dispatched: DispatchSummary, stage_names: dict[str, str], co
         }, markup=False)
 
 
-def _print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
+def print_dispatch_notes(dispatched: DispatchSummary, console: Console) -> None:
     """Print the claim notices of the sent messages in the report language, and the reverted stages."""
     english_report = translation.get_language() == "en"
     for dutch, english in dispatched.claim_notices:
@@ -517,9 +529,9 @@ def _print_held_second_messages(creditor_run: CreditorRun, console: Console) -> 
         ) % {"stage": stage_name, "debtors": _name_debtors(debtor_ids)}, markup=False)
 
 
-def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None:
+def print_waiting_messages(waiting_messages: list[WaitingMessages], console: Console) -> None:
     """Print per channel how many messages the contact rules hold back, until when and why, then the retries."""
-    for waiting in creditor_run.waiting:
+    for waiting in waiting_messages:
         if waiting.is_retry:
             continue
         first = _amsterdam_moment(waiting.first_allowed)
@@ -540,13 +552,13 @@ def _print_waiting_messages(creditor_run: CreditorRun, console: Console) -> None
             console, text, waiting.channel, waiting.count, first, last, _hold_reason_in_language(waiting.hold_reason)
         )
 
-    _print_waiting_retries(creditor_run, console)
+    _print_waiting_retries(waiting_messages, console)
 
 
-def _print_waiting_retries(creditor_run: CreditorRun, console: Console) -> None:
+def _print_waiting_retries(waiting_messages: list[WaitingMessages], console: Console) -> None:
     """Print per channel and send error how many messages wait to be tried again, and from when."""
     by_reason: dict[tuple[str, str], list[WaitingMessages]] = defaultdict(list)
-    for waiting in creditor_run.waiting:
+    for waiting in waiting_messages:
         if waiting.is_retry:
             by_reason[(waiting.channel, describe_send_error(waiting.error))].append(waiting)
 
