@@ -130,10 +130,12 @@ def do_record_handovers(plan: Plan, written: WriteResult, *, source: str, moment
     )
     stage_names = _stage_names(creditor)
     result.path = handover_path(creditor, day)
+    items_by_message = _items_by_message(communications)
+    claims = _claims(communications, items_by_message, day)
     rows = []
     for communication in communications:
-        items = list(communication.items.select_related("invoice").order_by("invoice__due_date", "invoice__number"))
-        claim = _claim(communication, items, day)
+        items = items_by_message[communication.pk]
+        claim = claims.get(communication.pk)
         total = claim.total if claim is not None else sum((item.invoice.open_amount for item in items), Decimal("0.00"))
         rows.append(_row(communication, items, claim, total, _letters_sent(communication, items, stage_names)))
         if communication.pk in created_ids:
@@ -167,25 +169,59 @@ def _stage_names(creditor: Creditor) -> dict[tuple[str, str], str]:
     }
 
 
-def _claim(communication: Communication, items: list[CommunicationInvoice], day: dt.date) -> ClaimBreakdown | None:
-    """Return the claim over the message's invoices on `day`, or None when the stage states none or it cannot be computed."""
-    from betaalreis.outbox.render import claim_for_message
+def _items_by_message(communications: list[Communication]) -> dict[int, list[CommunicationInvoice]]:
+    """Return the invoice lines of each message by communication id, oldest due date first. One query."""
+    items: dict[int, list[CommunicationInvoice]] = {communication.pk: [] for communication in communications}
+    lines = (
+        CommunicationInvoice.objects.filter(communication_id__in=list(items))
+        .select_related("invoice")
+        .order_by("invoice__due_date", "invoice__number")
+    )
+    for line in lines:
+        items[line.communication_id].append(line)
+    return items
 
-    stage = Stage.objects.filter(
-        policy__creditor_id=communication.creditor_id,
-        policy__debtor_kind=communication.debtor.kind,
-        code=communication.stage,
-    ).first()
-    try:
-        return claim_for_message(communication, items, stage, day)
-    except InvalidInput as error:
-        # The file then shows the open amounts only; the message itself reports the error at dispatch.
-        logger.warning(
-            "handover claim not computed",
-            extra={"creditor_id": communication.creditor_id, "debtor_id": communication.debtor_id,
-                   "communication_id": communication.pk, "error": str(error)},
-        )
-        return None
+
+def _claims(
+    communications: list[Communication], items_by_message: dict[int, list[CommunicationInvoice]], day: dt.date
+) -> dict[int, ClaimBreakdown]:
+    """Return the claim of each handover message by communication id, from one batch load as dispatch does.
+
+    A message whose claim cannot be computed is left out, so the file shows its open amounts only.
+    """
+    from betaalreis.outbox.render import claim_for_message, load_batch_claim_data, message_date
+
+    if not communications:
+        return {}
+    creditor_id = communications[0].creditor_id
+    stages = {
+        (stage.policy.debtor_kind, stage.code): stage
+        for stage in Stage.objects.filter(policy__creditor_id=creditor_id).select_related("policy")
+    }
+    messages = [
+        (communication, items_by_message[communication.pk], stages.get((communication.debtor.kind, communication.stage)))
+        for communication in communications
+        if items_by_message[communication.pk]
+    ]
+    batch_data = load_batch_claim_data(messages, day)
+
+    claims: dict[int, ClaimBreakdown] = {}
+    for communication, items, stage in messages:
+        try:
+            claim = claim_for_message(
+                communication, items, stage, message_date(communication, day), batch_data=batch_data
+            )
+        except (InvalidInput, KeyError) as error:
+            # The message itself reports a claim error at dispatch.
+            logger.warning(
+                "handover claim not computed",
+                extra={"creditor_id": communication.creditor_id, "debtor_id": communication.debtor_id,
+                       "communication_id": communication.pk, "error": str(error)},
+            )
+            continue
+        if claim is not None:
+            claims[communication.pk] = claim
+    return claims
 
 
 def _letters_sent(
