@@ -132,12 +132,13 @@ def do_record_handovers(plan: Plan, written: WriteResult, *, source: str, moment
     result.path = handover_path(creditor, day)
     items_by_message = _items_by_message(communications)
     claims = _claims(communications, items_by_message, day)
+    sent_by_invoice = _sent_by_invoice(communications, items_by_message)
     rows = []
     for communication in communications:
         items = items_by_message[communication.pk]
         claim = claims.get(communication.pk)
         total = claim.total if claim is not None else sum((item.invoice.open_amount for item in items), Decimal("0.00"))
-        rows.append(_row(communication, items, claim, total, _letters_sent(communication, items, stage_names)))
+        rows.append(_row(communication, items, claim, total, _letters_sent(communication, items, stage_names, sent_by_invoice)))
         if communication.pk in created_ids:
             debtor = communication.debtor
             handed_over = HandedOverDebtor(
@@ -224,26 +225,43 @@ def _claims(
     return claims
 
 
+def _sent_by_invoice(
+    communications: list[Communication], items_by_message: dict[int, list[CommunicationInvoice]]
+) -> dict[int, list[tuple[int, str, str, dt.datetime]]]:
+    """Return, by invoice id, the sent messages that named it as (id, stage, channel, sent at). One query."""
+    invoice_ids = {item.invoice_id for items in items_by_message.values() for item in items}
+    if not communications or not invoice_ids:
+        return {}
+    lines = CommunicationInvoice.objects.filter(
+        communication__creditor_id=communications[0].creditor_id,
+        communication__status=CommunicationStatus.SENT,
+        invoice_id__in=sorted(invoice_ids),
+    ).values_list(
+        "invoice_id", "communication_id", "communication__stage", "communication__channel", "communication__sent_at"
+    )
+    sent: dict[int, list[tuple[int, str, str, dt.datetime]]] = {}
+    for invoice_id, communication_id, stage, channel, sent_at in lines:
+        sent.setdefault(invoice_id, []).append((communication_id, stage, channel, sent_at))
+    return sent
+
+
 def _letters_sent(
-    communication: Communication, items: list[CommunicationInvoice], stage_names: dict[tuple[str, str], str]
+    communication: Communication,
+    items: list[CommunicationInvoice],
+    stage_names: dict[tuple[str, str], str],
+    sent_by_invoice: dict[int, list[tuple[int, str, str, dt.datetime]]],
 ) -> str:
     """Return the sent messages that named any of the invoices, oldest first, as "Veertiendagenbrief 18-12-2026 (brief)"."""
-    sent = (
-        Communication.objects.filter(
-            creditor_id=communication.creditor_id,
-            debtor_id=communication.debtor_id,
-            status=CommunicationStatus.SENT,
-            items__invoice_id__in=[item.invoice_id for item in items],
-        )
-        .exclude(pk=communication.pk)
-        .distinct()
-        .order_by("sent_at", "id")
-        .values_list("stage", "channel", "sent_at")
-    )
+    sent = {
+        entry
+        for item in items
+        for entry in sent_by_invoice.get(item.invoice_id, ())
+        if entry[0] != communication.pk
+    }
     kind = communication.debtor.kind
     return "; ".join(
         f"{stage_names.get((kind, stage), stage)} {sent_at.astimezone(AMSTERDAM):%d-%m-%Y} ({_channel_name(channel)})"
-        for stage, channel, sent_at in sent
+        for _, stage, channel, sent_at in sorted(sent, key=lambda entry: (entry[3], entry[0]))
     )
 
 
