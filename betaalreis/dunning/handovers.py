@@ -128,17 +128,19 @@ def do_record_handovers(plan: Plan, written: WriteResult, *, source: str, moment
         .select_related("debtor", "creditor")
         .order_by("debtor__customer_number", "id")
     )
-    stage_names = _stage_names(creditor)
+    stages = _stages(creditor)
+    stage_names = {key: stage.name_nl for key, stage in stages.items()}
     result.path = handover_path(creditor, day)
     items_by_message = _items_by_message(communications)
-    claims = _claims(communications, items_by_message, day)
+    claims = _claims(communications, items_by_message, stages, day)
     sent_by_invoice = _sent_by_invoice(communications, items_by_message)
     rows = []
     for communication in communications:
         items = items_by_message[communication.pk]
         claim = claims.get(communication.pk)
         total = claim.total if claim is not None else sum((item.invoice.open_amount for item in items), Decimal("0.00"))
-        rows.append(_row(communication, items, claim, total, _letters_sent(communication, items, stage_names, sent_by_invoice)))
+        letters = _letters_sent(communication, items, stage_names, sent_by_invoice)
+        rows.append(_row(communication, items, claim, total, letters))
         if communication.pk in created_ids:
             debtor = communication.debtor
             handed_over = HandedOverDebtor(
@@ -160,13 +162,11 @@ def do_record_handovers(plan: Plan, written: WriteResult, *, source: str, moment
     return result
 
 
-def _stage_names(creditor: Creditor) -> dict[tuple[str, str], str]:
-    """Return the Dutch stage names by (debtor kind, stage code)."""
+def _stages(creditor: Creditor) -> dict[tuple[str, str], Stage]:
+    """Return the creditor's stages by (debtor kind, stage code). One query."""
     return {
-        (kind, code): name
-        for kind, code, name in Stage.objects.filter(policy__creditor=creditor).values_list(
-            "policy__debtor_kind", "code", "name_nl"
-        )
+        (stage.policy.debtor_kind, stage.code): stage
+        for stage in Stage.objects.filter(policy__creditor=creditor).select_related("policy")
     }
 
 
@@ -184,7 +184,10 @@ def _items_by_message(communications: list[Communication]) -> dict[int, list[Com
 
 
 def _claims(
-    communications: list[Communication], items_by_message: dict[int, list[CommunicationInvoice]], day: dt.date
+    communications: list[Communication],
+    items_by_message: dict[int, list[CommunicationInvoice]],
+    stages: dict[tuple[str, str], Stage],
+    day: dt.date,
 ) -> dict[int, ClaimBreakdown]:
     """Return the claim of each handover message by communication id, from one batch load as dispatch does.
 
@@ -194,11 +197,6 @@ def _claims(
 
     if not communications:
         return {}
-    creditor_id = communications[0].creditor_id
-    stages = {
-        (stage.policy.debtor_kind, stage.code): stage
-        for stage in Stage.objects.filter(policy__creditor_id=creditor_id).select_related("policy")
-    }
     messages = [
         (communication, items_by_message[communication.pk], stages.get((communication.debtor.kind, communication.stage)))
         for communication in communications
